@@ -1,0 +1,24 @@
+/*
+ * buf.h - a growable byte buffer.  Zero-initialise (`tide_buf b = {0};`),
+ * append, and tide_buf_free.  Appends return TIDE_ENOMEM on allocation
+ * failure and leave the buffer as it was.
+ */
+#ifndef TIDE_BASE_BUF_H
+#define TIDE_BASE_BUF_H
+
+#include <stddef.h>
+
+typedef struct tide_buf {
+    unsigned char *data;
+    size_t len;
+    size_t cap;
+} tide_buf;
+
+int tide_buf_reserve(tide_buf *b, size_t extra); /* room for `extra` more bytes */
+int tide_buf_append(tide_buf *b, const void *p, size_t n);
+int tide_buf_putc(tide_buf *b, int c);
+int tide_buf_printf(tide_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void tide_buf_reset(tide_buf *b) { b->len = 0; }
+void tide_buf_free(tide_buf *b);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * io.c - file I/O with fault injection.  See io.h for the contract.
+ *
+ * Every operation starts with io_enter(), which counts the call and decides
+ * whether this call fails (an injected errno) or whether the simulated
+ * machine is already down (TIDE_ECRASH).  Writes and fsyncs also update the
+ * tracking table (only while faults are installed) that tide_io_powerloss
+ * uses to rewind files to a state a real disk could be in after power loss.
+ */
+#include "base/io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct tide_file {
+    int fd;
+    int failed;   /* sticky error after a failed fsync or write, 0 if none */
+    char path[];
+};
+
+/* ---- fault state ---- */
+
+typedef struct tracked {
+    char *path;
+    uint64_t synced; /* bytes known durable */
+} tracked;
+
+static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
+static tide_io_faults faults;
+static bool faults_on;
+static long n_calls, n_writes;
+static bool crashed;
+static tracked *trk;
+static size_t trk_n, trk_cap;
+static uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void trk_clear(void)
+{
+    for (size_t i = 0; i < trk_n; i++)
+        free(trk[i].path);
+    free(trk);
+    trk = NULL;
+    trk_n = trk_cap = 0;
+}
+
+static tracked *trk_find(const char *path)
+{
+    for (size_t i = 0; i < trk_n; i++)
+        if (strcmp(trk[i].path, path) == 0)
+            return &trk[i];
+    return NULL;
+}
+
+/* Start tracking `path` with `synced` durable bytes, unless tracked already. */
+static void trk_add(const char *path, uint64_t synced)
+{
+    if (trk_find(path))
+        return;
+    if (trk_n == trk_cap) {
+        size_t cap = trk_cap ? trk_cap * 2 : 16;
+        tracked *t = realloc(trk, cap * sizeof *t);
+        if (!t)
+            return; /* tests only: losing tracking just weakens the simulation */
+        trk = t;
+        trk_cap = cap;
+    }
+    char *p = strdup(path);
+    if (!p)
+        return;
+    trk[trk_n++] = (tracked){p, synced};
+}
+
+static void trk_remove(const char *path)
+{
+    tracked *t = trk_find(path);
+    if (!t)
+        return;
+    free(t->path);
+    *t = trk[--trk_n];
+}
+
+void tide_io_faults_set(const tide_io_faults *f)
+{
+    pthread_mutex_lock(&fault_mu);
+    faults_on = f != NULL;
+    if (f)
+        faults = *f;
+    else
+        memset(&faults, 0, sizeof faults);
+    if (!faults.fail_errno)
+        faults.fail_errno = EIO;
+    rng_state = faults.seed;
+    n_calls = n_writes = 0;
+    crashed = false;
+    trk_clear();
+    pthread_mutex_unlock(&fault_mu);
+}
+
+long tide_io_calls(void)
+{
+    pthread_mutex_lock(&fault_mu);
+    long n = n_calls;
+    pthread_mutex_unlock(&fault_mu);
+    return n;
+}
+
+long tide_io_writes(void)
+{
+    pthread_mutex_lock(&fault_mu);
+    long n = n_writes;
+    pthread_mutex_unlock(&fault_mu);
+    return n;
+}
+
+bool tide_io_crashed(void)
+{
+    pthread_mutex_lock(&fault_mu);
+    bool c = crashed;
+    pthread_mutex_unlock(&fault_mu);
+    return c;
+}
+
+/* Count a call.  Returns 0 to proceed, an errno to inject, or -1 when the
+ * simulated machine is down. */
+static int io_enter(void)
+{
+    if (!__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+        __atomic_add_fetch(&n_calls, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    int r = 0;
+    pthread_mutex_lock(&fault_mu);
+    n_calls++;
+    if (crashed)
+        r = -1;
+    else if (faults.fail_at && (n_calls == faults.fail_at ||
+                                (faults.fail_sticky && n_calls > faults.fail_at)))
+        r = faults.fail_errno;
+    pthread_mutex_unlock(&fault_mu);
+    return r;
+}
+
+static int io_fault(tide_err *e, int r, const char *path, const char *op)
+{
+    if (r < 0)
+        return tide_err_set(e, TIDE_ECRASH, "%s: %s: simulated power loss", path, op);
+    return tide_err_sys(e, r, "%s: %s (injected fault)", path, op);
+}
+
+/* ---- files ---- */
+
+static int parent_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(out, cap, ".");
+        return 0;
+    }
+    size_t n = (size_t)(slash - path);
+    if (n == 0)
+        n = 1;
+    if (n >= cap)
+        return -1;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int fsync_parent(const char *path, tide_err *e)
+{
+    char dir[PATH_MAX];
+    if (parent_of(path, dir, sizeof dir))
+        return tide_err_set(e, TIDE_EINVAL, "%s: path too long", path);
+    return tide_io_fsync_dir(dir, e);
+}
+
+int tide_io_open(tide_file **out, const char *path, int flags, tide_err *e)
+{
+    *out = NULL;
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, path, "open");
+    int oflags = O_CLOEXEC | ((flags & TIDE_IO_WRITE) ? O_RDWR : O_RDONLY);
+    bool created = false;
+    int fd = -1;
+    if (flags & TIDE_IO_CREATE) {
+        fd = open(path, oflags | O_CREAT | O_EXCL, 0644);
+        if (fd >= 0)
+            created = true;
+        else if (errno == EEXIST && !(flags & TIDE_IO_EXCL))
+            fd = open(path, oflags);
+    } else {
+        fd = open(path, oflags);
+    }
+    if (fd < 0)
+        return tide_err_sys(e, errno, "%s: open", path);
+    size_t plen = strlen(path);
+    tide_file *f = malloc(sizeof *f + plen + 1);
+    if (!f) {
+        close(fd);
+        return tide_err_set(e, TIDE_ENOMEM, "%s: open: out of memory", path);
+    }
+    f->fd = fd;
+    f->failed = 0;
+    memcpy(f->path, path, plen + 1);
+    if (created) {
+        int rc = fsync_parent(path, e);
+        if (rc) {
+            tide_io_close(f);
+            return rc;
+        }
+    }
+    if ((flags & TIDE_IO_WRITE) && __atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+        struct stat st;
+        uint64_t size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+        pthread_mutex_lock(&fault_mu);
+        trk_add(path, created ? 0 : size);
+        pthread_mutex_unlock(&fault_mu);
+    }
+    *out = f;
+    return 0;
+}
+
+void tide_io_close(tide_file *f)
+{
+    if (!f)
+        return;
+    close(f->fd);
+    free(f);
+}
+
+int tide_io_fd(const tide_file *f) { return f->fd; }
+const char *tide_io_path(const tide_file *f) { return f->path; }
+
+int tide_io_pread(tide_file *f, void *buf, size_t len, uint64_t off, size_t *nread, tide_err *e)
+{
+    *nread = 0;
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, f->path, "read");
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(f->fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return tide_err_sys(e, errno, "%s: read at %llu", f->path,
+                                (unsigned long long)(off + done));
+        }
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    *nread = done;
+    return 0;
+}
+
+int tide_io_pwrite(tide_file *f, const void *buf, size_t len, uint64_t off, tide_err *e)
+{
+    if (f->failed)
+        return tide_err_set(e, f->failed, "%s: write after a failed write or fsync", f->path);
+    int r = io_enter();
+    if (r) {
+        f->failed = r < 0 ? TIDE_ECRASH : tide_err_from_errno(r);
+        return io_fault(e, r, f->path, "write");
+    }
+    size_t tear = len;
+    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+        pthread_mutex_lock(&fault_mu);
+        n_writes++;
+        if (faults.crash_at_write && n_writes == faults.crash_at_write) {
+            crashed = true;
+            tear = len ? (size_t)(rng_next() % len) : 0;
+        }
+        pthread_mutex_unlock(&fault_mu);
+    } else {
+        __atomic_add_fetch(&n_writes, 1, __ATOMIC_RELAXED);
+    }
+    size_t done = 0;
+    while (done < tear) {
+        ssize_t n = pwrite(f->fd, (const char *)buf + done, tear - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            f->failed = tide_err_from_errno(errno);
+            return tide_err_sys(e, errno, "%s: write at %llu", f->path,
+                                (unsigned long long)(off + done));
+        }
+        done += (size_t)n;
+    }
+    if (tear < len) {
+        f->failed = TIDE_ECRASH;
+        return tide_err_set(e, TIDE_ECRASH, "%s: write: simulated power loss", f->path);
+    }
+    return 0;
+}
+
+int tide_io_fsync(tide_file *f, tide_err *e)
+{
+    if (f->failed)
+        return tide_err_set(e, f->failed, "%s: fsync after a failed write or fsync", f->path);
+    int r = io_enter();
+    if (r) {
+        f->failed = r < 0 ? TIDE_ECRASH : tide_err_from_errno(r);
+        return io_fault(e, r, f->path, "fsync");
+    }
+    if (fdatasync(f->fd) != 0) {
+        f->failed = tide_err_from_errno(errno);
+        return tide_err_sys(e, errno, "%s: fsync", f->path);
+    }
+    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+        struct stat st;
+        if (fstat(f->fd, &st) == 0) {
+            pthread_mutex_lock(&fault_mu);
+            tracked *t = trk_find(f->path);
+            if (t)
+                t->synced = (uint64_t)st.st_size;
+            pthread_mutex_unlock(&fault_mu);
+        }
+    }
+    return 0;
+}
+
+int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e)
+{
+    if (f->failed)
+        return tide_err_set(e, f->failed, "%s: truncate after a failed write or fsync", f->path);
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, f->path, "truncate");
+    if (ftruncate(f->fd, (off_t)size) != 0)
+        return tide_err_sys(e, errno, "%s: truncate to %llu", f->path, (unsigned long long)size);
+    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+        pthread_mutex_lock(&fault_mu);
+        tracked *t = trk_find(f->path);
+        if (t && t->synced > size)
+            t->synced = size;
+        pthread_mutex_unlock(&fault_mu);
+    }
+    return 0;
+}
+
+int tide_io_size(tide_file *f, uint64_t *size, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, f->path, "stat");
+    struct stat st;
+    if (fstat(f->fd, &st) != 0)
+        return tide_err_sys(e, errno, "%s: stat", f->path);
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int tide_io_lock(tide_file *f, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, f->path, "lock");
+    if (flock(f->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return tide_err_set(e, TIDE_ELOCKED, "%s: locked by another writer", f->path);
+        return tide_err_sys(e, errno, "%s: lock", f->path);
+    }
+    return 0;
+}
+
+/* ---- directories ---- */
+
+int tide_io_fsync_dir(const char *path, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, path, "fsync directory");
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return tide_err_sys(e, errno, "%s: open directory", path);
+    int rc = 0;
+    if (fsync(fd) != 0)
+        rc = tide_err_sys(e, errno, "%s: fsync directory", path);
+    close(fd);
+    return rc;
+}
+
+int tide_io_mkdir(const char *path, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, path, "mkdir");
+    if (mkdir(path, 0755) != 0) {
+        struct stat st;
+        if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
+        return tide_err_sys(e, errno, "%s: mkdir", path);
+    }
+    return fsync_parent(path, e);
+}
+
+int tide_io_mkdirs(const char *path, tide_err *e)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp)
+        return tide_err_set(e, TIDE_EINVAL, "%s: bad directory path", path);
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char c = tmp[i];
+        tmp[i] = '\0';
+        struct stat st;
+        if (stat(tmp, &st) != 0) {
+            int rc = tide_io_mkdir(tmp, e);
+            if (rc)
+                return rc;
+        } else if (!S_ISDIR(st.st_mode)) {
+            return tide_err_set(e, TIDE_EEXIST, "%s: exists and is not a directory", tmp);
+        }
+        tmp[i] = c;
+    }
+    return 0;
+}
+
+int tide_io_rename(const char *from, const char *to, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, to, "rename");
+    if (rename(from, to) != 0)
+        return tide_err_sys(e, errno, "rename %s to %s", from, to);
+    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+        pthread_mutex_lock(&fault_mu);
+        trk_remove(to);
+        tracked *t = trk_find(from);
+        if (t) {
+            char *p = strdup(to);
+            if (p) {
+                free(t->path);
+                t->path = p;
+            }
+        }
+        pthread_mutex_unlock(&fault_mu);
+    }
+    char a[PATH_MAX], b[PATH_MAX];
+    if (parent_of(from, a, sizeof a) || parent_of(to, b, sizeof b))
+        return tide_err_set(e, TIDE_EINVAL, "%s: path too long", to);
+    int rc = tide_io_fsync_dir(b, e);
+    if (!rc && strcmp(a, b) != 0)
+        rc = tide_io_fsync_dir(a, e);
+    return rc;
+}
+
+int tide_io_unlink(const char *path, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, path, "unlink");
+    if (unlink(path) != 0)
+        return tide_err_sys(e, errno, "%s: unlink", path);
+    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+        pthread_mutex_lock(&fault_mu);
+        trk_remove(path);
+        pthread_mutex_unlock(&fault_mu);
+    }
+    return fsync_parent(path, e);
+}
+
+static int rmtree_rec(const char *path, tide_err *e)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : tide_err_sys(e, errno, "%s: stat", path);
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlink(path) != 0)
+            return tide_err_sys(e, errno, "%s: unlink", path);
+        return 0;
+    }
+    DIR *d = opendir(path);
+    if (!d)
+        return tide_err_sys(e, errno, "%s: opendir", path);
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char sub[PATH_MAX];
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub)
+            rc = tide_err_set(e, TIDE_EINVAL, "%s/%s: path too long", path, de->d_name);
+        else
+            rc = rmtree_rec(sub, e);
+    }
+    closedir(d);
+    if (!rc && rmdir(path) != 0)
+        rc = tide_err_sys(e, errno, "%s: rmdir", path);
+    return rc;
+}
+
+int tide_io_rmtree(const char *path, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, path, "remove");
+    int rc = rmtree_rec(path, e);
+    return rc ? rc : fsync_parent(path, e);
+}
+
+/* ---- whole files ---- */
+
+int tide_io_write_atomic(const char *path, const void *buf, size_t len, tide_err *e)
+{
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return tide_err_set(e, TIDE_EINVAL, "%s: path too long", path);
+    tide_file *f = NULL;
+    unlink(tmp); /* a leftover of an interrupted rewrite is garbage */
+    int rc = tide_io_open(&f, tmp, TIDE_IO_WRITE | TIDE_IO_CREATE, e);
+    if (rc)
+        return rc;
+    rc = tide_io_truncate(f, 0, e);
+    if (!rc)
+        rc = tide_io_pwrite(f, buf, len, 0, e);
+    if (!rc)
+        rc = tide_io_fsync(f, e);
+    tide_io_close(f);
+    if (!rc)
+        rc = tide_io_rename(tmp, path, e);
+    return rc;
+}
+
+int tide_io_read_all(const char *path, char **buf, size_t *len, tide_err *e)
+{
+    *buf = NULL;
+    *len = 0;
+    tide_file *f = NULL;
+    int rc = tide_io_open(&f, path, TIDE_IO_READ, e);
+    if (rc)
+        return rc;
+    uint64_t size = 0;
+    char *p = NULL;
+    size_t n = 0;
+    rc = tide_io_size(f, &size, e);
+    if (rc)
+        goto done;
+    if (size > (64u << 20)) {
+        rc = tide_err_set(e, TIDE_ERANGE, "%s: file too large (%llu bytes)", path,
+                          (unsigned long long)size);
+        goto done;
+    }
+    p = malloc((size_t)size + 1);
+    if (!p) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    rc = tide_io_pread(f, p, (size_t)size, 0, &n, e);
+    if (rc) {
+        free(p);
+        goto done;
+    }
+    p[n] = '\0';
+    *buf = p;
+    *len = n;
+done:
+    tide_io_close(f);
+    return rc;
+}
+
+/* ---- power loss ---- */
+
+int tide_io_powerloss(bool keep_unsynced, tide_err *e)
+{
+    int rc = 0;
+    pthread_mutex_lock(&fault_mu);
+    for (size_t i = 0; i < trk_n && !rc; i++) {
+        struct stat st;
+        if (stat(trk[i].path, &st) != 0)
+            continue;
+        uint64_t size = (uint64_t)st.st_size;
+        if (size <= trk[i].synced)
+            continue;
+        uint64_t keep = keep_unsynced ? size - trk[i].synced
+                                      : rng_next() % (size - trk[i].synced + 1);
+        if (truncate(trk[i].path, (off_t)(trk[i].synced + keep)) != 0)
+            rc = tide_err_sys(e, errno, "%s: truncate", trk[i].path);
+    }
+    faults_on = false;
+    memset(&faults, 0, sizeof faults);
+    crashed = false;
+    n_calls = n_writes = 0;
+    trk_clear();
+    pthread_mutex_unlock(&fault_mu);
+    return rc;
+}

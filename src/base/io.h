@@ -1,0 +1,102 @@
+/*
+ * io.h - every file operation of tide's durable formats goes through here.
+ *
+ * One small module, so tests can inject faults into the real code:
+ *   - fail the Nth call (counting every operation below) with EIO or ENOSPC;
+ *   - simulate a power loss at the Nth write: that write is torn (only a
+ *     prefix reaches the file), every later call fails with TIDE_ECRASH as if
+ *     the process were gone, and tide_io_powerloss() then rewinds each file
+ *     written since the last reset to what a disk could hold after losing
+ *     power: its fsynced bytes plus some prefix of the rest.
+ * The fault state is process-wide (like SQLite's VFS registration) and is
+ * meant for tests only; production code never sets it.
+ *
+ * Durability rules the callers rely on:
+ *   - tide_io_open with TIDE_IO_CREATE fsyncs the parent directory when it
+ *     created the file; tide_io_mkdir, tide_io_rename and tide_io_unlink fsync
+ *     the parent directory too.
+ *   - A failed fsync is reported and the handle is marked failed: every later
+ *     write or fsync on it returns the same error.  Never retry an fsync (the
+ *     kernel may already have dropped the dirty pages).
+ *
+ * Errors carry the path: "tide-data/topics/t/0/00000000000000000000.log:
+ * write: No space left on device".  Handles are not thread-safe; distinct
+ * handles may be used from different threads.
+ */
+#ifndef TIDE_BASE_IO_H
+#define TIDE_BASE_IO_H
+
+#include "base/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tide_file tide_file;
+
+enum {
+    TIDE_IO_READ = 1,    /* open for reading */
+    TIDE_IO_WRITE = 2,   /* open for reading and writing */
+    TIDE_IO_CREATE = 4,  /* create if missing (fsyncs the directory) */
+    TIDE_IO_EXCL = 8,    /* with CREATE: fail with TIDE_EEXIST if it exists */
+};
+
+int tide_io_open(tide_file **out, const char *path, int flags, tide_err *e);
+/* Closes and frees; NULL is a no-op.  Does not fsync. */
+void tide_io_close(tide_file *f);
+
+/* Read up to `len` bytes at `off`; *nread < len only at end of file. */
+int tide_io_pread(tide_file *f, void *buf, size_t len, uint64_t off, size_t *nread, tide_err *e);
+/* Write all `len` bytes at `off` (a short write is retried, then an error). */
+int tide_io_pwrite(tide_file *f, const void *buf, size_t len, uint64_t off, tide_err *e);
+int tide_io_fsync(tide_file *f, tide_err *e);
+int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e);
+int tide_io_size(tide_file *f, uint64_t *size, tide_err *e);
+/* Advisory exclusive lock (flock) held until close; TIDE_ELOCKED if taken. */
+int tide_io_lock(tide_file *f, tide_err *e);
+
+int tide_io_fd(const tide_file *f);
+const char *tide_io_path(const tide_file *f);
+
+/* mkdir (ok if it exists as a directory), then fsync the parent. */
+int tide_io_mkdir(const char *path, tide_err *e);
+/* mkdir -p, fsyncing each parent it created an entry in. */
+int tide_io_mkdirs(const char *path, tide_err *e);
+int tide_io_fsync_dir(const char *path, tide_err *e);
+/* rename(2), then fsync the directory of `to` (and of `from` if different). */
+int tide_io_rename(const char *from, const char *to, tide_err *e);
+/* unlink(2), then fsync the parent directory. */
+int tide_io_unlink(const char *path, tide_err *e);
+/* Remove a directory tree (files first), fsyncing the parent at the end. */
+int tide_io_rmtree(const char *path, tide_err *e);
+
+/* Replace `path` atomically with `len` bytes: write `path`.tmp, fsync,
+ * rename over `path`, fsync the directory. */
+int tide_io_write_atomic(const char *path, const void *buf, size_t len, tide_err *e);
+/* Read a whole (small) file into a malloc'd buffer, NUL-terminated. */
+int tide_io_read_all(const char *path, char **buf, size_t *len, tide_err *e);
+
+/* ---- fault injection, for tests ---- */
+
+typedef struct tide_io_faults {
+    long fail_at;        /* fail the Nth counted call (1-based); 0: never */
+    int fail_errno;      /* errno for it: EIO (default) or ENOSPC */
+    bool fail_sticky;    /* keep failing every call after the Nth too */
+    long crash_at_write; /* power loss at the Nth write call (1-based); 0: never */
+    uint64_t seed;       /* chooses how much of torn/unsynced data survives */
+} tide_io_faults;
+
+/* Install `f` (NULL: no faults), reset the counters and the tracking of
+ * written files. */
+void tide_io_faults_set(const tide_io_faults *f);
+long tide_io_calls(void);   /* counted calls since the last faults_set */
+long tide_io_writes(void);  /* pwrite calls since the last faults_set */
+bool tide_io_crashed(void); /* the simulated power loss has happened */
+
+/* After a simulated crash: cut every file written since tide_io_faults_set
+ * to its fsynced size plus a seed-chosen prefix of its unsynced bytes, then
+ * clear the fault state (I/O works again, as after a reboot).  With
+ * keep_unsynced the unsynced bytes all survive (only the torn write is torn). */
+int tide_io_powerloss(bool keep_unsynced, tide_err *e);
+
+#endif

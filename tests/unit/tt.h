@@ -1,0 +1,124 @@
+/*
+ * tt.h - the tiny test harness of tide's unit tests.
+ *
+ * A test program is a main() that calls TT_RUN(fn) for each test function.
+ * TT_ASSERT and friends report file:line and the failing expression, mark the
+ * program failed and return from the test function.  Property tests print
+ * their seed with TT_SEED so a failure can be replayed.  The closing line is
+ * "N passed, N failed", and the exit status is non-zero on any failure.
+ */
+#ifndef TIDE_TESTS_TT_H
+#define TIDE_TESTS_TT_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int tt_failed_now;
+static int tt_pass, tt_fail;
+
+#define TT_ASSERT(cond)                                                                     \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
+            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);    \
+            tt_failed_now = 1;                                                              \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
+
+#define TT_ASSERT_MSG(cond, ...)                                                            \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
+            fprintf(stderr, "%s:%d: assertion failed: %s: ", __FILE__, __LINE__, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                                   \
+            fputc('\n', stderr);                                                            \
+            tt_failed_now = 1;                                                              \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
+
+#define TT_ASSERT_EQ_INT(a, b)                                                              \
+    do {                                                                                    \
+        long long tt_a = (long long)(a), tt_b = (long long)(b);                             \
+        if (tt_a != tt_b) {                                                                 \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__,   \
+                    #a, #b, tt_a, tt_b);                                                    \
+            tt_failed_now = 1;                                                              \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
+
+#define TT_ASSERT_EQ_STR(a, b)                                                              \
+    do {                                                                                    \
+        const char *tt_a = (a), *tt_b = (b);                                                \
+        if (strcmp(tt_a, tt_b) != 0) {                                                      \
+            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,         \
+                    __LINE__, #a, #b, tt_a, tt_b);                                          \
+            tt_failed_now = 1;                                                              \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
+
+/* Call an action returning a tide error code and assert it succeeded. */
+#define TT_OK(expr)                                                                         \
+    do {                                                                                    \
+        int tt_rc = (expr);                                                                 \
+        if (tt_rc != 0) {                                                                   \
+            fprintf(stderr, "%s:%d: %s failed: %d\n", __FILE__, __LINE__, #expr, tt_rc);    \
+            tt_failed_now = 1;                                                              \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
+
+#define TT_SEED(seed) fprintf(stderr, "  (seed %" PRIu64 ")\n", (uint64_t)(seed))
+
+#define TT_RUN(fn)                                                                          \
+    do {                                                                                    \
+        tt_failed_now = 0;                                                                  \
+        fn();                                                                               \
+        if (tt_failed_now) {                                                                \
+            tt_fail++;                                                                      \
+            fprintf(stderr, "FAIL %s\n", #fn);                                              \
+        } else {                                                                            \
+            tt_pass++;                                                                      \
+            fprintf(stderr, "ok   %s\n", #fn);                                              \
+        }                                                                                   \
+    } while (0)
+
+#define TT_DONE()                                                                           \
+    do {                                                                                    \
+        printf("%d passed, %d failed\n", tt_pass, tt_fail);                                 \
+        return tt_fail ? 1 : 0;                                                             \
+    } while (0)
+
+/* A fresh, empty scratch directory for this test program: $TIDE_TEST_TMP (or
+ * /tmp) / <name>.<pid>.  Returns a static buffer. */
+static inline const char *tt_tmpdir(const char *name)
+{
+    static char path[4096];
+    const char *base = getenv("TIDE_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    mkdir(base, 0755);
+    snprintf(path, sizeof path, "%s/%s.%d", base, name, (int)getpid());
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        return NULL;
+    mkdir(path, 0755);
+    return path;
+}
+
+/* A small deterministic PRNG (splitmix64) for property tests. */
+static inline uint64_t tt_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#endif
