@@ -1,0 +1,90 @@
+/*
+ * batch.h - the record batch: the unit of storage of the embedded log.
+ *
+ * On disk (all integers little-endian), version 1:
+ *
+ *   off  size  field
+ *    0    4    length        total bytes of the batch, header included
+ *    4    4    crc32c        CRC-32C of bytes [8, length)
+ *    8    1    version       1
+ *    9    1    flags         0 (bits reserved for transaction markers)
+ *   10    2    reserved      0
+ *   12    4    count         number of records, >= 1
+ *   16    8    base_offset   offset of the first record
+ *   24    8    min_ts        smallest record timestamp (ms since epoch)
+ *   32    8    max_ts        largest record timestamp
+ *   40   ...   records, each:
+ *              varint  zigzag(timestamp - min_ts)
+ *              varint  key length + 1 (0: null key), then the key bytes
+ *              varint  value length, then the value bytes
+ *
+ * Record i of the batch has offset base_offset + i.  A batch is valid when
+ * its length fits the bytes present, its CRC matches, its version is known,
+ * and its records decode to exactly `count` records filling `length` bytes
+ * with timestamps inside [min_ts, max_ts].  Nothing from an invalid batch is
+ * ever returned.
+ */
+#ifndef TIDE_LOG_BATCH_H
+#define TIDE_LOG_BATCH_H
+
+#include "base/buf.h"
+#include "base/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIDE_BATCH_HEADER 40
+#define TIDE_BATCH_VERSION 1
+#define TIDE_BATCH_MAX (64u << 20) /* a batch never exceeds 64 MiB */
+
+/* A record.  When written, `partition` and `offset` are ignored; when read,
+ * key/value point into the reader's buffer and stay valid until the next
+ * call on that reader. */
+typedef struct tide_record {
+    int64_t timestamp;      /* event time, ms since the UNIX epoch */
+    const void *key;        /* NULL: no key */
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    uint32_t partition;
+    uint64_t offset;
+} tide_record;
+
+typedef struct tide_batch_header {
+    uint32_t length;
+    uint32_t crc;
+    uint8_t version;
+    uint8_t flags;
+    uint32_t count;
+    uint64_t base_offset;
+    int64_t min_ts;
+    int64_t max_ts;
+} tide_batch_header;
+
+/* Append one encoded batch of `n` (>= 1) records, numbered from base_offset,
+ * to `out`.  TIDE_ERANGE if it would exceed TIDE_BATCH_MAX. */
+int tide_batch_encode(tide_buf *out, uint64_t base_offset, const tide_record *recs, size_t n);
+
+/* Parse the fixed header at `p` (at least TIDE_BATCH_HEADER bytes); checks
+ * only the header's own plausibility (length, version, count), not the CRC.
+ * Returns 0 or TIDE_ECORRUPT. */
+int tide_batch_header_parse(const unsigned char *p, tide_batch_header *h);
+
+/* Fully validate a batch of h->length bytes at `p` (CRC and record
+ * structure).  Returns 0 or TIDE_ECORRUPT. */
+int tide_batch_validate(const unsigned char *p, const tide_batch_header *h);
+
+/* Iterate the records of a validated batch. */
+typedef struct tide_batch_iter {
+    const unsigned char *pos, *end;
+    uint64_t next_offset;
+    int64_t min_ts;
+    uint32_t left;
+} tide_batch_iter;
+
+void tide_batch_iter_init(tide_batch_iter *it, const unsigned char *batch, const tide_batch_header *h);
+/* Fills `rec` (offset, timestamp, key, value) and returns true, or false at the end. */
+bool tide_batch_iter_next(tide_batch_iter *it, tide_record *rec);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * writer.h - appending to a topic.
+ *
+ * One writer per topic at a time, across processes (a lock file; a second
+ * writer gets TIDE_ELOCKED with a clear message).  Opening the writer
+ * recovers every partition: the tail of each active segment is checked batch
+ * by batch; a torn tail (an incomplete or bad last batch with nothing valid
+ * after it) is truncated to the last valid batch and reported through
+ * `report`; a bad batch followed by valid ones, or a bad batch in an older
+ * segment, fails the open with TIDE_ECORRUPT naming the file and offset.
+ *
+ * Durability follows the topic's fsync policy; tide_log_writer_synced()
+ * tells which offsets are known durable.  A failed write or fsync fails the
+ * writer for good: every later call returns its first error (an fsync is
+ * never retried).  Not thread-safe: one thread uses a writer.
+ */
+#ifndef TIDE_LOG_WRITER_H
+#define TIDE_LOG_WRITER_H
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "log/batch.h"
+#include "log/topic.h"
+
+typedef struct tide_log_writer tide_log_writer;
+
+typedef struct tide_log_writer_opts {
+    const tide_clock *clock; /* NULL: the system clock (fsync intervals, retention) */
+    /* Called with a human-readable line for each recovery action (a torn tail
+     * truncated, an index rebuilt).  NULL: print "tide: <msg>" on stderr. */
+    void (*report)(void *ctx, const char *msg);
+    void *report_ctx;
+} tide_log_writer_opts;
+
+/* `opts` may be NULL. */
+int tide_log_writer_open(tide_log_writer **out, const char *datadir, const char *topic,
+                         const tide_log_writer_opts *opts, tide_err *e);
+
+uint32_t tide_log_writer_partitions(const tide_log_writer *w);
+const tide_topic_config *tide_log_writer_config(const tide_log_writer *w);
+
+/* The partition for a record: tide_hash_partition(key) for a keyed record,
+ * round robin over the partitions for an unkeyed one (key == NULL). */
+uint32_t tide_log_writer_route(tide_log_writer *w, const void *key, size_t key_len);
+
+/* Append `n` records to `partition` as one or more batches; on success
+ * *first_offset (if non-NULL) is the offset of recs[0] and the records have
+ * consecutive offsets.  The data is written (visible to readers) before the
+ * call returns; it is durable per the fsync policy. */
+int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
+                    uint64_t *first_offset, tide_err *e);
+
+/* The offset the next record of `partition` will get. */
+uint64_t tide_log_writer_next(const tide_log_writer *w, uint32_t partition);
+/* Every offset below this is known to be on stable storage. */
+uint64_t tide_log_writer_synced(const tide_log_writer *w, uint32_t partition);
+
+/* fsync every partition with unsynced data now (whatever the policy). */
+int tide_log_writer_sync(tide_log_writer *w, tide_err *e);
+/* Delete whole segments past the topic's retention (never the active one). */
+int tide_log_writer_retain(tide_log_writer *w, tide_err *e);
+
+/* Sync (unless the policy is "never"), release the lock and free.  Always
+ * frees; returns the first error (the writer's own or the final sync's).
+ * NULL is a no-op. */
+int tide_log_writer_close(tide_log_writer *w, tide_err *e);
+
+#endif
