@@ -21,8 +21,11 @@
  * Record i of the batch has offset base_offset + i.  A batch is valid when
  * its length fits the bytes present, its CRC matches, its version is known,
  * and its records decode to exactly `count` records filling `length` bytes
- * with timestamps inside [min_ts, max_ts].  Nothing from an invalid batch is
- * ever returned.
+ * with timestamps inside [min_ts, max_ts], min_ts and max_ts both occurring
+ * (the time index relies on them being exact).  Nothing from an invalid
+ * batch is ever returned.  tide_batch_encode refuses (TIDE_ERANGE) records
+ * whose timestamps span more than INT64_MAX ms; the writer splits batches so
+ * that never happens.
  */
 #ifndef TIDE_LOG_BATCH_H
 #define TIDE_LOG_BATCH_H

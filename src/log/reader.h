@@ -8,14 +8,31 @@
  * corrupt batch that is not the still-growing tail of the active segment is
  * TIDE_ECORRUPT naming the file and offset; corrupt data is never returned.
  *
- * If retention deleted the segment the reader is positioned in, the next
- * call returns TIDE_ERANGE naming the first retained offset.
+ * "To be retried" versus "corrupt" (the writer only ever appends to the last
+ * segment, and fsyncs and seals a segment before it creates the next one):
+ *   - end of data, or an incomplete batch (fewer bytes than a header, or
+ *     than the batch's length field) in the LAST segment: TIDE_EAGAIN;
+ *   - a complete-length batch that fails validation (header, CRC, records,
+ *     base offset) in the last segment: re-read up to TIDE_LOG_READ_RETRIES
+ *     times, TIDE_LOG_READ_RETRY_MS apart (a write in progress may be seen
+ *     half-copied), then TIDE_ECORRUPT;
+ *   - any invalid or incomplete batch in an OLDER segment: TIDE_ECORRUPT.
+ * TIDE_ECORRUPT names the file, the position and the offset expected there;
+ * the reader stays where it was (a later call re-checks).
+ *
+ * If retention deleted the segments the reader needs next (its position is
+ * below the first retained offset when it next has to open a segment), the
+ * call returns TIDE_ERANGE naming the first retained offset.  A segment the
+ * reader already has open is read to its end even if it was deleted.
  */
 #ifndef TIDE_LOG_READER_H
 #define TIDE_LOG_READER_H
 
 #include "base/err.h"
 #include "log/batch.h"
+
+#define TIDE_LOG_READ_RETRIES 5
+#define TIDE_LOG_READ_RETRY_MS 2
 
 typedef struct tide_log_reader tide_log_reader;
 

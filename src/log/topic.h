@@ -24,10 +24,30 @@
 #define TIDE_TOPIC_NAME_MAX 200
 #define TIDE_PARTITIONS_MAX 4096
 
+/* Durability policy of a topic, and what each can lose.
+ *
+ * A process crash (kill -9) loses nothing acknowledged under any policy: an
+ * append has written its data to the file before it returns.  What a POWER
+ * FAILURE (or kernel crash) can lose, per partition:
+ *   ALWAYS    every append is fsynced before tide_log_append returns:
+ *             nothing acknowledged is lost.
+ *   INTERVAL  an append fsyncs when interval_ms passed since the partition's
+ *             last fsync (checked on each append; also fsynced on segment
+ *             roll, tide_log_writer_sync and close): loses at most the
+ *             appends since the last fsync, i.e. about interval_ms of
+ *             appends, plus those made just before the writer went idle.
+ *   NEVER     fsync only when a segment rolls and on tide_log_writer_sync
+ *             (not on close): can lose every append to the active segment
+ *             since the writer opened or the segment rolled.
+ * Under every policy, offsets below tide_log_writer_synced() survive; what
+ * is lost is a tail of the active segment (the torn part is cut at the next
+ * open and reported).  Older segments are always fsynced when they roll.
+ * If a file system ever persisted later unsynced pages without earlier ones,
+ * the next open reports TIDE_ECORRUPT rather than dropping valid data. */
 typedef enum tide_fsync_mode {
     TIDE_FSYNC_ALWAYS,   /* fsync after every append: loses nothing acknowledged */
     TIDE_FSYNC_INTERVAL, /* fsync when interval_ms passed since the last one, and on close */
-    TIDE_FSYNC_NEVER,    /* the OS writes back when it likes (close does not fsync) */
+    TIDE_FSYNC_NEVER,    /* fsync only at segment roll and tide_log_writer_sync */
 } tide_fsync_mode;
 
 typedef struct tide_topic_config {

@@ -8,6 +8,12 @@
  * after it) is truncated to the last valid batch and reported through
  * `report`; a bad batch followed by valid ones, or a bad batch in an older
  * segment, fails the open with TIDE_ECORRUPT naming the file and offset.
+ * (An older segment is sealed when it rolls: its index records its size.
+ * The open re-reads it only when that sealed index is missing, damaged or
+ * does not match the file; otherwise damage inside it is found by readers,
+ * which check every batch and report TIDE_ECORRUPT.  A sealed segment is
+ * never truncated.)  Then each active segment is fsynced, so synced()
+ * starts equal to next().
  *
  * Durability follows the topic's fsync policy; tide_log_writer_synced()
  * tells which offsets are known durable.  A failed write or fsync fails the
@@ -46,7 +52,9 @@ uint32_t tide_log_writer_route(tide_log_writer *w, const void *key, size_t key_l
 /* Append `n` records to `partition` as one or more batches; on success
  * *first_offset (if non-NULL) is the offset of recs[0] and the records have
  * consecutive offsets.  The data is written (visible to readers) before the
- * call returns; it is durable per the fsync policy. */
+ * call returns; it is durable per the fsync policy.  Records are checked
+ * first: a partition out of range (TIDE_EINVAL) or a record too large for
+ * a batch (TIDE_ERANGE) writes nothing and does not fail the writer. */
 int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
                     uint64_t *first_offset, tide_err *e);
 

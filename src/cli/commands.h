@@ -1,0 +1,19 @@
+/*
+ * commands.h - the commands of the tide command line.  Each takes the
+ * arguments after its own name (argv[0] is the first of them), the data
+ * directory (already resolved: --data, $TIDE_DATA or ./tide-data), and
+ * returns the process exit status (see cli/args.h).
+ */
+#ifndef TIDE_CLI_COMMANDS_H
+#define TIDE_CLI_COMMANDS_H
+
+/* tide topic create|list|describe|delete ... (cli/topic_cmd.c) */
+int tide_cli_topic(int argc, char **argv, const char *datadir);
+/* tide produce TOPIC ... (cli/produce.c) */
+int tide_cli_produce(int argc, char **argv, const char *datadir);
+/* tide consume TOPIC ... (cli/consume.c) */
+int tide_cli_consume(int argc, char **argv, const char *datadir);
+/* tide demo ... (cli/demo.c) */
+int tide_cli_demo(int argc, char **argv, const char *datadir);
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * gen_logins.c - the `logins` generator.  See gen_logins.h for the model.
+ *
+ * Per event (the hot loop, a few ns): one PRNG draw picks the user (alias
+ * table: a column from the high 32 bits, a threshold test on the low 32),
+ * one draw gives the time jitter and the device, one more decides lateness
+ * when late_share > 0; the country is a hash of the user id.  Nothing is
+ * allocated per event; the delay heap grows geometrically and is reused.
+ *
+ * Delivery order (the state machine in tide_gen_logins_next): events are
+ * generated in event-time order as `cur`.  Before `cur` is delivered or
+ * held, every held event whose release time (ts + delay) is < cur.ts is
+ * delivered, in release order.  After the last event the heap drains.
+ * Why the bound holds: an in-order event is never behind anything delivered
+ * before it (held events delivered before it have ts < release < its ts);
+ * a held event e leaves the heap before any event with ts > e.ts + d(e), and
+ * every held event leaving before it has a release <= e's, so everything
+ * delivered before e has ts <= e.ts + d(e) <= e.ts + max_delay.
+ */
+#include "connect/gen_logins.h"
+
+#include "base/hash.h"
+#include "base/io.h"
+#include "data/timefmt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAD_MAX 4096           /* ranks served by the alias table */
+#define DAY_MS 86400000.0
+#define PEAK_MS (20.0 * 3600000.0) /* busiest time of day (UTC) */
+#define TIME_TABLE_MAX (1 << 18)
+
+static const char *const countries[TIDE_GEN_LOGINS_COUNTRIES] = {
+    "US", "IN", "BR", "DE", "GB", "FR", "JP", "ID", "MX", "NG", "CA", "AU"};
+/* Percent of users per country (sums to 100). */
+static const uint8_t country_pct[TIDE_GEN_LOGINS_COUNTRIES] = {25, 15, 10, 8, 8, 7, 7, 6, 5, 4, 3, 2};
+static const char *const devices[TIDE_GEN_LOGINS_DEVICES] = {"ios", "android", "web"};
+
+typedef struct held {
+    int64_t release; /* ts + delay: deliver before the first event with ts > release */
+    int64_t ts;
+    int64_t user;
+    uint8_t country, device;
+} held;
+
+struct tide_gen_logins {
+    tide_gen_logins_cfg cfg;
+    uint64_t rng;
+
+    /* popularity */
+    uint32_t head;        /* ranks 1..head from the alias table */
+    uint32_t n_alias;     /* head + n_bucket outcomes */
+    uint64_t *alias_thr;  /* take column k if low32 < thr[k] (thr <= 2^32) */
+    uint32_t *alias_to;
+    uint32_t n_bucket;    /* tail buckets: ranks [lo, lo + width) */
+    uint64_t *bucket_lo, *bucket_width;
+    uint64_t perm_mul, perm_add;
+    int64_t *head_id;     /* user id of ranks 1..head (index rank-1) */
+
+    /* countries and devices */
+    uint8_t country_of_pct[100];
+    uint8_t device_of[128];
+    uint64_t country_salt;
+
+    /* time */
+    double span;
+    double inv_events;    /* 1 / events */
+    double *ftab;         /* daily cycle: F at K+1 equally spaced times, or NULL */
+    uint32_t ftab_k;
+    uint32_t ftab_j;      /* current segment */
+    double f_total;
+
+    /* lateness */
+    uint64_t late_thr;    /* late if (draw >> 11) < late_thr */
+
+    /* state */
+    uint64_t generated;   /* events generated (cur included) */
+    uint64_t delivered;
+    bool have_cur;
+    bool cur_late;
+    held cur;
+    held *heap;
+    size_t heap_n, heap_cap;
+    bool rate_started;
+    int64_t rate_start_ms;
+
+    /* CSV scratch columns */
+    int64_t *csv_ts, *csv_user;
+    uint8_t *csv_country, *csv_device;
+};
+
+/* ---- PRNG: splitmix64 ---- */
+
+static inline uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline double unit_from(uint64_t r) { return (double)(r >> 11) * (1.0 / 9007199254740992.0); }
+
+/* ---- configuration ---- */
+
+void tide_gen_logins_cfg_default(tide_gen_logins_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seed = 1;
+    cfg->events = 1000000;
+    cfg->users = 100000;
+    cfg->zipf_s = 1.1;
+    cfg->start_ms = 1704067200000LL; /* 2024-01-01 00:00:00 UTC */
+    cfg->end_ms = cfg->start_ms + 86400000LL;
+    cfg->late_share = 0.05;
+    cfg->max_delay_ms = 5000;
+}
+
+static int check_cfg(const tide_gen_logins_cfg *c, tide_err *e)
+{
+    const char *bad = NULL;
+    if (c->users < 1 || c->users > (1ull << 31))
+        bad = "users must be in 1..2^31";
+    else if (!(c->zipf_s >= 0 && c->zipf_s <= 10))
+        bad = "zipf_s must be in 0..10";
+    else if (c->end_ms <= c->start_ms)
+        bad = "end_ms must be after start_ms";
+    else if (!(c->daily_amplitude >= 0 && c->daily_amplitude <= 0.95))
+        bad = "daily_amplitude must be in 0..0.95";
+    else if (!(c->late_share >= 0 && c->late_share <= 1))
+        bad = "late_share must be in 0..1";
+    else if (c->late_share > 0 && c->max_delay_ms < 1)
+        bad = "max_delay_ms must be >= 1 when late_share > 0";
+    else if (!(c->rate >= 0) || isinf(c->rate))
+        bad = "rate must be >= 0";
+    if (bad)
+        return tide_err_set(e, TIDE_EINVAL, "logins generator: %s", bad);
+    return 0;
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Vose's alias method over weights w[0..n). */
+static int build_alias(tide_gen_logins *g, const double *w, uint32_t n)
+{
+    int rc = 0;
+    double total = 0;
+    double *q = malloc(n * sizeof *q);
+    uint32_t *small = malloc(n * sizeof *small), *large = malloc(n * sizeof *large);
+    g->alias_thr = malloc(n * sizeof *g->alias_thr);
+    g->alias_to = malloc(n * sizeof *g->alias_to);
+    if (!q || !small || !large || !g->alias_thr || !g->alias_to) {
+        rc = TIDE_ENOMEM;
+        goto done;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        total += w[k];
+    uint32_t ns = 0, nl = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        q[k] = w[k] / total * n;
+        g->alias_to[k] = k;
+        if (q[k] < 1.0)
+            small[ns++] = k;
+        else
+            large[nl++] = k;
+    }
+    while (ns && nl) {
+        uint32_t s = small[--ns], l = large[nl - 1];
+        g->alias_thr[s] = (uint64_t)(q[s] * 4294967296.0);
+        g->alias_to[s] = l;
+        q[l] -= 1.0 - q[s];
+        if (q[l] < 1.0) {
+            nl--;
+            small[ns++] = l;
+        }
+    }
+    /* Leftovers are 1 up to rounding: always take the column itself. */
+    while (nl)
+        g->alias_thr[large[--nl]] = 4294967296ull;
+    while (ns)
+        g->alias_thr[small[--ns]] = 4294967296ull;
+    g->n_alias = n;
+done:
+    free(q);
+    free(small);
+    free(large);
+    return rc;
+}
+
+static inline int64_t rank_to_id(const tide_gen_logins *g, uint64_t rank)
+{
+    return (int64_t)(((rank - 1) * g->perm_mul + g->perm_add) % g->cfg.users) + 1;
+}
+
+/* The integral of x^-s (an antiderivative). */
+static double power_integral(double x, double s)
+{
+    return fabs(s - 1.0) < 1e-12 ? log(x) : pow(x, 1.0 - s) / (1.0 - s);
+}
+
+static int build_popularity(tide_gen_logins *g)
+{
+    const double s = g->cfg.zipf_s;
+    uint64_t n_users = g->cfg.users;
+    g->head = (uint32_t)(n_users < HEAD_MAX ? n_users : HEAD_MAX);
+    /* The tail in buckets of ranks growing by 1/64: the weight k^-s varies
+     * by under 2% inside one, so a uniform pick inside is close to exact. */
+    uint32_t nb = 0;
+    for (uint64_t lo = (uint64_t)g->head + 1; lo <= n_users; nb++) {
+        uint64_t hi = lo + lo / 64;
+        lo = hi > n_users ? n_users + 1 : hi;
+    }
+    g->n_bucket = nb;
+    uint32_t n = g->head + nb;
+    double *w = malloc(n * sizeof *w);
+    g->bucket_lo = malloc((nb ? nb : 1) * sizeof *g->bucket_lo);
+    g->bucket_width = malloc((nb ? nb : 1) * sizeof *g->bucket_width);
+    if (!w || !g->bucket_lo || !g->bucket_width) {
+        free(w);
+        return TIDE_ENOMEM;
+    }
+    for (uint32_t k = 0; k < g->head; k++)
+        w[k] = pow((double)(k + 1), -s);
+    uint64_t lo = (uint64_t)g->head + 1;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint64_t hi = lo + lo / 64;
+        if (hi > n_users)
+            hi = n_users + 1;
+        g->bucket_lo[b] = lo;
+        g->bucket_width[b] = hi - lo;
+        /* sum of k^-s over [lo, hi) ~ the integral over [lo - 1/2, hi - 1/2] */
+        w[g->head + b] = power_integral(hi - 0.5, s) - power_integral(lo - 0.5, s);
+        lo = hi;
+    }
+    int rc = build_alias(g, w, n);
+    free(w);
+    /* Ranks to ids: id = (rank-1) * mul + add mod users, mul coprime to users. */
+    uint64_t r = rng_next(&g->rng);
+    g->perm_mul = n_users > 1 ? (r % n_users) | 1 : 1;
+    while (gcd64(g->perm_mul, n_users) != 1)
+        g->perm_mul = (g->perm_mul + 1) % n_users;
+    g->perm_add = rng_next(&g->rng) % n_users;
+    if (rc == 0 && !(g->head_id = malloc(g->head * sizeof *g->head_id)))
+        rc = TIDE_ENOMEM;
+    for (uint32_t k = 0; rc == 0 && k < g->head; k++)
+        g->head_id[k] = rank_to_id(g, k + 1);
+    return rc;
+}
+
+static void build_tables(tide_gen_logins *g)
+{
+    uint32_t at = 0;
+    for (uint32_t c = 0; c < TIDE_GEN_LOGINS_COUNTRIES; c++)
+        for (uint32_t k = 0; k < country_pct[c]; k++)
+            g->country_of_pct[at++] = (uint8_t)c;
+    g->country_salt = rng_next(&g->rng);
+    /* ios 51/128 (~40%), android 58/128 (~45%), web 19/128 (~15%) */
+    for (uint32_t k = 0; k < 128; k++)
+        g->device_of[k] = k < 51 ? 0 : k < 109 ? 1 : 2;
+}
+
+/* F(t) - F(start) for the daily cycle: the integral of the rate. */
+static double cycle_integral(const tide_gen_logins *g, double t)
+{
+    double a = g->cfg.daily_amplitude, w = 2.0 * 3.14159265358979323846 / DAY_MS;
+    double s0 = (double)g->cfg.start_ms;
+    return (t - s0) + a / w * (sin(w * (t - PEAK_MS)) - sin(w * (s0 - PEAK_MS)));
+}
+
+static int build_time(tide_gen_logins *g)
+{
+    g->span = (double)(g->cfg.end_ms - g->cfg.start_ms);
+    g->inv_events = g->cfg.events ? 1.0 / (double)g->cfg.events : 0;
+    if (g->cfg.daily_amplitude <= 0)
+        return 0;
+    double k = g->span / 60000.0; /* a point per minute */
+    if (k < 16)
+        k = 16;
+    if (k > TIME_TABLE_MAX)
+        k = TIME_TABLE_MAX;
+    g->ftab_k = (uint32_t)k;
+    g->ftab = malloc(((size_t)g->ftab_k + 1) * sizeof *g->ftab);
+    if (!g->ftab)
+        return TIDE_ENOMEM;
+    for (uint32_t j = 0; j <= g->ftab_k; j++)
+        g->ftab[j] = cycle_integral(g, (double)g->cfg.start_ms + g->span * j / g->ftab_k);
+    g->f_total = g->ftab[g->ftab_k];
+    return 0;
+}
+
+int tide_gen_logins_create(tide_gen_logins **out, const tide_gen_logins_cfg *cfg, tide_err *e)
+{
+    int rc;
+    *out = NULL;
+    if ((rc = check_cfg(cfg, e)) != 0)
+        return rc;
+    tide_gen_logins *g = calloc(1, sizeof *g);
+    if (!g)
+        return tide_err_set(e, TIDE_ENOMEM, "logins generator: out of memory");
+    g->cfg = *cfg;
+    g->rng = cfg->seed ^ 0x6c6f67696e73ull; /* "logins" */
+    if ((rc = build_popularity(g)) != 0 || (rc = build_time(g)) != 0)
+        goto fail;
+    build_tables(g);
+    g->late_thr = (uint64_t)(cfg->late_share * 9007199254740992.0);
+    g->heap_cap = 1024;
+    g->heap = malloc(g->heap_cap * sizeof *g->heap);
+    if (!g->heap) {
+        rc = TIDE_ENOMEM;
+        goto fail;
+    }
+    *out = g;
+    return 0;
+fail:
+    tide_gen_logins_free(g);
+    return tide_err_set(e, rc, "logins generator: out of memory");
+}
+
+void tide_gen_logins_free(tide_gen_logins *g)
+{
+    if (!g)
+        return;
+    free(g->alias_thr);
+    free(g->alias_to);
+    free(g->ftab);
+    free(g->head_id);
+    free(g->bucket_lo);
+    free(g->bucket_width);
+    free(g->heap);
+    free(g->csv_ts);
+    free(g->csv_user);
+    free(g->csv_country);
+    free(g->csv_device);
+    free(g);
+}
+
+const char *tide_gen_logins_country_name(uint8_t idx)
+{
+    return idx < TIDE_GEN_LOGINS_COUNTRIES ? countries[idx] : "?";
+}
+
+const char *tide_gen_logins_device_name(uint8_t idx)
+{
+    return idx < TIDE_GEN_LOGINS_DEVICES ? devices[idx] : "?";
+}
+
+uint8_t tide_gen_logins_user_country(const tide_gen_logins *g, int64_t user_id)
+{
+    uint64_t h = tide_hash_u64((uint64_t)user_id ^ g->country_salt);
+    return g->country_of_pct[(h >> 32) * 100 >> 32];
+}
+
+bool tide_gen_logins_done(const tide_gen_logins *g)
+{
+    return g->delivered == g->cfg.events;
+}
+
+uint64_t tide_gen_logins_delivered(const tide_gen_logins *g) { return g->delivered; }
+
+/* ---- generating ---- */
+
+static inline int64_t pick_user(tide_gen_logins *g)
+{
+    uint64_t r = rng_next(&g->rng);
+    uint32_t col = (uint32_t)(((r >> 32) * g->n_alias) >> 32);
+    uint32_t k = (r & 0xffffffffu) < g->alias_thr[col] ? col : g->alias_to[col];
+    if (k < g->head)
+        return g->head_id[k];
+    k -= g->head;
+    uint64_t rank = g->bucket_lo[k] + (((rng_next(&g->rng) >> 32) * g->bucket_width[k]) >> 32);
+    return rank_to_id(g, rank);
+}
+
+/* The time of event i (0-based, event-time order) with jitter u in [0,1). */
+static inline int64_t event_time(tide_gen_logins *g, uint64_t i, double u)
+{
+    double frac = ((double)i + u) * g->inv_events, t;
+    if (!g->ftab) {
+        t = frac * g->span;
+    } else {
+        double x = frac * g->f_total;
+        while (g->ftab_j + 1 < g->ftab_k && g->ftab[g->ftab_j + 1] <= x)
+            g->ftab_j++;
+        double f0 = g->ftab[g->ftab_j], f1 = g->ftab[g->ftab_j + 1];
+        double seg = g->span / g->ftab_k;
+        double within = f1 > f0 ? (x - f0) / (f1 - f0) : 0;
+        if (within > 1)
+            within = 1;
+        t = (g->ftab_j + within) * seg;
+    }
+    int64_t off = (int64_t)t;
+    int64_t span = g->cfg.end_ms - g->cfg.start_ms;
+    if (off >= span)
+        off = span - 1;
+    if (off < 0)
+        off = 0;
+    return g->cfg.start_ms + off;
+}
+
+/* Generate event number g->generated into g->cur. */
+static void generate(tide_gen_logins *g)
+{
+    held *c = &g->cur;
+    c->user = pick_user(g);
+    uint64_t r = rng_next(&g->rng);
+    c->ts = event_time(g, g->generated, unit_from(r));
+    c->device = g->device_of[r & 127];
+    c->country = tide_gen_logins_user_country(g, c->user);
+    g->cur_late = false;
+    if (g->late_thr) {
+        uint64_t r2 = rng_next(&g->rng);
+        if ((r2 >> 11) < g->late_thr) {
+            g->cur_late = true;
+            c->release = c->ts + 1 + (int64_t)(rng_next(&g->rng) % (uint64_t)g->cfg.max_delay_ms);
+        }
+    }
+    g->generated++;
+    g->have_cur = true;
+}
+
+static int heap_push(tide_gen_logins *g, const held *h)
+{
+    if (g->heap_n == g->heap_cap) {
+        held *n = realloc(g->heap, g->heap_cap * 2 * sizeof *n);
+        if (!n)
+            return TIDE_ENOMEM;
+        g->heap = n;
+        g->heap_cap *= 2;
+    }
+    size_t i = g->heap_n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (g->heap[p].release <= h->release)
+            break;
+        g->heap[i] = g->heap[p];
+        i = p;
+    }
+    g->heap[i] = *h;
+    return 0;
+}
+
+static held heap_pop(tide_gen_logins *g)
+{
+    held top = g->heap[0];
+    held last = g->heap[--g->heap_n];
+    size_t i = 0, n = g->heap_n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && g->heap[c + 1].release < g->heap[c].release)
+            c++;
+        if (last.release <= g->heap[c].release)
+            break;
+        g->heap[i] = g->heap[c];
+        i = c;
+    }
+    if (n)
+        g->heap[i] = last;
+    return top;
+}
+
+static inline void put(const tide_gen_logins_cols *cols, size_t k, const held *h)
+{
+    cols->ts[k] = h->ts;
+    cols->user_id[k] = h->user;
+    cols->country[k] = h->country;
+    cols->device[k] = h->device;
+}
+
+int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, size_t max,
+                         int64_t now_ms, size_t *n, tide_err *e)
+{
+    size_t want = max < cols->cap ? max : cols->cap;
+    uint64_t left = g->cfg.events - g->delivered;
+    if (want > left)
+        want = (size_t)left;
+    if (g->cfg.rate > 0) {
+        if (!g->rate_started) {
+            g->rate_started = true;
+            g->rate_start_ms = now_ms;
+        }
+        double allowed = (double)(now_ms - g->rate_start_ms) * g->cfg.rate / 1000.0;
+        uint64_t allow = allowed <= 0 ? 0 : (uint64_t)allowed;
+        uint64_t room = allow > g->delivered ? allow - g->delivered : 0;
+        if (want > room)
+            want = (size_t)room;
+    }
+    size_t k = 0;
+    int rc = 0;
+    while (k < want) {
+        if (!g->have_cur) {
+            if (g->generated < g->cfg.events) {
+                generate(g);
+            } else {
+                /* Everything generated: drain the held events. */
+                held h = heap_pop(g);
+                put(cols, k++, &h);
+                continue;
+            }
+        }
+        if (g->heap_n && g->heap[0].release < g->cur.ts) {
+            held h = heap_pop(g);
+            put(cols, k++, &h);
+        } else if (g->cur_late) {
+            if ((rc = heap_push(g, &g->cur)) != 0) {
+                rc = tide_err_set(e, TIDE_ENOMEM, "logins generator: out of memory for %zu delayed events",
+                                  g->heap_n);
+                break;
+            }
+            g->have_cur = false;
+        } else {
+            put(cols, k++, &g->cur);
+            g->have_cur = false;
+        }
+    }
+    g->delivered += k;
+    *n = k;
+    return rc;
+}
+
+/* ---- CSV ---- */
+
+int tide_gen_logins_csv_header(tide_buf *out)
+{
+    return tide_buf_append(out, "ts,user_id,country,device\n", 26);
+}
+
+#define CSV_CHUNK 1024
+#define CSV_ROW_MAX (TIDE_TS_FORMAT_MAX + 24 + 8 + 8 + 4)
+
+static size_t put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+int tide_gen_logins_csv(tide_gen_logins *g, tide_buf *out, size_t max, int64_t now_ms, size_t *n,
+                        tide_err *e)
+{
+    int rc = 0;
+    *n = 0;
+    if (!g->csv_ts) {
+        g->csv_ts = malloc(CSV_CHUNK * sizeof *g->csv_ts);
+        g->csv_user = malloc(CSV_CHUNK * sizeof *g->csv_user);
+        g->csv_country = malloc(CSV_CHUNK);
+        g->csv_device = malloc(CSV_CHUNK);
+        if (!g->csv_ts || !g->csv_user || !g->csv_country || !g->csv_device)
+            return tide_err_set(e, TIDE_ENOMEM, "logins generator: out of memory");
+    }
+    tide_gen_logins_cols cols = {g->csv_ts, g->csv_user, g->csv_country, g->csv_device, CSV_CHUNK};
+    while (*n < max) {
+        size_t got = 0;
+        size_t ask = max - *n < CSV_CHUNK ? max - *n : CSV_CHUNK;
+        if ((rc = tide_gen_logins_next(g, &cols, ask, now_ms, &got, e)) != 0 && got == 0)
+            return rc;
+        if (got == 0)
+            break;
+        if (tide_buf_reserve(out, got * CSV_ROW_MAX) != 0)
+            return tide_err_set(e, TIDE_ENOMEM, "logins generator: out of memory for CSV");
+        char *p = (char *)out->data + out->len;
+        for (size_t i = 0; i < got; i++) {
+            p += tide_ts_format(cols.ts[i], p);
+            *p++ = ',';
+            p += put_u64(p, (uint64_t)cols.user_id[i]);
+            *p++ = ',';
+            const char *c = countries[cols.country[i]];
+            *p++ = c[0];
+            *p++ = c[1];
+            *p++ = ',';
+            const char *d = devices[cols.device[i]];
+            size_t dl = strlen(d);
+            memcpy(p, d, dl);
+            p += dl;
+            *p++ = '\n';
+        }
+        out->len = (size_t)(p - (char *)out->data);
+        *n += got;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int tide_gen_logins_write_csv(const tide_gen_logins_cfg *cfg, const char *path, tide_err *e)
+{
+    int rc;
+    tide_gen_logins_cfg c = *cfg;
+    c.rate = 0;
+    tide_gen_logins *g = NULL;
+    tide_file *f = NULL;
+    tide_buf buf = {0};
+    uint64_t off = 0;
+    if ((rc = tide_gen_logins_create(&g, &c, e)) != 0)
+        goto done;
+    if ((rc = tide_io_open(&f, path, TIDE_IO_WRITE | TIDE_IO_CREATE, e)) != 0)
+        goto done;
+    if ((rc = tide_io_truncate(f, 0, e)) != 0)
+        goto done;
+    if (tide_gen_logins_csv_header(&buf) != 0) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    while (!tide_gen_logins_done(g)) {
+        size_t n;
+        if ((rc = tide_gen_logins_csv(g, &buf, 16384, 0, &n, e)) != 0)
+            goto done;
+        if ((rc = tide_io_pwrite(f, buf.data, buf.len, off, e)) != 0)
+            goto done;
+        off += buf.len;
+        tide_buf_reset(&buf);
+    }
+    if (buf.len && (rc = tide_io_pwrite(f, buf.data, buf.len, off, e)) != 0)
+        goto done;
+done:
+    tide_buf_free(&buf);
+    tide_io_close(f);
+    tide_gen_logins_free(g);
+    return rc;
+}

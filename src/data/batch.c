@@ -1,0 +1,396 @@
+/*
+ * batch.c - column batches.
+ *
+ * Memory: create() makes one allocation holding the column descriptors, the
+ * null maps, the value arrays and the optional op/position arrays, each
+ * 16-byte aligned.  String bytes go to the arena, byte-packed inside chunks
+ * of arena.block_size bytes taken whole from the arena (a string that does
+ * not fit the current chunk starts a new chunk of max(len, block_size)).
+ * On reset, if one fill needed more than one block, the arena is recreated
+ * with a block big enough for that high-water mark, so from then on a fill
+ * of similar size lives in one block that reset keeps: no allocation in
+ * steady state.
+ */
+#include "data/batch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STR_BLOCK_MIN (16 * 1024)
+
+const char *tide_op_name(tide_op op)
+{
+    switch (op) {
+#define TIDE__OP_NAME(name, s) \
+    case TIDE_OP_##name:       \
+        return s;
+        TIDE_OP_MAP(TIDE__OP_NAME)
+#undef TIDE__OP_NAME
+    case TIDE_OP_COUNT:
+        break;
+    }
+    return "?";
+}
+
+int tide_op_parse(const char *s, size_t len, tide_op *out)
+{
+    for (int op = 0; op < TIDE_OP_COUNT; op++) {
+        const char *n = tide_op_name((tide_op)op);
+        if (len == 2 && s[0] == n[0] && s[1] == n[1]) {
+            *out = (tide_op)op;
+            return 0;
+        }
+    }
+    return TIDE_EINVAL;
+}
+
+static size_t elem_size(tide_type t)
+{
+    switch (t) {
+    case TIDE_TYPE_BOOLEAN:
+        return sizeof(bool);
+    case TIDE_TYPE_BIGINT:
+    case TIDE_TYPE_TIMESTAMP:
+        return sizeof(int64_t);
+    case TIDE_TYPE_DOUBLE:
+        return sizeof(double);
+    case TIDE_TYPE_STRING:
+        return sizeof(tide_str);
+    default:
+        return 0;
+    }
+}
+
+static inline size_t align16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+int tide_cbatch_create(tide_cbatch **out, const tide_schema *schema, uint32_t capacity, unsigned flags,
+                       tide_err *e)
+{
+    tide_cbatch *b = NULL;
+    int rc;
+    size_t ncols = tide_schema_ncols(schema);
+    if (capacity == 0 || capacity > TIDE_CBATCH_MAX_CAPACITY || ncols > UINT32_MAX) {
+        rc = tide_err_set(e, TIDE_EINVAL, "column batch: capacity %u out of range 1..%u", capacity,
+                          TIDE_CBATCH_MAX_CAPACITY);
+        goto fail;
+    }
+    size_t total = align16(ncols * sizeof(tide_cbatch_col));
+    for (size_t c = 0; c < ncols; c++)
+        total += align16(capacity) + align16(capacity * elem_size(tide_schema_col(schema, c)->type));
+    if (flags & TIDE_CBATCH_OPS)
+        total += align16(capacity);
+    if (flags & TIDE_CBATCH_POS)
+        total += align16((size_t)capacity * sizeof(uint64_t));
+
+    b = calloc(1, sizeof *b);
+    if (!b)
+        goto nomem;
+    b->mem = aligned_alloc(16, total ? total : 16);
+    if (!b->mem)
+        goto nomem;
+    b->schema = schema;
+    b->ncols = (uint32_t)ncols;
+    b->capacity = capacity;
+    b->flags = flags;
+    unsigned char *p = b->mem;
+    b->cols = (tide_cbatch_col *)p;
+    p += align16(ncols * sizeof(tide_cbatch_col));
+    for (size_t c = 0; c < ncols; c++) {
+        tide_cbatch_col *col = &b->cols[c];
+        col->type = tide_schema_col(schema, c)->type;
+        col->nulls = p;
+        p += align16(capacity);
+        col->v.any = p;
+        p += align16(capacity * elem_size(col->type));
+    }
+    if (flags & TIDE_CBATCH_OPS) {
+        b->ops = p;
+        p += align16(capacity);
+    }
+    if (flags & TIDE_CBATCH_POS)
+        b->pos = (uint64_t *)p;
+    tide_arena_init(&b->arena, STR_BLOCK_MIN);
+    *out = b;
+    return 0;
+nomem:
+    rc = tide_err_set(e, TIDE_ENOMEM, "column batch: out of memory for %u rows", capacity);
+fail:
+    if (b)
+        free(b->mem);
+    free(b);
+    return rc;
+}
+
+void tide_cbatch_free(tide_cbatch *b)
+{
+    if (!b)
+        return;
+    tide_arena_free(&b->arena);
+    free(b->mem);
+    free(b);
+}
+
+void tide_cbatch_reset(tide_cbatch *b)
+{
+    b->rows = 0;
+    b->str_cur = b->str_end = NULL;
+    if (b->arena.used_total > b->arena.block_size) {
+        /* this fill outgrew one block: make the next ones fit in one */
+        size_t size = b->arena.block_size;
+        while (size < b->arena.used_total)
+            size *= 2;
+        tide_arena_free(&b->arena);
+        tide_arena_init(&b->arena, size);
+    } else {
+        tide_arena_reset(&b->arena);
+    }
+}
+
+/* Room for n string bytes (n > 0), byte-packed. */
+static char *str_alloc(tide_cbatch *b, size_t n)
+{
+    if ((size_t)(b->str_end - b->str_cur) >= n) {
+        char *p = b->str_cur;
+        b->str_cur += n;
+        return p;
+    }
+    size_t chunk = n > b->arena.block_size ? n : b->arena.block_size;
+    char *p = tide_arena_alloc(&b->arena, chunk);
+    if (!p)
+        return NULL;
+    b->str_cur = p + n;
+    b->str_end = p + chunk;
+    return p;
+}
+
+int tide_cbatch_set_str(tide_cbatch *b, uint32_t col, uint32_t row, const char *s, size_t len,
+                        tide_err *e)
+{
+    tide_str v = {"", 0};
+    if (len > UINT32_MAX)
+        return tide_err_set(e, TIDE_ERANGE, "column batch: string of %zu bytes is too long", len);
+    if (len) {
+        char *p = str_alloc(b, len);
+        if (!p)
+            return tide_err_set(e, TIDE_ENOMEM, "column batch: out of memory for a %zu-byte string", len);
+        memcpy(p, s, len);
+        v.ptr = p;
+        v.len = (uint32_t)len;
+    }
+    b->cols[col].v.s[row] = v;
+    b->cols[col].nulls[row] = 0;
+    return 0;
+}
+
+tide_value tide_cbatch_get(const tide_cbatch *b, uint32_t col, uint32_t row)
+{
+    tide_value v;
+    memset(&v, 0, sizeof v);
+    const tide_cbatch_col *c = &b->cols[col];
+    v.type = c->type;
+    if (c->nulls[row]) {
+        v.is_null = true;
+        return v;
+    }
+    switch (c->type) {
+    case TIDE_TYPE_BOOLEAN:
+        v.u.b = c->v.b[row];
+        break;
+    case TIDE_TYPE_BIGINT:
+    case TIDE_TYPE_TIMESTAMP:
+        v.u.i64 = c->v.i64[row];
+        break;
+    case TIDE_TYPE_DOUBLE:
+        v.u.f64 = c->v.f64[row];
+        break;
+    case TIDE_TYPE_STRING:
+        v.u.s = c->v.s[row];
+        break;
+    default:
+        v.is_null = true;
+        break;
+    }
+    return v;
+}
+
+static bool is_int_type(tide_type t)
+{
+    return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_TIMESTAMP;
+}
+
+int tide_cbatch_set(tide_cbatch *b, uint32_t col, uint32_t row, const tide_value *v, tide_err *e)
+{
+    tide_type t = b->cols[col].type;
+    if (v->is_null || v->type == TIDE_TYPE_NULL) {
+        tide_cbatch_set_null(b, col, row);
+        return 0;
+    }
+    if (v->type != t && !(is_int_type(v->type) && is_int_type(t)))
+        return tide_err_set(e, TIDE_EINVAL, "column %s: cannot store a %s value in a %s column",
+                            tide_schema_col(b->schema, col)->name, tide_type_name(v->type),
+                            tide_type_name(t));
+    switch (t) {
+    case TIDE_TYPE_BOOLEAN:
+        tide_cbatch_set_bool(b, col, row, v->u.b);
+        return 0;
+    case TIDE_TYPE_BIGINT:
+    case TIDE_TYPE_TIMESTAMP:
+        tide_cbatch_set_i64(b, col, row, v->u.i64);
+        return 0;
+    case TIDE_TYPE_DOUBLE:
+        tide_cbatch_set_f64(b, col, row, v->u.f64);
+        return 0;
+    case TIDE_TYPE_STRING:
+        return tide_cbatch_set_str(b, col, row, v->u.s.ptr, v->u.s.len, e);
+    default:
+        return tide_err_set(e, TIDE_EINVAL, "column batch: bad column type");
+    }
+}
+
+static int check_compatible(const tide_cbatch *dst, const tide_cbatch *src, tide_err *e)
+{
+    if (dst->ncols != src->ncols)
+        return tide_err_set(e, TIDE_EINVAL, "column batch: copying %u columns into %u", src->ncols,
+                            dst->ncols);
+    for (uint32_t c = 0; c < dst->ncols; c++)
+        if (dst->cols[c].type != src->cols[c].type)
+            return tide_err_set(e, TIDE_EINVAL, "column batch: column %u is %s, not %s", c,
+                                tide_type_name(dst->cols[c].type), tide_type_name(src->cols[c].type));
+    return 0;
+}
+
+/* Append src's row (compatibility already checked, room available). */
+static int append_from(tide_cbatch *dst, const tide_cbatch *src, uint32_t row, tide_err *e)
+{
+    uint32_t r = dst->rows;
+    for (uint32_t c = 0; c < dst->ncols; c++) {
+        tide_cbatch_col *d = &dst->cols[c];
+        const tide_cbatch_col *s = &src->cols[c];
+        d->nulls[r] = s->nulls[row];
+        if (s->nulls[row])
+            continue;
+        switch (d->type) {
+        case TIDE_TYPE_BOOLEAN:
+            d->v.b[r] = s->v.b[row];
+            break;
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP:
+            d->v.i64[r] = s->v.i64[row];
+            break;
+        case TIDE_TYPE_DOUBLE:
+            d->v.f64[r] = s->v.f64[row];
+            break;
+        case TIDE_TYPE_STRING: {
+            tide_str str = s->v.s[row];
+            if (tide_cbatch_set_str(dst, c, r, str.ptr, str.len, e))
+                return TIDE_ENOMEM;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (dst->ops)
+        dst->ops[r] = src->ops ? src->ops[row] : (uint8_t)TIDE_OP_INSERT;
+    if (dst->pos)
+        dst->pos[r] = src->pos ? src->pos[row] : 0;
+    dst->rows = r + 1;
+    return 0;
+}
+
+int tide_cbatch_copy_row(tide_cbatch *dst, const tide_cbatch *src, uint32_t row, tide_err *e)
+{
+    int rc = check_compatible(dst, src, e);
+    if (rc)
+        return rc;
+    if (dst->rows == dst->capacity)
+        return tide_err_set(e, TIDE_ERANGE, "column batch: full (%u rows)", dst->capacity);
+    return append_from(dst, src, row, e);
+}
+
+int tide_cbatch_select(tide_cbatch *dst, const tide_cbatch *src, const uint32_t *sel, uint32_t n,
+                       tide_err *e)
+{
+    int rc = check_compatible(dst, src, e);
+    if (rc)
+        return rc;
+    if (n > dst->capacity - dst->rows)
+        return tide_err_set(e, TIDE_ERANGE, "column batch: %u rows do not fit (%u of %u used)", n,
+                            dst->rows, dst->capacity);
+    for (uint32_t i = 0; i < n; i++) {
+        rc = append_from(dst, src, sel[i], e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void tide_cbatch_compact(tide_cbatch *b, const uint32_t *sel, uint32_t n)
+{
+    for (uint32_t c = 0; c < b->ncols; c++) {
+        tide_cbatch_col *col = &b->cols[c];
+        size_t es = elem_size(col->type);
+        unsigned char *vals = col->v.any;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t r = sel[i];
+            if (r == i)
+                continue;
+            col->nulls[i] = col->nulls[r];
+            memcpy(vals + (size_t)i * es, vals + (size_t)r * es, es);
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (b->ops)
+            b->ops[i] = b->ops[sel[i]];
+        if (b->pos)
+            b->pos[i] = b->pos[sel[i]];
+    }
+    b->rows = n;
+}
+
+bool tide_cbatch_row_equal(const tide_cbatch *a, uint32_t ra, const tide_cbatch *b, uint32_t rb)
+{
+    if (a->ncols != b->ncols || tide_cbatch_op(a, ra) != tide_cbatch_op(b, rb))
+        return false;
+    for (uint32_t c = 0; c < a->ncols; c++) {
+        const tide_cbatch_col *x = &a->cols[c], *y = &b->cols[c];
+        if (x->type != y->type)
+            return false;
+        bool xn = x->nulls[ra] != 0, yn = y->nulls[rb] != 0;
+        if (xn || yn) {
+            if (xn != yn)
+                return false;
+            continue;
+        }
+        switch (x->type) {
+        case TIDE_TYPE_BOOLEAN:
+            if (x->v.b[ra] != y->v.b[rb])
+                return false;
+            break;
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP:
+            if (x->v.i64[ra] != y->v.i64[rb])
+                return false;
+            break;
+        case TIDE_TYPE_DOUBLE: {
+            double p = x->v.f64[ra], q = y->v.f64[rb];
+            if (!(isnan(p) && isnan(q)) && memcmp(&p, &q, sizeof p) != 0)
+                return false;
+            break;
+        }
+        case TIDE_TYPE_STRING: {
+            tide_str p = x->v.s[ra], q = y->v.s[rb];
+            if (p.len != q.len || (p.len && memcmp(p.ptr, q.ptr, p.len) != 0))
+                return false;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,271 @@
+/*
+ * graph.c - building and running a job graph.  See graph.h.
+ */
+#include "exec/graph.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct graph_task {
+    tide_task *task;
+    pthread_t thread;
+    bool running; /* thread created and not joined */
+} graph_task;
+
+struct tide_graph {
+    tide_task_env env;
+    uint32_t chan_capacity;
+    graph_task *tasks;
+    size_t n_tasks;
+    tide_chan **chans;
+    size_t n_chans;
+    bool started;
+    _Atomic int64_t next_barrier;
+
+    pthread_mutex_t mu; /* guards err */
+    tide_err err;       /* the first task error */
+};
+
+static void graph_fail(void *ctx, tide_task *t, int code, const char *msg);
+
+int tide_graph_create(tide_graph **out, const tide_graph_cfg *cfg, tide_err *e)
+{
+    *out = NULL;
+    tide_graph *g = calloc(1, sizeof *g);
+    if (!g)
+        return tide_err_set(e, TIDE_ENOMEM, "graph: out of memory");
+    if (pthread_mutex_init(&g->mu, NULL) != 0) {
+        free(g);
+        return tide_err_set(e, TIDE_ENOMEM, "graph: mutex init failed");
+    }
+    g->env.batch = cfg->batch;
+    g->env.batch_rows = cfg->batch_rows ? cfg->batch_rows : 1024;
+    g->env.latency_ns = cfg->latency_ns > 0 ? cfg->latency_ns : 5 * 1000000LL;
+    g->env.idle_tick_ns = cfg->idle_tick_ns > 0 ? cfg->idle_tick_ns : 1000000LL;
+    g->env.flush_check_every = cfg->flush_check_every ? cfg->flush_check_every : 16;
+    g->env.clock = cfg->clock ? cfg->clock : tide_clock_system();
+    atomic_init(&g->env.stop, 0);
+    g->env.fail = graph_fail;
+    g->env.fail_ctx = g;
+    g->chan_capacity = cfg->chan_capacity ? cfg->chan_capacity : 8;
+    atomic_init(&g->next_barrier, 0);
+    *out = g;
+    return 0;
+}
+
+/* Stop everything: wake every sleeper and fail every channel. */
+static void stop_all(tide_graph *g)
+{
+    atomic_store_explicit(&g->env.stop, 1, memory_order_release);
+    for (size_t i = 0; i < g->n_chans; i++)
+        tide_chan_abort(g->chans[i]);
+    for (size_t i = 0; i < g->n_tasks; i++)
+        tide_task_wake(g->tasks[i].task);
+}
+
+static void graph_fail(void *ctx, tide_task *t, int code, const char *msg)
+{
+    tide_graph *g = ctx;
+    (void)t;
+    pthread_mutex_lock(&g->mu);
+    if (!tide_err_failed(&g->err))
+        tide_err_set(&g->err, code, "%s", msg);
+    pthread_mutex_unlock(&g->mu);
+    stop_all(g);
+}
+
+void tide_graph_cancel(tide_graph *g) { graph_fail(g, NULL, TIDE_EFAILED, "graph cancelled"); }
+
+static void join_all(tide_graph *g)
+{
+    for (size_t i = 0; i < g->n_tasks; i++)
+        if (g->tasks[i].running) {
+            pthread_join(g->tasks[i].thread, NULL);
+            g->tasks[i].running = false;
+        }
+}
+
+void tide_graph_free(tide_graph *g)
+{
+    if (!g)
+        return;
+    if (g->started) {
+        bool any = false;
+        for (size_t i = 0; i < g->n_tasks; i++)
+            any |= g->tasks[i].running;
+        if (any) {
+            tide_graph_cancel(g);
+            join_all(g);
+        }
+    }
+    for (size_t i = 0; i < g->n_chans; i++) {
+        tide_chan_msg m;
+        while (tide_chan_drain_one(g->chans[i], &m) == 1)
+            if (m.kind == TIDE_CHAN_DATA && m.u.batch && g->env.batch.free)
+                g->env.batch.free(g->env.batch.ctx, m.u.batch);
+        tide_chan_free(g->chans[i]);
+    }
+    for (size_t i = 0; i < g->n_tasks; i++)
+        tide_task_free(g->tasks[i].task);
+    free(g->chans);
+    free(g->tasks);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+int tide_graph_add(tide_graph *g, const char *name, const tide_task_op *op, void *state, int *id,
+                   tide_err *e)
+{
+    int rc;
+    if (g->started) {
+        rc = tide_err_set(e, TIDE_EINVAL, "graph: add %s after start", name);
+        goto fail;
+    }
+    graph_task *n = realloc(g->tasks, (g->n_tasks + 1) * sizeof *n);
+    if (!n) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "graph: out of memory adding %s", name);
+        goto fail;
+    }
+    g->tasks = n;
+    tide_task *t;
+    if ((rc = tide_task_create(&t, name, op, state, &g->env, e)) != 0)
+        return rc; /* the task freed the state */
+    g->tasks[g->n_tasks] = (graph_task){.task = t};
+    if (id)
+        *id = (int)g->n_tasks;
+    g->n_tasks++;
+    return 0;
+fail:
+    if (op->free && state)
+        op->free(state);
+    return rc;
+}
+
+static int check_id(tide_graph *g, int id, tide_err *e)
+{
+    if (id < 0 || (size_t)id >= g->n_tasks)
+        return tide_err_set(e, TIDE_EINVAL, "graph: no task %d", id);
+    return 0;
+}
+
+/* A new channel from->to, owned by the graph. */
+static int new_chan(tide_graph *g, int from, int to, tide_chan **out, tide_err *e)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s->%s", tide_task_name(g->tasks[from].task),
+             tide_task_name(g->tasks[to].task));
+    tide_chan **n = realloc(g->chans, (g->n_chans + 1) * sizeof *n);
+    if (!n)
+        return tide_err_set(e, TIDE_ENOMEM, "graph: out of memory for channel %s", name);
+    g->chans = n;
+    int rc = tide_chan_create(out, g->chan_capacity, name, e);
+    if (rc == 0)
+        g->chans[g->n_chans++] = *out;
+    return rc;
+}
+
+int tide_graph_connect_hash(tide_graph *g, int from, const int *to, uint32_t n, tide_task_key_fn key,
+                            void *key_ctx, uint32_t *port, tide_err *e)
+{
+    int rc;
+    tide_chan **chans = NULL;
+    if (g->started)
+        return tide_err_set(e, TIDE_EINVAL, "graph: connect after start");
+    if ((rc = check_id(g, from, e)) != 0)
+        return rc;
+    if (n == 0 || (n > 1 && !key))
+        return tide_err_set(e, TIDE_EINVAL, "graph: edge from %s over %u channels needs a key",
+                            tide_task_name(g->tasks[from].task), n);
+    for (uint32_t k = 0; k < n; k++)
+        if ((rc = check_id(g, to[k], e)) != 0)
+            return rc;
+    if (tide_task_is_source(g->tasks[to[0]].task))
+        return tide_err_set(e, TIDE_EINVAL, "graph: source %s takes no input",
+                            tide_task_name(g->tasks[to[0]].task));
+    chans = calloc(n, sizeof *chans);
+    if (!chans)
+        return tide_err_set(e, TIDE_ENOMEM, "graph: out of memory");
+    /* Channels first (owned by the graph once created), then wire them. */
+    for (uint32_t k = 0; k < n; k++)
+        if ((rc = new_chan(g, from, to[k], &chans[k], e)) != 0)
+            goto done;
+    for (uint32_t k = 0; k < n; k++)
+        if ((rc = tide_task_add_input(g->tasks[to[k]].task, chans[k], e)) != 0)
+            goto done;
+    rc = tide_task_add_output(g->tasks[from].task, chans, n, n > 1 ? key : NULL, key_ctx, port, e);
+done:
+    free(chans);
+    return rc;
+}
+
+int tide_graph_connect(tide_graph *g, int from, int to, uint32_t *port, tide_err *e)
+{
+    return tide_graph_connect_hash(g, from, &to, 1, NULL, NULL, port, e);
+}
+
+static void *task_thread(void *arg)
+{
+    tide_task_run(arg);
+    return NULL;
+}
+
+int tide_graph_start(tide_graph *g, tide_err *e)
+{
+    if (g->started)
+        return tide_err_set(e, TIDE_EINVAL, "graph: already started");
+    g->started = true;
+    for (size_t i = 0; i < g->n_tasks; i++) {
+        if (pthread_create(&g->tasks[i].thread, NULL, task_thread, g->tasks[i].task) != 0) {
+            graph_fail(g, NULL, TIDE_ENOMEM, "graph: cannot create a thread");
+            join_all(g);
+            return tide_err_set(e, TIDE_ENOMEM, "graph: cannot create a thread for task %s",
+                                tide_task_name(g->tasks[i].task));
+        }
+        g->tasks[i].running = true;
+    }
+    return 0;
+}
+
+int tide_graph_wait(tide_graph *g, tide_err *e)
+{
+    join_all(g);
+    pthread_mutex_lock(&g->mu);
+    int rc = g->err.code;
+    if (rc != 0)
+        tide_err_set(e, rc, "%s", g->err.msg);
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
+int tide_graph_run(tide_graph *g, tide_err *e)
+{
+    int rc = tide_graph_start(g, e);
+    return rc != 0 ? rc : tide_graph_wait(g, e);
+}
+
+int64_t tide_graph_inject_barrier(tide_graph *g)
+{
+    int64_t id = atomic_fetch_add(&g->next_barrier, 1) + 1;
+    for (size_t i = 0; i < g->n_tasks; i++)
+        if (tide_task_is_source(g->tasks[i].task))
+            tide_task_request_barriers(g->tasks[i].task, id);
+    return id;
+}
+
+size_t tide_graph_task_count(const tide_graph *g) { return g->n_tasks; }
+
+void tide_graph_task_stats(const tide_graph *g, int id, tide_task_stats *out)
+{
+    tide_task_stats_get(g->tasks[id].task, out);
+}
+
+size_t tide_graph_chan_count(const tide_graph *g) { return g->n_chans; }
+
+void tide_graph_chan_stats(const tide_graph *g, size_t i, tide_chan_stats *out, const char **name)
+{
+    tide_chan_stats_get(g->chans[i], out);
+    if (name)
+        *name = tide_chan_name(g->chans[i]);
+}

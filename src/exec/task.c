@@ -1,0 +1,609 @@
+/*
+ * task.c - the per-task loop: inputs, watermark combining, barrier
+ * alignment, END propagation, and the batching emitter.  See task.h for the
+ * loop's contract; the comments here explain the how.
+ */
+#include "exec/task.h"
+
+#include "data/types.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Messages read from one input before moving to the next (fairness). */
+#define BURST 32
+
+typedef struct out_chan {
+    tide_chan *ch;
+    void *pending;    /* batch being filled, or NULL */
+    uint32_t rows;    /* items in pending */
+    int64_t first_ns; /* clock reading at pending's first item */
+} out_chan;
+
+typedef struct out_port {
+    out_chan *chans;
+    uint32_t n;
+    tide_task_key_fn key; /* NULL: forward (n == 1) */
+    void *key_ctx;
+} out_port;
+
+typedef struct in_chan {
+    tide_chan *ch;
+    int64_t wm;  /* highest watermark received on this input */
+    bool ended;  /* END received or channel closed and drained */
+    bool held;   /* delivered the barrier being aligned: not read until it completes */
+} in_chan;
+
+struct tide_task {
+    char *name;
+    const tide_task_op *op;
+    void *state;
+    tide_task_env *env;
+    tide_chan_signal sig; /* all inputs park here; also barrier requests and stop */
+    bool sig_ok;
+
+    in_chan *in;
+    uint32_t n_in;
+    out_port *ports;
+    uint32_t n_ports;
+
+    uint32_t emit_tick; /* emits since the last clock check */
+    int64_t wm_out;     /* last watermark forwarded */
+    uint32_t n_ended, n_held;
+    int64_t align_id;   /* barrier being aligned (valid when n_held > 0) */
+    _Atomic int64_t barrier_req; /* sources: highest barrier id requested */
+    int64_t barrier_done;        /* sources: highest injected barrier emitted */
+    bool finished;               /* END sent */
+
+    tide_err err;
+
+    _Atomic uint64_t st_batches_in, st_batches_out, st_items, st_latency_flushes, st_idle_waits;
+    _Atomic int64_t st_wm;
+};
+
+#define BUMP(field, n) atomic_fetch_add_explicit(&t->field, (n), memory_order_relaxed)
+
+/* ---- building ---- */
+
+int tide_task_create(tide_task **out, const char *name, const tide_task_op *op, void *state,
+                     tide_task_env *env, tide_err *e)
+{
+    int rc = 0;
+    *out = NULL;
+    tide_task *t = calloc(1, sizeof *t);
+    if (!t) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "task %s: out of memory", name);
+        goto fail_state;
+    }
+    t->op = op;
+    t->state = state;
+    t->env = env;
+    t->wm_out = TIDE_TS_MIN;
+    atomic_init(&t->barrier_req, 0);
+    atomic_init(&t->st_wm, TIDE_TS_MIN);
+    t->name = strdup(name ? name : (op->name ? op->name : "task"));
+    if (!t->name) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "task %s: out of memory", name);
+        goto fail;
+    }
+    if ((rc = tide_chan_signal_init(&t->sig, e)) != 0)
+        goto fail;
+    t->sig_ok = true;
+    *out = t;
+    return 0;
+fail:
+    tide_task_free(t);
+    return rc;
+fail_state:
+    if (op->free && state)
+        op->free(state);
+    return rc;
+}
+
+void tide_task_free(tide_task *t)
+{
+    if (!t)
+        return;
+    for (uint32_t p = 0; p < t->n_ports; p++) {
+        for (uint32_t i = 0; i < t->ports[p].n; i++)
+            if (t->ports[p].chans[i].pending)
+                t->env->batch.free(t->env->batch.ctx, t->ports[p].chans[i].pending);
+        free(t->ports[p].chans);
+    }
+    free(t->ports);
+    free(t->in);
+    if (t->sig_ok)
+        tide_chan_signal_destroy(&t->sig);
+    if (t->op->free && t->state)
+        t->op->free(t->state);
+    free(t->name);
+    free(t);
+}
+
+int tide_task_add_input(tide_task *t, tide_chan *c, tide_err *e)
+{
+    if (t->op->on_poll)
+        return tide_err_set(e, TIDE_EINVAL, "task %s: a source takes no inputs", t->name);
+    in_chan *n = realloc(t->in, (t->n_in + 1) * sizeof *n);
+    if (!n)
+        return tide_err_set(e, TIDE_ENOMEM, "task %s: out of memory", t->name);
+    t->in = n;
+    t->in[t->n_in++] = (in_chan){.ch = c, .wm = TIDE_TS_MIN};
+    tide_chan_set_consumer_signal(c, &t->sig);
+    return 0;
+}
+
+int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide_task_key_fn key,
+                         void *key_ctx, uint32_t *port, tide_err *e)
+{
+    if (n == 0 || (n > 1 && !key))
+        return tide_err_set(e, TIDE_EINVAL, "task %s: output over %u channels needs a key", t->name, n);
+    out_chan *oc = calloc(n, sizeof *oc);
+    out_port *np = realloc(t->ports, (t->n_ports + 1) * sizeof *np);
+    if (np)
+        t->ports = np;
+    if (!oc || !np) {
+        free(oc);
+        return tide_err_set(e, TIDE_ENOMEM, "task %s: out of memory", t->name);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        oc[i].ch = chans[i];
+    t->ports[t->n_ports] = (out_port){.chans = oc, .n = n, .key = key, .key_ctx = key_ctx};
+    if (port)
+        *port = t->n_ports;
+    t->n_ports++;
+    return 0;
+}
+
+bool tide_task_is_source(const tide_task *t) { return t->op->on_poll != NULL; }
+const char *tide_task_name(const tide_task *t) { return t->name; }
+uint32_t tide_task_port_count(const tide_task_out *out) { return out->n_ports; }
+uint32_t tide_task_input_count(const tide_task_out *out) { return out->n_in; }
+
+void tide_task_wake(tide_task *t) { tide_chan_signal_notify(&t->sig); }
+
+void tide_task_request_barriers(tide_task *t, int64_t upto)
+{
+    int64_t cur = atomic_load_explicit(&t->barrier_req, memory_order_relaxed);
+    while (cur < upto &&
+           !atomic_compare_exchange_weak_explicit(&t->barrier_req, &cur, upto, memory_order_release,
+                                                  memory_order_relaxed)) {
+    }
+    tide_task_wake(t);
+}
+
+void tide_task_stats_get(const tide_task *t, tide_task_stats *out)
+{
+    tide_task *m = (tide_task *)t; /* atomics only */
+    out->batches_in = atomic_load_explicit(&m->st_batches_in, memory_order_relaxed);
+    out->batches_out = atomic_load_explicit(&m->st_batches_out, memory_order_relaxed);
+    out->items_emitted = atomic_load_explicit(&m->st_items, memory_order_relaxed);
+    out->latency_flushes = atomic_load_explicit(&m->st_latency_flushes, memory_order_relaxed);
+    out->idle_waits = atomic_load_explicit(&m->st_idle_waits, memory_order_relaxed);
+    out->watermark = atomic_load_explicit(&m->st_wm, memory_order_relaxed);
+}
+
+/* ---- the emitter ---- */
+
+static int64_t now_ns(const tide_task *t) { return tide_clock_mono_ns(t->env->clock); }
+
+static int send_msg(tide_task *t, tide_chan *ch, const tide_chan_msg *m)
+{
+    int rc = tide_chan_send(ch, m);
+    if (rc != 0)
+        return tide_err_set(&t->err, TIDE_EFAILED, "task %s: channel %s: %s", t->name,
+                            tide_chan_name(ch), rc == TIDE_EFAILED ? "graph stopped" : "send after close");
+    return 0;
+}
+
+/* Send a channel's pending batch (if any). */
+static int send_pending(tide_task *t, out_chan *oc)
+{
+    if (!oc->pending)
+        return 0;
+    tide_chan_msg m = {.kind = TIDE_CHAN_DATA, .rows = oc->rows, .u.batch = oc->pending};
+    void *b = oc->pending;
+    oc->pending = NULL;
+    oc->rows = 0;
+    int rc = send_msg(t, oc->ch, &m);
+    if (rc != 0) {
+        t->env->batch.free(t->env->batch.ctx, b);
+        return rc;
+    }
+    BUMP(st_batches_out, 1);
+    return 0;
+}
+
+int tide_task_flush(tide_task_out *t)
+{
+    for (uint32_t p = 0; p < t->n_ports; p++)
+        for (uint32_t i = 0; i < t->ports[p].n; i++) {
+            int rc = send_pending(t, &t->ports[p].chans[i]);
+            if (rc != 0)
+                return rc;
+        }
+    return 0;
+}
+
+/* Send the batches whose latency bound has passed at `now`. */
+static int flush_due(tide_task *t, int64_t now)
+{
+    for (uint32_t p = 0; p < t->n_ports; p++)
+        for (uint32_t i = 0; i < t->ports[p].n; i++) {
+            out_chan *oc = &t->ports[p].chans[i];
+            if (oc->pending && now - oc->first_ns >= t->env->latency_ns) {
+                BUMP(st_latency_flushes, 1); /* counted before the consumer can see it */
+                int rc = send_pending(t, oc);
+                if (rc != 0)
+                    return rc;
+            }
+        }
+    return 0;
+}
+
+/* The earliest flush deadline among pending batches, INT64_MAX if none. */
+static int64_t next_deadline(const tide_task *t)
+{
+    int64_t d = INT64_MAX;
+    for (uint32_t p = 0; p < t->n_ports; p++)
+        for (uint32_t i = 0; i < t->ports[p].n; i++) {
+            const out_chan *oc = &t->ports[p].chans[i];
+            if (oc->pending && oc->first_ns + t->env->latency_ns < d)
+                d = oc->first_ns + t->env->latency_ns;
+        }
+    return d;
+}
+
+/* Flush, then send `m` on every output channel (closing them after END). */
+static int broadcast(tide_task *t, const tide_chan_msg *m)
+{
+    int rc = tide_task_flush(t);
+    if (rc != 0)
+        return rc;
+    for (uint32_t p = 0; p < t->n_ports; p++)
+        for (uint32_t i = 0; i < t->ports[p].n; i++) {
+            tide_chan *ch = t->ports[p].chans[i].ch;
+            if ((rc = send_msg(t, ch, m)) != 0)
+                return rc;
+            if (m->kind == TIDE_CHAN_END)
+                tide_chan_close(ch);
+        }
+    return 0;
+}
+
+int tide_task_emit(tide_task_out *t, uint32_t port, const void *item)
+{
+    if (port >= t->n_ports)
+        return tide_err_set(&t->err, TIDE_EINVAL, "task %s: emit on port %u of %u", t->name, port,
+                            t->n_ports);
+    out_port *p = &t->ports[port];
+    uint32_t idx = 0;
+    if (p->n > 1) {
+        uint64_t h = p->key(p->key_ctx, item);
+        idx = (uint32_t)(((h >> 32) * (uint64_t)p->n) >> 32); /* high bits mapped to [0, n) */
+    }
+    out_chan *oc = &p->chans[idx];
+    const tide_task_env *env = t->env;
+    if (!oc->pending) {
+        oc->pending = env->batch.create(env->batch.ctx, env->batch_rows);
+        if (!oc->pending)
+            return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory for a batch", t->name);
+        oc->first_ns = now_ns(t);
+    }
+    int rc = env->batch.append(env->batch.ctx, oc->pending, item);
+    if (rc != 0)
+        return tide_err_set(&t->err, rc, "task %s: appending to a batch: %s", t->name, tide_strerror(rc));
+    oc->rows++;
+    BUMP(st_items, 1);
+    if (oc->rows >= env->batch_rows && (rc = send_pending(t, oc)) != 0)
+        return rc;
+    if (++t->emit_tick >= env->flush_check_every) {
+        t->emit_tick = 0;
+        return flush_due(t, now_ns(t));
+    }
+    return 0;
+}
+
+int tide_task_emit_batch(tide_task_out *t, uint32_t port, void *batch, uint32_t rows)
+{
+    int rc;
+    if (port >= t->n_ports) {
+        rc = tide_err_set(&t->err, TIDE_EINVAL, "task %s: emit on port %u of %u", t->name, port,
+                          t->n_ports);
+        goto fail;
+    }
+    if (t->ports[port].n != 1) {
+        rc = tide_err_set(&t->err, TIDE_EUNSUPPORTED, "task %s: whole batch on exchange port %u",
+                          t->name, port);
+        goto fail;
+    }
+    out_chan *oc = &t->ports[port].chans[0];
+    if ((rc = send_pending(t, oc)) != 0)
+        goto fail;
+    tide_chan_msg m = {.kind = TIDE_CHAN_DATA, .rows = rows, .u.batch = batch};
+    if ((rc = send_msg(t, oc->ch, &m)) != 0)
+        goto fail;
+    BUMP(st_batches_out, 1);
+    BUMP(st_items, rows);
+    return 0;
+fail:
+    t->env->batch.free(t->env->batch.ctx, batch);
+    return rc;
+}
+
+static int forward_watermark(tide_task *t, int64_t wm)
+{
+    if (wm <= t->wm_out)
+        return 0;
+    tide_chan_msg m = {.kind = TIDE_CHAN_WATERMARK, .u.watermark = wm};
+    int rc = broadcast(t, &m);
+    if (rc == 0) {
+        t->wm_out = wm;
+        atomic_store_explicit(&t->st_wm, wm, memory_order_relaxed);
+    }
+    return rc;
+}
+
+int tide_task_emit_watermark(tide_task_out *t, int64_t wm) { return forward_watermark(t, wm); }
+
+int tide_task_emit_barrier(tide_task_out *t, int64_t id)
+{
+    tide_chan_msg m = {.kind = TIDE_CHAN_BARRIER, .u.checkpoint = id};
+    return broadcast(t, &m);
+}
+
+void tide_task_free_batch(tide_task_out *t, void *batch)
+{
+    if (batch)
+        t->env->batch.free(t->env->batch.ctx, batch);
+}
+
+/* ---- the loop ---- */
+
+/* A callback's failure: make sure t->err holds a message. */
+static int op_failed(tide_task *t, int rc, const char *what)
+{
+    if (!tide_err_failed(&t->err))
+        tide_err_set(&t->err, rc, "task %s: %s: %s", t->name, what, tide_strerror(rc));
+    return t->err.code;
+}
+
+static int call_watermark(tide_task *t, int64_t wm)
+{
+    if (wm <= t->wm_out)
+        return 0;
+    if (t->op->on_watermark) {
+        int rc = t->op->on_watermark(t->state, wm, t, &t->err);
+        if (rc < 0)
+            return op_failed(t, rc, "on_watermark");
+    }
+    return forward_watermark(t, wm);
+}
+
+/* Recompute min over inputs (ended = +infinity) and forward if it rose. */
+static int advance_watermark(tide_task *t)
+{
+    int64_t m = TIDE_TS_MAX;
+    for (uint32_t i = 0; i < t->n_in; i++)
+        if (!t->in[i].ended && t->in[i].wm < m)
+            m = t->in[i].wm;
+    return call_watermark(t, m);
+}
+
+static int do_barrier(tide_task *t, int64_t id)
+{
+    if (t->op->on_barrier) {
+        int rc = t->op->on_barrier(t->state, id, t, &t->err);
+        if (rc < 0)
+            return op_failed(t, rc, "on_barrier");
+    }
+    return tide_task_emit_barrier(t, id);
+}
+
+/* Every input that has not ended delivered the barrier: complete it. */
+static int check_alignment(tide_task *t)
+{
+    if (t->n_held == 0 || t->n_held + t->n_ended < t->n_in)
+        return 0;
+    for (uint32_t i = 0; i < t->n_in; i++)
+        t->in[i].held = false;
+    t->n_held = 0;
+    return do_barrier(t, t->align_id);
+}
+
+/* End of the task: on_watermark(+infinity) (not for sources), on_end, then
+ * +infinity and END downstream, so whatever on_end emits precedes them. */
+static int finish(tide_task *t)
+{
+    int rc;
+    if (t->wm_out < TIDE_TS_MAX && t->op->on_watermark && !t->op->on_poll &&
+        (rc = t->op->on_watermark(t->state, TIDE_TS_MAX, t, &t->err)) < 0)
+        return op_failed(t, rc, "on_watermark");
+    if (t->op->on_end && (rc = t->op->on_end(t->state, t, &t->err)) < 0)
+        return op_failed(t, rc, "on_end");
+    if ((rc = forward_watermark(t, TIDE_TS_MAX)) != 0)
+        return rc;
+    tide_chan_msg m = {.kind = TIDE_CHAN_END};
+    if ((rc = broadcast(t, &m)) != 0)
+        return rc;
+    t->finished = true;
+    return 0;
+}
+
+static int input_ended(tide_task *t, uint32_t i)
+{
+    int rc;
+    t->in[i].ended = true;
+    t->n_ended++;
+    if (t->n_ended == t->n_in)
+        return finish(t); /* its watermark step forwards +infinity first */
+    if ((rc = advance_watermark(t)) != 0)
+        return rc;
+    return check_alignment(t);
+}
+
+static int handle(tide_task *t, uint32_t i, const tide_chan_msg *m)
+{
+    int rc;
+    in_chan *in = &t->in[i];
+    switch (m->kind) {
+    case TIDE_CHAN_DATA:
+        BUMP(st_batches_in, 1);
+        if (!t->op->on_batch) {
+            tide_task_free_batch(t, m->u.batch);
+            return 0;
+        }
+        rc = t->op->on_batch(t->state, i, m->u.batch, m->rows, t, &t->err);
+        return rc < 0 ? op_failed(t, rc, "on_batch") : 0;
+    case TIDE_CHAN_WATERMARK:
+        if (m->u.watermark <= in->wm)
+            return 0;
+        in->wm = m->u.watermark;
+        return advance_watermark(t);
+    case TIDE_CHAN_BARRIER:
+        if (t->n_in == 1)
+            return do_barrier(t, m->u.checkpoint);
+        if (t->n_held == 0)
+            t->align_id = m->u.checkpoint;
+        else if (m->u.checkpoint != t->align_id)
+            return tide_err_set(&t->err, TIDE_EINVAL,
+                                "task %s: barrier %lld on input %u while aligning barrier %lld", t->name,
+                                (long long)m->u.checkpoint, i, (long long)t->align_id);
+        in->held = true;
+        t->n_held++;
+        return check_alignment(t);
+    case TIDE_CHAN_END:
+        return input_ended(t, i);
+    default:
+        return tide_err_set(&t->err, TIDE_ECORRUPT, "task %s: unknown message kind %u on input %u",
+                            t->name, m->kind, i);
+    }
+}
+
+static bool stopping(const tide_task *t)
+{
+    return atomic_load_explicit(&t->env->stop, memory_order_acquire) != 0;
+}
+
+static int stopped(tide_task *t)
+{
+    return tide_err_set(&t->err, TIDE_EFAILED, "task %s: graph stopped", t->name);
+}
+
+/* Sleep until woken or the next flush deadline / idle tick. */
+static void idle_wait(tide_task *t, bool (*ready)(tide_task *))
+{
+    int64_t now = now_ns(t);
+    int64_t timeout = t->env->idle_tick_ns;
+    int64_t d = next_deadline(t);
+    if (d != INT64_MAX && d - now < timeout)
+        timeout = d - now > 0 ? d - now : 0;
+    uint32_t key = tide_chan_signal_prepare(&t->sig);
+    if (!ready(t) && !stopping(t)) {
+        BUMP(st_idle_waits, 1);
+        tide_chan_signal_wait(&t->sig, key, timeout);
+    }
+    tide_chan_signal_cancel(&t->sig);
+}
+
+static bool inputs_ready(tide_task *t)
+{
+    for (uint32_t i = 0; i < t->n_in; i++)
+        if (!t->in[i].ended && !t->in[i].held && tide_chan_ready(t->in[i].ch))
+            return true;
+    return false;
+}
+
+static bool barrier_requested(tide_task *t)
+{
+    return atomic_load_explicit(&t->barrier_req, memory_order_acquire) > t->barrier_done;
+}
+
+static int run_source(tide_task *t)
+{
+    int rc;
+    while (!t->finished) {
+        if (stopping(t))
+            return stopped(t);
+        int64_t req = atomic_load_explicit(&t->barrier_req, memory_order_acquire);
+        while (t->barrier_done < req) {
+            if ((rc = do_barrier(t, ++t->barrier_done)) != 0)
+                return rc;
+        }
+        rc = t->op->on_poll(t->state, t, &t->err);
+        if (rc == 0) {
+            if ((rc = finish(t)) != 0)
+                return rc;
+        } else if (rc == TIDE_EAGAIN) {
+            if ((rc = flush_due(t, now_ns(t))) != 0)
+                return rc;
+            idle_wait(t, barrier_requested);
+        } else if (rc < 0) {
+            return op_failed(t, rc, "on_poll");
+        } else if ((rc = flush_due(t, now_ns(t))) != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int run_inputs(tide_task *t)
+{
+    int rc;
+    uint32_t start = 0;
+    if (t->n_in == 0) /* no inputs at all: ends at once */
+        return finish(t);
+    while (!t->finished) {
+        if (stopping(t))
+            return stopped(t);
+        bool progressed = false;
+        for (uint32_t k = 0; k < t->n_in && !t->finished; k++) {
+            uint32_t i = (start + k) % t->n_in;
+            for (int b = 0; b < BURST && !t->in[i].ended && !t->in[i].held && !t->finished; b++) {
+                tide_chan_msg m;
+                rc = tide_chan_try_recv(t->in[i].ch, &m);
+                if (rc == TIDE_EAGAIN)
+                    break;
+                progressed = true;
+                if (rc == TIDE_EFAILED)
+                    return stopped(t);
+                rc = rc == 0 ? input_ended(t, i) : handle(t, i, &m);
+                if (rc != 0)
+                    return rc;
+            }
+        }
+        start++;
+        if (t->finished)
+            break;
+        if ((rc = flush_due(t, now_ns(t))) != 0)
+            return rc;
+        if (!progressed)
+            idle_wait(t, inputs_ready);
+    }
+    return 0;
+}
+
+int tide_task_run(tide_task *t)
+{
+    int rc = t->op->on_poll ? run_source(t) : run_inputs(t);
+    if (rc != 0) {
+        if (!tide_err_failed(&t->err)) {
+            tide_err_set(&t->err, rc, "task %s: %s", t->name, tide_strerror(rc));
+        } else if (strncmp(t->err.msg, "task ", 5) != 0) {
+            /* an operator's own message: say which task */
+            char msg[TIDE_ERR_MSG_MAX];
+            size_t n = (size_t)snprintf(msg, sizeof msg, "task %s: ", t->name);
+            if (n < sizeof msg) {
+                size_t room = sizeof msg - n - 1, len = strlen(t->err.msg);
+                memcpy(msg + n, t->err.msg, len < room ? len : room);
+                msg[n + (len < room ? len : room)] = '\0';
+                memcpy(t->err.msg, msg, sizeof msg);
+            }
+        }
+        if (t->env->fail)
+            t->env->fail(t->env->fail_ctx, t, t->err.code, t->err.msg);
+        return t->err.code;
+    }
+    return 0;
+}

@@ -1,0 +1,188 @@
+/*
+ * task.h - one task of the dataflow runtime: an operator, its input
+ * channels, its outputs, and the loop that drives them on one thread.
+ *
+ * Operators are abstract: a vtable of callbacks (tide_task_op) plus a void*
+ * state.  The runtime calls them on the task's own thread, never
+ * concurrently, and hands each call an emitter (tide_task_out) through which
+ * the operator produces output.
+ *
+ * The task loop (non-source tasks), in order:
+ *   1. Read messages from every input that is neither ended nor held (see
+ *      barriers), up to a bounded number per input per round, round-robin:
+ *        DATA      -> op->on_batch(input, batch)   (the operator owns batch)
+ *        WATERMARK -> the input's watermark rises to max(old, w); if the
+ *                     task's watermark (min over inputs; an ended input
+ *                     counts as +infinity) advanced: op->on_watermark(w),
+ *                     flush, forward w on every output channel.  Never
+ *                     regresses, never repeats.
+ *        BARRIER n -> single input: op->on_barrier(n), flush, forward n.
+ *                     Several inputs (aligned): the input is held (not read)
+ *                     until n arrived on every input that has not ended; then
+ *                     on_barrier(n), flush, forward n, release all inputs.
+ *        END / closed -> the input ended (its watermark is +infinity).  When
+ *                     every input ended: op->on_watermark(+infinity),
+ *                     op->on_end, flush, forward +infinity, END on every
+ *                     output channel (then closed), and the thread returns.
+ *   2. If nothing was read: flush output batches whose latency bound
+ *      passed, then sleep until an input has a message or the next flush
+ *      deadline (at most idle_tick_ns, so a fake clock is re-read).
+ * A source task (op->on_poll set, no inputs) instead calls on_poll in a
+ * loop; injected barriers are emitted between polls; on_poll returning 0
+ * ends it: on_end, flush, watermark +infinity, END.
+ *
+ * Output and batching: an output port is either one channel (forward) or P
+ * channels with a key callback (hash exchange: each item goes to channel
+ * hash_to_range(key(item), P)).  Each channel has a pending batch that items
+ * are appended to through the graph's batch type; it is sent when it holds
+ * batch_rows items, or when latency_ns passed since its first item (checked
+ * every flush_check_every emits and whenever the task is idle), and always
+ * before a watermark, barrier or END leaves the task, so control messages
+ * never overtake data.
+ *
+ * Errors: a callback returning < 0 (with its tide_err filled) stops the task;
+ * the environment's fail hook (the graph) records the first error and stops
+ * every task.
+ */
+#ifndef TIDE_EXEC_TASK_H
+#define TIDE_EXEC_TASK_H
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "exec/channel.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* How the runtime makes batches out of items.  The runtime only appends,
+ * counts and frees; what an item and a batch are is the type's business
+ * (items are borrowed for the append call only). */
+typedef struct tide_task_batch_type {
+    /* A new empty batch with room for at least `rows` items; NULL on ENOMEM. */
+    void *(*create)(void *ctx, uint32_t rows);
+    /* Copy one item in; 0 or TIDE_ENOMEM.  Called at most `rows` times. */
+    int (*append)(void *ctx, void *batch, const void *item);
+    void (*free)(void *ctx, void *batch);
+    void *ctx;
+} tide_task_batch_type;
+
+/* A hash exchange's key: a well-mixed 64-bit hash of the item's key
+ * (e.g. tide_hash_u64 or tide_hash64 of it). */
+typedef uint64_t (*tide_task_key_fn)(void *ctx, const void *item);
+
+typedef struct tide_task tide_task;
+typedef struct tide_task tide_task_out; /* the emitter: the task itself, seen by operators */
+
+/* An operator.  Every callback may be NULL: on_batch NULL frees the batch;
+ * the others then do nothing (watermarks, barriers and END still flow).
+ * Return 0, or a negative TIDE_E* code with `e` filled. */
+typedef struct tide_task_op {
+    const char *name;
+    /* Sources only (a task with on_poll set takes no inputs).  Produce some
+     * output; return 1 (did work), 0 (finished) or TIDE_EAGAIN (nothing to
+     * do now: the runtime flushes due batches and retries after a tick). */
+    int (*on_poll)(void *state, tide_task_out *out, tide_err *e);
+    /* `batch` (with `rows` items) from input number `input` (in the order
+     * inputs were connected).  The operator owns it: emit it on with
+     * tide_task_emit_batch or release it with tide_task_free_batch. */
+    int (*on_batch)(void *state, uint32_t input, void *batch, uint32_t rows,
+                    tide_task_out *out, tide_err *e);
+    /* The task's watermark advanced to `wm` (TIDE_TS_MAX: all inputs
+     * ended).  Output emitted here precedes the forwarded watermark. */
+    int (*on_watermark)(void *state, int64_t wm, tide_task_out *out, tide_err *e);
+    /* Checkpoint barrier `id` (aligned): snapshot here.  Output emitted here
+     * precedes the forwarded barrier. */
+    int (*on_barrier)(void *state, int64_t id, tide_task_out *out, tide_err *e);
+    /* Every input ended (sources: on_poll returned 0).  Called after
+     * on_watermark(TIDE_TS_MAX) and before +infinity and END are forwarded,
+     * so output emitted here is not late. */
+    int (*on_end)(void *state, tide_task_out *out, tide_err *e);
+    /* Free the state (called once, when the graph is freed); may be NULL. */
+    void (*free)(void *state);
+} tide_task_op;
+
+/* What the tasks of one graph share; owned by the graph, which fills it
+ * before creating tasks and keeps it alive until they are freed. */
+typedef struct tide_task_env {
+    tide_task_batch_type batch;
+    uint32_t batch_rows;        /* items per batch (> 0) */
+    int64_t latency_ns;         /* flush bound after a batch's first item (>= 0) */
+    int64_t idle_tick_ns;       /* longest sleep of an idle task (> 0) */
+    uint32_t flush_check_every; /* emits between clock checks (> 0) */
+    const tide_clock *clock;    /* mono_ns drives the flush policy */
+    _Atomic int stop;           /* set when the graph stops: tasks return */
+    /* Called once per failing task, from its thread. */
+    void (*fail)(void *ctx, tide_task *t, int code, const char *msg);
+    void *fail_ctx;
+} tide_task_env;
+
+/* ---- building (graph.c) ---- */
+
+/* `state` belongs to the task from now on, even when this fails
+ * (op->free(state) is called then or by tide_task_free). */
+int tide_task_create(tide_task **out, const char *name, const tide_task_op *op, void *state,
+                     tide_task_env *env, tide_err *e);
+/* Frees pending output batches and the operator state.  NULL is a no-op.
+ * Channels are not freed (the graph owns them). */
+void tide_task_free(tide_task *t);
+
+/* Attach `c` as the next input (its consumer parks on the task's signal).
+ * TIDE_EINVAL for a source task. */
+int tide_task_add_input(tide_task *t, tide_chan *c, tide_err *e);
+/* Add an output port over `n` channels: n == 1 and key == NULL forwards,
+ * otherwise `key` routes each item to one of the n channels.  *port gets the
+ * port number (0, 1, ... in order of addition). */
+int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide_task_key_fn key,
+                         void *key_ctx, uint32_t *port, tide_err *e);
+
+/* ---- running ---- */
+
+/* The thread body: runs the loop until the task ends, fails or the
+ * environment stops.  Returns 0 or the task's error code (already reported
+ * through env->fail). */
+int tide_task_run(tide_task *t);
+/* Wake the task if it sleeps (after setting env->stop, or a barrier request). */
+void tide_task_wake(tide_task *t);
+/* Sources: emit every barrier id in (last emitted, upto] between polls.
+ * Any thread. */
+void tide_task_request_barriers(tide_task *t, int64_t upto);
+
+bool tide_task_is_source(const tide_task *t);
+const char *tide_task_name(const tide_task *t);
+
+/* Counters of one task, any thread (relaxed snapshots). */
+typedef struct tide_task_stats {
+    uint64_t batches_in, batches_out;
+    uint64_t items_emitted;
+    uint64_t latency_flushes; /* batches sent because their latency bound passed */
+    uint64_t idle_waits;      /* times the task slept for lack of input (or a source was idle) */
+    int64_t watermark;        /* the last watermark forwarded (TIDE_TS_MIN: none) */
+} tide_task_stats;
+void tide_task_stats_get(const tide_task *t, tide_task_stats *out);
+
+/* ---- the emitter (operators, from inside a callback) ---- */
+
+/* Append `item` to output `port` (routed by the port's key if it is an
+ * exchange).  May block on a full channel (backpressure).  0, TIDE_ENOMEM,
+ * TIDE_EINVAL (no such port), TIDE_EFAILED (the graph stopped). */
+int tide_task_emit(tide_task_out *out, uint32_t port, const void *item);
+/* Send a whole batch of `rows` items on a forward port (pending items of
+ * that channel go first).  Ownership passes to the runtime, even on error.
+ * TIDE_EUNSUPPORTED on an exchange port (emit its items instead). */
+int tide_task_emit_batch(tide_task_out *out, uint32_t port, void *batch, uint32_t rows);
+/* Sources: declare that no item with event time < wm will follow.  Ignored
+ * unless it exceeds the last watermark forwarded.  Other tasks need not call
+ * it: the runtime forwards their combined watermark. */
+int tide_task_emit_watermark(tide_task_out *out, int64_t wm);
+/* Sources: emit checkpoint barrier `id` (after on_barrier is NOT called for
+ * it: the source snapshots itself before calling this). */
+int tide_task_emit_barrier(tide_task_out *out, int64_t id);
+/* Send every pending batch now. */
+int tide_task_flush(tide_task_out *out);
+/* Free a batch with the graph's batch type (e.g. one received in on_batch). */
+void tide_task_free_batch(tide_task_out *out, void *batch);
+uint32_t tide_task_port_count(const tide_task_out *out);
+uint32_t tide_task_input_count(const tide_task_out *out);
+
+#endif

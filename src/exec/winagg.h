@@ -1,0 +1,147 @@
+/*
+ * winagg.h - the keyed windowed aggregation operator (single-threaded).
+ *
+ * Input: records (key bytes, event time, input values) and watermarks.
+ * Output, through callbacks: changelog rows (op, key, window start, window
+ * end, one value per aggregate) and late records.  Semantics are those of
+ * time/window.h and time/trigger.h (DESIGN.md section 4): windows fire when
+ * the watermark reaches their end, records within the allowed lateness
+ * cause late firings, records past it go to the late callback once.
+ *
+ * Deterministic output order.  When the watermark advances, the windows it
+ * fires are emitted in ascending (window_end, window_start, key bytes)
+ * order (key bytes compared with memcmp over the common length, the shorter
+ * key first on a tie); a round of processing-time early firings uses the same
+ * order.  Late and every-N firings happen inside tide_winagg_push, for the
+ * pushed record's windows in ascending (start, end) order, after the late
+ * callback (if any) for that record.  Session merges emit -D for the
+ * superseded rows (ascending start) before anything else of that push.
+ *
+ * Aggregates: COUNT(*), COUNT(x), SUM, MIN, MAX, AVG, COUNT(DISTINCT x).
+ *   COUNT*, COUNT(x), COUNT DISTINCT -> BIGINT (NULL inputs ignored, 0 when
+ *                                       only NULLs)
+ *   SUM(BIGINT) -> BIGINT (wraps on overflow, like Java/Flink); SUM(DOUBLE)
+ *                  -> DOUBLE; NULL when no non-NULL input
+ *   MIN/MAX(BIGINT, TIMESTAMP, DOUBLE, BOOLEAN) -> same type; NULL if none
+ *   AVG(BIGINT) -> BIGINT, sum / count truncated toward zero (as Flink's
+ *                  integral AVG); AVG(DOUBLE) -> DOUBLE; NULL if none
+ * DOUBLE sums depend on the order records are added (floating point), so
+ * results are bit-exact across input orders only when the sums are exact.
+ * MIN/MAX of STRING is not supported yet (TIDE_EUNSUPPORTED at create).
+ *
+ * Memory: state per (key, window) in open-addressing hash tables and dense
+ * arrays that grow by doubling; nothing is allocated per record in steady
+ * state (COUNT DISTINCT sets grow by doubling per window).  Window state is
+ * freed when W >= end + allowed lateness.
+ *
+ * Errors: an allocation failure or a callback's non-zero return stops the
+ * call and puts the operator in a failed state: later calls return the same
+ * code.
+ */
+#ifndef TIDE_EXEC_WINAGG_H
+#define TIDE_EXEC_WINAGG_H
+
+#include "base/err.h"
+#include "data/types.h"
+#include "time/trigger.h"
+#include "time/window.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIDE_WINAGG_FN_MAP(X)                  \
+    X(COUNT_STAR, "COUNT(*)")                  \
+    X(COUNT, "COUNT")                          \
+    X(SUM, "SUM")                              \
+    X(MIN, "MIN")                              \
+    X(MAX, "MAX")                              \
+    X(AVG, "AVG")                              \
+    X(COUNT_DISTINCT, "COUNT(DISTINCT)")
+
+typedef enum tide_winagg_fn {
+#define TIDE__WINAGG_FN(name, s) TIDE_WINAGG_##name,
+    TIDE_WINAGG_FN_MAP(TIDE__WINAGG_FN)
+#undef TIDE__WINAGG_FN
+} tide_winagg_fn;
+
+const char *tide_winagg_fn_name(tide_winagg_fn f);
+
+/* One aggregate: function, index of its argument in the pushed values (not
+ * used by COUNT(*)), and the argument's type. */
+typedef struct tide_winagg_call {
+    tide_winagg_fn fn;
+    uint32_t arg;
+    tide_type type;
+} tide_winagg_call;
+
+/* One output row.  All pointers are borrowed for the duration of the
+ * callback only. */
+typedef struct tide_winagg_row {
+    tide_change op;
+    const void *key;
+    uint32_t key_len;
+    int64_t start, end;
+    const tide_value *vals; /* one per aggregate, in config order */
+    size_t n_vals;
+} tide_winagg_row;
+
+/* Return 0 to go on; a non-zero (negative TIDE_E*) return stops the
+ * operator with that error. */
+typedef int (*tide_winagg_emit_fn)(void *ctx, const tide_winagg_row *row);
+typedef int (*tide_winagg_late_fn)(void *ctx, const void *key, uint32_t key_len, int64_t ts,
+                                   const tide_value *in, size_t n_in);
+
+typedef struct tide_winagg_config {
+    tide_win_spec window;
+    const tide_winagg_call *aggs; /* copied at create */
+    size_t n_aggs;                /* >= 1 */
+    size_t n_inputs;              /* values per pushed record */
+    int64_t allowed_lateness;     /* L >= 0, ms */
+    tide_trig_mode mode;
+    tide_trig_early early;        /* zero: no early firings */
+    tide_winagg_emit_fn emit;     /* required */
+    tide_winagg_late_fn late;     /* may be NULL (late records only counted) */
+    void *ctx;                    /* passed to both callbacks */
+    size_t capacity_hint;         /* expected live (key, window) pairs; 0: small */
+} tide_winagg_config;
+
+typedef struct tide_winagg tide_winagg;
+
+int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_err *e);
+/* NULL is a no-op. */
+void tide_winagg_free(tide_winagg *op);
+
+/* Add one record: `key`/`key_len` (copied when kept), event time `ts`,
+ * `in` with cfg->n_inputs values (borrowed for the call), at processing time
+ * `proc_now` (drives processing-time early firings).  The record is judged
+ * against the operator's current watermark. */
+int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t ts,
+                     const tide_value *in, int64_t proc_now, tide_err *e);
+
+/* Push `n` records at once: record i has key keys[i] (key_lens[i] bytes),
+ * event time ts[i] and values in[i * n_inputs ...] (`in` may be NULL when
+ * n_inputs is 0).  Same results as n calls of tide_winagg_push in order;
+ * faster, because the state lookups of a group of records are prefetched
+ * together.  On an error, the records before the failing one were pushed. */
+int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
+                           const uint32_t *key_lens, const int64_t *ts, const tide_value *in,
+                           int64_t proc_now, tide_err *e);
+
+/* The watermark is now `wm` (a lower value than the current one is
+ * ignored: watermarks never go backwards).  Fires due windows, frees
+ * expired ones, and runs a due round of early firings.  TIDE_TS_MAX (end
+ * of input) fires and frees everything. */
+int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now, tide_err *e);
+
+/* Processing time passed: run a due round of early firings. */
+int tide_winagg_tick(tide_winagg *op, int64_t proc_now, tide_err *e);
+
+int64_t tide_winagg_watermark(const tide_winagg *op);
+/* Records sent to the late output so far. */
+uint64_t tide_winagg_late_count(const tide_winagg *op);
+/* Live (key, window) states and live keys. */
+size_t tide_winagg_live_windows(const tide_winagg *op);
+size_t tide_winagg_live_keys(const tide_winagg *op);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * reader.c - reading one partition, concurrently with the writer.
+ *
+ * The reader keeps one segment open and a read buffer (TIDE_SEG_CHUNK, more
+ * for a larger batch) filled by one pread; batches are validated once (CRC
+ * and record structure) and their records handed out in place.
+ *
+ * Telling "not yet there" from "corrupt" (the rule reader.h documents):
+ *   - The writer appends only to the last segment and seals a segment
+ *     (fsync, then creates the next one named by the next offset) before it
+ *     moves on, so everything in an older segment is final.
+ *   - At the position P where the next batch should start in segment S:
+ *       end of file at P: if `<next offset>.log` exists, move to it; else
+ *         TIDE_EAGAIN (nothing new yet).
+ *       an incomplete batch (fewer bytes than its header, or than its length
+ *         field says): if S is the last segment, TIDE_EAGAIN (a write in
+ *         progress, or a torn tail the next writer will cut); if a later
+ *         segment exists, TIDE_ECORRUPT.
+ *       a complete-length batch that fails validation (bad header, CRC,
+ *         records, or unexpected base offset): if a later segment exists,
+ *         TIDE_ECORRUPT at once; if S is the last segment, it may be a write
+ *         in progress seen half-copied, so it is re-read up to
+ *         TIDE_LOG_READ_RETRIES times, TIDE_LOG_READ_RETRY_MS apart; still
+ *         bad, it is TIDE_ECORRUPT naming the file, position and offset.
+ *   - A position taken from an index entry is only a hint: if the batch
+ *     there is not a valid batch with the entry's offset, the reader scans
+ *     the segment from its start instead.
+ */
+#include "log/reader.h"
+
+#include "base/io.h"
+#include "log/segment.h"
+#include "log/topic.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { RETRY = 1 }; /* internal: state changed, loop again */
+
+struct tide_log_reader {
+    char *dir, *topic;
+    uint32_t partition;
+    tide_file *seg;
+    uint64_t seg_base;
+    char seg_path[TIDE_SEG_PATH_MAX];
+    tide_buf buf;     /* read buffer: buf.len bytes from file position buf_pos */
+    uint64_t buf_pos;
+    size_t cur;       /* buf index of the next batch */
+    uint64_t batch_next; /* base offset expected of the batch at cur */
+    bool hinted;      /* cur came from an index entry not yet confirmed */
+    int retries;
+    tide_batch_iter it;
+    uint64_t pos;     /* offset of the next record to return */
+};
+
+static void seg_close(tide_log_reader *r)
+{
+    tide_io_close(r->seg);
+    r->seg = NULL;
+    r->it.left = 0;
+    r->buf.len = 0;
+    r->cur = 0;
+    r->hinted = false;
+}
+
+void tide_log_reader_close(tide_log_reader *r)
+{
+    if (!r)
+        return;
+    seg_close(r);
+    tide_buf_free(&r->buf);
+    free(r->dir);
+    free(r->topic);
+    free(r);
+}
+
+int tide_log_reader_open(tide_log_reader **out, const char *datadir, const char *topic,
+                         uint32_t partition, tide_err *e)
+{
+    *out = NULL;
+    tide_topic_config c;
+    int rc = tide_topic_config_load(datadir, topic, &c, e);
+    if (rc)
+        return rc;
+    if (partition >= c.partitions)
+        return tide_err_set(e, TIDE_ERANGE, "topic %s has no partition %" PRIu32 " (it has %" PRIu32 ")",
+                            topic, partition, c.partitions);
+    tide_log_reader *r = calloc(1, sizeof *r);
+    char dir[TIDE_SEG_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/topics/%s/%" PRIu32, datadir, topic, partition);
+    if (!r || !(r->dir = strdup(dir)) || !(r->topic = strdup(topic))) {
+        tide_log_reader_close(r);
+        return tide_err_set(e, TIDE_ENOMEM, "topic %s: out of memory", topic);
+    }
+    r->partition = partition;
+    uint64_t *bases = NULL;
+    size_t nb = 0;
+    if ((rc = tide_seg_list(r->dir, &bases, &nb, e))) {
+        tide_log_reader_close(r);
+        return rc;
+    }
+    r->pos = nb ? bases[0] : 0;
+    free(bases);
+    *out = r;
+    return 0;
+}
+
+uint64_t tide_log_reader_position(const tide_log_reader *r) { return r->pos; }
+
+static int erange(tide_log_reader *r, uint64_t off, uint64_t first, tide_err *e)
+{
+    return tide_err_set(e, TIDE_ERANGE,
+                        "topic %s partition %" PRIu32 ": offset %" PRIu64
+                        " is no longer retained (first retained offset is %" PRIu64 ")",
+                        r->topic, r->partition, off, first);
+}
+
+/* Open the segment holding `target` and place the read position at the
+ * index entry at or before it (a hint), or at the segment's start. */
+static int open_for(tide_log_reader *r, uint64_t target, tide_err *e)
+{
+    seg_close(r);
+    int rc = 0;
+    for (int attempt = 0;; attempt++) {
+        uint64_t *bases = NULL;
+        size_t nb = 0;
+        if ((rc = tide_seg_list(r->dir, &bases, &nb, e)))
+            return rc;
+        if (nb == 0) {
+            free(bases);
+            return TIDE_EAGAIN;
+        }
+        if (target < bases[0]) {
+            uint64_t first = bases[0];
+            free(bases);
+            return erange(r, target, first, e);
+        }
+        size_t k = nb - 1;
+        while (bases[k] > target)
+            k--;
+        uint64_t base = bases[k];
+        free(bases);
+        if ((rc = tide_seg_path(r->seg_path, r->dir, base, ".log", e)))
+            return rc;
+        tide_err le = {0};
+        rc = tide_io_open(&r->seg, r->seg_path, TIDE_IO_READ, &le);
+        if (rc == TIDE_ENOENT && attempt < 3)
+            continue; /* deleted by retention meanwhile: list again */
+        if (rc)
+            return tide_err_set(e, rc, "%s", le.msg);
+        r->seg_base = base;
+        break;
+    }
+    char ipath[TIDE_SEG_PATH_MAX];
+    tide_seg_idx_file idx;
+    if ((rc = tide_seg_path(ipath, r->dir, r->seg_base, ".idx", e)) ||
+        (rc = tide_seg_idx_load(ipath, r->seg_base, &idx, e)))
+        return rc;
+    long k = tide_seg_idx_find_offset(&idx, target);
+    r->buf.len = r->cur = 0;
+    if (k >= 0) {
+        r->buf_pos = idx.v[k].pos;
+        r->batch_next = idx.v[k].offset;
+        r->hinted = idx.v[k].pos > 0;
+    } else {
+        r->buf_pos = 0;
+        r->batch_next = r->seg_base;
+    }
+    tide_seg_idx_file_free(&idx);
+    return 0;
+}
+
+/* Read `want` bytes starting at the next batch into the buffer. */
+static int refill(tide_log_reader *r, size_t want, tide_err *e)
+{
+    r->buf_pos += r->cur;
+    r->cur = 0;
+    r->buf.len = 0;
+    if (tide_buf_reserve(&r->buf, want))
+        return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", r->seg_path);
+    size_t n = 0;
+    int rc = tide_io_pread(r->seg, r->buf.data, want, r->buf_pos, &n, e);
+    if (rc)
+        return rc;
+    r->buf.len = n;
+    return 0;
+}
+
+/* Is there a segment after the current one? */
+static int later_segment(tide_log_reader *r, bool *later, tide_err *e)
+{
+    uint64_t *bases = NULL;
+    size_t nb = 0;
+    int rc = tide_seg_list(r->dir, &bases, &nb, e);
+    *later = !rc && nb && bases[nb - 1] > r->seg_base;
+    free(bases);
+    return rc;
+}
+
+static void drop_buffer(tide_log_reader *r)
+{
+    r->buf_pos += r->cur;
+    r->cur = 0;
+    r->buf.len = 0;
+}
+
+/* The hint was wrong: scan the segment from its start. */
+static int unhint(tide_log_reader *r)
+{
+    r->hinted = false;
+    r->buf_pos = 0;
+    r->cur = 0;
+    r->buf.len = 0;
+    r->batch_next = r->seg_base;
+    return RETRY;
+}
+
+/* End of the file's data at the next batch position. */
+static int at_end(tide_log_reader *r, tide_err *e)
+{
+    if (r->hinted)
+        return unhint(r); /* an index entry never points at the end of the file */
+    char next[TIDE_SEG_PATH_MAX];
+    int rc = tide_seg_path(next, r->dir, r->batch_next, ".log", e);
+    if (rc)
+        return rc;
+    if (r->batch_next == r->seg_base)
+        return TIDE_EAGAIN; /* an empty segment is the last one */
+    tide_file *f = NULL;
+    tide_err le = {0};
+    rc = tide_io_open(&f, next, TIDE_IO_READ, &le);
+    if (rc == 0) {
+        uint64_t nb = r->batch_next;
+        seg_close(r);
+        r->seg = f;
+        r->seg_base = nb;
+        memcpy(r->seg_path, next, sizeof next);
+        r->buf_pos = 0;
+        r->batch_next = nb;
+        return RETRY;
+    }
+    if (rc != TIDE_ENOENT)
+        return tide_err_set(e, rc, "%s", le.msg);
+    if (access(r->seg_path, F_OK) != 0 && errno == ENOENT) {
+        /* our segment was deleted by retention; is the next one gone too? */
+        uint64_t *bases = NULL;
+        size_t nb = 0;
+        if ((rc = tide_seg_list(r->dir, &bases, &nb, e)))
+            return rc;
+        uint64_t first = nb ? bases[0] : 0;
+        free(bases);
+        if (nb && first > r->batch_next)
+            return erange(r, r->batch_next, first, e);
+    }
+    return TIDE_EAGAIN;
+}
+
+static int corrupt(tide_log_reader *r, const char *why, tide_err *e)
+{
+    return tide_err_set(e, TIDE_ECORRUPT,
+                        "%s: corrupt batch at position %" PRIu64 " (offset %" PRIu64 "): %s",
+                        r->seg_path, r->buf_pos + r->cur, r->batch_next, why);
+}
+
+/* An incomplete batch at the next position. */
+static int incomplete(tide_log_reader *r, tide_err *e)
+{
+    if (r->hinted)
+        return unhint(r);
+    bool later = false;
+    int rc = later_segment(r, &later, e);
+    if (rc)
+        return rc;
+    if (!later) {
+        drop_buffer(r);
+        return TIDE_EAGAIN;
+    }
+    /* the segment is final; it may have been completed just before the roll */
+    if (r->retries++ < 1) {
+        drop_buffer(r);
+        return RETRY;
+    }
+    return corrupt(r, "incomplete batch in a sealed segment", e);
+}
+
+/* A complete-length batch that is not valid at the next position. */
+static int bad(tide_log_reader *r, const char *why, tide_err *e)
+{
+    if (r->hinted)
+        return unhint(r);
+    bool later = false;
+    int rc = later_segment(r, &later, e);
+    if (rc)
+        return rc;
+    if (later || r->retries >= TIDE_LOG_READ_RETRIES)
+        return corrupt(r, why, e);
+    r->retries++;
+    struct timespec ts = {0, TIDE_LOG_READ_RETRY_MS * 1000000L};
+    nanosleep(&ts, NULL);
+    drop_buffer(r);
+    return RETRY;
+}
+
+/* The next valid batch: 0 with *h and *data (in r->buf, valid until the
+ * next refill), TIDE_EAGAIN at the end of what is there, or an error. */
+static int next_batch(tide_log_reader *r, tide_batch_header *h, const unsigned char **data, tide_err *e)
+{
+    int rc;
+    for (;;) {
+        if (!r->seg && (rc = open_for(r, r->pos, e)))
+            return rc;
+        size_t avail = r->buf.len - r->cur;
+        if (avail < TIDE_BATCH_HEADER) {
+            if ((rc = refill(r, TIDE_SEG_CHUNK, e)))
+                return rc;
+            avail = r->buf.len;
+        }
+        if (avail == 0)
+            rc = at_end(r, e);
+        else if (avail < TIDE_BATCH_HEADER)
+            rc = incomplete(r, e);
+        else if (tide_batch_header_parse(r->buf.data + r->cur, h))
+            rc = bad(r, "invalid batch header", e);
+        else if (h->base_offset != r->batch_next)
+            rc = bad(r, "unexpected base offset", e);
+        else {
+            if (avail < h->length) {
+                if ((rc = refill(r, h->length > TIDE_SEG_CHUNK ? h->length : TIDE_SEG_CHUNK, e)))
+                    return rc;
+                avail = r->buf.len;
+            }
+            if (avail < h->length)
+                rc = incomplete(r, e);
+            else if (tide_batch_validate(r->buf.data + r->cur, h))
+                rc = bad(r, "checksum or record structure mismatch", e);
+            else {
+                *data = r->buf.data + r->cur;
+                r->cur += h->length;
+                r->batch_next += h->count;
+                r->hinted = false;
+                r->retries = 0;
+                return 0;
+            }
+        }
+        if (rc != RETRY)
+            return rc;
+    }
+}
+
+int tide_log_reader_next(tide_log_reader *r, tide_record *rec, tide_err *e)
+{
+    for (;;) {
+        while (r->it.left) {
+            tide_batch_iter_next(&r->it, rec);
+            if (rec->offset < r->pos)
+                continue;
+            rec->partition = r->partition;
+            r->pos = rec->offset + 1;
+            return 0;
+        }
+        tide_batch_header h;
+        const unsigned char *data;
+        int rc = next_batch(r, &h, &data, e);
+        if (rc)
+            return rc;
+        if (h.base_offset + h.count <= r->pos)
+            continue;
+        tide_batch_iter_init(&r->it, data, &h);
+    }
+}
+
+int tide_log_reader_seek(tide_log_reader *r, uint64_t offset, tide_err *e)
+{
+    seg_close(r);
+    int rc = open_for(r, offset, e);
+    if (rc && rc != TIDE_EAGAIN)
+        return rc;
+    r->pos = offset;
+    return 0;
+}
+
+int tide_log_reader_seek_time(tide_log_reader *r, int64_t ts, tide_err *e)
+{
+    seg_close(r);
+    uint64_t *bases = NULL;
+    size_t nb = 0;
+    tide_seg_idx_file idx = {0};
+    int rc = tide_seg_list(r->dir, &bases, &nb, e);
+    if (rc || nb == 0) {
+        if (!rc)
+            r->pos = 0;
+        goto done;
+    }
+    /* skip whole sealed segments whose records are all older than ts */
+    size_t k = 0;
+    long hint = -1;
+    for (; k < nb; k++) {
+        char path[TIDE_SEG_PATH_MAX], ipath[TIDE_SEG_PATH_MAX];
+        tide_seg_idx_file_free(&idx);
+        if ((rc = tide_seg_path(path, r->dir, bases[k], ".log", e)) ||
+            (rc = tide_seg_path(ipath, r->dir, bases[k], ".idx", e)) ||
+            (rc = tide_seg_idx_load(ipath, bases[k], &idx, e)))
+            goto done;
+        hint = tide_seg_idx_find_time(&idx, ts);
+        if (k + 1 == nb || !idx.sealed || idx.seal.max_before >= ts)
+            break;
+        uint64_t size = 0;
+        tide_file *f = NULL;
+        tide_err le = {0};
+        if (tide_io_open(&f, path, TIDE_IO_READ, &le) == 0) {
+            tide_io_size(f, &size, &le);
+            tide_io_close(f);
+        }
+        if (size != idx.seal.pos)
+            break; /* the seal does not describe this file: read it */
+    }
+    uint64_t start = hint >= 0 ? idx.v[hint].offset : bases[k];
+    if ((rc = open_for(r, start, e))) {
+        if (rc == TIDE_EAGAIN) {
+            rc = 0;
+            r->pos = start;
+        }
+        goto done;
+    }
+    /* open_for started at an index entry at or before `start`: every record
+     * before it is older than ts (max_before is a running maximum) */
+    r->pos = r->batch_next;
+    for (;;) {
+        tide_batch_header h;
+        const unsigned char *data;
+        rc = next_batch(r, &h, &data, e);
+        if (rc == TIDE_EAGAIN) {
+            r->pos = r->batch_next;
+            rc = 0;
+            goto done;
+        }
+        if (rc)
+            goto done;
+        if (h.max_ts < ts)
+            continue;
+        tide_batch_iter_init(&r->it, data, &h);
+        tide_batch_iter it = r->it;
+        tide_record rec;
+        while (tide_batch_iter_next(&it, &rec))
+            if (rec.timestamp >= ts)
+                break;
+        r->pos = rec.offset; /* max_ts >= ts: some record qualifies */
+        goto done;
+    }
+done:
+    tide_seg_idx_file_free(&idx);
+    free(bases);
+    return rc;
+}
+
+int tide_log_reader_bounds(tide_log_reader *r, uint64_t *first, uint64_t *next, tide_err *e)
+{
+    uint64_t *bases = NULL;
+    size_t nb = 0;
+    int rc = tide_seg_list(r->dir, &bases, &nb, e);
+    if (rc)
+        return rc;
+    *first = *next = nb ? bases[0] : 0;
+    if (nb) {
+        tide_buf tmp = {0};
+        tide_seg_summary s;
+        rc = tide_seg_summarize(r->dir, bases[nb - 1], &tmp, &s, e);
+        tide_buf_free(&tmp);
+        if (!rc)
+            *next = s.next_offset;
+    }
+    free(bases);
+    return rc;
+}

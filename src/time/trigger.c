@@ -1,0 +1,59 @@
+/*
+ * trigger.c - trigger decisions (see trigger.h).
+ */
+#include "time/trigger.h"
+
+const char *tide_trig_mode_name(tide_trig_mode m)
+{
+    switch (m) {
+#define TIDE__TRIG_MODE_NAME(name, s) case TIDE_TRIG_##name: return s;
+        TIDE_TRIG_MODE_MAP(TIDE__TRIG_MODE_NAME)
+#undef TIDE__TRIG_MODE_NAME
+    }
+    return "?";
+}
+
+const char *tide_change_name(tide_change c)
+{
+    switch (c) {
+#define TIDE__CHANGE_NAME(name, s) case TIDE_CHANGE_##name: return s;
+        TIDE_CHANGE_MAP(TIDE__CHANGE_NAME)
+#undef TIDE__CHANGE_NAME
+    }
+    return "?";
+}
+
+void tide_trig_clock_init(tide_trig_clock *c, int64_t every_ms)
+{
+    c->every_ms = every_ms;
+    c->next = TIDE_TS_MIN;
+}
+
+bool tide_trig_clock_due(tide_trig_clock *c, int64_t proc_now)
+{
+    if (c->every_ms <= 0)
+        return false;
+    if (c->next == TIDE_TS_MIN) {
+        c->next = tide_wm_sat_add(proc_now, c->every_ms);
+        return false;
+    }
+    if (proc_now < c->next)
+        return false;
+    c->next = tide_wm_sat_add(proc_now, c->every_ms);
+    return true;
+}
+
+int tide_trig_firing_ops(tide_trig_mode m, bool fired, tide_change ops[2])
+{
+    if (!fired || m == TIDE_TRIG_DISCARDING) {
+        ops[0] = TIDE_CHANGE_INSERT;
+        return 1;
+    }
+    if (m == TIDE_TRIG_ACCUMULATING) {
+        ops[0] = TIDE_CHANGE_UPDATE_AFTER;
+        return 1;
+    }
+    ops[0] = TIDE_CHANGE_UPDATE_BEFORE;
+    ops[1] = TIDE_CHANGE_UPDATE_AFTER;
+    return 2;
+}

@@ -1,0 +1,132 @@
+/*
+ * trigger.h - when windows fire, what is late, when state is freed, and how
+ * successive firings of one window are emitted (DESIGN.md section 4).
+ * Pure functions and small state; W is the operator's watermark, L the
+ * allowed lateness (>= 0), times in ms.
+ *
+ *   fire (final, on time)    W >= end
+ *   record placement         W <  end          window open: just add
+ *                            end <= W < end+L  window fired, still kept: add
+ *                                              and fire again (late firing)
+ *                            W >= end + L      window gone: the record is
+ *                                              late for it
+ *   free the window's state  W >= end + L
+ *
+ * A record that is late for at least one of its windows goes to the late
+ * output exactly once (however many hopping windows it misses) and still
+ * counts in its windows that are not gone.  (Flink's DataStream operator
+ * side-outputs a record only when it was dropped from all its windows;
+ * tide follows DESIGN.md here.)
+ *
+ * Early firings (optional): every T ms of processing time (all windows
+ * changed since their last firing, at most once per T) or every N records
+ * added to a window.  A firing happens only for a window that changed since
+ * its previous firing; the on-time firing always happens for a window that
+ * never fired.
+ *
+ * Accumulation modes (as Beam names them) and the changelog ops they emit
+ * for the successive firings of one window row (key, start, end):
+ *   discarding     each firing emits only what arrived since the previous
+ *                  one, as +I; the accumulator is reset after a firing
+ *   accumulating   first +I, then +U with the full result (an upsert)
+ *   retracting     first +I, then -U (previous result) and +U (new result)
+ * A session window row that disappears because it merged into a bigger
+ * session is deleted with -D (accumulating and retracting modes).
+ */
+#ifndef TIDE_TIME_TRIGGER_H
+#define TIDE_TIME_TRIGGER_H
+
+#include "time/watermark.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TIDE_TRIG_MODE_MAP(X)         \
+    X(DISCARDING, "discarding")       \
+    X(ACCUMULATING, "accumulating")   \
+    X(RETRACTING, "retracting")
+
+typedef enum tide_trig_mode {
+#define TIDE__TRIG_MODE(name, s) TIDE_TRIG_##name,
+    TIDE_TRIG_MODE_MAP(TIDE__TRIG_MODE)
+#undef TIDE__TRIG_MODE
+} tide_trig_mode;
+
+/* Changelog operations (Flink's RowKind). */
+#define TIDE_CHANGE_MAP(X)   \
+    X(INSERT, "+I")          \
+    X(UPDATE_BEFORE, "-U")   \
+    X(UPDATE_AFTER, "+U")    \
+    X(DELETE, "-D")
+
+typedef enum tide_change {
+#define TIDE__CHANGE(name, s) TIDE_CHANGE_##name,
+    TIDE_CHANGE_MAP(TIDE__CHANGE)
+#undef TIDE__CHANGE
+} tide_change;
+
+const char *tide_trig_mode_name(tide_trig_mode m);
+/* "+I", "-U", "+U", "-D". */
+const char *tide_change_name(tide_change c);
+/* +1 for +I/+U, -1 for -U/-D: the sign a downstream sum applies. */
+static inline int tide_change_sign(tide_change c)
+{
+    return c == TIDE_CHANGE_INSERT || c == TIDE_CHANGE_UPDATE_AFTER ? 1 : -1;
+}
+
+/* Where a record lands in a window [.., end) under watermark `wm`. */
+typedef enum tide_trig_place {
+    TIDE_TRIG_OPEN,        /* W < end: window not fired yet */
+    TIDE_TRIG_LATE_FIRING, /* end <= W < end + L: update and fire again */
+    TIDE_TRIG_DROPPED,     /* W >= end + L: late for this window */
+} tide_trig_place;
+
+/* The window's final (on-time) firing is due: W >= end. */
+static inline bool tide_trig_due(int64_t end, int64_t wm) { return wm >= end; }
+
+/* end + L, saturated: the watermark at which the window's state is freed. */
+static inline int64_t tide_trig_cleanup_time(int64_t end, int64_t lateness)
+{
+    return tide_wm_sat_add(end, lateness);
+}
+
+/* The window's state can be freed (and records for it are late): W >= end + L. */
+static inline bool tide_trig_expired(int64_t end, int64_t lateness, int64_t wm)
+{
+    return wm >= tide_trig_cleanup_time(end, lateness);
+}
+
+static inline tide_trig_place tide_trig_place_record(int64_t end, int64_t lateness, int64_t wm)
+{
+    if (wm < end)
+        return TIDE_TRIG_OPEN;
+    return tide_trig_expired(end, lateness, wm) ? TIDE_TRIG_DROPPED : TIDE_TRIG_LATE_FIRING;
+}
+
+/* Early-firing policy.  every_ms > 0: fire changed windows every that many
+ * ms of processing time; every_n > 0: fire a window after every N records
+ * added to it since its previous firing.  Both 0: no early firings. */
+typedef struct tide_trig_early {
+    int64_t every_ms;
+    uint64_t every_n;
+} tide_trig_early;
+
+/* Processing-time early-firing clock: the deadline of the next round. */
+typedef struct tide_trig_clock {
+    int64_t every_ms;
+    int64_t next; /* TIDE_TS_MIN: not started */
+} tide_trig_clock;
+
+void tide_trig_clock_init(tide_trig_clock *c, int64_t every_ms);
+/* Whether a round of early firings is due at `proc_now`; when it is, the
+ * next one is scheduled at proc_now + every_ms.  The first call starts the
+ * clock (due one period later). */
+bool tide_trig_clock_due(tide_trig_clock *c, int64_t proc_now);
+
+/* The ops one firing emits for a row, given whether the row was emitted
+ * before (`fired`): +I; or +U (accumulating); or -U then +U (retracting);
+ * always +I when discarding.  Writes them to `ops`, returns how many (1-2).
+ * The old values go with -U, the new ones with +I/+U. */
+int tide_trig_firing_ops(tide_trig_mode m, bool fired, tide_change ops[2]);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * watermark.h - event-time watermarks: a per-partition generator, a combiner
+ * over several inputs, and the checks that go with them.  Pure logic: no
+ * I/O, no threads, no clock reads; processing time is always passed in (ms).
+ *
+ * Semantics (DESIGN.md section 4).  With `WATERMARK FOR ts AS ts - B` the
+ * watermark of a source partition is W = (max event time seen) - B.  A
+ * record with ts >= W when it arrives is on time; a window [s, e) fires when
+ * W >= e.
+ *
+ * How this maps to Flink.  Flink's BoundedOutOfOrdernessWatermarks emits
+ * wm_f = max - B - 1 and its event-time trigger fires a window when
+ * wm_f >= e - 1 (the window's maxTimestamp).  Since wm_f = W - 1, that is
+ * W - 1 >= e - 1, i.e. W >= e: the same firing point.  Likewise Flink calls a
+ * record late when ts <= wm_f, i.e. ts < W, and a window late when
+ * e - 1 + L <= wm_f, i.e. W >= e + L.  tide keeps W itself (no "- 1") so that
+ * "+infinity" (TIDE_TS_MAX) and the comparisons read as in DESIGN.md.
+ *
+ * "No watermark yet" is TIDE_TS_MIN; an ended input has TIDE_TS_MAX.  All
+ * arithmetic saturates at those two values.
+ */
+#ifndef TIDE_TIME_WATERMARK_H
+#define TIDE_TIME_WATERMARK_H
+
+#include "base/err.h"
+#include "data/types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Saturating a + b and a - b on event times (never wrap past TS_MIN/MAX). */
+int64_t tide_wm_sat_add(int64_t a, int64_t b);
+int64_t tide_wm_sat_sub(int64_t a, int64_t b);
+
+/* ---- per-partition generator (bounded out-of-orderness) ---------------- */
+
+typedef struct tide_wm_gen {
+    int64_t bound;        /* B >= 0 */
+    int64_t future_bound; /* < 0: no future check; see tide_wm_gen_accept */
+    int64_t max_ts;       /* TIDE_TS_MIN until the first record */
+    int64_t wm;           /* current W, monotone */
+    bool ended;
+} tide_wm_gen;
+
+/* `bound` is B (ms, >= 0).  `future_bound` < 0 disables the future check. */
+void tide_wm_gen_init(tide_wm_gen *g, int64_t bound, int64_t future_bound);
+
+/* True when `ts` is implausibly far in the future: ts > proc_now + bound.
+ * Such a record goes to the dead letters and must not advance a watermark. */
+bool tide_wm_too_far_future(int64_t ts, int64_t proc_now, int64_t bound);
+
+/* Offer a record's event time at processing time `proc_now`.  Returns false
+ * (and changes nothing) when the record is too far in the future (see
+ * future_bound): the caller routes it to dead letters.  Otherwise observes
+ * it and returns true; tide_wm_gen_current() then gives the new W. */
+bool tide_wm_gen_accept(tide_wm_gen *g, int64_t ts, int64_t proc_now);
+
+/* The current watermark W (TIDE_TS_MIN before any record). */
+static inline int64_t tide_wm_gen_current(const tide_wm_gen *g) { return g->wm; }
+
+/* The input ended: W becomes +infinity. */
+void tide_wm_gen_end(tide_wm_gen *g);
+
+/* Whether a record with event time `ts` is on time under watermark `wm`. */
+static inline bool tide_wm_on_time(int64_t ts, int64_t wm) { return ts >= wm; }
+
+/* ---- combiner over several inputs ------------------------------------- */
+
+typedef struct tide_wm_comb tide_wm_comb;
+
+/* A combiner over `n_inputs` inputs (>= 1).  `idle_timeout` (ms of
+ * processing time, <= 0: never idle): an input that delivered no data for
+ * that long does not hold the combined watermark back (when all remaining
+ * inputs are idle, the combined watermark is the max of theirs).
+ * `proc_now` starts every input's idleness clock. */
+int tide_wm_comb_create(size_t n_inputs, int64_t idle_timeout, int64_t proc_now,
+                        tide_wm_comb **out, tide_err *e);
+void tide_wm_comb_free(tide_wm_comb *c);
+
+/* Opt-in "whole input quiet" policy.  When no input delivered data for
+ * `quiet_timeout` ms of processing time (> 0), the combined watermark
+ * advances with processing time:
+ *     W = W_last + (proc_now - t_last)
+ * where t_last is the processing time of the last data on any input and
+ * W_last the combined watermark right after it.  So W jumps by the timeout
+ * once the timeout passes and then follows the clock; windows close even if
+ * nobody sends data.  It only applies once some watermark exists
+ * (W_last > TIDE_TS_MIN).  Records that arrive afterwards and fall below the
+ * advanced W are late; that is the price of the policy.  `quiet_timeout` <= 0
+ * turns it off (the default). */
+void tide_wm_comb_set_quiet_advance(tide_wm_comb *c, int64_t quiet_timeout);
+
+/* Input `i` delivered data at `proc_now`, and its own watermark is now `wm`
+ * (an input's watermark is taken as the max of what it reported, so a
+ * lower value is ignored).  An idle input rejoins; the combined watermark
+ * never regresses (if the rejoining input is behind, the combined watermark
+ * holds until it catches up).  Returns the combined watermark. */
+int64_t tide_wm_comb_update(tide_wm_comb *c, size_t i, int64_t wm, int64_t proc_now);
+
+/* Input `i` ended: it contributes +infinity from now on. */
+int64_t tide_wm_comb_end(tide_wm_comb *c, size_t i, int64_t proc_now);
+
+/* Processing time passed without data: re-evaluate idleness and the quiet
+ * policy.  Returns the combined watermark. */
+int64_t tide_wm_comb_tick(tide_wm_comb *c, int64_t proc_now);
+
+/* The combined watermark: TIDE_TS_MIN before any, TIDE_TS_MAX when all
+ * inputs ended.  Never goes backwards. */
+int64_t tide_wm_comb_current(const tide_wm_comb *c);
+/* Whether input `i` is currently considered idle. */
+bool tide_wm_comb_input_idle(const tide_wm_comb *c, size_t i);
+/* Whether every input that has not ended is idle (the output is idle). */
+bool tide_wm_comb_all_idle(const tide_wm_comb *c);
+
+#endif

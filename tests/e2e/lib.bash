@@ -1,0 +1,56 @@
+# lib.bash - shared helpers of the end-to-end tests (sourced, not a test:
+# CMake runs tests/e2e/*.sh only).
+#
+# Each test gets $TIDE_BIN (the tide binary), $TIDE_TEST_TMP (a scratch
+# directory) and $TIDE_SRC (the repo root).  e2e_init creates a private
+# directory $T with its own data directory ($TIDE_DATA), removed at the end
+# when every check passed.
+
+set -u
+: "${TIDE_BIN:?TIDE_BIN must name the tide binary}"
+TIDE_TEST_TMP=${TIDE_TEST_TMP:-/tmp}
+export LC_ALL=C
+
+e2e_pass=0
+e2e_fail=0
+
+e2e_init() {
+    mkdir -p "$TIDE_TEST_TMP"
+    T=$(mktemp -d "$TIDE_TEST_TMP/e2e-$1.XXXXXX")
+    export TIDE_DATA="$T/data"
+}
+
+ok() { e2e_pass=$((e2e_pass + 1)); echo "ok   $1"; }
+bad() { e2e_fail=$((e2e_fail + 1)); echo "FAIL $1: $2" >&2; }
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+    if [ "$2" == "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi
+}
+
+# expect_status NAME WANT CMD...: run CMD (stdout/stderr to $T/out, $T/err).
+expect_status() {
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    local got=$?
+    if [ "$got" == "$want" ]; then ok "$name"; else bad "$name" "exit $got, want $want; stderr: $(head -c 400 "$T/err")"; fi
+}
+
+# expect_grep NAME PATTERN FILE
+expect_grep() {
+    if grep -q -E -- "$2" "$3"; then ok "$1"; else bad "$1" "no line matching '$2' in $3: $(head -c 400 "$3")"; fi
+}
+
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }'; }
+
+e2e_finish() {
+    echo "$e2e_pass passed, $e2e_fail failed"
+    if [ "$e2e_fail" -eq 0 ]; then
+        rm -rf "$T"
+        exit 0
+    fi
+    echo "(kept $T)" >&2
+    exit 1
+}

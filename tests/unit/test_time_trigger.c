@@ -1,0 +1,65 @@
+/* Unit tests of time/trigger.h: firing, lateness placement, cleanup, the
+ * early-firing clock and the changelog ops of each accumulation mode. */
+#include "time/trigger.h"
+#include "tt.h"
+
+static void test_placement_and_cleanup(void)
+{
+    /* window [0, 100), lateness 20 */
+    TT_ASSERT(!tide_trig_due(100, 99));
+    TT_ASSERT(tide_trig_due(100, 100));
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 99), TIDE_TRIG_OPEN);
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 100), TIDE_TRIG_LATE_FIRING);
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 119), TIDE_TRIG_LATE_FIRING);
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 120), TIDE_TRIG_DROPPED);
+    TT_ASSERT(!tide_trig_expired(100, 20, 119));
+    TT_ASSERT(tide_trig_expired(100, 20, 120));
+    /* lateness 0: late as soon as the window fired */
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 0, 100), TIDE_TRIG_DROPPED);
+    /* saturation: the global window only expires at +infinity */
+    TT_ASSERT(!tide_trig_expired(TIDE_TS_MAX, 1000, TIDE_TS_MAX - 1));
+    TT_ASSERT(tide_trig_expired(TIDE_TS_MAX, 1000, TIDE_TS_MAX));
+    TT_ASSERT_EQ_INT(tide_trig_cleanup_time(TIDE_TS_MAX - 5, 1000), TIDE_TS_MAX);
+}
+
+static void test_early_clock(void)
+{
+    tide_trig_clock c;
+    tide_trig_clock_init(&c, 100);
+    TT_ASSERT(!tide_trig_clock_due(&c, 1000)); /* starts the clock */
+    TT_ASSERT(!tide_trig_clock_due(&c, 1099));
+    TT_ASSERT(tide_trig_clock_due(&c, 1100));
+    TT_ASSERT(!tide_trig_clock_due(&c, 1150));
+    TT_ASSERT(tide_trig_clock_due(&c, 5000));
+    TT_ASSERT(!tide_trig_clock_due(&c, 5099));
+    tide_trig_clock_init(&c, 0);
+    TT_ASSERT(!tide_trig_clock_due(&c, 1000));
+    TT_ASSERT(!tide_trig_clock_due(&c, 100000));
+}
+
+static void test_firing_ops(void)
+{
+    tide_change ops[2];
+    TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_RETRACTING, false, ops), 1);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_INSERT);
+    TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_RETRACTING, true, ops), 2);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_UPDATE_BEFORE);
+    TT_ASSERT_EQ_INT(ops[1], TIDE_CHANGE_UPDATE_AFTER);
+    TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_ACCUMULATING, true, ops), 1);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_UPDATE_AFTER);
+    TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_DISCARDING, true, ops), 1);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_INSERT);
+    TT_ASSERT_EQ_STR(tide_change_name(TIDE_CHANGE_UPDATE_BEFORE), "-U");
+    TT_ASSERT_EQ_STR(tide_change_name(TIDE_CHANGE_DELETE), "-D");
+    TT_ASSERT_EQ_INT(tide_change_sign(TIDE_CHANGE_DELETE), -1);
+    TT_ASSERT_EQ_INT(tide_change_sign(TIDE_CHANGE_UPDATE_AFTER), 1);
+    TT_ASSERT_EQ_STR(tide_trig_mode_name(TIDE_TRIG_RETRACTING), "retracting");
+}
+
+int main(void)
+{
+    TT_RUN(test_placement_and_cleanup);
+    TT_RUN(test_early_clock);
+    TT_RUN(test_firing_ops);
+    TT_DONE();
+}

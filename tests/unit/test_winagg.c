@@ -1,0 +1,1131 @@
+/* Unit tests of exec/winagg.h, the keyed windowed aggregation operator.
+ *
+ * Every property test compares the operator with a brute-force model written
+ * here: for each candidate window and key, scan all records.  Seeds are
+ * printed on failure.
+ *   test_reference_*        random inputs, every window kind, every aggregate
+ *   test_shuffle_invariance permuted within the out-of-orderness bound
+ *   test_late_data          delays beyond B + L: late output and late firings
+ *   test_retracting_*       early firings; the changelog sums to the result
+ *   test_discarding_panes   pane sums equal the totals
+ *   plus hand-written scenarios for sessions, ordering and freeing. */
+#include "exec/winagg.h"
+#include "time/watermark.h"
+#include "tt.h"
+
+#include <stdbool.h>
+
+#define NAGG 12
+#define MAXKEY 40
+
+static const tide_winagg_call AGGS[NAGG] = {
+    {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+    {TIDE_WINAGG_COUNT, 0, TIDE_TYPE_BIGINT},
+    {TIDE_WINAGG_SUM, 0, TIDE_TYPE_BIGINT},
+    {TIDE_WINAGG_MIN, 0, TIDE_TYPE_BIGINT},
+    {TIDE_WINAGG_MAX, 0, TIDE_TYPE_BIGINT},
+    {TIDE_WINAGG_AVG, 0, TIDE_TYPE_BIGINT},
+    {TIDE_WINAGG_COUNT_DISTINCT, 2, TIDE_TYPE_STRING},
+    {TIDE_WINAGG_SUM, 1, TIDE_TYPE_DOUBLE},
+    {TIDE_WINAGG_MIN, 1, TIDE_TYPE_DOUBLE},
+    {TIDE_WINAGG_AVG, 1, TIDE_TYPE_DOUBLE},
+    {TIDE_WINAGG_COUNT_DISTINCT, 0, TIDE_TYPE_BIGINT},
+    {TIDE_WINAGG_MAX, 1, TIDE_TYPE_DOUBLE},
+};
+
+static const char *KEYS[] = {"a", "b", "", "user-with-a-key-longer-than-16", "k\0x", "ab"};
+static const uint32_t KEYLEN[] = {1, 1, 0, 30, 3, 2};
+static const char *STRS[] = {"x", "yy", "zzz", "a string longer than sixteen", ""};
+
+typedef struct rec {
+    int id;
+    int key;
+    int64_t ts;
+    tide_value in[3];
+} rec;
+
+/* ---- random inputs ------------------------------------------------------- */
+
+static void gen_records(uint64_t *seed, rec *r, int n, int nkeys, int64_t span, int64_t base)
+{
+    for (int i = 0; i < n; i++) {
+        r[i].id = i;
+        r[i].key = (int)(tt_rand(seed) % (uint64_t)nkeys);
+        r[i].ts = base + (int64_t)(tt_rand(seed) % (uint64_t)span);
+        uint64_t x = tt_rand(seed);
+        r[i].in[0] = (x % 10 == 0) ? (tide_value){.type = TIDE_TYPE_BIGINT, .is_null = true}
+                                   : (tide_value){.type = TIDE_TYPE_BIGINT,
+                                                  .u.i64 = (int64_t)(x >> 8) % 41 - 20};
+        x = tt_rand(seed);
+        r[i].in[1] = (x % 8 == 0) ? (tide_value){.type = TIDE_TYPE_NULL, .is_null = true}
+                                  : (tide_value){.type = TIDE_TYPE_DOUBLE,
+                                                 .u.f64 = (double)((int64_t)(x >> 8) % 201 - 100)};
+        x = tt_rand(seed);
+        if (x % 6 == 0) {
+            r[i].in[2] = (tide_value){.type = TIDE_TYPE_STRING, .is_null = true};
+        } else {
+            const char *s = STRS[(x >> 8) % 5];
+            r[i].in[2] = (tide_value){.type = TIDE_TYPE_STRING,
+                                      .u.s = {s, (uint32_t)strlen(s)}};
+        }
+    }
+}
+
+static int cmp_ts(const void *a, const void *b)
+{
+    const rec *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->id - y->id;
+}
+
+/* Arrival order: sort by ts + delay. */
+typedef struct arrival {
+    int64_t at;
+    int idx;
+} arrival;
+
+static int cmp_arrival(const void *a, const void *b)
+{
+    const arrival *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->idx - y->idx;
+}
+
+/* ---- captured output ----------------------------------------------------- */
+
+typedef struct orow {
+    tide_change op;
+    char key[MAXKEY];
+    uint32_t klen;
+    int64_t start, end;
+    tide_value v[NAGG];
+} orow;
+
+typedef struct sink {
+    orow *rows;
+    size_t n, cap;
+    int *late;
+    size_t nlate;
+    const rec *recs;
+    int cur; /* index of the record being pushed */
+    int bad; /* a callback saw something wrong */
+} sink;
+
+static int sink_emit(void *ctx, const tide_winagg_row *row)
+{
+    sink *s = ctx;
+    if (row->n_vals != NAGG || row->key_len > MAXKEY) {
+        s->bad = 1;
+        return 0;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->rows = realloc(s->rows, s->cap * sizeof *s->rows);
+    }
+    orow *o = &s->rows[s->n++];
+    memset(o, 0, sizeof *o);
+    o->op = row->op;
+    memcpy(o->key, row->key, row->key_len);
+    o->klen = row->key_len;
+    o->start = row->start;
+    o->end = row->end;
+    memcpy(o->v, row->vals, sizeof o->v);
+    return 0;
+}
+
+static int sink_late(void *ctx, const void *key, uint32_t klen, int64_t ts, const tide_value *in,
+                     size_t n_in)
+{
+    sink *s = ctx;
+    const rec *r = &s->recs[s->cur];
+    if (klen != KEYLEN[r->key] || memcmp(key, KEYS[r->key], klen) != 0 || ts != r->ts ||
+        n_in != 3 || in != r->in)
+        s->bad = 1;
+    s->late = realloc(s->late, (s->nlate + 1) * sizeof *s->late);
+    s->late[s->nlate++] = r->id;
+    return 0;
+}
+
+static void sink_free(sink *s)
+{
+    free(s->rows);
+    free(s->late);
+}
+
+/* ---- brute force ----------------------------------------------------------- */
+
+static bool val_eq(const tide_value *a, const tide_value *b)
+{
+    if (a->is_null || b->is_null)
+        return a->is_null && b->is_null;
+    if (a->type != b->type)
+        return false;
+    if (a->type == TIDE_TYPE_DOUBLE)
+        return a->u.f64 == b->u.f64;
+    return a->u.i64 == b->u.i64;
+}
+
+static tide_value bnull(tide_type t) { return (tide_value){.type = t, .is_null = true}; }
+static tide_value bint(int64_t v) { return (tide_value){.type = TIDE_TYPE_BIGINT, .u.i64 = v}; }
+static tide_value bdbl(double v) { return (tide_value){.type = TIDE_TYPE_DOUBLE, .u.f64 = v}; }
+
+static bool nn(const tide_value *v) { return !v->is_null && v->type != TIDE_TYPE_NULL; }
+
+/* The expected aggregate values over records rs[idx[0..n)]. */
+static void brute_vals(const rec *rs, const int *idx, int n, tide_value out[NAGG])
+{
+    int64_t cb = 0, sb = 0, mnb = 0, mxb = 0, cd = 0;
+    double sd = 0, mnd = 0, mxd = 0;
+    int64_t dist_s = 0, dist_b = 0;
+    for (int i = 0; i < n; i++) {
+        const rec *r = &rs[idx[i]];
+        if (nn(&r->in[0])) {
+            int64_t v = r->in[0].u.i64;
+            if (!cb || v < mnb)
+                mnb = v;
+            if (!cb || v > mxb)
+                mxb = v;
+            cb++;
+            sb += v;
+            bool seen = false;
+            for (int j = 0; j < i; j++)
+                if (nn(&rs[idx[j]].in[0]) && rs[idx[j]].in[0].u.i64 == v)
+                    seen = true;
+            dist_b += !seen;
+        }
+        if (nn(&r->in[1])) {
+            double v = r->in[1].u.f64;
+            if (!cd || v < mnd)
+                mnd = v;
+            if (!cd || v > mxd)
+                mxd = v;
+            cd++;
+            sd += v;
+        }
+        if (nn(&r->in[2])) {
+            bool seen = false;
+            for (int j = 0; j < i; j++) {
+                const tide_value *o = &rs[idx[j]].in[2];
+                if (nn(o) && o->u.s.len == r->in[2].u.s.len &&
+                    memcmp(o->u.s.ptr, r->in[2].u.s.ptr, o->u.s.len) == 0)
+                    seen = true;
+            }
+            dist_s += !seen;
+        }
+    }
+    out[0] = bint(n);
+    out[1] = bint(cb);
+    out[2] = cb ? bint(sb) : bnull(TIDE_TYPE_BIGINT);
+    out[3] = cb ? bint(mnb) : bnull(TIDE_TYPE_BIGINT);
+    out[4] = cb ? bint(mxb) : bnull(TIDE_TYPE_BIGINT);
+    out[5] = cb ? bint(sb / cb) : bnull(TIDE_TYPE_BIGINT);
+    out[6] = bint(dist_s);
+    out[7] = cd ? bdbl(sd) : bnull(TIDE_TYPE_DOUBLE);
+    out[8] = cd ? bdbl(mnd) : bnull(TIDE_TYPE_DOUBLE);
+    out[9] = cd ? bdbl(sd / (double)cd) : bnull(TIDE_TYPE_DOUBLE);
+    out[10] = bint(dist_b);
+    out[11] = cd ? bdbl(mxd) : bnull(TIDE_TYPE_DOUBLE);
+}
+
+typedef struct xrow {
+    int key;
+    int64_t start, end;
+    tide_value v[NAGG];
+} xrow;
+
+static int key_cmp(int a, int b)
+{
+    uint32_t la = KEYLEN[a], lb = KEYLEN[b], n = la < lb ? la : lb;
+    int c = n ? memcmp(KEYS[a], KEYS[b], n) : 0;
+    if (c)
+        return c;
+    return (la > lb) - (la < lb);
+}
+
+static int cmp_xrow(const void *pa, const void *pb)
+{
+    const xrow *a = pa, *b = pb;
+    if (a->end != b->end)
+        return a->end < b->end ? -1 : 1;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return key_cmp(a->key, b->key);
+}
+
+static void xpush(xrow **x, size_t *n, size_t *cap, int key, int64_t s, int64_t e, const rec *rs,
+                  const int *idx, int m)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *x = realloc(*x, *cap * sizeof **x);
+    }
+    xrow *r = &(*x)[(*n)++];
+    r->key = key;
+    r->start = s;
+    r->end = e;
+    brute_vals(rs, idx, m, r->v);
+}
+
+/* Whether record r (arriving under watermark w) counts in window [s, e). */
+static bool counted(int64_t w, int64_t e, int64_t L)
+{
+    return w == TIDE_TS_MIN || w < e + L;
+}
+
+/* The expected final rows, sorted by (end, start, key).  `warr[i]` is the
+ * watermark record i saw on arrival; records dropped from a window (warr >=
+ * end + L) do not count in it.  SESSION assumes nothing is dropped. */
+static xrow *brute_force(const tide_win_spec *w, int64_t L, const rec *rs, const int64_t *warr,
+                         int n, int nkeys, size_t *nout)
+{
+    xrow *x = NULL;
+    size_t nx = 0, cap = 0;
+    int *idx = malloc(((size_t)n + 1) * sizeof *idx);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < n; i++) {
+        if (rs[i].ts < lo)
+            lo = rs[i].ts;
+        if (rs[i].ts > hi)
+            hi = rs[i].ts;
+    }
+    for (int k = 0; k < nkeys && n; k++) {
+        if (w->kind == TIDE_WIN_GLOBAL) {
+            int m = 0;
+            for (int i = 0; i < n; i++)
+                if (rs[i].key == k)
+                    idx[m++] = i;
+            if (m)
+                xpush(&x, &nx, &cap, k, TIDE_TS_MIN, TIDE_TS_MAX, rs, idx, m);
+            continue;
+        }
+        if (w->kind == TIDE_WIN_SESSION) {
+            /* timestamps of the key in order; split where the next ts is past
+             * the current end (last ts + gap): touching sessions merge */
+            int m = 0;
+            for (int i = 0; i < n; i++)
+                if (rs[i].key == k)
+                    idx[m++] = i;
+            for (int a = 1; a < m; a++) /* insertion sort by ts */
+                for (int b = a; b > 0 && rs[idx[b]].ts < rs[idx[b - 1]].ts; b--) {
+                    int t = idx[b];
+                    idx[b] = idx[b - 1];
+                    idx[b - 1] = t;
+                }
+            int first = 0;
+            while (first < m) {
+                int64_t s = rs[idx[first]].ts, e = s + w->gap;
+                int last = first + 1;
+                while (last < m && rs[idx[last]].ts <= e) {
+                    if (rs[idx[last]].ts + w->gap > e)
+                        e = rs[idx[last]].ts + w->gap;
+                    last++;
+                }
+                xpush(&x, &nx, &cap, k, s, e, rs, idx + first, last - first);
+                first = last;
+            }
+            continue;
+        }
+        /* fixed windows: enumerate candidate windows around [lo, hi] */
+        int64_t slide = w->kind == TIDE_WIN_TUMBLE ? w->size : w->slide;
+        int64_t period = w->kind == TIDE_WIN_CUMULATE ? w->size : slide;
+        int64_t s0 = 0;
+        while (s0 > lo - w->size - period)
+            s0 -= period;
+        while (s0 + period <= lo - w->size - period)
+            s0 += period;
+        for (int64_t st = s0; st <= hi; st += period) {
+            int64_t ends[64];
+            int ne = 0;
+            if (w->kind == TIDE_WIN_CUMULATE) {
+                for (int64_t e = st + w->slide; e <= st + w->size; e += w->slide)
+                    ends[ne++] = e;
+            } else {
+                ends[ne++] = st + w->size;
+            }
+            for (int j = 0; j < ne; j++) {
+                int m = 0;
+                for (int i = 0; i < n; i++)
+                    if (rs[i].key == k && st <= rs[i].ts && rs[i].ts < ends[j] &&
+                        counted(warr[i], ends[j], L))
+                        idx[m++] = i;
+                if (m)
+                    xpush(&x, &nx, &cap, k, st, ends[j], rs, idx, m);
+            }
+        }
+    }
+    free(idx);
+    qsort(x, nx, sizeof *x, cmp_xrow);
+    *nout = nx;
+    return x;
+}
+
+/* Whether record i is late for at least one of its windows (fixed windows). */
+static bool brute_late(const tide_win_spec *w, int64_t L, const rec *r, int64_t warr)
+{
+    if (warr == TIDE_TS_MIN)
+        return false;
+    switch (w->kind) {
+    case TIDE_WIN_GLOBAL: return false;
+    case TIDE_WIN_SESSION: return false; /* not modelled here */
+    default: break;
+    }
+    int64_t slide = w->kind == TIDE_WIN_TUMBLE ? w->size : w->slide;
+    int64_t period = w->kind == TIDE_WIN_CUMULATE ? w->size : slide;
+    for (int64_t st = r->ts - w->size - period; st <= r->ts; st++) {
+        if (st % period != 0)
+            continue;
+        if (w->kind == TIDE_WIN_CUMULATE) {
+            for (int64_t e = st + w->slide; e <= st + w->size; e += w->slide)
+                if (r->ts < e && warr >= e + L)
+                    return true;
+        } else if (r->ts < st + w->size && warr >= st + w->size + L) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- driving the operator -------------------------------------------------- */
+
+typedef struct run_cfg {
+    tide_win_spec win;
+    int64_t L, B;
+    tide_trig_mode mode;
+    tide_trig_early early;
+    int advance_every; /* advance the watermark after every k-th record (1: each) */
+} run_cfg;
+
+/* Push recs in `order`; the watermark comes from a bounded out-of-orderness
+ * generator (bound B).  warr[i] receives the watermark record i met. */
+static int run_op(const run_cfg *rc, const rec *rs, const int *order, int n, sink *out,
+                  int64_t *warr, uint64_t *seed)
+{
+    tide_winagg_config cfg = {
+        .window = rc->win, .aggs = AGGS, .n_aggs = NAGG, .n_inputs = 3,
+        .allowed_lateness = rc->L, .mode = rc->mode, .early = rc->early,
+        .emit = sink_emit, .late = sink_late, .ctx = out, .capacity_hint = 4};
+    tide_winagg *op;
+    tide_err e = {0};
+    int err = tide_winagg_create(&cfg, &op, &e);
+    if (err)
+        return err;
+    out->recs = rs;
+    tide_wm_gen g;
+    tide_wm_gen_init(&g, rc->B, -1);
+    int64_t now = 1000, w = TIDE_TS_MIN;
+    for (int j = 0; j < n; j++) {
+        int i = order[j];
+        out->cur = i;
+        warr[i] = w;
+        if ((err = tide_winagg_push(op, KEYS[rs[i].key], KEYLEN[rs[i].key], rs[i].ts, rs[i].in,
+                                    now, &e)))
+            goto done;
+        tide_wm_gen_accept(&g, rs[i].ts, now);
+        now += (int64_t)(tt_rand(seed) % 7);
+        if ((j + 1) % rc->advance_every == 0) {
+            w = tide_wm_gen_current(&g);
+            if ((err = tide_winagg_advance_watermark(op, w, now, &e)))
+                goto done;
+        } else if (tt_rand(seed) % 4 == 0) {
+            if ((err = tide_winagg_tick(op, now, &e)))
+                goto done;
+        }
+    }
+    if ((err = tide_winagg_advance_watermark(op, TIDE_TS_MAX, now, &e)))
+        goto done;
+    if (tide_winagg_live_windows(op) != 0 || tide_winagg_live_keys(op) != 0)
+        err = TIDE_ECORRUPT; /* everything must be freed at +infinity */
+    if (tide_winagg_late_count(op) != out->nlate)
+        err = TIDE_ECORRUPT;
+done:
+    if (err)
+        fprintf(stderr, "run_op: %s (%s)\n", tide_err_name(err), e.msg);
+    tide_winagg_free(op);
+    return err;
+}
+
+static bool row_matches(const orow *o, const xrow *x)
+{
+    if (o->klen != KEYLEN[x->key] || memcmp(o->key, KEYS[x->key], o->klen) != 0 ||
+        o->start != x->start || o->end != x->end)
+        return false;
+    for (int a = 0; a < NAGG; a++)
+        if (!val_eq(&o->v[a], &x->v[a]))
+            return false;
+    return true;
+}
+
+static void dump_row(const char *what, const orow *o)
+{
+    fprintf(stderr, "  %s %s key=%.*s [%lld,%lld) n=%lld\n", what, tide_change_name(o->op),
+            (int)o->klen, o->key, (long long)o->start, (long long)o->end,
+            (long long)o->v[0].u.i64);
+}
+
+static tide_win_spec random_spec(uint64_t *seed, int kind)
+{
+    int64_t a = 5 + (int64_t)(tt_rand(seed) % 60), b = 1 + (int64_t)(tt_rand(seed) % 20);
+    switch (kind) {
+    case 0: return tide_win_tumble(a);
+    case 1: return tide_win_hop(b, b * (1 + (int64_t)(tt_rand(seed) % 4)) + (int64_t)(tt_rand(seed) % 3));
+    case 2: return tide_win_cumulate(b, b * (1 + (int64_t)(tt_rand(seed) % 5)));
+    case 3: return tide_win_session(1 + (int64_t)(tt_rand(seed) % 30));
+    default: return tide_win_global();
+    }
+}
+
+/* Random inputs, each window kind, all aggregates, on time (delays <= B):
+ * the output is exactly the brute-force rows, in (end, start, key) order. */
+static void test_reference_all_windows(void)
+{
+    for (int kind = 0; kind < 5; kind++) {
+        for (int iter = 0; iter < 120; iter++) {
+            uint64_t seed = 1000 + (uint64_t)kind * 7919 + (uint64_t)iter, s0 = seed;
+            int n = 1 + (int)(tt_rand(&seed) % 150);
+            int nkeys = 1 + (int)(tt_rand(&seed) % 6);
+            rec rs[150];
+            int order[150];
+            int64_t warr[150];
+            arrival arr[150];
+            gen_records(&seed, rs, n, nkeys, 1 + (int64_t)(tt_rand(&seed) % 600),
+                        (int64_t)(tt_rand(&seed) % 600) - 300);
+            run_cfg rc = {.win = random_spec(&seed, kind), .B = (int64_t)(tt_rand(&seed) % 40),
+                          .mode = TIDE_TRIG_ACCUMULATING,
+                          .advance_every = 1 + (int)(tt_rand(&seed) % 3)};
+            for (int i = 0; i < n; i++)
+                arr[i] = (arrival){rs[i].ts + (int64_t)(tt_rand(&seed) % (uint64_t)(rc.B + 1)), i};
+            qsort(arr, (size_t)n, sizeof *arr, cmp_arrival);
+            for (int i = 0; i < n; i++)
+                order[i] = arr[i].idx;
+            sink out = {0};
+            int err = run_op(&rc, rs, order, n, &out, warr, &seed);
+            size_t nx;
+            xrow *x = brute_force(&rc.win, 0, rs, warr, n, nkeys, &nx);
+            bool ok = !err && !out.bad && out.nlate == 0 && out.n == nx;
+            for (size_t i = 0; ok && i < nx; i++)
+                ok = out.rows[i].op == TIDE_CHANGE_INSERT && row_matches(&out.rows[i], &x[i]);
+            if (!ok) {
+                TT_SEED(s0);
+                fprintf(stderr, "  kind %s: %zu rows, want %zu, late %zu\n",
+                        tide_win_kind_name(rc.win.kind), out.n, nx, out.nlate);
+                for (size_t i = 0; i < out.n && i < nx; i++)
+                    if (!row_matches(&out.rows[i], &x[i])) {
+                        dump_row("got", &out.rows[i]);
+                        fprintf(stderr, "  want key=%d [%lld,%lld) n=%lld\n", x[i].key,
+                                (long long)x[i].start, (long long)x[i].end,
+                                (long long)x[i].v[0].u.i64);
+                        break;
+                    }
+            }
+            sink_free(&out);
+            free(x);
+            TT_ASSERT(ok);
+        }
+    }
+}
+
+/* Shuffled within the declared out-of-orderness, the output is identical to
+ * the sorted input's (row for row, in order). */
+static void test_shuffle_invariance(void)
+{
+    for (int iter = 0; iter < 400; iter++) {
+        uint64_t seed = 50000 + (uint64_t)iter, s0 = seed;
+        int kind = iter % 5;
+        int n = 1 + (int)(tt_rand(&seed) % 200);
+        int nkeys = 1 + (int)(tt_rand(&seed) % 6);
+        rec rs[200];
+        int sorted[200], shuffled[200];
+        int64_t warr[200];
+        arrival arr[200];
+        gen_records(&seed, rs, n, nkeys, 1 + (int64_t)(tt_rand(&seed) % 800), -400);
+        /* Allowed lateness only matters for late records, and there are none
+         * here, except for sessions: with L > 0 an on-time record at ts == W
+         * may touch a session that fired but is still kept (see
+         * test_session_touching_boundary), so sessions run with L = 0. */
+        run_cfg rc = {.win = random_spec(&seed, kind), .B = 1 + (int64_t)(tt_rand(&seed) % 60),
+                      .L = kind == 3 ? 0 : (int64_t)(tt_rand(&seed) % 30),
+                      .mode = TIDE_TRIG_ACCUMULATING, .advance_every = 1};
+        qsort(rs, (size_t)n, sizeof *rs, cmp_ts);
+        for (int i = 0; i < n; i++) {
+            rs[i].id = i;
+            sorted[i] = i;
+        }
+        for (int i = 0; i < n; i++)
+            arr[i] = (arrival){rs[i].ts + (int64_t)(tt_rand(&seed) % (uint64_t)(rc.B + 1)), i};
+        qsort(arr, (size_t)n, sizeof *arr, cmp_arrival);
+        for (int i = 0; i < n; i++)
+            shuffled[i] = arr[i].idx;
+        sink a = {0}, b = {0};
+        int ea = run_op(&rc, rs, sorted, n, &a, warr, &seed);
+        int eb = run_op(&rc, rs, shuffled, n, &b, warr, &seed);
+        bool ok = !ea && !eb && !a.bad && !b.bad && a.n == b.n && a.nlate == 0 && b.nlate == 0;
+        for (size_t i = 0; ok && i < a.n; i++) {
+            const orow *x = &a.rows[i], *y = &b.rows[i];
+            ok = x->op == y->op && x->klen == y->klen && memcmp(x->key, y->key, x->klen) == 0 &&
+                 x->start == y->start && x->end == y->end;
+            for (int k = 0; ok && k < NAGG; k++)
+                ok = val_eq(&x->v[k], &y->v[k]);
+        }
+        if (!ok) {
+            TT_SEED(s0);
+            fprintf(stderr, "  kind %s B=%lld: %zu vs %zu rows\n", tide_win_kind_name(rc.win.kind),
+                    (long long)rc.B, a.n, b.n);
+        }
+        sink_free(&a);
+        sink_free(&b);
+        TT_ASSERT(ok);
+    }
+}
+
+/* ---- materialising a changelog ------------------------------------------- */
+
+typedef struct mat {
+    orow *rows; /* the current table */
+    bool *retracted; /* per row: -U seen, waiting for its +U */
+    size_t n, cap;
+    int64_t (*sum)[NAGG]; /* per row: signed sum of the changelog (NULL = 0) */
+    int errors;
+} mat;
+
+static long find_row(const mat *m, const orow *o)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->rows[i].klen == o->klen && memcmp(m->rows[i].key, o->key, o->klen) == 0 &&
+            m->rows[i].start == o->start && m->rows[i].end == o->end)
+            return (long)i;
+    return -1;
+}
+
+static int64_t as_i64(const tide_value *v)
+{
+    if (v->is_null)
+        return 0;
+    return v->type == TIDE_TYPE_DOUBLE ? (int64_t)(v->u.f64 * 1000) : v->u.i64;
+}
+
+/* Apply one changelog row.  strict: +I needs an absent row, -U/-D the exact
+ * current row, +U an absent row (retracting) or any (accumulating upsert). */
+static void mat_apply(mat *m, const orow *o, bool upsert)
+{
+    long i = find_row(m, o);
+    if (i < 0 && (o->op == TIDE_CHANGE_INSERT || o->op == TIDE_CHANGE_UPDATE_AFTER)) {
+        if (m->n == m->cap) {
+            m->cap = m->cap ? m->cap * 2 : 64;
+            m->rows = realloc(m->rows, m->cap * sizeof *m->rows);
+            m->sum = realloc(m->sum, m->cap * sizeof *m->sum);
+            m->retracted = realloc(m->retracted, m->cap * sizeof *m->retracted);
+        }
+        if (o->op == TIDE_CHANGE_UPDATE_AFTER && !upsert)
+            m->errors++; /* +U of an unknown row */
+        m->rows[m->n] = *o;
+        m->retracted[m->n] = false;
+        for (int a = 0; a < NAGG; a++)
+            m->sum[m->n][a] = as_i64(&o->v[a]);
+        m->n++;
+        return;
+    }
+    if (i < 0) {
+        m->errors++; /* -U/-D of a row that is not there */
+        return;
+    }
+    int sign = tide_change_sign(o->op);
+    for (int a = 0; a < NAGG; a++)
+        m->sum[i][a] += sign * as_i64(&o->v[a]);
+    switch (o->op) {
+    case TIDE_CHANGE_INSERT:
+        m->errors++; /* +I of a present row */
+        break;
+    case TIDE_CHANGE_UPDATE_AFTER:
+        if (!upsert && !m->retracted[i])
+            m->errors++; /* +U without its -U */
+        m->retracted[i] = false;
+        memcpy(m->rows[i].v, o->v, sizeof o->v);
+        break;
+    case TIDE_CHANGE_UPDATE_BEFORE:
+    case TIDE_CHANGE_DELETE:
+        if (m->retracted[i])
+            m->errors++; /* two retractions in a row */
+        for (int a = 0; a < NAGG; a++) {
+            if (!val_eq(&m->rows[i].v[a], &o->v[a]))
+                m->errors++; /* retracted values differ from the current ones */
+            if (m->sum[i][a] != 0)
+                m->errors++; /* the row's changelog no longer sums to it */
+        }
+        m->retracted[i] = true;
+        if (o->op == TIDE_CHANGE_DELETE) {
+            m->rows[i] = m->rows[m->n - 1];
+            m->retracted[i] = m->retracted[m->n - 1];
+            memcpy(m->sum[i], m->sum[m->n - 1], sizeof m->sum[i]);
+            m->n--;
+        }
+        break;
+    }
+}
+
+static void mat_free(mat *m)
+{
+    free(m->retracted);
+    free(m->rows);
+    free(m->sum);
+}
+
+/* Compare the materialised table (and, for retracting, the changelog sums)
+ * with the brute-force rows. */
+static bool mat_equals(const mat *m, const xrow *x, size_t nx, bool check_sums)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->retracted[i]) {
+            fprintf(stderr, "  a -U without its +U\n");
+            return false;
+        }
+    if (m->errors || m->n != nx) {
+        fprintf(stderr, "  materialised %zu rows (%d errors), want %zu\n", m->n, m->errors, nx);
+        return false;
+    }
+    for (size_t i = 0; i < nx; i++) {
+        orow probe = {.klen = KEYLEN[x[i].key], .start = x[i].start, .end = x[i].end};
+        memcpy(probe.key, KEYS[x[i].key], probe.klen);
+        long j = find_row(m, &probe);
+        if (j < 0 || !row_matches(&m->rows[j], &x[i])) {
+            fprintf(stderr, "  row key=%d [%lld,%lld) %s\n", x[i].key, (long long)x[i].start,
+                    (long long)x[i].end, j < 0 ? "missing" : "differs");
+            return false;
+        }
+        if (check_sums)
+            for (int a = 0; a < NAGG; a++)
+                if (m->sum[j][a] != as_i64(&x[i].v[a])) {
+                    fprintf(stderr, "  changelog sum of agg %d: %lld, want %lld\n", a,
+                            (long long)m->sum[j][a], (long long)as_i64(&x[i].v[a]));
+                    return false;
+                }
+    }
+    return true;
+}
+
+/* Records delayed beyond B + L: exactly those late for one of their windows
+ * reach the late output (once each, in arrival order); records within the
+ * lateness update fired windows; the final table equals brute force over
+ * the records each window kept. */
+static void test_late_data(void)
+{
+    uint64_t late_firings = 0, late_total = 0;
+    for (int iter = 0; iter < 300; iter++) {
+        uint64_t seed = 90000 + (uint64_t)iter, s0 = seed;
+        int kind = iter % 3; /* tumble, hop, cumulate */
+        int n = 1 + (int)(tt_rand(&seed) % 200);
+        int nkeys = 1 + (int)(tt_rand(&seed) % 6);
+        rec rs[200];
+        int order[200];
+        int64_t warr[200];
+        arrival arr[200];
+        gen_records(&seed, rs, n, nkeys, 1 + (int64_t)(tt_rand(&seed) % 800), -400);
+        run_cfg rc = {.win = random_spec(&seed, kind), .B = (int64_t)(tt_rand(&seed) % 20),
+                      .L = (int64_t)(tt_rand(&seed) % 40), .mode = TIDE_TRIG_ACCUMULATING,
+                      .advance_every = 1};
+        for (int i = 0; i < n; i++) {
+            int64_t d = (int64_t)(tt_rand(&seed) % (uint64_t)(rc.B + 1));
+            if (tt_rand(&seed) % 5 == 0)
+                d += (int64_t)(tt_rand(&seed) % (uint64_t)(3 * (rc.B + rc.L) + 50));
+            arr[i] = (arrival){rs[i].ts + d, i};
+        }
+        qsort(arr, (size_t)n, sizeof *arr, cmp_arrival);
+        for (int i = 0; i < n; i++)
+            order[i] = arr[i].idx;
+        sink out = {0};
+        int err = run_op(&rc, rs, order, n, &out, warr, &seed);
+        /* late output: brute force over the arrival order */
+        bool ok = !err && !out.bad;
+        size_t nl = 0;
+        for (int j = 0; ok && j < n; j++) {
+            int i = order[j];
+            if (brute_late(&rc.win, rc.L, &rs[i], warr[i])) {
+                ok = nl < out.nlate && out.late[nl] == i;
+                nl++;
+            }
+        }
+        ok = ok && nl == out.nlate;
+        if (!ok)
+            fprintf(stderr, "  late: got %zu, want %zu\n", out.nlate, nl);
+        late_total += nl;
+        /* final table */
+        mat m = {0};
+        for (size_t i = 0; i < out.n; i++) {
+            mat_apply(&m, &out.rows[i], true);
+            late_firings += out.rows[i].op == TIDE_CHANGE_UPDATE_AFTER;
+        }
+        size_t nx;
+        xrow *x = brute_force(&rc.win, rc.L, rs, warr, n, nkeys, &nx);
+        ok = ok && mat_equals(&m, x, nx, false);
+        if (!ok) {
+            TT_SEED(s0);
+            fprintf(stderr, "  kind %s B=%lld L=%lld\n", tide_win_kind_name(rc.win.kind),
+                    (long long)rc.B, (long long)rc.L);
+        }
+        mat_free(&m);
+        sink_free(&out);
+        free(x);
+        TT_ASSERT(ok);
+    }
+    /* the inputs did exercise both paths */
+    TT_ASSERT(late_firings > 100);
+    TT_ASSERT(late_total > 100);
+}
+
+/* Retracting mode with early firings (every N records and every T of fake
+ * processing time) and late arrivals within a long lateness (sessions merge
+ * after they fired): the changelog applies cleanly (-U/-D retract exactly
+ * the current row), its per-row sums equal the final values, and the final
+ * table equals brute force. */
+static void test_retracting_changelog(void)
+{
+    uint64_t retractions = 0, deletes = 0;
+    for (int iter = 0; iter < 500; iter++) {
+        uint64_t seed = 123000 + (uint64_t)iter, s0 = seed;
+        int kind = iter % 5;
+        int n = 1 + (int)(tt_rand(&seed) % 150);
+        int nkeys = 1 + (int)(tt_rand(&seed) % 4);
+        rec rs[150];
+        int order[150];
+        int64_t warr[150];
+        arrival arr[150];
+        gen_records(&seed, rs, n, nkeys, 1 + (int64_t)(tt_rand(&seed) % 600), -300);
+        run_cfg rc = {.win = random_spec(&seed, kind), .B = (int64_t)(tt_rand(&seed) % 20),
+                      .L = 1000000, .mode = TIDE_TRIG_RETRACTING,
+                      .advance_every = 1 + (int)(tt_rand(&seed) % 2)};
+        if (tt_rand(&seed) % 2)
+            rc.early.every_n = 1 + tt_rand(&seed) % 4;
+        else
+            rc.early.every_ms = 1 + (int64_t)(tt_rand(&seed) % 20);
+        for (int i = 0; i < n; i++) {
+            int64_t d = (int64_t)(tt_rand(&seed) % (uint64_t)(rc.B + 1));
+            if (tt_rand(&seed) % 4 == 0)
+                d += (int64_t)(tt_rand(&seed) % 300); /* late, within L */
+            arr[i] = (arrival){rs[i].ts + d, i};
+        }
+        qsort(arr, (size_t)n, sizeof *arr, cmp_arrival);
+        for (int i = 0; i < n; i++)
+            order[i] = arr[i].idx;
+        sink out = {0};
+        int err = run_op(&rc, rs, order, n, &out, warr, &seed);
+        mat m = {0};
+        for (size_t i = 0; i < out.n; i++) {
+            mat_apply(&m, &out.rows[i], false);
+            retractions += out.rows[i].op == TIDE_CHANGE_UPDATE_BEFORE;
+            deletes += out.rows[i].op == TIDE_CHANGE_DELETE;
+        }
+        size_t nx;
+        xrow *x = brute_force(&rc.win, rc.L, rs, warr, n, nkeys, &nx);
+        bool ok = !err && !out.bad && out.nlate == 0 && mat_equals(&m, x, nx, true);
+        if (!ok)
+            TT_SEED(s0);
+        mat_free(&m);
+        sink_free(&out);
+        free(x);
+        TT_ASSERT(ok);
+    }
+    TT_ASSERT(retractions > 1000);
+    TT_ASSERT(deletes > 10); /* session merges of emitted rows */
+}
+
+/* Discarding mode with early firings: each pane holds only what arrived
+ * since the previous firing, so per window the panes' COUNT(*), COUNT(b)
+ * and SUM(b) add up to the totals. */
+static void test_discarding_panes(void)
+{
+    for (int iter = 0; iter < 200; iter++) {
+        uint64_t seed = 777000 + (uint64_t)iter, s0 = seed;
+        int kind = iter % 3;
+        int n = 1 + (int)(tt_rand(&seed) % 150);
+        int nkeys = 1 + (int)(tt_rand(&seed) % 4);
+        rec rs[150];
+        int order[150];
+        int64_t warr[150];
+        gen_records(&seed, rs, n, nkeys, 1 + (int64_t)(tt_rand(&seed) % 600), 0);
+        qsort(rs, (size_t)n, sizeof *rs, cmp_ts);
+        for (int i = 0; i < n; i++) {
+            rs[i].id = i;
+            order[i] = i;
+        }
+        run_cfg rc = {.win = random_spec(&seed, kind), .B = 5, .L = 0,
+                      .mode = TIDE_TRIG_DISCARDING, .advance_every = 1,
+                      .early = {.every_n = 1 + tt_rand(&seed) % 3}};
+        sink out = {0};
+        int err = run_op(&rc, rs, order, n, &out, warr, &seed);
+        size_t nx;
+        xrow *x = brute_force(&rc.win, 0, rs, warr, n, nkeys, &nx);
+        bool ok = !err && !out.bad;
+        for (size_t i = 0; ok && i < nx; i++) {
+            int64_t c = 0, cb = 0, sb = 0;
+            for (size_t j = 0; j < out.n; j++) {
+                const orow *o = &out.rows[j];
+                if (o->start == x[i].start && o->end == x[i].end && o->klen == KEYLEN[x[i].key] &&
+                    memcmp(o->key, KEYS[x[i].key], o->klen) == 0) {
+                    ok = ok && o->op == TIDE_CHANGE_INSERT;
+                    c += o->v[0].u.i64;
+                    cb += o->v[1].u.i64;
+                    sb += as_i64(&o->v[2]);
+                }
+            }
+            ok = ok && c == x[i].v[0].u.i64 && cb == x[i].v[1].u.i64 && sb == as_i64(&x[i].v[2]);
+        }
+        if (!ok)
+            TT_SEED(s0);
+        sink_free(&out);
+        free(x);
+        TT_ASSERT(ok);
+    }
+}
+
+/* ---- hand-written scenarios ------------------------------------------------ */
+
+static tide_value I(int64_t v) { return (tide_value){.type = TIDE_TYPE_BIGINT, .u.i64 = v}; }
+
+typedef struct small {
+    tide_winagg *op;
+    sink out;
+    rec rs[64];
+    int n;
+} small;
+
+static const tide_winagg_call SMALL_AGGS[NAGG] = {
+    {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL}, {TIDE_WINAGG_SUM, 0, TIDE_TYPE_BIGINT},
+    {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL}, {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+    {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL}, {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+    {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL}, {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+    {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL}, {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+    {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL}, {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+};
+
+static int small_init(small *s, tide_win_spec w, int64_t L, tide_trig_mode mode)
+{
+    memset(s, 0, sizeof *s);
+    tide_winagg_config cfg = {.window = w, .aggs = SMALL_AGGS, .n_aggs = NAGG, .n_inputs = 3,
+                              .allowed_lateness = L, .mode = mode, .emit = sink_emit,
+                              .late = sink_late, .ctx = &s->out};
+    s->out.recs = s->rs;
+    return tide_winagg_create(&cfg, &s->op, NULL);
+}
+
+static int small_push(small *s, int key, int64_t ts, int64_t v)
+{
+    rec *r = &s->rs[s->n];
+    *r = (rec){.id = s->n, .key = key, .ts = ts, .in = {I(v), bnull(TIDE_TYPE_DOUBLE), bnull(TIDE_TYPE_STRING)}};
+    s->out.cur = s->n++;
+    return tide_winagg_push(s->op, KEYS[key], KEYLEN[key], ts, r->in, 0, NULL);
+}
+
+static bool is_row(const orow *o, tide_change op, int key, int64_t st, int64_t en, int64_t cnt,
+                   int64_t sum)
+{
+    bool ok = o->op == op && o->klen == KEYLEN[key] && memcmp(o->key, KEYS[key], o->klen) == 0 &&
+              o->start == st && o->end == en && o->v[0].u.i64 == cnt && o->v[1].u.i64 == sum;
+    if (!ok)
+        dump_row("unexpected", o);
+    return ok;
+}
+
+/* A session timeline: merge of two fired sessions by a late record within
+ * the lateness (-D, -D, +I), a record too late for any session, and state
+ * freed at end + L. */
+static void test_session_late_merge(void)
+{
+    small s;
+    TT_OK(small_init(&s, tide_win_session(10), 20, TIDE_TRIG_RETRACTING));
+    TT_OK(small_push(&s, 0, 0, 1));   /* [0,10) */
+    TT_OK(small_push(&s, 0, 25, 2));  /* [25,35) */
+    TT_OK(tide_winagg_advance_watermark(s.op, 40, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 2);
+    TT_ASSERT(is_row(&s.out.rows[0], TIDE_CHANGE_INSERT, 0, 0, 10, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[1], TIDE_CHANGE_INSERT, 0, 25, 35, 1, 2));
+    /* [0,10) expired at W >= 30 and is gone; ts 5 opens [5,15), and
+     * W=40 >= 15 + 20: late, no state change */
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
+    TT_OK(small_push(&s, 0, 5, 4));
+    TT_ASSERT_EQ_INT(s.out.nlate, 1);
+    TT_ASSERT_EQ_INT(s.out.n, 2);
+    /* ts 20: [20,30) touches [25,35) -> [20,35), fired late (W=40 >= 35) */
+    TT_OK(small_push(&s, 0, 20, 8));
+    TT_ASSERT_EQ_INT(s.out.n, 4);
+    TT_ASSERT(is_row(&s.out.rows[2], TIDE_CHANGE_DELETE, 0, 25, 35, 1, 2));
+    TT_ASSERT(is_row(&s.out.rows[3], TIDE_CHANGE_INSERT, 0, 20, 35, 2, 10));
+    /* ts 22: [22,32) inside [20,35): a late firing -U/+U */
+    TT_OK(small_push(&s, 0, 22, 16));
+    TT_ASSERT_EQ_INT(s.out.n, 6);
+    TT_ASSERT(is_row(&s.out.rows[4], TIDE_CHANGE_UPDATE_BEFORE, 0, 20, 35, 2, 10));
+    TT_ASSERT(is_row(&s.out.rows[5], TIDE_CHANGE_UPDATE_AFTER, 0, 20, 35, 3, 26));
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
+    TT_OK(tide_winagg_advance_watermark(s.op, 54, 0, NULL));
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
+    TT_OK(tide_winagg_advance_watermark(s.op, 55, 0, NULL)); /* 35 + 20 */
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 0);
+    TT_ASSERT_EQ_INT(tide_winagg_live_keys(s.op), 0);
+    /* a bridging record merges two open sessions */
+    TT_OK(small_push(&s, 1, 100, 1));
+    TT_OK(small_push(&s, 1, 120, 1));
+    TT_OK(small_push(&s, 1, 110, 1)); /* [110,120) touches both */
+    TT_OK(tide_winagg_advance_watermark(s.op, TIDE_TS_MAX, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 7);
+    TT_ASSERT(is_row(&s.out.rows[6], TIDE_CHANGE_INSERT, 1, 100, 130, 3, 3));
+    TT_ASSERT(!s.out.bad);
+    tide_winagg_free(s.op);
+    sink_free(&s.out);
+}
+
+/* Flink's touching rule at the watermark: a record with ts == W is on time
+ * and may touch a session that fired at W >= end.  With L = 0 that session
+ * is already gone, so a new one starts; with L > 0 it is still kept and the
+ * record merges into it (-D of the fired row, +I of the merged one).  This
+ * is why the session shuffle test runs with L = 0. */
+static void test_session_touching_boundary(void)
+{
+    small s;
+    TT_OK(small_init(&s, tide_win_session(10), 0, TIDE_TRIG_RETRACTING));
+    TT_OK(small_push(&s, 0, 0, 1));
+    TT_OK(tide_winagg_advance_watermark(s.op, 10, 0, NULL)); /* [0,10) fires, freed */
+    TT_OK(small_push(&s, 0, 10, 1)); /* on time (10 >= W) */
+    TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 2);
+    TT_ASSERT(is_row(&s.out.rows[0], TIDE_CHANGE_INSERT, 0, 0, 10, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[1], TIDE_CHANGE_INSERT, 0, 10, 20, 1, 1));
+    tide_winagg_free(s.op);
+    sink_free(&s.out);
+
+    TT_OK(small_init(&s, tide_win_session(10), 5, TIDE_TRIG_RETRACTING));
+    TT_OK(small_push(&s, 0, 0, 1));
+    TT_OK(tide_winagg_advance_watermark(s.op, 10, 0, NULL)); /* [0,10) fires, kept */
+    TT_OK(small_push(&s, 0, 10, 1)); /* on time, touches [0,10) */
+    TT_ASSERT_EQ_INT(s.out.nlate, 0);
+    TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 3);
+    TT_ASSERT(is_row(&s.out.rows[1], TIDE_CHANGE_DELETE, 0, 0, 10, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[2], TIDE_CHANGE_INSERT, 0, 0, 20, 2, 2));
+    tide_winagg_free(s.op);
+    sink_free(&s.out);
+}
+
+/* A hopping record late for one window but not the next goes to the late
+ * output once and still counts in the open windows; deterministic order
+ * of a firing round is (end, start, key bytes). */
+static void test_hop_late_once_and_order(void)
+{
+    small s;
+    TT_OK(small_init(&s, tide_win_hop(5, 15), 0, TIDE_TRIG_ACCUMULATING));
+    TT_OK(small_push(&s, 1, 12, 1)); /* "b": [0,15) [5,20) [10,25) */
+    TT_OK(small_push(&s, 5, 12, 1)); /* "ab" */
+    TT_OK(small_push(&s, 0, 12, 1)); /* "a" */
+    TT_OK(small_push(&s, 2, 12, 1)); /* "" */
+    TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
+    /* fired: [0,15) and [5,20) for each key, ordered by end, start, key */
+    TT_ASSERT_EQ_INT(s.out.n, 8);
+    static const int korder[4] = {2, 0, 5, 1}; /* "", "a", "ab", "b" */
+    for (int i = 0; i < 8; i++)
+        TT_ASSERT(is_row(&s.out.rows[i], TIDE_CHANGE_INSERT, korder[i % 4], i < 4 ? 0 : 5,
+                         i < 4 ? 15 : 20, 1, 1));
+    /* ts 13 for key "a": misses [0,15) and [5,20), counts in [10,25) */
+    TT_OK(small_push(&s, 0, 13, 5));
+    TT_ASSERT_EQ_INT(s.out.nlate, 1);
+    TT_ASSERT_EQ_INT(s.out.late[0], 4);
+    TT_OK(tide_winagg_advance_watermark(s.op, 25, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 12);
+    TT_ASSERT(is_row(&s.out.rows[8], TIDE_CHANGE_INSERT, 2, 10, 25, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[9], TIDE_CHANGE_INSERT, 0, 10, 25, 2, 6));
+    TT_ASSERT_EQ_INT(tide_winagg_late_count(s.op), 1);
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 0);
+    tide_winagg_free(s.op);
+    sink_free(&s.out);
+}
+
+/* The global window fires only at end of input; watermarks never regress. */
+static void test_global_and_no_regress(void)
+{
+    small s;
+    TT_OK(small_init(&s, tide_win_global(), 0, TIDE_TRIG_ACCUMULATING));
+    TT_OK(small_push(&s, 0, -5, 1));
+    TT_OK(small_push(&s, 0, 1000000, 2));
+    TT_OK(tide_winagg_advance_watermark(s.op, TIDE_TS_MAX - 1, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 0);
+    TT_OK(tide_winagg_advance_watermark(s.op, 5, 0, NULL)); /* ignored */
+    TT_ASSERT_EQ_INT(tide_winagg_watermark(s.op), TIDE_TS_MAX - 1);
+    TT_OK(tide_winagg_advance_watermark(s.op, TIDE_TS_MAX, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 1);
+    TT_ASSERT(is_row(&s.out.rows[0], TIDE_CHANGE_INSERT, 0, TIDE_TS_MIN, TIDE_TS_MAX, 2, 3));
+    tide_winagg_free(s.op);
+    sink_free(&s.out);
+}
+
+/* Processing-time early firings with a fake clock: a window fires early
+ * once per period when it changed, never when it did not. */
+static void test_early_by_processing_time(void)
+{
+    sink out = {0};
+    rec r = {.in = {I(1), bnull(TIDE_TYPE_DOUBLE), bnull(TIDE_TYPE_STRING)}};
+    out.recs = &r;
+    tide_winagg_config cfg = {.window = tide_win_tumble(1000), .aggs = SMALL_AGGS, .n_aggs = NAGG,
+                              .n_inputs = 3, .mode = TIDE_TRIG_RETRACTING,
+                              .early = {.every_ms = 100}, .emit = sink_emit, .ctx = &out};
+    tide_winagg *op;
+    TT_OK(tide_winagg_create(&cfg, &op, NULL));
+    TT_OK(tide_winagg_push(op, "a", 1, 10, r.in, 5000, NULL)); /* starts the clock */
+    TT_OK(tide_winagg_tick(op, 5099, NULL));
+    TT_ASSERT_EQ_INT(out.n, 0);
+    TT_OK(tide_winagg_tick(op, 5100, NULL));
+    TT_ASSERT_EQ_INT(out.n, 1); /* +I 1 */
+    TT_OK(tide_winagg_tick(op, 5300, NULL));
+    TT_ASSERT_EQ_INT(out.n, 1); /* unchanged: nothing */
+    TT_OK(tide_winagg_push(op, "a", 1, 20, r.in, 5310, NULL));
+    TT_OK(tide_winagg_push(op, "a", 1, 30, r.in, 5320, NULL));
+    TT_ASSERT_EQ_INT(out.n, 1);
+    TT_OK(tide_winagg_tick(op, 5400, NULL));
+    TT_ASSERT_EQ_INT(out.n, 3); /* -U 1, +U 3 */
+    TT_ASSERT(out.rows[1].op == TIDE_CHANGE_UPDATE_BEFORE && out.rows[1].v[0].u.i64 == 1);
+    TT_ASSERT(out.rows[2].op == TIDE_CHANGE_UPDATE_AFTER && out.rows[2].v[0].u.i64 == 3);
+    TT_OK(tide_winagg_advance_watermark(op, 1000, 5401, NULL));
+    TT_ASSERT_EQ_INT(out.n, 3); /* on-time firing: no change since the early one */
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(op), 0);
+    tide_winagg_free(op);
+    sink_free(&out);
+}
+
+static void test_config_errors(void)
+{
+    sink out = {0};
+    tide_winagg *op = NULL;
+    tide_err e = {0};
+    tide_winagg_call sum_str = {TIDE_WINAGG_SUM, 0, TIDE_TYPE_STRING};
+    tide_winagg_config cfg = {.window = tide_win_tumble(10), .aggs = &sum_str, .n_aggs = 1,
+                              .n_inputs = 1, .emit = sink_emit, .ctx = &out};
+    TT_ASSERT(tide_winagg_create(&cfg, &op, &e) != 0);
+    TT_ASSERT(op == NULL && e.msg[0]);
+    tide_winagg_call bad_arg = {TIDE_WINAGG_COUNT, 3, TIDE_TYPE_BIGINT};
+    cfg.aggs = &bad_arg;
+    TT_ASSERT_EQ_INT(tide_winagg_create(&cfg, &op, NULL), TIDE_EINVAL);
+    cfg.aggs = &AGGS[1];
+    cfg.window = tide_win_tumble(0);
+    TT_ASSERT_EQ_INT(tide_winagg_create(&cfg, &op, NULL), TIDE_EINVAL);
+    cfg.window = tide_win_tumble(10);
+    TT_OK(tide_winagg_create(&cfg, &op, NULL));
+    tide_value d = bdbl(1.5);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_winagg_push(op, "k", 1, 0, &d, 0, &e), TIDE_EINVAL); /* wrong type */
+    TT_ASSERT(e.msg[0]);
+    tide_winagg_free(op);
+    tide_winagg_free(NULL);
+}
+
+int main(void)
+{
+    TT_RUN(test_reference_all_windows);
+    TT_RUN(test_shuffle_invariance);
+    TT_RUN(test_late_data);
+    TT_RUN(test_retracting_changelog);
+    TT_RUN(test_discarding_panes);
+    TT_RUN(test_session_late_merge);
+    TT_RUN(test_session_touching_boundary);
+    TT_RUN(test_hop_late_once_and_order);
+    TT_RUN(test_global_and_no_regress);
+    TT_RUN(test_early_by_processing_time);
+    TT_RUN(test_config_errors);
+    TT_DONE();
+}
