@@ -25,7 +25,10 @@
 
 static const tide_clock *clk;
 
-static double now_s(void) { return (double)tide_clock_mono_ns(clk) / 1e9; }
+static double now_s(void)
+{
+    return (double)tide_clock_mono_ns(clk) / 1e9;
+}
 
 /* CPU time of this thread: the machine is shared, so wall time alone
  * under-reports what a core can do. */
@@ -47,12 +50,12 @@ static uint64_t xs(uint64_t *s)
     return *s = x;
 }
 
-#define CHECK(expr)                                                           \
-    do {                                                                      \
-        if ((expr) != 0) {                                                    \
-            fprintf(stderr, "bench_state: %s failed: %s\n", #expr, e.msg);    \
-            exit(1);                                                          \
-        }                                                                     \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if ((expr) != 0) {                                                                         \
+            fprintf(stderr, "bench_state: %s failed: %s\n", #expr, e.msg);                         \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Call start() before a measured loop; report() prints wall and CPU rates. */
@@ -65,8 +68,8 @@ static double start(void)
 static void report(const char *what, uint64_t ops, double wall)
 {
     double cpu = cpu_s() - g_cpu0;
-    printf("%-60s %6.1f M/s wall %6.1f M/s cpu (%.1f ns/op cpu)\n", what,
-           (double)ops / wall / 1e6, (double)ops / cpu / 1e6, cpu / (double)ops * 1e9);
+    printf("%-60s %6.1f M/s wall %6.1f M/s cpu (%.1f ns/op cpu)\n", what, (double)ops / wall / 1e6,
+           (double)ops / cpu / 1e6, cpu / (double)ops * 1e9);
 }
 
 enum { BATCH = 1024, AHEAD = 8 };
@@ -160,8 +163,8 @@ int main(int argc, char **argv)
         CHECK(tide_agg_bind(&cnt, "COUNT", 5, true, false, TIDE_TYPE_NULL, 0, &e));
         CHECK(tide_agg_bind(&sum, "SUM", 3, false, false, TIDE_TYPE_BIGINT, 0, &e));
         tide_table *t;
-        CHECK(tide_table_create(&t, TIDE_TABLE_KEY_U64, cnt.state_size + sum.state_size, NKEYS,
-                                &e));
+        CHECK(
+            tide_table_create(&t, TIDE_TABLE_KEY_U64, cnt.state_size + sum.state_size, NKEYS, &e));
         double t0 = start();
         for (uint64_t i = 0; i < ops; i += BATCH) {
             const uint64_t *batch = &stream[i & (STREAM - 1)];
@@ -181,8 +184,7 @@ int main(int argc, char **argv)
                 CHECK(tide_agg_step_i64(&sum, slot + cnt.state_size, (int64_t)(xv[j] >> 40), &e));
             }
         }
-        report("upsert_u64 + COUNT(*) + SUM(BIGINT), batched+prefetch", ops,
-               now_s() - t0);
+        report("upsert_u64 + COUNT(*) + SUM(BIGINT), batched+prefetch", ops, now_s() - t0);
         tide_table_free(t);
     }
     /* 4. COUNT(DISTINCT x): 1000 groups, values from a domain of 1M */
@@ -214,8 +216,8 @@ int main(int argc, char **argv)
         t0 = start();
         for (uint64_t i = 0; i < n; i++) {
             uint64_t r = xs(&s);
-            int len = snprintf(buf, sizeof buf, "user-%llu",
-                               (unsigned long long)((r >> 20) % 1000000));
+            int len =
+                snprintf(buf, sizeof buf, "user-%llu", (unsigned long long)((r >> 20) % 1000000));
             tide_value v = {.type = TIDE_TYPE_STRING, .u.s = {buf, (uint32_t)len}};
             CHECK(tide_agg_step(&cs, st[r % G], &v, &e));
         }
@@ -232,8 +234,8 @@ int main(int argc, char **argv)
         tide_agg_free(&cd, st[0]);
 
         tide_agg hll;
-        CHECK(tide_agg_bind(&hll, "APPROX_COUNT_DISTINCT", 21, false, false, TIDE_TYPE_BIGINT,
-                            0, &e));
+        CHECK(tide_agg_bind(&hll, "APPROX_COUNT_DISTINCT", 21, false, false, TIDE_TYPE_BIGINT, 0,
+                            &e));
         tide_agg_init(&hll, st[0]);
         t0 = start();
         for (uint64_t i = 0; i < n; i++)
@@ -243,8 +245,8 @@ int main(int argc, char **argv)
 
         /* retractable MIN over a sliding window of 1000 values */
         tide_agg mn;
-        CHECK(tide_agg_bind(&mn, "MIN", 3, false, false, TIDE_TYPE_BIGINT, TIDE_AGG_RETRACTABLE,
-                            &e));
+        CHECK(
+            tide_agg_bind(&mn, "MIN", 3, false, false, TIDE_TYPE_BIGINT, TIDE_AGG_RETRACTABLE, &e));
         tide_agg_init(&mn, st[0]);
         enum { W = 1000 };
         static int64_t win[W];

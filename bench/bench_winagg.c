@@ -1,6 +1,7 @@
 /* bench_winagg - events/s of the windowed aggregation operator on one core.
  *
- *   bench_winagg [events]   (default 20,000,000)
+ *   bench_winagg [events [case]]   (default 20,000,000 events, all cases;
+ *                                   case 1..5 runs one)
  *
  * Keys: 100k distinct 8-byte keys, uniformly random.  Records are pushed in
  * batches of 1024 (tide_winagg_push_batch, as the runtime will with column
@@ -41,7 +42,7 @@ static int run(const char *name, tide_win_spec w, uint64_t n, uint32_t nkeys, co
                uint64_t per_ms, int batched)
 {
     uint64_t rows = 0;
-    tide_winagg_call count = {TIDE_WINAGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
+    tide_winagg_call count = {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
     tide_winagg_config cfg = {.window = w, .aggs = &count, .n_aggs = 1, .n_inputs = 0,
                               .mode = TIDE_TRIG_ACCUMULATING, .emit = count_rows, .ctx = &rows,
                               .capacity_hint = (size_t)nkeys * 2};
@@ -101,15 +102,16 @@ int main(int argc, char **argv)
         s ^= s << 17;
         keys[i] = s % nkeys;
     }
-    int rc = 0;
-    rc |= run("tumble 1s COUNT(*), 10 ev/key/window, batch", tide_win_tumble(1000), n, nkeys, keys,
+    int rc = 0, only = argc > 2 ? atoi(argv[2]) : 0;
+#define CASE(k) if (!only || only == (k))
+    CASE(1) rc |= run("tumble 1s COUNT(*), 10 ev/key/window, batch", tide_win_tumble(1000), n, nkeys, keys,
               1000, 1);
-    rc |= run("tumble 1s COUNT(*), 10 ev/key/window, single", tide_win_tumble(1000), n, nkeys,
+    CASE(2) rc |= run("tumble 1s COUNT(*), 10 ev/key/window, single", tide_win_tumble(1000), n, nkeys,
               keys, 1000, 0);
-    rc |= run("tumble 1s COUNT(*), 1 ev/key/window, batch", tide_win_tumble(1000), n, nkeys, keys,
+    CASE(3) rc |= run("tumble 1s COUNT(*), 1 ev/key/window, batch", tide_win_tumble(1000), n, nkeys, keys,
               100, 1);
-    rc |= run("session 5s COUNT(*), batch", tide_win_session(5000), n, nkeys, keys, 1000, 1);
-    rc |= run("hop 250ms/1s COUNT(*), batch", tide_win_hop(250, 1000), n / 4, nkeys, keys, 1000, 1);
+    CASE(4) rc |= run("session 5s COUNT(*), batch", tide_win_session(5000), n, nkeys, keys, 1000, 1);
+    CASE(5) rc |= run("hop 250ms/1s COUNT(*), batch", tide_win_hop(250, 1000), n / 4, nkeys, keys, 1000, 1);
     free(keys);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* libFuzzer target for data/codec: decode any bytes as CSV and as JSON Lines
  * into small batches of a schema with every type.  Every record must end up
  * either as a row or as a dead letter; rows must survive an encode/decode
- * round trip unchanged (timestamps outside years 0000-9999 excepted). */
+ * round trip unchanged. */
 #include "data/codec.h"
 
 #include <stdbool.h>
@@ -16,8 +16,6 @@ static void count_dead(void *ctx, const tide_dead_letter *dl)
         abort();
     ++*(uint64_t *)ctx;
 }
-
-static const int64_t TS_LO = -62167219200000LL, TS_HI = 253402300799999LL;
 
 /* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 static bool utf8_valid(const unsigned char *p, size_t n)
@@ -58,8 +56,6 @@ static void roundtrip(const tide_schema *s, tide_format fmt, const tide_cbatch *
 {
     tide_err e = {0};
     for (uint32_t r = 0; r < tide_cbatch_rows(b); r++) {
-        if (!tide_cbatch_is_null(b, 0, r) && (tide_cbatch_i64(b, 0, r) < TS_LO || tide_cbatch_i64(b, 0, r) > TS_HI))
-            return;
         tide_str str = tide_cbatch_str(b, 2, r);
         if (fmt == TIDE_FORMAT_JSONL && !tide_cbatch_is_null(b, 2, r) &&
             !utf8_valid((const unsigned char *)str.ptr, str.len))

@@ -69,7 +69,8 @@ struct tide_gen_logins {
     double inv_events;    /* 1 / events */
     double *ftab;         /* daily cycle: F at K+1 equally spaced times, or NULL */
     uint32_t ftab_k;
-    uint32_t ftab_j;      /* current segment */
+    uint32_t ftab_j;      /* current segment, and its cached geometry: */
+    double seg_f0, seg_f1, seg_t0, seg_scale; /* F at its ends, its start offset, dt/dF */
     double f_total;
 
     /* lateness */
@@ -277,6 +278,16 @@ static double cycle_integral(const tide_gen_logins *g, double t)
     return (t - s0) + a / w * (sin(w * (t - PEAK_MS)) - sin(w * (s0 - PEAK_MS)));
 }
 
+/* Cache segment ftab_j: x in [f0, f1) maps linearly onto its time range. */
+static void set_segment(tide_gen_logins *g)
+{
+    double seg = g->span / g->ftab_k;
+    g->seg_f0 = g->ftab[g->ftab_j];
+    g->seg_f1 = g->ftab[g->ftab_j + 1];
+    g->seg_t0 = g->ftab_j * seg;
+    g->seg_scale = g->seg_f1 > g->seg_f0 ? seg / (g->seg_f1 - g->seg_f0) : 0;
+}
+
 static int build_time(tide_gen_logins *g)
 {
     g->span = (double)(g->cfg.end_ms - g->cfg.start_ms);
@@ -295,6 +306,8 @@ static int build_time(tide_gen_logins *g)
     for (uint32_t j = 0; j <= g->ftab_k; j++)
         g->ftab[j] = cycle_integral(g, (double)g->cfg.start_ms + g->span * j / g->ftab_k);
     g->f_total = g->ftab[g->ftab_k];
+    g->ftab_j = 0;
+    set_segment(g);
     return 0;
 }
 
@@ -389,14 +402,13 @@ static inline int64_t event_time(tide_gen_logins *g, uint64_t i, double u)
         t = frac * g->span;
     } else {
         double x = frac * g->f_total;
-        while (g->ftab_j + 1 < g->ftab_k && g->ftab[g->ftab_j + 1] <= x)
-            g->ftab_j++;
-        double f0 = g->ftab[g->ftab_j], f1 = g->ftab[g->ftab_j + 1];
-        double seg = g->span / g->ftab_k;
-        double within = f1 > f0 ? (x - f0) / (f1 - f0) : 0;
-        if (within > 1)
-            within = 1;
-        t = (g->ftab_j + within) * seg;
+        if (x >= g->seg_f1 && g->ftab_j + 1 < g->ftab_k) {
+            while (g->ftab_j + 1 < g->ftab_k && g->ftab[g->ftab_j + 1] <= x)
+                g->ftab_j++;
+            set_segment(g);
+        }
+        double dt = (x - g->seg_f0) * g->seg_scale;
+        t = g->seg_t0 + dt;
     }
     int64_t off = (int64_t)t;
     int64_t span = g->cfg.end_ms - g->cfg.start_ms;

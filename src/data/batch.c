@@ -137,7 +137,8 @@ void tide_cbatch_free(tide_cbatch *b)
 void tide_cbatch_reset(tide_cbatch *b)
 {
     b->rows = 0;
-    b->str_cur = b->str_end = NULL;
+    b->str_cur = NULL;
+    b->str_left = 0;
     if (b->arena.used_total > b->arena.block_size) {
         /* this fill outgrew one block: make the next ones fit in one */
         size_t size = b->arena.block_size;
@@ -153,9 +154,10 @@ void tide_cbatch_reset(tide_cbatch *b)
 /* Room for n string bytes (n > 0), byte-packed. */
 static char *str_alloc(tide_cbatch *b, size_t n)
 {
-    if ((size_t)(b->str_end - b->str_cur) >= n) {
+    if (b->str_left >= n) {
         char *p = b->str_cur;
         b->str_cur += n;
+        b->str_left -= n;
         return p;
     }
     size_t chunk = n > b->arena.block_size ? n : b->arena.block_size;
@@ -163,7 +165,7 @@ static char *str_alloc(tide_cbatch *b, size_t n)
     if (!p)
         return NULL;
     b->str_cur = p + n;
-    b->str_end = p + chunk;
+    b->str_left = chunk - n;
     return p;
 }
 
@@ -393,4 +395,24 @@ bool tide_cbatch_row_equal(const tide_cbatch *a, uint32_t ra, const tide_cbatch 
         }
     }
     return true;
+}
+
+bool tide_cbatch_i64_range(const tide_cbatch *b, uint32_t col, int64_t *min, int64_t *max)
+{
+    const uint8_t *nulls = b->cols[col].nulls;
+    const int64_t *v = b->cols[col].v.i64;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool any = false;
+    for (uint32_t r = 0; r < b->rows; r++) {
+        if (nulls[r])
+            continue;
+        any = true;
+        lo = v[r] < lo ? v[r] : lo;
+        hi = v[r] > hi ? v[r] : hi;
+    }
+    if (any) {
+        *min = lo;
+        *max = hi;
+    }
+    return any;
 }

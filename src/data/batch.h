@@ -92,7 +92,8 @@ typedef struct tide_cbatch {
     uint8_t *ops;  /* [capacity] tide_op, or NULL */
     uint64_t *pos; /* [capacity], or NULL */
     tide_arena arena;
-    char *str_cur, *str_end; /* the free part of the current string chunk */
+    char *str_cur;           /* the free part of the current string chunk: */
+    size_t str_left;         /* str_cur[0 .. str_left) */
     void *mem;               /* the one allocation behind cols and the arrays */
 } tide_cbatch;
 
@@ -240,6 +241,11 @@ int tide_cbatch_select(tide_cbatch *dst, const tide_cbatch *src, const uint32_t 
 /* Keep only rows sel[0..n) of b, in place; sel must be strictly increasing
  * and < rows.  String bytes do not move. */
 void tide_cbatch_compact(tide_cbatch *b, const uint32_t *sel, uint32_t n);
+
+/* The smallest and largest non-NULL value of a BIGINT or TIMESTAMP column
+ * (e.g. the event-time column, for a watermark).  False when every row is
+ * NULL or the batch is empty (then *min and *max are untouched). */
+bool tide_cbatch_i64_range(const tide_cbatch *b, uint32_t col, int64_t *min, int64_t *max);
 
 /* True when row ra of a and row rb of b hold the same values (NULL equals
  * NULL; doubles bitwise-equal or both NaN; strings byte-equal) and the same

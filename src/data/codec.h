@@ -86,7 +86,8 @@ typedef enum tide_format {
  * callback. */
 typedef struct tide_dead_letter {
     const char *source;  /* opts.source */
-    uint64_t line;       /* 1-based line where the record starts */
+    uint64_t line;       /* 1-based line of the fault: where the record starts, or a later
+                          * line inside a multi-line quoted CSV record */
     uint64_t col;        /* 1-based column of the fault, 0 when none applies */
     int code;            /* TIDE_EPARSE (bad text or value), TIDE_ERANGE (number out of range) */
     const char *reason;  /* "SOURCE:LINE[:COL]: why", NUL-terminated */

@@ -116,43 +116,57 @@ int tide_ts_parse(const char *s, size_t len, int64_t *out_ms, tide_ts_error *err
         col = 0;
         goto fail;
     }
-    /* Epoch milliseconds unless it starts with 4 digits and a '-'. */
-    if (!(len > 4 && s[4] == '-' && is_digit((unsigned char)s[0]) && is_digit((unsigned char)s[1]) &&
-          is_digit((unsigned char)s[2]) && is_digit((unsigned char)s[3])))
+    /* A date starts with [+-]YYYY (4 digits, more only after a sign) and a
+     * '-'; anything else is epoch milliseconds. */
+    size_t y0 = (s[0] == '+' || s[0] == '-') ? 1 : 0, j = y0;
+    while (j < len && is_digit((unsigned char)s[j]))
+        j++;
+    if (!(j < len && s[j] == '-' && (j - y0 == 4 || (y0 && j - y0 > 4))))
         return parse_epoch(s, len, out_ms, err);
-
-    int64_t year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    if (!two_digits(s, len, 5, &mo)) {
+    if (j - y0 > 9) {
+        why = "year out of range";
+        col = 0;
+        goto fail;
+    }
+    int64_t year = 0;
+    for (size_t k = y0; k < j; k++)
+        year = year * 10 + (s[k] - '0');
+    if (s[0] == '-')
+        year = -year;
+    size_t i = j + 1; /* the month */
+    if (!two_digits(s, len, i, &mo)) {
         why = "expected a 2-digit month";
-        col = 5;
+        col = i;
         goto fail;
     }
     if (mo < 1 || mo > 12) {
         why = "month out of range";
-        col = 5;
+        col = i;
         goto fail;
     }
-    if (len < 8 || s[7] != '-') {
+    i += 2;
+    if (i >= len || s[i] != '-') {
         why = "expected '-' after the month";
-        col = 7;
+        col = i;
         goto fail;
     }
-    if (!two_digits(s, len, 8, &dd)) {
+    i++;
+    if (!two_digits(s, len, i, &dd)) {
         why = "expected a 2-digit day";
-        col = 8;
+        col = i;
         goto fail;
     }
     if (dd < 1 || dd > 31) {
         why = "day out of range";
-        col = 8;
+        col = i;
         goto fail;
     }
     if (dd > tide_ts_days_in_month(year, mo)) {
         why = "day out of range for the month";
-        col = 8;
+        col = i;
         goto fail;
     }
-    size_t i = 10;
+    i += 2;
     if (i == len)
         goto done;
     if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') {
@@ -266,11 +280,26 @@ int tide_ts_parse(const char *s, size_t len, int64_t *out_ms, tide_ts_error *err
         goto fail;
     }
 done:;
+    /* days * DAY + tod, checked: with a 9-digit year the product can leave
+     * int64 even when the sum does not (TIDE_TS_MIN's own text), so step
+     * one day towards zero first when needed. */
     int64_t days = tide_ts_days_from_civil(year, mo, dd);
-    *out_ms = days * TIDE_TS_MS_PER_DAY + (int64_t)hh * TIDE_TS_MS_PER_HOUR +
-              (int64_t)mi * TIDE_TS_MS_PER_MINUTE + (int64_t)ss * TIDE_TS_MS_PER_SECOND + frac -
-              offset_ms;
+    int64_t tod = (int64_t)hh * TIDE_TS_MS_PER_HOUR + (int64_t)mi * TIDE_TS_MS_PER_MINUTE +
+                  (int64_t)ss * TIDE_TS_MS_PER_SECOND + frac - offset_ms;
+    int64_t base, total;
+    if (__builtin_mul_overflow(days, TIDE_TS_MS_PER_DAY, &base)) {
+        int64_t step = days < 0 ? 1 : -1;
+        if (__builtin_mul_overflow(days + step, TIDE_TS_MS_PER_DAY, &base))
+            goto range;
+        tod -= step * TIDE_TS_MS_PER_DAY;
+    }
+    if (__builtin_add_overflow(base, tod, &total))
+        goto range;
+    *out_ms = total;
     return 0;
+range:
+    why = "timestamp out of range";
+    col = 0;
 fail:
     if (err) {
         err->reason = why;

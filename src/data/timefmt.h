@@ -13,7 +13,10 @@
  *   date time     YYYY-MM-DD HH:MM[:SS[.f...]][zone]
  *   ISO-8601      YYYY-MM-DDTHH:MM[:SS[.f...]][zone]   ('t' also accepted)
  *   zone          Z | z | +HH:MM | -HH:MM | +HHMM | +HH   (converted to UTC)
- * Years are exactly 4 digits (0000-9999).  Fractional seconds take 1 or more
+ * Years are 4 digits (0000-9999), or a sign and 4 to 9 digits (ISO 8601
+ * expanded years: "-0001-12-31", "+10000-01-01"), so that every text
+ * tide_ts_format writes parses back; a value outside int64 ms is rejected
+ * ("timestamp out of range").  Fractional seconds take 1 or more
  * digits; digits past the third (sub-millisecond) are ignored, i.e. the value
  * is TRUNCATED toward the past of the written instant, never rounded
  * ("…:00.9999" is "…:00.999").  Seconds are 00-59 (no leap second 60), hours
@@ -21,8 +24,9 @@
  * leading/trailing spaces.
  *
  * Output (tide_ts_format) is always "YYYY-MM-DD HH:MM:SS.mmm" in UTC.  Years
- * outside 0000-9999 (only reachable from epoch-ms input) print with a sign
- * and at least 4 digits: "-0001-12-31 23:59:59.999", "+10000-01-01 ...".
+ * outside 0000-9999 print with a sign and at least 4 digits:
+ * "-0001-12-31 23:59:59.999", "+10000-01-01 ...".  tide_ts_parse reads every
+ * formatted value back exactly, for all of int64 (TIDE_TS_MIN/MAX included).
  */
 #ifndef TIDE_DATA_TIMEFMT_H
 #define TIDE_DATA_TIMEFMT_H

@@ -36,18 +36,21 @@
 typedef enum vclass { CL_INT, CL_F64, CL_STR } vclass;
 
 typedef struct aval {
-    int64_t i;       /* BIGINT, TIMESTAMP, BOOLEAN (0/1) */
-    double f;        /* DOUBLE */
-    const char *s;   /* STRING (borrowed) */
+    int64_t i;     /* BIGINT, TIMESTAMP, BOOLEAN (0/1) */
+    double f;      /* DOUBLE */
+    const char *s; /* STRING (borrowed) */
     uint32_t len;
 } aval;
 
 static vclass class_of(tide_type t)
 {
     switch (t) {
-    case TIDE_TYPE_DOUBLE: return CL_F64;
-    case TIDE_TYPE_STRING: return CL_STR;
-    default: return CL_INT;
+    case TIDE_TYPE_DOUBLE:
+        return CL_F64;
+    case TIDE_TYPE_STRING:
+        return CL_STR;
+    default:
+        return CL_INT;
     }
 }
 
@@ -72,9 +75,12 @@ static int cmp_str(const char *a, uint32_t al, const char *b, uint32_t bl)
 static int cmp_aval(vclass c, const aval *a, const aval *b)
 {
     switch (c) {
-    case CL_INT: return (a->i > b->i) - (a->i < b->i);
-    case CL_F64: return cmp_f64(a->f, b->f);
-    default: return cmp_str(a->s, a->len, b->s, b->len);
+    case CL_INT:
+        return (a->i > b->i) - (a->i < b->i);
+    case CL_F64:
+        return cmp_f64(a->f, b->f);
+    default:
+        return cmp_str(a->s, a->len, b->s, b->len);
     }
 }
 
@@ -106,10 +112,19 @@ static tide_value boxed(tide_type t, const aval *v)
 {
     tide_value out = {.type = t, .is_null = false};
     switch (t) {
-    case TIDE_TYPE_BOOLEAN: out.u.b = v->i != 0; break;
-    case TIDE_TYPE_DOUBLE: out.u.f64 = v->f; break;
-    case TIDE_TYPE_STRING: out.u.s.ptr = v->s; out.u.s.len = v->len; break;
-    default: out.u.i64 = v->i; break;
+    case TIDE_TYPE_BOOLEAN:
+        out.u.b = v->i != 0;
+        break;
+    case TIDE_TYPE_DOUBLE:
+        out.u.f64 = v->f;
+        break;
+    case TIDE_TYPE_STRING:
+        out.u.s.ptr = v->s;
+        out.u.s.len = v->len;
+        break;
+    default:
+        out.u.i64 = v->i;
+        break;
     }
     return out;
 }
@@ -192,8 +207,10 @@ static double bits_f64(uint64_t b)
 static int put_aval(tide_buf *b, vclass c, const aval *v)
 {
     switch (c) {
-    case CL_INT: return put_u64(b, (uint64_t)v->i);
-    case CL_F64: return put_u64(b, f64_bits(v->f));
+    case CL_INT:
+        return put_u64(b, (uint64_t)v->i);
+    case CL_F64:
+        return put_u64(b, f64_bits(v->f));
     default: {
         int rc = put_varint(b, v->len);
         return rc ? rc : tide_buf_append(b, v->s, v->len);
@@ -205,8 +222,12 @@ static aval rd_aval(rd *r, vclass c)
 {
     aval v = {0};
     switch (c) {
-    case CL_INT: v.i = (int64_t)rd_u64(r); break;
-    case CL_F64: v.f = bits_f64(rd_u64(r)); break;
+    case CL_INT:
+        v.i = (int64_t)rd_u64(r);
+        break;
+    case CL_F64:
+        v.f = bits_f64(rd_u64(r));
+        break;
     default: {
         uint64_t n = rd_varint(r);
         if (n > UINT32_MAX)
@@ -235,7 +256,10 @@ struct tide_agg_vtable {
     int (*decode)(const tide_agg *a, void *st, rd *r, tide_err *e);
 };
 
-static void init_zero(const tide_agg *a, void *st) { memset(st, 0, a->state_size); }
+static void init_zero(const tide_agg *a, void *st)
+{
+    memset(st, 0, a->state_size);
+}
 
 /* ---- COUNT(*) and COUNT(x) ------------------------------------------------ */
 
@@ -284,8 +308,8 @@ static int count_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
     return 0;
 }
 
-static const tide_agg_vtable count_vt = {init_zero, count_step, count_retract, count_merge,
-                                         count_result, NULL, count_encode, count_decode};
+static const tide_agg_vtable count_vt = {init_zero,    count_step, count_retract, count_merge,
+                                         count_result, NULL,       count_encode,  count_decode};
 
 static int bind_COUNT_STAR(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
 {
@@ -370,8 +394,10 @@ static int isum_result(const tide_agg *a, const void *st, tide_value *out, tide_
     }
     if (v > INT64_MAX || v < INT64_MIN) {
         *out = null_of(a->out_type);
-        return tide_err_set(e, TIDE_ERANGE, "SUM(BIGINT) overflow: the sum of %lld values "
-                            "does not fit in a BIGINT", (long long)s->n);
+        return tide_err_set(e, TIDE_ERANGE,
+                            "SUM(BIGINT) overflow: the sum of %lld values "
+                            "does not fit in a BIGINT",
+                            (long long)s->n);
     }
     *out = (tide_value){.type = TIDE_TYPE_BIGINT, .u.i64 = (int64_t)v};
     return 0;
@@ -397,8 +423,8 @@ static int isum_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
     return 0;
 }
 
-static const tide_agg_vtable isum_vt = {init_zero, isum_step, isum_retract, isum_merge,
-                                        isum_result, NULL, isum_encode, isum_decode};
+static const tide_agg_vtable isum_vt = {init_zero,   isum_step, isum_retract, isum_merge,
+                                        isum_result, NULL,      isum_encode,  isum_decode};
 
 /* ---- SUM / AVG over DOUBLE: Neumaier summation ---------------------------- */
 
@@ -507,8 +533,8 @@ static int fsum_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
     return 0;
 }
 
-static const tide_agg_vtable fsum_vt = {init_zero, fsum_step, fsum_retract, fsum_merge,
-                                        fsum_result, NULL, fsum_encode, fsum_decode};
+static const tide_agg_vtable fsum_vt = {init_zero,   fsum_step, fsum_retract, fsum_merge,
+                                        fsum_result, NULL,      fsum_encode,  fsum_decode};
 
 static int bind_sum_avg(tide_agg *a, tide_type in, tide_err *e)
 {
@@ -526,8 +552,8 @@ static int bind_sum_avg(tide_agg *a, tide_type in, tide_err *e)
         a->vt = &fsum_vt;
         return 0;
     }
-    return tide_err_set(e, TIDE_EUNSUPPORTED, "%s(%s) is not supported (BIGINT or DOUBLE)",
-                        a->name, tide_type_name(in));
+    return tide_err_set(e, TIDE_EUNSUPPORTED, "%s(%s) is not supported (BIGINT or DOUBLE)", a->name,
+                        tide_type_name(in));
 }
 
 static int bind_SUM(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
@@ -555,15 +581,25 @@ typedef struct mm_st {
     uint64_t cap;
 } mm_st;
 
-static int mm_sign(const tide_agg *a) { return a->kind == TIDE_AGG_MIN ? -1 : 1; }
+static int mm_sign(const tide_agg *a)
+{
+    return a->kind == TIDE_AGG_MIN ? -1 : 1;
+}
 
 static aval mm_get(const tide_agg *a, const mm_st *s)
 {
     aval v = {0};
     switch (class_of(a->in_type)) {
-    case CL_INT: v.i = s->v.i; break;
-    case CL_F64: v.f = s->v.f; break;
-    default: v.s = s->v.s; v.len = s->len; break;
+    case CL_INT:
+        v.i = s->v.i;
+        break;
+    case CL_F64:
+        v.f = s->v.f;
+        break;
+    default:
+        v.s = s->v.s;
+        v.len = s->len;
+        break;
     }
     return v;
 }
@@ -571,8 +607,12 @@ static aval mm_get(const tide_agg *a, const mm_st *s)
 static int mm_put(const tide_agg *a, mm_st *s, const aval *v, tide_err *e)
 {
     switch (class_of(a->in_type)) {
-    case CL_INT: s->v.i = v->i; break;
-    case CL_F64: s->v.f = canon_f64(v->f); break;
+    case CL_INT:
+        s->v.i = v->i;
+        break;
+    case CL_F64:
+        s->v.f = canon_f64(v->f);
+        break;
     default:
         if (v->len > s->cap || !s->v.s) {
             uint64_t cap = s->cap ? s->cap * 2 : 16;
@@ -653,7 +693,7 @@ static int mm_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
     return r->bad ? 0 : mm_put(a, st, &v, e);
 }
 
-static const tide_agg_vtable mm_vt = {init_zero, mm_step, NULL, mm_merge,
+static const tide_agg_vtable mm_vt = {init_zero, mm_step, NULL,      mm_merge,
                                       mm_result, mm_free, mm_encode, mm_decode};
 
 /* ---- MIN / MAX, retractable: a counted ordered multiset (treap) ----------- */
@@ -675,11 +715,11 @@ typedef struct ms_node {
 
 typedef struct ms {
     ms_node *n;
-    uint32_t cap;   /* nodes allocated (including the null node) */
-    uint32_t used;  /* high-water mark of node indices */
-    uint32_t free;  /* free list head (0: none) */
+    uint32_t cap;  /* nodes allocated (including the null node) */
+    uint32_t used; /* high-water mark of node indices */
+    uint32_t free; /* free list head (0: none) */
     uint32_t root;
-    uint32_t size;  /* distinct values */
+    uint32_t size; /* distinct values */
     uint32_t rng;
 } ms;
 
@@ -691,17 +731,30 @@ static aval ms_key(vclass c, const ms_node *x)
 {
     aval v = {0};
     switch (c) {
-    case CL_INT: v.i = x->k.i; break;
-    case CL_F64: v.f = x->k.f; break;
-    default: v.s = x->k.s; v.len = x->len; break;
+    case CL_INT:
+        v.i = x->k.i;
+        break;
+    case CL_F64:
+        v.f = x->k.f;
+        break;
+    default:
+        v.s = x->k.s;
+        v.len = x->len;
+        break;
     }
     return v;
 }
 
-static int ms_cmp(vclass c, const aval *v, const ms_node *x)
+static inline int ms_cmp(vclass c, const aval *v, const ms_node *x)
 {
-    aval k = ms_key(c, x);
-    return cmp_aval(c, v, &k);
+    switch (c) {
+    case CL_INT:
+        return (v->i > x->k.i) - (v->i < x->k.i);
+    case CL_F64:
+        return cmp_f64(v->f, x->k.f);
+    default:
+        return cmp_str(v->s, v->len, x->k.s, x->len);
+    }
 }
 
 static uint32_t ms_find(const ms *m, vclass c, const aval *v)
@@ -826,9 +879,16 @@ static int ms_add(const tide_agg *a, msm_st *s, const aval *v, int64_t cnt, tide
     ms_node *nd = &m->n[x];
     memset(nd, 0, sizeof *nd);
     switch (c) {
-    case CL_INT: nd->k.i = v->i; break;
-    case CL_F64: nd->k.f = canon_f64(v->f); break;
-    default: nd->k.s = copy; nd->len = v->len; break;
+    case CL_INT:
+        nd->k.i = v->i;
+        break;
+    case CL_F64:
+        nd->k.f = canon_f64(v->f);
+        break;
+    default:
+        nd->k.s = copy;
+        nd->len = v->len;
+        break;
     }
     /* xorshift32 priorities */
     uint32_t r = m->rng;
@@ -955,8 +1015,8 @@ static int msm_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
     return 0;
 }
 
-static const tide_agg_vtable msm_vt = {init_zero, msm_step, msm_retract, msm_merge,
-                                       msm_result, msm_free, msm_encode, msm_decode};
+static const tide_agg_vtable msm_vt = {init_zero,  msm_step, msm_retract, msm_merge,
+                                       msm_result, msm_free, msm_encode,  msm_decode};
 
 static int bind_min_max(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
 {
@@ -995,8 +1055,8 @@ typedef struct cd_st {
     tide_table *set; /* value -> int64 count; NULL until the first step */
 } cd_st;
 
-static int cd_lookup(const tide_agg *a, tide_table *t, const aval *v, int64_t **cnt,
-                     bool insert, tide_err *e)
+static int cd_lookup(const tide_agg *a, tide_table *t, const aval *v, int64_t **cnt, bool insert,
+                     tide_err *e)
 {
     vclass c = class_of(a->in_type);
     void *slot = NULL;
@@ -1020,8 +1080,8 @@ static int cd_lookup(const tide_agg *a, tide_table *t, const aval *v, int64_t **
 static int cd_add(const tide_agg *a, cd_st *s, const aval *v, int64_t n, tide_err *e)
 {
     if (!s->set) {
-        tide_table_key_mode mode = class_of(a->in_type) == CL_STR ? TIDE_TABLE_KEY_BYTES
-                                                                   : TIDE_TABLE_KEY_U64;
+        tide_table_key_mode mode =
+            class_of(a->in_type) == CL_STR ? TIDE_TABLE_KEY_BYTES : TIDE_TABLE_KEY_U64;
         int rc = tide_table_create(&s->set, mode, sizeof(int64_t), 0, e);
         if (rc)
             return rc;
@@ -1151,7 +1211,7 @@ static int cd_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
 }
 
 static const tide_agg_vtable cd_vt = {init_zero, cd_step, cd_retract, cd_merge,
-                                      cd_result, cd_free, cd_encode, cd_decode};
+                                      cd_result, cd_free, cd_encode,  cd_decode};
 
 static int bind_COUNT_DISTINCT(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
 {
@@ -1326,7 +1386,7 @@ static int hll_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
     return rc;
 }
 
-static const tide_agg_vtable hll_vt = {init_zero, hll_step, NULL, hll_merge,
+static const tide_agg_vtable hll_vt = {init_zero,  hll_step, NULL,       hll_merge,
                                        hll_result, hll_free, hll_encode, hll_decode};
 
 static int bind_APPROX_COUNT_DISTINCT(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
@@ -1381,8 +1441,8 @@ int tide_agg_bind_kind(tide_agg *a, tide_agg_kind kind, tide_type in, unsigned f
     return rc;
 }
 
-int tide_agg_bind(tide_agg *a, const char *name, size_t len, bool star, bool distinct,
-                  tide_type in, unsigned flags, tide_err *e)
+int tide_agg_bind(tide_agg *a, const char *name, size_t len, bool star, bool distinct, tide_type in,
+                  unsigned flags, tide_err *e)
 {
     bool known = false;
     for (int k = 0; k < TIDE_AGG_KIND_COUNT; k++) {
@@ -1391,8 +1451,8 @@ int tide_agg_bind(tide_agg *a, const char *name, size_t len, bool star, bool dis
             continue;
         known = true;
         /* DISTINCT changes nothing for MIN, MAX, APPROX_COUNT_DISTINCT */
-        bool d = distinct && !(k == TIDE_AGG_MIN || k == TIDE_AGG_MAX ||
-                               k == TIDE_AGG_APPROX_COUNT_DISTINCT);
+        bool d = distinct &&
+                 !(k == TIDE_AGG_MIN || k == TIDE_AGG_MAX || k == TIDE_AGG_APPROX_COUNT_DISTINCT);
         if (r->star == star && r->distinct == d)
             return tide_agg_bind_kind(a, (tide_agg_kind)k, in, flags, e);
     }
@@ -1405,7 +1465,10 @@ int tide_agg_bind(tide_agg *a, const char *name, size_t len, bool star, bool dis
 
 /* ---- entry points ------------------------------------------------------------ */
 
-void tide_agg_init(const tide_agg *a, void *state) { a->vt->init(a, state); }
+void tide_agg_init(const tide_agg *a, void *state)
+{
+    a->vt->init(a, state);
+}
 
 static int unbox(const tide_agg *a, const tide_value *v, aval *out, tide_err *e)
 {
@@ -1414,12 +1477,22 @@ static int unbox(const tide_agg *a, const tide_value *v, aval *out, tide_err *e)
                             tide_type_name(a->in_type), tide_type_name(v->type));
     memset(out, 0, sizeof *out);
     switch (v->type) {
-    case TIDE_TYPE_BOOLEAN: out->i = v->u.b; break;
+    case TIDE_TYPE_BOOLEAN:
+        out->i = v->u.b;
+        break;
     case TIDE_TYPE_BIGINT:
-    case TIDE_TYPE_TIMESTAMP: out->i = v->u.i64; break;
-    case TIDE_TYPE_DOUBLE: out->f = v->u.f64; break;
-    case TIDE_TYPE_STRING: out->s = v->u.s.ptr; out->len = v->u.s.len; break;
-    default: break;
+    case TIDE_TYPE_TIMESTAMP:
+        out->i = v->u.i64;
+        break;
+    case TIDE_TYPE_DOUBLE:
+        out->f = v->u.f64;
+        break;
+    case TIDE_TYPE_STRING:
+        out->s = v->u.s.ptr;
+        out->len = v->u.s.len;
+        break;
+    default:
+        break;
     }
     return 0;
 }
@@ -1429,7 +1502,7 @@ static int feed(const tide_agg *a, void *state, const tide_value *v, bool retrac
     if (retract && !a->invertible)
         return tide_err_set(e, TIDE_EUNSUPPORTED, "%s cannot retract (bound %s)", a->name,
                             a->kind == TIDE_AGG_APPROX_COUNT_DISTINCT ? "approximate"
-                                                                       : "append-only");
+                                                                      : "append-only");
     aval x = {0};
     if (a->kind != TIDE_AGG_COUNT_STAR) {
         if (v->is_null || v->type == TIDE_TYPE_NULL)
@@ -1529,8 +1602,8 @@ int tide_agg_encode(const tide_agg *a, const void *state, tide_buf *out, tide_er
     return 0;
 }
 
-int tide_agg_decode(const tide_agg *a, void *state, const unsigned char *p, size_t n,
-                    size_t *used, tide_err *e)
+int tide_agg_decode(const tide_agg *a, void *state, const unsigned char *p, size_t n, size_t *used,
+                    tide_err *e)
 {
     rd r = {p, p + n, false};
     a->vt->init(a, state);

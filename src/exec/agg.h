@@ -79,6 +79,7 @@
 #include <stdint.h>
 
 /* The registry: kind, SQL name, star (takes `*`), distinct (DISTINCT form). */
+// clang-format off
 #define TIDE_AGG_MAP(X)                                        \
     X(COUNT_STAR, "COUNT", true, false)                        \
     X(COUNT, "COUNT", false, false)                            \
@@ -95,6 +96,7 @@ typedef enum tide_agg_kind {
 #undef TIDE__AGG_ENUM
     TIDE_AGG_KIND_COUNT
 } tide_agg_kind;
+// clang-format on
 
 /* Bind flags. */
 enum {
@@ -106,12 +108,12 @@ typedef struct tide_agg_vtable tide_agg_vtable; /* private to agg.c */
 /* A bound aggregate.  Read the fields; build only with tide_agg_bind. */
 typedef struct tide_agg {
     tide_agg_kind kind;
-    const char *name;       /* "COUNT", "SUM", ... (for messages) */
-    tide_type in_type;      /* TIDE_TYPE_NULL for COUNT(*) */
+    const char *name;  /* "COUNT", "SUM", ... (for messages) */
+    tide_type in_type; /* TIDE_TYPE_NULL for COUNT(*) */
     tide_type out_type;
-    size_t state_size;      /* bytes of the caller's slot, a multiple of 8 */
-    bool invertible;        /* tide_agg_retract is supported */
-    bool has_free;          /* may hold out-of-line state: call tide_agg_free */
+    size_t state_size; /* bytes of the caller's slot, a multiple of 8 */
+    bool invertible;   /* tide_agg_retract is supported */
+    bool has_free;     /* may hold out-of-line state: call tide_agg_free */
     unsigned flags;
     const tide_agg_vtable *vt;
 } tide_agg;
@@ -124,8 +126,8 @@ typedef struct tide_agg {
  * Errors: TIDE_ENOENT for an unknown function, TIDE_EUNSUPPORTED for a
  * known one that does not take this type / DISTINCT / `*` (the message
  * names function and type, e.g. "SUM(STRING) is not supported"). */
-int tide_agg_bind(tide_agg *a, const char *name, size_t len, bool star, bool distinct,
-                  tide_type in, unsigned flags, tide_err *e);
+int tide_agg_bind(tide_agg *a, const char *name, size_t len, bool star, bool distinct, tide_type in,
+                  unsigned flags, tide_err *e);
 /* Bind by kind (no name lookup). */
 int tide_agg_bind_kind(tide_agg *a, tide_agg_kind kind, tide_type in, unsigned flags, tide_err *e);
 
@@ -161,7 +163,7 @@ void tide_agg_free(const tide_agg *a, void *state);
  * The encoding is canonical: equal states encode to equal bytes (ordered
  * sets are written sorted), so tests may compare encodings. */
 int tide_agg_encode(const tide_agg *a, const void *state, tide_buf *out, tide_err *e);
-int tide_agg_decode(const tide_agg *a, void *state, const unsigned char *p, size_t n,
-                    size_t *used, tide_err *e);
+int tide_agg_decode(const tide_agg *a, void *state, const unsigned char *p, size_t n, size_t *used,
+                    tide_err *e);
 
 #endif

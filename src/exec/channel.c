@@ -8,8 +8,8 @@
  *   send:  load_acquire(head) shows the slot is no longer read, so it may be
  *          overwritten.
  * Wakeups (the event count): after publishing its counter a side executes a
- * seq_cst fence and reads the peer signal's `waiters`; a waiter registers in
- * `waiters` (seq_cst), then re-reads the counter.  By the store-buffer rule
+ * seq_cst fence and reads the peer signal's `waiters` flag; a waiter sets
+ * the flag, executes a seq_cst fence, then re-reads the counter.  By the store-buffer rule
  * of seq_cst, either the notifier sees the waiter (and bumps `seq`, which
  * makes a futex wait on the old key return at once) or the waiter sees the
  * new counter and does not sleep.
@@ -81,13 +81,16 @@ void tide_chan_signal_destroy(tide_chan_signal *s)
 uint32_t tide_chan_signal_prepare(tide_chan_signal *s)
 {
     uint32_t key = atomic_load_explicit(&s->seq, memory_order_acquire);
-    atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
+    atomic_store_explicit(&s->waiters, 1, memory_order_seq_cst);
+    /* Pairs with the fence in notify: the caller's re-check (any loads after
+     * this) sees what a notifier published before finding waiters == 0. */
+    atomic_thread_fence(memory_order_seq_cst);
     return key;
 }
 
 void tide_chan_signal_cancel(tide_chan_signal *s)
 {
-    atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_seq_cst);
+    atomic_store_explicit(&s->waiters, 0, memory_order_relaxed);
 }
 
 #ifndef TIDE_CHAN_NO_FUTEX
@@ -136,7 +139,10 @@ void tide_chan_signal_wait(tide_chan_signal *s, uint32_t key, int64_t timeout_ns
 void tide_chan_signal_notify(tide_chan_signal *s)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&s->waiters, memory_order_seq_cst) == 0)
+    /* Only the notifier that takes the flag makes the system call: the
+     * waiter is woken once, not once per message sent while it sleeps. */
+    if (atomic_load_explicit(&s->waiters, memory_order_relaxed) == 0 ||
+        atomic_exchange_explicit(&s->waiters, 0, memory_order_acq_rel) == 0)
         return;
 #ifdef TIDE_CHAN_NO_FUTEX
     pthread_mutex_lock(&s->mu);
@@ -314,8 +320,7 @@ int tide_chan_send(tide_chan *c, const tide_chan_msg *m)
         if (spin < 64)
             continue; /* the consumer is probably just behind: re-check */
         uint32_t key = tide_chan_signal_prepare(&c->prod_sig);
-        atomic_thread_fence(memory_order_seq_cst);
-        c->cached_head = atomic_load_explicit(&c->head, memory_order_seq_cst);
+        c->cached_head = atomic_load_explicit(&c->head, memory_order_acquire);
         if (tail - c->cached_head >= c->cap && !is_aborted(c)) {
             atomic_fetch_add_explicit(&c->send_waits, 1, memory_order_relaxed);
             tide_chan_signal_wait(&c->prod_sig, key, -1);
@@ -417,7 +422,6 @@ int tide_chan_recv(tide_chan *c, tide_chan_msg *m, int64_t timeout_ns)
                 return TIDE_EAGAIN;
         }
         uint32_t key = tide_chan_signal_prepare(c->cons_sig);
-        atomic_thread_fence(memory_order_seq_cst);
         if (peek_state(c, head) == TIDE_EAGAIN && !is_aborted(c)) {
             atomic_fetch_add_explicit(&c->recv_waits, 1, memory_order_relaxed);
             tide_chan_signal_wait(c->cons_sig, key, left);

@@ -87,7 +87,7 @@ typedef struct tide_chan_msg {
  * Fields are private. */
 typedef struct tide_chan_signal {
     _Atomic uint32_t seq;     /* bumped by every notify that found a waiter */
-    _Atomic uint32_t waiters; /* registered waiters (prepare .. cancel) */
+    _Atomic uint32_t waiters; /* 1 while a waiter is registered and not yet notified */
 #ifdef TIDE_CHAN_NO_FUTEX
     pthread_mutex_t mu;
     pthread_cond_t cv;

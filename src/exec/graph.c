@@ -20,6 +20,7 @@ struct tide_graph {
     graph_task *tasks;
     size_t n_tasks;
     tide_chan **chans;
+    tide_task_batch_type *chan_bt; /* batch type of each channel's batches */
     size_t n_chans;
     bool started;
     _Atomic int64_t next_barrier;
@@ -103,13 +104,14 @@ void tide_graph_free(tide_graph *g)
     for (size_t i = 0; i < g->n_chans; i++) {
         tide_chan_msg m;
         while (tide_chan_drain_one(g->chans[i], &m) == 1)
-            if (m.kind == TIDE_CHAN_DATA && m.u.batch && g->env.batch.free)
-                g->env.batch.free(g->env.batch.ctx, m.u.batch);
+            if (m.kind == TIDE_CHAN_DATA && m.u.batch && g->chan_bt[i].free)
+                g->chan_bt[i].free(g->chan_bt[i].ctx, m.u.batch);
         tide_chan_free(g->chans[i]);
     }
     for (size_t i = 0; i < g->n_tasks; i++)
         tide_task_free(g->tasks[i].task);
     free(g->chans);
+    free(g->chan_bt);
     free(g->tasks);
     pthread_mutex_destroy(&g->mu);
     free(g);
@@ -150,26 +152,35 @@ static int check_id(tide_graph *g, int id, tide_err *e)
     return 0;
 }
 
-/* A new channel from->to, owned by the graph. */
-static int new_chan(tide_graph *g, int from, int to, tide_chan **out, tide_err *e)
+/* A new channel from->to carrying batches of type bt, owned by the graph. */
+static int new_chan(tide_graph *g, int from, int to, const tide_task_batch_type *bt, tide_chan **out,
+                    tide_err *e)
 {
     char name[256];
     snprintf(name, sizeof name, "%s->%s", tide_task_name(g->tasks[from].task),
              tide_task_name(g->tasks[to].task));
     tide_chan **n = realloc(g->chans, (g->n_chans + 1) * sizeof *n);
-    if (!n)
+    if (n)
+        g->chans = n;
+    tide_task_batch_type *nb = realloc(g->chan_bt, (g->n_chans + 1) * sizeof *nb);
+    if (nb)
+        g->chan_bt = nb;
+    if (!n || !nb)
         return tide_err_set(e, TIDE_ENOMEM, "graph: out of memory for channel %s", name);
-    g->chans = n;
     int rc = tide_chan_create(out, g->chan_capacity, name, e);
-    if (rc == 0)
+    if (rc == 0) {
+        g->chan_bt[g->n_chans] = *bt;
         g->chans[g->n_chans++] = *out;
+    }
     return rc;
 }
 
 int tide_graph_connect_hash(tide_graph *g, int from, const int *to, uint32_t n, tide_task_key_fn key,
-                            void *key_ctx, uint32_t *port, tide_err *e)
+                            void *key_ctx, const tide_task_batch_type *bt, uint32_t *port, tide_err *e)
 {
     int rc;
+    if (!bt)
+        bt = &g->env.batch;
     tide_chan **chans = NULL;
     if (g->started)
         return tide_err_set(e, TIDE_EINVAL, "graph: connect after start");
@@ -189,12 +200,12 @@ int tide_graph_connect_hash(tide_graph *g, int from, const int *to, uint32_t n, 
         return tide_err_set(e, TIDE_ENOMEM, "graph: out of memory");
     /* Channels first (owned by the graph once created), then wire them. */
     for (uint32_t k = 0; k < n; k++)
-        if ((rc = new_chan(g, from, to[k], &chans[k], e)) != 0)
+        if ((rc = new_chan(g, from, to[k], bt, &chans[k], e)) != 0)
             goto done;
     for (uint32_t k = 0; k < n; k++)
-        if ((rc = tide_task_add_input(g->tasks[to[k]].task, chans[k], e)) != 0)
+        if ((rc = tide_task_add_input(g->tasks[to[k]].task, chans[k], bt, e)) != 0)
             goto done;
-    rc = tide_task_add_output(g->tasks[from].task, chans, n, n > 1 ? key : NULL, key_ctx, port, e);
+    rc = tide_task_add_output(g->tasks[from].task, chans, n, n > 1 ? key : NULL, key_ctx, bt, port, e);
 done:
     free(chans);
     return rc;
@@ -202,7 +213,7 @@ done:
 
 int tide_graph_connect(tide_graph *g, int from, int to, uint32_t *port, tide_err *e)
 {
-    return tide_graph_connect_hash(g, from, &to, 1, NULL, NULL, port, e);
+    return tide_graph_connect_hash(g, from, &to, 1, NULL, NULL, NULL, port, e);
 }
 
 static void *task_thread(void *arg)

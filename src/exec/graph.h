@@ -42,7 +42,7 @@
 typedef struct tide_graph tide_graph;
 
 typedef struct tide_graph_cfg {
-    tide_task_batch_type batch; /* required when tasks emit items */
+    tide_task_batch_type batch; /* default batch type of every port (see connect_hash) */
     uint32_t batch_rows;        /* items per batch; 0: 1024 */
     int64_t latency_ns;         /* flush bound; 0: 5 ms (use 1 for "at the next check") */
     int64_t idle_tick_ns;       /* longest idle sleep; 0: 1 ms */
@@ -62,12 +62,15 @@ void tide_graph_free(tide_graph *g);
 int tide_graph_add(tide_graph *g, const char *name, const tide_task_op *op, void *state, int *id,
                    tide_err *e);
 /* A forward edge: a new output port of `from` (number in *port, may be NULL)
- * feeding a new input of `to`. */
+ * feeding a new input of `to`, carrying batches of the graph's batch type. */
 int tide_graph_connect(tide_graph *g, int from, int to, uint32_t *port, tide_err *e);
 /* A hash exchange: a new output port of `from` over n channels, channel k
- * feeding a new input of to[k]; `key` routes each item. */
+ * feeding a new input of to[k]; `key` routes each item (n == 1: forward,
+ * key may be NULL).  `bt` (copied; NULL: the graph's) is the port's batch
+ * type, e.g. one per schema. */
 int tide_graph_connect_hash(tide_graph *g, int from, const int *to, uint32_t n, tide_task_key_fn key,
-                            void *key_ctx, uint32_t *port, tide_err *e);
+                            void *key_ctx, const tide_task_batch_type *bt, uint32_t *port,
+                            tide_err *e);
 
 /* Start one thread per task.  TIDE_EINVAL if already started. */
 int tide_graph_start(tide_graph *g, tide_err *e);

@@ -16,6 +16,7 @@
 
 typedef struct out_chan {
     tide_chan *ch;
+    tide_task_batch_type bt; /* the port's batch type */
     void *pending;    /* batch being filled, or NULL */
     uint32_t rows;    /* items in pending */
     int64_t first_ns; /* clock reading at pending's first item */
@@ -30,6 +31,7 @@ typedef struct out_port {
 
 typedef struct in_chan {
     tide_chan *ch;
+    tide_task_batch_type bt; /* the producing port's batch type (to free batches) */
     int64_t wm;  /* highest watermark received on this input */
     bool ended;  /* END received or channel closed and drained */
     bool held;   /* delivered the barrier being aligned: not read until it completes */
@@ -108,7 +110,7 @@ void tide_task_free(tide_task *t)
     for (uint32_t p = 0; p < t->n_ports; p++) {
         for (uint32_t i = 0; i < t->ports[p].n; i++)
             if (t->ports[p].chans[i].pending)
-                t->env->batch.free(t->env->batch.ctx, t->ports[p].chans[i].pending);
+                t->ports[p].chans[i].bt.free(t->ports[p].chans[i].bt.ctx, t->ports[p].chans[i].pending);
         free(t->ports[p].chans);
     }
     free(t->ports);
@@ -121,7 +123,7 @@ void tide_task_free(tide_task *t)
     free(t);
 }
 
-int tide_task_add_input(tide_task *t, tide_chan *c, tide_err *e)
+int tide_task_add_input(tide_task *t, tide_chan *c, const tide_task_batch_type *bt, tide_err *e)
 {
     if (t->op->on_poll)
         return tide_err_set(e, TIDE_EINVAL, "task %s: a source takes no inputs", t->name);
@@ -129,13 +131,13 @@ int tide_task_add_input(tide_task *t, tide_chan *c, tide_err *e)
     if (!n)
         return tide_err_set(e, TIDE_ENOMEM, "task %s: out of memory", t->name);
     t->in = n;
-    t->in[t->n_in++] = (in_chan){.ch = c, .wm = TIDE_TS_MIN};
+    t->in[t->n_in++] = (in_chan){.ch = c, .bt = bt ? *bt : t->env->batch, .wm = TIDE_TS_MIN};
     tide_chan_set_consumer_signal(c, &t->sig);
     return 0;
 }
 
 int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide_task_key_fn key,
-                         void *key_ctx, uint32_t *port, tide_err *e)
+                         void *key_ctx, const tide_task_batch_type *bt, uint32_t *port, tide_err *e)
 {
     if (n == 0 || (n > 1 && !key))
         return tide_err_set(e, TIDE_EINVAL, "task %s: output over %u channels needs a key", t->name, n);
@@ -147,8 +149,10 @@ int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide
         free(oc);
         return tide_err_set(e, TIDE_ENOMEM, "task %s: out of memory", t->name);
     }
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         oc[i].ch = chans[i];
+        oc[i].bt = bt ? *bt : t->env->batch;
+    }
     t->ports[t->n_ports] = (out_port){.chans = oc, .n = n, .key = key, .key_ctx = key_ctx};
     if (port)
         *port = t->n_ports;
@@ -208,7 +212,7 @@ static int send_pending(tide_task *t, out_chan *oc)
     oc->rows = 0;
     int rc = send_msg(t, oc->ch, &m);
     if (rc != 0) {
-        t->env->batch.free(t->env->batch.ctx, b);
+        oc->bt.free(oc->bt.ctx, b);
         return rc;
     }
     BUMP(st_batches_out, 1);
@@ -286,12 +290,12 @@ int tide_task_emit(tide_task_out *t, uint32_t port, const void *item)
     out_chan *oc = &p->chans[idx];
     const tide_task_env *env = t->env;
     if (!oc->pending) {
-        oc->pending = env->batch.create(env->batch.ctx, env->batch_rows);
+        oc->pending = oc->bt.create(oc->bt.ctx, env->batch_rows);
         if (!oc->pending)
             return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory for a batch", t->name);
         oc->first_ns = now_ns(t);
     }
-    int rc = env->batch.append(env->batch.ctx, oc->pending, item);
+    int rc = oc->bt.append(oc->bt.ctx, oc->pending, item);
     if (rc != 0)
         return tide_err_set(&t->err, rc, "task %s: appending to a batch: %s", t->name, tide_strerror(rc));
     oc->rows++;
@@ -328,7 +332,10 @@ int tide_task_emit_batch(tide_task_out *t, uint32_t port, void *batch, uint32_t 
     BUMP(st_items, rows);
     return 0;
 fail:
-    t->env->batch.free(t->env->batch.ctx, batch);
+    if (port < t->n_ports)
+        t->ports[port].chans[0].bt.free(t->ports[port].chans[0].bt.ctx, batch);
+    else
+        t->env->batch.free(t->env->batch.ctx, batch);
     return rc;
 }
 
@@ -353,10 +360,20 @@ int tide_task_emit_barrier(tide_task_out *t, int64_t id)
     return broadcast(t, &m);
 }
 
-void tide_task_free_batch(tide_task_out *t, void *batch)
+void tide_task_free_batch(tide_task_out *t, uint32_t input, void *batch)
 {
-    if (batch)
-        t->env->batch.free(t->env->batch.ctx, batch);
+    if (!batch)
+        return;
+    const tide_task_batch_type *bt = input < t->n_in ? &t->in[input].bt : &t->env->batch;
+    bt->free(bt->ctx, batch);
+}
+
+void *tide_task_new_batch(tide_task_out *t, uint32_t port)
+{
+    if (port >= t->n_ports)
+        return NULL;
+    const tide_task_batch_type *bt = &t->ports[port].chans[0].bt;
+    return bt->create(bt->ctx, t->env->batch_rows);
 }
 
 /* ---- the loop ---- */
@@ -451,7 +468,7 @@ static int handle(tide_task *t, uint32_t i, const tide_chan_msg *m)
     case TIDE_CHAN_DATA:
         BUMP(st_batches_in, 1);
         if (!t->op->on_batch) {
-            tide_task_free_batch(t, m->u.batch);
+            tide_task_free_batch(t, i, m->u.batch);
             return 0;
         }
         rc = t->op->on_batch(t->state, i, m->u.batch, m->rows, t, &t->err);

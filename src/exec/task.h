@@ -34,7 +34,7 @@
  * Output and batching: an output port is either one channel (forward) or P
  * channels with a key callback (hash exchange: each item goes to channel
  * hash_to_range(key(item), P)).  Each channel has a pending batch that items
- * are appended to through the graph's batch type; it is sent when it holds
+ * are appended to through the port's batch type; it is sent when it holds
  * batch_rows items, or when latency_ns passed since its first item (checked
  * every flush_check_every emits and whenever the task is idle), and always
  * before a watermark, barrier or END leaves the task, so control messages
@@ -57,7 +57,9 @@
 
 /* How the runtime makes batches out of items.  The runtime only appends,
  * counts and frees; what an item and a batch are is the type's business
- * (items are borrowed for the append call only). */
+ * (items are borrowed for the append call only).  For column batches an
+ * item can be a (source batch, row) pair and append a row copy.  Each output
+ * port has one (the graph's default unless given). */
 typedef struct tide_task_batch_type {
     /* A new empty batch with room for at least `rows` items; NULL on ENOMEM. */
     void *(*create)(void *ctx, uint32_t rows);
@@ -128,13 +130,16 @@ int tide_task_create(tide_task **out, const char *name, const tide_task_op *op, 
 void tide_task_free(tide_task *t);
 
 /* Attach `c` as the next input (its consumer parks on the task's signal).
- * TIDE_EINVAL for a source task. */
-int tide_task_add_input(tide_task *t, tide_chan *c, tide_err *e);
+ * `bt` (copied; NULL: env->batch) is the batch type of the port feeding it,
+ * used to free its batches.  TIDE_EINVAL for a source task. */
+int tide_task_add_input(tide_task *t, tide_chan *c, const tide_task_batch_type *bt, tide_err *e);
 /* Add an output port over `n` channels: n == 1 and key == NULL forwards,
- * otherwise `key` routes each item to one of the n channels.  *port gets the
- * port number (0, 1, ... in order of addition). */
+ * otherwise `key` routes each item to one of the n channels.  `bt` (copied;
+ * NULL: env->batch) makes the port's batches: each port may carry its own
+ * kind of batch (e.g. its own schema).  *port gets the port number (0, 1,
+ * ... in order of addition; may be NULL). */
 int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide_task_key_fn key,
-                         void *key_ctx, uint32_t *port, tide_err *e);
+                         void *key_ctx, const tide_task_batch_type *bt, uint32_t *port, tide_err *e);
 
 /* ---- running ---- */
 
@@ -180,8 +185,12 @@ int tide_task_emit_watermark(tide_task_out *out, int64_t wm);
 int tide_task_emit_barrier(tide_task_out *out, int64_t id);
 /* Send every pending batch now. */
 int tide_task_flush(tide_task_out *out);
-/* Free a batch with the graph's batch type (e.g. one received in on_batch). */
-void tide_task_free_batch(tide_task_out *out, void *batch);
+/* Free a batch received in on_batch from input `input` (with the batch type
+ * of the port that sent it).  NULL is a no-op. */
+void tide_task_free_batch(tide_task_out *out, uint32_t input, void *batch);
+/* A new empty batch of output `port`'s type with room for batch_rows items,
+ * to fill and pass to tide_task_emit_batch; NULL on ENOMEM or a bad port. */
+void *tide_task_new_batch(tide_task_out *out, uint32_t port);
 uint32_t tide_task_port_count(const tide_task_out *out);
 uint32_t tide_task_input_count(const tide_task_out *out);
 

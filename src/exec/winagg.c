@@ -6,8 +6,12 @@
  * Keys are interned: `keys` is a dense array of key records (hash, bytes
  * inline up to 16 bytes, else malloc'd once per key, a count of live windows,
  * the head of the key's session list), indexed by an open-addressing table
- * with linear probing (`kslots`: 32 bits of hash + index).  A key is dropped
- * when its last window is freed.
+ * with linear probing (`kslots`: 32 bits of hash + index).  A key whose
+ * last window is freed stays interned for a while (a stable key set would
+ * otherwise be dropped and re-interned every window period): a sweep, run
+ * after as many window creations as there are interned keys, drops the keys
+ * that were idle at the previous sweep and still are (a CLOCK scheme), so
+ * idle keys are bounded by about two periods' worth.
  *
  * Window states are a dense array `wins` (start, end, key, the key's hash
  * and, up to 16 bytes, a copy of its bytes, flags, a generation), with two
@@ -35,370 +39,19 @@
  * pops the due entries, sorts the windows to fire by (end, start, key
  * bytes) and emits them, then frees what expired.
  *
- * Aggregates sit behind a small internal interface (step / retract / merge
- * / result); exec/agg.h, when it exists, can replace it.
+ * Aggregates are exec/agg.h's (step / merge / result / free on a state slot
+ * of a->state_size bytes); a window's slots are packed back to back in its
+ * `acc` row.
  */
 #include "exec/winagg.h"
 
-#include "base/buf.h"
 #include "base/hash.h"
+#include "exec/agg.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define NONE UINT32_MAX
-
-/* ---- aggregate accumulators ------------------------------------------- */
-
-typedef struct wa_dset wa_dset;
-
-typedef struct wa_acc {
-    int64_t n; /* rows counted (COUNT*), or non-NULL inputs seen */
-    union {
-        int64_t i;
-        double d;
-        bool b;
-        wa_dset *set;
-    } u;
-} wa_acc;
-
-/* COUNT DISTINCT: an open-addressing multiset of values. */
-typedef struct wa_dent {
-    uint64_t h;
-    int64_t v;    /* the value's bits, or an offset into `bytes` (STRING) */
-    uint32_t len; /* STRING length */
-    uint32_t cnt; /* 0: empty slot */
-} wa_dent;
-
-struct wa_dset {
-    uint32_t cap, used; /* used: distinct values with cnt > 0 */
-    wa_dent *ents;
-    tide_buf bytes;
-};
-
-static void dset_free(wa_dset *s)
-{
-    if (!s)
-        return;
-    free(s->ents);
-    tide_buf_free(&s->bytes);
-    free(s);
-}
-
-static uint64_t value_bits(const tide_value *v)
-{
-    switch (v->type) {
-    case TIDE_TYPE_BOOLEAN: return v->u.b ? 1 : 0;
-    case TIDE_TYPE_DOUBLE: {
-        double d = v->u.f64;
-        if (d == 0)
-            d = 0; /* -0.0 and 0.0 are the same value */
-        if (d != d)
-            return 0x7ff8000000000000ull; /* one NaN */
-        uint64_t b;
-        memcpy(&b, &d, sizeof b);
-        return b;
-    }
-    default: return (uint64_t)v->u.i64;
-    }
-}
-
-/* Insert with count `cnt` (value bits / string already hashed). */
-static int dset_add(wa_dset *s, uint64_t h, uint64_t bits, const char *str, uint32_t len,
-                    bool is_str, uint32_t cnt)
-{
-    if ((s->used + 1) * 4 > s->cap * 3) {
-        uint32_t ncap = s->cap ? s->cap * 2 : 8;
-        wa_dent *ne = calloc(ncap, sizeof *ne);
-        if (!ne)
-            return TIDE_ENOMEM;
-        for (uint32_t i = 0; i < s->cap; i++) {
-            if (!s->ents[i].cnt)
-                continue;
-            uint32_t j = (uint32_t)s->ents[i].h & (ncap - 1);
-            while (ne[j].cnt)
-                j = (j + 1) & (ncap - 1);
-            ne[j] = s->ents[i];
-        }
-        free(s->ents);
-        s->ents = ne;
-        s->cap = ncap;
-    }
-    uint32_t j = (uint32_t)h & (s->cap - 1);
-    for (;; j = (j + 1) & (s->cap - 1)) {
-        wa_dent *d = &s->ents[j];
-        if (!d->cnt)
-            break;
-        if (d->h != h)
-            continue;
-        if (is_str ? (d->len == len && memcmp(s->bytes.data + d->v, str, len) == 0)
-                   : (uint64_t)d->v == bits) {
-            d->cnt += cnt;
-            return 0;
-        }
-    }
-    wa_dent nd = {.h = h, .v = (int64_t)bits, .len = len, .cnt = cnt};
-    if (is_str) {
-        nd.v = (int64_t)s->bytes.len;
-        if (tide_buf_append(&s->bytes, str, len) != 0)
-            return TIDE_ENOMEM;
-    }
-    s->ents[j] = nd;
-    s->used++;
-    return 0;
-}
-
-/* Decrement a value's count; the slot stays (cnt 0 would break probe chains,
- * so a value retracted to zero keeps cnt 1 and a tombstone bit in len's top
- * bit... kept simple: we rebuild instead).  Returns whether it was found. */
-static bool dset_retract(wa_dset *s, uint64_t h, uint64_t bits, const char *str, uint32_t len,
-                         bool is_str)
-{
-    if (!s || !s->cap)
-        return false;
-    uint32_t j = (uint32_t)h & (s->cap - 1);
-    for (;; j = (j + 1) & (s->cap - 1)) {
-        wa_dent *d = &s->ents[j];
-        if (!d->cnt)
-            return false;
-        if (d->h == h && (is_str ? (d->len == len && memcmp(s->bytes.data + d->v, str, len) == 0)
-                                 : (uint64_t)d->v == bits))
-            break;
-    }
-    if (s->ents[j].cnt > 1) {
-        s->ents[j].cnt--;
-        return true;
-    }
-    /* Remove with backward shift (linear probing). */
-    uint32_t mask = s->cap - 1, i = j;
-    s->ents[i].cnt = 0;
-    for (uint32_t k = (i + 1) & mask; s->ents[k].cnt; k = (k + 1) & mask) {
-        uint32_t home = (uint32_t)s->ents[k].h & mask;
-        if (((k - home) & mask) >= ((k - i) & mask)) {
-            s->ents[i] = s->ents[k];
-            s->ents[k].cnt = 0;
-            i = k;
-        }
-    }
-    s->used--;
-    return true;
-}
-
-static uint64_t dvalue_hash(const tide_value *v, uint64_t *bits)
-{
-    if (v->type == TIDE_TYPE_STRING) {
-        *bits = 0;
-        return tide_hash64(v->u.s.ptr, v->u.s.len, 0x5eed);
-    }
-    *bits = value_bits(v);
-    return tide_hash_u64(*bits ^ 0x9e3779b97f4a7c15ull);
-}
-
-typedef struct wa_fn {
-    bool invertible;
-    /* v is never NULL-valued here except for COUNT(*) (v == NULL). */
-    int (*step)(wa_acc *a, const tide_value *v, tide_type t);
-    int (*retract)(wa_acc *a, const tide_value *v, tide_type t);
-    int (*merge)(wa_acc *a, const wa_acc *b, tide_type t);
-    void (*result)(const wa_acc *a, tide_type t, tide_value *out);
-} wa_fn;
-
-static tide_value v_null(tide_type t) { return (tide_value){.type = t, .is_null = true}; }
-static tide_value v_i64(tide_type t, int64_t i) { return (tide_value){.type = t, .u.i64 = i}; }
-static tide_value v_f64(double d) { return (tide_value){.type = TIDE_TYPE_DOUBLE, .u.f64 = d}; }
-
-static int cnt_step(wa_acc *a, const tide_value *v, tide_type t) { (void)v, (void)t; a->n++; return 0; }
-static int cnt_retract(wa_acc *a, const tide_value *v, tide_type t) { (void)v, (void)t; a->n--; return 0; }
-static int cnt_merge(wa_acc *a, const wa_acc *b, tide_type t) { (void)t; a->n += b->n; return 0; }
-static void cnt_result(const wa_acc *a, tide_type t, tide_value *out)
-{
-    (void)t;
-    *out = v_i64(TIDE_TYPE_BIGINT, a->n);
-}
-
-static int sum_step(wa_acc *a, const tide_value *v, tide_type t)
-{
-    if (t == TIDE_TYPE_DOUBLE)
-        a->u.d += v->u.f64;
-    else
-        a->u.i = (int64_t)((uint64_t)a->u.i + (uint64_t)v->u.i64);
-    a->n++;
-    return 0;
-}
-static int sum_retract(wa_acc *a, const tide_value *v, tide_type t)
-{
-    if (t == TIDE_TYPE_DOUBLE)
-        a->u.d -= v->u.f64;
-    else
-        a->u.i = (int64_t)((uint64_t)a->u.i - (uint64_t)v->u.i64);
-    a->n--;
-    return 0;
-}
-static int sum_merge(wa_acc *a, const wa_acc *b, tide_type t)
-{
-    if (t == TIDE_TYPE_DOUBLE)
-        a->u.d += b->u.d;
-    else
-        a->u.i = (int64_t)((uint64_t)a->u.i + (uint64_t)b->u.i);
-    a->n += b->n;
-    return 0;
-}
-static void sum_result(const wa_acc *a, tide_type t, tide_value *out)
-{
-    if (!a->n)
-        *out = v_null(t);
-    else if (t == TIDE_TYPE_DOUBLE)
-        *out = v_f64(a->u.d);
-    else
-        *out = v_i64(t, a->u.i);
-}
-
-static void avg_result(const wa_acc *a, tide_type t, tide_value *out)
-{
-    if (!a->n)
-        *out = v_null(t);
-    else if (t == TIDE_TYPE_DOUBLE)
-        *out = v_f64(a->u.d / (double)a->n);
-    else
-        *out = v_i64(t, a->u.i / a->n); /* C division truncates toward zero */
-}
-
-/* MIN/MAX: `sign` 1 for MIN, -1 for MAX; compare in the input's type. */
-static int cmp_acc_val(const wa_acc *a, const tide_value *v, tide_type t)
-{
-    if (t == TIDE_TYPE_DOUBLE)
-        return v->u.f64 < a->u.d ? -1 : v->u.f64 > a->u.d;
-    if (t == TIDE_TYPE_BOOLEAN)
-        return (int)v->u.b - (int)a->u.b;
-    return v->u.i64 < a->u.i ? -1 : v->u.i64 > a->u.i;
-}
-static void acc_set_val(wa_acc *a, const tide_value *v, tide_type t)
-{
-    if (t == TIDE_TYPE_DOUBLE)
-        a->u.d = v->u.f64;
-    else if (t == TIDE_TYPE_BOOLEAN)
-        a->u.b = v->u.b;
-    else
-        a->u.i = v->u.i64;
-}
-static int min_step(wa_acc *a, const tide_value *v, tide_type t)
-{
-    if (!a->n++ || cmp_acc_val(a, v, t) < 0)
-        acc_set_val(a, v, t);
-    return 0;
-}
-static int max_step(wa_acc *a, const tide_value *v, tide_type t)
-{
-    if (!a->n++ || cmp_acc_val(a, v, t) > 0)
-        acc_set_val(a, v, t);
-    return 0;
-}
-static int minmax_retract(wa_acc *a, const tide_value *v, tide_type t)
-{
-    (void)a, (void)v, (void)t;
-    return TIDE_EUNSUPPORTED; /* needs a multiset; not invertible here */
-}
-static tide_value acc_val(const wa_acc *a, tide_type t)
-{
-    if (t == TIDE_TYPE_DOUBLE)
-        return v_f64(a->u.d);
-    if (t == TIDE_TYPE_BOOLEAN)
-        return (tide_value){.type = t, .u.b = a->u.b};
-    return v_i64(t, a->u.i);
-}
-static int min_merge(wa_acc *a, const wa_acc *b, tide_type t)
-{
-    if (b->n) {
-        tide_value bv = acc_val(b, t);
-        if (!a->n || cmp_acc_val(a, &bv, t) < 0)
-            acc_set_val(a, &bv, t);
-        a->n += b->n;
-    }
-    return 0;
-}
-static int max_merge(wa_acc *a, const wa_acc *b, tide_type t)
-{
-    if (b->n) {
-        tide_value bv = acc_val(b, t);
-        if (!a->n || cmp_acc_val(a, &bv, t) > 0)
-            acc_set_val(a, &bv, t);
-        a->n += b->n;
-    }
-    return 0;
-}
-static void minmax_result(const wa_acc *a, tide_type t, tide_value *out)
-{
-    *out = a->n ? acc_val(a, t) : v_null(t);
-}
-
-static int dist_step(wa_acc *a, const tide_value *v, tide_type t)
-{
-    (void)t;
-    if (!a->u.set) {
-        a->u.set = calloc(1, sizeof *a->u.set);
-        if (!a->u.set)
-            return TIDE_ENOMEM;
-    }
-    uint64_t bits, h = dvalue_hash(v, &bits);
-    bool str = v->type == TIDE_TYPE_STRING;
-    return dset_add(a->u.set, h, bits, str ? v->u.s.ptr : NULL, str ? v->u.s.len : 0, str, 1);
-}
-static int dist_retract(wa_acc *a, const tide_value *v, tide_type t)
-{
-    (void)t;
-    uint64_t bits, h = dvalue_hash(v, &bits);
-    bool str = v->type == TIDE_TYPE_STRING;
-    return dset_retract(a->u.set, h, bits, str ? v->u.s.ptr : NULL, str ? v->u.s.len : 0, str)
-               ? 0
-               : TIDE_ENOENT;
-}
-static int dist_merge(wa_acc *a, const wa_acc *b, tide_type t)
-{
-    bool str = t == TIDE_TYPE_STRING;
-    if (!b->u.set || !b->u.set->used)
-        return 0;
-    if (!a->u.set) {
-        a->u.set = calloc(1, sizeof *a->u.set);
-        if (!a->u.set)
-            return TIDE_ENOMEM;
-    }
-    const wa_dset *s = b->u.set;
-    for (uint32_t i = 0; i < s->cap; i++) {
-        const wa_dent *d = &s->ents[i];
-        if (!d->cnt)
-            continue;
-        int rc = dset_add(a->u.set, d->h, (uint64_t)d->v,
-                          str ? (const char *)s->bytes.data + d->v : NULL, d->len, str, d->cnt);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-static void dist_result(const wa_acc *a, tide_type t, tide_value *out)
-{
-    (void)t;
-    *out = v_i64(TIDE_TYPE_BIGINT, a->u.set ? (int64_t)a->u.set->used : 0);
-}
-
-static const wa_fn wa_fns[] = {
-    [TIDE_WINAGG_COUNT_STAR] = {true, cnt_step, cnt_retract, cnt_merge, cnt_result},
-    [TIDE_WINAGG_COUNT] = {true, cnt_step, cnt_retract, cnt_merge, cnt_result},
-    [TIDE_WINAGG_SUM] = {true, sum_step, sum_retract, sum_merge, sum_result},
-    [TIDE_WINAGG_MIN] = {false, min_step, minmax_retract, min_merge, minmax_result},
-    [TIDE_WINAGG_MAX] = {false, max_step, minmax_retract, max_merge, minmax_result},
-    [TIDE_WINAGG_AVG] = {true, sum_step, sum_retract, sum_merge, avg_result},
-    [TIDE_WINAGG_COUNT_DISTINCT] = {true, dist_step, dist_retract, dist_merge, dist_result},
-};
-
-const char *tide_winagg_fn_name(tide_winagg_fn f)
-{
-    switch (f) {
-#define TIDE__WINAGG_FN_NAME(name, s) case TIDE_WINAGG_##name: return s;
-        TIDE_WINAGG_FN_MAP(TIDE__WINAGG_FN_NAME)
-#undef TIDE__WINAGG_FN_NAME
-    }
-    return "?";
-}
 
 /* ---- operator state ----------------------------------------------------- */
 
@@ -410,17 +63,20 @@ enum {
     W_IN_DLIST = 16, /* queued on the early-firing dirty list */
 };
 
+/* 64 bytes, and the array is 64-byte aligned: one cache line per window. */
 typedef struct wa_win {
     int64_t start, end;
-    uint64_t khash;      /* the key's hash */
-    uint64_t since_fire; /* records added since the last firing */
+    uint64_t khash;         /* the key's hash */
+    unsigned char kinl[16]; /* the key's bytes when klen <= 16, zero-padded */
+    uint32_t klen;          /* the key's length */
+    uint32_t since_fire;    /* records added since the last firing (saturates) */
     uint32_t key;
     uint32_t next; /* session list of the key, or free list */
     uint32_t gen;
     uint32_t flags;
-    uint32_t klen;         /* the key's length */
-    unsigned char kinl[16]; /* the key's bytes when klen <= 16 */
 } wa_win;
+
+_Static_assert(sizeof(wa_win) == 64, "a window entry is one cache line");
 
 typedef struct wa_key {
     uint64_t hash;
@@ -428,6 +84,8 @@ typedef struct wa_key {
     uint32_t refs;     /* live windows */
     uint32_t sessions; /* head of the session list */
     uint32_t next_free;
+    uint8_t used;      /* interned (in kslots) */
+    uint8_t mark;      /* idle (refs == 0) at the last sweep */
     union {
         unsigned char inl[16];
         unsigned char *ext;
@@ -455,18 +113,22 @@ struct tide_winagg {
     tide_winagg_config cfg;
     tide_winagg_call *aggs;
     size_t n_aggs;
-    const wa_fn **fns;
+    tide_agg *agg;    /* bound aggregates, n_aggs */
+    size_t *agg_off;  /* offset of each aggregate's slot in an acc row */
+    size_t acc_stride; /* bytes of one window's acc row (multiple of 8) */
     int failed;
     int64_t wm;
     uint64_t late_count;
 
     wa_key *keys;
     uint32_t keys_cap, keys_free, n_keys;
+    uint32_t n_idle;              /* interned keys with no live window */
+    uint64_t created_since_sweep; /* windows created since the last sweep */
     uint64_t *kslots; /* (hash32 << 32) | (index + 1); 0 empty */
     uint32_t kmask;
 
     wa_win *wins;
-    wa_acc *acc;      /* wins_cap * n_aggs */
+    unsigned char *acc; /* wins_cap rows of acc_stride bytes */
     tide_value *prev; /* wins_cap * n_aggs, or NULL (discarding mode) */
     uint32_t wins_cap, wins_free, n_wins;
     uint64_t *wslots; /* non-session windows */
@@ -521,6 +183,25 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     void *np = realloc(*p, ncap * elem);
     if (!np)
         return TIDE_ENOMEM;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+/* As grow, for an array of 64-byte elements kept 64-byte aligned. */
+static int grow_aligned(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = aligned_alloc(64, ncap * elem);
+    if (!np)
+        return TIDE_ENOMEM;
+    if (*p)
+        memcpy(np, *p, *cap * elem);
+    free(*p);
     *p = np;
     *cap = ncap;
     return 0;
@@ -601,6 +282,9 @@ static int key_insert(tide_winagg *op, const void *key, uint32_t len, uint64_t h
     k->len = len;
     k->refs = 0;
     k->sessions = NONE;
+    k->used = 1;
+    k->mark = 0;
+    op->n_idle++;
     uint32_t j = (uint32_t)h & op->kmask;
     while (op->kslots[j])
         j = (j + 1) & op->kmask;
@@ -637,6 +321,8 @@ static void key_release(tide_winagg *op, uint32_t idx)
     if (k->len > sizeof k->b.inl)
         free(k->b.ext);
     k->len = 0;
+    k->used = 0;
+    op->n_idle--;
     k->next_free = op->keys_free;
     op->keys_free = idx;
     op->n_keys--;
@@ -666,8 +352,20 @@ static int wtable_rehash(tide_winagg *op, uint32_t ncap)
 }
 
 /* The window (key, start, end); `kh` is the key's hash, `wh` the window's. */
-static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len, uint64_t kh,
-                         int64_t start, int64_t end, uint64_t wh)
+static inline bool eq16(const unsigned char *a, const unsigned char *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/* `pk` is the key zero-padded to 16 bytes when len <= 16 (compared inline). */
+static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
+                         const unsigned char *pk, uint64_t kh, int64_t start, int64_t end,
+                         uint64_t wh)
 {
     uint32_t h32 = (uint32_t)wh;
     for (uint32_t j = h32 & op->wmask;; j = (j + 1) & op->wmask) {
@@ -679,9 +377,8 @@ static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len, u
         const wa_win *w = &op->wins[(uint32_t)s - 1];
         if (w->khash != kh || w->start != start || w->end != end || w->klen != len)
             continue;
-        const unsigned char *kb =
-            len <= sizeof w->kinl ? w->kinl : key_bytes(&op->keys[w->key]);
-        if (memcmp(kb, key, len) == 0)
+        if (len <= sizeof w->kinl ? eq16(w->kinl, pk)
+                                  : memcmp(key_bytes(&op->keys[w->key]), key, len) == 0)
             return (uint32_t)s - 1;
     }
 }
@@ -740,18 +437,26 @@ static wa_heap_ent heap_pop(tide_winagg *op)
 
 /* ---- windows ------------------------------------------------------------ */
 
-static inline wa_acc *win_acc(const tide_winagg *op, uint32_t idx)
+static inline unsigned char *win_acc(const tide_winagg *op, uint32_t idx)
 {
-    return op->acc + (size_t)idx * op->n_aggs;
+    return op->acc + (size_t)idx * op->acc_stride;
+}
+
+static void acc_init(tide_winagg *op, uint32_t idx)
+{
+    unsigned char *a = win_acc(op, idx);
+    for (size_t i = 0; i < op->n_aggs; i++)
+        tide_agg_init(&op->agg[i], a + op->agg_off[i]);
 }
 
 static void acc_reset(tide_winagg *op, uint32_t idx)
 {
-    wa_acc *a = win_acc(op, idx);
+    unsigned char *a = win_acc(op, idx);
     for (size_t i = 0; i < op->n_aggs; i++) {
-        if (op->aggs[i].fn == TIDE_WINAGG_COUNT_DISTINCT)
-            dset_free(a[i].u.set);
-        a[i] = (wa_acc){0};
+        if (op->agg[i].has_free)
+            tide_agg_free(&op->agg[i], a + op->agg_off[i]); /* re-initialises */
+        else
+            tide_agg_init(&op->agg[i], a + op->agg_off[i]);
     }
 }
 
@@ -762,10 +467,10 @@ static int win_alloc(tide_winagg *op, uint32_t key, int64_t start, int64_t end, 
         size_t need = (size_t)op->wins_cap + 1, cap = op->wins_cap, cap2, cap3;
         if (need > NONE - 1)
             return TIDE_ENOMEM;
-        if (grow((void **)&op->wins, &cap, need, sizeof *op->wins))
+        if (grow_aligned((void **)&op->wins, &cap, need, sizeof *op->wins))
             return TIDE_ENOMEM;
-        cap2 = op->wins_cap * op->n_aggs;
-        if (grow((void **)&op->acc, &cap2, cap * op->n_aggs, sizeof *op->acc))
+        cap2 = op->wins_cap;
+        if (grow((void **)&op->acc, &cap2, cap, op->acc_stride))
             return TIDE_ENOMEM;
         if (op->cfg.mode != TIDE_TRIG_DISCARDING) {
             cap3 = op->wins_cap * op->n_aggs;
@@ -774,7 +479,7 @@ static int win_alloc(tide_winagg *op, uint32_t key, int64_t start, int64_t end, 
         }
         for (size_t i = op->wins_cap; i < cap; i++) {
             op->wins[i] = (wa_win){.next = i + 1 < cap ? (uint32_t)i + 1 : NONE};
-            memset(win_acc(op, (uint32_t)i), 0, op->n_aggs * sizeof(wa_acc));
+            acc_init(op, (uint32_t)i);
         }
         op->wins_free = op->wins_cap;
         op->wins_cap = (uint32_t)cap;
@@ -789,9 +494,15 @@ static int win_alloc(tide_winagg *op, uint32_t key, int64_t start, int64_t end, 
     w->gen++;
     w->flags = W_LIVE;
     w->since_fire = 0;
-    const wa_key *k = &op->keys[key];
+    wa_key *k = &op->keys[key];
+    if (k->refs == 0) {
+        op->n_idle--;
+        k->mark = 0;
+    }
+    op->created_since_sweep++;
     w->khash = k->hash;
     w->klen = k->len;
+    memset(w->kinl, 0, sizeof w->kinl);
     if (k->len <= sizeof w->kinl && k->len)
         memcpy(w->kinl, k->b.inl, k->len);
     op->keys[key].refs++;
@@ -807,7 +518,8 @@ static void win_release(tide_winagg *op, uint32_t idx)
     if (op->cfg.window.kind != TIDE_WIN_SESSION)
         wtable_delete(op, idx);
     acc_reset(op, idx);
-    op->keys[w->key].refs--;
+    if (--op->keys[w->key].refs == 0)
+        op->n_idle++;
     w->flags = 0;
     w->gen++;
     w->next = op->wins_free;
@@ -826,12 +538,25 @@ static void session_unlink(tide_winagg *op, uint32_t idx)
 
 static void win_free(tide_winagg *op, uint32_t idx)
 {
-    uint32_t key = op->wins[idx].key;
     if (op->cfg.window.kind == TIDE_WIN_SESSION)
         session_unlink(op, idx);
     win_release(op, idx);
-    if (op->keys[key].refs == 0)
-        key_release(op, key);
+}
+
+/* Drop idle keys: those already idle at the previous sweep, or all idle
+ * ones when `all`. */
+static void key_sweep(tide_winagg *op, bool all)
+{
+    for (uint32_t i = 0; i < op->keys_cap && op->n_idle; i++) {
+        wa_key *k = &op->keys[i];
+        if (!k->used || k->refs)
+            continue;
+        if (all || k->mark)
+            key_release(op, i);
+        else
+            k->mark = 1;
+    }
+    op->created_since_sweep = 0;
 }
 
 /* ---- emitting ----------------------------------------------------------- */
@@ -873,9 +598,12 @@ static int win_fire(tide_winagg *op, uint32_t idx)
     bool emitted = w->flags & W_EMITTED;
     if (emitted && !(w->flags & W_DIRTY))
         return 0;
-    const wa_acc *a = win_acc(op, idx);
-    for (size_t i = 0; i < op->n_aggs; i++)
-        op->fns[i]->result(&a[i], op->aggs[i].type, &op->out[i]);
+    const unsigned char *a = win_acc(op, idx);
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        int rc = tide_agg_result(&op->agg[i], a + op->agg_off[i], &op->out[i], NULL);
+        if (rc)
+            return rc; /* TIDE_ERANGE: SUM(BIGINT) overflow */
+    }
     tide_value *prev = op->prev ? op->prev + (size_t)idx * op->n_aggs : NULL;
     w->flags &= ~(uint32_t)W_DIRTY;
     w->since_fire = 0;
@@ -958,7 +686,8 @@ static int early_round(tide_winagg *op)
             return rc;
     }
     op->dirty_len = 0;
-    qsort(op->fire, n, sizeof *op->fire, cmp_fire);
+    if (n > 1)
+        qsort(op->fire, n, sizeof *op->fire, cmp_fire);
     for (size_t i = 0; i < n; i++)
         if ((rc = win_fire(op, op->fire[i].win)))
             return rc;
@@ -974,11 +703,6 @@ static int maybe_early_round(tide_winagg *op, int64_t proc_now)
 
 /* ---- create / free ------------------------------------------------------ */
 
-static bool type_numeric(tide_type t)
-{
-    return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_DOUBLE;
-}
-
 int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_err *e)
 {
     *out = NULL;
@@ -991,29 +715,16 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
                             "window aggregate: bad config (emit callback, aggregates, lateness)");
     for (size_t i = 0; i < cfg->n_aggs; i++) {
         const tide_winagg_call *c = &cfg->aggs[i];
-        if ((int)c->fn < 0 || c->fn > TIDE_WINAGG_COUNT_DISTINCT)
-            return tide_err_set(e, TIDE_EINVAL, "window aggregate: aggregate %zu: bad function", i);
-        if (c->fn == TIDE_WINAGG_COUNT_STAR)
-            continue;
-        if (c->arg >= cfg->n_inputs)
+        if (c->kind != TIDE_AGG_COUNT_STAR && c->arg >= cfg->n_inputs)
             return tide_err_set(e, TIDE_EINVAL,
                                 "window aggregate: aggregate %zu (%s): argument %u out of %zu inputs",
-                                i, tide_winagg_fn_name(c->fn), c->arg, cfg->n_inputs);
-        bool ok = true;
-        switch (c->fn) {
-        case TIDE_WINAGG_SUM:
-        case TIDE_WINAGG_AVG: ok = type_numeric(c->type); break;
-        case TIDE_WINAGG_MIN:
-        case TIDE_WINAGG_MAX:
-            ok = type_numeric(c->type) || c->type == TIDE_TYPE_TIMESTAMP ||
-                 c->type == TIDE_TYPE_BOOLEAN;
-            break;
-        default: ok = c->type != TIDE_TYPE_NULL && c->type < TIDE_TYPE_COUNT; break;
-        }
-        if (!ok)
-            return tide_err_set(e, c->type == TIDE_TYPE_STRING ? TIDE_EUNSUPPORTED : TIDE_EINVAL,
-                                "window aggregate: aggregate %zu: %s of %s is not supported", i,
-                                tide_winagg_fn_name(c->fn), tide_type_name(c->type));
+                                i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
+        /* A STRING result borrows the aggregate's state, which changes on
+         * the next step; the operator keeps previous results by value. */
+        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING)
+            return tide_err_set(e, TIDE_EUNSUPPORTED,
+                                "window aggregate: aggregate %zu: %s(STRING) is not supported yet",
+                                i, tide_agg_kind_name(c->kind));
     }
 
     tide_winagg *op = calloc(1, sizeof *op);
@@ -1026,16 +737,24 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
     op->wins_free = NONE;
     tide_trig_clock_init(&op->clock, cfg->early.every_ms);
     op->aggs = malloc(op->n_aggs * sizeof *op->aggs);
-    op->fns = malloc(op->n_aggs * sizeof *op->fns);
+    op->agg = calloc(op->n_aggs, sizeof *op->agg);
+    op->agg_off = calloc(op->n_aggs, sizeof *op->agg_off);
     op->out = calloc(op->n_aggs, sizeof *op->out);
     op->old = calloc(op->n_aggs, sizeof *op->old);
     op->ranges = malloc(tide_win_max_windows(&cfg->window) * sizeof *op->ranges);
-    if (!op->aggs || !op->fns || !op->out || !op->old || !op->ranges)
+    if (!op->aggs || !op->agg || !op->agg_off || !op->out || !op->old || !op->ranges)
         goto nomem;
     memcpy(op->aggs, cfg->aggs, op->n_aggs * sizeof *op->aggs);
     op->cfg.aggs = op->aggs;
-    for (size_t i = 0; i < op->n_aggs; i++)
-        op->fns[i] = &wa_fns[op->aggs[i].fn];
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        const tide_winagg_call *c = &op->aggs[i];
+        if ((rc = tide_agg_bind_kind(&op->agg[i], c->kind, c->type, 0, e)))
+            goto failed;
+        op->agg_off[i] = op->acc_stride;
+        op->acc_stride += (op->agg[i].state_size + 7) & ~(size_t)7;
+    }
+    if (!op->acc_stride)
+        op->acc_stride = 8;
     uint32_t cap = 64;
     while (cap < 0x40000000u && (size_t)cap < cfg->capacity_hint * 2)
         cap *= 2;
@@ -1044,8 +763,10 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
     *out = op;
     return 0;
 nomem:
+    rc = tide_err_set(e, TIDE_ENOMEM, "window aggregate: create");
+failed:
     tide_winagg_free(op);
-    return tide_err_set(e, TIDE_ENOMEM, "window aggregate: create");
+    return rc;
 }
 
 void tide_winagg_free(tide_winagg *op)
@@ -1073,7 +794,8 @@ void tide_winagg_free(tide_winagg *op)
     free(op->out);
     free(op->old);
     free(op->aggs);
-    free(op->fns);
+    free(op->agg);
+    free(op->agg_off);
     free(op);
 }
 
@@ -1082,23 +804,33 @@ void tide_winagg_free(tide_winagg *op)
 /* Add the record's values to window `idx`. */
 static int win_step(tide_winagg *op, uint32_t idx, const tide_value *in)
 {
-    wa_acc *a = win_acc(op, idx);
+    unsigned char *a = win_acc(op, idx);
     for (size_t i = 0; i < op->n_aggs; i++) {
-        const tide_winagg_call *c = &op->aggs[i];
-        if (c->fn == TIDE_WINAGG_COUNT_STAR) {
-            a[i].n++;
-            continue;
+        const tide_agg *g = &op->agg[i];
+        void *st = a + op->agg_off[i];
+        int rc;
+        if (g->kind == TIDE_AGG_COUNT_STAR) {
+            rc = tide_agg_step_i64(g, st, 0, NULL);
+        } else {
+            const tide_value *v = &in[op->aggs[i].arg];
+            if (v->is_null || v->type == TIDE_TYPE_NULL)
+                continue;
+            /* typed fast paths; BIGINT and TIMESTAMP values are interchangeable */
+            if ((v->type == TIDE_TYPE_BIGINT || v->type == TIDE_TYPE_TIMESTAMP) &&
+                (g->in_type == TIDE_TYPE_BIGINT || g->in_type == TIDE_TYPE_TIMESTAMP))
+                rc = tide_agg_step_i64(g, st, v->u.i64, NULL);
+            else if (v->type == TIDE_TYPE_DOUBLE && g->in_type == TIDE_TYPE_DOUBLE)
+                rc = tide_agg_step_f64(g, st, v->u.f64, NULL);
+            else
+                rc = tide_agg_step(g, st, v, NULL);
         }
-        const tide_value *v = &in[c->arg];
-        if (v->is_null || v->type == TIDE_TYPE_NULL)
-            continue;
-        int rc = op->fns[i]->step(&a[i], v, c->type);
         if (rc)
             return rc;
     }
     wa_win *w = &op->wins[idx];
     w->flags |= W_DIRTY;
-    w->since_fire++;
+    if (w->since_fire != UINT32_MAX)
+        w->since_fire++;
     return 0;
 }
 
@@ -1127,7 +859,7 @@ static int check_inputs(const tide_winagg *op, const tide_value *in, tide_err *e
 {
     for (size_t i = 0; i < op->n_aggs; i++) {
         const tide_winagg_call *c = &op->aggs[i];
-        if (c->fn == TIDE_WINAGG_COUNT_STAR)
+        if (c->kind == TIDE_AGG_COUNT_STAR)
             continue;
         const tide_value *v = &in[c->arg];
         if (v->is_null || v->type == TIDE_TYPE_NULL || v->type == c->type)
@@ -1136,7 +868,7 @@ static int check_inputs(const tide_winagg *op, const tide_value *in, tide_err *e
             (c->type == TIDE_TYPE_BIGINT || c->type == TIDE_TYPE_TIMESTAMP))
             continue;
         return tide_err_set(e, TIDE_EINVAL, "window aggregate: input %u is %s, %s expects %s",
-                            c->arg, tide_type_name(v->type), tide_winagg_fn_name(c->fn),
+                            c->arg, tide_type_name(v->type), tide_agg_kind_name(c->kind),
                             tide_type_name(c->type));
     }
     return 0;
@@ -1153,6 +885,9 @@ static int push_fixed(tide_winagg *op, const void *key, uint32_t len, uint64_t h
                       const tide_value *in, bool *late)
 {
     uint32_t kidx = NONE;
+    unsigned char pk[16] = {0};
+    if (len <= sizeof pk && len)
+        memcpy(pk, key, len);
     size_t n = tide_win_assign(&op->cfg.window, ts, op->ranges);
     int rc = 0;
     for (size_t r = 0; r < n; r++) {
@@ -1162,7 +897,7 @@ static int push_fixed(tide_winagg *op, const void *key, uint32_t len, uint64_t h
             continue;
         }
         uint64_t wh = hash_win(h, start, end);
-        uint32_t idx = win_find(op, key, len, h, start, end, wh);
+        uint32_t idx = win_find(op, key, len, pk, h, start, end, wh);
         if (idx == NONE) {
             if (kidx == NONE)
                 kidx = key_find(op, key, len, h);
@@ -1255,11 +990,13 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
                 }
             }
             if (n_hit == 2) {
-                wa_acc *a = win_acc(op, idx), *b = win_acc(op, hit[1]);
+                unsigned char *a = win_acc(op, idx), *b = win_acc(op, hit[1]);
                 for (size_t i = 0; i < op->n_aggs; i++)
-                    if ((rc = op->fns[i]->merge(&a[i], &b[i], op->aggs[i].type)))
+                    if ((rc = tide_agg_merge(&op->agg[i], a + op->agg_off[i], b + op->agg_off[i],
+                                             NULL)))
                         return rc;
-                op->wins[idx].since_fire += op->wins[hit[1]].since_fire;
+                uint64_t sf = (uint64_t)op->wins[idx].since_fire + op->wins[hit[1]].since_fire;
+                op->wins[idx].since_fire = sf > UINT32_MAX ? UINT32_MAX : (uint32_t)sf;
                 session_unlink(op, hit[1]);
                 win_release(op, hit[1]);
             }
@@ -1312,12 +1049,99 @@ int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t
 
 /* Batches: the state a record touches is scattered over memory far larger
  * than the caches, and on these machines a cache miss costs hundreds of ns.
- * So a group of records first only *prefetches*, in three dependent rounds
- * (key slot, key record, the key's cached window and its accumulators),
- * letting the misses of the group overlap; then the records are pushed one
- * by one exactly as tide_winagg_push would.  The prefetch rounds read but
- * never change state, so results are the same as pushing one at a time. */
+ * So records are first only *prefetched*, in dependent stages (window slot,
+ * then window entry and accumulators; for sessions key slot, key record,
+ * session), letting the misses of many records overlap; then the records
+ * are pushed one by one exactly as tide_winagg_push would.  The prefetch
+ * stages read but never change state, so results are the same as pushing
+ * one at a time. */
 #define WA_GROUP 32
+
+enum { WA_MAXW = 4 };
+
+/* Prefetch state of one record of a batch. */
+typedef struct wa_pf {
+    uint64_t h;
+    uint64_t wh[WA_MAXW];
+    uint32_t kidx;
+    uint8_t nw;
+} wa_pf;
+
+/* Stage 1: hashes; prefetch the window slots (fixed windows, at most
+ * WA_MAXW per record) or the key slot (sessions). */
+static void pf_stage1(const tide_winagg *op, wa_pf *pf, size_t m, const void *const *keys,
+                      const uint32_t *lens, const int64_t *ts, bool fixed, bool session)
+{
+    tide_win_range rg[WA_MAXW];
+    for (size_t i = 0; i < m; i++) {
+        pf[i].h = hash_key(keys[i], lens[i]);
+        pf[i].nw = 0;
+        if (fixed) {
+            pf[i].nw = (uint8_t)tide_win_assign(&op->cfg.window, ts[i], rg);
+            for (size_t k = 0; k < pf[i].nw; k++) {
+                pf[i].wh[k] = hash_win(pf[i].h, rg[k].start, rg[k].end);
+                __builtin_prefetch(&op->wslots[(uint32_t)pf[i].wh[k] & op->wmask]);
+            }
+        } else if (session) {
+            __builtin_prefetch(&op->kslots[(uint32_t)pf[i].h & op->kmask]);
+        }
+    }
+}
+
+/* Stage 2: read the slots (current arrays: earlier records may have
+ * changed them, which only makes a prefetch useless, never wrong);
+ * prefetch windows and accumulators, or key records. */
+static void pf_stage2(const tide_winagg *op, wa_pf *pf, size_t m, bool session)
+{
+    for (size_t i = 0; i < m; i++) {
+        bool need_key = false;
+        pf[i].kidx = NONE;
+        for (size_t k = 0; k < pf[i].nw; k++) {
+            uint64_t sl = op->wslots[(uint32_t)pf[i].wh[k] & op->wmask];
+            if (sl && (uint32_t)(sl >> 32) == (uint32_t)pf[i].wh[k] &&
+                (uint32_t)sl - 1 < op->wins_cap) {
+                __builtin_prefetch(&op->wins[(uint32_t)sl - 1], 1);
+                __builtin_prefetch(win_acc(op, (uint32_t)sl - 1), 1);
+            } else if (!sl) {
+                need_key = true; /* probably a new window: it will look up the key */
+            }
+        }
+        if (need_key) {
+            __builtin_prefetch(&op->kslots[(uint32_t)pf[i].h & op->kmask]);
+            pf[i].kidx = NONE - 1; /* stage 3: read the key slot */
+        }
+        if (session) {
+            uint64_t sl = op->kslots[(uint32_t)pf[i].h & op->kmask];
+            pf[i].kidx = sl && (uint32_t)(sl >> 32) == (uint32_t)pf[i].h &&
+                                 (uint32_t)sl - 1 < op->keys_cap
+                             ? (uint32_t)sl - 1
+                             : NONE;
+            if (pf[i].kidx != NONE)
+                __builtin_prefetch(&op->keys[pf[i].kidx]);
+        }
+    }
+}
+
+/* Stage 3: sessions: the key's newest session and its accumulators; fixed
+ * windows about to be created: the key record. */
+static void pf_stage3(const tide_winagg *op, const wa_pf *pf, size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        if (pf[i].kidx == NONE)
+            continue;
+        if (pf[i].kidx == NONE - 1) {
+            uint64_t sl = op->kslots[(uint32_t)pf[i].h & op->kmask];
+            if (sl && (uint32_t)(sl >> 32) == (uint32_t)pf[i].h && (uint32_t)sl - 1 < op->keys_cap)
+                __builtin_prefetch(&op->keys[(uint32_t)sl - 1]);
+            continue;
+        }
+        uint32_t c = op->keys[pf[i].kidx].sessions;
+        if (c < op->wins_cap) {
+            __builtin_prefetch(&op->wins[c], 1);
+            __builtin_prefetch(win_acc(op, c), 1);
+        }
+    }
+}
 
 int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
                            const uint32_t *key_lens, const int64_t *ts, const tide_value *in,
@@ -1326,62 +1150,37 @@ int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
     if (op->failed)
         return tide_err_set(e, TIDE_EFAILED, "window aggregate: failed earlier (%s)",
                             tide_err_name(op->failed));
-    enum { MAXW = 4 };
-    uint64_t h[WA_GROUP], wh[WA_GROUP][MAXW];
-    uint8_t nw[WA_GROUP];
-    uint32_t kidx[WA_GROUP];
-    tide_win_range rg[MAXW];
+    /* A software pipeline over groups of WA_GROUP records: while group t is
+     * hashed and its slots prefetched, group t-1's entries are prefetched,
+     * group t-2's session entries, and group t-3 is pushed. */
+    wa_pf pf[4][WA_GROUP];
     size_t stride = op->cfg.n_inputs;
     bool session = op->cfg.window.kind == TIDE_WIN_SESSION;
-    bool fixed = !session && tide_win_max_windows(&op->cfg.window) <= MAXW;
-    for (size_t base = 0; base < n; base += WA_GROUP) {
-        size_t m = n - base < WA_GROUP ? n - base : WA_GROUP;
-        /* round 1: hashes; prefetch window slots (fixed) or key slots */
-        for (size_t i = 0; i < m; i++) {
-            h[i] = hash_key(keys[base + i], key_lens[base + i]);
-            if (fixed) {
-                nw[i] = (uint8_t)tide_win_assign(&op->cfg.window, ts[base + i], rg);
-                for (size_t k = 0; k < nw[i]; k++) {
-                    wh[i][k] = hash_win(h[i], rg[k].start, rg[k].end);
-                    __builtin_prefetch(&op->wslots[(uint32_t)wh[i][k] & op->wmask]);
-                }
-            } else if (session) {
-                __builtin_prefetch(&op->kslots[(uint32_t)h[i] & op->kmask]);
-            }
+    bool fixed = !session && tide_win_max_windows(&op->cfg.window) <= WA_MAXW;
+    size_t groups = (n + WA_GROUP - 1) / WA_GROUP;
+    for (size_t t = 0; t < groups + 3; t++) {
+        if (t < groups) {
+            size_t b = t * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
+            pf_stage1(op, pf[t % 4], m, keys + b, key_lens + b, ts + b, fixed, session);
         }
-        /* round 2: the entries the slots point at */
-        for (size_t i = 0; i < m && (fixed || session); i++) {
-            if (fixed) {
-                for (size_t k = 0; k < nw[i]; k++) {
-                    uint64_t sl = op->wslots[(uint32_t)wh[i][k] & op->wmask];
-                    if (sl && (uint32_t)(sl >> 32) == (uint32_t)wh[i][k]) {
-                        __builtin_prefetch(&op->wins[(uint32_t)sl - 1], 1);
-                        __builtin_prefetch(win_acc(op, (uint32_t)sl - 1), 1);
-                    }
-                }
-                continue;
-            }
-            uint64_t sl = op->kslots[(uint32_t)h[i] & op->kmask];
-            kidx[i] = sl && (uint32_t)(sl >> 32) == (uint32_t)h[i] ? (uint32_t)sl - 1 : NONE;
-            if (kidx[i] != NONE)
-                __builtin_prefetch(&op->keys[kidx[i]]);
+        if (t >= 1 && t - 1 < groups) {
+            size_t b = (t - 1) * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
+            pf_stage2(op, pf[(t - 1) % 4], m, session);
         }
-        /* round 3 (sessions): the key's newest session */
-        for (size_t i = 0; i < m && session; i++) {
-            if (kidx[i] == NONE)
-                continue;
-            uint32_t c = op->keys[kidx[i]].sessions;
-            if (c < op->wins_cap) {
-                __builtin_prefetch(&op->wins[c], 1);
-                __builtin_prefetch(win_acc(op, c), 1);
-            }
+        if (t >= 2 && t - 2 < groups) {
+            size_t b = (t - 2) * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
+            pf_stage3(op, pf[(t - 2) % 4], m);
         }
-        for (size_t i = 0; i < m; i++) {
-            size_t r = base + i;
-            int rc = push_one(op, keys[r], key_lens[r], h[i], ts[r], in ? in + r * stride : NULL,
-                              proc_now, e);
-            if (rc)
-                return rc;
+        if (t >= 3) {
+            size_t g = t - 3, b = g * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
+            const wa_pf *p = pf[g % 4];
+            for (size_t i = 0; i < m; i++) {
+                size_t r = b + i;
+                int rc = push_one(op, keys[r], key_lens[r], p[i].h, ts[r],
+                                  in ? in + r * stride : NULL, proc_now, e);
+                if (rc)
+                    return rc;
+            }
         }
     }
     return 0;
@@ -1410,10 +1209,15 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
                 win_free(op, x.win);
             }
         }
-        qsort(op->fire, n, sizeof *op->fire, cmp_fire);
+        if (n > 1)
+            qsort(op->fire, n, sizeof *op->fire, cmp_fire);
         for (size_t i = 0; i < n; i++)
             if ((rc = win_fire_on_time(op, op->fire[i].win)))
                 goto failed;
+        if (wm == TIDE_TS_MAX)
+            key_sweep(op, true);
+        else if (op->n_idle > 64 && op->created_since_sweep >= op->n_keys)
+            key_sweep(op, false);
     }
     if ((rc = maybe_early_round(op, proc_now)))
         goto failed;
@@ -1430,4 +1234,5 @@ int tide_winagg_tick(tide_winagg *op, int64_t proc_now, tide_err *e)
 int64_t tide_winagg_watermark(const tide_winagg *op) { return op->wm; }
 uint64_t tide_winagg_late_count(const tide_winagg *op) { return op->late_count; }
 size_t tide_winagg_live_windows(const tide_winagg *op) { return op->n_wins; }
-size_t tide_winagg_live_keys(const tide_winagg *op) { return op->n_keys; }
+size_t tide_winagg_live_keys(const tide_winagg *op) { return op->n_keys - op->n_idle; }
+size_t tide_winagg_interned_keys(const tide_winagg *op) { return op->n_keys; }

@@ -17,17 +17,13 @@
  * callback (if any) for that record.  Session merges emit -D for the
  * superseded rows (ascending start) before anything else of that push.
  *
- * Aggregates: COUNT(*), COUNT(x), SUM, MIN, MAX, AVG, COUNT(DISTINCT x).
- *   COUNT*, COUNT(x), COUNT DISTINCT -> BIGINT (NULL inputs ignored, 0 when
- *                                       only NULLs)
- *   SUM(BIGINT) -> BIGINT (wraps on overflow, like Java/Flink); SUM(DOUBLE)
- *                  -> DOUBLE; NULL when no non-NULL input
- *   MIN/MAX(BIGINT, TIMESTAMP, DOUBLE, BOOLEAN) -> same type; NULL if none
- *   AVG(BIGINT) -> BIGINT, sum / count truncated toward zero (as Flink's
- *                  integral AVG); AVG(DOUBLE) -> DOUBLE; NULL if none
- * DOUBLE sums depend on the order records are added (floating point), so
- * results are bit-exact across input orders only when the sums are exact.
- * MIN/MAX of STRING is not supported yet (TIDE_EUNSUPPORTED at create).
+ * Aggregates are exec/agg.h's, with its semantics (NULLs ignored; COUNT ->
+ * BIGINT; SUM keeps the input type and fails with TIDE_ERANGE when a BIGINT
+ * sum overflows; AVG -> DOUBLE; MIN/MAX keep the type; exact COUNT
+ * DISTINCT).  BIGINT and TIMESTAMP input values are interchangeable.
+ * MIN/MAX of STRING is not supported yet (TIDE_EUNSUPPORTED at create): its
+ * result borrows the state, and the operator keeps previous results by
+ * value for retractions.
  *
  * Memory: state per (key, window) in open-addressing hash tables and dense
  * arrays that grow by doubling; nothing is allocated per record in steady
@@ -43,6 +39,7 @@
 
 #include "base/err.h"
 #include "data/types.h"
+#include "exec/agg.h"
 #include "time/trigger.h"
 #include "time/window.h"
 
@@ -50,27 +47,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TIDE_WINAGG_FN_MAP(X)                  \
-    X(COUNT_STAR, "COUNT(*)")                  \
-    X(COUNT, "COUNT")                          \
-    X(SUM, "SUM")                              \
-    X(MIN, "MIN")                              \
-    X(MAX, "MAX")                              \
-    X(AVG, "AVG")                              \
-    X(COUNT_DISTINCT, "COUNT(DISTINCT)")
-
-typedef enum tide_winagg_fn {
-#define TIDE__WINAGG_FN(name, s) TIDE_WINAGG_##name,
-    TIDE_WINAGG_FN_MAP(TIDE__WINAGG_FN)
-#undef TIDE__WINAGG_FN
-} tide_winagg_fn;
-
-const char *tide_winagg_fn_name(tide_winagg_fn f);
-
-/* One aggregate: function, index of its argument in the pushed values (not
- * used by COUNT(*)), and the argument's type. */
+/* One aggregate: its kind (exec/agg.h: COUNT_STAR, COUNT, SUM, MIN, MAX,
+ * AVG, COUNT_DISTINCT, APPROX_COUNT_DISTINCT), the index of its argument in
+ * the pushed values (not used by COUNT(*)), and the argument's type. */
 typedef struct tide_winagg_call {
-    tide_winagg_fn fn;
+    tide_agg_kind kind;
     uint32_t arg;
     tide_type type;
 } tide_winagg_call;
@@ -140,8 +121,10 @@ int tide_winagg_tick(tide_winagg *op, int64_t proc_now, tide_err *e);
 int64_t tide_winagg_watermark(const tide_winagg *op);
 /* Records sent to the late output so far. */
 uint64_t tide_winagg_late_count(const tide_winagg *op);
-/* Live (key, window) states and live keys. */
+/* Live (key, window) states; keys with a live window; keys held in memory
+ * (live ones plus recently idle ones kept for reuse, see winagg.c). */
 size_t tide_winagg_live_windows(const tide_winagg *op);
 size_t tide_winagg_live_keys(const tide_winagg *op);
+size_t tide_winagg_interned_keys(const tide_winagg *op);
 
 #endif

@@ -53,7 +53,8 @@ struct tide_log_reader {
     size_t cur;       /* buf index of the next batch */
     uint64_t batch_next; /* base offset expected of the batch at cur */
     bool hinted;      /* cur came from an index entry not yet confirmed */
-    int retries;
+    int retries;      /* re-reads of a bad batch in the last segment */
+    bool reread;      /* re-read once after seeing the segment is final */
     tide_batch_iter it;
     uint64_t pos;     /* offset of the next record to return */
 };
@@ -66,6 +67,8 @@ static void seg_close(tide_log_reader *r)
     r->buf.len = 0;
     r->cur = 0;
     r->hinted = false;
+    r->retries = 0;
+    r->reread = false;
 }
 
 void tide_log_reader_close(tide_log_reader *r)
@@ -191,15 +194,25 @@ static int refill(tide_log_reader *r, size_t want, tide_err *e)
     return 0;
 }
 
-/* Is there a segment after the current one? */
-static int later_segment(tide_log_reader *r, bool *later, tide_err *e)
+/* Is there a segment after the current one?  *at_next: one starting at
+ * the offset the next batch should have. */
+static int later_segment2(tide_log_reader *r, bool *later, bool *at_next, tide_err *e)
 {
     uint64_t *bases = NULL;
     size_t nb = 0;
     int rc = tide_seg_list(r->dir, &bases, &nb, e);
     *later = !rc && nb && bases[nb - 1] > r->seg_base;
+    *at_next = false;
+    for (size_t i = 0; !rc && i < nb; i++)
+        *at_next |= bases[i] == r->batch_next;
     free(bases);
     return rc;
+}
+
+static int later_segment(tide_log_reader *r, bool *later, tide_err *e)
+{
+    bool at_next;
+    return later_segment2(r, later, &at_next, e);
 }
 
 static void drop_buffer(tide_log_reader *r)
@@ -218,6 +231,18 @@ static int unhint(tide_log_reader *r)
     r->buf.len = 0;
     r->batch_next = r->seg_base;
     return RETRY;
+}
+
+/* Report corruption at the next batch; a later call reads it afresh. */
+static int corrupt(tide_log_reader *r, const char *why, tide_err *e)
+{
+    int rc = tide_err_set(e, TIDE_ECORRUPT,
+                          "%s: corrupt batch at position %" PRIu64 " (offset %" PRIu64 "): %s",
+                          r->seg_path, r->buf_pos + r->cur, r->batch_next, why);
+    drop_buffer(r);
+    r->retries = 0;
+    r->reread = false;
+    return rc;
 }
 
 /* End of the file's data at the next batch position. */
@@ -257,14 +282,24 @@ static int at_end(tide_log_reader *r, tide_err *e)
         if (nb && first > r->batch_next)
             return erange(r, r->batch_next, first, e);
     }
-    return TIDE_EAGAIN;
-}
-
-static int corrupt(tide_log_reader *r, const char *why, tide_err *e)
-{
-    return tide_err_set(e, TIDE_ECORRUPT,
-                        "%s: corrupt batch at position %" PRIu64 " (offset %" PRIu64 "): %s",
-                        r->seg_path, r->buf_pos + r->cur, r->batch_next, why);
+    bool later = false, at_next = false;
+    if ((rc = later_segment2(r, &later, &at_next, e)))
+        return rc;
+    if (!later)
+        return TIDE_EAGAIN;
+    if (at_next)
+        return RETRY; /* created just after we tried to open it */
+    /* a later segment exists but does not start here: unless ours grew
+     * meanwhile (appended to, then rolled), the offsets have a gap */
+    uint64_t size = 0;
+    if ((rc = tide_io_size(r->seg, &size, e)))
+        return rc;
+    if (size > r->buf_pos + r->cur && !r->reread) {
+        r->reread = true;
+        drop_buffer(r);
+        return RETRY;
+    }
+    return corrupt(r, "the segment ends here but no segment starts at this offset", e);
 }
 
 /* An incomplete batch at the next position. */
@@ -281,7 +316,8 @@ static int incomplete(tide_log_reader *r, tide_err *e)
         return TIDE_EAGAIN;
     }
     /* the segment is final; it may have been completed just before the roll */
-    if (r->retries++ < 1) {
+    if (!r->reread) {
+        r->reread = true;
         drop_buffer(r);
         return RETRY;
     }
@@ -297,6 +333,12 @@ static int bad(tide_log_reader *r, const char *why, tide_err *e)
     int rc = later_segment(r, &later, e);
     if (rc)
         return rc;
+    if (later && !r->reread) {
+        /* final now, but what we read may predate the end of the write */
+        r->reread = true;
+        drop_buffer(r);
+        return RETRY;
+    }
     if (later || r->retries >= TIDE_LOG_READ_RETRIES)
         return corrupt(r, why, e);
     r->retries++;
@@ -344,6 +386,7 @@ static int next_batch(tide_log_reader *r, tide_batch_header *h, const unsigned c
                 r->batch_next += h->count;
                 r->hinted = false;
                 r->retries = 0;
+                r->reread = false;
                 return 0;
             }
         }

@@ -363,6 +363,43 @@ int tide_seg_scan_file(tide_file *f, uint64_t pos, uint64_t offset, tide_seg_ind
     return 0;
 }
 
+/* The true length of the damaged batch at `at` whose header (apart from
+ * its length field) is intact: decode its `count` records from the bytes
+ * present; if they end at some L != the length field and the CRC over
+ * [8, L) matches, the length field alone is damaged and L is the batch's
+ * real extent.  0 when there is no such L (a torn write or other damage). */
+static int true_length(tide_file *f, uint64_t at, tide_buf *big, uint64_t *len, tide_err *e)
+{
+    *len = 0;
+    uint64_t size = 0;
+    int rc = tide_io_size(f, &size, e);
+    if (rc || size < at + TIDE_BATCH_HEADER)
+        return rc;
+    size -= at;
+    if ((rc = fill(f, big, at, size < TIDE_BATCH_MAX ? (size_t)size : TIDE_BATCH_MAX, e)) ||
+        big->len < TIDE_BATCH_HEADER)
+        return rc;
+    const unsigned char *p = big->data, *q = p + TIDE_BATCH_HEADER, *end = p + big->len;
+    uint32_t count = tide_get_u32(p + 12);
+    for (uint32_t k = 0; k < count; k++) {
+        uint64_t v;
+        for (int field = 0; field < 3; field++) {
+            size_t n = tide_varint_get(q, end, &v);
+            if (!n)
+                return 0;
+            q += n;
+            uint64_t skip = field == 1 ? (v ? v - 1 : 0) : field == 2 ? v : 0;
+            if (skip > (uint64_t)(end - q))
+                return 0;
+            q += skip;
+        }
+    }
+    size_t l = (size_t)(q - p);
+    if (l != tide_get_u32(p) && tide_crc32c(0, p + 8, l - 8) == tide_get_u32(p + 4))
+        *len = l;
+    return 0;
+}
+
 int tide_seg_find_valid_after(tide_file *f, const tide_seg_scan *sc, tide_buf *buf, bool *found,
                               uint64_t *found_pos, tide_err *e)
 {
@@ -370,8 +407,20 @@ int tide_seg_find_valid_after(tide_file *f, const tide_seg_scan *sc, tide_buf *b
     tide_buf big = {0};
     int rc = 0;
     uint64_t pos = sc->end + 1;
-    uint64_t min_offset = sc->next_offset;
-    uint64_t exact = sc->head_ok ? sc->next_offset + sc->head_count : 0;
+    if (sc->head_ok) {
+        /* Whatever lies inside the damaged batch's extent is its payload,
+         * which may be any bytes (even encoded batches): look only after
+         * it.  A torn batch extends to the end of the file. */
+        uint64_t l = 0;
+        if ((rc = true_length(f, sc->end, &big, &l, e)))
+            goto done;
+        if (l)
+            pos = sc->end + l;
+        else if (sc->tail == TIDE_SEG_BAD)
+            pos = sc->end + sc->head_length;
+        else
+            goto done;
+    }
     for (;;) {
         if ((rc = fill(f, buf, pos, TIDE_SEG_CHUNK + TIDE_BATCH_HEADER, e)))
             goto done;
@@ -380,10 +429,7 @@ int tide_seg_find_valid_after(tide_file *f, const tide_seg_scan *sc, tide_buf *b
         size_t last = buf->len - TIDE_BATCH_HEADER;
         for (size_t i = 0; i <= last; i++) {
             tide_batch_header h;
-            if (tide_batch_header_parse(buf->data + i, &h) || h.base_offset <= min_offset)
-                continue;
-            if (sc->head_ok && h.base_offset != exact &&
-                !(sc->tail == TIDE_SEG_BAD && pos + i == sc->end + sc->head_length))
+            if (tide_batch_header_parse(buf->data + i, &h) || h.base_offset <= sc->next_offset)
                 continue;
             const unsigned char *p;
             if (i + h.length <= buf->len) {

@@ -137,16 +137,19 @@ typedef struct tide_seg_scan {
 int tide_seg_scan_file(tide_file *f, uint64_t pos, uint64_t offset, tide_seg_index *ix,
                        tide_buf *buf, tide_seg_scan *out, tide_err *e);
 
-/* Is there valid data after the damaged batch at `from`, whose base offset
- * should have been `expect`?  Looks for a valid batch starting anywhere in
- * (from, end of file) with base offset exactly `expect + count` when the
- * damaged batch's header is intact (count = its record count: the batch
- * that must follow it) or, for a complete-length damaged batch, starting
- * right where its length says it ends; else with any base offset > expect.
- * (Requiring the
- * exact successor keeps a batch that a torn batch carries inside its payload
- * from passing for data after it.)  Used to tell a torn tail from
- * corruption in the middle.  *found_pos is its position. */
+/* Is there valid data after the damaged batch at sc->end (where a batch
+ * with base offset sc->next_offset was expected)?  Tells a torn tail from
+ * corruption in the middle.  A valid batch with a higher base offset is
+ * looked for:
+ *   - when the damaged batch's header is intact (sc->head_ok), only after
+ *     its extent, because everything inside is its payload and a payload
+ *     may hold any bytes, even encoded batches.  The extent is where its
+ *     records really end if that end has a matching CRC (only the length
+ *     field is damaged), else its length field for a complete-length batch;
+ *     an incomplete one (a torn write) extends to the end of the file, so
+ *     nothing can follow it;
+ *   - otherwise anywhere after sc->end.
+ * *found_pos is its position. */
 int tide_seg_find_valid_after(tide_file *f, const tide_seg_scan *sc, tide_buf *buf, bool *found,
                               uint64_t *found_pos, tide_err *e);
 

@@ -12,9 +12,9 @@
  *     (a sealed segment is never cut), else its index is rebuilt (reported).
  *   - The active (last) segment is always scanned batch by batch.  If it ends
  *     in an invalid or incomplete batch at position P, we search the rest of
- *     the file for a valid batch that could follow it (the exact successor
- *     of its offsets when its header is intact, see
- *     tide_seg_find_valid_after): if there is one, the damage is in the middle (TIDE_ECORRUPT naming file, position
+ *     the file for a valid batch that follows it (after its extent when its
+ *     header is intact, see tide_seg_find_valid_after): if there is one,
+ *     the damage is in the middle (TIDE_ECORRUPT naming file, position
  *     and offset); if not, the bytes from P on are a torn tail: the file is
  *     truncated to P, fsynced, and the truncation reported.  Its index is
  *     rewritten from the scan.
@@ -587,11 +587,13 @@ int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *r
     wpart *p = &w->parts[partition];
     for (size_t i = 0; i < n; i++) {
         size_t klen = recs[i].key ? recs[i].key_len : 0;
+        if (recs[i].value_len && !recs[i].value)
+            return tide_err_set(e, TIDE_EINVAL, "topic %s partition %" PRIu32 ": record %zu has no value",
+                                w->topic, partition, i);
         if (klen > TIDE_BATCH_MAX || recs[i].value_len > TIDE_BATCH_MAX ||
-            TIDE_BATCH_HEADER + REC_OVERHEAD + klen + recs[i].value_len > TIDE_BATCH_MAX ||
-            (recs[i].value_len && !recs[i].value) || (klen && !recs[i].key))
+            TIDE_BATCH_HEADER + REC_OVERHEAD + klen + recs[i].value_len > TIDE_BATCH_MAX)
             return tide_err_set(e, TIDE_ERANGE,
-                                "topic %s partition %" PRIu32 ": record %zu is too large or malformed "
+                                "topic %s partition %" PRIu32 ": record %zu is too large "
                                 "(a batch is at most %u bytes)",
                                 w->topic, partition, i, TIDE_BATCH_MAX);
     }

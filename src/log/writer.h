@@ -53,8 +53,9 @@ uint32_t tide_log_writer_route(tide_log_writer *w, const void *key, size_t key_l
  * *first_offset (if non-NULL) is the offset of recs[0] and the records have
  * consecutive offsets.  The data is written (visible to readers) before the
  * call returns; it is durable per the fsync policy.  Records are checked
- * first: a partition out of range (TIDE_EINVAL) or a record too large for
- * a batch (TIDE_ERANGE) writes nothing and does not fail the writer. */
+ * first: a partition out of range or a record with value_len > 0 and no
+ * value (TIDE_EINVAL), or a record too large for a batch (TIDE_ERANGE),
+ * writes nothing and does not fail the writer. */
 int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
                     uint64_t *first_offset, tide_err *e);
 

@@ -32,6 +32,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define TABLE_SEED 0x7469646574626c31ull /* fixed: iteration order is reproducible */
 #define TABLE_MIN_CAP 16u
@@ -78,7 +79,7 @@ typedef struct slot_u64 {
 
 struct tide_table {
     unsigned char *slots;
-    size_t cap;  /* power of two */
+    size_t cap; /* power of two */
     size_t mask;
     size_t count;
     size_t grow_at; /* grow before count exceeds this (7/8 of cap) */
@@ -86,9 +87,9 @@ struct tide_table {
     size_t voff; /* offset of the value in a slot */
     size_t value_size;
     tide_table_key_mode mode;
-    tide_arena keys;        /* bytes mode: key copies */
-    size_t live_key_bytes;  /* arena bytes of live keys (rounded to 16) */
-    size_t dead_key_bytes;  /* arena bytes of deleted keys */
+    tide_arena keys;       /* bytes mode: key copies */
+    size_t live_key_bytes; /* arena bytes of live keys (rounded to 16) */
+    size_t dead_key_bytes; /* arena bytes of deleted keys */
 };
 
 static inline unsigned char *slot_at(const tide_table *t, size_t i)
@@ -113,6 +114,26 @@ static size_t cap_for(size_t n)
     while (cap < TABLE_MAX_CAP && cap / 8 * 7 < n)
         cap <<= 1;
     return cap;
+}
+
+/* A zeroed slot array.  Big ones (>= 4 MiB) are 2 MiB-aligned and asked to
+ * use transparent huge pages: first touch of fresh 4 KiB pages is the main
+ * cost of a rehash on our VMs (DESIGN.md section 3), and huge pages take
+ * 512 times fewer faults.  Best effort: without THP it is a plain array. */
+#define HUGE_PAGE ((size_t)2 << 20)
+static unsigned char *slots_alloc(size_t cap, size_t stride)
+{
+    size_t n = cap * stride;
+    if (n < 2 * HUGE_PAGE)
+        return calloc(cap, stride);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, n) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, n);
+    return p;
 }
 
 static void set_cap(tide_table *t, unsigned char *slots, size_t cap)
@@ -145,7 +166,7 @@ int tide_table_create(tide_table **out, tide_table_key_mode mode, size_t value_s
     t->stride = (t->voff + value_size + 7) & ~(size_t)7;
     tide_arena_init(&t->keys, 512);
     size_t cap = cap_for(capacity_hint);
-    unsigned char *slots = calloc(cap, t->stride);
+    unsigned char *slots = slots_alloc(cap, t->stride);
     if (!slots)
         goto nomem;
     set_cap(t, slots, cap);
@@ -165,9 +186,18 @@ void tide_table_free(tide_table *t)
     free(t);
 }
 
-size_t tide_table_count(const tide_table *t) { return t->count; }
-size_t tide_table_value_size(const tide_table *t) { return t->value_size; }
-tide_table_key_mode tide_table_mode(const tide_table *t) { return t->mode; }
+size_t tide_table_count(const tide_table *t)
+{
+    return t->count;
+}
+size_t tide_table_value_size(const tide_table *t)
+{
+    return t->value_size;
+}
+tide_table_key_mode tide_table_mode(const tide_table *t)
+{
+    return t->mode;
+}
 
 size_t tide_table_memory(const tide_table *t)
 {
@@ -176,7 +206,10 @@ size_t tide_table_memory(const tide_table *t)
 
 /* ---- hashing and key comparison ---------------------------------------- */
 
-static inline uint32_t hash_u64(uint64_t k) { return (uint32_t)tide_hash_u64(k); }
+static inline uint32_t hash_u64(uint64_t k)
+{
+    return (uint32_t)tide_hash_u64(k);
+}
 
 static inline uint32_t hash_bytes(const void *key, size_t klen)
 {
@@ -248,7 +281,7 @@ static int rehash(tide_table *t, size_t cap, tide_err *e)
 {
     if (cap > TABLE_MAX_CAP)
         return tide_err_set(e, TIDE_ENOMEM, "table: over %zu slots", TABLE_MAX_CAP);
-    unsigned char *slots = calloc(cap, t->stride);
+    unsigned char *slots = slots_alloc(cap, t->stride);
     if (!slots)
         return tide_err_set(e, TIDE_ENOMEM, "table: out of memory growing to %zu slots", cap);
     unsigned char *old = t->slots;
@@ -455,8 +488,7 @@ int tide_table_upsert(tide_table *t, const void *key, size_t klen, void **value,
     if (t->mode == TIDE_TABLE_KEY_U64) {
         uint64_t k;
         if (!key_as_u64(klen, key, &k))
-            return tide_err_set(e, TIDE_EINVAL, "table: key of %zu bytes on a u64-key table",
-                                klen);
+            return tide_err_set(e, TIDE_EINVAL, "table: key of %zu bytes on a u64-key table", klen);
         return tide_table_upsert_u64(t, k, value, is_new, e);
     }
     if (klen > UINT32_MAX)
@@ -605,7 +637,8 @@ void tide_table_sorted(const tide_table *t, tide_table_entry *out)
     for (size_t i = 0; i < t->cap; i++)
         if (slot_dist(slot_at(t, i)))
             entry_of(t, i, &out[n++]);
-    qsort(out, n, sizeof *out, t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry : cmp_bytes_entry);
+    if (n > 1)
+        qsort(out, n, sizeof *out, t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry : cmp_bytes_entry);
 }
 
 bool tide_table_check(const tide_table *t)
@@ -718,8 +751,8 @@ int tide_table_restore(tide_table *t, const void *buf, size_t len, tide_table_va
     }
     uint32_t want = tide_get_u32(end), got = tide_crc32c(0, p, len - 4);
     if (want != got) {
-        rc = tide_err_set(e, TIDE_ECORRUPT, "table snapshot: CRC mismatch (stored %08x, computed %08x)",
-                          want, got);
+        rc = tide_err_set(e, TIDE_ECORRUPT,
+                          "table snapshot: CRC mismatch (stored %08x, computed %08x)", want, got);
         goto fail;
     }
     if (tide_get_u16(p + 4) != SNAP_VERSION) {
@@ -788,6 +821,9 @@ corrupt:
     rc = tide_err_set(e, TIDE_ECORRUPT, "table snapshot: bad entry at byte %zu",
                       (size_t)(p - (const unsigned char *)buf));
 fail:
-    tide_table_clear(t);
+    /* entries restored so far stay, so the caller can free what their
+     * values own (see table.h); without a decoder nothing is owned */
+    if (!dec)
+        tide_table_clear(t);
     return rc;
 }

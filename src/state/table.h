@@ -5,11 +5,12 @@
  * Design.  Robin Hood linear probing over one flat array of slots; each slot
  * holds a small header (probe distance, 32 bits of the key's hash), the key
  * (inline when at most 12 bytes, else a pointer into an arena the table
- * owns; or an 8-byte integer inline) and the value bytes.  Deletion shifts the following entries of
- * the probe run back by one (backward-shift deletion), so there are no
- * tombstones and a lookup of an absent key stops as soon as it meets an
- * entry closer to its home slot than the probe.  The table grows by
- * doubling when it would exceed 7/8 load, with a full rehash.
+ * owns; or an 8-byte integer inline) and the value bytes.  Deletion shifts
+ * the following entries of the probe run back by one (backward-shift
+ * deletion), so there are no tombstones and a lookup of an absent key stops
+ * as soon as it meets an entry closer to its home slot than the probe.  The
+ * table grows by doubling when it would exceed 7/8 load, with a full
+ * rehash.
  *
  * Two key modes, chosen at creation:
  *   TIDE_TABLE_KEY_BYTES  any byte string (length < 4 GiB) copied into the
@@ -32,11 +33,23 @@
  * bytes exceed both the live bytes and 1 MiB.  The slot array never shrinks
  * (tide_table_clear keeps it; free the table to return it).
  *
- * Latency.  Operations are O(1) expected.  Growth is a full rehash: the
- * insert that triggers it costs O(n) (about 10-20 ns per entry on the
- * reference machine, i.e. ~10-20 ms for a million entries; see
- * bench/bench_state.c).  Callers that cannot take that pause call
- * tide_table_reserve() up front.  tide_table_clear is O(capacity).
+ * Latency.  Operations are O(1) expected: a successful lookup reads
+ * (1 + 1/(1-a))/2 consecutive slots on average at load a (1.4 at 7/16, 4.5
+ * at the 7/8 maximum; Robin Hood keeps the variance low).  Growth is a full
+ * rehash into a new array twice the size: the insert that triggers it pays
+ * O(n), dominated on our VMs by the first touch of the new array (slot
+ * arrays of 4 MiB and more ask for transparent huge pages to cut that).
+ * Measured (bench/bench_state.c, shared 2-core VM under load): the worst
+ * single insert while growing to 4M u64 entries was 0.6-0.9 s (the rehash of
+ * 3.67M entries into a 201 MB array), i.e. roughly 150-250 ns per entry
+ * moved.  Callers that cannot take that pause call tide_table_reserve() up
+ * front (and reuse tables with tide_table_clear, which keeps the array and
+ * costs O(capacity): ~50 ms for that 201 MB array).  There is no
+ * incremental rehash.
+ *
+ * Hashing uses a fixed seed, so iteration order is reproducible from run to
+ * run; adversarial keys could force long probe runs (no hash-flooding
+ * defence).
  *
  * Pointers.  A value pointer (and a key pointer from iteration) is valid
  * until the next insert, delete, clear, reserve or restore on the table:
@@ -155,10 +168,15 @@ bool tide_table_check(const tide_table *t);
  * out, ctx) which appends its bytes to `out`; with `dec`, dec(bytes, n,
  * value, ctx, e) rebuilds the (zero-filled) value from them.
  *
- * tide_table_snapshot appends to `out`.  tide_table_restore replaces the
- * table's content; on any error (TIDE_ECORRUPT for a bad magic, version,
- * CRC, length, or a value_size/mode mismatch naming which) the table is left
- * empty. */
+ * tide_table_snapshot appends to `out` (on error `out` is as it was).
+ * tide_table_restore clears the table (the caller first frees whatever its
+ * values own), checks magic, CRC32C, version, key mode and value size (each
+ * mismatch TIDE_ECORRUPT naming which) before touching any entry, then
+ * inserts the entries.  On an error after that point (a decoder failure,
+ * TIDE_ENOMEM, a malformed entry behind a valid CRC): without `dec` the table
+ * is left empty; with `dec` it keeps the entries restored so far, each value
+ * fully decoded or as `dec` left it when failing (dec must leave it
+ * freeable, e.g. initialised), so the caller frees them and clears. */
 typedef int (*tide_table_value_enc)(const void *value, tide_buf *out, void *ctx, tide_err *e);
 typedef int (*tide_table_value_dec)(const unsigned char *p, size_t n, void *value, void *ctx,
                                     tide_err *e);

@@ -3,6 +3,7 @@
  * NULL and empty-group rules, SUM overflow, and HyperLogLog accuracy. */
 #include "base/buf.h"
 #include "exec/agg.h"
+#include "state/table.h"
 #include "tt.h"
 
 #include <math.h>
@@ -18,8 +19,9 @@ typedef struct mv {
     char s[24];
 } mv;
 
-static const char *const str_pool[] = {"", "a", "ab", "abc", "abd", "b", "ba", "zz", "Z",
-                                       "\xff", "a\0b", "longer string value", "m", "mm"};
+static const char *const str_pool[] = {"",   "a",  "ab", "abc",  "abd",  "b",
+                                       "ba", "zz", "Z",  "\xff", "a\0b", "longer string value",
+                                       "m",  "mm"};
 static const uint32_t str_len[] = {0, 1, 2, 3, 3, 1, 2, 2, 1, 1, 3, 19, 1, 2};
 
 static mv gen(tide_type t, uint64_t *s, bool nulls)
@@ -32,7 +34,9 @@ static mv gen(tide_type t, uint64_t *s, bool nulls)
     }
     r >>= 8;
     switch (t) {
-    case TIDE_TYPE_BOOLEAN: v.i = r & 1; break;
+    case TIDE_TYPE_BOOLEAN:
+        v.i = r & 1;
+        break;
     case TIDE_TYPE_BIGINT:
     case TIDE_TYPE_TIMESTAMP:
         if (r % 50 == 0)
@@ -58,7 +62,8 @@ static mv gen(tide_type t, uint64_t *s, bool nulls)
         memcpy(v.s, str_pool[k], v.len);
         break;
     }
-    default: break;
+    default:
+        break;
     }
     return v;
 }
@@ -71,14 +76,20 @@ static tide_value boxv(tide_type t, const mv *v, char *scratch)
     if (v->null)
         return x;
     switch (t) {
-    case TIDE_TYPE_BOOLEAN: x.u.b = v->i != 0; break;
-    case TIDE_TYPE_DOUBLE: x.u.f64 = v->f; break;
+    case TIDE_TYPE_BOOLEAN:
+        x.u.b = v->i != 0;
+        break;
+    case TIDE_TYPE_DOUBLE:
+        x.u.f64 = v->f;
+        break;
     case TIDE_TYPE_STRING:
         memcpy(scratch, v->s, v->len);
         x.u.s.ptr = scratch;
         x.u.s.len = v->len;
         break;
-    default: x.u.i64 = v->i; break;
+    default:
+        x.u.i64 = v->i;
+        break;
     }
     return x;
 }
@@ -102,14 +113,17 @@ static int model_cmp(tide_type t, const mv *a, const mv *b)
 }
 
 static tide_type g_sort_type;
-static int qs_cmp(const void *a, const void *b) { return model_cmp(g_sort_type, a, b); }
+static int qs_cmp(const void *a, const void *b)
+{
+    return model_cmp(g_sort_type, a, b);
+}
 
 /* The expected result of aggregate `k` over the current multiset. */
 typedef struct expect {
-    int rc;           /* 0 or TIDE_ERANGE */
+    int rc; /* 0 or TIDE_ERANGE */
     tide_value v;
-    double tol;       /* for DOUBLE results */
-    mv extreme;       /* MIN/MAX STRING: bytes */
+    double tol; /* for DOUBLE results */
+    mv extreme; /* MIN/MAX STRING: bytes */
 } expect;
 
 static expect brute(tide_agg_kind k, tide_type t, mv *vals, size_t n, double abs_hist)
@@ -228,8 +242,10 @@ static int check(const tide_agg *a, int rc, const tide_value *got, const expect 
             memcmp(got->u.s.ptr, want->extreme.s, want->extreme.len) != 0)
             return __LINE__;
         return 0;
-    case TIDE_TYPE_BOOLEAN: return got->u.b == want->v.u.b ? 0 : __LINE__;
-    default: return got->u.i64 == want->v.u.i64 ? 0 : __LINE__;
+    case TIDE_TYPE_BOOLEAN:
+        return got->u.b == want->v.u.b ? 0 : __LINE__;
+    default:
+        return got->u.i64 == want->v.u.i64 ? 0 : __LINE__;
     }
 }
 
@@ -341,9 +357,9 @@ static int run_stream(const acase *c, uint64_t seed)
             fail = check(&a, rc, &got, &want);
             tide_err_clear(&e);
             if (fail)
-                fprintf(stderr, "  op %zu, n %zu: got %lld/%g null=%d, want %lld/%g null=%d\n",
-                        op, n, (long long)got.u.i64, got.u.f64, got.is_null,
-                        (long long)want.v.u.i64, want.v.u.f64, want.v.is_null);
+                fprintf(stderr, "  op %zu, n %zu: got %lld/%g null=%d, want %lld/%g null=%d\n", op,
+                        n, (long long)got.u.i64, got.u.f64, got.is_null, (long long)want.v.u.i64,
+                        want.v.u.f64, want.v.is_null);
         }
     }
     tide_agg_free(&a, st);
@@ -427,8 +443,8 @@ static int run_merge(const acase *c, uint64_t seed)
         if (!fail)
             fail = check(&a, r2, &g2, &want);
         /* exact forms have canonical encodings: merged == one pass */
-        bool exact = !(c->type == TIDE_TYPE_DOUBLE &&
-                       (c->kind == TIDE_AGG_SUM || c->kind == TIDE_AGG_AVG));
+        bool exact =
+            !(c->type == TIDE_TYPE_DOUBLE && (c->kind == TIDE_AGG_SUM || c->kind == TIDE_AGG_AVG));
         if (!fail && (encode_of(&a, one, &b1) || encode_of(&a, all, &b2)))
             fail = __LINE__;
         if (!fail && exact && (b1.len != b2.len || memcmp(b1.data, b2.data, b1.len) != 0))
@@ -474,8 +490,7 @@ static void test_merge_split_inputs(void)
             int line = run_merge(&cases[ci], seed * 7777 + ci);
             if (line) {
                 fprintf(stderr, "  case %zu (%s %s) failed at line %d\n", ci,
-                        tide_agg_kind_name(cases[ci].kind), tide_type_name(cases[ci].type),
-                        line);
+                        tide_agg_kind_name(cases[ci].kind), tide_type_name(cases[ci].type), line);
                 TT_SEED(seed * 7777 + ci);
             }
             TT_ASSERT(line == 0);
@@ -539,10 +554,14 @@ static void test_nulls_and_empty(void)
         tide_type t;
         bool null_result;
     } rows[] = {
-        {TIDE_AGG_COUNT_STAR, TIDE_TYPE_BIGINT, false}, {TIDE_AGG_COUNT, TIDE_TYPE_BIGINT, false},
-        {TIDE_AGG_SUM, TIDE_TYPE_BIGINT, true},         {TIDE_AGG_SUM, TIDE_TYPE_DOUBLE, true},
-        {TIDE_AGG_AVG, TIDE_TYPE_DOUBLE, true},         {TIDE_AGG_MIN, TIDE_TYPE_STRING, true},
-        {TIDE_AGG_MAX, TIDE_TYPE_BIGINT, true},         {TIDE_AGG_COUNT_DISTINCT, TIDE_TYPE_BIGINT, false},
+        {TIDE_AGG_COUNT_STAR, TIDE_TYPE_BIGINT, false},
+        {TIDE_AGG_COUNT, TIDE_TYPE_BIGINT, false},
+        {TIDE_AGG_SUM, TIDE_TYPE_BIGINT, true},
+        {TIDE_AGG_SUM, TIDE_TYPE_DOUBLE, true},
+        {TIDE_AGG_AVG, TIDE_TYPE_DOUBLE, true},
+        {TIDE_AGG_MIN, TIDE_TYPE_STRING, true},
+        {TIDE_AGG_MAX, TIDE_TYPE_BIGINT, true},
+        {TIDE_AGG_COUNT_DISTINCT, TIDE_TYPE_BIGINT, false},
         {TIDE_AGG_APPROX_COUNT_DISTINCT, TIDE_TYPE_STRING, false},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -835,6 +854,93 @@ static void test_hll_merge_is_union(void)
     }
 }
 
+/* Checkpoint composition: a keyed table whose values are aggregate states
+ * (COUNT(DISTINCT) + retractable MAX over STRING), snapshotted with the
+ * aggregate codec and restored into a fresh table, gives the same results. */
+static const tide_agg *g_aggs;
+
+static int enc_aggs(const void *value, tide_buf *out, void *ctx, tide_err *e)
+{
+    (void)ctx;
+    const unsigned char *v = value;
+    int rc = tide_agg_encode(&g_aggs[0], v, out, e);
+    return rc ? rc : tide_agg_encode(&g_aggs[1], v + g_aggs[0].state_size, out, e);
+}
+
+static int dec_aggs(const unsigned char *p, size_t n, void *value, void *ctx, tide_err *e)
+{
+    (void)ctx;
+    unsigned char *v = value;
+    size_t u1 = 0, u2 = 0;
+    int rc = tide_agg_decode(&g_aggs[0], v, p, n, &u1, e);
+    if (!rc)
+        rc = tide_agg_decode(&g_aggs[1], v + g_aggs[0].state_size, p + u1, n - u1, &u2, e);
+    if (!rc && u1 + u2 != n)
+        rc = tide_err_set(e, TIDE_ECORRUPT, "trailing bytes");
+    return rc;
+}
+
+static void test_table_snapshot_of_states(void)
+{
+    tide_err e = {0};
+    tide_agg aggs[2];
+    TT_OK(tide_agg_bind(&aggs[0], "COUNT", 5, false, true, TIDE_TYPE_STRING, 0, &e));
+    TT_OK(tide_agg_bind(&aggs[1], "MAX", 3, false, false, TIDE_TYPE_STRING, TIDE_AGG_RETRACTABLE,
+                        &e));
+    g_aggs = aggs;
+    size_t vs = aggs[0].state_size + aggs[1].state_size;
+    tide_table *t, *r;
+    TT_OK(tide_table_create(&t, TIDE_TABLE_KEY_U64, vs, 0, &e));
+    TT_OK(tide_table_create(&r, TIDE_TABLE_KEY_U64, vs, 0, &e));
+    uint64_t s = 5;
+    char buf[32];
+    for (int i = 0; i < 20000; i++) {
+        void *v;
+        bool is_new;
+        TT_OK(tide_table_upsert_u64(t, tt_rand(&s) % 300, &v, &is_new, &e));
+        unsigned char *slot = v;
+        if (is_new) {
+            tide_agg_init(&aggs[0], slot);
+            tide_agg_init(&aggs[1], slot + aggs[0].state_size);
+        }
+        int n = snprintf(buf, sizeof buf, "v%d", (int)(tt_rand(&s) % 500));
+        tide_value x = {.type = TIDE_TYPE_STRING, .u.s = {buf, (uint32_t)n}};
+        TT_OK(tide_agg_step(&aggs[0], slot, &x, &e));
+        TT_OK(tide_agg_step(&aggs[1], slot + aggs[0].state_size, &x, &e));
+    }
+    tide_buf b = {0};
+    TT_OK(tide_table_snapshot(t, &b, enc_aggs, NULL, &e));
+    TT_OK(tide_table_restore(r, b.data, b.len, dec_aggs, NULL, &e));
+    TT_ASSERT_EQ_INT(tide_table_count(r), tide_table_count(t));
+    tide_table_iter it = {0};
+    tide_table_entry ent;
+    while (tide_table_next(t, &it, &ent)) {
+        unsigned char *a = ent.value, *c = tide_table_find(r, ent.key, ent.klen);
+        TT_ASSERT(c != NULL);
+        for (int k = 0; k < 2; k++) {
+            size_t off = k ? aggs[0].state_size : 0;
+            tide_value x, y;
+            TT_OK(tide_agg_result(&aggs[k], a + off, &x, &e));
+            TT_OK(tide_agg_result(&aggs[k], c + off, &y, &e));
+            if (k == 0)
+                TT_ASSERT(x.u.i64 == y.u.i64 && x.u.i64 > 0);
+            else
+                TT_ASSERT(x.u.s.len == y.u.s.len && memcmp(x.u.s.ptr, y.u.s.ptr, x.u.s.len) == 0);
+        }
+    }
+    /* free the states (out of line) of both tables */
+    for (int pass = 0; pass < 2; pass++) {
+        tide_table *tt = pass ? r : t;
+        tide_table_iter i2 = {0};
+        while (tide_table_next(tt, &i2, &ent)) {
+            tide_agg_free(&aggs[0], ent.value);
+            tide_agg_free(&aggs[1], (unsigned char *)ent.value + aggs[0].state_size);
+        }
+        tide_table_free(tt);
+    }
+    tide_buf_free(&b);
+}
+
 int main(void)
 {
     TT_RUN(test_bind);
@@ -847,5 +953,6 @@ int main(void)
     TT_RUN(test_merge_split_inputs);
     TT_RUN(test_hll_accuracy);
     TT_RUN(test_hll_merge_is_union);
+    TT_RUN(test_table_snapshot_of_states);
     TT_DONE();
 }

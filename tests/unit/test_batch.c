@@ -221,6 +221,23 @@ static void test_model(void)
                 TT_ASSERT_MSG(0, "round %d row %u differs", round, i);
             }
 
+        /* min/max of the timestamp column against a scan of the model */
+        {
+            int64_t lo = 0, hi = 0, glo = 7, ghi = 7;
+            bool any = false;
+            for (uint32_t i = 0; i < n; i++) {
+                if (model[i].c[0].null)
+                    continue;
+                lo = !any || model[i].c[0].i < lo ? model[i].c[0].i : lo;
+                hi = !any || model[i].c[0].i > hi ? model[i].c[0].i : hi;
+                any = true;
+            }
+            TT_ASSERT(tide_cbatch_i64_range(b, 0, &glo, &ghi) == any);
+            if (any)
+                TT_ASSERT(glo == lo && ghi == hi);
+            else
+                TT_ASSERT(glo == 7 && ghi == 7);
+        }
         /* select a random subset (with repeats, any order) into d */
         uint32_t sel[CAP], m = n ? (uint32_t)(tt_rand(&seed) % (n + 1)) : 0;
         for (uint32_t i = 0; i < m; i++)
@@ -298,6 +315,11 @@ static void test_errors_and_boxed(void)
     TT_OK(tide_cbatch_set(b, 2, 0, &sv, &e));
     tide_str got = tide_cbatch_str(b, 2, 0);
     TT_ASSERT(got.len == 5 && memcmp(got.ptr, "hello", 5) == 0 && got.ptr != sv.u.s.ptr);
+    /* too long for a tide_str: refused before any byte is read */
+    TT_ASSERT_EQ_INT(tide_cbatch_set_str(b, 2, 0, "x", (size_t)UINT32_MAX + 1, &e), TIDE_ERANGE);
+    tide_err_clear(&e);
+    got = tide_cbatch_str(b, 2, 0);
+    TT_ASSERT(got.len == 5 && memcmp(got.ptr, "hello", 5) == 0);
     tide_value nv = {.type = TIDE_TYPE_NULL, .is_null = true};
     TT_OK(tide_cbatch_set(b, 2, 0, &nv, &e));
     TT_ASSERT(tide_cbatch_is_null(b, 2, 0));

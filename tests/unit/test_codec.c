@@ -175,7 +175,10 @@ static void fill_random(uint64_t *seed, tide_cbatch *b, uint32_t rows)
             case TIDE_TYPE_DOUBLE: tide_cbatch_set_f64(b, c, r, random_double(seed)); break;
             case TIDE_TYPE_TIMESTAMP: {
                 const int64_t lo = -62167219200000LL, hi = 253402300799999LL;
-                tide_cbatch_set_i64(b, c, r, lo + (int64_t)(tt_rand(seed) % (uint64_t)(hi - lo + 1)));
+                uint64_t x = tt_rand(seed);
+                int64_t v = x % 8 == 0 ? (int64_t)tt_rand(seed) /* any year, signed expanded form */
+                                       : lo + (int64_t)(tt_rand(seed) % (uint64_t)(hi - lo + 1));
+                tide_cbatch_set_i64(b, c, r, v);
                 break;
             }
             case TIDE_TYPE_STRING: {

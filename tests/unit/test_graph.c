@@ -198,7 +198,7 @@ static int map_batch(void *st, uint32_t input, void *bp, uint32_t rows, tide_tas
         it.key = map_key(it.key);
         rc = tide_task_emit(out, 0, &it);
     }
-    tide_task_free_batch(out, bp);
+    tide_task_free_batch(out, input, bp);
     return rc;
 }
 
@@ -227,7 +227,7 @@ static int count_batch(void *sp, uint32_t input, void *bp, uint32_t rows, tide_t
         it.part = s->part;
         rc = tide_task_emit(out, 0, &it);
     }
-    tide_task_free_batch(out, bp);
+    tide_task_free_batch(out, input, bp);
     return rc;
 }
 
@@ -285,7 +285,7 @@ static int sink_batch(void *sp, uint32_t input, void *bp, uint32_t rows, tide_ta
         sink_sink = x;
     }
     atomic_store(&s->items_atomic, s->items);
-    tide_task_free_batch(out, bp);
+    tide_task_free_batch(out, input, bp);
     return 0;
 }
 
@@ -352,7 +352,8 @@ static uint64_t key_hash(void *ctx, const void *it)
 /* ---- building the main graph ---- */
 
 typedef struct setup {
-    pool pool;
+    pool pool;  /* source -> map -> count batches (the graph's default type) */
+    pool pool2; /* count -> sink batches (a port-specific type) */
     tide_graph *g;
     source_st src[MAX_SRC];
     sink_st sink;
@@ -390,6 +391,7 @@ static int build(setup *su, uint32_t P, const int64_t *n, int64_t barrier_every,
 {
     int rc;
     pool_init(&su->pool, batch_rows);
+    pool_init(&su->pool2, batch_rows);
     tide_graph_cfg cfg = {.batch = pool_type(&su->pool), .batch_rows = batch_rows, .chan_capacity = cap};
     if ((rc = tide_graph_create(&su->g, &cfg, e)) != 0)
         return rc;
@@ -425,11 +427,13 @@ static int build(setup *su, uint32_t P, const int64_t *n, int64_t barrier_every,
             return rc;
         if ((rc = tide_graph_connect(su->g, su->src_id[s], maps[s], NULL, e)) != 0)
             return rc;
-        if ((rc = tide_graph_connect_hash(su->g, maps[s], counters, P, key_hash, NULL, NULL, e)) != 0)
+        if ((rc = tide_graph_connect_hash(su->g, maps[s], counters, P, key_hash, NULL, NULL, NULL, e)) != 0)
             return rc;
     }
+    tide_task_batch_type results = pool_type(&su->pool2);
     for (uint32_t p = 0; p < P; p++)
-        if ((rc = tide_graph_connect(su->g, counters[p], su->sink_id, NULL, e)) != 0)
+        if ((rc = tide_graph_connect_hash(su->g, counters[p], &su->sink_id, 1, NULL, NULL, &results, NULL,
+                                          e)) != 0)
             return rc;
     return 0;
 }
@@ -439,6 +443,7 @@ static void teardown(setup *su)
     tide_graph_free(su->g);
     su->g = NULL;
     pool_destroy(&su->pool);
+    pool_destroy(&su->pool2);
 }
 
 /* ---- tests ---- */
@@ -490,6 +495,63 @@ static void test_exchange_counts_match_brute_force(void)
             TT_ASSERT(parts_used[p]);
         teardown(&su);
         TT_ASSERT_EQ_INT(atomic_load(&su.pool.live), 0);
+        TT_ASSERT_EQ_INT(atomic_load(&su.pool2.live), 0);
+    }
+}
+
+/* Random shapes: P, batch size, channel capacity, input sizes (an empty
+ * source included) and barrier spacing; same checks against brute force. */
+static void test_random_graphs(void)
+{
+    uint64_t seed = 0x7469646567726170ull ^ (uint64_t)time(NULL);
+    for (int iter = 0; iter < 6; iter++) {
+        uint64_t it_seed = seed + (uint64_t)iter;
+        uint64_t r = it_seed;
+        uint32_t P = 1 + (uint32_t)(tt_rand(&r) % 5);
+        uint32_t rows = 1 + (uint32_t)(tt_rand(&r) % 300);
+        uint32_t cap = 1 + (uint32_t)(tt_rand(&r) % 8);
+        int64_t limit = rows < 8 ? 4000 : 40000;
+        int64_t n[MAX_SRC];
+        for (int k = 0; k < MAX_SRC; k++)
+            n[k] = tt_rand(&r) % 8 == 0 ? 0 : (int64_t)(tt_rand(&r) % (uint64_t)limit);
+        int64_t be = 200 + (int64_t)(tt_rand(&r) % 3000);
+
+        static int64_t want[3 * NKEYS + 2];
+        memset(want, 0, sizeof want);
+        int64_t want_items = 0, want_barriers = 0;
+        for (int k = 0; k < MAX_SRC; k++) {
+            for (int64_t i = 0; i < n[k]; i++) {
+                item x = source_item(k, i);
+                if (map_keeps(&x)) {
+                    want[map_key(x.key)]++;
+                    want_items++;
+                }
+            }
+            if (n[k] >= 1 && (n[k] - 1) / be > want_barriers)
+                want_barriers = (n[k] - 1) / be;
+        }
+        static setup su;
+        tide_err e = {0};
+        memset(&su, 0, sizeof su);
+        int rc = build(&su, P, n, be, rows, cap, -1, &e);
+        if (rc == 0)
+            rc = tide_graph_run(su.g, &e);
+        bool ok = rc == 0 && su.sink.bad[0] == 0 && su.sink.items == want_items &&
+                  su.sink.barriers == want_barriers && su.sink.wm == TIDE_TS_MAX;
+        for (size_t key = 0; ok && key < 3 * NKEYS + 2; key++)
+            ok = su.sink.last_val[key] == want[key];
+        if (!ok) {
+            TT_SEED(it_seed);
+            fprintf(stderr, "  P=%u rows=%u cap=%u n=%lld,%lld be=%lld: rc %d %s %s items %lld/%lld "
+                            "barriers %lld/%lld\n",
+                    P, rows, cap, (long long)n[0], (long long)n[1], (long long)be, rc, e.msg,
+                    su.sink.bad, (long long)su.sink.items, (long long)want_items,
+                    (long long)su.sink.barriers, (long long)want_barriers);
+        }
+        teardown(&su);
+        TT_ASSERT(ok);
+        TT_ASSERT_EQ_INT(atomic_load(&su.pool.live), 0);
+        TT_ASSERT_EQ_INT(atomic_load(&su.pool2.live), 0);
     }
 }
 
@@ -622,6 +684,7 @@ static void test_error_stops_graph(void)
     TT_ASSERT_MSG(strstr(e.msg, "task count") != NULL && strstr(e.msg, "bad key 16") != NULL, "%s", e.msg);
     teardown(&su);
     TT_ASSERT_EQ_INT(atomic_load(&su.pool.live), 0);
+    TT_ASSERT_EQ_INT(atomic_load(&su.pool2.live), 0);
 }
 
 /* ---- the latency flush, with a fake clock ---- */
@@ -668,7 +731,7 @@ static int collect_batch(void *sp, uint32_t input, void *bp, uint32_t rows, tide
     collect_st *s = sp;
     atomic_fetch_add(&s->items, rows);
     atomic_fetch_add(&s->batches, 1);
-    tide_task_free_batch(out, bp);
+    tide_task_free_batch(out, input, bp);
     return 0;
 }
 
@@ -763,6 +826,7 @@ static void test_latency_flush_fake_clock(void)
 int main(void)
 {
     TT_RUN(test_exchange_counts_match_brute_force);
+    TT_RUN(test_random_graphs);
     TT_RUN(test_backpressure_bounded);
     TT_RUN(test_injected_barriers);
     TT_RUN(test_error_stops_graph);

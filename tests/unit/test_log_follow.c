@@ -45,6 +45,7 @@ static void make_plan(uint64_t seed)
     uint64_t s = seed;
     uint64_t total = 0;
     g_nsteps = 0;
+    g_half_steps = 0;
     memset(g_half_count, 0, sizeof g_half_count);
     memset(g_total, 0, sizeof g_total);
     while (total < M) {
@@ -134,7 +135,7 @@ static int child_main(const char *dir, int go_fd)
     return rc || crc ? 1 : 0;
 }
 
-static void test_follow_from_another_process(void)
+static void follow(uint64_t segment_bytes)
 {
     const char *dir = tt_tmpdir("test_log_follow");
     TT_ASSERT(dir != NULL);
@@ -144,7 +145,7 @@ static void test_follow_from_another_process(void)
     tide_topic_config cfg;
     tide_topic_config_default(&cfg);
     cfg.partitions = PARTS;
-    cfg.segment_bytes = 32 * 1024; /* ~ 1 MB per partition: dozens of rolls */
+    cfg.segment_bytes = segment_bytes;
     cfg.fsync = TIDE_FSYNC_NEVER;
     tide_err e = {0};
     TT_OK(tide_topic_create(dir, TOPIC, &cfg, &e));
@@ -293,14 +294,21 @@ static void test_follow_from_another_process(void)
         TT_SEED(SEED);
     TT_ASSERT_MSG(ok, "%s", why);
     TT_ASSERT(go_sent);
-    fprintf(stderr, "  %d records in %zu appends, %ld empty polls\n", M, g_nsteps, empty_polls);
+    fprintf(stderr, "  segments of %llu bytes: %d records in %zu appends, %ld empty polls\n",
+            (unsigned long long)segment_bytes, M, g_nsteps, empty_polls);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     TT_ASSERT(system(cmd) == 0);
 }
 
+/* ~1 MB per partition: dozens of rolls; the large batches exceed a segment */
+static void test_follow_from_another_process(void) { follow(32 * 1024); }
+/* hundreds of rolls: most reads race with one */
+static void test_follow_tiny_segments(void) { follow(4 * 1024); }
+
 int main(void)
 {
     TT_RUN(test_follow_from_another_process);
+    TT_RUN(test_follow_tiny_segments);
     TT_DONE();
 }

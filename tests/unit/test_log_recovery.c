@@ -102,9 +102,11 @@ static void test_bad_batch_in_the_middle(void)
     char *full = lt_read_file(seg, &full_len);
     TT_ASSERT(full);
     /* a flipped payload bit in batch 2 of 5: fails the open naming file and position */
-    for (int which = 0; which < 3; which++) {
+    /* damage in: the records, the length field, the base offset, the count */
+    const uint64_t where[4] = {45, 1, 20, 12};
+    for (int which = 0; which < 4; which++) {
         TT_ASSERT(lt_write_file(seg, full, full_len) == 0);
-        uint64_t at = which == 0 ? pos[2] + 45 : which == 1 ? pos[2] + 1 /* length field */ : pos[2] + 20;
+        uint64_t at = pos[2] + where[which];
         lt_flip(seg, at, 3);
         tide_err e = {0};
         tide_log_writer *w = NULL;
@@ -295,6 +297,63 @@ static void test_fail_nth_io(void)
     }
 }
 
+
+/* A record value may hold encoded batches (even the exact successor of the
+ * batch carrying it).  Torn anywhere, that last batch is still a torn tail:
+ * recovered, not mistaken for valid data after damage. */
+static void test_torn_payload_holding_batches(void)
+{
+    tide_err e = {0};
+    TT_OK(lt_topic(base_dir, "payload", 1, 1 << 20, "never"));
+    tide_log_writer *w = NULL;
+    TT_OK(tide_log_writer_open(&w, base_dir, "payload", NULL, &e));
+    TT_OK(lt_append(w, 0, SEED, 0, 3, &e));
+    tide_buf inner = {0};
+    tide_record ir = {0};
+    ir.timestamp = 5;
+    ir.value = "v";
+    ir.value_len = 1;
+    TT_OK(tide_batch_encode(&inner, 4, &ir, 1));
+    TT_OK(tide_batch_encode(&inner, 1000, &ir, 1));
+    TT_OK(tide_batch_encode(&inner, 4, &ir, 1));
+    TT_OK(tide_buf_append(&inner, "pad", 3));
+    tide_record outer = {0};
+    outer.timestamp = 6;
+    outer.value = inner.data;
+    outer.value_len = inner.len;
+    TT_OK(tide_log_append(w, 0, &outer, 1, NULL, &e));
+    TT_OK(tide_log_writer_close(w, &e));
+    tide_buf_free(&inner);
+    char seg[2048];
+    snprintf(seg, sizeof seg, "%s/topics/payload/0/00000000000000000000.log", base_dir);
+    size_t full_len;
+    char *full = lt_read_file(seg, &full_len);
+    TT_ASSERT(full);
+    uint64_t last = 0;
+    {
+        /* where the last batch starts: walk the length fields */
+        uint64_t at = 0;
+        while (at < full_len) {
+            last = at;
+            at += (uint64_t)(unsigned char)full[at] | (uint64_t)(unsigned char)full[at + 1] << 8;
+        }
+    }
+    for (uint64_t cut = last + 1; cut < full_len; cut++) {
+        TT_ASSERT(lt_write_file(seg, full, (size_t)cut) == 0);
+        lt_reports rep = {0};
+        tide_log_writer_opts o = {0};
+        o.report = lt_report;
+        o.report_ctx = &rep;
+        tide_err oe = {0};
+        TT_ASSERT_MSG(tide_log_writer_open(&w, base_dir, "payload", &o, &oe) == 0, "cut %" PRIu64 ": %s",
+                      cut, oe.msg);
+        TT_ASSERT_EQ_INT(tide_log_writer_next(w, 0), 3);
+        TT_ASSERT_EQ_INT(rep.n, 1);
+        TT_OK(tide_log_writer_close(w, &oe));
+    }
+    free(full);
+}
+
 int main(void)
 {
     const char *d = tt_tmpdir("test_log_recovery");
@@ -305,6 +364,7 @@ int main(void)
     TT_RUN(test_bad_batch_in_the_middle);
     TT_RUN(test_reader_tail_rule);
     TT_RUN(test_older_segment_corrupt);
+    TT_RUN(test_torn_payload_holding_batches);
     TT_RUN(test_fail_nth_io);
     TT_DONE();
 }

@@ -259,10 +259,18 @@ static void for_each_idx(const char *pdir, int what)
     }
 }
 
+#define CHECK_LOOKUPS()                                                                     \
+    do {                                                                                    \
+        if (!check_lookups(&seed)) {                                                        \
+            TT_SEED(seed0);                                                                 \
+            TT_ASSERT(!"lookups match brute force");                                        \
+        }                                                                                   \
+    } while (0)
+
 static void test_time_lookups(void)
 {
-    uint64_t seed = 1234;
-    TT_SEED(seed);
+    const uint64_t seed0 = 1234;
+    uint64_t seed = seed0;
     for (int i = 0; i < TN; i++)
         tts[i] = (int64_t)(tt_rand(&seed) % 1000000);
     tide_err e = {0};
@@ -281,12 +289,12 @@ static void test_time_lookups(void)
     uint64_t segs[256];
     TT_ASSERT(lt_segments(pdir, segs, 256) >= 3);
     /* while the writer is open (active index partly unflushed) */
-    TT_ASSERT(check_lookups(&seed));
+    CHECK_LOOKUPS();
     TT_OK(tide_log_writer_close(w, &e));
-    TT_ASSERT(check_lookups(&seed));
+    CHECK_LOOKUPS();
     /* without index files */
     for_each_idx(pdir, 0);
-    TT_ASSERT(check_lookups(&seed));
+    CHECK_LOOKUPS();
     /* the writer rebuilds them (and says so) */
     lt_reports rep = {0};
     tide_log_writer_opts o = {0};
@@ -299,15 +307,65 @@ static void test_time_lookups(void)
     char p[4200];
     snprintf(p, sizeof p, "%s/%020" PRIu64 ".idx", pdir, segs[0]);
     TT_ASSERT(lt_size(p) > 32 + 40);
-    TT_ASSERT(check_lookups(&seed));
+    CHECK_LOOKUPS();
     /* damaged index files: readers are not misled, the writer rebuilds */
     for_each_idx(pdir, 1);
-    TT_ASSERT(check_lookups(&seed));
+    CHECK_LOOKUPS();
     rep.n = 0;
     TT_OK(tide_log_writer_open(&w, base_dir, "time", &o, &e));
     TT_OK(tide_log_writer_close(w, &e));
     TT_ASSERT(rep.n >= 1);
-    TT_ASSERT(check_lookups(&seed));
+    CHECK_LOOKUPS();
+}
+
+
+/* Retention deletes segments under a reader: it finishes the segment it
+ * has open, then says TIDE_ERANGE naming the first retained offset. */
+static void test_reader_outrun_by_retention(void)
+{
+    tide_topic_config c;
+    tide_topic_config_default(&c);
+    c.segment_bytes = 1500;
+    c.retention_bytes = 3000;
+    c.fsync = TIDE_FSYNC_NEVER;
+    tide_err e = {0};
+    TT_OK(tide_topic_create(base_dir, "outrun", &c, &e));
+    tide_log_writer *w = NULL;
+    TT_OK(tide_log_writer_open(&w, base_dir, "outrun", NULL, &e));
+    TT_OK(lt_append(w, 0, SEED, 0, 5, &e));
+    tide_log_reader *r = NULL;
+    tide_record rec;
+    TT_OK(tide_log_reader_open(&r, base_dir, "outrun", 0, &e));
+    TT_OK(tide_log_reader_next(r, &rec, &e));
+    TT_ASSERT(lt_equal(&rec, SEED, 0));
+    uint64_t next = 5;
+    for (int i = 0; i < 40; i++, next += 5)
+        TT_OK(lt_append(w, 0, SEED, next, next + 5, &e));
+    char pdir[2048];
+    pdir_of(pdir, sizeof pdir, "outrun");
+    uint64_t segs[256];
+    TT_ASSERT(lt_segments(pdir, segs, 256) >= 2);
+    TT_ASSERT(segs[0] > 30); /* segment 0 and its successor are gone */
+    uint64_t i = 1;
+    int rc;
+    tide_err re = {0};
+    while ((rc = tide_log_reader_next(r, &rec, &re)) == 0) {
+        TT_ASSERT(lt_equal(&rec, SEED, i));
+        i++;
+    }
+    TT_ASSERT_EQ_INT(rc, TIDE_ERANGE);
+    TT_ASSERT(i < segs[0]);
+    char want[64];
+    snprintf(want, sizeof want, "first retained offset is %" PRIu64, segs[0]);
+    TT_ASSERT_MSG(strstr(re.msg, want), "%s", re.msg);
+    TT_OK(tide_log_reader_seek(r, segs[0], &e));
+    for (i = segs[0]; i < next; i++) {
+        TT_OK(tide_log_reader_next(r, &rec, &e));
+        TT_ASSERT(lt_equal(&rec, SEED, i));
+    }
+    TT_ASSERT_EQ_INT(tide_log_reader_next(r, &rec, &e), TIDE_EAGAIN);
+    tide_log_reader_close(r);
+    TT_OK(tide_log_writer_close(w, &e));
 }
 
 int main(void)
@@ -319,5 +377,6 @@ int main(void)
     TT_RUN(test_retention_by_size);
     TT_RUN(test_retention_by_age);
     TT_RUN(test_time_lookups);
+    TT_RUN(test_reader_outrun_by_retention);
     TT_DONE();
 }

@@ -166,7 +166,12 @@ static void test_route(void)
     rec.value = "x";
     rec.value_len = 1;
     TT_ASSERT_EQ_INT(tide_log_append(w, 7, &rec, 1, NULL, &pe), TIDE_EINVAL);
+    tide_record big = rec;
+    big.value_len = (size_t)TIDE_BATCH_MAX; /* checked before anything is read */
+    tide_err be = {0};
+    TT_ASSERT_EQ_INT(tide_log_append(w, 6, &big, 1, NULL, &be), TIDE_ERANGE);
     TT_OK(tide_log_append(w, 6, &rec, 1, NULL, &e)); /* a bad argument does not fail the writer */
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w, 6), 1);
     TT_OK(tide_log_writer_close(w, &e));
 }
 

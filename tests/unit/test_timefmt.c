@@ -173,6 +173,52 @@ static void test_parse_errors(void)
     }
 }
 
+/* Every int64 formats to a text that parses back to it. */
+static void test_format_parse_all_int64(void)
+{
+    uint64_t seed = 0xa11b175ull;
+    static const int64_t edges[] = {INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1, 0, -1,
+                                    253402300800000LL, -62167219200001LL, -62167219200000LL};
+    for (int it = 0; it < 300000; it++) {
+        int64_t ms;
+        if (it < (int)(sizeof edges / sizeof edges[0]))
+            ms = edges[it];
+        else if (it % 2)
+            ms = (int64_t)tt_rand(&seed);
+        else
+            ms = (int64_t)tt_rand(&seed) >> (tt_rand(&seed) % 64);
+        char buf[TIDE_TS_FORMAT_MAX];
+        size_t n = tide_ts_format(ms, buf);
+        int64_t back;
+        tide_ts_error err = {0};
+        int rc = tide_ts_parse(buf, n, &back, &err);
+        if (rc != 0 || back != ms) {
+            TT_SEED(seed);
+            TT_ASSERT_MSG(0, "%lld -> %s -> rc %d (%s) %lld", (long long)ms, buf, rc, rc ? err.reason : "",
+                          (long long)back);
+        }
+    }
+    /* expanded years by hand */
+    int64_t v;
+    TT_OK(tide_ts_parse("+10000-01-01", 12, &v, NULL));
+    TT_ASSERT_EQ_INT(v, 253402300800000LL);
+    TT_OK(tide_ts_parse("-0001-12-31 23:59:59.999", 24, &v, NULL));
+    TT_ASSERT_EQ_INT(v, -62167219200001LL);
+    TT_OK(tide_ts_parse("+2024-02-29", 11, &v, NULL));
+    TT_ASSERT_EQ_INT(v, 1709164800000LL);
+    /* one past the ends */
+    tide_ts_error err;
+    TT_ASSERT_EQ_INT(tide_ts_parse("+292278994-08-17 07:12:55.808", 29, &v, &err), TIDE_EPARSE);
+    TT_ASSERT_EQ_STR(err.reason, "timestamp out of range");
+    TT_ASSERT_EQ_INT(tide_ts_parse("-292275055-05-16 16:47:04.191", 29, &v, &err), TIDE_EPARSE);
+    TT_ASSERT_EQ_STR(err.reason, "timestamp out of range");
+    TT_ASSERT_EQ_INT(tide_ts_parse("+292278994-08-17T09:12:55.807+02:00", 35, &v, NULL), 0);
+    TT_ASSERT(v == INT64_MAX);
+    TT_ASSERT_EQ_INT(tide_ts_parse("+1234567890-01-01", 17, &v, &err), TIDE_EPARSE);
+    TT_ASSERT_EQ_STR(err.reason, "year out of range");
+    TT_ASSERT_EQ_INT(tide_ts_parse("12345-01-01", 11, &v, &err), TIDE_EPARSE); /* 5 digits need a sign */
+}
+
 /* Walk day by day with a naive calendar; compare both conversions. */
 static void test_civil_walk(void)
 {
@@ -338,6 +384,7 @@ int main(void)
     TT_RUN(test_hand_checked);
     TT_RUN(test_parse_errors);
     TT_RUN(test_civil_walk);
+    TT_RUN(test_format_parse_all_int64);
     TT_RUN(test_random_vs_libc);
     TT_RUN(test_floor_vs_libc);
     TT_RUN(test_units);

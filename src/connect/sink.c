@@ -1,0 +1,623 @@
+/*
+ * sink.c - the STDOUT, FILE and TOPIC sinks and the dead-letter sink.
+ *
+ * STDOUT and FILE share `outfile`: an encoder appends to one buffer, which
+ * is written out (write(2) to a descriptor, or tide_io_pwrite to the temp
+ * file) when it holds flush_bytes.  TOPIC encodes a whole batch, cuts the
+ * text back into one value per row (the CSV lexer finds the row boundaries,
+ * so quoted LFs stay inside their value; JSON Lines objects never hold a raw
+ * LF), groups the rows by partition with a counting sort, and appends one
+ * run per partition.  All scratch arrays are reused across batches.
+ */
+#include "connect/sink.h"
+
+#include "base/io.h"
+#include "data/csv.h"
+#include "data/json.h"
+#include "data/timefmt.h"
+#include "log/topic.h"
+#include "log/writer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- an output file or descriptor ---- */
+
+typedef struct outfile {
+    int fd;          /* >= 0: a descriptor (not owned) */
+    tide_file *f;    /* else the temp file */
+    char *path, *tmp;
+    uint64_t off;
+} outfile;
+
+static int out_open_path(outfile *o, const char *path, tide_err *e)
+{
+    int rc;
+    size_t n = strlen(path);
+    o->fd = -1;
+    o->path = malloc(n + 1);
+    o->tmp = malloc(n + 5);
+    if (!o->path || !o->tmp)
+        return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", path);
+    memcpy(o->path, path, n + 1);
+    memcpy(o->tmp, path, n);
+    memcpy(o->tmp + n, ".tmp", 5);
+    if ((rc = tide_io_open(&o->f, o->tmp, TIDE_IO_WRITE | TIDE_IO_CREATE, e)))
+        return rc;
+    return tide_io_truncate(o->f, 0, e);
+}
+
+static int out_write(outfile *o, const void *p, size_t len, tide_err *e)
+{
+    if (o->fd < 0) {
+        int rc = tide_io_pwrite(o->f, p, len, o->off, e);
+        if (rc == 0)
+            o->off += len;
+        return rc;
+    }
+    const char *c = p;
+    while (len) {
+        ssize_t w = write(o->fd, c, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return tide_err_sys(e, errno, "write to descriptor %d", o->fd);
+        c += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* fsync, close and rename the temp file over the path. */
+static int out_commit(outfile *o, tide_err *e)
+{
+    if (o->fd >= 0 || !o->f)
+        return 0;
+    int rc = tide_io_fsync(o->f, e);
+    tide_io_close(o->f);
+    o->f = NULL;
+    if (rc == 0)
+        rc = tide_io_rename(o->tmp, o->path, e);
+    return rc;
+}
+
+static void out_free(outfile *o, bool remove_tmp)
+{
+    if (o->f) {
+        tide_io_close(o->f);
+        o->f = NULL;
+    }
+    if (remove_tmp && o->tmp && o->fd < 0)
+        tide_io_unlink(o->tmp, NULL); /* best effort: nothing durable depends on it */
+    free(o->path);
+    free(o->tmp);
+    o->path = o->tmp = NULL;
+}
+
+/* ---- the sink ---- */
+
+struct tide_sink {
+    tide_sink_config cfg;
+    tide_err err; /* sticky */
+    tide_encoder *enc;
+    tide_buf buf;
+    uint64_t rows;
+    bool wrote; /* a batch went through the encoder */
+    /* STDOUT, FILE */
+    outfile out;
+    bool opened;
+    /* TOPIC */
+    tide_log_writer *w;
+    int key_col, time_col;
+    tide_buf keys;
+    tide_record *recs, *sorted;
+    uint32_t *part;
+    size_t *key_off;
+    uint32_t *count; /* per partition */
+    size_t rcap;
+};
+
+void tide_sink_config_init(tide_sink_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->kind = TIDE_SINK_STDOUT;
+    c->format = TIDE_FORMAT_CSV;
+    c->fd = 1;
+}
+
+static void sink_free(tide_sink *k, bool remove_tmp)
+{
+    tide_encoder_free(k->enc);
+    tide_buf_free(&k->buf);
+    out_free(&k->out, remove_tmp);
+    tide_log_writer_close(k->w, NULL);
+    tide_buf_free(&k->keys);
+    free(k->recs);
+    free(k->sorted);
+    free(k->part);
+    free(k->key_off);
+    free(k->count);
+    free(k);
+}
+
+int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value, tide_err *e)
+{
+    int bad = 0;
+    if (!key || !value)
+        return tide_err_set(e, TIDE_EINVAL, "sink option: missing key or value");
+    if (!strcmp(key, "connector")) {
+        if (!strcmp(value, "stdout") || !strcmp(value, "print"))
+            c->kind = TIDE_SINK_STDOUT;
+        else if (!strcmp(value, "file") || !strcmp(value, "filesystem"))
+            c->kind = TIDE_SINK_FILE;
+        else if (!strcmp(value, "topic"))
+            c->kind = TIDE_SINK_TOPIC;
+        else
+            bad = 1;
+    } else if (!strcmp(key, "path")) {
+        c->path = value;
+    } else if (!strcmp(key, "topic")) {
+        c->topic = value;
+    } else if (!strcmp(key, "data")) {
+        c->datadir = value;
+    } else if (!strcmp(key, "format")) {
+        if (!strcmp(value, "csv"))
+            c->format = TIDE_FORMAT_CSV;
+        else if (!strcmp(value, "json") || !strcmp(value, "jsonl"))
+            c->format = TIDE_FORMAT_JSONL;
+        else
+            bad = 1;
+    } else if (!strcmp(key, "csv.header")) {
+        if (!strcmp(value, "true"))
+            c->header = true;
+        else if (!strcmp(value, "false"))
+            c->header = false;
+        else
+            bad = 1;
+    } else if (!strcmp(key, "csv.delimiter")) {
+        if (strlen(value) == 1)
+            c->delim = value[0];
+        else
+            bad = 1;
+    } else if (!strcmp(key, "key.column")) {
+        c->key_column = value;
+    } else {
+        return tide_err_set(e, TIDE_EINVAL, "sink option '%s': unknown option", key);
+    }
+    if (bad)
+        return tide_err_set(e, TIDE_EINVAL, "sink option '%s': bad value '%s'", key, value);
+    return 0;
+}
+
+int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
+{
+    int rc;
+    *out = NULL;
+    tide_sink *k = calloc(1, sizeof *k);
+    if (!k)
+        return tide_err_set(e, TIDE_ENOMEM, "sink: out of memory");
+    k->cfg = *cfg;
+    k->out.fd = cfg->fd;
+    k->key_col = k->time_col = -1;
+    if (!k->cfg.flush_bytes)
+        k->cfg.flush_bytes = 64u << 10;
+    if (!cfg->schema) {
+        rc = tide_err_set(e, TIDE_EINVAL, "sink: no schema");
+        goto fail;
+    }
+    tide_encode_opts eo = {.format = cfg->format, .delim = cfg->delim,
+                           .header = cfg->header && cfg->kind != TIDE_SINK_TOPIC};
+    if ((rc = tide_encoder_create(&k->enc, cfg->schema, &eo, e)))
+        goto fail;
+    switch (cfg->kind) {
+    case TIDE_SINK_STDOUT:
+        if (k->out.fd < 0) {
+            rc = tide_err_set(e, TIDE_EINVAL, "stdout sink: bad descriptor %d", k->out.fd);
+            goto fail;
+        }
+        break;
+    case TIDE_SINK_FILE:
+        if (!cfg->path) {
+            rc = tide_err_set(e, TIDE_EINVAL, "file sink: no path");
+            goto fail;
+        }
+        if ((rc = out_open_path(&k->out, cfg->path, e)))
+            goto fail;
+        break;
+    case TIDE_SINK_TOPIC: {
+        k->out.fd = -1;
+        if (!cfg->topic) {
+            rc = tide_err_set(e, TIDE_EINVAL, "topic sink: no topic");
+            goto fail;
+        }
+        if (!k->cfg.clock)
+            k->cfg.clock = tide_clock_system();
+        if (cfg->key_column) {
+            k->key_col = tide_schema_find(cfg->schema, cfg->key_column, strlen(cfg->key_column));
+            if (k->key_col < 0) {
+                rc = tide_err_set(e, TIDE_EINVAL, "topic sink %s: key column %s is not in the schema",
+                                  cfg->topic, cfg->key_column);
+                goto fail;
+            }
+        }
+        k->time_col = tide_schema_time_column(cfg->schema);
+        const char *dir = tide_data_dir(cfg->datadir);
+        if (!tide_topic_exists(dir, cfg->topic)) {
+            rc = tide_err_set(e, TIDE_ENOENT, "topic %s does not exist (in %s)", cfg->topic, dir);
+            goto fail;
+        }
+        tide_log_writer_opts wo = {.clock = cfg->clock, .report = cfg->report, .report_ctx = cfg->report_ctx};
+        if ((rc = tide_log_writer_open(&k->w, dir, cfg->topic, &wo, e)))
+            goto fail;
+        k->count = calloc(tide_log_writer_partitions(k->w), sizeof *k->count);
+        if (!k->count) {
+            rc = tide_err_set(e, TIDE_ENOMEM, "sink: out of memory");
+            goto fail;
+        }
+        break;
+    }
+    default:
+        rc = tide_err_set(e, TIDE_EINVAL, "sink: unknown kind %d", (int)cfg->kind);
+        goto fail;
+    }
+    *out = k;
+    return 0;
+fail:
+    sink_free(k, true);
+    return rc;
+}
+
+static int flush_buf(tide_sink *k, tide_err *e)
+{
+    if (!k->buf.len)
+        return 0;
+    int rc = out_write(&k->out, k->buf.data, k->buf.len, e);
+    tide_buf_reset(&k->buf);
+    return rc;
+}
+
+static int grow_recs(tide_sink *k, size_t n, tide_err *e)
+{
+    if (n <= k->rcap)
+        return 0;
+    tide_record *r = realloc(k->recs, n * sizeof *r);
+    if (r)
+        k->recs = r;
+    tide_record *s = realloc(k->sorted, n * sizeof *s);
+    if (s)
+        k->sorted = s;
+    uint32_t *p = realloc(k->part, n * sizeof *p);
+    if (p)
+        k->part = p;
+    size_t *ko = realloc(k->key_off, n * sizeof *ko);
+    if (ko)
+        k->key_off = ko;
+    if (!r || !s || !p || !ko)
+        return tide_err_set(e, TIDE_ENOMEM, "topic sink %s: out of memory", k->cfg.topic);
+    k->rcap = n;
+    return 0;
+}
+
+/* Append the key text of row r to k->keys; false for a NULL key. */
+static int key_text(tide_sink *k, const tide_cbatch *b, uint32_t r, bool *has, tide_err *e)
+{
+    uint32_t c = (uint32_t)k->key_col;
+    int rc = 0;
+    *has = !tide_cbatch_is_null(b, c, r);
+    if (!*has)
+        return 0;
+    switch (tide_cbatch_type(b, c)) {
+    case TIDE_TYPE_STRING: {
+        tide_str s = tide_cbatch_str(b, c, r);
+        rc = tide_buf_append(&k->keys, s.ptr, s.len);
+        break;
+    }
+    case TIDE_TYPE_BIGINT:
+        rc = tide_buf_printf(&k->keys, "%" PRId64, tide_cbatch_i64(b, c, r));
+        break;
+    case TIDE_TYPE_TIMESTAMP: {
+        char t[TIDE_TS_FORMAT_MAX];
+        size_t n = tide_ts_format(tide_cbatch_i64(b, c, r), t);
+        rc = tide_buf_append(&k->keys, t, n);
+        break;
+    }
+    case TIDE_TYPE_DOUBLE:
+        rc = tide_codec_write_double(&k->keys, tide_cbatch_f64(b, c, r));
+        break;
+    case TIDE_TYPE_BOOLEAN:
+        rc = tide_buf_printf(&k->keys, "%s", tide_cbatch_bool(b, c, r) ? "true" : "false");
+        break;
+    default:
+        *has = false;
+        break;
+    }
+    if (rc)
+        return tide_err_set(e, rc, "topic sink %s: out of memory", k->cfg.topic);
+    return 0;
+}
+
+static int write_topic(tide_sink *k, const tide_cbatch *b, tide_err *e)
+{
+    uint32_t n = tide_cbatch_rows(b), np = tide_log_writer_partitions(k->w);
+    int rc;
+    if (n == 0)
+        return 0;
+    if ((rc = grow_recs(k, n, e)))
+        return rc;
+    tide_buf_reset(&k->buf);
+    tide_buf_reset(&k->keys);
+    if ((rc = tide_encoder_encode(k->enc, b, &k->buf, e)))
+        return rc;
+    /* cut the text into one value per row */
+    const char *text = (const char *)k->buf.data;
+    size_t pos = 0;
+    tide_csv lex;
+    tide_csv_init(&lex, k->cfg.topic, k->cfg.delim ? k->cfg.delim : ',');
+    int64_t now = k->time_col >= 0 ? 0 : tide_clock_now_ms(k->cfg.clock);
+    for (uint32_t r = 0; r < n; r++) {
+        const char *v;
+        size_t vlen;
+        if (k->cfg.format == TIDE_FORMAT_CSV) {
+            tide_csv_record rec;
+            rc = tide_csv_next(&lex, text, k->buf.len, &pos, true, &rec, e);
+            if (rc != 1) {
+                rc = tide_err_set(e, rc < 0 ? rc : TIDE_EINVAL, "topic sink %s: cannot cut row %" PRIu32,
+                                  k->cfg.topic, r);
+                break;
+            }
+            v = rec.raw;
+            vlen = rec.raw_len;
+        } else {
+            const char *nl = memchr(text + pos, '\n', k->buf.len - pos);
+            if (!nl) {
+                rc = tide_err_set(e, TIDE_EINVAL, "topic sink %s: cannot cut row %" PRIu32, k->cfg.topic, r);
+                break;
+            }
+            v = text + pos;
+            vlen = (size_t)(nl - v);
+            pos += vlen + 1;
+        }
+        rc = 0;
+        tide_record *rec = &k->recs[r];
+        memset(rec, 0, sizeof *rec);
+        rec->value = v;
+        rec->value_len = vlen;
+        rec->timestamp = (k->time_col >= 0 && !tide_cbatch_is_null(b, (uint32_t)k->time_col, r))
+                             ? tide_cbatch_i64(b, (uint32_t)k->time_col, r)
+                             : (k->time_col >= 0 ? tide_clock_now_ms(k->cfg.clock) : now);
+        k->key_off[r] = SIZE_MAX;
+        if (k->key_col >= 0) {
+            size_t at = k->keys.len;
+            bool has;
+            if ((rc = key_text(k, b, r, &has, e)))
+                break;
+            if (has) {
+                k->key_off[r] = at;
+                rec->key_len = k->keys.len - at;
+            }
+        }
+    }
+    tide_csv_free(&lex);
+    if (rc)
+        return rc;
+    /* keys are stable now: set pointers and route */
+    memset(k->count, 0, np * sizeof *k->count);
+    for (uint32_t r = 0; r < n; r++) {
+        tide_record *rec = &k->recs[r];
+        if (k->key_off[r] != SIZE_MAX)
+            rec->key = k->keys.len ? (const char *)k->keys.data + k->key_off[r] : "";
+        k->part[r] = tide_log_writer_route(k->w, rec->key, rec->key_len);
+        k->count[k->part[r]]++;
+    }
+    /* counting sort by partition, stable */
+    size_t start = 0;
+    for (uint32_t p = 0; p < np; p++) {
+        size_t c = k->count[p];
+        k->count[p] = (uint32_t)start;
+        start += c;
+    }
+    for (uint32_t r = 0; r < n; r++)
+        k->sorted[k->count[k->part[r]]++] = k->recs[r];
+    start = 0;
+    for (uint32_t p = 0; p < np; p++) {
+        size_t end = k->count[p];
+        if (end > start && (rc = tide_log_append(k->w, p, k->sorted + start, end - start, NULL, e)))
+            return rc;
+        start = end;
+    }
+    return 0;
+}
+
+int tide_sink_write(tide_sink *k, const tide_cbatch *b, tide_err *e)
+{
+    int rc;
+    if (k->err.code)
+        return tide_err_set(e, k->err.code, "%s", k->err.msg);
+    if (k->cfg.kind == TIDE_SINK_TOPIC) {
+        rc = write_topic(k, b, &k->err);
+    } else {
+        rc = tide_encoder_encode(k->enc, b, &k->buf, &k->err);
+        k->wrote = true;
+        if (rc == 0 && k->buf.len >= k->cfg.flush_bytes)
+            rc = flush_buf(k, &k->err);
+    }
+    if (rc)
+        return tide_err_set(e, rc, "%s", k->err.msg);
+    k->rows += tide_cbatch_rows(b);
+    return 0;
+}
+
+int tide_sink_flush(tide_sink *k, tide_err *e)
+{
+    if (k->err.code)
+        return tide_err_set(e, k->err.code, "%s", k->err.msg);
+    if (k->cfg.kind == TIDE_SINK_TOPIC)
+        return 0;
+    int rc = flush_buf(k, &k->err);
+    if (rc)
+        return tide_err_set(e, rc, "%s", k->err.msg);
+    return 0;
+}
+
+/* A CSV header is written with the first batch; with no batch at all, an
+ * empty one makes the encoder write it. */
+static int header_only(tide_sink *k, tide_err *e)
+{
+    tide_cbatch *b = NULL;
+    int rc = tide_cbatch_create(&b, k->cfg.schema, 1, 0, e);
+    if (rc == 0)
+        rc = tide_encoder_encode(k->enc, b, &k->buf, e);
+    tide_cbatch_free(b);
+    return rc;
+}
+
+int tide_sink_close(tide_sink *k, tide_err *e)
+{
+    if (!k)
+        return 0;
+    int rc = 0;
+    if (!k->err.code && !k->wrote && k->cfg.kind != TIDE_SINK_TOPIC && k->cfg.header &&
+        k->cfg.format == TIDE_FORMAT_CSV && (rc = header_only(k, &k->err)))
+        tide_err_set(e, rc, "%s", k->err.msg);
+    if (rc == 0)
+        rc = tide_sink_flush(k, e);
+    if (rc == 0 && k->cfg.kind == TIDE_SINK_FILE)
+        rc = out_commit(&k->out, e);
+    if (rc == 0 && k->cfg.kind == TIDE_SINK_TOPIC) {
+        tide_log_writer *w = k->w;
+        k->w = NULL;
+        rc = tide_log_writer_close(w, e);
+    }
+    sink_free(k, rc != 0);
+    return rc;
+}
+
+void tide_sink_abort(tide_sink *k)
+{
+    if (k)
+        sink_free(k, true);
+}
+
+uint64_t tide_sink_rows(const tide_sink *k) { return k->rows; }
+
+/* ---- dead letters ---- */
+
+struct tide_sink_dead {
+    tide_sink_dead_config cfg;
+    tide_err err;
+    outfile out;
+    tide_log_writer *w;
+    tide_buf buf;
+    uint64_t count;
+};
+
+static void dead_free(tide_sink_dead *d, bool remove_tmp)
+{
+    out_free(&d->out, remove_tmp);
+    tide_log_writer_close(d->w, NULL);
+    tide_buf_free(&d->buf);
+    free(d);
+}
+
+int tide_sink_dead_open(tide_sink_dead **out, const tide_sink_dead_config *cfg, tide_err *e)
+{
+    int rc;
+    *out = NULL;
+    tide_sink_dead *d = calloc(1, sizeof *d);
+    if (!d)
+        return tide_err_set(e, TIDE_ENOMEM, "dead-letter sink: out of memory");
+    d->cfg = *cfg;
+    d->out.fd = -1;
+    if (!d->cfg.clock)
+        d->cfg.clock = tide_clock_system();
+    if (cfg->path && !cfg->topic) {
+        if ((rc = out_open_path(&d->out, cfg->path, e)))
+            goto fail;
+    } else if (cfg->topic && !cfg->path) {
+        const char *dir = tide_data_dir(cfg->datadir);
+        if (!tide_topic_exists(dir, cfg->topic)) {
+            rc = tide_err_set(e, TIDE_ENOENT, "topic %s does not exist (in %s)", cfg->topic, dir);
+            goto fail;
+        }
+        tide_log_writer_opts wo = {.clock = cfg->clock, .report = cfg->report, .report_ctx = cfg->report_ctx};
+        if ((rc = tide_log_writer_open(&d->w, dir, cfg->topic, &wo, e)))
+            goto fail;
+    } else {
+        rc = tide_err_set(e, TIDE_EINVAL, "dead-letter sink: give a path or a topic");
+        goto fail;
+    }
+    *out = d;
+    return 0;
+fail:
+    dead_free(d, true);
+    return rc;
+}
+
+int tide_sink_dead_write(tide_sink_dead *d, const char *reason, const char *position, const void *raw,
+                         size_t raw_len, tide_err *e)
+{
+    int rc;
+    if (d->err.code)
+        return tide_err_set(e, d->err.code, "%s", d->err.msg);
+    tide_buf_reset(&d->buf);
+    if (!reason)
+        reason = "";
+    if (!position)
+        position = "";
+    if ((rc = tide_buf_append(&d->buf, "{\"reason\":", 10)) ||
+        (rc = tide_json_write_string(&d->buf, reason, strlen(reason))) ||
+        (rc = tide_buf_append(&d->buf, ",\"position\":", 12)) ||
+        (rc = tide_json_write_string(&d->buf, position, strlen(position))) ||
+        (rc = tide_buf_append(&d->buf, ",\"raw\":", 7)) ||
+        (rc = tide_json_write_string(&d->buf, raw_len ? raw : "", raw_len)) ||
+        (rc = tide_buf_append(&d->buf, "}\n", 2))) {
+        tide_err_set(&d->err, rc, "dead-letter sink: out of memory");
+        goto done;
+    }
+    if (d->w) {
+        tide_record rec = {.timestamp = tide_clock_now_ms(d->cfg.clock), .value = d->buf.data,
+                           .value_len = d->buf.len - 1};
+        uint32_t p = tide_log_writer_route(d->w, NULL, 0);
+        rc = tide_log_append(d->w, p, &rec, 1, NULL, &d->err);
+    } else {
+        rc = out_write(&d->out, d->buf.data, d->buf.len, &d->err);
+    }
+done:
+    if (rc)
+        return tide_err_set(e, rc, "%s", d->err.msg);
+    d->count++;
+    return 0;
+}
+
+void tide_sink_dead_fn(void *ctx, const tide_src_dead *dl)
+{
+    tide_sink_dead_write(ctx, dl->reason, dl->position, dl->raw, dl->raw_len, NULL);
+}
+
+uint64_t tide_sink_dead_count(const tide_sink_dead *d) { return d->count; }
+
+int tide_sink_dead_close(tide_sink_dead *d, tide_err *e)
+{
+    if (!d)
+        return 0;
+    int rc = d->err.code ? tide_err_set(e, d->err.code, "%s", d->err.msg) : 0;
+    if (rc == 0 && d->w) {
+        tide_log_writer *w = d->w;
+        d->w = NULL;
+        rc = tide_log_writer_close(w, e);
+    }
+    if (rc == 0)
+        rc = out_commit(&d->out, e);
+    dead_free(d, rc != 0);
+    return rc;
+}
+
+void tide_sink_dead_abort(tide_sink_dead *d)
+{
+    if (d)
+        dead_free(d, true);
+}

@@ -1,0 +1,129 @@
+/*
+ * sink.h - sinks: where column batches go, and the dead-letter sink.
+ *
+ * Kinds:
+ *   STDOUT  CSV (optional header) or JSON Lines to a file descriptor (1 by
+ *           default), written whenever cfg.flush_bytes are buffered, and on
+ *           flush/close.
+ *   FILE    the same text into cfg.path, written through base/io.h to
+ *           "<path>.tmp" and renamed over <path> by tide_sink_close (after an
+ *           fsync), so readers see either the old file or the whole new one.
+ *           tide_sink_abort (or a failed close) removes the temp file.
+ *   TOPIC   one log record per row: the value is the row encoded per format
+ *           (one CSV line without its LF, or one JSON object); the key is
+ *           the text of cfg.key_column (NULL cell: no key; STRING as is,
+ *           BIGINT as decimal, TIMESTAMP as "YYYY-MM-DD HH:MM:SS.mmm",
+ *           DOUBLE shortest round-trip, BOOLEAN true/false), or none; the
+ *           partition is the writer's route (key hash, else round robin);
+ *           the timestamp is the schema's time column when set and not
+ *           NULL, else cfg.clock's now.  Each tide_sink_write appends its
+ *           rows before it returns (durability per the topic's fsync
+ *           policy; close syncs).
+ *
+ *   tide_sink_config c;  tide_sink_config_init(&c);
+ *   c.kind = TIDE_SINK_FILE; c.path = "out.csv"; c.schema = s; c.header = true;
+ *   tide_sink *k;  tide_sink_open(&k, &c, &err);
+ *   ... tide_sink_write(k, batch, &err) ...
+ *   tide_sink_close(k, &err);      (commit; always frees)
+ *
+ * Batches must have the sink's schema (or the same column types).  A batch
+ * that keeps ops gets an "op" field first (data/codec.h).  A failed sink stays
+ * failed: later writes return its first error; close then aborts.
+ *
+ * The dead-letter sink receives {"reason", "position", "raw"} objects as
+ * JSON Lines (raw bytes that are not UTF-8 become U+FFFD), into a file
+ * (temp + rename on close, like FILE) or a topic (one record per letter,
+ * appended at once, no key).  tide_sink_dead_fn plugs it into a source's
+ * cfg.on_dead; an error there sticks in the dead sink and is returned by
+ * tide_sink_dead_close.
+ *
+ * Threads: a sink belongs to one thread at a time.
+ */
+#ifndef TIDE_CONNECT_SINK_H
+#define TIDE_CONNECT_SINK_H
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "connect/source.h"
+#include "data/batch.h"
+#include "data/codec.h"
+#include "data/schema.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum tide_sink_kind {
+    TIDE_SINK_STDOUT,
+    TIDE_SINK_FILE,
+    TIDE_SINK_TOPIC,
+} tide_sink_kind;
+
+typedef struct tide_sink_config {
+    tide_sink_kind kind;
+    const tide_schema *schema; /* borrowed; outlives the sink */
+    tide_format format;
+    bool header;               /* CSV: a header line first (STDOUT, FILE) */
+    char delim;                /* CSV delimiter; 0 = ',' */
+    const char *path;          /* FILE */
+    int fd;                    /* STDOUT: default 1 */
+    const char *datadir;       /* TOPIC: NULL = tide_data_dir(NULL) */
+    const char *topic;         /* TOPIC: must exist */
+    const char *key_column;    /* TOPIC: NULL = no key */
+    const tide_clock *clock;   /* TOPIC timestamps without a time column; NULL = system */
+    size_t flush_bytes;        /* STDOUT/FILE buffer; 0 = 64 KiB */
+    /* TOPIC: the log writer's recovery reports (log/writer.h); NULL = its default */
+    void (*report)(void *ctx, const char *msg);
+    void *report_ctx;
+} tide_sink_config;
+
+/* Defaults: STDOUT, CSV, no header, ',', fd 1. */
+void tide_sink_config_init(tide_sink_config *c);
+
+/* Set one option by its SQL WITH name (strings borrowed):
+ *   connector = stdout | print | file | filesystem | topic   path = P
+ *   topic = T   data = DIR   format = csv | json | jsonl   csv.header = true|false
+ *   csv.delimiter = C   key.column = NAME
+ * TIDE_EINVAL naming the key for an unknown key or a bad value. */
+int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value, tide_err *e);
+
+typedef struct tide_sink tide_sink;
+
+int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e);
+/* Encode and write (or buffer) every row of b. */
+int tide_sink_write(tide_sink *k, const tide_cbatch *b, tide_err *e);
+/* Write out what is buffered (STDOUT, FILE: to the temp file). */
+int tide_sink_flush(tide_sink *k, tide_err *e);
+/* Flush and commit (FILE: fsync, rename; TOPIC: sync), then free.  Always
+ * frees; on error nothing is committed (FILE: the temp file is removed).
+ * NULL is a no-op returning 0. */
+int tide_sink_close(tide_sink *k, tide_err *e);
+/* Discard and free (FILE: remove the temp file).  NULL is a no-op. */
+void tide_sink_abort(tide_sink *k);
+uint64_t tide_sink_rows(const tide_sink *k); /* rows written so far */
+
+/* ---- dead letters ---- */
+
+typedef struct tide_sink_dead_config {
+    const char *path;        /* a file, or: */
+    const char *datadir;     /* a topic (NULL datadir = tide_data_dir(NULL)) */
+    const char *topic;
+    const tide_clock *clock; /* topic record timestamps; NULL = system */
+    void (*report)(void *ctx, const char *msg); /* topic: writer recovery reports; NULL = its default */
+    void *report_ctx;
+} tide_sink_dead_config;
+
+typedef struct tide_sink_dead tide_sink_dead;
+
+int tide_sink_dead_open(tide_sink_dead **out, const tide_sink_dead_config *cfg, tide_err *e);
+int tide_sink_dead_write(tide_sink_dead *d, const char *reason, const char *position, const void *raw,
+                         size_t raw_len, tide_err *e);
+/* For tide_src_config.on_dead with dead_ctx = the tide_sink_dead. */
+void tide_sink_dead_fn(void *ctx, const tide_src_dead *dl);
+uint64_t tide_sink_dead_count(const tide_sink_dead *d);
+/* Commit (file: fsync + rename; topic: sync) and free; returns the first
+ * error, including one met in tide_sink_dead_fn.  NULL is a no-op. */
+int tide_sink_dead_close(tide_sink_dead *d, tide_err *e);
+void tide_sink_dead_abort(tide_sink_dead *d);
+
+#endif

@@ -1,0 +1,2397 @@
+/*
+ * expr.c - typed expression trees, evaluated one column batch at a time.
+ *
+ * How evaluation works.  ev(x, batch, n, active) evaluates x's children and
+ * then runs one kernel over the n rows, leaving the result in x->res (which
+ * points at x's own buffers, or straight at the batch's arrays for a column
+ * reference).  Kernels compute every row, NULL or not (the value slot of a
+ * NULL row is garbage but readable; BOOLEAN bytes are therefore normalised
+ * with != 0 and never read as C bool), so the loops are simple and the
+ * compiler vectorises the numeric ones.
+ *
+ * `active` (a byte per row, or NULL for all rows) marks the rows SQL would
+ * actually evaluate at this node; it only decides which failed CASTs raise
+ * an error.  CASE, COALESCE, AND and OR narrow it for the operands that SQL
+ * evaluates lazily (THEN branches, later COALESCE arguments, the right side
+ * of AND/OR), so `CASE WHEN s <> '' THEN CAST(s AS BIGINT) END` never fails
+ * on the empty strings.
+ *
+ * Typing happens once, in the constructors.  Implicit conversions (BIGINT to
+ * DOUBLE for mixed arithmetic and comparisons, a NULL literal to the type
+ * its context needs) are explicit CAST nodes inserted there, so every kernel
+ * sees operands of one type.
+ *
+ * Memory: every node has a result buffer pair (values, nulls) sized to the
+ * largest batch seen, a few byte masks for the nodes that need them, and
+ * one growable byte buffer for the strings it produces.  Evaluation
+ * allocates only when a batch is larger than any before, or a node's string
+ * output outgrows its buffer.
+ */
+#include "exec/expr.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum node_kind {
+    K_COL,
+    K_LIT,
+    K_ARITH,
+    K_NEG,
+    K_CMP,
+    K_LOGIC,
+    K_NOT,
+    K_IS,
+    K_BETWEEN,
+    K_IN,
+    K_LIKE,
+    K_CASE,
+    K_COALESCE,
+    K_CAST,
+    K_CONCAT,
+    K_STRFN,
+    K_SUBSTR,
+    K_TRIM,
+    K_FLOOR,
+    K_EXTRACT,
+    K_DATEFMT,
+} node_kind;
+
+/* LIKE pattern elements: a literal byte (0..255), any one character, any
+ * run of characters. */
+#define LIKE_ONE (-1)
+#define LIKE_ANY (-2)
+
+typedef enum like_shape { LIKE_EXACT, LIKE_PREFIX, LIKE_SUFFIX, LIKE_CONTAINS, LIKE_GENERAL, LIKE_NULL } like_shape;
+
+/* DATE_FORMAT elements. */
+typedef enum fmt_kind { F_TEXT, F_YEAR, F_MONTH, F_DAY, F_HOUR, F_MINUTE, F_SECOND, F_MILLI } fmt_kind;
+typedef struct fmt_item {
+    fmt_kind kind;
+    uint32_t off, len; /* F_TEXT: bytes in x->text */
+} fmt_item;
+
+struct tide_expr {
+    node_kind kind;
+    tide_type type;
+    bool interval;
+    bool flag; /* negated (BETWEEN, IN, LIKE), try (CAST), ceil (FLOOR) */
+    int op;    /* the sub-operator of the kind */
+    uint32_t nkids;
+    tide_expr **kids;
+
+    /* parameters */
+    uint32_t col;         /* K_COL */
+    tide_value lit;       /* K_LIT (strings point into text) */
+    tide_type from;       /* K_CAST: the operand's type */
+    tide_ts_unit unit;    /* K_FLOOR, K_EXTRACT */
+    bool has_else;        /* K_CASE: kids = conds[n], vals[n], [else] */
+    bool has_len;         /* K_SUBSTR */
+    char *text;           /* LIKE literal bytes, DATE_FORMAT text, literal string */
+    size_t text_len;
+    int *pat;             /* K_LIKE: elements */
+    uint32_t npat;
+    like_shape shape;
+    fmt_item *fmt;        /* K_DATEFMT */
+    uint32_t nfmt;
+    size_t fmt_max;       /* bytes of the longest output */
+
+    /* evaluation state */
+    uint32_t cap;         /* rows the buffers hold */
+    uint8_t *nulls;
+    void *vals;
+    uint8_t *m1, *m2, *m3, *m4; /* scratch masks (one allocation at m1) */
+    uint8_t *selmask;     /* the root's mask built from a selection */
+    uint32_t selcap;
+    char *sbuf;           /* string output */
+    size_t scap;
+    tide_expr_vec res;
+};
+
+/* ---- names ---- */
+
+const char *tide_expr_arith_name(tide_expr_arith_op op)
+{
+    static const char *const n[] = {"+", "-", "*", "/", "%"};
+    return (unsigned)op < 5 ? n[op] : "?";
+}
+
+const char *tide_expr_cmp_name(tide_expr_cmp_op op)
+{
+    static const char *const n[] = {"=", "<>", "<", "<=", ">", ">="};
+    return (unsigned)op < 6 ? n[op] : "?";
+}
+
+static const char *tname(const tide_expr *x)
+{
+    return x->interval ? "INTERVAL" : tide_type_name(x->type);
+}
+
+static bool is_num(tide_type t) { return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_DOUBLE; }
+
+static size_t val_size(tide_type t)
+{
+    switch (t) {
+    case TIDE_TYPE_BOOLEAN:
+        return 1;
+    case TIDE_TYPE_STRING:
+        return sizeof(tide_str);
+    default:
+        return 8;
+    }
+}
+
+/* ---- building ---- */
+
+void tide_expr_free(tide_expr *x)
+{
+    if (!x)
+        return;
+    for (uint32_t i = 0; i < x->nkids; i++)
+        tide_expr_free(x->kids[i]);
+    free(x->kids);
+    free(x->text);
+    free(x->pat);
+    free(x->fmt);
+    free(x->nulls);
+    free(x->vals);
+    free(x->m1);
+    free(x->selmask);
+    free(x->sbuf);
+    free(x);
+}
+
+static void free_kids(tide_expr **kids, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        tide_expr_free(kids[i]);
+}
+
+/* A node of `kind` over kids[0..n), which it takes (freed on failure, as is
+ * everything when a kid is NULL: a failed child constructor). */
+static int mk(tide_expr **out, node_kind kind, tide_expr **kids, uint32_t n, tide_err *e)
+{
+    *out = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!kids[i]) {
+            free_kids(kids, n);
+            return tide_err_set(e, TIDE_EINVAL, "expression operand missing (a sub-expression failed)");
+        }
+    }
+    tide_expr *x = calloc(1, sizeof *x);
+    if (!x)
+        goto nomem;
+    x->kind = kind;
+    if (n) {
+        x->kids = malloc(n * sizeof *x->kids);
+        if (!x->kids) {
+            free(x);
+            goto nomem;
+        }
+        memcpy(x->kids, kids, n * sizeof *kids);
+        x->nkids = n;
+    }
+    *out = x;
+    return 0;
+nomem:
+    free_kids(kids, n);
+    return tide_err_set(e, TIDE_ENOMEM, "out of memory building an expression");
+}
+
+/* Fail a half-built node: free it (and its kids) and clear *out. */
+static int fail_node(tide_expr **out, tide_expr *x, int rc)
+{
+    tide_expr_free(x);
+    *out = NULL;
+    return rc;
+}
+
+static int make_cast(tide_expr **out, tide_expr *a, tide_type to, bool try_, tide_err *e);
+
+/* Wrap *slot in an implicit CAST to `to` (BIGINT->DOUBLE or NULL->t, which
+ * never fail).  On failure *slot is unchanged (still owned by its parent). */
+static int coerce(tide_expr **slot, tide_type to, bool interval, tide_err *e)
+{
+    tide_expr *a = *slot;
+    if (a->type == to) {
+        if (a->type != TIDE_TYPE_NULL)
+            a->interval = a->interval || interval;
+        return 0;
+    }
+    tide_expr *c = calloc(1, sizeof *c);
+    tide_expr **k = malloc(sizeof *k);
+    if (!c || !k) {
+        free(c);
+        free(k);
+        return tide_err_set(e, TIDE_ENOMEM, "out of memory building an expression");
+    }
+    c->kind = K_CAST;
+    c->type = to;
+    c->from = a->type;
+    c->interval = interval;
+    k[0] = a;
+    c->kids = k;
+    c->nkids = 1;
+    *slot = c;
+    return 0;
+}
+
+/* The common type of kids[0..n) for CASE / COALESCE / IN / BETWEEN: all of
+ * one type (NULLs aside), or BIGINT and DOUBLE mixed -> DOUBLE.  Then coerce
+ * every kid to it.  An all-NULL list stays NULL unless `fallback` says. */
+static int unify(tide_expr **kids, uint32_t n, tide_type fallback, const char *what, tide_type *out,
+                 bool *out_interval, tide_err *e)
+{
+    tide_type t = TIDE_TYPE_NULL;
+    bool iv = false;
+    const tide_expr *first = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        const tide_expr *k = kids[i];
+        if (k->type == TIDE_TYPE_NULL)
+            continue;
+        if (!first) {
+            first = k;
+            t = k->type;
+            iv = k->interval;
+            continue;
+        }
+        if (k->type == t && k->interval == iv)
+            continue;
+        if (!iv && !k->interval && is_num(t) && is_num(k->type)) {
+            t = TIDE_TYPE_DOUBLE;
+            continue;
+        }
+        if (strcmp(what, "compare") == 0)
+            return tide_err_set(e, TIDE_EINVAL, "cannot compare %s with %s", tname(first), tname(k));
+        return tide_err_set(e, TIDE_EINVAL, "%s operands have incompatible types %s and %s", what, tname(first),
+                            tname(k));
+    }
+    if (t == TIDE_TYPE_NULL)
+        t = fallback;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = coerce(&kids[i], t, iv, e);
+        if (rc)
+            return rc;
+    }
+    *out = t;
+    *out_interval = iv;
+    return 0;
+}
+
+int tide_expr_column(tide_expr **out, const tide_schema *schema, uint32_t index, tide_err *e)
+{
+    *out = NULL;
+    if (!schema || index >= tide_schema_ncols(schema))
+        return tide_err_set(e, TIDE_EINVAL, "column index %u out of range (schema has %zu columns)", index,
+                            schema ? tide_schema_ncols(schema) : (size_t)0);
+    tide_expr *x;
+    int rc = mk(&x, K_COL, NULL, 0, e);
+    if (rc)
+        return rc;
+    x->col = index;
+    x->type = tide_schema_col(schema, index)->type;
+    *out = x;
+    return 0;
+}
+
+int tide_expr_literal(tide_expr **out, const tide_value *v, tide_err *e)
+{
+    *out = NULL;
+    if ((unsigned)v->type >= TIDE_TYPE_COUNT)
+        return tide_err_set(e, TIDE_EINVAL, "literal of unknown type %d", (int)v->type);
+    tide_expr *x;
+    int rc = mk(&x, K_LIT, NULL, 0, e);
+    if (rc)
+        return rc;
+    x->type = v->type;
+    x->lit = *v;
+    x->lit.is_null = v->is_null || v->type == TIDE_TYPE_NULL;
+    if (v->type == TIDE_TYPE_STRING && !x->lit.is_null) {
+        x->text = malloc(v->u.s.len ? v->u.s.len : 1);
+        if (!x->text)
+            return fail_node(out, x, tide_err_set(e, TIDE_ENOMEM, "out of memory building a literal"));
+        if (v->u.s.len)
+            memcpy(x->text, v->u.s.ptr, v->u.s.len);
+        x->text_len = v->u.s.len;
+        x->lit.u.s.ptr = x->text;
+    }
+    if (v->type == TIDE_TYPE_BOOLEAN && !x->lit.is_null)
+        x->lit.u.b = v->u.b != 0;
+    *out = x;
+    return 0;
+}
+
+int tide_expr_literal_null(tide_expr **out, tide_type type, tide_err *e)
+{
+    tide_value v = {.type = type, .is_null = true};
+    return tide_expr_literal(out, &v, e);
+}
+int tide_expr_literal_bool(tide_expr **out, bool b, tide_err *e)
+{
+    tide_value v = {.type = TIDE_TYPE_BOOLEAN, .u.b = b};
+    return tide_expr_literal(out, &v, e);
+}
+int tide_expr_literal_i64(tide_expr **out, int64_t i, tide_err *e)
+{
+    tide_value v = {.type = TIDE_TYPE_BIGINT, .u.i64 = i};
+    return tide_expr_literal(out, &v, e);
+}
+int tide_expr_literal_f64(tide_expr **out, double d, tide_err *e)
+{
+    tide_value v = {.type = TIDE_TYPE_DOUBLE, .u.f64 = d};
+    return tide_expr_literal(out, &v, e);
+}
+int tide_expr_literal_str(tide_expr **out, const char *s, size_t len, tide_err *e)
+{
+    *out = NULL;
+    if (len > UINT32_MAX)
+        return tide_err_set(e, TIDE_ERANGE, "string literal of %zu bytes is too long", len);
+    tide_value v = {.type = TIDE_TYPE_STRING, .u.s = {s, (uint32_t)len}};
+    return tide_expr_literal(out, &v, e);
+}
+int tide_expr_literal_ts(tide_expr **out, int64_t ms, tide_err *e)
+{
+    tide_value v = {.type = TIDE_TYPE_TIMESTAMP, .u.i64 = ms};
+    return tide_expr_literal(out, &v, e);
+}
+int tide_expr_literal_interval(tide_expr **out, int64_t ms, tide_err *e)
+{
+    int rc = tide_expr_literal_i64(out, ms, e);
+    if (rc == 0)
+        (*out)->interval = true;
+    return rc;
+}
+
+int tide_expr_arith(tide_expr **out, tide_expr_arith_op op, tide_expr *a, tide_expr *b, tide_err *e)
+{
+    tide_expr *kids[2] = {a, b}, *x;
+    int rc = mk(&x, K_ARITH, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    if ((unsigned)op > TIDE_EXPR_MOD)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown arithmetic operator %d", (int)op));
+    x->op = op;
+    tide_expr **ka = &x->kids[0], **kb = &x->kids[1];
+    /* A NULL operand takes the type its partner needs. */
+    for (int side = 0; side < 2; side++) {
+        tide_expr **me = side ? kb : ka, *other = side ? *ka : *kb;
+        if ((*me)->type != TIDE_TYPE_NULL)
+            continue;
+        tide_type t = other->type;
+        bool iv = other->interval;
+        if (t == TIDE_TYPE_NULL)
+            t = TIDE_TYPE_BIGINT;
+        else if (t == TIDE_TYPE_TIMESTAMP)
+            t = TIDE_TYPE_BIGINT, iv = true;
+        if ((rc = coerce(me, t, iv, e)))
+            return fail_node(out, x, rc);
+    }
+    tide_type ta = (*ka)->type, tb = (*kb)->type;
+    bool ia = (*ka)->interval, ib = (*kb)->interval;
+    if (ta == TIDE_TYPE_TIMESTAMP && ib && (op == TIDE_EXPR_ADD || op == TIDE_EXPR_SUB)) {
+        x->type = TIDE_TYPE_TIMESTAMP;
+    } else if (ia && tb == TIDE_TYPE_TIMESTAMP && op == TIDE_EXPR_ADD) {
+        x->type = TIDE_TYPE_TIMESTAMP;
+    } else if (ia && ib && (op == TIDE_EXPR_ADD || op == TIDE_EXPR_SUB)) {
+        x->type = TIDE_TYPE_BIGINT;
+        x->interval = true;
+    } else if (ia != ib && (op == TIDE_EXPR_MUL || (op == TIDE_EXPR_DIV && ia)) &&
+               (ia ? tb : ta) == TIDE_TYPE_BIGINT) {
+        x->type = TIDE_TYPE_BIGINT; /* INTERVAL * n, n * INTERVAL, INTERVAL / n */
+        x->interval = true;
+    } else if (!ia && !ib && is_num(ta) && is_num(tb)) {
+        x->type = (ta == TIDE_TYPE_DOUBLE || tb == TIDE_TYPE_DOUBLE) ? TIDE_TYPE_DOUBLE : TIDE_TYPE_BIGINT;
+        if ((rc = coerce(ka, x->type, false, e)) || (rc = coerce(kb, x->type, false, e)))
+            return fail_node(out, x, rc);
+    } else {
+        return fail_node(out, x,
+                         tide_err_set(e, TIDE_EINVAL, "cannot apply %s to %s and %s", tide_expr_arith_name(op),
+                                      tname(*ka), tname(*kb)));
+    }
+    *out = x;
+    return 0;
+}
+
+int tide_expr_neg(tide_expr **out, tide_expr *a, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_NEG, &a, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    if (x->kids[0]->type == TIDE_TYPE_NULL && (rc = coerce(&x->kids[0], TIDE_TYPE_BIGINT, false, e)))
+        return fail_node(out, x, rc);
+    if (!is_num(x->kids[0]->type))
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "cannot negate %s", tname(x->kids[0])));
+    x->type = x->kids[0]->type;
+    x->interval = x->kids[0]->interval;
+    *out = x;
+    return 0;
+}
+
+int tide_expr_compare(tide_expr **out, tide_expr_cmp_op op, tide_expr *a, tide_expr *b, tide_err *e)
+{
+    tide_expr *kids[2] = {a, b}, *x;
+    int rc = mk(&x, K_CMP, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    if ((unsigned)op > TIDE_EXPR_GE)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown comparison operator %d", (int)op));
+    x->op = op;
+    x->type = TIDE_TYPE_BOOLEAN;
+    tide_type t;
+    bool iv;
+    if ((rc = unify(x->kids, 2, TIDE_TYPE_BIGINT, "compare", &t, &iv, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+/* Coerce a NULL operand to BOOLEAN and require BOOLEAN. */
+static int want_bool(tide_expr *x, uint32_t i, const char *what, tide_err *e)
+{
+    int rc;
+    if (x->kids[i]->type == TIDE_TYPE_NULL && (rc = coerce(&x->kids[i], TIDE_TYPE_BOOLEAN, false, e)))
+        return rc;
+    if (x->kids[i]->type != TIDE_TYPE_BOOLEAN)
+        return tide_err_set(e, TIDE_EINVAL, "%s needs a BOOLEAN operand, not %s", what, tname(x->kids[i]));
+    return 0;
+}
+
+int tide_expr_logic(tide_expr **out, tide_expr_logic_op op, tide_expr *a, tide_expr *b, tide_err *e)
+{
+    tide_expr *kids[2] = {a, b}, *x;
+    int rc = mk(&x, K_LOGIC, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->op = op;
+    x->type = TIDE_TYPE_BOOLEAN;
+    const char *name = op == TIDE_EXPR_AND ? "AND" : "OR";
+    if ((unsigned)op > TIDE_EXPR_OR)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown logical operator %d", (int)op));
+    if ((rc = want_bool(x, 0, name, e)) || (rc = want_bool(x, 1, name, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_not(tide_expr **out, tide_expr *a, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_NOT, &a, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_BOOLEAN;
+    if ((rc = want_bool(x, 0, "NOT", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_is(tide_expr **out, tide_expr_is_op op, tide_expr *a, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_IS, &a, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->op = op;
+    x->type = TIDE_TYPE_BOOLEAN;
+    if ((unsigned)op > TIDE_EXPR_IS_NOT_FALSE)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown IS operator %d", (int)op));
+    if (op >= TIDE_EXPR_IS_TRUE && (rc = want_bool(x, 0, "IS TRUE/FALSE", e)))
+        return fail_node(out, x, rc);
+    if (x->kids[0]->type == TIDE_TYPE_NULL && (rc = coerce(&x->kids[0], TIDE_TYPE_BOOLEAN, false, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_between(tide_expr **out, tide_expr *v, tide_expr *lo, tide_expr *hi, bool negated, tide_err *e)
+{
+    tide_expr *kids[3] = {v, lo, hi}, *x;
+    int rc = mk(&x, K_BETWEEN, kids, 3, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_BOOLEAN;
+    x->flag = negated;
+    tide_type t;
+    bool iv;
+    if ((rc = unify(x->kids, 3, TIDE_TYPE_BIGINT, "compare", &t, &iv, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_in(tide_expr **out, tide_expr *v, tide_expr **items, uint32_t n, bool negated, tide_err *e)
+{
+    *out = NULL;
+    tide_expr **kids = malloc((size_t)(n + 1) * sizeof *kids);
+    if (!kids || n == 0) {
+        tide_expr_free(v);
+        free_kids(items, n);
+        free(kids);
+        return n == 0 ? tide_err_set(e, TIDE_EINVAL, "IN needs at least one item")
+                      : tide_err_set(e, TIDE_ENOMEM, "out of memory building IN");
+    }
+    kids[0] = v;
+    memcpy(kids + 1, items, n * sizeof *items);
+    tide_expr *x;
+    int rc = mk(&x, K_IN, kids, n + 1, e);
+    free(kids);
+    if (rc)
+        return rc;
+    x->type = TIDE_TYPE_BOOLEAN;
+    x->flag = negated;
+    tide_type t;
+    bool iv;
+    if ((rc = unify(x->kids, n + 1, TIDE_TYPE_BIGINT, "compare", &t, &iv, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+/* ---- LIKE ---- */
+
+static int compile_like(tide_expr *x, const tide_value *p, int escape, tide_err *e)
+{
+    if (p->is_null) {
+        x->shape = LIKE_NULL;
+        return 0;
+    }
+    const unsigned char *s = (const unsigned char *)p->u.s.ptr;
+    uint32_t n = p->u.s.len, m = 0;
+    x->pat = malloc((n ? n : 1) * sizeof *x->pat);
+    x->text = malloc(n ? n : 1);
+    if (!x->pat || !x->text)
+        return tide_err_set(e, TIDE_ENOMEM, "out of memory compiling a LIKE pattern");
+    for (uint32_t i = 0; i < n; i++) {
+        int c = s[i];
+        if (escape >= 0 && c == escape) {
+            if (i + 1 == n)
+                return tide_err_set(e, TIDE_EINVAL, "LIKE pattern ends with the escape character");
+            x->pat[m++] = s[++i];
+        } else if (c == '%') {
+            if (m == 0 || x->pat[m - 1] != LIKE_ANY)
+                x->pat[m++] = LIKE_ANY;
+        } else if (c == '_') {
+            x->pat[m++] = LIKE_ONE;
+        } else {
+            x->pat[m++] = c;
+        }
+    }
+    x->npat = m;
+    /* Recognise literal-only shapes: lit, lit%, %lit, %lit%. */
+    uint32_t b = 0, end = m;
+    bool lead = m > 0 && x->pat[0] == LIKE_ANY, trail = m > (lead ? 1u : 0u) && x->pat[m - 1] == LIKE_ANY;
+    if (lead)
+        b = 1;
+    if (trail)
+        end = m - 1;
+    bool literal = true;
+    for (uint32_t i = b; i < end; i++)
+        if (x->pat[i] < 0)
+            literal = false;
+    if (literal) {
+        for (uint32_t i = b; i < end; i++)
+            x->text[i - b] = (char)x->pat[i];
+        x->text_len = end - b;
+        x->shape = lead && trail ? LIKE_CONTAINS : lead ? LIKE_SUFFIX : trail ? LIKE_PREFIX : LIKE_EXACT;
+    } else {
+        x->shape = LIKE_GENERAL;
+    }
+    return 0;
+}
+
+int tide_expr_like(tide_expr **out, tide_expr *v, tide_expr *pattern, int escape, bool negated, tide_err *e)
+{
+    tide_expr *kids[2] = {v, pattern}, *x;
+    int rc = mk(&x, K_LIKE, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_BOOLEAN;
+    x->flag = negated;
+    if (x->kids[0]->type == TIDE_TYPE_NULL && (rc = coerce(&x->kids[0], TIDE_TYPE_STRING, false, e)))
+        return fail_node(out, x, rc);
+    tide_value p;
+    if (x->kids[0]->type != TIDE_TYPE_STRING ||
+        (x->kids[1]->type != TIDE_TYPE_STRING && x->kids[1]->type != TIDE_TYPE_NULL))
+        return fail_node(out, x,
+                         tide_err_set(e, TIDE_EINVAL, "cannot apply LIKE to %s and %s", tname(x->kids[0]),
+                                      tname(x->kids[1])));
+    if (!tide_expr_is_literal(x->kids[1], &p))
+        return fail_node(out, x, tide_err_set(e, TIDE_EUNSUPPORTED, "LIKE pattern must be a constant string"));
+    if (escape > 255)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "LIKE escape must be one byte"));
+    if ((rc = compile_like(x, &p, escape, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+/* ---- CASE, COALESCE ---- */
+
+int tide_expr_case(tide_expr **out, tide_expr **conds, tide_expr **vals, uint32_t n, tide_expr *else_,
+                   tide_err *e)
+{
+    *out = NULL;
+    uint32_t nk = 2 * n + (else_ ? 1 : 0);
+    tide_expr **kids = malloc((nk ? nk : 1) * sizeof *kids);
+    if (!kids || n == 0) {
+        free_kids(conds, n);
+        free_kids(vals, n);
+        tide_expr_free(else_);
+        free(kids);
+        return n == 0 ? tide_err_set(e, TIDE_EINVAL, "CASE needs at least one WHEN")
+                      : tide_err_set(e, TIDE_ENOMEM, "out of memory building CASE");
+    }
+    memcpy(kids, conds, n * sizeof *kids);
+    memcpy(kids + n, vals, n * sizeof *kids);
+    if (else_)
+        kids[2 * n] = else_;
+    tide_expr *x;
+    int rc = mk(&x, K_CASE, kids, nk, e);
+    free(kids);
+    if (rc)
+        return rc;
+    x->has_else = else_ != NULL;
+    for (uint32_t i = 0; i < n; i++)
+        if ((rc = want_bool(x, i, "CASE WHEN", e)))
+            return fail_node(out, x, rc);
+    if ((rc = unify(x->kids + n, n + (else_ ? 1 : 0), TIDE_TYPE_NULL, "CASE", &x->type, &x->interval, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_coalesce(tide_expr **out, tide_expr **args, uint32_t n, tide_err *e)
+{
+    *out = NULL;
+    if (n == 0)
+        return tide_err_set(e, TIDE_EINVAL, "COALESCE needs at least one argument");
+    tide_expr *x;
+    int rc = mk(&x, K_COALESCE, args, n, e);
+    if (rc)
+        return rc;
+    if ((rc = unify(x->kids, n, TIDE_TYPE_NULL, "COALESCE", &x->type, &x->interval, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+/* ---- CAST ---- */
+
+static bool cast_ok(tide_type from, tide_type to)
+{
+    if (from == to || from == TIDE_TYPE_NULL || to == TIDE_TYPE_STRING || from == TIDE_TYPE_STRING)
+        return to != TIDE_TYPE_NULL || from == TIDE_TYPE_NULL;
+    switch (from) {
+    case TIDE_TYPE_BOOLEAN:
+        return to == TIDE_TYPE_BIGINT || to == TIDE_TYPE_DOUBLE;
+    case TIDE_TYPE_BIGINT:
+        return to == TIDE_TYPE_BOOLEAN || to == TIDE_TYPE_DOUBLE || to == TIDE_TYPE_TIMESTAMP;
+    case TIDE_TYPE_DOUBLE:
+        return to == TIDE_TYPE_BOOLEAN || to == TIDE_TYPE_BIGINT;
+    case TIDE_TYPE_TIMESTAMP:
+        return to == TIDE_TYPE_BIGINT;
+    default:
+        return false;
+    }
+}
+
+static int make_cast(tide_expr **out, tide_expr *a, tide_type to, bool try_, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_CAST, &a, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->from = x->kids[0]->type;
+    x->type = to;
+    x->flag = try_;
+    if ((unsigned)to >= TIDE_TYPE_COUNT || !cast_ok(x->from, to))
+        return fail_node(out, x,
+                         tide_err_set(e, TIDE_EINVAL, "cannot cast %s to %s", tname(x->kids[0]),
+                                      (unsigned)to < TIDE_TYPE_COUNT ? tide_type_name(to) : "?"));
+    *out = x;
+    return 0;
+}
+
+int tide_expr_cast(tide_expr **out, tide_expr *a, tide_type to, bool try_, tide_err *e)
+{
+    return make_cast(out, a, to, try_, e);
+}
+
+/* ---- string and time functions ---- */
+
+static int want_type(tide_expr *x, uint32_t i, tide_type t, const char *what, tide_err *e)
+{
+    int rc;
+    if (x->kids[i]->type == TIDE_TYPE_NULL && (rc = coerce(&x->kids[i], t, false, e)))
+        return rc;
+    if (x->kids[i]->type != t || x->kids[i]->interval)
+        return tide_err_set(e, TIDE_EINVAL, "%s needs %s, not %s", what, tide_type_name(t), tname(x->kids[i]));
+    return 0;
+}
+
+int tide_expr_concat(tide_expr **out, tide_expr *a, tide_expr *b, tide_err *e)
+{
+    tide_expr *kids[2] = {a, b}, *x;
+    int rc = mk(&x, K_CONCAT, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_STRING;
+    if (x->kids[0]->type != TIDE_TYPE_NULL && x->kids[0]->type != TIDE_TYPE_STRING)
+        rc = tide_err_set(e, TIDE_EINVAL, "cannot apply || to %s and %s", tname(x->kids[0]), tname(x->kids[1]));
+    else if (x->kids[1]->type != TIDE_TYPE_NULL && x->kids[1]->type != TIDE_TYPE_STRING)
+        rc = tide_err_set(e, TIDE_EINVAL, "cannot apply || to %s and %s", tname(x->kids[0]), tname(x->kids[1]));
+    if (rc || (rc = want_type(x, 0, TIDE_TYPE_STRING, "||", e)) || (rc = want_type(x, 1, TIDE_TYPE_STRING, "||", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_str_fn(tide_expr **out, tide_expr_str_op fn, tide_expr *s, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_STRFN, &s, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    static const char *const names[] = {"UPPER", "LOWER", "CHAR_LENGTH"};
+    if ((unsigned)fn > TIDE_EXPR_CHAR_LENGTH)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown string function %d", (int)fn));
+    x->op = fn;
+    x->type = fn == TIDE_EXPR_CHAR_LENGTH ? TIDE_TYPE_BIGINT : TIDE_TYPE_STRING;
+    if ((rc = want_type(x, 0, TIDE_TYPE_STRING, names[fn], e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_substring(tide_expr **out, tide_expr *s, tide_expr *start, tide_expr *len, tide_err *e)
+{
+    tide_expr *kids[3] = {s, start, len}, *x;
+    int rc = mk(&x, K_SUBSTR, kids, len ? 3 : 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_STRING;
+    x->has_len = len != NULL;
+    if ((rc = want_type(x, 0, TIDE_TYPE_STRING, "SUBSTRING", e)) ||
+        (rc = want_type(x, 1, TIDE_TYPE_BIGINT, "SUBSTRING start", e)) ||
+        (len && (rc = want_type(x, 2, TIDE_TYPE_BIGINT, "SUBSTRING length", e))))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_trim(tide_expr **out, tide_expr_trim_mode mode, tide_expr *s, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_TRIM, &s, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->op = mode;
+    x->type = TIDE_TYPE_STRING;
+    if ((unsigned)mode > TIDE_EXPR_TRIM_TRAILING)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown TRIM mode %d", (int)mode));
+    if ((rc = want_type(x, 0, TIDE_TYPE_STRING, "TRIM", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_floor(tide_expr **out, tide_expr *ts, tide_ts_unit unit, bool ceil_, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_FLOOR, &ts, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_TIMESTAMP;
+    x->unit = unit;
+    x->flag = ceil_;
+    if ((unsigned)unit >= TIDE_TS_UNIT_COUNT)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown time unit %d", (int)unit));
+    if ((rc = want_type(x, 0, TIDE_TYPE_TIMESTAMP, ceil_ ? "CEIL" : "FLOOR", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_extract(tide_expr **out, tide_ts_unit unit, tide_expr *ts, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_EXTRACT, &ts, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_BIGINT;
+    x->unit = unit;
+    if ((unsigned)unit >= TIDE_TS_UNIT_COUNT)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown time unit %d", (int)unit));
+    if ((rc = want_type(x, 0, TIDE_TYPE_TIMESTAMP, "EXTRACT", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+static int compile_fmt(tide_expr *x, const tide_value *p, tide_err *e)
+{
+    if (p->is_null)
+        return tide_err_set(e, TIDE_EINVAL, "DATE_FORMAT pattern is NULL");
+    const char *s = p->u.s.ptr;
+    uint32_t n = p->u.s.len, nf = 0;
+    x->fmt = malloc(((size_t)n + 1) * sizeof *x->fmt);
+    x->text = malloc(n ? n : 1);
+    if (!x->fmt || !x->text)
+        return tide_err_set(e, TIDE_ENOMEM, "out of memory compiling a DATE_FORMAT pattern");
+    size_t tl = 0, maxlen = 0;
+    static const struct { const char *tok; fmt_kind k; size_t w; } toks[] = {
+        {"yyyy", F_YEAR, 11}, {"MM", F_MONTH, 2}, {"dd", F_DAY, 2}, {"HH", F_HOUR, 2},
+        {"mm", F_MINUTE, 2},  {"ss", F_SECOND, 2}, {"SSS", F_MILLI, 3},
+    };
+    for (uint32_t i = 0; i < n;) {
+        char c = s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            size_t k = 0, nt = sizeof toks / sizeof toks[0];
+            for (; k < nt; k++) {
+                size_t l = strlen(toks[k].tok);
+                /* a run of the letter must be exactly the token */
+                size_t run = 0;
+                while (i + run < n && s[i + run] == c)
+                    run++;
+                if (run == l && memcmp(s + i, toks[k].tok, l) == 0)
+                    break;
+            }
+            if (k == nt)
+                return tide_err_set(e, TIDE_EINVAL,
+                                    "DATE_FORMAT pattern letter '%c' at position %u is not supported (use yyyy MM dd "
+                                    "HH mm ss SSS)",
+                                    c, i + 1);
+            x->fmt[nf++] = (fmt_item){toks[k].k, 0, 0};
+            maxlen += toks[k].w;
+            i += (uint32_t)strlen(toks[k].tok);
+            continue;
+        }
+        /* literal text: plain characters, or '...' with '' for a quote */
+        size_t start = tl;
+        while (i < n && !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) {
+            if (s[i] == '\'') {
+                if (i + 1 < n && s[i + 1] == '\'') {
+                    x->text[tl++] = '\'';
+                    i += 2;
+                    continue;
+                }
+                uint32_t j = i + 1;
+                for (;;) {
+                    if (j >= n)
+                        return tide_err_set(e, TIDE_EINVAL, "DATE_FORMAT pattern has an unclosed quote at position %u",
+                                            i + 1);
+                    if (s[j] == '\'') {
+                        if (j + 1 < n && s[j + 1] == '\'') {
+                            x->text[tl++] = '\'';
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    x->text[tl++] = s[j++];
+                }
+                i = j + 1;
+                continue;
+            }
+            x->text[tl++] = s[i++];
+        }
+        x->fmt[nf++] = (fmt_item){F_TEXT, (uint32_t)start, (uint32_t)(tl - start)};
+        maxlen += tl - start;
+    }
+    x->nfmt = nf;
+    x->fmt_max = maxlen;
+    return 0;
+}
+
+int tide_expr_date_format(tide_expr **out, tide_expr *ts, tide_expr *pattern, tide_err *e)
+{
+    tide_expr *kids[2] = {ts, pattern}, *x;
+    int rc = mk(&x, K_DATEFMT, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_STRING;
+    if ((rc = want_type(x, 0, TIDE_TYPE_TIMESTAMP, "DATE_FORMAT", e)))
+        return fail_node(out, x, rc);
+    tide_value p;
+    if (x->kids[1]->type != TIDE_TYPE_STRING || !tide_expr_is_literal(x->kids[1], &p))
+        return fail_node(out, x,
+                         tide_err_set(e, x->kids[1]->type == TIDE_TYPE_STRING ? TIDE_EUNSUPPORTED : TIDE_EINVAL,
+                                      "DATE_FORMAT pattern must be a constant STRING, not %s", tname(x->kids[1])));
+    if ((rc = compile_fmt(x, &p, e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+/* ---- inspecting ---- */
+
+tide_type tide_expr_type(const tide_expr *x) { return x->type; }
+bool tide_expr_is_interval(const tide_expr *x) { return x->interval; }
+
+bool tide_expr_is_literal(const tide_expr *x, tide_value *v)
+{
+    if (x->kind == K_LIT) {
+        if (v)
+            *v = x->lit;
+        return true;
+    }
+    /* an implicit NULL -> t cast of a literal is still a literal */
+    if (x->kind == K_CAST && x->from == TIDE_TYPE_NULL && x->kids[0]->kind == K_LIT) {
+        if (v)
+            *v = (tide_value){.type = x->type, .is_null = true};
+        return true;
+    }
+    return false;
+}
+
+/* ==== evaluation ==== */
+
+static int nomem(tide_err *e) { return tide_err_set(e, TIDE_ENOMEM, "out of memory evaluating an expression"); }
+
+static unsigned masks_needed(const tide_expr *x)
+{
+    switch (x->kind) {
+    case K_LOGIC:
+    case K_COALESCE:
+        return 1;
+    case K_CASE:
+        return 3;
+    case K_BETWEEN:
+    case K_IN:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+static void fill_literal(tide_expr *x, uint32_t from, uint32_t to)
+{
+    memset(x->nulls + from, x->lit.is_null ? 1 : 0, to - from);
+    if (x->lit.is_null) {
+        memset((char *)x->vals + (size_t)from * val_size(x->type), 0, (size_t)(to - from) * val_size(x->type));
+        return;
+    }
+    for (uint32_t i = from; i < to; i++) {
+        switch (x->type) {
+        case TIDE_TYPE_BOOLEAN:
+            ((uint8_t *)x->vals)[i] = x->lit.u.b;
+            break;
+        case TIDE_TYPE_DOUBLE:
+            ((double *)x->vals)[i] = x->lit.u.f64;
+            break;
+        case TIDE_TYPE_STRING:
+            ((tide_str *)x->vals)[i] = x->lit.u.s;
+            break;
+        default:
+            ((int64_t *)x->vals)[i] = x->lit.u.i64;
+            break;
+        }
+    }
+}
+
+/* Make x's buffers hold n rows. */
+static int ensure_cap(tide_expr *x, uint32_t n, tide_err *e)
+{
+    if (n <= x->cap && x->nulls)
+        return 0;
+    if (x->kind == K_COL)
+        return 0;
+    uint32_t cap = x->cap ? x->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    uint8_t *nulls = calloc(cap, 1);
+    void *vals = calloc(cap, val_size(x->type));
+    unsigned nm = masks_needed(x);
+    uint8_t *m = nm ? calloc((size_t)cap * nm, 1) : NULL;
+    if (!nulls || !vals || (nm && !m)) {
+        free(nulls);
+        free(vals);
+        free(m);
+        return nomem(e);
+    }
+    free(x->nulls);
+    free(x->vals);
+    free(x->m1);
+    x->nulls = nulls;
+    x->vals = vals;
+    x->m1 = m;
+    if (m) {
+        x->m2 = m + cap;
+        x->m3 = nm > 2 ? m + 2 * (size_t)cap : NULL;
+        x->m4 = nm > 3 ? m + 3 * (size_t)cap : NULL;
+    }
+    x->cap = cap;
+    if (x->kind == K_LIT)
+        fill_literal(x, 0, cap);
+    return 0;
+}
+
+/* A string output buffer of at least `bytes`. */
+static char *sbuf(tide_expr *x, size_t bytes, tide_err *e)
+{
+    if (bytes > x->scap || !x->sbuf) {
+        size_t cap = x->scap ? x->scap : 4096;
+        while (cap < bytes)
+            cap *= 2;
+        char *p = malloc(cap);
+        if (!p) {
+            nomem(e);
+            return NULL;
+        }
+        free(x->sbuf);
+        x->sbuf = p;
+        x->scap = cap;
+    }
+    return x->sbuf;
+}
+
+static void set_res(tide_expr *x, uint32_t n)
+{
+    x->res.type = x->type;
+    x->res.rows = n;
+    x->res.nulls = x->nulls;
+    x->res.v.any = x->vals;
+}
+
+static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e);
+
+/* Evaluate every kid with the same active rows. */
+static int ev_kids(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e)
+{
+    for (uint32_t k = 0; k < x->nkids; k++) {
+        int rc = ev(x->kids[k], in, n, active, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void or_nulls(uint8_t *restrict out, const uint8_t *restrict a, const uint8_t *restrict b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = (uint8_t)((a[i] | b[i]) != 0);
+}
+
+/* ---- arithmetic ---- */
+
+static inline int64_t wadd(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static inline int64_t wsub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static inline int64_t wmul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+
+static void arith_i64(int op, const int64_t *restrict a, const int64_t *restrict b, const uint8_t *an,
+                      const uint8_t *bn, int64_t *restrict r, uint8_t *restrict rn, uint32_t n, bool const_b)
+{
+    or_nulls(rn, an, bn, n);
+    switch (op) {
+    case TIDE_EXPR_ADD:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = wadd(a[i], b[i]);
+        break;
+    case TIDE_EXPR_SUB:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = wsub(a[i], b[i]);
+        break;
+    case TIDE_EXPR_MUL:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = wmul(a[i], b[i]);
+        break;
+    case TIDE_EXPR_DIV:
+    case TIDE_EXPR_MOD: {
+        bool div = op == TIDE_EXPR_DIV;
+        if (const_b && n && b[0] != 0 && b[0] != -1) {
+            /* a constant divisor (the common `x % 10`): no per-row checks */
+            int64_t d = b[0];
+            if (div)
+                for (uint32_t i = 0; i < n; i++)
+                    r[i] = a[i] / d;
+            else
+                for (uint32_t i = 0; i < n; i++)
+                    r[i] = a[i] % d;
+            break;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t d = b[i];
+            if (d == 0) {
+                r[i] = 0;
+                rn[i] = 1; /* division by zero is NULL */
+            } else if (d == -1) {
+                r[i] = div ? wsub(0, a[i]) : 0;
+            } else {
+                r[i] = div ? a[i] / d : a[i] % d;
+            }
+        }
+        break;
+    }
+    }
+}
+
+static void arith_f64(int op, const double *restrict a, const double *restrict b, const uint8_t *an,
+                      const uint8_t *bn, double *restrict r, uint8_t *restrict rn, uint32_t n)
+{
+    or_nulls(rn, an, bn, n);
+    switch (op) {
+    case TIDE_EXPR_ADD:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = a[i] + b[i];
+        break;
+    case TIDE_EXPR_SUB:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = a[i] - b[i];
+        break;
+    case TIDE_EXPR_MUL:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = a[i] * b[i];
+        break;
+    case TIDE_EXPR_DIV:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = a[i] / b[i];
+        break;
+    case TIDE_EXPR_MOD:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = fmod(a[i], b[i]);
+        break;
+    }
+}
+
+static void ev_arith(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res, *b = &x->kids[1]->res;
+    int op = x->op;
+    if (x->type == TIDE_TYPE_DOUBLE) {
+        arith_f64(op, a->v.f64, b->v.f64, a->nulls, b->nulls, x->vals, x->nulls, n);
+        return;
+    }
+    /* TIMESTAMP - INTERVAL etc. are plain int64 arithmetic; n * INTERVAL
+     * commutes */
+    arith_i64(op, a->v.i64, b->v.i64, a->nulls, b->nulls, x->vals, x->nulls, n,
+              x->kids[1]->kind == K_LIT && !x->kids[1]->lit.is_null);
+}
+
+static void ev_neg(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    memcpy(x->nulls, a->nulls, n);
+    if (x->type == TIDE_TYPE_DOUBLE) {
+        double *r = x->vals;
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = -a->v.f64[i];
+    } else {
+        int64_t *r = x->vals;
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = wsub(0, a->v.i64[i]);
+    }
+}
+
+/* ---- comparison ---- */
+
+static inline int str_cmp(tide_str a, tide_str b)
+{
+    uint32_t m = a.len < b.len ? a.len : b.len;
+    int c = m ? memcmp(a.ptr, b.ptr, m) : 0;
+    if (c)
+        return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+#define CMP_LOOPS(A, B)                                        \
+    switch (op) {                                              \
+    case TIDE_EXPR_EQ:                                         \
+        for (uint32_t i = 0; i < n; i++)                       \
+            r[i] = (A) == (B);                                 \
+        break;                                                 \
+    case TIDE_EXPR_NE:                                         \
+        for (uint32_t i = 0; i < n; i++)                       \
+            r[i] = (A) != (B);                                 \
+        break;                                                 \
+    case TIDE_EXPR_LT:                                         \
+        for (uint32_t i = 0; i < n; i++)                       \
+            r[i] = (A) < (B);                                  \
+        break;                                                 \
+    case TIDE_EXPR_LE:                                         \
+        for (uint32_t i = 0; i < n; i++)                       \
+            r[i] = (A) <= (B);                                 \
+        break;                                                 \
+    case TIDE_EXPR_GT:                                         \
+        for (uint32_t i = 0; i < n; i++)                       \
+            r[i] = (A) > (B);                                  \
+        break;                                                 \
+    default:                                                   \
+        for (uint32_t i = 0; i < n; i++)                       \
+            r[i] = (A) >= (B);                                 \
+        break;                                                 \
+    }
+
+/* r[i] = a[i] op b[i] (values only; rn = a.nulls | b.nulls). */
+static void cmp_kernel(int op, const tide_expr_vec *a, const tide_expr_vec *b, uint8_t *restrict r,
+                       uint8_t *restrict rn, uint32_t n)
+{
+    or_nulls(rn, a->nulls, b->nulls, n);
+    switch (a->type) {
+    case TIDE_TYPE_DOUBLE: {
+        const double *restrict x = a->v.f64, *restrict y = b->v.f64;
+        CMP_LOOPS(x[i], y[i]);
+        break;
+    }
+    case TIDE_TYPE_BOOLEAN: {
+        const uint8_t *restrict x = a->v.b, *restrict y = b->v.b;
+        CMP_LOOPS(x[i] != 0, y[i] != 0);
+        break;
+    }
+    case TIDE_TYPE_STRING: {
+        const tide_str *x = a->v.s, *y = b->v.s;
+        const uint8_t *xn = a->nulls, *yn = b->nulls;
+        if (op == TIDE_EXPR_EQ || op == TIDE_EXPR_NE) {
+            uint8_t want = op == TIDE_EXPR_EQ;
+            for (uint32_t i = 0; i < n; i++) {
+                if (xn[i] | yn[i]) {
+                    r[i] = 0;
+                    continue;
+                }
+                bool eq = x[i].len == y[i].len && (x[i].len == 0 || memcmp(x[i].ptr, y[i].ptr, x[i].len) == 0);
+                r[i] = eq == want;
+            }
+            break;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if (xn[i] | yn[i]) {
+                r[i] = 0;
+                continue;
+            }
+            int c = str_cmp(x[i], y[i]);
+            r[i] = op == TIDE_EXPR_LT ? c < 0 : op == TIDE_EXPR_LE ? c <= 0 : op == TIDE_EXPR_GT ? c > 0 : c >= 0;
+        }
+        break;
+    }
+    case TIDE_TYPE_NULL:
+        memset(r, 0, n);
+        break;
+    default: {
+        const int64_t *restrict x = a->v.i64, *restrict y = b->v.i64;
+        CMP_LOOPS(x[i], y[i]);
+        break;
+    }
+    }
+}
+
+/* 3VL AND of (av, an) and (bv, bn) into (r, rn); values with != 0. */
+static void and3(const uint8_t *av, const uint8_t *an, const uint8_t *bv, const uint8_t *bn, uint8_t *r, uint8_t *rn,
+                 uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t at = !an[i] & (av[i] != 0), af = !an[i] & (av[i] == 0);
+        uint8_t bt = !bn[i] & (bv[i] != 0), bf = !bn[i] & (bv[i] == 0);
+        uint8_t f = af | bf, t = at & bt;
+        r[i] = t;
+        rn[i] = !(f | t);
+    }
+}
+
+static void or3(const uint8_t *av, const uint8_t *an, const uint8_t *bv, const uint8_t *bn, uint8_t *r, uint8_t *rn,
+                uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t at = !an[i] & (av[i] != 0), af = !an[i] & (av[i] == 0);
+        uint8_t bt = !bn[i] & (bv[i] != 0), bf = !bn[i] & (bv[i] == 0);
+        uint8_t t = at | bt, f = af & bf;
+        r[i] = t;
+        rn[i] = !(f | t);
+    }
+}
+
+static void negate_bool(uint8_t *r, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        r[i] = !r[i];
+}
+
+static void ev_between(tide_expr *x, uint32_t n)
+{
+    cmp_kernel(TIDE_EXPR_GE, &x->kids[0]->res, &x->kids[1]->res, x->m1, x->m2, n);
+    cmp_kernel(TIDE_EXPR_LE, &x->kids[0]->res, &x->kids[2]->res, x->m3, x->m4, n);
+    and3(x->m1, x->m2, x->m3, x->m4, x->vals, x->nulls, n);
+    if (x->flag)
+        negate_bool(x->vals, n);
+}
+
+static void ev_in(tide_expr *x, uint32_t n)
+{
+    uint8_t *t = x->m3, *anynull = x->m4;
+    memset(t, 0, n);
+    memcpy(anynull, x->kids[0]->res.nulls, n);
+    for (uint32_t k = 1; k < x->nkids; k++) {
+        cmp_kernel(TIDE_EXPR_EQ, &x->kids[0]->res, &x->kids[k]->res, x->m1, x->m2, n);
+        const uint8_t *in = x->kids[k]->res.nulls;
+        for (uint32_t i = 0; i < n; i++) {
+            t[i] |= (uint8_t)((!x->m2[i]) & x->m1[i]);
+            anynull[i] |= (uint8_t)(in[i] != 0);
+        }
+    }
+    uint8_t *r = x->vals, *rn = x->nulls;
+    for (uint32_t i = 0; i < n; i++) {
+        r[i] = (uint8_t)(t[i] ^ x->flag);
+        rn[i] = (uint8_t)((!t[i]) & anynull[i]);
+    }
+}
+
+/* ---- LIKE ---- */
+
+static inline uint32_t cp_len(const unsigned char *s, uint32_t i, uint32_t n)
+{
+    uint32_t j = i + 1;
+    while (j < n && (s[j] & 0xC0) == 0x80)
+        j++;
+    return j - i;
+}
+
+/* Greedy matching with backtracking to the last '%' (linear-ish; worst case
+ * O(len * pattern)). */
+static bool like_general(const int *p, uint32_t m, const unsigned char *s, uint32_t n)
+{
+    uint32_t pi = 0, si = 0, star = UINT32_MAX, ss = 0;
+    while (si < n) {
+        if (pi < m && p[pi] == LIKE_ONE) {
+            si += cp_len(s, si, n);
+            pi++;
+        } else if (pi < m && p[pi] >= 0 && s[si] == (unsigned char)p[pi]) {
+            si++;
+            pi++;
+        } else if (pi < m && p[pi] == LIKE_ANY) {
+            star = pi++;
+            ss = si;
+        } else if (star != UINT32_MAX) {
+            pi = star + 1;
+            ss += cp_len(s, ss, n);
+            si = ss;
+        } else {
+            return false;
+        }
+    }
+    while (pi < m && p[pi] == LIKE_ANY)
+        pi++;
+    return pi == m;
+}
+
+static void ev_like(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    uint8_t *r = x->vals, *rn = x->nulls;
+    if (x->shape == LIKE_NULL) {
+        memset(rn, 1, n);
+        memset(r, 0, n);
+        return;
+    }
+    memcpy(rn, a->nulls, n);
+    const char *lit = x->text;
+    uint32_t ll = (uint32_t)x->text_len;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rn[i]) {
+            r[i] = 0;
+            continue;
+        }
+        tide_str s = a->v.s[i];
+        bool m;
+        switch (x->shape) {
+        case LIKE_EXACT:
+            m = s.len == ll && (ll == 0 || memcmp(s.ptr, lit, ll) == 0);
+            break;
+        case LIKE_PREFIX:
+            m = s.len >= ll && (ll == 0 || memcmp(s.ptr, lit, ll) == 0);
+            break;
+        case LIKE_SUFFIX:
+            m = s.len >= ll && (ll == 0 || memcmp(s.ptr + s.len - ll, lit, ll) == 0);
+            break;
+        case LIKE_CONTAINS:
+            m = ll == 0 || (s.len >= ll && memmem(s.ptr, s.len, lit, ll) != NULL);
+            break;
+        default:
+            m = like_general(x->pat, x->npat, (const unsigned char *)s.ptr, s.len);
+            break;
+        }
+        r[i] = (uint8_t)(m ^ x->flag);
+    }
+}
+
+/* ---- CAST ---- */
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+static tide_str trim_spaces(tide_str s)
+{
+    while (s.len && is_space(s.ptr[0]))
+        s.ptr++, s.len--;
+    while (s.len && is_space(s.ptr[s.len - 1]))
+        s.len--;
+    return s;
+}
+
+static bool ieq(const char *s, uint32_t len, const char *word)
+{
+    size_t wl = strlen(word);
+    if (wl != len)
+        return false;
+    for (size_t i = 0; i < wl; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != word[i])
+            return false;
+    }
+    return true;
+}
+
+static bool parse_bool(tide_str s, uint8_t *out)
+{
+    static const char *const t[] = {"true", "t", "yes", "y", "1"}, *const f[] = {"false", "f", "no", "n", "0"};
+    s = trim_spaces(s);
+    for (int i = 0; i < 5; i++) {
+        if (ieq(s.ptr, s.len, t[i]))
+            return *out = 1, true;
+        if (ieq(s.ptr, s.len, f[i]))
+            return *out = 0, true;
+    }
+    return false;
+}
+
+static bool parse_i64(tide_str s, int64_t *out)
+{
+    s = trim_spaces(s);
+    uint32_t i = 0;
+    bool neg = false;
+    if (i < s.len && (s.ptr[i] == '+' || s.ptr[i] == '-'))
+        neg = s.ptr[i++] == '-';
+    if (i == s.len)
+        return false;
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < s.len; i++) {
+        unsigned d = (unsigned char)s.ptr[i] - '0';
+        if (d > 9)
+            return false;
+        if (v > (lim - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+static bool parse_f64(tide_str s, double *out)
+{
+    s = trim_spaces(s);
+    const char *p = s.ptr;
+    uint32_t n = s.len, i = 0;
+    bool neg = false;
+    if (i < n && (p[i] == '+' || p[i] == '-'))
+        neg = p[i++] == '-';
+    if (ieq(p + i, n - i, "nan") && i == 0)
+        return *out = NAN, true;
+    if (ieq(p + i, n - i, "infinity"))
+        return *out = neg ? -INFINITY : INFINITY, true;
+    uint32_t digits = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9')
+        i++, digits++;
+    if (i < n && p[i] == '.') {
+        i++;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++, digits++;
+    }
+    if (!digits)
+        return false;
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-'))
+            i++;
+        uint32_t ed = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++, ed++;
+        if (!ed)
+            return false;
+    }
+    if (i != n || n >= 128) /* the grammar is checked; strtod needs a NUL */
+        return false;
+    char buf[128];
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    *out = strtod(buf, NULL);
+    return true;
+}
+
+/* The shortest "%g" text that reads back to d, with ".0" for integral
+ * values.  buf holds 32 bytes.  Returns the length. */
+static size_t fmt_f64(double d, char *buf)
+{
+    if (isnan(d))
+        return (size_t)snprintf(buf, 32, "NaN");
+    if (isinf(d))
+        return (size_t)snprintf(buf, 32, d < 0 ? "-Infinity" : "Infinity");
+    int len = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        len = snprintf(buf, 32, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (!strpbrk(buf, ".e")) {
+        buf[len++] = '.';
+        buf[len++] = '0';
+        buf[len] = '\0';
+    }
+    return (size_t)len;
+}
+
+static size_t fmt_i64(int64_t v, char *buf)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t k = 0;
+    if (v < 0)
+        buf[k++] = '-';
+    while (n)
+        buf[k++] = tmp[--n];
+    return k;
+}
+
+static int cast_error(const tide_expr *x, const tide_expr_vec *a, const tide_cbatch *in, uint32_t row, tide_err *e)
+{
+    char val[80];
+    switch (a->type) {
+    case TIDE_TYPE_STRING: {
+        tide_str s = a->v.s[row];
+        int l = s.len > 40 ? 40 : (int)s.len;
+        snprintf(val, sizeof val, "'%.*s'%s", l, s.ptr, s.len > 40 ? "..." : "");
+        break;
+    }
+    case TIDE_TYPE_DOUBLE:
+        snprintf(val, sizeof val, "%.17g", a->v.f64[row]);
+        break;
+    default:
+        snprintf(val, sizeof val, "%lld", (long long)a->v.i64[row]);
+        break;
+    }
+    if (tide_cbatch_has_pos(in))
+        return tide_err_set(e, TIDE_EINVAL, "CAST(%s AS %s) failed: not a valid %s (row %u, source position %llu)",
+                            val, tide_type_name(x->type), tide_type_name(x->type), row,
+                            (unsigned long long)tide_cbatch_pos(in, row));
+    return tide_err_set(e, TIDE_EINVAL, "CAST(%s AS %s) failed: not a valid %s (row %u)", val,
+                        tide_type_name(x->type), tide_type_name(x->type), row);
+}
+
+/* Strings produced by a cast: one block of n * per bytes. */
+static int ev_cast(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    tide_type from = x->from, to = x->type;
+    uint8_t *rn = x->nulls;
+    memcpy(rn, a->nulls, n);
+    if (from == TIDE_TYPE_NULL) {
+        memset(rn, 1, n);
+        memset(x->vals, 0, (size_t)n * val_size(to));
+        return 0;
+    }
+    if (from == to || (from == TIDE_TYPE_BIGINT && to == TIDE_TYPE_TIMESTAMP) ||
+        (from == TIDE_TYPE_TIMESTAMP && to == TIDE_TYPE_BIGINT)) {
+        memcpy(x->vals, a->v.any, (size_t)n * val_size(to));
+        return 0;
+    }
+    if (to == TIDE_TYPE_STRING) {
+        size_t per = from == TIDE_TYPE_TIMESTAMP ? TIDE_TS_FORMAT_MAX : 32;
+        char *buf = sbuf(x, (size_t)n * per, e);
+        if (!buf)
+            return TIDE_ENOMEM;
+        tide_str *r = x->vals;
+        for (uint32_t i = 0; i < n; i++) {
+            char *p = buf + (size_t)i * per;
+            size_t len = 0;
+            if (rn[i]) {
+                r[i] = (tide_str){p, 0};
+                continue;
+            }
+            switch (from) {
+            case TIDE_TYPE_BOOLEAN:
+                len = a->v.b[i] ? 4 : 5;
+                memcpy(p, a->v.b[i] ? "TRUE" : "FALSE", len);
+                break;
+            case TIDE_TYPE_BIGINT:
+                len = fmt_i64(a->v.i64[i], p);
+                break;
+            case TIDE_TYPE_DOUBLE:
+                len = fmt_f64(a->v.f64[i], p);
+                break;
+            default:
+                len = tide_ts_format(a->v.i64[i], p);
+                break;
+            }
+            r[i] = (tide_str){p, (uint32_t)len};
+        }
+        return 0;
+    }
+    /* conversions that can fail mark bad[i] */
+    bool try_ = x->flag;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rn[i])
+            continue;
+        bool ok = true;
+        switch (to) {
+        case TIDE_TYPE_BOOLEAN: {
+            uint8_t *r = x->vals;
+            if (from == TIDE_TYPE_BIGINT)
+                r[i] = a->v.i64[i] != 0;
+            else if (from == TIDE_TYPE_DOUBLE)
+                r[i] = a->v.f64[i] != 0.0;
+            else
+                ok = parse_bool(a->v.s[i], &r[i]);
+            break;
+        }
+        case TIDE_TYPE_BIGINT: {
+            int64_t *r = x->vals;
+            if (from == TIDE_TYPE_BOOLEAN)
+                r[i] = a->v.b[i] != 0;
+            else if (from == TIDE_TYPE_DOUBLE) {
+                double d = a->v.f64[i];
+                ok = d >= -9223372036854775808.0 && d < 9223372036854775808.0; /* false for NaN */
+                r[i] = ok ? (int64_t)d : 0;
+            } else
+                ok = parse_i64(a->v.s[i], &r[i]);
+            break;
+        }
+        case TIDE_TYPE_DOUBLE: {
+            double *r = x->vals;
+            if (from == TIDE_TYPE_BOOLEAN)
+                r[i] = a->v.b[i] != 0 ? 1.0 : 0.0;
+            else if (from == TIDE_TYPE_BIGINT)
+                r[i] = (double)a->v.i64[i];
+            else
+                ok = parse_f64(a->v.s[i], &r[i]);
+            break;
+        }
+        case TIDE_TYPE_TIMESTAMP: {
+            int64_t *r = x->vals;
+            tide_str s = trim_spaces(a->v.s[i]);
+            ok = tide_ts_parse(s.ptr, s.len, &r[i], NULL) == 0;
+            break;
+        }
+        default:
+            ok = false;
+            break;
+        }
+        if (!ok) {
+            rn[i] = 1;
+            if (!try_ && (!active || active[i]))
+                return cast_error(x, a, in, i, e);
+        }
+    }
+    return 0;
+}
+
+/* ---- strings ---- */
+
+static int ev_concat(tide_expr *x, uint32_t n, tide_err *e)
+{
+    const tide_expr_vec *a = &x->kids[0]->res, *b = &x->kids[1]->res;
+    uint8_t *rn = x->nulls;
+    tide_str *r = x->vals;
+    or_nulls(rn, a->nulls, b->nulls, n);
+    size_t total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!rn[i])
+            total += (size_t)a->v.s[i].len + b->v.s[i].len;
+    char *p = sbuf(x, total ? total : 1, e);
+    if (!p)
+        return TIDE_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rn[i]) {
+            r[i] = (tide_str){p, 0};
+            continue;
+        }
+        tide_str sa = a->v.s[i], sb = b->v.s[i];
+        size_t len = (size_t)sa.len + sb.len;
+        if (len > UINT32_MAX) {
+            return tide_err_set(e, TIDE_ERANGE, "|| result of %zu bytes is too long (row %u)", len, i);
+        }
+        if (sa.len)
+            memcpy(p, sa.ptr, sa.len);
+        if (sb.len)
+            memcpy(p + sa.len, sb.ptr, sb.len);
+        r[i] = (tide_str){p, (uint32_t)len};
+        p += len;
+    }
+    return 0;
+}
+
+static uint32_t char_count(tide_str s)
+{
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < s.len; i++)
+        c += ((unsigned char)s.ptr[i] & 0xC0) != 0x80;
+    return c;
+}
+
+static int ev_strfn(tide_expr *x, uint32_t n, tide_err *e)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    memcpy(x->nulls, a->nulls, n);
+    if (x->op == TIDE_EXPR_CHAR_LENGTH) {
+        int64_t *r = x->vals;
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = x->nulls[i] ? 0 : char_count(a->v.s[i]);
+        return 0;
+    }
+    size_t total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!x->nulls[i])
+            total += a->v.s[i].len;
+    char *p = sbuf(x, total ? total : 1, e);
+    if (!p)
+        return TIDE_ENOMEM;
+    tide_str *r = x->vals;
+    bool up = x->op == TIDE_EXPR_UPPER;
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->nulls[i]) {
+            r[i] = (tide_str){p, 0};
+            continue;
+        }
+        tide_str s = a->v.s[i];
+        for (uint32_t j = 0; j < s.len; j++) {
+            char c = s.ptr[j];
+            if (up && c >= 'a' && c <= 'z')
+                c = (char)(c - 'a' + 'A');
+            else if (!up && c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            p[j] = c;
+        }
+        r[i] = (tide_str){p, s.len};
+        p += s.len;
+    }
+    return 0;
+}
+
+/* Byte offset of the code point with 0-based index k (or s.len). */
+static uint32_t cp_offset(tide_str s, int64_t k)
+{
+    uint32_t i = 0;
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    while (k > 0 && i < s.len) {
+        i += cp_len(p, i, s.len);
+        k--;
+    }
+    return i;
+}
+
+static void ev_substr(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res, *st = &x->kids[1]->res;
+    const tide_expr_vec *ln = x->has_len ? &x->kids[2]->res : NULL;
+    uint8_t *rn = x->nulls;
+    tide_str *r = x->vals;
+    or_nulls(rn, a->nulls, st->nulls, n);
+    if (ln)
+        for (uint32_t i = 0; i < n; i++)
+            rn[i] |= (uint8_t)(ln->nulls[i] != 0);
+    for (uint32_t i = 0; i < n; i++) {
+        if (rn[i]) {
+            r[i] = (tide_str){"", 0};
+            continue;
+        }
+        tide_str s = a->v.s[i];
+        int64_t from = st->v.i64[i], to = INT64_MAX; /* 1-based, [from, to) */
+        if (ln) {
+            int64_t l = ln->v.i64[i];
+            if (l < 0) {
+                rn[i] = 1;
+                r[i] = (tide_str){"", 0};
+                continue;
+            }
+            if (__builtin_add_overflow(from, l, &to))
+                to = INT64_MAX;
+        }
+        if (from < 1)
+            from = 1;
+        if (to <= from) {
+            r[i] = (tide_str){s.ptr, 0};
+            continue;
+        }
+        uint32_t b = cp_offset(s, from - 1);
+        tide_str rest = {s.ptr + b, s.len - b};
+        uint32_t len = to == INT64_MAX ? rest.len : cp_offset(rest, to - from);
+        r[i] = (tide_str){rest.ptr, len};
+    }
+}
+
+static void ev_trim(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    memcpy(x->nulls, a->nulls, n);
+    tide_str *r = x->vals;
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->nulls[i]) {
+            r[i] = (tide_str){"", 0};
+            continue;
+        }
+        tide_str s = a->v.s[i];
+        if (x->op != TIDE_EXPR_TRIM_TRAILING)
+            while (s.len && s.ptr[0] == ' ')
+                s.ptr++, s.len--;
+        if (x->op != TIDE_EXPR_TRIM_LEADING)
+            while (s.len && s.ptr[s.len - 1] == ' ')
+                s.len--;
+        r[i] = s;
+    }
+}
+
+/* ---- time ---- */
+
+static inline int64_t floordiv(int64_t a, int64_t b, int64_t *rem)
+{
+    int64_t q = a / b, r = a % b;
+    if (r < 0) {
+        r += b;
+        q--;
+    }
+    *rem = r;
+    return q;
+}
+
+static int64_t ts_ceil(int64_t ms, tide_ts_unit unit)
+{
+    int64_t f = tide_ts_floor(ms, unit);
+    if (f == ms)
+        return ms;
+    int64_t step = 0, next;
+    switch (unit) {
+    case TIDE_TS_UNIT_SECOND:
+        step = TIDE_TS_MS_PER_SECOND;
+        break;
+    case TIDE_TS_UNIT_MINUTE:
+        step = TIDE_TS_MS_PER_MINUTE;
+        break;
+    case TIDE_TS_UNIT_HOUR:
+        step = TIDE_TS_MS_PER_HOUR;
+        break;
+    case TIDE_TS_UNIT_DAY:
+        step = TIDE_TS_MS_PER_DAY;
+        break;
+    case TIDE_TS_UNIT_WEEK:
+        step = 7 * TIDE_TS_MS_PER_DAY;
+        break;
+    default: {
+        int64_t r, y;
+        unsigned m, d;
+        int64_t days = floordiv(f, TIDE_TS_MS_PER_DAY, &r);
+        tide_ts_civil_from_days(days, &y, &m, &d);
+        unsigned add = unit == TIDE_TS_UNIT_MONTH ? 1 : unit == TIDE_TS_UNIT_QUARTER ? 3 : 12;
+        m += add;
+        while (m > 12)
+            m -= 12, y++;
+        int64_t nd = tide_ts_days_from_civil(y, m, 1);
+        if (nd > INT64_MAX / TIDE_TS_MS_PER_DAY)
+            return TIDE_TS_MAX;
+        return nd * TIDE_TS_MS_PER_DAY;
+    }
+    }
+    if (__builtin_add_overflow(f, step, &next))
+        return TIDE_TS_MAX;
+    return next;
+}
+
+static int64_t ts_extract(int64_t ms, tide_ts_unit unit)
+{
+    int64_t r, y;
+    unsigned m, d;
+    int64_t days = floordiv(ms, TIDE_TS_MS_PER_DAY, &r);
+    switch (unit) {
+    case TIDE_TS_UNIT_MILLISECOND:
+        return r % 1000;
+    case TIDE_TS_UNIT_SECOND:
+        return r / 1000 % 60;
+    case TIDE_TS_UNIT_MINUTE:
+        return r / 60000 % 60;
+    case TIDE_TS_UNIT_HOUR:
+        return r / 3600000;
+    case TIDE_TS_UNIT_WEEK: {
+        int64_t dow; /* Monday = 0 */
+        floordiv(days + 3, 7, &dow);
+        int64_t thursday = days - dow + 3;
+        tide_ts_civil_from_days(thursday, &y, &m, &d);
+        return (thursday - tide_ts_days_from_civil(y, 1, 1)) / 7 + 1;
+    }
+    default:
+        break;
+    }
+    tide_ts_civil_from_days(days, &y, &m, &d);
+    switch (unit) {
+    case TIDE_TS_UNIT_DAY:
+        return d;
+    case TIDE_TS_UNIT_MONTH:
+        return m;
+    case TIDE_TS_UNIT_QUARTER:
+        return (m - 1) / 3 + 1;
+    default:
+        return y;
+    }
+}
+
+static void ev_floor(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    memcpy(x->nulls, a->nulls, n);
+    int64_t *r = x->vals;
+    tide_ts_unit u = x->unit;
+    if (x->kind == K_EXTRACT) {
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = ts_extract(a->v.i64[i], u);
+    } else if (x->flag) {
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = ts_ceil(a->v.i64[i], u);
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = tide_ts_floor(a->v.i64[i], u);
+    }
+}
+
+static char *put_n(char *p, unsigned v, int width)
+{
+    for (int k = width - 1; k >= 0; k--) {
+        p[k] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+static int ev_datefmt(tide_expr *x, uint32_t n, tide_err *e)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    memcpy(x->nulls, a->nulls, n);
+    size_t per = x->fmt_max ? x->fmt_max : 1;
+    char *buf = sbuf(x, (size_t)n * per, e);
+    if (!buf)
+        return TIDE_ENOMEM;
+    tide_str *r = x->vals;
+    for (uint32_t i = 0; i < n; i++) {
+        char *p0 = buf + (size_t)i * per, *p = p0;
+        if (x->nulls[i]) {
+            r[i] = (tide_str){p0, 0};
+            continue;
+        }
+        int64_t ms = a->v.i64[i], rem, y;
+        unsigned m, d;
+        int64_t days = floordiv(ms, TIDE_TS_MS_PER_DAY, &rem);
+        tide_ts_civil_from_days(days, &y, &m, &d);
+        unsigned sod = (unsigned)(rem / 1000);
+        for (uint32_t k = 0; k < x->nfmt; k++) {
+            const fmt_item *f = &x->fmt[k];
+            switch (f->kind) {
+            case F_TEXT:
+                memcpy(p, x->text + f->off, f->len);
+                p += f->len;
+                break;
+            case F_YEAR: {
+                char tmp[24];
+                int nd = 0;
+                uint64_t uy = y < 0 ? 0 - (uint64_t)y : (uint64_t)y;
+                do {
+                    tmp[nd++] = (char)('0' + uy % 10);
+                    uy /= 10;
+                } while (uy);
+                while (nd < 4)
+                    tmp[nd++] = '0';
+                if (y < 0)
+                    *p++ = '-';
+                while (nd)
+                    *p++ = tmp[--nd];
+                break;
+            }
+            case F_MONTH:
+                p = put_n(p, m, 2);
+                break;
+            case F_DAY:
+                p = put_n(p, d, 2);
+                break;
+            case F_HOUR:
+                p = put_n(p, sod / 3600, 2);
+                break;
+            case F_MINUTE:
+                p = put_n(p, sod / 60 % 60, 2);
+                break;
+            case F_SECOND:
+                p = put_n(p, sod % 60, 2);
+                break;
+            case F_MILLI:
+                p = put_n(p, (unsigned)(rem % 1000), 3);
+                break;
+            }
+        }
+        r[i] = (tide_str){p0, (uint32_t)(p - p0)};
+    }
+    return 0;
+}
+
+/* ---- CASE, COALESCE, AND/OR: the lazily evaluated operands ---- */
+
+/* dst[i] = src[i] where take[i] (values of type t). */
+static void take_rows(tide_type t, void *dst, uint8_t *dn, const tide_expr_vec *src, const uint8_t *take, uint32_t n)
+{
+    switch (val_size(t)) {
+    case 1: {
+        uint8_t *d = dst;
+        for (uint32_t i = 0; i < n; i++)
+            if (take[i])
+                d[i] = src->v.b[i] != 0, dn[i] = src->nulls[i] != 0;
+        break;
+    }
+    case 8: {
+        int64_t *d = dst;
+        const int64_t *s = src->v.any;
+        for (uint32_t i = 0; i < n; i++)
+            if (take[i])
+                d[i] = s[i], dn[i] = src->nulls[i] != 0;
+        break;
+    }
+    default: {
+        tide_str *d = dst;
+        for (uint32_t i = 0; i < n; i++)
+            if (take[i])
+                d[i] = src->v.s[i], dn[i] = src->nulls[i] != 0;
+        break;
+    }
+    }
+}
+
+static void mask_and(uint8_t *out, const uint8_t *active, const uint8_t *m, uint32_t n)
+{
+    if (active)
+        for (uint32_t i = 0; i < n; i++)
+            out[i] = active[i] & m[i];
+    else if (out != m)
+        memcpy(out, m, n);
+}
+
+static int ev_case(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e)
+{
+    uint32_t nw = (x->nkids - (x->has_else ? 1 : 0)) / 2;
+    uint8_t *undecided = x->m1, *mask = x->m2, *take = x->m3;
+    memset(undecided, 1, n);
+    memset(x->nulls, 1, n); /* no branch taken and no ELSE: NULL */
+    memset(x->vals, 0, (size_t)n * val_size(x->type));
+    for (uint32_t k = 0; k < nw; k++) {
+        mask_and(mask, active, undecided, n); /* rows that reach this WHEN */
+        int rc = ev(x->kids[k], in, n, mask, e);
+        if (rc)
+            return rc;
+        const tide_expr_vec *c = &x->kids[k]->res;
+        for (uint32_t i = 0; i < n; i++)
+            take[i] = undecided[i] & !c->nulls[i] & (c->v.b[i] != 0); /* rows of this THEN */
+        mask_and(mask, active, take, n);
+        if ((rc = ev(x->kids[nw + k], in, n, mask, e)))
+            return rc;
+        take_rows(x->type, x->vals, x->nulls, &x->kids[nw + k]->res, take, n);
+        for (uint32_t i = 0; i < n; i++)
+            undecided[i] &= (uint8_t)!take[i];
+    }
+    if (x->has_else) {
+        mask_and(mask, active, undecided, n);
+        int rc = ev(x->kids[2 * nw], in, n, mask, e);
+        if (rc)
+            return rc;
+        take_rows(x->type, x->vals, x->nulls, &x->kids[2 * nw]->res, undecided, n);
+    }
+    return 0;
+}
+
+static int ev_coalesce(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e)
+{
+    uint8_t *mask = x->m1;
+    memset(x->nulls, 1, n);
+    memset(x->vals, 0, (size_t)n * val_size(x->type));
+    for (uint32_t k = 0; k < x->nkids; k++) {
+        mask_and(mask, active, x->nulls, n); /* rows still NULL */
+        int rc = ev(x->kids[k], in, n, mask, e);
+        if (rc)
+            return rc;
+        /* take the kid where the result is still NULL (x->nulls is the
+         * take mask and is overwritten row by row: copy it first) */
+        memcpy(mask, x->nulls, n);
+        take_rows(x->type, x->vals, x->nulls, &x->kids[k]->res, mask, n);
+    }
+    return 0;
+}
+
+static int ev_logic(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e)
+{
+    int rc = ev(x->kids[0], in, n, active, e);
+    if (rc)
+        return rc;
+    const tide_expr_vec *a = &x->kids[0]->res;
+    uint8_t *mask = x->m1;
+    /* the right side matters where the left is not decisive */
+    uint8_t decisive = x->op == TIDE_EXPR_OR; /* OR: TRUE decides; AND: FALSE */
+    for (uint32_t i = 0; i < n; i++)
+        mask[i] = (uint8_t)((active ? active[i] : 1) & !(!a->nulls[i] & ((a->v.b[i] != 0) == decisive)));
+    if ((rc = ev(x->kids[1], in, n, mask, e)))
+        return rc;
+    const tide_expr_vec *b = &x->kids[1]->res;
+    if (x->op == TIDE_EXPR_AND)
+        and3(a->v.b, a->nulls, b->v.b, b->nulls, x->vals, x->nulls, n);
+    else
+        or3(a->v.b, a->nulls, b->v.b, b->nulls, x->vals, x->nulls, n);
+    return 0;
+}
+
+static void ev_is(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    uint8_t *r = x->vals;
+    memset(x->nulls, 0, n);
+    const uint8_t *an = a->nulls;
+    switch (x->op) {
+    case TIDE_EXPR_IS_NULL:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = an[i] != 0;
+        break;
+    case TIDE_EXPR_IS_NOT_NULL:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = an[i] == 0;
+        break;
+    case TIDE_EXPR_IS_TRUE:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = !an[i] & (a->v.b[i] != 0);
+        break;
+    case TIDE_EXPR_IS_NOT_TRUE:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = !(!an[i] & (a->v.b[i] != 0));
+        break;
+    case TIDE_EXPR_IS_FALSE:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = !an[i] & (a->v.b[i] == 0);
+        break;
+    default:
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = !(!an[i] & (a->v.b[i] == 0));
+        break;
+    }
+}
+
+static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e)
+{
+    int rc;
+    if (x->kind == K_COL) {
+        if (x->col >= tide_cbatch_ncols(in) || tide_cbatch_type(in, x->col) != x->type)
+            return tide_err_set(e, TIDE_EINVAL, "expression column %u: batch column is %s, expected %s", x->col,
+                                x->col < tide_cbatch_ncols(in) ? tide_type_name(tide_cbatch_type(in, x->col))
+                                                               : "missing",
+                                tide_type_name(x->type));
+        x->res.type = x->type;
+        x->res.rows = n;
+        x->res.nulls = tide_cbatch_nulls(in, x->col);
+        switch (x->type) {
+        case TIDE_TYPE_BOOLEAN:
+            x->res.v.b = (const uint8_t *)(const void *)tide_cbatch_col_bool(in, x->col);
+            break;
+        case TIDE_TYPE_DOUBLE:
+            x->res.v.f64 = tide_cbatch_col_f64(in, x->col);
+            break;
+        case TIDE_TYPE_STRING:
+            x->res.v.s = tide_cbatch_col_str(in, x->col);
+            break;
+        default:
+            x->res.v.i64 = tide_cbatch_col_i64(in, x->col);
+            break;
+        }
+        return 0;
+    }
+    if ((rc = ensure_cap(x, n, e)))
+        return rc;
+    set_res(x, n);
+    switch (x->kind) {
+    case K_LIT:
+        return 0;
+    case K_CASE:
+        return ev_case(x, in, n, active, e);
+    case K_COALESCE:
+        return ev_coalesce(x, in, n, active, e);
+    case K_LOGIC:
+        return ev_logic(x, in, n, active, e);
+    default:
+        break;
+    }
+    if ((rc = ev_kids(x, in, n, active, e)))
+        return rc;
+    switch (x->kind) {
+    case K_ARITH:
+        ev_arith(x, n);
+        break;
+    case K_NEG:
+        ev_neg(x, n);
+        break;
+    case K_CMP:
+        cmp_kernel(x->op, &x->kids[0]->res, &x->kids[1]->res, x->vals, x->nulls, n);
+        break;
+    case K_NOT: {
+        const tide_expr_vec *a = &x->kids[0]->res;
+        uint8_t *r = x->vals;
+        memcpy(x->nulls, a->nulls, n);
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = a->v.b[i] == 0;
+        break;
+    }
+    case K_IS:
+        ev_is(x, n);
+        break;
+    case K_BETWEEN:
+        ev_between(x, n);
+        break;
+    case K_IN:
+        ev_in(x, n);
+        break;
+    case K_LIKE:
+        ev_like(x, n);
+        break;
+    case K_CAST:
+        return ev_cast(x, in, n, active, e);
+    case K_CONCAT:
+        return ev_concat(x, n, e);
+    case K_STRFN:
+        return ev_strfn(x, n, e);
+    case K_SUBSTR:
+        ev_substr(x, n);
+        break;
+    case K_TRIM:
+        ev_trim(x, n);
+        break;
+    case K_FLOOR:
+    case K_EXTRACT:
+        ev_floor(x, n);
+        break;
+    case K_DATEFMT:
+        return ev_datefmt(x, n, e);
+    default:
+        break;
+    }
+    return 0;
+}
+
+int tide_expr_eval(tide_expr *x, const tide_cbatch *in, const uint32_t *sel, uint32_t nsel,
+                   const tide_expr_vec **out, tide_err *e)
+{
+    uint32_t n = tide_cbatch_rows(in);
+    const uint8_t *active = NULL;
+    if (sel) {
+        if (x->selcap < n || !x->selmask) {
+            uint32_t cap = n > 64 ? n : 64;
+            uint8_t *m = malloc(cap);
+            if (!m)
+                return nomem(e);
+            free(x->selmask);
+            x->selmask = m;
+            x->selcap = cap;
+        }
+        memset(x->selmask, 0, n);
+        for (uint32_t i = 0; i < nsel; i++)
+            if (sel[i] < n)
+                x->selmask[sel[i]] = 1;
+        active = x->selmask;
+    }
+    int rc = ev(x, in, n, active, e);
+    if (rc)
+        return rc;
+    *out = &x->res;
+    return 0;
+}
+
+int tide_expr_filter(tide_expr *pred, const tide_cbatch *in, uint32_t *sel, uint32_t *n, tide_err *e)
+{
+    *n = 0;
+    if (pred->type != TIDE_TYPE_BOOLEAN)
+        return tide_err_set(e, TIDE_EINVAL, "WHERE needs a BOOLEAN expression, not %s", tname(pred));
+    const tide_expr_vec *v;
+    int rc = tide_expr_eval(pred, in, NULL, 0, &v, e);
+    if (rc)
+        return rc;
+    uint32_t rows = v->rows, k = 0;
+    const uint8_t *b = v->v.b, *nl = v->nulls;
+    for (uint32_t i = 0; i < rows; i++) {
+        sel[k] = i;
+        k += (uint32_t)(!nl[i] & (b[i] != 0));
+    }
+    *n = k;
+    return 0;
+}
+
+static bool same_slot(tide_type a, tide_type b)
+{
+    if (a == TIDE_TYPE_TIMESTAMP)
+        a = TIDE_TYPE_BIGINT;
+    if (b == TIDE_TYPE_TIMESTAMP)
+        b = TIDE_TYPE_BIGINT;
+    return a == b;
+}
+
+int tide_expr_project(tide_expr *const *exprs, uint32_t n, const tide_cbatch *in, const uint32_t *sel,
+                      uint32_t nsel, tide_cbatch *out, tide_err *e)
+{
+    uint32_t rows = sel ? nsel : tide_cbatch_rows(in);
+    if (tide_cbatch_ncols(out) != n)
+        return tide_err_set(e, TIDE_EINVAL, "projection of %u expressions into a batch of %u columns", n,
+                            tide_cbatch_ncols(out));
+    for (uint32_t j = 0; j < n; j++)
+        if (!same_slot(exprs[j]->type, tide_cbatch_type(out, j)))
+            return tide_err_set(e, TIDE_EINVAL, "projection column %u: expression is %s, output column is %s", j,
+                                tname(exprs[j]), tide_type_name(tide_cbatch_type(out, j)));
+    if ((uint64_t)tide_cbatch_rows(out) + rows > tide_cbatch_capacity(out))
+        return tide_err_set(e, TIDE_ERANGE, "projection of %u rows does not fit (%u of %u rows used)", rows,
+                            tide_cbatch_rows(out), tide_cbatch_capacity(out));
+    if (rows == 0)
+        return 0;
+    /* evaluate first, so an error appends nothing */
+    const tide_expr_vec *v;
+    for (uint32_t j = 0; j < n; j++) {
+        int rc = tide_expr_eval(exprs[j], in, sel, nsel, &v, e);
+        if (rc)
+            return rc;
+    }
+    uint32_t base = tide_cbatch_rows(out), r = 0;
+    bool ops = tide_cbatch_has_ops(in) && tide_cbatch_has_ops(out);
+    bool pos = tide_cbatch_has_pos(in) && tide_cbatch_has_pos(out);
+    for (uint32_t k = 0; k < rows; k++) {
+        uint32_t src = sel ? sel[k] : k;
+        if (tide_cbatch_add_row(out, &r) != 0)
+            return tide_err_set(e, TIDE_ERANGE, "projection output batch is full");
+        if (ops)
+            tide_cbatch_set_op(out, r, tide_cbatch_op(in, src));
+        if (pos)
+            tide_cbatch_set_pos(out, r, tide_cbatch_pos(in, src));
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        v = &exprs[j]->res;
+        for (uint32_t k = 0; k < rows; k++) {
+            uint32_t src = sel ? sel[k] : k, dst = base + k;
+            if (v->nulls[src])
+                continue; /* add_row left it NULL */
+            switch (v->type) {
+            case TIDE_TYPE_BOOLEAN:
+                tide_cbatch_set_bool(out, j, dst, v->v.b[src] != 0);
+                break;
+            case TIDE_TYPE_DOUBLE:
+                tide_cbatch_set_f64(out, j, dst, v->v.f64[src]);
+                break;
+            case TIDE_TYPE_STRING: {
+                int rc = tide_cbatch_set_str(out, j, dst, v->v.s[src].ptr, v->v.s[src].len, e);
+                if (rc)
+                    return rc;
+                break;
+            }
+            case TIDE_TYPE_NULL:
+                break;
+            default:
+                tide_cbatch_set_i64(out, j, dst, v->v.i64[src]);
+                break;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,1245 @@
+/*
+ * pipeline.c - the event-time job on the threaded runtime.  See pipeline.h
+ * for the shape and the ordering contract; here is how.
+ *
+ * Source task (on_poll, one batch per poll):
+ *   fill   - the generator / connect source / callback resets and fills
+ *            `in` with rows of one partition.
+ *   clean  - rows with a NULL event time are dead letters (counted, dropped).
+ *   time   - fast path: if the batch's smallest ts is >= the watermark that
+ *            could hold anywhere inside the batch (max(sent, max ts - B)),
+ *            no record can be judged late, so the whole batch goes at once
+ *            and the new watermark after it.  Otherwise walk the rows
+ *            keeping the running combined watermark, and cut the batch
+ *            before each row with ts < W whose W was not sent yet.
+ *   stage  - the stateless callback (filter/project) on each segment.
+ *   route  - hash of the encoded key -> instance; rows are selected into one
+ *            new batch per instance and sent whole (emit_batch).  With one
+ *            instance the segment batch itself is handed over and replaced.
+ *
+ * Winagg task k: encodes keys, boxes value columns and calls
+ * tide_winagg_push_batch; the operator's output rows (and late records) go
+ * into a result batch (rbatch) that is sent to the sink when the next
+ * watermark has been applied, tagged with it.
+ *
+ * Sink task: keeps the rbatches it received; when its watermark (min over
+ * the instances) reaches W, every held rbatch with tag <= W is complete for
+ * that tag over all instances; their rows are sorted and delivered.
+ */
+#include "job/pipeline.h"
+
+#include "base/hash.h"
+#include "exec/graph.h"
+#include "time/watermark.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXCHANGE_SEED 0x65786368616e6765ull /* differs from winagg's table seed */
+#define RB_LATE 0xffu                       /* rrow.kind of a late record */
+
+/* ---- result batches (winagg -> sink) ---- */
+
+typedef struct rrow {
+    int64_t start, end; /* late records: start = end = ts */
+    uint64_t seq;       /* emission order inside one instance */
+    uint32_t key_off, key_len;
+    uint32_t val_off, n_vals;
+    uint32_t kind; /* tide_change, or RB_LATE */
+} rrow;
+
+typedef struct rbatch {
+    int64_t tag;
+    rrow *rows;
+    uint32_t n, cap;
+    uint8_t *bytes; /* keys and string values */
+    size_t nb, capb;
+    tide_value *vals;
+    size_t nv, capv;
+} rbatch;
+
+static void rbatch_free(rbatch *b)
+{
+    if (!b)
+        return;
+    free(b->rows);
+    free(b->bytes);
+    free(b->vals);
+    free(b);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return TIDE_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Append one row: key bytes and values copied (string bytes go to `bytes`;
+ * their pointers hold offsets until rbatch_finish). */
+static int rbatch_add(rbatch *b, uint32_t kind, int64_t start, int64_t end, uint64_t seq, const void *key,
+                      uint32_t key_len, const tide_value *vals, size_t n_vals)
+{
+    size_t cap = b->cap;
+    if (grow((void **)&b->rows, &cap, (size_t)b->n + 1, sizeof(rrow)) != 0)
+        return TIDE_ENOMEM;
+    b->cap = (uint32_t)cap;
+    size_t sbytes = key_len;
+    for (size_t i = 0; i < n_vals; i++)
+        if (!vals[i].is_null && vals[i].type == TIDE_TYPE_STRING)
+            sbytes += vals[i].u.s.len;
+    if (grow((void **)&b->bytes, &b->capb, b->nb + sbytes, 1) != 0 ||
+        grow((void **)&b->vals, &b->capv, b->nv + n_vals, sizeof(tide_value)) != 0)
+        return TIDE_ENOMEM;
+    rrow *r = &b->rows[b->n++];
+    r->start = start;
+    r->end = end;
+    r->seq = seq;
+    r->kind = kind;
+    r->key_off = (uint32_t)b->nb;
+    r->key_len = key_len;
+    if (key_len)
+        memcpy(b->bytes + b->nb, key, key_len);
+    b->nb += key_len;
+    r->val_off = (uint32_t)b->nv;
+    r->n_vals = (uint32_t)n_vals;
+    for (size_t i = 0; i < n_vals; i++) {
+        tide_value v = vals[i];
+        if (!v.is_null && v.type == TIDE_TYPE_STRING) {
+            if (v.u.s.len)
+                memcpy(b->bytes + b->nb, v.u.s.ptr, v.u.s.len);
+            v.u.s.ptr = (const char *)(uintptr_t)b->nb;
+            b->nb += v.u.s.len;
+        }
+        b->vals[b->nv++] = v;
+    }
+    return 0;
+}
+
+/* No more rows: turn string offsets into pointers. */
+static void rbatch_finish(rbatch *b, int64_t tag)
+{
+    b->tag = tag;
+    for (size_t i = 0; i < b->nv; i++) {
+        tide_value *v = &b->vals[i];
+        if (!v->is_null && v->type == TIDE_TYPE_STRING)
+            v->u.s.ptr = (const char *)b->bytes + (uintptr_t)v->u.s.ptr;
+    }
+}
+
+static void *rb_create(void *ctx, uint32_t rows)
+{
+    (void)ctx;
+    (void)rows;
+    return calloc(1, sizeof(rbatch));
+}
+static int rb_append(void *ctx, void *batch, const void *item)
+{
+    (void)ctx;
+    (void)batch;
+    (void)item;
+    return TIDE_EUNSUPPORTED;
+}
+static void rb_free(void *ctx, void *batch)
+{
+    (void)ctx;
+    rbatch_free(batch);
+}
+
+/* ---- the job ---- */
+
+struct tide_pipe {
+    tide_pipe_config cfg;
+    tide_winagg_call *aggs;
+    uint32_t *key_cols, *value_cols;
+    tide_type *key_types;
+    uint32_t P, batch_rows;
+    const tide_clock *clock;
+    tide_schema *own_schema;
+    const tide_schema *src_schema, *out_schema;
+    int src_time, out_time;
+    tide_graph *g;
+    tide_task_batch_type cb_type, rb_type;
+    bool ran;
+    _Atomic uint64_t c_in, c_bad, c_filtered, c_out, c_late, c_cuts;
+    _Atomic int64_t c_wm;
+};
+
+#define ADD(p, field, v) atomic_fetch_add_explicit(&(p)->field, (v), memory_order_relaxed)
+
+static void *cb_create(void *ctx, uint32_t rows)
+{
+    tide_pipe *p = ctx;
+    tide_cbatch *b = NULL;
+    if (tide_cbatch_create(&b, p->out_schema, rows > p->batch_rows ? rows : p->batch_rows, 0, NULL) != 0)
+        return NULL;
+    return b;
+}
+
+typedef struct cb_item {
+    const tide_cbatch *b;
+    uint32_t row;
+} cb_item;
+
+static int cb_append(void *ctx, void *batch, const void *item)
+{
+    (void)ctx;
+    const cb_item *it = item;
+    return tide_cbatch_copy_row(batch, it->b, it->row, NULL);
+}
+static void cb_free(void *ctx, void *batch)
+{
+    (void)ctx;
+    tide_cbatch_free(batch);
+}
+
+/* ---- keys ---- */
+
+static inline uint8_t *put_be64(uint8_t *d, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        d[i] = (uint8_t)v;
+        v >>= 8;
+    }
+    return d + 8;
+}
+static inline uint64_t get_be64(const uint8_t *s)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | s[i];
+    return v;
+}
+
+/* Bytes the key of `row` needs. */
+static size_t key_size(const tide_pipe *p, const tide_cbatch *b, uint32_t row)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < p->cfg.n_key_cols; k++) {
+        uint32_t c = p->key_cols[k];
+        n += 1;
+        if (tide_cbatch_is_null(b, c, row))
+            continue;
+        switch (p->key_types[k]) {
+        case TIDE_TYPE_BOOLEAN: n += 1; break;
+        case TIDE_TYPE_STRING: n += 4 + tide_cbatch_str(b, c, row).len; break;
+        default: n += 8; break;
+        }
+    }
+    return n;
+}
+
+static uint8_t *key_encode(const tide_pipe *p, const tide_cbatch *b, uint32_t row, uint8_t *d)
+{
+    for (size_t k = 0; k < p->cfg.n_key_cols; k++) {
+        uint32_t c = p->key_cols[k];
+        if (tide_cbatch_is_null(b, c, row)) {
+            *d++ = 0;
+            continue;
+        }
+        *d++ = 1;
+        switch (p->key_types[k]) {
+        case TIDE_TYPE_BOOLEAN: *d++ = tide_cbatch_bool(b, c, row) ? 1 : 0; break;
+        case TIDE_TYPE_DOUBLE: {
+            double x = tide_cbatch_f64(b, c, row);
+            uint64_t u;
+            memcpy(&u, &x, 8);
+            d = put_be64(d, u);
+            break;
+        }
+        case TIDE_TYPE_STRING: {
+            tide_str s = tide_cbatch_str(b, c, row);
+            uint32_t l = s.len;
+            d[0] = (uint8_t)(l >> 24);
+            d[1] = (uint8_t)(l >> 16);
+            d[2] = (uint8_t)(l >> 8);
+            d[3] = (uint8_t)l;
+            d += 4;
+            if (l)
+                memcpy(d, s.ptr, l);
+            d += l;
+            break;
+        }
+        default: d = put_be64(d, (uint64_t)tide_cbatch_i64(b, c, row) ^ (1ull << 63)); break;
+        }
+    }
+    return d;
+}
+
+/* Decode a key into vals[n_key_cols] (strings borrowed from `key`). */
+static void key_decode(const tide_pipe *p, const uint8_t *d, tide_value *vals)
+{
+    for (size_t k = 0; k < p->cfg.n_key_cols; k++) {
+        tide_value *v = &vals[k];
+        memset(v, 0, sizeof *v);
+        v->type = p->key_types[k];
+        if (*d++ == 0) {
+            v->is_null = true;
+            continue;
+        }
+        switch (v->type) {
+        case TIDE_TYPE_BOOLEAN: v->u.b = *d++ != 0; break;
+        case TIDE_TYPE_DOUBLE: {
+            uint64_t u = get_be64(d);
+            memcpy(&v->u.f64, &u, 8);
+            d += 8;
+            break;
+        }
+        case TIDE_TYPE_STRING: {
+            uint32_t l = ((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3];
+            v->u.s.ptr = (const char *)d + 4;
+            v->u.s.len = l;
+            d += 4 + l;
+            break;
+        }
+        default: v->u.i64 = (int64_t)(get_be64(d) ^ (1ull << 63)); d += 8; break;
+        }
+    }
+}
+
+/* ---- source task ---- */
+
+typedef struct src_state {
+    tide_pipe *p;
+    tide_gen_logins *gen;
+    int64_t *g_ts, *g_user;
+    uint8_t *g_country, *g_device;
+    tide_src *conn;
+    uint64_t conn_dead;
+    uint32_t nparts;
+    tide_wm_gen *wgen;
+    tide_wm_comb *comb;
+    int64_t wm_sent;
+    tide_cbatch *in, *seg, *staged;
+    uint32_t *iota;  /* 0 .. batch_rows-1 */
+    uint32_t *sel;   /* P * batch_rows */
+    uint32_t *nsel;  /* P */
+    uint8_t *kbuf;
+    size_t kcap;
+    bool ended;
+} src_state;
+
+static void src_state_free(void *st)
+{
+    src_state *s = st;
+    if (!s)
+        return;
+    tide_gen_logins_free(s->gen);
+    free(s->g_ts);
+    free(s->g_user);
+    free(s->g_country);
+    free(s->g_device);
+    tide_src_free(s->conn);
+    free(s->wgen);
+    tide_wm_comb_free(s->comb);
+    tide_cbatch_free(s->in);
+    tide_cbatch_free(s->seg);
+    tide_cbatch_free(s->staged);
+    free(s->iota);
+    free(s->sel);
+    free(s->nsel);
+    free(s->kbuf);
+    free(s);
+}
+
+/* Fill s->in.  TIDE_PIPE_* or < 0. */
+static int src_fill(src_state *s, uint32_t *part, int64_t now, tide_err *e)
+{
+    tide_pipe *p = s->p;
+    switch (p->cfg.source.kind) {
+    case TIDE_PIPE_SRC_GEN_LOGINS: {
+        tide_gen_logins_cols cols = {s->g_ts, s->g_user, s->g_country, s->g_device, p->batch_rows};
+        size_t n = 0;
+        int rc = tide_gen_logins_next(s->gen, &cols, p->batch_rows, now, &n, e);
+        if (rc != 0)
+            return rc;
+        if (n == 0)
+            return tide_gen_logins_done(s->gen) ? TIDE_PIPE_END : TIDE_PIPE_NOTHING;
+        tide_cbatch *b = s->in;
+        tide_cbatch_reset(b);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = 0;
+            tide_cbatch_add_row(b, &r);
+            tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_TS, r, s->g_ts[i]);
+            tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_USER_ID, r, s->g_user[i]);
+            const char *c = tide_gen_logins_country_name(s->g_country[i]);
+            const char *d = tide_gen_logins_device_name(s->g_device[i]);
+            if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_COUNTRY, r, c, strlen(c), e)) != 0 ||
+                (rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_DEVICE, r, d, strlen(d), e)) != 0)
+                return rc;
+        }
+        *part = 0;
+        return TIDE_PIPE_READY;
+    }
+    case TIDE_PIPE_SRC_CONNECT: {
+        tide_src_batch info = {0};
+        int rc = tide_src_next(s->conn, s->in, &info, e);
+        tide_src_stats st;
+        tide_src_stats_get(s->conn, &st);
+        if (st.dead > s->conn_dead) {
+            ADD(p, c_bad, st.dead - s->conn_dead);
+            s->conn_dead = st.dead;
+        }
+        *part = info.partition;
+        return rc;
+    }
+    default: {
+        int rc = p->cfg.source.next(p->cfg.source.ctx, s->in, part, e);
+        if (rc == TIDE_PIPE_READY && *part >= s->nparts)
+            return tide_err_set(e, TIDE_EINVAL, "pipeline source: partition %u of %u", *part, s->nparts);
+        return rc;
+    }
+    }
+}
+
+static int send_wm(src_state *s, tide_task_out *out, int64_t w, tide_err *e)
+{
+    if (w <= s->wm_sent)
+        return 0;
+    int rc = tide_task_emit_watermark(out, w);
+    if (rc != 0)
+        return tide_err_set(e, rc, "pipeline source: sending watermark %lld", (long long)w);
+    s->wm_sent = w;
+    return 0;
+}
+
+/* Hand *slot to `port` whole and replace it with a new batch of that port. */
+static int emit_whole(tide_task_out *out, uint32_t port, tide_cbatch **slot, tide_err *e)
+{
+    tide_cbatch *b = *slot;
+    *slot = tide_task_new_batch(out, port);
+    int rc = tide_task_emit_batch(out, port, b, tide_cbatch_rows(b));
+    if (rc != 0)
+        return tide_err_set(e, rc, "pipeline source: sending a batch");
+    if (!*slot)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
+    return 0;
+}
+
+/* Route the rows of *slot (s->in, s->seg or s->staged) to the instances. */
+static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err *e)
+{
+    tide_pipe *p = s->p;
+    tide_cbatch *b = *slot;
+    uint32_t n = tide_cbatch_rows(b), P = p->cfg.n_aggs ? p->P : 1;
+    if (P == 1)
+        return emit_whole(out, 0, slot, e);
+    memset(s->nsel, 0, P * sizeof *s->nsel);
+    bool fast = p->cfg.n_key_cols == 1 && p->key_types[0] != TIDE_TYPE_STRING &&
+                p->key_types[0] != TIDE_TYPE_BOOLEAN && p->key_types[0] != TIDE_TYPE_DOUBLE;
+    for (uint32_t r = 0; r < n; r++) {
+        uint64_t h;
+        if (fast) {
+            uint32_t c = p->key_cols[0];
+            h = tide_cbatch_is_null(b, c, r) ? 0 : tide_hash_u64((uint64_t)tide_cbatch_i64(b, c, r) ^ EXCHANGE_SEED);
+        } else {
+            size_t need = key_size(p, b, r);
+            if (need > s->kcap) {
+                if (grow((void **)&s->kbuf, &s->kcap, need, 1) != 0)
+                    return tide_err_set(e, TIDE_ENOMEM, "pipeline source: key buffer");
+            }
+            uint8_t *end = key_encode(p, b, r, s->kbuf);
+            h = tide_hash64(s->kbuf, (size_t)(end - s->kbuf), EXCHANGE_SEED);
+        }
+        uint32_t k = (uint32_t)(((h >> 32) * P) >> 32);
+        s->sel[(size_t)k * p->batch_rows + s->nsel[k]++] = r;
+    }
+    for (uint32_t k = 0; k < P; k++) {
+        if (!s->nsel[k])
+            continue;
+        tide_cbatch *nb = tide_task_new_batch(out, k);
+        if (!nb)
+            return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
+        int rc = tide_cbatch_select(nb, b, s->sel + (size_t)k * p->batch_rows, s->nsel[k], e);
+        if (rc != 0) {
+            tide_task_free_batch(out, UINT32_MAX, nb);
+            return rc;
+        }
+        if ((rc = tide_task_emit_batch(out, k, nb, s->nsel[k])) != 0)
+            return tide_err_set(e, rc, "pipeline source: sending to instance %u", k);
+    }
+    return 0;
+}
+
+/* Stage and route rows [from, to) of s->in. */
+static int emit_rows(src_state *s, tide_task_out *out, uint32_t from, uint32_t to, tide_err *e)
+{
+    tide_pipe *p = s->p;
+    if (from >= to)
+        return 0;
+    tide_cbatch **slot = &s->in;
+    int rc;
+    if (from != 0 || to != tide_cbatch_rows(s->in)) {
+        tide_cbatch_reset(s->seg);
+        if ((rc = tide_cbatch_select(s->seg, s->in, s->iota + from, to - from, e)) != 0)
+            return rc;
+        slot = &s->seg;
+    }
+    if (p->cfg.stage) {
+        tide_cbatch_reset(s->staged);
+        if ((rc = p->cfg.stage(p->cfg.stage_ctx, *slot, s->staged, e)) != 0)
+            return rc;
+        slot = &s->staged;
+    }
+    uint32_t n = tide_cbatch_rows(*slot);
+    ADD(p, c_filtered, n);
+    if (n == 0)
+        return 0;
+    return route(s, out, slot, e);
+}
+
+static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t now, tide_err *e)
+{
+    tide_pipe *p = s->p;
+    tide_cbatch *b = s->in;
+    uint32_t n = tide_cbatch_rows(b);
+    int tc = p->src_time;
+    const uint8_t *nulls = tide_cbatch_nulls(b, (uint32_t)tc);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        k += nulls[i] != 0;
+    if (k) {
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (!nulls[i])
+                s->sel[m++] = i;
+        tide_cbatch_compact(b, s->sel, m);
+        ADD(p, c_bad, k);
+        n = m;
+    }
+    if (n == 0)
+        return 0;
+    ADD(p, c_in, n);
+    const int64_t *ts = tide_cbatch_col_i64(b, (uint32_t)tc);
+    int64_t bmin = ts[0], bmax = ts[0];
+    for (uint32_t i = 1; i < n; i++) {
+        bmin = ts[i] < bmin ? ts[i] : bmin;
+        bmax = ts[i] > bmax ? ts[i] : bmax;
+    }
+    tide_wm_gen *g = &s->wgen[part];
+    int64_t gmax = g->max_ts > bmax ? g->max_ts : bmax;
+    int64_t cur = tide_wm_comb_current(s->comb);
+    int64_t est = tide_wm_sat_sub(gmax, p->cfg.wm_bound);
+    est = est > cur ? est : cur;
+    int rc;
+    if (bmin >= est) {
+        tide_wm_gen_accept(g, bmax, now);
+        int64_t w = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
+        if ((rc = emit_rows(s, out, 0, n, e)) != 0)
+            return rc;
+        return send_wm(s, out, w, e);
+    }
+    /* Slow path: cut before each row that the running watermark makes
+     * not-on-time, so that watermark is in effect when the row arrives. */
+    uint32_t seg = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (ts[i] < cur && cur > s->wm_sent) {
+            if ((rc = emit_rows(s, out, seg, i, e)) != 0 || (rc = send_wm(s, out, cur, e)) != 0)
+                return rc;
+            ADD(p, c_cuts, 1);
+            seg = i;
+        }
+        if (ts[i] > g->max_ts) {
+            tide_wm_gen_accept(g, ts[i], now);
+            cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
+        }
+    }
+    cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
+    if ((rc = emit_rows(s, out, seg, n, e)) != 0)
+        return rc;
+    return send_wm(s, out, cur, e);
+}
+
+static int src_poll(void *st, tide_task_out *out, tide_err *e)
+{
+    src_state *s = st;
+    tide_pipe *p = s->p;
+    if (s->ended)
+        return 0;
+    uint32_t part = 0;
+    int64_t now = tide_clock_now_ms(p->clock);
+    int rc = src_fill(s, &part, now, e);
+    if (rc < 0)
+        return rc;
+    if (rc == TIDE_PIPE_END) {
+        s->ended = true;
+        return 0;
+    }
+    if (rc == TIDE_PIPE_NOTHING) {
+        if (s->conn)
+            for (uint32_t i = 0; i < s->nparts; i++)
+                if (tide_src_ended(s->conn, i))
+                    tide_wm_comb_end(s->comb, i, now);
+        int64_t w = tide_wm_comb_tick(s->comb, now);
+        if ((rc = send_wm(s, out, w, e)) != 0)
+            return rc;
+        return TIDE_EAGAIN;
+    }
+    if (rc != TIDE_PIPE_READY)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline source: bad result %d", rc);
+    if ((rc = src_process(s, out, part, now, e)) != 0)
+        return rc;
+    return 1;
+}
+
+static const tide_task_op src_op = {
+    .name = "pipeline-source",
+    .on_poll = src_poll,
+    .free = src_state_free,
+};
+
+/* ---- winagg task ---- */
+
+typedef struct work_state {
+    tide_pipe *p;
+    uint32_t idx;
+    tide_winagg *op;
+    uint8_t *kbuf;
+    size_t kcap;
+    const void **keys;
+    uint32_t *klen;
+    int64_t *ts;
+    size_t rcap;
+    tide_value *vals;
+    size_t vcap;
+    rbatch *cur;
+    tide_task_out *out;
+    bool in_advance;
+    int64_t adv_tag;
+    uint64_t seq;
+} work_state;
+
+static void work_state_free(void *st)
+{
+    work_state *w = st;
+    if (!w)
+        return;
+    tide_winagg_free(w->op);
+    free(w->kbuf);
+    free(w->keys);
+    free(w->klen);
+    free(w->ts);
+    free(w->vals);
+    rbatch_free(w->cur);
+    free(w);
+}
+
+static int work_flush(work_state *w, int64_t tag)
+{
+    if (!w->cur || w->cur->n == 0)
+        return 0;
+    rbatch *b = w->cur;
+    w->cur = NULL;
+    rbatch_finish(b, tag);
+    return tide_task_emit_batch(w->out, 0, b, b->n);
+}
+
+static int work_add(work_state *w, uint32_t kind, int64_t start, int64_t end, const void *key, uint32_t klen,
+                    const tide_value *vals, size_t n_vals)
+{
+    if (!w->cur && !(w->cur = calloc(1, sizeof(rbatch))))
+        return TIDE_ENOMEM;
+    int rc = rbatch_add(w->cur, kind, start, end, w->seq++, key, klen, vals, n_vals);
+    if (rc != 0)
+        return rc;
+    if (w->in_advance && w->cur->n >= w->p->batch_rows)
+        return work_flush(w, w->adv_tag);
+    return 0;
+}
+
+static int work_emit_cb(void *ctx, const tide_winagg_row *r)
+{
+    return work_add(ctx, (uint32_t)r->op, r->start, r->end, r->key, r->key_len, r->vals, r->n_vals);
+}
+
+static int work_late_cb(void *ctx, const void *key, uint32_t key_len, int64_t ts, const tide_value *in,
+                        size_t n_in)
+{
+    return work_add(ctx, RB_LATE, ts, ts, key, key_len, in, n_in);
+}
+
+static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out, tide_err *e)
+{
+    work_state *w = st;
+    tide_pipe *p = w->p;
+    tide_cbatch *b = batch;
+    int rc = 0;
+    w->out = out;
+    uint32_t n = tide_cbatch_rows(b);
+    (void)rows;
+    size_t nv = p->cfg.n_value_cols;
+    if (n > w->rcap) {
+        size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
+        if (grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
+            grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
+            grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0) {
+            rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
+            goto done;
+        }
+        w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+    }
+    if (nv && grow((void **)&w->vals, &w->vcap, (size_t)n * nv, sizeof *w->vals) != 0) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
+        goto done;
+    }
+    /* keys: sizes first, then encode (pointers after the buffer is final) */
+    size_t total = 0;
+    for (uint32_t r = 0; r < n; r++)
+        total += key_size(p, b, r);
+    if (grow((void **)&w->kbuf, &w->kcap, total ? total : 1, 1) != 0) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
+        goto done;
+    }
+    const uint8_t *tnull = tide_cbatch_nulls(b, (uint32_t)p->out_time);
+    const int64_t *tcol = tide_cbatch_col_i64(b, (uint32_t)p->out_time);
+    uint8_t *d = w->kbuf;
+    uint32_t m = 0;
+    for (uint32_t r = 0; r < n; r++) {
+        if (tnull[r]) {
+            ADD(p, c_bad, 1);
+            continue;
+        }
+        uint8_t *end = key_encode(p, b, r, d);
+        w->keys[m] = d;
+        w->klen[m] = (uint32_t)(end - d);
+        w->ts[m] = tcol[r];
+        for (size_t j = 0; j < nv; j++)
+            w->vals[(size_t)m * nv + j] = tide_cbatch_get(b, p->value_cols[j], r);
+        d = end;
+        m++;
+    }
+    rc = tide_winagg_push_batch(w->op, m, w->keys, w->klen, w->ts, nv ? w->vals : NULL,
+                                tide_clock_now_ms(p->clock), e);
+done:
+    tide_task_free_batch(out, input, batch);
+    return rc;
+}
+
+static int work_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
+{
+    work_state *w = st;
+    w->out = out;
+    w->in_advance = true;
+    w->adv_tag = wm;
+    int rc = tide_winagg_advance_watermark(w->op, wm, tide_clock_now_ms(w->p->clock), e);
+    w->in_advance = false;
+    if (rc == 0 && (rc = work_flush(w, wm)) != 0)
+        tide_err_set(e, rc, "pipeline instance %u: sending results", w->idx);
+    return rc;
+}
+
+static const tide_task_op work_op = {
+    .name = "pipeline-winagg",
+    .on_batch = work_batch,
+    .on_watermark = work_wm,
+    .free = work_state_free,
+};
+
+/* ---- sink task ---- */
+
+typedef struct sref {
+    const rbatch *b;
+    const rrow *r;
+} sref;
+
+typedef struct sink_state {
+    tide_pipe *p;
+    rbatch **held;
+    size_t nheld, capheld;
+    sref *refs;
+    size_t caprefs;
+    tide_value *keyvals;
+} sink_state;
+
+static void sink_state_free(void *st)
+{
+    sink_state *s = st;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nheld; i++)
+        rbatch_free(s->held[i]);
+    free(s->held);
+    free(s->refs);
+    free(s->keyvals);
+    free(s);
+}
+
+static int key_cmp(const sref *a, const sref *b)
+{
+    uint32_t la = a->r->key_len, lb = b->r->key_len;
+    int c = memcmp(a->b->bytes + a->r->key_off, b->b->bytes + b->r->key_off, la < lb ? la : lb);
+    if (c)
+        return c;
+    return la < lb ? -1 : la > lb;
+}
+
+#define CMP(x, y) \
+    if ((x) != (y)) \
+    return (x) < (y) ? -1 : 1
+
+static int sref_cmp(const void *pa, const void *pb)
+{
+    const sref *a = pa, *b = pb;
+    CMP(a->b->tag, b->b->tag);
+    int la = a->r->kind == RB_LATE, lb = b->r->kind == RB_LATE;
+    CMP(la, lb);
+    if (!la) {
+        CMP(a->r->end, b->r->end);
+        CMP(a->r->start, b->r->start);
+    } else {
+        CMP(a->r->start, b->r->start);
+    }
+    int c = key_cmp(a, b);
+    if (c)
+        return c;
+    CMP(a->r->seq, b->r->seq);
+    return 0;
+}
+
+static int sink_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out, tide_err *e)
+{
+    sink_state *s = st;
+    tide_pipe *p = s->p;
+    (void)rows;
+    if (!p->cfg.n_aggs) {
+        const tide_cbatch *b = batch;
+        int rc = 0;
+        ADD(p, c_out, tide_cbatch_rows(b));
+        if (p->cfg.on_rows && (rc = p->cfg.on_rows(p->cfg.out_ctx, b)) != 0)
+            tide_err_set(e, rc, "pipeline sink: on_rows failed");
+        tide_task_free_batch(out, input, batch);
+        return rc;
+    }
+    if (grow((void **)&s->held, &s->capheld, s->nheld + 1, sizeof *s->held) != 0) {
+        tide_task_free_batch(out, input, batch);
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline sink: held results");
+    }
+    s->held[s->nheld++] = batch;
+    return 0;
+}
+
+static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
+{
+    sink_state *s = st;
+    tide_pipe *p = s->p;
+    (void)out;
+    atomic_store_explicit(&p->c_wm, wm, memory_order_relaxed);
+    size_t n = 0, keep = 0, nready = 0;
+    for (size_t i = 0; i < s->nheld; i++)
+        if (s->held[i]->tag <= wm)
+            n += s->held[i]->n;
+    if (n == 0)
+        return 0;
+    if (grow((void **)&s->refs, &s->caprefs, n, sizeof *s->refs) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline sink: sorting %zu results", n);
+    for (size_t i = 0; i < s->nheld; i++) {
+        rbatch *b = s->held[i];
+        if (b->tag > wm)
+            continue;
+        for (uint32_t j = 0; j < b->n; j++)
+            s->refs[nready++] = (sref){b, &b->rows[j]};
+    }
+    qsort(s->refs, nready, sizeof *s->refs, sref_cmp);
+    int rc = 0;
+    uint64_t nout = 0, nlate = 0;
+    for (size_t i = 0; i < nready && rc == 0; i++) {
+        const rbatch *b = s->refs[i].b;
+        const rrow *r = s->refs[i].r;
+        key_decode(p, b->bytes + r->key_off, s->keyvals);
+        if (r->kind == RB_LATE) {
+            nlate++;
+            tide_pipe_late l = {r->start, s->keyvals, p->cfg.n_key_cols, b->vals + r->val_off, r->n_vals, b->tag};
+            if (p->cfg.on_late && (rc = p->cfg.on_late(p->cfg.out_ctx, &l)) != 0)
+                tide_err_set(e, rc, "pipeline sink: on_late failed");
+        } else {
+            nout++;
+            tide_pipe_result res = {(tide_change)r->kind, r->start, r->end, s->keyvals, p->cfg.n_key_cols,
+                                    b->vals + r->val_off, r->n_vals, b->bytes + r->key_off, r->key_len, b->tag};
+            if (p->cfg.on_result && (rc = p->cfg.on_result(p->cfg.out_ctx, &res)) != 0)
+                tide_err_set(e, rc, "pipeline sink: on_result failed");
+        }
+    }
+    ADD(p, c_out, nout);
+    ADD(p, c_late, nlate);
+    for (size_t i = 0; i < s->nheld; i++) {
+        if (s->held[i]->tag <= wm)
+            rbatch_free(s->held[i]);
+        else
+            s->held[keep++] = s->held[i];
+    }
+    s->nheld = keep;
+    return rc;
+}
+
+static int sink_end(void *st, tide_task_out *out, tide_err *e)
+{
+    return sink_wm(st, TIDE_TS_MAX, out, e);
+}
+
+static const tide_task_op sink_op = {
+    .name = "pipeline-sink",
+    .on_batch = sink_batch,
+    .on_watermark = sink_wm,
+    .on_end = sink_end,
+    .free = sink_state_free,
+};
+
+/* ---- building ---- */
+
+void tide_pipe_config_init(tide_pipe_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->source.kind = TIDE_PIPE_SRC_GEN_LOGINS;
+    tide_gen_logins_cfg_default(&c->source.gen);
+    c->source.time_col = -1;
+    c->source.partitions = 1;
+    c->wm_bound = 5000;
+    c->time_col = -1;
+    c->window = tide_win_tumble(60000);
+    c->mode = TIDE_TRIG_ACCUMULATING;
+}
+
+static int logins_schema(tide_schema **out, tide_err *e)
+{
+    tide_schema *s = NULL;
+    int rc;
+    if ((rc = tide_schema_create(&s, e)) != 0 ||
+        (rc = tide_schema_add(s, "ts", TIDE_TYPE_TIMESTAMP, false, e)) != 0 ||
+        (rc = tide_schema_add(s, "user_id", TIDE_TYPE_BIGINT, false, e)) != 0 ||
+        (rc = tide_schema_add(s, "country", TIDE_TYPE_STRING, false, e)) != 0 ||
+        (rc = tide_schema_add(s, "device", TIDE_TYPE_STRING, false, e)) != 0 ||
+        (rc = tide_schema_set_time_column(s, TIDE_PIPE_LOGINS_TS, e)) != 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    tide_schema_free(s);
+    return rc;
+}
+
+static bool time_type_ok(const tide_schema *s, int col)
+{
+    if (col < 0 || (size_t)col >= tide_schema_ncols(s))
+        return false;
+    tide_type t = tide_schema_col(s, (size_t)col)->type;
+    return t == TIDE_TYPE_TIMESTAMP || t == TIDE_TYPE_BIGINT;
+}
+
+static int make_source(tide_pipe *p, src_state **out, tide_err *e)
+{
+    int rc = TIDE_ENOMEM;
+    uint32_t R = p->batch_rows, P = p->P;
+    src_state *s = calloc(1, sizeof *s);
+    if (!s)
+        goto nomem;
+    s->p = p;
+    s->wm_sent = TIDE_TS_MIN;
+    switch (p->cfg.source.kind) {
+    case TIDE_PIPE_SRC_GEN_LOGINS:
+        if ((rc = tide_gen_logins_create(&s->gen, &p->cfg.source.gen, e)) != 0)
+            goto fail;
+        s->g_ts = malloc(R * sizeof(int64_t));
+        s->g_user = malloc(R * sizeof(int64_t));
+        s->g_country = malloc(R);
+        s->g_device = malloc(R);
+        if (!s->g_ts || !s->g_user || !s->g_country || !s->g_device)
+            goto nomem;
+        s->nparts = 1;
+        break;
+    case TIDE_PIPE_SRC_CONNECT:
+        if ((rc = tide_src_open(&s->conn, p->cfg.source.conn, e)) != 0)
+            goto fail;
+        s->nparts = tide_src_partitions(s->conn);
+        break;
+    default: s->nparts = p->cfg.source.partitions; break;
+    }
+    s->wgen = calloc(s->nparts, sizeof *s->wgen);
+    if (!s->wgen)
+        goto nomem;
+    for (uint32_t i = 0; i < s->nparts; i++)
+        tide_wm_gen_init(&s->wgen[i], p->cfg.wm_bound, -1);
+    if ((rc = tide_wm_comb_create(s->nparts, p->cfg.idle_timeout_ms, tide_clock_now_ms(p->clock), &s->comb,
+                                  e)) != 0)
+        goto fail;
+    if ((rc = tide_cbatch_create(&s->in, p->src_schema, R, 0, e)) != 0 ||
+        (rc = tide_cbatch_create(&s->seg, p->src_schema, R, 0, e)) != 0)
+        goto fail;
+    if (p->cfg.stage && (rc = tide_cbatch_create(&s->staged, p->out_schema, R, 0, e)) != 0)
+        goto fail;
+    s->iota = malloc(R * sizeof *s->iota);
+    s->sel = malloc((size_t)R * P * sizeof *s->sel);
+    s->nsel = calloc(P, sizeof *s->nsel);
+    if (!s->iota || !s->sel || !s->nsel)
+        goto nomem;
+    for (uint32_t i = 0; i < R; i++)
+        s->iota[i] = i;
+    *out = s;
+    return 0;
+nomem:
+    rc = tide_err_set(e, TIDE_ENOMEM, "pipeline: source state");
+fail:
+    src_state_free(s);
+    return rc;
+}
+
+static int make_worker(tide_pipe *p, uint32_t idx, work_state **out, tide_err *e)
+{
+    int rc;
+    work_state *w = calloc(1, sizeof *w);
+    if (!w)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline: instance state");
+    w->p = p;
+    w->idx = idx;
+    tide_winagg_config wc = {
+        .window = p->cfg.window,
+        .aggs = p->aggs,
+        .n_aggs = p->cfg.n_aggs,
+        .n_inputs = p->cfg.n_value_cols,
+        .allowed_lateness = p->cfg.allowed_lateness,
+        .mode = p->cfg.mode,
+        .early = p->cfg.early,
+        .emit = work_emit_cb,
+        .late = work_late_cb,
+        .ctx = w,
+        .capacity_hint = p->cfg.capacity_hint / p->P,
+    };
+    if ((rc = tide_winagg_create(&wc, &w->op, e)) != 0) {
+        work_state_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+static int check_config(tide_pipe *p, tide_err *e)
+{
+    const tide_pipe_config *c = &p->cfg;
+    size_t nc = tide_schema_ncols(p->out_schema);
+    if (c->wm_bound < 0)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: wm_bound %lld < 0", (long long)c->wm_bound);
+    if (c->allowed_lateness < 0)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: allowed_lateness < 0");
+    if (!time_type_ok(p->src_schema, p->src_time))
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: source time column %d is not a TIMESTAMP/BIGINT column",
+                            p->src_time);
+    if (!time_type_ok(p->out_schema, p->out_time))
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: time_col %d is not a TIMESTAMP/BIGINT column of the stage output",
+                            p->out_time);
+    for (size_t i = 0; i < c->n_key_cols; i++)
+        if (c->key_cols[i] >= nc)
+            return tide_err_set(e, TIDE_EINVAL, "pipeline: key_cols[%zu] = %u out of %zu columns", i,
+                                c->key_cols[i], nc);
+    for (size_t i = 0; i < c->n_value_cols; i++)
+        if (c->value_cols[i] >= nc)
+            return tide_err_set(e, TIDE_EINVAL, "pipeline: value_cols[%zu] = %u out of %zu columns", i,
+                                c->value_cols[i], nc);
+    for (size_t i = 0; i < c->n_aggs; i++)
+        if (c->aggs[i].kind != TIDE_AGG_COUNT_STAR && c->aggs[i].arg >= c->n_value_cols)
+            return tide_err_set(e, TIDE_EINVAL, "pipeline: aggs[%zu].arg = %u out of %zu value columns", i,
+                                c->aggs[i].arg, c->n_value_cols);
+    if (c->source.kind == TIDE_PIPE_SRC_CONNECT && !c->source.conn)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: CONNECT source without a config");
+    if (c->source.kind == TIDE_PIPE_SRC_CALLBACK && (!c->source.next || !c->source.schema || !c->source.partitions))
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: CALLBACK source needs next, schema and partitions");
+    if (c->stage && !c->stage_schema)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: stage without stage_schema");
+    return 0;
+}
+
+int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
+{
+    int rc = TIDE_ENOMEM;
+    *out = NULL;
+    tide_pipe *p = calloc(1, sizeof *p);
+    src_state *ss = NULL;
+    if (!p)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline: create");
+    p->cfg = *cfg;
+    atomic_init(&p->c_wm, TIDE_TS_MIN);
+    p->clock = cfg->clock ? cfg->clock : tide_clock_system();
+    p->batch_rows = cfg->batch_rows ? cfg->batch_rows : 1024;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    p->P = cfg->parallelism ? cfg->parallelism : (ncpu > 0 ? (uint32_t)ncpu : 1);
+    if (!cfg->n_aggs)
+        p->P = 1;
+    if (p->P > 1024 || p->batch_rows > TIDE_CBATCH_MAX_CAPACITY) {
+        rc = tide_err_set(e, TIDE_EINVAL, "pipeline: parallelism or batch_rows too large");
+        goto fail;
+    }
+    /* own copies of the arrays */
+    p->aggs = calloc(cfg->n_aggs + 1, sizeof *p->aggs);
+    p->key_cols = calloc(cfg->n_key_cols + 1, sizeof *p->key_cols);
+    p->key_types = calloc(cfg->n_key_cols + 1, sizeof *p->key_types);
+    p->value_cols = calloc(cfg->n_value_cols + 1, sizeof *p->value_cols);
+    if (!p->aggs || !p->key_cols || !p->key_types || !p->value_cols)
+        goto nomem;
+    if (cfg->n_aggs)
+        memcpy(p->aggs, cfg->aggs, cfg->n_aggs * sizeof *p->aggs);
+    if (cfg->n_key_cols)
+        memcpy(p->key_cols, cfg->key_cols, cfg->n_key_cols * sizeof *p->key_cols);
+    if (cfg->n_value_cols)
+        memcpy(p->value_cols, cfg->value_cols, cfg->n_value_cols * sizeof *p->value_cols);
+    p->cfg.aggs = p->aggs;
+    p->cfg.key_cols = p->key_cols;
+    p->cfg.value_cols = p->value_cols;
+
+    /* schemas */
+    switch (cfg->source.kind) {
+    case TIDE_PIPE_SRC_GEN_LOGINS:
+        if ((rc = logins_schema(&p->own_schema, e)) != 0)
+            goto fail;
+        p->src_schema = p->own_schema;
+        break;
+    case TIDE_PIPE_SRC_CONNECT:
+        p->src_schema = NULL; /* known once opened, below */
+        break;
+    case TIDE_PIPE_SRC_CALLBACK: p->src_schema = cfg->source.schema; break;
+    default: rc = tide_err_set(e, TIDE_EINVAL, "pipeline: bad source kind %d", (int)cfg->source.kind); goto fail;
+    }
+    if (cfg->source.kind == TIDE_PIPE_SRC_CONNECT) {
+        if (!cfg->source.conn) {
+            rc = tide_err_set(e, TIDE_EINVAL, "pipeline: CONNECT source without a config");
+            goto fail;
+        }
+        if (cfg->source.conn->schema) {
+            p->src_schema = cfg->source.conn->schema;
+        } else {
+            /* the generator's own schema through connect: open it to ask */
+            tide_src *tmp = NULL;
+            if ((rc = tide_src_open(&tmp, cfg->source.conn, e)) != 0)
+                goto fail;
+            rc = tide_schema_clone(tide_src_schema(tmp), &p->own_schema, e);
+            tide_src_free(tmp);
+            if (rc != 0)
+                goto fail;
+            p->src_schema = p->own_schema;
+        }
+    }
+    if (cfg->source.kind == TIDE_PIPE_SRC_CALLBACK && !cfg->source.schema) {
+        rc = tide_err_set(e, TIDE_EINVAL, "pipeline: CALLBACK source without a schema");
+        goto fail;
+    }
+    p->src_time = cfg->source.time_col >= 0 ? cfg->source.time_col : tide_schema_time_column(p->src_schema);
+    p->out_schema = cfg->stage ? cfg->stage_schema : p->src_schema;
+    if (!p->out_schema) {
+        rc = tide_err_set(e, TIDE_EINVAL, "pipeline: stage without stage_schema");
+        goto fail;
+    }
+    p->out_time = cfg->stage ? (cfg->time_col >= 0 ? cfg->time_col : tide_schema_time_column(p->out_schema))
+                             : p->src_time;
+    if ((rc = check_config(p, e)) != 0)
+        goto fail;
+    for (size_t i = 0; i < cfg->n_key_cols; i++)
+        p->key_types[i] = tide_schema_col(p->out_schema, p->key_cols[i])->type;
+    for (size_t i = 0; i < cfg->n_aggs; i++)
+        p->aggs[i].type = p->aggs[i].kind == TIDE_AGG_COUNT_STAR
+                              ? TIDE_TYPE_NULL
+                              : tide_schema_col(p->out_schema, p->value_cols[p->aggs[i].arg])->type;
+
+    p->cb_type = (tide_task_batch_type){cb_create, cb_append, cb_free, p};
+    p->rb_type = (tide_task_batch_type){rb_create, rb_append, rb_free, p};
+    tide_graph_cfg gc = {
+        .batch = p->cb_type,
+        .batch_rows = p->batch_rows,
+        .latency_ns = cfg->latency_ns,
+        .chan_capacity = cfg->chan_capacity,
+        .clock = cfg->clock,
+    };
+    if ((rc = tide_graph_create(&p->g, &gc, e)) != 0)
+        goto fail;
+    if ((rc = make_source(p, &ss, e)) != 0)
+        goto fail;
+    int src_id, sink_id;
+    rc = tide_graph_add(p->g, "source", &src_op, ss, &src_id, e);
+    ss = NULL;
+    if (rc != 0)
+        goto fail;
+    sink_state *sk = calloc(1, sizeof *sk);
+    if (!sk)
+        goto nomem;
+    sk->p = p;
+    if (!(sk->keyvals = calloc(cfg->n_key_cols + 1, sizeof *sk->keyvals))) {
+        free(sk);
+        goto nomem;
+    }
+    if ((rc = tide_graph_add(p->g, "sink", &sink_op, sk, &sink_id, e)) != 0)
+        goto fail;
+    if (!cfg->n_aggs) {
+        if ((rc = tide_graph_connect(p->g, src_id, sink_id, NULL, e)) != 0)
+            goto fail;
+    } else {
+        for (uint32_t k = 0; k < p->P; k++) {
+            work_state *w = NULL;
+            char name[32];
+            int wid;
+            snprintf(name, sizeof name, "winagg-%u", k);
+            if ((rc = make_worker(p, k, &w, e)) != 0 ||
+                (rc = tide_graph_add(p->g, name, &work_op, w, &wid, e)) != 0 ||
+                (rc = tide_graph_connect(p->g, src_id, wid, NULL, e)) != 0 ||
+                (rc = tide_graph_connect_hash(p->g, wid, &sink_id, 1, NULL, NULL, &p->rb_type, NULL, e)) != 0)
+                goto fail;
+        }
+    }
+    *out = p;
+    return 0;
+nomem:
+    rc = tide_err_set(e, TIDE_ENOMEM, "pipeline: create");
+fail:
+    src_state_free(ss);
+    tide_pipe_free(p);
+    return rc;
+}
+
+void tide_pipe_free(tide_pipe *p)
+{
+    if (!p)
+        return;
+    tide_graph_free(p->g);
+    tide_schema_free(p->own_schema);
+    free(p->aggs);
+    free(p->key_cols);
+    free(p->key_types);
+    free(p->value_cols);
+    free(p);
+}
+
+int tide_pipe_run(tide_pipe *p, tide_err *e)
+{
+    if (p->ran)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: already ran");
+    p->ran = true;
+    return tide_graph_run(p->g, e);
+}
+
+void tide_pipe_cancel(tide_pipe *p) { tide_graph_cancel(p->g); }
+
+void tide_pipe_counts_get(const tide_pipe *p, tide_pipe_counts *o)
+{
+    tide_pipe *q = (tide_pipe *)p;
+    o->in = atomic_load_explicit(&q->c_in, memory_order_relaxed);
+    o->bad = atomic_load_explicit(&q->c_bad, memory_order_relaxed);
+    o->filtered = atomic_load_explicit(&q->c_filtered, memory_order_relaxed);
+    o->out = atomic_load_explicit(&q->c_out, memory_order_relaxed);
+    o->late = atomic_load_explicit(&q->c_late, memory_order_relaxed);
+    o->wm_cuts = atomic_load_explicit(&q->c_cuts, memory_order_relaxed);
+    o->watermark = atomic_load_explicit(&q->c_wm, memory_order_relaxed);
+}
+
+uint32_t tide_pipe_parallelism(const tide_pipe *p) { return p->P; }
+const tide_schema *tide_pipe_source_schema(const tide_pipe *p) { return p->src_schema; }
+size_t tide_pipe_chan_count(const tide_pipe *p) { return tide_graph_chan_count(p->g); }
+void tide_pipe_chan_stats(const tide_pipe *p, size_t i, tide_chan_stats *out, const char **name)
+{
+    tide_graph_chan_stats(p->g, i, out, name);
+}

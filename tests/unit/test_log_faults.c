@@ -1,0 +1,1123 @@
+/*
+ * Adversarial tests of the embedded log under injected I/O faults
+ * (base/io.h): a simulated power loss at every write of a produce run, and
+ * a failed I/O call (EIO, ENOSPC, sticky EIO) at every call of a small run
+ * covering topic creation, writer open, appends across segment rolls,
+ * retention, a group commit and close.
+ *
+ * What is checked is recomputed independently: the records come from the
+ * deterministic generator of log_gen.h, and the test keeps its own account
+ * of what each partition acknowledged, what it attempted and what the writer
+ * said was synced.  The scratch directories live on /dev/shm when it is
+ * there (fsync is the simulation's business, not the disk's; a tmpfs keeps
+ * the thousands of runs fast); $TIDE_FAULT_TMP overrides.
+ */
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/io.h"
+#include "log/group.h"
+#include "log/reader.h"
+#include "log/topic.h"
+#include "log/writer.h"
+#include "log_gen.h"
+#include "tt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+
+#define TOPIC "t"
+#define MSG_MAX 1024
+
+/* ---- scratch directories ---- */
+
+static char g_base[2048];
+static unsigned g_dir_seq;
+
+static int scratch_init(void)
+{
+    const char *env = getenv("TIDE_FAULT_TMP");
+    if (env && *env)
+        snprintf(g_base, sizeof g_base, "%s/test_log_faults.%d", env, (int)getpid());
+    else if (access("/dev/shm", W_OK) == 0)
+        snprintf(g_base, sizeof g_base, "/dev/shm/test_log_faults.%d", (int)getpid());
+    else {
+        const char *t = tt_tmpdir("test_log_faults");
+        if (!t)
+            return -1;
+        snprintf(g_base, sizeof g_base, "%s", t);
+    }
+    mkdir(g_base, 0755);
+    return 0;
+}
+
+/* A fresh, empty directory for one run. */
+static const char *scratch_dir(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/d%u", g_base, g_dir_seq++);
+    return buf;
+}
+
+static void scratch_remove(const char *dir)
+{
+    tide_io_faults_set(NULL);
+    tide_io_rmtree(dir, NULL);
+}
+
+static void quiet_report(void *ctx, const char *msg)
+{
+    (void)msg;
+    if (ctx)
+        (*(int *)ctx)++;
+}
+
+static void note(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(char *why, const char *fmt, ...)
+{
+    if (why[0])
+        return; /* keep the first */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, MSG_MAX, fmt, ap);
+    va_end(ap);
+}
+
+static const char *mode_name(tide_fsync_mode m)
+{
+    return m == TIDE_FSYNC_ALWAYS ? "always" : m == TIDE_FSYNC_INTERVAL ? "interval:100" : "never";
+}
+
+/* ====================================================================== */
+/* Power loss at every write                                               */
+/* ====================================================================== */
+
+#define PL_PARTS 3
+#define PL_RECORDS 300 /* in small appends, plus two large ones */
+#define PL_SMALL_MAX 25
+#define PL_BIG 1500 /* ~100 KB: two batches of the writer's ~64 KB */
+#define PL_BATCH_MAX PL_BIG
+#define PL_VAL_MAX 120
+#define PL_MAX_STEPS (PL_RECORDS + 4)
+
+typedef struct pl_step {
+    uint32_t part, n;
+} pl_step;
+
+typedef struct pl_case {
+    tide_fsync_mode mode;
+    uint64_t seed;
+    pl_step steps[PL_MAX_STEPS];
+    size_t nsteps;
+} pl_case;
+
+typedef struct pl_state {
+    int rc;                            /* the producer's first error */
+    uint64_t acked[PL_PARTS];          /* records acknowledged */
+    uint64_t attempted[PL_PARTS];      /* acked + a failed append's records */
+    uint64_t synced[PL_PARTS];         /* highest tide_log_writer_synced seen */
+    bool synced_before_close;          /* some sync happened before close */
+    char why[MSG_MAX];                 /* a contract violation seen while producing */
+} pl_state;
+
+static void pl_plan(pl_case *c, tide_fsync_mode mode, uint64_t seed)
+{
+    c->mode = mode;
+    c->seed = seed;
+    c->nsteps = 0;
+    uint64_t s = seed * 7919;
+    uint32_t total = 0;
+    while (total < PL_RECORDS && c->nsteps < PL_MAX_STEPS) {
+        uint32_t n = 1 + (uint32_t)(tt_rand(&s) % PL_SMALL_MAX);
+        if (n > PL_RECORDS - total)
+            n = PL_RECORDS - total;
+        c->steps[c->nsteps++] = (pl_step){(uint32_t)(tt_rand(&s) % PL_PARTS), n};
+        total += n;
+        /* twice, one large append: several batches in one write, each
+         * larger than a segment */
+        if (c->nsteps == 4 || c->nsteps == 14)
+            c->steps[c->nsteps++] = (pl_step){(uint32_t)(tt_rand(&s) % PL_PARTS), PL_BIG};
+    }
+}
+
+static int pl_create_topic(const char *dir, tide_fsync_mode mode, tide_err *e)
+{
+    tide_topic_config cfg;
+    tide_topic_config_default(&cfg);
+    cfg.partitions = PL_PARTS;
+    cfg.segment_bytes = 4096; /* several rolls per partition */
+    cfg.fsync = mode;
+    cfg.fsync_interval_ms = 100;
+    return tide_topic_create(dir, TOPIC, &cfg, e);
+}
+
+/* Append the plan until an error; record acked/attempted/synced. */
+static void pl_produce(const char *dir, const pl_case *c, pl_state *st)
+{
+    memset(st, 0, sizeof *st);
+    tide_clock_manual clk;
+    tide_clock_manual_init(&clk, 1700000000000);
+    tide_log_writer_opts o = {.clock = &clk.clock, .report = quiet_report, .report_ctx = NULL};
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    int rc = tide_log_writer_open(&w, dir, TOPIC, &o, &e);
+    if (rc) {
+        st->rc = rc;
+        return;
+    }
+    static log_gen_rec g[PL_BATCH_MAX];
+    tide_record recs[PL_BATCH_MAX];
+    for (size_t k = 0; k < c->nsteps; k++) {
+        uint32_t p = c->steps[k].part, n = c->steps[k].n;
+        for (uint32_t j = 0; j < n; j++) {
+            log_gen(p, st->acked[p] + j, PL_VAL_MAX, &g[j]);
+            recs[j] = log_gen_record(&g[j]);
+        }
+        uint64_t first = UINT64_MAX;
+        tide_err_clear(&e);
+        rc = tide_log_append(w, p, recs, n, &first, &e);
+        if (rc) {
+            st->attempted[p] = st->acked[p] + n;
+            break;
+        }
+        if (first != st->acked[p])
+            note(st->why, "append to partition %u returned first offset %llu, expected %llu", p,
+                 (unsigned long long)first, (unsigned long long)st->acked[p]);
+        st->acked[p] += n;
+        st->attempted[p] = st->acked[p];
+        for (uint32_t q = 0; q < PL_PARTS; q++) {
+            uint64_t sy = tide_log_writer_synced(w, q), nx = tide_log_writer_next(w, q);
+            if (nx != st->acked[q])
+                note(st->why, "partition %u: writer_next %llu, acknowledged %llu", q,
+                     (unsigned long long)nx, (unsigned long long)st->acked[q]);
+            if (sy > nx)
+                note(st->why, "partition %u: synced %llu beyond next %llu", q,
+                     (unsigned long long)sy, (unsigned long long)nx);
+            if (sy < st->synced[q])
+                note(st->why, "partition %u: synced went back from %llu to %llu", q,
+                     (unsigned long long)st->synced[q], (unsigned long long)sy);
+            if (sy > st->synced[q]) {
+                st->synced[q] = sy;
+                st->synced_before_close = true;
+            }
+        }
+        if (c->mode == TIDE_FSYNC_ALWAYS && st->synced[p] != st->acked[p])
+            note(st->why, "fsync=always: partition %u synced %llu after an append acknowledged %llu",
+                 p, (unsigned long long)st->synced[p], (unsigned long long)st->acked[p]);
+        clk.now_ms += 30; /* interval:100 syncs every few appends */
+    }
+    tide_err_clear(&e);
+    int crc = tide_log_writer_close(w, &e);
+    if (!rc) {
+        rc = crc;
+        if (!rc && c->mode != TIDE_FSYNC_NEVER)
+            memcpy(st->synced, st->acked, sizeof st->synced); /* close syncs */
+    }
+    st->rc = rc;
+}
+
+/* Read partition p from the start; every record must be the generator's.
+ * Returns the number read before the end (or -1 and `why` on a violation);
+ * *end_rc is what ended the read (TIDE_EAGAIN or an error). */
+static int64_t pl_read_all(const char *dir, uint32_t p, size_t val_max, uint64_t limit,
+                           int *end_rc, char *why)
+{
+    tide_log_reader *r = NULL;
+    tide_err e = {0};
+    int rc = tide_log_reader_open(&r, dir, TOPIC, p, &e);
+    if (rc) {
+        *end_rc = rc;
+        return 0;
+    }
+    int64_t n = 0;
+    for (;;) {
+        tide_record rec;
+        tide_err_clear(&e);
+        rc = tide_log_reader_next(r, &rec, &e);
+        if (rc)
+            break;
+        char m[300];
+        if ((uint64_t)n >= limit) {
+            note(why, "partition %u: reader served offset %llu, but only %llu records were ever "
+                      "appended", p, (unsigned long long)rec.offset, (unsigned long long)limit);
+            n = -1;
+            break;
+        }
+        if (rec.partition != p || !log_gen_check(&rec, p, (uint64_t)n, val_max, m, sizeof m)) {
+            note(why, "reader served a wrong record: %s (partition field %u)", m, rec.partition);
+            n = -1;
+            break;
+        }
+        n++;
+    }
+    *end_rc = rc;
+    tide_log_reader_close(r);
+    return n;
+}
+
+/* What the crash runs covered, printed per mode. */
+static struct {
+    long runs, reported, lost_unsynced, kept_unsynced, ecorrupt_before_recovery;
+} g_pl;
+
+/* After the power loss: readers of the un-recovered log, then the writer's
+ * recovery, then the full check and one more append per partition. */
+static bool pl_verify(const char *dir, const pl_state *st, char *why)
+{
+    /* A reader before recovery serves only valid records and stops with
+     * EAGAIN at a torn tail (or ECORRUPT for a hole in an older segment). */
+    for (uint32_t p = 0; p < PL_PARTS; p++) {
+        int end_rc = 0;
+        int64_t n = pl_read_all(dir, p, PL_VAL_MAX, st->attempted[p], &end_rc, why);
+        if (n < 0)
+            return false;
+        if (end_rc == TIDE_ECORRUPT)
+            g_pl.ecorrupt_before_recovery++;
+        if (end_rc != TIDE_EAGAIN && end_rc != TIDE_ECORRUPT) {
+            note(why, "un-recovered partition %u: reader ended with %s after %lld records", p,
+                 tide_err_name(end_rc), (long long)n);
+            return false;
+        }
+    }
+
+    int reports = 0;
+    tide_log_writer_opts o = {.clock = NULL, .report = quiet_report, .report_ctx = &reports};
+    tide_log_writer *w = NULL;
+    tide_err e = {0};
+    bool ok = false;
+    int rc = tide_log_writer_open(&w, dir, TOPIC, &o, &e);
+    if (rc) {
+        note(why, "writer open (recovery) failed: %s: %s", tide_err_name(rc), e.msg);
+        return false;
+    }
+    for (uint32_t p = 0; p < PL_PARTS; p++) {
+        uint64_t next = tide_log_writer_next(w, p);
+        if (next < st->synced[p]) {
+            note(why, "partition %u: %llu records after recovery, but %llu were synced", p,
+                 (unsigned long long)next, (unsigned long long)st->synced[p]);
+            goto done;
+        }
+        if (next > st->attempted[p]) {
+            note(why, "partition %u: %llu records after recovery, only %llu ever appended", p,
+                 (unsigned long long)next, (unsigned long long)st->attempted[p]);
+            goto done;
+        }
+        if (next < st->attempted[p])
+            g_pl.lost_unsynced++;
+        if (next > st->synced[p])
+            g_pl.kept_unsynced++;
+        int end_rc = 0;
+        int64_t n = pl_read_all(dir, p, PL_VAL_MAX, st->attempted[p], &end_rc, why);
+        if (n < 0)
+            goto done;
+        if (end_rc != TIDE_EAGAIN || (uint64_t)n != next) {
+            note(why, "partition %u after recovery: reader read %lld records ending with %s, "
+                      "writer says next offset %llu", p, (long long)n, tide_err_name(end_rc),
+                 (unsigned long long)next);
+            goto done;
+        }
+        /* the next append continues exactly there, and is readable */
+        log_gen_rec g;
+        log_gen(p, next, PL_VAL_MAX, &g);
+        tide_record rec = log_gen_record(&g);
+        uint64_t first = UINT64_MAX;
+        tide_err_clear(&e);
+        rc = tide_log_append(w, p, &rec, 1, &first, &e);
+        if (rc || first != next) {
+            note(why, "partition %u: append after recovery: %s (%s), first offset %llu, "
+                      "expected %llu", p, tide_err_name(rc), e.msg, (unsigned long long)first,
+                 (unsigned long long)next);
+            goto done;
+        }
+        n = pl_read_all(dir, p, PL_VAL_MAX, next + 1, &end_rc, why);
+        if (n < 0)
+            goto done;
+        if ((uint64_t)n != next + 1) {
+            note(why, "partition %u: %lld records readable after one more append, expected %llu",
+                 p, (long long)n, (unsigned long long)next + 1);
+            goto done;
+        }
+    }
+    ok = true;
+    g_pl.runs++;
+    if (reports)
+        g_pl.reported++;
+done:
+    tide_err_clear(&e);
+    rc = tide_log_writer_close(w, &e);
+    if (ok && rc) {
+        note(why, "writer close after recovery: %s: %s", tide_err_name(rc), e.msg);
+        ok = false;
+    }
+    if (!ok)
+        return false;
+    /* Recovered and appended to, the log is clean: a second open repairs
+     * nothing and finds every partition where the first left it. */
+    reports = 0;
+    w = NULL;
+    tide_err_clear(&e);
+    rc = tide_log_writer_open(&w, dir, TOPIC, &o, &e);
+    if (rc) {
+        note(why, "second writer open: %s: %s", tide_err_name(rc), e.msg);
+        return false;
+    }
+    for (uint32_t p = 0; p < PL_PARTS && ok; p++) {
+        int end_rc = 0;
+        int64_t n = pl_read_all(dir, p, PL_VAL_MAX, UINT64_MAX, &end_rc, why);
+        if (n < 0 || end_rc != TIDE_EAGAIN || (uint64_t)n != tide_log_writer_next(w, p)) {
+            note(why, "partition %u on the second open: %lld records readable (%s), next %llu", p,
+                 (long long)n, tide_err_name(end_rc),
+                 (unsigned long long)tide_log_writer_next(w, p));
+            ok = false;
+        }
+    }
+    if (ok && reports) {
+        note(why, "the second open after recovery repaired something again (%d reports)", reports);
+        ok = false;
+    }
+    tide_err_clear(&e);
+    rc = tide_log_writer_close(w, &e);
+    return ok && rc == 0;
+}
+
+static void powerloss_at_every_write(tide_fsync_mode mode)
+{
+    static pl_case c;
+    static pl_state st;
+    static const uint64_t seeds[] = {1, 2, 3, 4};
+    char dirbuf[2200], why[MSG_MAX];
+    memset(&g_pl, 0, sizeof g_pl);
+    long total_writes = 0;
+    for (size_t si = 0; si < sizeof seeds / sizeof seeds[0]; si++) {
+        uint64_t seed = seeds[si];
+        pl_plan(&c, mode, seed);
+
+        /* The fault-free run: how many writes, and it must be complete. */
+        const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
+        tide_err e = {0};
+        TT_OK(pl_create_topic(dir, mode, &e));
+        tide_io_faults_set(&(tide_io_faults){.seed = seed});
+        pl_produce(dir, &c, &st);
+        long writes = tide_io_writes();
+        tide_io_faults_set(NULL);
+        TT_ASSERT_MSG(st.rc == 0, "fsync=%s seed %llu: fault-free run failed: %s", mode_name(mode),
+                      (unsigned long long)seed, tide_err_name(st.rc));
+        TT_ASSERT_MSG(!st.why[0], "fsync=%s seed %llu: %s", mode_name(mode),
+                      (unsigned long long)seed, st.why);
+        if (mode == TIDE_FSYNC_INTERVAL)
+            TT_ASSERT_MSG(st.synced_before_close,
+                          "fsync=interval:100 with a clock advancing 30 ms per append never synced "
+                          "before close");
+        why[0] = '\0';
+        TT_ASSERT_MSG(pl_verify(dir, &st, why), "fsync=%s seed %llu fault-free: %s",
+                      mode_name(mode), (unsigned long long)seed, why);
+        scratch_remove(dir);
+        TT_ASSERT(writes > 0);
+        total_writes += writes;
+
+        for (int keep = 0; keep <= 1; keep++) {
+            for (long k = 1; k <= writes; k++) {
+                dir = scratch_dir(dirbuf, sizeof dirbuf);
+                tide_err_clear(&e);
+                TT_OK(pl_create_topic(dir, mode, &e));
+                uint64_t fseed = seed * 1000003u + (uint64_t)k;
+                tide_io_faults_set(&(tide_io_faults){.crash_at_write = k, .seed = fseed});
+                pl_produce(dir, &c, &st);
+                bool crashed = tide_io_crashed();
+                int prc = tide_io_powerloss(keep, &e);
+                if (!crashed || st.rc == 0 || st.why[0] || prc)
+                    TT_SEED(fseed);
+                TT_ASSERT_MSG(prc == 0, "powerloss: %s", e.msg);
+                TT_ASSERT_MSG(crashed, "fsync=%s seed %llu: no crash at write %ld of %ld "
+                              "(the write sequence is not deterministic)", mode_name(mode),
+                              (unsigned long long)seed, k, writes);
+                TT_ASSERT_MSG(st.rc != 0, "fsync=%s seed %llu crash at write %ld: the producer "
+                              "saw no error", mode_name(mode), (unsigned long long)seed, k);
+                TT_ASSERT_MSG(!st.why[0], "fsync=%s seed %llu crash at write %ld: %s",
+                              mode_name(mode), (unsigned long long)seed, k, st.why);
+                why[0] = '\0';
+                bool ok = pl_verify(dir, &st, why);
+                if (!ok) {
+                    TT_SEED(fseed);
+                    fprintf(stderr, "  dir kept: %s\n", dir);
+                }
+                TT_ASSERT_MSG(ok, "fsync=%s seed %llu, power loss at write %ld of %ld (%s): %s",
+                              mode_name(mode), (unsigned long long)seed, k, writes,
+                              keep ? "unsynced bytes kept" : "unsynced bytes cut", why);
+                scratch_remove(dir);
+            }
+        }
+    }
+    fprintf(stderr, "  fsync=%s: %ld crash points over 4 seeds x 2 power-loss modes; %ld recoveries "
+            "reported a repair; partitions that lost unsynced records %ld, kept records beyond the "
+            "synced offset %ld; un-recovered readers stopping at ECORRUPT %ld\n", mode_name(mode),
+            total_writes, g_pl.reported, g_pl.lost_unsynced, g_pl.kept_unsynced,
+            g_pl.ecorrupt_before_recovery);
+}
+
+static void test_powerloss_always(void) { powerloss_at_every_write(TIDE_FSYNC_ALWAYS); }
+static void test_powerloss_interval(void) { powerloss_at_every_write(TIDE_FSYNC_INTERVAL); }
+static void test_powerloss_never(void) { powerloss_at_every_write(TIDE_FSYNC_NEVER); }
+
+/* ====================================================================== */
+/* Fail the Nth I/O call                                                   */
+/* ====================================================================== */
+
+#define FN_PARTS 2
+#define FN_APPENDS 16
+#define FN_VAL_MAX 100
+#define FN_GROUP "g"
+
+typedef struct fn_result {
+    int expect;                    /* the TIDE_E* code the injected errno maps to */
+    int first_rc;                  /* the run's first error */
+    const char *first_stage;
+    bool created;                  /* tide_topic_create returned 0 */
+    uint64_t acked[FN_PARTS], attempted[FN_PARTS];
+    bool commit_tried, commit_ok;
+    uint64_t committed[FN_PARTS];
+    char why[MSG_MAX];             /* a contract violation */
+} fn_result;
+
+static void fn_error(fn_result *r, const char *stage, int rc, const tide_err *e)
+{
+    if (e->code != rc || !e->msg[0])
+        note(r->why, "%s: returned %s but the error holds %s \"%s\"", stage, tide_err_name(rc),
+             tide_err_name(e->code), e->msg);
+    if (!r->first_rc) {
+        r->first_rc = rc;
+        r->first_stage = stage;
+        if (rc != r->expect)
+            note(r->why, "%s: first error is %s (%s), expected %s from the injected fault", stage,
+                 tide_err_name(rc), e->msg, tide_err_name(r->expect));
+    }
+}
+
+static void fn_config(tide_topic_config *cfg, tide_fsync_mode mode)
+{
+    tide_topic_config_default(cfg);
+    cfg->partitions = FN_PARTS;
+    cfg->segment_bytes = 1024;
+    cfg->retention_bytes = 2048;
+    cfg->fsync = mode;
+    cfg->fsync_interval_ms = 100;
+}
+
+static void fn_run(const char *dir, tide_fsync_mode mode, fn_result *r)
+{
+    tide_topic_config cfg;
+    fn_config(&cfg, mode);
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    tide_log_reader *rd = NULL;
+    int rc = tide_topic_create(dir, TOPIC, &cfg, &e);
+    if (rc) {
+        fn_error(r, "topic create", rc, &e);
+        return;
+    }
+    r->created = true;
+
+    tide_clock_manual clk;
+    tide_clock_manual_init(&clk, 1700000000000);
+    tide_log_writer_opts o = {.clock = &clk.clock, .report = quiet_report, .report_ctx = NULL};
+    tide_err_clear(&e);
+    rc = tide_log_writer_open(&w, dir, TOPIC, &o, &e);
+    if (rc) {
+        fn_error(r, "writer open", rc, &e);
+        if (w)
+            note(r->why, "writer open failed but returned a handle");
+        return;
+    }
+
+    int wfail = 0; /* the writer's first error */
+    static log_gen_rec g[16];
+    tide_record recs[16];
+    for (int i = 0; i < FN_APPENDS && !wfail; i++) {
+        uint32_t p = (uint32_t)i % FN_PARTS, n = 1 + (uint32_t)(i * 7) % 12;
+        for (uint32_t j = 0; j < n; j++) {
+            log_gen(p, r->acked[p] + j, FN_VAL_MAX, &g[j]);
+            recs[j] = log_gen_record(&g[j]);
+        }
+        uint64_t first = UINT64_MAX;
+        tide_err_clear(&e);
+        rc = tide_log_append(w, p, recs, n, &first, &e);
+        if (rc) {
+            fn_error(r, "append", rc, &e);
+            r->attempted[p] = r->acked[p] + n;
+            wfail = rc;
+            break;
+        }
+        if (first != r->acked[p])
+            note(r->why, "append: first offset %llu, expected %llu", (unsigned long long)first,
+                 (unsigned long long)r->acked[p]);
+        r->acked[p] += n;
+        r->attempted[p] = r->acked[p];
+        clk.now_ms += 40;
+    }
+    if (!wfail) {
+        tide_err_clear(&e);
+        rc = tide_log_writer_retain(w, &e);
+        if (rc)
+            fn_error(r, "retain", rc, &e);
+    }
+    if (!wfail) {
+        tide_err_clear(&e);
+        rc = tide_log_writer_sync(w, &e);
+        if (rc) {
+            fn_error(r, "sync", rc, &e);
+            wfail = rc;
+        }
+    }
+    if (wfail) {
+        /* A failed writer stays failed: later calls return the first error,
+         * even though the injected fault (unless sticky) is over. */
+        log_gen(0, r->acked[0], FN_VAL_MAX, &g[0]);
+        recs[0] = log_gen_record(&g[0]);
+        tide_err_clear(&e);
+        rc = tide_log_append(w, 0, recs, 1, NULL, &e);
+        if (rc != wfail)
+            note(r->why, "append after the writer failed with %s returned %s", tide_err_name(wfail),
+                 tide_err_name(rc));
+        if (rc == 0) /* it wrote after all: the record may be there */
+            r->acked[0] = r->attempted[0] = r->acked[0] + 1;
+        tide_err_clear(&e);
+        rc = tide_log_writer_sync(w, &e);
+        if (rc != wfail)
+            note(r->why, "sync after the writer failed with %s returned %s", tide_err_name(wfail),
+                 tide_err_name(rc));
+    }
+
+    /* A reader in the middle of it all: a valid prefix or a clean error. */
+    tide_err_clear(&e);
+    rc = tide_log_reader_open(&rd, dir, TOPIC, 0, &e);
+    if (rc) {
+        fn_error(r, "reader open", rc, &e);
+    } else {
+        uint64_t expect_off = tide_log_reader_position(rd);
+        for (int guard = 0; guard < 10000; guard++) {
+            tide_record rec;
+            tide_err_clear(&e);
+            rc = tide_log_reader_next(rd, &rec, &e);
+            if (rc == TIDE_EAGAIN)
+                break;
+            if (rc) {
+                fn_error(r, "reader next", rc, &e);
+                break;
+            }
+            char m[300];
+            if (!log_gen_check(&rec, 0, expect_off, FN_VAL_MAX, m, sizeof m)) {
+                note(r->why, "reader during the run: %s", m);
+                break;
+            }
+            expect_off++;
+        }
+        tide_log_reader_close(rd);
+    }
+
+    r->commit_tried = true;
+    memcpy(r->committed, r->acked, sizeof r->committed);
+    tide_err_clear(&e);
+    rc = tide_group_commit(dir, FN_GROUP, TOPIC, r->committed, FN_PARTS, &e);
+    if (rc)
+        fn_error(r, "group commit", rc, &e);
+    else
+        r->commit_ok = true;
+
+    tide_err_clear(&e);
+    rc = tide_log_writer_close(w, &e);
+    if (wfail && rc != wfail)
+        note(r->why, "close of a writer failed with %s returned %s", tide_err_name(wfail),
+             tide_err_name(rc));
+    if (rc && !wfail)
+        fn_error(r, "close", rc, &e);
+}
+
+/* With faults off: the data directory left by the run must open cleanly
+ * and hold a valid prefix of what was appended. */
+static bool fn_verify(const char *dir, tide_fsync_mode mode, fn_result *r, char *why)
+{
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    tide_partition_info *parts = NULL;
+    uint32_t nparts = 0;
+    bool ok = false;
+    int rc;
+
+    /* Listing must work whatever state the run left. */
+    char **names = NULL;
+    size_t nnames = 0;
+    rc = tide_topic_list(dir, &names, &nnames, &e);
+    if (rc && rc != TIDE_ENOENT) {
+        note(why, "topic list: %s: %s", tide_err_name(rc), e.msg);
+        return false;
+    }
+    tide_topic_names_free(names, nnames);
+
+    if (!r->created) {
+        /* Decided behaviour for a topic whose creation failed half-way: it
+         * is never a trap.  Creating it again either succeeds (the debris
+         * is invisible or completed) or says EEXIST, and then the topic is
+         * complete and opens cleanly below. */
+        tide_topic_config cfg;
+        fn_config(&cfg, mode);
+        tide_err_clear(&e);
+        rc = tide_topic_create(dir, TOPIC, &cfg, &e);
+        if (rc != 0 && rc != TIDE_EEXIST) {
+            note(why, "re-creating a topic whose creation failed: %s: %s", tide_err_name(rc), e.msg);
+            return false;
+        }
+        tide_topic_config got;
+        tide_err_clear(&e);
+        rc = tide_topic_config_load(dir, TOPIC, &got, &e);
+        if (rc || got.partitions != FN_PARTS || got.segment_bytes != cfg.segment_bytes) {
+            note(why, "config of a topic whose first creation failed: %s: %s (partitions %u)",
+                 tide_err_name(rc), e.msg, rc ? 0 : got.partitions);
+            return false;
+        }
+    }
+
+    tide_err_clear(&e);
+    rc = tide_log_writer_open(&w, dir, TOPIC, &(tide_log_writer_opts){.report = quiet_report}, &e);
+    if (rc) {
+        note(why, "writer open with faults off: %s: %s", tide_err_name(rc), e.msg);
+        return false;
+    }
+    tide_err_clear(&e);
+    rc = tide_topic_describe(dir, TOPIC, &parts, &nparts, &e);
+    if (rc || nparts != FN_PARTS) {
+        note(why, "describe: %s: %s (%u partitions)", tide_err_name(rc), e.msg, nparts);
+        goto done;
+    }
+    for (uint32_t p = 0; p < FN_PARTS; p++) {
+        uint64_t next = tide_log_writer_next(w, p);
+        if (next < r->acked[p] || next > r->attempted[p]) {
+            note(why, "partition %u: next offset %llu, acknowledged %llu, attempted %llu", p,
+                 (unsigned long long)next, (unsigned long long)r->acked[p],
+                 (unsigned long long)r->attempted[p]);
+            goto done;
+        }
+        tide_log_reader *rd = NULL;
+        tide_err_clear(&e);
+        rc = tide_log_reader_open(&rd, dir, TOPIC, p, &e);
+        if (rc) {
+            note(why, "partition %u: reader open: %s: %s", p, tide_err_name(rc), e.msg);
+            goto done;
+        }
+        uint64_t first = 0, rnext = 0;
+        tide_err_clear(&e);
+        rc = tide_log_reader_bounds(rd, &first, &rnext, &e);
+        if (rc || rnext != next || first > next || tide_log_reader_position(rd) != first) {
+            note(why, "partition %u: reader bounds %s [%llu, %llu) position %llu, writer next %llu",
+                 p, tide_err_name(rc), (unsigned long long)first, (unsigned long long)rnext,
+                 (unsigned long long)tide_log_reader_position(rd), (unsigned long long)next);
+            tide_log_reader_close(rd);
+            goto done;
+        }
+        if (parts[p].partition != p || parts[p].first_offset != first ||
+            parts[p].next_offset != next) {
+            note(why, "partition %u: describe says [%llu, %llu), reader [%llu, %llu)", p,
+                 (unsigned long long)parts[p].first_offset,
+                 (unsigned long long)parts[p].next_offset, (unsigned long long)first,
+                 (unsigned long long)next);
+            tide_log_reader_close(rd);
+            goto done;
+        }
+        uint64_t off = first;
+        for (;;) {
+            tide_record rec;
+            tide_err_clear(&e);
+            rc = tide_log_reader_next(rd, &rec, &e);
+            if (rc)
+                break;
+            char m[300];
+            if (!log_gen_check(&rec, p, off, FN_VAL_MAX, m, sizeof m)) {
+                note(why, "after the run: %s", m);
+                break;
+            }
+            off++;
+        }
+        tide_log_reader_close(rd);
+        if (why[0])
+            goto done;
+        if (rc != TIDE_EAGAIN || off != next) {
+            note(why, "partition %u: read [%llu, %llu) ending with %s (%s), expected up to %llu", p,
+                 (unsigned long long)first, (unsigned long long)off, tide_err_name(rc), e.msg,
+                 (unsigned long long)next);
+            goto done;
+        }
+    }
+
+    if (r->created) {
+        uint64_t got[FN_PARTS];
+        tide_err_clear(&e);
+        rc = tide_group_fetch(dir, FN_GROUP, TOPIC, got, FN_PARTS, &e);
+        if (rc) {
+            note(why, "group fetch: %s: %s", tide_err_name(rc), e.msg);
+            goto done;
+        }
+        bool none = got[0] == TIDE_GROUP_NONE && got[1] == TIDE_GROUP_NONE;
+        bool same = r->commit_tried && got[0] == r->committed[0] && got[1] == r->committed[1];
+        if (!(same || (none && !r->commit_ok))) {
+            note(why, "group offsets %llu/%llu: neither the old state nor the commit (%llu/%llu, %s)",
+                 (unsigned long long)got[0], (unsigned long long)got[1],
+                 (unsigned long long)r->committed[0], (unsigned long long)r->committed[1],
+                 r->commit_ok ? "acknowledged" : "failed");
+            goto done;
+        }
+    }
+    ok = true;
+done:
+    free(parts);
+    tide_err_clear(&e);
+    rc = tide_log_writer_close(w, &e);
+    if (ok && rc) {
+        note(why, "writer close with faults off: %s: %s", tide_err_name(rc), e.msg);
+        ok = false;
+    }
+    return ok;
+}
+
+static void fail_every_call(tide_fsync_mode mode)
+{
+    static const struct {
+        int err;
+        bool sticky;
+    } kinds[] = {{EIO, false}, {ENOSPC, false}, {EIO, true}};
+    char dirbuf[2200], why[MSG_MAX];
+    static fn_result r;
+
+    /* The fault-free run counts the calls and must be clean. */
+    const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
+    memset(&r, 0, sizeof r);
+    tide_io_faults_set(&(tide_io_faults){.seed = 1});
+    fn_run(dir, mode, &r);
+    long calls = tide_io_calls();
+    tide_io_faults_set(NULL);
+    TT_ASSERT_MSG(r.first_rc == 0 && !r.why[0], "fsync=%s fault-free run: %s at %s; %s",
+                  mode_name(mode), tide_err_name(r.first_rc),
+                  r.first_stage ? r.first_stage : "-", r.why);
+    why[0] = '\0';
+    TT_ASSERT_MSG(fn_verify(dir, mode, &r, why), "fsync=%s fault-free run: %s", mode_name(mode), why);
+    /* The run must have rolled and retained: partition 0 starts past 0. */
+    {
+        tide_log_reader *rd = NULL;
+        tide_err e = {0};
+        uint64_t first = 0, next = 0;
+        TT_OK(tide_log_reader_open(&rd, dir, TOPIC, 0, &e));
+        int rc = tide_log_reader_bounds(rd, &first, &next, &e);
+        tide_log_reader_close(rd);
+        TT_OK(rc);
+        TT_ASSERT_MSG(first > 0, "retention deleted nothing (first %llu next %llu): the run does "
+                      "not cover it", (unsigned long long)first, (unsigned long long)next);
+    }
+    scratch_remove(dir);
+    TT_ASSERT(calls > 10);
+
+    long failures_swallowed = 0;
+    for (size_t ki = 0; ki < sizeof kinds / sizeof kinds[0]; ki++) {
+        for (long n = 1; n <= calls; n++) {
+            dir = scratch_dir(dirbuf, sizeof dirbuf);
+            memset(&r, 0, sizeof r);
+            r.expect = tide_err_from_errno(kinds[ki].err);
+            tide_io_faults_set(&(tide_io_faults){
+                .fail_at = n, .fail_errno = kinds[ki].err, .fail_sticky = kinds[ki].sticky});
+            fn_run(dir, mode, &r);
+            tide_io_faults_set(NULL);
+            if (!r.first_rc)
+                failures_swallowed++;
+            TT_ASSERT_MSG(!r.why[0], "fsync=%s, call %ld of %ld fails with %s%s: %s",
+                          mode_name(mode), n, calls, strerror(kinds[ki].err),
+                          kinds[ki].sticky ? " (sticky)" : "", r.why);
+            why[0] = '\0';
+            bool ok = fn_verify(dir, mode, &r, why);
+            if (!ok)
+                fprintf(stderr, "  dir kept: %s\n", dir);
+            TT_ASSERT_MSG(ok, "fsync=%s, call %ld of %ld fails with %s%s (first error at %s): %s",
+                          mode_name(mode), n, calls, strerror(kinds[ki].err),
+                          kinds[ki].sticky ? " (sticky)" : "", r.first_stage ? r.first_stage : "-",
+                          why);
+            scratch_remove(dir);
+        }
+    }
+    fprintf(stderr, "  fsync=%s: %ld calls per run; %ld injected failures ended without an error "
+            "(tolerated, and verified complete)\n", mode_name(mode), calls, failures_swallowed);
+}
+
+static void test_fail_every_call_always(void) { fail_every_call(TIDE_FSYNC_ALWAYS); }
+static void test_fail_every_call_interval(void) { fail_every_call(TIDE_FSYNC_INTERVAL); }
+
+/* ====================================================================== */
+/* Fail the Nth I/O call of a recovery                                     */
+/* ====================================================================== */
+
+/* A log left by a crash (a torn tail in partition 0, a lost index of an
+ * older segment in partition 1) is recovered, appended to and closed while
+ * call N fails.  Afterwards, with faults off, it must open and read as the
+ * valid prefix plus, at most, the appended record. */
+#define RF_PARTS 2
+
+static int copy_tree(const char *from, const char *to)
+{
+    char cmd[5000];
+    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", from, to);
+    return system(cmd);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The bases of the segments in a partition directory, ascending. */
+static size_t list_segments(const char *part, uint64_t *bases, size_t cap)
+{
+    size_t n = 0;
+    DIR *d = opendir(part);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < cap) {
+        size_t len = strlen(de->d_name);
+        if (len == 24 && strcmp(de->d_name + 20, ".log") == 0)
+            bases[n++] = strtoull(de->d_name, NULL, 10);
+    }
+    closedir(d);
+    qsort(bases, n, sizeof *bases, cmp_u64);
+    return n;
+}
+
+static void rf_run(const char *dir, bool appended[RF_PARTS], const uint64_t valid[RF_PARTS],
+                   char *why)
+{
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    int rc = tide_log_writer_open(&w, dir, TOPIC, &(tide_log_writer_opts){.report = quiet_report},
+                                  &e);
+    if (rc) {
+        if (e.code != rc || !e.msg[0])
+            note(why, "writer open: %s without a message", tide_err_name(rc));
+        return;
+    }
+    for (uint32_t p = 0; p < RF_PARTS; p++) {
+        if (tide_log_writer_next(w, p) != valid[p])
+            note(why, "partition %u: recovered next offset %llu, expected %llu", p,
+                 (unsigned long long)tide_log_writer_next(w, p), (unsigned long long)valid[p]);
+        log_gen_rec g;
+        log_gen(p, valid[p], FN_VAL_MAX, &g);
+        tide_record rec = log_gen_record(&g);
+        uint64_t first = 0;
+        tide_err_clear(&e);
+        rc = tide_log_append(w, p, &rec, 1, &first, &e);
+        appended[p] = true; /* attempted: may be there even when it failed */
+        if (rc)
+            break;
+        if (first != valid[p])
+            note(why, "partition %u: append after recovery at %llu, expected %llu", p,
+                 (unsigned long long)first, (unsigned long long)valid[p]);
+    }
+    tide_err_clear(&e);
+    tide_log_writer_close(w, &e);
+}
+
+static bool rf_verify(const char *dir, const bool appended[RF_PARTS], const uint64_t valid[RF_PARTS],
+                      char *why)
+{
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    int rc = tide_log_writer_open(&w, dir, TOPIC, &(tide_log_writer_opts){.report = quiet_report},
+                                  &e);
+    if (rc) {
+        note(why, "writer open with faults off: %s: %s", tide_err_name(rc), e.msg);
+        return false;
+    }
+    bool ok = true;
+    for (uint32_t p = 0; p < RF_PARTS && ok; p++) {
+        uint64_t next = tide_log_writer_next(w, p);
+        if (next < valid[p] || next > valid[p] + (appended[p] ? 1 : 0)) {
+            note(why, "partition %u: next offset %llu, expected %llu%s", p,
+                 (unsigned long long)next, (unsigned long long)valid[p],
+                 appended[p] ? " or one more" : "");
+            ok = false;
+            break;
+        }
+        int end_rc = 0;
+        int64_t n = pl_read_all(dir, p, FN_VAL_MAX, next, &end_rc, why);
+        if (n < 0 || (uint64_t)n != next || end_rc != TIDE_EAGAIN) {
+            note(why, "partition %u: read %lld records ending with %s, expected %llu", p,
+                 (long long)n, tide_err_name(end_rc), (unsigned long long)next);
+            ok = false;
+        }
+    }
+    tide_err_clear(&e);
+    rc = tide_log_writer_close(w, &e);
+    if (ok && rc) {
+        note(why, "writer close: %s: %s", tide_err_name(rc), e.msg);
+        ok = false;
+    }
+    return ok;
+}
+
+static void test_fail_every_call_in_recovery(void)
+{
+    char tmpl[2200], dirbuf[2200], why[MSG_MAX];
+    scratch_dir(tmpl, sizeof tmpl);
+    tide_topic_config cfg;
+    tide_topic_config_default(&cfg);
+    cfg.partitions = RF_PARTS;
+    cfg.segment_bytes = 1024;
+    cfg.fsync = TIDE_FSYNC_ALWAYS;
+    tide_err e = {0};
+    TT_OK(tide_topic_create(tmpl, TOPIC, &cfg, &e));
+    tide_log_writer *w = NULL;
+    TT_OK(tide_log_writer_open(&w, tmpl, TOPIC, &(tide_log_writer_opts){.report = quiet_report}, &e));
+    uint64_t acked[RF_PARTS] = {0}, last_n[RF_PARTS] = {0};
+    static log_gen_rec g[12];
+    tide_record recs[12];
+    for (int i = 0; i < 14; i++) {
+        uint32_t p = (uint32_t)i % RF_PARTS, n = 1 + (uint32_t)(i * 5) % 12;
+        for (uint32_t j = 0; j < n; j++) {
+            log_gen(p, acked[p] + j, FN_VAL_MAX, &g[j]);
+            recs[j] = log_gen_record(&g[j]);
+        }
+        TT_OK(tide_log_append(w, p, recs, n, NULL, &e));
+        acked[p] += n;
+        last_n[p] = n;
+    }
+    TT_OK(tide_log_writer_close(w, &e));
+
+    /* partition 0: tear its last batch; partition 1: lose an older index */
+    char part[2400], path[2600];
+    uint64_t valid[RF_PARTS] = {acked[0] - last_n[0], acked[1]};
+    for (uint32_t p = 0; p < RF_PARTS; p++) {
+        snprintf(part, sizeof part, "%s/topics/%s/%u", tmpl, TOPIC, p);
+        uint64_t bases[64];
+        size_t nb = list_segments(part, bases, 64);
+        TT_ASSERT_MSG(nb >= 3, "partition %u has %zu segments; the setup wants several", p, nb);
+        if (p == 0) {
+            snprintf(path, sizeof path, "%s/%020llu.log", part, (unsigned long long)bases[nb - 1]);
+            struct stat st;
+            TT_ASSERT(stat(path, &st) == 0 && st.st_size > 8);
+            TT_ASSERT(truncate(path, st.st_size - 5) == 0);
+        } else {
+            snprintf(path, sizeof path, "%s/%020llu.idx", part, (unsigned long long)bases[1]);
+            TT_ASSERT(unlink(path) == 0);
+        }
+    }
+
+    /* count the calls of a fault-free recovery */
+    const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
+    TT_ASSERT(copy_tree(tmpl, dir) == 0);
+    bool appended[RF_PARTS] = {false, false};
+    why[0] = '\0';
+    tide_io_faults_set(&(tide_io_faults){.seed = 1});
+    rf_run(dir, appended, valid, why);
+    long calls = tide_io_calls();
+    tide_io_faults_set(NULL);
+    TT_ASSERT_MSG(!why[0], "fault-free recovery: %s", why);
+    TT_ASSERT_MSG(rf_verify(dir, appended, valid, why), "fault-free recovery: %s", why);
+    scratch_remove(dir);
+
+    static const int errs[] = {EIO, ENOSPC};
+    for (size_t ei = 0; ei < 2; ei++) {
+        for (long n = 1; n <= calls; n++) {
+            dir = scratch_dir(dirbuf, sizeof dirbuf);
+            TT_ASSERT(copy_tree(tmpl, dir) == 0);
+            appended[0] = appended[1] = false;
+            why[0] = '\0';
+            tide_io_faults_set(&(tide_io_faults){.fail_at = n, .fail_errno = errs[ei]});
+            rf_run(dir, appended, valid, why);
+            tide_io_faults_set(NULL);
+            TT_ASSERT_MSG(!why[0], "recovery with call %ld of %ld failing (%s): %s", n, calls,
+                          strerror(errs[ei]), why);
+            bool ok = rf_verify(dir, appended, valid, why);
+            if (!ok)
+                fprintf(stderr, "  dir kept: %s\n", dir);
+            TT_ASSERT_MSG(ok, "after a recovery with call %ld of %ld failing (%s): %s", n, calls,
+                          strerror(errs[ei]), why);
+            scratch_remove(dir);
+        }
+    }
+    scratch_remove(tmpl);
+    fprintf(stderr, "  %ld calls per recovery run\n", calls);
+}
+
+/* ====================================================================== */
+/* A torn tail whose payload happens to hold a valid batch                 */
+/* ====================================================================== */
+
+/* A record value may be any bytes, including the encoding of a batch (a
+ * topic that archives raw segments, or a hostile producer).  When the write
+ * of the batch carrying it is torn after the embedded bytes, the tail is
+ * still just torn: recovery must truncate it and open, not call it
+ * corruption in the middle (which leaves the topic unopenable after an
+ * ordinary crash). */
+static void test_torn_tail_payload_holds_a_batch(void)
+{
+    char dirbuf[2200];
+    const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
+    tide_err e = {0};
+    tide_topic_config cfg;
+    tide_topic_config_default(&cfg);
+    cfg.fsync = TIDE_FSYNC_NEVER;
+    TT_OK(tide_topic_create(dir, TOPIC, &cfg, &e));
+
+    tide_log_writer *w = NULL;
+    tide_log_writer_opts o = {.report = quiet_report};
+    TT_OK(tide_log_writer_open(&w, dir, TOPIC, &o, &e));
+    log_gen_rec g[3];
+    tide_record recs[3];
+    for (int i = 0; i < 3; i++) {
+        log_gen(0, (uint64_t)i, 40, &g[i]);
+        recs[i] = log_gen_record(&g[i]);
+    }
+    TT_OK(tide_log_append(w, 0, recs, 3, NULL, &e));
+    /* the payload: valid batches with later base offsets (one of them the
+     * exact continuation of the batch carrying them, 3 + 1), then padding */
+    tide_buf inner = {0};
+    tide_record ir = {.timestamp = 5, .key = "k", .key_len = 1, .value = "v", .value_len = 1};
+    TT_OK(tide_batch_encode(&inner, 1000, &ir, 1));
+    TT_OK(tide_batch_encode(&inner, 4, &ir, 1));
+    TT_OK(tide_buf_append(&inner, "padding!", 8));
+    tide_record outer = {.timestamp = 6, .value = inner.data, .value_len = inner.len};
+    uint64_t first = 0;
+    TT_OK(tide_log_append(w, 0, &outer, 1, &first, &e));
+    TT_ASSERT_EQ_INT(first, 3);
+    TT_OK(tide_log_writer_close(w, &e));
+    tide_buf_free(&inner);
+
+    /* tear the last write 4 bytes short: inside the padding */
+    char seg[2400];
+    snprintf(seg, sizeof seg, "%s/topics/%s/0/%020d.log", dir, TOPIC, 0);
+    struct stat st;
+    TT_ASSERT(stat(seg, &st) == 0);
+    TT_ASSERT(truncate(seg, st.st_size - 4) == 0);
+
+    int reports = 0;
+    o.report_ctx = &reports;
+    tide_err_clear(&e);
+    int rc = tide_log_writer_open(&w, dir, TOPIC, &o, &e);
+    TT_ASSERT_MSG(rc == 0, "recovery of a torn tail failed: %s: %s", tide_err_name(rc), e.msg);
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w, 0), 3);
+    TT_ASSERT_EQ_INT(reports, 1);
+    TT_OK(tide_log_writer_close(w, &e));
+    scratch_remove(dir);
+}
+
+int main(void)
+{
+    if (scratch_init() != 0) {
+        fprintf(stderr, "no scratch directory\n");
+        return 1;
+    }
+    TT_RUN(test_torn_tail_payload_holds_a_batch);
+    TT_RUN(test_fail_every_call_in_recovery);
+    TT_RUN(test_fail_every_call_always);
+    TT_RUN(test_fail_every_call_interval);
+    TT_RUN(test_powerloss_always);
+    TT_RUN(test_powerloss_interval);
+    TT_RUN(test_powerloss_never);
+    tide_io_faults_set(NULL);
+    if (!tt_fail)
+        tide_io_rmtree(g_base, NULL);
+    TT_DONE();
+}
