@@ -46,6 +46,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void die(const char *what, const tide_err *e)
 {
     fprintf(stderr, "bench_log: %s: %s\n", what, e && e->msg[0] ? e->msg : strerror(errno));
@@ -96,7 +103,7 @@ static void disk_speed(const char *dir, unsigned mib, double *mbps_sync, double 
 
 typedef struct result {
     const char *policy;
-    double append_s, read_s;
+    double append_s, read_s, read_cpu_s;
     uint64_t seg_bytes, read_bytes, read_records;
 } result;
 
@@ -152,7 +159,7 @@ static void run_policy(const char *dir, const char *policy, uint64_t records, re
     free(parts);
 
     tide_log_reader *r = NULL;
-    double t2 = now_s();
+    double t2 = now_s(), c2 = cpu_s();
     if (tide_log_reader_open(&r, dir, topic, 0, &e) != 0)
         die("reader open", &e);
     uint64_t n = 0, bytes = 0;
@@ -166,7 +173,7 @@ static void run_policy(const char *dir, const char *policy, uint64_t records, re
         n++;
         bytes += rec.key_len + rec.value_len;
     }
-    double t3 = now_s();
+    double t3 = now_s(), c3 = cpu_s();
     tide_log_reader_close(r);
     if (n != records) {
         fprintf(stderr, "bench_log: read %" PRIu64 " records of %" PRIu64 "\n", n, records);
@@ -177,6 +184,7 @@ static void run_policy(const char *dir, const char *policy, uint64_t records, re
     res->policy = policy;
     res->append_s = t1 - t0;
     res->read_s = t3 - t2;
+    res->read_cpu_s = c3 - c2;
     res->read_bytes = bytes;
     res->read_records = n;
 }
@@ -233,17 +241,19 @@ int main(int argc, char **argv)
            "%.0f MB/s without\n", disk_mib, disk_sync, disk_nosync);
     printf("disk: %u MiB (one append run's bytes), same way: %.0f MB/s with fdatasync, %.0f MB/s "
            "without\n\n", same_mib, same_sync, same_nosync);
-    printf("%-13s %12s %10s %12s %8s %8s %12s %10s\n", "fsync", "append rec/s", "append s",
-           "append MB/s", "% disk", "% same", "read rec/s", "read MB/s");
+    printf("%-13s %12s %10s %12s %8s %8s %12s %10s %14s\n", "fsync", "append rec/s", "append s",
+           "append MB/s", "% disk", "% same", "read rec/s", "read MB/s", "read rec/cpu-s");
     for (int i = 0; i < 3; i++) {
         const result *r = &res[i];
         double amb = (double)r->seg_bytes / 1e6 / r->append_s;
-        printf("%-13s %12.0f %10.2f %12.1f %7.0f%% %7.0f%% %12.0f %10.1f\n", r->policy,
+        printf("%-13s %12.0f %10.2f %12.1f %7.0f%% %7.0f%% %12.0f %10.1f %14.0f\n", r->policy,
                (double)records / r->append_s, r->append_s, amb, 100.0 * amb / disk_sync,
                100.0 * amb / same_sync,
-               (double)r->read_records / r->read_s, (double)r->read_bytes / 1e6 / r->read_s);
+               (double)r->read_records / r->read_s, (double)r->read_bytes / 1e6 / r->read_s,
+               (double)r->read_records / (r->read_cpu_s > 0 ? r->read_cpu_s : 1e-9));
     }
     printf("\nappend MB/s: segment bytes written per second (close included); %% disk and %% same: "
-           "of the two fdatasync'd disk figures; read MB/s: key+value bytes from the page cache\n");
+           "of the two fdatasync'd disk figures; read MB/s: key+value bytes from the page cache; "
+           "rec/cpu-s: per second of this process's CPU time (on a busy machine)\n");
     return 0;
 }

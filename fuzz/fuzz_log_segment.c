@@ -505,6 +505,8 @@ static void write_seeds(const char *dir)
     exit(0);
 }
 
+static void remove_data_dir(void) { tide_io_rmtree(g_data, NULL); }
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -522,6 +524,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.fsync = TIDE_FSYNC_NEVER;
     tide_err e = {0};
     CHECK(tide_topic_create(g_data, TOPIC, &cfg, &e) == 0, "topic create: %s", e.msg);
+    atexit(remove_data_dir);
     return 0;
 }
 

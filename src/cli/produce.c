@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "connect/sink.h"
 #include "data/csv.h"
 #include "data/json.h"
 #include "data/timefmt.h"
@@ -61,6 +62,10 @@ struct tide_cli_producer {
     uint64_t produced, skipped;
     int64_t now;
     char where[64];
+    tide_sink_dead *dead; /* borrowed; NULL: stderr only */
+    tide_err dead_err;    /* a failed dead-letter write: ends production */
+    char pos[96];         /* a rejected record's position and reason */
+    char reason[TIDE_ERR_MSG_MAX + 64];
 };
 
 bool tide_cli_format_parse(const char *s, tide_cli_format *out)
@@ -79,6 +84,7 @@ bool tide_cli_format_parse(const char *s, tide_cli_format *out)
 uint32_t tide_cli_producer_partitions(const tide_cli_producer *p) { return p->nparts; }
 uint64_t tide_cli_producer_produced(const tide_cli_producer *p) { return p->produced; }
 uint64_t tide_cli_producer_skipped(const tide_cli_producer *p) { return p->skipped; }
+void tide_cli_producer_set_dead(tide_cli_producer *p, tide_sink_dead *d) { p->dead = d; }
 
 int tide_cli_producer_open(tide_cli_producer **out, const char *datadir, const char *topic,
                            tide_cli_format fmt, const char *key_field, const char *time_field,
@@ -181,28 +187,54 @@ static int add_record(tide_cli_producer *p, const char *key, size_t klen, bool h
     return 0;
 }
 
-static void report(tide_cli_producer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reject a malformed record raw[0..raw_len) at line:col: report it on
+ * stderr as "tide: NAME:LINE:COL: why", count it, and write it to the
+ * dead-letter sink if there is one (a failure there sticks in dead_err). */
+static void reject(tide_cli_producer *p, const char *raw, size_t raw_len, uint64_t line, uint64_t col,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void report(tide_cli_producer *p, const char *fmt, ...)
+static void reject(tide_cli_producer *p, const char *raw, size_t raw_len, uint64_t line, uint64_t col,
+                   const char *fmt, ...)
 {
     va_list ap;
-    fputs("tide: ", stderr);
+    snprintf(p->pos, sizeof p->pos, "%s:%" PRIu64 ":%" PRIu64, p->name, line, col);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(p->reason, sizeof p->reason, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "tide: %s: %s\n", p->pos, p->reason);
     p->skipped++;
+    if (p->dead && !p->dead_err.code)
+        tide_sink_dead_write(p->dead, p->reason, p->pos, raw, raw_len, &p->dead_err);
 }
 
-/* Parse a timestamp field's text; reports and returns false when bad. */
-static bool parse_time(tide_cli_producer *p, const char *s, size_t len, uint64_t line, uint64_t col, int64_t *ts)
+/* A dead-letter write failed: production stops at that record. */
+static int dead_failed(tide_cli_producer *p, tide_err *e)
+{
+    if (!p->dead_err.code)
+        return 0;
+    return tide_err_set(e, p->dead_err.code, "dead letters: %s", p->dead_err.msg);
+}
+
+/* A lexer's message "NAME:LINE:COL: why" without its position prefix. */
+static const char *msg_reason(tide_cli_producer *p, const char *msg, uint64_t line, uint64_t col)
+{
+    char pre[96];
+    int n = snprintf(pre, sizeof pre, "%s:%" PRIu64 ":%" PRIu64 ": ", p->name, line, col);
+    if (n > 0 && (size_t)n < sizeof pre && strncmp(msg, pre, (size_t)n) == 0)
+        return msg + n;
+    return msg;
+}
+
+/* Parse a timestamp field's text; rejects the record raw[0..raw_len) and
+ * returns false when bad. */
+static bool parse_time(tide_cli_producer *p, const char *s, size_t len, uint64_t line, uint64_t col, int64_t *ts,
+                       const char *raw, size_t raw_len)
 {
     tide_ts_error te = {0};
     if (tide_ts_parse(s, len, ts, &te) == 0)
         return true;
-    report(p, "%s:%" PRIu64 ":%" PRIu64 ": bad timestamp '%.*s' in field '%s': %s", p->name, line,
-           col + (te.column ? te.column - 1 : 0), (int)(len > 64 ? 64 : len), s, p->time_field,
-           te.reason ? te.reason : "not epoch ms or ISO-8601");
+    reject(p, raw, raw_len, line, col + (te.column ? te.column - 1 : 0), "bad timestamp '%.*s' in field '%s': %s",
+           (int)(len > 64 ? 64 : len), s, p->time_field, te.reason ? te.reason : "not epoch ms or ISO-8601");
     return false;
 }
 
@@ -224,7 +256,7 @@ static int csv_record(tide_cli_producer *p, const tide_csv_record *r, tide_err *
     int64_t ts = p->now;
     if (p->key_col >= 0) {
         if ((size_t)p->key_col >= r->nfields) {
-            report(p, "%s:%" PRIu64 ": missing key field '%s' (the row has %zu fields)", p->name, r->line,
+            reject(p, r->raw, r->raw_len, r->line, 1, "missing key field '%s' (the row has %zu fields)",
                    p->key_field, r->nfields);
             return 0;
         }
@@ -232,14 +264,14 @@ static int csv_record(tide_cli_producer *p, const tide_csv_record *r, tide_err *
     }
     if (p->time_col >= 0) {
         if ((size_t)p->time_col >= r->nfields) {
-            report(p, "%s:%" PRIu64 ": missing time field '%s' (the row has %zu fields)", p->name, r->line,
+            reject(p, r->raw, r->raw_len, r->line, 1, "missing time field '%s' (the row has %zu fields)",
                    p->time_field, r->nfields);
             return 0;
         }
         const tide_csv_field *f = &r->fields[p->time_col];
         uint64_t line, col;
         tide_csv_field_pos(r, (size_t)p->time_col, &line, &col);
-        if (!parse_time(p, f->ptr, f->len, line, col + (f->quoted ? 1 : 0), &ts))
+        if (!parse_time(p, f->ptr, f->len, line, col + (f->quoted ? 1 : 0), &ts, r->raw, r->raw_len))
             return 0;
     }
     return add_record(p, key ? key->ptr : NULL, key ? key->len : 0, key != NULL, r->raw, r->raw_len, ts, e);
@@ -252,6 +284,9 @@ static int feed_csv(tide_cli_producer *p, const char *buf, size_t len, bool eof,
     for (;;) {
         tide_csv_record r;
         tide_err pe = {0};
+        size_t start = pos;
+        if ((rc = dead_failed(p, e)) != 0)
+            break;
         int lr = tide_csv_next(&p->csv, buf, len, &pos, eof, &r, &pe);
         if (lr == 1) {
             if (r.raw_len == 0)
@@ -269,7 +304,17 @@ static int feed_csv(tide_cli_producer *p, const char *buf, size_t len, bool eof,
                 rc = tide_err_set(e, TIDE_EPARSE, "%s (in the header)", pe.msg);
                 break;
             }
-            report(p, "%s", pe.msg);
+            /* The bad record's text: from its start to where the lexer resumes,
+             * without that line's terminator. */
+            size_t end = pos;
+            if (end > start && buf[end - 1] == '\n') {
+                end--;
+                if (end > start && buf[end - 1] == '\r')
+                    end--;
+            }
+            uint64_t line, col;
+            tide_csv_error_pos(&p->csv, &line, &col);
+            reject(p, buf + start, end - start, line, col, "%s", msg_reason(p, pe.msg, line, col));
         } else {
             rc = tide_err_set(e, lr, "%s", pe.msg);
             break;
@@ -285,7 +330,8 @@ static int json_line(tide_cli_producer *p, const char *s, size_t len, tide_err *
     snprintf(p->where, sizeof p->where, "%s:%" PRIu64, p->name, p->line);
     int rc = tide_json_parse_object(&p->json, s, len, p->where, &pe);
     if (rc == TIDE_EPARSE) {
-        report(p, "%s", pe.msg);
+        uint64_t col = tide_json_error_col(&p->json);
+        reject(p, s, len, p->line, col, "%s", msg_reason(p, pe.msg, p->line, col));
         return 0;
     }
     if (rc != 0)
@@ -296,7 +342,7 @@ static int json_line(tide_cli_producer *p, const char *s, size_t len, tide_err *
     if (p->key_field) {
         const tide_json_value *v = tide_json_get(&p->json, p->key_field, strlen(p->key_field));
         if (!v) {
-            report(p, "%s: missing key field '%s'", p->where, p->key_field);
+            reject(p, s, len, p->line, 1, "missing key field '%s'", p->key_field);
             return 0;
         }
         if (v->type != TIDE_JSON_NULL) { /* null: an unkeyed record */
@@ -307,17 +353,17 @@ static int json_line(tide_cli_producer *p, const char *s, size_t len, tide_err *
     if (p->time_field) {
         const tide_json_value *v = tide_json_get(&p->json, p->time_field, strlen(p->time_field));
         if (!v) {
-            report(p, "%s: missing time field '%s'", p->where, p->time_field);
+            reject(p, s, len, p->line, 1, "missing time field '%s'", p->time_field);
             return 0;
         }
         if (v->type == TIDE_JSON_NUMBER && v->is_int) {
             ts = v->i;
         } else if (v->type == TIDE_JSON_STRING) {
-            if (!parse_time(p, v->text, v->len, p->line, v->col + 1, &ts))
+            if (!parse_time(p, v->text, v->len, p->line, v->col + 1, &ts, s, len))
                 return 0;
         } else {
-            report(p, "%s:%" PRIu32 ": bad timestamp in field '%s': expected epoch ms (an integer) or an ISO-8601 string",
-                   p->where, v->col, p->time_field);
+            reject(p, s, len, p->line, v->col,
+                   "bad timestamp in field '%s': expected epoch ms (an integer) or an ISO-8601 string", p->time_field);
             return 0;
         }
     }
@@ -338,6 +384,8 @@ static int feed_lines(tide_cli_producer *p, const char *buf, size_t len, bool eo
     int rc = 0;
     while (pos < len) {
         const char *s = buf + pos;
+        if ((rc = dead_failed(p, e)) != 0)
+            break;
         const char *nl = memchr(s, '\n', len - pos);
         if (!nl && !eof)
             break;
@@ -362,9 +410,12 @@ int tide_cli_producer_feed(tide_cli_producer *p, const char *buf, size_t len, bo
                            tide_err *e)
 {
     p->now = tide_clock_now_ms(tide_clock_system());
+    int rc;
     if (p->fmt == TIDE_CLI_FORMAT_CSV)
-        return feed_csv(p, buf, len, eof, used, e);
-    return feed_lines(p, buf, len, eof, used, e);
+        rc = feed_csv(p, buf, len, eof, used, e);
+    else
+        rc = feed_lines(p, buf, len, eof, used, e);
+    return rc != 0 ? rc : dead_failed(p, e);
 }
 
 int tide_cli_producer_close(tide_cli_producer *p, tide_err *e)
@@ -393,6 +444,7 @@ int tide_cli_producer_close(tide_cli_producer *p, tide_err *e)
 
 static const char produce_usage[] =
     "Usage: tide produce TOPIC [--format csv|jsonl|raw] [--key FIELD] [--time FIELD]\n"
+    "                          [--dead-letter FILE|topic:NAME]\n"
     "\n"
     "Append records read from stdin to TOPIC.\n"
     "\n"
@@ -404,18 +456,58 @@ static const char produce_usage[] =
     "  --time FIELD  the event time: epoch milliseconds or ISO-8601 UTC text\n"
     "                (2024-05-01T12:00:00Z, 2024-05-01 12:00:00.123, +02:00 offsets);\n"
     "                without --time, the current time\n"
+    "  --dead-letter DEST  also write each malformed line to DEST as one JSON line\n"
+    "                {\"reason\": why, \"position\": \"stdin:LINE:COL\", \"raw\": its text}\n"
+    "                (raw: the line without its LF or CRLF; a bad CSV record spanning\n"
+    "                lines, all of them).  DEST is a file, appended to (created if\n"
+    "                missing): each letter is written as soon as its line is read, so\n"
+    "                a killed produce keeps every letter it reported, and the file is\n"
+    "                fsynced at the end (a power loss before that may lose some).  Or\n"
+    "                topic:NAME, a topic in the same data directory (created with 1\n"
+    "                partition if missing; not TOPIC itself): one record per letter,\n"
+    "                appended as it comes, durable per that topic's --fsync policy\n"
     "\n"
     "Each record's value is its own text: the CSV row (without the header), the JSON\n"
     "line, the raw line.  A malformed line is reported as 'tide: stdin:LINE:COL: why'\n"
-    "and skipped; a summary goes to stderr at the end.  Blank lines are skipped\n"
+    "and skipped (a missing field is at column 1 of its record); a summary goes to\n"
+    "stderr at the end, naming where the dead letters went.  Blank lines are skipped\n"
     "(except in raw format).  Exit status 0 even with skipped lines, 2 on a runtime\n"
-    "error (e.g. the topic does not exist, or a --key/--time column is not in the\n"
-    "CSV header).\n";
+    "error (e.g. the topic does not exist, a --key/--time column is not in the\n"
+    "CSV header, or a dead letter could not be written).\n";
+
+/* The dead-letter sink for --dead-letter: a file appended to, or a topic
+ * of datadir created (1 partition) if missing. */
+static int open_dead(tide_sink_dead **out, const char *datadir, const char *dest, const char *dead_topic,
+                     tide_err *e)
+{
+    tide_sink_dead_config dc = {0};
+    if (dead_topic) {
+        if (tide_topic_exists(datadir, dead_topic) <= 0) {
+            tide_topic_config tc;
+            tide_topic_config_default(&tc);
+            tc.partitions = 1;
+            int rc = tide_topic_create(datadir, dead_topic, &tc, e);
+            if (rc == TIDE_EEXIST) /* created meanwhile by someone else */
+                tide_err_clear(e);
+            else if (rc != 0)
+                return rc;
+        }
+        dc.datadir = datadir;
+        dc.topic = dead_topic;
+    } else {
+        dc.path = dest;
+        dc.append = true;
+    }
+    return tide_sink_dead_open(out, &dc, e);
+}
 
 int tide_cli_produce(int argc, char **argv, const char *datadir)
 {
-    const char *format = NULL, *key = NULL, *time = NULL;
-    const tide_cli_opt opts[] = {{"--format", &format, NULL}, {"--key", &key, NULL}, {"--time", &time, NULL}};
+    const char *format = NULL, *key = NULL, *time = NULL, *dead = NULL;
+    const tide_cli_opt opts[] = {{"--format", &format, NULL},
+                                 {"--key", &key, NULL},
+                                 {"--time", &time, NULL},
+                                 {"--dead-letter", &dead, NULL}};
     const char *pos[1];
     int npos;
     bool help;
@@ -439,6 +531,19 @@ int tide_cli_produce(int argc, char **argv, const char *datadir)
                        TIDE_TOPIC_NAME_MAX);
         return TIDE_CLI_USAGE;
     }
+    const char *dead_topic = NULL;
+    if (dead) {
+        if (strncmp(dead, "topic:", 6) == 0) {
+            dead_topic = dead + 6;
+            if (!tide_topic_name_valid(dead_topic))
+                return tide_cli_usage_error("produce", "--dead-letter: topic '%s': invalid name", dead_topic);
+            if (strcmp(dead_topic, topic) == 0)
+                return tide_cli_usage_error("produce", "--dead-letter: topic '%s' is the topic produced to",
+                                            dead_topic);
+        } else if (!*dead) {
+            return tide_cli_usage_error("produce", "--dead-letter needs a file or topic:NAME");
+        }
+    }
     if (tide_topic_exists(datadir, topic) <= 0) {
         tide_cli_error("topic '%s': not found in %s (create it with 'tide topic create %s')", topic, datadir, topic);
         return TIDE_CLI_RUNTIME;
@@ -446,12 +551,16 @@ int tide_cli_produce(int argc, char **argv, const char *datadir)
 
     tide_err e = {0};
     tide_cli_producer *p = NULL;
+    tide_sink_dead *ds = NULL;
     char *buf = NULL;
     size_t cap = READ_BLOCK, have = 0;
     bool eof = false, first = true;
     rc = tide_cli_producer_open(&p, datadir, topic, fmt, key, time, "stdin", &e);
     if (rc != 0)
         goto done;
+    if (dead && (rc = open_dead(&ds, datadir, dead, dead_topic, &e)) != 0)
+        goto done;
+    tide_cli_producer_set_dead(p, ds);
     if (!(buf = malloc(cap))) {
         rc = tide_err_set(&e, TIDE_ENOMEM, "out of memory");
         goto done;
@@ -500,7 +609,8 @@ done:
     uint64_t produced = 0, skipped = 0;
     uint32_t nparts = 0;
     if (p) {
-        int frc = rc == 0 ? tide_cli_producer_flush(p, &e) : 0;
+        /* Even after an error: the good records read so far are stored (and counted). */
+        int frc = tide_cli_producer_flush(p, &e);
         produced = tide_cli_producer_produced(p);
         skipped = tide_cli_producer_skipped(p);
         nparts = tide_cli_producer_partitions(p);
@@ -508,11 +618,21 @@ done:
         if (rc == 0)
             rc = frc ? frc : crc;
     }
+    uint64_t letters = ds ? tide_sink_dead_count(ds) : 0;
+    bool had_dead = ds != NULL;
+    int drc = tide_sink_dead_close(ds, &e); /* commit what was written even after another error */
+    if (rc == 0)
+        rc = drc;
     if (rc != 0)
         tide_cli_error("%s", e.msg);
-    if (p)
+    if (p) {
         fprintf(stderr, "produced %" PRIu64 " records to %s (%" PRIu32 " partition%s), skipped %" PRIu64
-                        " malformed line%s\n",
+                        " malformed line%s",
                 produced, topic, nparts, nparts == 1 ? "" : "s", skipped, skipped == 1 ? "" : "s");
+        if (had_dead)
+            fprintf(stderr, ", wrote %" PRIu64 " dead letter%s to %s %s", letters, letters == 1 ? "" : "s",
+                    dead_topic ? "topic" : "file", dead_topic ? dead_topic : dead);
+        fputc('\n', stderr);
+    }
     return rc == 0 ? TIDE_CLI_OK : TIDE_CLI_RUNTIME;
 }

@@ -7,7 +7,11 @@
  * header, the JSON object line, the raw line); its key is the text of the
  * --key field; its timestamp comes from the --time field (epoch ms or an
  * ISO-8601 text, see data/timefmt.h) or is the current time.  A malformed
- * line is reported on stderr as "tide: NAME:LINE:COL: why" and skipped.
+ * line is reported on stderr as "tide: NAME:LINE:COL: why" and skipped; with
+ * a dead-letter sink set, it is also written there as {"reason": why,
+ * "position": "NAME:LINE:COL", "raw": the record's text without its line
+ * terminator}.  A problem with a whole record (a missing field) is at
+ * column 1 of its first line.
  */
 #ifndef TIDE_CLI_PRODUCE_H
 #define TIDE_CLI_PRODUCE_H
@@ -28,12 +32,18 @@ typedef enum tide_cli_format {
 bool tide_cli_format_parse(const char *s, tide_cli_format *out);
 
 typedef struct tide_cli_producer tide_cli_producer;
+typedef struct tide_sink_dead tide_sink_dead; /* connect/sink.h */
 
 /* Open the topic's writer.  key_field/time_field may be NULL; they are
  * borrowed for the producer's life, as is input_name (for messages). */
 int tide_cli_producer_open(tide_cli_producer **out, const char *datadir, const char *topic,
                            tide_cli_format fmt, const char *key_field, const char *time_field,
                            const char *input_name, tide_err *e);
+
+/* Send malformed records to `d` (borrowed; NULL: stderr only).  A failed
+ * dead-letter write ends production with its error (nothing is skipped
+ * silently). */
+void tide_cli_producer_set_dead(tide_cli_producer *p, tide_sink_dead *d);
 
 /* Consume the complete records of buf[0..len) (all of it when eof); *used
  * is how many bytes were consumed: the caller keeps buf[*used..len) and

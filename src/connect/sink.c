@@ -51,6 +51,30 @@ static int out_open_path(outfile *o, const char *path, tide_err *e)
     return tide_io_truncate(o->f, 0, e);
 }
 
+/* Append to `path` itself: created if missing, written from its end; a
+ * last line without its LF (a write cut short by a crash) is ended first
+ * so the next line starts clean.  o->tmp stays NULL: commit only fsyncs. */
+static int out_open_append(outfile *o, const char *path, tide_err *e)
+{
+    int rc;
+    size_t n = strlen(path);
+    char last = '\n';
+    size_t got = 0;
+    o->fd = -1;
+    o->path = malloc(n + 1);
+    if (!o->path)
+        return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", path);
+    memcpy(o->path, path, n + 1);
+    if ((rc = tide_io_open(&o->f, path, TIDE_IO_WRITE | TIDE_IO_CREATE, e)) ||
+        (rc = tide_io_size(o->f, &o->off, e)))
+        return rc;
+    if (o->off > 0 && (rc = tide_io_pread(o->f, &last, 1, o->off - 1, &got, e)))
+        return rc;
+    if (got == 1 && last != '\n' && (rc = tide_io_pwrite(o->f, "\n", 1, o->off, e)) == 0)
+        o->off++;
+    return rc;
+}
+
 static int out_write(outfile *o, const void *p, size_t len, tide_err *e)
 {
     if (o->fd < 0) {
@@ -80,7 +104,7 @@ static int out_commit(outfile *o, tide_err *e)
     int rc = tide_io_fsync(o->f, e);
     tide_io_close(o->f);
     o->f = NULL;
-    if (rc == 0)
+    if (rc == 0 && o->tmp) /* NULL tmp: appended in place */
         rc = tide_io_rename(o->tmp, o->path, e);
     return rc;
 }
@@ -535,7 +559,7 @@ int tide_sink_dead_open(tide_sink_dead **out, const tide_sink_dead_config *cfg, 
     if (!d->cfg.clock)
         d->cfg.clock = tide_clock_system();
     if (cfg->path && !cfg->topic) {
-        if ((rc = out_open_path(&d->out, cfg->path, e)))
+        if ((rc = cfg->append ? out_open_append(&d->out, cfg->path, e) : out_open_path(&d->out, cfg->path, e)))
             goto fail;
     } else if (cfg->topic && !cfg->path) {
         const char *dir = tide_data_dir(cfg->datadir);

@@ -32,8 +32,10 @@
  *
  * The dead-letter sink receives {"reason", "position", "raw"} objects as
  * JSON Lines (raw bytes that are not UTF-8 become U+FFFD), into a file
- * (temp + rename on close, like FILE) or a topic (one record per letter,
- * appended at once, no key).  tide_sink_dead_fn plugs it into a source's
+ * (temp + rename on close, like FILE; or, with cfg.append, appended to the
+ * file itself, each letter written before tide_sink_dead_write returns and
+ * fsynced on close, so a killed process loses none it has written) or a
+ * topic (one record per letter, appended at once, no key).  tide_sink_dead_fn plugs it into a source's
  * cfg.on_dead; an error there sticks in the dead sink and is returned by
  * tide_sink_dead_close.
  *
@@ -106,6 +108,8 @@ uint64_t tide_sink_rows(const tide_sink *k); /* rows written so far */
 
 typedef struct tide_sink_dead_config {
     const char *path;        /* a file, or: */
+    bool append;             /* file: append to it in place (created if missing) instead of temp + rename;
+                                a last line cut short by a crash is ended with LF first */
     const char *datadir;     /* a topic (NULL datadir = tide_data_dir(NULL)) */
     const char *topic;
     const tide_clock *clock; /* topic record timestamps; NULL = system */
@@ -121,7 +125,8 @@ int tide_sink_dead_write(tide_sink_dead *d, const char *reason, const char *posi
 /* For tide_src_config.on_dead with dead_ctx = the tide_sink_dead. */
 void tide_sink_dead_fn(void *ctx, const tide_src_dead *dl);
 uint64_t tide_sink_dead_count(const tide_sink_dead *d);
-/* Commit (file: fsync + rename; topic: sync) and free; returns the first
+/* Commit (file: fsync + rename, or fsync when appending; topic: sync) and
+ * free; returns the first
  * error, including one met in tide_sink_dead_fn.  NULL is a no-op. */
 int tide_sink_dead_close(tide_sink_dead *d, tide_err *e);
 void tide_sink_dead_abort(tide_sink_dead *d);

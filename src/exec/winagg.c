@@ -263,6 +263,8 @@ static int key_insert(tide_winagg *op, const void *key, uint32_t len, uint64_t h
         for (uint32_t i = op->n_keys; i < op->keys_cap; i++) {
             op->keys[i].next_free = i + 1 < op->keys_cap ? i + 1 : NONE;
             op->keys[i].refs = 0;
+            op->keys[i].used = 0;
+            op->keys[i].mark = 0;
         }
         idx = op->n_keys;
     }

@@ -850,7 +850,12 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
         for (uint32_t j = 0; j < b->n; j++)
             s->refs[nready++] = (sref){b, &b->rows[j]};
     }
-    qsort(s->refs, nready, sizeof *s->refs, sref_cmp);
+    /* one instance's rows of one tag usually come sorted already */
+    size_t i0 = 1;
+    while (i0 < nready && sref_cmp(&s->refs[i0 - 1], &s->refs[i0]) <= 0)
+        i0++;
+    if (i0 < nready)
+        qsort(s->refs, nready, sizeof *s->refs, sref_cmp);
     int rc = 0;
     uint64_t nout = 0, nlate = 0;
     for (size_t i = 0; i < nready && rc == 0; i++) {

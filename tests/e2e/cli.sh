@@ -67,7 +67,7 @@ CSV
 expect_status "produce csv with bad lines: exit 0" 0 "$B" produce t1 --key user --time ts <"$T/in.csv"
 expect_grep "stray quote reported with line:col" "^tide: stdin:4:4: stray quote" "$T/err"
 expect_grep "bad timestamp reported with line:col" "^tide: stdin:7:5: bad timestamp 'not-a-time'" "$T/err"
-expect_grep "missing field reported with line" "^tide: stdin:8: missing time field 'ts'" "$T/err"
+expect_grep "missing field reported with line:1" "^tide: stdin:8:1: missing time field 'ts'" "$T/err"
 expect_grep "produce summary" "^produced 4 records to t1 \(3 partitions\), skipped 3 malformed lines$" "$T/err"
 "$B" consume t1 --format raw | sort >"$T/got"
 sed -n '2,3p;5,6p;9p' "$T/in.csv" | awk 'NR == 3 { l = $0; getline; print l "\n" $0; next } { print }' | sort >"$T/want"
@@ -111,7 +111,7 @@ not json
 JSONL
 expect_status "produce jsonl: exit 0" 0 "$B" produce j --format jsonl --key id --time at <"$T/in.jsonl"
 expect_grep "json error with line:col" "^tide: stdin:5:12: expected ',' or '}'" "$T/err"
-expect_grep "missing key field" "^tide: stdin:6: missing key field 'id'" "$T/err"
+expect_grep "missing key field" "^tide: stdin:6:1: missing key field 'id'" "$T/err"
 expect_grep "non-time value" "^tide: stdin:7:.*bad timestamp" "$T/err"
 expect_grep "not json at all" "^tide: stdin:9:1: expected '\{'" "$T/err"
 expect_grep "jsonl summary" "^produced 4 records to j \(1 partition\), skipped 4 malformed lines$" "$T/err"

@@ -28,6 +28,65 @@ static void test_crc32c_vectors(void)
     }
 }
 
+/* Independent model: the CRC-32C definition, one bit at a time. */
+static uint32_t crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t len)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+    }
+    return ~crc;
+}
+
+/* Every length 0..20000 at a random alignment: dispatched (three-lane
+ * hardware where present) == portable, chained at random split points ==
+ * one pass, and a sample of lengths (all up to 800, every 61st beyond, and
+ * the lane-block edges) against the bitwise model. */
+static void test_crc32c_lengths_and_splits(void)
+{
+    enum { MAXLEN = 20000, SLACK = 64 };
+    uint64_t seed = 0x5eedc4c32cull, s = seed;
+    unsigned char *buf = malloc(MAXLEN + SLACK);
+    TT_ASSERT(buf);
+    for (size_t i = 0; i < MAXLEN + SLACK; i++)
+        buf[i] = (unsigned char)tt_rand(&s);
+    static const size_t edges[] = {239, 240, 241, 1535, 1536, 1537, 1776, 12287, 12288,
+                                   12289, 13824, 14063, 14064, 14065, 20000};
+    int ok = 1;
+    for (size_t n = 0; n <= MAXLEN && ok; n++) {
+        const unsigned char *p = buf + tt_rand(&s) % SLACK;
+        uint32_t init = (n % 3 == 0) ? 0 : (uint32_t)tt_rand(&s);
+        uint32_t one = tide_crc32c(init, p, n);
+        if (one != tide_crc32c_sw(init, p, n)) {
+            fprintf(stderr, "  hw != sw at len %zu\n", n);
+            ok = 0;
+        }
+        size_t k1 = n ? tt_rand(&s) % (n + 1) : 0;
+        size_t k2 = k1 + (n - k1 ? tt_rand(&s) % (n - k1 + 1) : 0);
+        uint32_t ch = tide_crc32c(init, p, k1);
+        ch = tide_crc32c(ch, p + k1, k2 - k1);
+        ch = tide_crc32c(ch, p + k2, n - k2);
+        uint32_t chsw = tide_crc32c_sw(tide_crc32c_sw(init, p, k1), p + k1, n - k1);
+        if (ch != one || chsw != one) {
+            fprintf(stderr, "  chained != one pass at len %zu split %zu/%zu\n", n, k1, k2);
+            ok = 0;
+        }
+        int model = n <= 800 || n % 61 == 0;
+        for (size_t j = 0; j < sizeof edges / sizeof edges[0]; j++)
+            model |= n == edges[j];
+        if (model && crc32c_bitwise(init, p, n) != one) {
+            fprintf(stderr, "  != bitwise model at len %zu\n", n);
+            ok = 0;
+        }
+    }
+    free(buf);
+    if (!ok)
+        TT_SEED(seed);
+    TT_ASSERT(ok);
+}
+
 static void test_murmur2_matches_kafka(void)
 {
     /* Values from Kafka's own partitioner tests (as signed ints). */
@@ -181,6 +240,7 @@ static void test_io_powerloss(void)
 int main(void)
 {
     TT_RUN(test_crc32c_vectors);
+    TT_RUN(test_crc32c_lengths_and_splits);
     TT_RUN(test_murmur2_matches_kafka);
     TT_RUN(test_hash64_spreads);
     TT_RUN(test_varint_roundtrip);

@@ -1069,6 +1069,69 @@ static void test_dead_letter_sinks(void)
     tide_schema_free(s);
 }
 
+/* cfg.append: letters go straight into the file (no temp), after what is
+ * there; a torn last line is ended first; abort keeps them; close fsyncs. */
+static void test_dead_letter_append(void)
+{
+    tide_err e = {0};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/dead_append.jsonl", tmp);
+    const char *old = "{\"reason\":\"old\"}\n{\"reas"; /* a line cut short by a crash */
+    TT_ASSERT(write_file(path, old, strlen(old)) == 0);
+    const char *l1 = "{\"reason\":\"bad \\\"q\\\"\",\"position\":\"stdin:2:3\",\"raw\":\"a\\nb\"}\n";
+    const char *l2 = "{\"reason\":\"\",\"position\":\"stdin:9:1\",\"raw\":\"\"}\n";
+    char want[1024];
+    snprintf(want, sizeof want, "%s\n%s%s", old, l1, l2);
+
+    tide_sink_dead_config dc = {0};
+    dc.path = path;
+    dc.append = true;
+    tide_sink_dead *ds = NULL;
+    TT_OK(tide_sink_dead_open(&ds, &dc, &e));
+    TT_OK(tide_sink_dead_write(ds, "bad \"q\"", "stdin:2:3", "a\nb", 3, &e));
+    TT_OK(tide_sink_dead_write(ds, NULL, "stdin:9:1", NULL, 0, &e));
+    TT_ASSERT_EQ_INT(tide_sink_dead_count(ds), 2);
+    /* written before close: a process killed now keeps them */
+    char *got = NULL;
+    size_t glen = 0;
+    TT_OK(tide_io_read_all(path, &got, &glen, &e));
+    TT_ASSERT_EQ_STR(got, want);
+    free(got);
+    char tmpname[4300];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp", path);
+    TT_ASSERT(access(tmpname, F_OK) != 0);
+    tide_sink_dead_abort(ds); /* keeps the file and its letters */
+    TT_OK(tide_io_read_all(path, &got, &glen, &e));
+    TT_ASSERT_EQ_STR(got, want);
+    free(got);
+
+    /* again: appended after the complete last line, committed by close */
+    TT_OK(tide_sink_dead_open(&ds, &dc, &e));
+    TT_OK(tide_sink_dead_write(ds, "", "stdin:9:1", "", 0, &e));
+    TT_OK(tide_sink_dead_close(ds, &e));
+    char want2[1200];
+    snprintf(want2, sizeof want2, "%s%s", want, l2);
+    TT_OK(tide_io_read_all(path, &got, &glen, &e));
+    TT_ASSERT_EQ_STR(got, want2);
+    free(got);
+
+    /* a missing file is created; a failed fsync at close is an error */
+    char fresh[4200];
+    snprintf(fresh, sizeof fresh, "%s/dead_fresh.jsonl", tmp);
+    dc.path = fresh;
+    TT_OK(tide_sink_dead_open(&ds, &dc, &e));
+    TT_OK(tide_sink_dead_write(ds, "", "stdin:9:1", "", 0, &e));
+    tide_io_faults f = {.fail_at = 1, .fail_errno = EIO};
+    tide_io_faults_set(&f);
+    tide_err ce = {0};
+    TT_ASSERT(tide_sink_dead_close(ds, &ce) != 0);
+    tide_io_faults_set(NULL);
+    TT_ASSERT_MSG(strstr(ce.msg, "dead_fresh.jsonl") != NULL, "%s", ce.msg);
+    TT_OK(tide_io_read_all(fresh, &got, &glen, &e));
+    TT_ASSERT_EQ_STR(got, l2); /* written, just not known to be durable */
+    free(got);
+}
+
 int main(void)
 {
     tmp = tt_tmpdir("test_connect");
@@ -1089,5 +1152,6 @@ int main(void)
     TT_RUN(test_gen_source);
     TT_RUN(test_gen_source_rate);
     TT_RUN(test_dead_letter_sinks);
+    TT_RUN(test_dead_letter_append);
     TT_DONE();
 }

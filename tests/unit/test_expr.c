@@ -126,8 +126,16 @@ static tide_cbatch *rand_batch(uint64_t *s, uint32_t rows)
         tide_cbatch_set_op(b, row, (tide_op)rnd(s, 4));
         tide_cbatch_set_pos(b, row, 1000 + row);
         for (int c = 0; c < NCOLS; c++) {
-            if (rnd(s, 5) == 0)
-                continue; /* NULL */
+            if (rnd(s, 5) == 0) {
+                /* NULL, over a random value: kernels compute NULL rows too
+                 * and must be safe (UBSan) on whatever the slot holds */
+                if (COLT[c] == TIDE_TYPE_BIGINT || COLT[c] == TIDE_TYPE_TIMESTAMP)
+                    tide_cbatch_set_i64(b, c, row, (int64_t)tt_rand(s));
+                else if (COLT[c] == TIDE_TYPE_DOUBLE)
+                    tide_cbatch_set_f64(b, c, row, rand_f64(s));
+                tide_cbatch_set_null(b, c, row);
+                continue;
+            }
             switch (COLT[c]) {
             case TIDE_TYPE_BOOLEAN:
                 tide_cbatch_set_bool(b, c, row, rnd(s, 2));
@@ -917,9 +925,10 @@ static rnode *gen_bool(uint64_t *s, int depth)
         r = nn(R_IN, TIDE_TYPE_BOOLEAN);
         tide_type t = comparable(s);
         r->n = 2 + (int)rnd(s, 4);
+        bool all_lit = rnd(s, 3) == 0; /* the one-pass constant list path */
         for (int i = 0; i < r->n; i++)
-            r->k[i] = i && rnd(s, 2) ? gen_lit(s, t == TIDE_TYPE_DOUBLE ? TIDE_TYPE_BIGINT : t)
-                                     : gen_like_type(s, t, depth);
+            r->k[i] = i && (all_lit || rnd(s, 2)) ? gen_lit(s, t == TIDE_TYPE_DOUBLE ? TIDE_TYPE_BIGINT : t)
+                                                 : gen_like_type(s, t, depth);
         r->flag = rnd(s, 2);
         return r;
     }
@@ -1209,6 +1218,47 @@ static void test_random_trees(void)
         tide_cbatch_free(b);
     }
     fprintf(stderr, "  %d random trees, %d rows compared\n", trees, rows_checked);
+}
+
+/* One tree evaluated over batches of changing sizes: buffers grow (and
+ * literal buffers are refilled), string outputs outgrow their buffers, and
+ * results stay right. */
+static void test_reuse_across_batches(void)
+{
+    uint64_t seed = 0x5eed0002, s = seed;
+    tide_err e = {0};
+    static const uint32_t sizes[] = {5, 700, 3, 2100, 64, 4000};
+    tide_cbatch *bs[6];
+    for (int i = 0; i < 6; i++) {
+        bs[i] = rand_batch(&s, sizes[i]);
+        TT_ASSERT(bs[i]);
+    }
+    for (int it = 0; it < 150; it++) {
+        static const tide_type types[] = {TIDE_TYPE_BOOLEAN, TIDE_TYPE_BIGINT, TIDE_TYPE_DOUBLE,
+                                          TIDE_TYPE_STRING, TIDE_TYPE_TIMESTAMP};
+        g_npool = 0;
+        uint64_t tree_seed = s;
+        rnode *r = gen(&s, types[it % 5], 4);
+        tide_expr *x = build(r, &e);
+        TT_ASSERT_MSG(x != NULL, "%s", e.msg);
+        for (int k = 0; k < 6; k++) {
+            const tide_expr_vec *v;
+            TT_OK(tide_expr_eval(x, bs[k], NULL, 0, &v, &e));
+            for (uint32_t row = 0; row < v->rows; row++) {
+                g_sused = 0;
+                tide_value want = ref_eval(r, bs[k], row);
+                char why[256];
+                if (!same(want, v, row, why, sizeof why)) {
+                    TT_SEED(tree_seed);
+                    tide_expr_free(x);
+                    TT_ASSERT_MSG(0, "tree %d batch %d row %u: %s", it, k, row, why);
+                }
+            }
+        }
+        tide_expr_free(x);
+    }
+    for (int i = 0; i < 6; i++)
+        tide_cbatch_free(bs[i]);
 }
 
 /* Build one node over literals and evaluate it on a 1-row batch. */
@@ -1534,8 +1584,13 @@ static tide_value cast1(tide_value in, tide_type to, tide_err *e)
     tide_expr *l, *x;
     tide_value v = {0};
     tide_expr_literal(&l, &in, e);
+    static char keep[64]; /* the result outlives the tree: copy its bytes */
     if (tide_expr_cast(&x, l, to, true, e) || eval1(x, &v, e))
         v.type = TIDE_TYPE_COUNT;
+    if (v.type == TIDE_TYPE_STRING && !v.is_null && v.u.s.len <= sizeof keep) {
+        memcpy(keep, v.u.s.ptr, v.u.s.len);
+        v.u.s.ptr = keep;
+    }
     tide_expr_free(x);
     return v;
 }
@@ -1824,6 +1879,137 @@ static void test_filter_project(void)
     tide_schema_free(os);
 }
 
+/* ---- allocation failures ----
+ * Without ASan (which owns malloc), the test interposes glibc's malloc,
+ * calloc, realloc and free to fail the Nth allocation and to count live
+ * blocks: every failure must surface as TIDE_ENOMEM (no crash) and leave no
+ * block behind once the trees are freed. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TT_NO_MALLOC_HOOK 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TT_NO_MALLOC_HOOK 1
+#endif
+
+#ifndef TT_NO_MALLOC_HOOK
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+static long g_fail_at = -1, g_nallocs, g_live;
+static bool fail_now(void) { return g_fail_at >= 0 && g_nallocs++ == g_fail_at; }
+void *malloc(size_t n)
+{
+    void *p = fail_now() ? NULL : __libc_malloc(n);
+    g_live += p != NULL;
+    return p;
+}
+void *calloc(size_t a, size_t b)
+{
+    void *p = fail_now() ? NULL : __libc_calloc(a, b);
+    g_live += p != NULL;
+    return p;
+}
+void *realloc(void *q, size_t n)
+{
+    if (fail_now())
+        return NULL;
+    void *p = __libc_realloc(q, n);
+    g_live += q == NULL && p != NULL;
+    return p;
+}
+void free(void *p)
+{
+    g_live -= p != NULL;
+    __libc_free(p);
+}
+
+/* WHERE s1 LIKE 'a%' OR i1 IN (1, 2, 3)
+ * SELECT CASE WHEN b THEN UPPER(s1 || 'x') ELSE CAST(i1 AS STRING) END,
+ *        DATE_FORMAT(t1, 'yyyy-MM-dd'), COALESCE(d1, 0.5) * 2 */
+static int oom_scenario(tide_cbatch *in, tide_cbatch *out)
+{
+    tide_err e = {0};
+    tide_expr *c, *l, *p1, *p2, *pred = NULL, *ex[3] = {0}, *items[3], *t1, *t2, *cond, *then, *els;
+    tide_expr_column(&c, g_schema, C_S1, &e);
+    tide_expr_literal_str(&l, "a%", 2, &e);
+    tide_expr_like(&p1, c, l, -1, false, &e);
+    tide_expr_column(&c, g_schema, C_I1, &e);
+    for (int i = 0; i < 3; i++)
+        tide_expr_literal_i64(&items[i], i + 1, &e);
+    tide_expr_in(&p2, c, items, 3, false, &e);
+    tide_expr_logic(&pred, TIDE_EXPR_OR, p1, p2, &e);
+    tide_expr_column(&cond, g_schema, C_B, &e);
+    tide_expr_column(&t1, g_schema, C_S1, &e);
+    tide_expr_literal_str(&t2, "x", 1, &e);
+    tide_expr_concat(&then, t1, t2, &e);
+    tide_expr_str_fn(&then, TIDE_EXPR_UPPER, then, &e);
+    tide_expr_column(&els, g_schema, C_I1, &e);
+    tide_expr_cast(&els, els, TIDE_TYPE_STRING, false, &e);
+    tide_expr_case(&ex[0], &cond, &then, 1, els, &e);
+    tide_expr_column(&c, g_schema, C_T1, &e);
+    tide_expr_literal_str(&l, "yyyy-MM-dd", 10, &e);
+    tide_expr_date_format(&ex[1], c, l, &e);
+    tide_expr *args[2];
+    tide_expr_column(&args[0], g_schema, C_D1, &e);
+    tide_expr_literal_f64(&args[1], 0.5, &e);
+    tide_expr_coalesce(&c, args, 2, &e);
+    tide_expr_literal_i64(&l, 2, &e);
+    tide_expr_arith(&ex[2], TIDE_EXPR_MUL, c, l, &e);
+    if (e.code == 0) {
+        uint32_t sel[400], n;
+        tide_cbatch_reset(out);
+        if (tide_expr_filter(pred, in, sel, &n, &e) == 0)
+            tide_expr_project(ex, 3, in, sel, n, out, &e);
+    }
+    tide_expr_free(pred);
+    for (int i = 0; i < 3; i++)
+        tide_expr_free(ex[i]);
+    return e.code;
+}
+#endif
+
+static void test_alloc_failures(void)
+{
+#ifdef TT_NO_MALLOC_HOOK
+    fprintf(stderr, "  (skipped: the sanitizer owns malloc)\n");
+#else
+    uint64_t s = 5;
+    tide_err e = {0};
+    tide_schema *os = NULL;
+    TT_OK(tide_schema_create(&os, &e));
+    TT_OK(tide_schema_add(os, "a", TIDE_TYPE_STRING, true, &e));
+    TT_OK(tide_schema_add(os, "b", TIDE_TYPE_STRING, true, &e));
+    TT_OK(tide_schema_add(os, "c", TIDE_TYPE_DOUBLE, true, &e));
+    tide_cbatch *in = rand_batch(&s, 400), *out = NULL;
+    TT_OK(tide_cbatch_create(&out, os, 400, 0, &e));
+    TT_ASSERT_EQ_INT(oom_scenario(in, out), 0); /* warm up libc (stdio, locale) */
+    long failures = 0;
+    for (long n = 0;; n++) {
+        tide_cbatch_reset(out);
+        long live = g_live;
+        g_nallocs = 0;
+        g_fail_at = n;
+        int rc = oom_scenario(in, out);
+        bool hit = g_nallocs > n;
+        g_fail_at = -1;
+        TT_ASSERT_MSG(g_live == live, "failing allocation %ld: %ld blocks leaked", n, g_live - live);
+        if (!hit) {
+            TT_ASSERT_EQ_INT(rc, 0);
+            break;
+        }
+        TT_ASSERT_MSG(rc == TIDE_ENOMEM, "failing allocation %ld: rc %d", n, rc);
+        failures++;
+    }
+    fprintf(stderr, "  %ld allocation points failed in turn\n", failures);
+    tide_cbatch_free(in);
+    tide_cbatch_free(out);
+    tide_schema_free(os);
+#endif
+}
+
 int main(void)
 {
     g_schema = make_schema();
@@ -1842,6 +2028,8 @@ int main(void)
     TT_RUN(test_time_functions);
     TT_RUN(test_filter_project);
     TT_RUN(test_random_trees);
+    TT_RUN(test_reuse_across_batches);
+    TT_RUN(test_alloc_failures);
     tide_cbatch_free(g_one);
     tide_schema_free(g_schema);
     TT_DONE();

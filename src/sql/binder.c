@@ -1,0 +1,1811 @@
+/*
+ * binder.c - name resolution, type checking and logical planning.
+ *
+ * One pass per statement.  A FROM clause becomes a `rel`: a plan node plus
+ * the qualifier of each of its columns (the table name or alias a column
+ * can be named through).  Expressions are bound against a rel into
+ * tide_sql_bexpr trees whose column references index the rel's columns.
+ *
+ * Aggregation.  A SELECT with GROUP BY, aggregate calls or DISTINCT binds
+ * its WHERE and GROUP BY against the FROM rel, then its select items and
+ * HAVING "above" the aggregation: a subexpression equal to a GROUP BY item
+ * (same resolved column, or the same canonical SQL text) becomes a
+ * reference to that key's output column, an aggregate call binds its
+ * argument against the FROM rel and becomes a reference to the aggregate's
+ * output column, and any other column is an error.  When the FROM item is
+ * a window TVF and the GROUP BY holds its window_start and window_end, the
+ * TVF and the aggregation fuse into one WindowAggregate (the TVF's input
+ * columns keep their indexes, so bound expressions carry over unchanged).
+ *
+ * Errors: the first one wins; every function returns NULL (or a code) once
+ * b->rc is set, and callers stop.  All memory comes from the program arena,
+ * so there is nothing to unwind.
+ */
+#include "sql/binder.h"
+
+#include "data/timefmt.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct cte_env cte_env;
+struct cte_env {
+    const tide_sql_cte *cte;
+    cte_env *next; /* outer / earlier */
+};
+
+typedef struct binder {
+    tide_sql_catalog *cat;
+    tide_sql_program *prog;
+    tide_sql_error *err;
+    int rc;
+    uint32_t view_depth;
+    tide_buf tmp1, tmp2; /* scratch for expression text comparison */
+} binder;
+
+/* A relation in scope: a plan and one qualifier per column (NULL: none). */
+typedef struct rel {
+    tide_sql_plan *plan;
+    const char **quals;
+} rel;
+
+/* Aggregation context for binding above a GROUP BY. */
+typedef struct aggctx {
+    const rel *in;            /* the aggregation's input */
+    tide_sql_bexpr **keys;    /* bound over `in` */
+    uint32_t nkeys;
+    int64_t win_in;           /* windowed: index in `in` of window_start (then end, time); -1 */
+    tide_sql_aggcall *aggs;
+    uint32_t naggs, cap;
+    uint32_t agg_base;        /* output index of aggregate 0 */
+    tide_sql_col *out_cols;   /* the aggregation's output columns, filled as we go */
+} aggctx;
+
+/* ---- errors ---- */
+
+static void *fail(binder *b, int code, tide_sql_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void *fail(binder *b, int code, tide_sql_pos pos, const char *fmt, ...)
+{
+    if (b->rc)
+        return NULL;
+    b->rc = code;
+    if (b->err) {
+        b->err->code = code;
+        b->err->line = pos.line ? pos.line : 1;
+        b->err->col = pos.col ? pos.col : 1;
+        b->err->off = pos.off;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(b->err->msg, sizeof b->err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return NULL;
+}
+
+static void *nomem(binder *b)
+{
+    tide_sql_pos p = {1, 1, 0, 0};
+    return fail(b, TIDE_ENOMEM, p, "out of memory");
+}
+
+static void *bal(binder *b, size_t n)
+{
+    if (b->rc)
+        return NULL;
+    void *p = tide_arena_alloc(&b->prog->arena, n ? n : 1);
+    if (!p)
+        return nomem(b);
+    memset(p, 0, n ? n : 1);
+    return p;
+}
+
+static char *bstrdup(binder *b, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = bal(b, n + 1);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* " (did you mean 'x'?)" or "" */
+static const char *hint(char *buf, size_t n, const tide_sql_suggest *s)
+{
+    const char *best = tide_sql_suggest_best(s);
+    if (!best)
+        return "";
+    snprintf(buf, n, " (did you mean '%s'?)", best);
+    return buf;
+}
+
+static const char *tname(tide_type t) { return tide_type_name(t); }
+
+/* ---- types ---- */
+
+static bool numeric(tide_type t) { return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_DOUBLE; }
+
+/* The common type of a and b, or TIDE_TYPE_COUNT if none. */
+static tide_type common(tide_type a, tide_type b)
+{
+    if (a == TIDE_TYPE_NULL)
+        return b;
+    if (b == TIDE_TYPE_NULL || a == b)
+        return a;
+    if (numeric(a) && numeric(b))
+        return TIDE_TYPE_DOUBLE;
+    return TIDE_TYPE_COUNT;
+}
+
+static int64_t unit_ms(tide_sql_unit u)
+{
+    switch (u) {
+    case TIDE_SQL_UNIT_SECOND: return 1000;
+    case TIDE_SQL_UNIT_MINUTE: return 60000;
+    case TIDE_SQL_UNIT_HOUR: return 3600000;
+    case TIDE_SQL_UNIT_DAY: return 86400000;
+    default: return 0;
+    }
+}
+
+/* An INTERVAL literal's milliseconds; fails for MONTH/YEAR and overflow. */
+static bool interval_ms(binder *b, const tide_sql_expr *e, int64_t *ms)
+{
+    int64_t u = unit_ms(e->u.interval.unit);
+    if (!u) {
+        fail(b, TIDE_EUNSUPPORTED, e->pos,
+             "INTERVAL in %s is not supported (months and years have no fixed length)",
+             tide_sql_unit_name(e->u.interval.unit));
+        return false;
+    }
+    if (e->u.interval.count > INT64_MAX / u || e->u.interval.count < -(INT64_MAX / u)) {
+        fail(b, TIDE_EINVAL, e->pos, "interval out of range");
+        return false;
+    }
+    *ms = e->u.interval.count * u;
+    return true;
+}
+
+/* ---- bound expressions ---- */
+
+static tide_sql_bexpr *bx_new(binder *b, tide_sql_bx_kind kind, const tide_sql_expr *ast, tide_type t,
+                              uint32_t nargs)
+{
+    tide_sql_bexpr *x = bal(b, sizeof *x);
+    if (!x)
+        return NULL;
+    x->kind = kind;
+    x->ast = ast;
+    x->type = t;
+    x->nargs = nargs;
+    if (nargs && !(x->args = bal(b, nargs * sizeof *x->args)))
+        return NULL;
+    return x;
+}
+
+static tide_sql_bexpr *bx_col(binder *b, const tide_sql_expr *ast, uint32_t col, tide_type t)
+{
+    tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_COLUMN, ast, t, 0);
+    if (x)
+        x->col = col;
+    return x;
+}
+
+/* Whether x references a column >= from. */
+static bool bx_uses_from(const tide_sql_bexpr *x, uint32_t from)
+{
+    if (!x)
+        return false;
+    if (x->kind == TIDE_SQL_BX_COLUMN)
+        return x->col >= from;
+    for (uint32_t i = 0; i < x->nargs; i++)
+        if (bx_uses_from(x->args[i], from))
+            return true;
+    return false;
+}
+
+static bool bx_use_window(const tide_sql_bexpr *x, const tide_sql_plan *win)
+{
+    return bx_uses_from(x, win->input->ncols);
+}
+
+/* ---- names ---- */
+
+static bool name_eq(const char *a, const char *b) { return a && b && strcasecmp(a, b) == 0; }
+
+static const char *const agg_names[] = {"COUNT", "SUM", "MIN", "MAX", "AVG", "APPROX_COUNT_DISTINCT"};
+static const char *const fn_names[] = {"UPPER", "LOWER", "CHAR_LENGTH", "SUBSTRING",
+                                       "TRIM",  "COALESCE", "DATE_FORMAT"};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A function name as SQL shows it: upper case. */
+static const char *fn_upper(char *buf, size_t n, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        buf[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+    buf[i] = 0;
+    return buf;
+}
+
+static bool is_agg_name(const char *s)
+{
+    for (size_t i = 0; i < NELEM(agg_names); i++)
+        if (name_eq(s, agg_names[i]))
+            return true;
+    return false;
+}
+
+/* Whether the AST holds an aggregate call (not looking into subqueries:
+ * expressions hold none). */
+static bool has_agg(const tide_sql_expr *e)
+{
+    if (!e)
+        return false;
+    switch (e->kind) {
+    case TIDE_SQL_EXPR_UNARY: return has_agg(e->u.unary.arg);
+    case TIDE_SQL_EXPR_BINARY: return has_agg(e->u.binary.left) || has_agg(e->u.binary.right);
+    case TIDE_SQL_EXPR_IS_NULL: return has_agg(e->u.is_null.arg);
+    case TIDE_SQL_EXPR_BETWEEN:
+        return has_agg(e->u.between.arg) || has_agg(e->u.between.low) || has_agg(e->u.between.high);
+    case TIDE_SQL_EXPR_IN:
+        if (has_agg(e->u.in.arg))
+            return true;
+        for (uint32_t i = 0; i < e->u.in.n; i++)
+            if (has_agg(e->u.in.list[i]))
+                return true;
+        return false;
+    case TIDE_SQL_EXPR_LIKE:
+        return has_agg(e->u.like.arg) || has_agg(e->u.like.pattern) || has_agg(e->u.like.escape);
+    case TIDE_SQL_EXPR_CALL:
+        if (is_agg_name(e->u.call.name.str))
+            return true;
+        for (uint32_t i = 0; i < e->u.call.nargs; i++)
+            if (has_agg(e->u.call.args[i]))
+                return true;
+        return false;
+    case TIDE_SQL_EXPR_CAST: return has_agg(e->u.cast.arg);
+    case TIDE_SQL_EXPR_CASE:
+        if (has_agg(e->u.case_.operand) || has_agg(e->u.case_.else_))
+            return true;
+        for (uint32_t i = 0; i < e->u.case_.nwhens; i++)
+            if (has_agg(e->u.case_.whens[i].when) || has_agg(e->u.case_.whens[i].then))
+                return true;
+        return false;
+    case TIDE_SQL_EXPR_FLOOR: return has_agg(e->u.floor.arg);
+    default: return false;
+    }
+}
+
+/* Resolve [qual.]name in r: the column index, or -1 with the error set. */
+static int resolve(binder *b, const rel *r, const tide_sql_name *qual, const tide_sql_name *name,
+                   tide_sql_pos pos)
+{
+    int found = -1;
+    bool qual_seen = false;
+    char h[96];
+    for (uint32_t i = 0; i < r->plan->ncols; i++) {
+        if (qual->str) {
+            if (!name_eq(r->quals[i], qual->str))
+                continue;
+            qual_seen = true;
+        }
+        if (!name_eq(r->plan->cols[i].name, name->str))
+            continue;
+        if (found >= 0) {
+            fail(b, TIDE_EINVAL, pos, "column '%s' is ambiguous (qualify it with a table name)",
+                 name->str);
+            return -1;
+        }
+        found = (int)i;
+    }
+    if (found >= 0)
+        return found;
+    tide_sql_suggest s;
+    if (qual->str && !qual_seen) {
+        tide_sql_suggest_init(&s, qual->str, qual->len);
+        for (uint32_t i = 0; i < r->plan->ncols; i++)
+            tide_sql_suggest_offer(&s, r->quals[i]);
+        fail(b, TIDE_EINVAL, qual->pos, "unknown table or alias '%s'%s", qual->str,
+             hint(h, sizeof h, &s));
+        return -1;
+    }
+    tide_sql_suggest_init(&s, name->str, name->len);
+    for (uint32_t i = 0; i < r->plan->ncols; i++)
+        if (!qual->str || name_eq(r->quals[i], qual->str))
+            tide_sql_suggest_offer(&s, r->plan->cols[i].name);
+    if (qual->str)
+        fail(b, TIDE_EINVAL, name->pos, "unknown column '%s.%s'%s", qual->str, name->str,
+             hint(h, sizeof h, &s));
+    else
+        fail(b, TIDE_EINVAL, name->pos, "unknown column '%s'%s", name->str, hint(h, sizeof h, &s));
+    return -1;
+}
+
+/* ---- expressions ---- */
+
+static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac,
+                                 const char *ctx);
+
+static bool expr_text_eq(binder *b, const tide_sql_expr *x, const tide_sql_expr *y)
+{
+    b->tmp1.len = 0;
+    b->tmp2.len = 0;
+    if (tide_sql_print_expr(x, &b->tmp1) || tide_sql_print_expr(y, &b->tmp2)) {
+        nomem(b);
+        return false;
+    }
+    return b->tmp1.len == b->tmp2.len && memcmp(b->tmp1.data, b->tmp2.data, b->tmp1.len) == 0;
+}
+
+/* Above an aggregation: the output column of e if it is a GROUP BY key or a
+ * window column; -1 if not (and no error); -2 on error. */
+static int match_key(binder *b, aggctx *ac, const tide_sql_expr *e)
+{
+    if (e->kind == TIDE_SQL_EXPR_COLUMN) {
+        /* resolve quietly: an unknown column is reported by the caller */
+        const rel *r = ac->in;
+        int idx = -1, n = 0;
+        for (uint32_t i = 0; i < r->plan->ncols; i++)
+            if ((!e->u.column.qualifier.str || name_eq(r->quals[i], e->u.column.qualifier.str)) &&
+                name_eq(r->plan->cols[i].name, e->u.column.name.str)) {
+                idx = (int)i;
+                n++;
+            }
+        if (n != 1)
+            return -1;
+        for (uint32_t k = 0; k < ac->nkeys; k++)
+            if (ac->keys[k]->kind == TIDE_SQL_BX_COLUMN && ac->keys[k]->col == (uint32_t)idx)
+                return (int)k;
+        if (ac->win_in >= 0 && idx >= ac->win_in && idx < ac->win_in + 3)
+            return (int)(ac->nkeys + (uint32_t)(idx - ac->win_in));
+        return -1;
+    }
+    if (e->kind == TIDE_SQL_EXPR_STAR || e->height == 1)
+        return -1;
+    for (uint32_t k = 0; k < ac->nkeys; k++) {
+        if (ac->keys[k]->kind == TIDE_SQL_BX_COLUMN)
+            continue;
+        bool eq = expr_text_eq(b, ac->keys[k]->ast, e);
+        if (b->rc)
+            return -2;
+        if (eq)
+            return (int)k;
+    }
+    return -1;
+}
+
+static tide_sql_bexpr *bind_agg_call(binder *b, aggctx *ac, const tide_sql_expr *e)
+{
+    const char *name = e->u.call.name.str;
+    bool star = e->u.call.nargs == 1 && e->u.call.args[0]->kind == TIDE_SQL_EXPR_STAR;
+    char up[64];
+    if (!ac)
+        return NULL; /* the caller reports */
+    if (e->u.call.nargs != 1)
+        return fail(b, TIDE_EINVAL, e->pos, "%s takes exactly one argument", fn_upper(up, sizeof up, name));
+    if (star && e->u.call.args[0]->u.column.qualifier.str)
+        return fail(b, TIDE_EINVAL, e->u.call.args[0]->pos, "COUNT(t.*) is not supported; use COUNT(*)");
+    tide_sql_bexpr *arg = NULL;
+    tide_type in = TIDE_TYPE_NULL;
+    if (!star) {
+        if (has_agg(e->u.call.args[0]))
+            return fail(b, TIDE_EINVAL, e->u.call.args[0]->pos, "aggregate calls cannot be nested");
+        arg = bind_expr(b, ac->in, e->u.call.args[0], NULL, "an aggregate argument");
+        if (!arg)
+            return NULL;
+        in = arg->type == TIDE_TYPE_NULL ? TIDE_TYPE_BIGINT : arg->type;
+        if (arg->interval)
+            return fail(b, TIDE_EUNSUPPORTED, e->pos, "aggregates over INTERVAL values are not supported");
+    }
+    tide_agg agg;
+    tide_err er = {0};
+    int rc = tide_agg_bind(&agg, name, strlen(name), star, e->u.call.distinct, in, 0, &er);
+    if (rc == TIDE_ENOMEM)
+        return nomem(b);
+    if (rc)
+        return fail(b, TIDE_EINVAL, e->pos, "%s", er.msg[0] ? er.msg : "aggregate not supported");
+    for (uint32_t i = 0; i < ac->naggs; i++) {
+        bool same = expr_text_eq(b, ac->aggs[i].ast, e);
+        if (b->rc)
+            return NULL;
+        if (same)
+            return bx_col(b, e, ac->agg_base + i, ac->aggs[i].agg.out_type);
+    }
+    if (ac->naggs == ac->cap) {
+        uint32_t ncap = ac->cap ? ac->cap * 2 : 4;
+        tide_sql_aggcall *na = bal(b, ncap * sizeof *na);
+        if (!na)
+            return NULL;
+        if (ac->naggs)
+            memcpy(na, ac->aggs, ac->naggs * sizeof *na);
+        ac->aggs = na;
+        ac->cap = ncap;
+    }
+    ac->aggs[ac->naggs] = (tide_sql_aggcall){.agg = agg, .arg = arg, .ast = e};
+    return bx_col(b, e, ac->agg_base + ac->naggs++, agg.out_type);
+}
+
+static tide_sql_bexpr *check_bool(binder *b, tide_sql_bexpr *x, const char *what)
+{
+    if (!x)
+        return NULL;
+    if (x->type != TIDE_TYPE_BOOLEAN && x->type != TIDE_TYPE_NULL)
+        return fail(b, TIDE_EINVAL, x->ast->pos, "%s must be BOOLEAN, found %s", what, tname(x->type));
+    return x;
+}
+
+static bool castable(tide_type from, tide_type to)
+{
+    if (from == TIDE_TYPE_NULL || from == to)
+        return true;
+    if (to == TIDE_TYPE_TIMESTAMP)
+        return from == TIDE_TYPE_BIGINT || from == TIDE_TYPE_STRING;
+    if (from == TIDE_TYPE_TIMESTAMP)
+        return to == TIDE_TYPE_BIGINT || to == TIDE_TYPE_STRING;
+    return true;
+}
+
+static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac,
+                                 const char *ctx)
+{
+    const char *name = e->u.call.name.str;
+    char h[96];
+    if (is_agg_name(name)) {
+        if (!ac)
+            return fail(b, TIDE_EINVAL, e->pos, "aggregate function %s is not allowed in %s",
+                        fn_upper(h, sizeof h, name), ctx);
+        return bind_agg_call(b, ac, e);
+    }
+    size_t fi = NELEM(fn_names);
+    for (size_t i = 0; i < NELEM(fn_names); i++)
+        if (name_eq(name, fn_names[i]))
+            fi = i;
+    if (fi == NELEM(fn_names)) {
+        tide_sql_suggest s;
+        tide_sql_suggest_init(&s, name, e->u.call.name.len);
+        for (size_t i = 0; i < NELEM(agg_names); i++)
+            tide_sql_suggest_offer(&s, agg_names[i]);
+        for (size_t i = 0; i < NELEM(fn_names); i++)
+            tide_sql_suggest_offer(&s, fn_names[i]);
+        return fail(b, TIDE_EINVAL, e->u.call.name.pos, "unknown function '%s'%s", name,
+                    hint(h, sizeof h, &s));
+    }
+    if (e->u.call.distinct)
+        return fail(b, TIDE_EINVAL, e->pos, "DISTINCT is only allowed in aggregate calls");
+    uint32_t n = e->u.call.nargs;
+    tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_STRING, n);
+    if (!x)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++)
+        if (!(x->args[i] = bind_expr(b, r, e->u.call.args[i], ac, ctx)))
+            return NULL;
+    static const uint32_t minargs[] = {1, 1, 1, 2, 1, 1, 2}, maxargs[] = {1, 1, 1, 3, 1, 1000, 2};
+    if (n < minargs[fi] || n > maxargs[fi])
+        return fail(b, TIDE_EINVAL, e->pos, "wrong number of arguments to %s (%u)", fn_names[fi], n);
+    /* expected argument types per function */
+    for (uint32_t i = 0; i < n; i++) {
+        tide_type want = TIDE_TYPE_STRING, got = x->args[i]->type;
+        if (fi == 5)
+            break; /* COALESCE: common type below */
+        if ((fi == 3 && i > 0))
+            want = TIDE_TYPE_BIGINT;
+        if (fi == 6 && i == 0)
+            want = TIDE_TYPE_TIMESTAMP;
+        if (got != want && got != TIDE_TYPE_NULL)
+            return fail(b, TIDE_EINVAL, e->u.call.args[i]->pos, "%s expects %s for argument %u, found %s",
+                        fn_names[fi], tname(want), i + 1, tname(got));
+    }
+    if (fi == 2)
+        x->type = TIDE_TYPE_BIGINT;
+    if (fi == 5) {
+        tide_type t = TIDE_TYPE_NULL;
+        for (uint32_t i = 0; i < n; i++) {
+            tide_type c = common(t, x->args[i]->type);
+            if (c == TIDE_TYPE_COUNT)
+                return fail(b, TIDE_EINVAL, e->u.call.args[i]->pos,
+                            "COALESCE arguments have no common type (%s and %s)", tname(t),
+                            tname(x->args[i]->type));
+            t = c;
+        }
+        x->type = t;
+    }
+    return x;
+}
+
+static tide_sql_bexpr *bind_binary(binder *b, const tide_sql_expr *e, tide_sql_bexpr *l,
+                                   tide_sql_bexpr *r)
+{
+    tide_sql_binop op = e->u.binary.op;
+    tide_type lt = l->type, rt = r->type;
+    tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, 2);
+    if (!x)
+        return NULL;
+    x->args[0] = l;
+    x->args[1] = r;
+    switch (op) {
+    case TIDE_SQL_OP_AND:
+    case TIDE_SQL_OP_OR:
+        if (lt != TIDE_TYPE_BOOLEAN && lt != TIDE_TYPE_NULL)
+            return fail(b, TIDE_EINVAL, e->u.binary.left->pos, "%s expects BOOLEAN operands, found %s",
+                        tide_sql_binop_name(op), tname(lt));
+        if (rt != TIDE_TYPE_BOOLEAN && rt != TIDE_TYPE_NULL)
+            return fail(b, TIDE_EINVAL, e->u.binary.right->pos, "%s expects BOOLEAN operands, found %s",
+                        tide_sql_binop_name(op), tname(rt));
+        return x;
+    case TIDE_SQL_OP_EQ:
+    case TIDE_SQL_OP_NE:
+    case TIDE_SQL_OP_LT:
+    case TIDE_SQL_OP_LE:
+    case TIDE_SQL_OP_GT:
+    case TIDE_SQL_OP_GE:
+        if (common(lt, rt) == TIDE_TYPE_COUNT || l->interval != r->interval)
+            return fail(b, TIDE_EINVAL, e->pos, "cannot compare %s with %s",
+                        l->interval ? "INTERVAL" : tname(lt), r->interval ? "INTERVAL" : tname(rt));
+        return x;
+    case TIDE_SQL_OP_CONCAT:
+        if ((lt != TIDE_TYPE_STRING && lt != TIDE_TYPE_NULL) || (rt != TIDE_TYPE_STRING && rt != TIDE_TYPE_NULL))
+            return fail(b, TIDE_EINVAL, e->pos, "cannot apply '||' to %s and %s", tname(lt), tname(rt));
+        x->type = TIDE_TYPE_STRING;
+        return x;
+    default: break;
+    }
+    /* arithmetic */
+    if ((op == TIDE_SQL_OP_ADD || op == TIDE_SQL_OP_SUB) && lt == TIDE_TYPE_TIMESTAMP && r->interval) {
+        x->type = TIDE_TYPE_TIMESTAMP;
+        return x;
+    }
+    if (op == TIDE_SQL_OP_ADD && l->interval && rt == TIDE_TYPE_TIMESTAMP) {
+        x->type = TIDE_TYPE_TIMESTAMP;
+        return x;
+    }
+    if ((op == TIDE_SQL_OP_ADD || op == TIDE_SQL_OP_SUB) && l->interval && r->interval) {
+        x->type = TIDE_TYPE_BIGINT;
+        x->interval = true;
+        return x;
+    }
+    if (!l->interval && !r->interval && (numeric(lt) || lt == TIDE_TYPE_NULL) &&
+        (numeric(rt) || rt == TIDE_TYPE_NULL)) {
+        x->type = common(lt, rt);
+        if (x->type == TIDE_TYPE_NULL)
+            x->type = TIDE_TYPE_BIGINT;
+        return x;
+    }
+    return fail(b, TIDE_EINVAL, e->pos, "cannot apply '%s' to %s and %s", tide_sql_binop_name(op),
+                l->interval ? "INTERVAL" : tname(lt), r->interval ? "INTERVAL" : tname(rt));
+}
+
+static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac,
+                                 const char *ctx)
+{
+    if (b->rc || !e)
+        return NULL;
+    if (ac) {
+        int k = match_key(b, ac, e);
+        if (k == -2)
+            return NULL;
+        if (k >= 0)
+            return bx_col(b, e, (uint32_t)k, ac->out_cols[k].type);
+    }
+    tide_sql_bexpr *x = NULL;
+    switch (e->kind) {
+    case TIDE_SQL_EXPR_NULL: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_NULL, 0);
+    case TIDE_SQL_EXPR_BOOL: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, 0);
+    case TIDE_SQL_EXPR_INT: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BIGINT, 0);
+    case TIDE_SQL_EXPR_DECIMAL: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_DOUBLE, 0);
+    case TIDE_SQL_EXPR_STRING: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_STRING, 0);
+    case TIDE_SQL_EXPR_TIMESTAMP: {
+        int64_t ms;
+        tide_ts_error te;
+        if (tide_ts_parse(e->u.str.str, e->u.str.len, &ms, &te) != 0)
+            return fail(b, TIDE_EINVAL, e->pos, "invalid TIMESTAMP literal '%.*s'",
+                        (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str);
+        return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
+    }
+    case TIDE_SQL_EXPR_INTERVAL: {
+        int64_t ms;
+        if (!interval_ms(b, e, &ms))
+            return NULL;
+        x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BIGINT, 0);
+        if (x)
+            x->interval = true;
+        return x;
+    }
+    case TIDE_SQL_EXPR_COLUMN: {
+        if (ac) {
+            /* not a key: make sure it exists, then say why it is not allowed */
+            if (resolve(b, ac->in, &e->u.column.qualifier, &e->u.column.name, e->pos) < 0)
+                return NULL;
+            return fail(b, TIDE_EINVAL, e->pos,
+                        "column '%s' must appear in GROUP BY or be used in an aggregate function",
+                        e->u.column.name.str);
+        }
+        int i = resolve(b, r, &e->u.column.qualifier, &e->u.column.name, e->pos);
+        if (i < 0)
+            return NULL;
+        return bx_col(b, e, (uint32_t)i, r->plan->cols[i].type);
+    }
+    case TIDE_SQL_EXPR_STAR:
+        return fail(b, TIDE_EINVAL, e->pos, "'*' is only allowed in a select list or in COUNT(*)");
+    case TIDE_SQL_EXPR_UNARY: {
+        tide_sql_bexpr *a = bind_expr(b, r, e->u.unary.arg, ac, ctx);
+        if (!a || !(x = bx_new(b, TIDE_SQL_BX_NODE, e, a->type, 1)))
+            return NULL;
+        x->args[0] = a;
+        x->interval = a->interval;
+        if (e->u.unary.op == TIDE_SQL_OP_NOT) {
+            x->type = TIDE_TYPE_BOOLEAN;
+            return check_bool(b, a, "the operand of NOT") ? x : NULL;
+        }
+        if (!numeric(a->type) && a->type != TIDE_TYPE_NULL)
+            return fail(b, TIDE_EINVAL, e->pos, "cannot apply unary '%s' to %s",
+                        e->u.unary.op == TIDE_SQL_OP_NEG ? "-" : "+", tname(a->type));
+        if (x->type == TIDE_TYPE_NULL)
+            x->type = TIDE_TYPE_BIGINT;
+        return x;
+    }
+    case TIDE_SQL_EXPR_BINARY: {
+        tide_sql_bexpr *l = bind_expr(b, r, e->u.binary.left, ac, ctx);
+        tide_sql_bexpr *rr = l ? bind_expr(b, r, e->u.binary.right, ac, ctx) : NULL;
+        if (!rr)
+            return NULL;
+        return bind_binary(b, e, l, rr);
+    }
+    case TIDE_SQL_EXPR_IS_NULL: {
+        tide_sql_bexpr *a = bind_expr(b, r, e->u.is_null.arg, ac, ctx);
+        if (!a || !(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, 1)))
+            return NULL;
+        x->args[0] = a;
+        return x;
+    }
+    case TIDE_SQL_EXPR_BETWEEN: {
+        if (!(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, 3)))
+            return NULL;
+        const tide_sql_expr *parts[3] = {e->u.between.arg, e->u.between.low, e->u.between.high};
+        for (int i = 0; i < 3; i++)
+            if (!(x->args[i] = bind_expr(b, r, parts[i], ac, ctx)))
+                return NULL;
+        for (int i = 1; i < 3; i++)
+            if (common(x->args[0]->type, x->args[i]->type) == TIDE_TYPE_COUNT)
+                return fail(b, TIDE_EINVAL, parts[i]->pos, "cannot compare %s with %s",
+                            tname(x->args[0]->type), tname(x->args[i]->type));
+        return x;
+    }
+    case TIDE_SQL_EXPR_IN: {
+        if (!(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, e->u.in.n + 1)))
+            return NULL;
+        if (!(x->args[0] = bind_expr(b, r, e->u.in.arg, ac, ctx)))
+            return NULL;
+        for (uint32_t i = 0; i < e->u.in.n; i++) {
+            if (!(x->args[i + 1] = bind_expr(b, r, e->u.in.list[i], ac, ctx)))
+                return NULL;
+            if (common(x->args[0]->type, x->args[i + 1]->type) == TIDE_TYPE_COUNT)
+                return fail(b, TIDE_EINVAL, e->u.in.list[i]->pos, "cannot compare %s with %s",
+                            tname(x->args[0]->type), tname(x->args[i + 1]->type));
+        }
+        return x;
+    }
+    case TIDE_SQL_EXPR_LIKE: {
+        uint32_t n = e->u.like.escape ? 3 : 2;
+        if (!(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, n)))
+            return NULL;
+        const tide_sql_expr *parts[3] = {e->u.like.arg, e->u.like.pattern, e->u.like.escape};
+        for (uint32_t i = 0; i < n; i++) {
+            if (!(x->args[i] = bind_expr(b, r, parts[i], ac, ctx)))
+                return NULL;
+            if (x->args[i]->type != TIDE_TYPE_STRING && x->args[i]->type != TIDE_TYPE_NULL)
+                return fail(b, TIDE_EINVAL, parts[i]->pos, "LIKE expects STRING, found %s",
+                            tname(x->args[i]->type));
+        }
+        return x;
+    }
+    case TIDE_SQL_EXPR_CALL: return bind_call(b, r, e, ac, ctx);
+    case TIDE_SQL_EXPR_CAST: {
+        tide_sql_bexpr *a = bind_expr(b, r, e->u.cast.arg, ac, ctx);
+        tide_type to = e->u.cast.to.type;
+        if (!a || !(x = bx_new(b, TIDE_SQL_BX_NODE, e, to, 1)))
+            return NULL;
+        x->args[0] = a;
+        if (a->interval || !castable(a->type, to))
+            return fail(b, TIDE_EINVAL, e->pos, "cannot cast %s to %s",
+                        a->interval ? "INTERVAL" : tname(a->type), tname(to));
+        return x;
+    }
+    case TIDE_SQL_EXPR_CASE: {
+        uint32_t nw = e->u.case_.nwhens;
+        uint32_t n = 2 * nw + (e->u.case_.operand != NULL) + (e->u.case_.else_ != NULL), k = 0;
+        if (!(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_NULL, n)))
+            return NULL;
+        tide_sql_bexpr *op = NULL;
+        if (e->u.case_.operand && !(op = x->args[k++] = bind_expr(b, r, e->u.case_.operand, ac, ctx)))
+            return NULL;
+        tide_type t = TIDE_TYPE_NULL;
+        for (uint32_t i = 0; i < nw; i++) {
+            tide_sql_bexpr *w = x->args[k++] = bind_expr(b, r, e->u.case_.whens[i].when, ac, ctx);
+            if (!w)
+                return NULL;
+            if (op && common(op->type, w->type) == TIDE_TYPE_COUNT)
+                return fail(b, TIDE_EINVAL, w->ast->pos, "cannot compare %s with %s", tname(op->type),
+                            tname(w->type));
+            if (!op && !check_bool(b, w, "a WHEN condition"))
+                return NULL;
+            tide_sql_bexpr *v = x->args[k++] = bind_expr(b, r, e->u.case_.whens[i].then, ac, ctx);
+            if (!v)
+                return NULL;
+            tide_type c = common(t, v->type);
+            if (c == TIDE_TYPE_COUNT)
+                return fail(b, TIDE_EINVAL, v->ast->pos, "CASE branches have no common type (%s and %s)",
+                            tname(t), tname(v->type));
+            t = c;
+        }
+        if (e->u.case_.else_) {
+            tide_sql_bexpr *v = x->args[k++] = bind_expr(b, r, e->u.case_.else_, ac, ctx);
+            if (!v)
+                return NULL;
+            tide_type c = common(t, v->type);
+            if (c == TIDE_TYPE_COUNT)
+                return fail(b, TIDE_EINVAL, v->ast->pos, "CASE branches have no common type (%s and %s)",
+                            tname(t), tname(v->type));
+            t = c;
+        }
+        x->type = t;
+        return x;
+    }
+    case TIDE_SQL_EXPR_FLOOR: {
+        tide_sql_bexpr *a = bind_expr(b, r, e->u.floor.arg, ac, ctx);
+        if (!a || !(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 1)))
+            return NULL;
+        x->args[0] = a;
+        if (a->type != TIDE_TYPE_TIMESTAMP && a->type != TIDE_TYPE_NULL)
+            return fail(b, TIDE_EINVAL, e->u.floor.arg->pos, "%s(... TO %s) expects TIMESTAMP(3), found %s",
+                        e->u.floor.ceil ? "CEIL" : "FLOOR", tide_sql_unit_name(e->u.floor.unit),
+                        tname(a->type));
+        return x;
+    }
+    }
+    return fail(b, TIDE_EINVAL, e->pos, "unsupported expression");
+}
+
+/* ---- plan nodes ---- */
+
+static tide_sql_plan *node(binder *b, tide_sql_plan_kind kind, tide_sql_pos pos, uint32_t ncols)
+{
+    tide_sql_plan *p = bal(b, sizeof *p);
+    if (!p)
+        return NULL;
+    p->kind = kind;
+    p->pos = pos;
+    p->ncols = ncols;
+    if (!(p->cols = bal(b, (ncols ? ncols : 1) * sizeof *p->cols)))
+        return NULL;
+    return p;
+}
+
+static bool rel_init(binder *b, rel *r, tide_sql_plan *p, const char *qual)
+{
+    r->plan = p;
+    if (!p || !(r->quals = bal(b, (p->ncols ? p->ncols : 1) * sizeof *r->quals)))
+        return false;
+    for (uint32_t i = 0; i < p->ncols; i++)
+        r->quals[i] = qual;
+    return true;
+}
+
+static int keep_schema(binder *b, tide_schema *s)
+{
+    tide_sql_program *p = b->prog;
+    if (p->nschemas == p->cap_schemas) {
+        uint32_t ncap = p->cap_schemas ? p->cap_schemas * 2 : 4;
+        tide_schema **ns = realloc(p->schemas, ncap * sizeof *ns);
+        if (!ns) {
+            tide_schema_free(s);
+            nomem(b);
+            return TIDE_ENOMEM;
+        }
+        p->schemas = ns;
+        p->cap_schemas = ncap;
+    }
+    p->schemas[p->nschemas++] = s;
+    return 0;
+}
+
+/* The physical schema of a table (program-owned). */
+static tide_schema *table_schema(binder *b, const tide_sql_table *t, bool with_time)
+{
+    tide_schema *s = NULL;
+    tide_err er = {0};
+    if (tide_schema_create(&s, &er))
+        return nomem(b);
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].computed)
+            continue;
+        int rc = tide_schema_add(s, t->cols[i].name, t->cols[i].type, t->cols[i].nullable, &er);
+        if (rc) {
+            tide_schema_free(s);
+            return rc == TIDE_ENOMEM ? nomem(b) : fail(b, rc, t->pos, "%s", er.msg);
+        }
+    }
+    if (with_time && t->time_col >= 0 && !t->cols[t->time_col].computed)
+        tide_schema_set_time_column(s, (int)t->cols[t->time_col].phys, &er);
+    if (keep_schema(b, s))
+        return NULL;
+    return s;
+}
+
+/* A table read: Scan (+ Project for computed columns). */
+static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos pos)
+{
+    if (!tide_sql_connector_is_source(t->connector))
+        return fail(b, TIDE_EINVAL, pos, "table '%s' (connector '%s') cannot be read from", t->name,
+                    tide_sql_connector_name(t->connector));
+    tide_sql_plan *p = node(b, TIDE_SQL_PLAN_SCAN, pos, t->nphys);
+    if (!p)
+        return NULL;
+    p->u.scan.table = t;
+    p->u.scan.time_col = t->time_col >= 0 && !t->cols[t->time_col].computed ? (int)t->cols[t->time_col].phys : -1;
+    p->u.scan.wm_bound = t->wm_bound;
+    tide_src_config_init(&p->u.scan.cfg);
+    for (uint32_t i = 0; i < t->noptions; i++) {
+        const tide_sql_option *o = &t->options[i];
+        if (strcasecmp(o->key, "key.column") == 0)
+            continue; /* a sink option */
+        tide_err er = {0};
+        if (tide_src_config_set(&p->u.scan.cfg, o->key, o->value, &er))
+            return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg);
+    }
+    if (t->connector != TIDE_SQL_CONN_LOGINS && !(p->u.scan.cfg.schema = table_schema(b, t, true)))
+        return NULL;
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (!t->cols[i].computed)
+            p->cols[t->cols[i].phys] = (tide_sql_col){t->cols[i].name, t->cols[i].type, (int)i == t->time_col};
+    if (t->nphys == t->ncols)
+        return p;
+    /* computed columns: a projection over the physical ones */
+    tide_sql_plan *pr = node(b, TIDE_SQL_PLAN_PROJECT, pos, t->ncols);
+    rel in;
+    if (!pr || !rel_init(b, &in, p, t->name) || !(pr->u.project.exprs = bal(b, t->ncols * sizeof(void *))))
+        return NULL;
+    pr->input = p;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        tide_sql_bexpr *x;
+        if (t->cols[i].computed)
+            x = bind_expr(b, &in, t->cols[i].computed, NULL, "a computed column");
+        else
+            x = bx_col(b, NULL, t->cols[i].phys, t->cols[i].type);
+        if (!x)
+            return NULL;
+        pr->u.project.exprs[i] = x;
+        pr->cols[i] = (tide_sql_col){t->cols[i].name, x->type, (int)i == t->time_col};
+    }
+    return pr;
+}
+
+/* ---- queries ---- */
+
+static bool bind_query(binder *b, const tide_sql_query *q, cte_env *env, rel *out);
+
+static bool bind_from(binder *b, const tide_sql_from *f, cte_env *env, rel *out);
+
+static bool bind_table_ref(binder *b, const tide_sql_name *name, const tide_sql_name *alias,
+                           tide_sql_pos pos, cte_env *env, rel *out)
+{
+    const char *qual = alias->str ? alias->str : name->str;
+    for (cte_env *c = env; c; c = c->next)
+        if (name_eq(c->cte->name.str, name->str)) {
+            rel r;
+            if (!bind_query(b, c->cte->query, c->next, &r))
+                return false;
+            return rel_init(b, out, r.plan, qual);
+        }
+    const tide_sql_table *t = tide_sql_catalog_find(b->cat, name->str);
+    if (!t) {
+        char h[96];
+        tide_sql_suggest s;
+        tide_sql_suggest_init(&s, name->str, name->len);
+        for (cte_env *c = env; c; c = c->next)
+            tide_sql_suggest_offer(&s, c->cte->name.str);
+        for (uint32_t i = 0; i < tide_sql_catalog_count(b->cat); i++)
+            tide_sql_suggest_offer(&s, tide_sql_catalog_at(b->cat, i)->name);
+        fail(b, TIDE_EINVAL, name->pos, "unknown table '%s'%s", name->str, hint(h, sizeof h, &s));
+        return false;
+    }
+    if (t->is_view) {
+        if (b->view_depth > 64) {
+            fail(b, TIDE_EINVAL, pos, "views nested too deeply");
+            return false;
+        }
+        rel r;
+        b->view_depth++;
+        bool ok = bind_query(b, t->view, NULL, &r);
+        b->view_depth--;
+        return ok && rel_init(b, out, r.plan, qual);
+    }
+    return rel_init(b, out, plan_scan(b, t, pos), qual);
+}
+
+static bool window_arg_ms(binder *b, const tide_sql_expr *e, int64_t *ms)
+{
+    if (e->kind != TIDE_SQL_EXPR_INTERVAL) {
+        fail(b, TIDE_EINVAL, e->pos, "window sizes must be INTERVAL literals");
+        return false;
+    }
+    return interval_ms(b, e, ms);
+}
+
+static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
+{
+    rel in;
+    const char *wname = tide_sql_window_name(f->u.window.kind);
+    if (!bind_from(b, f->u.window.input, env, &in))
+        return false;
+    tide_sql_plan *ip = in.plan;
+    const tide_sql_name *tc = &f->u.window.time_col;
+    tide_sql_name noq = {0};
+    int ti = resolve(b, &in, &noq, tc, tc->pos);
+    if (ti < 0)
+        return false;
+    if (!ip->cols[ti].rowtime) {
+        int rt = -1;
+        for (uint32_t i = 0; i < ip->ncols; i++)
+            if (ip->cols[i].rowtime)
+                rt = (int)i;
+        if (rt < 0)
+            fail(b, TIDE_EINVAL, f->u.window.input->pos,
+                 "%s needs an input with an event-time column (declare a WATERMARK on the table)", wname);
+        else
+            fail(b, TIDE_EINVAL, tc->pos, "DESCRIPTOR(%s) must name the event-time column '%s'", tc->str,
+                 ip->cols[rt].name);
+        return false;
+    }
+    if (ip->changelog) {
+        fail(b, TIDE_EUNSUPPORTED, f->pos, "%s over a changelog input is not supported", wname);
+        return false;
+    }
+    tide_sql_window w = {.time_col = (uint32_t)ti, .time_name = ip->cols[ti].name};
+    int64_t a[3] = {0, 0, 0};
+    for (uint32_t i = 0; i < f->u.window.nargs && i < 3; i++)
+        if (!window_arg_ms(b, f->u.window.args[i], &a[i]))
+            return false;
+    switch (f->u.window.kind) {
+    case TIDE_SQL_WINDOW_TUMBLE:
+        w.spec = tide_win_tumble(a[0]);
+        w.offset = a[1];
+        break;
+    case TIDE_SQL_WINDOW_HOP:
+        w.spec = tide_win_hop(a[0], a[1]);
+        w.offset = a[2];
+        break;
+    case TIDE_SQL_WINDOW_CUMULATE:
+        w.spec = tide_win_cumulate(a[0], a[1]);
+        w.offset = a[2];
+        break;
+    case TIDE_SQL_WINDOW_SESSION: w.spec = tide_win_session(a[0]); break;
+    }
+    tide_err er = {0};
+    if (tide_win_spec_check(&w.spec, &er)) {
+        fail(b, TIDE_EINVAL, f->pos, "%s: %s", wname, er.msg);
+        return false;
+    }
+    if (f->u.window.npartition) {
+        if (!(w.partition = bal(b, f->u.window.npartition * sizeof *w.partition)))
+            return false;
+        for (uint32_t i = 0; i < f->u.window.npartition; i++) {
+            tide_sql_bexpr *k = bind_expr(b, &in, f->u.window.partition_by[i], NULL, "PARTITION BY");
+            if (!k)
+                return false;
+            if (k->kind != TIDE_SQL_BX_COLUMN) {
+                fail(b, TIDE_EINVAL, k->ast->pos, "PARTITION BY takes columns");
+                return false;
+            }
+            w.partition[i] = k->col;
+        }
+        w.npartition = f->u.window.npartition;
+    }
+    tide_sql_plan *p = node(b, TIDE_SQL_PLAN_WINDOW, f->pos, ip->ncols + 3);
+    if (!p)
+        return false;
+    p->input = ip;
+    p->u.window.w = w;
+    memcpy(p->cols, ip->cols, ip->ncols * sizeof *p->cols);
+    p->cols[ip->ncols] = (tide_sql_col){"window_start", TIDE_TYPE_TIMESTAMP, false};
+    p->cols[ip->ncols + 1] = (tide_sql_col){"window_end", TIDE_TYPE_TIMESTAMP, false};
+    p->cols[ip->ncols + 2] = (tide_sql_col){"window_time", TIDE_TYPE_TIMESTAMP, true};
+    const char *qual = f->alias.str ? f->alias.str : NULL;
+    if (!rel_init(b, out, p, qual))
+        return false;
+    for (uint32_t i = 0; i < ip->ncols && !qual; i++)
+        out->quals[i] = in.quals[i];
+    return true;
+}
+
+/* Whether x compares a rowtime column of the left side with one of the right. */
+static void join_times(const tide_sql_bexpr *x, const tide_sql_plan *p, uint32_t nleft, bool *l, bool *r)
+{
+    if (!x)
+        return;
+    if (x->kind == TIDE_SQL_BX_COLUMN) {
+        if (x->col < p->ncols && p->cols[x->col].rowtime)
+            *(x->col < nleft ? l : r) = true;
+        return;
+    }
+    for (uint32_t i = 0; i < x->nargs; i++)
+        join_times(x->args[i], p, nleft, l, r);
+}
+
+static bool bind_join(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
+{
+    rel l, r;
+    if (!bind_from(b, f->u.join.left, env, &l) || !bind_from(b, f->u.join.right, env, &r))
+        return false;
+    uint32_t nl = l.plan->ncols, nr = r.plan->ncols;
+    tide_sql_plan *p = node(b, TIDE_SQL_PLAN_JOIN, f->pos, nl + nr);
+    if (!p)
+        return false;
+    p->input = l.plan;
+    p->right = r.plan;
+    p->u.join.kind = f->u.join.kind;
+    memcpy(p->cols, l.plan->cols, nl * sizeof *p->cols);
+    memcpy(p->cols + nl, r.plan->cols, nr * sizeof *p->cols);
+    if (!(out->quals = bal(b, (nl + nr ? nl + nr : 1) * sizeof *out->quals)))
+        return false;
+    memcpy(out->quals, l.quals, nl * sizeof *out->quals);
+    memcpy(out->quals + nl, r.quals, nr * sizeof *out->quals);
+    out->plan = p;
+    if (f->u.join.on) {
+        tide_sql_bexpr *on = check_bool(b, bind_expr(b, out, f->u.join.on, NULL, "a join condition"),
+                                        "a join condition");
+        if (!on)
+            return false;
+        p->u.join.on = on;
+        bool lt = false, rt = false;
+        join_times(on, p, nl, &lt, &rt);
+        bool lw = l.plan->kind == TIDE_SQL_PLAN_WINDOW, rw = r.plan->kind == TIDE_SQL_PLAN_WINDOW;
+        p->u.join.cls = lw && rw ? TIDE_SQL_JOIN_WINDOW : lt && rt ? TIDE_SQL_JOIN_INTERVAL : TIDE_SQL_JOIN_REGULAR;
+    }
+    bool outer = f->u.join.kind == TIDE_SQL_JOIN_LEFT || f->u.join.kind == TIDE_SQL_JOIN_RIGHT ||
+                 f->u.join.kind == TIDE_SQL_JOIN_FULL;
+    p->changelog = l.plan->changelog || r.plan->changelog || (outer && p->u.join.cls == TIDE_SQL_JOIN_REGULAR);
+    if (p->u.join.cls == TIDE_SQL_JOIN_REGULAR)
+        for (uint32_t i = 0; i < p->ncols; i++)
+            p->cols[i].rowtime = false; /* a regular join keeps no watermark order */
+    return true;
+}
+
+static bool bind_from(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
+{
+    if (b->rc)
+        return false;
+    switch (f->kind) {
+    case TIDE_SQL_FROM_TABLE: return bind_table_ref(b, &f->u.table.name, &f->alias, f->pos, env, out);
+    case TIDE_SQL_FROM_SUBQUERY: {
+        rel r;
+        if (!bind_query(b, f->u.subquery.query, env, &r))
+            return false;
+        return rel_init(b, out, r.plan, f->alias.str);
+    }
+    case TIDE_SQL_FROM_WINDOW: return bind_window(b, f, env, out);
+    case TIDE_SQL_FROM_JOIN: return bind_join(b, f, env, out);
+    }
+    return false;
+}
+
+static const char *item_name(binder *b, const tide_sql_select_item *it, uint32_t i)
+{
+    if (it->alias.str)
+        return it->alias.str;
+    if (it->expr->kind == TIDE_SQL_EXPR_COLUMN)
+        return it->expr->u.column.name.str;
+    char buf[32];
+    snprintf(buf, sizeof buf, "EXPR$%u", i);
+    return bstrdup(b, buf);
+}
+
+/* A Project of the select list over r (or over an aggregation, with ac). */
+static tide_sql_plan *plan_project(binder *b, const tide_sql_select *sel, const rel *r, aggctx *ac)
+{
+    /* count the output columns (stars expand) */
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < sel->nitems; i++) {
+        const tide_sql_expr *e = sel->items[i].expr;
+        if (e->kind != TIDE_SQL_EXPR_STAR) {
+            n++;
+            continue;
+        }
+        if (ac)
+            return fail(b, TIDE_EINVAL, e->pos, "'*' cannot be used with GROUP BY or aggregates");
+        uint32_t m = 0;
+        for (uint32_t c = 0; c < r->plan->ncols; c++)
+            if (!e->u.column.qualifier.str || name_eq(r->quals[c], e->u.column.qualifier.str))
+                m++;
+        if (m == 0 && e->u.column.qualifier.str)
+            return fail(b, TIDE_EINVAL, e->u.column.qualifier.pos, "unknown table or alias '%s'",
+                        e->u.column.qualifier.str);
+        n += m;
+    }
+    tide_sql_plan *p = node(b, TIDE_SQL_PLAN_PROJECT, sel->pos, n);
+    if (!p || !(p->u.project.exprs = bal(b, (n ? n : 1) * sizeof(void *))))
+        return NULL;
+    p->input = r->plan;
+    p->changelog = r->plan->changelog;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < sel->nitems; i++) {
+        const tide_sql_expr *e = sel->items[i].expr;
+        if (e->kind == TIDE_SQL_EXPR_STAR) {
+            for (uint32_t c = 0; c < r->plan->ncols; c++)
+                if (!e->u.column.qualifier.str || name_eq(r->quals[c], e->u.column.qualifier.str)) {
+                    if (!(p->u.project.exprs[k] = bx_col(b, NULL, c, r->plan->cols[c].type)))
+                        return NULL;
+                    p->cols[k++] = r->plan->cols[c];
+                }
+            continue;
+        }
+        tide_sql_bexpr *x = bind_expr(b, r, e, ac, "the select list");
+        if (!x)
+            return NULL;
+        if (x->interval)
+            return fail(b, TIDE_EUNSUPPORTED, e->pos, "INTERVAL values cannot be output columns");
+        p->u.project.exprs[k] = x;
+        p->cols[k].name = item_name(b, &sel->items[i], k);
+        p->cols[k].type = x->type;
+        p->cols[k].rowtime = x->kind == TIDE_SQL_BX_COLUMN && x->col < r->plan->ncols &&
+                             r->plan->cols[x->col].rowtime;
+        k++;
+    }
+    /* duplicate output names make later references ambiguous, which
+     * resolve() reports; that is what Flink does too */
+    return b->rc ? NULL : p;
+}
+
+static bool bind_emit(binder *b, const tide_sql_emit *em, bool windowed, tide_sql_emit_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    out->mode = TIDE_TRIG_ACCUMULATING;
+    if (!em)
+        return true;
+    out->given = true;
+    if (em->early_interval && !window_arg_ms(b, em->early_interval, &out->early_ms))
+        return false;
+    if (em->early_interval && out->early_ms <= 0) {
+        fail(b, TIDE_EINVAL, em->early_interval->pos, "EARLY EVERY needs a positive interval");
+        return false;
+    }
+    out->early_rows = em->early_rows;
+    if (em->lateness) {
+        if (!windowed) {
+            fail(b, TIDE_EINVAL, em->lateness->pos, "ALLOW LATENESS needs a windowed aggregation");
+            return false;
+        }
+        if (!window_arg_ms(b, em->lateness, &out->lateness))
+            return false;
+        if (out->lateness < 0) {
+            fail(b, TIDE_EINVAL, em->lateness->pos, "ALLOW LATENESS needs a non-negative interval");
+            return false;
+        }
+    }
+    switch (em->mode) {
+    case TIDE_SQL_ACC_ACCUMULATING: out->mode = TIDE_TRIG_ACCUMULATING; break;
+    case TIDE_SQL_ACC_DISCARDING: out->mode = TIDE_TRIG_DISCARDING; break;
+    case TIDE_SQL_ACC_RETRACTING: out->mode = TIDE_TRIG_RETRACTING; break;
+    default: break;
+    }
+    return true;
+}
+
+static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel *out)
+{
+    rel from;
+    if (sel->from) {
+        if (!bind_from(b, sel->from, env, &from))
+            return false;
+    } else {
+        tide_sql_plan *v = node(b, TIDE_SQL_PLAN_VALUES, sel->pos, 0);
+        if (!rel_init(b, &from, v, NULL))
+            return false;
+    }
+    tide_sql_plan *win = from.plan->kind == TIDE_SQL_PLAN_WINDOW ? from.plan : NULL;
+    rel cur = from;
+    bool where_win = false;
+    if (sel->where) {
+        tide_sql_bexpr *pred = check_bool(b, bind_expr(b, &from, sel->where, NULL, "WHERE"), "WHERE");
+        if (!pred)
+            return false;
+        tide_sql_plan *f = node(b, TIDE_SQL_PLAN_FILTER, sel->where->pos, from.plan->ncols);
+        if (!f)
+            return false;
+        memcpy(f->cols, from.plan->cols, from.plan->ncols * sizeof *f->cols);
+        f->input = from.plan;
+        f->u.filter.pred = pred;
+        f->changelog = from.plan->changelog;
+        cur.plan = f;
+        where_win = win && bx_use_window(pred, win);
+    }
+    bool aggregating = sel->ngroup_by > 0 || (sel->having && has_agg(sel->having));
+    for (uint32_t i = 0; i < sel->nitems && !aggregating; i++)
+        aggregating = has_agg(sel->items[i].expr);
+    if (!aggregating) {
+        if (sel->having)
+            return fail(b, TIDE_EINVAL, sel->having->pos, "HAVING needs GROUP BY or an aggregate"), false;
+        if (sel->emit)
+            return fail(b, TIDE_EINVAL, sel->emit->pos,
+                        "EMIT applies to an aggregation (GROUP BY, windowed or not)"),
+                   false;
+        tide_sql_plan *p = plan_project(b, sel, &cur, NULL);
+        if (!p)
+            return false;
+        cur.plan = p;
+        goto distinct;
+    }
+    {
+        /* GROUP BY keys, over cur */
+        uint32_t ng = sel->ngroup_by;
+        tide_sql_bexpr **g = bal(b, (ng ? ng : 1) * sizeof *g);
+        if (!g)
+            return false;
+        int wi[3] = {-1, -1, -1}; /* GROUP BY positions of window_start, window_end, window_time */
+        uint32_t nin = win ? win->input->ncols : 0;
+        for (uint32_t i = 0; i < ng; i++) {
+            if (has_agg(sel->group_by[i]))
+                return fail(b, TIDE_EINVAL, sel->group_by[i]->pos,
+                            "aggregate functions are not allowed in GROUP BY"),
+                       false;
+            if (!(g[i] = bind_expr(b, &cur, sel->group_by[i], NULL, "GROUP BY")))
+                return false;
+            if (win && g[i]->kind == TIDE_SQL_BX_COLUMN && g[i]->col >= nin && g[i]->col < nin + 3)
+                wi[g[i]->col - nin] = (int)i;
+        }
+        bool windowed = win && wi[0] >= 0 && wi[1] >= 0 && !where_win;
+        aggctx ac = {.in = &cur, .win_in = -1};
+        /* keys: all GROUP BY items, minus the window columns when windowed */
+        if (!(ac.keys = bal(b, (ng ? ng : 1) * sizeof *ac.keys)))
+            return false;
+        for (uint32_t i = 0; i < ng; i++) {
+            if (windowed && ((int)i == wi[0] || (int)i == wi[1] || (int)i == wi[2]))
+                continue;
+            if (windowed && bx_use_window(g[i], win))
+                return fail(b, TIDE_EINVAL, sel->group_by[i]->pos,
+                            "a windowed GROUP BY can use window columns only as they are"),
+                       false;
+            ac.keys[ac.nkeys++] = g[i];
+        }
+        if (windowed)
+            ac.win_in = nin;
+        uint32_t nfix = ac.nkeys + (windowed ? 3 : 0);
+        ac.agg_base = nfix;
+        /* output columns: grow as aggregates are found (at most one per call
+         * node; bound by the number of AST nodes, so size generously) */
+        uint32_t maxaggs = 0;
+        for (uint32_t i = 0; i < sel->nitems; i++)
+            maxaggs += sel->items[i].expr->height * 4 + 1;
+        if (sel->having)
+            maxaggs += sel->having->height * 4 + 1;
+        (void)maxaggs;
+        tide_sql_plan *ap = node(b, windowed ? TIDE_SQL_PLAN_WINDOW_AGGREGATE : TIDE_SQL_PLAN_AGGREGATE,
+                                 sel->pos, nfix);
+        if (!ap)
+            return false;
+        for (uint32_t k = 0; k < ac.nkeys; k++) {
+            const tide_sql_bexpr *x = ac.keys[k];
+            ap->cols[k].type = x->type;
+            ap->cols[k].name = x->kind == TIDE_SQL_BX_COLUMN ? cur.plan->cols[x->col].name : bstrdup(b, "key");
+        }
+        if (windowed)
+            for (int j = 0; j < 3; j++)
+                ap->cols[ac.nkeys + (uint32_t)j] = win->cols[nin + (uint32_t)j];
+        ac.out_cols = ap->cols;
+        /* bind the select list and HAVING above the aggregation */
+        rel arel;
+        if (!rel_init(b, &arel, ap, NULL))
+            return false;
+        tide_sql_plan *proj = plan_project(b, sel, &cur, &ac);
+        tide_sql_bexpr *having = NULL;
+        if (proj && sel->having)
+            having = check_bool(b, bind_expr(b, &cur, sel->having, &ac, "HAVING"), "HAVING");
+        if (!proj || (sel->having && !having))
+            return false;
+        /* finish the aggregation node */
+        tide_sql_col *cols = bal(b, (nfix + ac.naggs) * sizeof *cols + 1);
+        if (!cols)
+            return false;
+        memcpy(cols, ap->cols, nfix * sizeof *cols);
+        for (uint32_t i = 0; i < ac.naggs; i++) {
+            b->tmp1.len = 0;
+            if (tide_sql_print_expr(ac.aggs[i].ast, &b->tmp1) || tide_buf_putc(&b->tmp1, 0))
+                return nomem(b), false;
+            cols[nfix + i] = (tide_sql_col){bstrdup(b, (const char *)b->tmp1.data), ac.aggs[i].agg.out_type, false};
+            if (windowed && ac.aggs[i].arg && bx_use_window(ac.aggs[i].arg, win))
+                return fail(b, TIDE_EINVAL, ac.aggs[i].ast->pos, "window columns cannot be aggregated"), false;
+        }
+        ap->cols = cols;
+        ap->ncols = nfix + ac.naggs;
+        ap->u.agg.keys = ac.keys;
+        ap->u.agg.nkeys = ac.nkeys;
+        ap->u.agg.aggs = ac.aggs;
+        ap->u.agg.naggs = ac.naggs;
+        if (!bind_emit(b, sel->emit, windowed, &ap->u.agg.emit))
+            return false;
+        if (windowed) {
+            /* fuse: aggregate the TVF's input (through the WHERE filter) */
+            ap->u.agg.w = win->u.window.w;
+            if (cur.plan->kind == TIDE_SQL_PLAN_FILTER) {
+                tide_sql_plan *f = cur.plan;
+                f->input = win->input;
+                f->ncols = nin;
+                ap->input = f;
+            } else {
+                ap->input = win->input;
+            }
+            const tide_sql_emit_spec *em = &ap->u.agg.emit;
+            ap->changelog = (em->early_ms || em->early_rows || em->lateness) && em->mode != TIDE_TRIG_DISCARDING;
+        } else {
+            ap->input = cur.plan;
+            ap->changelog = true;
+        }
+        cur.plan = ap;
+        if (having) {
+            tide_sql_plan *f = node(b, TIDE_SQL_PLAN_FILTER, sel->having->pos, ap->ncols);
+            if (!f)
+                return false;
+            memcpy(f->cols, ap->cols, ap->ncols * sizeof *f->cols);
+            f->input = ap;
+            f->u.filter.pred = having;
+            f->changelog = ap->changelog;
+            cur.plan = f;
+        }
+        proj->input = cur.plan;
+        proj->changelog = cur.plan->changelog;
+        for (uint32_t i = 0; i < proj->ncols; i++)
+            proj->cols[i].rowtime = false;
+        /* window_time stays an event-time attribute after a window aggregation */
+        for (uint32_t i = 0; windowed && i < proj->ncols; i++) {
+            const tide_sql_bexpr *x = proj->u.project.exprs[i];
+            proj->cols[i].rowtime = x->kind == TIDE_SQL_BX_COLUMN && x->col == ac.nkeys + 2;
+        }
+        cur.plan = proj;
+    }
+distinct:
+    if (sel->distinct) {
+        tide_sql_plan *in = cur.plan;
+        tide_sql_plan *d = node(b, TIDE_SQL_PLAN_AGGREGATE, sel->pos, in->ncols);
+        if (!d || !(d->u.agg.keys = bal(b, (in->ncols ? in->ncols : 1) * sizeof(void *))))
+            return false;
+        memcpy(d->cols, in->cols, in->ncols * sizeof *d->cols);
+        for (uint32_t i = 0; i < in->ncols; i++) {
+            d->cols[i].rowtime = false;
+            if (!(d->u.agg.keys[i] = bx_col(b, NULL, i, in->cols[i].type)))
+                return false;
+        }
+        d->u.agg.nkeys = in->ncols;
+        d->u.agg.emit.mode = TIDE_TRIG_ACCUMULATING;
+        d->input = in;
+        d->changelog = true;
+        cur.plan = d;
+    }
+    return rel_init(b, out, cur.plan, NULL);
+}
+
+static bool bind_query(binder *b, const tide_sql_query *q, cte_env *env, rel *out)
+{
+    if (b->rc)
+        return false;
+    /* WITH: each CTE sees the ones before it */
+    cte_env *e = env;
+    for (uint32_t i = 0; i < q->nctes; i++) {
+        for (uint32_t j = 0; j < i; j++)
+            if (name_eq(q->ctes[j].name.str, q->ctes[i].name.str))
+                return fail(b, TIDE_EINVAL, q->ctes[i].name.pos, "duplicate WITH name '%s'",
+                            q->ctes[i].name.str),
+                       false;
+        cte_env *n = bal(b, sizeof *n);
+        if (!n)
+            return false;
+        n->cte = &q->ctes[i];
+        n->next = e;
+        e = n;
+    }
+    if (q->norder_by)
+        return fail(b, TIDE_EUNSUPPORTED, q->order_by[0].expr->pos,
+                    "ORDER BY is not supported on a stream"),
+               false;
+    if (q->limit)
+        return fail(b, TIDE_EUNSUPPORTED, q->limit->pos, "LIMIT is not supported on a stream"), false;
+    switch (q->kind) {
+    case TIDE_SQL_QUERY_SELECT: return bind_select(b, q->u.select, e, out);
+    case TIDE_SQL_QUERY_NESTED: return bind_query(b, q->u.nested, e, out);
+    case TIDE_SQL_QUERY_UNION: {
+        if (!q->u.set.all)
+            return fail(b, TIDE_EUNSUPPORTED, q->pos,
+                        "UNION without ALL is not supported (use UNION ALL)"),
+                   false;
+        rel l, r;
+        if (!bind_query(b, q->u.set.left, e, &l) || !bind_query(b, q->u.set.right, e, &r))
+            return false;
+        if (l.plan->ncols != r.plan->ncols)
+            return fail(b, TIDE_EINVAL, q->u.set.right->pos,
+                        "UNION ALL inputs have different numbers of columns (%u and %u)",
+                        l.plan->ncols, r.plan->ncols),
+                   false;
+        tide_sql_plan *p = node(b, TIDE_SQL_PLAN_UNION, q->pos, l.plan->ncols);
+        if (!p)
+            return false;
+        for (uint32_t i = 0; i < p->ncols; i++) {
+            tide_type t = l.plan->cols[i].type, u = r.plan->cols[i].type;
+            if (t != u && !(t == TIDE_TYPE_NULL || u == TIDE_TYPE_NULL))
+                return fail(b, TIDE_EINVAL, q->u.set.right->pos,
+                            "UNION ALL column %u ('%s') is %s on the left and %s on the right", i + 1,
+                            l.plan->cols[i].name, tname(t), tname(u)),
+                       false;
+            p->cols[i] = l.plan->cols[i];
+            p->cols[i].type = t == TIDE_TYPE_NULL ? u : t;
+            p->cols[i].rowtime = l.plan->cols[i].rowtime && r.plan->cols[i].rowtime;
+        }
+        p->input = l.plan;
+        p->right = r.plan;
+        p->changelog = l.plan->changelog || r.plan->changelog;
+        return rel_init(b, out, p, NULL);
+    }
+    }
+    return false;
+}
+
+/* ---- statements ---- */
+
+static bool bind_create_table(binder *b, const tide_sql_create_table *ct)
+{
+    char h[96];
+    const tide_sql_table *old = tide_sql_catalog_find(b->cat, ct->name.str);
+    if (old) {
+        if (ct->if_not_exists)
+            return true;
+        fail(b, TIDE_EINVAL, ct->name.pos, "table '%s' already exists", ct->name.str);
+        return false;
+    }
+    tide_sql_table t = {.name = ct->name.str, .pos = ct->name.pos, .time_col = -1};
+    t.ncols = ct->ncolumns;
+    if (!(t.cols = tide_sql_catalog_alloc(b->cat, (t.ncols ? t.ncols : 1) * sizeof *t.cols)))
+        return nomem(b), false;
+    for (uint32_t i = 0; i < ct->ncolumns; i++) {
+        const tide_sql_column_def *cd = &ct->columns[i];
+        for (uint32_t j = 0; j < i; j++)
+            if (name_eq(ct->columns[j].name.str, cd->name.str))
+                return fail(b, TIDE_EINVAL, cd->name.pos, "duplicate column '%s'", cd->name.str), false;
+        t.cols[i].name = cd->name.str;
+        t.cols[i].nullable = !cd->not_null;
+        if (!cd->computed) {
+            t.cols[i].type = cd->type.type;
+            t.cols[i].phys = t.nphys++;
+        }
+    }
+    if (t.nphys == 0)
+        return fail(b, TIDE_EINVAL, ct->name.pos, "table '%s' has no physical columns", ct->name.str), false;
+    /* computed columns: typed over the physical columns */
+    tide_sql_plan *phys = node(b, TIDE_SQL_PLAN_VALUES, ct->name.pos, t.nphys);
+    rel pr;
+    if (!phys || !rel_init(b, &pr, phys, ct->name.str))
+        return false;
+    for (uint32_t i = 0; i < t.ncols; i++)
+        if (!ct->columns[i].computed)
+            phys->cols[t.cols[i].phys] = (tide_sql_col){t.cols[i].name, t.cols[i].type, false};
+    for (uint32_t i = 0; i < t.ncols; i++) {
+        const tide_sql_expr *ce = ct->columns[i].computed;
+        if (!ce)
+            continue;
+        if (has_agg(ce))
+            return fail(b, TIDE_EINVAL, ce->pos, "aggregate functions are not allowed in a computed column"),
+                   false;
+        tide_sql_bexpr *x = bind_expr(b, &pr, ce, NULL, "a computed column");
+        if (!x)
+            return false;
+        if (x->interval || x->type == TIDE_TYPE_NULL)
+            return fail(b, TIDE_EINVAL, ce->pos, "computed column '%s' has no storable type",
+                        t.cols[i].name),
+                   false;
+        t.cols[i].type = x->type;
+        t.cols[i].computed = ce;
+    }
+    /* WATERMARK FOR col AS col [- INTERVAL ...] */
+    if (ct->watermark_col.str) {
+        int wc = -1;
+        tide_sql_suggest s;
+        tide_sql_suggest_init(&s, ct->watermark_col.str, ct->watermark_col.len);
+        for (uint32_t i = 0; i < t.ncols; i++) {
+            if (name_eq(t.cols[i].name, ct->watermark_col.str))
+                wc = (int)i;
+            tide_sql_suggest_offer(&s, t.cols[i].name);
+        }
+        if (wc < 0)
+            return fail(b, TIDE_EINVAL, ct->watermark_col.pos, "unknown column '%s'%s",
+                        ct->watermark_col.str, hint(h, sizeof h, &s)),
+                   false;
+        if (t.cols[wc].type != TIDE_TYPE_TIMESTAMP)
+            return fail(b, TIDE_EINVAL, ct->watermark_col.pos,
+                        "the WATERMARK column '%s' must be TIMESTAMP(3), not %s", t.cols[wc].name,
+                        tname(t.cols[wc].type)),
+                   false;
+        const tide_sql_expr *we = ct->watermark;
+        int64_t bound = 0;
+        const tide_sql_expr *c = we;
+        if (we->kind == TIDE_SQL_EXPR_BINARY && we->u.binary.op == TIDE_SQL_OP_SUB &&
+            we->u.binary.right->kind == TIDE_SQL_EXPR_INTERVAL) {
+            c = we->u.binary.left;
+            if (!interval_ms(b, we->u.binary.right, &bound))
+                return false;
+            if (bound < 0)
+                return fail(b, TIDE_EINVAL, we->u.binary.right->pos,
+                            "the watermark delay must not be negative"),
+                       false;
+        }
+        if (c->kind != TIDE_SQL_EXPR_COLUMN || c->u.column.qualifier.str ||
+            !name_eq(c->u.column.name.str, t.cols[wc].name))
+            return fail(b, TIDE_EINVAL, we->pos, "the WATERMARK must be `%s` or `%s - INTERVAL 'n' unit`",
+                        t.cols[wc].name, t.cols[wc].name),
+                   false;
+        t.time_col = wc;
+        t.wm_bound = bound;
+    }
+    /* WITH options */
+    const tide_sql_option *conn = NULL;
+    for (uint32_t i = 0; i < ct->noptions; i++) {
+        for (uint32_t j = 0; j < i; j++)
+            if (strcasecmp(ct->options[i].key, ct->options[j].key) == 0)
+                return fail(b, TIDE_EINVAL, ct->options[i].pos, "duplicate option '%s'", ct->options[i].key),
+                       false;
+        if (strcasecmp(ct->options[i].key, "connector") == 0)
+            conn = &ct->options[i];
+    }
+    if (!conn)
+        return fail(b, TIDE_EINVAL, ct->name.pos,
+                    "table '%s' needs a 'connector' option (file, topic, stdin, stdout or logins)",
+                    ct->name.str),
+               false;
+    if (!tide_sql_connector_parse(conn->value, &t.connector)) {
+        tide_sql_suggest s;
+        tide_sql_suggest_init(&s, conn->value, conn->value_len);
+        for (int k = TIDE_SQL_CONN_FILE; k <= TIDE_SQL_CONN_LOGINS; k++)
+            tide_sql_suggest_offer(&s, tide_sql_connector_name((tide_sql_connector)k));
+        return fail(b, TIDE_EINVAL, conn->pos, "unknown connector '%s'%s", conn->value, hint(h, sizeof h, &s)),
+               false;
+    }
+    for (uint32_t i = 0; i < ct->noptions; i++) {
+        const tide_sql_option *o = &ct->options[i];
+        if (!tide_sql_connector_has_option(t.connector, o->key)) {
+            tide_sql_suggest s;
+            tide_sql_suggest_init(&s, o->key, o->key_len);
+            for (const char *const *k = tide_sql_connector_options(t.connector); *k; k++)
+                tide_sql_suggest_offer(&s, *k);
+            return fail(b, TIDE_EINVAL, o->pos, "unknown option '%s' for connector '%s'%s", o->key,
+                        tide_sql_connector_name(t.connector), hint(h, sizeof h, &s)),
+                   false;
+        }
+        /* the value: as the connector's own config parser sees it */
+        tide_err er = {0};
+        int rc = 0;
+        if (t.connector == TIDE_SQL_CONN_STDOUT) {
+            tide_sink_config sc;
+            tide_sink_config_init(&sc);
+            rc = tide_sink_config_set(&sc, o->key, o->value, &er);
+        } else if (strcasecmp(o->key, "key.column") != 0) {
+            tide_src_config sc;
+            tide_src_config_init(&sc);
+            rc = tide_src_config_set(&sc, o->key, o->value, &er);
+        }
+        if (rc)
+            return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg[0] ? er.msg : "bad option value"), false;
+    }
+    for (const char *const *k = tide_sql_connector_required(t.connector); *k; k++) {
+        bool have = false;
+        for (uint32_t i = 0; i < ct->noptions; i++)
+            have = have || strcasecmp(ct->options[i].key, *k) == 0;
+        if (!have)
+            return fail(b, TIDE_EINVAL, conn->pos, "connector '%s' needs the option '%s'",
+                        tide_sql_connector_name(t.connector), *k),
+                   false;
+    }
+    t.options = ct->options;
+    t.noptions = ct->noptions;
+    if (tide_sql_catalog_add(b->cat, &t))
+        return nomem(b), false;
+    return true;
+}
+
+/* The position to blame for output column i of a query. */
+static tide_sql_pos item_pos(const tide_sql_query *q, uint32_t i)
+{
+    while (q->kind == TIDE_SQL_QUERY_NESTED)
+        q = q->u.nested;
+    if (q->kind != TIDE_SQL_QUERY_SELECT)
+        return q->pos;
+    const tide_sql_select *s = q->u.select;
+    for (uint32_t k = 0; k < s->nitems; k++)
+        if (s->items[k].expr->kind == TIDE_SQL_EXPR_STAR)
+            return q->pos;
+    return i < s->nitems ? s->items[i].expr->pos : q->pos;
+}
+
+static bool assignable(tide_type from, tide_type to)
+{
+    return from == to || from == TIDE_TYPE_NULL || (from == TIDE_TYPE_BIGINT && to == TIDE_TYPE_DOUBLE);
+}
+
+static tide_sql_plan *plan_sink(binder *b, const tide_sql_table *t, const tide_sql_query *q,
+                                tide_sql_pos pos)
+{
+    rel r;
+    if (!bind_query(b, q, NULL, &r))
+        return NULL;
+    tide_sql_plan *in = r.plan;
+    tide_sql_plan *p = node(b, TIDE_SQL_PLAN_SINK, pos, in->ncols);
+    if (!p)
+        return NULL;
+    p->input = in;
+    p->changelog = in->changelog;
+    p->u.sink.table = t;
+    p->u.sink.op_col = -1;
+    tide_sink_config_init(&p->u.sink.cfg);
+    memcpy(p->cols, in->cols, in->ncols * sizeof *p->cols);
+    if (!t) {
+        tide_err er = {0};
+        tide_schema *sc = NULL;
+        if (tide_sql_plan_schema(in, &sc, &er))
+            return er.code == TIDE_ENOMEM || !er.msg[0] ? nomem(b) : fail(b, TIDE_EINVAL, pos, "%s", er.msg);
+        if (keep_schema(b, sc))
+            return NULL;
+        p->u.sink.cfg.schema = sc;
+        return p;
+    }
+    /* INSERT INTO t: column count and types; `op` receives the change kind */
+    uint32_t want = 0;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (name_eq(t->cols[i].name, "op") && t->cols[i].type == TIDE_TYPE_STRING && !t->cols[i].computed)
+            p->u.sink.op_col = (int)t->cols[i].phys;
+        else if (!t->cols[i].computed)
+            want++;
+    }
+    if (in->changelog && p->u.sink.op_col < 0)
+        return fail(b, TIDE_EINVAL, pos,
+                    "the query produces a changelog (updated results), so table '%s' needs an 'op' "
+                    "STRING column to receive the change kind",
+                    t->name);
+    if (in->ncols != want)
+        return fail(b, TIDE_EINVAL, q->pos, "INSERT INTO %s: the query has %u columns, the table %u", t->name,
+                    in->ncols, want);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].computed || (int)t->cols[i].phys == p->u.sink.op_col)
+            continue;
+        if (!assignable(in->cols[k].type, t->cols[i].type))
+            return fail(b, TIDE_EINVAL, item_pos(q, k),
+                        "INSERT INTO %s: column %u '%s' is %s, but the table's column '%s' is %s", t->name,
+                        k + 1, in->cols[k].name, tname(in->cols[k].type), t->cols[i].name,
+                        tname(t->cols[i].type));
+        k++;
+    }
+    for (uint32_t i = 0; i < t->noptions; i++) {
+        const tide_sql_option *o = &t->options[i];
+        if (strncasecmp(o->key, "scan.", 5) == 0 || strcasecmp(o->key, "rowtime.column") == 0)
+            continue; /* source options */
+        tide_err er = {0};
+        if (tide_sink_config_set(&p->u.sink.cfg, o->key, o->value, &er))
+            return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg[0] ? er.msg : "bad option value");
+    }
+    if (!(p->u.sink.cfg.schema = table_schema(b, t, true)))
+        return NULL;
+    return p;
+}
+
+static bool push_plan(binder *b, tide_sql_plan *p, uint32_t *cap)
+{
+    tide_sql_program *pg = b->prog;
+    if (pg->nplans == *cap) {
+        uint32_t ncap = *cap ? *cap * 2 : 4;
+        tide_sql_plan **np = bal(b, ncap * sizeof *np);
+        if (!np)
+            return false;
+        if (pg->nplans)
+            memcpy(np, pg->plans, pg->nplans * sizeof *np);
+        pg->plans = np;
+        *cap = ncap;
+    }
+    pg->plans[pg->nplans++] = p;
+    return true;
+}
+
+static bool bind_stmt(binder *b, const tide_sql_stmt *st, uint32_t *cap)
+{
+    char h[96];
+    switch (st->kind) {
+    case TIDE_SQL_STMT_CREATE_TABLE: return bind_create_table(b, &st->u.create_table);
+    case TIDE_SQL_STMT_CREATE_VIEW: {
+        const tide_sql_name *n = &st->u.create_view.name;
+        if (tide_sql_catalog_find(b->cat, n->str))
+            return fail(b, TIDE_EINVAL, n->pos, "table or view '%s' already exists", n->str), false;
+        rel r;
+        if (!bind_query(b, st->u.create_view.query, NULL, &r))
+            return false;
+        tide_sql_table t = {.name = n->str, .pos = n->pos, .is_view = true, .view = st->u.create_view.query,
+                            .time_col = -1};
+        if (tide_sql_catalog_add(b->cat, &t))
+            return nomem(b), false;
+        return true;
+    }
+    case TIDE_SQL_STMT_INSERT: {
+        const tide_sql_name *n = &st->u.insert.table;
+        const tide_sql_table *t = tide_sql_catalog_find(b->cat, n->str);
+        if (!t) {
+            tide_sql_suggest s;
+            tide_sql_suggest_init(&s, n->str, n->len);
+            for (uint32_t i = 0; i < tide_sql_catalog_count(b->cat); i++)
+                tide_sql_suggest_offer(&s, tide_sql_catalog_at(b->cat, i)->name);
+            return fail(b, TIDE_EINVAL, n->pos, "unknown table '%s'%s", n->str, hint(h, sizeof h, &s)), false;
+        }
+        if (t->is_view)
+            return fail(b, TIDE_EINVAL, n->pos, "cannot INSERT INTO view '%s'", t->name), false;
+        if (!tide_sql_connector_is_sink(t->connector))
+            return fail(b, TIDE_EINVAL, n->pos, "table '%s' (connector '%s') cannot be written to", t->name,
+                        tide_sql_connector_name(t->connector)),
+                   false;
+        tide_sql_plan *p = plan_sink(b, t, st->u.insert.query, n->pos);
+        return p && push_plan(b, p, cap);
+    }
+    case TIDE_SQL_STMT_QUERY: {
+        tide_sql_plan *p = plan_sink(b, NULL, st->u.query, st->pos);
+        return p && push_plan(b, p, cap);
+    }
+    }
+    return false;
+}
+
+int tide_sql_bind(tide_sql_catalog *cat, tide_sql_script *script, tide_sql_program **out,
+                  tide_sql_error *err)
+{
+    binder b = {.cat = cat, .err = err};
+    uint32_t mark = tide_sql_catalog_count(cat), cap = 0;
+    *out = NULL;
+    if (err) {
+        err->code = 0;
+        err->line = err->col = 0;
+        err->off = 0;
+        err->msg[0] = 0;
+        if (!err->file[0])
+            snprintf(err->file, sizeof err->file, "<input>");
+    }
+    b.prog = calloc(1, sizeof *b.prog);
+    if (b.prog)
+        tide_arena_init(&b.prog->arena, 8192);
+    if (!b.prog || !script || tide_sql_catalog_keep(cat, script)) {
+        tide_sql_script_free(script);
+        nomem(&b);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < script->nstmts && !b.rc; i++)
+        bind_stmt(&b, script->stmts[i], &cap);
+    if (b.rc)
+        goto fail;
+    tide_buf_free(&b.tmp1);
+    tide_buf_free(&b.tmp2);
+    *out = b.prog;
+    return 0;
+fail:
+    tide_sql_catalog_truncate(cat, mark);
+    tide_buf_free(&b.tmp1);
+    tide_buf_free(&b.tmp2);
+    tide_sql_program_free(b.prog);
+    return b.rc ? b.rc : TIDE_ENOMEM;
+}
+
+int tide_sql_compile(tide_sql_catalog *cat, const char *file, const char *src, size_t len,
+                     tide_sql_program **out, tide_sql_error *err)
+{
+    tide_sql_script *s = NULL;
+    *out = NULL;
+    int rc = tide_sql_parse(file, src, len, &s, err);
+    if (rc)
+        return rc;
+    if (err)
+        snprintf(err->file, sizeof err->file, "%s", file ? file : "<input>");
+    return tide_sql_bind(cat, s, out, err);
+}

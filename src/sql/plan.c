@@ -1,0 +1,267 @@
+/*
+ * plan.c - logical plan nodes: names, schemas, explain.
+ */
+#include "sql/plan.h"
+#include "sql/catalog.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *tide_sql_plan_kind_name(tide_sql_plan_kind k)
+{
+    static const char *const names[] = {
+#define TIDE__SQL_PLAN_NAME(k, s) s,
+        TIDE_SQL_PLAN_KIND_MAP(TIDE__SQL_PLAN_NAME)
+#undef TIDE__SQL_PLAN_NAME
+    };
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+void tide_sql_program_free(tide_sql_program *p)
+{
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < p->nschemas; i++)
+        tide_schema_free(p->schemas[i]);
+    free(p->schemas);
+    tide_arena_free(&p->arena);
+    free(p);
+}
+
+int tide_sql_print_duration(int64_t ms, tide_buf *out)
+{
+    static const struct {
+        int64_t ms;
+        const char *name;
+    } units[] = {{86400000, "DAY"}, {3600000, "HOUR"}, {60000, "MINUTE"}, {1000, "SECOND"}};
+    if (ms != 0)
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+            if (ms % units[i].ms == 0)
+                return tide_buf_printf(out, "%" PRId64 " %s", ms / units[i].ms, units[i].name);
+    return tide_buf_printf(out, "%" PRId64 " MILLISECOND", ms);
+}
+
+int tide_sql_plan_schema(const tide_sql_plan *plan, tide_schema **out, tide_err *e)
+{
+    tide_schema *s = NULL;
+    int rc = tide_schema_create(&s, e), trow = -1, nrow = 0;
+    if (rc)
+        goto fail;
+    for (uint32_t i = 0; i < plan->ncols; i++) {
+        tide_type t = plan->cols[i].type == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : plan->cols[i].type;
+        rc = tide_schema_add(s, plan->cols[i].name, t, true, e);
+        if (rc)
+            goto fail;
+        if (plan->cols[i].rowtime && t == TIDE_TYPE_TIMESTAMP) {
+            trow = (int)i;
+            nrow++;
+        }
+    }
+    if (nrow == 1 && (rc = tide_schema_set_time_column(s, trow, e)) != 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    tide_schema_free(s);
+    *out = NULL;
+    return rc;
+}
+
+/* ---- explain ---- */
+
+/* An expression over the columns of `in` (a synthesized column reference
+ * has no AST: it prints as the column's name). */
+static int put_expr(tide_buf *out, const tide_sql_bexpr *x, const tide_sql_plan *in)
+{
+    if (!x)
+        return tide_buf_printf(out, "?");
+    if (!x->ast) {
+        if (x->kind == TIDE_SQL_BX_COLUMN && in && x->col < in->ncols)
+            return tide_buf_printf(out, "%s", in->cols[x->col].name);
+        return tide_buf_printf(out, "$%u", x->col);
+    }
+    return tide_sql_print_expr(x->ast, out);
+}
+
+static int put_window(tide_buf *out, const tide_sql_window *w)
+{
+    int rc = tide_buf_printf(out, "%s(%s", tide_win_kind_name(w->spec.kind), w->time_name);
+    switch (w->spec.kind) {
+    case TIDE_WIN_TUMBLE:
+        rc = rc ? rc : tide_buf_printf(out, ", ");
+        rc = rc ? rc : tide_sql_print_duration(w->spec.size, out);
+        break;
+    case TIDE_WIN_HOP:
+    case TIDE_WIN_CUMULATE:
+        rc = rc ? rc : tide_buf_printf(out, ", ");
+        rc = rc ? rc : tide_sql_print_duration(w->spec.slide, out);
+        rc = rc ? rc : tide_buf_printf(out, ", ");
+        rc = rc ? rc : tide_sql_print_duration(w->spec.size, out);
+        break;
+    case TIDE_WIN_SESSION:
+        rc = rc ? rc : tide_buf_printf(out, ", ");
+        rc = rc ? rc : tide_sql_print_duration(w->spec.gap, out);
+        break;
+    default: break;
+    }
+    if (!rc && w->offset) {
+        rc = tide_buf_printf(out, ", offset ");
+        rc = rc ? rc : tide_sql_print_duration(w->offset, out);
+    }
+    rc = rc ? rc : tide_buf_printf(out, ")");
+    return rc;
+}
+
+static int put_emit(tide_buf *out, const tide_sql_emit_spec *em)
+{
+    int rc = 0;
+    if (!em->early_ms && !em->early_rows && !em->lateness)
+        return tide_buf_printf(out, " emit=on-watermark");
+    rc = tide_buf_printf(out, " emit=[");
+    const char *sep = "";
+    if (!rc && em->early_ms) {
+        rc = tide_buf_printf(out, "early every ");
+        rc = rc ? rc : tide_sql_print_duration(em->early_ms, out);
+        sep = ", ";
+    }
+    if (!rc && em->early_rows) {
+        rc = tide_buf_printf(out, "%searly every %" PRId64 " ROWS", sep, em->early_rows);
+        sep = ", ";
+    }
+    if (!rc && em->lateness) {
+        rc = tide_buf_printf(out, "%slateness ", sep);
+        rc = rc ? rc : tide_sql_print_duration(em->lateness, out);
+    }
+    rc = rc ? rc : tide_buf_printf(out, ", %s]", tide_trig_mode_name(em->mode));
+    return rc;
+}
+
+static int put_line(const tide_sql_plan *p, tide_buf *out)
+{
+    int rc = tide_buf_printf(out, "%s", tide_sql_plan_kind_name(p->kind));
+    switch (p->kind) {
+    case TIDE_SQL_PLAN_SCAN: {
+        const tide_sql_table *t = p->u.scan.table;
+        rc = rc ? rc : tide_buf_printf(out, " %s (", t->name);
+        switch (t->connector) {
+        case TIDE_SQL_CONN_FILE:
+            rc = rc ? rc : tide_buf_printf(out, "file %s", p->u.scan.cfg.path ? p->u.scan.cfg.path : "?");
+            break;
+        case TIDE_SQL_CONN_TOPIC:
+            rc = rc ? rc : tide_buf_printf(out, "topic %s", p->u.scan.cfg.topic ? p->u.scan.cfg.topic : "?");
+            break;
+        case TIDE_SQL_CONN_LOGINS: rc = rc ? rc : tide_buf_printf(out, "logins generator"); break;
+        default: rc = rc ? rc : tide_buf_printf(out, "%s", tide_sql_connector_name(t->connector)); break;
+        }
+        rc = rc ? rc : tide_buf_printf(out, ")");
+        if (!rc && t->time_col >= 0) {
+            rc = tide_buf_printf(out, " watermark %s", t->cols[t->time_col].name);
+            if (!rc && p->u.scan.wm_bound) {
+                rc = tide_buf_printf(out, " - ");
+                rc = rc ? rc : tide_sql_print_duration(p->u.scan.wm_bound, out);
+            }
+        }
+        break;
+    }
+    case TIDE_SQL_PLAN_FILTER:
+        rc = rc ? rc : tide_buf_printf(out, " ");
+        rc = rc ? rc : put_expr(out, p->u.filter.pred, p->input);
+        break;
+    case TIDE_SQL_PLAN_PROJECT:
+        for (uint32_t i = 0; !rc && i < p->ncols; i++) {
+            const tide_sql_bexpr *x = p->u.project.exprs[i];
+            rc = tide_buf_printf(out, i ? ", " : " ");
+            size_t at = out->len;
+            rc = rc ? rc : put_expr(out, x, p->input);
+            /* "expr AS name" when the name is not the expression's own text */
+            if (!rc && (out->len - at != strlen(p->cols[i].name) ||
+                        memcmp(out->data + at, p->cols[i].name, out->len - at) != 0))
+                rc = tide_buf_printf(out, " AS %s", p->cols[i].name);
+        }
+        break;
+    case TIDE_SQL_PLAN_WINDOW:
+        rc = rc ? rc : tide_buf_printf(out, " ");
+        rc = rc ? rc : put_window(out, &p->u.window.w);
+        break;
+    case TIDE_SQL_PLAN_WINDOW_AGGREGATE:
+    case TIDE_SQL_PLAN_AGGREGATE:
+        if (p->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE) {
+            rc = rc ? rc : tide_buf_printf(out, " ");
+            rc = rc ? rc : put_window(out, &p->u.agg.w);
+        }
+        rc = rc ? rc : tide_buf_printf(out, " keys=[");
+        for (uint32_t i = 0; !rc && i < p->u.agg.nkeys; i++) {
+            rc = i ? tide_buf_printf(out, ", ") : 0;
+            rc = rc ? rc : put_expr(out, p->u.agg.keys[i], p->input);
+        }
+        rc = rc ? rc : tide_buf_printf(out, "] aggs=[");
+        for (uint32_t i = 0; !rc && i < p->u.agg.naggs; i++) {
+            rc = i ? tide_buf_printf(out, ", ") : 0;
+            rc = rc ? rc : tide_sql_print_expr(p->u.agg.aggs[i].ast, out);
+        }
+        rc = rc ? rc : tide_buf_printf(out, "]");
+        if (!rc && (p->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE || p->u.agg.emit.given))
+            rc = put_emit(out, &p->u.agg.emit);
+        break;
+    case TIDE_SQL_PLAN_JOIN: {
+        static const char *const kinds[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS", "CROSS"};
+        static const char *const cls[] = {"regular", "interval", "window"};
+        rc = rc ? rc : tide_buf_printf(out, " %s %s", kinds[p->u.join.kind], cls[p->u.join.cls]);
+        if (!rc && p->u.join.on) {
+            rc = tide_buf_printf(out, " on ");
+            rc = rc ? rc : put_expr(out, p->u.join.on, p);
+        }
+        break;
+    }
+    case TIDE_SQL_PLAN_UNION: rc = rc ? rc : tide_buf_printf(out, " ALL"); break;
+    case TIDE_SQL_PLAN_SINK:
+        if (p->u.sink.table) {
+            const tide_sql_table *t = p->u.sink.table;
+            rc = rc ? rc : tide_buf_printf(out, " %s (%s", t->name, tide_sql_connector_name(t->connector));
+            if (!rc && t->connector == TIDE_SQL_CONN_FILE && p->u.sink.cfg.path)
+                rc = tide_buf_printf(out, " %s", p->u.sink.cfg.path);
+            if (!rc && t->connector == TIDE_SQL_CONN_TOPIC && p->u.sink.cfg.topic)
+                rc = tide_buf_printf(out, " %s", p->u.sink.cfg.topic);
+            rc = rc ? rc : tide_buf_printf(out, ")");
+        } else {
+            rc = rc ? rc : tide_buf_printf(out, " stdout");
+        }
+        rc = rc ? rc : tide_buf_printf(out, p->changelog ? " [changelog]" : " [append]");
+        break;
+    default: break;
+    }
+    if (!rc && p->changelog && p->kind != TIDE_SQL_PLAN_SINK)
+        rc = tide_buf_printf(out, " [changelog]");
+    return rc ? rc : tide_buf_putc(out, '\n');
+}
+
+/* prefix: the indentation of this node's children so far (bytes in pre). */
+static int explain_node(const tide_sql_plan *p, tide_buf *out, tide_buf *pre, uint32_t depth)
+{
+    int rc = put_line(p, out);
+    const tide_sql_plan *kids[2] = {p->input, p->right};
+    uint32_t nk = (p->input != NULL) + (p->right != NULL);
+    if (!p->input && p->right) {
+        kids[0] = p->right;
+    }
+    for (uint32_t i = 0; !rc && i < nk; i++) {
+        bool last = i + 1 == nk;
+        size_t mark = pre->len;
+        rc = tide_buf_append(out, pre->data, pre->len);
+        rc = rc ? rc : tide_buf_printf(out, last ? "\xe2\x94\x94\xe2\x94\x80 " : "\xe2\x94\x9c\xe2\x94\x80 ");
+        rc = rc ? rc : tide_buf_printf(pre, last ? "   " : "\xe2\x94\x82  ");
+        rc = rc ? rc : explain_node(kids[i], out, pre, depth + 1);
+        pre->len = mark;
+    }
+    return rc;
+}
+
+int tide_sql_explain(const tide_sql_plan *plan, tide_buf *out)
+{
+    tide_buf pre = {0};
+    int rc = tide_buf_reserve(&pre, 16);
+    rc = rc ? rc : explain_node(plan, out, &pre, 0);
+    tide_buf_free(&pre);
+    return rc;
+}
