@@ -2,8 +2,10 @@
  * crc32c.h - CRC-32C (Castagnoli, polynomial 0x1EDC6F41 reflected 0x82F63B78).
  *
  * The checksum of every on-disk format in tide.  Uses the SSE4.2 crc32
- * instruction when the CPU has it, a table-driven slicing-by-8 otherwise;
- * both give the same values.  Thread-safe.
+ * instruction when the CPU has it (three independent lanes on buffers of
+ * 240 bytes and more, joined with precomputed shift tables; see crc32c.c),
+ * a table-driven slicing-by-8 otherwise; both give the same values.
+ * Thread-safe.
  */
 #ifndef TIDE_BASE_CRC32C_H
 #define TIDE_BASE_CRC32C_H

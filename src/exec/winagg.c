@@ -164,6 +164,15 @@ static inline uint64_t hash_win(uint64_t khash, int64_t start, int64_t end)
                          ((uint64_t)end * 0xc2b2ae3d27d4eb4full));
 }
 
+static const char *rc_what(int rc)
+{
+    switch (rc) {
+    case TIDE_ENOMEM: return "out of memory";
+    case TIDE_ERANGE: return "SUM(BIGINT) overflow";
+    default: return "emit callback failed";
+    }
+}
+
 static int fail(tide_winagg *op, tide_err *e, int code, const char *what)
 {
     if (!op->failed)
@@ -1028,7 +1037,7 @@ static int push_one(tide_winagg *op, const void *key, uint32_t key_len, uint64_t
     else
         rc = push_fixed(op, key, key_len, h, ts, in, &late);
     if (rc)
-        return fail(op, e, rc, rc == TIDE_ENOMEM ? "out of memory" : "emit callback failed");
+        return fail(op, e, rc, rc_what(rc));
     if (late) {
         op->late_count++;
         if (op->cfg.late && (rc = op->cfg.late(op->cfg.ctx, key, key_len, ts, in,
@@ -1036,7 +1045,7 @@ static int push_one(tide_winagg *op, const void *key, uint32_t key_len, uint64_t
             return fail(op, e, rc, "late callback failed");
     }
     if ((rc = maybe_early_round(op, proc_now)))
-        return fail(op, e, rc, rc == TIDE_ENOMEM ? "out of memory" : "emit callback failed");
+        return fail(op, e, rc, rc_what(rc));
     return 0;
 }
 
@@ -1225,7 +1234,7 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
         goto failed;
     return 0;
 failed:
-    return fail(op, e, rc, rc == TIDE_ENOMEM ? "out of memory" : "emit callback failed");
+    return fail(op, e, rc, rc_what(rc));
 }
 
 int tide_winagg_tick(tide_winagg *op, int64_t proc_now, tide_err *e)

@@ -13,8 +13,8 @@
  * order (key bytes compared with memcmp over the common length, the shorter
  * key first on a tie); a round of processing-time early firings uses the same
  * order.  Late and every-N firings happen inside tide_winagg_push, for the
- * pushed record's windows in ascending (start, end) order, after the late
- * callback (if any) for that record.  Session merges emit -D for the
+ * pushed record's windows in ascending (start, end) order, and then the late
+ * callback (if the record missed a window).  Session merges emit -D for the
  * superseded rows (ascending start) before anything else of that push.
  *
  * Aggregates are exec/agg.h's, with its semantics (NULLs ignored; COUNT ->

@@ -29,6 +29,7 @@
 #include "job/pipeline.h"
 
 #include "base/hash.h"
+#include "exec/agg.h"
 #include "exec/graph.h"
 #include "time/watermark.h"
 
@@ -99,8 +100,9 @@ static int rbatch_add(rbatch *b, uint32_t kind, int64_t start, int64_t end, uint
     for (size_t i = 0; i < n_vals; i++)
         if (!vals[i].is_null && vals[i].type == TIDE_TYPE_STRING)
             sbytes += vals[i].u.s.len;
-    if (grow((void **)&b->bytes, &b->capb, b->nb + sbytes, 1) != 0 ||
-        grow((void **)&b->vals, &b->capv, b->nv + n_vals, sizeof(tide_value)) != 0)
+    /* + 1: never NULL, so `bytes + off` and `vals + off` are always defined */
+    if (grow((void **)&b->bytes, &b->capb, b->nb + sbytes + 1, 1) != 0 ||
+        grow((void **)&b->vals, &b->capv, b->nv + n_vals + 1, sizeof(tide_value)) != 0)
         return TIDE_ENOMEM;
     rrow *r = &b->rows[b->n++];
     r->start = start;
@@ -166,8 +168,9 @@ struct tide_pipe {
     tide_type *key_types;
     uint32_t P, batch_rows;
     const tide_clock *clock;
-    tide_schema *own_schema;
+    tide_schema *own_schema, *res_schema;
     const tide_schema *src_schema, *out_schema;
+    tide_sink *sink;     /* cfg.sink opened; closed by the sink task's end */
     int src_time, out_time;
     tide_graph *g;
     tide_task_batch_type cb_type, rb_type;
@@ -760,6 +763,7 @@ typedef struct sink_state {
     sref *refs;
     size_t caprefs;
     tide_value *keyvals;
+    tide_cbatch *obuf; /* rows for p->sink (result schema, with ops) */
 } sink_state;
 
 static void sink_state_free(void *st)
@@ -772,7 +776,42 @@ static void sink_state_free(void *st)
     free(s->held);
     free(s->refs);
     free(s->keyvals);
+    tide_cbatch_free(s->obuf);
     free(s);
+}
+
+/* Append one result row to obuf, writing obuf out first when full. */
+static int sink_put(sink_state *s, const tide_pipe_result *res, tide_err *e)
+{
+    tide_pipe *p = s->p;
+    tide_cbatch *b = s->obuf;
+    int rc;
+    if (tide_cbatch_full(b)) {
+        if ((rc = tide_sink_write(p->sink, b, e)) != 0)
+            return rc;
+        tide_cbatch_reset(b);
+    }
+    uint32_t r = 0, c = 0;
+    tide_cbatch_add_row(b, &r);
+    tide_cbatch_set_op(b, r, (tide_op)res->op); /* same order: +I -U +U -D */
+    for (size_t k = 0; k < res->n_keys; k++)
+        if ((rc = tide_cbatch_set(b, c++, r, &res->keys[k], e)) != 0)
+            return rc;
+    tide_cbatch_set_i64(b, c++, r, res->start);
+    tide_cbatch_set_i64(b, c++, r, res->end);
+    for (size_t k = 0; k < res->n_vals; k++)
+        if ((rc = tide_cbatch_set(b, c++, r, &res->vals[k], e)) != 0)
+            return rc;
+    return 0;
+}
+
+static int sink_write_out(sink_state *s, tide_err *e)
+{
+    if (!s->p->sink || !s->obuf || tide_cbatch_rows(s->obuf) == 0)
+        return 0;
+    int rc = tide_sink_write(s->p->sink, s->obuf, e);
+    tide_cbatch_reset(s->obuf);
+    return rc;
 }
 
 static int key_cmp(const sref *a, const sref *b)
@@ -818,6 +857,8 @@ static int sink_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
         ADD(p, c_out, tide_cbatch_rows(b));
         if (p->cfg.on_rows && (rc = p->cfg.on_rows(p->cfg.out_ctx, b)) != 0)
             tide_err_set(e, rc, "pipeline sink: on_rows failed");
+        if (rc == 0 && p->sink)
+            rc = tide_sink_write(p->sink, b, e);
         tide_task_free_batch(out, input, batch);
         return rc;
     }
@@ -873,8 +914,12 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
                                     b->vals + r->val_off, r->n_vals, b->bytes + r->key_off, r->key_len, b->tag};
             if (p->cfg.on_result && (rc = p->cfg.on_result(p->cfg.out_ctx, &res)) != 0)
                 tide_err_set(e, rc, "pipeline sink: on_result failed");
+            if (rc == 0 && p->sink)
+                rc = sink_put(s, &res, e);
         }
     }
+    if (rc == 0)
+        rc = sink_write_out(s, e);
     ADD(p, c_out, nout);
     ADD(p, c_late, nlate);
     for (size_t i = 0; i < s->nheld; i++) {
@@ -889,7 +934,14 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
 
 static int sink_end(void *st, tide_task_out *out, tide_err *e)
 {
-    return sink_wm(st, TIDE_TS_MAX, out, e);
+    sink_state *s = st;
+    int rc = sink_wm(st, TIDE_TS_MAX, out, e);
+    if (rc == 0 && s->p->sink) {
+        tide_sink *k = s->p->sink;
+        s->p->sink = NULL; /* close always frees */
+        rc = tide_sink_close(k, e);
+    }
+    return rc;
 }
 
 static const tide_task_op sink_op = {
@@ -927,6 +979,38 @@ static int logins_schema(tide_schema **out, tide_err *e)
         (rc = tide_schema_set_time_column(s, TIDE_PIPE_LOGINS_TS, e)) != 0)
         goto fail;
     *out = s;
+    return 0;
+fail:
+    tide_schema_free(s);
+    return rc;
+}
+
+/* key columns, window_start, window_end, one column per aggregate */
+static int result_schema(tide_pipe *p, tide_err *e)
+{
+    const tide_pipe_config *c = &p->cfg;
+    tide_schema *s = NULL;
+    int rc;
+    if ((rc = tide_schema_create(&s, e)) != 0)
+        goto fail;
+    for (size_t i = 0; i < c->n_key_cols; i++) {
+        const tide_column *col = tide_schema_col(p->out_schema, p->key_cols[i]);
+        if ((rc = tide_schema_add(s, col->name, col->type, true, e)) != 0)
+            goto fail;
+    }
+    if ((rc = tide_schema_add(s, "window_start", TIDE_TYPE_TIMESTAMP, false, e)) != 0 ||
+        (rc = tide_schema_add(s, "window_end", TIDE_TYPE_TIMESTAMP, false, e)) != 0)
+        goto fail;
+    for (size_t i = 0; i < c->n_aggs; i++) {
+        char name[32];
+        const char *n = c->agg_names && c->agg_names[i] ? c->agg_names[i] : name;
+        snprintf(name, sizeof name, "agg%zu", i);
+        tide_agg a;
+        if ((rc = tide_agg_bind_kind(&a, p->aggs[i].kind, p->aggs[i].type, 0, e)) != 0 ||
+            (rc = tide_schema_add(s, n, a.out_type, true, e)) != 0)
+            goto fail;
+    }
+    p->res_schema = s;
     return 0;
 fail:
     tide_schema_free(s);
@@ -1152,6 +1236,15 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
                               ? TIDE_TYPE_NULL
                               : tide_schema_col(p->out_schema, p->value_cols[p->aggs[i].arg])->type;
 
+    if (cfg->n_aggs && (rc = result_schema(p, e)) != 0)
+        goto fail;
+    if (cfg->sink) {
+        tide_sink_config kc = *cfg->sink;
+        kc.schema = cfg->n_aggs ? p->res_schema : p->out_schema;
+        if ((rc = tide_sink_open(&p->sink, &kc, e)) != 0)
+            goto fail;
+    }
+
     p->cb_type = (tide_task_batch_type){cb_create, cb_append, cb_free, p};
     p->rb_type = (tide_task_batch_type){rb_create, rb_append, rb_free, p};
     tide_graph_cfg gc = {
@@ -1177,6 +1270,11 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
     if (!(sk->keyvals = calloc(cfg->n_key_cols + 1, sizeof *sk->keyvals))) {
         free(sk);
         goto nomem;
+    }
+    if (p->sink && cfg->n_aggs &&
+        (rc = tide_cbatch_create(&sk->obuf, p->res_schema, p->batch_rows, TIDE_CBATCH_OPS, e)) != 0) {
+        sink_state_free(sk);
+        goto fail;
     }
     if ((rc = tide_graph_add(p->g, "sink", &sink_op, sk, &sink_id, e)) != 0)
         goto fail;
@@ -1211,6 +1309,8 @@ void tide_pipe_free(tide_pipe *p)
     if (!p)
         return;
     tide_graph_free(p->g);
+    tide_sink_abort(p->sink); /* not committed: the run did not end */
+    tide_schema_free(p->res_schema);
     tide_schema_free(p->own_schema);
     free(p->aggs);
     free(p->key_cols);
@@ -1243,6 +1343,10 @@ void tide_pipe_counts_get(const tide_pipe *p, tide_pipe_counts *o)
 
 uint32_t tide_pipe_parallelism(const tide_pipe *p) { return p->P; }
 const tide_schema *tide_pipe_source_schema(const tide_pipe *p) { return p->src_schema; }
+const tide_schema *tide_pipe_result_schema(const tide_pipe *p)
+{
+    return p->res_schema ? p->res_schema : p->out_schema;
+}
 size_t tide_pipe_chan_count(const tide_pipe *p) { return tide_graph_chan_count(p->g); }
 void tide_pipe_chan_stats(const tide_pipe *p, size_t i, tide_chan_stats *out, const char **name)
 {

@@ -58,6 +58,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "connect/gen_logins.h"
+#include "connect/sink.h"
 #include "connect/source.h"
 #include "data/batch.h"
 #include "data/schema.h"
@@ -170,6 +171,17 @@ typedef struct tide_pipe_config {
     uint32_t chan_capacity;  /* messages per channel; 0: 8 */
     const tide_clock *clock; /* NULL: the system clock */
 
+    /* A connect/ sink (connect/sink.h), opened by the pipeline with the
+     * result schema (its `schema` field is ignored) and committed (closed)
+     * when the run ends; NULL: none.  Rows: the changelog op (as the
+     * format's "op" field), the key columns (their stage-output names),
+     * window_start, window_end (TIMESTAMP), then one column per aggregate
+     * named agg_names[i] (NULL: "agg<i>"); a stateless job writes the stage
+     * output as it is.  Written once per watermark step, in the order the
+     * callbacks see.  Borrowed until tide_pipe_free. */
+    const tide_sink_config *sink;
+    const char *const *agg_names;
+
     /* Outputs, on the sink thread.  Any may be NULL (then only counted). */
     tide_pipe_result_fn on_result;
     tide_pipe_late_fn on_late;
@@ -209,6 +221,8 @@ typedef struct tide_pipe_counts {
 void tide_pipe_counts_get(const tide_pipe *p, tide_pipe_counts *out);
 
 uint32_t tide_pipe_parallelism(const tide_pipe *p);
+/* The schema of the rows written to cfg.sink (see there). */
+const tide_schema *tide_pipe_result_schema(const tide_pipe *p);
 /* The source schema (the generator's own for GEN_LOGINS). */
 const tide_schema *tide_pipe_source_schema(const tide_pipe *p);
 

@@ -44,6 +44,9 @@ typedef struct binder {
     tide_sql_error *err;
     int rc;
     uint32_t view_depth;
+    uint32_t depth;          /* bind_query nesting, views and CTEs included */
+    size_t nalloc;           /* allocations for the current statement */
+    tide_sql_pos stmt_pos;
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
 } binder;
 
@@ -94,10 +97,18 @@ static void *nomem(binder *b)
     return fail(b, TIDE_ENOMEM, p, "out of memory");
 }
 
+/* Expanding views and WITH names inlines their queries at every reference,
+ * so a short script can ask for an exponential plan: cap the work. */
+#define BIND_MAX_ALLOCS 500000
+#define BIND_MAX_DEPTH 1000
+
 static void *bal(binder *b, size_t n)
 {
     if (b->rc)
         return NULL;
+    if (++b->nalloc > BIND_MAX_ALLOCS)
+        return fail(b, TIDE_EUNSUPPORTED, b->stmt_pos,
+                    "statement too large once its views and WITH queries are expanded");
     void *p = tide_arena_alloc(&b->prog->arena, n ? n : 1);
     if (!p)
         return nomem(b);
@@ -988,7 +999,8 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
     }
     tide_err er = {0};
     if (tide_win_spec_check(&w.spec, &er)) {
-        fail(b, TIDE_EINVAL, f->pos, "%s: %s", wname, er.msg);
+        bool named = strncmp(er.msg, wname, strlen(wname)) == 0;
+        fail(b, TIDE_EINVAL, f->pos, "%s%s%s", named ? "" : wname, named ? "" : ": ", er.msg);
         return false;
     }
     if (f->u.window.npartition) {
@@ -1276,14 +1288,6 @@ static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel
             ac.win_in = nin;
         uint32_t nfix = ac.nkeys + (windowed ? 3 : 0);
         ac.agg_base = nfix;
-        /* output columns: grow as aggregates are found (at most one per call
-         * node; bound by the number of AST nodes, so size generously) */
-        uint32_t maxaggs = 0;
-        for (uint32_t i = 0; i < sel->nitems; i++)
-            maxaggs += sel->items[i].expr->height * 4 + 1;
-        if (sel->having)
-            maxaggs += sel->having->height * 4 + 1;
-        (void)maxaggs;
         tide_sql_plan *ap = node(b, windowed ? TIDE_SQL_PLAN_WINDOW_AGGREGATE : TIDE_SQL_PLAN_AGGREGATE,
                                  sel->pos, nfix);
         if (!ap)
@@ -1298,9 +1302,6 @@ static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel
                 ap->cols[ac.nkeys + (uint32_t)j] = win->cols[nin + (uint32_t)j];
         ac.out_cols = ap->cols;
         /* bind the select list and HAVING above the aggregation */
-        rel arel;
-        if (!rel_init(b, &arel, ap, NULL))
-            return false;
         tide_sql_plan *proj = plan_project(b, sel, &cur, &ac);
         tide_sql_bexpr *having = NULL;
         if (proj && sel->having)
@@ -1388,10 +1389,22 @@ distinct:
     return rel_init(b, out, cur.plan, NULL);
 }
 
+static bool bind_query_in(binder *b, const tide_sql_query *q, cte_env *env, rel *out);
+
 static bool bind_query(binder *b, const tide_sql_query *q, cte_env *env, rel *out)
 {
     if (b->rc)
         return false;
+    if (b->depth >= BIND_MAX_DEPTH)
+        return fail(b, TIDE_EUNSUPPORTED, q->pos, "queries nested too deeply (views and WITH included)"), false;
+    b->depth++;
+    bool ok = bind_query_in(b, q, env, out);
+    b->depth--;
+    return ok;
+}
+
+static bool bind_query_in(binder *b, const tide_sql_query *q, cte_env *env, rel *out)
+{
     /* WITH: each CTE sees the ones before it */
     cte_env *e = env;
     for (uint32_t i = 0; i < q->nctes; i++) {
@@ -1717,6 +1730,8 @@ static bool push_plan(binder *b, tide_sql_plan *p, uint32_t *cap)
 static bool bind_stmt(binder *b, const tide_sql_stmt *st, uint32_t *cap)
 {
     char h[96];
+    b->nalloc = 0;
+    b->stmt_pos = st->pos;
     switch (st->kind) {
     case TIDE_SQL_STMT_CREATE_TABLE: return bind_create_table(b, &st->u.create_table);
     case TIDE_SQL_STMT_CREATE_VIEW: {

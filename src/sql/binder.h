@@ -40,7 +40,8 @@
  * case (the catalog keeps it: its DDL entries borrow from it).  On success
  * *out is the program (one plan per INSERT / query statement; free with
  * tide_sql_program_free, before the catalog).  On failure *out is NULL, the
- * catalog is as it was before the call and `err` says where and why. */
+ * catalog is as it was before the call and `err` says where and why
+ * (err->file is left as the caller set it; "<input>" if empty). */
 int tide_sql_bind(tide_sql_catalog *cat, tide_sql_script *script, tide_sql_program **out,
                   tide_sql_error *err);
 

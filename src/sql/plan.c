@@ -4,9 +4,13 @@
 #include "sql/plan.h"
 #include "sql/catalog.h"
 
+#include "data/timefmt.h"
+#include "exec/expr.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *tide_sql_plan_kind_name(tide_sql_plan_kind k)
 {
@@ -264,4 +268,206 @@ int tide_sql_explain(const tide_sql_plan *plan, tide_buf *out)
     rc = rc ? rc : explain_node(plan, out, &pre, 0);
     tide_buf_free(&pre);
     return rc;
+}
+
+/* ---- translation to exec/expr.h ---- */
+
+static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e);
+
+static tide_expr *tx_arg(const tide_sql_bexpr *x, uint32_t i, const tide_schema *in, tide_err *e)
+{
+    return i < x->nargs ? tx(x->args[i], in, e) : NULL;
+}
+
+static tide_ts_unit ts_unit(tide_sql_unit u)
+{
+    switch (u) {
+    case TIDE_SQL_UNIT_SECOND: return TIDE_TS_UNIT_SECOND;
+    case TIDE_SQL_UNIT_MINUTE: return TIDE_TS_UNIT_MINUTE;
+    case TIDE_SQL_UNIT_HOUR: return TIDE_TS_UNIT_HOUR;
+    case TIDE_SQL_UNIT_DAY: return TIDE_TS_UNIT_DAY;
+    case TIDE_SQL_UNIT_MONTH: return TIDE_TS_UNIT_MONTH;
+    case TIDE_SQL_UNIT_YEAR: return TIDE_TS_UNIT_YEAR;
+    }
+    return TIDE_TS_UNIT_DAY;
+}
+
+static int64_t sql_unit_ms(tide_sql_unit u)
+{
+    switch (u) {
+    case TIDE_SQL_UNIT_SECOND: return 1000;
+    case TIDE_SQL_UNIT_MINUTE: return 60000;
+    case TIDE_SQL_UNIT_HOUR: return 3600000;
+    case TIDE_SQL_UNIT_DAY: return 86400000;
+    default: return 0;
+    }
+}
+
+/* Build one node; NULL (with `e` set) on failure.  Children are built
+ * first; exec/expr.h constructors take them over even when they fail. */
+static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e)
+{
+    tide_expr *o = NULL;
+    if (!x)
+        return NULL;
+    if (x->kind == TIDE_SQL_BX_COLUMN) {
+        tide_expr_column(&o, in, x->col, e);
+        return o;
+    }
+    const tide_sql_expr *a = x->ast;
+    switch (a->kind) {
+    case TIDE_SQL_EXPR_NULL: tide_expr_literal_null(&o, TIDE_TYPE_NULL, e); break;
+    case TIDE_SQL_EXPR_BOOL: tide_expr_literal_bool(&o, a->u.b, e); break;
+    case TIDE_SQL_EXPR_INT: tide_expr_literal_i64(&o, a->u.i64, e); break;
+    case TIDE_SQL_EXPR_DECIMAL: tide_expr_literal_f64(&o, a->u.dec.value, e); break;
+    case TIDE_SQL_EXPR_STRING: tide_expr_literal_str(&o, a->u.str.str, a->u.str.len, e); break;
+    case TIDE_SQL_EXPR_TIMESTAMP: {
+        int64_t ms = 0;
+        tide_ts_error te;
+        if (tide_ts_parse(a->u.str.str, a->u.str.len, &ms, &te) != 0) {
+            tide_err_set(e, TIDE_EINVAL, "invalid TIMESTAMP literal");
+            return NULL;
+        }
+        tide_expr_literal_ts(&o, ms, e);
+        break;
+    }
+    case TIDE_SQL_EXPR_INTERVAL:
+        tide_expr_literal_interval(&o, a->u.interval.count * sql_unit_ms(a->u.interval.unit), e);
+        break;
+    case TIDE_SQL_EXPR_UNARY:
+        if (a->u.unary.op == TIDE_SQL_OP_PLUS)
+            return tx_arg(x, 0, in, e);
+        if (a->u.unary.op == TIDE_SQL_OP_NEG)
+            tide_expr_neg(&o, tx_arg(x, 0, in, e), e);
+        else
+            tide_expr_not(&o, tx_arg(x, 0, in, e), e);
+        break;
+    case TIDE_SQL_EXPR_BINARY: {
+        tide_expr *l = tx_arg(x, 0, in, e), *r = tx_arg(x, 1, in, e);
+        switch (a->u.binary.op) {
+        case TIDE_SQL_OP_OR: tide_expr_logic(&o, TIDE_EXPR_OR, l, r, e); break;
+        case TIDE_SQL_OP_AND: tide_expr_logic(&o, TIDE_EXPR_AND, l, r, e); break;
+        case TIDE_SQL_OP_EQ: tide_expr_compare(&o, TIDE_EXPR_EQ, l, r, e); break;
+        case TIDE_SQL_OP_NE: tide_expr_compare(&o, TIDE_EXPR_NE, l, r, e); break;
+        case TIDE_SQL_OP_LT: tide_expr_compare(&o, TIDE_EXPR_LT, l, r, e); break;
+        case TIDE_SQL_OP_LE: tide_expr_compare(&o, TIDE_EXPR_LE, l, r, e); break;
+        case TIDE_SQL_OP_GT: tide_expr_compare(&o, TIDE_EXPR_GT, l, r, e); break;
+        case TIDE_SQL_OP_GE: tide_expr_compare(&o, TIDE_EXPR_GE, l, r, e); break;
+        case TIDE_SQL_OP_ADD: tide_expr_arith(&o, TIDE_EXPR_ADD, l, r, e); break;
+        case TIDE_SQL_OP_SUB: tide_expr_arith(&o, TIDE_EXPR_SUB, l, r, e); break;
+        case TIDE_SQL_OP_MUL: tide_expr_arith(&o, TIDE_EXPR_MUL, l, r, e); break;
+        case TIDE_SQL_OP_DIV: tide_expr_arith(&o, TIDE_EXPR_DIV, l, r, e); break;
+        case TIDE_SQL_OP_MOD: tide_expr_arith(&o, TIDE_EXPR_MOD, l, r, e); break;
+        case TIDE_SQL_OP_CONCAT: tide_expr_concat(&o, l, r, e); break;
+        }
+        break;
+    }
+    case TIDE_SQL_EXPR_IS_NULL:
+        tide_expr_is(&o, a->u.is_null.negated ? TIDE_EXPR_IS_NOT_NULL : TIDE_EXPR_IS_NULL,
+                     tx_arg(x, 0, in, e), e);
+        break;
+    case TIDE_SQL_EXPR_BETWEEN:
+        tide_expr_between(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), tx_arg(x, 2, in, e),
+                          a->u.between.negated, e);
+        break;
+    case TIDE_SQL_EXPR_IN: {
+        uint32_t n = x->nargs ? x->nargs - 1 : 0;
+        tide_expr *arg = tx_arg(x, 0, in, e);
+        tide_expr **items = calloc(n ? n : 1, sizeof *items);
+        if (!items) {
+            tide_expr_free(arg);
+            tide_err_set(e, TIDE_ENOMEM, "out of memory");
+            return NULL;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            items[i] = tx_arg(x, i + 1, in, e);
+        tide_expr_in(&o, arg, items, n, a->u.in.negated, e);
+        free(items);
+        break;
+    }
+    case TIDE_SQL_EXPR_LIKE: {
+        int esc = -1;
+        if (a->u.like.escape) {
+            if (a->u.like.escape->kind != TIDE_SQL_EXPR_STRING || a->u.like.escape->u.str.len != 1) {
+                tide_err_set(e, TIDE_EUNSUPPORTED, "ESCAPE must be a one-character string literal");
+                return NULL;
+            }
+            esc = (unsigned char)a->u.like.escape->u.str.str[0];
+        }
+        tide_expr_like(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), esc, a->u.like.negated, e);
+        break;
+    }
+    case TIDE_SQL_EXPR_CALL: {
+        const char *f = a->u.call.name.str;
+        if (!strcasecmp(f, "upper"))
+            tide_expr_str_fn(&o, TIDE_EXPR_UPPER, tx_arg(x, 0, in, e), e);
+        else if (!strcasecmp(f, "lower"))
+            tide_expr_str_fn(&o, TIDE_EXPR_LOWER, tx_arg(x, 0, in, e), e);
+        else if (!strcasecmp(f, "char_length"))
+            tide_expr_str_fn(&o, TIDE_EXPR_CHAR_LENGTH, tx_arg(x, 0, in, e), e);
+        else if (!strcasecmp(f, "trim"))
+            tide_expr_trim(&o, TIDE_EXPR_TRIM_BOTH, tx_arg(x, 0, in, e), e);
+        else if (!strcasecmp(f, "substring"))
+            tide_expr_substring(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e),
+                                x->nargs > 2 ? tx_arg(x, 2, in, e) : NULL, e);
+        else if (!strcasecmp(f, "date_format"))
+            tide_expr_date_format(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), e);
+        else if (!strcasecmp(f, "coalesce")) {
+            tide_expr **args = calloc(x->nargs ? x->nargs : 1, sizeof *args);
+            if (!args) {
+                tide_err_set(e, TIDE_ENOMEM, "out of memory");
+                return NULL;
+            }
+            for (uint32_t i = 0; i < x->nargs; i++)
+                args[i] = tx_arg(x, i, in, e);
+            tide_expr_coalesce(&o, args, x->nargs, e);
+            free(args);
+        } else
+            tide_err_set(e, TIDE_EUNSUPPORTED, "function %s cannot be evaluated here", f);
+        break;
+    }
+    case TIDE_SQL_EXPR_CAST: tide_expr_cast(&o, tx_arg(x, 0, in, e), a->u.cast.to.type, false, e); break;
+    case TIDE_SQL_EXPR_FLOOR:
+        tide_expr_floor(&o, tx_arg(x, 0, in, e), ts_unit(a->u.floor.unit), a->u.floor.ceil, e);
+        break;
+    case TIDE_SQL_EXPR_CASE: {
+        uint32_t nw = a->u.case_.nwhens, k = a->u.case_.operand ? 1 : 0;
+        tide_expr **conds = calloc(nw ? nw : 1, sizeof *conds), **vals = calloc(nw ? nw : 1, sizeof *vals);
+        if (!conds || !vals) {
+            free(conds);
+            free(vals);
+            tide_err_set(e, TIDE_ENOMEM, "out of memory");
+            return NULL;
+        }
+        for (uint32_t i = 0; i < nw; i++) {
+            tide_expr *w = tx_arg(x, k + 2 * i, in, e);
+            if (a->u.case_.operand) /* CASE op WHEN v: op = v, op built once per branch */
+                tide_expr_compare(&w, TIDE_EXPR_EQ, tx_arg(x, 0, in, e), w, e);
+            conds[i] = w;
+            vals[i] = tx_arg(x, k + 2 * i + 1, in, e);
+        }
+        tide_expr *els = a->u.case_.else_ ? tx_arg(x, k + 2 * nw, in, e) : NULL;
+        tide_expr_case(&o, conds, vals, nw, els, e);
+        free(conds);
+        free(vals);
+        break;
+    }
+    default: tide_err_set(e, TIDE_EUNSUPPORTED, "expression cannot be evaluated"); break;
+    }
+    return o;
+}
+
+int tide_sql_plan_expr(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out, tide_err *e)
+{
+    tide_err er = {0};
+    *out = tx(x, in, &er);
+    if (*out)
+        return 0;
+    if (!er.code)
+        tide_err_set(&er, TIDE_EINVAL, "cannot translate expression");
+    /* blame the innermost position we know: the expression itself */
+    const tide_sql_pos *p = x && x->ast ? &x->ast->pos : NULL;
+    if (p)
+        return tide_err_set(e, er.code, "%u:%u: %s", p->line, p->col, er.msg);
+    return tide_err_set(e, er.code, "%s", er.msg);
 }

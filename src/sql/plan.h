@@ -32,8 +32,9 @@
  * Expressions are kept in the binder's own bound form (tide_sql_bexpr): the
  * AST node as written (for explain and positions), its type, and bound
  * children whose column references are indexes into the node's INPUT row
- * (for a JOIN's condition: left columns then right columns).  The physical
- * planner translates them into exec/expr.h trees.
+ * (for a JOIN's condition: left columns then right columns).
+ * tide_sql_plan_expr translates one into an exec/expr.h tree for the
+ * physical planner.
  *
  * Memory: a program (all plans of one script) owns an arena holding every
  * node, and the schemas its source/sink configs point to.  Plans borrow the
@@ -220,6 +221,14 @@ int tide_sql_explain(const tide_sql_plan *plan, tide_buf *out);
 /* Build a tide_schema of the node's output columns (rowtime -> the time
  * column when there is exactly one).  The caller frees it. */
 int tide_sql_plan_schema(const tide_sql_plan *plan, tide_schema **out, tide_err *e);
+
+/* Translate a bound expression into an exec/expr.h tree over rows of
+ * schema `in` (the node's input row type: tide_sql_plan_schema of its
+ * input).  On success *out is a tree the caller frees with tide_expr_free.
+ * Errors (a type exec/expr.h refuses, a LIKE pattern that is not a
+ * literal, ENOMEM) fill `e` with "line:col: message" at the expression. */
+struct tide_expr;
+int tide_sql_plan_expr(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out, tide_err *e);
 
 /* "1 DAY", "90 MINUTE", "1500 MILLISECOND": the largest unit that divides ms. */
 int tide_sql_print_duration(int64_t ms, tide_buf *out);

@@ -16,6 +16,18 @@
 #include "tt.h"
 
 #include <sched.h>
+#include <time.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TT_ASAN 1
+#endif
+#endif
+#ifndef TT_ASAN
+#define TT_ASAN 0
+#endif
 #include <stdatomic.h>
 
 #define HOUR 3600000LL
@@ -869,7 +881,146 @@ static void test_backpressure(void)
     fprintf(stderr, "  rss growth %.1f MB, rows queued max %llu (bound %llu)\n",
             (double)(b.rss_max - rss0) / 1e6, (unsigned long long)b.rows_queued_max,
             (unsigned long long)bound);
+#if !TT_ASAN
+    /* (ASan's quarantine keeps freed batches out of reuse: RSS then says
+     * nothing about the pipeline, so this check runs in plain builds only) */
     TT_ASSERT(b.rss_max - rss0 < 64L * 1000 * 1000);
+#endif
+}
+
+
+/* ---- a connect/ source: the same events through a CSV file ---- */
+
+static void test_connect_file_source(void)
+{
+    tide_gen_logins_cfg g;
+    base_gen(&g, 50000, 800, 3 * HOUR);
+    events ev = {0};
+    TT_OK(gen_all(&g, &ev));
+    const char *dir = tt_tmpdir("test_pipeline");
+    TT_ASSERT(dir != NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/logins.csv", dir);
+    tide_err e = {0};
+    TT_OK(tide_gen_logins_write_csv(&g, path, &e));
+
+    row *exp = calloc(ev.n, sizeof *exp);
+    for (size_t i = 0; i < ev.n; i++) {
+        int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
+        exp[i] = (row){.op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+    }
+    size_t ne = ev.n;
+    group_rows(exp, &ne);
+
+    tide_schema *s = NULL;
+    TT_OK(tide_schema_create(&s, &e));
+    TT_OK(tide_schema_add(s, "ts", TIDE_TYPE_TIMESTAMP, false, &e));
+    TT_OK(tide_schema_add(s, "user_id", TIDE_TYPE_BIGINT, false, &e));
+    TT_OK(tide_schema_add(s, "country", TIDE_TYPE_STRING, false, &e));
+    TT_OK(tide_schema_add(s, "device", TIDE_TYPE_STRING, false, &e));
+    TT_OK(tide_schema_set_time_column(s, 0, &e));
+    tide_src_config sc;
+    tide_src_config_init(&sc);
+    sc.kind = TIDE_SRC_FILE;
+    sc.path = path;
+    sc.schema = s;
+    sc.header = true;
+
+    job j;
+    job_init(&j, &g);
+    j.cfg.source.kind = TIDE_PIPE_SRC_CONNECT;
+    j.cfg.source.conn = &sc;
+    j.cfg.window = tide_win_tumble(HOUR);
+    j.cfg.wm_bound = g.max_delay_ms;
+    static const uint32_t ps[] = {1, 3};
+    for (size_t k = 0; k < 2; k++) {
+        rows got;
+        tide_pipe_counts c;
+        TT_OK(run_job(&j.cfg, ps[k], &got, &c));
+        int ok = same_rows(got.v, got.n, exp, ne, "file source");
+        rows_free(&got);
+        TT_ASSERT_MSG(ok, "P=%u", ps[k]);
+        TT_ASSERT_EQ_INT(c.in, ev.n);
+        TT_ASSERT_EQ_INT(c.bad, 0);
+    }
+    tide_schema_free(s);
+    free(exp);
+    events_free(&ev);
+}
+
+/* ---- a connect/ sink: the results as a CSV file ---- */
+
+static void fmt_ts(int64_t ms, char *out, size_t n)
+{
+    time_t t = (time_t)floor_div(ms, 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - floor_div(ms, 1000) * 1000));
+}
+
+static void test_connect_file_sink(void)
+{
+    tide_gen_logins_cfg g;
+    base_gen(&g, 40000, 500, 3 * HOUR);
+    events ev = {0};
+    TT_OK(gen_all(&g, &ev));
+    row *exp = calloc(ev.n, sizeof *exp);
+    for (size_t i = 0; i < ev.n; i++) {
+        int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
+        exp[i] = (row){.op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+    }
+    size_t ne = ev.n;
+    group_rows(exp, &ne);
+
+    const char *dir = tt_tmpdir("test_pipeline_sink");
+    TT_ASSERT(dir != NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    tide_sink_config kc;
+    tide_sink_config_init(&kc);
+    kc.kind = TIDE_SINK_FILE;
+    kc.path = path;
+    kc.header = true;
+    static const char *const names[] = {"logins"};
+    job j;
+    job_init(&j, &g);
+    j.cfg.window = tide_win_tumble(HOUR);
+    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.sink = &kc;
+    j.cfg.agg_names = names;
+    rows got;
+    TT_OK(run_job(&j.cfg, 2, &got, NULL));
+    rows_free(&got);
+
+    FILE *f = fopen(path, "r");
+    TT_ASSERT(f != NULL);
+    char line[256], want[256], a[64], b[64];
+    int ok = fgets(line, sizeof line, f) != NULL;
+    if (ok && strstr(line, "user_id,window_start,window_end,logins") == NULL) {
+        fprintf(stderr, "header: %s", line);
+        ok = 0;
+    }
+    size_t i = 0;
+    while (ok && fgets(line, sizeof line, f)) {
+        if (i >= ne) {
+            ok = 0;
+            break;
+        }
+        fmt_ts(exp[i].start, a, sizeof a);
+        fmt_ts(exp[i].end, b, sizeof b);
+        snprintf(want, sizeof want, "+I,%lld,%s,%s,%lld\n", (long long)exp[i].ki, a, b, (long long)exp[i].val);
+        if (strcmp(line, want) != 0) {
+            fprintf(stderr, "line %zu: got %sexpected %s", i + 2, line, want);
+            ok = 0;
+        }
+        i++;
+    }
+    fclose(f);
+    TT_ASSERT(ok);
+    TT_ASSERT_EQ_INT(i, ne);
+    free(exp);
+    events_free(&ev);
 }
 
 int main(void)
@@ -880,6 +1031,8 @@ int main(void)
     TT_RUN(test_late_data);
     TT_RUN(test_stateless_filter_project);
     TT_RUN(test_partitions_and_idleness);
+    TT_RUN(test_connect_file_source);
+    TT_RUN(test_connect_file_sink);
     TT_RUN(test_backpressure);
     TT_DONE();
 }

@@ -11,6 +11,8 @@
 #include "sql/plan.h"
 #include "tt.h"
 
+#include "exec/expr.h"
+
 #include <stdbool.h>
 
 /* ---- helpers -------------------------------------------------------- */
@@ -173,6 +175,29 @@ static const plan_case plan_cases[] = {
      "   └─ Project c\n"
      "      └─ Project UPPER(country) AS c\n"
      "         └─ Scan logins (logins generator) watermark ts - 5 SECOND\n"},
+    {"WHERE on a window column: the TVF is not fused, the aggregation is unwindowed",
+     LOGINS "SELECT window_start, COUNT(*) AS n\n"
+            "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+            "WHERE window_start > TIMESTAMP '2024-01-01 00:00:00'\n"
+            "GROUP BY window_start, window_end;",
+     "Sink stdout [changelog]\n"
+     "└─ Project window_start, COUNT(*) AS n [changelog]\n"
+     "   └─ Aggregate keys=[window_start, window_end] aggs=[COUNT(*)] [changelog]\n"
+     "      └─ Filter window_start > TIMESTAMP '2024-01-01 00:00:00'\n"
+     "         └─ Window TUMBLE(ts, 1 HOUR)\n"
+     "            └─ Scan logins (logins generator) watermark ts - 5 SECOND\n"},
+    {"EMIT on an unwindowed GROUP BY",
+     LOGINS "SELECT country, COUNT(*) FROM logins GROUP BY country EMIT EARLY EVERY INTERVAL '10' SECOND;",
+     "Sink stdout [changelog]\n"
+     "└─ Project country, COUNT(*) AS EXPR$1 [changelog]\n"
+     "   └─ Aggregate keys=[country] aggs=[COUNT(*)] emit=[early every 10 SECOND, accumulating] [changelog]\n"
+     "      └─ Scan logins (logins generator) watermark ts - 5 SECOND\n"},
+    {"aggregates without GROUP BY: one global group",
+     LOGINS "SELECT COUNT(*) AS total, SUM(user_id) FROM logins;",
+     "Sink stdout [changelog]\n"
+     "└─ Project COUNT(*) AS total, SUM(user_id) AS EXPR$1 [changelog]\n"
+     "   └─ Aggregate keys=[] aggs=[COUNT(*), SUM(user_id)] [changelog]\n"
+     "      └─ Scan logins (logins generator) watermark ts - 5 SECOND\n"},
     {"no FROM; several statements give several plans",
      "SELECT 1 + 2 AS x, 'a' || 'b';\nSELECT CAST('7' AS BIGINT) AS y;",
      "Sink stdout [append]\n"
@@ -269,6 +294,16 @@ static const err_case err_cases[] = {
     {LOGINS "INSERT INTO logins SELECT * FROM logins;",
      "8:13: table 'logins' (connector 'logins') cannot be written to"},
     {LOGINS "SELECT * FROM logins ORDER BY ts;", "8:31: ORDER BY is not supported on a stream"},
+    {LOGINS "SELECT * FROM logins LIMIT 3;", "8:28: LIMIT is not supported on a stream"},
+    {LOGINS "SELECT ts FROM logins UNION SELECT ts FROM logins;",
+     "8:1: UNION without ALL is not supported (use UNION ALL)"},
+    {LOGINS "CREATE VIEW v AS SELECT ts FROM logins;\nINSERT INTO v SELECT ts FROM logins;",
+     "9:13: cannot INSERT INTO view 'v'"},
+    {LOGINS "CREATE VIEW c AS SELECT ts, COUNT(*) AS n FROM logins GROUP BY ts;\n"
+            "SELECT * FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' DAY));",
+     "9:34: TUMBLE needs an input with an event-time column (declare a WATERMARK on the table)"},
+    {LOGINS "SELECT * FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '7' HOUR, INTERVAL '1' DAY));",
+     "8:15: CUMULATE: step and max must be > 0 and max a multiple of step (got 25200000, 86400000)"},
 };
 
 static void test_errors(void)
@@ -403,6 +438,105 @@ static void test_catalog_across_scripts(void)
     tide_sql_catalog_free(cat);
 }
 
+/* Bound expressions translate to exec/expr.h trees that compute what SQL
+ * says: a WHERE and a CASE over random rows, against the same predicate
+ * written in C. */
+static void test_translate(void)
+{
+    const char *sql =
+        "CREATE TABLE t (id BIGINT, name STRING, ts TIMESTAMP(3)) WITH ('connector' = 'stdin');\n"
+        "SELECT CASE WHEN id % 2 = 0 THEN UPPER(name) ELSE name || '!' END AS v, id * 2 + 1 AS w FROM t\n"
+        "WHERE (id % 10 = 3 OR name LIKE 'D%') AND id BETWEEN -50 AND 80 AND name IN ('DE', 'FR', 'dk', 'Dx')\n"
+        "  AND ts < TIMESTAMP '1970-01-01 00:00:01';";
+    tide_sql_catalog *cat = NULL;
+    tide_sql_program *prog = NULL;
+    tide_sql_error err;
+    tide_schema *sch = NULL;
+    tide_cbatch *batch = NULL;
+    tide_expr *pred = NULL, *v = NULL, *w = NULL;
+    tide_err e = {0};
+    memset(&err, 0, sizeof err);
+    TT_ASSERT(tide_sql_catalog_create(&cat) == 0);
+    TT_ASSERT_MSG(tide_sql_compile(cat, "t.sql", sql, strlen(sql), &prog, &err) == 0, "%u:%u: %s", err.line,
+                  err.col, err.msg);
+    const tide_sql_plan *proj = prog->plans[0]->input, *filt = proj->input;
+    TT_ASSERT_EQ_INT(filt->kind, TIDE_SQL_PLAN_FILTER);
+    TT_ASSERT(tide_sql_plan_schema(filt->input, &sch, &e) == 0);
+    TT_ASSERT_MSG(tide_sql_plan_expr(filt->u.filter.pred, sch, &pred, &e) == 0, "%s", e.msg);
+    TT_ASSERT_MSG(tide_sql_plan_expr(proj->u.project.exprs[0], sch, &v, &e) == 0, "%s", e.msg);
+    TT_ASSERT_MSG(tide_sql_plan_expr(proj->u.project.exprs[1], sch, &w, &e) == 0, "%s", e.msg);
+    TT_ASSERT_EQ_INT(tide_expr_type(v), TIDE_TYPE_STRING);
+    TT_ASSERT(tide_cbatch_create(&batch, sch, 256, 0, &e) == 0);
+    static const char *const names[] = {"DE", "FR", "dk", "Dx", "US", "D", ""};
+    int64_t ids[256], tss[256];
+    const char *nm[256];
+    uint64_t seed = 7;
+    for (uint32_t r = 0; r < 256; r++) {
+        uint32_t row;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        ids[r] = (int64_t)((seed >> 33) % 200) - 100;
+        nm[r] = names[(seed >> 20) % 7];
+        tss[r] = (int64_t)((seed >> 40) % 2000);
+        TT_ASSERT(tide_cbatch_add_row(batch, &row) == 0);
+        tide_cbatch_set_i64(batch, 0, row, ids[r]);
+        TT_ASSERT(tide_cbatch_set_str(batch, 1, row, nm[r], strlen(nm[r]), &e) == 0);
+        tide_cbatch_set_i64(batch, 2, row, tss[r]);
+    }
+    uint32_t sel[256], n = 0;
+    TT_ASSERT(tide_expr_filter(pred, batch, sel, &n, &e) == 0);
+    uint32_t k = 0;
+    for (uint32_t r = 0; r < 256; r++) {
+        bool in = !strcmp(nm[r], "DE") || !strcmp(nm[r], "FR") || !strcmp(nm[r], "dk") || !strcmp(nm[r], "Dx");
+        bool want = (ids[r] % 10 == 3 || nm[r][0] == 'D') && ids[r] >= -50 && ids[r] <= 80 && in && tss[r] < 1000;
+        if (want) {
+            TT_ASSERT_MSG(k < n && sel[k] == r, "row %u should pass", r);
+            k++;
+        }
+    }
+    TT_ASSERT_EQ_INT(k, n);
+    const tide_expr_vec *vv = NULL, *wv = NULL;
+    TT_ASSERT(tide_expr_eval(v, batch, NULL, 0, &vv, &e) == 0);
+    for (uint32_t r = 0; r < 256; r++) {
+        char want[16];
+        if (ids[r] % 2 == 0) {
+            size_t i = 0;
+            for (; nm[r][i]; i++)
+                want[i] = (char)(nm[r][i] >= 'a' && nm[r][i] <= 'z' ? nm[r][i] - 32 : nm[r][i]);
+            want[i] = 0;
+        } else {
+            snprintf(want, sizeof want, "%s!", nm[r]);
+        }
+        TT_ASSERT(!vv->nulls[r] && vv->v.s[r].len == strlen(want) && !memcmp(vv->v.s[r].ptr, want, strlen(want)));
+    }
+    TT_ASSERT(tide_expr_eval(w, batch, NULL, 0, &wv, &e) == 0);
+    for (uint32_t r = 0; r < 256; r++)
+        TT_ASSERT(wv->v.i64[r] == ids[r] * 2 + 1);
+    tide_expr_free(pred);
+    tide_expr_free(v);
+    tide_expr_free(w);
+    tide_cbatch_free(batch);
+    tide_schema_free(sch);
+    tide_sql_program_free(prog);
+    tide_sql_catalog_free(cat);
+}
+
+/* Views and WITH names are inlined at each reference: a script whose plan
+ * would double 40 times is refused, quickly, with a position. */
+static void test_limits(void)
+{
+    static char sql[8192];
+    size_t n = 0;
+    n += (size_t)snprintf(sql + n, sizeof sql - n,
+                          "CREATE TABLE t (x BIGINT) WITH ('connector' = 'stdin');\n"
+                          "CREATE VIEW v0 AS SELECT x FROM t;\n");
+    for (int i = 1; i <= 40; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              "CREATE VIEW v%d AS SELECT a.x FROM v%d a JOIN v%d b ON a.x = b.x;\n", i, i - 1, i - 1);
+    n += (size_t)snprintf(sql + n, sizeof sql - n, "SELECT * FROM v40;");
+    const char *got = run(sql);
+    TT_ASSERT_MSG(strstr(got, "ERROR") == got && strstr(got, "too large"), "%s", got);
+}
+
 /* ---- suggestions ---------------------------------------------------- */
 
 static int lc(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
@@ -463,6 +597,32 @@ static void test_edit_distance(void)
 
 /* ---- robustness ----------------------------------------------------- */
 
+/* Translate every Filter / Project expression of a plan (errors allowed:
+ * exec/expr.h may refuse what the binder accepted; crashes and leaks not). */
+static int translate_all(const tide_sql_plan *p)
+{
+    int bad = 0;
+    if (!p)
+        return 0;
+    if ((p->kind == TIDE_SQL_PLAN_FILTER || p->kind == TIDE_SQL_PLAN_PROJECT) && p->input) {
+        tide_schema *s = NULL;
+        tide_err e = {0};
+        if (tide_sql_plan_schema(p->input, &s, &e) == 0) {
+            uint32_t n = p->kind == TIDE_SQL_PLAN_FILTER ? 1 : p->ncols;
+            for (uint32_t i = 0; i < n; i++) {
+                tide_expr *x = NULL;
+                tide_err e2 = {0};
+                const tide_sql_bexpr *bx = p->kind == TIDE_SQL_PLAN_FILTER ? p->u.filter.pred : p->u.project.exprs[i];
+                int rc = tide_sql_plan_expr(bx, s, &x, &e2);
+                bad += rc == 0 ? x == NULL : (x != NULL || !e2.msg[0]);
+                tide_expr_free(x);
+            }
+            tide_schema_free(s);
+        }
+    }
+    return bad + translate_all(p->input) + translate_all(p->right);
+}
+
 /* Mutations of valid scripts (a byte replaced by a piece of SQL, bytes
  * dropped) must never crash; every error must carry a position and a
  * message. */
@@ -503,8 +663,10 @@ static void test_mutations(void)
                 TT_ASSERT(err.code == rc && err.line >= 1 && err.col >= 1 && err.off <= len && err.msg[0]);
                 TT_ASSERT(tide_sql_error_render(&err, buf, len, &out) == 0);
             } else {
-                for (uint32_t i = 0; i < prog->nplans; i++)
+                for (uint32_t i = 0; i < prog->nplans; i++) {
                     TT_ASSERT(tide_sql_explain(prog->plans[i], &out) == 0);
+                    TT_ASSERT_EQ_INT(translate_all(prog->plans[i]), 0);
+                }
             }
             tide_buf_free(&out);
             tide_sql_program_free(prog);
@@ -520,6 +682,8 @@ int main(void)
     TT_RUN(test_error_render);
     TT_RUN(test_plan_fields);
     TT_RUN(test_catalog_across_scripts);
+    TT_RUN(test_translate);
+    TT_RUN(test_limits);
     TT_RUN(test_edit_distance);
     TT_RUN(test_mutations);
     TT_DONE();
