@@ -107,6 +107,18 @@ typedef struct result {
     uint64_t seg_bytes, read_bytes, read_records;
 } result;
 
+/* "key-" and 11 decimal digits of v (mod 10^11), NUL-terminated like the
+ * snprintf it replaces, without its cost in the timed loop. */
+static void put_key(unsigned char *k, uint64_t v)
+{
+    memcpy(k, "key-", 4);
+    for (int d = 14; d >= 4; d--) {
+        k[d] = (unsigned char)('0' + v % 10);
+        v /= 10;
+    }
+    k[15] = '\0';
+}
+
 static void run_policy(const char *dir, const char *policy, uint64_t records, result *res)
 {
     tide_err e = {0};
@@ -140,7 +152,7 @@ static void run_policy(const char *dir, const char *policy, uint64_t records, re
     for (uint64_t done = 0; done < records;) {
         size_t n = records - done < PER_CALL ? (size_t)(records - done) : PER_CALL;
         for (size_t i = 0; i < n; i++) {
-            snprintf((char *)keys[i], KEY_LEN, "key-%011" PRIu64, (done + i) % 100000000000u);
+            put_key(keys[i], done + i);
             recs[i].timestamp = ts++;
         }
         if (tide_log_append(w, 0, recs, n, NULL, &e) != 0)

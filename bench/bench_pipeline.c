@@ -1,10 +1,11 @@
 /* bench_pipeline - the whole event-time job (job/pipeline.h) on threads,
  * fed by the in-memory logins generator.
  *
- *   bench_pipeline [events [P [case]]]   (default 10,000,000 events, P =
- *                                         cores, all cases; case a..d)
+ *   bench_pipeline [events [P [cases]]]  (default 10,000,000 events, P =
+ *                                         cores, cases "axbcd")
  *
- *   a  stateless: WHERE device = 'ios', SELECT ts, user_id
+ *   a  stateless: WHERE device = 'ios', SELECT ts, user_id (a C stage)
+ *   x  the same with exec/expr.h trees (tide_pipe_expr_stage)
  *   b  TUMBLE(1 h) COUNT(*) GROUP BY user_id, 100k users
  *   c  HOP(15 min, 1 h) COUNT(DISTINCT user_id) GROUP BY country
  *   d  SESSION(5 min) COUNT(*) GROUP BY user_id, 100k users
@@ -15,6 +16,8 @@
  * the generator alone for comparison.  The machines are shared, so CPU
  * time is the steadier figure. */
 #include "job/pipeline.h"
+
+#include "exec/expr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +45,8 @@ static int count_rows(void *ctx, const tide_cbatch *b)
     return 0;
 }
 
-static tide_schema *proj;
+static tide_schema *proj, *xschema;
+static tide_pipe_expr_stage *xstage;
 
 static int ios_stage(void *ctx, const tide_cbatch *in, tide_cbatch *out, tide_err *e)
 {
@@ -96,6 +100,34 @@ static int run_case(char c, uint64_t events, uint32_t P)
         cfg.stage_schema = proj;
         cfg.time_col = 0;
         break;
+    case 'x': {
+        name = "x stateless filter+project (expr.h)";
+        cfg.n_aggs = 0;
+        tide_schema *ls = NULL;
+        tide_expr *dev = NULL, *ios = NULL, *where = NULL, *sel[2] = {NULL, NULL};
+        tide_err e = {0};
+        if (tide_schema_create(&ls, &e) ||
+            tide_schema_add(ls, "ts", TIDE_TYPE_TIMESTAMP, false, &e) ||
+            tide_schema_add(ls, "user_id", TIDE_TYPE_BIGINT, false, &e) ||
+            tide_schema_add(ls, "country", TIDE_TYPE_STRING, false, &e) ||
+            tide_schema_add(ls, "device", TIDE_TYPE_STRING, false, &e))
+            return 1;
+        tide_expr_column(&dev, ls, TIDE_PIPE_LOGINS_DEVICE, &e);
+        tide_expr_literal_str(&ios, "ios", 3, &e);
+        tide_expr_compare(&where, TIDE_EXPR_EQ, dev, ios, &e);
+        tide_expr_column(&sel[0], ls, TIDE_PIPE_LOGINS_TS, &e);
+        tide_expr_column(&sel[1], ls, TIDE_PIPE_LOGINS_USER_ID, &e);
+        if (tide_pipe_expr_stage_create(&xstage, where, sel, 2, &e) != 0) {
+            fprintf(stderr, "expr stage: %s\n", e.msg);
+            return 1;
+        }
+        xschema = ls;
+        cfg.stage = tide_pipe_expr_stage_fn;
+        cfg.stage_ctx = xstage;
+        cfg.stage_schema = proj;
+        cfg.time_col = 0;
+        break;
+    }
     case 'b':
         name = "b TUMBLE(1h) COUNT(*) by user";
         cfg.window = tide_win_tumble(3600000);
@@ -114,7 +146,8 @@ static int run_case(char c, uint64_t events, uint32_t P)
         cfg.window = tide_win_session(300000);
         cfg.capacity_hint = 200000;
         break;
-    default: return 1;
+    default:
+        return 1;
     }
     tide_pipe *p = NULL;
     tide_err e = {0};
@@ -129,6 +162,10 @@ static int run_case(char c, uint64_t events, uint32_t P)
     tide_pipe_counts_get(p, &k);
     uint32_t par = tide_pipe_parallelism(p);
     tide_pipe_free(p);
+    tide_pipe_expr_stage_free(xstage);
+    xstage = NULL;
+    tide_schema_free(xschema);
+    xschema = NULL;
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", name, e.msg);
         return 1;
@@ -169,15 +206,17 @@ int main(int argc, char **argv)
 {
     uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000ull;
     uint32_t P = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
-    const char *cases = argc > 3 ? argv[3] : "abcd";
+    const char *cases = argc > 3 ? argv[3] : "axbcd";
     tide_err e = {0};
-    if (tide_schema_create(&proj, &e) != 0 || tide_schema_add(proj, "ts", TIDE_TYPE_TIMESTAMP, false, &e) != 0 ||
+    if (tide_schema_create(&proj, &e) != 0 ||
+        tide_schema_add(proj, "ts", TIDE_TYPE_TIMESTAMP, false, &e) != 0 ||
         tide_schema_add(proj, "user_id", TIDE_TYPE_BIGINT, false, &e) != 0 ||
         tide_schema_set_time_column(proj, 0, &e) != 0) {
         fprintf(stderr, "schema: %s\n", e.msg);
         return 1;
     }
-    printf("%llu events, %ld cores online\n", (unsigned long long)events, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%llu events, %ld cores online\n", (unsigned long long)events,
+           sysconf(_SC_NPROCESSORS_ONLN));
     gen_only(events);
     int rc = 0;
     for (const char *c = cases; *c; c++)

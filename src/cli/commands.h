@@ -16,4 +16,8 @@ int tide_cli_consume(int argc, char **argv, const char *datadir);
 /* tide demo ... (cli/demo.c) */
 int tide_cli_demo(int argc, char **argv, const char *datadir);
 
+/* tide run FILE.sql ... and tide explain FILE.sql (cli/run_cmd.c) */
+int tide_cli_run(int argc, char **argv, const char *datadir);
+int tide_cli_explain(int argc, char **argv, const char *datadir);
+
 #endif

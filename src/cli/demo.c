@@ -136,7 +136,10 @@ int tide_cli_demo(int argc, char **argv, const char *datadir)
         printf("  first: %s\n  last:  %s\n", first, last);
     }
     printf("consumed %" PRIu64 " records in %.3f s\n", total, seconds_since(t0));
-    printf("try: tide consume %s --partition 0 --max 5\n", DEMO_TOPIC);
+    printf("\nYou just wrote %" PRIu64 " login events into a durable, partitioned topic (keyed by user,\n"
+           "so each user's events stay in order in one partition) and read them all back.\n"
+           "Next: tide --data %s consume %s --partition 0 --max 5   (or: topic describe %s)\n",
+           total, datadir, DEMO_TOPIC, DEMO_TOPIC);
     goto done;
 nomem:
     rc = tide_err_set(&e, TIDE_ENOMEM, "out of memory");

@@ -27,6 +27,8 @@ static const char usage[] =
     "  produce NAME         append records read from stdin (CSV, JSON Lines or raw lines)\n"
     "  consume NAME         print records (JSON Lines, CSV or raw), optionally following\n"
     "  demo                 produce and consume a generated login stream\n"
+    "  run FILE.sql         run a SQL script's INSERT statements and queries\n"
+    "  explain FILE.sql     print the logical plan of a SQL script's statements\n"
     "\n"
     "Options:\n"
     "  --data DIR    the data directory (default: $TIDE_DATA, else ./tide-data)\n"
@@ -88,6 +90,10 @@ int main(int argc, char **argv)
         rc = tide_cli_consume(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "demo") == 0) {
         rc = tide_cli_demo(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "run") == 0) {
+        rc = tide_cli_run(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "explain") == 0) {
+        rc = tide_cli_explain(nargs - 1, args + 1, datadir);
     } else {
         if (cmd[0] == '-')
             tide_cli_error("unknown option '%s'", cmd);

@@ -104,7 +104,8 @@ typedef struct wa_ref {
 /* A window to fire, with its sort key copied out. */
 typedef struct wa_fire {
     int64_t end, start;
-    const unsigned char *key;
+    uint64_t k0, k1; /* the key's first 16 bytes, zero-padded, big-endian */
+    const unsigned char *key; /* the key's bytes (read only past 16 bytes) */
     uint32_t key_len;
     uint32_t win;
 } wa_fire;
@@ -572,12 +573,19 @@ static void key_sweep(tide_winagg *op, bool all)
 
 /* ---- emitting ----------------------------------------------------------- */
 
+/* The bytes of window `idx`'s key: its inline copy when short (no visit to
+ * the key record). */
+static inline const unsigned char *win_key(const tide_winagg *op, uint32_t idx)
+{
+    const wa_win *w = &op->wins[idx];
+    return w->klen <= sizeof w->kinl ? w->kinl : key_bytes(&op->keys[w->key]);
+}
+
 static int emit_row(tide_winagg *op, tide_change c, uint32_t idx, int64_t start, int64_t end,
                     const tide_value *vals)
 {
-    const wa_key *k = &op->keys[op->wins[idx].key];
-    tide_winagg_row row = {.op = c, .key = key_bytes(k), .key_len = k->len, .start = start,
-                           .end = end, .vals = vals, .n_vals = op->n_aggs};
+    tide_winagg_row row = {.op = c, .key = win_key(op, idx), .key_len = op->wins[idx].klen,
+                           .start = start, .end = end, .vals = vals, .n_vals = op->n_aggs};
     return op->cfg.emit(op->cfg.ctx, &row);
 }
 
@@ -656,18 +664,35 @@ static int win_fire_on_time(tide_winagg *op, uint32_t idx)
     return heap_push(op, cleanup, idx);
 }
 
-static int cmp_fire(const void *pa, const void *pb)
+/* Order of firings: (end, start, key bytes), see winagg.h.  The first 16
+ * key bytes are compared as two big-endian integers (zero padding sorts a
+ * key before its extensions, as memcmp-then-length does); only keys longer
+ * than 16 bytes with equal prefixes are compared further. */
+static inline int cmp_fire_ent(const wa_fire *a, const wa_fire *b)
 {
-    const wa_fire *a = pa, *b = pb;
     if (a->end != b->end)
         return a->end < b->end ? -1 : 1;
     if (a->start != b->start)
         return a->start < b->start ? -1 : 1;
-    uint32_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-    int c = n ? memcmp(a->key, b->key, n) : 0;
-    if (c)
-        return c;
+    if (a->k0 != b->k0)
+        return a->k0 < b->k0 ? -1 : 1;
+    if (a->k1 != b->k1)
+        return a->k1 < b->k1 ? -1 : 1;
+    if (a->key_len > 16 && b->key_len > 16) {
+        uint32_t n = (a->key_len < b->key_len ? a->key_len : b->key_len) - 16;
+        int c = n ? memcmp(a->key + 16, b->key + 16, n) : 0;
+        if (c)
+            return c;
+    }
     return (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+static inline uint64_t load_be64(const unsigned char *p)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = (x << 8) | p[i];
+    return x;
 }
 
 static int fire_add(tide_winagg *op, size_t *n, uint32_t idx)
@@ -675,8 +700,61 @@ static int fire_add(tide_winagg *op, size_t *n, uint32_t idx)
     if (grow((void **)&op->fire, &op->fire_cap, *n + 1, sizeof *op->fire))
         return TIDE_ENOMEM;
     const wa_win *w = &op->wins[idx];
-    const wa_key *k = &op->keys[w->key];
-    op->fire[(*n)++] = (wa_fire){w->end, w->start, key_bytes(k), k->len, idx};
+    const unsigned char *kb = win_key(op, idx), *p = kb;
+    unsigned char pad[16];
+    if (w->klen < sizeof pad) {
+        memset(pad, 0, sizeof pad);
+        if (w->klen)
+            memcpy(pad, kb, w->klen);
+        p = pad;
+    }
+    op->fire[(*n)++] =
+        (wa_fire){w->end, w->start, load_be64(p), load_be64(p + 8), kb, w->klen, idx};
+    return 0;
+}
+
+/* Sort a round of firings: insertion sort for short runs, else a merge sort
+ * through `tmp` (same size); the comparison is inline. */
+static void fire_isort(wa_fire *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        wa_fire x = a[i];
+        size_t j = i;
+        while (j > 0 && cmp_fire_ent(&x, &a[j - 1]) < 0) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
+static void fire_msort(wa_fire *a, wa_fire *tmp, size_t n)
+{
+    if (n <= 16) {
+        fire_isort(a, n);
+        return;
+    }
+    size_t h = n / 2;
+    fire_msort(a, tmp, h);
+    fire_msort(a + h, tmp, n - h);
+    if (cmp_fire_ent(&a[h - 1], &a[h]) <= 0)
+        return; /* already in order */
+    memcpy(tmp, a, h * sizeof *a);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        a[k++] = cmp_fire_ent(&a[j], &tmp[i]) < 0 ? a[j++] : tmp[i++];
+    while (i < h)
+        a[k++] = tmp[i++];
+}
+
+/* Sorts op->fire[0..n); the scratch half lives past fire_cap / 2. */
+static int fire_sort(tide_winagg *op, size_t n)
+{
+    if (n < 2)
+        return 0;
+    if (grow((void **)&op->fire, &op->fire_cap, n + n / 2 + 1, sizeof *op->fire))
+        return TIDE_ENOMEM;
+    fire_msort(op->fire, op->fire + n, n);
     return 0;
 }
 
@@ -697,8 +775,8 @@ static int early_round(tide_winagg *op)
             return rc;
     }
     op->dirty_len = 0;
-    if (n > 1)
-        qsort(op->fire, n, sizeof *op->fire, cmp_fire);
+    if ((rc = fire_sort(op, n)))
+        return rc;
     for (size_t i = 0; i < n; i++)
         if ((rc = win_fire(op, op->fire[i].win)))
             return rc;
@@ -1220,8 +1298,8 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
                 win_free(op, x.win);
             }
         }
-        if (n > 1)
-            qsort(op->fire, n, sizeof *op->fire, cmp_fire);
+        if ((rc = fire_sort(op, n)))
+            goto failed;
         for (size_t i = 0; i < n; i++)
             if ((rc = win_fire_on_time(op, op->fire[i].win)))
                 goto failed;

@@ -30,6 +30,7 @@
 
 #include "base/hash.h"
 #include "exec/agg.h"
+#include "exec/expr.h"
 #include "exec/graph.h"
 #include "time/watermark.h"
 
@@ -89,8 +90,8 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 
 /* Append one row: key bytes and values copied (string bytes go to `bytes`;
  * their pointers hold offsets until rbatch_finish). */
-static int rbatch_add(rbatch *b, uint32_t kind, int64_t start, int64_t end, uint64_t seq, const void *key,
-                      uint32_t key_len, const tide_value *vals, size_t n_vals)
+static int rbatch_add(rbatch *b, uint32_t kind, int64_t start, int64_t end, uint64_t seq,
+                      const void *key, uint32_t key_len, const tide_value *vals, size_t n_vals)
 {
     size_t cap = b->cap;
     if (grow((void **)&b->rows, &cap, (size_t)b->n + 1, sizeof(rrow)) != 0)
@@ -170,7 +171,7 @@ struct tide_pipe {
     const tide_clock *clock;
     tide_schema *own_schema, *res_schema;
     const tide_schema *src_schema, *out_schema;
-    tide_sink *sink;     /* cfg.sink opened; closed by the sink task's end */
+    tide_sink *sink; /* cfg.sink opened; closed by the sink task's end */
     int src_time, out_time;
     tide_graph *g;
     tide_task_batch_type cb_type, rb_type;
@@ -185,7 +186,8 @@ static void *cb_create(void *ctx, uint32_t rows)
 {
     tide_pipe *p = ctx;
     tide_cbatch *b = NULL;
-    if (tide_cbatch_create(&b, p->out_schema, rows > p->batch_rows ? rows : p->batch_rows, 0, NULL) != 0)
+    if (tide_cbatch_create(&b, p->out_schema, rows > p->batch_rows ? rows : p->batch_rows, 0,
+                           NULL) != 0)
         return NULL;
     return b;
 }
@@ -235,9 +237,15 @@ static size_t key_size(const tide_pipe *p, const tide_cbatch *b, uint32_t row)
         if (tide_cbatch_is_null(b, c, row))
             continue;
         switch (p->key_types[k]) {
-        case TIDE_TYPE_BOOLEAN: n += 1; break;
-        case TIDE_TYPE_STRING: n += 4 + tide_cbatch_str(b, c, row).len; break;
-        default: n += 8; break;
+        case TIDE_TYPE_BOOLEAN:
+            n += 1;
+            break;
+        case TIDE_TYPE_STRING:
+            n += 4 + tide_cbatch_str(b, c, row).len;
+            break;
+        default:
+            n += 8;
+            break;
         }
     }
     return n;
@@ -253,7 +261,9 @@ static uint8_t *key_encode(const tide_pipe *p, const tide_cbatch *b, uint32_t ro
         }
         *d++ = 1;
         switch (p->key_types[k]) {
-        case TIDE_TYPE_BOOLEAN: *d++ = tide_cbatch_bool(b, c, row) ? 1 : 0; break;
+        case TIDE_TYPE_BOOLEAN:
+            *d++ = tide_cbatch_bool(b, c, row) ? 1 : 0;
+            break;
         case TIDE_TYPE_DOUBLE: {
             double x = tide_cbatch_f64(b, c, row);
             uint64_t u;
@@ -274,7 +284,9 @@ static uint8_t *key_encode(const tide_pipe *p, const tide_cbatch *b, uint32_t ro
             d += l;
             break;
         }
-        default: d = put_be64(d, (uint64_t)tide_cbatch_i64(b, c, row) ^ (1ull << 63)); break;
+        default:
+            d = put_be64(d, (uint64_t)tide_cbatch_i64(b, c, row) ^ (1ull << 63));
+            break;
         }
     }
     return d;
@@ -292,7 +304,9 @@ static void key_decode(const tide_pipe *p, const uint8_t *d, tide_value *vals)
             continue;
         }
         switch (v->type) {
-        case TIDE_TYPE_BOOLEAN: v->u.b = *d++ != 0; break;
+        case TIDE_TYPE_BOOLEAN:
+            v->u.b = *d++ != 0;
+            break;
         case TIDE_TYPE_DOUBLE: {
             uint64_t u = get_be64(d);
             memcpy(&v->u.f64, &u, 8);
@@ -300,13 +314,17 @@ static void key_decode(const tide_pipe *p, const uint8_t *d, tide_value *vals)
             break;
         }
         case TIDE_TYPE_STRING: {
-            uint32_t l = ((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3];
+            uint32_t l =
+                ((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3];
             v->u.s.ptr = (const char *)d + 4;
             v->u.s.len = l;
             d += 4 + l;
             break;
         }
-        default: v->u.i64 = (int64_t)(get_be64(d) ^ (1ull << 63)); d += 8; break;
+        default:
+            v->u.i64 = (int64_t)(get_be64(d) ^ (1ull << 63));
+            d += 8;
+            break;
         }
     }
 }
@@ -318,6 +336,7 @@ typedef struct src_state {
     tide_gen_logins *gen;
     int64_t *g_ts, *g_user;
     uint8_t *g_country, *g_device;
+    uint8_t country_len[TIDE_GEN_LOGINS_COUNTRIES], device_len[TIDE_GEN_LOGINS_DEVICES];
     tide_src *conn;
     uint64_t conn_dead;
     uint32_t nparts;
@@ -325,9 +344,9 @@ typedef struct src_state {
     tide_wm_comb *comb;
     int64_t wm_sent;
     tide_cbatch *in, *seg, *staged;
-    uint32_t *iota;  /* 0 .. batch_rows-1 */
-    uint32_t *sel;   /* P * batch_rows */
-    uint32_t *nsel;  /* P */
+    uint32_t *iota; /* 0 .. batch_rows-1 */
+    uint32_t *sel;  /* P * batch_rows */
+    uint32_t *nsel; /* P */
     uint8_t *kbuf;
     size_t kcap;
     bool ended;
@@ -376,10 +395,13 @@ static int src_fill(src_state *s, uint32_t *part, int64_t now, tide_err *e)
             tide_cbatch_add_row(b, &r);
             tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_TS, r, s->g_ts[i]);
             tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_USER_ID, r, s->g_user[i]);
-            const char *c = tide_gen_logins_country_name(s->g_country[i]);
-            const char *d = tide_gen_logins_device_name(s->g_device[i]);
-            if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_COUNTRY, r, c, strlen(c), e)) != 0 ||
-                (rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_DEVICE, r, d, strlen(d), e)) != 0)
+            uint8_t ci = s->g_country[i], di = s->g_device[i];
+            const char *c = tide_gen_logins_country_name(ci);
+            const char *d = tide_gen_logins_device_name(di);
+            size_t cl = ci < TIDE_GEN_LOGINS_COUNTRIES ? s->country_len[ci] : strlen(c);
+            size_t dl = di < TIDE_GEN_LOGINS_DEVICES ? s->device_len[di] : strlen(d);
+            if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_COUNTRY, r, c, cl, e)) != 0 ||
+                (rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_DEVICE, r, d, dl, e)) != 0)
                 return rc;
         }
         *part = 0;
@@ -400,7 +422,8 @@ static int src_fill(src_state *s, uint32_t *part, int64_t now, tide_err *e)
     default: {
         int rc = p->cfg.source.next(p->cfg.source.ctx, s->in, part, e);
         if (rc == TIDE_PIPE_READY && *part >= s->nparts)
-            return tide_err_set(e, TIDE_EINVAL, "pipeline source: partition %u of %u", *part, s->nparts);
+            return tide_err_set(e, TIDE_EINVAL, "pipeline source: partition %u of %u", *part,
+                                s->nparts);
         return rc;
     }
     }
@@ -445,7 +468,9 @@ static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err 
         uint64_t h;
         if (fast) {
             uint32_t c = p->key_cols[0];
-            h = tide_cbatch_is_null(b, c, r) ? 0 : tide_hash_u64((uint64_t)tide_cbatch_i64(b, c, r) ^ EXCHANGE_SEED);
+            h = tide_cbatch_is_null(b, c, r)
+                    ? 0
+                    : tide_hash_u64((uint64_t)tide_cbatch_i64(b, c, r) ^ EXCHANGE_SEED);
         } else {
             size_t need = key_size(p, b, r);
             if (need > s->kcap) {
@@ -544,20 +569,29 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
         return send_wm(s, out, w, e);
     }
     /* Slow path: cut before each row that the running watermark makes
-     * not-on-time, so that watermark is in effect when the row arrives. */
+     * not-on-time, so that watermark is in effect when the row arrives.
+     * The running combined watermark never exceeds max(bound, runmax - B)
+     * (bound: its value at the last exact evaluation), so the combiner is
+     * consulted only for rows below that. */
     uint32_t seg = 0;
+    int64_t runmax = g->max_ts, bound = cur;
     for (uint32_t i = 0; i < n; i++) {
-        if (ts[i] < cur && cur > s->wm_sent) {
-            if ((rc = emit_rows(s, out, seg, i, e)) != 0 || (rc = send_wm(s, out, cur, e)) != 0)
-                return rc;
-            ADD(p, c_cuts, 1);
-            seg = i;
-        }
-        if (ts[i] > g->max_ts) {
-            tide_wm_gen_accept(g, ts[i], now);
+        if (ts[i] < bound || ts[i] < tide_wm_sat_sub(runmax, p->cfg.wm_bound)) {
+            if (runmax > g->max_ts)
+                tide_wm_gen_accept(g, runmax, now);
             cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
+            bound = cur;
+            if (ts[i] < cur && cur > s->wm_sent) {
+                if ((rc = emit_rows(s, out, seg, i, e)) != 0 || (rc = send_wm(s, out, cur, e)) != 0)
+                    return rc;
+                ADD(p, c_cuts, 1);
+                seg = i;
+            }
         }
+        runmax = ts[i] > runmax ? ts[i] : runmax;
     }
+    if (runmax > g->max_ts)
+        tide_wm_gen_accept(g, runmax, now);
     cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
     if ((rc = emit_rows(s, out, seg, n, e)) != 0)
         return rc;
@@ -648,8 +682,8 @@ static int work_flush(work_state *w, int64_t tag)
     return tide_task_emit_batch(w->out, 0, b, b->n);
 }
 
-static int work_add(work_state *w, uint32_t kind, int64_t start, int64_t end, const void *key, uint32_t klen,
-                    const tide_value *vals, size_t n_vals)
+static int work_add(work_state *w, uint32_t kind, int64_t start, int64_t end, const void *key,
+                    uint32_t klen, const tide_value *vals, size_t n_vals)
 {
     if (!w->cur && !(w->cur = calloc(1, sizeof(rbatch))))
         return TIDE_ENOMEM;
@@ -666,13 +700,14 @@ static int work_emit_cb(void *ctx, const tide_winagg_row *r)
     return work_add(ctx, (uint32_t)r->op, r->start, r->end, r->key, r->key_len, r->vals, r->n_vals);
 }
 
-static int work_late_cb(void *ctx, const void *key, uint32_t key_len, int64_t ts, const tide_value *in,
-                        size_t n_in)
+static int work_late_cb(void *ctx, const void *key, uint32_t key_len, int64_t ts,
+                        const tide_value *in, size_t n_in)
 {
     return work_add(ctx, RB_LATE, ts, ts, key, key_len, in, n_in);
 }
 
-static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out, tide_err *e)
+static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
+                      tide_err *e)
 {
     work_state *w = st;
     tide_pipe *p = w->p;
@@ -823,8 +858,8 @@ static int key_cmp(const sref *a, const sref *b)
     return la < lb ? -1 : la > lb;
 }
 
-#define CMP(x, y) \
-    if ((x) != (y)) \
+#define CMP(x, y)                                                                                  \
+    if ((x) != (y))                                                                                \
     return (x) < (y) ? -1 : 1
 
 static int sref_cmp(const void *pa, const void *pb)
@@ -846,7 +881,8 @@ static int sref_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-static int sink_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out, tide_err *e)
+static int sink_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
+                      tide_err *e)
 {
     sink_state *s = st;
     tide_pipe *p = s->p;
@@ -905,13 +941,22 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
         key_decode(p, b->bytes + r->key_off, s->keyvals);
         if (r->kind == RB_LATE) {
             nlate++;
-            tide_pipe_late l = {r->start, s->keyvals, p->cfg.n_key_cols, b->vals + r->val_off, r->n_vals, b->tag};
+            tide_pipe_late l = {r->start,  s->keyvals, p->cfg.n_key_cols, b->vals + r->val_off,
+                                r->n_vals, b->tag};
             if (p->cfg.on_late && (rc = p->cfg.on_late(p->cfg.out_ctx, &l)) != 0)
                 tide_err_set(e, rc, "pipeline sink: on_late failed");
         } else {
             nout++;
-            tide_pipe_result res = {(tide_change)r->kind, r->start, r->end, s->keyvals, p->cfg.n_key_cols,
-                                    b->vals + r->val_off, r->n_vals, b->bytes + r->key_off, r->key_len, b->tag};
+            tide_pipe_result res = {(tide_change)r->kind,
+                                    r->start,
+                                    r->end,
+                                    s->keyvals,
+                                    p->cfg.n_key_cols,
+                                    b->vals + r->val_off,
+                                    r->n_vals,
+                                    b->bytes + r->key_off,
+                                    r->key_len,
+                                    b->tag};
             if (p->cfg.on_result && (rc = p->cfg.on_result(p->cfg.out_ctx, &res)) != 0)
                 tide_err_set(e, rc, "pipeline sink: on_result failed");
             if (rc == 0 && p->sink)
@@ -1044,6 +1089,10 @@ static int make_source(tide_pipe *p, src_state **out, tide_err *e)
         s->g_device = malloc(R);
         if (!s->g_ts || !s->g_user || !s->g_country || !s->g_device)
             goto nomem;
+        for (uint8_t i = 0; i < TIDE_GEN_LOGINS_COUNTRIES; i++)
+            s->country_len[i] = (uint8_t)strlen(tide_gen_logins_country_name(i));
+        for (uint8_t i = 0; i < TIDE_GEN_LOGINS_DEVICES; i++)
+            s->device_len[i] = (uint8_t)strlen(tide_gen_logins_device_name(i));
         s->nparts = 1;
         break;
     case TIDE_PIPE_SRC_CONNECT:
@@ -1051,15 +1100,17 @@ static int make_source(tide_pipe *p, src_state **out, tide_err *e)
             goto fail;
         s->nparts = tide_src_partitions(s->conn);
         break;
-    default: s->nparts = p->cfg.source.partitions; break;
+    default:
+        s->nparts = p->cfg.source.partitions;
+        break;
     }
     s->wgen = calloc(s->nparts, sizeof *s->wgen);
     if (!s->wgen)
         goto nomem;
     for (uint32_t i = 0; i < s->nparts; i++)
         tide_wm_gen_init(&s->wgen[i], p->cfg.wm_bound, -1);
-    if ((rc = tide_wm_comb_create(s->nparts, p->cfg.idle_timeout_ms, tide_clock_now_ms(p->clock), &s->comb,
-                                  e)) != 0)
+    if ((rc = tide_wm_comb_create(s->nparts, p->cfg.idle_timeout_ms, tide_clock_now_ms(p->clock),
+                                  &s->comb, e)) != 0)
         goto fail;
     if ((rc = tide_cbatch_create(&s->in, p->src_schema, R, 0, e)) != 0 ||
         (rc = tide_cbatch_create(&s->seg, p->src_schema, R, 0, e)) != 0)
@@ -1120,27 +1171,33 @@ static int check_config(tide_pipe *p, tide_err *e)
     if (c->allowed_lateness < 0)
         return tide_err_set(e, TIDE_EINVAL, "pipeline: allowed_lateness < 0");
     if (!time_type_ok(p->src_schema, p->src_time))
-        return tide_err_set(e, TIDE_EINVAL, "pipeline: source time column %d is not a TIMESTAMP/BIGINT column",
+        return tide_err_set(e, TIDE_EINVAL,
+                            "pipeline: source time column %d is not a TIMESTAMP/BIGINT column",
                             p->src_time);
     if (!time_type_ok(p->out_schema, p->out_time))
-        return tide_err_set(e, TIDE_EINVAL, "pipeline: time_col %d is not a TIMESTAMP/BIGINT column of the stage output",
-                            p->out_time);
+        return tide_err_set(
+            e, TIDE_EINVAL,
+            "pipeline: time_col %d is not a TIMESTAMP/BIGINT column of the stage output",
+            p->out_time);
     for (size_t i = 0; i < c->n_key_cols; i++)
         if (c->key_cols[i] >= nc)
-            return tide_err_set(e, TIDE_EINVAL, "pipeline: key_cols[%zu] = %u out of %zu columns", i,
-                                c->key_cols[i], nc);
+            return tide_err_set(e, TIDE_EINVAL, "pipeline: key_cols[%zu] = %u out of %zu columns",
+                                i, c->key_cols[i], nc);
     for (size_t i = 0; i < c->n_value_cols; i++)
         if (c->value_cols[i] >= nc)
-            return tide_err_set(e, TIDE_EINVAL, "pipeline: value_cols[%zu] = %u out of %zu columns", i,
-                                c->value_cols[i], nc);
+            return tide_err_set(e, TIDE_EINVAL, "pipeline: value_cols[%zu] = %u out of %zu columns",
+                                i, c->value_cols[i], nc);
     for (size_t i = 0; i < c->n_aggs; i++)
         if (c->aggs[i].kind != TIDE_AGG_COUNT_STAR && c->aggs[i].arg >= c->n_value_cols)
-            return tide_err_set(e, TIDE_EINVAL, "pipeline: aggs[%zu].arg = %u out of %zu value columns", i,
+            return tide_err_set(e, TIDE_EINVAL,
+                                "pipeline: aggs[%zu].arg = %u out of %zu value columns", i,
                                 c->aggs[i].arg, c->n_value_cols);
     if (c->source.kind == TIDE_PIPE_SRC_CONNECT && !c->source.conn)
         return tide_err_set(e, TIDE_EINVAL, "pipeline: CONNECT source without a config");
-    if (c->source.kind == TIDE_PIPE_SRC_CALLBACK && (!c->source.next || !c->source.schema || !c->source.partitions))
-        return tide_err_set(e, TIDE_EINVAL, "pipeline: CALLBACK source needs next, schema and partitions");
+    if (c->source.kind == TIDE_PIPE_SRC_CALLBACK &&
+        (!c->source.next || !c->source.schema || !c->source.partitions))
+        return tide_err_set(e, TIDE_EINVAL,
+                            "pipeline: CALLBACK source needs next, schema and partitions");
     if (c->stage && !c->stage_schema)
         return tide_err_set(e, TIDE_EINVAL, "pipeline: stage without stage_schema");
     return 0;
@@ -1193,8 +1250,12 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
     case TIDE_PIPE_SRC_CONNECT:
         p->src_schema = NULL; /* known once opened, below */
         break;
-    case TIDE_PIPE_SRC_CALLBACK: p->src_schema = cfg->source.schema; break;
-    default: rc = tide_err_set(e, TIDE_EINVAL, "pipeline: bad source kind %d", (int)cfg->source.kind); goto fail;
+    case TIDE_PIPE_SRC_CALLBACK:
+        p->src_schema = cfg->source.schema;
+        break;
+    default:
+        rc = tide_err_set(e, TIDE_EINVAL, "pipeline: bad source kind %d", (int)cfg->source.kind);
+        goto fail;
     }
     if (cfg->source.kind == TIDE_PIPE_SRC_CONNECT) {
         if (!cfg->source.conn) {
@@ -1219,14 +1280,16 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
         rc = tide_err_set(e, TIDE_EINVAL, "pipeline: CALLBACK source without a schema");
         goto fail;
     }
-    p->src_time = cfg->source.time_col >= 0 ? cfg->source.time_col : tide_schema_time_column(p->src_schema);
+    p->src_time =
+        cfg->source.time_col >= 0 ? cfg->source.time_col : tide_schema_time_column(p->src_schema);
     p->out_schema = cfg->stage ? cfg->stage_schema : p->src_schema;
     if (!p->out_schema) {
         rc = tide_err_set(e, TIDE_EINVAL, "pipeline: stage without stage_schema");
         goto fail;
     }
-    p->out_time = cfg->stage ? (cfg->time_col >= 0 ? cfg->time_col : tide_schema_time_column(p->out_schema))
-                             : p->src_time;
+    p->out_time =
+        cfg->stage ? (cfg->time_col >= 0 ? cfg->time_col : tide_schema_time_column(p->out_schema))
+                   : p->src_time;
     if ((rc = check_config(p, e)) != 0)
         goto fail;
     for (size_t i = 0; i < cfg->n_key_cols; i++)
@@ -1272,7 +1335,8 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
         goto nomem;
     }
     if (p->sink && cfg->n_aggs &&
-        (rc = tide_cbatch_create(&sk->obuf, p->res_schema, p->batch_rows, TIDE_CBATCH_OPS, e)) != 0) {
+        (rc = tide_cbatch_create(&sk->obuf, p->res_schema, p->batch_rows, TIDE_CBATCH_OPS, e)) !=
+            0) {
         sink_state_free(sk);
         goto fail;
     }
@@ -1290,7 +1354,8 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
             if ((rc = make_worker(p, k, &w, e)) != 0 ||
                 (rc = tide_graph_add(p->g, name, &work_op, w, &wid, e)) != 0 ||
                 (rc = tide_graph_connect(p->g, src_id, wid, NULL, e)) != 0 ||
-                (rc = tide_graph_connect_hash(p->g, wid, &sink_id, 1, NULL, NULL, &p->rb_type, NULL, e)) != 0)
+                (rc = tide_graph_connect_hash(p->g, wid, &sink_id, 1, NULL, NULL, &p->rb_type, NULL,
+                                              e)) != 0)
                 goto fail;
         }
     }
@@ -1327,7 +1392,10 @@ int tide_pipe_run(tide_pipe *p, tide_err *e)
     return tide_graph_run(p->g, e);
 }
 
-void tide_pipe_cancel(tide_pipe *p) { tide_graph_cancel(p->g); }
+void tide_pipe_cancel(tide_pipe *p)
+{
+    tide_graph_cancel(p->g);
+}
 
 void tide_pipe_counts_get(const tide_pipe *p, tide_pipe_counts *o)
 {
@@ -1341,14 +1409,96 @@ void tide_pipe_counts_get(const tide_pipe *p, tide_pipe_counts *o)
     o->watermark = atomic_load_explicit(&q->c_wm, memory_order_relaxed);
 }
 
-uint32_t tide_pipe_parallelism(const tide_pipe *p) { return p->P; }
-const tide_schema *tide_pipe_source_schema(const tide_pipe *p) { return p->src_schema; }
+uint32_t tide_pipe_parallelism(const tide_pipe *p)
+{
+    return p->P;
+}
+const tide_schema *tide_pipe_source_schema(const tide_pipe *p)
+{
+    return p->src_schema;
+}
 const tide_schema *tide_pipe_result_schema(const tide_pipe *p)
 {
     return p->res_schema ? p->res_schema : p->out_schema;
 }
-size_t tide_pipe_chan_count(const tide_pipe *p) { return tide_graph_chan_count(p->g); }
+size_t tide_pipe_chan_count(const tide_pipe *p)
+{
+    return tide_graph_chan_count(p->g);
+}
 void tide_pipe_chan_stats(const tide_pipe *p, size_t i, tide_chan_stats *out, const char **name)
 {
     tide_graph_chan_stats(p->g, i, out, name);
+}
+
+/* ---- a stage from expressions ---- */
+
+struct tide_pipe_expr_stage {
+    tide_expr *where;
+    tide_expr **exprs;
+    uint32_t n;
+    uint32_t *sel;
+    size_t selcap;
+};
+
+int tide_pipe_expr_stage_create(tide_pipe_expr_stage **out, tide_expr *where,
+                                tide_expr *const *exprs, uint32_t n, tide_err *e)
+{
+    int rc;
+    *out = NULL;
+    tide_pipe_expr_stage *st = calloc(1, sizeof *st);
+    if (!st || !(st->exprs = calloc(n + 1, sizeof *st->exprs))) {
+        free(st);
+        st = NULL;
+        rc = tide_err_set(e, TIDE_ENOMEM, "pipeline: expression stage");
+        goto fail;
+    }
+    st->where = where;
+    where = NULL;
+    for (uint32_t i = 0; i < n; i++)
+        st->exprs[i] = exprs[i];
+    st->n = n;
+    n = 0;
+    if (st->where && tide_expr_type(st->where) != TIDE_TYPE_BOOLEAN) {
+        rc = tide_err_set(e, TIDE_EINVAL, "pipeline: WHERE is %s, not BOOLEAN",
+                          tide_type_name(tide_expr_type(st->where)));
+        goto fail;
+    }
+    *out = st;
+    return 0;
+fail:
+    tide_expr_free(where);
+    for (uint32_t i = 0; i < n; i++)
+        tide_expr_free(exprs[i]);
+    tide_pipe_expr_stage_free(st);
+    return rc;
+}
+
+void tide_pipe_expr_stage_free(tide_pipe_expr_stage *st)
+{
+    if (!st)
+        return;
+    tide_expr_free(st->where);
+    for (uint32_t i = 0; i < st->n; i++)
+        tide_expr_free(st->exprs[i]);
+    free(st->exprs);
+    free(st->sel);
+    free(st);
+}
+
+int tide_pipe_expr_stage_fn(void *ctx, const tide_cbatch *in, tide_cbatch *out, tide_err *e)
+{
+    tide_pipe_expr_stage *st = ctx;
+    uint32_t rows = tide_cbatch_rows(in), n = rows;
+    const uint32_t *sel = NULL;
+    int rc;
+    if (st->where) {
+        if (grow((void **)&st->sel, &st->selcap, rows + 1, sizeof *st->sel) != 0)
+            return tide_err_set(e, TIDE_ENOMEM, "pipeline: expression stage");
+        if ((rc = tide_expr_filter(st->where, in, st->sel, &n, e)) != 0)
+            return rc;
+        sel = st->sel;
+    }
+    if (n == 0)
+        return 0;
+    return tide_expr_project(st->exprs, st->n, in, sel, n, out, e);
 }

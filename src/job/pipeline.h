@@ -97,20 +97,33 @@ typedef enum tide_pipe_src_kind {
 
 typedef struct tide_pipe_source {
     tide_pipe_src_kind kind;
-    tide_gen_logins_cfg gen;       /* GEN_LOGINS (rate uses cfg.clock) */
-    const tide_src_config *conn;   /* CONNECT: borrowed until tide_pipe_free */
-    const tide_schema *schema;     /* CALLBACK: the rows' schema (borrowed) */
-    uint32_t partitions;           /* CALLBACK: >= 1 */
-    tide_pipe_next_fn next;        /* CALLBACK */
+    tide_gen_logins_cfg gen;     /* GEN_LOGINS (rate uses cfg.clock) */
+    const tide_src_config *conn; /* CONNECT: borrowed until tide_pipe_free */
+    const tide_schema *schema;   /* CALLBACK: the rows' schema (borrowed) */
+    uint32_t partitions;         /* CALLBACK: >= 1 */
+    tide_pipe_next_fn next;      /* CALLBACK */
     void *ctx;
-    int time_col;                  /* event-time column of the source schema; < 0: the schema's
-                                      time column (GEN_LOGINS: TIDE_PIPE_LOGINS_TS) */
+    int time_col; /* event-time column of the source schema; < 0: the schema's
+                     time column (GEN_LOGINS: TIDE_PIPE_LOGINS_TS) */
 } tide_pipe_source;
 
 /* The stateless stage: reset-and-filled `out` (stage_schema, capacity >=
  * in's rows) from `in` (filter: tide_cbatch_select; project: copy columns).
  * 0 or a negative TIDE_E* with `e` filled.  Source thread. */
 typedef int (*tide_pipe_stage_fn)(void *ctx, const tide_cbatch *in, tide_cbatch *out, tide_err *e);
+
+/* A stage from exec/expr.h trees: WHERE `where` (NULL: every row) then
+ * SELECT exprs[0..n) into the stage schema (whose column types must be the
+ * exprs' types).  Takes ownership of the trees, even on failure.  Use
+ *   cfg.stage = tide_pipe_expr_stage_fn; cfg.stage_ctx = st;
+ * The trees are evaluated on the source thread only; free the stage after
+ * tide_pipe_free.  TIDE_EINVAL (a non-BOOLEAN where), TIDE_ENOMEM. */
+typedef struct tide_pipe_expr_stage tide_pipe_expr_stage;
+struct tide_expr;
+int tide_pipe_expr_stage_create(tide_pipe_expr_stage **out, struct tide_expr *where,
+                                struct tide_expr *const *exprs, uint32_t n, tide_err *e);
+void tide_pipe_expr_stage_free(tide_pipe_expr_stage *st); /* NULL is a no-op */
+int tide_pipe_expr_stage_fn(void *ctx, const tide_cbatch *in, tide_cbatch *out, tide_err *e);
 
 /* One result row.  Pointers are borrowed for the call. */
 typedef struct tide_pipe_result {
@@ -120,9 +133,9 @@ typedef struct tide_pipe_result {
     size_t n_keys;
     const tide_value *vals; /* one per aggregate */
     size_t n_vals;
-    const void *key_bytes;  /* the encoded key (see the top of this file) */
+    const void *key_bytes; /* the encoded key (see the top of this file) */
     uint32_t key_len;
-    int64_t wm;             /* the watermark step that released it */
+    int64_t wm; /* the watermark step that released it */
 } tide_pipe_result;
 
 /* One record past the allowed lateness.  Pointers are borrowed for the call. */
@@ -156,14 +169,14 @@ typedef struct tide_pipe_config {
     tide_win_spec window;
     const tide_winagg_call *aggs; /* arg: index into value_cols */
     size_t n_aggs;
-    const uint32_t *key_cols;     /* GROUP BY columns of the stage output */
-    size_t n_key_cols;            /* 0: one global group */
-    const uint32_t *value_cols;   /* the aggregates' input columns */
+    const uint32_t *key_cols;   /* GROUP BY columns of the stage output */
+    size_t n_key_cols;          /* 0: one global group */
+    const uint32_t *value_cols; /* the aggregates' input columns */
     size_t n_value_cols;
-    int64_t allowed_lateness;     /* L >= 0, ms */
+    int64_t allowed_lateness; /* L >= 0, ms */
     tide_trig_mode mode;
     tide_trig_early early;
-    size_t capacity_hint;         /* expected live (key, window) pairs over all instances */
+    size_t capacity_hint; /* expected live (key, window) pairs over all instances */
 
     uint32_t parallelism;    /* winagg instances P; 0: number of cores */
     uint32_t batch_rows;     /* rows per batch; 0: 1024 */

@@ -13,6 +13,8 @@
  */
 #include "job/pipeline.h"
 
+#include "exec/expr.h"
+
 #include "tt.h"
 
 #include <sched.h>
@@ -65,8 +67,8 @@ static int gen_all(const tide_gen_logins_cfg *cfg, events *ev)
     ev->device = malloc(cap);
     ev->n = 0;
     while (!tide_gen_logins_done(g)) {
-        tide_gen_logins_cols c = {ev->ts + ev->n, ev->user + ev->n, ev->country + ev->n, ev->device + ev->n,
-                                  cap - ev->n};
+        tide_gen_logins_cols c = {ev->ts + ev->n, ev->user + ev->n, ev->country + ev->n,
+                                  ev->device + ev->n, cap - ev->n};
         size_t n = 0;
         if ((rc = tide_gen_logins_next(g, &c, 4096, 0, &n, &e)) != 0)
             break;
@@ -93,8 +95,8 @@ static void base_gen(tide_gen_logins_cfg *g, uint64_t events, uint64_t users, in
 typedef struct row {
     int op; /* tide_change */
     int64_t start, end;
-    int64_t ki;   /* BIGINT key */
-    char ks[16];  /* STRING key */
+    int64_t ki;  /* BIGINT key */
+    char ks[16]; /* STRING key */
     int64_t val;
     int64_t wm;
 } row;
@@ -262,21 +264,26 @@ static int same_rows(const row *a, size_t na, const row *b, size_t nb, const cha
         return 0;
     }
     for (size_t i = 0; i < na; i++) {
-        if (a[i].op != b[i].op || a[i].start != b[i].start || a[i].end != b[i].end || a[i].ki != b[i].ki ||
-            strcmp(a[i].ks, b[i].ks) != 0 || a[i].val != b[i].val) {
+        if (a[i].op != b[i].op || a[i].start != b[i].start || a[i].end != b[i].end ||
+            a[i].ki != b[i].ki || strcmp(a[i].ks, b[i].ks) != 0 || a[i].val != b[i].val) {
             fprintf(stderr,
-                    "%s: row %zu differs: got op %d [%lld,%lld) key %lld/%s val %lld, expected op %d [%lld,%lld) "
+                    "%s: row %zu differs: got op %d [%lld,%lld) key %lld/%s val %lld, expected op "
+                    "%d [%lld,%lld) "
                     "key %lld/%s val %lld\n",
-                    what, i, a[i].op, (long long)a[i].start, (long long)a[i].end, (long long)a[i].ki, a[i].ks,
-                    (long long)a[i].val, b[i].op, (long long)b[i].start, (long long)b[i].end,
-                    (long long)b[i].ki, b[i].ks, (long long)b[i].val);
+                    what, i, a[i].op, (long long)a[i].start, (long long)a[i].end,
+                    (long long)a[i].ki, a[i].ks, (long long)a[i].val, b[i].op,
+                    (long long)b[i].start, (long long)b[i].end, (long long)b[i].ki, b[i].ks,
+                    (long long)b[i].val);
             return 0;
         }
     }
     return 1;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
 
 /* ---- tumbling COUNT(*) per user per hour ---- */
 
@@ -292,7 +299,8 @@ static void test_tumble_count_per_user(void)
     row *exp = calloc(ev.n, sizeof *exp);
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
-        exp[i] = (row){.op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+        exp[i] = (row){
+            .op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
     }
     size_t ne = ev.n;
     group_rows(exp, &ne);
@@ -411,8 +419,11 @@ static void test_session_per_user(void)
             exp[ne - 1].end = t[i].start + gap;
             exp[ne - 1].val++;
         } else {
-            exp[ne++] = (row){.op = TIDE_CHANGE_INSERT, .start = t[i].start, .end = t[i].start + gap,
-                              .ki = t[i].ki, .val = 1};
+            exp[ne++] = (row){.op = TIDE_CHANGE_INSERT,
+                              .start = t[i].start,
+                              .end = t[i].start + gap,
+                              .ki = t[i].ki,
+                              .val = 1};
         }
     }
     qsort(exp, ne, sizeof *exp, row_cmp);
@@ -458,7 +469,11 @@ static void test_late_data(void)
             late[nl++] = (row){.start = ev.ts[i], .ki = ev.user[i]};
         } else {
             /* op = 1 marks a late firing; wm = delivery order */
-            kept[nk++] = (row){.op = w >= end, .start = s, .end = end, .ki = ev.user[i], .val = 1,
+            kept[nk++] = (row){.op = w >= end,
+                               .start = s,
+                               .end = end,
+                               .ki = ev.user[i],
+                               .val = 1,
                                .wm = (int64_t)i};
         }
         if (ev.ts[i] > maxts)
@@ -603,36 +618,57 @@ static void test_stateless_filter_project(void)
     TT_OK(tide_schema_set_time_column(s, 0, &e));
     proj_schema = s;
 
-    tide_pipe_config cfg;
-    tide_pipe_config_init(&cfg);
-    cfg.source.gen = g;
-    cfg.stage = ios_stage;
-    cfg.stage_schema = s;
-    cfg.time_col = 0;
-    cfg.n_aggs = 0;
-    cfg.on_rows = on_rows;
-    stateless_out o = {0};
-    cfg.out_ctx = &o;
-    tide_pipe *p = NULL;
-    TT_OK(tide_pipe_create(&p, &cfg, &e));
-    TT_OK(tide_pipe_run(p, &e));
-    tide_pipe_counts c;
-    tide_pipe_counts_get(p, &c);
-    tide_pipe_free(p);
-    size_t m = 0;
-    int ok = !o.bad_shape;
-    for (size_t i = 0; i < ev.n && ok; i++) {
-        if (strcmp(tide_gen_logins_device_name(ev.device[i]), "ios") != 0)
-            continue;
-        ok = m < o.n && o.user[m] == ev.user[i];
-        m++;
+    /* the same stage as expressions: WHERE device = 'ios' SELECT ts, user_id */
+    tide_schema *ls = NULL;
+    tide_expr *dev = NULL, *ios = NULL, *where = NULL, *sel[2] = {NULL, NULL};
+    TT_OK(tide_schema_create(&ls, &e));
+    TT_OK(tide_schema_add(ls, "ts", TIDE_TYPE_TIMESTAMP, false, &e));
+    TT_OK(tide_schema_add(ls, "user_id", TIDE_TYPE_BIGINT, false, &e));
+    TT_OK(tide_schema_add(ls, "country", TIDE_TYPE_STRING, false, &e));
+    TT_OK(tide_schema_add(ls, "device", TIDE_TYPE_STRING, false, &e));
+    TT_OK(tide_expr_column(&dev, ls, TIDE_PIPE_LOGINS_DEVICE, &e));
+    TT_OK(tide_expr_literal_str(&ios, "ios", 3, &e));
+    TT_OK(tide_expr_compare(&where, TIDE_EXPR_EQ, dev, ios, &e));
+    TT_OK(tide_expr_column(&sel[0], ls, TIDE_PIPE_LOGINS_TS, &e));
+    TT_OK(tide_expr_column(&sel[1], ls, TIDE_PIPE_LOGINS_USER_ID, &e));
+    tide_pipe_expr_stage *xs = NULL;
+    TT_OK(tide_pipe_expr_stage_create(&xs, where, sel, 2, &e));
+
+    for (int variant = 0; variant < 2; variant++) {
+        tide_pipe_config cfg;
+        tide_pipe_config_init(&cfg);
+        cfg.source.gen = g;
+        cfg.stage = variant == 0 ? ios_stage : tide_pipe_expr_stage_fn;
+        cfg.stage_ctx = variant == 0 ? NULL : xs;
+        cfg.stage_schema = s;
+        cfg.time_col = 0;
+        cfg.n_aggs = 0;
+        cfg.on_rows = on_rows;
+        stateless_out o = {0};
+        cfg.out_ctx = &o;
+        tide_pipe *p = NULL;
+        TT_OK(tide_pipe_create(&p, &cfg, &e));
+        TT_OK(tide_pipe_run(p, &e));
+        tide_pipe_counts c;
+        tide_pipe_counts_get(p, &c);
+        tide_pipe_free(p);
+        size_t m = 0;
+        int ok = !o.bad_shape;
+        for (size_t i = 0; i < ev.n && ok; i++) {
+            if (strcmp(tide_gen_logins_device_name(ev.device[i]), "ios") != 0)
+                continue;
+            ok = m < o.n && o.user[m] == ev.user[i];
+            m++;
+        }
+        TT_ASSERT(ok);
+        TT_ASSERT_EQ_INT(o.n, m);
+        TT_ASSERT_EQ_INT(c.out, m);
+        TT_ASSERT_EQ_INT(c.filtered, m);
+        TT_ASSERT_EQ_INT(c.in, ev.n);
+        free(o.user);
     }
-    TT_ASSERT(ok);
-    TT_ASSERT_EQ_INT(o.n, m);
-    TT_ASSERT_EQ_INT(c.out, m);
-    TT_ASSERT_EQ_INT(c.filtered, m);
-    TT_ASSERT_EQ_INT(c.in, ev.n);
-    free(o.user);
+    tide_pipe_expr_stage_free(xs);
+    tide_schema_free(ls);
     tide_schema_free(s);
     events_free(&ev);
 }
@@ -645,8 +681,14 @@ typedef struct fake_clock {
     _Atomic int64_t ms;
 } fake_clock;
 
-static int64_t fake_now_ms(void *ctx) { return atomic_load(&((fake_clock *)ctx)->ms); }
-static int64_t fake_mono_ns(void *ctx) { return atomic_load(&((fake_clock *)ctx)->ms) * 1000000; }
+static int64_t fake_now_ms(void *ctx)
+{
+    return atomic_load(&((fake_clock *)ctx)->ms);
+}
+static int64_t fake_mono_ns(void *ctx)
+{
+    return atomic_load(&((fake_clock *)ctx)->ms) * 1000000;
+}
 
 typedef struct cb_src {
     int step;
@@ -888,7 +930,6 @@ static void test_backpressure(void)
 #endif
 }
 
-
 /* ---- a connect/ source: the same events through a CSV file ---- */
 
 static void test_connect_file_source(void)
@@ -907,7 +948,8 @@ static void test_connect_file_source(void)
     row *exp = calloc(ev.n, sizeof *exp);
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
-        exp[i] = (row){.op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+        exp[i] = (row){
+            .op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
     }
     size_t ne = ev.n;
     group_rows(exp, &ne);
@@ -955,8 +997,8 @@ static void fmt_ts(int64_t ms, char *out, size_t n)
     time_t t = (time_t)floor_div(ms, 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - floor_div(ms, 1000) * 1000));
+    snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - floor_div(ms, 1000) * 1000));
 }
 
 static void test_connect_file_sink(void)
@@ -968,7 +1010,8 @@ static void test_connect_file_sink(void)
     row *exp = calloc(ev.n, sizeof *exp);
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
-        exp[i] = (row){.op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+        exp[i] = (row){
+            .op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
     }
     size_t ne = ev.n;
     group_rows(exp, &ne);
@@ -1009,7 +1052,8 @@ static void test_connect_file_sink(void)
         }
         fmt_ts(exp[i].start, a, sizeof a);
         fmt_ts(exp[i].end, b, sizeof b);
-        snprintf(want, sizeof want, "+I,%lld,%s,%s,%lld\n", (long long)exp[i].ki, a, b, (long long)exp[i].val);
+        snprintf(want, sizeof want, "+I,%lld,%s,%s,%lld\n", (long long)exp[i].ki, a, b,
+                 (long long)exp[i].val);
         if (strcmp(line, want) != 0) {
             fprintf(stderr, "line %zu: got %sexpected %s", i + 2, line, want);
             ok = 0;

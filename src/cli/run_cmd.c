@@ -1,0 +1,354 @@
+/*
+ * run_cmd.c - `tide run FILE.sql` and `tide explain FILE.sql`.
+ *
+ * run: compile the script (sql/binder.h), lower each INSERT / bare query
+ * (sql/lower.h) and run it as a pipeline (job/pipeline.h), one after the
+ * other.  SQL errors are printed with the caret and exit 1; runtime errors
+ * exit 2.  After each query a summary goes to stderr:
+ *   records in N, out N, late N, bad N
+ * Ctrl-C (SIGINT) or SIGTERM stops the running query cleanly: the signal
+ * handler writes a byte to a self-pipe; a watcher thread reads it and calls
+ * tide_pipe_cancel.  The output written so far is committed and the
+ * remaining queries are skipped.
+ *
+ * Relative 'path' options of the script's tables resolve against the
+ * directory of the .sql file.
+ */
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "job/pipeline.h"
+#include "sql/binder.h"
+#include "sql/catalog.h"
+#include "sql/lower.h"
+#include "sql/parser.h"
+#include "sql/plan.h"
+#include "tide.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+    "Usage: tide run FILE.sql [--parallelism P] [--format table|csv|jsonl]\n"
+    "\n"
+    "Compile a SQL script and run its INSERT statements and queries, one after\n"
+    "the other.  A bare SELECT prints its rows on stdout: an aligned table on a\n"
+    "terminal, CSV with a header otherwise (or as --format says); a changelog\n"
+    "(early or late firings) gets an 'op' column first.  Relative 'path' options\n"
+    "resolve against the directory of FILE.sql.  With bounded sources (files,\n"
+    "the logins generator) the run ends after the last window fired; Ctrl-C\n"
+    "stops an unbounded one.  A summary line goes to stderr per query:\n"
+    "  records in N, out N, late N, bad N\n"
+    "\n"
+    "Options:\n"
+    "  --parallelism P   window-aggregation instances (default: number of cores)\n"
+    "  --format F        table, csv or jsonl (for queries printed on stdout)\n"
+    "\n"
+    "Exit status: 0 success, 1 SQL or usage error, 2 runtime error.\n";
+
+static const char explain_usage[] =
+    "Usage: tide explain FILE.sql\n"
+    "\n"
+    "Compile a SQL script and print the logical plan of each INSERT statement\n"
+    "and query.\n"
+    "\n"
+    "Exit status: 0 success, 1 SQL or usage error, 2 runtime error.\n";
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tide_cli_error("%s: %s", path, strerror(errno));
+        return TIDE_CLI_RUNTIME;
+    }
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        size_t r = fread(b + n, 1, cap - n, f);
+        n += r;
+        if (n < cap)
+            break;
+        char *nb = realloc(b, cap * 2);
+        if (!nb) {
+            free(b);
+            b = NULL;
+            break;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (!b || bad) {
+        free(b);
+        tide_cli_error("%s: %s", path, b ? "read failed" : "out of memory");
+        return TIDE_CLI_RUNTIME;
+    }
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+static void print_sql_error(const tide_sql_error *err, const char *src, size_t len)
+{
+    tide_buf b = {0};
+    if (tide_sql_error_render(err, src, len, &b) == 0 && b.len)
+        fwrite(b.data, 1, b.len, stderr);
+    else
+        fprintf(stderr, "%s:%u:%u: %s\n", err->file, err->line, err->col, err->msg);
+    tide_buf_free(&b);
+}
+
+typedef struct script {
+    char *src;
+    size_t len;
+    tide_sql_catalog *cat;
+    tide_sql_program *prog;
+} script;
+
+static void script_free(script *s)
+{
+    tide_sql_program_free(s->prog);
+    tide_sql_catalog_free(s->cat);
+    free(s->src);
+}
+
+static int compile(const char *path, script *s)
+{
+    memset(s, 0, sizeof *s);
+    int rc = read_file(path, &s->src, &s->len);
+    if (rc)
+        return rc;
+    if (tide_sql_catalog_create(&s->cat)) {
+        tide_cli_error("out of memory");
+        return TIDE_CLI_RUNTIME;
+    }
+    tide_sql_error err;
+    memset(&err, 0, sizeof err);
+    snprintf(err.file, sizeof err.file, "%s", path);
+    if (tide_sql_compile(s->cat, path, s->src, s->len, &s->prog, &err)) {
+        print_sql_error(&err, s->src, s->len);
+        return err.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
+    }
+    return 0;
+}
+
+/* ---- cancellation ---- */
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    char c = 'c';
+    if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
+        /* nothing to do in a handler */
+    }
+    errno = saved;
+}
+
+typedef struct watcher {
+    tide_pipe *p;
+    atomic_bool cancelled;
+} watcher;
+
+static void *watch(void *arg)
+{
+    watcher *w = arg;
+    for (;;) {
+        char c;
+        ssize_t n = read(sig_pipe[0], &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || c == 'q')
+            return NULL;
+        atomic_store(&w->cancelled, true);
+        tide_pipe_cancel(w->p);
+    }
+}
+
+static int run_one(const tide_sql_plan *plan, const tide_sql_lower_opts *o, const script *s, const char *path,
+                   bool *stop)
+{
+    tide_sql_error serr;
+    memset(&serr, 0, sizeof serr);
+    snprintf(serr.file, sizeof serr.file, "%s", path);
+    tide_sql_lowered *l = NULL;
+    if (tide_sql_lower(plan, o, &l, &serr)) {
+        print_sql_error(&serr, s->src, s->len);
+        return serr.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
+    }
+    tide_err e = {0};
+    tide_pipe *p = NULL;
+    int status = TIDE_CLI_OK;
+    if (tide_sql_lower_open(l, &e)) {
+        tide_cli_error("%s", e.msg);
+        tide_sql_lower_free(l);
+        return TIDE_CLI_RUNTIME;
+    }
+    if (tide_pipe_create(&p, tide_sql_lower_config(l), &e)) {
+        tide_cli_error("%s", e.msg);
+        tide_sql_lower_finish(l, false, &e);
+        tide_sql_lower_free(l);
+        return TIDE_CLI_RUNTIME;
+    }
+    watcher w = {.p = p};
+    atomic_init(&w.cancelled, false);
+    pthread_t th;
+    bool have_th = pthread_create(&th, NULL, watch, &w) == 0;
+    int rc = tide_pipe_run(p, &e);
+    if (have_th) {
+        char q = 'q';
+        while (write(sig_pipe[1], &q, 1) < 0 && errno == EINTR) {
+        }
+        pthread_join(th, NULL);
+    }
+    bool cancelled = atomic_load(&w.cancelled);
+    bool ok = rc == 0 || cancelled;
+    tide_err fe = {0};
+    int frc = tide_sql_lower_finish(l, ok, &fe);
+    if (!ok || frc) {
+        const tide_err *show = frc ? &fe : &e;
+        tide_cli_error("%s", show->msg[0] ? show->msg : "run failed");
+        status = TIDE_CLI_RUNTIME;
+    }
+    tide_pipe_counts c;
+    tide_pipe_counts_get(p, &c);
+    fflush(stdout);
+    fprintf(stderr, "records in %llu, out %llu, late %llu, bad %llu%s\n", (unsigned long long)c.in,
+            (unsigned long long)tide_sql_lower_rows_out(l), (unsigned long long)c.late, (unsigned long long)c.bad,
+            cancelled ? " (stopped)" : "");
+    if (cancelled)
+        *stop = true;
+    tide_pipe_free(p);
+    tide_sql_lower_free(l);
+    return status;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+int tide_cli_run(int argc, char **argv, const char *datadir)
+{
+    const char *par = NULL, *fmt = NULL, *pos[1] = {0};
+    bool help = false;
+    int npos = 0;
+    tide_cli_opt opts[] = {{"--parallelism", &par, NULL}, {"--format", &fmt, NULL}};
+    int rc = tide_cli_parse("run", argc, argv, opts, 2, pos, 1, &npos, &help);
+    if (rc)
+        return rc;
+    if (help)
+        return tide_cli_help(run_usage);
+    if (npos != 1)
+        return tide_cli_usage_error("run", "expected one FILE.sql");
+    tide_sql_lower_opts o = {.datadir = datadir, .out_fd = 1};
+    o.format = isatty(1) ? TIDE_SQL_OUT_TABLE : TIDE_SQL_OUT_CSV;
+    if (fmt) {
+        if (strcmp(fmt, "table") == 0)
+            o.format = TIDE_SQL_OUT_TABLE;
+        else if (strcmp(fmt, "csv") == 0)
+            o.format = TIDE_SQL_OUT_CSV;
+        else if (strcmp(fmt, "jsonl") == 0 || strcmp(fmt, "json") == 0)
+            o.format = TIDE_SQL_OUT_JSONL;
+        else
+            return tide_cli_usage_error("run", "--format must be table, csv or jsonl, not '%s'", fmt);
+    }
+    if (par) {
+        uint64_t v;
+        if (!tide_cli_parse_u64(par, &v) || v < 1 || v > 256)
+            return tide_cli_usage_error("run", "--parallelism must be 1..256, not '%s'", par);
+        o.parallelism = (uint32_t)v;
+    }
+    script s;
+    if ((rc = compile(pos[0], &s)) != 0) {
+        script_free(&s);
+        return rc;
+    }
+    char *dir = dir_of(pos[0]);
+    if (!dir) {
+        script_free(&s);
+        tide_cli_error("out of memory");
+        return TIDE_CLI_RUNTIME;
+    }
+    o.base_dir = dir;
+    struct sigaction sa, old_int, old_term;
+    bool sig = pipe(sig_pipe) == 0;
+    if (sig) {
+        fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK);
+        fcntl(sig_pipe[0], F_SETFD, FD_CLOEXEC);
+        fcntl(sig_pipe[1], F_SETFD, FD_CLOEXEC);
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    } else {
+        tide_cli_error("pipe: %s", strerror(errno));
+        rc = TIDE_CLI_RUNTIME;
+    }
+    bool stop = false;
+    for (uint32_t i = 0; sig && i < s.prog->nplans && !stop; i++) {
+        rc = run_one(s.prog->plans[i], &o, &s, pos[0], &stop);
+        if (rc)
+            break;
+    }
+    if (sig) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        close(sig_pipe[0]);
+        close(sig_pipe[1]);
+        sig_pipe[0] = sig_pipe[1] = -1;
+    }
+    free(dir);
+    script_free(&s);
+    return rc;
+}
+
+int tide_cli_explain(int argc, char **argv, const char *datadir)
+{
+    (void)datadir;
+    const char *pos[1] = {0};
+    bool help = false;
+    int npos = 0;
+    int rc = tide_cli_parse("explain", argc, argv, NULL, 0, pos, 1, &npos, &help);
+    if (rc)
+        return rc;
+    if (help)
+        return tide_cli_help(explain_usage);
+    if (npos != 1)
+        return tide_cli_usage_error("explain", "expected one FILE.sql");
+    script s;
+    if ((rc = compile(pos[0], &s)) != 0) {
+        script_free(&s);
+        return rc;
+    }
+    tide_buf b = {0};
+    for (uint32_t i = 0; i < s.prog->nplans && !rc; i++) {
+        tide_buf_reset(&b);
+        if (tide_sql_explain(s.prog->plans[i], &b)) {
+            tide_cli_error("out of memory");
+            rc = TIDE_CLI_RUNTIME;
+            break;
+        }
+        if (i > 0)
+            fputc('\n', stdout);
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    tide_buf_free(&b);
+    script_free(&s);
+    return rc;
+}
