@@ -3,8 +3,9 @@
 --   tide run examples/dau.sql
 --
 -- A relative 'path' resolves against the directory of this .sql file, so
--- this reads examples/logins.csv (make one with:
---   tide demo --help, or any CSV with the columns below).
+-- this reads examples/logins.csv (no header line; columns as below), which
+--   tide run examples/make_logins_csv.sql
+-- writes from the built-in generator.
 CREATE TABLE logins (
   ts TIMESTAMP(3),
   user_id BIGINT,

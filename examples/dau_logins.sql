@@ -1,6 +1,9 @@
 -- Daily active users on the built-in 'logins' generator (deterministic:
 -- the same seed gives the same events).  1,000,000 logins of 100,000 users
--- over 3 days, 5% of them delivered up to 5 s late.
+-- over 3 days, 5% of them delivered up to 5 s late.  Options: seed, count
+-- (or events), users, start / end (timestamps or epoch ms; or span in ms),
+-- late.share, max.delay (ms), rate (events per second; 0: as fast as
+-- possible), zipf (popularity skew).
 --
 --   tide run examples/dau_logins.sql
 CREATE TABLE logins (
@@ -12,9 +15,10 @@ CREATE TABLE logins (
 ) WITH (
   'connector' = 'logins',
   'seed' = '1',
-  'events' = '1000000',
+  'count' = '1000000',
   'users' = '100000',
-  'span' = '259200000',
+  'start' = '2024-01-01 00:00:00',
+  'end' = '2024-01-04 00:00:00',
   'late.share' = '0.05',
   'max.delay' = '5000'
 );

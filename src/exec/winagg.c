@@ -50,6 +50,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define NONE UINT32_MAX
 
@@ -101,6 +102,22 @@ typedef struct wa_ref {
     uint32_t win, gen;
 } wa_ref;
 
+enum { WA_MAXW = 4 };
+
+/* Prefetch state of one record of a batch: the key's hash and, for fixed
+ * windows, the record's windows and their hashes (reused by the push). */
+typedef struct wa_pf {
+    uint64_t h;
+    uint64_t wh[WA_MAXW];
+    tide_win_range rg[WA_MAXW];
+    uint32_t kidx;
+    uint8_t nw;
+} wa_pf;
+
+/* Entry `i` of the window array (entries are op->wstride bytes apart). */
+#define WIN(op, i) \
+    ((wa_win *)(void *)((unsigned char *)(op)->wins + (size_t)(i) * (op)->wstride))
+
 /* A window to fire, with its sort key copied out. */
 typedef struct wa_fire {
     int64_t end, start;
@@ -118,6 +135,7 @@ struct tide_winagg {
     size_t *agg_off;  /* offset of each aggregate's slot in an acc row */
     size_t acc_stride; /* bytes of one window's acc row (multiple of 8) */
     int failed;
+    bool has_inputs; /* some aggregate reads an input (not only COUNT(*)) */
     int64_t wm;
     uint64_t late_count;
 
@@ -129,8 +147,8 @@ struct tide_winagg {
     uint32_t kmask;
 
     wa_win *wins;
-    unsigned char *acc; /* wins_cap rows of acc_stride bytes */
-    tide_value *prev; /* wins_cap * n_aggs, or NULL (discarding mode) */
+    size_t wstride;   /* bytes of one entry of `wins`: header, acc row, prev */
+    size_t prev_off;  /* offset of the previous results in an entry; 0: none */
     uint32_t wins_cap, wins_free, n_wins;
     uint64_t *wslots; /* non-session windows */
     uint32_t wmask, n_wslots_used;
@@ -142,6 +160,8 @@ struct tide_winagg {
     size_t dirty_len, dirty_cap;
     tide_trig_clock clock;
 
+    wa_heap_ent *due; /* scratch: heap entries due at a watermark */
+    size_t due_cap;
     wa_fire *fire; /* scratch for a round of firings */
     size_t fire_cap;
     tide_win_range *ranges; /* scratch for the assigner */
@@ -198,7 +218,25 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-/* As grow, for an array of 64-byte elements kept 64-byte aligned. */
+/* `n` bytes, 128-byte aligned (pairs of cache lines).  Big arrays (>= 4 MiB)
+ * are 2 MiB-aligned and asked to use transparent huge pages: the state is
+ * read at random, and with 4 KiB pages nearly every access (and prefetch)
+ * also misses the TLB.  Best effort: without THP it is a plain array. */
+#define HUGE_PAGE ((size_t)2 << 20)
+static void *big_alloc(size_t n)
+{
+    void *p = NULL;
+    if (n < 2 * HUGE_PAGE)
+        return aligned_alloc(128, (n + 127) & ~(size_t)127);
+    if (posix_memalign(&p, HUGE_PAGE, n) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/* As grow, for an array kept 128-byte aligned (big_alloc). */
 static int grow_aligned(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -206,7 +244,7 @@ static int grow_aligned(void **p, size_t *cap, size_t need, size_t elem)
     size_t ncap = *cap ? *cap : 16;
     while (ncap < need)
         ncap *= 2;
-    void *np = aligned_alloc(64, ncap * elem);
+    void *np = big_alloc(ncap * elem);
     if (!np)
         return TIDE_ENOMEM;
     if (*p)
@@ -221,9 +259,10 @@ static int grow_aligned(void **p, size_t *cap, size_t need, size_t elem)
 
 static int ktable_rehash(tide_winagg *op, uint32_t ncap)
 {
-    uint64_t *ns = calloc(ncap, sizeof *ns);
+    uint64_t *ns = big_alloc((size_t)ncap * sizeof *ns);
     if (!ns)
         return TIDE_ENOMEM;
+    memset(ns, 0, (size_t)ncap * sizeof *ns);
     uint32_t nmask = ncap - 1;
     for (uint32_t i = 0; op->kslots && i <= op->kmask; i++) {
         uint64_t s = op->kslots[i];
@@ -267,7 +306,7 @@ static int key_insert(tide_winagg *op, const void *key, uint32_t len, uint64_t h
         idx = op->keys_free;
     } else {
         size_t cap = op->keys_cap;
-        if (grow((void **)&op->keys, &cap, (size_t)op->n_keys + 1, sizeof *op->keys))
+        if (grow_aligned((void **)&op->keys, &cap, (size_t)op->n_keys + 1, sizeof *op->keys))
             return TIDE_ENOMEM;
         op->keys_cap = (uint32_t)cap;
         for (uint32_t i = op->n_keys; i < op->keys_cap; i++) {
@@ -344,9 +383,10 @@ static void key_release(tide_winagg *op, uint32_t idx)
 
 static int wtable_rehash(tide_winagg *op, uint32_t ncap)
 {
-    uint64_t *ns = calloc(ncap, sizeof *ns);
+    uint64_t *ns = big_alloc((size_t)ncap * sizeof *ns);
     if (!ns)
         return TIDE_ENOMEM;
+    memset(ns, 0, (size_t)ncap * sizeof *ns);
     uint32_t nmask = ncap - 1;
     for (uint32_t i = 0; op->wslots && i <= op->wmask; i++) {
         uint64_t s = op->wslots[i];
@@ -374,6 +414,25 @@ static inline bool eq16(const unsigned char *a, const unsigned char *b)
     return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
+/* Copy a key of `len` <= 16 bytes into the zeroed `pk` with fixed-size
+ * (inlined) copies: two overlapping ones cover every length from 4 to 16. */
+static inline void pad16(unsigned char pk[16], const void *key, uint32_t len)
+{
+    const unsigned char *k = key;
+    if (len > 16)
+        return;
+    if (len >= 8) {
+        memcpy(pk, k, 8);
+        memcpy(pk + len - 8, k + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy(pk, k, 4);
+        memcpy(pk + len - 4, k + len - 4, 4);
+    } else {
+        for (uint32_t i = 0; i < len; i++)
+            pk[i] = k[i];
+    }
+}
+
 /* `pk` is the key zero-padded to 16 bytes when len <= 16 (compared inline). */
 static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
                          const unsigned char *pk, uint64_t kh, int64_t start, int64_t end,
@@ -386,7 +445,7 @@ static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
             return NONE;
         if ((uint32_t)(s >> 32) != h32)
             continue;
-        const wa_win *w = &op->wins[(uint32_t)s - 1];
+        const wa_win *w = WIN(op, (uint32_t)s - 1);
         if (w->khash != kh || w->start != start || w->end != end || w->klen != len)
             continue;
         if (len <= sizeof w->kinl ? eq16(w->kinl, pk)
@@ -397,7 +456,7 @@ static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
 
 static void wtable_delete(tide_winagg *op, uint32_t idx)
 {
-    const wa_win *w = &op->wins[idx];
+    const wa_win *w = WIN(op, idx);
     uint32_t h32 = (uint32_t)hash_win(w->khash, w->start, w->end);
     for (uint32_t j = h32 & op->wmask;; j = (j + 1) & op->wmask) {
         if ((uint32_t)op->wslots[j] == idx + 1) {
@@ -414,7 +473,7 @@ static int heap_push(tide_winagg *op, int64_t time, uint32_t win)
 {
     if (grow((void **)&op->heap, &op->heap_cap, op->heap_len + 1, sizeof *op->heap))
         return TIDE_ENOMEM;
-    wa_heap_ent x = {time, win, op->wins[win].gen};
+    wa_heap_ent x = {time, win, WIN(op, win)->gen};
     size_t i = op->heap_len++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -451,7 +510,14 @@ static wa_heap_ent heap_pop(tide_winagg *op)
 
 static inline unsigned char *win_acc(const tide_winagg *op, uint32_t idx)
 {
-    return op->acc + (size_t)idx * op->acc_stride;
+    return (unsigned char *)WIN(op, idx) + sizeof(wa_win);
+}
+
+/* The previously emitted results of window `idx`, or NULL (discarding). */
+static inline tide_value *win_prev(const tide_winagg *op, uint32_t idx)
+{
+    return op->prev_off ? (tide_value *)(void *)((unsigned char *)WIN(op, idx) + op->prev_off)
+                        : NULL;
 }
 
 static void acc_init(tide_winagg *op, uint32_t idx)
@@ -476,29 +542,23 @@ static void acc_reset(tide_winagg *op, uint32_t idx)
 static int win_alloc(tide_winagg *op, uint32_t key, int64_t start, int64_t end, uint32_t *out)
 {
     if (op->wins_free == NONE) {
-        size_t need = (size_t)op->wins_cap + 1, cap = op->wins_cap, cap2, cap3;
+        size_t need = (size_t)op->wins_cap + 1, cap = op->wins_cap;
         if (need > NONE - 1)
             return TIDE_ENOMEM;
-        if (grow_aligned((void **)&op->wins, &cap, need, sizeof *op->wins))
+        if (grow_aligned((void **)&op->wins, &cap, need, op->wstride))
             return TIDE_ENOMEM;
-        cap2 = op->wins_cap;
-        if (grow((void **)&op->acc, &cap2, cap, op->acc_stride))
-            return TIDE_ENOMEM;
-        if (op->cfg.mode != TIDE_TRIG_DISCARDING) {
-            cap3 = op->wins_cap * op->n_aggs;
-            if (grow((void **)&op->prev, &cap3, cap * op->n_aggs, sizeof *op->prev))
-                return TIDE_ENOMEM;
-        }
         for (size_t i = op->wins_cap; i < cap; i++) {
-            op->wins[i] = (wa_win){.next = i + 1 < cap ? (uint32_t)i + 1 : NONE};
+            *WIN(op, i) = (wa_win){.next = i + 1 < cap ? (uint32_t)i + 1 : NONE};
             acc_init(op, (uint32_t)i);
         }
         op->wins_free = op->wins_cap;
         op->wins_cap = (uint32_t)cap;
     }
     uint32_t idx = op->wins_free;
-    wa_win *w = &op->wins[idx];
+    wa_win *w = WIN(op, idx);
     op->wins_free = w->next;
+    if (op->wins_free != NONE) /* the next window created will use it */
+        __builtin_prefetch(WIN(op, op->wins_free), 1);
     w->start = start;
     w->end = end;
     w->key = key;
@@ -526,7 +586,7 @@ static int win_alloc(tide_winagg *op, uint32_t key, int64_t start, int64_t end, 
 /* Free a window's state.  Session windows must be unlinked by the caller. */
 static void win_release(tide_winagg *op, uint32_t idx)
 {
-    wa_win *w = &op->wins[idx];
+    wa_win *w = WIN(op, idx);
     if (op->cfg.window.kind != TIDE_WIN_SESSION)
         wtable_delete(op, idx);
     acc_reset(op, idx);
@@ -541,11 +601,11 @@ static void win_release(tide_winagg *op, uint32_t idx)
 
 static void session_unlink(tide_winagg *op, uint32_t idx)
 {
-    wa_key *k = &op->keys[op->wins[idx].key];
+    wa_key *k = &op->keys[WIN(op, idx)->key];
     uint32_t *p = &k->sessions;
     while (*p != idx)
-        p = &op->wins[*p].next;
-    *p = op->wins[idx].next;
+        p = &WIN(op, *p)->next;
+    *p = WIN(op, idx)->next;
 }
 
 static void win_free(tide_winagg *op, uint32_t idx)
@@ -577,14 +637,14 @@ static void key_sweep(tide_winagg *op, bool all)
  * the key record). */
 static inline const unsigned char *win_key(const tide_winagg *op, uint32_t idx)
 {
-    const wa_win *w = &op->wins[idx];
+    const wa_win *w = WIN(op, idx);
     return w->klen <= sizeof w->kinl ? w->kinl : key_bytes(&op->keys[w->key]);
 }
 
 static int emit_row(tide_winagg *op, tide_change c, uint32_t idx, int64_t start, int64_t end,
                     const tide_value *vals)
 {
-    tide_winagg_row row = {.op = c, .key = win_key(op, idx), .key_len = op->wins[idx].klen,
+    tide_winagg_row row = {.op = c, .key = win_key(op, idx), .key_len = WIN(op, idx)->klen,
                            .start = start, .end = end, .vals = vals, .n_vals = op->n_aggs};
     return op->cfg.emit(op->cfg.ctx, &row);
 }
@@ -613,7 +673,7 @@ static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
  * the row was emitted before and nothing changed. */
 static int win_fire(tide_winagg *op, uint32_t idx)
 {
-    wa_win *w = &op->wins[idx];
+    wa_win *w = WIN(op, idx);
     bool emitted = w->flags & W_EMITTED;
     if (emitted && !(w->flags & W_DIRTY))
         return 0;
@@ -623,7 +683,7 @@ static int win_fire(tide_winagg *op, uint32_t idx)
         if (rc)
             return rc; /* TIDE_ERANGE: SUM(BIGINT) overflow */
     }
-    tide_value *prev = op->prev ? op->prev + (size_t)idx * op->n_aggs : NULL;
+    tide_value *prev = win_prev(op, idx);
     w->flags &= ~(uint32_t)W_DIRTY;
     w->since_fire = 0;
     if (emitted && prev && values_equal(prev, op->out, op->n_aggs))
@@ -635,7 +695,7 @@ static int win_fire(tide_winagg *op, uint32_t idx)
         int rc = emit_row(op, ops[i], idx, w->start, w->end, v);
         if (rc)
             return rc;
-        w = &op->wins[idx];
+        w = WIN(op, idx);
     }
     w->flags |= W_EMITTED;
     if (prev)
@@ -652,7 +712,7 @@ static int win_fire_on_time(tide_winagg *op, uint32_t idx)
     int rc = win_fire(op, idx);
     if (rc)
         return rc;
-    wa_win *w = &op->wins[idx];
+    wa_win *w = WIN(op, idx);
     w->flags |= W_DONE;
     w->flags &= ~(uint32_t)W_IN_DLIST;
     w->gen++;
@@ -699,7 +759,7 @@ static int fire_add(tide_winagg *op, size_t *n, uint32_t idx)
 {
     if (grow((void **)&op->fire, &op->fire_cap, *n + 1, sizeof *op->fire))
         return TIDE_ENOMEM;
-    const wa_win *w = &op->wins[idx];
+    const wa_win *w = WIN(op, idx);
     const unsigned char *kb = win_key(op, idx), *p = kb;
     unsigned char pad[16];
     if (w->klen < sizeof pad) {
@@ -765,7 +825,7 @@ static int early_round(tide_winagg *op)
     int rc = 0;
     for (size_t i = 0; i < op->dirty_len; i++) {
         wa_ref r = op->dirty[i];
-        wa_win *w = &op->wins[r.win];
+        wa_win *w = WIN(op, r.win);
         if (w->gen != r.gen || !(w->flags & W_IN_DLIST))
             continue;
         w->flags &= ~(uint32_t)W_IN_DLIST;
@@ -839,11 +899,22 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
         const tide_winagg_call *c = &op->aggs[i];
         if ((rc = tide_agg_bind_kind(&op->agg[i], c->kind, c->type, 0, e)))
             goto failed;
+        if (c->kind != TIDE_AGG_COUNT_STAR)
+            op->has_inputs = true;
         op->agg_off[i] = op->acc_stride;
         op->acc_stride += (op->agg[i].state_size + 7) & ~(size_t)7;
     }
     if (!op->acc_stride)
         op->acc_stride = 8;
+    /* One entry: the 64-byte header, then the accumulators, then the
+     * previous results, rounded up to whole cache lines; the hot path reads
+     * adjacent lines only. */
+    op->wstride = sizeof(wa_win) + op->acc_stride;
+    if (cfg->mode != TIDE_TRIG_DISCARDING) {
+        op->prev_off = op->wstride;
+        op->wstride += op->n_aggs * sizeof(tide_value);
+    }
+    op->wstride = (op->wstride + 63) & ~(size_t)63;
     uint32_t cap = 64;
     while (cap < 0x40000000u && (size_t)cap < cfg->capacity_hint * 2)
         cap *= 2;
@@ -863,7 +934,7 @@ void tide_winagg_free(tide_winagg *op)
     if (!op)
         return;
     for (uint32_t i = 0; i < op->wins_cap; i++)
-        if (op->wins[i].flags & W_LIVE)
+        if (WIN(op, i)->flags & W_LIVE)
             acc_reset(op, i);
     for (uint32_t i = 0; op->kslots && i <= op->kmask; i++) {
         uint64_t s = op->kslots[i];
@@ -873,12 +944,11 @@ void tide_winagg_free(tide_winagg *op)
     free(op->keys);
     free(op->kslots);
     free(op->wins);
-    free(op->acc);
-    free(op->prev);
     free(op->wslots);
     free(op->heap);
     free(op->dirty);
     free(op->fire);
+    free(op->due);
     free(op->ranges);
     free(op->out);
     free(op->old);
@@ -916,7 +986,7 @@ static int win_step(tide_winagg *op, uint32_t idx, const tide_value *in)
         if (rc)
             return rc;
     }
-    wa_win *w = &op->wins[idx];
+    wa_win *w = WIN(op, idx);
     w->flags |= W_DIRTY;
     if (w->since_fire != UINT32_MAX)
         w->since_fire++;
@@ -927,7 +997,7 @@ static int win_step(tide_winagg *op, uint32_t idx, const tide_value *in)
  * queue for the processing-time early round. */
 static int win_after_step(tide_winagg *op, uint32_t idx)
 {
-    wa_win *w = &op->wins[idx];
+    wa_win *w = WIN(op, idx);
     if (op->wm >= w->end) {
         if (w->flags & W_DONE)
             return win_fire(op, idx); /* late firing */
@@ -946,6 +1016,8 @@ static int win_after_step(tide_winagg *op, uint32_t idx)
 
 static int check_inputs(const tide_winagg *op, const tide_value *in, tide_err *e)
 {
+    if (!op->has_inputs)
+        return 0;
     for (size_t i = 0; i < op->n_aggs; i++) {
         const tide_winagg_call *c = &op->aggs[i];
         if (c->kind == TIDE_AGG_COUNT_STAR)
@@ -970,22 +1042,24 @@ static int key_get(tide_winagg *op, const void *key, uint32_t len, uint64_t h, u
     return key_insert(op, key, len, h, kidx);
 }
 
+/* `pre`: the record's windows and their hashes computed by a batch's
+ * prefetch stage, or NULL. */
 static int push_fixed(tide_winagg *op, const void *key, uint32_t len, uint64_t h, int64_t ts,
-                      const tide_value *in, bool *late)
+                      const tide_value *in, bool *late, const wa_pf *pre)
 {
     uint32_t kidx = NONE;
     unsigned char pk[16] = {0};
-    if (len <= sizeof pk && len)
-        memcpy(pk, key, len);
-    size_t n = tide_win_assign(&op->cfg.window, ts, op->ranges);
+    pad16(pk, key, len);
+    const tide_win_range *rg = pre ? pre->rg : op->ranges;
+    size_t n = pre ? pre->nw : tide_win_assign(&op->cfg.window, ts, op->ranges);
     int rc = 0;
     for (size_t r = 0; r < n; r++) {
-        int64_t start = op->ranges[r].start, end = op->ranges[r].end;
+        int64_t start = rg[r].start, end = rg[r].end;
         if (tide_trig_place_record(end, op->cfg.allowed_lateness, op->wm) == TIDE_TRIG_DROPPED) {
             *late = true;
             continue;
         }
-        uint64_t wh = hash_win(h, start, end);
+        uint64_t wh = pre ? pre->wh[r] : hash_win(h, start, end);
         uint32_t idx = win_find(op, key, len, pk, h, start, end, wh);
         if (idx == NONE) {
             if (kidx == NONE)
@@ -1027,8 +1101,8 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
     tide_win_range p = {ts, tide_wm_sat_add(ts, op->cfg.window.gap)}, m = p;
     uint32_t hit[2], n_hit = 0; /* live sessions never intersect: at most 2 */
     if (kidx != NONE) {
-        for (uint32_t s = op->keys[kidx].sessions; s != NONE; s = op->wins[s].next) {
-            tide_win_range r = {op->wins[s].start, op->wins[s].end};
+        for (uint32_t s = op->keys[kidx].sessions; s != NONE; s = WIN(op, s)->next) {
+            tide_win_range r = {WIN(op, s)->start, WIN(op, s)->end};
             if (!tide_win_intersects(p, r))
                 continue;
             if (n_hit < 2)
@@ -1053,27 +1127,27 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
                 key_release(op, kidx);
             return rc;
         }
-        op->wins[idx].next = op->keys[kidx].sessions;
+        WIN(op, idx)->next = op->keys[kidx].sessions;
         op->keys[kidx].sessions = idx;
         if ((rc = heap_push(op, m.end, idx))) {
             win_free(op, idx);
             return rc;
         }
     } else {
-        if (n_hit == 2 && op->wins[hit[1]].start < op->wins[hit[0]].start) {
+        if (n_hit == 2 && WIN(op, hit[1])->start < WIN(op, hit[0])->start) {
             uint32_t t = hit[0];
             hit[0] = hit[1];
             hit[1] = t;
         }
         idx = hit[0];
-        wa_win *w = &op->wins[idx];
+        wa_win *w = WIN(op, idx);
         bool changed = n_hit > 1 || w->start != m.start || w->end != m.end;
         if (changed) {
             /* The superseded rows go away: -D for those emitted. */
             for (uint32_t i = 0; i < n_hit; i++) {
-                wa_win *x = &op->wins[hit[i]];
+                wa_win *x = WIN(op, hit[i]);
                 if ((x->flags & W_EMITTED) && op->cfg.mode != TIDE_TRIG_DISCARDING) {
-                    const tide_value *pv = op->prev + (size_t)hit[i] * op->n_aggs;
+                    const tide_value *pv = win_prev(op, hit[i]);
                     if ((rc = emit_row(op, TIDE_CHANGE_DELETE, hit[i], x->start, x->end, pv)))
                         return rc;
                 }
@@ -1084,12 +1158,12 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
                     if ((rc = tide_agg_merge(&op->agg[i], a + op->agg_off[i], b + op->agg_off[i],
                                              NULL)))
                         return rc;
-                uint64_t sf = (uint64_t)op->wins[idx].since_fire + op->wins[hit[1]].since_fire;
-                op->wins[idx].since_fire = sf > UINT32_MAX ? UINT32_MAX : (uint32_t)sf;
+                uint64_t sf = (uint64_t)WIN(op, idx)->since_fire + WIN(op, hit[1])->since_fire;
+                WIN(op, idx)->since_fire = sf > UINT32_MAX ? UINT32_MAX : (uint32_t)sf;
                 session_unlink(op, hit[1]);
                 win_release(op, hit[1]);
             }
-            w = &op->wins[idx];
+            w = WIN(op, idx);
             w->start = m.start;
             w->end = m.end;
             w->gen++;
@@ -1104,7 +1178,7 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
 }
 
 static int push_one(tide_winagg *op, const void *key, uint32_t key_len, uint64_t h, int64_t ts,
-                    const tide_value *in, int64_t proc_now, tide_err *e)
+                    const tide_value *in, int64_t proc_now, const wa_pf *pre, tide_err *e)
 {
     int rc = check_inputs(op, in, e);
     if (rc)
@@ -1113,7 +1187,7 @@ static int push_one(tide_winagg *op, const void *key, uint32_t key_len, uint64_t
     if (op->cfg.window.kind == TIDE_WIN_SESSION)
         rc = push_session(op, key, key_len, h, ts, in, &late);
     else
-        rc = push_fixed(op, key, key_len, h, ts, in, &late);
+        rc = push_fixed(op, key, key_len, h, ts, in, &late, pre);
     if (rc)
         return fail(op, e, rc, rc_what(rc));
     if (late) {
@@ -1133,7 +1207,7 @@ int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t
     if (op->failed)
         return tide_err_set(e, TIDE_EFAILED, "window aggregate: failed earlier (%s)",
                             tide_err_name(op->failed));
-    return push_one(op, key, key_len, hash_key(key, key_len), ts, in, proc_now, e);
+    return push_one(op, key, key_len, hash_key(key, key_len), ts, in, proc_now, NULL, e);
 }
 
 /* Batches: the state a record touches is scattered over memory far larger
@@ -1146,27 +1220,29 @@ int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t
  * one at a time. */
 #define WA_GROUP 32
 
-enum { WA_MAXW = 4 };
-
-/* Prefetch state of one record of a batch. */
-typedef struct wa_pf {
-    uint64_t h;
-    uint64_t wh[WA_MAXW];
-    uint32_t kidx;
-    uint8_t nw;
-} wa_pf;
 
 /* Stage 1: hashes; prefetch the window slots (fixed windows, at most
  * WA_MAXW per record) or the key slot (sessions). */
 static void pf_stage1(const tide_winagg *op, wa_pf *pf, size_t m, const void *const *keys,
                       const uint32_t *lens, const int64_t *ts, bool fixed, bool session)
 {
-    tide_win_range rg[WA_MAXW];
+    /* TUMBLE windows partition time: a record inside the previous record's
+     * window belongs to it (saves the division of the assigner). */
+    bool tumble = op->cfg.window.kind == TIDE_WIN_TUMBLE;
+    tide_win_range last = {1, 0}; /* empty */
     for (size_t i = 0; i < m; i++) {
+        tide_win_range *rg = pf[i].rg;
         pf[i].h = hash_key(keys[i], lens[i]);
         pf[i].nw = 0;
-        if (fixed) {
+        if (fixed && tumble && ts[i] >= last.start && ts[i] < last.end) {
+            rg[0] = last;
+            pf[i].nw = 1;
+            pf[i].wh[0] = hash_win(pf[i].h, last.start, last.end);
+            __builtin_prefetch(&op->wslots[(uint32_t)pf[i].wh[0] & op->wmask]);
+        } else if (fixed) {
             pf[i].nw = (uint8_t)tide_win_assign(&op->cfg.window, ts[i], rg);
+            if (tumble)
+                last = rg[0];
             for (size_t k = 0; k < pf[i].nw; k++) {
                 pf[i].wh[k] = hash_win(pf[i].h, rg[k].start, rg[k].end);
                 __builtin_prefetch(&op->wslots[(uint32_t)pf[i].wh[k] & op->wmask]);
@@ -1189,10 +1265,10 @@ static void pf_stage2(const tide_winagg *op, wa_pf *pf, size_t m, bool session)
             uint64_t sl = op->wslots[(uint32_t)pf[i].wh[k] & op->wmask];
             if (sl && (uint32_t)(sl >> 32) == (uint32_t)pf[i].wh[k] &&
                 (uint32_t)sl - 1 < op->wins_cap) {
-                __builtin_prefetch(&op->wins[(uint32_t)sl - 1], 1);
+                __builtin_prefetch(WIN(op, (uint32_t)sl - 1), 1);
                 __builtin_prefetch(win_acc(op, (uint32_t)sl - 1), 1);
-            } else if (!sl) {
-                need_key = true; /* probably a new window: it will look up the key */
+            } else {
+                need_key = true; /* maybe a new window: it would look up the key */
             }
         }
         if (need_key) {
@@ -1226,7 +1302,7 @@ static void pf_stage3(const tide_winagg *op, const wa_pf *pf, size_t m)
         }
         uint32_t c = op->keys[pf[i].kidx].sessions;
         if (c < op->wins_cap) {
-            __builtin_prefetch(&op->wins[c], 1);
+            __builtin_prefetch(WIN(op, c), 1);
             __builtin_prefetch(win_acc(op, c), 1);
         }
     }
@@ -1266,7 +1342,8 @@ int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
             for (size_t i = 0; i < m; i++) {
                 size_t r = b + i;
                 int rc = push_one(op, keys[r], key_lens[r], p[i].h, ts[r],
-                                  in ? in + r * stride : NULL, proc_now, e);
+                                  in ? in + r * stride : NULL, proc_now,
+                                  fixed ? &p[i] : NULL, e);
                 if (rc)
                     return rc;
             }
@@ -1277,6 +1354,28 @@ int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
 
 /* ---- watermark ---------------------------------------------------------- */
 
+/* Prefetch distance (windows) of the firing loops. */
+#define WA_AHEAD 8
+
+/* A window entry about to be fired: its header, accumulators and previous
+ * results (adjacent lines). */
+static inline void prefetch_entry(const tide_winagg *op, uint32_t idx)
+{
+    const unsigned char *p = (const unsigned char *)WIN(op, idx);
+    for (size_t off = 0; off < op->wstride; off += 64)
+        __builtin_prefetch(p + off, 1);
+}
+
+/* What freeing window `idx` will touch: its window-table slot (home
+ * position) and its key record.  The entry itself was prefetched before. */
+static inline void prefetch_release(const tide_winagg *op, uint32_t idx)
+{
+    const wa_win *w = WIN(op, idx);
+    if (op->cfg.window.kind != TIDE_WIN_SESSION)
+        __builtin_prefetch(&op->wslots[(uint32_t)hash_win(w->khash, w->start, w->end) & op->wmask]);
+    __builtin_prefetch(&op->keys[w->key], 1);
+}
+
 int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now, tide_err *e)
 {
     if (op->failed)
@@ -1285,10 +1384,19 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
     int rc = 0;
     if (wm > op->wm) {
         op->wm = wm;
-        size_t n = 0;
+        /* Pop the due actions first, then visit their windows (which never
+         * touches the heap) with the entries prefetched a few ahead. */
+        size_t n = 0, n_due = 0;
         while (op->heap_len && op->heap[0].time <= wm) {
-            wa_heap_ent x = heap_pop(op);
-            wa_win *w = &op->wins[x.win];
+            if ((rc = grow((void **)&op->due, &op->due_cap, n_due + 1, sizeof *op->due)))
+                goto failed;
+            op->due[n_due++] = heap_pop(op);
+        }
+        for (size_t i = 0; i < n_due; i++) {
+            if (i + WA_AHEAD < n_due)
+                __builtin_prefetch(WIN(op, op->due[i + WA_AHEAD].win));
+            wa_heap_ent x = op->due[i];
+            wa_win *w = WIN(op, x.win);
             if (w->gen != x.gen || !(w->flags & W_LIVE))
                 continue;
             if (!(w->flags & W_DONE)) {
@@ -1300,9 +1408,14 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
         }
         if ((rc = fire_sort(op, n)))
             goto failed;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            if (i + 2 * WA_AHEAD < n)
+                prefetch_entry(op, op->fire[i + 2 * WA_AHEAD].win);
+            if (i + WA_AHEAD < n)
+                prefetch_release(op, op->fire[i + WA_AHEAD].win);
             if ((rc = win_fire_on_time(op, op->fire[i].win)))
                 goto failed;
+        }
         if (wm == TIDE_TS_MAX)
             key_sweep(op, true);
         else if (op->n_idle > 64 && op->created_since_sweep >= op->n_keys)

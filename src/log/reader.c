@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +124,19 @@ static int erange(tide_log_reader *r, uint64_t off, uint64_t first, tide_err *e)
                         r->topic, r->partition, off, first);
 }
 
+/* The partition directory itself is gone (the topic was deleted, or the
+ * data directory removed): an error, never "nothing new yet" -- a listing
+ * of a missing directory is empty, which would otherwise read as EAGAIN. */
+static int dir_gone(tide_log_reader *r, tide_err *e)
+{
+    struct stat st;
+    if (stat(r->dir, &st) == 0 || errno != ENOENT)
+        return 0;
+    return tide_err_set(e, TIDE_ENOENT,
+                        "topic %s partition %" PRIu32 ": %s no longer exists (topic deleted?)",
+                        r->topic, r->partition, r->dir);
+}
+
 /* Open the segment holding `target` and place the read position at the
  * index entry at or before it (a hint), or at the segment's start. */
 static int open_for(tide_log_reader *r, uint64_t target, tide_err *e)
@@ -136,7 +150,7 @@ static int open_for(tide_log_reader *r, uint64_t target, tide_err *e)
             return rc;
         if (nb == 0) {
             free(bases);
-            return TIDE_EAGAIN;
+            return (rc = dir_gone(r, e)) ? rc : TIDE_EAGAIN;
         }
         if (target < bases[0]) {
             uint64_t first = bases[0];
@@ -254,8 +268,21 @@ static int at_end(tide_log_reader *r, tide_err *e)
     int rc = tide_seg_path(next, r->dir, r->batch_next, ".log", e);
     if (rc)
         return rc;
-    if (r->batch_next == r->seg_base)
-        return TIDE_EAGAIN; /* an empty segment is the last one */
+    bool later = false, at_next = false;
+    if (r->batch_next == r->seg_base) {
+        /* an empty segment: fine as the last one (just created by a roll);
+         * followed by another, it is a gap (a roll never leaves one empty) */
+        if ((rc = later_segment(r, &later, e)))
+            return rc;
+        if (!later)
+            return (rc = dir_gone(r, e)) ? rc : TIDE_EAGAIN;
+        if (!r->reread) {
+            r->reread = true;
+            drop_buffer(r);
+            return RETRY;
+        }
+        return corrupt(r, "empty segment followed by a later one", e);
+    }
     tide_file *f = NULL;
     tide_err le = {0};
     rc = tide_io_open(&f, next, TIDE_IO_READ, &le);
@@ -282,11 +309,10 @@ static int at_end(tide_log_reader *r, tide_err *e)
         if (nb && first > r->batch_next)
             return erange(r, r->batch_next, first, e);
     }
-    bool later = false, at_next = false;
     if ((rc = later_segment2(r, &later, &at_next, e)))
         return rc;
     if (!later)
-        return TIDE_EAGAIN;
+        return (rc = dir_gone(r, e)) ? rc : TIDE_EAGAIN;
     if (at_next)
         return RETRY; /* created just after we tried to open it */
     /* a later segment exists but does not start here: unless ours grew
@@ -313,7 +339,7 @@ static int incomplete(tide_log_reader *r, tide_err *e)
         return rc;
     if (!later) {
         drop_buffer(r);
-        return TIDE_EAGAIN;
+        return (rc = dir_gone(r, e)) ? rc : TIDE_EAGAIN;
     }
     /* the segment is final; it may have been completed just before the roll */
     if (!r->reread) {

@@ -848,6 +848,37 @@ static tide_schema *table_schema(binder *b, const tide_sql_table *t, bool with_t
     return s;
 }
 
+/* Options of the 'logins' connector beyond tide_src_config_set's: 'count'
+ * is 'events'; 'start' and 'end' take a timestamp or epoch ms.  Rewrites
+ * *key / *value (num: room for the number); *is_end for 'end' (its value in
+ * *end_ms, not for tide_src_config_set).  0 or TIDE_EINVAL. */
+static int logins_option(const char **key, const char **value, char num[32], bool *is_end, int64_t *end_ms,
+                         tide_err *er)
+{
+    *is_end = false;
+    if (strcasecmp(*key, "count") == 0)
+        *key = "events";
+    if (strcasecmp(*key, "start") != 0 && strcasecmp(*key, "end") != 0)
+        return 0;
+    int64_t ms;
+    char *endp;
+    long long v = strtoll(*value, &endp, 10);
+    tide_ts_error te;
+    if (**value && !*endp)
+        ms = v;
+    else if (tide_ts_parse(*value, strlen(*value), &ms, &te))
+        return tide_err_set(er, TIDE_EINVAL, "source option '%s': '%s' is neither a timestamp nor epoch milliseconds",
+                            *key, *value);
+    if (strcasecmp(*key, "end") == 0) {
+        *is_end = true;
+        *end_ms = ms;
+        return 0;
+    }
+    snprintf(num, 32, "%lld", (long long)ms);
+    *value = num;
+    return 0;
+}
+
 /* A table read: Scan (+ Project for computed columns). */
 static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos pos)
 {
@@ -861,13 +892,31 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
     p->u.scan.time_col = t->time_col >= 0 && !t->cols[t->time_col].computed ? (int)t->cols[t->time_col].phys : -1;
     p->u.scan.wm_bound = t->wm_bound;
     tide_src_config_init(&p->u.scan.cfg);
+    const tide_sql_option *end_opt = NULL;
+    int64_t end_ms = 0;
     for (uint32_t i = 0; i < t->noptions; i++) {
         const tide_sql_option *o = &t->options[i];
         if (strcasecmp(o->key, "key.column") == 0)
             continue; /* a sink option */
         tide_err er = {0};
-        if (tide_src_config_set(&p->u.scan.cfg, o->key, o->value, &er))
+        const char *key = o->key, *value = o->value;
+        char num[32];
+        bool is_end = false;
+        if (t->connector == TIDE_SQL_CONN_LOGINS) {
+            if (logins_option(&key, &value, num, &is_end, &end_ms, &er))
+                return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg);
+            if (is_end) {
+                end_opt = o;
+                continue;
+            }
+        }
+        if (tide_src_config_set(&p->u.scan.cfg, key, value, &er))
             return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg);
+    }
+    if (end_opt) {
+        if (end_ms <= p->u.scan.cfg.gen.start_ms)
+            return fail(b, TIDE_EINVAL, end_opt->pos, "source option 'end': must be after 'start'");
+        p->u.scan.cfg.gen.end_ms = end_ms;
     }
     if (t->connector != TIDE_SQL_CONN_LOGINS && !(p->u.scan.cfg.schema = table_schema(b, t, true)))
         return NULL;
@@ -1604,7 +1653,14 @@ static bool bind_create_table(binder *b, const tide_sql_create_table *ct)
         } else if (strcasecmp(o->key, "key.column") != 0) {
             tide_src_config sc;
             tide_src_config_init(&sc);
-            rc = tide_src_config_set(&sc, o->key, o->value, &er);
+            const char *key = o->key, *value = o->value;
+            char num[32];
+            bool is_end = false;
+            int64_t end_ms;
+            if (t.connector == TIDE_SQL_CONN_LOGINS)
+                rc = logins_option(&key, &value, num, &is_end, &end_ms, &er);
+            if (!rc && !is_end)
+                rc = tide_src_config_set(&sc, key, value, &er);
         }
         if (rc)
             return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg[0] ? er.msg : "bad option value"), false;

@@ -28,8 +28,8 @@ static const char *const opts_topic[] = {"connector",         "topic",
                                          "rowtime.column",    "key.column",
                                          NULL};
 static const char *const opts_stdio[] = {"connector", "format", "csv.header", "csv.delimiter", NULL};
-static const char *const opts_logins[] = {"connector", "seed", "events",    "users", "span", "start",
-                                          "late.share", "max.delay", "rate", "zipf", NULL};
+static const char *const opts_logins[] = {"connector", "seed",      "events", "count", "users", "span", "start",
+                                          "end",       "late.share", "max.delay", "rate", "zipf", NULL};
 
 static const char *const req_file[] = {"path", NULL};
 static const char *const req_topic[] = {"topic", NULL};

@@ -16,8 +16,9 @@
  *           key.column                                             source, sink
  *   stdin   format, csv.header, csv.delimiter                      source
  *   stdout  format, csv.header, csv.delimiter                      sink
- *   logins  seed, events, users, span, start, late.share, max.delay,
- *           rate, zipf                                             source
+ *   logins  seed, events (or count), users, span (ms), start / end (a
+ *           timestamp or epoch ms), late.share, max.delay, rate,
+ *           zipf                                                   source
  * `connector` itself is required.  Unknown names are errors with the
  * closest known name suggested.
  *

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define OUT_ROWS 1024
@@ -39,6 +40,7 @@ struct tide_sql_lowered {
     const tide_sql_plan *plan;
     bool bounded;
     bool windowed;
+    int src_time; /* event-time column of the source rows */
     tide_pipe_expr_stage *stage;
     tide_schema *stage_schema;
     tide_winagg_call *aggs;
@@ -113,6 +115,55 @@ static int experr(tide_sql_error *err, const tide_sql_plan *p, const tide_err *e
         return sqlfail(err, code, pos, "%s", e->msg + n);
     }
     return sqlfail(err, code, p->pos, "%s", e->msg[0] ? e->msg : "cannot run this expression");
+}
+
+/* The logins generator's columns (connect/gen_logins.h): a 'logins' table
+ * names a subset of them, in any order. */
+static const char *const gen_names[4] = {"ts", "user_id", "country", "device"};
+static const tide_type gen_types[4] = {TIDE_TYPE_TIMESTAMP, TIDE_TYPE_BIGINT, TIDE_TYPE_STRING, TIDE_TYPE_STRING};
+
+static bool is_logins(const tide_sql_plan *scan)
+{
+    return scan->u.scan.table && scan->u.scan.table->connector == TIDE_SQL_CONN_LOGINS;
+}
+
+/* The source row's index of the scan's column i. */
+static int scan_col(const tide_sql_plan *scan, uint32_t i, tide_sql_error *err)
+{
+    if (!is_logins(scan))
+        return (int)i;
+    for (int k = 0; k < 4; k++)
+        if (strcasecmp(scan->cols[i].name, gen_names[k]) == 0) {
+            if (scan->cols[i].type != gen_types[k])
+                break;
+            return k;
+        }
+    return sqlfail(err, TIDE_EINVAL, scan->pos,
+                   "table '%s': column '%s' %s is not one of the logins generator's (ts TIMESTAMP(3), user_id "
+                   "BIGINT, country STRING, device STRING)",
+                   scan->u.scan.table->name, scan->cols[i].name, tide_type_name(scan->cols[i].type));
+}
+
+/* The schema of the source's rows. */
+static int source_schema(const tide_sql_plan *scan, tide_schema **out, tide_sql_error *err)
+{
+    tide_err e = {0};
+    if (!is_logins(scan)) {
+        if (tide_sql_plan_schema(scan, out, &e))
+            return experr(err, scan, &e);
+        return 0;
+    }
+    int rc = tide_schema_create(out, &e);
+    for (int k = 0; k < 4 && !rc; k++)
+        rc = tide_schema_add(*out, gen_names[k], gen_types[k], true, &e);
+    if (!rc)
+        rc = tide_schema_set_time_column(*out, 0, &e);
+    if (rc) {
+        tide_schema_free(*out);
+        *out = NULL;
+        return experr(err, scan, &e);
+    }
+    return 0;
 }
 
 /* ---- folding Filter / Project chains ---- */
@@ -191,7 +242,10 @@ static int flatten(tide_sql_lowered *l, const tide_sql_plan *p, bool allow_wa, f
         tide_sql_bexpr *c = tide_arena_alloc(&l->arena, sizeof *c);
         if (!c)
             return nomem(err, q);
-        *c = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = q->cols[i].type, .col = i};
+        int sc = (int)i;
+        if (q->kind == TIDE_SQL_PLAN_SCAN && (sc = scan_col(q, i, err)) < 0)
+            return sc;
+        *c = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = q->cols[i].type, .col = (uint32_t)sc};
         f->cols[i] = c;
     }
     while (n > 0) {
@@ -503,6 +557,9 @@ static int on_result(void *ctx, const tide_pipe_result *r)
         tide_value v = vec_value(l->vecs[i], 0);
         rc = tide_cbatch_set(l->out, l->map[i], orow, &v, &e);
     }
+    /* unbounded: the rows of the last step must not wait for the next one */
+    if (!rc && !l->bounded)
+        rc = out_flush(l, true, &e);
     return rc ? out_fail(l, rc, &e) : 0;
 }
 
@@ -549,10 +606,14 @@ static int lower_source(tide_sql_lowered *l, const tide_sql_plan *scan, const ti
                        "(the job needs event time)",
                        t ? t->name : "?");
     l->cfg.wm_bound = scan->u.scan.wm_bound;
-    if (t && t->connector == TIDE_SQL_CONN_LOGINS) {
+    int tc = scan_col(scan, (uint32_t)scan->u.scan.time_col, err);
+    if (tc < 0)
+        return tc;
+    l->src_time = tc;
+    if (is_logins(scan)) {
         l->cfg.source.kind = TIDE_PIPE_SRC_GEN_LOGINS;
         l->cfg.source.gen = scan->u.scan.cfg.gen;
-        l->cfg.source.time_col = scan->u.scan.time_col;
+        l->cfg.source.time_col = tc;
         l->bounded = true;
         return 0;
     }
@@ -653,10 +714,8 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     tide_expr **xs = calloc(cap, sizeof *xs);
     if (!xs)
         return nomem(err, wa);
-    if (tide_sql_plan_schema(scan, &scan_schema, &e)) {
-        rc = experr(err, scan, &e);
+    if ((rc = source_schema(scan, &scan_schema, err)) != 0)
         goto done;
-    }
     if ((rc = build_where(&in, scan_schema, wa, &where, err)) != 0)
         goto done;
     if ((rc = tide_schema_create(&l->stage_schema, &e)) != 0) {
@@ -794,10 +853,8 @@ static int lower_stateless(tide_sql_lowered *l, const tide_sql_plan *sink, const
     tide_expr **xs = calloc(cap, sizeof *xs);
     if (!xs)
         return nomem(err, sink);
-    if (tide_sql_plan_schema(scan, &scan_schema, &e)) {
-        rc = experr(err, scan, &e);
+    if ((rc = source_schema(scan, &scan_schema, err)) != 0)
         goto done;
-    }
     if ((rc = build_where(f, scan_schema, sink, &where, err)) != 0)
         goto done;
     if ((rc = tide_schema_create(&l->stage_schema, &e)) != 0) {
@@ -805,13 +862,15 @@ static int lower_stateless(tide_sql_lowered *l, const tide_sql_plan *sink, const
         goto done;
     }
     int time_col = -1;
-    uint32_t tc = (uint32_t)scan->u.scan.time_col;
+    uint32_t tc = (uint32_t)l->src_time;
+    char name[32];
     for (uint32_t i = 0; i < f->ncols; i++) {
         if (tide_sql_plan_expr(f->cols[i], scan_schema, &xs[nx], &e)) {
             rc = experr(err, sink, &e);
             goto done;
         }
-        if ((rc = add_stage_col(l->stage_schema, sink->cols[i].name, xs[nx], sink, err)) != 0)
+        snprintf(name, sizeof name, "c%u", i);
+        if ((rc = add_stage_col(l->stage_schema, name, xs[nx], sink, err)) != 0)
             goto done;
         if (time_col < 0 && f->cols[i]->kind == TIDE_SQL_BX_COLUMN && f->cols[i]->col == tc)
             time_col = (int)nx;

@@ -30,7 +30,7 @@
  *              JSON Lines; an `op` column first when the plan is a
  *              changelog) or the INSERT target's sink (its `op` column gets
  *              "+I", "-U", "+U", "-D").  Rows are written once per watermark
- *              step (and per stateless batch).
+ *              step and per stateless batch (unbounded sources: per row).
  *
  * Use:
  *   tide_sql_lowered *l;

@@ -8,6 +8,7 @@
 #include "exec/expr.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,7 +55,14 @@ int tide_sql_plan_schema(const tide_sql_plan *plan, tide_schema **out, tide_err 
         goto fail;
     for (uint32_t i = 0; i < plan->ncols; i++) {
         tide_type t = plan->cols[i].type == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : plan->cols[i].type;
-        rc = tide_schema_add(s, plan->cols[i].name, t, true, e);
+        /* a duplicate name (SELECT a, a) gets the first free suffix: a0, a1, ... */
+        const char *name = plan->cols[i].name;
+        char alt[128];
+        for (int k = 0; tide_schema_find(s, name, strlen(name)) >= 0 && k < 1000; k++) {
+            snprintf(alt, sizeof alt, "%.100s%d", plan->cols[i].name, k);
+            name = alt;
+        }
+        rc = tide_schema_add(s, name, t, true, e);
         if (rc)
             goto fail;
         if (plan->cols[i].rowtime && t == TIDE_TYPE_TIMESTAMP) {

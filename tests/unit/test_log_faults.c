@@ -47,6 +47,9 @@ static int scratch_init(void)
             return -1;
         snprintf(g_base, sizeof g_base, "%s", t);
     }
+    /* a leftover of a killed run whose pid was reused would otherwise be
+     * read as this run's data (cp -a into an existing directory nests) */
+    tide_io_rmtree(g_base, NULL);
     mkdir(g_base, 0755);
     return 0;
 }
@@ -945,8 +948,19 @@ static bool rf_verify(const char *dir, const bool appended[RF_PARTS], const uint
         int end_rc = 0;
         int64_t n = pl_read_all(dir, p, FN_VAL_MAX, next, &end_rc, why);
         if (n < 0 || (uint64_t)n != next || end_rc != TIDE_EAGAIN) {
-            note(why, "partition %u: read %lld records ending with %s, expected %llu", p,
-                 (long long)n, tide_err_name(end_rc), (unsigned long long)next);
+            /* say what is on disk now: the segments the reader should have
+             * found (a scratch tree removed under the test shows as none) */
+            char part[2400], segs[200] = "";
+            uint64_t bases[16];
+            snprintf(part, sizeof part, "%s/topics/%s/%u", dir, TOPIC, p);
+            size_t nb = list_segments(part, bases, 16);
+            for (size_t i = 0, at = 0; i < nb && at < sizeof segs - 24; i++)
+                at += (size_t)snprintf(segs + at, sizeof segs - at, " %llu",
+                                       (unsigned long long)bases[i]);
+            note(why, "partition %u: read %lld records ending with %s, expected %llu "
+                      "(segments now:%s%s)", p, (long long)n, tide_err_name(end_rc),
+                 (unsigned long long)next, nb ? segs : " none",
+                 access(part, F_OK) == 0 ? "" : ", the partition directory is gone");
             ok = false;
         }
     }
@@ -1105,6 +1119,132 @@ static void test_torn_tail_payload_holds_a_batch(void)
     scratch_remove(dir);
 }
 
+/* ====================================================================== */
+/* A reader whose data vanishes or has a hole never says "nothing new yet"  */
+/* ====================================================================== */
+
+/* A topic of one partition in several small segments (fsync=never); fills
+ * bases[] with its segments and returns how many, 0 on failure. */
+static size_t small_segments(const char *dir, uint64_t *bases, size_t cap, uint64_t *total)
+{
+    tide_err e = {0};
+    tide_topic_config cfg;
+    tide_topic_config_default(&cfg);
+    cfg.segment_bytes = 1024;
+    cfg.fsync = TIDE_FSYNC_NEVER;
+    if (tide_topic_create(dir, TOPIC, &cfg, &e))
+        return 0;
+    tide_log_writer *w = NULL;
+    if (tide_log_writer_open(&w, dir, TOPIC, &(tide_log_writer_opts){.report = quiet_report}, &e))
+        return 0;
+    log_gen_rec g;
+    uint64_t n = 0;
+    for (; n < 40; n++) {
+        log_gen(0, n, FN_VAL_MAX, &g);
+        tide_record rec = log_gen_record(&g);
+        if (tide_log_append(w, 0, &rec, 1, NULL, &e))
+            break;
+    }
+    tide_log_writer_close(w, &e);
+    *total = n;
+    char part[2400];
+    snprintf(part, sizeof part, "%s/topics/%s/0", dir, TOPIC);
+    return n == 40 ? list_segments(part, bases, cap) : 0;
+}
+
+/* Read records 0, 1, ... while they are below `stop`; the count read. */
+static uint64_t read_until(tide_log_reader *rd, uint64_t stop, char *why)
+{
+    uint64_t off = 0;
+    while (off < stop) {
+        tide_record rec;
+        tide_err e = {0};
+        int rc = tide_log_reader_next(rd, &rec, &e);
+        char m[300];
+        if (rc || !log_gen_check(&rec, 0, off, FN_VAL_MAX, m, sizeof m)) {
+            note(why, "record %llu: %s: %s", (unsigned long long)off, tide_err_name(rc),
+                 rc ? e.msg : m);
+            break;
+        }
+        off++;
+    }
+    return off;
+}
+
+/* The data directory is removed while a reader is part-way through a
+ * partition (the topic deleted, or a scratch tree cleaned up under a test):
+ * the reader has the first segment open and reads it to its end, but then
+ * it must say the partition is gone, not TIDE_EAGAIN ("nothing new yet",
+ * which a follower would wait on forever and a check reads as data lost). */
+static void test_reader_partition_removed_under_it(void)
+{
+    char dirbuf[2200], why[MSG_MAX] = "";
+    const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
+    uint64_t bases[16], total = 0;
+    size_t nb = small_segments(dir, bases, 16, &total);
+    TT_ASSERT_MSG(nb >= 3, "setup: %zu segments", nb);
+    tide_log_reader *rd = NULL;
+    tide_err e = {0};
+    TT_OK(tide_log_reader_open(&rd, dir, TOPIC, 0, &e));
+    /* read into the first segment, so the reader holds it open */
+    TT_ASSERT_EQ_INT(read_until(rd, bases[1] - 1, why), bases[1] - 1);
+    TT_ASSERT_MSG(!why[0], "%s", why);
+    char topics[2400];
+    snprintf(topics, sizeof topics, "%s/topics", dir);
+    TT_OK(tide_io_rmtree(topics, &e));
+    tide_record rec;
+    int rc = tide_log_reader_next(rd, &rec, &e); /* the last record of the open segment */
+    TT_ASSERT_MSG(rc == 0 && rec.offset == bases[1] - 1, "%s: %s", tide_err_name(rc), e.msg);
+    tide_err_clear(&e);
+    rc = tide_log_reader_next(rd, &rec, &e);
+    TT_ASSERT_MSG(rc == TIDE_ENOENT && strstr(e.msg, "no longer exists"),
+                  "reader past the end of a segment whose partition was removed: %s (%s), "
+                  "want TIDE_ENOENT", tide_err_name(rc), e.msg);
+    /* and a reader positioned afresh says so too */
+    tide_err_clear(&e);
+    rc = tide_log_reader_seek(rd, 0, &e);
+    if (rc == 0) {
+        tide_err_clear(&e);
+        rc = tide_log_reader_next(rd, &rec, &e);
+    }
+    TT_ASSERT_MSG(rc == TIDE_ENOENT, "seek/next in a removed partition: %s (%s)", tide_err_name(rc),
+                  e.msg);
+    tide_log_reader_close(rd);
+    scratch_remove(dir);
+}
+
+/* A segment that is not the last one is empty (a hole: its records are
+ * lost).  The reader must report corruption naming it, not TIDE_EAGAIN,
+ * which would silently end every read at the hole. */
+static void test_reader_empty_middle_segment(void)
+{
+    char dirbuf[2200], why[MSG_MAX] = "", path[2600];
+    const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
+    uint64_t bases[16], total = 0;
+    size_t nb = small_segments(dir, bases, 16, &total);
+    TT_ASSERT_MSG(nb >= 3, "setup: %zu segments", nb);
+    snprintf(path, sizeof path, "%s/topics/%s/0/%020llu.log", dir, TOPIC,
+             (unsigned long long)bases[1]);
+    TT_ASSERT(truncate(path, 0) == 0);
+    tide_log_reader *rd = NULL;
+    tide_err e = {0};
+    TT_OK(tide_log_reader_open(&rd, dir, TOPIC, 0, &e));
+    TT_ASSERT_EQ_INT(read_until(rd, bases[1], why), bases[1]);
+    TT_ASSERT_MSG(!why[0], "%s", why);
+    tide_record rec;
+    for (int k = 0; k < 2; k++) { /* and again: the reader stays where it was */
+        tide_err_clear(&e);
+        int rc = tide_log_reader_next(rd, &rec, &e);
+        TT_ASSERT_MSG(rc == TIDE_ECORRUPT && strstr(e.msg, path),
+                      "reader at an empty segment %llu followed by others: %s (%s), want "
+                      "TIDE_ECORRUPT naming it", (unsigned long long)bases[1], tide_err_name(rc),
+                      e.msg);
+        TT_ASSERT_EQ_INT(tide_log_reader_position(rd), bases[1]);
+    }
+    tide_log_reader_close(rd);
+    scratch_remove(dir);
+}
+
 int main(void)
 {
     if (scratch_init() != 0) {
@@ -1112,6 +1252,8 @@ int main(void)
         return 1;
     }
     TT_RUN(test_torn_tail_payload_holds_a_batch);
+    TT_RUN(test_reader_partition_removed_under_it);
+    TT_RUN(test_reader_empty_middle_segment);
     TT_RUN(test_fail_every_call_in_recovery);
     TT_RUN(test_fail_every_call_always);
     TT_RUN(test_fail_every_call_interval);

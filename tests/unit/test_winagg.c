@@ -1234,6 +1234,86 @@ static void test_many_keys_churn(void)
     TT_ASSERT(ok);
 }
 
+/* Firing order over keys that differ only past 16 bytes, only in trailing
+ * zero bytes, or in bytes 0x00 / 0xff: (end, start, memcmp over the common
+ * length, shorter first), checked against qsort with that comparison; each
+ * (key, window) gets two records (COUNT(*) = 2: lookups of keys 0..40 bytes). */
+typedef struct okey {
+    unsigned char b[MAXKEY];
+    uint32_t len;
+    int64_t start;
+} okey;
+
+static int cmp_okey(const void *pa, const void *pb)
+{
+    const okey *a = pa, *b = pb;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    uint32_t n = a->len < b->len ? a->len : b->len;
+    int c = n ? memcmp(a->b, b->b, n) : 0;
+    if (c)
+        return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+static void test_key_order(void)
+{
+    enum { N = 400, WIN = 10 };
+    static const unsigned char ALPHA[3] = {0x00, 'a', 0xff};
+    for (uint64_t round = 0; round < 4; round++) {
+        uint64_t seed = 777 + round;
+        okey *k = malloc(N * sizeof *k);
+        sink out = {0};
+        tide_winagg_config cfg = {.window = tide_win_tumble(WIN), .aggs = SMALL_AGGS,
+                                  .n_aggs = NAGG, .n_inputs = 3, .mode = TIDE_TRIG_ACCUMULATING,
+                                  .emit = sink_emit, .ctx = &out};
+        tide_winagg *op;
+        TT_OK(tide_winagg_create(&cfg, &op, NULL));
+        int n = 0;
+        for (int i = 0; i < N; i++) {
+            okey x = {.len = (uint32_t)(tt_rand(&seed) % (MAXKEY + 1))};
+            /* a shared 16-byte prefix most of the time */
+            uint32_t fixed = tt_rand(&seed) % 4 ? 16 : 0;
+            for (uint32_t j = 0; j < x.len; j++)
+                x.b[j] = j < fixed ? (unsigned char)('p' + j % 3) : ALPHA[tt_rand(&seed) % 3];
+            x.start = (int64_t)(tt_rand(&seed) % 3) * WIN;
+            bool dup = false;
+            for (int j = 0; j < n && !dup; j++)
+                dup = cmp_okey(&k[j], &x) == 0;
+            if (dup)
+                continue;
+            k[n++] = x;
+            tide_value in[3] = {I(1), bnull(TIDE_TYPE_DOUBLE), bnull(TIDE_TYPE_STRING)};
+            TT_OK(tide_winagg_push(op, x.b, x.len, x.start + (int64_t)(tt_rand(&seed) % WIN), in,
+                                   0, NULL));
+        }
+        /* again, so that every window is also found (not only created) */
+        for (int i = 0; i < n; i++) {
+            tide_value in[3] = {I(1), bnull(TIDE_TYPE_DOUBLE), bnull(TIDE_TYPE_STRING)};
+            TT_OK(tide_winagg_push(op, k[i].b, k[i].len,
+                                   k[i].start + (int64_t)(tt_rand(&seed) % WIN), in, 0, NULL));
+        }
+        TT_OK(tide_winagg_advance_watermark(op, TIDE_TS_MAX, 0, NULL));
+        qsort(k, (size_t)n, sizeof *k, cmp_okey);
+        bool ok = !out.bad && out.n == (size_t)n;
+        for (int i = 0; ok && i < n; i++) {
+            const orow *o = &out.rows[i];
+            ok = o->op == TIDE_CHANGE_INSERT && o->klen == k[i].len &&
+                 memcmp(o->key, k[i].b, k[i].len) == 0 && o->start == k[i].start &&
+                 o->end == k[i].start + WIN && o->v[0].u.i64 == 2;
+            if (!ok)
+                fprintf(stderr, "  row %d: len %u start %lld, want len %u start %lld\n", i,
+                        o->klen, (long long)o->start, k[i].len, (long long)k[i].start);
+        }
+        tide_winagg_free(op);
+        sink_free(&out);
+        free(k);
+        if (!ok)
+            TT_SEED(777 + round);
+        TT_ASSERT(ok);
+    }
+}
+
 static void test_config_errors(void)
 {
     sink out = {0};
@@ -1277,6 +1357,7 @@ int main(void)
     TT_RUN(test_global_and_no_regress);
     TT_RUN(test_early_by_processing_time);
     TT_RUN(test_many_keys_churn);
+    TT_RUN(test_key_order);
     TT_RUN(test_config_errors);
     TT_DONE();
 }

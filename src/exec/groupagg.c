@@ -1,0 +1,434 @@
+/*
+ * groupagg.c - unwindowed keyed aggregation (see groupagg.h).
+ *
+ * Design.  One state/table.h table (byte keys) maps a key to a fixed-size
+ * value: a header (count of live input rows, flags), the previously emitted
+ * result (one tide_value per aggregate, by value: results are never
+ * strings) and the aggregates' state slots packed back to back.  A record
+ * is one table lookup, one step/retract per aggregate, and (per-record
+ * mode) one result computation compared with the previous result.
+ *
+ * When a key's live count drops to 0 its slots are reset (tide_agg_free
+ * re-initialises them), so a key that comes back starts from a fresh state
+ * (a DOUBLE sum does not keep the rounding residue of its retractions); in
+ * per-record mode the key is deleted right away, in mini-batch mode at the
+ * flush (unless rows came back by then).
+ *
+ * Mini-batch mode marks a changed key dirty and copies its bytes once into
+ * a growable byte buffer (`dbuf`, entries in `dents`); the flush sorts the
+ * entries by key bytes and settles each key exactly like per-record mode
+ * settles after a record, so both modes agree on the result and differ only
+ * in the number of rows.
+ */
+#include "exec/groupagg.h"
+
+#include "state/table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    F_EMITTED = 1, /* a row of this key is live downstream (prev holds it) */
+    F_DIRTY = 2,   /* mini-batch: changed since the last flush */
+};
+
+typedef struct ga_head {
+    int64_t live; /* live input rows */
+    uint32_t flags;
+    uint32_t pad;
+} ga_head;
+
+typedef struct ga_dent {
+    uint64_t k0; /* the key's first 8 bytes, zero-padded, big-endian: sorts first */
+    size_t off;  /* key bytes in dbuf */
+    const unsigned char *p; /* filled at flush */
+    uint32_t len;
+} ga_dent;
+
+struct tide_groupagg {
+    tide_groupagg_config cfg;
+    tide_groupagg_call *calls;
+    tide_agg *agg;
+    size_t *agg_off; /* offset of each slot in the table value */
+    size_t n_aggs;
+    size_t prev_off; /* offset of the previous results */
+    bool any_free;   /* some aggregate holds out-of-line state */
+    int failed;
+    uint64_t ignored;
+    tide_table *t;
+    tide_value *out; /* scratch results, n_aggs */
+
+    unsigned char *dbuf;
+    size_t dbuf_len, dbuf_cap;
+    ga_dent *dents;
+    size_t n_dents, dents_cap;
+};
+
+#define HEAD(v) ((ga_head *)(v))
+#define PREV(op, v) ((tide_value *)(void *)((unsigned char *)(v) + (op)->prev_off))
+#define SLOT(op, v, i) ((void *)((unsigned char *)(v) + (op)->agg_off[i]))
+
+static const tide_value null_value = {.type = TIDE_TYPE_NULL, .is_null = true};
+
+static const char *rc_what(int rc)
+{
+    switch (rc) {
+    case TIDE_ENOMEM: return "out of memory";
+    case TIDE_ERANGE: return "SUM(BIGINT) overflow";
+    case TIDE_EINVAL: return "input value of the wrong type";
+    default: return "emit callback failed";
+    }
+}
+
+/* Enter the failed state with `rc`.  `e` keeps a more precise message when
+ * one was already set. */
+static int fail(tide_groupagg *op, tide_err *e, int rc)
+{
+    if (!op->failed)
+        op->failed = rc;
+    return tide_err_set(e, rc, "group aggregate: %s", rc_what(rc));
+}
+
+static int failed_state(const tide_groupagg *op, tide_err *e)
+{
+    return tide_err_set(e, op->failed, "group aggregate: in a failed state (%s)",
+                        rc_what(op->failed));
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * elem);
+    if (!np)
+        return TIDE_ENOMEM;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- per-key state ------------------------------------------------------ */
+
+static void slots_init(tide_groupagg *op, void *v)
+{
+    for (size_t i = 0; i < op->n_aggs; i++)
+        tide_agg_init(&op->agg[i], SLOT(op, v, i));
+}
+
+static void slots_free(tide_groupagg *op, void *v)
+{
+    if (!op->any_free)
+        return;
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if (op->agg[i].has_free)
+            tide_agg_free(&op->agg[i], SLOT(op, v, i));
+}
+
+static bool is_int(tide_type t)
+{
+    return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_TIMESTAMP;
+}
+
+static int slot_apply(tide_groupagg *op, size_t i, void *slot, bool add, const tide_value *in,
+                      tide_err *e)
+{
+    const tide_agg *g = &op->agg[i];
+    const tide_groupagg_call *c = &op->calls[i];
+    const tide_value *v = c->kind == TIDE_AGG_COUNT_STAR ? &null_value : &in[c->arg];
+    if (c->kind == TIDE_AGG_COUNT_STAR)
+        return add ? tide_agg_step(g, slot, v, e) : tide_agg_retract(g, slot, v, e);
+    if (!v->is_null && is_int(v->type) && is_int(g->in_type))
+        return add ? tide_agg_step_i64(g, slot, v->u.i64, e)
+                   : tide_agg_retract_i64(g, slot, v->u.i64, e);
+    if (!v->is_null && v->type == TIDE_TYPE_DOUBLE && g->in_type == TIDE_TYPE_DOUBLE)
+        return add ? tide_agg_step_f64(g, slot, v->u.f64, e)
+                   : tide_agg_retract_f64(g, slot, v->u.f64, e);
+    return add ? tide_agg_step(g, slot, v, e) : tide_agg_retract(g, slot, v, e);
+}
+
+static bool same_value(const tide_value *a, const tide_value *b)
+{
+    if (a->type != b->type || a->is_null != b->is_null)
+        return false;
+    if (a->is_null)
+        return true;
+    switch (a->type) {
+    case TIDE_TYPE_BOOLEAN: return a->u.b == b->u.b;
+    case TIDE_TYPE_DOUBLE: return memcmp(&a->u.f64, &b->u.f64, sizeof a->u.f64) == 0;
+    case TIDE_TYPE_BIGINT:
+    case TIDE_TYPE_TIMESTAMP: return a->u.i64 == b->u.i64;
+    default: return false; /* strings are never results here */
+    }
+}
+
+static int emit(tide_groupagg *op, tide_change c, const void *key, uint32_t klen,
+                const tide_value *vals)
+{
+    tide_groupagg_row row = {c, key, klen, vals, op->n_aggs};
+    return op->cfg.emit(op->cfg.ctx, &row);
+}
+
+/* Emit what the key's change since its last emission calls for, and delete
+ * the key when it holds no live row.  `v` is the key's table value. */
+static int settle(tide_groupagg *op, const void *key, uint32_t klen, void *v, tide_err *e)
+{
+    ga_head *h = HEAD(v);
+    tide_value *prev = PREV(op, v);
+    int rc = 0;
+    if (h->live == 0) {
+        if (h->flags & F_EMITTED)
+            rc = emit(op, TIDE_CHANGE_DELETE, key, klen, prev);
+        slots_free(op, v);
+        tide_table_delete(op->t, key, klen);
+        return rc ? fail(op, e, rc) : 0;
+    }
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if ((rc = tide_agg_result(&op->agg[i], SLOT(op, v, i), &op->out[i], e)))
+            return fail(op, e, rc);
+    if (h->flags & F_EMITTED) {
+        size_t i = 0;
+        while (i < op->n_aggs && same_value(&prev[i], &op->out[i]))
+            i++;
+        if (i == op->n_aggs)
+            return 0;
+        if ((rc = emit(op, TIDE_CHANGE_UPDATE_BEFORE, key, klen, prev)) ||
+            (rc = emit(op, TIDE_CHANGE_UPDATE_AFTER, key, klen, op->out)))
+            return fail(op, e, rc);
+    } else if ((rc = emit(op, TIDE_CHANGE_INSERT, key, klen, op->out))) {
+        return fail(op, e, rc);
+    }
+    memcpy(prev, op->out, op->n_aggs * sizeof *prev);
+    h->flags |= F_EMITTED;
+    return 0;
+}
+
+static int mark_dirty(tide_groupagg *op, const void *key, uint32_t klen, void *v, tide_err *e)
+{
+    ga_head *h = HEAD(v);
+    if (h->flags & F_DIRTY)
+        return 0;
+    if (grow((void **)&op->dbuf, &op->dbuf_cap, op->dbuf_len + klen, 1) ||
+        grow((void **)&op->dents, &op->dents_cap, op->n_dents + 1, sizeof *op->dents))
+        return fail(op, e, TIDE_ENOMEM);
+    if (klen)
+        memcpy(op->dbuf + op->dbuf_len, key, klen);
+    uint64_t k0 = 0;
+    const unsigned char *kb = key;
+    for (uint32_t i = 0; i < 8; i++)
+        k0 = k0 << 8 | (i < klen ? kb[i] : 0);
+    op->dents[op->n_dents++] = (ga_dent){k0, op->dbuf_len, NULL, klen};
+    op->dbuf_len += klen;
+    h->flags |= F_DIRTY;
+    return 0;
+}
+
+static int push_one(tide_groupagg *op, const void *key, uint32_t klen, tide_change change,
+                    const tide_value *in, tide_err *e)
+{
+    int rc;
+    void *v;
+    if ((int)change < 0 || change > TIDE_CHANGE_DELETE)
+        return tide_err_set(e, TIDE_EINVAL, "group aggregate: bad change op %d", (int)change);
+    bool add = change == TIDE_CHANGE_INSERT || change == TIDE_CHANGE_UPDATE_AFTER;
+    if (add) {
+        bool is_new;
+        if ((rc = tide_table_upsert(op->t, key, klen, &v, &is_new, e)))
+            return rc == TIDE_ENOMEM ? fail(op, e, rc) : rc;
+        if (is_new)
+            slots_init(op, v);
+    } else {
+        if (!op->cfg.retractions)
+            return tide_err_set(e, TIDE_EUNSUPPORTED,
+                                "group aggregate: %s record but the input is insert-only",
+                                tide_change_name(change));
+        v = tide_table_find(op->t, key, klen);
+        if (!v || HEAD(v)->live <= 0) {
+            op->ignored++;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if ((rc = slot_apply(op, i, SLOT(op, v, i), add, in, e)))
+            return fail(op, e, rc);
+    if (add) {
+        HEAD(v)->live++;
+    } else if (--HEAD(v)->live == 0) {
+        slots_free(op, v);
+        slots_init(op, v);
+    }
+    if (op->cfg.mini_batch)
+        return mark_dirty(op, key, klen, v, e);
+    return settle(op, key, klen, v, e);
+}
+
+/* ---- API ---------------------------------------------------------------- */
+
+int tide_groupagg_create(const tide_groupagg_config *cfg, tide_groupagg **out, tide_err *e)
+{
+    *out = NULL;
+    if (!cfg->emit || !cfg->aggs || !cfg->n_aggs || cfg->n_aggs > 4096)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "group aggregate: bad config (emit callback, aggregates)");
+    int rc = TIDE_ENOMEM;
+    tide_groupagg *op = calloc(1, sizeof *op);
+    if (!op)
+        goto nomem;
+    op->cfg = *cfg;
+    op->n_aggs = cfg->n_aggs;
+    op->calls = malloc(cfg->n_aggs * sizeof *op->calls);
+    op->agg = calloc(cfg->n_aggs, sizeof *op->agg);
+    op->agg_off = malloc(cfg->n_aggs * sizeof *op->agg_off);
+    op->out = calloc(cfg->n_aggs, sizeof *op->out);
+    if (!op->calls || !op->agg || !op->agg_off || !op->out)
+        goto nomem;
+    memcpy(op->calls, cfg->aggs, cfg->n_aggs * sizeof *op->calls);
+    op->cfg.aggs = op->calls;
+    op->prev_off = sizeof(ga_head);
+    size_t off = op->prev_off + cfg->n_aggs * sizeof(tide_value);
+    off = (off + 7) & ~(size_t)7;
+    for (size_t i = 0; i < cfg->n_aggs; i++) {
+        const tide_groupagg_call *c = &cfg->aggs[i];
+        if (c->kind != TIDE_AGG_COUNT_STAR && c->arg >= cfg->n_inputs) {
+            rc = tide_err_set(e, TIDE_EINVAL,
+                              "group aggregate: aggregate %zu (%s): argument %u out of %zu inputs",
+                              i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
+            goto fail;
+        }
+        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING) {
+            rc = tide_err_set(e, TIDE_EUNSUPPORTED,
+                              "group aggregate: aggregate %zu: %s(STRING) is not supported yet", i,
+                              tide_agg_kind_name(c->kind));
+            goto fail;
+        }
+        if ((rc = tide_agg_bind_kind(&op->agg[i], c->kind, c->type,
+                                     cfg->retractions ? TIDE_AGG_RETRACTABLE : 0, e)))
+            goto fail;
+        if (cfg->retractions && !op->agg[i].invertible) {
+            rc = tide_err_set(e, TIDE_EUNSUPPORTED,
+                              "group aggregate: aggregate %zu: %s cannot retract, but the input "
+                              "is a changelog (-U/-D records)",
+                              i, op->agg[i].name);
+            goto fail;
+        }
+        op->any_free |= op->agg[i].has_free;
+        op->agg_off[i] = off;
+        off += op->agg[i].state_size;
+    }
+    if ((rc = tide_table_create(&op->t, TIDE_TABLE_KEY_BYTES, off, cfg->capacity_hint, e)))
+        goto fail;
+    *out = op;
+    return 0;
+nomem:
+    rc = tide_err_set(e, TIDE_ENOMEM, "group aggregate: out of memory at create");
+fail:
+    tide_groupagg_free(op);
+    return rc;
+}
+
+void tide_groupagg_free(tide_groupagg *op)
+{
+    if (!op)
+        return;
+    if (op->t && op->any_free) {
+        tide_table_iter it = {0};
+        tide_table_entry ent;
+        while (tide_table_next(op->t, &it, &ent))
+            slots_free(op, ent.value);
+    }
+    tide_table_free(op->t);
+    free(op->calls);
+    free(op->agg);
+    free(op->agg_off);
+    free(op->out);
+    free(op->dbuf);
+    free(op->dents);
+    free(op);
+}
+
+int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tide_change change,
+                       const tide_value *in, tide_err *e)
+{
+    if (op->failed)
+        return failed_state(op, e);
+    return push_one(op, key, key_len, change, in, e);
+}
+
+#define PREFETCH_AHEAD 8
+
+int tide_groupagg_push_batch(tide_groupagg *op, size_t n, const void *const *keys,
+                             const uint32_t *key_lens, const tide_change *changes,
+                             const tide_value *in, tide_err *e)
+{
+    if (op->failed)
+        return failed_state(op, e);
+    size_t ni = op->cfg.n_inputs;
+    for (size_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+        tide_table_prefetch(op->t, keys[i], key_lens[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n)
+            tide_table_prefetch(op->t, keys[i + PREFETCH_AHEAD], key_lens[i + PREFETCH_AHEAD]);
+        int rc = push_one(op, keys[i], key_lens[i], changes ? changes[i] : TIDE_CHANGE_INSERT,
+                          ni ? in + i * ni : NULL, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int dent_cmp(const void *a, const void *b)
+{
+    const ga_dent *x = a, *y = b;
+    if (x->k0 != y->k0)
+        return x->k0 < y->k0 ? -1 : 1;
+    uint32_t m = x->len < y->len ? x->len : y->len;
+    int c = m ? memcmp(x->p, y->p, m) : 0;
+    if (c)
+        return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+int tide_groupagg_flush(tide_groupagg *op, tide_err *e)
+{
+    if (op->failed)
+        return failed_state(op, e);
+    if (!op->cfg.mini_batch || !op->n_dents)
+        return 0;
+    for (size_t i = 0; i < op->n_dents; i++)
+        op->dents[i].p = op->dbuf + op->dents[i].off;
+    qsort(op->dents, op->n_dents, sizeof *op->dents, dent_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < op->n_dents && i < PREFETCH_AHEAD; i++)
+        tide_table_prefetch(op->t, op->dents[i].p, op->dents[i].len);
+    for (size_t i = 0; i < op->n_dents && !rc; i++) {
+        if (i + PREFETCH_AHEAD < op->n_dents)
+            tide_table_prefetch(op->t, op->dents[i + PREFETCH_AHEAD].p,
+                                op->dents[i + PREFETCH_AHEAD].len);
+        const ga_dent *d = &op->dents[i];
+        void *v = tide_table_find(op->t, d->p, d->len);
+        if (!v)
+            continue; /* cannot happen: dirty keys stay until their flush */
+        HEAD(v)->flags &= ~(uint32_t)F_DIRTY;
+        rc = settle(op, d->p, d->len, v, e);
+    }
+    op->n_dents = 0;
+    op->dbuf_len = 0;
+    return rc;
+}
+
+size_t tide_groupagg_keys(const tide_groupagg *op)
+{
+    return tide_table_count(op->t);
+}
+
+size_t tide_groupagg_pending(const tide_groupagg *op)
+{
+    return op->n_dents;
+}
+
+uint64_t tide_groupagg_ignored(const tide_groupagg *op)
+{
+    return op->ignored;
+}

@@ -1,0 +1,129 @@
+/*
+ * groupagg.h - the unwindowed keyed aggregation operator (single-threaded):
+ * SQL `GROUP BY key` over an unbounded input, producing a changelog.
+ *
+ * Input: records (key bytes, change op, input values).  The input may itself
+ * be a changelog: +I and +U records add a row (tide_agg_step), -U and -D
+ * records remove an earlier row with the same values (tide_agg_retract).
+ * Retractions need invertible aggregates: a config that allows them binds
+ * every aggregate with TIDE_AGG_RETRACTABLE and fails with
+ * TIDE_EUNSUPPORTED at create when one is not invertible
+ * (APPROX_COUNT_DISTINCT).  A retraction for a key that holds no live row
+ * (e.g. state lost upstream) is ignored and counted
+ * (tide_groupagg_ignored).
+ *
+ * Output, through the emit callback (Flink's unwindowed GROUP BY):
+ *   - the first row of a key emits +I (key, aggregates);
+ *   - a later change that alters the result emits -U (the previous row) then
+ *     +U (the new row); nothing when the result is equal (same type, NULL
+ *     flag and bits) to the previous one;
+ *   - when a key's count of live input rows drops to 0 it emits -D (the
+ *     previous row) and the key's state is freed.
+ * Applying the output to a map (+I/+U set, -U/-D delete) gives the current
+ * GROUP BY result, and a downstream SUM that adds +I/+U and subtracts -U/-D
+ * stays exact.
+ *
+ * Mini-batch mode (cfg.mini_batch): pushes only update the state and mark
+ * the key; tide_groupagg_flush emits, for every key changed since the last
+ * flush, in ascending key-byte order (memcmp over the common length, shorter
+ * key first on a tie), at most one of: +I (new key), -U/+U (changed result),
+ * -D (no live row left; nothing at all for a key that appeared and vanished
+ * within the batch).  The result after a flush equals the per-record mode's
+ * after the same records, with fewer rows.  In per-record mode flush is a
+ * no-op and rows are emitted inside push, in record order.
+ *
+ * Aggregates are exec/agg.h's, with its semantics (NULLs ignored; COUNT ->
+ * BIGINT; SUM keeps the input type and fails with TIDE_ERANGE on BIGINT
+ * overflow of the result; AVG -> DOUBLE; exact COUNT DISTINCT).  MIN/MAX of
+ * STRING is not supported yet (TIDE_EUNSUPPORTED at create): the operator
+ * keeps the previous results by value.  BIGINT and TIMESTAMP input values
+ * are interchangeable.
+ *
+ * Memory: one state/table.h entry per live key (live-row count, previous
+ * result, aggregate slots); nothing is allocated per record in steady state
+ * (except COUNT DISTINCT / MIN-MAX treap growth inside exec/agg.h).
+ * Mini-batch mode keeps a copy of each changed key's bytes until the flush.
+ *
+ * Errors: an allocation failure, an aggregate error (TIDE_ERANGE) or a
+ * callback's non-zero return stops the call and puts the operator in a
+ * failed state: later calls return the same code.  Bad arguments (a
+ * retraction when cfg.retractions is false, a bad change op) return
+ * TIDE_EINVAL / TIDE_EUNSUPPORTED without failing the operator.
+ */
+#ifndef TIDE_EXEC_GROUPAGG_H
+#define TIDE_EXEC_GROUPAGG_H
+
+#include "base/err.h"
+#include "data/types.h"
+#include "exec/agg.h"
+#include "time/trigger.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One aggregate: kind (exec/agg.h), index of its argument in the pushed
+ * values (not used by COUNT(*)), and the argument's type. */
+typedef struct tide_groupagg_call {
+    tide_agg_kind kind;
+    uint32_t arg;
+    tide_type type;
+} tide_groupagg_call;
+
+/* One output row.  Pointers are borrowed for the duration of the callback. */
+typedef struct tide_groupagg_row {
+    tide_change op;
+    const void *key;
+    uint32_t key_len;
+    const tide_value *vals; /* one per aggregate, in config order */
+    size_t n_vals;
+} tide_groupagg_row;
+
+/* Return 0 to go on; a non-zero (negative TIDE_E*) return stops the
+ * operator with that error. */
+typedef int (*tide_groupagg_emit_fn)(void *ctx, const tide_groupagg_row *row);
+
+typedef struct tide_groupagg_config {
+    const tide_groupagg_call *aggs; /* copied at create */
+    size_t n_aggs;                  /* >= 1 */
+    size_t n_inputs;                /* values per pushed record */
+    bool retractions;               /* the input may hold -U/-D records */
+    bool mini_batch;                /* emit only at tide_groupagg_flush */
+    tide_groupagg_emit_fn emit;     /* required */
+    void *ctx;
+    size_t capacity_hint;           /* expected live keys; 0: small */
+} tide_groupagg_config;
+
+typedef struct tide_groupagg tide_groupagg;
+
+int tide_groupagg_create(const tide_groupagg_config *cfg, tide_groupagg **out, tide_err *e);
+/* NULL is a no-op. */
+void tide_groupagg_free(tide_groupagg *op);
+
+/* Push one record: key bytes (copied when kept), its change op, `in` with
+ * cfg->n_inputs values (borrowed for the call; may be NULL when n_inputs is
+ * 0). */
+int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tide_change change,
+                       const tide_value *in, tide_err *e);
+
+/* Push `n` records: record i has key keys[i] (key_lens[i] bytes), op
+ * changes[i] (`changes` NULL: all +I) and values in[i * n_inputs ...].
+ * Same results as n calls of tide_groupagg_push in order, with the state
+ * lookups prefetched.  On an error, the records before the failing one were
+ * pushed. */
+int tide_groupagg_push_batch(tide_groupagg *op, size_t n, const void *const *keys,
+                             const uint32_t *key_lens, const tide_change *changes,
+                             const tide_value *in, tide_err *e);
+
+/* Mini-batch mode: emit the pending changes (see above).  Per-record mode:
+ * returns 0 (or the failed state's code). */
+int tide_groupagg_flush(tide_groupagg *op, tide_err *e);
+
+/* Keys with state (live rows, or pending removal in mini-batch mode). */
+size_t tide_groupagg_keys(const tide_groupagg *op);
+/* Keys changed since the last flush (mini-batch mode). */
+size_t tide_groupagg_pending(const tide_groupagg *op);
+/* Retractions ignored because their key had no live row. */
+uint64_t tide_groupagg_ignored(const tide_groupagg *op);
+
+#endif

@@ -1,0 +1,662 @@
+/*
+ * test_join.c - interval and window joins against brute-force models.
+ */
+#include "exec/join.h"
+#include "tt.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- test rows ---------------------------------------------------------- */
+
+typedef struct trow {
+    int side;
+    uint32_t key;
+    int64_t ts;
+    int64_t id;  /* arrival index after ordering */
+    int64_t ord; /* sort key for the arrival order */
+} trow;
+
+static void key_bytes(uint32_t k, char *buf, uint32_t *len)
+{
+    /* short keys and a few over 12 bytes (out-of-line in the table) */
+    int n = (k % 3 == 2) ? snprintf(buf, 64, "a-longer-key-name-%u", k) : snprintf(buf, 64, "k%u", k);
+    *len = (uint32_t)n;
+}
+
+static int cmp_ord(const void *a, const void *b)
+{
+    const trow *x = a, *y = b;
+    if (x->ord != y->ord)
+        return x->ord < y->ord ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* n rows with ts in [0, span), random side and key; arrival order sorted by
+ * ts + r with r in [0, disorder]: a row arrives after every row with
+ * ts + r smaller, so max seen ts before it is <= its ts + disorder. */
+static void gen_rows(uint64_t *s, trow *rows, size_t n, int64_t span, uint32_t nkeys)
+{
+    for (size_t i = 0; i < n; i++) {
+        rows[i].side = (int)(tt_rand(s) % 2);
+        rows[i].key = (uint32_t)(tt_rand(s) % nkeys);
+        rows[i].ts = (int64_t)(tt_rand(s) % (uint64_t)span) - span / 4; /* some negative */
+        rows[i].id = (int64_t)i;
+    }
+}
+
+static void order_rows(uint64_t *s, trow *rows, size_t n, int64_t disorder)
+{
+    for (size_t i = 0; i < n; i++)
+        rows[i].ord = rows[i].ts + (int64_t)(tt_rand(s) % (uint64_t)(disorder + 1));
+    qsort(rows, n, sizeof *rows, cmp_ord);
+}
+
+/* values: left (BIGINT id, STRING "s<id>" or NULL), right (BIGINT id) */
+typedef struct tvals {
+    tide_value v[2];
+    char str[32];
+} tvals;
+
+static void make_vals(const trow *r, tvals *tv)
+{
+    memset(tv, 0, sizeof *tv);
+    tv->v[0].type = TIDE_TYPE_BIGINT;
+    tv->v[0].u.i64 = r->id;
+    tv->v[1].type = TIDE_TYPE_STRING;
+    if (r->id % 5 == 0) {
+        tv->v[1].is_null = true;
+    } else {
+        int n = snprintf(tv->str, sizeof tv->str, "s%lld", (long long)r->id);
+        tv->v[1].u.s.ptr = tv->str;
+        tv->v[1].u.s.len = (uint32_t)n;
+    }
+}
+
+/* ---- collected output ---------------------------------------------------- */
+
+typedef struct tout {
+    int64_t lid, rid, ts, start, end;
+    char key[64];
+    uint32_t klen;
+} tout;
+
+typedef struct sink {
+    tout *v;
+    size_t n, cap;
+    bool bad; /* a value did not survive the copy */
+    size_t late_n;
+    int64_t late_ts_sum;
+    int fail_after; /* > 0: return an error on that call */
+} sink;
+
+static void sink_add(sink *k, const tout *o)
+{
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 256;
+        k->v = realloc(k->v, k->cap * sizeof *k->v);
+        if (!k->v)
+            abort();
+    }
+    k->v[k->n++] = *o;
+}
+
+static bool check_left_vals(const tide_value *v)
+{
+    char want[32];
+    int64_t id = v[0].u.i64;
+    if (v[0].type != TIDE_TYPE_BIGINT)
+        return false;
+    if (id % 5 == 0)
+        return v[1].is_null;
+    int n = snprintf(want, sizeof want, "s%lld", (long long)id);
+    return !v[1].is_null && v[1].u.s.len == (uint32_t)n && memcmp(v[1].u.s.ptr, want, (size_t)n) == 0;
+}
+
+static int on_emit(void *ctx, const tide_join_row *row)
+{
+    sink *k = ctx;
+    tout o;
+    memset(&o, 0, sizeof o);
+    if (row->n_left != 2 || row->n_right != 2 || !check_left_vals(row->left) ||
+        !check_left_vals(row->right) || row->key_len >= sizeof o.key)
+        k->bad = true;
+    o.lid = row->left[0].u.i64;
+    o.rid = row->right[0].u.i64;
+    o.ts = row->ts;
+    o.start = row->start;
+    o.end = row->end;
+    o.klen = row->key_len < sizeof o.key ? row->key_len : 0;
+    memcpy(o.key, row->key, o.klen);
+    sink_add(k, &o);
+    if (k->fail_after > 0 && (int)k->n == k->fail_after)
+        return TIDE_EIO;
+    return 0;
+}
+
+static int on_late(void *ctx, tide_join_side side, const void *key, uint32_t key_len, int64_t ts,
+                   const tide_value *vals, size_t n_vals)
+{
+    sink *k = ctx;
+    (void)side;
+    (void)key;
+    (void)key_len;
+    if (n_vals != 2 || !check_left_vals(vals))
+        k->bad = true;
+    k->late_n++;
+    k->late_ts_sum += ts;
+    return 0;
+}
+
+static int cmp_key(const char *a, uint32_t al, const char *b, uint32_t bl)
+{
+    uint32_t n = al < bl ? al : bl;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c)
+        return c;
+    return al < bl ? -1 : al > bl;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const tout *x = a, *y = b;
+    if (x->lid != y->lid)
+        return x->lid < y->lid ? -1 : 1;
+    if (x->rid != y->rid)
+        return x->rid < y->rid ? -1 : 1;
+    return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static int cmp_win(const void *a, const void *b)
+{
+    const tout *x = a, *y = b;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    int c = cmp_key(x->key, x->klen, y->key, y->klen);
+    if (c)
+        return c;
+    return cmp_pair(a, b);
+}
+
+static bool same(const tout *a, const tout *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].lid != b[i].lid || a[i].rid != b[i].rid || a[i].ts != b[i].ts ||
+            a[i].start != b[i].start || a[i].end != b[i].end || a[i].klen != b[i].klen ||
+            memcmp(a[i].key, b[i].key, a[i].klen) != 0)
+            return false;
+    return true;
+}
+
+/* ---- interval join ------------------------------------------------------- */
+
+/* Run the interval join over rows in their array order, with the watermark
+ * max seen - bound after each push.  Checks the buffered row counts against
+ * the keep conditions after every advance.  Returns false (and says why)
+ * on a failure. */
+static bool run_interval(const trow *rows, size_t n, int64_t lo, int64_t hi, int64_t bound,
+                         sink *out, bool expect_on_time)
+{
+    tide_err e = {0};
+    tide_join_interval *op = NULL;
+    tide_join_interval_config cfg = {.lo = lo, .hi = hi, .n_left = 2, .n_right = 2,
+                                     .emit = on_emit, .ctx = out};
+    if (tide_join_interval_create(&cfg, &op, &e) != 0)
+        return false;
+    bool ok = true;
+    int64_t maxts = INT64_MIN;
+    char kb[64];
+    uint32_t kl;
+    for (size_t i = 0; i < n && ok; i++) {
+        tvals tv;
+        make_vals(&rows[i], &tv);
+        key_bytes(rows[i].key, kb, &kl);
+        if (expect_on_time && maxts != INT64_MIN && rows[i].ts < maxts - bound) {
+            fprintf(stderr, "  generator produced a late row\n");
+            ok = false;
+        }
+        if (tide_join_interval_push(op, (tide_join_side)rows[i].side, kb, kl, rows[i].ts, tv.v,
+                                    &e) != 0)
+            ok = false;
+        if (rows[i].ts > maxts)
+            maxts = rows[i].ts;
+        int64_t w = maxts - bound;
+        if (tide_join_interval_advance_watermark(op, w, &e) != 0)
+            ok = false;
+        /* cleanup model: buffered = pushed rows whose keep condition holds */
+        size_t want[2] = {0, 0};
+        bool keyseen[64] = {false};
+        size_t wkeys = 0;
+        for (size_t j = 0; j <= i; j++) {
+            bool keep = rows[j].side == 0 ? rows[j].ts >= w + lo : rows[j].ts >= w - hi;
+            if (!keep)
+                continue;
+            want[rows[j].side]++;
+            if (!keyseen[rows[j].key]) {
+                keyseen[rows[j].key] = true;
+                wkeys++;
+            }
+        }
+        if (want[0] != tide_join_interval_rows(op, TIDE_JOIN_LEFT) ||
+            want[1] != tide_join_interval_rows(op, TIDE_JOIN_RIGHT) ||
+            wkeys != tide_join_interval_keys(op)) {
+            fprintf(stderr, "  state after row %zu: left %zu/%zu right %zu/%zu keys %zu/%zu\n", i,
+                    tide_join_interval_rows(op, TIDE_JOIN_LEFT), want[0],
+                    tide_join_interval_rows(op, TIDE_JOIN_RIGHT), want[1],
+                    tide_join_interval_keys(op), wkeys);
+            ok = false;
+        }
+    }
+    if (ok && expect_on_time && tide_join_interval_late_count(op) != 0) {
+        fprintf(stderr, "  %llu late rows\n", (unsigned long long)tide_join_interval_late_count(op));
+        ok = false;
+    }
+    /* the watermark passes everything: state goes back to zero */
+    int64_t wend = maxts + (lo < 0 ? -lo : lo) + (hi < 0 ? -hi : hi) + 1;
+    if (ok && tide_join_interval_advance_watermark(op, wend, &e) != 0)
+        ok = false;
+    if (ok && (tide_join_interval_rows(op, TIDE_JOIN_LEFT) != 0 ||
+               tide_join_interval_rows(op, TIDE_JOIN_RIGHT) != 0 ||
+               tide_join_interval_keys(op) != 0)) {
+        fprintf(stderr, "  state not empty after the final watermark\n");
+        ok = false;
+    }
+    tide_join_interval_free(op);
+    if (out->bad)
+        fprintf(stderr, "  a value did not survive the copy\n");
+    return ok && !out->bad;
+}
+
+static void brute_interval(const trow *rows, size_t n, int64_t lo, int64_t hi, sink *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].side != 0)
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            if (rows[j].side != 1 || rows[j].key != rows[i].key)
+                continue;
+            int64_t d = rows[i].ts - rows[j].ts;
+            if (d < lo || d > hi)
+                continue;
+            tout o;
+            memset(&o, 0, sizeof o);
+            o.lid = rows[i].id;
+            o.rid = rows[j].id;
+            o.ts = rows[i].ts > rows[j].ts ? rows[i].ts : rows[j].ts;
+            key_bytes(rows[i].key, o.key, &o.klen);
+            sink_add(out, &o);
+        }
+    }
+}
+
+/* Property: with all rows on time, the output multiset is the nested-loop
+ * join; buffered state matches the keep conditions at every step and is
+ * empty once the watermark has passed; a second arrival order within the
+ * bound (shuffle invariance) gives the same multiset. */
+static void test_interval_vs_brute_force(void)
+{
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        uint64_t s = seed * 7919;
+        size_t n = 20 + (size_t)(tt_rand(&s) % 300);
+        int64_t span = 200 + (int64_t)(tt_rand(&s) % 3000);
+        uint32_t nkeys = 1 + (uint32_t)(tt_rand(&s) % 6);
+        int64_t lo = (int64_t)(tt_rand(&s) % 120) - 80; /* [-80, 39] */
+        int64_t hi = lo + (int64_t)(tt_rand(&s) % 150);
+        if (seed % 7 == 0)
+            hi = lo; /* exact offset */
+        int64_t bound = (int64_t)(tt_rand(&s) % 120);
+        trow *rows = malloc(n * sizeof *rows);
+        TT_ASSERT(rows);
+        gen_rows(&s, rows, n, span, nkeys);
+        /* ids are fixed before ordering, so both orders share them */
+        order_rows(&s, rows, n, bound);
+        sink got = {0}, want = {0}, got2 = {0};
+        bool ok = run_interval(rows, n, lo, hi, bound, &got, true);
+        brute_interval(rows, n, lo, hi, &want);
+        order_rows(&s, rows, n, bound);
+        bool ok2 = run_interval(rows, n, lo, hi, bound, &got2, true);
+        if (got.n)
+            qsort(got.v, got.n, sizeof *got.v, cmp_pair);
+        if (got2.n)
+            qsort(got2.v, got2.n, sizeof *got2.v, cmp_pair);
+        if (want.n)
+            qsort(want.v, want.n, sizeof *want.v, cmp_pair);
+        bool eq = got.n == want.n && same(got.v, want.v, got.n);
+        bool eq2 = got2.n == want.n && same(got2.v, want.v, got2.n);
+        if (!ok || !ok2 || !eq || !eq2) {
+            TT_SEED(seed);
+            fprintf(stderr, "  n %zu lo %lld hi %lld bound %lld: got %zu / %zu want %zu\n", n,
+                    (long long)lo, (long long)hi, (long long)bound, got.n, got2.n, want.n);
+        }
+        free(rows);
+        free(got.v);
+        free(got2.v);
+        free(want.v);
+        TT_ASSERT(ok && ok2 && eq && eq2);
+    }
+}
+
+/* Same input, same arrival order: the same output sequence. */
+static void test_interval_deterministic(void)
+{
+    uint64_t s = 42;
+    size_t n = 300;
+    trow rows[300];
+    gen_rows(&s, rows, n, 1000, 3);
+    order_rows(&s, rows, n, 50);
+    sink a = {0}, b = {0};
+    TT_ASSERT(run_interval(rows, n, -30, 20, 50, &a, true));
+    TT_ASSERT(run_interval(rows, n, -30, 20, 50, &b, true));
+    TT_ASSERT(a.n > 0);
+    TT_ASSERT_EQ_INT(a.n, b.n);
+    TT_ASSERT(same(a.v, b.v, a.n));
+    free(a.v);
+    free(b.v);
+}
+
+static int push1(tide_join_interval *op, int side, int64_t ts, int64_t id)
+{
+    trow r = {.side = side, .ts = ts, .id = id};
+    tvals tv;
+    make_vals(&r, &tv);
+    return tide_join_interval_push(op, (tide_join_side)side, "k", 1, ts, tv.v, NULL);
+}
+
+/* The documented late-row rule, step by step (X = Y = 10: lo -10, hi 10). */
+static void test_interval_late_rows(void)
+{
+    sink k = {0};
+    tide_join_interval *op = NULL;
+    tide_err e = {0};
+    tide_join_interval_config cfg = {.lo = -10, .hi = 10, .n_left = 2, .n_right = 2,
+                                     .emit = on_emit, .ctx = &k};
+    TT_OK(tide_join_interval_create(&cfg, &op, &e));
+    TT_OK(push1(op, 1, 100, 1));            /* right 100 */
+    TT_OK(tide_join_interval_advance_watermark(op, 105, &e));
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(op, TIDE_JOIN_RIGHT), 1); /* 100 >= 105 - 10 */
+    TT_OK(push1(op, 0, 92, 2));             /* late left: joins right 100 (d = -8) */
+    TT_ASSERT_EQ_INT(k.n, 1);
+    TT_ASSERT_EQ_INT(k.v[0].lid, 2);
+    TT_ASSERT_EQ_INT(k.v[0].rid, 1);
+    TT_ASSERT_EQ_INT(k.v[0].ts, 100);
+    /* not buffered: 92 < W + lo = 95, no future right row can match it */
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(op, TIDE_JOIN_LEFT), 0);
+    TT_ASSERT_EQ_INT(tide_join_interval_unbuffered_count(op), 1);
+    TT_ASSERT_EQ_INT(tide_join_interval_late_count(op), 1);
+    TT_OK(push1(op, 1, 95, 3));             /* late right: its match (left 92) is gone */
+    TT_ASSERT_EQ_INT(k.n, 1);
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(op, TIDE_JOIN_RIGHT), 2); /* 95 >= 95 */
+    TT_OK(push1(op, 0, 95, 4));             /* left 95 (late, buffered): joins 100 and 95 */
+    TT_ASSERT_EQ_INT(k.n, 3);
+    TT_ASSERT_EQ_INT(k.v[1].rid, 1);        /* buffered rows in arrival order */
+    TT_ASSERT_EQ_INT(k.v[2].rid, 3);
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(op, TIDE_JOIN_LEFT), 1);
+    TT_OK(tide_join_interval_advance_watermark(op, 106, &e));
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(op, TIDE_JOIN_LEFT), 0);  /* 95 < 96 */
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(op, TIDE_JOIN_RIGHT), 1); /* 95 < 96 */
+    TT_OK(tide_join_interval_advance_watermark(op, 111, &e));
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(op, TIDE_JOIN_RIGHT), 0);
+    TT_ASSERT_EQ_INT(tide_join_interval_keys(op), 0);
+    /* a callback error sticks */
+    k.fail_after = (int)k.n + 1;
+    TT_OK(push1(op, 1, 200, 5));
+    TT_ASSERT(push1(op, 0, 200, 6) == TIDE_EIO);
+    TT_ASSERT(push1(op, 0, 300, 7) == TIDE_EIO);
+    tide_join_interval_free(op);
+    tide_join_interval_free(NULL);
+    cfg.lo = 5;
+    cfg.hi = 4;
+    TT_ASSERT(tide_join_interval_create(&cfg, &op, &e) == TIDE_EINVAL);
+    free(k.v);
+}
+
+/* ---- window join --------------------------------------------------------- */
+
+/* The windows of ts, computed independently of time/window.c. */
+static size_t brute_windows(const tide_win_spec *w, int64_t ts, int64_t *st, int64_t *en)
+{
+    size_t n = 0;
+    if (w->kind == TIDE_WIN_TUMBLE) {
+        int64_t k = ts >= 0 ? ts / w->size : -((-ts + w->size - 1) / w->size);
+        st[0] = k * w->size;
+        en[0] = st[0] + w->size;
+        return 1;
+    }
+    if (w->kind == TIDE_WIN_HOP) {
+        int64_t k = ts >= 0 ? ts / w->slide : -((-ts + w->slide - 1) / w->slide);
+        for (int64_t s = k * w->slide - w->size; s <= ts; s += w->slide)
+            if (s + w->size > ts) {
+                st[n] = s;
+                en[n++] = s + w->size;
+            }
+        return n;
+    }
+    /* CUMULATE */
+    int64_t k = ts >= 0 ? ts / w->size : -((-ts + w->size - 1) / w->size);
+    int64_t s0 = k * w->size;
+    for (int64_t e = s0 + w->slide; e <= s0 + w->size; e += w->slide)
+        if (ts < e) {
+            st[n] = s0;
+            en[n++] = e;
+        }
+    return n;
+}
+
+static void test_window_vs_brute_force(void)
+{
+    for (uint64_t seed = 1; seed <= 240; seed++) {
+        uint64_t s = seed * 104729;
+        size_t n = 20 + (size_t)(tt_rand(&s) % 250);
+        int64_t span = 200 + (int64_t)(tt_rand(&s) % 2000);
+        uint32_t nkeys = 1 + (uint32_t)(tt_rand(&s) % 6);
+        tide_win_spec spec;
+        int kind = (int)(seed % 3);
+        int64_t slide = 10 + (int64_t)(tt_rand(&s) % 60);
+        int64_t mult = 1 + (int64_t)(tt_rand(&s) % 4);
+        if (kind == 0)
+            spec = tide_win_tumble(slide * mult);
+        else if (kind == 1)
+            spec = tide_win_hop(slide, slide * mult);
+        else
+            spec = tide_win_cumulate(slide, slide * mult);
+        int64_t bound = (int64_t)(tt_rand(&s) % 80);
+        /* disorder beyond the bound makes some rows late */
+        int64_t disorder = bound + (seed % 2 ? (int64_t)(tt_rand(&s) % 100) : 0);
+        trow *rows = malloc(n * sizeof *rows);
+        TT_ASSERT(rows);
+        gen_rows(&s, rows, n, span, nkeys);
+        order_rows(&s, rows, n, disorder);
+        for (size_t i = 0; i < n; i++)
+            rows[i].id = (int64_t)i; /* id = arrival index */
+
+        /* brute force: W at each arrival, windows, lateness, pairs */
+        int64_t *warr = malloc(n * sizeof *warr);
+        TT_ASSERT(warr);
+        int64_t maxts = INT64_MIN;
+        size_t want_late = 0, want_late_w = 0;
+        int64_t want_late_ts = 0;
+        for (size_t i = 0; i < n; i++) {
+            warr[i] = maxts == INT64_MIN ? INT64_MIN : maxts - bound;
+            if (rows[i].ts > maxts)
+                maxts = rows[i].ts;
+        }
+        sink want = {0};
+        int64_t st[8], en[8], st2[8], en2[8];
+        for (size_t i = 0; i < n; i++) {
+            size_t nw = brute_windows(&spec, rows[i].ts, st, en);
+            size_t missed = 0;
+            for (size_t a = 0; a < nw; a++)
+                if (warr[i] >= en[a])
+                    missed++;
+            if (missed) {
+                want_late++;
+                want_late_w += missed;
+                want_late_ts += rows[i].ts;
+            }
+            if (rows[i].side != 0)
+                continue;
+            for (size_t a = 0; a < nw; a++) {
+                if (warr[i] >= en[a])
+                    continue;
+                for (size_t j = 0; j < n; j++) {
+                    if (rows[j].side != 1 || rows[j].key != rows[i].key)
+                        continue;
+                    size_t nw2 = brute_windows(&spec, rows[j].ts, st2, en2);
+                    for (size_t b = 0; b < nw2; b++) {
+                        if (st2[b] != st[a] || en2[b] != en[a] || warr[j] >= en2[b])
+                            continue;
+                        tout o;
+                        memset(&o, 0, sizeof o);
+                        o.lid = rows[i].id;
+                        o.rid = rows[j].id;
+                        o.start = st[a];
+                        o.end = en[a];
+                        o.ts = en[a] - 1;
+                        key_bytes(rows[i].key, o.key, &o.klen);
+                        sink_add(&want, &o);
+                    }
+                }
+            }
+        }
+        if (want.n)
+            qsort(want.v, want.n, sizeof *want.v, cmp_win);
+
+        sink got = {0};
+        tide_err e = {0};
+        tide_join_window *op = NULL;
+        tide_join_window_config cfg = {.window = spec, .n_left = 2, .n_right = 2,
+                                       .emit = on_emit, .late = on_late, .ctx = &got};
+        TT_OK(tide_join_window_create(&cfg, &op, &e));
+        bool ok = true;
+        maxts = INT64_MIN;
+        for (size_t i = 0; i < n && ok; i++) {
+            tvals tv;
+            char kb[64];
+            uint32_t kl;
+            make_vals(&rows[i], &tv);
+            key_bytes(rows[i].key, kb, &kl);
+            if (tide_join_window_push(op, (tide_join_side)rows[i].side, kb, kl, rows[i].ts, tv.v,
+                                      &e) != 0)
+                ok = false;
+            if (rows[i].ts > maxts)
+                maxts = rows[i].ts;
+            if (tide_join_window_advance_watermark(op, maxts - bound, &e) != 0)
+                ok = false;
+        }
+        if (ok && tide_join_window_advance_watermark(op, TIDE_TS_MAX, &e) != 0)
+            ok = false;
+        bool eq = ok && got.n == want.n && same(got.v, want.v, got.n) && !got.bad;
+        bool late_ok = tide_join_window_late_count(op) == want_late &&
+                       tide_join_window_late_windows(op) == want_late_w &&
+                       got.late_n == want_late && got.late_ts_sum == want_late_ts;
+        bool empty = tide_join_window_panes(op) == 0 &&
+                     tide_join_window_rows(op, TIDE_JOIN_LEFT) == 0 &&
+                     tide_join_window_rows(op, TIDE_JOIN_RIGHT) == 0;
+        if (!eq || !late_ok || !empty) {
+            TT_SEED(seed);
+            fprintf(stderr, "  %s n %zu bound %lld disorder %lld: got %zu want %zu late %llu/%zu\n",
+                    tide_win_kind_name(spec.kind), n, (long long)bound, (long long)disorder,
+                    got.n, want.n, (unsigned long long)tide_join_window_late_count(op), want_late);
+        }
+        tide_join_window_free(op);
+        free(rows);
+        free(warr);
+        free(got.v);
+        free(want.v);
+        TT_ASSERT(eq && late_ok && empty);
+    }
+}
+
+/* Shuffle invariance: two arrival orders within the out-of-orderness
+ * bound give the same output multiset and no late rows. */
+static void test_window_shuffle_invariance(void)
+{
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        uint64_t s = seed * 31337;
+        size_t n = 50 + (size_t)(tt_rand(&s) % 200);
+        int64_t bound = (int64_t)(tt_rand(&s) % 100);
+        tide_win_spec spec = seed % 2 ? tide_win_hop(20, 60) : tide_win_tumble(40);
+        trow *rows = malloc(n * sizeof *rows);
+        TT_ASSERT(rows);
+        gen_rows(&s, rows, n, 1500, 4);
+        sink out[2] = {{0}, {0}};
+        uint64_t late[2];
+        for (int pass = 0; pass < 2; pass++) {
+            order_rows(&s, rows, n, bound);
+            tide_err e = {0};
+            tide_join_window *op = NULL;
+            tide_join_window_config cfg = {.window = spec, .n_left = 2, .n_right = 2,
+                                           .emit = on_emit, .ctx = &out[pass]};
+            TT_OK(tide_join_window_create(&cfg, &op, &e));
+            int64_t maxts = INT64_MIN;
+            for (size_t i = 0; i < n; i++) {
+                tvals tv;
+                char kb[64];
+                uint32_t kl;
+                make_vals(&rows[i], &tv);
+                key_bytes(rows[i].key, kb, &kl);
+                TT_OK(tide_join_window_push(op, (tide_join_side)rows[i].side, kb, kl, rows[i].ts,
+                                            tv.v, &e));
+                if (rows[i].ts > maxts)
+                    maxts = rows[i].ts;
+                TT_OK(tide_join_window_advance_watermark(op, maxts - bound, &e));
+            }
+            TT_OK(tide_join_window_advance_watermark(op, TIDE_TS_MAX, &e));
+            late[pass] = tide_join_window_late_count(op);
+            tide_join_window_free(op);
+            if (out[pass].n)
+                qsort(out[pass].v, out[pass].n, sizeof(tout), cmp_win);
+        }
+        bool eq = out[0].n == out[1].n && same(out[0].v, out[1].v, out[0].n) && late[0] == 0 &&
+                  late[1] == 0 && !out[0].bad && !out[1].bad;
+        if (!eq)
+            TT_SEED(seed);
+        free(rows);
+        free(out[0].v);
+        free(out[1].v);
+        TT_ASSERT(eq);
+    }
+}
+
+static void test_window_config(void)
+{
+    sink k = {0};
+    tide_join_window *op = NULL;
+    tide_err e = {0};
+    tide_join_window_config cfg = {.window = tide_win_session(10), .n_left = 2, .n_right = 2,
+                                   .emit = on_emit, .ctx = &k};
+    TT_ASSERT(tide_join_window_create(&cfg, &op, &e) == TIDE_EUNSUPPORTED);
+    tide_err_clear(&e);
+    cfg.window = tide_win_tumble(0);
+    TT_ASSERT(tide_join_window_create(&cfg, &op, &e) == TIDE_EINVAL);
+    cfg.window = tide_win_global();
+    TT_OK(tide_join_window_create(&cfg, &op, &e));
+    trow r = {.ts = 7, .id = 1};
+    tvals tv;
+    make_vals(&r, &tv);
+    TT_OK(tide_join_window_push(op, TIDE_JOIN_LEFT, "x", 1, 7, tv.v, &e));
+    TT_OK(tide_join_window_push(op, TIDE_JOIN_RIGHT, "x", 1, 9, tv.v, &e));
+    TT_OK(tide_join_window_advance_watermark(op, 1000000, &e));
+    TT_ASSERT_EQ_INT(k.n, 0); /* GLOBAL fires only at end of input */
+    TT_OK(tide_join_window_advance_watermark(op, TIDE_TS_MAX, &e));
+    TT_ASSERT_EQ_INT(k.n, 1);
+    tide_join_window_free(op);
+    tide_join_window_free(NULL);
+    free(k.v);
+}
+
+int main(void)
+{
+    TT_RUN(test_interval_late_rows);
+    TT_RUN(test_interval_deterministic);
+    TT_RUN(test_interval_vs_brute_force);
+    TT_RUN(test_window_config);
+    TT_RUN(test_window_vs_brute_force);
+    TT_RUN(test_window_shuffle_invariance);
+    TT_DONE();
+}
