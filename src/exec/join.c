@@ -410,6 +410,9 @@ int tide_join_interval_push(tide_join_interval *op, tide_join_side side, const v
         return tide_err_set(e, op->failed, "interval join: operator failed earlier");
     if (side != TIDE_JOIN_LEFT && side != TIDE_JOIN_RIGHT)
         return tide_err_set(e, TIDE_EINVAL, "interval join: bad side %d", (int)side);
+    if (!vals && op->pool[side].nv)
+        return tide_err_set(e, TIDE_EINVAL, "interval join: NULL values for a %zu-value row",
+                            op->pool[side].nv);
     int s = (int)side, o = 1 - s;
     int64_t wm = op->wm;
     if (ts < wm)
@@ -743,6 +746,9 @@ int tide_join_window_push(tide_join_window *op, tide_join_side side, const void 
         return tide_err_set(e, op->failed, "window join: operator failed earlier");
     if (side != TIDE_JOIN_LEFT && side != TIDE_JOIN_RIGHT)
         return tide_err_set(e, TIDE_EINVAL, "window join: bad side %d", (int)side);
+    if (!vals && op->pool[side].nv)
+        return tide_err_set(e, TIDE_EINVAL, "window join: NULL values for a %zu-value row",
+                            op->pool[side].nv);
     int s = (int)side;
     size_t nw = tide_win_assign(&op->cfg.window, ts, op->ranges);
     uint64_t missed = 0;

@@ -118,7 +118,8 @@ void tide_join_interval_free(tide_join_interval *op);
 
 /* Add one row of `side`: key bytes (copied when kept), event time `ts`,
  * `vals` with n_left / n_right values (borrowed for the call; strings are
- * copied when the row is kept).  Emits its matches before returning. */
+ * copied when the row is kept; NULL only when that count is 0, else
+ * TIDE_EINVAL).  Emits its matches before returning. */
 int tide_join_interval_push(tide_join_interval *op, tide_join_side side, const void *key,
                             uint32_t key_len, int64_t ts, const tide_value *vals, tide_err *e);
 /* The watermark is now `wm` (lower values are ignored).  Drops expired
