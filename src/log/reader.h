@@ -24,6 +24,11 @@
  * below the first retained offset when it next has to open a segment), the
  * call returns TIDE_ERANGE naming the first retained offset.  A segment the
  * reader already has open is read to its end even if it was deleted.
+ *
+ * If the partition's directory no longer exists (the topic was deleted),
+ * the call returns TIDE_ENOENT naming it, never TIDE_EAGAIN, so a follower
+ * of a deleted topic stops instead of waiting forever.  An empty segment
+ * followed by later segments is TIDE_ECORRUPT naming the file.
  */
 #ifndef TIDE_LOG_READER_H
 #define TIDE_LOG_READER_H
