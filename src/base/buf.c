@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,4 +66,24 @@ void tide_buf_free(tide_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+int tide_array_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return TIDE_ENOMEM;
+        n *= 2;
+    }
+    if (elem && n > SIZE_MAX / elem)
+        return TIDE_ENOMEM;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return TIDE_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
 }

@@ -21,4 +21,9 @@ int tide_buf_printf(tide_buf *b, const char *fmt, ...) __attribute__((format(pri
 static inline void tide_buf_reset(tide_buf *b) { b->len = 0; }
 void tide_buf_free(tide_buf *b);
 
+/* Grow a malloc'd array `*p` of `*cap` elements of `elem` bytes so it holds
+ * at least `need` elements (capacity doubles, from 16).  On TIDE_ENOMEM the
+ * array and *cap are unchanged. */
+int tide_array_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 #endif

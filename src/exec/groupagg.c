@@ -21,6 +21,7 @@
  * in the number of rows.
  */
 #include "exec/groupagg.h"
+#include "base/buf.h"
 
 #include "state/table.h"
 
@@ -95,20 +96,6 @@ static int failed_state(const tide_groupagg *op, tide_err *e)
                         rc_what(op->failed));
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (!np)
-        return TIDE_ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
 
 /* ---- per-key state ------------------------------------------------------ */
 
@@ -210,8 +197,8 @@ static int mark_dirty(tide_groupagg *op, const void *key, uint32_t klen, void *v
     ga_head *h = HEAD(v);
     if (h->flags & F_DIRTY)
         return 0;
-    if (grow((void **)&op->dbuf, &op->dbuf_cap, op->dbuf_len + klen, 1) ||
-        grow((void **)&op->dents, &op->dents_cap, op->n_dents + 1, sizeof *op->dents))
+    if (tide_array_grow((void **)&op->dbuf, &op->dbuf_cap, op->dbuf_len + klen, 1) ||
+        tide_array_grow((void **)&op->dents, &op->dents_cap, op->n_dents + 1, sizeof *op->dents))
         return fail(op, e, TIDE_ENOMEM);
     if (klen)
         memcpy(op->dbuf + op->dbuf_len, key, klen);

@@ -18,6 +18,7 @@
  * due panes in output order.
  */
 #include "exec/join.h"
+#include "base/buf.h"
 
 #include "state/table.h"
 #include "time/watermark.h"
@@ -29,20 +30,6 @@
 
 /* ---- growable arrays ---------------------------------------------------- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (!np)
-        return TIDE_ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
 
 /* ---- row pool ----------------------------------------------------------- */
 
@@ -99,9 +86,9 @@ static int pool_add(jpool *p, int64_t ts, uint32_t owner, const tide_value *in, 
     } else {
         if (p->hi == NIL - 1)
             return TIDE_ENOMEM;
-        if (grow((void **)&p->rows, &p->cap, (size_t)p->hi + 1, sizeof *p->rows) != 0)
+        if (tide_array_grow((void **)&p->rows, &p->cap, (size_t)p->hi + 1, sizeof *p->rows) != 0)
             return TIDE_ENOMEM;
-        if (p->nv && grow((void **)&p->vals, &p->vcap, ((size_t)p->hi + 1) * p->nv,
+        if (p->nv && tide_array_grow((void **)&p->vals, &p->vcap, ((size_t)p->hi + 1) * p->nv,
                           sizeof *p->vals) != 0)
             return TIDE_ENOMEM;
         i = p->hi;
@@ -301,7 +288,7 @@ void tide_join_interval_free(tide_join_interval *op)
 
 static int iheap_push(tide_join_interval *op, int s, int64_t ts, uint32_t row)
 {
-    if (grow((void **)&op->heap[s], &op->heap_cap[s], op->heap_n[s] + 1, sizeof(iheap_ent)) != 0)
+    if (tide_array_grow((void **)&op->heap[s], &op->heap_cap[s], op->heap_n[s] + 1, sizeof(iheap_ent)) != 0)
         return TIDE_ENOMEM;
     iheap_ent *h = op->heap[s];
     size_t i = op->heap_n[s]++;
@@ -366,7 +353,7 @@ static int ikey_get(tide_join_interval *op, const void *key, uint32_t klen, uint
         op->ks_free = op->ks[id].next_free;
     } else {
         if (op->ks_hi == NIL - 1 ||
-            grow((void **)&op->ks, &op->ks_cap, (size_t)op->ks_hi + 1, sizeof *op->ks) != 0) {
+            tide_array_grow((void **)&op->ks, &op->ks_cap, (size_t)op->ks_hi + 1, sizeof *op->ks) != 0) {
             tide_table_delete(op->keys, key, klen);
             return tide_err_set(e, TIDE_ENOMEM, "interval join: out of memory for keys");
         }
@@ -618,7 +605,7 @@ static int pane_cmp(const tide_join_window *op, uint32_t a, uint32_t b)
 
 static int wheap_push(tide_join_window *op, uint32_t id)
 {
-    if (grow((void **)&op->heap, &op->heap_cap, op->heap_n + 1, sizeof *op->heap) != 0)
+    if (tide_array_grow((void **)&op->heap, &op->heap_cap, op->heap_n + 1, sizeof *op->heap) != 0)
         return TIDE_ENOMEM;
     size_t i = op->heap_n++;
     while (i > 0) {
@@ -660,7 +647,7 @@ static int pane_key(tide_join_window *op, tide_win_range w, const void *key, uin
                     size_t *len)
 {
     size_t n = 16 + (size_t)klen;
-    if (grow((void **)&op->scratch, &op->scratch_cap, n, 1) != 0)
+    if (tide_array_grow((void **)&op->scratch, &op->scratch_cap, n, 1) != 0)
         return TIDE_ENOMEM;
     put_i64(op->scratch, w.start);
     put_i64(op->scratch + 8, w.end);
@@ -691,7 +678,7 @@ static int pane_get(tide_join_window *op, tide_win_range w, const void *key, uin
         op->ps_free = op->ps[id].next_free;
     } else {
         if (op->ps_hi == NIL - 1 ||
-            grow((void **)&op->ps, &op->ps_cap, (size_t)op->ps_hi + 1, sizeof *op->ps) != 0) {
+            tide_array_grow((void **)&op->ps, &op->ps_cap, (size_t)op->ps_hi + 1, sizeof *op->ps) != 0) {
             tide_table_delete(op->panes, op->scratch, n);
             return tide_err_set(e, TIDE_ENOMEM, "window join: out of memory for panes");
         }

@@ -54,6 +54,7 @@
  * its header (win_acc).
  */
 #include "exec/winagg.h"
+#include "base/buf.h"
 
 #include "base/hash.h"
 #include "exec/agg.h"
@@ -213,20 +214,6 @@ static int fail(tide_winagg *op, tide_err *e, int code, const char *what)
 
 /* ---- growable arrays ---------------------------------------------------- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (!np)
-        return TIDE_ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
 
 /* `n` bytes, 128-byte aligned (pairs of cache lines).  Big arrays (>= 4 MiB)
  * are 2 MiB-aligned and asked to use transparent huge pages: the state is
@@ -481,7 +468,7 @@ static void wtable_delete(tide_winagg *op, uint32_t idx)
 
 static int heap_push(tide_winagg *op, int64_t time, uint32_t win)
 {
-    if (grow((void **)&op->heap, &op->heap_cap, op->heap_len + 1, sizeof *op->heap))
+    if (tide_array_grow((void **)&op->heap, &op->heap_cap, op->heap_len + 1, sizeof *op->heap))
         return TIDE_ENOMEM;
     wa_heap_ent x = {time, win, WIN(op, win)->gen};
     size_t i = op->heap_len++;
@@ -767,7 +754,7 @@ static inline uint64_t load_be64(const unsigned char *p)
 
 static int fire_add(tide_winagg *op, size_t *n, uint32_t idx)
 {
-    if (grow((void **)&op->fire, &op->fire_cap, *n + 1, sizeof *op->fire))
+    if (tide_array_grow((void **)&op->fire, &op->fire_cap, *n + 1, sizeof *op->fire))
         return TIDE_ENOMEM;
     const wa_win *w = WIN(op, idx);
     const unsigned char *kb = win_key(op, idx), *p = kb;
@@ -822,7 +809,7 @@ static int fire_sort(tide_winagg *op, size_t n)
 {
     if (n < 2)
         return 0;
-    if (grow((void **)&op->fire, &op->fire_cap, n + n / 2 + 1, sizeof *op->fire))
+    if (tide_array_grow((void **)&op->fire, &op->fire_cap, n + n / 2 + 1, sizeof *op->fire))
         return TIDE_ENOMEM;
     fire_msort(op->fire, op->fire + n, n);
     return 0;
@@ -1016,7 +1003,7 @@ static int win_after_step(tide_winagg *op, uint32_t idx)
     if (op->cfg.early.every_n && w->since_fire >= op->cfg.early.every_n)
         return win_fire(op, idx);
     if (op->cfg.early.every_ms > 0 && !(w->flags & W_IN_DLIST)) {
-        if (grow((void **)&op->dirty, &op->dirty_cap, op->dirty_len + 1, sizeof *op->dirty))
+        if (tide_array_grow((void **)&op->dirty, &op->dirty_cap, op->dirty_len + 1, sizeof *op->dirty))
             return TIDE_ENOMEM;
         op->dirty[op->dirty_len++] = (wa_ref){idx, w->gen};
         w->flags |= W_IN_DLIST;
@@ -1398,7 +1385,7 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
          * touches the heap) with the entries prefetched a few ahead. */
         size_t n = 0, n_due = 0;
         while (op->heap_len && op->heap[0].time <= wm) {
-            if ((rc = grow((void **)&op->due, &op->due_cap, n_due + 1, sizeof *op->due)))
+            if ((rc = tide_array_grow((void **)&op->due, &op->due_cap, n_due + 1, sizeof *op->due)))
                 goto failed;
             op->due[n_due++] = heap_pop(op);
         }

@@ -27,6 +27,7 @@
  * that tag over all instances; their rows are sorted and delivered.
  */
 #include "job/pipeline.h"
+#include "base/buf.h"
 
 #include "base/hash.h"
 #include "exec/agg.h"
@@ -73,20 +74,6 @@ static void rbatch_free(rbatch *b)
     free(b);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return TIDE_ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
 
 /* Append one row: key bytes and values copied (string bytes go to `bytes`;
  * their pointers hold offsets until rbatch_finish). */
@@ -94,7 +81,7 @@ static int rbatch_add(rbatch *b, uint32_t kind, int64_t start, int64_t end, uint
                       const void *key, uint32_t key_len, const tide_value *vals, size_t n_vals)
 {
     size_t cap = b->cap;
-    if (grow((void **)&b->rows, &cap, (size_t)b->n + 1, sizeof(rrow)) != 0)
+    if (tide_array_grow((void **)&b->rows, &cap, (size_t)b->n + 1, sizeof(rrow)) != 0)
         return TIDE_ENOMEM;
     b->cap = (uint32_t)cap;
     size_t sbytes = key_len;
@@ -102,8 +89,8 @@ static int rbatch_add(rbatch *b, uint32_t kind, int64_t start, int64_t end, uint
         if (!vals[i].is_null && vals[i].type == TIDE_TYPE_STRING)
             sbytes += vals[i].u.s.len;
     /* + 1: never NULL, so `bytes + off` and `vals + off` are always defined */
-    if (grow((void **)&b->bytes, &b->capb, b->nb + sbytes + 1, 1) != 0 ||
-        grow((void **)&b->vals, &b->capv, b->nv + n_vals + 1, sizeof(tide_value)) != 0)
+    if (tide_array_grow((void **)&b->bytes, &b->capb, b->nb + sbytes + 1, 1) != 0 ||
+        tide_array_grow((void **)&b->vals, &b->capv, b->nv + n_vals + 1, sizeof(tide_value)) != 0)
         return TIDE_ENOMEM;
     rrow *r = &b->rows[b->n++];
     r->start = start;
@@ -474,7 +461,7 @@ static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err 
         } else {
             size_t need = key_size(p, b, r);
             if (need > s->kcap) {
-                if (grow((void **)&s->kbuf, &s->kcap, need, 1) != 0)
+                if (tide_array_grow((void **)&s->kbuf, &s->kcap, need, 1) != 0)
                     return tide_err_set(e, TIDE_ENOMEM, "pipeline source: key buffer");
             }
             uint8_t *end = key_encode(p, b, r, s->kbuf);
@@ -719,15 +706,15 @@ static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
     size_t nv = p->cfg.n_value_cols;
     if (n > w->rcap) {
         size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
-        if (grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
-            grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
-            grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0) {
+        if (tide_array_grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
+            tide_array_grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
+            tide_array_grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0) {
             rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
             goto done;
         }
         w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
     }
-    if (nv && grow((void **)&w->vals, &w->vcap, (size_t)n * nv, sizeof *w->vals) != 0) {
+    if (nv && tide_array_grow((void **)&w->vals, &w->vcap, (size_t)n * nv, sizeof *w->vals) != 0) {
         rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
         goto done;
     }
@@ -735,7 +722,7 @@ static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
     size_t total = 0;
     for (uint32_t r = 0; r < n; r++)
         total += key_size(p, b, r);
-    if (grow((void **)&w->kbuf, &w->kcap, total ? total : 1, 1) != 0) {
+    if (tide_array_grow((void **)&w->kbuf, &w->kcap, total ? total : 1, 1) != 0) {
         rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
         goto done;
     }
@@ -898,7 +885,7 @@ static int sink_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
         tide_task_free_batch(out, input, batch);
         return rc;
     }
-    if (grow((void **)&s->held, &s->capheld, s->nheld + 1, sizeof *s->held) != 0) {
+    if (tide_array_grow((void **)&s->held, &s->capheld, s->nheld + 1, sizeof *s->held) != 0) {
         tide_task_free_batch(out, input, batch);
         return tide_err_set(e, TIDE_ENOMEM, "pipeline sink: held results");
     }
@@ -918,7 +905,7 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
             n += s->held[i]->n;
     if (n == 0)
         return 0;
-    if (grow((void **)&s->refs, &s->caprefs, n, sizeof *s->refs) != 0)
+    if (tide_array_grow((void **)&s->refs, &s->caprefs, n, sizeof *s->refs) != 0)
         return tide_err_set(e, TIDE_ENOMEM, "pipeline sink: sorting %zu results", n);
     for (size_t i = 0; i < s->nheld; i++) {
         rbatch *b = s->held[i];
@@ -1492,7 +1479,7 @@ int tide_pipe_expr_stage_fn(void *ctx, const tide_cbatch *in, tide_cbatch *out, 
     const uint32_t *sel = NULL;
     int rc;
     if (st->where) {
-        if (grow((void **)&st->sel, &st->selcap, rows + 1, sizeof *st->sel) != 0)
+        if (tide_array_grow((void **)&st->sel, &st->selcap, rows + 1, sizeof *st->sel) != 0)
             return tide_err_set(e, TIDE_ENOMEM, "pipeline: expression stage");
         if ((rc = tide_expr_filter(st->where, in, st->sel, &n, e)) != 0)
             return rc;
