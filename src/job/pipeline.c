@@ -5,7 +5,11 @@
  * Source task (on_poll, one batch per poll):
  *   fill   - the generator / connect source / callback resets and fills
  *            `in` with rows of one partition.
- *   clean  - rows with a NULL event time are dead letters (counted, dropped).
+ *   clean  - rows with a NULL event time, or (future_bound_ms) one beyond
+ *            processing now + bound, are dead letters (counted, handed to
+ *            on_dead, dropped) before any watermark sees them.
+ *   quiet  - on "nothing now" the combiner is ticked with cfg.clock's now;
+ *            with quiet_advance_ms it then follows processing time.
  *   time   - fast path: if the batch's smallest ts is >= the watermark that
  *            could hold anywhere inside the batch (max(sent, max ts - B)),
  *            no record can be judged late, so the whole batch goes at once
@@ -336,6 +340,7 @@ typedef struct src_state {
     uint32_t *nsel; /* P */
     uint8_t *kbuf;
     size_t kcap;
+    char reason[128]; /* the dead-letter callback's reason */
     bool ended;
 } src_state;
 
@@ -521,22 +526,45 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
     uint32_t n = tide_cbatch_rows(b);
     int tc = p->src_time;
     const uint8_t *nulls = tide_cbatch_nulls(b, (uint32_t)tc);
+    const int64_t *ts = tide_cbatch_col_i64(b, (uint32_t)tc);
+    int64_t fb = p->cfg.future_bound_ms;
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++)
-        k += nulls[i] != 0;
+        k += nulls[i] != 0 || (fb > 0 && tide_wm_too_far_future(ts[i], now, fb));
     if (k) {
+        /* dead letters: no event time, or too far in the future (they must
+         * not advance the watermark) */
         uint32_t m = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (!nulls[i])
+        int rc = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            bool null = nulls[i] != 0;
+            if (!null && !(fb > 0 && tide_wm_too_far_future(ts[i], now, fb))) {
                 s->sel[m++] = i;
-        tide_cbatch_compact(b, s->sel, m);
+                continue;
+            }
+            if (!p->cfg.on_dead || rc != 0)
+                continue;
+            if (null)
+                snprintf(s->reason, sizeof s->reason, "event time is NULL");
+            else
+                snprintf(s->reason, sizeof s->reason,
+                         "event time %lld is more than %lld ms ahead of processing time %lld",
+                         (long long)ts[i], (long long)fb, (long long)now);
+            tide_pipe_dead d = {b, i, part, null ? 0 : ts[i], s->reason};
+            if ((rc = p->cfg.on_dead(p->cfg.dead_ctx, &d)) != 0)
+                rc = tide_err_set(e, rc, "pipeline source: dead-letter callback, partition %u",
+                                  part);
+        }
         ADD(p, c_bad, k);
+        if (rc != 0)
+            return rc;
+        tide_cbatch_compact(b, s->sel, m);
         n = m;
+        ts = tide_cbatch_col_i64(b, (uint32_t)tc);
     }
     if (n == 0)
         return 0;
     ADD(p, c_in, n);
-    const int64_t *ts = tide_cbatch_col_i64(b, (uint32_t)tc);
     int64_t bmin = ts[0], bmax = ts[0];
     for (uint32_t i = 1; i < n; i++) {
         bmin = ts[i] < bmin ? ts[i] : bmin;
@@ -1099,6 +1127,8 @@ static int make_source(tide_pipe *p, src_state **out, tide_err *e)
     if ((rc = tide_wm_comb_create(s->nparts, p->cfg.idle_timeout_ms, tide_clock_now_ms(p->clock),
                                   &s->comb, e)) != 0)
         goto fail;
+    if (p->cfg.quiet_advance_ms > 0)
+        tide_wm_comb_set_quiet_advance(s->comb, p->cfg.quiet_advance_ms);
     if ((rc = tide_cbatch_create(&s->in, p->src_schema, R, 0, e)) != 0 ||
         (rc = tide_cbatch_create(&s->seg, p->src_schema, R, 0, e)) != 0)
         goto fail;

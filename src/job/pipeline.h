@@ -7,10 +7,13 @@
  * Tasks and threads (exec/graph.h, one thread per task):
  *   "source"      reads column batches from the source (the logins
  *                 generator, a connect/ source, or a caller's callback),
- *                 drops rows without an event time (dead letters), keeps a
+ *                 drops rows without an event time or too far in the
+ *                 future (dead letters, future_bound_ms), keeps a
  *                 watermark generator per source partition (W_p = max ts -
  *                 B) and a combiner over them (min; partitions idle for
- *                 idle_timeout do not hold it back; end of input +infinity),
+ *                 idle_timeout do not hold it back; end of input +infinity;
+ *                 optionally advancing with processing time when the
+ *                 whole input is quiet, quiet_advance_ms),
  *                 runs the stateless stage (a filter/project callback over
  *                 column batches) and routes each row by a hash of its
  *                 GROUP BY key to one of P winagg tasks.
@@ -148,7 +151,19 @@ typedef struct tide_pipe_late {
     int64_t wm;
 } tide_pipe_late;
 
+/* One dead letter of the source: a row without an event time, or one whose
+ * event time is too far in the future (future_bound_ms).  Borrowed for the
+ * call; `batch` is the source batch (source schema), `row` its row. */
+typedef struct tide_pipe_dead {
+    const tide_cbatch *batch;
+    uint32_t row;
+    uint32_t partition;
+    int64_t ts;         /* the event time (0 when NULL) */
+    const char *reason; /* names the timestamp and the bound */
+} tide_pipe_dead;
+
 /* Return 0, or a negative TIDE_E* code to fail the job. */
+typedef int (*tide_pipe_dead_fn)(void *ctx, const tide_pipe_dead *d);
 typedef int (*tide_pipe_result_fn)(void *ctx, const tide_pipe_result *r);
 typedef int (*tide_pipe_late_fn)(void *ctx, const tide_pipe_late *l);
 /* Stateless jobs: one output batch (borrowed for the call). */
@@ -158,6 +173,18 @@ typedef struct tide_pipe_config {
     tide_pipe_source source;
     int64_t wm_bound;        /* B >= 0, ms: W = max ts - B per source partition */
     int64_t idle_timeout_ms; /* <= 0: partitions never idle */
+    /* "Whole input quiet" (time/watermark.h, tide_wm_comb_set_quiet_advance):
+     * when no partition delivered data for this long (ms of cfg.clock's
+     * processing time), the watermark advances with processing time while
+     * the source has nothing, so windows still close.  Records arriving
+     * later below it are late.  <= 0: off. */
+    int64_t quiet_advance_ms;
+    /* Records with event time > processing now + future_bound_ms are dead
+     * letters (counted as bad, dropped, passed to on_dead): they never
+     * advance the watermark.  <= 0: off. */
+    int64_t future_bound_ms;
+    tide_pipe_dead_fn on_dead; /* source thread; NULL: only counted */
+    void *dead_ctx;
 
     /* Stateless stage; NULL: identity (stage_schema and time_col ignored). */
     tide_pipe_stage_fn stage;
@@ -222,7 +249,8 @@ void tide_pipe_cancel(tide_pipe *p);
 
 typedef struct tide_pipe_counts {
     uint64_t in;       /* source rows accepted (with an event time) */
-    uint64_t bad;      /* dead letters: undecodable records, rows without event time */
+    uint64_t bad;      /* dead letters: undecodable records, rows without event time,
+                          rows too far in the future */
     uint64_t filtered; /* rows out of the stateless stage */
     uint64_t out;      /* result rows (or stateless rows) handed to the sink */
     uint64_t late;     /* records past the allowed lateness */

@@ -17,6 +17,7 @@
 
 #include "tt.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <time.h>
 
@@ -800,6 +801,293 @@ static void test_partitions_and_idleness(void)
     TT_ASSERT(w.first_wm >= 10000);
 }
 
+/* ---- whole-input quiet: the watermark follows processing time ---- */
+
+typedef struct quiet_src {
+    int step;
+    _Atomic int drained;      /* every record was delivered */
+    _Atomic uint64_t nothing; /* "nothing now" answers so far */
+} quiet_src;
+
+/* ts 0..29 s, one record per second, keys k % 2, in batches of 10; then
+ * only "nothing now" (the input went quiet, it never ends). */
+static int quiet_next(void *ctx, tide_cbatch *b, uint32_t *part, tide_err *e)
+{
+    quiet_src *s = ctx;
+    (void)e;
+    tide_cbatch_reset(b);
+    if (s->step >= 3) {
+        atomic_store(&s->drained, 1);
+        atomic_fetch_add(&s->nothing, 1);
+        return TIDE_PIPE_NOTHING;
+    }
+    for (int k = 0; k < 10; k++) {
+        uint32_t r = 0;
+        tide_cbatch_add_row(b, &r);
+        tide_cbatch_set_i64(b, 0, r, (int64_t)(s->step * 10 + k) * 1000);
+        tide_cbatch_set_i64(b, 1, r, k % 2);
+    }
+    *part = 0;
+    s->step++;
+    return TIDE_PIPE_READY;
+}
+
+typedef struct quiet_out {
+    row v[16];
+    _Atomic size_t n;
+} quiet_out;
+
+static int quiet_result(void *ctx, const tide_pipe_result *res)
+{
+    quiet_out *o = ctx;
+    size_t n = atomic_load(&o->n);
+    if (n < 16) {
+        o->v[n] = (row){.op = (int)res->op, .start = res->start, .end = res->end,
+                        .ki = res->keys[0].u.i64, .val = res->vals[0].u.i64, .wm = res->wm};
+        atomic_store(&o->n, n + 1);
+    }
+    return 0;
+}
+
+typedef struct pipe_thread {
+    tide_pipe *p;
+    tide_err e;
+    int rc;
+} pipe_thread;
+
+static void *pipe_thread_main(void *arg)
+{
+    pipe_thread *t = arg;
+    t->rc = tide_pipe_run(t->p, &t->e);
+    return NULL;
+}
+
+/* Bounded polling (at most ~20 s of real time) for *v >= want. */
+static int wait_size(_Atomic size_t *v, size_t want)
+{
+    for (int i = 0; i < 20000 && atomic_load(v) < want; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(v) >= want;
+}
+
+/* Wait until the source answered "nothing now" `more` more times (so it
+ * has seen the clock as it is now). */
+static int wait_polls(quiet_src *s, uint64_t more)
+{
+    uint64_t want = atomic_load(&s->nothing) + more;
+    for (int i = 0; i < 20000 && atomic_load(&s->nothing) < want; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&s->nothing) >= want;
+}
+
+static void run_quiet(int64_t quiet_ms)
+{
+    tide_schema *s = NULL;
+    tide_err e = {0};
+    tide_schema_create(&s, &e);
+    tide_schema_add(s, "ts", TIDE_TYPE_TIMESTAMP, true, &e);
+    tide_schema_add(s, "k", TIDE_TYPE_BIGINT, true, &e);
+    tide_schema_set_time_column(s, 0, &e);
+    fake_clock clk = {{fake_now_ms, fake_mono_ns, &clk}, 1000000};
+    quiet_src src = {0};
+    quiet_out out = {0};
+    tide_pipe_config cfg;
+    tide_pipe_config_init(&cfg);
+    cfg.source.kind = TIDE_PIPE_SRC_CALLBACK;
+    cfg.source.schema = s;
+    cfg.source.partitions = 1;
+    cfg.source.next = quiet_next;
+    cfg.source.ctx = &src;
+    cfg.clock = &clk.clock;
+    cfg.wm_bound = 0;
+    cfg.quiet_advance_ms = quiet_ms;
+    cfg.window = tide_win_tumble(10000);
+    tide_winagg_call agg = {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
+    uint32_t key = 1;
+    cfg.aggs = &agg;
+    cfg.n_aggs = 1;
+    cfg.key_cols = &key;
+    cfg.n_key_cols = 1;
+    cfg.parallelism = 2;
+    cfg.on_result = quiet_result;
+    cfg.out_ctx = &out;
+    pipe_thread t = {0};
+    TT_OK(tide_pipe_create(&t.p, &cfg, &e));
+    pthread_t th;
+    TT_ASSERT(pthread_create(&th, NULL, pipe_thread_main, &t) == 0);
+    /* W = 29 s after the data: windows [0,10) and [10,20) (2 keys each) */
+    TT_ASSERT(wait_size(&out.n, 4));
+    TT_ASSERT(atomic_load(&src.drained));
+    /* below the timeout (or with the policy off): nothing more fires */
+    atomic_fetch_add(&clk.ms, quiet_ms > 0 ? quiet_ms - 1000 : HOUR);
+    TT_ASSERT(wait_polls(&src, 5));
+    if (quiet_ms > 0) {
+        /* past the timeout: W = 29 s + quiet time, [20,30) fires */
+        atomic_fetch_add(&clk.ms, 2000);
+        TT_ASSERT(wait_size(&out.n, 6));
+    } else {
+        atomic_fetch_add(&clk.ms, 24 * HOUR);
+        TT_ASSERT(wait_polls(&src, 5));
+    }
+    tide_pipe_cancel(t.p);
+    pthread_join(th, NULL);
+    tide_pipe_counts c;
+    tide_pipe_counts_get(t.p, &c);
+    tide_pipe_free(t.p);
+    tide_schema_free(s);
+    TT_ASSERT_EQ_INT(c.in, 30);
+    TT_ASSERT_EQ_INT(c.late, 0);
+    /* brute force: 10 s windows over ts 0..29 s, keys k % 2: 5 each */
+    size_t n = atomic_load(&out.n);
+    TT_ASSERT_EQ_INT(n, quiet_ms > 0 ? 6 : 4);
+    for (size_t i = 0; i < n; i++) {
+        TT_ASSERT_EQ_INT(out.v[i].start, (int64_t)(i / 2) * 10000);
+        TT_ASSERT_EQ_INT(out.v[i].end, (int64_t)(i / 2) * 10000 + 10000);
+        TT_ASSERT_EQ_INT(out.v[i].ki, (int64_t)(i % 2));
+        TT_ASSERT_EQ_INT(out.v[i].val, 5);
+    }
+    if (quiet_ms > 0)
+        /* released by the quiet step: W_last (29 s) + the quiet time */
+        TT_ASSERT_EQ_INT(out.v[5].wm, 29000 + quiet_ms + 1000);
+}
+
+static void test_quiet_advance(void)
+{
+    run_quiet(0);
+    run_quiet(5000);
+}
+
+/* ---- records far in the future are dead letters ---- */
+
+#define FUT_N 300
+#define FUT_NOW 100000 /* processing time (fake clock), ms */
+
+typedef struct fut_src {
+    int64_t ts[FUT_N + 8];
+    int64_t key[FUT_N + 8];
+    size_t n, pos;
+} fut_src;
+
+static int fut_next(void *ctx, tide_cbatch *b, uint32_t *part, tide_err *e)
+{
+    fut_src *s = ctx;
+    (void)e;
+    tide_cbatch_reset(b);
+    if (s->pos >= s->n)
+        return TIDE_PIPE_END;
+    for (int k = 0; k < 16 && s->pos < s->n; k++, s->pos++) {
+        uint32_t r = 0;
+        tide_cbatch_add_row(b, &r);
+        tide_cbatch_set_i64(b, 0, r, s->ts[s->pos]);
+        tide_cbatch_set_i64(b, 1, r, s->key[s->pos]);
+    }
+    *part = 0;
+    return TIDE_PIPE_READY;
+}
+
+typedef struct dead_seen {
+    size_t n;
+    int reason_ok;
+} dead_seen;
+
+static int on_dead(void *ctx, const tide_pipe_dead *d)
+{
+    dead_seen *ds = ctx;
+    char want[64];
+    snprintf(want, sizeof want, "%lld", (long long)d->ts);
+    if (strstr(d->reason, want) && strstr(d->reason, "1000") && d->ts > FUT_NOW + 1000 &&
+        tide_cbatch_i64(d->batch, 0, d->row) == d->ts)
+        ds->reason_ok++;
+    ds->n++;
+    return 0;
+}
+
+static void test_future_records(void)
+{
+    tide_schema *s = NULL;
+    tide_err e = {0};
+    tide_schema_create(&s, &e);
+    tide_schema_add(s, "ts", TIDE_TYPE_TIMESTAMP, true, &e);
+    tide_schema_add(s, "k", TIDE_TYPE_BIGINT, true, &e);
+    tide_schema_set_time_column(s, 0, &e);
+    /* normal records: disorder <= 4.4 s < B = 5 s, so none is late; every
+     * 50th position also gets a record far in the future */
+    fut_src src = {0};
+    row *exp = calloc(FUT_N, sizeof *exp);
+    size_t ne = 0, nfut = 0;
+    for (size_t i = 0; i < FUT_N; i++) {
+        if (i % 50 == 25) {
+            src.ts[src.n] = (int64_t)1000000000 * (int64_t)(nfut + 1);
+            src.key[src.n++] = 99;
+            nfut++;
+        }
+        int64_t ts = (int64_t)i * 200 + (int64_t)((i * 37) % 23) * 200;
+        int64_t k = (int64_t)(i % 5);
+        src.ts[src.n] = ts;
+        src.key[src.n++] = k;
+        exp[ne++] = (row){.op = TIDE_CHANGE_INSERT, .start = floor_div(ts, 10000) * 10000,
+                          .end = floor_div(ts, 10000) * 10000 + 10000, .ki = k, .val = 1};
+    }
+    group_rows(exp, &ne);
+    for (int with = 1; with >= 0; with--) {
+        fake_clock clk = {{fake_now_ms, fake_mono_ns, &clk}, FUT_NOW};
+        src.pos = 0;
+        dead_seen ds = {0};
+        tide_pipe_config cfg;
+        tide_pipe_config_init(&cfg);
+        cfg.source.kind = TIDE_PIPE_SRC_CALLBACK;
+        cfg.source.schema = s;
+        cfg.source.partitions = 1;
+        cfg.source.next = fut_next;
+        cfg.source.ctx = &src;
+        cfg.clock = &clk.clock;
+        cfg.wm_bound = 5000;
+        cfg.future_bound_ms = with ? 1000 : 0;
+        cfg.on_dead = on_dead;
+        cfg.dead_ctx = &ds;
+        cfg.window = tide_win_tumble(10000);
+        tide_winagg_call agg = {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
+        uint32_t key = 1;
+        cfg.aggs = &agg;
+        cfg.n_aggs = 1;
+        cfg.key_cols = &key;
+        cfg.n_key_cols = 1;
+        cfg.batch_rows = 64;
+        cfg.on_result = on_result;
+        cfg.on_late = on_late;
+        rows out;
+        tide_pipe_counts c = {0};
+        TT_OK(run_job(&cfg, 2, &out, &c));
+        if (with) {
+            TT_ASSERT_EQ_INT(c.bad, nfut);
+            TT_ASSERT_EQ_INT(ds.n, nfut);
+            TT_ASSERT_EQ_INT(ds.reason_ok, nfut);
+            TT_ASSERT_EQ_INT(c.in, FUT_N);
+            TT_ASSERT_EQ_INT(c.late, 0);
+            TT_ASSERT_EQ_INT(out.ln, 0);
+            TT_ASSERT(same_rows(out.v, out.n, exp, ne, "future records dropped"));
+            /* windows fired by the event-time watermark (max ts - B), not
+             * earlier; all but the last ones before the end of input */
+            for (size_t i = 0; i < out.n; i++) {
+                TT_ASSERT(out.v[i].wm >= out.v[i].end);
+                if (out.v[i].end <= 50000)
+                    TT_ASSERT(out.v[i].wm < 70000);
+            }
+        } else {
+            /* control: without the bound the first one drags W forward */
+            TT_ASSERT_EQ_INT(c.bad, 0);
+            TT_ASSERT(c.late > 0);
+        }
+        rows_free(&out);
+    }
+    free(exp);
+    tide_schema_free(s);
+}
+
 /* ---- backpressure: a slow sink keeps memory bounded ---- */
 
 typedef struct bp {
@@ -1075,6 +1363,8 @@ int main(void)
     TT_RUN(test_late_data);
     TT_RUN(test_stateless_filter_project);
     TT_RUN(test_partitions_and_idleness);
+    TT_RUN(test_quiet_advance);
+    TT_RUN(test_future_records);
     TT_RUN(test_connect_file_source);
     TT_RUN(test_connect_file_sink);
     TT_RUN(test_backpressure);
