@@ -173,6 +173,11 @@ int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value
     int bad = 0;
     if (!key || !value)
         return tide_err_set(e, TIDE_EINVAL, "sink option: missing key or value");
+    int fmt = tide_codec_option(key, value, &c->format, &c->header, &c->delim);
+    if (fmt < 0)
+        return tide_err_set(e, TIDE_EINVAL, "sink option '%s': bad value '%s'", key, value);
+    if (fmt > 0)
+        return 0;
     if (!strcmp(key, "connector")) {
         if (!strcmp(value, "stdout") || !strcmp(value, "print"))
             c->kind = TIDE_SINK_STDOUT;
@@ -188,25 +193,6 @@ int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value
         c->topic = value;
     } else if (!strcmp(key, "data")) {
         c->datadir = value;
-    } else if (!strcmp(key, "format")) {
-        if (!strcmp(value, "csv"))
-            c->format = TIDE_FORMAT_CSV;
-        else if (!strcmp(value, "json") || !strcmp(value, "jsonl"))
-            c->format = TIDE_FORMAT_JSONL;
-        else
-            bad = 1;
-    } else if (!strcmp(key, "csv.header")) {
-        if (!strcmp(value, "true"))
-            c->header = true;
-        else if (!strcmp(value, "false"))
-            c->header = false;
-        else
-            bad = 1;
-    } else if (!strcmp(key, "csv.delimiter")) {
-        if (strlen(value) == 1)
-            c->delim = value[0];
-        else
-            bad = 1;
     } else if (!strcmp(key, "key.column")) {
         c->key_column = value;
     } else {

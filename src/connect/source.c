@@ -62,27 +62,17 @@ static int parse_f64(const char *v, double *out)
     return 0;
 }
 
-static int parse_bool(const char *v, bool *out)
-{
-    if (!v)
-        return -1;
-    if (!strcasecmp(v, "true") || !strcmp(v, "1")) {
-        *out = true;
-        return 0;
-    }
-    if (!strcasecmp(v, "false") || !strcmp(v, "0")) {
-        *out = false;
-        return 0;
-    }
-    return -1;
-}
-
 int tide_src_config_set(tide_src_config *c, const char *key, const char *value, tide_err *e)
 {
     int bad = 0;
     int64_t i;
     if (!key || !value)
         return tide_err_set(e, TIDE_EINVAL, "source option: missing key or value");
+    int fmt = tide_codec_option(key, value, &c->format, &c->header, &c->delim);
+    if (fmt < 0)
+        return tide_err_set(e, TIDE_EINVAL, "source option '%s': bad value '%s'", key, value);
+    if (fmt > 0)
+        return 0;
     if (!strcmp(key, "connector")) {
         if (!strcmp(value, "file") || !strcmp(value, "filesystem"))
             c->kind = TIDE_SRC_FILE;
@@ -100,20 +90,6 @@ int tide_src_config_set(tide_src_config *c, const char *key, const char *value, 
         c->topic = value;
     } else if (!strcmp(key, "data")) {
         c->datadir = value;
-    } else if (!strcmp(key, "format")) {
-        if (!strcmp(value, "csv"))
-            c->format = TIDE_FORMAT_CSV;
-        else if (!strcmp(value, "json") || !strcmp(value, "jsonl"))
-            c->format = TIDE_FORMAT_JSONL;
-        else
-            bad = 1;
-    } else if (!strcmp(key, "csv.header")) {
-        bad = parse_bool(value, &c->header);
-    } else if (!strcmp(key, "csv.delimiter")) {
-        if (strlen(value) == 1)
-            c->delim = value[0];
-        else
-            bad = 1;
     } else if (!strcmp(key, "scan.bounded.mode")) {
         if (!strcmp(value, "latest-offset"))
             c->bounded = true;

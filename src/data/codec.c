@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define REASON_MAX 1024
 #define VALUE_SHOW_MAX 64 /* bytes of a bad value quoted in a reason */
@@ -923,5 +924,35 @@ done:
     uselocale(old);
     if (rc)
         return tide_err_set(e, rc, "encoder: out of memory");
+    return 0;
+}
+
+int tide_codec_option(const char *key, const char *value, tide_format *format, bool *header,
+                      char *delim)
+{
+    if (!strcmp(key, "format")) {
+        if (!strcmp(value, "csv"))
+            *format = TIDE_FORMAT_CSV;
+        else if (!strcmp(value, "json") || !strcmp(value, "jsonl"))
+            *format = TIDE_FORMAT_JSONL;
+        else
+            return TIDE_EINVAL;
+        return 1;
+    }
+    if (!strcmp(key, "csv.header")) {
+        if (!strcasecmp(value, "true") || !strcmp(value, "1"))
+            *header = true;
+        else if (!strcasecmp(value, "false") || !strcmp(value, "0"))
+            *header = false;
+        else
+            return TIDE_EINVAL;
+        return 1;
+    }
+    if (!strcmp(key, "csv.delimiter")) {
+        if (strlen(value) != 1)
+            return TIDE_EINVAL;
+        *delim = value[0];
+        return 1;
+    }
     return 0;
 }

@@ -82,6 +82,14 @@ typedef enum tide_format {
     TIDE_FORMAT_JSONL,
 } tide_format;
 
+/* Apply one text-format option, as tables' WITH clauses write them, to a
+ * connector's settings: 'format' = 'csv' | 'json' | 'jsonl', 'csv.header' =
+ * true | false | 1 | 0 (case-insensitive), 'csv.delimiter' = one character.
+ * Returns 1 when it applied the option, 0 when `key` is not a format option,
+ * TIDE_EINVAL when the value is bad (nothing changed). */
+int tide_codec_option(const char *key, const char *value, tide_format *format, bool *header,
+                      char *delim);
+
 /* A record that did not fit.  Every pointer is valid only during the
  * callback. */
 typedef struct tide_dead_letter {

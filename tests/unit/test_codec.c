@@ -744,6 +744,29 @@ static void test_write_double(void)
     tide_buf_free(&out);
 }
 
+static void test_format_options(void)
+{
+    tide_format fmt = TIDE_FORMAT_CSV;
+    bool header = false;
+    char delim = ',';
+    TT_ASSERT_EQ_INT(tide_codec_option("format", "jsonl", &fmt, &header, &delim), 1);
+    TT_ASSERT(fmt == TIDE_FORMAT_JSONL);
+    TT_ASSERT_EQ_INT(tide_codec_option("format", "csv", &fmt, &header, &delim), 1);
+    TT_ASSERT(fmt == TIDE_FORMAT_CSV);
+    TT_ASSERT_EQ_INT(tide_codec_option("format", "xml", &fmt, &header, &delim), TIDE_EINVAL);
+    TT_ASSERT(fmt == TIDE_FORMAT_CSV);
+    TT_ASSERT_EQ_INT(tide_codec_option("csv.header", "TRUE", &fmt, &header, &delim), 1);
+    TT_ASSERT(header);
+    TT_ASSERT_EQ_INT(tide_codec_option("csv.header", "0", &fmt, &header, &delim), 1);
+    TT_ASSERT(!header);
+    TT_ASSERT_EQ_INT(tide_codec_option("csv.header", "yes", &fmt, &header, &delim), TIDE_EINVAL);
+    TT_ASSERT_EQ_INT(tide_codec_option("csv.delimiter", ";", &fmt, &header, &delim), 1);
+    TT_ASSERT(delim == ';');
+    TT_ASSERT_EQ_INT(tide_codec_option("csv.delimiter", ";;", &fmt, &header, &delim), TIDE_EINVAL);
+    TT_ASSERT(delim == ';');
+    TT_ASSERT_EQ_INT(tide_codec_option("path", "x.csv", &fmt, &header, &delim), 0);
+}
+
 int main(void)
 {
     TT_RUN(test_csv_values);
@@ -755,5 +778,6 @@ int main(void)
     TT_RUN(test_write_double);
     TT_RUN(test_roundtrip_csv);
     TT_RUN(test_roundtrip_jsonl);
+    TT_RUN(test_format_options);
     TT_DONE();
 }
