@@ -20,4 +20,7 @@ int tide_cli_demo(int argc, char **argv, const char *datadir);
 int tide_cli_run(int argc, char **argv, const char *datadir);
 int tide_cli_explain(int argc, char **argv, const char *datadir);
 
+/* tide chart [FILE] ... (cli/chart.c) */
+int tide_cli_chart(int argc, char **argv, const char *datadir);
+
 #endif

@@ -40,14 +40,15 @@ static const char run_usage[] =
     "Compile a SQL script and run its INSERT statements and queries, one after\n"
     "the other.  A bare SELECT prints its rows on stdout: an aligned table on a\n"
     "terminal, CSV with a header otherwise (or as --format says); a changelog\n"
-    "(early or late firings) gets an 'op' column first.  Relative 'path' options\n"
-    "resolve against the directory of FILE.sql.  With bounded sources (files,\n"
-    "the logins generator) the run ends after the last window fired; Ctrl-C\n"
-    "stops an unbounded one.  A summary line goes to stderr per query:\n"
+    "(early or late firings, GROUP BY without a window) gets an 'op' column\n"
+    "first: +I, -U, +U, -D.  Relative 'path' options resolve against the\n"
+    "directory of FILE.sql.  With bounded sources (files, the logins generator)\n"
+    "the run ends after the last result; Ctrl-C stops an unbounded one.  A\n"
+    "summary line goes to stderr per query:\n"
     "  records in N, out N, late N, bad N\n"
     "\n"
     "Options:\n"
-    "  --parallelism P   window-aggregation instances (default: number of cores)\n"
+    "  --parallelism P   aggregation instances (default: number of cores)\n"
     "  --format F        table, csv or jsonl (for queries printed on stdout)\n"
     "\n"
     "Exit status: 0 success, 1 SQL or usage error, 2 runtime error.\n";
@@ -155,7 +156,7 @@ static void on_signal(int sig)
 }
 
 typedef struct watcher {
-    tide_pipe *p;
+    tide_sql_lowered *l;
     atomic_bool cancelled;
 } watcher;
 
@@ -170,7 +171,7 @@ static void *watch(void *arg)
         if (n <= 0 || c == 'q')
             return NULL;
         atomic_store(&w->cancelled, true);
-        tide_pipe_cancel(w->p);
+        tide_sql_lower_cancel(w->l);
     }
 }
 
@@ -186,24 +187,18 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_lower_opts *o, cons
         return serr.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
     }
     tide_err e = {0};
-    tide_pipe *p = NULL;
     int status = TIDE_CLI_OK;
     if (tide_sql_lower_open(l, &e)) {
         tide_cli_error("%s", e.msg);
         tide_sql_lower_free(l);
         return TIDE_CLI_RUNTIME;
     }
-    if (tide_pipe_create(&p, tide_sql_lower_config(l), &e)) {
-        tide_cli_error("%s", e.msg);
-        tide_sql_lower_finish(l, false, &e);
-        tide_sql_lower_free(l);
-        return TIDE_CLI_RUNTIME;
-    }
-    watcher w = {.p = p};
+    watcher w = {.l = l};
     atomic_init(&w.cancelled, false);
     pthread_t th;
     bool have_th = pthread_create(&th, NULL, watch, &w) == 0;
-    int rc = tide_pipe_run(p, &e);
+    tide_pipe_counts c;
+    int rc = tide_sql_lower_run(l, &c, &e);
     if (have_th) {
         char q = 'q';
         while (write(sig_pipe[1], &q, 1) < 0 && errno == EINTR) {
@@ -219,15 +214,12 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_lower_opts *o, cons
         tide_cli_error("%s", show->msg[0] ? show->msg : "run failed");
         status = TIDE_CLI_RUNTIME;
     }
-    tide_pipe_counts c;
-    tide_pipe_counts_get(p, &c);
     fflush(stdout);
     fprintf(stderr, "records in %llu, out %llu, late %llu, bad %llu%s\n", (unsigned long long)c.in,
             (unsigned long long)tide_sql_lower_rows_out(l), (unsigned long long)c.late, (unsigned long long)c.bad,
             cancelled ? " (stopped)" : "");
     if (cancelled)
         *stop = true;
-    tide_pipe_free(p);
     tide_sql_lower_free(l);
     return status;
 }

@@ -4,7 +4,8 @@
  * Per event (the hot loop, a few ns): one PRNG draw picks the user (alias
  * table: a column from the high 32 bits, a threshold test on the low 32),
  * one draw gives the time jitter and the device, one more decides lateness
- * when late_share > 0; the country is a hash of the user id.  Nothing is
+ * when late_share > 0; the country is a hash of the user id (computed on
+ * delivery, and only when the caller wants countries).  Nothing is
  * allocated per event; the delay heap grows geometrically and is reused.
  *
  * Delivery order (the state machine in tide_gen_logins_next): events are
@@ -41,9 +42,42 @@ static const char *const devices[TIDE_GEN_LOGINS_DEVICES] = {"ios", "android", "
 typedef struct held {
     int64_t release; /* ts + delay: deliver before the first event with ts > release */
     int64_t ts;
-    int64_t user;
-    uint8_t country, device;
+    uint32_t user;  /* ids are <= 2^31 */
+    uint8_t device; /* (the country is a function of the user: computed on delivery) */
 } held;
+
+/* x mod d without a division instruction (d fixed): q = the high half of
+ * x * floor((2^64-1)/d) is floor(x/d) or at most 2 below it, so x - q*d is
+ * in [0, 3d) and two conditional subtractions finish it.  Exact for every
+ * x; used when 1 <= d <= 2^32 (3d fits) and a 128-bit product exists,
+ * else plain %. */
+typedef struct modby {
+    uint64_t d, inv; /* inv 0: use % */
+} modby;
+
+static void modby_init(modby *m, uint64_t d)
+{
+    m->d = d;
+    m->inv = 0;
+#ifdef __SIZEOF_INT128__
+    if (d >= 1 && d <= (1ull << 32))
+        m->inv = UINT64_MAX / d;
+#endif
+}
+
+static inline uint64_t modby_mod(const modby *m, uint64_t x)
+{
+#ifdef __SIZEOF_INT128__
+    if (m->inv) {
+        uint64_t q = (uint64_t)(((unsigned __int128)x * m->inv) >> 64);
+        uint64_t r = x - q * m->d;
+        r -= r >= m->d ? m->d : 0;
+        r -= r >= m->d ? m->d : 0;
+        return r;
+    }
+#endif
+    return x % m->d;
+}
 
 struct tide_gen_logins {
     tide_gen_logins_cfg cfg;
@@ -53,11 +87,14 @@ struct tide_gen_logins {
     uint32_t head;        /* ranks 1..head from the alias table */
     uint32_t n_alias;     /* head + n_bucket outcomes */
     uint64_t *alias_thr;  /* take column k if low32 < thr[k] (thr <= 2^32) */
-    uint32_t *alias_to;
+    uint32_t *alias_to;   /* (both only while building; then packed:) */
+    uint64_t *alias;      /* column k: alias_to << 32 | thr (to = k when thr = 2^32),
+                             one 8-byte load per draw from a table half the size */
     uint32_t n_bucket;    /* tail buckets: ranks [lo, lo + width) */
     uint64_t *bucket_lo, *bucket_width;
     uint64_t perm_mul, perm_add;
-    int64_t *head_id;     /* user id of ranks 1..head (index rank-1) */
+    modby mod_users;      /* x mod cfg.users */
+    uint32_t *head_id;    /* user id of ranks 1..head (index rank-1; ids < 2^31) */
 
     /* countries and devices */
     uint8_t country_of_pct[100];
@@ -75,6 +112,7 @@ struct tide_gen_logins {
 
     /* lateness */
     uint64_t late_thr;    /* late if (draw >> 11) < late_thr */
+    modby mod_delay;      /* x mod cfg.max_delay_ms */
 
     /* state */
     uint64_t generated;   /* events generated (cur included) */
@@ -191,7 +229,19 @@ static int build_alias(tide_gen_logins *g, const double *w, uint32_t n)
     while (ns)
         g->alias_thr[small[--ns]] = 4294967296ull;
     g->n_alias = n;
+    if (!(g->alias = malloc(n * sizeof *g->alias))) {
+        rc = TIDE_ENOMEM;
+        goto done;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        g->alias[k] = g->alias_thr[k] >= 4294967296ull
+                          ? (uint64_t)k << 32
+                          : (uint64_t)g->alias_to[k] << 32 | g->alias_thr[k];
 done:
+    free(g->alias_thr);
+    free(g->alias_to);
+    g->alias_thr = NULL;
+    g->alias_to = NULL;
     free(q);
     free(small);
     free(large);
@@ -200,7 +250,7 @@ done:
 
 static inline int64_t rank_to_id(const tide_gen_logins *g, uint64_t rank)
 {
-    return (int64_t)(((rank - 1) * g->perm_mul + g->perm_add) % g->cfg.users) + 1;
+    return (int64_t)modby_mod(&g->mod_users, (rank - 1) * g->perm_mul + g->perm_add) + 1;
 }
 
 /* The integral of x^-s (an antiderivative). */
@@ -213,6 +263,7 @@ static int build_popularity(tide_gen_logins *g)
 {
     const double s = g->cfg.zipf_s;
     uint64_t n_users = g->cfg.users;
+    modby_init(&g->mod_users, n_users);
     g->head = (uint32_t)(n_users < HEAD_MAX ? n_users : HEAD_MAX);
     /* The tail in buckets of ranks growing by 1/64: the weight k^-s varies
      * by under 2% inside one, so a uniform pick inside is close to exact. */
@@ -254,7 +305,7 @@ static int build_popularity(tide_gen_logins *g)
     if (rc == 0 && !(g->head_id = malloc(g->head * sizeof *g->head_id)))
         rc = TIDE_ENOMEM;
     for (uint32_t k = 0; rc == 0 && k < g->head; k++)
-        g->head_id[k] = rank_to_id(g, k + 1);
+        g->head_id[k] = (uint32_t)rank_to_id(g, k + 1);
     return rc;
 }
 
@@ -326,6 +377,7 @@ int tide_gen_logins_create(tide_gen_logins **out, const tide_gen_logins_cfg *cfg
         goto fail;
     build_tables(g);
     g->late_thr = (uint64_t)(cfg->late_share * 9007199254740992.0);
+    modby_init(&g->mod_delay, g->late_thr ? (uint64_t)cfg->max_delay_ms : 1);
     g->heap_cap = 1024;
     g->heap = malloc(g->heap_cap * sizeof *g->heap);
     if (!g->heap) {
@@ -343,8 +395,7 @@ void tide_gen_logins_free(tide_gen_logins *g)
 {
     if (!g)
         return;
-    free(g->alias_thr);
-    free(g->alias_to);
+    free(g->alias);
     free(g->ftab);
     free(g->head_id);
     free(g->bucket_lo);
@@ -382,16 +433,27 @@ uint64_t tide_gen_logins_delivered(const tide_gen_logins *g) { return g->deliver
 
 /* ---- generating ---- */
 
-static inline int64_t pick_user(tide_gen_logins *g)
+/* The hot loop (tide_gen_logins_next) keeps the PRNG state, the counters
+ * and the current event in locals: the caller's output arrays (uint8_t and
+ * int64_t) may alias any field of g as far as the compiler knows, so state
+ * kept in g would be stored and reloaded around every event (and the PRNG
+ * state, a chain through every draw, would wait on store forwarding). */
+
+static inline uint32_t pick_user(const tide_gen_logins *g, uint64_t *rng)
 {
-    uint64_t r = rng_next(&g->rng);
+    uint64_t r = rng_next(rng);
     uint32_t col = (uint32_t)(((r >> 32) * g->n_alias) >> 32);
-    uint32_t k = (r & 0xffffffffu) < g->alias_thr[col] ? col : g->alias_to[col];
+    /* col if low32 < thr (both < 2^33, so the difference's sign bit says
+     * it), else its alias: without a branch, as the outcome is random */
+    uint64_t a = g->alias[col];
+    uint32_t self = (uint32_t)(((r & 0xffffffffu) - (a & 0xffffffffu)) >> 63);
+    uint32_t to = (uint32_t)(a >> 32);
+    uint32_t k = to ^ ((col ^ to) & (0u - self));
     if (k < g->head)
         return g->head_id[k];
     k -= g->head;
-    uint64_t rank = g->bucket_lo[k] + (((rng_next(&g->rng) >> 32) * g->bucket_width[k]) >> 32);
-    return rank_to_id(g, rank);
+    uint64_t rank = g->bucket_lo[k] + (((rng_next(rng) >> 32) * g->bucket_width[k]) >> 32);
+    return (uint32_t)rank_to_id(g, rank);
 }
 
 /* The time of event i (0-based, event-time order) with jitter u in [0,1). */
@@ -419,25 +481,22 @@ static inline int64_t event_time(tide_gen_logins *g, uint64_t i, double u)
     return g->cfg.start_ms + off;
 }
 
-/* Generate event number g->generated into g->cur. */
-static void generate(tide_gen_logins *g)
+/* Generate event number i into *c; true when it is to be delivered late
+ * (c->release set). */
+static inline bool generate(tide_gen_logins *g, uint64_t *rng, uint64_t i, held *c)
 {
-    held *c = &g->cur;
-    c->user = pick_user(g);
-    uint64_t r = rng_next(&g->rng);
-    c->ts = event_time(g, g->generated, unit_from(r));
+    c->user = pick_user(g, rng);
+    uint64_t r = rng_next(rng);
+    c->ts = event_time(g, i, unit_from(r));
     c->device = g->device_of[r & 127];
-    c->country = tide_gen_logins_user_country(g, c->user);
-    g->cur_late = false;
     if (g->late_thr) {
-        uint64_t r2 = rng_next(&g->rng);
+        uint64_t r2 = rng_next(rng);
         if ((r2 >> 11) < g->late_thr) {
-            g->cur_late = true;
-            c->release = c->ts + 1 + (int64_t)(rng_next(&g->rng) % (uint64_t)g->cfg.max_delay_ms);
+            c->release = c->ts + 1 + (int64_t)modby_mod(&g->mod_delay, rng_next(rng));
+            return true;
         }
     }
-    g->generated++;
-    g->have_cur = true;
+    return false;
 }
 
 static int heap_push(tide_gen_logins *g, const held *h)
@@ -482,11 +541,19 @@ static held heap_pop(tide_gen_logins *g)
     return top;
 }
 
-static inline void put(const tide_gen_logins_cols *cols, size_t k, const held *h)
+/* The release of the heap's top; INT64_MAX (never < a ts) when empty. */
+static inline int64_t heap_top(const tide_gen_logins *g)
+{
+    return g->heap_n ? g->heap[0].release : INT64_MAX;
+}
+
+static inline void put(const tide_gen_logins *g, const tide_gen_logins_cols *cols, size_t k,
+                       const held *h)
 {
     cols->ts[k] = h->ts;
-    cols->user_id[k] = h->user;
-    cols->country[k] = h->country;
+    cols->user_id[k] = (int64_t)h->user;
+    if (cols->country)
+        cols->country[k] = tide_gen_logins_user_country(g, h->user);
     cols->device[k] = h->device;
 }
 
@@ -508,34 +575,48 @@ int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, s
         if (want > room)
             want = (size_t)room;
     }
+    /* the state, in locals (see above); written back at the end */
+    uint64_t rng = g->rng, gen = g->generated;
+    const uint64_t events = g->cfg.events;
+    const tide_gen_logins_cols out = *cols;
+    held cur = g->cur;
+    bool have = g->have_cur, late = g->cur_late;
+    int64_t top = heap_top(g);
     size_t k = 0;
     int rc = 0;
     while (k < want) {
-        if (!g->have_cur) {
-            if (g->generated < g->cfg.events) {
-                generate(g);
-            } else {
+        if (!have) {
+            if (gen == events) {
                 /* Everything generated: drain the held events. */
                 held h = heap_pop(g);
-                put(cols, k++, &h);
+                put(g, &out, k++, &h);
                 continue;
             }
+            late = generate(g, &rng, gen++, &cur);
+            have = true;
         }
-        if (g->heap_n && g->heap[0].release < g->cur.ts) {
+        if (top < cur.ts) {
             held h = heap_pop(g);
-            put(cols, k++, &h);
-        } else if (g->cur_late) {
-            if ((rc = heap_push(g, &g->cur)) != 0) {
+            top = heap_top(g);
+            put(g, &out, k++, &h);
+        } else if (late) {
+            if ((rc = heap_push(g, &cur)) != 0) {
                 rc = tide_err_set(e, TIDE_ENOMEM, "logins generator: out of memory for %zu delayed events",
                                   g->heap_n);
                 break;
             }
-            g->have_cur = false;
+            top = g->heap[0].release;
+            have = false;
         } else {
-            put(cols, k++, &g->cur);
-            g->have_cur = false;
+            put(g, &out, k++, &cur);
+            have = false;
         }
     }
+    g->rng = rng;
+    g->generated = gen;
+    g->cur = cur;
+    g->have_cur = have;
+    g->cur_late = late;
     g->delivered += k;
     *n = k;
     return rc;

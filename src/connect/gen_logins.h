@@ -68,7 +68,7 @@ void tide_gen_logins_cfg_default(tide_gen_logins_cfg *cfg);
 typedef struct tide_gen_logins_cols {
     int64_t *ts;
     int64_t *user_id;
-    uint8_t *country; /* index for tide_gen_logins_country_name */
+    uint8_t *country; /* index for tide_gen_logins_country_name; NULL: not wanted */
     uint8_t *device;  /* index for tide_gen_logins_device_name */
     size_t cap;
 } tide_gen_logins_cols;

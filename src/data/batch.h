@@ -44,6 +44,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Changelog operations, Flink's RowKind: name, short form. */
 #define TIDE_OP_MAP(X)              \
@@ -131,6 +132,24 @@ static inline int tide_cbatch_add_row(tide_cbatch *b, uint32_t *row)
     if (b->pos)
         b->pos[r] = 0;
     *row = r;
+    return 0;
+}
+
+/* Append n rows of NULLs at once (as n tide_cbatch_add_row calls); *first
+ * gets the first one's index.  TIDE_ERANGE when they do not fit. */
+static inline int tide_cbatch_add_rows(tide_cbatch *b, uint32_t n, uint32_t *first)
+{
+    if (n > b->capacity - b->rows)
+        return TIDE_ERANGE;
+    uint32_t r = b->rows;
+    for (uint32_t c = 0; c < b->ncols && n; c++)
+        memset(b->cols[c].nulls + r, 1, n);
+    if (b->ops && n)
+        memset(b->ops + r, TIDE_OP_INSERT, n);
+    if (b->pos && n)
+        memset(b->pos + r, 0, (size_t)n * sizeof *b->pos);
+    b->rows = r + n;
+    *first = r;
     return 0;
 }
 

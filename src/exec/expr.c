@@ -2537,3 +2537,20 @@ int tide_expr_project(tide_expr *const *exprs, uint32_t n, const tide_cbatch *in
     }
     return 0;
 }
+
+bool tide_expr_reads_col(const tide_expr *x, uint32_t col)
+{
+    if (!x)
+        return false;
+    if (x->kind == K_COL)
+        return x->col == col;
+    for (uint32_t i = 0; i < x->nkids; i++)
+        if (tide_expr_reads_col(x->kids[i], col))
+            return true;
+    return false;
+}
+
+int64_t tide_expr_column_of(const tide_expr *x)
+{
+    return x && x->kind == K_COL ? (int64_t)x->col : -1;
+}

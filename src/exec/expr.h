@@ -262,6 +262,12 @@ int tide_expr_filter(tide_expr *pred, const tide_cbatch *in, uint32_t *sel, uint
 int tide_expr_project(tide_expr *const *exprs, uint32_t n, const tide_cbatch *in, const uint32_t *sel,
                       uint32_t nsel, tide_cbatch *out, tide_err *e);
 
+/* Whether the tree reads input column `col` (so a caller can skip filling
+ * columns no expression reads). */
+bool tide_expr_reads_col(const tide_expr *x, uint32_t col);
+/* The input column when the tree is a plain column reference, else -1. */
+int64_t tide_expr_column_of(const tide_expr *x);
+
 /* "ADD" -> "+", "EQ" -> "=", ... */
 const char *tide_expr_arith_name(tide_expr_arith_op op);
 const char *tide_expr_cmp_name(tide_expr_cmp_op op);

@@ -197,7 +197,8 @@ static int mark_dirty(tide_groupagg *op, const void *key, uint32_t klen, void *v
     ga_head *h = HEAD(v);
     if (h->flags & F_DIRTY)
         return 0;
-    if (tide_array_grow((void **)&op->dbuf, &op->dbuf_cap, op->dbuf_len + klen, 1) ||
+    /* + 1: never NULL, so `dbuf + off` is defined for empty keys too */
+    if (tide_array_grow((void **)&op->dbuf, &op->dbuf_cap, op->dbuf_len + klen + 1, 1) ||
         tide_array_grow((void **)&op->dents, &op->dents_cap, op->n_dents + 1, sizeof *op->dents))
         return fail(op, e, TIDE_ENOMEM);
     if (klen)

@@ -3,9 +3,12 @@
  *
  * Design.
  *
- * Keys are interned: `keys` is a dense array of key records (hash, bytes
- * inline up to 16 bytes, else malloc'd once per key, a count of live windows,
- * the head of the key's session list), indexed by an open-addressing table
+ * Keys of SESSION windows, and keys longer than 16 bytes, are interned
+ * (the other windows' entries hold their key inline, so a window's creation
+ * and release never visit a key record): `keys` is a dense array of key
+ * records (hash, bytes inline up to 16 bytes, else malloc'd once per key, a
+ * count of live windows, the head of the key's session list), indexed by an
+ * open-addressing table
  * with linear probing (`kslots`: 32 bits of hash + index).  A key whose
  * last window is freed stays interned for a while (a stable key set would
  * otherwise be dropped and re-interned every window period): a sweep, run
@@ -14,18 +17,20 @@
  * idle keys are bounded by about two periods' worth.
  *
  * Window states are a dense array `wins` of entries of `wstride` bytes
- * (whole cache lines, 128-byte aligned): a 64-byte header (start, end, key,
- * the key's hash and, up to 16 bytes, a copy of its bytes, flags, a
- * generation), then the accumulators inline (the aggregates' state slots
- * back to back), then, for accumulating and retracting modes, the
- * previously emitted results.  So a record's update and a firing read
- * adjacent lines of one entry (128 bytes for COUNT(*)), not three scattered
+ * (whole cache lines, 128-byte aligned): a 64-byte header (start, end, key
+ * length and, up to 16 bytes, a copy of its bytes, flags, a generation,
+ * and 8 bytes that hold the accumulators when they fit, as COUNT(*)'s do),
+ * then the accumulators inline (the aggregates' state slots back to back),
+ * then, for accumulating and retracting modes, the previously emitted
+ * results.  So a record's update reads one line (COUNT(*)) or two adjacent
+ * ones, and a firing adjacent lines of one entry, not three scattered
  * arrays.  Free entries are chained on a free list, so steady state
  * allocates nothing.  TUMBLE, HOP, CUMULATE and GLOBAL windows
  * are found through a second table (`wslots`) keyed by (key bytes, start,
  * end): the hot path is one slot probe and one window entry (plus its
- * accumulators), without touching the key record; the key record is needed
- * only when a window is created or freed.  SESSION windows hang off their
+ * accumulators), without touching the key record; the key record (only
+ * long keys have one) is needed only when a window is created or freed; a
+ * short key's hash is recomputed from the entry's copy.  SESSION windows hang off their
  * key's session list (live sessions of a key never intersect, so a record
  * meets at most two of them).
  *
@@ -78,7 +83,7 @@ enum {
 /* 64 bytes, and the array is 64-byte aligned: one cache line per window. */
 typedef struct wa_win {
     int64_t start, end;
-    uint64_t khash;         /* the key's hash */
+    uint64_t acc0;          /* the accumulators when they fit in 8 bytes (acc_inline) */
     unsigned char kinl[16]; /* the key's bytes when klen <= 16, zero-padded */
     uint32_t klen;          /* the key's length */
     uint32_t since_fire;    /* records added since the last firing (saturates) */
@@ -123,6 +128,7 @@ typedef struct wa_pf {
     tide_win_range rg[WA_MAXW];
     uint32_t kidx;
     uint8_t nw;
+    uint8_t interned; /* the key is interned (sessions, or longer than 16 bytes) */
 } wa_pf;
 
 /* Entry `i` of the window array (entries are op->wstride bytes apart). */
@@ -145,6 +151,7 @@ struct tide_winagg {
     tide_agg *agg;    /* bound aggregates, n_aggs */
     size_t *agg_off;  /* offset of each aggregate's slot in an acc row */
     size_t acc_stride; /* bytes of one window's acc row (multiple of 8) */
+    bool acc_inline;   /* acc_stride == 8: the acc row is the header's acc0 */
     int failed;
     bool has_inputs; /* some aggregate reads an input (not only COUNT(*)) */
     int64_t wm;
@@ -160,7 +167,10 @@ struct tide_winagg {
     wa_win *wins;
     size_t wstride;   /* bytes of one entry of `wins`: header, acc row, prev */
     size_t prev_off;  /* offset of the previous results in an entry; 0: none */
-    uint32_t wins_cap, wins_free, n_wins;
+    uint32_t wins_cap, n_wins;
+    uint32_t *wfree; /* free entries, a stack (wins_cap room): the next few to
+                        be used are known, so they are prefetched ahead */
+    uint32_t n_wfree;
     uint64_t *wslots; /* non-session windows */
     uint32_t wmask, n_wslots_used;
 
@@ -185,9 +195,52 @@ static inline const unsigned char *key_bytes(const wa_key *k)
     return k->len <= sizeof k->b.inl ? k->b.inl : k->b.ext;
 }
 
+/* The key of `len` <= 16 bytes zero-padded to 16 bytes, as the two words
+ * memcpy would load from such a buffer, built in registers: storing the
+ * padded copy and loading it back costs a failed store-to-load forwarding
+ * (overlapping stores) on every record. */
+static inline void key_words(const void *key, uint32_t len, uint64_t w[2])
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const unsigned char *k = key;
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, k, 8);
+        if (len > 8) {
+            memcpy(&b, k + len - 8, 8);
+            b >>= 8 * (16 - len); /* keep bytes 8 .. len-1, in the low bytes */
+        }
+    } else if (len >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, k, 4);
+        memcpy(&hi, k + len - 4, 4);
+        a = lo | (uint64_t)hi << (8 * (len - 4)); /* overlapping bytes are equal */
+    } else {
+        for (uint32_t i = 0; i < len; i++)
+            a |= (uint64_t)k[i] << (8 * i);
+    }
+    w[0] = a;
+    w[1] = b;
+#else
+    unsigned char pk[16] = {0};
+    if (len)
+        memcpy(pk, key, len);
+    memcpy(&w[0], pk, 8);
+    memcpy(&w[1], pk + 8, 8);
+#endif
+}
+
+/* A key's hash.  Keys of up to 16 bytes (the common ones: one or two
+ * fixed-width columns) are mixed inline from their zero-padded words and
+ * length; longer ones by tide_hash64. */
 static inline uint64_t hash_key(const void *p, uint32_t len)
 {
-    return tide_hash64(p, len, 0x77696e61ull);
+    if (len > 16)
+        return tide_hash64(p, len, 0x77696e61ull);
+    uint64_t w[2];
+    key_words(p, len, w);
+    return tide_hash_u64(w[0] * 0x9e3779b97f4a7c15ull ^
+                         tide_hash_u64(w[1] ^ ((uint64_t)len << 56) ^ 0x77696e61ull));
 }
 
 static inline uint64_t hash_win(uint64_t khash, int64_t start, int64_t end)
@@ -401,39 +454,18 @@ static int wtable_rehash(tide_winagg *op, uint32_t ncap)
 }
 
 /* The window (key, start, end); `kh` is the key's hash, `wh` the window's. */
-static inline bool eq16(const unsigned char *a, const unsigned char *b)
+static inline bool eq16w(const unsigned char *a, const uint64_t b[2])
 {
-    uint64_t a0, a1, b0, b1;
+    uint64_t a0, a1;
     memcpy(&a0, a, 8);
     memcpy(&a1, a + 8, 8);
-    memcpy(&b0, b, 8);
-    memcpy(&b1, b + 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    return ((a0 ^ b[0]) | (a1 ^ b[1])) == 0;
 }
 
-/* Copy a key of `len` <= 16 bytes into the zeroed `pk` with fixed-size
- * (inlined) copies: two overlapping ones cover every length from 4 to 16. */
-static inline void pad16(unsigned char pk[16], const void *key, uint32_t len)
-{
-    const unsigned char *k = key;
-    if (len > 16)
-        return;
-    if (len >= 8) {
-        memcpy(pk, k, 8);
-        memcpy(pk + len - 8, k + len - 8, 8);
-    } else if (len >= 4) {
-        memcpy(pk, k, 4);
-        memcpy(pk + len - 4, k + len - 4, 4);
-    } else {
-        for (uint32_t i = 0; i < len; i++)
-            pk[i] = k[i];
-    }
-}
-
-/* `pk` is the key zero-padded to 16 bytes when len <= 16 (compared inline). */
+/* `kw` is the key zero-padded to 16 bytes when len <= 16 (key_words;
+ * compared inline). */
 static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
-                         const unsigned char *pk, uint64_t kh, int64_t start, int64_t end,
-                         uint64_t wh)
+                         const uint64_t kw[2], int64_t start, int64_t end, uint64_t wh)
 {
     uint32_t h32 = (uint32_t)wh;
     for (uint32_t j = h32 & op->wmask;; j = (j + 1) & op->wmask) {
@@ -443,18 +475,25 @@ static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
         if ((uint32_t)(s >> 32) != h32)
             continue;
         const wa_win *w = WIN(op, (uint32_t)s - 1);
-        if (w->khash != kh || w->start != start || w->end != end || w->klen != len)
+        if (w->start != start || w->end != end || w->klen != len)
             continue;
-        if (len <= sizeof w->kinl ? eq16(w->kinl, pk)
+        if (len <= sizeof w->kinl ? eq16w(w->kinl, kw)
                                   : memcmp(key_bytes(&op->keys[w->key]), key, len) == 0)
             return (uint32_t)s - 1;
     }
 }
 
+/* The hash of window `idx`'s key: from its inline copy when short (no
+ * visit to the key record). */
+static inline uint64_t win_key_hash(const tide_winagg *op, const wa_win *w)
+{
+    return w->klen <= sizeof w->kinl ? hash_key(w->kinl, w->klen) : op->keys[w->key].hash;
+}
+
 static void wtable_delete(tide_winagg *op, uint32_t idx)
 {
     const wa_win *w = WIN(op, idx);
-    uint32_t h32 = (uint32_t)hash_win(w->khash, w->start, w->end);
+    uint32_t h32 = (uint32_t)hash_win(win_key_hash(op, w), w->start, w->end);
     for (uint32_t j = h32 & op->wmask;; j = (j + 1) & op->wmask) {
         if ((uint32_t)op->wslots[j] == idx + 1) {
             slots_delete(op->wslots, op->wmask, j);
@@ -466,6 +505,10 @@ static void wtable_delete(tide_winagg *op, uint32_t idx)
 
 /* ---- heap --------------------------------------------------------------- */
 
+/* A 4-ary min-heap on time: half the levels of a binary one, and a node's
+ * four children are 64 adjacent bytes.  (Which of equal times pops first
+ * does not matter: a watermark step sorts what it fires.) */
+
 static int heap_push(tide_winagg *op, int64_t time, uint32_t win)
 {
     if (tide_array_grow((void **)&op->heap, &op->heap_cap, op->heap_len + 1, sizeof *op->heap))
@@ -473,7 +516,7 @@ static int heap_push(tide_winagg *op, int64_t time, uint32_t win)
     wa_heap_ent x = {time, win, WIN(op, win)->gen};
     size_t i = op->heap_len++;
     while (i > 0) {
-        size_t p = (i - 1) / 2;
+        size_t p = (i - 1) / 4;
         if (op->heap[p].time <= time)
             break;
         op->heap[i] = op->heap[p];
@@ -488,11 +531,12 @@ static wa_heap_ent heap_pop(tide_winagg *op)
     wa_heap_ent top = op->heap[0], x = op->heap[--op->heap_len];
     size_t i = 0, n = op->heap_len;
     for (;;) {
-        size_t c = 2 * i + 1;
+        size_t c = 4 * i + 1, end = c + 4 < n ? c + 4 : n;
         if (c >= n)
             break;
-        if (c + 1 < n && op->heap[c + 1].time < op->heap[c].time)
-            c++;
+        for (size_t k = c + 1; k < end; k++)
+            if (op->heap[k].time < op->heap[c].time)
+                c = k;
         if (op->heap[c].time >= x.time)
             break;
         op->heap[i] = op->heap[c];
@@ -507,7 +551,8 @@ static wa_heap_ent heap_pop(tide_winagg *op)
 
 static inline unsigned char *win_acc(const tide_winagg *op, uint32_t idx)
 {
-    return (unsigned char *)WIN(op, idx) + sizeof(wa_win);
+    return op->acc_inline ? (unsigned char *)&WIN(op, idx)->acc0
+                          : (unsigned char *)WIN(op, idx) + sizeof(wa_win);
 }
 
 /* The previously emitted results of window `idx`, or NULL (discarding). */
@@ -535,27 +580,34 @@ static void acc_reset(tide_winagg *op, uint32_t idx)
     }
 }
 
-/* A new live window for key `key` (its refs counted); not yet indexed. */
-static int win_alloc(tide_winagg *op, uint32_t key, int64_t start, int64_t end, uint32_t *out)
+/* A new live window for interned key `key` (its refs counted), or, with key
+ * == NONE (fixed windows, keys of <= 16 bytes: not interned), for the key
+ * `kb`/`klen` held inline only; not yet indexed. */
+static int win_alloc(tide_winagg *op, uint32_t key, const void *kb, uint32_t klen, int64_t start,
+                     int64_t end, uint32_t *out)
 {
-    if (op->wins_free == NONE) {
+    if (op->n_wfree == 0) {
         size_t need = (size_t)op->wins_cap + 1, cap = op->wins_cap;
         if (need > NONE - 1)
             return TIDE_ENOMEM;
         if (grow_aligned((void **)&op->wins, &cap, need, op->wstride))
             return TIDE_ENOMEM;
+        uint32_t *nf = realloc(op->wfree, cap * sizeof *nf);
+        if (!nf)
+            return TIDE_ENOMEM; /* the grown array stays: wins_cap is still right */
+        op->wfree = nf;
         for (size_t i = op->wins_cap; i < cap; i++) {
-            *WIN(op, i) = (wa_win){.next = i + 1 < cap ? (uint32_t)i + 1 : NONE};
+            *WIN(op, i) = (wa_win){.next = NONE};
             acc_init(op, (uint32_t)i);
         }
-        op->wins_free = op->wins_cap;
+        for (size_t i = cap; i > op->wins_cap; i--) /* lowest index on top */
+            op->wfree[op->n_wfree++] = (uint32_t)i - 1;
         op->wins_cap = (uint32_t)cap;
     }
-    uint32_t idx = op->wins_free;
+    uint32_t idx = op->wfree[--op->n_wfree];
     wa_win *w = WIN(op, idx);
-    op->wins_free = w->next;
-    if (op->wins_free != NONE) /* the next window created will use it */
-        __builtin_prefetch(WIN(op, op->wins_free), 1);
+    if (op->n_wfree >= 4) /* the window created 4 creations from now */
+        __builtin_prefetch(WIN(op, op->wfree[op->n_wfree - 4]), 1);
     w->start = start;
     w->end = end;
     w->key = key;
@@ -563,20 +615,27 @@ static int win_alloc(tide_winagg *op, uint32_t key, int64_t start, int64_t end, 
     w->gen++;
     w->flags = W_LIVE;
     w->since_fire = 0;
+    op->n_wins++;
+    *out = idx;
+    if (key == NONE) {
+        w->klen = klen;
+        memset(w->kinl, 0, sizeof w->kinl);
+        uint64_t kw[2];
+        key_words(kb, klen, kw);
+        memcpy(w->kinl, kw, sizeof kw);
+        return 0;
+    }
     wa_key *k = &op->keys[key];
     if (k->refs == 0) {
         op->n_idle--;
         k->mark = 0;
     }
     op->created_since_sweep++;
-    w->khash = k->hash;
     w->klen = k->len;
     memset(w->kinl, 0, sizeof w->kinl);
     if (k->len <= sizeof w->kinl && k->len)
         memcpy(w->kinl, k->b.inl, k->len);
     op->keys[key].refs++;
-    op->n_wins++;
-    *out = idx;
     return 0;
 }
 
@@ -587,12 +646,12 @@ static void win_release(tide_winagg *op, uint32_t idx)
     if (op->cfg.window.kind != TIDE_WIN_SESSION)
         wtable_delete(op, idx);
     acc_reset(op, idx);
-    if (--op->keys[w->key].refs == 0)
+    if (w->key != NONE && --op->keys[w->key].refs == 0)
         op->n_idle++;
     w->flags = 0;
     w->gen++;
-    w->next = op->wins_free;
-    op->wins_free = idx;
+    w->next = NONE;
+    op->wfree[op->n_wfree++] = idx;
     op->n_wins--;
 }
 
@@ -747,8 +806,13 @@ static inline int cmp_fire_ent(const wa_fire *a, const wa_fire *b)
 static inline uint64_t load_be64(const unsigned char *p)
 {
     uint64_t x = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&x, p, 8);
+    x = __builtin_bswap64(x);
+#else
     for (int i = 0; i < 8; i++)
         x = (x << 8) | p[i];
+#endif
     return x;
 }
 
@@ -757,16 +821,11 @@ static int fire_add(tide_winagg *op, size_t *n, uint32_t idx)
     if (tide_array_grow((void **)&op->fire, &op->fire_cap, *n + 1, sizeof *op->fire))
         return TIDE_ENOMEM;
     const wa_win *w = WIN(op, idx);
-    const unsigned char *kb = win_key(op, idx), *p = kb;
-    unsigned char pad[16];
-    if (w->klen < sizeof pad) {
-        memset(pad, 0, sizeof pad);
-        if (w->klen)
-            memcpy(pad, kb, w->klen);
-        p = pad;
-    }
+    /* a key of <= 16 bytes is the entry's zero-padded copy, a longer one
+     * has 16 bytes: read the first 16 either way */
+    const unsigned char *kb = win_key(op, idx);
     op->fire[(*n)++] =
-        (wa_fire){w->end, w->start, load_be64(p), load_be64(p + 8), kb, w->klen, idx};
+        (wa_fire){w->end, w->start, load_be64(kb), load_be64(kb + 8), kb, w->klen, idx};
     return 0;
 }
 
@@ -804,14 +863,101 @@ static void fire_msort(wa_fire *a, wa_fire *tmp, size_t n)
         a[k++] = tmp[i++];
 }
 
-/* Sorts op->fire[0..n); the scratch half lives past fire_cap / 2. */
+/* The sort key of a firing as five unsigned fields, most significant first
+ * (end and start with the sign bit flipped: unsigned order = signed order). */
+static inline uint64_t fire_field(const wa_fire *f, int i)
+{
+    switch (i) {
+    case 0: return (uint64_t)f->end ^ (1ull << 63);
+    case 1: return (uint64_t)f->start ^ (1ull << 63);
+    case 2: return f->k0;
+    case 3: return f->k1;
+    default: return f->key_len;
+    }
+}
+
+/* LSD radix sort of a[0, n) through tmp (n entries) over the bytes of the
+ * sort key that are not the same in every entry, when there are at most
+ * `max_digits` of them and every key is at most 16 bytes (then the five
+ * fields are the whole order of cmp_fire_ent; passes are stable, so the
+ * result is that order).  A round of on-time firings mostly shares end and
+ * start and its keys differ in a few low bytes (e.g. BIGINT ids), so this
+ * is a few linear passes instead of n log n comparisons.  Returns false
+ * (nothing moved) when it does not apply. */
+static bool fire_radix(wa_fire *a, wa_fire *tmp, size_t n, int max_digits)
+{
+    uint64_t diff[5] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].key_len > 16)
+            return false;
+        for (int f = 0; f < 5; f++)
+            diff[f] |= fire_field(&a[i], f) ^ fire_field(&a[0], f);
+    }
+    int nd = 0;
+    for (int f = 0; f < 5; f++)
+        for (int b = 0; b < 8; b++)
+            nd += (diff[f] >> (8 * b) & 0xff) != 0;
+    if (nd > max_digits)
+        return false;
+    wa_fire *src = a, *dst = tmp;
+    /* one counting pass per varying byte, least significant first; the
+     * field is picked outside the loops */
+#define RADIX_PASS(FIELD)                                                                          \
+    do {                                                                                           \
+        size_t cnt[256] = {0}, sum = 0;                                                            \
+        for (size_t i = 0; i < n; i++)                                                             \
+            cnt[(FIELD(src[i])) >> sh & 0xff]++;                                                   \
+        for (int d = 0; d < 256; d++) {                                                            \
+            size_t c = cnt[d];                                                                     \
+            cnt[d] = sum;                                                                          \
+            sum += c;                                                                              \
+        }                                                                                          \
+        for (size_t i = 0; i < n; i++)                                                             \
+            dst[cnt[(FIELD(src[i])) >> sh & 0xff]++] = src[i];                                     \
+    } while (0)
+#define F_END(x) ((uint64_t)(x).end ^ (1ull << 63))
+#define F_START(x) ((uint64_t)(x).start ^ (1ull << 63))
+#define F_K0(x) ((x).k0)
+#define F_K1(x) ((x).k1)
+#define F_LEN(x) ((uint64_t)(x).key_len)
+    for (int f = 4; f >= 0; f--) {
+        for (int b = 0; b < 8; b++) {
+            if (!(diff[f] >> (8 * b) & 0xff))
+                continue;
+            int sh = 8 * b;
+            switch (f) {
+            case 0: RADIX_PASS(F_END); break;
+            case 1: RADIX_PASS(F_START); break;
+            case 2: RADIX_PASS(F_K0); break;
+            case 3: RADIX_PASS(F_K1); break;
+            default: RADIX_PASS(F_LEN); break;
+            }
+            wa_fire *t = src;
+            src = dst;
+            dst = t;
+        }
+    }
+#undef RADIX_PASS
+#undef F_END
+#undef F_START
+#undef F_K0
+#undef F_K1
+#undef F_LEN
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    return true;
+}
+
+/* Sorts op->fire[0..n), with op->fire[n..2n) as scratch. */
 static int fire_sort(tide_winagg *op, size_t n)
 {
     if (n < 2)
         return 0;
-    if (tide_array_grow((void **)&op->fire, &op->fire_cap, n + n / 2 + 1, sizeof *op->fire))
+    if (tide_array_grow((void **)&op->fire, &op->fire_cap, 2 * n + 1, sizeof *op->fire))
         return TIDE_ENOMEM;
-    fire_msort(op->fire, op->fire + n, n);
+    /* up to 8 radix passes: fewer than the >= 8 merge levels they replace */
+    if (n < 256 || !fire_radix(op->fire, op->fire + n, n, 8))
+        fire_msort(op->fire, op->fire + n, n);
     return 0;
 }
 
@@ -880,7 +1026,7 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
     op->n_aggs = cfg->n_aggs;
     op->wm = TIDE_TS_MIN;
     op->keys_free = NONE;
-    op->wins_free = NONE;
+    op->n_wfree = 0;
     tide_trig_clock_init(&op->clock, cfg->early.every_ms);
     op->aggs = malloc(op->n_aggs * sizeof *op->aggs);
     op->agg = calloc(op->n_aggs, sizeof *op->agg);
@@ -903,11 +1049,23 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
     }
     if (!op->acc_stride)
         op->acc_stride = 8;
-    /* One entry: the 64-byte header, then the accumulators, then the
-     * previous results, rounded up to whole cache lines; the hot path reads
-     * adjacent lines only. */
-    op->wstride = sizeof(wa_win) + op->acc_stride;
-    if (cfg->mode != TIDE_TRIG_DISCARDING) {
+    /* One entry: the 64-byte header, then the accumulators (in the header
+     * when they fit in 8 bytes, e.g. COUNT(*): a record then touches one
+     * line of its window), then the previous results, rounded up to whole
+     * cache lines; the hot path reads adjacent lines only. */
+    op->acc_inline = op->acc_stride == 8;
+    op->wstride = sizeof(wa_win) + (op->acc_inline ? 0 : op->acc_stride);
+    /* The previous results serve retractions (-U, and -D of merged
+     * sessions) and skipping unchanged re-firings.  Accumulating fixed
+     * windows of COUNT(*) only need neither: a window fires again only when
+     * dirty, and then its counts grew.  So their entries are one line. */
+    bool need_prev = cfg->mode != TIDE_TRIG_DISCARDING;
+    if (cfg->mode == TIDE_TRIG_ACCUMULATING && cfg->window.kind != TIDE_WIN_SESSION) {
+        need_prev = false;
+        for (size_t i = 0; i < op->n_aggs; i++)
+            need_prev |= op->aggs[i].kind != TIDE_AGG_COUNT_STAR;
+    }
+    if (need_prev) {
         op->prev_off = op->wstride;
         op->wstride += op->n_aggs * sizeof(tide_value);
     }
@@ -941,6 +1099,7 @@ void tide_winagg_free(tide_winagg *op)
     free(op->keys);
     free(op->kslots);
     free(op->wins);
+    free(op->wfree);
     free(op->wslots);
     free(op->heap);
     free(op->dirty);
@@ -1045,8 +1204,9 @@ static int push_fixed(tide_winagg *op, const void *key, uint32_t len, uint64_t h
                       const tide_value *in, bool *late, const wa_pf *pre)
 {
     uint32_t kidx = NONE;
-    unsigned char pk[16] = {0};
-    pad16(pk, key, len);
+    uint64_t kw[2] = {0, 0};
+    if (len <= 16)
+        key_words(key, len, kw);
     const tide_win_range *rg = pre ? pre->rg : op->ranges;
     size_t n = pre ? pre->nw : tide_win_assign(&op->cfg.window, ts, op->ranges);
     int rc = 0;
@@ -1057,17 +1217,18 @@ static int push_fixed(tide_winagg *op, const void *key, uint32_t len, uint64_t h
             continue;
         }
         uint64_t wh = pre ? pre->wh[r] : hash_win(h, start, end);
-        uint32_t idx = win_find(op, key, len, pk, h, start, end, wh);
+        uint32_t idx = win_find(op, key, len, kw, start, end, wh);
         if (idx == NONE) {
-            if (kidx == NONE)
+            /* keys of up to 16 bytes live in their window entries only */
+            if (kidx == NONE && len > 16)
                 kidx = key_find(op, key, len, h);
-            if ((rc = key_get(op, key, len, h, &kidx)))
+            if (len > 16 && (rc = key_get(op, key, len, h, &kidx)))
                 return rc;
             if ((uint64_t)(op->n_wslots_used + 1) * 2 > (uint64_t)op->wmask + 1) {
                 if (op->wmask >= 0x7fffffffu || wtable_rehash(op, (op->wmask + 1) * 2))
                     goto drop_key;
             }
-            if ((rc = win_alloc(op, kidx, start, end, &idx)))
+            if ((rc = win_alloc(op, kidx, key, len, start, end, &idx)))
                 goto drop_key;
             uint32_t j = (uint32_t)wh & op->wmask;
             while (op->wslots[j])
@@ -1086,7 +1247,7 @@ static int push_fixed(tide_winagg *op, const void *key, uint32_t len, uint64_t h
 drop_key:
     if (!rc)
         rc = TIDE_ENOMEM;
-    if (op->keys[kidx].refs == 0)
+    if (kidx != NONE && op->keys[kidx].refs == 0)
         key_release(op, kidx);
     return rc;
 }
@@ -1119,7 +1280,7 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
     if (n_hit == 0) {
         if ((rc = key_get(op, key, len, h, &kidx)))
             return rc;
-        if ((rc = win_alloc(op, kidx, m.start, m.end, &idx))) {
+        if ((rc = win_alloc(op, kidx, NULL, 0, m.start, m.end, &idx))) {
             if (op->keys[kidx].refs == 0)
                 key_release(op, kidx);
             return rc;
@@ -1215,7 +1376,7 @@ int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t
  * are pushed one by one exactly as tide_winagg_push would.  The prefetch
  * stages read but never change state, so results are the same as pushing
  * one at a time. */
-#define WA_GROUP 32
+#define WA_GROUP 16
 
 
 /* Stage 1: hashes; prefetch the window slots (fixed windows, at most
@@ -1231,6 +1392,7 @@ static void pf_stage1(const tide_winagg *op, wa_pf *pf, size_t m, const void *co
         tide_win_range *rg = pf[i].rg;
         pf[i].h = hash_key(keys[i], lens[i]);
         pf[i].nw = 0;
+        pf[i].interned = session || lens[i] > 16;
         if (fixed && tumble && ts[i] >= last.start && ts[i] < last.end) {
             rg[0] = last;
             pf[i].nw = 1;
@@ -1263,12 +1425,13 @@ static void pf_stage2(const tide_winagg *op, wa_pf *pf, size_t m, bool session)
             if (sl && (uint32_t)(sl >> 32) == (uint32_t)pf[i].wh[k] &&
                 (uint32_t)sl - 1 < op->wins_cap) {
                 __builtin_prefetch(WIN(op, (uint32_t)sl - 1), 1);
-                __builtin_prefetch(win_acc(op, (uint32_t)sl - 1), 1);
+                if (!op->acc_inline) /* else on the same line */
+                    __builtin_prefetch(win_acc(op, (uint32_t)sl - 1), 1);
             } else {
                 need_key = true; /* maybe a new window: it would look up the key */
             }
         }
-        if (need_key) {
+        if (need_key && pf[i].interned) {
             __builtin_prefetch(&op->kslots[(uint32_t)pf[i].h & op->kmask]);
             pf[i].kidx = NONE - 1; /* stage 3: read the key slot */
         }
@@ -1369,8 +1532,10 @@ static inline void prefetch_release(const tide_winagg *op, uint32_t idx)
 {
     const wa_win *w = WIN(op, idx);
     if (op->cfg.window.kind != TIDE_WIN_SESSION)
-        __builtin_prefetch(&op->wslots[(uint32_t)hash_win(w->khash, w->start, w->end) & op->wmask]);
-    __builtin_prefetch(&op->keys[w->key], 1);
+        __builtin_prefetch(
+            &op->wslots[(uint32_t)hash_win(win_key_hash(op, w), w->start, w->end) & op->wmask]);
+    if (w->key != NONE)
+        __builtin_prefetch(&op->keys[w->key], 1);
 }
 
 int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now, tide_err *e)

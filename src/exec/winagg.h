@@ -122,7 +122,9 @@ int64_t tide_winagg_watermark(const tide_winagg *op);
 /* Records sent to the late output so far. */
 uint64_t tide_winagg_late_count(const tide_winagg *op);
 /* Live (key, window) states; keys with a live window; keys held in memory
- * (live ones plus recently idle ones kept for reuse, see winagg.c). */
+ * (live ones plus recently idle ones kept for reuse, see winagg.c).  Only
+ * interned keys count: SESSION keys and keys longer than 16 bytes (the
+ * window entries of other windows hold short keys themselves). */
 size_t tide_winagg_live_windows(const tide_winagg *op);
 size_t tide_winagg_live_keys(const tide_winagg *op);
 size_t tide_winagg_interned_keys(const tide_winagg *op);

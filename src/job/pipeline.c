@@ -24,7 +24,9 @@
  * Winagg task k: encodes keys, boxes value columns and calls
  * tide_winagg_push_batch; the operator's output rows (and late records) go
  * into a result batch (rbatch) that is sent to the sink when the next
- * watermark has been applied, tagged with it.
+ * watermark has been applied, tagged with it.  GROUPAGG instances push into
+ * a mini-batch tide_groupagg instead and flush it at each watermark: all
+ * their rows carry that watermark's tag.
  *
  * Sink task: keeps the rbatches it received; when its watermark (min over
  * the instances) reaches W, every held rbatch with tag <= W is complete for
@@ -37,8 +39,10 @@
 #include "exec/agg.h"
 #include "exec/expr.h"
 #include "exec/graph.h"
+#include "exec/groupagg.h"
 #include "time/watermark.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +51,7 @@
 
 #define EXCHANGE_SEED 0x65786368616e6765ull /* differs from winagg's table seed */
 #define RB_LATE 0xffu                       /* rrow.kind of a late record */
+#define RB_POOL 16                          /* result batches kept for reuse */
 
 /* ---- result batches (winagg -> sink) ---- */
 
@@ -60,6 +65,7 @@ typedef struct rrow {
 
 typedef struct rbatch {
     int64_t tag;
+    uint32_t inst; /* the instance that sent it */
     rrow *rows;
     uint32_t n, cap;
     uint8_t *bytes; /* keys and string values */
@@ -166,12 +172,56 @@ struct tide_pipe {
     int src_time, out_time;
     tide_graph *g;
     tide_task_batch_type cb_type, rb_type;
+    /* An expression stage that only projects source columns, as a column
+     * map (stage column -> source column): then the exchange copies the
+     * source rows straight into the instances' batches (one copy, not
+     * two).  NULL: the stage runs. */
+    uint32_t *proj;
+    /* Result batches the sink delivered, for the instances to fill again
+     * (their arrays already grown: no realloc, no fresh pages per batch). */
+    pthread_mutex_t rb_mu;
+    bool rb_mu_ok;
+    rbatch *rb_pool[RB_POOL];
+    uint32_t rb_n;
     bool ran;
     _Atomic uint64_t c_in, c_bad, c_filtered, c_out, c_late, c_cuts;
     _Atomic int64_t c_wm;
 };
 
 #define ADD(p, field, v) atomic_fetch_add_explicit(&(p)->field, (v), memory_order_relaxed)
+
+/* An empty result batch: a pooled one, or a new one (NULL: no memory). */
+static rbatch *rb_get(tide_pipe *p)
+{
+    rbatch *b = NULL;
+    if (p->rb_mu_ok) {
+        pthread_mutex_lock(&p->rb_mu);
+        if (p->rb_n)
+            b = p->rb_pool[--p->rb_n];
+        pthread_mutex_unlock(&p->rb_mu);
+    }
+    if (!b)
+        return calloc(1, sizeof(rbatch));
+    b->n = 0;
+    b->nb = 0;
+    b->nv = 0;
+    return b;
+}
+
+/* A delivered result batch: back to the pool (unless full, or the batch
+ * grew far beyond a flush's rows), else freed. */
+static void rb_put(tide_pipe *p, rbatch *b)
+{
+    if (p->rb_mu_ok && b->cap <= 2 * p->batch_rows) {
+        pthread_mutex_lock(&p->rb_mu);
+        if (p->rb_n < RB_POOL) {
+            p->rb_pool[p->rb_n++] = b;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&p->rb_mu);
+    }
+    rbatch_free(b);
+}
 
 static void *cb_create(void *ctx, uint32_t rows)
 {
@@ -202,20 +252,43 @@ static void cb_free(void *ctx, void *batch)
 
 /* ---- keys ---- */
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define BE64(v) __builtin_bswap64(v)
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define BE64(v) (v)
+#endif
+
 static inline uint8_t *put_be64(uint8_t *d, uint64_t v)
 {
+#ifdef BE64
+    v = BE64(v);
+    memcpy(d, &v, 8);
+#else
     for (int i = 7; i >= 0; i--) {
         d[i] = (uint8_t)v;
         v >>= 8;
     }
+#endif
     return d + 8;
 }
 static inline uint64_t get_be64(const uint8_t *s)
 {
     uint64_t v = 0;
+#ifdef BE64
+    memcpy(&v, s, 8);
+    v = BE64(v);
+#else
     for (int i = 0; i < 8; i++)
         v = (v << 8) | s[i];
+#endif
     return v;
+}
+
+/* The key is one BIGINT/TIMESTAMP column: 9 bytes (1 if NULL). */
+static inline bool key_one_i64(const tide_pipe *p)
+{
+    return p->cfg.n_key_cols == 1 &&
+           (p->key_types[0] == TIDE_TYPE_BIGINT || p->key_types[0] == TIDE_TYPE_TIMESTAMP);
 }
 
 /* Bytes the key of `row` needs. */
@@ -328,6 +401,7 @@ typedef struct src_state {
     int64_t *g_ts, *g_user;
     uint8_t *g_country, *g_device;
     uint8_t country_len[TIDE_GEN_LOGINS_COUNTRIES], device_len[TIDE_GEN_LOGINS_DEVICES];
+    bool g_fill_country, g_fill_device; /* false: nothing reads it, left NULL */
     tide_src *conn;
     uint64_t conn_dead;
     uint32_t nparts;
@@ -373,7 +447,8 @@ static int src_fill(src_state *s, uint32_t *part, int64_t now, tide_err *e)
     tide_pipe *p = s->p;
     switch (p->cfg.source.kind) {
     case TIDE_PIPE_SRC_GEN_LOGINS: {
-        tide_gen_logins_cols cols = {s->g_ts, s->g_user, s->g_country, s->g_device, p->batch_rows};
+        tide_gen_logins_cols cols = {s->g_ts, s->g_user, s->g_fill_country ? s->g_country : NULL,
+                                     s->g_device, p->batch_rows};
         size_t n = 0;
         int rc = tide_gen_logins_next(s->gen, &cols, p->batch_rows, now, &n, e);
         if (rc != 0)
@@ -382,19 +457,27 @@ static int src_fill(src_state *s, uint32_t *part, int64_t now, tide_err *e)
             return tide_gen_logins_done(s->gen) ? TIDE_PIPE_END : TIDE_PIPE_NOTHING;
         tide_cbatch *b = s->in;
         tide_cbatch_reset(b);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = 0;
-            tide_cbatch_add_row(b, &r);
-            tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_TS, r, s->g_ts[i]);
-            tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_USER_ID, r, s->g_user[i]);
+        uint32_t r0 = 0;
+        tide_cbatch_add_rows(b, (uint32_t)n, &r0); /* n <= batch_rows, the capacity */
+        for (size_t i = 0; i < n; i++)
+            tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_TS, r0 + (uint32_t)i, s->g_ts[i]);
+        for (size_t i = 0; i < n; i++)
+            tide_cbatch_set_i64(b, TIDE_PIPE_LOGINS_USER_ID, r0 + (uint32_t)i, s->g_user[i]);
+        for (size_t i = 0; (s->g_fill_country || s->g_fill_device) && i < n; i++) {
+            uint32_t r = r0 + (uint32_t)i;
             uint8_t ci = s->g_country[i], di = s->g_device[i];
-            const char *c = tide_gen_logins_country_name(ci);
-            const char *d = tide_gen_logins_device_name(di);
-            size_t cl = ci < TIDE_GEN_LOGINS_COUNTRIES ? s->country_len[ci] : strlen(c);
-            size_t dl = di < TIDE_GEN_LOGINS_DEVICES ? s->device_len[di] : strlen(d);
-            if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_COUNTRY, r, c, cl, e)) != 0 ||
-                (rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_DEVICE, r, d, dl, e)) != 0)
-                return rc;
+            if (s->g_fill_country) {
+                const char *c = tide_gen_logins_country_name(ci);
+                size_t cl = ci < TIDE_GEN_LOGINS_COUNTRIES ? s->country_len[ci] : strlen(c);
+                if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_COUNTRY, r, c, cl, e)) != 0)
+                    return rc;
+            }
+            if (s->g_fill_device) {
+                const char *d = tide_gen_logins_device_name(di);
+                size_t dl = di < TIDE_GEN_LOGINS_DEVICES ? s->device_len[di] : strlen(d);
+                if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_DEVICE, r, d, dl, e)) != 0)
+                    return rc;
+            }
         }
         *part = 0;
         return TIDE_PIPE_READY;
@@ -445,6 +528,72 @@ static int emit_whole(tide_task_out *out, uint32_t port, tide_cbatch **slot, tid
     return 0;
 }
 
+/* tide_cbatch_select(dst, src, sel, n) column by column (the exchange's
+ * copy: one tight loop per column instead of a per-row switch over the
+ * columns); dst's column c comes from src's column map[c] (map NULL: c). */
+static int select_rows(tide_cbatch *dst, const tide_cbatch *src, const uint32_t *sel, uint32_t n,
+                       const uint32_t *map, tide_err *e)
+{
+    uint32_t nc = tide_cbatch_ncols(dst), base = tide_cbatch_rows(dst), r = 0;
+    if (n > tide_cbatch_capacity(dst) - base)
+        return tide_err_set(e, TIDE_ERANGE, "pipeline: %u rows do not fit a batch", n);
+    bool same = map || tide_cbatch_ncols(src) == nc;
+    for (uint32_t c = 0; same && c < nc; c++)
+        same = tide_cbatch_type(dst, c) == tide_cbatch_type(src, map ? map[c] : c);
+    if (!same && !map)
+        return tide_cbatch_select(dst, src, sel, n, e);
+    if (!same)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: projection types differ");
+    tide_cbatch_add_rows(dst, n, &r); /* NULLs, op +I, position 0 */
+    if (tide_cbatch_has_ops(dst) && tide_cbatch_has_ops(src))
+        for (uint32_t i = 0; i < n; i++)
+            tide_cbatch_set_op(dst, base + i, tide_cbatch_op(src, sel[i]));
+    if (tide_cbatch_has_pos(dst) && tide_cbatch_has_pos(src))
+        for (uint32_t i = 0; i < n; i++)
+            tide_cbatch_set_pos(dst, base + i, tide_cbatch_pos(src, sel[i]));
+    for (uint32_t c = 0; c < nc; c++) {
+        uint32_t sc = map ? map[c] : c;
+        const uint8_t *nulls = tide_cbatch_nulls(src, sc);
+        switch (tide_cbatch_type(src, sc)) {
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP: {
+            const int64_t *v = tide_cbatch_col_i64(src, sc);
+            for (uint32_t i = 0; i < n; i++)
+                if (!nulls[sel[i]])
+                    tide_cbatch_set_i64(dst, c, base + i, v[sel[i]]);
+            break;
+        }
+        case TIDE_TYPE_DOUBLE: {
+            const double *v = tide_cbatch_col_f64(src, sc);
+            for (uint32_t i = 0; i < n; i++)
+                if (!nulls[sel[i]])
+                    tide_cbatch_set_f64(dst, c, base + i, v[sel[i]]);
+            break;
+        }
+        case TIDE_TYPE_BOOLEAN: {
+            const bool *v = tide_cbatch_col_bool(src, sc);
+            for (uint32_t i = 0; i < n; i++)
+                if (!nulls[sel[i]])
+                    tide_cbatch_set_bool(dst, c, base + i, v[sel[i]]);
+            break;
+        }
+        case TIDE_TYPE_STRING: {
+            const tide_str *v = tide_cbatch_col_str(src, sc);
+            for (uint32_t i = 0; i < n; i++) {
+                int rc;
+                if (!nulls[sel[i]] &&
+                    (rc = tide_cbatch_set_str(dst, c, base + i, v[sel[i]].ptr, v[sel[i]].len, e)))
+                    return rc;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
 /* Route the rows of *slot (s->in, s->seg or s->staged) to the instances. */
 static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err *e)
 {
@@ -481,7 +630,49 @@ static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err 
         tide_cbatch *nb = tide_task_new_batch(out, k);
         if (!nb)
             return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
-        int rc = tide_cbatch_select(nb, b, s->sel + (size_t)k * p->batch_rows, s->nsel[k], e);
+        int rc = select_rows(nb, b, s->sel + (size_t)k * p->batch_rows, s->nsel[k], NULL, e);
+        if (rc != 0) {
+            tide_task_free_batch(out, UINT32_MAX, nb);
+            return rc;
+        }
+        if ((rc = tide_task_emit_batch(out, k, nb, s->nsel[k])) != 0)
+            return tide_err_set(e, rc, "pipeline source: sending to instance %u", k);
+    }
+    return 0;
+}
+
+/* Rows[0, n) of s->in through the projection p->proj straight into new
+ * batches of the instances (route's hash: the key is one BIGINT/TIMESTAMP
+ * column, or P is 1). */
+static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, uint32_t n,
+                      tide_err *e)
+{
+    tide_pipe *p = s->p;
+    const tide_cbatch *b = s->in;
+    uint32_t P = p->cfg.n_aggs ? p->P : 1;
+    const uint32_t *sel = rows;
+    memset(s->nsel, 0, P * sizeof *s->nsel);
+    if (P == 1) {
+        s->nsel[0] = n;
+    } else {
+        uint32_t c = p->proj[p->key_cols[0]];
+        const uint8_t *nulls = tide_cbatch_nulls(b, c);
+        const int64_t *v = tide_cbatch_col_i64(b, c);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t r = rows[i];
+            uint64_t h = nulls[r] ? 0 : tide_hash_u64((uint64_t)v[r] ^ EXCHANGE_SEED);
+            uint32_t k = (uint32_t)(((h >> 32) * P) >> 32);
+            s->sel[(size_t)k * p->batch_rows + s->nsel[k]++] = r;
+        }
+        sel = s->sel;
+    }
+    for (uint32_t k = 0; k < P; k++) {
+        if (!s->nsel[k])
+            continue;
+        tide_cbatch *nb = tide_task_new_batch(out, k);
+        if (!nb)
+            return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
+        int rc = select_rows(nb, b, sel + (size_t)k * p->batch_rows, s->nsel[k], p->proj, e);
         if (rc != 0) {
             tide_task_free_batch(out, UINT32_MAX, nb);
             return rc;
@@ -498,6 +689,10 @@ static int emit_rows(src_state *s, tide_task_out *out, uint32_t from, uint32_t t
     tide_pipe *p = s->p;
     if (from >= to)
         return 0;
+    if (p->proj) {
+        ADD(p, c_filtered, to - from);
+        return route_proj(s, out, s->iota + from, to - from, e);
+    }
     tide_cbatch **slot = &s->in;
     int rc;
     if (from != 0 || to != tide_cbatch_rows(s->in)) {
@@ -590,8 +785,9 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
      * consulted only for rows below that. */
     uint32_t seg = 0;
     int64_t runmax = g->max_ts, bound = cur;
+    int64_t runlo = tide_wm_sat_sub(runmax, p->cfg.wm_bound); /* follows runmax */
     for (uint32_t i = 0; i < n; i++) {
-        if (ts[i] < bound || ts[i] < tide_wm_sat_sub(runmax, p->cfg.wm_bound)) {
+        if (ts[i] < bound || ts[i] < runlo) {
             if (runmax > g->max_ts)
                 tide_wm_gen_accept(g, runmax, now);
             cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
@@ -603,7 +799,12 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
                 seg = i;
             }
         }
-        runmax = ts[i] > runmax ? ts[i] : runmax;
+        if (ts[i] > runmax) {
+            runmax = ts[i];
+            /* tide_wm_sat_sub, inline: this runs for most rows */
+            if (__builtin_sub_overflow(runmax, p->cfg.wm_bound, &runlo))
+                runlo = p->cfg.wm_bound < 0 ? TIDE_TS_MAX : TIDE_TS_MIN;
+        }
     }
     if (runmax > g->max_ts)
         tide_wm_gen_accept(g, runmax, now);
@@ -657,6 +858,7 @@ typedef struct work_state {
     tide_pipe *p;
     uint32_t idx;
     tide_winagg *op;
+    tide_groupagg *gop; /* instead of op: cfg.keyed == TIDE_PIPE_GROUPAGG */
     uint8_t *kbuf;
     size_t kcap;
     const void **keys;
@@ -678,6 +880,7 @@ static void work_state_free(void *st)
     if (!w)
         return;
     tide_winagg_free(w->op);
+    tide_groupagg_free(w->gop);
     free(w->kbuf);
     free(w->keys);
     free(w->klen);
@@ -693,6 +896,7 @@ static int work_flush(work_state *w, int64_t tag)
         return 0;
     rbatch *b = w->cur;
     w->cur = NULL;
+    b->inst = w->idx;
     rbatch_finish(b, tag);
     return tide_task_emit_batch(w->out, 0, b, b->n);
 }
@@ -700,7 +904,7 @@ static int work_flush(work_state *w, int64_t tag)
 static int work_add(work_state *w, uint32_t kind, int64_t start, int64_t end, const void *key,
                     uint32_t klen, const tide_value *vals, size_t n_vals)
 {
-    if (!w->cur && !(w->cur = calloc(1, sizeof(rbatch))))
+    if (!w->cur && !(w->cur = rb_get(w->p)))
         return TIDE_ENOMEM;
     int rc = rbatch_add(w->cur, kind, start, end, w->seq++, key, klen, vals, n_vals);
     if (rc != 0)
@@ -719,6 +923,13 @@ static int work_late_cb(void *ctx, const void *key, uint32_t key_len, int64_t ts
                         const tide_value *in, size_t n_in)
 {
     return work_add(ctx, RB_LATE, ts, ts, key, key_len, in, n_in);
+}
+
+/* GROUPAGG: rows come only from the flush at a watermark step (no window). */
+static int work_gemit_cb(void *ctx, const tide_groupagg_row *r)
+{
+    return work_add(ctx, (uint32_t)r->op, TIDE_TS_MIN, TIDE_TS_MAX, r->key, r->key_len, r->vals,
+                    r->n_vals);
 }
 
 static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
@@ -747,8 +958,9 @@ static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
         goto done;
     }
     /* keys: sizes first, then encode (pointers after the buffer is final) */
-    size_t total = 0;
-    for (uint32_t r = 0; r < n; r++)
+    bool k64 = key_one_i64(p);
+    size_t total = k64 ? (size_t)n * 9 : 0;
+    for (uint32_t r = 0; !k64 && r < n; r++)
         total += key_size(p, b, r);
     if (tide_array_grow((void **)&w->kbuf, &w->kcap, total ? total : 1, 1) != 0) {
         rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
@@ -756,6 +968,8 @@ static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
     }
     const uint8_t *tnull = tide_cbatch_nulls(b, (uint32_t)p->out_time);
     const int64_t *tcol = tide_cbatch_col_i64(b, (uint32_t)p->out_time);
+    const uint8_t *knull = k64 ? tide_cbatch_nulls(b, p->key_cols[0]) : NULL;
+    const int64_t *kcol = k64 ? tide_cbatch_col_i64(b, p->key_cols[0]) : NULL;
     uint8_t *d = w->kbuf;
     uint32_t m = 0;
     for (uint32_t r = 0; r < n; r++) {
@@ -763,7 +977,14 @@ static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
             ADD(p, c_bad, 1);
             continue;
         }
-        uint8_t *end = key_encode(p, b, r, d);
+        uint8_t *end;
+        if (k64) { /* key_encode's bytes for one BIGINT/TIMESTAMP column */
+            bool null = knull[r] != 0;
+            d[0] = !null;
+            end = null ? d + 1 : put_be64(d + 1, (uint64_t)kcol[r] ^ (1ull << 63));
+        } else {
+            end = key_encode(p, b, r, d);
+        }
         w->keys[m] = d;
         w->klen[m] = (uint32_t)(end - d);
         w->ts[m] = tcol[r];
@@ -772,8 +993,11 @@ static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
         d = end;
         m++;
     }
-    rc = tide_winagg_push_batch(w->op, m, w->keys, w->klen, w->ts, nv ? w->vals : NULL,
-                                tide_clock_now_ms(p->clock), e);
+    if (w->gop)
+        rc = tide_groupagg_push_batch(w->gop, m, w->keys, w->klen, NULL, nv ? w->vals : NULL, e);
+    else
+        rc = tide_winagg_push_batch(w->op, m, w->keys, w->klen, w->ts, nv ? w->vals : NULL,
+                                    tide_clock_now_ms(p->clock), e);
 done:
     tide_task_free_batch(out, input, batch);
     return rc;
@@ -785,7 +1009,8 @@ static int work_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
     w->out = out;
     w->in_advance = true;
     w->adv_tag = wm;
-    int rc = tide_winagg_advance_watermark(w->op, wm, tide_clock_now_ms(w->p->clock), e);
+    int rc = w->gop ? tide_groupagg_flush(w->gop, e)
+                    : tide_winagg_advance_watermark(w->op, wm, tide_clock_now_ms(w->p->clock), e);
     w->in_advance = false;
     if (rc == 0 && (rc = work_flush(w, wm)) != 0)
         tide_err_set(e, rc, "pipeline instance %u: sending results", w->idx);
@@ -812,6 +1037,7 @@ typedef struct sink_state {
     size_t nheld, capheld;
     sref *refs;
     size_t caprefs;
+    size_t *ioff; /* P + 1: where each instance's rows go in refs */
     tide_value *keyvals;
     tide_cbatch *obuf; /* rows for p->sink (result schema, with ops) */
 } sink_state;
@@ -825,6 +1051,7 @@ static void sink_state_free(void *st)
         rbatch_free(s->held[i]);
     free(s->held);
     free(s->refs);
+    free(s->ioff);
     free(s->keyvals);
     tide_cbatch_free(s->obuf);
     free(s);
@@ -847,8 +1074,10 @@ static int sink_put(sink_state *s, const tide_pipe_result *res, tide_err *e)
     for (size_t k = 0; k < res->n_keys; k++)
         if ((rc = tide_cbatch_set(b, c++, r, &res->keys[k], e)) != 0)
             return rc;
-    tide_cbatch_set_i64(b, c++, r, res->start);
-    tide_cbatch_set_i64(b, c++, r, res->end);
+    if (p->cfg.keyed != TIDE_PIPE_GROUPAGG) {
+        tide_cbatch_set_i64(b, c++, r, res->start);
+        tide_cbatch_set_i64(b, c++, r, res->end);
+    }
     for (size_t k = 0; k < res->n_vals; k++)
         if ((rc = tide_cbatch_set(b, c++, r, &res->vals[k], e)) != 0)
             return rc;
@@ -866,8 +1095,17 @@ static int sink_write_out(sink_state *s, tide_err *e)
 
 static int key_cmp(const sref *a, const sref *b)
 {
-    uint32_t la = a->r->key_len, lb = b->r->key_len;
-    int c = memcmp(a->b->bytes + a->r->key_off, b->b->bytes + b->r->key_off, la < lb ? la : lb);
+    uint32_t la = a->r->key_len, lb = b->r->key_len, n = la < lb ? la : lb;
+    const uint8_t *pa = a->b->bytes + a->r->key_off, *pb = b->b->bytes + b->r->key_off;
+    if (n >= 8) { /* the first 8 bytes as one big-endian integer */
+        uint64_t x = get_be64(pa), y = get_be64(pb);
+        if (x != y)
+            return x < y ? -1 : 1;
+        pa += 8;
+        pb += 8;
+        n -= 8;
+    }
+    int c = n ? memcmp(pa, pb, n) : 0;
     if (c)
         return c;
     return la < lb ? -1 : la > lb;
@@ -896,6 +1134,43 @@ static int sref_cmp(const void *pa, const void *pb)
     return 0;
 }
 
+/* Sort a[0, n) by sref_cmp (a total order: no two rows compare equal) with
+ * `tmp` (n entries) as scratch; returns the sorted copy (a or tmp).  A
+ * natural merge sort: the rows of one instance's batches for one tag come
+ * as sorted runs (windows fired in (end, start, key) order), so P
+ * instances' rows take about log2(runs) passes of merging. */
+static const sref *sort_runs(sref *a, sref *tmp, size_t n)
+{
+    for (;;) {
+        size_t i = 0, runs = 0;
+        while (i < n) {
+            size_t j = i + 1;
+            while (j < n && sref_cmp(&a[j - 1], &a[j]) <= 0)
+                j++;
+            size_t k = j;
+            if (k < n) {
+                k++;
+                while (k < n && sref_cmp(&a[k - 1], &a[k]) <= 0)
+                    k++;
+            }
+            runs++;
+            if (runs == 1 && k == n && j == n)
+                return a; /* one run: sorted */
+            size_t x = i, y = j, o = i;
+            while (x < j && y < k)
+                tmp[o++] = sref_cmp(&a[y], &a[x]) < 0 ? a[y++] : a[x++];
+            while (x < j)
+                tmp[o++] = a[x++];
+            while (y < k)
+                tmp[o++] = a[y++];
+            i = k;
+        }
+        sref *t = a;
+        a = tmp;
+        tmp = t;
+    }
+}
+
 static int sink_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
                       tide_err *e)
 {
@@ -921,6 +1196,14 @@ static int sink_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
     return 0;
 }
 
+static int wm_notify(tide_pipe *p, int64_t wm, tide_err *e)
+{
+    int rc = 0;
+    if (p->cfg.on_watermark && (rc = p->cfg.on_watermark(p->cfg.out_ctx, wm)) != 0)
+        tide_err_set(e, rc, "pipeline sink: on_watermark failed");
+    return rc;
+}
+
 static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
 {
     sink_state *s = st;
@@ -932,27 +1215,34 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
         if (s->held[i]->tag <= wm)
             n += s->held[i]->n;
     if (n == 0)
-        return 0;
-    if (tide_array_grow((void **)&s->refs, &s->caprefs, n, sizeof *s->refs) != 0)
+        return wm_notify(p, wm, e);
+    /* refs[0, n) and a scratch half refs[n, 2n) for the merges */
+    if (tide_array_grow((void **)&s->refs, &s->caprefs, 2 * n, sizeof *s->refs) != 0)
         return tide_err_set(e, TIDE_ENOMEM, "pipeline sink: sorting %zu results", n);
+    /* Grouped by instance, in arrival order: an instance's rows mostly
+     * come sorted, so the merge sort sees about one run per instance. */
+    if (!s->ioff && !(s->ioff = malloc((p->P + 1) * sizeof *s->ioff)))
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline sink: sorting %zu results", n);
+    memset(s->ioff, 0, (p->P + 1) * sizeof *s->ioff);
+    for (size_t i = 0; i < s->nheld; i++)
+        if (s->held[i]->tag <= wm)
+            s->ioff[s->held[i]->inst + 1] += s->held[i]->n;
+    for (uint32_t k = 0; k < p->P; k++)
+        s->ioff[k + 1] += s->ioff[k];
     for (size_t i = 0; i < s->nheld; i++) {
         rbatch *b = s->held[i];
         if (b->tag > wm)
             continue;
         for (uint32_t j = 0; j < b->n; j++)
-            s->refs[nready++] = (sref){b, &b->rows[j]};
+            s->refs[s->ioff[b->inst]++] = (sref){b, &b->rows[j]};
+        nready += b->n;
     }
-    /* one instance's rows of one tag usually come sorted already */
-    size_t i0 = 1;
-    while (i0 < nready && sref_cmp(&s->refs[i0 - 1], &s->refs[i0]) <= 0)
-        i0++;
-    if (i0 < nready)
-        qsort(s->refs, nready, sizeof *s->refs, sref_cmp);
+    const sref *refs = sort_runs(s->refs, s->refs + n, nready);
     int rc = 0;
     uint64_t nout = 0, nlate = 0;
     for (size_t i = 0; i < nready && rc == 0; i++) {
-        const rbatch *b = s->refs[i].b;
-        const rrow *r = s->refs[i].r;
+        const rbatch *b = refs[i].b;
+        const rrow *r = refs[i].r;
         key_decode(p, b->bytes + r->key_off, s->keyvals);
         if (r->kind == RB_LATE) {
             nlate++;
@@ -984,11 +1274,13 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
     ADD(p, c_late, nlate);
     for (size_t i = 0; i < s->nheld; i++) {
         if (s->held[i]->tag <= wm)
-            rbatch_free(s->held[i]);
+            rb_put(p, s->held[i]);
         else
             s->held[keep++] = s->held[i];
     }
     s->nheld = keep;
+    if (rc == 0)
+        rc = wm_notify(p, wm, e);
     return rc;
 }
 
@@ -1058,8 +1350,9 @@ static int result_schema(tide_pipe *p, tide_err *e)
         if ((rc = tide_schema_add(s, col->name, col->type, true, e)) != 0)
             goto fail;
     }
-    if ((rc = tide_schema_add(s, "window_start", TIDE_TYPE_TIMESTAMP, false, e)) != 0 ||
-        (rc = tide_schema_add(s, "window_end", TIDE_TYPE_TIMESTAMP, false, e)) != 0)
+    if (c->keyed != TIDE_PIPE_GROUPAGG &&
+        ((rc = tide_schema_add(s, "window_start", TIDE_TYPE_TIMESTAMP, false, e)) != 0 ||
+         (rc = tide_schema_add(s, "window_end", TIDE_TYPE_TIMESTAMP, false, e)) != 0))
         goto fail;
     for (size_t i = 0; i < c->n_aggs; i++) {
         char name[32];
@@ -1085,6 +1378,9 @@ static bool time_type_ok(const tide_schema *s, int col)
     return t == TIDE_TYPE_TIMESTAMP || t == TIDE_TYPE_BIGINT;
 }
 
+static bool stage_reads(const tide_pipe *p, uint32_t col);
+static int plan_proj(tide_pipe *p);
+
 static int make_source(tide_pipe *p, src_state **out, tide_err *e)
 {
     int rc = TIDE_ENOMEM;
@@ -1108,6 +1404,12 @@ static int make_source(tide_pipe *p, src_state **out, tide_err *e)
             s->country_len[i] = (uint8_t)strlen(tide_gen_logins_country_name(i));
         for (uint8_t i = 0; i < TIDE_GEN_LOGINS_DEVICES; i++)
             s->device_len[i] = (uint8_t)strlen(tide_gen_logins_device_name(i));
+        /* The string columns cost most of the fill; when the stage is an
+         * expression stage that reads neither (e.g. the SQL planner's
+         * projection to key and time columns), they stay NULL: nobody sees
+         * the source batch but the stage and the dead-letter callback. */
+        s->g_fill_country = stage_reads(p, TIDE_PIPE_LOGINS_COUNTRY);
+        s->g_fill_device = stage_reads(p, TIDE_PIPE_LOGINS_DEVICE);
         s->nparts = 1;
         break;
     case TIDE_PIPE_SRC_CONNECT:
@@ -1158,6 +1460,32 @@ static int make_worker(tide_pipe *p, uint32_t idx, work_state **out, tide_err *e
         return tide_err_set(e, TIDE_ENOMEM, "pipeline: instance state");
     w->p = p;
     w->idx = idx;
+    if (p->cfg.keyed == TIDE_PIPE_GROUPAGG) {
+        tide_groupagg_call *calls = calloc(p->cfg.n_aggs + 1, sizeof *calls);
+        if (!calls) {
+            work_state_free(w);
+            return tide_err_set(e, TIDE_ENOMEM, "pipeline: instance state");
+        }
+        for (size_t i = 0; i < p->cfg.n_aggs; i++)
+            calls[i] = (tide_groupagg_call){p->aggs[i].kind, p->aggs[i].arg, p->aggs[i].type};
+        tide_groupagg_config gc = {
+            .aggs = calls,
+            .n_aggs = p->cfg.n_aggs,
+            .n_inputs = p->cfg.n_value_cols,
+            .mini_batch = true,
+            .emit = work_gemit_cb,
+            .ctx = w,
+            .capacity_hint = p->cfg.capacity_hint / p->P,
+        };
+        rc = tide_groupagg_create(&gc, &w->gop, e);
+        free(calls);
+        if (rc != 0) {
+            work_state_free(w);
+            return rc;
+        }
+        *out = w;
+        return 0;
+    }
     tide_winagg_config wc = {
         .window = p->cfg.window,
         .aggs = p->aggs,
@@ -1187,6 +1515,8 @@ static int check_config(tide_pipe *p, tide_err *e)
         return tide_err_set(e, TIDE_EINVAL, "pipeline: wm_bound %lld < 0", (long long)c->wm_bound);
     if (c->allowed_lateness < 0)
         return tide_err_set(e, TIDE_EINVAL, "pipeline: allowed_lateness < 0");
+    if (c->keyed != TIDE_PIPE_WINAGG && c->keyed != TIDE_PIPE_GROUPAGG)
+        return tide_err_set(e, TIDE_EINVAL, "pipeline: bad keyed operator %d", (int)c->keyed);
     if (!time_type_ok(p->src_schema, p->src_time))
         return tide_err_set(e, TIDE_EINVAL,
                             "pipeline: source time column %d is not a TIMESTAMP/BIGINT column",
@@ -1230,8 +1560,9 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
         return tide_err_set(e, TIDE_ENOMEM, "pipeline: create");
     p->cfg = *cfg;
     atomic_init(&p->c_wm, TIDE_TS_MIN);
+    p->rb_mu_ok = pthread_mutex_init(&p->rb_mu, NULL) == 0; /* else no pooling */
     p->clock = cfg->clock ? cfg->clock : tide_clock_system();
-    p->batch_rows = cfg->batch_rows ? cfg->batch_rows : 1024;
+    p->batch_rows = cfg->batch_rows ? cfg->batch_rows : 4096;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     p->P = cfg->parallelism ? cfg->parallelism : (ncpu > 0 ? (uint32_t)ncpu : 1);
     if (!cfg->n_aggs)
@@ -1315,6 +1646,8 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
         p->aggs[i].type = p->aggs[i].kind == TIDE_AGG_COUNT_STAR
                               ? TIDE_TYPE_NULL
                               : tide_schema_col(p->out_schema, p->value_cols[p->aggs[i].arg])->type;
+    if (plan_proj(p) != 0)
+        goto nomem;
 
     if (cfg->n_aggs && (rc = result_schema(p, e)) != 0)
         goto fail;
@@ -1391,6 +1724,10 @@ void tide_pipe_free(tide_pipe *p)
     if (!p)
         return;
     tide_graph_free(p->g);
+    for (uint32_t i = 0; i < p->rb_n; i++)
+        rbatch_free(p->rb_pool[i]);
+    if (p->rb_mu_ok)
+        pthread_mutex_destroy(&p->rb_mu);
     tide_sink_abort(p->sink); /* not committed: the run did not end */
     tide_schema_free(p->res_schema);
     tide_schema_free(p->own_schema);
@@ -1398,6 +1735,7 @@ void tide_pipe_free(tide_pipe *p)
     free(p->key_cols);
     free(p->key_types);
     free(p->value_cols);
+    free(p->proj);
     free(p);
 }
 
@@ -1488,6 +1826,53 @@ fail:
         tide_expr_free(exprs[i]);
     tide_pipe_expr_stage_free(st);
     return rc;
+}
+
+/* p->proj for an expression stage that only projects source columns
+ * (no WHERE, every expression a column of the stage column's type), when
+ * the exchange can route source rows (one instance, or a key of one
+ * BIGINT/TIMESTAMP column).  0 or TIDE_ENOMEM. */
+static int plan_proj(tide_pipe *p)
+{
+    const tide_pipe_config *c = &p->cfg;
+    if (c->stage != tide_pipe_expr_stage_fn || !c->stage_ctx)
+        return 0;
+    const tide_pipe_expr_stage *st = c->stage_ctx;
+    size_t nc = tide_schema_ncols(p->out_schema), ns = tide_schema_ncols(p->src_schema);
+    if (st->where || st->n != nc || nc == 0)
+        return 0;
+    if (c->n_aggs && p->P > 1 && !key_one_i64(p))
+        return 0;
+    uint32_t *map = calloc(nc, sizeof *map);
+    if (!map)
+        return TIDE_ENOMEM;
+    for (size_t j = 0; j < nc; j++) {
+        int64_t col = tide_expr_column_of(st->exprs[j]);
+        if (col < 0 || (size_t)col >= ns ||
+            tide_schema_col(p->src_schema, (size_t)col)->type !=
+                tide_schema_col(p->out_schema, j)->type) {
+            free(map);
+            return 0;
+        }
+        map[j] = (uint32_t)col;
+    }
+    p->proj = map;
+    return 0;
+}
+
+/* Whether anything may read source column `col`: a caller's stage or the
+ * dead-letter callback might; an expression stage tells. */
+static bool stage_reads(const tide_pipe *p, uint32_t col)
+{
+    if (!p->cfg.stage || p->cfg.stage != tide_pipe_expr_stage_fn || p->cfg.on_dead)
+        return true;
+    const tide_pipe_expr_stage *st = p->cfg.stage_ctx;
+    if (tide_expr_reads_col(st->where, col))
+        return true;
+    for (uint32_t i = 0; i < st->n; i++)
+        if (tide_expr_reads_col(st->exprs[i], col))
+            return true;
+    return false;
 }
 
 void tide_pipe_expr_stage_free(tide_pipe_expr_stage *st)

@@ -17,7 +17,9 @@
  *                 runs the stateless stage (a filter/project callback over
  *                 column batches) and routes each row by a hash of its
  *                 GROUP BY key to one of P winagg tasks.
- *   "winagg-k"    a tide_winagg over the keys routed to it.
+ *   "winagg-k"    a tide_winagg over the keys routed to it (or, with
+ *                 cfg.keyed = TIDE_PIPE_GROUPAGG, an unwindowed GROUP BY
+ *                 flushed at every watermark step: see tide_pipe_keyed).
  *   "sink"        receives the results of all P instances and hands them to
  *                 the caller's callbacks in a deterministic order.
  * Without aggregates (n_aggs == 0) the job is stateless: source -> sink, and
@@ -131,7 +133,7 @@ int tide_pipe_expr_stage_fn(void *ctx, const tide_cbatch *in, tide_cbatch *out, 
 /* One result row.  Pointers are borrowed for the call. */
 typedef struct tide_pipe_result {
     tide_change op;
-    int64_t start, end;     /* the window */
+    int64_t start, end;     /* the window (GROUPAGG: TIDE_TS_MIN, TIDE_TS_MAX) */
     const tide_value *keys; /* n_keys decoded key columns */
     size_t n_keys;
     const tide_value *vals; /* one per aggregate */
@@ -168,6 +170,32 @@ typedef int (*tide_pipe_result_fn)(void *ctx, const tide_pipe_result *r);
 typedef int (*tide_pipe_late_fn)(void *ctx, const tide_pipe_late *l);
 /* Stateless jobs: one output batch (borrowed for the call). */
 typedef int (*tide_pipe_rows_fn)(void *ctx, const tide_cbatch *b);
+/* The sink's watermark advanced to `wm` (TIDE_TS_MAX at the end of input):
+ * called after the rows of that step were handed over (results released
+ * by it; stateless jobs: the batches that preceded it), so a caller can
+ * combine several jobs' outputs in watermark order. */
+typedef int (*tide_pipe_wm_fn)(void *ctx, int64_t wm);
+
+/* The keyed operator of the P instances.
+ *   WINAGG    tide_winagg (exec/winagg.h): window, allowed_lateness, mode,
+ *             early firings; results carry their window.
+ *   GROUPAGG  an unwindowed GROUP BY (exec/groupagg.h) in mini-batch mode:
+ *             a record only updates its key's state; every watermark step
+ *             an instance receives (and the end of input, +infinity)
+ *             flushes it, emitting at most one change per key changed since
+ *             the previous step (+I new key, -U then +U changed result, -D
+ *             key without rows).  Those rows carry the step's tag, so the
+ *             sink delivers them after the step ordered by key bytes.
+ *             Watermarks still flow (and still cut source batches), but no
+ *             record is late; window, allowed_lateness, mode and early are
+ *             ignored.  Results have start = TIDE_TS_MIN, end = TIDE_TS_MAX
+ *             (no window); the connect sink's rows have no window_start /
+ *             window_end columns.  MIN/MAX over STRING: TIDE_EUNSUPPORTED at
+ *             create (exec/groupagg.h). */
+typedef enum tide_pipe_keyed {
+    TIDE_PIPE_WINAGG = 0,
+    TIDE_PIPE_GROUPAGG = 1,
+} tide_pipe_keyed;
 
 typedef struct tide_pipe_config {
     tide_pipe_source source;
@@ -193,6 +221,7 @@ typedef struct tide_pipe_config {
     int time_col;                    /* event time in the stage output (stage set) */
 
     /* Keyed window aggregation; n_aggs == 0: a stateless job. */
+    tide_pipe_keyed keyed; /* the instances' operator; 0: TIDE_PIPE_WINAGG */
     tide_win_spec window;
     const tide_winagg_call *aggs; /* arg: index into value_cols */
     size_t n_aggs;
@@ -206,7 +235,7 @@ typedef struct tide_pipe_config {
     size_t capacity_hint; /* expected live (key, window) pairs over all instances */
 
     uint32_t parallelism;    /* winagg instances P; 0: number of cores */
-    uint32_t batch_rows;     /* rows per batch; 0: 1024 */
+    uint32_t batch_rows;     /* rows per batch; 0: 4096 */
     int64_t latency_ns;      /* flush bound of partial batches; 0: 5 ms */
     uint32_t chan_capacity;  /* messages per channel; 0: 8 */
     const tide_clock *clock; /* NULL: the system clock */
@@ -215,7 +244,7 @@ typedef struct tide_pipe_config {
      * result schema (its `schema` field is ignored) and committed (closed)
      * when the run ends; NULL: none.  Rows: the changelog op (as the
      * format's "op" field), the key columns (their stage-output names),
-     * window_start, window_end (TIMESTAMP), then one column per aggregate
+     * window_start, window_end (TIMESTAMP; not for GROUPAGG), then one column per aggregate
      * named agg_names[i] (NULL: "agg<i>"); a stateless job writes the stage
      * output as it is.  Written once per watermark step, in the order the
      * callbacks see.  Borrowed until tide_pipe_free. */
@@ -226,6 +255,7 @@ typedef struct tide_pipe_config {
     tide_pipe_result_fn on_result;
     tide_pipe_late_fn on_late;
     tide_pipe_rows_fn on_rows;
+    tide_pipe_wm_fn on_watermark;
     void *out_ctx;
 } tide_pipe_config;
 

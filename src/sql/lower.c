@@ -7,12 +7,16 @@
 #include "base/buf.h"
 #include "data/codec.h"
 #include "data/timefmt.h"
+#include "exec/cumagg.h"
 #include "exec/expr.h"
+#include "exec/join.h"
+#include "job/fanin.h"
 #include "sql/catalog.h"
 #include "tide.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +76,53 @@ struct tide_sql_lowered {
     tide_expr **outx;
     uint32_t wa_nkeys, wa_naggs;
     const tide_expr_vec **vecs;
+    /* a changelog's -U row, held until its +U (see on_result) */
+    tide_cbatch *wa_prev;
+    tide_expr **outx_prev; /* outx again: both rows' outputs at once */
+    const tide_expr_vec **vecs_prev;
+    bool pend, pend_pass;
+
+    /* JOIN / UNION ALL: several pipelines through a fan-in (lower_fanin) */
+    bool fan;
+    tide_sql_lowered **branches; /* each lowered as a job of its own */
+    uint32_t nbranches;
+    tide_fanin *fanin;
+    uint32_t fan_nleft, fan_nright;
+    tide_sql_lowered *parent; /* as a branch: the job it feeds */
+    uint32_t branch_i;
+    const void *fan_src; /* as a branch: the table it reads (counts) */
+    /* an interval join of two streams over the fan-in's merged sequence */
+    tide_join_interval *ij;
+    uint32_t ij_tcol[2];
+    uint32_t ij_key[2][TIDE_FANIN_MAX_KEYS];
+    uint32_t ij_nkeys;
+    int64_t ij_wm[2];
+    bool ij_seen[2];
+    tide_buf ij_kbuf;
+    /* a window join of two streams: exec/join's window operator over the
+     * windows' input rows; each side's row (the Filter / Project chain over
+     * the Window row) rebuilt per output row */
+    tide_join_window *wj;
+    const tide_sql_plan *wj_sub[2]; /* the branches: the Windows' inputs */
+    tide_schema *wj_schema[2];
+    tide_cbatch *wj_row[2];
+    tide_expr *wj_pred[2];
+    tide_expr **wj_cols[2];
+    const tide_expr_vec **wj_vecs[2];
+    tide_value *wj_vals[2];
+    uint32_t wj_nin[2], wj_ncols[2];
+    tide_value *fan_vals;
+    /* CUMULATE by shared slices (use_cumagg) */
+    tide_cumagg *cum;
+    int64_t cum_wm;
+    int *cum_argcol;
+    tide_value *cum_keys, *cum_vals;
+    size_t cum_naggs;
+    /* tide_sql_lower_run */
+    tide_pipe **pipes;
+    uint32_t npipes;
+    _Atomic(tide_pipe *) run_pipe;
+    atomic_bool cancel;
 };
 
 /* ---- errors ---- */
@@ -197,7 +248,7 @@ static int unsupported(tide_sql_error *err, const tide_sql_plan *p)
         what = "UNION ALL";
         break;
     case TIDE_SQL_PLAN_AGGREGATE:
-        what = "GROUP BY without a window (group by window_start, window_end of a window TVF)";
+        what = "the output of a GROUP BY without a window as the input of this operator";
         break;
     case TIDE_SQL_PLAN_WINDOW:
         what = "a window TVF without an aggregation over its windows";
@@ -229,7 +280,8 @@ static int flatten(tide_sql_lowered *l, const tide_sql_plan *p, bool allow_wa, f
         chain[n++] = q;
         q = q->input;
     }
-    if (q->kind != TIDE_SQL_PLAN_SCAN && !(allow_wa && q->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE))
+    if (q->kind != TIDE_SQL_PLAN_SCAN &&
+        !(allow_wa && (q->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE || q->kind == TIDE_SQL_PLAN_AGGREGATE)))
         return unsupported(err, q);
     f->base = q;
     f->ncols = q->ncols;
@@ -441,13 +493,17 @@ static int table_rows(tide_sql_lowered *l, const tide_cbatch *bt, tide_err *e)
     return write_all(l->out_fd, (const char *)b->data, b->len, e);
 }
 
-/* Write the pending rows. */
+static int fan_push(tide_sql_lowered *l, tide_err *e);
+
+/* Write the pending rows (a branch of a JOIN / UNION ALL: to the fan-in). */
 static int out_flush(tide_sql_lowered *l, bool sync, tide_err *e)
 {
     int rc = 0;
     if (tide_cbatch_rows(l->out) > 0) {
         l->rows_out += tide_cbatch_rows(l->out);
-        if (l->sink)
+        if (l->parent)
+            rc = fan_push(l, e);
+        else if (l->sink)
             rc = tide_sink_write(l->sink, l->out, e);
         else
             rc = table_rows(l, l->out, e);
@@ -514,48 +570,145 @@ static tide_value vec_value(const tide_expr_vec *v, uint32_t r)
     return x;
 }
 
+/* The aggregation's row type for result r, as the one row of b: keys,
+ * [window_start, window_end, window_time,] aggregates. */
+static int fill_row(tide_sql_lowered *l, tide_cbatch *b, const tide_pipe_result *r, tide_err *e)
+{
+    tide_cbatch_reset(b);
+    uint32_t row, k = l->wa_nkeys;
+    int rc = tide_cbatch_add_row(b, &row);
+    if (rc)
+        return tide_err_set(e, rc, "output row");
+    for (uint32_t i = 0; i < k && !rc; i++)
+        rc = tide_cbatch_set(b, i, row, &r->keys[i], e);
+    if (rc)
+        return rc;
+    if (l->windowed) {
+        tide_cbatch_set_i64(b, k, row, r->start);
+        tide_cbatch_set_i64(b, k + 1, row, r->end);
+        tide_cbatch_set_i64(b, k + 2, row, r->end - 1);
+        k += 3;
+    }
+    for (uint32_t i = 0; i < l->wa_naggs && !rc; i++)
+        rc = tide_cbatch_set(b, k + i, row, &r->vals[i], e);
+    return rc;
+}
+
+/* HAVING over the one row of b (no HAVING: true). */
+static int having_ok(tide_sql_lowered *l, const tide_cbatch *b, bool *ok, tide_err *e)
+{
+    uint32_t sel[1], n = 1;
+    int rc = l->having ? tide_expr_filter(l->having, b, sel, &n, e) : 0;
+    *ok = n == 1;
+    return rc;
+}
+
+/* The SELECT list over the one row of b into vecs[]. */
+static int eval_out(tide_sql_lowered *l, tide_expr **xs, const tide_cbatch *b, const tide_expr_vec **vecs,
+                    tide_err *e)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < l->nout && !rc; i++)
+        rc = tide_expr_eval(xs[i], b, NULL, 0, &vecs[i], e);
+    return rc;
+}
+
+/* Write one output row: op and the values of vecs[] (row 0). */
+static int emit_out(tide_sql_lowered *l, tide_change op, const tide_expr_vec **vecs, tide_err *e)
+{
+    uint32_t orow;
+    int rc = out_row(l, op, &orow, e);
+    for (uint32_t i = 0; i < l->nout && !rc; i++) {
+        tide_value v = vec_value(vecs[i], 0);
+        rc = tide_cbatch_set(l->out, l->map[i], orow, &v, e);
+    }
+    return rc;
+}
+
+static bool same_value(const tide_value *a, const tide_value *b)
+{
+    if (a->type != b->type || a->is_null != b->is_null)
+        return false;
+    if (a->is_null)
+        return true;
+    switch (a->type) {
+    case TIDE_TYPE_BOOLEAN:
+        return a->u.b == b->u.b;
+    case TIDE_TYPE_DOUBLE:
+        return memcmp(&a->u.f64, &b->u.f64, sizeof a->u.f64) == 0;
+    case TIDE_TYPE_STRING:
+        return a->u.s.len == b->u.s.len && (a->u.s.len == 0 || memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0);
+    default:
+        return a->u.i64 == b->u.i64;
+    }
+}
+
+/*
+ * One result row of the aggregation, through HAVING and the SELECT list.
+ *
+ * HAVING on a changelog.  A -U is always followed by the +U of the same key
+ * (and window): the sink orders rows by (step, window, key bytes, emission
+ * order), so the pair is adjacent.  The -U is held until its +U; then, with
+ * old = the -U row and new = the +U row:
+ *     old passes, new passes   -U old, +U new (nothing when the two output
+ *                              rows are equal: the SELECT list does not see
+ *                              the change)
+ *     old passes, new fails    -D old (the row leaves the result)
+ *     old fails,  new passes   +I new (the row enters the result)
+ *     old fails,  new fails    nothing
+ * +I and -D pass through when their row passes HAVING and are dropped
+ * otherwise.  So a consumer applying the ops (+I/+U set, -U/-D delete) holds
+ * exactly the filtered result table, and every -U is paired with a +U.
+ */
 static int on_result(void *ctx, const tide_pipe_result *r)
 {
     tide_sql_lowered *l = ctx;
     tide_err e = {0};
     int rc = 0;
+    bool pass;
     if (l->have_wm && r->wm != l->last_wm && (rc = out_flush(l, true, &e)) != 0)
         return out_fail(l, rc, &e);
     l->have_wm = true;
     l->last_wm = r->wm;
-    tide_cbatch *b = l->wa_row;
-    tide_cbatch_reset(b);
-    uint32_t row;
-    if ((rc = tide_cbatch_add_row(b, &row)) != 0)
-        return out_fail(l, rc, &e);
-    uint32_t k = l->wa_nkeys;
-    for (uint32_t i = 0; i < k && !rc; i++)
-        rc = tide_cbatch_set(b, i, row, &r->keys[i], &e);
-    if (rc)
-        return out_fail(l, rc, &e);
-    tide_cbatch_set_i64(b, k, row, r->start);
-    tide_cbatch_set_i64(b, k + 1, row, r->end);
-    tide_cbatch_set_i64(b, k + 2, row, r->end - 1);
-    for (uint32_t i = 0; i < l->wa_naggs && !rc; i++)
-        rc = tide_cbatch_set(b, k + 3 + i, row, &r->vals[i], &e);
-    if (rc)
-        return out_fail(l, rc, &e);
-    if (l->having) {
-        uint32_t sel[1], n = 0;
-        if ((rc = tide_expr_filter(l->having, b, sel, &n, &e)) != 0)
+    if (r->op == TIDE_CHANGE_UPDATE_AFTER && l->pend) {
+        l->pend = false;
+        if ((rc = fill_row(l, l->wa_row, r, &e)) != 0 || (rc = having_ok(l, l->wa_row, &pass, &e)) != 0)
             return out_fail(l, rc, &e);
-        if (n == 0)
+        if (l->pend_pass && (rc = eval_out(l, l->outx_prev, l->wa_prev, l->vecs_prev, &e)) != 0)
+            return out_fail(l, rc, &e);
+        if (pass && (rc = eval_out(l, l->outx, l->wa_row, l->vecs, &e)) != 0)
+            return out_fail(l, rc, &e);
+        if (l->pend_pass && pass) {
+            bool same = true;
+            for (uint32_t i = 0; i < l->nout && same; i++) {
+                tide_value a = vec_value(l->vecs_prev[i], 0), b = vec_value(l->vecs[i], 0);
+                same = same_value(&a, &b);
+            }
+            if (!same && (rc = emit_out(l, TIDE_CHANGE_UPDATE_BEFORE, l->vecs_prev, &e)) == 0)
+                rc = emit_out(l, TIDE_CHANGE_UPDATE_AFTER, l->vecs, &e);
+        } else if (l->pend_pass) {
+            rc = emit_out(l, TIDE_CHANGE_DELETE, l->vecs_prev, &e);
+        } else if (pass) {
+            rc = emit_out(l, TIDE_CHANGE_INSERT, l->vecs, &e);
+        }
+    } else {
+        if (l->pend) {
+            /* a -U without its +U (not produced by the operators): a deletion */
+            l->pend = false;
+            if (l->pend_pass && ((rc = eval_out(l, l->outx_prev, l->wa_prev, l->vecs_prev, &e)) != 0 ||
+                                 (rc = emit_out(l, TIDE_CHANGE_DELETE, l->vecs_prev, &e)) != 0))
+                return out_fail(l, rc, &e);
+        }
+        tide_cbatch *b = r->op == TIDE_CHANGE_UPDATE_BEFORE ? l->wa_prev : l->wa_row;
+        if ((rc = fill_row(l, b, r, &e)) != 0 || (rc = having_ok(l, b, &pass, &e)) != 0)
+            return out_fail(l, rc, &e);
+        if (r->op == TIDE_CHANGE_UPDATE_BEFORE) {
+            l->pend = true;
+            l->pend_pass = pass;
             return 0;
-    }
-    for (uint32_t i = 0; i < l->nout; i++)
-        if ((rc = tide_expr_eval(l->outx[i], b, NULL, 0, &l->vecs[i], &e)) != 0)
-            return out_fail(l, rc, &e);
-    uint32_t orow;
-    if ((rc = out_row(l, r->op, &orow, &e)) != 0)
-        return out_fail(l, rc, &e);
-    for (uint32_t i = 0; i < l->nout && !rc; i++) {
-        tide_value v = vec_value(l->vecs[i], 0);
-        rc = tide_cbatch_set(l->out, l->map[i], orow, &v, &e);
+        }
+        if (pass && (rc = eval_out(l, l->outx, b, l->vecs, &e)) == 0)
+            rc = emit_out(l, r->op, l->vecs, &e);
     }
     /* unbounded: the rows of the last step must not wait for the next one */
     if (!rc && !l->bounded)
@@ -693,15 +846,29 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     const tide_sql_plan *wa = top->base;
     tide_err e = {0};
     int rc;
+    /* a WindowAggregate, or an Aggregate (unwindowed GROUP BY: groupagg
+     * instances flushed at every watermark step) */
+    bool win = wa->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE;
     const tide_sql_window *w = &wa->u.agg.w;
-    if (w->offset != 0)
+    if (win && w->offset != 0)
         return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: a window offset");
-    if (w->npartition > 0)
+    if (win && w->npartition > 0)
         return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos,
                        "not supported yet: SESSION PARTITION BY (group by the columns instead)");
     uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
-    if (wa->ncols != nk + 3 + na)
+    if (wa->ncols != nk + (win ? 3 : 0) + na)
         return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
+    for (uint32_t i = 0; !win && i < na; i++) {
+        const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
+        if ((c->agg.kind == TIDE_AGG_MIN || c->agg.kind == TIDE_AGG_MAX) && c->agg.in_type == TIDE_TYPE_STRING)
+            return sqlfail(err, TIDE_EUNSUPPORTED, c->ast ? c->ast->pos : wa->pos,
+                           "not supported yet: MIN/MAX of a STRING in a GROUP BY without a window");
+    }
+    const tide_sql_plan *below = wa->input;
+    while (below->kind == TIDE_SQL_PLAN_FILTER || below->kind == TIDE_SQL_PLAN_PROJECT)
+        below = below->input;
+    if (below->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE || below->kind == TIDE_SQL_PLAN_AGGREGATE)
+        return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: an aggregation over another aggregation's output");
     flat in;
     if ((rc = flatten(l, wa->input, false, &in, err)) != 0)
         return rc;
@@ -724,7 +891,7 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     }
     l->key_cols = tide_arena_alloc(&l->arena, (nk + 1) * sizeof *l->key_cols);
     l->value_cols = tide_arena_alloc(&l->arena, (na + 1) * sizeof *l->value_cols);
-    l->aggs = tide_arena_alloc(&l->arena, (na + 1) * sizeof *l->aggs);
+    l->aggs = tide_arena_alloc(&l->arena, (na + 2) * sizeof *l->aggs);
     if (!l->key_cols || !l->value_cols || !l->aggs) {
         rc = nomem(err, wa);
         goto done;
@@ -767,11 +934,15 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
         l->aggs[i].arg = nv;
         l->value_cols[nv++] = nx++;
     }
-    if (w->time_col >= in.ncols) {
+    if (win && w->time_col >= in.ncols) {
         rc = sqlfail(err, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this window's time column");
         goto done;
     }
-    if (tide_sql_plan_expr(in.cols[w->time_col], scan_schema, &xs[nx], &e)) {
+    /* unwindowed: the source's event time, for the watermark steps only */
+    tide_sql_bexpr src_ts = {.kind = TIDE_SQL_BX_COLUMN,
+                             .type = tide_schema_col(scan_schema, (size_t)l->src_time)->type,
+                             .col = (uint32_t)l->src_time};
+    if (tide_sql_plan_expr(win ? in.cols[w->time_col] : &src_ts, scan_schema, &xs[nx], &e)) {
         rc = experr(err, wa, &e);
         goto done;
     }
@@ -793,18 +964,26 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     l->cfg.stage = tide_pipe_expr_stage_fn;
     l->cfg.stage_ctx = l->stage;
     l->cfg.stage_schema = l->stage_schema;
-    l->cfg.window = w->spec;
     l->cfg.aggs = l->aggs;
     l->cfg.n_aggs = na;
+    if (!win) {
+        /* SELECT DISTINCT: no aggregate; the instances count rows per key */
+        if (na == 0)
+            l->aggs[l->cfg.n_aggs++] = (tide_winagg_call){.kind = TIDE_AGG_COUNT_STAR, .type = TIDE_TYPE_NULL};
+        l->cfg.keyed = TIDE_PIPE_GROUPAGG;
+    }
     l->cfg.key_cols = l->key_cols;
     l->cfg.n_key_cols = nk;
     l->cfg.value_cols = l->value_cols;
     l->cfg.n_value_cols = nv;
     const tide_sql_emit_spec *em = &wa->u.agg.emit;
-    l->cfg.allowed_lateness = em->lateness;
-    l->cfg.mode = em->given ? em->mode : TIDE_TRIG_ACCUMULATING;
-    l->cfg.early.every_ms = em->early_ms;
-    l->cfg.early.every_n = em->early_rows > 0 ? (uint64_t)em->early_rows : 0;
+    if (win) {
+        l->cfg.window = w->spec;
+        l->cfg.allowed_lateness = em->lateness;
+        l->cfg.mode = em->given ? em->mode : TIDE_TRIG_ACCUMULATING;
+        l->cfg.early.every_ms = em->early_ms;
+        l->cfg.early.every_n = em->early_rows > 0 ? (uint64_t)em->early_rows : 0;
+    }
     l->cfg.capacity_hint = 1024;
     l->cfg.on_result = on_result;
 
@@ -813,7 +992,8 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     l->wa_naggs = na;
     if ((rc = lower_output(l, sink, top->ncols, o, err)) != 0)
         goto done;
-    if (tide_sql_plan_schema(wa, &l->wa_schema, &e) || tide_cbatch_create(&l->wa_row, l->wa_schema, 1, 0, &e)) {
+    if (tide_sql_plan_schema(wa, &l->wa_schema, &e) || tide_cbatch_create(&l->wa_row, l->wa_schema, 1, 0, &e) ||
+        tide_cbatch_create(&l->wa_prev, l->wa_schema, 1, 0, &e)) {
         rc = experr(err, wa, &e);
         goto done;
     }
@@ -821,12 +1001,15 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
         goto done;
     l->outx = calloc(top->ncols + 1, sizeof *l->outx);
     l->vecs = calloc(top->ncols + 1, sizeof *l->vecs);
-    if (!l->outx || !l->vecs) {
+    l->outx_prev = calloc(top->ncols + 1, sizeof *l->outx_prev);
+    l->vecs_prev = calloc(top->ncols + 1, sizeof *l->vecs_prev);
+    if (!l->outx || !l->vecs || !l->outx_prev || !l->vecs_prev) {
         rc = nomem(err, sink);
         goto done;
     }
     for (uint32_t i = 0; i < top->ncols; i++)
-        if (tide_sql_plan_expr(top->cols[i], l->wa_schema, &l->outx[i], &e)) {
+        if (tide_sql_plan_expr(top->cols[i], l->wa_schema, &l->outx[i], &e) ||
+            tide_sql_plan_expr(top->cols[i], l->wa_schema, &l->outx_prev[i], &e)) {
             rc = experr(err, sink, &e);
             goto done;
         }
@@ -910,6 +1093,978 @@ done:
     return rc;
 }
 
+/* ---- several pipelines: JOIN and UNION ALL (job/fanin.h) ---- */
+
+static tide_change change_of(tide_op op)
+{
+    switch (op) {
+    case TIDE_OP_UPDATE_BEFORE:
+        return TIDE_CHANGE_UPDATE_BEFORE;
+    case TIDE_OP_UPDATE_AFTER:
+        return TIDE_CHANGE_UPDATE_AFTER;
+    case TIDE_OP_DELETE:
+        return TIDE_CHANGE_DELETE;
+    default:
+        return TIDE_CHANGE_INSERT;
+    }
+}
+
+/* A branch's out_flush: its pending rows go to the parent's fan-in. */
+static int fan_push(tide_sql_lowered *l, tide_err *e)
+{
+    int rc = 0;
+    for (uint32_t r = 0; r < tide_cbatch_rows(l->out) && !rc; r++) {
+        for (uint32_t i = 0; i < l->nout; i++)
+            l->fan_vals[i] = tide_cbatch_get(l->out, l->map[i], r);
+        tide_change op = l->ops ? change_of(tide_cbatch_op(l->out, r)) : TIDE_CHANGE_INSERT;
+        rc = tide_fanin_push(l->parent->fanin, l->branch_i, op, l->fan_vals, e);
+    }
+    return rc;
+}
+
+/* A CUMULATE result (exec/cumagg.h) through the aggregation's output adapter. */
+static int cum_emit(void *ctx, const tide_cumagg_row *r)
+{
+    tide_sql_lowered *l = ctx;
+    tide_pipe_result res = {.op = TIDE_CHANGE_INSERT,
+                            .start = r->start,
+                            .end = r->end,
+                            .keys = r->keys,
+                            .n_keys = r->n_keys,
+                            .vals = r->vals,
+                            .n_vals = r->n_vals,
+                            .wm = l->cum_wm};
+    return on_result(l, &res);
+}
+
+/* CUMULATE's stateless job: the stage's rows into the slices. */
+static int cum_rows(void *ctx, const tide_cbatch *b)
+{
+    tide_sql_lowered *l = ctx;
+    tide_err e = {0};
+    int rc = 0;
+    const tide_pipe_config *c = &l->cfg;
+    for (uint32_t r = 0; r < tide_cbatch_rows(b) && !rc; r++) {
+        for (size_t k = 0; k < c->n_key_cols; k++)
+            l->cum_keys[k] = tide_cbatch_get(b, c->key_cols[k], r);
+        for (size_t a = 0; a < l->cum_naggs; a++) {
+            tide_value v = {.type = TIDE_TYPE_BIGINT};
+            if (l->cum_argcol[a] >= 0)
+                v = tide_cbatch_get(b, (uint32_t)l->cum_argcol[a], r);
+            l->cum_vals[a] = v;
+        }
+        tide_value t = tide_cbatch_get(b, (uint32_t)c->time_col, r);
+        if (t.is_null)
+            continue;
+        rc = tide_cumagg_push(l->cum, l->cum_keys, l->cum_vals, t.u.i64, &e);
+    }
+    return rc ? out_fail(l, rc, &e) : 0;
+}
+
+/* The pipeline's watermark: fire CUMULATE windows; as a branch, hand the
+ * rows to the fan-in and report the step. */
+static int job_wm(void *ctx, int64_t wm)
+{
+    tide_sql_lowered *l = ctx;
+    tide_err e = {0};
+    int rc = 0;
+    if (l->cum) {
+        l->cum_wm = wm;
+        if ((rc = tide_cumagg_advance(l->cum, wm, cum_emit, l, &e)) != 0)
+            return l->oerr.code ? l->oerr.code : out_fail(l, rc, &e);
+    }
+    if (l->parent) {
+        if ((rc = out_flush(l, false, &e)) == 0)
+            rc = tide_fanin_watermark(l->parent->fanin, l->branch_i, wm, &e);
+        if (rc)
+            return out_fail(l, rc, &e);
+    }
+    return 0;
+}
+
+/* Run CUMULATE windows without EMIT by shared slices (exec/cumagg.h)
+ * instead of winagg (which updates every one of the up to max/step windows
+ * of each record): the pipeline becomes stateless (source -> stage ->
+ * sink) and the slices live on the sink thread. */
+static int use_cumagg(tide_sql_lowered *l, const tide_sql_plan *wa, tide_sql_error *err)
+{
+    tide_pipe_config *c = &l->cfg;
+    if (c->keyed != TIDE_PIPE_WINAGG || c->window.kind != TIDE_WIN_CUMULATE ||
+        c->allowed_lateness != 0 || c->early.every_ms != 0 || c->early.every_n != 0)
+        return 0;
+    tide_err e = {0};
+    size_t na = c->n_aggs, nk = c->n_key_cols;
+    tide_agg *aggs = tide_arena_alloc(&l->arena, (na + 1) * sizeof *aggs);
+    tide_type *kt = tide_arena_alloc(&l->arena, (nk + 1) * sizeof *kt);
+    l->cum_argcol = tide_arena_alloc(&l->arena, (na + 1) * sizeof *l->cum_argcol);
+    l->cum_keys = tide_arena_alloc(&l->arena, (nk + 1) * sizeof *l->cum_keys);
+    l->cum_vals = tide_arena_alloc(&l->arena, (na + 1) * sizeof *l->cum_vals);
+    if (!aggs || !kt || !l->cum_argcol || !l->cum_keys || !l->cum_vals)
+        return nomem(err, wa);
+    for (size_t a = 0; a < na; a++) {
+        const tide_winagg_call *w = &c->aggs[a];
+        bool star = w->kind == TIDE_AGG_COUNT_STAR;
+        if (tide_agg_bind_kind(&aggs[a], w->kind, star ? TIDE_TYPE_NULL : w->type, 0, &e))
+            return experr(err, wa, &e);
+        l->cum_argcol[a] = star ? -1 : (int)c->value_cols[w->arg];
+    }
+    for (size_t k = 0; k < nk; k++)
+        kt[k] = tide_schema_col(l->stage_schema, c->key_cols[k])->type;
+    if (tide_cumagg_create(&l->cum, c->window.slide, c->window.size, aggs, na, kt, nk, &e))
+        return experr(err, wa, &e);
+    l->cum_naggs = na;
+    c->n_aggs = 0; /* stateless: the stage's rows reach the sink thread */
+    c->on_result = NULL;
+    c->on_rows = cum_rows;
+    c->on_watermark = job_wm;
+    return 0;
+}
+
+/* Fold the Filter / Project chain from p down to its first other node
+ * (any kind): like flatten, without restricting the base. */
+static int fold_any(tide_sql_lowered *l, const tide_sql_plan *p, flat *f, tide_sql_error *err)
+{
+    const tide_sql_plan *chain[256];
+    uint32_t n = 0;
+    const tide_sql_plan *q = p;
+    while (q->kind == TIDE_SQL_PLAN_FILTER || q->kind == TIDE_SQL_PLAN_PROJECT) {
+        if (n == 256)
+            return sqlfail(err, TIDE_EUNSUPPORTED, q->pos,
+                           "not supported yet: a query nested this deep");
+        chain[n++] = q;
+        q = q->input;
+    }
+    f->base = q;
+    f->ncols = q->ncols;
+    f->cols = tide_arena_alloc(&l->arena, (q->ncols + 1) * sizeof *f->cols);
+    f->preds = tide_arena_alloc(&l->arena, (n + 2) * sizeof *f->preds);
+    f->npreds = 0;
+    if (!f->cols || !f->preds)
+        return nomem(err, q);
+    for (uint32_t i = 0; i < q->ncols; i++) {
+        tide_sql_bexpr *c = tide_arena_alloc(&l->arena, sizeof *c);
+        if (!c)
+            return nomem(err, q);
+        *c = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = q->cols[i].type, .col = i};
+        f->cols[i] = c;
+    }
+    while (n > 0) {
+        const tide_sql_plan *s = chain[--n];
+        if (s->kind == TIDE_SQL_PLAN_FILTER) {
+            if (!(f->preds[f->npreds++] = subst(&l->arena, s->u.filter.pred, f->cols)))
+                return nomem(err, s);
+        } else {
+            tide_sql_bexpr **nc = tide_arena_alloc(&l->arena, (s->ncols + 1) * sizeof *nc);
+            if (!nc)
+                return nomem(err, s);
+            for (uint32_t i = 0; i < s->ncols; i++)
+                if (!(nc[i] = subst(&l->arena, s->u.project.exprs[i], f->cols)))
+                    return nomem(err, s);
+            f->cols = nc;
+            f->ncols = s->ncols;
+        }
+    }
+    return 0;
+}
+
+static bool is_fan(const tide_sql_plan *p)
+{
+    while (p->kind == TIDE_SQL_PLAN_FILTER || p->kind == TIDE_SQL_PLAN_PROJECT)
+        p = p->input;
+    return p->kind == TIDE_SQL_PLAN_JOIN || p->kind == TIDE_SQL_PLAN_UNION;
+}
+
+/* One combined row (left values, then right values when a join) through
+ * the ON condition and the Filter / Project chain above the JOIN / UNION to
+ * the output. */
+static int fan_out(tide_sql_lowered *l, tide_change op, const tide_value *left,
+                   const tide_value *right, int64_t wm)
+{
+    tide_err e = {0};
+    int rc = 0;
+    if (l->have_wm && wm != l->last_wm && (rc = out_flush(l, true, &e)) != 0)
+        return out_fail(l, rc, &e);
+    l->have_wm = true;
+    l->last_wm = wm;
+    tide_cbatch *b = l->wa_row;
+    tide_cbatch_reset(b);
+    uint32_t row;
+    if ((rc = tide_cbatch_add_row(b, &row)) != 0)
+        return out_fail(l, tide_err_set(&e, rc, "output row"), &e);
+    for (uint32_t i = 0; i < l->fan_nleft && !rc; i++)
+        rc = tide_cbatch_set(b, i, row, &left[i], &e);
+    for (uint32_t i = 0; right && i < l->fan_nright && !rc; i++)
+        rc = tide_cbatch_set(b, l->fan_nleft + i, row, &right[i], &e);
+    if (rc)
+        return out_fail(l, rc, &e);
+    if (l->having) {
+        uint32_t sel[1], n = 0;
+        if ((rc = tide_expr_filter(l->having, b, sel, &n, &e)) != 0)
+            return out_fail(l, rc, &e);
+        if (n == 0)
+            return 0;
+    }
+    for (uint32_t i = 0; i < l->nout; i++)
+        if ((rc = tide_expr_eval(l->outx[i], b, NULL, 0, &l->vecs[i], &e)) != 0)
+            return out_fail(l, rc, &e);
+    uint32_t orow;
+    if ((rc = out_row(l, op, &orow, &e)) != 0)
+        return out_fail(l, rc, &e);
+    for (uint32_t i = 0; i < l->nout && !rc; i++) {
+        tide_value v = vec_value(l->vecs[i], 0);
+        rc = tide_cbatch_set(l->out, l->map[i], orow, &v, &e);
+    }
+    if (!rc && !l->bounded)
+        rc = out_flush(l, true, &e);
+    return rc ? out_fail(l, rc, &e) : 0;
+}
+
+static int ij_emit(void *ctx, const tide_join_row *r)
+{
+    tide_sql_lowered *l = ctx;
+    return fan_out(l, TIDE_CHANGE_INSERT, r->left, r->right, l->last_wm);
+}
+
+/* A window join's pair: each side's Window row (its input row, then
+ * window_start, window_end, window_time) through the side's chain. */
+static int wj_emit(void *ctx, const tide_join_row *r)
+{
+    tide_sql_lowered *l = ctx;
+    tide_err e = {0};
+    int rc = 0;
+    for (int s = 0; s < 2; s++) {
+        const tide_value *in = s ? r->right : r->left;
+        tide_cbatch *b = l->wj_row[s];
+        tide_cbatch_reset(b);
+        uint32_t row, n = l->wj_nin[s];
+        if ((rc = tide_cbatch_add_row(b, &row)) != 0)
+            return out_fail(l, tide_err_set(&e, rc, "window join row"), &e);
+        for (uint32_t i = 0; i < n && !rc; i++)
+            rc = tide_cbatch_set(b, i, row, &in[i], &e);
+        if (rc)
+            return out_fail(l, rc, &e);
+        tide_cbatch_set_i64(b, n, row, r->start);
+        tide_cbatch_set_i64(b, n + 1, row, r->end);
+        tide_cbatch_set_i64(b, n + 2, row, r->end - 1);
+        if (l->wj_pred[s]) {
+            uint32_t sel[1], k = 0;
+            if ((rc = tide_expr_filter(l->wj_pred[s], b, sel, &k, &e)) != 0)
+                return out_fail(l, rc, &e);
+            if (k == 0)
+                return 0;
+        }
+        for (uint32_t i = 0; i < l->wj_ncols[s]; i++) {
+            if ((rc = tide_expr_eval(l->wj_cols[s][i], b, NULL, 0, &l->wj_vecs[s][i], &e)) != 0)
+                return out_fail(l, rc, &e);
+            l->wj_vals[s][i] = vec_value(l->wj_vecs[s][i], 0);
+        }
+    }
+    return fan_out(l, TIDE_CHANGE_INSERT, l->wj_vals[0], l->wj_vals[1], l->last_wm);
+}
+
+/* The equi-join key of a stream row: false when a key is NULL (no match). */
+static bool key_bytes(tide_buf *b, const tide_value *v, const uint32_t *cols, uint32_t n)
+{
+    tide_buf_reset(b);
+    for (uint32_t k = 0; k < n; k++) {
+        const tide_value *x = &v[cols[k]];
+        if (x->is_null || x->type == TIDE_TYPE_NULL)
+            return false;
+        unsigned char t = (unsigned char)x->type;
+        int rc = tide_buf_append(b, &t, 1);
+        if (x->type == TIDE_TYPE_STRING) {
+            uint32_t len = x->u.s.len;
+            rc = rc ? rc : tide_buf_append(b, &len, 4);
+            rc = rc ? rc : (len ? tide_buf_append(b, x->u.s.ptr, len) : 0);
+        } else if (x->type == TIDE_TYPE_DOUBLE) {
+            double d = x->u.f64 == 0 ? 0.0 : x->u.f64; /* -0.0 = 0.0 */
+            rc = rc ? rc : tide_buf_append(b, &d, 8);
+        } else if (x->type == TIDE_TYPE_BOOLEAN) {
+            unsigned char c = x->u.b;
+            rc = rc ? rc : tide_buf_append(b, &c, 1);
+        } else {
+            rc = rc ? rc : tide_buf_append(b, &x->u.i64, 8);
+        }
+        if (rc)
+            return false;
+    }
+    return true;
+}
+
+/* An interval join: the merged sequence of both streams' rows and
+ * watermark marks drives exec/join's operator (watermark = the smaller of
+ * the two sides' marks so far). */
+static int ij_feed(tide_sql_lowered *l, const tide_fanin_out *o)
+{
+    tide_err e = {0};
+    int rc = 0;
+    uint32_t s = o->branch;
+    if (o->mark) {
+        l->ij_wm[s] = o->wm;
+        l->ij_seen[s] = true;
+        if (l->ij_seen[0] && l->ij_seen[1]) {
+            int64_t w = l->ij_wm[0] < l->ij_wm[1] ? l->ij_wm[0] : l->ij_wm[1];
+            rc = l->wj ? tide_join_window_advance_watermark(l->wj, w, &e)
+                       : tide_join_interval_advance_watermark(l->ij, w, &e);
+        }
+        return rc ? out_fail(l, rc, &e) : 0;
+    }
+    const tide_value *t = &o->left[l->ij_tcol[s]];
+    if (t->is_null)
+        return 0;
+    if (!key_bytes(&l->ij_kbuf, o->left, l->ij_key[s], l->ij_nkeys))
+        return 0;
+    if (l->have_wm && o->wm != l->last_wm && (rc = out_flush(l, true, &e)) != 0)
+        return out_fail(l, rc, &e);
+    l->have_wm = true;
+    l->last_wm = o->wm;
+    if (l->wj)
+        rc = tide_join_window_push(l->wj, s ? TIDE_JOIN_RIGHT : TIDE_JOIN_LEFT, l->ij_kbuf.data,
+                                   (uint32_t)l->ij_kbuf.len, t->u.i64, o->left, &e);
+    else
+        rc = tide_join_interval_push(l->ij, s ? TIDE_JOIN_RIGHT : TIDE_JOIN_LEFT, l->ij_kbuf.data,
+                                     (uint32_t)l->ij_kbuf.len, t->u.i64, o->left, &e);
+    if (rc && !l->oerr.code)
+        return out_fail(l, rc, &e);
+    return rc;
+}
+
+/* The fan-in's released rows. */
+static int fan_emit(void *ctx, const tide_fanin_out *o)
+{
+    tide_sql_lowered *l = ctx;
+    if (l->ij || l->wj)
+        return ij_feed(l, o);
+    if (o->mark)
+        return 0;
+    return fan_out(l, o->op, o->left, o->right, o->wm);
+}
+
+/* The conjuncts of an ON condition. */
+static void conjuncts(tide_sql_bexpr *x, tide_sql_bexpr **out, uint32_t *n, uint32_t cap)
+{
+    if (x->kind == TIDE_SQL_BX_NODE && x->ast && x->ast->kind == TIDE_SQL_EXPR_BINARY &&
+        x->ast->u.binary.op == TIDE_SQL_OP_AND && x->nargs == 2) {
+        conjuncts(x->args[0], out, n, cap);
+        conjuncts(x->args[1], out, n, cap);
+    } else if (*n < cap) {
+        out[(*n)++] = x;
+    }
+}
+
+/* Whether column c of a branch (folded f) is its WindowAggregate's window_end. */
+static bool is_window_end(const flat *f, uint32_t c)
+{
+    const tide_sql_plan *wa = f->base;
+    return wa->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE && c < f->ncols &&
+           f->cols[c]->kind == TIDE_SQL_BX_COLUMN && f->cols[c]->col == wa->u.agg.nkeys + 1;
+}
+
+static int64_t unit_ms(tide_sql_unit u)
+{
+    switch (u) {
+    case TIDE_SQL_UNIT_SECOND:
+        return 1000;
+    case TIDE_SQL_UNIT_MINUTE:
+        return 60000;
+    case TIDE_SQL_UNIT_HOUR:
+        return 3600000;
+    case TIDE_SQL_UNIT_DAY:
+        return 86400000;
+    default:
+        return 0;
+    }
+}
+
+/* x = a side's event-time column [+ or - an INTERVAL literal]: *col (in the
+ * joined row) and *off (ms). */
+static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t *col, int64_t *off)
+{
+    *off = 0;
+    if (x->kind == TIDE_SQL_BX_NODE && x->ast && x->ast->kind == TIDE_SQL_EXPR_BINARY &&
+        x->nargs == 2 &&
+        (x->ast->u.binary.op == TIDE_SQL_OP_ADD || x->ast->u.binary.op == TIDE_SQL_OP_SUB)) {
+        const tide_sql_bexpr *k = x->args[1];
+        if (k->kind != TIDE_SQL_BX_NODE || !k->ast || k->ast->kind != TIDE_SQL_EXPR_INTERVAL)
+            return false;
+        int64_t u = unit_ms(k->ast->u.interval.unit);
+        if (!u)
+            return false;
+        *off = k->ast->u.interval.count * u;
+        if (x->ast->u.binary.op == TIDE_SQL_OP_SUB)
+            *off = -*off;
+        x = x->args[0];
+    }
+    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols || !j->cols[x->col].rowtime)
+        return false;
+    *col = x->col;
+    return true;
+}
+
+/* A bound "a + oa  OP  b + ob" on two sides' times into lo <= l - r <= hi. */
+static bool time_bound(const tide_sql_plan *j, uint32_t nl, const tide_sql_bexpr *a,
+                       tide_sql_binop op, const tide_sql_bexpr *b, int64_t *lo, int64_t *hi,
+                       uint32_t *tcol)
+{
+    uint32_t ca, cb;
+    int64_t oa, ob;
+    if (!time_term(j, a, &ca, &oa) || !time_term(j, b, &cb, &ob) || (ca < nl) == (cb < nl))
+        return false;
+    /* a - b OP ob - oa; as l - r: flip when a is the right side */
+    int64_t c = ob - oa;
+    bool flip = ca >= nl;
+    tcol[0] = flip ? cb : ca;
+    tcol[1] = (flip ? ca : cb) - nl;
+    if (flip) {
+        c = -c;
+        op = op == TIDE_SQL_OP_LT   ? TIDE_SQL_OP_GT
+             : op == TIDE_SQL_OP_LE ? TIDE_SQL_OP_GE
+             : op == TIDE_SQL_OP_GT ? TIDE_SQL_OP_LT
+             : op == TIDE_SQL_OP_GE ? TIDE_SQL_OP_LE
+                                    : op;
+    }
+    switch (op) {
+    case TIDE_SQL_OP_EQ:
+        *lo = *lo > c ? *lo : c;
+        *hi = *hi < c ? *hi : c;
+        return true;
+    case TIDE_SQL_OP_GE:
+    case TIDE_SQL_OP_GT: {
+        int64_t v = op == TIDE_SQL_OP_GT ? c + 1 : c;
+        *lo = *lo > v ? *lo : v;
+        return true;
+    }
+    case TIDE_SQL_OP_LE:
+    case TIDE_SQL_OP_LT: {
+        int64_t v = op == TIDE_SQL_OP_LT ? c - 1 : c;
+        *hi = *hi < v ? *hi : v;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* An interval join of two streams: ON bounds one side's event time by the
+ * other's (BETWEEN, <, <=, >, >=, = with INTERVAL offsets) and may equate
+ * further columns (the join key).  The branches are stateless; the fan-in
+ * merges their rows and watermark marks (UNION with marks) into exec/join's
+ * interval operator. */
+static int stream_spec(tide_sql_lowered *l, const tide_sql_plan *j, tide_fanin_config *fc,
+                       tide_sql_error *err)
+{
+    uint32_t nl = j->input->ncols;
+    tide_sql_bexpr *cj[64];
+    uint32_t ncj = 0;
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    uint32_t tcol[2] = {UINT32_MAX, UINT32_MAX}, tc[2];
+    if (j->u.join.on)
+        conjuncts(j->u.join.on, cj, &ncj, 64);
+    for (uint32_t i = 0; i < ncj; i++) {
+        const tide_sql_bexpr *x = cj[i];
+        if (x->kind != TIDE_SQL_BX_NODE || !x->ast)
+            continue;
+        bool bounded = false;
+        if (x->ast->kind == TIDE_SQL_EXPR_BETWEEN && !x->ast->u.between.negated && x->nargs == 3) {
+            int64_t l2 = lo, h2 = hi;
+            uint32_t t1[2], t2[2];
+            if (time_bound(j, nl, x->args[0], TIDE_SQL_OP_GE, x->args[1], &l2, &h2, t1) &&
+                time_bound(j, nl, x->args[0], TIDE_SQL_OP_LE, x->args[2], &l2, &h2, t2) &&
+                t1[0] == t2[0] && t1[1] == t2[1]) {
+                lo = l2;
+                hi = h2;
+                tc[0] = t1[0];
+                tc[1] = t1[1];
+                bounded = true;
+            }
+        } else if (x->ast->kind == TIDE_SQL_EXPR_BINARY && x->nargs == 2) {
+            bounded = time_bound(j, nl, x->args[0], x->ast->u.binary.op, x->args[1], &lo, &hi, tc);
+            if (!bounded && x->ast->u.binary.op == TIDE_SQL_OP_EQ &&
+                x->args[0]->kind == TIDE_SQL_BX_COLUMN && x->args[1]->kind == TIDE_SQL_BX_COLUMN &&
+                x->args[0]->type == x->args[1]->type) {
+                uint32_t a = x->args[0]->col, b = x->args[1]->col;
+                if (a >= nl && b < nl) {
+                    uint32_t t = a;
+                    a = b;
+                    b = t;
+                }
+                if (a < nl && b >= nl && l->ij_nkeys < TIDE_FANIN_MAX_KEYS) {
+                    l->ij_key[0][l->ij_nkeys] = a;
+                    l->ij_key[1][l->ij_nkeys] = b - nl;
+                    l->ij_nkeys++;
+                }
+            }
+        }
+        if (bounded) {
+            if (tcol[0] != UINT32_MAX && (tcol[0] != tc[0] || tcol[1] != tc[1]))
+                return sqlfail(err, TIDE_EUNSUPPORTED, x->ast->pos,
+                               "not supported yet: an interval join bounding more than one time "
+                               "column per side");
+            tcol[0] = tc[0];
+            tcol[1] = tc[1];
+        }
+    }
+    if (j->u.join.cls == TIDE_SQL_JOIN_WINDOW)
+        return sqlfail(err, TIDE_EUNSUPPORTED, j->pos,
+                       "not supported yet: window joins of two streams");
+    if (tcol[0] == UINT32_MAX || lo == INT64_MIN || hi == INT64_MAX || lo > hi)
+        return sqlfail(err, TIDE_EUNSUPPORTED, j->pos,
+                       "not supported yet: joins of two streams without a time bound on both sides "
+                       "(an interval "
+                       "join: l.ts BETWEEN r.ts - INTERVAL .. AND r.ts + INTERVAL ..)");
+    l->ij_tcol[0] = tcol[0];
+    l->ij_tcol[1] = tcol[1];
+    tide_join_interval_config ic = {
+        .lo = lo, .hi = hi, .n_left = nl, .n_right = j->ncols - nl, .emit = ij_emit, .ctx = l};
+    tide_err e = {0};
+    if (tide_join_interval_create(&ic, &l->ij, &e))
+        return experr(err, j, &e);
+    fc->mode = TIDE_FANIN_UNION;
+    fc->marks = true;
+    return 0;
+}
+
+/* A window join of two streams (Flink's: both sides the same window TVF,
+ * ON equating window_start and window_end, and maybe more columns: the
+ * key).  The branches are the Windows' inputs (stateless); exec/join's
+ * window operator assigns the windows and joins per window and key. */
+static int window_spec(tide_sql_lowered *l, const tide_sql_plan *j, flat *side,
+                       tide_fanin_config *fc, tide_sql_error *err)
+{
+    const tide_sql_window *w0 = &side[0].base->u.window.w, *w1 = &side[1].base->u.window.w;
+    if (w0->spec.kind != w1->spec.kind || w0->spec.size != w1->spec.size ||
+        w0->spec.slide != w1->spec.slide || w0->spec.gap != w1->spec.gap ||
+        w0->offset != w1->offset)
+        return sqlfail(err, TIDE_EUNSUPPORTED, j->pos,
+                       "not supported yet: a window join of two different windows");
+    if (w0->spec.kind == TIDE_WIN_SESSION || w0->offset != 0 || w0->npartition || w1->npartition)
+        return sqlfail(
+            err, TIDE_EUNSUPPORTED, j->pos,
+            "not supported yet: a window join of SESSION windows or windows with an offset");
+    uint32_t nl = j->input->ncols;
+    bool have_start = false, have_end = false;
+    tide_sql_bexpr *cj[64];
+    uint32_t ncj = 0;
+    if (j->u.join.on)
+        conjuncts(j->u.join.on, cj, &ncj, 64);
+    for (uint32_t i = 0; i < ncj; i++) {
+        const tide_sql_bexpr *x = cj[i];
+        if (x->kind != TIDE_SQL_BX_NODE || !x->ast || x->ast->kind != TIDE_SQL_EXPR_BINARY ||
+            x->ast->u.binary.op != TIDE_SQL_OP_EQ || x->nargs != 2 ||
+            x->args[0]->kind != TIDE_SQL_BX_COLUMN || x->args[1]->kind != TIDE_SQL_BX_COLUMN)
+            continue;
+        uint32_t a = x->args[0]->col, b = x->args[1]->col;
+        if (a >= nl && b < nl) {
+            uint32_t t = a;
+            a = b;
+            b = t;
+        }
+        if (!(a < nl && b >= nl))
+            continue;
+        b -= nl;
+        const tide_sql_bexpr *ca = side[0].cols[a], *cb = side[1].cols[b];
+        if (ca->kind != TIDE_SQL_BX_COLUMN || cb->kind != TIDE_SQL_BX_COLUMN)
+            continue;
+        uint32_t n0 = side[0].base->input->ncols, n1 = side[1].base->input->ncols;
+        if (ca->col == n0 && cb->col == n1)
+            have_start = true;
+        else if (ca->col == n0 + 1 && cb->col == n1 + 1)
+            have_end = true;
+        else if (ca->col < n0 && cb->col < n1 && ca->type == cb->type &&
+                 l->ij_nkeys < TIDE_FANIN_MAX_KEYS) {
+            l->ij_key[0][l->ij_nkeys] = ca->col;
+            l->ij_key[1][l->ij_nkeys] = cb->col;
+            l->ij_nkeys++;
+        }
+    }
+    if (!have_start || !have_end)
+        return sqlfail(err, TIDE_EUNSUPPORTED, j->pos,
+                       "not supported yet: a window join whose ON does not equate both "
+                       "window_start and window_end");
+    tide_err e = {0};
+    for (int s = 0; s < 2; s++) {
+        const tide_sql_plan *win = side[s].base;
+        int rc;
+        l->wj_sub[s] = win->input;
+        l->wj_nin[s] = win->input->ncols;
+        l->ij_tcol[s] = win->u.window.w.time_col;
+        l->wj_ncols[s] = side[s].ncols;
+        if (tide_sql_plan_schema(win, &l->wj_schema[s], &e) ||
+            tide_cbatch_create(&l->wj_row[s], l->wj_schema[s], 1, 0, &e))
+            return experr(err, win, &e);
+        if ((rc = build_where(&side[s], l->wj_schema[s], win, &l->wj_pred[s], err)) != 0)
+            return rc;
+        l->wj_cols[s] = calloc(side[s].ncols + 1, sizeof *l->wj_cols[s]);
+        l->wj_vecs[s] = calloc(side[s].ncols + 1, sizeof *l->wj_vecs[s]);
+        l->wj_vals[s] = calloc(side[s].ncols + 1, sizeof *l->wj_vals[s]);
+        if (!l->wj_cols[s] || !l->wj_vecs[s] || !l->wj_vals[s])
+            return nomem(err, win);
+        for (uint32_t i = 0; i < side[s].ncols; i++)
+            if (tide_sql_plan_expr(side[s].cols[i], l->wj_schema[s], &l->wj_cols[s][i], &e))
+                return experr(err, win, &e);
+    }
+    tide_join_window_config wc = {.window = w0->spec,
+                                  .n_left = l->wj_nin[0],
+                                  .n_right = l->wj_nin[1],
+                                  .emit = wj_emit,
+                                  .ctx = l};
+    if (tide_join_window_create(&wc, &l->wj, &e))
+        return experr(err, j, &e);
+    fc->mode = TIDE_FANIN_UNION;
+    fc->marks = true;
+    return 0;
+}
+
+/* JOIN: both sides windowed aggregates with final results; ON equates their
+ * window_end (and maybe more columns). */
+static int join_spec(tide_sql_lowered *l, const tide_sql_plan *j, tide_fanin_config *fc,
+                     tide_sql_error *err)
+{
+    if (j->u.join.kind != TIDE_SQL_JOIN_INNER)
+        return sqlfail(err, TIDE_EUNSUPPORTED, j->pos,
+                       "not supported yet: %s joins (only inner joins of windowed aggregates)",
+                       j->u.join.kind == TIDE_SQL_JOIN_LEFT    ? "LEFT"
+                       : j->u.join.kind == TIDE_SQL_JOIN_RIGHT ? "RIGHT"
+                       : j->u.join.kind == TIDE_SQL_JOIN_FULL  ? "FULL"
+                                                               : "CROSS");
+    flat side[2];
+    const tide_sql_plan *in[2] = {j->input, j->right};
+    for (int s = 0; s < 2; s++) {
+        int rc = fold_any(l, in[s], &side[s], err);
+        if (rc)
+            return rc;
+    }
+    if (side[0].base->kind == TIDE_SQL_PLAN_SCAN && side[1].base->kind == TIDE_SQL_PLAN_SCAN)
+        return stream_spec(l, j, fc, err);
+    if (side[0].base->kind == TIDE_SQL_PLAN_WINDOW && side[1].base->kind == TIDE_SQL_PLAN_WINDOW)
+        return window_spec(l, j, side, fc, err);
+    for (int s = 0; s < 2; s++) {
+        const tide_sql_plan *b = side[s].base;
+        if (b->kind == TIDE_SQL_PLAN_SCAN || b->kind == TIDE_SQL_PLAN_WINDOW)
+            return sqlfail(
+                err, TIDE_EUNSUPPORTED, j->pos,
+                "not supported yet: joins of two streams (interval and window joins); join two "
+                "windowed aggregates on their window_end instead");
+        if (b->kind != TIDE_SQL_PLAN_WINDOW_AGGREGATE)
+            return sqlfail(err, TIDE_EUNSUPPORTED, in[s]->pos,
+                           "not supported yet: a join whose %s side is not a windowed aggregation",
+                           s ? "right" : "left");
+        if (in[s]->changelog)
+            return sqlfail(err, TIDE_EUNSUPPORTED, in[s]->pos,
+                           "not supported yet: joining an aggregation with early or late firings "
+                           "(EMIT); only final "
+                           "window results join");
+    }
+    uint32_t nl = j->input->ncols;
+    tide_sql_bexpr *cj[64];
+    uint32_t ncj = 0;
+    bool have_end = false;
+    if (j->u.join.on)
+        conjuncts(j->u.join.on, cj, &ncj, 64);
+    for (uint32_t i = 0; i < ncj; i++) {
+        tide_sql_bexpr *x = cj[i];
+        if (x->kind != TIDE_SQL_BX_NODE || !x->ast || x->ast->kind != TIDE_SQL_EXPR_BINARY ||
+            x->ast->u.binary.op != TIDE_SQL_OP_EQ || x->nargs != 2 ||
+            x->args[0]->kind != TIDE_SQL_BX_COLUMN || x->args[1]->kind != TIDE_SQL_BX_COLUMN)
+            continue;
+        uint32_t a = x->args[0]->col, b = x->args[1]->col;
+        if (a >= nl && b < nl) {
+            uint32_t t = a;
+            a = b;
+            b = t;
+        }
+        if (!(a < nl && b >= nl))
+            continue;
+        b -= nl;
+        if (!have_end && is_window_end(&side[0], a) && is_window_end(&side[1], b)) {
+            fc->end_col[0] = a;
+            fc->end_col[1] = b;
+            have_end = true;
+        } else if (x->args[0]->type == x->args[1]->type && fc->nkeys < TIDE_FANIN_MAX_KEYS) {
+            fc->key_cols[0][fc->nkeys] = a;
+            fc->key_cols[1][fc->nkeys] = b;
+            fc->nkeys++;
+        }
+    }
+    if (!have_end)
+        return sqlfail(err, TIDE_EUNSUPPORTED, j->pos,
+                       "not supported yet: this join; join two windowed aggregates ON their "
+                       "window_end columns "
+                       "(l.window_end = r.window_end [AND l.k = r.k ...])");
+    return 0;
+}
+
+/* Lower one branch: the sub-plan under a stdout sink of its own, rows
+ * pushed to l's fan-in. */
+static int lower_branch(tide_sql_lowered *l, const tide_sql_plan *sub, const tide_sql_lower_opts *o,
+                        tide_sql_error *err)
+{
+    tide_sql_plan *snk = tide_arena_alloc(&l->arena, sizeof *snk);
+    if (!snk)
+        return nomem(err, sub);
+    memset(snk, 0, sizeof *snk);
+    snk->kind = TIDE_SQL_PLAN_SINK;
+    snk->pos = sub->pos;
+    snk->cols = sub->cols;
+    snk->ncols = sub->ncols;
+    snk->changelog = sub->changelog;
+    snk->input = (tide_sql_plan *)sub;
+    snk->u.sink.op_col = -1;
+    if (is_fan(sub))
+        return sqlfail(err, TIDE_EUNSUPPORTED, sub->pos,
+                       "not supported yet: a join or UNION ALL inside another");
+    tide_sql_lowered *b = NULL;
+    tide_sql_lower_opts bo = *o;
+    bo.format = TIDE_SQL_OUT_CSV;
+    int rc = tide_sql_lower(snk, &bo, &b, err);
+    if (rc)
+        return rc;
+    l->branches[l->nbranches] = b;
+    const tide_sql_plan *q = sub;
+    while (q->input && q->kind != TIDE_SQL_PLAN_SCAN)
+        q = q->input;
+    b->fan_src = q->kind == TIDE_SQL_PLAN_SCAN ? (const void *)q->u.scan.table : (const void *)q;
+    b->parent = l;
+    b->branch_i = l->nbranches++;
+    if (!(b->fan_vals = tide_arena_alloc(&b->arena, (b->nout + 1) * sizeof *b->fan_vals)))
+        return nomem(err, sub);
+    b->cfg.on_watermark = job_wm;
+    if (!b->bounded)
+        l->bounded = false;
+    return 0;
+}
+
+static int lower_fanin(tide_sql_lowered *l, const tide_sql_plan *sink, const tide_sql_lower_opts *o,
+                       tide_sql_error *err)
+{
+    flat top;
+    int rc = fold_any(l, sink->input, &top, err);
+    if (rc)
+        return rc;
+    const tide_sql_plan *base = top.base;
+    tide_fanin_config fc = {.emit = fan_emit, .ctx = l};
+    const tide_sql_plan *subs[TIDE_FANIN_MAX_BRANCHES];
+    uint32_t nsub = 0;
+    l->fan = true;
+    l->bounded = true;
+    if (base->kind == TIDE_SQL_PLAN_JOIN) {
+        fc.mode = TIDE_FANIN_JOIN;
+        if ((rc = join_spec(l, base, &fc, err)) != 0)
+            return rc;
+        subs[nsub++] = l->wj ? l->wj_sub[0] : base->input;
+        subs[nsub++] = l->wj ? l->wj_sub[1] : base->right;
+        /* the ON condition (its equalities again, any other conjunct) after matching */
+        if (base->u.join.on)
+            top.preds[top.npreds++] = base->u.join.on;
+    } else {
+        fc.mode = TIDE_FANIN_UNION;
+        /* UNION ALL of UNION ALLs: one branch per leaf, left to right */
+        const tide_sql_plan *stack[TIDE_FANIN_MAX_BRANCHES];
+        uint32_t ns = 0;
+        stack[ns++] = base;
+        while (ns > 0) {
+            const tide_sql_plan *q = stack[--ns];
+            if (q->kind == TIDE_SQL_PLAN_UNION) {
+                if (ns + 2 > TIDE_FANIN_MAX_BRANCHES)
+                    return sqlfail(err, TIDE_EUNSUPPORTED, q->pos,
+                                   "not supported yet: over %d UNION ALL branches",
+                                   TIDE_FANIN_MAX_BRANCHES);
+                stack[ns++] = q->right;
+                stack[ns++] = q->input;
+            } else {
+                if (nsub == TIDE_FANIN_MAX_BRANCHES)
+                    return sqlfail(err, TIDE_EUNSUPPORTED, q->pos,
+                                   "not supported yet: over %d UNION ALL branches",
+                                   TIDE_FANIN_MAX_BRANCHES);
+                subs[nsub++] = q;
+            }
+        }
+    }
+    if (!(l->branches = tide_arena_alloc(&l->arena, nsub * sizeof *l->branches)))
+        return nomem(err, base);
+    tide_err e = {0};
+    if (tide_sql_plan_schema(base, &l->wa_schema, &e) ||
+        tide_cbatch_create(&l->wa_row, l->wa_schema, 1, 0, &e))
+        return experr(err, base, &e);
+    fc.branches = nsub;
+    for (uint32_t i = 0; i < nsub; i++) {
+        if (base->kind == TIDE_SQL_PLAN_UNION && subs[i]->ncols != base->ncols)
+            return sqlfail(err, TIDE_EINVAL, subs[i]->pos,
+                           "UNION ALL: the branches have different columns");
+        fc.ncols[i] = subs[i]->ncols;
+    }
+    bool join = base->kind == TIDE_SQL_PLAN_JOIN;
+    l->fan_nleft = join ? base->input->ncols : base->ncols;
+    l->fan_nright = join ? base->right->ncols : 0;
+    if (tide_fanin_create(&l->fanin, &fc, &e))
+        return experr(err, base, &e);
+    for (uint32_t i = 0; i < nsub; i++)
+        if ((rc = lower_branch(l, subs[i], o, err)) != 0)
+            return rc;
+    uint32_t nstdin = 0;
+    for (uint32_t i = 0; i < l->nbranches; i++) {
+        const tide_sql_lowered *b = l->branches[i];
+        if (b->cfg.source.kind == TIDE_PIPE_SRC_CONNECT && b->src.kind == TIDE_SRC_STDIN)
+            nstdin++;
+    }
+    if (nstdin > 1)
+        return sqlfail(
+            err, TIDE_EUNSUPPORTED, base->pos,
+            "stdin can feed only one branch of a %s, and %u read it (use a file or a topic)",
+            base->kind == TIDE_SQL_PLAN_JOIN ? "join" : "UNION ALL", nstdin);
+    /* the output adapter over the JOIN / UNION row */
+    if ((rc = lower_output(l, sink, top.ncols, o, err)) != 0)
+        return rc;
+    if ((rc = build_where(&top, l->wa_schema, sink, &l->having, err)) != 0)
+        return rc;
+    l->outx = calloc(top.ncols + 1, sizeof *l->outx);
+    l->vecs = calloc(top.ncols + 1, sizeof *l->vecs);
+    if (!l->outx || !l->vecs)
+        return nomem(err, sink);
+    for (uint32_t i = 0; i < top.ncols; i++)
+        if (tide_sql_plan_expr(top.cols[i], l->wa_schema, &l->outx[i], &e))
+            return experr(err, sink, &e);
+    return 0;
+}
+
+/* Pipelines first: they borrow the stages, configs and the fan-in. */
+static void fan_free(tide_sql_lowered *l)
+{
+    for (uint32_t i = 0; i < l->npipes; i++)
+        tide_pipe_free(l->pipes[i]);
+    free(l->pipes);
+    l->pipes = NULL;
+    l->npipes = 0;
+    for (uint32_t i = 0; i < l->nbranches; i++)
+        tide_sql_lower_free(l->branches[i]);
+    l->nbranches = 0;
+    tide_fanin_free(l->fanin);
+    l->fanin = NULL;
+    tide_cumagg_free(l->cum);
+    l->cum = NULL;
+    tide_join_interval_free(l->ij);
+    l->ij = NULL;
+    tide_join_window_free(l->wj);
+    l->wj = NULL;
+    for (int s = 0; s < 2; s++) {
+        tide_schema_free(l->wj_schema[s]);
+        tide_cbatch_free(l->wj_row[s]);
+        tide_expr_free(l->wj_pred[s]);
+        for (uint32_t i = 0; l->wj_cols[s] && i < l->wj_ncols[s]; i++)
+            tide_expr_free(l->wj_cols[s][i]);
+        free(l->wj_cols[s]);
+        free(l->wj_vecs[s]);
+        free(l->wj_vals[s]);
+        l->wj_schema[s] = NULL;
+        l->wj_row[s] = NULL;
+        l->wj_pred[s] = NULL;
+        l->wj_cols[s] = NULL;
+        l->wj_vecs[s] = NULL;
+        l->wj_vals[s] = NULL;
+    }
+    tide_buf_free(&l->ij_kbuf);
+}
+
+static void counts_add(tide_pipe_counts *sum, const tide_pipe *p)
+{
+    tide_pipe_counts c;
+    tide_pipe_counts_get(p, &c);
+    sum->in += c.in;
+    sum->bad += c.bad;
+    sum->filtered += c.filtered;
+    sum->out += c.out;
+    sum->late += c.late;
+    sum->wm_cuts += c.wm_cuts;
+    if (sum->watermark == TIDE_TS_MIN || c.watermark < sum->watermark)
+        sum->watermark = c.watermark;
+}
+
+int tide_sql_lower_run(tide_sql_lowered *l, tide_pipe_counts *counts, tide_err *e)
+{
+    tide_pipe_counts sum = {.watermark = TIDE_TS_MIN};
+    uint32_t n = l->fan ? l->nbranches : 1;
+    int rc = 0;
+    if (l->pipes) {
+        rc = tide_err_set(e, TIDE_EINVAL, "the job ran already");
+        goto out;
+    }
+    if (!(l->pipes = calloc(n, sizeof *l->pipes))) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "out of memory");
+        goto out;
+    }
+    l->npipes = n;
+    for (uint32_t i = 0; i < n && !rc; i++)
+        rc = tide_pipe_create(&l->pipes[i], tide_sql_lower_config(l->fan ? l->branches[i] : l), e);
+    if (rc)
+        goto out;
+    if (l->fan) {
+        rc = tide_fanin_run(l->fanin, l->pipes, n, e);
+    } else {
+        atomic_store(&l->run_pipe, l->pipes[0]);
+        if (atomic_load(&l->cancel))
+            rc = tide_err_set(e, TIDE_EFAILED, "cancelled");
+        else
+            rc = tide_pipe_run(l->pipes[0], e);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (l->pipes[i])
+            counts_add(&sum, l->pipes[i]);
+    /* records in and bad per source table: a table several branches read
+     * counts once (the most any of them read) */
+    if (l->fan) {
+        sum.in = sum.bad = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            bool seen = false;
+            for (uint32_t j = 0; j < i && !seen; j++)
+                seen = l->branches[j]->fan_src == l->branches[i]->fan_src;
+            if (seen)
+                continue;
+            uint64_t in = 0, bad = 0;
+            for (uint32_t j = i; j < n; j++) {
+                if (l->branches[j]->fan_src != l->branches[i]->fan_src)
+                    continue;
+                tide_pipe_counts c;
+                tide_pipe_counts_get(l->pipes[j], &c);
+                in = c.in > in ? c.in : in;
+                bad = c.bad > bad ? c.bad : bad;
+            }
+            sum.in += in;
+            sum.bad += bad;
+        }
+    }
+    if (l->cum)
+        sum.late += tide_cumagg_late(l->cum);
+    if (l->ij)
+        sum.late += tide_join_interval_late_count(l->ij);
+    if (l->wj)
+        sum.late += tide_join_window_late_count(l->wj);
+    for (uint32_t i = 0; i < l->nbranches; i++)
+        if (l->branches[i]->cum)
+            sum.late += tide_cumagg_late(l->branches[i]->cum);
+    /* a branch's own output error (its pipeline only saw the code) */
+    for (uint32_t i = 0; rc && i < l->nbranches; i++)
+        if (l->branches[i]->oerr.code) {
+            *e = l->branches[i]->oerr;
+            break;
+        }
+out:
+    if (counts)
+        *counts = sum;
+    return rc;
+}
+
+void tide_sql_lower_cancel(tide_sql_lowered *l)
+{
+    atomic_store(&l->cancel, true);
+    if (l->fan) {
+        tide_fanin_cancel(l->fanin);
+        return;
+    }
+    tide_pipe *p = atomic_load(&l->run_pipe);
+    if (p)
+        tide_pipe_cancel(p);
+}
+
 int tide_sql_lower(const tide_sql_plan *plan, const tide_sql_lower_opts *o, tide_sql_lowered **out,
                    tide_sql_error *err)
 {
@@ -927,11 +2082,13 @@ int tide_sql_lower(const tide_sql_plan *plan, const tide_sql_lower_opts *o, tide
     l->cfg.clock = o->clock;
     l->cfg.out_ctx = l;
     flat top;
-    int rc = flatten(l, plan->input, true, &top, err);
-    if (!rc) {
-        if (top.base->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE) {
-            l->windowed = true;
+    int rc = is_fan(plan->input) ? lower_fanin(l, plan, o, err) : flatten(l, plan->input, true, &top, err);
+    if (!rc && !l->fan) {
+        if (top.base->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE || top.base->kind == TIDE_SQL_PLAN_AGGREGATE) {
+            l->windowed = top.base->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE;
             rc = lower_windowed(l, plan, &top, o, err);
+            if (!rc && l->windowed)
+                rc = use_cumagg(l, top.base, err);
         } else {
             rc = lower_stateless(l, plan, &top, o, err);
         }
@@ -981,6 +2138,7 @@ void tide_sql_lower_free(tide_sql_lowered *l)
 {
     if (!l)
         return;
+    fan_free(l);
     tide_sink_abort(l->sink);
     tide_pipe_expr_stage_free(l->stage);
     tide_schema_free(l->stage_schema);
@@ -988,12 +2146,18 @@ void tide_sql_lower_free(tide_sql_lowered *l)
     tide_schema_free(l->wa_schema);
     tide_cbatch_free(l->out);
     tide_cbatch_free(l->wa_row);
+    tide_cbatch_free(l->wa_prev);
     tide_expr_free(l->having);
     if (l->outx)
         for (uint32_t i = 0; i < l->nout; i++)
             tide_expr_free(l->outx[i]);
+    if (l->outx_prev)
+        for (uint32_t i = 0; i < l->nout; i++)
+            tide_expr_free(l->outx_prev[i]);
     free(l->outx);
     free(l->vecs);
+    free(l->outx_prev);
+    free(l->vecs_prev);
     tide_buf_free(&l->tbuf);
     tide_arena_free(&l->arena);
     free(l);

@@ -219,7 +219,19 @@ static int put_line(const tide_sql_plan *p, tide_buf *out)
     case TIDE_SQL_PLAN_JOIN: {
         static const char *const kinds[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS", "CROSS"};
         static const char *const cls[] = {"regular", "interval", "window"};
-        rc = rc ? rc : tide_buf_printf(out, " %s %s", kinds[p->u.join.kind], cls[p->u.join.cls]);
+        /* both sides windowed aggregations (below any Filter / Project):
+         * their results are joined per window (sql/lower.h) */
+        const tide_sql_plan *sl = p->input, *sr = p->right;
+        while (sl->kind == TIDE_SQL_PLAN_FILTER || sl->kind == TIDE_SQL_PLAN_PROJECT)
+            sl = sl->input;
+        while (sr->kind == TIDE_SQL_PLAN_FILTER || sr->kind == TIDE_SQL_PLAN_PROJECT)
+            sr = sr->input;
+        bool aggs = p->u.join.cls == TIDE_SQL_JOIN_REGULAR && sl->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE &&
+                    sr->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE;
+        bool wins = sl->kind == TIDE_SQL_PLAN_WINDOW && sr->kind == TIDE_SQL_PLAN_WINDOW;
+        rc = rc ? rc
+                : tide_buf_printf(out, " %s %s", kinds[p->u.join.kind],
+                                  aggs ? "window-aggregates" : wins ? "window" : cls[p->u.join.cls]);
         if (!rc && p->u.join.on) {
             rc = tide_buf_printf(out, " on ");
             rc = rc ? rc : put_expr(out, p->u.join.on, p);

@@ -1314,6 +1314,203 @@ static void test_key_order(void)
     }
 }
 
+/* Rounds of >= 256 firings with keys of <= 16 bytes differing in a few
+ * bytes (and in length: "..x" before "..x\0") take the radix sort; the
+ * order must still be (end, start, memcmp, shorter first). */
+static void test_key_order_short(void)
+{
+    enum { N = 1500, WIN = 10 };
+    static const unsigned char ALPHA[3] = {0x00, 'a', 0xff};
+    for (uint64_t round = 0; round < 3; round++) {
+        uint64_t seed = 9001 + round;
+        okey *k = malloc(N * sizeof *k);
+        const void **kp = malloc(N * sizeof *kp);
+        uint32_t *kl = malloc(N * sizeof *kl);
+        int64_t *ts = malloc(N * sizeof *ts);
+        tide_value *in = malloc(N * 3 * sizeof *in);
+        sink out = {0};
+        tide_winagg_config cfg = {.window = tide_win_tumble(WIN), .aggs = SMALL_AGGS,
+                                  .n_aggs = NAGG, .n_inputs = 3, .mode = TIDE_TRIG_ACCUMULATING,
+                                  .emit = sink_emit, .ctx = &out};
+        tide_winagg *op;
+        TT_OK(tide_winagg_create(&cfg, &op, NULL));
+        int n = 0;
+        for (int i = 0; i < N; i++) {
+            /* round 2: lengths 0..16 and any bytes (more digits: maybe merge sort) */
+            okey x = {.len = round < 2 ? 8 + (uint32_t)(tt_rand(&seed) % 2)
+                                       : (uint32_t)(tt_rand(&seed) % 17)};
+            for (uint32_t j = 0; j < x.len; j++)
+                x.b[j] = round == 2   ? (unsigned char)tt_rand(&seed)
+                         : j < 6      ? (unsigned char)('k' + j)
+                         : j < 8      ? (unsigned char)(tt_rand(&seed) % 16 * 17)
+                                      : ALPHA[tt_rand(&seed) % 3];
+            x.start = (int64_t)(tt_rand(&seed) % (round == 0 ? 1 : 4)) * WIN;
+            bool dup = false;
+            for (int j = 0; j < n && !dup; j++)
+                dup = cmp_okey(&k[j], &x) == 0;
+            if (dup)
+                continue;
+            k[n++] = x;
+        }
+        for (int i = 0; i < n; i++) {
+            kp[i] = k[i].b;
+            kl[i] = k[i].len;
+            ts[i] = k[i].start + (int64_t)(tt_rand(&seed) % WIN);
+            in[3 * i] = I(1);
+            in[3 * i + 1] = bnull(TIDE_TYPE_DOUBLE);
+            in[3 * i + 2] = bnull(TIDE_TYPE_STRING);
+        }
+        TT_OK(tide_winagg_push_batch(op, (size_t)n, kp, kl, ts, in, 0, NULL));
+        TT_OK(tide_winagg_advance_watermark(op, TIDE_TS_MAX, 0, NULL));
+        qsort(k, (size_t)n, sizeof *k, cmp_okey);
+        bool ok = !out.bad && out.n == (size_t)n && n >= 256;
+        for (int i = 0; ok && i < n; i++) {
+            const orow *o = &out.rows[i];
+            ok = o->op == TIDE_CHANGE_INSERT && o->klen == k[i].len &&
+                 memcmp(o->key, k[i].b, k[i].len) == 0 && o->start == k[i].start &&
+                 o->end == k[i].start + WIN && o->v[0].u.i64 == 1;
+            if (!ok)
+                fprintf(stderr, "  row %d: len %u start %lld, want len %u start %lld\n", i,
+                        o->klen, (long long)o->start, k[i].len, (long long)k[i].start);
+        }
+        tide_winagg_free(op);
+        sink_free(&out);
+        free(k);
+        free(kp);
+        free(kl);
+        free(ts);
+        free(in);
+        if (!ok)
+            TT_SEED(9001 + round);
+        TT_ASSERT(ok);
+    }
+}
+
+/* COUNT(*)-only accumulating fixed windows keep no previous results (their
+ * entries are one cache line).  Their changelog must be the one the
+ * generic path (previous results kept: COUNT(*) plus a MAX) gives for the
+ * COUNT(*) column: same rows, same order, late firings and early firings
+ * included. */
+typedef struct crow {
+    tide_change op;
+    unsigned char key[16];
+    uint32_t klen;
+    int64_t start, end, count;
+} crow;
+
+typedef struct csink {
+    crow *rows;
+    size_t n, cap;
+    size_t nlate;
+} csink;
+
+static int csink_emit(void *ctx, const tide_winagg_row *row)
+{
+    csink *s = ctx;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->rows = realloc(s->rows, s->cap * sizeof *s->rows);
+    }
+    crow *o = &s->rows[s->n++];
+    memset(o, 0, sizeof *o);
+    o->op = row->op;
+    o->klen = row->key_len > 16 ? 16 : row->key_len;
+    memcpy(o->key, row->key, o->klen);
+    o->start = row->start;
+    o->end = row->end;
+    o->count = row->vals[0].is_null ? -1 : row->vals[0].u.i64;
+    return 0;
+}
+
+static int csink_late(void *ctx, const void *key, uint32_t klen, int64_t ts, const tide_value *in,
+                      size_t n_in)
+{
+    (void)key;
+    (void)klen;
+    (void)ts;
+    (void)in;
+    (void)n_in;
+    ((csink *)ctx)->nlate++;
+    return 0;
+}
+
+static void test_count_only_matches_generic(void)
+{
+    enum { N = 4000, NK = 40, CH = 50 };
+    static const tide_winagg_call one[1] = {{TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL}};
+    static const tide_winagg_call two[2] = {{TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+                                            {TIDE_AGG_MAX, 0, TIDE_TYPE_BIGINT}};
+    unsigned char keys[NK][9];
+    const void **kp = malloc(N * sizeof *kp);
+    uint32_t *kl = malloc(N * sizeof *kl);
+    int64_t *ts = malloc(N * sizeof *ts);
+    tide_value *in = malloc(N * sizeof *in);
+    for (uint64_t round = 0; round < 4; round++) {
+        uint64_t seed = 31337 + round;
+        for (int k = 0; k < NK; k++)
+            for (int j = 0; j < 9; j++)
+                keys[k][j] = (unsigned char)tt_rand(&seed);
+        for (int i = 0; i < N; i++) {
+            int k = (int)(tt_rand(&seed) % NK);
+            kp[i] = keys[k];
+            kl[i] = k % 3 == 0 ? 3 : 9;
+            /* time advances ~2 ms a record; 10% come up to 300 ms late */
+            ts[i] = 2 * i - (tt_rand(&seed) % 10 == 0 ? (int64_t)(tt_rand(&seed) % 300) : 0);
+            in[i] = I((int64_t)(tt_rand(&seed) % 1000));
+        }
+        csink out[2] = {{0}, {0}};
+        tide_winagg *op[2];
+        for (int v = 0; v < 2; v++) {
+            tide_winagg_config cfg = {
+                .window = round % 2 ? tide_win_hop(50, 100) : tide_win_tumble(100),
+                .aggs = v ? two : one, .n_aggs = v ? 2 : 1, .n_inputs = 1,
+                .allowed_lateness = 120, .mode = TIDE_TRIG_ACCUMULATING,
+                .early = round < 2 ? (tide_trig_early){.every_n = 3}
+                                   : (tide_trig_early){.every_ms = 20},
+                .emit = csink_emit, .late = csink_late, .ctx = &out[v]};
+            TT_OK(tide_winagg_create(&cfg, &op[v], NULL));
+        }
+        for (int i = 0; i < N; i += CH) {
+            int64_t maxts = TIDE_TS_MIN;
+            for (int j = i; j < i + CH; j++)
+                maxts = ts[j] > maxts ? ts[j] : maxts;
+            for (int v = 0; v < 2; v++) {
+                TT_OK(tide_winagg_push_batch(op[v], CH, kp + i, kl + i, ts + i, in + i, i, NULL));
+                TT_OK(tide_winagg_advance_watermark(op[v], maxts - 50, i + CH / 2, NULL));
+            }
+        }
+        for (int v = 0; v < 2; v++)
+            TT_OK(tide_winagg_advance_watermark(op[v], TIDE_TS_MAX, N, NULL));
+        bool ok = out[0].n == out[1].n && out[0].nlate == out[1].nlate && out[0].n > 100 &&
+                  out[0].nlate > 0;
+        size_t updates = 0;
+        for (size_t i = 0; ok && i < out[0].n; i++) {
+            const crow *a = &out[0].rows[i], *b = &out[1].rows[i];
+            ok = a->op == b->op && a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0 &&
+                 a->start == b->start && a->end == b->end && a->count == b->count;
+            updates += a->op == TIDE_CHANGE_UPDATE_AFTER;
+            if (!ok)
+                fprintf(stderr, "  row %zu: op %d/%d start %lld/%lld count %lld/%lld\n", i,
+                        (int)a->op, (int)b->op, (long long)a->start, (long long)b->start,
+                        (long long)a->count, (long long)b->count);
+        }
+        if (!ok || updates == 0)
+            fprintf(stderr, "  rows %zu/%zu late %zu/%zu updates %zu\n", out[0].n, out[1].n,
+                    out[0].nlate, out[1].nlate, updates);
+        for (int v = 0; v < 2; v++) {
+            tide_winagg_free(op[v]);
+            free(out[v].rows);
+        }
+        if (!ok || updates == 0)
+            TT_SEED(31337 + round);
+        TT_ASSERT(ok && updates > 0);
+    }
+    free(kp);
+    free(kl);
+    free(ts);
+    free(in);
+}
+
 static void test_config_errors(void)
 {
     sink out = {0};
@@ -1358,6 +1555,8 @@ int main(void)
     TT_RUN(test_early_by_processing_time);
     TT_RUN(test_many_keys_churn);
     TT_RUN(test_key_order);
+    TT_RUN(test_key_order_short);
+    TT_RUN(test_count_only_matches_generic);
     TT_RUN(test_config_errors);
     TT_DONE();
 }

@@ -1,0 +1,598 @@
+/*
+ * cumagg.c - CUMULATE by shared slices (see cumagg.h).
+ *
+ * States live in a dense array (free list), found through a chained hash
+ * table on (key bytes, s0).  Each state has one scheduled firing time
+ * (`due`): F + step once it holds records, else the end of its earliest
+ * slice.  A min-heap holds (time, state, generation) entries; entries whose
+ * time is not the state's `due` (rescheduled earlier) or whose generation
+ * is old (state freed) are skipped when popped.  Advancing pops every entry
+ * due, one step per pop, grouping the states that fire at the same end so
+ * that a group is emitted sorted by (start, key bytes).
+ */
+#include "exec/cumagg.h"
+
+#include "base/buf.h"
+#include "base/hash.h"
+#include "tide.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+typedef struct slice {
+    int64_t end; /* the window end this slice's records first count for */
+    uint64_t n;
+    unsigned char *acc;
+} slice;
+
+typedef struct cstate {
+    unsigned char *key; /* encoded key bytes (malloc'd; NULL when empty) */
+    uint32_t key_len;
+    uint32_t hnext; /* hash chain, or free list */
+    uint64_t hash;
+    uint32_t gen;
+    bool live;
+    int64_t s0, frontier, due;
+    uint64_t nrun;
+    unsigned char *run; /* running accumulators */
+    slice *slices;
+    size_t nslices, capslices;
+} cstate;
+
+typedef struct hent {
+    int64_t t;
+    uint32_t st, gen;
+} hent;
+
+struct tide_cumagg {
+    int64_t step, max;
+    tide_agg *aggs;
+    size_t naggs, acc_size;
+    size_t *acc_off;
+    tide_type *ktypes;
+    size_t nkeys;
+    int64_t wm;
+    uint64_t late;
+    size_t live;
+
+    cstate *st;
+    size_t nst, capst;
+    uint32_t free_head;
+    uint32_t *table; /* heads of chains */
+    size_t tcap;     /* power of two */
+
+    hent *heap;
+    size_t nheap, capheap;
+
+    tide_buf kbuf;     /* scratch: the pushed record's key */
+    tide_value *kvals; /* decoded keys for an emitted row */
+    tide_value *vals;  /* results for an emitted row */
+    uint32_t *group;   /* states firing at one end */
+    size_t ngroup, capgroup;
+    struct gref *grefs; /* the group, sorted */
+    size_t capgrefs;
+};
+
+/* ---- keys ---- */
+
+static int key_encode(tide_buf *b, const tide_value *k, size_t n)
+{
+    tide_buf_reset(b);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char t[9];
+        if (k[i].is_null || k[i].type == TIDE_TYPE_NULL) {
+            rc = tide_buf_putc(b, 0);
+            continue;
+        }
+        t[0] = 1;
+        switch (k[i].type) {
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP: {
+            uint64_t u = (uint64_t)k[i].u.i64 ^ (1ull << 63);
+            for (int j = 0; j < 8; j++)
+                t[1 + j] = (unsigned char)(u >> (56 - 8 * j));
+            rc = tide_buf_append(b, t, 9);
+            break;
+        }
+        case TIDE_TYPE_DOUBLE:
+            memcpy(t + 1, &k[i].u.f64, 8);
+            rc = tide_buf_append(b, t, 9);
+            break;
+        case TIDE_TYPE_BOOLEAN:
+            t[1] = k[i].u.b ? 1 : 0;
+            rc = tide_buf_append(b, t, 2);
+            break;
+        case TIDE_TYPE_STRING: {
+            uint32_t len = k[i].u.s.len;
+            t[1] = (unsigned char)(len >> 24);
+            t[2] = (unsigned char)(len >> 16);
+            t[3] = (unsigned char)(len >> 8);
+            t[4] = (unsigned char)len;
+            rc = tide_buf_append(b, t, 5);
+            if (!rc && len)
+                rc = tide_buf_append(b, k[i].u.s.ptr, len);
+            break;
+        }
+        default:
+            rc = tide_buf_putc(b, 0);
+            break;
+        }
+    }
+    return rc;
+}
+
+static void key_decode(const tide_cumagg *c, const unsigned char *p, tide_value *out)
+{
+    for (size_t i = 0; i < c->nkeys; i++) {
+        tide_value v = {.type = c->ktypes[i]};
+        if (*p++ == 0) {
+            v.is_null = true;
+            out[i] = v;
+            continue;
+        }
+        switch (c->ktypes[i]) {
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP: {
+            uint64_t u = 0;
+            for (int j = 0; j < 8; j++)
+                u = (u << 8) | p[j];
+            v.u.i64 = (int64_t)(u ^ (1ull << 63));
+            p += 8;
+            break;
+        }
+        case TIDE_TYPE_DOUBLE:
+            memcpy(&v.u.f64, p, 8);
+            p += 8;
+            break;
+        case TIDE_TYPE_BOOLEAN:
+            v.u.b = *p++ != 0;
+            break;
+        case TIDE_TYPE_STRING: {
+            uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+            v.u.s.ptr = (const char *)p + 4;
+            v.u.s.len = len;
+            p += 4 + len;
+            break;
+        }
+        default:
+            v.is_null = true;
+            break;
+        }
+        out[i] = v;
+    }
+}
+
+/* ---- heap ---- */
+
+static bool hless(hent a, hent b)
+{
+    return a.t < b.t || (a.t == b.t && a.st < b.st);
+}
+
+static int heap_push(tide_cumagg *c, int64_t t, uint32_t st, tide_err *e)
+{
+    if (tide_array_grow((void **)&c->heap, &c->capheap, c->nheap + 1, sizeof *c->heap))
+        return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+    size_t i = c->nheap++;
+    hent x = {t, st, c->st[st].gen};
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!hless(x, c->heap[p]))
+            break;
+        c->heap[i] = c->heap[p];
+        i = p;
+    }
+    c->heap[i] = x;
+    return 0;
+}
+
+static hent heap_pop(tide_cumagg *c)
+{
+    hent top = c->heap[0];
+    hent x = c->heap[--c->nheap];
+    size_t i = 0, n = c->nheap;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        hent best = x;
+        if (l < n && hless(c->heap[l], best)) {
+            m = l;
+            best = c->heap[l];
+        }
+        if (l + 1 < n && hless(c->heap[l + 1], best))
+            m = l + 1;
+        if (m == i)
+            break;
+        c->heap[i] = c->heap[m];
+        i = m;
+    }
+    if (n > 0)
+        c->heap[i] = x;
+    return top;
+}
+
+/* Schedule state i at t when earlier than its current time. */
+static int schedule(tide_cumagg *c, uint32_t i, int64_t t, tide_err *e)
+{
+    if (c->st[i].due <= t)
+        return 0;
+    c->st[i].due = t;
+    return heap_push(c, t, i, e);
+}
+
+/* ---- states ---- */
+
+static void acc_init(const tide_cumagg *c, unsigned char *acc)
+{
+    for (size_t a = 0; a < c->naggs; a++)
+        tide_agg_init(&c->aggs[a], acc + c->acc_off[a]);
+}
+
+static void acc_free(const tide_cumagg *c, unsigned char *acc)
+{
+    if (!acc)
+        return;
+    for (size_t a = 0; a < c->naggs; a++)
+        tide_agg_free(&c->aggs[a], acc + c->acc_off[a]);
+    free(acc);
+}
+
+static unsigned char *acc_new(const tide_cumagg *c)
+{
+    unsigned char *acc = malloc(c->acc_size ? c->acc_size : 8);
+    if (acc)
+        acc_init(c, acc);
+    return acc;
+}
+
+static uint64_t state_hash(const void *key, size_t len, int64_t s0)
+{
+    return tide_hash64(key, len, (uint64_t)s0 * 0x9e3779b97f4a7c15ull + 1);
+}
+
+static int table_grow(tide_cumagg *c, tide_err *e)
+{
+    size_t ncap = c->tcap ? c->tcap * 2 : 64;
+    uint32_t *t = malloc(ncap * sizeof *t);
+    if (!t)
+        return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+    for (size_t i = 0; i < ncap; i++)
+        t[i] = NONE;
+    for (size_t i = 0; i < c->nst; i++) {
+        cstate *s = &c->st[i];
+        if (!s->live)
+            continue;
+        size_t h = s->hash & (ncap - 1);
+        s->hnext = t[h];
+        t[h] = (uint32_t)i;
+    }
+    free(c->table);
+    c->table = t;
+    c->tcap = ncap;
+    return 0;
+}
+
+static int state_find(tide_cumagg *c, const unsigned char *key, uint32_t len, int64_t s0,
+                      bool create, uint32_t *out, tide_err *e)
+{
+    uint64_t h = state_hash(key, len, s0);
+    *out = NONE;
+    if (c->tcap) {
+        for (uint32_t i = c->table[h & (c->tcap - 1)]; i != NONE; i = c->st[i].hnext) {
+            cstate *s = &c->st[i];
+            if (s->hash == h && s->s0 == s0 && s->key_len == len &&
+                (len == 0 || memcmp(s->key, key, len) == 0)) {
+                *out = i;
+                return 0;
+            }
+        }
+    }
+    if (!create)
+        return 0;
+    if ((c->live + 1) * 2 > c->tcap && table_grow(c, e))
+        return TIDE_ENOMEM;
+    uint32_t i;
+    if (c->free_head != NONE) {
+        i = c->free_head;
+        c->free_head = c->st[i].hnext;
+    } else {
+        if (tide_array_grow((void **)&c->st, &c->capst, c->nst + 1, sizeof *c->st))
+            return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+        i = (uint32_t)c->nst++;
+        c->st[i].gen = 0;
+    }
+    cstate *s = &c->st[i];
+    uint32_t gen = s->gen + 1;
+    memset(s, 0, sizeof *s);
+    s->gen = gen;
+    s->key_len = len;
+    if (len && !(s->key = malloc(len)))
+        goto oom;
+    if (len)
+        memcpy(s->key, key, len);
+    if (!(s->run = acc_new(c)))
+        goto oom;
+    s->hash = h;
+    s->s0 = s0;
+    s->frontier = s0;
+    s->due = TIDE_TS_MAX;
+    s->live = true;
+    size_t b = h & (c->tcap - 1);
+    s->hnext = c->table[b];
+    c->table[b] = i;
+    c->live++;
+    *out = i;
+    return 0;
+oom:
+    free(s->key);
+    s->key = NULL;
+    s->hnext = c->free_head;
+    c->free_head = i;
+    return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+}
+
+static void state_free(tide_cumagg *c, uint32_t i)
+{
+    cstate *s = &c->st[i];
+    size_t b = s->hash & (c->tcap - 1);
+    uint32_t *pp = &c->table[b];
+    while (*pp != i)
+        pp = &c->st[*pp].hnext;
+    *pp = s->hnext;
+    free(s->key);
+    acc_free(c, s->run);
+    for (size_t k = 0; k < s->nslices; k++)
+        acc_free(c, s->slices[k].acc);
+    free(s->slices);
+    uint32_t gen = s->gen + 1;
+    memset(s, 0, sizeof *s);
+    s->gen = gen;
+    s->hnext = c->free_head;
+    c->free_head = i;
+    c->live--;
+}
+
+/* ---- API ---- */
+
+int tide_cumagg_create(tide_cumagg **out, int64_t step, int64_t max, const tide_agg *aggs,
+                       size_t n_aggs, const tide_type *key_types, size_t n_keys, tide_err *e)
+{
+    *out = NULL;
+    if (step <= 0 || max <= 0 || max % step != 0)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "cumulate: step and max must be > 0 and max a multiple of step");
+    tide_cumagg *c = calloc(1, sizeof *c);
+    if (!c)
+        return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+    c->step = step;
+    c->max = max;
+    c->naggs = n_aggs;
+    c->nkeys = n_keys;
+    c->wm = TIDE_TS_MIN;
+    c->free_head = NONE;
+    c->aggs = calloc(n_aggs + 1, sizeof *c->aggs);
+    c->acc_off = calloc(n_aggs + 1, sizeof *c->acc_off);
+    c->ktypes = calloc(n_keys + 1, sizeof *c->ktypes);
+    c->kvals = calloc(n_keys + 1, sizeof *c->kvals);
+    c->vals = calloc(n_aggs + 1, sizeof *c->vals);
+    if (!c->aggs || !c->acc_off || !c->ktypes || !c->kvals || !c->vals) {
+        tide_cumagg_free(c);
+        return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+    }
+    for (size_t a = 0; a < n_aggs; a++) {
+        c->aggs[a] = aggs[a];
+        c->acc_off[a] = c->acc_size;
+        c->acc_size += aggs[a].state_size;
+    }
+    if (n_keys)
+        memcpy(c->ktypes, key_types, n_keys * sizeof *key_types);
+    *out = c;
+    return 0;
+}
+
+void tide_cumagg_free(tide_cumagg *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nst; i++)
+        if (c->st[i].live)
+            state_free(c, (uint32_t)i);
+    free(c->st);
+    free(c->table);
+    free(c->heap);
+    free(c->aggs);
+    free(c->acc_off);
+    free(c->ktypes);
+    free(c->kvals);
+    free(c->vals);
+    free(c->group);
+    free(c->grefs);
+    tide_buf_free(&c->kbuf);
+    free(c);
+}
+
+static int acc_step(const tide_cumagg *c, unsigned char *acc, const tide_value *vals, tide_err *e)
+{
+    for (size_t a = 0; a < c->naggs; a++) {
+        int rc = tide_agg_step(&c->aggs[a], acc + c->acc_off[a], &vals[a], e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int tide_cumagg_push(tide_cumagg *c, const tide_value *keys, const tide_value *vals, int64_t ts,
+                     tide_err *e)
+{
+    int64_t s0 = ts - (int64_t)((uint64_t)(ts % c->max + c->max) % (uint64_t)c->max);
+    int64_t pend = s0 + c->max; /* the period's last window end */
+    if (c->wm != TIDE_TS_MIN && pend <= c->wm) {
+        c->late++;
+        return 0;
+    }
+    if (key_encode(&c->kbuf, keys, c->nkeys))
+        return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+    uint32_t i;
+    int rc = state_find(c, c->kbuf.data, (uint32_t)c->kbuf.len, s0, true, &i, e);
+    if (rc)
+        return rc;
+    cstate *s = &c->st[i];
+    /* windows ending at or before the watermark are final: when none of
+     * them fired (no records yet), move the frontier past them */
+    if (c->wm != TIDE_TS_MIN && c->wm >= s->frontier + c->step) {
+        int64_t g = s0 + (c->wm - s0) / c->step * c->step;
+        if (g > s->frontier)
+            s->frontier = g;
+    }
+    if (ts < s->frontier) {
+        if ((rc = acc_step(c, s->run, vals, e)) != 0)
+            return rc;
+        s->nrun++;
+        return schedule(c, i, s->frontier + c->step, e);
+    }
+    int64_t end = s0 + ((ts - s0) / c->step + 1) * c->step;
+    slice *sl = NULL;
+    for (size_t k = 0; k < s->nslices; k++)
+        if (s->slices[k].end == end) {
+            sl = &s->slices[k];
+            break;
+        }
+    if (!sl) {
+        if (tide_array_grow((void **)&s->slices, &s->capslices, s->nslices + 1, sizeof *s->slices))
+            return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+        unsigned char *acc = acc_new(c);
+        if (!acc)
+            return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+        sl = &s->slices[s->nslices++];
+        *sl = (slice){end, 0, acc};
+    }
+    if ((rc = acc_step(c, sl->acc, vals, e)) != 0)
+        return rc;
+    sl->n++;
+    return schedule(c, i, s->nrun ? s->frontier + c->step : end, e);
+}
+
+/* Group order: start, then key bytes. */
+typedef struct gref {
+    int64_t s0;
+    const unsigned char *key;
+    uint32_t len, idx;
+} gref;
+
+static int group_cmp(const void *a, const void *b)
+{
+    const gref *x = a, *y = b;
+    if (x->s0 != y->s0)
+        return x->s0 < y->s0 ? -1 : 1;
+    uint32_t n = x->len < y->len ? x->len : y->len;
+    int d = n ? memcmp(x->key, y->key, n) : 0;
+    if (d)
+        return d;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Fire the states of c->group at `end`. */
+static int fire_group(tide_cumagg *c, int64_t end, tide_cumagg_emit_fn fn, void *ctx, tide_err *e)
+{
+    if (tide_array_grow((void **)&c->grefs, &c->capgrefs, c->ngroup, sizeof *c->grefs))
+        return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+    for (size_t g = 0; g < c->ngroup; g++) {
+        const cstate *s = &c->st[c->group[g]];
+        c->grefs[g] = (gref){s->s0, s->key, s->key_len, c->group[g]};
+    }
+    qsort(c->grefs, c->ngroup, sizeof *c->grefs, group_cmp);
+    int rc = 0;
+    for (size_t g = 0; g < c->ngroup && !rc; g++) {
+        cstate *s = &c->st[c->grefs[g].idx];
+        for (size_t a = 0; a < c->naggs && !rc; a++)
+            rc = tide_agg_result(&c->aggs[a], s->run + c->acc_off[a], &c->vals[a], e);
+        if (rc)
+            break;
+        key_decode(c, s->key, c->kvals);
+        tide_cumagg_row r = {s->s0, end, c->kvals, c->nkeys, c->vals, c->naggs};
+        if (fn && (rc = fn(ctx, &r)) != 0)
+            tide_err_set(e, rc, "cumulate: emit failed");
+    }
+    for (size_t g = 0; g < c->ngroup && !rc; g++) {
+        uint32_t i = c->group[g];
+        cstate *s = &c->st[i];
+        if (s->frontier >= s->s0 + c->max)
+            state_free(c, i);
+        else
+            rc = schedule(c, i, s->frontier + c->step, e);
+    }
+    c->ngroup = 0;
+    return rc;
+}
+
+int tide_cumagg_advance(tide_cumagg *c, int64_t wm, tide_cumagg_emit_fn fn, void *ctx, tide_err *e)
+{
+    if (wm <= c->wm)
+        return 0;
+    c->wm = wm;
+    int rc = 0;
+    int64_t gend = 0;
+    c->ngroup = 0;
+    while (!rc && ((c->nheap > 0 && c->heap[0].t <= wm) || c->ngroup > 0)) {
+        if (c->ngroup > 0 && !(c->nheap > 0 && c->heap[0].t == gend)) {
+            /* the group is complete; its next steps are scheduled by the firing */
+            rc = fire_group(c, gend, fn, ctx, e);
+            continue;
+        }
+        hent h = heap_pop(c);
+        cstate *s = &c->st[h.st];
+        if (!s->live || s->gen != h.gen || s->due != h.t)
+            continue;
+        s->due = TIDE_TS_MAX;
+        int64_t end = h.t;
+        /* merge the slices ending at or before `end` */
+        size_t keep = 0;
+        for (size_t k = 0; k < s->nslices && !rc; k++) {
+            slice *sl = &s->slices[k];
+            if (sl->end <= end) {
+                for (size_t a = 0; a < c->naggs && !rc; a++)
+                    rc = tide_agg_merge(&c->aggs[a], s->run + c->acc_off[a],
+                                        sl->acc + c->acc_off[a], e);
+                s->nrun += sl->n;
+                acc_free(c, sl->acc);
+            } else {
+                s->slices[keep++] = *sl;
+            }
+        }
+        s->nslices = keep;
+        if (rc)
+            break;
+        s->frontier = end;
+        if (s->nrun == 0) {
+            /* nothing yet: wait for the earliest slice */
+            int64_t t = TIDE_TS_MAX;
+            for (size_t k = 0; k < s->nslices; k++)
+                if (s->slices[k].end < t)
+                    t = s->slices[k].end;
+            if (t == TIDE_TS_MAX)
+                state_free(c, h.st);
+            else
+                rc = schedule(c, h.st, t, e);
+            continue;
+        }
+        if (tide_array_grow((void **)&c->group, &c->capgroup, c->ngroup + 1, sizeof *c->group)) {
+            rc = tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+            break;
+        }
+        c->group[c->ngroup++] = h.st;
+        gend = end;
+    }
+    return rc;
+}
+
+uint64_t tide_cumagg_late(const tide_cumagg *c)
+{
+    return c->late;
+}
+
+size_t tide_cumagg_live(const tide_cumagg *c)
+{
+    return c->live;
+}
