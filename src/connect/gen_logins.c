@@ -79,9 +79,27 @@ static inline uint64_t modby_mod(const modby *m, uint64_t x)
     return x % m->d;
 }
 
+/* What the per-event code reads, copied from the fields below once
+ * creation is done.  tide_gen_logins_next works on a local copy: the
+ * caller's output arrays may alias g as far as the compiler knows, so it
+ * would reload every field of g after every store into them. */
+typedef struct gen_hot {
+    const uint64_t *alias;
+    const uint32_t *head_id;
+    const uint64_t *bucket_lo, *bucket_width;
+    uint32_t n_alias, head;
+    uint64_t perm_mul, perm_add;
+    modby mod_users, mod_delay;
+    double inv_events, span;
+    int64_t start_ms, span_ms;
+    uint64_t late_thr;
+    bool daily;
+} gen_hot;
+
 struct tide_gen_logins {
     tide_gen_logins_cfg cfg;
     uint64_t rng;
+    gen_hot hot;
 
     /* popularity */
     uint32_t head;        /* ranks 1..head from the alias table */
@@ -378,6 +396,22 @@ int tide_gen_logins_create(tide_gen_logins **out, const tide_gen_logins_cfg *cfg
     build_tables(g);
     g->late_thr = (uint64_t)(cfg->late_share * 9007199254740992.0);
     modby_init(&g->mod_delay, g->late_thr ? (uint64_t)cfg->max_delay_ms : 1);
+    g->hot = (gen_hot){.alias = g->alias,
+                       .head_id = g->head_id,
+                       .bucket_lo = g->bucket_lo,
+                       .bucket_width = g->bucket_width,
+                       .n_alias = g->n_alias,
+                       .head = g->head,
+                       .perm_mul = g->perm_mul,
+                       .perm_add = g->perm_add,
+                       .mod_users = g->mod_users,
+                       .mod_delay = g->mod_delay,
+                       .inv_events = g->inv_events,
+                       .span = g->span,
+                       .start_ms = cfg->start_ms,
+                       .span_ms = cfg->end_ms - cfg->start_ms,
+                       .late_thr = g->late_thr,
+                       .daily = g->ftab != NULL};
     g->heap_cap = 1024;
     g->heap = malloc(g->heap_cap * sizeof *g->heap);
     if (!g->heap) {
@@ -439,29 +473,30 @@ uint64_t tide_gen_logins_delivered(const tide_gen_logins *g) { return g->deliver
  * kept in g would be stored and reloaded around every event (and the PRNG
  * state, a chain through every draw, would wait on store forwarding). */
 
-static inline uint32_t pick_user(const tide_gen_logins *g, uint64_t *rng)
+static inline uint32_t pick_user(const gen_hot *h, uint64_t *rng)
 {
     uint64_t r = rng_next(rng);
-    uint32_t col = (uint32_t)(((r >> 32) * g->n_alias) >> 32);
+    uint32_t col = (uint32_t)(((r >> 32) * h->n_alias) >> 32);
     /* col if low32 < thr (both < 2^33, so the difference's sign bit says
      * it), else its alias: without a branch, as the outcome is random */
-    uint64_t a = g->alias[col];
+    uint64_t a = h->alias[col];
     uint32_t self = (uint32_t)(((r & 0xffffffffu) - (a & 0xffffffffu)) >> 63);
     uint32_t to = (uint32_t)(a >> 32);
     uint32_t k = to ^ ((col ^ to) & (0u - self));
-    if (k < g->head)
-        return g->head_id[k];
-    k -= g->head;
-    uint64_t rank = g->bucket_lo[k] + (((rng_next(rng) >> 32) * g->bucket_width[k]) >> 32);
-    return (uint32_t)rank_to_id(g, rank);
+    if (k < h->head)
+        return h->head_id[k];
+    k -= h->head;
+    uint64_t rank = h->bucket_lo[k] + (((rng_next(rng) >> 32) * h->bucket_width[k]) >> 32);
+    /* rank_to_id */
+    return (uint32_t)modby_mod(&h->mod_users, (rank - 1) * h->perm_mul + h->perm_add) + 1;
 }
 
 /* The time of event i (0-based, event-time order) with jitter u in [0,1). */
-static inline int64_t event_time(tide_gen_logins *g, uint64_t i, double u)
+static inline int64_t event_time(tide_gen_logins *g, const gen_hot *h, uint64_t i, double u)
 {
-    double frac = ((double)i + u) * g->inv_events, t;
-    if (!g->ftab) {
-        t = frac * g->span;
+    double frac = ((double)i + u) * h->inv_events, t;
+    if (!h->daily) {
+        t = frac * h->span;
     } else {
         double x = frac * g->f_total;
         if (x >= g->seg_f1 && g->ftab_j + 1 < g->ftab_k) {
@@ -473,26 +508,26 @@ static inline int64_t event_time(tide_gen_logins *g, uint64_t i, double u)
         t = g->seg_t0 + dt;
     }
     int64_t off = (int64_t)t;
-    int64_t span = g->cfg.end_ms - g->cfg.start_ms;
-    if (off >= span)
-        off = span - 1;
+    if (off >= h->span_ms)
+        off = h->span_ms - 1;
     if (off < 0)
         off = 0;
-    return g->cfg.start_ms + off;
+    return h->start_ms + off;
 }
 
 /* Generate event number i into *c; true when it is to be delivered late
  * (c->release set). */
-static inline bool generate(tide_gen_logins *g, uint64_t *rng, uint64_t i, held *c)
+static inline bool generate(tide_gen_logins *g, const gen_hot *h, uint64_t *rng, uint64_t i,
+                            held *c)
 {
-    c->user = pick_user(g, rng);
+    c->user = pick_user(h, rng);
     uint64_t r = rng_next(rng);
-    c->ts = event_time(g, i, unit_from(r));
+    c->ts = event_time(g, h, i, unit_from(r));
     c->device = g->device_of[r & 127];
-    if (g->late_thr) {
+    if (h->late_thr) {
         uint64_t r2 = rng_next(rng);
-        if ((r2 >> 11) < g->late_thr) {
-            c->release = c->ts + 1 + (int64_t)modby_mod(&g->mod_delay, rng_next(rng));
+        if ((r2 >> 11) < h->late_thr) {
+            c->release = c->ts + 1 + (int64_t)modby_mod(&h->mod_delay, rng_next(rng));
             return true;
         }
     }
@@ -529,8 +564,9 @@ static held heap_pop(tide_gen_logins *g)
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && g->heap[c + 1].release < g->heap[c].release)
-            c++;
+        /* the smaller child, without a branch (a coin flip to predict);
+         * heap[n] is still readable (it held `last`) */
+        c += (size_t)((c + 1 < n) & (g->heap[c + 1].release < g->heap[c].release));
         if (last.release <= g->heap[c].release)
             break;
         g->heap[i] = g->heap[c];
@@ -578,6 +614,7 @@ int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, s
     /* the state, in locals (see above); written back at the end */
     uint64_t rng = g->rng, gen = g->generated;
     const uint64_t events = g->cfg.events;
+    const gen_hot hot = g->hot;
     const tide_gen_logins_cols out = *cols;
     held cur = g->cur;
     bool have = g->have_cur, late = g->cur_late;
@@ -592,8 +629,19 @@ int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, s
                 put(g, &out, k++, &h);
                 continue;
             }
-            late = generate(g, &rng, gen++, &cur);
-            have = true;
+            /* The common case in a loop of its own: each new event is
+             * delivered at once while it is not late and no held event is
+             * due before it; the first one that is stays as cur. */
+            uint64_t stop = events - gen < want - k ? gen + (events - gen) : gen + (want - k);
+            while (gen < stop) {
+                late = generate(g, &hot, &rng, gen++, &cur);
+                if (late || top < cur.ts) {
+                    have = true;
+                    break;
+                }
+                put(g, &out, k++, &cur);
+            }
+            continue;
         }
         if (top < cur.ts) {
             held h = heap_pop(g);

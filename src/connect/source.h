@@ -119,6 +119,15 @@ typedef struct tide_src_config {
     tide_gen_logins_cfg gen;   /* GEN_LOGINS */
     const tide_clock *clock;   /* GEN_LOGINS rate; NULL = system clock */
     size_t read_size;          /* FILE/STDIN read block; 0 = 1 MiB */
+    /* Watermark policy of a job reading this source (job/pipeline.h's fields
+     * of the same names; 0: off): a partition with nothing for
+     * idle_timeout_ms stops holding the watermark back; when the whole input
+     * is quiet for quiet_advance_ms the watermark advances with processing
+     * time; a record more than future_bound_ms ahead of the processing clock
+     * is a dead letter. */
+    int64_t idle_timeout_ms;
+    int64_t quiet_advance_ms;
+    int64_t future_bound_ms;
     tide_src_dead_fn on_dead;  /* NULL: bad records are only counted */
     void *dead_ctx;
 } tide_src_config;
@@ -132,6 +141,10 @@ void tide_src_config_init(tide_src_config *c);
  *   csv.delimiter = C                             data = DIR
  *   scan.bounded.mode = latest-offset | unbounded scan.startup.mode = earliest-offset | latest-offset
  *   rowtime.column = NAME
+ *   scan.watermark.idle-timeout = D   (also source.idle-timeout)
+ *   scan.watermark.quiet-advance = D  scan.watermark.future-bound = D
+ *     (D: a duration, e.g. '500', '500 ms', '10 s', '2 min', '1 h', '1 d';
+ *      a bare number is milliseconds)
  *   logins: seed, events, users, span (ms), start (ms), late.share (0..1),
  *           max.delay (ms), rate (events/s), zipf
  * TIDE_EINVAL naming the key for an unknown key or a bad value. */

@@ -236,6 +236,13 @@ static inline const int64_t *tide_cbatch_col_i64(const tide_cbatch *b, uint32_t 
 static inline const double *tide_cbatch_col_f64(const tide_cbatch *b, uint32_t col) { return b->cols[col].v.f64; }
 static inline const bool *tide_cbatch_col_bool(const tide_cbatch *b, uint32_t col) { return b->cols[col].v.b; }
 static inline const tide_str *tide_cbatch_col_str(const tide_cbatch *b, uint32_t col) { return b->cols[col].v.s; }
+/* Writable forms, for bulk writers (a column filled with memcpy): the
+ * arrays have `capacity` entries; cells of rows >= rows are not part of the
+ * batch until tide_cbatch_add_rows covers them (which sets their null bytes
+ * and leaves the values), and a writer that sets values clears the null
+ * bytes itself. */
+static inline uint8_t *tide_cbatch_nulls_mut(tide_cbatch *b, uint32_t col) { return b->cols[col].nulls; }
+static inline int64_t *tide_cbatch_col_i64_mut(tide_cbatch *b, uint32_t col) { return b->cols[col].v.i64; }
 
 /* ---- boxed and bulk operations ---- */
 

@@ -1755,7 +1755,8 @@ static tide_sql_plan *plan_sink(binder *b, const tide_sql_table *t, const tide_s
     }
     for (uint32_t i = 0; i < t->noptions; i++) {
         const tide_sql_option *o = &t->options[i];
-        if (strncasecmp(o->key, "scan.", 5) == 0 || strcasecmp(o->key, "rowtime.column") == 0)
+        if (strncasecmp(o->key, "scan.", 5) == 0 || strncasecmp(o->key, "source.", 7) == 0 ||
+            strcasecmp(o->key, "rowtime.column") == 0)
             continue; /* source options */
         tide_err er = {0};
         if (tide_sink_config_set(&p->u.sink.cfg, o->key, o->value, &er))

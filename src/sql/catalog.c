@@ -19,17 +19,23 @@ struct tide_sql_catalog {
 
 static const char *const conn_names[] = {"file", "topic", "stdin", "stdout", "logins"};
 
-static const char *const opts_file[] = {"connector", "path", "format", "csv.header", "csv.delimiter",
+/* The watermark policy options every source takes (connect/source.h). */
+#define WM_OPTS                                                                                        \
+    "scan.watermark.idle-timeout", "source.idle-timeout", "scan.watermark.quiet-advance",               \
+        "scan.watermark.future-bound"
+
+static const char *const opts_file[] = {"connector", "path", "format", "csv.header", "csv.delimiter", WM_OPTS,
                                         NULL};
 static const char *const opts_topic[] = {"connector",         "topic",
                                          "data",              "format",
                                          "csv.header",        "csv.delimiter",
                                          "scan.bounded.mode", "scan.startup.mode",
                                          "rowtime.column",    "key.column",
-                                         NULL};
-static const char *const opts_stdio[] = {"connector", "format", "csv.header", "csv.delimiter", NULL};
-static const char *const opts_logins[] = {"connector", "seed",      "events", "count", "users", "span", "start",
-                                          "end",       "late.share", "max.delay", "rate", "zipf", NULL};
+                                         WM_OPTS,             NULL};
+static const char *const opts_stdin[] = {"connector", "format", "csv.header", "csv.delimiter", WM_OPTS, NULL};
+static const char *const opts_stdout[] = {"connector", "format", "csv.header", "csv.delimiter", NULL};
+static const char *const opts_logins[] = {"connector", "seed",       "events",    "count", "users", "span", "start",
+                                          "end",       "late.share", "max.delay", "rate",  "zipf",  WM_OPTS, NULL};
 
 static const char *const req_file[] = {"path", NULL};
 static const char *const req_topic[] = {"topic", NULL};
@@ -62,8 +68,8 @@ const char *const *tide_sql_connector_options(tide_sql_connector c)
     switch (c) {
     case TIDE_SQL_CONN_FILE: return opts_file;
     case TIDE_SQL_CONN_TOPIC: return opts_topic;
-    case TIDE_SQL_CONN_STDIN:
-    case TIDE_SQL_CONN_STDOUT: return opts_stdio;
+    case TIDE_SQL_CONN_STDIN: return opts_stdin;
+    case TIDE_SQL_CONN_STDOUT: return opts_stdout;
     case TIDE_SQL_CONN_LOGINS: return opts_logins;
     }
     return req_none;

@@ -43,6 +43,7 @@ struct tide_sql_lowered {
     tide_sink_config sinkcfg;
     const tide_sql_plan *plan;
     bool bounded;
+    bool live; /* a rate-limited generator: bounded, but its rows are written as they come */
     bool windowed;
     int src_time; /* event-time column of the source rows */
     tide_pipe_expr_stage *stage;
@@ -710,8 +711,8 @@ static int on_result(void *ctx, const tide_pipe_result *r)
         if (pass && (rc = eval_out(l, l->outx, b, l->vecs, &e)) == 0)
             rc = emit_out(l, r->op, l->vecs, &e);
     }
-    /* unbounded: the rows of the last step must not wait for the next one */
-    if (!rc && !l->bounded)
+    /* unbounded or live: the rows of the last step must not wait for the next one */
+    if (!rc && (!l->bounded || l->live))
         rc = out_flush(l, true, &e);
     return rc ? out_fail(l, rc, &e) : 0;
 }
@@ -759,6 +760,9 @@ static int lower_source(tide_sql_lowered *l, const tide_sql_plan *scan, const ti
                        "(the job needs event time)",
                        t ? t->name : "?");
     l->cfg.wm_bound = scan->u.scan.wm_bound;
+    l->cfg.idle_timeout_ms = scan->u.scan.cfg.idle_timeout_ms;
+    l->cfg.quiet_advance_ms = scan->u.scan.cfg.quiet_advance_ms;
+    l->cfg.future_bound_ms = scan->u.scan.cfg.future_bound_ms;
     int tc = scan_col(scan, (uint32_t)scan->u.scan.time_col, err);
     if (tc < 0)
         return tc;
@@ -768,6 +772,7 @@ static int lower_source(tide_sql_lowered *l, const tide_sql_plan *scan, const ti
         l->cfg.source.gen = scan->u.scan.cfg.gen;
         l->cfg.source.time_col = tc;
         l->bounded = true;
+        l->live = l->cfg.source.gen.rate > 0;
         return 0;
     }
     l->src = scan->u.scan.cfg;
@@ -966,12 +971,13 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     l->cfg.stage_schema = l->stage_schema;
     l->cfg.aggs = l->aggs;
     l->cfg.n_aggs = na;
-    if (!win) {
-        /* SELECT DISTINCT: no aggregate; the instances count rows per key */
-        if (na == 0)
-            l->aggs[l->cfg.n_aggs++] = (tide_winagg_call){.kind = TIDE_AGG_COUNT_STAR, .type = TIDE_TYPE_NULL};
+    /* no aggregate (SELECT DISTINCT, or GROUP BY window_start, window_end,
+     * k alone): the instances count rows per key, a hidden column the
+     * output never shows (without it the pipeline would be stateless) */
+    if (na == 0)
+        l->aggs[l->cfg.n_aggs++] = (tide_winagg_call){.kind = TIDE_AGG_COUNT_STAR, .type = TIDE_TYPE_NULL};
+    if (!win)
         l->cfg.keyed = TIDE_PIPE_GROUPAGG;
-    }
     l->cfg.key_cols = l->key_cols;
     l->cfg.n_key_cols = nk;
     l->cfg.value_cols = l->value_cols;
@@ -1314,7 +1320,7 @@ static int fan_out(tide_sql_lowered *l, tide_change op, const tide_value *left,
         tide_value v = vec_value(l->vecs[i], 0);
         rc = tide_cbatch_set(l->out, l->map[i], orow, &v, &e);
     }
-    if (!rc && !l->bounded)
+    if (!rc && (!l->bounded || l->live))
         rc = out_flush(l, true, &e);
     return rc ? out_fail(l, rc, &e) : 0;
 }
@@ -1831,6 +1837,8 @@ static int lower_branch(tide_sql_lowered *l, const tide_sql_plan *sub, const tid
     b->cfg.on_watermark = job_wm;
     if (!b->bounded)
         l->bounded = false;
+    if (b->live)
+        l->live = true;
     return 0;
 }
 

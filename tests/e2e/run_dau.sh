@@ -115,6 +115,11 @@ check "GROUP BY a key, HAVING, projection" \
             COUNT(*), MAX(user_id)
      FROM logins GROUP BY 1, 2 HAVING COUNT(*) > 66" --parallelism 2
 
+check "windowed GROUP BY without an aggregate (distinct keys per window)" \
+    "SELECT window_start, country FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY))
+     GROUP BY window_start, window_end, country" \
+    "SELECT DISTINCT $DAY, country FROM logins" --parallelism 2
+
 check "stateless filter" \
     "SELECT ts, user_id, UPPER(device) AS d FROM logins WHERE user_id % 50 = 7" \
     "SELECT ts, user_id, upper(device) FROM logins WHERE user_id % 50 = 7"

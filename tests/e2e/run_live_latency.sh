@@ -31,20 +31,13 @@
 #
 # Two ways of feeding them:
 #   topic   the generator runs in its own `tide run`, INSERTing into a
-#           topic; the example reads the topic (unbounded) and is stopped
-#           with SIGINT once its last complete window printed.  (A topic
-#           that goes quiet does not advance the watermark: SQL has no
-#           idle / quiet-advance option yet, so only windows the input
-#           itself completes are checked.)
-#   direct  the example reads the rate-limited generator itself.
-#           Expected to fail today (reported as XFAIL, not a failure): the
-#           SQL layer treats the generator as a bounded source and writes a
-#           watermark step's rows only when the next step's rows come, one
-#           window later (src/sql/lower.c: l->bounded = true for 'logins';
-#           unbounded sources flush per row).  With a day read as 2 s that
-#           lag is 2 s, clearly over the allowed second, so the XFAIL is
-#           stable; once fixed, rows come within milliseconds.  Set
-#           TIDE_LIVE_STRICT=1 to count it as a failure.
+#           topic; the example reads the topic (unbounded) with
+#           'scan.watermark.quiet-advance' = '1 s', so once the input went
+#           quiet its watermark advances with processing time and the last
+#           window, which no later record completes, is printed too; it is
+#           stopped with SIGINT after that.
+#   direct  the example reads the rate-limited generator itself (bounded,
+#           but written row by row as the watermark releases them).
 . "$(dirname "$0")/lib.bash"
 e2e_init run_live_latency
 B=$TIDE_BIN
@@ -56,15 +49,14 @@ RATE=100
 SPAN_MS=6000 # the live input lasts this long (SPAN changes it per run)
 BOUND_MS=1000
 ALLOW_MS=1000
-STRICT=${TIDE_LIVE_STRICT:-0}
 
 now_ms() { local t=$EPOCHREALTIME; echo "${t%.*}${t#*.}" | cut -c1-13; }
 
 gen_opts() { # START_MS
     echo "'connector' = 'logins', 'seed' = '5', 'count' = '$((RATE * SPAN_MS / 1000))', 'users' = '60', 'start' = '$1', 'span' = '$SPAN_MS', 'rate' = '$RATE', 'late.share' = '0.05', 'max.delay' = '800'"
 }
-topic_opts() { # TOPIC
-    echo "'connector' = 'topic', 'topic' = '$1', 'format' = 'csv'"
+topic_opts() { # TOPIC [EXTRA_OPTIONS]
+    echo "'connector' = 'topic', 'topic' = '$1', 'format' = 'csv'${2:+, $2}"
 }
 
 # variant SRC.sql WITH_OPTIONS: SRC with the WITH (...) of its file table
@@ -126,7 +118,7 @@ wait_eof() { # FILE: the stamper finished (bounded)
 # check_times NAME OUT START_MS: every result line on time; prints a summary
 # "rows N, late_max MS, violations V: ..." and returns 1 on any violation
 check_times() {
-    awk -v start="$3" -v span="$SPAN_MS" -v b="$BOUND_MS" -v allow="$ALLOW_MS" '
+    awk -v start="$3" -v span="$SPAN_MS" -v b="$BOUND_MS" -v allow="$ALLOW_MS" -v final="${4:-0}" '
         function days(y, m, d,   era, yoe, doy, doe) {
             y -= m <= 2; era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
             doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
@@ -164,6 +156,7 @@ check_times() {
             if (slide) {
                 need = int((start + span - b - 50) / slide) * slide
                 if (ends[ne] < need) { v++; msg = msg sprintf(" [the last window printed ends at %d, the input completed one ending at %d]", ends[ne], need) }
+                if (final && ends[ne] < start + span) { v++; msg = msg sprintf(" [the last window printed ends at %d, before the input does (%d): the quiet input did not advance the watermark]", ends[ne], start + span) }
             }
             printf "rows %d, windows %d, latest %d ms after the watermark, violations %d%s\n", n, ne, worst, v, msg
             if (ne < 3) exit 3
@@ -174,7 +167,7 @@ check_times() {
 run_topic() { # NAME
     local name=$1 topic=live_$1
     "$B" topic create "$topic" >/dev/null 2>"$T/err" || { bad "$name/topic: topic create" "$(cat "$T/err")"; return; }
-    make_sql "$name" "$(topic_opts "$topic")" >"$T/$name.cons.sql"
+    make_sql "$name" "$(topic_opts "$topic" "'scan.watermark.quiet-advance' = '1 s'")" >"$T/$name.cons.sql"
     "$B" run "$T/$name.cons.sql" --format csv > >(stamp >"$T/$name.topic.out") 2>"$T/$name.topic.err" &
     local pid=$! start
     start=$(now_ms)
@@ -187,11 +180,11 @@ EOF
     if ! "$B" run "$T/$name.prod.sql" >/dev/null 2>"$T/$name.prod.err"; then
         bad "$name/topic: producer" "$(cat "$T/$name.prod.err")"
     fi
-    # every event is in the topic: wait (bounded, 10 s) until the consumer's
-    # output has not grown for 0.5 s, then stop it (check_times then finds
-    # any window the input completed that did not print)
+    # every event is in the topic: wait (bounded, 20 s) until the consumer's
+    # output has not grown for 3 s (the quiet advance starts after 1 s), then
+    # stop it (check_times then finds any window that did not print)
     local i same=0 last=-1 cur
-    for ((i = 0; i < 200 && same < 10; i++)); do
+    for ((i = 0; i < 400 && same < 60; i++)); do
         cur=$(wc -l <"$T/$name.topic.out")
         if [ "$cur" == "$last" ] && [ "$cur" -gt 1 ]; then same=$((same + 1)); else same=0; fi
         last=$cur
@@ -202,7 +195,7 @@ EOF
     expect_eq "$name/topic: SIGINT stops the consumer cleanly" "$?" "0"
     wait_eof "$T/$name.topic.out" || bad "$name/topic" "output not finished"
     local res
-    res=$(check_times "$name" "$T/$name.topic.out" "$start")
+    res=$(check_times "$name" "$T/$name.topic.out" "$start" 1)
     case $? in
     0) ok "$name/topic: $res" ;;
     *) bad "$name/topic" "$res; output: $(head -c 600 "$T/$name.topic.out")" ;;
@@ -216,18 +209,9 @@ run_direct() { # NAME
     "$B" run "$T/$name.direct.sql" --format csv > >(stamp >"$T/$name.direct.out") 2>"$T/$name.direct.err"
     expect_eq "$name/direct: exit status" "$?" "0"
     wait_eof "$T/$name.direct.out" || bad "$name/direct" "output not finished"
-    local res rc
-    res=$(check_times "$name" "$T/$name.direct.out" "$start")
-    rc=$?
-    # late.sql's early firings (every 3 rows) flush the rows before them, so
-    # it is on time even with the late flush; the others are expected to fail
-    local xfail=1
-    [ "$name" == late ] || [ "$STRICT" == 1 ] && xfail=0
-    if [ "$rc" == 0 ]; then
+    local res
+    if res=$(check_times "$name" "$T/$name.direct.out" "$start" 1); then
         ok "$name/direct: $res"
-        [ "$xfail" == 1 ] && echo "XPASS $name/direct: on time now: drop the XFAIL in this test"
-    elif [ "$rc" == 1 ] && [ "$xfail" == 1 ]; then
-        echo "XFAIL $name/direct (known: generator output flushed one watermark step late): $res"
     else
         bad "$name/direct" "$res; output: $(head -c 600 "$T/$name.direct.out")"
     fi
