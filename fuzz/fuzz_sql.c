@@ -4,8 +4,10 @@
  * form is a fixed point).  Then the script is bound and planned
  * (sql/binder.h) against a catalog that already holds a `logins` table: a
  * bind error must point inside the input and render, and every plan must
- * explain.  ASan checks memory and leaks. */
+ * explain and lower onto a job (sql/lower.h; nothing is opened or run), or
+ * be refused with a message.  ASan checks memory and leaks. */
 #include "sql/binder.h"
+#include "sql/lower.h"
 #include "sql/parser.h"
 
 #include <stdlib.h>
@@ -58,9 +60,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 !err.msg[0] || tide_sql_error_render(&err, src, size, &out) != 0)
                 abort();
         } else {
-            for (uint32_t i = 0; i < prog->nplans; i++)
+            for (uint32_t i = 0; i < prog->nplans; i++) {
                 if (tide_sql_explain(prog->plans[i], &out) != 0)
                     abort();
+                tide_sql_lower_opts lo = {.base_dir = "/nonexistent", .datadir = "/nonexistent",
+                                          .format = TIDE_SQL_OUT_CSV, .out_fd = -1, .parallelism = 2};
+                tide_sql_lowered *l = NULL;
+                tide_sql_error lerr = {0};
+                if (prog->plans[i]->kind != TIDE_SQL_PLAN_SINK)
+                    continue;
+                rc = tide_sql_lower(prog->plans[i], &lo, &l, &lerr);
+                if (rc != 0 && (l != NULL || !lerr.msg[0]))
+                    abort();
+                tide_sql_lower_free(l);
+            }
         }
         tide_sql_program_free(prog);
         tide_sql_catalog_free(cat);

@@ -632,7 +632,7 @@ int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, s
             /* The common case in a loop of its own: each new event is
              * delivered at once while it is not late and no held event is
              * due before it; the first one that is stays as cur. */
-            uint64_t stop = events - gen < want - k ? gen + (events - gen) : gen + (want - k);
+            uint64_t stop = events - gen < want - k ? events : gen + (want - k);
             while (gen < stop) {
                 late = generate(g, &hot, &rng, gen++, &cur);
                 if (late || top < cur.ts) {
