@@ -1138,16 +1138,30 @@ static aval cd_key(const tide_agg *a, const tide_table_entry *ent)
 static int cd_merge(const tide_agg *a, void *dst, const void *src, tide_err *e)
 {
     const cd_st *s = src;
+    cd_st *d = dst;
     if (!s->set)
         return 0;
+    /* room for both first: src's entries come in its slot (hash) order, and
+     * inserting them so into a table of the same hash that fills up or grows
+     * meanwhile piles them into long clusters (measured: 50k values into a
+     * set of 24k took 0.64 s, 0.008 s with this reserve) */
+    if (!d->set) {
+        tide_table_key_mode mode =
+            class_of(a->in_type) == CL_STR ? TIDE_TABLE_KEY_BYTES : TIDE_TABLE_KEY_U64;
+        int rc = tide_table_create(&d->set, mode, sizeof(int64_t), 0, e);
+        if (rc)
+            return rc;
+    }
+    int rc = tide_table_reserve(d->set, tide_table_count(d->set) + tide_table_count(s->set), e);
+    if (rc)
+        return rc;
     tide_table_iter it = {0};
     tide_table_entry ent;
     while (tide_table_next(s->set, &it, &ent)) {
         aval v = cd_key(a, &ent);
         int64_t n;
         memcpy(&n, ent.value, 8);
-        int rc = cd_add(a, dst, &v, n, e);
-        if (rc)
+        if ((rc = cd_add(a, dst, &v, n, e)) != 0)
             return rc;
     }
     return 0;

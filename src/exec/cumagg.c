@@ -1,5 +1,5 @@
 /*
- * cumagg.c - CUMULATE by shared slices (see cumagg.h).
+ * cumagg.c - CUMULATE and HOP by shared slices (see cumagg.h).
  *
  * States live in a dense array (free list), found through a chained hash
  * table on (key bytes, s0).  Each state has one scheduled firing time
@@ -9,6 +9,12 @@
  * is old (state freed) are skipped when popped.  Advancing pops every entry
  * due, one step per pop, grouping the states that fire at the same end so
  * that a group is emitted sorted by (start, key bytes).
+ *
+ * HOP states (one per key, s0 = 0) keep their slices sorted by end in one
+ * array: [0, nfront) front (suffix merges), [nfront, nback) back (own
+ * records; `run` is their merge), [nback, nslices) pending (end after the
+ * last fired window `frontier`, not part of any fired window yet).  A
+ * firing at E first moves the pending slices ending by E to the back.
  */
 #include "exec/cumagg.h"
 
@@ -34,11 +40,12 @@ typedef struct cstate {
     uint64_t hash;
     uint32_t gen;
     bool live;
-    int64_t s0, frontier, due;
+    int64_t s0, frontier, due; /* HOP: frontier = the last fired end */
     uint64_t nrun;
-    unsigned char *run; /* running accumulators */
+    unsigned char *run; /* running accumulators (HOP: the back's merge) */
     slice *slices;
     size_t nslices, capslices;
+    size_t nfront, nback; /* HOP: see above */
 } cstate;
 
 typedef struct hent {
@@ -47,7 +54,8 @@ typedef struct hent {
 } hent;
 
 struct tide_cumagg {
-    int64_t step, max;
+    bool hop;
+    int64_t step, max; /* HOP: slide, size */
     tide_agg *aggs;
     size_t naggs, acc_size;
     size_t *acc_off;
@@ -73,6 +81,7 @@ struct tide_cumagg {
     size_t ngroup, capgroup;
     struct gref *grefs; /* the group, sorted */
     size_t capgrefs;
+    unsigned char *scratch; /* HOP: a window's merge when no slice can take it */
 };
 
 /* ---- keys ---- */
@@ -316,7 +325,7 @@ static int state_find(tide_cumagg *c, const unsigned char *key, uint32_t len, in
         goto oom;
     s->hash = h;
     s->s0 = s0;
-    s->frontier = s0;
+    s->frontier = c->hop ? TIDE_TS_MIN : s0;
     s->due = TIDE_TS_MAX;
     s->live = true;
     size_t b = h & (c->tcap - 1);
@@ -356,18 +365,26 @@ static void state_free(tide_cumagg *c, uint32_t i)
 
 /* ---- API ---- */
 
-int tide_cumagg_create(tide_cumagg **out, int64_t step, int64_t max, const tide_agg *aggs,
+bool tide_cumagg_supports(const tide_win_spec *win)
+{
+    return (win->kind == TIDE_WIN_CUMULATE || win->kind == TIDE_WIN_HOP) && win->slide > 0 &&
+           win->size > 0 && win->size % win->slide == 0;
+}
+
+int tide_cumagg_create(tide_cumagg **out, const tide_win_spec *win, const tide_agg *aggs,
                        size_t n_aggs, const tide_type *key_types, size_t n_keys, tide_err *e)
 {
     *out = NULL;
-    if (step <= 0 || max <= 0 || max % step != 0)
+    if (!tide_cumagg_supports(win))
         return tide_err_set(e, TIDE_EINVAL,
-                            "cumulate: step and max must be > 0 and max a multiple of step");
+                            "sliced window: CUMULATE or HOP with step/slide and max/size > 0 and "
+                            "max/size a multiple of step/slide");
     tide_cumagg *c = calloc(1, sizeof *c);
     if (!c)
         return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
-    c->step = step;
-    c->max = max;
+    c->hop = win->kind == TIDE_WIN_HOP;
+    c->step = win->slide;
+    c->max = win->size;
     c->naggs = n_aggs;
     c->nkeys = n_keys;
     c->wm = TIDE_TS_MIN;
@@ -388,6 +405,10 @@ int tide_cumagg_create(tide_cumagg **out, int64_t step, int64_t max, const tide_
     }
     if (n_keys)
         memcpy(c->ktypes, key_types, n_keys * sizeof *key_types);
+    if (c->hop && !(c->scratch = acc_new(c))) {
+        tide_cumagg_free(c);
+        return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
+    }
     *out = c;
     return 0;
 }
@@ -399,6 +420,7 @@ void tide_cumagg_free(tide_cumagg *c)
     for (size_t i = 0; i < c->nst; i++)
         if (c->st[i].live)
             state_free(c, (uint32_t)i);
+    acc_free(c, c->scratch);
     free(c->st);
     free(c->table);
     free(c->heap);
@@ -423,14 +445,222 @@ static int acc_step(const tide_cumagg *c, unsigned char *acc, const tide_value *
     return 0;
 }
 
+/* ---- HOP ---- */
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b >= 0)
+        return a > TIDE_TS_MAX - b ? TIDE_TS_MAX : a + b;
+    return a < TIDE_TS_MIN - b ? TIDE_TS_MIN : a + b;
+}
+
+static int acc_merge(const tide_cumagg *c, unsigned char *dst, const unsigned char *src,
+                     tide_err *e)
+{
+    for (size_t a = 0; a < c->naggs; a++) {
+        int rc = tide_agg_merge(&c->aggs[a], dst + c->acc_off[a], src + c->acc_off[a], e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Empty an accumulator (it stays initialised). */
+static void acc_reset(const tide_cumagg *c, unsigned char *acc)
+{
+    for (size_t a = 0; a < c->naggs; a++)
+        tide_agg_free(&c->aggs[a], acc + c->acc_off[a]);
+}
+
+/* The front is empty: turn the back into suffix merges (newest first). */
+static int hop_flip(tide_cumagg *c, cstate *s, tide_err *e)
+{
+    for (size_t k = s->nback; k-- > s->nfront + 1;) {
+        int rc = acc_merge(c, s->slices[k - 1].acc, s->slices[k].acc, e);
+        if (rc)
+            return rc;
+    }
+    s->nfront = s->nback;
+    acc_reset(c, s->run);
+    return 0;
+}
+
+/* Free the front and back slices ending at or before `bound`. */
+static int hop_evict(tide_cumagg *c, cstate *s, int64_t bound, tide_err *e)
+{
+    while (s->nback > 0 && s->slices[0].end <= bound) {
+        int rc;
+        if (s->nfront == 0 && (rc = hop_flip(c, s, e)) != 0)
+            return rc;
+        acc_free(c, s->slices[0].acc);
+        memmove(s->slices, s->slices + 1, (s->nslices - 1) * sizeof *s->slices);
+        s->nslices--;
+        s->nfront--;
+        s->nback--;
+    }
+    return 0;
+}
+
+/* Schedule state i's next window after its frontier, or free it. */
+static int hop_next(tide_cumagg *c, uint32_t i, tide_err *e)
+{
+    cstate *s = &c->st[i];
+    if (s->nslices == 0 || s->frontier == TIDE_TS_MAX) {
+        state_free(c, i);
+        return 0;
+    }
+    int64_t t = sat_add(s->frontier, c->step);
+    if (s->nback == 0 && s->slices[0].end > t)
+        t = s->slices[0].end; /* the first pending slice's first window */
+    return schedule(c, i, t, e);
+}
+
+static int hop_push(tide_cumagg *c, const tide_value *keys, const tide_value *vals, int64_t ts,
+                    tide_err *e)
+{
+    int64_t start = ts - tide_win_floor_mod(ts, c->step);
+    /* late (DESIGN.md 4): its first window (ending at its slice's end)
+     * already fired; counted once, it still joins the windows left */
+    if (c->wm != TIDE_TS_MIN && sat_add(start, c->step) <= c->wm) {
+        c->late++;
+        if (sat_add(start, c->max) <= c->wm)
+            return 0; /* none left */
+    }
+    int64_t end = sat_add(start, c->step);
+    if (key_encode(&c->kbuf, keys, c->nkeys))
+        return tide_err_set(e, TIDE_ENOMEM, "hop: out of memory");
+    uint32_t i;
+    int rc = state_find(c, c->kbuf.data, (uint32_t)c->kbuf.len, 0, true, &i, e);
+    if (rc)
+        return rc;
+    cstate *s = &c->st[i];
+    size_t k = s->nslices; /* slices[0, k) end at or before `end` */
+    while (k > 0 && s->slices[k - 1].end > end)
+        k--;
+    if (k > 0 && s->slices[k - 1].end == end) {
+        size_t j = k - 1;
+        if (j < s->nfront) {
+            /* every front suffix from the oldest to this slice holds it */
+            for (size_t f = 0; f <= j && !rc; f++)
+                rc = acc_step(c, s->slices[f].acc, vals, e);
+        } else {
+            rc = acc_step(c, s->slices[j].acc, vals, e);
+            if (!rc && j < s->nback)
+                rc = acc_step(c, s->run, vals, e);
+        }
+        if (rc)
+            return rc;
+        s->slices[j].n++;
+    } else {
+        if (tide_array_grow((void **)&s->slices, &s->capslices, s->nslices + 1, sizeof *s->slices))
+            return tide_err_set(e, TIDE_ENOMEM, "hop: out of memory");
+        unsigned char *acc = acc_new(c);
+        if (!acc)
+            return tide_err_set(e, TIDE_ENOMEM, "hop: out of memory");
+        /* a new front slice (a late record before the oldest ones): its
+         * suffix is the next one's plus itself */
+        if (k < s->nfront && (rc = acc_merge(c, acc, s->slices[k].acc, e)) != 0) {
+            acc_free(c, acc);
+            return rc;
+        }
+        memmove(s->slices + k + 1, s->slices + k, (s->nslices - k) * sizeof *s->slices);
+        s->slices[k] = (slice){end, 1, acc};
+        s->nslices++;
+        if (k < s->nfront) {
+            s->nfront++;
+            s->nback++;
+            for (size_t f = 0; f <= k && !rc; f++)
+                rc = acc_step(c, s->slices[f].acc, vals, e);
+        } else if (end <= s->frontier) {
+            s->nback++; /* among the fired windows' slices: the back */
+            rc = acc_step(c, acc, vals, e);
+            if (!rc)
+                rc = acc_step(c, s->run, vals, e);
+        } else {
+            rc = acc_step(c, acc, vals, e);
+        }
+        if (rc)
+            return rc;
+    }
+    /* its first window not final yet */
+    int64_t f = s->frontier;
+    if (c->wm != TIDE_TS_MIN) {
+        int64_t g = c->wm - tide_win_floor_mod(c->wm, c->step);
+        if (g > f)
+            f = g;
+    }
+    int64_t t = end;
+    if (f != TIDE_TS_MIN && sat_add(f, c->step) > t)
+        t = sat_add(f, c->step);
+    return schedule(c, i, t, e);
+}
+
+/* State i is due at `end`: move the pending slices ending by then to the
+ * back, drop the ones before the window; *fire when the window holds
+ * records, else schedule the next one. */
+static int hop_due(tide_cumagg *c, uint32_t i, int64_t end, bool *fire, tide_err *e)
+{
+    cstate *s = &c->st[i];
+    int rc = 0;
+    *fire = false;
+    while (!rc && s->nback < s->nslices && s->slices[s->nback].end <= end)
+        rc = acc_merge(c, s->run, s->slices[s->nback++].acc, e);
+    if (!rc)
+        rc = hop_evict(c, s, sat_add(end, -c->max), e);
+    if (rc)
+        return rc;
+    s->frontier = end;
+    if (s->nback == 0)
+        return hop_next(c, i, e);
+    *fire = true;
+    return 0;
+}
+
+/* Emit state s's window ending at `end` (its slices are [0, nback)). */
+static int hop_fire(tide_cumagg *c, cstate *s, int64_t end, tide_cumagg_emit_fn fn, void *ctx,
+                    tide_err *e)
+{
+    int rc = 0;
+    if (s->nfront == 0 && (rc = hop_flip(c, s, e)) != 0)
+        return rc;
+    unsigned char *res = s->slices[0].acc; /* the oldest suffix: the whole front */
+    if (s->nback > s->nfront) {
+        if (sat_add(s->slices[0].end, c->max - c->step) <= end) {
+            rc = acc_merge(c, res, s->run, e); /* slice 0 goes after this window */
+        } else {
+            res = c->scratch;
+            rc = acc_merge(c, res, s->slices[0].acc, e);
+            if (!rc)
+                rc = acc_merge(c, res, s->run, e);
+        }
+    }
+    for (size_t a = 0; a < c->naggs && !rc; a++)
+        rc = tide_agg_result(&c->aggs[a], res + c->acc_off[a], &c->vals[a], e);
+    if (!rc) {
+        key_decode(c, s->key, c->kvals);
+        tide_cumagg_row r = {sat_add(end, -c->max), end, c->kvals, c->nkeys, c->vals, c->naggs};
+        if (fn && (rc = fn(ctx, &r)) != 0)
+            tide_err_set(e, rc, "hop: emit failed");
+    }
+    if (res == c->scratch)
+        acc_reset(c, res);
+    return rc;
+}
+
 int tide_cumagg_push(tide_cumagg *c, const tide_value *keys, const tide_value *vals, int64_t ts,
                      tide_err *e)
 {
+    if (c->hop)
+        return hop_push(c, keys, vals, ts, e);
     int64_t s0 = ts - (int64_t)((uint64_t)(ts % c->max + c->max) % (uint64_t)c->max);
     int64_t pend = s0 + c->max; /* the period's last window end */
-    if (c->wm != TIDE_TS_MIN && pend <= c->wm) {
+    /* late (DESIGN.md 4): its first window already fired; counted once, it
+     * still joins the windows left */
+    int64_t first_end = sat_add(s0, sat_add(ts - s0 - (ts - s0) % c->step, c->step));
+    if (c->wm != TIDE_TS_MIN && first_end <= c->wm) {
         c->late++;
-        return 0;
+        if (pend <= c->wm)
+            return 0; /* none left */
     }
     if (key_encode(&c->kbuf, keys, c->nkeys))
         return tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
@@ -506,6 +736,10 @@ static int fire_group(tide_cumagg *c, int64_t end, tide_cumagg_emit_fn fn, void 
     int rc = 0;
     for (size_t g = 0; g < c->ngroup && !rc; g++) {
         cstate *s = &c->st[c->grefs[g].idx];
+        if (c->hop) {
+            rc = hop_fire(c, s, end, fn, ctx, e);
+            continue;
+        }
         for (size_t a = 0; a < c->naggs && !rc; a++)
             rc = tide_agg_result(&c->aggs[a], s->run + c->acc_off[a], &c->vals[a], e);
         if (rc)
@@ -518,13 +752,55 @@ static int fire_group(tide_cumagg *c, int64_t end, tide_cumagg_emit_fn fn, void 
     for (size_t g = 0; g < c->ngroup && !rc; g++) {
         uint32_t i = c->group[g];
         cstate *s = &c->st[i];
-        if (s->frontier >= s->s0 + c->max)
+        if (c->hop) {
+            rc = hop_evict(c, s, sat_add(end, c->step - c->max), e);
+            if (!rc)
+                rc = hop_next(c, i, e);
+        } else if (s->frontier >= s->s0 + c->max)
             state_free(c, i);
         else
             rc = schedule(c, i, s->frontier + c->step, e);
     }
     c->ngroup = 0;
     return rc;
+}
+
+/* CUMULATE state i is due at `end`: merge the slices ending by then into
+ * the running state; *fire when it holds records, else wait for the
+ * earliest slice. */
+static int cum_due(tide_cumagg *c, uint32_t i, int64_t end, bool *fire, tide_err *e)
+{
+    cstate *s = &c->st[i];
+    int rc = 0;
+    *fire = false;
+    size_t keep = 0;
+    for (size_t k = 0; k < s->nslices; k++) {
+        slice *sl = &s->slices[k];
+        if (sl->end <= end && !rc) {
+            rc = acc_merge(c, s->run, sl->acc, e);
+            s->nrun += sl->n;
+            acc_free(c, sl->acc);
+        } else {
+            s->slices[keep++] = *sl;
+        }
+    }
+    s->nslices = keep;
+    if (rc)
+        return rc;
+    s->frontier = end;
+    if (s->nrun > 0) {
+        *fire = true;
+        return 0;
+    }
+    int64_t t = TIDE_TS_MAX;
+    for (size_t k = 0; k < s->nslices; k++)
+        if (s->slices[k].end < t)
+            t = s->slices[k].end;
+    if (t == TIDE_TS_MAX) {
+        state_free(c, i);
+        return 0;
+    }
+    return schedule(c, i, t, e);
 }
 
 int tide_cumagg_advance(tide_cumagg *c, int64_t wm, tide_cumagg_emit_fn fn, void *ctx, tide_err *e)
@@ -546,43 +822,16 @@ int tide_cumagg_advance(tide_cumagg *c, int64_t wm, tide_cumagg_emit_fn fn, void
         if (!s->live || s->gen != h.gen || s->due != h.t)
             continue;
         s->due = TIDE_TS_MAX;
-        int64_t end = h.t;
-        /* merge the slices ending at or before `end` */
-        size_t keep = 0;
-        for (size_t k = 0; k < s->nslices && !rc; k++) {
-            slice *sl = &s->slices[k];
-            if (sl->end <= end) {
-                for (size_t a = 0; a < c->naggs && !rc; a++)
-                    rc = tide_agg_merge(&c->aggs[a], s->run + c->acc_off[a],
-                                        sl->acc + c->acc_off[a], e);
-                s->nrun += sl->n;
-                acc_free(c, sl->acc);
-            } else {
-                s->slices[keep++] = *sl;
-            }
-        }
-        s->nslices = keep;
-        if (rc)
-            break;
-        s->frontier = end;
-        if (s->nrun == 0) {
-            /* nothing yet: wait for the earliest slice */
-            int64_t t = TIDE_TS_MAX;
-            for (size_t k = 0; k < s->nslices; k++)
-                if (s->slices[k].end < t)
-                    t = s->slices[k].end;
-            if (t == TIDE_TS_MAX)
-                state_free(c, h.st);
-            else
-                rc = schedule(c, h.st, t, e);
+        bool fire;
+        rc = c->hop ? hop_due(c, h.st, h.t, &fire, e) : cum_due(c, h.st, h.t, &fire, e);
+        if (rc || !fire)
             continue;
-        }
         if (tide_array_grow((void **)&c->group, &c->capgroup, c->ngroup + 1, sizeof *c->group)) {
             rc = tide_err_set(e, TIDE_ENOMEM, "cumulate: out of memory");
             break;
         }
         c->group[c->ngroup++] = h.st;
-        gend = end;
+        gend = h.t;
     }
     return rc;
 }

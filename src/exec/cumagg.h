@@ -1,29 +1,51 @@
 /*
- * cumagg.h - keyed CUMULATE window aggregation by shared slices.
+ * cumagg.h - keyed sliced window aggregation: CUMULATE and HOP windows by
+ * shared slices (final results, allowed lateness 0, no early firings).
  *
- * CUMULATE(step, max) puts a record into every window [s0, s0 + i*step)
- * (s0 = floor(ts / max) * max, time/window.h) that contains it: up to
- * max/step windows.  exec/winagg.h keeps each of them, so a 1-day step over
- * a 10-year max costs thousands of updates per record.  This operator keeps,
- * per (key, s0), one running state (the records of the windows fired so
- * far) plus one slice state per step not fired yet: a record updates one
- * state, and firing the window ending at E merges E's slice into the
- * running state (exec/agg.h merge) and emits its result.  Same results as
- * winagg with allowed lateness 0 and final firings only:
+ * Both window kinds are unions of consecutive slices of one step (CUMULATE)
+ * or slide (HOP) aligned to the epoch, so a record updates ONE slice state
+ * (its key's slice containing it) instead of every window that contains
+ * it, as exec/winagg.h does (a 1-day step over a 10-year CUMULATE max costs
+ * thousands of updates per record, a HOP of 30 days sliding by 1 day 30).
+ * Firing a window merges slice states (exec/agg.h merge):
  *
- *   - the window [s0, E) fires when the watermark reaches E (W >= E) and
- *     holds at least one record; empty windows give no row, every later
- *     window of the period does (up to s0 + max, also after the data ends);
- *   - a record with ts < W joins the windows of its period that end after W
- *     (the ones already fired are final); a record whose whole period ended
- *     (s0 + max <= W) is late: dropped and counted.
+ *   - CUMULATE(step, max): per (key, period s0 = floor(ts / max) * max,
+ *     time/window.h) one running state (the records of the windows fired so
+ *     far) plus one slice state per step not fired yet; firing the window
+ *     ending at E merges E's slices into the running state and emits it.
+ *   - HOP(slide, size), size a multiple of slide: per key the slices of its
+ *     live windows; the window [E - size, E) is the merge of its size/slide
+ *     slices.  To avoid merging all of them per window, the slices are kept
+ *     as a two-stack queue: the older ones ("front") hold suffix merges (a
+ *     front slice's state is itself merged with every newer front slice),
+ *     the newer ones ("back") their own records plus one running merge of
+ *     them all; a window is then (oldest front suffix) (+) (back merge), and
+ *     when the front runs empty the back is turned into suffixes (one merge
+ *     per slice, once per size/slide windows).  For COUNT(DISTINCT) that is
+ *     ~3 window-sized set merges per fired window and key, instead of
+ *     size/slide slice merges (or winagg's size/slide inserts per record).
+ *     A slice is freed when the last window containing it fired.
+ *
+ * Same rows as winagg with allowed lateness 0 and final firings only:
+ *
+ *   - a window fires when the watermark reaches its end (W >= E) and holds
+ *     at least one record; empty windows give no row (CUMULATE: every later
+ *     window of the period does, up to s0 + max, also after the data ends);
+ *   - a record with ts < W joins the windows containing it that end after W
+ *     (the ones already fired are final).  As in winagg (DESIGN.md 4), a
+ *     record is late when it misses a window that already fired (its first
+ *     window ends at or before W): counted once (tide_cumagg_late), even if
+ *     it misses several, and dropped only when none of its windows is left
+ *     (CUMULATE: s0 + max <= W; HOP: slice start + size <= W).
  *
  * tide_cumagg_advance emits the fired windows ordered by (end, start, key
  * bytes) with the key bytes as job/pipeline.h encodes them (BIGINT and
  * TIMESTAMP big-endian with the sign bit flipped, so the order is numeric).
+ * Times near the ends of the int64 range saturate instead of overflowing;
+ * there the windows may differ from time/window.h's.
  *
- * Memory: per live (key, period) one state and the slices of its pending
- * steps (allocated once per slice, never per record); a period's state is
+ * Memory: per live (key, period) state (HOP: per key) the slices of its
+ * pending windows (allocated once per slice, never per record); a state is
  * freed when its last window fired.  One thread.
  */
 #ifndef TIDE_EXEC_CUMAGG_H
@@ -32,7 +54,9 @@
 #include "base/err.h"
 #include "data/types.h"
 #include "exec/agg.h"
+#include "time/window.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,10 +74,14 @@ typedef struct tide_cumagg_row {
 /* 0, or a negative TIDE_E* to stop (advance returns it). */
 typedef int (*tide_cumagg_emit_fn)(void *ctx, const tide_cumagg_row *r);
 
-/* step > 0, max a multiple of step; aggs: bound descriptors (copied);
- * key_types: n_keys key column types (copied).  TIDE_EINVAL, TIDE_ENOMEM. */
-int tide_cumagg_create(tide_cumagg **out, int64_t step, int64_t max, const tide_agg *aggs,
+/* win: CUMULATE(step, max) or HOP(slide, size), size (max) a multiple of
+ * slide (step), both > 0 (tide_cumagg_supports); aggs: bound descriptors
+ * (copied); key_types: n_keys key column types (copied).  TIDE_EINVAL,
+ * TIDE_ENOMEM. */
+int tide_cumagg_create(tide_cumagg **out, const tide_win_spec *win, const tide_agg *aggs,
                        size_t n_aggs, const tide_type *key_types, size_t n_keys, tide_err *e);
+/* Whether a window spec can run here. */
+bool tide_cumagg_supports(const tide_win_spec *win);
 /* NULL is a no-op. */
 void tide_cumagg_free(tide_cumagg *c);
 
@@ -66,7 +94,7 @@ int tide_cumagg_push(tide_cumagg *c, const tide_value *keys, const tide_value *v
  * before is ignored. */
 int tide_cumagg_advance(tide_cumagg *c, int64_t wm, tide_cumagg_emit_fn fn, void *ctx, tide_err *e);
 
-uint64_t tide_cumagg_late(const tide_cumagg *c); /* records dropped as late */
-size_t tide_cumagg_live(const tide_cumagg *c);   /* live (key, period) states */
+uint64_t tide_cumagg_late(const tide_cumagg *c); /* records that missed a fired window */
+size_t tide_cumagg_live(const tide_cumagg *c);   /* live (key, period) states; HOP: keys */
 
 #endif

@@ -1128,7 +1128,7 @@ static int fan_push(tide_sql_lowered *l, tide_err *e)
     return rc;
 }
 
-/* A CUMULATE result (exec/cumagg.h) through the aggregation's output adapter. */
+/* A CUMULATE or HOP result (exec/cumagg.h) through the aggregation's output adapter. */
 static int cum_emit(void *ctx, const tide_cumagg_row *r)
 {
     tide_sql_lowered *l = ctx;
@@ -1143,7 +1143,7 @@ static int cum_emit(void *ctx, const tide_cumagg_row *r)
     return on_result(l, &res);
 }
 
-/* CUMULATE's stateless job: the stage's rows into the slices. */
+/* The sliced windows' stateless job: the stage's rows into the slices. */
 static int cum_rows(void *ctx, const tide_cbatch *b)
 {
     tide_sql_lowered *l = ctx;
@@ -1167,7 +1167,7 @@ static int cum_rows(void *ctx, const tide_cbatch *b)
     return rc ? out_fail(l, rc, &e) : 0;
 }
 
-/* The pipeline's watermark: fire CUMULATE windows; as a branch, hand the
+/* The pipeline's watermark: fire CUMULATE / HOP windows; as a branch, hand the
  * rows to the fan-in and report the step. */
 static int job_wm(void *ctx, int64_t wm)
 {
@@ -1188,14 +1188,15 @@ static int job_wm(void *ctx, int64_t wm)
     return 0;
 }
 
-/* Run CUMULATE windows without EMIT by shared slices (exec/cumagg.h)
- * instead of winagg (which updates every one of the up to max/step windows
- * of each record): the pipeline becomes stateless (source -> stage ->
- * sink) and the slices live on the sink thread. */
+/* Run CUMULATE windows, and HOP windows whose size is a multiple of the
+ * slide, without EMIT by shared slices (exec/cumagg.h) instead of winagg
+ * (which updates every one of the up to max/step or size/slide windows of
+ * each record): the pipeline becomes stateless (source -> stage -> sink)
+ * and the slices live on the sink thread. */
 static int use_cumagg(tide_sql_lowered *l, const tide_sql_plan *wa, tide_sql_error *err)
 {
     tide_pipe_config *c = &l->cfg;
-    if (c->keyed != TIDE_PIPE_WINAGG || c->window.kind != TIDE_WIN_CUMULATE ||
+    if (c->keyed != TIDE_PIPE_WINAGG || !tide_cumagg_supports(&c->window) ||
         c->allowed_lateness != 0 || c->early.every_ms != 0 || c->early.every_n != 0)
         return 0;
     tide_err e = {0};
@@ -1216,7 +1217,7 @@ static int use_cumagg(tide_sql_lowered *l, const tide_sql_plan *wa, tide_sql_err
     }
     for (size_t k = 0; k < nk; k++)
         kt[k] = tide_schema_col(l->stage_schema, c->key_cols[k])->type;
-    if (tide_cumagg_create(&l->cum, c->window.slide, c->window.size, aggs, na, kt, nk, &e))
+    if (tide_cumagg_create(&l->cum, &c->window, aggs, na, kt, nk, &e))
         return experr(err, wa, &e);
     l->cum_naggs = na;
     c->n_aggs = 0; /* stateless: the stage's rows reach the sink thread */

@@ -89,10 +89,11 @@
  *   equality or of changelogs (EMIT early / late), joins of a stream with
  *   an aggregate, a join or union inside another.
  *
- * CUMULATE(step, max) without EMIT runs by shared slices (exec/cumagg.h)
- * on the sink thread of a stateless pipeline (source -> stage -> sink):
- * one state update per record instead of one per window of the record
- * (max/step of them), the same rows as the keyed window operator.
+ * CUMULATE(step, max), and HOP(slide, size) with size a multiple of slide,
+ * without EMIT run by shared slices (exec/cumagg.h) on the sink thread of a
+ * stateless pipeline (source -> stage -> sink): one state update per record
+ * instead of one per window of the record (max/step or size/slide of
+ * them), the same rows and late count as the keyed window operator.
  *
  * Use:
  *   tide_sql_lowered *l;

@@ -1,8 +1,10 @@
 /*
- * test_cumagg.c - CUMULATE by shared slices vs a brute-force model that
- * recomputes every window from the records pushed so far.
+ * test_cumagg.c - CUMULATE and HOP by shared slices vs a brute-force model
+ * that recomputes every window from the records pushed so far, and HOP vs
+ * exec/winagg (allowed lateness 0, final firings) on the same records.
  */
 #include "exec/cumagg.h"
+#include "exec/winagg.h"
 #include "tide.h"
 #include "tt.h"
 
@@ -122,16 +124,20 @@ static void test_random_vs_model(void)
         tide_type kt = TIDE_TYPE_BIGINT;
         tide_cumagg *c = NULL;
         tide_err e = {0};
-        TT_OK(tide_cumagg_create(&c, step, max, aggs, 3, &kt, 1, &e));
+        tide_win_spec w = tide_win_cumulate(step, max);
+        TT_OK(tide_cumagg_create(&c, &w, aggs, 3, &kt, 1, &e));
         sinkv got = {0}, want = {0};
         int64_t mx = -100, wm = TIDE_TS_MIN;
+        uint64_t nlate = 0; /* records whose first window had fired (DESIGN.md 4) */
         for (size_t i = 0; i < n; i++) {
             int64_t ts = -100 + (int64_t)i * 2 + (int64_t)(tt_rand(&s) % 30) - 15;
             if (tt_rand(&s) % 10 == 0)
                 ts -= (int64_t)(tt_rand(&s) % 60); /* some late */
             recs[i] =
                 (rec){(int64_t)(tt_rand(&s) % (uint64_t)nkeys), ts, (int64_t)(tt_rand(&s) % 7)};
-            late[i] = wm != TIDE_TS_MIN && fdiv(ts, max) * max + max <= wm;
+            late[i] = wm != TIDE_TS_MIN && fdiv(ts, max) * max + max <= wm; /* dropped */
+            int64_t s0 = fdiv(ts, max) * max;
+            nlate += wm != TIDE_TS_MIN && s0 + ((ts - s0) / step + 1) * step <= wm;
             tide_value k = {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].key};
             tide_value v[3] = {{.type = TIDE_TYPE_BIGINT, .u.i64 = 1},
                                {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v},
@@ -148,9 +154,6 @@ static void test_random_vs_model(void)
         }
         TT_OK(tide_cumagg_advance(c, TIDE_TS_MAX, emit, &got, &e));
         TT_OK(model_fire(recs, n, late, step, max, wm, TIDE_TS_MAX, &want));
-        uint64_t nlate = 0;
-        for (size_t i = 0; i < n; i++)
-            nlate += late[i];
         if (got.n != want.n || tide_cumagg_late(c) != nlate || tide_cumagg_live(c) != 0)
             TT_SEED(seed);
         TT_ASSERT_EQ_INT(got.n, want.n);
@@ -194,7 +197,8 @@ static void test_long_max(void)
     bind3(aggs);
     tide_cumagg *c = NULL;
     tide_err e = {0};
-    TT_OK(tide_cumagg_create(&c, day, 3650 * day, aggs, 3, NULL, 0, &e));
+    tide_win_spec w = tide_win_cumulate(day, 3650 * day);
+    TT_OK(tide_cumagg_create(&c, &w, aggs, 3, NULL, 0, &e));
     int64_t t0 = 19783 * day; /* 2024-03-01 */
     int64_t s0 = 3650 * day * (19783 / 3650);
     sinkv got = {0};
@@ -223,9 +227,301 @@ static void test_long_max(void)
     free(got.rows);
 }
 
+/* ---- HOP ---- */
+
+typedef struct hrow {
+    int64_t start, end, key, cnt, sum, dist, max;
+} hrow;
+
+typedef struct hsink {
+    hrow *rows;
+    size_t n, cap;
+} hsink;
+
+static int hput(hsink *s, hrow r)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        s->rows = realloc(s->rows, s->cap * sizeof *s->rows);
+        if (!s->rows)
+            return TIDE_ENOMEM;
+    }
+    s->rows[s->n++] = r;
+    return 0;
+}
+
+static int hemit(void *ctx, const tide_cumagg_row *r)
+{
+    hrow o = {r->start,
+              r->end,
+              r->n_keys ? r->keys[0].u.i64 : 0,
+              r->vals[0].u.i64,
+              r->vals[1].u.i64,
+              r->vals[2].u.i64,
+              r->vals[3].is_null ? INT64_MIN : r->vals[3].u.i64};
+    return hput(ctx, o);
+}
+
+/* winagg's key bytes: big-endian with the sign bit flipped (numeric order) */
+static void key8(int64_t k, unsigned char *b)
+{
+    uint64_t u = (uint64_t)k ^ (1ull << 63);
+    for (int j = 0; j < 8; j++)
+        b[j] = (unsigned char)(u >> (56 - 8 * j));
+}
+
+static int wemit(void *ctx, const tide_winagg_row *r)
+{
+    uint64_t u = 0;
+    for (uint32_t j = 0; j < r->key_len; j++)
+        u = (u << 8) | ((const unsigned char *)r->key)[j];
+    hrow o = {r->start,
+              r->end,
+              r->key_len ? (int64_t)(u ^ (1ull << 63)) : 0,
+              r->vals[0].u.i64,
+              r->vals[1].u.i64,
+              r->vals[2].u.i64,
+              r->vals[3].is_null ? INT64_MIN : r->vals[3].u.i64};
+    return r->op == TIDE_CHANGE_INSERT ? hput(ctx, o) : TIDE_EINVAL;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* HOP windows with end in (lo, hi] over recs[0, n) (late ones excluded),
+ * appended sorted by (end, key).  Straight from the definition: a window
+ * [E - size, E) with E a multiple of slide holds the records in it. */
+static int hop_model(const rec *recs, size_t n, const bool *late, int64_t slide, int64_t size,
+                     int64_t lo, int64_t hi, hsink *out)
+{
+    int64_t(*cand)[2] = malloc((n * (size_t)(size / slide) + 1) * sizeof *cand);
+    size_t nc = 0;
+    if (!cand)
+        return TIDE_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (late[i])
+            continue;
+        int64_t first = fdiv(recs[i].ts, slide) * slide + slide;
+        for (int64_t end = first; end - size <= recs[i].ts; end += slide)
+            if (end > lo && end <= hi) {
+                cand[nc][0] = end;
+                cand[nc][1] = recs[i].key;
+                nc++;
+            }
+    }
+    qsort(cand, nc, sizeof *cand, cand_cmp);
+    int rc = 0;
+    for (size_t c = 0; c < nc && !rc; c++) {
+        if (c > 0 && cand[c][0] == cand[c - 1][0] && cand[c][1] == cand[c - 1][1])
+            continue;
+        hrow o = {cand[c][0] - size, cand[c][0], cand[c][1], 0, 0, 0, INT64_MIN};
+        int64_t dv[4096];
+        size_t nd = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (late[j] || recs[j].key != o.key || recs[j].ts < o.start || recs[j].ts >= o.end)
+                continue;
+            o.cnt++;
+            o.sum += recs[j].v;
+            if (recs[j].v > o.max)
+                o.max = recs[j].v;
+            bool d = false;
+            for (size_t k = 0; k < nd && !d; k++)
+                d = dv[k] == recs[j].v;
+            if (!d)
+                dv[nd++] = recs[j].v;
+        }
+        o.dist = (int64_t)nd;
+        rc = hput(out, o);
+    }
+    free(cand);
+    return rc;
+}
+
+static void bind4(tide_agg *aggs)
+{
+    tide_err e = {0};
+    bind3(aggs);
+    tide_agg_bind_kind(&aggs[3], TIDE_AGG_MAX, TIDE_TYPE_BIGINT, 0, &e);
+}
+
+static bool hrows_eq(const hsink *got, const hsink *want, const char *what)
+{
+    if (got->n != want->n) {
+        fprintf(stderr, "%s: %zu rows, want %zu\n", what, got->n, want->n);
+        return false;
+    }
+    for (size_t i = 0; i < got->n; i++) {
+        const hrow *g = &got->rows[i], *w = &want->rows[i];
+        if (memcmp(g, w, sizeof *g) != 0) {
+            fprintf(stderr,
+                    "%s: row %zu: got [%lld,%lld) k%lld %lld %lld %lld %lld, want [%lld,%lld) "
+                    "k%lld %lld %lld %lld %lld\n",
+                    what, i, (long long)g->start, (long long)g->end, (long long)g->key,
+                    (long long)g->cnt, (long long)g->sum, (long long)g->dist, (long long)g->max,
+                    (long long)w->start, (long long)w->end, (long long)w->key, (long long)w->cnt,
+                    (long long)w->sum, (long long)w->dist, (long long)w->max);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One random HOP run: the operator vs the model and vs winagg, watermark by
+ * watermark (rows and order), late count vs the model. */
+static void hop_run(uint64_t seed, size_t n, bool with_model)
+{
+    uint64_t s = seed;
+    int64_t slide = 1 + (int64_t)(tt_rand(&s) % 10);
+    int64_t size = slide * (int64_t)(1 + tt_rand(&s) % 8);
+    int64_t bound = (int64_t)(tt_rand(&s) % 40);
+    int64_t gap = 1 + (int64_t)(tt_rand(&s) % 6); /* wide gaps leave slices empty */
+    int nkeys = (int)(tt_rand(&s) % 6);           /* 0: no key column */
+    int nvals = 2 + (int)(tt_rand(&s) % 20);
+    rec *recs = calloc(n, sizeof *recs);
+    bool *late = calloc(n, sizeof *late);
+    TT_ASSERT(recs && late);
+    tide_agg aggs[4];
+    bind4(aggs);
+    tide_type kt = TIDE_TYPE_BIGINT;
+    tide_cumagg *c = NULL;
+    tide_err e = {0};
+    tide_win_spec w = tide_win_hop(slide, size);
+    TT_OK(tide_cumagg_create(&c, &w, aggs, 4, &kt, nkeys ? 1 : 0, &e));
+    hsink got = {0}, want = {0}, wgot = {0};
+    tide_winagg_call calls[4] = {{TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+                                 {TIDE_AGG_SUM, 1, TIDE_TYPE_BIGINT},
+                                 {TIDE_AGG_COUNT_DISTINCT, 2, TIDE_TYPE_BIGINT},
+                                 {TIDE_AGG_MAX, 3, TIDE_TYPE_BIGINT}};
+    tide_winagg_config wc = {.window = w,
+                             .aggs = calls,
+                             .n_aggs = 4,
+                             .n_inputs = 4,
+                             .allowed_lateness = 0,
+                             .mode = TIDE_TRIG_ACCUMULATING,
+                             .emit = wemit,
+                             .ctx = &wgot};
+    tide_winagg *wa = NULL;
+    TT_OK(tide_winagg_create(&wc, &wa, &e));
+    int64_t mx = -200, wm = TIDE_TS_MIN;
+    uint64_t nlate = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ts = -200 + (int64_t)i * gap + (int64_t)(tt_rand(&s) % 30) - 15;
+        if (tt_rand(&s) % 10 == 0)
+            ts -= (int64_t)(tt_rand(&s) % 100); /* some late */
+        int64_t key = nkeys ? (int64_t)(tt_rand(&s) % (uint64_t)nkeys) - 2 : 0;
+        recs[i] = (rec){key, ts, (int64_t)(tt_rand(&s) % (uint64_t)nvals) - 3};
+        int64_t start = fdiv(ts, slide) * slide;
+        late[i] = wm != TIDE_TS_MIN && start + size <= wm; /* dropped: no window left */
+        nlate += wm != TIDE_TS_MIN && start + slide <= wm;  /* late: its first window fired */
+        tide_value k = {.type = TIDE_TYPE_BIGINT, .u.i64 = key};
+        tide_value v[4] = {{.type = TIDE_TYPE_BIGINT, .u.i64 = 1},
+                           {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v},
+                           {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v},
+                           {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v}};
+        TT_OK(tide_cumagg_push(c, &k, v, ts, &e));
+        unsigned char kb[8];
+        key8(key, kb);
+        TT_OK(tide_winagg_push(wa, kb, nkeys ? 8 : 0, ts, v, 0, &e));
+        if (ts > mx)
+            mx = ts;
+        if (tt_rand(&s) % 3 == 0 && mx - bound > wm) {
+            int64_t prev = wm;
+            wm = mx - bound;
+            TT_OK(tide_cumagg_advance(c, wm, hemit, &got, &e));
+            TT_OK(tide_winagg_advance_watermark(wa, wm, 0, &e));
+            if (with_model)
+                TT_OK(hop_model(recs, i + 1, late, slide, size, prev, wm, &want));
+        }
+    }
+    TT_OK(tide_cumagg_advance(c, TIDE_TS_MAX, hemit, &got, &e));
+    TT_OK(tide_winagg_advance_watermark(wa, TIDE_TS_MAX, 0, &e));
+    if (with_model)
+        TT_OK(hop_model(recs, n, late, slide, size, wm, TIDE_TS_MAX, &want));
+    bool ok = hrows_eq(&got, &wgot, "vs winagg") &&
+              (!with_model || hrows_eq(&got, &want, "vs model")) && tide_cumagg_late(c) == nlate &&
+              tide_cumagg_live(c) == 0;
+    if (!ok) {
+        fprintf(stderr,
+                "slide %lld size %lld bound %lld gap %lld keys %d: late %llu want %llu, live %zu\n",
+                (long long)slide, (long long)size, (long long)bound, (long long)gap, nkeys,
+                (unsigned long long)tide_cumagg_late(c), (unsigned long long)nlate,
+                tide_cumagg_live(c));
+        TT_SEED(seed);
+    }
+    TT_ASSERT(ok);
+    /* the same late rule as winagg's */
+    TT_ASSERT_EQ_INT(tide_winagg_late_count(wa), nlate);
+    tide_cumagg_free(c);
+    tide_winagg_free(wa);
+    free(got.rows);
+    free(want.rows);
+    free(wgot.rows);
+    free(recs);
+    free(late);
+}
+
+static void test_hop_random(void)
+{
+    for (uint64_t seed = 1; seed <= 300; seed++)
+        hop_run(seed, 30 + seed % 270, true);
+}
+
+/* Longer runs (many flips of the two stacks) vs winagg only. */
+static void test_hop_long_vs_winagg(void)
+{
+    for (uint64_t seed = 1000; seed < 1010; seed++)
+        hop_run(seed, 20000, false);
+}
+
+/* HOP(1 day, 30 days) without keys, 1 record a minute for 90 days: every
+ * window's COUNT(DISTINCT) by formula. */
+static void test_hop_month(void)
+{
+    const int64_t day = 86400000, min = 60000, n = 90 * 1440;
+    tide_agg aggs[4];
+    bind4(aggs);
+    tide_cumagg *c = NULL;
+    tide_err e = {0};
+    tide_win_spec w = tide_win_hop(day, 30 * day);
+    TT_OK(tide_cumagg_create(&c, &w, aggs, 4, NULL, 0, &e));
+    int64_t t0 = 19783 * day;
+    hsink got = {0};
+    for (int64_t i = 0; i < n; i++) {
+        int64_t u = i % 5000; /* user ids cycle every 5000 minutes */
+        tide_value v[4] = {{.type = TIDE_TYPE_BIGINT, .u.i64 = 1},
+                           {.type = TIDE_TYPE_BIGINT, .u.i64 = u},
+                           {.type = TIDE_TYPE_BIGINT, .u.i64 = u},
+                           {.type = TIDE_TYPE_BIGINT, .u.i64 = u}};
+        TT_OK(tide_cumagg_push(c, NULL, v, t0 + i * min, &e));
+        if (i % 100 == 99)
+            TT_OK(tide_cumagg_advance(c, t0 + i * min - 5000, hemit, &got, &e));
+    }
+    TT_OK(tide_cumagg_advance(c, TIDE_TS_MAX, hemit, &got, &e));
+    TT_ASSERT_EQ_INT(got.n, 90 + 29);
+    for (size_t k = 0; k < got.n; k++) {
+        int64_t end = t0 + day * (int64_t)(k + 1);
+        int64_t lo = end - 30 * day < t0 ? 0 : (end - 30 * day - t0) / min;
+        int64_t hi = (end - t0) / min < n ? (end - t0) / min : n; /* minutes [lo, hi) */
+        TT_ASSERT_EQ_INT(got.rows[k].end, end);
+        TT_ASSERT_EQ_INT(got.rows[k].cnt, hi - lo);
+        TT_ASSERT_EQ_INT(got.rows[k].dist, hi - lo < 5000 ? hi - lo : 5000);
+    }
+    TT_ASSERT_EQ_INT(tide_cumagg_live(c), 0);
+    tide_cumagg_free(c);
+    free(got.rows);
+}
+
 int main(void)
 {
     TT_RUN(test_random_vs_model);
     TT_RUN(test_long_max);
+    TT_RUN(test_hop_random);
+    TT_RUN(test_hop_long_vs_winagg);
+    TT_RUN(test_hop_month);
     TT_DONE();
 }
