@@ -6,8 +6,8 @@
 --          those 30 days: 1 - mau / users seen up to D, as a ratio (0..1),
 --          computed as examples/churn.sql does (a join of two windowed
 --          aggregations on their window end; see there).
--- The same events as demo_dau.sql: 2,000,000 logins of 50,000 users over
--- 60 days from 2024-01-01, 5% up to 5 s out of order.  For the first 30
+-- The same events as demo_dau.sql: 4,000,000 logins of 100,000 users over
+-- 91 days from 2024-01-01, 5% up to 5 s out of order.  For the first 30
 -- days nobody can have been away 30 days yet (churn 0); rows after the
 -- data ends are dropped by the demo (it keeps the days with logins).
 --
@@ -21,10 +21,10 @@ CREATE TABLE logins (
 ) WITH (
   'connector' = 'logins',
   'seed' = '7',
-  'count' = '2000000',
-  'users' = '50000',
+  'count' = '4000000',
+  'users' = '100000',
   'start' = '2024-01-01 00:00:00',
-  'end' = '2024-03-01 00:00:00',
+  'end' = '2024-04-01 00:00:00',
   'late.share' = '0.05',
   'max.delay' = '5000'
 );

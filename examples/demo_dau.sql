@@ -1,6 +1,6 @@
 -- The demo's daily active users (scripts/demo.sh): DAU per UTC day on the
--- built-in 'logins' generator.  2,000,000 logins of 50,000 users (some far
--- more active than others) over 60 days from 2024-01-01, 5% of them
+-- built-in 'logins' generator.  4,000,000 logins of 100,000 users (some far
+-- more active than others) over 91 days from 2024-01-01, 5% of them
 -- delivered up to 5 s out of order.  Deterministic: the same seed gives the
 -- same events, so the numbers are the same every run.  demo_churn.sql reads
 -- the same events.
@@ -15,10 +15,10 @@ CREATE TABLE logins (
 ) WITH (
   'connector' = 'logins',
   'seed' = '7',
-  'count' = '2000000',
-  'users' = '50000',
+  'count' = '4000000',
+  'users' = '100000',
   'start' = '2024-01-01 00:00:00',
-  'end' = '2024-03-01 00:00:00',
+  'end' = '2024-04-01 00:00:00',
   'late.share' = '0.05',
   'max.delay' = '5000'
 );

@@ -2,8 +2,8 @@
 # Install what is missing, build, and run the demo on the embedded default
 # (data directory ./tide-data, generated data; nothing else to install or start):
 #   1. the durable log: a 4-partition topic, 100,000 generated logins in and out;
-#   2. streaming SQL on the built-in 'logins' generator (2,000,000 logins of
-#      50,000 users over 60 days, 5% out of order): daily active users
+#   2. streaming SQL on the built-in 'logins' generator (4,000,000 logins of
+#      100,000 users over 91 days, 5% out of order): daily active users
 #      (examples/demo_dau.sql), monthly active users and churn
 #      (examples/demo_churn.sql: a join of two windowed aggregations),
 #      printed as one aligned table per day and a terminal chart (`tide chart`).
@@ -29,7 +29,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 queries="dau examples/demo_dau.sql
 churn examples/demo_churn.sql"
 
-echo "== 2. streaming SQL on 2,000,000 generated logins (60 days, 5% out of order)"
+echo "== 2. streaming SQL on 4,000,000 generated logins (91 days, 5% out of order)"
 sql_t0=$(now)
 echo "$queries" | while read -r name file; do
     t=$(now)
@@ -70,4 +70,4 @@ echo
 "$tide" chart "$tmp/all.csv" --x day --height 4
 echo
 days=$(($(wc -l <"$tmp/all.csv") - 1))
-echo "You saw exact DAU, MAU and churn for $days days from 2,000,000 out-of-order events, by streaming SQL in $sql_secs s ($(secs "$t0") s in all). Next: examples/demo_churn.sql, then 'Running SQL' in the README."
+echo "You saw exact DAU, MAU and churn for $days days from 4,000,000 out-of-order events, by streaming SQL in $sql_secs s ($(secs "$t0") s in all). Next: examples/demo_churn.sql, then 'Running SQL' in the README."
