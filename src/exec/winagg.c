@@ -124,6 +124,7 @@ enum { WA_MAXW = 4 };
  * windows, the record's windows and their hashes (reused by the push). */
 typedef struct wa_pf {
     uint64_t h;
+    uint64_t kw[2]; /* the key's words (key_words) when it has <= 16 bytes */
     uint64_t wh[WA_MAXW];
     tide_win_range rg[WA_MAXW];
     uint32_t kidx;
@@ -230,6 +231,13 @@ static inline void key_words(const void *key, uint32_t len, uint64_t w[2])
 #endif
 }
 
+/* The hash of a key of `len` <= 16 bytes from its words (key_words). */
+static inline uint64_t hash_words(const uint64_t w[2], uint32_t len)
+{
+    return tide_hash_u64(w[0] * 0x9e3779b97f4a7c15ull ^
+                         tide_hash_u64(w[1] ^ ((uint64_t)len << 56) ^ 0x77696e61ull));
+}
+
 /* A key's hash.  Keys of up to 16 bytes (the common ones: one or two
  * fixed-width columns) are mixed inline from their zero-padded words and
  * length; longer ones by tide_hash64. */
@@ -239,8 +247,7 @@ static inline uint64_t hash_key(const void *p, uint32_t len)
         return tide_hash64(p, len, 0x77696e61ull);
     uint64_t w[2];
     key_words(p, len, w);
-    return tide_hash_u64(w[0] * 0x9e3779b97f4a7c15ull ^
-                         tide_hash_u64(w[1] ^ ((uint64_t)len << 56) ^ 0x77696e61ull));
+    return hash_words(w, len);
 }
 
 static inline uint64_t hash_win(uint64_t khash, int64_t start, int64_t end)
@@ -511,7 +518,8 @@ static void wtable_delete(tide_winagg *op, uint32_t idx)
 
 static int heap_push(tide_winagg *op, int64_t time, uint32_t win)
 {
-    if (tide_array_grow((void **)&op->heap, &op->heap_cap, op->heap_len + 1, sizeof *op->heap))
+    if (op->heap_len == op->heap_cap &&
+        tide_array_grow((void **)&op->heap, &op->heap_cap, op->heap_len + 1, sizeof *op->heap))
         return TIDE_ENOMEM;
     wa_heap_ent x = {time, win, WIN(op, win)->gen};
     size_t i = op->heap_len++;
@@ -1390,7 +1398,12 @@ static void pf_stage1(const tide_winagg *op, wa_pf *pf, size_t m, const void *co
     tide_win_range last = {1, 0}; /* empty */
     for (size_t i = 0; i < m; i++) {
         tide_win_range *rg = pf[i].rg;
-        pf[i].h = hash_key(keys[i], lens[i]);
+        if (lens[i] <= 16) {
+            key_words(keys[i], lens[i], pf[i].kw);
+            pf[i].h = hash_words(pf[i].kw, lens[i]);
+        } else {
+            pf[i].h = hash_key(keys[i], lens[i]);
+        }
         pf[i].nw = 0;
         pf[i].interned = session || lens[i] > 16;
         if (fixed && tumble && ts[i] >= last.start && ts[i] < last.end) {
@@ -1409,6 +1422,46 @@ static void pf_stage1(const tide_winagg *op, wa_pf *pf, size_t m, const void *co
         } else if (session) {
             __builtin_prefetch(&op->kslots[(uint32_t)pf[i].h & op->kmask]);
         }
+    }
+}
+
+/* Stage 1 of TUMBLE windows (one window per record): pf_stage1's work,
+ * without its per-record case analysis. */
+static void pf_stage1_tumble(const tide_winagg *op, wa_pf *pf, size_t m,
+                             const void *const *keys, const uint32_t *lens, const int64_t *ts)
+{
+    const uint64_t *wslots = op->wslots;
+    uint32_t wmask = op->wmask;
+    tide_win_range last = {1, 0}; /* empty */
+    for (size_t i = 0; i < m; i++) {
+        wa_pf *q = &pf[i];
+        uint32_t len = lens[i];
+        if (len <= 16) {
+            key_words(keys[i], len, q->kw);
+            q->h = hash_words(q->kw, len);
+        } else {
+            q->h = hash_key(keys[i], len);
+        }
+        q->interned = len > 16;
+        if (!(ts[i] >= last.start && ts[i] < last.end)) {
+            size_t nw = tide_win_assign(&op->cfg.window, ts[i], q->rg);
+            q->nw = (uint8_t)nw;
+            if (nw != 1) { /* not expected of TUMBLE; as pf_stage1 does */
+                for (size_t k = 0; k < nw; k++) {
+                    q->wh[k] = hash_win(q->h, q->rg[k].start, q->rg[k].end);
+                    __builtin_prefetch(&wslots[(uint32_t)q->wh[k] & wmask]);
+                }
+                if (nw)
+                    last = q->rg[0];
+                continue;
+            }
+            last = q->rg[0];
+        } else {
+            q->rg[0] = last;
+            q->nw = 1;
+        }
+        q->wh[0] = hash_win(q->h, last.start, last.end);
+        __builtin_prefetch(&wslots[(uint32_t)q->wh[0] & wmask]);
     }
 }
 
@@ -1468,6 +1521,56 @@ static void pf_stage3(const tide_winagg *op, const wa_pf *pf, size_t m)
     }
 }
 
+/* The common case of a batch push: TUMBLE windows, COUNT(*) only (held in
+ * the entry header), no early firings.  A record whose window exists and is
+ * still open then needs only the count and the bookkeeping win_step does
+ * (no input check, no lateness, no early or late firing can apply);
+ * anything else (a new window, a window the watermark passed, a long key)
+ * goes through push_one.  Same state changes as push_one, in the same
+ * order, so results are unchanged. */
+static bool fast_count_tumble(const tide_winagg *op)
+{
+    return op->cfg.window.kind == TIDE_WIN_TUMBLE && op->acc_inline && op->n_aggs == 1 &&
+           op->agg[0].kind == TIDE_AGG_COUNT_STAR && op->agg_off[0] == 0 && !op->has_inputs &&
+           op->cfg.early.every_n == 0 && op->cfg.early.every_ms <= 0;
+}
+
+/* The open window (key, start, end) of a key of <= 16 bytes, or NONE. */
+static inline uint32_t win_find_short(const tide_winagg *op, uint32_t len, const uint64_t kw[2],
+                                      int64_t start, int64_t end, uint64_t wh)
+{
+    uint32_t h32 = (uint32_t)wh;
+    for (uint32_t j = h32 & op->wmask;; j = (j + 1) & op->wmask) {
+        uint64_t s = op->wslots[j];
+        if (!s)
+            return NONE;
+        if ((uint32_t)(s >> 32) != h32)
+            continue;
+        const wa_win *w = WIN(op, (uint32_t)s - 1);
+        if (w->start == start && w->end == end && w->klen == len && eq16w(w->kinl, kw))
+            return (uint32_t)s - 1;
+    }
+}
+
+static inline int push_count_tumble(tide_winagg *op, const void *key, uint32_t len, int64_t ts,
+                                    const tide_value *in, int64_t proc_now, const wa_pf *pre,
+                                    tide_err *e)
+{
+    if (len <= 16 && pre->nw == 1 && op->wm < pre->rg[0].end) {
+        uint32_t idx =
+            win_find_short(op, len, pre->kw, pre->rg[0].start, pre->rg[0].end, pre->wh[0]);
+        if (idx != NONE) {
+            wa_win *w = WIN(op, idx);
+            w->acc0++; /* COUNT(*)'s state: one int64_t at acc0 */
+            w->flags |= W_DIRTY;
+            if (w->since_fire != UINT32_MAX)
+                w->since_fire++;
+            return 0;
+        }
+    }
+    return push_one(op, key, len, pre->h, ts, in, proc_now, pre, e);
+}
+
 int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
                            const uint32_t *key_lens, const int64_t *ts, const tide_value *in,
                            int64_t proc_now, tide_err *e)
@@ -1483,10 +1586,15 @@ int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
     bool session = op->cfg.window.kind == TIDE_WIN_SESSION;
     bool fixed = !session && tide_win_max_windows(&op->cfg.window) <= WA_MAXW;
     size_t groups = (n + WA_GROUP - 1) / WA_GROUP;
+    bool tumble = op->cfg.window.kind == TIDE_WIN_TUMBLE;
+    bool fast = fixed && fast_count_tumble(op);
     for (size_t t = 0; t < groups + 3; t++) {
         if (t < groups) {
             size_t b = t * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
-            pf_stage1(op, pf[t % 4], m, keys + b, key_lens + b, ts + b, fixed, session);
+            if (fixed && tumble)
+                pf_stage1_tumble(op, pf[t % 4], m, keys + b, key_lens + b, ts + b);
+            else
+                pf_stage1(op, pf[t % 4], m, keys + b, key_lens + b, ts + b, fixed, session);
         }
         if (t >= 1 && t - 1 < groups) {
             size_t b = (t - 1) * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
@@ -1499,6 +1607,16 @@ int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
         if (t >= 3) {
             size_t g = t - 3, b = g * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
             const wa_pf *p = pf[g % 4];
+            if (fast) {
+                for (size_t i = 0; i < m; i++) {
+                    size_t r = b + i;
+                    int rc = push_count_tumble(op, keys[r], key_lens[r], ts[r],
+                                               in ? in + r * stride : NULL, proc_now, &p[i], e);
+                    if (rc)
+                        return rc;
+                }
+                continue;
+            }
             for (size_t i = 0; i < m; i++) {
                 size_t r = b + i;
                 int rc = push_one(op, keys[r], key_lens[r], p[i].h, ts[r],
@@ -1550,7 +1668,8 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
          * touches the heap) with the entries prefetched a few ahead. */
         size_t n = 0, n_due = 0;
         while (op->heap_len && op->heap[0].time <= wm) {
-            if ((rc = tide_array_grow((void **)&op->due, &op->due_cap, n_due + 1, sizeof *op->due)))
+            if (n_due == op->due_cap &&
+                (rc = tide_array_grow((void **)&op->due, &op->due_cap, n_due + 1, sizeof *op->due)))
                 goto failed;
             op->due[n_due++] = heap_pop(op);
         }
