@@ -267,10 +267,12 @@ static int unsupported(tide_sql_error *err, const tide_sql_plan *p)
     return sqlfail(err, TIDE_EUNSUPPORTED, p->pos, "not supported yet: %s", what);
 }
 
-/* Fold the Filter / Project nodes from `p` down to the first other node,
- * which must be of kind `want` (or, when want_wa, a WindowAggregate or a
- * Scan). */
-static int flatten(tide_sql_lowered *l, const tide_sql_plan *p, bool allow_wa, flat *f, tide_sql_error *err)
+/* Fold the Filter / Project nodes from `p` down to the first other node
+ * (f->base, any kind): column references are replaced by the expressions
+ * below them.  With scan_cols, a Scan base's columns are the source
+ * schema's (scan_col); else the base's own positions.  f->preds has room
+ * for one more predicate (a join's ON). */
+static int fold(tide_sql_lowered *l, const tide_sql_plan *p, bool scan_cols, flat *f, tide_sql_error *err)
 {
     const tide_sql_plan *chain[256];
     uint32_t n = 0;
@@ -281,13 +283,10 @@ static int flatten(tide_sql_lowered *l, const tide_sql_plan *p, bool allow_wa, f
         chain[n++] = q;
         q = q->input;
     }
-    if (q->kind != TIDE_SQL_PLAN_SCAN &&
-        !(allow_wa && (q->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE || q->kind == TIDE_SQL_PLAN_AGGREGATE)))
-        return unsupported(err, q);
     f->base = q;
     f->ncols = q->ncols;
     f->cols = tide_arena_alloc(&l->arena, (q->ncols + 1) * sizeof *f->cols);
-    f->preds = tide_arena_alloc(&l->arena, (n + 1) * sizeof *f->preds);
+    f->preds = tide_arena_alloc(&l->arena, (n + 2) * sizeof *f->preds);
     f->npreds = 0;
     if (!f->cols || !f->preds)
         return nomem(err, q);
@@ -296,7 +295,7 @@ static int flatten(tide_sql_lowered *l, const tide_sql_plan *p, bool allow_wa, f
         if (!c)
             return nomem(err, q);
         int sc = (int)i;
-        if (q->kind == TIDE_SQL_PLAN_SCAN && (sc = scan_col(q, i, err)) < 0)
+        if (scan_cols && q->kind == TIDE_SQL_PLAN_SCAN && (sc = scan_col(q, i, err)) < 0)
             return sc;
         *c = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = q->cols[i].type, .col = (uint32_t)sc};
         f->cols[i] = c;
@@ -317,6 +316,20 @@ static int flatten(tide_sql_lowered *l, const tide_sql_plan *p, bool allow_wa, f
             f->ncols = s->ncols;
         }
     }
+    return 0;
+}
+
+/* fold, for the single-pipeline shapes: the base must be a Scan (or, when
+ * allow_wa, a windowed or unwindowed aggregation). */
+static int flatten(tide_sql_lowered *l, const tide_sql_plan *p, bool allow_wa, flat *f, tide_sql_error *err)
+{
+    int rc = fold(l, p, true, f, err);
+    if (rc)
+        return rc;
+    tide_sql_plan_kind k = f->base->kind;
+    if (k != TIDE_SQL_PLAN_SCAN &&
+        !(allow_wa && (k == TIDE_SQL_PLAN_WINDOW_AGGREGATE || k == TIDE_SQL_PLAN_AGGREGATE)))
+        return unsupported(err, f->base);
     return 0;
 }
 
@@ -1227,53 +1240,6 @@ static int use_cumagg(tide_sql_lowered *l, const tide_sql_plan *wa, tide_sql_err
     return 0;
 }
 
-/* Fold the Filter / Project chain from p down to its first other node
- * (any kind): like flatten, without restricting the base. */
-static int fold_any(tide_sql_lowered *l, const tide_sql_plan *p, flat *f, tide_sql_error *err)
-{
-    const tide_sql_plan *chain[256];
-    uint32_t n = 0;
-    const tide_sql_plan *q = p;
-    while (q->kind == TIDE_SQL_PLAN_FILTER || q->kind == TIDE_SQL_PLAN_PROJECT) {
-        if (n == 256)
-            return sqlfail(err, TIDE_EUNSUPPORTED, q->pos,
-                           "not supported yet: a query nested this deep");
-        chain[n++] = q;
-        q = q->input;
-    }
-    f->base = q;
-    f->ncols = q->ncols;
-    f->cols = tide_arena_alloc(&l->arena, (q->ncols + 1) * sizeof *f->cols);
-    f->preds = tide_arena_alloc(&l->arena, (n + 2) * sizeof *f->preds);
-    f->npreds = 0;
-    if (!f->cols || !f->preds)
-        return nomem(err, q);
-    for (uint32_t i = 0; i < q->ncols; i++) {
-        tide_sql_bexpr *c = tide_arena_alloc(&l->arena, sizeof *c);
-        if (!c)
-            return nomem(err, q);
-        *c = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = q->cols[i].type, .col = i};
-        f->cols[i] = c;
-    }
-    while (n > 0) {
-        const tide_sql_plan *s = chain[--n];
-        if (s->kind == TIDE_SQL_PLAN_FILTER) {
-            if (!(f->preds[f->npreds++] = subst(&l->arena, s->u.filter.pred, f->cols)))
-                return nomem(err, s);
-        } else {
-            tide_sql_bexpr **nc = tide_arena_alloc(&l->arena, (s->ncols + 1) * sizeof *nc);
-            if (!nc)
-                return nomem(err, s);
-            for (uint32_t i = 0; i < s->ncols; i++)
-                if (!(nc[i] = subst(&l->arena, s->u.project.exprs[i], f->cols)))
-                    return nomem(err, s);
-            f->cols = nc;
-            f->ncols = s->ncols;
-        }
-    }
-    return 0;
-}
-
 static bool is_fan(const tide_sql_plan *p)
 {
     while (p->kind == TIDE_SQL_PLAN_FILTER || p->kind == TIDE_SQL_PLAN_PROJECT)
@@ -1737,7 +1703,7 @@ static int join_spec(tide_sql_lowered *l, const tide_sql_plan *j, tide_fanin_con
     flat side[2];
     const tide_sql_plan *in[2] = {j->input, j->right};
     for (int s = 0; s < 2; s++) {
-        int rc = fold_any(l, in[s], &side[s], err);
+        int rc = fold(l, in[s], false, &side[s], err);
         if (rc)
             return rc;
     }
@@ -1847,7 +1813,7 @@ static int lower_fanin(tide_sql_lowered *l, const tide_sql_plan *sink, const tid
                        tide_sql_error *err)
 {
     flat top;
-    int rc = fold_any(l, sink->input, &top, err);
+    int rc = fold(l, sink->input, false, &top, err);
     if (rc)
         return rc;
     const tide_sql_plan *base = top.base;

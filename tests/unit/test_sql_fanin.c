@@ -12,6 +12,7 @@
 #include "sql/catalog.h"
 #include "sql/lower.h"
 #include "tide.h"
+#include "sql_run.h"
 #include "tt.h"
 
 #include <fcntl.h>
@@ -73,60 +74,11 @@ static int gen_events(void)
     return ev.n == EVENTS ? 0 : -1;
 }
 
-/* Compile DDL + query, lower, run with tide_sql_lower_run into a CSV file;
- * *out gets the text. */
+/* Compile DDL + query, lower, run into a CSV file; *out gets the text. */
 static int run_sql(const char *query, uint32_t par, char **out, tide_sql_error *serr,
                    tide_pipe_counts *counts)
 {
-    char src[8192], path[4200];
-    snprintf(src, sizeof src, "%s%s", ddl, query);
-    snprintf(path, sizeof path, "%s/out.csv", tmp);
-    tide_sql_catalog *cat = NULL;
-    tide_sql_program *prog = NULL;
-    tide_sql_lowered *l = NULL;
-    tide_err e = {0};
-    int fd = -1, rc;
-    memset(serr, 0, sizeof *serr);
-    *out = NULL;
-    if ((rc = tide_sql_catalog_create(&cat)) != 0)
-        goto done;
-    if ((rc = tide_sql_compile(cat, "t.sql", src, strlen(src), &prog, serr)) != 0)
-        goto done;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        rc = TIDE_EIO;
-        goto done;
-    }
-    tide_sql_lower_opts o = {.format = TIDE_SQL_OUT_CSV, .out_fd = fd, .parallelism = par};
-    if ((rc = tide_sql_lower(prog->plans[prog->nplans - 1], &o, &l, serr)) != 0)
-        goto done;
-    if ((rc = tide_sql_lower_open(l, &e)) != 0)
-        goto done;
-    rc = tide_sql_lower_run(l, counts, &e);
-    int frc = tide_sql_lower_finish(l, rc == 0, &e);
-    if (!rc)
-        rc = frc;
-    if (rc)
-        fprintf(stderr, "run: %s\n", e.msg);
-done:
-    tide_sql_lower_free(l);
-    if (fd >= 0)
-        close(fd);
-    tide_sql_program_free(prog);
-    tide_sql_catalog_free(cat);
-    if (!rc) {
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            return TIDE_EIO;
-        char *b = malloc(1 << 22);
-        size_t n = b ? fread(b, 1, (1 << 22) - 1, f) : 0;
-        fclose(f);
-        if (!b)
-            return TIDE_ENOMEM;
-        b[n] = 0;
-        *out = b;
-    }
-    return rc;
+    return sql_run(ddl, tmp, query, par, out, serr, counts);
 }
 
 /* A growing text. */
