@@ -1,12 +1,18 @@
 /*
  * gen_logins.c - the `logins` generator.  See gen_logins.h for the model.
  *
- * Per event (the hot loop, a few ns): one PRNG draw picks the user (alias
- * table: a column from the high 32 bits, a threshold test on the low 32),
- * one draw gives the time jitter and the device, one more decides lateness
- * when late_share > 0; the country is a hash of the user id (computed on
- * delivery, and only when the caller wants countries).  Nothing is
- * allocated per event; the delay heap grows geometrically and is reused.
+ * Per event (the hot loop, a few ns): exactly four PRNG draws, whatever
+ * they decide: draw 1 picks the user (alias table: a column from the high
+ * 32 bits, a threshold test on the low 32), draw 2 gives the time jitter
+ * and the device, draw 3 lateness (high 32 bits) and the delay (low 32),
+ * draw 4 the rank inside a tail bucket.  A fixed number of draws keeps the
+ * PRNG's position independent of what the draws decided, so the draws of
+ * consecutive events do not wait on each other's table lookups and
+ * branches (with draws taken only when needed, every event's position hung
+ * on the previous event's alias lookup: ~2x slower).  The country is a
+ * hash of the user id (computed on delivery, and only when the caller
+ * wants countries).  Nothing is allocated per event; the delay heap grows
+ * geometrically and is reused.
  *
  * Delivery order (the state machine in tide_gen_logins_next): events are
  * generated in event-time order as `cur`.  Before `cur` is delivered or
@@ -79,17 +85,31 @@ static inline uint64_t modby_mod(const modby *m, uint64_t x)
     return x % m->d;
 }
 
+/* One column of the alias table, with its two outcomes resolved: a draw
+ * reads one 16-byte entry.  An outcome is a user id (1..2^31) or, from
+ * OUT_TAIL up, a tail bucket. */
+typedef struct alias_col {
+    uint64_t thr;      /* take `self` if the draw's low 32 bits < thr (thr <= 2^32) */
+    uint32_t self, to; /* outcomes */
+} alias_col;
+
+#define OUT_TAIL 0x80000001u /* > every user id */
+
+typedef struct tail_bucket {
+    uint64_t lo, width; /* ranks [lo, lo + width) */
+} tail_bucket;
+
 /* What the per-event code reads, copied from the fields below once
  * creation is done.  tide_gen_logins_next works on a local copy: the
  * caller's output arrays may alias g as far as the compiler knows, so it
  * would reload every field of g after every store into them. */
 typedef struct gen_hot {
-    const uint64_t *alias;
-    const uint32_t *head_id;
-    const uint64_t *bucket_lo, *bucket_width;
-    uint32_t n_alias, head;
+    const alias_col *cols;
+    const tail_bucket *tail;
+    uint32_t n_alias;
     uint64_t perm_mul, perm_add;
-    modby mod_users, mod_delay;
+    modby mod_users;
+    uint64_t max_delay;
     double inv_events, span;
     int64_t start_ms, span_ms;
     uint64_t late_thr;
@@ -106,13 +126,12 @@ struct tide_gen_logins {
     uint32_t n_alias;     /* head + n_bucket outcomes */
     uint64_t *alias_thr;  /* take column k if low32 < thr[k] (thr <= 2^32) */
     uint32_t *alias_to;   /* (both only while building; then packed:) */
-    uint64_t *alias;      /* column k: alias_to << 32 | thr (to = k when thr = 2^32),
-                             one 8-byte load per draw from a table half the size */
+    alias_col *cols;      /* the table the draws read (n_alias) */
     uint32_t n_bucket;    /* tail buckets: ranks [lo, lo + width) */
     uint64_t *bucket_lo, *bucket_width;
+    tail_bucket *tail;    /* the same, packed for the draws */
     uint64_t perm_mul, perm_add;
     modby mod_users;      /* x mod cfg.users */
-    uint32_t *head_id;    /* user id of ranks 1..head (index rank-1; ids < 2^31) */
 
     /* countries and devices */
     uint8_t country_of_pct[100];
@@ -129,8 +148,7 @@ struct tide_gen_logins {
     double f_total;
 
     /* lateness */
-    uint64_t late_thr;    /* late if (draw >> 11) < late_thr */
-    modby mod_delay;      /* x mod cfg.max_delay_ms */
+    uint64_t late_thr;    /* late if (draw >> 32) < late_thr (<= 2^32) */
 
     /* state */
     uint64_t generated;   /* events generated (cur included) */
@@ -150,13 +168,17 @@ struct tide_gen_logins {
 
 /* ---- PRNG: splitmix64 ---- */
 
-static inline uint64_t rng_next(uint64_t *s)
+#define RNG_STEP 0x9e3779b97f4a7c15ull
+
+/* The output for state z (the n-th draw is rng_mix(seed + n * RNG_STEP)). */
+static inline uint64_t rng_mix(uint64_t z)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
+
+static inline uint64_t rng_next(uint64_t *s) { return rng_mix(*s += RNG_STEP); }
 
 static inline double unit_from(uint64_t r) { return (double)(r >> 11) * (1.0 / 9007199254740992.0); }
 
@@ -247,19 +269,7 @@ static int build_alias(tide_gen_logins *g, const double *w, uint32_t n)
     while (ns)
         g->alias_thr[small[--ns]] = 4294967296ull;
     g->n_alias = n;
-    if (!(g->alias = malloc(n * sizeof *g->alias))) {
-        rc = TIDE_ENOMEM;
-        goto done;
-    }
-    for (uint32_t k = 0; k < n; k++)
-        g->alias[k] = g->alias_thr[k] >= 4294967296ull
-                          ? (uint64_t)k << 32
-                          : (uint64_t)g->alias_to[k] << 32 | g->alias_thr[k];
 done:
-    free(g->alias_thr);
-    free(g->alias_to);
-    g->alias_thr = NULL;
-    g->alias_to = NULL;
     free(q);
     free(small);
     free(large);
@@ -320,10 +330,23 @@ static int build_popularity(tide_gen_logins *g)
     while (gcd64(g->perm_mul, n_users) != 1)
         g->perm_mul = (g->perm_mul + 1) % n_users;
     g->perm_add = rng_next(&g->rng) % n_users;
-    if (rc == 0 && !(g->head_id = malloc(g->head * sizeof *g->head_id)))
+    /* The table the draws read: each column with both outcomes resolved
+     * to a user id (ranks 1..head) or a tail bucket. */
+    if (rc == 0 && (!(g->cols = malloc(n * sizeof *g->cols)) ||
+                    !(g->tail = malloc((nb ? nb : 1) * sizeof *g->tail))))
         rc = TIDE_ENOMEM;
-    for (uint32_t k = 0; rc == 0 && k < g->head; k++)
-        g->head_id[k] = (uint32_t)rank_to_id(g, k + 1);
+    for (uint32_t k = 0; rc == 0 && k < n; k++) {
+        uint32_t to = g->alias_to[k];
+        g->cols[k].thr = g->alias_thr[k];
+        g->cols[k].self = k < g->head ? (uint32_t)rank_to_id(g, k + 1) : OUT_TAIL + (k - g->head);
+        g->cols[k].to = to < g->head ? (uint32_t)rank_to_id(g, to + 1) : OUT_TAIL + (to - g->head);
+    }
+    for (uint32_t b = 0; rc == 0 && b < nb; b++)
+        g->tail[b] = (tail_bucket){g->bucket_lo[b], g->bucket_width[b]};
+    free(g->alias_thr);
+    free(g->alias_to);
+    g->alias_thr = NULL;
+    g->alias_to = NULL;
     return rc;
 }
 
@@ -394,18 +417,14 @@ int tide_gen_logins_create(tide_gen_logins **out, const tide_gen_logins_cfg *cfg
     if ((rc = build_popularity(g)) != 0 || (rc = build_time(g)) != 0)
         goto fail;
     build_tables(g);
-    g->late_thr = (uint64_t)(cfg->late_share * 9007199254740992.0);
-    modby_init(&g->mod_delay, g->late_thr ? (uint64_t)cfg->max_delay_ms : 1);
-    g->hot = (gen_hot){.alias = g->alias,
-                       .head_id = g->head_id,
-                       .bucket_lo = g->bucket_lo,
-                       .bucket_width = g->bucket_width,
+    g->late_thr = (uint64_t)(cfg->late_share * 4294967296.0);
+    g->hot = (gen_hot){.cols = g->cols,
+                       .tail = g->tail,
                        .n_alias = g->n_alias,
-                       .head = g->head,
                        .perm_mul = g->perm_mul,
                        .perm_add = g->perm_add,
                        .mod_users = g->mod_users,
-                       .mod_delay = g->mod_delay,
+                       .max_delay = cfg->late_share > 0 ? (uint64_t)cfg->max_delay_ms : 1,
                        .inv_events = g->inv_events,
                        .span = g->span,
                        .start_ms = cfg->start_ms,
@@ -429,9 +448,11 @@ void tide_gen_logins_free(tide_gen_logins *g)
 {
     if (!g)
         return;
-    free(g->alias);
+    free(g->alias_thr);
+    free(g->alias_to);
+    free(g->cols);
+    free(g->tail);
     free(g->ftab);
-    free(g->head_id);
     free(g->bucket_lo);
     free(g->bucket_width);
     free(g->heap);
@@ -473,20 +494,23 @@ uint64_t tide_gen_logins_delivered(const tide_gen_logins *g) { return g->deliver
  * kept in g would be stored and reloaded around every event (and the PRNG
  * state, a chain through every draw, would wait on store forwarding). */
 
-static inline uint32_t pick_user(const gen_hot *h, uint64_t *rng)
+/* floor(x * n / 2^32) for x < 2^32: a uniform pick in [0, n) from 32
+ * random bits (exact for every n < 2^63, as x*(n>>32) + x*(n&(2^32-1))/2^32). */
+static inline uint64_t scale32(uint64_t x, uint64_t n)
 {
-    uint64_t r = rng_next(rng);
-    uint32_t col = (uint32_t)(((r >> 32) * h->n_alias) >> 32);
-    /* col if low32 < thr (both < 2^33, so the difference's sign bit says
-     * it), else its alias: without a branch, as the outcome is random */
-    uint64_t a = h->alias[col];
-    uint32_t self = (uint32_t)(((r & 0xffffffffu) - (a & 0xffffffffu)) >> 63);
-    uint32_t to = (uint32_t)(a >> 32);
-    uint32_t k = to ^ ((col ^ to) & (0u - self));
-    if (k < h->head)
-        return h->head_id[k];
-    k -= h->head;
-    uint64_t rank = h->bucket_lo[k] + (((rng_next(rng) >> 32) * h->bucket_width[k]) >> 32);
+    return x * (n >> 32) + ((x * (n & 0xffffffffu)) >> 32);
+}
+
+/* The user of draw r1 (and r4, which only a tail bucket reads). */
+static inline uint32_t pick_user(const gen_hot *h, uint64_t r1, uint64_t r4)
+{
+    uint32_t col = (uint32_t)(((r1 >> 32) * h->n_alias) >> 32);
+    const alias_col *a = &h->cols[col];
+    uint32_t out = (r1 & 0xffffffffu) < a->thr ? a->self : a->to;
+    if (out < OUT_TAIL)
+        return out;
+    const tail_bucket *b = &h->tail[out - OUT_TAIL];
+    uint64_t rank = b->lo + scale32(r4 >> 32, b->width);
     /* rank_to_id */
     return (uint32_t)modby_mod(&h->mod_users, (rank - 1) * h->perm_mul + h->perm_add) + 1;
 }
@@ -515,21 +539,21 @@ static inline int64_t event_time(tide_gen_logins *g, const gen_hot *h, uint64_t 
     return h->start_ms + off;
 }
 
-/* Generate event number i into *c; true when it is to be delivered late
- * (c->release set). */
+/* Generate event number i into *c from the next four draws; true when it
+ * is to be delivered late (c->release set). */
 static inline bool generate(tide_gen_logins *g, const gen_hot *h, uint64_t *rng, uint64_t i,
                             held *c)
 {
-    c->user = pick_user(h, rng);
-    uint64_t r = rng_next(rng);
-    c->ts = event_time(g, h, i, unit_from(r));
-    c->device = g->device_of[r & 127];
-    if (h->late_thr) {
-        uint64_t r2 = rng_next(rng);
-        if ((r2 >> 11) < h->late_thr) {
-            c->release = c->ts + 1 + (int64_t)modby_mod(&h->mod_delay, rng_next(rng));
-            return true;
-        }
+    uint64_t s = *rng;
+    *rng = s + 4 * RNG_STEP;
+    uint64_t r1 = rng_mix(s + RNG_STEP), r2 = rng_mix(s + 2 * RNG_STEP);
+    uint64_t r3 = rng_mix(s + 3 * RNG_STEP), r4 = rng_mix(s + 4 * RNG_STEP);
+    c->user = pick_user(h, r1, r4);
+    c->ts = event_time(g, h, i, unit_from(r2));
+    c->device = g->device_of[r2 & 127];
+    if ((r3 >> 32) < h->late_thr) {
+        c->release = c->ts + 1 + (int64_t)scale32(r3 & 0xffffffffu, h->max_delay);
+        return true;
     }
     return false;
 }

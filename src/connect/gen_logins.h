@@ -6,7 +6,7 @@
  * (STRING, fixed per user), device (STRING: "ios", "android", "web").
  *
  * Determinism: everything follows from cfg.seed through the generator's own
- * PRNG (splitmix64), so the same configuration gives the same events in the
+ * PRNG (splitmix64, four draws per event), so the same configuration gives the same events in the
  * same order on every machine; chunk sizes do not matter.
  *
  * The model:

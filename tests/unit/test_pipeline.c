@@ -1165,8 +1165,22 @@ static uint64_t source_send_waits(tide_pipe *p)
     return w;
 }
 
+/* A channel out of the source is full: its next send waits. */
+static bool source_chan_full(tide_pipe *p)
+{
+    for (size_t i = 0; i < tide_pipe_chan_count(p); i++) {
+        tide_chan_stats st;
+        const char *name = NULL;
+        tide_pipe_chan_stats(p, i, &st, &name);
+        if (name && strncmp(name, "source->", 8) == 0 && st.len == st.capacity)
+            return true;
+    }
+    return false;
+}
+
 /* The slow sink: every 5000th result, wait until the source has blocked on
- * a full channel once more (or has read everything). */
+ * a full channel once more, or is held at a full one now (it may have been
+ * blocked already when the wait began), or has read everything. */
 static int bp_result(void *ctx, const tide_pipe_result *r)
 {
     bp *b = ctx;
@@ -1178,7 +1192,7 @@ static int bp_result(void *ctx, const tide_pipe_result *r)
     for (;;) {
         tide_pipe_counts c;
         tide_pipe_counts_get(b->p, &c);
-        if (source_send_waits(b->p) > w0 || c.in == b->total)
+        if (source_send_waits(b->p) > w0 || source_chan_full(b->p) || c.in == b->total)
             break;
         if (++spins > 200000000L) {
             b->timeouts++;
