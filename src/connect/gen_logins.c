@@ -166,16 +166,24 @@ struct tide_gen_logins {
     uint8_t *csv_country, *csv_device;
 };
 
-/* ---- PRNG: splitmix64 ---- */
+/* ---- PRNG: counter-based ----
+ * The n-th draw is rng_mix(seed + n * RNG_STEP): one 64x64 -> 128-bit
+ * multiply of the counter by itself xor a constant, the halves folded
+ * together (the wyrand construction); without 128-bit integers, the
+ * splitmix64 finalizer.  Each draw depends on the counter only, so the four
+ * draws of an event (and of the next events) run in parallel. */
+#define RNG_STEP 0xa0761d6478bd642full
 
-#define RNG_STEP 0x9e3779b97f4a7c15ull
-
-/* The output for state z (the n-th draw is rng_mix(seed + n * RNG_STEP)). */
 static inline uint64_t rng_mix(uint64_t z)
 {
+#ifdef __SIZEOF_INT128__
+    unsigned __int128 t = (unsigned __int128)z * (z ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)(t >> 64) ^ (uint64_t)t;
+#else
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+#endif
 }
 
 static inline uint64_t rng_next(uint64_t *s) { return rng_mix(*s += RNG_STEP); }

@@ -6,8 +6,9 @@
  * (STRING, fixed per user), device (STRING: "ios", "android", "web").
  *
  * Determinism: everything follows from cfg.seed through the generator's own
- * PRNG (splitmix64, four draws per event), so the same configuration gives the same events in the
- * same order on every machine; chunk sizes do not matter.
+ * counter-based PRNG (four draws per event), so the same configuration
+ * gives the same events in the same order on every machine; chunk sizes do
+ * not matter.
  *
  * The model:
  *   - Popularity: user of rank k (1 = most popular) is picked with weight

@@ -241,8 +241,9 @@ static inline void key_words(const void *key, uint32_t len, uint64_t w[2])
 /* The hash of a key of `len` <= 16 bytes from its words (key_words). */
 static inline uint64_t hash_words(const uint64_t w[2], uint32_t len)
 {
+    /* two odd multipliers (each a bijection of its word), then one mix */
     return tide_hash_u64(w[0] * 0x9e3779b97f4a7c15ull ^
-                         tide_hash_u64(w[1] ^ ((uint64_t)len << 56) ^ 0x77696e61ull));
+                         (w[1] ^ ((uint64_t)len << 56) ^ 0x77696e61ull) * 0xc2b2ae3d27d4eb4full);
 }
 
 /* A key's hash.  Keys of up to 16 bytes (the common ones: one or two
@@ -1662,7 +1663,7 @@ static int push_count_tumble_chunk(tide_winagg *op, size_t n, const void *const 
     }
     /* The distinct pairs into the window table, prefetched ahead: slots
      * 2*CT_AHEAD pairs ahead, entries CT_AHEAD ahead. */
-    enum { CT_AHEAD = 8 };
+    enum { CT_AHEAD = 16 };
     for (size_t d = 0; d < nd; d++) {
         if (d + 2 * CT_AHEAD < nd)
             __builtin_prefetch(&op->wslots[(uint32_t)ents[d + 2 * CT_AHEAD].wh & op->wmask]);

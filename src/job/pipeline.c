@@ -415,7 +415,15 @@ typedef struct src_state {
     size_t kcap;
     char reason[128]; /* the dead-letter callback's reason */
     bool ended;
+    /* P == 1: the keyed operator chained into this task (no exchange) */
+    struct work_state *fused;
+    tide_cbatch *fbuf; /* route_proj's rows for it */
 } src_state;
+
+struct work_state;
+static void work_state_free(void *st);
+static int work_rows(struct work_state *w, const tide_cbatch *b, tide_task_out *out, tide_err *e);
+static int work_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e);
 
 static void src_state_free(void *st)
 {
@@ -435,6 +443,8 @@ static void src_state_free(void *st)
     free(s->sel);
     free(s->nsel);
     free(s->kbuf);
+    work_state_free(s->fused);
+    tide_cbatch_free(s->fbuf);
     free(s);
 }
 
@@ -508,7 +518,12 @@ static int send_wm(src_state *s, tide_task_out *out, int64_t w, tide_err *e)
 {
     if (w <= s->wm_sent)
         return 0;
-    int rc = tide_task_emit_watermark(out, w);
+    /* a chained operator first (its results precede the watermark, as a
+     * worker task's on_watermark output does) */
+    int rc = s->fused ? work_wm(s->fused, w, out, e) : 0;
+    if (rc != 0)
+        return rc;
+    rc = tide_task_emit_watermark(out, w);
     if (rc != 0)
         return tide_err_set(e, rc, "pipeline source: sending watermark %lld", (long long)w);
     s->wm_sent = w;
@@ -612,6 +627,8 @@ static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err 
     tide_pipe *p = s->p;
     tide_cbatch *b = *slot;
     uint32_t n = tide_cbatch_rows(b), P = p->cfg.n_aggs ? p->P : 1;
+    if (s->fused)
+        return work_rows(s->fused, b, out, e);
     if (P == 1)
         return emit_whole(out, 0, slot, e);
     memset(s->nsel, 0, P * sizeof *s->nsel);
@@ -663,6 +680,11 @@ static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, ui
     const tide_cbatch *b = s->in;
     uint32_t P = p->cfg.n_aggs ? p->P : 1;
     const uint32_t *sel = rows;
+    if (s->fused) {
+        tide_cbatch_reset(s->fbuf);
+        int rc = select_rows(s->fbuf, b, rows, n, p->proj, e);
+        return rc != 0 ? rc : work_rows(s->fused, s->fbuf, out, e);
+    }
     memset(s->nsel, 0, P * sizeof *s->nsel);
     if (P == 1) {
         s->nsel[0] = n;
@@ -862,9 +884,18 @@ static int src_poll(void *st, tide_task_out *out, tide_err *e)
     return 1;
 }
 
+/* The input ended: a chained operator fires what is left (before the
+ * runtime forwards +infinity). */
+static int src_end(void *st, tide_task_out *out, tide_err *e)
+{
+    src_state *s = st;
+    return s->fused ? send_wm(s, out, TIDE_TS_MAX, e) : 0;
+}
+
 static const tide_task_op src_op = {
     .name = "pipeline-source",
     .on_poll = src_poll,
+    .on_end = src_end,
     .free = src_state_free,
 };
 
@@ -948,40 +979,32 @@ static int work_gemit_cb(void *ctx, const tide_groupagg_row *r)
                     r->n_vals);
 }
 
-static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
-                      tide_err *e)
+/* The rows of `b` into the instance's operator. */
+static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, tide_err *e)
 {
-    work_state *w = st;
     tide_pipe *p = w->p;
-    tide_cbatch *b = batch;
     int rc = 0;
     w->out = out;
     uint32_t n = tide_cbatch_rows(b);
-    (void)rows;
     size_t nv = p->cfg.n_value_cols;
     if (n > w->rcap) {
         size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
         if (tide_array_grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
             tide_array_grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
             tide_array_grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0) {
-            rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
-            goto done;
+            return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
         }
         w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
     }
-    if (nv && tide_array_grow((void **)&w->vals, &w->vcap, (size_t)n * nv, sizeof *w->vals) != 0) {
-        rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
-        goto done;
-    }
+    if (nv && tide_array_grow((void **)&w->vals, &w->vcap, (size_t)n * nv, sizeof *w->vals) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
     /* keys: sizes first, then encode (pointers after the buffer is final) */
     bool k64 = key_one_i64(p);
     size_t total = k64 ? (size_t)n * 9 : 0;
     for (uint32_t r = 0; !k64 && r < n; r++)
         total += key_size(p, b, r);
-    if (tide_array_grow((void **)&w->kbuf, &w->kcap, total ? total : 1, 1) != 0) {
-        rc = tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
-        goto done;
-    }
+    if (tide_array_grow((void **)&w->kbuf, &w->kcap, total ? total : 1, 1) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
     const uint8_t *tnull = tide_cbatch_nulls(b, (uint32_t)p->out_time);
     const int64_t *tcol = tide_cbatch_col_i64(b, (uint32_t)p->out_time);
     const uint8_t *knull = k64 ? tide_cbatch_nulls(b, p->key_cols[0]) : NULL;
@@ -1014,7 +1037,14 @@ static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide
     else
         rc = tide_winagg_push_batch(w->op, m, w->keys, w->klen, w->ts, nv ? w->vals : NULL,
                                     tide_clock_now_ms(p->clock), e);
-done:
+    return rc;
+}
+
+static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
+                      tide_err *e)
+{
+    (void)rows;
+    int rc = work_rows(st, batch, out, e);
     tide_task_free_batch(out, input, batch);
     return rc;
 }
@@ -1686,6 +1716,7 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
     if ((rc = make_source(p, &ss, e)) != 0)
         goto fail;
     int src_id, sink_id;
+    src_state *src = ss;
     rc = tide_graph_add(p->g, "source", &src_op, ss, &src_id, e);
     ss = NULL;
     if (rc != 0)
@@ -1708,6 +1739,19 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
         goto fail;
     if (!cfg->n_aggs) {
         if ((rc = tide_graph_connect(p->g, src_id, sink_id, NULL, e)) != 0)
+            goto fail;
+    } else if (p->P == 1) {
+        /* One instance: chained into the source task, as an engine chains
+         * operators of equal parallelism joined by a forward edge.  The
+         * rows skip a channel and a thread hand-over; the results and their
+         * order are the same (the sink sees one instance either way). */
+        if ((rc = make_worker(p, 0, &src->fused, e)) != 0)
+            goto fail;
+        src->fbuf = cb_create(p, p->batch_rows);
+        if (!src->fbuf)
+            goto nomem;
+        if ((rc = tide_graph_connect_hash(p->g, src_id, &sink_id, 1, NULL, NULL, &p->rb_type, NULL,
+                                          e)) != 0)
             goto fail;
     } else {
         for (uint32_t k = 0; k < p->P; k++) {
