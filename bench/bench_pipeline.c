@@ -1,8 +1,11 @@
 /* bench_pipeline - the whole event-time job (job/pipeline.h) on threads,
  * fed by the in-memory logins generator.
  *
- *   bench_pipeline [events [P [cases]]]  (default 10,000,000 events, P =
- *                                         cores, cases "axbcde")
+ *   bench_pipeline [events [P [cases [runs]]]]  (default 10,000,000 events,
+ *                                         P = cores, cases "axbcde", 1 run;
+ *                                         with runs > 1 each case also gets
+ *                                         a line with the median and range
+ *                                         of its per-core figures)
  *
  *   a  stateless: WHERE device = 'ios', SELECT ts, user_id (a C stage)
  *   x  the same with exec/expr.h trees (tide_pipe_expr_stage)
@@ -125,7 +128,7 @@ static void gen_cfg(tide_gen_logins_cfg *g, uint64_t events)
     g->users = 100000;
 }
 
-static int run_case(char c, uint64_t events, uint32_t P)
+static int run_case(char c, uint64_t events, uint32_t P, double *per_core)
 {
     tide_pipe_config cfg;
     tide_pipe_config_init(&cfg);
@@ -255,7 +258,14 @@ static int run_case(char c, uint64_t events, uint32_t P)
            "(in %llu, out %llu, late %llu)\n",
            name, par, (double)events / wall / 1e6, cpu, cpu / wall, (double)events / cpu / 1e6,
            (unsigned long long)k.in, (unsigned long long)k.out, (unsigned long long)k.late);
+    *per_core = (double)events / cpu / 1e6;
     return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 /* The generator alone, into arrays: the floor under every case. */
@@ -288,6 +298,9 @@ int main(int argc, char **argv)
     uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000ull;
     uint32_t P = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
     const char *cases = argc > 3 ? argv[3] : "axbcde";
+    int runs = argc > 4 ? atoi(argv[4]) : 1;
+    if (runs < 1 || runs > 100)
+        runs = 1;
     tide_err e = {0};
     if (tide_schema_create(&proj, &e) != 0 ||
         tide_schema_add(proj, "ts", TIDE_TYPE_TIMESTAMP, false, &e) != 0 ||
@@ -300,8 +313,21 @@ int main(int argc, char **argv)
            sysconf(_SC_NPROCESSORS_ONLN));
     gen_only(events);
     int rc = 0;
-    for (const char *c = cases; *c; c++)
-        rc |= run_case(*c, events, P);
+    for (const char *c = cases; *c; c++) {
+        double fig[100];
+        int ok = 0;
+        for (int r = 0; r < runs; r++) {
+            int x = run_case(*c, events, P, &fig[ok]);
+            rc |= x;
+            ok += x == 0;
+        }
+        if (runs > 1 && ok > 0) {
+            qsort(fig, (size_t)ok, sizeof *fig, cmp_double);
+            double med = ok % 2 ? fig[ok / 2] : (fig[ok / 2 - 1] + fig[ok / 2]) / 2;
+            printf("%c median of %d runs: %6.2f M ev/s per core (%.2f .. %.2f)\n", *c, ok, med,
+                   fig[0], fig[ok - 1]);
+        }
+    }
     tide_schema_free(proj);
     return rc;
 }
