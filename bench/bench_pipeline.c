@@ -2,7 +2,8 @@
  * fed by the in-memory logins generator.
  *
  *   bench_pipeline [events [P [cases [runs]]]]  (default 10,000,000 events,
- *                                         P = cores, cases "axbcde", 1 run;
+ *                                         P 1 then the number of cores (P 0
+ *                                         means that), cases "axbcde", 1 run;
  *                                         with runs > 1 each case also gets
  *                                         a line with the median and range
  *                                         of its per-core figures)
@@ -296,7 +297,15 @@ static void gen_only(uint64_t events)
 int main(int argc, char **argv)
 {
     uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000ull;
-    uint32_t P = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
+    /* P = 1 measures the cost per event (the per-core figure); P = cores
+     * also what the exchange costs and buys */
+    uint32_t Ps[2] = {1, 0}, nP = 2;
+    if (argc > 2) {
+        Ps[0] = (uint32_t)strtoul(argv[2], NULL, 10);
+        nP = 1;
+    } else if (sysconf(_SC_NPROCESSORS_ONLN) <= 1) {
+        nP = 1;
+    }
     const char *cases = argc > 3 ? argv[3] : "axbcde";
     int runs = argc > 4 ? atoi(argv[4]) : 1;
     if (runs < 1 || runs > 100)
@@ -313,19 +322,24 @@ int main(int argc, char **argv)
            sysconf(_SC_NPROCESSORS_ONLN));
     gen_only(events);
     int rc = 0;
-    for (const char *c = cases; *c; c++) {
-        double fig[100];
-        int ok = 0;
-        for (int r = 0; r < runs; r++) {
-            int x = run_case(*c, events, P, &fig[ok]);
-            rc |= x;
-            ok += x == 0;
-        }
-        if (runs > 1 && ok > 0) {
-            qsort(fig, (size_t)ok, sizeof *fig, cmp_double);
-            double med = ok % 2 ? fig[ok / 2] : (fig[ok / 2 - 1] + fig[ok / 2]) / 2;
-            printf("%c median of %d runs: %6.2f M ev/s per core (%.2f .. %.2f)\n", *c, ok, med,
-                   fig[0], fig[ok - 1]);
+    for (uint32_t pi = 0; pi < nP; pi++) {
+        uint32_t P = Ps[pi];
+        for (const char *c = cases; *c; c++) {
+            if (pi > 0 && (*c == 'a' || *c == 'x'))
+                continue; /* stateless: no instances, P changes nothing */
+            double fig[100];
+            int ok = 0;
+            for (int r = 0; r < runs; r++) {
+                int x = run_case(*c, events, P, &fig[ok]);
+                rc |= x;
+                ok += x == 0;
+            }
+            if (runs > 1 && ok > 0) {
+                qsort(fig, (size_t)ok, sizeof *fig, cmp_double);
+                double med = ok % 2 ? fig[ok / 2] : (fig[ok / 2 - 1] + fig[ok / 2]) / 2;
+                printf("%c median of %d runs: %6.2f M ev/s per core (%.2f .. %.2f)\n", *c, ok, med,
+                       fig[0], fig[ok - 1]);
+            }
         }
     }
     tide_schema_free(proj);

@@ -692,12 +692,17 @@ static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, ui
         uint32_t c = p->proj[p->key_cols[0]];
         const uint8_t *nulls = tide_cbatch_nulls(b, c);
         const int64_t *v = tide_cbatch_col_i64(b, c);
+        /* counters in a local array: s->nsel could alias s->sel, and the
+         * compiler would reload it after every store */
+        uint32_t cnt[1024], *to = s->sel, stride = p->batch_rows; /* P <= 1024 */
+        memset(cnt, 0, P * sizeof *cnt);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t r = rows[i];
             uint64_t h = nulls[r] ? 0 : tide_hash_u64((uint64_t)v[r] ^ EXCHANGE_SEED);
             uint32_t k = (uint32_t)(((h >> 32) * P) >> 32);
-            s->sel[(size_t)k * p->batch_rows + s->nsel[k]++] = r;
+            to[(size_t)k * stride + cnt[k]++] = r;
         }
+        memcpy(s->nsel, cnt, P * sizeof *cnt);
         sel = s->sel;
     }
     for (uint32_t k = 0; k < P; k++) {
