@@ -344,9 +344,20 @@ static int ktable_rehash(tide_winagg *op, uint32_t ncap)
     return 0;
 }
 
+static inline bool eq16w(const unsigned char *a, const uint64_t b[2])
+{
+    uint64_t a0, a1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    return ((a0 ^ b[0]) | (a1 ^ b[1])) == 0;
+}
+
 static uint32_t key_find(const tide_winagg *op, const void *key, uint32_t len, uint64_t h)
 {
     uint32_t h32 = (uint32_t)h;
+    uint64_t kw[2] = {0, 0};
+    if (len <= 16)
+        key_words(key, len, kw); /* compared as words: short keys are kept zero-padded */
     for (uint32_t j = h32 & op->kmask;; j = (j + 1) & op->kmask) {
         uint64_t s = op->kslots[j];
         if (!s)
@@ -354,7 +365,8 @@ static uint32_t key_find(const tide_winagg *op, const void *key, uint32_t len, u
         if ((uint32_t)(s >> 32) != h32)
             continue;
         const wa_key *k = &op->keys[(uint32_t)s - 1];
-        if (k->len == len && k->hash == h && memcmp(key_bytes(k), key, len) == 0)
+        if (k->len == len && k->hash == h &&
+            (len <= 16 ? eq16w(k->b.inl, kw) : memcmp(k->b.ext, key, len) == 0))
             return (uint32_t)s - 1;
     }
 }
@@ -390,8 +402,10 @@ static int key_insert(tide_winagg *op, const void *key, uint32_t len, uint64_t h
             return TIDE_ENOMEM;
         memcpy(p, key, len);
         k->b.ext = p;
-    } else if (len) {
-        memcpy(k->b.inl, key, len);
+    } else {
+        memset(k->b.inl, 0, sizeof k->b.inl); /* zero-padded: key_find compares words */
+        if (len)
+            memcpy(k->b.inl, key, len);
     }
     op->keys_free = next_free;
     k->hash = h;
@@ -468,17 +482,8 @@ static int wtable_rehash(tide_winagg *op, uint32_t ncap)
     return 0;
 }
 
-/* The window (key, start, end); `kh` is the key's hash, `wh` the window's. */
-static inline bool eq16w(const unsigned char *a, const uint64_t b[2])
-{
-    uint64_t a0, a1;
-    memcpy(&a0, a, 8);
-    memcpy(&a1, a + 8, 8);
-    return ((a0 ^ b[0]) | (a1 ^ b[1])) == 0;
-}
-
-/* `kw` is the key zero-padded to 16 bytes when len <= 16 (key_words;
- * compared inline). */
+/* The window (key, start, end) with window hash `wh`; `kw` is the key
+ * zero-padded to 16 bytes when len <= 16 (key_words; compared inline). */
 static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
                          const uint64_t kw[2], int64_t start, int64_t end, uint64_t wh)
 {
@@ -1354,10 +1359,20 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
             w = WIN(op, idx);
             w->start = m.start;
             w->end = m.end;
-            w->gen++;
-            w->flags = W_LIVE | W_DIRTY;
-            if ((rc = heap_push(op, m.end, idx)))
-                return rc;
+            if (w->flags & W_DONE) {
+                /* reopened by a late record: a new action at its new end */
+                w->gen++;
+                w->flags = W_LIVE | W_DIRTY;
+                if ((rc = heap_push(op, m.end, idx)))
+                    return rc;
+            } else {
+                /* Still open, so it has a heap action at its old end, which
+                 * is <= the new one: that action stays, and when it comes
+                 * due it is moved to the end then (the due loop of
+                 * tide_winagg_advance_watermark).  One action per session,
+                 * not one per record that extends it. */
+                w->flags = W_LIVE | W_DIRTY | (w->flags & W_IN_DLIST);
+            }
         }
     }
     if ((rc = win_step(op, idx, in)))
@@ -1821,6 +1836,12 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
             wa_win *w = WIN(op, x.win);
             if (w->gen != x.gen || !(w->flags & W_LIVE))
                 continue;
+            if (!(w->flags & W_DONE) && w->end > wm) {
+                /* a session extended since its action was set: due later */
+                if ((rc = heap_push(op, w->end, x.win)))
+                    goto failed;
+                continue;
+            }
             if (!(w->flags & W_DONE)) {
                 if ((rc = fire_add(op, &n, x.win)))
                     goto failed;
