@@ -165,6 +165,12 @@ struct tide_pipe {
     uint32_t *key_cols, *value_cols;
     tide_type *key_types;
     uint32_t P, batch_rows;
+    /* rows of one source batch (one watermark step): batch_rows, times 4
+     * for a keyed pipeline, so that an instance's share of a source batch
+     * (what the exchange sends it at a time, in batches of at most
+     * batch_rows) is still about a batch at P <= 4.  Not a function of P:
+     * the watermark steps, hence changelogs, must be the same for every P. */
+    uint32_t src_rows;
     const tide_clock *clock;
     tide_schema *own_schema, *res_schema;
     const tide_schema *src_schema, *out_schema;
@@ -408,8 +414,8 @@ typedef struct src_state {
     tide_wm_comb *comb;
     int64_t wm_sent;
     tide_cbatch *in, *seg, *staged;
-    uint32_t *iota; /* 0 .. batch_rows-1 */
-    uint32_t *sel;  /* P * batch_rows */
+    uint32_t *iota; /* 0 .. src_rows-1 */
+    uint32_t *sel;  /* P * src_rows */
     uint32_t *nsel; /* P */
     uint8_t *kbuf;
     size_t kcap;
@@ -462,15 +468,15 @@ static int src_fill(src_state *s, uint32_t *part, int64_t now, tide_err *e)
         tide_gen_logins_cols cols = {tide_cbatch_col_i64_mut(b, TIDE_PIPE_LOGINS_TS),
                                      tide_cbatch_col_i64_mut(b, TIDE_PIPE_LOGINS_USER_ID),
                                      s->g_fill_country ? s->g_country : NULL, s->g_device,
-                                     p->batch_rows};
+                                     p->src_rows};
         size_t n = 0;
-        int rc = tide_gen_logins_next(s->gen, &cols, p->batch_rows, now, &n, e);
+        int rc = tide_gen_logins_next(s->gen, &cols, p->src_rows, now, &n, e);
         if (rc != 0)
             return rc;
         if (n == 0)
             return tide_gen_logins_done(s->gen) ? TIDE_PIPE_END : TIDE_PIPE_NOTHING;
         uint32_t r0 = 0;
-        tide_cbatch_add_rows(b, (uint32_t)n, &r0); /* n <= batch_rows, the capacity; r0 = 0 */
+        tide_cbatch_add_rows(b, (uint32_t)n, &r0); /* n <= src_rows, the capacity; r0 = 0 */
         memset(tide_cbatch_nulls_mut(b, TIDE_PIPE_LOGINS_TS), 0, n);
         memset(tide_cbatch_nulls_mut(b, TIDE_PIPE_LOGINS_USER_ID), 0, n);
         for (size_t i = 0; (s->g_fill_country || s->g_fill_device) && i < n; i++) {
@@ -621,6 +627,34 @@ static int select_rows(tide_cbatch *dst, const tide_cbatch *src, const uint32_t 
     return 0;
 }
 
+/* The rows s->nsel[k] of instance k, listed at sel + k * src_rows, to
+ * instance k through `proj` (NULL: all columns), in batches of at most
+ * batch_rows (an instance can get more than that of one source batch). */
+static int emit_instances(src_state *s, tide_task_out *out, const tide_cbatch *b,
+                          const uint32_t *sel, const uint32_t *proj, tide_err *e)
+{
+    tide_pipe *p = s->p;
+    uint32_t P = p->cfg.n_aggs ? p->P : 1;
+    for (uint32_t k = 0; k < P; k++) {
+        const uint32_t *rows = sel + (size_t)k * p->src_rows;
+        for (uint32_t at = 0; at < s->nsel[k];) {
+            uint32_t m = s->nsel[k] - at < p->batch_rows ? s->nsel[k] - at : p->batch_rows;
+            tide_cbatch *nb = tide_task_new_batch(out, k);
+            if (!nb)
+                return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
+            int rc = select_rows(nb, b, rows + at, m, proj, e);
+            if (rc != 0) {
+                tide_task_free_batch(out, UINT32_MAX, nb);
+                return rc;
+            }
+            if ((rc = tide_task_emit_batch(out, k, nb, m)) != 0)
+                return tide_err_set(e, rc, "pipeline source: sending to instance %u", k);
+            at += m;
+        }
+    }
+    return 0;
+}
+
 /* Route the rows of *slot (s->in, s->seg or s->staged) to the instances. */
 static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err *e)
 {
@@ -651,23 +685,9 @@ static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err 
             h = tide_hash64(s->kbuf, (size_t)(end - s->kbuf), EXCHANGE_SEED);
         }
         uint32_t k = (uint32_t)(((h >> 32) * P) >> 32);
-        s->sel[(size_t)k * p->batch_rows + s->nsel[k]++] = r;
+        s->sel[(size_t)k * p->src_rows + s->nsel[k]++] = r;
     }
-    for (uint32_t k = 0; k < P; k++) {
-        if (!s->nsel[k])
-            continue;
-        tide_cbatch *nb = tide_task_new_batch(out, k);
-        if (!nb)
-            return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
-        int rc = select_rows(nb, b, s->sel + (size_t)k * p->batch_rows, s->nsel[k], NULL, e);
-        if (rc != 0) {
-            tide_task_free_batch(out, UINT32_MAX, nb);
-            return rc;
-        }
-        if ((rc = tide_task_emit_batch(out, k, nb, s->nsel[k])) != 0)
-            return tide_err_set(e, rc, "pipeline source: sending to instance %u", k);
-    }
-    return 0;
+    return emit_instances(s, out, b, s->sel, NULL, e);
 }
 
 /* Rows[0, n) of s->in through the projection p->proj straight into new
@@ -694,7 +714,7 @@ static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, ui
         const int64_t *v = tide_cbatch_col_i64(b, c);
         /* counters in a local array: s->nsel could alias s->sel, and the
          * compiler would reload it after every store */
-        uint32_t cnt[1024], *to = s->sel, stride = p->batch_rows; /* P <= 1024 */
+        uint32_t cnt[1024], *to = s->sel, stride = p->src_rows; /* P <= 1024 */
         memset(cnt, 0, P * sizeof *cnt);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t r = rows[i];
@@ -705,21 +725,7 @@ static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, ui
         memcpy(s->nsel, cnt, P * sizeof *cnt);
         sel = s->sel;
     }
-    for (uint32_t k = 0; k < P; k++) {
-        if (!s->nsel[k])
-            continue;
-        tide_cbatch *nb = tide_task_new_batch(out, k);
-        if (!nb)
-            return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
-        int rc = select_rows(nb, b, sel + (size_t)k * p->batch_rows, s->nsel[k], p->proj, e);
-        if (rc != 0) {
-            tide_task_free_batch(out, UINT32_MAX, nb);
-            return rc;
-        }
-        if ((rc = tide_task_emit_batch(out, k, nb, s->nsel[k])) != 0)
-            return tide_err_set(e, rc, "pipeline source: sending to instance %u", k);
-    }
-    return 0;
+    return emit_instances(s, out, b, sel, p->proj, e);
 }
 
 /* Stage and route rows [from, to) of s->in. */
@@ -1435,7 +1441,7 @@ static int plan_proj(tide_pipe *p);
 static int make_source(tide_pipe *p, src_state **out, tide_err *e)
 {
     int rc = TIDE_ENOMEM;
-    uint32_t R = p->batch_rows, P = p->P;
+    uint32_t R = p->src_rows, P = p->P;
     src_state *s = calloc(1, sizeof *s);
     if (!s)
         goto nomem;
@@ -1620,6 +1626,10 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
         rc = tide_err_set(e, TIDE_EINVAL, "pipeline: parallelism or batch_rows too large");
         goto fail;
     }
+    {
+        uint64_t sr = (uint64_t)p->batch_rows * (cfg->n_aggs ? 4 : 1);
+        p->src_rows = sr > TIDE_CBATCH_MAX_CAPACITY ? p->batch_rows : (uint32_t)sr;
+    }
     /* own copies of the arrays */
     p->aggs = calloc(cfg->n_aggs + 1, sizeof *p->aggs);
     p->key_cols = calloc(cfg->n_key_cols + 1, sizeof *p->key_cols);
@@ -1752,7 +1762,7 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
          * order are the same (the sink sees one instance either way). */
         if ((rc = make_worker(p, 0, &src->fused, e)) != 0)
             goto fail;
-        src->fbuf = cb_create(p, p->batch_rows);
+        src->fbuf = cb_create(p, p->src_rows);
         if (!src->fbuf)
             goto nomem;
         if ((rc = tide_graph_connect_hash(p->g, src_id, &sink_id, 1, NULL, NULL, &p->rb_type, NULL,

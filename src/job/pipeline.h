@@ -16,12 +16,18 @@
  *                 whole input is quiet, quiet_advance_ms),
  *                 runs the stateless stage (a filter/project callback over
  *                 column batches) and routes each row by a hash of its
- *                 GROUP BY key to one of P winagg tasks.
+ *                 GROUP BY key to one of P winagg tasks.  A keyed job's
+ *                 source reads up to 4 * batch_rows rows a step (so that an
+ *                 instance's share is still about a batch; the exchange
+ *                 sends batches of at most batch_rows), whatever P is: the
+ *                 watermark steps, hence changelogs, do not depend on P.
  *   "winagg-k"    a tide_winagg over the keys routed to it (or, with
  *                 cfg.keyed = TIDE_PIPE_GROUPAGG, an unwindowed GROUP BY
  *                 flushed at every watermark step: see tide_pipe_keyed).
  *   "sink"        receives the results of all P instances and hands them to
  *                 the caller's callbacks in a deterministic order.
+ * With P = 1 the one winagg instance is chained into the source task (no
+ * exchange, no thread of its own): the same rows, in the same order.
  * Without aggregates (n_aggs == 0) the job is stateless: source -> sink, and
  * the sink hands over the stage's output batches (on_rows).
  *
@@ -90,7 +96,7 @@ enum {
 };
 
 /* A caller's source: reset and fill `batch` (the source schema, capacity
- * batch_rows) with rows of one partition (*partition < partitions).
+ * batch_rows, or 4 * batch_rows with aggregates) with rows of one partition (*partition < partitions).
  * TIDE_PIPE_* or a negative TIDE_E* code with `e` filled.  Source thread. */
 typedef int (*tide_pipe_next_fn)(void *ctx, tide_cbatch *batch, uint32_t *partition, tide_err *e);
 
