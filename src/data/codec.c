@@ -700,6 +700,12 @@ struct tide_encoder {
     tide_buf keys;    /* JSON: "name": of every column, back to back */
     size_t *key_off;  /* [ncols + 1] offsets into keys */
     locale_t cloc;
+    /* the last timestamp formatted (result rows repeat their window's
+     * bounds row after row) */
+    bool ts_have;
+    int64_t ts_ms;
+    size_t ts_len;
+    char ts_txt[TIDE_TS_FORMAT_MAX + 2]; /* with room for the quotes */
 };
 
 int tide_encoder_create(tide_encoder **out, const tide_schema *schema, const tide_encode_opts *opts,
@@ -791,10 +797,15 @@ static int put_i64(tide_buf *out, int64_t v)
     return tide_buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-static int put_ts(tide_buf *out, int64_t ms, bool quoted)
+static int put_ts(tide_encoder *enc, tide_buf *out, int64_t ms, bool quoted)
 {
-    char tmp[TIDE_TS_FORMAT_MAX + 2];
-    size_t n = tide_ts_format(ms, tmp + 1);
+    char *tmp = enc->ts_txt;
+    if (!enc->ts_have || enc->ts_ms != ms) {
+        enc->ts_len = tide_ts_format(ms, tmp + 1);
+        enc->ts_ms = ms;
+        enc->ts_have = true;
+    }
+    size_t n = enc->ts_len;
     if (!quoted)
         return tide_buf_append(out, tmp + 1, n);
     tmp[0] = '"';
@@ -836,7 +847,7 @@ static int csv_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_buf
             rc |= put_i64(out, tide_cbatch_i64(b, c, r));
             break;
         case TIDE_TYPE_TIMESTAMP:
-            rc |= put_ts(out, tide_cbatch_i64(b, c, r), false);
+            rc |= put_ts(enc, out, tide_cbatch_i64(b, c, r), false);
             break;
         case TIDE_TYPE_DOUBLE:
             rc |= tide_codec_write_double(out, tide_cbatch_f64(b, c, r));
@@ -883,7 +894,7 @@ static int json_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_bu
             rc |= put_i64(out, tide_cbatch_i64(b, c, r));
             break;
         case TIDE_TYPE_TIMESTAMP:
-            rc |= put_ts(out, tide_cbatch_i64(b, c, r), true);
+            rc |= put_ts(enc, out, tide_cbatch_i64(b, c, r), true);
             break;
         case TIDE_TYPE_DOUBLE: {
             double v = tide_cbatch_f64(b, c, r);

@@ -73,6 +73,10 @@ struct tide_sql_lowered {
     /* window aggregate output adapter */
     tide_schema *wa_schema;
     tide_cbatch *wa_row;
+    /* +I results waiting to go through HAVING and the SELECT list a batch
+     * at a time (on_result; bat_flush), and bat_flush's selection */
+    tide_cbatch *bat;
+    uint32_t *bat_sel;
     tide_expr *having;
     tide_expr **outx;
     uint32_t wa_nkeys, wa_naggs;
@@ -509,8 +513,8 @@ static int table_rows(tide_sql_lowered *l, const tide_cbatch *bt, tide_err *e)
 
 static int fan_push(tide_sql_lowered *l, tide_err *e);
 
-/* Write the pending rows (a branch of a JOIN / UNION ALL: to the fan-in). */
-static int out_flush(tide_sql_lowered *l, bool sync, tide_err *e)
+/* Write the rows of l->out (a branch of a JOIN / UNION ALL: to the fan-in). */
+static int out_write(tide_sql_lowered *l, bool sync, tide_err *e)
 {
     int rc = 0;
     if (tide_cbatch_rows(l->out) > 0) {
@@ -542,7 +546,7 @@ static int out_fail(tide_sql_lowered *l, int rc, const tide_err *e)
 static int out_row(tide_sql_lowered *l, tide_change op, uint32_t *row, tide_err *e)
 {
     int rc;
-    if (tide_cbatch_full(l->out) && (rc = out_flush(l, false, e)) != 0)
+    if (tide_cbatch_full(l->out) && (rc = out_write(l, false, e)) != 0)
         return rc;
     if ((rc = tide_cbatch_add_row(l->out, row)) != 0)
         return tide_err_set(e, rc, "output batch");
@@ -586,9 +590,8 @@ static tide_value vec_value(const tide_expr_vec *v, uint32_t r)
 
 /* The aggregation's row type for result r, as the one row of b: keys,
  * [window_start, window_end, window_time,] aggregates. */
-static int fill_row(tide_sql_lowered *l, tide_cbatch *b, const tide_pipe_result *r, tide_err *e)
+static int fill_row_add(tide_sql_lowered *l, tide_cbatch *b, const tide_pipe_result *r, tide_err *e)
 {
-    tide_cbatch_reset(b);
     uint32_t row, k = l->wa_nkeys;
     int rc = tide_cbatch_add_row(b, &row);
     if (rc)
@@ -606,6 +609,12 @@ static int fill_row(tide_sql_lowered *l, tide_cbatch *b, const tide_pipe_result 
     for (uint32_t i = 0; i < l->wa_naggs && !rc; i++)
         rc = tide_cbatch_set(b, k + i, row, &r->vals[i], e);
     return rc;
+}
+
+static int fill_row(tide_sql_lowered *l, tide_cbatch *b, const tide_pipe_result *r, tide_err *e)
+{
+    tide_cbatch_reset(b);
+    return fill_row_add(l, b, r, e);
 }
 
 /* HAVING over the one row of b (no HAVING: true). */
@@ -637,6 +646,43 @@ static int emit_out(tide_sql_lowered *l, tide_change op, const tide_expr_vec **v
         rc = tide_cbatch_set(l->out, l->map[i], orow, &v, e);
     }
     return rc;
+}
+
+/* The rows held in l->bat (all +I) through HAVING and the SELECT list, in
+ * one pass of each expression, into l->out.  Every path that writes l->out
+ * otherwise flushes them first (out_flush, on_result), so rows keep their
+ * order; nothing else evaluates l->outx while rows are held. */
+static int bat_flush(tide_sql_lowered *l, tide_err *e)
+{
+    uint32_t n = l->bat ? tide_cbatch_rows(l->bat) : 0;
+    if (n == 0)
+        return 0;
+    int rc = 0;
+    uint32_t nsel = n;
+    if (l->having)
+        rc = tide_expr_filter(l->having, l->bat, l->bat_sel, &nsel, e);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            l->bat_sel[i] = i;
+    for (uint32_t i = 0; i < l->nout && !rc; i++)
+        rc = tide_expr_eval(l->outx[i], l->bat, l->bat_sel, nsel, &l->vecs[i], e);
+    for (uint32_t j = 0; j < nsel && !rc; j++) {
+        uint32_t orow;
+        rc = out_row(l, TIDE_CHANGE_INSERT, &orow, e);
+        for (uint32_t i = 0; i < l->nout && !rc; i++) {
+            tide_value v = vec_value(l->vecs[i], l->bat_sel[j]);
+            rc = tide_cbatch_set(l->out, l->map[i], orow, &v, e);
+        }
+    }
+    tide_cbatch_reset(l->bat);
+    return rc;
+}
+
+/* Write the pending rows: the held results, then l->out. */
+static int out_flush(tide_sql_lowered *l, bool sync, tide_err *e)
+{
+    int rc = bat_flush(l, e);
+    return rc ? rc : out_write(l, sync, e);
 }
 
 static bool same_value(const tide_value *a, const tide_value *b)
@@ -684,6 +730,18 @@ static int on_result(void *ctx, const tide_pipe_result *r)
         return out_fail(l, rc, &e);
     l->have_wm = true;
     l->last_wm = r->wm;
+    if (r->op == TIDE_CHANGE_INSERT && !l->pend && l->bat) {
+        /* the common row (every row of an on-time-only window aggregate):
+         * held, and evaluated a batch at a time */
+        if ((rc = fill_row_add(l, l->bat, r, &e)) != 0 ||
+            (tide_cbatch_full(l->bat) && (rc = bat_flush(l, &e)) != 0))
+            return out_fail(l, rc, &e);
+        if (!l->bounded || l->live)
+            rc = out_flush(l, true, &e);
+        return rc ? out_fail(l, rc, &e) : 0;
+    }
+    if ((rc = bat_flush(l, &e)) != 0)
+        return out_fail(l, rc, &e);
     if (r->op == TIDE_CHANGE_UPDATE_AFTER && l->pend) {
         l->pend = false;
         if ((rc = fill_row(l, l->wa_row, r, &e)) != 0 || (rc = having_ok(l, l->wa_row, &pass, &e)) != 0)
@@ -1012,8 +1070,13 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     if ((rc = lower_output(l, sink, top->ncols, o, err)) != 0)
         goto done;
     if (tide_sql_plan_schema(wa, &l->wa_schema, &e) || tide_cbatch_create(&l->wa_row, l->wa_schema, 1, 0, &e) ||
-        tide_cbatch_create(&l->wa_prev, l->wa_schema, 1, 0, &e)) {
+        tide_cbatch_create(&l->wa_prev, l->wa_schema, 1, 0, &e) ||
+        tide_cbatch_create(&l->bat, l->wa_schema, 1024, 0, &e)) {
         rc = experr(err, wa, &e);
+        goto done;
+    }
+    if (!(l->bat_sel = malloc(1024 * sizeof *l->bat_sel))) {
+        rc = nomem(err, wa);
         goto done;
     }
     if ((rc = build_where(top, l->wa_schema, sink, &l->having, err)) != 0)
@@ -2122,6 +2185,8 @@ void tide_sql_lower_free(tide_sql_lowered *l)
     tide_cbatch_free(l->out);
     tide_cbatch_free(l->wa_row);
     tide_cbatch_free(l->wa_prev);
+    tide_cbatch_free(l->bat);
+    free(l->bat_sel);
     tide_expr_free(l->having);
     if (l->outx)
         for (uint32_t i = 0; i < l->nout; i++)

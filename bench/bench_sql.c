@@ -1,0 +1,153 @@
+/* bench_sql - SQL queries end to end, as `tide run` runs them: compiled,
+ * planned, lowered onto pipelines (sql/lower.h) and run over the logins
+ * generator, every result row formatted as CSV and written to /dev/null.
+ *
+ *   bench_sql [events [P [runs [queries]]]]   (default 10,000,000 events,
+ *                                   P = 1, 3 runs, queries "12345": their
+ *                                   numbers in the list below, from 1)
+ *
+ * The table: `events` logins of 100,000 users (Zipf 1.1) over one day, 5%
+ * up to 5 s out of order, WATERMARK ts - 5 s: the events of bench_pipeline.
+ * Printed per query: the median over the runs of events per CPU second of
+ * the whole process (all threads, generator included) and its range.  Where bench_pipeline measures the job with the operators
+ * configured by hand, this adds what the SQL layer adds: the planner's
+ * choices (e.g. HOP and CUMULATE by shared slices, exec/cumagg.h), the
+ * output adapter and the CSV writer. */
+#include "sql/binder.h"
+#include "sql/catalog.h"
+#include "sql/lower.h"
+#include "tide.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double clock_s(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static const struct {
+    const char *name, *query;
+} queries[] = {
+    {"TUMBLE(1 h) COUNT(*) per user",
+     "SELECT user_id, window_end, COUNT(*) AS n\n"
+     "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+     "GROUP BY window_start, window_end, user_id;\n"},
+    {"DAU: TUMBLE(1 day) COUNT(DISTINCT user_id)",
+     "SELECT window_end, COUNT(DISTINCT user_id) AS dau\n"
+     "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY))\n"
+     "GROUP BY window_start, window_end;\n"},
+    {"HOP(15 min, 1 h) COUNT(DISTINCT) per country",
+     "SELECT country, window_end, COUNT(DISTINCT user_id) AS users\n"
+     "FROM TABLE(HOP(TABLE logins, DESCRIPTOR(ts), INTERVAL '15' MINUTE, INTERVAL '1' HOUR))\n"
+     "GROUP BY window_start, window_end, country;\n"},
+    {"SESSION(5 min) COUNT(*) per user",
+     "SELECT user_id, window_start, window_end, COUNT(*) AS n\n"
+     "FROM TABLE(SESSION(TABLE logins, DESCRIPTOR(ts), INTERVAL '5' MINUTE))\n"
+     "GROUP BY window_start, window_end, user_id;\n"},
+    {"GROUP BY country (changelog)",
+     "SELECT country, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users\n"
+     "FROM logins GROUP BY country;\n"},
+};
+
+/* One run of query q: *per_core gets events per CPU second.  0 or a
+ * TIDE_E* code (message printed). */
+static int run_query(size_t q, unsigned long long events, uint32_t P, double *per_core)
+{
+    char src[4096];
+    snprintf(src, sizeof src,
+             "CREATE TABLE logins (ts TIMESTAMP(3), user_id BIGINT, country STRING, device STRING,\n"
+             "  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)\n"
+             "WITH ('connector' = 'logins', 'seed' = '1', 'count' = '%llu', 'users' = '100000',\n"
+             "  'start' = '2024-01-01 00:00:00', 'end' = '2024-01-02 00:00:00',\n"
+             "  'late.share' = '0.05', 'max.delay' = '5000');\n%s",
+             events, queries[q].query);
+    tide_sql_catalog *cat = NULL;
+    tide_sql_program *prog = NULL;
+    tide_sql_lowered *l = NULL;
+    tide_sql_error se;
+    tide_err e = {0};
+    int fd = -1, rc;
+    memset(&se, 0, sizeof se);
+    if ((rc = tide_sql_catalog_create(&cat)) != 0)
+        goto done;
+    if ((rc = tide_sql_compile(cat, "bench.sql", src, strlen(src), &prog, &se)) != 0) {
+        fprintf(stderr, "bench.sql:%u:%u: %s\n", se.line, se.col, se.msg);
+        goto done;
+    }
+    if ((fd = open("/dev/null", O_WRONLY)) < 0) {
+        rc = TIDE_EIO;
+        goto done;
+    }
+    tide_sql_lower_opts o = {.format = TIDE_SQL_OUT_CSV, .out_fd = fd, .parallelism = P};
+    if ((rc = tide_sql_lower(prog->plans[prog->nplans - 1], &o, &l, &se)) != 0) {
+        fprintf(stderr, "bench.sql:%u:%u: %s\n", se.line, se.col, se.msg);
+        goto done;
+    }
+    if ((rc = tide_sql_lower_open(l, &e)) != 0)
+        goto fail;
+    tide_pipe_counts c = {0};
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    rc = tide_sql_lower_run(l, &c, &e);
+    int frc = tide_sql_lower_finish(l, rc == 0, &e);
+    double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    if (!rc)
+        rc = frc;
+    if (rc)
+        goto fail;
+    *per_core = (double)events / cpu / 1e6;
+    goto done;
+fail:
+    fprintf(stderr, "%s: %s\n", queries[q].name, e.msg);
+done:
+    tide_sql_lower_free(l);
+    if (fd >= 0)
+        close(fd);
+    tide_sql_program_free(prog);
+    tide_sql_catalog_free(cat);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long long events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000ull;
+    uint32_t P = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 1;
+    int runs = argc > 3 ? atoi(argv[3]) : 3;
+    if (runs < 1 || runs > 100)
+        runs = 3;
+    const char *which = argc > 4 ? argv[4] : "12345";
+    printf("%llu events, P = %u, median of %d runs, events per CPU second\n", events, P, runs);
+    int rc = 0;
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        if (!strchr(which, (int)('1' + q)))
+            continue;
+        double fig[100];
+        int ok = 0;
+        for (int r = 0; r < runs; r++) {
+            if (run_query(q, events, P, &fig[ok]) != 0) {
+                rc = 1;
+                break;
+            }
+            ok++;
+        }
+        if (ok == 0)
+            continue;
+        qsort(fig, (size_t)ok, sizeof *fig, cmp_double);
+        double med = ok % 2 ? fig[ok / 2] : (fig[ok / 2 - 1] + fig[ok / 2]) / 2;
+        printf("%-46s %6.2f M ev/s per core (%.2f .. %.2f)\n", queries[q].name, med, fig[0],
+               fig[ok - 1]);
+    }
+    return rc;
+}
