@@ -186,6 +186,8 @@ struct tide_winagg {
 
     wa_heap_ent *due; /* scratch: heap entries due at a watermark */
     size_t due_cap;
+    uint32_t *dfs; /* scratch of heap_take_due (heap_len room) */
+    size_t dfs_cap;
     wa_fire *fire; /* scratch for a round of firings */
     size_t fire_cap;
     tide_win_range *ranges; /* scratch for the assigner */
@@ -547,6 +549,25 @@ static int heap_push(tide_winagg *op, int64_t time, uint32_t win)
     return 0;
 }
 
+/* Move entry x down from position i (the heap below i is valid). */
+static void heap_sift_down(tide_winagg *op, size_t i, wa_heap_ent x)
+{
+    size_t n = op->heap_len;
+    for (;;) {
+        size_t c = 4 * i + 1, end = c + 4 < n ? c + 4 : n;
+        if (c >= n)
+            break;
+        for (size_t k = c + 1; k < end; k++)
+            if (op->heap[k].time < op->heap[c].time)
+                c = k;
+        if (op->heap[c].time >= x.time)
+            break;
+        op->heap[i] = op->heap[c];
+        i = c;
+    }
+    op->heap[i] = x;
+}
+
 static wa_heap_ent heap_pop(tide_winagg *op)
 {
     wa_heap_ent top = op->heap[0], x = op->heap[--op->heap_len];
@@ -566,6 +587,46 @@ static wa_heap_ent heap_pop(tide_winagg *op)
     if (n)
         op->heap[i] = x;
     return top;
+}
+
+/* Every entry with time <= wm, out of the heap into op->due[0, *n), in no
+ * particular order (a watermark step sorts what it fires).  The due entries
+ * are the subtree of the root whose times are <= wm, found by walking it.
+ * When they are a large part of the heap (a tumbling window's end passing:
+ * most live windows at once), the rest is compacted and rebuilt bottom-up,
+ * O(heap) instead of a sift per entry; otherwise they are popped. */
+static int heap_take_due(tide_winagg *op, int64_t wm, size_t *n)
+{
+    *n = 0;
+    if (!op->heap_len || op->heap[0].time > wm)
+        return 0;
+    size_t len = op->heap_len, k = 0, top = 0;
+    if (tide_array_grow((void **)&op->dfs, &op->dfs_cap, len, sizeof *op->dfs) ||
+        tide_array_grow((void **)&op->due, &op->due_cap, len, sizeof *op->due))
+        return TIDE_ENOMEM;
+    op->dfs[top++] = 0;
+    while (top) {
+        uint32_t i = op->dfs[--top];
+        op->due[k++] = op->heap[i];
+        for (size_t c = 4 * (size_t)i + 1; c <= 4 * (size_t)i + 4 && c < len; c++)
+            if (op->heap[c].time <= wm)
+                op->dfs[top++] = (uint32_t)c;
+    }
+    if (k * 16 < len) { /* few: pop them (the same entries) */
+        for (size_t j = 0; j < k; j++)
+            op->due[j] = heap_pop(op);
+        *n = k;
+        return 0;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < len; i++)
+        if (op->heap[i].time > wm)
+            op->heap[m++] = op->heap[i];
+    op->heap_len = m;
+    for (size_t i = m > 1 ? (m - 2) / 4 + 1 : 0; i-- > 0;)
+        heap_sift_down(op, i, op->heap[i]);
+    *n = k;
+    return 0;
 }
 
 /* ---- windows ------------------------------------------------------------ */
@@ -1135,6 +1196,7 @@ void tide_winagg_free(tide_winagg *op)
     free(op->ct_slots);
     free(op->ct_ents);
     free(op->ct_other);
+    free(op->dfs);
     free(op);
 }
 
@@ -1823,12 +1885,8 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
         /* Pop the due actions first, then visit their windows (which never
          * touches the heap) with the entries prefetched a few ahead. */
         size_t n = 0, n_due = 0;
-        while (op->heap_len && op->heap[0].time <= wm) {
-            if (n_due == op->due_cap &&
-                (rc = tide_array_grow((void **)&op->due, &op->due_cap, n_due + 1, sizeof *op->due)))
-                goto failed;
-            op->due[n_due++] = heap_pop(op);
-        }
+        if ((rc = heap_take_due(op, wm, &n_due)))
+            goto failed;
         for (size_t i = 0; i < n_due; i++) {
             if (i + WA_AHEAD < n_due)
                 __builtin_prefetch(WIN(op, op->due[i + WA_AHEAD].win));

@@ -429,6 +429,9 @@ typedef struct src_state {
 struct work_state;
 static void work_state_free(void *st);
 static int work_rows(struct work_state *w, const tide_cbatch *b, tide_task_out *out, tide_err *e);
+static int work_fast(struct work_state *w, const uint8_t *tnull, const int64_t *tcol,
+                     const uint8_t *knull, const int64_t *kcol, uint32_t n, tide_task_out *out,
+                     tide_err *e);
 static int work_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e);
 
 static void src_state_free(void *st)
@@ -701,8 +704,18 @@ static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, ui
     uint32_t P = p->cfg.n_aggs ? p->P : 1;
     const uint32_t *sel = rows;
     if (s->fused) {
+        int rc;
+        if (n && rows[n - 1] - rows[0] == n - 1 && key_one_i64(p) && !p->cfg.n_value_cols) {
+            /* one run of rows: straight from the source columns */
+            uint32_t tc = p->proj[p->out_time], kc = p->proj[p->key_cols[0]], r0 = rows[0];
+            rc = work_fast(s->fused, tide_cbatch_nulls(b, tc) + r0, tide_cbatch_col_i64(b, tc) + r0,
+                           tide_cbatch_nulls(b, kc) + r0, tide_cbatch_col_i64(b, kc) + r0, n, out,
+                           e);
+            if (rc <= 0)
+                return rc;
+        }
         tide_cbatch_reset(s->fbuf);
-        int rc = select_rows(s->fbuf, b, rows, n, p->proj, e);
+        rc = select_rows(s->fbuf, b, rows, n, p->proj, e);
         return rc != 0 ? rc : work_rows(s->fused, s->fbuf, out, e);
     }
     memset(s->nsel, 0, P * sizeof *s->nsel);
@@ -1000,6 +1013,43 @@ static bool any_set(const uint8_t *p, uint32_t n)
     return acc != 0;
 }
 
+/* The common case of work_rows: one BIGINT key, no value columns (COUNT(*)
+ * and the like), no NULLs in the key or time columns, given as arrays of n
+ * rows: the event times are the column itself, and the loop keeps its
+ * arrays in locals (stores through the byte pointer could alias w's
+ * fields).  1 when it does not apply (a NULL), else 0 or an error. */
+static int work_fast(work_state *w, const uint8_t *tnull, const int64_t *tcol,
+                     const uint8_t *knull, const int64_t *kcol, uint32_t n, tide_task_out *out,
+                     tide_err *e)
+{
+    tide_pipe *p = w->p;
+    if (any_set(tnull, n) || any_set(knull, n))
+        return 1;
+    w->out = out;
+    if (n > w->rcap || (size_t)n * 9 > w->kcap) {
+        size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
+        if (tide_array_grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
+            tide_array_grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
+            tide_array_grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0 ||
+            tide_array_grow((void **)&w->kbuf, &w->kcap, (size_t)n * 9 + 1, 1) != 0)
+            return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
+        w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+    }
+    const void **keys = w->keys;
+    uint32_t *klen = w->klen;
+    uint8_t *d = w->kbuf;
+    for (uint32_t r = 0; r < n; r++, d += 9) {
+        d[0] = 1;
+        put_be64(d + 1, (uint64_t)kcol[r] ^ (1ull << 63));
+        keys[r] = d;
+        klen[r] = 9;
+    }
+    if (w->gop)
+        return tide_groupagg_push_batch(w->gop, n, w->keys, w->klen, NULL, NULL, e);
+    return tide_winagg_push_batch(w->op, n, w->keys, w->klen, tcol, NULL,
+                                  tide_clock_now_ms(p->clock), e);
+}
+
 /* The rows of `b` into the instance's operator. */
 static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, tide_err *e)
 {
@@ -1032,23 +1082,9 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
     const int64_t *kcol = k64 ? tide_cbatch_col_i64(b, p->key_cols[0]) : NULL;
     uint8_t *d = w->kbuf;
     uint32_t m = 0;
-    if (k64 && nv == 0 && !any_set(tnull, n) && !any_set(knull, n)) {
-        /* The common case (one BIGINT key, no NULLs, COUNT(*)-like): the
-         * event times are the column itself; the loop keeps its arrays in
-         * locals (stores through the byte pointer could alias w's fields). */
-        const void **keys = w->keys;
-        uint32_t *klen = w->klen;
-        for (uint32_t r = 0; r < n; r++, d += 9) {
-            d[0] = 1;
-            put_be64(d + 1, (uint64_t)kcol[r] ^ (1ull << 63));
-            keys[r] = d;
-            klen[r] = 9;
-        }
-        if (w->gop)
-            return tide_groupagg_push_batch(w->gop, n, w->keys, w->klen, NULL, NULL, e);
-        return tide_winagg_push_batch(w->op, n, w->keys, w->klen, tcol, NULL,
-                                      tide_clock_now_ms(p->clock), e);
-    }
+    if (k64 && nv == 0 && (rc = work_fast(w, tnull, tcol, knull, kcol, n, out, e)) <= 0)
+        return rc;
+    rc = 0;
     for (uint32_t r = 0; r < n; r++) {
         if (tnull[r]) {
             ADD(p, c_bad, 1);
