@@ -90,17 +90,21 @@ static void rbatch_free(rbatch *b)
 static int rbatch_add(rbatch *b, uint32_t kind, int64_t start, int64_t end, uint64_t seq,
                       const void *key, uint32_t key_len, const tide_value *vals, size_t n_vals)
 {
-    size_t cap = b->cap;
-    if (tide_array_grow((void **)&b->rows, &cap, (size_t)b->n + 1, sizeof(rrow)) != 0)
-        return TIDE_ENOMEM;
-    b->cap = (uint32_t)cap;
+    if ((size_t)b->n + 1 > b->cap) { /* (checked here: this runs per result row) */
+        size_t cap = b->cap;
+        if (tide_array_grow((void **)&b->rows, &cap, (size_t)b->n + 1, sizeof(rrow)) != 0)
+            return TIDE_ENOMEM;
+        b->cap = (uint32_t)cap;
+    }
     size_t sbytes = key_len;
     for (size_t i = 0; i < n_vals; i++)
         if (!vals[i].is_null && vals[i].type == TIDE_TYPE_STRING)
             sbytes += vals[i].u.s.len;
     /* + 1: never NULL, so `bytes + off` and `vals + off` are always defined */
-    if (tide_array_grow((void **)&b->bytes, &b->capb, b->nb + sbytes + 1, 1) != 0 ||
-        tide_array_grow((void **)&b->vals, &b->capv, b->nv + n_vals + 1, sizeof(tide_value)) != 0)
+    if ((b->nb + sbytes + 1 > b->capb &&
+         tide_array_grow((void **)&b->bytes, &b->capb, b->nb + sbytes + 1, 1) != 0) ||
+        (b->nv + n_vals + 1 > b->capv &&
+         tide_array_grow((void **)&b->vals, &b->capv, b->nv + n_vals + 1, sizeof(tide_value)) != 0))
         return TIDE_ENOMEM;
     rrow *r = &b->rows[b->n++];
     r->start = start;
