@@ -26,7 +26,7 @@ int tide_buf_reserve(tide_buf *b, size_t extra)
     return 0;
 }
 
-int tide_buf_append(tide_buf *b, const void *p, size_t n)
+int tide_buf_append_slow(tide_buf *b, const void *p, size_t n)
 {
     int rc = tide_buf_reserve(b, n);
     if (rc)
@@ -35,12 +35,6 @@ int tide_buf_append(tide_buf *b, const void *p, size_t n)
         memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;
-}
-
-int tide_buf_putc(tide_buf *b, int c)
-{
-    unsigned char ch = (unsigned char)c;
-    return tide_buf_append(b, &ch, 1);
 }
 
 int tide_buf_printf(tide_buf *b, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #define TIDE_BASE_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct tide_buf {
     unsigned char *data;
@@ -15,8 +16,29 @@ typedef struct tide_buf {
 } tide_buf;
 
 int tide_buf_reserve(tide_buf *b, size_t extra); /* room for `extra` more bytes */
-int tide_buf_append(tide_buf *b, const void *p, size_t n);
-int tide_buf_putc(tide_buf *b, int c);
+int tide_buf_append_slow(tide_buf *b, const void *p, size_t n);
+
+/* Appends are inline when the room is there (encoders call them per field
+ * and per delimiter); the slow path grows the buffer. */
+static inline int tide_buf_append(tide_buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n || !n)
+        return tide_buf_append_slow(b, p, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int tide_buf_putc(tide_buf *b, int c)
+{
+    if (b->len == b->cap) {
+        unsigned char ch = (unsigned char)c;
+        return tide_buf_append_slow(b, &ch, 1);
+    }
+    b->data[b->len++] = (unsigned char)c;
+    return 0;
+}
+
 int tide_buf_printf(tide_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void tide_buf_reset(tide_buf *b) { b->len = 0; }
 void tide_buf_free(tide_buf *b);

@@ -723,7 +723,8 @@ static bool same_value(const tide_value *a, const tide_value *b)
 static int on_result(void *ctx, const tide_pipe_result *r)
 {
     tide_sql_lowered *l = ctx;
-    tide_err e = {0};
+    tide_err e; /* (cleared, not zeroed: this runs per result row) */
+    tide_err_clear(&e);
     int rc = 0;
     bool pass;
     if (l->have_wm && r->wm != l->last_wm && (rc = out_flush(l, true, &e)) != 0)
@@ -1316,7 +1317,8 @@ static bool is_fan(const tide_sql_plan *p)
 static int fan_out(tide_sql_lowered *l, tide_change op, const tide_value *left,
                    const tide_value *right, int64_t wm)
 {
-    tide_err e = {0};
+    tide_err e; /* per row: cleared, not zeroed */
+    tide_err_clear(&e);
     int rc = 0;
     if (l->have_wm && wm != l->last_wm && (rc = out_flush(l, true, &e)) != 0)
         return out_fail(l, rc, &e);
@@ -1366,7 +1368,8 @@ static int ij_emit(void *ctx, const tide_join_row *r)
 static int wj_emit(void *ctx, const tide_join_row *r)
 {
     tide_sql_lowered *l = ctx;
-    tide_err e = {0};
+    tide_err e; /* per row: cleared, not zeroed */
+    tide_err_clear(&e);
     int rc = 0;
     for (int s = 0; s < 2; s++) {
         const tide_value *in = s ? r->right : r->left;
