@@ -666,13 +666,38 @@ static int bat_flush(tide_sql_lowered *l, tide_err *e)
             l->bat_sel[i] = i;
     for (uint32_t i = 0; i < l->nout && !rc; i++)
         rc = tide_expr_eval(l->outx[i], l->bat, l->bat_sel, nsel, &l->vecs[i], e);
-    for (uint32_t j = 0; j < nsel && !rc; j++) {
-        uint32_t orow;
-        rc = out_row(l, TIDE_CHANGE_INSERT, &orow, e);
-        for (uint32_t i = 0; i < l->nout && !rc; i++) {
-            tide_value v = vec_value(l->vecs[i], l->bat_sel[j]);
-            rc = tide_cbatch_set(l->out, l->map[i], orow, &v, e);
+    /* in runs that fit l->out: the rows first, then column by column (typed
+     * copies where the output column has the vector's type) */
+    for (uint32_t done = 0; done < nsel && !rc;) {
+        if (tide_cbatch_full(l->out) && (rc = out_write(l, false, e)) != 0)
+            break;
+        uint32_t room = tide_cbatch_capacity(l->out) - tide_cbatch_rows(l->out);
+        uint32_t m = nsel - done < room ? nsel - done : room, base = tide_cbatch_rows(l->out);
+        for (uint32_t j = 0; j < m && !rc; j++) {
+            uint32_t orow;
+            rc = out_row(l, TIDE_CHANGE_INSERT, &orow, e); /* orow == base + j: room was there */
         }
+        const uint32_t *sel = l->bat_sel + done;
+        for (uint32_t i = 0; i < l->nout && !rc; i++) {
+            const tide_expr_vec *v = l->vecs[i];
+            uint32_t c = l->map[i];
+            tide_type t = tide_cbatch_type(l->out, c);
+            bool same = t == v->type;
+            for (uint32_t j = 0; j < m && !rc; j++) {
+                uint32_t r = sel[j], orow = base + j;
+                if (v->nulls && v->nulls[r])
+                    tide_cbatch_set_null(l->out, c, orow);
+                else if (same && (t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_TIMESTAMP))
+                    tide_cbatch_set_i64(l->out, c, orow, v->v.i64[r]);
+                else if (same && t == TIDE_TYPE_DOUBLE)
+                    tide_cbatch_set_f64(l->out, c, orow, v->v.f64[r]);
+                else {
+                    tide_value x = vec_value(v, r);
+                    rc = tide_cbatch_set(l->out, c, orow, &x, e);
+                }
+            }
+        }
+        done += m;
     }
     tide_cbatch_reset(l->bat);
     return rc;
