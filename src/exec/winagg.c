@@ -571,21 +571,8 @@ static void heap_sift_down(tide_winagg *op, size_t i, wa_heap_ent x)
 static wa_heap_ent heap_pop(tide_winagg *op)
 {
     wa_heap_ent top = op->heap[0], x = op->heap[--op->heap_len];
-    size_t i = 0, n = op->heap_len;
-    for (;;) {
-        size_t c = 4 * i + 1, end = c + 4 < n ? c + 4 : n;
-        if (c >= n)
-            break;
-        for (size_t k = c + 1; k < end; k++)
-            if (op->heap[k].time < op->heap[c].time)
-                c = k;
-        if (op->heap[c].time >= x.time)
-            break;
-        op->heap[i] = op->heap[c];
-        i = c;
-    }
-    if (n)
-        op->heap[i] = x;
+    if (op->heap_len)
+        heap_sift_down(op, 0, x);
     return top;
 }
 
