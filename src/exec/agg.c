@@ -1511,6 +1511,20 @@ static int unbox(const tide_agg *a, const tide_value *v, aval *out, tide_err *e)
     return 0;
 }
 
+void tide_agg_prefetch(const tide_agg *a, const void *state, const tide_value *v)
+{
+    if (a->kind != TIDE_AGG_COUNT_DISTINCT || v->is_null || v->type == TIDE_TYPE_NULL)
+        return;
+    const cd_st *s = state;
+    vclass c = class_of(a->in_type);
+    if (!s->set || c == CL_STR)
+        return;
+    aval x;
+    if (unbox(a, v, &x, NULL) != 0) /* (a type mismatch: the step will say so) */
+        return;
+    tide_table_prefetch_u64(s->set, u64_of(c, &x));
+}
+
 static int feed(const tide_agg *a, void *state, const tide_value *v, bool retract, tide_err *e)
 {
     if (retract && !a->invertible)

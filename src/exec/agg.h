@@ -143,6 +143,12 @@ int tide_agg_step(const tide_agg *a, void *state, const tide_value *v, tide_err 
 int tide_agg_retract(const tide_agg *a, void *state, const tide_value *v, tide_err *e);
 /* Typed fast paths for non-NULL BIGINT/TIMESTAMP and DOUBLE inputs (the
  * bound in_type must match; COUNT(*) accepts any). */
+/* A hint before tide_agg_step(a, state, v) is called a little later: an
+ * aggregate whose step probes a table of its own (COUNT(DISTINCT) of
+ * numbers) asks the cache for the slot, so callers stepping many states
+ * overlap the misses.  Changes nothing; cheap for every other aggregate. */
+void tide_agg_prefetch(const tide_agg *a, const void *state, const tide_value *v);
+
 int tide_agg_step_i64(const tide_agg *a, void *state, int64_t x, tide_err *e);
 int tide_agg_step_f64(const tide_agg *a, void *state, double x, tide_err *e);
 int tide_agg_retract_i64(const tide_agg *a, void *state, int64_t x, tide_err *e);

@@ -157,6 +157,7 @@ struct tide_winagg {
     bool acc_inline;   /* acc_stride == 8: the acc row is the header's acc0 */
     int failed;
     bool has_inputs; /* some aggregate reads an input (not only COUNT(*)) */
+    bool agg_pf;     /* some aggregate probes a table per step (tide_agg_prefetch) */
     int64_t wm;
     uint64_t late_count;
 
@@ -1108,6 +1109,8 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
             goto failed;
         if (c->kind != TIDE_AGG_COUNT_STAR)
             op->has_inputs = true;
+        if (c->kind == TIDE_AGG_COUNT_DISTINCT)
+            op->agg_pf = true;
         op->agg_off[i] = op->acc_stride;
         op->acc_stride += (op->agg[i].state_size + 7) & ~(size_t)7;
     }
@@ -1602,6 +1605,28 @@ static void pf_stage3(const tide_winagg *op, const wa_pf *pf, size_t m)
     }
 }
 
+/* Stage 3 of fixed windows whose aggregates probe tables of their own
+ * (COUNT(DISTINCT)): the windows' entries were prefetched a group ago, so
+ * find each record's existing windows (first slot only: a hint) and let
+ * the aggregates prefetch the table slots the step will probe. */
+static void pf_stage3_aggs(const tide_winagg *op, const wa_pf *pf, size_t m, const tide_value *in,
+                           size_t stride)
+{
+    for (size_t i = 0; i < m; i++) {
+        for (size_t k = 0; k < pf[i].nw; k++) {
+            uint64_t sl = op->wslots[(uint32_t)pf[i].wh[k] & op->wmask];
+            if (!sl || (uint32_t)(sl >> 32) != (uint32_t)pf[i].wh[k] ||
+                (uint32_t)sl - 1 >= op->wins_cap)
+                continue;
+            const unsigned char *acc = win_acc(op, (uint32_t)sl - 1);
+            for (size_t a = 0; a < op->n_aggs; a++)
+                if (op->agg[a].kind == TIDE_AGG_COUNT_DISTINCT)
+                    tide_agg_prefetch(&op->agg[a], acc + op->agg_off[a],
+                                      &in[i * stride + op->aggs[a].arg]);
+        }
+    }
+}
+
 /* The common case of a batch push: TUMBLE windows, COUNT(*) only (held in
  * the entry header), no early firings.  A record whose window is still
  * open then needs only the count and the bookkeeping win_step does (no
@@ -1813,6 +1838,8 @@ int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
         if (t >= 2 && t - 2 < groups) {
             size_t b = (t - 2) * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
             pf_stage3(op, pf[(t - 2) % 4], m);
+            if (fixed && op->agg_pf && in)
+                pf_stage3_aggs(op, pf[(t - 2) % 4], m, in + b * stride, stride);
         }
         if (t >= 3) {
             size_t g = t - 3, b = g * WA_GROUP, m = n - b < WA_GROUP ? n - b : WA_GROUP;
