@@ -1105,8 +1105,16 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
         w->keys[m] = d;
         w->klen[m] = (uint32_t)(end - d);
         w->ts[m] = tcol[r];
-        for (size_t j = 0; j < nv; j++)
-            w->vals[(size_t)m * nv + j] = tide_cbatch_get(b, p->value_cols[j], r);
+        for (size_t j = 0; j < nv; j++) {
+            uint32_t c = p->value_cols[j];
+            tide_type t = tide_cbatch_type(b, c);
+            tide_value *v = &w->vals[(size_t)m * nv + j];
+            if ((t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_TIMESTAMP) &&
+                !tide_cbatch_nulls(b, c)[r]) /* the common value, without the generic get */
+                *v = (tide_value){.type = t, .u.i64 = tide_cbatch_col_i64(b, c)[r]};
+            else
+                *v = tide_cbatch_get(b, c, r);
+        }
         d = end;
         m++;
     }
