@@ -633,7 +633,9 @@ static void test_backpressure_bounded(void)
     TT_ASSERT(source_waits > 0);
     TT_ASSERT(max_live <= bound);
     TT_ASSERT(max_total_rows <= (uint64_t)nch * cap * rows);
+#if !TT_ASAN /* (ASan's quarantine holds freed batches: RSS is no measure there) */
     TT_ASSERT(max_rss - rss0 < 24LL * 1024 * 1024);
+#endif
     teardown(&su);
 }
 

@@ -21,16 +21,6 @@
 #include <sched.h>
 #include <time.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TT_ASAN 1
-#endif
-#endif
-#ifndef TT_ASAN
-#define TT_ASAN 0
-#endif
 #include <stdatomic.h>
 
 #define HOUR 3600000LL

@@ -17,6 +17,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* TT_ASAN: 1 in an AddressSanitizer build.  Its allocator keeps freed
+ * blocks in a quarantine, so the process's RSS says little about what the
+ * code holds: memory bounds are then checked structurally only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TT_ASAN 1
+#endif
+#endif
+#ifndef TT_ASAN
+#define TT_ASAN 0
+#endif
+
 static int tt_failed_now;
 static int tt_pass, tt_fail;
 
