@@ -183,19 +183,15 @@ static int run_case(char c, uint64_t events, uint32_t P, double *per_core)
         cfg.time_col = 0;
         break;
     }
-    case 'b': {
-        name = "b TUMBLE(1h) COUNT(*) by user";
-        cfg.window = tide_win_tumble(3600000);
-        uint32_t cols[] = {TIDE_PIPE_LOGINS_USER_ID};
-        if (sql_stage(cols, 1, &cfg) != 0)
-            return 1;
-        key = 0;
-        cfg.capacity_hint = 1024;
-        break;
-    }
-    case 'e': {
-        name = "e TUMBLE(1d) COUNT(*) by user";
-        cfg.window = tide_win_tumble(86400000);
+    case 'b':
+    case 'd':
+    case 'e': { /* COUNT(*) per user, in three kinds of window */
+        name = c == 'b'   ? "b TUMBLE(1h) COUNT(*) by user"
+               : c == 'e' ? "e TUMBLE(1d) COUNT(*) by user"
+                          : "d SESSION(5m) COUNT(*) by user";
+        cfg.window = c == 'b'   ? tide_win_tumble(3600000)
+                     : c == 'e' ? tide_win_tumble(86400000)
+                                : tide_win_session(300000);
         uint32_t cols[] = {TIDE_PIPE_LOGINS_USER_ID};
         if (sql_stage(cols, 1, &cfg) != 0)
             return 1;
@@ -214,16 +210,6 @@ static int run_case(char c, uint64_t events, uint32_t P, double *per_core)
         val = 1;
         cfg.value_cols = &val;
         cfg.n_value_cols = 1;
-        cfg.capacity_hint = 1024;
-        break;
-    }
-    case 'd': {
-        name = "d SESSION(5m) COUNT(*) by user";
-        cfg.window = tide_win_session(300000);
-        uint32_t cols[] = {TIDE_PIPE_LOGINS_USER_ID};
-        if (sql_stage(cols, 1, &cfg) != 0)
-            return 1;
-        key = 0;
         cfg.capacity_hint = 1024;
         break;
     }

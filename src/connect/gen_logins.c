@@ -127,9 +127,8 @@ struct tide_gen_logins {
     uint64_t *alias_thr;  /* take column k if low32 < thr[k] (thr <= 2^32) */
     uint32_t *alias_to;   /* (both only while building; then packed:) */
     alias_col *cols;      /* the table the draws read (n_alias) */
-    uint32_t n_bucket;    /* tail buckets: ranks [lo, lo + width) */
-    uint64_t *bucket_lo, *bucket_width;
-    tail_bucket *tail;    /* the same, packed for the draws */
+    uint32_t n_bucket;    /* tail buckets */
+    tail_bucket *tail;    /* their ranks [lo, lo + width) */
     uint64_t perm_mul, perm_add;
     modby mod_users;      /* x mod cfg.users */
 
@@ -311,9 +310,8 @@ static int build_popularity(tide_gen_logins *g)
     g->n_bucket = nb;
     uint32_t n = g->head + nb;
     double *w = malloc(n * sizeof *w);
-    g->bucket_lo = malloc((nb ? nb : 1) * sizeof *g->bucket_lo);
-    g->bucket_width = malloc((nb ? nb : 1) * sizeof *g->bucket_width);
-    if (!w || !g->bucket_lo || !g->bucket_width) {
+    g->tail = malloc((nb ? nb : 1) * sizeof *g->tail);
+    if (!w || !g->tail) {
         free(w);
         return TIDE_ENOMEM;
     }
@@ -324,8 +322,7 @@ static int build_popularity(tide_gen_logins *g)
         uint64_t hi = lo + lo / 64;
         if (hi > n_users)
             hi = n_users + 1;
-        g->bucket_lo[b] = lo;
-        g->bucket_width[b] = hi - lo;
+        g->tail[b] = (tail_bucket){lo, hi - lo};
         /* sum of k^-s over [lo, hi) ~ the integral over [lo - 1/2, hi - 1/2] */
         w[g->head + b] = power_integral(hi - 0.5, s) - power_integral(lo - 0.5, s);
         lo = hi;
@@ -340,8 +337,7 @@ static int build_popularity(tide_gen_logins *g)
     g->perm_add = rng_next(&g->rng) % n_users;
     /* The table the draws read: each column with both outcomes resolved
      * to a user id (ranks 1..head) or a tail bucket. */
-    if (rc == 0 && (!(g->cols = malloc(n * sizeof *g->cols)) ||
-                    !(g->tail = malloc((nb ? nb : 1) * sizeof *g->tail))))
+    if (rc == 0 && !(g->cols = malloc(n * sizeof *g->cols)))
         rc = TIDE_ENOMEM;
     for (uint32_t k = 0; rc == 0 && k < n; k++) {
         uint32_t to = g->alias_to[k];
@@ -349,8 +345,6 @@ static int build_popularity(tide_gen_logins *g)
         g->cols[k].self = k < g->head ? (uint32_t)rank_to_id(g, k + 1) : OUT_TAIL + (k - g->head);
         g->cols[k].to = to < g->head ? (uint32_t)rank_to_id(g, to + 1) : OUT_TAIL + (to - g->head);
     }
-    for (uint32_t b = 0; rc == 0 && b < nb; b++)
-        g->tail[b] = (tail_bucket){g->bucket_lo[b], g->bucket_width[b]};
     free(g->alias_thr);
     free(g->alias_to);
     g->alias_thr = NULL;
@@ -461,8 +455,6 @@ void tide_gen_logins_free(tide_gen_logins *g)
     free(g->cols);
     free(g->tail);
     free(g->ftab);
-    free(g->bucket_lo);
-    free(g->bucket_width);
     free(g->heap);
     free(g->csv_ts);
     free(g->csv_user);

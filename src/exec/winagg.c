@@ -486,9 +486,10 @@ static int wtable_rehash(tide_winagg *op, uint32_t ncap)
 }
 
 /* The window (key, start, end) with window hash `wh`; `kw` is the key
- * zero-padded to 16 bytes when len <= 16 (key_words; compared inline). */
-static uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
-                         const uint64_t kw[2], int64_t start, int64_t end, uint64_t wh)
+ * zero-padded to 16 bytes when len <= 16 (key_words; compared inline;
+ * `key` is then not read). */
+static inline uint32_t win_find(const tide_winagg *op, const void *key, uint32_t len,
+                                const uint64_t kw[2], int64_t start, int64_t end, uint64_t wh)
 {
     uint32_t h32 = (uint32_t)wh;
     for (uint32_t j = h32 & op->wmask;; j = (j + 1) & op->wmask) {
@@ -1666,23 +1667,6 @@ typedef struct ct_ent {
     uint32_t first; /* the first record of the pair (index in the batch) */
 } ct_ent;
 
-/* The open window (key, start, end) of a key of <= 16 bytes, or NONE. */
-static inline uint32_t win_find_short(const tide_winagg *op, uint32_t len, const uint64_t kw[2],
-                                      int64_t start, int64_t end, uint64_t wh)
-{
-    uint32_t h32 = (uint32_t)wh;
-    for (uint32_t j = h32 & op->wmask;; j = (j + 1) & op->wmask) {
-        uint64_t s = op->wslots[j];
-        if (!s)
-            return NONE;
-        if ((uint32_t)(s >> 32) != h32)
-            continue;
-        const wa_win *w = WIN(op, (uint32_t)s - 1);
-        if (w->start == start && w->end == end && w->klen == len && eq16w(w->kinl, kw))
-            return (uint32_t)s - 1;
-    }
-}
-
 /* Records [0, n) of a batch (n <= CT_CHUNK) of a fast_count_tumble
  * operator. */
 static int push_count_tumble_chunk(tide_winagg *op, size_t n, const void *const *keys,
@@ -1758,7 +1742,7 @@ static int push_count_tumble_chunk(tide_winagg *op, size_t n, const void *const 
                 __builtin_prefetch(WIN(op, (uint32_t)sl - 1), 1);
         }
         const ct_ent *c = &ents[d];
-        uint32_t idx = win_find_short(op, c->len, c->kw, c->start, c->end, c->wh);
+        uint32_t idx = win_find(op, keys[c->first], c->len, c->kw, c->start, c->end, c->wh);
         uint32_t add = c->count;
         if (idx == NONE) {
             /* a new window, open (the record would be pushed without any

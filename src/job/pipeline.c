@@ -1017,6 +1017,22 @@ static bool any_set(const uint8_t *p, uint32_t n)
     return acc != 0;
 }
 
+/* Room for n rows (keys, key lengths, times) and kbytes of encoded keys. */
+static int work_reserve(work_state *w, uint32_t n, size_t kbytes, tide_err *e)
+{
+    if (n > w->rcap) {
+        size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
+        if (tide_array_grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
+            tide_array_grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
+            tide_array_grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0)
+            return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
+        w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+    }
+    if (kbytes + 1 > w->kcap && tide_array_grow((void **)&w->kbuf, &w->kcap, kbytes + 1, 1) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
+    return 0;
+}
+
 /* The common case of work_rows: one BIGINT key, no value columns (COUNT(*)
  * and the like), no NULLs in the key or time columns, given as arrays of n
  * rows: the event times are the column itself, and the loop keeps its
@@ -1030,15 +1046,9 @@ static int work_fast(work_state *w, const uint8_t *tnull, const int64_t *tcol,
     if (any_set(tnull, n) || any_set(knull, n))
         return 1;
     w->out = out;
-    if (n > w->rcap || (size_t)n * 9 > w->kcap) {
-        size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
-        if (tide_array_grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
-            tide_array_grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
-            tide_array_grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0 ||
-            tide_array_grow((void **)&w->kbuf, &w->kcap, (size_t)n * 9 + 1, 1) != 0)
-            return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
-        w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
-    }
+    int rc = work_reserve(w, n, (size_t)n * 9, e);
+    if (rc != 0)
+        return rc;
     const void **keys = w->keys;
     uint32_t *klen = w->klen;
     uint8_t *d = w->kbuf;
@@ -1062,15 +1072,6 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
     w->out = out;
     uint32_t n = tide_cbatch_rows(b);
     size_t nv = p->cfg.n_value_cols;
-    if (n > w->rcap) {
-        size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
-        if (tide_array_grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
-            tide_array_grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
-            tide_array_grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0) {
-            return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
-        }
-        w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
-    }
     if (nv && tide_array_grow((void **)&w->vals, &w->vcap, (size_t)n * nv, sizeof *w->vals) != 0)
         return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
     /* keys: sizes first, then encode (pointers after the buffer is final) */
@@ -1078,8 +1079,8 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
     size_t total = k64 ? (size_t)n * 9 : 0;
     for (uint32_t r = 0; !k64 && r < n; r++)
         total += key_size(p, b, r);
-    if (tide_array_grow((void **)&w->kbuf, &w->kcap, total ? total : 1, 1) != 0)
-        return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
+    if ((rc = work_reserve(w, n, total, e)) != 0)
+        return rc;
     const uint8_t *tnull = tide_cbatch_nulls(b, (uint32_t)p->out_time);
     const int64_t *tcol = tide_cbatch_col_i64(b, (uint32_t)p->out_time);
     const uint8_t *knull = k64 ? tide_cbatch_nulls(b, p->key_cols[0]) : NULL;

@@ -1101,7 +1101,7 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
         rc = experr(err, wa, &e);
         goto done;
     }
-    if (!(l->bat_sel = malloc(1024 * sizeof *l->bat_sel))) {
+    if (!(l->bat_sel = malloc(tide_cbatch_capacity(l->bat) * sizeof *l->bat_sel))) {
         rc = nomem(err, wa);
         goto done;
     }
