@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 dir=build
-opts=""
+opts="-DTIDE_WERROR=ON"
 for a in "$@"; do
     case "$a" in
     --asan) dir=build-asan; opts="$opts -DTIDE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug" ;;

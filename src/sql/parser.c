@@ -53,8 +53,10 @@ static void advance(parser *p)
 /* The token `n` (1 or 2) places after the current one. */
 static const tide_sql_token *peek(parser *p, int n)
 {
+    if (n < 1 || n > 2)
+        n = 1;
     while (p->nla < n) {
-        const tide_sql_token *last = p->nla ? &p->la[p->nla - 1] : &p->tok;
+        const tide_sql_token *last = p->nla > 0 ? &p->la[p->nla - 1] : &p->tok;
         if (last->kind == TIDE_SQL_TOK_EOF) {
             p->la[p->nla] = *last;
         } else {
@@ -393,7 +395,7 @@ static tide_sql_expr *parse_interval(parser *p)
     tide_sql_token vt = p->tok;
     int64_t count;
     if (vt.kind == TIDE_SQL_TOK_STRING) {
-        size_t n;
+        size_t n = 0;
         const char *v = decode_string(p, &vt, &n);
         if (!v)
             return NULL;
@@ -660,7 +662,7 @@ static tide_sql_expr *parse_primary(parser *p)
         return chk_expr(p, tide_sql_ast_decimal(p->s, v, p->src + t.off, t.len, pos));
     }
     case TIDE_SQL_TOK_STRING: {
-        size_t n;
+        size_t n = 0;
         char *str = decode_string(p, &t, &n);
         if (!str)
             return NULL;
@@ -709,7 +711,7 @@ static tide_sql_expr *parse_primary(parser *p)
             if (next->kind != TIDE_SQL_TOK_STRING)
                 break; /* a column named timestamp */
             tide_sql_token st = *next;
-            size_t n;
+            size_t n = 0;
             char *str = decode_string(p, &st, &n);
             if (!str)
                 return NULL;
