@@ -389,6 +389,15 @@ bool tide_chan_ready(tide_chan *c)
     return peek_state(c, head) != TIDE_EAGAIN;
 }
 
+uint32_t tide_chan_capacity(const tide_chan *c) { return c->cap; }
+
+bool tide_chan_full(tide_chan *c)
+{
+    uint64_t head = atomic_load_explicit(&c->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&c->tail, memory_order_acquire);
+    return tail - head >= c->cap;
+}
+
 static int64_t mono_ns(void)
 {
     struct timespec ts;

@@ -161,6 +161,11 @@ int tide_chan_recv(tide_chan *c, tide_chan_msg *m, int64_t timeout_ns);
 int tide_chan_try_recv(tide_chan *c, tide_chan_msg *m);
 /* Consumer: would recv return at once (a message, end of stream, abort)? */
 bool tide_chan_ready(tide_chan *c);
+/* Consumer: is the ring at capacity (its producer would wait)?  A task that
+ * does not read an input for a while (see task.h, alignment) drains such an
+ * input into a queue of its own rather than let its producer block. */
+bool tide_chan_full(tide_chan *c);
+uint32_t tide_chan_capacity(const tide_chan *c);
 
 /* Cleanup, when no thread uses the channel any more: take the oldest queued
  * message even if the channel was aborted.  1, or 0 when empty. */

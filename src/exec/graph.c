@@ -48,6 +48,8 @@ int tide_graph_create(tide_graph **out, const tide_graph_cfg *cfg, tide_err *e)
     g->env.flush_check_every = cfg->flush_check_every ? cfg->flush_check_every : 16;
     g->env.clock = cfg->clock ? cfg->clock : tide_clock_system();
     atomic_init(&g->env.stop, 0);
+    atomic_init(&g->env.busy, 0);
+    atomic_init(&g->env.progress, 0);
     g->env.fail = graph_fail;
     g->env.fail_ctx = g;
     g->chan_capacity = cfg->chan_capacity ? cfg->chan_capacity : 8;
@@ -263,6 +265,11 @@ int64_t tide_graph_inject_barrier(tide_graph *g)
         if (tide_task_is_source(g->tasks[i].task))
             tide_task_request_barriers(g->tasks[i].task, id);
     return id;
+}
+
+tide_task *tide_graph_task(const tide_graph *g, int id)
+{
+    return id >= 0 && (size_t)id < g->n_tasks ? g->tasks[id].task : NULL;
 }
 
 size_t tide_graph_task_count(const tide_graph *g) { return g->n_tasks; }

@@ -86,6 +86,8 @@ void tide_graph_cancel(tide_graph *g);
  * between two polls, after its on_barrier.  Returns the id. */
 int64_t tide_graph_inject_barrier(tide_graph *g);
 
+/* Task `id` (as tide_graph_add numbered it), NULL if none. */
+tide_task *tide_graph_task(const tide_graph *g, int id);
 size_t tide_graph_task_count(const tide_graph *g);
 void tide_graph_task_stats(const tide_graph *g, int id, tide_task_stats *out);
 size_t tide_graph_chan_count(const tide_graph *g);

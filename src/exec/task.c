@@ -13,6 +13,9 @@
 
 /* Messages read from one input before moving to the next (fairness). */
 #define BURST 32
+/* Channel capacities of messages an input that is not read may queue in
+ * the task (see the loop). */
+#define ALIGN_QUEUE 2
 
 typedef struct out_chan {
     tide_chan *ch;
@@ -35,6 +38,13 @@ typedef struct in_chan {
     int64_t wm;  /* highest watermark received on this input */
     bool ended;  /* END received or channel closed and drained */
     bool held;   /* delivered the barrier being aligned: not read until it completes */
+    /* Messages taken off a full channel while the input was not being read
+     * (ahead on watermarks, or held for a barrier), oldest first: read
+     * before the channel.  A ring of q_cap entries. */
+    tide_chan_msg *q;
+    uint32_t q_head, q_len, q_cap;
+    bool q_closed; /* the queue holds the input's END */
+    uint32_t q_budget; /* messages queued without a stall (ALIGN_QUEUE capacities) */
 } in_chan;
 
 struct tide_task {
@@ -52,6 +62,9 @@ struct tide_task {
 
     uint32_t emit_tick; /* emits since the last clock check */
     int64_t wm_out;     /* last watermark forwarded */
+    int64_t wm_min;     /* min over the inputs' watermarks (sources: the last emitted) */
+    int64_t wm_called;  /* last watermark passed to on_watermark */
+    int64_t hold;       /* the operator's watermark hold (TIDE_TS_MAX: none) */
     uint32_t n_ended, n_held;
     int64_t align_id;   /* barrier being aligned (valid when n_held > 0) */
     _Atomic int64_t barrier_req; /* sources: highest barrier id requested */
@@ -82,6 +95,9 @@ int tide_task_create(tide_task **out, const char *name, const tide_task_op *op, 
     t->state = state;
     t->env = env;
     t->wm_out = TIDE_TS_MIN;
+    t->wm_min = TIDE_TS_MIN;
+    t->wm_called = TIDE_TS_MIN;
+    t->hold = TIDE_TS_MAX;
     atomic_init(&t->barrier_req, 0);
     atomic_init(&t->st_wm, TIDE_TS_MIN);
     t->name = strdup(name ? name : (op->name ? op->name : "task"));
@@ -114,6 +130,15 @@ void tide_task_free(tide_task *t)
         free(t->ports[p].chans);
     }
     free(t->ports);
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        in_chan *in = &t->in[i];
+        for (uint32_t k = 0; k < in->q_len; k++) {
+            tide_chan_msg *m = &in->q[(in->q_head + k) % in->q_cap];
+            if (m->kind == TIDE_CHAN_DATA && m->u.batch)
+                in->bt.free(in->bt.ctx, m->u.batch);
+        }
+        free(in->q);
+    }
     free(t->in);
     if (t->sig_ok)
         tide_chan_signal_destroy(&t->sig);
@@ -131,7 +156,10 @@ int tide_task_add_input(tide_task *t, tide_chan *c, const tide_task_batch_type *
     if (!n)
         return tide_err_set(e, TIDE_ENOMEM, "task %s: out of memory", t->name);
     t->in = n;
-    t->in[t->n_in++] = (in_chan){.ch = c, .bt = bt ? *bt : t->env->batch, .wm = TIDE_TS_MIN};
+    t->in[t->n_in++] = (in_chan){.ch = c,
+                                 .bt = bt ? *bt : t->env->batch,
+                                 .wm = TIDE_TS_MIN,
+                                 .q_budget = ALIGN_QUEUE * tide_chan_capacity(c)};
     tide_chan_set_consumer_signal(c, &t->sig);
     return 0;
 }
@@ -194,7 +222,13 @@ static int64_t now_ns(const tide_task *t) { return tide_clock_mono_ns(t->env->cl
 
 static int send_msg(tide_task *t, tide_chan *ch, const tide_chan_msg *m)
 {
-    int rc = tide_chan_send(ch, m);
+    int rc = tide_chan_try_send(ch, m);
+    if (rc == TIDE_EAGAIN) { /* full: wait, and do not count as busy meanwhile */
+        atomic_fetch_sub_explicit(&t->env->busy, 1, memory_order_acq_rel);
+        rc = tide_chan_send(ch, m);
+        atomic_fetch_add_explicit(&t->env->busy, 1, memory_order_acq_rel);
+    }
+    atomic_fetch_add_explicit(&t->env->progress, 1, memory_order_relaxed);
     if (rc != 0)
         return tide_err_set(&t->err, TIDE_EFAILED, "task %s: channel %s: %s", t->name,
                             tide_chan_name(ch), rc == TIDE_EFAILED ? "graph stopped" : "send after close");
@@ -341,6 +375,8 @@ fail:
 
 static int forward_watermark(tide_task *t, int64_t wm)
 {
+    if (wm > t->hold)
+        wm = t->hold;
     if (wm <= t->wm_out)
         return 0;
     tide_chan_msg m = {.kind = TIDE_CHAN_WATERMARK, .u.watermark = wm};
@@ -352,7 +388,54 @@ static int forward_watermark(tide_task *t, int64_t wm)
     return rc;
 }
 
-int tide_task_emit_watermark(tide_task_out *t, int64_t wm) { return forward_watermark(t, wm); }
+int tide_task_emit_watermark(tide_task_out *t, int64_t wm)
+{
+    if (wm > t->wm_min)
+        t->wm_min = wm;
+    return forward_watermark(t, wm);
+}
+
+void tide_task_hold_watermark(tide_task_out *t, int64_t hold) { t->hold = hold; }
+
+int64_t tide_task_watermark_in(const tide_task_out *t) { return t->wm_min; }
+
+void *tide_task_pending(tide_task_out *t, uint32_t port, uint32_t chan, uint32_t *rows)
+{
+    if (port >= t->n_ports || chan >= t->ports[port].n)
+        return NULL;
+    out_chan *oc = &t->ports[port].chans[chan];
+    if (!oc->pending) {
+        oc->pending = oc->bt.create(oc->bt.ctx, t->env->batch_rows);
+        if (!oc->pending) {
+            tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory for a batch", t->name);
+            return NULL;
+        }
+        oc->rows = 0;
+        oc->first_ns = now_ns(t);
+    }
+    *rows = oc->rows;
+    return oc->pending;
+}
+
+int tide_task_added(tide_task_out *t, uint32_t port, uint32_t chan, uint32_t n)
+{
+    out_chan *oc = &t->ports[port].chans[chan];
+    oc->rows += n;
+    BUMP(st_items, n);
+    int rc;
+    if (oc->rows >= t->env->batch_rows && (rc = send_pending(t, oc)) != 0)
+        return rc;
+    if (++t->emit_tick >= t->env->flush_check_every) {
+        t->emit_tick = 0;
+        return flush_due(t, now_ns(t));
+    }
+    return 0;
+}
+
+uint32_t tide_task_port_chans(const tide_task_out *t, uint32_t port)
+{
+    return port < t->n_ports ? t->ports[port].n : 0;
+}
 
 int tide_task_emit_barrier(tide_task_out *t, int64_t id)
 {
@@ -388,8 +471,9 @@ static int op_failed(tide_task *t, int rc, const char *what)
 
 static int call_watermark(tide_task *t, int64_t wm)
 {
-    if (wm <= t->wm_out)
+    if (wm <= t->wm_called)
         return 0;
+    t->wm_called = wm;
     if (t->op->on_watermark) {
         int rc = t->op->on_watermark(t->state, wm, t, &t->err);
         if (rc < 0)
@@ -405,6 +489,8 @@ static int advance_watermark(tide_task *t)
     for (uint32_t i = 0; i < t->n_in; i++)
         if (!t->in[i].ended && t->in[i].wm < m)
             m = t->in[i].wm;
+    if (m > t->wm_min)
+        t->wm_min = m;
     return call_watermark(t, m);
 }
 
@@ -434,7 +520,8 @@ static int check_alignment(tide_task *t)
 static int finish(tide_task *t)
 {
     int rc;
-    if (t->wm_out < TIDE_TS_MAX && t->op->on_watermark && !t->op->on_poll &&
+    t->hold = TIDE_TS_MAX; /* nothing follows: release any hold */
+    if (t->wm_called < TIDE_TS_MAX && t->op->on_watermark && !t->op->on_poll &&
         (rc = t->op->on_watermark(t->state, TIDE_TS_MAX, t, &t->err)) < 0)
         return op_failed(t, rc, "on_watermark");
     if (t->op->on_end && (rc = t->op->on_end(t->state, t, &t->err)) < 0)
@@ -472,7 +559,9 @@ static int handle(tide_task *t, uint32_t i, const tide_chan_msg *m)
             return 0;
         }
         rc = t->op->on_batch(t->state, i, m->u.batch, m->rows, t, &t->err);
-        return rc < 0 ? op_failed(t, rc, "on_batch") : 0;
+        if (rc < 0)
+            return op_failed(t, rc, "on_batch");
+        return forward_watermark(t, t->wm_called); /* the hold may have moved */
     case TIDE_CHAN_WATERMARK:
         if (m->u.watermark <= in->wm)
             return 0;
@@ -519,17 +608,91 @@ static void idle_wait(tide_task *t, bool (*ready)(tide_task *))
     uint32_t key = tide_chan_signal_prepare(&t->sig);
     if (!ready(t) && !stopping(t)) {
         BUMP(st_idle_waits, 1);
+        atomic_fetch_sub_explicit(&t->env->busy, 1, memory_order_acq_rel);
         tide_chan_signal_wait(&t->sig, key, timeout);
+        atomic_fetch_add_explicit(&t->env->busy, 1, memory_order_acq_rel);
     }
     tide_chan_signal_cancel(&t->sig);
 }
 
+/* Alignment (task.h): an input is read while it has not ended, is not
+ * held for a barrier, and its watermark is the task's (not ahead of the
+ * others); `override` reads inputs that are ahead too (see readable_now). */
+static bool readable(const tide_task *t, const in_chan *in, bool override)
+{
+    return !in->ended && !in->held && (in->wm <= t->wm_min || override);
+}
+
+/* While a barrier is being aligned and every input still to deliver it is
+ * ahead on watermarks, those are read anyway: otherwise neither the
+ * barrier nor the watermark could move. */
+static bool override_now(const tide_task *t)
+{
+    if (t->n_held == 0)
+        return false;
+    for (uint32_t i = 0; i < t->n_in; i++)
+        if (readable(t, &t->in[i], false))
+            return false;
+    return true;
+}
+
+static bool has_msg(in_chan *in) { return in->q_len > 0 || tide_chan_ready(in->ch); }
+
 static bool inputs_ready(tide_task *t)
 {
-    for (uint32_t i = 0; i < t->n_in; i++)
-        if (!t->in[i].ended && !t->in[i].held && tide_chan_ready(t->in[i].ch))
+    bool ov = override_now(t);
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        in_chan *in = &t->in[i];
+        if (readable(t, in, ov) && has_msg(in))
             return true;
+    }
     return false;
+}
+
+/* The next message of input i: its queue first, then the channel.  1 (a
+ * message), 0 (closed and drained), TIDE_EAGAIN, TIDE_EFAILED. */
+static int next_msg(in_chan *in, tide_chan_msg *m)
+{
+    if (in->q_len) {
+        *m = in->q[in->q_head];
+        in->q_head = (in->q_head + 1) % in->q_cap;
+        in->q_len--;
+        return m->kind == TIDE_CHAN_END && m->u.batch == NULL && m->rows == UINT32_MAX ? 0 : 1;
+    }
+    return tide_chan_try_recv(in->ch, m);
+}
+
+/* Take one message off a full channel of an input that is not being read
+ * into its queue, so that its producer does not wait on this task. */
+static int drain_full(tide_task *t, in_chan *in)
+{
+    if (in->q_closed)
+        return 0;
+    if (in->q_len == in->q_cap) {
+        uint32_t cap = in->q_cap ? in->q_cap * 2 : 16;
+        tide_chan_msg *q = malloc(cap * sizeof *q);
+        if (!q)
+            return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory queueing an input", t->name);
+        for (uint32_t k = 0; k < in->q_len; k++)
+            q[k] = in->q[(in->q_head + k) % in->q_cap];
+        free(in->q);
+        in->q = q;
+        in->q_head = 0;
+        in->q_cap = cap;
+    }
+    tide_chan_msg m;
+    int rc = tide_chan_try_recv(in->ch, &m);
+    if (rc == TIDE_EAGAIN)
+        return 0;
+    if (rc == TIDE_EFAILED)
+        return stopped(t);
+    if (rc == 0) /* closed and drained: remember the end in order */
+        m = (tide_chan_msg){.kind = TIDE_CHAN_END, .rows = UINT32_MAX};
+    in->q[(in->q_head + in->q_len) % in->q_cap] = m;
+    in->q_len++;
+    if (m.kind == TIDE_CHAN_END)
+        in->q_closed = true;
+    return 1;
 }
 
 static bool barrier_requested(tide_task *t)
@@ -569,6 +732,7 @@ static int run_inputs(tide_task *t)
 {
     int rc;
     uint32_t start = 0;
+    uint32_t starved = 0;
     if (t->n_in == 0) /* no inputs at all: ends at once */
         return finish(t);
     while (!t->finished) {
@@ -577,9 +741,10 @@ static int run_inputs(tide_task *t)
         bool progressed = false;
         for (uint32_t k = 0; k < t->n_in && !t->finished; k++) {
             uint32_t i = (start + k) % t->n_in;
-            for (int b = 0; b < BURST && !t->in[i].ended && !t->in[i].held && !t->finished; b++) {
+            bool ov = override_now(t);
+            for (int b = 0; b < BURST && readable(t, &t->in[i], ov) && !t->finished; b++) {
                 tide_chan_msg m;
-                rc = tide_chan_try_recv(t->in[i].ch, &m);
+                rc = next_msg(&t->in[i], &m);
                 if (rc == TIDE_EAGAIN)
                     break;
                 progressed = true;
@@ -588,22 +753,72 @@ static int run_inputs(tide_task *t)
                 rc = rc == 0 ? input_ended(t, i) : handle(t, i, &m);
                 if (rc != 0)
                     return rc;
+                ov = override_now(t);
             }
         }
         start++;
+        /* An input that is not read and whose channel is full gets its
+         * messages queued here, up to ALIGN_QUEUE channel capacities, so
+         * that its producer goes on (an instance ahead of its peers by one
+         * step: its output waits here, not in the producer). */
+        if (!t->finished) {
+            bool ov = override_now(t);
+            for (uint32_t i = 0; i < t->n_in; i++) {
+                in_chan *in = &t->in[i];
+                if (!readable(t, in, ov) && !in->ended && in->q_len < in->q_budget &&
+                    tide_chan_full(in->ch)) {
+                    while (in->q_len < in->q_budget && (rc = drain_full(t, in)) > 0)
+                        progressed = true;
+                    if (rc < 0)
+                        return rc;
+                }
+            }
+        }
+        /* Starved: a whole idle tick passed with nothing to read on the
+         * readable inputs, and no other task of the graph is busy (each
+         * waits for input or on a full channel).  If an input that is not
+         * read has a full channel, the graph is stuck on this task's
+         * alignment (one upstream feeding both inputs): take everything
+         * that input has queued.  (Under plain backpressure some task is
+         * busy, so this never grows queues there.) */
+        if (!progressed && starved >= 2 && !t->finished &&
+            atomic_load_explicit(&t->env->busy, memory_order_acquire) <= 1) {
+            bool ov = override_now(t);
+            for (uint32_t i = 0; i < t->n_in; i++) {
+                in_chan *in = &t->in[i];
+                if (!readable(t, in, ov) && !in->ended && tide_chan_full(in->ch)) {
+                    while ((rc = drain_full(t, in)) > 0)
+                        progressed = true;
+                    if (rc < 0)
+                        return rc;
+                }
+            }
+        }
+        if (progressed)
+            starved = 0;
         if (t->finished)
             break;
         if ((rc = flush_due(t, now_ns(t))) != 0)
             return rc;
-        if (!progressed)
+        if (!progressed) {
+            /* starved counts idle ticks in a row in which no task of the
+             * graph moved a message and this one had nothing to read */
+            uint64_t moved = atomic_load_explicit(&t->env->progress, memory_order_relaxed);
             idle_wait(t, inputs_ready);
+            if (inputs_ready(t) || moved != atomic_load_explicit(&t->env->progress, memory_order_relaxed))
+                starved = 0;
+            else
+                starved++;
+        }
     }
     return 0;
 }
 
 int tide_task_run(tide_task *t)
 {
+    atomic_fetch_add_explicit(&t->env->busy, 1, memory_order_acq_rel);
     int rc = t->op->on_poll ? run_source(t) : run_inputs(t);
+    atomic_fetch_sub_explicit(&t->env->busy, 1, memory_order_acq_rel);
     if (rc != 0) {
         if (!tide_err_failed(&t->err)) {
             tide_err_set(&t->err, rc, "task %s: %s", t->name, tide_strerror(rc));

@@ -8,14 +8,32 @@
  * the operator produces output.
  *
  * The task loop (non-source tasks), in order:
- *   1. Read messages from every input that is neither ended nor held (see
- *      barriers), up to a bounded number per input per round, round-robin:
+ *   1. Read messages from every input that is readable, up to a bounded
+ *      number per input per round, round-robin.  An input is readable when
+ *      it has not ended, is not held for a barrier, and its watermark is the
+ *      task's (the minimum): inputs whose watermark is ahead wait until the
+ *      others catch up (alignment on watermarks), so each record is handled
+ *      at the same task watermark whatever the thread timing, and the task's
+ *      watermark steps are the same in every run.  An input that is not
+ *      read and whose channel is full is drained into a queue of the task
+ *      (read first once the input is readable again): up to two channel
+ *      capacities at once, so an instance one step ahead of its peers goes
+ *      on; beyond that only when the graph is stuck (two idle ticks in a
+ *      row in which no task sent a message, and every other task waiting),
+ *      so that inputs fed by one upstream (a source read by both sides of a
+ *      join, one side holding its watermark back) cannot deadlock each
+ *      other, while plain backpressure still bounds memory: per input at
+ *      most 3 channel capacities of messages (channel + queue) unless
+ *      stuck.  While a barrier
+ *      is being aligned and every input still to deliver it is ahead on
+ *      watermarks, those are read anyway (else neither could move).
  *        DATA      -> op->on_batch(input, batch)   (the operator owns batch)
  *        WATERMARK -> the input's watermark rises to max(old, w); if the
  *                     task's watermark (min over inputs; an ended input
  *                     counts as +infinity) advanced: op->on_watermark(w),
- *                     flush, forward w on every output channel.  Never
- *                     regresses, never repeats.
+ *                     flush, forward min(w, hold) on every output channel
+ *                     (hold: tide_task_hold_watermark).  Never regresses,
+ *                     never repeats.
  *        BARRIER n -> single input: op->on_barrier(n), flush, forward n.
  *                     Several inputs (aligned): the input is held (not read)
  *                     until n arrived on every input that has not ended; then
@@ -114,6 +132,8 @@ typedef struct tide_task_env {
     uint32_t flush_check_every; /* emits between clock checks (> 0) */
     const tide_clock *clock;    /* mono_ns drives the flush policy */
     _Atomic int stop;           /* set when the graph stops: tasks return */
+    _Atomic int busy;           /* tasks running now (not waiting for input or on a full channel) */
+    _Atomic uint64_t progress;  /* messages sent by any task (a stall detector's clock) */
     /* Called once per failing task, from its thread. */
     void (*fail)(void *ctx, tide_task *t, int code, const char *msg);
     void *fail_ctx;
@@ -183,6 +203,20 @@ int tide_task_emit_watermark(tide_task_out *out, int64_t wm);
 /* Sources: emit checkpoint barrier `id` (after on_barrier is NOT called for
  * it: the source snapshots itself before calling this). */
 int tide_task_emit_barrier(tide_task_out *out, int64_t id);
+/* Forward at most `hold` from now on (TIDE_TS_MAX: no hold; the end of
+ * input releases it): for operators whose output can be older than their
+ * input watermark.  A raised hold is applied after the current callback. */
+void tide_task_hold_watermark(tide_task_out *out, int64_t hold);
+/* The task's input watermark (min over inputs; sources: the last emitted). */
+int64_t tide_task_watermark_in(const tide_task_out *out);
+/* Bulk appends: the pending batch of channel `chan` of output `port`
+ * (created when there is none), holding *rows items; append up to
+ * batch_rows - *rows items to it, then report them with tide_task_added
+ * (which sends the batch once full).  NULL on ENOMEM or a bad port. */
+void *tide_task_pending(tide_task_out *out, uint32_t port, uint32_t chan, uint32_t *rows);
+int tide_task_added(tide_task_out *out, uint32_t port, uint32_t chan, uint32_t n);
+/* Channels of output `port` (0 for a bad port). */
+uint32_t tide_task_port_chans(const tide_task_out *out, uint32_t port);
 /* Send every pending batch now. */
 int tide_task_flush(tide_task_out *out);
 /* Free a batch received in on_batch from input `input` (with the batch type

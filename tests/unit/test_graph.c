@@ -621,9 +621,10 @@ static void test_backpressure_bounded(void)
         if (strncmp(name, "source", 6) == 0)
             source_waits += st.send_waits;
     }
-    /* Structural bound: queued + one pending per output channel + one in
-     * the hands of each task. */
-    long bound = (long)(nch * (cap + 1) + tide_graph_task_count(su.g));
+    /* Structural bound: queued (in the channel, and up to two capacities
+     * in the consumer's alignment queue, task.h) + one pending per output
+     * channel + one in the hands of each task. */
+    long bound = (long)(nch * (3 * cap + 1) + tide_graph_task_count(su.g));
     long max_live = atomic_load(&su.pool.max_live);
     fprintf(stderr, "  backpressure: %zu channels, max batches alive %ld (bound %ld), created %ld, "
                     "max rows queued %llu, source send waits %llu, rss growth %lld KB\n",

@@ -72,6 +72,8 @@ static tide_task_env env_make(void)
     env.flush_check_every = 1;
     env.clock = tide_clock_system();
     atomic_init(&env.stop, 0);
+    atomic_init(&env.busy, 0);
+    atomic_init(&env.progress, 0);
     return env;
 }
 
@@ -266,11 +268,13 @@ static void test_watermark_min_and_end(void)
     const char *in[] = {"w10 w30 e", "w20 w25 w5 w40 e"};
     TT_OK(rig_run(&g, in, 2));
     TT_ASSERT_EQ_INT(g.rc, 0);
-    /* Input 0 is read first: 10 and 30 wait for input 1 (min is still -inf);
-     * once input 0 ended only input 1 counts; 5 is a regression (ignored);
-     * when input 1 ends the min is +infinity. */
-    TT_ASSERT_EQ_STR(g.r.log, "w20 w25 w40 w+inf end0");
-    TT_ASSERT_EQ_STR(g.got, "w20 w25 w40 w+inf e");
+    /* Aligned reading: an input whose watermark is ahead of the min waits
+     * for the others.  w10 (input 0 waits), w20 -> min 10, w30 -> 20 (input
+     * 0 waits), w25 -> 25, w5 a regression (ignored), w40 -> 30, input 0
+     * ends -> 40, input 1 ends -> +infinity.  Every step of both inputs is
+     * seen, whatever the timing. */
+    TT_ASSERT_EQ_STR(g.r.log, "w10 w20 w25 w30 w40 w+inf end0");
+    TT_ASSERT_EQ_STR(g.got, "w10 w20 w25 w30 w40 w+inf e");
     rig_free(&g);
 }
 
@@ -280,9 +284,11 @@ static void test_watermark_waits_for_slowest(void)
     const char *in2[] = {"w10 w30 w50 d1 w70 e", "w40 w45 e"};
     TT_OK(rig_run(&g, in2, 2));
     TT_ASSERT_EQ_INT(g.rc, 0);
-    /* Read order: all of input 0 (min stays -inf while input 1 has none),
-     * then input 0 ends at 70; input 1: 40 (min 40), 45, end -> +inf. */
-    TT_ASSERT_EQ_STR(g.got, "d1 w40 w45 w+inf e");
+    /* Aligned: input 0 waits at 10 until input 1 has a watermark (40), at
+     * 30 and 50 until input 1 reaches them; d1 comes after the task reached
+     * 50 (its input's watermark), so it is handled at watermark 50 in every
+     * run. */
+    TT_ASSERT_EQ_STR(g.got, "w10 w30 w40 w45 w50 d1 w70 w+inf e");
     rig_free(&g);
 }
 

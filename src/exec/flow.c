@@ -1,0 +1,1053 @@
+/*
+ * flow.c - the dataflow graph of nodes on the task runtime.  See flow.h.
+ *
+ * Shape of a running flow.  Every node instance has a context (the
+ * tide_node_ctx handed to its callbacks) that knows, per output port, its
+ * destinations: a chained child instance (called directly) or an output
+ * port of the task it lives in (rows copied into that port's pending
+ * batches, routed per partitioning).  A task is a tree of chained instances
+ * kept in pre-order (parents before children); the task runtime sees it as
+ * one tide_task_op whose callbacks walk the tree:
+ *
+ *   batch      the root's batch(), with the root's logical input for the
+ *              physical channel it came from;
+ *   watermark  the root's watermark(), then every chained instance gets
+ *              min(parent's watermark, parent's hold) in pre-order;
+ *   the end    each instance in pre-order: watermark(+inf) (not a source
+ *              root), then end(), so rows a parent emits at its end reach
+ *              the child before the child's own end;
+ *   barrier    each instance in pre-order writes its snapshot.
+ * The task's forwarded watermark is held at the minimum of its instances'
+ * output watermarks (tide_task_hold_watermark), so a hold anywhere in the
+ * chain holds back every port of the task (conservative, never late).
+ */
+#include "exec/flow.h"
+
+#include "base/hash.h"
+#include "exec/graph.h"
+#include "state/snap.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- batch pools (one per channel edge) ---- */
+
+typedef struct bpool {
+    pthread_mutex_t mu;
+    const tide_schema *schema;
+    unsigned flags;
+    tide_cbatch **free_list;
+    uint32_t n_free, cap_free;
+} bpool;
+
+#define POOL_KEEP 64
+
+static void *pool_create(void *ctx, uint32_t rows)
+{
+    bpool *p = ctx;
+    tide_cbatch *b = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->n_free)
+        b = p->free_list[--p->n_free];
+    pthread_mutex_unlock(&p->mu);
+    if (b && tide_cbatch_capacity(b) >= rows)
+        return b;
+    tide_cbatch_free(b);
+    tide_err e = {0};
+    if (tide_cbatch_create(&b, p->schema, rows, p->flags, &e) != 0)
+        return NULL;
+    return b;
+}
+
+static void pool_free(void *ctx, void *batch)
+{
+    bpool *p = ctx;
+    tide_cbatch *b = batch;
+    if (!b)
+        return;
+    tide_cbatch_reset(b);
+    pthread_mutex_lock(&p->mu);
+    if (p->n_free < p->cap_free) {
+        p->free_list[p->n_free++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    tide_cbatch_free(b);
+}
+
+static void pool_destroy(bpool *p)
+{
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < p->n_free; i++)
+        tide_cbatch_free(p->free_list[i]);
+    free(p->free_list);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+static bpool *pool_new(const tide_schema *s, unsigned flags)
+{
+    bpool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->free_list = calloc(POOL_KEEP, sizeof *p->free_list);
+    if (!p->free_list || pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(p->free_list);
+        free(p);
+        return NULL;
+    }
+    p->cap_free = POOL_KEEP;
+    p->schema = s;
+    p->flags = flags;
+    return p;
+}
+
+/* ---- structures ---- */
+
+typedef struct fedge {
+    int from, to;
+    uint32_t port, to_in;
+    tide_flow_part part;
+    uint32_t *keys;
+    uint32_t n_keys;
+    bool chained;
+    bpool *pool;
+} fedge;
+
+typedef struct ftask ftask;
+
+enum { DEST_CHAIN, DEST_PORT };
+
+typedef struct dest {
+    int kind;
+    tide_node_ctx *child; /* CHAIN */
+    uint32_t child_in;
+    uint32_t task_port; /* PORT */
+    const fedge *edge;
+} dest;
+
+struct tide_node_ctx {
+    tide_flow *f;
+    int node;
+    uint32_t idx, par;
+    uint32_t global; /* instance number over the flow */
+    const tide_node_vt *vt;
+    void *self;
+    ftask *task;
+    tide_node_ctx *parent; /* chained parent, or NULL for a task's root */
+    dest *dests[TIDE_FLOW_MAX_PORTS];
+    uint32_t n_dests[TIDE_FLOW_MAX_PORTS];
+    const tide_schema *const *out_schema;
+    int64_t wm;   /* last watermark delivered (sources: emitted) */
+    int64_t hold; /* tide_node_hold */
+    bool ended;
+};
+
+struct ftask {
+    tide_flow *f;
+    tide_task *t; /* the runtime's task (the emitter) */
+    int id;       /* in the graph */
+    tide_node_ctx **m; /* members in pre-order; m[0] the root */
+    uint32_t n;
+    uint32_t *phys_in; /* physical input -> the root's logical input */
+    uint32_t n_phys;
+    /* scratch of the hash router */
+    uint32_t *route_dst, *route_sel, *route_cnt, *iota;
+    uint32_t dst_cap, sel_cap, cnt_cap, iota_cap;
+};
+
+typedef struct fnode {
+    tide_flow_node spec;
+    char *name;
+    uint32_t n_in;
+    tide_node_ctx *inst; /* [parallelism] */
+} fnode;
+
+typedef struct ckpt {
+    int64_t id;
+    tide_buf *bufs; /* per global instance */
+    bool *done;
+    uint32_t count;
+} ckpt;
+
+#define MAX_CKPTS 8
+
+struct tide_flow {
+    tide_flow_cfg cfg;
+    fnode *nodes;
+    uint32_t n_nodes;
+    fedge *edges;
+    uint32_t n_edges;
+    uint32_t n_inst;
+    tide_graph *g;
+    ftask **tasks;
+    uint32_t n_tasks;
+    bool started;
+    const tide_buf *restore; /* before start */
+
+    pthread_mutex_t mu; /* guards ckpts */
+    ckpt ckpts[MAX_CKPTS];
+};
+
+/* ---- building ---- */
+
+int tide_flow_create(tide_flow **out, const tide_flow_cfg *cfg, tide_err *e)
+{
+    *out = NULL;
+    tide_flow *f = calloc(1, sizeof *f);
+    if (!f)
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+    if (pthread_mutex_init(&f->mu, NULL) != 0) {
+        free(f);
+        return tide_err_set(e, TIDE_ENOMEM, "flow: mutex init failed");
+    }
+    if (cfg)
+        f->cfg = *cfg;
+    if (!f->cfg.batch_rows)
+        f->cfg.batch_rows = 4096;
+    if (!f->cfg.chan_capacity)
+        f->cfg.chan_capacity = 8;
+    if (!f->cfg.clock)
+        f->cfg.clock = tide_clock_system();
+    *out = f;
+    return 0;
+}
+
+static void ckpt_clear(tide_flow *f, ckpt *c)
+{
+    if (c->bufs)
+        for (uint32_t i = 0; i < f->n_inst; i++)
+            tide_buf_free(&c->bufs[i]);
+    free(c->bufs);
+    free(c->done);
+    memset(c, 0, sizeof *c);
+}
+
+void tide_flow_free(tide_flow *f)
+{
+    if (!f)
+        return;
+    tide_graph_free(f->g); /* stops and joins; frees queued batches into the pools */
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        fnode *n = &f->nodes[i];
+        if (n->inst)
+            for (uint32_t k = 0; k < n->spec.parallelism; k++) {
+                tide_node_ctx *cx = &n->inst[k];
+                if (cx->self && n->spec.vt->free)
+                    n->spec.vt->free(cx->self);
+                for (uint32_t p = 0; p < TIDE_FLOW_MAX_PORTS; p++)
+                    free(cx->dests[p]);
+            }
+        free(n->inst);
+        free(n->name);
+    }
+    for (uint32_t i = 0; i < f->n_edges; i++) {
+        free(f->edges[i].keys);
+        pool_destroy(f->edges[i].pool);
+    }
+    free(f->tasks); /* the tasks' states were freed by the graph */
+    for (int i = 0; i < MAX_CKPTS; i++)
+        ckpt_clear(f, &f->ckpts[i]);
+    free(f->nodes);
+    free(f->edges);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
+
+int tide_flow_add(tide_flow *f, const tide_flow_node *spec, int *id, tide_err *e)
+{
+    const char *name = spec->name ? spec->name : (spec->vt && spec->vt->kind ? spec->vt->kind : "node");
+    if (f->started)
+        return tide_err_set(e, TIDE_EINVAL, "flow: node %s added after start", name);
+    if (!spec->vt || !spec->make)
+        return tide_err_set(e, TIDE_EINVAL, "flow: node %s needs a vtable and a make function", name);
+    if (spec->parallelism < 1 || spec->n_out > TIDE_FLOW_MAX_PORTS)
+        return tide_err_set(e, TIDE_EINVAL, "flow: node %s: parallelism %u, %u outputs", name,
+                            spec->parallelism, spec->n_out);
+    for (uint32_t p = 0; p < spec->n_out; p++)
+        if (!spec->out_schema[p])
+            return tide_err_set(e, TIDE_EINVAL, "flow: node %s: output %u has no schema", name, p);
+    fnode *nn = realloc(f->nodes, (f->n_nodes + 1) * sizeof *nn);
+    if (!nn)
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+    f->nodes = nn;
+    fnode *n = &f->nodes[f->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->spec = *spec;
+    n->name = strdup(name);
+    if (!n->name)
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+    n->spec.name = n->name;
+    *id = (int)f->n_nodes++;
+    return 0;
+}
+
+int tide_flow_connect(tide_flow *f, int from, uint32_t port, int to, tide_flow_part part,
+                      const uint32_t *key_cols, uint32_t n_keys, tide_err *e)
+{
+    if (f->started)
+        return tide_err_set(e, TIDE_EINVAL, "flow: edge added after start");
+    if (from < 0 || to < 0 || (uint32_t)from >= f->n_nodes || (uint32_t)to >= f->n_nodes || from == to)
+        return tide_err_set(e, TIDE_EINVAL, "flow: edge %d -> %d: no such nodes", from, to);
+    fnode *a = &f->nodes[from], *b = &f->nodes[to];
+    if (port >= a->spec.n_out)
+        return tide_err_set(e, TIDE_EINVAL, "flow: %s has no output %u", a->name, port);
+    if (b->spec.vt->poll)
+        return tide_err_set(e, TIDE_EINVAL, "flow: %s is a source: it takes no input", b->name);
+    if (part == TIDE_FLOW_FORWARD && a->spec.parallelism != b->spec.parallelism)
+        return tide_err_set(e, TIDE_EINVAL, "flow: forward edge %s -> %s of parallelism %u and %u",
+                            a->name, b->name, a->spec.parallelism, b->spec.parallelism);
+    if (part == TIDE_FLOW_GATHER && b->spec.parallelism != 1)
+        return tide_err_set(e, TIDE_EINVAL, "flow: gather into %s of parallelism %u", b->name,
+                            b->spec.parallelism);
+    if (part == TIDE_FLOW_HASH) {
+        if (n_keys == 0)
+            return tide_err_set(e, TIDE_EINVAL, "flow: hash edge %s -> %s without key columns", a->name,
+                                b->name);
+        for (uint32_t k = 0; k < n_keys; k++)
+            if (key_cols[k] >= tide_schema_ncols(a->spec.out_schema[port]))
+                return tide_err_set(e, TIDE_EINVAL, "flow: hash edge %s -> %s: key column %u of %zu",
+                                    a->name, b->name, key_cols[k],
+                                    (size_t)tide_schema_ncols(a->spec.out_schema[port]));
+    }
+    fedge *ne = realloc(f->edges, (f->n_edges + 1) * sizeof *ne);
+    if (!ne)
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+    f->edges = ne;
+    fedge *ed = &f->edges[f->n_edges];
+    memset(ed, 0, sizeof *ed);
+    ed->from = from;
+    ed->to = to;
+    ed->port = port;
+    ed->part = part;
+    ed->to_in = b->n_in;
+    if (part == TIDE_FLOW_HASH) {
+        ed->keys = malloc(n_keys * sizeof *ed->keys);
+        if (!ed->keys)
+            return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+        memcpy(ed->keys, key_cols, n_keys * sizeof *ed->keys);
+        ed->n_keys = n_keys;
+    }
+    f->n_edges++;
+    b->n_in++;
+    return 0;
+}
+
+/* ---- emitting ---- */
+
+static uint32_t *scratch(uint32_t **p, uint32_t *cap, uint32_t need)
+{
+    if (need <= *cap)
+        return *p;
+    uint32_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    uint32_t *q = realloc(*p, (size_t)c * sizeof *q);
+    if (!q)
+        return NULL;
+    *p = q;
+    *cap = c;
+    return q;
+}
+
+static const uint32_t *iota(ftask *tk, uint32_t n)
+{
+    uint32_t old = tk->iota_cap;
+    uint32_t *s = scratch(&tk->iota, &tk->iota_cap, n);
+    if (s)
+        for (uint32_t i = old; i < tk->iota_cap; i++)
+            s[i] = i;
+    return s;
+}
+
+/* Append rows sel[0..n) of b to channel `chan` of task port `port`. */
+static int append_rows(ftask *tk, uint32_t port, uint32_t chan, const tide_cbatch *b,
+                       const uint32_t *sel, uint32_t n, tide_err *e)
+{
+    while (n) {
+        uint32_t rows;
+        tide_cbatch *dst = tide_task_pending(tk->t, port, chan, &rows);
+        if (!dst)
+            return tide_err_set(e, TIDE_ENOMEM, "out of memory for an output batch");
+        uint32_t room = tide_cbatch_capacity(dst) - tide_cbatch_rows(dst);
+        uint32_t take = n < room ? n : room;
+        int rc = tide_cbatch_select(dst, b, sel, take, e);
+        if (rc != 0)
+            return rc;
+        if ((rc = tide_task_added(tk->t, port, chan, take)) != 0)
+            return tide_err_set(e, rc, "sending a batch: %s", tide_strerror(rc));
+        sel += take;
+        n -= take;
+    }
+    return 0;
+}
+
+/* The hash of a row's key columns, in the canonical form of keys: NULL a
+ * value of its own, -0.0 = 0.0, one NaN. */
+static uint64_t row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *keys, uint32_t nk)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (uint32_t k = 0; k < nk; k++) {
+        uint32_t c = keys[k];
+        uint64_t v;
+        if (tide_cbatch_is_null(b, c, row)) {
+            v = 0x6e756c6c6e756c6cull;
+        } else {
+            switch (tide_cbatch_type(b, c)) {
+            case TIDE_TYPE_BOOLEAN:
+                v = tide_cbatch_bool(b, c, row) ? 1 : 0;
+                break;
+            case TIDE_TYPE_DOUBLE: {
+                double d = tide_cbatch_f64(b, c, row);
+                if (d == 0.0)
+                    d = 0.0;
+                if (isnan(d))
+                    v = 0x7ff8000000000000ull;
+                else
+                    memcpy(&v, &d, 8);
+                break;
+            }
+            case TIDE_TYPE_STRING: {
+                tide_str s = tide_cbatch_str(b, c, row);
+                v = tide_hash64(s.ptr, s.len, 0x5eed);
+                break;
+            }
+            default:
+                v = (uint64_t)tide_cbatch_i64(b, c, row);
+                break;
+            }
+        }
+        h = tide_hash_u64(h ^ v) + k;
+    }
+    return h;
+}
+
+static int route_hash(ftask *tk, const dest *d, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
+                      tide_err *e)
+{
+    uint32_t nch = tide_task_port_chans(tk->t, d->task_port);
+    uint32_t *dst = scratch(&tk->route_dst, &tk->dst_cap, n);
+    uint32_t *out = scratch(&tk->route_sel, &tk->sel_cap, n);
+    uint32_t *cnt = scratch(&tk->route_cnt, &tk->cnt_cap, nch + 1);
+    if (!dst || !out || !cnt)
+        return tide_err_set(e, TIDE_ENOMEM, "out of memory routing rows");
+    memset(cnt, 0, (nch + 1) * sizeof *cnt);
+    const fedge *ed = d->edge;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = sel ? sel[i] : i;
+        uint64_t h = row_hash(b, r, ed->keys, ed->n_keys);
+        uint32_t c = (uint32_t)(((h >> 32) * (uint64_t)nch) >> 32);
+        dst[i] = c;
+        cnt[c + 1]++;
+    }
+    for (uint32_t c = 0; c < nch; c++)
+        cnt[c + 1] += cnt[c];
+    for (uint32_t i = 0; i < n; i++)
+        out[cnt[dst[i]]++] = sel ? sel[i] : i;
+    /* cnt[c] is now the end of channel c's run */
+    uint32_t start = 0;
+    for (uint32_t c = 0; c < nch; c++) {
+        uint32_t end = cnt[c];
+        if (end > start) {
+            int rc = append_rows(tk, d->task_port, c, b, out + start, end - start, e);
+            if (rc != 0)
+                return rc;
+        }
+        start = end;
+    }
+    return 0;
+}
+
+int tide_node_emit(tide_node_ctx *cx, uint32_t port, const tide_cbatch *b, const uint32_t *sel,
+                   uint32_t n, tide_err *e)
+{
+    if (port >= TIDE_FLOW_MAX_PORTS)
+        return tide_err_set(e, TIDE_EINVAL, "emit on output %u", port);
+    if (n == 0)
+        return 0;
+    ftask *tk = cx->task;
+    for (uint32_t i = 0; i < cx->n_dests[port]; i++) {
+        const dest *d = &cx->dests[port][i];
+        int rc = 0;
+        if (d->kind == DEST_CHAIN) {
+            tide_node_ctx *ch = d->child;
+            if (ch->vt->batch)
+                rc = ch->vt->batch(ch->self, d->child_in, b, sel, n, ch, e);
+        } else if (d->edge->part == TIDE_FLOW_HASH) {
+            rc = route_hash(tk, d, b, sel, n, e);
+        } else {
+            const uint32_t *s = sel ? sel : iota(tk, n);
+            if (!s)
+                return tide_err_set(e, TIDE_ENOMEM, "out of memory");
+            uint32_t nch = tide_task_port_chans(tk->t, d->task_port);
+            for (uint32_t c = 0; c < nch && rc == 0; c++)
+                rc = append_rows(tk, d->task_port, c, b, s, n, e);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+const tide_clock *tide_node_clock(const tide_node_ctx *cx) { return cx->f->cfg.clock; }
+uint32_t tide_node_instance(const tide_node_ctx *cx) { return cx->idx; }
+uint32_t tide_node_parallelism(const tide_node_ctx *cx) { return cx->par; }
+const tide_schema *tide_node_out_schema(const tide_node_ctx *cx, uint32_t port)
+{
+    return port < TIDE_FLOW_MAX_PORTS ? cx->out_schema[port] : NULL;
+}
+void tide_node_hold(tide_node_ctx *cx, int64_t hold) { cx->hold = hold; }
+
+/* ---- the chain as a task ---- */
+
+static int64_t out_wm(const tide_node_ctx *cx) { return cx->wm < cx->hold ? cx->wm : cx->hold; }
+
+static int named(tide_node_ctx *cx, int rc, const char *what, tide_err *e)
+{
+    if (!tide_err_failed(e))
+        tide_err_set(e, rc, "%s[%u]: %s: %s", cx->f->nodes[cx->node].name, cx->idx, what,
+                     tide_strerror(rc));
+    else if (strncmp(e->msg, cx->f->nodes[cx->node].name, strlen(cx->f->nodes[cx->node].name)) != 0) {
+        char msg[TIDE_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%.64s[%u]: %.400s", cx->f->nodes[cx->node].name, cx->idx, e->msg);
+        memcpy(e->msg, msg, sizeof msg);
+    }
+    return e->code ? e->code : rc;
+}
+
+/* Deliver chained watermarks (pre-order) and set the task's hold. */
+static int settle(ftask *tk, tide_err *e)
+{
+    int64_t hold = TIDE_TS_MAX;
+    for (uint32_t i = 0; i < tk->n; i++) {
+        tide_node_ctx *cx = tk->m[i];
+        if (cx->parent && !cx->ended) {
+            int64_t w = out_wm(cx->parent);
+            if (w > cx->wm) {
+                cx->wm = w;
+                if (cx->vt->watermark) {
+                    int rc = cx->vt->watermark(cx->self, w, cx, e);
+                    if (rc < 0)
+                        return named(cx, rc, "watermark", e);
+                }
+            }
+        }
+        int64_t o = out_wm(cx);
+        if (cx->hold < TIDE_TS_MAX && o < hold)
+            hold = o;
+    }
+    tide_task_hold_watermark(tk->t, hold);
+    return 0;
+}
+
+static int chain_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
+                       tide_err *e)
+{
+    ftask *tk = st;
+    tide_node_ctx *root = tk->m[0];
+    int rc = 0;
+    if (root->vt->batch && rows)
+        rc = root->vt->batch(root->self, input < tk->n_phys ? tk->phys_in[input] : 0, batch, NULL, rows,
+                             root, e);
+    tide_task_free_batch(out, input, batch);
+    if (rc < 0)
+        return named(root, rc, "batch", e);
+    return settle(tk, e);
+}
+
+static int end_all(ftask *tk, tide_err *e)
+{
+    for (uint32_t i = 0; i < tk->n; i++) {
+        tide_node_ctx *cx = tk->m[i];
+        if (cx->ended)
+            continue;
+        int rc;
+        cx->hold = TIDE_TS_MAX;
+        if (cx->wm < TIDE_TS_MAX && !cx->vt->poll) {
+            cx->wm = TIDE_TS_MAX;
+            if (cx->vt->watermark && (rc = cx->vt->watermark(cx->self, TIDE_TS_MAX, cx, e)) < 0)
+                return named(cx, rc, "watermark", e);
+        }
+        if (cx->vt->end && (rc = cx->vt->end(cx->self, cx, e)) < 0)
+            return named(cx, rc, "end", e);
+        cx->ended = true;
+    }
+    tide_task_hold_watermark(tk->t, TIDE_TS_MAX);
+    return 0;
+}
+
+static int chain_watermark(void *st, int64_t wm, tide_task_out *out, tide_err *e)
+{
+    (void)out;
+    ftask *tk = st;
+    if (wm == TIDE_TS_MAX)
+        return end_all(tk, e);
+    tide_node_ctx *root = tk->m[0];
+    if (wm > root->wm) {
+        root->wm = wm;
+        if (root->vt->watermark) {
+            int rc = root->vt->watermark(root->self, wm, root, e);
+            if (rc < 0)
+                return named(root, rc, "watermark", e);
+        }
+    }
+    return settle(tk, e);
+}
+
+static int chain_end(void *st, tide_task_out *out, tide_err *e)
+{
+    (void)out;
+    return end_all(st, e);
+}
+
+static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b)
+{
+    pthread_mutex_lock(&f->mu);
+    ckpt *c = NULL, *slot = NULL;
+    for (int i = 0; i < MAX_CKPTS; i++) {
+        ckpt *k = &f->ckpts[i];
+        if (k->bufs && k->id == id)
+            c = k;
+        else if (!slot || (slot->bufs && (!k->bufs || k->id < slot->id)))
+            slot = k; /* an empty slot, else the oldest checkpoint */
+    }
+    if (!c) {
+        c = slot;
+        ckpt_clear(f, c);
+        c->bufs = calloc(f->n_inst, sizeof *c->bufs);
+        c->done = calloc(f->n_inst, sizeof *c->done);
+        if (!c->bufs || !c->done) {
+            ckpt_clear(f, c);
+            pthread_mutex_unlock(&f->mu);
+            tide_buf_free(b);
+            return;
+        }
+        c->id = id;
+    }
+    if (!c->done[global]) {
+        c->bufs[global] = *b;
+        c->done[global] = true;
+        c->count++;
+        memset(b, 0, sizeof *b);
+    }
+    pthread_mutex_unlock(&f->mu);
+    tide_buf_free(b);
+}
+
+static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
+{
+    (void)out;
+    ftask *tk = st;
+    for (uint32_t i = 0; i < tk->n; i++) {
+        tide_node_ctx *cx = tk->m[i];
+        tide_buf inner = {0}, sec = {0};
+        int rc = 0;
+        if (cx->vt->snapshot && (rc = cx->vt->snapshot(cx->self, id, &inner, e)) < 0) {
+            tide_buf_free(&inner);
+            return named(cx, rc, "snapshot", e);
+        }
+        tide_snap_w w;
+        tide_snap_begin(&w, &sec, "flow-instance", 1);
+        tide_snap_put_u32(&w, (uint32_t)cx->node);
+        tide_snap_put_u32(&w, cx->idx);
+        tide_snap_put_bytes(&w, cx->vt->kind ? cx->vt->kind : "", cx->vt->kind ? strlen(cx->vt->kind) : 0);
+        tide_snap_put_bool(&w, cx->vt->snapshot != NULL);
+        tide_snap_put_bytes(&w, inner.data, inner.len);
+        rc = tide_snap_end(&w, e);
+        tide_buf_free(&inner);
+        if (rc != 0) {
+            tide_buf_free(&sec);
+            return named(cx, rc, "snapshot", e);
+        }
+        ckpt_put(tk->f, id, cx->global, &sec);
+    }
+    return 0;
+}
+
+static int chain_poll(void *st, tide_task_out *out, tide_err *e)
+{
+    (void)out;
+    ftask *tk = st;
+    tide_node_ctx *root = tk->m[0];
+    int rc = root->vt->poll(root->self, root, e);
+    if (rc < 0 && rc != TIDE_EAGAIN)
+        return named(root, rc, "poll", e);
+    int s = settle(tk, e);
+    return s < 0 ? s : rc;
+}
+
+int tide_node_emit_watermark(tide_node_ctx *cx, int64_t wm, tide_err *e)
+{
+    if (cx->parent || !cx->vt->poll)
+        return tide_err_set(e, TIDE_EINVAL, "%s: only a source emits watermarks",
+                            cx->f->nodes[cx->node].name);
+    if (wm <= cx->wm)
+        return 0;
+    cx->wm = wm;
+    int rc = settle(cx->task, e);
+    if (rc < 0)
+        return rc;
+    rc = tide_task_emit_watermark(cx->task->t, wm);
+    return rc < 0 ? tide_err_set(e, rc, "forwarding a watermark: %s", tide_strerror(rc)) : 0;
+}
+
+static void ftask_free(void *st)
+{
+    ftask *tk = st;
+    if (!tk)
+        return;
+    free(tk->m);
+    free(tk->phys_in);
+    free(tk->route_dst);
+    free(tk->route_sel);
+    free(tk->route_cnt);
+    free(tk->iota);
+    free(tk);
+}
+
+static const tide_task_op chain_op = {
+    .name = "chain",
+    .on_batch = chain_batch,
+    .on_watermark = chain_watermark,
+    .on_barrier = chain_barrier,
+    .on_end = chain_end,
+    .free = ftask_free,
+};
+
+static const tide_task_op chain_src_op = {
+    .name = "chain",
+    .on_poll = chain_poll,
+    .on_barrier = chain_barrier,
+    .on_end = chain_end,
+    .free = ftask_free,
+};
+
+/* ---- start ---- */
+
+static int add_dest(tide_node_ctx *cx, uint32_t port, const dest *d, tide_err *e)
+{
+    dest *nd = realloc(cx->dests[port], (cx->n_dests[port] + 1) * sizeof *nd);
+    if (!nd)
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+    cx->dests[port] = nd;
+    nd[cx->n_dests[port]++] = *d;
+    return 0;
+}
+
+static int add_member(ftask *tk, tide_node_ctx *cx, tide_err *e)
+{
+    tide_node_ctx **m = realloc(tk->m, (tk->n + 1) * sizeof *m);
+    if (!m)
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+    tk->m = m;
+    m[tk->n++] = cx;
+    cx->task = tk;
+    return 0;
+}
+
+/* Pre-order walk of the chained children of cx. */
+static int collect(tide_flow *f, ftask *tk, tide_node_ctx *cx, tide_err *e)
+{
+    int rc = add_member(tk, cx, e);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < f->n_edges; i++) {
+        fedge *ed = &f->edges[i];
+        if (!ed->chained || ed->from != cx->node)
+            continue;
+        tide_node_ctx *child = &f->nodes[ed->to].inst[cx->idx];
+        child->parent = cx;
+        dest d = {.kind = DEST_CHAIN, .child = child, .child_in = ed->to_in, .edge = ed};
+        if ((rc = add_dest(cx, ed->port, &d, e)) != 0 || (rc = collect(f, tk, child, e)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static uint64_t no_key(void *ctx, const void *item)
+{
+    (void)ctx;
+    (void)item;
+    return 0;
+}
+
+static int restore_all(tide_flow *f, tide_err *e)
+{
+    const unsigned char *p = f->restore->data;
+    size_t left = f->restore->len;
+    uint32_t seen = 0;
+    bool *got = calloc(f->n_inst ? f->n_inst : 1, sizeof *got);
+    if (!got)
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+    int rc = 0;
+    while (left && rc == 0) {
+        tide_snap_r r;
+        uint32_t ver;
+        size_t used;
+        if ((rc = tide_snap_open(&r, p, left, "flow-instance", &ver, &used, e)) != 0)
+            break;
+        uint32_t node = tide_snap_get_u32(&r), idx = tide_snap_get_u32(&r);
+        size_t klen, ilen;
+        const char *kind = tide_snap_get_bytes(&r, &klen);
+        bool has = tide_snap_get_bool(&r);
+        const void *inner = tide_snap_get_bytes(&r, &ilen);
+        if ((rc = tide_snap_close(&r, e)) != 0)
+            break;
+        if (ver != 1 || node >= f->n_nodes || idx >= f->nodes[node].spec.parallelism) {
+            rc = tide_err_set(e, TIDE_ECORRUPT, "flow restore: instance %u of node %u does not exist",
+                              idx, node);
+            break;
+        }
+        tide_node_ctx *cx = &f->nodes[node].inst[idx];
+        const char *want = cx->vt->kind ? cx->vt->kind : "";
+        if (klen != strlen(want) || memcmp(kind, want, klen) != 0) {
+            rc = tide_err_set(e, TIDE_EINVAL, "flow restore: node %s is a %s, the snapshot is of a %.*s",
+                              f->nodes[node].name, want, (int)klen, kind);
+            break;
+        }
+        if (got[cx->global]) {
+            rc = tide_err_set(e, TIDE_ECORRUPT, "flow restore: %s[%u] twice", f->nodes[node].name, idx);
+            break;
+        }
+        got[cx->global] = true;
+        seen++;
+        if (has && cx->vt->restore && (rc = cx->vt->restore(cx->self, inner, ilen, e)) < 0)
+            rc = named(cx, rc, "restore", e);
+        p += used;
+        left -= used;
+    }
+    if (rc == 0 && seen != f->n_inst)
+        rc = tide_err_set(e, TIDE_EINVAL, "flow restore: the snapshot has %u of %u node instances", seen,
+                          f->n_inst);
+    free(got);
+    return rc;
+}
+
+int tide_flow_restore(tide_flow *f, const tide_buf *store, tide_err *e)
+{
+    if (f->started)
+        return tide_err_set(e, TIDE_EINVAL, "flow: restore after start");
+    f->restore = store;
+    return 0;
+}
+
+static int build(tide_flow *f, tide_err *e)
+{
+    int rc;
+    /* instances */
+    uint32_t global = 0;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        fnode *n = &f->nodes[i];
+        n->inst = calloc(n->spec.parallelism, sizeof *n->inst);
+        if (!n->inst)
+            return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+        for (uint32_t k = 0; k < n->spec.parallelism; k++) {
+            tide_node_ctx *cx = &n->inst[k];
+            cx->f = f;
+            cx->node = (int)i;
+            cx->idx = k;
+            cx->par = n->spec.parallelism;
+            cx->global = global++;
+            cx->vt = n->spec.vt;
+            cx->out_schema = n->spec.out_schema;
+            cx->wm = TIDE_TS_MIN;
+            cx->hold = TIDE_TS_MAX;
+            if ((rc = n->spec.make(n->spec.make_ctx, k, n->spec.parallelism, &cx->self, e)) != 0)
+                return tide_err_set(e, rc, "flow: making %s[%u]: %s", n->name, k, tide_strerror(rc));
+        }
+    }
+    f->n_inst = global;
+    if (f->restore && (rc = restore_all(f, e)) != 0)
+        return rc;
+    /* chaining */
+    for (uint32_t i = 0; i < f->n_edges; i++) {
+        fedge *ed = &f->edges[i];
+        ed->chained = ed->part == TIDE_FLOW_FORWARD && f->nodes[ed->to].n_in == 1;
+    }
+    /* tasks: one per instance that no chained edge enters */
+    tide_graph_cfg gc = {.batch_rows = f->cfg.batch_rows,
+                         .latency_ns = f->cfg.latency_ns,
+                         .chan_capacity = f->cfg.chan_capacity,
+                         .clock = f->cfg.clock};
+    if ((rc = tide_graph_create(&f->g, &gc, e)) != 0)
+        return rc;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        fnode *n = &f->nodes[i];
+        bool chained_in = false;
+        for (uint32_t j = 0; j < f->n_edges; j++)
+            chained_in |= f->edges[j].chained && f->edges[j].to == (int)i;
+        if (chained_in)
+            continue;
+        for (uint32_t k = 0; k < n->spec.parallelism; k++) {
+            ftask *tk = calloc(1, sizeof *tk);
+            ftask **nt = realloc(f->tasks, (f->n_tasks + 1) * sizeof *nt);
+            if (nt)
+                f->tasks = nt;
+            if (!tk || !nt) {
+                free(tk);
+                return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+            }
+            tk->f = f;
+            if ((rc = collect(f, tk, &n->inst[k], e)) != 0) {
+                ftask_free(tk);
+                return rc;
+            }
+            char name[128];
+            snprintf(name, sizeof name, "%s[%u]", n->name, k);
+            const tide_task_op *op = n->spec.vt->poll ? &chain_src_op : &chain_op;
+            if ((rc = tide_graph_add(f->g, name, op, tk, &tk->id, e)) != 0)
+                return rc; /* the graph freed tk */
+            f->tasks[f->n_tasks++] = tk;
+        }
+    }
+    /* the runtime's tasks, for the emitters */
+    /* (tide_graph keeps them; reach them through a first pass of ids) */
+    /* channels */
+    for (uint32_t i = 0; i < f->n_edges; i++) {
+        fedge *ed = &f->edges[i];
+        if (ed->chained)
+            continue;
+        fnode *a = &f->nodes[ed->from], *b = &f->nodes[ed->to];
+        ed->pool = pool_new(a->spec.out_schema[ed->port], a->spec.out_flags[ed->port]);
+        if (!ed->pool)
+            return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+        tide_task_batch_type bt = {.create = pool_create, .free = pool_free, .ctx = ed->pool};
+        for (uint32_t k = 0; k < a->spec.parallelism; k++) {
+            tide_node_ctx *src = &a->inst[k];
+            int to_ids[1024];
+            uint32_t nt = 0;
+            uint32_t lo = 0, hi = b->spec.parallelism;
+            if (ed->part == TIDE_FLOW_FORWARD)
+                lo = k, hi = k + 1;
+            else if (ed->part == TIDE_FLOW_GATHER)
+                lo = 0, hi = 1;
+            if (hi - lo > 1024)
+                return tide_err_set(e, TIDE_EINVAL, "flow: parallelism above 1024");
+            for (uint32_t j = lo; j < hi; j++) {
+                ftask *tt = b->inst[j].task;
+                to_ids[nt++] = tt->id;
+                uint32_t *np = realloc(tt->phys_in, (tt->n_phys + 1) * sizeof *np);
+                if (!np)
+                    return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory");
+                tt->phys_in = np;
+                np[tt->n_phys++] = ed->to_in;
+            }
+            uint32_t port;
+            if ((rc = tide_graph_connect_hash(f->g, src->task->id, to_ids, nt, nt > 1 ? no_key : NULL, NULL,
+                                              &bt, &port, e)) != 0)
+                return rc;
+            dest d = {.kind = DEST_PORT, .task_port = port, .edge = ed};
+            if ((rc = add_dest(src, ed->port, &d, e)) != 0)
+                return rc;
+        }
+    }
+    for (uint32_t i = 0; i < f->n_tasks; i++)
+        f->tasks[i]->t = tide_graph_task(f->g, f->tasks[i]->id);
+    return 0;
+}
+
+int tide_flow_start(tide_flow *f, tide_err *e)
+{
+    if (f->started)
+        return tide_err_set(e, TIDE_EINVAL, "flow: started twice");
+    f->started = true;
+    int rc = build(f, e);
+    if (rc != 0)
+        return rc;
+    return tide_graph_start(f->g, e);
+}
+
+int tide_flow_wait(tide_flow *f, tide_err *e)
+{
+    if (!f->g)
+        return tide_err_set(e, TIDE_EINVAL, "flow: not started");
+    return tide_graph_wait(f->g, e);
+}
+
+int tide_flow_run(tide_flow *f, tide_err *e)
+{
+    int rc = tide_flow_start(f, e);
+    return rc != 0 ? rc : tide_flow_wait(f, e);
+}
+
+void tide_flow_cancel(tide_flow *f)
+{
+    if (f->g)
+        tide_graph_cancel(f->g);
+}
+
+int64_t tide_flow_inject_barrier(tide_flow *f) { return f->g ? tide_graph_inject_barrier(f->g) : 0; }
+
+uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id)
+{
+    uint32_t n = 0;
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < MAX_CKPTS; i++)
+        if (f->ckpts[i].bufs && f->ckpts[i].id == id)
+            n = f->ckpts[i].count;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e)
+{
+    bool ok = false;
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < MAX_CKPTS; i++) {
+        ckpt *c = &f->ckpts[i];
+        if (!c->bufs || c->id != id || c->count != f->n_inst)
+            continue;
+        ok = true;
+        for (uint32_t k = 0; k < f->n_inst && ok; k++)
+            if (tide_buf_append(out, c->bufs[k].data, c->bufs[k].len) != 0) {
+                tide_err_set(e, TIDE_ENOMEM, "flow: out of memory copying a snapshot");
+                ok = false;
+            }
+    }
+    pthread_mutex_unlock(&f->mu);
+    return ok;
+}
+
+uint32_t tide_flow_instance_count(const tide_flow *f) { return f->n_inst; }
+size_t tide_flow_task_count(const tide_flow *f) { return f->n_tasks; }
+size_t tide_flow_chan_count(const tide_flow *f) { return f->g ? tide_graph_chan_count(f->g) : 0; }
+void tide_flow_chan_stats(const tide_flow *f, size_t i, tide_chan_stats *out, const char **name)
+{
+    tide_graph_chan_stats(f->g, i, out, name);
+}
+
+static const char *part_name(tide_flow_part p)
+{
+    switch (p) {
+    case TIDE_FLOW_FORWARD:
+        return "forward";
+    case TIDE_FLOW_HASH:
+        return "hash";
+    case TIDE_FLOW_BROADCAST:
+        return "broadcast";
+    case TIDE_FLOW_GATHER:
+        return "gather";
+    }
+    return "?";
+}
+
+int tide_flow_describe(const tide_flow *f, tide_buf *out)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < f->n_nodes && rc == 0; i++) {
+        const fnode *n = &f->nodes[i];
+        rc = tide_buf_printf(out, "node %u %s (%s) parallelism %u\n", i, n->name,
+                             n->spec.vt->kind ? n->spec.vt->kind : "?", n->spec.parallelism);
+    }
+    for (uint32_t i = 0; i < f->n_edges && rc == 0; i++) {
+        const fedge *ed = &f->edges[i];
+        rc = tide_buf_printf(out, "edge %s.%u -> %s.in%u %s%s\n", f->nodes[ed->from].name, ed->port,
+                             f->nodes[ed->to].name, ed->to_in, part_name(ed->part),
+                             ed->part == TIDE_FLOW_FORWARD && f->nodes[ed->to].n_in == 1 ? " (chained)" : "");
+    }
+    return rc;
+}

@@ -1,0 +1,144 @@
+/*
+ * flow.h - a dataflow graph of nodes (exec/node.h), run on the task runtime
+ * (exec/graph.h): the one runtime every query runs on.
+ *
+ *   tide_flow *f;  tide_flow_create(&f, &cfg, &e);
+ *   int src, agg, out;
+ *   tide_flow_add(f, &src_spec, &src, &e);      -- a source node, P = 1
+ *   tide_flow_add(f, &agg_spec, &agg, &e);      -- P = 4
+ *   tide_flow_add(f, &out_spec, &out, &e);      -- the ordering sink, P = 1
+ *   tide_flow_connect(f, src, 0, agg, TIDE_FLOW_HASH, keys, 1, &e);
+ *   tide_flow_connect(f, agg, 0, out, TIDE_FLOW_GATHER, NULL, 0, &e);
+ *   tide_flow_run(f, &e);
+ *   tide_flow_free(f);
+ *
+ * Nodes.  A node spec names the operator (a vtable), how to make each of its
+ * `parallelism` instances (make(ctx, instance, parallelism, &self)), and
+ * the schema of each output port.  Instances are made when the flow starts
+ * (tide_flow_start), in node order.
+ *
+ * Edges connect output `port` of one node to the next input of another (a
+ * node's inputs are numbered in the order of connection; an output port may
+ * feed several edges: each gets every row).  Partitioning:
+ *   FORWARD    instance k -> instance k (equal parallelism).
+ *   HASH       each row to the instance picked by a hash of its key columns
+ *              (data/key.h's canonical form: -0.0 = 0.0, one NaN, NULL a
+ *              value of its own), so equal keys meet in one instance.
+ *   BROADCAST  every row to every instance.
+ *   GATHER     every row to instance 0 (the target's parallelism is 1).
+ * Watermarks, barriers and the end of input go to every instance on every
+ * edge.
+ *
+ * Chaining.  A FORWARD edge into a node that has no other input is a direct
+ * call: the two instances run in one task, rows pass without a copy (as a
+ * batch and a selection).  Every other edge is a bounded channel per
+ * (producer instance, consumer instance) pair, carrying column batches of
+ * the port's schema (copied rows, from a pool of reusable batches).  So a
+ * task is a tree of chained node instances with channel inputs at its root
+ * (or a source's poll); tasks run on threads of their own (exec/graph.h).
+ *
+ * Checkpoint barriers (tide_flow_inject_barrier): every source instance
+ * emits the barrier between two polls; each node instance is snapshotted
+ * once its task aligned the barrier on all inputs, in chain order, into
+ * the flow's store for that checkpoint (tide_flow_snapshot).  A new flow
+ * built from the same specs restores every instance from such a store
+ * (tide_flow_restore before tide_flow_start).
+ *
+ * Threads: build, run and free from one thread; cancel, inject_barrier and
+ * the stats getters from any thread.
+ */
+#ifndef TIDE_EXEC_FLOW_H
+#define TIDE_EXEC_FLOW_H
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "data/schema.h"
+#include "exec/channel.h"
+#include "exec/node.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct tide_flow tide_flow;
+
+typedef struct tide_flow_cfg {
+    uint32_t batch_rows;     /* rows per channel batch; 0: 4096 */
+    int64_t latency_ns;      /* flush bound of a partial batch; 0: 5 ms */
+    uint32_t chan_capacity;  /* batches per channel; 0: 8 */
+    const tide_clock *clock; /* NULL: the system clock */
+} tide_flow_cfg;
+
+/* Make instance `instance` of `parallelism`: *self gets its state (freed
+ * by the vtable's free).  0 or a TIDE_E* code with `e` filled. */
+typedef int (*tide_flow_make_fn)(void *ctx, uint32_t instance, uint32_t parallelism, void **self,
+                                 tide_err *e);
+
+#define TIDE_FLOW_MAX_PORTS 8
+
+typedef struct tide_flow_node {
+    const char *name;        /* copied; "agg", "join" ... (instances: name[k]) */
+    const tide_node_vt *vt;  /* must outlive the flow */
+    tide_flow_make_fn make;
+    void *make_ctx;          /* must outlive the flow's start */
+    uint32_t parallelism;    /* >= 1 */
+    uint32_t n_out;          /* output ports, <= TIDE_FLOW_MAX_PORTS */
+    const tide_schema *out_schema[TIDE_FLOW_MAX_PORTS]; /* borrowed: outlive the flow */
+    /* per port: TIDE_CBATCH_OPS (rows carry a changelog op), TIDE_CBATCH_POS */
+    unsigned out_flags[TIDE_FLOW_MAX_PORTS];
+} tide_flow_node;
+
+typedef enum tide_flow_part {
+    TIDE_FLOW_FORWARD,
+    TIDE_FLOW_HASH,
+    TIDE_FLOW_BROADCAST,
+    TIDE_FLOW_GATHER,
+} tide_flow_part;
+
+int tide_flow_create(tide_flow **out, const tide_flow_cfg *cfg, tide_err *e);
+/* Stops a running flow first.  NULL is a no-op. */
+void tide_flow_free(tide_flow *f);
+
+/* Add a node; *id gets its number.  TIDE_EINVAL naming the bad field. */
+int tide_flow_add(tide_flow *f, const tide_flow_node *spec, int *id, tide_err *e);
+/* Connect output `port` of node `from` to the next input of `to`.  HASH
+ * needs key_cols (indexes into the port's schema, copied); FORWARD equal
+ * parallelism; GATHER a target of parallelism 1.  TIDE_EINVAL. */
+int tide_flow_connect(tide_flow *f, int from, uint32_t port, int to, tide_flow_part part,
+                      const uint32_t *key_cols, uint32_t n_keys, tide_err *e);
+
+/* Before start: restore every instance from `store` (a tide_flow_snapshot
+ * of a flow built from the same specs).  TIDE_ECORRUPT / TIDE_EINVAL when
+ * it does not match. */
+int tide_flow_restore(tide_flow *f, const tide_buf *store, tide_err *e);
+
+/* Make the instances, build tasks and channels, start the threads. */
+int tide_flow_start(tide_flow *f, tide_err *e);
+/* Wait for every task: 0, or the first failure (naming the node). */
+int tide_flow_wait(tide_flow *f, tide_err *e);
+/* start + wait. */
+int tide_flow_run(tide_flow *f, tide_err *e);
+/* Any thread: stop (wait returns TIDE_EFAILED "cancelled"). */
+void tide_flow_cancel(tide_flow *f);
+
+/* Any thread, while running: ask the sources for the next barrier; its id. */
+int64_t tide_flow_inject_barrier(tide_flow *f);
+/* The snapshots of checkpoint `id` once every instance wrote its own:
+ * true and *out (appended) the store of them all (every node instance's
+ * section in node, instance order), false while some are missing.  Any
+ * thread. */
+bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e);
+/* How many node instances snapshotted checkpoint `id` so far (any thread). */
+uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id);
+/* Node instances in the flow (after start). */
+uint32_t tide_flow_instance_count(const tide_flow *f);
+
+/* Number of tasks and channels (after start), and their stats. */
+size_t tide_flow_task_count(const tide_flow *f);
+size_t tide_flow_chan_count(const tide_flow *f);
+void tide_flow_chan_stats(const tide_flow *f, size_t i, tide_chan_stats *out, const char **name);
+/* A textual plan: one line per task with its chained node instances, and
+ * one per edge (partitioning, parallelism).  Appended to `out`. */
+int tide_flow_describe(const tide_flow *f, tide_buf *out);
+
+#endif
