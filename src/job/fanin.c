@@ -30,7 +30,7 @@ typedef struct drow {
     tide_value *v;
     uint64_t seq;
     int64_t end;
-    tide_change op;
+    tide_op op;
 } drow;
 
 struct tide_fanin {
@@ -57,7 +57,7 @@ static int put_u8(tide_buf *b, uint8_t x)
     return tide_buf_putc(b, (char)x);
 }
 
-static int row_encode(tide_buf *b, tide_change op, const tide_value *v, uint32_t n)
+static int row_encode(tide_buf *b, tide_op op, const tide_value *v, uint32_t n)
 {
     int64_t tag = TIDE_TS_MAX;
     int rc = tide_buf_append(b, &tag, 8);
@@ -97,17 +97,17 @@ static int row_encode(tide_buf *b, tide_change op, const tide_value *v, uint32_t
 /* Decode the row at p (n values into out); returns the row's size. */
 #define MARK 255 /* a marker row: a watermark report (cfg.marks), no values */
 
-static size_t row_decode(const unsigned char *p, uint32_t n, int64_t *tag, tide_change *op,
+static size_t row_decode(const unsigned char *p, uint32_t n, int64_t *tag, tide_op *op,
                          tide_value *out)
 {
     const unsigned char *q = p;
     memcpy(tag, q, 8);
     q += 8;
     if (*q == MARK) {
-        *op = (tide_change)MARK;
+        *op = (tide_op)MARK;
         return 9;
     }
-    *op = (tide_change)*q++;
+    *op = (tide_op)*q++;
     for (uint32_t i = 0; i < n; i++) {
         tide_value v = {.type = (tide_type)q[0]};
         bool null = q[1] != 0;
@@ -251,13 +251,13 @@ static int release_union(tide_fanin *f, int64_t m)
             branch *br = &f->br[b];
             while (pos[b] < br->untagged && !rc) {
                 int64_t tag;
-                tide_change op;
+                tide_op op;
                 memcpy(&tag, br->rows.data + pos[b], 8);
                 if (tag != t)
                     break;
                 pos[b] += row_decode(br->rows.data + pos[b], f->cfg.ncols[b], &tag, &op, f->vals);
                 if ((int)op == MARK) {
-                    tide_fanin_out o = {true, TIDE_CHANGE_INSERT, b, NULL, NULL, tag};
+                    tide_fanin_out o = {true, TIDE_OP_INSERT, b, NULL, NULL, tag};
                     rc = emit(f, &o);
                     continue;
                 }
@@ -380,7 +380,7 @@ static int collect(tide_fanin *f, int s, int64_t m, size_t *nout, size_t *voff)
     /* count first: values are decoded into one array whose pointers must stay valid */
     while (pos < br->rows.len) {
         int64_t tag;
-        tide_change op;
+        tide_op op;
         size_t sz = row_decode(br->rows.data + pos, nc, &tag, &op, NULL);
         pos += sz;
         n++;
@@ -393,7 +393,7 @@ static int collect(tide_fanin *f, int s, int64_t m, size_t *nout, size_t *voff)
     tide_buf_reset(&f->keep);
     while (pos < br->rows.len) {
         int64_t tag;
-        tide_change op;
+        tide_op op;
         tide_value *v = f->vals + *voff;
         const unsigned char *p = br->rows.data + pos;
         size_t sz = row_decode(p, nc, &tag, &op, v);
@@ -431,7 +431,7 @@ static int release_join(tide_fanin *f, int64_t m)
         size_t pos = 0, cnt = 0;
         while (pos < f->br[s].rows.len) {
             int64_t tag;
-            tide_change op;
+            tide_op op;
             pos += row_decode(f->br[s].rows.data + pos, f->cfg.ncols[s], &tag, &op, NULL);
             cnt++;
         }
@@ -475,7 +475,7 @@ static int release_join(tide_fanin *f, int64_t m)
         if (!has_null_key(f, 0, l))
             for (size_t a = i; a < i2 && !rc; a++)
                 for (size_t b = j; b < j2 && !rc; b++) {
-                    tide_fanin_out o = {false,         TIDE_CHANGE_INSERT, 0,
+                    tide_fanin_out o = {false,         TIDE_OP_INSERT, 0,
                                         f->rs[0][a].v, f->rs[1][b].v,      m};
                     rc = emit(f, &o);
                 }
@@ -510,7 +510,7 @@ static int advance(tide_fanin *f)
     return f->cfg.mode == TIDE_FANIN_UNION ? release_union(f, m) : release_join(f, m);
 }
 
-int tide_fanin_push(tide_fanin *f, uint32_t branch_i, tide_change op, const tide_value *vals,
+int tide_fanin_push(tide_fanin *f, uint32_t branch_i, tide_op op, const tide_value *vals,
                     tide_err *e)
 {
     if (branch_i >= f->cfg.branches)
@@ -548,7 +548,7 @@ int tide_fanin_watermark(tide_fanin *f, uint32_t branch_i, int64_t wm, tide_err 
     size_t pos = br->untagged;
     while (pos < br->rows.len) {
         int64_t tag;
-        tide_change op;
+        tide_op op;
         memcpy(br->rows.data + pos, &wm, 8);
         pos += row_decode(br->rows.data + pos, f->cfg.ncols[branch_i], &tag, &op, NULL);
     }

@@ -48,7 +48,7 @@ typedef enum tide_fanin_mode {
 /* One released row.  Pointers are borrowed for the call. */
 typedef struct tide_fanin_out {
     bool mark;               /* UNION with cfg.marks: branch's watermark reached wm (no row) */
-    tide_change op;          /* UNION: as pushed; JOIN: insert */
+    tide_op op;          /* UNION: as pushed; JOIN: insert */
     uint32_t branch;         /* UNION: the row's branch */
     const tide_value *left;  /* UNION: the row; JOIN: the left row */
     const tide_value *right; /* JOIN: the right row */
@@ -88,7 +88,7 @@ void tide_fanin_free(tide_fanin *f);
 /* Any thread (one thread per branch at a time).  vals: ncols[branch]
  * values (a NULL value's type may be TIDE_TYPE_NULL).  The first error of
  * an emit is returned by every later call (and by tide_fanin_error). */
-int tide_fanin_push(tide_fanin *f, uint32_t branch, tide_change op, const tide_value *vals,
+int tide_fanin_push(tide_fanin *f, uint32_t branch, tide_op op, const tide_value *vals,
                     tide_err *e);
 int tide_fanin_watermark(tide_fanin *f, uint32_t branch, int64_t wm, tide_err *e);
 

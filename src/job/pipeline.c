@@ -60,7 +60,7 @@ typedef struct rrow {
     uint64_t seq;       /* emission order inside one instance */
     uint32_t key_off, key_len;
     uint32_t val_off, n_vals;
-    uint32_t kind; /* tide_change, or RB_LATE */
+    uint32_t kind; /* tide_op, or RB_LATE */
 } rrow;
 
 typedef struct rbatch {
@@ -1385,7 +1385,7 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
                 tide_err_set(e, rc, "pipeline sink: on_late failed");
         } else {
             nout++;
-            tide_pipe_result res = {(tide_change)r->kind,
+            tide_pipe_result res = {(tide_op)r->kind,
                                     r->start,
                                     r->end,
                                     s->keyvals,

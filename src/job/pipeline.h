@@ -138,7 +138,7 @@ int tide_pipe_expr_stage_fn(void *ctx, const tide_cbatch *in, tide_cbatch *out, 
 
 /* One result row.  Pointers are borrowed for the call. */
 typedef struct tide_pipe_result {
-    tide_change op;
+    tide_op op;
     int64_t start, end;     /* the window (GROUPAGG: TIDE_TS_MIN, TIDE_TS_MAX) */
     const tide_value *keys; /* n_keys decoded key columns */
     size_t n_keys;

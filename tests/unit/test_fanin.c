@@ -55,7 +55,7 @@ static void *drive(void *arg)
         tide_value v[3] = {{.type = TIDE_TYPE_TIMESTAMP, .u.i64 = x->a},
                            {.type = TIDE_TYPE_BIGINT, .u.i64 = x->b, .is_null = x->b < 0},
                            {.type = TIDE_TYPE_STRING, .u.s = {str, (uint32_t)len}}};
-        s->rc = tide_fanin_push(s->f, s->branch, TIDE_CHANGE_INSERT, v, &e);
+        s->rc = tide_fanin_push(s->f, s->branch, TIDE_OP_INSERT, v, &e);
     }
     return NULL;
 }
@@ -311,11 +311,11 @@ static void test_emit_error_sticks(void)
     tide_err e = {0};
     TT_OK(tide_fanin_create(&f, &cfg, &e));
     tide_value v = {.type = TIDE_TYPE_BIGINT, .u.i64 = 1};
-    TT_OK(tide_fanin_push(f, 0, TIDE_CHANGE_INSERT, &v, &e));
+    TT_OK(tide_fanin_push(f, 0, TIDE_OP_INSERT, &v, &e));
     TT_OK(tide_fanin_watermark(f, 0, 10, &e));
     TT_ASSERT_EQ_INT(tide_fanin_watermark_min(f), TIDE_TS_MIN); /* branch 1 has not reported */
     TT_ASSERT_EQ_INT(tide_fanin_watermark(f, 1, 20, &e), TIDE_EIO);
-    TT_ASSERT_EQ_INT(tide_fanin_push(f, 1, TIDE_CHANGE_INSERT, &v, &e), TIDE_EIO);
+    TT_ASSERT_EQ_INT(tide_fanin_push(f, 1, TIDE_OP_INSERT, &v, &e), TIDE_EIO);
     tide_fanin_free(f);
     cfg.mode = TIDE_FANIN_JOIN;
     cfg.branches = 3;

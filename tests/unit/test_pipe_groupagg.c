@@ -347,11 +347,11 @@ static int check_changelog(const input *in, const outv *o, bool prefix, uint64_t
         for (; j < o->n && o->v[j].wm == w; j++) {
             const orow *r = &o->v[j];
             int x = KIX(r->k);
-            int sign = r->op == TIDE_CHANGE_INSERT || r->op == TIDE_CHANGE_UPDATE_AFTER ? 1 : -1;
+            int sign = r->op == TIDE_OP_INSERT || r->op == TIDE_OP_UPDATE_AFTER ? 1 : -1;
             count_sum += sign * r->vals[0];
-            if (r->op == TIDE_CHANGE_UPDATE_AFTER) {
+            if (r->op == TIDE_OP_UPDATE_AFTER) {
                 /* paired with the -U just before it */
-                if (j == i || o->v[j - 1].op != TIDE_CHANGE_UPDATE_BEFORE || o->v[j - 1].k != r->k)
+                if (j == i || o->v[j - 1].op != TIDE_OP_UPDATE_BEFORE || o->v[j - 1].k != r->k)
                     FAIL("row %zu: +U without its -U", j);
             } else {
                 if (prev_key && kb_cmp(prev_key, r) >= 0)
@@ -359,21 +359,21 @@ static int check_changelog(const input *in, const outv *o, bool prefix, uint64_t
                 prev_key = r;
             }
             switch (r->op) {
-            case TIDE_CHANGE_INSERT:
+            case TIDE_OP_INSERT:
                 if (live[x])
                     FAIL("row %zu: +I of a live key %d", j, r->k);
                 map[x] = *r;
                 live[x] = true;
                 break;
-            case TIDE_CHANGE_UPDATE_BEFORE:
+            case TIDE_OP_UPDATE_BEFORE:
                 if (!live[x] || memcmp(map[x].vals, r->vals, sizeof r->vals) != 0 ||
                     memcmp(map[x].nulls, r->nulls, sizeof r->nulls) != 0)
                     FAIL("row %zu: -U does not retract key %d's row", j, r->k);
-                if (j + 1 >= o->n || o->v[j + 1].op != TIDE_CHANGE_UPDATE_AFTER)
+                if (j + 1 >= o->n || o->v[j + 1].op != TIDE_OP_UPDATE_AFTER)
                     FAIL("row %zu: -U without its +U", j);
                 live[x] = false;
                 break;
-            case TIDE_CHANGE_UPDATE_AFTER:
+            case TIDE_OP_UPDATE_AFTER:
                 map[x] = *r;
                 live[x] = true;
                 break;
@@ -519,7 +519,7 @@ static void test_file_sink(void)
             if (r->k >= 0)
                 snprintf(ks, sizeof ks, "key%d", r->k);
             at = (size_t)snprintf(exp, sizeof exp, "%s,%s,%lld,%lld,",
-                                  tide_change_name((tide_change)r->op), ks, (long long)r->vals[0],
+                                  tide_op_name((tide_op)r->op), ks, (long long)r->vals[0],
                                   (long long)r->vals[1]);
             if (!r->nulls[2])
                 at += (size_t)snprintf(exp + at, sizeof exp - at, "%lld", (long long)r->vals[2]);
@@ -563,10 +563,10 @@ static int on_global(void *ctx, const tide_pipe_result *r)
     g->rows++;
     if (r->n_keys != 0 || r->key_len != 0 || r->n_vals != 2)
         g->bad++;
-    int sign = r->op == TIDE_CHANGE_INSERT || r->op == TIDE_CHANGE_UPDATE_AFTER ? 1 : -1;
-    if (r->op == TIDE_CHANGE_INSERT ? g->rows != 1 : r->op == TIDE_CHANGE_DELETE)
+    int sign = r->op == TIDE_OP_INSERT || r->op == TIDE_OP_UPDATE_AFTER ? 1 : -1;
+    if (r->op == TIDE_OP_INSERT ? g->rows != 1 : r->op == TIDE_OP_DELETE)
         g->bad++;
-    if (r->op == TIDE_CHANGE_UPDATE_BEFORE &&
+    if (r->op == TIDE_OP_UPDATE_BEFORE &&
         (r->vals[0].u.i64 != g->count || r->vals[1].u.i64 != g->sum))
         g->bad++;
     /* the running value: after +I/+U the new row */
