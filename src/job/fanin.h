@@ -16,8 +16,11 @@
  *   JOIN   two branches; the rows whose window end (end_col, a TIMESTAMP)
  *          is <= M (a branch that reported w has pushed every final row of
  *          the windows ending at or before w), matched on end and the key
- *          columns (equal values; NULL never matches); the pairs come
- *          ordered by (end, keys, left push order, right push order).
+ *          columns, compared as their data/key.h encodings (so equal as SQL
+ *          compares them, -0.0 = 0.0; NULL and NaN never match; the two
+ *          sides' key columns have the same types, BIGINT and TIMESTAMP
+ *          counting as one); the pairs come ordered by (end, keys in SQL
+ *          order, left push order, right push order).
  *          Released rows are dropped (matched or not): only final window
  *          results (no early or late firings) may be joined.
  *

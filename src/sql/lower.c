@@ -6,6 +6,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "data/codec.h"
+#include "data/key.h"
 #include "data/timefmt.h"
 #include "exec/cumagg.h"
 #include "exec/expr.h"
@@ -15,6 +16,7 @@
 #include "tide.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1398,33 +1400,18 @@ static int wj_emit(void *ctx, const tide_join_row *r)
     return fan_out(l, TIDE_OP_INSERT, l->wj_vals[0], l->wj_vals[1], l->last_wm);
 }
 
-/* The equi-join key of a stream row: false when a key is NULL (no match). */
-static bool key_bytes(tide_buf *b, const tide_value *v, const uint32_t *cols, uint32_t n)
+/* The equi-join key of a stream row (data/key.h) into b.  1 when a key is
+ * NULL or NaN (equal to nothing: no match), else 0 or TIDE_ENOMEM. */
+static int key_bytes(tide_buf *b, const tide_value *v, const uint32_t *cols, uint32_t n)
 {
-    tide_buf_reset(b);
     for (uint32_t k = 0; k < n; k++) {
         const tide_value *x = &v[cols[k]];
-        if (x->is_null || x->type == TIDE_TYPE_NULL)
-            return false;
-        unsigned char t = (unsigned char)x->type;
-        int rc = tide_buf_append(b, &t, 1);
-        if (x->type == TIDE_TYPE_STRING) {
-            uint32_t len = x->u.s.len;
-            rc = rc ? rc : tide_buf_append(b, &len, 4);
-            rc = rc ? rc : (len ? tide_buf_append(b, x->u.s.ptr, len) : 0);
-        } else if (x->type == TIDE_TYPE_DOUBLE) {
-            double d = x->u.f64 == 0 ? 0.0 : x->u.f64; /* -0.0 = 0.0 */
-            rc = rc ? rc : tide_buf_append(b, &d, 8);
-        } else if (x->type == TIDE_TYPE_BOOLEAN) {
-            unsigned char c = x->u.b;
-            rc = rc ? rc : tide_buf_append(b, &c, 1);
-        } else {
-            rc = rc ? rc : tide_buf_append(b, &x->u.i64, 8);
-        }
-        if (rc)
-            return false;
+        if (x->is_null || x->type == TIDE_TYPE_NULL ||
+            (x->type == TIDE_TYPE_DOUBLE && isnan(x->u.f64)))
+            return 1;
     }
-    return true;
+    tide_buf_reset(b);
+    return tide_key_append_values(b, v, cols, n);
 }
 
 /* An interval join: the merged sequence of both streams' rows and
@@ -1448,8 +1435,8 @@ static int ij_feed(tide_sql_lowered *l, const tide_fanin_out *o)
     const tide_value *t = &o->left[l->ij_tcol[s]];
     if (t->is_null)
         return 0;
-    if (!key_bytes(&l->ij_kbuf, o->left, l->ij_key[s], l->ij_nkeys))
-        return 0;
+    if ((rc = key_bytes(&l->ij_kbuf, o->left, l->ij_key[s], l->ij_nkeys)) != 0)
+        return rc > 0 ? 0 : out_fail(l, tide_err_set(&e, rc, "join key"), &e);
     if (l->have_wm && o->wm != l->last_wm && (rc = out_flush(l, true, &e)) != 0)
         return out_fail(l, rc, &e);
     l->have_wm = true;
