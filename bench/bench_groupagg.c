@@ -62,7 +62,7 @@ static int run(const char *name, uint64_t n, const uint64_t *keys, bool mini, ui
     }
     static const void *kp[BATCH];
     static uint32_t kl[BATCH];
-    static tide_change ch[BATCH];
+    static tide_op ch[BATCH];
     /* per key: rows inserted minus deleted, so a -D always has a live row */
     static uint32_t livec[NKEYS];
     for (size_t i = 0; i < NKEYS; i++)
@@ -76,9 +76,9 @@ static int run(const char *name, uint64_t n, const uint64_t *keys, bool mini, ui
             uint32_t k = (uint32_t)(rnd() % NKEYS);
             kp[j] = &keys[k];
             kl[j] = 8;
-            ch[j] = TIDE_CHANGE_INSERT;
+            ch[j] = TIDE_OP_INSERT;
             if (retract && (rnd() & 3) == 0 && livec[k] > 0) {
-                ch[j] = TIDE_CHANGE_DELETE;
+                ch[j] = TIDE_OP_DELETE;
                 livec[k]--;
             } else {
                 livec[k]++;

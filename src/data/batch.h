@@ -10,7 +10,7 @@
  * garbage):
  *   BOOLEAN -> bool[], BIGINT and TIMESTAMP -> int64_t[], DOUBLE -> double[],
  *   STRING -> tide_str[] whose bytes live in the batch's own arena.
- * Optionally (flags at create) a per-row changelog op (tide_op: +I -U +U -D)
+ * Optionally (flags at create) a per-row changelog op (tide_op, data/types.h)
  * and a per-row source position (uint64_t: a line number or a byte offset,
  * used to name a record in dead-letter and late-data reasons).
  *
@@ -45,25 +45,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-/* Changelog operations, Flink's RowKind: name, short form. */
-#define TIDE_OP_MAP(X)              \
-    X(INSERT, "+I")                 \
-    X(UPDATE_BEFORE, "-U")          \
-    X(UPDATE_AFTER, "+U")           \
-    X(DELETE, "-D")
-
-typedef enum tide_op {
-#define TIDE__OP_ENUM(name, s) TIDE_OP_##name,
-    TIDE_OP_MAP(TIDE__OP_ENUM)
-#undef TIDE__OP_ENUM
-    TIDE_OP_COUNT
-} tide_op;
-
-/* "+I", "-U", "+U", "-D"; "?" for a bad value. */
-const char *tide_op_name(tide_op op);
-/* Parse a short name ("+I" ...).  0 or TIDE_EINVAL. */
-int tide_op_parse(const char *s, size_t len, tide_op *out);
 
 /* create() flags */
 #define TIDE_CBATCH_OPS 1u /* keep a changelog op per row */

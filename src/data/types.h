@@ -36,6 +36,32 @@ const char *tide_type_name(tide_type t);
 #define TIDE_TS_MIN INT64_MIN
 #define TIDE_TS_MAX INT64_MAX
 
+/* Changelog operations (Flink's RowKind): name, short form.  The one
+ * changelog kind of tide: a batch row's op (data/batch.h), an operator's
+ * output rows (exec/winagg.h, exec/groupagg.h), the pipeline's results. */
+#define TIDE_OP_MAP(X)              \
+    X(INSERT, "+I")                 \
+    X(UPDATE_BEFORE, "-U")          \
+    X(UPDATE_AFTER, "+U")           \
+    X(DELETE, "-D")
+
+typedef enum tide_op {
+#define TIDE__OP_ENUM(name, s) TIDE_OP_##name,
+    TIDE_OP_MAP(TIDE__OP_ENUM)
+#undef TIDE__OP_ENUM
+    TIDE_OP_COUNT
+} tide_op;
+
+/* "+I", "-U", "+U", "-D"; "?" for a bad value. */
+const char *tide_op_name(tide_op op);
+/* Parse a short name ("+I" ...).  0 or TIDE_EINVAL. */
+int tide_op_parse(const char *s, size_t len, tide_op *out);
+/* +1 for +I/+U, -1 for -U/-D: the sign a downstream sum applies. */
+static inline int tide_op_sign(tide_op op)
+{
+    return op == TIDE_OP_INSERT || op == TIDE_OP_UPDATE_AFTER ? 1 : -1;
+}
+
 /* A borrowed string: bytes (not NUL-terminated) and length. */
 typedef struct tide_str {
     const char *ptr;

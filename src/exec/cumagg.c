@@ -19,7 +19,7 @@
 #include "exec/cumagg.h"
 
 #include "base/buf.h"
-#include "base/hash.h"
+#include "data/key.h"
 #include "tide.h"
 
 #include <stdlib.h>
@@ -74,8 +74,9 @@ struct tide_cumagg {
     hent *heap;
     size_t nheap, capheap;
 
-    tide_buf kbuf;     /* scratch: the pushed record's key */
+    tide_buf kbuf;     /* scratch: the pushed record's key (data/key.h) */
     tide_value *kvals; /* decoded keys for an emitted row */
+    tide_arena karena; /* their strings that hold 0x00 bytes */
     tide_value *vals;  /* results for an emitted row */
     uint32_t *group;   /* states firing at one end */
     size_t ngroup, capgroup;
@@ -89,89 +90,15 @@ struct tide_cumagg {
 static int key_encode(tide_buf *b, const tide_value *k, size_t n)
 {
     tide_buf_reset(b);
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        unsigned char t[9];
-        if (k[i].is_null || k[i].type == TIDE_TYPE_NULL) {
-            rc = tide_buf_putc(b, 0);
-            continue;
-        }
-        t[0] = 1;
-        switch (k[i].type) {
-        case TIDE_TYPE_BIGINT:
-        case TIDE_TYPE_TIMESTAMP: {
-            uint64_t u = (uint64_t)k[i].u.i64 ^ (1ull << 63);
-            for (int j = 0; j < 8; j++)
-                t[1 + j] = (unsigned char)(u >> (56 - 8 * j));
-            rc = tide_buf_append(b, t, 9);
-            break;
-        }
-        case TIDE_TYPE_DOUBLE:
-            memcpy(t + 1, &k[i].u.f64, 8);
-            rc = tide_buf_append(b, t, 9);
-            break;
-        case TIDE_TYPE_BOOLEAN:
-            t[1] = k[i].u.b ? 1 : 0;
-            rc = tide_buf_append(b, t, 2);
-            break;
-        case TIDE_TYPE_STRING: {
-            uint32_t len = k[i].u.s.len;
-            t[1] = (unsigned char)(len >> 24);
-            t[2] = (unsigned char)(len >> 16);
-            t[3] = (unsigned char)(len >> 8);
-            t[4] = (unsigned char)len;
-            rc = tide_buf_append(b, t, 5);
-            if (!rc && len)
-                rc = tide_buf_append(b, k[i].u.s.ptr, len);
-            break;
-        }
-        default:
-            rc = tide_buf_putc(b, 0);
-            break;
-        }
-    }
-    return rc;
+    return tide_key_append_values(b, k, NULL, n);
 }
 
-static void key_decode(const tide_cumagg *c, const unsigned char *p, tide_value *out)
+/* The key of an emitted row into c->kvals (strings borrow the key bytes or
+ * c->karena, until the next row). */
+static int key_decode(tide_cumagg *c, const cstate *s, tide_err *e)
 {
-    for (size_t i = 0; i < c->nkeys; i++) {
-        tide_value v = {.type = c->ktypes[i]};
-        if (*p++ == 0) {
-            v.is_null = true;
-            out[i] = v;
-            continue;
-        }
-        switch (c->ktypes[i]) {
-        case TIDE_TYPE_BIGINT:
-        case TIDE_TYPE_TIMESTAMP: {
-            uint64_t u = 0;
-            for (int j = 0; j < 8; j++)
-                u = (u << 8) | p[j];
-            v.u.i64 = (int64_t)(u ^ (1ull << 63));
-            p += 8;
-            break;
-        }
-        case TIDE_TYPE_DOUBLE:
-            memcpy(&v.u.f64, p, 8);
-            p += 8;
-            break;
-        case TIDE_TYPE_BOOLEAN:
-            v.u.b = *p++ != 0;
-            break;
-        case TIDE_TYPE_STRING: {
-            uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-            v.u.s.ptr = (const char *)p + 4;
-            v.u.s.len = len;
-            p += 4 + len;
-            break;
-        }
-        default:
-            v.is_null = true;
-            break;
-        }
-        out[i] = v;
-    }
+    tide_arena_reset(&c->karena);
+    return tide_key_decode(s->key, s->key_len, c->ktypes, c->nkeys, &c->karena, c->kvals, e);
 }
 
 /* ---- heap ---- */
@@ -258,7 +185,7 @@ static unsigned char *acc_new(const tide_cumagg *c)
 
 static uint64_t state_hash(const void *key, size_t len, int64_t s0)
 {
-    return tide_hash64(key, len, (uint64_t)s0 * 0x9e3779b97f4a7c15ull + 1);
+    return tide_key_hash(key, len, (uint64_t)s0 * 0x9e3779b97f4a7c15ull + 1);
 }
 
 static int table_grow(tide_cumagg *c, tide_err *e)
@@ -389,6 +316,7 @@ int tide_cumagg_create(tide_cumagg **out, const tide_win_spec *win, const tide_a
     c->nkeys = n_keys;
     c->wm = TIDE_TS_MIN;
     c->free_head = NONE;
+    tide_arena_init(&c->karena, 4096);
     c->aggs = calloc(n_aggs + 1, sizeof *c->aggs);
     c->acc_off = calloc(n_aggs + 1, sizeof *c->acc_off);
     c->ktypes = calloc(n_keys + 1, sizeof *c->ktypes);
@@ -432,6 +360,7 @@ void tide_cumagg_free(tide_cumagg *c)
     free(c->group);
     free(c->grefs);
     tide_buf_free(&c->kbuf);
+    tide_arena_free(&c->karena);
     free(c);
 }
 
@@ -636,8 +565,9 @@ static int hop_fire(tide_cumagg *c, cstate *s, int64_t end, tide_cumagg_emit_fn 
     }
     for (size_t a = 0; a < c->naggs && !rc; a++)
         rc = tide_agg_result(&c->aggs[a], res + c->acc_off[a], &c->vals[a], e);
+    if (!rc)
+        rc = key_decode(c, s, e);
     if (!rc) {
-        key_decode(c, s->key, c->kvals);
         tide_cumagg_row r = {sat_add(end, -c->max), end, c->kvals, c->nkeys, c->vals, c->naggs};
         if (fn && (rc = fn(ctx, &r)) != 0)
             tide_err_set(e, rc, "hop: emit failed");
@@ -716,11 +646,7 @@ static int group_cmp(const void *a, const void *b)
     const gref *x = a, *y = b;
     if (x->s0 != y->s0)
         return x->s0 < y->s0 ? -1 : 1;
-    uint32_t n = x->len < y->len ? x->len : y->len;
-    int d = n ? memcmp(x->key, y->key, n) : 0;
-    if (d)
-        return d;
-    return x->len < y->len ? -1 : x->len > y->len;
+    return tide_key_cmp(x->key, x->len, y->key, y->len);
 }
 
 /* Fire the states of c->group at `end`. */
@@ -742,9 +668,8 @@ static int fire_group(tide_cumagg *c, int64_t end, tide_cumagg_emit_fn fn, void 
         }
         for (size_t a = 0; a < c->naggs && !rc; a++)
             rc = tide_agg_result(&c->aggs[a], s->run + c->acc_off[a], &c->vals[a], e);
-        if (rc)
+        if (rc || (rc = key_decode(c, s, e)) != 0)
             break;
-        key_decode(c, s->key, c->kvals);
         tide_cumagg_row r = {s->s0, end, c->kvals, c->nkeys, c->vals, c->naggs};
         if (fn && (rc = fn(ctx, &r)) != 0)
             tide_err_set(e, rc, "cumulate: emit failed");

@@ -39,8 +39,8 @@
  *     (CUMULATE: s0 + max <= W; HOP: slice start + size <= W).
  *
  * tide_cumagg_advance emits the fired windows ordered by (end, start, key
- * bytes) with the key bytes as job/pipeline.h encodes them (BIGINT and
- * TIMESTAMP big-endian with the sign bit flipped, so the order is numeric).
+ * bytes) with the key bytes of data/key.h (so ordered by the SQL order of
+ * the keys, NULLs first; DOUBLE -0.0 and 0.0 are one key, all NaNs one).
  * Times near the ends of the int64 range saturate instead of overflowing;
  * there the windows may differ from time/window.h's.
  *

@@ -151,7 +151,7 @@ static bool same_value(const tide_value *a, const tide_value *b)
     }
 }
 
-static int emit(tide_groupagg *op, tide_change c, const void *key, uint32_t klen,
+static int emit(tide_groupagg *op, tide_op c, const void *key, uint32_t klen,
                 const tide_value *vals)
 {
     tide_groupagg_row row = {c, key, klen, vals, op->n_aggs};
@@ -167,7 +167,7 @@ static int settle(tide_groupagg *op, const void *key, uint32_t klen, void *v, ti
     int rc = 0;
     if (h->live == 0) {
         if (h->flags & F_EMITTED)
-            rc = emit(op, TIDE_CHANGE_DELETE, key, klen, prev);
+            rc = emit(op, TIDE_OP_DELETE, key, klen, prev);
         slots_free(op, v);
         tide_table_delete(op->t, key, klen);
         return rc ? fail(op, e, rc) : 0;
@@ -181,10 +181,10 @@ static int settle(tide_groupagg *op, const void *key, uint32_t klen, void *v, ti
             i++;
         if (i == op->n_aggs)
             return 0;
-        if ((rc = emit(op, TIDE_CHANGE_UPDATE_BEFORE, key, klen, prev)) ||
-            (rc = emit(op, TIDE_CHANGE_UPDATE_AFTER, key, klen, op->out)))
+        if ((rc = emit(op, TIDE_OP_UPDATE_BEFORE, key, klen, prev)) ||
+            (rc = emit(op, TIDE_OP_UPDATE_AFTER, key, klen, op->out)))
             return fail(op, e, rc);
-    } else if ((rc = emit(op, TIDE_CHANGE_INSERT, key, klen, op->out))) {
+    } else if ((rc = emit(op, TIDE_OP_INSERT, key, klen, op->out))) {
         return fail(op, e, rc);
     }
     memcpy(prev, op->out, op->n_aggs * sizeof *prev);
@@ -213,14 +213,14 @@ static int mark_dirty(tide_groupagg *op, const void *key, uint32_t klen, void *v
     return 0;
 }
 
-static int push_one(tide_groupagg *op, const void *key, uint32_t klen, tide_change change,
+static int push_one(tide_groupagg *op, const void *key, uint32_t klen, tide_op change,
                     const tide_value *in, tide_err *e)
 {
     int rc;
     void *v;
-    if ((int)change < 0 || change > TIDE_CHANGE_DELETE)
+    if ((int)change < 0 || change > TIDE_OP_DELETE)
         return tide_err_set(e, TIDE_EINVAL, "group aggregate: bad change op %d", (int)change);
-    bool add = change == TIDE_CHANGE_INSERT || change == TIDE_CHANGE_UPDATE_AFTER;
+    bool add = change == TIDE_OP_INSERT || change == TIDE_OP_UPDATE_AFTER;
     if (add) {
         bool is_new;
         if ((rc = tide_table_upsert(op->t, key, klen, &v, &is_new, e)))
@@ -231,7 +231,7 @@ static int push_one(tide_groupagg *op, const void *key, uint32_t klen, tide_chan
         if (!op->cfg.retractions)
             return tide_err_set(e, TIDE_EUNSUPPORTED,
                                 "group aggregate: %s record but the input is insert-only",
-                                tide_change_name(change));
+                                tide_op_name(change));
         v = tide_table_find(op->t, key, klen);
         if (!v || HEAD(v)->live <= 0) {
             op->ignored++;
@@ -336,7 +336,7 @@ void tide_groupagg_free(tide_groupagg *op)
     free(op);
 }
 
-int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tide_change change,
+int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tide_op change,
                        const tide_value *in, tide_err *e)
 {
     if (op->failed)
@@ -347,7 +347,7 @@ int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tid
 #define PREFETCH_AHEAD 8
 
 int tide_groupagg_push_batch(tide_groupagg *op, size_t n, const void *const *keys,
-                             const uint32_t *key_lens, const tide_change *changes,
+                             const uint32_t *key_lens, const tide_op *changes,
                              const tide_value *in, tide_err *e)
 {
     if (op->failed)
@@ -358,7 +358,7 @@ int tide_groupagg_push_batch(tide_groupagg *op, size_t n, const void *const *key
     for (size_t i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n)
             tide_table_prefetch(op->t, keys[i + PREFETCH_AHEAD], key_lens[i + PREFETCH_AHEAD]);
-        int rc = push_one(op, keys[i], key_lens[i], changes ? changes[i] : TIDE_CHANGE_INSERT,
+        int rc = push_one(op, keys[i], key_lens[i], changes ? changes[i] : TIDE_OP_INSERT,
                           ni ? in + i * ni : NULL, e);
         if (rc)
             return rc;

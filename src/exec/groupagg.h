@@ -72,7 +72,7 @@ typedef struct tide_groupagg_call {
 
 /* One output row.  Pointers are borrowed for the duration of the callback. */
 typedef struct tide_groupagg_row {
-    tide_change op;
+    tide_op op;
     const void *key;
     uint32_t key_len;
     const tide_value *vals; /* one per aggregate, in config order */
@@ -103,7 +103,7 @@ void tide_groupagg_free(tide_groupagg *op);
 /* Push one record: key bytes (copied when kept), its change op, `in` with
  * cfg->n_inputs values (borrowed for the call; may be NULL when n_inputs is
  * 0). */
-int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tide_change change,
+int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tide_op change,
                        const tide_value *in, tide_err *e);
 
 /* Push `n` records: record i has key keys[i] (key_lens[i] bytes), op
@@ -112,7 +112,7 @@ int tide_groupagg_push(tide_groupagg *op, const void *key, uint32_t key_len, tid
  * lookups prefetched.  On an error, the records before the failing one were
  * pushed. */
 int tide_groupagg_push_batch(tide_groupagg *op, size_t n, const void *const *keys,
-                             const uint32_t *key_lens, const tide_change *changes,
+                             const uint32_t *key_lens, const tide_op *changes,
                              const tide_value *in, tide_err *e);
 
 /* Mini-batch mode: emit the pending changes (see above).  Per-record mode:

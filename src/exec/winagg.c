@@ -768,7 +768,7 @@ static inline const unsigned char *win_key(const tide_winagg *op, uint32_t idx)
     return w->klen <= sizeof w->kinl ? w->kinl : key_bytes(&op->keys[w->key]);
 }
 
-static int emit_row(tide_winagg *op, tide_change c, uint32_t idx, int64_t start, int64_t end,
+static int emit_row(tide_winagg *op, tide_op c, uint32_t idx, int64_t start, int64_t end,
                     const tide_value *vals)
 {
     tide_winagg_row row = {.op = c, .key = win_key(op, idx), .key_len = WIN(op, idx)->klen,
@@ -815,10 +815,10 @@ static int win_fire(tide_winagg *op, uint32_t idx)
     w->since_fire = 0;
     if (emitted && prev && values_equal(prev, op->out, op->n_aggs))
         return 0;
-    tide_change ops[2];
+    tide_op ops[2];
     int n = tide_trig_firing_ops(op->cfg.mode, emitted, ops);
     for (int i = 0; i < n; i++) {
-        const tide_value *v = ops[i] == TIDE_CHANGE_UPDATE_BEFORE ? prev : op->out;
+        const tide_value *v = ops[i] == TIDE_OP_UPDATE_BEFORE ? prev : op->out;
         int rc = emit_row(op, ops[i], idx, w->start, w->end, v);
         if (rc)
             return rc;
@@ -1389,7 +1389,7 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
                 wa_win *x = WIN(op, hit[i]);
                 if ((x->flags & W_EMITTED) && op->cfg.mode != TIDE_TRIG_DISCARDING) {
                     const tide_value *pv = win_prev(op, hit[i]);
-                    if ((rc = emit_row(op, TIDE_CHANGE_DELETE, hit[i], x->start, x->end, pv)))
+                    if ((rc = emit_row(op, TIDE_OP_DELETE, hit[i], x->start, x->end, pv)))
                         return rc;
                 }
             }

@@ -59,7 +59,7 @@ typedef struct tide_winagg_call {
 /* One output row.  All pointers are borrowed for the duration of the
  * callback only. */
 typedef struct tide_winagg_row {
-    tide_change op;
+    tide_op op;
     const void *key;
     uint32_t key_len;
     int64_t start, end;

@@ -2,8 +2,11 @@
  * fanin.c - combining branch pipelines (see fanin.h).
  *
  * Each branch holds its rows encoded back to back in one byte buffer:
- *   tag (int64), op (u8), then per value: type (u8), null (u8) and the
- *   payload (8 bytes; STRING: u32 length + bytes).
+ *   tag (int64), op (u8), JOIN only: match (u8: 0 when a key column is NULL
+ *   or NaN) and the join key (u32 length + the key columns encoded by
+ *   data/key.h, so that rows sort and match by memcmp of it), then per
+ *   value: type (u8), null (u8) and the payload (8 bytes; STRING: u32
+ *   length + bytes).
  * Rows pushed since the branch's last report have tag TIDE_TS_MAX until the
  * next report sets it.  Releasing decodes the released rows into a value
  * array, emits, and compacts the buffer.
@@ -11,8 +14,10 @@
 #include "job/fanin.h"
 
 #include "base/buf.h"
+#include "data/key.h"
 #include "tide.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +30,20 @@ typedef struct branch {
     bool reported;
 } branch;
 
+/* A row's join key: its data/key.h bytes (in the branch's buffer). */
+typedef struct rkey {
+    const unsigned char *p;
+    uint32_t len;
+    bool match; /* false: a NULL or NaN key column, equal to nothing */
+} rkey;
+
 /* A decoded row of a release. */
 typedef struct drow {
     tide_value *v;
     uint64_t seq;
     int64_t end;
-    tide_change op;
+    tide_op op;
+    rkey key;
 } drow;
 
 struct tide_fanin {
@@ -57,12 +70,39 @@ static int put_u8(tide_buf *b, uint8_t x)
     return tide_buf_putc(b, (char)x);
 }
 
-static int row_encode(tide_buf *b, tide_change op, const tide_value *v, uint32_t n)
+/* The join key of branch `side`'s row v (JOIN). */
+static int key_encode(const tide_fanin *f, uint32_t side, tide_buf *b, const tide_value *v)
 {
+    const uint32_t *cols = f->cfg.key_cols[side];
+    bool match = true;
+    for (uint32_t k = 0; k < f->cfg.nkeys; k++) {
+        const tide_value *x = &v[cols[k]];
+        if (x->is_null || x->type == TIDE_TYPE_NULL ||
+            (x->type == TIDE_TYPE_DOUBLE && isnan(x->u.f64)))
+            match = false;
+    }
+    size_t len = tide_key_values_size(v, cols, f->cfg.nkeys);
+    if (len > UINT32_MAX || tide_buf_reserve(b, 5 + len))
+        return TIDE_ENOMEM;
+    uint32_t l32 = (uint32_t)len;
+    unsigned char *d = b->data + b->len;
+    d[0] = match;
+    memcpy(d + 1, &l32, 4);
+    tide_key_values_put(v, cols, f->cfg.nkeys, d + 5);
+    b->len += 5 + len;
+    return 0;
+}
+
+static int row_encode(tide_fanin *f, uint32_t branch, tide_op op, const tide_value *v)
+{
+    tide_buf *b = &f->br[branch].rows;
+    uint32_t n = f->cfg.ncols[branch];
     int64_t tag = TIDE_TS_MAX;
     int rc = tide_buf_append(b, &tag, 8);
     if (!rc)
         rc = put_u8(b, (uint8_t)op);
+    if (!rc && f->cfg.mode == TIDE_FANIN_JOIN)
+        rc = key_encode(f, branch, b, v);
     for (uint32_t i = 0; i < n && !rc; i++) {
         bool null = v[i].is_null || v[i].type == TIDE_TYPE_NULL;
         rc = put_u8(b, (uint8_t)v[i].type);
@@ -97,17 +137,24 @@ static int row_encode(tide_buf *b, tide_change op, const tide_value *v, uint32_t
 /* Decode the row at p (n values into out); returns the row's size. */
 #define MARK 255 /* a marker row: a watermark report (cfg.marks), no values */
 
-static size_t row_decode(const unsigned char *p, uint32_t n, int64_t *tag, tide_change *op,
-                         tide_value *out)
+static size_t row_decode(const tide_fanin *f, const unsigned char *p, uint32_t n, int64_t *tag,
+                         tide_op *op, tide_value *out, rkey *key)
 {
     const unsigned char *q = p;
     memcpy(tag, q, 8);
     q += 8;
     if (*q == MARK) {
-        *op = (tide_change)MARK;
+        *op = (tide_op)MARK;
         return 9;
     }
-    *op = (tide_change)*q++;
+    *op = (tide_op)*q++;
+    if (f->cfg.mode == TIDE_FANIN_JOIN) {
+        uint32_t len;
+        memcpy(&len, q + 1, 4);
+        if (key)
+            *key = (rkey){q + 5, len, q[0] != 0};
+        q += 5 + len;
+    }
     for (uint32_t i = 0; i < n; i++) {
         tide_value v = {.type = (tide_type)q[0]};
         bool null = q[1] != 0;
@@ -251,13 +298,14 @@ static int release_union(tide_fanin *f, int64_t m)
             branch *br = &f->br[b];
             while (pos[b] < br->untagged && !rc) {
                 int64_t tag;
-                tide_change op;
+                tide_op op;
                 memcpy(&tag, br->rows.data + pos[b], 8);
                 if (tag != t)
                     break;
-                pos[b] += row_decode(br->rows.data + pos[b], f->cfg.ncols[b], &tag, &op, f->vals);
+                pos[b] += row_decode(f, br->rows.data + pos[b], f->cfg.ncols[b], &tag, &op, f->vals,
+                                     NULL);
                 if ((int)op == MARK) {
-                    tide_fanin_out o = {true, TIDE_CHANGE_INSERT, b, NULL, NULL, tag};
+                    tide_fanin_out o = {true, TIDE_OP_INSERT, b, NULL, NULL, tag};
                     rc = emit(f, &o);
                     continue;
                 }
@@ -280,89 +328,33 @@ static int release_union(tide_fanin *f, int64_t m)
     return rc;
 }
 
-static int val_cmp(const tide_value *a, const tide_value *b)
-{
-    if (a->type != b->type)
-        return a->type < b->type ? -1 : 1;
-    switch (a->type) {
-    case TIDE_TYPE_DOUBLE:
-        return (a->u.f64 > b->u.f64) - (a->u.f64 < b->u.f64);
-    case TIDE_TYPE_BOOLEAN:
-        return (int)a->u.b - (int)b->u.b;
-    case TIDE_TYPE_STRING: {
-        uint32_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
-        int d = n ? memcmp(a->u.s.ptr, b->u.s.ptr, n) : 0;
-        if (d)
-            return d < 0 ? -1 : 1;
-        return (a->u.s.len > b->u.s.len) - (a->u.s.len < b->u.s.len);
-    }
-    default:
-        return (a->u.i64 > b->u.i64) - (a->u.i64 < b->u.i64);
-    }
-}
-
-static bool has_null_key(const tide_fanin *f, int side, const drow *r)
-{
-    for (uint32_t k = 0; k < f->cfg.nkeys; k++) {
-        const tide_value *v = &r->v[f->cfg.key_cols[side][k]];
-        if (v->is_null || v->type == TIDE_TYPE_NULL)
-            return true;
-    }
-    return false;
-}
-
-/* (end, keys) of a left row vs a right row; NULL keys sort first. */
-static int match_cmp(const tide_fanin *f, const drow *l, const drow *r)
+/* (end, key) of a left row vs a right row; NULL keys sort first. */
+static int match_cmp(const drow *l, const drow *r)
 {
     if (l->end != r->end)
         return l->end < r->end ? -1 : 1;
-    for (uint32_t k = 0; k < f->cfg.nkeys; k++) {
-        const tide_value *a = &l->v[f->cfg.key_cols[0][k]], *b = &r->v[f->cfg.key_cols[1][k]];
-        bool an = a->is_null || a->type == TIDE_TYPE_NULL,
-             bn = b->is_null || b->type == TIDE_TYPE_NULL;
-        if (an || bn) {
-            if (an != bn)
-                return an ? -1 : 1;
-            continue;
-        }
-        int d = val_cmp(a, b);
-        if (d)
-            return d;
-    }
-    return 0;
+    return tide_key_cmp(l->key.p, l->key.len, r->key.p, r->key.len);
 }
 
-/* Sorting one side: a stable merge sort by (end, keys), ties in push order. */
-static int side_cmp(const tide_fanin *f, int side, const drow *a, const drow *b)
+/* Sorting one side: a stable merge sort by (end, key), ties in push order. */
+static int side_cmp(const drow *a, const drow *b)
 {
-    if (a->end != b->end)
-        return a->end < b->end ? -1 : 1;
-    for (uint32_t k = 0; k < f->cfg.nkeys; k++) {
-        const tide_value *x = &a->v[f->cfg.key_cols[side][k]], *y = &b->v[f->cfg.key_cols[side][k]];
-        bool xn = x->is_null || x->type == TIDE_TYPE_NULL,
-             yn = y->is_null || y->type == TIDE_TYPE_NULL;
-        if (xn || yn) {
-            if (xn != yn)
-                return xn ? -1 : 1;
-            continue;
-        }
-        int d = val_cmp(x, y);
-        if (d)
-            return d;
-    }
+    int c = match_cmp(a, b);
+    if (c)
+        return c;
     return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-static void side_sort(const tide_fanin *f, int side, drow *a, drow *tmp, size_t n)
+static void side_sort(drow *a, drow *tmp, size_t n)
 {
     if (n < 2)
         return;
     size_t h = n / 2;
-    side_sort(f, side, a, tmp, h);
-    side_sort(f, side, a + h, tmp, n - h);
+    side_sort(a, tmp, h);
+    side_sort(a + h, tmp, n - h);
     size_t i = 0, j = h, o = 0;
     while (i < h && j < n)
-        tmp[o++] = side_cmp(f, side, &a[j], &a[i]) < 0 ? a[j++] : a[i++];
+        tmp[o++] = side_cmp(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
     while (i < h)
         tmp[o++] = a[i++];
     while (j < n)
@@ -380,8 +372,8 @@ static int collect(tide_fanin *f, int s, int64_t m, size_t *nout, size_t *voff)
     /* count first: values are decoded into one array whose pointers must stay valid */
     while (pos < br->rows.len) {
         int64_t tag;
-        tide_change op;
-        size_t sz = row_decode(br->rows.data + pos, nc, &tag, &op, NULL);
+        tide_op op;
+        size_t sz = row_decode(f, br->rows.data + pos, nc, &tag, &op, NULL, NULL);
         pos += sz;
         n++;
     }
@@ -393,16 +385,17 @@ static int collect(tide_fanin *f, int s, int64_t m, size_t *nout, size_t *voff)
     tide_buf_reset(&f->keep);
     while (pos < br->rows.len) {
         int64_t tag;
-        tide_change op;
+        tide_op op;
         tide_value *v = f->vals + *voff;
         const unsigned char *p = br->rows.data + pos;
-        size_t sz = row_decode(p, nc, &tag, &op, v);
+        rkey key;
+        size_t sz = row_decode(f, p, nc, &tag, &op, v, &key);
         const tide_value *ev = &v[f->cfg.end_col[s]];
         int64_t end = ev->is_null ? TIDE_TS_MIN : ev->u.i64;
         pos += sz;
         seq++;
         if (end <= m) {
-            f->rs[s][(*nout)++] = (drow){v, seq, end, op};
+            f->rs[s][(*nout)++] = (drow){v, seq, end, op, key};
             *voff += nc;
         } else if (tide_buf_append(&f->keep, p, sz)) {
             return TIDE_ENOMEM;
@@ -431,8 +424,8 @@ static int release_join(tide_fanin *f, int64_t m)
         size_t pos = 0, cnt = 0;
         while (pos < f->br[s].rows.len) {
             int64_t tag;
-            tide_change op;
-            pos += row_decode(f->br[s].rows.data + pos, f->cfg.ncols[s], &tag, &op, NULL);
+            tide_op op;
+            pos += row_decode(f, f->br[s].rows.data + pos, f->cfg.ncols[s], &tag, &op, NULL, NULL);
             cnt++;
         }
         total += cnt * f->cfg.ncols[s];
@@ -454,11 +447,11 @@ static int release_join(tide_fanin *f, int64_t m)
         return emit_fail(f, rc, "join");
     }
     for (int s = 0; s < 2; s++)
-        side_sort(f, s, f->rs[s], f->rs[s] + n[s], n[s]);
+        side_sort(f->rs[s], f->rs[s] + n[s], n[s]);
     size_t i = 0, j = 0;
     while (i < n[0] && j < n[1] && !rc) {
         drow *l = &f->rs[0][i], *r = &f->rs[1][j];
-        int d = match_cmp(f, l, r);
+        int d = match_cmp(l, r);
         if (d < 0) {
             i++;
             continue;
@@ -468,14 +461,14 @@ static int release_join(tide_fanin *f, int64_t m)
             continue;
         }
         size_t i2 = i, j2 = j;
-        while (i2 < n[0] && match_cmp(f, &f->rs[0][i2], r) == 0)
+        while (i2 < n[0] && match_cmp(&f->rs[0][i2], r) == 0)
             i2++;
-        while (j2 < n[1] && match_cmp(f, l, &f->rs[1][j2]) == 0)
+        while (j2 < n[1] && match_cmp(l, &f->rs[1][j2]) == 0)
             j2++;
-        if (!has_null_key(f, 0, l))
+        if (l->key.match) /* equal keys: both match or neither */
             for (size_t a = i; a < i2 && !rc; a++)
                 for (size_t b = j; b < j2 && !rc; b++) {
-                    tide_fanin_out o = {false,         TIDE_CHANGE_INSERT, 0,
+                    tide_fanin_out o = {false,         TIDE_OP_INSERT, 0,
                                         f->rs[0][a].v, f->rs[1][b].v,      m};
                     rc = emit(f, &o);
                 }
@@ -510,7 +503,7 @@ static int advance(tide_fanin *f)
     return f->cfg.mode == TIDE_FANIN_UNION ? release_union(f, m) : release_join(f, m);
 }
 
-int tide_fanin_push(tide_fanin *f, uint32_t branch_i, tide_change op, const tide_value *vals,
+int tide_fanin_push(tide_fanin *f, uint32_t branch_i, tide_op op, const tide_value *vals,
                     tide_err *e)
 {
     if (branch_i >= f->cfg.branches)
@@ -520,7 +513,7 @@ int tide_fanin_push(tide_fanin *f, uint32_t branch_i, tide_change op, const tide
     if (f->err.code) {
         *e = f->err;
         rc = f->err.code;
-    } else if (row_encode(&f->br[branch_i].rows, op, vals, f->cfg.ncols[branch_i]) != 0) {
+    } else if (row_encode(f, branch_i, op, vals) != 0) {
         rc = tide_err_set(e, TIDE_ENOMEM, "fan-in: out of memory holding rows");
     } else {
         f->br[branch_i].nrows++;
@@ -548,9 +541,9 @@ int tide_fanin_watermark(tide_fanin *f, uint32_t branch_i, int64_t wm, tide_err 
     size_t pos = br->untagged;
     while (pos < br->rows.len) {
         int64_t tag;
-        tide_change op;
+        tide_op op;
         memcpy(br->rows.data + pos, &wm, 8);
-        pos += row_decode(br->rows.data + pos, f->cfg.ncols[branch_i], &tag, &op, NULL);
+        pos += row_decode(f, br->rows.data + pos, f->cfg.ncols[branch_i], &tag, &op, NULL, NULL);
     }
     if (f->cfg.marks && f->cfg.mode == TIDE_FANIN_UNION) {
         unsigned char mk[9];

@@ -16,8 +16,11 @@
  *   JOIN   two branches; the rows whose window end (end_col, a TIMESTAMP)
  *          is <= M (a branch that reported w has pushed every final row of
  *          the windows ending at or before w), matched on end and the key
- *          columns (equal values; NULL never matches); the pairs come
- *          ordered by (end, keys, left push order, right push order).
+ *          columns, compared as their data/key.h encodings (so equal as SQL
+ *          compares them, -0.0 = 0.0; NULL and NaN never match; the two
+ *          sides' key columns have the same types, BIGINT and TIMESTAMP
+ *          counting as one); the pairs come ordered by (end, keys in SQL
+ *          order, left push order, right push order).
  *          Released rows are dropped (matched or not): only final window
  *          results (no early or late firings) may be joined.
  *
@@ -48,7 +51,7 @@ typedef enum tide_fanin_mode {
 /* One released row.  Pointers are borrowed for the call. */
 typedef struct tide_fanin_out {
     bool mark;               /* UNION with cfg.marks: branch's watermark reached wm (no row) */
-    tide_change op;          /* UNION: as pushed; JOIN: insert */
+    tide_op op;          /* UNION: as pushed; JOIN: insert */
     uint32_t branch;         /* UNION: the row's branch */
     const tide_value *left;  /* UNION: the row; JOIN: the left row */
     const tide_value *right; /* JOIN: the right row */
@@ -88,7 +91,7 @@ void tide_fanin_free(tide_fanin *f);
 /* Any thread (one thread per branch at a time).  vals: ncols[branch]
  * values (a NULL value's type may be TIDE_TYPE_NULL).  The first error of
  * an emit is returned by every later call (and by tide_fanin_error). */
-int tide_fanin_push(tide_fanin *f, uint32_t branch, tide_change op, const tide_value *vals,
+int tide_fanin_push(tide_fanin *f, uint32_t branch, tide_op op, const tide_value *vals,
                     tide_err *e);
 int tide_fanin_watermark(tide_fanin *f, uint32_t branch, int64_t wm, tide_err *e);
 

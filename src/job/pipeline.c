@@ -36,6 +36,7 @@
 #include "base/buf.h"
 
 #include "base/hash.h"
+#include "data/key.h"
 #include "exec/agg.h"
 #include "exec/expr.h"
 #include "exec/graph.h"
@@ -60,7 +61,7 @@ typedef struct rrow {
     uint64_t seq;       /* emission order inside one instance */
     uint32_t key_off, key_len;
     uint32_t val_off, n_vals;
-    uint32_t kind; /* tide_change, or RB_LATE */
+    uint32_t kind; /* tide_op, or RB_LATE */
 } rrow;
 
 typedef struct rbatch {
@@ -260,39 +261,7 @@ static void cb_free(void *ctx, void *batch)
     tide_cbatch_free(batch);
 }
 
-/* ---- keys ---- */
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define BE64(v) __builtin_bswap64(v)
-#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define BE64(v) (v)
-#endif
-
-static inline uint8_t *put_be64(uint8_t *d, uint64_t v)
-{
-#ifdef BE64
-    v = BE64(v);
-    memcpy(d, &v, 8);
-#else
-    for (int i = 7; i >= 0; i--) {
-        d[i] = (uint8_t)v;
-        v >>= 8;
-    }
-#endif
-    return d + 8;
-}
-static inline uint64_t get_be64(const uint8_t *s)
-{
-    uint64_t v = 0;
-#ifdef BE64
-    memcpy(&v, s, 8);
-    v = BE64(v);
-#else
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | s[i];
-#endif
-    return v;
-}
+/* ---- keys (data/key.h) ---- */
 
 /* The key is one BIGINT/TIMESTAMP column: 9 bytes (1 if NULL). */
 static inline bool key_one_i64(const tide_pipe *p)
@@ -302,105 +271,30 @@ static inline bool key_one_i64(const tide_pipe *p)
 }
 
 /* Bytes the key of `row` needs. */
-static size_t key_size(const tide_pipe *p, const tide_cbatch *b, uint32_t row)
+static inline size_t key_size(const tide_pipe *p, const tide_cbatch *b, uint32_t row)
 {
-    size_t n = 0;
-    for (size_t k = 0; k < p->cfg.n_key_cols; k++) {
-        uint32_t c = p->key_cols[k];
-        n += 1;
-        if (tide_cbatch_is_null(b, c, row))
-            continue;
-        switch (p->key_types[k]) {
-        case TIDE_TYPE_BOOLEAN:
-            n += 1;
-            break;
-        case TIDE_TYPE_STRING:
-            n += 4 + tide_cbatch_str(b, c, row).len;
-            break;
-        default:
-            n += 8;
-            break;
-        }
-    }
-    return n;
+    return tide_key_row_size(b, row, p->key_cols, p->cfg.n_key_cols);
 }
 
-static uint8_t *key_encode(const tide_pipe *p, const tide_cbatch *b, uint32_t row, uint8_t *d)
+static inline uint8_t *key_encode(const tide_pipe *p, const tide_cbatch *b, uint32_t row,
+                                  uint8_t *d)
 {
-    for (size_t k = 0; k < p->cfg.n_key_cols; k++) {
-        uint32_t c = p->key_cols[k];
-        if (tide_cbatch_is_null(b, c, row)) {
-            *d++ = 0;
-            continue;
-        }
-        *d++ = 1;
-        switch (p->key_types[k]) {
-        case TIDE_TYPE_BOOLEAN:
-            *d++ = tide_cbatch_bool(b, c, row) ? 1 : 0;
-            break;
-        case TIDE_TYPE_DOUBLE: {
-            double x = tide_cbatch_f64(b, c, row);
-            uint64_t u;
-            memcpy(&u, &x, 8);
-            d = put_be64(d, u);
-            break;
-        }
-        case TIDE_TYPE_STRING: {
-            tide_str s = tide_cbatch_str(b, c, row);
-            uint32_t l = s.len;
-            d[0] = (uint8_t)(l >> 24);
-            d[1] = (uint8_t)(l >> 16);
-            d[2] = (uint8_t)(l >> 8);
-            d[3] = (uint8_t)l;
-            d += 4;
-            if (l)
-                memcpy(d, s.ptr, l);
-            d += l;
-            break;
-        }
-        default:
-            d = put_be64(d, (uint64_t)tide_cbatch_i64(b, c, row) ^ (1ull << 63));
-            break;
-        }
-    }
-    return d;
+    return tide_key_row_put(b, row, p->key_cols, p->cfg.n_key_cols, d);
 }
 
-/* Decode a key into vals[n_key_cols] (strings borrowed from `key`). */
-static void key_decode(const tide_pipe *p, const uint8_t *d, tide_value *vals)
+/* The first 8 bytes of a key as one big-endian integer (the sink's sort). */
+static inline uint64_t get_be64(const uint8_t *s)
 {
-    for (size_t k = 0; k < p->cfg.n_key_cols; k++) {
-        tide_value *v = &vals[k];
-        memset(v, 0, sizeof *v);
-        v->type = p->key_types[k];
-        if (*d++ == 0) {
-            v->is_null = true;
-            continue;
-        }
-        switch (v->type) {
-        case TIDE_TYPE_BOOLEAN:
-            v->u.b = *d++ != 0;
-            break;
-        case TIDE_TYPE_DOUBLE: {
-            uint64_t u = get_be64(d);
-            memcpy(&v->u.f64, &u, 8);
-            d += 8;
-            break;
-        }
-        case TIDE_TYPE_STRING: {
-            uint32_t l =
-                ((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3];
-            v->u.s.ptr = (const char *)d + 4;
-            v->u.s.len = l;
-            d += 4 + l;
-            break;
-        }
-        default:
-            v->u.i64 = (int64_t)(get_be64(d) ^ (1ull << 63));
-            d += 8;
-            break;
-        }
-    }
+    uint64_t v;
+    memcpy(&v, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#elif !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+    v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | s[i];
+#endif
+    return v;
 }
 
 /* ---- source task ---- */
@@ -689,7 +583,7 @@ static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err 
                     return tide_err_set(e, TIDE_ENOMEM, "pipeline source: key buffer");
             }
             uint8_t *end = key_encode(p, b, r, s->kbuf);
-            h = tide_hash64(s->kbuf, (size_t)(end - s->kbuf), EXCHANGE_SEED);
+            h = tide_key_hash(s->kbuf, (size_t)(end - s->kbuf), EXCHANGE_SEED);
         }
         uint32_t k = (uint32_t)(((h >> 32) * P) >> 32);
         s->sel[(size_t)k * p->src_rows + s->nsel[k]++] = r;
@@ -1046,17 +940,16 @@ static int work_fast(work_state *w, const uint8_t *tnull, const int64_t *tcol,
     if (any_set(tnull, n) || any_set(knull, n))
         return 1;
     w->out = out;
-    int rc = work_reserve(w, n, (size_t)n * 9, e);
+    int rc = work_reserve(w, n, (size_t)n * TIDE_KEY_I64_SIZE, e);
     if (rc != 0)
         return rc;
     const void **keys = w->keys;
     uint32_t *klen = w->klen;
     uint8_t *d = w->kbuf;
-    for (uint32_t r = 0; r < n; r++, d += 9) {
-        d[0] = 1;
-        put_be64(d + 1, (uint64_t)kcol[r] ^ (1ull << 63));
+    for (uint32_t r = 0; r < n; r++, d += TIDE_KEY_I64_SIZE) {
+        tide_key_put_i64(d, kcol[r]);
         keys[r] = d;
-        klen[r] = 9;
+        klen[r] = TIDE_KEY_I64_SIZE;
     }
     if (w->gop)
         return tide_groupagg_push_batch(w->gop, n, w->keys, w->klen, NULL, NULL, e);
@@ -1076,7 +969,7 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
         return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
     /* keys: sizes first, then encode (pointers after the buffer is final) */
     bool k64 = key_one_i64(p);
-    size_t total = k64 ? (size_t)n * 9 : 0;
+    size_t total = k64 ? (size_t)n * TIDE_KEY_I64_SIZE : 0;
     for (uint32_t r = 0; !k64 && r < n; r++)
         total += key_size(p, b, r);
     if ((rc = work_reserve(w, n, total, e)) != 0)
@@ -1097,9 +990,7 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
         }
         uint8_t *end;
         if (k64) { /* key_encode's bytes for one BIGINT/TIMESTAMP column */
-            bool null = knull[r] != 0;
-            d[0] = !null;
-            end = null ? d + 1 : put_be64(d + 1, (uint64_t)kcol[r] ^ (1ull << 63));
+            end = knull[r] ? tide_key_put_null(d) : tide_key_put_i64(d, kcol[r]);
         } else {
             end = key_encode(p, b, r, d);
         }
@@ -1172,6 +1063,7 @@ typedef struct sink_state {
     size_t caprefs;
     size_t *ioff; /* P + 1: where each instance's rows go in refs */
     tide_value *keyvals;
+    tide_arena karena; /* keyvals' strings that hold 0x00 bytes (one row) */
     tide_cbatch *obuf; /* rows for p->sink (result schema, with ops) */
 } sink_state;
 
@@ -1186,6 +1078,7 @@ static void sink_state_free(void *st)
     free(s->refs);
     free(s->ioff);
     free(s->keyvals);
+    tide_arena_free(&s->karena);
     tide_cbatch_free(s->obuf);
     free(s);
 }
@@ -1376,7 +1269,10 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
     for (size_t i = 0; i < nready && rc == 0; i++) {
         const rbatch *b = refs[i].b;
         const rrow *r = refs[i].r;
-        key_decode(p, b->bytes + r->key_off, s->keyvals);
+        tide_arena_reset(&s->karena);
+        if ((rc = tide_key_decode(b->bytes + r->key_off, r->key_len, p->key_types,
+                                  p->cfg.n_key_cols, &s->karena, s->keyvals, e)) != 0)
+            break;
         if (r->kind == RB_LATE) {
             nlate++;
             tide_pipe_late l = {r->start,  s->keyvals, p->cfg.n_key_cols, b->vals + r->val_off,
@@ -1385,7 +1281,7 @@ static int sink_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
                 tide_err_set(e, rc, "pipeline sink: on_late failed");
         } else {
             nout++;
-            tide_pipe_result res = {(tide_change)r->kind,
+            tide_pipe_result res = {(tide_op)r->kind,
                                     r->start,
                                     r->end,
                                     s->keyvals,
@@ -1816,6 +1712,7 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
     if (!sk)
         goto nomem;
     sk->p = p;
+    tide_arena_init(&sk->karena, 4096);
     if (!(sk->keyvals = calloc(cfg->n_key_cols + 1, sizeof *sk->keyvals))) {
         free(sk);
         goto nomem;

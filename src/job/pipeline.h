@@ -50,10 +50,10 @@
  * (ts, key bytes, sequence).  So P = 1, 2, 4 give identical sequences.
  * (Processing-time early firings are timing-dependent by nature.)
  *
- * Keys are encoded as bytes: per key column a null flag byte, then BIGINT /
- * TIMESTAMP as 8 big-endian bytes with the sign bit flipped, DOUBLE as its
- * 8 bytes, BOOLEAN as 1 byte, STRING as a 4-byte big-endian length and the
- * bytes.  Callbacks get the decoded key values.
+ * Keys are encoded by the key codec (data/key.h): memcmp order of the key
+ * bytes is the SQL order of the key tuples (NULLs first), DOUBLE -0.0 and
+ * 0.0 are one key, and so are all NaNs.  Callbacks get the decoded key
+ * values.
  *
  * Memory stays bounded: channels are bounded (chan_capacity messages of at
  * most batch_rows rows), a slow sink blocks the instances, which block the
@@ -138,13 +138,13 @@ int tide_pipe_expr_stage_fn(void *ctx, const tide_cbatch *in, tide_cbatch *out, 
 
 /* One result row.  Pointers are borrowed for the call. */
 typedef struct tide_pipe_result {
-    tide_change op;
+    tide_op op;
     int64_t start, end;     /* the window (GROUPAGG: TIDE_TS_MIN, TIDE_TS_MAX) */
     const tide_value *keys; /* n_keys decoded key columns */
     size_t n_keys;
     const tide_value *vals; /* one per aggregate */
     size_t n_vals;
-    const void *key_bytes; /* the encoded key (see the top of this file) */
+    const void *key_bytes; /* the encoded key (data/key.h) */
     uint32_t key_len;
     int64_t wm; /* the watermark step that released it */
 } tide_pipe_result;

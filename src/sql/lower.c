@@ -6,6 +6,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "data/codec.h"
+#include "data/key.h"
 #include "data/timefmt.h"
 #include "exec/cumagg.h"
 #include "exec/expr.h"
@@ -15,6 +16,7 @@
 #include "tide.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -378,20 +380,6 @@ static const char *resolve(tide_sql_lowered *l, const char *path, const char *ba
 
 /* ---- output ---- */
 
-static tide_op op_of(tide_change c)
-{
-    switch (c) {
-    case TIDE_CHANGE_UPDATE_BEFORE:
-        return TIDE_OP_UPDATE_BEFORE;
-    case TIDE_CHANGE_UPDATE_AFTER:
-        return TIDE_OP_UPDATE_AFTER;
-    case TIDE_CHANGE_DELETE:
-        return TIDE_OP_DELETE;
-    default:
-        return TIDE_OP_INSERT;
-    }
-}
-
 static int put_value(tide_buf *b, const tide_value *v)
 {
     char ts[64];
@@ -543,7 +531,7 @@ static int out_fail(tide_sql_lowered *l, int rc, const tide_err *e)
 }
 
 /* Start one output row; *row gets its index. */
-static int out_row(tide_sql_lowered *l, tide_change op, uint32_t *row, tide_err *e)
+static int out_row(tide_sql_lowered *l, tide_op op, uint32_t *row, tide_err *e)
 {
     int rc;
     if (tide_cbatch_full(l->out) && (rc = out_write(l, false, e)) != 0)
@@ -551,9 +539,9 @@ static int out_row(tide_sql_lowered *l, tide_change op, uint32_t *row, tide_err 
     if ((rc = tide_cbatch_add_row(l->out, row)) != 0)
         return tide_err_set(e, rc, "output batch");
     if (l->ops)
-        tide_cbatch_set_op(l->out, *row, op_of(op));
+        tide_cbatch_set_op(l->out, *row, op);
     if (l->op_col >= 0) {
-        const char *s = tide_change_name(op);
+        const char *s = tide_op_name(op);
         if ((rc = tide_cbatch_set_str(l->out, (uint32_t)l->op_col, *row, s, strlen(s), e)) != 0)
             return rc;
     }
@@ -637,7 +625,7 @@ static int eval_out(tide_sql_lowered *l, tide_expr **xs, const tide_cbatch *b, c
 }
 
 /* Write one output row: op and the values of vecs[] (row 0). */
-static int emit_out(tide_sql_lowered *l, tide_change op, const tide_expr_vec **vecs, tide_err *e)
+static int emit_out(tide_sql_lowered *l, tide_op op, const tide_expr_vec **vecs, tide_err *e)
 {
     uint32_t orow;
     int rc = out_row(l, op, &orow, e);
@@ -675,7 +663,7 @@ static int bat_flush(tide_sql_lowered *l, tide_err *e)
         uint32_t m = nsel - done < room ? nsel - done : room, base = tide_cbatch_rows(l->out);
         for (uint32_t j = 0; j < m && !rc; j++) {
             uint32_t orow;
-            rc = out_row(l, TIDE_CHANGE_INSERT, &orow, e); /* orow == base + j: room was there */
+            rc = out_row(l, TIDE_OP_INSERT, &orow, e); /* orow == base + j: room was there */
         }
         const uint32_t *sel = l->bat_sel + done;
         for (uint32_t i = 0; i < l->nout && !rc; i++) {
@@ -756,7 +744,7 @@ static int on_result(void *ctx, const tide_pipe_result *r)
         return out_fail(l, rc, &e);
     l->have_wm = true;
     l->last_wm = r->wm;
-    if (r->op == TIDE_CHANGE_INSERT && !l->pend && l->bat) {
+    if (r->op == TIDE_OP_INSERT && !l->pend && l->bat) {
         /* the common row (every row of an on-time-only window aggregate):
          * held, and evaluated a batch at a time */
         if ((rc = fill_row_add(l, l->bat, r, &e)) != 0 ||
@@ -768,7 +756,7 @@ static int on_result(void *ctx, const tide_pipe_result *r)
     }
     if ((rc = bat_flush(l, &e)) != 0)
         return out_fail(l, rc, &e);
-    if (r->op == TIDE_CHANGE_UPDATE_AFTER && l->pend) {
+    if (r->op == TIDE_OP_UPDATE_AFTER && l->pend) {
         l->pend = false;
         if ((rc = fill_row(l, l->wa_row, r, &e)) != 0 || (rc = having_ok(l, l->wa_row, &pass, &e)) != 0)
             return out_fail(l, rc, &e);
@@ -782,25 +770,25 @@ static int on_result(void *ctx, const tide_pipe_result *r)
                 tide_value a = vec_value(l->vecs_prev[i], 0), b = vec_value(l->vecs[i], 0);
                 same = same_value(&a, &b);
             }
-            if (!same && (rc = emit_out(l, TIDE_CHANGE_UPDATE_BEFORE, l->vecs_prev, &e)) == 0)
-                rc = emit_out(l, TIDE_CHANGE_UPDATE_AFTER, l->vecs, &e);
+            if (!same && (rc = emit_out(l, TIDE_OP_UPDATE_BEFORE, l->vecs_prev, &e)) == 0)
+                rc = emit_out(l, TIDE_OP_UPDATE_AFTER, l->vecs, &e);
         } else if (l->pend_pass) {
-            rc = emit_out(l, TIDE_CHANGE_DELETE, l->vecs_prev, &e);
+            rc = emit_out(l, TIDE_OP_DELETE, l->vecs_prev, &e);
         } else if (pass) {
-            rc = emit_out(l, TIDE_CHANGE_INSERT, l->vecs, &e);
+            rc = emit_out(l, TIDE_OP_INSERT, l->vecs, &e);
         }
     } else {
         if (l->pend) {
             /* a -U without its +U (not produced by the operators): a deletion */
             l->pend = false;
             if (l->pend_pass && ((rc = eval_out(l, l->outx_prev, l->wa_prev, l->vecs_prev, &e)) != 0 ||
-                                 (rc = emit_out(l, TIDE_CHANGE_DELETE, l->vecs_prev, &e)) != 0))
+                                 (rc = emit_out(l, TIDE_OP_DELETE, l->vecs_prev, &e)) != 0))
                 return out_fail(l, rc, &e);
         }
-        tide_cbatch *b = r->op == TIDE_CHANGE_UPDATE_BEFORE ? l->wa_prev : l->wa_row;
+        tide_cbatch *b = r->op == TIDE_OP_UPDATE_BEFORE ? l->wa_prev : l->wa_row;
         if ((rc = fill_row(l, b, r, &e)) != 0 || (rc = having_ok(l, b, &pass, &e)) != 0)
             return out_fail(l, rc, &e);
-        if (r->op == TIDE_CHANGE_UPDATE_BEFORE) {
+        if (r->op == TIDE_OP_UPDATE_BEFORE) {
             l->pend = true;
             l->pend_pass = pass;
             return 0;
@@ -821,7 +809,7 @@ static int on_rows(void *ctx, const tide_cbatch *in)
     int rc = 0;
     for (uint32_t r = 0; r < tide_cbatch_rows(in) && !rc; r++) {
         uint32_t orow;
-        if ((rc = out_row(l, TIDE_CHANGE_INSERT, &orow, &e)) != 0)
+        if ((rc = out_row(l, TIDE_OP_INSERT, &orow, &e)) != 0)
             break;
         for (uint32_t i = 0; i < l->nout && !rc; i++) {
             tide_value v = tide_cbatch_get(in, i, r);
@@ -1203,20 +1191,6 @@ done:
 
 /* ---- several pipelines: JOIN and UNION ALL (job/fanin.h) ---- */
 
-static tide_change change_of(tide_op op)
-{
-    switch (op) {
-    case TIDE_OP_UPDATE_BEFORE:
-        return TIDE_CHANGE_UPDATE_BEFORE;
-    case TIDE_OP_UPDATE_AFTER:
-        return TIDE_CHANGE_UPDATE_AFTER;
-    case TIDE_OP_DELETE:
-        return TIDE_CHANGE_DELETE;
-    default:
-        return TIDE_CHANGE_INSERT;
-    }
-}
-
 /* A branch's out_flush: its pending rows go to the parent's fan-in. */
 static int fan_push(tide_sql_lowered *l, tide_err *e)
 {
@@ -1224,7 +1198,7 @@ static int fan_push(tide_sql_lowered *l, tide_err *e)
     for (uint32_t r = 0; r < tide_cbatch_rows(l->out) && !rc; r++) {
         for (uint32_t i = 0; i < l->nout; i++)
             l->fan_vals[i] = tide_cbatch_get(l->out, l->map[i], r);
-        tide_change op = l->ops ? change_of(tide_cbatch_op(l->out, r)) : TIDE_CHANGE_INSERT;
+        tide_op op = tide_cbatch_op(l->out, r);
         rc = tide_fanin_push(l->parent->fanin, l->branch_i, op, l->fan_vals, e);
     }
     return rc;
@@ -1234,7 +1208,7 @@ static int fan_push(tide_sql_lowered *l, tide_err *e)
 static int cum_emit(void *ctx, const tide_cumagg_row *r)
 {
     tide_sql_lowered *l = ctx;
-    tide_pipe_result res = {.op = TIDE_CHANGE_INSERT,
+    tide_pipe_result res = {.op = TIDE_OP_INSERT,
                             .start = r->start,
                             .end = r->end,
                             .keys = r->keys,
@@ -1339,7 +1313,7 @@ static bool is_fan(const tide_sql_plan *p)
 /* One combined row (left values, then right values when a join) through
  * the ON condition and the Filter / Project chain above the JOIN / UNION to
  * the output. */
-static int fan_out(tide_sql_lowered *l, tide_change op, const tide_value *left,
+static int fan_out(tide_sql_lowered *l, tide_op op, const tide_value *left,
                    const tide_value *right, int64_t wm)
 {
     tide_err e; /* per row: cleared, not zeroed */
@@ -1385,7 +1359,7 @@ static int fan_out(tide_sql_lowered *l, tide_change op, const tide_value *left,
 static int ij_emit(void *ctx, const tide_join_row *r)
 {
     tide_sql_lowered *l = ctx;
-    return fan_out(l, TIDE_CHANGE_INSERT, r->left, r->right, l->last_wm);
+    return fan_out(l, TIDE_OP_INSERT, r->left, r->right, l->last_wm);
 }
 
 /* A window join's pair: each side's Window row (its input row, then
@@ -1423,36 +1397,21 @@ static int wj_emit(void *ctx, const tide_join_row *r)
             l->wj_vals[s][i] = vec_value(l->wj_vecs[s][i], 0);
         }
     }
-    return fan_out(l, TIDE_CHANGE_INSERT, l->wj_vals[0], l->wj_vals[1], l->last_wm);
+    return fan_out(l, TIDE_OP_INSERT, l->wj_vals[0], l->wj_vals[1], l->last_wm);
 }
 
-/* The equi-join key of a stream row: false when a key is NULL (no match). */
-static bool key_bytes(tide_buf *b, const tide_value *v, const uint32_t *cols, uint32_t n)
+/* The equi-join key of a stream row (data/key.h) into b.  1 when a key is
+ * NULL or NaN (equal to nothing: no match), else 0 or TIDE_ENOMEM. */
+static int key_bytes(tide_buf *b, const tide_value *v, const uint32_t *cols, uint32_t n)
 {
-    tide_buf_reset(b);
     for (uint32_t k = 0; k < n; k++) {
         const tide_value *x = &v[cols[k]];
-        if (x->is_null || x->type == TIDE_TYPE_NULL)
-            return false;
-        unsigned char t = (unsigned char)x->type;
-        int rc = tide_buf_append(b, &t, 1);
-        if (x->type == TIDE_TYPE_STRING) {
-            uint32_t len = x->u.s.len;
-            rc = rc ? rc : tide_buf_append(b, &len, 4);
-            rc = rc ? rc : (len ? tide_buf_append(b, x->u.s.ptr, len) : 0);
-        } else if (x->type == TIDE_TYPE_DOUBLE) {
-            double d = x->u.f64 == 0 ? 0.0 : x->u.f64; /* -0.0 = 0.0 */
-            rc = rc ? rc : tide_buf_append(b, &d, 8);
-        } else if (x->type == TIDE_TYPE_BOOLEAN) {
-            unsigned char c = x->u.b;
-            rc = rc ? rc : tide_buf_append(b, &c, 1);
-        } else {
-            rc = rc ? rc : tide_buf_append(b, &x->u.i64, 8);
-        }
-        if (rc)
-            return false;
+        if (x->is_null || x->type == TIDE_TYPE_NULL ||
+            (x->type == TIDE_TYPE_DOUBLE && isnan(x->u.f64)))
+            return 1;
     }
-    return true;
+    tide_buf_reset(b);
+    return tide_key_append_values(b, v, cols, n);
 }
 
 /* An interval join: the merged sequence of both streams' rows and
@@ -1476,8 +1435,8 @@ static int ij_feed(tide_sql_lowered *l, const tide_fanin_out *o)
     const tide_value *t = &o->left[l->ij_tcol[s]];
     if (t->is_null)
         return 0;
-    if (!key_bytes(&l->ij_kbuf, o->left, l->ij_key[s], l->ij_nkeys))
-        return 0;
+    if ((rc = key_bytes(&l->ij_kbuf, o->left, l->ij_key[s], l->ij_nkeys)) != 0)
+        return rc > 0 ? 0 : out_fail(l, tide_err_set(&e, rc, "join key"), &e);
     if (l->have_wm && o->wm != l->last_wm && (rc = out_flush(l, true, &e)) != 0)
         return out_fail(l, rc, &e);
     l->have_wm = true;

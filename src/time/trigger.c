@@ -13,16 +13,6 @@ const char *tide_trig_mode_name(tide_trig_mode m)
     return "?";
 }
 
-const char *tide_change_name(tide_change c)
-{
-    switch (c) {
-#define TIDE__CHANGE_NAME(name, s) case TIDE_CHANGE_##name: return s;
-        TIDE_CHANGE_MAP(TIDE__CHANGE_NAME)
-#undef TIDE__CHANGE_NAME
-    }
-    return "?";
-}
-
 void tide_trig_clock_init(tide_trig_clock *c, int64_t every_ms)
 {
     c->every_ms = every_ms;
@@ -43,17 +33,17 @@ bool tide_trig_clock_due(tide_trig_clock *c, int64_t proc_now)
     return true;
 }
 
-int tide_trig_firing_ops(tide_trig_mode m, bool fired, tide_change ops[2])
+int tide_trig_firing_ops(tide_trig_mode m, bool fired, tide_op ops[2])
 {
     if (!fired || m == TIDE_TRIG_DISCARDING) {
-        ops[0] = TIDE_CHANGE_INSERT;
+        ops[0] = TIDE_OP_INSERT;
         return 1;
     }
     if (m == TIDE_TRIG_ACCUMULATING) {
-        ops[0] = TIDE_CHANGE_UPDATE_AFTER;
+        ops[0] = TIDE_OP_UPDATE_AFTER;
         return 1;
     }
-    ops[0] = TIDE_CHANGE_UPDATE_BEFORE;
-    ops[1] = TIDE_CHANGE_UPDATE_AFTER;
+    ops[0] = TIDE_OP_UPDATE_BEFORE;
+    ops[1] = TIDE_OP_UPDATE_AFTER;
     return 2;
 }

@@ -36,6 +36,7 @@
 #ifndef TIDE_TIME_TRIGGER_H
 #define TIDE_TIME_TRIGGER_H
 
+#include "data/types.h"
 #include "time/watermark.h"
 
 #include <stdbool.h>
@@ -52,27 +53,7 @@ typedef enum tide_trig_mode {
 #undef TIDE__TRIG_MODE
 } tide_trig_mode;
 
-/* Changelog operations (Flink's RowKind). */
-#define TIDE_CHANGE_MAP(X)   \
-    X(INSERT, "+I")          \
-    X(UPDATE_BEFORE, "-U")   \
-    X(UPDATE_AFTER, "+U")    \
-    X(DELETE, "-D")
-
-typedef enum tide_change {
-#define TIDE__CHANGE(name, s) TIDE_CHANGE_##name,
-    TIDE_CHANGE_MAP(TIDE__CHANGE)
-#undef TIDE__CHANGE
-} tide_change;
-
 const char *tide_trig_mode_name(tide_trig_mode m);
-/* "+I", "-U", "+U", "-D". */
-const char *tide_change_name(tide_change c);
-/* +1 for +I/+U, -1 for -U/-D: the sign a downstream sum applies. */
-static inline int tide_change_sign(tide_change c)
-{
-    return c == TIDE_CHANGE_INSERT || c == TIDE_CHANGE_UPDATE_AFTER ? 1 : -1;
-}
 
 /* Where a record lands in a window [.., end) under watermark `wm`. */
 typedef enum tide_trig_place {
@@ -127,6 +108,6 @@ bool tide_trig_clock_due(tide_trig_clock *c, int64_t proc_now);
  * before (`fired`): +I; or +U (accumulating); or -U then +U (retracting);
  * always +I when discarding.  Writes them to `ops`, returns how many (1-2).
  * The old values go with -U, the new ones with +I/+U. */
-int tide_trig_firing_ops(tide_trig_mode m, bool fired, tide_change ops[2]);
+int tide_trig_firing_ops(tide_trig_mode m, bool fired, tide_op ops[2]);
 
 #endif

@@ -282,7 +282,7 @@ static int wemit(void *ctx, const tide_winagg_row *r)
               r->vals[1].u.i64,
               r->vals[2].u.i64,
               r->vals[3].is_null ? INT64_MIN : r->vals[3].u.i64};
-    return r->op == TIDE_CHANGE_INSERT ? hput(ctx, o) : TIDE_EINVAL;
+    return r->op == TIDE_OP_INSERT ? hput(ctx, o) : TIDE_EINVAL;
 }
 
 static int cand_cmp(const void *a, const void *b)

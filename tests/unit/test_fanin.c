@@ -7,6 +7,7 @@
 #include "tide.h"
 #include "tt.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -55,7 +56,7 @@ static void *drive(void *arg)
         tide_value v[3] = {{.type = TIDE_TYPE_TIMESTAMP, .u.i64 = x->a},
                            {.type = TIDE_TYPE_BIGINT, .u.i64 = x->b, .is_null = x->b < 0},
                            {.type = TIDE_TYPE_STRING, .u.s = {str, (uint32_t)len}}};
-        s->rc = tide_fanin_push(s->f, s->branch, TIDE_CHANGE_INSERT, v, &e);
+        s->rc = tide_fanin_push(s->f, s->branch, TIDE_OP_INSERT, v, &e);
     }
     return NULL;
 }
@@ -311,11 +312,11 @@ static void test_emit_error_sticks(void)
     tide_err e = {0};
     TT_OK(tide_fanin_create(&f, &cfg, &e));
     tide_value v = {.type = TIDE_TYPE_BIGINT, .u.i64 = 1};
-    TT_OK(tide_fanin_push(f, 0, TIDE_CHANGE_INSERT, &v, &e));
+    TT_OK(tide_fanin_push(f, 0, TIDE_OP_INSERT, &v, &e));
     TT_OK(tide_fanin_watermark(f, 0, 10, &e));
     TT_ASSERT_EQ_INT(tide_fanin_watermark_min(f), TIDE_TS_MIN); /* branch 1 has not reported */
     TT_ASSERT_EQ_INT(tide_fanin_watermark(f, 1, 20, &e), TIDE_EIO);
-    TT_ASSERT_EQ_INT(tide_fanin_push(f, 1, TIDE_CHANGE_INSERT, &v, &e), TIDE_EIO);
+    TT_ASSERT_EQ_INT(tide_fanin_push(f, 1, TIDE_OP_INSERT, &v, &e), TIDE_EIO);
     tide_fanin_free(f);
     cfg.mode = TIDE_FANIN_JOIN;
     cfg.branches = 3;
@@ -323,10 +324,59 @@ static void test_emit_error_sticks(void)
     TT_ASSERT_EQ_INT(tide_fanin_create(&f, &cfg, &e), TIDE_EINVAL);
 }
 
+/* DOUBLE join keys compare as SQL does: -0.0 matches 0.0, NaN and NULL
+ * match nothing (not even NaN), pairs come in key order. */
+typedef struct dpairs {
+    double l[8], r[8];
+    int n;
+} dpairs;
+
+static int on_dpair(void *ctx, const tide_fanin_out *o)
+{
+    dpairs *p = ctx;
+    if (p->n < 8) {
+        p->l[p->n] = o->left[1].u.f64;
+        p->r[p->n] = o->right[1].u.f64;
+    }
+    p->n++;
+    return 0;
+}
+
+static void test_join_double_keys(void)
+{
+    dpairs got = {0};
+    tide_fanin_config cfg = {.mode = TIDE_FANIN_JOIN, .branches = 2, .nkeys = 1,
+                             .emit = on_dpair, .ctx = &got};
+    cfg.ncols[0] = cfg.ncols[1] = 2;
+    cfg.end_col[0] = cfg.end_col[1] = 0;
+    cfg.key_cols[0][0] = cfg.key_cols[1][0] = 1;
+    tide_fanin *f = NULL;
+    tide_err e = {0};
+    TT_OK(tide_fanin_create(&f, &cfg, &e));
+    uint64_t nan2 = 0xfff8dead00000000ull;
+    double other_nan;
+    memcpy(&other_nan, &nan2, 8);
+    const double lx[] = {0.0, NAN, 0, 1.5, -INFINITY}, rx[] = {-0.0, other_nan, 0, -INFINITY, 2.0};
+    for (int side = 0; side < 2; side++)
+        for (int i = 0; i < 5; i++) {
+            tide_value v[2] = {{.type = TIDE_TYPE_TIMESTAMP, .u.i64 = 10},
+                               {.type = TIDE_TYPE_DOUBLE, .u.f64 = side ? rx[i] : lx[i],
+                                .is_null = i == 2}};
+            TT_OK(tide_fanin_push(f, (uint32_t)side, TIDE_OP_INSERT, v, &e));
+        }
+    TT_OK(tide_fanin_watermark(f, 0, 10, &e));
+    TT_OK(tide_fanin_watermark(f, 1, 10, &e));
+    tide_fanin_free(f);
+    TT_ASSERT_EQ_INT(got.n, 2);
+    TT_ASSERT(got.l[0] == -INFINITY && got.r[0] == -INFINITY);
+    TT_ASSERT(got.l[1] == 0 && !signbit(got.l[1]) && got.r[1] == 0 && signbit(got.r[1]));
+}
+
 int main(void)
 {
     TT_RUN(test_union_order_and_multiset);
     TT_RUN(test_join_vs_brute_force);
     TT_RUN(test_emit_error_sticks);
+    TT_RUN(test_join_double_keys);
     TT_DONE();
 }

@@ -175,30 +175,33 @@ static int on_row(void *ctx, const tide_groupagg_row *r)
     memcpy(s->last_key, r->key, r->key_len);
     s->last_len = r->key_len;
     s->have_last = true;
-    if (s->pending_ub >= 0 && (r->op != TIDE_CHANGE_UPDATE_AFTER || s->pending_ub != k))
+    if (s->pending_ub >= 0 && (r->op != TIDE_OP_UPDATE_AFTER || s->pending_ub != k))
         s->error = s->error ? s->error : "-U not followed by +U of the same key";
     switch (r->op) {
-    case TIDE_CHANGE_INSERT:
-    case TIDE_CHANGE_UPDATE_AFTER:
+    case TIDE_OP_INSERT:
+    case TIDE_OP_UPDATE_AFTER:
         if (s->present[k])
             s->error = s->error ? s->error : "+I/+U of a present row";
-        if (r->op == TIDE_CHANGE_UPDATE_AFTER && s->pending_ub != k)
+        if (r->op == TIDE_OP_UPDATE_AFTER && s->pending_ub != k)
             s->error = s->error ? s->error : "+U without -U";
-        if (r->op == TIDE_CHANGE_UPDATE_AFTER && s->pending_ub == k && row_eq(s->ub, r->vals, NA))
+        if (r->op == TIDE_OP_UPDATE_AFTER && s->pending_ub == k && row_eq(s->ub, r->vals, NA))
             s->error = s->error ? s->error : "-U/+U pair of an unchanged row";
         s->present[k] = true;
         memcpy(s->vals[k], r->vals, NA * sizeof *r->vals);
         s->total += r->vals[0].u.i64;
         s->pending_ub = -1;
         break;
-    case TIDE_CHANGE_UPDATE_BEFORE:
-    case TIDE_CHANGE_DELETE:
+    case TIDE_OP_UPDATE_BEFORE:
+    case TIDE_OP_DELETE:
         if (!s->present[k] || !row_eq(s->vals[k], r->vals, NA))
             s->error = s->error ? s->error : "-U/-D does not match the current row";
         s->present[k] = false;
         s->total -= r->vals[0].u.i64;
-        s->pending_ub = r->op == TIDE_CHANGE_UPDATE_BEFORE ? k : -1;
+        s->pending_ub = r->op == TIDE_OP_UPDATE_BEFORE ? k : -1;
         memcpy(s->ub, r->vals, NA * sizeof *r->vals);
+        break;
+    case TIDE_OP_COUNT:
+        s->error = s->error ? s->error : "bad op";
         break;
     }
     return 0;
@@ -236,7 +239,7 @@ static int keys_with_rows(void)
 
 typedef struct rec {
     int key;
-    tide_change op;
+    tide_op op;
     tide_value v;
 } rec;
 
@@ -252,25 +255,25 @@ static int gen(rec out[2])
         /* a retraction for a key without live rows: ignored */
         tide_value tmp[NA];
         if (brute(key, tmp) == 0) {
-            out[0] = (rec){key, TIDE_CHANGE_DELETE, v};
+            out[0] = (rec){key, TIDE_OP_DELETE, v};
             return 1;
         }
     }
     if (n_live == 0 || (r < 52 && n_live < MAXROWS)) {
         live[n_live++] = (mrow){key, v};
-        out[0] = (rec){key, rnd_below(4) ? TIDE_CHANGE_INSERT : TIDE_CHANGE_UPDATE_AFTER, v};
+        out[0] = (rec){key, rnd_below(4) ? TIDE_OP_INSERT : TIDE_OP_UPDATE_AFTER, v};
         return 1;
     }
     int i = (int)rnd_below((uint32_t)n_live);
     mrow old = live[i];
     if (r < 80) {
         live[i] = live[--n_live];
-        out[0] = (rec){old.key, rnd_below(2) ? TIDE_CHANGE_DELETE : TIDE_CHANGE_UPDATE_BEFORE, old.v};
+        out[0] = (rec){old.key, rnd_below(2) ? TIDE_OP_DELETE : TIDE_OP_UPDATE_BEFORE, old.v};
         return 1;
     }
     live[i].v = v;
-    out[0] = (rec){old.key, TIDE_CHANGE_UPDATE_BEFORE, old.v};
-    out[1] = (rec){old.key, TIDE_CHANGE_UPDATE_AFTER, v};
+    out[0] = (rec){old.key, TIDE_OP_UPDATE_BEFORE, old.v};
+    out[1] = (rec){old.key, TIDE_OP_UPDATE_AFTER, v};
     return 2;
 }
 
@@ -300,7 +303,7 @@ static void test_random_streams(void)
         static char kbuf[PENDMAX][16];
         static const void *kp[PENDMAX];
         static uint32_t kl[PENDMAX];
-        static tide_change ops[PENDMAX];
+        static tide_op ops[PENDMAX];
         static tide_value vals[PENDMAX];
         size_t npend = 0;
         uint32_t next_flush = 1 + rnd_below(60);
@@ -383,7 +386,7 @@ static void test_random_streams(void)
 /* ---- deterministic cases ------------------------------------------------ */
 
 typedef struct logrow {
-    tide_change op;
+    tide_op op;
     int64_t v;
     bool null;
 } logrow;
@@ -414,18 +417,18 @@ static void test_unchanged_result_emits_nothing(void)
     tide_err e = {0};
     TT_OK(tide_groupagg_create(&c, &g, &e));
     tide_value v5 = ival(5), v3 = ival(3), v7 = ival(7);
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_INSERT, &v5, &e)); /* +I 5 */
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_INSERT, &v3, &e)); /* nothing */
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_INSERT, &v5, &e)); /* +I 5 */
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_INSERT, &v3, &e)); /* nothing */
     TT_ASSERT_EQ_INT(l.n, 1);
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_INSERT, &v7, &e)); /* -U 5 +U 7 */
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_DELETE, &v3, &e)); /* nothing */
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_DELETE, &v7, &e)); /* -U 7 +U 5 */
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_DELETE, &v5, &e)); /* -D 5 */
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_DELETE, &v5, &e)); /* ignored */
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_INSERT, &v7, &e)); /* -U 5 +U 7 */
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_DELETE, &v3, &e)); /* nothing */
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_DELETE, &v7, &e)); /* -U 7 +U 5 */
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_DELETE, &v5, &e)); /* -D 5 */
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_DELETE, &v5, &e)); /* ignored */
     static const logrow want[] = {
-        {TIDE_CHANGE_INSERT, 5, false},       {TIDE_CHANGE_UPDATE_BEFORE, 5, false},
-        {TIDE_CHANGE_UPDATE_AFTER, 7, false}, {TIDE_CHANGE_UPDATE_BEFORE, 7, false},
-        {TIDE_CHANGE_UPDATE_AFTER, 5, false}, {TIDE_CHANGE_DELETE, 5, false},
+        {TIDE_OP_INSERT, 5, false},       {TIDE_OP_UPDATE_BEFORE, 5, false},
+        {TIDE_OP_UPDATE_AFTER, 7, false}, {TIDE_OP_UPDATE_BEFORE, 7, false},
+        {TIDE_OP_UPDATE_AFTER, 5, false}, {TIDE_OP_DELETE, 5, false},
     };
     TT_ASSERT_EQ_INT(l.n, 6);
     for (int i = 0; i < 6; i++) {
@@ -447,10 +450,10 @@ static void test_mini_batch_compacts(void)
     tide_err e = {0};
     TT_OK(tide_groupagg_create(&c, &g, &e));
     for (int i = 0; i < 100; i++)
-        TT_OK(tide_groupagg_push(g, "b", 1, TIDE_CHANGE_INSERT, NULL, &e));
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_INSERT, NULL, &e));
-    TT_OK(tide_groupagg_push(g, "c", 1, TIDE_CHANGE_INSERT, NULL, &e));
-    TT_OK(tide_groupagg_push(g, "c", 1, TIDE_CHANGE_DELETE, NULL, &e)); /* appears and vanishes */
+        TT_OK(tide_groupagg_push(g, "b", 1, TIDE_OP_INSERT, NULL, &e));
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_INSERT, NULL, &e));
+    TT_OK(tide_groupagg_push(g, "c", 1, TIDE_OP_INSERT, NULL, &e));
+    TT_OK(tide_groupagg_push(g, "c", 1, TIDE_OP_DELETE, NULL, &e)); /* appears and vanishes */
     TT_ASSERT_EQ_INT(l.n, 0);
     TT_ASSERT_EQ_INT(tide_groupagg_pending(g), 3);
     TT_OK(tide_groupagg_flush(g, &e));
@@ -459,15 +462,15 @@ static void test_mini_batch_compacts(void)
     TT_ASSERT_EQ_INT(l.r[1].v, 100);
     TT_ASSERT_EQ_INT(tide_groupagg_keys(g), 2);
     for (int i = 0; i < 50; i++)
-        TT_OK(tide_groupagg_push(g, "b", 1, TIDE_CHANGE_DELETE, NULL, &e));
-    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_CHANGE_DELETE, NULL, &e));
+        TT_OK(tide_groupagg_push(g, "b", 1, TIDE_OP_DELETE, NULL, &e));
+    TT_OK(tide_groupagg_push(g, "a", 1, TIDE_OP_DELETE, NULL, &e));
     TT_OK(tide_groupagg_flush(g, &e));
     TT_ASSERT_EQ_INT(l.n, 5); /* -D a 1, -U b 100, +U b 50 */
-    TT_ASSERT_EQ_INT(l.r[2].op, TIDE_CHANGE_DELETE);
+    TT_ASSERT_EQ_INT(l.r[2].op, TIDE_OP_DELETE);
     TT_ASSERT_EQ_INT(l.r[2].v, 1);
-    TT_ASSERT_EQ_INT(l.r[3].op, TIDE_CHANGE_UPDATE_BEFORE);
+    TT_ASSERT_EQ_INT(l.r[3].op, TIDE_OP_UPDATE_BEFORE);
     TT_ASSERT_EQ_INT(l.r[3].v, 100);
-    TT_ASSERT_EQ_INT(l.r[4].op, TIDE_CHANGE_UPDATE_AFTER);
+    TT_ASSERT_EQ_INT(l.r[4].op, TIDE_OP_UPDATE_AFTER);
     TT_ASSERT_EQ_INT(l.r[4].v, 50);
     TT_ASSERT_EQ_INT(tide_groupagg_keys(g), 1);
     TT_OK(tide_groupagg_flush(g, &e)); /* nothing pending */
@@ -492,10 +495,10 @@ static void test_non_invertible_rejected(void)
     tide_err e2 = {0};
     TT_OK(tide_groupagg_create(&c, &g, &e2));
     tide_value v = ival(3);
-    TT_OK(tide_groupagg_push(g, "k", 1, TIDE_CHANGE_INSERT, &v, &e2));
+    TT_OK(tide_groupagg_push(g, "k", 1, TIDE_OP_INSERT, &v, &e2));
     tide_err e3 = {0};
-    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "k", 1, TIDE_CHANGE_DELETE, &v, &e3), TIDE_EUNSUPPORTED);
-    TT_OK(tide_groupagg_push(g, "k", 1, TIDE_CHANGE_INSERT, &v, &e2));
+    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "k", 1, TIDE_OP_DELETE, &v, &e3), TIDE_EUNSUPPORTED);
+    TT_OK(tide_groupagg_push(g, "k", 1, TIDE_OP_INSERT, &v, &e2));
     TT_ASSERT_EQ_INT(l.n, 3); /* +I (1, 1), -U, +U (2, 1) */
     TT_ASSERT_EQ_INT(l.r[2].v, 2);
     tide_groupagg_free(g);
@@ -515,11 +518,11 @@ static void test_callback_failure_sticks(void)
     tide_groupagg *g;
     tide_err e = {0};
     TT_OK(tide_groupagg_create(&c, &g, &e));
-    TT_OK(tide_groupagg_push(g, "x", 1, TIDE_CHANGE_INSERT, NULL, &e)); /* +I */
+    TT_OK(tide_groupagg_push(g, "x", 1, TIDE_OP_INSERT, NULL, &e)); /* +I */
     /* -U is row 2, +U row 3 fails */
-    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "x", 1, TIDE_CHANGE_INSERT, NULL, &e), TIDE_EIO);
+    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "x", 1, TIDE_OP_INSERT, NULL, &e), TIDE_EIO);
     tide_err e2 = {0};
-    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "y", 1, TIDE_CHANGE_INSERT, NULL, &e2), TIDE_EIO);
+    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "y", 1, TIDE_OP_INSERT, NULL, &e2), TIDE_EIO);
     TT_ASSERT_EQ_INT(tide_groupagg_flush(g, &e2), TIDE_EIO);
     tide_groupagg_free(g);
 }
@@ -533,15 +536,15 @@ static void test_sum_overflow_fails(void)
     tide_err e = {0};
     TT_OK(tide_groupagg_create(&c, &g, &e));
     tide_value big = ival(INT64_MAX);
-    TT_OK(tide_groupagg_push(g, "x", 1, TIDE_CHANGE_INSERT, &big, &e));
-    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "x", 1, TIDE_CHANGE_INSERT, &big, &e), TIDE_ERANGE);
+    TT_OK(tide_groupagg_push(g, "x", 1, TIDE_OP_INSERT, &big, &e));
+    TT_ASSERT_EQ_INT(tide_groupagg_push(g, "x", 1, TIDE_OP_INSERT, &big, &e), TIDE_ERANGE);
     TT_ASSERT_EQ_INT(l.n, 1);
     tide_groupagg_free(g);
 }
 
 typedef struct dsink {
     int n;
-    tide_change op[16];
+    tide_op op[16];
     double sum[16], avg[16];
 } dsink;
 
@@ -577,21 +580,21 @@ static void test_double_key_reuse_is_fresh(void)
         v[2].u.f64 = -7.3;
         v[3].u.f64 = 3.0;
         for (int i = 0; i < 3; i++)
-            TT_OK(tide_groupagg_push(g, "d", 1, TIDE_CHANGE_INSERT, &v[i], &e));
+            TT_OK(tide_groupagg_push(g, "d", 1, TIDE_OP_INSERT, &v[i], &e));
         for (int i = 0; i < 3; i++)
-            TT_OK(tide_groupagg_push(g, "d", 1, TIDE_CHANGE_DELETE, &v[i], &e));
-        TT_OK(tide_groupagg_push(g, "d", 1, TIDE_CHANGE_INSERT, &v[3], &e));
+            TT_OK(tide_groupagg_push(g, "d", 1, TIDE_OP_DELETE, &v[i], &e));
+        TT_OK(tide_groupagg_push(g, "d", 1, TIDE_OP_INSERT, &v[3], &e));
         TT_OK(tide_groupagg_flush(g, &e));
         TT_ASSERT(d.n >= 1);
         TT_ASSERT(d.sum[d.n - 1] == 3.0);
         TT_ASSERT(d.avg[d.n - 1] == 3.0);
         if (mini) { /* one +I: the key never was live downstream before */
             TT_ASSERT_EQ_INT(d.n, 1);
-            TT_ASSERT_EQ_INT(d.op[0], TIDE_CHANGE_INSERT);
+            TT_ASSERT_EQ_INT(d.op[0], TIDE_OP_INSERT);
         } else { /* +I, 4 x -U/+U, -D, +I */
             TT_ASSERT_EQ_INT(d.n, 11);
-            TT_ASSERT_EQ_INT(d.op[9], TIDE_CHANGE_DELETE);
-            TT_ASSERT_EQ_INT(d.op[10], TIDE_CHANGE_INSERT);
+            TT_ASSERT_EQ_INT(d.op[9], TIDE_OP_DELETE);
+            TT_ASSERT_EQ_INT(d.op[10], TIDE_OP_INSERT);
         }
         tide_groupagg_free(g);
     }

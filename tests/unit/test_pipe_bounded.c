@@ -69,7 +69,7 @@ static int on_result(void *ctx, const tide_pipe_result *r)
 {
     sink *s = ctx;
     size_t i = atomic_load(&s->n);
-    if (i == s->cap || r->n_keys != 1 || r->n_vals != 2 || r->op != TIDE_CHANGE_INSERT) {
+    if (i == s->cap || r->n_keys != 1 || r->n_vals != 2 || r->op != TIDE_OP_INSERT) {
         atomic_store(&s->overflow, 1);
         return 0;
     }

@@ -20,12 +20,15 @@
  *   - summing COUNT(*) over +I/+U minus -U/-D gives the record count;
  *   - several partitions: P runs identical, the final map right;
  *   - the connect sink gets rows without window columns;
- *   - no key: one global group, one change per step, P runs identical.
+ *   - no key: one global group, one change per step, P runs identical;
+ *   - a DOUBLE key: -0.0 and 0.0 one group, every NaN one group (also
+ *     through winagg), whatever P.
  */
 #include "job/pipeline.h"
 
 #include "tt.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,11 +350,11 @@ static int check_changelog(const input *in, const outv *o, bool prefix, uint64_t
         for (; j < o->n && o->v[j].wm == w; j++) {
             const orow *r = &o->v[j];
             int x = KIX(r->k);
-            int sign = r->op == TIDE_CHANGE_INSERT || r->op == TIDE_CHANGE_UPDATE_AFTER ? 1 : -1;
+            int sign = r->op == TIDE_OP_INSERT || r->op == TIDE_OP_UPDATE_AFTER ? 1 : -1;
             count_sum += sign * r->vals[0];
-            if (r->op == TIDE_CHANGE_UPDATE_AFTER) {
+            if (r->op == TIDE_OP_UPDATE_AFTER) {
                 /* paired with the -U just before it */
-                if (j == i || o->v[j - 1].op != TIDE_CHANGE_UPDATE_BEFORE || o->v[j - 1].k != r->k)
+                if (j == i || o->v[j - 1].op != TIDE_OP_UPDATE_BEFORE || o->v[j - 1].k != r->k)
                     FAIL("row %zu: +U without its -U", j);
             } else {
                 if (prev_key && kb_cmp(prev_key, r) >= 0)
@@ -359,21 +362,21 @@ static int check_changelog(const input *in, const outv *o, bool prefix, uint64_t
                 prev_key = r;
             }
             switch (r->op) {
-            case TIDE_CHANGE_INSERT:
+            case TIDE_OP_INSERT:
                 if (live[x])
                     FAIL("row %zu: +I of a live key %d", j, r->k);
                 map[x] = *r;
                 live[x] = true;
                 break;
-            case TIDE_CHANGE_UPDATE_BEFORE:
+            case TIDE_OP_UPDATE_BEFORE:
                 if (!live[x] || memcmp(map[x].vals, r->vals, sizeof r->vals) != 0 ||
                     memcmp(map[x].nulls, r->nulls, sizeof r->nulls) != 0)
                     FAIL("row %zu: -U does not retract key %d's row", j, r->k);
-                if (j + 1 >= o->n || o->v[j + 1].op != TIDE_CHANGE_UPDATE_AFTER)
+                if (j + 1 >= o->n || o->v[j + 1].op != TIDE_OP_UPDATE_AFTER)
                     FAIL("row %zu: -U without its +U", j);
                 live[x] = false;
                 break;
-            case TIDE_CHANGE_UPDATE_AFTER:
+            case TIDE_OP_UPDATE_AFTER:
                 map[x] = *r;
                 live[x] = true;
                 break;
@@ -519,7 +522,7 @@ static void test_file_sink(void)
             if (r->k >= 0)
                 snprintf(ks, sizeof ks, "key%d", r->k);
             at = (size_t)snprintf(exp, sizeof exp, "%s,%s,%lld,%lld,",
-                                  tide_change_name((tide_change)r->op), ks, (long long)r->vals[0],
+                                  tide_op_name((tide_op)r->op), ks, (long long)r->vals[0],
                                   (long long)r->vals[1]);
             if (!r->nulls[2])
                 at += (size_t)snprintf(exp + at, sizeof exp - at, "%lld", (long long)r->vals[2]);
@@ -563,10 +566,10 @@ static int on_global(void *ctx, const tide_pipe_result *r)
     g->rows++;
     if (r->n_keys != 0 || r->key_len != 0 || r->n_vals != 2)
         g->bad++;
-    int sign = r->op == TIDE_CHANGE_INSERT || r->op == TIDE_CHANGE_UPDATE_AFTER ? 1 : -1;
-    if (r->op == TIDE_CHANGE_INSERT ? g->rows != 1 : r->op == TIDE_CHANGE_DELETE)
+    int sign = r->op == TIDE_OP_INSERT || r->op == TIDE_OP_UPDATE_AFTER ? 1 : -1;
+    if (r->op == TIDE_OP_INSERT ? g->rows != 1 : r->op == TIDE_OP_DELETE)
         g->bad++;
-    if (r->op == TIDE_CHANGE_UPDATE_BEFORE &&
+    if (r->op == TIDE_OP_UPDATE_BEFORE &&
         (r->vals[0].u.i64 != g->count || r->vals[1].u.i64 != g->sum))
         g->bad++;
     /* the running value: after +I/+U the new row */
@@ -637,11 +640,179 @@ static void test_global_group(void)
     TT_ASSERT(res[0].ntags > 10);
 }
 
+/* ---- DOUBLE keys: -0.0 = 0.0, every NaN one key ---- */
+
+/* The key classes of the DOUBLE records below. */
+enum { DK_NULL, DK_NINF, DK_ZERO, DK_HALF, DK_NAN, DK_N };
+
+static double dk_bits(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, 8);
+    return x;
+}
+
+/* Record i's key: the bit patterns cycle, so -0.0 / 0.0 and several NaNs
+ * (quiet, negative, signalling, with a payload) arrive interleaved. */
+static bool dk_value(size_t i, double *x, int *cls)
+{
+    switch (i % 9) {
+    case 0: *x = 0.0; *cls = DK_ZERO; return true;
+    case 1: *x = -0.0; *cls = DK_ZERO; return true;
+    case 2: *x = dk_bits(0x7ff8000000000000ull); *cls = DK_NAN; return true;
+    case 3: *x = dk_bits(0xfff8000000000000ull); *cls = DK_NAN; return true;
+    case 4: *x = dk_bits(0x7ff0000000000001ull); *cls = DK_NAN; return true;
+    case 5: *x = dk_bits(0xfff8dead00000000ull); *cls = DK_NAN; return true;
+    case 6: *x = 0.5; *cls = DK_HALF; return true;
+    case 7: *x = -1.0 / 0.0; *cls = DK_NINF; return true;
+    default: *x = 0; *cls = DK_NULL; return false;
+    }
+}
+
+#define DK_RECS 4500
+
+typedef struct dk_src {
+    size_t next;
+} dk_src;
+
+static int dk_next(void *ctx, tide_cbatch *b, uint32_t *part, tide_err *e)
+{
+    dk_src *s = ctx;
+    (void)e;
+    if (s->next >= DK_RECS)
+        return TIDE_PIPE_END;
+    tide_cbatch_reset(b);
+    for (size_t n = 0; n < 100 && s->next < DK_RECS; n++, s->next++) {
+        uint32_t row = 0;
+        double x;
+        int cls;
+        tide_cbatch_add_row(b, &row);
+        tide_cbatch_set_i64(b, 0, row, 1704067200000LL + (int64_t)s->next * 10);
+        if (dk_value(s->next, &x, &cls))
+            tide_cbatch_set_f64(b, 1, row, x);
+    }
+    *part = 0;
+    return TIDE_PIPE_READY;
+}
+
+/* The applied changelog per key class; `groups` counts distinct key bytes. */
+typedef struct dk_out {
+    int64_t count[DK_N];
+    bool live[DK_N];
+    int bad;
+    uint8_t kb[DK_N][16];
+    uint32_t kl[DK_N];
+    bool seen[DK_N];
+} dk_out;
+
+static int dk_result(void *ctx, const tide_pipe_result *r)
+{
+    dk_out *o = ctx;
+    if (r->n_keys != 1 || r->n_vals != 1 || r->key_len > 16) {
+        o->bad++;
+        return 0;
+    }
+    const tide_value *k = &r->keys[0];
+    int cls = k->is_null               ? DK_NULL
+              : isnan(k->u.f64)        ? DK_NAN
+              : k->u.f64 == 0          ? DK_ZERO
+              : k->u.f64 == 0.5        ? DK_HALF
+              : k->u.f64 == -1.0 / 0.0 ? DK_NINF
+                                       : -1;
+    if (cls < 0 || (cls == DK_ZERO && signbit(k->u.f64))) { /* decoded as 0.0 */
+        o->bad++;
+        return 0;
+    }
+    /* one key class, one key: the same bytes every time */
+    if (o->seen[cls] && (o->kl[cls] != r->key_len || memcmp(o->kb[cls], r->key_bytes, r->key_len)))
+        o->bad++;
+    o->seen[cls] = true;
+    o->kl[cls] = r->key_len;
+    memcpy(o->kb[cls], r->key_bytes, r->key_len);
+    bool add = r->op == TIDE_OP_INSERT || r->op == TIDE_OP_UPDATE_AFTER;
+    if (add == o->live[cls]) /* +I/+U of a live row, -U/-D of a missing one */
+        o->bad++;
+    o->live[cls] = add;
+    o->count[cls] = add ? r->vals[0].u.i64 : 0;
+    return 0;
+}
+
+/* GROUP BY a DOUBLE column over 0.0 and -0.0 gives one group, and all NaNs
+ * one group (the key codec's equality, the same as COUNT(DISTINCT)'s), for
+ * the unwindowed and the windowed operator, P = 1, 2 and 4 (the exchange
+ * routes -0.0 and 0.0 alike). */
+static void test_double_keys(void)
+{
+    int64_t want[DK_N] = {0};
+    for (size_t i = 0; i < DK_RECS; i++) {
+        double x;
+        int cls;
+        dk_value(i, &x, &cls);
+        want[cls]++;
+    }
+    tide_schema *s = NULL;
+    tide_err e = {0};
+    TT_OK(tide_schema_create(&s, &e));
+    TT_OK(tide_schema_add(s, "ts", TIDE_TYPE_TIMESTAMP, true, &e));
+    TT_OK(tide_schema_add(s, "x", TIDE_TYPE_DOUBLE, true, &e));
+    TT_OK(tide_schema_set_time_column(s, 0, &e));
+    static const tide_winagg_call count = {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
+    static const uint32_t key = 1;
+    static const uint32_t Ps[3] = {1, 2, 4};
+    int rc = 0;
+    dk_out o[2][3];
+    memset(o, 0, sizeof o);
+    for (int keyed = 0; keyed < 2 && !rc; keyed++)
+        for (int k = 0; k < 3 && !rc; k++) {
+            dk_src sc = {0};
+            tide_pipe_config cfg;
+            tide_pipe_config_init(&cfg);
+            cfg.source.kind = TIDE_PIPE_SRC_CALLBACK;
+            cfg.source.schema = s;
+            cfg.source.partitions = 1;
+            cfg.source.next = dk_next;
+            cfg.source.ctx = &sc;
+            cfg.wm_bound = B_MS;
+            cfg.keyed = keyed ? TIDE_PIPE_GROUPAGG : TIDE_PIPE_WINAGG;
+            cfg.window = tide_win_tumble(86400000);
+            cfg.aggs = &count;
+            cfg.n_aggs = 1;
+            cfg.key_cols = &key;
+            cfg.n_key_cols = 1;
+            cfg.parallelism = Ps[k];
+            cfg.batch_rows = 128;
+            cfg.on_result = dk_result;
+            cfg.out_ctx = &o[keyed][k];
+            tide_pipe *p = NULL;
+            if ((rc = tide_pipe_create(&p, &cfg, &e)) == 0)
+                rc = tide_pipe_run(p, &e);
+            if (rc)
+                fprintf(stderr, "pipeline: %s\n", e.msg);
+            tide_pipe_free(p);
+        }
+    tide_schema_free(s);
+    TT_ASSERT_EQ_INT(rc, 0);
+    for (int keyed = 0; keyed < 2; keyed++)
+        for (int k = 0; k < 3; k++) {
+            const dk_out *r = &o[keyed][k];
+            TT_ASSERT_EQ_INT(r->bad, 0);
+            for (int c = 0; c < DK_N; c++) {
+                TT_ASSERT_MSG(r->live[c] && r->count[c] == want[c],
+                              "%s P=%u class %d: %lld rows, want one group of %lld",
+                              keyed ? "groupagg" : "winagg", Ps[k], c, (long long)r->count[c],
+                              (long long)want[c]);
+                TT_ASSERT(r->kl[c] == o[0][0].kl[c] &&
+                          memcmp(r->kb[c], o[0][0].kb[c], r->kl[c]) == 0);
+            }
+        }
+}
+
 int main(void)
 {
     TT_RUN(test_prefixes_and_parallelism);
     TT_RUN(test_partitions);
     TT_RUN(test_file_sink);
     TT_RUN(test_global_group);
+    TT_RUN(test_double_keys);
     TT_DONE();
 }

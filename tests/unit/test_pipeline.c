@@ -84,7 +84,7 @@ static void base_gen(tide_gen_logins_cfg *g, uint64_t events, uint64_t users, in
 /* ---- rows: expected and collected ---- */
 
 typedef struct row {
-    int op; /* tide_change */
+    int op; /* tide_op */
     int64_t start, end;
     int64_t ki;  /* BIGINT key */
     char ks[16]; /* STRING key */
@@ -291,7 +291,7 @@ static void test_tumble_count_per_user(void)
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
         exp[i] = (row){
-            .op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+            .op = TIDE_OP_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
     }
     size_t ne = ev.n;
     group_rows(exp, &ne);
@@ -376,7 +376,7 @@ static void test_hop_distinct_per_country(void)
     for (size_t i = 0; i < ev.n; i++) {
         int64_t last = floor_div(ev.ts[i], slide) * slide;
         for (int64_t s = last; s > ev.ts[i] - size; s -= slide) {
-            row r = {.op = TIDE_CHANGE_INSERT, .start = s, .end = s + size, .val = ev.user[i]};
+            row r = {.op = TIDE_OP_INSERT, .start = s, .end = s + size, .val = ev.user[i]};
             snprintf(r.ks, sizeof r.ks, "%s", tide_gen_logins_country_name(ev.country[i]));
             t[nt++] = r;
         }
@@ -449,7 +449,7 @@ static void test_session_per_user(void)
             exp[ne - 1].end = t[i].start + gap;
             exp[ne - 1].val++;
         } else {
-            exp[ne++] = (row){.op = TIDE_CHANGE_INSERT,
+            exp[ne++] = (row){.op = TIDE_OP_INSERT,
                               .start = t[i].start,
                               .end = t[i].start + gap,
                               .ki = t[i].ki,
@@ -546,8 +546,8 @@ static void test_late_data(void)
         /* +I once per window row, +U once per late firing, final values */
         size_t ni = 0, nu = 0;
         for (size_t i = 0; i < got.n; i++) {
-            ni += got.v[i].op == TIDE_CHANGE_INSERT;
-            nu += got.v[i].op == TIDE_CHANGE_UPDATE_AFTER;
+            ni += got.v[i].op == TIDE_OP_INSERT;
+            nu += got.v[i].op == TIDE_OP_UPDATE_AFTER;
         }
         TT_ASSERT_EQ_INT(ni, nk);
         TT_ASSERT_EQ_INT(nu, nupd);
@@ -1058,7 +1058,7 @@ static void test_future_records(void)
         int64_t k = (int64_t)(i % 5);
         src.ts[src.n] = ts;
         src.key[src.n++] = k;
-        exp[ne++] = (row){.op = TIDE_CHANGE_INSERT, .start = floor_div(ts, 10000) * 10000,
+        exp[ne++] = (row){.op = TIDE_OP_INSERT, .start = floor_div(ts, 10000) * 10000,
                           .end = floor_div(ts, 10000) * 10000 + 10000, .ki = k, .val = 1};
     }
     group_rows(exp, &ne);
@@ -1280,7 +1280,7 @@ static void test_connect_file_source(void)
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
         exp[i] = (row){
-            .op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+            .op = TIDE_OP_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
     }
     size_t ne = ev.n;
     group_rows(exp, &ne);
@@ -1342,7 +1342,7 @@ static void test_connect_file_sink(void)
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
         exp[i] = (row){
-            .op = TIDE_CHANGE_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
+            .op = TIDE_OP_INSERT, .start = s, .end = s + HOUR, .ki = ev.user[i], .val = 1};
     }
     size_t ne = ev.n;
     group_rows(exp, &ne);

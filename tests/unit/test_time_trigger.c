@@ -39,20 +39,20 @@ static void test_early_clock(void)
 
 static void test_firing_ops(void)
 {
-    tide_change ops[2];
+    tide_op ops[2];
     TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_RETRACTING, false, ops), 1);
-    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_INSERT);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_OP_INSERT);
     TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_RETRACTING, true, ops), 2);
-    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_UPDATE_BEFORE);
-    TT_ASSERT_EQ_INT(ops[1], TIDE_CHANGE_UPDATE_AFTER);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_OP_UPDATE_BEFORE);
+    TT_ASSERT_EQ_INT(ops[1], TIDE_OP_UPDATE_AFTER);
     TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_ACCUMULATING, true, ops), 1);
-    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_UPDATE_AFTER);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_OP_UPDATE_AFTER);
     TT_ASSERT_EQ_INT(tide_trig_firing_ops(TIDE_TRIG_DISCARDING, true, ops), 1);
-    TT_ASSERT_EQ_INT(ops[0], TIDE_CHANGE_INSERT);
-    TT_ASSERT_EQ_STR(tide_change_name(TIDE_CHANGE_UPDATE_BEFORE), "-U");
-    TT_ASSERT_EQ_STR(tide_change_name(TIDE_CHANGE_DELETE), "-D");
-    TT_ASSERT_EQ_INT(tide_change_sign(TIDE_CHANGE_DELETE), -1);
-    TT_ASSERT_EQ_INT(tide_change_sign(TIDE_CHANGE_UPDATE_AFTER), 1);
+    TT_ASSERT_EQ_INT(ops[0], TIDE_OP_INSERT);
+    TT_ASSERT_EQ_STR(tide_op_name(TIDE_OP_UPDATE_BEFORE), "-U");
+    TT_ASSERT_EQ_STR(tide_op_name(TIDE_OP_DELETE), "-D");
+    TT_ASSERT_EQ_INT(tide_op_sign(TIDE_OP_DELETE), -1);
+    TT_ASSERT_EQ_INT(tide_op_sign(TIDE_OP_UPDATE_AFTER), 1);
     TT_ASSERT_EQ_STR(tide_trig_mode_name(TIDE_TRIG_RETRACTING), "retracting");
 }
 

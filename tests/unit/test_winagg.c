@@ -96,7 +96,7 @@ static int cmp_arrival(const void *a, const void *b)
 /* ---- captured output ----------------------------------------------------- */
 
 typedef struct orow {
-    tide_change op;
+    tide_op op;
     char key[MAXKEY];
     uint32_t klen;
     int64_t start, end;
@@ -496,7 +496,7 @@ static bool row_matches(const orow *o, const xrow *x)
 
 static void dump_row(const char *what, const orow *o)
 {
-    fprintf(stderr, "  %s %s key=%.*s [%lld,%lld) n=%lld\n", what, tide_change_name(o->op),
+    fprintf(stderr, "  %s %s key=%.*s [%lld,%lld) n=%lld\n", what, tide_op_name(o->op),
             (int)o->klen, o->key, (long long)o->start, (long long)o->end,
             (long long)o->v[0].u.i64);
 }
@@ -550,7 +550,7 @@ static void test_reference_all_windows(void)
             xrow *x = brute_force(&rc.win, 0, rs, warr, n, nkeys, &nx);
             bool ok = !err && !out.bad && out.nlate == 0 && out.n == nx;
             for (size_t i = 0; ok && i < nx; i++)
-                ok = out.rows[i].op == TIDE_CHANGE_INSERT && row_matches(&out.rows[i], &x[i]);
+                ok = out.rows[i].op == TIDE_OP_INSERT && row_matches(&out.rows[i], &x[i]);
             if (!ok) {
                 TT_SEED(s0);
                 fprintf(stderr, "  kind %s: %zu rows, want %zu, late %zu\n",
@@ -654,14 +654,14 @@ static int64_t as_i64(const tide_value *v)
 static void mat_apply(mat *m, const orow *o, bool upsert)
 {
     long i = find_row(m, o);
-    if (i < 0 && (o->op == TIDE_CHANGE_INSERT || o->op == TIDE_CHANGE_UPDATE_AFTER)) {
+    if (i < 0 && (o->op == TIDE_OP_INSERT || o->op == TIDE_OP_UPDATE_AFTER)) {
         if (m->n == m->cap) {
             m->cap = m->cap ? m->cap * 2 : 64;
             m->rows = realloc(m->rows, m->cap * sizeof *m->rows);
             m->sum = realloc(m->sum, m->cap * sizeof *m->sum);
             m->retracted = realloc(m->retracted, m->cap * sizeof *m->retracted);
         }
-        if (o->op == TIDE_CHANGE_UPDATE_AFTER && !upsert)
+        if (o->op == TIDE_OP_UPDATE_AFTER && !upsert)
             m->errors++; /* +U of an unknown row */
         m->rows[m->n] = *o;
         m->retracted[m->n] = false;
@@ -674,21 +674,21 @@ static void mat_apply(mat *m, const orow *o, bool upsert)
         m->errors++; /* -U/-D of a row that is not there */
         return;
     }
-    int sign = tide_change_sign(o->op);
+    int sign = tide_op_sign(o->op);
     for (int a = 0; a < NAGG; a++)
         m->sum[i][a] += sign * as_i64(&o->v[a]);
     switch (o->op) {
-    case TIDE_CHANGE_INSERT:
+    case TIDE_OP_INSERT:
         m->errors++; /* +I of a present row */
         break;
-    case TIDE_CHANGE_UPDATE_AFTER:
+    case TIDE_OP_UPDATE_AFTER:
         if (!upsert && !m->retracted[i])
             m->errors++; /* +U without its -U */
         m->retracted[i] = false;
         memcpy(m->rows[i].v, o->v, sizeof o->v);
         break;
-    case TIDE_CHANGE_UPDATE_BEFORE:
-    case TIDE_CHANGE_DELETE:
+    case TIDE_OP_UPDATE_BEFORE:
+    case TIDE_OP_DELETE:
         if (m->retracted[i])
             m->errors++; /* two retractions in a row */
         for (int a = 0; a < NAGG; a++) {
@@ -698,12 +698,15 @@ static void mat_apply(mat *m, const orow *o, bool upsert)
                 m->errors++; /* the row's changelog no longer sums to it */
         }
         m->retracted[i] = true;
-        if (o->op == TIDE_CHANGE_DELETE) {
+        if (o->op == TIDE_OP_DELETE) {
             m->rows[i] = m->rows[m->n - 1];
             m->retracted[i] = m->retracted[m->n - 1];
             memcpy(m->sum[i], m->sum[m->n - 1], sizeof m->sum[i]);
             m->n--;
         }
+        break;
+    case TIDE_OP_COUNT:
+        m->errors++; /* not an op */
         break;
     }
 }
@@ -799,7 +802,7 @@ static void test_late_data(void)
         mat m = {0};
         for (size_t i = 0; i < out.n; i++) {
             mat_apply(&m, &out.rows[i], true);
-            late_firings += out.rows[i].op == TIDE_CHANGE_UPDATE_AFTER;
+            late_firings += out.rows[i].op == TIDE_OP_UPDATE_AFTER;
         }
         size_t nx;
         xrow *x = brute_force(&rc.win, rc.L, rs, warr, n, nkeys, &nx);
@@ -858,8 +861,8 @@ static void test_retracting_changelog(void)
         mat m = {0};
         for (size_t i = 0; i < out.n; i++) {
             mat_apply(&m, &out.rows[i], false);
-            retractions += out.rows[i].op == TIDE_CHANGE_UPDATE_BEFORE;
-            deletes += out.rows[i].op == TIDE_CHANGE_DELETE;
+            retractions += out.rows[i].op == TIDE_OP_UPDATE_BEFORE;
+            deletes += out.rows[i].op == TIDE_OP_DELETE;
         }
         size_t nx;
         xrow *x = brute_force(&rc.win, rc.L, rs, warr, n, nkeys, &nx);
@@ -908,7 +911,7 @@ static void test_discarding_panes(void)
                 const orow *o = &out.rows[j];
                 if (o->start == x[i].start && o->end == x[i].end && o->klen == KEYLEN[x[i].key] &&
                     memcmp(o->key, KEYS[x[i].key], o->klen) == 0) {
-                    ok = ok && o->op == TIDE_CHANGE_INSERT;
+                    ok = ok && o->op == TIDE_OP_INSERT;
                     c += o->v[0].u.i64;
                     cb += o->v[1].u.i64;
                     sb += as_i64(&o->v[2]);
@@ -962,7 +965,7 @@ static int small_push(small *s, int key, int64_t ts, int64_t v)
     return tide_winagg_push(s->op, KEYS[key], KEYLEN[key], ts, r->in, 0, NULL);
 }
 
-static bool is_row(const orow *o, tide_change op, int key, int64_t st, int64_t en, int64_t cnt,
+static bool is_row(const orow *o, tide_op op, int key, int64_t st, int64_t en, int64_t cnt,
                    int64_t sum)
 {
     bool ok = o->op == op && o->klen == KEYLEN[key] && memcmp(o->key, KEYS[key], o->klen) == 0 &&
@@ -983,8 +986,8 @@ static void test_session_late_merge(void)
     TT_OK(small_push(&s, 0, 25, 2));  /* [25,35) */
     TT_OK(tide_winagg_advance_watermark(s.op, 40, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 2);
-    TT_ASSERT(is_row(&s.out.rows[0], TIDE_CHANGE_INSERT, 0, 0, 10, 1, 1));
-    TT_ASSERT(is_row(&s.out.rows[1], TIDE_CHANGE_INSERT, 0, 25, 35, 1, 2));
+    TT_ASSERT(is_row(&s.out.rows[0], TIDE_OP_INSERT, 0, 0, 10, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[1], TIDE_OP_INSERT, 0, 25, 35, 1, 2));
     /* [0,10) expired at W >= 30 and is gone; ts 5 opens [5,15), and
      * W=40 >= 15 + 20: late, no state change */
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
@@ -994,13 +997,13 @@ static void test_session_late_merge(void)
     /* ts 20: [20,30) touches [25,35) -> [20,35), fired late (W=40 >= 35) */
     TT_OK(small_push(&s, 0, 20, 8));
     TT_ASSERT_EQ_INT(s.out.n, 4);
-    TT_ASSERT(is_row(&s.out.rows[2], TIDE_CHANGE_DELETE, 0, 25, 35, 1, 2));
-    TT_ASSERT(is_row(&s.out.rows[3], TIDE_CHANGE_INSERT, 0, 20, 35, 2, 10));
+    TT_ASSERT(is_row(&s.out.rows[2], TIDE_OP_DELETE, 0, 25, 35, 1, 2));
+    TT_ASSERT(is_row(&s.out.rows[3], TIDE_OP_INSERT, 0, 20, 35, 2, 10));
     /* ts 22: [22,32) inside [20,35): a late firing -U/+U */
     TT_OK(small_push(&s, 0, 22, 16));
     TT_ASSERT_EQ_INT(s.out.n, 6);
-    TT_ASSERT(is_row(&s.out.rows[4], TIDE_CHANGE_UPDATE_BEFORE, 0, 20, 35, 2, 10));
-    TT_ASSERT(is_row(&s.out.rows[5], TIDE_CHANGE_UPDATE_AFTER, 0, 20, 35, 3, 26));
+    TT_ASSERT(is_row(&s.out.rows[4], TIDE_OP_UPDATE_BEFORE, 0, 20, 35, 2, 10));
+    TT_ASSERT(is_row(&s.out.rows[5], TIDE_OP_UPDATE_AFTER, 0, 20, 35, 3, 26));
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
     TT_OK(tide_winagg_advance_watermark(s.op, 54, 0, NULL));
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
@@ -1013,7 +1016,7 @@ static void test_session_late_merge(void)
     TT_OK(small_push(&s, 1, 110, 1)); /* [110,120) touches both */
     TT_OK(tide_winagg_advance_watermark(s.op, TIDE_TS_MAX, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 7);
-    TT_ASSERT(is_row(&s.out.rows[6], TIDE_CHANGE_INSERT, 1, 100, 130, 3, 3));
+    TT_ASSERT(is_row(&s.out.rows[6], TIDE_OP_INSERT, 1, 100, 130, 3, 3));
     TT_ASSERT(!s.out.bad);
     tide_winagg_free(s.op);
     sink_free(&s.out);
@@ -1037,8 +1040,8 @@ static void test_session_touching_boundary(void)
     TT_OK(small_push(&s, 0, 10, 1)); /* on time (10 >= W) */
     TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 2);
-    TT_ASSERT(is_row(&s.out.rows[0], TIDE_CHANGE_INSERT, 0, 0, 10, 1, 1));
-    TT_ASSERT(is_row(&s.out.rows[1], TIDE_CHANGE_INSERT, 0, 10, 20, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[0], TIDE_OP_INSERT, 0, 0, 10, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[1], TIDE_OP_INSERT, 0, 10, 20, 1, 1));
     tide_winagg_free(s.op);
     sink_free(&s.out);
 
@@ -1049,8 +1052,8 @@ static void test_session_touching_boundary(void)
     TT_ASSERT_EQ_INT(s.out.nlate, 0);
     TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 3);
-    TT_ASSERT(is_row(&s.out.rows[1], TIDE_CHANGE_DELETE, 0, 0, 10, 1, 1));
-    TT_ASSERT(is_row(&s.out.rows[2], TIDE_CHANGE_INSERT, 0, 0, 20, 2, 2));
+    TT_ASSERT(is_row(&s.out.rows[1], TIDE_OP_DELETE, 0, 0, 10, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[2], TIDE_OP_INSERT, 0, 0, 20, 2, 2));
     tide_winagg_free(s.op);
     sink_free(&s.out);
 }
@@ -1071,7 +1074,7 @@ static void test_hop_late_once_and_order(void)
     TT_ASSERT_EQ_INT(s.out.n, 8);
     static const int korder[4] = {2, 0, 5, 1}; /* "", "a", "ab", "b" */
     for (int i = 0; i < 8; i++)
-        TT_ASSERT(is_row(&s.out.rows[i], TIDE_CHANGE_INSERT, korder[i % 4], i < 4 ? 0 : 5,
+        TT_ASSERT(is_row(&s.out.rows[i], TIDE_OP_INSERT, korder[i % 4], i < 4 ? 0 : 5,
                          i < 4 ? 15 : 20, 1, 1));
     /* ts 13 for key "a": misses [0,15) and [5,20), counts in [10,25) */
     TT_OK(small_push(&s, 0, 13, 5));
@@ -1079,8 +1082,8 @@ static void test_hop_late_once_and_order(void)
     TT_ASSERT_EQ_INT(s.out.late[0], 4);
     TT_OK(tide_winagg_advance_watermark(s.op, 25, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 12);
-    TT_ASSERT(is_row(&s.out.rows[8], TIDE_CHANGE_INSERT, 2, 10, 25, 1, 1));
-    TT_ASSERT(is_row(&s.out.rows[9], TIDE_CHANGE_INSERT, 0, 10, 25, 2, 6));
+    TT_ASSERT(is_row(&s.out.rows[8], TIDE_OP_INSERT, 2, 10, 25, 1, 1));
+    TT_ASSERT(is_row(&s.out.rows[9], TIDE_OP_INSERT, 0, 10, 25, 2, 6));
     TT_ASSERT_EQ_INT(tide_winagg_late_count(s.op), 1);
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 0);
     tide_winagg_free(s.op);
@@ -1100,7 +1103,7 @@ static void test_global_and_no_regress(void)
     TT_ASSERT_EQ_INT(tide_winagg_watermark(s.op), TIDE_TS_MAX - 1);
     TT_OK(tide_winagg_advance_watermark(s.op, TIDE_TS_MAX, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 1);
-    TT_ASSERT(is_row(&s.out.rows[0], TIDE_CHANGE_INSERT, 0, TIDE_TS_MIN, TIDE_TS_MAX, 2, 3));
+    TT_ASSERT(is_row(&s.out.rows[0], TIDE_OP_INSERT, 0, TIDE_TS_MIN, TIDE_TS_MAX, 2, 3));
     tide_winagg_free(s.op);
     sink_free(&s.out);
 }
@@ -1129,8 +1132,8 @@ static void test_early_by_processing_time(void)
     TT_ASSERT_EQ_INT(out.n, 1);
     TT_OK(tide_winagg_tick(op, 5400, NULL));
     TT_ASSERT_EQ_INT(out.n, 3); /* -U 1, +U 3 */
-    TT_ASSERT(out.rows[1].op == TIDE_CHANGE_UPDATE_BEFORE && out.rows[1].v[0].u.i64 == 1);
-    TT_ASSERT(out.rows[2].op == TIDE_CHANGE_UPDATE_AFTER && out.rows[2].v[0].u.i64 == 3);
+    TT_ASSERT(out.rows[1].op == TIDE_OP_UPDATE_BEFORE && out.rows[1].v[0].u.i64 == 1);
+    TT_ASSERT(out.rows[2].op == TIDE_OP_UPDATE_AFTER && out.rows[2].v[0].u.i64 == 3);
     TT_OK(tide_winagg_advance_watermark(op, 1000, 5401, NULL));
     TT_ASSERT_EQ_INT(out.n, 3); /* on-time firing: no change since the early one */
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(op), 0);
@@ -1212,7 +1215,7 @@ static void test_many_keys_churn(void)
             const orow *o = &out.rows[row++];
             const unsigned char *u = (const unsigned char *)o->key;
             uint32_t k = (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
-            ok = o->op == TIDE_CHANGE_INSERT && o->klen == 4 && k == recs[i].key &&
+            ok = o->op == TIDE_OP_INSERT && o->klen == 4 && k == recs[i].key &&
                  o->start == recs[i].start && o->end == recs[i].start + WIN &&
                  o->v[0].u.i64 == j - i && o->v[1].u.i64 == sum;
             if (!ok)
@@ -1298,7 +1301,7 @@ static void test_key_order(void)
         bool ok = !out.bad && out.n == (size_t)n;
         for (int i = 0; ok && i < n; i++) {
             const orow *o = &out.rows[i];
-            ok = o->op == TIDE_CHANGE_INSERT && o->klen == k[i].len &&
+            ok = o->op == TIDE_OP_INSERT && o->klen == k[i].len &&
                  memcmp(o->key, k[i].b, k[i].len) == 0 && o->start == k[i].start &&
                  o->end == k[i].start + WIN && o->v[0].u.i64 == 2;
             if (!ok)
@@ -1366,7 +1369,7 @@ static void test_key_order_short(void)
         bool ok = !out.bad && out.n == (size_t)n && n >= 256;
         for (int i = 0; ok && i < n; i++) {
             const orow *o = &out.rows[i];
-            ok = o->op == TIDE_CHANGE_INSERT && o->klen == k[i].len &&
+            ok = o->op == TIDE_OP_INSERT && o->klen == k[i].len &&
                  memcmp(o->key, k[i].b, k[i].len) == 0 && o->start == k[i].start &&
                  o->end == k[i].start + WIN && o->v[0].u.i64 == 1;
             if (!ok)
@@ -1392,7 +1395,7 @@ static void test_key_order_short(void)
  * COUNT(*) column: same rows, same order, late firings and early firings
  * included. */
 typedef struct crow {
-    tide_change op;
+    tide_op op;
     unsigned char key[16];
     uint32_t klen;
     int64_t start, end, count;
@@ -1497,7 +1500,7 @@ static void test_count_only_matches_generic(void)
             const crow *a = &out[0].rows[i], *b = &out[1].rows[i];
             ok = a->op == b->op && a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0 &&
                  a->start == b->start && a->end == b->end && a->count == b->count;
-            updates += a->op == TIDE_CHANGE_UPDATE_AFTER;
+            updates += a->op == TIDE_OP_UPDATE_AFTER;
             if (!ok)
                 fprintf(stderr, "  row %zu: op %d/%d start %lld/%lld count %lld/%lld\n", i,
                         (int)a->op, (int)b->op, (long long)a->start, (long long)b->start,
