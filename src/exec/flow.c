@@ -27,6 +27,8 @@
 #include "exec/graph.h"
 #include "state/snap.h"
 
+#include <stdatomic.h>
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -191,6 +193,7 @@ struct tide_flow {
 
     pthread_mutex_t mu; /* guards ckpts */
     ckpt ckpts[MAX_CKPTS];
+    _Atomic uint64_t counts[TIDE_NODE_COUNTERS];
 };
 
 /* ---- building ---- */
@@ -501,6 +504,43 @@ const tide_schema *tide_node_out_schema(const tide_node_ctx *cx, uint32_t port)
     return port < TIDE_FLOW_MAX_PORTS ? cx->out_schema[port] : NULL;
 }
 void tide_node_hold(tide_node_ctx *cx, int64_t hold) { cx->hold = hold; }
+
+void tide_node_count(tide_node_ctx *cx, tide_node_counter c, uint64_t n)
+{
+    if ((unsigned)c < TIDE_NODE_COUNTERS)
+        atomic_fetch_add_explicit(&cx->f->counts[c], n, memory_order_relaxed);
+}
+
+void tide_flow_counts(const tide_flow *f, uint64_t out[TIDE_NODE_COUNTERS])
+{
+    tide_flow *m = (tide_flow *)f; /* atomics only */
+    for (int c = 0; c < TIDE_NODE_COUNTERS; c++)
+        out[c] = atomic_load_explicit(&m->counts[c], memory_order_relaxed);
+}
+
+int64_t tide_flow_watermark(const tide_flow *f)
+{
+    int64_t w = TIDE_TS_MAX;
+    bool any = false;
+    for (uint32_t i = 0; i < f->n_tasks; i++) {
+        const ftask *tk = f->tasks[i];
+        bool last = true;
+        for (uint32_t k = 0; k < tk->n && last; k++)
+            for (uint32_t j = 0; j < f->n_edges; j++)
+                if (f->edges[j].from == tk->m[k]->node && !f->edges[j].chained)
+                    last = false;
+        if (!last || !tk->t)
+            continue;
+        tide_task_stats st;
+        tide_task_stats_get(tk->t, &st);
+        int64_t tw = st.watermark;
+        /* a chained tail's own watermark is what the task forwards */
+        if (tw < w)
+            w = tw;
+        any = true;
+    }
+    return any ? w : TIDE_TS_MIN;
+}
 
 /* ---- the chain as a task ---- */
 

@@ -133,6 +133,13 @@ uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id);
 /* Node instances in the flow (after start). */
 uint32_t tide_flow_instance_count(const tide_flow *f);
 
+/* The job counters (exec/node.h), summed over the instances: out[c] for
+ * each tide_node_counter c.  Any thread (relaxed; exact after wait). */
+void tide_flow_counts(const tide_flow *f, uint64_t out[TIDE_NODE_COUNTERS]);
+/* The lowest watermark forwarded by the flow's last nodes (those without
+ * outgoing edges; TIDE_TS_MIN before any).  Any thread. */
+int64_t tide_flow_watermark(const tide_flow *f);
+
 /* Number of tasks and channels (after start), and their stats. */
 size_t tide_flow_task_count(const tide_flow *f);
 size_t tide_flow_chan_count(const tide_flow *f);

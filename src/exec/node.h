@@ -96,4 +96,22 @@ uint32_t tide_node_parallelism(const tide_node_ctx *cx);
 /* The schema of output `port` (for building output batches). */
 const tide_schema *tide_node_out_schema(const tide_node_ctx *cx, uint32_t port);
 
+/* The job's counters, summed over every node instance (tide_flow_counts). */
+#define TIDE_NODE_COUNTER_MAP(X)                                                   \
+    X(IN, "records in")       /* sources: records accepted (with an event time) */ \
+    X(BAD, "bad")             /* dead letters: undecodable, no event time, too far ahead */ \
+    X(LATE, "late")           /* records past the allowed lateness (late output) */ \
+    X(OUT, "out")             /* rows written by the job's sinks */               \
+    X(WM_CUTS, "wm cuts")     /* source batches cut to keep watermarks exact */
+
+typedef enum tide_node_counter {
+#define TIDE__NODE_COUNTER_ENUM(name, s) TIDE_NODE_##name,
+    TIDE_NODE_COUNTER_MAP(TIDE__NODE_COUNTER_ENUM)
+#undef TIDE__NODE_COUNTER_ENUM
+    TIDE_NODE_COUNTERS
+} tide_node_counter;
+
+/* Add n to a job counter (relaxed atomics: any thread reads them). */
+void tide_node_count(tide_node_ctx *cx, tide_node_counter c, uint64_t n);
+
 #endif
