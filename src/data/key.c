@@ -303,3 +303,44 @@ int tide_key_decode(const void *key, size_t len, const tide_type *types, size_t 
                             (size_t)(end - p), n, len);
     return 0;
 }
+
+/* The hash of a row's key columns, in the canonical form of keys: NULL a
+ * value of its own, -0.0 = 0.0, one NaN. */
+uint64_t tide_key_row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *keys, size_t nk)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (size_t k = 0; k < nk; k++) {
+        uint32_t c = keys[k];
+        uint64_t v;
+        if (tide_cbatch_is_null(b, c, row)) {
+            v = 0x6e756c6c6e756c6cull;
+        } else {
+            switch (tide_cbatch_type(b, c)) {
+            case TIDE_TYPE_BOOLEAN:
+                v = tide_cbatch_bool(b, c, row) ? 1 : 0;
+                break;
+            case TIDE_TYPE_DOUBLE: {
+                double d = tide_cbatch_f64(b, c, row);
+                if (d == 0.0)
+                    d = 0.0;
+                if (isnan(d))
+                    v = 0x7ff8000000000000ull;
+                else
+                    memcpy(&v, &d, 8);
+                break;
+            }
+            case TIDE_TYPE_STRING: {
+                tide_str s = tide_cbatch_str(b, c, row);
+                v = tide_hash64(s.ptr, s.len, 0x5eed);
+                break;
+            }
+            default:
+                v = (uint64_t)tide_cbatch_i64(b, c, row);
+                break;
+            }
+        }
+        h = tide_hash_u64(h ^ v) + k;
+    }
+    return h;
+}
+

@@ -23,13 +23,12 @@
  */
 #include "exec/flow.h"
 
-#include "base/hash.h"
+#include "data/key.h"
 #include "exec/graph.h"
 #include "state/snap.h"
 
 #include <stdatomic.h>
 
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,46 +388,6 @@ static int append_rows(ftask *tk, uint32_t port, uint32_t chan, const tide_cbatc
     return 0;
 }
 
-/* The hash of a row's key columns, in the canonical form of keys: NULL a
- * value of its own, -0.0 = 0.0, one NaN. */
-static uint64_t row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *keys, uint32_t nk)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (uint32_t k = 0; k < nk; k++) {
-        uint32_t c = keys[k];
-        uint64_t v;
-        if (tide_cbatch_is_null(b, c, row)) {
-            v = 0x6e756c6c6e756c6cull;
-        } else {
-            switch (tide_cbatch_type(b, c)) {
-            case TIDE_TYPE_BOOLEAN:
-                v = tide_cbatch_bool(b, c, row) ? 1 : 0;
-                break;
-            case TIDE_TYPE_DOUBLE: {
-                double d = tide_cbatch_f64(b, c, row);
-                if (d == 0.0)
-                    d = 0.0;
-                if (isnan(d))
-                    v = 0x7ff8000000000000ull;
-                else
-                    memcpy(&v, &d, 8);
-                break;
-            }
-            case TIDE_TYPE_STRING: {
-                tide_str s = tide_cbatch_str(b, c, row);
-                v = tide_hash64(s.ptr, s.len, 0x5eed);
-                break;
-            }
-            default:
-                v = (uint64_t)tide_cbatch_i64(b, c, row);
-                break;
-            }
-        }
-        h = tide_hash_u64(h ^ v) + k;
-    }
-    return h;
-}
-
 static int route_hash(ftask *tk, const dest *d, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
                       tide_err *e)
 {
@@ -442,7 +401,7 @@ static int route_hash(ftask *tk, const dest *d, const tide_cbatch *b, const uint
     const fedge *ed = d->edge;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = sel ? sel[i] : i;
-        uint64_t h = row_hash(b, r, ed->keys, ed->n_keys);
+        uint64_t h = tide_key_row_hash(b, r, ed->keys, ed->n_keys);
         uint32_t c = (uint32_t)(((h >> 32) * (uint64_t)nch) >> 32);
         dst[i] = c;
         cnt[c + 1]++;
