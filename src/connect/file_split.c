@@ -39,6 +39,13 @@ struct tide_fsplit {
     uint32_t nchunks;
 };
 
+/* One batch of a chunk's parse, and where it ends (for the reader's position). */
+typedef struct split_batch {
+    tide_cbatch *b;
+    uint64_t end;         /* file offset after its last record */
+    uint64_t lfs;         /* LFs in [chunk start, end) */
+} split_batch;
+
 typedef struct split_dead {
     uint64_t line, col;  /* line relative to the chunk's start until a reader begins it */
     size_t why_off, why_len, raw_off, raw_len; /* in the chunk's dead-letter text */
@@ -62,12 +69,10 @@ struct tide_fsplit_chunk {
     int rc;               /* the parse's error, 0 if none */
     tide_err err;
     bool absolute;        /* a reader made its lines absolute */
-    tide_cbatch **batches;
+    split_batch *batches;
     size_t nbatches;      /* in use: batches[0, nbatches) */
-    size_t batches_made;  /* created, reused from parse to parse */
+    size_t batches_made;  /* batches[k].b created, reused from parse to parse */
     size_t batches_cap;
-    uint64_t *batch_end;  /* [batches_cap]: file offset after the batch's last record */
-    uint64_t *batch_lfs;  /* [batches_cap]: LFs in [start, batch_end) */
     split_dead *dead;
     size_t ndead, dead_cap;
     tide_buf dtext;
@@ -167,10 +172,8 @@ void tide_fsplit_chunk_free(tide_fsplit_chunk *c)
     tide_io_close(c->f);
     free(c->buf);
     for (size_t k = 0; k < c->batches_made; k++)
-        tide_cbatch_free(c->batches[k]);
+        tide_cbatch_free(c->batches[k].b);
     free(c->batches);
-    free(c->batch_end);
-    free(c->batch_lfs);
     free(c->dead);
     tide_buf_free(&c->dtext);
     free(c);
@@ -193,29 +196,18 @@ static uint64_t count_lf(const char *p, size_t n)
 /* Make batches[nbatches] the (empty) batch being filled. */
 static int next_batch(tide_fsplit_chunk *c, tide_err *e)
 {
-    if (c->nbatches == c->batches_cap) {
-        size_t cap = c->batches_cap ? c->batches_cap * 2 : 16;
-        tide_cbatch **b = realloc(c->batches, cap * sizeof *b);
-        if (b)
-            c->batches = b;
-        uint64_t *be = realloc(c->batch_end, cap * sizeof *be);
-        if (be)
-            c->batch_end = be;
-        uint64_t *bl = realloc(c->batch_lfs, cap * sizeof *bl);
-        if (bl)
-            c->batch_lfs = bl;
-        if (!b || !be || !bl)
-            return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", c->fs->cfg.path);
-        c->batches_cap = cap;
-    }
+    if (tide_array_grow((void **)&c->batches, &c->batches_cap, c->nbatches + 1, sizeof *c->batches) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", c->fs->cfg.path);
+    split_batch *sb = &c->batches[c->nbatches];
     if (c->nbatches == c->batches_made) {
-        int rc = tide_cbatch_create(&c->batches[c->nbatches], c->fs->cfg.schema, c->batch_rows, TIDE_CBATCH_POS, e);
+        int rc = tide_cbatch_create(&sb->b, c->fs->cfg.schema, c->batch_rows, TIDE_CBATCH_POS, e);
         if (rc)
             return rc;
         c->batches_made++;
     } else {
-        tide_cbatch_reset(c->batches[c->nbatches]);
+        tide_cbatch_reset(sb->b);
     }
+    sb->end = sb->lfs = 0;
     c->nbatches++;
     return 0;
 }
@@ -252,7 +244,7 @@ static void keep_dead(void *ctx, const tide_dead_letter *dl)
 static void move_tail_dead(tide_fsplit_chunk *c)
 {
     size_t last = c->nbatches - 1;
-    const tide_cbatch *b = c->batches[last];
+    const tide_cbatch *b = c->batches[last].b;
     uint64_t row_line = tide_cbatch_rows(b) ? tide_cbatch_pos(b, tide_cbatch_rows(b) - 1) : 0;
     for (size_t k = c->ndead; k-- > 0 && c->dead[k].batch == last && c->dead[k].line > row_line;)
         c->dead[k].batch = c->nbatches;
@@ -342,8 +334,7 @@ static int decode_chunk(tide_fsplit_chunk *c, uint32_t i, size_t *pos, tide_err 
         return rc;
     if (i > 0 && c->start >= nend) { /* no record starts in the range */
         c->end = c->start;
-        c->batch_end[0] = c->end;
-        c->batch_lfs[0] = 0;
+        c->batches[0].end = c->end;
         return 0;
     }
     tide_decode_opts o = {.format = cfg->format, .source = cfg->path, .delim = cfg->delim, .header = cfg->header,
@@ -354,7 +345,8 @@ static int decode_chunk(tide_fsplit_chunk *c, uint32_t i, size_t *pos, tide_err 
         /* the window's base passes nend only while chunk 0 reads a long header */
         size_t stop = nend == UINT64_MAX ? SIZE_MAX : nend > c->base ? (size_t)(nend - c->base) : 0;
         size_t old = *pos;
-        tide_cbatch *b = c->batches[c->nbatches - 1];
+        split_batch *sb = &c->batches[c->nbatches - 1];
+        tide_cbatch *b = sb->b;
         rc = tide_decoder_decode_range(d, c->buf, c->len, pos, stop, window_at_eof(c), b, e);
         c->lfs += count_lf(c->buf + old, *pos - old);
         if (c->dead_nomem) {
@@ -363,8 +355,8 @@ static int decode_chunk(tide_fsplit_chunk *c, uint32_t i, size_t *pos, tide_err 
         }
         if (rc == 1) {
             c->rows += tide_cbatch_rows(b);
-            c->batch_end[c->nbatches - 1] = c->base + *pos;
-            c->batch_lfs[c->nbatches - 1] = c->lfs;
+            sb->end = c->base + *pos;
+            sb->lfs = c->lfs;
             if ((rc = next_batch(c, e)) != 0)
                 break;
             continue;
@@ -372,8 +364,8 @@ static int decode_chunk(tide_fsplit_chunk *c, uint32_t i, size_t *pos, tide_err 
         if (rc == 0) {
             c->rows += tide_cbatch_rows(b);
             c->end = c->base + *pos;
-            c->batch_end[c->nbatches - 1] = c->end;
-            c->batch_lfs[c->nbatches - 1] = c->lfs;
+            sb->end = c->end;
+            sb->lfs = c->lfs;
             move_tail_dead(c);
             break;
         }
@@ -468,7 +460,7 @@ static void make_absolute(tide_fsplit_chunk *c, uint64_t line)
 {
     uint64_t add = line - 1;
     for (size_t k = 0; k < c->nbatches; k++) {
-        tide_cbatch *b = c->batches[k];
+        tide_cbatch *b = c->batches[k].b;
         uint32_t n = tide_cbatch_rows(b);
         for (uint32_t row = 0; row < n; row++)
             tide_cbatch_set_pos(b, row, tide_cbatch_pos(b, row) + add);
@@ -548,9 +540,9 @@ int tide_fsplit_reader_next(tide_fsplit_reader *r, tide_cbatch **batch, tide_err
     while (r->cur_batch < c->nbatches) {
         size_t k = r->cur_batch++;
         deliver_dead(r, k);
-        r->pos.offset = c->batch_end[k];
-        r->pos.line = r->cur_line + c->batch_lfs[k];
-        tide_cbatch *b = c->batches[k];
+        r->pos.offset = c->batches[k].end;
+        r->pos.line = r->cur_line + c->batches[k].lfs;
+        tide_cbatch *b = c->batches[k].b;
         if (tide_cbatch_rows(b)) {
             r->st.rows += tide_cbatch_rows(b);
             *batch = b;
