@@ -185,10 +185,24 @@ uint64_t tide_fsplit_chunk_end(const tide_fsplit_chunk *c) { return c->end; }
 uint64_t tide_fsplit_chunk_rows(const tide_fsplit_chunk *c) { return c->rows; }
 uint64_t tide_fsplit_chunk_dead(const tide_fsplit_chunk *c) { return c->ndead; }
 
+/* The LFs in p[0, n), eight bytes a step: x = word ^ LFs has a zero byte
+ * where the word has a LF; ~((x & 7F..) + 7F.. | x | 7F..) has exactly
+ * those bytes' high bits set (no carry crosses a byte); shifted down to
+ * one bit a byte, a multiplication adds them up in the top byte.  (gcc -O2
+ * does not vectorise the plain byte loop.) */
 static uint64_t count_lf(const char *p, size_t n)
 {
+    const uint64_t lfs = 0x0A0A0A0A0A0A0A0Aull, low7 = 0x7F7F7F7F7F7F7F7Full, ones = 0x0101010101010101ull;
     uint64_t lf = 0;
-    for (size_t i = 0; i < n; i++) /* a plain loop: the compiler vectorises it */
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t x = w ^ lfs;
+        uint64_t z = ~(((x & low7) + low7) | x | low7);
+        lf += ((z >> 7) * ones) >> 56;
+    }
+    for (; i < n; i++)
         lf += p[i] == '\n';
     return lf;
 }
@@ -449,7 +463,7 @@ void tide_fsplit_reader_position(const tide_fsplit_reader *r, tide_src_pos *pos)
 void tide_fsplit_reader_stats(const tide_fsplit_reader *r, tide_src_stats *st) { *st = r->st; }
 uint32_t tide_fsplit_reader_reparsed(const tide_fsplit_reader *r) { return r->reparsed; }
 
-/* Record the reader's first error and return it (to `e` too). */
+/* Report the reader's first (sticky) error to e and return its code. */
 static int reader_fail(tide_fsplit_reader *r, tide_err *e)
 {
     return tide_err_set(e, r->err.code, "%s", r->err.msg);
