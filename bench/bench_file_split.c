@@ -7,8 +7,10 @@
  *
  * The file is generated once into /tmp (tide_gen_logins_write_csv) and
  * reused while its size fits.  Each mode reads the whole file into 4096-row
- * batches; the figure is the best of `runs` (the file is in the page cache
- * after the first).  Modes:
+ * batches; the modes take turns `runs` times and each prints its best wall
+ * time (the file is in the page cache after the first) and the process CPU
+ * time of that run (MB per CPU second: the cost, whatever else the machine
+ * runs).  Modes:
  *   sequential  tide_src_next on one thread
  *   split x1    parse chunk i and deliver it, one after the other, one thread
  *   split P=k   k parsing threads and this thread as the reader, with a ring
@@ -28,12 +30,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 typedef struct tally {
     uint64_t rows, id_sum, pos_sum;
@@ -218,32 +223,41 @@ int main(int argc, char **argv)
            chunk >> 20);
 
     static const char *const names[] = {"sequential", "split x1 (inline)", "split P=1", "split P=2"};
-    tally ref = {0};
-    for (int m = 0; m < 4; m++) {
-        double best = 1e30;
-        tally t = {0};
-        for (int k = 0; k < runs; k++) {
-            memset(&t, 0, sizeof t);
-            double t0 = now();
+    enum { MODES = 4 };
+    double best[MODES], cpu[MODES];
+    tally got[MODES];
+    for (int m = 0; m < MODES; m++)
+        best[m] = 1e30;
+    /* the modes take turns, so that the load of a shared machine falls on all of them */
+    for (int k = 0; k < runs; k++) {
+        for (int m = 0; m < MODES; m++) {
+            tally t = {0};
+            double t0 = now(), c0 = cpu_now();
             int rc = m == 0 ? run_sequential(&cfg, &t, &e)
                      : m == 1 ? run_inline(fs, &t, &e)
                               : run_threads(fs, m - 1, &t, &e);
-            double dt = now() - t0;
+            double dt = now() - t0, dc = cpu_now() - c0;
             if (rc) {
                 fprintf(stderr, "%s: %s\n", names[m], e.msg);
                 return 1;
             }
-            if (dt < best)
-                best = dt;
+            if (dt < best[m]) {
+                best[m] = dt;
+                cpu[m] = dc;
+            }
+            got[m] = t;
         }
-        if (m == 0)
-            ref = t;
-        bool same = t.rows == ref.rows && t.id_sum == ref.id_sum && t.pos_sum == ref.pos_sum;
-        printf("%-18s %.3f s  %6.0f MB/s  %6.2f M rows/s  %s\n", names[m], best, mb / best,
-               (double)t.rows / best / 1e6, same ? "same rows" : "ROWS DIFFER");
-        if (!same)
-            return 1;
     }
+    int differ = 0;
+    for (int m = 0; m < MODES; m++) {
+        bool same = got[m].rows == got[0].rows && got[m].id_sum == got[0].id_sum && got[m].pos_sum == got[0].pos_sum;
+        printf("%-18s %.3f s  %6.0f MB/s  %6.2f M rows/s  (cpu %.3f s, %4.0f MB/cpu-s)  %s\n", names[m], best[m],
+               mb / best[m], (double)got[m].rows / best[m] / 1e6, cpu[m], mb / cpu[m],
+               same ? "same rows" : "ROWS DIFFER");
+        differ |= !same;
+    }
+    if (differ)
+        return 1;
     tide_fsplit_free(fs);
     tide_schema_free(s);
     return 0;
