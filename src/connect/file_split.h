@@ -44,9 +44,12 @@
  * true end of chunk i - 1, itself checked): when chunk i's guess was
  * elsewhere, its result is discarded and chunk i is parsed again from the
  * true start on the reader's thread (rare: the guess fell inside a quoted
- * field).  Since a decoder that starts at a record boundary cuts the same
- * records as one that read everything before it, the rows are the
- * sequential source's.
+ * field; a chunk that holds no record start at all, inside one record
+ * longer than a chunk, may be "re-parsed" too, at no cost).  Since a decoder that
+ * starts at a record boundary cuts the same records as one that read
+ * everything before it, the rows are the sequential source's.  A wrong
+ * guess costs its parse only: the lexer may read a closing quote as an
+ * opening one and run to the next quote before it finds its end.
  *
  * Line numbers.  A parse numbers lines from 1 at its start and counts the
  * LFs in [start, end).  The reader keeps the absolute line of the next
@@ -61,11 +64,9 @@
  * interleaved with the batches as in the sequential run: a dead letter is
  * delivered after every batch of rows that precede it and right before the
  * batch that holds the next row (those after a chunk's last row: when the
- * chunk is used up).
- * Batches are cut where the sequential source cuts them (full at the
- * capacity) and also at the end of each chunk, where a batch may be partly
- * filled: rows, their order, values and positions are the same, not the
- * batch boundaries.
+ * chunk is used up).  Batches are full (at the work area's capacity)
+ * except the last of each chunk: rows, their order, values and positions
+ * are the sequential source's, the batch boundaries are not.
  *
  * Threads.  A tide_fsplit is read-only after open: tide_fsplit_parse may run
  * on any number of threads at once, each with its own work area.  A work
