@@ -376,9 +376,12 @@ static int run_threads(const file_case *fc, size_t chunk, uint32_t batch_rows, i
     for (int k = 0; k < RING && !rc; k++)
         rc = tide_fsplit_chunk_create(&g.slot[k], fs, batch_rows, &e);
     g.fs = fs;
-    for (; started < threads && !rc; started++)
-        if (pthread_create(&th[started], NULL, parser_main, &g) != 0)
+    for (; started < threads && !rc; started++) {
+        if (pthread_create(&th[started], NULL, parser_main, &g) != 0) {
             rc = TIDE_EINVAL;
+            break;
+        }
+    }
     uint32_t n = rc ? 0 : tide_fsplit_chunks(fs);
     for (uint32_t i = 0; i < n && !rc; i++) {
         pthread_mutex_lock(&g.mu);
