@@ -998,5 +998,7 @@ int main(void)
     TT_RUN(test_threads);
     TT_RUN(test_io_faults);
     tide_schema_free(g_schema);
+    remove(g_path);
+    rmdir(dir);
     TT_DONE();
 }
