@@ -26,7 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define REASON_MAX 1024
+#define REASON_MAX TIDE_DEAD_REASON_MAX
 #define VALUE_SHOW_MAX 64 /* bytes of a bad value quoted in a reason */
 #define DOUBLE_TEXT_MAX 512
 
@@ -175,8 +175,10 @@ static void dead(tide_decoder *d, uint64_t line, uint64_t col, int code, const c
         va_start(ap, fmt);
         vsnprintf(d->reason + n, sizeof d->reason - (size_t)n, fmt, ap);
         va_end(ap);
+    } else {
+        n = (int)sizeof d->reason - 1; /* the prefix alone filled it */
     }
-    tide_dead_letter dl = {d->o.source, line, col, code, d->reason, raw, raw_len};
+    tide_dead_letter dl = {d->o.source, line, col, code, d->reason, d->reason + n, raw, raw_len};
     d->o.on_dead(d->o.ctx, &dl);
 }
 
@@ -242,6 +244,10 @@ int tide_decoder_create(tide_decoder **out, const tide_schema *schema, const tid
         goto nomem;
     tide_csv_init(&d->csv, d->o.source, d->o.delim);
     tide_json_init(&d->json);
+    if (d->o.mid_input) {
+        d->started = true;
+        d->header_done = true;
+    }
     d->line = d->o.first_line ? d->o.first_line : 1;
     tide_csv_set_line(&d->csv, d->line);
     *out = d;
@@ -416,10 +422,12 @@ static const char *lexer_why(tide_decoder *d, uint64_t line, uint64_t col)
     return d->lexerr.msg;
 }
 
-static int decode_csv(tide_decoder *d, const char *buf, size_t len, size_t *pos, bool eof, tide_cbatch *b,
-                      tide_err *e)
+static int decode_csv(tide_decoder *d, const char *buf, size_t len, size_t *pos, size_t stop, bool eof,
+                      tide_cbatch *b, tide_err *e)
 {
     while (!tide_cbatch_full(b)) {
+        if (*pos >= stop && (d->header_done || !d->o.header))
+            return 0;
         size_t start = *pos;
         tide_csv_record rec;
         int rc = tide_csv_next(&d->csv, buf, len, pos, eof, &rec, &d->lexerr);
@@ -639,10 +647,12 @@ static bool blank(const char *p, size_t n)
     return true;
 }
 
-static int decode_jsonl(tide_decoder *d, const char *buf, size_t len, size_t *pos, bool eof, tide_cbatch *b,
-                        tide_err *e)
+static int decode_jsonl(tide_decoder *d, const char *buf, size_t len, size_t *pos, size_t stop, bool eof,
+                        tide_cbatch *b, tide_err *e)
 {
     while (!tide_cbatch_full(b)) {
+        if (*pos >= stop)
+            return 0;
         if (*pos >= len)
             return eof ? 0 : TIDE_EAGAIN;
         const char *p = buf + *pos;
@@ -672,6 +682,12 @@ static int decode_jsonl(tide_decoder *d, const char *buf, size_t len, size_t *po
 int tide_decoder_decode(tide_decoder *d, const char *buf, size_t len, size_t *pos, bool eof,
                         tide_cbatch *out, tide_err *e)
 {
+    return tide_decoder_decode_range(d, buf, len, pos, SIZE_MAX, eof, out, e);
+}
+
+int tide_decoder_decode_range(tide_decoder *d, const char *buf, size_t len, size_t *pos, size_t stop,
+                              bool eof, tide_cbatch *out, tide_err *e)
+{
     int rc = check_batch(d, out, e);
     if (rc)
         return rc;
@@ -686,8 +702,8 @@ int tide_decoder_decode(tide_decoder *d, const char *buf, size_t len, size_t *po
         d->started = true;
     }
     if (d->o.format == TIDE_FORMAT_CSV)
-        return decode_csv(d, buf, len, pos, eof, out, e);
-    return decode_jsonl(d, buf, len, pos, eof, out, e);
+        return decode_csv(d, buf, len, pos, stop, eof, out, e);
+    return decode_jsonl(d, buf, len, pos, stop, eof, out, e);
 }
 
 /* ---- encoding ---- */

@@ -40,6 +40,17 @@
  *
  * Both formats: a UTF-8 byte order mark at the start of the input is skipped.
  *
+ * Byte ranges.  To decode a range of a larger input (connect/file_split.h
+ * parses a file in chunks on several threads), create the decoder with
+ * opts.mid_input (the input starts at a record boundary inside a file: no
+ * byte order mark is looked for, no header skipped) and opts.first_line,
+ * and call tide_decoder_decode_range with the offset where the range ends:
+ * it decodes exactly the records that START before it, the last of which
+ * may run past it, and stops at the first record start at or after it.  A
+ * "record" there is what the lexer cuts, bad records and blank lines
+ * included, so decoding consecutive ranges, each from where the previous
+ * one stopped, gives what one decode of the whole input gives.
+ *
  * Changelog op: with opts.op_column, the first CSV field / the JSON field
  * "op" holds "+I", "-U", "+U" or "-D" (a missing JSON "op" is +I), stored in
  * the batch when it keeps ops (TIDE_CBATCH_OPS).  Positions: when the batch
@@ -90,6 +101,9 @@ typedef enum tide_format {
 int tide_codec_option(const char *key, const char *value, tide_format *format, bool *header,
                       char *delim);
 
+/* The size of a dead letter's reason buffer, NUL included. */
+#define TIDE_DEAD_REASON_MAX 1024
+
 /* A record that did not fit.  Every pointer is valid only during the
  * callback. */
 typedef struct tide_dead_letter {
@@ -98,7 +112,9 @@ typedef struct tide_dead_letter {
                           * line inside a multi-line quoted CSV record */
     uint64_t col;        /* 1-based column of the fault, 0 when none applies */
     int code;            /* TIDE_EPARSE (bad text or value), TIDE_ERANGE (number out of range) */
-    const char *reason;  /* "SOURCE:LINE[:COL]: why", NUL-terminated */
+    const char *reason;  /* "SOURCE:LINE[:COL]: why", NUL-terminated, at most
+                          * TIDE_DEAD_REASON_MAX - 1 bytes (longer text is cut) */
+    const char *why;     /* the tail of reason after "SOURCE:LINE[:COL]: " */
     const char *raw;     /* the record's bytes, without its line terminator */
     size_t raw_len;
 } tide_dead_letter;
@@ -111,6 +127,8 @@ typedef struct tide_decode_opts {
     char delim;              /* CSV delimiter; 0 = ',' */
     bool header;             /* CSV: the first record is a header, skipped */
     bool op_column;          /* a leading op field (CSV) / an "op" field (JSON) */
+    bool mid_input;          /* the input starts at a record boundary inside a file:
+                              * no byte order mark, no header (see "Byte ranges") */
     uint64_t first_line;     /* line number of the first byte; 0 = 1 */
     tide_dead_letter_fn on_dead;
     void *ctx;
@@ -143,6 +161,16 @@ void tide_decoder_free(tide_decoder *d);
  * Strings are copied into `out`; buf is not referenced after the call. */
 int tide_decoder_decode(tide_decoder *d, const char *buf, size_t len, size_t *pos, bool eof,
                         tide_cbatch *out, tide_err *e);
+
+/* tide_decoder_decode for the records of buf[*pos, len) that start before
+ * offset `stop` of buf (see "Byte ranges"); the first record of an input
+ * with opts.header (the header) is decoded wherever it starts.  Returns 1
+ * (out is full), TIDE_EAGAIN (a record that starts before stop is not
+ * complete in buf and !eof), < 0 as tide_decoder_decode, or 0: every record
+ * that starts before stop is decoded, *pos is where the next one starts
+ * (>= stop), or, at eof, len.  stop = SIZE_MAX is tide_decoder_decode. */
+int tide_decoder_decode_range(tide_decoder *d, const char *buf, size_t len, size_t *pos, size_t stop,
+                              bool eof, tide_cbatch *out, tide_err *e);
 
 void tide_decoder_stats(const tide_decoder *d, tide_decode_stats *st);
 

@@ -564,6 +564,119 @@ static void test_bom(void)
     tide_schema_free(s);
 }
 
+/* ---- byte ranges (tide_decoder_decode_range, opts.mid_input) ---- */
+
+/* Decode buf[*pos, len) up to `stop` with a fresh decoder; rows go to all. */
+static int decode_range_all(const tide_schema *s, const tide_decode_opts *o, const char *text, size_t len,
+                            size_t *pos, size_t stop, tide_cbatch *all)
+{
+    tide_err e = {0};
+    tide_decoder *d = NULL;
+    tide_cbatch *b = NULL;
+    int rc = tide_decoder_create(&d, s, o, &e);
+    if (!rc)
+        rc = tide_cbatch_create(&b, s, 2, TIDE_CBATCH_POS, &e);
+    while (!rc) {
+        rc = tide_decoder_decode_range(d, text, len, pos, stop, true, b, &e);
+        for (uint32_t r = 0; r < tide_cbatch_rows(b) && rc >= 0; r++)
+            if (tide_cbatch_copy_row(all, b, r, &e))
+                rc = -1;
+        tide_cbatch_reset(b);
+        if (rc == 1)
+            rc = 0;
+        else
+            break;
+    }
+    tide_cbatch_free(b);
+    tide_decoder_free(d);
+    return rc;
+}
+
+static void test_decode_range(void)
+{
+    tide_schema *s = login_schema(true);
+    TT_ASSERT(s);
+    /* record starts: 3 (after the BOM: the header), 31, 60, 61, 105, 117 */
+    const char *text = "\xEF\xBB\xBF" "ts,user_id,country,ok,score\n"  /* line 1 */
+                       "2024-01-01 00:00:00,1,US,1,1\n"                 /* 2 */
+                       "\n"                                              /* 3 */
+                       "2024-01-01 00:00:00,2,\"a\n2024,3,b,1,1\n\",1,2\n" /* 4-6 */
+                       "x,4,US,1,1\r\n"                                  /* 7: bad ts */
+                       "2024-01-01 00:00:00,5,US,1,1";                   /* 8 */
+    size_t len = strlen(text);
+    static const size_t starts[] = {3, 31, 60, 61, 105, 117};
+    size_t nstarts = sizeof starts / sizeof starts[0];
+    tide_err e = {0};
+    for (size_t stop = 0; stop <= len + 1; stop++) {
+        /* the first range ends at the first record start >= stop (the header is always taken) */
+        size_t want = len;
+        for (size_t k = 1; k < nstarts; k++)
+            if (starts[k] >= stop) {
+                want = starts[k];
+                break;
+            }
+        dl_log log = {0};
+        tide_cbatch *all = NULL;
+        TT_OK(tide_cbatch_create(&all, s, 16, TIDE_CBATCH_POS, &e));
+        size_t pos = 0;
+        tide_decode_opts o = {.format = TIDE_FORMAT_CSV, .source = "r", .header = true, .on_dead = on_dead,
+                              .ctx = &log};
+        TT_OK(decode_range_all(s, &o, text, len, &pos, stop, all));
+        TT_ASSERT_MSG(pos == want, "stop %zu: first range ends at %zu, not %zu", stop, pos, want);
+        /* the rest, from there, as a range of its own: lines counted from it */
+        uint64_t line = 1;
+        for (size_t i = 0; i < pos; i++)
+            line += text[i] == '\n';
+        tide_decode_opts o2 = o;
+        o2.mid_input = true;
+        o2.first_line = line;
+        TT_OK(decode_range_all(s, &o2, text, len, &pos, SIZE_MAX, all));
+        TT_ASSERT_EQ_INT(pos, len);
+        TT_ASSERT_EQ_INT(tide_cbatch_rows(all), 3);
+        TT_ASSERT_EQ_INT(tide_cbatch_pos(all, 0), 2);
+        TT_ASSERT_EQ_INT(tide_cbatch_pos(all, 1), 4);
+        TT_ASSERT_EQ_INT(tide_cbatch_pos(all, 2), 8);
+        TT_ASSERT_EQ_INT(tide_cbatch_i64(all, 1, 2), 5);
+        TT_ASSERT_EQ_INT(log.n, 1);
+        TT_ASSERT_EQ_INT(log.v[0].line, 7);
+        TT_ASSERT_EQ_STR(log.v[0].reason, "r:7:1: column ts: bad TIMESTAMP(3) \"x\": expected a digit (epoch milliseconds or YYYY-MM-DD...)");
+        free(log.v);
+        tide_cbatch_free(all);
+    }
+    tide_schema_free(s);
+}
+
+static void why_dead(void *ctx, const tide_dead_letter *dl)
+{
+    int *ok = ctx;
+    size_t rl = strlen(dl->reason), wl = strlen(dl->why);
+    *ok &= wl < rl && strcmp(dl->reason + rl - wl, dl->why) == 0 && dl->why[-2] == ':' && dl->why[-1] == ' ';
+}
+
+/* A dead letter's why is its reason after the position. */
+static void test_dead_why(void)
+{
+    tide_schema *s = login_schema(false);
+    TT_ASSERT(s);
+    const char *text = "x,1,US,1,1\n\"2024\",1\n2024,\"a\"b,US,1,1\n,1,US,1,1\n";
+    int ok = 1;
+    tide_err e = {0};
+    tide_decoder *d = NULL;
+    tide_cbatch *b = NULL;
+    tide_decode_opts o = {.format = TIDE_FORMAT_CSV, .source = "w", .on_dead = why_dead, .ctx = &ok};
+    TT_OK(tide_decoder_create(&d, s, &o, &e));
+    TT_OK(tide_cbatch_create(&b, s, 8, 0, &e));
+    size_t pos = 0;
+    TT_ASSERT_EQ_INT(tide_decoder_decode(d, text, strlen(text), &pos, true, b, &e), 0);
+    tide_decode_stats st;
+    tide_decoder_stats(d, &st);
+    TT_ASSERT_EQ_INT(st.dead, 4);
+    TT_ASSERT(ok);
+    tide_cbatch_free(b);
+    tide_decoder_free(d);
+    tide_schema_free(s);
+}
+
 /* ---- JSON Lines ---- */
 
 static void test_jsonl_cases(void)
@@ -773,6 +886,8 @@ int main(void)
     TT_RUN(test_csv_dead_letters);
     TT_RUN(test_csv_unterminated);
     TT_RUN(test_bom);
+    TT_RUN(test_decode_range);
+    TT_RUN(test_dead_why);
     TT_RUN(test_jsonl_cases);
     TT_RUN(test_encode_exact);
     TT_RUN(test_write_double);
