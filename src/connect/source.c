@@ -200,6 +200,8 @@ int tide_src_open(tide_src **out, const tide_src_config *cfg, tide_err *e)
     }
     switch (cfg->kind) {
     case TIDE_SRC_FILE:
+        rc = cfg->parse_threads > 1 ? tide_src__file_par_open(s, e) : tide_src__file_open(s, e);
+        break;
     case TIDE_SRC_STDIN:
         rc = tide_src__file_open(s, e);
         break;

@@ -119,6 +119,12 @@ typedef struct tide_src_config {
     tide_gen_logins_cfg gen;   /* GEN_LOGINS */
     const tide_clock *clock;   /* GEN_LOGINS rate; NULL = system clock */
     size_t read_size;          /* FILE/STDIN read block; 0 = 1 MiB */
+    /* FILE: parse with this many threads of the source's own (> 1), in
+     * chunks of chunk_size bytes (0 = 8 MiB), put back in file order
+     * (connect/file_split.h): the same rows, positions and dead letters as
+     * one thread; batch boundaries may differ at chunk ends. */
+    uint32_t parse_threads;
+    size_t chunk_size;
     /* Watermark policy of a job reading this source (job/pipeline.h's fields
      * of the same names; 0: off): a partition with nothing for
      * idle_timeout_ms stops holding the watermark back; when the whole input

@@ -31,6 +31,7 @@ struct tide_src {
 };
 
 int tide_src__file_open(tide_src *s, tide_err *e);  /* FILE and STDIN */
+int tide_src__file_par_open(tide_src *s, tide_err *e); /* FILE, cfg.parse_threads > 1 */
 int tide_src__topic_open(tide_src *s, tide_err *e);
 int tide_src__gen_open(tide_src *s, tide_err *e);
 

@@ -258,6 +258,39 @@ static int run_sequential(const file_case *fc, uint32_t batch_rows, size_t read_
     return rc < 0 ? rc : 0;
 }
 
+/* The FILE source with parse_threads (src_file_par.c): a plain
+ * tide_src_next loop, as any user of a source runs it. */
+static int run_par_source(const file_case *fc, uint32_t threads, size_t chunk, uint32_t batch_rows, run_log *l,
+                          tide_src_pos *end)
+{
+    tide_src_config c;
+    case_cfg(fc, &c, l);
+    c.parse_threads = threads;
+    c.chunk_size = chunk;
+    tide_err e = {0};
+    tide_src *src = NULL;
+    tide_cbatch *b = NULL;
+    int rc = tide_src_open(&src, &c, &e);
+    if (!rc)
+        rc = tide_cbatch_create(&b, fc->schema, batch_rows, TIDE_CBATCH_POS, &e);
+    while (!rc) {
+        tide_src_batch info;
+        rc = tide_src_next(src, b, &info, &e);
+        if (rc == TIDE_SRC_READY) {
+            log_batch(l, b);
+            rc = 0;
+        } else if (rc == TIDE_SRC_END) {
+            tide_src_position(src, 0, end);
+            break;
+        }
+    }
+    if (rc < 0)
+        fprintf(stderr, "  parse_threads %u: %s\n", threads, e.msg);
+    tide_cbatch_free(b);
+    tide_src_free(src);
+    return rc < 0 ? rc : 0;
+}
+
 /* Deliver chunk c (the parse of the reader's wanted chunk) into the log. */
 static int deliver(tide_fsplit_reader *r, tide_fsplit_chunk *c, run_log *l, tide_err *e)
 {
@@ -981,6 +1014,42 @@ static void test_api(void)
     tide_fsplit_free(fs);
 }
 
+/* tide_src_open with parse_threads > 1: the same rows, positions, dead
+ * letters and end position as one thread, for random CSV and JSON Lines
+ * files and chunk sizes down to a few bytes. */
+static void test_source_parse_threads(void)
+{
+    for (uint64_t it = 0; it < case_count(60); it++) {
+        uint64_t seed = case_seed(20261207000, it), s = seed;
+        tide_buf text = {0};
+        bool json = rnd(&s, 3) == 0;
+        bool header = !json && rnd(&s, 2);
+        if (json)
+            gen_jsonl(&text, &s, (size_t)rnd(&s, 200));
+        else
+            gen_csv(&text, &s, header, (size_t)rnd(&s, 200));
+        TT_ASSERT(write_file(g_path, text.data, text.len) == 0);
+        file_case fc = {.path = g_path,
+                        .schema = g_schema,
+                        .format = json ? TIDE_FORMAT_JSONL : TIDE_FORMAT_CSV,
+                        .header = header};
+        run_log a = {0}, b = {0};
+        tide_src_pos ea = {0}, eb = {0};
+        uint32_t rows = 1 + (uint32_t)rnd(&s, 64), threads = 2 + (uint32_t)rnd(&s, 3);
+        size_t chunk = 1 + (size_t)rnd(&s, rnd(&s, 2) ? 16 : text.len + 10);
+        TT_ASSERT(run_sequential(&fc, rows, 0, &a, &ea) == 0);
+        TT_ASSERT(run_par_source(&fc, threads, chunk, rows, &b, &eb) == 0);
+        char what[128];
+        snprintf(what, sizeof what, "seed %" PRIu64 " threads %u chunk %zu", seed, threads, chunk);
+        int same = same_logs(&a, &b, what);
+        log_free(&a);
+        log_free(&b);
+        tide_buf_free(&text);
+        TT_ASSERT_MSG(same == 0, "%s", what);
+        TT_ASSERT(ea.offset == eb.offset && ea.line == eb.line);
+    }
+}
+
 int main(void)
 {
     const char *dir = tt_tmpdir("test_file_split");
@@ -991,6 +1060,7 @@ int main(void)
     if (!g_schema)
         return 1;
     TT_RUN(test_api);
+    TT_RUN(test_source_parse_threads);
     TT_RUN(test_edge_files);
     TT_RUN(test_quoted_newline);
     TT_RUN(test_random_csv);

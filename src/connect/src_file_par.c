@@ -1,0 +1,265 @@
+/*
+ * src_file_par.c - a FILE source parsed by several threads
+ * (cfg.parse_threads > 1): connect/file_split.h's chunks, parsed ahead by
+ * worker threads of the source, handed out in file order.  To its user it
+ * is the sequential FILE source: the same rows, positions and dead letters
+ * in the same order (batch boundaries may differ at chunk ends).
+ *
+ * Workers take chunk indexes in order from a shared counter and parse each
+ * into a work area of a ring of 2 x threads; chunk i goes to slot i mod W,
+ * and a worker waits while that slot still holds an undelivered chunk, so
+ * at most W chunks are parsed ahead of the reader (memory stays bounded:
+ * W work areas).  next() waits for the chunk the reader wants, begins it
+ * and copies its batches into the caller's batch.
+ */
+#include "connect/file_split.h"
+#include "connect/source_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct slot {
+    tide_fsplit_chunk *c;
+    int64_t chunk; /* the chunk it holds, parsed; -1: none */
+    int rc;        /* its parse's error */
+    tide_err err;
+} slot;
+
+typedef struct par_src {
+    tide_src *s;
+    tide_fsplit *fs;
+    tide_fsplit_reader *r;
+    tide_src_config cfg; /* the split's: dead letters come back here */
+    uint32_t nthreads, nslots, nchunks;
+    slot *slots;
+    pthread_t *th;
+    uint32_t started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool sync_ok;
+    uint32_t next_chunk; /* the next chunk a worker takes */
+    int64_t delivered;   /* chunks used up by the reader */
+    bool stop;
+    /* the chunk being delivered */
+    tide_cbatch *cur;
+    uint32_t cur_off;
+    bool in_chunk;
+    bool done;
+    uint32_t rows; /* the work areas' batch capacity (0: not started) */
+} par_src;
+
+static void par_dead(void *ctx, const tide_src_dead *dl)
+{
+    par_src *p = ctx;
+    tide_src__dead(p->s, 0, dl->position, dl->reason, dl->raw, dl->raw_len);
+}
+
+static void *worker(void *arg)
+{
+    par_src *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->next_chunk < p->nchunks &&
+               (int64_t)p->next_chunk - p->delivered >= (int64_t)p->nslots)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || p->next_chunk >= p->nchunks)
+            break;
+        uint32_t i = p->next_chunk++;
+        slot *sl = &p->slots[i % p->nslots];
+        pthread_mutex_unlock(&p->mu);
+        tide_err e = {0};
+        int rc = tide_fsplit_parse(p->fs, i, sl->c, &e);
+        pthread_mutex_lock(&p->mu);
+        sl->rc = rc;
+        sl->err = e;
+        sl->chunk = i;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Copy rows of the current chunk batch into b (as many as fit). */
+static uint32_t take(par_src *p, tide_cbatch *b, tide_err *e, int *rc)
+{
+    uint32_t left = tide_cbatch_rows(p->cur) - p->cur_off;
+    uint32_t room = tide_cbatch_capacity(b) - tide_cbatch_rows(b);
+    uint32_t n = left < room ? left : room;
+    uint32_t sel[256];
+    uint32_t done = 0;
+    while (done < n) {
+        uint32_t k = n - done < 256 ? n - done : 256;
+        for (uint32_t j = 0; j < k; j++)
+            sel[j] = p->cur_off + done + j;
+        if ((*rc = tide_cbatch_select(b, p->cur, sel, k, e)) != 0)
+            return done;
+        done += k;
+    }
+    p->cur_off += n;
+    return n;
+}
+
+/* At the first next(): work areas whose batches have the caller's
+ * capacity (so that each of their batches is one batch of the caller's,
+ * and dead letters fall between batches where the sequential source puts
+ * them), then the workers. */
+static int start(par_src *p, uint32_t rows, tide_err *e)
+{
+    int rc;
+    for (uint32_t i = 0; i < p->nslots; i++)
+        if ((rc = tide_fsplit_chunk_create(&p->slots[i].c, p->fs, rows, e)) != 0)
+            return rc;
+    for (; p->started < p->nthreads; p->started++)
+        if (pthread_create(&p->th[p->started], NULL, worker, p) != 0)
+            return tide_err_set(e, TIDE_ENOMEM, "source %s: cannot start a parsing thread", p->s->cfg.path);
+    p->rows = rows;
+    return 0;
+}
+
+static int par_next(tide_src *s, tide_cbatch *b, tide_src_batch *info, tide_err *e)
+{
+    par_src *p = s->impl;
+    info->partition = 0;
+    if (!p->rows) {
+        int rc = start(p, tide_cbatch_capacity(b), e);
+        if (rc)
+            return rc;
+    } else if (tide_cbatch_capacity(b) < p->rows) {
+        return tide_err_set(e, TIDE_EINVAL, "source %s: a batch smaller than the first one", s->cfg.path);
+    }
+    for (;;) {
+        if (p->done)
+            return TIDE_SRC_END;
+        if (p->cur && p->cur_off < tide_cbatch_rows(p->cur)) {
+            int rc = 0;
+            uint32_t n = take(p, b, e, &rc);
+            if (rc)
+                return rc;
+            if (n)
+                return TIDE_SRC_READY;
+        }
+        p->cur = NULL;
+        /* the next call may deliver dead letters: they go after the rows
+         * already in b (as the sequential source orders them) */
+        if (tide_cbatch_rows(b))
+            return TIDE_SRC_READY;
+        if (p->in_chunk) {
+            int rc = tide_fsplit_reader_next(p->r, &p->cur, e);
+            p->cur_off = 0;
+            if (rc == TIDE_SRC_READY)
+                continue;
+            if (rc < 0)
+                return rc;
+            /* the chunk is used up: free its slot */
+            p->in_chunk = false;
+            pthread_mutex_lock(&p->mu);
+            p->slots[p->delivered % p->nslots].chunk = -1;
+            p->delivered++;
+            pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+            if (rc == TIDE_SRC_END) {
+                p->done = true;
+                return TIDE_SRC_END;
+            }
+            continue;
+        }
+        uint32_t want = tide_fsplit_reader_want(p->r);
+        if (want >= p->nchunks) {
+            p->done = true;
+            return TIDE_SRC_END;
+        }
+        slot *sl = &p->slots[want % p->nslots];
+        pthread_mutex_lock(&p->mu);
+        while (sl->chunk != (int64_t)want)
+            pthread_cond_wait(&p->cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        if (sl->rc)
+            return tide_err_set(e, sl->rc, "%s", sl->err.msg);
+        int rc = tide_fsplit_reader_begin(p->r, sl->c, e);
+        if (rc)
+            return rc;
+        p->in_chunk = true;
+    }
+}
+
+static bool par_idle(const tide_src *s, uint32_t part)
+{
+    (void)part;
+    return ((const par_src *)s->impl)->done;
+}
+
+static void par_position(const tide_src *s, uint32_t part, tide_src_pos *pos)
+{
+    (void)part;
+    const par_src *p = s->impl;
+    tide_fsplit_reader_position(p->r, pos);
+}
+
+static void par_free(tide_src *s)
+{
+    par_src *p = s->impl;
+    if (!p)
+        return;
+    if (p->sync_ok) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = true;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        for (uint32_t i = 0; i < p->started; i++)
+            pthread_join(p->th[i], NULL);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+    }
+    if (p->slots)
+        for (uint32_t i = 0; i < p->nslots; i++)
+            tide_fsplit_chunk_free(p->slots[i].c);
+    free(p->slots);
+    free(p->th);
+    tide_fsplit_reader_free(p->r);
+    tide_fsplit_free(p->fs);
+    free(p);
+    s->impl = NULL;
+}
+
+static const tide_src_ops par_ops = {par_next, par_idle, par_idle, par_position, par_free};
+
+int tide_src__file_par_open(tide_src *s, tide_err *e)
+{
+    par_src *p = calloc(1, sizeof *p);
+    if (!p)
+        return tide_err_set(e, TIDE_ENOMEM, "source: out of memory");
+    s->impl = p;
+    s->ops = &par_ops;
+    s->bounded = true;
+    p->s = s;
+    p->cfg = s->cfg;
+    p->cfg.schema = s->schema;
+    p->cfg.on_dead = par_dead;
+    p->cfg.dead_ctx = p;
+    int rc = tide_fsplit_open(&p->fs, &p->cfg, s->cfg.chunk_size, e);
+    if (rc)
+        return rc;
+    if ((rc = tide_fsplit_reader_create(&p->r, p->fs, e)) != 0)
+        return rc;
+    p->nthreads = s->cfg.parse_threads;
+    p->nchunks = tide_fsplit_chunks(p->fs);
+    if (p->nthreads > p->nchunks)
+        p->nthreads = p->nchunks ? p->nchunks : 1;
+    p->nslots = 2 * p->nthreads;
+    p->slots = calloc(p->nslots, sizeof *p->slots);
+    p->th = calloc(p->nthreads, sizeof *p->th);
+    if (!p->slots || !p->th)
+        return tide_err_set(e, TIDE_ENOMEM, "source: out of memory");
+    for (uint32_t i = 0; i < p->nslots; i++)
+        p->slots[i].chunk = -1;
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "source: mutex");
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return tide_err_set(e, TIDE_ENOMEM, "source: condition variable");
+    }
+    p->sync_ok = true;
+    return 0;
+}
