@@ -10,12 +10,14 @@
  *            on_dead, dropped) before any watermark sees them.
  *   quiet  - on "nothing now" the combiner is ticked with cfg.clock's now;
  *            with quiet_advance_ms it then follows processing time.
- *   time   - fast path: if the batch's smallest ts is >= the watermark that
- *            could hold anywhere inside the batch (max(sent, max ts - B)),
- *            no record can be judged late, so the whole batch goes at once
- *            and the new watermark after it.  Otherwise walk the rows
+ *   time   - fast path: if the batch's smallest ts is above the watermark
+ *            that could hold anywhere inside the batch (max(sent, max ts -
+ *            B)), no record can be judged late, so the whole batch goes at
+ *            once and the new watermark after it.  Otherwise walk the rows
  *            keeping the running combined watermark, and cut the batch
- *            before each row with ts < W whose W was not sent yet.
+ *            before each row that W may make late (may_be_late: ts <= W, as
+ *            a window [.., ts + 1) fires at W = ts) whose W was not sent
+ *            yet.
  *   stage  - the stateless callback (filter/project) on each segment.
  *   route  - hash of the encoded key -> instance; rows are selected into one
  *            new batch per instance and sent whole (emit_batch).  With one
@@ -194,6 +196,10 @@ struct tide_pipe {
     rbatch *rb_pool[RB_POOL];
     uint32_t rb_n;
     bool ran;
+    /* A record with ts == W may be late (windows fire at W >= end - 1, so
+     * the one ending at ts + 1 has fired): cut before it too.  False for
+     * GROUPAGG, which has no lateness (its changelog steps stay at ts < W). */
+    bool cut_at_eq;
     _Atomic uint64_t c_in, c_bad, c_filtered, c_out, c_late, c_cuts;
     _Atomic int64_t c_wm;
 };
@@ -404,6 +410,13 @@ static void key_decode(const tide_pipe *p, const uint8_t *d, tide_value *vals)
 }
 
 /* ---- source task ---- */
+
+/* Whether a record with event time ts may be judged late under watermark
+ * w, so that w must be in effect (sent) before it arrives. */
+static inline bool may_be_late(const tide_pipe *p, int64_t ts, int64_t w)
+{
+    return ts < w || (ts == w && p->cut_at_eq);
+}
 
 typedef struct src_state {
     tide_pipe *p;
@@ -837,15 +850,15 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
     int64_t est = tide_wm_sat_sub(gmax, p->cfg.wm_bound);
     est = est > cur ? est : cur;
     int rc;
-    if (bmin >= est) {
+    if (!may_be_late(p, bmin, est)) {
         tide_wm_gen_accept(g, bmax, now);
         int64_t w = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
         if ((rc = emit_rows(s, out, 0, n, e)) != 0)
             return rc;
         return send_wm(s, out, w, e);
     }
-    /* Slow path: cut before each row that the running watermark makes
-     * not-on-time, so that watermark is in effect when the row arrives.
+    /* Slow path: cut before each row that the running watermark may make
+     * late, so that watermark is in effect when the row arrives.
      * The running combined watermark never exceeds max(bound, runmax - B)
      * (bound: its value at the last exact evaluation), so the combiner is
      * consulted only for rows below that. */
@@ -853,12 +866,12 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
     int64_t runmax = g->max_ts, bound = cur;
     int64_t runlo = tide_wm_sat_sub(runmax, p->cfg.wm_bound); /* follows runmax */
     for (uint32_t i = 0; i < n; i++) {
-        if (ts[i] < bound || ts[i] < runlo) {
+        if (may_be_late(p, ts[i], bound) || may_be_late(p, ts[i], runlo)) {
             if (runmax > g->max_ts)
                 tide_wm_gen_accept(g, runmax, now);
             cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
             bound = cur;
-            if (ts[i] < cur && cur > s->wm_sent) {
+            if (may_be_late(p, ts[i], cur) && cur > s->wm_sent) {
                 if ((rc = emit_rows(s, out, seg, i, e)) != 0 || (rc = send_wm(s, out, cur, e)) != 0)
                     return rc;
                 ADD(p, c_cuts, 1);
@@ -1693,6 +1706,7 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
     atomic_init(&p->c_wm, TIDE_TS_MIN);
     p->rb_mu_ok = pthread_mutex_init(&p->rb_mu, NULL) == 0; /* else no pooling */
     p->clock = cfg->clock ? cfg->clock : tide_clock_system();
+    p->cut_at_eq = !cfg->n_aggs || cfg->keyed != TIDE_PIPE_GROUPAGG;
     p->batch_rows = cfg->batch_rows ? cfg->batch_rows : 4096;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     p->P = cfg->parallelism ? cfg->parallelism : (ncpu > 0 ? (uint32_t)ncpu : 1);

@@ -33,10 +33,12 @@
  *
  * Watermarks are exact per record.  A record is judged against the
  * watermark that holds just before it arrives (DESIGN.md 4): when a source
- * batch holds a record with ts < W (W including every earlier record of the
- * batch), the batch is cut there and W is sent first, so the winagg tasks
- * see the same watermark at that record as a record-at-a-time engine.  In
- * order data is never cut.
+ * batch holds a record that W may make late, ts <= W (W including every
+ * earlier record of the batch; ts == W counts, since a window [.., ts + 1)
+ * fires at W = ts; GROUPAGG, without lateness, only cuts at ts < W), the
+ * batch is cut there and W is sent first, so the winagg tasks see the same
+ * watermark at that record as a record-at-a-time engine.  In order data
+ * with B > 0 is never cut.
  *
  * Deterministic output.  Every result row an instance produces is tagged
  * with the watermark step that releases it: rows fired when the watermark

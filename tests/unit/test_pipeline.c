@@ -286,7 +286,9 @@ static void test_tumble_count_per_user(void)
     TT_OK(gen_all(&g, &ev));
     TT_ASSERT_EQ_INT(ev.n, g.events);
 
-    /* brute force: B = max delay, so nothing is late */
+    /* brute force: B = max delay + 1, so nothing is late (a record delayed
+     * by exactly B could arrive with ts == W and miss the window ending at
+     * ts + 1, which fires at W = ts) */
     row *exp = calloc(ev.n, sizeof *exp);
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
@@ -299,7 +301,7 @@ static void test_tumble_count_per_user(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_tumble(HOUR);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     static const uint32_t ps[] = {1, 2, 4};
     for (size_t k = 0; k < 3; k++) {
         rows got;
@@ -397,7 +399,7 @@ static void test_hop_distinct_per_country(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_hop(slide, size);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     j.agg = (tide_winagg_call){TIDE_AGG_COUNT_DISTINCT, 0, TIDE_TYPE_BIGINT};
     j.key = TIDE_PIPE_LOGINS_COUNTRY;
     j.value = TIDE_PIPE_LOGINS_USER_ID;
@@ -461,7 +463,7 @@ static void test_session_per_user(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_session(gap);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     static const uint32_t ps[] = {1, 2, 4};
     for (size_t k = 0; k < 3; k++) {
         rows got;
@@ -488,18 +490,19 @@ static void test_late_data(void)
     const int64_t size = MIN, B = 5000, L = 20000;
 
     /* brute force in delivery order: W before record i = max ts before - B;
-     * late when W >= end + L; a late firing (+U) when end <= W < end + L */
+     * late when W >= end - 1 + L; a late firing (+U) when end - 1 <= W <
+     * end - 1 + L */
     row *kept = calloc(ev.n, sizeof *kept), *late = calloc(ev.n, sizeof *late);
     size_t nk = 0, nl = 0, nupd = 0;
     int64_t maxts = INT64_MIN;
     for (size_t i = 0; i < ev.n; i++) {
         int64_t w = maxts == INT64_MIN ? INT64_MIN : maxts - B;
         int64_t s = floor_div(ev.ts[i], size) * size, end = s + size;
-        if (w >= end + L) {
+        if (w >= end - 1 + L) {
             late[nl++] = (row){.start = ev.ts[i], .ki = ev.user[i]};
         } else {
             /* op = 1 marks a late firing; wm = delivery order */
-            kept[nk++] = (row){.op = w >= end,
+            kept[nk++] = (row){.op = w >= end - 1,
                                .start = s,
                                .end = end,
                                .ki = ev.user[i],
@@ -1099,10 +1102,11 @@ static void test_future_records(void)
             TT_ASSERT_EQ_INT(c.late, 0);
             TT_ASSERT_EQ_INT(out.ln, 0);
             TT_ASSERT(same_rows(out.v, out.n, exp, ne, "future records dropped"));
-            /* windows fired by the event-time watermark (max ts - B), not
-             * earlier; all but the last ones before the end of input */
+            /* windows fired by the event-time watermark (max ts - B) at
+             * W >= end - 1, not earlier; all but the last ones before the
+             * end of input */
             for (size_t i = 0; i < out.n; i++) {
-                TT_ASSERT(out.v[i].wm >= out.v[i].end);
+                TT_ASSERT(out.v[i].wm >= out.v[i].end - 1);
                 if (out.v[i].end <= 50000)
                     TT_ASSERT(out.v[i].wm < 70000);
             }
@@ -1304,7 +1308,7 @@ static void test_connect_file_source(void)
     j.cfg.source.kind = TIDE_PIPE_SRC_CONNECT;
     j.cfg.source.conn = &sc;
     j.cfg.window = tide_win_tumble(HOUR);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     static const uint32_t ps[] = {1, 3};
     for (size_t k = 0; k < 2; k++) {
         rows got;
@@ -1360,7 +1364,7 @@ static void test_connect_file_sink(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_tumble(HOUR);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     j.cfg.sink = &kc;
     j.cfg.agg_names = names;
     rows got;
