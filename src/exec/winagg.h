@@ -8,7 +8,9 @@
  * end) fires when the watermark reaches its last millisecond (W >= end - 1,
  * as Flink), records within the allowed lateness cause late firings,
  * records past it (W >= end - 1 + L on arrival) go to the late callback
- * once.
+ * once.  SESSION windows are per key here (a key's sessions never see
+ * another key's records); exec/sessagg.h forms sessions over the whole
+ * input or per partition key and aggregates per key inside them.
  *
  * Deterministic output order.  When the watermark advances, the windows it
  * fires are emitted in ascending (window_end, window_start, key bytes)
