@@ -300,7 +300,8 @@ static uint32_t part_find(const tide_sessagg *op, const void *key, uint32_t len,
         if ((uint32_t)(s >> 32) != h32)
             continue;
         const sa_part *p = &op->parts[(uint32_t)s - 1];
-        if (p->klen == len && p->hash == h && memcmp(key_of(&p->k, len), key, len) == 0)
+        if (p->klen == len && p->hash == h &&
+            (len == 0 || memcmp(key_of(&p->k, len), key, len) == 0))
             return (uint32_t)s - 1;
     }
 }
@@ -391,7 +392,7 @@ static uint32_t row_find(const tide_sessagg *op, uint32_t sess, const void *key,
             continue;
         const sa_row *r = &op->rows[(uint32_t)s - 1];
         if (r->sess == sess && r->klen == len && r->hash == kh &&
-            memcmp(key_of(&r->k, len), key, len) == 0)
+            (len == 0 || memcmp(key_of(&r->k, len), key, len) == 0))
             return (uint32_t)s - 1;
     }
 }
@@ -693,7 +694,8 @@ static int fire_sessions(tide_sessagg *op, const uint32_t *due, size_t nd)
         rc = fire_add_sess(op, &n, due[i], false);
     if (rc)
         return rc;
-    qsort(op->fire, n, sizeof *op->fire, cmp_fire);
+    if (n > 1)
+        qsort(op->fire, n, sizeof *op->fire, cmp_fire);
     for (size_t i = 0; i < n && !rc; i++)
         rc = row_fire(op, op->fire[i].row);
     for (size_t i = 0; i < nd && !rc; i++)
@@ -712,7 +714,8 @@ static int sess_retract(tide_sessagg *op, uint32_t s)
     if (op->cfg.mode != TIDE_TRIG_DISCARDING) {
         if ((rc = fire_add_sess(op, &n, s, true)))
             return rc;
-        qsort(op->fire, n, sizeof *op->fire, cmp_fire);
+        if (n > 1)
+            qsort(op->fire, n, sizeof *op->fire, cmp_fire);
         for (size_t i = 0; i < n && !rc; i++)
             rc = emit_row(op, TIDE_CHANGE_DELETE, op->fire[i].row, row_prev(op, op->fire[i].row));
         if (rc)
@@ -1047,7 +1050,8 @@ static int early_round(tide_sessagg *op)
             return rc;
     }
     op->dirty_len = 0;
-    qsort(op->fire, n, sizeof *op->fire, cmp_fire);
+    if (n > 1)
+        qsort(op->fire, n, sizeof *op->fire, cmp_fire);
     for (size_t i = 0; i < n && !rc; i++)
         rc = row_fire(op, op->fire[i].row);
     return rc;
