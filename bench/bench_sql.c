@@ -49,7 +49,7 @@ static const struct {
      "GROUP BY window_start, window_end, country;\n"},
     {"SESSION(5 min) COUNT(*) per user",
      "SELECT user_id, window_start, window_end, COUNT(*) AS n\n"
-     "FROM TABLE(SESSION(TABLE logins, DESCRIPTOR(ts), INTERVAL '5' MINUTE))\n"
+     "FROM TABLE(SESSION(TABLE logins PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '5' MINUTE))\n"
      "GROUP BY window_start, window_end, user_id;\n"},
     {"GROUP BY country (changelog)",
      "SELECT country, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users\n"

@@ -344,3 +344,28 @@ uint64_t tide_key_row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *k
     return h;
 }
 
+size_t tide_key_prefix_len(const void *key, size_t len, const tide_type *types, size_t ncols)
+{
+    const uint8_t *k = key;
+    size_t d = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        if (d >= len)
+            return len;
+        if (k[d++] == TIDE_KEY_NULL)
+            continue;
+        switch (types[c]) {
+        case TIDE_TYPE_BOOLEAN:
+            d += 1;
+            break;
+        case TIDE_TYPE_STRING: /* escaped bytes up to the 0x00 0x00 terminator */
+            while (d + 1 < len && !(k[d] == 0x00 && k[d + 1] == 0x00))
+                d += k[d] == 0x00 ? 2 : 1;
+            d += 2;
+            break;
+        default:
+            d += 8;
+            break;
+        }
+    }
+    return d < len ? d : len;
+}

@@ -85,12 +85,6 @@ static inline uint64_t tide_key__be64(uint64_t v)
         b[i] = (unsigned char)(v >> (56 - 8 * i));
     memcpy(&v, b, 8);
     return v;
-/* A hash of the key of row `row` of b over cols[0..n), computed from the
- * values without encoding them: rows whose keys encode equal (NULL equals
- * NULL, -0.0 = 0.0, one NaN) hash equal.  For exchanges (routing a row to
- * the instance that owns its key); never persisted. */
-uint64_t tide_key_row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *cols, size_t n);
-
 #endif
 }
 
@@ -168,6 +162,12 @@ static inline uint64_t tide_key_hash(const void *key, size_t len, uint64_t seed)
 {
     return tide_hash64(key, len, seed);
 }
+
+/* The bytes of the first `ncols` columns of key[0..len), a key of the
+ * column types types[0..ncols...) (a SESSION partition key, its columns
+ * first, is a prefix of the GROUP BY key).  len when the key is shorter
+ * than that (malformed). */
+size_t tide_key_prefix_len(const void *key, size_t len, const tide_type *types, size_t ncols);
 
 /* A hash of the key of row `row` of b over cols[0..n), computed from the
  * values without encoding them: rows whose keys encode equal (NULL equals

@@ -61,6 +61,10 @@ struct tide_cumagg {
     size_t *acc_off;
     tide_type *ktypes;
     size_t nkeys;
+    /* The largest window end that has fired: windows fire when W >= end - 1
+     * (time/trigger.h), so this is W + 1, and "end <= wm" reads "fired"
+     * everywhere below.  TIDE_TS_MIN before any watermark, TIDE_TS_MAX at
+     * end of input. */
     int64_t wm;
     uint64_t late;
     size_t live;
@@ -728,8 +732,16 @@ static int cum_due(tide_cumagg *c, uint32_t i, int64_t end, bool *fire, tide_err
     return schedule(c, i, t, e);
 }
 
-int tide_cumagg_advance(tide_cumagg *c, int64_t wm, tide_cumagg_emit_fn fn, void *ctx, tide_err *e)
+/* The largest end of a window fired under watermark W: W + 1 (saturated:
+ * an end of TIDE_TS_MAX fires only at end of input). */
+static int64_t fired_end(int64_t w)
 {
+    return w == TIDE_TS_MIN || w >= TIDE_TS_MAX - 1 ? w : w + 1;
+}
+
+int tide_cumagg_advance(tide_cumagg *c, int64_t w, tide_cumagg_emit_fn fn, void *ctx, tide_err *e)
+{
+    int64_t wm = fired_end(w);
     if (wm <= c->wm)
         return 0;
     c->wm = wm;

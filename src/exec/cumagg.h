@@ -28,15 +28,16 @@
  *
  * Same rows as winagg with allowed lateness 0 and final firings only:
  *
- *   - a window fires when the watermark reaches its end (W >= E) and holds
- *     at least one record; empty windows give no row (CUMULATE: every later
- *     window of the period does, up to s0 + max, also after the data ends);
- *   - a record with ts < W joins the windows containing it that end after W
- *     (the ones already fired are final).  As in winagg (DESIGN.md 4), a
- *     record is late when it misses a window that already fired (its first
- *     window ends at or before W): counted once (tide_cumagg_late), even if
+ *   - a window [S, E) fires when the watermark reaches its last millisecond
+ *     (W >= E - 1, time/trigger.h) and holds at least one record; empty
+ *     windows give no row (CUMULATE: every later window of the period does,
+ *     up to s0 + max, also after the data ends);
+ *   - a record joins the windows containing it that have not fired (W <
+ *     E - 1; the ones already fired are final).  As in winagg (DESIGN.md
+ *     4), a record is late when it misses a window that already fired (its
+ *     first window has E - 1 <= W): counted once (tide_cumagg_late), even if
  *     it misses several, and dropped only when none of its windows is left
- *     (CUMULATE: s0 + max <= W; HOP: slice start + size <= W).
+ *     (CUMULATE: s0 + max - 1 <= W; HOP: slice start + size - 1 <= W).
  *
  * tide_cumagg_advance emits the fired windows ordered by (end, start, key
  * bytes) with the key bytes of data/key.h (so ordered by the SQL order of
@@ -90,7 +91,7 @@ void tide_cumagg_free(tide_cumagg *c);
 int tide_cumagg_push(tide_cumagg *c, const tide_value *keys, const tide_value *vals, int64_t ts,
                      tide_err *e);
 /* The watermark moved to wm (TIDE_TS_MAX: end of input): fire every window
- * with end <= wm, in (end, start, key bytes) order.  A smaller wm than
+ * with end - 1 <= wm, in (end, start, key bytes) order.  A smaller wm than
  * before is ignored. */
 int tide_cumagg_advance(tide_cumagg *c, int64_t wm, tide_cumagg_emit_fn fn, void *ctx, tide_err *e);
 

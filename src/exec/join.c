@@ -21,6 +21,7 @@
 #include "base/buf.h"
 
 #include "state/table.h"
+#include "time/trigger.h"
 #include "time/watermark.h"
 
 #include <stdlib.h>
@@ -741,7 +742,7 @@ int tide_join_window_push(tide_join_window *op, tide_join_side side, const void 
     uint64_t missed = 0;
     for (size_t i = 0; i < nw; i++) {
         tide_win_range w = op->ranges[i];
-        if (op->wm >= w.end) {
+        if (tide_trig_due(w.end, op->wm)) { /* fired (W >= end - 1): late for it */
             missed++;
             continue;
         }
@@ -800,7 +801,7 @@ int tide_join_window_advance_watermark(tide_join_window *op, int64_t wm, tide_er
     if (wm <= op->wm)
         return 0;
     op->wm = wm;
-    while (op->heap_n > 0 && op->ps[op->heap[0]].end <= wm) {
+    while (op->heap_n > 0 && tide_trig_due(op->ps[op->heap[0]].end, wm)) {
         uint32_t id = op->heap[0];
         wheap_pop(op);
         int rc = pane_fire(op, id);

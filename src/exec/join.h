@@ -23,8 +23,9 @@
  *   - Cleanup: when W advances, every buffered row that fails its keep
  *     condition under the new W is dropped (left rows with l.ts < W + lo,
  *     right rows with r.ts < W - hi), eagerly, in the advance call.  This
- *     is Flink's expiration time (W - relative size - 1 with Flink's "ts <=
- *     W is late" convention) shifted to tide's "ts < W is late" convention.
+ *     is Flink's expiration rule (a cached row with time <= W - relative
+ *     size - 1 is removed), with W the same watermark in both (time/
+ *     watermark.h: W = max ts - B, as Flink SQL's watermark expression).
  *   - Late rows (ts < W on arrival) are not dropped, as in Flink: they are
  *     joined against whatever of the other side is still buffered (exactly
  *     the rows still satisfying their keep condition under the current W)
@@ -40,13 +41,14 @@
  * WINDOW JOIN (tide_join_window_*)
  *   Both sides are assigned to the windows of one spec (TUMBLE, HOP,
  *   CUMULATE, GLOBAL; SESSION is TIDE_EUNSUPPORTED).  When W >= a window's
- *   end, the inner join of the two sides' rows of that window and key (all
- *   pairs) is emitted and the window's state freed.  Windows due in one
+ *   end - 1 (its last millisecond, as Flink's isWindowFired; time/
+ *   trigger.h), the inner join of the two sides' rows of that window and key
+ *   (all pairs) is emitted and the window's state freed.  Windows due in one
  *   advance are emitted in ascending (end, start, key bytes) order (key
  *   bytes by memcmp over the common length, shorter first on a tie); within
  *   one window and key, left rows in arrival order, and for each, right rows
- *   in arrival order.  A record is late for a window when W >= end at its
- *   arrival; it is left out of that window but still joins in its windows
+ *   in arrival order.  A record is late for a window when W >= end - 1 at
+ *   its arrival; it is left out of that window but still joins in its windows
  *   that have not fired; a record late for at least one window goes to the
  *   late callback once and counts once in tide_join_window_late_count
  *   (the (record, window) pairs missed are counted separately).  Output
@@ -156,7 +158,7 @@ void tide_join_window_free(tide_join_window *op);
 int tide_join_window_push(tide_join_window *op, tide_join_side side, const void *key,
                           uint32_t key_len, int64_t ts, const tide_value *vals, tide_err *e);
 /* The watermark is now `wm` (lower values are ignored): emits and frees
- * every window with end <= wm. */
+ * every window with end - 1 <= wm. */
 int tide_join_window_advance_watermark(tide_join_window *op, int64_t wm, tide_err *e);
 
 int64_t tide_join_window_watermark(const tide_join_window *op);

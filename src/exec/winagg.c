@@ -45,8 +45,8 @@
  * random access also missed the TLB; this alone gave ~30%).
  *
  * Time.  A min-heap of (time, window, generation) holds, for every live
- * window, its next watermark action: its end (fire) until it fired on time,
- * then end + L (free).  Each state change that moves the action (first
+ * window, its next watermark action: its fire time end - 1 (fire, see
+ * time/trigger.h) until it fired on time, then end - 1 + L (free).  Each state change that moves the action (first
  * firing, session merge, free) bumps the window's generation, so stale heap
  * entries are recognised and skipped when popped.  Advancing the watermark
  * pops the due entries, sorts the windows to fire by (end, start, key
@@ -77,7 +77,7 @@
 enum {
     W_LIVE = 1,      /* entry in use */
     W_EMITTED = 2,   /* the row (key, start, end) was emitted at least once */
-    W_DONE = 4,      /* fired on time (W >= end); heap action is now cleanup */
+    W_DONE = 4,      /* fired on time (W >= end - 1); heap action is now cleanup */
     W_DIRTY = 8,     /* records added since the last firing */
     W_IN_DLIST = 16, /* queued on the early-firing dirty list */
 };
@@ -1226,7 +1226,7 @@ static int win_step(tide_winagg *op, uint32_t idx, const tide_value *in)
 static int win_after_step(tide_winagg *op, uint32_t idx)
 {
     wa_win *w = WIN(op, idx);
-    if (op->wm >= w->end) {
+    if (tide_trig_due(w->end, op->wm)) {
         if (w->flags & W_DONE)
             return win_fire(op, idx); /* late firing */
         return win_fire_on_time(op, idx);  /* created after its end passed */
@@ -1289,7 +1289,7 @@ static int win_create_fixed(tide_winagg *op, uint32_t kidx, const void *key, uin
         j = (j + 1) & op->wmask;
     op->wslots[j] = ((uint64_t)(uint32_t)wh << 32) | ((uint64_t)idx + 1);
     op->n_wslots_used++;
-    if ((rc = heap_push(op, end, idx))) {
+    if ((rc = heap_push(op, tide_trig_fire_time(end), idx))) {
         win_free(op, idx);
         return rc;
     }
@@ -1370,7 +1370,7 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
         }
         WIN(op, idx)->next = op->keys[kidx].sessions;
         op->keys[kidx].sessions = idx;
-        if ((rc = heap_push(op, m.end, idx))) {
+        if ((rc = heap_push(op, tide_trig_fire_time(m.end), idx))) {
             win_free(op, idx);
             return rc;
         }
@@ -1411,7 +1411,7 @@ static int push_session(tide_winagg *op, const void *key, uint32_t len, uint64_t
                 /* reopened by a late record: a new action at its new end */
                 w->gen++;
                 w->flags = W_LIVE | W_DIRTY;
-                if ((rc = heap_push(op, m.end, idx)))
+                if ((rc = heap_push(op, tide_trig_fire_time(m.end), idx)))
                     return rc;
             } else {
                 /* Still open, so it has a heap action at its old end, which
@@ -1693,7 +1693,7 @@ static int push_count_tumble_chunk(tide_winagg *op, size_t n, const void *const 
             }
             last = rg[0];
         }
-        if (wm >= last.end) { /* not open: lateness decides */
+        if (tide_trig_due(last.end, wm)) { /* not open (W >= end - 1): lateness decides */
             op->ct_other[no++] = (uint32_t)r;
             continue;
         }
@@ -1887,9 +1887,9 @@ int tide_winagg_advance_watermark(tide_winagg *op, int64_t wm, int64_t proc_now,
             wa_win *w = WIN(op, x.win);
             if (w->gen != x.gen || !(w->flags & W_LIVE))
                 continue;
-            if (!(w->flags & W_DONE) && w->end > wm) {
+            if (!(w->flags & W_DONE) && !tide_trig_due(w->end, wm)) {
                 /* a session extended since its action was set: due later */
-                if ((rc = heap_push(op, w->end, x.win)))
+                if ((rc = heap_push(op, tide_trig_fire_time(w->end), x.win)))
                     goto failed;
                 continue;
             }

@@ -4,9 +4,13 @@
  * Input: records (key bytes, event time, input values) and watermarks.
  * Output, through callbacks: changelog rows (op, key, window start, window
  * end, one value per aggregate) and late records.  Semantics are those of
- * time/window.h and time/trigger.h (DESIGN.md section 4): windows fire when
- * the watermark reaches their end, records within the allowed lateness
- * cause late firings, records past it go to the late callback once.
+ * time/window.h and time/trigger.h (DESIGN.md section 4): a window [start,
+ * end) fires when the watermark reaches its last millisecond (W >= end - 1,
+ * as Flink), records within the allowed lateness cause late firings,
+ * records past it (W >= end - 1 + L on arrival) go to the late callback
+ * once.  SESSION windows are per key here (a key's sessions never see
+ * another key's records); exec/sessagg.h forms sessions over the whole
+ * input or per partition key and aggregates per key inside them.
  *
  * Deterministic output order.  When the watermark advances, the windows it
  * fires are emitted in ascending (window_end, window_start, key bytes)
@@ -28,7 +32,7 @@
  * Memory: state per (key, window) in open-addressing hash tables and dense
  * arrays that grow by doubling; nothing is allocated per record in steady
  * state (COUNT DISTINCT sets grow by doubling per window).  Window state is
- * freed when W >= end + allowed lateness.
+ * freed when W >= end - 1 + allowed lateness.
  *
  * Errors: an allocation failure or a callback's non-zero return stops the
  * call and puts the operator in a failed state: later calls return the same

@@ -362,8 +362,9 @@ static void side_sort(drow *a, drow *tmp, size_t n)
     memcpy(a, tmp, n * sizeof *a);
 }
 
-/* Collect side s's rows with end <= m into f->rs[s] (values decoded into
- * f->vals from voff on), moving the others to the scratch buffer. */
+/* Collect side s's rows whose window fired under watermark m (end - 1 <= m,
+ * time/trigger.h) into f->rs[s] (values decoded into f->vals from voff on),
+ * moving the others to the scratch buffer. */
 static int collect(tide_fanin *f, int s, int64_t m, size_t *nout, size_t *voff)
 {
     branch *br = &f->br[s];
@@ -394,7 +395,7 @@ static int collect(tide_fanin *f, int s, int64_t m, size_t *nout, size_t *voff)
         int64_t end = ev->is_null ? TIDE_TS_MIN : ev->u.i64;
         pos += sz;
         seq++;
-        if (end <= m) {
+        if (tide_trig_due(end, m)) {
             f->rs[s][(*nout)++] = (drow){v, seq, end, op, key};
             *voff += nc;
         } else if (tide_buf_append(&f->keep, p, sz)) {

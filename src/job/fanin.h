@@ -13,14 +13,15 @@
  * whose report moved M:
  *
  *   UNION  the rows with tag <= M, ordered by (tag, branch, push order).
- *   JOIN   two branches; the rows whose window end (end_col, a TIMESTAMP)
- *          is <= M (a branch that reported w has pushed every final row of
- *          the windows ending at or before w), matched on end and the key
- *          columns, compared as their data/key.h encodings (so equal as SQL
- *          compares them, -0.0 = 0.0; NULL and NaN never match; the two
- *          sides' key columns have the same types, BIGINT and TIMESTAMP
- *          counting as one); the pairs come ordered by (end, keys in SQL
- *          order, left push order, right push order).
+ *   JOIN   two branches; the rows whose window (end_col, a TIMESTAMP, its
+ *          end) fired under M, end - 1 <= M (time/trigger.h: a branch that
+ *          reported w has pushed every final row of the windows with
+ *          end - 1 <= w), matched on end and the key columns, compared as
+ *          their data/key.h encodings (so equal as SQL compares them, -0.0
+ *          = 0.0; NULL and NaN never match; the two sides' key columns have
+ *          the same types, BIGINT and TIMESTAMP counting as one); the pairs
+ *          come ordered by (end, keys in SQL order, left push order, right
+ *          push order).
  *          Released rows are dropped (matched or not): only final window
  *          results (no early or late firings) may be joined.
  *

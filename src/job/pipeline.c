@@ -10,14 +10,17 @@
  *            on_dead, dropped) before any watermark sees them.
  *   quiet  - on "nothing now" the combiner is ticked with cfg.clock's now;
  *            with quiet_advance_ms it then follows processing time.
- *   time   - fast path: if the batch's smallest ts is >= the watermark that
- *            could hold anywhere inside the batch (max(sent, max ts - B)),
- *            no record can be judged late, so the whole batch goes at once
- *            and the new watermark after it.  Otherwise walk the rows
+ *   time   - fast path: if the batch's smallest ts is above the watermark
+ *            that could hold anywhere inside the batch (max(sent, max ts -
+ *            B)), no record can be judged late, so the whole batch goes at
+ *            once and the new watermark after it.  Otherwise walk the rows
  *            keeping the running combined watermark, and cut the batch
- *            before each row with ts < W whose W was not sent yet.
+ *            before each row that W may make late (may_be_late: ts <= W, as
+ *            a window [.., ts + 1) fires at W = ts) whose W was not sent
+ *            yet.
  *   stage  - the stateless callback (filter/project) on each segment.
- *   route  - hash of the encoded key -> instance; rows are selected into one
+ *   route  - hash of the encoded key (sessions per partition key: of its
+ *            partition key prefix) -> instance; rows are selected into one
  *            new batch per instance and sent whole (emit_batch).  With one
  *            instance the segment batch itself is handed over and replaced.
  *
@@ -26,7 +29,9 @@
  * into a result batch (rbatch) that is sent to the sink when the next
  * watermark has been applied, tagged with it.  GROUPAGG instances push into
  * a mini-batch tide_groupagg instead and flush it at each watermark: all
- * their rows carry that watermark's tag.
+ * their rows carry that watermark's tag.  SESSION windows not per GROUP BY
+ * key run a tide_sessagg (same callbacks, plus each key's partition key
+ * length); global sessions (no partition key) run on one instance.
  *
  * Sink task: keeps the rbatches it received; when its watermark (min over
  * the instances) reaches W, every held rbatch with tag <= W is complete for
@@ -41,6 +46,7 @@
 #include "exec/expr.h"
 #include "exec/graph.h"
 #include "exec/groupagg.h"
+#include "exec/sessagg.h"
 #include "time/watermark.h"
 
 #include <pthread.h>
@@ -195,6 +201,15 @@ struct tide_pipe {
     rbatch *rb_pool[RB_POOL];
     uint32_t rb_n;
     bool ran;
+    /* A record with ts == W may be late (windows fire at W >= end - 1, so
+     * the one ending at ts + 1 has fired): cut before it too.  False for
+     * GROUPAGG, which has no lateness (its changelog steps stay at ts < W). */
+    bool cut_at_eq;
+    /* SESSION windows not per GROUP BY key (cfg.session_part < n_key_cols):
+     * the instances run exec/sessagg; sessions form per the first n_part
+     * key columns (0: over the whole input, then P is 1) */
+    bool sessagg;
+    uint32_t n_part;
     _Atomic uint64_t c_in, c_bad, c_filtered, c_out, c_late, c_cuts;
     _Atomic int64_t c_wm;
 };
@@ -298,6 +313,13 @@ static inline uint64_t get_be64(const uint8_t *s)
 }
 
 /* ---- source task ---- */
+
+/* Whether a record with event time ts may be judged late under watermark
+ * w, so that w must be in effect (sent) before it arrives. */
+static inline bool may_be_late(const tide_pipe *p, int64_t ts, int64_t w)
+{
+    return ts < w || (ts == w && p->cut_at_eq);
+}
 
 typedef struct src_state {
     tide_pipe *p;
@@ -583,7 +605,11 @@ static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err 
                     return tide_err_set(e, TIDE_ENOMEM, "pipeline source: key buffer");
             }
             uint8_t *end = key_encode(p, b, r, s->kbuf);
-            h = tide_key_hash(s->kbuf, (size_t)(end - s->kbuf), EXCHANGE_SEED);
+            /* sessions per partition key: all of a partition's records to
+             * one instance */
+            size_t hl = p->sessagg ? tide_key_prefix_len(s->kbuf, (size_t)(end - s->kbuf), p->key_types, p->n_part)
+                                   : (size_t)(end - s->kbuf);
+            h = tide_key_hash(s->kbuf, hl, EXCHANGE_SEED);
         }
         uint32_t k = (uint32_t)(((h >> 32) * P) >> 32);
         s->sel[(size_t)k * p->src_rows + s->nsel[k]++] = r;
@@ -731,15 +757,15 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
     int64_t est = tide_wm_sat_sub(gmax, p->cfg.wm_bound);
     est = est > cur ? est : cur;
     int rc;
-    if (bmin >= est) {
+    if (!may_be_late(p, bmin, est)) {
         tide_wm_gen_accept(g, bmax, now);
         int64_t w = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
         if ((rc = emit_rows(s, out, 0, n, e)) != 0)
             return rc;
         return send_wm(s, out, w, e);
     }
-    /* Slow path: cut before each row that the running watermark makes
-     * not-on-time, so that watermark is in effect when the row arrives.
+    /* Slow path: cut before each row that the running watermark may make
+     * late, so that watermark is in effect when the row arrives.
      * The running combined watermark never exceeds max(bound, runmax - B)
      * (bound: its value at the last exact evaluation), so the combiner is
      * consulted only for rows below that. */
@@ -747,12 +773,12 @@ static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t 
     int64_t runmax = g->max_ts, bound = cur;
     int64_t runlo = tide_wm_sat_sub(runmax, p->cfg.wm_bound); /* follows runmax */
     for (uint32_t i = 0; i < n; i++) {
-        if (ts[i] < bound || ts[i] < runlo) {
+        if (may_be_late(p, ts[i], bound) || may_be_late(p, ts[i], runlo)) {
             if (runmax > g->max_ts)
                 tide_wm_gen_accept(g, runmax, now);
             cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
             bound = cur;
-            if (ts[i] < cur && cur > s->wm_sent) {
+            if (may_be_late(p, ts[i], cur) && cur > s->wm_sent) {
                 if ((rc = emit_rows(s, out, seg, i, e)) != 0 || (rc = send_wm(s, out, cur, e)) != 0)
                     return rc;
                 ADD(p, c_cuts, 1);
@@ -828,6 +854,9 @@ typedef struct work_state {
     uint32_t idx;
     tide_winagg *op;
     tide_groupagg *gop; /* instead of op: cfg.keyed == TIDE_PIPE_GROUPAGG */
+    tide_sessagg *sop;  /* instead of op: SESSION windows not per key (p->sessagg) */
+    uint32_t *plen;     /* sop: the partition key's bytes of each key */
+    size_t pcap;
     uint8_t *kbuf;
     size_t kcap;
     const void **keys;
@@ -850,6 +879,8 @@ static void work_state_free(void *st)
         return;
     tide_winagg_free(w->op);
     tide_groupagg_free(w->gop);
+    tide_sessagg_free(w->sop);
+    free(w->plen);
     free(w->kbuf);
     free(w->keys);
     free(w->klen);
@@ -953,6 +984,9 @@ static int work_fast(work_state *w, const uint8_t *tnull, const int64_t *tcol,
     }
     if (w->gop)
         return tide_groupagg_push_batch(w->gop, n, w->keys, w->klen, NULL, NULL, e);
+    if (w->sop) /* one key column: the partition key is empty (global sessions) */
+        return tide_sessagg_push_batch(w->sop, n, w->keys, w->klen, NULL, tcol, NULL,
+                                       tide_clock_now_ms(p->clock), e);
     return tide_winagg_push_batch(w->op, n, w->keys, w->klen, tcol, NULL,
                                   tide_clock_now_ms(p->clock), e);
 }
@@ -974,6 +1008,9 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
         total += key_size(p, b, r);
     if ((rc = work_reserve(w, n, total, e)) != 0)
         return rc;
+    bool parts = w->sop && p->n_part;
+    if (parts && tide_array_grow((void **)&w->plen, &w->pcap, n, sizeof *w->plen) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
     const uint8_t *tnull = tide_cbatch_nulls(b, (uint32_t)p->out_time);
     const int64_t *tcol = tide_cbatch_col_i64(b, (uint32_t)p->out_time);
     const uint8_t *knull = k64 ? tide_cbatch_nulls(b, p->key_cols[0]) : NULL;
@@ -996,6 +1033,8 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
         }
         w->keys[m] = d;
         w->klen[m] = (uint32_t)(end - d);
+        if (parts)
+            w->plen[m] = (uint32_t)tide_key_prefix_len(d, (size_t)(end - d), p->key_types, p->n_part);
         w->ts[m] = tcol[r];
         for (size_t j = 0; j < nv; j++) {
             uint32_t c = p->value_cols[j];
@@ -1012,6 +1051,9 @@ static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, ti
     }
     if (w->gop)
         rc = tide_groupagg_push_batch(w->gop, m, w->keys, w->klen, NULL, nv ? w->vals : NULL, e);
+    else if (w->sop)
+        rc = tide_sessagg_push_batch(w->sop, m, w->keys, w->klen, parts ? w->plen : NULL, w->ts,
+                                     nv ? w->vals : NULL, tide_clock_now_ms(p->clock), e);
     else
         rc = tide_winagg_push_batch(w->op, m, w->keys, w->klen, w->ts, nv ? w->vals : NULL,
                                     tide_clock_now_ms(p->clock), e);
@@ -1033,8 +1075,10 @@ static int work_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e)
     w->out = out;
     w->in_advance = true;
     w->adv_tag = wm;
-    int rc = w->gop ? tide_groupagg_flush(w->gop, e)
-                    : tide_winagg_advance_watermark(w->op, wm, tide_clock_now_ms(w->p->clock), e);
+    int64_t now = tide_clock_now_ms(w->p->clock);
+    int rc = w->gop   ? tide_groupagg_flush(w->gop, e)
+             : w->sop ? tide_sessagg_advance_watermark(w->sop, wm, now, e)
+                      : tide_winagg_advance_watermark(w->op, wm, now, e);
     w->in_advance = false;
     if (rc == 0 && (rc = work_flush(w, wm)) != 0)
         tide_err_set(e, rc, "pipeline instance %u: sending results", w->idx);
@@ -1346,6 +1390,7 @@ void tide_pipe_config_init(tide_pipe_config *c)
     c->time_col = -1;
     c->window = tide_win_tumble(60000);
     c->mode = TIDE_TRIG_ACCUMULATING;
+    c->session_part = TIDE_PIPE_SESSION_PER_KEY;
 }
 
 static int logins_schema(tide_schema **out, tide_err *e)
@@ -1526,7 +1571,8 @@ static int make_worker(tide_pipe *p, uint32_t idx, work_state **out, tide_err *e
         .ctx = w,
         .capacity_hint = p->cfg.capacity_hint / p->P,
     };
-    if ((rc = tide_winagg_create(&wc, &w->op, e)) != 0) {
+    if ((rc = p->sessagg ? tide_sessagg_create(&wc, &w->sop, e)
+                         : tide_winagg_create(&wc, &w->op, e)) != 0) {
         work_state_free(w);
         return rc;
     }
@@ -1589,10 +1635,20 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
     atomic_init(&p->c_wm, TIDE_TS_MIN);
     p->rb_mu_ok = pthread_mutex_init(&p->rb_mu, NULL) == 0; /* else no pooling */
     p->clock = cfg->clock ? cfg->clock : tide_clock_system();
+    p->cut_at_eq = !cfg->n_aggs || cfg->keyed != TIDE_PIPE_GROUPAGG;
     p->batch_rows = cfg->batch_rows ? cfg->batch_rows : 4096;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     p->P = cfg->parallelism ? cfg->parallelism : (ncpu > 0 ? (uint32_t)ncpu : 1);
     if (!cfg->n_aggs)
+        p->P = 1;
+    /* SESSION windows whose sessions are not per GROUP BY key: sessions per
+     * the first session_part key columns, aggregated per key by
+     * exec/sessagg.  Without a partition key they span the whole input,
+     * which cannot be split by key: one instance. */
+    p->sessagg = cfg->n_aggs && cfg->keyed == TIDE_PIPE_WINAGG &&
+                 cfg->window.kind == TIDE_WIN_SESSION && cfg->session_part < cfg->n_key_cols;
+    p->n_part = p->sessagg ? cfg->session_part : 0;
+    if (p->sessagg && p->n_part == 0)
         p->P = 1;
     if (p->P > 1024 || p->batch_rows > TIDE_CBATCH_MAX_CAPACITY) {
         rc = tide_err_set(e, TIDE_EINVAL, "pipeline: parallelism or batch_rows too large");

@@ -23,7 +23,9 @@
  *                 watermark steps, hence changelogs, do not depend on P.
  *   "winagg-k"    a tide_winagg over the keys routed to it (or, with
  *                 cfg.keyed = TIDE_PIPE_GROUPAGG, an unwindowed GROUP BY
- *                 flushed at every watermark step: see tide_pipe_keyed).
+ *                 flushed at every watermark step: see tide_pipe_keyed;
+ *                 or, for SESSION windows not formed per GROUP BY key, a
+ *                 tide_sessagg: see cfg.session_part).
  *   "sink"        receives the results of all P instances and hands them to
  *                 the caller's callbacks in a deterministic order.
  * With P = 1 the one winagg instance is chained into the source task (no
@@ -33,10 +35,12 @@
  *
  * Watermarks are exact per record.  A record is judged against the
  * watermark that holds just before it arrives (DESIGN.md 4): when a source
- * batch holds a record with ts < W (W including every earlier record of the
- * batch), the batch is cut there and W is sent first, so the winagg tasks
- * see the same watermark at that record as a record-at-a-time engine.  In
- * order data is never cut.
+ * batch holds a record that W may make late, ts <= W (W including every
+ * earlier record of the batch; ts == W counts, since a window [.., ts + 1)
+ * fires at W = ts; GROUPAGG, without lateness, only cuts at ts < W), the
+ * batch is cut there and W is sent first, so the winagg tasks see the same
+ * watermark at that record as a record-at-a-time engine.  In order data
+ * with B > 0 is never cut.
  *
  * Deterministic output.  Every result row an instance produces is tagged
  * with the watermark step that releases it: rows fired when the watermark
@@ -238,6 +242,16 @@ typedef struct tide_pipe_config {
     int64_t allowed_lateness; /* L >= 0, ms */
     tide_trig_mode mode;
     tide_trig_early early;
+    /* SESSION windows: sessions form per partition key, the first
+     * session_part key columns (SESSION(TABLE t PARTITION BY ...) with those
+     * columns first among key_cols), and are aggregated per key (all key
+     * columns) inside each session (exec/sessagg.h); the exchange routes by
+     * the partition key.  0: sessions over the whole input (SESSION without
+     * PARTITION BY); they cannot be split by key, so one instance runs them
+     * whatever `parallelism` says.  >= n_key_cols, e.g.
+     * TIDE_PIPE_SESSION_PER_KEY (tide_pipe_config_init's default): a session
+     * per key (tide_winagg).  Other windows ignore it. */
+    uint32_t session_part;
     size_t capacity_hint; /* expected live (key, window) pairs over all instances */
 
     uint32_t parallelism;    /* winagg instances P; 0: number of cores */
@@ -265,8 +279,10 @@ typedef struct tide_pipe_config {
     void *out_ctx;
 } tide_pipe_config;
 
+#define TIDE_PIPE_SESSION_PER_KEY UINT32_MAX
+
 /* Zero everything, then: GEN_LOGINS with its defaults, tumbling 1 minute,
- * accumulating, B = 5 s. */
+ * accumulating, B = 5 s, sessions per key. */
 void tide_pipe_config_init(tide_pipe_config *c);
 
 typedef struct tide_pipe tide_pipe;

@@ -82,6 +82,9 @@ struct tide_sql_lowered {
     tide_expr *having;
     tide_expr **outx;
     uint32_t wa_nkeys, wa_naggs;
+    /* GROUP BY key i is the pipeline's key column key_pos[i] (SESSION
+     * PARTITION BY puts the partition columns first); NULL: i */
+    uint32_t *key_pos;
     const tide_expr_vec **vecs;
     /* a changelog's -U row, held until its +U (see on_result) */
     tide_cbatch *wa_prev;
@@ -585,7 +588,7 @@ static int fill_row_add(tide_sql_lowered *l, tide_cbatch *b, const tide_pipe_res
     if (rc)
         return tide_err_set(e, rc, "output row");
     for (uint32_t i = 0; i < k && !rc; i++)
-        rc = tide_cbatch_set(b, i, row, &r->keys[i], e);
+        rc = tide_cbatch_set(b, i, row, &r->keys[l->key_pos ? l->key_pos[i] : i], e);
     if (rc)
         return rc;
     if (l->windowed) {
@@ -942,10 +945,39 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     const tide_sql_window *w = &wa->u.agg.w;
     if (win && w->offset != 0)
         return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: a window offset");
-    if (win && w->npartition > 0)
-        return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos,
-                       "not supported yet: SESSION PARTITION BY (group by the columns instead)");
     uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
+    /* SESSION PARTITION BY: sessions per partition key, whose columns must
+     * be GROUP BY keys; they go first among the pipeline's key columns (so
+     * the partition key is a prefix of the key) */
+    uint32_t *order = NULL, npart = 0;
+    if (win && w->spec.kind == TIDE_WIN_SESSION) {
+        if (!(order = tide_arena_alloc(&l->arena, (nk + 1) * sizeof *order)) ||
+            !(l->key_pos = tide_arena_alloc(&l->arena, (nk + 1) * sizeof *l->key_pos)))
+            return nomem(err, wa);
+        bool *used = tide_arena_alloc(&l->arena, (nk + 1) * sizeof *used);
+        if (!used)
+            return nomem(err, wa);
+        memset(used, 0, (nk + 1) * sizeof *used);
+        for (uint32_t j = 0; j < w->npartition; j++) {
+            uint32_t i = 0;
+            while (i < nk && !(wa->u.agg.keys[i]->kind == TIDE_SQL_BX_COLUMN &&
+                               wa->u.agg.keys[i]->col == w->partition[j]))
+                i++;
+            if (i == nk)
+                return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos,
+                               "not supported yet: SESSION PARTITION BY a column that is not a "
+                               "GROUP BY key (GROUP BY the partition columns too)");
+            if (!used[i]) {
+                used[i] = true;
+                order[npart++] = i;
+            }
+        }
+        for (uint32_t i = 0, n = npart; i < nk; i++)
+            if (!used[i])
+                order[n++] = i;
+        for (uint32_t j = 0; j < nk; j++)
+            l->key_pos[order[j]] = j;
+    }
     if (wa->ncols != nk + (win ? 3 : 0) + na)
         return sqlfail(err, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
     for (uint32_t i = 0; !win && i < na; i++) {
@@ -1063,6 +1095,16 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
         l->aggs[l->cfg.n_aggs++] = (tide_winagg_call){.kind = TIDE_AGG_COUNT_STAR, .type = TIDE_TYPE_NULL};
     if (!win)
         l->cfg.keyed = TIDE_PIPE_GROUPAGG;
+    if (order) { /* the pipeline's key columns: partition columns first */
+        uint32_t *kc = tide_arena_alloc(&l->arena, (nk + 1) * sizeof *kc);
+        if (!kc) {
+            rc = nomem(err, wa);
+            goto done;
+        }
+        for (uint32_t j = 0; j < nk; j++)
+            kc[j] = l->key_cols[order[j]];
+        l->key_cols = kc;
+    }
     l->cfg.key_cols = l->key_cols;
     l->cfg.n_key_cols = nk;
     l->cfg.value_cols = l->value_cols;
@@ -1070,6 +1112,10 @@ static int lower_windowed(tide_sql_lowered *l, const tide_sql_plan *sink, const 
     const tide_sql_emit_spec *em = &wa->u.agg.emit;
     if (win) {
         l->cfg.window = w->spec;
+        /* SESSION without PARTITION BY: sessions over the whole input, then
+         * per key (one instance: job/pipeline.h); PARTITION BY: per
+         * partition key, a session per key when it is the whole key */
+        l->cfg.session_part = npart;
         l->cfg.allowed_lateness = em->lateness;
         l->cfg.mode = em->given ? em->mode : TIDE_TRIG_ACCUMULATING;
         l->cfg.early.every_ms = em->early_ms;

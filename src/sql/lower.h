@@ -24,7 +24,15 @@
  *              (stateless: the output columns, plus the event time when it
  *              is not one of them).
  *   winagg     window, aggregates, ALLOW LATENESS, mode and EARLY firings
- *              from EMIT.
+ *              from EMIT.  SESSION without PARTITION BY forms sessions over
+ *              the whole input and splits them by the GROUP BY keys
+ *              (exec/sessagg, cfg.session_part = 0): that cannot be divided
+ *              by key, so it runs as one instance whatever the parallelism.
+ *              SESSION(TABLE t PARTITION BY k, ...) forms them per k, whose
+ *              columns must be GROUP BY keys and go first among the
+ *              pipeline's key columns: a session per key (winagg) when they
+ *              are all the keys, else exec/sessagg with instances exchanged
+ *              by k.
  *   groupagg   an Aggregate (GROUP BY without a window, aggregates without
  *              GROUP BY, SELECT DISTINCT): cfg.keyed = TIDE_PIPE_GROUPAGG,
  *              P instances flushed at every watermark step (the source's

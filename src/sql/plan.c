@@ -96,7 +96,8 @@ static int put_expr(tide_buf *out, const tide_sql_bexpr *x, const tide_sql_plan 
     return tide_sql_print_expr(x->ast, out);
 }
 
-static int put_window(tide_buf *out, const tide_sql_window *w)
+/* The window; `in` is the plan whose columns SESSION's PARTITION BY names. */
+static int put_window(tide_buf *out, const tide_sql_window *w, const tide_sql_plan *in)
 {
     int rc = tide_buf_printf(out, "%s(%s", tide_win_kind_name(w->spec.kind), w->time_name);
     switch (w->spec.kind) {
@@ -114,6 +115,10 @@ static int put_window(tide_buf *out, const tide_sql_window *w)
     case TIDE_WIN_SESSION:
         rc = rc ? rc : tide_buf_printf(out, ", ");
         rc = rc ? rc : tide_sql_print_duration(w->spec.gap, out);
+        for (uint32_t i = 0; !rc && i < w->npartition; i++)
+            rc = tide_buf_printf(out, "%s%s", i ? ", " : ", PARTITION BY ",
+                                 in && w->partition[i] < in->ncols ? in->cols[w->partition[i]].name
+                                                                   : "?");
         break;
     default: break;
     }
@@ -194,13 +199,13 @@ static int put_line(const tide_sql_plan *p, tide_buf *out)
         break;
     case TIDE_SQL_PLAN_WINDOW:
         rc = rc ? rc : tide_buf_printf(out, " ");
-        rc = rc ? rc : put_window(out, &p->u.window.w);
+        rc = rc ? rc : put_window(out, &p->u.window.w, p->input);
         break;
     case TIDE_SQL_PLAN_WINDOW_AGGREGATE:
     case TIDE_SQL_PLAN_AGGREGATE:
         if (p->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE) {
             rc = rc ? rc : tide_buf_printf(out, " ");
-            rc = rc ? rc : put_window(out, &p->u.agg.w);
+            rc = rc ? rc : put_window(out, &p->u.agg.w, p->input);
         }
         rc = rc ? rc : tide_buf_printf(out, " keys=[");
         for (uint32_t i = 0; !rc && i < p->u.agg.nkeys; i++) {

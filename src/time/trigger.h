@@ -4,13 +4,21 @@
  * Pure functions and small state; W is the operator's watermark, L the
  * allowed lateness (>= 0), times in ms.
  *
- *   fire (final, on time)    W >= end
- *   record placement         W <  end          window open: just add
- *                            end <= W < end+L  window fired, still kept: add
- *                                              and fire again (late firing)
- *                            W >= end + L      window gone: the record is
- *                                              late for it
- *   free the window's state  W >= end + L
+ * A window [start, end) fires at its last millisecond, as Flink's
+ * isWindowFired and its event-time trigger do (they compare the watermark
+ * with the window's maxTimestamp, end - 1).  With F = end - 1, the window's
+ * fire time:
+ *
+ *   fire (final, on time)    W >= F
+ *   record placement         W <  F           window open: just add
+ *                            F <= W < F + L   window fired, still kept: add
+ *                                             and fire again (late firing)
+ *                            W >= F + L       window gone: the record is
+ *                                             late for it
+ *   free the window's state  W >= F + L
+ *
+ * A window whose end saturated at TIDE_TS_MAX (GLOBAL, or times near the
+ * top of the range) has F = TIDE_TS_MAX: it fires only at end of input.
  *
  * A record that is late for at least one of its windows goes to the late
  * output exactly once (however many hopping windows it misses) and still
@@ -57,21 +65,29 @@ const char *tide_trig_mode_name(tide_trig_mode m);
 
 /* Where a record lands in a window [.., end) under watermark `wm`. */
 typedef enum tide_trig_place {
-    TIDE_TRIG_OPEN,        /* W < end: window not fired yet */
-    TIDE_TRIG_LATE_FIRING, /* end <= W < end + L: update and fire again */
-    TIDE_TRIG_DROPPED,     /* W >= end + L: late for this window */
+    TIDE_TRIG_OPEN,        /* W < end - 1: window not fired yet */
+    TIDE_TRIG_LATE_FIRING, /* end - 1 <= W < end - 1 + L: update and fire again */
+    TIDE_TRIG_DROPPED,     /* W >= end - 1 + L: late for this window */
 } tide_trig_place;
 
-/* The window's final (on-time) firing is due: W >= end. */
-static inline bool tide_trig_due(int64_t end, int64_t wm) { return wm >= end; }
-
-/* end + L, saturated: the watermark at which the window's state is freed. */
-static inline int64_t tide_trig_cleanup_time(int64_t end, int64_t lateness)
+/* The watermark at which a window [.., end) fires: its last millisecond,
+ * end - 1; TIDE_TS_MAX for a saturated end (fires at end of input only). */
+static inline int64_t tide_trig_fire_time(int64_t end)
 {
-    return tide_wm_sat_add(end, lateness);
+    return end == TIDE_TS_MAX || end == TIDE_TS_MIN ? end : end - 1;
 }
 
-/* The window's state can be freed (and records for it are late): W >= end + L. */
+/* The window's final (on-time) firing is due: W >= end - 1. */
+static inline bool tide_trig_due(int64_t end, int64_t wm) { return wm >= tide_trig_fire_time(end); }
+
+/* end - 1 + L, saturated: the watermark at which the window's state is freed. */
+static inline int64_t tide_trig_cleanup_time(int64_t end, int64_t lateness)
+{
+    return tide_wm_sat_add(tide_trig_fire_time(end), lateness);
+}
+
+/* The window's state can be freed (and records for it are late):
+ * W >= end - 1 + L. */
 static inline bool tide_trig_expired(int64_t end, int64_t lateness, int64_t wm)
 {
     return wm >= tide_trig_cleanup_time(end, lateness);
@@ -79,7 +95,7 @@ static inline bool tide_trig_expired(int64_t end, int64_t lateness, int64_t wm)
 
 static inline tide_trig_place tide_trig_place_record(int64_t end, int64_t lateness, int64_t wm)
 {
-    if (wm < end)
+    if (!tide_trig_due(end, wm))
         return TIDE_TRIG_OPEN;
     return tide_trig_expired(end, lateness, wm) ? TIDE_TRIG_DROPPED : TIDE_TRIG_LATE_FIRING;
 }

@@ -4,17 +4,13 @@
  * I/O, no threads, no clock reads; processing time is always passed in (ms).
  *
  * Semantics (DESIGN.md section 4).  With `WATERMARK FOR ts AS ts - B` the
- * watermark of a source partition is W = (max event time seen) - B.  A
- * record with ts >= W when it arrives is on time; a window [s, e) fires when
- * W >= e.
- *
- * How this maps to Flink.  Flink's BoundedOutOfOrdernessWatermarks emits
- * wm_f = max - B - 1 and its event-time trigger fires a window when
- * wm_f >= e - 1 (the window's maxTimestamp).  Since wm_f = W - 1, that is
- * W - 1 >= e - 1, i.e. W >= e: the same firing point.  Likewise Flink calls a
- * record late when ts <= wm_f, i.e. ts < W, and a window late when
- * e - 1 + L <= wm_f, i.e. W >= e + L.  tide keeps W itself (no "- 1") so that
- * "+infinity" (TIDE_TS_MAX) and the comparisons read as in DESIGN.md.
+ * watermark of a source partition is W = (max event time seen) - B: the
+ * value of Flink SQL's watermark expression, without the "- 1" of Flink's
+ * DataStream BoundedOutOfOrdernessWatermarks.  A record with ts >= W when it
+ * arrives is on time; a window [s, e) fires when W >= e - 1, its last
+ * millisecond, as Flink's isWindowFired decides (time/trigger.h has the
+ * lateness rules).  So a record with ts == W can still miss a window that
+ * ends at ts + 1.
  *
  * "No watermark yet" is TIDE_TS_MIN; an ended input has TIDE_TS_MAX.  All
  * arithmetic saturates at those two values.

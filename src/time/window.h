@@ -7,8 +7,13 @@
  *   CUMULATE(step, max)   s0 = floor(ts/max)*max; every [s0, s0 + i*step)
  *                         with i*step <= max that contains ts (max must be a
  *                         multiple of step, as in Flink)
- *   SESSION(gap)          per key: each record opens [ts, ts + gap); windows
- *                         that intersect merge (see tide_win_intersects)
+ *   SESSION(gap)          each record opens [ts, ts + gap); windows that
+ *                         intersect merge (see tide_win_intersects): a
+ *                         session [first ts, last ts + gap) fires at
+ *                         W >= last ts + gap - 1 (time/trigger.h).  Over the
+ *                         whole input, or per partition key (SQL's PARTITION
+ *                         BY; exec/sessagg.h), or per GROUP BY key
+ *                         (exec/winagg.h)
  *   GLOBAL                one window [TIDE_TS_MIN, TIDE_TS_MAX): it fires only
  *                         when W = +infinity (end of input)
  *

@@ -5,8 +5,9 @@
 # set a window's row, -U/-D remove it) and the final count per window must
 # equal awk's count of the rows that were not too late, where a row is too
 # late when, at its arrival, W = (max ts of the rows before it) - bound is
-# >= its window's end + allowed lateness; the summary's `late N` must equal
-# awk's count of those dropped rows.
+# >= its window's end - 1 ms + allowed lateness (a window fires at its last
+# millisecond, as in Flink); the summary's `late N` must equal awk's count
+# of those dropped rows.
 . "$(dirname "$0")/lib.bash"
 e2e_init run_late
 B=$TIDE_BIN
@@ -22,7 +23,7 @@ model() {
     BEGIN { have = 0 }
     {
         t = ms($1); st = t - t % size; end = st + size
-        if (have && mx - bound >= end + lat) late++
+        if (have && mx - bound >= end - 1 + lat) late++
         else cnt[st]++
         if (!have || t > mx) mx = t
         have = 1

@@ -2,6 +2,9 @@
  * test_cumagg.c - CUMULATE and HOP by shared slices vs a brute-force model
  * that recomputes every window from the records pushed so far, and HOP vs
  * exec/winagg (allowed lateness 0, final firings) on the same records.
+ * The models follow DESIGN.md 4: a window [s, e) fires when W >= e - 1; a
+ * record is late when its first window has fired, dropped when its last
+ * one has.
  */
 #include "exec/cumagg.h"
 #include "exec/winagg.h"
@@ -58,7 +61,14 @@ static int orow_cmp(const void *a, const void *b)
     return (x->key > y->key) - (x->key < y->key);
 }
 
-/* Windows with end in (lo, hi] over recs[0, n), sorted. */
+/* Whether window [.., end) fires in a step of the watermark from lo to hi:
+ * it fires at W >= end - 1. */
+static bool fires_in(int64_t end, int64_t lo, int64_t hi)
+{
+    return end - 1 > lo && end - 1 <= hi;
+}
+
+/* Windows firing in (lo, hi] (fires_in) over recs[0, n), sorted. */
 static int model_fire(const rec *recs, size_t n, const bool *late, int64_t step, int64_t max,
                       int64_t lo, int64_t hi, sinkv *out)
 {
@@ -74,7 +84,7 @@ static int model_fire(const rec *recs, size_t n, const bool *late, int64_t step,
         if (seen)
             continue;
         for (int64_t end = s0 + step; end <= s0 + max; end += step) {
-            if (end <= lo || end > hi)
+            if (!fires_in(end, lo, hi))
                 continue;
             orow o = {s0, end, recs[i].key, 0, 0, 0};
             int64_t dv[4096];
@@ -135,9 +145,9 @@ static void test_random_vs_model(void)
                 ts -= (int64_t)(tt_rand(&s) % 60); /* some late */
             recs[i] =
                 (rec){(int64_t)(tt_rand(&s) % (uint64_t)nkeys), ts, (int64_t)(tt_rand(&s) % 7)};
-            late[i] = wm != TIDE_TS_MIN && fdiv(ts, max) * max + max <= wm; /* dropped */
+            late[i] = wm != TIDE_TS_MIN && fdiv(ts, max) * max + max - 1 <= wm; /* dropped */
             int64_t s0 = fdiv(ts, max) * max;
-            nlate += wm != TIDE_TS_MIN && s0 + ((ts - s0) / step + 1) * step <= wm;
+            nlate += wm != TIDE_TS_MIN && s0 + ((ts - s0) / step + 1) * step - 1 <= wm;
             tide_value k = {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].key};
             tide_value v[3] = {{.type = TIDE_TYPE_BIGINT, .u.i64 = 1},
                                {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v},
@@ -293,8 +303,8 @@ static int cand_cmp(const void *a, const void *b)
     return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-/* HOP windows with end in (lo, hi] over recs[0, n) (late ones excluded),
- * appended sorted by (end, key).  Straight from the definition: a window
+/* HOP windows firing in (lo, hi] (fires_in) over recs[0, n) (late ones
+ * excluded), appended sorted by (end, key).  Straight from the definition: a window
  * [E - size, E) with E a multiple of slide holds the records in it. */
 static int hop_model(const rec *recs, size_t n, const bool *late, int64_t slide, int64_t size,
                      int64_t lo, int64_t hi, hsink *out)
@@ -308,7 +318,7 @@ static int hop_model(const rec *recs, size_t n, const bool *late, int64_t slide,
             continue;
         int64_t first = fdiv(recs[i].ts, slide) * slide + slide;
         for (int64_t end = first; end - size <= recs[i].ts; end += slide)
-            if (end > lo && end <= hi) {
+            if (fires_in(end, lo, hi)) {
                 cand[nc][0] = end;
                 cand[nc][1] = recs[i].key;
                 nc++;
@@ -416,8 +426,8 @@ static void hop_run(uint64_t seed, size_t n, bool with_model)
         int64_t key = nkeys ? (int64_t)(tt_rand(&s) % (uint64_t)nkeys) - 2 : 0;
         recs[i] = (rec){key, ts, (int64_t)(tt_rand(&s) % (uint64_t)nvals) - 3};
         int64_t start = fdiv(ts, slide) * slide;
-        late[i] = wm != TIDE_TS_MIN && start + size <= wm; /* dropped: no window left */
-        nlate += wm != TIDE_TS_MIN && start + slide <= wm;  /* late: its first window fired */
+        late[i] = wm != TIDE_TS_MIN && start + size - 1 <= wm; /* dropped: no window left */
+        nlate += wm != TIDE_TS_MIN && start + slide - 1 <= wm;  /* late: its first window fired */
         tide_value k = {.type = TIDE_TYPE_BIGINT, .u.i64 = key};
         tide_value v[4] = {{.type = TIDE_TYPE_BIGINT, .u.i64 = 1},
                            {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v},
@@ -516,6 +526,164 @@ static void test_hop_month(void)
     free(got.rows);
 }
 
+/* ---- the boundary rule ----
+ * Watermarks driven to exactly e - 2, e - 1 and e of the next window ends,
+ * records arriving around W: each advance emits exactly the windows the
+ * rule fires in that step (CUMULATE by model_fire, HOP from its
+ * definition), the late count is the rule's, and winagg agrees. */
+
+/* HOP windows [e - size, e), e a multiple of slide, firing in (lo, hi]. */
+static int hop_model_o(const rec *recs, size_t n, const bool *late, int64_t slide, int64_t size,
+                       int64_t lo, int64_t hi, sinkv *out)
+{
+    size_t first = out->n;
+    for (size_t i = 0; i < n; i++) {
+        if (late[i])
+            continue;
+        for (int64_t e = fdiv(recs[i].ts, slide) * slide + slide; e - size <= recs[i].ts;
+             e += slide) {
+            if (!fires_in(e, lo, hi))
+                continue;
+            bool seen = false; /* once per (window, key) */
+            for (size_t j = first; j < out->n && !seen; j++)
+                seen = out->rows[j].end == e && out->rows[j].key == recs[i].key;
+            if (seen)
+                continue;
+            orow o = {e - size, e, recs[i].key, 0, 0, 0};
+            int64_t dv[4096];
+            size_t nd = 0;
+            for (size_t j = 0; j < n; j++) {
+                if (late[j] || recs[j].key != o.key || recs[j].ts < o.start || recs[j].ts >= e)
+                    continue;
+                o.cnt++;
+                o.sum += recs[j].v;
+                bool d = false;
+                for (size_t k = 0; k < nd && !d; k++)
+                    d = dv[k] == recs[j].v;
+                if (!d)
+                    dv[nd++] = recs[j].v;
+            }
+            o.dist = (int64_t)nd;
+            if (put(out, o))
+                return TIDE_ENOMEM;
+        }
+    }
+    if (out->n > first)
+        qsort(out->rows + first, out->n - first, sizeof *out->rows, orow_cmp);
+    return 0;
+}
+
+static int wemit_o(void *ctx, const tide_winagg_row *r)
+{
+    uint64_t u = 0;
+    for (uint32_t j = 0; j < r->key_len; j++)
+        u = (u << 8) | ((const unsigned char *)r->key)[j];
+    orow o = {r->start, r->end, (int64_t)(u ^ (1ull << 63)), r->vals[0].u.i64, r->vals[1].u.i64,
+              r->vals[2].u.i64};
+    return r->op == TIDE_OP_INSERT ? put(ctx, o) : TIDE_EINVAL;
+}
+
+static bool orows_eq(const sinkv *a, const sinkv *b)
+{
+    return a->n == b->n && (a->n == 0 || memcmp(a->rows, b->rows, a->n * sizeof *a->rows) == 0);
+}
+
+static void test_boundaries(void)
+{
+    uint64_t at_boundary = 0, lates = 0;
+    for (uint64_t seed = 1; seed <= 400; seed++) {
+        uint64_t s = seed;
+        bool hop = seed % 2;
+        int64_t step = 2 + (int64_t)(tt_rand(&s) % 5);
+        int64_t max = step * (int64_t)(1 + tt_rand(&s) % 4);
+        size_t n = 100 + tt_rand(&s) % 100;
+        rec *recs = calloc(n, sizeof *recs);
+        bool *late = calloc(n, sizeof *late);
+        TT_ASSERT(recs && late);
+        tide_agg aggs[3];
+        bind3(aggs);
+        tide_type kt = TIDE_TYPE_BIGINT;
+        tide_cumagg *c = NULL;
+        tide_winagg *wa = NULL;
+        tide_err e = {0};
+        tide_win_spec w = hop ? tide_win_hop(step, max) : tide_win_cumulate(step, max);
+        tide_winagg_call calls[3] = {{TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+                                     {TIDE_AGG_SUM, 1, TIDE_TYPE_BIGINT},
+                                     {TIDE_AGG_COUNT_DISTINCT, 2, TIDE_TYPE_BIGINT}};
+        sinkv got = {0}, want = {0}, wgot = {0};
+        tide_winagg_config wc = {.window = w, .aggs = calls, .n_aggs = 3, .n_inputs = 3,
+                                 .mode = TIDE_TRIG_ACCUMULATING, .emit = wemit_o, .ctx = &wgot};
+        TT_OK(tide_cumagg_create(&c, &w, aggs, 3, &kt, 1, &e));
+        TT_OK(tide_winagg_create(&wc, &wa, &e));
+        int64_t wm = TIDE_TS_MIN, now = 0;
+        uint64_t nlate = 0;
+        bool ok = true;
+        for (size_t i = 0; i < n && ok; i++) {
+            int64_t base = wm == TIDE_TS_MIN ? now : wm;
+            int64_t ts = base - 6 + (int64_t)(tt_rand(&s) % 10);
+            now = ts > now ? ts : now;
+            recs[i] = (rec){(int64_t)(tt_rand(&s) % 3), ts, (int64_t)(tt_rand(&s) % 5)};
+            /* the rule: the first window of ts ends at its slice's end
+             * (HOP) or the next step of its period (CUMULATE); its last at
+             * the slice start + size or s0 + max */
+            int64_t sl = fdiv(ts, step) * step, s0 = fdiv(ts, max) * max;
+            int64_t first_end = sl + step, last_end = hop ? sl + max : s0 + max;
+            if (wm != TIDE_TS_MIN) {
+                late[i] = last_end - 1 <= wm;
+                nlate += first_end - 1 <= wm;
+                at_boundary += first_end - 1 == wm;
+            }
+            tide_value k = {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].key};
+            tide_value v[3] = {{.type = TIDE_TYPE_BIGINT, .u.i64 = 1},
+                               {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v},
+                               {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].v}};
+            unsigned char kb[8];
+            key8(recs[i].key, kb);
+            TT_OK(tide_cumagg_push(c, &k, v, ts, &e));
+            TT_OK(tide_winagg_push(wa, kb, 8, ts, v, 0, &e));
+            if (tt_rand(&s) % 3 != 0 && i + 1 < n)
+                continue;
+            /* next watermark: e - 2, e - 1 or e of one of the next two ends */
+            int64_t e0 = fdiv(wm == TIDE_TS_MIN ? now - 4 : wm, step) * step +
+                         step * (int64_t)(1 + tt_rand(&s) % 2);
+            int64_t to = e0 - 2 + (int64_t)(tt_rand(&s) % 3);
+            if (i + 1 == n)
+                to = TIDE_TS_MAX;
+            if (to <= wm)
+                continue;
+            int64_t prev = wm;
+            wm = to;
+            got.n = want.n = wgot.n = 0;
+            TT_OK(tide_cumagg_advance(c, wm, emit, &got, &e));
+            TT_OK(tide_winagg_advance_watermark(wa, wm, 0, &e));
+            if (hop)
+                TT_OK(hop_model_o(recs, i + 1, late, step, max, prev, wm, &want));
+            else
+                TT_OK(model_fire(recs, i + 1, late, step, max, prev, wm, &want));
+            ok = orows_eq(&got, &want) && orows_eq(&wgot, &want);
+            if (!ok)
+                fprintf(stderr, "  %s(%lld, %lld): W %lld -> %lld: %zu rows, winagg %zu, want %zu\n",
+                        hop ? "HOP" : "CUMULATE", (long long)step, (long long)max, (long long)prev,
+                        (long long)wm, got.n, wgot.n, want.n);
+        }
+        ok = ok && tide_cumagg_late(c) == nlate && tide_winagg_late_count(wa) == nlate &&
+             tide_cumagg_live(c) == 0;
+        lates += nlate;
+        if (!ok)
+            TT_SEED(seed);
+        TT_ASSERT(ok);
+        tide_cumagg_free(c);
+        tide_winagg_free(wa);
+        free(got.rows);
+        free(want.rows);
+        free(wgot.rows);
+        free(recs);
+        free(late);
+    }
+    TT_ASSERT_MSG(at_boundary > 200 && lates > 1000, "at boundary %llu, late %llu",
+                  (unsigned long long)at_boundary, (unsigned long long)lates);
+}
+
 int main(void)
 {
     TT_RUN(test_random_vs_model);
@@ -523,5 +691,6 @@ int main(void)
     TT_RUN(test_hop_random);
     TT_RUN(test_hop_long_vs_winagg);
     TT_RUN(test_hop_month);
+    TT_RUN(test_boundaries);
     TT_DONE();
 }

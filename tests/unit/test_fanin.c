@@ -89,7 +89,9 @@ static int on_emit(void *ctx, const tide_fanin_out *o)
 }
 
 /* A branch script: nrows rows; reports with growing watermarks; the rows
- * of the join are final window results (end <= the next report). */
+ * of the join are final window results: a window [.., end) fires at
+ * W >= end - 1, so a row comes before the first report >= end - 1 and
+ * after every report < end - 1. */
 static void make_script(script *s, uint64_t *seed, size_t nrows, bool join, int nkeys)
 {
     s->evs = calloc(2 * nrows + 2, sizeof *s->evs);
@@ -101,8 +103,8 @@ static void make_script(script *s, uint64_t *seed, size_t nrows, bool join, int 
     for (size_t i = 0; i < nrows; i++) {
         ev x = {0};
         if (join) {
-            /* a window end in (wm, wm + 30], multiple of 10 */
-            x.a = (wm / 10 + 1 + (int64_t)(tt_rand(seed) % 3)) * 10;
+            /* a window end, a multiple of 10, with end - 1 in (wm, wm + 30] */
+            x.a = ((wm + 1) / 10 + 1 + (int64_t)(tt_rand(seed) % 3)) * 10;
             x.b = (int64_t)(tt_rand(seed) % (uint64_t)(nkeys + 1)) - 1;
         } else {
             x.a = (int64_t)(tt_rand(seed) % 1000);
@@ -116,7 +118,9 @@ static void make_script(script *s, uint64_t *seed, size_t nrows, bool join, int 
             for (size_t k = s->n - pending; k < s->n; k++)
                 if (join && s->evs[k].a > mx)
                     mx = s->evs[k].a;
-            int64_t nwm = mx + (int64_t)(tt_rand(seed) % 25);
+            int64_t nwm = mx - (join ? 1 : 0) + (int64_t)(tt_rand(seed) % 25);
+            if (nwm < wm)
+                nwm = wm;
             if (nwm > wm || first) { /* a repeated report tags nothing */
                 for (size_t k = s->n - pending; k < s->n; k++)
                     s->evs[k].tag = nwm;

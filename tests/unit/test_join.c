@@ -558,7 +558,7 @@ static void test_window_vs_brute_force(void)
             size_t nw = brute_windows(&spec, rows[i].ts, st, en);
             size_t missed = 0;
             for (size_t a = 0; a < nw; a++)
-                if (warr[i] >= en[a])
+                if (warr[i] >= en[a] - 1) /* fired at W >= end - 1: late */
                     missed++;
             if (missed) {
                 want_late++;
@@ -568,14 +568,14 @@ static void test_window_vs_brute_force(void)
             if (rows[i].side != 0)
                 continue;
             for (size_t a = 0; a < nw; a++) {
-                if (warr[i] >= en[a])
+                if (warr[i] >= en[a] - 1)
                     continue;
                 for (size_t j = 0; j < n; j++) {
                     if (rows[j].side != 1 || rows[j].key != rows[i].key)
                         continue;
                     size_t nw2 = brute_windows(&spec, rows[j].ts, st2, en2);
                     for (size_t b = 0; b < nw2; b++) {
-                        if (st2[b] != st[a] || en2[b] != en[a] || warr[j] >= en2[b])
+                        if (st2[b] != st[a] || en2[b] != en[a] || warr[j] >= en2[b] - 1)
                             continue;
                         tout o;
                         memset(&o, 0, sizeof o);
@@ -640,13 +640,15 @@ static void test_window_vs_brute_force(void)
 }
 
 /* Shuffle invariance: two arrival orders within the out-of-orderness
- * bound give the same output multiset and no late rows. */
+ * bound give the same output multiset and no late rows.  Within means
+ * delays < B: a row delayed by B can arrive with ts == W and miss the window
+ * ending at ts + 1, which fired at W = ts. */
 static void test_window_shuffle_invariance(void)
 {
     for (uint64_t seed = 1; seed <= 60; seed++) {
         uint64_t s = seed * 31337;
         size_t n = 50 + (size_t)(tt_rand(&s) % 200);
-        int64_t bound = (int64_t)(tt_rand(&s) % 100);
+        int64_t bound = 1 + (int64_t)(tt_rand(&s) % 100);
         tide_win_spec spec = seed % 2 ? tide_win_hop(20, 60) : tide_win_tumble(40);
         trow *rows = malloc(n * sizeof *rows);
         TT_ASSERT(rows);
@@ -654,7 +656,7 @@ static void test_window_shuffle_invariance(void)
         sink out[2] = {{0}, {0}};
         uint64_t late[2];
         for (int pass = 0; pass < 2; pass++) {
-            order_rows(&s, rows, n, bound);
+            order_rows(&s, rows, n, bound - 1);
             tide_err e = {0};
             tide_join_window *op = NULL;
             tide_join_window_config cfg = {.window = spec, .n_left = 2, .n_right = 2,
@@ -688,6 +690,43 @@ static void test_window_shuffle_invariance(void)
         free(out[1].v);
         TT_ASSERT(eq);
     }
+}
+
+/* The window [0, 10) joins its rows when W reaches its last millisecond,
+ * 9: not at 8; a row arriving with W = 9 has missed it (late once). */
+static void test_window_boundary(void)
+{
+    sink k = {0};
+    tide_join_window *op = NULL;
+    tide_err e = {0};
+    tide_join_window_config cfg = {.window = tide_win_tumble(10), .n_left = 2, .n_right = 2,
+                                   .emit = on_emit, .late = on_late, .ctx = &k};
+    TT_OK(tide_join_window_create(&cfg, &op, &e));
+    trow r = {.ts = 5, .id = 1};
+    tvals tv;
+    make_vals(&r, &tv);
+    TT_OK(tide_join_window_push(op, TIDE_JOIN_LEFT, "x", 1, 5, tv.v, &e));
+    TT_OK(tide_join_window_push(op, TIDE_JOIN_RIGHT, "x", 1, 9, tv.v, &e));
+    TT_OK(tide_join_window_advance_watermark(op, 8, &e));
+    TT_ASSERT_EQ_INT(k.n, 0);
+    TT_OK(tide_join_window_push(op, TIDE_JOIN_LEFT, "x", 1, 9, tv.v, &e)); /* on time at W = 8 */
+    TT_ASSERT_EQ_INT(tide_join_window_late_count(op), 0);
+    TT_OK(tide_join_window_advance_watermark(op, 9, &e));
+    TT_ASSERT_EQ_INT(k.n, 2);
+    TT_ASSERT_EQ_INT(k.v[0].end, 10);
+    TT_ASSERT_EQ_INT(k.v[0].ts, 9);
+    TT_ASSERT_EQ_INT(tide_join_window_panes(op), 0);
+    TT_OK(tide_join_window_push(op, TIDE_JOIN_RIGHT, "x", 1, 9, tv.v, &e)); /* ts == W: late */
+    TT_ASSERT_EQ_INT(tide_join_window_late_count(op), 1);
+    TT_ASSERT_EQ_INT(k.late_n, 1);
+    TT_OK(tide_join_window_push(op, TIDE_JOIN_RIGHT, "x", 1, 10, tv.v, &e)); /* [10,20) */
+    TT_OK(tide_join_window_advance_watermark(op, 10, &e));
+    TT_ASSERT_EQ_INT(tide_join_window_late_count(op), 1);
+    TT_ASSERT_EQ_INT(tide_join_window_panes(op), 1);
+    TT_OK(tide_join_window_advance_watermark(op, TIDE_TS_MAX, &e));
+    TT_ASSERT_EQ_INT(k.n, 2); /* no left row in [10,20) */
+    tide_join_window_free(op);
+    free(k.v);
 }
 
 static void test_window_config(void)
@@ -724,6 +763,7 @@ int main(void)
     TT_RUN(test_interval_vs_brute_force);
     TT_RUN(test_interval_late_model);
     TT_RUN(test_window_config);
+    TT_RUN(test_window_boundary);
     TT_RUN(test_window_vs_brute_force);
     TT_RUN(test_window_shuffle_invariance);
     TT_DONE();

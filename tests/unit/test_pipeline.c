@@ -286,7 +286,9 @@ static void test_tumble_count_per_user(void)
     TT_OK(gen_all(&g, &ev));
     TT_ASSERT_EQ_INT(ev.n, g.events);
 
-    /* brute force: B = max delay, so nothing is late */
+    /* brute force: B = max delay + 1, so nothing is late (a record delayed
+     * by exactly B could arrive with ts == W and miss the window ending at
+     * ts + 1, which fires at W = ts) */
     row *exp = calloc(ev.n, sizeof *exp);
     for (size_t i = 0; i < ev.n; i++) {
         int64_t s = floor_div(ev.ts[i], HOUR) * HOUR;
@@ -299,7 +301,7 @@ static void test_tumble_count_per_user(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_tumble(HOUR);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     static const uint32_t ps[] = {1, 2, 4};
     for (size_t k = 0; k < 3; k++) {
         rows got;
@@ -397,7 +399,7 @@ static void test_hop_distinct_per_country(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_hop(slide, size);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     j.agg = (tide_winagg_call){TIDE_AGG_COUNT_DISTINCT, 0, TIDE_TYPE_BIGINT};
     j.key = TIDE_PIPE_LOGINS_COUNTRY;
     j.value = TIDE_PIPE_LOGINS_USER_ID;
@@ -461,7 +463,7 @@ static void test_session_per_user(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_session(gap);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     static const uint32_t ps[] = {1, 2, 4};
     for (size_t k = 0; k < 3; k++) {
         rows got;
@@ -472,6 +474,166 @@ static void test_session_per_user(void)
     }
     free(t);
     free(exp);
+    events_free(&ev);
+}
+
+/* ---- sessions over the whole input, and per partition key ---- */
+
+typedef struct srow {
+    int64_t start, end;
+    char country[8], device[8]; /* device "": one key column */
+    int64_t val;
+} srow;
+
+typedef struct srows {
+    srow *v;
+    size_t n, cap;
+} srows;
+
+static int on_result_s(void *ctx, const tide_pipe_result *res)
+{
+    srows *rs = ctx;
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? 2 * rs->cap : 1024;
+        rs->v = realloc(rs->v, rs->cap * sizeof *rs->v);
+    }
+    srow *r = &rs->v[rs->n++];
+    memset(r, 0, sizeof *r);
+    r->start = res->start;
+    r->end = res->end;
+    for (size_t k = 0; k < res->n_keys && k < 2; k++) {
+        char *d = k ? r->device : r->country;
+        uint32_t l = res->keys[k].u.s.len < 7 ? res->keys[k].u.s.len : 7;
+        memcpy(d, res->keys[k].u.s.ptr, l);
+    }
+    r->val = res->op == TIDE_OP_INSERT ? res->vals[0].u.i64 : -1;
+    return 0;
+}
+
+/* (end, start, country, device), strings by (length, bytes): the order of
+ * the encoded keys */
+/* Keys come in SQL order (data/key.h): strings by their bytes. */
+static int str_cmp(const char *a, const char *b) { return strcmp(a, b); }
+
+static int srow_cmp(const void *pa, const void *pb)
+{
+    const srow *a = pa, *b = pb;
+    if (a->end != b->end)
+        return a->end < b->end ? -1 : 1;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    int c = str_cmp(a->country, b->country);
+    return c ? c : str_cmp(a->device, b->device);
+}
+
+static int by_ts(const void *pa, const void *pb)
+{
+    const int64_t *a = pa, *b = pb;
+    return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* GROUP BY country over sessions of the whole input (a gap between any two
+ * logins ends one), then GROUP BY country, device over sessions per country
+ * (session_part 1): a brute force (sort, split at gaps, count per key), the
+ * same rows at P = 1, 2 and 4, and the global job on one instance. */
+static void test_sessions_global_and_partitioned(void)
+{
+    tide_gen_logins_cfg g;
+    base_gen(&g, 4000, 300, 8 * HOUR); /* ~7 s apart: gaps of 10 s end sessions */
+    events ev = {0};
+    TT_OK(gen_all(&g, &ev));
+    const int64_t gap = 10000;
+    int64_t (*t)[2] = malloc(ev.n * sizeof *t); /* ts, index */
+    for (int pass = 0; pass < 2; pass++) {
+        bool global = pass == 0;
+        srows want = {0};
+        /* per partition (one when global): logins by time; a session ends
+         * where the next login is after the last + gap */
+        for (int part = 0; part < (global ? 1 : TIDE_GEN_LOGINS_COUNTRIES); part++) {
+            size_t m = 0;
+            for (size_t i = 0; i < ev.n; i++)
+                if (global || ev.country[i] == part) {
+                    t[m][0] = ev.ts[i];
+                    t[m++][1] = (int64_t)i;
+                }
+            qsort(t, m, sizeof *t, by_ts);
+            for (size_t a = 0; a < m;) {
+                int64_t st = t[a][0], en = st + gap;
+                size_t b = a + 1;
+                while (b < m && t[b][0] <= en)
+                    en = t[b++][0] + gap;
+                size_t first = want.n;
+                for (size_t i = a; i < b; i++) {
+                    size_t e = (size_t)t[i][1];
+                    srow r = {.start = st, .end = en, .val = 1};
+                    snprintf(r.country, sizeof r.country, "%s",
+                             tide_gen_logins_country_name(ev.country[e]));
+                    if (!global)
+                        snprintf(r.device, sizeof r.device, "%s",
+                                 tide_gen_logins_device_name(ev.device[e]));
+                    size_t j = first;
+                    while (j < want.n && srow_cmp(&want.v[j], &r) != 0)
+                        j++;
+                    if (j < want.n) {
+                        want.v[j].val++;
+                        continue;
+                    }
+                    if (want.n == want.cap) {
+                        want.cap = want.cap ? 2 * want.cap : 1024;
+                        want.v = realloc(want.v, want.cap * sizeof *want.v);
+                    }
+                    want.v[want.n++] = r;
+                }
+                a = b;
+            }
+        }
+        qsort(want.v, want.n, sizeof *want.v, srow_cmp);
+        job j;
+        job_init(&j, &g);
+        j.cfg.window = tide_win_session(gap);
+        /* delays <= B - 2: no record touches a session that fired already
+         * (test_winagg's test_session_touching_boundary) */
+        j.cfg.wm_bound = g.max_delay_ms + 2;
+        uint32_t keys[2] = {TIDE_PIPE_LOGINS_COUNTRY, TIDE_PIPE_LOGINS_DEVICE};
+        j.cfg.key_cols = keys;
+        j.cfg.n_key_cols = global ? 1 : 2;
+        j.cfg.session_part = global ? 0 : 1;
+        j.cfg.on_result = on_result_s;
+        static const uint32_t ps[] = {1, 2, 4};
+        srows first = {0};
+        for (size_t k = 0; k < 3; k++) {
+            srows got = {0};
+            tide_pipe *p = NULL;
+            tide_err e = {0};
+            j.cfg.parallelism = ps[k];
+            j.cfg.out_ctx = &got;
+            TT_OK(tide_pipe_create(&p, &j.cfg, &e));
+            TT_ASSERT_EQ_INT(tide_pipe_parallelism(p), global ? 1 : ps[k]);
+            TT_OK(tide_pipe_run(p, &e));
+            tide_pipe_counts c;
+            tide_pipe_counts_get(p, &c);
+            tide_pipe_free(p);
+            TT_ASSERT_EQ_INT(c.late, 0);
+            bool ok = got.n == want.n;
+            for (size_t i = 0; ok && i < got.n; i++)
+                ok = srow_cmp(&got.v[i], &want.v[i]) == 0 && got.v[i].val == want.v[i].val;
+            for (size_t i = 0; ok && k > 0 && i < got.n; i++)
+                ok = memcmp(&got.v[i], &first.v[i], sizeof got.v[i]) == 0;
+            if (!ok)
+                fprintf(stderr, "%s sessions, P=%u: %zu rows, want %zu\n",
+                        global ? "global" : "partitioned", ps[k], got.n, want.n);
+            if (k == 0)
+                first = got;
+            else
+                free(got.v);
+            TT_ASSERT(ok);
+        }
+        /* a few long sessions (global) or many more (per country) */
+        TT_ASSERT(want.n > 20);
+        free(first.v);
+        free(want.v);
+    }
+    free(t);
     events_free(&ev);
 }
 
@@ -488,18 +650,19 @@ static void test_late_data(void)
     const int64_t size = MIN, B = 5000, L = 20000;
 
     /* brute force in delivery order: W before record i = max ts before - B;
-     * late when W >= end + L; a late firing (+U) when end <= W < end + L */
+     * late when W >= end - 1 + L; a late firing (+U) when end - 1 <= W <
+     * end - 1 + L */
     row *kept = calloc(ev.n, sizeof *kept), *late = calloc(ev.n, sizeof *late);
     size_t nk = 0, nl = 0, nupd = 0;
     int64_t maxts = INT64_MIN;
     for (size_t i = 0; i < ev.n; i++) {
         int64_t w = maxts == INT64_MIN ? INT64_MIN : maxts - B;
         int64_t s = floor_div(ev.ts[i], size) * size, end = s + size;
-        if (w >= end + L) {
+        if (w >= end - 1 + L) {
             late[nl++] = (row){.start = ev.ts[i], .ki = ev.user[i]};
         } else {
             /* op = 1 marks a late firing; wm = delivery order */
-            kept[nk++] = (row){.op = w >= end,
+            kept[nk++] = (row){.op = w >= end - 1,
                                .start = s,
                                .end = end,
                                .ki = ev.user[i],
@@ -1099,10 +1262,11 @@ static void test_future_records(void)
             TT_ASSERT_EQ_INT(c.late, 0);
             TT_ASSERT_EQ_INT(out.ln, 0);
             TT_ASSERT(same_rows(out.v, out.n, exp, ne, "future records dropped"));
-            /* windows fired by the event-time watermark (max ts - B), not
-             * earlier; all but the last ones before the end of input */
+            /* windows fired by the event-time watermark (max ts - B) at
+             * W >= end - 1, not earlier; all but the last ones before the
+             * end of input */
             for (size_t i = 0; i < out.n; i++) {
-                TT_ASSERT(out.v[i].wm >= out.v[i].end);
+                TT_ASSERT(out.v[i].wm >= out.v[i].end - 1);
                 if (out.v[i].end <= 50000)
                     TT_ASSERT(out.v[i].wm < 70000);
             }
@@ -1304,7 +1468,7 @@ static void test_connect_file_source(void)
     j.cfg.source.kind = TIDE_PIPE_SRC_CONNECT;
     j.cfg.source.conn = &sc;
     j.cfg.window = tide_win_tumble(HOUR);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     static const uint32_t ps[] = {1, 3};
     for (size_t k = 0; k < 2; k++) {
         rows got;
@@ -1360,7 +1524,7 @@ static void test_connect_file_sink(void)
     job j;
     job_init(&j, &g);
     j.cfg.window = tide_win_tumble(HOUR);
-    j.cfg.wm_bound = g.max_delay_ms;
+    j.cfg.wm_bound = g.max_delay_ms + 1; /* delays < B: none late */
     j.cfg.sink = &kc;
     j.cfg.agg_names = names;
     rows got;
@@ -1403,6 +1567,7 @@ int main(void)
     TT_RUN(test_tumble_count_per_user);
     TT_RUN(test_hop_distinct_per_country);
     TT_RUN(test_session_per_user);
+    TT_RUN(test_sessions_global_and_partitioned);
     TT_RUN(test_late_data);
     TT_RUN(test_stateless_filter_project);
     TT_RUN(test_partitions_and_idleness);

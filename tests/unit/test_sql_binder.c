@@ -112,7 +112,7 @@ static const plan_case plan_cases[] = {
             "EMIT EARLY EVERY 100 ROWS RETRACTING;",
      "Sink stdout [changelog]\n"
      "└─ Project user_id, window_start, window_end, COUNT(*) AS logins [changelog]\n"
-     "   └─ WindowAggregate SESSION(ts, 30 MINUTE) keys=[user_id] aggs=[COUNT(*)] "
+     "   └─ WindowAggregate SESSION(ts, 30 MINUTE, PARTITION BY user_id) keys=[user_id] aggs=[COUNT(*)] "
      "emit=[early every 100 ROWS, retracting] [changelog]\n"
      "      └─ Scan logins (logins generator) watermark ts - 5 SECOND\n"},
     {"churn: users active in a 30-day window but not in its last 7 days (CTE, CASE, MAX)",

@@ -32,7 +32,7 @@ static const char ddl_std[] =
     "CREATE TABLE logins (ts TIMESTAMP(3), user_id BIGINT, country STRING, device STRING,\n"
     "  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)\n"
     "  WITH ('connector' = 'logins', 'seed' = '7', 'events' = '20000', 'users' = '500',\n"
-    "        'span' = '259200000', 'late.share' = '0.1', 'max.delay' = '5000');\n";
+    "        'span' = '259200000', 'late.share' = '0.1', 'max.delay' = '4999');\n";
 
 static const char *ddl = ddl_std;
 
@@ -54,7 +54,10 @@ static int gen_events(void)
     cfg.users = USERS;
     cfg.end_ms = cfg.start_ms + DAYS * DAY_MS;
     cfg.late_share = 0.1;
-    cfg.max_delay_ms = 5000;
+    /* delays < B = 5 s: no record is late, so the brute force counts every
+     * one (a record delayed by exactly B could arrive with ts == W and miss
+     * the window ending at ts + 1, which fires at W = ts) */
+    cfg.max_delay_ms = 4999;
     tide_gen_logins *g = NULL;
     tide_err e = {0};
     if (tide_gen_logins_create(&g, &cfg, &e))
@@ -674,6 +677,147 @@ static void test_double_keys(void)
     TT_ASSERT_EQ_INT(fails, 0);
 }
 
+/* ---- SESSION windows: Flink's SESSION_WINDOW_EVENT_TIME ---- */
+
+/* The rows of Flink's WindowAggregateTestPrograms (before and after its
+ * restore, in that order): ts, a_int, comment, name; W = ts - 1 s. */
+static const char flink_rows[] =
+    "2020-10-10 00:00:01,1,Hi,a\n"
+    "2020-10-10 00:00:02,2,Comment#1,a\n"
+    "2020-10-10 00:00:03,2,Comment#1,a\n"
+    "2020-10-10 00:00:04,5,,a\n"
+    "2020-10-10 00:00:07,3,Hello,b\n"
+    "2020-10-10 00:00:06,6,Hi,b\n"
+    "2020-10-10 00:00:08,3,Comment#2,a\n"
+    "2020-10-10 00:00:04,5,Hi,a\n"
+    "2020-10-10 00:00:16,4,Hi,b\n"
+    "2020-10-10 00:00:32,7,,\n"
+    "2020-10-10 00:00:34,1,Comment#3,b\n"
+    "2020-10-10 00:00:40,10,Comment#4,a\n"
+    "2020-10-10 00:00:42,11,Comment#5,d\n"
+    "2020-10-10 00:00:43,12,Comment#6,c\n"
+    "2020-10-10 00:00:44,13,Comment#7,d\n";
+
+static int run_flink(const char *window, const char *select, const char *group, uint32_t par,
+                     char **got, tide_sql_error *se)
+{
+    char path[4200];
+    static char d[8192], q[2048];
+    snprintf(path, sizeof path, "%s/window_source_t.csv", tmp);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return TIDE_EIO;
+    fputs(flink_rows, f);
+    fclose(f);
+    snprintf(d, sizeof d,
+             "CREATE TABLE window_source_t (ts TIMESTAMP(3), a_int BIGINT, note STRING, name STRING,\n"
+             "  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)\n"
+             "  WITH ('connector' = 'file', 'path' = '%s', 'format' = 'csv');\n",
+             path);
+    snprintf(q, sizeof q, "SELECT %s FROM TABLE(%s)\nGROUP BY %s, window_start, window_end;", select,
+             window, group);
+    ddl = d;
+    int rc = run_sql(q, par, got, se);
+    ddl = ddl_std;
+    return rc;
+}
+
+static void expect_flink(const char *window, const char *select, const char *group,
+                         const char *want)
+{
+    for (uint32_t par = 1; par <= 3; par += 2) {
+        char *got = NULL;
+        tide_sql_error se;
+        int rc = run_flink(window, select, group, par, &got, &se);
+        TT_ASSERT_MSG(rc == 0, "%d: %u:%u: %s", rc, se.line, se.col, se.msg);
+        int diff = strcmp(got, want);
+        if (diff)
+            fprintf(stderr, "P = %u, got:\n%s\nwant:\n%s\n", par, got, want);
+        free(got);
+        TT_ASSERT_EQ_INT(diff, 0);
+    }
+}
+
+/* Without PARTITION BY a gap in the whole input ends a session; GROUP BY
+ * name splits it: Flink's final rows (its changelog materialised), e.g.
+ * b [00:00:01, 00:00:13) with 2 rows, not b's own session [6 s, 12 s).
+ * In tide's order: by watermark step, then (end, start, key bytes); the
+ * NULL name first. */
+static void test_session_flink_global(void)
+{
+    expect_flink("SESSION(TABLE window_source_t, DESCRIPTOR(ts), INTERVAL '5' SECOND)",
+                 "name, window_start, window_end, COUNT(*) AS cnt, SUM(a_int) AS sum_int, "
+                 "COUNT(DISTINCT note) AS distinct_cnt",
+                 "name",
+                 "name,window_start,window_end,cnt,sum_int,distinct_cnt\n"
+                 "a,2020-10-10 00:00:01.000,2020-10-10 00:00:13.000,6,18,3\n"
+                 "b,2020-10-10 00:00:01.000,2020-10-10 00:00:13.000,2,9,2\n"
+                 "b,2020-10-10 00:00:16.000,2020-10-10 00:00:21.000,1,4,1\n"
+                 ",2020-10-10 00:00:32.000,2020-10-10 00:00:39.000,1,7,0\n"
+                 "b,2020-10-10 00:00:32.000,2020-10-10 00:00:39.000,1,1,1\n"
+                 "a,2020-10-10 00:00:40.000,2020-10-10 00:00:49.000,1,10,1\n"
+                 "c,2020-10-10 00:00:40.000,2020-10-10 00:00:49.000,1,12,1\n"
+                 "d,2020-10-10 00:00:40.000,2020-10-10 00:00:49.000,2,24,2\n");
+}
+
+/* Flink's SESSION_WINDOW_PARTITION_EVENT_TIME: sessions per name. */
+static void test_session_flink_partitioned(void)
+{
+    expect_flink("SESSION(TABLE window_source_t PARTITION BY name, DESCRIPTOR(ts), INTERVAL '5' SECOND)",
+                 "name, window_start, window_end, COUNT(*) AS cnt, SUM(a_int) AS sum_int, "
+                 "COUNT(DISTINCT note) AS distinct_cnt",
+                 "name",
+                 "name,window_start,window_end,cnt,sum_int,distinct_cnt\n"
+                 "b,2020-10-10 00:00:06.000,2020-10-10 00:00:12.000,2,9,2\n"
+                 "a,2020-10-10 00:00:01.000,2020-10-10 00:00:13.000,6,18,3\n"
+                 "b,2020-10-10 00:00:16.000,2020-10-10 00:00:21.000,1,4,1\n"
+                 ",2020-10-10 00:00:32.000,2020-10-10 00:00:37.000,1,7,0\n"
+                 "b,2020-10-10 00:00:34.000,2020-10-10 00:00:39.000,1,1,1\n"
+                 "a,2020-10-10 00:00:40.000,2020-10-10 00:00:45.000,1,10,1\n"
+                 "c,2020-10-10 00:00:43.000,2020-10-10 00:00:48.000,1,12,1\n"
+                 "d,2020-10-10 00:00:42.000,2020-10-10 00:00:49.000,2,24,2\n");
+}
+
+/* Sessions per name, rows per (note, name): the partition column is the
+ * second GROUP BY key; rows of a step in (end, start, key bytes) order with
+ * the partition key first (keys in SQL order: data/key.h). */
+static void test_session_partition_subset(void)
+{
+    expect_flink("SESSION(TABLE window_source_t PARTITION BY name, DESCRIPTOR(ts), INTERVAL '5' SECOND)",
+                 "note, name, window_start, window_end, COUNT(*) AS cnt, SUM(a_int) AS s", "note, name",
+                 "note,name,window_start,window_end,cnt,s\n"
+                 "Hello,b,2020-10-10 00:00:06.000,2020-10-10 00:00:12.000,1,3\n"
+                 "Hi,b,2020-10-10 00:00:06.000,2020-10-10 00:00:12.000,1,6\n"
+                 ",a,2020-10-10 00:00:01.000,2020-10-10 00:00:13.000,1,5\n"
+                 "Comment#1,a,2020-10-10 00:00:01.000,2020-10-10 00:00:13.000,2,4\n"
+                 "Comment#2,a,2020-10-10 00:00:01.000,2020-10-10 00:00:13.000,1,3\n"
+                 "Hi,a,2020-10-10 00:00:01.000,2020-10-10 00:00:13.000,2,6\n"
+                 "Hi,b,2020-10-10 00:00:16.000,2020-10-10 00:00:21.000,1,4\n"
+                 ",,2020-10-10 00:00:32.000,2020-10-10 00:00:37.000,1,7\n"
+                 "Comment#3,b,2020-10-10 00:00:34.000,2020-10-10 00:00:39.000,1,1\n"
+                 "Comment#4,a,2020-10-10 00:00:40.000,2020-10-10 00:00:45.000,1,10\n"
+                 "Comment#6,c,2020-10-10 00:00:43.000,2020-10-10 00:00:48.000,1,12\n"
+                 "Comment#5,d,2020-10-10 00:00:42.000,2020-10-10 00:00:49.000,1,11\n"
+                 "Comment#7,d,2020-10-10 00:00:42.000,2020-10-10 00:00:49.000,1,13\n");
+    /* global sessions grouped by the same keys: one session [1 s, 13 s)
+     * holds a's and b's rows */
+    expect_flink("SESSION(TABLE window_source_t, DESCRIPTOR(ts), INTERVAL '5' SECOND)",
+                 "note, name, COUNT(*) AS cnt", "name, note",
+                 "note,name,cnt\n"
+                 ",a,1\nComment#1,a,2\nComment#2,a,1\nHi,a,2\nHello,b,1\nHi,b,1\n"
+                 "Hi,b,1\n"
+                 ",,1\nComment#3,b,1\n"
+                 "Comment#4,a,1\nComment#6,c,1\nComment#5,d,1\nComment#7,d,1\n");
+    /* a partition column that is not a GROUP BY key */
+    char *got = NULL;
+    tide_sql_error se;
+    int rc = run_flink("SESSION(TABLE window_source_t PARTITION BY name, DESCRIPTOR(ts), INTERVAL '5' SECOND)",
+                       "note, COUNT(*) AS cnt", "note", 1, &got, &se);
+    free(got);
+    TT_ASSERT_EQ_INT(rc, TIDE_EUNSUPPORTED);
+    TT_ASSERT_MSG(strstr(se.msg, "PARTITION BY a column that is not a GROUP BY key"), "%s", se.msg);
+}
+
 int main(void)
 {
     tmp = tt_tmpdir("test_sql_lower");
@@ -690,5 +834,8 @@ int main(void)
     TT_RUN(test_distinct_and_global);
     TT_RUN(test_having_transitions);
     TT_RUN(test_double_keys);
+    TT_RUN(test_session_flink_global);
+    TT_RUN(test_session_flink_partitioned);
+    TT_RUN(test_session_partition_subset);
     TT_DONE();
 }

@@ -5,18 +5,33 @@
 
 static void test_placement_and_cleanup(void)
 {
-    /* window [0, 100), lateness 20 */
-    TT_ASSERT(!tide_trig_due(100, 99));
+    /* window [0, 100), lateness 20: it fires at its last millisecond, 99
+     * (Flink's isWindowFired), is updated by late records while W < 119
+     * and gone from W = 119 = 99 + 20 on */
+    TT_ASSERT_EQ_INT(tide_trig_fire_time(100), 99);
+    TT_ASSERT(!tide_trig_due(100, 98));
+    TT_ASSERT(tide_trig_due(100, 99));
     TT_ASSERT(tide_trig_due(100, 100));
-    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 99), TIDE_TRIG_OPEN);
-    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 100), TIDE_TRIG_LATE_FIRING);
-    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 119), TIDE_TRIG_LATE_FIRING);
-    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 120), TIDE_TRIG_DROPPED);
-    TT_ASSERT(!tide_trig_expired(100, 20, 119));
-    TT_ASSERT(tide_trig_expired(100, 20, 120));
-    /* lateness 0: late as soon as the window fired */
-    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 0, 100), TIDE_TRIG_DROPPED);
-    /* saturation: the global window only expires at +infinity */
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 98), TIDE_TRIG_OPEN);
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 99), TIDE_TRIG_LATE_FIRING);
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 118), TIDE_TRIG_LATE_FIRING);
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 20, 119), TIDE_TRIG_DROPPED);
+    TT_ASSERT_EQ_INT(tide_trig_cleanup_time(100, 20), 119);
+    TT_ASSERT(!tide_trig_expired(100, 20, 118));
+    TT_ASSERT(tide_trig_expired(100, 20, 119));
+    /* lateness 0: late as soon as the window fired, at W = end - 1 */
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 0, 98), TIDE_TRIG_OPEN);
+    TT_ASSERT_EQ_INT(tide_trig_place_record(100, 0, 99), TIDE_TRIG_DROPPED);
+    /* a window of one millisecond [7, 8) fires when W reaches its start */
+    TT_ASSERT(!tide_trig_due(8, 6));
+    TT_ASSERT(tide_trig_due(8, 7));
+    /* negative times */
+    TT_ASSERT(!tide_trig_due(-10, -12));
+    TT_ASSERT(tide_trig_due(-10, -11));
+    /* saturation: the global window only fires and expires at +infinity */
+    TT_ASSERT_EQ_INT(tide_trig_fire_time(TIDE_TS_MAX), TIDE_TS_MAX);
+    TT_ASSERT(!tide_trig_due(TIDE_TS_MAX, TIDE_TS_MAX - 1));
+    TT_ASSERT(tide_trig_due(TIDE_TS_MAX, TIDE_TS_MAX));
     TT_ASSERT(!tide_trig_expired(TIDE_TS_MAX, 1000, TIDE_TS_MAX - 1));
     TT_ASSERT(tide_trig_expired(TIDE_TS_MAX, 1000, TIDE_TS_MAX));
     TT_ASSERT_EQ_INT(tide_trig_cleanup_time(TIDE_TS_MAX - 5, 1000), TIDE_TS_MAX);

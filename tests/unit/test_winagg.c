@@ -279,15 +279,17 @@ static void xpush(xrow **x, size_t *n, size_t *cap, int key, int64_t s, int64_t 
     brute_vals(rs, idx, m, r->v);
 }
 
-/* Whether record r (arriving under watermark w) counts in window [s, e). */
+/* Whether record r (arriving under watermark w) counts in window [s, e):
+ * the window fires at its last millisecond, e - 1, and is kept L more
+ * (DESIGN.md 4). */
 static bool counted(int64_t w, int64_t e, int64_t L)
 {
-    return w == TIDE_TS_MIN || w < e + L;
+    return w == TIDE_TS_MIN || w < e - 1 + L;
 }
 
 /* The expected final rows, sorted by (end, start, key).  `warr[i]` is the
  * watermark record i saw on arrival; records dropped from a window (warr >=
- * end + L) do not count in it.  SESSION assumes nothing is dropped. */
+ * end - 1 + L) do not count in it.  SESSION assumes nothing is dropped. */
 static xrow *brute_force(const tide_win_spec *w, int64_t L, const rec *rs, const int64_t *warr,
                          int n, int nkeys, size_t *nout)
 {
@@ -389,9 +391,9 @@ static bool brute_late(const tide_win_spec *w, int64_t L, const rec *r, int64_t 
             continue;
         if (w->kind == TIDE_WIN_CUMULATE) {
             for (int64_t e = st + w->slide; e <= st + w->size; e += w->slide)
-                if (r->ts < e && warr >= e + L)
+                if (r->ts < e && warr >= e - 1 + L)
                     return true;
-        } else if (r->ts < st + w->size && warr >= st + w->size + L) {
+        } else if (r->ts < st + w->size && warr >= st + w->size - 1 + L) {
             return true;
         }
     }
@@ -513,8 +515,12 @@ static tide_win_spec random_spec(uint64_t *seed, int kind)
     }
 }
 
-/* Random inputs, each window kind, all aggregates, on time (delays <= B):
- * the output is exactly the brute-force rows, in (end, start, key) order. */
+/* Random inputs, each window kind, all aggregates, delays <= B: the output
+ * is exactly the brute-force rows, in (end, start, key) order.  A record
+ * delayed by exactly B can arrive with ts == W and so miss the window that
+ * ends at ts + 1 (it fired at W = ts): such records are late, exactly those
+ * brute_late names, in arrival order.  Sessions (not modelled as late):
+ * delays <= B - 2, see test_session_touching_boundary. */
 static void test_reference_all_windows(void)
 {
     for (int kind = 0; kind < 5; kind++) {
@@ -535,10 +541,9 @@ static void test_reference_all_windows(void)
                 rc.batch = true;
                 rc.advance_every = 1 + (int)(tt_rand(&seed) % 100);
             }
-            /* Sessions: delays < B (and B >= 1), see test_session_touching_boundary */
-            if (kind == 3 && rc.B == 0)
-                rc.B = 1;
-            int64_t dmax = kind == 3 ? rc.B - 1 : rc.B;
+            if (kind == 3 && rc.B < 2)
+                rc.B = 2;
+            int64_t dmax = kind == 3 ? rc.B - 2 : rc.B;
             for (int i = 0; i < n; i++)
                 arr[i] = (arrival){rs[i].ts + (int64_t)(tt_rand(&seed) % (uint64_t)(dmax + 1)), i};
             qsort(arr, (size_t)n, sizeof *arr, cmp_arrival);
@@ -548,9 +553,18 @@ static void test_reference_all_windows(void)
             int err = run_op(&rc, rs, order, n, &out, warr, &seed);
             size_t nx;
             xrow *x = brute_force(&rc.win, 0, rs, warr, n, nkeys, &nx);
-            bool ok = !err && !out.bad && out.nlate == 0 && out.n == nx;
+            bool ok = !err && !out.bad && out.n == nx;
             for (size_t i = 0; ok && i < nx; i++)
                 ok = out.rows[i].op == TIDE_OP_INSERT && row_matches(&out.rows[i], &x[i]);
+            size_t nl = 0;
+            for (int j = 0; ok && j < n; j++) {
+                int i = order[j];
+                if (brute_late(&rc.win, 0, &rs[i], warr[i])) {
+                    ok = nl < out.nlate && out.late[nl] == i;
+                    nl++;
+                }
+            }
+            ok = ok && nl == out.nlate;
             if (!ok) {
                 TT_SEED(s0);
                 fprintf(stderr, "  kind %s: %zu rows, want %zu, late %zu\n",
@@ -572,7 +586,10 @@ static void test_reference_all_windows(void)
 }
 
 /* Shuffled within the declared out-of-orderness, the output is identical to
- * the sorted input's (row for row, in order). */
+ * the sorted input's (row for row, in order).  Within means delays < B: a
+ * record delayed by B arrives with ts == W and misses a window ending at
+ * ts + 1, which fired at W = ts (Flink SQL's rule too).  Sessions: delays
+ * <= B - 2, see test_session_touching_boundary. */
 static void test_shuffle_invariance(void)
 {
     for (int iter = 0; iter < 400; iter++) {
@@ -586,8 +603,8 @@ static void test_shuffle_invariance(void)
         arrival arr[200];
         gen_records(&seed, rs, n, nkeys, 1 + (int64_t)(tt_rand(&seed) % 800), -400);
         /* Allowed lateness only matters for late records, and there are none
-         * here.  Sessions: delays < B, see test_session_touching_boundary. */
-        run_cfg rc = {.win = random_spec(&seed, kind), .B = 1 + (int64_t)(tt_rand(&seed) % 60),
+         * here. */
+        run_cfg rc = {.win = random_spec(&seed, kind), .B = 2 + (int64_t)(tt_rand(&seed) % 59),
                       .L = (int64_t)(tt_rand(&seed) % 30), .mode = TIDE_TRIG_ACCUMULATING,
                       .advance_every = 1};
         qsort(rs, (size_t)n, sizeof *rs, cmp_ts);
@@ -595,7 +612,7 @@ static void test_shuffle_invariance(void)
             rs[i].id = i;
             sorted[i] = i;
         }
-        int64_t dmax = kind == 3 ? rc.B - 1 : rc.B;
+        int64_t dmax = kind == 3 ? rc.B - 2 : rc.B - 1;
         for (int i = 0; i < n; i++)
             arr[i] = (arrival){rs[i].ts + (int64_t)(tt_rand(&seed) % (uint64_t)(dmax + 1)), i};
         qsort(arr, (size_t)n, sizeof *arr, cmp_arrival);
@@ -977,19 +994,21 @@ static bool is_row(const orow *o, tide_op op, int key, int64_t st, int64_t en, i
 
 /* A session timeline: merge of two fired sessions by a late record within
  * the lateness (-D, -D, +I), a record too late for any session, and state
- * freed at end + L. */
+ * freed at end - 1 + L. */
 static void test_session_late_merge(void)
 {
     small s;
     TT_OK(small_init(&s, tide_win_session(10), 20, TIDE_TRIG_RETRACTING));
     TT_OK(small_push(&s, 0, 0, 1));   /* [0,10) */
     TT_OK(small_push(&s, 0, 25, 2));  /* [25,35) */
+    TT_OK(tide_winagg_advance_watermark(s.op, 33, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 1); /* [25,35) fires at 34 */
     TT_OK(tide_winagg_advance_watermark(s.op, 40, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 2);
     TT_ASSERT(is_row(&s.out.rows[0], TIDE_OP_INSERT, 0, 0, 10, 1, 1));
     TT_ASSERT(is_row(&s.out.rows[1], TIDE_OP_INSERT, 0, 25, 35, 1, 2));
-    /* [0,10) expired at W >= 30 and is gone; ts 5 opens [5,15), and
-     * W=40 >= 15 + 20: late, no state change */
+    /* [0,10) expired at W >= 9 + 20 and is gone; ts 5 opens [5,15), and
+     * W=40 >= 14 + 20: late, no state change */
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
     TT_OK(small_push(&s, 0, 5, 4));
     TT_ASSERT_EQ_INT(s.out.nlate, 1);
@@ -1005,9 +1024,9 @@ static void test_session_late_merge(void)
     TT_ASSERT(is_row(&s.out.rows[4], TIDE_OP_UPDATE_BEFORE, 0, 20, 35, 2, 10));
     TT_ASSERT(is_row(&s.out.rows[5], TIDE_OP_UPDATE_AFTER, 0, 20, 35, 3, 26));
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
-    TT_OK(tide_winagg_advance_watermark(s.op, 54, 0, NULL));
+    TT_OK(tide_winagg_advance_watermark(s.op, 53, 0, NULL));
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
-    TT_OK(tide_winagg_advance_watermark(s.op, 55, 0, NULL)); /* 35 + 20 */
+    TT_OK(tide_winagg_advance_watermark(s.op, 54, 0, NULL)); /* 35 - 1 + 20 */
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 0);
     TT_ASSERT_EQ_INT(tide_winagg_live_keys(s.op), 0);
     /* a bridging record merges two open sessions */
@@ -1022,23 +1041,31 @@ static void test_session_late_merge(void)
     sink_free(&s.out);
 }
 
-/* Flink's touching rule at the watermark: a record with ts == W is on time
- * and may touch a session that fired at W >= end.  With L = 0 that session
- * is already gone, so a new one starts (two sessions where sort-and-merge
- * gives one); with L > 0 it is still kept and the record merges into it (-D
- * of the fired row, +I of the merged one).  Flink does the same.  So for
- * sessions the result depends on arrival order exactly when a record
- * arrives with ts == W, which delays <= B allow (and even sorted input with
- * B = 0 and equal timestamps on different keys).  The session property
- * tests therefore use B >= 1 and delays < B, where ts > W always holds. */
+/* Flink's touching rule at the watermark: a session [s, e) fires at
+ * W = e - 1, and a record with ts == e == W + 1 is on time yet touches it.
+ * With L = 0 that session is already gone, so a new one starts (two
+ * sessions where sort-and-merge gives one); with L > 0 it is still kept and
+ * the record merges into it (-D of the fired row, +I of the merged one).
+ * Flink does the same.  So for sessions the result depends on arrival
+ * order exactly when a record arrives with ts <= W + 1, which delays of
+ * B - 1 or B allow (and even sorted input with B <= 1).  The session
+ * property tests therefore use B >= 2 and delays <= B - 2, where ts >= W + 2
+ * always holds. */
 static void test_session_touching_boundary(void)
 {
     small s;
     TT_OK(small_init(&s, tide_win_session(10), 0, TIDE_TRIG_RETRACTING));
     TT_OK(small_push(&s, 0, 0, 1));
-    TT_OK(tide_winagg_advance_watermark(s.op, 10, 0, NULL)); /* [0,10) fires, freed */
+    TT_OK(tide_winagg_advance_watermark(s.op, 8, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 0);
+    TT_OK(tide_winagg_advance_watermark(s.op, 9, 0, NULL)); /* [0,10) fires, freed */
+    TT_ASSERT_EQ_INT(s.out.n, 1);
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 0);
     TT_OK(small_push(&s, 0, 10, 1)); /* on time (10 >= W) */
-    TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.nlate, 0);
+    TT_OK(tide_winagg_advance_watermark(s.op, 18, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 1);
+    TT_OK(tide_winagg_advance_watermark(s.op, 19, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 2);
     TT_ASSERT(is_row(&s.out.rows[0], TIDE_OP_INSERT, 0, 0, 10, 1, 1));
     TT_ASSERT(is_row(&s.out.rows[1], TIDE_OP_INSERT, 0, 10, 20, 1, 1));
@@ -1047,13 +1074,27 @@ static void test_session_touching_boundary(void)
 
     TT_OK(small_init(&s, tide_win_session(10), 5, TIDE_TRIG_RETRACTING));
     TT_OK(small_push(&s, 0, 0, 1));
-    TT_OK(tide_winagg_advance_watermark(s.op, 10, 0, NULL)); /* [0,10) fires, kept */
+    TT_OK(tide_winagg_advance_watermark(s.op, 9, 0, NULL)); /* [0,10) fires, kept */
+    TT_ASSERT_EQ_INT(s.out.n, 1);
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 1);
     TT_OK(small_push(&s, 0, 10, 1)); /* on time, touches [0,10) */
     TT_ASSERT_EQ_INT(s.out.nlate, 0);
-    TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 2); /* -D [0,10); [0,20) fires at 19 */
+    TT_OK(tide_winagg_advance_watermark(s.op, 19, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 3);
     TT_ASSERT(is_row(&s.out.rows[1], TIDE_OP_DELETE, 0, 0, 10, 1, 1));
     TT_ASSERT(is_row(&s.out.rows[2], TIDE_OP_INSERT, 0, 0, 20, 2, 2));
+    /* kept until 19 + 5: a record at ts 3 (W = 23) updates it, at W = 24
+     * it is gone and the record is late */
+    TT_OK(tide_winagg_advance_watermark(s.op, 23, 0, NULL));
+    TT_OK(small_push(&s, 0, 3, 1));
+    TT_ASSERT_EQ_INT(s.out.n, 5);
+    TT_ASSERT(is_row(&s.out.rows[4], TIDE_OP_UPDATE_AFTER, 0, 0, 20, 3, 3));
+    TT_OK(tide_winagg_advance_watermark(s.op, 24, 0, NULL));
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(s.op), 0);
+    TT_OK(small_push(&s, 0, 3, 1));
+    TT_ASSERT_EQ_INT(s.out.nlate, 1);
+    TT_ASSERT_EQ_INT(s.out.n, 5);
     tide_winagg_free(s.op);
     sink_free(&s.out);
 }
@@ -1069,7 +1110,9 @@ static void test_hop_late_once_and_order(void)
     TT_OK(small_push(&s, 5, 12, 1)); /* "ab" */
     TT_OK(small_push(&s, 0, 12, 1)); /* "a" */
     TT_OK(small_push(&s, 2, 12, 1)); /* "" */
-    TT_OK(tide_winagg_advance_watermark(s.op, 20, 0, NULL));
+    TT_OK(tide_winagg_advance_watermark(s.op, 13, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 0); /* [0,15) fires at its last millisecond, 14 */
+    TT_OK(tide_winagg_advance_watermark(s.op, 19, 0, NULL));
     /* fired: [0,15) and [5,20) for each key, ordered by end, start, key */
     TT_ASSERT_EQ_INT(s.out.n, 8);
     static const int korder[4] = {2, 0, 5, 1}; /* "", "a", "ab", "b" */
@@ -1080,7 +1123,9 @@ static void test_hop_late_once_and_order(void)
     TT_OK(small_push(&s, 0, 13, 5));
     TT_ASSERT_EQ_INT(s.out.nlate, 1);
     TT_ASSERT_EQ_INT(s.out.late[0], 4);
-    TT_OK(tide_winagg_advance_watermark(s.op, 25, 0, NULL));
+    TT_OK(tide_winagg_advance_watermark(s.op, 23, 0, NULL));
+    TT_ASSERT_EQ_INT(s.out.n, 8);
+    TT_OK(tide_winagg_advance_watermark(s.op, 24, 0, NULL));
     TT_ASSERT_EQ_INT(s.out.n, 12);
     TT_ASSERT(is_row(&s.out.rows[8], TIDE_OP_INSERT, 2, 10, 25, 1, 1));
     TT_ASSERT(is_row(&s.out.rows[9], TIDE_OP_INSERT, 0, 10, 25, 2, 6));
@@ -1134,7 +1179,9 @@ static void test_early_by_processing_time(void)
     TT_ASSERT_EQ_INT(out.n, 3); /* -U 1, +U 3 */
     TT_ASSERT(out.rows[1].op == TIDE_OP_UPDATE_BEFORE && out.rows[1].v[0].u.i64 == 1);
     TT_ASSERT(out.rows[2].op == TIDE_OP_UPDATE_AFTER && out.rows[2].v[0].u.i64 == 3);
-    TT_OK(tide_winagg_advance_watermark(op, 1000, 5401, NULL));
+    TT_OK(tide_winagg_advance_watermark(op, 998, 5401, NULL));
+    TT_ASSERT_EQ_INT(tide_winagg_live_windows(op), 1);
+    TT_OK(tide_winagg_advance_watermark(op, 999, 5401, NULL));
     TT_ASSERT_EQ_INT(out.n, 3); /* on-time firing: no change since the early one */
     TT_ASSERT_EQ_INT(tide_winagg_live_windows(op), 0);
     tide_winagg_free(op);
@@ -1523,6 +1570,331 @@ static void test_count_only_matches_generic(void)
     free(in);
 }
 
+/* ---- the boundary rule, step by step --------------------------------------
+ *
+ * An independent model of DESIGN.md 4, written from the rule and not from
+ * tide's window code: a window [s, e) fires when W >= e - 1; it takes
+ * records while W < e - 1 + L (one arriving with e - 1 <= W updates the
+ * fired row: a late firing); a record that misses at least one of its
+ * windows is late, once.  Sessions: each record opens [ts, ts + gap),
+ * live sessions (not yet gone) that it touches merge into it; the merged
+ * session follows the same rule with its own end.
+ *
+ * The scenarios drive watermarks to exactly e - 2, e - 1, e, e - 2 + L,
+ * e - 1 + L and e + L of live windows and push records around W, and after
+ * every step compare the operator's materialised output (accumulating
+ * mode: +I inserts, +U updates, -D deletes) with the model's fired windows,
+ * and the late counts. */
+
+typedef struct mwin {
+    int key;
+    int64_t start, end, count, sum;
+    bool fired, gone;
+} mwin;
+
+typedef struct model {
+    tide_win_spec w;
+    int64_t L, W;
+    mwin *v;
+    size_t n, cap;
+    uint64_t late;
+    uint64_t at_fire_time; /* records that arrived with W == e - 1 of one of their windows */
+    uint64_t late_firings;
+} model;
+
+static int64_t fdiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* The fixed windows containing ts, from the definitions of DESIGN.md 4. */
+static int model_assign(const tide_win_spec *w, int64_t ts, int64_t *st, int64_t *en)
+{
+    int n = 0;
+    if (w->kind == TIDE_WIN_TUMBLE) {
+        st[0] = fdiv(ts, w->size) * w->size;
+        en[0] = st[0] + w->size;
+        return 1;
+    }
+    if (w->kind == TIDE_WIN_HOP) {
+        for (int64_t s = fdiv(ts, w->slide) * w->slide; s > ts - w->size; s -= w->slide) {
+            st[n] = s;
+            en[n++] = s + w->size;
+        }
+        return n;
+    }
+    int64_t s0 = fdiv(ts, w->size) * w->size; /* CUMULATE */
+    for (int64_t e = s0 + w->slide; e <= s0 + w->size; e += w->slide)
+        if (ts < e) {
+            st[n] = s0;
+            en[n++] = e;
+        }
+    return n;
+}
+
+static mwin *model_add(model *m, int key, int64_t s, int64_t e)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 64;
+        m->v = realloc(m->v, m->cap * sizeof *m->v);
+    }
+    m->v[m->n] = (mwin){.key = key, .start = s, .end = e};
+    return &m->v[m->n++];
+}
+
+static void model_push(model *m, int key, int64_t ts, int64_t v)
+{
+    bool late = false, at_fire = false;
+    if (m->w.kind == TIDE_WIN_SESSION) {
+        int64_t s = ts, e = ts + m->w.gap, cnt = 1, sum = v;
+        bool fired = false, changed = true;
+        /* the live sessions it touches (they never touch each other) */
+        for (size_t i = 0; i < m->n; i++) {
+            mwin *x = &m->v[i];
+            if (x->key != key || x->gone || !(x->start <= ts + m->w.gap && ts <= x->end))
+                continue;
+            s = x->start < s ? x->start : s;
+            e = x->end > e ? x->end : e;
+        }
+        if (m->W >= e - 1 + m->L) {
+            m->late++;
+            return;
+        }
+        for (size_t i = 0; i < m->n;) {
+            mwin *x = &m->v[i];
+            if (x->key != key || x->gone || !(x->start <= ts + m->w.gap && ts <= x->end)) {
+                i++;
+                continue;
+            }
+            changed = x->start != s || x->end != e;
+            fired = x->fired;
+            cnt += x->count;
+            sum += x->sum;
+            m->v[i] = m->v[--m->n]; /* its row goes away (or is this one again) */
+        }
+        mwin *n = model_add(m, key, s, e);
+        n->count = cnt;
+        n->sum = sum;
+        n->fired = m->W >= e - 1;
+        m->at_fire_time += m->W == e - 1;
+        m->late_firings += n->fired && fired && !changed;
+        return;
+    }
+    int64_t st[64], en[64];
+    int nw = model_assign(&m->w, ts, st, en);
+    for (int j = 0; j < nw; j++) {
+        if (m->W >= en[j] - 1 + m->L) {
+            late = true;
+            continue;
+        }
+        at_fire |= m->W == en[j] - 1;
+        mwin *x = NULL;
+        for (size_t i = 0; i < m->n && !x; i++)
+            if (m->v[i].key == key && m->v[i].start == st[j] && m->v[i].end == en[j])
+                x = &m->v[i];
+        if (!x)
+            x = model_add(m, key, st[j], en[j]);
+        x->count++;
+        x->sum += v;
+        m->late_firings += x->fired;
+        x->fired |= m->W >= en[j] - 1;
+    }
+    m->late += late;
+    m->at_fire_time += at_fire;
+}
+
+static void model_advance(model *m, int64_t W)
+{
+    if (W <= m->W)
+        return;
+    m->W = W;
+    for (size_t i = 0; i < m->n; i++) {
+        mwin *x = &m->v[i];
+        x->fired |= W >= x->end - 1;
+        x->gone |= W >= x->end - 1 + m->L;
+    }
+}
+
+/* The operator's output, applied as an accumulating changelog. */
+typedef struct btab {
+    mwin *v;
+    size_t n, cap;
+    int errors;
+    bool with_sum;
+} btab;
+
+static int key_index(const void *k, uint32_t len)
+{
+    for (int i = 0; i < 2; i++)
+        if (len == KEYLEN[i] && memcmp(k, KEYS[i], len) == 0)
+            return i;
+    return -1;
+}
+
+static int btab_emit(void *ctx, const tide_winagg_row *r)
+{
+    btab *t = ctx;
+    int key = key_index(r->key, r->key_len);
+    mwin *x = NULL;
+    for (size_t i = 0; i < t->n && !x; i++)
+        if (t->v[i].key == key && t->v[i].start == r->start && t->v[i].end == r->end)
+            x = &t->v[i];
+    if (r->op == TIDE_OP_DELETE) {
+        if (!x)
+            t->errors++;
+        else
+            *x = t->v[--t->n];
+        return 0;
+    }
+    if ((r->op == TIDE_OP_INSERT) != !x || r->op == TIDE_OP_UPDATE_BEFORE)
+        t->errors++;
+    if (!x) {
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 64;
+            t->v = realloc(t->v, t->cap * sizeof *t->v);
+        }
+        x = &t->v[t->n++];
+        *x = (mwin){.key = key, .start = r->start, .end = r->end};
+    }
+    x->count = r->vals[0].u.i64;
+    x->sum = t->with_sum && !r->vals[1].is_null ? r->vals[1].u.i64 : 0;
+    return 0;
+}
+
+static bool btab_matches(const btab *t, const model *m)
+{
+    size_t nf = 0;
+    bool ok = t->errors == 0;
+    for (size_t i = 0; i < m->n && ok; i++) {
+        const mwin *x = &m->v[i];
+        if (!x->fired)
+            continue;
+        nf++;
+        bool found = false;
+        for (size_t j = 0; j < t->n && !found; j++)
+            found = t->v[j].key == x->key && t->v[j].start == x->start &&
+                    t->v[j].end == x->end && t->v[j].count == x->count &&
+                    (!t->with_sum || t->v[j].sum == x->sum);
+        if (!found)
+            fprintf(stderr, "  W=%lld: want key %d [%lld,%lld) n=%lld sum=%lld\n",
+                    (long long)m->W, x->key, (long long)x->start, (long long)x->end,
+                    (long long)x->count, (long long)x->sum);
+        ok = found;
+    }
+    if (ok && nf != t->n)
+        fprintf(stderr, "  W=%lld: %zu rows, want %zu\n", (long long)m->W, t->n, nf);
+    return ok && nf == t->n;
+}
+
+/* One seeded scenario.  path 0: tide_winagg_push; 1: push_batch (the
+ * records between two advances); 2: push_batch of TUMBLE COUNT(*) only,
+ * the combining fast path. */
+static bool boundary_run(uint64_t seed, int path, model *totals)
+{
+    uint64_t s0 = seed;
+    static const int64_t LS[] = {0, 0, 1, 2, 5, 12};
+    int kind = path == 2 ? 0 : (int)(tt_rand(&seed) % 4);
+    int64_t a = 3 + (int64_t)(tt_rand(&seed) % 10), b = 2 + (int64_t)(tt_rand(&seed) % 5);
+    tide_win_spec w = kind == 0   ? tide_win_tumble(a)
+                      : kind == 1 ? tide_win_hop(b, b * (1 + (int64_t)(tt_rand(&seed) % 3)) +
+                                                        (int64_t)(tt_rand(&seed) % 2))
+                      : kind == 2 ? tide_win_cumulate(b, b * (1 + (int64_t)(tt_rand(&seed) % 4)))
+                                  : tide_win_session(a);
+    model m = {.w = w, .L = LS[tt_rand(&seed) % 6], .W = TIDE_TS_MIN};
+    static const tide_winagg_call two[2] = {{TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
+                                            {TIDE_AGG_SUM, 0, TIDE_TYPE_BIGINT}};
+    btab t = {.with_sum = path != 2};
+    tide_winagg_config cfg = {.window = w, .aggs = two, .n_aggs = path == 2 ? 1 : 2,
+                              .n_inputs = 1, .allowed_lateness = m.L,
+                              .mode = TIDE_TRIG_ACCUMULATING, .emit = btab_emit, .ctx = &t};
+    tide_winagg *op;
+    if (tide_winagg_create(&cfg, &op, NULL))
+        return false;
+    enum { NB = 16 };
+    const void *bk[NB];
+    uint32_t bl[NB];
+    int64_t bt[NB];
+    tide_value bv[NB];
+    size_t bn = 0;
+    int64_t now = 0; /* the newest event time pushed */
+    bool ok = true;
+    for (int step = 0; step < 300 && ok; step++) {
+        bool adv = tt_rand(&seed) % 3 == 0 || bn == NB || step == 299;
+        if (!adv) {
+            int key = (int)(tt_rand(&seed) % 2);
+            int64_t base = m.W == TIDE_TS_MIN ? now : m.W;
+            int64_t ts = base - 8 + (int64_t)(tt_rand(&seed) % 14);
+            int64_t v = 1 + (int64_t)(tt_rand(&seed) % 9);
+            now = ts > now ? ts : now;
+            model_push(&m, key, ts, v);
+            bv[bn] = I(v);
+            if (path == 0) {
+                ok = tide_winagg_push(op, KEYS[key], KEYLEN[key], ts, &bv[0], 0, NULL) == 0;
+            } else {
+                bk[bn] = KEYS[key];
+                bl[bn] = KEYLEN[key];
+                bt[bn++] = ts;
+            }
+            if (path == 0)
+                ok = ok && btab_matches(&t, &m);
+            continue;
+        }
+        if (bn) {
+            ok = tide_winagg_push_batch(op, bn, bk, bl, bt, bv, 0, NULL) == 0 &&
+                 btab_matches(&t, &m);
+            bn = 0;
+        }
+        /* the next watermark: a boundary of a live window, or a small step */
+        int64_t to = (m.W == TIDE_TS_MIN ? now : m.W) + 1 + (int64_t)(tt_rand(&seed) % 3);
+        if (m.n) {
+            const mwin *x = &m.v[tt_rand(&seed) % m.n];
+            int64_t c[6] = {x->end - 2,        x->end - 1,        x->end,
+                            x->end - 2 + m.L, x->end - 1 + m.L, x->end + m.L};
+            int64_t pick = c[tt_rand(&seed) % 6];
+            if (pick > m.W)
+                to = pick;
+        }
+        model_advance(&m, to);
+        ok = ok && tide_winagg_advance_watermark(op, to, 0, NULL) == 0 && btab_matches(&t, &m);
+        ok = ok && tide_winagg_late_count(op) == m.late;
+        if (ok && step == 299) {
+            model_advance(&m, TIDE_TS_MAX - 1000);
+            ok = tide_winagg_advance_watermark(op, TIDE_TS_MAX, 0, NULL) == 0 &&
+                 btab_matches(&t, &m) && tide_winagg_live_windows(op) == 0;
+        }
+    }
+    ok = ok && tide_winagg_late_count(op) == m.late;
+    if (!ok) {
+        TT_SEED(s0);
+        fprintf(stderr, "  path %d %s size %lld slide %lld gap %lld L=%lld W=%lld late %llu/%llu\n",
+                path, tide_win_kind_name(w.kind), (long long)w.size, (long long)w.slide,
+                (long long)w.gap, (long long)m.L, (long long)m.W,
+                (unsigned long long)tide_winagg_late_count(op), (unsigned long long)m.late);
+    }
+    totals->late += m.late;
+    totals->at_fire_time += m.at_fire_time;
+    totals->late_firings += m.late_firings;
+    tide_winagg_free(op);
+    free(m.v);
+    free(t.v);
+    return ok;
+}
+
+static void test_boundary_model(void)
+{
+    for (int path = 0; path < 3; path++) {
+        model tot = {0};
+        for (uint64_t it = 0; it < 300; it++)
+            TT_ASSERT(boundary_run(7700000 + 1000 * (uint64_t)path + it, path, &tot));
+        /* the scenarios did hit the boundaries */
+        TT_ASSERT_MSG(tot.late > 1000 && tot.at_fire_time > 300 && tot.late_firings > 300,
+                      "path %d: late %llu, at fire time %llu, late firings %llu", path,
+                      (unsigned long long)tot.late, (unsigned long long)tot.at_fire_time,
+                      (unsigned long long)tot.late_firings);
+    }
+}
+
 static void test_config_errors(void)
 {
     sink out = {0};
@@ -1560,6 +1932,7 @@ int main(void)
     TT_RUN(test_late_data);
     TT_RUN(test_retracting_changelog);
     TT_RUN(test_discarding_panes);
+    TT_RUN(test_boundary_model);
     TT_RUN(test_session_late_merge);
     TT_RUN(test_session_touching_boundary);
     TT_RUN(test_hop_late_once_and_order);
