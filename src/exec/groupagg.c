@@ -512,18 +512,18 @@ int tide_groupagg_snapshot(const tide_groupagg *op, tide_buf *out, tide_err *e)
     tide_snap_put_u64(&w, op->ignored);
     tide_snap_put_varint(&w, n);
     for (size_t k = 0; k < n; k++) {
-        const void *v = ents[k].value;
-        const ga_head *h = v;
+        const unsigned char *v = ents[k].value;
+        const ga_head *h = (const ga_head *)(const void *)v;
+        const tide_value *prev = (const tide_value *)(const void *)(v + op->prev_off);
         uint32_t flags = h->flags & (F_EMITTED | F_DIRTY);
         tide_snap_put_bytes(&w, ents[k].key, ents[k].klen);
         tide_snap_put_i64(&w, h->live);
         tide_snap_put_u8(&w, (uint8_t)flags);
         if (flags & F_EMITTED)
             for (size_t i = 0; i < op->n_aggs; i++)
-                tide_snap_put_value(&w, &((const tide_value *)(const void *)((const unsigned char *)v +
-                                                                            op->prev_off))[i]);
+                tide_snap_put_value(&w, &prev[i]);
         for (size_t i = 0; i < op->n_aggs; i++)
-            tide_agg_snap_put(&op->agg[i], (const unsigned char *)v + op->agg_off[i], &w);
+            tide_agg_snap_put(&op->agg[i], v + op->agg_off[i], &w);
     }
     free(ents);
     return tide_snap_end(&w, e);

@@ -1941,9 +1941,8 @@ size_t tide_winagg_interned_keys(const tide_winagg *op) { return op->n_keys; }
  * sorted by (key bytes, start, end) with its flags, its record count since
  * the last firing, its accumulators (exec/agg.h's canonical encodings) and,
  * once emitted, the results it emitted last.  Restore rebuilds the rest from
- * them: the indexes, the heap (one action per window, as its creation or
- * on-time firing sets it) and the early-firing dirty list (windows flagged
- * W_IN_DLIST).  Idle interned keys, entry numbers, generations, stale heap
+ * them: the indexes, the heap (one action per window, see snap_rebuild)
+ * and the early-firing dirty list (windows flagged W_IN_DLIST).  Idle interned keys, entry numbers, generations, stale heap
  * entries and the batch paths' scratch are not state (no call keeps
  * anything in them), so two snapshots of one state are the same bytes and a
  * restored operator snapshots to the bytes it was restored from. */
@@ -2102,7 +2101,8 @@ int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e)
         if (w->flags & W_LIVE)
             refs[n++] = (wa_snap_ref){win_key(op, i), w->klen, w->start, w->end, i};
     }
-    qsort(refs, n, sizeof *refs, snap_ref_cmp);
+    if (n)
+        qsort(refs, n, sizeof *refs, snap_ref_cmp);
     tide_snap_w w;
     tide_snap_begin(&w, out, WA_SNAP_KIND, WA_SNAP_VERSION);
     snap_put_config(op, &w);
@@ -2197,9 +2197,11 @@ static int snap_win_create(tide_winagg *op, const void *key, uint32_t len, int64
 }
 
 /* The heap action and the early-firing list entry of every restored
- * window.  A window's action is what its creation (end: fire) or its
- * on-time firing (end + L: free) sets, as win_create_fixed, push_session
- * and win_fire_on_time do. */
+ * window.  A window that fired on time waits for its cleanup, as
+ * win_fire_on_time sets it.  An open one gets an action due at once: the
+ * next watermark step finds it not due yet and moves it to its end (or
+ * fires it), as it does for a session extended since its action was set,
+ * so the firing rule is stated in one place only. */
 static int snap_rebuild(tide_winagg *op)
 {
     op->heap_len = 0;
@@ -2209,7 +2211,7 @@ static int snap_rebuild(tide_winagg *op)
         if (!(w->flags & W_LIVE))
             continue;
         int64_t t = w->flags & W_DONE ? tide_trig_cleanup_time(w->end, op->cfg.allowed_lateness)
-                                      : w->end;
+                                      : TIDE_TS_MIN;
         if (heap_push(op, t, i))
             return TIDE_ENOMEM;
         if (!(w->flags & W_IN_DLIST))

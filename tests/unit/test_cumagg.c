@@ -715,7 +715,7 @@ static int ccmp_size(const void *a, const void *b)
 
 static void test_snapshot_cut_anywhere(void)
 {
-    int count = 300;
+    int count = TT_ASAN ? 100 : 300; /* (ASan: the damage tests matter more) */
     uint64_t first = snap_tt_seeds(1, &count);
     uint64_t ncut = 0;
     static crec recs[600];
@@ -744,7 +744,7 @@ static void test_snapshot_cut_anywhere(void)
         tide_buf_free(&cut);
         TT_ASSERT(!why && at < 0);
     }
-    if (count > 1)
+    if (count == 300)
         TT_ASSERT(ncut > 800);
 }
 

@@ -805,7 +805,7 @@ static int gcmp_int(const void *a, const void *b)
 
 static void test_snapshot_cut_anywhere(void)
 {
-    int count = 200;
+    int count = TT_ASAN ? 60 : 200; /* (ASan: the damage tests matter more) */
     uint64_t first = snap_tt_seeds(1, &count);
     uint64_t ncut = 0, rows = 0;
     static grec recs[800];
@@ -834,7 +834,7 @@ static void test_snapshot_cut_anywhere(void)
         tide_buf_free(&cut);
         TT_ASSERT(!why && at < 0);
     }
-    if (count > 1)
+    if (count == 200)
         TT_ASSERT(ncut > 500 && rows > 1000000);
 }
 

