@@ -1646,3 +1646,34 @@ int tide_agg_decode(const tide_agg *a, void *state, const unsigned char *p, size
     *used = (size_t)(r.p - p);
     return 0;
 }
+
+/* ---- inside a snapshot section ------------------------------------------------ */
+
+void tide_agg_snap_put(const tide_agg *a, const void *state, tide_snap_w *w)
+{
+    /* encoded straight into the section (what tide_snap_put_raw would copy);
+     * a failure is the writer's sticky error, and tide_snap_end cuts back */
+    if (w->err)
+        return;
+    int rc = a->vt->encode(a, state, w->out);
+    if (rc)
+        w->err = rc;
+}
+
+int tide_agg_snap_get(const tide_agg *a, void *state, tide_snap_r *r, tide_err *e)
+{
+    if (tide_snap_failed(r))
+        return 0;
+    const unsigned char *p = tide_snap_get_raw(r, 0); /* where the state begins */
+    size_t used = 0;
+    tide_err why = {0};
+    int rc = tide_agg_decode(a, state, p, tide_snap_remaining(r), &used, &why);
+    if (rc == TIDE_ECORRUPT) {
+        tide_snap_fail(r);
+        return 0;
+    }
+    if (rc)
+        return tide_err_set(e, rc, "%s", why.msg);
+    tide_snap_get_raw(r, used);
+    return 0;
+}

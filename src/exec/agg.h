@@ -73,6 +73,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "data/types.h"
+#include "state/snap.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -171,5 +172,20 @@ void tide_agg_free(const tide_agg *a, void *state);
 int tide_agg_encode(const tide_agg *a, const void *state, tide_buf *out, tide_err *e);
 int tide_agg_decode(const tide_agg *a, void *state, const unsigned char *p, size_t n, size_t *used,
                     tide_err *e);
+
+/* The same codec inside an operator's snapshot section (state/snap.h), as
+ * the operators' snapshots use it.  tide_agg_snap_put appends the state's
+ * encoding to the section `w` is writing (an allocation failure is kept by
+ * the writer and reported by tide_snap_end).  tide_agg_snap_get reads one
+ * back into a slot holding no out-of-line state (freshly initialised or
+ * freed): 0, or TIDE_ENOMEM (with `e`); a malformed state, like any other
+ * malformed field, marks the reader failed (tide_snap_close reports it) and
+ * leaves the slot initialised.  Every state is exact: a restored slot gives
+ * the same results as the original under any further step / retract /
+ * merge (SUM's 128-bit or compensated sums and its inf/NaN counts, the
+ * distinct sets and their counts, the HLL registers), though out-of-line
+ * forms may be laid out differently in memory. */
+void tide_agg_snap_put(const tide_agg *a, const void *state, tide_snap_w *w);
+int tide_agg_snap_get(const tide_agg *a, void *state, tide_snap_r *r, tide_err *e);
 
 #endif

@@ -782,3 +782,298 @@ size_t tide_cumagg_live(const tide_cumagg *c)
 {
     return c->live;
 }
+
+/* ---- snapshot / restore --------------------------------------------------
+ *
+ * A snapshot holds the config fingerprint, the watermark, the late count
+ * and every live state sorted by (key bytes, s0): its key values, s0, the
+ * frontier, the scheduled firing time, the running state and its record
+ * count, and its slices in array order with their counts and states (the
+ * order decides the order of merges, hence the bits of DOUBLE results; HOP's
+ * front / back split is kept as it is, suffix merges included).  Restore
+ * re-encodes the keys, rebuilds the hash chains and one heap entry per
+ * scheduled state (the stale entries a heap may hold are never acted on). */
+
+#define CA_SNAP_KIND "cumagg"
+#define CA_SNAP_VERSION 1
+
+static void ca_snap_put_config(const tide_cumagg *c, tide_snap_w *w)
+{
+    tide_snap_put_bool(w, c->hop);
+    tide_snap_put_i64(w, c->step);
+    tide_snap_put_i64(w, c->max);
+    tide_snap_put_varint(w, c->naggs);
+    for (size_t a = 0; a < c->naggs; a++) {
+        tide_snap_put_u8(w, (uint8_t)c->aggs[a].kind);
+        tide_snap_put_u8(w, (uint8_t)c->aggs[a].in_type);
+        tide_snap_put_u32(w, c->aggs[a].flags);
+    }
+    tide_snap_put_varint(w, c->nkeys);
+    for (size_t k = 0; k < c->nkeys; k++)
+        tide_snap_put_u8(w, (uint8_t)c->ktypes[k]);
+}
+
+static int ca_snap_differs(tide_err *e, const char *what, long long snap, long long here)
+{
+    return tide_err_set(e, TIDE_EINVAL,
+                        "sliced window: the snapshot is of another config: %s %lld in the "
+                        "snapshot, %lld here",
+                        what, snap, here);
+}
+
+static int ca_snap_check_config(const tide_cumagg *c, tide_snap_r *r, tide_err *e)
+{
+    bool hop = tide_snap_get_bool(r);
+    int64_t step = tide_snap_get_i64(r), max = tide_snap_get_i64(r);
+    uint64_t naggs = tide_snap_get_varint(r);
+    if (tide_snap_failed(r))
+        return tide_snap_close(r, e);
+    if (hop != c->hop || step != c->step || max != c->max)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "sliced window: the snapshot is of another config: window "
+                            "%s(%lld, %lld) in the snapshot, %s(%lld, %lld) here",
+                            hop ? "HOP" : "CUMULATE", (long long)step, (long long)max,
+                            c->hop ? "HOP" : "CUMULATE", (long long)c->step, (long long)c->max);
+    if (naggs != c->naggs)
+        return ca_snap_differs(e, "aggregate count", (long long)naggs, (long long)c->naggs);
+    for (size_t a = 0; a < c->naggs; a++) {
+        unsigned kind = tide_snap_get_u8(r), type = tide_snap_get_u8(r);
+        uint32_t flags = tide_snap_get_u32(r);
+        if (tide_snap_failed(r))
+            return tide_snap_close(r, e);
+        if (kind != (unsigned)c->aggs[a].kind || type != (unsigned)c->aggs[a].in_type ||
+            flags != c->aggs[a].flags)
+            return tide_err_set(
+                e, TIDE_EINVAL,
+                "sliced window: the snapshot is of another config: aggregate %zu is %s(%s) "
+                "(flags %u) in the snapshot, %s(%s) (flags %u) here",
+                a, kind < TIDE_AGG_KIND_COUNT ? tide_agg_kind_name((tide_agg_kind)kind) : "?",
+                type < TIDE_TYPE_COUNT ? tide_type_name((tide_type)type) : "?", flags,
+                c->aggs[a].name, tide_type_name(c->aggs[a].in_type), c->aggs[a].flags);
+    }
+    uint64_t nkeys = tide_snap_get_varint(r);
+    if (tide_snap_failed(r))
+        return tide_snap_close(r, e);
+    if (nkeys != c->nkeys)
+        return ca_snap_differs(e, "key count", (long long)nkeys, (long long)c->nkeys);
+    for (size_t k = 0; k < c->nkeys; k++) {
+        unsigned type = tide_snap_get_u8(r);
+        if (tide_snap_failed(r))
+            return tide_snap_close(r, e);
+        if (type != (unsigned)c->ktypes[k])
+            return tide_err_set(e, TIDE_EINVAL,
+                                "sliced window: the snapshot is of another config: key %zu is %s "
+                                "in the snapshot, %s here",
+                                k, type < TIDE_TYPE_COUNT ? tide_type_name((tide_type)type) : "?",
+                                tide_type_name(c->ktypes[k]));
+    }
+    return 0;
+}
+
+/* A live state, in snapshot order. */
+typedef struct ca_snap_ref {
+    const unsigned char *key;
+    uint32_t len;
+    int64_t s0;
+    uint32_t idx;
+} ca_snap_ref;
+
+static int ca_snap_ref_cmp(const void *pa, const void *pb)
+{
+    const ca_snap_ref *a = pa, *b = pb;
+    uint32_t n = a->len < b->len ? a->len : b->len;
+    int d = n ? memcmp(a->key, b->key, n) : 0;
+    if (d)
+        return d;
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    return (a->s0 > b->s0) - (a->s0 < b->s0);
+}
+
+static void ca_snap_put_acc(const tide_cumagg *c, const unsigned char *acc, tide_snap_w *w)
+{
+    for (size_t a = 0; a < c->naggs; a++)
+        tide_agg_snap_put(&c->aggs[a], acc + c->acc_off[a], w);
+}
+
+int tide_cumagg_snapshot(const tide_cumagg *c, tide_buf *out, tide_err *e)
+{
+    ca_snap_ref *refs = malloc((c->live + 1) * sizeof *refs);
+    tide_value *kv = malloc((c->nkeys + 1) * sizeof *kv);
+    if (!refs || !kv) {
+        free(refs);
+        free(kv);
+        return tide_err_set(e, TIDE_ENOMEM, "sliced window: snapshot: out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < c->nst && n < c->live; i++)
+        if (c->st[i].live)
+            refs[n++] = (ca_snap_ref){c->st[i].key, c->st[i].key_len, c->st[i].s0, (uint32_t)i};
+    qsort(refs, n, sizeof *refs, ca_snap_ref_cmp);
+    tide_arena ka;
+    tide_arena_init(&ka, 0);
+    tide_snap_w w;
+    tide_snap_begin(&w, out, CA_SNAP_KIND, CA_SNAP_VERSION);
+    ca_snap_put_config(c, &w);
+    tide_snap_put_i64(&w, c->wm);
+    tide_snap_put_u64(&w, c->late);
+    tide_snap_put_varint(&w, n);
+    for (size_t k = 0; k < n; k++) {
+        const cstate *s = &c->st[refs[k].idx];
+        tide_arena_reset(&ka);
+        int krc = tide_key_decode(s->key, s->key_len, c->ktypes, c->nkeys, &ka, kv, e);
+        if (krc) {
+            free(refs);
+            free(kv);
+            tide_arena_free(&ka);
+            out->len = w.start;
+            return krc;
+        }
+        for (size_t i = 0; i < c->nkeys; i++)
+            tide_snap_put_value(&w, &kv[i]);
+        tide_snap_put_i64(&w, s->s0);
+        tide_snap_put_i64(&w, s->frontier);
+        tide_snap_put_i64(&w, s->due);
+        tide_snap_put_varint(&w, s->nrun);
+        ca_snap_put_acc(c, s->run, &w);
+        tide_snap_put_varint(&w, s->nslices);
+        tide_snap_put_varint(&w, s->nfront);
+        tide_snap_put_varint(&w, s->nback);
+        for (size_t j = 0; j < s->nslices; j++) {
+            tide_snap_put_i64(&w, s->slices[j].end);
+            tide_snap_put_varint(&w, s->slices[j].n);
+            ca_snap_put_acc(c, s->slices[j].acc, &w);
+        }
+    }
+    free(refs);
+    free(kv);
+    tide_arena_free(&ka);
+    return tide_snap_end(&w, e);
+}
+
+/* Back to the state of a freshly created operator (a failed restore). */
+static void ca_snap_reset(tide_cumagg *c)
+{
+    for (size_t i = 0; i < c->nst; i++)
+        if (c->st[i].live)
+            state_free(c, (uint32_t)i);
+    c->nheap = 0;
+    c->ngroup = 0;
+    c->wm = TIDE_TS_MIN;
+    c->late = 0;
+}
+
+/* A window end a state may hold: a multiple of the step (HOP: of the
+ * slide; saturated ends excepted) inside its period (CUMULATE). */
+static bool ca_snap_end_ok(const tide_cumagg *c, int64_t s0, int64_t end)
+{
+    if (c->hop)
+        return end == TIDE_TS_MAX || end == TIDE_TS_MIN || tide_win_floor_mod(end, c->step) == 0;
+    return end >= s0 && end <= s0 + c->max && (end - s0) % c->step == 0;
+}
+
+static int ca_snap_get_acc(tide_cumagg *c, unsigned char *acc, tide_snap_r *r, tide_err *e)
+{
+    int rc = 0;
+    for (size_t a = 0; a < c->naggs && !rc; a++)
+        rc = tide_agg_snap_get(&c->aggs[a], acc + c->acc_off[a], r, e);
+    return rc;
+}
+
+/* One state of the snapshot into a new live state: 0, TIDE_ENOMEM, or 0
+ * with the reader failed when it is malformed. */
+static int ca_snap_get_state(tide_cumagg *c, tide_value *kv, tide_snap_r *r, tide_err *e)
+{
+    for (size_t k = 0; k < c->nkeys; k++) {
+        kv[k] = tide_snap_get_value(r);
+        if (kv[k].type != c->ktypes[k]) /* what key_decode gives back */
+            tide_snap_fail(r);
+    }
+    int64_t s0 = tide_snap_get_i64(r), frontier = tide_snap_get_i64(r), due = tide_snap_get_i64(r);
+    uint64_t nrun = tide_snap_get_varint(r);
+    bool ok = c->hop ? s0 == 0 && ca_snap_end_ok(c, 0, frontier)
+                     : tide_win_floor_mod(s0, c->max) == 0 && s0 <= TIDE_TS_MAX - c->max &&
+                           ca_snap_end_ok(c, s0, frontier);
+    if (!ok)
+        tide_snap_fail(r);
+    if (tide_snap_failed(r))
+        return 0;
+    if (key_encode(&c->kbuf, kv, c->nkeys))
+        return tide_err_set(e, TIDE_ENOMEM, "sliced window: restore: out of memory");
+    uint32_t i;
+    state_find(c, c->kbuf.data, (uint32_t)c->kbuf.len, s0, false, &i, e);
+    if (i != NONE) { /* the same state twice */
+        tide_snap_fail(r);
+        return 0;
+    }
+    int rc = state_find(c, c->kbuf.data, (uint32_t)c->kbuf.len, s0, true, &i, e);
+    if (rc)
+        return rc;
+    cstate *s = &c->st[i];
+    s->frontier = frontier;
+    s->due = due;
+    s->nrun = nrun;
+    if ((rc = ca_snap_get_acc(c, s->run, r, e)))
+        return rc;
+    uint64_t ns = tide_snap_get_varint(r), nfront = tide_snap_get_varint(r),
+             nback = tide_snap_get_varint(r);
+    if (ns > tide_snap_remaining(r) || nfront > nback || nback > ns || (!c->hop && nback))
+        tide_snap_fail(r);
+    if (tide_snap_failed(r))
+        return 0;
+    if (ns && tide_array_grow((void **)&s->slices, &s->capslices, (size_t)ns, sizeof *s->slices))
+        return tide_err_set(e, TIDE_ENOMEM, "sliced window: restore: out of memory");
+    for (uint64_t j = 0; j < ns && !tide_snap_failed(r); j++) {
+        int64_t end = tide_snap_get_i64(r);
+        uint64_t n = tide_snap_get_varint(r);
+        /* HOP slices are kept sorted by end (hop_push searches them so) */
+        if (!ca_snap_end_ok(c, s0, end) || (c->hop && j && end <= s->slices[j - 1].end))
+            tide_snap_fail(r);
+        unsigned char *acc = acc_new(c);
+        if (!acc)
+            return tide_err_set(e, TIDE_ENOMEM, "sliced window: restore: out of memory");
+        s->slices[s->nslices++] = (slice){end, n, acc}; /* the state owns it now */
+        if ((rc = ca_snap_get_acc(c, acc, r, e)))
+            return rc;
+    }
+    s->nfront = (size_t)nfront;
+    s->nback = (size_t)nback;
+    return 0;
+}
+
+int tide_cumagg_restore(tide_cumagg *c, const void *buf, size_t len, tide_err *e)
+{
+    if (c->live || c->wm != TIDE_TS_MIN || c->late)
+        return tide_err_set(e, TIDE_EINVAL, "sliced window: restore needs a freshly created operator");
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, CA_SNAP_KIND, &version, NULL, e);
+    if (rc)
+        return rc;
+    if (version != CA_SNAP_VERSION)
+        return tide_err_set(e, TIDE_ECORRUPT,
+                            "snapshot of %s: format version %u, this build reads %u", CA_SNAP_KIND,
+                            version, CA_SNAP_VERSION);
+    if ((rc = ca_snap_check_config(c, &r, e)))
+        return rc;
+    tide_value *kv = malloc((c->nkeys + 1) * sizeof *kv);
+    if (!kv)
+        return tide_err_set(e, TIDE_ENOMEM, "sliced window: restore: out of memory");
+    /* From here on the operator changes; any failure resets it. */
+    c->wm = tide_snap_get_i64(&r);
+    c->late = tide_snap_get_u64(&r);
+    uint64_t n = tide_snap_get_varint(&r);
+    if (n > tide_snap_remaining(&r))
+        tide_snap_fail(&r);
+    for (uint64_t k = 0; k < n && !rc && !tide_snap_failed(&r); k++)
+        rc = ca_snap_get_state(c, kv, &r, e);
+    free(kv);
+    if (!rc)
+        rc = tide_snap_close(&r, e);
+    for (size_t i = 0; i < c->nst && !rc; i++)
+        if (c->st[i].live && c->st[i].due != TIDE_TS_MAX)
+            rc = heap_push(c, c->st[i].due, (uint32_t)i, e);
+    if (rc)
+        ca_snap_reset(c);
+    return rc;
+}

@@ -52,6 +52,7 @@
 #ifndef TIDE_EXEC_CUMAGG_H
 #define TIDE_EXEC_CUMAGG_H
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "data/types.h"
 #include "exec/agg.h"
@@ -97,5 +98,30 @@ int tide_cumagg_advance(tide_cumagg *c, int64_t wm, tide_cumagg_emit_fn fn, void
 
 uint64_t tide_cumagg_late(const tide_cumagg *c); /* records that missed a fired window */
 size_t tide_cumagg_live(const tide_cumagg *c);   /* live (key, period) states; HOP: keys */
+
+/* Checkpoints (state/snap.h).  tide_cumagg_snapshot appends one section,
+ * kind "cumagg", format version 1, holding:
+ *   - a config fingerprint: CUMULATE or HOP with its step (slide) and max
+ *     (size), each aggregate (kind, input type, bind flags), the key
+ *     column types;
+ *   - the watermark and the late count;
+ *   - every live state sorted by (encoded key bytes, period start): its key
+ *     values, period start, frontier (the last window fired), next firing
+ *     time, the running state (CUMULATE: the windows fired so far; HOP: the
+ *     back's merge) with its record count, and its slices in order with
+ *     their record counts and states, HOP's front (suffix merges) / back /
+ *     pending split included, so that later merges, DOUBLE sums too, give
+ *     the same bits.
+ * Equal states give equal bytes.  TIDE_ENOMEM leaves `out` as it was.
+ *
+ * tide_cumagg_restore reads such a section into a freshly created operator
+ * (nothing pushed, no advance; else TIDE_EINVAL) of the same config; from
+ * then on it fires exactly what the snapshotted one would have.  Refused: a
+ * damaged or truncated section, another operator kind or format version, a
+ * state that cannot be (TIDE_ECORRUPT, the message says which); another
+ * config (TIDE_EINVAL, naming the first field that differs).  A refused
+ * restore (and TIDE_ENOMEM) leaves the operator as freshly created. */
+int tide_cumagg_snapshot(const tide_cumagg *c, tide_buf *out, tide_err *e);
+int tide_cumagg_restore(tide_cumagg *c, const void *buf, size_t len, tide_err *e);
 
 #endif

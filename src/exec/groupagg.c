@@ -420,3 +420,193 @@ uint64_t tide_groupagg_ignored(const tide_groupagg *op)
 {
     return op->ignored;
 }
+
+/* ---- snapshot / restore --------------------------------------------------
+ *
+ * A snapshot holds the config fingerprint, the ignored count and every
+ * key's entry in key-byte order (not the table's slot order, which depends
+ * on its history): live rows, whether a row is live downstream and its
+ * values, whether the key changed since the last flush, the aggregate
+ * states.  Restore inserts the keys and queues the changed ones again (the
+ * flush sorts them, so their order is not state). */
+
+#define GA_SNAP_KIND "groupagg"
+#define GA_SNAP_VERSION 1
+
+static void ga_snap_put_config(const tide_groupagg *op, tide_snap_w *w)
+{
+    tide_snap_put_varint(w, op->n_aggs);
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        const tide_groupagg_call *c = &op->calls[i];
+        bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
+        tide_snap_put_u8(w, (uint8_t)c->kind);
+        tide_snap_put_u32(w, star ? 0 : c->arg);
+        tide_snap_put_u8(w, (uint8_t)(star ? TIDE_TYPE_NULL : c->type));
+    }
+    tide_snap_put_varint(w, op->cfg.n_inputs);
+    tide_snap_put_bool(w, op->cfg.retractions);
+    tide_snap_put_bool(w, op->cfg.mini_batch);
+}
+
+static int ga_snap_differs(tide_err *e, const char *what, long long snap, long long here)
+{
+    return tide_err_set(e, TIDE_EINVAL,
+                        "group aggregate: the snapshot is of another config: %s %lld in the "
+                        "snapshot, %lld here",
+                        what, snap, here);
+}
+
+static int ga_snap_check_config(const tide_groupagg *op, tide_snap_r *r, tide_err *e)
+{
+    uint64_t n_aggs = tide_snap_get_varint(r);
+    if (tide_snap_failed(r))
+        return tide_snap_close(r, e);
+    if (n_aggs != op->n_aggs)
+        return ga_snap_differs(e, "aggregate count", (long long)n_aggs, (long long)op->n_aggs);
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        const tide_groupagg_call *c = &op->calls[i];
+        bool star = c->kind == TIDE_AGG_COUNT_STAR;
+        unsigned kind = tide_snap_get_u8(r);
+        uint32_t arg = tide_snap_get_u32(r);
+        unsigned type = tide_snap_get_u8(r);
+        if (tide_snap_failed(r))
+            return tide_snap_close(r, e);
+        if (kind != (unsigned)c->kind || arg != (star ? 0 : c->arg) ||
+            type != (unsigned)(star ? TIDE_TYPE_NULL : c->type))
+            return tide_err_set(
+                e, TIDE_EINVAL,
+                "group aggregate: the snapshot is of another config: aggregate %zu is "
+                "%s(%s) of input %u in the snapshot, %s(%s) of input %u here",
+                i, kind < TIDE_AGG_KIND_COUNT ? tide_agg_kind_name((tide_agg_kind)kind) : "?",
+                type < TIDE_TYPE_COUNT ? tide_type_name((tide_type)type) : "?", arg,
+                tide_agg_kind_name(c->kind), star ? "*" : tide_type_name(c->type),
+                star ? 0 : c->arg);
+    }
+    uint64_t n_inputs = tide_snap_get_varint(r);
+    bool retractions = tide_snap_get_bool(r), mini_batch = tide_snap_get_bool(r);
+    if (tide_snap_failed(r))
+        return tide_snap_close(r, e);
+    if (n_inputs != op->cfg.n_inputs)
+        return ga_snap_differs(e, "input count", (long long)n_inputs, (long long)op->cfg.n_inputs);
+    if (retractions != op->cfg.retractions)
+        return ga_snap_differs(e, "retractions", retractions, op->cfg.retractions);
+    if (mini_batch != op->cfg.mini_batch)
+        return ga_snap_differs(e, "mini-batch", mini_batch, op->cfg.mini_batch);
+    return 0;
+}
+
+int tide_groupagg_snapshot(const tide_groupagg *op, tide_buf *out, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "group aggregate: no snapshot of a failed operator (%s)",
+                            rc_what(op->failed));
+    size_t n = tide_table_count(op->t);
+    tide_table_entry *ents = NULL;
+    if (n && !(ents = malloc(n * sizeof *ents)))
+        return tide_err_set(e, TIDE_ENOMEM, "group aggregate: snapshot: out of memory");
+    if (n)
+        tide_table_sorted(op->t, ents);
+    tide_snap_w w;
+    tide_snap_begin(&w, out, GA_SNAP_KIND, GA_SNAP_VERSION);
+    ga_snap_put_config(op, &w);
+    tide_snap_put_u64(&w, op->ignored);
+    tide_snap_put_varint(&w, n);
+    for (size_t k = 0; k < n; k++) {
+        const unsigned char *v = ents[k].value;
+        const ga_head *h = (const ga_head *)(const void *)v;
+        const tide_value *prev = (const tide_value *)(const void *)(v + op->prev_off);
+        uint32_t flags = h->flags & (F_EMITTED | F_DIRTY);
+        tide_snap_put_bytes(&w, ents[k].key, ents[k].klen);
+        tide_snap_put_i64(&w, h->live);
+        tide_snap_put_u8(&w, (uint8_t)flags);
+        if (flags & F_EMITTED)
+            for (size_t i = 0; i < op->n_aggs; i++)
+                tide_snap_put_value(&w, &prev[i]);
+        for (size_t i = 0; i < op->n_aggs; i++)
+            tide_agg_snap_put(&op->agg[i], v + op->agg_off[i], &w);
+    }
+    free(ents);
+    return tide_snap_end(&w, e);
+}
+
+/* Back to the state of a freshly created operator (a failed restore). */
+static void ga_snap_reset(tide_groupagg *op)
+{
+    if (op->any_free) {
+        tide_table_iter it = {0};
+        tide_table_entry ent;
+        while (tide_table_next(op->t, &it, &ent))
+            slots_free(op, ent.value);
+    }
+    tide_table_clear(op->t);
+    op->n_dents = 0;
+    op->dbuf_len = 0;
+    op->ignored = 0;
+    op->failed = 0;
+}
+
+int tide_groupagg_restore(tide_groupagg *op, const void *buf, size_t len, tide_err *e)
+{
+    if (op->failed || tide_table_count(op->t) || op->ignored || op->n_dents)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "group aggregate: restore needs a freshly created operator");
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, GA_SNAP_KIND, &version, NULL, e);
+    if (rc)
+        return rc;
+    if (version != GA_SNAP_VERSION)
+        return tide_err_set(e, TIDE_ECORRUPT,
+                            "snapshot of %s: format version %u, this build reads %u", GA_SNAP_KIND,
+                            version, GA_SNAP_VERSION);
+    if ((rc = ga_snap_check_config(op, &r, e)))
+        return rc;
+    /* From here on the operator changes; any failure resets it. */
+    op->ignored = tide_snap_get_u64(&r);
+    uint64_t n = tide_snap_get_varint(&r);
+    if (n > tide_snap_remaining(&r))
+        tide_snap_fail(&r);
+    for (uint64_t k = 0; k < n && !rc && !tide_snap_failed(&r); k++) {
+        size_t klen;
+        const void *key = tide_snap_get_bytes(&r, &klen);
+        int64_t live = tide_snap_get_i64(&r);
+        uint32_t flags = tide_snap_get_u8(&r);
+        /* a key without live rows is kept only until its flush */
+        if (klen > UINT32_MAX || live < 0 || (flags & ~(uint32_t)(F_EMITTED | F_DIRTY)) ||
+            (live == 0 && !(flags & F_DIRTY)) || ((flags & F_DIRTY) && !op->cfg.mini_batch))
+            tide_snap_fail(&r);
+        if (tide_snap_failed(&r))
+            break;
+        if (!key)
+            key = "";
+        void *v;
+        bool is_new;
+        if ((rc = tide_table_upsert(op->t, key, klen, &v, &is_new, e)))
+            break;
+        if (!is_new) { /* the same key twice */
+            tide_snap_fail(&r);
+            break;
+        }
+        slots_init(op, v);
+        HEAD(v)->live = live;
+        HEAD(v)->flags = flags & F_EMITTED;
+        if (flags & F_EMITTED) {
+            tide_value *prev = PREV(op, v);
+            for (size_t i = 0; i < op->n_aggs; i++) {
+                prev[i] = tide_snap_get_value(&r);
+                /* results are never strings, so nothing borrows the snapshot */
+                if (prev[i].type != op->agg[i].out_type)
+                    tide_snap_fail(&r);
+            }
+        }
+        for (size_t i = 0; i < op->n_aggs && !rc; i++)
+            rc = tide_agg_snap_get(&op->agg[i], SLOT(op, v, i), &r, e);
+        if (!rc && (flags & F_DIRTY))
+            rc = mark_dirty(op, key, (uint32_t)klen, v, e);
+    }
+    if (!rc)
+        rc = tide_snap_close(&r, e);
+    if (rc)
+        ga_snap_reset(op);
+    return rc;
+}

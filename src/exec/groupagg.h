@@ -53,6 +53,7 @@
 #ifndef TIDE_EXEC_GROUPAGG_H
 #define TIDE_EXEC_GROUPAGG_H
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "data/types.h"
 #include "exec/agg.h"
@@ -125,5 +126,32 @@ size_t tide_groupagg_keys(const tide_groupagg *op);
 size_t tide_groupagg_pending(const tide_groupagg *op);
 /* Retractions ignored because their key had no live row. */
 uint64_t tide_groupagg_ignored(const tide_groupagg *op);
+
+/* Checkpoints (state/snap.h).  tide_groupagg_snapshot appends one section,
+ * kind "groupagg", format version 1, holding:
+ *   - a config fingerprint: each aggregate (kind, argument, type), the
+ *     input count, whether the input has retractions (which selects the
+ *     aggregates' state forms) and mini-batch mode;
+ *   - the ignored-retraction count;
+ *   - every key with state, in key-byte order: its count of live input
+ *     rows, whether a row of it is live downstream and that row's values
+ *     (what -U / -D retract), whether it changed since the last flush
+ *     (mini-batch: the pending set), and each aggregate's state (exec/agg.h,
+ *     exact, incl. retractable MIN/MAX multisets and distinct counts).
+ * Equal states give equal bytes, so a snapshot taken twice without a change
+ * in between is byte-identical.  A failed operator has no snapshot
+ * (TIDE_EFAILED); TIDE_ENOMEM leaves `out` as it was.
+ *
+ * tide_groupagg_restore reads such a section into a freshly created
+ * operator (nothing pushed; else TIDE_EINVAL) of the same config (callback,
+ * context and capacity hint may differ); from then on it emits exactly
+ * what the snapshotted operator would have (the next flush emits the
+ * pending keys).  Refused: a damaged or truncated section, another operator
+ * kind or format version (TIDE_ECORRUPT, the message says which); another
+ * config (TIDE_EINVAL, naming the first field that differs and both
+ * values).  A refused restore (and TIDE_ENOMEM) leaves the operator as
+ * freshly created. */
+int tide_groupagg_snapshot(const tide_groupagg *op, tide_buf *out, tide_err *e);
+int tide_groupagg_restore(tide_groupagg *op, const void *buf, size_t len, tide_err *e);
 
 #endif

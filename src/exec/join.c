@@ -20,6 +20,7 @@
 #include "exec/join.h"
 #include "base/buf.h"
 
+#include "state/snap.h"
 #include "state/table.h"
 #include "time/trigger.h"
 #include "time/watermark.h"
@@ -821,4 +822,392 @@ size_t tide_join_window_panes(const tide_join_window *op) { return op->live_pane
 size_t tide_join_window_rows(const tide_join_window *op, tide_join_side side)
 {
     return op->pool[side == TIDE_JOIN_RIGHT].live;
+}
+
+/* ======================================================================== */
+/* snapshot / restore                                                       */
+/* ======================================================================== */
+
+/* Both joins' state is their buffered rows in their owners' lists: per
+ * interval-join key (sorted by key bytes) or window-join pane (in firing
+ * order), each side's rows in arrival order (which is the order matches are
+ * emitted in), with event time and values (strings copied).  Restore
+ * appends them in that order, so the lists, and with them every later
+ * match, come out as they were; the heaps and tables are rebuilt. */
+
+#define JI_SNAP_KIND "join_interval"
+#define JW_SNAP_KIND "join_window"
+#define J_SNAP_VERSION 1
+
+static int j_snap_version(const char *kind, uint32_t version, tide_err *e)
+{
+    if (version == J_SNAP_VERSION)
+        return 0;
+    return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: format version %u, this build reads %u",
+                        kind, version, J_SNAP_VERSION);
+}
+
+static int j_snap_differs(tide_err *e, const char *op, const char *what, long long snap,
+                          long long here)
+{
+    return tide_err_set(e, TIDE_EINVAL,
+                        "%s: the snapshot is of another config: %s %lld in the snapshot, %lld here",
+                        op, what, snap, here);
+}
+
+/* The rows of one list: count, then (ts, values) each. */
+static void j_snap_put_list(const jpool *p, const jlist *l, tide_snap_w *w)
+{
+    uint64_t n = 0;
+    for (uint32_t i = l->head; i != NIL; i = p->rows[i].next)
+        n++;
+    tide_snap_put_varint(w, n);
+    for (uint32_t i = l->head; i != NIL; i = p->rows[i].next) {
+        tide_snap_put_i64(w, p->rows[i].ts);
+        const tide_value *v = pool_vals(p, i);
+        for (size_t j = 0; j < p->nv; j++)
+            tide_snap_put_value(w, &v[j]);
+    }
+}
+
+/* Read one row's values into `vals` (p->nv of them; strings borrow the
+ * snapshot until pool_add copies them). */
+static void j_snap_get_vals(tide_snap_r *r, tide_value *vals, size_t nv)
+{
+    for (size_t j = 0; j < nv; j++)
+        vals[j] = tide_snap_get_value(r);
+}
+
+static void j_pool_reset(jpool *p)
+{
+    size_t nv = p->nv;
+    pool_destroy(p);
+    pool_init(p, nv);
+}
+
+/* ---- interval join ---- */
+
+int tide_join_interval_snapshot(const tide_join_interval *op, tide_buf *out, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "interval join: no snapshot of a failed operator (%s)",
+                            tide_err_name(op->failed));
+    size_t n = tide_table_count(op->keys);
+    tide_table_entry *ents = NULL;
+    if (n && !(ents = malloc(n * sizeof *ents)))
+        return tide_err_set(e, TIDE_ENOMEM, "interval join: snapshot: out of memory");
+    if (n)
+        tide_table_sorted(op->keys, ents);
+    tide_snap_w w;
+    tide_snap_begin(&w, out, JI_SNAP_KIND, J_SNAP_VERSION);
+    tide_snap_put_i64(&w, op->cfg.lo);
+    tide_snap_put_i64(&w, op->cfg.hi);
+    tide_snap_put_varint(&w, op->cfg.n_left);
+    tide_snap_put_varint(&w, op->cfg.n_right);
+    tide_snap_put_i64(&w, op->wm);
+    tide_snap_put_u64(&w, op->late);
+    tide_snap_put_u64(&w, op->unbuffered);
+    tide_snap_put_varint(&w, n);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t id;
+        memcpy(&id, ents[k].value, sizeof id);
+        tide_snap_put_bytes(&w, ents[k].key, ents[k].klen);
+        for (int s = 0; s < 2; s++)
+            j_snap_put_list(&op->pool[s], &op->ks[id].l[s], &w);
+    }
+    free(ents);
+    return tide_snap_end(&w, e);
+}
+
+static void ji_snap_reset(tide_join_interval *op)
+{
+    for (int s = 0; s < 2; s++) {
+        j_pool_reset(&op->pool[s]);
+        op->heap_n[s] = 0;
+    }
+    tide_table_clear(op->keys);
+    for (uint32_t i = 0; i < op->ks_hi; i++) {
+        free(op->ks[i].kb);
+        op->ks[i].kb = NULL;
+        op->ks[i].kcap = 0;
+    }
+    op->ks_hi = 0;
+    op->ks_free = NIL;
+    op->live_keys = 0;
+    op->wm = TIDE_TS_MIN;
+    op->late = op->unbuffered = 0;
+    op->failed = 0;
+}
+
+/* One key of the snapshot with its rows: 0, TIDE_ENOMEM, or 0 with the
+ * reader failed when it is malformed. */
+static int ji_snap_get_key(tide_join_interval *op, tide_snap_r *r, tide_value *vals, tide_err *e)
+{
+    size_t klen;
+    const void *key = tide_snap_get_bytes(r, &klen);
+    if (klen > UINT32_MAX || tide_snap_failed(r) || tide_table_find(op->keys, key, klen)) {
+        tide_snap_fail(r); /* (a key twice is malformed too) */
+        return 0;
+    }
+    uint32_t id;
+    int rc = ikey_get(op, key ? key : "", (uint32_t)klen, &id, e);
+    if (rc)
+        return rc;
+    for (int s = 0; s < 2; s++) {
+        uint64_t n = tide_snap_get_varint(r);
+        if (n > tide_snap_remaining(r))
+            tide_snap_fail(r);
+        for (uint64_t i = 0; i < n && !tide_snap_failed(r); i++) {
+            int64_t ts = tide_snap_get_i64(r);
+            j_snap_get_vals(r, vals, op->pool[s].nv);
+            if (tide_snap_failed(r))
+                break;
+            uint32_t ri;
+            if (pool_add(&op->pool[s], ts, id, vals, &ri) != 0)
+                return tide_err_set(e, TIDE_ENOMEM, "interval join: restore: out of memory");
+            list_append(&op->pool[s], &op->ks[id].l[s], ri);
+            op->ks[id].n[s]++;
+            if (iheap_push(op, s, ts, ri) != 0)
+                return tide_err_set(e, TIDE_ENOMEM, "interval join: restore: out of memory");
+        }
+    }
+    if (!op->ks[id].n[0] && !op->ks[id].n[1])
+        tide_snap_fail(r); /* a key is kept only while it holds rows */
+    return 0;
+}
+
+int tide_join_interval_restore(tide_join_interval *op, const void *buf, size_t len, tide_err *e)
+{
+    if (op->failed || op->live_keys || op->wm != TIDE_TS_MIN || op->late || op->unbuffered)
+        return tide_err_set(e, TIDE_EINVAL, "interval join: restore needs a freshly created operator");
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, JI_SNAP_KIND, &version, NULL, e);
+    if (!rc)
+        rc = j_snap_version(JI_SNAP_KIND, version, e);
+    if (rc)
+        return rc;
+    int64_t lo = tide_snap_get_i64(&r), hi = tide_snap_get_i64(&r);
+    uint64_t nl = tide_snap_get_varint(&r), nr = tide_snap_get_varint(&r);
+    if (tide_snap_failed(&r))
+        return tide_snap_close(&r, e);
+    if (lo != op->cfg.lo || hi != op->cfg.hi)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "interval join: the snapshot is of another config: bounds [%lld, %lld] "
+                            "in the snapshot, [%lld, %lld] here",
+                            (long long)lo, (long long)hi, (long long)op->cfg.lo,
+                            (long long)op->cfg.hi);
+    if (nl != op->cfg.n_left)
+        return j_snap_differs(e, "interval join", "left values", (long long)nl,
+                              (long long)op->cfg.n_left);
+    if (nr != op->cfg.n_right)
+        return j_snap_differs(e, "interval join", "right values", (long long)nr,
+                              (long long)op->cfg.n_right);
+    size_t nv = op->cfg.n_left > op->cfg.n_right ? op->cfg.n_left : op->cfg.n_right;
+    tide_value *vals = malloc((nv + 1) * sizeof *vals);
+    if (!vals)
+        return tide_err_set(e, TIDE_ENOMEM, "interval join: restore: out of memory");
+    /* From here on the operator changes; any failure resets it. */
+    op->wm = tide_snap_get_i64(&r);
+    op->late = tide_snap_get_u64(&r);
+    op->unbuffered = tide_snap_get_u64(&r);
+    uint64_t n = tide_snap_get_varint(&r);
+    if (n > tide_snap_remaining(&r))
+        tide_snap_fail(&r);
+    for (uint64_t k = 0; k < n && !rc && !tide_snap_failed(&r); k++)
+        rc = ji_snap_get_key(op, &r, vals, e);
+    free(vals);
+    if (!rc)
+        rc = tide_snap_close(&r, e);
+    if (rc)
+        ji_snap_reset(op);
+    return rc;
+}
+
+/* ---- window join ---- */
+
+/* A live pane, in firing order (pane_cmp's). */
+typedef struct jw_snap_ref {
+    int64_t end, start;
+    const char *kb;
+    uint32_t klen, id;
+} jw_snap_ref;
+
+static int jw_snap_ref_cmp(const void *pa, const void *pb)
+{
+    const jw_snap_ref *x = pa, *y = pb;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = n ? memcmp(x->kb, y->kb, n) : 0;
+    if (c != 0)
+        return c;
+    return x->klen < y->klen ? -1 : x->klen > y->klen ? 1 : 0;
+}
+
+/* The window spec with the fields its kind does not use zeroed. */
+static tide_win_spec jw_snap_spec(const tide_win_spec *s)
+{
+    tide_win_spec n = {.kind = s->kind};
+    if (s->kind == TIDE_WIN_TUMBLE || s->kind == TIDE_WIN_HOP || s->kind == TIDE_WIN_CUMULATE)
+        n.size = s->size;
+    if (s->kind == TIDE_WIN_HOP || s->kind == TIDE_WIN_CUMULATE)
+        n.slide = s->slide;
+    return n;
+}
+
+int tide_join_window_snapshot(const tide_join_window *op, tide_buf *out, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "window join: no snapshot of a failed operator (%s)",
+                            tide_err_name(op->failed));
+    jw_snap_ref *refs = NULL;
+    if (op->heap_n && !(refs = malloc(op->heap_n * sizeof *refs)))
+        return tide_err_set(e, TIDE_ENOMEM, "window join: snapshot: out of memory");
+    /* the heap holds every live pane once */
+    for (size_t i = 0; i < op->heap_n; i++) {
+        const pane *p = &op->ps[op->heap[i]];
+        refs[i] = (jw_snap_ref){p->end, p->start, p->kb, p->klen, op->heap[i]};
+    }
+    if (op->heap_n)
+        qsort(refs, op->heap_n, sizeof *refs, jw_snap_ref_cmp);
+    tide_win_spec ws = jw_snap_spec(&op->cfg.window);
+    tide_snap_w w;
+    tide_snap_begin(&w, out, JW_SNAP_KIND, J_SNAP_VERSION);
+    tide_snap_put_u8(&w, (uint8_t)ws.kind);
+    tide_snap_put_i64(&w, ws.size);
+    tide_snap_put_i64(&w, ws.slide);
+    tide_snap_put_varint(&w, op->cfg.n_left);
+    tide_snap_put_varint(&w, op->cfg.n_right);
+    tide_snap_put_i64(&w, op->wm);
+    tide_snap_put_u64(&w, op->late);
+    tide_snap_put_u64(&w, op->late_windows);
+    tide_snap_put_varint(&w, op->heap_n);
+    for (size_t k = 0; k < op->heap_n; k++) {
+        const pane *p = &op->ps[refs[k].id];
+        tide_snap_put_i64(&w, p->start);
+        tide_snap_put_i64(&w, p->end);
+        tide_snap_put_bytes(&w, p->kb, p->klen);
+        for (int s = 0; s < 2; s++)
+            j_snap_put_list(&op->pool[s], &p->l[s], &w);
+    }
+    free(refs);
+    return tide_snap_end(&w, e);
+}
+
+static void jw_snap_reset(tide_join_window *op)
+{
+    for (int s = 0; s < 2; s++)
+        j_pool_reset(&op->pool[s]);
+    tide_table_clear(op->panes);
+    for (uint32_t i = 0; i < op->ps_hi; i++) {
+        free(op->ps[i].kb);
+        op->ps[i].kb = NULL;
+        op->ps[i].kcap = 0;
+    }
+    op->ps_hi = 0;
+    op->ps_free = NIL;
+    op->live_panes = 0;
+    op->heap_n = 0;
+    op->wm = TIDE_TS_MIN;
+    op->late = op->late_windows = 0;
+    op->failed = 0;
+}
+
+/* One pane of the snapshot with its rows: 0, TIDE_ENOMEM, or 0 with the
+ * reader failed when it is malformed. */
+static int jw_snap_get_pane(tide_join_window *op, tide_snap_r *r, tide_value *vals, tide_err *e)
+{
+    int64_t start = tide_snap_get_i64(r), end = tide_snap_get_i64(r);
+    size_t klen;
+    const void *key = tide_snap_get_bytes(r, &klen);
+    if (klen > UINT32_MAX || start > end)
+        tide_snap_fail(r);
+    if (tide_snap_failed(r))
+        return 0;
+    size_t before = op->live_panes;
+    uint32_t id;
+    int rc = pane_get(op, (tide_win_range){start, end}, key ? key : "", (uint32_t)klen, &id, e);
+    if (rc)
+        return rc;
+    if (op->live_panes == before) { /* the same pane twice */
+        tide_snap_fail(r);
+        return 0;
+    }
+    bool any = false;
+    for (int s = 0; s < 2; s++) {
+        uint64_t n = tide_snap_get_varint(r);
+        if (n > tide_snap_remaining(r))
+            tide_snap_fail(r);
+        for (uint64_t i = 0; i < n && !tide_snap_failed(r); i++) {
+            int64_t ts = tide_snap_get_i64(r);
+            j_snap_get_vals(r, vals, op->pool[s].nv);
+            if (tide_snap_failed(r))
+                break;
+            uint32_t ri;
+            if (pool_add(&op->pool[s], ts, id, vals, &ri) != 0)
+                return tide_err_set(e, TIDE_ENOMEM, "window join: restore: out of memory");
+            list_append(&op->pool[s], &op->ps[id].l[s], ri);
+            any = true;
+        }
+    }
+    if (!any)
+        tide_snap_fail(r); /* a pane exists because a row went into it */
+    return 0;
+}
+
+int tide_join_window_restore(tide_join_window *op, const void *buf, size_t len, tide_err *e)
+{
+    if (op->failed || op->live_panes || op->wm != TIDE_TS_MIN || op->late || op->late_windows)
+        return tide_err_set(e, TIDE_EINVAL, "window join: restore needs a freshly created operator");
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, JW_SNAP_KIND, &version, NULL, e);
+    if (!rc)
+        rc = j_snap_version(JW_SNAP_KIND, version, e);
+    if (rc)
+        return rc;
+    tide_win_spec here = jw_snap_spec(&op->cfg.window), snap = {0};
+    snap.kind = (tide_win_kind)tide_snap_get_u8(&r);
+    snap.size = tide_snap_get_i64(&r);
+    snap.slide = tide_snap_get_i64(&r);
+    uint64_t nl = tide_snap_get_varint(&r), nr = tide_snap_get_varint(&r);
+    if (tide_snap_failed(&r))
+        return tide_snap_close(&r, e);
+    if (snap.kind != here.kind || snap.size != here.size || snap.slide != here.slide)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "window join: the snapshot is of another config: window %s(size %lld, "
+                            "slide %lld) in the snapshot, %s(size %lld, slide %lld) here",
+                            (unsigned)snap.kind <= TIDE_WIN_GLOBAL ? tide_win_kind_name(snap.kind)
+                                                                   : "?",
+                            (long long)snap.size, (long long)snap.slide,
+                            tide_win_kind_name(here.kind), (long long)here.size,
+                            (long long)here.slide);
+    if (nl != op->cfg.n_left)
+        return j_snap_differs(e, "window join", "left values", (long long)nl,
+                              (long long)op->cfg.n_left);
+    if (nr != op->cfg.n_right)
+        return j_snap_differs(e, "window join", "right values", (long long)nr,
+                              (long long)op->cfg.n_right);
+    size_t nv = op->cfg.n_left > op->cfg.n_right ? op->cfg.n_left : op->cfg.n_right;
+    tide_value *vals = malloc((nv + 1) * sizeof *vals);
+    if (!vals)
+        return tide_err_set(e, TIDE_ENOMEM, "window join: restore: out of memory");
+    /* From here on the operator changes; any failure resets it. */
+    op->wm = tide_snap_get_i64(&r);
+    op->late = tide_snap_get_u64(&r);
+    op->late_windows = tide_snap_get_u64(&r);
+    uint64_t n = tide_snap_get_varint(&r);
+    if (n > tide_snap_remaining(&r))
+        tide_snap_fail(&r);
+    for (uint64_t k = 0; k < n && !rc && !tide_snap_failed(&r); k++)
+        rc = jw_snap_get_pane(op, &r, vals, e);
+    free(vals);
+    if (!rc)
+        rc = tide_snap_close(&r, e);
+    if (rc)
+        jw_snap_reset(op);
+    return rc;
 }

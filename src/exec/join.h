@@ -67,6 +67,7 @@
 #ifndef TIDE_EXEC_JOIN_H
 #define TIDE_EXEC_JOIN_H
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "data/types.h"
 #include "time/window.h"
@@ -137,6 +138,22 @@ size_t tide_join_interval_keys(const tide_join_interval *op);
 uint64_t tide_join_interval_late_count(const tide_join_interval *op);
 uint64_t tide_join_interval_unbuffered_count(const tide_join_interval *op);
 
+/* Checkpoints (state/snap.h).  tide_join_interval_snapshot appends one
+ * section, kind "join_interval", format version 1: the config fingerprint
+ * (lo, hi, values per row of each side), the watermark, the late and
+ * unbuffered counts, and every key with buffered rows in key-byte order,
+ * with each side's rows in arrival order (event time, values; strings
+ * copied).  tide_join_interval_restore reads one into a freshly created
+ * operator (nothing pushed, no watermark; else TIDE_EINVAL) of the same
+ * config: from then on it emits exactly what the snapshotted one would
+ * have, matches in the same order.  Refused: a damaged or truncated
+ * section, another kind or format version (TIDE_ECORRUPT); another config
+ * (TIDE_EINVAL, naming the field).  A refused restore (and TIDE_ENOMEM)
+ * leaves the operator as freshly created.  Equal states give equal bytes;
+ * a failed operator has no snapshot (TIDE_EFAILED). */
+int tide_join_interval_snapshot(const tide_join_interval *op, tide_buf *out, tide_err *e);
+int tide_join_interval_restore(tide_join_interval *op, const void *buf, size_t len, tide_err *e);
+
 /* ---- window join --------------------------------------------------------- */
 
 typedef struct tide_join_window_config {
@@ -170,5 +187,13 @@ uint64_t tide_join_window_late_windows(const tide_join_window *op);
  * counts k times). */
 size_t tide_join_window_panes(const tide_join_window *op);
 size_t tide_join_window_rows(const tide_join_window *op, tide_join_side side);
+
+/* Checkpoints, as the interval join's: kind "join_window", format version
+ * 1: the config fingerprint (the window, values per row of each side), the
+ * watermark, the late record and late window counts, and every live pane in
+ * firing order (end, start, key bytes) with each side's rows in arrival
+ * order.  Restore: same contract as tide_join_interval_restore. */
+int tide_join_window_snapshot(const tide_join_window *op, tide_buf *out, tide_err *e);
+int tide_join_window_restore(tide_join_window *op, const void *buf, size_t len, tide_err *e);
 
 #endif

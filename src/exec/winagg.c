@@ -1932,3 +1932,364 @@ uint64_t tide_winagg_late_count(const tide_winagg *op) { return op->late_count; 
 size_t tide_winagg_live_windows(const tide_winagg *op) { return op->n_wins; }
 size_t tide_winagg_live_keys(const tide_winagg *op) { return op->n_keys - op->n_idle; }
 size_t tide_winagg_interned_keys(const tide_winagg *op) { return op->n_keys; }
+
+/* ---- snapshot / restore --------------------------------------------------
+ *
+ * The snapshot holds what decides future output and nothing of the layout:
+ * the config that shapes the state (a fingerprint checked on restore), the
+ * watermark, the late count, the early-firing clock, and every live window
+ * sorted by (key bytes, start, end) with its flags, its record count since
+ * the last firing, its accumulators (exec/agg.h's canonical encodings) and,
+ * once emitted, the results it emitted last.  Restore rebuilds the rest from
+ * them: the indexes, the heap (one action per window, see snap_rebuild)
+ * and the early-firing dirty list (windows flagged W_IN_DLIST).  Idle interned keys, entry numbers, generations, stale heap
+ * entries and the batch paths' scratch are not state (no call keeps
+ * anything in them), so two snapshots of one state are the same bytes and a
+ * restored operator snapshots to the bytes it was restored from. */
+
+#define WA_SNAP_KIND "winagg"
+#define WA_SNAP_VERSION 1
+#define WA_SNAP_FLAGS ((uint32_t)(W_EMITTED | W_DONE | W_DIRTY | W_IN_DLIST))
+
+/* The window spec with the fields its kind does not use zeroed. */
+static tide_win_spec snap_spec(const tide_win_spec *s)
+{
+    tide_win_spec n = {.kind = s->kind};
+    switch (s->kind) {
+    case TIDE_WIN_TUMBLE: n.size = s->size; break;
+    case TIDE_WIN_HOP:
+    case TIDE_WIN_CUMULATE: n.size = s->size; n.slide = s->slide; break;
+    case TIDE_WIN_SESSION: n.gap = s->gap; break;
+    default: break;
+    }
+    return n;
+}
+
+static void snap_put_config(const tide_winagg *op, tide_snap_w *w)
+{
+    tide_win_spec s = snap_spec(&op->cfg.window);
+    tide_snap_put_u8(w, (uint8_t)s.kind);
+    tide_snap_put_i64(w, s.size);
+    tide_snap_put_i64(w, s.slide);
+    tide_snap_put_i64(w, s.gap);
+    tide_snap_put_varint(w, op->n_aggs);
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        const tide_winagg_call *c = &op->aggs[i];
+        bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
+        tide_snap_put_u8(w, (uint8_t)c->kind);
+        tide_snap_put_u32(w, star ? 0 : c->arg);
+        tide_snap_put_u8(w, (uint8_t)(star ? TIDE_TYPE_NULL : c->type));
+    }
+    tide_snap_put_varint(w, op->cfg.n_inputs);
+    tide_snap_put_i64(w, op->cfg.allowed_lateness);
+    tide_snap_put_u8(w, (uint8_t)op->cfg.mode);
+    tide_snap_put_i64(w, op->cfg.early.every_ms > 0 ? op->cfg.early.every_ms : 0);
+    tide_snap_put_u64(w, op->cfg.early.every_n);
+}
+
+static int snap_differs(tide_err *e, const char *what, long long snap, long long here)
+{
+    return tide_err_set(e, TIDE_EINVAL,
+                        "window aggregate: the snapshot is of another config: %s %lld in the "
+                        "snapshot, %lld here",
+                        what, snap, here);
+}
+
+/* Read the config fingerprint and compare it with op's: 0, TIDE_EINVAL
+ * naming the first difference, or TIDE_ECORRUPT when it cannot be read. */
+static int snap_check_config(const tide_winagg *op, tide_snap_r *r, tide_err *e)
+{
+    tide_win_spec s = snap_spec(&op->cfg.window), g;
+    g.kind = (tide_win_kind)tide_snap_get_u8(r);
+    g.size = tide_snap_get_i64(r);
+    g.slide = tide_snap_get_i64(r);
+    g.gap = tide_snap_get_i64(r);
+    uint64_t n_aggs = tide_snap_get_varint(r);
+    if (tide_snap_failed(r))
+        return tide_snap_close(r, e);
+    if (g.kind != s.kind || g.size != s.size || g.slide != s.slide || g.gap != s.gap)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "window aggregate: the snapshot is of another config: window "
+                            "%s(size %lld, slide %lld, gap %lld) in the snapshot, "
+                            "%s(size %lld, slide %lld, gap %lld) here",
+                            (unsigned)g.kind <= TIDE_WIN_GLOBAL ? tide_win_kind_name(g.kind) : "?",
+                            (long long)g.size, (long long)g.slide, (long long)g.gap,
+                            tide_win_kind_name(s.kind), (long long)s.size, (long long)s.slide,
+                            (long long)s.gap);
+    if (n_aggs != op->n_aggs)
+        return snap_differs(e, "aggregate count", (long long)n_aggs, (long long)op->n_aggs);
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        const tide_winagg_call *c = &op->aggs[i];
+        bool star = c->kind == TIDE_AGG_COUNT_STAR;
+        unsigned kind = tide_snap_get_u8(r);
+        uint32_t arg = tide_snap_get_u32(r);
+        unsigned type = tide_snap_get_u8(r);
+        if (tide_snap_failed(r))
+            return tide_snap_close(r, e);
+        if (kind != (unsigned)c->kind || arg != (star ? 0 : c->arg) ||
+            type != (unsigned)(star ? TIDE_TYPE_NULL : c->type))
+            return tide_err_set(
+                e, TIDE_EINVAL,
+                "window aggregate: the snapshot is of another config: aggregate %zu is "
+                "%s(%s) of input %u in the snapshot, %s(%s) of input %u here",
+                i, kind < TIDE_AGG_KIND_COUNT ? tide_agg_kind_name((tide_agg_kind)kind) : "?",
+                type < TIDE_TYPE_COUNT ? tide_type_name((tide_type)type) : "?", arg,
+                tide_agg_kind_name(c->kind), star ? "*" : tide_type_name(c->type),
+                star ? 0 : c->arg);
+    }
+    uint64_t n_inputs = tide_snap_get_varint(r);
+    int64_t lateness = tide_snap_get_i64(r);
+    unsigned mode = tide_snap_get_u8(r);
+    int64_t every_ms = tide_snap_get_i64(r);
+    uint64_t every_n = tide_snap_get_u64(r);
+    if (tide_snap_failed(r))
+        return tide_snap_close(r, e);
+    if (n_inputs != op->cfg.n_inputs)
+        return snap_differs(e, "input count", (long long)n_inputs, (long long)op->cfg.n_inputs);
+    if (lateness != op->cfg.allowed_lateness)
+        return snap_differs(e, "allowed lateness", (long long)lateness,
+                            (long long)op->cfg.allowed_lateness);
+    if (mode != (unsigned)op->cfg.mode)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "window aggregate: the snapshot is of another config: %s mode in "
+                            "the snapshot, %s here",
+                            mode <= TIDE_TRIG_RETRACTING ? tide_trig_mode_name((tide_trig_mode)mode)
+                                                         : "?",
+                            tide_trig_mode_name(op->cfg.mode));
+    if (every_ms != (op->cfg.early.every_ms > 0 ? op->cfg.early.every_ms : 0))
+        return snap_differs(e, "early firing period (ms)", (long long)every_ms,
+                            (long long)op->cfg.early.every_ms);
+    if (every_n != op->cfg.early.every_n)
+        return snap_differs(e, "early firing count", (long long)every_n,
+                            (long long)op->cfg.early.every_n);
+    return 0;
+}
+
+/* A live window, in snapshot order. */
+typedef struct wa_snap_ref {
+    const unsigned char *key;
+    uint32_t klen;
+    int64_t start, end;
+    uint32_t win;
+} wa_snap_ref;
+
+static int snap_ref_cmp(const void *pa, const void *pb)
+{
+    const wa_snap_ref *a = pa, *b = pb;
+    uint32_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = n ? memcmp(a->key, b->key, n) : 0;
+    if (c)
+        return c;
+    if (a->klen != b->klen)
+        return a->klen < b->klen ? -1 : 1;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return (a->end > b->end) - (a->end < b->end);
+}
+
+int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "window aggregate: no snapshot of a failed operator (%s)",
+                            tide_err_name(op->failed));
+    wa_snap_ref *refs = NULL;
+    if (op->n_wins && !(refs = malloc(op->n_wins * sizeof *refs)))
+        return tide_err_set(e, TIDE_ENOMEM, "window aggregate: snapshot: out of memory");
+    size_t n = 0;
+    for (uint32_t i = 0; i < op->wins_cap && n < op->n_wins; i++) {
+        const wa_win *w = WIN(op, i);
+        if (w->flags & W_LIVE)
+            refs[n++] = (wa_snap_ref){win_key(op, i), w->klen, w->start, w->end, i};
+    }
+    if (n)
+        qsort(refs, n, sizeof *refs, snap_ref_cmp);
+    tide_snap_w w;
+    tide_snap_begin(&w, out, WA_SNAP_KIND, WA_SNAP_VERSION);
+    snap_put_config(op, &w);
+    tide_snap_put_i64(&w, op->wm);
+    tide_snap_put_u64(&w, op->late_count);
+    tide_trig_clock_snap_put(&op->clock, &w);
+    tide_snap_put_varint(&w, n);
+    for (size_t k = 0; k < n; k++) {
+        const wa_win *x = WIN(op, refs[k].win);
+        uint32_t flags = x->flags & WA_SNAP_FLAGS;
+        tide_snap_put_bytes(&w, refs[k].key, refs[k].klen);
+        tide_snap_put_i64(&w, x->start);
+        tide_snap_put_i64(&w, x->end);
+        tide_snap_put_u8(&w, (uint8_t)flags);
+        tide_snap_put_varint(&w, x->since_fire);
+        const unsigned char *a = win_acc(op, refs[k].win);
+        for (size_t i = 0; i < op->n_aggs; i++)
+            tide_agg_snap_put(&op->agg[i], a + op->agg_off[i], &w);
+        const tide_value *prev = win_prev(op, refs[k].win);
+        if (prev && (flags & W_EMITTED))
+            for (size_t i = 0; i < op->n_aggs; i++)
+                tide_snap_put_value(&w, &prev[i]);
+    }
+    free(refs);
+    return tide_snap_end(&w, e);
+}
+
+/* Back to the state of a freshly created operator (a failed restore). */
+static void snap_reset(tide_winagg *op)
+{
+    for (uint32_t i = 0; i < op->wins_cap; i++)
+        if (WIN(op, i)->flags & W_LIVE)
+            win_free(op, i);
+    key_sweep(op, true);
+    op->heap_len = 0;
+    op->dirty_len = 0;
+    op->wm = TIDE_TS_MIN;
+    op->late_count = 0;
+    op->failed = 0;
+    tide_trig_clock_init(&op->clock, op->cfg.early.every_ms);
+}
+
+/* A restored live window (key, start, end), indexed; *dup when the
+ * snapshot holds it twice (or, for sessions, one the key's sessions
+ * intersect).  0 or TIDE_ENOMEM. */
+static int snap_win_create(tide_winagg *op, const void *key, uint32_t len, int64_t start,
+                           int64_t end, uint32_t *out, bool *dup)
+{
+    uint64_t h = hash_key(key, len);
+    int rc;
+    *dup = false;
+    if (op->cfg.window.kind == TIDE_WIN_SESSION) {
+        uint32_t kidx = key_find(op, key, len, h);
+        tide_win_range p = {start, end};
+        for (uint32_t s = kidx != NONE ? op->keys[kidx].sessions : NONE; s != NONE;
+             s = WIN(op, s)->next)
+            if (tide_win_intersects(p, (tide_win_range){WIN(op, s)->start, WIN(op, s)->end})) {
+                *dup = true;
+                return 0;
+            }
+        if ((rc = key_get(op, key, len, h, &kidx)))
+            return rc;
+        if ((rc = win_alloc(op, kidx, NULL, 0, start, end, out))) {
+            if (op->keys[kidx].refs == 0)
+                key_release(op, kidx);
+            return rc;
+        }
+        WIN(op, *out)->next = op->keys[kidx].sessions;
+        op->keys[kidx].sessions = *out;
+        return 0;
+    }
+    uint64_t kw[2] = {0, 0};
+    if (len <= 16)
+        key_words(key, len, kw);
+    uint64_t wh = hash_win(h, start, end);
+    if (win_find(op, key, len, kw, start, end, wh) != NONE) {
+        *dup = true;
+        return 0;
+    }
+    uint32_t kidx = NONE;
+    if (len > 16) {
+        kidx = key_find(op, key, len, h);
+        if ((rc = key_get(op, key, len, h, &kidx)))
+            return rc;
+    }
+    if ((rc = win_create_fixed(op, kidx, key, len, start, end, wh, out))) {
+        if (kidx != NONE && op->keys[kidx].refs == 0)
+            key_release(op, kidx);
+        return rc;
+    }
+    return 0;
+}
+
+/* The heap action and the early-firing list entry of every restored
+ * window.  A window that fired on time waits for its cleanup, as
+ * win_fire_on_time sets it.  An open one gets an action due at once: the
+ * next watermark step finds it not due yet and moves it to its end (or
+ * fires it), as it does for a session extended since its action was set,
+ * so the firing rule is stated in one place only. */
+static int snap_rebuild(tide_winagg *op)
+{
+    op->heap_len = 0;
+    op->dirty_len = 0;
+    for (uint32_t i = 0; i < op->wins_cap; i++) {
+        wa_win *w = WIN(op, i);
+        if (!(w->flags & W_LIVE))
+            continue;
+        int64_t t = w->flags & W_DONE ? tide_trig_cleanup_time(w->end, op->cfg.allowed_lateness)
+                                      : TIDE_TS_MIN;
+        if (heap_push(op, t, i))
+            return TIDE_ENOMEM;
+        if (!(w->flags & W_IN_DLIST))
+            continue;
+        if (tide_array_grow((void **)&op->dirty, &op->dirty_cap, op->dirty_len + 1,
+                            sizeof *op->dirty))
+            return TIDE_ENOMEM;
+        op->dirty[op->dirty_len++] = (wa_ref){i, w->gen};
+    }
+    return 0;
+}
+
+int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *e)
+{
+    if (op->failed || op->n_wins || op->n_keys || op->wm != TIDE_TS_MIN || op->late_count ||
+        op->clock.next != TIDE_TS_MIN)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "window aggregate: restore needs a freshly created operator");
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, WA_SNAP_KIND, &version, NULL, e);
+    if (rc)
+        return rc;
+    if (version != WA_SNAP_VERSION)
+        return tide_err_set(e, TIDE_ECORRUPT,
+                            "snapshot of %s: format version %u, this build reads %u", WA_SNAP_KIND,
+                            version, WA_SNAP_VERSION);
+    if ((rc = snap_check_config(op, &r, e)))
+        return rc;
+    /* From here on the operator changes; any failure resets it. */
+    op->wm = tide_snap_get_i64(&r);
+    op->late_count = tide_snap_get_u64(&r);
+    tide_trig_clock_snap_get(&op->clock, &r);
+    uint64_t n = tide_snap_get_varint(&r);
+    if (n > tide_snap_remaining(&r))
+        tide_snap_fail(&r);
+    for (uint64_t k = 0; k < n && !rc && !tide_snap_failed(&r); k++) {
+        size_t klen;
+        const void *key = tide_snap_get_bytes(&r, &klen);
+        int64_t start = tide_snap_get_i64(&r), end = tide_snap_get_i64(&r);
+        uint32_t flags = tide_snap_get_u8(&r);
+        uint64_t since_fire = tide_snap_get_varint(&r);
+        if (klen > UINT32_MAX || (flags & ~WA_SNAP_FLAGS) || since_fire > UINT32_MAX ||
+            start > end)
+            tide_snap_fail(&r);
+        if (tide_snap_failed(&r))
+            break;
+        uint32_t idx;
+        bool dup;
+        if ((rc = snap_win_create(op, key ? key : "", (uint32_t)klen, start, end, &idx, &dup))) {
+            rc = tide_err_set(e, rc, "window aggregate: restore: out of memory");
+            break;
+        }
+        if (dup) {
+            tide_snap_fail(&r);
+            break;
+        }
+        wa_win *w = WIN(op, idx);
+        w->flags = W_LIVE | flags;
+        w->since_fire = (uint32_t)since_fire;
+        unsigned char *a = win_acc(op, idx);
+        for (size_t i = 0; i < op->n_aggs && !rc; i++)
+            rc = tide_agg_snap_get(&op->agg[i], a + op->agg_off[i], &r, e);
+        tide_value *prev = win_prev(op, idx);
+        if (!rc && prev && (flags & W_EMITTED)) {
+            for (size_t i = 0; i < op->n_aggs; i++) {
+                prev[i] = tide_snap_get_value(&r);
+                /* results are never strings, so nothing borrows the snapshot */
+                if (prev[i].type != op->agg[i].out_type)
+                    tide_snap_fail(&r);
+            }
+        }
+    }
+    if (!rc)
+        rc = tide_snap_close(&r, e);
+    if (!rc && (rc = snap_rebuild(op)))
+        rc = tide_err_set(e, rc, "window aggregate: restore: out of memory");
+    if (rc)
+        snap_reset(op);
+    return rc;
+}

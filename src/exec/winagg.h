@@ -41,6 +41,7 @@
 #ifndef TIDE_EXEC_WINAGG_H
 #define TIDE_EXEC_WINAGG_H
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "data/types.h"
 #include "exec/agg.h"
@@ -132,5 +133,41 @@ uint64_t tide_winagg_late_count(const tide_winagg *op);
 size_t tide_winagg_live_windows(const tide_winagg *op);
 size_t tide_winagg_live_keys(const tide_winagg *op);
 size_t tide_winagg_interned_keys(const tide_winagg *op);
+
+/* Checkpoints (state/snap.h).  tide_winagg_snapshot appends one section,
+ * kind "winagg", format version 1, holding:
+ *   - a config fingerprint: the window (kind and the sizes it uses), each
+ *     aggregate (kind, argument, type), the input count, the allowed
+ *     lateness, the accumulation mode and the early-firing policy;
+ *   - the watermark, the late count and the processing-time early-firing
+ *     clock (its next deadline);
+ *   - every live (key, window) state, sorted by (key bytes, start, end):
+ *     key, start, end (a SESSION window's current extent), whether it was
+ *     emitted, fired on time, changed since its last firing and is queued
+ *     for the next processing-time round, the records added since its last
+ *     firing (every-N early firings), each aggregate's state (exec/agg.h,
+ *     exact: sums, inf/NaN counts, distinct sets, HLL registers) and, once
+ *     emitted (accumulating and retracting modes), the results it emitted
+ *     last (for -U / -D and for skipping unchanged re-firings).
+ * That is everything that decides future output; the TUMBLE COUNT(*)
+ * batch path keeps nothing between calls.  Equal states give equal bytes
+ * (no hash or memory order), so a snapshot taken twice without a change in
+ * between is byte-identical.  The operator is not changed; a failed
+ * operator has no snapshot (TIDE_EFAILED).  TIDE_ENOMEM leaves `out` as it
+ * was.
+ *
+ * tide_winagg_restore reads such a section into a freshly created operator
+ * (nothing pushed, no watermark, no tick; else TIDE_EINVAL) created with
+ * the same config (callbacks, context and capacity hint may differ).  From
+ * then on it emits exactly what the snapshotted operator would have.
+ * (Idle keys it kept interned are not restored: tide_winagg_interned_keys
+ * may differ, the live counts do not.)  Refused: a damaged or truncated
+ * section, one of another operator kind or format version (TIDE_ECORRUPT,
+ * the message says which); a snapshot of another config (TIDE_EINVAL, the
+ * message names the first field that differs and both values).  A refused
+ * restore (and TIDE_ENOMEM) leaves the operator as freshly created, so an
+ * older snapshot can be tried. */
+int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e);
+int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *e);
 
 #endif

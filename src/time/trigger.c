@@ -47,3 +47,19 @@ int tide_trig_firing_ops(tide_trig_mode m, bool fired, tide_op ops[2])
     ops[1] = TIDE_OP_UPDATE_AFTER;
     return 2;
 }
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+void tide_trig_clock_snap_put(const tide_trig_clock *c, tide_snap_w *w)
+{
+    tide_snap_put_i64(w, c->next);
+}
+
+void tide_trig_clock_snap_get(tide_trig_clock *c, tide_snap_r *r)
+{
+    int64_t next = tide_snap_get_i64(r);
+    if (c->every_ms <= 0 && next != TIDE_TS_MIN)
+        tide_snap_fail(r);
+    else
+        c->next = next;
+}

@@ -45,6 +45,7 @@
 #define TIDE_TIME_TRIGGER_H
 
 #include "data/types.h"
+#include "state/snap.h"
 #include "time/watermark.h"
 
 #include <stdbool.h>
@@ -119,6 +120,14 @@ void tide_trig_clock_init(tide_trig_clock *c, int64_t every_ms);
  * next one is scheduled at proc_now + every_ms.  The first call starts the
  * clock (due one period later). */
 bool tide_trig_clock_due(tide_trig_clock *c, int64_t proc_now);
+
+/* Checkpoints: the clock inside its owner's snapshot section (state/snap.h;
+ * the owner's format version covers it): its next deadline only.  every_ms
+ * is the owner's config (the owner checks it matches); get keeps the
+ * `every_ms` the clock was initialised with and marks the reader failed on
+ * a started deadline for a clock that never runs (every_ms <= 0). */
+void tide_trig_clock_snap_put(const tide_trig_clock *c, tide_snap_w *w);
+void tide_trig_clock_snap_get(tide_trig_clock *c, tide_snap_r *r);
 
 /* The ops one firing emits for a row, given whether the row was emitted
  * before (`fired`): +I; or +U (accumulating); or -U then +U (retracting);

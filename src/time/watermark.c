@@ -12,6 +12,8 @@
  */
 #include "time/watermark.h"
 
+#include "state/snap.h"
+
 #include <stdlib.h>
 
 int64_t tide_wm_sat_add(int64_t a, int64_t b)
@@ -217,4 +219,127 @@ bool tide_wm_comb_all_idle(const tide_wm_comb *c)
         any = true;
     }
     return any;
+}
+
+/* ---- checkpoints (see watermark.h) ----------------------------------------- */
+
+#define GEN_SNAP_KIND "wm_gen"
+#define COMB_SNAP_KIND "wm_comb"
+#define WM_SNAP_VERSION 1
+
+static int snap_version(const char *what, uint32_t version, tide_err *e)
+{
+    if (version == WM_SNAP_VERSION)
+        return 0;
+    return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: format version %u, this build reads %u",
+                        what, version, WM_SNAP_VERSION);
+}
+
+/* A config field of the snapshot against the target's: TIDE_EINVAL naming
+ * both when they differ (*rc keeps the first). */
+static void snap_same(int *rc, const char *what, const char *field, int64_t snap, int64_t here,
+                      tide_err *e)
+{
+    if (!*rc && snap != here)
+        *rc = tide_err_set(e, TIDE_EINVAL,
+                           "snapshot of %s: taken with %s %lld, this one has %lld", what, field,
+                           (long long)snap, (long long)here);
+}
+
+int tide_wm_gen_snapshot(const tide_wm_gen *g, tide_buf *out, tide_err *e)
+{
+    tide_snap_w w;
+    tide_snap_begin(&w, out, GEN_SNAP_KIND, WM_SNAP_VERSION);
+    tide_snap_put_i64(&w, g->bound);
+    tide_snap_put_i64(&w, g->future_bound);
+    tide_snap_put_i64(&w, g->max_ts);
+    tide_snap_put_i64(&w, g->wm);
+    tide_snap_put_bool(&w, g->ended);
+    return tide_snap_end(&w, e);
+}
+
+int tide_wm_gen_restore(tide_wm_gen *g, const void *buf, size_t len, tide_err *e)
+{
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, GEN_SNAP_KIND, &version, NULL, e);
+    if (!rc)
+        rc = snap_version(GEN_SNAP_KIND, version, e);
+    if (rc)
+        return rc;
+    int64_t bound = tide_snap_get_i64(&r), future = tide_snap_get_i64(&r);
+    int64_t max_ts = tide_snap_get_i64(&r), wm = tide_snap_get_i64(&r);
+    bool ended = tide_snap_get_bool(&r);
+    if ((rc = tide_snap_close(&r, e)))
+        return rc;
+    snap_same(&rc, GEN_SNAP_KIND, "bound", bound, g->bound, e);
+    snap_same(&rc, GEN_SNAP_KIND, "future bound", future, g->future_bound, e);
+    if (rc)
+        return rc;
+    g->max_ts = max_ts;
+    g->wm = wm;
+    g->ended = ended;
+    return 0;
+}
+
+int tide_wm_comb_snapshot(const tide_wm_comb *c, tide_buf *out, tide_err *e)
+{
+    tide_snap_w w;
+    tide_snap_begin(&w, out, COMB_SNAP_KIND, WM_SNAP_VERSION);
+    tide_snap_put_u64(&w, c->n);
+    tide_snap_put_i64(&w, c->idle_timeout);
+    tide_snap_put_i64(&w, c->quiet_timeout);
+    tide_snap_put_i64(&w, c->now);
+    tide_snap_put_i64(&w, c->combined);
+    tide_snap_put_i64(&w, c->t_last);
+    tide_snap_put_i64(&w, c->w_last);
+    for (size_t i = 0; i < c->n; i++) {
+        tide_snap_put_i64(&w, c->in[i].wm);
+        tide_snap_put_i64(&w, c->in[i].last_data);
+        tide_snap_put_bool(&w, c->in[i].ended);
+    }
+    return tide_snap_end(&w, e);
+}
+
+int tide_wm_comb_restore(tide_wm_comb *c, const void *buf, size_t len, tide_err *e)
+{
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, COMB_SNAP_KIND, &version, NULL, e);
+    if (!rc)
+        rc = snap_version(COMB_SNAP_KIND, version, e);
+    if (rc)
+        return rc;
+    uint64_t n = tide_snap_get_u64(&r);
+    int64_t idle = tide_snap_get_i64(&r), quiet = tide_snap_get_i64(&r);
+    if (tide_snap_failed(&r))
+        return tide_snap_close(&r, e); /* too short for the config: damage, not a mismatch */
+    /* the config first: the inputs are only read into a combiner of as many */
+    snap_same(&rc, COMB_SNAP_KIND, "input count", (int64_t)n, (int64_t)c->n, e);
+    snap_same(&rc, COMB_SNAP_KIND, "idle timeout", idle, c->idle_timeout, e);
+    snap_same(&rc, COMB_SNAP_KIND, "quiet timeout", quiet, c->quiet_timeout, e);
+    if (rc)
+        return rc;
+    int64_t now = tide_snap_get_i64(&r), combined = tide_snap_get_i64(&r);
+    int64_t t_last = tide_snap_get_i64(&r), w_last = tide_snap_get_i64(&r);
+    /* a first pass over the inputs on a copy of the reader: a damaged tail
+     * is refused before the combiner changes */
+    tide_snap_r pass = r;
+    for (size_t i = 0; i < c->n && !tide_snap_failed(&pass); i++) {
+        tide_snap_get_i64(&pass);
+        tide_snap_get_i64(&pass);
+        tide_snap_get_bool(&pass);
+    }
+    if ((rc = tide_snap_close(&pass, e)))
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        c->in[i].wm = tide_snap_get_i64(&r);
+        c->in[i].last_data = tide_snap_get_i64(&r);
+        c->in[i].ended = tide_snap_get_bool(&r);
+    }
+    c->now = now;
+    c->combined = combined;
+    c->t_last = t_last;
+    c->w_last = w_last;
+    return 0;
 }

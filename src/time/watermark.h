@@ -18,6 +18,7 @@
 #ifndef TIDE_TIME_WATERMARK_H
 #define TIDE_TIME_WATERMARK_H
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "data/types.h"
 
@@ -108,5 +109,32 @@ int64_t tide_wm_comb_current(const tide_wm_comb *c);
 bool tide_wm_comb_input_idle(const tide_wm_comb *c, size_t i);
 /* Whether every input that has not ended is idle (the output is idle). */
 bool tide_wm_comb_all_idle(const tide_wm_comb *c);
+
+/* ---- checkpoints ---------------------------------------------------------
+ *
+ * Each is one state/snap.h section appended to `out` (a source puts its
+ * partitions' generators into its own section as blobs):
+ *
+ *   "wm_gen" format 1:  config (bound B, future bound), then the max event
+ *                       time seen, W and whether the input ended.
+ *   "wm_comb" format 1: config (input count, idle timeout, quiet timeout),
+ *                       then the latest processing time seen, the combined
+ *                       W, the time and W of the last data (quiet policy),
+ *                       and per input its highest W, the processing time of
+ *                       its last data and whether it ended.
+ *
+ * A restore overwrites the state of a generator initialised (combiner
+ * created, quiet policy set) with the same config and leaves it exactly as
+ * the snapshotted one: the same watermarks follow from the same calls.
+ * Processing times are restored as they were, so the caller's clock should
+ * continue theirs (a restarted process that passes a clock with another
+ * origin changes what counts as idle).  Refused, with the target unchanged:
+ * a damaged snapshot, another kind or an unknown format version
+ * (TIDE_ECORRUPT, the message names which), another config (TIDE_EINVAL,
+ * naming the field and both values). */
+int tide_wm_gen_snapshot(const tide_wm_gen *g, tide_buf *out, tide_err *e);
+int tide_wm_gen_restore(tide_wm_gen *g, const void *buf, size_t len, tide_err *e);
+int tide_wm_comb_snapshot(const tide_wm_comb *c, tide_buf *out, tide_err *e);
+int tide_wm_comb_restore(tide_wm_comb *c, const void *buf, size_t len, tide_err *e);
 
 #endif

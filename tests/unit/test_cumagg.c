@@ -8,6 +8,7 @@
  */
 #include "exec/cumagg.h"
 #include "exec/winagg.h"
+#include "snap_tt.h"
 #include "tide.h"
 #include "tt.h"
 
@@ -684,6 +685,378 @@ static void test_boundaries(void)
                   (unsigned long long)at_boundary, (unsigned long long)lates);
 }
 
+/* ---- snapshot / restore --------------------------------------------------
+ *
+ * The property: a run (HOP or CUMULATE, records out of order and late, up
+ * to two key columns with NULLs, every aggregate kind, DOUBLE values with
+ * infinities and NaN) cut anywhere by a snapshot, a restore into a fresh
+ * operator and the free of the original fires exactly the rows of the
+ * uninterrupted run, in order and to the bit, with the same late count. */
+
+#define CNA 13
+static void bind_all(tide_agg *aggs, bool hll)
+{
+    static const struct {
+        tide_agg_kind kind;
+        tide_type type;
+    } k[CNA] = {
+        {TIDE_AGG_COUNT_STAR, TIDE_TYPE_NULL},      {TIDE_AGG_COUNT, TIDE_TYPE_BIGINT},
+        {TIDE_AGG_SUM, TIDE_TYPE_BIGINT},           {TIDE_AGG_MIN, TIDE_TYPE_BIGINT},
+        {TIDE_AGG_MAX, TIDE_TYPE_BIGINT},           {TIDE_AGG_AVG, TIDE_TYPE_BIGINT},
+        {TIDE_AGG_COUNT_DISTINCT, TIDE_TYPE_BIGINT}, {TIDE_AGG_SUM, TIDE_TYPE_DOUBLE},
+        {TIDE_AGG_AVG, TIDE_TYPE_DOUBLE},           {TIDE_AGG_MIN, TIDE_TYPE_DOUBLE},
+        {TIDE_AGG_MAX, TIDE_TYPE_DOUBLE},           {TIDE_AGG_COUNT_DISTINCT, TIDE_TYPE_STRING},
+        {TIDE_AGG_APPROX_COUNT_DISTINCT, TIDE_TYPE_BIGINT},
+    };
+    for (int a = 0; a < CNA; a++)
+        tide_agg_bind_kind(&aggs[a], hll || a < CNA - 1 ? k[a].kind : TIDE_AGG_COUNT, k[a].type,
+                           0, NULL);
+}
+
+static const char *const cstrs[] = {"", "x", "yy", "a string longer than sixteen bytes"};
+/* (math.h's fdiv would clash with this file's) */
+static const double cdbl[] = {0.1, -2.5, __builtin_inf(), -__builtin_inf(), __builtin_nan(""),
+                              -0.0, 1e300, 3.0};
+
+typedef struct crec {
+    tide_value keys[2];
+    tide_value vals[CNA];
+    int64_t ts;
+} crec;
+
+typedef struct ccase {
+    tide_win_spec w;
+    tide_agg aggs[CNA];
+    tide_type kt[2];
+    size_t nkeys;
+    int64_t bound;
+} ccase;
+
+static size_t ccase_of(uint64_t seed, ccase *cc, crec *recs, size_t maxn)
+{
+    uint64_t s = seed;
+    int64_t step = 1 + (int64_t)(tt_rand(&s) % 10);
+    int64_t max = step * (int64_t)(1 + tt_rand(&s) % 8);
+    cc->w = seed % 2 ? tide_win_hop(step, max) : tide_win_cumulate(step, max);
+    bool hll = tt_rand(&s) % 4 == 0;
+    bind_all(cc->aggs, hll);
+    cc->nkeys = (size_t)(tt_rand(&s) % 3);
+    cc->kt[0] = TIDE_TYPE_BIGINT;
+    cc->kt[1] = TIDE_TYPE_STRING;
+    cc->bound = (int64_t)(tt_rand(&s) % 40);
+    int64_t gap = 1 + (int64_t)(tt_rand(&s) % 6);
+    size_t n = 1 + tt_rand(&s) % (hll ? maxn / 8 : maxn);
+    int nk = 1 + (int)(tt_rand(&s) % 5);
+    for (size_t i = 0; i < n; i++) {
+        crec *r = &recs[i];
+        memset(r, 0, sizeof *r);
+        r->ts = -200 + (int64_t)i * gap + (int64_t)(tt_rand(&s) % 30) - 15;
+        if (tt_rand(&s) % 10 == 0)
+            r->ts -= (int64_t)(tt_rand(&s) % 100); /* some late */
+        uint64_t k = tt_rand(&s) % (uint64_t)nk;
+        r->keys[0] = (tide_value){.type = TIDE_TYPE_BIGINT, .is_null = k == 4, .u.i64 = (int64_t)k - 2};
+        const char *ks = cstrs[k % 4];
+        r->keys[1] = (tide_value){.type = TIDE_TYPE_STRING, .is_null = k == 3,
+                                  .u.s = {ks, (uint32_t)strlen(ks)}};
+        int64_t v = (int64_t)(tt_rand(&s) % 9) - 3;
+        bool null = tt_rand(&s) % 8 == 0;
+        const char *vs = cstrs[tt_rand(&s) % 4];
+        for (int a = 0; a < CNA; a++) {
+            tide_type t = cc->aggs[a].in_type == TIDE_TYPE_NULL ? TIDE_TYPE_BIGINT : cc->aggs[a].in_type;
+            tide_value x = {.type = t, .is_null = null};
+            if (t == TIDE_TYPE_DOUBLE)
+                x.u.f64 = cdbl[(uint64_t)(v + 3) % 8];
+            else if (t == TIDE_TYPE_STRING)
+                x.u.s = (tide_str){vs, (uint32_t)strlen(vs)};
+            else
+                x.u.i64 = v;
+            r->vals[a] = x;
+        }
+    }
+    return n;
+}
+
+static int clog_emit(void *ctx, const tide_cumagg_row *r)
+{
+    tide_buf *b = ctx;
+    slog_i64(b, r->start);
+    slog_i64(b, r->end);
+    slog_values(b, r->keys, r->n_keys);
+    slog_values(b, r->vals, r->n_vals);
+    return 0;
+}
+
+typedef const char *(*ccut_fn)(tide_cumagg **c, const ccase *cc, void *ctx);
+
+static const char *c_no_cut(tide_cumagg **c, const ccase *cc, void *ctx)
+{
+    (void)c, (void)cc, (void)ctx;
+    return NULL;
+}
+
+static int ccreate(const ccase *cc, tide_cumagg **out)
+{
+    return tide_cumagg_create(out, &cc->w, cc->aggs, CNA, cc->kt, cc->nkeys, NULL);
+}
+
+static const char *c_snap_cut(tide_cumagg **c, const ccase *cc, void *ctx)
+{
+    uint64_t *cuts = ctx;
+    tide_buf a = {0}, b = {0}, d = {0};
+    tide_err e = {0};
+    tide_cumagg *fresh = NULL;
+    const char *why = NULL;
+    if (tide_cumagg_snapshot(*c, &a, &e) || tide_cumagg_snapshot(*c, &b, &e))
+        why = "snapshot failed";
+    else if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+        why = "two snapshots of one state differ";
+    else if (ccreate(cc, &fresh) || tide_cumagg_restore(fresh, a.data, a.len, &e))
+        why = "restore failed";
+    else if (tide_cumagg_live(fresh) != tide_cumagg_live(*c))
+        why = "the restored operator holds another count of states";
+    else if (tide_cumagg_snapshot(fresh, &d, &e))
+        why = "snapshot of the restored operator failed";
+    else if (d.len != a.len || memcmp(d.data, a.data, a.len) != 0)
+        why = "the restored operator snapshots to other bytes";
+    if (why) {
+        fprintf(stderr, "  cut: %s (%s)\n", why, e.msg);
+        tide_cumagg_free(fresh);
+    } else {
+        tide_cumagg_free(*c);
+        *c = fresh;
+        ++*cuts;
+    }
+    tide_buf_free(&a);
+    tide_buf_free(&b);
+    tide_buf_free(&d);
+    return why;
+}
+
+/* Push recs, advancing the watermark now and then (max ts - bound), cutting
+ * before the records at cuts[] (n: before the end of input). */
+static const char *cdrive(const ccase *cc, const crec *recs, size_t n, uint64_t seed,
+                          const size_t *cuts, int ncuts, tide_buf *log, ccut_fn cut, void *ctx)
+{
+    tide_cumagg *c = NULL;
+    tide_err e = {0};
+    if (ccreate(cc, &c))
+        return "create failed";
+    const char *why = NULL;
+    int64_t mx = TIDE_TS_MIN, wm = TIDE_TS_MIN;
+    uint64_t s = seed ^ 0x77;
+    int ci = 0;
+    for (size_t i = 0; i <= n && !why; i++) {
+        while (ci < ncuts && cuts[ci] == i && !why)
+            why = cut(&c, cc, ctx), ci++;
+        if (why || i == n)
+            break;
+        if (tide_cumagg_push(c, recs[i].keys, recs[i].vals, recs[i].ts, &e)) {
+            why = "push failed";
+            break;
+        }
+        if (recs[i].ts > mx)
+            mx = recs[i].ts;
+        if (tt_rand(&s) % 3 == 0 && mx - cc->bound > wm) {
+            wm = mx - cc->bound;
+            slog_i64(log, wm);
+            if (tide_cumagg_advance(c, wm, clog_emit, log, &e))
+                why = "advance failed";
+        }
+    }
+    if (!why && tide_cumagg_advance(c, TIDE_TS_MAX, clog_emit, log, &e))
+        why = "end of input failed";
+    if (!why) {
+        slog_i64(log, (int64_t)tide_cumagg_late(c));
+        slog_i64(log, (int64_t)tide_cumagg_live(c));
+    }
+    if (why)
+        fprintf(stderr, "  drive: %s (%s)\n", why, e.msg);
+    tide_cumagg_free(c);
+    return why;
+}
+
+static int ccmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_snapshot_cut_anywhere(void)
+{
+    int count = TT_ASAN ? 100 : 300; /* (ASan: the damage tests matter more) */
+    uint64_t first = snap_tt_seeds(1, &count);
+    uint64_t ncut = 0;
+    static crec recs[600];
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        ccase cc;
+        size_t n = ccase_of(seed, &cc, recs, 600);
+        uint64_t s = seed * 3 + 1;
+        size_t cuts[6];
+        int ncuts = 1 + (int)(tt_rand(&s) % 6);
+        for (int i = 0; i < ncuts; i++)
+            cuts[i] = tt_rand(&s) % (n + 1);
+        qsort(cuts, (size_t)ncuts, sizeof *cuts, ccmp_size);
+        tide_buf whole = {0}, cut = {0};
+        const char *why = cdrive(&cc, recs, n, seed, cuts, ncuts, &whole, c_no_cut, NULL);
+        if (!why)
+            why = cdrive(&cc, recs, n, seed, cuts, ncuts, &cut, c_snap_cut, &ncut);
+        long at = why ? -1 : slog_diff(&whole, &cut);
+        if (why || at >= 0)
+            SNAP_TT_FAILED(seed, "%s; output differs at byte %ld of %zu / %zu (%s(%lld, %lld), "
+                           "%zu keys, %zu records)",
+                           why ? why : "ok", at, whole.len, cut.len,
+                           tide_win_kind_name(cc.w.kind), (long long)cc.w.slide,
+                           (long long)cc.w.size, cc.nkeys, n);
+        tide_buf_free(&whole);
+        tide_buf_free(&cut);
+        TT_ASSERT(!why && at < 0);
+    }
+    if (count == 300)
+        TT_ASSERT(ncut > 800);
+}
+
+typedef struct cfix {
+    const ccase *cc;
+    tide_cumagg *c;
+    uint64_t seed;
+    int accepted;
+    const char *why;
+} cfix;
+
+static int cfix_restore(void *ctx, const void *buf, size_t len, tide_err *e)
+{
+    cfix *f = ctx;
+    if (!f->c && ccreate(f->cc, &f->c))
+        return TIDE_ENOMEM;
+    int rc = tide_cumagg_restore(f->c, buf, len, e);
+    if (rc == 0) {
+        tide_buf again = {0};
+        if (tide_cumagg_snapshot(f->c, &again, NULL))
+            f->why = "snapshot of an accepted changed payload failed";
+        tide_buf_free(&again);
+        tide_cumagg_free(f->c);
+        f->c = NULL;
+    } else if (tide_cumagg_live(f->c) || tide_cumagg_late(f->c)) {
+        f->why = "a refused restore left state behind";
+    }
+    return rc;
+}
+
+static const char *c_damage_cut(tide_cumagg **c, const ccase *cc, void *ctx)
+{
+    cfix *f = ctx;
+    tide_buf a = {0};
+    tide_err e = {0};
+    const char *why = NULL;
+    size_t where = 0;
+    f->cc = cc;
+    if (tide_cumagg_snapshot(*c, &a, &e))
+        why = "snapshot failed";
+    if (!why && (why = snap_tt_damage(a.data, a.len, 400, f->seed, cfix_restore, f, &where)))
+        fprintf(stderr, "  byte %zu of %zu\n", where, a.len);
+    if (!why)
+        why = snap_tt_fuzz(a.data, a.len, 0, 300, f->seed, cfix_restore, f, &f->accepted);
+    if (!why && f->why)
+        why = f->why;
+    if (!why && !f->c && ccreate(cc, &f->c))
+        why = "create failed";
+    if (!why && tide_cumagg_restore(f->c, a.data, a.len, &e))
+        why = "restore after refusals failed";
+    if (!why) {
+        tide_cumagg_free(*c);
+        *c = f->c;
+        f->c = NULL;
+    }
+    tide_buf_free(&a);
+    return why;
+}
+
+/* Every single-byte change and truncation of mid-run snapshots refused;
+ * changed payloads behind a valid checksum read without a crash or leak;
+ * the operator those refusals left finishes the run exactly. */
+static void test_snapshot_damage(void)
+{
+    int count = 10;
+    uint64_t first = snap_tt_seeds(200, &count);
+    int accepted = 0;
+    static crec recs[300];
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        ccase cc;
+        size_t n = ccase_of(seed, &cc, recs, 300);
+        bind_all(cc.aggs, false); /* no 16 KiB sketches to damage byte by byte */
+        size_t cuts[1] = {n / 2};
+        cfix f = {.seed = seed};
+        tide_buf whole = {0}, cut = {0};
+        const char *why = cdrive(&cc, recs, n, seed, cuts, 1, &whole, c_no_cut, NULL);
+        if (!why)
+            why = cdrive(&cc, recs, n, seed, cuts, 1, &cut, c_damage_cut, &f);
+        long at = why ? -1 : slog_diff(&whole, &cut);
+        if (why || at >= 0)
+            SNAP_TT_FAILED(seed, "%s; output differs at byte %ld", why ? why : "ok", at);
+        tide_cumagg_free(f.c);
+        tide_buf_free(&whole);
+        tide_buf_free(&cut);
+        accepted += f.accepted;
+        TT_ASSERT(!why && at < 0);
+    }
+    if (count > 1)
+        TT_ASSERT(accepted > 0);
+}
+
+static void test_snapshot_refusals(void)
+{
+    ccase cc;
+    static crec recs[50];
+    size_t n = ccase_of(4, &cc, recs, 50);
+    cc.nkeys = 2;
+    tide_cumagg *c, *d;
+    TT_OK(ccreate(&cc, &c));
+    for (size_t i = 0; i < n; i++)
+        TT_OK(tide_cumagg_push(c, recs[i].keys, recs[i].vals, recs[i].ts, NULL));
+    tide_buf a = {0};
+    tide_err e = {0};
+    TT_OK(tide_cumagg_snapshot(c, &a, &e));
+    struct {
+        const char *field;
+        ccase cc;
+    } diff[5];
+    for (int i = 0; i < 5; i++)
+        diff[i].cc = cc;
+    diff[0].field = "window", diff[0].cc.w = tide_win_hop(cc.w.slide, cc.w.size);
+    diff[1].field = "aggregate 12", bind_all(diff[1].cc.aggs, true);
+    diff[2].field = "aggregate 3";
+    tide_agg_bind_kind(&diff[2].cc.aggs[3], TIDE_AGG_MIN, TIDE_TYPE_BIGINT, TIDE_AGG_RETRACTABLE,
+                       NULL);
+    diff[3].field = "key count", diff[3].cc.nkeys = 1;
+    diff[4].field = "key 1", diff[4].cc.kt[1] = TIDE_TYPE_BIGINT;
+    for (int i = 0; i < 5; i++) {
+        TT_OK(ccreate(&diff[i].cc, &d));
+        tide_err_clear(&e);
+        TT_ASSERT_EQ_INT(tide_cumagg_restore(d, a.data, a.len, &e), TIDE_EINVAL);
+        TT_ASSERT_MSG(strstr(e.msg, diff[i].field) != NULL, "%s", e.msg);
+        tide_cumagg_free(d);
+    }
+    tide_buf fake = {0};
+    tide_snap_w w;
+    tide_snap_begin(&w, &fake, "winagg", 1);
+    TT_OK(tide_snap_end(&w, &e));
+    TT_OK(ccreate(&cc, &d));
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_cumagg_restore(d, fake.data, fake.len, &e), TIDE_ECORRUPT);
+    TT_ASSERT(strstr(e.msg, "winagg") != NULL);
+    TT_OK(tide_cumagg_restore(d, a.data, a.len, &e));
+    TT_ASSERT_EQ_INT(tide_cumagg_live(d), tide_cumagg_live(c));
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_cumagg_restore(d, a.data, a.len, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "fresh") != NULL);
+    tide_cumagg_free(d);
+    tide_cumagg_free(c);
+    tide_buf_free(&a);
+    tide_buf_free(&fake);
+}
+
 int main(void)
 {
     TT_RUN(test_random_vs_model);
@@ -692,5 +1065,8 @@ int main(void)
     TT_RUN(test_hop_long_vs_winagg);
     TT_RUN(test_hop_month);
     TT_RUN(test_boundaries);
+    TT_RUN(test_snapshot_cut_anywhere);
+    TT_RUN(test_snapshot_damage);
+    TT_RUN(test_snapshot_refusals);
     TT_DONE();
 }

@@ -4,7 +4,10 @@
  * mini-batch mode, and the config errors. */
 #include "exec/groupagg.h"
 
+#include "snap_tt.h"
 #include "tt.h"
+
+#include <math.h>
 
 #include <tide.h>
 
@@ -600,6 +603,418 @@ static void test_double_key_reuse_is_fresh(void)
     }
 }
 
+/* ---- snapshot / restore --------------------------------------------------
+ *
+ * The property: a changelog stream from the model's generator (gen), cut
+ * anywhere by a snapshot, a restore into a fresh operator and the free of
+ * the original, gives the complete output of the uninterrupted run (rows,
+ * order, values to the bit, the ignored count), in per-record and
+ * mini-batch mode (cuts fall between flushes, with keys pending), with
+ * retractions (invertible forms: retractable MIN/MAX, distinct counts, DOUBLE
+ * sums with infinities and NaN) and insert-only (every aggregate kind incl.
+ * APPROX_COUNT_DISTINCT). */
+
+#define GNA 15
+/* v BIGINT, d DOUBLE (from v: infinities, NaN and -0.0 among them), s STRING */
+static const tide_groupagg_call gcalls[GNA] = {
+    {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL},      {TIDE_AGG_COUNT, 0, TIDE_TYPE_BIGINT},
+    {TIDE_AGG_SUM, 0, TIDE_TYPE_BIGINT},           {TIDE_AGG_MIN, 0, TIDE_TYPE_BIGINT},
+    {TIDE_AGG_MAX, 0, TIDE_TYPE_BIGINT},           {TIDE_AGG_AVG, 0, TIDE_TYPE_BIGINT},
+    {TIDE_AGG_COUNT_DISTINCT, 0, TIDE_TYPE_BIGINT}, {TIDE_AGG_SUM, 1, TIDE_TYPE_DOUBLE},
+    {TIDE_AGG_AVG, 1, TIDE_TYPE_DOUBLE},           {TIDE_AGG_MIN, 1, TIDE_TYPE_DOUBLE},
+    {TIDE_AGG_MAX, 1, TIDE_TYPE_DOUBLE},           {TIDE_AGG_COUNT_DISTINCT, 1, TIDE_TYPE_DOUBLE},
+    {TIDE_AGG_COUNT_DISTINCT, 2, TIDE_TYPE_STRING},
+    {TIDE_AGG_APPROX_COUNT_DISTINCT, 0, TIDE_TYPE_BIGINT}, /* insert-only configs */
+    {TIDE_AGG_APPROX_COUNT_DISTINCT, 2, TIDE_TYPE_STRING},
+};
+
+typedef struct grec {
+    int key;
+    tide_op op;
+    tide_value in[3];
+    bool flush; /* mini-batch: flush after this record */
+} grec;
+
+static const char *const gstr[] = {"m5", "m4", "", "m2", "m1", "zero", "p1", "p2",
+                                   "a string longer than sixteen bytes", "p4", "p5"};
+
+static grec grec_of(const rec *r)
+{
+    grec g = {.key = r->key, .op = r->op};
+    g.in[0] = r->v;
+    g.in[1] = (tide_value){.type = TIDE_TYPE_DOUBLE, .is_null = r->v.is_null};
+    g.in[2] = (tide_value){.type = TIDE_TYPE_STRING, .is_null = r->v.is_null};
+    if (!r->v.is_null) {
+        int64_t x = r->v.u.i64;
+        g.in[1].u.f64 = x == VMAX ? INFINITY : x == VMIN ? NAN : x == 0 ? -0.0 : (double)x * 0.1;
+        const char *s = gstr[x - VMIN];
+        g.in[2].u.s.ptr = s;
+        g.in[2].u.s.len = (uint32_t)strlen(s);
+    }
+    return g;
+}
+
+static int glog_emit(void *ctx, const tide_groupagg_row *row)
+{
+    tide_buf *b = ctx;
+    slog_i64(b, 'R');
+    slog_i64(b, row->op);
+    slog_bytes(b, row->key, row->key_len);
+    slog_values(b, row->vals, row->n_vals);
+    return 0;
+}
+
+/* The stream, config and push pattern of `seed`: returns the record count. */
+static int gcase_of(uint64_t seed, tide_groupagg_config *cfg, grec *recs, int maxn, bool *batches)
+{
+    rng_state = seed * 7919 + 13;
+    n_live = 0;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->retractions = seed % 2 == 0;
+    cfg->mini_batch = (seed / 2) % 2 == 1;
+    cfg->aggs = gcalls;
+    cfg->n_aggs = cfg->retractions ? GNA - 2 : GNA;
+    cfg->n_inputs = 3;
+    cfg->capacity_hint = rnd_below(2) ? 0 : 64;
+    *batches = rnd_below(2);
+    if (!cfg->retractions) /* HLL results scan 16 Ki registers: shorter runs */
+        maxn = maxn / 4 + 2;
+    int n = 0, want = 1 + (int)rnd_below((uint32_t)maxn - 1);
+    uint32_t flush_every = 1 + rnd_below(60);
+    while (n < want) {
+        rec rs[2];
+        int nr = gen(rs);
+        for (int j = 0; j < nr && n < want; j++) {
+            bool retraction = rs[j].op == TIDE_OP_UPDATE_BEFORE || rs[j].op == TIDE_OP_DELETE;
+            if (retraction && !cfg->retractions)
+                continue;
+            recs[n] = grec_of(&rs[j]);
+            recs[n].flush = rnd_below(flush_every) == 0;
+            n++;
+        }
+    }
+    return n;
+}
+
+typedef const char *(*gcut_fn)(tide_groupagg **op, const tide_groupagg_config *cfg, void *ctx);
+
+static const char *g_no_cut(tide_groupagg **op, const tide_groupagg_config *cfg, void *ctx)
+{
+    (void)op, (void)cfg, (void)ctx;
+    return NULL;
+}
+
+static const char *g_snap_cut(tide_groupagg **op, const tide_groupagg_config *cfg, void *ctx)
+{
+    uint64_t *cuts = ctx;
+    tide_buf a = {0}, b = {0}, c = {0};
+    tide_err e = {0};
+    tide_groupagg *fresh = NULL;
+    const char *why = NULL;
+    if (tide_groupagg_snapshot(*op, &a, &e) || tide_groupagg_snapshot(*op, &b, &e))
+        why = "snapshot failed";
+    else if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+        why = "two snapshots of one state differ";
+    else if (tide_groupagg_create(cfg, &fresh, &e) ||
+             tide_groupagg_restore(fresh, a.data, a.len, &e))
+        why = "restore failed";
+    else if (tide_groupagg_pending(fresh) != tide_groupagg_pending(*op) ||
+             tide_groupagg_keys(fresh) != tide_groupagg_keys(*op))
+        why = "the restored operator holds other counts";
+    else if (tide_groupagg_snapshot(fresh, &c, &e))
+        why = "snapshot of the restored operator failed";
+    else if (c.len != a.len || memcmp(c.data, a.data, a.len) != 0)
+        why = "the restored operator snapshots to other bytes";
+    if (why) {
+        fprintf(stderr, "  cut: %s (%s)\n", why, e.msg);
+        tide_groupagg_free(fresh);
+    } else {
+        tide_groupagg_free(*op);
+        *op = fresh;
+        ++*cuts;
+    }
+    tide_buf_free(&a);
+    tide_buf_free(&b);
+    tide_buf_free(&c);
+    return why;
+}
+
+/* Push recs (one by one, or in batches that end at flushes and cuts),
+ * flushing where marked (mini-batch), cutting before the records at
+ * cuts[0, ncuts) (ascending; n: before the final flush).  The rows, a mark
+ * per flush and the final counts go to `log`. */
+static const char *gdrive(const tide_groupagg_config *base, const grec *recs, int n, bool batches,
+                          const int *cuts, int ncuts, tide_buf *log, gcut_fn cut, void *cut_ctx)
+{
+    tide_groupagg_config cfg = *base;
+    cfg.emit = glog_emit;
+    cfg.ctx = log;
+    tide_groupagg *op = NULL;
+    tide_err e = {0};
+    const char *why = NULL;
+    if (tide_groupagg_create(&cfg, &op, &e))
+        return "create failed";
+    enum { GB = 32 };
+    char kb[GB][16];
+    const void *kp[GB];
+    uint32_t kl[GB];
+    tide_op ops[GB];
+    tide_value in[GB * 3];
+    size_t bn = 0;
+    int ci = 0;
+    for (int j = 0; j <= n && !why; j++) {
+        while (ci < ncuts && cuts[ci] == j && !why)
+            why = cut(&op, &cfg, cut_ctx), ci++;
+        if (why || j == n)
+            break;
+        const grec *r = &recs[j];
+        kl[bn] = key_of(r->key, kb[bn]);
+        kp[bn] = kb[bn];
+        ops[bn] = r->op;
+        memcpy(&in[3 * bn], r->in, sizeof r->in);
+        bn++;
+        bool flush = !batches || bn == GB || r->flush || j + 1 == n ||
+                     (ci < ncuts && cuts[ci] == j + 1);
+        if (flush) {
+            int rc = bn == 1 ? tide_groupagg_push(op, kp[0], kl[0], ops[0], in, &e)
+                             : tide_groupagg_push_batch(op, bn, kp, kl, ops, in, &e);
+            bn = 0;
+            if (rc)
+                why = "push failed";
+        }
+        if (!why && r->flush) {
+            slog_i64(log, 'F');
+            if (tide_groupagg_flush(op, &e))
+                why = "flush failed";
+        }
+    }
+    if (!why && tide_groupagg_flush(op, &e))
+        why = "final flush failed";
+    if (!why) {
+        slog_i64(log, (int64_t)tide_groupagg_ignored(op));
+        slog_i64(log, (int64_t)tide_groupagg_keys(op));
+        slog_i64(log, (int64_t)tide_groupagg_pending(op));
+    }
+    if (why)
+        fprintf(stderr, "  drive: %s (%s)\n", why, e.msg);
+    tide_groupagg_free(op);
+    return why;
+}
+
+static int gcmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static void test_snapshot_cut_anywhere(void)
+{
+    int count = TT_ASAN ? 60 : 200; /* (ASan: the damage tests matter more) */
+    uint64_t first = snap_tt_seeds(1, &count);
+    uint64_t ncut = 0, rows = 0;
+    static grec recs[800];
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        tide_groupagg_config cfg;
+        bool batches;
+        int n = gcase_of(seed, &cfg, recs, 800, &batches);
+        uint64_t s = seed ^ 0xabcdef;
+        int cuts[6], ncuts = 1 + (int)(tt_rand(&s) % 6);
+        for (int i = 0; i < ncuts; i++)
+            cuts[i] = (int)(tt_rand(&s) % (uint64_t)(n + 1));
+        qsort(cuts, (size_t)ncuts, sizeof *cuts, gcmp_int);
+        tide_buf whole = {0}, cut = {0};
+        const char *why = gdrive(&cfg, recs, n, batches, cuts, ncuts, &whole, g_no_cut, NULL);
+        if (!why)
+            why = gdrive(&cfg, recs, n, batches, cuts, ncuts, &cut, g_snap_cut, &ncut);
+        long at = why ? -1 : slog_diff(&whole, &cut);
+        if (why || at >= 0)
+            SNAP_TT_FAILED(seed, "%s; output differs at byte %ld of %zu / %zu (%s, %s, %d records)",
+                           why ? why : "ok", at, whole.len, cut.len,
+                           cfg.retractions ? "retractions" : "insert-only",
+                           cfg.mini_batch ? "mini-batch" : "per record", n);
+        rows += whole.len;
+        tide_buf_free(&whole);
+        tide_buf_free(&cut);
+        TT_ASSERT(!why && at < 0);
+    }
+    if (count == 200)
+        TT_ASSERT(ncut > 500 && rows > 1000000);
+}
+
+/* Restores into one operator while they are refused; an accepted one is
+ * snapshotted and dropped. */
+typedef struct gfix {
+    tide_groupagg_config cfg;
+    tide_groupagg *op;
+    uint64_t seed;
+    int accepted;
+    const char *why;
+} gfix;
+
+static int gfix_restore(void *ctx, const void *buf, size_t len, tide_err *e)
+{
+    gfix *f = ctx;
+    if (!f->op && tide_groupagg_create(&f->cfg, &f->op, NULL))
+        return TIDE_ENOMEM;
+    int rc = tide_groupagg_restore(f->op, buf, len, e);
+    if (rc == 0) {
+        tide_buf again = {0};
+        if (tide_groupagg_snapshot(f->op, &again, NULL))
+            f->why = "snapshot of an accepted changed payload failed";
+        tide_buf_free(&again);
+        tide_groupagg_free(f->op);
+        f->op = NULL;
+    } else if (tide_groupagg_keys(f->op) || tide_groupagg_pending(f->op) ||
+               tide_groupagg_ignored(f->op)) {
+        f->why = "a refused restore left state behind";
+    }
+    return rc;
+}
+
+static const char *g_damage_cut(tide_groupagg **op, const tide_groupagg_config *cfg, void *ctx)
+{
+    gfix *f = ctx;
+    tide_buf a = {0};
+    tide_err e = {0};
+    const char *why = NULL;
+    size_t where = 0;
+    f->cfg = *cfg;
+    if (tide_groupagg_snapshot(*op, &a, &e))
+        why = "snapshot failed";
+    if (!why && (why = snap_tt_damage(a.data, a.len, 400, f->seed, gfix_restore, f, &where)))
+        fprintf(stderr, "  byte %zu of %zu\n", where, a.len);
+    if (!why)
+        why = snap_tt_fuzz(a.data, a.len, 0, 300, f->seed, gfix_restore, f, &f->accepted);
+    if (!why && f->why)
+        why = f->why;
+    if (!why && !f->op && tide_groupagg_create(cfg, &f->op, &e))
+        why = "create failed";
+    if (!why && tide_groupagg_restore(f->op, a.data, a.len, &e))
+        why = "restore after refusals failed";
+    if (!why) {
+        tide_groupagg_free(*op);
+        *op = f->op;
+        f->op = NULL;
+    }
+    tide_buf_free(&a);
+    return why;
+}
+
+/* Every single-byte change and truncation of mid-run snapshots (each mode)
+ * refused; changed payloads behind a valid checksum read without a crash or
+ * leak; the operator those refusals left finishes the run exactly. */
+static void test_snapshot_damage(void)
+{
+    int count = 8;
+    uint64_t first = snap_tt_seeds(100, &count);
+    int accepted = 0;
+    static grec recs[400];
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        tide_groupagg_config cfg;
+        bool batches;
+        int n = gcase_of(seed, &cfg, recs, 400, &batches);
+        if (!cfg.retractions)
+            cfg.n_aggs = GNA - 2; /* HLL sketches are 16 KiB: too big to damage byte by byte */
+        int cuts[1] = {n / 2};
+        gfix f = {.seed = seed};
+        tide_buf whole = {0}, cut = {0};
+        const char *why = gdrive(&cfg, recs, n, batches, cuts, 1, &whole, g_no_cut, NULL);
+        if (!why)
+            why = gdrive(&cfg, recs, n, batches, cuts, 1, &cut, g_damage_cut, &f);
+        long at = why ? -1 : slog_diff(&whole, &cut);
+        if (why || at >= 0)
+            SNAP_TT_FAILED(seed, "%s; output differs at byte %ld", why ? why : "ok", at);
+        tide_groupagg_free(f.op);
+        tide_buf_free(&whole);
+        tide_buf_free(&cut);
+        accepted += f.accepted;
+        TT_ASSERT(!why && at < 0);
+    }
+    if (count > 1)
+        TT_ASSERT(accepted > 0);
+}
+
+static void test_snapshot_refusals(void)
+{
+    tide_buf log = {0};
+    tide_groupagg_config base = {.aggs = gcalls, .n_aggs = GNA - 2, .n_inputs = 3,
+                                 .retractions = true, .mini_batch = true, .emit = glog_emit,
+                                 .ctx = &log};
+    tide_groupagg *op, *other;
+    tide_err e = {0};
+    TT_OK(tide_groupagg_create(&base, &op, &e));
+    rec r = {1, TIDE_OP_INSERT, ival(3)};
+    grec g = grec_of(&r);
+    TT_OK(tide_groupagg_push(op, "k1", 2, TIDE_OP_INSERT, g.in, &e));
+    TT_OK(tide_groupagg_flush(op, &e));
+    TT_OK(tide_groupagg_push(op, "k2", 2, TIDE_OP_INSERT, g.in, &e));
+    tide_buf snap = {0};
+    TT_OK(tide_groupagg_snapshot(op, &snap, &e));
+    tide_groupagg_call other_calls[GNA];
+    memcpy(other_calls, gcalls, sizeof other_calls);
+    other_calls[4].type = TIDE_TYPE_TIMESTAMP;
+    struct {
+        const char *field;
+        tide_groupagg_config cfg;
+    } diff[5] = {{"aggregate count", base}, {"aggregate 4", base}, {"input count", base},
+                 {"retractions", base},     {"mini-batch", base}};
+    diff[0].cfg.n_aggs = GNA - 3;
+    diff[1].cfg.aggs = other_calls;
+    diff[2].cfg.n_inputs = 4;
+    diff[3].cfg.retractions = false;
+    diff[4].cfg.mini_batch = false;
+    for (int i = 0; i < 5; i++) {
+        TT_OK(tide_groupagg_create(&diff[i].cfg, &other, &e));
+        tide_err_clear(&e);
+        TT_ASSERT_EQ_INT(tide_groupagg_restore(other, snap.data, snap.len, &e), TIDE_EINVAL);
+        TT_ASSERT_MSG(strstr(e.msg, diff[i].field) != NULL, "%s", e.msg);
+        tide_groupagg_free(other);
+    }
+    /* another kind, not fresh, then the real one */
+    tide_buf fake = {0};
+    tide_snap_w w;
+    tide_snap_begin(&w, &fake, "winagg", 1);
+    TT_OK(tide_snap_end(&w, &e));
+    TT_OK(tide_groupagg_create(&base, &other, &e));
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_groupagg_restore(other, fake.data, fake.len, &e), TIDE_ECORRUPT);
+    TT_ASSERT(strstr(e.msg, "winagg") != NULL);
+    TT_OK(tide_groupagg_restore(other, snap.data, snap.len, &e));
+    TT_ASSERT_EQ_INT(tide_groupagg_pending(other), 1);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_groupagg_restore(other, snap.data, snap.len, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "fresh") != NULL);
+    /* the pending key is emitted by the restored operator's flush, as by the original */
+    size_t mark = log.len;
+    TT_OK(tide_groupagg_flush(op, &e));
+    tide_buf a = {0};
+    slog_raw(&a, log.data + mark, log.len - mark);
+    log.len = mark;
+    TT_OK(tide_groupagg_flush(other, &e));
+    TT_ASSERT(log.len - mark == a.len && a.len > 0 &&
+              memcmp(log.data + mark, a.data, a.len) == 0);
+    tide_groupagg_free(other);
+    /* a failed operator has no snapshot */
+    tide_groupagg_call s1 = {TIDE_AGG_SUM, 0, TIDE_TYPE_BIGINT};
+    tide_groupagg_config cs = {.aggs = &s1, .n_aggs = 1, .n_inputs = 1, .emit = glog_emit,
+                               .ctx = &log};
+    TT_OK(tide_groupagg_create(&cs, &other, &e));
+    tide_value big = ival(INT64_MAX);
+    TT_OK(tide_groupagg_push(other, "x", 1, TIDE_OP_INSERT, &big, &e));
+    TT_ASSERT(tide_groupagg_push(other, "x", 1, TIDE_OP_INSERT, &big, NULL) == TIDE_ERANGE);
+    tide_buf none = {0};
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_groupagg_snapshot(other, &none, &e), TIDE_EFAILED);
+    TT_ASSERT(none.len == 0);
+    tide_groupagg_free(other);
+    tide_groupagg_free(op);
+    tide_buf_free(&snap);
+    tide_buf_free(&fake);
+    tide_buf_free(&log);
+    tide_buf_free(&a);
+}
+
 int main(void)
 {
     TT_RUN(test_random_streams);
@@ -609,5 +1024,8 @@ int main(void)
     TT_RUN(test_callback_failure_sticks);
     TT_RUN(test_sum_overflow_fails);
     TT_RUN(test_double_key_reuse_is_fresh);
+    TT_RUN(test_snapshot_cut_anywhere);
+    TT_RUN(test_snapshot_damage);
+    TT_RUN(test_snapshot_refusals);
     TT_DONE();
 }

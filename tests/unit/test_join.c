@@ -2,6 +2,7 @@
  * test_join.c - interval and window joins against brute-force models.
  */
 #include "exec/join.h"
+#include "snap_tt.h"
 #include "tt.h"
 
 #include <stdbool.h>
@@ -756,6 +757,407 @@ static void test_window_config(void)
     free(k.v);
 }
 
+/* ---- snapshot / restore --------------------------------------------------
+ *
+ * The property, for both joins: rows from gen_rows / order_rows (late ones
+ * too), cut anywhere by a snapshot, a restore into a fresh operator and the
+ * free of the original, give exactly the uninterrupted run's output (rows,
+ * order, values, late callbacks and counts). */
+
+static int jlog_emit(void *ctx, const tide_join_row *row)
+{
+    tide_buf *b = ctx;
+    slog_i64(b, 'R');
+    slog_bytes(b, row->key, row->key_len);
+    slog_values(b, row->left, row->n_left);
+    slog_values(b, row->right, row->n_right);
+    slog_i64(b, row->left_ts);
+    slog_i64(b, row->right_ts);
+    slog_i64(b, row->ts);
+    slog_i64(b, row->start);
+    slog_i64(b, row->end);
+    return 0;
+}
+
+static int jlog_late(void *ctx, tide_join_side side, const void *key, uint32_t key_len, int64_t ts,
+                     const tide_value *vals, size_t n_vals)
+{
+    tide_buf *b = ctx;
+    slog_i64(b, 'L');
+    slog_i64(b, side);
+    slog_bytes(b, key, key_len);
+    slog_i64(b, ts);
+    slog_values(b, vals, n_vals);
+    return 0;
+}
+
+/* One join of either kind behind one set of calls. */
+typedef struct jop {
+    bool window;
+    tide_join_interval_config icfg;
+    tide_join_window_config wcfg;
+    tide_join_interval *i;
+    tide_join_window *w;
+} jop;
+
+static int jop_create(jop *j)
+{
+    j->i = NULL;
+    j->w = NULL;
+    return j->window ? tide_join_window_create(&j->wcfg, &j->w, NULL)
+                     : tide_join_interval_create(&j->icfg, &j->i, NULL);
+}
+
+static void jop_free(jop *j)
+{
+    tide_join_interval_free(j->i);
+    tide_join_window_free(j->w);
+    j->i = NULL;
+    j->w = NULL;
+}
+
+static int jop_snapshot(const jop *j, tide_buf *out, tide_err *e)
+{
+    return j->window ? tide_join_window_snapshot(j->w, out, e)
+                     : tide_join_interval_snapshot(j->i, out, e);
+}
+
+static int jop_restore(jop *j, const void *buf, size_t len, tide_err *e)
+{
+    return j->window ? tide_join_window_restore(j->w, buf, len, e)
+                     : tide_join_interval_restore(j->i, buf, len, e);
+}
+
+/* The case of `seed`: the join, its rows in arrival order, the bound. */
+static size_t jcase_of(uint64_t seed, jop *j, trow *rows, size_t maxn, int64_t *bound)
+{
+    uint64_t s = seed * 7727 + 3;
+    memset(j, 0, sizeof *j);
+    j->window = seed % 2;
+    size_t n = 1 + (size_t)(tt_rand(&s) % maxn);
+    int64_t span = 100 + (int64_t)(tt_rand(&s) % 1500);
+    uint32_t nkeys = 1 + (uint32_t)(tt_rand(&s) % 6);
+    int64_t slide = 10 + (int64_t)(tt_rand(&s) % 60), mult = 1 + (int64_t)(tt_rand(&s) % 4);
+    int kind = (int)(tt_rand(&s) % 4);
+    j->wcfg.window = kind == 0   ? tide_win_tumble(slide * mult)
+                     : kind == 1 ? tide_win_hop(slide, slide * mult)
+                     : kind == 2 ? tide_win_cumulate(slide, slide * mult)
+                                 : tide_win_global();
+    j->wcfg.n_left = j->wcfg.n_right = 2;
+    j->icfg.lo = -(int64_t)(tt_rand(&s) % 80);
+    j->icfg.hi = (int64_t)(tt_rand(&s) % 80) - 20;
+    if (j->icfg.hi < j->icfg.lo)
+        j->icfg.hi = j->icfg.lo;
+    j->icfg.n_left = j->icfg.n_right = 2;
+    *bound = (int64_t)(tt_rand(&s) % 60);
+    int64_t disorder = *bound + (tt_rand(&s) % 2 ? (int64_t)(tt_rand(&s) % 100) : 0);
+    gen_rows(&s, rows, n, span, nkeys);
+    order_rows(&s, rows, n, disorder);
+    for (size_t i = 0; i < n; i++)
+        rows[i].id = (int64_t)i;
+    return n;
+}
+
+typedef const char *(*jcut_fn)(jop *j, void *ctx);
+
+static const char *j_no_cut(jop *j, void *ctx)
+{
+    (void)j, (void)ctx;
+    return NULL;
+}
+
+static const char *j_snap_cut(jop *j, void *ctx)
+{
+    uint64_t *cuts = ctx;
+    tide_buf a = {0}, b = {0}, c = {0};
+    tide_err e = {0};
+    jop fresh = *j;
+    const char *why = NULL;
+    if (jop_snapshot(j, &a, &e) || jop_snapshot(j, &b, &e))
+        why = "snapshot failed";
+    else if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+        why = "two snapshots of one state differ";
+    else if (jop_create(&fresh) || jop_restore(&fresh, a.data, a.len, &e))
+        why = "restore failed";
+    else if (jop_snapshot(&fresh, &c, &e))
+        why = "snapshot of the restored operator failed";
+    else if (c.len != a.len || memcmp(c.data, a.data, a.len) != 0)
+        why = "the restored operator snapshots to other bytes";
+    if (why) {
+        fprintf(stderr, "  cut: %s (%s)\n", why, e.msg);
+        jop_free(&fresh);
+    } else {
+        jop_free(j);
+        *j = fresh;
+        ++*cuts;
+    }
+    tide_buf_free(&a);
+    tide_buf_free(&b);
+    tide_buf_free(&c);
+    return why;
+}
+
+/* Push rows in order, the watermark (max ts - bound) after each, cutting
+ * before the rows at cuts[] (n: before the end). */
+static const char *jdrive(const jop *proto, const trow *rows, size_t n, int64_t bound,
+                          const size_t *cuts, int ncuts, tide_buf *log, jcut_fn cut, void *ctx)
+{
+    jop j = *proto;
+    j.icfg.emit = j.wcfg.emit = jlog_emit;
+    j.wcfg.late = jlog_late;
+    j.icfg.ctx = j.wcfg.ctx = log;
+    if (jop_create(&j))
+        return "create failed";
+    tide_err e = {0};
+    const char *why = NULL;
+    int64_t maxts = INT64_MIN;
+    int ci = 0;
+    for (size_t i = 0; i <= n && !why; i++) {
+        while (ci < ncuts && cuts[ci] == i && !why)
+            why = cut(&j, ctx), ci++;
+        if (why || i == n)
+            break;
+        tvals tv;
+        make_vals(&rows[i], &tv);
+        char kb[64];
+        uint32_t kl;
+        key_bytes(rows[i].key, kb, &kl);
+        tide_join_side side = (tide_join_side)rows[i].side;
+        int rc = j.window ? tide_join_window_push(j.w, side, kb, kl, rows[i].ts, tv.v, &e)
+                          : tide_join_interval_push(j.i, side, kb, kl, rows[i].ts, tv.v, &e);
+        if (rows[i].ts > maxts)
+            maxts = rows[i].ts;
+        if (!rc)
+            rc = j.window ? tide_join_window_advance_watermark(j.w, maxts - bound, &e)
+                          : tide_join_interval_advance_watermark(j.i, maxts - bound, &e);
+        if (rc)
+            why = "push / advance failed";
+    }
+    if (!why) {
+        int rc = j.window ? tide_join_window_advance_watermark(j.w, TIDE_TS_MAX, &e)
+                          : tide_join_interval_advance_watermark(j.i, TIDE_TS_MAX, &e);
+        if (rc)
+            why = "end failed";
+    }
+    if (!why && j.window) {
+        slog_i64(log, (int64_t)tide_join_window_late_count(j.w));
+        slog_i64(log, (int64_t)tide_join_window_late_windows(j.w));
+        slog_i64(log, (int64_t)tide_join_window_panes(j.w));
+    } else if (!why) {
+        slog_i64(log, (int64_t)tide_join_interval_late_count(j.i));
+        slog_i64(log, (int64_t)tide_join_interval_unbuffered_count(j.i));
+        slog_i64(log, (int64_t)tide_join_interval_keys(j.i));
+    }
+    if (why)
+        fprintf(stderr, "  drive: %s (%s)\n", why, e.msg);
+    jop_free(&j);
+    return why;
+}
+
+static int jcmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_snapshot_cut_anywhere(void)
+{
+    int count = TT_ASAN ? 150 : 400; /* (ASan: the damage tests matter more) */
+    uint64_t first = snap_tt_seeds(1, &count);
+    uint64_t ncut = 0;
+    static trow rows[300];
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        jop j;
+        int64_t bound;
+        size_t n = jcase_of(seed, &j, rows, 300, &bound);
+        uint64_t s = seed ^ 0x1234;
+        size_t cuts[6];
+        int ncuts = 1 + (int)(tt_rand(&s) % 6);
+        for (int i = 0; i < ncuts; i++)
+            cuts[i] = tt_rand(&s) % (n + 1);
+        qsort(cuts, (size_t)ncuts, sizeof *cuts, jcmp_size);
+        tide_buf whole = {0}, cut = {0};
+        const char *why = jdrive(&j, rows, n, bound, cuts, ncuts, &whole, j_no_cut, NULL);
+        if (!why)
+            why = jdrive(&j, rows, n, bound, cuts, ncuts, &cut, j_snap_cut, &ncut);
+        long at = why ? -1 : slog_diff(&whole, &cut);
+        if (why || at >= 0)
+            SNAP_TT_FAILED(seed, "%s join: %s; output differs at byte %ld of %zu / %zu",
+                           j.window ? "window" : "interval", why ? why : "ok", at, whole.len,
+                           cut.len);
+        tide_buf_free(&whole);
+        tide_buf_free(&cut);
+        TT_ASSERT(!why && at < 0);
+    }
+    if (count == 400)
+        TT_ASSERT(ncut > 1000);
+}
+
+typedef struct jfix {
+    jop proto;
+    jop j;
+    bool have;
+    uint64_t seed;
+    int accepted;
+    const char *why;
+} jfix;
+
+static int jfix_restore(void *ctx, const void *buf, size_t len, tide_err *e)
+{
+    jfix *f = ctx;
+    if (!f->have) {
+        f->j = f->proto;
+        if (jop_create(&f->j))
+            return TIDE_ENOMEM;
+        f->have = true;
+    }
+    int rc = jop_restore(&f->j, buf, len, e);
+    if (rc == 0) {
+        tide_buf again = {0};
+        if (jop_snapshot(&f->j, &again, NULL))
+            f->why = "snapshot of an accepted changed payload failed";
+        tide_buf_free(&again);
+        jop_free(&f->j);
+        f->have = false;
+    }
+    return rc;
+}
+
+static const char *j_damage_cut(jop *j, void *ctx)
+{
+    jfix *f = ctx;
+    tide_buf a = {0};
+    tide_err e = {0};
+    const char *why = NULL;
+    size_t where = 0;
+    f->proto = *j;
+    if (jop_snapshot(j, &a, &e))
+        why = "snapshot failed";
+    if (!why && (why = snap_tt_damage(a.data, a.len, 400, f->seed, jfix_restore, f, &where)))
+        fprintf(stderr, "  byte %zu of %zu\n", where, a.len);
+    if (!why)
+        why = snap_tt_fuzz(a.data, a.len, 0, 300, f->seed, jfix_restore, f, &f->accepted);
+    if (!why && f->why)
+        why = f->why;
+    if (!why && !f->have) {
+        f->j = *j;
+        if (jop_create(&f->j))
+            why = "create failed";
+        f->have = !why;
+    }
+    if (!why && jop_restore(&f->j, a.data, a.len, &e))
+        why = "restore after refusals failed";
+    if (!why) {
+        jop_free(j);
+        *j = f->j;
+        f->have = false;
+    }
+    tide_buf_free(&a);
+    return why;
+}
+
+static void test_snapshot_damage(void)
+{
+    int count = 12;
+    uint64_t first = snap_tt_seeds(500, &count);
+    int accepted = 0;
+    static trow rows[200];
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        jop j;
+        int64_t bound;
+        size_t n = jcase_of(seed, &j, rows, 200, &bound);
+        size_t cuts[1] = {n / 2};
+        jfix f = {.seed = seed};
+        tide_buf whole = {0}, cut = {0};
+        const char *why = jdrive(&j, rows, n, bound, cuts, 1, &whole, j_no_cut, NULL);
+        if (!why)
+            why = jdrive(&j, rows, n, bound, cuts, 1, &cut, j_damage_cut, &f);
+        long at = why ? -1 : slog_diff(&whole, &cut);
+        if (why || at >= 0)
+            SNAP_TT_FAILED(seed, "%s; output differs at byte %ld", why ? why : "ok", at);
+        if (f.have)
+            jop_free(&f.j);
+        tide_buf_free(&whole);
+        tide_buf_free(&cut);
+        accepted += f.accepted;
+        TT_ASSERT(!why && at < 0);
+    }
+    if (count > 1)
+        TT_ASSERT(accepted > 0);
+}
+
+static void test_snapshot_refusals(void)
+{
+    tide_buf log = {0};
+    tide_join_interval_config ic = {.lo = -5, .hi = 5, .n_left = 2, .n_right = 2,
+                                    .emit = jlog_emit, .ctx = &log};
+    tide_join_window_config wc = {.window = tide_win_hop(10, 20), .n_left = 2, .n_right = 2,
+                                  .emit = jlog_emit, .ctx = &log};
+    tide_join_interval *i1, *i2;
+    tide_join_window *w1, *w2;
+    tide_err e = {0};
+    TT_OK(tide_join_interval_create(&ic, &i1, &e));
+    TT_OK(tide_join_window_create(&wc, &w1, &e));
+    trow r = {.side = 0, .key = 1, .ts = 3, .id = 7};
+    tvals tv;
+    make_vals(&r, &tv);
+    TT_OK(tide_join_interval_push(i1, TIDE_JOIN_LEFT, "k", 1, 3, tv.v, &e));
+    TT_OK(tide_join_window_push(w1, TIDE_JOIN_RIGHT, "k", 1, 3, tv.v, &e));
+    tide_buf a = {0}, b = {0};
+    TT_OK(tide_join_interval_snapshot(i1, &a, &e));
+    TT_OK(tide_join_window_snapshot(w1, &b, &e));
+    /* other configs */
+    tide_join_interval_config ic2 = ic;
+    ic2.hi = 6;
+    TT_OK(tide_join_interval_create(&ic2, &i2, &e));
+    TT_ASSERT_EQ_INT(tide_join_interval_restore(i2, a.data, a.len, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "bounds") != NULL);
+    tide_join_interval_free(i2);
+    ic2 = ic;
+    ic2.n_right = 3;
+    TT_OK(tide_join_interval_create(&ic2, &i2, &e));
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_join_interval_restore(i2, a.data, a.len, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "right values") != NULL);
+    tide_join_interval_free(i2);
+    tide_join_window_config wc2 = wc;
+    wc2.window = tide_win_cumulate(10, 20);
+    TT_OK(tide_join_window_create(&wc2, &w2, &e));
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_join_window_restore(w2, b.data, b.len, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "window HOP") != NULL && strstr(e.msg, "CUMULATE") != NULL);
+    tide_join_window_free(w2);
+    /* each other's snapshots */
+    TT_OK(tide_join_interval_create(&ic, &i2, &e));
+    TT_OK(tide_join_window_create(&wc, &w2, &e));
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_join_interval_restore(i2, b.data, b.len, &e), TIDE_ECORRUPT);
+    TT_ASSERT(strstr(e.msg, "join_window") != NULL);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_join_window_restore(w2, a.data, a.len, &e), TIDE_ECORRUPT);
+    TT_ASSERT(strstr(e.msg, "join_interval") != NULL);
+    /* then the right ones; a second restore is refused (not fresh) */
+    TT_OK(tide_join_interval_restore(i2, a.data, a.len, &e));
+    TT_OK(tide_join_window_restore(w2, b.data, b.len, &e));
+    TT_ASSERT_EQ_INT(tide_join_interval_rows(i2, TIDE_JOIN_LEFT), 1);
+    TT_ASSERT_EQ_INT(tide_join_window_rows(w2, TIDE_JOIN_RIGHT), 2);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_join_interval_restore(i2, a.data, a.len, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "fresh") != NULL);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_join_window_restore(w2, b.data, b.len, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "fresh") != NULL);
+    tide_join_interval_free(i1);
+    tide_join_interval_free(i2);
+    tide_join_window_free(w1);
+    tide_join_window_free(w2);
+    tide_buf_free(&a);
+    tide_buf_free(&b);
+    tide_buf_free(&log);
+}
+
 int main(void)
 {
     TT_RUN(test_interval_late_rows);
@@ -766,5 +1168,8 @@ int main(void)
     TT_RUN(test_window_boundary);
     TT_RUN(test_window_vs_brute_force);
     TT_RUN(test_window_shuffle_invariance);
+    TT_RUN(test_snapshot_cut_anywhere);
+    TT_RUN(test_snapshot_damage);
+    TT_RUN(test_snapshot_refusals);
     TT_DONE();
 }

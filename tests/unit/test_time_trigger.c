@@ -71,10 +71,39 @@ static void test_firing_ops(void)
     TT_ASSERT_EQ_STR(tide_trig_mode_name(TIDE_TRIG_RETRACTING), "retracting");
 }
 
+/* The clock inside an owner's snapshot section: the deadline round-trips,
+ * and a started deadline for a clock that never runs is malformed. */
+static void test_clock_snapshot(void)
+{
+    tide_trig_clock c, d;
+    tide_trig_clock_init(&c, 100);
+    TT_ASSERT(!tide_trig_clock_due(&c, 1000));
+    tide_buf b = {0};
+    tide_snap_w w;
+    tide_snap_begin(&w, &b, "owner", 1);
+    tide_trig_clock_snap_put(&c, &w);
+    TT_OK(tide_snap_end(&w, NULL));
+    tide_snap_r r;
+    TT_OK(tide_snap_open(&r, b.data, b.len, "owner", NULL, NULL, NULL));
+    tide_trig_clock_init(&d, 100);
+    tide_trig_clock_snap_get(&d, &r);
+    TT_OK(tide_snap_close(&r, NULL));
+    for (int64_t t = 1000; t < 1500; t += 7)
+        TT_ASSERT_EQ_INT(tide_trig_clock_due(&c, t), tide_trig_clock_due(&d, t));
+    TT_OK(tide_snap_open(&r, b.data, b.len, "owner", NULL, NULL, NULL));
+    tide_trig_clock_init(&d, 0);
+    tide_trig_clock_snap_get(&d, &r);
+    tide_err e = {0};
+    TT_ASSERT_EQ_INT(tide_snap_close(&r, &e), TIDE_ECORRUPT);
+    TT_ASSERT_EQ_INT(d.next, TIDE_TS_MIN);
+    tide_buf_free(&b);
+}
+
 int main(void)
 {
     TT_RUN(test_placement_and_cleanup);
     TT_RUN(test_early_clock);
     TT_RUN(test_firing_ops);
+    TT_RUN(test_clock_snapshot);
     TT_DONE();
 }
