@@ -57,6 +57,34 @@ static inline int64_t rig_floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* The windows of ts, ascending (start, end), computed here (not by
+ * time/window.h). */
+static inline size_t rig_windows(const tide_win_spec *w, int64_t ts, int64_t *st, int64_t *en)
+{
+    size_t n = 0;
+    if (w->kind == TIDE_WIN_TUMBLE) {
+        st[0] = rig_floor_div(ts, w->size) * w->size;
+        en[0] = st[0] + w->size;
+        return 1;
+    }
+    if (w->kind == TIDE_WIN_HOP) {
+        int64_t s = rig_floor_div(ts - w->size, w->slide) * w->slide;
+        for (; s <= ts; s += w->slide)
+            if (s > ts - w->size) {
+                st[n] = s;
+                en[n++] = s + w->size;
+            }
+        return n;
+    }
+    int64_t s0 = rig_floor_div(ts, w->size) * w->size;
+    for (int64_t e = s0 + w->slide; e <= s0 + w->size; e += w->slide)
+        if (e > ts) {
+            st[n] = s0;
+            en[n++] = e;
+        }
+    return n;
+}
+
 /* ---- schemas ---- */
 
 /* A schema from "name:TYPE" strings (TYPE: B BIGINT, T TIMESTAMP, D

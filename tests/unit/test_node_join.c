@@ -337,34 +337,6 @@ static void test_interval_hold_is_exact(void)
 
 /* ---- window join ---- */
 
-/* The windows of ts, ascending (start, end), computed here (not by
- * time/window.h). */
-static size_t windows_of(const tide_win_spec *w, int64_t ts, int64_t *st, int64_t *en)
-{
-    size_t n = 0;
-    if (w->kind == TIDE_WIN_TUMBLE) {
-        st[0] = rig_floor_div(ts, w->size) * w->size;
-        en[0] = st[0] + w->size;
-        return 1;
-    }
-    if (w->kind == TIDE_WIN_HOP) {
-        int64_t s = rig_floor_div(ts - w->size, w->slide) * w->slide;
-        for (; s <= ts; s += w->slide)
-            if (s > ts - w->size) {
-                st[n] = s;
-                en[n++] = s + w->size;
-            }
-        return n;
-    }
-    int64_t s0 = rig_floor_div(ts, w->size) * w->size;
-    for (int64_t e = s0 + w->slide; e <= s0 + w->size; e += w->slide)
-        if (e > ts) {
-            st[n] = s0;
-            en[n++] = e;
-        }
-    return n;
-}
-
 /* A windowed row of the brute force. */
 typedef struct wrow {
     int64_t start, end, k, v, ts;
@@ -379,7 +351,7 @@ static wrow *windowed(const jrig *r, int s, size_t *n, uint64_t *late)
     *n = 0;
     for (size_t i = 0; i < nb; i++) {
         int64_t st[64], en[64];
-        size_t k = windows_of(&r->win.window, b[i].v[TS], st, en);
+        size_t k = rig_windows(&r->win.window, b[i].v[TS], st, en);
         for (size_t j = 0; j < k; j++) {
             if (b[i].knull)
                 continue; /* dropped by the join, not late */
