@@ -125,9 +125,11 @@ static int cbuild(tide_flow *f, crig *r, uint32_t P, tide_err *e)
     n.out_schema[1] = r->late;
     n.out_flags[0] = 0;
     TT_OK_RC(tide_flow_add(f, &n, &agg, e));
+    rig_sink_free_rows(&r->sink); /* a rerun: the last run's records go */
     rig_sink_init(&r->sink, (uint32_t)tide_schema_ncols(r->out));
     n = rig_node("sink", &rig_sink_vt, rig_sink_make, &r->sink, 1, r->out);
     TT_OK_RC(tide_flow_add(f, &n, &sink, e));
+    rig_sink_free_rows(&r->lsink);
     rig_sink_init(&r->lsink, NC);
     n = rig_node("late", &rig_sink_vt, rig_sink_make, &r->lsink, 1, r->late);
     TT_OK_RC(tide_flow_add(f, &n, &ls, e));

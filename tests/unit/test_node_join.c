@@ -72,10 +72,12 @@ static int build(tide_flow *f, jrig *r, uint32_t P, bool windowed, const uint32_
     n.out_schema[2] = r->late[1];
     n.out_flags[0] = 0;
     TT_OK_RC(tide_flow_add(f, &n, &join, e));
+    rig_sink_free_rows(&r->sink); /* a rerun: the last run's records go */
     rig_sink_init(&r->sink, (uint32_t)tide_schema_ncols(r->out));
     n = rig_node("sink", &rig_sink_vt, rig_sink_make, &r->sink, 1, r->out);
     TT_OK_RC(tide_flow_add(f, &n, &sink, e));
     for (int s = 0; s < 2; s++) {
+        rig_sink_free_rows(&r->lsink[s]);
         rig_sink_init(&r->lsink[s], (uint32_t)tide_schema_ncols(in));
         n = rig_node(s ? "late_right" : "late_left", &rig_sink_vt, rig_sink_make, &r->lsink[s], 1, in);
         TT_OK_RC(tide_flow_add(f, &n, &ls[s], e));
