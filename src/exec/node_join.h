@@ -62,7 +62,11 @@
  * window kinds on window_end (plus window_start for WINDOW) or run at
  * parallelism 1 behind GATHER edges.  Then P = 1, 2, 4 give the same rows in
  * the same watermark steps (an ordering sink makes each step's order
- * canonical).
+ * canonical).  One exception: an interval join's pair with a late row.  A
+ * late row that cannot be buffered still meets the rows buffered when it
+ * comes, and which rows of the other side came before it within the same
+ * watermark step depends on which input the task read first: such pairs may
+ * differ between runs (every pair of on-time rows is always there, once).
  *
  * Ports:
  *   0  the joined rows: the left input's columns, then the right's (a right
