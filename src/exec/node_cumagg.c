@@ -280,16 +280,22 @@ static int cnode_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
 {
     (void)id;
     const cnode *n = self;
+    tide_buf inner = {0};
+    int rc = tide_cumagg_snapshot(n->op, &inner, e);
+    if (rc) {
+        tide_buf_free(&inner);
+        return rc;
+    }
     tide_snap_w w;
-    tide_snap_begin(&w, out, SNAP_KIND, 1);
+    tide_snap_begin(&w, out, SNAP_KIND, 2);
     tide_snap_put_i64(&w, n->wm);
-    tide_snap_put_bool(&w, tide_cumagg_live(n->op) == 0);
-    tide_snap_put_u8(&w, (uint8_t)n->cfg->window.kind);
-    tide_snap_put_i64(&w, n->cfg->window.size);
-    tide_snap_put_i64(&w, n->cfg->window.slide);
+    tide_snap_put_bytes(&w, inner.data, inner.len);
+    tide_buf_free(&inner);
     return tide_snap_end(&w, e);
 }
 
+/* The node's watermark and the operator's own section (which checks the
+ * window, the aggregates and the key types). */
 static int cnode_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     cnode *n = self;
@@ -298,24 +304,17 @@ static int cnode_restore(void *self, const void *buf, size_t len, tide_err *e)
     int rc = tide_snap_open(&r, buf, len, SNAP_KIND, &v, NULL, e);
     if (rc)
         return rc;
-    if (v != 1)
+    if (v != 2)
         return tide_err_set(e, TIDE_ECORRUPT, "cumagg node: snapshot format %u unknown", v);
     int64_t wm = tide_snap_get_i64(&r);
-    bool empty = tide_snap_get_bool(&r);
-    uint8_t kind = tide_snap_get_u8(&r);
-    int64_t size = tide_snap_get_i64(&r), slide = tide_snap_get_i64(&r);
+    size_t ilen;
+    const void *inner = tide_snap_get_bytes(&r, &ilen);
     if ((rc = tide_snap_close(&r, e)) != 0)
         return rc;
-    const tide_win_spec *w = &n->cfg->window;
-    if (kind != (uint8_t)w->kind || size != w->size || slide != w->slide)
-        return tide_err_set(e, TIDE_EINVAL, "cumagg node: the snapshot is of another window");
-    if (!empty)
-        return tide_err_set(e, TIDE_EUNSUPPORTED,
-                            "cumagg node: restoring live windows needs tide_cumagg_restore (not on "
-                            "this branch)");
-    /* rows before the next watermark are late by the restored one */
+    if ((rc = tide_cumagg_restore(n->op, inner, ilen, e)) != 0)
+        return rc;
     n->wm = wm;
-    return tide_cumagg_advance(n->op, wm, NULL, NULL, e);
+    return 0;
 }
 
 const tide_node_vt tide_node_cumagg_vt = {

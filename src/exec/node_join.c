@@ -370,30 +370,29 @@ static int jnode_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err *
 
 #define SNAP_KIND "node_join"
 
-static bool op_empty(const jnode *j)
-{
-    if (j->ij)
-        return tide_join_interval_rows(j->ij, TIDE_JOIN_LEFT) == 0 &&
-               tide_join_interval_rows(j->ij, TIDE_JOIN_RIGHT) == 0;
-    return tide_join_window_panes(j->wj) == 0;
-}
-
 static int jnode_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
 {
     (void)id;
     const jnode *j = self;
+    tide_buf inner = {0};
+    int rc = j->ij ? tide_join_interval_snapshot(j->ij, &inner, e) : tide_join_window_snapshot(j->wj, &inner, e);
+    if (rc) {
+        tide_buf_free(&inner);
+        return rc;
+    }
     tide_snap_w w;
-    tide_snap_begin(&w, out, SNAP_KIND, 1);
+    tide_snap_begin(&w, out, SNAP_KIND, 2);
     tide_snap_put_u8(&w, (uint8_t)j->cfg->kind);
     tide_snap_put_u32(&w, j->ncols[0]);
     tide_snap_put_u32(&w, j->ncols[1]);
-    tide_snap_put_i64(&w, j->cfg->kind == TIDE_NODE_JOIN_INTERVAL ? j->cfg->lo : 0);
-    tide_snap_put_i64(&w, j->cfg->kind == TIDE_NODE_JOIN_INTERVAL ? j->cfg->hi : 0);
     tide_snap_put_i64(&w, j->wm);
-    tide_snap_put_bool(&w, op_empty(j));
+    tide_snap_put_bytes(&w, inner.data, inner.len);
+    tide_buf_free(&inner);
     return tide_snap_end(&w, e);
 }
 
+/* The node's shape and watermark, then the operator's own section (which
+ * checks the bounds or the window). */
 static int jnode_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     jnode *j = self;
@@ -403,27 +402,22 @@ static int jnode_restore(void *self, const void *buf, size_t len, tide_err *e)
     int rc = tide_snap_open(&r, buf, len, SNAP_KIND, &v, NULL, e);
     if (rc)
         return rc;
-    if (v != 1)
+    if (v != 2)
         return tide_err_set(e, TIDE_ECORRUPT, "join node: snapshot format %u unknown", v);
     uint8_t kind = tide_snap_get_u8(&r);
     uint32_t n0 = tide_snap_get_u32(&r), n1 = tide_snap_get_u32(&r);
-    int64_t lo = tide_snap_get_i64(&r), hi = tide_snap_get_i64(&r);
     int64_t wm = tide_snap_get_i64(&r);
-    bool empty = tide_snap_get_bool(&r);
+    size_t ilen;
+    const void *inner = tide_snap_get_bytes(&r, &ilen);
     if ((rc = tide_snap_close(&r, e)) != 0)
         return rc;
-    bool interval = c->kind == TIDE_NODE_JOIN_INTERVAL;
-    if (kind != (uint8_t)c->kind || n0 != j->ncols[0] || n1 != j->ncols[1] ||
-        lo != (interval ? c->lo : 0) || hi != (interval ? c->hi : 0))
+    if (kind != (uint8_t)c->kind || n0 != j->ncols[0] || n1 != j->ncols[1])
         return tide_err_set(e, TIDE_EINVAL, "join node: the snapshot is of another join");
-    if (!empty)
-        return tide_err_set(e, TIDE_EUNSUPPORTED,
-                            "join node: restoring buffered rows needs the join operator's restore "
-                            "(not on this branch)");
-    /* rows before the next watermark are late by the restored one */
+    rc = j->ij ? tide_join_interval_restore(j->ij, inner, ilen, e) : tide_join_window_restore(j->wj, inner, ilen, e);
+    if (rc)
+        return rc;
     j->wm = wm;
-    return j->ij ? tide_join_interval_advance_watermark(j->ij, wm, e)
-                 : tide_join_window_advance_watermark(j->wj, wm, e);
+    return 0;
 }
 
 const tide_node_vt tide_node_join_vt = {

@@ -87,9 +87,9 @@ static inline size_t rig_windows(const tide_win_spec *w, int64_t ts, int64_t *st
 
 /* The firing rule of this branch's window operators (exec/cumagg.h,
  * exec/join.h's window join): a window [start, end) has fired once the
- * watermark W >= end.  (DESIGN.md 4 moves it to W >= end - 1; the brute
- * forces follow the operators through this one function.) */
-static inline bool rig_fired(int64_t end, int64_t wm) { return wm != TIDE_TS_MIN && wm >= end; }
+ * watermark W >= end - 1 (DESIGN.md 4, Flink's isWindowFired; the brute
+ * forces follow the operators through this one function). */
+static inline bool rig_fired(int64_t end, int64_t wm) { return wm != TIDE_TS_MIN && wm >= end - 1; }
 
 /* ---- schemas ---- */
 
