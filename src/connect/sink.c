@@ -1,9 +1,10 @@
 /*
  * sink.c - the STDOUT, FILE and TOPIC sinks and the dead-letter sink.
  *
- * STDOUT and FILE share `outfile`: an encoder appends to one buffer, which
- * is written out (write(2) to a descriptor, or tide_io_pwrite to the temp
- * file) when it holds flush_bytes.  TOPIC encodes a whole batch, cuts the
+ * STDOUT and FILE share `outfile`: an encoder (data/codec.h for CSV and
+ * JSON Lines, the table writer below for TABLE) appends to one buffer,
+ * which is written out (write(2) to a descriptor, or tide_io_pwrite to the
+ * temp file) when it holds flush_bytes.  TOPIC encodes a whole batch, cuts the
  * text back into one value per row (the CSV lexer finds the row boundaries,
  * so quoted LFs stay inside their value; JSON Lines objects never hold a raw
  * LF), groups the rows by partition with a counting sort, and appends one
@@ -127,8 +128,12 @@ static void out_free(outfile *o, bool remove_tmp)
 struct tide_sink {
     tide_sink_config cfg;
     tide_err err; /* sticky */
-    tide_encoder *enc;
+    tide_encoder *enc; /* CSV, JSONL */
     tide_buf buf;
+    /* TABLE: each column's width and alignment, a cell's text */
+    size_t *widths;
+    bool *right;
+    tide_buf cell;
     uint64_t rows;
     bool wrote; /* a batch went through the encoder */
     /* STDOUT, FILE */
@@ -157,6 +162,9 @@ static void sink_free(tide_sink *k, bool remove_tmp)
 {
     tide_encoder_free(k->enc);
     tide_buf_free(&k->buf);
+    free(k->widths);
+    free(k->right);
+    tide_buf_free(&k->cell);
     out_free(&k->out, remove_tmp);
     tide_log_writer_close(k->w, NULL);
     tide_buf_free(&k->keys);
@@ -173,6 +181,10 @@ int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value
     int bad = 0;
     if (!key || !value)
         return tide_err_set(e, TIDE_EINVAL, "sink option: missing key or value");
+    if (!strcmp(key, "format") && !strcmp(value, "table")) {
+        c->format = TIDE_FORMAT_TABLE;
+        return 0;
+    }
     int fmt = tide_codec_option(key, value, &c->format, &c->header, &c->delim);
     if (fmt < 0)
         return tide_err_set(e, TIDE_EINVAL, "sink option '%s': bad value '%s'", key, value);
@@ -203,6 +215,124 @@ int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value
     return 0;
 }
 
+/* ---- the aligned table ---- */
+
+static size_t table_type_width(tide_type t)
+{
+    switch (t) {
+    case TIDE_TYPE_TIMESTAMP:
+        return 23;
+    case TIDE_TYPE_BIGINT:
+    case TIDE_TYPE_DOUBLE:
+        return 8;
+    case TIDE_TYPE_BOOLEAN:
+        return 5;
+    default:
+        return 10;
+    }
+}
+
+/* One cell padded to w (right: before the text); the last one unpadded and
+ * without the two spaces that separate cells. */
+static int table_cell(tide_buf *b, const char *s, size_t len, size_t w, bool right, bool last)
+{
+    int rc = 0;
+    if (right)
+        for (size_t i = len; i < w && !rc; i++)
+            rc = tide_buf_putc(b, ' ');
+    if (!rc)
+        rc = tide_buf_append(b, s, len);
+    if (!right && !last)
+        for (size_t i = len; i < w && !rc; i++)
+            rc = tide_buf_putc(b, ' ');
+    if (!rc && !last)
+        rc = tide_buf_append(b, "  ", 2);
+    return rc;
+}
+
+/* The text of cell (c, r) of b into t (reset first). */
+static int table_text(tide_buf *t, const tide_cbatch *b, uint32_t c, uint32_t r)
+{
+    char ts[TIDE_TS_FORMAT_MAX];
+    tide_buf_reset(t);
+    if (tide_cbatch_is_null(b, c, r))
+        return tide_buf_append(t, "NULL", 4);
+    switch (tide_cbatch_type(b, c)) {
+    case TIDE_TYPE_BOOLEAN:
+        return tide_cbatch_bool(b, c, r) ? tide_buf_append(t, "TRUE", 4) : tide_buf_append(t, "FALSE", 5);
+    case TIDE_TYPE_BIGINT:
+        return tide_buf_printf(t, "%" PRId64, tide_cbatch_i64(b, c, r));
+    case TIDE_TYPE_DOUBLE:
+        return tide_codec_write_double(t, tide_cbatch_f64(b, c, r));
+    case TIDE_TYPE_TIMESTAMP:
+        return tide_buf_append(t, ts, tide_ts_format(tide_cbatch_i64(b, c, r), ts));
+    case TIDE_TYPE_STRING: {
+        tide_str s = tide_cbatch_str(b, c, r);
+        return tide_buf_append(t, s.ptr, s.len);
+    }
+    default:
+        return tide_buf_putc(t, '?');
+    }
+}
+
+static bool table_op_leads(const tide_sink *k) { return k->cfg.op == TIDE_SINK_OP_LEAD; }
+
+static int table_init(tide_sink *k, tide_err *e)
+{
+    const tide_schema *s = k->cfg.schema;
+    size_t n = tide_schema_ncols(s);
+    k->widths = calloc(n + 1, sizeof *k->widths);
+    k->right = calloc(n + 1, sizeof *k->right);
+    if (!k->widths || !k->right)
+        return tide_err_set(e, TIDE_ENOMEM, "table sink: out of memory");
+    int rc = 0;
+    if (table_op_leads(k))
+        rc = table_cell(&k->buf, "op", 2, 2, false, n == 0);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const tide_column *c = tide_schema_col(s, i);
+        size_t w = table_type_width(c->type);
+        k->widths[i] = c->name_len > w ? c->name_len : w;
+        k->right[i] = c->type == TIDE_TYPE_BIGINT || c->type == TIDE_TYPE_DOUBLE;
+        rc = table_cell(&k->buf, c->name, c->name_len, k->widths[i], k->right[i], i + 1 == n);
+    }
+    if (!rc)
+        rc = tide_buf_putc(&k->buf, '\n');
+    if (rc)
+        return tide_err_set(e, TIDE_ENOMEM, "table sink: out of memory");
+    return 0;
+}
+
+static int table_rows(tide_sink *k, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e)
+{
+    uint32_t ncols = (uint32_t)tide_schema_ncols(k->cfg.schema);
+    bool in_col = k->cfg.op == TIDE_SINK_OP_COLUMN;
+    int rc = 0;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        uint32_t r = sel ? sel[i] : i;
+        const char *op = tide_op_name(tide_cbatch_op(b, r));
+        if (table_op_leads(k))
+            rc = table_cell(&k->buf, op, 2, 2, false, ncols == 0);
+        for (uint32_t c = 0; c < ncols && !rc; c++) {
+            bool last = c + 1 == ncols;
+            if (in_col && c == k->cfg.op_col) {
+                rc = table_cell(&k->buf, op, 2, k->widths[c], k->right[c], last);
+                continue;
+            }
+            if ((rc = table_text(&k->cell, b, c, r)) != 0)
+                break;
+            rc = table_cell(&k->buf, k->cell.len ? (const char *)k->cell.data : "", k->cell.len, k->widths[c],
+                            k->right[c], last);
+        }
+        if (!rc)
+            rc = tide_buf_putc(&k->buf, '\n');
+    }
+    if (rc)
+        return tide_err_set(e, TIDE_ENOMEM, "table sink: out of memory");
+    return 0;
+}
+
+static int flush_buf(tide_sink *k, tide_err *e);
+
 int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
 {
     int rc;
@@ -219,10 +349,30 @@ int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
         rc = tide_err_set(e, TIDE_EINVAL, "sink: no schema");
         goto fail;
     }
-    tide_encode_opts eo = {.format = cfg->format, .delim = cfg->delim,
-                           .header = cfg->header && cfg->kind != TIDE_SINK_TOPIC};
-    if ((rc = tide_encoder_create(&k->enc, cfg->schema, &eo, e)))
+    if (cfg->op == TIDE_SINK_OP_COLUMN &&
+        (cfg->op_col >= tide_schema_ncols(cfg->schema) ||
+         tide_schema_col(cfg->schema, cfg->op_col)->type != TIDE_TYPE_STRING)) {
+        rc = tide_err_set(e, TIDE_EINVAL, "sink: op column %u is not a STRING column of the schema", cfg->op_col);
         goto fail;
+    }
+    if (cfg->format == TIDE_FORMAT_TABLE) {
+        if (cfg->kind == TIDE_SINK_TOPIC) {
+            rc = tide_err_set(e, TIDE_EINVAL, "topic sink %s: the table format is for stdout and files",
+                              cfg->topic ? cfg->topic : "?");
+            goto fail;
+        }
+        if ((rc = table_init(k, e)))
+            goto fail;
+    } else {
+        tide_encode_opts eo = {.format = cfg->format,
+                               .delim = cfg->delim,
+                               .header = cfg->header && cfg->kind != TIDE_SINK_TOPIC,
+                               .op_first = cfg->op == TIDE_SINK_OP_LEAD,
+                               .op_in_col = cfg->op == TIDE_SINK_OP_COLUMN,
+                               .op_col = cfg->op_col};
+        if ((rc = tide_encoder_create(&k->enc, cfg->schema, &eo, e)))
+            goto fail;
+    }
     switch (cfg->kind) {
     case TIDE_SINK_STDOUT:
         if (k->out.fd < 0) {
@@ -274,6 +424,9 @@ int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
         rc = tide_err_set(e, TIDE_EINVAL, "sink: unknown kind %d", (int)cfg->kind);
         goto fail;
     }
+    /* a terminal sees the table's column names before the first row */
+    if (cfg->format == TIDE_FORMAT_TABLE && cfg->kind == TIDE_SINK_STDOUT && (rc = flush_buf(k, e)))
+        goto fail;
     *out = k;
     return 0;
 fail:
@@ -350,9 +503,9 @@ static int key_text(tide_sink *k, const tide_cbatch *b, uint32_t r, bool *has, t
     return 0;
 }
 
-static int write_topic(tide_sink *k, const tide_cbatch *b, tide_err *e)
+static int write_topic(tide_sink *k, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e)
 {
-    uint32_t n = tide_cbatch_rows(b), np = tide_log_writer_partitions(k->w);
+    uint32_t np = tide_log_writer_partitions(k->w);
     int rc;
     if (n == 0)
         return 0;
@@ -360,15 +513,16 @@ static int write_topic(tide_sink *k, const tide_cbatch *b, tide_err *e)
         return rc;
     tide_buf_reset(&k->buf);
     tide_buf_reset(&k->keys);
-    if ((rc = tide_encoder_encode(k->enc, b, &k->buf, e)))
+    if ((rc = tide_encoder_encode_sel(k->enc, b, sel, n, &k->buf, e)))
         return rc;
-    /* cut the text into one value per row */
+    /* cut the text into one value per row (i: the i-th selected row, r) */
     const char *text = (const char *)k->buf.data;
     size_t pos = 0;
     tide_csv lex;
     tide_csv_init(&lex, k->cfg.topic, k->cfg.delim ? k->cfg.delim : ',');
     int64_t now = k->time_col >= 0 ? 0 : tide_clock_now_ms(k->cfg.clock);
-    for (uint32_t r = 0; r < n; r++) {
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = sel ? sel[i] : i;
         const char *v;
         size_t vlen;
         if (k->cfg.format == TIDE_FORMAT_CSV) {
@@ -376,7 +530,7 @@ static int write_topic(tide_sink *k, const tide_cbatch *b, tide_err *e)
             rc = tide_csv_next(&lex, text, k->buf.len, &pos, true, &rec, e);
             if (rc != 1) {
                 rc = tide_err_set(e, rc < 0 ? rc : TIDE_EINVAL, "topic sink %s: cannot cut row %" PRIu32,
-                                  k->cfg.topic, r);
+                                  k->cfg.topic, i);
                 break;
             }
             v = rec.raw;
@@ -384,7 +538,7 @@ static int write_topic(tide_sink *k, const tide_cbatch *b, tide_err *e)
         } else {
             const char *nl = memchr(text + pos, '\n', k->buf.len - pos);
             if (!nl) {
-                rc = tide_err_set(e, TIDE_EINVAL, "topic sink %s: cannot cut row %" PRIu32, k->cfg.topic, r);
+                rc = tide_err_set(e, TIDE_EINVAL, "topic sink %s: cannot cut row %" PRIu32, k->cfg.topic, i);
                 break;
             }
             v = text + pos;
@@ -392,21 +546,21 @@ static int write_topic(tide_sink *k, const tide_cbatch *b, tide_err *e)
             pos += vlen + 1;
         }
         rc = 0;
-        tide_record *rec = &k->recs[r];
+        tide_record *rec = &k->recs[i];
         memset(rec, 0, sizeof *rec);
         rec->value = v;
         rec->value_len = vlen;
         rec->timestamp = (k->time_col >= 0 && !tide_cbatch_is_null(b, (uint32_t)k->time_col, r))
                              ? tide_cbatch_i64(b, (uint32_t)k->time_col, r)
                              : (k->time_col >= 0 ? tide_clock_now_ms(k->cfg.clock) : now);
-        k->key_off[r] = SIZE_MAX;
+        k->key_off[i] = SIZE_MAX;
         if (k->key_col >= 0) {
             size_t at = k->keys.len;
             bool has;
             if ((rc = key_text(k, b, r, &has, e)))
                 break;
             if (has) {
-                k->key_off[r] = at;
+                k->key_off[i] = at;
                 rec->key_len = k->keys.len - at;
             }
         }
@@ -444,20 +598,28 @@ static int write_topic(tide_sink *k, const tide_cbatch *b, tide_err *e)
 
 int tide_sink_write(tide_sink *k, const tide_cbatch *b, tide_err *e)
 {
+    return tide_sink_write_sel(k, b, NULL, tide_cbatch_rows(b), e);
+}
+
+int tide_sink_write_sel(tide_sink *k, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e)
+{
     int rc;
     if (k->err.code)
         return tide_err_set(e, k->err.code, "%s", k->err.msg);
     if (k->cfg.kind == TIDE_SINK_TOPIC) {
-        rc = write_topic(k, b, &k->err);
+        rc = write_topic(k, b, sel, n, &k->err);
     } else {
-        rc = tide_encoder_encode(k->enc, b, &k->buf, &k->err);
+        if (k->enc)
+            rc = tide_encoder_encode_sel(k->enc, b, sel, n, &k->buf, &k->err);
+        else
+            rc = table_rows(k, b, sel, n, &k->err);
         k->wrote = true;
-        if (rc == 0 && k->buf.len >= k->cfg.flush_bytes)
+        if (rc == 0 && (k->cfg.prompt || k->buf.len >= k->cfg.flush_bytes))
             rc = flush_buf(k, &k->err);
     }
     if (rc)
         return tide_err_set(e, rc, "%s", k->err.msg);
-    k->rows += tide_cbatch_rows(b);
+    k->rows += n;
     return 0;
 }
 

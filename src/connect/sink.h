@@ -2,9 +2,9 @@
  * sink.h - sinks: where column batches go, and the dead-letter sink.
  *
  * Kinds:
- *   STDOUT  CSV (optional header) or JSON Lines to a file descriptor (1 by
- *           default), written whenever cfg.flush_bytes are buffered, and on
- *           flush/close.
+ *   STDOUT  CSV (optional header), JSON Lines or an aligned TABLE to a file
+ *           descriptor (1 by default), written whenever cfg.flush_bytes are
+ *           buffered, and on flush/close.
  *   FILE    the same text into cfg.path, written through base/io.h to
  *           "<path>.tmp" and renamed over <path> by tide_sink_close (after an
  *           fsync), so readers see either the old file or the whole new one.
@@ -26,9 +26,40 @@
  *   ... tide_sink_write(k, batch, &err) ...
  *   tide_sink_close(k, &err);      (commit; always frees)
  *
- * Batches must have the sink's schema (or the same column types).  A batch
- * that keeps ops gets an "op" field first (data/codec.h).  A failed sink stays
- * failed: later writes return its first error; close then aborts.
+ * Formats (cfg.format):
+ *   CSV     RFC 4180 rows, a header line of the column names first when
+ *           cfg.header (STDOUT, FILE); values as data/codec.h encodes them.
+ *   JSONL   one object per row, fields in schema order (data/codec.h).
+ *   TABLE   (STDOUT, FILE) aligned columns for a terminal: a header line of
+ *           the column names, written at open (STDOUT: at once), then one
+ *           line per row.  Each column is as wide as the larger of its name
+ *           and its type's usual text (TIMESTAMP 23, BIGINT and DOUBLE 8,
+ *           BOOLEAN 5, STRING 10; an `op` column 2); cells are padded to
+ *           that width (a wider value pushes the rest of its line right),
+ *           BIGINT and DOUBLE right-aligned, the others left-aligned, two
+ *           spaces between columns, the last column unpadded.  Cells: NULL,
+ *           TRUE / FALSE, decimal integers, DOUBLE shortest round-trip (nan,
+ *           inf), TIMESTAMP "YYYY-MM-DD HH:MM:SS.mmm" UTC, strings as they
+ *           are.
+ *
+ * The changelog op of each row (the batch's tide_op, data/types.h; +I when
+ * the batch keeps none), as the text "+I", "-U", "+U" or "-D" (cfg.op):
+ *   TIDE_SINK_OP_BATCH   (the default) CSV and JSON lead with an "op"
+ *                        column / field exactly when the batch keeps ops
+ *                        (data/codec.h); TABLE writes no op.
+ *   TIDE_SINK_OP_LEAD    every row leads with it: a first column named "op"
+ *                        (TABLE and the CSV header name it) or a first JSON
+ *                        field "op".  A changelog on stdout.
+ *   TIDE_SINK_OP_COLUMN  schema column cfg.op_col (a STRING) holds it in
+ *                        place of the batch's cell.  An INSERT target's
+ *                        `op` column.
+ *
+ * Flushing: tide_sink_flush writes out what is buffered (a job calls it at
+ * each watermark step); with cfg.prompt every write is flushed before it
+ * returns (unbounded runs: live rows appear at once).
+ *
+ * Batches must have the sink's schema (or the same column types).  A failed
+ * sink stays failed: later writes return its first error; close then aborts.
  *
  * The dead-letter sink receives {"reason", "position", "raw"} objects as
  * JSON Lines (raw bytes that are not UTF-8 become U+FFFD), into a file
@@ -61,10 +92,19 @@ typedef enum tide_sink_kind {
     TIDE_SINK_TOPIC,
 } tide_sink_kind;
 
+typedef enum tide_sink_op {
+    TIDE_SINK_OP_BATCH,  /* CSV / JSON: leading "op" when the batch keeps ops */
+    TIDE_SINK_OP_LEAD,   /* a leading "op" column on every row */
+    TIDE_SINK_OP_COLUMN, /* the op in schema column op_col */
+} tide_sink_op;
+
 typedef struct tide_sink_config {
     tide_sink_kind kind;
     const tide_schema *schema; /* borrowed; outlives the sink */
-    tide_format format;
+    tide_format format;        /* CSV, JSONL, TABLE (not TOPIC) */
+    tide_sink_op op;           /* the changelog op (above) */
+    uint32_t op_col;           /* TIDE_SINK_OP_COLUMN: a STRING column of the schema */
+    bool prompt;               /* flush every write before it returns */
     bool header;               /* CSV: a header line first (STDOUT, FILE) */
     char delim;                /* CSV delimiter; 0 = ',' */
     const char *path;          /* FILE */
@@ -79,12 +119,12 @@ typedef struct tide_sink_config {
     void *report_ctx;
 } tide_sink_config;
 
-/* Defaults: STDOUT, CSV, no header, ',', fd 1. */
+/* Defaults: STDOUT, CSV, no header, ',', fd 1, op from the batch, not prompt. */
 void tide_sink_config_init(tide_sink_config *c);
 
 /* Set one option by its SQL WITH name (strings borrowed):
  *   connector = stdout | print | file | filesystem | topic   path = P
- *   topic = T   data = DIR   format = csv | json | jsonl   csv.header = true|false
+ *   topic = T   data = DIR   format = csv | json | jsonl | table   csv.header = true|false
  *   csv.delimiter = C   key.column = NAME
  * TIDE_EINVAL naming the key for an unknown key or a bad value. */
 int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value, tide_err *e);
@@ -94,6 +134,8 @@ typedef struct tide_sink tide_sink;
 int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e);
 /* Encode and write (or buffer) every row of b. */
 int tide_sink_write(tide_sink *k, const tide_cbatch *b, tide_err *e);
+/* The same for rows sel[0..n) of b, in that order (sel NULL: rows 0..n-1). */
+int tide_sink_write_sel(tide_sink *k, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e);
 /* Write out what is buffered (STDOUT, FILE: to the temp file). */
 int tide_sink_flush(tide_sink *k, tide_err *e);
 /* Flush and commit (FILE: fsync, rename; TOPIC: sync), then free.  Always

@@ -744,6 +744,12 @@ int tide_encoder_create(tide_encoder **out, const tide_schema *schema, const tid
         goto fail;
     }
     enc->ncols = (uint32_t)tide_schema_ncols(schema);
+    if (opts->op_in_col && (opts->op_col >= enc->ncols ||
+                            tide_schema_col(schema, opts->op_col)->type != TIDE_TYPE_STRING)) {
+        rc = tide_err_set(e, TIDE_EINVAL, "encoder: op column %u is not a STRING column of the schema",
+                          opts->op_col);
+        goto fail;
+    }
     enc->key_off = malloc((enc->ncols + 1) * sizeof *enc->key_off);
     if (!enc->key_off)
         goto nomem;
@@ -842,10 +848,19 @@ static int put_ts(tide_encoder *enc, tide_buf *out, int64_t ms, bool quoted)
     return tide_buf_append(out, tmp, n + 2);
 }
 
+/* Whether the rows of b start with their op (see codec.h). */
+static bool op_leads(const tide_encoder *enc, const tide_cbatch *b)
+{
+    return enc->o.op_first || (!enc->o.op_in_col && tide_cbatch_has_ops(b));
+}
+
+/* Column c holds the row's op instead of its cell. */
+static bool op_here(const tide_encoder *enc, uint32_t c) { return enc->o.op_in_col && c == enc->o.op_col; }
+
 static int csv_header(tide_encoder *enc, const tide_cbatch *b, tide_buf *out)
 {
     int rc = 0;
-    if (tide_cbatch_has_ops(b))
+    if (op_leads(enc, b))
         rc |= tide_csv_write_field(out, "op", 2, enc->o.delim) | tide_buf_putc(out, enc->o.delim);
     for (uint32_t c = 0; c < enc->ncols; c++) {
         const tide_column *cd = tide_schema_col(enc->schema, c);
@@ -861,11 +876,15 @@ static int csv_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_buf
 {
     int rc = 0;
     char delim = enc->o.delim;
-    if (tide_cbatch_has_ops(b))
+    if (op_leads(enc, b))
         rc |= tide_buf_append(out, tide_op_name(tide_cbatch_op(b, r)), 2) | tide_buf_putc(out, delim);
     for (uint32_t c = 0; c < enc->ncols; c++) {
         if (c)
             rc |= tide_buf_putc(out, delim);
+        if (op_here(enc, c)) {
+            rc |= tide_buf_append(out, tide_op_name(tide_cbatch_op(b, r)), 2);
+            continue;
+        }
         if (tide_cbatch_is_null(b, c, r))
             continue;
         switch (tide_cbatch_type(b, c)) {
@@ -901,7 +920,7 @@ static int json_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_bu
 {
     int rc = tide_buf_putc(out, '{');
     bool first = true;
-    if (tide_cbatch_has_ops(b)) {
+    if (op_leads(enc, b)) {
         rc |= tide_buf_append(out, "\"op\":\"", 6) | tide_buf_append(out, tide_op_name(tide_cbatch_op(b, r)), 2) |
               tide_buf_putc(out, '"');
         first = false;
@@ -911,6 +930,11 @@ static int json_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_bu
             rc |= tide_buf_putc(out, ',');
         first = false;
         rc |= tide_buf_append(out, enc->keys.data + enc->key_off[c], enc->key_off[c + 1] - enc->key_off[c]);
+        if (op_here(enc, c)) {
+            rc |= tide_buf_putc(out, '"') | tide_buf_append(out, tide_op_name(tide_cbatch_op(b, r)), 2) |
+                  tide_buf_putc(out, '"');
+            continue;
+        }
         if (tide_cbatch_is_null(b, c, r)) {
             rc |= tide_buf_append(out, "null", 4);
             continue;
@@ -950,6 +974,12 @@ static int json_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_bu
 
 int tide_encoder_encode(tide_encoder *enc, const tide_cbatch *b, tide_buf *out, tide_err *e)
 {
+    return tide_encoder_encode_sel(enc, b, NULL, tide_cbatch_rows(b), out, e);
+}
+
+int tide_encoder_encode_sel(tide_encoder *enc, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
+                            tide_buf *out, tide_err *e)
+{
     int rc = 0;
     locale_t old = uselocale(enc->cloc);
     if (enc->o.format == TIDE_FORMAT_CSV && enc->o.header && !enc->header_done) {
@@ -958,8 +988,10 @@ int tide_encoder_encode(tide_encoder *enc, const tide_cbatch *b, tide_buf *out, 
             goto done;
         enc->header_done = true;
     }
-    for (uint32_t r = 0; r < tide_cbatch_rows(b) && !rc; r++)
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        uint32_t r = sel ? sel[i] : i;
         rc = enc->o.format == TIDE_FORMAT_CSV ? csv_row(enc, b, r, out) : json_row(enc, b, r, out);
+    }
 done:
     uselocale(old);
     if (rc)

@@ -72,7 +72,11 @@
  * (a string in JSON), DOUBLE as the shortest %.15g / %.16g / %.17g form that
  * reads back to the same double ("NaN"/"Infinity" as strings in JSON, nan/inf in CSV),
  * NULL as an empty field in CSV (and the empty string as "") and null in
- * JSON.  A batch that keeps ops gets an "op" column first.  Lines end in LF.
+ * JSON.  Lines end in LF.  The changelog op of a row (tide_cbatch_op: +I
+ * when the batch keeps none) is written as the text "+I", "-U", "+U", "-D":
+ * in an "op" column first when opts.op_first, or when the batch keeps ops
+ * (and opts.op_in_col is off); in place of column opts.op_col's cell (a
+ * STRING column, named in the header by its own name) when opts.op_in_col.
  *
  * Threads: a decoder or encoder belongs to one thread at a time.
  */
@@ -91,6 +95,7 @@
 typedef enum tide_format {
     TIDE_FORMAT_CSV,
     TIDE_FORMAT_JSONL,
+    TIDE_FORMAT_TABLE, /* output only: connect/sink.h's aligned table (the codec refuses it) */
 } tide_format;
 
 /* Apply one text-format option, as tables' WITH clauses write them, to a
@@ -176,8 +181,11 @@ void tide_decoder_stats(const tide_decoder *d, tide_decode_stats *st);
 
 typedef struct tide_encode_opts {
     tide_format format;
-    char delim;  /* CSV delimiter; 0 = ',' */
-    bool header; /* CSV: write a header line before the first row */
+    char delim;     /* CSV delimiter; 0 = ',' */
+    bool header;    /* CSV: write a header line before the first row */
+    bool op_first;  /* every row starts with its op ("op" column / field) */
+    bool op_in_col; /* column op_col (a STRING) holds the row's op, not the batch's cell */
+    uint32_t op_col;
 } tide_encode_opts;
 
 typedef struct tide_encoder tide_encoder;
@@ -187,9 +195,12 @@ int tide_encoder_create(tide_encoder **out, const tide_schema *schema, const tid
                         tide_err *e);
 void tide_encoder_free(tide_encoder *enc);
 /* Append the rows of b to out (the CSV header first, on the first call, when
- * asked; it names "op" first when b keeps ops).  0 or TIDE_ENOMEM (out may
- * then hold part of the batch). */
+ * asked; it names "op" first when the rows lead with their op).  0 or
+ * TIDE_ENOMEM (out may then hold part of the batch). */
 int tide_encoder_encode(tide_encoder *enc, const tide_cbatch *b, tide_buf *out, tide_err *e);
+/* The same for rows sel[0..n) of b, in that order (sel NULL: rows 0..n-1). */
+int tide_encoder_encode_sel(tide_encoder *enc, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
+                            tide_buf *out, tide_err *e);
 
 /* Append the shortest text that strtod reads back as exactly v ("nan",
  * "inf", "-inf" for non-finite values), in the C locale.  0 or TIDE_ENOMEM. */

@@ -7,7 +7,6 @@
 #include "base/buf.h"
 #include "data/codec.h"
 #include "data/key.h"
-#include "data/timefmt.h"
 #include "exec/cumagg.h"
 #include "exec/expr.h"
 #include "exec/join.h"
@@ -15,7 +14,6 @@
 #include "sql/catalog.h"
 #include "tide.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -23,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #define OUT_ROWS 1024
 
@@ -53,20 +50,16 @@ struct tide_sql_lowered {
     tide_winagg_call *aggs;
     uint32_t *key_cols, *value_cols;
 
-    /* output */
+    /* output: rows of l->out go to a connect/ sink (sinkcfg: stdout as a
+     * table, CSV or JSON Lines, or the INSERT target), which writes the
+     * op (the batch's) where the target wants it */
     tide_schema *out_schema;  /* stdout: owned copy; INSERT: borrowed target */
     const tide_schema *wschema; /* the sink's schema */
-    bool to_stdout;
-    tide_sql_out_format format;
-    int out_fd;
-    int op_col;        /* INSERT target column for the op, or -1 */
-    bool ops;          /* stdout changelog: batch keeps ops */
+    bool ops;          /* a changelog: l->out keeps ops */
     uint32_t nout;     /* query output columns */
     uint32_t *map;     /* query column k -> sink column */
     tide_cbatch *out;  /* pending output rows */
-    tide_sink *sink;   /* CSV / JSONL / INSERT */
-    tide_buf tbuf;     /* table text */
-    size_t *widths;
+    tide_sink *sink;
     uint64_t rows_out;
     int64_t last_wm;
     bool have_wm;
@@ -383,125 +376,6 @@ static const char *resolve(tide_sql_lowered *l, const char *path, const char *ba
 
 /* ---- output ---- */
 
-static int put_value(tide_buf *b, const tide_value *v)
-{
-    char ts[64];
-    if (v->is_null || v->type == TIDE_TYPE_NULL)
-        return tide_buf_printf(b, "NULL");
-    switch (v->type) {
-    case TIDE_TYPE_BOOLEAN:
-        return tide_buf_printf(b, "%s", v->u.b ? "TRUE" : "FALSE");
-    case TIDE_TYPE_BIGINT:
-        return tide_buf_printf(b, "%lld", (long long)v->u.i64);
-    case TIDE_TYPE_DOUBLE:
-        return tide_codec_write_double(b, v->u.f64);
-    case TIDE_TYPE_TIMESTAMP:
-        tide_ts_format(v->u.i64, ts);
-        return tide_buf_printf(b, "%s", ts);
-    case TIDE_TYPE_STRING:
-        return tide_buf_append(b, v->u.s.ptr, v->u.s.len);
-    default:
-        return tide_buf_printf(b, "?");
-    }
-}
-
-static size_t type_width(tide_type t)
-{
-    switch (t) {
-    case TIDE_TYPE_TIMESTAMP:
-        return 23;
-    case TIDE_TYPE_BIGINT:
-    case TIDE_TYPE_DOUBLE:
-        return 8;
-    case TIDE_TYPE_BOOLEAN:
-        return 5;
-    default:
-        return 10;
-    }
-}
-
-static int write_all(int fd, const char *p, size_t n, tide_err *e)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return tide_err_sys(e, errno, "stdout: write");
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* One padded cell; numbers right-aligned. */
-static int table_cell(tide_buf *b, const char *s, size_t len, size_t w, bool right, bool last)
-{
-    int rc = 0;
-    if (right)
-        for (size_t i = len; i < w && !rc; i++)
-            rc = tide_buf_putc(b, ' ');
-    if (!rc)
-        rc = tide_buf_append(b, s, len);
-    if (!right && !last)
-        for (size_t i = len; i < w && !rc; i++)
-            rc = tide_buf_putc(b, ' ');
-    if (!rc && !last)
-        rc = tide_buf_append(b, "  ", 2);
-    return rc;
-}
-
-static int table_header(tide_sql_lowered *l, tide_err *e)
-{
-    size_t n = tide_schema_ncols(l->wschema);
-    tide_buf *b = &l->tbuf;
-    tide_buf_reset(b);
-    int rc = 0;
-    if (l->ops)
-        rc = table_cell(b, "op", 2, 2, false, n == 0);
-    for (size_t i = 0; i < n && !rc; i++) {
-        const tide_column *c = tide_schema_col(l->wschema, i);
-        size_t len = strlen(c->name);
-        bool right = c->type == TIDE_TYPE_BIGINT || c->type == TIDE_TYPE_DOUBLE;
-        rc = table_cell(b, c->name, len, l->widths[i], right, i + 1 == n);
-    }
-    if (!rc)
-        rc = tide_buf_putc(b, '\n');
-    if (rc)
-        return tide_err_set(e, TIDE_ENOMEM, "out of memory");
-    return write_all(l->out_fd, (const char *)b->data, b->len, e);
-}
-
-static int table_rows(tide_sql_lowered *l, const tide_cbatch *bt, tide_err *e)
-{
-    size_t n = tide_schema_ncols(l->wschema);
-    tide_buf *b = &l->tbuf;
-    tide_buf cell = {0};
-    tide_buf_reset(b);
-    int rc = 0;
-    for (uint32_t r = 0; r < tide_cbatch_rows(bt) && !rc; r++) {
-        if (l->ops) {
-            const char *op = tide_op_name(tide_cbatch_op(bt, r));
-            rc = table_cell(b, op, strlen(op), 2, false, n == 0);
-        }
-        for (size_t i = 0; i < n && !rc; i++) {
-            tide_value v = tide_cbatch_get(bt, (uint32_t)i, r);
-            tide_buf_reset(&cell);
-            if ((rc = put_value(&cell, &v)) != 0)
-                break;
-            bool right = v.type == TIDE_TYPE_BIGINT || v.type == TIDE_TYPE_DOUBLE;
-            rc = table_cell(b, cell.data ? (const char *)cell.data : "", cell.len, l->widths[i], right, i + 1 == n);
-        }
-        if (!rc)
-            rc = tide_buf_putc(b, '\n');
-    }
-    tide_buf_free(&cell);
-    if (rc)
-        return tide_err_set(e, TIDE_ENOMEM, "out of memory");
-    return write_all(l->out_fd, (const char *)b->data, b->len, e);
-}
-
 static int fan_push(tide_sql_lowered *l, tide_err *e);
 
 /* Write the rows of l->out (a branch of a JOIN / UNION ALL: to the fan-in). */
@@ -515,7 +389,7 @@ static int out_write(tide_sql_lowered *l, bool sync, tide_err *e)
         else if (l->sink)
             rc = tide_sink_write(l->sink, l->out, e);
         else
-            rc = table_rows(l, l->out, e);
+            rc = tide_err_set(e, TIDE_EINVAL, "the output is not open (tide_sql_lower_open)");
         tide_cbatch_reset(l->out);
     }
     if (!rc && sync && l->sink)
@@ -541,13 +415,7 @@ static int out_row(tide_sql_lowered *l, tide_op op, uint32_t *row, tide_err *e)
         return rc;
     if ((rc = tide_cbatch_add_row(l->out, row)) != 0)
         return tide_err_set(e, rc, "output batch");
-    if (l->ops)
-        tide_cbatch_set_op(l->out, *row, op);
-    if (l->op_col >= 0) {
-        const char *s = tide_op_name(op);
-        if ((rc = tide_cbatch_set_str(l->out, (uint32_t)l->op_col, *row, s, strlen(s), e)) != 0)
-            return rc;
-    }
+    tide_cbatch_set_op(l->out, *row, op); /* (a no-op unless l->ops) */
     return 0;
 }
 
@@ -883,14 +751,11 @@ static int lower_output(tide_sql_lowered *l, const tide_sql_plan *sink, uint32_t
 {
     tide_err e = {0};
     l->nout = nout;
-    l->op_col = -1;
+    l->ops = sink->changelog;
     if (!(l->map = tide_arena_alloc(&l->arena, (nout + 1) * sizeof *l->map)))
         return nomem(err, sink);
+    int op_col = -1;
     if (!sink->u.sink.table) {
-        l->to_stdout = true;
-        l->format = o->format;
-        l->out_fd = o->out_fd;
-        l->ops = sink->changelog;
         if (tide_sql_plan_schema(sink->input, &l->out_schema, &e))
             return experr(err, sink, &e);
         l->wschema = l->out_schema;
@@ -899,13 +764,20 @@ static int lower_output(tide_sql_lowered *l, const tide_sql_plan *sink, uint32_t
         tide_sink_config_init(&l->sinkcfg);
         l->sinkcfg.kind = TIDE_SINK_STDOUT;
         l->sinkcfg.fd = o->out_fd;
-        l->sinkcfg.format = o->format == TIDE_SQL_OUT_JSONL ? TIDE_FORMAT_JSONL : TIDE_FORMAT_CSV;
+        l->sinkcfg.format = o->format == TIDE_SQL_OUT_JSONL   ? TIDE_FORMAT_JSONL
+                            : o->format == TIDE_SQL_OUT_TABLE ? TIDE_FORMAT_TABLE
+                                                              : TIDE_FORMAT_CSV;
         l->sinkcfg.header = true;
         l->sinkcfg.schema = l->wschema;
+        l->sinkcfg.op = l->ops ? TIDE_SINK_OP_LEAD : TIDE_SINK_OP_BATCH;
     } else {
         l->sinkcfg = sink->u.sink.cfg;
         l->wschema = l->sinkcfg.schema;
-        l->op_col = sink->u.sink.op_col;
+        op_col = sink->u.sink.op_col;
+        if (op_col >= 0) {
+            l->sinkcfg.op = TIDE_SINK_OP_COLUMN;
+            l->sinkcfg.op_col = (uint32_t)op_col;
+        }
         if (l->sinkcfg.kind == TIDE_SINK_FILE && !(l->sinkcfg.path = resolve(l, l->sinkcfg.path, o->base_dir)))
             return nomem(err, sink);
         if (l->sinkcfg.kind == TIDE_SINK_TOPIC && !l->sinkcfg.datadir)
@@ -915,18 +787,10 @@ static int lower_output(tide_sql_lowered *l, const tide_sql_plan *sink, uint32_t
         uint32_t k = 0;
         size_t n = tide_schema_ncols(l->wschema);
         for (uint32_t j = 0; j < n && k < nout; j++)
-            if ((int)j != l->op_col)
+            if ((int)j != op_col)
                 l->map[k++] = j;
         if (k != nout)
             return sqlfail(err, TIDE_EINVAL, sink->pos, "INSERT: the query has %u columns, the table fewer", nout);
-    }
-    size_t n = tide_schema_ncols(l->wschema);
-    if (!(l->widths = tide_arena_alloc(&l->arena, (n + 1) * sizeof *l->widths)))
-        return nomem(err, sink);
-    for (size_t i = 0; i < n; i++) {
-        const tide_column *c = tide_schema_col(l->wschema, i);
-        size_t w = type_width(c->type), nl = strlen(c->name);
-        l->widths[i] = nl > w ? nl : w;
     }
     if (tide_cbatch_create(&l->out, l->wschema, OUT_ROWS, l->ops ? TIDE_CBATCH_OPS : 0, &e))
         return experr(err, sink, &e);
@@ -2148,7 +2012,6 @@ int tide_sql_lower(const tide_sql_plan *plan, const tide_sql_lower_opts *o, tide
     tide_arena_init(&l->arena, 4096);
     tide_pipe_config_init(&l->cfg);
     l->plan = plan;
-    l->op_col = -1;
     l->cfg.parallelism = o->parallelism;
     l->cfg.clock = o->clock;
     l->cfg.out_ctx = l;
@@ -2180,8 +2043,8 @@ uint64_t tide_sql_lower_rows_out(const tide_sql_lowered *l) { return l->rows_out
 
 int tide_sql_lower_open(tide_sql_lowered *l, tide_err *e)
 {
-    if (l->to_stdout && l->format == TIDE_SQL_OUT_TABLE)
-        return table_header(l, e);
+    /* unbounded or live: rows appear as they are written */
+    l->sinkcfg.prompt = !l->bounded || l->live;
     return tide_sink_open(&l->sink, &l->sinkcfg, e);
 }
 
@@ -2231,7 +2094,6 @@ void tide_sql_lower_free(tide_sql_lowered *l)
     free(l->vecs);
     free(l->outx_prev);
     free(l->vecs_prev);
-    tide_buf_free(&l->tbuf);
     tide_arena_free(&l->arena);
     free(l);
 }

@@ -43,11 +43,12 @@
  *   output     an adapter on the sink thread applies HAVING and the final
  *              SELECT list to each result row (exec/expr over a one-row
  *              batch of the aggregation's row type) and writes the rows
- *              to the target: stdout (an aligned table, CSV with a header or
- *              JSON Lines; an `op` column first when the plan is a
- *              changelog) or the INSERT target's sink (its `op` column gets
- *              "+I", "-U", "+U", "-D").  Rows are written once per watermark
- *              step and per stateless batch (unbounded sources: per row).
+ *              to a connect/ sink (connect/sink.h, which owns the formats):
+ *              stdout (an aligned table, CSV with a header or JSON Lines; an
+ *              `op` column first when the plan is a changelog) or the INSERT
+ *              target's sink (its `op` column gets "+I", "-U", "+U", "-D").
+ *              Rows are flushed once per watermark step and per stateless
+ *              batch (unbounded sources: the sink is prompt, per row).
  *              HAVING on a changelog: a -U is held until its +U; with old =
  *              the -U row, new = the +U row: both pass HAVING -> -U old, +U
  *              new (nothing when the two output rows are equal); only old
