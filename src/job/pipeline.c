@@ -450,84 +450,6 @@ static int emit_whole(tide_task_out *out, uint32_t port, tide_cbatch **slot, tid
     return 0;
 }
 
-/* tide_cbatch_select(dst, src, sel, n) column by column (the exchange's
- * copy: one tight loop per column instead of a per-row switch over the
- * columns); dst's column c comes from src's column map[c] (map NULL: c).
- * sel is strictly increasing (the callers list rows in order), so
- * sel[n-1] - sel[0] == n-1 means one run of rows: BIGINT/TIMESTAMP columns
- * are then copied with memcpy (values and null bytes). */
-static int select_rows(tide_cbatch *dst, const tide_cbatch *src, const uint32_t *sel, uint32_t n,
-                       const uint32_t *map, tide_err *e)
-{
-    uint32_t nc = tide_cbatch_ncols(dst), base = tide_cbatch_rows(dst), r = 0;
-    if (n > tide_cbatch_capacity(dst) - base)
-        return tide_err_set(e, TIDE_ERANGE, "pipeline: %u rows do not fit a batch", n);
-    bool same = map || tide_cbatch_ncols(src) == nc;
-    for (uint32_t c = 0; same && c < nc; c++)
-        same = tide_cbatch_type(dst, c) == tide_cbatch_type(src, map ? map[c] : c);
-    if (!same && !map)
-        return tide_cbatch_select(dst, src, sel, n, e);
-    if (!same)
-        return tide_err_set(e, TIDE_EINVAL, "pipeline: projection types differ");
-    tide_cbatch_add_rows(dst, n, &r); /* NULLs, op +I, position 0 */
-    if (tide_cbatch_has_ops(dst) && tide_cbatch_has_ops(src))
-        for (uint32_t i = 0; i < n; i++)
-            tide_cbatch_set_op(dst, base + i, tide_cbatch_op(src, sel[i]));
-    if (tide_cbatch_has_pos(dst) && tide_cbatch_has_pos(src))
-        for (uint32_t i = 0; i < n; i++)
-            tide_cbatch_set_pos(dst, base + i, tide_cbatch_pos(src, sel[i]));
-    for (uint32_t c = 0; c < nc; c++) {
-        uint32_t sc = map ? map[c] : c;
-        const uint8_t *nulls = tide_cbatch_nulls(src, sc);
-        switch (tide_cbatch_type(src, sc)) {
-        case TIDE_TYPE_BIGINT:
-        case TIDE_TYPE_TIMESTAMP: {
-            /* a NULL cell's value slot is garbage either way */
-            const int64_t *v = tide_cbatch_col_i64(src, sc);
-            int64_t *dv = tide_cbatch_col_i64_mut(dst, c) + base;
-            uint8_t *dn = tide_cbatch_nulls_mut(dst, c) + base;
-            if (n && sel[n - 1] - sel[0] == n - 1) {
-                memcpy(dv, v + sel[0], (size_t)n * sizeof *dv);
-                memcpy(dn, nulls + sel[0], n);
-                break;
-            }
-            for (uint32_t i = 0; i < n; i++) {
-                dv[i] = v[sel[i]];
-                dn[i] = nulls[sel[i]];
-            }
-            break;
-        }
-        case TIDE_TYPE_DOUBLE: {
-            const double *v = tide_cbatch_col_f64(src, sc);
-            for (uint32_t i = 0; i < n; i++)
-                if (!nulls[sel[i]])
-                    tide_cbatch_set_f64(dst, c, base + i, v[sel[i]]);
-            break;
-        }
-        case TIDE_TYPE_BOOLEAN: {
-            const bool *v = tide_cbatch_col_bool(src, sc);
-            for (uint32_t i = 0; i < n; i++)
-                if (!nulls[sel[i]])
-                    tide_cbatch_set_bool(dst, c, base + i, v[sel[i]]);
-            break;
-        }
-        case TIDE_TYPE_STRING: {
-            const tide_str *v = tide_cbatch_col_str(src, sc);
-            for (uint32_t i = 0; i < n; i++) {
-                int rc;
-                if (!nulls[sel[i]] &&
-                    (rc = tide_cbatch_set_str(dst, c, base + i, v[sel[i]].ptr, v[sel[i]].len, e)))
-                    return rc;
-            }
-            break;
-        }
-        default:
-            break;
-        }
-    }
-    return 0;
-}
-
 /* The rows s->nsel[k] of instance k, listed at sel + k * src_rows, to
  * instance k through `proj` (NULL: all columns), in batches of at most
  * batch_rows (an instance can get more than that of one source batch). */
@@ -543,7 +465,7 @@ static int emit_instances(src_state *s, tide_task_out *out, const tide_cbatch *b
             tide_cbatch *nb = tide_task_new_batch(out, k);
             if (!nb)
                 return tide_err_set(e, TIDE_ENOMEM, "pipeline source: new batch");
-            int rc = select_rows(nb, b, rows + at, m, proj, e);
+            int rc = tide_cbatch_select_cols(nb, b, rows + at, m, proj, e);
             if (rc != 0) {
                 tide_task_free_batch(out, UINT32_MAX, nb);
                 return rc;
@@ -613,7 +535,7 @@ static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, ui
                 return rc;
         }
         tide_cbatch_reset(s->fbuf);
-        rc = select_rows(s->fbuf, b, rows, n, p->proj, e);
+        rc = tide_cbatch_select_cols(s->fbuf, b, rows, n, p->proj, e);
         return rc != 0 ? rc : work_rows(s->fused, s->fbuf, out, e);
     }
     memset(s->nsel, 0, P * sizeof *s->nsel);
