@@ -160,6 +160,8 @@ struct ftask {
     /* scratch of the hash router */
     uint32_t *route_dst, *route_sel, *route_cnt, *iota;
     uint32_t dst_cap, sel_cap, cnt_cap, iota_cap;
+    uint64_t *route_h; /* the rows' key hashes */
+    uint32_t h_cap;
 };
 
 typedef struct fnode {
@@ -389,44 +391,74 @@ static int append_rows(ftask *tk, uint32_t port, uint32_t chan, const tide_cbatc
     return 0;
 }
 
-/* The hash of a row's key columns, in the canonical form of keys: NULL a
- * value of its own, -0.0 = 0.0, one NaN. */
-static uint64_t row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *keys, uint32_t nk)
+/* The hashes h[0..n) of rows sel[0..n) (sel NULL: 0..n-1) over the key
+ * columns, in the canonical form of keys: NULL a value of its own, -0.0 =
+ * 0.0, one NaN.  Column by column: one tight loop per key column (per row:
+ * h = tide_hash_u64(h ^ v) + k, starting from a constant). */
+#define ROUTE_H0 0x9e3779b97f4a7c15ull
+#define ROUTE_NULL 0x6e756c6c6e756c6cull
+
+static void row_hashes(const tide_cbatch *b, const uint32_t *sel, uint32_t n, const uint32_t *keys,
+                       uint32_t nk, uint64_t *h)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < n; i++)
+        h[i] = ROUTE_H0;
     for (uint32_t k = 0; k < nk; k++) {
         uint32_t c = keys[k];
-        uint64_t v;
-        if (tide_cbatch_is_null(b, c, row)) {
-            v = 0x6e756c6c6e756c6cull;
-        } else {
-            switch (tide_cbatch_type(b, c)) {
-            case TIDE_TYPE_BOOLEAN:
-                v = tide_cbatch_bool(b, c, row) ? 1 : 0;
-                break;
-            case TIDE_TYPE_DOUBLE: {
-                double d = tide_cbatch_f64(b, c, row);
-                if (d == 0.0)
-                    d = 0.0;
-                if (isnan(d))
-                    v = 0x7ff8000000000000ull;
-                else
-                    memcpy(&v, &d, 8);
-                break;
+        const uint8_t *nulls = tide_cbatch_nulls(b, c);
+        switch (tide_cbatch_type(b, c)) {
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP: {
+            const int64_t *v = tide_cbatch_col_i64(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = nulls[r] ? ROUTE_NULL : (uint64_t)v[r];
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
             }
-            case TIDE_TYPE_STRING: {
-                tide_str s = tide_cbatch_str(b, c, row);
-                v = tide_hash64(s.ptr, s.len, 0x5eed);
-                break;
-            }
-            default:
-                v = (uint64_t)tide_cbatch_i64(b, c, row);
-                break;
-            }
+            break;
         }
-        h = tide_hash_u64(h ^ v) + k;
+        case TIDE_TYPE_BOOLEAN: {
+            const uint8_t *v = (const uint8_t *)tide_cbatch_col_bool(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = nulls[r] ? ROUTE_NULL : v[r] != 0;
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
+            }
+            break;
+        }
+        case TIDE_TYPE_DOUBLE: {
+            const double *v = tide_cbatch_col_f64(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = ROUTE_NULL;
+                if (!nulls[r]) {
+                    double d = v[r];
+                    if (d == 0.0)
+                        d = 0.0;
+                    if (isnan(d))
+                        x = 0x7ff8000000000000ull;
+                    else
+                        memcpy(&x, &d, 8);
+                }
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
+            }
+            break;
+        }
+        case TIDE_TYPE_STRING: {
+            const tide_str *v = tide_cbatch_col_str(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = nulls[r] ? ROUTE_NULL : tide_hash64(v[r].ptr, v[r].len, 0x5eed);
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
+            }
+            break;
+        }
+        default:
+            for (uint32_t i = 0; i < n; i++)
+                h[i] = tide_hash_u64(h[i] ^ ROUTE_NULL) + k;
+            break;
+        }
     }
-    return h;
 }
 
 static int route_hash(ftask *tk, const dest *d, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
@@ -436,14 +468,21 @@ static int route_hash(ftask *tk, const dest *d, const tide_cbatch *b, const uint
     uint32_t *dst = scratch(&tk->route_dst, &tk->dst_cap, n);
     uint32_t *out = scratch(&tk->route_sel, &tk->sel_cap, n);
     uint32_t *cnt = scratch(&tk->route_cnt, &tk->cnt_cap, nch + 1);
-    if (!dst || !out || !cnt)
+    if (n > tk->h_cap) {
+        uint64_t *h = realloc(tk->route_h, (size_t)n * sizeof *h);
+        if (h) {
+            tk->route_h = h;
+            tk->h_cap = n;
+        }
+    }
+    if (!dst || !out || !cnt || n > tk->h_cap)
         return tide_err_set(e, TIDE_ENOMEM, "out of memory routing rows");
     memset(cnt, 0, (nch + 1) * sizeof *cnt);
     const fedge *ed = d->edge;
+    uint64_t *h = tk->route_h;
+    row_hashes(b, sel, n, ed->keys, ed->n_keys, h);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t r = sel ? sel[i] : i;
-        uint64_t h = row_hash(b, r, ed->keys, ed->n_keys);
-        uint32_t c = (uint32_t)(((h >> 32) * (uint64_t)nch) >> 32);
+        uint32_t c = (uint32_t)(((h[i] >> 32) * (uint64_t)nch) >> 32);
         dst[i] = c;
         cnt[c + 1]++;
     }
@@ -745,6 +784,7 @@ static void ftask_free(void *st)
     free(tk->route_dst);
     free(tk->route_sel);
     free(tk->route_cnt);
+    free(tk->route_h);
     free(tk->iota);
     free(tk);
 }
