@@ -3,7 +3,12 @@
  *
  * Held rows live in a list of reusable batches; each has a reference
  * (batch, row, its encoded sort key in one byte buffer, and the key's first
- * 8 bytes as a big-endian integer for a quick compare).  At a watermark the
+ * 8 bytes as a big-endian integer for a quick compare).  When every sort
+ * column is BIGINT/TIMESTAMP (at most MAX_FIXED of them) and a step's rows
+ * hold no NULL there, the keys are fixed words instead (each value with its
+ * sign bit flipped: unsigned order = signed order), encoded a column at a
+ * time and compared a word at a time; the first NULL of a step turns the
+ * step's keys into data/key.h bytes.  At a watermark the
  * references are sorted by a natural merge sort (stable; the rows of one
  * upstream instance mostly arrive sorted, so it sees about one run per
  * instance); rows already in order leave in their batches, others are
@@ -19,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_FIXED 4
 #define SNAP_KIND "order"
 #define SNAP_VERSION 1
 
@@ -38,6 +44,10 @@ typedef struct order {
     size_t nrefs, caprefs;
     uint8_t *kb;
     size_t nkb, capkb;
+    bool fixed;   /* the sort columns allow fixed keys */
+    bool fast;    /* this step's keys are fixed words (kw) */
+    uint64_t *kw; /* n_sort words per reference (koff: its first) */
+    size_t capkw;
     uint32_t *iota;
     size_t capiota;
     tide_cbatch *out;
@@ -66,6 +76,7 @@ static void order_free(void *self)
     free(s->held);
     free(s->refs);
     free(s->kb);
+    free(s->kw);
     free(s->iota);
     tide_cbatch_free(s->out);
     free(s);
@@ -89,6 +100,12 @@ int tide_node_order_make(void *cfg, uint32_t instance, uint32_t parallelism, voi
         return tide_err_set(e, TIDE_ENOMEM, "order: out of memory");
     s->cfg = c;
     s->rows = c->batch_rows ? c->batch_rows : 4096;
+    s->fixed = c->n_sort >= 1 && c->n_sort <= MAX_FIXED;
+    for (uint32_t i = 0; i < c->n_sort; i++) {
+        tide_type t = tide_schema_col(c->schema, c->sort_cols[i])->type;
+        s->fixed &= t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_TIMESTAMP;
+    }
+    s->fast = s->fixed;
     *self = s;
     return 0;
 }
@@ -123,38 +140,98 @@ static tide_cbatch *room(order *s, tide_err *e)
     return b;
 }
 
-/* References (with encoded keys) for rows [from, to) of held batch bi. */
+static int refs_room(order *s, size_t n, tide_err *e)
+{
+    if (s->nrefs + n <= s->caprefs)
+        return 0;
+    size_t cap = s->caprefs ? s->caprefs : 1024;
+    while (cap < s->nrefs + n)
+        cap *= 2;
+    oref *r = realloc(s->refs, 2 * cap * sizeof *r); /* (+ the merge's scratch half) */
+    if (!r)
+        return tide_err_set(e, TIDE_ENOMEM, "order: out of memory for %zu rows", s->nrefs + n);
+    s->refs = r;
+    s->caprefs = cap;
+    return 0;
+}
+
+/* The data/key.h key of the row of reference o, into kb. */
+static int encode(order *s, oref *o, tide_err *e)
+{
+    const tide_node_order_cfg *c = s->cfg;
+    const tide_cbatch *b = s->held[o->b];
+    size_t need = c->n_sort ? tide_key_row_size(b, o->row, c->sort_cols, c->n_sort) : 0;
+    if (s->nkb + need + 1 > s->capkb && tide_array_grow((void **)&s->kb, &s->capkb, s->nkb + need + 1, 1) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "order: out of memory for keys");
+    uint8_t *d = s->kb + s->nkb;
+    if (need)
+        tide_key_row_put(b, o->row, c->sort_cols, c->n_sort, d);
+    o->prefix = prefix_of(d, (uint32_t)need);
+    o->koff = (uint32_t)s->nkb;
+    o->klen = (uint32_t)need;
+    s->nkb += need;
+    return 0;
+}
+
+/* A NULL in a sort column: this step's keys become data/key.h bytes. */
+static int unfix(order *s, tide_err *e)
+{
+    s->fast = false;
+    s->nkb = 0;
+    for (size_t i = 0; i < s->nrefs; i++) {
+        int rc = encode(s, &s->refs[i], e);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* References (with their keys) for rows [from, to) of held batch bi. */
 static int add_refs(order *s, uint32_t bi, uint32_t from, uint32_t to, tide_err *e)
 {
     const tide_cbatch *b = s->held[bi];
     const tide_node_order_cfg *c = s->cfg;
-    size_t n = to - from;
-    if (s->nrefs + n > s->caprefs) {
-        size_t cap = s->caprefs ? s->caprefs : 1024;
-        while (cap < s->nrefs + n)
-            cap *= 2;
-        oref *r = realloc(s->refs, 2 * cap * sizeof *r); /* (+ the merge's scratch half) */
-        if (!r)
-            return tide_err_set(e, TIDE_ENOMEM, "order: out of memory for %zu rows", s->nrefs + n);
-        s->refs = r;
-        s->caprefs = cap;
+    uint32_t n = to - from, ns = c->n_sort;
+    int rc = refs_room(s, n, e);
+    if (rc != 0)
+        return rc;
+    if (s->fast) {
+        uint8_t any = 0;
+        for (uint32_t j = 0; j < ns; j++) {
+            const uint8_t *nl = tide_cbatch_nulls(b, c->sort_cols[j]) + from;
+            for (uint32_t i = 0; i < n; i++)
+                any |= nl[i];
+        }
+        if (any && (rc = unfix(s, e)) != 0)
+            return rc;
     }
-    for (uint32_t r = from; r < to; r++) {
-        size_t need = c->n_sort ? tide_key_row_size(b, r, c->sort_cols, c->n_sort) : 0;
-        if (s->nkb + need + 1 > s->capkb &&
-            tide_array_grow((void **)&s->kb, &s->capkb, s->nkb + need + 1, 1) != 0)
-            return tide_err_set(e, TIDE_ENOMEM, "order: out of memory for keys");
-        uint8_t *d = s->kb + s->nkb;
-        if (need)
-            tide_key_row_put(b, r, c->sort_cols, c->n_sort, d);
-        oref *o = &s->refs[s->nrefs++];
-        o->prefix = prefix_of(d, (uint32_t)need);
-        o->koff = (uint32_t)s->nkb;
-        o->klen = (uint32_t)need;
-        o->b = bi;
-        o->row = r;
-        s->nkb += need;
+    oref *o = s->refs + s->nrefs;
+    for (uint32_t i = 0; i < n; i++) {
+        o[i].b = bi;
+        o[i].row = from + i;
     }
+    if (!s->fast) {
+        for (uint32_t i = 0; i < n; i++)
+            if ((rc = encode(s, &o[i], e)) != 0)
+                return rc;
+        s->nrefs += n;
+        return 0;
+    }
+    size_t w0 = s->nrefs * ns, need = (s->nrefs + n) * ns;
+    if (need > s->capkw && tide_array_grow((void **)&s->kw, &s->capkw, need, sizeof *s->kw) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "order: out of memory for keys");
+    uint64_t *w = s->kw + w0;
+    for (uint32_t j = 0; j < ns; j++) {
+        const int64_t *v = tide_cbatch_col_i64(b, c->sort_cols[j]) + from;
+        for (uint32_t i = 0; i < n; i++)
+            w[(size_t)i * ns + j] = (uint64_t)v[i] ^ (1ull << 63);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        o[i].prefix = w[(size_t)i * ns];
+        o[i].koff = (uint32_t)(w0 + (size_t)i * ns);
+        o[i].klen = 0;
+    }
+    s->nrefs += n;
     return 0;
 }
 
@@ -200,6 +277,13 @@ static inline int ref_cmp(const order *s, const oref *a, const oref *b)
 {
     if (a->prefix != b->prefix)
         return a->prefix < b->prefix ? -1 : 1;
+    if (s->fast) {
+        const uint64_t *x = s->kw + a->koff, *y = s->kw + b->koff;
+        for (uint32_t j = 1; j < s->cfg->n_sort; j++)
+            if (x[j] != y[j])
+                return x[j] < y[j] ? -1 : 1;
+        return 0;
+    }
     if (a->klen <= 8 && b->klen <= 8)
         return (a->klen > b->klen) - (a->klen < b->klen);
     return tide_key_cmp(s->kb + a->koff, a->klen, s->kb + b->koff, b->klen);
@@ -316,6 +400,7 @@ static int release(order *s, tide_node_ctx *cx, tide_err *e)
     s->nheld = 0;
     s->nrefs = 0;
     s->nkb = 0;
+    s->fast = s->fixed;
     return rc;
 }
 
@@ -357,6 +442,7 @@ static int order_restore(void *self, const void *buf, size_t len, tide_err *e)
     s->nheld = 0;
     s->nrefs = 0;
     s->nkb = 0;
+    s->fast = s->fixed;
     for (uint64_t i = 0; i < n && !tide_snap_failed(&r); i++) {
         tide_cbatch *d = room(s, e);
         if (!d)
