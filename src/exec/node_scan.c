@@ -283,7 +283,7 @@ static int fill_gen(scan *s, int64_t now, tide_err *e)
 }
 
 /* Fill s->in with rows of one partition.  TIDE_SRC_* or < 0. */
-static int scan_fill(scan *s, tide_node_ctx *cx, uint32_t *part, int64_t now, tide_err *e)
+static int scan_fill(scan *s, const tide_node_scan_out *out, uint32_t *part, int64_t now, tide_err *e)
 {
     const tide_node_scan_cfg *c = s->cfg;
     *part = 0;
@@ -296,7 +296,7 @@ static int scan_fill(scan *s, tide_node_ctx *cx, uint32_t *part, int64_t now, ti
         tide_src_stats st;
         tide_src_stats_get(s->conn, &st);
         if (st.dead > s->conn_dead) {
-            tide_node_count(cx, TIDE_NODE_BAD, st.dead - s->conn_dead);
+            out->count(out->ctx, TIDE_NODE_BAD, st.dead - s->conn_dead);
             s->conn_dead = st.dead;
         }
         *part = info.partition;
@@ -313,11 +313,11 @@ static int scan_fill(scan *s, tide_node_ctx *cx, uint32_t *part, int64_t now, ti
     }
 }
 
-static int send_wm(scan *s, tide_node_ctx *cx, int64_t w, tide_err *e)
+static int send_wm(scan *s, const tide_node_scan_out *out, int64_t w, tide_err *e)
 {
     if (w <= s->wm_sent)
         return 0;
-    int rc = tide_node_emit_watermark(cx, w, e);
+    int rc = out->watermark(out->ctx, w, e);
     if (rc != 0)
         return rc;
     s->wm_sent = w;
@@ -325,16 +325,16 @@ static int send_wm(scan *s, tide_node_ctx *cx, int64_t w, tide_err *e)
 }
 
 /* Rows [from, to) of s->in on port 0. */
-static int emit_rows(scan *s, tide_node_ctx *cx, uint32_t from, uint32_t to, tide_err *e)
+static int emit_rows(scan *s, const tide_node_scan_out *out, uint32_t from, uint32_t to, tide_err *e)
 {
     if (from >= to)
         return 0;
     bool whole = from == 0 && to == tide_cbatch_rows(s->in);
-    return tide_node_emit(cx, 0, s->in, whole ? NULL : s->iota + from, to - from, e);
+    return out->rows(out->ctx, s->in, whole ? NULL : s->iota + from, to - from, e);
 }
 
 /* Dead letters out of s->in (compacted in place); returns the rows left. */
-static int clean(scan *s, tide_node_ctx *cx, uint32_t part, int64_t now, uint32_t *left, tide_err *e)
+static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t now, uint32_t *left, tide_err *e)
 {
     const tide_node_scan_cfg *c = s->cfg;
     tide_cbatch *b = s->in;
@@ -372,7 +372,7 @@ static int clean(scan *s, tide_node_ctx *cx, uint32_t part, int64_t now, uint32_
         if ((rc = c->on_dead(c->dead_ctx, &d)) != 0)
             rc = tide_err_set(e, rc, "scan: dead-letter callback, partition %u", part);
     }
-    tide_node_count(cx, TIDE_NODE_BAD, k);
+    out->count(out->ctx, TIDE_NODE_BAD, k);
     if (rc != 0)
         return rc;
     tide_cbatch_compact(b, s->sel, m);
@@ -392,13 +392,13 @@ static int clean(scan *s, tide_node_ctx *cx, uint32_t part, int64_t now, uint32_
  * its value at the last exact evaluation), so the combiner is consulted
  * only for rows below that.
  */
-static int scan_process(scan *s, tide_node_ctx *cx, uint32_t part, int64_t now, tide_err *e)
+static int scan_process(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t now, tide_err *e)
 {
     uint32_t n = 0;
-    int rc = clean(s, cx, part, now, &n, e);
+    int rc = clean(s, out, part, now, &n, e);
     if (rc != 0 || n == 0)
         return rc;
-    tide_node_count(cx, TIDE_NODE_IN, n);
+    out->count(out->ctx, TIDE_NODE_IN, n);
     const int64_t *ts = tide_cbatch_col_i64(s->in, s->time_col);
     int64_t B = s->cfg->wm_bound;
     int64_t bmin = ts[0], bmax = ts[0];
@@ -414,9 +414,9 @@ static int scan_process(scan *s, tide_node_ctx *cx, uint32_t part, int64_t now, 
     if (bmin >= est) {
         tide_wm_gen_accept(g, bmax, now);
         int64_t w = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
-        if ((rc = emit_rows(s, cx, 0, n, e)) != 0)
+        if ((rc = emit_rows(s, out, 0, n, e)) != 0)
             return rc;
-        return send_wm(s, cx, w, e);
+        return send_wm(s, out, w, e);
     }
     uint32_t seg = 0;
     int64_t runmax = g->max_ts, bound = cur;
@@ -428,9 +428,9 @@ static int scan_process(scan *s, tide_node_ctx *cx, uint32_t part, int64_t now, 
             cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
             bound = cur;
             if (ts[i] < cur && cur > s->wm_sent) {
-                if ((rc = emit_rows(s, cx, seg, i, e)) != 0 || (rc = send_wm(s, cx, cur, e)) != 0)
+                if ((rc = emit_rows(s, out, seg, i, e)) != 0 || (rc = send_wm(s, out, cur, e)) != 0)
                     return rc;
-                tide_node_count(cx, TIDE_NODE_WM_CUTS, 1);
+                out->count(out->ctx, TIDE_NODE_WM_CUTS, 1);
                 seg = i;
             }
         }
@@ -444,22 +444,21 @@ static int scan_process(scan *s, tide_node_ctx *cx, uint32_t part, int64_t now, 
     if (runmax > g->max_ts)
         tide_wm_gen_accept(g, runmax, now);
     cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
-    if ((rc = emit_rows(s, cx, seg, n, e)) != 0)
+    if ((rc = emit_rows(s, out, seg, n, e)) != 0)
         return rc;
-    return send_wm(s, cx, cur, e);
+    return send_wm(s, out, cur, e);
 }
 
-static int scan_poll(void *self, tide_node_ctx *cx, tide_err *e)
+int tide_node_scan_step(void *self, int64_t now, const tide_node_scan_out *out, tide_err *e)
 {
     scan *s = self;
     if (s->ended)
         return 0;
-    int64_t now = tide_clock_now_ms(tide_node_clock(cx));
     int rc = comb_ready(s, now, e);
     if (rc != 0)
         return rc;
     uint32_t part = 0;
-    if ((rc = scan_fill(s, cx, &part, now, e)) < 0)
+    if ((rc = scan_fill(s, out, &part, now, e)) < 0)
         return rc;
     if (rc == TIDE_SRC_END) {
         s->ended = true;
@@ -470,16 +469,35 @@ static int scan_poll(void *self, tide_node_ctx *cx, tide_err *e)
             for (uint32_t i = 0; i < s->nparts; i++)
                 if (tide_src_ended(s->conn, i))
                     tide_wm_comb_end(s->comb, i, now);
-        if ((rc = send_wm(s, cx, tide_wm_comb_tick(s->comb, now), e)) != 0)
+        if ((rc = send_wm(s, out, tide_wm_comb_tick(s->comb, now), e)) != 0)
             return rc;
         return TIDE_EAGAIN;
     }
     if (rc != TIDE_SRC_READY)
         return tide_err_set(e, TIDE_EINVAL, "scan: the source said %d", rc);
-    if ((rc = scan_process(s, cx, part, now, e)) != 0)
+    if ((rc = scan_process(s, out, part, now, e)) != 0)
         return rc;
     return 1;
 }
+
+/* ---- in a flow ---- */
+
+static int node_rows(void *ctx, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e)
+{
+    return tide_node_emit(ctx, 0, b, sel, n, e);
+}
+
+static int node_wm(void *ctx, int64_t wm, tide_err *e) { return tide_node_emit_watermark(ctx, wm, e); }
+
+static void node_count(void *ctx, tide_node_counter c, uint64_t n) { tide_node_count(ctx, c, n); }
+
+static int scan_poll(void *self, tide_node_ctx *cx, tide_err *e)
+{
+    tide_node_scan_out out = {node_rows, node_wm, node_count, cx};
+    return tide_node_scan_step(self, tide_clock_now_ms(tide_node_clock(cx)), &out, e);
+}
+
+const tide_schema *tide_node_scan_batch_schema(const void *self) { return ((const scan *)self)->schema; }
 
 /* ---- snapshot ---- */
 

@@ -143,4 +143,23 @@ extern const tide_node_vt tide_node_scan_vt;
 /* cfg: a tide_node_scan_cfg.  Opens the source.  Parallelism must be 1. */
 int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void **self, tide_err *e);
 
+/* ---- a scan outside a flow (job/pipeline.c's source task) ---- */
+
+/* Where a step's rows, watermarks and counts go.  rows: rows sel[0..n) of
+ * the scan's batch (valid until the next step), always one run: sel NULL
+ * (the whole batch) or sel[i] = sel[0] + i. */
+typedef struct tide_node_scan_out {
+    int (*rows)(void *ctx, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e);
+    int (*watermark)(void *ctx, int64_t wm, tide_err *e);
+    void (*count)(void *ctx, tide_node_counter c, uint64_t n);
+    void *ctx;
+} tide_node_scan_out;
+
+/* One poll of an instance made by tide_node_scan_make, at processing time
+ * `now`: 1 (did work), 0 (the source ended), TIDE_EAGAIN (nothing now) or a
+ * TIDE_E* code.  The node's poll is this with the flow's outputs. */
+int tide_node_scan_step(void *self, int64_t now, const tide_node_scan_out *out, tide_err *e);
+/* The schema of the instance's batches (the source's own). */
+const tide_schema *tide_node_scan_batch_schema(const void *self);
+
 #endif

@@ -2,24 +2,15 @@
  * pipeline.c - the event-time job on the threaded runtime.  See pipeline.h
  * for the shape and the ordering contract; here is how.
  *
- * Source task (on_poll, one batch per poll):
- *   fill   - the generator / connect source / callback resets and fills
- *            `in` with rows of one partition.
- *   clean  - rows with a NULL event time, or (future_bound_ms) one beyond
- *            processing now + bound, are dead letters (counted, handed to
- *            on_dead, dropped) before any watermark sees them.
- *   quiet  - on "nothing now" the combiner is ticked with cfg.clock's now;
- *            with quiet_advance_ms it then follows processing time.
- *   time   - fast path: if the batch's smallest ts is >= the watermark that
- *            could hold anywhere inside the batch (max(sent, max ts - B)),
- *            no record can be judged late, so the whole batch goes at once
- *            and the new watermark after it.  Otherwise walk the rows
- *            keeping the running combined watermark, and cut the batch
- *            before each row with ts < W whose W was not sent yet.
+ * Source task (on_poll, one batch per poll): the scan node's logic
+ * (exec/node_scan.h: fill from the generator / connect source / callback,
+ * dead letters, per-partition watermarks and the exact cut rule) driven
+ * through tide_node_scan_step; its segments and watermarks come back as
+ * callbacks:
  *   stage  - the stateless callback (filter/project) on each segment.
  *   route  - hash of the encoded key -> instance; rows are selected into one
  *            new batch per instance and sent whole (emit_batch).  With one
- *            instance the segment batch itself is handed over and replaced.
+ *            instance the stage's batch itself is handed over and replaced.
  *
  * Winagg task k: encodes keys, boxes value columns and calls
  * tide_winagg_push_batch; the operator's output rows (and late records) go
@@ -41,6 +32,8 @@
 #include "exec/expr.h"
 #include "exec/graph.h"
 #include "exec/groupagg.h"
+#include "exec/node_keyed.h"
+#include "exec/node_scan.h"
 #include "time/watermark.h"
 
 #include <pthread.h>
@@ -176,6 +169,7 @@ struct tide_pipe {
      * batch_rows) is still about a batch at P <= 4.  Not a function of P:
      * the watermark steps, hence changelogs, must be the same for every P. */
     uint32_t src_rows;
+    tide_node_scan_cfg scan_cfg; /* the source's (borrowed by its scan) */
     const tide_clock *clock;
     tide_schema *own_schema, *res_schema;
     const tide_schema *src_schema, *out_schema;
@@ -301,35 +295,27 @@ static inline uint64_t get_be64(const uint8_t *s)
 
 typedef struct src_state {
     tide_pipe *p;
-    tide_gen_logins *gen;
-    uint8_t *g_country, *g_device; /* (ts and user_id go straight into s->in) */
-    uint8_t country_len[TIDE_GEN_LOGINS_COUNTRIES], device_len[TIDE_GEN_LOGINS_DEVICES];
-    bool g_fill_country, g_fill_device; /* false: nothing reads it, left NULL */
-    tide_src *conn;
-    uint64_t conn_dead;
-    uint32_t nparts;
-    tide_wm_gen *wgen;
-    tide_wm_comb *comb;
+    /* the source, its watermarks and the exact cut rule (exec/node_scan.h);
+     * its steps call back src_rows / src_wm / src_count */
+    void *scan;
+    const tide_cbatch *in; /* the scan's batch, during a step */
+    tide_task_out *out;    /* during a step */
     int64_t wm_sent;
-    tide_cbatch *in, *seg, *staged;
+    tide_cbatch *seg, *staged;
     uint32_t *iota; /* 0 .. src_rows-1 */
     uint32_t *sel;  /* P * src_rows */
     uint32_t *nsel; /* P */
     uint8_t *kbuf;
     size_t kcap;
-    char reason[128]; /* the dead-letter callback's reason */
-    bool ended;
     /* P == 1: the keyed operator chained into this task (no exchange) */
     struct work_state *fused;
-    tide_cbatch *fbuf; /* route_proj's rows for it */
 } src_state;
 
 struct work_state;
 static void work_state_free(void *st);
 static int work_rows(struct work_state *w, const tide_cbatch *b, tide_task_out *out, tide_err *e);
-static int work_fast(struct work_state *w, const uint8_t *tnull, const int64_t *tcol,
-                     const uint8_t *knull, const int64_t *kcol, uint32_t n, tide_task_out *out,
-                     tide_err *e);
+static int work_rows_src(struct work_state *w, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
+                         tide_task_out *out, tide_err *e);
 static int work_wm(void *st, int64_t wm, tide_task_out *out, tide_err *e);
 
 static void src_state_free(void *st)
@@ -337,13 +323,8 @@ static void src_state_free(void *st)
     src_state *s = st;
     if (!s)
         return;
-    tide_gen_logins_free(s->gen);
-    free(s->g_country);
-    free(s->g_device);
-    tide_src_free(s->conn);
-    free(s->wgen);
-    tide_wm_comb_free(s->comb);
-    tide_cbatch_free(s->in);
+    if (s->scan)
+        tide_node_scan_vt.free(s->scan);
     tide_cbatch_free(s->seg);
     tide_cbatch_free(s->staged);
     free(s->iota);
@@ -351,74 +332,7 @@ static void src_state_free(void *st)
     free(s->nsel);
     free(s->kbuf);
     work_state_free(s->fused);
-    tide_cbatch_free(s->fbuf);
     free(s);
-}
-
-/* Fill s->in.  TIDE_PIPE_* or < 0. */
-static int src_fill(src_state *s, uint32_t *part, int64_t now, tide_err *e)
-{
-    tide_pipe *p = s->p;
-    switch (p->cfg.source.kind) {
-    case TIDE_PIPE_SRC_GEN_LOGINS: {
-        /* ts and user_id straight into the (empty) batch's columns; the
-         * rows are added after, which keeps the values, and their null
-         * bytes cleared */
-        tide_cbatch *b = s->in;
-        tide_cbatch_reset(b);
-        tide_gen_logins_cols cols = {tide_cbatch_col_i64_mut(b, TIDE_PIPE_LOGINS_TS),
-                                     tide_cbatch_col_i64_mut(b, TIDE_PIPE_LOGINS_USER_ID),
-                                     s->g_fill_country ? s->g_country : NULL, s->g_device,
-                                     p->src_rows};
-        size_t n = 0;
-        int rc = tide_gen_logins_next(s->gen, &cols, p->src_rows, now, &n, e);
-        if (rc != 0)
-            return rc;
-        if (n == 0)
-            return tide_gen_logins_done(s->gen) ? TIDE_PIPE_END : TIDE_PIPE_NOTHING;
-        uint32_t r0 = 0;
-        tide_cbatch_add_rows(b, (uint32_t)n, &r0); /* n <= src_rows, the capacity; r0 = 0 */
-        memset(tide_cbatch_nulls_mut(b, TIDE_PIPE_LOGINS_TS), 0, n);
-        memset(tide_cbatch_nulls_mut(b, TIDE_PIPE_LOGINS_USER_ID), 0, n);
-        for (size_t i = 0; (s->g_fill_country || s->g_fill_device) && i < n; i++) {
-            uint32_t r = r0 + (uint32_t)i;
-            uint8_t ci = s->g_country[i], di = s->g_device[i];
-            if (s->g_fill_country) {
-                const char *c = tide_gen_logins_country_name(ci);
-                size_t cl = ci < TIDE_GEN_LOGINS_COUNTRIES ? s->country_len[ci] : strlen(c);
-                if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_COUNTRY, r, c, cl, e)) != 0)
-                    return rc;
-            }
-            if (s->g_fill_device) {
-                const char *d = tide_gen_logins_device_name(di);
-                size_t dl = di < TIDE_GEN_LOGINS_DEVICES ? s->device_len[di] : strlen(d);
-                if ((rc = tide_cbatch_set_str(b, TIDE_PIPE_LOGINS_DEVICE, r, d, dl, e)) != 0)
-                    return rc;
-            }
-        }
-        *part = 0;
-        return TIDE_PIPE_READY;
-    }
-    case TIDE_PIPE_SRC_CONNECT: {
-        tide_src_batch info = {0};
-        int rc = tide_src_next(s->conn, s->in, &info, e);
-        tide_src_stats st;
-        tide_src_stats_get(s->conn, &st);
-        if (st.dead > s->conn_dead) {
-            ADD(p, c_bad, st.dead - s->conn_dead);
-            s->conn_dead = st.dead;
-        }
-        *part = info.partition;
-        return rc;
-    }
-    default: {
-        int rc = p->cfg.source.next(p->cfg.source.ctx, s->in, part, e);
-        if (rc == TIDE_PIPE_READY && *part >= s->nparts)
-            return tide_err_set(e, TIDE_EINVAL, "pipeline source: partition %u of %u", *part,
-                                s->nparts);
-        return rc;
-    }
-    }
 }
 
 static int send_wm(src_state *s, tide_task_out *out, int64_t w, tide_err *e)
@@ -478,16 +392,25 @@ static int emit_instances(src_state *s, tide_task_out *out, const tide_cbatch *b
     return 0;
 }
 
-/* Route the rows of *slot (s->in, s->seg or s->staged) to the instances. */
-static int route(src_state *s, tide_task_out *out, tide_cbatch **slot, tide_err *e)
+/* Route the rows of b (the scan's batch, or *slot: s->seg or s->staged,
+ * which may be handed over whole) to the instances. */
+static int route(src_state *s, tide_task_out *out, const tide_cbatch *b, tide_cbatch **slot,
+                 tide_err *e)
 {
     tide_pipe *p = s->p;
-    tide_cbatch *b = *slot;
     uint32_t n = tide_cbatch_rows(b), P = p->cfg.n_aggs ? p->P : 1;
     if (s->fused)
         return work_rows(s->fused, b, out, e);
-    if (P == 1)
+    if (P == 1) {
+        if (!slot) { /* the scan keeps its batch: a copy goes */
+            int rc;
+            tide_cbatch_reset(s->seg);
+            if ((rc = tide_cbatch_select(s->seg, b, s->iota, n, e)) != 0)
+                return rc;
+            slot = &s->seg;
+        }
         return emit_whole(out, 0, slot, e);
+    }
     memset(s->nsel, 0, P * sizeof *s->nsel);
     bool fast = p->cfg.n_key_cols == 1 && p->key_types[0] != TIDE_TYPE_STRING &&
                 p->key_types[0] != TIDE_TYPE_BOOLEAN && p->key_types[0] != TIDE_TYPE_DOUBLE;
@@ -523,21 +446,8 @@ static int route_proj(src_state *s, tide_task_out *out, const uint32_t *rows, ui
     const tide_cbatch *b = s->in;
     uint32_t P = p->cfg.n_aggs ? p->P : 1;
     const uint32_t *sel = rows;
-    if (s->fused) {
-        int rc;
-        if (n && rows[n - 1] - rows[0] == n - 1 && key_one_i64(p) && !p->cfg.n_value_cols) {
-            /* one run of rows: straight from the source columns */
-            uint32_t tc = p->proj[p->out_time], kc = p->proj[p->key_cols[0]], r0 = rows[0];
-            rc = work_fast(s->fused, tide_cbatch_nulls(b, tc) + r0, tide_cbatch_col_i64(b, tc) + r0,
-                           tide_cbatch_nulls(b, kc) + r0, tide_cbatch_col_i64(b, kc) + r0, n, out,
-                           e);
-            if (rc <= 0)
-                return rc;
-        }
-        tide_cbatch_reset(s->fbuf);
-        rc = tide_cbatch_select_cols(s->fbuf, b, rows, n, p->proj, e);
-        return rc != 0 ? rc : work_rows(s->fused, s->fbuf, out, e);
-    }
+    if (s->fused) /* straight from the source columns */
+        return work_rows_src(s->fused, b, rows, n, out, e);
     memset(s->nsel, 0, P * sizeof *s->nsel);
     if (P == 1) {
         s->nsel[0] = n;
@@ -571,161 +481,64 @@ static int emit_rows(src_state *s, tide_task_out *out, uint32_t from, uint32_t t
         ADD(p, c_filtered, to - from);
         return route_proj(s, out, s->iota + from, to - from, e);
     }
-    tide_cbatch **slot = &s->in;
+    const tide_cbatch *b = s->in;
+    tide_cbatch **slot = NULL;
     int rc;
     if (from != 0 || to != tide_cbatch_rows(s->in)) {
         tide_cbatch_reset(s->seg);
         if ((rc = tide_cbatch_select(s->seg, s->in, s->iota + from, to - from, e)) != 0)
             return rc;
         slot = &s->seg;
+        b = s->seg;
     }
     if (p->cfg.stage) {
         tide_cbatch_reset(s->staged);
-        if ((rc = p->cfg.stage(p->cfg.stage_ctx, *slot, s->staged, e)) != 0)
+        if ((rc = p->cfg.stage(p->cfg.stage_ctx, b, s->staged, e)) != 0)
             return rc;
         slot = &s->staged;
+        b = s->staged;
     }
-    uint32_t n = tide_cbatch_rows(*slot);
+    uint32_t n = tide_cbatch_rows(b);
     ADD(p, c_filtered, n);
     if (n == 0)
         return 0;
-    return route(s, out, slot, e);
+    return route(s, out, b, slot, e);
 }
 
-static int src_process(src_state *s, tide_task_out *out, uint32_t part, int64_t now, tide_err *e)
+/* The scan's outputs (exec/node_scan.h): its segments are runs of rows. */
+static int src_rows(void *ctx, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e)
 {
-    tide_pipe *p = s->p;
-    tide_cbatch *b = s->in;
-    uint32_t n = tide_cbatch_rows(b);
-    int tc = p->src_time;
-    const uint8_t *nulls = tide_cbatch_nulls(b, (uint32_t)tc);
-    const int64_t *ts = tide_cbatch_col_i64(b, (uint32_t)tc);
-    int64_t fb = p->cfg.future_bound_ms;
-    uint32_t k = 0;
-    if (fb > 0)
-        for (uint32_t i = 0; i < n; i++)
-            k += nulls[i] != 0 || tide_wm_too_far_future(ts[i], now, fb);
-    else
-        for (uint32_t i = 0; i < n; i++) /* (a loop the compiler vectorises) */
-            k += nulls[i] != 0;
-    if (k) {
-        /* dead letters: no event time, or too far in the future (they must
-         * not advance the watermark) */
-        uint32_t m = 0;
-        int rc = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            bool null = nulls[i] != 0;
-            if (!null && !(fb > 0 && tide_wm_too_far_future(ts[i], now, fb))) {
-                s->sel[m++] = i;
-                continue;
-            }
-            if (!p->cfg.on_dead || rc != 0)
-                continue;
-            if (null)
-                snprintf(s->reason, sizeof s->reason, "event time is NULL");
-            else
-                snprintf(s->reason, sizeof s->reason,
-                         "event time %lld is more than %lld ms ahead of processing time %lld",
-                         (long long)ts[i], (long long)fb, (long long)now);
-            tide_pipe_dead d = {b, i, part, null ? 0 : ts[i], s->reason};
-            if ((rc = p->cfg.on_dead(p->cfg.dead_ctx, &d)) != 0)
-                rc = tide_err_set(e, rc, "pipeline source: dead-letter callback, partition %u",
-                                  part);
-        }
-        ADD(p, c_bad, k);
-        if (rc != 0)
-            return rc;
-        tide_cbatch_compact(b, s->sel, m);
-        n = m;
-        ts = tide_cbatch_col_i64(b, (uint32_t)tc);
-    }
-    if (n == 0)
-        return 0;
-    ADD(p, c_in, n);
-    int64_t bmin = ts[0], bmax = ts[0];
-    for (uint32_t i = 1; i < n; i++) {
-        bmin = ts[i] < bmin ? ts[i] : bmin;
-        bmax = ts[i] > bmax ? ts[i] : bmax;
-    }
-    tide_wm_gen *g = &s->wgen[part];
-    int64_t gmax = g->max_ts > bmax ? g->max_ts : bmax;
-    int64_t cur = tide_wm_comb_current(s->comb);
-    int64_t est = tide_wm_sat_sub(gmax, p->cfg.wm_bound);
-    est = est > cur ? est : cur;
-    int rc;
-    if (bmin >= est) {
-        tide_wm_gen_accept(g, bmax, now);
-        int64_t w = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
-        if ((rc = emit_rows(s, out, 0, n, e)) != 0)
-            return rc;
-        return send_wm(s, out, w, e);
-    }
-    /* Slow path: cut before each row that the running watermark makes
-     * not-on-time, so that watermark is in effect when the row arrives.
-     * The running combined watermark never exceeds max(bound, runmax - B)
-     * (bound: its value at the last exact evaluation), so the combiner is
-     * consulted only for rows below that. */
-    uint32_t seg = 0;
-    int64_t runmax = g->max_ts, bound = cur;
-    int64_t runlo = tide_wm_sat_sub(runmax, p->cfg.wm_bound); /* follows runmax */
-    for (uint32_t i = 0; i < n; i++) {
-        if (ts[i] < bound || ts[i] < runlo) {
-            if (runmax > g->max_ts)
-                tide_wm_gen_accept(g, runmax, now);
-            cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
-            bound = cur;
-            if (ts[i] < cur && cur > s->wm_sent) {
-                if ((rc = emit_rows(s, out, seg, i, e)) != 0 || (rc = send_wm(s, out, cur, e)) != 0)
-                    return rc;
-                ADD(p, c_cuts, 1);
-                seg = i;
-            }
-        }
-        if (ts[i] > runmax) {
-            runmax = ts[i];
-            /* tide_wm_sat_sub, inline: this runs for most rows */
-            if (__builtin_sub_overflow(runmax, p->cfg.wm_bound, &runlo))
-                runlo = p->cfg.wm_bound < 0 ? TIDE_TS_MAX : TIDE_TS_MIN;
-        }
-    }
-    if (runmax > g->max_ts)
-        tide_wm_gen_accept(g, runmax, now);
-    cur = tide_wm_comb_update(s->comb, part, tide_wm_gen_current(g), now);
-    if ((rc = emit_rows(s, out, seg, n, e)) != 0)
-        return rc;
-    return send_wm(s, out, cur, e);
+    src_state *s = ctx;
+    s->in = b;
+    uint32_t from = sel ? sel[0] : 0;
+    return emit_rows(s, s->out, from, from + n, e);
+}
+
+static int src_wm(void *ctx, int64_t wm, tide_err *e)
+{
+    src_state *s = ctx;
+    return send_wm(s, s->out, wm, e);
+}
+
+static void src_count(void *ctx, tide_node_counter c, uint64_t n)
+{
+    tide_pipe *p = ((src_state *)ctx)->p;
+    if (c == TIDE_NODE_IN)
+        ADD(p, c_in, n);
+    else if (c == TIDE_NODE_BAD)
+        ADD(p, c_bad, n);
+    else if (c == TIDE_NODE_WM_CUTS)
+        ADD(p, c_cuts, n);
 }
 
 static int src_poll(void *st, tide_task_out *out, tide_err *e)
 {
     src_state *s = st;
-    tide_pipe *p = s->p;
-    if (s->ended)
-        return 0;
-    uint32_t part = 0;
-    int64_t now = tide_clock_now_ms(p->clock);
-    int rc = src_fill(s, &part, now, e);
-    if (rc < 0)
-        return rc;
-    if (rc == TIDE_PIPE_END) {
-        s->ended = true;
-        return 0;
-    }
-    if (rc == TIDE_PIPE_NOTHING) {
-        if (s->conn)
-            for (uint32_t i = 0; i < s->nparts; i++)
-                if (tide_src_ended(s->conn, i))
-                    tide_wm_comb_end(s->comb, i, now);
-        int64_t w = tide_wm_comb_tick(s->comb, now);
-        if ((rc = send_wm(s, out, w, e)) != 0)
-            return rc;
-        return TIDE_EAGAIN;
-    }
-    if (rc != TIDE_PIPE_READY)
-        return tide_err_set(e, TIDE_EINVAL, "pipeline source: bad result %d", rc);
-    if ((rc = src_process(s, out, part, now, e)) != 0)
-        return rc;
-    return 1;
+    s->out = out;
+    tide_node_scan_out so = {src_rows, src_wm, src_count, s};
+    int rc = tide_node_scan_step(s->scan, tide_clock_now_ms(s->p->clock), &so, e);
+    s->in = NULL;
+    return rc;
 }
 
 /* The input ended: a chained operator fires what is left (before the
@@ -750,14 +563,9 @@ typedef struct work_state {
     uint32_t idx;
     tide_winagg *op;
     tide_groupagg *gop; /* instead of op: cfg.keyed == TIDE_PIPE_GROUPAGG */
-    uint8_t *kbuf;
-    size_t kcap;
-    const void **keys;
-    uint32_t *klen;
-    int64_t *ts;
-    size_t rcap;
-    tide_value *vals;
-    size_t vcap;
+    /* push arrays (exec/node_keyed.h) of the stage's output rows, and
+     * (chained with a projection stage: route_proj) of the source's */
+    tide_node_keyed k, ksrc;
     rbatch *cur;
     tide_task_out *out;
     bool in_advance;
@@ -772,11 +580,8 @@ static void work_state_free(void *st)
         return;
     tide_winagg_free(w->op);
     tide_groupagg_free(w->gop);
-    free(w->kbuf);
-    free(w->keys);
-    free(w->klen);
-    free(w->ts);
-    free(w->vals);
+    tide_node_keyed_free(&w->k);
+    tide_node_keyed_free(&w->ksrc);
     rbatch_free(w->cur);
     free(w);
 }
@@ -823,121 +628,36 @@ static int work_gemit_cb(void *ctx, const tide_groupagg_row *r)
                     r->n_vals);
 }
 
-/* Some byte of p[0, n) is not 0 (a NULL in a null map); one vectorised
- * pass. */
-static bool any_set(const uint8_t *p, uint32_t n)
-{
-    uint8_t acc = 0;
-    for (uint32_t i = 0; i < n; i++)
-        acc |= p[i];
-    return acc != 0;
-}
-
-/* Room for n rows (keys, key lengths, times) and kbytes of encoded keys. */
-static int work_reserve(work_state *w, uint32_t n, size_t kbytes, tide_err *e)
-{
-    if (n > w->rcap) {
-        size_t c1 = w->rcap, c2 = w->rcap, c3 = w->rcap;
-        if (tide_array_grow((void **)&w->keys, &c1, n, sizeof *w->keys) != 0 ||
-            tide_array_grow((void **)&w->klen, &c2, n, sizeof *w->klen) != 0 ||
-            tide_array_grow((void **)&w->ts, &c3, n, sizeof *w->ts) != 0)
-            return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
-        w->rcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
-    }
-    if (kbytes + 1 > w->kcap && tide_array_grow((void **)&w->kbuf, &w->kcap, kbytes + 1, 1) != 0)
-        return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: key buffer", w->idx);
-    return 0;
-}
-
-/* The common case of work_rows: one BIGINT key, no value columns (COUNT(*)
- * and the like), no NULLs in the key or time columns, given as arrays of n
- * rows: the event times are the column itself, and the loop keeps its
- * arrays in locals (stores through the byte pointer could alias w's
- * fields).  1 when it does not apply (a NULL), else 0 or an error. */
-static int work_fast(work_state *w, const uint8_t *tnull, const int64_t *tcol,
-                     const uint8_t *knull, const int64_t *kcol, uint32_t n, tide_task_out *out,
-                     tide_err *e)
+/* Rows sel[0..n) of b (sel NULL: all) into the instance's operator, their
+ * keys, times and values through `k` (k: the stage output's columns; ksrc:
+ * the source's, for route_proj).  Rows without an event time are bad. */
+static int work_push(work_state *w, tide_node_keyed *k, const tide_cbatch *b, const uint32_t *sel,
+                     uint32_t n, tide_task_out *out, tide_err *e)
 {
     tide_pipe *p = w->p;
-    if (any_set(tnull, n) || any_set(knull, n))
-        return 1;
     w->out = out;
-    int rc = work_reserve(w, n, (size_t)n * TIDE_KEY_I64_SIZE, e);
+    uint32_t skipped = 0;
+    int rc = tide_node_keyed_prepare(k, b, sel, n, false, &skipped, e);
     if (rc != 0)
         return rc;
-    const void **keys = w->keys;
-    uint32_t *klen = w->klen;
-    uint8_t *d = w->kbuf;
-    for (uint32_t r = 0; r < n; r++, d += TIDE_KEY_I64_SIZE) {
-        tide_key_put_i64(d, kcol[r]);
-        keys[r] = d;
-        klen[r] = TIDE_KEY_I64_SIZE;
-    }
+    if (skipped)
+        ADD(p, c_bad, skipped);
     if (w->gop)
-        return tide_groupagg_push_batch(w->gop, n, w->keys, w->klen, NULL, NULL, e);
-    return tide_winagg_push_batch(w->op, n, w->keys, w->klen, tcol, NULL,
+        return tide_groupagg_push_batch(w->gop, k->n, k->keys, k->klen, NULL, k->vals, e);
+    return tide_winagg_push_batch(w->op, k->n, k->keys, k->klen, k->ts, k->vals,
                                   tide_clock_now_ms(p->clock), e);
 }
 
-/* The rows of `b` into the instance's operator. */
 static int work_rows(work_state *w, const tide_cbatch *b, tide_task_out *out, tide_err *e)
 {
-    tide_pipe *p = w->p;
-    int rc = 0;
-    w->out = out;
-    uint32_t n = tide_cbatch_rows(b);
-    size_t nv = p->cfg.n_value_cols;
-    if (nv && tide_array_grow((void **)&w->vals, &w->vcap, (size_t)n * nv, sizeof *w->vals) != 0)
-        return tide_err_set(e, TIDE_ENOMEM, "pipeline instance %u: buffers", w->idx);
-    /* keys: sizes first, then encode (pointers after the buffer is final) */
-    bool k64 = key_one_i64(p);
-    size_t total = k64 ? (size_t)n * TIDE_KEY_I64_SIZE : 0;
-    for (uint32_t r = 0; !k64 && r < n; r++)
-        total += key_size(p, b, r);
-    if ((rc = work_reserve(w, n, total, e)) != 0)
-        return rc;
-    const uint8_t *tnull = tide_cbatch_nulls(b, (uint32_t)p->out_time);
-    const int64_t *tcol = tide_cbatch_col_i64(b, (uint32_t)p->out_time);
-    const uint8_t *knull = k64 ? tide_cbatch_nulls(b, p->key_cols[0]) : NULL;
-    const int64_t *kcol = k64 ? tide_cbatch_col_i64(b, p->key_cols[0]) : NULL;
-    uint8_t *d = w->kbuf;
-    uint32_t m = 0;
-    if (k64 && nv == 0 && (rc = work_fast(w, tnull, tcol, knull, kcol, n, out, e)) <= 0)
-        return rc;
-    rc = 0;
-    for (uint32_t r = 0; r < n; r++) {
-        if (tnull[r]) {
-            ADD(p, c_bad, 1);
-            continue;
-        }
-        uint8_t *end;
-        if (k64) { /* key_encode's bytes for one BIGINT/TIMESTAMP column */
-            end = knull[r] ? tide_key_put_null(d) : tide_key_put_i64(d, kcol[r]);
-        } else {
-            end = key_encode(p, b, r, d);
-        }
-        w->keys[m] = d;
-        w->klen[m] = (uint32_t)(end - d);
-        w->ts[m] = tcol[r];
-        for (size_t j = 0; j < nv; j++) {
-            uint32_t c = p->value_cols[j];
-            tide_type t = tide_cbatch_type(b, c);
-            tide_value *v = &w->vals[(size_t)m * nv + j];
-            if ((t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_TIMESTAMP) &&
-                !tide_cbatch_nulls(b, c)[r]) /* the common value, without the generic get */
-                *v = (tide_value){.type = t, .u.i64 = tide_cbatch_col_i64(b, c)[r]};
-            else
-                *v = tide_cbatch_get(b, c, r);
-        }
-        d = end;
-        m++;
-    }
-    if (w->gop)
-        rc = tide_groupagg_push_batch(w->gop, m, w->keys, w->klen, NULL, nv ? w->vals : NULL, e);
-    else
-        rc = tide_winagg_push_batch(w->op, m, w->keys, w->klen, w->ts, nv ? w->vals : NULL,
-                                    tide_clock_now_ms(p->clock), e);
-    return rc;
+    return work_push(w, &w->k, b, NULL, tide_cbatch_rows(b), out, e);
+}
+
+/* Rows sel[0..n) of a source batch (route_proj: a projection stage). */
+static int work_rows_src(work_state *w, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
+                         tide_task_out *out, tide_err *e)
+{
+    return work_push(w, &w->ksrc, b, sel, n, out, e);
 }
 
 static int work_batch(void *st, uint32_t input, void *batch, uint32_t rows, tide_task_out *out,
@@ -1332,6 +1052,14 @@ static bool time_type_ok(const tide_schema *s, int col)
 static bool stage_reads(const tide_pipe *p, uint32_t col);
 static int plan_proj(tide_pipe *p);
 
+/* The dead letters of the scan, to the caller's callback. */
+static int scan_dead(void *ctx, const tide_node_scan_dead *d)
+{
+    tide_pipe *p = ctx;
+    tide_pipe_dead pd = {d->batch, d->row, d->partition, d->ts, d->reason};
+    return p->cfg.on_dead(p->cfg.dead_ctx, &pd);
+}
+
 static int make_source(tide_pipe *p, src_state **out, tide_err *e)
 {
     int rc = TIDE_ENOMEM;
@@ -1341,47 +1069,44 @@ static int make_source(tide_pipe *p, src_state **out, tide_err *e)
         goto nomem;
     s->p = p;
     s->wm_sent = TIDE_TS_MIN;
+    tide_node_scan_cfg *sc = &p->scan_cfg;
+    tide_node_scan_cfg_init(sc);
     switch (p->cfg.source.kind) {
     case TIDE_PIPE_SRC_GEN_LOGINS:
-        if ((rc = tide_gen_logins_create(&s->gen, &p->cfg.source.gen, e)) != 0)
-            goto fail;
-        s->g_country = malloc(R);
-        s->g_device = malloc(R);
-        if (!s->g_country || !s->g_device)
-            goto nomem;
-        for (uint8_t i = 0; i < TIDE_GEN_LOGINS_COUNTRIES; i++)
-            s->country_len[i] = (uint8_t)strlen(tide_gen_logins_country_name(i));
-        for (uint8_t i = 0; i < TIDE_GEN_LOGINS_DEVICES; i++)
-            s->device_len[i] = (uint8_t)strlen(tide_gen_logins_device_name(i));
+        sc->kind = TIDE_NODE_SCAN_GEN_LOGINS;
+        sc->gen = p->cfg.source.gen;
         /* The string columns cost most of the fill; when the stage is an
          * expression stage that reads neither (e.g. the SQL planner's
          * projection to key and time columns), they stay NULL: nobody sees
          * the source batch but the stage and the dead-letter callback. */
-        s->g_fill_country = stage_reads(p, TIDE_PIPE_LOGINS_COUNTRY);
-        s->g_fill_device = stage_reads(p, TIDE_PIPE_LOGINS_DEVICE);
-        s->nparts = 1;
+        if (!stage_reads(p, TIDE_PIPE_LOGINS_COUNTRY))
+            sc->unread_cols |= 1u << TIDE_PIPE_LOGINS_COUNTRY;
+        if (!stage_reads(p, TIDE_PIPE_LOGINS_DEVICE))
+            sc->unread_cols |= 1u << TIDE_PIPE_LOGINS_DEVICE;
         break;
     case TIDE_PIPE_SRC_CONNECT:
-        if ((rc = tide_src_open(&s->conn, p->cfg.source.conn, e)) != 0)
-            goto fail;
-        s->nparts = tide_src_partitions(s->conn);
+        sc->kind = TIDE_NODE_SCAN_CONNECT;
+        sc->conn = p->cfg.source.conn;
         break;
     default:
-        s->nparts = p->cfg.source.partitions;
+        sc->kind = TIDE_NODE_SCAN_CALLBACK;
+        sc->schema = p->src_schema;
+        sc->partitions = p->cfg.source.partitions;
+        sc->next = p->cfg.source.next;
+        sc->ctx = p->cfg.source.ctx;
         break;
     }
-    s->wgen = calloc(s->nparts, sizeof *s->wgen);
-    if (!s->wgen)
-        goto nomem;
-    for (uint32_t i = 0; i < s->nparts; i++)
-        tide_wm_gen_init(&s->wgen[i], p->cfg.wm_bound, -1);
-    if ((rc = tide_wm_comb_create(s->nparts, p->cfg.idle_timeout_ms, tide_clock_now_ms(p->clock),
-                                  &s->comb, e)) != 0)
+    sc->time_col = p->src_time;
+    sc->wm_bound = p->cfg.wm_bound;
+    sc->idle_timeout_ms = p->cfg.idle_timeout_ms;
+    sc->quiet_advance_ms = p->cfg.quiet_advance_ms;
+    sc->future_bound_ms = p->cfg.future_bound_ms;
+    sc->on_dead = p->cfg.on_dead ? scan_dead : NULL;
+    sc->dead_ctx = p;
+    sc->batch_rows = R;
+    if ((rc = tide_node_scan_make(sc, 0, 1, &s->scan, e)) != 0)
         goto fail;
-    if (p->cfg.quiet_advance_ms > 0)
-        tide_wm_comb_set_quiet_advance(s->comb, p->cfg.quiet_advance_ms);
-    if ((rc = tide_cbatch_create(&s->in, p->src_schema, R, 0, e)) != 0 ||
-        (rc = tide_cbatch_create(&s->seg, p->src_schema, R, 0, e)) != 0)
+    if ((rc = tide_cbatch_create(&s->seg, p->src_schema, R, 0, e)) != 0)
         goto fail;
     if (p->cfg.stage && (rc = tide_cbatch_create(&s->staged, p->out_schema, R, 0, e)) != 0)
         goto fail;
@@ -1409,6 +1134,32 @@ static int make_worker(tide_pipe *p, uint32_t idx, work_state **out, tide_err *e
         return tide_err_set(e, TIDE_ENOMEM, "pipeline: instance state");
     w->p = p;
     w->idx = idx;
+    const tide_pipe_config *c = &p->cfg;
+    if ((rc = tide_node_keyed_init(&w->k, p->out_schema, p->key_cols, (uint32_t)c->n_key_cols,
+                                   p->value_cols, (uint32_t)c->n_value_cols,
+                                   c->keyed == TIDE_PIPE_GROUPAGG ? -1 : p->out_time, e)) != 0) {
+        work_state_free(w);
+        return rc;
+    }
+    if (p->proj) {
+        /* the same columns in the source, for route_proj */
+        uint32_t *kc = calloc(c->n_key_cols + 1, sizeof *kc), *vc = calloc(c->n_value_cols + 1, sizeof *vc);
+        rc = kc && vc ? 0 : tide_err_set(e, TIDE_ENOMEM, "pipeline: instance state");
+        for (size_t i = 0; rc == 0 && i < c->n_key_cols; i++)
+            kc[i] = p->proj[p->key_cols[i]];
+        for (size_t i = 0; rc == 0 && i < c->n_value_cols; i++)
+            vc[i] = p->proj[p->value_cols[i]];
+        if (rc == 0)
+            rc = tide_node_keyed_init(&w->ksrc, p->src_schema, kc, (uint32_t)c->n_key_cols, vc,
+                                      (uint32_t)c->n_value_cols,
+                                      c->keyed == TIDE_PIPE_GROUPAGG ? -1 : (int)p->proj[p->out_time], e);
+        free(kc);
+        free(vc);
+        if (rc != 0) {
+            work_state_free(w);
+            return rc;
+        }
+    }
     if (p->cfg.keyed == TIDE_PIPE_GROUPAGG) {
         tide_groupagg_call *calls = calloc(p->cfg.n_aggs + 1, sizeof *calls);
         if (!calls) {
@@ -1657,9 +1408,6 @@ int tide_pipe_create(tide_pipe **out, const tide_pipe_config *cfg, tide_err *e)
          * order are the same (the sink sees one instance either way). */
         if ((rc = make_worker(p, 0, &src->fused, e)) != 0)
             goto fail;
-        src->fbuf = cb_create(p, p->src_rows);
-        if (!src->fbuf)
-            goto nomem;
         if ((rc = tide_graph_connect_hash(p->g, src_id, &sink_id, 1, NULL, NULL, &p->rb_type, NULL,
                                           e)) != 0)
             goto fail;
