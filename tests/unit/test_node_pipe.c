@@ -1647,6 +1647,9 @@ typedef struct lrig {
     tide_expr *exprs[2];
     uint32_t key[1], sort[3];
     tide_winagg_call agg[1];
+    tide_win_spec window;
+    int64_t lateness;
+    tide_trig_mode mode;
     rows res;
 } lrig;
 
@@ -1673,8 +1676,9 @@ static int run_logins(lrig *l, uint32_t P, tide_err *e)
                                    .time_col = 1,
                                    .aggs = l->agg,
                                    .n_aggs = 1,
-                                   .window = tide_win_tumble(600000),
-                                   .mode = TIDE_TRIG_ACCUMULATING};
+                                   .window = l->window,
+                                   .allowed_lateness = l->lateness,
+                                   .mode = l->mode};
     if ((rc = tide_node_winagg_schema(&l->wa, 0, &l->s_win, e)))
         return rc;
     l->sort[0] = 2;
@@ -1715,6 +1719,16 @@ static void lrig_free(lrig *l)
     rows_free(&l->res);
 }
 
+/* The same windows over the same events: the flow over the generator at
+ * P = 1 and 2, and over a CSV file of those events, give the pipeline's
+ * rows in the pipeline's order, for TUMBLE, SESSION (retracting, with
+ * allowed lateness: -D of merged sessions, -U/+U of late firings) and HOP. */
+typedef struct wcase {
+    tide_win_spec window;
+    int64_t lateness;
+    tide_trig_mode mode;
+} wcase;
+
 static void test_file_gen_pipeline(void)
 {
     tide_gen_logins_cfg g;
@@ -1732,75 +1746,89 @@ static void test_file_gen_pipeline(void)
     char path[4200];
     snprintf(path, sizeof path, "%s/logins.csv", dir);
     TT_OK_E(tide_gen_logins_write_csv(&g, path, &e));
+    wcase cases[] = {
+        {tide_win_tumble(600000), 0, TIDE_TRIG_ACCUMULATING},
+        {tide_win_session(300000), 10000, TIDE_TRIG_RETRACTING},
+        {tide_win_hop(300000, 900000), 5000, TIDE_TRIG_ACCUMULATING},
+    };
+    for (int ci = 0; ci < 3; ci++) {
+        /* the pipeline's answer */
+        pres pr = {0};
+        tide_pipe_config pc;
+        tide_pipe_config_init(&pc);
+        pc.source.gen = g;
+        pc.wm_bound = 5000;
+        tide_winagg_call agg = {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
+        uint32_t key = TIDE_PIPE_LOGINS_USER_ID;
+        pc.aggs = &agg;
+        pc.n_aggs = 1;
+        pc.key_cols = &key;
+        pc.n_key_cols = 1;
+        pc.window = cases[ci].window;
+        pc.allowed_lateness = cases[ci].lateness;
+        pc.mode = cases[ci].mode;
+        pc.parallelism = 2;
+        pc.batch_rows = 256;
+        pc.on_result = pipe_result;
+        pc.out_ctx = &pr;
+        tide_pipe *p;
+        TT_OK_E(tide_pipe_create(&p, &pc, &e));
+        TT_OK_E(tide_pipe_run(p, &e));
+        tide_pipe_counts pk;
+        tide_pipe_counts_get(p, &pk);
+        tide_pipe_free(p);
+        TT_ASSERT(pk.late > 0 || ci > 0);
+        bool changes = false;
+        for (size_t i = 0; i < pr.n; i++)
+            changes |= pr.r[i].op != TIDE_OP_INSERT;
+        TT_ASSERT(changes == (ci > 0));
 
-    /* the pipeline's answer */
-    pres pr = {0};
-    tide_pipe_config pc;
-    tide_pipe_config_init(&pc);
-    pc.source.gen = g;
-    pc.wm_bound = 5000;
-    tide_winagg_call agg = {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
-    uint32_t key = TIDE_PIPE_LOGINS_USER_ID;
-    pc.aggs = &agg;
-    pc.n_aggs = 1;
-    pc.key_cols = &key;
-    pc.n_key_cols = 1;
-    pc.window = tide_win_tumble(600000);
-    pc.parallelism = 2;
-    pc.batch_rows = 256;
-    pc.on_result = pipe_result;
-    pc.out_ctx = &pr;
-    tide_pipe *p;
-    TT_OK_E(tide_pipe_create(&p, &pc, &e));
-    TT_OK_E(tide_pipe_run(p, &e));
-    tide_pipe_counts pk;
-    tide_pipe_counts_get(p, &pk);
-    tide_pipe_free(p);
-    TT_ASSERT(pk.late > 0);
-
-    /* the flow over the generator, P = 1 and 2, and over the file */
-    rows ref = {0};
-    for (int v = 0; v < 3; v++) {
-        lrig l;
-        memset(&l, 0, sizeof l);
-        tide_node_scan_cfg_init(&l.scan);
-        l.scan.wm_bound = 5000;
-        l.scan.batch_rows = 1024;
-        if (v < 2) {
-            l.scan.gen = g;
-            l.scan.unread_cols = 1u << TIDE_NODE_SCAN_LOGINS_COUNTRY | 1u << TIDE_NODE_SCAN_LOGINS_DEVICE;
-        } else {
-            tide_src_config_init(&l.conn);
-            l.conn.kind = TIDE_SRC_FILE;
-            l.conn.path = path;
-            l.conn.header = true;
-            TT_OK_E(tide_node_scan_schema(&l.scan, 0, &l.s_src, &e)); /* the logins schema */
-            l.conn.schema = l.s_src;
-            l.scan.kind = TIDE_NODE_SCAN_CONNECT;
-            l.scan.conn = &l.conn;
+        rows ref = {0};
+        for (int v = 0; v < 3; v++) {
+            lrig l;
+            memset(&l, 0, sizeof l);
+            l.window = cases[ci].window;
+            l.lateness = cases[ci].lateness;
+            l.mode = cases[ci].mode;
+            tide_node_scan_cfg_init(&l.scan);
+            l.scan.wm_bound = 5000;
+            l.scan.batch_rows = 1024;
+            if (v < 2) {
+                l.scan.gen = g;
+                l.scan.unread_cols = 1u << TIDE_NODE_SCAN_LOGINS_COUNTRY | 1u << TIDE_NODE_SCAN_LOGINS_DEVICE;
+            } else {
+                tide_src_config_init(&l.conn);
+                l.conn.kind = TIDE_SRC_FILE;
+                l.conn.path = path;
+                l.conn.header = true;
+                TT_OK_E(tide_node_scan_schema(&l.scan, 0, &l.s_src, &e)); /* the logins schema */
+                l.conn.schema = l.s_src;
+                l.scan.kind = TIDE_NODE_SCAN_CONNECT;
+                l.scan.conn = &l.conn;
+            }
+            tide_schema *keep = l.s_src;
+            l.s_src = NULL;
+            TT_OK_E(run_logins(&l, v == 0 ? 1 : 2, &e));
+            tide_schema_free(keep);
+            /* = the pipeline's rows, in its order */
+            TT_ASSERT_EQ_INT(l.res.n, pr.n);
+            for (size_t i = 0; i < pr.n; i++) {
+                const row *o = &l.res.r[i];
+                TT_ASSERT_MSG(o->op == pr.r[i].op && o->v[0] == pr.r[i].k && o->v[1] == pr.r[i].start &&
+                                  o->v[2] == pr.r[i].end && o->v[4] == pr.r[i].cnt,
+                              "case %d variant %d row %zu", ci, v, i);
+            }
+            if (v == 0) {
+                ref = l.res;
+                memset(&l.res, 0, sizeof l.res);
+            } else {
+                TT_ASSERT(same_rows(&ref, &l.res, true));
+            }
+            lrig_free(&l);
         }
-        tide_schema *keep = l.s_src;
-        l.s_src = NULL;
-        TT_OK_E(run_logins(&l, v == 0 ? 1 : 2, &e));
-        tide_schema_free(keep);
-        /* = the pipeline's rows, in its order */
-        TT_ASSERT_EQ_INT(l.res.n, pr.n);
-        for (size_t i = 0; i < pr.n; i++) {
-            const row *o = &l.res.r[i];
-            TT_ASSERT_MSG(o->op == pr.r[i].op && o->v[0] == pr.r[i].k && o->v[1] == pr.r[i].start &&
-                              o->v[2] == pr.r[i].end && o->v[4] == pr.r[i].cnt,
-                          "variant %d row %zu", v, i);
-        }
-        if (v == 0) {
-            ref = l.res;
-            memset(&l.res, 0, sizeof l.res);
-        } else {
-            TT_ASSERT(same_rows(&ref, &l.res, true));
-        }
-        lrig_free(&l);
+        rows_free(&ref);
+        free(pr.r);
     }
-    rows_free(&ref);
-    free(pr.r);
 }
 
 /* The generator's scan restores by skipping the delivered events: a flow
