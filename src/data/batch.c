@@ -105,6 +105,7 @@ void tide_cbatch_free(tide_cbatch *b)
         return;
     tide_arena_free(&b->arena);
     free(b->mem);
+    free(b->view_map);
     free(b);
 }
 
@@ -288,21 +289,126 @@ int tide_cbatch_copy_row(tide_cbatch *dst, const tide_cbatch *src, uint32_t row,
     return append_from(dst, src, row, e);
 }
 
+/* The rows sel[0..n) are one run sel[0], sel[0] + 1, ... (then columns
+ * copy with memcpy). */
+static bool is_run(const uint32_t *sel, uint32_t n)
+{
+    if (n == 0 || sel[n - 1] - sel[0] != n - 1)
+        return false;
+    uint32_t bad = 0, s0 = sel[0];
+    for (uint32_t i = 0; i < n; i++) /* (a loop the compiler vectorises) */
+        bad |= sel[i] ^ (s0 + i);
+    return bad == 0;
+}
+
+int tide_cbatch_select_cols(tide_cbatch *dst, const tide_cbatch *src, const uint32_t *sel, uint32_t n,
+                            const uint32_t *map, tide_err *e)
+{
+    uint32_t nc = dst->ncols, base = dst->rows;
+    if (!map && src->ncols != nc)
+        return tide_err_set(e, TIDE_EINVAL, "column batch: copying %u columns into %u", src->ncols, nc);
+    for (uint32_t c = 0; c < nc; c++) {
+        uint32_t sc = map ? map[c] : c;
+        if (sc >= src->ncols)
+            return tide_err_set(e, TIDE_EINVAL, "column batch: no column %u to copy (of %u)", sc,
+                                src->ncols);
+        if (dst->cols[c].type != src->cols[sc].type)
+            return tide_err_set(e, TIDE_EINVAL, "column batch: column %u is %s, not %s", c,
+                                tide_type_name(dst->cols[c].type), tide_type_name(src->cols[sc].type));
+    }
+    if (n > dst->capacity - base)
+        return tide_err_set(e, TIDE_ERANGE, "column batch: %u rows do not fit (%u of %u used)", n, base,
+                            dst->capacity);
+    if (n == 0)
+        return 0;
+    bool run = is_run(sel, n);
+    uint32_t s0 = sel[0];
+    if (dst->ops) {
+        if (!src->ops)
+            memset(dst->ops + base, TIDE_OP_INSERT, n);
+        else if (run)
+            memcpy(dst->ops + base, src->ops + s0, n);
+        else
+            for (uint32_t i = 0; i < n; i++)
+                dst->ops[base + i] = src->ops[sel[i]];
+    }
+    if (dst->pos) {
+        if (!src->pos)
+            memset(dst->pos + base, 0, (size_t)n * sizeof *dst->pos);
+        else if (run)
+            memcpy(dst->pos + base, src->pos + s0, (size_t)n * sizeof *dst->pos);
+        else
+            for (uint32_t i = 0; i < n; i++)
+                dst->pos[base + i] = src->pos[sel[i]];
+    }
+    /* Column by column: one tight loop per column instead of a switch per
+     * cell.  A NULL cell's value slot is garbage either way, so fixed-width
+     * values are copied whatever their null byte. */
+    for (uint32_t c = 0; c < nc; c++) {
+        tide_cbatch_col *d = &dst->cols[c];
+        const tide_cbatch_col *sc = &src->cols[map ? map[c] : c];
+        uint8_t *dn = d->nulls + base;
+        const uint8_t *sn = sc->nulls;
+        if (run)
+            memcpy(dn, sn + s0, n);
+        else
+            for (uint32_t i = 0; i < n; i++)
+                dn[i] = sn[sel[i]];
+        switch (d->type) {
+        case TIDE_TYPE_BOOLEAN: {
+            /* (read as bytes: a NULL cell's slot may hold any byte) */
+            bool *dv = d->v.b + base;
+            const uint8_t *sv = (const uint8_t *)sc->v.b;
+            for (uint32_t i = 0; i < n; i++)
+                dv[i] = sv[sel[i]] != 0;
+            break;
+        }
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP: {
+            int64_t *dv = d->v.i64 + base;
+            const int64_t *sv = sc->v.i64;
+            if (run) {
+                memcpy(dv, sv + s0, (size_t)n * sizeof *dv);
+                break;
+            }
+            for (uint32_t i = 0; i < n; i++)
+                dv[i] = sv[sel[i]];
+            break;
+        }
+        case TIDE_TYPE_DOUBLE: {
+            double *dv = d->v.f64 + base;
+            const double *sv = sc->v.f64;
+            if (run) {
+                memcpy(dv, sv + s0, (size_t)n * sizeof *dv);
+                break;
+            }
+            for (uint32_t i = 0; i < n; i++)
+                dv[i] = sv[sel[i]];
+            break;
+        }
+        case TIDE_TYPE_STRING: {
+            const tide_str *sv = sc->v.s;
+            for (uint32_t i = 0; i < n; i++) {
+                if (sn[sel[i]])
+                    continue;
+                tide_str str = sv[sel[i]];
+                if (tide_cbatch_set_str(dst, c, base + i, str.ptr, str.len, e) != 0)
+                    return TIDE_ENOMEM; /* (rows not added yet: dst keeps its rows) */
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    dst->rows = base + n;
+    return 0;
+}
+
 int tide_cbatch_select(tide_cbatch *dst, const tide_cbatch *src, const uint32_t *sel, uint32_t n,
                        tide_err *e)
 {
-    int rc = check_compatible(dst, src, e);
-    if (rc)
-        return rc;
-    if (n > dst->capacity - dst->rows)
-        return tide_err_set(e, TIDE_ERANGE, "column batch: %u rows do not fit (%u of %u used)", n,
-                            dst->rows, dst->capacity);
-    for (uint32_t i = 0; i < n; i++) {
-        rc = append_from(dst, src, sel[i], e);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return tide_cbatch_select_cols(dst, src, sel, n, NULL, e);
 }
 
 void tide_cbatch_compact(tide_cbatch *b, const uint32_t *sel, uint32_t n)
@@ -330,7 +436,12 @@ void tide_cbatch_compact(tide_cbatch *b, const uint32_t *sel, uint32_t n)
 
 bool tide_cbatch_row_equal(const tide_cbatch *a, uint32_t ra, const tide_cbatch *b, uint32_t rb)
 {
-    if (a->ncols != b->ncols || tide_cbatch_op(a, ra) != tide_cbatch_op(b, rb))
+    return tide_cbatch_op(a, ra) == tide_cbatch_op(b, rb) && tide_cbatch_values_equal(a, ra, b, rb);
+}
+
+bool tide_cbatch_values_equal(const tide_cbatch *a, uint32_t ra, const tide_cbatch *b, uint32_t rb)
+{
+    if (a->ncols != b->ncols)
         return false;
     for (uint32_t c = 0; c < a->ncols; c++) {
         const tide_cbatch_col *x = &a->cols[c], *y = &b->cols[c];
@@ -389,4 +500,52 @@ bool tide_cbatch_i64_range(const tide_cbatch *b, uint32_t col, int64_t *min, int
         *max = hi;
     }
     return any;
+}
+
+/* ---- views ---- */
+
+int tide_cbatch_view_create(tide_cbatch **out, const tide_schema *schema, const uint32_t *map,
+                            tide_err *e)
+{
+    *out = NULL;
+    size_t ncols = tide_schema_ncols(schema);
+    tide_cbatch *b = calloc(1, sizeof *b);
+    uint32_t *m = calloc(ncols + 1, sizeof *m);
+    tide_cbatch_col *cols = calloc(ncols + 1, sizeof *cols);
+    if (!b || !m || !cols || ncols > UINT32_MAX) {
+        free(b);
+        free(m);
+        free(cols);
+        return tide_err_set(e, TIDE_ENOMEM, "column batch view: out of memory");
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        cols[c].type = tide_schema_col(schema, c)->type;
+        m[c] = map ? map[c] : (uint32_t)c;
+    }
+    b->schema = schema;
+    b->ncols = (uint32_t)ncols;
+    b->cols = cols;
+    b->view_map = m;
+    b->mem = cols; /* freed with it */
+    tide_arena_init(&b->arena, 64); /* empty: a view holds no strings */
+    *out = b;
+    return 0;
+}
+
+int tide_cbatch_view_bind(tide_cbatch *view, const tide_cbatch *src, tide_err *e)
+{
+    for (uint32_t c = 0; c < view->ncols; c++) {
+        uint32_t sc = view->view_map[c];
+        if (sc >= src->ncols || src->cols[sc].type != view->cols[c].type)
+            return tide_err_set(e, TIDE_EINVAL, "column batch view: column %u is not a %s column of the batch",
+                                sc, tide_type_name(view->cols[c].type));
+        view->cols[c].nulls = src->cols[sc].nulls;
+        view->cols[c].v = src->cols[sc].v;
+    }
+    view->rows = src->rows;
+    view->capacity = src->capacity;
+    view->flags = src->flags;
+    view->ops = src->ops;
+    view->pos = src->pos;
+    return 0;
 }

@@ -77,6 +77,7 @@ typedef struct tide_cbatch {
     char *str_cur;           /* the free part of the current string chunk: */
     size_t str_left;         /* str_cur[0 .. str_left) */
     void *mem;               /* the one allocation behind cols and the arrays */
+    uint32_t *view_map;      /* a view (tide_cbatch_view_create): its columns' sources */
 } tide_cbatch;
 
 /* Create an empty batch of `schema` (borrowed) for 1..TIDE_CBATCH_MAX_CAPACITY
@@ -240,11 +241,18 @@ int tide_cbatch_set(tide_cbatch *b, uint32_t col, uint32_t row, const tide_value
  * copied into dst.  0, TIDE_EINVAL (column types differ), TIDE_ERANGE (dst
  * full), TIDE_ENOMEM (dst unchanged). */
 int tide_cbatch_copy_row(tide_cbatch *dst, const tide_cbatch *src, uint32_t row, tide_err *e);
-/* Append rows sel[0..n) of src to dst, in that order (a filter's output).
- * Same errors as copy_row; TIDE_ERANGE is checked before anything is
- * appended; on TIDE_ENOMEM the rows appended so far stay. */
+/* Append rows sel[0..n) of src to dst, in that order (a filter's output),
+ * column by column (rows listed as one run sel[0], sel[0] + 1, ... are
+ * copied with memcpy).  Same errors as copy_row, checked before anything is
+ * appended; on TIDE_ENOMEM dst keeps the rows it had (string bytes already
+ * copied are reclaimed by reset). */
 int tide_cbatch_select(tide_cbatch *dst, const tide_cbatch *src, const uint32_t *sel, uint32_t n,
                        tide_err *e);
+/* The same with a column map: dst's column c gets src's column map[c]
+ * (map NULL: c), e.g. a projection to some of src's columns.  TIDE_EINVAL
+ * when a mapped column does not exist or its type differs. */
+int tide_cbatch_select_cols(tide_cbatch *dst, const tide_cbatch *src, const uint32_t *sel, uint32_t n,
+                            const uint32_t *map, tide_err *e);
 /* Keep only rows sel[0..n) of b, in place; sel must be strictly increasing
  * and < rows.  String bytes do not move. */
 void tide_cbatch_compact(tide_cbatch *b, const uint32_t *sel, uint32_t n);
@@ -258,5 +266,22 @@ bool tide_cbatch_i64_range(const tide_cbatch *b, uint32_t col, int64_t *min, int
  * NULL; doubles bitwise-equal or both NaN; strings byte-equal) and the same
  * op.  Column types must match (false otherwise).  Positions are ignored. */
 bool tide_cbatch_row_equal(const tide_cbatch *a, uint32_t ra, const tide_cbatch *b, uint32_t rb);
+/* The same, ignoring the ops. */
+bool tide_cbatch_values_equal(const tide_cbatch *a, uint32_t ra, const tide_cbatch *b, uint32_t rb);
+
+/* ---- views ---- */
+
+/* A view: a batch of `schema` whose column c is column map[c] (map NULL:
+ * c) of another batch, without a copy (a projection to columns).  Bind it
+ * to a batch with tide_cbatch_view_bind before each use; it then has that
+ * batch's rows, ops and positions, and stays valid while that batch is
+ * not changed (reset, freed or written).  A view is read-only: never add
+ * rows to it, set cells or reset it (free it with tide_cbatch_free).  The
+ * schema (borrowed) must outlive it.  0 or TIDE_ENOMEM. */
+int tide_cbatch_view_create(tide_cbatch **out, const tide_schema *schema, const uint32_t *map,
+                            tide_err *e);
+/* Point the view at src's columns.  0, or TIDE_EINVAL when a mapped column
+ * is missing or of another type than the view's. */
+int tide_cbatch_view_bind(tide_cbatch *view, const tide_cbatch *src, tide_err *e);
 
 #endif

@@ -304,43 +304,80 @@ int tide_key_decode(const void *key, size_t len, const tide_type *types, size_t 
     return 0;
 }
 
-/* The hash of a row's key columns, in the canonical form of keys: NULL a
- * value of its own, -0.0 = 0.0, one NaN. */
-uint64_t tide_key_row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *keys, size_t nk)
+/* The hashes h[0..n) of rows sel[0..n) (sel NULL: 0..n-1) over the key
+ * columns, in the canonical form of keys: NULL a value of its own, -0.0 =
+ * 0.0, one NaN.  Column by column: one tight loop per key column (per row:
+ * h = tide_hash_u64(h ^ v) + k, starting from a constant). */
+#define ROUTE_H0 0x9e3779b97f4a7c15ull
+#define ROUTE_NULL 0x6e756c6c6e756c6cull
+
+void tide_key_rows_hash(const tide_cbatch *b, const uint32_t *sel, uint32_t n, const uint32_t *keys,
+                        size_t nk, uint64_t *h)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < n; i++)
+        h[i] = ROUTE_H0;
     for (size_t k = 0; k < nk; k++) {
         uint32_t c = keys[k];
-        uint64_t v;
-        if (tide_cbatch_is_null(b, c, row)) {
-            v = 0x6e756c6c6e756c6cull;
-        } else {
-            switch (tide_cbatch_type(b, c)) {
-            case TIDE_TYPE_BOOLEAN:
-                v = tide_cbatch_bool(b, c, row) ? 1 : 0;
-                break;
-            case TIDE_TYPE_DOUBLE: {
-                double d = tide_cbatch_f64(b, c, row);
-                if (d == 0.0)
-                    d = 0.0;
-                if (isnan(d))
-                    v = 0x7ff8000000000000ull;
-                else
-                    memcpy(&v, &d, 8);
-                break;
+        const uint8_t *nulls = tide_cbatch_nulls(b, c);
+        switch (tide_cbatch_type(b, c)) {
+        case TIDE_TYPE_BIGINT:
+        case TIDE_TYPE_TIMESTAMP: {
+            const int64_t *v = tide_cbatch_col_i64(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = nulls[r] ? ROUTE_NULL : (uint64_t)v[r];
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
             }
-            case TIDE_TYPE_STRING: {
-                tide_str s = tide_cbatch_str(b, c, row);
-                v = tide_hash64(s.ptr, s.len, 0x5eed);
-                break;
-            }
-            default:
-                v = (uint64_t)tide_cbatch_i64(b, c, row);
-                break;
-            }
+            break;
         }
-        h = tide_hash_u64(h ^ v) + k;
+        case TIDE_TYPE_BOOLEAN: {
+            const uint8_t *v = (const uint8_t *)tide_cbatch_col_bool(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = nulls[r] ? ROUTE_NULL : v[r] != 0;
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
+            }
+            break;
+        }
+        case TIDE_TYPE_DOUBLE: {
+            const double *v = tide_cbatch_col_f64(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = ROUTE_NULL;
+                if (!nulls[r]) {
+                    double d = v[r];
+                    if (d == 0.0)
+                        d = 0.0;
+                    if (isnan(d))
+                        x = 0x7ff8000000000000ull;
+                    else
+                        memcpy(&x, &d, 8);
+                }
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
+            }
+            break;
+        }
+        case TIDE_TYPE_STRING: {
+            const tide_str *v = tide_cbatch_col_str(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = nulls[r] ? ROUTE_NULL : tide_hash64(v[r].ptr, v[r].len, 0x5eed);
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
+            }
+            break;
+        }
+        default:
+            for (uint32_t i = 0; i < n; i++)
+                h[i] = tide_hash_u64(h[i] ^ ROUTE_NULL) + k;
+            break;
+        }
     }
+}
+
+uint64_t tide_key_row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *cols, size_t n)
+{
+    uint64_t h;
+    tide_key_rows_hash(b, &row, 1, cols, n, &h);
     return h;
 }
 

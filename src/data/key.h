@@ -174,5 +174,9 @@ size_t tide_key_prefix_len(const void *key, size_t len, const tide_type *types, 
  * NULL, -0.0 = 0.0, one NaN) hash equal.  For exchanges (routing a row to
  * the instance that owns its key); never persisted. */
 uint64_t tide_key_row_hash(const tide_cbatch *b, uint32_t row, const uint32_t *cols, size_t n);
+/* The same for rows sel[0..n) (sel NULL: 0..n-1) into h[0..n), a key
+ * column at a time (the exchange's hot loop). */
+void tide_key_rows_hash(const tide_cbatch *b, const uint32_t *sel, uint32_t n, const uint32_t *cols, size_t nk,
+                        uint64_t *h);
 
 #endif

@@ -159,6 +159,8 @@ struct ftask {
     /* scratch of the hash router */
     uint32_t *route_dst, *route_sel, *route_cnt, *iota;
     uint32_t dst_cap, sel_cap, cnt_cap, iota_cap;
+    uint64_t *route_h; /* the rows' key hashes */
+    uint32_t h_cap;
 };
 
 typedef struct fnode {
@@ -395,14 +397,21 @@ static int route_hash(ftask *tk, const dest *d, const tide_cbatch *b, const uint
     uint32_t *dst = scratch(&tk->route_dst, &tk->dst_cap, n);
     uint32_t *out = scratch(&tk->route_sel, &tk->sel_cap, n);
     uint32_t *cnt = scratch(&tk->route_cnt, &tk->cnt_cap, nch + 1);
-    if (!dst || !out || !cnt)
+    if (n > tk->h_cap) {
+        uint64_t *h = realloc(tk->route_h, (size_t)n * sizeof *h);
+        if (h) {
+            tk->route_h = h;
+            tk->h_cap = n;
+        }
+    }
+    if (!dst || !out || !cnt || n > tk->h_cap)
         return tide_err_set(e, TIDE_ENOMEM, "out of memory routing rows");
     memset(cnt, 0, (nch + 1) * sizeof *cnt);
     const fedge *ed = d->edge;
+    uint64_t *h = tk->route_h;
+    tide_key_rows_hash(b, sel, n, ed->keys, ed->n_keys, h);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t r = sel ? sel[i] : i;
-        uint64_t h = tide_key_row_hash(b, r, ed->keys, ed->n_keys);
-        uint32_t c = (uint32_t)(((h >> 32) * (uint64_t)nch) >> 32);
+        uint32_t c = (uint32_t)(((h[i] >> 32) * (uint64_t)nch) >> 32);
         dst[i] = c;
         cnt[c + 1]++;
     }
@@ -704,6 +713,7 @@ static void ftask_free(void *st)
     free(tk->route_dst);
     free(tk->route_sel);
     free(tk->route_cnt);
+    free(tk->route_h);
     free(tk->iota);
     free(tk);
 }

@@ -109,6 +109,16 @@ void tide_snap_put_value(tide_snap_w *w, const tide_value *v)
     }
 }
 
+void tide_snap_put_row(tide_snap_w *w, const tide_cbatch *b, uint32_t row)
+{
+    tide_snap_put_u8(w, (uint8_t)tide_cbatch_op(b, row));
+    tide_snap_put_varint(w, tide_cbatch_pos(b, row));
+    for (uint32_t c = 0; c < tide_cbatch_ncols(b); c++) {
+        tide_value v = tide_cbatch_get(b, c, row);
+        tide_snap_put_value(w, &v);
+    }
+}
+
 int tide_snap_end(tide_snap_w *w, tide_err *e)
 {
     if (!w->err) {
@@ -293,5 +303,37 @@ int tide_snap_close(tide_snap_r *r, tide_err *e)
     if (r->p != r->end)
         return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: %zu bytes left unread", r->kind,
                             (size_t)(r->end - r->p));
+    return 0;
+}
+
+int tide_snap_get_row(tide_snap_r *r, tide_cbatch *dst, tide_err *e)
+{
+    uint8_t op = tide_snap_get_u8(r);
+    uint64_t pos = tide_snap_get_varint(r);
+    if (op >= TIDE_OP_COUNT)
+        r->bad = true;
+    if (r->bad)
+        return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: malformed row", r->kind);
+    uint32_t row = 0;
+    if (tide_cbatch_add_row(dst, &row) != 0)
+        return tide_err_set(e, TIDE_ERANGE, "snapshot of %s: a row does not fit", r->kind);
+    tide_cbatch_set_op(dst, row, (tide_op)op);
+    tide_cbatch_set_pos(dst, row, pos);
+    for (uint32_t c = 0; c < tide_cbatch_ncols(dst); c++) {
+        tide_value v = tide_snap_get_value(r);
+        tide_type t = tide_cbatch_type(dst, c);
+        bool ints = (v.type == TIDE_TYPE_BIGINT || v.type == TIDE_TYPE_TIMESTAMP) &&
+                    (t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_TIMESTAMP);
+        if (r->bad || (!v.is_null && v.type != t && !ints)) {
+            r->bad = true;
+            tide_cbatch_drop_last(dst);
+            return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: malformed row", r->kind);
+        }
+        int rc = tide_cbatch_set(dst, c, row, &v, e);
+        if (rc != 0) {
+            tide_cbatch_drop_last(dst);
+            return rc;
+        }
+    }
     return 0;
 }

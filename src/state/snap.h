@@ -43,6 +43,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "data/batch.h"
 #include "data/types.h"
 
 #include <stdbool.h>
@@ -74,6 +75,9 @@ void tide_snap_put_raw(tide_snap_w *w, const void *p, size_t n);
 /* A value: type byte, null byte, then by type (BOOLEAN u8, BIGINT and
  * TIMESTAMP i64, DOUBLE f64, STRING bytes). */
 void tide_snap_put_value(tide_snap_w *w, const tide_value *v);
+/* Row `row` of a column batch: its op, its source position (0 when the
+ * batch keeps none), then each column's value (tide_snap_put_value). */
+void tide_snap_put_row(tide_snap_w *w, const tide_cbatch *b, uint32_t row);
 /* Finish the section.  0, or TIDE_ENOMEM (with `e` naming the kind; the
  * buffer is cut back to where the section began). */
 int tide_snap_end(tide_snap_w *w, tide_err *e);
@@ -104,6 +108,11 @@ const void *tide_snap_get_bytes(tide_snap_r *r, size_t *n);
 const void *tide_snap_get_raw(tide_snap_r *r, size_t n);
 /* A value written by tide_snap_put_value (a string borrows the buffer). */
 tide_value tide_snap_get_value(tide_snap_r *r);
+/* Append a row written by tide_snap_put_row to `dst` (the same column
+ * types; strings copied; op and position when dst keeps them).  0, TIDE_ECORRUPT (a bad op, a value of another
+ * type: the reader is marked failed too), TIDE_ERANGE (dst full),
+ * TIDE_ENOMEM. */
+int tide_snap_get_row(tide_snap_r *r, tide_cbatch *dst, tide_err *e);
 /* Payload bytes not read yet (0 after a failure): an upper bound for a
  * count read from the snapshot before it sizes an allocation. */
 size_t tide_snap_remaining(const tide_snap_r *r);

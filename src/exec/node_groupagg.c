@@ -1,0 +1,197 @@
+/*
+ * node_groupagg.c - the unwindowed GROUP BY node.  See node_groupagg.h.
+ */
+#include "exec/node_groupagg.h"
+
+#include "exec/node_keyed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct groupagg_node {
+    const tide_node_groupagg_cfg *cfg;
+    tide_groupagg *op;
+    tide_node_keyed k;
+    tide_schema *out_schema;
+    tide_cbatch *out;
+    tide_node_ctx *cx;
+    tide_err err;
+} groupagg_node;
+
+static int check(const tide_node_groupagg_cfg *c, tide_err *e)
+{
+    if (!c->in || c->n_aggs == 0 || !c->aggs)
+        return tide_err_set(e, TIDE_EINVAL, "groupagg node: needs an input schema and aggregates");
+    for (uint32_t i = 0; i < c->n_aggs; i++)
+        if (c->aggs[i].kind != TIDE_AGG_COUNT_STAR &&
+            (c->aggs[i].arg >= c->n_values || c->value_cols[c->aggs[i].arg] >= tide_schema_ncols(c->in)))
+            return tide_err_set(e, TIDE_EINVAL, "groupagg node: aggregate %u reads value %u of %u", i,
+                                c->aggs[i].arg, c->n_values);
+    return 0;
+}
+
+static tide_type arg_type(const tide_node_groupagg_cfg *c, uint32_t i)
+{
+    return c->aggs[i].kind == TIDE_AGG_COUNT_STAR ? TIDE_TYPE_NULL
+                                                  : tide_schema_col(c->in, c->value_cols[c->aggs[i].arg])->type;
+}
+
+int tide_node_groupagg_schema(const tide_node_groupagg_cfg *c, uint32_t port, tide_schema **out,
+                              tide_err *e)
+{
+    *out = NULL;
+    int rc = check(c, e);
+    if (rc != 0)
+        return rc;
+    if (port != 0)
+        return tide_err_set(e, TIDE_EINVAL, "groupagg node: no output %u", port);
+    tide_agg_kind *kinds = calloc(c->n_aggs, sizeof *kinds);
+    tide_type *types = calloc(c->n_aggs, sizeof *types);
+    if (!kinds || !types) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "groupagg node: out of memory");
+    } else {
+        for (uint32_t i = 0; i < c->n_aggs; i++) {
+            kinds[i] = c->aggs[i].kind;
+            types[i] = arg_type(c, i);
+        }
+        rc = tide_node_keyed_schema(c->in, c->key_cols, c->n_keys, false, kinds, types, c->n_aggs,
+                                    c->agg_names, out, e);
+    }
+    free(kinds);
+    free(types);
+    return rc;
+}
+
+unsigned tide_node_groupagg_flags(const tide_node_groupagg_cfg *c, uint32_t port)
+{
+    (void)c;
+    (void)port;
+    return TIDE_CBATCH_OPS;
+}
+
+static void groupagg_free(void *self)
+{
+    groupagg_node *s = self;
+    if (!s)
+        return;
+    tide_groupagg_free(s->op);
+    tide_node_keyed_free(&s->k);
+    tide_cbatch_free(s->out);
+    tide_schema_free(s->out_schema);
+    free(s);
+}
+
+static int flush(groupagg_node *s, tide_err *e)
+{
+    if (tide_cbatch_rows(s->out) == 0)
+        return 0;
+    int rc = tide_node_emit(s->cx, 0, s->out, NULL, tide_cbatch_rows(s->out), e);
+    tide_cbatch_reset(s->out);
+    return rc;
+}
+
+static int on_row(void *ctx, const tide_groupagg_row *r)
+{
+    groupagg_node *s = ctx;
+    tide_cbatch *b = s->out;
+    int rc;
+    if (tide_cbatch_full(b) && (rc = flush(s, &s->err)) != 0)
+        return rc;
+    uint32_t row = 0, nk = s->cfg->n_keys;
+    tide_cbatch_add_row(b, &row);
+    tide_cbatch_set_op(b, row, r->op);
+    if (nk && (rc = tide_node_keyed_put_key(&s->k, b, row, r->key, r->key_len, &s->err)) != 0)
+        return rc;
+    return tide_node_keyed_put_vals(b, row, nk, r->vals, r->n_vals, &s->err);
+}
+
+int tide_node_groupagg_make(void *cfg, uint32_t instance, uint32_t parallelism, void **self, tide_err *e)
+{
+    (void)instance;
+    const tide_node_groupagg_cfg *c = cfg;
+    *self = NULL;
+    int rc = check(c, e);
+    if (rc != 0)
+        return rc;
+    groupagg_node *s = calloc(1, sizeof *s);
+    tide_groupagg_call *calls = calloc(c->n_aggs, sizeof *calls);
+    if (!s || !calls) {
+        free(s);
+        free(calls);
+        return tide_err_set(e, TIDE_ENOMEM, "groupagg node: out of memory");
+    }
+    s->cfg = c;
+    if ((rc = tide_node_keyed_init(&s->k, c->in, c->key_cols, c->n_keys, c->value_cols, c->n_values, -1,
+                                   e)) != 0)
+        goto fail;
+    for (uint32_t i = 0; i < c->n_aggs; i++) {
+        calls[i] = c->aggs[i];
+        calls[i].type = arg_type(c, i);
+    }
+    tide_groupagg_config gc = {
+        .aggs = calls,
+        .n_aggs = c->n_aggs,
+        .n_inputs = c->n_values,
+        .retractions = c->changelog,
+        .mini_batch = true,
+        .emit = on_row,
+        .ctx = s,
+        .capacity_hint = c->capacity_hint / (parallelism ? parallelism : 1),
+    };
+    if ((rc = tide_groupagg_create(&gc, &s->op, e)) != 0)
+        goto fail;
+    if ((rc = tide_node_groupagg_schema(c, 0, &s->out_schema, e)) != 0 ||
+        (rc = tide_cbatch_create(&s->out, s->out_schema, c->batch_rows ? c->batch_rows : 4096,
+                                 TIDE_CBATCH_OPS, e)) != 0)
+        goto fail;
+    free(calls);
+    *self = s;
+    return 0;
+fail:
+    free(calls);
+    groupagg_free(s);
+    return rc;
+}
+
+static int failed(groupagg_node *s, int rc, tide_err *e)
+{
+    if (tide_err_failed(&s->err)) {
+        *e = s->err;
+        tide_err_clear(&s->err);
+        return e->code;
+    }
+    return rc;
+}
+
+static int groupagg_batch(void *self, uint32_t in, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
+                          tide_node_ctx *cx, tide_err *e)
+{
+    (void)in;
+    groupagg_node *s = self;
+    uint32_t skipped = 0;
+    int rc = tide_node_keyed_prepare(&s->k, b, sel, n, s->cfg->changelog, &skipped, e);
+    if (rc != 0)
+        return rc;
+    s->cx = cx;
+    const tide_node_keyed *k = &s->k;
+    rc = tide_groupagg_push_batch(s->op, k->n, k->keys, k->klen, k->ops, k->vals, e);
+    return rc != 0 ? failed(s, rc, e) : 0;
+}
+
+static int groupagg_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err *e)
+{
+    (void)wm;
+    groupagg_node *s = self;
+    s->cx = cx;
+    int rc = tide_groupagg_flush(s->op, e);
+    if (rc != 0)
+        return failed(s, rc, e);
+    return flush(s, e);
+}
+
+const tide_node_vt tide_node_groupagg_vt = {
+    .kind = "groupagg",
+    .batch = groupagg_batch,
+    .watermark = groupagg_watermark,
+    .free = groupagg_free,
+};
