@@ -1,14 +1,13 @@
 /*
  * run_cmd.c - `tide run FILE.sql` and `tide explain FILE.sql`.
  *
- * run: compile the script (sql/binder.h), lower each INSERT / bare query
- * (sql/lower.h) and run it as a pipeline (job/pipeline.h), one after the
- * other.  SQL errors are printed with the caret and exit 1; runtime errors
+ * run: compile the script (sql/binder.h), plan each INSERT / bare query
+ * (sql/physical.h) and run it as a job (job/job.h), one after the other.  SQL errors are printed with the caret and exit 1; runtime errors
  * exit 2.  After each query a summary goes to stderr:
  *   records in N, out N, late N, bad N
  * Ctrl-C (SIGINT) or SIGTERM stops the running query cleanly: the signal
  * handler writes a byte to a self-pipe; a watcher thread reads it and calls
- * tide_pipe_cancel.  The output written so far is committed and the
+ * tide_job_cancel.  The output written so far is committed and the
  * remaining queries are skipped.
  *
  * Relative 'path' options of the script's tables resolve against the
@@ -16,10 +15,10 @@
  */
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "job/pipeline.h"
+#include "job/job.h"
 #include "sql/binder.h"
 #include "sql/catalog.h"
-#include "sql/lower.h"
+#include "sql/physical.h"
 #include "sql/parser.h"
 #include "sql/plan.h"
 #include "tide.h"
@@ -56,8 +55,10 @@ static const char run_usage[] =
 static const char explain_usage[] =
     "Usage: tide explain FILE.sql\n"
     "\n"
-    "Compile a SQL script and print the logical plan of each INSERT statement\n"
-    "and query.\n"
+    "Compile a SQL script and print, for each INSERT statement and query, its\n"
+    "logical plan and the physical graph it runs as: the nodes (with their\n"
+    "parallelism) and the edges between them (chained into one task, or a\n"
+    "forward, hash, broadcast or gather exchange).\n"
     "\n"
     "Exit status: 0 success, 1 SQL or usage error, 2 runtime error.\n";
 
@@ -156,7 +157,7 @@ static void on_signal(int sig)
 }
 
 typedef struct watcher {
-    tide_sql_lowered *l;
+    tide_job *job;
     atomic_bool cancelled;
 } watcher;
 
@@ -171,34 +172,40 @@ static void *watch(void *arg)
         if (n <= 0 || c == 'q')
             return NULL;
         atomic_store(&w->cancelled, true);
-        tide_sql_lower_cancel(w->l);
+        tide_job_cancel(w->job);
     }
 }
 
-static int run_one(const tide_sql_plan *plan, const tide_sql_lower_opts *o, const script *s, const char *path,
+static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const script *s, const char *path,
                    bool *stop)
 {
     tide_sql_error serr;
     memset(&serr, 0, sizeof serr);
     snprintf(serr.file, sizeof serr.file, "%s", path);
-    tide_sql_lowered *l = NULL;
-    if (tide_sql_lower(plan, o, &l, &serr)) {
-        print_sql_error(&serr, s->src, s->len);
-        return serr.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
-    }
     tide_err e = {0};
-    int status = TIDE_CLI_OK;
-    if (tide_sql_lower_open(l, &e)) {
+    tide_job_spec *spec = NULL;
+    tide_job *job = NULL;
+    tide_sql_phys_info info;
+    if (tide_job_spec_create(&spec, &e)) {
         tide_cli_error("%s", e.msg);
-        tide_sql_lower_free(l);
         return TIDE_CLI_RUNTIME;
     }
-    watcher w = {.l = l};
+    if (tide_sql_physical(plan, o, spec, &info, &serr)) {
+        print_sql_error(&serr, s->src, s->len);
+        tide_job_spec_free(spec);
+        return serr.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
+    }
+    if (tide_job_create(&job, spec, NULL, &e)) {
+        tide_cli_error("%s", e.msg);
+        tide_job_spec_free(spec);
+        return TIDE_CLI_RUNTIME;
+    }
+    int status = TIDE_CLI_OK;
+    watcher w = {.job = job};
     atomic_init(&w.cancelled, false);
     pthread_t th;
     bool have_th = pthread_create(&th, NULL, watch, &w) == 0;
-    tide_pipe_counts c;
-    int rc = tide_sql_lower_run(l, &c, &e);
+    int rc = tide_job_run(job, &e);
     if (have_th) {
         char q = 'q';
         while (write(sig_pipe[1], &q, 1) < 0 && errno == EINTR) {
@@ -206,21 +213,20 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_lower_opts *o, cons
         pthread_join(th, NULL);
     }
     bool cancelled = atomic_load(&w.cancelled);
-    bool ok = rc == 0 || cancelled;
-    tide_err fe = {0};
-    int frc = tide_sql_lower_finish(l, ok, &fe);
-    if (!ok || frc) {
-        const tide_err *show = frc ? &fe : &e;
-        tide_cli_error("%s", show->msg[0] ? show->msg : "run failed");
+    if (rc != 0 && !cancelled) {
+        tide_cli_error("%s", e.msg[0] ? e.msg : "run failed");
         status = TIDE_CLI_RUNTIME;
     }
+    tide_job_counts c;
+    tide_job_counts_get(job, &c);
     fflush(stdout);
     fprintf(stderr, "records in %llu, out %llu, late %llu, bad %llu%s\n", (unsigned long long)c.in,
-            (unsigned long long)tide_sql_lower_rows_out(l), (unsigned long long)c.late, (unsigned long long)c.bad,
+            (unsigned long long)c.out, (unsigned long long)c.late, (unsigned long long)c.bad,
             cancelled ? " (stopped)" : "");
     if (cancelled)
         *stop = true;
-    tide_sql_lower_free(l);
+    tide_job_free(job);
+    tide_job_spec_free(spec);
     return status;
 }
 
@@ -247,7 +253,7 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
         return tide_cli_help(run_usage);
     if (npos != 1)
         return tide_cli_usage_error("run", "expected one FILE.sql");
-    tide_sql_lower_opts o = {.datadir = datadir, .out_fd = 1};
+    tide_sql_phys_opts o = {.datadir = datadir, .out_fd = 1};
     o.format = isatty(1) ? TIDE_SQL_OUT_TABLE : TIDE_SQL_OUT_CSV;
     if (fmt) {
         if (strcmp(fmt, "table") == 0)
@@ -312,7 +318,6 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
 
 int tide_cli_explain(int argc, char **argv, const char *datadir)
 {
-    (void)datadir;
     const char *pos[1] = {0};
     bool help = false;
     int npos = 0;
@@ -336,6 +341,26 @@ int tide_cli_explain(int argc, char **argv, const char *datadir)
             rc = TIDE_CLI_RUNTIME;
             break;
         }
+        /* the physical graph (nothing is opened) */
+        tide_job_spec *spec = NULL;
+        tide_err e = {0};
+        tide_sql_error serr;
+        memset(&serr, 0, sizeof serr);
+        snprintf(serr.file, sizeof serr.file, "%s", pos[0]);
+        tide_sql_phys_opts o = {.datadir = datadir, .out_fd = 1, .format = TIDE_SQL_OUT_CSV};
+        tide_sql_phys_info info;
+        if (tide_job_spec_create(&spec, &e)) {
+            tide_cli_error("%s", e.msg);
+            rc = TIDE_CLI_RUNTIME;
+            break;
+        }
+        if (tide_sql_physical(s.prog->plans[i], &o, spec, &info, &serr) == 0) {
+            tide_buf_printf(&b, "physical graph (node, parallelism; edges):\n");
+            tide_job_spec_explain(spec, &b);
+        } else {
+            tide_buf_printf(&b, "physical graph: %s\n", serr.msg);
+        }
+        tide_job_spec_free(spec);
         if (i > 0)
             fputc('\n', stdout);
         fwrite(b.data, 1, b.len, stdout);

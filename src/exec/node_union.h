@@ -17,7 +17,8 @@
  * TIDE_CBATCH_OPS on the output port, or its -U/-D rows arrive as +I.
  * A batch of other column types is refused (TIDE_EINVAL).
  *
- * No snapshot: there is no state.
+ * Snapshot: none in the default mode (no state); in ordered mode the rows
+ * held for the current step.
  */
 #ifndef TIDE_EXEC_NODE_UNION_H
 #define TIDE_EXEC_NODE_UNION_H
@@ -30,6 +31,13 @@
 
 typedef struct tide_node_union_cfg {
     const tide_schema *schema; /* the row type of every input and of the output (borrowed) */
+    /* Ordered mode: the rows of a watermark step are held (copied) and
+     * released at the step's end, input 0's first, each input's in arrival
+     * order, so the union's output sequence is as deterministic as its
+     * inputs' (what SQL's UNION ALL of P = 1 branches gives; the held rows
+     * are snapshotted).  `flags`: TIDE_CBATCH_OPS / POS of the rows. */
+    bool ordered;
+    unsigned flags;
 } tide_node_union_cfg;
 
 extern const tide_node_vt tide_node_union_vt;

@@ -215,6 +215,7 @@ struct tide_job {
     const tide_job_spec *spec;
     tide_flow *flow;
     bool ran;
+    atomic_bool cancelled;
 };
 
 int tide_job_create(tide_job **out, const tide_job_spec *spec, const tide_job_cfg *cfg, tide_err *e)
@@ -224,6 +225,7 @@ int tide_job_create(tide_job **out, const tide_job_spec *spec, const tide_job_cf
     if (!j)
         return tide_err_set(e, TIDE_ENOMEM, "job: out of memory");
     j->spec = spec;
+    atomic_init(&j->cancelled, false);
     int rc = tide_flow_create(&j->flow, cfg ? &cfg->flow : NULL, e);
     for (uint32_t i = 0; i < spec->n_nodes && rc == 0; i++) {
         int id;
@@ -262,7 +264,8 @@ int tide_job_run(tide_job *j, tide_err *e)
             break;
     if (rc == 0)
         rc = tide_flow_run(j->flow, e);
-    bool ok = rc == 0;
+    /* a cancelled run stopped cleanly: what it wrote is committed */
+    bool ok = rc == 0 || atomic_load(&j->cancelled);
     for (uint32_t i = opened; i-- > 0;) {
         tide_err fe = {0};
         int frc = s->res[i].finish ? s->res[i].finish(s->res[i].ctx, ok, &fe) : 0;
@@ -274,7 +277,11 @@ int tide_job_run(tide_job *j, tide_err *e)
     return rc;
 }
 
-void tide_job_cancel(tide_job *j) { tide_flow_cancel(j->flow); }
+void tide_job_cancel(tide_job *j)
+{
+    atomic_store(&j->cancelled, true);
+    tide_flow_cancel(j->flow);
+}
 
 void tide_job_counts_get(const tide_job *j, tide_job_counts *out)
 {

@@ -84,7 +84,8 @@ void tide_job_free(tide_job *j);
  * failed, finish resources.  Once only.  0 or the first error (cancelled:
  * TIDE_EFAILED "cancelled"). */
 int tide_job_run(tide_job *j, tide_err *e);
-/* Any thread. */
+/* Any thread: stop the run.  Its resources are finished as a success (an
+ * output written so far is committed: a cancelled run stopped cleanly). */
 void tide_job_cancel(tide_job *j);
 /* Any thread: the flow's counters (exec/node.h) and watermark. */
 typedef struct tide_job_counts {

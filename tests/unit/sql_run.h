@@ -1,12 +1,13 @@
-/* sql_run.h - for the SQL tests: compile a script, lower its last plan with
- * output to a CSV file, run it (tide_sql_lower_run: one pipeline or a
- * fan-in) and read the file back. */
+/* sql_run.h - for the SQL tests: compile a script, plan its last statement
+ * (sql/physical.h) with output to a CSV file, run it as a job (job/job.h)
+ * and read the file back. */
 #ifndef TIDE_TESTS_SQL_RUN_H
 #define TIDE_TESTS_SQL_RUN_H
 
+#include "job/job.h"
 #include "sql/binder.h"
 #include "sql/catalog.h"
-#include "sql/lower.h"
+#include "sql/physical.h"
 #include "tide.h"
 
 #include <fcntl.h>
@@ -19,18 +20,21 @@
  * gets its text (malloc'd), *counts (may be NULL) the run's counts.
  * Returns the first failing step's code; serr says where for SQL errors. */
 static int sql_run(const char *ddl, const char *dir, const char *query, uint32_t par, char **out,
-                   tide_sql_error *serr, tide_pipe_counts *counts)
+                   tide_sql_error *serr, tide_job_counts *counts)
 {
     char src[16384], path[4200];
     snprintf(src, sizeof src, "%s%s", ddl, query);
     snprintf(path, sizeof path, "%s/out.csv", dir);
     tide_sql_catalog *cat = NULL;
     tide_sql_program *prog = NULL;
-    tide_sql_lowered *l = NULL;
+    tide_job_spec *spec = NULL;
+    tide_job *job = NULL;
     tide_err e = {0};
     int fd = -1, rc;
     memset(serr, 0, sizeof *serr);
     *out = NULL;
+    if (counts)
+        memset(counts, 0, sizeof *counts);
     if ((rc = tide_sql_catalog_create(&cat)) != 0)
         goto done;
     if ((rc = tide_sql_compile(cat, "t.sql", src, strlen(src), &prog, serr)) != 0)
@@ -44,19 +48,22 @@ static int sql_run(const char *ddl, const char *dir, const char *query, uint32_t
         rc = TIDE_EIO;
         goto done;
     }
-    tide_sql_lower_opts o = {.format = TIDE_SQL_OUT_CSV, .out_fd = fd, .parallelism = par};
-    if ((rc = tide_sql_lower(prog->plans[prog->nplans - 1], &o, &l, serr)) != 0)
+    tide_sql_phys_opts o = {.format = TIDE_SQL_OUT_CSV, .out_fd = fd, .parallelism = par};
+    tide_sql_phys_info info;
+    if ((rc = tide_job_spec_create(&spec, &e)) != 0)
         goto done;
-    if ((rc = tide_sql_lower_open(l, &e)) != 0)
+    if ((rc = tide_sql_physical(prog->plans[prog->nplans - 1], &o, spec, &info, serr)) != 0)
         goto done;
-    rc = tide_sql_lower_run(l, counts, &e);
-    int frc = tide_sql_lower_finish(l, rc == 0, &e);
-    if (!rc)
-        rc = frc;
+    if ((rc = tide_job_create(&job, spec, NULL, &e)) != 0)
+        goto done;
+    rc = tide_job_run(job, &e);
+    if (counts)
+        tide_job_counts_get(job, counts);
     if (rc)
         fprintf(stderr, "run: %s\n", e.msg);
 done:
-    tide_sql_lower_free(l);
+    tide_job_free(job);
+    tide_job_spec_free(spec);
     if (fd >= 0)
         close(fd);
     tide_sql_program_free(prog);

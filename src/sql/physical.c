@@ -1,0 +1,1487 @@
+/*
+ * physical.c - plan -> physical graph spec.  See physical.h.
+ *
+ * The planner walks the plan from the sink down and returns, for each plan
+ * node, the *stream* it became: the graph node and output port producing
+ * the rows, their schema (the plan's row type), their parallelism, whether
+ * they form a changelog, and the columns that order them canonically (the
+ * window, then the keys, for an aggregation's output) for the sink's
+ * ordering node.
+ */
+#include "sql/physical.h"
+
+#include "data/key.h"
+#include "exec/cumagg.h"
+#include "exec/expr.h"
+#include "exec/node_calc.h"
+#include "exec/node_cumagg.h"
+#include "exec/node_groupagg.h"
+#include "exec/node_join.h"
+#include "exec/node_order.h"
+#include "exec/node_scan.h"
+#include "exec/node_union.h"
+#include "exec/node_window.h"
+#include "exec/node_winagg.h"
+#include "exec/node_write.h"
+#include "sql/catalog.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef struct stream {
+    int node;
+    uint32_t port;
+    uint32_t par;
+    const tide_schema *schema; /* owned by the spec */
+    bool changelog;
+    uint32_t *order; /* canonical order columns (NULL: all columns) */
+    uint32_t norder;
+    bool ordered; /* through a keyed or multi-input node: the sink orders it */
+} stream;
+
+typedef struct planner {
+    tide_job_spec *spec;
+    const tide_sql_phys_opts *o;
+    tide_sql_phys_info *info;
+    tide_sql_error *err;
+    uint32_t P;
+    /* one scan per table */
+    struct {
+        const void *table;
+        stream s;
+    } scans[64];
+    uint32_t nscans;
+} planner;
+
+/* ---- errors ---- */
+
+static int sqlfail(planner *pl, int code, tide_sql_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int sqlfail(planner *pl, int code, tide_sql_pos pos, const char *fmt, ...)
+{
+    tide_sql_error *err = pl->err;
+    if (!err)
+        return code;
+    err->code = code;
+    err->line = pos.line;
+    err->col = pos.col;
+    err->off = pos.off;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    if (!err->file[0])
+        snprintf(err->file, sizeof err->file, "<input>");
+    return code;
+}
+
+static int nomem(planner *pl, const tide_sql_plan *p) { return sqlfail(pl, TIDE_ENOMEM, p->pos, "out of memory"); }
+
+/* An exec-level error at plan node p ("line:col: message" from an
+ * expression keeps its own position). */
+static int experr(planner *pl, const tide_sql_plan *p, const tide_err *e)
+{
+    int code = e->code ? e->code : TIDE_EINVAL;
+    if (code == TIDE_ENOMEM)
+        return nomem(pl, p);
+    unsigned line, col;
+    int n = 0;
+    if (sscanf(e->msg, "%u:%u: %n", &line, &col, &n) == 2 && n > 0) {
+        tide_sql_pos pos = p->pos;
+        pos.line = line;
+        pos.col = col;
+        return sqlfail(pl, code, pos, "%s", e->msg + n);
+    }
+    return sqlfail(pl, code, p->pos, "%s", e->msg[0] ? e->msg : "cannot run this expression");
+}
+
+static void schema_free_fn(void *p) { tide_schema_free(p); }
+
+/* A schema made for the spec: handed over to it. */
+static int own_schema(planner *pl, const tide_sql_plan *at, tide_schema *s)
+{
+    tide_err e = {0};
+    if (tide_job_spec_own(pl->spec, schema_free_fn, s, &e))
+        return nomem(pl, at);
+    return 0;
+}
+
+static int plan_schema(planner *pl, const tide_sql_plan *p, const tide_schema **out)
+{
+    tide_err e = {0};
+    tide_schema *s;
+    if (tide_sql_plan_schema(p, &s, &e))
+        return experr(pl, p, &e);
+    int rc = own_schema(pl, p, s);
+    *out = s;
+    return rc;
+}
+
+static void *alloc(planner *pl, size_t n) { return tide_job_spec_alloc(pl->spec, n); }
+
+/* ---- folding Filter / Project chains ---- */
+
+/* A chain of Filter / Project nodes over a base: its output columns as
+ * expressions over the base's row, and its predicates over the base's row. */
+typedef struct flat {
+    const tide_sql_plan *base;
+    tide_sql_bexpr **cols;
+    uint32_t ncols;
+    tide_sql_bexpr **preds;
+    uint32_t npreds;
+    bool any; /* at least one Filter or Project */
+    bool projects;
+} flat;
+
+static tide_sql_bexpr *subst(planner *pl, tide_sql_bexpr *x, tide_sql_bexpr *const *cols)
+{
+    if (x->kind == TIDE_SQL_BX_COLUMN)
+        return cols[x->col];
+    if (x->nargs == 0)
+        return x;
+    tide_sql_bexpr *y = alloc(pl, sizeof *y);
+    tide_sql_bexpr **args = alloc(pl, x->nargs * sizeof *args);
+    if (!y || !args)
+        return NULL;
+    *y = *x;
+    y->args = args;
+    for (uint32_t i = 0; i < x->nargs; i++)
+        if (!(args[i] = x->args[i] ? subst(pl, x->args[i], cols) : NULL) && x->args[i])
+            return NULL;
+    return y;
+}
+
+static int fold(planner *pl, const tide_sql_plan *p, flat *f)
+{
+    const tide_sql_plan *chain[256];
+    uint32_t n = 0;
+    const tide_sql_plan *q = p;
+    while (q->kind == TIDE_SQL_PLAN_FILTER || q->kind == TIDE_SQL_PLAN_PROJECT) {
+        if (n == 256)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, q->pos, "not supported yet: a query nested this deep");
+        chain[n++] = q;
+        q = q->input;
+    }
+    memset(f, 0, sizeof *f);
+    f->base = q;
+    f->any = n > 0;
+    f->ncols = q->ncols;
+    f->cols = alloc(pl, (q->ncols + 1) * sizeof *f->cols);
+    f->preds = alloc(pl, (n + 2) * sizeof *f->preds);
+    if (!f->cols || !f->preds)
+        return nomem(pl, q);
+    for (uint32_t i = 0; i < q->ncols; i++) {
+        tide_sql_bexpr *c = alloc(pl, sizeof *c);
+        if (!c)
+            return nomem(pl, q);
+        *c = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = q->cols[i].type, .col = i};
+        f->cols[i] = c;
+    }
+    while (n > 0) {
+        const tide_sql_plan *s = chain[--n];
+        if (s->kind == TIDE_SQL_PLAN_FILTER) {
+            if (!(f->preds[f->npreds++] = subst(pl, s->u.filter.pred, f->cols)))
+                return nomem(pl, s);
+        } else {
+            f->projects = true;
+            tide_sql_bexpr **nc = alloc(pl, (s->ncols + 1) * sizeof *nc);
+            if (!nc)
+                return nomem(pl, s);
+            for (uint32_t i = 0; i < s->ncols; i++)
+                if (!(nc[i] = subst(pl, s->u.project.exprs[i], f->cols)))
+                    return nomem(pl, s);
+            f->cols = nc;
+            f->ncols = s->ncols;
+        }
+    }
+    return 0;
+}
+
+static int plan(planner *pl, const tide_sql_plan *p, stream *out);
+
+/* ---- nodes ---- */
+
+static int add_node(planner *pl, const tide_sql_plan *at, const char *name, const tide_node_vt *vt,
+                    tide_flow_make_fn make, void *cfg, uint32_t par, uint32_t n_out,
+                    const tide_schema *const *schemas, const unsigned *flags, int *id)
+{
+    tide_flow_node n = {.name = name, .vt = vt, .make = make, .make_ctx = cfg, .parallelism = par, .n_out = n_out};
+    for (uint32_t i = 0; i < n_out; i++) {
+        n.out_schema[i] = schemas[i];
+        n.out_flags[i] = flags ? flags[i] : 0;
+    }
+    tide_err e = {0};
+    if (tide_job_spec_node(pl->spec, &n, id, &e))
+        return experr(pl, at, &e);
+    return 0;
+}
+
+static int add_edge(planner *pl, const tide_sql_plan *at, const stream *s, int to, tide_flow_part part,
+                    const uint32_t *keys, uint32_t nk)
+{
+    tide_err e = {0};
+    if (tide_job_spec_edge(pl->spec, s->node, s->port, to, part, keys, nk, &e))
+        return experr(pl, at, &e);
+    return 0;
+}
+
+static unsigned flags_of(const stream *s) { return s->changelog ? TIDE_CBATCH_OPS : 0; }
+
+/* An expression tree over `in` for each bound expression, checked at plan
+ * time (so errors carry the SQL position) and rebuilt per instance. */
+typedef struct calc_ctx {
+    const tide_schema *in;
+    tide_sql_bexpr **preds;
+    uint32_t npreds;
+    tide_sql_bexpr **cols; /* NULL: no projection */
+    uint32_t ncols;
+    const tide_type *types; /* the output columns' types (casts where they differ) */
+} calc_ctx;
+
+static int calc_build(void *ctx, uint32_t instance, tide_expr **where, tide_expr **exprs, tide_err *e)
+{
+    (void)instance;
+    calc_ctx *c = ctx;
+    *where = NULL;
+    int rc = 0;
+    for (uint32_t i = 0; i < c->npreds && rc == 0; i++) {
+        tide_expr *x = NULL;
+        if ((rc = tide_sql_plan_expr(c->preds[i], c->in, &x, e)) != 0)
+            break;
+        if (!*where)
+            *where = x;
+        else
+            rc = tide_expr_logic(where, TIDE_EXPR_AND, *where, x, e);
+    }
+    for (uint32_t i = 0; c->cols && i < c->ncols && rc == 0; i++) {
+        if (!c->cols[i]) { /* a NULL of the column's type (an INSERT's op column) */
+            rc = tide_expr_literal_null(&exprs[i], c->types[i], e);
+            continue;
+        }
+        rc = tide_sql_plan_expr(c->cols[i], c->in, &exprs[i], e);
+        if (rc == 0 && tide_expr_type(exprs[i]) != c->types[i] && c->types[i] != TIDE_TYPE_NULL)
+            rc = tide_expr_cast(&exprs[i], exprs[i], c->types[i], false, e);
+    }
+    return rc;
+}
+
+/* A calc node over stream s: WHERE preds, SELECT cols (NULL: no
+ * projection) into `out` (its schema; the spec's).  Chained to s (same
+ * parallelism).  Over a changelog it keeps the changelog exact (node_calc's
+ * rule: a -U/+U pair whose rows stop or start passing becomes -D or +I, one
+ * whose projected rows are equal vanishes). */
+static int add_calc(planner *pl, const tide_sql_plan *at, stream *s, tide_sql_bexpr **preds, uint32_t npreds,
+                    tide_sql_bexpr **cols, uint32_t ncols, const tide_schema *out, bool having, const char *name)
+{
+    (void)having;
+    calc_ctx *cc = alloc(pl, sizeof *cc);
+    tide_node_calc_cfg *cfg = alloc(pl, sizeof *cfg);
+    tide_type *types = alloc(pl, (ncols + 1) * sizeof *types);
+    if (!cc || !cfg || !types)
+        return nomem(pl, at);
+    for (uint32_t i = 0; i < ncols; i++)
+        types[i] = tide_schema_col(out, i)->type;
+    *cc = (calc_ctx){.in = s->schema, .preds = preds, .npreds = npreds, .cols = cols, .ncols = ncols, .types = types};
+    /* build once now: SQL errors at plan time, with their positions */
+    tide_err e = {0};
+    tide_expr *where = NULL;
+    tide_expr **xs = calloc(ncols + 1, sizeof *xs);
+    if (!xs)
+        return nomem(pl, at);
+    int rc = calc_build(cc, 0, &where, xs, &e);
+    tide_expr_free(where);
+    for (uint32_t i = 0; i < ncols; i++)
+        tide_expr_free(xs[i]);
+    free(xs);
+    if (rc)
+        return experr(pl, at, &e);
+    *cfg = (tide_node_calc_cfg){.in = s->schema,
+                                .out = cols ? out : NULL,
+                                .n_exprs = cols ? ncols : 0,
+                                .build = calc_build,
+                                .build_ctx = cc,
+                                .in_flags = flags_of(s),
+                                .changelog = s->changelog};
+    unsigned fl = tide_node_calc_flags(cfg) | flags_of(s);
+    const tide_schema *os = cols ? out : s->schema;
+    int id;
+    if ((rc = add_node(pl, at, name, &tide_node_calc_vt, tide_node_calc_make, cfg, s->par, 1, &os, &fl, &id)) ||
+        (rc = add_edge(pl, at, s, id, TIDE_FLOW_FORWARD, NULL, 0)))
+        return rc;
+    s->node = id;
+    s->port = 0;
+    s->schema = os;
+    /* the canonical order survives a projection that keeps its columns */
+    if (cols && s->order) {
+        uint32_t *ord = alloc(pl, (s->norder + 1) * sizeof *ord);
+        if (!ord)
+            return nomem(pl, at);
+        bool all = true;
+        for (uint32_t k = 0; k < s->norder && all; k++) {
+            all = false;
+            for (uint32_t i = 0; i < ncols; i++)
+                if (cols[i] && cols[i]->kind == TIDE_SQL_BX_COLUMN && cols[i]->col == s->order[k]) {
+                    ord[k] = i;
+                    all = true;
+                    break;
+                }
+        }
+        s->order = all ? ord : NULL;
+        if (!all)
+            s->norder = 0;
+    }
+    return 0;
+}
+
+/* ---- scans ---- */
+
+/* The logins generator's columns (connect/gen_logins.h): a 'logins' table
+ * names a subset of them, in any order. */
+static const char *const gen_names[4] = {"ts", "user_id", "country", "device"};
+static const tide_type gen_types[4] = {TIDE_TYPE_TIMESTAMP, TIDE_TYPE_BIGINT, TIDE_TYPE_STRING, TIDE_TYPE_STRING};
+
+static bool is_logins(const tide_sql_plan *scan)
+{
+    return scan->u.scan.table && scan->u.scan.table->connector == TIDE_SQL_CONN_LOGINS;
+}
+
+static const char *resolve(planner *pl, const char *path)
+{
+    const char *base = pl->o->base_dir;
+    if (!path || path[0] == '/' || !base)
+        return path;
+    size_t n = strlen(base) + strlen(path) + 2;
+    char *p = alloc(pl, n);
+    if (p)
+        snprintf(p, n, "%s/%s", base, path);
+    return p;
+}
+
+static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    for (uint32_t i = 0; i < pl->nscans; i++)
+        if (p->u.scan.table && pl->scans[i].table == p->u.scan.table) {
+            *out = pl->scans[i].s;
+            return 0;
+        }
+    tide_node_scan_cfg *c = alloc(pl, sizeof *c);
+    if (!c)
+        return nomem(pl, p);
+    tide_node_scan_cfg_init(c);
+    bool logins = is_logins(p);
+    if (logins) {
+        c->kind = TIDE_NODE_SCAN_GEN_LOGINS;
+        c->gen = p->u.scan.cfg.gen;
+        c->time_col = 0;
+        if (c->gen.rate > 0)
+            pl->info->live = true;
+    } else {
+        tide_src_config *sc = alloc(pl, sizeof *sc);
+        if (!sc)
+            return nomem(pl, p);
+        *sc = p->u.scan.cfg;
+        if (sc->kind == TIDE_SRC_FILE && !(sc->path = resolve(pl, sc->path)))
+            return nomem(pl, p);
+        if (sc->kind == TIDE_SRC_TOPIC && !sc->datadir)
+            sc->datadir = pl->o->datadir;
+        if (pl->o->clock)
+            sc->clock = pl->o->clock;
+        if (sc->kind == TIDE_SRC_FILE && pl->P > 1)
+            sc->parse_threads = pl->P;
+        if (sc->kind == TIDE_SRC_TOPIC && !sc->bounded)
+            pl->info->bounded = false;
+        if (sc->kind == TIDE_SRC_STDIN)
+            pl->info->live = true;
+        c->kind = TIDE_NODE_SCAN_CONNECT;
+        c->conn = sc;
+        c->time_col = p->u.scan.time_col;
+    }
+    if (p->u.scan.time_col < 0)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
+                       "table '%s' has no WATERMARK: tide needs an event time (WATERMARK FOR ts AS ts - "
+                       "INTERVAL ...)",
+                       p->u.scan.table ? p->u.scan.table->name : "?");
+    c->wm_bound = p->u.scan.wm_bound;
+    c->idle_timeout_ms = p->u.scan.cfg.idle_timeout_ms;
+    c->quiet_advance_ms = p->u.scan.cfg.quiet_advance_ms;
+    c->future_bound_ms = p->u.scan.cfg.future_bound_ms;
+    tide_err e = {0};
+    tide_schema *ss = NULL;
+    if (tide_node_scan_schema(c, 0, &ss, &e))
+        return experr(pl, p, &e);
+    int rc = own_schema(pl, p, ss);
+    if (rc)
+        return rc;
+    unsigned fl = tide_node_scan_flags(c);
+    char name[160];
+    snprintf(name, sizeof name, "scan %s", p->u.scan.table ? p->u.scan.table->name : "?");
+    int id;
+    if ((rc = add_node(pl, p, name, &tide_node_scan_vt, tide_node_scan_make, c, 1, 1,
+                       (const tide_schema *const *)&ss, &fl, &id)) != 0)
+        return rc;
+    *out = (stream){.node = id, .par = 1, .schema = ss};
+    if (logins) {
+        /* the table's columns, by name, from the generator's */
+        const tide_schema *ps;
+        if ((rc = plan_schema(pl, p, &ps)) != 0)
+            return rc;
+        tide_sql_bexpr **cols = alloc(pl, (p->ncols + 1) * sizeof *cols);
+        if (!cols)
+            return nomem(pl, p);
+        for (uint32_t i = 0; i < p->ncols; i++) {
+            int k = 0;
+            while (k < 4 && (strcasecmp(p->cols[i].name, gen_names[k]) != 0 || p->cols[i].type != gen_types[k]))
+                k++;
+            if (k == 4)
+                return sqlfail(pl, TIDE_EINVAL, p->pos,
+                               "table '%s': column '%s' %s is not one of the logins generator's (ts "
+                               "TIMESTAMP(3), user_id BIGINT, country STRING, device STRING)",
+                               p->u.scan.table->name, p->cols[i].name, tide_type_name(p->cols[i].type));
+            if (!(cols[i] = alloc(pl, sizeof *cols[i])))
+                return nomem(pl, p);
+            *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = gen_types[k], .col = (uint32_t)k};
+        }
+        if ((rc = add_calc(pl, p, out, NULL, 0, cols, p->ncols, ps, false, "columns")) != 0)
+            return rc;
+    }
+    if (pl->nscans < sizeof pl->scans / sizeof pl->scans[0] && p->u.scan.table) {
+        pl->scans[pl->nscans].table = p->u.scan.table;
+        pl->scans[pl->nscans++].s = *out;
+    }
+    return 0;
+}
+
+/* ---- Filter / Project ---- */
+
+/* The chain from p down to its base, as one calc over the base's stream. */
+static int plan_chain(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    flat f;
+    int rc = fold(pl, p, &f);
+    if (rc)
+        return rc;
+    if ((rc = plan(pl, f.base, out)) != 0)
+        return rc;
+    if (!f.any)
+        return 0;
+    const tide_schema *os;
+    if ((rc = plan_schema(pl, p, &os)) != 0)
+        return rc;
+    return add_calc(pl, p, out, f.preds, f.npreds, f.projects ? f.cols : NULL, f.projects ? f.ncols : 0, os,
+                    true, "calc");
+}
+
+/* ---- aggregations ---- */
+
+/* The keys, the aggregates' arguments and the event time of an
+ * aggregation's input, computed by one calc (with the chain below folded
+ * into it): columns k0.., v0.., ts. */
+typedef struct agg_in {
+    stream s;
+    uint32_t nk, nv;
+    uint32_t *key_cols, *value_cols, time_col;
+    uint32_t *argcol; /* per aggregate: its value column index (UINT32_MAX: COUNT(*)) */
+} agg_in;
+
+static int plan_agg_input(planner *pl, const tide_sql_plan *wa, bool win, agg_in *ai)
+{
+    flat f;
+    int rc = fold(pl, wa->input, &f);
+    if (rc)
+        return rc;
+    if ((rc = plan(pl, f.base, &ai->s)) != 0)
+        return rc;
+    uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
+    tide_sql_bexpr **cols = alloc(pl, (nk + na + 2) * sizeof *cols);
+    ai->key_cols = alloc(pl, (nk + 1) * sizeof *ai->key_cols);
+    ai->value_cols = alloc(pl, (na + 1) * sizeof *ai->value_cols);
+    ai->argcol = alloc(pl, (na + 1) * sizeof *ai->argcol);
+    tide_schema *ps = NULL;
+    tide_err e = {0};
+    if (!cols || !ai->key_cols || !ai->value_cols || !ai->argcol || tide_schema_create(&ps, &e))
+        return nomem(pl, wa);
+    if ((rc = own_schema(pl, wa, ps)) != 0)
+        return rc;
+    uint32_t nx = 0;
+    char name[32];
+    for (uint32_t i = 0; i < nk; i++) {
+        if (!(cols[nx] = subst(pl, wa->u.agg.keys[i], f.cols)))
+            return nomem(pl, wa);
+        snprintf(name, sizeof name, "k%u", i);
+        tide_type t = cols[nx]->type == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : cols[nx]->type;
+        if (tide_schema_add(ps, name, t, true, &e))
+            return experr(pl, wa, &e);
+        ai->key_cols[i] = nx++;
+    }
+    ai->nk = nk;
+    uint32_t nv = 0;
+    for (uint32_t i = 0; i < na; i++) {
+        const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
+        ai->argcol[i] = UINT32_MAX;
+        if (!c->arg)
+            continue;
+        if (!(cols[nx] = subst(pl, c->arg, f.cols)))
+            return nomem(pl, wa);
+        snprintf(name, sizeof name, "v%u", i);
+        tide_type t = c->agg.in_type != TIDE_TYPE_NULL ? c->agg.in_type : cols[nx]->type;
+        if (t == TIDE_TYPE_NULL)
+            t = TIDE_TYPE_STRING;
+        if (tide_schema_add(ps, name, t, true, &e))
+            return experr(pl, wa, &e);
+        ai->argcol[i] = nv;
+        ai->value_cols[nv++] = nx++;
+    }
+    ai->nv = nv;
+    if (win) {
+        const tide_sql_window *w = &wa->u.agg.w;
+        if (w->time_col >= f.ncols)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this window's time column");
+        cols[nx] = f.cols[w->time_col];
+        if (tide_schema_add(ps, "ts", TIDE_TYPE_TIMESTAMP, true, &e) ||
+            tide_schema_set_time_column(ps, (int)nx, &e))
+            return experr(pl, wa, &e);
+        ai->time_col = nx++;
+    }
+    return add_calc(pl, wa, &ai->s, f.preds, f.npreds, cols, nx, ps, false, "keys");
+}
+
+/* The names of an aggregation's result columns, from the plan. */
+static const char **agg_names(planner *pl, const tide_sql_plan *wa, uint32_t first)
+{
+    uint32_t na = wa->u.agg.naggs;
+    const char **names = alloc(pl, (na + 2) * sizeof *names);
+    if (!names)
+        return NULL;
+    for (uint32_t i = 0; i < na; i++)
+        names[i] = wa->cols[first + i].name;
+    names[na] = "count";
+    return names;
+}
+
+/* Exchange the aggregation input: hashed on `keys` into P instances, or
+ * gathered into one when there are none. */
+static int exchange(planner *pl, const tide_sql_plan *at, const stream *s, int to, const uint32_t *keys,
+                    uint32_t nk, uint32_t par)
+{
+    if (nk == 0 || par == 1)
+        return add_edge(pl, at, s, to, s->par == 1 && par == 1 ? TIDE_FLOW_FORWARD : TIDE_FLOW_GATHER, NULL, 0);
+    return add_edge(pl, at, s, to, TIDE_FLOW_HASH, keys, nk);
+}
+
+/* Drop the hidden COUNT(*) of an aggregation without aggregates. */
+static int drop_hidden(planner *pl, const tide_sql_plan *wa, stream *s)
+{
+    const tide_schema *ps;
+    int rc = plan_schema(pl, wa, &ps);
+    if (rc)
+        return rc;
+    tide_sql_bexpr **cols = alloc(pl, (wa->ncols + 1) * sizeof *cols);
+    if (!cols)
+        return nomem(pl, wa);
+    for (uint32_t i = 0; i < wa->ncols; i++) {
+        if (!(cols[i] = alloc(pl, sizeof *cols[i])))
+            return nomem(pl, wa);
+        *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(ps, i)->type, .col = i};
+    }
+    return add_calc(pl, wa, s, NULL, 0, cols, wa->ncols, ps, false, "project");
+}
+
+static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
+{
+    const tide_sql_window *w = &wa->u.agg.w;
+    const tide_sql_emit_spec *em = &wa->u.agg.emit;
+    uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
+    if (w->offset != 0)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: a window offset");
+    if (wa->ncols != nk + 3 + na)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
+    if (wa->input->changelog)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
+                       "a window aggregation over a changelog (updates and retractions) is not supported "
+                       "(Flink refuses it too)");
+    agg_in ai;
+    int rc = plan_agg_input(pl, wa, true, &ai);
+    if (rc)
+        return rc;
+    uint32_t P = pl->P;
+    const char **names = agg_names(pl, wa, nk + 3);
+    if (!names)
+        return nomem(pl, wa);
+    /* SESSION: sessions per key (winagg), over the whole stream (part 0),
+     * or per partition key (its columns first among the keys: part = their
+     * number; a projection puts the keys back in GROUP BY order after) */
+    bool session = w->spec.kind == TIDE_WIN_SESSION;
+    int32_t part = -1;
+    uint32_t *perm = NULL; /* node key j = GROUP BY key perm[j] */
+    /* PARTITION BY exactly the GROUP BY keys: a session per key */
+    bool per_key = session && w->npartition == nk && nk > 0;
+    for (uint32_t j = 0; per_key && j < w->npartition; j++) {
+        bool found = false;
+        for (uint32_t k = 0; k < nk && !found; k++)
+            found = wa->u.agg.keys[k]->kind == TIDE_SQL_BX_COLUMN && wa->u.agg.keys[k]->col == w->partition[j];
+        per_key = found;
+    }
+    if (session && !per_key) {
+        if (w->npartition == 0) {
+            part = 0;
+        } else {
+            perm = alloc(pl, (nk + 1) * sizeof *perm);
+            bool *used = alloc(pl, (nk + 1) * sizeof *used);
+            uint32_t *kc = alloc(pl, (nk + 1) * sizeof *kc);
+            if (!perm || !used || !kc)
+                return nomem(pl, wa);
+            uint32_t np = 0;
+            for (uint32_t j = 0; j < w->npartition; j++) {
+                uint32_t k = 0;
+                for (; k < nk; k++) {
+                    const tide_sql_bexpr *kx = wa->u.agg.keys[k];
+                    if (kx->kind == TIDE_SQL_BX_COLUMN && kx->col == w->partition[j] && !used[k])
+                        break;
+                }
+                if (k == nk)
+                    return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
+                                   "not supported yet: SESSION PARTITION BY a column that is not a GROUP BY "
+                                   "key");
+                used[k] = true;
+                perm[np++] = k;
+            }
+            for (uint32_t k = 0; k < nk; k++)
+                if (!used[k])
+                    perm[np++] = k;
+            for (uint32_t j = 0; j < nk; j++)
+                kc[j] = ai.key_cols[perm[j]];
+            ai.key_cols = kc;
+            part = (int32_t)w->npartition;
+        }
+    }
+    bool cum = !session && tide_cumagg_supports(&w->spec) && em->lateness == 0 && em->early_ms == 0 &&
+               em->early_rows == 0;
+    uint32_t par = part == 0 ? 1 : (nk ? P : 1);
+    const tide_schema *ps;
+    if ((rc = plan_schema(pl, wa, &ps)) != 0)
+        return rc;
+    if (perm) { /* the node's keys are permuted: its own schema, then back */
+        tide_schema *pp = NULL;
+        tide_err pe = {0};
+        if (tide_schema_create(&pp, &pe))
+            return nomem(pl, wa);
+        if ((rc = own_schema(pl, wa, pp)) != 0)
+            return rc;
+        for (uint32_t i = 0; i < wa->ncols; i++) {
+            uint32_t src = i < nk ? perm[i] : i;
+            const tide_column *col = tide_schema_col(ps, src);
+            if (tide_schema_add(pp, col->name, col->type, true, &pe))
+                return experr(pl, wa, &pe);
+        }
+        ps = pp;
+    }
+    int id;
+    const tide_schema *outs[2];
+    unsigned fl[2];
+    if (cum) {
+        tide_node_cumagg_cfg *c = alloc(pl, sizeof *c);
+        tide_node_cumagg_agg *aggs = alloc(pl, (na + 2) * sizeof *aggs);
+        if (!c || !aggs)
+            return nomem(pl, wa);
+        for (uint32_t i = 0; i < na; i++)
+            aggs[i] = (tide_node_cumagg_agg){.kind = wa->u.agg.aggs[i].agg.kind,
+                                             .arg = ai.argcol[i] == UINT32_MAX ? -1
+                                                                               : (int32_t)ai.value_cols[ai.argcol[i]],
+                                             .name = names[i]};
+        uint32_t nag = na;
+        if (na == 0)
+            aggs[nag++] = (tide_node_cumagg_agg){.kind = TIDE_AGG_COUNT_STAR, .arg = -1, .name = "count"};
+        *c = (tide_node_cumagg_cfg){.in = ai.s.schema,
+                                    .key_cols = ai.key_cols,
+                                    .n_keys = nk,
+                                    .time_col = ai.time_col,
+                                    .aggs = aggs,
+                                    .n_aggs = nag,
+                                    .window = w->spec};
+        tide_err e = {0};
+        tide_schema *s0 = NULL, *s1 = NULL;
+        if (tide_node_cumagg_schema(c, 0, &s0, &e) || tide_node_cumagg_schema(c, 1, &s1, &e)) {
+            tide_schema_free(s0);
+            return experr(pl, wa, &e);
+        }
+        if ((rc = own_schema(pl, wa, s0)) || (rc = own_schema(pl, wa, s1)))
+            return rc;
+        outs[0] = na ? ps : s0;
+        outs[1] = s1;
+        fl[0] = 0;
+        fl[1] = flags_of(&ai.s);
+        if ((rc = add_node(pl, wa, "cumagg", &tide_node_cumagg_vt, tide_node_cumagg_make, c, par, 2, outs, fl,
+                           &id)) != 0)
+            return rc;
+    } else {
+        tide_node_winagg_cfg *c = alloc(pl, sizeof *c);
+        tide_winagg_call *aggs = alloc(pl, (na + 2) * sizeof *aggs);
+        if (!c || !aggs)
+            return nomem(pl, wa);
+        for (uint32_t i = 0; i < na; i++)
+            aggs[i] = (tide_winagg_call){.kind = wa->u.agg.aggs[i].agg.kind,
+                                         .arg = ai.argcol[i] == UINT32_MAX ? 0 : ai.argcol[i],
+                                         .type = wa->u.agg.aggs[i].agg.in_type};
+        uint32_t nag = na;
+        if (na == 0)
+            aggs[nag++] = (tide_winagg_call){.kind = TIDE_AGG_COUNT_STAR, .type = TIDE_TYPE_NULL};
+        *c = (tide_node_winagg_cfg){.in = ai.s.schema,
+                                    .in_flags = flags_of(&ai.s),
+                                    .key_cols = ai.key_cols,
+                                    .n_keys = nk,
+                                    .time_col = ai.time_col,
+                                    .value_cols = ai.value_cols,
+                                    .n_values = ai.nv,
+                                    .aggs = aggs,
+                                    .n_aggs = nag,
+                                    .agg_names = names,
+                                    .window = w->spec,
+                                    .allowed_lateness = em->lateness,
+                                    .mode = em->given ? em->mode : TIDE_TRIG_ACCUMULATING,
+                                    .capacity_hint = 1024,
+                                    .session_by_part = part >= 0,
+                                    .session_part = part >= 0 ? (uint32_t)part : 0};
+        c->early.every_ms = em->early_ms;
+        c->early.every_n = em->early_rows > 0 ? (uint64_t)em->early_rows : 0;
+        tide_err e = {0};
+        tide_schema *s0 = NULL, *s1 = NULL;
+        if (tide_node_winagg_schema(c, 0, &s0, &e) || tide_node_winagg_schema(c, 1, &s1, &e)) {
+            tide_schema_free(s0);
+            return experr(pl, wa, &e);
+        }
+        if ((rc = own_schema(pl, wa, s0)) || (rc = own_schema(pl, wa, s1)))
+            return rc;
+        outs[0] = na ? ps : s0;
+        outs[1] = s1;
+        fl[0] = tide_node_winagg_flags(c, 0);
+        fl[1] = tide_node_winagg_flags(c, 1);
+        if ((rc = add_node(pl, wa, session ? "session" : "winagg", &tide_node_winagg_vt, tide_node_winagg_make, c,
+                           par, 2, outs, fl, &id)) != 0)
+            return rc;
+    }
+    if ((rc = exchange(pl, wa, &ai.s, id, ai.key_cols, part == 0 ? 0 : part > 0 ? (uint32_t)part : nk, par)) != 0)
+        return rc;
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = outs[0], .changelog = wa->changelog};
+    /* canonical order: window_end, window_start, keys */
+    uint32_t *ord = alloc(pl, (nk + 3) * sizeof *ord);
+    if (!ord)
+        return nomem(pl, wa);
+    ord[0] = nk + 1;
+    ord[1] = nk;
+    for (uint32_t i = 0; i < nk; i++)
+        ord[2 + i] = i;
+    out->order = ord;
+    out->norder = nk + 2;
+    out->ordered = true;
+    if (perm) { /* keys back in GROUP BY order (and the hidden count dropped) */
+        const tide_schema *gs;
+        if ((rc = plan_schema(pl, wa, &gs)) != 0)
+            return rc;
+        tide_sql_bexpr **cols = alloc(pl, (wa->ncols + 1) * sizeof *cols);
+        if (!cols)
+            return nomem(pl, wa);
+        for (uint32_t i = 0; i < wa->ncols; i++) {
+            uint32_t from = i;
+            for (uint32_t j = 0; i < nk && j < nk; j++)
+                if (perm[j] == i)
+                    from = j;
+            if (!(cols[i] = alloc(pl, sizeof *cols[i])))
+                return nomem(pl, wa);
+            *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(gs, i)->type, .col = from};
+        }
+        return add_calc(pl, wa, out, NULL, 0, cols, wa->ncols, gs, false, "project");
+    }
+    if (na == 0)
+        return drop_hidden(pl, wa, out);
+    return 0;
+}
+
+static int plan_group_agg(planner *pl, const tide_sql_plan *wa, stream *out)
+{
+    uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
+    if (wa->ncols != nk + na)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
+    for (uint32_t i = 0; i < na; i++) {
+        const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
+        if ((c->agg.kind == TIDE_AGG_MIN || c->agg.kind == TIDE_AGG_MAX) && c->agg.in_type == TIDE_TYPE_STRING)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, c->ast ? c->ast->pos : wa->pos,
+                           "not supported yet: MIN/MAX of a STRING in a GROUP BY without a window");
+    }
+    agg_in ai;
+    int rc = plan_agg_input(pl, wa, false, &ai);
+    if (rc)
+        return rc;
+    const char **names = agg_names(pl, wa, nk);
+    tide_node_groupagg_cfg *c = alloc(pl, sizeof *c);
+    tide_groupagg_call *aggs = alloc(pl, (na + 2) * sizeof *aggs);
+    if (!names || !c || !aggs)
+        return nomem(pl, wa);
+    for (uint32_t i = 0; i < na; i++)
+        aggs[i] = (tide_groupagg_call){.kind = wa->u.agg.aggs[i].agg.kind,
+                                       .arg = ai.argcol[i] == UINT32_MAX ? 0 : ai.argcol[i],
+                                       .type = wa->u.agg.aggs[i].agg.in_type};
+    uint32_t nag = na;
+    if (na == 0)
+        aggs[nag++] = (tide_groupagg_call){.kind = TIDE_AGG_COUNT_STAR, .type = TIDE_TYPE_NULL};
+    uint32_t par = nk ? pl->P : 1;
+    *c = (tide_node_groupagg_cfg){.in = ai.s.schema,
+                                  .key_cols = ai.key_cols,
+                                  .n_keys = nk,
+                                  .value_cols = ai.value_cols,
+                                  .n_values = ai.nv,
+                                  .aggs = aggs,
+                                  .n_aggs = nag,
+                                  .agg_names = names,
+                                  .changelog = ai.s.changelog,
+                                  .capacity_hint = 1024};
+    tide_err e = {0};
+    tide_schema *s0 = NULL;
+    if (tide_node_groupagg_schema(c, 0, &s0, &e))
+        return experr(pl, wa, &e);
+    if ((rc = own_schema(pl, wa, s0)) != 0)
+        return rc;
+    const tide_schema *ps;
+    if ((rc = plan_schema(pl, wa, &ps)) != 0)
+        return rc;
+    const tide_schema *os = na ? ps : s0;
+    unsigned fl = tide_node_groupagg_flags(c, 0);
+    int id;
+    if ((rc = add_node(pl, wa, "groupagg", &tide_node_groupagg_vt, tide_node_groupagg_make, c, par, 1, &os, &fl,
+                       &id)) != 0 ||
+        (rc = exchange(pl, wa, &ai.s, id, ai.key_cols, nk, par)) != 0)
+        return rc;
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = os, .changelog = true};
+    uint32_t *ord = alloc(pl, (nk + 1) * sizeof *ord);
+    if (!ord)
+        return nomem(pl, wa);
+    for (uint32_t i = 0; i < nk; i++)
+        ord[i] = i;
+    out->order = ord;
+    out->norder = nk;
+    out->ordered = true;
+    if (na == 0)
+        return drop_hidden(pl, wa, out);
+    return 0;
+}
+
+/* ---- window TVF rows ---- */
+
+static int plan_window(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    const tide_sql_window *w = &p->u.window.w;
+    if (w->spec.kind == TIDE_WIN_SESSION || w->offset != 0)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
+                       "not supported yet: a SESSION window or a window offset without an aggregation");
+    int rc = plan(pl, p->input, out);
+    if (rc)
+        return rc;
+    tide_node_window_cfg *c = alloc(pl, sizeof *c);
+    if (!c)
+        return nomem(pl, p);
+    *c = (tide_node_window_cfg){.in = out->schema, .time_col = w->time_col, .window = w->spec};
+    const tide_schema *ps;
+    if ((rc = plan_schema(pl, p, &ps)) != 0)
+        return rc;
+    unsigned fl = flags_of(out);
+    int id;
+    if ((rc = add_node(pl, p, "window", &tide_node_window_vt, tide_node_window_make, c, out->par, 1, &ps, &fl,
+                       &id)) != 0 ||
+        (rc = add_edge(pl, p, out, id, TIDE_FLOW_FORWARD, NULL, 0)) != 0)
+        return rc;
+    out->node = id;
+    out->port = 0;
+    out->schema = ps;
+    out->order = NULL;
+    out->norder = 0;
+    return 0;
+}
+
+/* ---- unions ---- */
+
+static int collect_union(const tide_sql_plan *p, const tide_sql_plan **in, uint32_t *n, uint32_t cap)
+{
+    if (p->kind == TIDE_SQL_PLAN_UNION) {
+        int rc = collect_union(p->input, in, n, cap);
+        return rc ? rc : collect_union(p->right, in, n, cap);
+    }
+    if (*n == cap)
+        return -1;
+    in[(*n)++] = p;
+    return 0;
+}
+
+static int plan_union(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    const tide_sql_plan *in[64];
+    uint32_t n = 0;
+    if (collect_union(p, in, &n, 64))
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: a UNION ALL of more than 64 queries");
+    stream s[64];
+    uint32_t par = 1;
+    bool changelog = false;
+    int rc;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((rc = plan(pl, in[i], &s[i])) != 0)
+            return rc;
+        if (s[i].par > par)
+            par = s[i].par;
+        changelog |= s[i].changelog;
+    }
+    const tide_sql_plan *top = p;
+    const tide_schema *ps;
+    if ((rc = plan_schema(pl, top, &ps)) != 0)
+        return rc;
+    /* every branch in the union's exact row type */
+    for (uint32_t i = 0; i < n; i++) {
+        bool same = tide_schema_ncols(s[i].schema) == tide_schema_ncols(ps);
+        for (uint32_t c = 0; same && c < tide_schema_ncols(ps); c++)
+            same = tide_schema_col(s[i].schema, c)->type == tide_schema_col(ps, c)->type;
+        if (!same || (changelog && !s[i].changelog)) {
+            tide_sql_bexpr **cols = alloc(pl, (p->ncols + 1) * sizeof *cols);
+            if (!cols)
+                return nomem(pl, p);
+            for (uint32_t c = 0; c < p->ncols; c++) {
+                if (!(cols[c] = alloc(pl, sizeof *cols[c])))
+                    return nomem(pl, p);
+                *cols[c] = (tide_sql_bexpr){
+                    .kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(s[i].schema, c)->type, .col = c};
+            }
+            if ((rc = add_calc(pl, in[i], &s[i], NULL, 0, cols, p->ncols, ps, false, "cast")) != 0)
+                return rc;
+        }
+    }
+    tide_node_union_cfg *c = alloc(pl, sizeof *c);
+    if (!c)
+        return nomem(pl, p);
+    c->schema = ps;
+    unsigned fl = changelog ? TIDE_CBATCH_OPS : 0;
+    /* at parallelism 1 the union releases each step's rows by branch (the
+     * output is then as deterministic as the branches); above, the sink's
+     * ordering node sorts them */
+    c->ordered = par == 1;
+    c->flags = fl;
+    int id;
+    if ((rc = add_node(pl, p, "union", &tide_node_union_vt, tide_node_union_make, c, par, 1, &ps, &fl, &id)) != 0)
+        return rc;
+    uint32_t *all = alloc(pl, (p->ncols + 1) * sizeof *all);
+    if (!all)
+        return nomem(pl, p);
+    for (uint32_t c2 = 0; c2 < p->ncols; c2++)
+        all[c2] = c2;
+    for (uint32_t i = 0; i < n; i++) {
+        tide_flow_part part = s[i].par == par ? TIDE_FLOW_FORWARD : par == 1 ? TIDE_FLOW_GATHER : TIDE_FLOW_HASH;
+        if ((rc = add_edge(pl, in[i], &s[i], id, part, part == TIDE_FLOW_HASH ? all : NULL,
+                           part == TIDE_FLOW_HASH ? p->ncols : 0)) != 0)
+            return rc;
+    }
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = ps, .changelog = changelog};
+    for (uint32_t i = 0; i < n; i++)
+        out->ordered |= s[i].ordered || s[i].par > 1;
+    if (par > 1)
+        out->ordered = true;
+    return 0;
+}
+
+/* ---- joins ---- */
+
+static void conjuncts(tide_sql_bexpr *x, tide_sql_bexpr **out, uint32_t *n, uint32_t cap)
+{
+    if (x->kind == TIDE_SQL_BX_NODE && x->ast && x->ast->kind == TIDE_SQL_EXPR_BINARY &&
+        x->ast->u.binary.op == TIDE_SQL_OP_AND && x->nargs == 2) {
+        conjuncts(x->args[0], out, n, cap);
+        conjuncts(x->args[1], out, n, cap);
+    } else if (*n < cap) {
+        out[(*n)++] = x;
+    }
+}
+
+static int64_t unit_ms(tide_sql_unit u)
+{
+    switch (u) {
+    case TIDE_SQL_UNIT_SECOND:
+        return 1000;
+    case TIDE_SQL_UNIT_MINUTE:
+        return 60000;
+    case TIDE_SQL_UNIT_HOUR:
+        return 3600000;
+    case TIDE_SQL_UNIT_DAY:
+        return 86400000;
+    default:
+        return 0;
+    }
+}
+
+/* x = a side's event-time column [+ or - an INTERVAL literal]: *col (in the
+ * joined row) and *off (ms). */
+static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t *col, int64_t *off)
+{
+    *off = 0;
+    if (x->kind == TIDE_SQL_BX_NODE && x->ast && x->ast->kind == TIDE_SQL_EXPR_BINARY && x->nargs == 2 &&
+        (x->ast->u.binary.op == TIDE_SQL_OP_ADD || x->ast->u.binary.op == TIDE_SQL_OP_SUB)) {
+        const tide_sql_bexpr *k = x->args[1];
+        if (k->kind != TIDE_SQL_BX_NODE || !k->ast || k->ast->kind != TIDE_SQL_EXPR_INTERVAL)
+            return false;
+        int64_t u = unit_ms(k->ast->u.interval.unit);
+        if (!u)
+            return false;
+        *off = k->ast->u.interval.count * u;
+        if (x->ast->u.binary.op == TIDE_SQL_OP_SUB)
+            *off = -*off;
+        x = x->args[0];
+    }
+    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols || !j->cols[x->col].rowtime)
+        return false;
+    *col = x->col;
+    return true;
+}
+
+/* A bound "a + oa  OP  b + ob" on two sides' times into lo <= l - r <= hi. */
+static bool time_bound(const tide_sql_plan *j, uint32_t nl, const tide_sql_bexpr *a, tide_sql_binop op,
+                       const tide_sql_bexpr *b, int64_t *lo, int64_t *hi, uint32_t *tcol)
+{
+    uint32_t ca, cb;
+    int64_t oa, ob;
+    if (!time_term(j, a, &ca, &oa) || !time_term(j, b, &cb, &ob) || (ca < nl) == (cb < nl))
+        return false;
+    int64_t c = ob - oa;
+    bool flip = ca >= nl;
+    tcol[0] = flip ? cb : ca;
+    tcol[1] = (flip ? ca : cb) - nl;
+    if (flip) {
+        c = -c;
+        op = op == TIDE_SQL_OP_LT   ? TIDE_SQL_OP_GT
+             : op == TIDE_SQL_OP_LE ? TIDE_SQL_OP_GE
+             : op == TIDE_SQL_OP_GT ? TIDE_SQL_OP_LT
+             : op == TIDE_SQL_OP_GE ? TIDE_SQL_OP_LE
+                                    : op;
+    }
+    switch (op) {
+    case TIDE_SQL_OP_EQ:
+        *lo = *lo > c ? *lo : c;
+        *hi = *hi < c ? *hi : c;
+        return true;
+    case TIDE_SQL_OP_GE:
+    case TIDE_SQL_OP_GT: {
+        int64_t v = op == TIDE_SQL_OP_GT ? c + 1 : c;
+        *lo = *lo > v ? *lo : v;
+        return true;
+    }
+    case TIDE_SQL_OP_LE:
+    case TIDE_SQL_OP_LT: {
+        int64_t v = op == TIDE_SQL_OP_LT ? c - 1 : c;
+        *hi = *hi < v ? *hi : v;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* An equality of a left and a right column of the joined row: their
+ * columns in each side's row (a < nl). */
+static bool equi(const tide_sql_bexpr *x, uint32_t nl, uint32_t *a, uint32_t *b)
+{
+    if (x->kind != TIDE_SQL_BX_NODE || !x->ast || x->ast->kind != TIDE_SQL_EXPR_BINARY ||
+        x->ast->u.binary.op != TIDE_SQL_OP_EQ || x->nargs != 2 || x->args[0]->kind != TIDE_SQL_BX_COLUMN ||
+        x->args[1]->kind != TIDE_SQL_BX_COLUMN || x->args[0]->type != x->args[1]->type)
+        return false;
+    uint32_t p = x->args[0]->col, q = x->args[1]->col;
+    if (p >= nl && q < nl) {
+        uint32_t t = p;
+        p = q;
+        q = t;
+    }
+    if (!(p < nl && q >= nl))
+        return false;
+    *a = p;
+    *b = q - nl;
+    return true;
+}
+
+/* The column c of a side's folded row is its base's column k (a plain
+ * reference); -1 otherwise. */
+static int64_t base_col(const flat *f, uint32_t c)
+{
+    return c < f->ncols && f->cols[c]->kind == TIDE_SQL_BX_COLUMN ? (int64_t)f->cols[c]->col : -1;
+}
+
+static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
+{
+    if (j->u.join.kind != TIDE_SQL_JOIN_INNER)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins (inner joins only)",
+                       j->u.join.kind == TIDE_SQL_JOIN_LEFT    ? "LEFT"
+                       : j->u.join.kind == TIDE_SQL_JOIN_RIGHT ? "RIGHT"
+                       : j->u.join.kind == TIDE_SQL_JOIN_FULL  ? "FULL"
+                                                               : "CROSS");
+    const tide_sql_plan *in[2] = {j->input, j->right};
+    flat side[2];
+    int rc;
+    for (int s = 0; s < 2; s++)
+        if ((rc = fold(pl, in[s], &side[s])) != 0)
+            return rc;
+    uint32_t nl = j->input->ncols;
+    tide_sql_bexpr *cj[64];
+    uint32_t ncj = 0;
+    if (j->u.join.on)
+        conjuncts(j->u.join.on, cj, &ncj, 64);
+    tide_node_join_cfg *c = alloc(pl, sizeof *c);
+    if (!c)
+        return nomem(pl, j);
+    tide_sql_plan_kind bk[2] = {side[0].base->kind, side[1].base->kind};
+    bool wagg = bk[0] == TIDE_SQL_PLAN_WINDOW_AGGREGATE && bk[1] == TIDE_SQL_PLAN_WINDOW_AGGREGATE;
+    bool wjoin = bk[0] == TIDE_SQL_PLAN_WINDOW && bk[1] == TIDE_SQL_PLAN_WINDOW;
+    uint32_t nk = 0;
+    if (wagg) {
+        for (int s = 0; s < 2; s++)
+            if (in[s]->changelog)
+                return sqlfail(pl, TIDE_EUNSUPPORTED, in[s]->pos,
+                               "not supported yet: joining an aggregation with early or late firings "
+                               "(EMIT); only final window results join");
+        c->kind = TIDE_NODE_JOIN_WINDOW_END;
+        bool have_end = false;
+        for (uint32_t i = 0; i < ncj; i++) {
+            uint32_t a, b;
+            if (!equi(cj[i], nl, &a, &b))
+                continue;
+            int64_t ba = base_col(&side[0], a), bb = base_col(&side[1], b);
+            if (!have_end && ba == (int64_t)side[0].base->u.agg.nkeys + 1 &&
+                bb == (int64_t)side[1].base->u.agg.nkeys + 1) {
+                c->side[0].end_col = a;
+                c->side[1].end_col = b;
+                have_end = true;
+            } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
+                c->side[0].key_cols[nk] = a;
+                c->side[1].key_cols[nk] = b;
+                nk++;
+            }
+        }
+        if (!have_end)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos,
+                           "not supported yet: this join; join two windowed aggregates ON their window_end "
+                           "columns (l.window_end = r.window_end [AND l.k = r.k ...])");
+    } else if (wjoin) {
+        const tide_sql_window *w0 = &side[0].base->u.window.w, *w1 = &side[1].base->u.window.w;
+        if (w0->spec.kind != w1->spec.kind || w0->spec.size != w1->spec.size || w0->spec.slide != w1->spec.slide ||
+            w0->spec.gap != w1->spec.gap || w0->offset != w1->offset)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: a window join of two different windows");
+        c->kind = TIDE_NODE_JOIN_WINDOW;
+        bool have_start = false, have_end = false;
+        uint32_t n0 = side[0].base->input->ncols, n1 = side[1].base->input->ncols;
+        for (uint32_t i = 0; i < ncj; i++) {
+            uint32_t a, b;
+            if (!equi(cj[i], nl, &a, &b))
+                continue;
+            int64_t ba = base_col(&side[0], a), bb = base_col(&side[1], b);
+            if (ba == n0 && bb == n1) {
+                c->side[0].start_col = a;
+                c->side[1].start_col = b;
+                have_start = true;
+            } else if (ba == n0 + 1 && bb == n1 + 1) {
+                c->side[0].end_col = a;
+                c->side[1].end_col = b;
+                have_end = true;
+            } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
+                c->side[0].key_cols[nk] = a;
+                c->side[1].key_cols[nk] = b;
+                nk++;
+            }
+        }
+        if (!have_start || !have_end)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos,
+                           "not supported yet: a window join whose ON does not equate both window_start "
+                           "and window_end");
+    } else {
+        if (bk[0] == TIDE_SQL_PLAN_WINDOW_AGGREGATE || bk[1] == TIDE_SQL_PLAN_WINDOW_AGGREGATE ||
+            bk[0] == TIDE_SQL_PLAN_AGGREGATE || bk[1] == TIDE_SQL_PLAN_AGGREGATE || in[0]->changelog ||
+            in[1]->changelog)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos,
+                           "not supported yet: a join of a stream with an aggregation (join two windowed "
+                           "aggregates on window_end, or two streams with a time bound)");
+        c->kind = TIDE_NODE_JOIN_INTERVAL;
+        int64_t lo = INT64_MIN, hi = INT64_MAX;
+        uint32_t tcol[2] = {UINT32_MAX, UINT32_MAX}, tc[2];
+        for (uint32_t i = 0; i < ncj; i++) {
+            const tide_sql_bexpr *x = cj[i];
+            if (x->kind != TIDE_SQL_BX_NODE || !x->ast)
+                continue;
+            bool bounded = false;
+            if (x->ast->kind == TIDE_SQL_EXPR_BETWEEN && !x->ast->u.between.negated && x->nargs == 3) {
+                int64_t l2 = lo, h2 = hi;
+                uint32_t t1[2], t2[2];
+                if (time_bound(j, nl, x->args[0], TIDE_SQL_OP_GE, x->args[1], &l2, &h2, t1) &&
+                    time_bound(j, nl, x->args[0], TIDE_SQL_OP_LE, x->args[2], &l2, &h2, t2) && t1[0] == t2[0] &&
+                    t1[1] == t2[1]) {
+                    lo = l2;
+                    hi = h2;
+                    tc[0] = t1[0];
+                    tc[1] = t1[1];
+                    bounded = true;
+                }
+            } else if (x->ast->kind == TIDE_SQL_EXPR_BINARY && x->nargs == 2) {
+                bounded = time_bound(j, nl, x->args[0], x->ast->u.binary.op, x->args[1], &lo, &hi, tc);
+                uint32_t a, b;
+                if (!bounded && equi(x, nl, &a, &b) && nk < TIDE_NODE_JOIN_MAX_KEYS) {
+                    c->side[0].key_cols[nk] = a;
+                    c->side[1].key_cols[nk] = b;
+                    nk++;
+                }
+            }
+            if (bounded) {
+                if (tcol[0] != UINT32_MAX && (tcol[0] != tc[0] || tcol[1] != tc[1]))
+                    return sqlfail(pl, TIDE_EUNSUPPORTED, x->ast->pos,
+                                   "not supported yet: an interval join bounding more than one time column "
+                                   "per side");
+                tcol[0] = tc[0];
+                tcol[1] = tc[1];
+            }
+        }
+        if (j->u.join.cls == TIDE_SQL_JOIN_WINDOW)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: this window join");
+        if (tcol[0] == UINT32_MAX || lo == INT64_MIN || hi == INT64_MAX || lo > hi)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos,
+                           "not supported yet: joins of two streams without a time bound on both sides (an "
+                           "interval join: l.ts BETWEEN r.ts - INTERVAL .. AND r.ts + INTERVAL ..)");
+        c->side[0].time_col = tcol[0];
+        c->side[1].time_col = tcol[1];
+        c->lo = lo;
+        c->hi = hi;
+    }
+    c->n_keys = nk;
+    stream s[2];
+    for (int k = 0; k < 2; k++) {
+        if ((rc = plan(pl, in[k], &s[k])) != 0)
+            return rc;
+        c->side[k].schema = s[k].schema;
+    }
+    uint32_t par = nk ? pl->P : 1;
+    tide_err e = {0};
+    tide_schema *os[3] = {0};
+    for (uint32_t p = 0; p < 3; p++)
+        if (tide_node_join_schema(c, p, &os[p], &e)) {
+            for (uint32_t q = 0; q < p; q++)
+                tide_schema_free(os[q]);
+            return experr(pl, j, &e);
+        }
+    for (uint32_t p = 0; p < 3; p++)
+        if ((rc = own_schema(pl, j, os[p])) != 0) {
+            for (uint32_t q = p + 1; q < 3; q++)
+                tide_schema_free(os[q]);
+            return rc;
+        }
+    const tide_schema *ps;
+    if ((rc = plan_schema(pl, j, &ps)) != 0)
+        return rc;
+    const tide_schema *outs[3] = {ps, os[1], os[2]};
+    unsigned fl[3] = {0, flags_of(&s[0]), flags_of(&s[1])};
+    int id;
+    if ((rc = add_node(pl, j, "join", &tide_node_join_vt, tide_node_join_make, c, par, 3, outs, fl, &id)) != 0)
+        return rc;
+    for (int k = 0; k < 2; k++)
+        if ((rc = exchange(pl, j, &s[k], id, c->side[k].key_cols, nk, par)) != 0)
+            return rc;
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = ps, .ordered = true};
+    /* canonical order: the window end (or the left time), the keys, then
+     * every other column */
+    uint32_t ncol = (uint32_t)tide_schema_ncols(ps), no = 0;
+    uint32_t *ord = alloc(pl, (ncol + 1) * sizeof *ord);
+    bool *in_ord = alloc(pl, (ncol + 1) * sizeof *in_ord);
+    if (!ord || !in_ord)
+        return nomem(pl, j);
+    uint32_t first = c->kind == TIDE_NODE_JOIN_INTERVAL ? c->side[0].time_col : c->side[0].end_col;
+    ord[no++] = first;
+    in_ord[first] = true;
+    for (uint32_t k = 0; k < nk; k++)
+        if (!in_ord[c->side[0].key_cols[k]]) {
+            ord[no++] = c->side[0].key_cols[k];
+            in_ord[c->side[0].key_cols[k]] = true;
+        }
+    for (uint32_t k = 0; k < ncol; k++)
+        if (!in_ord[k])
+            ord[no++] = k;
+    out->order = ord;
+    out->norder = no;
+    /* the whole ON condition over the joined rows */
+    if (j->u.join.on) {
+        tide_sql_bexpr **pred = alloc(pl, sizeof *pred);
+        if (!pred)
+            return nomem(pl, j);
+        pred[0] = j->u.join.on;
+        if ((rc = add_calc(pl, j, out, pred, 1, NULL, 0, ps, false, "on")) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the sink ---- */
+
+typedef struct out_res {
+    tide_sink_config cfg;
+    tide_node_write_cfg w;
+    const tide_sql_phys_info *info;
+} out_res;
+
+static int out_open(void *ctx, tide_err *e)
+{
+    out_res *r = ctx;
+    r->cfg.prompt = !r->info->bounded || r->info->live;
+    return tide_sink_open(&r->w.sink, &r->cfg, e);
+}
+
+static int out_finish(void *ctx, bool ok, tide_err *e)
+{
+    out_res *r = ctx;
+    tide_sink *k = r->w.sink;
+    r->w.sink = NULL;
+    if (ok)
+        return tide_sink_close(k, e);
+    tide_sink_abort(k);
+    return 0;
+}
+
+static int plan_sink(planner *pl, const tide_sql_plan *sink)
+{
+    flat f;
+    int rc = fold(pl, sink->input, &f);
+    if (rc)
+        return rc;
+    stream s;
+    if ((rc = plan(pl, f.base, &s)) != 0)
+        return rc;
+    /* rows of every instance, in a canonical order per watermark step */
+    if (s.par > 1 || s.ordered) {
+        tide_node_order_cfg *oc = alloc(pl, sizeof *oc);
+        uint32_t n = (uint32_t)tide_schema_ncols(s.schema);
+        uint32_t *all = alloc(pl, (n + 1) * sizeof *all);
+        if (!oc || !all)
+            return nomem(pl, sink);
+        for (uint32_t i = 0; i < n; i++)
+            all[i] = i;
+        *oc = (tide_node_order_cfg){.schema = s.schema,
+                                    .flags = flags_of(&s),
+                                    .sort_cols = s.order ? s.order : all,
+                                    .n_sort = s.order ? s.norder : n};
+        unsigned fl = flags_of(&s);
+        int id;
+        if ((rc = add_node(pl, sink, "order", &tide_node_order_vt, tide_node_order_make, oc, 1, 1, &s.schema, &fl,
+                           &id)) != 0 ||
+            (rc = add_edge(pl, sink, &s, id, s.par > 1 ? TIDE_FLOW_GATHER : TIDE_FLOW_FORWARD, NULL, 0)) != 0)
+            return rc;
+        s.node = id;
+        s.port = 0;
+        s.par = 1;
+    }
+    out_res *r = alloc(pl, sizeof *r);
+    if (!r)
+        return nomem(pl, sink);
+    r->info = pl->info;
+    const tide_schema *ws;
+    uint32_t nout = f.ncols;
+    if (!sink->u.sink.table) {
+        if ((rc = plan_schema(pl, sink->input, &ws)) != 0)
+            return rc;
+        if (f.any && (rc = add_calc(pl, sink, &s, f.preds, f.npreds, f.projects ? f.cols : NULL,
+                                    f.projects ? f.ncols : 0, ws, true, "calc")) != 0)
+            return rc;
+        tide_sink_config_init(&r->cfg);
+        r->cfg.kind = TIDE_SINK_STDOUT;
+        r->cfg.fd = pl->o->out_fd;
+        r->cfg.format = pl->o->format == TIDE_SQL_OUT_JSONL   ? TIDE_FORMAT_JSONL
+                        : pl->o->format == TIDE_SQL_OUT_TABLE ? TIDE_FORMAT_TABLE
+                                                              : TIDE_FORMAT_CSV;
+        r->cfg.header = true;
+        r->cfg.schema = s.schema;
+        r->cfg.op = sink->changelog ? TIDE_SINK_OP_LEAD : TIDE_SINK_OP_BATCH;
+    } else {
+        r->cfg = sink->u.sink.cfg;
+        ws = r->cfg.schema;
+        int op_col = sink->u.sink.op_col;
+        if (op_col >= 0) {
+            r->cfg.op = TIDE_SINK_OP_COLUMN;
+            r->cfg.op_col = (uint32_t)op_col;
+        }
+        if (r->cfg.kind == TIDE_SINK_FILE && !(r->cfg.path = resolve(pl, r->cfg.path)))
+            return nomem(pl, sink);
+        if (r->cfg.kind == TIDE_SINK_TOPIC && !r->cfg.datadir)
+            r->cfg.datadir = pl->o->datadir;
+        if (pl->o->clock)
+            r->cfg.clock = pl->o->clock;
+        /* the query's columns into the target's, the op column NULL */
+        uint32_t n = (uint32_t)tide_schema_ncols(ws), k = 0;
+        tide_sql_bexpr **cols = alloc(pl, (n + 1) * sizeof *cols);
+        if (!cols)
+            return nomem(pl, sink);
+        for (uint32_t jcol = 0; jcol < n; jcol++) {
+            if ((int)jcol == op_col) {
+                cols[jcol] = NULL;
+                continue;
+            }
+            if (k >= nout)
+                return sqlfail(pl, TIDE_EINVAL, sink->pos, "INSERT: the query has %u columns, the table more",
+                               nout);
+            cols[jcol] = f.cols[k++];
+        }
+        if (k != nout)
+            return sqlfail(pl, TIDE_EINVAL, sink->pos, "INSERT: the query has %u columns, the table fewer", nout);
+        if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, true, "calc")) != 0)
+            return rc;
+    }
+    tide_err e = {0};
+    if (tide_job_spec_resource(pl->spec, out_open, out_finish, r, &e))
+        return nomem(pl, sink);
+    unsigned fl = flags_of(&s);
+    int id;
+    char name[64];
+    snprintf(name, sizeof name, "write %s", sink->u.sink.table ? sink->u.sink.table->name : "stdout");
+    if ((rc = add_node(pl, sink, name, &tide_node_write_vt, tide_node_write_make, &r->w, 1, 0, NULL, &fl, &id)) !=
+            0 ||
+        (rc = add_edge(pl, sink, &s, id, TIDE_FLOW_FORWARD, NULL, 0)) != 0)
+        return rc;
+    return 0;
+}
+
+/* ---- the walk ---- */
+
+static int plan(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    switch (p->kind) {
+    case TIDE_SQL_PLAN_SCAN:
+        return plan_scan(pl, p, out);
+    case TIDE_SQL_PLAN_FILTER:
+    case TIDE_SQL_PLAN_PROJECT:
+        return plan_chain(pl, p, out);
+    case TIDE_SQL_PLAN_WINDOW_AGGREGATE:
+        return plan_window_agg(pl, p, out);
+    case TIDE_SQL_PLAN_AGGREGATE:
+        return plan_group_agg(pl, p, out);
+    case TIDE_SQL_PLAN_WINDOW:
+        return plan_window(pl, p, out);
+    case TIDE_SQL_PLAN_JOIN:
+        return plan_join(pl, p, out);
+    case TIDE_SQL_PLAN_UNION:
+        return plan_union(pl, p, out);
+    case TIDE_SQL_PLAN_VALUES:
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: SELECT without FROM");
+    default:
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: %s here", tide_sql_plan_kind_name(p->kind));
+    }
+}
+
+int tide_sql_physical(const tide_sql_plan *plan_, const tide_sql_phys_opts *o, tide_job_spec *spec,
+                      tide_sql_phys_info *info, tide_sql_error *err)
+{
+    planner pl = {.spec = spec, .o = o, .info = info, .err = err};
+    info->bounded = true;
+    info->live = false;
+    pl.P = o->parallelism;
+    if (pl.P == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        pl.P = n > 0 ? (uint32_t)n : 1;
+    }
+    if (plan_->kind != TIDE_SQL_PLAN_SINK)
+        return sqlfail(&pl, TIDE_EINVAL, plan_->pos, "not a statement that writes somewhere");
+    return plan_sink(&pl, plan_);
+}
