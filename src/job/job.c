@@ -193,8 +193,9 @@ int tide_job_spec_explain(const tide_job_spec *s, tide_buf *out)
         for (uint32_t k = 0; k < s->n_edges; k++)
             ins += s->edges[k].to == d->to;
         bool chained = d->part == TIDE_FLOW_FORWARD && ins == 1;
-        rc = tide_buf_printf(out, "  %u -> %u%s  %s", (unsigned)d->from, (unsigned)d->to,
-                             d->port ? " (late rows)" : "", chained ? "chained" : part_name(d->part));
+        rc = tide_buf_printf(out, "  %u %s -> %u %s%s  %s", (unsigned)d->from, s->nodes[d->from].name,
+                             (unsigned)d->to, s->nodes[d->to].name, d->port ? " (late rows)" : "",
+                             chained ? "chained (one task)" : part_name(d->part));
         if (rc == 0 && d->part == TIDE_FLOW_HASH) {
             const tide_schema *sc = s->nodes[d->from].out_schema[d->port];
             rc = tide_buf_printf(out, " by [");
