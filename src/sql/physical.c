@@ -81,21 +81,12 @@ static int sqlfail(planner *pl, int code, tide_sql_pos pos, const char *fmt, ...
 
 static int nomem(planner *pl, const tide_sql_plan *p) { return sqlfail(pl, TIDE_ENOMEM, p->pos, "out of memory"); }
 
-/* An exec-level error at plan node p ("line:col: message" from an
- * expression keeps its own position). */
+/* An exec-level error at plan node p. */
 static int experr(planner *pl, const tide_sql_plan *p, const tide_err *e)
 {
     int code = e->code ? e->code : TIDE_EINVAL;
     if (code == TIDE_ENOMEM)
         return nomem(pl, p);
-    unsigned line, col;
-    int n = 0;
-    if (sscanf(e->msg, "%u:%u: %n", &line, &col, &n) == 2 && n > 0) {
-        tide_sql_pos pos = p->pos;
-        pos.line = line;
-        pos.col = col;
-        return sqlfail(pl, code, pos, "%s", e->msg + n);
-    }
     return sqlfail(pl, code, p->pos, "%s", e->msg[0] ? e->msg : "cannot run this expression");
 }
 
@@ -242,15 +233,15 @@ typedef struct calc_ctx {
     const tide_type *types; /* the output columns' types (casts where they differ) */
 } calc_ctx;
 
-static int calc_build(void *ctx, uint32_t instance, tide_expr **where, tide_expr **exprs, tide_err *e)
+/* Build the trees; on failure *at (may be NULL) gets the failing
+ * expression's position (the planner's check), e the bare message. */
+static int calc_build_at(calc_ctx *c, tide_expr **where, tide_expr **exprs, tide_sql_pos *at, tide_err *e)
 {
-    (void)instance;
-    calc_ctx *c = ctx;
     *where = NULL;
     int rc = 0;
     for (uint32_t i = 0; i < c->npreds && rc == 0; i++) {
         tide_expr *x = NULL;
-        if ((rc = tide_sql_plan_expr(c->preds[i], c->in, &x, e)) != 0)
+        if ((rc = tide_sql_plan_expr_at(c->preds[i], c->in, &x, at, e)) != 0)
             break;
         if (!*where)
             *where = x;
@@ -262,11 +253,17 @@ static int calc_build(void *ctx, uint32_t instance, tide_expr **where, tide_expr
             rc = tide_expr_literal_null(&exprs[i], c->types[i], e);
             continue;
         }
-        rc = tide_sql_plan_expr(c->cols[i], c->in, &exprs[i], e);
+        rc = tide_sql_plan_expr_at(c->cols[i], c->in, &exprs[i], at, e);
         if (rc == 0 && tide_expr_type(exprs[i]) != c->types[i] && c->types[i] != TIDE_TYPE_NULL)
             rc = tide_expr_cast(&exprs[i], exprs[i], c->types[i], false, e);
     }
     return rc;
+}
+
+static int calc_build(void *ctx, uint32_t instance, tide_expr **where, tide_expr **exprs, tide_err *e)
+{
+    (void)instance;
+    return calc_build_at(ctx, where, exprs, NULL, e);
 }
 
 /* A calc node over stream s: WHERE preds, SELECT cols (NULL: no
@@ -292,13 +289,16 @@ static int add_calc(planner *pl, const tide_sql_plan *at, stream *s, tide_sql_be
     tide_expr **xs = calloc(ncols + 1, sizeof *xs);
     if (!xs)
         return nomem(pl, at);
-    int rc = calc_build(cc, 0, &where, xs, &e);
+    tide_sql_pos pos = {0};
+    int rc = calc_build_at(cc, &where, xs, &pos, &e);
     tide_expr_free(where);
     for (uint32_t i = 0; i < ncols; i++)
         tide_expr_free(xs[i]);
     free(xs);
+    if (rc == TIDE_ENOMEM)
+        return nomem(pl, at);
     if (rc)
-        return experr(pl, at, &e);
+        return sqlfail(pl, rc, pos.line ? pos : at->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
     *cfg = (tide_node_calc_cfg){.in = s->schema,
                                 .out = cols ? out : NULL,
                                 .n_exprs = cols ? ncols : 0,

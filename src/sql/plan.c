@@ -482,7 +482,8 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
     return o;
 }
 
-int tide_sql_plan_expr(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out, tide_err *e)
+int tide_sql_plan_expr_at(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out,
+                          tide_sql_pos *at, tide_err *e)
 {
     tide_err er = {0};
     *out = tx(x, in, &er);
@@ -491,8 +492,22 @@ int tide_sql_plan_expr(const tide_sql_bexpr *x, const tide_schema *in, struct ti
     if (!er.code)
         tide_err_set(&er, TIDE_EINVAL, "cannot translate expression");
     /* blame the innermost position we know: the expression itself */
-    const tide_sql_pos *p = x && x->ast ? &x->ast->pos : NULL;
-    if (p)
-        return tide_err_set(e, er.code, "%u:%u: %s", p->line, p->col, er.msg);
+    if (at) {
+        memset(at, 0, sizeof *at);
+        if (x && x->ast)
+            *at = x->ast->pos;
+    }
     return tide_err_set(e, er.code, "%s", er.msg);
+}
+
+int tide_sql_plan_expr(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out, tide_err *e)
+{
+    tide_sql_pos at;
+    tide_err er = {0};
+    int rc = tide_sql_plan_expr_at(x, in, out, &at, &er);
+    if (rc == 0)
+        return 0;
+    if (at.line)
+        return tide_err_set(e, rc, "%u:%u: %s", at.line, at.col, er.msg);
+    return tide_err_set(e, rc, "%s", er.msg);
 }

@@ -229,6 +229,10 @@ int tide_sql_plan_schema(const tide_sql_plan *plan, tide_schema **out, tide_err 
  * literal, ENOMEM) fill `e` with "line:col: message" at the expression. */
 struct tide_expr;
 int tide_sql_plan_expr(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out, tide_err *e);
+/* The same, the position kept apart: on failure *at (may be NULL) gets the
+ * expression's position (line 0: none known) and `e` the bare message. */
+int tide_sql_plan_expr_at(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out,
+                          tide_sql_pos *at, tide_err *e);
 
 /* "1 DAY", "90 MINUTE", "1500 MILLISECOND": the largest unit that divides ms. */
 int tide_sql_print_duration(int64_t ms, tide_buf *out);
