@@ -10,8 +10,11 @@
  *                   in (end, start, key, left order, right order) order, late
  *                   windowed rows (W >= window_end) counted and on the late
  *                   ports;
- *   window-end join the rows test_fanin.c expects of the fan-in's join, in
- *                   its order; DOUBLE keys as SQL compares them.
+ *   window-end join of two windowed aggregations' final rows: every pair
+ *                   with equal window_end (and equal non-NULL keys), in
+ *                   (end, key, left order, right order) order (the old
+ *                   fan-in's join, job/fanin.c); DOUBLE keys as SQL
+ *                   compares them.
  * P = 1, 2, 4 give the same records (each step's rows sorted, as the
  * ordering sink does).  Snapshot / restore through the flow.
  */
@@ -490,8 +493,8 @@ static void test_window_join_vs_brute_force(void)
 enum { AE, AK, AS, ANC }; /* end, key (NULL: -1 in the model), s ("s<key>") */
 static const char *const agg_cols[] = {"window_end:T", "k:B", "s:S"};
 
-/* test_fanin.c's branch script: final window results (ends in (wm, wm + 30],
- * multiples of 10) and watermarks that pass them. */
+/* A branch of final window results (ends in (wm, wm + 30], multiples of
+ * 10) and watermarks that pass them. */
 static void gen_agg(rig_script *sc, uint64_t *seed, size_t nrows, int nkeys)
 {
     int64_t wm = 0, mx = 0;
@@ -533,8 +536,8 @@ static void test_window_end_join_as_fanin(void)
         TT_OK(tide_node_join_schema(&r.jc, 2, &r.late[1], &e));
         r.s = tmp;
 
-        /* test_fanin.c's brute force: every pair with equal end (and equal
-         * non-NULL key), ordered by (end, key, left order, right order) */
+        /* brute force: every pair with equal end (and equal non-NULL key),
+         * ordered by (end, key, left order, right order) */
         size_t nb[2];
         brow *b[2] = {rows_of(&r.sc[0], &nb[0]), rows_of(&r.sc[1], &nb[1])};
         size_t nw = 0, cap = 1024;
