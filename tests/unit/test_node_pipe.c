@@ -4,14 +4,14 @@
  *   scan -> calc -> hash -> winagg[P] -> gather -> order -> collect
  *
  * against brute force computed here from the events: window counts and
- * sums per key, the late records (DESIGN.md 4; the firing rule winagg
- * implements on this branch, time/trigger.h: a window fires at W >= end and
- * a record is late when W >= end + L at its arrival, W = max ts seen - B,
- * min over partitions), identical output sequences for P = 1, 2, 4, a
+ * sums per key, the late records (DESIGN.md 4, time/trigger.h: a window
+ * fires at W >= end - 1 and a record is late when W >= end - 1 + L at its
+ * arrival, W = max ts seen - B, min over partitions), identical output
+ * sequences for P = 1, 2, 4, a
  * shuffle within the declared out-of-orderness giving the same final table,
  * GROUP BY changelogs (also of a changelog input) applied = the final
  * table, HAVING over a changelog, the order node's stability, snapshot and
- * restore through the flow, a file source = the generator = job/pipeline.c. */
+ * restore through the flow, a file source = the generator. */
 #include "base/hash.h"
 #include "connect/gen_logins.h"
 #include "exec/flow.h"
@@ -20,7 +20,6 @@
 #include "exec/node_order.h"
 #include "exec/node_scan.h"
 #include "exec/node_winagg.h"
-#include "job/pipeline.h"
 #include "state/snap.h"
 #include "tt.h"
 
@@ -1616,30 +1615,7 @@ static void test_scan_snapshot_restore(void)
     free(x);
 }
 
-/* ---- a file = the generator = job/pipeline.c ---- */
-
-typedef struct prow {
-    int op;
-    int64_t k, start, end, cnt;
-} prow;
-
-typedef struct pres {
-    prow *r;
-    size_t n, cap;
-} pres;
-
-static int pipe_result(void *ctx, const tide_pipe_result *r)
-{
-    pres *p = ctx;
-    if (p->n == p->cap) {
-        p->cap = p->cap ? 2 * p->cap : 1024;
-        p->r = realloc(p->r, p->cap * sizeof *p->r);
-        if (!p->r)
-            return TIDE_ENOMEM;
-    }
-    p->r[p->n++] = (prow){(int)r->op, r->keys[0].u.i64, r->start, r->end, r->vals[0].u.i64};
-    return 0;
-}
+/* ---- a file = the generator, at P = 1 and 2 ---- */
 
 typedef struct lrig {
     tide_node_scan_cfg scan;
@@ -1724,9 +1700,10 @@ static void lrig_free(lrig *l)
 }
 
 /* The same windows over the same events: the flow over the generator at
- * P = 1 and 2, and over a CSV file of those events, give the pipeline's
- * rows in the pipeline's order, for TUMBLE, SESSION (retracting, with
- * allowed lateness: -D of merged sessions, -U/+U of late firings) and HOP. */
+ * P = 1 and 2, and over a CSV file of those events, give the same rows in
+ * the same order, for TUMBLE, SESSION (retracting, with allowed lateness:
+ * -D of merged sessions, -U/+U of late firings) and HOP (the operators'
+ * results themselves are checked against brute force in test_winagg). */
 typedef struct wcase {
     tide_win_spec window;
     int64_t lateness;
@@ -1756,37 +1733,6 @@ static void test_file_gen_pipeline(void)
         {tide_win_hop(300000, 900000), 5000, TIDE_TRIG_ACCUMULATING},
     };
     for (int ci = 0; ci < 3; ci++) {
-        /* the pipeline's answer */
-        pres pr = {0};
-        tide_pipe_config pc;
-        tide_pipe_config_init(&pc);
-        pc.source.gen = g;
-        pc.wm_bound = 5000;
-        tide_winagg_call agg = {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL};
-        uint32_t key = TIDE_PIPE_LOGINS_USER_ID;
-        pc.aggs = &agg;
-        pc.n_aggs = 1;
-        pc.key_cols = &key;
-        pc.n_key_cols = 1;
-        pc.window = cases[ci].window;
-        pc.allowed_lateness = cases[ci].lateness;
-        pc.mode = cases[ci].mode;
-        pc.parallelism = 2;
-        pc.batch_rows = 256;
-        pc.on_result = pipe_result;
-        pc.out_ctx = &pr;
-        tide_pipe *p;
-        TT_OK_E(tide_pipe_create(&p, &pc, &e));
-        TT_OK_E(tide_pipe_run(p, &e));
-        tide_pipe_counts pk;
-        tide_pipe_counts_get(p, &pk);
-        tide_pipe_free(p);
-        TT_ASSERT(pk.late > 0 || ci > 0);
-        bool changes = false;
-        for (size_t i = 0; i < pr.n; i++)
-            changes |= pr.r[i].op != TIDE_OP_INSERT;
-        TT_ASSERT(changes == (ci > 0));
-
         rows ref = {0};
         for (int v = 0; v < 3; v++) {
             lrig l;
@@ -1814,15 +1760,14 @@ static void test_file_gen_pipeline(void)
             l.s_src = NULL;
             TT_OK_E(run_logins(&l, v == 0 ? 1 : 2, &e));
             tide_schema_free(keep);
-            /* = the pipeline's rows, in its order */
-            TT_ASSERT_EQ_INT(l.res.n, pr.n);
-            for (size_t i = 0; i < pr.n; i++) {
-                const row *o = &l.res.r[i];
-                TT_ASSERT_MSG(o->op == pr.r[i].op && o->v[0] == pr.r[i].k && o->v[1] == pr.r[i].start &&
-                                  o->v[2] == pr.r[i].end && o->v[4] == pr.r[i].cnt,
-                              "case %d variant %d row %zu", ci, v, i);
-            }
             if (v == 0) {
+                /* TUMBLE: final rows only; SESSION (retracting, lateness)
+                 * and HOP (lateness): changes too */
+                bool changes = false;
+                for (size_t i = 0; i < l.res.n; i++)
+                    changes |= l.res.r[i].op != TIDE_OP_INSERT;
+                TT_ASSERT(l.res.n > 0);
+                TT_ASSERT(changes == (ci > 0));
                 ref = l.res;
                 memset(&l.res, 0, sizeof l.res);
             } else {
@@ -1831,7 +1776,6 @@ static void test_file_gen_pipeline(void)
             lrig_free(&l);
         }
         rows_free(&ref);
-        free(pr.r);
     }
 }
 

@@ -1,12 +1,11 @@
 /*
- * test_sql_lower.c - SQL plans lowered onto the pipeline (sql/lower.h):
+ * test_sql_lower.c - SQL plans planned into physical graphs (sql/physical.h) and run:
  * results of windowed and stateless queries over the logins generator,
  * compared with a brute-force computation over the generator's events;
  * unsupported shapes rejected with positions.
  */
 #include "connect/gen_logins.h"
 #include "data/timefmt.h"
-#include "job/pipeline.h"
 #include "sql/binder.h"
 #include "sql/catalog.h"
 #include "sql/physical.h"
