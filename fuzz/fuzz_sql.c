@@ -4,11 +4,13 @@
  * form is a fixed point).  Then the script is bound and planned
  * (sql/binder.h) against a catalog that already holds a `logins` table: a
  * bind error must point inside the input and render, and every plan must
- * explain and lower onto a job (sql/lower.h; nothing is opened or run), or
- * be refused with a message.  ASan checks memory and leaks. */
+ * explain, and every sink plan be planned into a physical graph spec
+ * (sql/physical.h; nothing is opened or run) that explains, or be refused
+ * with a message.  ASan checks memory and leaks. */
+#include "job/job.h"
 #include "sql/binder.h"
-#include "sql/lower.h"
 #include "sql/parser.h"
+#include "sql/physical.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,16 +65,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (uint32_t i = 0; i < prog->nplans; i++) {
                 if (tide_sql_explain(prog->plans[i], &out) != 0)
                     abort();
-                tide_sql_lower_opts lo = {.base_dir = "/nonexistent", .datadir = "/nonexistent",
-                                          .format = TIDE_SQL_OUT_CSV, .out_fd = -1, .parallelism = 2};
-                tide_sql_lowered *l = NULL;
-                tide_sql_error lerr = {0};
                 if (prog->plans[i]->kind != TIDE_SQL_PLAN_SINK)
                     continue;
-                rc = tide_sql_lower(prog->plans[i], &lo, &l, &lerr);
-                if (rc != 0 && (l != NULL || !lerr.msg[0]))
+                tide_sql_phys_opts po = {.base_dir = "/nonexistent", .datadir = "/nonexistent",
+                                         .format = TIDE_SQL_OUT_CSV, .out_fd = -1, .parallelism = 2};
+                tide_sql_phys_info info;
+                tide_sql_error perr = {0};
+                tide_job_spec *spec = NULL;
+                tide_err e = {0};
+                if (tide_job_spec_create(&spec, &e) != 0)
                     abort();
-                tide_sql_lower_free(l);
+                rc = tide_sql_physical(prog->plans[i], &po, spec, &info, &perr);
+                if (rc != 0 && !perr.msg[0])
+                    abort();
+                if (rc == 0 && tide_job_spec_explain(spec, &out) != 0)
+                    abort();
+                tide_job_spec_free(spec);
             }
         }
         tide_sql_program_free(prog);
