@@ -125,7 +125,7 @@ typedef struct tide_src_config {
      * one thread; batch boundaries may differ at chunk ends. */
     uint32_t parse_threads;
     size_t chunk_size;
-    /* Watermark policy of a job reading this source (job/pipeline.h's fields
+    /* Watermark policy of a job reading this source (exec/node_scan.h's fields
      * of the same names; 0: off): a partition with nothing for
      * idle_timeout_ms stops holding the watermark back; when the whole input
      * is quiet for quiet_advance_ms the watermark advances with processing

@@ -38,7 +38,7 @@ const char *tide_type_name(tide_type t);
 
 /* Changelog operations (Flink's RowKind): name, short form.  The one
  * changelog kind of tide: a batch row's op (data/batch.h), an operator's
- * output rows (exec/winagg.h, exec/groupagg.h), the pipeline's results. */
+ * output rows (exec/winagg.h, exec/groupagg.h), the nodes' results. */
 #define TIDE_OP_MAP(X)              \
     X(INSERT, "+I")                 \
     X(UPDATE_BEFORE, "-U")          \

@@ -15,7 +15,7 @@
  * stay with them (cfg.in_flags says which the input carries).
  *
  * Changelog mode (cfg.changelog: HAVING over a changelog, the rule of
- * sql/lower.h).  A -U is held until the +U that follows it; with old = the
+ * sql/physical.h).  A -U is held until the +U that follows it; with old = the
  * -U row and new = the +U row:
  *     old passes, new passes   -U old, +U new (nothing when the two
  *                              projected rows are equal)

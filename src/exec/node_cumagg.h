@@ -22,7 +22,7 @@
  *     (that window's end <= W on arrival): it goes to port 1 once, is
  *     counted once (TIDE_NODE_LATE), and still counts in its windows that
  *     have not fired;
- *   - a record whose time is NULL is dropped (no window), as the pipeline's
+ *   - a record whose time is NULL is dropped (no window), as the window aggregation's
  *     stage does.
  * (The switch to W >= end - 1 is exec/cumagg.h's to make; this node passes
  * the watermark through and follows whatever rule the operator implements.)

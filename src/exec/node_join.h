@@ -27,28 +27,27 @@
  *            is emitted then.  A row whose window has closed (W >=
  *            window_end on arrival) is late: counted, sent to the late port
  *            of its side, not joined.  With node_window's rows this is
- *            exactly lower.c's window join (exec/join.h's window operator
+ *            exactly SQL's window join (exec/join.h's window operator
  *            assigning windows to the raw rows), except that a raw row late
  *            for k windows counts k times here (once per windowed row, as
  *            Flink's window join counts its dropped rows).
  *
- * WINDOW_END the join of two windowed aggregations on window_end (what
- *            job/fanin.c's TIDE_FANIN_JOIN does): both inputs are final
- *            window-aggregate rows; a pair matches on window_end and the key
- *            columns and is released when W >= window_end (then the rows
- *            are dropped, matched or not).  A row that comes when W >= its
- *            window_end already (not a final result of a window that is
- *            still open) is late: counted, sent to its side's late port.
+ * WINDOW_END the join of two windowed aggregations on window_end: both
+ *            inputs are final window-aggregate rows; a pair matches on
+ *            window_end and the key columns and is released when the
+ *            window has fired, W >= window_end - 1 (then the rows are
+ *            dropped, matched or not).  A row that comes after that (not a
+ *            final result of a window that is still open) is late: counted,
+ *            sent to its side's late port.
  *
  * Both window kinds run on exec/join.h's window operator, each (window_end,
  * [window_start,] key) one pane [window_end - 1, window_end) of a 1 ms
- * TUMBLE: the operator's firing (W >= end; on this branch; the switch to W
- * >= end - 1 is exec/join.h's to make, and this node follows it), lateness
- * and order hold as they are.  One instance emits the windows due at a
+ * TUMBLE: the operator's firing (W >= end - 1, DESIGN.md 4), lateness and
+ * order hold as they are.  One instance emits the windows due at a
  * watermark in (window_end, [window_start,] key) order (the key in SQL
  * order, data/key.h), and within one window and key the left rows in
- * arrival order, for each the right rows in arrival order: the fan-in's
- * (end, keys, left order, right order).
+ * arrival order, for each the right rows in arrival order: (end, keys, left
+ * order, right order).
  *
  * Keys.  Equal as SQL compares them (data/key.h: BIGINT and TIMESTAMP
  * alike, -0.0 = 0.0); a row whose key holds a NULL or a NaN matches nothing

@@ -4,7 +4,7 @@
  * data/key.h, event times, boxed values, ops) and the writing of result
  * rows (decoded keys, values) into output batches.  Internal to exec/.
  *
- * The hot case keeps pipeline.c's fast path: one BIGINT/TIMESTAMP key
+ * The hot case has a fast path: one BIGINT/TIMESTAMP key
  * column, no value columns, rows given as one run without NULL key or time:
  * keys are encoded in one tight loop and the event times are the time
  * column itself (no copy).

@@ -143,7 +143,7 @@ extern const tide_node_vt tide_node_scan_vt;
 /* cfg: a tide_node_scan_cfg.  Opens the source.  Parallelism must be 1. */
 int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void **self, tide_err *e);
 
-/* ---- a scan outside a flow (job/pipeline.c's source task) ---- */
+/* ---- a scan driven step by step (the node's own poll, and tests) ---- */
 
 /* Where a step's rows, watermarks and counts go.  rows: rows sel[0..n) of
  * the scan's batch (valid until the next step), always one run: sel NULL

@@ -30,7 +30,7 @@
  * over a partition key (exec/sessagg.h) have none yet: a barrier fails the
  * job with TIDE_EUNSUPPORTED rather than lose them.
  *
- * Fast paths (those of job/pipeline.c): one BIGINT/TIMESTAMP key without
+ * Fast paths: one BIGINT/TIMESTAMP key without
  * value columns, rows as one run without NULLs: keys encoded in one loop,
  * the event times read from the column in place; tide_winagg_push_batch
  * (prefetching; TUMBLE COUNT(*) combines a batch's records per window).

@@ -225,7 +225,7 @@ static int put_line(const tide_sql_plan *p, tide_buf *out)
         static const char *const kinds[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS", "CROSS"};
         static const char *const cls[] = {"regular", "interval", "window"};
         /* both sides windowed aggregations (below any Filter / Project):
-         * their results are joined per window (sql/lower.h) */
+         * their results are joined per window (exec/node_join.h) */
         const tide_sql_plan *sl = p->input, *sr = p->right;
         while (sl->kind == TIDE_SQL_PLAN_FILTER || sl->kind == TIDE_SQL_PLAN_PROJECT)
             sl = sl->input;

@@ -1,6 +1,6 @@
 /*
- * test_sql_fanin.c - the plan shapes lowered onto several pipelines
- * (sql/lower.h, job/fanin.h) and CUMULATE by slices: joins of windowed
+ * test_sql_fanin.c - the multi-input plan shapes (sql/physical.h: join and
+ * union nodes) and CUMULATE by slices: joins of windowed
  * aggregates on window_end (+ keys), UNION ALL, CUMULATE with keys, each
  * compared with a brute-force computation over the generator's events;
  * P = 1 and 3 give the same bytes; the shapes still refused name
