@@ -1098,6 +1098,63 @@ static void join_times(const tide_sql_bexpr *x, const tide_sql_plan *p, uint32_t
         join_times(x->args[i], p, nleft, l, r);
 }
 
+/* Column c of p, followed down through Filter / Project nodes while it is
+ * a plain column reference: *base gets the node reached (a Project whose
+ * expression is not a column, or the first node of another kind), the
+ * result is the column there. */
+static uint32_t col_below(const tide_sql_plan *p, uint32_t c, const tide_sql_plan **base)
+{
+    while (p->kind == TIDE_SQL_PLAN_FILTER || p->kind == TIDE_SQL_PLAN_PROJECT) {
+        if (p->kind == TIDE_SQL_PLAN_PROJECT) {
+            const tide_sql_bexpr *x = p->u.project.exprs[c];
+            if (x->kind != TIDE_SQL_BX_COLUMN)
+                break;
+            c = x->col;
+        }
+        p = p->input;
+    }
+    *base = p;
+    return c;
+}
+
+/* Column c of p is the window_end of a window aggregation or a window TVF
+ * below it (of one in each branch of a UNION ALL). */
+static bool is_window_end(const tide_sql_plan *p, uint32_t c)
+{
+    const tide_sql_plan *base;
+    c = col_below(p, c, &base);
+    if (base->kind == TIDE_SQL_PLAN_UNION)
+        return is_window_end(base->input, c) && is_window_end(base->right, c);
+    if (base->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE)
+        return c == base->u.agg.nkeys + 1;
+    if (base->kind == TIDE_SQL_PLAN_WINDOW)
+        return c == base->input->ncols + 1;
+    return false;
+}
+
+/* Whether ON (a conjunction) equates a left and a right window_end column:
+ * a join of two windowed inputs per window, whose rows come when their
+ * window closes, so their times stay event-time attributes (Flink keeps the
+ * time attributes of a window join; tide's window-end join of windowed
+ * aggregations releases rows at the same watermark step). */
+static bool joins_window_ends(const tide_sql_bexpr *x, const tide_sql_plan *l, const tide_sql_plan *r)
+{
+    if (!x || x->kind != TIDE_SQL_BX_NODE || !x->ast || x->ast->kind != TIDE_SQL_EXPR_BINARY || x->nargs != 2)
+        return false;
+    if (x->ast->u.binary.op == TIDE_SQL_OP_AND)
+        return joins_window_ends(x->args[0], l, r) || joins_window_ends(x->args[1], l, r);
+    if (x->ast->u.binary.op != TIDE_SQL_OP_EQ || x->args[0]->kind != TIDE_SQL_BX_COLUMN ||
+        x->args[1]->kind != TIDE_SQL_BX_COLUMN)
+        return false;
+    uint32_t a = x->args[0]->col, c = x->args[1]->col, nl = l->ncols;
+    if (a >= nl && c < nl) {
+        uint32_t t = a;
+        a = c;
+        c = t;
+    }
+    return a < nl && c >= nl && is_window_end(l, a) && is_window_end(r, c - nl);
+}
+
 static bool bind_join(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
 {
     rel l, r;
@@ -1131,7 +1188,7 @@ static bool bind_join(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
     bool outer = f->u.join.kind == TIDE_SQL_JOIN_LEFT || f->u.join.kind == TIDE_SQL_JOIN_RIGHT ||
                  f->u.join.kind == TIDE_SQL_JOIN_FULL;
     p->changelog = l.plan->changelog || r.plan->changelog || (outer && p->u.join.cls == TIDE_SQL_JOIN_REGULAR);
-    if (p->u.join.cls == TIDE_SQL_JOIN_REGULAR)
+    if (p->u.join.cls == TIDE_SQL_JOIN_REGULAR && !joins_window_ends(p->u.join.on, l.plan, r.plan))
         for (uint32_t i = 0; i < p->ncols; i++)
             p->cols[i].rowtime = false; /* a regular join keeps no watermark order */
     return true;

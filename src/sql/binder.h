@@ -19,6 +19,12 @@
  * name the input's event-time column), UNION ALL, GROUP BY / HAVING /
  * aggregates (exec/agg.h's registry decides what an aggregate accepts and
  * returns), the EMIT clause.  Unknown names get "did you mean" suggestions.
+ * Event-time columns (what DESCRIPTOR accepts): a table's WATERMARK column
+ * and the window_time of a window TVF or window aggregation (so windows
+ * cascade), kept through plain column references, a UNION ALL (when every
+ * branch has it), an interval join, and a join per window (ON equating two
+ * windowed sides' window_end: Flink keeps a window join's time attributes);
+ * other joins and unwindowed aggregations drop them.
  *
  * Errors are tide_sql_error (sql/parser.h) with the position of the
  * offending node: code TIDE_EPARSE for a syntax error, TIDE_EINVAL for a

@@ -1102,11 +1102,55 @@ static bool equi(const tide_sql_bexpr *x, uint32_t nl, uint32_t *a, uint32_t *b)
     return true;
 }
 
-/* The column c of a side's folded row is its base's column k (a plain
- * reference); -1 otherwise. */
-static int64_t base_col(const flat *f, uint32_t c)
+static bool same_window(const tide_sql_window *a, const tide_sql_window *b)
 {
-    return c < f->ncols && f->cols[c]->kind == TIDE_SQL_BX_COLUMN ? (int64_t)f->cols[c]->col : -1;
+    return a->spec.kind == b->spec.kind && a->spec.size == b->spec.size && a->spec.slide == b->spec.slide &&
+           a->spec.gap == b->spec.gap && a->offset == b->offset;
+}
+
+/* A join side's rows are those of `kind` nodes (windowed aggregations or
+ * window TVFs) below Filter / Project chains: one such node, or a UNION ALL
+ * of them. */
+static bool windowed_side(const tide_sql_plan *p, tide_sql_plan_kind kind)
+{
+    while (p->kind == TIDE_SQL_PLAN_FILTER || p->kind == TIDE_SQL_PLAN_PROJECT)
+        p = p->input;
+    if (p->kind == TIDE_SQL_PLAN_UNION)
+        return windowed_side(p->input, kind) && windowed_side(p->right, kind);
+    return p->kind == kind;
+}
+
+/* Column c of a windowed side (windowed_side) is, in every `kind` node
+ * below it (through Filter / Project chains passing it on as it is, into
+ * every branch of a UNION ALL), its window_start (which 0) or window_end
+ * (which 1). */
+static bool window_col(const tide_sql_plan *p, uint32_t c, tide_sql_plan_kind kind, uint32_t which)
+{
+    for (; p->kind == TIDE_SQL_PLAN_FILTER || p->kind == TIDE_SQL_PLAN_PROJECT; p = p->input)
+        if (p->kind == TIDE_SQL_PLAN_PROJECT) {
+            const tide_sql_bexpr *x = p->u.project.exprs[c];
+            if (x->kind != TIDE_SQL_BX_COLUMN)
+                return false;
+            c = x->col;
+        }
+    if (p->kind == TIDE_SQL_PLAN_UNION)
+        return window_col(p->input, c, kind, which) && window_col(p->right, c, kind, which);
+    if (p->kind != kind)
+        return false;
+    return c == (kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE ? p->u.agg.nkeys : p->input->ncols) + which;
+}
+
+/* Every window TVF below a side of window TVF rows (windowed_side) is *w
+ * (the first one met sets it). */
+static bool one_window(const tide_sql_plan *p, const tide_sql_window **w)
+{
+    while (p->kind == TIDE_SQL_PLAN_FILTER || p->kind == TIDE_SQL_PLAN_PROJECT)
+        p = p->input;
+    if (p->kind == TIDE_SQL_PLAN_UNION)
+        return one_window(p->input, w) && one_window(p->right, w);
+    if (!*w)
+        *w = &p->u.window.w;
+    return same_window(*w, &p->u.window.w);
 }
 
 static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
@@ -1132,8 +1176,10 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     if (!c)
         return nomem(pl, j);
     tide_sql_plan_kind bk[2] = {side[0].base->kind, side[1].base->kind};
-    bool wagg = bk[0] == TIDE_SQL_PLAN_WINDOW_AGGREGATE && bk[1] == TIDE_SQL_PLAN_WINDOW_AGGREGATE;
-    bool wjoin = bk[0] == TIDE_SQL_PLAN_WINDOW && bk[1] == TIDE_SQL_PLAN_WINDOW;
+    /* windowed sides: one windowed node each, or a UNION ALL of them */
+    bool wagg = windowed_side(in[0], TIDE_SQL_PLAN_WINDOW_AGGREGATE) &&
+                windowed_side(in[1], TIDE_SQL_PLAN_WINDOW_AGGREGATE);
+    bool wjoin = windowed_side(in[0], TIDE_SQL_PLAN_WINDOW) && windowed_side(in[1], TIDE_SQL_PLAN_WINDOW);
     uint32_t nk = 0;
     if (wagg) {
         for (int s = 0; s < 2; s++)
@@ -1147,9 +1193,8 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             uint32_t a, b;
             if (!equi(cj[i], nl, &a, &b))
                 continue;
-            int64_t ba = base_col(&side[0], a), bb = base_col(&side[1], b);
-            if (!have_end && ba == (int64_t)side[0].base->u.agg.nkeys + 1 &&
-                bb == (int64_t)side[1].base->u.agg.nkeys + 1) {
+            if (!have_end && window_col(in[0], a, TIDE_SQL_PLAN_WINDOW_AGGREGATE, 1) &&
+                window_col(in[1], b, TIDE_SQL_PLAN_WINDOW_AGGREGATE, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
                 have_end = true;
@@ -1164,23 +1209,21 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                            "not supported yet: this join; join two windowed aggregates ON their window_end "
                            "columns (l.window_end = r.window_end [AND l.k = r.k ...])");
     } else if (wjoin) {
-        const tide_sql_window *w0 = &side[0].base->u.window.w, *w1 = &side[1].base->u.window.w;
-        if (w0->spec.kind != w1->spec.kind || w0->spec.size != w1->spec.size || w0->spec.slide != w1->spec.slide ||
-            w0->spec.gap != w1->spec.gap || w0->offset != w1->offset)
+        /* one window on both sides (in every branch of a UNION ALL too) */
+        const tide_sql_window *w = NULL;
+        if (!one_window(in[0], &w) || !one_window(in[1], &w))
             return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: a window join of two different windows");
         c->kind = TIDE_NODE_JOIN_WINDOW;
         bool have_start = false, have_end = false;
-        uint32_t n0 = side[0].base->input->ncols, n1 = side[1].base->input->ncols;
         for (uint32_t i = 0; i < ncj; i++) {
             uint32_t a, b;
             if (!equi(cj[i], nl, &a, &b))
                 continue;
-            int64_t ba = base_col(&side[0], a), bb = base_col(&side[1], b);
-            if (ba == n0 && bb == n1) {
+            if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 0) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 0)) {
                 c->side[0].start_col = a;
                 c->side[1].start_col = b;
                 have_start = true;
-            } else if (ba == n0 + 1 && bb == n1 + 1) {
+            } else if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 1) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
                 have_end = true;
@@ -1321,13 +1364,13 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
 typedef struct out_res {
     tide_sink_config cfg;
     tide_node_write_cfg w;
-    const tide_sql_phys_info *info;
+    bool prompt; /* an unbounded or live run: write each batch out as it comes */
 } out_res;
 
 static int out_open(void *ctx, tide_err *e)
 {
     out_res *r = ctx;
-    r->cfg.prompt = !r->info->bounded || r->info->live;
+    r->cfg.prompt = r->prompt;
     return tide_sink_open(&r->w.sink, &r->cfg, e);
 }
 
@@ -1377,7 +1420,8 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
     out_res *r = alloc(pl, sizeof *r);
     if (!r)
         return nomem(pl, sink);
-    r->info = pl->info;
+    /* every scan is planned: the info is final (and need not outlive the spec) */
+    r->prompt = !pl->info->bounded || pl->info->live;
     const tide_schema *ws;
     uint32_t nout = f.ncols;
     if (!sink->u.sink.table) {

@@ -30,7 +30,8 @@
  *   Join              node_join at P, both inputs hashed on the equi-join
  *                     columns: an interval join of two streams, a window
  *                     join (both sides the same window TVF), or the join of
- *                     two windowed aggregations on window_end.
+ *                     two windowed aggregations on window_end (a side may
+ *                     be a UNION ALL of them).
  *   Union             node_union (inputs at their own parallelism).
  *   Sink              the rows gathered into node_order (canonical order
  *                     per watermark step: P does not change the output),
