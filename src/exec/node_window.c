@@ -100,7 +100,7 @@ int tide_node_window_make(void *cfg, uint32_t instance, uint32_t parallelism, vo
     w->cfg = c;
     int rc = tide_node_window_schema(c, 0, &w->schema, e);
     if (!rc)
-        rc = tide_cbatch_create(&w->out, w->schema, OUT_ROWS, TIDE_CBATCH_OPS, e);
+        rc = tide_cbatch_create(&w->out, w->schema, OUT_ROWS, w->cfg->in_flags & TIDE_CBATCH_OPS, e);
     if (!rc) {
         w->ranges = malloc(tide_win_max_windows(&c->window) * sizeof *w->ranges);
         w->src = malloc(OUT_ROWS * sizeof *w->src);

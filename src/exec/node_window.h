@@ -46,6 +46,7 @@ typedef struct tide_node_window_cfg {
     const tide_schema *in; /* the input's row type (borrowed) */
     uint32_t time_col;     /* TIMESTAMP column the rows are windowed by */
     tide_win_spec window;  /* TUMBLE, HOP or CUMULATE */
+    unsigned in_flags;     /* TIDE_CBATCH_OPS when the input is a changelog (its ops go on) */
 } tide_node_window_cfg;
 
 extern const tide_node_vt tide_node_window_vt;

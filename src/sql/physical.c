@@ -882,7 +882,8 @@ static int plan_window(planner *pl, const tide_sql_plan *p, stream *out)
     tide_node_window_cfg *c = alloc(pl, sizeof *c);
     if (!c)
         return nomem(pl, p);
-    *c = (tide_node_window_cfg){.in = out->schema, .time_col = w->time_col, .window = w->spec};
+    *c = (tide_node_window_cfg){
+        .in = out->schema, .time_col = w->time_col, .window = w->spec, .in_flags = flags_of(out)};
     const tide_schema *ps;
     if ((rc = plan_schema(pl, p, &ps)) != 0)
         return rc;

@@ -305,7 +305,7 @@ static void test_window_vs_brute_force(void)
     for (uint64_t seed = 1; seed <= 8; seed++) {
         uint64_t sd = seed * 6364136223846793005ull;
         tide_schema *s = rig_schema(NC, in_cols), *ws = NULL;
-        tide_node_window_cfg wc = {.in = s, .time_col = TS, .window = wins[seed % 4]};
+        tide_node_window_cfg wc = {.in = s, .time_col = TS, .window = wins[seed % 4], .in_flags = TIDE_CBATCH_OPS};
         tide_err e = {0};
         TT_OK(tide_node_window_schema(&wc, 0, &ws, &e));
         TT_ASSERT_EQ_INT(tide_schema_ncols(ws), NC + 3);
@@ -481,8 +481,8 @@ static void test_union_type_check(void)
 static void test_window_union_restore(void)
 {
     tide_schema *s = rig_schema(NC, in_cols), *ws = NULL;
-    tide_node_window_cfg wc = {.in = s, .time_col = TS, .window = tide_win_hop(5, 15)};
-    tide_node_union_cfg uc;
+    tide_node_window_cfg wc = {.in = s, .time_col = TS, .window = tide_win_hop(5, 15), .in_flags = TIDE_CBATCH_OPS};
+    tide_node_union_cfg uc = {0};
     tide_err e = {0};
     TT_OK(tide_node_window_schema(&wc, 0, &ws, &e));
     uc.schema = ws;
