@@ -42,7 +42,12 @@
  * once its task aligned the barrier on all inputs, in chain order, into
  * the flow's store for that checkpoint (tide_flow_snapshot).  A new flow
  * built from the same specs restores every instance from such a store
- * (tide_flow_restore before tide_flow_start).
+ * (tide_flow_restore before tide_flow_start).  The store also holds the
+ * runtime's watermarks as of the barrier (each task's input watermarks,
+ * what it forwarded, each instance's last watermark and hold; exec/task.h
+ * "Checkpoints"), and the restored flow starts from them: fed the input
+ * after the barrier, it processes every row at the node watermark, and
+ * forwards the watermark steps, of the run that wrote the store.
  *
  * Threads: build, run and free from one thread; cancel, inject_barrier and
  * the stats getters from any thread.
