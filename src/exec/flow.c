@@ -191,7 +191,8 @@ typedef struct ckpt {
     int64_t id;
     tide_buf *bufs; /* per global instance */
     bool *done;
-    uint32_t count;
+    uint32_t count; /* snapshots written (a second one of an instance too) */
+    int64_t twice;  /* the global instance that wrote two, or -1 */
 } ckpt;
 
 #define MAX_CKPTS 8
@@ -653,12 +654,15 @@ static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b)
             return;
         }
         c->id = id;
+        c->twice = -1;
     }
+    c->count++;
     if (!c->done[global]) {
         c->bufs[global] = *b;
         c->done[global] = true;
-        c->count++;
         memset(b, 0, sizeof *b);
+    } else {
+        c->twice = global;
     }
     pthread_mutex_unlock(&f->mu);
     tide_buf_free(b);
@@ -1110,8 +1114,13 @@ bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e)
     pthread_mutex_lock(&f->mu);
     for (int i = 0; i < MAX_CKPTS; i++) {
         ckpt *c = &f->ckpts[i];
-        if (!c->bufs || c->id != id || c->count != f->n_inst)
+        if (!c->bufs || c->id != id || c->count < f->n_inst)
             continue;
+        if (c->twice >= 0) {
+            tide_err_set(e, TIDE_ECORRUPT, "flow: instance %lld snapshotted checkpoint %lld twice",
+                         (long long)c->twice, (long long)id);
+            break;
+        }
         ok = true;
         for (uint32_t k = 0; k < f->n_inst && ok; k++)
             if (tide_buf_append(out, c->bufs[k].data, c->bufs[k].len) != 0) {

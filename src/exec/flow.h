@@ -130,10 +130,11 @@ void tide_flow_cancel(tide_flow *f);
 int64_t tide_flow_inject_barrier(tide_flow *f);
 /* The snapshots of checkpoint `id` once every instance wrote its own:
  * true and *out (appended) the store of them all (every node instance's
- * section in node, instance order), false while some are missing.  Any
- * thread. */
+ * section in node, instance order), false while some are missing (or,
+ * with `e` filled, when an instance wrote two).  Any thread. */
 bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e);
-/* How many node instances snapshotted checkpoint `id` so far (any thread). */
+/* How many snapshots of checkpoint `id` node instances wrote so far (one
+ * per instance; a second one of an instance counts too).  Any thread. */
 uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id);
 /* Node instances in the flow (after start). */
 uint32_t tide_flow_instance_count(const tide_flow *f);

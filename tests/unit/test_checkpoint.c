@@ -1,0 +1,631 @@
+/*
+ * test_checkpoint.c - checkpoints through whole queries: every query of
+ * examples/ (*.sql), and multi-stage plans (a windowed aggregate -> a join ->
+ * an aggregation over it), planned by sql/physical.h into one job spec and
+ * run three times:
+ *
+ *   1. uninterrupted, to the end;
+ *   2. with the scans holding halfway through their input (node_scan's
+ *      pause hook: they stop reading after half the batches run 1 read) and
+ *      a barrier injected there.  Every node instance snapshots it exactly
+ *      once (tide_flow_snapshot_count == tide_flow_instance_count, and the
+ *      store is complete); the store is taken and the job cancelled at the
+ *      barrier: the sources never resume, so nothing follows it;
+ *   3. a fresh job from the same spec, restored from the store
+ *      (tide_flow_restore) and run to the end: the sources seek to their
+ *      positions (connect/source.h), every node and the runtime's
+ *      watermarks come back.
+ *
+ * The rule that makes the outputs comparable (exec/node_write.h): at the
+ * barrier the sink has written every row that reached it before the
+ * barrier and none after.  So run 2's rows followed by run 3's are run 1's,
+ * row for row and in order (each run's stdout output starts with its own
+ * CSV header: rows are compared without it).  The output written up to the
+ * barrier is checked at the moment the snapshot is complete, before the
+ * cancel, and again after it.  The job counters add up too: records read,
+ * dead letters, late rows and rows written in runs 2 and 3 are run 1's.
+ *
+ * Inputs are smaller than the examples': the logins generator's 'count' is
+ * cut to GEN_COUNT, logins.csv is written by examples/make_logins_csv.sql
+ * itself (with CSV_COUNT events) into a scratch directory, late.csv is
+ * copied there, and every relative path resolves against that directory.
+ * Each case runs at parallelism 1 (a sequential file source) and 2 (keyed
+ * nodes on two instances, the file parsed by two threads).
+ */
+#include "base/io.h"
+#include "exec/flow.h"
+#include "exec/node_scan.h"
+#include "job/job.h"
+#include "sql/binder.h"
+#include "sql/catalog.h"
+#include "sql/physical.h"
+#include "tt.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#ifndef TIDE_SOURCE_DIR
+#define TIDE_SOURCE_DIR "."
+#endif
+
+#define GEN_COUNT "24000" /* the generator examples' 'count' */
+#define CSV_COUNT "20000" /* logins.csv's events */
+#define BATCH_ROWS 256    /* rows a scan reads at a time: ~100 reads per input */
+#define MAX_SCANS 8
+
+static char g_src[4096];  /* the source tree */
+static char g_tmp[4096];  /* inputs; relative paths resolve here */
+static char g_mk[4200];   /* make_logins_csv.sql's own output, when it is the case */
+
+/* ---- the scans' pause hook ---- */
+
+typedef struct run_ctl run_ctl;
+
+typedef struct pauser {
+    run_ctl *ctl;
+    uint64_t at;    /* hold once this many reads are done; UINT64_MAX: never */
+    uint64_t reads; /* reads done (the last count the scan gave) */
+    bool paused;
+} pauser;
+
+struct run_ctl {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pauser p[MAX_SCANS];
+    uint32_t nscans;
+    tide_job *job;
+    bool done; /* tide_job_run returned */
+    int rc;
+    tide_err e;
+};
+
+static bool pause_fn(void *ctx, uint64_t reads)
+{
+    pauser *p = ctx;
+    pthread_mutex_lock(&p->ctl->mu);
+    p->reads = reads;
+    bool hold = reads >= p->at;
+    if (hold && !p->paused) {
+        p->paused = true;
+        pthread_cond_broadcast(&p->ctl->cv);
+    }
+    pthread_mutex_unlock(&p->ctl->mu);
+    return hold;
+}
+
+static void *run_thread(void *arg)
+{
+    run_ctl *c = arg;
+    tide_err e = {0};
+    int rc = tide_job_run(c->job, &e);
+    pthread_mutex_lock(&c->mu);
+    c->rc = rc;
+    c->e = e;
+    c->done = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* ---- one planned statement ---- */
+
+typedef struct ckcase {
+    const char *name;
+    tide_job_spec *spec;
+    int fd;               /* the stdout sink's descriptor (a new file per run) */
+    char out[4300];       /* where the statement's output goes */
+    bool to_stdout;       /* else an INSERT into a file (no header) */
+    int scans[MAX_SCANS]; /* the spec's scan nodes */
+    uint32_t nscans;
+} ckcase;
+
+/* What one run wrote and counted. */
+typedef struct run_out {
+    char *text;
+    size_t len;
+    tide_job_counts counts;
+    uint64_t reads[MAX_SCANS]; /* per scan */
+} run_out;
+
+static void run_out_free(run_out *o)
+{
+    free(o->text);
+    memset(o, 0, sizeof *o);
+}
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+    tide_err e = {0};
+    return tide_io_read_all(path, text, len, &e);
+}
+
+/* The rows of an output: without its CSV header line when on stdout. */
+static const char *rows_of(const ckcase *c, const run_out *o, size_t *len)
+{
+    const char *p = o->text;
+    const char *end = o->text + o->len;
+    if (c->to_stdout) {
+        const char *nl = memchr(p, '\n', o->len);
+        p = nl ? nl + 1 : end;
+    }
+    *len = (size_t)(end - p);
+    return p;
+}
+
+static size_t count_lines(const char *p, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += p[i] == '\n';
+    return k;
+}
+
+/* Point the stdout sink's descriptor at a fresh file for the next run. */
+static int fresh_output(ckcase *c)
+{
+    if (!c->to_stdout) {
+        unlink(c->out);
+        return 0;
+    }
+    int o = open(c->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (o < 0)
+        return TIDE_EIO;
+    int rc = dup2(o, c->fd) < 0 ? TIDE_EIO : 0;
+    close(o);
+    return rc;
+}
+
+/* Run the case's spec once.  mode 0: uninterrupted; 1: pause each scan at
+ * half of run 1's reads (`ref`), inject a barrier, take the store into
+ * *store, cancel; 2: restored from *store.  *o gets the output and counts. */
+static int run_case(ckcase *c, int mode, const run_out *ref, tide_buf *store, run_out *o, char *why, size_t cap)
+{
+    run_ctl *ctl = calloc(1, sizeof *ctl);
+    if (!ctl)
+        return TIDE_ENOMEM;
+    pthread_mutex_init(&ctl->mu, NULL);
+    pthread_cond_init(&ctl->cv, NULL);
+    ctl->nscans = c->nscans;
+    memset(o, 0, sizeof *o);
+    int rc = fresh_output(c);
+    for (uint32_t k = 0; k < c->nscans; k++) {
+        ctl->p[k] = (pauser){.ctl = ctl, .at = UINT64_MAX};
+        if (mode == 1)
+            ctl->p[k].at = ref->reads[k] / 2;
+        tide_node_scan_cfg *sc = tide_job_spec_get_node(c->spec, c->scans[k])->make_ctx;
+        sc->pause = pause_fn;
+        sc->pause_ctx = &ctl->p[k];
+    }
+    tide_err e = {0};
+    if (!rc)
+        rc = tide_job_create(&ctl->job, c->spec, NULL, &e);
+    tide_flow *f = rc ? NULL : tide_job_flow(ctl->job);
+    if (!rc && mode == 2)
+        rc = tide_flow_restore(f, store, &e);
+    pthread_t th;
+    bool started = false;
+    if (!rc) {
+        started = pthread_create(&th, NULL, run_thread, ctl) == 0;
+        rc = started ? 0 : TIDE_ENOMEM;
+    }
+    if (!rc && mode == 1) {
+        /* every scan holds at its point (none may end first) */
+        pthread_mutex_lock(&ctl->mu);
+        for (;;) {
+            uint32_t held = 0;
+            for (uint32_t k = 0; k < c->nscans; k++)
+                held += ctl->p[k].paused;
+            if (held == c->nscans || ctl->done)
+                break;
+            pthread_cond_wait(&ctl->cv, &ctl->mu);
+        }
+        bool done = ctl->done;
+        pthread_mutex_unlock(&ctl->mu);
+        if (done) {
+            snprintf(why, cap, "the job ended before its scans reached the barrier point");
+            rc = TIDE_EFAILED;
+        }
+    }
+    if (!rc && mode == 1) {
+        int64_t id = tide_flow_inject_barrier(f);
+        while (tide_flow_snapshot_count(f, id) < tide_flow_instance_count(f) && !atomic_load(&ctl->done))
+            sched_yield();
+        /* what the sink wrote by now: every row before the barrier */
+        char *at_barrier = NULL;
+        size_t at_len = 0;
+        char tmpname[4400];
+        snprintf(tmpname, sizeof tmpname, "%s%s", c->out, c->to_stdout ? "" : ".tmp");
+        uint32_t n = tide_flow_snapshot_count(f, id), want = tide_flow_instance_count(f);
+        if (n != want) {
+            snprintf(why, cap, "%u of %u node instances snapshotted barrier %lld", n, want, (long long)id);
+            rc = TIDE_EFAILED;
+        } else if (!tide_flow_snapshot(f, id, store, &e)) {
+            snprintf(why, cap, "no complete store: %s", e.msg);
+            rc = TIDE_EFAILED;
+        } else if (read_file(tmpname, &at_barrier, &at_len) != 0) {
+            at_barrier = NULL; /* a file sink's temp file may hold nothing yet */
+        }
+        tide_job_cancel(ctl->job);
+        pthread_join(th, NULL);
+        started = false;
+        if (!rc && tide_flow_snapshot_count(f, id) != want) {
+            snprintf(why, cap, "a node instance snapshotted barrier %lld twice", (long long)id);
+            rc = TIDE_EFAILED;
+        }
+        if (!rc && ctl->rc != TIDE_EFAILED) {
+            snprintf(why, cap, "the cancelled run returned %d: %s", ctl->rc, ctl->e.msg);
+            rc = TIDE_EFAILED;
+        }
+        if (!rc && (rc = read_file(c->out, &o->text, &o->len)) == 0 && at_barrier) {
+            /* the rows (a CSV header is written with the first rows, or at close) */
+            run_out ab = {.text = at_barrier, .len = at_len};
+            size_t la, lo;
+            const char *pa = rows_of(c, &ab, &la), *po = rows_of(c, o, &lo);
+            if (la != lo || memcmp(pa, po, la) != 0) {
+                snprintf(why, cap, "the output grew after the barrier: %zu bytes at the snapshot, %zu after the cancel",
+                         la, lo);
+                rc = TIDE_EFAILED;
+            }
+        }
+        free(at_barrier);
+    }
+    if (started) {
+        pthread_join(th, NULL);
+        if (!rc && ctl->rc) {
+            snprintf(why, cap, "run %d: %s", mode + 1, ctl->e.msg);
+            rc = ctl->rc;
+        }
+        if (!rc)
+            rc = read_file(c->out, &o->text, &o->len);
+    }
+    if (ctl->job)
+        tide_job_counts_get(ctl->job, &o->counts);
+    for (uint32_t k = 0; k < c->nscans; k++) {
+        o->reads[k] = ctl->p[k].reads;
+        tide_node_scan_cfg *sc = tide_job_spec_get_node(c->spec, c->scans[k])->make_ctx;
+        sc->pause = NULL;
+        sc->pause_ctx = NULL;
+    }
+    if (rc && !why[0])
+        snprintf(why, cap, "run %d: %s (%s)", mode + 1, e.msg[0] ? e.msg : tide_strerror(rc), tide_err_name(rc));
+    tide_job_free(ctl->job);
+    pthread_cond_destroy(&ctl->cv);
+    pthread_mutex_destroy(&ctl->mu);
+    free(ctl);
+    return rc;
+}
+
+/* Totals over the cases, for the summary and the last checks. */
+static struct {
+    uint32_t cases, split; /* cases run; those with rows on both sides of the barrier */
+} g_tot;
+
+/* The three runs of one case and the comparisons. */
+static int check_case(ckcase *c, uint32_t par)
+{
+    char why[600] = "";
+    run_out r[3] = {{0}};
+    tide_buf store = {0};
+    int rc = run_case(c, 0, NULL, NULL, &r[0], why, sizeof why);
+    /* a small input: read it in smaller batches, so that halfway is a point */
+    uint64_t fewest = UINT64_MAX;
+    for (uint32_t k = 0; k < c->nscans; k++)
+        fewest = r[0].reads[k] < fewest ? r[0].reads[k] : fewest;
+    if (!rc && fewest < 8) {
+        uint64_t records = r[0].counts.in + r[0].counts.bad;
+        uint32_t rows = records / 16 ? (uint32_t)(records / 16) : 1;
+        for (uint32_t k = 0; k < c->nscans; k++)
+            ((tide_node_scan_cfg *)tide_job_spec_get_node(c->spec, c->scans[k])->make_ctx)->batch_rows = rows;
+        run_out_free(&r[0]);
+        rc = run_case(c, 0, NULL, NULL, &r[0], why, sizeof why);
+    }
+    for (uint32_t k = 0; !rc && k < c->nscans; k++)
+        if (r[0].reads[k] < 2) {
+            snprintf(why, sizeof why, "scan %u read %llu batches: too few to stop halfway", k,
+                     (unsigned long long)r[0].reads[k]);
+            rc = TIDE_EFAILED;
+        }
+    if (!rc)
+        rc = run_case(c, 1, &r[0], &store, &r[1], why, sizeof why);
+    if (!rc)
+        rc = run_case(c, 2, &r[0], &store, &r[2], why, sizeof why);
+    size_t l0 = 0, l1 = 0, l2 = 0;
+    const char *p0 = rc ? NULL : rows_of(c, &r[0], &l0);
+    const char *p1 = rc ? NULL : rows_of(c, &r[1], &l1);
+    const char *p2 = rc ? NULL : rows_of(c, &r[2], &l2);
+    if (!rc && (l1 + l2 != l0 || memcmp(p0, p1, l1) != 0 || memcmp(p0 + l1, p2, l2) != 0)) {
+        size_t at = 0;
+        while (at < l1 && at < l0 && p0[at] == p1[at])
+            at++;
+        if (at == l1)
+            while (at < l0 && at - l1 < l2 && p0[at] == p2[at - l1])
+                at++;
+        const char *got = at < l1 ? p1 + at : at - l1 < l2 ? p2 + (at - l1) : "";
+        snprintf(why, sizeof why,
+                 "rows differ at byte %zu of %zu (%zu before the barrier + %zu after):\n    want ...%.100s\n    got  ...%.100s",
+                 at, l0, l1, l2, p0 + (at > 30 ? at - 30 : 0), got - (at > 30 && at - 30 >= (at < l1 ? 0 : l1) ? 30 : 0));
+        rc = TIDE_EFAILED;
+    }
+    const tide_job_counts *a = &r[0].counts, *b = &r[1].counts, *d = &r[2].counts;
+    if (!rc && (b->in + d->in != a->in || b->bad + d->bad != a->bad || b->late + d->late != a->late ||
+                b->out + d->out != a->out)) {
+        snprintf(why, sizeof why,
+                 "counts: in %llu + %llu vs %llu, bad %llu + %llu vs %llu, late %llu + %llu vs %llu, out %llu + "
+                 "%llu vs %llu",
+                 (unsigned long long)b->in, (unsigned long long)d->in, (unsigned long long)a->in,
+                 (unsigned long long)b->bad, (unsigned long long)d->bad, (unsigned long long)a->bad,
+                 (unsigned long long)b->late, (unsigned long long)d->late, (unsigned long long)a->late,
+                 (unsigned long long)b->out, (unsigned long long)d->out, (unsigned long long)a->out);
+        rc = TIDE_EFAILED;
+    }
+    if (!rc && l0 == 0) {
+        snprintf(why, sizeof why, "no output at all");
+        rc = TIDE_EFAILED;
+    }
+    if (rc) {
+        fprintf(stderr, "  %s (P = %u): %s\n", c->name, par, why);
+    } else {
+        fprintf(stderr, "  %-28s P=%u  %5zu rows: %5zu before the barrier, %5zu after (%llu of %llu records read)\n",
+                c->name, par, count_lines(p0, l0), count_lines(p1, l1), count_lines(p2, l2),
+                (unsigned long long)b->in, (unsigned long long)a->in);
+        g_tot.cases++;
+        g_tot.split += l1 > 0 && l2 > 0;
+    }
+    for (int k = 0; k < 3; k++)
+        run_out_free(&r[k]);
+    tide_buf_free(&store);
+    return rc;
+}
+
+/* ---- scripts ---- */
+
+/* `sql` with the value of its 'count' options replaced by `count`
+ * (malloc'd; a copy when it has none). */
+static char *with_count(const char *sql, const char *count)
+{
+    tide_buf out = {0};
+    const char *key = "'count' = '";
+    const char *p = sql, *q;
+    while ((q = strstr(p, key)) != NULL) {
+        q += strlen(key);
+        tide_buf_append(&out, p, (size_t)(q - p));
+        tide_buf_printf(&out, "%s", count);
+        p = strchr(q, '\'');
+        if (!p)
+            p = q + strlen(q);
+    }
+    tide_buf_printf(&out, "%s", p);
+    return (char *)out.data;
+}
+
+/* Compile `sql`, plan each statement (base_dir for relative paths) and
+ * check each as a case at parallelism par.  run_only: just run the
+ * statements (to make an input).  Returns 0 or the first failure. */
+static int check_script(const char *name, const char *sql, const char *base_dir, uint32_t par, bool run_only)
+{
+    tide_sql_catalog *cat = NULL;
+    tide_sql_program *prog = NULL;
+    tide_sql_error serr = {0};
+    int rc = tide_sql_catalog_create(&cat);
+    if (!rc && (rc = tide_sql_compile(cat, name, sql, strlen(sql), &prog, &serr)) != 0)
+        fprintf(stderr, "  %s: %u:%u: %s\n", name, serr.line, serr.col, serr.msg);
+    for (uint32_t i = 0; !rc && i < prog->nplans; i++) {
+        ckcase c = {.fd = -1};
+        char label[256];
+        snprintf(label, sizeof label, prog->nplans > 1 ? "%s #%u" : "%s", name, i + 1);
+        c.name = label;
+        const tide_sql_plan *plan = prog->plans[i];
+        c.to_stdout = plan->u.sink.table == NULL;
+        if (c.to_stdout)
+            snprintf(c.out, sizeof c.out, "%s/out.csv", g_tmp);
+        else
+            snprintf(c.out, sizeof c.out, "%s/%s", base_dir, plan->u.sink.cfg.path);
+        c.fd = open("/dev/null", O_WRONLY);
+        tide_err e = {0};
+        tide_sql_phys_opts o = {.base_dir = base_dir,
+                                .datadir = g_tmp,
+                                .format = TIDE_SQL_OUT_CSV,
+                                .out_fd = c.fd,
+                                .parallelism = par};
+        tide_sql_phys_info info;
+        if (c.fd < 0)
+            rc = TIDE_EIO;
+        if (!rc)
+            rc = tide_job_spec_create(&c.spec, &e);
+        if (!rc && (rc = tide_sql_physical(plan, &o, c.spec, &info, &serr)) != 0)
+            fprintf(stderr, "  %s: %u:%u: %s\n", label, serr.line, serr.col, serr.msg);
+        for (uint32_t n = 0; !rc && n < tide_job_spec_node_count(c.spec); n++) {
+            const tide_flow_node *fn = tide_job_spec_get_node(c.spec, (int)n);
+            if (fn->vt != &tide_node_scan_vt)
+                continue;
+            if (c.nscans == MAX_SCANS) {
+                rc = TIDE_EINVAL;
+                break;
+            }
+            ((tide_node_scan_cfg *)fn->make_ctx)->batch_rows = BATCH_ROWS;
+            c.scans[c.nscans++] = (int)n;
+        }
+        if (!rc && !info.bounded) {
+            fprintf(stderr, "  %s: unbounded\n", label);
+            rc = TIDE_EINVAL;
+        }
+        if (!rc && run_only) {
+            run_out r = {0};
+            char why[600] = "";
+            rc = run_case(&c, 0, NULL, NULL, &r, why, sizeof why);
+            if (rc)
+                fprintf(stderr, "  %s: %s\n", label, why);
+            run_out_free(&r);
+        } else if (!rc) {
+            rc = check_case(&c, par);
+        }
+        tide_job_spec_free(c.spec);
+        if (c.fd >= 0)
+            close(c.fd);
+    }
+    tide_sql_program_free(prog);
+    tide_sql_catalog_free(cat);
+    return rc;
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The inputs in g_tmp: logins.csv from examples/make_logins_csv.sql (with
+ * CSV_COUNT events), late.csv copied. */
+static int make_inputs(void)
+{
+    char path[4400], *text = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/examples/make_logins_csv.sql", g_src);
+    if (read_file(path, &text, &len) != 0)
+        return TIDE_EIO;
+    char *sql = with_count(text, CSV_COUNT);
+    free(text);
+    int rc = check_script("make_logins_csv.sql (input)", sql, g_tmp, 1, true);
+    free(sql);
+    tide_err e = {0};
+    snprintf(path, sizeof path, "%s/examples/late.csv", g_src);
+    if (!rc && (rc = tide_io_read_all(path, &text, &len, &e)) == 0) {
+        char dst[4400];
+        snprintf(dst, sizeof dst, "%s/late.csv", g_tmp);
+        rc = tide_io_write_atomic(dst, text, len, &e);
+        free(text);
+    }
+    return rc;
+}
+
+/* ---- tests ---- */
+
+/* Every query of the examples (examples/NAME.sql). */
+static void test_examples(void)
+{
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/examples", g_src);
+    DIR *d = opendir(dir);
+    TT_ASSERT_MSG(d != NULL, "cannot open %s", dir);
+    char *names[64];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < 64) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && strcmp(de->d_name + l - 4, ".sql") == 0)
+            names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, name_cmp);
+    TT_ASSERT(n >= 10);
+    int failed = 0;
+    uint32_t ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4500], *text = NULL;
+        size_t len;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (read_file(path, &text, &len) != 0) {
+            fprintf(stderr, "  cannot read %s\n", path);
+            failed++;
+            continue;
+        }
+        if (strstr(text, "'connector' = 'stdin'") || strstr(text, "'connector' = 'topic'")) {
+            fprintf(stderr, "  %s: skipped (reads stdin or a topic)\n", names[i]);
+            free(text);
+            continue;
+        }
+        bool mk = strcmp(names[i], "make_logins_csv.sql") == 0;
+        char *sql = with_count(text, mk ? CSV_COUNT : GEN_COUNT);
+        free(text);
+        for (uint32_t par = 1; par <= 2; par++)
+            failed += check_script(names[i], sql, mk ? g_mk : g_tmp, par, false) != 0;
+        ran++;
+        free(sql);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    TT_ASSERT_EQ_INT(failed, 0);
+    TT_ASSERT(ran >= 10);
+}
+
+/* Windowed aggregates joined on their window end, then aggregated again
+ * (a changelog); and a GROUP BY over an interval join. */
+static void test_multi_stage(void)
+{
+    static const char ddl[] =
+        "CREATE TABLE logins (ts TIMESTAMP(3), user_id BIGINT, country STRING, device STRING,\n"
+        "  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)\n"
+        "WITH ('connector' = 'file', 'path' = 'logins.csv', 'format' = 'csv');\n";
+    static const char *const queries[] = {
+        /* windowed aggregate -> join -> GROUP BY (a changelog) */
+        "WITH dev AS (\n"
+        "  SELECT device, window_start, window_end, COUNT(*) AS logins\n"
+        "  FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '6' HOUR))\n"
+        "  GROUP BY device, window_start, window_end\n"
+        "), cty AS (\n"
+        "  SELECT country, window_start, window_end, COUNT(DISTINCT user_id) AS users\n"
+        "  FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '6' HOUR))\n"
+        "  GROUP BY country, window_start, window_end\n"
+        ")\n"
+        "SELECT dev.device, cty.country, COUNT(*) AS windows, SUM(dev.logins) AS logins,\n"
+        "  MAX(cty.users) AS most_users\n"
+        "FROM dev JOIN cty ON dev.window_end = cty.window_end\n"
+        "GROUP BY dev.device, cty.country;\n",
+        /* sliding and cumulating windows (shared slices) -> join on the
+         * window end and the key -> GROUP BY */
+        "WITH a AS (\n"
+        "  SELECT country, window_end, COUNT(DISTINCT user_id) AS active\n"
+        "  FROM TABLE(HOP(TABLE logins, DESCRIPTOR(ts), INTERVAL '6' HOUR, INTERVAL '1' DAY))\n"
+        "  GROUP BY country, window_start, window_end\n"
+        "), b AS (\n"
+        "  SELECT country, window_end, COUNT(*) AS logins\n"
+        "  FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '6' HOUR, INTERVAL '1' DAY))\n"
+        "  GROUP BY country, window_start, window_end\n"
+        ")\n"
+        "SELECT a.country, COUNT(*) AS points, SUM(b.logins) AS logins, MAX(a.active) AS most_active\n"
+        "FROM a JOIN b ON a.window_end = b.window_end AND a.country = b.country\n"
+        "GROUP BY a.country;\n",
+        /* an interval join (its output watermark held back) -> GROUP BY */
+        "SELECT a.country, COUNT(*) AS pairs, COUNT(DISTINCT a.user_id) AS users\n"
+        "FROM logins a JOIN logins b ON a.user_id = b.user_id\n"
+        "  AND b.ts BETWEEN a.ts - INTERVAL '1' HOUR AND a.ts + INTERVAL '12' HOUR\n"
+        "GROUP BY a.country;\n",
+    };
+    int failed = 0;
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        char sql[8192], name[64];
+        snprintf(sql, sizeof sql, "%s%s", ddl, queries[q]);
+        snprintf(name, sizeof name, "multi-stage %zu", q + 1);
+        for (uint32_t par = 1; par <= 2; par++)
+            failed += check_script(name, sql, g_tmp, par, false) != 0;
+    }
+    TT_ASSERT_EQ_INT(failed, 0);
+}
+
+/* Most cases had output on both sides of the barrier (a barrier before
+ * any output, or after all of it, would check little). */
+static void test_split(void)
+{
+    fprintf(stderr, "  %u cases, %u with rows on both sides of the barrier\n", g_tot.cases, g_tot.split);
+    TT_ASSERT(g_tot.cases > 0);
+    TT_ASSERT(g_tot.split * 4 >= g_tot.cases * 3);
+}
+
+int main(void)
+{
+    const char *src = getenv("TIDE_SRC");
+    snprintf(g_src, sizeof g_src, "%s", src && *src ? src : TIDE_SOURCE_DIR);
+    const char *tmp = tt_tmpdir("test_checkpoint");
+    if (!tmp)
+        return 1;
+    snprintf(g_tmp, sizeof g_tmp, "%s", tmp);
+    snprintf(g_mk, sizeof g_mk, "%s/mk", g_tmp);
+    mkdir(g_mk, 0755);
+    if (make_inputs() != 0) {
+        fprintf(stderr, "cannot make the inputs\n");
+        return 1;
+    }
+    TT_RUN(test_examples);
+    TT_RUN(test_multi_stage);
+    TT_RUN(test_split);
+    TT_DONE();
+}
