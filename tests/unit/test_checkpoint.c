@@ -5,9 +5,9 @@
  * run three times:
  *
  *   1. uninterrupted, to the end;
- *   2. with the scans holding halfway through their input (node_scan's
- *      pause hook: they stop reading after half the batches run 1 read) and
- *      a barrier injected there.  Every node instance snapshots it exactly
+ *   2. with the scans holding part way through their input (node_scan's
+ *      pause hook: they stop reading after a quarter, half or three
+ *      quarters of the batches run 1 read) and a barrier injected there.  Every node instance snapshots it exactly
  *      once (tide_flow_snapshot_count == tide_flow_instance_count, and the
  *      store is complete); the store is taken and the job cancelled at the
  *      barrier: the sources never resume, so nothing follows it;
@@ -30,7 +30,8 @@
  * itself (with CSV_COUNT events) into a scratch directory, late.csv is
  * copied there, and every relative path resolves against that directory.
  * Each case runs at parallelism 1 (a sequential file source) and 2 (keyed
- * nodes on two instances, the file parsed by two threads).
+ * nodes on two instances, the file parsed by two threads); the multi-stage
+ * plans at 4 too.
  */
 #include "base/io.h"
 #include "exec/flow.h"
@@ -178,10 +179,10 @@ static int fresh_output(ckcase *c)
     return rc;
 }
 
-/* Run the case's spec once.  mode 0: uninterrupted; 1: pause each scan at
- * half of run 1's reads (`ref`), inject a barrier, take the store into
- * *store, cancel; 2: restored from *store.  *o gets the output and counts. */
-static int run_case(ckcase *c, int mode, const run_out *ref, tide_buf *store, run_out *o, char *why, size_t cap)
+/* Run the case's spec once.  mode 0: uninterrupted; 1: pause scan k once
+ * it read at[k] batches, inject a barrier, take the store into *store,
+ * cancel; 2: restored from *store.  *o gets the output and counts. */
+static int run_case(ckcase *c, int mode, const uint64_t *at, tide_buf *store, run_out *o, char *why, size_t cap)
 {
     run_ctl *ctl = calloc(1, sizeof *ctl);
     if (!ctl)
@@ -194,7 +195,7 @@ static int run_case(ckcase *c, int mode, const run_out *ref, tide_buf *store, ru
     for (uint32_t k = 0; k < c->nscans; k++) {
         ctl->p[k] = (pauser){.ctl = ctl, .at = UINT64_MAX};
         if (mode == 1)
-            ctl->p[k].at = ref->reads[k] / 2;
+            ctl->p[k].at = at[k];
         tide_node_scan_cfg *sc = tide_job_spec_get_node(c->spec, c->scans[k])->make_ctx;
         sc->pause = pause_fn;
         sc->pause_ctx = &ctl->p[k];
@@ -300,59 +301,40 @@ static int run_case(ckcase *c, int mode, const run_out *ref, tide_buf *store, ru
 
 /* Totals over the cases, for the summary and the last checks. */
 static struct {
-    uint32_t cases, split; /* cases run; those with rows on both sides of the barrier */
+    uint32_t cuts, split; /* barriers checked; those with rows on both sides */
 } g_tot;
 
-/* The three runs of one case and the comparisons. */
-static int check_case(ckcase *c, uint32_t par)
+/* Runs 2 and 3 of a case, the barrier after at[k] reads of scan k, against
+ * run 1 (r0).  *before and *after get the rows on each side.  0 or a
+ * failure (why says it). */
+static int check_cut(ckcase *c, const run_out *r0, const uint64_t *at, size_t *before, size_t *after, char *why,
+                     size_t cap)
 {
-    char why[600] = "";
-    run_out r[3] = {{0}};
+    run_out r[2] = {{0}};
     tide_buf store = {0};
-    int rc = run_case(c, 0, NULL, NULL, &r[0], why, sizeof why);
-    /* a small input: read it in smaller batches, so that halfway is a point */
-    uint64_t fewest = UINT64_MAX;
-    for (uint32_t k = 0; k < c->nscans; k++)
-        fewest = r[0].reads[k] < fewest ? r[0].reads[k] : fewest;
-    if (!rc && fewest < 8) {
-        uint64_t records = r[0].counts.in + r[0].counts.bad;
-        uint32_t rows = records / 16 ? (uint32_t)(records / 16) : 1;
-        for (uint32_t k = 0; k < c->nscans; k++)
-            ((tide_node_scan_cfg *)tide_job_spec_get_node(c->spec, c->scans[k])->make_ctx)->batch_rows = rows;
-        run_out_free(&r[0]);
-        rc = run_case(c, 0, NULL, NULL, &r[0], why, sizeof why);
-    }
-    for (uint32_t k = 0; !rc && k < c->nscans; k++)
-        if (r[0].reads[k] < 2) {
-            snprintf(why, sizeof why, "scan %u read %llu batches: too few to stop halfway", k,
-                     (unsigned long long)r[0].reads[k]);
-            rc = TIDE_EFAILED;
-        }
+    int rc = run_case(c, 1, at, &store, &r[0], why, cap);
     if (!rc)
-        rc = run_case(c, 1, &r[0], &store, &r[1], why, sizeof why);
-    if (!rc)
-        rc = run_case(c, 2, &r[0], &store, &r[2], why, sizeof why);
+        rc = run_case(c, 2, NULL, &store, &r[1], why, cap);
     size_t l0 = 0, l1 = 0, l2 = 0;
-    const char *p0 = rc ? NULL : rows_of(c, &r[0], &l0);
-    const char *p1 = rc ? NULL : rows_of(c, &r[1], &l1);
-    const char *p2 = rc ? NULL : rows_of(c, &r[2], &l2);
+    const char *p0 = rc ? NULL : rows_of(c, r0, &l0);
+    const char *p1 = rc ? NULL : rows_of(c, &r[0], &l1);
+    const char *p2 = rc ? NULL : rows_of(c, &r[1], &l2);
     if (!rc && (l1 + l2 != l0 || memcmp(p0, p1, l1) != 0 || memcmp(p0 + l1, p2, l2) != 0)) {
-        size_t at = 0;
-        while (at < l1 && at < l0 && p0[at] == p1[at])
-            at++;
-        if (at == l1)
-            while (at < l0 && at - l1 < l2 && p0[at] == p2[at - l1])
-                at++;
-        const char *got = at < l1 ? p1 + at : at - l1 < l2 ? p2 + (at - l1) : "";
-        snprintf(why, sizeof why,
-                 "rows differ at byte %zu of %zu (%zu before the barrier + %zu after):\n    want ...%.100s\n    got  ...%.100s",
-                 at, l0, l1, l2, p0 + (at > 30 ? at - 30 : 0), got - (at > 30 && at - 30 >= (at < l1 ? 0 : l1) ? 30 : 0));
+        size_t k = 0;
+        while (k < l1 && k < l0 && p0[k] == p1[k])
+            k++;
+        if (k == l1)
+            while (k < l0 && k - l1 < l2 && p0[k] == p2[k - l1])
+                k++;
+        const char *got = k < l1 ? p1 + k : k - l1 < l2 ? p2 + (k - l1) : "";
+        snprintf(why, cap, "rows differ at byte %zu of %zu (%zu before the barrier + %zu after):\n    want %.100s\n    got  %.100s",
+                 k, l0, l1, l2, k < l0 ? p0 + k : "", got);
         rc = TIDE_EFAILED;
     }
-    const tide_job_counts *a = &r[0].counts, *b = &r[1].counts, *d = &r[2].counts;
+    const tide_job_counts *a = &r0->counts, *b = &r[0].counts, *d = &r[1].counts;
     if (!rc && (b->in + d->in != a->in || b->bad + d->bad != a->bad || b->late + d->late != a->late ||
                 b->out + d->out != a->out)) {
-        snprintf(why, sizeof why,
+        snprintf(why, cap,
                  "counts: in %llu + %llu vs %llu, bad %llu + %llu vs %llu, late %llu + %llu vs %llu, out %llu + "
                  "%llu vs %llu",
                  (unsigned long long)b->in, (unsigned long long)d->in, (unsigned long long)a->in,
@@ -361,22 +343,67 @@ static int check_case(ckcase *c, uint32_t par)
                  (unsigned long long)b->out, (unsigned long long)d->out, (unsigned long long)a->out);
         rc = TIDE_EFAILED;
     }
+    if (!rc) {
+        *before = count_lines(p1, l1);
+        *after = count_lines(p2, l2);
+    }
+    run_out_free(&r[0]);
+    run_out_free(&r[1]);
+    tide_buf_free(&store);
+    return rc;
+}
+
+#define CUTS 3 /* barriers after 1/4, 1/2 and 3/4 of each scan's reads */
+
+/* Run 1 of a case, then a barrier at each cut. */
+static int check_case(ckcase *c, uint32_t par)
+{
+    char why[700] = "";
+    run_out r0 = {0};
+    int rc = run_case(c, 0, NULL, NULL, &r0, why, sizeof why);
+    /* a small input: read it in smaller batches, so that the cuts are apart */
+    uint64_t fewest = UINT64_MAX;
+    for (uint32_t k = 0; k < c->nscans; k++)
+        fewest = r0.reads[k] < fewest ? r0.reads[k] : fewest;
+    if (!rc && fewest < 16) {
+        uint64_t records = r0.counts.in + r0.counts.bad;
+        uint32_t rows = records / 16 ? (uint32_t)(records / 16) : 1;
+        for (uint32_t k = 0; k < c->nscans; k++)
+            ((tide_node_scan_cfg *)tide_job_spec_get_node(c->spec, c->scans[k])->make_ctx)->batch_rows = rows;
+        run_out_free(&r0);
+        rc = run_case(c, 0, NULL, NULL, &r0, why, sizeof why);
+    }
+    for (uint32_t k = 0; !rc && k < c->nscans; k++)
+        if (r0.reads[k] < 4) {
+            snprintf(why, sizeof why, "scan %u read %llu batches: too few to cut", k, (unsigned long long)r0.reads[k]);
+            rc = TIDE_EFAILED;
+        }
+    size_t l0 = 0, before[CUTS] = {0}, after[CUTS] = {0};
+    const char *p0 = rc ? NULL : rows_of(c, &r0, &l0);
     if (!rc && l0 == 0) {
         snprintf(why, sizeof why, "no output at all");
         rc = TIDE_EFAILED;
     }
-    if (rc) {
-        fprintf(stderr, "  %s (P = %u): %s\n", c->name, par, why);
-    } else {
-        fprintf(stderr, "  %-28s P=%u  %5zu rows: %5zu before the barrier, %5zu after (%llu of %llu records read)\n",
-                c->name, par, count_lines(p0, l0), count_lines(p1, l1), count_lines(p2, l2),
-                (unsigned long long)b->in, (unsigned long long)a->in);
-        g_tot.cases++;
-        g_tot.split += l1 > 0 && l2 > 0;
+    for (uint32_t q = 0; !rc && q < CUTS; q++) {
+        uint64_t at[MAX_SCANS];
+        for (uint32_t k = 0; k < c->nscans; k++)
+            at[k] = r0.reads[k] * (q + 1) / (CUTS + 1);
+        rc = check_cut(c, &r0, at, &before[q], &after[q], why, sizeof why);
+        if (rc)
+            fprintf(stderr, "  %s (P = %u), barrier after %u/%u of the input: %s\n", c->name, par, q + 1, CUTS + 1,
+                    why);
+        else if (before[q] && after[q])
+            g_tot.split++;
+        g_tot.cuts += rc == 0;
     }
-    for (int k = 0; k < 3; k++)
-        run_out_free(&r[k]);
-    tide_buf_free(&store);
+    if (rc && !p0)
+        fprintf(stderr, "  %s (P = %u): %s\n", c->name, par, why);
+    if (!rc) {
+        size_t n = count_lines(p0, l0);
+        fprintf(stderr, "  %-24s P=%u %5zu rows = %zu + %zu = %zu + %zu = %zu + %zu\n", c->name, par, n, before[0],
+                after[0], before[1], after[1], before[2], after[2]);
+    }
+    run_out_free(&r0);
     return rc;
 }
 
@@ -595,19 +622,19 @@ static void test_multi_stage(void)
         char sql[8192], name[64];
         snprintf(sql, sizeof sql, "%s%s", ddl, queries[q]);
         snprintf(name, sizeof name, "multi-stage %zu", q + 1);
-        for (uint32_t par = 1; par <= 2; par++)
+        for (uint32_t par = 1; par <= 4; par *= 2)
             failed += check_script(name, sql, g_tmp, par, false) != 0;
     }
     TT_ASSERT_EQ_INT(failed, 0);
 }
 
-/* Most cases had output on both sides of the barrier (a barrier before
- * any output, or after all of it, would check little). */
+/* Most barriers had output on both sides (a barrier before any output,
+ * or after all of it, checks less). */
 static void test_split(void)
 {
-    fprintf(stderr, "  %u cases, %u with rows on both sides of the barrier\n", g_tot.cases, g_tot.split);
-    TT_ASSERT(g_tot.cases > 0);
-    TT_ASSERT(g_tot.split * 4 >= g_tot.cases * 3);
+    fprintf(stderr, "  %u barriers, %u with rows on both sides\n", g_tot.cuts, g_tot.split);
+    TT_ASSERT(g_tot.cuts > 0);
+    TT_ASSERT(g_tot.split * 4 >= g_tot.cuts * 3);
 }
 
 int main(void)
