@@ -1054,8 +1054,8 @@ static void test_source_parse_threads(void)
  * (either kind) seeks to its position and reads the rest; together they
  * deliver the sequential run's rows, positions and dead letters, in the
  * same interleaving, for random files, chunk sizes and cuts. */
-static int read_part(const file_case *fc, uint32_t threads, size_t chunk, uint32_t batch_rows, const tide_src_pos *from,
-                     size_t batches, run_log *l, tide_src_pos *at)
+static int read_part(const file_case *fc, uint32_t threads, size_t chunk, uint32_t batch_rows,
+                     const tide_src_pos *from, size_t batches, run_log *l, tide_src_pos *at)
 {
     tide_src_config c;
     case_cfg(fc, &c, l);
@@ -1121,8 +1121,9 @@ static void test_seek(void)
             if (!rc)
                 rc = read_part(&fc, tb, cb, rows, &at, SIZE_MAX, &two, &fin);
             char what[160];
-            snprintf(what, sizeof what, "seed %" PRIu64 ": %zu batches on %u threads (chunk %zu), the rest on %u (chunk %zu)",
-                     seed, k, ta, ca, tb, cb);
+            snprintf(what, sizeof what,
+                     "seed %" PRIu64 ": %zu batches on %u threads (chunk %zu), the rest on %u (chunk %zu)", seed, k,
+                     ta, ca, tb, cb);
             int same = rc ? -1 : same_logs(&all, &two, what);
             log_free(&two);
             if (same == 0 && (fin.offset != end.offset || fin.line != end.line))

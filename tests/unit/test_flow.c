@@ -844,10 +844,12 @@ static void test_two_inputs_restore(void)
             const ksum_cfg *a = &r[0].ks, *b = &r[1].ks, *c = &r[2].ks;
             TT_ASSERT_EQ_INT(b->n_tr[t] + c->n_tr[t], a->n_tr[t]);
             TT_ASSERT(b->n_tr[t] == 0 || memcmp(a->tr[t], b->tr[t], b->n_tr[t] * sizeof(int64_t)) == 0);
+            const int64_t *want = a->tr[t] + b->n_tr[t], *got = c->tr[t];
             for (size_t q = 0; q < c->n_tr[t]; q += 2)
-                if (a->tr[t][b->n_tr[t] + q] != c->tr[t][q] || a->tr[t][b->n_tr[t] + q + 1] != c->tr[t][q + 1]) {
-                    fprintf(stderr, "  t %u at %zu: v %lld wm %lld vs v %lld wm %lld\n", t, q, (long long)a->tr[t][b->n_tr[t] + q],
-                            (long long)a->tr[t][b->n_tr[t] + q + 1], (long long)c->tr[t][q], (long long)c->tr[t][q + 1]);
+                if (want[q] != got[q] || want[q + 1] != got[q + 1]) {
+                    fprintf(stderr, "  instance %u input %u, restored row %zu: v %lld at wm %lld, want v %lld at %lld\n",
+                            t / 2, t % 2, q / 2, (long long)got[q], (long long)got[q + 1], (long long)want[q],
+                            (long long)want[q + 1]);
                     break;
                 }
             TT_ASSERT_MSG(c->n_tr[t] == 0 ||
