@@ -90,6 +90,7 @@ struct tide_fsplit_reader {
     tide_src_pos pos;
     tide_src_stats st;
     uint32_t reparsed;
+    bool begun;           /* a chunk was begun (no seek any more) */
     tide_err err;         /* the first error; sticky */
     char position[600];
     char reason[TIDE_DEAD_REASON_MAX];
@@ -254,14 +255,15 @@ static void keep_dead(void *ctx, const tide_dead_letter *dl)
 /* The dead letters after the last row of the chunk's last batch go after
  * that batch (before the next chunk's first), not before it.  They are
  * those on a line past the row's: records start on distinct lines, and a
- * dead letter's line is within its record. */
-static void move_tail_dead(tide_fsplit_chunk *c)
+ * dead letter's line is within its record.  Returns how many moved. */
+static size_t move_tail_dead(tide_fsplit_chunk *c)
 {
-    size_t last = c->nbatches - 1;
+    size_t last = c->nbatches - 1, moved = 0;
     const tide_cbatch *b = c->batches[last].b;
     uint64_t row_line = tide_cbatch_rows(b) ? tide_cbatch_pos(b, tide_cbatch_rows(b) - 1) : 0;
-    for (size_t k = c->ndead; k-- > 0 && c->dead[k].batch == last && c->dead[k].line > row_line;)
+    for (size_t k = c->ndead; k-- > 0 && c->dead[k].batch == last && c->dead[k].line > row_line; moved++)
         c->dead[k].batch = c->nbatches;
+    return moved;
 }
 
 /* Slide the window past buf[0, *pos) and read the next c->step bytes of
@@ -320,6 +322,52 @@ static void window_reset(tide_fsplit_chunk *c, uint64_t off)
     c->len = 0;
 }
 
+/* The chunk's last batch has rows and dead letters after them (delivered
+ * once the chunk is used up): the position after the batch is where the
+ * record after its last row starts, not the chunk's end (see "Positions").
+ * Decode the batch's bytes again into a batch of exactly its rows: the
+ * decoder says it is full right after the last one.  Rare (bad records at
+ * the end of a chunk), and one batch's worth of work. */
+static int last_row_end(tide_fsplit_chunk *c, tide_err *e)
+{
+    const tide_fsplit *fs = c->fs;
+    const tide_src_config *cfg = &fs->cfg;
+    size_t last = c->nbatches - 1;
+    split_batch *sb = &c->batches[last];
+    uint64_t from = last ? c->batches[last - 1].end : c->start;
+    uint64_t lfs = last ? c->batches[last - 1].lfs : 0;
+    size_t len = (size_t)(c->end - from), got = 0, pos = 0;
+    tide_decoder *d = NULL;
+    tide_cbatch *b = NULL;
+    char *buf = malloc(len ? len : 1);
+    if (!buf)
+        return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", cfg->path);
+    tide_decode_opts o = {.format = cfg->format, .source = cfg->path, .delim = cfg->delim, .header = cfg->header,
+                          .mid_input = from > 0};
+    int rc = tide_io_pread(c->f, buf, len, from, &got, e);
+    if (!rc && got < len)
+        rc = tide_err_set(e, TIDE_EIO, "%s: the file shrank while it was read", cfg->path);
+    if (!rc)
+        rc = tide_decoder_create(&d, cfg->schema, &o, e);
+    if (!rc)
+        rc = tide_cbatch_create(&b, cfg->schema, tide_cbatch_rows(sb->b), 0, e);
+    if (!rc) {
+        rc = tide_decoder_decode(d, buf, len, &pos, true, b, e);
+        if (rc == 1 || (rc == 0 && tide_cbatch_rows(b) == tide_cbatch_rows(sb->b))) {
+            sb->end = from + pos;
+            sb->lfs = lfs + count_lf(buf, pos);
+            rc = 0;
+        } else if (rc >= 0) {
+            rc = tide_err_set(e, TIDE_EIO, "%s: the bytes at offset %" PRIu64 " decode differently the second time",
+                              cfg->path, from);
+        }
+    }
+    tide_cbatch_free(b);
+    tide_decoder_free(d);
+    free(buf);
+    return rc;
+}
+
 /* Forget the previous parse. */
 static void chunk_clear(tide_fsplit_chunk *c, uint32_t i)
 {
@@ -352,7 +400,7 @@ static int decode_chunk(tide_fsplit_chunk *c, uint32_t i, size_t *pos, tide_err 
         return 0;
     }
     tide_decode_opts o = {.format = cfg->format, .source = cfg->path, .delim = cfg->delim, .header = cfg->header,
-                          .mid_input = i > 0, .first_line = 1, .on_dead = keep_dead, .ctx = c};
+                          .mid_input = c->start > 0, .first_line = 1, .on_dead = keep_dead, .ctx = c};
     if ((rc = tide_decoder_create(&d, cfg->schema, &o, e)) != 0)
         return rc;
     for (;;) {
@@ -380,7 +428,8 @@ static int decode_chunk(tide_fsplit_chunk *c, uint32_t i, size_t *pos, tide_err 
             c->end = c->base + *pos;
             sb->end = c->end;
             sb->lfs = c->lfs;
-            move_tail_dead(c);
+            if (move_tail_dead(c) && tide_cbatch_rows(b))
+                rc = last_row_end(c, e);
             break;
         }
         if (rc != TIDE_EAGAIN)
@@ -460,6 +509,24 @@ int tide_fsplit_reader_create(tide_fsplit_reader **out, const tide_fsplit *fs, t
 void tide_fsplit_reader_free(tide_fsplit_reader *r) { free(r); }
 uint32_t tide_fsplit_reader_want(const tide_fsplit_reader *r) { return r->want; }
 void tide_fsplit_reader_position(const tide_fsplit_reader *r, tide_src_pos *pos) { *pos = r->pos; }
+
+int tide_fsplit_reader_seek(tide_fsplit_reader *r, const tide_src_pos *pos, tide_err *e)
+{
+    const tide_fsplit *fs = r->fs;
+    if (r->err.code)
+        return tide_err_set(e, r->err.code, "%s", r->err.msg);
+    if (r->begun)
+        return tide_err_set(e, TIDE_EINVAL, "%s: seek after a chunk was begun", fs->cfg.path);
+    if (pos->line == 0 || pos->offset > fs->size)
+        return tide_err_set(e, TIDE_EINVAL, "%s: cannot seek to offset %" PRIu64 ", line %" PRIu64
+                                            " (the file has %" PRIu64 " bytes)",
+                            fs->cfg.path, pos->offset, pos->line, fs->size);
+    r->want = pos->offset == fs->size && fs->size ? fs->nchunks : (uint32_t)(pos->offset / fs->chunk_size);
+    r->next_start = pos->offset;
+    r->next_line = pos->line;
+    r->pos = *pos;
+    return 0;
+}
 void tide_fsplit_reader_stats(const tide_fsplit_reader *r, tide_src_stats *st) { *st = r->st; }
 uint32_t tide_fsplit_reader_reparsed(const tide_fsplit_reader *r) { return r->reparsed; }
 
@@ -506,6 +573,7 @@ int tide_fsplit_reader_begin(tide_fsplit_reader *r, tide_fsplit_chunk *c, tide_e
         r->reparsed++;
     }
     make_absolute(c, r->next_line);
+    r->begun = true;
     r->cur = c;
     r->cur_line = r->next_line;
     r->cur_batch = r->cur_dead = 0;

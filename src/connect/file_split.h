@@ -68,6 +68,15 @@
  * except the last of each chunk: rows, their order, values and positions
  * are the sequential source's, the batch boundaries are not.
  *
+ * Positions (tide_fsplit_reader_position) are those of a checkpoint, as
+ * tide_src_position's: after a batch, where the record after its last row
+ * starts (dead letters that follow the row are not delivered yet, so the
+ * position is not past them; at a chunk's end they are delivered once the
+ * chunk is used up, and the position moves to the chunk's end).  A reader
+ * can start from such a position (tide_fsplit_reader_seek): the chunk
+ * holding it is parsed again from there, and the rows and dead letters
+ * that follow are those that followed it.
+ *
  * Threads.  A tide_fsplit is read-only after open: tide_fsplit_parse may run
  * on any number of threads at once, each with its own work area.  A work
  * area (tide_fsplit_chunk: its own file handle, decoder, buffer, batches)
@@ -161,8 +170,16 @@ int tide_fsplit_reader_begin(tide_fsplit_reader *r, tide_fsplit_chunk *c, tide_e
 int tide_fsplit_reader_next(tide_fsplit_reader *r, tide_cbatch **batch, tide_err *e);
 
 /* As tide_src_position: the byte offset and line of the first record not
- * delivered yet (after the last batch handed out and its dead letters). */
+ * delivered yet (after the last batch handed out and the dead letters
+ * delivered before it; see "Positions"). */
 void tide_fsplit_reader_position(const tide_fsplit_reader *r, tide_src_pos *pos);
+/* Before the first begin: deliver from `pos` on (a position of a reader of
+ * the same file, or of the sequential source).  The reader then wants the
+ * chunk whose nominal range holds pos->offset (tide_fsplit_chunks when it
+ * is the file's size) and begin parses it again from pos->offset, with
+ * pos->line as its first line, unless its guessed start is there.  0,
+ * TIDE_EINVAL (begun already, an offset past the file's size, line 0). */
+int tide_fsplit_reader_seek(tide_fsplit_reader *r, const tide_src_pos *pos, tide_err *e);
 /* Rows delivered, dead letters delivered. */
 void tide_fsplit_reader_stats(const tide_fsplit_reader *r, tide_src_stats *st);
 /* Chunks parsed again by the reader because their guessed start was wrong. */

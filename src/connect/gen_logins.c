@@ -159,6 +159,7 @@ struct tide_gen_logins {
     size_t heap_n, heap_cap;
     bool rate_started;
     int64_t rate_start_ms;
+    uint64_t rate_from;   /* events delivered before the rate's first call (a skip) */
 
     /* CSV scratch columns */
     int64_t *csv_ts, *csv_user;
@@ -628,10 +629,12 @@ int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, s
         if (!g->rate_started) {
             g->rate_started = true;
             g->rate_start_ms = now_ms;
+            g->rate_from = g->delivered;
         }
         double allowed = (double)(now_ms - g->rate_start_ms) * g->cfg.rate / 1000.0;
         uint64_t allow = allowed <= 0 ? 0 : (uint64_t)allowed;
-        uint64_t room = allow > g->delivered ? allow - g->delivered : 0;
+        uint64_t done = g->delivered - g->rate_from;
+        uint64_t room = allow > done ? allow - done : 0;
         if (want > room)
             want = (size_t)room;
     }
@@ -691,6 +694,30 @@ int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, s
     g->cur_late = late;
     g->delivered += k;
     *n = k;
+    return rc;
+}
+
+int tide_gen_logins_skip(tide_gen_logins *g, uint64_t n, tide_err *e)
+{
+    if (n > g->cfg.events - g->delivered)
+        return tide_err_set(e, TIDE_EINVAL, "logins generator: cannot skip %llu events (%llu are left)",
+                            (unsigned long long)n, (unsigned long long)(g->cfg.events - g->delivered));
+    enum { STEP = 4096 };
+    int64_t *ts = malloc(STEP * sizeof *ts), *user = malloc(STEP * sizeof *user);
+    uint8_t *device = malloc(STEP);
+    int rc = ts && user && device ? 0 : tide_err_set(e, TIDE_ENOMEM, "logins generator: out of memory");
+    double rate = g->cfg.rate;
+    g->cfg.rate = 0; /* skipped events are not rate-limited */
+    for (uint64_t left = n; rc == 0 && left > 0;) {
+        size_t got = 0;
+        tide_gen_logins_cols cols = {ts, user, NULL, device, STEP};
+        rc = tide_gen_logins_next(g, &cols, left < STEP ? (size_t)left : STEP, 0, &got, e);
+        left -= got;
+    }
+    g->cfg.rate = rate;
+    free(ts);
+    free(user);
+    free(device);
     return rc;
 }
 

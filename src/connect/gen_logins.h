@@ -86,6 +86,12 @@ void tide_gen_logins_free(tide_gen_logins *g); /* NULL is a no-op */
  * delay heap could not grow; nothing was lost: call again). */
 int tide_gen_logins_next(tide_gen_logins *g, const tide_gen_logins_cols *cols, size_t max,
                          int64_t now_ms, size_t *n, tide_err *e);
+/* Deliver the next n events nowhere, at once (no rate limit; skipped
+ * before the first tide_gen_logins_next, they do not count against the
+ * rate): a generator made from the same configuration and skipped by k
+ * continues as the one that delivered k events.  0, TIDE_EINVAL (fewer than
+ * n events left), TIDE_ENOMEM. */
+int tide_gen_logins_skip(tide_gen_logins *g, uint64_t n, tide_err *e);
 /* Every event was delivered. */
 bool tide_gen_logins_done(const tide_gen_logins *g);
 /* Events delivered so far. */

@@ -241,6 +241,7 @@ int tide_src_next(tide_src *s, tide_cbatch *batch, tide_src_batch *info, tide_er
 {
     if (s->err.code)
         return tide_err_set(e, s->err.code, "%s", s->err.msg);
+    s->started = true;
     tide_cbatch_reset(batch);
     info->partition = 0;
     int rc = s->ops->next(s, batch, info, &s->err);
@@ -269,6 +270,25 @@ void tide_src_position(const tide_src *s, uint32_t partition, tide_src_pos *pos)
     memset(pos, 0, sizeof *pos);
     if (partition < s->partitions)
         s->ops->position(s, partition, pos);
+}
+
+int tide_src_seek(tide_src *s, uint32_t partition, const tide_src_pos *pos, tide_err *e)
+{
+    if (s->err.code)
+        return tide_err_set(e, s->err.code, "%s", s->err.msg);
+    if (partition >= s->partitions)
+        return tide_err_set(e, TIDE_EINVAL, "source: seek in partition %u of %u", partition, s->partitions);
+    if (s->started)
+        return tide_err_set(e, TIDE_EINVAL, "source: seek after reading (a seek comes right after open)");
+    if (!s->ops->seek)
+        return tide_err_set(e, TIDE_EUNSUPPORTED, "source: this kind cannot seek");
+    int rc = s->ops->seek(s, partition, pos, &s->err);
+    if (rc < 0) {
+        if (!s->err.code)
+            tide_err_set(&s->err, rc, "source: seek: error %s", tide_err_name(rc));
+        return tide_err_set(e, s->err.code, "%s", s->err.msg);
+    }
+    return 0;
 }
 
 void tide_src_stats_get(const tide_src *s, tide_src_stats *st) { *st = s->st; }

@@ -48,7 +48,11 @@
  * Positions, for checkpoints (tide_src_position): file/stdin give the byte
  * offset of the first record not yet returned and its line; a topic gives,
  * per partition, the offset of the next record it will read; the generator
- * gives the number of events delivered.
+ * gives the number of events delivered.  A position is taken between two
+ * calls of tide_src_next and covers everything returned and every dead
+ * letter delivered so far.  tide_src_seek takes a new source back to one:
+ * what it returns from there (rows, their positions, dead letters) is what
+ * the source that gave the position returned after it.
  *
  * Idle partitions (tide_src_idle): a topic partition whose reader has caught
  * up with the end of the log (its last read found nothing new) is idle until
@@ -186,9 +190,33 @@ bool tide_src_ended(const tide_src *s, uint32_t partition);
 typedef struct tide_src_pos {
     uint64_t offset; /* byte offset (file, stdin), next record offset (topic), events delivered (gen) */
     uint64_t line;   /* file, stdin: line of the next record; 0 otherwise */
+    bool turn;       /* topic: the next tide_src_next serves this partition first (round robin) */
 } tide_src_pos;
 
 void tide_src_position(const tide_src *s, uint32_t partition, tide_src_pos *pos);
+
+/* Go to `pos`, a tide_src_position of `partition` taken from a source of
+ * the same configuration over the same data (a checkpoint's), before this
+ * source returned anything (call it right after open, once per partition
+ * to move).  By kind:
+ *   FILE        the record that starts at byte pos->offset, on line
+ *               pos->line (rows keep their true lines); past offset 0 no
+ *               header is skipped and no byte order mark looked for.  The
+ *               same with parse_threads > 1 (the chunk holding the offset
+ *               is parsed from there).
+ *   TOPIC       the partition's next offset (TIDE_ERANGE when retention
+ *               removed it), and the round robin's turn when pos->turn.  A
+ *               bounded topic keeps the end offsets it took at open.
+ *   GEN_LOGINS  the event count: the generator, deterministic from its
+ *               seed, skips that many events (a rate limit counts from the
+ *               seek).
+ *   STDIN       only where it stands (offset 0, line 1): a pipe cannot go
+ *               back (TIDE_EUNSUPPORTED).
+ * A position where the source already is needs no work.  0; TIDE_EINVAL
+ * (no such partition, the source has returned something, a position past
+ * the end of the file or of the generator); TIDE_EUNSUPPORTED; an I/O
+ * error.  A failed seek fails the source (later calls return its error). */
+int tide_src_seek(tide_src *s, uint32_t partition, const tide_src_pos *pos, tide_err *e);
 
 typedef struct tide_src_stats {
     uint64_t rows; /* rows returned */

@@ -16,6 +16,9 @@ typedef struct tide_src_ops {
     bool (*idle)(const tide_src *s, uint32_t partition);
     bool (*ended)(const tide_src *s, uint32_t partition);
     void (*position)(const tide_src *s, uint32_t partition, tide_src_pos *pos);
+    /* tide_src_seek, on a source that has not returned anything yet (the
+     * partition is checked); NULL: TIDE_EUNSUPPORTED */
+    int (*seek)(tide_src *s, uint32_t partition, const tide_src_pos *pos, tide_err *e);
     void (*free)(tide_src *s); /* frees impl (and whatever the kind made); may see a half-built impl */
 } tide_src_ops;
 
@@ -26,6 +29,7 @@ struct tide_src {
     uint32_t partitions;
     bool bounded;
     tide_err err;              /* the first error; sticky */
+    bool started;              /* tide_src_next was called (no seek any more) */
     tide_src_stats st;
     void *impl;
 };

@@ -11,6 +11,11 @@
  * STDIN: a read blocks, so when the batch already has rows and the descriptor
  * has nothing to read right now (poll with timeout 0), the partial batch is
  * returned first.
+ *
+ * Seek (FILE): the position is a record boundary, so a decoder made there
+ * with mid_input (no byte order mark, no header) and the position's line
+ * cuts the records the first one cut after it; reading restarts at the
+ * offset with an empty buffer.
  */
 #include "connect/source_int.h"
 
@@ -143,6 +148,49 @@ static void file_position(const tide_src *s, uint32_t p, tide_src_pos *pos)
     pos->line = fs->line;
 }
 
+/* The decoder for input starting at a record boundary on `line` (mid) or
+ * at the start of the input. */
+static int make_decoder(tide_src *s, file_src *fs, bool mid, uint64_t line, tide_err *e)
+{
+    const tide_src_config *c = &s->cfg;
+    tide_decode_opts o = {.format = c->format, .source = fs->name, .delim = c->delim, .header = c->header,
+                          .mid_input = mid, .first_line = line, .on_dead = on_dead, .ctx = fs};
+    tide_decoder *d = NULL;
+    int rc = tide_decoder_create(&d, s->schema, &o, e);
+    if (rc)
+        return rc;
+    tide_decoder_free(fs->dec);
+    fs->dec = d;
+    return 0;
+}
+
+static int file_seek(tide_src *s, uint32_t p, const tide_src_pos *pos, tide_err *e)
+{
+    (void)p;
+    file_src *fs = s->impl;
+    if (pos->offset == fs->consumed && pos->line == fs->line)
+        return 0;
+    if (!fs->f)
+        return tide_err_set(e, TIDE_EUNSUPPORTED,
+                            "stdin: cannot go to offset %llu (line %llu): a pipe does not go back",
+                            (unsigned long long)pos->offset, (unsigned long long)pos->line);
+    uint64_t size;
+    int rc = tide_io_size(fs->f, &size, e);
+    if (rc)
+        return rc;
+    if (pos->offset == 0 || pos->offset > size || pos->line == 0)
+        return tide_err_set(e, TIDE_EINVAL, "%s: cannot seek to offset %llu, line %llu (the file has %llu bytes)",
+                            fs->name, (unsigned long long)pos->offset, (unsigned long long)pos->line,
+                            (unsigned long long)size);
+    if ((rc = make_decoder(s, fs, true, pos->line, e)) != 0)
+        return rc;
+    fs->len = fs->pos = 0;
+    fs->read_off = fs->consumed = pos->offset;
+    fs->line = pos->line;
+    fs->eof = fs->done = false;
+    return 0;
+}
+
 static void file_free(tide_src *s)
 {
     file_src *fs = s->impl;
@@ -155,7 +203,7 @@ static void file_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops file_ops = {file_next, file_idle, file_idle, file_position, file_free};
+static const tide_src_ops file_ops = {file_next, file_idle, file_idle, file_position, file_seek, file_free};
 
 int tide_src__file_open(tide_src *s, tide_err *e)
 {
@@ -184,7 +232,5 @@ int tide_src__file_open(tide_src *s, tide_err *e)
         fs->name = "stdin";
         fs->fd = c->fd;
     }
-    tide_decode_opts o = {.format = c->format, .source = fs->name, .delim = c->delim, .header = c->header,
-                          .on_dead = on_dead, .ctx = fs};
-    return tide_decoder_create(&fs->dec, s->schema, &o, e);
+    return make_decoder(s, fs, false, 1, e);
 }

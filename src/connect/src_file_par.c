@@ -10,7 +10,8 @@
  * and a worker waits while that slot still holds an undelivered chunk, so
  * at most W chunks are parsed ahead of the reader (memory stays bounded:
  * W work areas).  next() waits for the chunk the reader wants, begins it
- * and copies its batches into the caller's batch.
+ * and copies its batches into the caller's batch.  A seek (before the
+ * first next) moves the reader, and the workers start at its chunk.
  */
 #include "connect/file_split.h"
 #include "connect/source_int.h"
@@ -197,6 +198,20 @@ static void par_position(const tide_src *s, uint32_t part, tide_src_pos *pos)
     tide_fsplit_reader_position(p->r, pos);
 }
 
+/* Before the first next(): no worker runs yet; they start at the chunk the
+ * reader wants from the position on. */
+static int par_seek(tide_src *s, uint32_t part, const tide_src_pos *pos, tide_err *e)
+{
+    (void)part;
+    par_src *p = s->impl;
+    int rc = tide_fsplit_reader_seek(p->r, pos, e);
+    if (rc)
+        return rc;
+    p->next_chunk = tide_fsplit_reader_want(p->r);
+    p->delivered = p->next_chunk;
+    return 0;
+}
+
 static void par_free(tide_src *s)
 {
     par_src *p = s->impl;
@@ -223,7 +238,7 @@ static void par_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops par_ops = {par_next, par_idle, par_idle, par_position, par_free};
+static const tide_src_ops par_ops = {par_next, par_idle, par_idle, par_position, par_seek, par_free};
 
 int tide_src__file_par_open(tide_src *s, tide_err *e)
 {

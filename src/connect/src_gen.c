@@ -3,7 +3,8 @@
  * interface.  Rows: ts TIMESTAMP(3) (the time column), user_id BIGINT,
  * country STRING, device STRING.  One partition; bounded by cfg.gen.events.
  * With cfg.gen.rate > 0 the generator releases events by the injected clock;
- * when it has none to give now, next() says TIDE_SRC_NOTHING.
+ * when it has none to give now, next() says TIDE_SRC_NOTHING.  A seek skips
+ * events (the generator is deterministic from its seed).
  */
 #include "connect/source_int.h"
 
@@ -91,6 +92,17 @@ static void gen_position(const tide_src *s, uint32_t p, tide_src_pos *pos)
     pos->offset = tide_gen_logins_delivered(((const gen_src *)s->impl)->g);
 }
 
+static int gen_seek(tide_src *s, uint32_t p, const tide_src_pos *pos, tide_err *e)
+{
+    (void)p;
+    gen_src *gs = s->impl;
+    uint64_t at = tide_gen_logins_delivered(gs->g);
+    if (pos->offset < at)
+        return tide_err_set(e, TIDE_EINVAL, "logins source: cannot go back to event %llu",
+                            (unsigned long long)pos->offset);
+    return tide_gen_logins_skip(gs->g, pos->offset - at, e);
+}
+
 static void gen_free(tide_src *s)
 {
     gen_src *gs = s->impl;
@@ -106,7 +118,7 @@ static void gen_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops gen_ops = {gen_next, gen_idle, gen_idle, gen_position, gen_free};
+static const tide_src_ops gen_ops = {gen_next, gen_idle, gen_idle, gen_position, gen_seek, gen_free};
 
 static const tide_type gen_types[4] = {TIDE_TYPE_TIMESTAMP, TIDE_TYPE_BIGINT, TIDE_TYPE_STRING,
                                        TIDE_TYPE_STRING};

@@ -16,7 +16,8 @@
  *
  * next() serves one partition per call, round robin; it reads that partition
  * until the batch is full, the reader is caught up (the partition becomes
- * idle), or, when bounded, its end offset (taken at open) is reached.
+ * idle), or, when bounded, its end offset (taken at open) is reached.  A
+ * seek moves the partition's log reader to the offset.
  */
 #include "connect/source_int.h"
 
@@ -194,7 +195,28 @@ static bool topic_ended(const tide_src *s, uint32_t p) { return ((const topic_sr
 
 static void topic_position(const tide_src *s, uint32_t p, tide_src_pos *pos)
 {
-    pos->offset = ((const topic_src *)s->impl)->parts[p].next;
+    const topic_src *ts = s->impl;
+    pos->offset = ts->parts[p].next;
+    pos->turn = ts->cur == p;
+}
+
+static int topic_seek(tide_src *s, uint32_t p, const tide_src_pos *pos, tide_err *e)
+{
+    topic_src *ts = s->impl;
+    part *pt = &ts->parts[p];
+    if (pos->turn)
+        ts->cur = p;
+    if (pos->offset == pt->next)
+        return 0;
+    int rc = tide_log_reader_seek(pt->r, pos->offset, e);
+    if (rc)
+        return rc;
+    pt->next = tide_log_reader_position(pt->r);
+    pt->idle = false;
+    pt->ended = s->bounded && pt->next >= pt->end;
+    if (pt->ended)
+        pt->idle = true;
+    return 0;
 }
 
 static void topic_free(tide_src *s)
@@ -215,7 +237,7 @@ static void topic_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops topic_ops = {topic_next, topic_idle, topic_ended, topic_position, topic_free};
+static const tide_src_ops topic_ops = {topic_next, topic_idle, topic_ended, topic_position, topic_seek, topic_free};
 
 /* The schema without the rowtime column, and the column map. */
 static int value_schema(topic_src *ts, tide_err *e)

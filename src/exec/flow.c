@@ -20,6 +20,18 @@
  * The task's forwarded watermark is held at the minimum of its instances'
  * output watermarks (tide_task_hold_watermark), so a hold anywhere in the
  * chain holds back every port of the task (conservative, never late).
+ *
+ * Checkpoints.  Each instance's section ("flow-instance", version 2) holds
+ * the node's own snapshot and the watermark state the runtime keeps for it:
+ * the last watermark delivered to the instance (cx->wm) and its hold; the
+ * section of a task's root also holds the task's (exec/task.h
+ * "Checkpoints": every input's watermark as of the barrier, the task's
+ * input watermark, what it forwarded, its hold).  A restore sets the
+ * instances' at once and the tasks' once they exist (build), before any
+ * thread starts: the restored flow then delivers, aligns and forwards
+ * watermarks exactly as the flow that wrote the checkpoint did after it
+ * (no watermark delivered twice, none forwarded unheld, a multi-input
+ * node reading its inputs in the same steps).
  */
 #include "exec/flow.h"
 
@@ -146,6 +158,11 @@ struct tide_node_ctx {
     int64_t wm;   /* last watermark delivered (sources: emitted) */
     int64_t hold; /* tide_node_hold */
     bool ended;
+    /* a restored task root: its task's watermarks, set once the task exists */
+    bool rs_task;
+    int64_t *rs_in_wm;
+    uint32_t rs_n_in;
+    int64_t rs_wm_in, rs_wm_out, rs_hold;
 };
 
 struct ftask {
@@ -174,7 +191,8 @@ typedef struct ckpt {
     int64_t id;
     tide_buf *bufs; /* per global instance */
     bool *done;
-    uint32_t count;
+    uint32_t count; /* snapshots written (a second one of an instance too) */
+    int64_t twice;  /* the global instance that wrote two, or -1 */
 } ckpt;
 
 #define MAX_CKPTS 8
@@ -243,6 +261,7 @@ void tide_flow_free(tide_flow *f)
                 tide_node_ctx *cx = &n->inst[k];
                 if (cx->self && n->spec.vt->free)
                     n->spec.vt->free(cx->self);
+                free(cx->rs_in_wm);
                 for (uint32_t p = 0; p < TIDE_FLOW_MAX_PORTS; p++)
                     free(cx->dests[p]);
             }
@@ -635,12 +654,15 @@ static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b)
             return;
         }
         c->id = id;
+        c->twice = -1;
     }
+    c->count++;
     if (!c->done[global]) {
         c->bufs[global] = *b;
         c->done[global] = true;
-        c->count++;
         memset(b, 0, sizeof *b);
+    } else {
+        c->twice = global;
     }
     pthread_mutex_unlock(&f->mu);
     tide_buf_free(b);
@@ -648,7 +670,6 @@ static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b)
 
 static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
 {
-    (void)out;
     ftask *tk = st;
     for (uint32_t i = 0; i < tk->n; i++) {
         tide_node_ctx *cx = tk->m[i];
@@ -659,12 +680,24 @@ static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
             return named(cx, rc, "snapshot", e);
         }
         tide_snap_w w;
-        tide_snap_begin(&w, &sec, "flow-instance", 1);
+        tide_snap_begin(&w, &sec, "flow-instance", 2);
         tide_snap_put_u32(&w, (uint32_t)cx->node);
         tide_snap_put_u32(&w, cx->idx);
         tide_snap_put_bytes(&w, cx->vt->kind ? cx->vt->kind : "", cx->vt->kind ? strlen(cx->vt->kind) : 0);
         tide_snap_put_bool(&w, cx->vt->snapshot != NULL);
         tide_snap_put_bytes(&w, inner.data, inner.len);
+        tide_snap_put_i64(&w, cx->wm);
+        tide_snap_put_i64(&w, cx->hold);
+        tide_snap_put_bool(&w, i == 0); /* the task's root: the task's watermarks */
+        if (i == 0) {
+            uint32_t n_in = tide_task_input_count(out);
+            tide_snap_put_u32(&w, n_in);
+            for (uint32_t k = 0; k < n_in; k++)
+                tide_snap_put_i64(&w, tide_task_input_watermark(out, k));
+            tide_snap_put_i64(&w, tide_task_watermark_in(out));
+            tide_snap_put_i64(&w, tide_task_watermark_out(out));
+            tide_snap_put_i64(&w, tide_task_hold(out));
+        }
         rc = tide_snap_end(&w, e);
         tide_buf_free(&inner);
         if (rc != 0) {
@@ -784,6 +817,57 @@ static uint64_t no_key(void *ctx, const void *item)
     return 0;
 }
 
+/* A task's watermarks in a root's section (see "Checkpoints"). */
+typedef struct task_wms {
+    bool root;
+    uint32_t n_in;
+    int64_t *in_wm;
+    int64_t wm_in, wm_out, hold;
+} task_wms;
+
+static int get_task_wms(tide_snap_r *r, task_wms *tw, tide_err *e)
+{
+    tw->n_in = tide_snap_get_u32(r);
+    if (tide_snap_failed(r) || tw->n_in > (1u << 20))
+        return tide_err_set(e, TIDE_ECORRUPT, "flow restore: a task with %u inputs", tw->n_in);
+    tw->in_wm = malloc((tw->n_in ? tw->n_in : 1) * sizeof *tw->in_wm);
+    if (!tw->in_wm)
+        return tide_err_set(e, TIDE_ENOMEM, "flow restore: out of memory");
+    for (uint32_t k = 0; k < tw->n_in; k++)
+        tw->in_wm[k] = tide_snap_get_i64(r);
+    tw->wm_in = tide_snap_get_i64(r);
+    tw->wm_out = tide_snap_get_i64(r);
+    tw->hold = tide_snap_get_i64(r);
+    return 0;
+}
+
+/* After build made the tasks: each task's root gives its task the
+ * watermarks of the checkpoint.  A snapshot whose roots are not this
+ * flow's (other chaining) does not match. */
+static int resume_tasks(tide_flow *f, tide_err *e)
+{
+    uint32_t roots = 0;
+    for (uint32_t i = 0; i < f->n_nodes; i++)
+        for (uint32_t k = 0; k < f->nodes[i].spec.parallelism; k++)
+            roots += f->nodes[i].inst[k].rs_task;
+    if (roots != f->n_tasks)
+        return tide_err_set(e, TIDE_EINVAL, "flow restore: the snapshot has %u tasks, the flow %u", roots,
+                            f->n_tasks);
+    for (uint32_t i = 0; i < f->n_tasks; i++) {
+        tide_node_ctx *cx = f->tasks[i]->m[0];
+        if (!cx->rs_task)
+            return tide_err_set(e, TIDE_EINVAL, "flow restore: %s[%u] starts no task in the snapshot",
+                                f->nodes[cx->node].name, cx->idx);
+        int rc = tide_task_resume_watermarks(f->tasks[i]->t, cx->rs_in_wm, cx->rs_n_in, cx->rs_wm_in,
+                                             cx->rs_wm_out, cx->rs_hold, e);
+        if (rc != 0)
+            return named(cx, rc, "restore", e);
+        free(cx->rs_in_wm);
+        cx->rs_in_wm = NULL;
+    }
+    return 0;
+}
+
 static int restore_all(tide_flow *f, tide_err *e)
 {
     const unsigned char *p = f->restore->data;
@@ -799,19 +883,39 @@ static int restore_all(tide_flow *f, tide_err *e)
         size_t used;
         if ((rc = tide_snap_open(&r, p, left, "flow-instance", &ver, &used, e)) != 0)
             break;
+        if (ver != 2) {
+            rc = tide_err_set(e, TIDE_EINVAL, "flow restore: a snapshot of version %u (this build reads 2)", ver);
+            break;
+        }
         uint32_t node = tide_snap_get_u32(&r), idx = tide_snap_get_u32(&r);
         size_t klen, ilen;
         const char *kind = tide_snap_get_bytes(&r, &klen);
         bool has = tide_snap_get_bool(&r);
         const void *inner = tide_snap_get_bytes(&r, &ilen);
-        if ((rc = tide_snap_close(&r, e)) != 0)
+        int64_t wm = tide_snap_get_i64(&r), hold = tide_snap_get_i64(&r);
+        task_wms tw = {.root = tide_snap_get_bool(&r)};
+        if (tw.root && (rc = get_task_wms(&r, &tw, e)) != 0)
             break;
-        if (ver != 1 || node >= f->n_nodes || idx >= f->nodes[node].spec.parallelism) {
+        if ((rc = tide_snap_close(&r, e)) != 0) {
+            free(tw.in_wm);
+            break;
+        }
+        if (node >= f->n_nodes || idx >= f->nodes[node].spec.parallelism) {
+            free(tw.in_wm);
             rc = tide_err_set(e, TIDE_ECORRUPT, "flow restore: instance %u of node %u does not exist",
                               idx, node);
             break;
         }
         tide_node_ctx *cx = &f->nodes[node].inst[idx];
+        cx->wm = wm;
+        cx->hold = hold;
+        free(cx->rs_in_wm);
+        cx->rs_task = tw.root;
+        cx->rs_in_wm = tw.in_wm;
+        cx->rs_n_in = tw.n_in;
+        cx->rs_wm_in = tw.wm_in;
+        cx->rs_wm_out = tw.wm_out;
+        cx->rs_hold = tw.hold;
         const char *want = cx->vt->kind ? cx->vt->kind : "";
         if (klen != strlen(want) || memcmp(kind, want, klen) != 0) {
             rc = tide_err_set(e, TIDE_EINVAL, "flow restore: node %s is a %s, the snapshot is of a %.*s",
@@ -956,6 +1060,8 @@ static int build(tide_flow *f, tide_err *e)
     }
     for (uint32_t i = 0; i < f->n_tasks; i++)
         f->tasks[i]->t = tide_graph_task(f->g, f->tasks[i]->id);
+    if (f->restore && (rc = resume_tasks(f, e)) != 0)
+        return rc;
     return 0;
 }
 
@@ -1008,8 +1114,13 @@ bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e)
     pthread_mutex_lock(&f->mu);
     for (int i = 0; i < MAX_CKPTS; i++) {
         ckpt *c = &f->ckpts[i];
-        if (!c->bufs || c->id != id || c->count != f->n_inst)
+        if (!c->bufs || c->id != id || c->count < f->n_inst)
             continue;
+        if (c->twice >= 0) {
+            tide_err_set(e, TIDE_ECORRUPT, "flow: instance %lld snapshotted checkpoint %lld twice",
+                         (long long)c->twice, (long long)id);
+            break;
+        }
         ok = true;
         for (uint32_t k = 0; k < f->n_inst && ok; k++)
             if (tide_buf_append(out, c->bufs[k].data, c->bufs[k].len) != 0) {

@@ -42,7 +42,12 @@
  * once its task aligned the barrier on all inputs, in chain order, into
  * the flow's store for that checkpoint (tide_flow_snapshot).  A new flow
  * built from the same specs restores every instance from such a store
- * (tide_flow_restore before tide_flow_start).
+ * (tide_flow_restore before tide_flow_start).  The store also holds the
+ * runtime's watermarks as of the barrier (each task's input watermarks,
+ * what it forwarded, each instance's last watermark and hold; exec/task.h
+ * "Checkpoints"), and the restored flow starts from them: fed the input
+ * after the barrier, it processes every row at the node watermark, and
+ * forwards the watermark steps, of the run that wrote the store.
  *
  * Threads: build, run and free from one thread; cancel, inject_barrier and
  * the stats getters from any thread.
@@ -125,10 +130,11 @@ void tide_flow_cancel(tide_flow *f);
 int64_t tide_flow_inject_barrier(tide_flow *f);
 /* The snapshots of checkpoint `id` once every instance wrote its own:
  * true and *out (appended) the store of them all (every node instance's
- * section in node, instance order), false while some are missing.  Any
- * thread. */
+ * section in node, instance order), false while some are missing (or,
+ * with `e` filled, when an instance wrote two).  Any thread. */
 bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e);
-/* How many node instances snapshotted checkpoint `id` so far (any thread). */
+/* How many snapshots of checkpoint `id` node instances wrote so far (one
+ * per instance; a second one of an instance counts too).  Any thread. */
 uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id);
 /* Node instances in the flow (after start). */
 uint32_t tide_flow_instance_count(const tide_flow *f);

@@ -189,9 +189,26 @@ static int groupagg_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_er
     return flush(s, e);
 }
 
+/* Between callbacks the output batch is empty (a watermark's rows are
+ * emitted before it returns): the operator is the whole state. */
+static int groupagg_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
+{
+    (void)id;
+    groupagg_node *s = self;
+    return tide_groupagg_snapshot(s->op, out, e);
+}
+
+static int groupagg_restore(void *self, const void *buf, size_t len, tide_err *e)
+{
+    groupagg_node *s = self;
+    return tide_groupagg_restore(s->op, buf, len, e);
+}
+
 const tide_node_vt tide_node_groupagg_vt = {
     .kind = "groupagg",
     .batch = groupagg_batch,
     .watermark = groupagg_watermark,
+    .snapshot = groupagg_snapshot,
+    .restore = groupagg_restore,
     .free = groupagg_free,
 };

@@ -18,7 +18,10 @@
  * precede that watermark downstream.  MIN/MAX over STRING: TIDE_EUNSUPPORTED
  * at make (exec/groupagg.h).
  *
- * Snapshot: none yet (exec/groupagg.h has no snapshot on this branch).
+ * Snapshot: the operator's (tide_groupagg_snapshot: every key's state,
+ * the row it has downstream and the keys pending for the next flush); a
+ * restore into a fresh instance of the same configuration emits from then
+ * on what the snapshotted one would have.
  */
 #ifndef TIDE_EXEC_NODE_GROUPAGG_H
 #define TIDE_EXEC_NODE_GROUPAGG_H

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define SNAP_KIND "scan"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 
 typedef struct scan {
     const tide_node_scan_cfg *cfg;
@@ -28,7 +28,6 @@ typedef struct scan {
     /* CONNECT */
     tide_src *conn;
     uint64_t conn_dead;
-    tide_src_pos *conn_start; /* positions at open: a restore to them needs no seek */
     /* time */
     tide_wm_gen *wgen;
     tide_wm_comb *comb;
@@ -37,6 +36,7 @@ typedef struct scan {
     uint32_t *iota; /* 0 .. rows-1: the selections of segments */
     uint32_t *sel;  /* rows kept by the dead-letter pass */
     char reason[160];
+    uint64_t reads; /* fills that returned rows (cfg.pause) */
     bool ended;
 } scan;
 
@@ -106,7 +106,6 @@ static void scan_free(void *self)
     free(s->g_country);
     free(s->g_device);
     tide_src_free(s->conn);
-    free(s->conn_start);
     free(s->wgen);
     tide_wm_comb_free(s->comb);
     tide_cbatch_free(s->in);
@@ -170,10 +169,6 @@ int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void
             goto fail;
         s->schema = tide_src_schema(s->conn);
         s->nparts = tide_src_partitions(s->conn);
-        if (!(s->conn_start = calloc(s->nparts ? s->nparts : 1, sizeof *s->conn_start)))
-            goto nomem;
-        for (uint32_t i = 0; i < s->nparts; i++)
-            tide_src_position(s->conn, i, &s->conn_start[i]);
         break;
     case TIDE_NODE_SCAN_CALLBACK:
         if (!c->next || !c->schema || !c->partitions) {
@@ -456,6 +451,8 @@ int tide_node_scan_step(void *self, int64_t now, const tide_node_scan_out *out, 
     scan *s = self;
     if (s->ended)
         return 0;
+    if (s->cfg->pause && s->cfg->pause(s->cfg->pause_ctx, s->reads))
+        return TIDE_EAGAIN;
     int rc = comb_ready(s, now, e);
     if (rc != 0)
         return rc;
@@ -477,6 +474,7 @@ int tide_node_scan_step(void *self, int64_t now, const tide_node_scan_out *out, 
     }
     if (rc != TIDE_SRC_READY)
         return tide_err_set(e, TIDE_EINVAL, "scan: the source said %d", rc);
+    s->reads++;
     if ((rc = scan_process(s, out, part, now, e)) != 0)
         return rc;
     return 1;
@@ -533,6 +531,7 @@ static int scan_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
         position(s, i, &pos);
         tide_snap_put_u64(&w, pos.offset);
         tide_snap_put_u64(&w, pos.line);
+        tide_snap_put_bool(&w, pos.turn);
         const tide_wm_gen *g = &s->wgen[i];
         tide_snap_put_i64(&w, g->max_ts);
         tide_snap_put_i64(&w, g->wm);
@@ -544,30 +543,14 @@ static int scan_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
     return tide_snap_end(&w, e);
 }
 
-/* Skip the first `n` events of a fresh generator. */
+/* The generator to event `n` (it is fresh: restore comes first). */
 static int gen_skip(scan *s, uint64_t n, tide_err *e)
 {
-    if (s->cfg->gen.rate > 0 && n > 0)
-        return tide_err_set(e, TIDE_EUNSUPPORTED,
-                            "scan restore: a rate-limited generator cannot skip %llu events",
+    uint64_t at = tide_gen_logins_delivered(s->gen);
+    if (n < at)
+        return tide_err_set(e, TIDE_EINVAL, "scan restore: the generator is past event %llu",
                             (unsigned long long)n);
-    tide_gen_logins_free(s->gen);
-    s->gen = NULL;
-    int rc = gen_setup(s, e);
-    int64_t *ts = malloc((size_t)s->rows * sizeof *ts), *user = malloc((size_t)s->rows * sizeof *user);
-    if (!ts || !user)
-        rc = rc ? rc : tide_err_set(e, TIDE_ENOMEM, "scan restore: out of memory");
-    while (rc == 0 && tide_gen_logins_delivered(s->gen) < n) {
-        uint64_t left = n - tide_gen_logins_delivered(s->gen);
-        size_t want = left < s->rows ? (size_t)left : s->rows, got = 0;
-        tide_gen_logins_cols cols = {ts, user, NULL, s->g_device, want};
-        if ((rc = tide_gen_logins_next(s->gen, &cols, want, 0, &got, e)) == 0 && got == 0)
-            rc = tide_err_set(e, TIDE_ECORRUPT, "scan restore: the generator has fewer than %llu events",
-                              (unsigned long long)n);
-    }
-    free(ts);
-    free(user);
-    return rc;
+    return tide_gen_logins_skip(s->gen, n - at, e);
 }
 
 static int scan_restore(void *self, const void *buf, size_t len, tide_err *e)
@@ -593,6 +576,7 @@ static int scan_restore(void *self, const void *buf, size_t len, tide_err *e)
     for (uint32_t i = 0; i < s->nparts; i++) {
         pos[i].offset = tide_snap_get_u64(&r);
         pos[i].line = tide_snap_get_u64(&r);
+        pos[i].turn = tide_snap_get_bool(&r);
         tide_wm_gen *g = &s->wgen[i];
         g->max_ts = tide_snap_get_i64(&r);
         g->wm = tide_snap_get_i64(&r);
@@ -611,11 +595,7 @@ static int scan_restore(void *self, const void *buf, size_t len, tide_err *e)
         break;
     case TIDE_NODE_SCAN_CONNECT:
         for (uint32_t i = 0; i < s->nparts && rc == 0; i++)
-            if (pos[i].offset != s->conn_start[i].offset || pos[i].line != s->conn_start[i].line)
-                rc = tide_err_set(e, TIDE_EUNSUPPORTED,
-                                  "scan restore: connect sources cannot seek yet (partition %u at "
-                                  "offset %llu)",
-                                  i, (unsigned long long)pos[i].offset);
+            rc = tide_src_seek(s->conn, i, &pos[i], e);
         break;
     default:
         for (uint32_t i = 0; i < s->nparts && rc == 0; i++) {

@@ -37,13 +37,21 @@
  * position (connect: tide_src_position; generator: events delivered;
  * callback: cfg.position) and the watermark generator (max ts, W, ended),
  * the combined watermark and the last watermark sent.  Restore seeks the
- * source: the generator is re-created and skips the delivered events; a
- * callback source is asked to seek (cfg.seek); a connect source cannot
- * seek yet (TIDE_EUNSUPPORTED, unless nothing was read before the
- * barrier).  The combiner's idleness and quiet-advance clocks are not in
- * the snapshot (time/watermark.h has no snapshot of them yet): a restored
- * combiner starts from the partitions' watermarks, and the node never
- * sends a watermark below the one it had sent.
+ * source: the generator skips the delivered events (it is deterministic
+ * from its seed); a connect source seeks each partition (tide_src_seek:
+ * a file to its byte offset and line, a topic to its offsets, the
+ * generator to its event count; stdin only where it stands); a callback
+ * source is asked to seek (cfg.seek).  The rows after the barrier, their
+ * watermarks and the dead letters are then those of the run that wrote
+ * the snapshot.  The combiner's idleness and quiet-advance clocks are not
+ * in the snapshot (time/watermark.h has no snapshot of them yet): a
+ * restored combiner starts from the partitions' watermarks, and the node
+ * never sends a watermark below the one it had sent.
+ *
+ * Pausing (tests): cfg.pause, when set, is asked before each read whether
+ * the scan holds where it is; a barrier injected while it holds lands
+ * exactly there (the runtime emits barriers between polls), which is how a
+ * test places a checkpoint at a chosen point of the input.
  *
  * Parallelism 1 (one reader; the partitions are read in turn).
  */
@@ -101,6 +109,12 @@ typedef struct tide_node_scan_dead {
 /* 0, or a negative TIDE_E* code to fail the job. */
 typedef int (*tide_node_scan_dead_fn)(void *ctx, const tide_node_scan_dead *d);
 
+/* Asked before each read, with the number of reads that returned rows so
+ * far: true holds the scan (the poll reads nothing and returns
+ * TIDE_EAGAIN; nothing else moves: no watermark, no idleness tick).
+ * Called on the node's thread. */
+typedef bool (*tide_node_scan_pause_fn)(void *ctx, uint64_t reads);
+
 /* Borrowed by the instance: must outlive the flow (and so must everything
  * it points to). */
 typedef struct tide_node_scan_cfg {
@@ -126,6 +140,8 @@ typedef struct tide_node_scan_cfg {
     tide_node_scan_dead_fn on_dead; /* NULL: dead letters only counted */
     void *dead_ctx;
     uint32_t batch_rows; /* rows per poll; 0: 4096 */
+    tide_node_scan_pause_fn pause; /* NULL: never holds (see "Pausing") */
+    void *pause_ctx;
 } tide_node_scan_cfg;
 
 /* Zero everything, then: GEN_LOGINS with its defaults, time_col -1, one

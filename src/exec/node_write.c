@@ -3,10 +3,13 @@
  */
 #include "exec/node_write.h"
 
+#include "state/snap.h"
+
 #include <stdlib.h>
 
 typedef struct writer {
     const tide_node_write_cfg *cfg;
+    uint64_t rows; /* rows written by the job (restored: since its first run) */
 } writer;
 
 static int write_batch(void *self, uint32_t in, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
@@ -17,8 +20,10 @@ static int write_batch(void *self, uint32_t in, const tide_cbatch *b, const uint
     if (n == 0)
         return 0;
     int rc = tide_sink_write_sel(w->cfg->sink, b, sel, n, e);
-    if (rc == 0)
+    if (rc == 0) {
         tide_node_count(cx, TIDE_NODE_OUT, n);
+        w->rows += n;
+    }
     return rc;
 }
 
@@ -30,12 +35,43 @@ static int write_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err *
     return tide_sink_flush(w->cfg->sink, e);
 }
 
+/* Pre-commit: what came before the barrier is written out (see the
+ * header for the rule); the snapshot is the count of rows written. */
+static int write_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
+{
+    (void)id;
+    writer *w = self;
+    int rc = tide_sink_flush(w->cfg->sink, e);
+    if (rc != 0)
+        return rc;
+    tide_snap_w sw;
+    tide_snap_begin(&sw, out, "write", 1);
+    tide_snap_put_u64(&sw, w->rows);
+    return tide_snap_end(&sw, e);
+}
+
+static int write_restore(void *self, const void *buf, size_t len, tide_err *e)
+{
+    writer *w = self;
+    tide_snap_r r;
+    uint32_t ver;
+    int rc = tide_snap_open(&r, buf, len, "write", &ver, NULL, e);
+    if (rc != 0)
+        return rc;
+    if (ver != 1)
+        return tide_err_set(e, TIDE_EINVAL, "write restore: snapshot version %u (this build reads 1)", ver);
+    w->rows = tide_snap_get_u64(&r);
+    return tide_snap_close(&r, e);
+}
+
 static void write_free(void *self) { free(self); }
 
 const tide_node_vt tide_node_write_vt = {
     .kind = "write",
     .batch = write_batch,
     .watermark = write_watermark,
+    .snapshot = write_snapshot,
+    .restore = write_restore,
     .free = write_free,
 };
 

@@ -21,8 +21,20 @@
  *              For unbounded runs open the sink with cfg.prompt, so each
  *              batch is flushed as it is written.
  *   end        nothing (the watermark TIDE_TS_MAX before it flushed).
- *   snapshot   nothing (no state of its own; per-checkpoint commit of the
- *              sink in `complete` comes with two-phase sinks).
+ *   snapshot   tide_sink_flush (the pre-commit of a checkpoint), and the
+ *              number of rows the job has written (restored, it goes on
+ *              from there).  The rule at a checkpoint: the sink has
+ *              written out (stdout: visible; file: in its temp file) every
+ *              row that reached the node before the barrier, and only
+ *              those; a run restored from the checkpoint writes the rows
+ *              after it.  So the output up to the barrier followed by the
+ *              restored run's output is the uninterrupted run's output,
+ *              row for row (each run's sink writes its own CSV or table
+ *              header; rows compare without it).  A run that fails after
+ *              the barrier may have written rows after it too, which the
+ *              restored run writes again: committing the output per
+ *              checkpoint (exactly once) comes with two-phase sinks, in
+ *              `complete`.
  *
  * Ownership.  The sink is opened and owned by the job (whoever builds the
  * flow): the node instance borrows it from the config and never closes it.

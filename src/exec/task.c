@@ -398,6 +398,31 @@ int tide_task_emit_watermark(tide_task_out *t, int64_t wm)
 void tide_task_hold_watermark(tide_task_out *t, int64_t hold) { t->hold = hold; }
 
 int64_t tide_task_watermark_in(const tide_task_out *t) { return t->wm_min; }
+int64_t tide_task_watermark_out(const tide_task_out *t) { return t->wm_out; }
+int64_t tide_task_hold(const tide_task_out *t) { return t->hold; }
+
+int64_t tide_task_input_watermark(const tide_task_out *t, uint32_t input)
+{
+    if (input >= t->n_in)
+        return TIDE_TS_MIN;
+    return t->in[input].ended ? TIDE_TS_MAX : t->in[input].wm;
+}
+
+int tide_task_resume_watermarks(tide_task *t, const int64_t *in_wm, uint32_t n, int64_t wm_in, int64_t wm_out,
+                                int64_t hold, tide_err *e)
+{
+    if (n != t->n_in)
+        return tide_err_set(e, TIDE_EINVAL, "task %s: %u input watermarks for %u inputs", t->name, n, t->n_in);
+    for (uint32_t i = 0; i < n; i++)
+        t->in[i].wm = in_wm[i];
+    t->wm_min = wm_in;
+    if (!t->op->on_poll)
+        t->wm_called = wm_in; /* the operator has seen it (its snapshot holds it) */
+    t->wm_out = wm_out;
+    t->hold = hold;
+    atomic_store_explicit(&t->st_wm, wm_out, memory_order_relaxed);
+    return 0;
+}
 
 void *tide_task_pending(tide_task_out *t, uint32_t port, uint32_t chan, uint32_t *rows)
 {

@@ -998,6 +998,312 @@ static void test_gen_source_rate(void)
     tide_src_free(src);
 }
 
+/* ---- seeking (checkpoints): read k batches, take the positions, open
+ * anew, seek, read the rest: the rows and dead letters of one
+ * uninterrupted read ---- */
+
+/* What a read delivered: rows (partition, position, values) and dead
+ * letters (position, reason, raw), each in order. */
+typedef struct seek_log {
+    tide_buf rows, dead;
+    size_t batches;
+} seek_log;
+
+static void seek_dead(void *ctx, const tide_src_dead *dl)
+{
+    seek_log *l = ctx;
+    tide_buf_printf(&l->dead, "%u %s %s %zu:", dl->partition, dl->position, dl->reason, dl->raw_len);
+    tide_buf_append(&l->dead, dl->raw, dl->raw_len);
+    tide_buf_putc(&l->dead, '\n');
+}
+
+static void seek_row(seek_log *l, uint32_t part, const tide_cbatch *b, uint32_t r)
+{
+    tide_buf_printf(&l->rows, "%u %" PRIu64, part, tide_cbatch_pos(b, r));
+    for (uint32_t c = 0; c < tide_cbatch_ncols(b); c++) {
+        if (tide_cbatch_is_null(b, c, r)) {
+            tide_buf_printf(&l->rows, "|N");
+        } else if (tide_cbatch_type(b, c) == TIDE_TYPE_STRING) {
+            tide_str v = tide_cbatch_str(b, c, r);
+            tide_buf_printf(&l->rows, "|%.*s", (int)v.len, v.ptr);
+        } else {
+            tide_buf_printf(&l->rows, "|%" PRId64, tide_cbatch_i64(b, c, r));
+        }
+    }
+    tide_buf_putc(&l->rows, '\n');
+}
+
+/* Read up to `batches` batches (SIZE_MAX: to the end) of c's source into
+ * l, after seeking to pos[0..n) when given; *out_pos (when given) gets the
+ * positions after them.  0, or the failing call's code. */
+static int seek_read(const tide_src_config *c0, uint32_t cap, const tide_src_pos *pos, uint32_t n, size_t batches,
+                     seek_log *l, tide_src_pos *out_pos, uint32_t *nparts)
+{
+    tide_err e = {0};
+    tide_src_config c = *c0;
+    c.on_dead = seek_dead;
+    c.dead_ctx = l;
+    tide_src *src = NULL;
+    tide_cbatch *b = NULL;
+    int rc = tide_src_open(&src, &c, &e);
+    if (!rc)
+        rc = tide_cbatch_create(&b, tide_src_schema(src), cap, TIDE_CBATCH_POS, &e);
+    for (uint32_t p = 0; p < n && !rc; p++)
+        rc = tide_src_seek(src, p, &pos[p], &e);
+    size_t k = 0;
+    while (!rc && k < batches) {
+        tide_src_batch info;
+        rc = tide_src_next(src, b, &info, &e);
+        if (rc == TIDE_SRC_READY) {
+            for (uint32_t r = 0; r < tide_cbatch_rows(b); r++)
+                seek_row(l, info.partition, b, r);
+            l->batches++;
+            k++;
+            rc = 0;
+        } else if (rc == TIDE_SRC_END) {
+            rc = 0;
+            break;
+        } else if (rc == TIDE_SRC_NOTHING) {
+            rc = TIDE_EFAILED; /* bounded sources only here */
+        }
+    }
+    if (!rc && out_pos) {
+        *nparts = tide_src_partitions(src);
+        for (uint32_t p = 0; p < *nparts; p++)
+            tide_src_position(src, p, &out_pos[p]);
+    }
+    if (rc)
+        fprintf(stderr, "  seek_read: %d %s\n", rc, e.msg);
+    tide_cbatch_free(b);
+    tide_src_free(src);
+    return rc;
+}
+
+static void seek_log_free(seek_log *l)
+{
+    tide_buf_free(&l->rows);
+    tide_buf_free(&l->dead);
+}
+
+static bool same_buf(const tide_buf *a, const tide_buf *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* For every cut k (0 .. all batches): `a` reads k batches, `b` seeks to
+ * where a stood and reads the rest; together they must deliver what one
+ * uninterrupted read of `a` does.  Returns the number of cuts checked, or
+ * -1 (after printing the failing cut). */
+static int check_cuts(const tide_src_config *a, const tide_src_config *b, uint32_t cap)
+{
+    seek_log all = {0};
+    if (seek_read(a, cap, NULL, 0, SIZE_MAX, &all, NULL, NULL) != 0)
+        return -1;
+    int cuts = 0;
+    for (size_t k = 0; k <= all.batches; k++, cuts++) {
+        seek_log two = {0};
+        tide_src_pos pos[8];
+        uint32_t n = 0;
+        int rc = seek_read(a, cap, NULL, 0, k, &two, pos, &n);
+        if (!rc)
+            rc = seek_read(b, cap, pos, n, SIZE_MAX, &two, NULL, NULL);
+        bool ok = !rc && same_buf(&all.rows, &two.rows) && same_buf(&all.dead, &two.dead);
+        if (!ok)
+            fprintf(stderr, "  cut after %zu of %zu batches: rc %d, rows %zu vs %zu bytes, dead %zu vs %zu bytes\n",
+                    k, all.batches, rc, all.rows.len, two.rows.len, all.dead.len, two.dead.len);
+        seek_log_free(&two);
+        if (!ok) {
+            seek_log_free(&all);
+            return -1;
+        }
+    }
+    seek_log_free(&all);
+    return cuts;
+}
+
+/* A CSV file with a header and bad records (and a JSON Lines file), read
+ * by one thread or several (parse_threads; positions cross over). */
+static void test_file_seek(void)
+{
+    tide_err e = {0};
+    char path[1024], jpath[1024];
+    snprintf(path, sizeof path, "%s/seek.csv", tmp);
+    snprintf(jpath, sizeof jpath, "%s/seek.jsonl", tmp);
+    mrow rows[60];
+    gen_rows(rows, 60, 99);
+    tide_buf text = {0}, json = {0};
+    tide_buf_printf(&text, "\xEF\xBB\xBFts,user_id,name\n");
+    for (int i = 0; i < 60; i++) {
+        if (i % 7 == 3)
+            tide_buf_printf(&text, "2024-13-01 00:00:00.000,5,zed\n");
+        if (i % 11 == 5)
+            tide_buf_printf(&text, "\n2024-01-01 00:00:00.000,1x,zed\n");
+        csv_line(&rows[i], &text);
+        char ts[TIDE_TS_FORMAT_MAX];
+        tide_ts_format(rows[i].ts, ts);
+        if (i % 9 == 2)
+            tide_buf_printf(&json, "{\"ts\": \"%s\", \"user_id\": \"x\"}\n", ts);
+        tide_buf_printf(&json, "{\"ts\": \"%s\", \"user_id\": %" PRId64 ", \"name\": \"n%d\"}\n", ts, rows[i].user, i);
+    }
+    tide_buf_printf(&text, "2024-01-01 00:00:00.000,bad,tail\n"); /* dead letters after the last row */
+    TT_ASSERT(write_file(path, text.data, text.len) == 0);
+    TT_ASSERT(write_file(jpath, json.data, json.len) == 0);
+    tide_schema *s = schema3(true);
+    tide_src_config seq, par;
+    tide_src_config_init(&seq);
+    seq.kind = TIDE_SRC_FILE;
+    seq.path = path;
+    seq.header = true;
+    seq.schema = s;
+    seq.read_size = 64;
+    par = seq;
+    par.parse_threads = 3;
+    for (uint32_t cap = 1; cap <= 16; cap += 5) {
+        for (size_t chunk = 1; chunk < text.len + 100; chunk = chunk * 3 + 7) {
+            par.chunk_size = chunk;
+            TT_ASSERT_MSG(check_cuts(&seq, &seq, cap) > 0, "sequential, %u rows a batch", cap);
+            TT_ASSERT_MSG(check_cuts(&par, &par, cap) > 0, "threads, chunk %zu, %u rows a batch", chunk, cap);
+            TT_ASSERT_MSG(check_cuts(&seq, &par, cap) > 0, "sequential then threads, chunk %zu", chunk);
+            TT_ASSERT_MSG(check_cuts(&par, &seq, cap) > 0, "threads then sequential, chunk %zu", chunk);
+        }
+    }
+    tide_src_config js = seq;
+    js.path = jpath;
+    js.format = TIDE_FORMAT_JSONL;
+    js.header = false;
+    tide_src_config jp = js;
+    jp.parse_threads = 2;
+    jp.chunk_size = 200;
+    TT_ASSERT(check_cuts(&js, &jp, 4) > 0);
+    TT_ASSERT(check_cuts(&jp, &js, 3) > 0);
+
+    /* a seek comes first, stays in the file, and a failed one sticks */
+    tide_src *src = NULL;
+    tide_cbatch *b = NULL;
+    TT_OK(tide_src_open(&src, &seq, &e));
+    TT_OK(tide_cbatch_create(&b, s, 4, TIDE_CBATCH_POS, &e));
+    tide_src_pos start = {0, 1, false}, past = {text.len + 1, 9, false};
+    TT_OK(tide_src_seek(src, 0, &start, &e)); /* where it is: nothing to do */
+    TT_ASSERT_EQ_INT(tide_src_seek(src, 1, &start, &e), TIDE_EINVAL);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_src_seek(src, 0, &past, &e), TIDE_EINVAL);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_src_next(src, b, &(tide_src_batch){0}, &e), TIDE_EINVAL);
+    tide_src_free(src);
+    TT_OK(tide_src_open(&src, &seq, &e));
+    TT_ASSERT_EQ_INT(tide_src_next(src, b, &(tide_src_batch){0}, &e), TIDE_SRC_READY);
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_src_seek(src, 0, &start, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "after reading") != NULL);
+    tide_src_free(src);
+    TT_OK(tide_src_open(&src, &par, &e));
+    tide_err_clear(&e);
+    TT_ASSERT_EQ_INT(tide_src_seek(src, 0, &past, &e), TIDE_EINVAL);
+    tide_src_free(src);
+    tide_cbatch_free(b);
+    tide_schema_free(s);
+    tide_buf_free(&text);
+    tide_buf_free(&json);
+}
+
+/* stdin cannot go back; where it stands is fine */
+static void test_stdin_seek(void)
+{
+    tide_err e = {0};
+    int fds[2];
+    TT_ASSERT(pipe(fds) == 0);
+    tide_schema *s = schema3(true);
+    tide_src_config c;
+    tide_src_config_init(&c);
+    c.kind = TIDE_SRC_STDIN;
+    c.fd = fds[0];
+    c.schema = s;
+    tide_src *src = NULL;
+    TT_OK(tide_src_open(&src, &c, &e));
+    tide_src_pos start = {0, 1, false}, moved = {120, 4, false};
+    TT_OK(tide_src_seek(src, 0, &start, &e));
+    TT_ASSERT_EQ_INT(tide_src_seek(src, 0, &moved, &e), TIDE_EUNSUPPORTED);
+    TT_ASSERT(strstr(e.msg, "stdin") != NULL);
+    tide_src_free(src);
+    tide_schema_free(s);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* a topic of 3 partitions with bad records: per-partition offsets and the
+ * round robin's turn */
+static void test_topic_seek(void)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/data_seek", tmp);
+    TT_OK(make_topic(dir, "t", 3));
+    for (uint32_t p = 0; p < 3; p++) {
+        char vals[40][64];
+        const char *v[40];
+        uint32_t n = 10 + 9 * p;
+        for (uint32_t i = 0; i < n; i++) {
+            if ((i + p) % 6 == 4)
+                snprintf(vals[i], sizeof vals[i], "2024-01-01 00:00:%02u.000,x%u,bad", i, p);
+            else
+                snprintf(vals[i], sizeof vals[i], "2024-01-01 00:00:%02u.000,%u,p%u", i, 100 * p + i, p);
+            v[i] = vals[i];
+        }
+        TT_OK(append_values(dir, "t", p, v, n, 1000, NULL));
+    }
+    tide_schema *s = schema3(true);
+    tide_src_config c;
+    tide_src_config_init(&c);
+    c.kind = TIDE_SRC_TOPIC;
+    c.topic = "t";
+    c.datadir = dir;
+    c.bounded = true;
+    c.schema = s;
+    TT_ASSERT(check_cuts(&c, &c, 4) > 3);
+    TT_ASSERT(check_cuts(&c, &c, 1) > 10);
+    tide_schema_free(s);
+}
+
+/* the generator skips events: the same rows from a seek (also when
+ * rate-limited: the rate counts from the seek) */
+static void test_gen_seek(void)
+{
+    tide_err e = {0};
+    tide_src_config c;
+    tide_src_config_init(&c);
+    c.kind = TIDE_SRC_GEN_LOGINS;
+    c.gen.events = 3000;
+    c.gen.users = 100;
+    c.gen.late_share = 0.3;
+    c.gen.max_delay_ms = 60000;
+    TT_ASSERT(check_cuts(&c, &c, 400) > 5);
+    tide_clock_manual clk;
+    tide_clock_manual_init(&clk, 5000);
+    tide_src_config r = c;
+    r.gen.rate = 1000;
+    r.clock = &clk.clock;
+    tide_src *src = NULL;
+    tide_cbatch *b = NULL;
+    TT_OK(tide_src_open(&src, &r, &e));
+    TT_OK(tide_cbatch_create(&b, tide_src_schema(src), 64, TIDE_CBATCH_POS, &e));
+    tide_src_pos at = {2990, 0, false}, past = {3001, 0, false};
+    TT_ASSERT_EQ_INT(tide_src_seek(src, 0, &past, &e), TIDE_EINVAL);
+    tide_src_free(src);
+    TT_OK(tide_src_open(&src, &r, &e));
+    TT_OK(tide_src_seek(src, 0, &at, &e));
+    tide_src_batch info;
+    TT_ASSERT_EQ_INT(tide_src_next(src, b, &info, &e), TIDE_SRC_NOTHING); /* the rate starts now */
+    clk.now_ms += 4;
+    TT_ASSERT_EQ_INT(tide_src_next(src, b, &info, &e), TIDE_SRC_READY);
+    TT_ASSERT_EQ_INT(tide_cbatch_rows(b), 4);
+    TT_ASSERT_EQ_INT(tide_cbatch_pos(b, 0), 2990);
+    clk.now_ms += 100;
+    TT_ASSERT_EQ_INT(tide_src_next(src, b, &info, &e), TIDE_SRC_READY);
+    TT_ASSERT_EQ_INT(tide_cbatch_rows(b), 6);
+    TT_ASSERT_EQ_INT(tide_src_next(src, b, &info, &e), TIDE_SRC_END);
+    tide_cbatch_free(b);
+    tide_src_free(src);
+}
+
 /* ---- dead-letter sink ---- */
 
 static void test_dead_letter_sinks(void)
@@ -1153,5 +1459,9 @@ int main(void)
     TT_RUN(test_gen_source_rate);
     TT_RUN(test_dead_letter_sinks);
     TT_RUN(test_dead_letter_append);
+    TT_RUN(test_file_seek);
+    TT_RUN(test_stdin_seek);
+    TT_RUN(test_topic_seek);
+    TT_RUN(test_gen_seek);
     TT_DONE();
 }

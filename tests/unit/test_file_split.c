@@ -1050,6 +1050,96 @@ static void test_source_parse_threads(void)
     }
 }
 
+/* Seeking: a source (one thread or several) reads k batches, a new one
+ * (either kind) seeks to its position and reads the rest; together they
+ * deliver the sequential run's rows, positions and dead letters, in the
+ * same interleaving, for random files, chunk sizes and cuts. */
+static int read_part(const file_case *fc, uint32_t threads, size_t chunk, uint32_t batch_rows,
+                     const tide_src_pos *from, size_t batches, run_log *l, tide_src_pos *at)
+{
+    tide_src_config c;
+    case_cfg(fc, &c, l);
+    c.parse_threads = threads;
+    c.chunk_size = chunk;
+    tide_err e = {0};
+    tide_src *src = NULL;
+    tide_cbatch *b = NULL;
+    int rc = tide_src_open(&src, &c, &e);
+    if (!rc)
+        rc = tide_cbatch_create(&b, fc->schema, batch_rows, TIDE_CBATCH_POS, &e);
+    if (!rc && from)
+        rc = tide_src_seek(src, 0, from, &e);
+    for (size_t k = 0; !rc && k < batches; k++) {
+        tide_src_batch info;
+        rc = tide_src_next(src, b, &info, &e);
+        if (rc == TIDE_SRC_READY) {
+            log_batch(l, b);
+            rc = 0;
+        } else if (rc == TIDE_SRC_END) {
+            rc = 0;
+            break;
+        }
+    }
+    if (!rc && at)
+        tide_src_position(src, 0, at);
+    if (rc < 0)
+        fprintf(stderr, "  read_part (threads %u): %s\n", threads, e.msg);
+    tide_cbatch_free(b);
+    tide_src_free(src);
+    return rc < 0 ? rc : 0;
+}
+
+static void test_seek(void)
+{
+    uint64_t cuts = 0;
+    for (uint64_t it = 0; it < case_count(80); it++) {
+        uint64_t seed = case_seed(20270301000, it), s = seed;
+        tide_buf text = {0};
+        bool json = rnd(&s, 3) == 0;
+        bool header = !json && rnd(&s, 2);
+        if (json)
+            gen_jsonl(&text, &s, (size_t)rnd(&s, 150));
+        else
+            gen_csv(&text, &s, header, (size_t)rnd(&s, 150));
+        TT_ASSERT(write_file(g_path, text.data, text.len) == 0);
+        file_case fc = {.path = g_path,
+                        .schema = g_schema,
+                        .format = json ? TIDE_FORMAT_JSONL : TIDE_FORMAT_CSV,
+                        .header = header};
+        run_log all = {0};
+        tide_src_pos end = {0};
+        uint32_t rows = 1 + (uint32_t)rnd(&s, 24);
+        TT_ASSERT(run_sequential(&fc, rows, 0, &all, &end) == 0);
+        for (int cut = 0; cut < 6; cut++) {
+            uint32_t ta = rnd(&s, 2) ? 1 : 2 + (uint32_t)rnd(&s, 3), tb = rnd(&s, 2) ? 1 : 2 + (uint32_t)rnd(&s, 3);
+            size_t ca = 1 + (size_t)rnd(&s, rnd(&s, 2) ? 16 : text.len + 10);
+            size_t cb = 1 + (size_t)rnd(&s, rnd(&s, 2) ? 16 : text.len + 10);
+            size_t k = (size_t)rnd(&s, all.nbatch + 2);
+            run_log two = {0};
+            tide_src_pos at = {0}, fin = {0};
+            int rc = read_part(&fc, ta, ca, rows, NULL, k, &two, &at);
+            if (!rc)
+                rc = read_part(&fc, tb, cb, rows, &at, SIZE_MAX, &two, &fin);
+            char what[160];
+            snprintf(what, sizeof what,
+                     "seed %" PRIu64 ": %zu batches on %u threads (chunk %zu), the rest on %u (chunk %zu)", seed, k,
+                     ta, ca, tb, cb);
+            int same = rc ? -1 : same_logs(&all, &two, what);
+            log_free(&two);
+            if (same == 0 && (fin.offset != end.offset || fin.line != end.line))
+                same = -1;
+            if (same)
+                fprintf(stderr, "  %s: rc %d, end %" PRIu64 ":%" PRIu64 " vs %" PRIu64 ":%" PRIu64 "\n", what, rc,
+                        fin.offset, fin.line, end.offset, end.line);
+            TT_ASSERT(same == 0);
+            cuts++;
+        }
+        log_free(&all);
+        tide_buf_free(&text);
+    }
+    fprintf(stderr, "  %" PRIu64 " cuts\n", cuts);
+}
+
 int main(void)
 {
     const char *dir = tt_tmpdir("test_file_split");
@@ -1061,6 +1151,7 @@ int main(void)
         return 1;
     TT_RUN(test_api);
     TT_RUN(test_source_parse_threads);
+    TT_RUN(test_seek);
     TT_RUN(test_edge_files);
     TT_RUN(test_quoted_newline);
     TT_RUN(test_random_csv);

@@ -1,7 +1,10 @@
 /* test_flow.c - the dataflow graph of nodes: chaining, hash exchange,
  * gather, watermark alignment and holds, no deadlock between branches of one
  * source, and barriers: every instance snapshots once, and a flow restored
- * from the snapshots finishes with the uninterrupted run's output. */
+ * from the snapshots finishes with the uninterrupted run's output; the
+ * runtime's watermarks come back with it (a two-input node whose inputs
+ * were at different watermarks at the barrier aligns as before; a held
+ * watermark stays held). */
 #include "exec/flow.h"
 #include "state/snap.h"
 #include "tt.h"
@@ -34,10 +37,14 @@ static tide_schema *schema4(void)
 
 /* ---- the source: n rows, ts = i with a little disorder, watermark ts - 3
  * after every `step` rows; optionally stops at row `pause_at` until
- * `resume` is set (so a barrier lands exactly there). ---- */
+ * `resume` is set (so a barrier lands exactly there).  With jump_by > 0,
+ * rows from jump_at on are jump_by later, and a watermark just below them
+ * goes out before them, alone (an input that is ahead on watermarks with
+ * no rows to show for it). ---- */
 
 typedef struct gen_cfg {
     int64_t n, step, pause_at;
+    int64_t jump_at, jump_by;
     uint32_t nkeys;
     _Atomic int paused, resume;
     const tide_schema *s;
@@ -46,10 +53,15 @@ typedef struct gen_cfg {
 typedef struct gen {
     gen_cfg *cfg;
     int64_t next, maxts, wm;
+    bool jumped;
     tide_cbatch *b;
 } gen;
 
 static int64_t gen_ts(int64_t i) { return i + ((i * 7) % 5) - 2; }
+static int64_t gen_row_ts(const gen_cfg *c, int64_t i)
+{
+    return gen_ts(i) + (c->jump_by && i >= c->jump_at ? c->jump_by : 0);
+}
 static int64_t gen_key(const gen_cfg *c, int64_t i) { return (int64_t)((uint64_t)(i * 2654435761u) % c->nkeys); }
 
 static int gen_poll(void *self, tide_node_ctx *cx, tide_err *e)
@@ -58,6 +70,12 @@ static int gen_poll(void *self, tide_node_ctx *cx, tide_err *e)
     gen_cfg *c = g->cfg;
     if (g->next >= c->n)
         return 0;
+    if (c->jump_by && g->next == c->jump_at && !g->jumped) {
+        g->jumped = true;
+        g->wm = gen_row_ts(c, c->jump_at) - 10;
+        int rc = tide_node_emit_watermark(cx, g->wm, e);
+        return rc ? rc : 1;
+    }
     if (g->next == c->pause_at && !atomic_load(&c->resume)) {
         atomic_store(&c->paused, 1);
         return TIDE_EAGAIN;
@@ -68,10 +86,12 @@ static int gen_poll(void *self, tide_node_ctx *cx, tide_err *e)
         end = c->n;
     if (c->pause_at > g->next && end > c->pause_at)
         end = c->pause_at;
+    if (c->jump_by && c->jump_at > g->next && end > c->jump_at)
+        end = c->jump_at;
     for (; g->next < end; g->next++) {
         uint32_t r = 0;
         tide_cbatch_add_row(g->b, &r);
-        int64_t ts = gen_ts(g->next);
+        int64_t ts = gen_row_ts(c, g->next);
         tide_cbatch_set_i64(g->b, C_TS, r, ts);
         tide_cbatch_set_i64(g->b, C_K, r, gen_key(c, g->next));
         tide_cbatch_set_i64(g->b, C_V, r, g->next);
@@ -82,7 +102,8 @@ static int gen_poll(void *self, tide_node_ctx *cx, tide_err *e)
     int rc = tide_node_emit(cx, 0, g->b, NULL, tide_cbatch_rows(g->b), e);
     if (rc)
         return rc;
-    g->wm = g->maxts - 3;
+    if (g->maxts - 3 > g->wm)
+        g->wm = g->maxts - 3;
     if ((rc = tide_node_emit_watermark(cx, g->wm, e)) != 0)
         return rc;
     return 1;
@@ -97,6 +118,7 @@ static int gen_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
     tide_snap_put_i64(&w, g->next);
     tide_snap_put_i64(&w, g->maxts);
     tide_snap_put_i64(&w, g->wm);
+    tide_snap_put_bool(&w, g->jumped);
     return tide_snap_end(&w, e);
 }
 
@@ -111,6 +133,7 @@ static int gen_restore(void *self, const void *buf, size_t len, tide_err *e)
     g->next = tide_snap_get_i64(&r);
     g->maxts = tide_snap_get_i64(&r);
     g->wm = tide_snap_get_i64(&r);
+    g->jumped = tide_snap_get_bool(&r);
     return tide_snap_close(&r, e);
 }
 
@@ -215,6 +238,9 @@ typedef struct ksum_cfg {
     uint32_t nkeys;
     int64_t hold_in[2]; /* expected lag of each input's watermark behind srcwm */
     _Atomic uint64_t misaligned, rows;
+    bool trace;          /* record each row's (v, node watermark) per instance and input */
+    int64_t *tr[8];      /* [instance * 2 + input], instances < 4 */
+    size_t n_tr[8], cap_tr[8];
     int owner[4096];    /* key -> instance + 1 */
     pthread_mutex_t mu;
 } ksum_cfg;
@@ -245,6 +271,18 @@ static int ksum_batch(void *self, uint32_t in, const tide_cbatch *b, const uint3
             atomic_fetch_add(&s->cfg->misaligned, 1);
         atomic_fetch_add(&s->cfg->rows, 1);
         pthread_mutex_lock(&s->cfg->mu);
+        if (s->cfg->trace && in < 2 && s->idx < 4) {
+            ksum_cfg *c = s->cfg;
+            uint32_t t = s->idx * 2 + in;
+            if (c->n_tr[t] + 2 > c->cap_tr[t]) {
+                c->cap_tr[t] = c->cap_tr[t] ? 2 * c->cap_tr[t] : 1024;
+                c->tr[t] = realloc(c->tr[t], c->cap_tr[t] * sizeof *c->tr[t]);
+                if (!c->tr[t])
+                    abort();
+            }
+            c->tr[t][c->n_tr[t]++] = tide_cbatch_i64(b, C_V, r);
+            c->tr[t][c->n_tr[t]++] = s->wm;
+        }
         if (s->cfg->owner[k] == 0)
             s->cfg->owner[k] = (int)s->idx + 1;
         else if (s->cfg->owner[k] != (int)s->idx + 1)
@@ -464,6 +502,8 @@ static void rig_init(rig *r, int64_t n, int64_t step, uint32_t nkeys)
 static void rig_free(rig *r)
 {
     free(r->co.kv);
+    for (int t = 0; t < 8; t++)
+        free(r->ks.tr[t]);
     pthread_mutex_destroy(&r->ks.mu);
 }
 
@@ -681,6 +721,219 @@ static void test_barrier_snapshot_restore(void)
     tide_schema_free(g_schema);
 }
 
+/* ---- checkpoints of the runtime's watermarks ---- */
+
+/* Run f until every source of gens[0..n) paused, inject a barrier, wait
+ * until every instance snapshotted it, take the store and cancel: the run
+ * stops exactly at the barrier (the sources never resume). */
+static int run_to_barrier(tide_flow *f, gen_cfg *const *gens, int n, tide_buf *store, tide_err *e)
+{
+    int rc = tide_flow_start(f, e);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++)
+        while (!atomic_load(&gens[i]->paused))
+            sched_yield();
+    int64_t id = tide_flow_inject_barrier(f);
+    while (tide_flow_snapshot_count(f, id) < tide_flow_instance_count(f))
+        sched_yield();
+    if (tide_flow_snapshot_count(f, id) != tide_flow_instance_count(f) || !tide_flow_snapshot(f, id, store, e))
+        rc = TIDE_EFAILED;
+    tide_flow_cancel(f);
+    tide_err we = {0};
+    if (tide_flow_wait(f, &we) != TIDE_EFAILED)
+        rc = TIDE_EFAILED;
+    return rc;
+}
+
+/* Two sources into a two-input node (hashed, P instances).  Source a jumps
+ * ahead on watermarks (a watermark alone, then rows far later) and pauses
+ * there; source b pauses behind it.  At the barrier the node's inputs are at
+ * different watermarks: input a is ahead and not read until b catches up.
+ * A flow restored from the barrier must start there too: a's rows after
+ * the barrier are read only once b's watermark reached theirs.  Each row's
+ * node watermark (per instance and input) and the final sums are those of
+ * the uninterrupted run. */
+typedef struct rig2 {
+    gen_cfg ga, gb;
+    ksum_cfg ks;
+    collect_cfg co;
+} rig2;
+
+static void rig2_init(rig2 *r, bool pause)
+{
+    memset(r, 0, sizeof *r);
+    r->ga = (gen_cfg){.n = 12000, .step = 100, .jump_at = 4000, .jump_by = 20000, .nkeys = 37, .s = g_schema};
+    r->gb = (gen_cfg){.n = 30000, .step = 77, .nkeys = 37, .s = g_schema};
+    /* every run cuts the sources' batches at the pause points (the rows'
+     * watermarks depend on the batches); only the barrier run stops there */
+    r->ga.pause_at = 4000;
+    r->gb.pause_at = 6000;
+    atomic_store(&r->ga.resume, !pause);
+    atomic_store(&r->gb.resume, !pause);
+    r->ks.nkeys = 37;
+    r->ks.trace = true;
+    pthread_mutex_init(&r->ks.mu, NULL);
+}
+
+static void rig2_free(rig2 *r)
+{
+    free(r->co.kv);
+    for (int t = 0; t < 8; t++)
+        free(r->ks.tr[t]);
+    pthread_mutex_destroy(&r->ks.mu);
+}
+
+static int build_two(tide_flow *f, rig2 *r, uint32_t P, tide_err *e)
+{
+    int a, b, ks, co;
+    uint32_t key = C_K;
+    tide_flow_node n = spec("a", &gen_vt, gen_make, &r->ga, 1);
+    TT_OK_RC(tide_flow_add(f, &n, &a, e));
+    n = spec("b", &gen_vt, gen_make, &r->gb, 1);
+    TT_OK_RC(tide_flow_add(f, &n, &b, e));
+    n = spec("both", &ksum_vt, ksum_make, &r->ks, P);
+    TT_OK_RC(tide_flow_add(f, &n, &ks, e));
+    n = spec("collect", &collect_vt, collect_make, &r->co, 1);
+    TT_OK_RC(tide_flow_add(f, &n, &co, e));
+    TT_OK_RC(tide_flow_connect(f, a, 0, ks, TIDE_FLOW_HASH, &key, 1, e));
+    TT_OK_RC(tide_flow_connect(f, b, 0, ks, TIDE_FLOW_HASH, &key, 1, e));
+    TT_OK_RC(tide_flow_connect(f, ks, 0, co, TIDE_FLOW_GATHER, NULL, 0, e));
+    return 0;
+}
+
+static void test_two_inputs_restore(void)
+{
+    g_schema = schema4();
+    for (uint32_t P = 1; P <= 2; P++) {
+        tide_err e = {0};
+        tide_flow_cfg cfg = {.batch_rows = 64, .chan_capacity = 2};
+        rig2 *r = calloc(3, sizeof *r);
+        TT_ASSERT(r != NULL);
+        tide_flow *f;
+        /* uninterrupted */
+        rig2_init(&r[0], false);
+        TT_OK(tide_flow_create(&f, &cfg, &e));
+        TT_ASSERT_EQ_INT(build_two(f, &r[0], P, &e), 0);
+        TT_ASSERT_MSG(tide_flow_run(f, &e) == 0, "%s", e.msg);
+        tide_flow_free(f);
+        /* to the barrier */
+        rig2_init(&r[1], true);
+        TT_OK(tide_flow_create(&f, &cfg, &e));
+        TT_ASSERT_EQ_INT(build_two(f, &r[1], P, &e), 0);
+        tide_buf store = {0};
+        gen_cfg *gens[2] = {&r[1].ga, &r[1].gb};
+        TT_ASSERT_MSG(run_to_barrier(f, gens, 2, &store, &e) == 0, "%s", e.msg);
+        tide_flow_free(f);
+        /* restored, to the end */
+        rig2_init(&r[2], false);
+        TT_OK(tide_flow_create(&f, &cfg, &e));
+        TT_ASSERT_EQ_INT(build_two(f, &r[2], P, &e), 0);
+        TT_OK(tide_flow_restore(f, &store, &e));
+        TT_ASSERT_MSG(tide_flow_run(f, &e) == 0, "%s", e.msg);
+        tide_flow_free(f);
+        tide_buf_free(&store);
+        for (int k = 0; k < 3; k++)
+            TT_ASSERT_MSG(atomic_load(&r[k].ks.misaligned) == 0, "run %d: %llu rows misaligned", k,
+                          (unsigned long long)atomic_load(&r[k].ks.misaligned));
+        /* the barrier was where the test put it: b's rows before its pause */
+        TT_ASSERT_EQ_INT(atomic_load(&r[1].ks.rows), 4000 + 6000);
+        TT_ASSERT_EQ_INT(atomic_load(&r[0].ks.rows), 12000 + 30000);
+        /* per instance and input: the rows, each at its node watermark */
+        for (uint32_t t = 0; t < 2 * P; t++) {
+            const ksum_cfg *a = &r[0].ks, *b = &r[1].ks, *c = &r[2].ks;
+            TT_ASSERT_EQ_INT(b->n_tr[t] + c->n_tr[t], a->n_tr[t]);
+            TT_ASSERT(b->n_tr[t] == 0 || memcmp(a->tr[t], b->tr[t], b->n_tr[t] * sizeof(int64_t)) == 0);
+            const int64_t *want = a->tr[t] + b->n_tr[t], *got = c->tr[t];
+            for (size_t q = 0; q < c->n_tr[t]; q += 2)
+                if (want[q] != got[q] || want[q + 1] != got[q + 1]) {
+                    fprintf(stderr, "  instance %u input %u, restored row %zu: v %lld at wm %lld, want v %lld at %lld\n",
+                            t / 2, t % 2, q / 2, (long long)got[q], (long long)got[q + 1], (long long)want[q],
+                            (long long)want[q + 1]);
+                    break;
+                }
+            TT_ASSERT_MSG(c->n_tr[t] == 0 ||
+                              memcmp(a->tr[t] + b->n_tr[t], c->tr[t], c->n_tr[t] * sizeof(int64_t)) == 0,
+                          "instance %u input %u", t / 2, t % 2);
+        }
+        /* the sums (the restored state and the rest) */
+        TT_ASSERT_EQ_INT(r[2].co.n, r[0].co.n);
+        int64_t sum0[64] = {0}, sum2[64] = {0};
+        for (size_t i = 0; i < r[0].co.n; i += 2) {
+            sum0[r[0].co.kv[i]] = r[0].co.kv[i + 1];
+            sum2[r[2].co.kv[i]] = r[2].co.kv[i + 1];
+        }
+        TT_ASSERT(memcmp(sum0, sum2, sizeof sum0) == 0);
+        for (int k = 0; k < 3; k++)
+            rig2_free(&r[k]);
+        free(r);
+    }
+    tide_schema_free(g_schema);
+}
+
+/* A node that holds its watermark back, in a task of its own: the restored
+ * task forwards the held watermark, not the one it receives, and the sink
+ * sees the uninterrupted run's watermarks and rows. */
+static int build_held(tide_flow *f, rig *r, tide_err *e)
+{
+    int src, pa, co;
+    uint32_t key = C_K;
+    tide_flow_node n = spec("gen", &gen_vt, gen_make, &r->g, 1);
+    TT_OK_RC(tide_flow_add(f, &n, &src, e));
+    n = spec("hold", &pass_vt, pass_make, &r->pa, 1);
+    TT_OK_RC(tide_flow_add(f, &n, &pa, e));
+    n = spec("collect", &collect_vt, collect_make, &r->co, 1);
+    TT_OK_RC(tide_flow_add(f, &n, &co, e));
+    TT_OK_RC(tide_flow_connect(f, src, 0, pa, TIDE_FLOW_HASH, &key, 1, e)); /* a channel: its own task */
+    TT_OK_RC(tide_flow_connect(f, pa, 0, co, TIDE_FLOW_HASH, &key, 1, e));
+    return 0;
+}
+
+static void test_hold_restore(void)
+{
+    g_schema = schema4();
+    tide_err e = {0};
+    tide_flow_cfg cfg = {.batch_rows = 64, .chan_capacity = 2};
+    rig *r = calloc(3, sizeof *r);
+    TT_ASSERT(r != NULL);
+    for (int k = 0; k < 3; k++) {
+        rig_init(&r[k], 9000, 50, 11);
+        r[k].pa.hold = 700;
+        r[k].g.pause_at = 5020; /* cuts a batch in every run; run 1 stops there */
+        atomic_store(&r[k].g.resume, k != 1);
+    }
+    tide_flow *f;
+    TT_OK(tide_flow_create(&f, &cfg, &e));
+    TT_ASSERT_EQ_INT(build_held(f, &r[0], &e), 0);
+    TT_ASSERT_MSG(tide_flow_run(f, &e) == 0, "%s", e.msg);
+    tide_flow_free(f);
+    TT_OK(tide_flow_create(&f, &cfg, &e));
+    TT_ASSERT_EQ_INT(build_held(f, &r[1], &e), 0);
+    tide_buf store = {0};
+    gen_cfg *gens[1] = {&r[1].g};
+    TT_ASSERT_MSG(run_to_barrier(f, gens, 1, &store, &e) == 0, "%s", e.msg);
+    tide_flow_free(f);
+    TT_OK(tide_flow_create(&f, &cfg, &e));
+    TT_ASSERT_EQ_INT(build_held(f, &r[2], &e), 0);
+    TT_OK(tide_flow_restore(f, &store, &e));
+    TT_ASSERT_MSG(tide_flow_run(f, &e) == 0, "%s", e.msg);
+    tide_flow_free(f);
+    tide_buf_free(&store);
+    const collect_cfg *a = &r[0].co, *b = &r[1].co, *c = &r[2].co;
+    TT_ASSERT_EQ_INT(b->n, 2 * 5020);
+    TT_ASSERT_EQ_INT(b->n + c->n, a->n);
+    TT_ASSERT(memcmp(a->kv, b->kv, b->n * sizeof *a->kv) == 0);
+    TT_ASSERT(memcmp(a->kv + b->n, c->kv, c->n * sizeof *a->kv) == 0);
+    TT_ASSERT_EQ_INT(b->n_wm + c->n_wm, a->n_wm);
+    TT_ASSERT(memcmp(a->wms, b->wms, b->n_wm * sizeof *a->wms) == 0);
+    TT_ASSERT_MSG(memcmp(a->wms + b->n_wm, c->wms, c->n_wm * sizeof *a->wms) == 0, "first restored watermark %lld",
+                  (long long)(c->n_wm ? c->wms[0] : 0));
+    for (int k = 0; k < 3; k++)
+        rig_free(&r[k]);
+    free(r);
+    tide_schema_free(g_schema);
+}
+
 static void test_bad_edges(void)
 {
     g_schema = schema4();
@@ -716,6 +969,8 @@ int main(void)
     TT_RUN(test_keyed_parallel);
     TT_RUN(test_branches_of_one_source);
     TT_RUN(test_barrier_snapshot_restore);
+    TT_RUN(test_two_inputs_restore);
+    TT_RUN(test_hold_restore);
     TT_RUN(test_bad_edges);
     TT_DONE();
 }

@@ -1796,17 +1796,12 @@ static void *inject_when_rows(void *arg)
     return NULL;
 }
 
-static void test_gen_restore(void)
+/* Run the scan of `sc` (rows of schema s) into an ordering sink twice:
+ * once with a barrier injected mid-run, once restored from it; the
+ * restored run's rows are the rest of the first run's. */
+static void scan_restore_case(const tide_node_scan_cfg *sc, const tide_schema *s, size_t expect)
 {
-    tide_node_scan_cfg sc;
-    tide_node_scan_cfg_init(&sc);
-    sc.gen.events = 400000;
-    sc.gen.users = 1000;
-    sc.batch_rows = 512;
-    sc.positions = true;
     tide_err e = {0};
-    tide_schema *s;
-    TT_OK_E(tide_node_scan_schema(&sc, 0, &s, &e));
     uint32_t sort[2] = {TIDE_NODE_SCAN_LOGINS_TS, TIDE_NODE_SCAN_LOGINS_USER_ID};
     tide_node_order_cfg oc = {.schema = s, .flags = TIDE_CBATCH_POS, .sort_cols = sort, .n_sort = 2};
     rows out[2] = {{0}};
@@ -1816,7 +1811,7 @@ static void test_gen_restore(void)
         tide_flow *f;
         TT_OK_E(tide_flow_create(&f, NULL, &e));
         int src, ord, col;
-        tide_flow_node n = node("scan", &tide_node_scan_vt, tide_node_scan_make, &sc, 1, s, TIDE_CBATCH_POS);
+        tide_flow_node n = node("scan", &tide_node_scan_vt, tide_node_scan_make, (void *)sc, 1, s, TIDE_CBATCH_POS);
         TT_OK_E(tide_flow_add(f, &n, &src, &e));
         n = node("order", &tide_node_order_vt, tide_node_order_make, &oc, 1, s, TIDE_CBATCH_POS);
         TT_OK_E(tide_flow_add(f, &n, &ord, &e));
@@ -1839,7 +1834,7 @@ static void test_gen_restore(void)
         }
         tide_flow_free(f);
     }
-    TT_ASSERT_EQ_INT(out[0].n, sc.gen.events);
+    TT_ASSERT_EQ_INT(out[0].n, expect);
     TT_ASSERT_EQ_INT(out[1].restored, at);
     TT_ASSERT_EQ_INT(at + out[1].n, out[0].n);
     for (size_t i = 0; i < out[1].n; i++)
@@ -1847,11 +1842,27 @@ static void test_gen_restore(void)
     tide_buf_free(&store);
     rows_free(&out[0]);
     rows_free(&out[1]);
+}
+
+static void test_gen_restore(void)
+{
+    tide_node_scan_cfg sc;
+    tide_node_scan_cfg_init(&sc);
+    sc.gen.events = 400000;
+    sc.gen.users = 1000;
+    sc.batch_rows = 512;
+    sc.positions = true;
+    tide_err e = {0};
+    tide_schema *s;
+    TT_OK_E(tide_node_scan_schema(&sc, 0, &s, &e));
+    scan_restore_case(&sc, s, sc.gen.events);
     tide_schema_free(s);
 }
 
-/* A connect source cannot seek yet: a restore that needs it says so. */
-static void test_connect_restore_unsupported(void)
+/* A connect source seeks on restore (tide_src_seek): a file read by one
+ * thread or several, and the generator behind the source interface; stdin
+ * cannot go back. */
+static void test_connect_restore(void)
 {
     tide_err e = {0};
     const char *dir = tt_tmpdir("test_node_pipe_conn");
@@ -1860,19 +1871,42 @@ static void test_connect_restore_unsupported(void)
     snprintf(path, sizeof path, "%s/l.csv", dir);
     tide_gen_logins_cfg g;
     tide_gen_logins_cfg_default(&g);
-    g.events = 5000;
+    g.events = 200000;
+    g.users = 1000;
     TT_OK_E(tide_gen_logins_write_csv(&g, path, &e));
     tide_node_scan_cfg sc;
     tide_node_scan_cfg_init(&sc);
     tide_schema *s;
     TT_OK_E(tide_node_scan_schema(&sc, 0, &s, &e));
     tide_src_config conn;
+    for (int v = 0; v < 3; v++) {
+        tide_src_config_init(&conn);
+        conn.kind = v < 2 ? TIDE_SRC_FILE : TIDE_SRC_GEN_LOGINS;
+        conn.path = path;
+        conn.header = true;
+        conn.schema = s;
+        conn.gen = g;
+        if (v == 1) {
+            conn.parse_threads = 3;
+            conn.chunk_size = 100000;
+        }
+        sc.kind = TIDE_NODE_SCAN_CONNECT;
+        sc.conn = &conn;
+        sc.batch_rows = 700;
+        sc.positions = true;
+        scan_restore_case(&sc, s, g.events);
+        if (tt_failed_now) {
+            fprintf(stderr, "  variant %d\n", v);
+            break;
+        }
+    }
+    /* stdin cannot go back: a restore that needs it says so */
+    int fds[2];
+    TT_ASSERT(pipe(fds) == 0);
     tide_src_config_init(&conn);
-    conn.kind = TIDE_SRC_FILE;
-    conn.path = path;
-    conn.header = true;
+    conn.kind = TIDE_SRC_STDIN;
+    conn.fd = fds[0];
     conn.schema = s;
-    sc.kind = TIDE_NODE_SCAN_CONNECT;
     sc.conn = &conn;
     void *a = NULL, *b = NULL;
     TT_OK_E(tide_node_scan_make(&sc, 0, 1, &a, &e));
@@ -1881,15 +1915,18 @@ static void test_connect_restore_unsupported(void)
     tide_buf snap = {0};
     TT_OK_E(tide_node_scan_vt.snapshot(a, 1, &snap, &e));
     TT_OK_E(tide_node_scan_vt.restore(b, snap.data, snap.len, &e));
+    tide_node_scan_vt.free(b);
+    TT_OK_E(tide_node_scan_make(&sc, 0, 1, &b, &e));
     /* a moved position does not */
     tide_buf_free(&snap);
     snap = (tide_buf){0};
     tide_snap_w w;
-    tide_snap_begin(&w, &snap, "scan", 1);
+    tide_snap_begin(&w, &snap, "scan", 2);
     tide_snap_put_u32(&w, TIDE_NODE_SCAN_CONNECT);
     tide_snap_put_u32(&w, 1);
     tide_snap_put_u64(&w, 4242);
     tide_snap_put_u64(&w, 17);
+    tide_snap_put_bool(&w, false);
     tide_snap_put_i64(&w, 5);
     tide_snap_put_i64(&w, 0);
     tide_snap_put_bool(&w, false);
@@ -1898,10 +1935,12 @@ static void test_connect_restore_unsupported(void)
     tide_snap_put_bool(&w, false);
     TT_OK_E(tide_snap_end(&w, &e));
     TT_ASSERT_EQ_INT(tide_node_scan_vt.restore(b, snap.data, snap.len, &e), TIDE_EUNSUPPORTED);
-    TT_ASSERT(strstr(e.msg, "seek") != NULL);
+    TT_ASSERT(strstr(e.msg, "stdin") != NULL);
     tide_buf_free(&snap);
     tide_node_scan_vt.free(a);
     tide_node_scan_vt.free(b);
+    close(fds[0]);
+    close(fds[1]);
     tide_schema_free(s);
 }
 
@@ -1921,6 +1960,6 @@ int main(void)
     TT_RUN(test_scan_snapshot_restore);
     TT_RUN(test_file_gen_pipeline);
     TT_RUN(test_gen_restore);
-    TT_RUN(test_connect_restore_unsupported);
+    TT_RUN(test_connect_restore);
     TT_DONE();
 }
