@@ -238,7 +238,7 @@ static int wjob_run(wjob *j, uint32_t P, size_t cap, tide_err *e)
     uint32_t wp = global ? 1 : P;
     tide_flow *f = NULL;
     tide_flow_cfg fc = {.batch_rows = 256, .chan_capacity = 4};
-    int rc = tide_flow_create(&f, &fc, e), src, calc = -1, wa, ord, ordl, res, late;
+    int rc = tide_flow_create(&f, &fc, e), src = -1, calc = -1, wa = -1, ord = -1, ordl = -1, res = -1, late = -1;
     tide_flow_node n = fr_node("scan", &tide_node_scan_vt, tide_node_scan_make, &j->scan, 1, j->s_src, 0);
     rc = rc ? rc : tide_flow_add(f, &n, &src, e);
     if (j->s_calc) {
