@@ -126,7 +126,9 @@ typedef struct tide_src_config {
     /* FILE: parse with this many threads of the source's own (> 1), in
      * chunks of chunk_size bytes (0 = 8 MiB), put back in file order
      * (connect/file_split.h): the same rows, positions and dead letters as
-     * one thread; batch boundaries may differ at chunk ends. */
+     * one thread.  Batches end when full and where a chunk's records begin
+     * (the first record that starts at or after a multiple of chunk_size),
+     * with one thread as with several, so both give the same batches. */
     uint32_t parse_threads;
     size_t chunk_size;
     /* Watermark policy of a job reading this source (exec/node_scan.h's fields
