@@ -351,7 +351,7 @@ static void file_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops file_ops = {file_next, file_idle, file_idle, file_position, file_seek, file_free};
+static const tide_src_ops file_ops = {file_next, file_idle, file_idle, file_position, file_seek, file_free, NULL};
 
 int tide_src__file_open(tide_src *s, tide_err *e)
 {
