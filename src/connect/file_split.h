@@ -65,8 +65,9 @@
  * delivered after every batch of rows that precede it and right before the
  * batch that holds the next row (those after a chunk's last row: when the
  * chunk is used up).  Batches are full (at the work area's capacity)
- * except the last of each chunk: rows, their order, values and positions
- * are the sequential source's, the batch boundaries are not.
+ * except the last of each chunk: the sequential FILE source cuts its
+ * batches at chunk ends too (with the same chunk size), so they are its
+ * batches as well.
  *
  * Positions (tide_fsplit_reader_position) are those of a checkpoint, as
  * tide_src_position's: after a batch, where the record after its last row

@@ -255,6 +255,34 @@ int tide_src_next(tide_src *s, tide_cbatch *batch, tide_src_batch *info, tide_er
     return rc;
 }
 
+int tide_src_next_lend(tide_src *s, tide_cbatch *batch, tide_cbatch **out, tide_src_batch *info,
+                       tide_err *e)
+{
+    *out = NULL;
+    if (!s->ops->lend) {
+        int rc = tide_src_next(s, batch, info, e);
+        if (rc == TIDE_SRC_READY)
+            *out = batch;
+        return rc;
+    }
+    if (s->err.code)
+        return tide_err_set(e, s->err.code, "%s", s->err.msg);
+    tide_cbatch_reset(batch);
+    info->partition = 0;
+    tide_cbatch *b = NULL;
+    int rc = s->ops->lend(s, batch, &b, info, &s->err);
+    if (rc < 0) {
+        if (!s->err.code)
+            tide_err_set(&s->err, rc, "source: error %s", tide_err_name(rc));
+        return tide_err_set(e, s->err.code, "%s", s->err.msg);
+    }
+    if (rc == TIDE_SRC_READY) {
+        s->st.rows += tide_cbatch_rows(b);
+        *out = b;
+    }
+    return rc;
+}
+
 bool tide_src_idle(const tide_src *s, uint32_t partition)
 {
     return partition < s->partitions && s->ops->idle(s, partition);

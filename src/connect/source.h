@@ -126,7 +126,9 @@ typedef struct tide_src_config {
     /* FILE: parse with this many threads of the source's own (> 1), in
      * chunks of chunk_size bytes (0 = 8 MiB), put back in file order
      * (connect/file_split.h): the same rows, positions and dead letters as
-     * one thread; batch boundaries may differ at chunk ends. */
+     * one thread.  Batches end when full and where a chunk's records begin
+     * (the first record that starts at or after a multiple of chunk_size),
+     * with one thread as with several, so both give the same batches. */
     uint32_t parse_threads;
     size_t chunk_size;
     /* Watermark policy of a job reading this source (exec/node_scan.h's fields
@@ -181,6 +183,18 @@ typedef struct tide_src_batch {
 /* Fill `batch` (reset first); see the top of this file.  A failed source
  * stays failed: later calls return the first error. */
 int tide_src_next(tide_src *s, tide_cbatch *batch, tide_src_batch *info, tide_err *e);
+
+/* The same rows as tide_src_next, without copying them where the source
+ * can lend a batch of its own (a FILE parsed by several threads lends the
+ * batches its threads parsed into).  *out gets either `batch`, filled as
+ * tide_src_next fills it, or the source's batch: borrowed until the next
+ * call on s (or tide_src_free); the caller may change its rows (e.g.
+ * tide_cbatch_compact) but not add any.  A lent batch has the source's
+ * column types, at most tide_cbatch_capacity(batch) rows, and keeps
+ * positions (TIDE_CBATCH_POS) whether `batch` does or not.  Returns as
+ * tide_src_next (*out is set for TIDE_SRC_READY only). */
+int tide_src_next_lend(tide_src *s, tide_cbatch *batch, tide_cbatch **out, tide_src_batch *info,
+                       tide_err *e);
 
 /* The partition has caught up with what there is (see "Idle partitions"). */
 bool tide_src_idle(const tide_src *s, uint32_t partition);

@@ -4,7 +4,8 @@
  * source.c owns the handle, the sticky error and the statistics; each kind
  * (src_file.c, src_topic.c, src_gen.c) fills in `ops` and `impl` from its
  * open function and implements the calls below.  tide_src_next resets the
- * batch and checks the sticky error before it calls ops->next.
+ * batch and checks the sticky error before it calls ops->next (and
+ * tide_src_next_lend before ops->lend).
  */
 #ifndef TIDE_CONNECT_SOURCE_INT_H
 #define TIDE_CONNECT_SOURCE_INT_H
@@ -20,6 +21,11 @@ typedef struct tide_src_ops {
      * partition is checked); NULL: TIDE_EUNSUPPORTED */
     int (*seek)(tide_src *s, uint32_t partition, const tide_src_pos *pos, tide_err *e);
     void (*free)(tide_src *s); /* frees impl (and whatever the kind made); may see a half-built impl */
+    /* May be NULL: tide_src_next_lend then fills the caller's batch with
+     * next.  Else next's rows in a batch of the kind's own (*b), lent until
+     * the next call on the source (tide_src_next_lend's contract); `own` is
+     * the caller's batch (empty), for its capacity. */
+    int (*lend)(tide_src *s, const tide_cbatch *own, tide_cbatch **b, tide_src_batch *info, tide_err *e);
 } tide_src_ops;
 
 struct tide_src {

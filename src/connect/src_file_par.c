@@ -10,7 +10,8 @@
  * and a worker waits while that slot still holds an undelivered chunk, so
  * at most W chunks are parsed ahead of the reader (memory stays bounded:
  * W work areas).  next() waits for the chunk the reader wants, begins it
- * and copies its batches into the caller's batch.  A seek (before the
+ * and copies its batches into the caller's batch; lend() hands them out
+ * as they are (tide_src_next_lend), without the copy.  A seek (before the
  * first next) moves the reader, and the workers start at its chunk.
  */
 #include "connect/file_split.h"
@@ -43,10 +44,7 @@ typedef struct par_src {
     uint32_t next_chunk; /* the next chunk a worker takes */
     int64_t delivered;   /* chunks used up by the reader */
     bool stop;
-    /* the chunk being delivered */
-    tide_cbatch *cur;
-    uint32_t cur_off;
-    bool in_chunk;
+    bool in_chunk; /* a chunk is being delivered */
     bool done;
     uint32_t rows; /* the work areas' batch capacity (0: not started) */
 } par_src;
@@ -82,30 +80,10 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Copy rows of the current chunk batch into b (as many as fit). */
-static uint32_t take(par_src *p, tide_cbatch *b, tide_err *e, int *rc)
-{
-    uint32_t left = tide_cbatch_rows(p->cur) - p->cur_off;
-    uint32_t room = tide_cbatch_capacity(b) - tide_cbatch_rows(b);
-    uint32_t n = left < room ? left : room;
-    uint32_t sel[256];
-    uint32_t done = 0;
-    while (done < n) {
-        uint32_t k = n - done < 256 ? n - done : 256;
-        for (uint32_t j = 0; j < k; j++)
-            sel[j] = p->cur_off + done + j;
-        if ((*rc = tide_cbatch_select(b, p->cur, sel, k, e)) != 0)
-            return done;
-        done += k;
-    }
-    p->cur_off += n;
-    return n;
-}
-
-/* At the first next(): work areas whose batches have the caller's
- * capacity (so that each of their batches is one batch of the caller's,
- * and dead letters fall between batches where the sequential source puts
- * them), then the workers. */
+/* At the first call: work areas whose batches have the caller's capacity
+ * (so that each of their batches is one batch of the caller's, and dead
+ * letters fall between batches where the sequential source puts them),
+ * then the workers. */
 static int start(par_src *p, uint32_t rows, tide_err *e)
 {
     int rc;
@@ -119,38 +97,27 @@ static int start(par_src *p, uint32_t rows, tide_err *e)
     return 0;
 }
 
-static int par_next(tide_src *s, tide_cbatch *b, tide_src_batch *info, tide_err *e)
+/* The next batch of the work areas, in file order, into *out (its dead
+ * letters delivered before it): TIDE_SRC_READY, TIDE_SRC_END or < 0.  A
+ * batch stays valid until the call after the one that returned it (which
+ * may hand its work area back to the workers).  The caller's batch
+ * capacity `cap` starts the workers at the first call. */
+static int next_batch(par_src *p, uint32_t cap, tide_cbatch **out, tide_err *e)
 {
-    par_src *p = s->impl;
-    info->partition = 0;
     if (!p->rows) {
-        int rc = start(p, tide_cbatch_capacity(b), e);
+        int rc = start(p, cap, e);
         if (rc)
             return rc;
-    } else if (tide_cbatch_capacity(b) < p->rows) {
-        return tide_err_set(e, TIDE_EINVAL, "source %s: a batch smaller than the first one", s->cfg.path);
+    } else if (cap < p->rows) {
+        return tide_err_set(e, TIDE_EINVAL, "source %s: a batch smaller than the first one", p->s->cfg.path);
     }
     for (;;) {
         if (p->done)
             return TIDE_SRC_END;
-        if (p->cur && p->cur_off < tide_cbatch_rows(p->cur)) {
-            int rc = 0;
-            uint32_t n = take(p, b, e, &rc);
-            if (rc)
-                return rc;
-            if (n)
-                return TIDE_SRC_READY;
-        }
-        p->cur = NULL;
-        /* the next call may deliver dead letters: they go after the rows
-         * already in b (as the sequential source orders them) */
-        if (tide_cbatch_rows(b))
-            return TIDE_SRC_READY;
         if (p->in_chunk) {
-            int rc = tide_fsplit_reader_next(p->r, &p->cur, e);
-            p->cur_off = 0;
+            int rc = tide_fsplit_reader_next(p->r, out, e);
             if (rc == TIDE_SRC_READY)
-                continue;
+                return rc;
             if (rc < 0)
                 return rc;
             /* the chunk is used up: free its slot */
@@ -183,6 +150,35 @@ static int par_next(tide_src *s, tide_cbatch *b, tide_src_batch *info, tide_err 
             return rc;
         p->in_chunk = true;
     }
+}
+
+/* A work area's batch holds at most the caller's capacity, so each is
+ * delivered whole: copied into b (next) or lent (lend). */
+static int par_next(tide_src *s, tide_cbatch *b, tide_src_batch *info, tide_err *e)
+{
+    par_src *p = s->impl;
+    info->partition = 0;
+    tide_cbatch *cur = NULL;
+    int rc = next_batch(p, tide_cbatch_capacity(b), &cur, e);
+    if (rc != TIDE_SRC_READY)
+        return rc;
+    uint32_t n = tide_cbatch_rows(cur), sel[256];
+    for (uint32_t done = 0; done < n;) {
+        uint32_t k = n - done < 256 ? n - done : 256;
+        for (uint32_t j = 0; j < k; j++)
+            sel[j] = done + j;
+        if ((rc = tide_cbatch_select(b, cur, sel, k, e)) != 0)
+            return rc;
+        done += k;
+    }
+    return TIDE_SRC_READY;
+}
+
+static int par_lend(tide_src *s, const tide_cbatch *own, tide_cbatch **b, tide_src_batch *info, tide_err *e)
+{
+    par_src *p = s->impl;
+    info->partition = 0;
+    return next_batch(p, tide_cbatch_capacity(own), b, e);
 }
 
 static bool par_idle(const tide_src *s, uint32_t part)
@@ -238,7 +234,7 @@ static void par_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops par_ops = {par_next, par_idle, par_idle, par_position, par_seek, par_free};
+static const tide_src_ops par_ops = {par_next, par_idle, par_idle, par_position, par_seek, par_free, par_lend};
 
 int tide_src__file_par_open(tide_src *s, tide_err *e)
 {

@@ -118,7 +118,7 @@ static void gen_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops gen_ops = {gen_next, gen_idle, gen_idle, gen_position, gen_seek, gen_free};
+static const tide_src_ops gen_ops = {gen_next, gen_idle, gen_idle, gen_position, gen_seek, gen_free, NULL};
 
 static const tide_type gen_types[4] = {TIDE_TYPE_TIMESTAMP, TIDE_TYPE_BIGINT, TIDE_TYPE_STRING,
                                        TIDE_TYPE_STRING};

@@ -237,7 +237,7 @@ static void topic_free(tide_src *s)
     s->impl = NULL;
 }
 
-static const tide_src_ops topic_ops = {topic_next, topic_idle, topic_ended, topic_position, topic_seek, topic_free};
+static const tide_src_ops topic_ops = {topic_next, topic_idle, topic_ended, topic_position, topic_seek, topic_free, NULL};
 
 /* The schema without the rowtime column, and the column map. */
 static int value_schema(topic_src *ts, tide_err *e)

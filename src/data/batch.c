@@ -526,6 +526,7 @@ int tide_cbatch_view_create(tide_cbatch **out, const tide_schema *schema, const 
     b->ncols = (uint32_t)ncols;
     b->cols = cols;
     b->view_map = m;
+    b->view_keep = TIDE_CBATCH_OPS | TIDE_CBATCH_POS;
     b->mem = cols; /* freed with it */
     tide_arena_init(&b->arena, 64); /* empty: a view holds no strings */
     *out = b;
@@ -544,8 +545,13 @@ int tide_cbatch_view_bind(tide_cbatch *view, const tide_cbatch *src, tide_err *e
     }
     view->rows = src->rows;
     view->capacity = src->capacity;
-    view->flags = src->flags;
-    view->ops = src->ops;
-    view->pos = src->pos;
+    view->flags = src->flags & view->view_keep;
+    view->ops = view->view_keep & TIDE_CBATCH_OPS ? src->ops : NULL;
+    view->pos = view->view_keep & TIDE_CBATCH_POS ? src->pos : NULL;
     return 0;
+}
+
+void tide_cbatch_view_keep(tide_cbatch *view, unsigned flags)
+{
+    view->view_keep = flags & (TIDE_CBATCH_OPS | TIDE_CBATCH_POS);
 }

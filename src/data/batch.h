@@ -78,6 +78,7 @@ typedef struct tide_cbatch {
     size_t str_left;         /* str_cur[0 .. str_left) */
     void *mem;               /* the one allocation behind cols and the arrays */
     uint32_t *view_map;      /* a view (tide_cbatch_view_create): its columns' sources */
+    unsigned view_keep;      /* a view: the flags of the bound batch it shows */
 } tide_cbatch;
 
 /* Create an empty batch of `schema` (borrowed) for 1..TIDE_CBATCH_MAX_CAPACITY
@@ -283,5 +284,9 @@ int tide_cbatch_view_create(tide_cbatch **out, const tide_schema *schema, const 
 /* Point the view at src's columns.  0, or TIDE_EINVAL when a mapped column
  * is missing or of another type than the view's. */
 int tide_cbatch_view_bind(tide_cbatch *view, const tide_cbatch *src, tide_err *e);
+/* Which of the bound batch's TIDE_CBATCH_OPS / TIDE_CBATCH_POS the view
+ * shows from its next bind on (a view made by create shows both): e.g. a
+ * batch with positions seen as one without. */
+void tide_cbatch_view_keep(tide_cbatch *view, unsigned flags);
 
 #endif

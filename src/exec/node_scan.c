@@ -33,6 +33,11 @@ typedef struct scan {
     tide_wm_comb *comb;
     int64_t wm_sent;
     tide_cbatch *in;
+    /* the rows of this poll: `in`, or a batch a connect source lent
+     * (tide_src_next_lend: `borrowed`, valid until the next poll), seen
+     * through `lent` (a view hiding its positions) unless cfg.positions */
+    tide_cbatch *cur;
+    tide_cbatch *borrowed, *lent;
     uint32_t *iota; /* 0 .. rows-1: the selections of segments */
     uint32_t *sel;  /* rows kept by the dead-letter pass */
     char reason[160];
@@ -109,6 +114,7 @@ static void scan_free(void *self)
     free(s->wgen);
     tide_wm_comb_free(s->comb);
     tide_cbatch_free(s->in);
+    tide_cbatch_free(s->lent);
     free(s->iota);
     free(s->sel);
     tide_schema_free(s->own_schema);
@@ -198,6 +204,12 @@ int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void
      * known: comb_ready) */
     if ((rc = tide_cbatch_create(&s->in, s->schema, s->rows, tide_node_scan_flags(c), e)) != 0)
         goto fail;
+    s->cur = s->in;
+    if (c->kind == TIDE_NODE_SCAN_CONNECT && !c->positions) {
+        if ((rc = tide_cbatch_view_create(&s->lent, s->schema, NULL, e)) != 0)
+            goto fail;
+        tide_cbatch_view_keep(s->lent, 0);
+    }
     s->iota = malloc((size_t)s->rows * sizeof *s->iota);
     s->sel = malloc((size_t)s->rows * sizeof *s->sel);
     if (!s->iota || !s->sel)
@@ -277,17 +289,21 @@ static int fill_gen(scan *s, int64_t now, tide_err *e)
     return TIDE_SRC_READY;
 }
 
-/* Fill s->in with rows of one partition.  TIDE_SRC_* or < 0. */
+/* Fill s->cur with rows of one partition (s->in, or a batch the connect
+ * source lends).  TIDE_SRC_* or < 0. */
 static int scan_fill(scan *s, const tide_node_scan_out *out, uint32_t *part, int64_t now, tide_err *e)
 {
     const tide_node_scan_cfg *c = s->cfg;
     *part = 0;
+    s->cur = s->in;
+    s->borrowed = NULL;
     switch (c->kind) {
     case TIDE_NODE_SCAN_GEN_LOGINS:
         return fill_gen(s, now, e);
     case TIDE_NODE_SCAN_CONNECT: {
         tide_src_batch info = {0};
-        int rc = tide_src_next(s->conn, s->in, &info, e);
+        tide_cbatch *b = NULL;
+        int rc = tide_src_next_lend(s->conn, s->in, &b, &info, e);
         tide_src_stats st;
         tide_src_stats_get(s->conn, &st);
         if (st.dead > s->conn_dead) {
@@ -295,6 +311,16 @@ static int scan_fill(scan *s, const tide_node_scan_out *out, uint32_t *part, int
             s->conn_dead = st.dead;
         }
         *part = info.partition;
+        if (rc == TIDE_SRC_READY && b != s->in) {
+            s->borrowed = b;
+            s->cur = b;
+            if (s->lent) {
+                int brc = tide_cbatch_view_bind(s->lent, b, e);
+                if (brc != 0)
+                    return brc;
+                s->cur = s->lent;
+            }
+        }
         return rc;
     }
     default: {
@@ -319,20 +345,20 @@ static int send_wm(scan *s, const tide_node_scan_out *out, int64_t w, tide_err *
     return 0;
 }
 
-/* Rows [from, to) of s->in on port 0. */
+/* Rows [from, to) of s->cur on port 0. */
 static int emit_rows(scan *s, const tide_node_scan_out *out, uint32_t from, uint32_t to, tide_err *e)
 {
     if (from >= to)
         return 0;
-    bool whole = from == 0 && to == tide_cbatch_rows(s->in);
-    return out->rows(out->ctx, s->in, whole ? NULL : s->iota + from, to - from, e);
+    bool whole = from == 0 && to == tide_cbatch_rows(s->cur);
+    return out->rows(out->ctx, s->cur, whole ? NULL : s->iota + from, to - from, e);
 }
 
-/* Dead letters out of s->in (compacted in place); returns the rows left. */
+/* Dead letters out of s->cur (compacted in place); returns the rows left. */
 static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t now, uint32_t *left, tide_err *e)
 {
     const tide_node_scan_cfg *c = s->cfg;
-    tide_cbatch *b = s->in;
+    tide_cbatch *b = s->cur;
     uint32_t n = tide_cbatch_rows(b);
     const uint8_t *nulls = tide_cbatch_nulls(b, s->time_col);
     const int64_t *ts = tide_cbatch_col_i64(b, s->time_col);
@@ -370,13 +396,18 @@ static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t 
     out->count(out->ctx, TIDE_NODE_BAD, k);
     if (rc != 0)
         return rc;
-    tide_cbatch_compact(b, s->sel, m);
+    if (b == s->lent) { /* the view's rows are the lent batch's */
+        tide_cbatch_compact(s->borrowed, s->sel, m);
+        rc = tide_cbatch_view_bind(s->lent, s->borrowed, e);
+    } else {
+        tide_cbatch_compact(b, s->sel, m);
+    }
     *left = m;
-    return 0;
+    return rc;
 }
 
 /*
- * The rows of s->in (one partition's) out, with exact watermarks.
+ * The rows of s->cur (one partition's) out, with exact watermarks.
  *
  * Fast path: if the batch's smallest ts is > the watermark that could hold
  * anywhere inside the batch (max(current, max ts - B)), no record can be
@@ -396,7 +427,7 @@ static int scan_process(scan *s, const tide_node_scan_out *out, uint32_t part, i
     if (rc != 0 || n == 0)
         return rc;
     out->count(out->ctx, TIDE_NODE_IN, n);
-    const int64_t *ts = tide_cbatch_col_i64(s->in, s->time_col);
+    const int64_t *ts = tide_cbatch_col_i64(s->cur, s->time_col);
     int64_t B = s->cfg->wm_bound;
     int64_t bmin = ts[0], bmax = ts[0];
     for (uint32_t i = 1; i < n; i++) {

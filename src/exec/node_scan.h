@@ -4,7 +4,10 @@
  *
  * A poll reads up to cfg.batch_rows rows of one source partition:
  *   fill    - the logins generator, a connect/ source (file, stdin, topic,
- *             generator) or a caller's callback fills the node's batch.
+ *             generator) or a caller's callback fills the node's batch (a
+ *             file parsed by several threads lends its own instead:
+ *             tide_src_next_lend, no copy; its positions stay hidden
+ *             unless cfg.positions).
  *   clean   - rows with a NULL event time, or (future_bound_ms > 0) one
  *             beyond processing now + bound, are dead letters: counted
  *             (TIDE_NODE_BAD), handed to cfg.on_dead, dropped, before any

@@ -229,11 +229,14 @@ static void case_cfg(const file_case *fc, tide_src_config *c, run_log *l)
     l->path_len = strlen(fc->path);
 }
 
-static int run_sequential(const file_case *fc, uint32_t batch_rows, size_t read_size, run_log *l, tide_src_pos *end)
+/* chunk: the source's chunk_size (where it cuts batches; 0: the default). */
+static int run_sequential(const file_case *fc, uint32_t batch_rows, size_t read_size, size_t chunk, run_log *l,
+                          tide_src_pos *end)
 {
     tide_src_config c;
     case_cfg(fc, &c, l);
     c.read_size = read_size;
+    c.chunk_size = chunk;
     tide_err e = {0};
     tide_src *src = NULL;
     tide_cbatch *b = NULL;
@@ -698,7 +701,7 @@ static int check_equal(const char *path, const tide_schema *schema, tide_format 
     file_case fc = {path, schema, fmt, header};
     run_log seq = {0};
     tide_src_pos seq_end = {0};
-    int rc = run_sequential(&fc, 1 + (uint32_t)rnd(s, 40), 16 + (size_t)rnd(s, 4096), &seq, &seq_end);
+    int rc = run_sequential(&fc, 1 + (uint32_t)rnd(s, 40), 16 + (size_t)rnd(s, 4096), 0, &seq, &seq_end);
     for (size_t k = 0; k < nsizes && !rc; k++) {
         run_log sp = {0};
         tide_src_pos sp_end = {0};
@@ -865,7 +868,7 @@ static void test_threads(void)
         file_case fc = {g_path, g_schema, csv ? TIDE_FORMAT_CSV : TIDE_FORMAT_JSONL, header};
         run_log seq = {0};
         tide_src_pos end;
-        TT_OK(run_sequential(&fc, 1024, 0, &seq, &end));
+        TT_OK(run_sequential(&fc, 1024, 0, 0, &seq, &end));
         static const size_t sizes[] = {61, 997, 8192, 65536};
         for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
             int threads = 2 + (int)rnd(&s, 3);
@@ -899,7 +902,7 @@ static void test_io_faults(void)
     file_case fc = {g_path, g_schema, TIDE_FORMAT_CSV, true};
     run_log seq = {0};
     tide_src_pos end;
-    TT_OK(run_sequential(&fc, 64, 0, &seq, &end));
+    TT_OK(run_sequential(&fc, 64, 0, 0, &seq, &end));
     bool passed = false;
     for (long n = 1; n < 1000 && !passed; n++) {
         tide_io_faults f = {.fail_at = n};
@@ -1015,7 +1018,8 @@ static void test_api(void)
 }
 
 /* tide_src_open with parse_threads > 1: the same rows, positions, dead
- * letters and end position as one thread, for random CSV and JSON Lines
+ * letters, batches and end position as one thread with the same chunk size
+ * (both cut batches at chunk boundaries), for random CSV and JSON Lines
  * files and chunk sizes down to a few bytes. */
 static void test_source_parse_threads(void)
 {
@@ -1037,11 +1041,16 @@ static void test_source_parse_threads(void)
         tide_src_pos ea = {0}, eb = {0};
         uint32_t rows = 1 + (uint32_t)rnd(&s, 64), threads = 2 + (uint32_t)rnd(&s, 3);
         size_t chunk = 1 + (size_t)rnd(&s, rnd(&s, 2) ? 16 : text.len + 10);
-        TT_ASSERT(run_sequential(&fc, rows, 0, &a, &ea) == 0);
+        TT_ASSERT(run_sequential(&fc, rows, 0, chunk, &a, &ea) == 0);
         TT_ASSERT(run_par_source(&fc, threads, chunk, rows, &b, &eb) == 0);
         char what[128];
         snprintf(what, sizeof what, "seed %" PRIu64 " threads %u chunk %zu", seed, threads, chunk);
         int same = same_logs(&a, &b, what);
+        if (same == 0 && (a.nbatch != b.nbatch ||
+                          (a.nbatch && memcmp(a.batch_end, b.batch_end, a.nbatch * sizeof *a.batch_end)))) {
+            fprintf(stderr, "  %s: %zu vs %zu batches\n", what, a.nbatch, b.nbatch);
+            same = -1;
+        }
         log_free(&a);
         log_free(&b);
         tide_buf_free(&text);
@@ -1109,7 +1118,7 @@ static void test_seek(void)
         run_log all = {0};
         tide_src_pos end = {0};
         uint32_t rows = 1 + (uint32_t)rnd(&s, 24);
-        TT_ASSERT(run_sequential(&fc, rows, 0, &all, &end) == 0);
+        TT_ASSERT(run_sequential(&fc, rows, 0, 0, &all, &end) == 0);
         for (int cut = 0; cut < 6; cut++) {
             uint32_t ta = rnd(&s, 2) ? 1 : 2 + (uint32_t)rnd(&s, 3), tb = rnd(&s, 2) ? 1 : 2 + (uint32_t)rnd(&s, 3);
             size_t ca = 1 + (size_t)rnd(&s, rnd(&s, 2) ? 16 : text.len + 10);
