@@ -123,8 +123,10 @@ typedef struct tide_src_config {
     tide_gen_logins_cfg gen;   /* GEN_LOGINS */
     const tide_clock *clock;   /* GEN_LOGINS rate; NULL = system clock */
     size_t read_size;          /* FILE/STDIN read block; 0 = 1 MiB */
-    /* FILE: parse with this many threads of the source's own (> 1), in
-     * chunks of chunk_size bytes (0 = 8 MiB), put back in file order
+    /* FILE: parse with this many threads (> 1): the one that reads and
+     * parse_threads - 1 of the source's own (the reading thread parses a
+     * chunk itself while the one it needs next is not ready), in chunks of
+     * chunk_size bytes (0 = 8 MiB), put back in file order
      * (connect/file_split.h): the same rows, positions and dead letters as
      * one thread.  Batches end when full and where a chunk's records begin
      * (the first record that starts at or after a multiple of chunk_size),

@@ -1,18 +1,24 @@
 /*
  * src_file_par.c - a FILE source parsed by several threads
- * (cfg.parse_threads > 1): connect/file_split.h's chunks, parsed ahead by
- * worker threads of the source, handed out in file order.  To its user it
- * is the sequential FILE source: the same rows, positions and dead letters
- * in the same order (batch boundaries may differ at chunk ends).
+ * (cfg.parse_threads > 1): connect/file_split.h's chunks, parsed ahead and
+ * handed out in file order.  To its user it is the sequential FILE source:
+ * the same rows, positions, dead letters and batches, in the same order.
  *
- * Workers take chunk indexes in order from a shared counter and parse each
- * into a work area of a ring of 2 x threads; chunk i goes to slot i mod W,
- * and a worker waits while that slot still holds an undelivered chunk, so
- * at most W chunks are parsed ahead of the reader (memory stays bounded:
- * W work areas).  next() waits for the chunk the reader wants, begins it
- * and copies its batches into the caller's batch; lend() hands them out
- * as they are (tide_src_next_lend), without the copy.  A seek (before the
- * first next) moves the reader, and the workers start at its chunk.
+ * Parsers take chunk indexes in order from a shared counter and parse each
+ * into a work area of a ring of W = 2 x parse_threads; chunk i goes to slot
+ * i mod W, and a chunk is taken only while its slot holds no undelivered
+ * chunk, so at most W chunks are parsed ahead of the reader (memory stays
+ * bounded: W work areas).  The parsers are parse_threads - 1 worker
+ * threads and the reading thread itself: next() begins the chunk the
+ * reader wants once it is parsed, and while it is not, parses the next
+ * free chunk rather than sleep.  So a reader with little to do per row
+ * (a light query) parses about as much as a worker, and one with much to
+ * do (an aggregation chained to the scan) leaves the parsing to the
+ * worker: the parallelism's threads stay busy without a thread more than
+ * it asks for.  next() copies the chunk's batches into the caller's
+ * batch; lend() hands them out as they are (tide_src_next_lend), without
+ * the copy.  A seek (before the first next) moves the reader, and the
+ * parsers start at its chunk.
  */
 #include "connect/file_split.h"
 #include "connect/source_int.h"
@@ -55,27 +61,33 @@ static void par_dead(void *ctx, const tide_src_dead *dl)
     tide_src__dead(p->s, 0, dl->position, dl->reason, dl->raw, dl->raw_len);
 }
 
+/* With p->mu held: take the next chunk if its slot is free and parse it
+ * (unlocked meanwhile).  False when there is none to take now. */
+static bool parse_next(par_src *p)
+{
+    if (p->stop || p->next_chunk >= p->nchunks ||
+        (int64_t)p->next_chunk - p->delivered >= (int64_t)p->nslots)
+        return false;
+    uint32_t i = p->next_chunk++;
+    slot *sl = &p->slots[i % p->nslots];
+    pthread_mutex_unlock(&p->mu);
+    tide_err e = {0};
+    int rc = tide_fsplit_parse(p->fs, i, sl->c, &e);
+    pthread_mutex_lock(&p->mu);
+    sl->rc = rc;
+    sl->err = e;
+    sl->chunk = i;
+    pthread_cond_broadcast(&p->cv);
+    return true;
+}
+
 static void *worker(void *arg)
 {
     par_src *p = arg;
     pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (!p->stop && p->next_chunk < p->nchunks &&
-               (int64_t)p->next_chunk - p->delivered >= (int64_t)p->nslots)
+    while (!p->stop && p->next_chunk < p->nchunks)
+        if (!parse_next(p))
             pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stop || p->next_chunk >= p->nchunks)
-            break;
-        uint32_t i = p->next_chunk++;
-        slot *sl = &p->slots[i % p->nslots];
-        pthread_mutex_unlock(&p->mu);
-        tide_err e = {0};
-        int rc = tide_fsplit_parse(p->fs, i, sl->c, &e);
-        pthread_mutex_lock(&p->mu);
-        sl->rc = rc;
-        sl->err = e;
-        sl->chunk = i;
-        pthread_cond_broadcast(&p->cv);
-    }
     pthread_mutex_unlock(&p->mu);
     return NULL;
 }
@@ -83,7 +95,7 @@ static void *worker(void *arg)
 /* At the first call: work areas whose batches have the caller's capacity
  * (so that each of their batches is one batch of the caller's, and dead
  * letters fall between batches where the sequential source puts them),
- * then the workers. */
+ * then the workers (none for a file of one chunk: the reader parses it). */
 static int start(par_src *p, uint32_t rows, tide_err *e)
 {
     int rc;
@@ -139,9 +151,12 @@ static int next_batch(par_src *p, uint32_t cap, tide_cbatch **out, tide_err *e)
             return TIDE_SRC_END;
         }
         slot *sl = &p->slots[want % p->nslots];
+        /* while the chunk is not parsed, parse the next free one here
+         * rather than sleep */
         pthread_mutex_lock(&p->mu);
         while (sl->chunk != (int64_t)want)
-            pthread_cond_wait(&p->cv, &p->mu);
+            if (!parse_next(p))
+                pthread_cond_wait(&p->cv, &p->mu);
         pthread_mutex_unlock(&p->mu);
         if (sl->rc)
             return tide_err_set(e, sl->rc, "%s", sl->err.msg);
@@ -254,13 +269,14 @@ int tide_src__file_par_open(tide_src *s, tide_err *e)
         return rc;
     if ((rc = tide_fsplit_reader_create(&p->r, p->fs, e)) != 0)
         return rc;
-    p->nthreads = s->cfg.parse_threads;
+    /* the reading thread parses too: parse_threads - 1 workers */
     p->nchunks = tide_fsplit_chunks(p->fs);
-    if (p->nthreads > p->nchunks)
-        p->nthreads = p->nchunks ? p->nchunks : 1;
-    p->nslots = 2 * p->nthreads;
+    p->nthreads = s->cfg.parse_threads - 1;
+    if (p->nthreads > p->nchunks - 1)
+        p->nthreads = p->nchunks - 1;
+    p->nslots = 2 * s->cfg.parse_threads;
     p->slots = calloc(p->nslots, sizeof *p->slots);
-    p->th = calloc(p->nthreads, sizeof *p->th);
+    p->th = calloc(p->nthreads + 1, sizeof *p->th);
     if (!p->slots || !p->th)
         return tide_err_set(e, TIDE_ENOMEM, "source: out of memory");
     for (uint32_t i = 0; i < p->nslots; i++)

@@ -291,6 +291,31 @@ int tide_cbatch_copy_row(tide_cbatch *dst, const tide_cbatch *src, uint32_t row,
 
 /* The rows sel[0..n) are one run sel[0], sel[0] + 1, ... (then columns
  * copy with memcpy). */
+/* memcpy for the short strings of most columns, without a call: loads and
+ * stores that stay within [s, s + n) and [d, d + n). */
+static inline void copy_bytes(char *d, const char *s, uint32_t n)
+{
+    if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else {
+        d[0] = s[0];
+        d[n >> 1] = s[n >> 1];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 static bool is_run(const uint32_t *sel, uint32_t n)
 {
     if (n == 0 || sel[n - 1] - sel[0] != n - 1)
@@ -387,13 +412,26 @@ int tide_cbatch_select_cols(tide_cbatch *dst, const tide_cbatch *src, const uint
             break;
         }
         case TIDE_TYPE_STRING: {
+            /* the bytes of all the column's strings in one allocation */
             const tide_str *sv = sc->v.s;
+            tide_str *dv = d->v.s + base;
+            size_t total = 0;
+            for (uint32_t i = 0; i < n; i++)
+                total += sn[sel[i]] ? 0 : sv[sel[i]].len;
+            char *p = total ? str_alloc(dst, total) : NULL;
+            if (total && !p) /* (rows not added yet: dst keeps its rows) */
+                return tide_err_set(e, TIDE_ENOMEM, "column batch: out of memory for %zu string bytes", total);
             for (uint32_t i = 0; i < n; i++) {
+                tide_str str = sv[sel[i]];
                 if (sn[sel[i]])
                     continue;
-                tide_str str = sv[sel[i]];
-                if (tide_cbatch_set_str(dst, c, base + i, str.ptr, str.len, e) != 0)
-                    return TIDE_ENOMEM; /* (rows not added yet: dst keeps its rows) */
+                if (str.len == 0) {
+                    dv[i] = (tide_str){"", 0};
+                    continue;
+                }
+                copy_bytes(p, str.ptr, str.len);
+                dv[i] = (tide_str){p, str.len};
+                p += str.len;
             }
             break;
         }

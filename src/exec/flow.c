@@ -232,7 +232,7 @@ int tide_flow_create(tide_flow **out, const tide_flow_cfg *cfg, tide_err *e)
     if (!f->cfg.batch_rows)
         f->cfg.batch_rows = 4096;
     if (!f->cfg.chan_capacity)
-        f->cfg.chan_capacity = 8;
+        f->cfg.chan_capacity = 32;
     if (!f->cfg.clock)
         f->cfg.clock = tide_clock_system();
     *out = f;

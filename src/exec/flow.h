@@ -70,7 +70,10 @@ typedef struct tide_flow tide_flow;
 typedef struct tide_flow_cfg {
     uint32_t batch_rows;     /* rows per channel batch; 0: 4096 */
     int64_t latency_ns;      /* flush bound of a partial batch; 0: 5 ms */
-    uint32_t chan_capacity;  /* batches per channel; 0: 8 */
+    /* batches per channel; 0: 32 (with more tasks than cores a consumer
+     * loses its core for a scheduler slice, a few ms: a producer that may
+     * run that far ahead keeps its own core busy meanwhile) */
+    uint32_t chan_capacity;
     const tide_clock *clock; /* NULL: the system clock */
 } tide_flow_cfg;
 

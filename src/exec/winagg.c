@@ -1675,7 +1675,13 @@ static int push_count_tumble_chunk(tide_winagg *op, size_t n, const void *const 
 {
     uint32_t *slots = op->ct_slots;
     ct_ent *ents = op->ct_ents;
-    memset(slots, 0, CT_SLOTS * sizeof *slots);
+    /* a table of at least 2n slots (load <= 1/2): a small batch (an
+     * exchange's share of a source batch) clears a small one */
+    uint32_t bits = 6;
+    while (bits < CT_SLOT_BITS && (1u << bits) < 2 * n)
+        bits++;
+    uint32_t smask = (1u << bits) - 1;
+    memset(slots, 0, ((size_t)smask + 1) * sizeof *slots);
     size_t nd = 0, no = 0;
     tide_win_range last = {1, 0}; /* empty */
     int64_t wm = op->wm;
@@ -1705,7 +1711,7 @@ static int push_count_tumble_chunk(tide_winagg *op, size_t n, const void *const 
                        (kw[1] + len) * 0xc2b2ae3d27d4eb4full) *
                       0xff51afd7ed558ccdull;
         uint32_t tag = (uint32_t)lh & ~(uint32_t)((1u << CT_IDX_BITS) - 1);
-        for (uint32_t j = (uint32_t)(lh >> (64 - CT_SLOT_BITS));; j = (j + 1) & (CT_SLOTS - 1)) {
+        for (uint32_t j = (uint32_t)(lh >> (64 - bits));; j = (j + 1) & smask) {
             uint32_t sl = slots[j];
             if (!sl) {
                 uint64_t wh = hash_win(hash_words(kw, len), last.start, last.end);
