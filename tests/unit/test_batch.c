@@ -381,9 +381,44 @@ static void test_steady_state(void)
     tide_schema_free(s);
 }
 
+/* A view shows the bound batch's columns, and its ops and positions as
+ * far as tide_cbatch_view_keep lets it. */
+static void test_view_keep(void)
+{
+    tide_schema *s = make_schema();
+    TT_ASSERT(s);
+    tide_err e = {0};
+    tide_cbatch *b = NULL, *v = NULL;
+    TT_OK(tide_cbatch_create(&b, s, 8, TIDE_CBATCH_OPS | TIDE_CBATCH_POS, &e));
+    uint32_t r;
+    TT_OK(tide_cbatch_add_row(b, &r));
+    tide_cbatch_set_i64(b, 1, r, 42);
+    tide_cbatch_set_op(b, r, TIDE_OP_UPDATE_AFTER);
+    tide_cbatch_set_pos(b, r, 17);
+    TT_OK(tide_cbatch_view_create(&v, s, NULL, &e));
+    TT_OK(tide_cbatch_view_bind(v, b, &e));
+    TT_ASSERT(tide_cbatch_has_ops(v) && tide_cbatch_has_pos(v));
+    TT_ASSERT_EQ_INT(tide_cbatch_pos(v, 0), 17);
+    tide_cbatch_view_keep(v, TIDE_CBATCH_OPS);
+    TT_OK(tide_cbatch_view_bind(v, b, &e));
+    TT_ASSERT(tide_cbatch_has_ops(v) && !tide_cbatch_has_pos(v));
+    TT_ASSERT_EQ_INT(tide_cbatch_op(v, 0), TIDE_OP_UPDATE_AFTER);
+    TT_ASSERT_EQ_INT(tide_cbatch_pos(v, 0), 0);
+    tide_cbatch_view_keep(v, 0);
+    TT_OK(tide_cbatch_view_bind(v, b, &e));
+    TT_ASSERT(!tide_cbatch_has_ops(v) && !tide_cbatch_has_pos(v));
+    TT_ASSERT_EQ_INT(tide_cbatch_op(v, 0), TIDE_OP_INSERT);
+    TT_ASSERT_EQ_INT(tide_cbatch_rows(v), 1);
+    TT_ASSERT_EQ_INT(tide_cbatch_i64(v, 1, 0), 42);
+    tide_cbatch_free(v);
+    tide_cbatch_free(b);
+    tide_schema_free(s);
+}
+
 int main(void)
 {
     TT_RUN(test_ops);
+    TT_RUN(test_view_keep);
     TT_RUN(test_model);
     TT_RUN(test_errors_and_boxed);
     TT_RUN(test_steady_state);

@@ -262,9 +262,10 @@ static int run_sequential(const file_case *fc, uint32_t batch_rows, size_t read_
 }
 
 /* The FILE source with parse_threads (src_file_par.c): a plain
- * tide_src_next loop, as any user of a source runs it. */
-static int run_par_source(const file_case *fc, uint32_t threads, size_t chunk, uint32_t batch_rows, run_log *l,
-                          tide_src_pos *end)
+ * tide_src_next loop, as any user of a source runs it (lend: a
+ * tide_src_next_lend loop, taking the source's own batches). */
+static int run_par_source(const file_case *fc, uint32_t threads, size_t chunk, uint32_t batch_rows, bool lend,
+                          run_log *l, tide_src_pos *end)
 {
     tide_src_config c;
     case_cfg(fc, &c, l);
@@ -278,9 +279,10 @@ static int run_par_source(const file_case *fc, uint32_t threads, size_t chunk, u
         rc = tide_cbatch_create(&b, fc->schema, batch_rows, TIDE_CBATCH_POS, &e);
     while (!rc) {
         tide_src_batch info;
-        rc = tide_src_next(src, b, &info, &e);
+        tide_cbatch *got = b;
+        rc = lend ? tide_src_next_lend(src, b, &got, &info, &e) : tide_src_next(src, b, &info, &e);
         if (rc == TIDE_SRC_READY) {
-            log_batch(l, b);
+            log_batch(l, got);
             rc = 0;
         } else if (rc == TIDE_SRC_END) {
             tide_src_position(src, 0, end);
@@ -1019,8 +1021,9 @@ static void test_api(void)
 
 /* tide_src_open with parse_threads > 1: the same rows, positions, dead
  * letters, batches and end position as one thread with the same chunk size
- * (both cut batches at chunk boundaries), for random CSV and JSON Lines
- * files and chunk sizes down to a few bytes. */
+ * (both cut batches at chunk boundaries), read with tide_src_next or with
+ * tide_src_next_lend, for random CSV and JSON Lines files and chunk sizes
+ * down to a few bytes. */
 static void test_source_parse_threads(void)
 {
     for (uint64_t it = 0; it < case_count(60); it++) {
@@ -1041,10 +1044,12 @@ static void test_source_parse_threads(void)
         tide_src_pos ea = {0}, eb = {0};
         uint32_t rows = 1 + (uint32_t)rnd(&s, 64), threads = 2 + (uint32_t)rnd(&s, 3);
         size_t chunk = 1 + (size_t)rnd(&s, rnd(&s, 2) ? 16 : text.len + 10);
+        bool lend = rnd(&s, 2);
         TT_ASSERT(run_sequential(&fc, rows, 0, chunk, &a, &ea) == 0);
-        TT_ASSERT(run_par_source(&fc, threads, chunk, rows, &b, &eb) == 0);
+        TT_ASSERT(run_par_source(&fc, threads, chunk, rows, lend, &b, &eb) == 0);
         char what[128];
-        snprintf(what, sizeof what, "seed %" PRIu64 " threads %u chunk %zu", seed, threads, chunk);
+        snprintf(what, sizeof what, "seed %" PRIu64 " threads %u chunk %zu%s", seed, threads, chunk,
+                 lend ? " (lent batches)" : "");
         int same = same_logs(&a, &b, what);
         if (same == 0 && (a.nbatch != b.nbatch ||
                           (a.nbatch && memcmp(a.batch_end, b.batch_end, a.nbatch * sizeof *a.batch_end)))) {
