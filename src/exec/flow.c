@@ -1140,7 +1140,7 @@ void tide_flow_chan_stats(const tide_flow *f, size_t i, tide_chan_stats *out, co
     tide_graph_chan_stats(f->g, i, out, name);
 }
 
-static const char *part_name(tide_flow_part p)
+const char *tide_flow_part_name(tide_flow_part p)
 {
     switch (p) {
     case TIDE_FLOW_FORWARD:
@@ -1166,7 +1166,7 @@ int tide_flow_describe(const tide_flow *f, tide_buf *out)
     for (uint32_t i = 0; i < f->n_edges && rc == 0; i++) {
         const fedge *ed = &f->edges[i];
         rc = tide_buf_printf(out, "edge %s.%u -> %s.in%u %s%s\n", f->nodes[ed->from].name, ed->port,
-                             f->nodes[ed->to].name, ed->to_in, part_name(ed->part),
+                             f->nodes[ed->to].name, ed->to_in, tide_flow_part_name(ed->part),
                              ed->part == TIDE_FLOW_FORWARD && f->nodes[ed->to].n_in == 1 ? " (chained)" : "");
     }
     return rc;

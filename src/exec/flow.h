@@ -103,6 +103,9 @@ typedef enum tide_flow_part {
     TIDE_FLOW_GATHER,
 } tide_flow_part;
 
+/* "forward", "hash", "broadcast", "gather". */
+const char *tide_flow_part_name(tide_flow_part p);
+
 int tide_flow_create(tide_flow **out, const tide_flow_cfg *cfg, tide_err *e);
 /* Stops a running flow first.  NULL is a no-op. */
 void tide_flow_free(tide_flow *f);

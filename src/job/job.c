@@ -164,21 +164,6 @@ const tide_flow_node *tide_job_spec_get_node(const tide_job_spec *s, int id)
     return id >= 0 && (uint32_t)id < s->n_nodes ? &s->nodes[id] : NULL;
 }
 
-static const char *part_name(tide_flow_part p)
-{
-    switch (p) {
-    case TIDE_FLOW_FORWARD:
-        return "forward";
-    case TIDE_FLOW_HASH:
-        return "hash";
-    case TIDE_FLOW_BROADCAST:
-        return "broadcast";
-    case TIDE_FLOW_GATHER:
-        return "gather";
-    }
-    return "?";
-}
-
 int tide_job_spec_explain(const tide_job_spec *s, tide_buf *out)
 {
     int rc = 0;
@@ -195,7 +180,7 @@ int tide_job_spec_explain(const tide_job_spec *s, tide_buf *out)
         bool chained = d->part == TIDE_FLOW_FORWARD && ins == 1;
         rc = tide_buf_printf(out, "  %u %s -> %u %s%s  %s", (unsigned)d->from, s->nodes[d->from].name,
                              (unsigned)d->to, s->nodes[d->to].name, d->port ? " (late rows)" : "",
-                             chained ? "chained (one task)" : part_name(d->part));
+                             chained ? "chained (one task)" : tide_flow_part_name(d->part));
         if (rc == 0 && d->part == TIDE_FLOW_HASH) {
             const tide_schema *sc = s->nodes[d->from].out_schema[d->port];
             rc = tide_buf_printf(out, " by [");

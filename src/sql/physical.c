@@ -272,9 +272,8 @@ static int calc_build(void *ctx, uint32_t instance, tide_expr **where, tide_expr
  * rule: a -U/+U pair whose rows stop or start passing becomes -D or +I, one
  * whose projected rows are equal vanishes). */
 static int add_calc(planner *pl, const tide_sql_plan *at, stream *s, tide_sql_bexpr **preds, uint32_t npreds,
-                    tide_sql_bexpr **cols, uint32_t ncols, const tide_schema *out, bool having, const char *name)
+                    tide_sql_bexpr **cols, uint32_t ncols, const tide_schema *out, const char *name)
 {
-    (void)having;
     calc_ctx *cc = alloc(pl, sizeof *cc);
     tide_node_calc_cfg *cfg = alloc(pl, sizeof *cfg);
     tide_type *types = alloc(pl, (ncols + 1) * sizeof *types);
@@ -445,7 +444,7 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
                 return nomem(pl, p);
             *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = gen_types[k], .col = (uint32_t)k};
         }
-        if ((rc = add_calc(pl, p, out, NULL, 0, cols, p->ncols, ps, false, "columns")) != 0)
+        if ((rc = add_calc(pl, p, out, NULL, 0, cols, p->ncols, ps, "columns")) != 0)
             return rc;
     }
     if (pl->nscans < sizeof pl->scans / sizeof pl->scans[0] && p->u.scan.table) {
@@ -471,8 +470,7 @@ static int plan_chain(planner *pl, const tide_sql_plan *p, stream *out)
     const tide_schema *os;
     if ((rc = plan_schema(pl, p, &os)) != 0)
         return rc;
-    return add_calc(pl, p, out, f.preds, f.npreds, f.projects ? f.cols : NULL, f.projects ? f.ncols : 0, os,
-                    true, "calc");
+    return add_calc(pl, p, out, f.preds, f.npreds, f.projects ? f.cols : NULL, f.projects ? f.ncols : 0, os, "calc");
 }
 
 /* ---- aggregations ---- */
@@ -546,7 +544,7 @@ static int plan_agg_input(planner *pl, const tide_sql_plan *wa, bool win, agg_in
             return experr(pl, wa, &e);
         ai->time_col = nx++;
     }
-    return add_calc(pl, wa, &ai->s, f.preds, f.npreds, cols, nx, ps, false, "keys");
+    return add_calc(pl, wa, &ai->s, f.preds, f.npreds, cols, nx, ps, "keys");
 }
 
 /* The names of an aggregation's result columns, from the plan. */
@@ -587,7 +585,7 @@ static int drop_hidden(planner *pl, const tide_sql_plan *wa, stream *s)
             return nomem(pl, wa);
         *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(ps, i)->type, .col = i};
     }
-    return add_calc(pl, wa, s, NULL, 0, cols, wa->ncols, ps, false, "project");
+    return add_calc(pl, wa, s, NULL, 0, cols, wa->ncols, ps, "project");
 }
 
 static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
@@ -793,7 +791,7 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                 return nomem(pl, wa);
             *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(gs, i)->type, .col = from};
         }
-        return add_calc(pl, wa, out, NULL, 0, cols, wa->ncols, gs, false, "project");
+        return add_calc(pl, wa, out, NULL, 0, cols, wa->ncols, gs, "project");
     }
     if (na == 0)
         return drop_hidden(pl, wa, out);
@@ -951,7 +949,7 @@ static int plan_union(planner *pl, const tide_sql_plan *p, stream *out)
                 *cols[c] = (tide_sql_bexpr){
                     .kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(s[i].schema, c)->type, .col = c};
             }
-            if ((rc = add_calc(pl, in[i], &s[i], NULL, 0, cols, p->ncols, ps, false, "cast")) != 0)
+            if ((rc = add_calc(pl, in[i], &s[i], NULL, 0, cols, p->ncols, ps, "cast")) != 0)
                 return rc;
         }
     }
@@ -1354,7 +1352,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         if (!pred)
             return nomem(pl, j);
         pred[0] = j->u.join.on;
-        if ((rc = add_calc(pl, j, out, pred, 1, NULL, 0, ps, false, "on")) != 0)
+        if ((rc = add_calc(pl, j, out, pred, 1, NULL, 0, ps, "on")) != 0)
             return rc;
     }
     return 0;
@@ -1429,7 +1427,7 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         if ((rc = plan_schema(pl, sink->input, &ws)) != 0)
             return rc;
         if (f.any && (rc = add_calc(pl, sink, &s, f.preds, f.npreds, f.projects ? f.cols : NULL,
-                                    f.projects ? f.ncols : 0, ws, true, "calc")) != 0)
+                                    f.projects ? f.ncols : 0, ws, "calc")) != 0)
             return rc;
         tide_sink_config_init(&r->cfg);
         r->cfg.kind = TIDE_SINK_STDOUT;
@@ -1471,7 +1469,7 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         }
         if (k != nout)
             return sqlfail(pl, TIDE_EINVAL, sink->pos, "INSERT: the query has %u columns, the table fewer", nout);
-        if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, true, "calc")) != 0)
+        if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, "calc")) != 0)
             return rc;
     }
     tide_err e = {0};
