@@ -10,7 +10,8 @@
  *     from any thread;
  *   - count live blocks (alloc_tt_live()), so a run that ends with more
  *     blocks than it began with leaked.
- * Under AddressSanitizer (which owns malloc) the hook is not built:
+ * Under AddressSanitizer or ThreadSanitizer (which own malloc) the hook is
+ * not built:
  * ALLOC_TT_HOOKED is 0 and the tests skip. */
 #ifndef TIDE_TESTS_ALLOC_TT_H
 #define TIDE_TESTS_ALLOC_TT_H
@@ -21,11 +22,11 @@
 #include <stddef.h>
 
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define ALLOC_TT_NO_HOOK 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define ALLOC_TT_NO_HOOK 1
 #endif
 
