@@ -616,6 +616,9 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
         if (tide_ts_parse(e->u.str.str, e->u.str.len, &ms, &te) != 0)
             return fail(b, TIDE_EINVAL, e->pos, "invalid TIMESTAMP literal '%.*s'",
                         (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str);
+        if (!tide_ts_valid(ms))
+            return fail(b, TIDE_EINVAL, e->pos, "TIMESTAMP literal '%.*s': %s",
+                        (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str, TIDE_TS_RANGE_WHY);
         return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
     }
     case TIDE_SQL_EXPR_INTERVAL: {

@@ -1027,7 +1027,12 @@ static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t 
         int64_t u = unit_ms(k->ast->u.interval.unit);
         if (!u)
             return false;
-        *off = k->ast->u.interval.count * u;
+        *off = k->ast->u.interval.count * u; /* (fits: the binder checked it) */
+        /* two event times differ by less than the TIMESTAMP range's span
+         * (data/types.h), so a longer offset means the same as the span:
+         * clamped, the bounds' arithmetic below cannot overflow */
+        if (*off > TIDE_TS_VALID_SPAN || *off < -TIDE_TS_VALID_SPAN)
+            *off = *off > 0 ? TIDE_TS_VALID_SPAN : -TIDE_TS_VALID_SPAN;
         if (x->ast->u.binary.op == TIDE_SQL_OP_SUB)
             *off = -*off;
         x = x->args[0];

@@ -234,9 +234,210 @@ static void test_range_ends_every_window(void)
     check_ends("SESSION(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND)", 3, 0, 5 * SEC);
 }
 
+/* ---- integer overflow in expressions: a bad row, never a wrapped value ---- */
+
+static const int64_t specials[] = {0, 1, -1, 2, -2, 3, 7, 1000000007, 3037000499, 3037000500, -3037000500,
+                                   4611686018427387904, INT64_MAX, INT64_MAX - 1, INT64_MIN, INT64_MIN + 1};
+#define NSPEC (sizeof specials / sizeof specials[0])
+
+/* x as SQL prints it, or "" (NULL) when *fail is set by an overflow: the
+ * exact value in 128 bits, outside BIGINT fails */
+static void put_i128(char *buf, size_t n, __int128 z, bool *fail)
+{
+    if (z < INT64_MIN || z > INT64_MAX)
+        *fail = true;
+    else
+        snprintf(buf, n, "%lld", (long long)z);
+}
+
+static void test_integer_overflow_is_a_bad_row(void)
+{
+    static char text[1 << 16];
+    size_t tn = 0;
+    /* every pair of special values, one row each, at increasing times */
+    for (size_t i = 0; i < NSPEC; i++)
+        for (size_t j = 0; j < NSPEC; j++)
+            tn += (size_t)snprintf(text + tn, sizeof text - tn, "%zu,%lld,%lld\n", i * NSPEC + j,
+                                   (long long)specials[i], (long long)specials[j]);
+    write_file("ints.csv", text);
+    char ddl[1024];
+    snprintf(ddl, sizeof ddl,
+             "CREATE TABLE t (ts TIMESTAMP(3), a BIGINT, b BIGINT, WATERMARK FOR ts AS ts)\n"
+             "  WITH ('connector' = 'file', 'path' = '%s/ints.csv', 'format' = 'csv');\n",
+             tmp);
+    /* the brute force: 128-bit arithmetic */
+    static char want[1 << 17];
+    size_t wn = (size_t)snprintf(want, sizeof want, "h\n");
+    uint64_t bad = 0, bad_where = 0, kept_where = 0;
+    for (size_t i = 0; i < NSPEC; i++)
+        for (size_t j = 0; j < NSPEC; j++) {
+            __int128 a = specials[i], b = specials[j];
+            char s[32], d[32], p[32], q[32] = "", r[32] = "", n[32];
+            bool fail = false;
+            put_i128(s, sizeof s, a + b, &fail);
+            put_i128(d, sizeof d, a - b, &fail);
+            put_i128(p, sizeof p, a * b, &fail);
+            if (b != 0) { /* x / 0 and x % 0 are NULL */
+                put_i128(q, sizeof q, a / b, &fail);
+                put_i128(r, sizeof r, a % b, &fail);
+            }
+            put_i128(n, sizeof n, -a, &fail);
+            /* WHERE a * b > 0 */
+            __int128 ab = a * b;
+            if (ab < INT64_MIN || ab > INT64_MAX)
+                bad_where++;
+            else
+                kept_where += ab > 0;
+            if (fail) {
+                bad++;
+                continue;
+            }
+            wn += (size_t)snprintf(want + wn, sizeof want - wn, "%lld,%lld,%s,%s,%s,%s,%s,%s\n", (long long)a,
+                                   (long long)b, s, d, p, q, r, n);
+        }
+    char *exp = sorted_body(want);
+    for (uint32_t par = 1; par <= 2; par++) {
+        char *out = NULL;
+        tide_sql_error serr;
+        tide_job_counts c;
+        int rc = sql_run(ddl, tmp,
+                         "SELECT a, b, a + b AS s, a - b AS d, a * b AS p, a / b AS q, a % b AS r, -a AS n FROM t;\n",
+                         par, &out, &serr, &c);
+        TT_ASSERT_MSG(rc == 0, "rc %d: %u:%u: %s", rc, serr.line, serr.col, serr.msg);
+        char *got = sorted_body(out);
+        TT_ASSERT_MSG(strcmp(got, exp) == 0, "P=%u:\n got:\n%s want:\n%s", par, got, exp);
+        TT_ASSERT_EQ_INT(c.in, NSPEC * NSPEC);
+        TT_ASSERT_EQ_INT(c.bad, bad);
+        TT_ASSERT_EQ_INT(c.out, NSPEC * NSPEC - bad);
+        free(got);
+        free(out);
+        /* a failed row never passes a filter, even one that asks for NULL */
+        rc = sql_run(ddl, tmp, "SELECT a FROM t WHERE a * b > 0 OR (a * b) IS NULL;\n", par, &out, &serr, &c);
+        TT_ASSERT_MSG(rc == 0, "rc %d: %u:%u: %s", rc, serr.line, serr.col, serr.msg);
+        TT_ASSERT_EQ_INT(c.bad, bad_where);
+        TT_ASSERT_EQ_INT(c.out, kept_where);
+        free(out);
+    }
+    free(exp);
+    TT_ASSERT(bad > 0 && bad_where > 0);
+}
+
+/* A changelog's CSV (op first) applied: the rows that remain, sorted, one
+ * per line after a header line "h" (malloc'd). */
+static char *apply_changelog(const char *text)
+{
+    char *copy = strdup(text), *save = NULL;
+    static char *live[4096];
+    size_t n = 0;
+    bool header = true;
+    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (header) {
+            header = false;
+            continue;
+        }
+        char *row = strchr(l, ',');
+        if (!row)
+            continue;
+        row++;
+        if (l[0] == '+') {
+            live[n++] = row;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(live[i], row)) {
+                live[i] = live[--n];
+                break;
+            }
+    }
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(live[i]) + 1;
+    char *joined = malloc(len), *p = joined;
+    p += sprintf(p, "h\n");
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s\n", live[i]);
+    char *out = sorted_body(joined);
+    free(joined);
+    free(copy);
+    return out;
+}
+
+static void test_overflow_in_a_changelog(void)
+{
+    char ddl[1024];
+    snprintf(ddl, sizeof ddl,
+             "CREATE TABLE t (ts TIMESTAMP(3), a BIGINT, b BIGINT, WATERMARK FOR ts AS ts)\n"
+             "  WITH ('connector' = 'file', 'path' = '%s/ints.csv', 'format' = 'csv');\n",
+             tmp);
+    /* per key a: COUNT(*) = NSPEC; the projection k * 2^62 fails for most keys */
+    static char want[1 << 14];
+    size_t wn = (size_t)snprintf(want, sizeof want, "h\n");
+    for (size_t i = 0; i < NSPEC; i++) {
+        __int128 m = (__int128)specials[i] * 4611686018427387904LL;
+        if (m >= INT64_MIN && m <= INT64_MAX)
+            wn += (size_t)snprintf(want + wn, sizeof want - wn, "%lld,%zu\n", (long long)m, NSPEC);
+    }
+    char *exp = sorted_body(want);
+    char *out = NULL;
+    tide_sql_error serr;
+    tide_job_counts c;
+    int rc = sql_run(ddl, tmp,
+                     "SELECT k * 4611686018427387904 AS m, n FROM (SELECT a AS k, COUNT(*) AS n FROM t GROUP BY a);\n",
+                     2, &out, &serr, &c);
+    TT_ASSERT_MSG(rc == 0, "rc %d: %u:%u: %s", rc, serr.line, serr.col, serr.msg);
+    char *got = apply_changelog(out);
+    TT_ASSERT_MSG(strcmp(got, exp) == 0, "got:\n%s want:\n%s (output:\n%s)", got, exp, out);
+    TT_ASSERT(c.bad > 0);
+    free(got);
+    free(exp);
+    free(out);
+}
+
+/* ---- TIMESTAMP +- INTERVAL leaving the range: a bad row ---- */
+
+static void test_timestamp_arithmetic_is_checked(void)
+{
+    write_ends();
+    char ddl[8192];
+    snprintf(ddl, sizeof ddl, ends_ddl, tmp);
+    /* ts + 20 s and ts - 20 s: rows within 20 s of an end fail */
+    uint64_t bad = 0;
+    static char want[1 << 14];
+    size_t wn = (size_t)snprintf(want, sizeof want, "h\n");
+    for (size_t i = 0; i < NENDS; i++) {
+        __int128 up = (__int128)ends_ts[i] + 20000, down = (__int128)ends_ts[i] - 20000;
+        if (up > TIDE_TS_VALID_MAX || down < TIDE_TS_VALID_MIN) {
+            bad++;
+            continue;
+        }
+        char a[TIDE_TS_FORMAT_MAX], b[TIDE_TS_FORMAT_MAX];
+        tide_ts_format((int64_t)up, a);
+        tide_ts_format((int64_t)down, b);
+        wn += (size_t)snprintf(want + wn, sizeof want - wn, "%zu,%s,%s\n", i + 1, a, b);
+    }
+    char *exp = sorted_body(want);
+    char *out = NULL;
+    tide_sql_error serr;
+    tide_job_counts c;
+    int rc = sql_run(ddl, tmp,
+                     "SELECT v, ts + INTERVAL '20' SECOND AS up, ts - INTERVAL '20' SECOND AS down FROM t;\n", 1,
+                     &out, &serr, &c);
+    TT_ASSERT_MSG(rc == 0, "rc %d: %u:%u: %s", rc, serr.line, serr.col, serr.msg);
+    char *got = sorted_body(out);
+    TT_ASSERT_MSG(strcmp(got, exp) == 0, "got:\n%s want:\n%s", got, exp);
+    TT_ASSERT_EQ_INT(c.bad, NBAD + bad); /* the file's own out-of-range rows, and these */
+    TT_ASSERT(bad > 0);
+    free(got);
+    free(exp);
+    free(out);
+}
+
 int main(void)
 {
     tmp = tt_tmpdir("test_sql_safe");
     TT_RUN(test_range_ends_every_window);
+    TT_RUN(test_integer_overflow_is_a_bad_row);
+    TT_RUN(test_overflow_in_a_changelog);
+    TT_RUN(test_timestamp_arithmetic_is_checked);
     TT_DONE();
 }
