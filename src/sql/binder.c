@@ -1052,7 +1052,10 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
     tide_err er = {0};
     if (tide_win_spec_check(&w.spec, &er)) {
         bool named = strncmp(er.msg, wname, strlen(wname)) == 0;
-        fail(b, TIDE_EINVAL, f->pos, "%s%s%s", named ? "" : wname, named ? "" : ": ", er.msg);
+        /* at the size (HOP, CUMULATE: the one that must be a multiple) */
+        uint32_t at = f->u.window.kind == TIDE_SQL_WINDOW_HOP || f->u.window.kind == TIDE_SQL_WINDOW_CUMULATE;
+        tide_sql_pos pos = at < f->u.window.nargs ? f->u.window.args[at]->pos : f->pos;
+        fail(b, TIDE_EINVAL, pos, "%s%s%s", named ? "" : wname, named ? "" : ": ", er.msg);
         return false;
     }
     if (f->u.window.npartition) {

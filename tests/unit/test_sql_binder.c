@@ -303,7 +303,7 @@ static const err_case err_cases[] = {
             "SELECT * FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' DAY));",
      "9:34: TUMBLE needs an input with an event-time column (declare a WATERMARK on the table)"},
     {LOGINS "SELECT * FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '7' HOUR, INTERVAL '1' DAY));",
-     "8:15: CUMULATE: step and max must be > 0 and max a multiple of step (got 25200000, 86400000)"},
+     "8:79: CUMULATE: step and max must be > 0 and max a multiple of step (got 25200000, 86400000)"},
 };
 
 static void test_errors(void)

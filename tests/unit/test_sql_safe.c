@@ -432,6 +432,43 @@ static void test_timestamp_arithmetic_is_checked(void)
     free(out);
 }
 
+/* ---- refused at plan time, with the position ---- */
+
+/* Compile `query` after the ends table; expect failure at line:col with
+ * `msg` in the message. */
+static void expect_refused(const char *query, uint32_t line, uint32_t col, const char *msg)
+{
+    char ddl[8192];
+    snprintf(ddl, sizeof ddl, ends_ddl, tmp);
+    char *out = NULL;
+    tide_sql_error serr;
+    int rc = sql_run(ddl, tmp, query, 1, &out, &serr, NULL);
+    free(out);
+    TT_ASSERT_MSG(rc != 0, "accepted: %s", query);
+    TT_ASSERT_MSG(serr.line == line && serr.col == col && strstr(serr.msg, msg),
+                  "%s\n  got %u:%u: %s\n  want %u:%u: ...%s...", query, serr.line, serr.col, serr.msg, line, col,
+                  msg);
+}
+
+static void test_windows_refused_like_flink(void)
+{
+    /* (the DDL is 3 lines: the query starts on line 4); at the size */
+    expect_refused("SELECT window_start, COUNT(*) FROM TABLE(\n"
+                   "  HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '3' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start;\n",
+                   5, 53, "HOP: size must be a multiple of slide (got slide 3000 ms, size 10000 ms)");
+    expect_refused("SELECT window_start, COUNT(*) FROM TABLE(\n"
+                   "  HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '5' SECOND)) GROUP BY window_start;\n",
+                   5, 54, "HOP: size must be a multiple of slide (got slide 10000 ms, size 5000 ms)");
+    expect_refused("SELECT window_start, COUNT(*) FROM TABLE(\n"
+                   "  CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '3' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start;\n",
+                   5, 58, "max a multiple of step");
+    expect_refused("SELECT window_start, COUNT(*) FROM TABLE(\n"
+                   "  TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '3660000' DAY)) GROUP BY window_start;\n",
+                   5, 35, "longer than the TIMESTAMP range");
+    expect_refused("SELECT v FROM t WHERE ts > TIMESTAMP '+10000-01-01 00:00:00';\n", 4, 28,
+                   "TIMESTAMP literal '+10000-01-01 00:00:00': timestamp outside");
+}
+
 int main(void)
 {
     tmp = tt_tmpdir("test_sql_safe");
@@ -439,5 +476,6 @@ int main(void)
     TT_RUN(test_integer_overflow_is_a_bad_row);
     TT_RUN(test_overflow_in_a_changelog);
     TT_RUN(test_timestamp_arithmetic_is_checked);
+    TT_RUN(test_windows_refused_like_flink);
     TT_DONE();
 }

@@ -67,6 +67,7 @@ static void test_assign_matches_brute_force(void)
         TT_ASSERT_MSG(n == m, "%s ts=%lld: %zu windows, want %zu", tide_win_kind_name(s.kind),
                       (long long)ts, n, m);
         TT_ASSERT(n <= tide_win_max_windows(&s));
+        TT_ASSERT_MSG(n >= 1, "%s ts=%lld: in no window", tide_win_kind_name(s.kind), (long long)ts);
         for (size_t i = 0; i < n; i++) {
             if (got[i].start != want[i].start || got[i].end != want[i].end)
                 TT_SEED(s0);
