@@ -469,6 +469,44 @@ static void test_windows_refused_like_flink(void)
                    "TIMESTAMP literal '+10000-01-01 00:00:00': timestamp outside");
 }
 
+/* ---- a NUL byte inside a string literal or a quoted name ---- */
+
+static void expect_nul_refused(const char *src, size_t len, uint32_t line, uint32_t col, const char *msg)
+{
+    tide_sql_catalog *cat = NULL;
+    tide_sql_program *prog = NULL;
+    tide_sql_error serr;
+    memset(&serr, 0, sizeof serr);
+    TT_OK(tide_sql_catalog_create(&cat));
+    int rc = tide_sql_compile(cat, "t.sql", src, len, &prog, &serr);
+    TT_ASSERT_MSG(rc != 0, "a NUL byte accepted at %u:%u", line, col);
+    TT_ASSERT_MSG(serr.line == line && serr.col == col && strstr(serr.msg, msg), "got %u:%u: %s, want %u:%u: %s",
+                  serr.line, serr.col, serr.msg, line, col, msg);
+    tide_sql_program_free(prog);
+    tide_sql_catalog_free(cat);
+}
+
+static void test_nul_in_literal_refused(void)
+{
+    static const char a[] = "CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts)\n"
+                            "  WITH ('connector' = 'file', 'path' = 'good\0.csv', 'format' = 'csv');\n"
+                            "SELECT * FROM t;\n";
+    expect_nul_refused(a, sizeof a - 1, 2, 45, "a NUL byte inside a string literal");
+    static const char b[] = "SELECT 'x' AS \"a\0b\";\n";
+    expect_nul_refused(b, sizeof b - 1, 1, 17, "a NUL byte inside a quoted identifier");
+    /* and without it the same text compiles (the NUL is the only fault) */
+    static const char c[] = "CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts)\n"
+                            "  WITH ('connector' = 'file', 'path' = 'good.csv', 'format' = 'csv');\n"
+                            "SELECT * FROM t;\n";
+    tide_sql_catalog *cat = NULL;
+    tide_sql_program *prog = NULL;
+    tide_sql_error serr;
+    TT_OK(tide_sql_catalog_create(&cat));
+    TT_OK(tide_sql_compile(cat, "t.sql", c, sizeof c - 1, &prog, &serr));
+    tide_sql_program_free(prog);
+    tide_sql_catalog_free(cat);
+}
+
 int main(void)
 {
     tmp = tt_tmpdir("test_sql_safe");
@@ -477,5 +515,6 @@ int main(void)
     TT_RUN(test_overflow_in_a_changelog);
     TT_RUN(test_timestamp_arithmetic_is_checked);
     TT_RUN(test_windows_refused_like_flink);
+    TT_RUN(test_nul_in_literal_refused);
     TT_DONE();
 }
