@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *tmp;
 
@@ -469,6 +470,56 @@ static void test_windows_refused_like_flink(void)
                    "TIMESTAMP literal '+10000-01-01 00:00:00': timestamp outside");
 }
 
+/* ---- INSERT INTO a file the same statement reads ---- */
+
+static void test_insert_into_own_source_refused(void)
+{
+    write_ends();
+    char link[4200];
+    snprintf(link, sizeof link, "%s/ends-link.csv", tmp);
+    unlink(link);
+    TT_ASSERT(symlink("ends.csv", link) == 0);
+    /* the same file under other names: a symlink, "x/../", "./" and "//" */
+    const char *outs[] = {"%s/ends-link.csv", "%s/sub/../ends.csv", "%s/./ends.csv", "%s//ends.csv"};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        char ddl[8192], path[4200];
+        snprintf(path, sizeof path, outs[i], tmp);
+        int n = snprintf(ddl, sizeof ddl, ends_ddl, tmp);
+        snprintf(ddl + n, sizeof ddl - (size_t)n,
+                 "CREATE TABLE o (ts TIMESTAMP(3), v BIGINT) WITH ('connector' = 'file', 'path' = '%s',\n"
+                 "  'format' = 'csv');\n",
+                 path);
+        char *out = NULL;
+        tide_sql_error serr;
+        int rc = sql_run(ddl, tmp, "INSERT INTO o\nSELECT ts, v FROM t WHERE v > 1;\n", 1, &out, &serr, NULL);
+        free(out);
+        TT_ASSERT_MSG(rc != 0, "accepted: INSERT INTO %s", path);
+        TT_ASSERT_MSG(serr.line == 6 && serr.col == 13 && strstr(serr.msg, "is also read by this statement (table 't' at 7:"),
+                      "%s: %u:%u: %s", path, serr.line, serr.col, serr.msg);
+    }
+    /* a file that does not exist yet, named twice by normalized path, is
+     * not read (the source is ends.csv): accepted, and written */
+    char ddl[8192];
+    int n = snprintf(ddl, sizeof ddl, ends_ddl, tmp);
+    snprintf(ddl + n, sizeof ddl - (size_t)n,
+             "CREATE TABLE o (ts TIMESTAMP(3), v BIGINT) WITH ('connector' = 'file', 'path' = '%s/./o.csv',\n"
+             "  'format' = 'csv');\n",
+             tmp);
+    char *out = NULL;
+    tide_sql_error serr;
+    int rc = sql_run(ddl, tmp, "INSERT INTO o\nSELECT ts, v FROM t WHERE v > 15;\n", 1, &out, &serr, NULL);
+    TT_ASSERT_MSG(rc == 0, "%u:%u: %s", serr.line, serr.col, serr.msg);
+    free(out);
+    char path[4200], got[256] = "";
+    snprintf(path, sizeof path, "%s/o.csv", tmp);
+    FILE *f = fopen(path, "rb");
+    TT_ASSERT(f != NULL);
+    size_t n2 = fread(got, 1, sizeof got - 1, f);
+    got[n2] = 0;
+    fclose(f);
+    TT_ASSERT_EQ_STR(got, "9999-12-31 23:59:59.999,16\n");
+}
+
 /* ---- a NUL byte inside a string literal or a quoted name ---- */
 
 static void expect_nul_refused(const char *src, size_t len, uint32_t line, uint32_t col, const char *msg)
@@ -516,5 +567,6 @@ int main(void)
     TT_RUN(test_timestamp_arithmetic_is_checked);
     TT_RUN(test_windows_refused_like_flink);
     TT_RUN(test_nul_in_literal_refused);
+    TT_RUN(test_insert_into_own_source_refused);
     TT_DONE();
 }
