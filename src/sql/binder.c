@@ -882,6 +882,29 @@ static int logins_option(const char **key, const char **value, char num[32], boo
     return 0;
 }
 
+/* One WITH option of a source table into *sc: logins_option, then
+ * tide_src_config_set; an error names the option as the user wrote it
+ * ('count', not the 'events' it stands for).  *is_end as logins_option. */
+static int source_option(tide_src_config *sc, tide_sql_connector conn, const tide_sql_option *o, bool *is_end,
+                         int64_t *end_ms, tide_err *er)
+{
+    const char *key = o->key, *value = o->value;
+    char num[32];
+    int rc = 0;
+    *is_end = false;
+    if (conn == TIDE_SQL_CONN_LOGINS)
+        rc = logins_option(&key, &value, num, is_end, end_ms, er);
+    if (rc || *is_end)
+        return rc;
+    tide_err own = {0};
+    if ((rc = tide_src_config_set(sc, key, value, &own)) == 0)
+        return 0;
+    const char *rest = strchr(own.msg, ':');
+    if (strncmp(own.msg, "source option '", 15) == 0 && rest)
+        return tide_err_set(er, rc, "source option '%s'%s", o->key, rest);
+    return tide_err_set(er, rc, "%s", own.msg);
+}
+
 /* A table read: Scan (+ Project for computed columns). */
 static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos pos)
 {
@@ -902,24 +925,41 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
         if (strcasecmp(o->key, "key.column") == 0)
             continue; /* a sink option */
         tide_err er = {0};
-        const char *key = o->key, *value = o->value;
-        char num[32];
         bool is_end = false;
-        if (t->connector == TIDE_SQL_CONN_LOGINS) {
-            if (logins_option(&key, &value, num, &is_end, &end_ms, &er))
-                return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg);
-            if (is_end) {
-                end_opt = o;
-                continue;
-            }
-        }
-        if (tide_src_config_set(&p->u.scan.cfg, key, value, &er))
+        if (source_option(&p->u.scan.cfg, t->connector, o, &is_end, &end_ms, &er))
             return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg);
+        if (is_end)
+            end_opt = o;
     }
     if (end_opt) {
         if (end_ms <= p->u.scan.cfg.gen.start_ms)
             return fail(b, TIDE_EINVAL, end_opt->pos, "source option 'end': must be after 'start'");
         p->u.scan.cfg.gen.end_ms = end_ms;
+    }
+    if (t->connector == TIDE_SQL_CONN_LOGINS) { /* checked now, not when the run starts */
+        const char *bad = NULL;
+        tide_err er = {0};
+        if (tide_gen_logins_cfg_check(&p->u.scan.cfg.gen, &bad, &er)) {
+            /* at the option the user wrote ('count' for 'events', 'end' for 'span') */
+            tide_sql_pos at = t->pos;
+            const char *name = bad;
+            for (uint32_t i = 0; i < t->noptions && !strcmp(bad, "span"); i++)
+                if (strcasecmp(t->options[i].key, "start") == 0) { /* a start too late for the span */
+                    at = t->options[i].pos;
+                    name = t->options[i].key;
+                }
+            for (uint32_t i = 0; i < t->noptions; i++) {
+                const char *k = t->options[i].key;
+                bool match = strcasecmp(k, bad) == 0 || (!strcmp(bad, "span") && strcasecmp(k, "end") == 0);
+                if (match) {
+                    at = t->options[i].pos;
+                    name = k;
+                }
+            }
+            const char *why = strstr(er.msg, "' ");
+            return fail(b, TIDE_EINVAL, at, "source option '%s' of table '%s': %s", name, t->name,
+                        why ? why + 2 : er.msg);
+        }
     }
     if (t->connector != TIDE_SQL_CONN_LOGINS && !(p->u.scan.cfg.schema = table_schema(b, t, true)))
         return NULL;
@@ -1716,14 +1756,9 @@ static bool bind_create_table(binder *b, const tide_sql_create_table *ct)
         } else if (strcasecmp(o->key, "key.column") != 0) {
             tide_src_config sc;
             tide_src_config_init(&sc);
-            const char *key = o->key, *value = o->value;
-            char num[32];
             bool is_end = false;
             int64_t end_ms;
-            if (t.connector == TIDE_SQL_CONN_LOGINS)
-                rc = logins_option(&key, &value, num, &is_end, &end_ms, &er);
-            if (!rc && !is_end)
-                rc = tide_src_config_set(&sc, key, value, &er);
+            rc = source_option(&sc, t.connector, o, &is_end, &end_ms, &er);
         }
         if (rc)
             return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg[0] ? er.msg : "bad option value"), false;

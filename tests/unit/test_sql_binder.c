@@ -294,6 +294,20 @@ static const err_case err_cases[] = {
     {LOGINS "INSERT INTO logins SELECT * FROM logins;",
      "8:13: table 'logins' (connector 'logins') cannot be written to"},
     {LOGINS "SELECT * FROM logins ORDER BY ts;", "8:31: ORDER BY is not supported on a stream"},
+    /* source options checked at plan time, named as the user wrote them */
+#define GEN(opts) "CREATE TABLE g (ts TIMESTAMP(3), WATERMARK FOR ts AS ts)\n  WITH ('connector' = 'logins', " opts ");\n" \
+                  "SELECT * FROM g;"
+    {GEN("'count' = '-5'"), "2:33: source option 'count': bad value '-5'"},
+    {GEN("'events' = '9', 'users' = '0'"), "2:49: source option 'users' of table 'g': must be in 1..2147483648"},
+    {GEN("'zipf' = '-1'"), "2:33: source option 'zipf' of table 'g': must be in 0..10"},
+    {GEN("'late.share' = '1.5'"), "2:33: source option 'late.share' of table 'g': must be in 0..1"},
+    {GEN("'rate' = '-2'"), "2:33: source option 'rate' of table 'g': must be >= 0 and finite"},
+    {GEN("'start' = '-0001-12-31 23:59:59.999'"),
+     "2:33: source option 'start' of table 'g': timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999"},
+    {GEN("'start' = '9999-12-31 12:00:00'"),
+     "2:33: source option 'start' of table 'g': the last event time would be a timestamp outside 0000-01-01 "
+     "00:00:00.000 .. 9999-12-31 23:59:59.999"},
+#undef GEN
     {LOGINS "SELECT * FROM logins LIMIT 3;", "8:28: LIMIT is not supported on a stream"},
     {LOGINS "SELECT ts FROM logins UNION SELECT ts FROM logins;",
      "8:1: UNION without ALL is not supported (use UNION ALL)"},
