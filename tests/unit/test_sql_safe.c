@@ -520,6 +520,34 @@ static void test_insert_into_own_source_refused(void)
     TT_ASSERT_EQ_STR(got, "9999-12-31 23:59:59.999,16\n");
 }
 
+/* ---- an empty changelog's header names its op column too ---- */
+
+static void test_empty_changelog_header(void)
+{
+    char ddl[1024];
+    snprintf(ddl, sizeof ddl,
+             "CREATE TABLE e (ts TIMESTAMP(3), k BIGINT, WATERMARK FOR ts AS ts)\n"
+             "  WITH ('connector' = 'file', 'path' = '%s/empty.csv', 'format' = 'csv');\n",
+             tmp);
+    const char *queries[] = {
+        "SELECT k, COUNT(*) AS n FROM e GROUP BY k;\n",
+        "SELECT window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n"
+        "  GROUP BY window_start, window_end EMIT ALLOW LATENESS INTERVAL '1' HOUR;\n",
+    };
+    const char *rows[] = {"", "1970-01-01 00:00:00.001,7\n"};
+    for (size_t q = 0; q < 2; q++)
+        for (size_t r = 0; r < 2; r++) {
+            write_file("empty.csv", rows[r]);
+            char *out = NULL;
+            tide_sql_error serr;
+            int rc = sql_run(ddl, tmp, queries[q], 1, &out, &serr, NULL);
+            TT_ASSERT_MSG(rc == 0, "%u:%u: %s", serr.line, serr.col, serr.msg);
+            TT_ASSERT_MSG(strncmp(out, "op,", 3) == 0, "query %zu, %s input: header %s", q, r ? "one-row" : "empty",
+                          out);
+            free(out);
+        }
+}
+
 /* ---- a NUL byte inside a string literal or a quoted name ---- */
 
 static void expect_nul_refused(const char *src, size_t len, uint32_t line, uint32_t col, const char *msg)
@@ -568,5 +596,6 @@ int main(void)
     TT_RUN(test_windows_refused_like_flink);
     TT_RUN(test_nul_in_literal_refused);
     TT_RUN(test_insert_into_own_source_refused);
+    TT_RUN(test_empty_changelog_header);
     TT_DONE();
 }
