@@ -1555,16 +1555,57 @@ static bool bind_query(binder *b, const tide_sql_query *q, cte_env *env, rel *ou
     return ok;
 }
 
+typedef struct cte_name {
+    const char *name;
+    uint32_t i;
+} cte_name;
+
+static int cte_name_cmp(const void *a, const void *b)
+{
+    const cte_name *x = a, *y = b;
+    int c = strcasecmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The first WITH name (in text order) that repeats an earlier one, or -1:
+ * sorted, so 100,000 names cost O(n log n), not n^2 comparisons. */
+static int64_t cte_duplicate(binder *b, const tide_sql_query *q)
+{
+    uint32_t n = q->nctes;
+    int64_t first = -1;
+    if (n < 16) {
+        for (uint32_t i = 0; i < n && first < 0; i++)
+            for (uint32_t j = 0; j < i && first < 0; j++)
+                if (name_eq(q->ctes[j].name.str, q->ctes[i].name.str))
+                    first = i;
+        return first;
+    }
+    cte_name *v = malloc(n * sizeof *v);
+    if (!v) {
+        nomem(b);
+        return -2;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        v[i] = (cte_name){q->ctes[i].name.str, i};
+    qsort(v, n, sizeof *v, cte_name_cmp);
+    for (uint32_t k = 1; k < n; k++)
+        if (strcasecmp(v[k - 1].name, v[k].name) == 0 && (first < 0 || v[k].i < first))
+            first = v[k].i;
+    free(v);
+    return first;
+}
+
 static bool bind_query_in(binder *b, const tide_sql_query *q, cte_env *env, rel *out)
 {
     /* WITH: each CTE sees the ones before it */
     cte_env *e = env;
+    int64_t dup = cte_duplicate(b, q);
+    if (dup == -2)
+        return false;
+    if (dup >= 0)
+        return fail(b, TIDE_EINVAL, q->ctes[dup].name.pos, "duplicate WITH name '%s'", q->ctes[dup].name.str),
+               false;
     for (uint32_t i = 0; i < q->nctes; i++) {
-        for (uint32_t j = 0; j < i; j++)
-            if (name_eq(q->ctes[j].name.str, q->ctes[i].name.str))
-                return fail(b, TIDE_EINVAL, q->ctes[i].name.pos, "duplicate WITH name '%s'",
-                            q->ctes[i].name.str),
-                       false;
         cte_env *n = bal(b, sizeof *n);
         if (!n)
             return false;

@@ -308,6 +308,12 @@ static const err_case err_cases[] = {
      "2:33: source option 'start' of table 'g': the last event time would be a timestamp outside 0000-01-01 "
      "00:00:00.000 .. 9999-12-31 23:59:59.999"},
 #undef GEN
+    /* a repeated WITH name among many (found by sorting): the first in text order */
+    {"WITH a0 AS (SELECT 1), a1 AS (SELECT 1), a2 AS (SELECT 1), a3 AS (SELECT 1), a4 AS (SELECT 1), a5 AS (SELECT 1),\n"
+     "a6 AS (SELECT 1), a7 AS (SELECT 1), a8 AS (SELECT 1), a9 AS (SELECT 1), b0 AS (SELECT 1), b1 AS (SELECT 1),\n"
+     "b2 AS (SELECT 1), b3 AS (SELECT 1), b4 AS (SELECT 1), B1 AS (SELECT 1), b6 AS (SELECT 1), A3 AS (SELECT 1)\n"
+     "SELECT * FROM a0;",
+     "3:55: duplicate WITH name 'b1'"},
     {LOGINS "SELECT * FROM logins LIMIT 3;", "8:28: LIMIT is not supported on a stream"},
     {LOGINS "SELECT ts FROM logins UNION SELECT ts FROM logins;",
      "8:1: UNION without ALL is not supported (use UNION ALL)"},
@@ -351,6 +357,30 @@ static void test_error_render(void)
                      "         ^\n");
     tide_buf_free(&out);
     tide_sql_catalog_free(cat);
+    /* a long line is quoted as an excerpt around the column */
+    tide_buf line = {0};
+    TT_ASSERT(tide_buf_printf(&line, "SELECT ") == 0);
+    for (int i = 0; i < 5000; i++) /* "nope" in the middle */
+        TT_ASSERT(tide_buf_printf(&line, "%s%d AS c%d%s", i ? ", " : "", i, i, i == 2500 ? ", nope" : "") == 0);
+    TT_ASSERT(tide_buf_printf(&line, " FROM logins;") == 0);
+    tide_sql_error e2 = {.line = 1, .col = 1};
+    snprintf(e2.file, sizeof e2.file, "long.sql");
+    snprintf(e2.msg, sizeof e2.msg, "unknown column 'nope'");
+    const char *ltxt = (const char *)line.data;
+    e2.off = (size_t)(strstr(ltxt, "nope") - ltxt);
+    e2.col = (uint32_t)e2.off + 1;
+    tide_buf r2 = {0};
+    TT_ASSERT(tide_sql_error_render(&e2, ltxt, line.len, &r2) == 0);
+    TT_ASSERT(tide_buf_putc(&r2, 0) == 0);
+    const char *txt = (const char *)r2.data;
+    TT_ASSERT_MSG(r2.len < 400, "%zu bytes", r2.len);
+    const char *l2 = strchr(txt, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+    TT_ASSERT_MSG(strncmp(l2, "  ...", 5) == 0 && strstr(l2, "...\n") != NULL, "%s", txt);
+    /* the caret stands under the 'n' of nope */
+    size_t caret = strlen(l3) - 2; /* "   ...   ^\n" */
+    TT_ASSERT(l3[caret] == '^' && strncmp(l2 + caret, "nope", 4) == 0);
+    tide_buf_free(&r2);
+    tide_buf_free(&line);
 }
 
 /* ---- the plan's contents -------------------------------------------- */
