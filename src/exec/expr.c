@@ -126,7 +126,7 @@ struct tide_expr {
     struct fault_rec {
         uint8_t *rows;  /* a byte per row, zero unless count */
         uint32_t cap, count;
-        char why[96];   /* the first fault's reason */
+        char why[160];  /* the first fault's reason */
     } own_fr;
 };
 
@@ -1226,6 +1226,9 @@ static void row_fault(tide_expr *x, const uint8_t *active, uint32_t i, const cha
     if (f->count++ == 0) {
         if (x->kind == K_NEG)
             snprintf(f->why, sizeof f->why, "%s in unary -", what);
+        else if (x->kind == K_FLOOR)
+            snprintf(f->why, sizeof f->why, "%s in %s(... TO %s)", what, x->flag ? "CEIL" : "FLOOR",
+                     tide_ts_unit_name(x->unit));
         else
             snprintf(f->why, sizeof f->why, "%s in %s %s %s", what, tide_type_name(x->kids[0]->type),
                      tide_expr_arith_name(x->op), x->kids[1]->interval ? "INTERVAL" : tide_type_name(x->kids[1]->type));
@@ -1305,6 +1308,19 @@ static bool i64_any_overflow(int op, const int64_t *restrict a, const int64_t *r
     return any != 0;
 }
 
+/* A TIMESTAMP result outside the TIMESTAMP range fails its row. */
+static void check_ts_range(tide_expr *x, uint32_t n, const uint8_t *active)
+{
+    const int64_t *r = x->vals;
+    uint64_t out = 0;
+    for (uint32_t i = 0; i < n; i++)
+        out += (uint64_t)r[i] - (uint64_t)TIDE_TS_VALID_MIN > (uint64_t)(TIDE_TS_VALID_SPAN - 1);
+    if (out)
+        for (uint32_t i = 0; i < n; i++)
+            if (!tide_ts_valid(r[i]))
+                row_fault(x, active, i, "TIMESTAMP out of range (" TIDE_TS_RANGE_WHY ")");
+}
+
 static void ev_arith(tide_expr *x, uint32_t n, const uint8_t *active)
 {
     const tide_expr_vec *a = &x->kids[0]->res, *b = &x->kids[1]->res;
@@ -1323,16 +1339,8 @@ static void ev_arith(tide_expr *x, uint32_t n, const uint8_t *active)
         for (uint32_t i = 0; i < n; i++)
             if (i64_overflows(op, a->v.i64[i], b->v.i64[i]))
                 row_fault(x, active, i, "integer overflow");
-    if (x->type == TIDE_TYPE_TIMESTAMP) { /* and a TIMESTAMP stays in its range */
-        const int64_t *r = x->vals;
-        uint64_t out = 0;
-        for (uint32_t i = 0; i < n; i++)
-            out += (uint64_t)r[i] - (uint64_t)TIDE_TS_VALID_MIN > (uint64_t)(TIDE_TS_VALID_SPAN - 1);
-        if (out)
-            for (uint32_t i = 0; i < n; i++)
-                if (!tide_ts_valid(r[i]))
-                    row_fault(x, active, i, "TIMESTAMP out of range (" TIDE_TS_RANGE_WHY ")");
-    }
+    if (x->type == TIDE_TYPE_TIMESTAMP) /* and a TIMESTAMP stays in its range */
+        check_ts_range(x, n, active);
 }
 
 static void ev_neg(tide_expr *x, uint32_t n, const uint8_t *active)
@@ -2213,7 +2221,7 @@ static int64_t ts_extract(int64_t ms, tide_ts_unit unit)
     }
 }
 
-static void ev_floor(tide_expr *x, uint32_t n)
+static void ev_floor(tide_expr *x, uint32_t n, const uint8_t *active)
 {
     const tide_expr_vec *a = &x->kids[0]->res;
     memcpy(x->nulls, a->nulls, n);
@@ -2222,13 +2230,16 @@ static void ev_floor(tide_expr *x, uint32_t n)
     if (x->kind == K_EXTRACT) {
         for (uint32_t i = 0; i < n; i++)
             r[i] = ts_extract(a->v.i64[i], u);
-    } else if (x->flag) {
+        return;
+    }
+    if (x->flag) {
         for (uint32_t i = 0; i < n; i++)
             r[i] = ts_ceil(a->v.i64[i], u);
     } else {
         for (uint32_t i = 0; i < n; i++)
             r[i] = tide_ts_floor(a->v.i64[i], u);
     }
+    check_ts_range(x, n, active); /* CEIL(9999-12-31 12:00 TO DAY), FLOOR(0000-01-01 TO WEEK) */
 }
 
 static char *put_n(char *p, unsigned v, int width)
@@ -2542,7 +2553,7 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
         break;
     case K_FLOOR:
     case K_EXTRACT:
-        ev_floor(x, n);
+        ev_floor(x, n, active);
         break;
     case K_DATEFMT:
         return ev_datefmt(x, n, e);
@@ -2699,7 +2710,7 @@ bool tide_expr_can_fail(const tide_expr *x)
 {
     if (!x)
         return false;
-    if ((x->kind == K_ARITH || x->kind == K_NEG) && x->type != TIDE_TYPE_DOUBLE)
+    if (((x->kind == K_ARITH || x->kind == K_NEG) && x->type != TIDE_TYPE_DOUBLE) || x->kind == K_FLOOR)
         return true;
     for (uint32_t i = 0; i < x->nkids; i++)
         if (tide_expr_can_fail(x->kids[i]))

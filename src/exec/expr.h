@@ -58,7 +58,8 @@
  *     / truncates toward zero; % has the sign of the dividend (and
  *     INT64_MIN % -1 = 0, exact).  OVERFLOW: a row whose BIGINT +, -, *,
  *     unary minus or / (INT64_MIN / -1) overflows, or whose TIMESTAMP +-
- *     INTERVAL leaves the TIMESTAMP range (data/types.h), FAILS: never a
+ *     INTERVAL, FLOOR or CEIL leaves the TIMESTAMP range (data/types.h:
+ *     CEIL(TIMESTAMP '9999-12-31 12:00:00' TO DAY)), FAILS: never a
  *     wrapped value.  Its value is NULL, it is marked in
  *     tide_expr_faults ("integer overflow in BIGINT * BIGINT"), it never
  *     passes tide_expr_filter and tide_expr_project leaves it out; the
@@ -261,7 +262,7 @@ int tide_expr_eval(tide_expr *x, const tide_cbatch *in, const uint32_t *sel, uin
  * like the result vector. */
 uint32_t tide_expr_faults(const tide_expr *x, const uint8_t **rows, const char **why);
 /* Whether evaluating x can fail a row (it holds BIGINT/TIMESTAMP
- * arithmetic). */
+ * arithmetic, FLOOR or CEIL). */
 bool tide_expr_can_fail(const tide_expr *x);
 
 /* WHERE: evaluate the BOOLEAN predicate and write the indexes of the rows

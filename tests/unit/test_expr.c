@@ -727,7 +727,8 @@ static tide_value ref_eval(const rnode *r, const tide_cbatch *b, uint32_t row)
         a = ref_eval(r->k[0], b, row);
         if (a.is_null)
             return vnull(TIDE_TYPE_TIMESTAMP);
-        return vts(ref_floor(a.u.i64, r->unit, r->flag));
+        c = vts(ref_floor(a.u.i64, r->unit, r->flag));
+        return c.u.i64 < -62167219200000LL || c.u.i64 > 253402300799999LL ? ref_fail(TIDE_TYPE_TIMESTAMP) : c;
     case R_EXTRACT:
         a = ref_eval(r->k[0], b, row);
         if (a.is_null)
@@ -1446,6 +1447,33 @@ static void test_arith_semantics(void)
     TT_ASSERT_EQ_INT(tide_expr_type(x), TIDE_TYPE_TIMESTAMP);
     TT_OK(eval1(x, &v, &e));
     TT_ASSERT_EQ_INT(v.u.i64, 1000 - 180000);
+    tide_expr_free(x);
+    /* TIMESTAMP results outside the range fail: +- INTERVAL, FLOOR, CEIL */
+    const uint8_t *rows;
+    const char *why;
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MAX, &e);
+    tide_expr_literal_interval(&b, 1, &e);
+    TT_OK(tide_expr_arith(&x, TIDE_EXPR_ADD, a, b, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1);
+    TT_ASSERT_EQ_STR(why, "TIMESTAMP out of range (timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 "
+                          "23:59:59.999) in TIMESTAMP(3) + INTERVAL");
+    tide_expr_free(x);
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MIN, &e); /* a Saturday: its week began in year -1 */
+    TT_OK(tide_expr_floor(&x, a, TIDE_TS_UNIT_WEEK, false, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1);
+    TT_ASSERT(strstr(why, "in FLOOR(... TO WEEK)") != NULL);
+    tide_expr_free(x);
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MAX, &e);
+    TT_OK(tide_expr_floor(&x, a, TIDE_TS_UNIT_YEAR, true, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1);
+    tide_expr_free(x);
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MAX, &e);
+    TT_OK(tide_expr_floor(&x, a, TIDE_TS_UNIT_YEAR, false, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(!v.is_null && tide_expr_faults(x, &rows, &why) == 0);
     tide_expr_free(x);
 }
 

@@ -431,6 +431,36 @@ static void test_timestamp_arithmetic_is_checked(void)
     free(got);
     free(exp);
     free(out);
+
+    /* CEIL(ts TO DAY) fails at the upper end (into 10000-01-01); FLOOR
+     * stays inside (tide_ts_floor's WEEK could leave it: 0000-01-01 is a
+     * Saturday, exec/expr.h; SQL has no WEEK unit for FLOOR) */
+    const int64_t D = 86400000;
+    bad = 0;
+    wn = (size_t)snprintf(want, sizeof want, "h\n");
+    for (size_t i = 0; i < NENDS; i++) {
+        int64_t t = ends_ts[i];
+        int64_t days = t >= 0 ? t / D : -((-t + D - 1) / D); /* floor */
+        int64_t floor_day = days * D, ceil_day = floor_day == t ? t : (days + 1) * D;
+        if (ceil_day > TIDE_TS_VALID_MAX) {
+            bad++;
+            continue;
+        }
+        char a[TIDE_TS_FORMAT_MAX], b[TIDE_TS_FORMAT_MAX];
+        tide_ts_format(floor_day, a);
+        tide_ts_format(ceil_day, b);
+        wn += (size_t)snprintf(want + wn, sizeof want - wn, "%zu,%s,%s\n", i + 1, a, b);
+    }
+    exp = sorted_body(want);
+    rc = sql_run(ddl, tmp, "SELECT v, FLOOR(ts TO DAY) AS f, CEIL(ts TO DAY) AS d FROM t;\n", 1, &out, &serr, &c);
+    TT_ASSERT_MSG(rc == 0, "rc %d: %u:%u: %s", rc, serr.line, serr.col, serr.msg);
+    got = sorted_body(out);
+    TT_ASSERT_MSG(strcmp(got, exp) == 0, "got:\n%s want:\n%s", got, exp);
+    TT_ASSERT_EQ_INT(c.bad, NBAD + bad);
+    TT_ASSERT(bad > 0);
+    free(got);
+    free(exp);
+    free(out);
 }
 
 /* ---- refused at plan time, with the position ---- */
