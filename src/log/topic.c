@@ -336,7 +336,7 @@ int tide_topic_delete(const char *datadir, const char *name, tide_err *e)
     if ((rc = tide_io_open(&lock, lockp, TIDE_IO_WRITE | TIDE_IO_CREATE, e)))
         return rc;
     tide_err le = {0};
-    rc = tide_io_lock(lock, &le);
+    rc = tide_io_lock(lock, TIDE_IO_LOCK_EX, &le);
     if (rc == TIDE_ELOCKED) {
         rc = tide_err_set(e, rc, "topic %s is being written by another process", name);
         goto done;

@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "base/hash.h"
+#include "base/io.h"
 
 #define SEED 3
 
@@ -112,35 +113,56 @@ static void test_create_list_delete_meta(void)
     TT_ASSERT_EQ_INT(tide_log_writer_open(&w, base_dir, "meta-t", NULL, &oe), TIDE_ENOENT);
 }
 
-static void test_second_writer_locked(void)
+/* Two writers of one topic at once (here in one process: the locks are per
+ * open file, so they exclude each other as two processes would); topic
+ * deletion is refused while either is open. */
+static void test_two_writers(void)
 {
-    TT_OK(lt_topic(base_dir, "locked", 2, 1 << 20, "never"));
+    TT_OK(lt_topic(base_dir, "two", 2, 1 << 20, "never"));
     tide_err e = {0};
     tide_log_writer *w = NULL, *w2 = NULL;
-    TT_OK(tide_log_writer_open(&w, base_dir, "locked", NULL, &e));
-    tide_err le = {0};
-    TT_ASSERT_EQ_INT(tide_log_writer_open(&w2, base_dir, "locked", NULL, &le), TIDE_ELOCKED);
-    TT_ASSERT(w2 == NULL);
-    TT_ASSERT_EQ_STR(le.msg, "topic locked is being written by another process");
+    TT_OK(tide_log_writer_open(&w, base_dir, "two", NULL, &e));
+    TT_OK(tide_log_writer_open(&w2, base_dir, "two", NULL, &e));
     tide_err de = {0};
-    TT_ASSERT_EQ_INT(tide_topic_delete(base_dir, "locked", &de), TIDE_ELOCKED);
+    TT_ASSERT_EQ_INT(tide_topic_delete(base_dir, "two", &de), TIDE_ELOCKED);
+    TT_ASSERT_EQ_STR(de.msg, "topic two is being written by another process");
     /* readers are welcome meanwhile */
     tide_log_reader *r = NULL;
-    TT_OK(tide_log_reader_open(&r, base_dir, "locked", 1, &e));
-    TT_OK(lt_append(w, 1, SEED, 0, 5, &e));
+    TT_OK(tide_log_reader_open(&r, base_dir, "two", 1, &e));
+    /* the model's records 0..9 of partition 1, appended alternately */
+    TT_OK(lt_append(w, 1, SEED, 0, 3, &e));
+    TT_OK(lt_append(w2, 1, SEED, 3, 5, &e));
+    TT_OK(lt_append(w, 1, SEED, 5, 6, &e));
+    TT_OK(lt_append(w2, 1, SEED, 6, 10, &e));
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w, 1), 6); /* as of its own last append */
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 1), 10);
     tide_record rec;
-    for (uint64_t i = 0; i < 5; i++) {
+    for (uint64_t i = 0; i < 10; i++) {
         TT_OK(tide_log_reader_next(r, &rec, &e));
         TT_ASSERT(lt_equal(&rec, SEED, i) && rec.partition == 1);
     }
     TT_ASSERT_EQ_INT(tide_log_reader_next(r, &rec, &e), TIDE_EAGAIN);
     tide_log_reader_close(r);
     TT_OK(tide_log_writer_close(w, &e));
-    TT_OK(tide_log_writer_open(&w2, base_dir, "locked", NULL, &e));
-    TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 1), 5);
+    TT_ASSERT_EQ_INT(tide_topic_delete(base_dir, "two", &de), TIDE_ELOCKED);
+    TT_OK(tide_log_writer_close(w2, &e));
+    TT_OK(tide_log_writer_open(&w2, base_dir, "two", NULL, &e));
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 1), 10);
     TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 0), 0);
     TT_OK(tide_log_writer_close(w2, &e));
     TT_OK(tide_log_writer_close(NULL, &e));
+    /* while a deletion holds the topic's lock, no writer opens */
+    char lockp[4200];
+    snprintf(lockp, sizeof lockp, "%s/topics/two/lock", base_dir);
+    tide_file *lk = NULL;
+    TT_OK(tide_io_open(&lk, lockp, TIDE_IO_WRITE, &e));
+    TT_OK(tide_io_lock(lk, TIDE_IO_LOCK_EX, &e));
+    tide_err oe = {0};
+    TT_ASSERT_EQ_INT(tide_log_writer_open(&w, base_dir, "two", NULL, &oe), TIDE_ELOCKED);
+    TT_ASSERT(w == NULL);
+    TT_ASSERT_EQ_STR(oe.msg, "topic two is being deleted");
+    tide_io_close(lk);
+    TT_OK(tide_topic_delete(base_dir, "two", &e));
 }
 
 static void test_route(void)
@@ -310,7 +332,7 @@ int main(void)
     TT_RUN(test_names);
     TT_RUN(test_fsync_policy);
     TT_RUN(test_create_list_delete_meta);
-    TT_RUN(test_second_writer_locked);
+    TT_RUN(test_two_writers);
     TT_RUN(test_route);
     TT_RUN(test_synced);
     TT_RUN(test_describe);
