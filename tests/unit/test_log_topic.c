@@ -6,6 +6,9 @@
 #include "base/hash.h"
 #include "base/io.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #define SEED 3
 
 static char base_dir[1024];
@@ -163,6 +166,56 @@ static void test_two_writers(void)
     TT_ASSERT_EQ_STR(oe.msg, "topic two is being deleted");
     tide_io_close(lk);
     TT_OK(tide_topic_delete(base_dir, "two", &e));
+}
+
+/* Processes creating one topic at once (two producers sharing a dead-letter
+ * topic neither found): exactly one creates it, the others get TIDE_EEXIST,
+ * and the topic is whole.  Several rounds, each with a fresh name. */
+static void test_create_race(void)
+{
+    enum { PROCS = 4, ROUNDS = 20 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char name[32];
+        snprintf(name, sizeof name, "race%d", round);
+        int fds[2];
+        TT_ASSERT(pipe(fds) == 0);
+        pid_t pid[PROCS];
+        fflush(NULL);
+        for (int i = 0; i < PROCS; i++) {
+            pid[i] = fork();
+            TT_ASSERT(pid[i] >= 0);
+            if (pid[i] == 0) {
+                char go;
+                close(fds[1]);
+                if (read(fds[0], &go, 1) != 0)
+                    _exit(9);
+                tide_topic_config c;
+                tide_topic_config_default(&c);
+                c.partitions = 3;
+                tide_err ce = {0};
+                int rc = tide_topic_create(base_dir, name, &c, &ce);
+                _exit(rc == 0 ? 0 : rc == TIDE_EEXIST ? 1 : 2);
+            }
+        }
+        close(fds[0]);
+        close(fds[1]); /* go: every child's read returns at once */
+        int created = 0, exists = 0;
+        for (int i = 0; i < PROCS; i++) {
+            int st = 0;
+            TT_ASSERT(waitpid(pid[i], &st, 0) == pid[i] && WIFEXITED(st));
+            created += WEXITSTATUS(st) == 0;
+            exists += WEXITSTATUS(st) == 1;
+        }
+        TT_ASSERT_MSG(created == 1 && exists == PROCS - 1, "round %d: %d created, %d found it", round, created,
+                      exists);
+        tide_topic_config c;
+        tide_err e = {0};
+        TT_OK(tide_topic_config_load(base_dir, name, &c, &e));
+        TT_ASSERT_EQ_INT(c.partitions, 3);
+        tide_log_writer *w = NULL;
+        TT_OK(tide_log_writer_open(&w, base_dir, name, NULL, &e));
+        TT_OK(tide_log_writer_close(w, &e));
+    }
 }
 
 static void test_route(void)
@@ -333,6 +386,7 @@ int main(void)
     TT_RUN(test_fsync_policy);
     TT_RUN(test_create_list_delete_meta);
     TT_RUN(test_two_writers);
+    TT_RUN(test_create_race);
     TT_RUN(test_route);
     TT_RUN(test_synced);
     TT_RUN(test_describe);
