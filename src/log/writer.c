@@ -262,8 +262,10 @@ static int idx_catch_up(tide_log_writer *w, wpart *p, uint64_t size, bool *reloa
     size_t keep = 0;
     while (keep < p->ix.n && p->ix.v[keep].offset <= p->idx_last.offset)
         keep++;
-    memmove(p->ix.v, p->ix.v + keep, (p->ix.n - keep) * sizeof *p->ix.v);
-    p->ix.n -= keep;
+    if (keep) {
+        memmove(p->ix.v, p->ix.v + keep, (p->ix.n - keep) * sizeof *p->ix.v);
+        p->ix.n -= keep;
+    }
     return 0;
 }
 
@@ -531,8 +533,10 @@ static int part_load(tide_log_writer *w, wpart *p, bool first, tide_err *e)
     size_t k = 0, i = 0;
     while (k < p->nold && nb && p->old[k].base < bases[0])
         p->old_bytes -= p->old[k++].size;
-    memmove(p->old, p->old + k, (p->nold - k) * sizeof *p->old);
-    p->nold -= k;
+    if (k) {
+        memmove(p->old, p->old + k, (p->nold - k) * sizeof *p->old);
+        p->nold -= k;
+    }
     while (i < nb && bases[i] < p->seg_base)
         i++;
     if (i == nb) {

@@ -322,6 +322,8 @@ static int reports_matching(const char *path, const char *what)
 {
     size_t len = 0;
     char *d = lt_read_file(path, &len);
+    if (d)
+        d[len] = '\0'; /* lt_read_file leaves room for it */
     int n = 0;
     for (char *q = d; q && (q = strstr(q, what)); q += strlen(what))
         n++;
