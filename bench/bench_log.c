@@ -1,18 +1,22 @@
 /*
  * bench_log.c - throughput of the embedded log beside the disk's own speed.
  *
- *   bench_log [-d DIR] [-n RECORDS] [-m DISK_MIB]
+ *   bench_log [-d DIR] [-n RECORDS] [-m DISK_MIB] [-c PER_CALL] [-p POLICY] [-w]
  *
  * In a scratch directory under DIR (default $TMPDIR, else /tmp):
  *   1. the disk's sequential write speed: DISK_MIB (default 1024) MiB in
  *      1 MiB write() calls and one fdatasync at the end, as
  *      `dd bs=1M conv=fdatasync` measures it; the figure without the
  *      fdatasync (page cache only) is printed too;
- *   2. for each fsync policy (always, interval:100, never): RECORDS
+ *   2. for each fsync policy (always, interval:100, never; or only POLICY): RECORDS
  *      (default 2,000,000) records of a 16-byte key and a 100-byte value
- *      appended to a one-partition topic in calls of 1000 records (so
- *      fsync=always is one fsync per call), close included; then read back
- *      from the page cache with one reader.
+ *      appended to a one-partition topic in calls of PER_CALL (default 1000)
+ *      records (so fsync=always is one fsync per call), close included;
+ *      then read back from the page cache with one reader;
+ *   3. with -w, several writers (fsync=never, PER_CALL records a call):
+ *      RECORDS records by one process, then by two processes at once (half
+ *      each) into one partition, then into one partition each of a
+ *      two-partition topic.  Append time per call = wall time / calls.
  * Append MB/s counts the bytes the segment grew by; "% disk" compares it with
  * the fdatasync'd disk speed, "% same" with the disk writing as many bytes
  * as one append run (measured last, so a short burst is compared with a
@@ -32,12 +36,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define KEY_LEN 16
 #define VAL_LEN 100
-#define PER_CALL 1000
+#define MAX_PER_CALL 1000
+
+static size_t g_per_call = 1000;
 
 static double now_s(void)
 {
@@ -119,6 +126,91 @@ static void put_key(unsigned char *k, uint64_t v)
     k[15] = '\0';
 }
 
+/* Open a writer of `topic`, append `records` records to `partition` in
+ * calls of g_per_call (keys numbered from `key0`), close. */
+static void append_records(const char *dir, const char *topic, uint32_t partition, uint64_t key0,
+                           uint64_t records)
+{
+    static unsigned char keys[MAX_PER_CALL][KEY_LEN], vals[MAX_PER_CALL][VAL_LEN];
+    static tide_record recs[MAX_PER_CALL];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < MAX_PER_CALL; i++) {
+        for (int j = 0; j < VAL_LEN; j++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            vals[i][j] = (unsigned char)(' ' + x % 95);
+        }
+        recs[i] = (tide_record){.key = keys[i], .key_len = KEY_LEN, .value = vals[i],
+                                .value_len = VAL_LEN};
+    }
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    if (tide_log_writer_open(&w, dir, topic, NULL, &e) != 0)
+        die("writer open", &e);
+    int64_t ts = 1700000000000;
+    for (uint64_t done = 0; done < records;) {
+        size_t n = records - done < g_per_call ? (size_t)(records - done) : g_per_call;
+        for (size_t i = 0; i < n; i++) {
+            put_key(keys[i], key0 + done + i);
+            recs[i].timestamp = ts++;
+        }
+        if (tide_log_append(w, partition, recs, n, NULL, &e) != 0)
+            die("append", &e);
+        done += n;
+    }
+    if (tide_log_writer_close(w, &e) != 0)
+        die("writer close", &e);
+}
+
+/* `procs` processes append `records` records between them (fsync=never)
+ * to a fresh topic of `parts` partitions, process i to partition i % parts;
+ * the wall time. */
+static double run_writers(const char *dir, int procs, uint32_t parts, uint64_t records)
+{
+    tide_err e = {0};
+    tide_topic_config cfg;
+    tide_topic_config_default(&cfg);
+    cfg.partitions = parts;
+    cfg.fsync = TIDE_FSYNC_NEVER;
+    char topic[64];
+    snprintf(topic, sizeof topic, "writers-%d-%u", procs, parts);
+    if (tide_topic_create(dir, topic, &cfg, &e) != 0)
+        die("topic create", &e);
+    fflush(NULL);
+    double t0 = now_s();
+    pid_t pid[8];
+    for (int i = 0; i < procs; i++) {
+        if ((pid[i] = fork()) < 0)
+            die("fork", NULL);
+        if (pid[i] == 0) {
+            append_records(dir, topic, (uint32_t)i % parts, (uint64_t)i * records, records / (uint64_t)procs);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < procs; i++) {
+        int st = 0;
+        if (waitpid(pid[i], &st, 0) != pid[i] || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("a writer process failed", NULL);
+    }
+    double t = now_s() - t0;
+    uint64_t total = 0;
+    for (uint32_t p = 0; p < parts; p++) {
+        tide_log_reader *r = NULL;
+        uint64_t first = 0, next = 0;
+        if (tide_log_reader_open(&r, dir, topic, p, &e) != 0 || tide_log_reader_bounds(r, &first, &next, &e))
+            die("reader bounds", &e);
+        tide_log_reader_close(r);
+        total += next - first;
+    }
+    if (total != records / (uint64_t)procs * (uint64_t)procs) {
+        fprintf(stderr, "bench_log: %" PRIu64 " records in the topic, expected %" PRIu64 "\n", total,
+                records / (uint64_t)procs * (uint64_t)procs);
+        exit(1);
+    }
+    if (tide_topic_delete(dir, topic, &e) != 0)
+        die("topic delete", &e);
+    return t;
+}
+
 static void run_policy(const char *dir, const char *policy, uint64_t records, result *res)
 {
     tide_err e = {0};
@@ -132,35 +224,8 @@ static void run_policy(const char *dir, const char *policy, uint64_t records, re
     if (tide_topic_create(dir, topic, &cfg, &e) != 0)
         die("topic create", &e);
 
-    static unsigned char keys[PER_CALL][KEY_LEN], vals[PER_CALL][VAL_LEN];
-    static tide_record recs[PER_CALL];
-    uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < PER_CALL; i++) {
-        for (int j = 0; j < VAL_LEN; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            vals[i][j] = (unsigned char)(' ' + x % 95);
-        }
-        recs[i] = (tide_record){.key = keys[i], .key_len = KEY_LEN, .value = vals[i],
-                                .value_len = VAL_LEN};
-    }
-
-    tide_log_writer *w = NULL;
     double t0 = now_s();
-    if (tide_log_writer_open(&w, dir, topic, NULL, &e) != 0)
-        die("writer open", &e);
-    int64_t ts = 1700000000000;
-    for (uint64_t done = 0; done < records;) {
-        size_t n = records - done < PER_CALL ? (size_t)(records - done) : PER_CALL;
-        for (size_t i = 0; i < n; i++) {
-            put_key(keys[i], done + i);
-            recs[i].timestamp = ts++;
-        }
-        if (tide_log_append(w, 0, recs, n, NULL, &e) != 0)
-            die("append", &e);
-        done += n;
-    }
-    if (tide_log_writer_close(w, &e) != 0)
-        die("writer close", &e);
+    append_records(dir, topic, 0, 0, records);
     double t1 = now_s();
 
     tide_partition_info *parts = NULL;
@@ -203,7 +268,7 @@ static void run_policy(const char *dir, const char *policy, uint64_t records, re
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_log [-d DIR] [-n RECORDS] [-m DISK_MIB]\n");
+    fprintf(stderr, "usage: bench_log [-d DIR] [-n RECORDS] [-m DISK_MIB] [-c PER_CALL] [-p POLICY] [-w]\n");
     exit(2);
 }
 
@@ -214,6 +279,8 @@ int main(int argc, char **argv)
         base = "/tmp";
     uint64_t records = 2000000;
     unsigned disk_mib = 1024;
+    bool writers = false;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-d") && i + 1 < argc)
             base = argv[++i];
@@ -221,10 +288,16 @@ int main(int argc, char **argv)
             records = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "-m") && i + 1 < argc)
             disk_mib = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+            g_per_call = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-p") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "-w"))
+            writers = true;
         else
             usage();
     }
-    if (records == 0 || disk_mib == 0)
+    if (records == 0 || disk_mib == 0 || g_per_call == 0 || g_per_call > MAX_PER_CALL)
         usage();
 
     char dir[4096];
@@ -236,26 +309,34 @@ int main(int argc, char **argv)
     double disk_sync, disk_nosync;
     disk_speed(dir, disk_mib, &disk_sync, &disk_nosync);
 
-    static const char *policies[] = {"always", "interval:100", "never"};
+    static const char *all_policies[] = {"always", "interval:100", "never"};
+    const char **policies = only ? &only : all_policies;
+    int npol = only ? 1 : 3;
     result res[3];
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < npol; i++)
         run_policy(dir, policies[i], records, &res[i]);
     /* the disk again with as many bytes as one append run wrote: a short
      * burst may go faster than a long one (write-back caches, dirty limits) */
-    unsigned same_mib = (unsigned)((res[1].seg_bytes + (1u << 20) - 1) >> 20);
+    unsigned same_mib = (unsigned)((res[npol > 1].seg_bytes + (1u << 20) - 1) >> 20);
     double same_sync, same_nosync;
     disk_speed(dir, same_mib, &same_sync, &same_nosync);
+    double wt[3] = {0};
+    if (writers) {
+        wt[0] = run_writers(dir, 1, 1, records);
+        wt[1] = run_writers(dir, 2, 1, records);
+        wt[2] = run_writers(dir, 2, 2, records);
+    }
     tide_io_rmtree(dir, NULL);
 
-    printf("directory %s; %" PRIu64 " records of %d-byte key + %d-byte value, %d per append\n",
-           base, records, KEY_LEN, VAL_LEN, PER_CALL);
+    printf("directory %s; %" PRIu64 " records of %d-byte key + %d-byte value, %zu per append\n",
+           base, records, KEY_LEN, VAL_LEN, g_per_call);
     printf("disk: %u MiB in 1 MiB writes: %.0f MB/s with fdatasync (dd conv=fdatasync), "
            "%.0f MB/s without\n", disk_mib, disk_sync, disk_nosync);
     printf("disk: %u MiB (one append run's bytes), same way: %.0f MB/s with fdatasync, %.0f MB/s "
            "without\n\n", same_mib, same_sync, same_nosync);
     printf("%-13s %12s %10s %12s %8s %8s %12s %10s %14s\n", "fsync", "append rec/s", "append s",
            "append MB/s", "% disk", "% same", "read rec/s", "read MB/s", "read rec/cpu-s");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < npol; i++) {
         const result *r = &res[i];
         double amb = (double)r->seg_bytes / 1e6 / r->append_s;
         printf("%-13s %12.0f %10.2f %12.1f %7.0f%% %7.0f%% %12.0f %10.1f %14.0f\n", r->policy,
@@ -267,5 +348,15 @@ int main(int argc, char **argv)
     printf("\nappend MB/s: segment bytes written per second (close included); %% disk and %% same: "
            "of the two fdatasync'd disk figures; read MB/s: key+value bytes from the page cache; "
            "rec/cpu-s: per second of this process's CPU time (on a busy machine)\n");
+    if (writers) {
+        static const char *what[3] = {"1 process, 1 partition", "2 processes, 1 partition",
+                                      "2 processes, 1 partition each"};
+        double calls = (double)((records + g_per_call - 1) / g_per_call);
+        printf("\nseveral writers (fsync=never, %zu records per append, close included):\n", g_per_call);
+        printf("%-30s %12s %10s %14s\n", "", "append rec/s", "append s", "us per call");
+        for (int i = 0; i < 3; i++)
+            printf("%-30s %12.0f %10.2f %14.2f\n", what[i], (double)records / wt[i], wt[i],
+                   wt[i] / calls * 1e6);
+    }
     return 0;
 }

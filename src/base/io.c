@@ -359,6 +359,12 @@ int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e)
 
 int tide_io_size(tide_file *f, uint64_t *size, tide_err *e)
 {
+    uint64_t links;
+    return tide_io_stat(f, size, &links, e);
+}
+
+int tide_io_stat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e)
+{
     int r = io_enter();
     if (r)
         return io_fault(e, r, f->path, "stat");
@@ -366,19 +372,34 @@ int tide_io_size(tide_file *f, uint64_t *size, tide_err *e)
     if (fstat(f->fd, &st) != 0)
         return tide_err_sys(e, errno, "%s: stat", f->path);
     *size = (uint64_t)st.st_size;
+    *links = (uint64_t)st.st_nlink;
     return 0;
 }
 
-int tide_io_lock(tide_file *f, tide_err *e)
+int tide_io_lock(tide_file *f, int how, tide_err *e)
 {
     int r = io_enter();
     if (r)
         return io_fault(e, r, f->path, "lock");
-    if (flock(f->fd, LOCK_EX | LOCK_NB) != 0) {
+    int op = (how & TIDE_IO_LOCK_SH ? LOCK_SH : LOCK_EX) | (how & TIDE_IO_LOCK_WAIT ? 0 : LOCK_NB);
+    int rc;
+    while ((rc = flock(f->fd, op)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0) {
         if (errno == EWOULDBLOCK)
             return tide_err_set(e, TIDE_ELOCKED, "%s: locked by another writer", f->path);
         return tide_err_sys(e, errno, "%s: lock", f->path);
     }
+    return 0;
+}
+
+int tide_io_unlock(tide_file *f, tide_err *e)
+{
+    int r = io_enter();
+    if (r)
+        return io_fault(e, r, f->path, "unlock");
+    if (flock(f->fd, LOCK_UN) != 0)
+        return tide_err_sys(e, errno, "%s: unlock", f->path);
     return 0;
 }
 

@@ -52,8 +52,16 @@ int tide_io_pwrite(tide_file *f, const void *buf, size_t len, uint64_t off, tide
 int tide_io_fsync(tide_file *f, tide_err *e);
 int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e);
 int tide_io_size(tide_file *f, uint64_t *size, tide_err *e);
-/* Advisory exclusive lock (flock) held until close; TIDE_ELOCKED if taken. */
-int tide_io_lock(tide_file *f, tide_err *e);
+/* Size and link count of the open file (0 links: it was unlinked since it
+ * was opened). */
+int tide_io_stat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e);
+/* Advisory lock on the file (flock: per open file, so two handles of one
+ * process exclude each other too), held until tide_io_unlock or close.
+ * `how`: TIDE_IO_LOCK_EX or TIDE_IO_LOCK_SH, plus TIDE_IO_LOCK_WAIT to block
+ * until it is free; without WAIT a lock held elsewhere is TIDE_ELOCKED. */
+enum { TIDE_IO_LOCK_EX = 0, TIDE_IO_LOCK_SH = 1, TIDE_IO_LOCK_WAIT = 2 };
+int tide_io_lock(tide_file *f, int how, tide_err *e);
+int tide_io_unlock(tide_file *f, tide_err *e);
 
 int tide_io_fd(const tide_file *f);
 const char *tide_io_path(const tide_file *f);

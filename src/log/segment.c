@@ -179,6 +179,19 @@ static void get_entry(const unsigned char *p, tide_seg_entry *en)
     en->min_before = (int64_t)tide_get_u64(p + 24);
 }
 
+bool tide_seg_idx_entry_get(const unsigned char in[TIDE_SEG_IDX_ENTRY], uint64_t base, tide_seg_entry *en)
+{
+    get_entry(in, en);
+    return tide_get_u32(in + 32) == TIDE_SEG_IDX_ENTRY_KIND &&
+           tide_get_u32(in + 36) == tide_crc32c((uint32_t)base, in, 36) && en->offset >= base;
+}
+
+bool tide_seg_idx_entry_follows(const tide_seg_entry *prev, const tide_seg_entry *en)
+{
+    return en->offset > prev->offset && en->pos > prev->pos && en->max_before >= prev->max_before &&
+           en->min_before <= prev->min_before;
+}
+
 void tide_seg_idx_file_free(tide_seg_idx_file *f)
 {
     free(f->v);
@@ -216,11 +229,7 @@ int tide_seg_idx_load(const char *path, uint64_t base, tide_seg_idx_file *out, t
         tide_seg_entry en;
         get_entry(q, &en);
         const tide_seg_entry *prev = out->n ? &out->v[out->n - 1] : NULL;
-        bool ordered = !prev || (en.offset > prev->offset && en.pos > prev->pos &&
-                                 en.max_before >= prev->max_before &&
-                                 en.min_before <= prev->min_before);
-        if (kind == TIDE_SEG_IDX_ENTRY_KIND && crc == tide_crc32c((uint32_t)base, q, 36) && ordered &&
-            en.offset >= base) {
+        if (tide_seg_idx_entry_get(q, base, &en) && (!prev || tide_seg_idx_entry_follows(prev, &en))) {
             out->v[out->n++] = en;
             continue;
         }

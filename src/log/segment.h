@@ -89,6 +89,12 @@ int tide_seg_index_note(tide_seg_index *ix, uint64_t pos, const tide_batch_heade
 
 void tide_seg_idx_header(unsigned char out[TIDE_SEG_IDX_HEADER], uint64_t base);
 void tide_seg_idx_entry(unsigned char out[TIDE_SEG_IDX_ENTRY], uint64_t base, const tide_seg_entry *en);
+/* Decode the slot `in` when it is an entry (kind 1) of segment `base` with
+ * a good CRC; false for anything else (a seal, damage). */
+bool tide_seg_idx_entry_get(const unsigned char in[TIDE_SEG_IDX_ENTRY], uint64_t base, tide_seg_entry *en);
+/* May entry `en` follow entry `prev` in an index (offset and position
+ * strictly increasing, running max/min monotone)? */
+bool tide_seg_idx_entry_follows(const tide_seg_entry *prev, const tide_seg_entry *en);
 /* The seal: crc_so_far is crc32c of every byte of the file before it. */
 void tide_seg_idx_seal(unsigned char out[TIDE_SEG_IDX_ENTRY], uint32_t crc_so_far,
                        const tide_seg_entry *en);

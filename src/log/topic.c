@@ -280,6 +280,36 @@ int tide_topic_config_load(const char *datadir, const char *name, tide_topic_con
     return rc;
 }
 
+/* Build topic `name` in tmp and rename it to final (the creators' lock held). */
+static int create_locked(const char *name, const char *final, const char *tmp, const char *meta, size_t mlen,
+                         uint32_t partitions, tide_err *e)
+{
+    char sub[PATH_CAP + 32];
+    struct stat st;
+    if (stat(final, &st) == 0)
+        return tide_err_set(e, TIDE_EEXIST, "topic %s already exists", name);
+    int rc = tide_io_rmtree(tmp, e);
+    if (rc || (rc = tide_io_mkdir(tmp, e)))
+        return rc;
+    for (uint32_t p = 0; p < partitions; p++) {
+        snprintf(sub, sizeof sub, "%s/%" PRIu32, tmp, p);
+        if ((rc = tide_io_mkdir(sub, e)))
+            return rc;
+    }
+    snprintf(sub, sizeof sub, "%s/meta", tmp);
+    if ((rc = tide_io_write_atomic(sub, meta, mlen, e)))
+        return rc;
+    tide_err le = {0};
+    rc = tide_io_rename(tmp, final, &le);
+    if (rc == TIDE_EEXIST) {
+        tide_io_rmtree(tmp, NULL);
+        return tide_err_set(e, rc, "topic %s already exists", name);
+    }
+    if (rc)
+        return tide_err_set(e, rc, "%s", le.msg);
+    return 0;
+}
+
 int tide_topic_create(const char *datadir, const char *name, const tide_topic_config *c, tide_err *e)
 {
     char final[PATH_CAP], tmp[PATH_CAP], sub[PATH_CAP + 32], meta[512];
@@ -297,28 +327,14 @@ int tide_topic_create(const char *datadir, const char *name, const tide_topic_co
     snprintf(sub, sizeof sub, "%s/topics", datadir);
     if ((rc = tide_io_mkdirs(sub, e)))
         return rc;
-    struct stat st;
-    if (stat(final, &st) == 0)
-        return tide_err_set(e, TIDE_EEXIST, "topic %s already exists", name);
-    if ((rc = tide_io_rmtree(tmp, e)) || (rc = tide_io_mkdir(tmp, e)))
-        return rc;
-    for (uint32_t p = 0; p < c->partitions; p++) {
-        snprintf(sub, sizeof sub, "%s/%" PRIu32, tmp, p);
-        if ((rc = tide_io_mkdir(sub, e)))
-            return rc;
-    }
-    snprintf(sub, sizeof sub, "%s/meta", tmp);
-    if ((rc = tide_io_write_atomic(sub, meta, (size_t)mlen, e)))
-        return rc;
-    tide_err le = {0};
-    rc = tide_io_rename(tmp, final, &le);
-    if (rc == TIDE_EEXIST) {
-        tide_io_rmtree(tmp, NULL);
-        return tide_err_set(e, rc, "topic %s already exists", name);
-    }
-    if (rc)
-        return tide_err_set(e, rc, "%s", le.msg);
-    return 0;
+    /* creators take turns (an flock on the topics directory): two processes
+     * creating one name at once must not share new~<name> */
+    tide_file *creators = NULL;
+    if (!(rc = tide_io_open(&creators, sub, TIDE_IO_READ, e)) &&
+        !(rc = tide_io_lock(creators, TIDE_IO_LOCK_EX | TIDE_IO_LOCK_WAIT, e)))
+        rc = create_locked(name, final, tmp, meta, (size_t)mlen, c->partitions, e);
+    tide_io_close(creators);
+    return rc;
 }
 
 int tide_topic_delete(const char *datadir, const char *name, tide_err *e)
@@ -336,7 +352,7 @@ int tide_topic_delete(const char *datadir, const char *name, tide_err *e)
     if ((rc = tide_io_open(&lock, lockp, TIDE_IO_WRITE | TIDE_IO_CREATE, e)))
         return rc;
     tide_err le = {0};
-    rc = tide_io_lock(lock, &le);
+    rc = tide_io_lock(lock, TIDE_IO_LOCK_EX, &le);
     if (rc == TIDE_ELOCKED) {
         rc = tide_err_set(e, rc, "topic %s is being written by another process", name);
         goto done;

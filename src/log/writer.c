@@ -1,8 +1,38 @@
 /*
- * writer.c - the single writer of a topic: recovery at open, appends,
- * segment rolling, durability and retention.
+ * writer.c - appending to a topic, from any number of writers in any
+ * processes: recovery, appends, segment rolling, durability and retention.
  *
- * Recovery rule (at open, per partition):
+ * Several writers (a handle each, in one process or many) may append to one
+ * topic at once.  Every change to a partition's files happens under that
+ * partition's append lock, an flock on `<partition dir>/lock`, held for one
+ * append call (or one open, sync, close or retention step): so batches never
+ * interleave and offsets stay dense.  Each writer keeps its own picture of
+ * the partition's tail (active segment size, next offset, index state) and,
+ * right after taking the lock, brings it up to date (part_sync):
+ *   - nothing changed since this writer last held the lock (the active
+ *     segment and its index have the sizes it left, and are still linked):
+ *     go on.  That is the single-writer fast path: one lock, two fstat, one
+ *     unlock per append call.
+ *   - the active segment grew: the new batches (another writer's appends)
+ *     are scanned and validated from where this writer left off, and noted
+ *     in its index state.  If the scan meets an incomplete or bad batch (a
+ *     writer killed mid-append), the partition is loaded again by the
+ *     recovery rule below, which cuts a torn tail and reports it, or stops
+ *     at damage in the middle.
+ *   - the index grew: other writers flushed entries.  Each writer derives the
+ *     same entries from the same batches (an entry depends only on the batch
+ *     positions and timestamps), so the file's entries are a prefix of what
+ *     this writer derived: it reads the new ones and drops its buffered
+ *     entries they cover.  Anything but valid entries continuing the file (a
+ *     seal: another writer rolled the segment; a torn slot; a shorter file)
+ *     makes it load the partition again.
+ *   - the active segment or its index was unlinked: load it again.
+ * Loading (part_load) is the writer open's recovery, from the segment this
+ * writer had as active onward: sealed segments it knows are kept (minus those
+ * another writer's retention deleted), newer sealed ones are checked, the
+ * newest is scanned as the active one.
+ *
+ * Recovery rule (at open, per partition, under the partition's lock):
  *   - Segments are `<base>.log`, ascending; each one's first batch must carry
  *     its base offset, and each segment must end where the next one starts.
  *   - Older (non-active) segments were fsynced and sealed when they rolled.
@@ -17,16 +47,24 @@
  *     the damage is in the middle (TIDE_ECORRUPT naming file, position
  *     and offset); if not, the bytes from P on are a torn tail: the file is
  *     truncated to P, fsynced, and the truncation reported.  Its index is
- *     rewritten from the scan.
+ *     rewritten from the scan (a seal left by a writer that died between
+ *     sealing and creating the next segment goes with it: the segment is
+ *     simply still the active one).
  *   - Then the active segment is fsynced, so every recovered offset is
  *     durable and tide_log_writer_synced() starts exact.
  *
  * Appends encode into one reusable buffer (batches of up to ~64 KiB) and
  * write it with one pwrite per call (per 8 MiB, and per segment roll).  A
  * segment rolls before a batch that would take it past segment_bytes
- * (unless it is empty): the index gets its seal, the segment is fsynced
- * whatever the policy (so an older segment is never torn), a new segment
- * named by the next offset is created, and retention runs.
+ * (unless it is empty): the buffered index entries are written, the segment
+ * is fsynced whatever the policy (so an older segment is never torn), the
+ * index gets its seal (so a seal promises a durable segment), a new segment
+ * named by the next offset is created, and retention runs.  The policy's
+ * fsync happens after the lock is released, so writers' fsyncs overlap.
+ *
+ * The topic's lock file is held shared by every writer for its whole life;
+ * topic deletion takes it exclusive, so it never removes a topic a writer
+ * has open.
  *
  * Any failed write, fsync, truncate, create or unlink fails the writer for
  * good: the error sticks and every later call returns it.
@@ -58,14 +96,17 @@ typedef struct wseg {
 typedef struct wpart {
     char *dir;
     uint32_t id;
+    tide_file *lock; /* <dir>/lock: the append lock, held around every change */
     wseg *old; /* non-active segments, ascending */
     size_t nold, capold;
     uint64_t old_bytes;
     tide_file *seg, *idx;
     uint64_t seg_base, seg_size;
     uint64_t idx_size;
-    uint32_t idx_crc; /* crc32c of every byte written to the index file */
-    tide_seg_index ix;
+    uint32_t idx_crc;        /* crc32c of the index file's first idx_size bytes */
+    bool idx_any;            /* the index file holds an entry: */
+    tide_seg_entry idx_last; /* its last one */
+    tide_seg_index ix;       /* running state; v: entries not yet in the file */
     uint64_t next, synced;
     int64_t last_sync_ns;
 } wpart;
@@ -76,7 +117,7 @@ struct tide_log_writer {
     const tide_clock *clock;
     void (*report)(void *, const char *);
     void *report_ctx;
-    tide_file *lock;
+    tide_file *lock; /* the topic's lock file, held shared */
     wpart *parts;
     uint32_t nparts;
     uint32_t rr;
@@ -135,8 +176,11 @@ static int idx_flush(tide_log_writer *w, wpart *p, tide_err *e)
     for (size_t i = 0; i < p->ix.n; i++)
         tide_seg_idx_entry(w->ibuf.data + i * TIDE_SEG_IDX_ENTRY, p->seg_base, &p->ix.v[i]);
     int rc = idx_write(p, w->ibuf.data, p->ix.n * TIDE_SEG_IDX_ENTRY, e);
-    if (!rc)
+    if (!rc) {
+        p->idx_any = true;
+        p->idx_last = p->ix.v[p->ix.n - 1];
         p->ix.n = 0;
+    }
     return rc;
 }
 
@@ -174,8 +218,53 @@ static int idx_rewrite(tide_log_writer *w, wpart *p, uint64_t base, const tide_s
         p->idx = f;
         p->idx_size = len;
         p->idx_crc = tide_crc32c(0, w->ibuf.data, len);
+        p->idx_any = ix->n > 0;
+        if (ix->n)
+            p->idx_last = ix->v[ix->n - 1];
     } else {
         tide_io_close(f);
+    }
+    return 0;
+}
+
+/* The active segment's index grew to `size` since this writer last wrote or
+ * read it: take in the entries other writers flushed and drop the buffered
+ * ones they cover (the entries of a segment are a function of its batches,
+ * so every writer derives the same ones).  Anything else -- a seal (another
+ * writer rolled the segment), a torn or foreign slot, a file that shrank --
+ * sets *reload: the partition is loaded again from its directory. */
+static int idx_catch_up(tide_log_writer *w, wpart *p, uint64_t size, bool *reload, tide_err *e)
+{
+    *reload = size < p->idx_size || (size - p->idx_size) % TIDE_SEG_IDX_ENTRY != 0;
+    if (*reload)
+        return 0;
+    size_t len = (size_t)(size - p->idx_size), got = 0;
+    tide_buf_reset(&w->ibuf);
+    if (tide_buf_reserve(&w->ibuf, len))
+        return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", tide_io_path(p->idx));
+    int rc = tide_io_pread(p->idx, w->ibuf.data, len, p->idx_size, &got, e);
+    if (rc)
+        return rc;
+    for (size_t k = 0; k + TIDE_SEG_IDX_ENTRY <= got; k += TIDE_SEG_IDX_ENTRY) {
+        const unsigned char *q = w->ibuf.data + k;
+        tide_seg_entry en;
+        if (!tide_seg_idx_entry_get(q, p->seg_base, &en) || en.offset >= p->next ||
+            en.pos >= p->seg_size || (p->idx_any && !tide_seg_idx_entry_follows(&p->idx_last, &en))) {
+            *reload = true;
+            return 0;
+        }
+        p->idx_size += TIDE_SEG_IDX_ENTRY;
+        p->idx_crc = tide_crc32c(p->idx_crc, q, TIDE_SEG_IDX_ENTRY);
+        p->idx_any = true;
+        p->idx_last = en;
+    }
+    *reload = got != len;
+    size_t keep = 0;
+    while (keep < p->ix.n && p->ix.v[keep].offset <= p->idx_last.offset)
+        keep++;
+    if (keep) {
+        memmove(p->ix.v, p->ix.v + keep, (p->ix.n - keep) * sizeof *p->ix.v);
+        p->ix.n -= keep;
     }
     return 0;
 }
@@ -221,6 +310,8 @@ static int seg_fsync(tide_log_writer *w, wpart *p, tide_err *e)
     return 0;
 }
 
+/* Delete the oldest sealed segments past the retention (lock held).  One
+ * another writer's retention deleted already (ENOENT) just leaves the list. */
 static int retain_part(tide_log_writer *w, wpart *p, tide_err *e)
 {
     int64_t now = tide_clock_now_ms(w->clock), cutoff = 0;
@@ -235,13 +326,19 @@ static int retain_part(tide_log_writer *w, wpart *p, tide_err *e)
         if (!age && !size)
             break;
         char path[TIDE_SEG_PATH_MAX];
-        if ((rc = tide_seg_path(path, p->dir, s->base, ".log", e)) || (rc = tide_io_unlink(path, e)))
+        tide_err le = {0};
+        if ((rc = tide_seg_path(path, p->dir, s->base, ".log", e)))
             break;
+        rc = tide_io_unlink(path, &le);
+        if (rc && rc != TIDE_ENOENT) {
+            tide_err_set(e, rc, "%s", le.msg);
+            break;
+        }
         p->old_bytes -= s->size;
         k++;
-        tide_err le = {0};
         if ((rc = tide_seg_path(path, p->dir, s->base, ".idx", e)))
             break;
+        tide_err_clear(&le);
         rc = tide_io_unlink(path, &le);
         if (rc && rc != TIDE_ENOENT) {
             tide_err_set(e, rc, "%s", le.msg);
@@ -259,12 +356,12 @@ static int retain_part(tide_log_writer *w, wpart *p, tide_err *e)
 static int seg_roll(tide_log_writer *w, wpart *p, tide_err *e)
 {
     int rc = idx_flush(w, p, e);
-    if (rc)
+    if (rc || (rc = seg_fsync(w, p, e)))
         return rc;
     tide_seg_entry seal = {p->next, p->seg_size, p->ix.run_max, p->ix.run_min};
     unsigned char sb[TIDE_SEG_IDX_ENTRY];
     tide_seg_idx_seal(sb, p->idx_crc, &seal);
-    if ((rc = idx_write(p, sb, sizeof sb, e)) || (rc = seg_fsync(w, p, e)))
+    if ((rc = idx_write(p, sb, sizeof sb, e)))
         return rc;
     wseg s = {p->seg_base, p->seg_size, p->ix.run_min, p->ix.run_max};
     if ((rc = old_push(p, &s, e)))
@@ -408,14 +505,24 @@ static int open_active(tide_log_writer *w, wpart *p, uint64_t base, uint64_t exp
     return seg_fsync(w, p, e);
 }
 
-static int part_open(tide_log_writer *w, wpart *p, tide_err *e)
+/* Load the partition from its directory by the recovery rule (lock held):
+ * at open (`first`) every segment; later, when another writer changed more
+ * than the active segment's tail, from the segment this writer had as the
+ * active one on (the sealed ones before it are known; those that another
+ * writer's retention deleted leave the list). */
+static int part_load(tide_log_writer *w, wpart *p, bool first, tide_err *e)
 {
     uint64_t *bases = NULL;
     size_t nb = 0;
-    int rc = tide_io_mkdirs(p->dir, e);
-    if (rc || (rc = tide_seg_list(p->dir, &bases, &nb, e)) || (rc = remove_orphans(p, bases, nb, e)))
+    tide_io_close(p->seg);
+    tide_io_close(p->idx);
+    p->seg = p->idx = NULL;
+    tide_seg_index_free(&p->ix);
+    tide_seg_index_init(&p->ix, true);
+    int rc = tide_seg_list(p->dir, &bases, &nb, e);
+    if (rc || (rc = remove_orphans(p, bases, nb, e)))
         goto done;
-    if (nb == 0) {
+    if (nb == 0 && first) {
         p->next = 0;
         if ((rc = seg_create(w, p, 0, e)))
             goto done;
@@ -423,8 +530,23 @@ static int part_open(tide_log_writer *w, wpart *p, tide_err *e)
         p->last_sync_ns = tide_clock_mono_ns(w->clock);
         goto done;
     }
-    uint64_t expect = bases[0];
-    for (size_t i = 0; i + 1 < nb && !rc; i++)
+    size_t k = 0, i = 0;
+    while (k < p->nold && nb && p->old[k].base < bases[0])
+        p->old_bytes -= p->old[k++].size;
+    if (k) {
+        memmove(p->old, p->old + k, (p->nold - k) * sizeof *p->old);
+        p->nold -= k;
+    }
+    while (i < nb && bases[i] < p->seg_base)
+        i++;
+    if (i == nb) {
+        rc = tide_err_set(e, TIDE_ECORRUPT,
+                          "%s: no segment from offset %" PRIu64 " on (files removed under the writer)",
+                          p->dir, p->seg_base);
+        goto done;
+    }
+    uint64_t expect = bases[i];
+    for (; i + 1 < nb && !rc; i++)
         rc = open_old(w, p, bases[i], &expect, e);
     if (!rc)
         rc = open_active(w, p, bases[nb - 1], expect, e);
@@ -433,10 +555,78 @@ done:
     return rc;
 }
 
+/* Bring this writer's picture of partition p up to date with what other
+ * writers did since it last held the lock (see the top of the file). */
+static int part_sync(tide_log_writer *w, wpart *p, tide_err *e)
+{
+    uint64_t ssize, slinks, isize, ilinks;
+    int rc = tide_io_stat(p->seg, &ssize, &slinks, e);
+    if (rc || (rc = tide_io_stat(p->idx, &isize, &ilinks, e)))
+        return rc;
+    if (ssize == p->seg_size && isize == p->idx_size && slinks && ilinks)
+        return 0;
+    if (!slinks || !ilinks)
+        return part_load(w, p, false, e);
+    if (ssize < p->seg_size)
+        return tide_err_set(e, TIDE_ECORRUPT,
+                            "%s: the segment shrank from %" PRIu64 " to %" PRIu64
+                            " bytes under the writer (offsets up to %" PRIu64 " were written)",
+                            tide_io_path(p->seg), p->seg_size, ssize, p->next);
+    if (ssize > p->seg_size) {
+        tide_seg_scan sc;
+        if ((rc = tide_seg_scan_file(p->seg, p->seg_size, p->next, &p->ix, &w->scan, &sc, e)))
+            return rc;
+        if (sc.tail != TIDE_SEG_CLEAN)
+            return part_load(w, p, false, e); /* a torn tail or damage: recovery decides */
+        p->seg_size = sc.end;
+        p->next = sc.next_offset;
+    }
+    bool reload = false;
+    if (isize != p->idx_size && (rc = idx_catch_up(w, p, isize, &reload, e)))
+        return rc;
+    return reload ? part_load(w, p, false, e) : 0;
+}
+
+/* Take partition p's append lock and sync with the files. */
+static int part_begin(tide_log_writer *w, wpart *p, tide_err *e)
+{
+    int rc = tide_io_lock(p->lock, TIDE_IO_LOCK_EX | TIDE_IO_LOCK_WAIT, e);
+    if (rc)
+        return rc;
+    if ((rc = part_sync(w, p, e)))
+        tide_io_unlock(p->lock, NULL);
+    return rc;
+}
+
+/* Release the lock; returns rc, else the unlock's error. */
+static int part_end(wpart *p, int rc, tide_err *e)
+{
+    int urc = tide_io_unlock(p->lock, rc ? NULL : e);
+    return rc ? rc : urc;
+}
+
+static int part_open(tide_log_writer *w, wpart *p, tide_err *e)
+{
+    char path[TIDE_SEG_PATH_MAX];
+    int rc = tide_io_mkdirs(p->dir, e);
+    if (rc)
+        return rc;
+    if (snprintf(path, sizeof path, "%s/lock", p->dir) >= (int)sizeof path)
+        return tide_err_set(e, TIDE_EINVAL, "%s: path too long", p->dir);
+    if ((rc = tide_io_open(&p->lock, path, TIDE_IO_WRITE | TIDE_IO_CREATE, e)) ||
+        (rc = tide_io_lock(p->lock, TIDE_IO_LOCK_EX | TIDE_IO_LOCK_WAIT, e)))
+        return rc;
+    rc = part_load(w, p, true, e);
+    if (!rc)
+        rc = retain_part(w, p, e);
+    return part_end(p, rc, e);
+}
+
 static void part_free(wpart *p)
 {
     tide_io_close(p->seg);
     tide_io_close(p->idx);
+    tide_io_close(p->lock);
     tide_seg_index_free(&p->ix);
     free(p->old);
     free(p->dir);
@@ -485,9 +675,9 @@ int tide_log_writer_open(tide_log_writer **out, const char *datadir, const char 
     if ((rc = tide_io_open(&w->lock, path, TIDE_IO_WRITE | TIDE_IO_CREATE, e)))
         goto fail;
     tide_err le = {0};
-    if ((rc = tide_io_lock(w->lock, &le))) {
+    if ((rc = tide_io_lock(w->lock, TIDE_IO_LOCK_SH, &le))) {
         if (rc == TIDE_ELOCKED)
-            tide_err_set(e, rc, "topic %s is being written by another process", topic);
+            tide_err_set(e, rc, "topic %s is being deleted", topic);
         else
             tide_err_set(e, rc, "%s", le.msg);
         goto fail;
@@ -507,11 +697,10 @@ int tide_log_writer_open(tide_log_writer **out, const char *datadir, const char 
             goto fail;
         }
     }
-    for (uint32_t i = 0; i < w->nparts; i++) {
-        if ((rc = part_open(w, &w->parts[i], e)) || (rc = retain_part(w, &w->parts[i], e)))
+    for (uint32_t i = 0; i < w->nparts; i++)
+        if ((rc = part_open(w, &w->parts[i], e)))
             goto fail;
-    }
-    tide_buf_free(&w->scan); /* only recovery needs it */
+    tide_buf_free(&w->scan); /* a single writer needs it no more */
     *out = w;
     return 0;
 fail:
@@ -574,6 +763,42 @@ static int flush_enc(tide_log_writer *w, wpart *p, uint64_t pending_next, tide_e
     return 0;
 }
 
+/* Encode and write the records (lock held, p in sync); the index entries
+ * are flushed when enough are buffered. */
+static int append_locked(tide_log_writer *w, wpart *p, const tide_record *recs, size_t n, tide_err *e)
+{
+    int rc;
+    tide_buf_reset(&w->enc);
+    uint64_t pending = p->next;
+    size_t i = 0;
+    while (i < n) {
+        size_t est;
+        size_t j = batch_end(recs, i, n, &est);
+        uint64_t filled = p->seg_size + w->enc.len;
+        if (filled > 0 && filled + est > w->cfg.segment_bytes) {
+            if ((rc = flush_enc(w, p, pending, e)) || (rc = seg_roll(w, p, e)))
+                return rc;
+        } else if (w->enc.len >= FLUSH_BYTES) {
+            if ((rc = flush_enc(w, p, pending, e)))
+                return rc;
+        }
+        size_t start = w->enc.len;
+        rc = tide_batch_encode(&w->enc, pending, recs + i, j - i);
+        if (rc)
+            return tide_err_set(e, rc, "topic %s partition %" PRIu32 ": encoding a batch: %s", w->topic,
+                                p->id, tide_strerror(rc));
+        tide_batch_header h;
+        tide_batch_header_parse(w->enc.data + start, &h);
+        if (tide_seg_index_note(&p->ix, p->seg_size + start, &h))
+            return tide_err_set(e, TIDE_ENOMEM, "topic %s: out of memory", w->topic);
+        pending += j - i;
+        i = j;
+    }
+    if ((rc = flush_enc(w, p, pending, e)))
+        return rc;
+    return p->ix.n >= IDX_FLUSH_ENTRIES ? idx_flush(w, p, e) : 0;
+}
+
 int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
                     uint64_t *first_offset, tide_err *e)
 {
@@ -595,43 +820,20 @@ int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *r
                                 "(a batch is at most %u bytes)",
                                 w->topic, partition, i, TIDE_BATCH_MAX);
     }
-    if (first_offset)
-        *first_offset = p->next;
-    if (n == 0)
+    if (n == 0) {
+        if (first_offset)
+            *first_offset = p->next;
         return 0;
-    tide_err le = {0};
-    tide_buf_reset(&w->enc);
-    uint64_t pending = p->next;
-    size_t i = 0;
-    while (i < n) {
-        size_t est;
-        size_t j = batch_end(recs, i, n, &est);
-        uint64_t filled = p->seg_size + w->enc.len;
-        if (filled > 0 && filled + est > w->cfg.segment_bytes) {
-            if ((rc = flush_enc(w, p, pending, &le)) || (rc = seg_roll(w, p, &le)))
-                return w_fail(w, e, &le);
-        } else if (w->enc.len >= FLUSH_BYTES) {
-            if ((rc = flush_enc(w, p, pending, &le)))
-                return w_fail(w, e, &le);
-        }
-        size_t start = w->enc.len;
-        rc = tide_batch_encode(&w->enc, pending, recs + i, j - i);
-        if (rc) {
-            tide_err_set(&le, rc, "topic %s partition %" PRIu32 ": encoding a batch: %s", w->topic,
-                         partition, tide_strerror(rc));
-            return w_fail(w, e, &le);
-        }
-        tide_batch_header h;
-        tide_batch_header_parse(w->enc.data + start, &h);
-        if (tide_seg_index_note(&p->ix, p->seg_size + start, &h)) {
-            tide_err_set(&le, TIDE_ENOMEM, "topic %s: out of memory", w->topic);
-            return w_fail(w, e, &le);
-        }
-        pending += j - i;
-        i = j;
     }
-    if ((rc = flush_enc(w, p, pending, &le)))
+    tide_err le = {0};
+    if ((rc = part_begin(w, p, &le)))
         return w_fail(w, e, &le);
+    uint64_t first = p->next;
+    rc = part_end(p, append_locked(w, p, recs, n, &le), &le);
+    if (rc)
+        return w_fail(w, e, &le);
+    if (first_offset)
+        *first_offset = first;
     bool sync = w->cfg.fsync == TIDE_FSYNC_ALWAYS;
     if (w->cfg.fsync == TIDE_FSYNC_INTERVAL) {
         int64_t now = tide_clock_mono_ns(w->clock);
@@ -639,9 +841,19 @@ int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *r
     }
     if (sync && (rc = seg_fsync(w, p, &le)))
         return w_fail(w, e, &le);
-    if (p->ix.n >= IDX_FLUSH_ENTRIES && (rc = idx_flush(w, p, &le)))
-        return w_fail(w, e, &le);
     return 0;
+}
+
+/* Write partition p's buffered index entries (under its lock), then fsync
+ * it if it has unsynced offsets and `fsync` is set. */
+static int part_flush(tide_log_writer *w, wpart *p, bool fsync, tide_err *e)
+{
+    int rc = 0;
+    if (p->ix.n && !(rc = part_begin(w, p, e)))
+        rc = part_end(p, idx_flush(w, p, e), e);
+    if (!rc && fsync && p->synced < p->next)
+        rc = seg_fsync(w, p, e);
+    return rc;
 }
 
 int tide_log_writer_sync(tide_log_writer *w, tide_err *e)
@@ -650,13 +862,9 @@ int tide_log_writer_sync(tide_log_writer *w, tide_err *e)
     if (rc)
         return rc;
     tide_err le = {0};
-    for (uint32_t i = 0; i < w->nparts; i++) {
-        wpart *p = &w->parts[i];
-        if ((rc = idx_flush(w, p, &le)))
+    for (uint32_t i = 0; i < w->nparts; i++)
+        if ((rc = part_flush(w, &w->parts[i], true, &le)))
             return w_fail(w, e, &le);
-        if (p->synced < p->next && (rc = seg_fsync(w, p, &le)))
-            return w_fail(w, e, &le);
-    }
     return 0;
 }
 
@@ -666,9 +874,11 @@ int tide_log_writer_retain(tide_log_writer *w, tide_err *e)
     if (rc)
         return rc;
     tide_err le = {0};
-    for (uint32_t i = 0; i < w->nparts; i++)
-        if ((rc = retain_part(w, &w->parts[i], &le)))
+    for (uint32_t i = 0; i < w->nparts; i++) {
+        wpart *p = &w->parts[i];
+        if ((rc = part_begin(w, p, &le)) || (rc = part_end(p, retain_part(w, p, &le), &le)))
             return w_fail(w, e, &le);
+    }
     return 0;
 }
 
@@ -679,12 +889,8 @@ int tide_log_writer_close(tide_log_writer *w, tide_err *e)
     int rc = w_check(w, e);
     if (!rc) {
         tide_err le = {0};
-        for (uint32_t i = 0; i < w->nparts && !rc; i++) {
-            wpart *p = &w->parts[i];
-            rc = idx_flush(w, p, &le);
-            if (!rc && w->cfg.fsync != TIDE_FSYNC_NEVER && p->synced < p->next)
-                rc = seg_fsync(w, p, &le);
-        }
+        for (uint32_t i = 0; i < w->nparts && !rc; i++)
+            rc = part_flush(w, &w->parts[i], w->cfg.fsync != TIDE_FSYNC_NEVER, &le);
         if (rc)
             rc = tide_err_set(e, rc, "%s", le.msg);
     }

@@ -1,24 +1,37 @@
 /*
  * writer.h - appending to a topic.
  *
- * One writer per topic at a time, across processes (a lock file; a second
- * writer gets TIDE_ELOCKED with a clear message).  Opening the writer
- * recovers every partition: the tail of each active segment is checked batch
- * by batch; a torn tail (an incomplete or bad last batch with nothing valid
- * after it) is truncated to the last valid batch and reported through
- * `report`; a bad batch followed by valid ones, or a bad batch in an older
- * segment, fails the open with TIDE_ECORRUPT naming the file and offset.
- * (An older segment is sealed when it rolls: its index records its size.
- * The open re-reads it only when that sealed index is missing, damaged or
- * does not match the file; otherwise damage inside it is found by readers,
- * which check every batch and report TIDE_ECORRUPT.  A sealed segment is
- * never truncated.)  Then each active segment is fsynced, so synced()
- * starts equal to next().
+ * Any number of writers may append to one topic at once, from one process
+ * or many (producers, sinks and dead-letter writers alike): each append call
+ * holds its partition's append lock (an flock on `<partition dir>/lock`)
+ * while it writes, after catching up with what other writers appended
+ * since (their batches are validated; a roll or a torn tail is handled by
+ * the recovery below), so each call's records get consecutive offsets,
+ * batches never interleave and offsets stay dense and unique.  Every writer
+ * holds the topic's lock file shared for its whole life; topic deletion
+ * takes it exclusive, so a topic being written is never deleted (and a
+ * writer does not open a topic being deleted: TIDE_ELOCKED).
  *
- * Durability follows the topic's fsync policy; tide_log_writer_synced()
- * tells which offsets are known durable.  A failed write or fsync fails the
- * writer for good: every later call returns its first error (an fsync is
- * never retried).  Not thread-safe: one thread uses a writer.
+ * Opening the writer recovers every partition (under its lock): the tail
+ * of each active segment is checked batch by batch; a torn tail (an
+ * incomplete or bad last batch with nothing valid after it) is truncated to
+ * the last valid batch and reported through `report`; a bad batch followed
+ * by valid ones, or a bad batch in an older segment, fails the open with
+ * TIDE_ECORRUPT naming the file and offset.  (An older segment is sealed
+ * when it rolls: its index records its size.  The open re-reads it only when
+ * that sealed index is missing, damaged or does not match the file;
+ * otherwise damage inside it is found by readers, which check every batch
+ * and report TIDE_ECORRUPT.  A sealed segment is never truncated.)  Then
+ * each active segment is fsynced, so synced() starts equal to next().  A
+ * writer that finds, at an append, the tail left torn by another writer that
+ * died mid-append cuts and reports it the same way.
+ *
+ * Durability follows the topic's fsync policy, per writer: each writer
+ * fsyncs for its own appends; tide_log_writer_synced() tells which offsets
+ * are known durable.  A failed write or fsync fails the writer for good:
+ * every later call returns its first error (an fsync is never retried).
+ * Not thread-safe: one thread uses a writer (threads that share a topic
+ * each open their own).
  */
 #ifndef TIDE_LOG_WRITER_H
 #define TIDE_LOG_WRITER_H
@@ -51,7 +64,7 @@ uint32_t tide_log_writer_route(tide_log_writer *w, const void *key, size_t key_l
 
 /* Append `n` records to `partition` as one or more batches; on success
  * *first_offset (if non-NULL) is the offset of recs[0] and the records have
- * consecutive offsets.  The data is written (visible to readers) before the
+ * consecutive offsets (no other writer's records come between them).  The data is written (visible to readers) before the
  * call returns; it is durable per the fsync policy.  Records are checked
  * first: a partition out of range or a record with value_len > 0 and no
  * value (TIDE_EINVAL), or a record too large for a batch (TIDE_ERANGE),
@@ -59,7 +72,9 @@ uint32_t tide_log_writer_route(tide_log_writer *w, const void *key, size_t key_l
 int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
                     uint64_t *first_offset, tide_err *e);
 
-/* The offset the next record of `partition` will get. */
+/* The offset after this writer's view of `partition`: the end it saw at
+ * its last append, open or sync.  Other writers may have appended since, so
+ * it is the next record's offset only when no one else writes. */
 uint64_t tide_log_writer_next(const tide_log_writer *w, uint32_t partition);
 /* Every offset below this is known to be on stable storage. */
 uint64_t tide_log_writer_synced(const tide_log_writer *w, uint32_t partition);

@@ -173,10 +173,22 @@ static void test_io_basic_and_atomic(void)
     free(data);
     tide_file *f = NULL, *g = NULL;
     TT_OK(tide_io_open(&f, path, TIDE_IO_WRITE, &e));
-    TT_OK(tide_io_lock(f, &e));
+    TT_OK(tide_io_lock(f, TIDE_IO_LOCK_EX, &e));
     TT_OK(tide_io_open(&g, path, TIDE_IO_WRITE, &e));
-    TT_ASSERT_EQ_INT(tide_io_lock(g, &e), TIDE_ELOCKED);
+    TT_ASSERT_EQ_INT(tide_io_lock(g, TIDE_IO_LOCK_EX, &e), TIDE_ELOCKED);
     TT_ASSERT(strstr(e.msg, "locked") != NULL);
+    TT_ASSERT_EQ_INT(tide_io_lock(g, TIDE_IO_LOCK_SH, &e), TIDE_ELOCKED);
+    /* unlocked, the other handle gets it, shared with a third */
+    TT_OK(tide_io_unlock(f, &e));
+    TT_OK(tide_io_lock(g, TIDE_IO_LOCK_SH | TIDE_IO_LOCK_WAIT, &e));
+    tide_file *h = NULL;
+    TT_OK(tide_io_open(&h, path, TIDE_IO_READ, &e));
+    TT_OK(tide_io_lock(h, TIDE_IO_LOCK_SH, &e));
+    TT_ASSERT_EQ_INT(tide_io_lock(f, TIDE_IO_LOCK_EX, &e), TIDE_ELOCKED);
+    tide_io_close(h);
+    TT_OK(tide_io_unlock(g, &e));
+    TT_OK(tide_io_lock(f, TIDE_IO_LOCK_EX | TIDE_IO_LOCK_WAIT, &e));
+    TT_ASSERT_EQ_INT(tide_io_lock(g, TIDE_IO_LOCK_EX, &e), TIDE_ELOCKED);
     tide_io_close(g);
     tide_io_close(f);
     tide_err_clear(&e);

@@ -4,6 +4,10 @@
 
 #include "base/clock.h"
 #include "base/hash.h"
+#include "base/io.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define SEED 3
 
@@ -112,35 +116,106 @@ static void test_create_list_delete_meta(void)
     TT_ASSERT_EQ_INT(tide_log_writer_open(&w, base_dir, "meta-t", NULL, &oe), TIDE_ENOENT);
 }
 
-static void test_second_writer_locked(void)
+/* Two writers of one topic at once (here in one process: the locks are per
+ * open file, so they exclude each other as two processes would); topic
+ * deletion is refused while either is open. */
+static void test_two_writers(void)
 {
-    TT_OK(lt_topic(base_dir, "locked", 2, 1 << 20, "never"));
+    TT_OK(lt_topic(base_dir, "two", 2, 1 << 20, "never"));
     tide_err e = {0};
     tide_log_writer *w = NULL, *w2 = NULL;
-    TT_OK(tide_log_writer_open(&w, base_dir, "locked", NULL, &e));
-    tide_err le = {0};
-    TT_ASSERT_EQ_INT(tide_log_writer_open(&w2, base_dir, "locked", NULL, &le), TIDE_ELOCKED);
-    TT_ASSERT(w2 == NULL);
-    TT_ASSERT_EQ_STR(le.msg, "topic locked is being written by another process");
+    TT_OK(tide_log_writer_open(&w, base_dir, "two", NULL, &e));
+    TT_OK(tide_log_writer_open(&w2, base_dir, "two", NULL, &e));
     tide_err de = {0};
-    TT_ASSERT_EQ_INT(tide_topic_delete(base_dir, "locked", &de), TIDE_ELOCKED);
+    TT_ASSERT_EQ_INT(tide_topic_delete(base_dir, "two", &de), TIDE_ELOCKED);
+    TT_ASSERT_EQ_STR(de.msg, "topic two is being written by another process");
     /* readers are welcome meanwhile */
     tide_log_reader *r = NULL;
-    TT_OK(tide_log_reader_open(&r, base_dir, "locked", 1, &e));
-    TT_OK(lt_append(w, 1, SEED, 0, 5, &e));
+    TT_OK(tide_log_reader_open(&r, base_dir, "two", 1, &e));
+    /* the model's records 0..9 of partition 1, appended alternately */
+    TT_OK(lt_append(w, 1, SEED, 0, 3, &e));
+    TT_OK(lt_append(w2, 1, SEED, 3, 5, &e));
+    TT_OK(lt_append(w, 1, SEED, 5, 6, &e));
+    TT_OK(lt_append(w2, 1, SEED, 6, 10, &e));
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w, 1), 6); /* as of its own last append */
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 1), 10);
     tide_record rec;
-    for (uint64_t i = 0; i < 5; i++) {
+    for (uint64_t i = 0; i < 10; i++) {
         TT_OK(tide_log_reader_next(r, &rec, &e));
         TT_ASSERT(lt_equal(&rec, SEED, i) && rec.partition == 1);
     }
     TT_ASSERT_EQ_INT(tide_log_reader_next(r, &rec, &e), TIDE_EAGAIN);
     tide_log_reader_close(r);
     TT_OK(tide_log_writer_close(w, &e));
-    TT_OK(tide_log_writer_open(&w2, base_dir, "locked", NULL, &e));
-    TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 1), 5);
+    TT_ASSERT_EQ_INT(tide_topic_delete(base_dir, "two", &de), TIDE_ELOCKED);
+    TT_OK(tide_log_writer_close(w2, &e));
+    TT_OK(tide_log_writer_open(&w2, base_dir, "two", NULL, &e));
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 1), 10);
     TT_ASSERT_EQ_INT(tide_log_writer_next(w2, 0), 0);
     TT_OK(tide_log_writer_close(w2, &e));
     TT_OK(tide_log_writer_close(NULL, &e));
+    /* while a deletion holds the topic's lock, no writer opens */
+    char lockp[4200];
+    snprintf(lockp, sizeof lockp, "%s/topics/two/lock", base_dir);
+    tide_file *lk = NULL;
+    TT_OK(tide_io_open(&lk, lockp, TIDE_IO_WRITE, &e));
+    TT_OK(tide_io_lock(lk, TIDE_IO_LOCK_EX, &e));
+    tide_err oe = {0};
+    TT_ASSERT_EQ_INT(tide_log_writer_open(&w, base_dir, "two", NULL, &oe), TIDE_ELOCKED);
+    TT_ASSERT(w == NULL);
+    TT_ASSERT_EQ_STR(oe.msg, "topic two is being deleted");
+    tide_io_close(lk);
+    TT_OK(tide_topic_delete(base_dir, "two", &e));
+}
+
+/* Processes creating one topic at once (two producers sharing a dead-letter
+ * topic neither found): exactly one creates it, the others get TIDE_EEXIST,
+ * and the topic is whole.  Several rounds, each with a fresh name. */
+static void test_create_race(void)
+{
+    enum { PROCS = 4, ROUNDS = 20 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char name[32];
+        snprintf(name, sizeof name, "race%d", round);
+        int fds[2];
+        TT_ASSERT(pipe(fds) == 0);
+        pid_t pid[PROCS];
+        fflush(NULL);
+        for (int i = 0; i < PROCS; i++) {
+            pid[i] = fork();
+            TT_ASSERT(pid[i] >= 0);
+            if (pid[i] == 0) {
+                char go;
+                close(fds[1]);
+                if (read(fds[0], &go, 1) != 0)
+                    _exit(9);
+                tide_topic_config c;
+                tide_topic_config_default(&c);
+                c.partitions = 3;
+                tide_err ce = {0};
+                int rc = tide_topic_create(base_dir, name, &c, &ce);
+                _exit(rc == 0 ? 0 : rc == TIDE_EEXIST ? 1 : 2);
+            }
+        }
+        close(fds[0]);
+        close(fds[1]); /* go: every child's read returns at once */
+        int created = 0, exists = 0;
+        for (int i = 0; i < PROCS; i++) {
+            int st = 0;
+            TT_ASSERT(waitpid(pid[i], &st, 0) == pid[i] && WIFEXITED(st));
+            created += WEXITSTATUS(st) == 0;
+            exists += WEXITSTATUS(st) == 1;
+        }
+        TT_ASSERT_MSG(created == 1 && exists == PROCS - 1, "round %d: %d created, %d found it", round, created,
+                      exists);
+        tide_topic_config c;
+        tide_err e = {0};
+        TT_OK(tide_topic_config_load(base_dir, name, &c, &e));
+        TT_ASSERT_EQ_INT(c.partitions, 3);
+        tide_log_writer *w = NULL;
+        TT_OK(tide_log_writer_open(&w, base_dir, name, NULL, &e));
+        TT_OK(tide_log_writer_close(w, &e));
+    }
 }
 
 static void test_route(void)
@@ -310,7 +385,8 @@ int main(void)
     TT_RUN(test_names);
     TT_RUN(test_fsync_policy);
     TT_RUN(test_create_list_delete_meta);
-    TT_RUN(test_second_writer_locked);
+    TT_RUN(test_two_writers);
+    TT_RUN(test_create_race);
     TT_RUN(test_route);
     TT_RUN(test_synced);
     TT_RUN(test_describe);
