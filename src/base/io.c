@@ -360,10 +360,10 @@ int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e)
 int tide_io_size(tide_file *f, uint64_t *size, tide_err *e)
 {
     uint64_t links;
-    return tide_io_stat(f, size, &links, e);
+    return tide_io_fstat(f, size, &links, e);
 }
 
-int tide_io_stat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e)
+int tide_io_fstat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e)
 {
     int r = io_enter();
     if (r)

@@ -54,7 +54,7 @@ int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e);
 int tide_io_size(tide_file *f, uint64_t *size, tide_err *e);
 /* Size and link count of the open file (0 links: it was unlinked since it
  * was opened). */
-int tide_io_stat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e);
+int tide_io_fstat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e);
 /* Advisory lock on the file (flock: per open file, so two handles of one
  * process exclude each other too), held until tide_io_unlock or close.
  * `how`: TIDE_IO_LOCK_EX or TIDE_IO_LOCK_SH, plus TIDE_IO_LOCK_WAIT to block

@@ -560,8 +560,8 @@ done:
 static int part_sync(tide_log_writer *w, wpart *p, tide_err *e)
 {
     uint64_t ssize, slinks, isize, ilinks;
-    int rc = tide_io_stat(p->seg, &ssize, &slinks, e);
-    if (rc || (rc = tide_io_stat(p->idx, &isize, &ilinks, e)))
+    int rc = tide_io_fstat(p->seg, &ssize, &slinks, e);
+    if (rc || (rc = tide_io_fstat(p->idx, &isize, &ilinks, e)))
         return rc;
     if (ssize == p->seg_size && isize == p->idx_size && slinks && ilinks)
         return 0;
