@@ -2,13 +2,14 @@
 # mutate.sh - mutation testing: plant one bug at a time, check the tests notice.
 #
 # Usage: scripts/mutate.sh [--list FILE] [--id ID]... [--sample K] [--seed S]
-#                          [--budget SEC] [-j N] [--check]
+#                          [--budget SEC] [-j N] [--dir DIR] [--check]
 #   (no selection)  every mutation of the list
 #   --id ID         only that one (repeatable)
 #   --sample K      K mutations drawn by a seed (default: today's UTC date, so
 #                   a daily CI run rotates through the list); --seed S replays
 #   --budget SEC    start no mutation after SEC seconds (the rest: "not run")
 #   -j N            ninja and ctest parallelism (default 2)
+#   --dir DIR       work directory (default build-mutate; one run at a time each)
 #   --check         only validate the list (every text occurs exactly once)
 #
 # The list (tests/mutations.tsv) has one mutation a line, tab-separated:
@@ -41,6 +42,7 @@ seed=$(date -u +%Y%m%d)
 budget=0
 jobs=2
 check_only=0
+work=build-mutate
 while [ $# -gt 0 ]; do
     case "$1" in
     --list) list=$2; shift ;;
@@ -49,13 +51,14 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift ;;
     --budget) budget=$2; shift ;;
     -j) jobs=$2; shift ;;
+    --dir) work=$2; shift ;;
     --check) check_only=1 ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d' >&2; exit 2 ;;
     esac
     shift
 done
 
-work=$root/build-mutate
+case "$work" in /*) ;; *) work=$root/$work ;; esac
 tree=$work/tree
 bdir=$work/build
 logs=$work/logs
