@@ -28,6 +28,7 @@
 #include <inttypes.h>
 
 #define NREC 400
+#define GN2 600 /* rows of the UNION ALL test */
 #define MAXW 8
 
 static char tmp[1024];
@@ -92,8 +93,9 @@ static int windows(int kind, int64_t size, int64_t slide, int64_t t, int64_t st[
     return n;
 }
 
-/* The model: rows sorted by (end, start), and the late count. */
-static size_t model(int kind, int64_t size, int64_t slide, int64_t bound, wrow *rows, uint64_t *late)
+/* The model: rows sorted by (end, start), and the late count; lateness
+ * L: a window takes records while W < end - 1 + L. */
+static size_t model_l(int kind, int64_t size, int64_t slide, int64_t bound, int64_t L, wrow *rows, uint64_t *late)
 {
     size_t nr = 0;
     int64_t max = INT64_MIN;
@@ -104,7 +106,7 @@ static size_t model(int kind, int64_t size, int64_t slide, int64_t bound, wrow *
         int nw = windows(kind, size, slide, ts[i], st, en);
         bool missed = false;
         for (int k = 0; k < nw; k++) {
-            if (w >= en[k] - 1) {
+            if (w >= en[k] - 1 + L) {
                 missed = true;
                 continue;
             }
@@ -121,6 +123,11 @@ static size_t model(int kind, int64_t size, int64_t slide, int64_t bound, wrow *
             max = ts[i];
     }
     return nr;
+}
+
+static size_t model(int kind, int64_t size, int64_t slide, int64_t bound, wrow *rows, uint64_t *late)
+{
+    return model_l(kind, size, slide, bound, 0, rows, late);
 }
 
 static int cmp_line(const void *a, const void *b)
@@ -319,6 +326,165 @@ static void test_tiny_files(void)
     TT_ASSERT(late > 100);
 }
 
+/* HOP and CUMULATE with ALLOW LATENESS (retracting): the changelog,
+ * applied, is the model's final count per window, and the late count the
+ * records that missed a window past the lateness. */
+static void test_lateness_sliding(void)
+{
+    uint64_t seed = 31337, late_total = 0, updates = 0;
+    gen(&seed, 100000);
+    nrec = NREC;
+    TT_ASSERT(write_input());
+    for (int kind = 1; kind <= 2; kind++) {
+        char ddl[4096], q[1024];
+        snprintf(ddl, sizeof ddl,
+                 "CREATE TABLE t (ts TIMESTAMP(3), v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '0' SECOND)\n"
+                 "  WITH ('connector' = 'file', 'path' = '%s/in.csv', 'format' = 'csv');\n",
+                 tmp);
+        snprintf(q, sizeof q,
+                 "SELECT window_start, window_end, COUNT(*) AS n FROM TABLE(%s(TABLE t, DESCRIPTOR(ts),\n"
+                 "  INTERVAL '1' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end\n"
+                 "EMIT ALLOW LATENESS INTERVAL '1' SECOND RETRACTING;\n",
+                 kind == 1 ? "HOP" : "CUMULATE");
+        for (uint32_t par = 1; par <= 2; par++) {
+            char *out = NULL;
+            tide_sql_error se;
+            tide_job_counts c;
+            int rc = sql_run(ddl, tmp, q, par, &out, &se, &c);
+            TT_ASSERT_MSG(rc == 0, "%s: %d %s", q, rc, se.msg);
+            static wrow rows[NREC * MAXW];
+            uint64_t late;
+            size_t nr = model_l(kind, 3000, 1000, 0, 1000, rows, &late);
+            /* apply the changelog: the current count of each window */
+            static char keys[NREC * MAXW][64];
+            static int64_t cnt[NREC * MAXW];
+            size_t nk = 0;
+            bool ok = strncmp(out, "op,window_start,window_end,n\n", 29) == 0;
+            for (char *line = strchr(out, '\n'); ok && line && line[1]; line = strchr(line + 1, '\n')) {
+                char op[3], st[32], en[32];
+                int64_t n;
+                ok = sscanf(line + 1, "%2[^,],%31[^,],%31[^,],%" SCNd64, op, st, en, &n) == 4;
+                char key[64];
+                snprintf(key, sizeof key, "%s,%s", st, en);
+                size_t j = 0;
+                while (j < nk && strcmp(keys[j], key) != 0)
+                    j++;
+                if (!ok)
+                    break;
+                if (op[0] == '+') {
+                    ok = j == nk || cnt[j] < 0; /* no +I/+U over a live row */
+                    if (j == nk)
+                        snprintf(keys[nk++], sizeof keys[0], "%s", key);
+                    cnt[j] = n;
+                } else {
+                    ok = j < nk && cnt[j] == n; /* retracts the current row */
+                    if (ok)
+                        cnt[j] = -1;
+                    updates++;
+                }
+            }
+            size_t live = 0;
+            for (size_t j = 0; j < nk; j++)
+                live += cnt[j] >= 0;
+            ok = ok && live == nr && c.late == late;
+            for (size_t i = 0; ok && i < nr; i++) {
+                char a[64], b[64], key[160];
+                fmt_ts(a, sizeof a, rows[i].start);
+                fmt_ts(b, sizeof b, rows[i].end);
+                snprintf(key, sizeof key, "%s,%s", a, b);
+                size_t j = 0;
+                while (j < nk && strcmp(keys[j], key) != 0)
+                    j++;
+                ok = j < nk && cnt[j] == rows[i].n;
+                if (!ok)
+                    fprintf(stderr, "window %s: %" PRId64 ", want %" PRId64 "\n", key, j < nk ? cnt[j] : -1, rows[i].n);
+            }
+            if (!ok)
+                fprintf(stderr, "%sP = %u: %zu windows (want %zu), late %" PRIu64 " (want %" PRIu64 ")\n", q, par, live,
+                        nr, (uint64_t)c.late, late);
+            late_total += late;
+            free(out);
+            TT_ASSERT(ok);
+        }
+    }
+    /* the lateness mattered: late firings happened, and records were late */
+    TT_ASSERT_MSG(updates > 20 && late_total > 20, "updates %" PRIu64 ", late %" PRIu64, updates, late_total);
+}
+
+/* A UNION ALL of a changelog (GROUP BY) and an append-only query (in
+ * either order): one changelog, whose rows applied are the GROUP BY's
+ * final table plus every row of the other branch. */
+static void test_union_changelog_and_append(void)
+{
+    static int64_t ua[GN2], uv[GN2];
+    uint64_t seed = 555;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/u.csv", tmp);
+    FILE *f = fopen(path, "w");
+    TT_ASSERT(f);
+    for (int i = 0; i < GN2; i++) {
+        ua[i] = (int64_t)(tt_rand(&seed) % 5);
+        uv[i] = 1000 + i;
+        fprintf(f, "%d,%" PRId64 ",%" PRId64 "\n", i, ua[i], uv[i]);
+    }
+    fclose(f);
+    char ddl[4096];
+    snprintf(ddl, sizeof ddl,
+             "CREATE TABLE t (ts TIMESTAMP(3), a BIGINT, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)\n"
+             "  WITH ('connector' = 'file', 'path' = '%s', 'format' = 'csv');\n",
+             path);
+    static const char *qs[2] = {
+        "SELECT a, COUNT(*) AS n FROM t GROUP BY a UNION ALL SELECT a, v AS n FROM t;\n",
+        "SELECT a, v AS n FROM t UNION ALL SELECT a, COUNT(*) AS n FROM t GROUP BY a;\n",
+    };
+    for (int q = 0; q < 2; q++)
+        for (uint32_t par = 1; par <= 2; par++) {
+            char *out = NULL;
+            tide_sql_error se;
+            int rc = sql_run(ddl, tmp, qs[q], par, &out, &se, NULL);
+            TT_ASSERT_MSG(rc == 0, "%s: %d %s", qs[q], rc, se.msg);
+            /* live rows: (a, n) pairs, a multiset */
+            static int64_t la[2 * GN2], ln[2 * GN2];
+            size_t nl = 0;
+            bool ok = strncmp(out, "op,a,n\n", 7) == 0;
+            for (char *line = strchr(out, '\n'); ok && line && line[1]; line = strchr(line + 1, '\n')) {
+                char op[3];
+                int64_t a, n;
+                ok = sscanf(line + 1, "%2[^,],%" SCNd64 ",%" SCNd64, op, &a, &n) == 3 && nl < 2 * GN2;
+                if (!ok)
+                    break;
+                if (op[0] == '+') {
+                    la[nl] = a;
+                    ln[nl++] = n;
+                } else {
+                    size_t j = 0;
+                    while (j < nl && !(la[j] == a && ln[j] == n))
+                        j++;
+                    ok = j < nl;
+                    if (ok) {
+                        la[j] = la[--nl];
+                        ln[j] = ln[nl];
+                    }
+                }
+            }
+            /* the model: per a its count, and each record's (a, v) */
+            int64_t cnt[5] = {0};
+            for (int i = 0; i < GN2; i++)
+                cnt[ua[i]]++;
+            size_t want = GN2;
+            for (int a = 0; a < 5; a++)
+                want += cnt[a] > 0;
+            ok = ok && nl == want;
+            for (size_t j = 0; ok && j < nl; j++)
+                ok = la[j] >= 0 && la[j] < 5 &&
+                     (ln[j] >= 1000 ? ua[ln[j] - 1000] == la[j] : ln[j] == cnt[la[j]]);
+            if (!ok)
+                fprintf(stderr, "%sP = %u: %zu live rows, want %zu:\n%.400s\n", qs[q], par, nl, want, out);
+            free(out);
+            TT_ASSERT(ok);
+        }
+}
+
 /* ---- interval joins at their bounds ---- */
 
 #define JN 300
@@ -485,6 +651,8 @@ int main(void)
     snprintf(tmp, sizeof tmp, "%s", d);
     TT_RUN(test_windows_at_the_watermark);
     TT_RUN(test_tiny_files);
+    TT_RUN(test_lateness_sliding);
+    TT_RUN(test_union_changelog_and_append);
     TT_RUN(test_interval_join_bounds);
     TT_RUN(test_group_by_two_keys);
     TT_DONE();
