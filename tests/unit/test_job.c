@@ -1,6 +1,9 @@
 /* test_job.c - a job's resources (job/job.h): opened in order before the
  * run, finished in reverse after it, told whether the run succeeded (a
- * sink commits only then), and a failing finish is the run's error. */
+ * sink commits only then), and a failing finish is the run's error; a
+ * spec's checks and its explain text (what `tide explain` prints). */
+#include "base/buf.h"
+#include "data/schema.h"
 #include "job/job.h"
 #include "tt.h"
 
@@ -90,8 +93,67 @@ static void test_resources(void)
     TT_ASSERT_MSG(strstr(e4.msg, "resource 3"), "%s", e4.msg);
 }
 
+/* Nodes are only described here (never run): explain lists them with
+ * their parallelism and notes, then the edges, a forward edge into a node
+ * of one input as chained, a hash edge with its key columns by name. */
+static void test_spec_explain_and_checks(void)
+{
+    tide_err e = {0};
+    tide_job_spec *s = NULL;
+    tide_schema *sc = NULL;
+    TT_OK(tide_job_spec_create(&s, &e));
+    TT_OK(tide_schema_create(&sc, &e));
+    TT_OK(tide_schema_add(sc, "ts", TIDE_TYPE_TIMESTAMP, false, &e));
+    TT_OK(tide_schema_add(sc, "user", TIDE_TYPE_BIGINT, true, &e));
+    TT_OK(tide_schema_add(sc, "country", TIDE_TYPE_STRING, true, &e));
+    tide_flow_node n = {.name = "scan", .parallelism = 1, .n_out = 1, .out_schema = {sc}};
+    int a, b, c;
+    TT_OK(tide_job_spec_node(s, &n, &a, &e));
+    n.name = "calc";
+    TT_OK(tide_job_spec_node(s, &n, &b, &e));
+    n.name = "agg";
+    n.parallelism = 4;
+    TT_OK(tide_job_spec_node(s, &n, &c, &e));
+    TT_ASSERT_EQ_INT(tide_job_spec_node_count(s), 3);
+    TT_ASSERT(tide_job_spec_get_node(s, c) && tide_job_spec_get_node(s, c)->parallelism == 4);
+    TT_ASSERT(tide_job_spec_get_node(s, 3) == NULL && tide_job_spec_get_node(s, -1) == NULL);
+    TT_OK(tide_job_spec_note(s, c, "TUMBLE(1 h) COUNT(*)", &e));
+    uint32_t keys[2] = {2, 1};
+    TT_OK(tide_job_spec_edge(s, a, 0, b, TIDE_FLOW_FORWARD, NULL, 0, &e));
+    TT_OK(tide_job_spec_edge(s, b, 0, c, TIDE_FLOW_HASH, keys, 2, &e));
+    keys[0] = 0; /* the spec holds its own copy */
+    tide_buf out = {0};
+    TT_OK(tide_job_spec_explain(s, &out));
+    TT_OK(tide_buf_append(&out, "", 1));
+    TT_ASSERT_EQ_STR((const char *)out.data, "  0 scan  x1\n"
+                                             "  1 calc  x1\n"
+                                             "  2 agg  x4  TUMBLE(1 h) COUNT(*)\n"
+                                             "  0 scan -> 1 calc  chained (one task)\n"
+                                             "  1 calc -> 2 agg  hash by [country, user]\n");
+    tide_buf_free(&out);
+    /* what the spec refuses, naming it */
+    tide_err e1 = {0}, e2 = {0};
+    TT_ASSERT_EQ_INT(tide_job_spec_note(s, 3, "x", &e1), TIDE_EINVAL);
+    TT_ASSERT_MSG(strstr(e1.msg, "no node 3"), "%s", e1.msg);
+    TT_ASSERT_EQ_INT(tide_job_spec_edge(s, 0, 0, 7, TIDE_FLOW_FORWARD, NULL, 0, &e2), TIDE_EINVAL);
+    TT_ASSERT_MSG(strstr(e2.msg, "edge 0 -> 7"), "%s", e2.msg);
+    tide_job_spec_free(s);
+    tide_schema_free(sc);
+    /* a job runs once */
+    TT_OK(tide_job_spec_create(&s, &e));
+    tide_job *j = NULL;
+    TT_OK(tide_job_create(&j, s, NULL, &e));
+    TT_OK(tide_job_run(j, &e));
+    tide_err e3 = {0};
+    TT_ASSERT_EQ_INT(tide_job_run(j, &e3), TIDE_EINVAL);
+    TT_ASSERT_MSG(strstr(e3.msg, "run twice"), "%s", e3.msg);
+    tide_job_free(j);
+    tide_job_spec_free(s);
+}
+
 int main(void)
 {
     TT_RUN(test_resources);
+    TT_RUN(test_spec_explain_and_checks);
     TT_DONE();
 }

@@ -490,6 +490,83 @@ static void test_union_changelog_and_append(void)
         }
 }
 
+/* The window TVFs without aggregation: each row once per window it falls
+ * in, with its BOOLEAN, DOUBLE and STRING columns (NULLs included) as
+ * they came; the same bytes at P = 1 and 2. */
+static void test_window_tvf_rows(void)
+{
+    static const char *bs[3] = {"true", "false", ""}, *ds[4] = {"0.5", "-2", "1.25", ""},
+                      *ss[4] = {"ab", "x y", "z", "long string value"};
+    enum { NR = 200 };
+    static int64_t wts[NR];
+    static int wb[NR], wd[NR], wsi[NR];
+    uint64_t seed = 8080;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/w.csv", tmp);
+    FILE *f = fopen(path, "w");
+    TT_ASSERT(f);
+    int64_t at = 0;
+    for (int i = 0; i < NR; i++) {
+        at += (int64_t)(tt_rand(&seed) % 400);
+        wts[i] = at;
+        wb[i] = (int)(tt_rand(&seed) % 3);
+        wd[i] = (int)(tt_rand(&seed) % 4);
+        wsi[i] = (int)(tt_rand(&seed) % 4);
+        fprintf(f, "%" PRId64 ",%s,%s,%s\n", wts[i], bs[wb[i]], ds[wd[i]], ss[wsi[i]]);
+    }
+    fclose(f);
+    char ddl[4096];
+    snprintf(ddl, sizeof ddl,
+             "CREATE TABLE t (ts TIMESTAMP(3), b BOOLEAN, d DOUBLE, s STRING,\n"
+             "  WATERMARK FOR ts AS ts - INTERVAL '0' SECOND)\n"
+             "  WITH ('connector' = 'file', 'path' = '%s', 'format' = 'csv');\n",
+             path);
+    static const char *wins[3] = {"TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND)",
+                                  "HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)",
+                                  "CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '2' SECOND)"};
+    static const int kinds[3] = {0, 1, 2};
+    static const int64_t sizes[3] = {1000, 3000, 2000}, slides[3] = {0, 1000, 1000};
+    static char wbuf[NR * MAXW][160];
+    static char *want[NR * MAXW], *got[NR * MAXW + 1];
+    for (int k = 0; k < 3; k++) {
+        size_t nw = 0;
+        for (int i = 0; i < NR; i++) {
+            int64_t st[MAXW], en[MAXW];
+            int n = windows(kinds[k], sizes[k], slides[k], wts[i], st, en);
+            for (int w = 0; w < n; w++) {
+                char a[64], b[64];
+                fmt_ts(a, sizeof a, st[w]);
+                fmt_ts(b, sizeof b, en[w]);
+                snprintf(wbuf[nw], sizeof wbuf[nw], "%s,%s,%s,%s,%s", a, b, bs[wb[i]], ds[wd[i]], ss[wsi[i]]);
+                want[nw] = wbuf[nw];
+                nw++;
+            }
+        }
+        qsort(want, nw, sizeof *want, cmp_line);
+        char q[512];
+        snprintf(q, sizeof q, "SELECT window_start, window_end, b, d, s FROM TABLE(%s);\n", wins[k]);
+        char *text[2] = {NULL, NULL};
+        for (uint32_t par = 1; par <= 2; par++) {
+            tide_sql_error se;
+            int rc = sql_run(ddl, tmp, q, par, &text[par - 1], &se, NULL);
+            TT_ASSERT_MSG(rc == 0, "%s: %d %s", q, rc, se.msg);
+        }
+        bool same = strcmp(text[0], text[1]) == 0;
+        size_t ng = sort_lines(text[0], got, NR * MAXW + 1);
+        bool ok = same && ng == nw;
+        for (size_t i = 0; ok && i < nw; i++)
+            if (strcmp(got[i], want[i]) != 0) {
+                fprintf(stderr, "row %zu: got %s, want %s\n", i, got[i], want[i]);
+                ok = false;
+            }
+        if (!ok)
+            fprintf(stderr, "%s%zu rows, want %zu; P = 1 and 2 %s\n", q, ng, nw, same ? "agree" : "differ");
+        free(text[0]);
+        free(text[1]);
+        TT_ASSERT(ok);
+    }
+}
+
 /* ---- interval joins at their bounds ---- */
 
 #define JN 300
@@ -662,6 +739,7 @@ int main(void)
     TT_RUN(test_tiny_files);
     TT_RUN(test_lateness_sliding);
     TT_RUN(test_union_changelog_and_append);
+    TT_RUN(test_window_tvf_rows);
     TT_RUN(test_interval_join_bounds);
     TT_RUN(test_group_by_two_keys);
     TT_DONE();
