@@ -3,7 +3,8 @@
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again.
 set -eu
 
-TIDE_PACKAGES="build-essential cmake ninja-build clang libclang-rt-14-dev sqlite3 procps"
+# TIDE_EXTRA_PACKAGES: what one mode needs besides (scripts/coverage.sh: gcovr).
+TIDE_PACKAGES="build-essential cmake ninja-build clang libclang-rt-14-dev sqlite3 procps ${TIDE_EXTRA_PACKAGES:-}"
 
 tide_missing=""
 for p in $TIDE_PACKAGES; do

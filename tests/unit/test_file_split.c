@@ -818,6 +818,33 @@ static void test_edge_files(void)
     TT_ASSERT(tot.reparsed > 0);
 }
 
+/* Without quoted newlines every guessed chunk start is right (the first
+ * record starting at or after i * size, found from the LF before it), so
+ * no chunk is parsed twice: every chunk size over files whose records
+ * start at each offset modulo small sizes, and whose empty ranges (no
+ * record starts in them) are many. */
+static void test_plain_guesses_right(void)
+{
+    static const char *texts[] = {
+        "1,2,a,3,true\n4,5,b,6,false\n7,8,c,9,true\n",
+        "1,2,a,3,true\n44,5,bb,6,false\n777,8,ccc,9,true\n1,2,a,3,true\n",
+        "1,2,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,3,true\n4,5,b,6,false\n\n\n7,8,c,9,true",
+        "ts,id,name,score,ok\n1,2,a,3,true\n4,5,b,6,false\n",
+    };
+    totals tot = {0};
+    uint64_t s = 11;
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        size_t len = strlen(texts[k]);
+        size_t sizes[128], n = 0;
+        for (size_t c = 1; c <= len + 2 && n < 128; c++)
+            sizes[n++] = c;
+        int rc = check_equal(g_path, g_schema, TIDE_FORMAT_CSV, k == 3, texts[k], len, sizes, n, &s, k, &tot);
+        TT_ASSERT_MSG(rc == 0, "text %zu", k);
+    }
+    TT_ASSERT(tot.chunks > 1000);
+    TT_ASSERT_EQ_INT(tot.reparsed, 0);
+}
+
 /* A chunk boundary inside a quoted field whose next line looks like a
  * record: rows and positions as the text says, whatever the chunk size. */
 static void test_quoted_newline(void)
@@ -1168,6 +1195,7 @@ int main(void)
     TT_RUN(test_seek);
     TT_RUN(test_edge_files);
     TT_RUN(test_quoted_newline);
+    TT_RUN(test_plain_guesses_right);
     TT_RUN(test_random_csv);
     TT_RUN(test_random_jsonl);
     TT_RUN(test_threads);

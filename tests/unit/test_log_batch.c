@@ -171,10 +171,83 @@ static void test_edge_records(void)
     tide_buf_free(&b);
 }
 
+/* Forged batches: one header field changed and the CRC recomputed over the
+ * change, so only the structural checks can tell.  The header's own
+ * plausibility (version, flags, count) is tide_batch_header_parse's
+ * contract; the timestamps' agreement with the records is validation's. */
+static void forge(const tide_buf *b, tide_buf *f, size_t at, uint64_t v, int width)
+{
+    tide_buf_reset(f);
+    tide_buf_append(f, b->data, b->len);
+    if (width == 1)
+        f->data[at] = (unsigned char)v;
+    else if (width == 2)
+        tide_put_u16(f->data + at, (uint16_t)v);
+    else if (width == 4)
+        tide_put_u32(f->data + at, (uint32_t)v);
+    else
+        tide_put_u64(f->data + at, v);
+    tide_put_u32(f->data + 4, tide_crc32c(0, f->data + 8, f->len - 8));
+}
+
+static void test_forged_headers_rejected(void)
+{
+    tide_record recs[3] = {0};
+    int64_t ts[3] = {1000, 400, 700}; /* min 400 (record 1), max 1000 (record 0) */
+    for (int i = 0; i < 3; i++) {
+        recs[i].timestamp = ts[i];
+        recs[i].value = "abc";
+        recs[i].value_len = 3;
+    }
+    tide_buf b = {0}, f = {0};
+    TT_OK(tide_batch_encode(&b, 10, recs, 3));
+    tide_batch_header h;
+    TT_OK(tide_batch_header_parse(b.data, &h));
+    TT_ASSERT_EQ_INT(h.min_ts, 400);
+    TT_ASSERT_EQ_INT(h.max_ts, 1000);
+    /* the forge itself changes nothing else: an identical rewrite passes */
+    forge(&b, &f, 8, TIDE_BATCH_VERSION, 1);
+    TT_OK(tide_batch_header_parse(f.data, &h));
+    TT_OK(tide_batch_validate(f.data, &h));
+    /* header fields: rejected by the header parse itself */
+    struct { size_t at; uint64_t v; int width; const char *what; } bad_head[] = {
+        {8, TIDE_BATCH_VERSION + 1, 1, "version 2"},
+        {8, 0, 1, "version 0"},
+        {9, 1, 1, "flags"},
+        {10, 1, 2, "reserved bytes"},
+        {12, 0, 4, "count 0"},
+        {12, 1000, 4, "count above what the length can hold"},
+        {16, UINT64_MAX - 1, 8, "offsets past 2^64"},
+    };
+    for (size_t i = 0; i < sizeof bad_head / sizeof bad_head[0]; i++) {
+        forge(&b, &f, bad_head[i].at, bad_head[i].v, bad_head[i].width);
+        TT_ASSERT_MSG(tide_batch_header_parse(f.data, &h) == TIDE_ECORRUPT, "%s accepted", bad_head[i].what);
+    }
+    /* timestamps that are not the records' extremes: a plausible header,
+     * refused by validation (the time index trusts them) */
+    struct { size_t at; int64_t v; const char *what; } bad_ts[] = {
+        {32, 1001, "max_ts above every record"},
+        {24, 399, "min_ts below every record (so the records shift)"},
+        {24, 401, "min_ts above a record"},
+        {16 + 16, 999, "max_ts below a record"},
+    };
+    for (size_t i = 0; i < sizeof bad_ts / sizeof bad_ts[0]; i++) {
+        forge(&b, &f, bad_ts[i].at, (uint64_t)bad_ts[i].v, 8);
+        bool refused = tide_batch_header_parse(f.data, &h) != 0 || tide_batch_validate(f.data, &h) != 0;
+        TT_ASSERT_MSG(refused, "%s accepted", bad_ts[i].what);
+    }
+    /* one more record than the bytes hold: the record structure fails */
+    forge(&b, &f, 12, 4, 4);
+    TT_ASSERT(tide_batch_header_parse(f.data, &h) != 0 || tide_batch_validate(f.data, &h) != 0);
+    tide_buf_free(&b);
+    tide_buf_free(&f);
+}
+
 int main(void)
 {
     TT_RUN(test_round_trip);
     TT_RUN(test_every_bit_flip_detected);
     TT_RUN(test_edge_records);
+    TT_RUN(test_forged_headers_rejected);
     TT_DONE();
 }

@@ -3,7 +3,11 @@
  * files present, deleted, or damaged. */
 #include "log_tt.h"
 
+#include "base/bytes.h"
 #include "base/clock.h"
+#include "base/crc32c.h"
+#include "log/batch.h"
+#include "log/segment.h"
 
 #define SEED 5
 
@@ -318,6 +322,151 @@ static void test_time_lookups(void)
     CHECK_LOOKUPS();
 }
 
+/* Non-decreasing timestamps (three records per ms step, as a log filled in
+ * time order is): every index entry's and every sealed segment's running
+ * maximum is then the timestamp of a record just before it, so a seek to
+ * exactly that time must not start after the entry or skip the segment.
+ * Every record's time, and one past it, against brute force. */
+static void test_time_lookups_in_order(void)
+{
+    for (int i = 0; i < TN; i++)
+        tts[i] = (int64_t)(i / 3) * 5;
+    tide_err e = {0};
+    TT_OK(lt_topic(base_dir, "mono", 1, 60000, "never"));
+    tide_log_writer *w = NULL;
+    TT_OK(tide_log_writer_open(&w, base_dir, "mono", NULL, &e));
+    for (uint64_t i = 0; i < TN; i += 10)
+        TT_OK(append_ts(w, i, i + 10 < TN ? i + 10 : TN, &e));
+    TT_OK(tide_log_writer_close(w, &e));
+    char pdir[2048];
+    pdir_of(pdir, sizeof pdir, "mono");
+    uint64_t segs[256];
+    TT_ASSERT(lt_segments(pdir, segs, 256) >= 3);
+    tide_log_reader *r = NULL;
+    TT_OK(tide_log_reader_open(&r, base_dir, "mono", 0, &e));
+    for (int i = 0; i < TN; i++) {
+        for (int64_t d = 0; d < 2; d++) {
+            int64_t t = tts[i] + d;
+            uint64_t want = brute_first_ge(t);
+            int rc = tide_log_reader_seek_time(r, t, &e);
+            TT_ASSERT_MSG(rc == 0 && tide_log_reader_position(r) == want,
+                          "seek_time(%" PRId64 "): rc %d position %" PRIu64 ", want %" PRIu64, t, rc,
+                          tide_log_reader_position(r), want);
+        }
+    }
+    tide_log_reader_close(r);
+}
+/* The file positions of the batches of a segment file (at most cap). */
+static size_t batch_starts(const char *path, uint64_t *pos, size_t cap)
+{
+    size_t len = 0, n = 0;
+    unsigned char *p = (unsigned char *)lt_read_file(path, &len);
+    for (uint64_t at = 0; p && at + TIDE_BATCH_HEADER <= len && n < cap; at += tide_get_u32(p + at))
+        pos[n++] = at;
+    free(p);
+    return n;
+}
+
+/* The base offset of the batch at `at`. */
+static uint64_t batch_base(const char *path, uint64_t at)
+{
+    size_t len = 0;
+    unsigned char *p = (unsigned char *)lt_read_file(path, &len);
+    uint64_t b = p && at + TIDE_BATCH_HEADER <= len ? tide_get_u64(p + at + 16) : UINT64_MAX;
+    free(p);
+    return b;
+}
+
+/* Renumber the batch at `at` to `base`, its CRC recomputed: a batch that
+ * passes its checksum but does not follow its predecessor. */
+static void forge_base(const char *path, uint64_t at, uint64_t base)
+{
+    size_t len = 0;
+    unsigned char *p = (unsigned char *)lt_read_file(path, &len);
+    if (p && at + TIDE_BATCH_HEADER <= len) {
+        uint32_t blen = tide_get_u32(p + at);
+        tide_put_u64(p + at + 16, base);
+        tide_put_u32(p + at + 4, tide_crc32c(0, p + at + 8, blen - 8));
+        lt_write_file(path, p, len);
+    }
+    free(p);
+}
+
+/* Checksummed batches in the wrong place, and a sealed segment that lost
+ * its last batch: readers stop with corruption instead of serving a gap,
+ * the writer truncates a renumbered tail, and a seal is believed only for
+ * the file size it was written for. */
+static void test_forged_offsets_and_sizes(void)
+{
+    tide_err e = {0};
+    TT_OK(lt_topic(base_dir, "gap", 1, 1500, "never"));
+    tide_log_writer *w = NULL;
+    TT_OK(tide_log_writer_open(&w, base_dir, "gap", NULL, &e));
+    for (uint64_t i = 0; i < 160; i += 4)
+        TT_OK(lt_append(w, 0, SEED, i, i + 4, &e));
+    TT_OK(tide_log_writer_close(w, &e));
+    char pdir[2048], p0[4200], plast[4200];
+    pdir_of(pdir, sizeof pdir, "gap");
+    uint64_t segs[64], at0[256], atl[256];
+    size_t ns = lt_segments(pdir, segs, 64);
+    TT_ASSERT(ns >= 3);
+    snprintf(p0, sizeof p0, "%s/%020" PRIu64 ".log", pdir, segs[0]);
+    snprintf(plast, sizeof plast, "%s/%020" PRIu64 ".log", pdir, segs[ns - 1]);
+    size_t nb0 = batch_starts(p0, at0, 256), nbl = batch_starts(plast, atl, 256);
+    TT_ASSERT(nb0 >= 3 && nbl >= 2);
+
+    /* an older segment's second batch numbered 5 past its place */
+    uint64_t b1 = batch_base(p0, at0[1]);
+    forge_base(p0, at0[1], b1 + 5);
+    tide_log_reader *r = NULL;
+    TT_OK(tide_log_reader_open(&r, base_dir, "gap", 0, &e));
+    tide_record rec;
+    uint64_t i = 0;
+    int rc;
+    tide_err re = {0};
+    while ((rc = tide_log_reader_next(r, &rec, &re)) == 0) {
+        TT_ASSERT_MSG(lt_equal(&rec, SEED, i), "record %" PRIu64 " served as offset %" PRIu64, i, rec.offset);
+        i++;
+    }
+    tide_log_reader_close(r);
+    TT_ASSERT_EQ_INT(rc, TIDE_ECORRUPT);
+    TT_ASSERT_MSG(strstr(re.msg, p0) && strstr(re.msg, "unexpected base offset"), "%s", re.msg);
+    TT_ASSERT_EQ_INT(i, b1);
+    forge_base(p0, at0[1], b1);
+    TT_ASSERT_EQ_INT(read_from("gap", 0, SEED, &e), 160);
+
+    /* the active segment's last batch renumbered: a corrupt tail, truncated
+     * and reported when the writer opens */
+    uint64_t bl = batch_base(plast, atl[nbl - 1]);
+    forge_base(plast, atl[nbl - 1], bl + 5);
+    lt_reports rep = {0};
+    tide_log_writer_opts o = {0};
+    o.report = lt_report;
+    o.report_ctx = &rep;
+    TT_OK(tide_log_writer_open(&w, base_dir, "gap", &o, &e));
+    TT_ASSERT_EQ_INT(tide_log_writer_next(w, 0), bl);
+    TT_ASSERT_EQ_INT(rep.n, 1);
+    TT_ASSERT_MSG(strstr(rep.last, "truncated"), "%s", rep.last);
+    TT_OK(tide_log_writer_close(w, &e));
+    TT_ASSERT_EQ_INT(read_from("gap", 0, SEED, &e), (long)bl);
+
+    /* the first (sealed) segment loses its last batch */
+    uint64_t blast0 = batch_base(p0, at0[nb0 - 1]);
+    TT_ASSERT_EQ_INT(truncate(p0, (off_t)at0[nb0 - 1]), 0);
+    tide_seg_summary sum;
+    tide_buf buf = {0};
+    rc = tide_seg_summarize(pdir, segs[0], &buf, &sum, &e);
+    tide_buf_free(&buf);
+    TT_OK(rc);
+    TT_ASSERT(!sum.sealed);
+    TT_ASSERT_EQ_INT(sum.next_offset, blast0);
+    TT_ASSERT_EQ_INT(sum.end, at0[nb0 - 1]);
+    /* the next segment no longer follows it: the writer refuses the log */
+    tide_err we = {0};
+    rc = tide_log_writer_open(&w, base_dir, "gap", NULL, &we);
+    TT_ASSERT_EQ_INT(rc, TIDE_ECORRUPT);
+    TT_ASSERT_MSG(strstr(we.msg, "segment starts at offset"), "%s", we.msg);
+}
 
 /* Retention deletes segments under a reader: it finishes the segment it
  * has open, then says TIDE_ERANGE naming the first retained offset. */
@@ -377,6 +526,8 @@ int main(void)
     TT_RUN(test_retention_by_size);
     TT_RUN(test_retention_by_age);
     TT_RUN(test_time_lookups);
+    TT_RUN(test_time_lookups_in_order);
+    TT_RUN(test_forged_offsets_and_sizes);
     TT_RUN(test_reader_outrun_by_retention);
     TT_DONE();
 }

@@ -3,6 +3,7 @@
 #include "log_tt.h"
 
 #include "base/clock.h"
+#include "base/crc32c.h"
 #include "base/hash.h"
 #include "base/io.h"
 
@@ -376,6 +377,61 @@ static void test_groups(void)
     TT_ASSERT_EQ_INT(tide_group_commit(base_dir, "../x", "t", got, 6, &ne), TIDE_EINVAL);
 }
 
+/* Write `body` with its checksum line: a file that passes its CRC, so only
+ * the parser's own checks can refuse its content. */
+static int write_checksummed(const char *path, const char *body)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%scrc32c %08" PRIx32 "\n", body, tide_crc32c(0, body, strlen(body)));
+    return lt_write_file(path, text, strlen(text));
+}
+
+/* Well-checksummed files with wrong content: a topic meta file missing a
+ * setting (or with one twice), a group offsets file naming a partition
+ * twice.  Refused as corrupt, naming the file; the same files complete
+ * are read back. */
+static void test_checksummed_but_wrong(void)
+{
+    tide_err e = {0};
+    TT_OK(lt_topic(base_dir, "cw", 2, 4096, "never"));
+    char p[2048];
+    snprintf(p, sizeof p, "%s/topics/cw/meta", base_dir);
+    const char *keys[] = {"partitions 2\n", "retention_ms -1\n", "retention_bytes -1\n",
+                          "segment_bytes 4096\n", "fsync never\n"};
+    char body[512];
+    for (int miss = -1; miss < 5; miss++) {
+        snprintf(body, sizeof body, "tide-topic 1\n");
+        for (int k = 0; k < 5; k++)
+            if (k != miss)
+                strcat(body, keys[k]);
+        TT_ASSERT_EQ_INT(write_checksummed(p, body), 0);
+        tide_topic_config got;
+        tide_err ce = {0};
+        int rc = tide_topic_config_load(base_dir, "cw", &got, &ce);
+        if (miss < 0) {
+            TT_OK(rc);
+            TT_ASSERT(got.partitions == 2 && got.segment_bytes == 4096 && got.fsync == TIDE_FSYNC_NEVER);
+        } else {
+            TT_ASSERT_MSG(rc == TIDE_ECORRUPT, "meta without \"%.*s\": rc %d", (int)strlen(keys[miss]) - 1,
+                          keys[miss], rc);
+            TT_ASSERT_MSG(strstr(ce.msg, p), "%s", ce.msg);
+        }
+    }
+    /* group offsets: partition 1 twice */
+    uint64_t off[3] = {5, 6, 7}, got[3];
+    TT_OK(tide_group_commit(base_dir, "gw", "cw", off, 3, &e));
+    snprintf(p, sizeof p, "%s/groups/gw/cw.offsets", base_dir);
+    TT_ASSERT_EQ_INT(write_checksummed(p, "tide-offsets 1\n0 5\n1 6\n2 7\n"), 0);
+    TT_OK(tide_group_fetch(base_dir, "gw", "cw", got, 3, &e));
+    TT_ASSERT(got[0] == 5 && got[1] == 6 && got[2] == 7);
+    TT_ASSERT_EQ_INT(write_checksummed(p, "tide-offsets 1\n0 5\n1 6\n1 9\n2 7\n"), 0);
+    tide_err ge = {0};
+    TT_ASSERT_EQ_INT(tide_group_fetch(base_dir, "gw", "cw", got, 3, &ge), TIDE_ECORRUPT);
+    TT_ASSERT_MSG(strstr(ge.msg, p), "%s", ge.msg);
+    for (int i = 0; i < 3; i++)
+        TT_ASSERT(got[i] == TIDE_GROUP_NONE);
+}
+
 int main(void)
 {
     const char *d = tt_tmpdir("test_log_topic");
@@ -391,5 +447,6 @@ int main(void)
     TT_RUN(test_synced);
     TT_RUN(test_describe);
     TT_RUN(test_groups);
+    TT_RUN(test_checksummed_but_wrong);
     TT_DONE();
 }

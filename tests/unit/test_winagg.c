@@ -1137,6 +1137,45 @@ static void test_hop_late_once_and_order(void)
     sink_free(&s.out);
 }
 
+/* A late firing that changes no result emits nothing (MAX with a smaller
+ * late value); one that does emits -U with the old row and +U with the new,
+ * in retracting mode, and only +U in accumulating mode. */
+static void test_late_refire_only_on_change(void)
+{
+    tide_winagg_call max12[NAGG];
+    for (int i = 0; i < NAGG; i++)
+        max12[i] = (tide_winagg_call){TIDE_AGG_MAX, 0, TIDE_TYPE_BIGINT};
+    for (int m = 0; m < 2; m++) {
+        tide_trig_mode mode = m ? TIDE_TRIG_ACCUMULATING : TIDE_TRIG_RETRACTING;
+        small s;
+        memset(&s, 0, sizeof s);
+        tide_winagg_config cfg = {.window = tide_win_tumble(10), .aggs = max12, .n_aggs = NAGG,
+                                  .n_inputs = 3, .allowed_lateness = 100, .mode = mode,
+                                  .emit = sink_emit, .late = sink_late, .ctx = &s.out};
+        s.out.recs = s.rs;
+        TT_OK(tide_winagg_create(&cfg, &s.op, NULL));
+        TT_OK(small_push(&s, 0, 1, 10));
+        TT_OK(tide_winagg_advance_watermark(s.op, 9, 0, NULL));
+        TT_ASSERT_EQ_INT(s.out.n, 1);
+        TT_ASSERT(s.out.rows[0].op == TIDE_OP_INSERT && s.out.rows[0].v[0].u.i64 == 10);
+        TT_OK(small_push(&s, 0, 2, 5)); /* late, within the lateness, MAX unchanged */
+        TT_ASSERT_EQ_INT(s.out.n, 1);
+        TT_OK(small_push(&s, 0, 3, 10)); /* equal to the MAX: unchanged too */
+        TT_ASSERT_EQ_INT(s.out.n, 1);
+        TT_OK(small_push(&s, 0, 4, 12));
+        TT_ASSERT_EQ_INT(s.out.n, m ? 2 : 3);
+        if (!m) {
+            TT_ASSERT(s.out.rows[1].op == TIDE_OP_UPDATE_BEFORE && s.out.rows[1].v[0].u.i64 == 10);
+            TT_ASSERT(s.out.rows[2].op == TIDE_OP_UPDATE_AFTER && s.out.rows[2].v[0].u.i64 == 12);
+        } else {
+            TT_ASSERT(s.out.rows[1].op == TIDE_OP_UPDATE_AFTER && s.out.rows[1].v[0].u.i64 == 12);
+        }
+        TT_ASSERT_EQ_INT(tide_winagg_late_count(s.op), 0);
+        tide_winagg_free(s.op);
+        sink_free(&s.out);
+    }
+}
+
 /* The global window fires only at end of input; watermarks never regress. */
 static void test_global_and_no_regress(void)
 {
@@ -2472,6 +2511,7 @@ int main(void)
     TT_RUN(test_session_late_merge);
     TT_RUN(test_session_touching_boundary);
     TT_RUN(test_hop_late_once_and_order);
+    TT_RUN(test_late_refire_only_on_change);
     TT_RUN(test_global_and_no_regress);
     TT_RUN(test_early_by_processing_time);
     TT_RUN(test_many_keys_churn);
