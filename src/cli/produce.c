@@ -494,8 +494,8 @@ static const char produce_usage[] =
 
 /* The dead-letter sink for --dead-letter: a file appended to, or a topic
  * of datadir created (1 partition) if missing. */
-static int open_dead(tide_sink_dead **out, const char *datadir, const char *dest, const char *dead_topic,
-                     tide_err *e)
+int tide_cli_dead_open(tide_sink_dead **out, const char *datadir, const char *dest,
+                       const char *dead_topic, tide_err *e)
 {
     tide_sink_dead_config dc = {0};
     if (dead_topic) {
@@ -575,7 +575,7 @@ int tide_cli_produce(int argc, char **argv, const char *datadir)
     rc = tide_cli_producer_open(&p, datadir, topic, fmt, key, time, "stdin", &e);
     if (rc != 0)
         goto done;
-    if (dead && (rc = open_dead(&ds, datadir, dead, dead_topic, &e)) != 0)
+    if (dead && (rc = tide_cli_dead_open(&ds, datadir, dead, dead_topic, &e)) != 0)
         goto done;
     tide_cli_producer_set_dead(p, ds);
     if (!(buf = malloc(cap))) {

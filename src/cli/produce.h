@@ -34,6 +34,12 @@ bool tide_cli_format_parse(const char *s, tide_cli_format *out);
 typedef struct tide_cli_producer tide_cli_producer;
 typedef struct tide_sink_dead tide_sink_dead; /* connect/sink.h */
 
+/* The dead-letter sink of a --dead-letter option: the topic `dead_topic`
+ * (created with one partition if missing) when not NULL, else the file
+ * `dest`, appended to. */
+int tide_cli_dead_open(tide_sink_dead **out, const char *datadir, const char *dest,
+                       const char *dead_topic, tide_err *e);
+
 /* Open the topic's writer.  key_field/time_field may be NULL; they are
  * borrowed for the producer's life, as is input_name (for messages). */
 int tide_cli_producer_open(tide_cli_producer **out, const char *datadir, const char *topic,

@@ -15,6 +15,9 @@
  */
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/produce.h"
+#include "connect/sink.h"
+#include "log/topic.h"
 #include "job/job.h"
 #include "sql/binder.h"
 #include "sql/catalog.h"
@@ -35,6 +38,7 @@
 
 static const char run_usage[] =
     "Usage: tide run FILE.sql [--parallelism P] [--format table|csv|jsonl]\n"
+    "                [--dead-letter FILE|topic:NAME]\n"
     "\n"
     "Compile a SQL script and run its INSERT statements and queries, one after\n"
     "the other.  A bare SELECT prints its rows on stdout: an aligned table on a\n"
@@ -45,10 +49,16 @@ static const char run_usage[] =
     "the run ends after the last result; Ctrl-C stops an unbounded one.  A\n"
     "summary line goes to stderr per query:\n"
     "  records in N, out N, late N, bad N\n"
+    "Each bad record of a source (undecodable, without an event time or one\n"
+    "outside the TIMESTAMP range) is reported on stderr as \"tide: WHERE: why\"\n"
+    "(the first 100 of a run; the rest are counted), and with --dead-letter all\n"
+    "of them are kept there as JSON lines {\"reason\", \"position\", \"raw\"}.\n"
     "\n"
     "Options:\n"
-    "  --parallelism P   aggregation instances (default: number of cores)\n"
-    "  --format F        table, csv or jsonl (for queries printed on stdout)\n"
+    "  --parallelism P     aggregation instances (default: number of cores)\n"
+    "  --format F          table, csv or jsonl (for queries printed on stdout)\n"
+    "  --dead-letter DEST  also write every bad record to DEST: a file (appended\n"
+    "                      to) or topic:NAME (created if missing)\n"
     "\n"
     "Exit status: 0 success, 1 SQL or usage error, 2 runtime error.\n";
 
@@ -139,6 +149,32 @@ static int compile(const char *path, script *s)
         return err.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
     }
     return 0;
+}
+
+/* ---- bad records ---- */
+
+#define DEAD_SHOWN 100 /* bad records a run reports on stderr */
+
+typedef struct dead_out {
+    pthread_mutex_t mu; /* scans call from their own threads */
+    tide_sink_dead *sink; /* --dead-letter, or NULL */
+    uint64_t n;
+} dead_out;
+
+static void on_dead(void *ctx, const char *position, const char *reason, const void *raw,
+                    size_t raw_len)
+{
+    dead_out *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    if (d->n < DEAD_SHOWN)
+        fprintf(stderr, "tide: %s: %s\n", position, reason);
+    else if (d->n == DEAD_SHOWN)
+        fprintf(stderr, "tide: more bad records: counted%s\n",
+                d->sink ? ", and kept by --dead-letter" : " (--dead-letter keeps them all)");
+    d->n++;
+    if (d->sink) /* a failure there sticks and is reported at close */
+        tide_sink_dead_write(d->sink, reason, position, raw, raw_len, NULL);
+    pthread_mutex_unlock(&d->mu);
 }
 
 /* ---- cancellation ---- */
@@ -242,11 +278,12 @@ static char *dir_of(const char *path)
 
 int tide_cli_run(int argc, char **argv, const char *datadir)
 {
-    const char *par = NULL, *fmt = NULL, *pos[1] = {0};
+    const char *par = NULL, *fmt = NULL, *dead = NULL, *pos[1] = {0};
     bool help = false;
     int npos = 0;
-    tide_cli_opt opts[] = {{"--parallelism", &par, NULL}, {"--format", &fmt, NULL}};
-    int rc = tide_cli_parse("run", argc, argv, opts, 2, pos, 1, &npos, &help);
+    tide_cli_opt opts[] = {
+        {"--parallelism", &par, NULL}, {"--format", &fmt, NULL}, {"--dead-letter", &dead, NULL}};
+    int rc = tide_cli_parse("run", argc, argv, opts, 3, pos, 1, &npos, &help);
     if (rc)
         return rc;
     if (help)
@@ -271,11 +308,28 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
             return tide_cli_usage_error("run", "--parallelism must be 1..256, not '%s'", par);
         o.parallelism = (uint32_t)v;
     }
+    const char *dead_topic = NULL;
+    if (dead && strncmp(dead, "topic:", 6) == 0) {
+        dead_topic = dead + 6;
+        if (!tide_topic_name_valid(dead_topic))
+            return tide_cli_usage_error("run", "--dead-letter: topic '%s': invalid name", dead_topic);
+    } else if (dead && !*dead) {
+        return tide_cli_usage_error("run", "--dead-letter needs a file or topic:NAME");
+    }
     script s;
     if ((rc = compile(pos[0], &s)) != 0) {
         script_free(&s);
         return rc;
     }
+    dead_out dout = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    tide_err de = {0};
+    if (dead && tide_cli_dead_open(&dout.sink, datadir, dead, dead_topic, &de) != 0) {
+        tide_cli_error("%s", de.msg);
+        script_free(&s);
+        return TIDE_CLI_RUNTIME;
+    }
+    o.on_dead = on_dead;
+    o.dead_ctx = &dout;
     char *dir = dir_of(pos[0]);
     if (!dir) {
         script_free(&s);
@@ -310,6 +364,16 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
         close(sig_pipe[0]);
         close(sig_pipe[1]);
         sig_pipe[0] = sig_pipe[1] = -1;
+    }
+    if (dout.sink) {
+        uint64_t kept = tide_sink_dead_count(dout.sink);
+        if (tide_sink_dead_close(dout.sink, &de) != 0) {
+            tide_cli_error("dead letters: %s", de.msg);
+            rc = TIDE_CLI_RUNTIME;
+        } else if (dout.n) {
+            fprintf(stderr, "wrote %llu dead letter%s to %s %s\n", (unsigned long long)kept,
+                    kept == 1 ? "" : "s", dead_topic ? "topic" : "file", dead_topic ? dead_topic : dead);
+        }
     }
     free(dir);
     script_free(&s);

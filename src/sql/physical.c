@@ -361,6 +361,45 @@ static const char *resolve(planner *pl, const char *path)
     return p;
 }
 
+/* ---- bad records to opts.on_dead ---- */
+
+typedef struct scan_dead {
+    const tide_sql_phys_opts *o;
+    const tide_src_config *sc; /* NULL: the logins generator */
+    const char *table;
+} scan_dead;
+
+/* A source's own bad record (undecodable): its position and reason as the
+ * source wrote them ("<position>: why"). */
+static void scan_src_dead(void *ctx, const tide_src_dead *dl)
+{
+    const scan_dead *d = ctx;
+    const char *why = dl->reason;
+    size_t pl = strlen(dl->position);
+    if (strncmp(why, dl->position, pl) == 0 && strncmp(why + pl, ": ", 2) == 0)
+        why += pl + 2;
+    d->o->on_dead(d->o->dead_ctx, dl->position, why, dl->raw, dl->raw_len);
+}
+
+/* A row the scan refused (its event time): where, from the row's source
+ * position when the batch keeps it. */
+static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
+{
+    const scan_dead *d = ctx;
+    char where[512];
+    bool pos = tide_cbatch_has_pos(dl->batch);
+    uint64_t at = pos ? tide_cbatch_pos(dl->batch, dl->row) : 0;
+    if (d->sc && d->sc->kind == TIDE_SRC_FILE && pos)
+        snprintf(where, sizeof where, "%s:%llu", d->sc->path, (unsigned long long)at);
+    else if (d->sc && d->sc->kind == TIDE_SRC_TOPIC && pos)
+        snprintf(where, sizeof where, "topic %s/%u/%llu", d->sc->topic, dl->partition,
+                 (unsigned long long)at);
+    else
+        snprintf(where, sizeof where, "table %s, partition %u", d->table, dl->partition);
+    d->o->on_dead(d->o->dead_ctx, where, dl->reason, NULL, 0);
+    return 0;
+}
+
 static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
 {
     for (uint32_t i = 0; i < pl->nscans; i++)
@@ -405,6 +444,19 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
                        "table '%s' has no WATERMARK: tide needs an event time (WATERMARK FOR ts AS ts - "
                        "INTERVAL ...)",
                        p->u.scan.table ? p->u.scan.table->name : "?");
+    if (pl->o->on_dead) {
+        scan_dead *d = alloc(pl, sizeof *d);
+        if (!d)
+            return nomem(pl, p);
+        *d = (scan_dead){pl->o, c->conn, p->u.scan.table ? p->u.scan.table->name : "?"};
+        if (!logins) { /* (the planner's own copy of the source config) */
+            tide_src_config *sc = (tide_src_config *)c->conn;
+            sc->on_dead = scan_src_dead;
+            sc->dead_ctx = d;
+        }
+        c->on_dead = scan_node_dead;
+        c->dead_ctx = d;
+    }
     c->wm_bound = p->u.scan.wm_bound;
     c->idle_timeout_ms = p->u.scan.cfg.idle_timeout_ms;
     c->quiet_advance_ms = p->u.scan.cfg.quiet_advance_ms;

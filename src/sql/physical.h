@@ -67,6 +67,15 @@ typedef struct tide_sql_phys_opts {
     int out_fd;                 /* bare queries: the descriptor written (e.g. 1) */
     uint32_t parallelism;       /* keyed nodes' instances; 0: cores */
     const tide_clock *clock;    /* NULL: system */
+    /* Each bad record of a scan (undecodable; without an event time, or
+     * one outside the TIDE_TIMESTAMP range; past the future bound): where
+     * ("logins.csv:17" or "topic t/2/1041", with the column when known),
+     * why, and its raw bytes when the source has them (else NULL, 0).
+     * Called from the thread of the scan that met it: several at once at
+     * P > 1.  NULL: bad records are only counted. */
+    void (*on_dead)(void *ctx, const char *position, const char *reason, const void *raw,
+                    size_t raw_len);
+    void *dead_ctx;
 } tide_sql_phys_opts;
 
 /* What a planned statement is like. */

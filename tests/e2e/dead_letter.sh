@@ -167,6 +167,22 @@ compare "out-of-range times are dead letters with their positions" "$T/range.dea
 expect_eq "the range's ends are stored" "$(cut -d, -f3 "$T/range.out" | tr '\n' ' ')" \
     "timestamp -62167219200000 253402300799999 "
 
+# ---- tide run: a source's bad records, reported and kept ----
+printf 'ts,user_id,country\n2024-01-01 00:00:00,1,DE\nnot a row\n2024-01-01 00:00:01,x,FR\n10000-01-01 00:00:00,3,FR\n2024-01-01 00:00:02,4,US\n' >"$T/run.csv"
+printf "%s\n" "CREATE TABLE t (ts TIMESTAMP(3), user_id BIGINT, country STRING," \
+    "  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)" \
+    "WITH ('connector' = 'file', 'path' = 'run.csv', 'format' = 'csv', 'csv.header' = 'true');" \
+    "SELECT country, user_id FROM t;" >"$T/run.sql"
+expect_status "run with bad records: exit 0" 0 "$B" run "$T/run.sql" --format csv --dead-letter "$T/run-dead.jsonl"
+expect_eq "run: the good rows" "$(tail -n +2 "$T/out" | tr '\n' ' ')" "DE,1 US,4 "
+expect_grep "run: the summary counts 3 bad" "records in 2, out 2, late 0, bad 3" "$T/err"
+expect_grep "run: a short line named" "^tide: .*run.csv:3: expected 3 fields, found 1" "$T/err"
+expect_grep "run: a bad BIGINT named" "^tide: .*run.csv:4:21: column user_id: bad BIGINT" "$T/err"
+expect_grep "run: a TIMESTAMP past 9999 named" "^tide: .*run.csv:5:[0-9]+: column ts: bad TIMESTAMP" "$T/err"
+expect_eq "run: three dead letters kept" "$(wc -l <"$T/run-dead.jsonl")" 3
+expect_grep "run: a letter holds the raw line" '"raw":"2024-01-01 00:00:01,x,FR"' "$T/run-dead.jsonl"
+expect_grep "run: the summary says where they went" "wrote 3 dead letters to file" "$T/err"
+
 # ---- a record larger than the log can hold (a 70 MB line) ----
 "$B" topic create big >/dev/null
 { printf 'id,v\n1,a\n2,'; head -c $((70 << 20)) /dev/zero | tr '\0' x; printf '\n3,c\n'; } >"$T/big.csv"
