@@ -184,14 +184,29 @@ static uint32_t *grow_u32(uint32_t **p, size_t *cap, size_t need)
 }
 
 /* Rows an expression failed on (an integer overflow, a TIMESTAMP out of
- * range: exec/expr.h) are bad rows: counted, and left out. */
-static void count_failed(const tide_expr *x, tide_node_ctx *cx)
+ * range: exec/expr.h) are bad rows: counted, handed to cfg.on_bad, and
+ * left out.  `rows` flags input rows of b; sel (NULL: all) the ones
+ * evaluated. */
+static void report_failed(const calc *s, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
+                          const uint8_t *rows, const char *why, uint32_t k, tide_node_ctx *cx)
+{
+    if (!k)
+        return;
+    tide_node_count(cx, TIDE_NODE_BAD, k);
+    for (uint32_t i = 0; s->cfg->on_bad && i < n; i++) {
+        uint32_t r = sel ? sel[i] : i;
+        if (rows[r])
+            s->cfg->on_bad(s->cfg->bad_ctx, b, r, why);
+    }
+}
+
+static void count_failed(const calc *s, const tide_expr *x, const tide_cbatch *b,
+                         const uint32_t *sel, uint32_t n, tide_node_ctx *cx)
 {
     const uint8_t *rows;
     const char *why;
     uint32_t k = tide_expr_faults(x, &rows, &why);
-    if (k)
-        tide_node_count(cx, TIDE_NODE_BAD, k);
+    report_failed(s, b, sel, n, rows, why, k, cx);
 }
 
 /* The rows of (b, sel, n) where `where` holds (and that it did not fail
@@ -225,7 +240,7 @@ static int filter(calc *s, const tide_cbatch *b, const uint32_t *sel, uint32_t n
             m += !v->nulls[r] && v->v.b[r] && !(any && failed[r]);
         }
     }
-    count_failed(s->where, cx);
+    count_failed(s, s->where, b, sel, sel ? n : tide_cbatch_rows(b), cx);
     *out_sel = s->sel;
     *out_n = m;
     return 0;
@@ -257,8 +272,30 @@ static int calc_batch_plain(calc *s, const tide_cbatch *b, const uint32_t *sel, 
     }
     if ((rc = project(s, b, fs, m, e)) != 0)
         return rc;
-    if (tide_cbatch_rows(s->out) < m) /* rows a projection failed on */
-        tide_node_count(cx, TIDE_NODE_BAD, m - tide_cbatch_rows(s->out));
+    if (tide_cbatch_rows(s->out) < m) { /* rows a projection failed on */
+        if (!s->cfg->on_bad) {
+            tide_node_count(cx, TIDE_NODE_BAD, m - tide_cbatch_rows(s->out));
+        } else {
+            /* each failed row once, with the first failing expression's reason */
+            uint32_t rows = tide_cbatch_rows(b);
+            if (rows > s->fail_cap && tide_array_grow((void **)&s->fail, &s->fail_cap, rows, 1) != 0)
+                return tide_err_set(e, TIDE_ENOMEM, "calc: out of memory");
+            memset(s->fail, 0, rows);
+            const char *first = NULL;
+            for (uint32_t j = 0; j < s->cfg->n_exprs; j++) {
+                const uint8_t *f;
+                const char *why;
+                if (!tide_expr_faults(s->exprs[j], &f, &why))
+                    continue;
+                for (uint32_t i = 0; i < m; i++) {
+                    uint32_t r = fs ? fs[i] : i;
+                    s->fail[r] |= f[r];
+                }
+                first = first ? first : why;
+            }
+            report_failed(s, b, fs, m, s->fail, first, m - tide_cbatch_rows(s->out), cx);
+        }
+    }
     return tide_node_emit(cx, 0, s->out, NULL, tide_cbatch_rows(s->out), e);
 }
 
@@ -324,6 +361,7 @@ static int calc_batch_changelog(calc *s, const tide_cbatch *b, const uint32_t *s
      * so an insert and its later retraction both go) and counted bad. */
     uint32_t rows = tide_cbatch_rows(b);
     bool any_failed = false;
+    const char *fail_why = NULL;
     for (uint32_t j = 0; j <= s->cfg->n_exprs; j++) {
         tide_expr *x = j == 0 ? s->where : s->cfg->out ? s->exprs[j - 1] : NULL;
         if (!x || !tide_expr_can_fail(x))
@@ -335,6 +373,7 @@ static int calc_batch_changelog(calc *s, const tide_cbatch *b, const uint32_t *s
         const char *why;
         if (!tide_expr_faults(x, &f, &why))
             continue;
+        fail_why = fail_why ? fail_why : why;
         if (!any_failed) {
             if (rows > s->fail_cap && tide_array_grow((void **)&s->fail, &s->fail_cap, rows, 1) != 0)
                 return tide_err_set(e, TIDE_ENOMEM, "calc: out of memory");
@@ -354,6 +393,8 @@ static int calc_batch_changelog(calc *s, const tide_cbatch *b, const uint32_t *s
         bool pass = !v || (!v->nulls[r] && v->v.b[r]);
         if (any_failed && s->fail[r]) {
             tide_node_count(cx, TIDE_NODE_BAD, 1);
+            if (s->cfg->on_bad)
+                s->cfg->on_bad(s->cfg->bad_ctx, b, r, fail_why);
             pass = false;
         }
         tide_op op = tide_cbatch_op(b, r);

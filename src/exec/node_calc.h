@@ -53,6 +53,11 @@ typedef int (*tide_node_calc_build_fn)(void *ctx, uint32_t instance, tide_expr *
                                        tide_expr **exprs, tide_err *e);
 
 /* Borrowed by the instances: must outlive the flow. */
+/* A row an expression failed on (exec/expr.h: an integer overflow, a time
+ * outside the TIMESTAMP range): input row `row` of `b` (cfg.in's schema)
+ * and why.  Called on the instance's thread, before the row is dropped. */
+typedef void (*tide_node_calc_bad_fn)(void *ctx, const tide_cbatch *b, uint32_t row, const char *why);
+
 typedef struct tide_node_calc_cfg {
     const tide_schema *in;  /* the input rows' schema */
     const tide_schema *out; /* the SELECT list's schema; NULL: no projection (out = in) */
@@ -64,6 +69,8 @@ typedef struct tide_node_calc_cfg {
     unsigned in_flags;         /* TIDE_CBATCH_OPS / TIDE_CBATCH_POS of the input port */
     bool changelog;            /* HAVING over a changelog (the input carries ops) */
     uint32_t batch_rows;       /* output batch rows (at least an input batch's); 0: 4096 */
+    tide_node_calc_bad_fn on_bad; /* NULL: failed rows are only counted (TIDE_NODE_BAD) */
+    void *bad_ctx;
 } tide_node_calc_cfg;
 
 /* The schema of output `port` (0): a copy of cfg.out (cfg.in without

@@ -11,6 +11,7 @@
 #include "sql/physical.h"
 
 #include "base/io.h"
+#include "data/codec.h"
 #include "data/key.h"
 #include "exec/cumagg.h"
 #include "exec/expr.h"
@@ -267,6 +268,34 @@ static int calc_build(void *ctx, uint32_t instance, tide_expr **where, tide_expr
     return calc_build_at(ctx, where, exprs, NULL, e);
 }
 
+/* A row an expression failed on: where in the query, why, and the row
+ * itself as CSV text (an encoder per call: failed rows are rare, and calc
+ * instances run on several threads). */
+typedef struct calc_dead {
+    const tide_sql_phys_opts *o;
+    const tide_schema *in;
+    tide_sql_pos pos;
+    const char *name;
+} calc_dead;
+
+static void calc_bad(void *ctx, const tide_cbatch *b, uint32_t row, const char *why)
+{
+    const calc_dead *d = ctx;
+    char where[160];
+    snprintf(where, sizeof where, "the query's %s at line %u:%u", d->name, d->pos.line, d->pos.col);
+    tide_encoder *enc = NULL;
+    tide_encode_opts eo = {.format = TIDE_FORMAT_CSV};
+    tide_buf raw = {0};
+    uint32_t sel[1] = {row};
+    if (tide_encoder_create(&enc, d->in, &eo, NULL) == 0 &&
+        tide_encoder_encode_sel(enc, b, sel, 1, &raw, NULL) == 0 && raw.len &&
+        raw.data[raw.len - 1] == '\n')
+        raw.len--;
+    d->o->on_dead(d->o->dead_ctx, where, why ? why : "expression failed", raw.data, raw.len);
+    tide_encoder_free(enc);
+    tide_buf_free(&raw);
+}
+
 /* A calc node over stream s: WHERE preds, SELECT cols (NULL: no
  * projection) into `out` (its schema; the spec's).  Chained to s (same
  * parallelism).  Over a changelog it keeps the changelog exact (node_calc's
@@ -306,6 +335,14 @@ static int add_calc(planner *pl, const tide_sql_plan *at, stream *s, tide_sql_be
                                 .build_ctx = cc,
                                 .in_flags = flags_of(s),
                                 .changelog = s->changelog};
+    if (pl->o->on_dead) {
+        calc_dead *cd = alloc(pl, sizeof *cd);
+        if (!cd)
+            return nomem(pl, at);
+        *cd = (calc_dead){pl->o, s->schema, at->pos, name};
+        cfg->on_bad = calc_bad;
+        cfg->bad_ctx = cd;
+    }
     unsigned fl = tide_node_calc_flags(cfg) | flags_of(s);
     const tide_schema *os = cols ? out : s->schema;
     int id;

@@ -183,6 +183,16 @@ expect_eq "run: three dead letters kept" "$(wc -l <"$T/run-dead.jsonl")" 3
 expect_grep "run: a letter holds the raw line" '"raw":"2024-01-01 00:00:01,x,FR"' "$T/run-dead.jsonl"
 expect_grep "run: the summary says where they went" "wrote 3 dead letters to file" "$T/err"
 
+printf "%s\n" "CREATE TABLE t (ts TIMESTAMP(3), user_id BIGINT, country STRING," \
+    "  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)" \
+    "WITH ('connector' = 'file', 'path' = 'run.csv', 'format' = 'csv', 'csv.header' = 'true');" \
+    "SELECT country, user_id * 4611686018427387904 AS x FROM t;" >"$T/ovf.sql"
+expect_status "run with an overflowing expression: exit 0" 0 "$B" run "$T/ovf.sql" --format csv --dead-letter "$T/ovf-dead.jsonl"
+expect_eq "run: the row that does not overflow" "$(tail -n +2 "$T/out" | tr '\n' ' ')" "DE,4611686018427387904 "
+expect_grep "run: the overflow counted bad too" "records in 2, out 1, late 0, bad 4" "$T/err"
+expect_grep "run: the overflow named" "^tide: the query's calc at line 4:1: integer overflow in BIGINT \* BIGINT" "$T/err"
+expect_grep "run: its letter holds the row" '"position":"the query.s calc at line 4:1","raw":"2024-01-01 00:00:02.000,4,US"' "$T/ovf-dead.jsonl"
+
 # ---- a record larger than the log can hold (a 70 MB line) ----
 "$B" topic create big >/dev/null
 { printf 'id,v\n1,a\n2,'; head -c $((70 << 20)) /dev/zero | tr '\0' x; printf '\n3,c\n'; } >"$T/big.csv"
