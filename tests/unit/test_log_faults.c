@@ -1,6 +1,6 @@
 /*
  * Adversarial tests of the embedded log under injected I/O faults
- * (base/io.h): a simulated power loss at every write of a produce run, and
+ * (base/io.h): a simulated power loss at every step of a produce run, and
  * a failed I/O call (EIO, ENOSPC, sticky EIO) at every call of a small run
  * covering topic creation, writer open, appends across segment rolls,
  * retention, a group commit and close.
@@ -83,6 +83,33 @@ static void note(char *why, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, MSG_MAX, fmt, ap);
     va_end(ap);
+}
+
+/* Bytes and number of the segment files of partition p (0, 0 if none). */
+static uint64_t part_bytes(const char *dir, uint32_t p, long *nseg)
+{
+    char part[2400];
+    snprintf(part, sizeof part, "%s/topics/%s/%u", dir, TOPIC, p);
+    uint64_t bytes = 0;
+    *nseg = 0;
+    DIR *d = opendir(part);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len != 24 || strcmp(de->d_name + 20, ".log") != 0)
+            continue;
+        char path[2700];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", part, de->d_name);
+        if (stat(path, &st) == 0) {
+            bytes += (uint64_t)st.st_size;
+            (*nseg)++;
+        }
+    }
+    closedir(d);
+    return bytes;
 }
 
 static const char *mode_name(tide_fsync_mode m)
@@ -257,25 +284,55 @@ static int64_t pl_read_all(const char *dir, uint32_t p, size_t val_max, uint64_t
     return n;
 }
 
-/* What the crash runs covered, printed per mode. */
+/* What the crash runs covered, per mode; each run adds to it.  The counts
+ * are asserted (pl_assert_coverage): a simulator that stopped losing data,
+ * tearing writes or losing directory entries fails the test. */
 static struct {
-    long runs, reported, lost_unsynced, kept_unsynced, ecorrupt_before_recovery;
+    long runs, reported, kept_unsynced;
+    long lost_acked;    /* partitions that lost acknowledged (unsynced) records */
+    long lost_attempted;/* partitions that recovered fewer records than attempted */
+    long shrank;        /* power losses that cut a partition's segment bytes */
+    long segs_lost;     /* power losses after which a partition had fewer segments */
+    long torn_cut;      /* recoveries that cut a torn tail a reader had stopped at */
 } g_pl;
 
-/* After the power loss: readers of the un-recovered log, then the writer's
- * recovery, then the full check and one more append per partition. */
-static bool pl_verify(const char *dir, const pl_state *st, char *why)
+/* Segment bytes and counts per partition, before the power loss (pl_before)
+ * and before recovery (pl_verify), to see what each of them took away. */
+typedef struct pl_disk {
+    uint64_t bytes[PL_PARTS];
+    long nseg[PL_PARTS];
+} pl_disk;
+
+static void pl_disk_take(const char *dir, pl_disk *d)
 {
+    for (uint32_t p = 0; p < PL_PARTS; p++)
+        d->bytes[p] = part_bytes(dir, p, &d->nseg[p]);
+}
+
+/* After the power loss: readers of the un-recovered log, then the writer's
+ * recovery, then the full check and one more append per partition.
+ * `before` is the disk as the crash left it, before the power loss. */
+static bool pl_verify(const char *dir, const pl_state *st, const pl_disk *before, char *why)
+{
+    pl_disk after;
+    pl_disk_take(dir, &after);
+    for (uint32_t p = 0; p < PL_PARTS; p++) {
+        if (after.bytes[p] < before->bytes[p])
+            g_pl.shrank++;
+        if (after.nseg[p] < before->nseg[p])
+            g_pl.segs_lost++;
+    }
     /* A reader before recovery serves only valid records and stops with
-     * EAGAIN at a torn tail (or ECORRUPT for a hole in an older segment). */
+     * EAGAIN at a torn tail.  Never ECORRUPT: older segments are fsynced
+     * before the next one is created, so a power loss leaves no hole. */
+    int64_t served[PL_PARTS];
     for (uint32_t p = 0; p < PL_PARTS; p++) {
         int end_rc = 0;
         int64_t n = pl_read_all(dir, p, PL_VAL_MAX, st->attempted[p], &end_rc, why);
         if (n < 0)
             return false;
-        if (end_rc == TIDE_ECORRUPT)
-            g_pl.ecorrupt_before_recovery++;
-        if (end_rc != TIDE_EAGAIN && end_rc != TIDE_ECORRUPT) {
+        served[p] = n;
+        if (end_rc != TIDE_EAGAIN) {
             note(why, "un-recovered partition %u: reader ended with %s after %lld records", p,
                  tide_err_name(end_rc), (long long)n);
             return false;
@@ -304,8 +361,18 @@ static bool pl_verify(const char *dir, const pl_state *st, char *why)
                  (unsigned long long)next, (unsigned long long)st->attempted[p]);
             goto done;
         }
+        if ((uint64_t)served[p] > next) {
+            note(why, "partition %u: a reader served %lld records before recovery, but recovery "
+                      "kept only %llu", p, (long long)served[p], (unsigned long long)next);
+            goto done;
+        }
+        long nseg;
+        if (part_bytes(dir, p, &nseg) < after.bytes[p])
+            g_pl.torn_cut++;
         if (next < st->attempted[p])
-            g_pl.lost_unsynced++;
+            g_pl.lost_attempted++;
+        if (next < st->acked[p])
+            g_pl.lost_acked++;
         if (next > st->synced[p])
             g_pl.kept_unsynced++;
         int end_rc = 0;
@@ -382,25 +449,68 @@ done:
     return ok && rc == 0;
 }
 
-static void powerloss_at_every_write(tide_fsync_mode mode)
+typedef struct pl_cov {
+    long runs, reported, kept_unsynced, lost_acked, lost_attempted,
+        shrank, segs_lost, torn_cut;
+} pl_cov;
+
+static void pl_cov_add(pl_cov *c)
+{
+    c->runs += g_pl.runs;
+    c->reported += g_pl.reported;
+    c->kept_unsynced += g_pl.kept_unsynced;
+    c->lost_acked += g_pl.lost_acked;
+    c->lost_attempted += g_pl.lost_attempted;
+    c->shrank += g_pl.shrank;
+    c->segs_lost += g_pl.segs_lost;
+    c->torn_cut += g_pl.torn_cut;
+    memset(&g_pl, 0, sizeof g_pl);
+}
+
+/* The crash runs of one policy must have exercised the simulator: with the
+ * unsynced bytes cut (keep 0), a power loss cut segment bytes and lost a
+ * segment file whose creation no directory fsync had made durable, and
+ * (unless fsync=always) lost acknowledged records; with them kept (keep 1),
+ * it cut nothing; either way, some recovery cut a torn tail (a write torn by
+ * the crash) that an un-recovered reader had stopped at.  Returns the first
+ * gap in `why`. */
+static bool pl_covered(tide_fsync_mode mode, int keep, const pl_cov *c, char *why)
+{
+    if (c->torn_cut == 0)
+        note(why, "no recovery cut a torn tail: the crash never tore a batch");
+    else if (keep == 0 && c->shrank == 0)
+        note(why, "no power loss cut any segment bytes: unsynced data always survived");
+    else if (keep == 0 && c->segs_lost == 0)
+        note(why, "no power loss took a segment file away: creates are durable at once");
+    else if (keep == 0 && mode != TIDE_FSYNC_ALWAYS && c->lost_acked == 0)
+        note(why, "no acknowledged unsynced record was ever lost");
+    else if (keep == 1 && (c->shrank || c->segs_lost))
+        note(why, "with unsynced data kept, %ld power losses cut bytes and %ld lost segments",
+             c->shrank, c->segs_lost);
+    return !why[0];
+}
+
+static void powerloss_at_every_step(tide_fsync_mode mode)
 {
     static pl_case c;
     static pl_state st;
     static const uint64_t seeds[] = {1, 2, 3};
     char dirbuf[2200], why[MSG_MAX];
     memset(&g_pl, 0, sizeof g_pl);
-    long total_writes = 0;
+    pl_cov cov[2];
+    memset(cov, 0, sizeof cov);
+    long total_steps = 0;
     for (size_t si = 0; si < sizeof seeds / sizeof seeds[0]; si++) {
         uint64_t seed = seeds[si];
         pl_plan(&c, mode, seed);
 
-        /* The fault-free run: how many writes, and it must be complete. */
+        /* The fault-free run: how many steps, and it must be complete. */
         const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
         tide_err e = {0};
         TT_OK(pl_create_topic(dir, mode, &e));
         tide_io_faults_set(&(tide_io_faults){.seed = seed});
         pl_produce(dir, &c, &st);
-        long writes = tide_io_writes();
+        long steps = tide_io_steps();
         tide_io_faults_set(NULL);
         TT_ASSERT_MSG(st.rc == 0, "fsync=%s seed %llu: fault-free run failed: %s", mode_name(mode),
                       (unsigned long long)seed, tide_err_name(st.rc));
@@ -411,55 +521,67 @@ static void powerloss_at_every_write(tide_fsync_mode mode)
                           "fsync=interval:100 with a clock advancing 30 ms per append never synced "
                           "before close");
         why[0] = '\0';
-        TT_ASSERT_MSG(pl_verify(dir, &st, why), "fsync=%s seed %llu fault-free: %s",
+        pl_disk disk;
+        pl_disk_take(dir, &disk);
+        TT_ASSERT_MSG(pl_verify(dir, &st, &disk, why), "fsync=%s seed %llu fault-free: %s",
                       mode_name(mode), (unsigned long long)seed, why);
+        memset(&g_pl, 0, sizeof g_pl);
         scratch_remove(dir);
-        TT_ASSERT(writes > 0);
-        total_writes += writes;
+        TT_ASSERT(steps > 0);
+        total_steps += steps;
 
         for (int keep = 0; keep <= 1; keep++) {
-            for (long k = 1; k <= writes; k++) {
+            for (long k = 1; k <= steps; k++) {
                 dir = scratch_dir(dirbuf, sizeof dirbuf);
                 tide_err_clear(&e);
                 TT_OK(pl_create_topic(dir, mode, &e));
                 uint64_t fseed = seed * 1000003u + (uint64_t)k;
-                tide_io_faults_set(&(tide_io_faults){.crash_at_write = k, .seed = fseed});
+                tide_io_faults_set(&(tide_io_faults){.crash_at_step = k, .seed = fseed});
                 pl_produce(dir, &c, &st);
                 bool crashed = tide_io_crashed();
+                pl_disk_take(dir, &disk);
                 int prc = tide_io_powerloss(keep, &e);
                 if (!crashed || st.rc == 0 || st.why[0] || prc)
                     TT_SEED(fseed);
                 TT_ASSERT_MSG(prc == 0, "powerloss: %s", e.msg);
-                TT_ASSERT_MSG(crashed, "fsync=%s seed %llu: no crash at write %ld of %ld "
-                              "(the write sequence is not deterministic)", mode_name(mode),
-                              (unsigned long long)seed, k, writes);
-                TT_ASSERT_MSG(st.rc != 0, "fsync=%s seed %llu crash at write %ld: the producer "
+                TT_ASSERT_MSG(crashed, "fsync=%s seed %llu: no crash at step %ld of %ld "
+                              "(the step sequence is not deterministic)", mode_name(mode),
+                              (unsigned long long)seed, k, steps);
+                TT_ASSERT_MSG(st.rc != 0, "fsync=%s seed %llu crash at step %ld: the producer "
                               "saw no error", mode_name(mode), (unsigned long long)seed, k);
-                TT_ASSERT_MSG(!st.why[0], "fsync=%s seed %llu crash at write %ld: %s",
+                TT_ASSERT_MSG(!st.why[0], "fsync=%s seed %llu crash at step %ld: %s",
                               mode_name(mode), (unsigned long long)seed, k, st.why);
                 why[0] = '\0';
-                bool ok = pl_verify(dir, &st, why);
+                bool ok = pl_verify(dir, &st, &disk, why);
                 if (!ok) {
                     TT_SEED(fseed);
                     fprintf(stderr, "  dir kept: %s\n", dir);
                 }
-                TT_ASSERT_MSG(ok, "fsync=%s seed %llu, power loss at write %ld of %ld (%s): %s",
-                              mode_name(mode), (unsigned long long)seed, k, writes,
+                TT_ASSERT_MSG(ok, "fsync=%s seed %llu, power loss at step %ld of %ld (%s): %s",
+                              mode_name(mode), (unsigned long long)seed, k, steps,
                               keep ? "unsynced bytes kept" : "unsynced bytes cut", why);
+                pl_cov_add(&cov[keep]);
                 scratch_remove(dir);
             }
         }
     }
-    fprintf(stderr, "  fsync=%s: %ld crash points over 3 seeds x 2 power-loss modes; %ld recoveries "
-            "reported a repair; partitions that lost unsynced records %ld, kept records beyond the "
-            "synced offset %ld; un-recovered readers stopping at ECORRUPT %ld\n", mode_name(mode),
-            total_writes, g_pl.reported, g_pl.lost_unsynced, g_pl.kept_unsynced,
-            g_pl.ecorrupt_before_recovery);
+    for (int keep = 0; keep <= 1; keep++) {
+        const pl_cov *v = &cov[keep];
+        fprintf(stderr, "  fsync=%s, unsynced %s: %ld crash points over 3 seeds; %ld recoveries "
+                "reported a repair and %ld cut a torn tail; power losses cut bytes of %ld and "
+                "segments of %ld partitions; partitions that lost acknowledged records %ld, "
+                "attempted ones %ld, kept records beyond the synced offset %ld\n", mode_name(mode), keep ? "kept" : "cut",
+                total_steps, v->reported, v->torn_cut, v->shrank, v->segs_lost, v->lost_acked,
+                v->lost_attempted, v->kept_unsynced);
+        why[0] = '\0';
+        TT_ASSERT_MSG(pl_covered(mode, keep, v, why), "fsync=%s, unsynced %s: the simulator did "
+                      "not simulate: %s", mode_name(mode), keep ? "kept" : "cut", why);
+    }
 }
 
-static void test_powerloss_always(void) { powerloss_at_every_write(TIDE_FSYNC_ALWAYS); }
-static void test_powerloss_interval(void) { powerloss_at_every_write(TIDE_FSYNC_INTERVAL); }
-static void test_powerloss_never(void) { powerloss_at_every_write(TIDE_FSYNC_NEVER); }
+static void test_powerloss_always(void) { powerloss_at_every_step(TIDE_FSYNC_ALWAYS); }
+static void test_powerloss_interval(void) { powerloss_at_every_step(TIDE_FSYNC_INTERVAL); }
+static void test_powerloss_never(void) { powerloss_at_every_step(TIDE_FSYNC_NEVER); }
 
 /* ====================================================================== */
 /* Fail the Nth I/O call                                                   */
