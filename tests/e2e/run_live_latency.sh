@@ -223,7 +223,8 @@ run_direct() { # NAME
 
 for name in dau mau late churn; do
     if [ ! -f "$EX/$name.sql" ]; then
-        echo "skip $name: examples/$name.sql does not exist"
+        # the examples are part of the repository: a missing one is a break
+        bad "$name" "examples/$name.sql does not exist"
         continue
     fi
     DAY_S=1 SPAN_MS=6000

@@ -65,9 +65,13 @@ static inline uint64_t tt_seed(uint64_t dflt)
     return tt_seed_note(tt_replaying() ? strtoull(getenv("TIDE_SEED"), NULL, 0) : dflt);
 }
 
+/* Whether a TT_FOR_SEEDS loop runs `seed`: not after a failure (a helper's
+ * failed assertion returns from the helper only), so the seed noted is the
+ * failing one. */
 static inline int tt_seed_more(uint64_t seed, uint64_t last)
 {
-    if (tt_replaying() ? seed != strtoull(getenv("TIDE_SEED"), NULL, 0) : seed > last)
+    if (tt_failed_now ||
+        (tt_replaying() ? seed != strtoull(getenv("TIDE_SEED"), NULL, 0) : seed > last))
         return 0;
     tt_seed_note(seed);
     return 1;
@@ -148,10 +152,24 @@ static int tt_skipped_now;
         return;                                                                             \
     } while (0)
 
+/* Whether TT_RUN runs test `name`: $TIDE_TEST=name runs that one alone;
+ * else every test not named in $TIDE_TEST_EXCLUDE (a comma list: tests
+ * CMake runs as entries of their own). */
 static inline int tt_selected(const char *name)
 {
     const char *only = getenv("TIDE_TEST");
-    return !only || !*only || strcmp(only, name) == 0;
+    if (only && *only)
+        return strcmp(only, name) == 0;
+    const char *ex = getenv("TIDE_TEST_EXCLUDE");
+    size_t n = strlen(name);
+    for (const char *p = ex ? ex : ""; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 0;
+        p += len + (end ? 1 : 0);
+    }
+    return 1;
 }
 
 #define TT_RUN(fn)                                                                          \
