@@ -389,6 +389,8 @@ static void dop_synced(const char *dir)
     free(c);
 }
 
+static int rmtree_rec(const char *path, tide_err *e);
+
 /* Undo one namespace operation the power loss took away. */
 static int dop_undo(const dirop *d, tide_err *e)
 {
@@ -397,13 +399,8 @@ static int dop_undo(const dirop *d, tide_err *e)
     case DOP_CREATE:
         if (lstat(d->path, &st) != 0)
             return 0;
-        if (S_ISDIR(st.st_mode)) {
-            char cmd[PATH_MAX + 32];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->path);
-            if (system(cmd) != 0)
-                return tide_err_set(e, TIDE_EIO, "%s: undo create: rm -rf failed", d->path);
-            return 0;
-        }
+        if (S_ISDIR(st.st_mode))
+            return rmtree_rec(d->path, e); /* what it held goes with it */
         if (unlink(d->path) != 0)
             return tide_err_sys(e, errno, "%s: undo create", d->path);
         return 0;
