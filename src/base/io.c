@@ -816,6 +816,124 @@ int tide_io_rename(const char *from, const char *to, tide_err *e)
     return rc;
 }
 
+int tide_io_stat(const char *path, bool follow, tide_io_info *out, tide_err *e)
+{
+    struct stat st;
+    memset(out, 0, sizeof *out);
+    if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return tide_err_sys(e, errno, "%s: stat", path);
+    }
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
+    out->kind = S_ISREG(st.st_mode)    ? TIDE_IO_REGULAR
+                : S_ISDIR(st.st_mode)  ? TIDE_IO_DIRECTORY
+                : S_ISLNK(st.st_mode)  ? TIDE_IO_SYMLINK
+                : S_ISFIFO(st.st_mode) ? TIDE_IO_FIFO
+                : S_ISSOCK(st.st_mode) ? TIDE_IO_SOCKET
+                                       : TIDE_IO_DEVICE;
+    return 0;
+}
+
+/* The normalized absolute form of `path` into out[PATH_MAX]: the longest
+ * existing directory prefix through realpath, the rest folded lexically.
+ * False when it does not fit. */
+static bool normalize_path(const char *path, char *out)
+{
+    char buf[PATH_MAX * 2];
+    if (path[0] == '/') {
+        if (strlen(path) >= sizeof buf)
+            return false;
+        strcpy(buf, path);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd) || (size_t)snprintf(buf, sizeof buf, "%s/%s", cwd, path) >= sizeof buf)
+            return false;
+    }
+    /* fold "//", "/./" and "/x/../" lexically */
+    char res[PATH_MAX * 2];
+    size_t n = 0;
+    for (const char *p = buf; *p;) {
+        while (*p == '/')
+            p++;
+        const char *q = p;
+        while (*q && *q != '/')
+            q++;
+        size_t len = (size_t)(q - p);
+        if (len == 0 || (len == 1 && p[0] == '.')) {
+        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 0 && res[n - 1] != '/')
+                n--;
+            if (n > 0)
+                n--;
+        } else {
+            if (n + 1 + len >= sizeof res)
+                return false;
+            res[n++] = '/';
+            memcpy(res + n, p, len);
+            n += len;
+        }
+        p = q;
+    }
+    res[n] = 0;
+    if (n == 0)
+        strcpy(res, "/");
+    /* resolve the longest prefix that exists (symlinks, bind mounts) */
+    char head[PATH_MAX * 2];
+    strcpy(head, res);
+    for (;;) {
+        char real[PATH_MAX];
+        if (realpath(head, real)) {
+            size_t hn = strlen(head);
+            if ((size_t)snprintf(out, PATH_MAX, "%s%s", strcmp(real, "/") == 0 && res[hn] ? "" : real,
+                                 res + hn) >= PATH_MAX)
+                return false;
+            return true;
+        }
+        char *slash = strrchr(head, '/');
+        if (!slash || slash == head) {
+            if (strlen(res) >= PATH_MAX)
+                return false;
+            strcpy(out, res);
+            return true;
+        }
+        *slash = 0;
+    }
+}
+
+int tide_io_same_file(const char *a, const char *b, bool *same, tide_err *e)
+{
+    tide_io_info ia, ib;
+    int rc;
+    *same = false;
+    if ((rc = tide_io_stat(a, true, &ia, e)) || (rc = tide_io_stat(b, true, &ib, e)))
+        return rc;
+    if (ia.kind != TIDE_IO_NONE && ib.kind != TIDE_IO_NONE) {
+        *same = ia.dev == ib.dev && ia.ino == ib.ino;
+        return 0;
+    }
+    char na[PATH_MAX], nb[PATH_MAX];
+    if (!normalize_path(a, na) || !normalize_path(b, nb))
+        return tide_err_set(e, TIDE_ERANGE, "%s or %s: path too long", a, b);
+    *same = strcmp(na, nb) == 0;
+    return 0;
+}
+
+const char *tide_io_kind_name(tide_io_kind k)
+{
+    switch (k) {
+    case TIDE_IO_NONE: return "nothing";
+    case TIDE_IO_REGULAR: return "a regular file";
+    case TIDE_IO_DIRECTORY: return "a directory";
+    case TIDE_IO_SYMLINK: return "a symbolic link";
+    case TIDE_IO_FIFO: return "a FIFO";
+    case TIDE_IO_DEVICE: return "a device";
+    case TIDE_IO_SOCKET: return "a socket";
+    }
+    return "?";
+}
+
 int tide_io_unlink(const char *path, tide_err *e)
 {
     int r = io_enter(IO_STEP, NULL);

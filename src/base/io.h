@@ -63,6 +63,33 @@ int tide_io_lock(tide_file *f, tide_err *e);
 int tide_io_fd(const tide_file *f);
 const char *tide_io_path(const tide_file *f);
 
+/* What a path names.  tide_io_stat: `follow` false looks at a symlink
+ * itself (lstat), true at its target (stat).  Nothing there is not an
+ * error: kind NONE.  dev/ino identify a file (two paths of one file have
+ * the same pair). */
+typedef enum tide_io_kind {
+    TIDE_IO_NONE,
+    TIDE_IO_REGULAR,
+    TIDE_IO_DIRECTORY,
+    TIDE_IO_SYMLINK,
+    TIDE_IO_FIFO,
+    TIDE_IO_DEVICE,
+    TIDE_IO_SOCKET,
+} tide_io_kind;
+typedef struct tide_io_info {
+    tide_io_kind kind;
+    uint64_t dev, ino;
+} tide_io_info;
+int tide_io_stat(const char *path, bool follow, tide_io_info *out, tide_err *e);
+/* "a regular file", "a directory", "a symbolic link", "a FIFO", "a device",
+ * "a socket", "nothing". */
+const char *tide_io_kind_name(tide_io_kind k);
+
+/* Whether paths a and b name the same file: by device and inode when both
+ * exist, else by their normalized absolute paths (the existing directory
+ * part resolved by realpath, "." and ".." and repeated '/' folded). */
+int tide_io_same_file(const char *a, const char *b, bool *same, tide_err *e);
+
 /* mkdir (ok if it exists as a directory), then fsync the parent. */
 int tide_io_mkdir(const char *path, tide_err *e);
 /* mkdir -p, fsyncing each parent it created an entry in. */

@@ -238,8 +238,12 @@ static bool parse_time(tide_cli_producer *p, const char *s, size_t len, uint64_t
                        const char *raw, size_t raw_len)
 {
     tide_ts_error te = {0};
-    if (tide_ts_parse(s, len, ts, &te) == 0)
-        return true;
+    if (tide_ts_parse(s, len, ts, &te) == 0) {
+        if (tide_ts_valid(*ts))
+            return true;
+        te.reason = TIDE_TS_RANGE_WHY;
+        te.column = 1;
+    }
     reject(p, raw, raw_len, line, col + (te.column ? te.column - 1 : 0), "bad timestamp '%.*s' in field '%s': %s",
            (int)(len > 64 ? 64 : len), s, p->time_field, te.reason ? te.reason : "not epoch ms or ISO-8601");
     return false;
@@ -366,6 +370,11 @@ static int json_line(tide_cli_producer *p, const char *s, size_t len, tide_err *
         }
         if (v->type == TIDE_JSON_NUMBER && v->is_int) {
             ts = v->i;
+            if (!tide_ts_valid(ts)) {
+                reject(p, s, len, p->line, v->col, "bad timestamp %" PRId64 " in field '%s': %s", ts, p->time_field,
+                       TIDE_TS_RANGE_WHY);
+                return 0;
+            }
         } else if (v->type == TIDE_JSON_STRING) {
             if (!parse_time(p, v->text, v->len, p->line, v->col + 1, &ts, s, len))
                 return 0;

@@ -29,6 +29,7 @@
 #include "base/hash.h"
 #include "base/io.h"
 #include "data/timefmt.h"
+#include "data/types.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -205,25 +206,31 @@ void tide_gen_logins_cfg_default(tide_gen_logins_cfg *cfg)
     cfg->max_delay_ms = 5000;
 }
 
-static int check_cfg(const tide_gen_logins_cfg *c, tide_err *e)
+int tide_gen_logins_cfg_check(const tide_gen_logins_cfg *c, const char **option, tide_err *e)
 {
-    const char *bad = NULL;
+    const char *bad = NULL, *opt = NULL;
     if (c->users < 1 || c->users > (1ull << 31))
-        bad = "users must be in 1..2^31";
+        opt = "users", bad = "must be in 1..2147483648";
     else if (!(c->zipf_s >= 0 && c->zipf_s <= 10))
-        bad = "zipf_s must be in 0..10";
+        opt = "zipf", bad = "must be in 0..10";
+    else if (!tide_ts_valid(c->start_ms))
+        opt = "start", bad = TIDE_TS_RANGE_WHY;
     else if (c->end_ms <= c->start_ms)
-        bad = "end_ms must be after start_ms";
+        opt = "span", bad = "the end must be after the start";
+    else if (!tide_ts_valid(c->end_ms - 1))
+        opt = "span", bad = "the last event time would be a " TIDE_TS_RANGE_WHY;
     else if (!(c->daily_amplitude >= 0 && c->daily_amplitude <= 0.95))
-        bad = "daily_amplitude must be in 0..0.95";
+        opt = "daily.amplitude", bad = "must be in 0..0.95";
     else if (!(c->late_share >= 0 && c->late_share <= 1))
-        bad = "late_share must be in 0..1";
+        opt = "late.share", bad = "must be in 0..1";
     else if (c->late_share > 0 && c->max_delay_ms < 1)
-        bad = "max_delay_ms must be >= 1 when late_share > 0";
+        opt = "max.delay", bad = "must be >= 1 ms when late.share > 0";
     else if (!(c->rate >= 0) || isinf(c->rate))
-        bad = "rate must be >= 0";
+        opt = "rate", bad = "must be >= 0 and finite";
+    if (option)
+        *option = opt;
     if (bad)
-        return tide_err_set(e, TIDE_EINVAL, "logins generator: %s", bad);
+        return tide_err_set(e, TIDE_EINVAL, "logins generator: '%s' %s", opt, bad);
     return 0;
 }
 
@@ -410,7 +417,7 @@ int tide_gen_logins_create(tide_gen_logins **out, const tide_gen_logins_cfg *cfg
 {
     int rc;
     *out = NULL;
-    if ((rc = check_cfg(cfg, e)) != 0)
+    if ((rc = tide_gen_logins_cfg_check(cfg, NULL, e)) != 0)
         return rc;
     tide_gen_logins *g = calloc(1, sizeof *g);
     if (!g)

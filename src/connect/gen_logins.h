@@ -76,7 +76,14 @@ typedef struct tide_gen_logins_cols {
 
 typedef struct tide_gen_logins tide_gen_logins;
 
-/* TIDE_EINVAL (bad configuration; the message names the field), TIDE_ENOMEM. */
+/* Check a configuration: 0, or TIDE_EINVAL with a message naming the SQL
+ * option of the 'logins' connector at fault ('users', 'zipf', 'start',
+ * 'span', 'late.share', 'max.delay', 'rate'), which *option (may be NULL)
+ * gets (static; NULL when the configuration is good).  Event times must
+ * stay inside the TIMESTAMP range (data/types.h). */
+int tide_gen_logins_cfg_check(const tide_gen_logins_cfg *c, const char **option, tide_err *e);
+
+/* TIDE_EINVAL (bad configuration: tide_gen_logins_cfg_check), TIDE_ENOMEM. */
 int tide_gen_logins_create(tide_gen_logins **out, const tide_gen_logins_cfg *cfg, tide_err *e);
 void tide_gen_logins_free(tide_gen_logins *g); /* NULL is a no-op */
 

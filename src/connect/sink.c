@@ -35,21 +35,42 @@ typedef struct outfile {
     uint64_t off;
 } outfile;
 
+/* The file sink writes PATH.tide-tmp and renames it over PATH at commit
+ * (DESIGN.md 5), so it refuses a PATH that exists and is not a regular
+ * file: the rename would replace a device, a FIFO, a symlink (not its
+ * target) or fail on a directory.  A PATH.tide-tmp left by a killed run is
+ * removed first (unlinked: if it is a symlink, never its target), then the
+ * temp is created anew, exclusively. */
+#define OUT_TMP_SUFFIX ".tide-tmp"
+
 static int out_open_path(outfile *o, const char *path, tide_err *e)
 {
     int rc;
-    size_t n = strlen(path);
+    size_t n = strlen(path), sn = sizeof OUT_TMP_SUFFIX;
     o->fd = -1;
+    tide_io_info at;
+    if ((rc = tide_io_stat(path, false, &at, e)))
+        return rc;
+    if (at.kind != TIDE_IO_NONE && at.kind != TIDE_IO_REGULAR)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "file sink %s: the path exists and is %s, not a regular file (the sink writes a new "
+                            "file and renames it over the path, which would replace it)",
+                            path, tide_io_kind_name(at.kind));
     o->path = malloc(n + 1);
-    o->tmp = malloc(n + 5);
+    o->tmp = malloc(n + sn);
     if (!o->path || !o->tmp)
         return tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", path);
     memcpy(o->path, path, n + 1);
     memcpy(o->tmp, path, n);
-    memcpy(o->tmp + n, ".tmp", 5);
-    if ((rc = tide_io_open(&o->f, o->tmp, TIDE_IO_WRITE | TIDE_IO_CREATE, e)))
+    memcpy(o->tmp + n, OUT_TMP_SUFFIX, sn);
+    tide_io_info stale;
+    if ((rc = tide_io_stat(o->tmp, false, &stale, e)))
         return rc;
-    return tide_io_truncate(o->f, 0, e);
+    if (stale.kind == TIDE_IO_DIRECTORY)
+        return tide_err_set(e, TIDE_EINVAL, "file sink %s: its temporary %s is a directory", path, o->tmp);
+    if (stale.kind != TIDE_IO_NONE && (rc = tide_io_unlink(o->tmp, e)))
+        return rc;
+    return tide_io_open(&o->f, o->tmp, TIDE_IO_WRITE | TIDE_IO_CREATE | TIDE_IO_EXCL, e);
 }
 
 /* Append to `path` itself: created if missing, written from its end; a

@@ -6,9 +6,12 @@
  *           descriptor (1 by default), written whenever cfg.flush_bytes are
  *           buffered, and on flush/close.
  *   FILE    the same text into cfg.path, written through base/io.h to
- *           "<path>.tmp" and renamed over <path> by tide_sink_close (after an
- *           fsync), so readers see either the old file or the whole new one.
- *           tide_sink_abort (or a failed close) removes the temp file.
+ *           "<path>.tide-tmp" and renamed over <path> by tide_sink_close
+ *           (after an fsync), so readers see either the old file or the
+ *           whole new one.  tide_sink_abort (or a failed close) removes the
+ *           temp file; one left by a killed run is removed at the next open
+ *           of the same path.  A <path> that exists and is not a regular
+ *           file (a device, FIFO, symlink, directory) is refused at open.
  *   TOPIC   one log record per row: the value is the row encoded per format
  *           (one CSV line without its LF, or one JSON object); the key is
  *           the text of cfg.key_column (NULL cell: no key; STRING as is,

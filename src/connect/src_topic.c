@@ -100,6 +100,12 @@ static int decode_record(topic_src *ts, const tide_record *rec, uint32_t p, tide
     if (rec->value_len)
         memcpy(ts->scratch.data, rec->value, rec->value_len);
     ts->scratch.len = rec->value_len;
+    if (ts->rowtime >= 0 && !tide_ts_valid(rec->timestamp)) {
+        char why[160];
+        snprintf(why, sizeof why, "record time %" PRId64 ": %s", rec->timestamp, TIDE_TS_RANGE_WHY);
+        rec_dead(ts, why);
+        return 0;
+    }
     if (s->cfg.format == TIDE_FORMAT_JSONL)
         for (size_t i = 0; i < ts->scratch.len; i++)
             if (ts->scratch.data[i] == '\n')

@@ -315,6 +315,10 @@ static int conv_text(tide_decoder *d, tide_cbatch *b, uint32_t c, uint32_t r, co
             *f = (fault){TIDE_EPARSE, te.reason, te.column - 1};
             return 1;
         }
+        if (!tide_ts_valid(v)) {
+            *f = (fault){TIDE_ERANGE, TIDE_TS_RANGE_WHY, 0};
+            return 1;
+        }
         tide_cbatch_set_i64(b, c, r, v);
         return 0;
     }
@@ -552,6 +556,10 @@ static int conv_json(tide_decoder *d, tide_cbatch *b, uint32_t c, uint32_t r, co
                 *f = (fault){TIDE_EPARSE, "expected epoch milliseconds (an integer)", 0};
                 return 1;
             }
+            if (!tide_ts_valid(v->i)) {
+                *f = (fault){TIDE_ERANGE, TIDE_TS_RANGE_WHY, 0};
+                return 1;
+            }
             tide_cbatch_set_i64(b, c, r, v->i);
             return 0;
         }
@@ -560,6 +568,10 @@ static int conv_json(tide_decoder *d, tide_cbatch *b, uint32_t c, uint32_t r, co
             tide_ts_error te;
             if (tide_ts_parse(v->text, v->len, &ms, &te) != 0) {
                 *f = (fault){TIDE_EPARSE, te.reason, te.column}; /* +1 for the opening quote */
+                return 1;
+            }
+            if (!tide_ts_valid(ms)) {
+                *f = (fault){TIDE_ERANGE, TIDE_TS_RANGE_WHY, 0};
                 return 1;
             }
             tide_cbatch_set_i64(b, c, r, ms);

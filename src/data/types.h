@@ -36,6 +36,21 @@ const char *tide_type_name(tide_type t);
 #define TIDE_TS_MIN INT64_MIN
 #define TIDE_TS_MAX INT64_MAX
 
+/* The TIMESTAMP(3) values tide accepts as data (Flink's range):
+ * 0000-01-01 00:00:00.000 to 9999-12-31 23:59:59.999 UTC.  Every parser
+ * path (CSV, JSON Lines, topic record times, `tide produce`, generators)
+ * rejects a value outside it as a bad row with its position, and an
+ * expression whose TIMESTAMP result falls outside it fails the row
+ * (exec/expr.h), so operators only see event times inside it: window
+ * bounds computed from them (sizes are at most TIDE_TS_VALID_SPAN,
+ * time/window.h) stay far from the int64 limits.  TIDE_TS_MIN/MAX above are
+ * sentinels (watermarks, GLOBAL window bounds), never data. */
+#define TIDE_TS_VALID_MIN (-62167219200000LL)
+#define TIDE_TS_VALID_MAX 253402300799999LL
+#define TIDE_TS_VALID_SPAN (TIDE_TS_VALID_MAX - TIDE_TS_VALID_MIN + 1)
+#define TIDE_TS_RANGE_WHY "timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999"
+static inline bool tide_ts_valid(int64_t ms) { return ms >= TIDE_TS_VALID_MIN && ms <= TIDE_TS_VALID_MAX; }
+
 /* Changelog operations (Flink's RowKind): name, short form.  The one
  * changelog kind of tide: a batch row's op (data/batch.h), an operator's
  * output rows (exec/winagg.h, exec/groupagg.h), the nodes' results. */

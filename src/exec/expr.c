@@ -11,7 +11,12 @@
  *
  * `active` (a byte per row, or NULL for all rows) marks the rows SQL would
  * actually evaluate at this node; it only decides which failed CASTs raise
- * an error.  CASE, COALESCE, AND and OR narrow it for the operands that SQL
+ * an error and which rows fail (row_fault: an integer overflow, a TIMESTAMP
+ * result outside the range).  A failed row's value is NULL and it is marked
+ * in the root's fault record, which the caller reads (tide_expr_faults) to
+ * drop the row as a bad row: the kernels stay one branch-free pass that
+ * also ORs an overflow flag, and only a batch with a fault is walked again
+ * to find its rows.  CASE, COALESCE, AND and OR narrow it for the operands that SQL
  * evaluates lazily (THEN branches, later COALESCE arguments, the right side
  * of AND/OR), so `CASE WHEN s <> '' THEN CAST(s AS BIGINT) END` never fails
  * on the empty strings.
@@ -115,6 +120,14 @@ struct tide_expr {
     char *sbuf;           /* string output */
     size_t scap;
     tide_expr_vec res;
+    /* row faults: every node of the tree being evaluated points at its
+     * root's record (set by tide_expr_eval) */
+    struct fault_rec *fr;
+    struct fault_rec {
+        uint8_t *rows;  /* a byte per row, zero unless count */
+        uint32_t cap, count;
+        char why[160];  /* the first fault's reason */
+    } own_fr;
 };
 
 /* ---- names ---- */
@@ -167,6 +180,7 @@ void tide_expr_free(tide_expr *x)
     free(x->m1);
     free(x->selmask);
     free(x->sbuf);
+    free(x->own_fr.rows);
     free(x);
 }
 
@@ -1197,7 +1211,117 @@ static void arith_f64(int op, const double *restrict a, const double *restrict b
     }
 }
 
-static void ev_arith(tide_expr *x, uint32_t n)
+/* Row i of x failed (if SQL evaluates it there and it is not NULL): its
+ * value becomes NULL and the root's fault record marks it, with the first
+ * reason "<what> in <op>". */
+static void row_fault(tide_expr *x, const uint8_t *active, uint32_t i, const char *what)
+{
+    if ((active && !active[i]) || x->nulls[i])
+        return;
+    x->nulls[i] = 1;
+    struct fault_rec *f = x->fr;
+    if (!f || f->rows[i])
+        return;
+    f->rows[i] = 1;
+    if (f->count++ == 0) {
+        if (x->kind == K_NEG)
+            snprintf(f->why, sizeof f->why, "%s in unary -", what);
+        else if (x->kind == K_FLOOR)
+            snprintf(f->why, sizeof f->why, "%s in %s(... TO %s)", what, x->flag ? "CEIL" : "FLOOR",
+                     tide_ts_unit_name(x->unit));
+        else
+            snprintf(f->why, sizeof f->why, "%s in %s %s %s", what, tide_type_name(x->kids[0]->type),
+                     tide_expr_arith_name(x->op), x->kids[1]->interval ? "INTERVAL" : tide_type_name(x->kids[1]->type));
+    }
+}
+
+/* Whether a op b overflows int64 (the kernels computed it wrapped). */
+static inline bool i64_overflows(int op, int64_t a, int64_t b)
+{
+    int64_t t;
+    switch (op) {
+    case TIDE_EXPR_ADD: return __builtin_add_overflow(a, b, &t);
+    case TIDE_EXPR_SUB: return __builtin_sub_overflow(a, b, &t);
+    case TIDE_EXPR_MUL: return __builtin_mul_overflow(a, b, &t);
+    case TIDE_EXPR_DIV: return a == INT64_MIN && b == -1; /* (% by -1 is 0: exact) */
+    default: return false;
+    }
+}
+
+/* Whether any of the n wrapped results of a op b overflowed: one pass that
+ * only ORs flags (the common case finds none). */
+static bool i64_any_overflow(int op, const int64_t *restrict a, const int64_t *restrict b, uint32_t n,
+                             bool const_b)
+{
+    int64_t t;
+    unsigned any = 0;
+    if (const_b && n && op != TIDE_EXPR_DIV) {
+        /* a constant right side: the a that do not overflow are [lo, hi], a
+         * range test the compiler vectorises */
+        int64_t c = b[0], lo = INT64_MIN, hi = INT64_MAX;
+        if (op == TIDE_EXPR_ADD) {
+            if (c > 0)
+                hi = INT64_MAX - c;
+            else
+                lo = INT64_MIN - c;
+        } else if (op == TIDE_EXPR_SUB) {
+            if (c > 0)
+                lo = INT64_MIN + c;
+            else
+                hi = INT64_MAX + c;
+        } else if (op == TIDE_EXPR_MUL) {
+            if (c == -1) {
+                lo = -INT64_MAX;
+            } else if (c > 0) {
+                hi = INT64_MAX / c; /* floor */
+                lo = INT64_MIN / c; /* toward zero: the least a with a * c >= MIN */
+            } else if (c < -1) {
+                lo = INT64_MAX / c; /* toward zero: the least a with a * c <= MAX */
+                hi = INT64_MIN / c;
+            }
+        }
+        uint64_t width = (uint64_t)hi - (uint64_t)lo, out = 0;
+        for (uint32_t i = 0; i < n; i++) /* one unsigned compare per row, summed */
+            out += (uint64_t)a[i] - (uint64_t)lo > width;
+        return out != 0;
+    }
+    switch (op) {
+    case TIDE_EXPR_ADD:
+        for (uint32_t i = 0; i < n; i++)
+            any |= (unsigned)__builtin_add_overflow(a[i], b[i], &t);
+        break;
+    case TIDE_EXPR_SUB:
+        for (uint32_t i = 0; i < n; i++)
+            any |= (unsigned)__builtin_sub_overflow(a[i], b[i], &t);
+        break;
+    case TIDE_EXPR_MUL:
+        for (uint32_t i = 0; i < n; i++)
+            any |= (unsigned)__builtin_mul_overflow(a[i], b[i], &t);
+        break;
+    case TIDE_EXPR_DIV:
+        for (uint32_t i = 0; i < n; i++)
+            any |= (unsigned)((a[i] == INT64_MIN) & (b[i] == -1));
+        break;
+    default:
+        break;
+    }
+    return any != 0;
+}
+
+/* A TIMESTAMP result outside the TIMESTAMP range fails its row. */
+static void check_ts_range(tide_expr *x, uint32_t n, const uint8_t *active)
+{
+    const int64_t *r = x->vals;
+    uint64_t out = 0;
+    for (uint32_t i = 0; i < n; i++)
+        out += (uint64_t)r[i] - (uint64_t)TIDE_TS_VALID_MIN > (uint64_t)(TIDE_TS_VALID_SPAN - 1);
+    if (out)
+        for (uint32_t i = 0; i < n; i++)
+            if (!tide_ts_valid(r[i]))
+                row_fault(x, active, i, "TIMESTAMP out of range (" TIDE_TS_RANGE_WHY ")");
+}
+
+static void ev_arith(tide_expr *x, uint32_t n, const uint8_t *active)
 {
     const tide_expr_vec *a = &x->kids[0]->res, *b = &x->kids[1]->res;
     int op = x->op;
@@ -1207,11 +1331,19 @@ static void ev_arith(tide_expr *x, uint32_t n)
     }
     /* TIMESTAMP - INTERVAL etc. are plain int64 arithmetic; n * INTERVAL
      * commutes */
-    arith_i64(op, a->v.i64, b->v.i64, a->nulls, b->nulls, x->vals, x->nulls, n,
-              x->kids[1]->kind == K_LIT && !x->kids[1]->lit.is_null);
+    bool const_b = x->kids[1]->kind == K_LIT && !x->kids[1]->lit.is_null;
+    arith_i64(op, a->v.i64, b->v.i64, a->nulls, b->nulls, x->vals, x->nulls, n, const_b);
+    /* never a wrapped value: a row that overflows fails */
+    if (!(const_b && (op == TIDE_EXPR_MOD || (op == TIDE_EXPR_DIV && b->v.i64[0] != -1))) &&
+        i64_any_overflow(op, a->v.i64, b->v.i64, n, const_b))
+        for (uint32_t i = 0; i < n; i++)
+            if (i64_overflows(op, a->v.i64[i], b->v.i64[i]))
+                row_fault(x, active, i, "integer overflow");
+    if (x->type == TIDE_TYPE_TIMESTAMP) /* and a TIMESTAMP stays in its range */
+        check_ts_range(x, n, active);
 }
 
-static void ev_neg(tide_expr *x, uint32_t n)
+static void ev_neg(tide_expr *x, uint32_t n, const uint8_t *active)
 {
     const tide_expr_vec *a = &x->kids[0]->res;
     memcpy(x->nulls, a->nulls, n);
@@ -1221,8 +1353,15 @@ static void ev_neg(tide_expr *x, uint32_t n)
             r[i] = -a->v.f64[i];
     } else {
         int64_t *r = x->vals;
-        for (uint32_t i = 0; i < n; i++)
+        unsigned any = 0;
+        for (uint32_t i = 0; i < n; i++) {
             r[i] = wsub(0, a->v.i64[i]);
+            any |= (unsigned)(a->v.i64[i] == INT64_MIN);
+        }
+        if (any)
+            for (uint32_t i = 0; i < n; i++)
+                if (a->v.i64[i] == INT64_MIN)
+                    row_fault(x, active, i, "integer overflow");
     }
 }
 
@@ -1736,8 +1875,7 @@ static int ev_cast(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_
         memset(x->vals, 0, (size_t)n * val_size(to));
         return 0;
     }
-    if (from == to || (from == TIDE_TYPE_BIGINT && to == TIDE_TYPE_TIMESTAMP) ||
-        (from == TIDE_TYPE_TIMESTAMP && to == TIDE_TYPE_BIGINT)) {
+    if (from == to || (from == TIDE_TYPE_TIMESTAMP && to == TIDE_TYPE_BIGINT)) {
         memcpy(x->vals, a->v.any, (size_t)n * val_size(to));
         return 0;
     }
@@ -1814,8 +1952,13 @@ static int ev_cast(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_
         }
         case TIDE_TYPE_TIMESTAMP: {
             int64_t *r = x->vals;
-            tide_str s = trim_spaces(a->v.s[i]);
-            ok = tide_ts_parse(s.ptr, s.len, &r[i], NULL) == 0;
+            if (from == TIDE_TYPE_BIGINT) {
+                r[i] = a->v.i64[i];
+            } else {
+                tide_str s = trim_spaces(a->v.s[i]);
+                ok = tide_ts_parse(s.ptr, s.len, &r[i], NULL) == 0;
+            }
+            ok = ok && tide_ts_valid(r[i]); /* the TIMESTAMP range (data/types.h) */
             break;
         }
         default:
@@ -2078,7 +2221,7 @@ static int64_t ts_extract(int64_t ms, tide_ts_unit unit)
     }
 }
 
-static void ev_floor(tide_expr *x, uint32_t n)
+static void ev_floor(tide_expr *x, uint32_t n, const uint8_t *active)
 {
     const tide_expr_vec *a = &x->kids[0]->res;
     memcpy(x->nulls, a->nulls, n);
@@ -2087,13 +2230,16 @@ static void ev_floor(tide_expr *x, uint32_t n)
     if (x->kind == K_EXTRACT) {
         for (uint32_t i = 0; i < n; i++)
             r[i] = ts_extract(a->v.i64[i], u);
-    } else if (x->flag) {
+        return;
+    }
+    if (x->flag) {
         for (uint32_t i = 0; i < n; i++)
             r[i] = ts_ceil(a->v.i64[i], u);
     } else {
         for (uint32_t i = 0; i < n; i++)
             r[i] = tide_ts_floor(a->v.i64[i], u);
     }
+    check_ts_range(x, n, active); /* CEIL(9999-12-31 12:00 TO DAY), FLOOR(0000-01-01 TO WEEK) */
 }
 
 static char *put_n(char *p, unsigned v, int width)
@@ -2365,10 +2511,10 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
         return rc;
     switch (x->kind) {
     case K_ARITH:
-        ev_arith(x, n);
+        ev_arith(x, n, active);
         break;
     case K_NEG:
-        ev_neg(x, n);
+        ev_neg(x, n, active);
         break;
     case K_CMP:
         cmp_nodes(x->op, x->kids[0], x->kids[1], x->vals, x->nulls, n);
@@ -2407,7 +2553,7 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
         break;
     case K_FLOOR:
     case K_EXTRACT:
-        ev_floor(x, n);
+        ev_floor(x, n, active);
         break;
     case K_DATEFMT:
         return ev_datefmt(x, n, e);
@@ -2417,9 +2563,39 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
     return 0;
 }
 
+static void point_faults(tide_expr *x, struct fault_rec *f)
+{
+    x->fr = f;
+    for (uint32_t k = 0; k < x->nkids; k++)
+        point_faults(x->kids[k], f);
+}
+
+/* Make x the root of a fault record for n rows (cleared). */
+static int faults_begin(tide_expr *x, uint32_t n, tide_err *e)
+{
+    struct fault_rec *f = &x->own_fr;
+    if (f->cap < n) {
+        uint32_t cap = n > 64 ? n : 64;
+        uint8_t *r = calloc(cap, 1);
+        if (!r)
+            return nomem(e);
+        free(f->rows);
+        f->rows = r;
+        f->cap = cap;
+        f->count = 0;
+    } else if (f->count) {
+        memset(f->rows, 0, f->cap);
+    }
+    f->count = 0;
+    f->why[0] = 0;
+    point_faults(x, f); /* (a walk of the tree: cheap next to a batch) */
+    return 0;
+}
+
 int tide_expr_eval(tide_expr *x, const tide_cbatch *in, const uint32_t *sel, uint32_t nsel,
                    const tide_expr_vec **out, tide_err *e)
 {
+    int rc;
     uint32_t n = tide_cbatch_rows(in);
     const uint8_t *active = NULL;
     if (sel) {
@@ -2438,11 +2614,20 @@ int tide_expr_eval(tide_expr *x, const tide_cbatch *in, const uint32_t *sel, uin
                 x->selmask[sel[i]] = 1;
         active = x->selmask;
     }
-    int rc = ev(x, in, n, active, e);
+    if ((rc = faults_begin(x, n, e)) != 0)
+        return rc;
+    rc = ev(x, in, n, active, e);
     if (rc)
         return rc;
     *out = &x->res;
     return 0;
+}
+
+uint32_t tide_expr_faults(const tide_expr *x, const uint8_t **rows, const char **why)
+{
+    *rows = x->own_fr.count ? x->own_fr.rows : NULL;
+    *why = x->own_fr.count ? x->own_fr.why : NULL;
+    return x->own_fr.count;
 }
 
 int tide_expr_filter(tide_expr *pred, const tide_cbatch *in, uint32_t *sel, uint32_t *n, tide_err *e)
@@ -2460,6 +2645,13 @@ int tide_expr_filter(tide_expr *pred, const tide_cbatch *in, uint32_t *sel, uint
         sel[k] = i;
         k += (uint32_t)(!nl[i] & (b[i] != 0));
     }
+    if (pred->own_fr.count) { /* failed rows never pass (`x * y IS NULL` is TRUE there) */
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < k; i++)
+            if (!pred->own_fr.rows[sel[i]])
+                sel[m++] = sel[i];
+        k = m;
+    }
     *n = k;
     return 0;
 }
@@ -2471,6 +2663,59 @@ static bool same_slot(tide_type a, tide_type b)
     if (b == TIDE_TYPE_TIMESTAMP)
         b = TIDE_TYPE_BIGINT;
     return a == b;
+}
+
+/* Append the evaluated rows that no expression failed on, one by one. */
+static int project_rows(tide_expr *const *exprs, uint32_t n, const tide_cbatch *in, const uint32_t *sel,
+                        uint32_t nsel, tide_cbatch *out, tide_err *e)
+{
+    uint32_t rows = sel ? nsel : tide_cbatch_rows(in);
+    bool ops = tide_cbatch_has_ops(in) && tide_cbatch_has_ops(out);
+    bool pos = tide_cbatch_has_pos(in) && tide_cbatch_has_pos(out);
+    for (uint32_t k = 0; k < rows; k++) {
+        uint32_t src = sel ? sel[k] : k, dst;
+        bool bad = false;
+        for (uint32_t j = 0; j < n && !bad; j++)
+            bad = exprs[j]->own_fr.count && exprs[j]->own_fr.rows[src];
+        if (bad)
+            continue;
+        if (tide_cbatch_add_row(out, &dst) != 0)
+            return tide_err_set(e, TIDE_ERANGE, "projection output batch is full");
+        if (ops)
+            tide_cbatch_set_op(out, dst, tide_cbatch_op(in, src));
+        if (pos)
+            tide_cbatch_set_pos(out, dst, tide_cbatch_pos(in, src));
+        for (uint32_t j = 0; j < n; j++) {
+            const tide_expr_vec *v = &exprs[j]->res;
+            if (v->nulls[src])
+                continue;
+            switch (v->type) {
+            case TIDE_TYPE_BOOLEAN: tide_cbatch_set_bool(out, j, dst, v->v.b[src] != 0); break;
+            case TIDE_TYPE_DOUBLE: tide_cbatch_set_f64(out, j, dst, v->v.f64[src]); break;
+            case TIDE_TYPE_STRING: {
+                int rc = tide_cbatch_set_str(out, j, dst, v->v.s[src].ptr, v->v.s[src].len, e);
+                if (rc)
+                    return rc;
+                break;
+            }
+            case TIDE_TYPE_NULL: break;
+            default: tide_cbatch_set_i64(out, j, dst, v->v.i64[src]); break;
+            }
+        }
+    }
+    return 0;
+}
+
+bool tide_expr_can_fail(const tide_expr *x)
+{
+    if (!x)
+        return false;
+    if (((x->kind == K_ARITH || x->kind == K_NEG) && x->type != TIDE_TYPE_DOUBLE) || x->kind == K_FLOOR)
+        return true;
+    for (uint32_t i = 0; i < x->nkids; i++)
+        if (tide_expr_can_fail(x->kids[i]))
+            return true;
+    return false;
 }
 
 int tide_expr_project(tide_expr *const *exprs, uint32_t n, const tide_cbatch *in, const uint32_t *sel,
@@ -2491,11 +2736,15 @@ int tide_expr_project(tide_expr *const *exprs, uint32_t n, const tide_cbatch *in
         return 0;
     /* evaluate first, so an error appends nothing */
     const tide_expr_vec *v;
+    bool failed = false;
     for (uint32_t j = 0; j < n; j++) {
         int rc = tide_expr_eval(exprs[j], in, sel, nsel, &v, e);
         if (rc)
             return rc;
+        failed |= exprs[j]->own_fr.count != 0;
     }
+    if (failed) /* drop the rows that failed anywhere: the slow path */
+        return project_rows(exprs, n, in, sel, nsel, out, e);
     uint32_t base = tide_cbatch_rows(out), r = 0;
     bool ops = tide_cbatch_has_ops(in) && tide_cbatch_has_ops(out);
     bool pos = tide_cbatch_has_pos(in) && tide_cbatch_has_pos(out);

@@ -55,21 +55,30 @@
  *     (FALSE AND NULL = FALSE, TRUE OR NULL = TRUE); IN is TRUE if an item
  *     equals x, else NULL if x or any item is NULL, else FALSE.
  *   - Arithmetic on BIGINT and DOUBLE: BIGINT op DOUBLE is DOUBLE.  BIGINT
- *     +, -, *, unary minus wrap around on overflow (two's complement, as Java
- *     and Flink do); / truncates toward zero; % has the sign of the dividend;
- *     INT64_MIN / -1 = INT64_MIN and INT64_MIN % -1 = 0.
- *     DIVISION BY ZERO: BIGINT x / 0 and x % 0 give NULL (no error).  This
- *     is a deliberate difference from Flink (which fails the job): a
- *     streaming job should not die on one bad row, and expressions have no
- *     per-row dead-letter path.  DOUBLE follows IEEE 754: x / 0.0 = +-Inf or
- *     NaN, x % 0.0 = NaN (fmod), as in Java.
+ *     / truncates toward zero; % has the sign of the dividend (and
+ *     INT64_MIN % -1 = 0, exact).  OVERFLOW: a row whose BIGINT +, -, *,
+ *     unary minus or / (INT64_MIN / -1) overflows, or whose TIMESTAMP +-
+ *     INTERVAL, FLOOR or CEIL leaves the TIMESTAMP range (data/types.h:
+ *     CEIL(TIMESTAMP '9999-12-31 12:00:00' TO DAY)), FAILS: never a
+ *     wrapped value.  Its value is NULL, it is marked in
+ *     tide_expr_faults ("integer overflow in BIGINT * BIGINT"), it never
+ *     passes tide_expr_filter and tide_expr_project leaves it out; the
+ *     operator counts it as a bad row and the job goes on (Flink wraps
+ *     silently, as Java does; SUM overflow is an error in both).  Only rows
+ *     SQL evaluates fail (the selection; CASE, COALESCE, AND, OR evaluate
+ *     lazily).
+ *     DIVISION BY ZERO: BIGINT x / 0 and x % 0 give NULL (no error, not a
+ *     failed row).  This is a deliberate difference from Flink (which fails
+ *     the job): a streaming job should not die on one bad row.  DOUBLE
+ *     follows IEEE 754: x / 0.0 = +-Inf or NaN, x % 0.0 = NaN (fmod), as in
+ *     Java.
  *   - Comparisons: numbers (BIGINT with DOUBLE is compared as DOUBLE, like
  *     Java's promotion; DOUBLE compares by IEEE: NaN is unequal to and
  *     unordered with everything, -0.0 = 0.0), STRING bytewise (memcmp, a
  *     prefix is smaller), TIMESTAMP, BOOLEAN (FALSE < TRUE).
  *   - Intervals are BIGINT milliseconds carrying an interval flag
  *     (tide_expr_literal_interval; tide_expr_is_interval).  TIMESTAMP +-
- *     INTERVAL and INTERVAL + TIMESTAMP give TIMESTAMP (wrapping like BIGINT);
+ *     INTERVAL and INTERVAL + TIMESTAMP give TIMESTAMP (checked: see above);
  *     INTERVAL +- INTERVAL and -INTERVAL stay intervals; mixing an interval
  *     with a plain number is a type error.  Year-month intervals (which are
  *     not a fixed number of ms) are not supported.
@@ -100,7 +109,8 @@
  *     reach that operand.  The conversions:
  *       BOOLEAN  -> BIGINT 1/0, DOUBLE 1.0/0.0, STRING 'TRUE'/'FALSE'
  *       BIGINT   -> BOOLEAN (x <> 0), DOUBLE, STRING (decimal), TIMESTAMP
- *                   (epoch milliseconds)
+ *                   (epoch milliseconds, inside the TIMESTAMP range of
+ *                   data/types.h, as is a STRING's TIMESTAMP)
  *       DOUBLE   -> BOOLEAN (x <> 0; NaN is TRUE), BIGINT (truncated toward
  *                   zero; NaN, +-Inf and values outside BIGINT fail), STRING
  *                   (the shortest text that reads back to the same double,
@@ -245,15 +255,27 @@ bool tide_expr_is_literal(const tide_expr *x, tide_value *v);
 int tide_expr_eval(tide_expr *x, const tide_cbatch *in, const uint32_t *sel, uint32_t nsel,
                    const tide_expr_vec **out, tide_err *e);
 
+/* The rows the last evaluation of x failed on (an integer overflow, a
+ * TIMESTAMP out of range; see Semantics): their count, a byte per input row
+ * (*rows, non-zero = failed; NULL when none) and the first failure's reason
+ * (*why, "integer overflow in BIGINT * BIGINT"; NULL when none).  Borrowed
+ * like the result vector. */
+uint32_t tide_expr_faults(const tide_expr *x, const uint8_t **rows, const char **why);
+/* Whether evaluating x can fail a row (it holds BIGINT/TIMESTAMP
+ * arithmetic, FLOOR or CEIL). */
+bool tide_expr_can_fail(const tide_expr *x);
+
 /* WHERE: evaluate the BOOLEAN predicate and write the indexes of the rows
- * where it is TRUE (NULL counts as false) to sel, which must hold
+ * where it is TRUE (NULL and failed rows count as false) to sel, which must hold
  * tide_cbatch_rows(in) entries; *n gets their count.  Errors as eval (plus
  * TIDE_EINVAL for a non-BOOLEAN predicate). */
 int tide_expr_filter(tide_expr *pred, const tide_cbatch *in, uint32_t *sel, uint32_t *n, tide_err *e);
 
 /* SELECT: append one row to `out` per selected row of `in` (rows sel[0..nsel)
  * in that order, or every row when sel is NULL), column j = exprs[j]
- * evaluated on it.  `out` must have n columns whose types are the exprs'
+ * evaluated on it, except the rows that any expression failed on
+ * (tide_expr_faults: the caller counts them; fewer rows are appended).
+ * `out` must have n columns whose types are the exprs'
  * (BIGINT and TIMESTAMP interchangeable) and room for the rows (else
  * TIDE_EINVAL / TIDE_ERANGE before anything is appended).  Ops and
  * positions are copied when both batches keep them.  Strings are copied

@@ -30,6 +30,8 @@ typedef struct calc {
     size_t pairs_cap;
     uint32_t *keep;  /* output rows kept after dropping unchanged pairs */
     size_t keep_cap;
+    uint8_t *fail;   /* input rows an expression failed on */
+    size_t fail_cap;
 } calc;
 
 int tide_node_calc_schema(const tide_node_calc_cfg *c, uint32_t port, tide_schema **out, tide_err *e)
@@ -65,6 +67,7 @@ static void calc_free(void *self)
     tide_cbatch_free(s->held);
     free(s->pairs);
     free(s->keep);
+    free(s->fail);
     free(s);
 }
 
@@ -180,10 +183,21 @@ static uint32_t *grow_u32(uint32_t **p, size_t *cap, size_t need)
     return *p;
 }
 
-/* The rows of (b, sel, n) where `where` holds: *out_sel (into s->sel, or
- * sel itself without a filter) and *out_n. */
+/* Rows an expression failed on (an integer overflow, a TIMESTAMP out of
+ * range: exec/expr.h) are bad rows: counted, and left out. */
+static void count_failed(const tide_expr *x, tide_node_ctx *cx)
+{
+    const uint8_t *rows;
+    const char *why;
+    uint32_t k = tide_expr_faults(x, &rows, &why);
+    if (k)
+        tide_node_count(cx, TIDE_NODE_BAD, k);
+}
+
+/* The rows of (b, sel, n) where `where` holds (and that it did not fail
+ * on): *out_sel (into s->sel, or sel itself without a filter) and *out_n. */
 static int filter(calc *s, const tide_cbatch *b, const uint32_t *sel, uint32_t n, const uint32_t **out_sel,
-                  uint32_t *out_n, tide_err *e)
+                  uint32_t *out_n, tide_node_ctx *cx, tide_err *e)
 {
     *out_sel = sel;
     *out_n = n;
@@ -202,12 +216,16 @@ static int filter(calc *s, const tide_cbatch *b, const uint32_t *sel, uint32_t n
         const tide_expr_vec *v;
         if ((rc = tide_expr_eval(s->where, b, sel, n, &v, e)) != 0)
             return rc;
+        const uint8_t *failed;
+        const char *why;
+        bool any = tide_expr_faults(s->where, &failed, &why) != 0;
         for (uint32_t i = 0; i < n; i++) {
             uint32_t r = sel[i];
             s->sel[m] = r;
-            m += !v->nulls[r] && v->v.b[r];
+            m += !v->nulls[r] && v->v.b[r] && !(any && failed[r]);
         }
     }
+    count_failed(s->where, cx);
     *out_sel = s->sel;
     *out_n = m;
     return 0;
@@ -227,7 +245,7 @@ static int calc_batch_plain(calc *s, const tide_cbatch *b, const uint32_t *sel, 
 {
     const uint32_t *fs;
     uint32_t m;
-    int rc = filter(s, b, sel, n, &fs, &m, e);
+    int rc = filter(s, b, sel, n, &fs, &m, cx, e);
     if (rc != 0 || m == 0)
         return rc;
     if (!s->cfg->out)
@@ -239,6 +257,8 @@ static int calc_batch_plain(calc *s, const tide_cbatch *b, const uint32_t *sel, 
     }
     if ((rc = project(s, b, fs, m, e)) != 0)
         return rc;
+    if (tide_cbatch_rows(s->out) < m) /* rows a projection failed on */
+        tide_node_count(cx, TIDE_NODE_BAD, m - tide_cbatch_rows(s->out));
     return tide_node_emit(cx, 0, s->out, NULL, tide_cbatch_rows(s->out), e);
 }
 
@@ -299,6 +319,31 @@ static int calc_batch_changelog(calc *s, const tide_cbatch *b, const uint32_t *s
     int rc;
     if (s->where && (rc = tide_expr_eval(s->where, b, sel, n, &v, e)) != 0)
         return rc;
+    /* A row that WHERE or a projection fails on passes nowhere: its +I, -U
+     * or +U is dropped like a filtered row's (the same values fail again,
+     * so an insert and its later retraction both go) and counted bad. */
+    uint32_t rows = tide_cbatch_rows(b);
+    bool any_failed = false;
+    for (uint32_t j = 0; j <= s->cfg->n_exprs; j++) {
+        tide_expr *x = j == 0 ? s->where : s->cfg->out ? s->exprs[j - 1] : NULL;
+        if (!x || !tide_expr_can_fail(x))
+            continue;
+        const tide_expr_vec *pv;
+        if (j > 0 && (rc = tide_expr_eval(x, b, sel, n, &pv, e)) != 0)
+            return rc;
+        const uint8_t *f;
+        const char *why;
+        if (!tide_expr_faults(x, &f, &why))
+            continue;
+        if (!any_failed) {
+            if (rows > s->fail_cap && tide_array_grow((void **)&s->fail, &s->fail_cap, rows, 1) != 0)
+                return tide_err_set(e, TIDE_ENOMEM, "calc: out of memory");
+            memset(s->fail, 0, rows);
+            any_failed = true;
+        }
+        for (uint32_t r = 0; r < rows; r++)
+            s->fail[r] |= f[r];
+    }
     if ((rc = room(&s->stage, s->cfg->in, n + 1, 0, TIDE_CBATCH_OPS, e)) != 0)
         return rc;
     if (!grow_u32(&s->pairs, &s->pairs_cap, (size_t)n + 1))
@@ -307,6 +352,10 @@ static int calc_batch_changelog(calc *s, const tide_cbatch *b, const uint32_t *s
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         uint32_t r = sel ? sel[i] : i;
         bool pass = !v || (!v->nulls[r] && v->v.b[r]);
+        if (any_failed && s->fail[r]) {
+            tide_node_count(cx, TIDE_NODE_BAD, 1);
+            pass = false;
+        }
         tide_op op = tide_cbatch_op(b, r);
         if (op == TIDE_OP_UPDATE_BEFORE) {
             if ((rc = unhold(s, e)) != 0)

@@ -364,20 +364,25 @@ static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t 
     const int64_t *ts = tide_cbatch_col_i64(b, s->time_col);
     int64_t fb = c->future_bound_ms;
     uint32_t k = 0;
+    /* event times outside the TIMESTAMP range (data/types.h) are dead
+     * letters too, whatever the source: (uint64_t)(t - MIN) > span is the
+     * range test as one compare */
+    const uint64_t span = (uint64_t)(TIDE_TS_VALID_SPAN - 1);
+#define OUT_OF_RANGE(t) ((uint64_t)(t) - (uint64_t)TIDE_TS_VALID_MIN > span)
     if (fb > 0)
         for (uint32_t i = 0; i < n; i++)
-            k += nulls[i] != 0 || tide_wm_too_far_future(ts[i], now, fb);
+            k += nulls[i] != 0 || OUT_OF_RANGE(ts[i]) || tide_wm_too_far_future(ts[i], now, fb);
     else
         for (uint32_t i = 0; i < n; i++) /* (a loop the compiler vectorises) */
-            k += nulls[i] != 0;
+            k += (nulls[i] != 0) | OUT_OF_RANGE(ts[i]);
     *left = n;
     if (k == 0)
         return 0;
     uint32_t m = 0;
     int rc = 0;
     for (uint32_t i = 0; i < n; i++) {
-        bool null = nulls[i] != 0;
-        if (!null && !(fb > 0 && tide_wm_too_far_future(ts[i], now, fb))) {
+        bool null = nulls[i] != 0, range = !null && OUT_OF_RANGE(ts[i]);
+        if (!null && !range && !(fb > 0 && tide_wm_too_far_future(ts[i], now, fb))) {
             s->sel[m++] = i;
             continue;
         }
@@ -385,6 +390,8 @@ static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t 
             continue;
         if (null)
             snprintf(s->reason, sizeof s->reason, "event time is NULL");
+        else if (range)
+            snprintf(s->reason, sizeof s->reason, "event time %lld: %s", (long long)ts[i], TIDE_TS_RANGE_WHY);
         else
             snprintf(s->reason, sizeof s->reason,
                      "event time %lld is more than %lld ms ahead of processing time %lld",
@@ -393,6 +400,7 @@ static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t 
         if ((rc = c->on_dead(c->dead_ctx, &d)) != 0)
             rc = tide_err_set(e, rc, "scan: dead-letter callback, partition %u", part);
     }
+#undef OUT_OF_RANGE
     out->count(out->ctx, TIDE_NODE_BAD, k);
     if (rc != 0)
         return rc;

@@ -8,7 +8,9 @@
  *             file parsed by several threads lends its own instead:
  *             tide_src_next_lend, no copy; its positions stay hidden
  *             unless cfg.positions).
- *   clean   - rows with a NULL event time, or (future_bound_ms > 0) one
+ *   clean   - rows with a NULL event time, one outside the TIMESTAMP
+ *             range (TIDE_TS_VALID_MIN..MAX, data/types.h: a BIGINT time
+ *             column, a callback source), or (future_bound_ms > 0) one
  *             beyond processing now + bound, are dead letters: counted
  *             (TIDE_NODE_BAD), handed to cfg.on_dead, dropped, before any
  *             watermark sees them.  So are the records the connect source

@@ -616,6 +616,9 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
         if (tide_ts_parse(e->u.str.str, e->u.str.len, &ms, &te) != 0)
             return fail(b, TIDE_EINVAL, e->pos, "invalid TIMESTAMP literal '%.*s'",
                         (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str);
+        if (!tide_ts_valid(ms))
+            return fail(b, TIDE_EINVAL, e->pos, "TIMESTAMP literal '%.*s': %s",
+                        (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str, TIDE_TS_RANGE_WHY);
         return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
     }
     case TIDE_SQL_EXPR_INTERVAL: {
@@ -879,6 +882,29 @@ static int logins_option(const char **key, const char **value, char num[32], boo
     return 0;
 }
 
+/* One WITH option of a source table into *sc: logins_option, then
+ * tide_src_config_set; an error names the option as the user wrote it
+ * ('count', not the 'events' it stands for).  *is_end as logins_option. */
+static int source_option(tide_src_config *sc, tide_sql_connector conn, const tide_sql_option *o, bool *is_end,
+                         int64_t *end_ms, tide_err *er)
+{
+    const char *key = o->key, *value = o->value;
+    char num[32];
+    int rc = 0;
+    *is_end = false;
+    if (conn == TIDE_SQL_CONN_LOGINS)
+        rc = logins_option(&key, &value, num, is_end, end_ms, er);
+    if (rc || *is_end)
+        return rc;
+    tide_err own = {0};
+    if ((rc = tide_src_config_set(sc, key, value, &own)) == 0)
+        return 0;
+    const char *rest = strchr(own.msg, ':');
+    if (strncmp(own.msg, "source option '", 15) == 0 && rest)
+        return tide_err_set(er, rc, "source option '%s'%s", o->key, rest);
+    return tide_err_set(er, rc, "%s", own.msg);
+}
+
 /* A table read: Scan (+ Project for computed columns). */
 static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos pos)
 {
@@ -899,24 +925,41 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
         if (strcasecmp(o->key, "key.column") == 0)
             continue; /* a sink option */
         tide_err er = {0};
-        const char *key = o->key, *value = o->value;
-        char num[32];
         bool is_end = false;
-        if (t->connector == TIDE_SQL_CONN_LOGINS) {
-            if (logins_option(&key, &value, num, &is_end, &end_ms, &er))
-                return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg);
-            if (is_end) {
-                end_opt = o;
-                continue;
-            }
-        }
-        if (tide_src_config_set(&p->u.scan.cfg, key, value, &er))
+        if (source_option(&p->u.scan.cfg, t->connector, o, &is_end, &end_ms, &er))
             return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg);
+        if (is_end)
+            end_opt = o;
     }
     if (end_opt) {
         if (end_ms <= p->u.scan.cfg.gen.start_ms)
             return fail(b, TIDE_EINVAL, end_opt->pos, "source option 'end': must be after 'start'");
         p->u.scan.cfg.gen.end_ms = end_ms;
+    }
+    if (t->connector == TIDE_SQL_CONN_LOGINS) { /* checked now, not when the run starts */
+        const char *bad = NULL;
+        tide_err er = {0};
+        if (tide_gen_logins_cfg_check(&p->u.scan.cfg.gen, &bad, &er)) {
+            /* at the option the user wrote ('count' for 'events', 'end' for 'span') */
+            tide_sql_pos at = t->pos;
+            const char *name = bad;
+            for (uint32_t i = 0; i < t->noptions && !strcmp(bad, "span"); i++)
+                if (strcasecmp(t->options[i].key, "start") == 0) { /* a start too late for the span */
+                    at = t->options[i].pos;
+                    name = t->options[i].key;
+                }
+            for (uint32_t i = 0; i < t->noptions; i++) {
+                const char *k = t->options[i].key;
+                bool match = strcasecmp(k, bad) == 0 || (!strcmp(bad, "span") && strcasecmp(k, "end") == 0);
+                if (match) {
+                    at = t->options[i].pos;
+                    name = k;
+                }
+            }
+            const char *why = strstr(er.msg, "' ");
+            return fail(b, TIDE_EINVAL, at, "source option '%s' of table '%s': %s", name, t->name,
+                        why ? why + 2 : er.msg);
+        }
     }
     if (t->connector != TIDE_SQL_CONN_LOGINS && !(p->u.scan.cfg.schema = table_schema(b, t, true)))
         return NULL;
@@ -1049,7 +1092,10 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
     tide_err er = {0};
     if (tide_win_spec_check(&w.spec, &er)) {
         bool named = strncmp(er.msg, wname, strlen(wname)) == 0;
-        fail(b, TIDE_EINVAL, f->pos, "%s%s%s", named ? "" : wname, named ? "" : ": ", er.msg);
+        /* at the size (HOP, CUMULATE: the one that must be a multiple) */
+        uint32_t at = f->u.window.kind == TIDE_SQL_WINDOW_HOP || f->u.window.kind == TIDE_SQL_WINDOW_CUMULATE;
+        tide_sql_pos pos = at < f->u.window.nargs ? f->u.window.args[at]->pos : f->pos;
+        fail(b, TIDE_EINVAL, pos, "%s%s%s", named ? "" : wname, named ? "" : ": ", er.msg);
         return false;
     }
     if (f->u.window.npartition) {
@@ -1509,16 +1555,57 @@ static bool bind_query(binder *b, const tide_sql_query *q, cte_env *env, rel *ou
     return ok;
 }
 
+typedef struct cte_name {
+    const char *name;
+    uint32_t i;
+} cte_name;
+
+static int cte_name_cmp(const void *a, const void *b)
+{
+    const cte_name *x = a, *y = b;
+    int c = strcasecmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The first WITH name (in text order) that repeats an earlier one, or -1:
+ * sorted, so 100,000 names cost O(n log n), not n^2 comparisons. */
+static int64_t cte_duplicate(binder *b, const tide_sql_query *q)
+{
+    uint32_t n = q->nctes;
+    int64_t first = -1;
+    if (n < 16) {
+        for (uint32_t i = 0; i < n && first < 0; i++)
+            for (uint32_t j = 0; j < i && first < 0; j++)
+                if (name_eq(q->ctes[j].name.str, q->ctes[i].name.str))
+                    first = i;
+        return first;
+    }
+    cte_name *v = malloc(n * sizeof *v);
+    if (!v) {
+        nomem(b);
+        return -2;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        v[i] = (cte_name){q->ctes[i].name.str, i};
+    qsort(v, n, sizeof *v, cte_name_cmp);
+    for (uint32_t k = 1; k < n; k++)
+        if (strcasecmp(v[k - 1].name, v[k].name) == 0 && (first < 0 || v[k].i < first))
+            first = v[k].i;
+    free(v);
+    return first;
+}
+
 static bool bind_query_in(binder *b, const tide_sql_query *q, cte_env *env, rel *out)
 {
     /* WITH: each CTE sees the ones before it */
     cte_env *e = env;
+    int64_t dup = cte_duplicate(b, q);
+    if (dup == -2)
+        return false;
+    if (dup >= 0)
+        return fail(b, TIDE_EINVAL, q->ctes[dup].name.pos, "duplicate WITH name '%s'", q->ctes[dup].name.str),
+               false;
     for (uint32_t i = 0; i < q->nctes; i++) {
-        for (uint32_t j = 0; j < i; j++)
-            if (name_eq(q->ctes[j].name.str, q->ctes[i].name.str))
-                return fail(b, TIDE_EINVAL, q->ctes[i].name.pos, "duplicate WITH name '%s'",
-                            q->ctes[i].name.str),
-                       false;
         cte_env *n = bal(b, sizeof *n);
         if (!n)
             return false;
@@ -1710,14 +1797,9 @@ static bool bind_create_table(binder *b, const tide_sql_create_table *ct)
         } else if (strcasecmp(o->key, "key.column") != 0) {
             tide_src_config sc;
             tide_src_config_init(&sc);
-            const char *key = o->key, *value = o->value;
-            char num[32];
             bool is_end = false;
             int64_t end_ms;
-            if (t.connector == TIDE_SQL_CONN_LOGINS)
-                rc = logins_option(&key, &value, num, &is_end, &end_ms, &er);
-            if (!rc && !is_end)
-                rc = tide_src_config_set(&sc, key, value, &er);
+            rc = source_option(&sc, t.connector, o, &is_end, &end_ms, &er);
         }
         if (rc)
             return fail(b, TIDE_EINVAL, o->pos, "%s", er.msg[0] ? er.msg : "bad option value"), false;

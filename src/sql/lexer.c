@@ -136,14 +136,22 @@ static const char *skip_space(tide_sql_lexer *lx, tide_sql_token *t)
 }
 
 /* A quoted run ending at `q`; a doubled `q` is an escaped quote.  Returns
- * false when the input ends first. */
-static bool quoted_run(tide_sql_lexer *lx, int q)
+ * false when the input ends first.  A NUL byte inside (which would cut a
+ * path or a name where C strings take over) moves t's position to the
+ * first one and sets t->err. */
+static bool quoted_run(tide_sql_lexer *lx, int q, tide_sql_token *t)
 {
     bump(lx); /* opening quote */
     for (;;) {
         int c = peek(lx, 0);
         if (c < 0)
             return false;
+        if (c == 0 && !t->err) {
+            t->line = lx->line;
+            t->col = lx->col;
+            t->off = lx->pos;
+            t->err = q == '\'' ? "a NUL byte inside a string literal" : "a NUL byte inside a quoted identifier";
+        }
         bump(lx);
         if (c == q) {
             if (peek(lx, 0) != q)
@@ -208,15 +216,19 @@ void tide_sql_lex_next(tide_sql_lexer *lx, tide_sql_token *t)
         }
     } else if (c == '\'') {
         t->kind = TIDE_SQL_TOK_STRING;
-        if (!quoted_run(lx, '\'')) {
+        if (!quoted_run(lx, '\'', t)) {
             t->kind = TIDE_SQL_TOK_ERROR;
             t->err = "unterminated string literal";
+        } else if (t->err) {
+            t->kind = TIDE_SQL_TOK_ERROR;
         }
     } else if (c == '`' || c == '"') {
         t->kind = TIDE_SQL_TOK_QUOTED_IDENT;
-        if (!quoted_run(lx, c)) {
+        if (!quoted_run(lx, c, t)) {
             t->kind = TIDE_SQL_TOK_ERROR;
             t->err = "unterminated quoted identifier";
+        } else if (t->err) {
+            t->kind = TIDE_SQL_TOK_ERROR;
         } else if (lx->pos - t->off == 2) {
             t->kind = TIDE_SQL_TOK_ERROR;
             t->err = "empty quoted identifier";

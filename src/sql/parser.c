@@ -1462,6 +1462,8 @@ fail:
 
 /* ---- error rendering ------------------------------------------------ */
 
+#define ERR_EXCERPT 60
+
 int tide_sql_error_render(const tide_sql_error *err, const char *src, size_t len, tide_buf *out)
 {
     int rc = tide_buf_printf(out, "%s:%u:%u: %s\n", err->file, err->line, err->col, err->msg);
@@ -1475,13 +1477,29 @@ int tide_sql_error_render(const tide_sql_error *err, const char *src, size_t len
         end++;
     if (end > begin && src[end - 1] == '\r' && end - 1 >= off)
         end--;
-    rc = tide_buf_append(out, "  ", 2);
+    /* at most an excerpt of ERR_EXCERPT bytes each side of the column (a
+     * generated script can be one line of megabytes), cut at UTF-8
+     * character starts and marked with "..." */
+    bool cut_left = off - begin > ERR_EXCERPT, cut_right = end - off > ERR_EXCERPT;
+    if (cut_left) {
+        begin = off - ERR_EXCERPT;
+        while (begin < off && ((unsigned char)src[begin] & 0xC0) == 0x80)
+            begin++;
+    }
+    if (cut_right) {
+        end = off + ERR_EXCERPT;
+        while (end > off && ((unsigned char)src[end] & 0xC0) == 0x80)
+            end--;
+    }
+    rc = tide_buf_append(out, cut_left ? "  ..." : "  ", cut_left ? 5 : 2);
     for (size_t i = begin; i < end && !rc; i++) {
         unsigned char c = (unsigned char)src[i];
         rc = tide_buf_putc(out, (c < 0x20 && c != '\t') || c == 0x7f ? '?' : c);
     }
+    if (!rc && cut_right)
+        rc = tide_buf_append(out, "...", 3);
     if (!rc)
-        rc = tide_buf_append(out, "\n  ", 3);
+        rc = tide_buf_append(out, cut_left ? "\n     " : "\n  ", cut_left ? 6 : 3);
     for (size_t i = begin; i < off && !rc; i++) {
         unsigned char c = (unsigned char)src[i];
         if ((c & 0xC0) != 0x80)

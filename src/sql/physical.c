@@ -10,6 +10,7 @@
  */
 #include "sql/physical.h"
 
+#include "base/io.h"
 #include "data/key.h"
 #include "exec/cumagg.h"
 #include "exec/expr.h"
@@ -1027,7 +1028,12 @@ static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t 
         int64_t u = unit_ms(k->ast->u.interval.unit);
         if (!u)
             return false;
-        *off = k->ast->u.interval.count * u;
+        *off = k->ast->u.interval.count * u; /* (fits: the binder checked it) */
+        /* two event times differ by less than the TIMESTAMP range's span
+         * (data/types.h), so a longer offset means the same as the span:
+         * clamped, the bounds' arithmetic below cannot overflow */
+        if (*off > TIDE_TS_VALID_SPAN || *off < -TIDE_TS_VALID_SPAN)
+            *off = *off > 0 ? TIDE_TS_VALID_SPAN : -TIDE_TS_VALID_SPAN;
         if (x->ast->u.binary.op == TIDE_SQL_OP_SUB)
             *off = -*off;
         x = x->args[0];
@@ -1384,6 +1390,32 @@ static int out_finish(void *ctx, bool ok, tide_err *e)
     return 0;
 }
 
+/* INSERT INTO a file that the same job reads: the sink would replace the
+ * file under its own source.  Refused (by device and inode when the file
+ * exists, else by normalized path: base/io.h). */
+static int sink_reads_itself(planner *pl, const tide_sql_plan *sink, const char *out, const tide_sql_plan *p)
+{
+    if (!p)
+        return 0;
+    if (p->kind == TIDE_SQL_PLAN_SCAN && p->u.scan.cfg.kind == TIDE_SRC_FILE && p->u.scan.cfg.path) {
+        const char *in = resolve(pl, p->u.scan.cfg.path);
+        if (!in)
+            return nomem(pl, p);
+        bool same = false;
+        tide_err e = {0};
+        if (tide_io_same_file(in, out, &same, &e))
+            return sqlfail(pl, e.code, sink->pos, "INSERT INTO %s: %s", sink->u.sink.table->name, e.msg);
+        if (same)
+            return sqlfail(pl, TIDE_EINVAL, sink->pos,
+                           "INSERT INTO %s: its file '%s' is also read by this statement (table '%s' at %u:%u): "
+                           "the output would replace its own input",
+                           sink->u.sink.table->name, out, p->u.scan.table ? p->u.scan.table->name : "?", p->pos.line,
+                           p->pos.col);
+    }
+    int rc = sink_reads_itself(pl, sink, out, p->input);
+    return rc ? rc : sink_reads_itself(pl, sink, out, p->right);
+}
+
 static int plan_sink(planner *pl, const tide_sql_plan *sink)
 {
     flat f;
@@ -1448,6 +1480,8 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         }
         if (r->cfg.kind == TIDE_SINK_FILE && !(r->cfg.path = resolve(pl, r->cfg.path)))
             return nomem(pl, sink);
+        if (r->cfg.kind == TIDE_SINK_FILE && (rc = sink_reads_itself(pl, sink, r->cfg.path, sink->input)) != 0)
+            return rc;
         if (r->cfg.kind == TIDE_SINK_TOPIC && !r->cfg.datadir)
             r->cfg.datadir = pl->o->datadir;
         if (pl->o->clock)

@@ -129,7 +129,11 @@ static int clean_leftovers(tide_ckpt_dir *d, tide_err *e)
     for (struct dirent *de; !rc && (de = readdir(dh));) {
         size_t l = strlen(de->d_name);
         if (l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0) {
-            snprintf(path, sizeof path, "%s/%s", d->dir, de->d_name);
+            int n = snprintf(path, sizeof path, "%s/%s", d->dir, de->d_name);
+            if (n < 0 || (size_t)n >= sizeof path) {
+                rc = tide_err_set(e, TIDE_ERANGE, "%s/%s: path too long", d->dir, de->d_name);
+                break;
+            }
             if (!(rc = tide_io_unlink(path, e)))
                 say(d, "%s: removed a temporary file of an interrupted checkpoint", path);
         }

@@ -18,6 +18,12 @@ const char *tide_win_kind_name(tide_win_kind k)
 
 int tide_win_spec_check(const tide_win_spec *s, tide_err *e)
 {
+    int64_t longest = s->size > s->slide ? s->size : s->slide;
+    longest = longest > s->gap ? longest : s->gap;
+    if (longest > TIDE_TS_VALID_SPAN)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "%s: a size of %lld ms is longer than the TIMESTAMP range (%lld ms, 10000 years)",
+                            tide_win_kind_name(s->kind), (long long)longest, (long long)TIDE_TS_VALID_SPAN);
     switch (s->kind) {
     case TIDE_WIN_TUMBLE:
         if (s->size <= 0)
@@ -27,6 +33,10 @@ int tide_win_spec_check(const tide_win_spec *s, tide_err *e)
     case TIDE_WIN_HOP:
         if (s->size <= 0 || s->slide <= 0)
             return tide_err_set(e, TIDE_EINVAL, "HOP: slide and size must be > 0 (got %lld, %lld)",
+                                (long long)s->slide, (long long)s->size);
+        if (s->size % s->slide != 0) /* (Flink's rule: else rows fall between windows) */
+            return tide_err_set(e, TIDE_EINVAL,
+                                "HOP: size must be a multiple of slide (got slide %lld ms, size %lld ms)",
                                 (long long)s->slide, (long long)s->size);
         if ((s->size - 1) / s->slide + 1 > TIDE_WIN_MAX_PER_RECORD)
             return tide_err_set(e, TIDE_EINVAL, "HOP: size/slide over %d windows per record",

@@ -4,6 +4,7 @@
  *
  *   TUMBLE(size)          [k*size, (k+1)*size)
  *   HOP(slide, size)      every [k*slide, k*slide + size) that contains ts
+ *                         (size must be a multiple of slide, as in Flink)
  *   CUMULATE(step, max)   s0 = floor(ts/max)*max; every [s0, s0 + i*step)
  *                         with i*step <= max that contains ts (max must be a
  *                         multiple of step, as in Flink)
@@ -76,8 +77,13 @@ static inline tide_win_spec tide_win_global(void) { return (tide_win_spec){.kind
 
 const char *tide_win_kind_name(tide_win_kind k);
 
-/* Validate a spec: positive sizes, CUMULATE max a multiple of step, at most
- * TIDE_WIN_MAX_PER_RECORD windows per record.  TIDE_EINVAL with a message. */
+/* Validate a spec: positive sizes of at most TIDE_TS_VALID_SPAN (10000
+ * years: with event times inside the TIMESTAMP range, data/types.h, every
+ * window bound is then within +-2^49 ms, so window arithmetic cannot
+ * overflow), HOP size a multiple of slide and CUMULATE max a multiple of
+ * step (Flink's rules: every record then falls in at least one window), at
+ * most TIDE_WIN_MAX_PER_RECORD windows per record.  TIDE_EINVAL with a
+ * message. */
 #define TIDE_WIN_MAX_PER_RECORD 100000
 int tide_win_spec_check(const tide_win_spec *s, tide_err *e);
 

@@ -150,6 +150,23 @@ if [ -w /dev/full ]; then
     expect_grep "summary counts 0 letters written" "skipped 1 malformed line, wrote 0 dead letters" "$T/err"
 fi
 
+# ---- the TIMESTAMP range (0000-01-01 .. 9999-12-31 23:59:59.999): its ends
+# are stored, one ms beyond either end (text or epoch ms) is a dead letter ----
+printf '%s\n' 'ts,n' '-62167219200000,1' '-62167219200001,2' '9999-12-31 23:59:59.999,3' \
+    '+10000-01-01 00:00:00.000,4' '9223372036854775807,5' >"$T/range.csv"
+"$B" topic create range >/dev/null
+expect_status "produce at the range's ends: exit 0" 0 "$B" produce range --time ts \
+    --dead-letter "$T/range.dead" <"$T/range.csv"
+cat >"$T/want.range" <<'EOF2'
+{"reason":"bad timestamp '-62167219200001' in field 'ts': timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999","position":"stdin:3:1","raw":"-62167219200001,2"}
+{"reason":"bad timestamp '+10000-01-01 00:00:00.000' in field 'ts': timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999","position":"stdin:5:1","raw":"+10000-01-01 00:00:00.000,4"}
+{"reason":"bad timestamp '9223372036854775807' in field 'ts': timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999","position":"stdin:6:1","raw":"9223372036854775807,5"}
+EOF2
+compare "out-of-range times are dead letters with their positions" "$T/range.dead" "$T/want.range"
+"$B" consume range --format csv >"$T/range.out" 2>/dev/null
+expect_eq "the range's ends are stored" "$(cut -d, -f3 "$T/range.out" | tr '\n' ' ')" \
+    "timestamp -62167219200000 253402300799999 "
+
 # ---- a record larger than the log can hold (a 70 MB line) ----
 "$B" topic create big >/dev/null
 { printf 'id,v\n1,a\n2,'; head -c $((70 << 20)) /dev/zero | tr '\0' x; printf '\n3,c\n'; } >"$T/big.csv"

@@ -241,7 +241,7 @@ static int run_case(ckcase *c, int mode, const uint64_t *at, tide_buf *store, ru
         char *at_barrier = NULL;
         size_t at_len = 0;
         char tmpname[4400];
-        snprintf(tmpname, sizeof tmpname, "%s%s", c->out, c->to_stdout ? "" : ".tmp");
+        snprintf(tmpname, sizeof tmpname, "%s%s", c->out, c->to_stdout ? "" : ".tide-tmp");
         uint32_t n = tide_flow_snapshot_count(f, id), want = tide_flow_instance_count(f);
         if (n != want) {
             snprintf(why, cap, "%u of %u node instances snapshotted barrier %lld", n, want, (long long)id);

@@ -171,6 +171,7 @@ static void test_other_plan_refused(void)
     TT_ASSERT_MSG(strstr(pe.msg, "another plan") && strstr(pe.msg, "0000000000001111") &&
                       strstr(pe.msg, "0000000000002222") && b.len == 0,
                   "%s", pe.msg);
+    tide_buf_free(&b);
     tide_ckpt_close(d);
 }
 

@@ -176,7 +176,7 @@ static void fill_random(uint64_t *seed, tide_cbatch *b, uint32_t rows)
             case TIDE_TYPE_TIMESTAMP: {
                 const int64_t lo = -62167219200000LL, hi = 253402300799999LL;
                 uint64_t x = tt_rand(seed);
-                int64_t v = x % 8 == 0 ? (int64_t)tt_rand(seed) /* any year, signed expanded form */
+                int64_t v = x % 8 == 0 ? (x % 16 == 0 ? lo : hi) /* the ends of the TIMESTAMP range */
                                        : lo + (int64_t)(tt_rand(seed) % (uint64_t)(hi - lo + 1));
                 tide_cbatch_set_i64(b, c, r, v);
                 break;
@@ -706,6 +706,15 @@ static void test_jsonl_cases(void)
         {"[1,2]", NULL /* bad JSON */},
         {"{\"ts\":1,\"score\":{}}", "j.jsonl:17:17: column score: expected DOUBLE, found an object {}"},
         {"{\"ts\":-5,\"score\":-0.0}\r", NULL},
+        /* the TIMESTAMP range's ends (data/types.h): in, and one ms out */
+        {"{\"ts\":253402300800000}",
+         "j.jsonl:19:7: column ts: bad TIMESTAMP(3) 253402300800000: "
+         "timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999"},
+        {"{\"ts\":\"-0001-12-31 23:59:59.999\"}",
+         "j.jsonl:20:7: column ts: bad TIMESTAMP(3) \"-0001-12-31 23:59:59.999\": "
+         "timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999"},
+        {"{\"ts\":253402300799999}", NULL},
+        {"{\"ts\":\"0000-01-01 00:00:00\"}", NULL},
     };
     const size_t n = sizeof cases / sizeof cases[0];
     tide_buf text = {0};
@@ -720,8 +729,8 @@ static void test_jsonl_cases(void)
     TT_OK(tide_cbatch_create(&b, s, 64, TIDE_CBATCH_POS, &e));
     size_t pos = 0;
     TT_ASSERT_EQ_INT(tide_decoder_decode(d, (const char *)text.data, text.len, &pos, true, b, &e), 0);
-    TT_ASSERT_EQ_INT(tide_cbatch_rows(b), 4);
-    TT_ASSERT_EQ_INT(log.n, 13);
+    TT_ASSERT_EQ_INT(tide_cbatch_rows(b), 6);
+    TT_ASSERT_EQ_INT(log.n, 15);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (i == 14 || i == 15) {
@@ -758,8 +767,10 @@ static void test_jsonl_cases(void)
     TT_ASSERT_EQ_INT(tide_cbatch_pos(b, 3), 18);
     tide_decode_stats st;
     tide_decoder_stats(d, &st);
-    TT_ASSERT_EQ_INT(st.records, 17);
-    TT_ASSERT_EQ_INT(st.dead, 13);
+    TT_ASSERT_EQ_INT(st.records, 21);
+    TT_ASSERT_EQ_INT(st.dead, 15);
+    TT_ASSERT_EQ_INT(tide_cbatch_i64(b, 0, 4), TIDE_TS_VALID_MAX);
+    TT_ASSERT_EQ_INT(tide_cbatch_i64(b, 0, 5), TIDE_TS_VALID_MIN);
     free(log.v);
     tide_buf_free(&text);
     tide_cbatch_free(b);

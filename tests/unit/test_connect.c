@@ -532,7 +532,7 @@ static void test_file_copy(void)
     char in[1024], out[1024], outtmp[1100];
     snprintf(in, sizeof in, "%s/copy_in.csv", tmp);
     snprintf(out, sizeof out, "%s/copy_out.csv", tmp);
-    snprintf(outtmp, sizeof outtmp, "%s.tmp", out);
+    snprintf(outtmp, sizeof outtmp, "%s.tide-tmp", out);
     enum { N = 3000 };
     mrow *rows = malloc(N * sizeof *rows);
     TT_ASSERT(rows);
@@ -595,7 +595,7 @@ static void test_file_copy(void)
     tide_sink_abort(k);
     tide_schema_free(s);
     TT_ASSERT(access(out2, F_OK) != 0);
-    snprintf(outtmp, sizeof outtmp, "%s.tmp", out2);
+    snprintf(outtmp, sizeof outtmp, "%s.tide-tmp", out2);
     TT_ASSERT(access(outtmp, F_OK) != 0);
 }
 
@@ -608,7 +608,7 @@ static void test_file_copy_faults(void)
     char in[1024], out[1024], outtmp[1100];
     snprintf(in, sizeof in, "%s/f_in.csv", tmp);
     snprintf(out, sizeof out, "%s/f_out.csv", tmp);
-    snprintf(outtmp, sizeof outtmp, "%s.tmp", out);
+    snprintf(outtmp, sizeof outtmp, "%s.tide-tmp", out);
     mrow rows[200];
     gen_rows(rows, 200, 5);
     tide_buf text = {0};
@@ -1404,7 +1404,7 @@ static void test_dead_letter_append(void)
     TT_ASSERT_EQ_STR(got, want);
     free(got);
     char tmpname[4300];
-    snprintf(tmpname, sizeof tmpname, "%s.tmp", path);
+    snprintf(tmpname, sizeof tmpname, "%s.tide-tmp", path);
     TT_ASSERT(access(tmpname, F_OK) != 0);
     tide_sink_dead_abort(ds); /* keeps the file and its letters */
     TT_OK(tide_io_read_all(path, &got, &glen, &e));

@@ -541,6 +541,17 @@ static tide_value ref_cast(const rnode *r, tide_value a)
     }
 }
 
+/* Row failures of the reference (an integer overflow, a TIMESTAMP out of
+ * range) where SQL evaluates (g_lazy == 0: not under the operand of an
+ * AND/OR that the left side decided). */
+static int g_failed, g_lazy;
+static tide_value ref_fail(tide_type t)
+{
+    if (!g_lazy)
+        g_failed = 1;
+    return vnull(t);
+}
+
 static tide_value ref_arith(int op, tide_value a, tide_value b, tide_type t)
 {
     if (a.is_null || b.is_null)
@@ -555,21 +566,23 @@ static tide_value ref_arith(int op, tide_value a, tide_value b, tide_type t)
         default: return vf64(fmod(x, y));
         }
     }
-    uint64_t x = (uint64_t)a.u.i64, y = (uint64_t)b.u.i64;
-    tide_value v = {.type = t};
+    /* exact, in 128 bits: a result outside BIGINT (or a TIMESTAMP outside
+     * its range) fails the row */
+    __int128 x = a.u.i64, y = b.u.i64, z;
     switch (op) {
-    case TIDE_EXPR_ADD: v.u.i64 = (int64_t)(x + y); break;
-    case TIDE_EXPR_SUB: v.u.i64 = (int64_t)(x - y); break;
-    case TIDE_EXPR_MUL: v.u.i64 = (int64_t)(x * y); break;
+    case TIDE_EXPR_ADD: z = x + y; break;
+    case TIDE_EXPR_SUB: z = x - y; break;
+    case TIDE_EXPR_MUL: z = x * y; break;
     default:
-        if (b.u.i64 == 0)
+        if (y == 0)
             return vnull(t);
-        if (b.u.i64 == -1)
-            v.u.i64 = op == TIDE_EXPR_DIV ? (int64_t)(0 - x) : 0;
-        else
-            v.u.i64 = op == TIDE_EXPR_DIV ? a.u.i64 / b.u.i64 : a.u.i64 % b.u.i64;
+        z = op == TIDE_EXPR_DIV ? x / y : x % y;
     }
-    return v;
+    if (z < INT64_MIN || z > INT64_MAX)
+        return ref_fail(t);
+    if (t == TIDE_TYPE_TIMESTAMP && (z < -62167219200000LL || z > 253402300799999LL))
+        return ref_fail(t);
+    return (tide_value){.type = t, .u.i64 = (int64_t)z};
 }
 
 static tide_value ref_eval(const rnode *r, const tide_cbatch *b, uint32_t row)
@@ -588,13 +601,20 @@ static tide_value ref_eval(const rnode *r, const tide_cbatch *b, uint32_t row)
             return vnull(r->type);
         if (r->type == TIDE_TYPE_DOUBLE)
             return vf64(-a.u.f64);
-        return (tide_value){.type = r->type, .u.i64 = (int64_t)(0 - (uint64_t)a.u.i64)};
+        if (a.u.i64 == INT64_MIN)
+            return ref_fail(r->type);
+        return (tide_value){.type = r->type, .u.i64 = -a.u.i64};
     case R_CMP:
         return ref_compare(r->op, ref_eval(r->k[0], b, row), ref_eval(r->k[1], b, row));
     case R_AND:
-        return from_truth(AND_T[truth(ref_eval(r->k[0], b, row))][truth(ref_eval(r->k[1], b, row))]);
-    case R_OR:
-        return from_truth(OR_T[truth(ref_eval(r->k[0], b, row))][truth(ref_eval(r->k[1], b, row))]);
+    case R_OR: {
+        int l = truth(ref_eval(r->k[0], b, row));
+        bool decided = l == (r->kind == R_AND ? 0 : 1); /* SQL need not evaluate the right side */
+        g_lazy += decided;
+        int rt = truth(ref_eval(r->k[1], b, row));
+        g_lazy -= decided;
+        return from_truth(r->kind == R_AND ? AND_T[l][rt] : OR_T[l][rt]);
+    }
     case R_NOT:
         return from_truth(NOT_T[truth(ref_eval(r->k[0], b, row))]);
     case R_IS: {
@@ -708,7 +728,8 @@ static tide_value ref_eval(const rnode *r, const tide_cbatch *b, uint32_t row)
         a = ref_eval(r->k[0], b, row);
         if (a.is_null)
             return vnull(TIDE_TYPE_TIMESTAMP);
-        return vts(ref_floor(a.u.i64, r->unit, r->flag));
+        c = vts(ref_floor(a.u.i64, r->unit, r->flag));
+        return c.u.i64 < -62167219200000LL || c.u.i64 > 253402300799999LL ? ref_fail(TIDE_TYPE_TIMESTAMP) : c;
     case R_EXTRACT:
         a = ref_eval(r->k[0], b, row);
         if (a.is_null)
@@ -1126,6 +1147,29 @@ static rnode *gen(uint64_t *s, tide_type t, int depth)
 }
 
 /* Same value?  (NaNs equal; -0.0 and 0.0 differ; strings bytewise.) */
+static bool same(tide_value want, const tide_expr_vec *v, uint32_t row, char *why, size_t whylen);
+
+/* The reference's value of row `row` against the tree's: a row the
+ * reference fails must be marked failed (its value does not matter), any
+ * other must not be and must have the same value. */
+static bool same_or_failed(const rnode *r, const tide_cbatch *b, const tide_expr *x, const tide_expr_vec *v,
+                           uint32_t row, char *why, size_t whylen)
+{
+    g_sused = 0;
+    g_failed = 0;
+    tide_value want = ref_eval(r, b, row);
+    const uint8_t *rows;
+    const char *reason;
+    bool failed = tide_expr_faults(x, &rows, &reason) && rows[row];
+    if (failed != (g_failed != 0)) {
+        snprintf(why, whylen, "failed: want %d got %d (%s)", g_failed, failed, reason ? reason : "-");
+        return false;
+    }
+    if (failed)
+        return strncmp(reason, "integer overflow in ", 20) == 0 || strncmp(reason, "TIMESTAMP out of range", 22) == 0;
+    return same(want, v, row, why, whylen);
+}
+
 static bool same(tide_value want, const tide_expr_vec *v, uint32_t row, char *why, size_t whylen)
 {
     bool wn = want.is_null || want.type == TIDE_TYPE_NULL, gn = v->nulls[row] != 0;
@@ -1183,10 +1227,8 @@ static void test_random_trees(void)
             TT_ASSERT_MSG(rc == 0, "eval: %s", e.msg);
             TT_ASSERT_EQ_INT(v->rows, tide_cbatch_rows(b));
             for (uint32_t row = 0; row < v->rows; row++) {
-                g_sused = 0;
-                tide_value want = ref_eval(r, b, row);
                 char why[256];
-                if (!same(want, v, row, why, sizeof why)) {
+                if (!same_or_failed(r, b, x, v, row, why, sizeof why)) {
                     TT_SEED(tree_seed);
                     tide_expr_free(x);
                     tide_cbatch_free(b);
@@ -1202,8 +1244,9 @@ static void test_random_trees(void)
                 uint32_t k = 0;
                 for (uint32_t row = 0; row < tide_cbatch_rows(b); row++) {
                     g_sused = 0;
+                    g_failed = 0;
                     tide_value w = ref_eval(r, b, row);
-                    if (!w.is_null && w.u.b) {
+                    if (!g_failed && !w.is_null && w.u.b) {
                         if (k >= n || sel[k] != row)
                             TT_SEED(tree_seed);
                         TT_ASSERT(k < n && sel[k] == row);
@@ -1246,10 +1289,8 @@ static void test_reuse_across_batches(void)
             const tide_expr_vec *v;
             TT_OK(tide_expr_eval(x, bs[k], NULL, 0, &v, &e));
             for (uint32_t row = 0; row < v->rows; row++) {
-                g_sused = 0;
-                tide_value want = ref_eval(r, bs[k], row);
                 char why[256];
-                if (!same(want, v, row, why, sizeof why)) {
+                if (!same_or_failed(r, bs[k], x, v, row, why, sizeof why)) {
                     TT_SEED(tree_seed);
                     tide_expr_free(x);
                     TT_ASSERT_MSG(0, "tree %d batch %d row %u: %s", it, k, row, why);
@@ -1351,9 +1392,13 @@ static void test_arith_semantics(void)
     struct { int64_t a, b; int op; bool null; int64_t want; } t[] = {
         {7, 0, TIDE_EXPR_DIV, true, 0},   {7, 0, TIDE_EXPR_MOD, true, 0},
         {-7, 2, TIDE_EXPR_DIV, false, -3}, {-7, 2, TIDE_EXPR_MOD, false, -1},
-        {7, -2, TIDE_EXPR_MOD, false, 1},  {INT64_MIN, -1, TIDE_EXPR_DIV, false, INT64_MIN},
-        {INT64_MIN, -1, TIDE_EXPR_MOD, false, 0}, {INT64_MAX, 1, TIDE_EXPR_ADD, false, INT64_MIN},
-        {INT64_MIN, 1, TIDE_EXPR_SUB, false, INT64_MAX}, {INT64_MAX, 2, TIDE_EXPR_MUL, false, -2},
+        {7, -2, TIDE_EXPR_MOD, false, 1},  {INT64_MIN, -1, TIDE_EXPR_MOD, false, 0},
+        {INT64_MAX - 1, 1, TIDE_EXPR_ADD, false, INT64_MAX}, {INT64_MIN + 1, 1, TIDE_EXPR_SUB, false, INT64_MIN},
+        {INT64_MIN / 2, 2, TIDE_EXPR_MUL, false, INT64_MIN}, {INT64_MIN, 1, TIDE_EXPR_DIV, false, INT64_MIN},
+        /* overflows fail the row (null = true, and marked) */
+        {INT64_MIN, -1, TIDE_EXPR_DIV, true, 1}, {INT64_MAX, 1, TIDE_EXPR_ADD, true, 1},
+        {INT64_MIN, 1, TIDE_EXPR_SUB, true, 1}, {INT64_MAX, 2, TIDE_EXPR_MUL, true, 1},
+        {-2, INT64_MAX, TIDE_EXPR_MUL, true, 1}, {INT64_MIN, -1, TIDE_EXPR_MUL, true, 1},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         for (int lit = 0; lit < 2; lit++) { /* constant divisor path, and a computed one */
@@ -1369,6 +1414,16 @@ static void test_arith_semantics(void)
             TT_ASSERT_EQ_INT(v.is_null, t[i].null);
             if (!t[i].null)
                 TT_ASSERT_EQ_INT(v.u.i64, t[i].want);
+            const uint8_t *rows;
+            const char *why;
+            bool failed = t[i].null && t[i].want == 1;
+            TT_ASSERT_EQ_INT(tide_expr_faults(x, &rows, &why), failed);
+            if (failed) {
+                char want[64];
+                snprintf(want, sizeof want, "integer overflow in BIGINT %s BIGINT", tide_expr_arith_name(t[i].op));
+                TT_ASSERT_EQ_STR(why, want);
+                TT_ASSERT(rows[0] == 1);
+            }
             tide_expr_free(x);
         }
     }
@@ -1393,6 +1448,33 @@ static void test_arith_semantics(void)
     TT_ASSERT_EQ_INT(tide_expr_type(x), TIDE_TYPE_TIMESTAMP);
     TT_OK(eval1(x, &v, &e));
     TT_ASSERT_EQ_INT(v.u.i64, 1000 - 180000);
+    tide_expr_free(x);
+    /* TIMESTAMP results outside the range fail: +- INTERVAL, FLOOR, CEIL */
+    const uint8_t *rows;
+    const char *why;
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MAX, &e);
+    tide_expr_literal_interval(&b, 1, &e);
+    TT_OK(tide_expr_arith(&x, TIDE_EXPR_ADD, a, b, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1);
+    TT_ASSERT_EQ_STR(why, "TIMESTAMP out of range (timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 "
+                          "23:59:59.999) in TIMESTAMP(3) + INTERVAL");
+    tide_expr_free(x);
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MIN, &e); /* a Saturday: its week began in year -1 */
+    TT_OK(tide_expr_floor(&x, a, TIDE_TS_UNIT_WEEK, false, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1);
+    TT_ASSERT(strstr(why, "in FLOOR(... TO WEEK)") != NULL);
+    tide_expr_free(x);
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MAX, &e);
+    TT_OK(tide_expr_floor(&x, a, TIDE_TS_UNIT_YEAR, true, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1);
+    tide_expr_free(x);
+    tide_expr_literal_ts(&a, TIDE_TS_VALID_MAX, &e);
+    TT_OK(tide_expr_floor(&x, a, TIDE_TS_UNIT_YEAR, false, &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(!v.is_null && tide_expr_faults(x, &rows, &why) == 0);
     tide_expr_free(x);
 }
 
@@ -1604,6 +1686,13 @@ static bool str_is(tide_value v, const char *s)
 static void test_cast_round_trips(void)
 {
     tide_err e = {0};
+    /* TIMESTAMP from BIGINT or STRING: only inside its range (TRY_CAST: NULL) */
+    TT_ASSERT(cast1(vi64(TIDE_TS_VALID_MAX), TIDE_TYPE_TIMESTAMP, &e).u.i64 == TIDE_TS_VALID_MAX);
+    TT_ASSERT(cast1(vi64(TIDE_TS_VALID_MIN), TIDE_TYPE_TIMESTAMP, &e).u.i64 == TIDE_TS_VALID_MIN);
+    TT_ASSERT(cast1(vi64(TIDE_TS_VALID_MAX + 1), TIDE_TYPE_TIMESTAMP, &e).is_null);
+    TT_ASSERT(cast1(vi64(INT64_MIN), TIDE_TYPE_TIMESTAMP, &e).is_null);
+    static char plus[] = "+10000-01-01";
+    TT_ASSERT(cast1(vstr((tide_str){plus, 12}), TIDE_TYPE_TIMESTAMP, &e).is_null);
     /* DOUBLE -> STRING table */
     struct { double d; const char *s; } ft[] = {
         {2.0, "2.0"}, {0.1, "0.1"}, {-1.5, "-1.5"}, {1e20, "1e+20"}, {NAN, "NaN"}, {INFINITY, "Infinity"},
@@ -1639,10 +1728,11 @@ static void test_cast_round_trips(void)
                 memcpy(&d, &bits, 8);
                 tide_cbatch_set_f64(b, C_D1, r, d);
             }
-            if (rnd(&s, 2))
-                tide_cbatch_set_i64(b, C_T1, r, (int64_t)tt_rand(&s));
+            if (rnd(&s, 2)) /* (a TIMESTAMP is inside its range: data/types.h) */
+                tide_cbatch_set_i64(b, C_T1, r,
+                                    TIDE_TS_VALID_MIN + (int64_t)(tt_rand(&s) % (uint64_t)TIDE_TS_VALID_SPAN));
             if (r < 4)
-                tide_cbatch_set_i64(b, C_T1, r, (int64_t[]){INT64_MIN, INT64_MAX, -1, 0}[r]);
+                tide_cbatch_set_i64(b, C_T1, r, (int64_t[]){TIDE_TS_VALID_MIN, TIDE_TS_VALID_MAX, -1, 0}[r]);
         }
         for (int col = 0; col < 4; col++) {
             static const int cols[4] = {C_D1, C_T1, C_I1, C_B};
@@ -1815,8 +1905,7 @@ static void test_filter_project(void)
         uint32_t sel[500], n;
         TT_OK(tide_expr_filter(pred, in, sel, &n, &e));
         TT_OK(tide_expr_project(ex, 3, in, sel, n, out, &e));
-        TT_ASSERT_EQ_INT(tide_cbatch_rows(out), n);
-        uint32_t k = 0;
+        uint32_t k = 0, kept = 0, overflowed = 0;
         for (uint32_t r = 0; r < 500; r++) {
             tide_value i1 = tide_cbatch_get(in, C_I1, r), s1 = tide_cbatch_get(in, C_S1, r);
             bool a = !i1.is_null && i1.u.i64 % 3 == 1;
@@ -1824,17 +1913,24 @@ static void test_filter_project(void)
             if (!(a || b))
                 continue;
             TT_ASSERT(k < n && sel[k] == r);
-            TT_ASSERT_EQ_INT(tide_cbatch_op(out, k), tide_cbatch_op(in, r));
-            TT_ASSERT_EQ_INT(tide_cbatch_pos(out, k), tide_cbatch_pos(in, r));
-            TT_ASSERT_EQ_INT(tide_cbatch_is_null(out, 0, k), tide_cbatch_is_null(in, C_T1, r));
-            if (!tide_cbatch_is_null(out, 0, k))
-                TT_ASSERT_EQ_INT(tide_cbatch_i64(out, 0, k), tide_cbatch_i64(in, C_T1, r));
-            TT_ASSERT_EQ_INT(tide_cbatch_is_null(out, 1, k), i1.is_null);
+            __int128 twice = (__int128)i1.u.i64 * 2;
+            if (!i1.is_null && (twice > INT64_MAX || twice < INT64_MIN)) {
+                overflowed++; /* a failed row: not appended */
+                k++;
+                continue;
+            }
+            uint32_t w = kept++; /* the output row */
+            TT_ASSERT_EQ_INT(tide_cbatch_op(out, w), tide_cbatch_op(in, r));
+            TT_ASSERT_EQ_INT(tide_cbatch_pos(out, w), tide_cbatch_pos(in, r));
+            TT_ASSERT_EQ_INT(tide_cbatch_is_null(out, 0, w), tide_cbatch_is_null(in, C_T1, r));
+            if (!tide_cbatch_is_null(out, 0, w))
+                TT_ASSERT_EQ_INT(tide_cbatch_i64(out, 0, w), tide_cbatch_i64(in, C_T1, r));
+            TT_ASSERT_EQ_INT(tide_cbatch_is_null(out, 1, w), i1.is_null);
             if (!i1.is_null)
-                TT_ASSERT_EQ_INT(tide_cbatch_i64(out, 1, k), (int64_t)((uint64_t)i1.u.i64 * 2));
-            TT_ASSERT_EQ_INT(tide_cbatch_is_null(out, 2, k), s1.is_null);
+                TT_ASSERT_EQ_INT(tide_cbatch_i64(out, 1, w), (int64_t)((uint64_t)i1.u.i64 * 2));
+            TT_ASSERT_EQ_INT(tide_cbatch_is_null(out, 2, w), s1.is_null);
             if (!s1.is_null) {
-                tide_str o = tide_cbatch_str(out, 2, k);
+                tide_str o = tide_cbatch_str(out, 2, w);
                 TT_ASSERT(o.len == s1.u.s.len);
                 for (uint32_t j = 0; j < o.len; j++) {
                     unsigned char ch = (unsigned char)s1.u.s.ptr[j];
@@ -1844,8 +1940,10 @@ static void test_filter_project(void)
             k++;
         }
         TT_ASSERT_EQ_INT(k, n);
+        TT_ASSERT_EQ_INT(tide_cbatch_rows(out), kept);
+        TT_ASSERT_EQ_INT(kept + overflowed, n);
         /* not enough room: TIDE_ERANGE, nothing appended */
-        if (n > 100) {
+        if (kept > 100) {
             uint32_t before = tide_cbatch_rows(out);
             TT_ASSERT_EQ_INT(tide_expr_project(ex, 3, in, NULL, 0, out, &e), TIDE_ERANGE);
             TT_ASSERT_EQ_INT(tide_cbatch_rows(out), before);

@@ -6,6 +6,7 @@
  * gmtime_r, an independent formatter).
  */
 #include "connect/gen_logins.h"
+#include "data/types.h"
 
 #include "tt.h"
 
@@ -377,7 +378,23 @@ static void test_bad_config(void)
     tide_err e = {0};
     c.end_ms = c.start_ms;
     TT_ASSERT_EQ_INT(tide_gen_logins_create(&g, &c, &e), TIDE_EINVAL);
-    TT_ASSERT(strstr(e.msg, "end_ms") != NULL);
+    TT_ASSERT(strstr(e.msg, "'span'") != NULL);
+    const char *opt = NULL;
+    TT_ASSERT_EQ_INT(tide_gen_logins_cfg_check(&c, &opt, NULL), TIDE_EINVAL);
+    TT_ASSERT_EQ_STR(opt, "span");
+    /* event times stay inside the TIMESTAMP range (data/types.h) */
+    c = base_cfg();
+    c.start_ms = TIDE_TS_VALID_MIN - 1;
+    c.end_ms = c.start_ms + 1000;
+    TT_ASSERT_EQ_INT(tide_gen_logins_cfg_check(&c, &opt, NULL), TIDE_EINVAL);
+    TT_ASSERT_EQ_STR(opt, "start");
+    c.start_ms = TIDE_TS_VALID_MAX - 999;
+    c.end_ms = TIDE_TS_VALID_MAX + 1; /* the last event at VALID_MAX: fine */
+    TT_OK(tide_gen_logins_cfg_check(&c, &opt, NULL));
+    TT_ASSERT(opt == NULL);
+    c.end_ms++;
+    TT_ASSERT_EQ_INT(tide_gen_logins_cfg_check(&c, &opt, NULL), TIDE_EINVAL);
+    TT_ASSERT_EQ_STR(opt, "span");
     c = base_cfg();
     c.users = 0;
     tide_err_clear(&e);

@@ -253,7 +253,7 @@ static void run_chain(bool prompt)
     tide_err e = {0};
     char out[1100], outtmp[1200];
     snprintf(out, sizeof out, "%s/chain%d.csv", tmp, (int)prompt);
-    snprintf(outtmp, sizeof outtmp, "%s.tmp", out);
+    snprintf(outtmp, sizeof outtmp, "%s.tide-tmp", out);
     tide_schema *s = schema3();
     TT_ASSERT(s);
     tide_sink_config kc;

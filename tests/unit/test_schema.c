@@ -74,6 +74,9 @@ static void test_many_columns(void)
                 want = j;
         TT_ASSERT_EQ_INT(tide_schema_find(s, q, (size_t)n), want);
     }
+    /* a duplicate is found through the index too, in any case */
+    TT_ASSERT_EQ_INT(tide_schema_add(s, "COL_1393", TIDE_TYPE_BIGINT, true, &e), TIDE_EEXIST);
+    TT_ASSERT_EQ_INT(tide_schema_ncols(s), 200);
     tide_schema_free(s);
 }
 

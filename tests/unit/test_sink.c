@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *tmp;
@@ -241,7 +242,7 @@ static void test_table_file_sel(void)
     tide_err e = {0};
     char out[1100], outtmp[1200];
     snprintf(out, sizeof out, "%s/t.txt", tmp);
-    snprintf(outtmp, sizeof outtmp, "%s.tmp", out);
+    snprintf(outtmp, sizeof outtmp, "%s.tide-tmp", out);
     tide_schema *s = schema5();
     tide_cbatch *b = batch6(s, true);
     TT_ASSERT(s && b);
@@ -330,6 +331,74 @@ static void test_csv_file(void)
     TT_OK(tide_sink_close(k, &e));
     TT_ASSERT(file_is(out, CSV_HEAD_OP));
     tide_cbatch_free(b);
+    tide_cbatch_free(plain);
+    tide_schema_free(s);
+}
+
+/* ---- what a file sink may replace ---- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* A path that exists and is not a regular file is refused at open and left
+ * as it was; a temp left by a killed run is removed (a symlink there is
+ * unlinked, its target untouched); a regular file is replaced. */
+static void test_file_targets(void)
+{
+    tide_err e = {0};
+    tide_schema *s = schema5();
+    tide_cbatch *plain = batch6(s, false);
+    TT_ASSERT(s && plain);
+    char fifo[1100], dir[1100], link[1100], target[1100], stale[1200], reg[1100];
+    snprintf(fifo, sizeof fifo, "%s/fifo", tmp);
+    snprintf(dir, sizeof dir, "%s/dir", tmp);
+    snprintf(link, sizeof link, "%s/link", tmp);
+    snprintf(target, sizeof target, "%s/target.txt", tmp);
+    snprintf(reg, sizeof reg, "%s/reg.csv", tmp);
+    TT_ASSERT(mkfifo(fifo, 0644) == 0);
+    TT_ASSERT(mkdir(dir, 0755) == 0);
+    write_text(target, "keep me\n");
+    TT_ASSERT(symlink(target, link) == 0);
+    tide_sink_config kc;
+    tide_sink_config_init(&kc);
+    TT_OK(tide_sink_config_set(&kc, "connector", "file", &e));
+    kc.schema = s;
+    const struct {
+        const char *path, *what;
+    } bad[] = {{fifo, "is a FIFO"}, {dir, "is a directory"}, {link, "is a symbolic link"}, {"/dev/null", "is a device"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kc.path = bad[i].path;
+        tide_sink *k = NULL;
+        tide_err_clear(&e);
+        TT_ASSERT_EQ_INT(tide_sink_open(&k, &kc, &e), TIDE_EINVAL);
+        TT_ASSERT_MSG(strstr(e.msg, bad[i].path) && strstr(e.msg, bad[i].what), "%s", e.msg);
+        TT_ASSERT(k == NULL);
+    }
+    struct stat st;
+    TT_ASSERT(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    TT_ASSERT(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    TT_ASSERT(lstat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    TT_ASSERT(file_is(target, "keep me\n"));
+    /* a stale temp (here a symlink to the target) is cleaned, not followed */
+    snprintf(stale, sizeof stale, "%s.tide-tmp", reg);
+    write_text(reg, "old\n");
+    TT_ASSERT(symlink(target, stale) == 0);
+    kc.path = reg;
+    tide_sink *k = NULL;
+    tide_err_clear(&e);
+    TT_OK(tide_sink_open(&k, &kc, &e));
+    uint32_t sel[] = {0};
+    TT_OK(tide_sink_write_sel(k, plain, sel, 1, &e));
+    TT_OK(tide_sink_close(k, &e));
+    TT_ASSERT(file_is(reg, "2024-01-01 00:00:00.000,1,1.5,true,ann\n"));
+    TT_ASSERT(file_is(target, "keep me\n"));
+    TT_ASSERT(lstat(stale, &st) != 0 && errno == ENOENT);
     tide_cbatch_free(plain);
     tide_schema_free(s);
 }
@@ -545,6 +614,7 @@ int main(void)
     TT_RUN(test_table_stdout);
     TT_RUN(test_table_file_sel);
     TT_RUN(test_csv_file);
+    TT_RUN(test_file_targets);
     TT_RUN(test_jsonl_prompt);
     TT_RUN(test_op_column);
     TT_RUN(test_topic_sel);

@@ -294,6 +294,26 @@ static const err_case err_cases[] = {
     {LOGINS "INSERT INTO logins SELECT * FROM logins;",
      "8:13: table 'logins' (connector 'logins') cannot be written to"},
     {LOGINS "SELECT * FROM logins ORDER BY ts;", "8:31: ORDER BY is not supported on a stream"},
+    /* source options checked at plan time, named as the user wrote them */
+#define GEN(opts) "CREATE TABLE g (ts TIMESTAMP(3), WATERMARK FOR ts AS ts)\n  WITH ('connector' = 'logins', " opts ");\n" \
+                  "SELECT * FROM g;"
+    {GEN("'count' = '-5'"), "2:33: source option 'count': bad value '-5'"},
+    {GEN("'events' = '9', 'users' = '0'"), "2:49: source option 'users' of table 'g': must be in 1..2147483648"},
+    {GEN("'zipf' = '-1'"), "2:33: source option 'zipf' of table 'g': must be in 0..10"},
+    {GEN("'late.share' = '1.5'"), "2:33: source option 'late.share' of table 'g': must be in 0..1"},
+    {GEN("'rate' = '-2'"), "2:33: source option 'rate' of table 'g': must be >= 0 and finite"},
+    {GEN("'start' = '-0001-12-31 23:59:59.999'"),
+     "2:33: source option 'start' of table 'g': timestamp outside 0000-01-01 00:00:00.000 .. 9999-12-31 23:59:59.999"},
+    {GEN("'start' = '9999-12-31 12:00:00'"),
+     "2:33: source option 'start' of table 'g': the last event time would be a timestamp outside 0000-01-01 "
+     "00:00:00.000 .. 9999-12-31 23:59:59.999"},
+#undef GEN
+    /* a repeated WITH name among many (found by sorting): the first in text order */
+    {"WITH a0 AS (SELECT 1), a1 AS (SELECT 1), a2 AS (SELECT 1), a3 AS (SELECT 1), a4 AS (SELECT 1), a5 AS (SELECT 1),\n"
+     "a6 AS (SELECT 1), a7 AS (SELECT 1), a8 AS (SELECT 1), a9 AS (SELECT 1), b0 AS (SELECT 1), b1 AS (SELECT 1),\n"
+     "b2 AS (SELECT 1), b3 AS (SELECT 1), b4 AS (SELECT 1), B1 AS (SELECT 1), b6 AS (SELECT 1), A3 AS (SELECT 1)\n"
+     "SELECT * FROM a0;",
+     "3:55: duplicate WITH name 'b1'"},
     {LOGINS "SELECT * FROM logins LIMIT 3;", "8:28: LIMIT is not supported on a stream"},
     {LOGINS "SELECT ts FROM logins UNION SELECT ts FROM logins;",
      "8:1: UNION without ALL is not supported (use UNION ALL)"},
@@ -303,7 +323,7 @@ static const err_case err_cases[] = {
             "SELECT * FROM TABLE(TUMBLE(TABLE c, DESCRIPTOR(ts), INTERVAL '1' DAY));",
      "9:34: TUMBLE needs an input with an event-time column (declare a WATERMARK on the table)"},
     {LOGINS "SELECT * FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '7' HOUR, INTERVAL '1' DAY));",
-     "8:15: CUMULATE: step and max must be > 0 and max a multiple of step (got 25200000, 86400000)"},
+     "8:79: CUMULATE: step and max must be > 0 and max a multiple of step (got 25200000, 86400000)"},
 };
 
 static void test_errors(void)
@@ -337,6 +357,30 @@ static void test_error_render(void)
                      "         ^\n");
     tide_buf_free(&out);
     tide_sql_catalog_free(cat);
+    /* a long line is quoted as an excerpt around the column */
+    tide_buf line = {0};
+    TT_ASSERT(tide_buf_printf(&line, "SELECT ") == 0);
+    for (int i = 0; i < 5000; i++) /* "nope" in the middle */
+        TT_ASSERT(tide_buf_printf(&line, "%s%d AS c%d%s", i ? ", " : "", i, i, i == 2500 ? ", nope" : "") == 0);
+    TT_ASSERT(tide_buf_printf(&line, " FROM logins;") == 0);
+    tide_sql_error e2 = {.line = 1, .col = 1};
+    snprintf(e2.file, sizeof e2.file, "long.sql");
+    snprintf(e2.msg, sizeof e2.msg, "unknown column 'nope'");
+    const char *ltxt = (const char *)line.data;
+    e2.off = (size_t)(strstr(ltxt, "nope") - ltxt);
+    e2.col = (uint32_t)e2.off + 1;
+    tide_buf r2 = {0};
+    TT_ASSERT(tide_sql_error_render(&e2, ltxt, line.len, &r2) == 0);
+    TT_ASSERT(tide_buf_putc(&r2, 0) == 0);
+    const char *txt = (const char *)r2.data;
+    TT_ASSERT_MSG(r2.len < 400, "%zu bytes", r2.len);
+    const char *l2 = strchr(txt, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+    TT_ASSERT_MSG(strncmp(l2, "  ...", 5) == 0 && strstr(l2, "...\n") != NULL, "%s", txt);
+    /* the caret stands under the 'n' of nope */
+    size_t caret = strlen(l3) - 2; /* "   ...   ^\n" */
+    TT_ASSERT(l3[caret] == '^' && strncmp(l2 + caret, "nope", 4) == 0);
+    tide_buf_free(&r2);
+    tide_buf_free(&line);
 }
 
 /* ---- the plan's contents -------------------------------------------- */

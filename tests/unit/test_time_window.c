@@ -51,13 +51,15 @@ static void test_assign_matches_brute_force(void)
         int64_t a = 1 + (int64_t)(tt_rand(&seed) % 12), b = 1 + (int64_t)(tt_rand(&seed) % 5);
         switch (tt_rand(&seed) % 5) {
         case 0: s = tide_win_tumble(a); break;
-        case 1: s = tide_win_hop(b, a); break;
+        case 1: s = tide_win_hop(b, b * (1 + a % 5)); break;
         case 2: s = tide_win_cumulate(b, b * (1 + (int64_t)(tt_rand(&seed) % 5))); break;
         case 3: s = tide_win_session(a); break;
         default: s = tide_win_global(); break;
         }
         TT_OK(tide_win_spec_check(&s, NULL));
-        int64_t ts = (int64_t)(tt_rand(&seed) % 200) - 100;
+        /* around 0, and at both ends of the TIMESTAMP range */
+        static const int64_t base[3] = {0, TIDE_TS_VALID_MIN + 100, TIDE_TS_VALID_MAX - 99};
+        int64_t ts = base[iter % 3] + (int64_t)(tt_rand(&seed) % 200) - 100;
         size_t n = tide_win_assign(&s, ts, got);
         size_t m = brute_windows(&s, ts, want);
         if (n != m)
@@ -65,6 +67,7 @@ static void test_assign_matches_brute_force(void)
         TT_ASSERT_MSG(n == m, "%s ts=%lld: %zu windows, want %zu", tide_win_kind_name(s.kind),
                       (long long)ts, n, m);
         TT_ASSERT(n <= tide_win_max_windows(&s));
+        TT_ASSERT_MSG(n >= 1, "%s ts=%lld: in no window", tide_win_kind_name(s.kind), (long long)ts);
         for (size_t i = 0; i < n; i++) {
             if (got[i].start != want[i].start || got[i].end != want[i].end)
                 TT_SEED(s0);
@@ -105,11 +108,11 @@ static void test_extreme_timestamps(void)
     TT_ASSERT_EQ_INT(tide_win_assign(&t, TIDE_TS_MIN, r), 1);
     TT_ASSERT_EQ_INT(r[0].start, TIDE_TS_MIN);
     TT_ASSERT(r[0].end > TIDE_TS_MIN);
-    tide_win_spec h = tide_win_hop(3, 7);
+    tide_win_spec h = tide_win_hop(3, 9);
     size_t n = tide_win_assign(&h, TIDE_TS_MAX - 2, r);
     TT_ASSERT(n >= 1 && n <= 3);
     for (size_t i = 0; i < n; i++)
-        TT_ASSERT(r[i].start <= TIDE_TS_MAX - 2 && r[i].end == TIDE_TS_MAX);
+        TT_ASSERT(r[i].start <= TIDE_TS_MAX - 2 && r[i].end > TIDE_TS_MAX - 2);
     n = tide_win_assign(&h, TIDE_TS_MIN + 1, r);
     TT_ASSERT(n >= 1 && n <= 3);
     tide_win_spec c = tide_win_cumulate(4, 8);
@@ -125,7 +128,13 @@ static void test_spec_check(void)
     tide_err e = {0};
     tide_win_spec bad[] = {tide_win_tumble(0), tide_win_hop(0, 10), tide_win_hop(5, -1),
                            tide_win_cumulate(3, 10), tide_win_session(0),
-                           tide_win_hop(1, TIDE_WIN_MAX_PER_RECORD + 1)};
+                           tide_win_hop(1, TIDE_WIN_MAX_PER_RECORD + 1),
+                           /* Flink's rules: size a multiple of slide (so slide <= size) */
+                           tide_win_hop(3, 10), tide_win_hop(10, 5),
+                           /* longer than the TIMESTAMP range */
+                           tide_win_tumble(TIDE_TS_VALID_SPAN + 1), tide_win_session(INT64_MAX),
+                           tide_win_hop(TIDE_TS_VALID_SPAN + 1, 2 * (TIDE_TS_VALID_SPAN + 1)),
+                           tide_win_cumulate(1000, (TIDE_TS_VALID_SPAN / 1000 + 1) * 1000)};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tide_err_clear(&e);
         TT_ASSERT_EQ_INT(tide_win_spec_check(&bad[i], &e), TIDE_EINVAL);
@@ -134,8 +143,11 @@ static void test_spec_check(void)
     tide_win_spec ok = tide_win_cumulate(5, 20);
     TT_OK(tide_win_spec_check(&ok, NULL));
     TT_ASSERT_EQ_INT(tide_win_max_windows(&ok), 4);
-    tide_win_spec h = tide_win_hop(3, 10);
+    tide_win_spec h = tide_win_hop(3, 12);
+    TT_OK(tide_win_spec_check(&h, NULL));
     TT_ASSERT_EQ_INT(tide_win_max_windows(&h), 4);
+    tide_win_spec longest = tide_win_tumble(TIDE_TS_VALID_SPAN);
+    TT_OK(tide_win_spec_check(&longest, NULL));
 }
 
 static void test_session_intersects_like_flink(void)

@@ -510,7 +510,7 @@ static tide_win_spec random_spec(uint64_t *seed, int kind)
     int64_t a = 5 + (int64_t)(tt_rand(seed) % 60), b = 1 + (int64_t)(tt_rand(seed) % 20);
     switch (kind) {
     case 0: return tide_win_tumble(a);
-    case 1: return tide_win_hop(b, b * (1 + (int64_t)(tt_rand(seed) % 4)) + (int64_t)(tt_rand(seed) % 3));
+    case 1: return tide_win_hop(b, b * (1 + (int64_t)(tt_rand(seed) % 4)));
     case 2: return tide_win_cumulate(b, b * (1 + (int64_t)(tt_rand(seed) % 5)));
     case 3: return tide_win_session(1 + (int64_t)(tt_rand(seed) % 30));
     default: return tide_win_global();
@@ -1799,8 +1799,7 @@ static bool boundary_run(uint64_t seed, int path, model *totals)
     int kind = path == 2 ? 0 : (int)(tt_rand(&seed) % 4);
     int64_t a = 3 + (int64_t)(tt_rand(&seed) % 10), b = 2 + (int64_t)(tt_rand(&seed) % 5);
     tide_win_spec w = kind == 0   ? tide_win_tumble(a)
-                      : kind == 1 ? tide_win_hop(b, b * (1 + (int64_t)(tt_rand(&seed) % 3)) +
-                                                        (int64_t)(tt_rand(&seed) % 2))
+                      : kind == 1 ? tide_win_hop(b, b * (1 + (int64_t)(tt_rand(&seed) % 3)))
                       : kind == 2 ? tide_win_cumulate(b, b * (1 + (int64_t)(tt_rand(&seed) % 4)))
                                   : tide_win_session(a);
     model m = {.w = w, .L = LS[tt_rand(&seed) % 6], .W = TIDE_TS_MIN};
