@@ -2,10 +2,20 @@
  * io.c - file I/O with fault injection.  See io.h for the contract.
  *
  * Every operation starts with io_enter(), which counts the call and decides
- * whether this call fails (an injected errno) or whether the simulated
- * machine is already down (TIDE_ECRASH).  Writes and fsyncs also update the
- * tracking table (only while faults are installed) that tide_io_powerloss
- * uses to rewind files to a state a real disk could be in after power loss.
+ * whether this call fails (an injected errno), whether the power fails at it
+ * (a step: a call that changes the disk), or whether the simulated machine
+ * is already down (TIDE_ECRASH).  While faults are installed, two tables
+ * record what a power loss could still take away:
+ *   - file data: per file written, how many bytes were fsynced;
+ *   - the namespace: every create, rename and remove whose directory (both
+ *     directories for a rename) has not been fsynced since, oldest first,
+ *     with what it replaced or removed (the bytes of a file, a whole tree).
+ * tide_io_powerloss rewinds both: each file keeps its fsynced bytes plus a
+ * seed-chosen prefix of the rest, and the pending namespace operations keep
+ * a seed-chosen prefix (a journaling file system commits metadata in order);
+ * the others are undone, newest first.  An operation under a directory that
+ * is renamed while the operation is still pending is not rewound (tide's
+ * primitives fsync the directory before returning, so this does not arise).
  */
 #include "base/io.h"
 
@@ -34,13 +44,42 @@ typedef struct tracked {
     uint64_t synced; /* bytes known durable */
 } tracked;
 
+/* A file or directory as it was before an operation removed or replaced it:
+ * entries in walk order (a directory before what it holds), paths relative
+ * to the saved root ("" is the root itself). */
+typedef struct saved_ent {
+    char *rel;
+    bool is_dir;
+    char *data;
+    size_t len;
+    uint64_t synced; /* of data, the bytes known durable */
+} saved_ent;
+
+typedef struct saved_tree {
+    saved_ent *v;
+    size_t n, cap;
+} saved_tree;
+
+enum { DOP_CREATE, DOP_RENAME, DOP_REMOVE };
+
+/* A namespace operation not yet durable. */
+typedef struct dirop {
+    int kind;
+    char *path;        /* CREATE: what was made; RENAME: the new name; REMOVE: what went */
+    char *from;        /* RENAME: the old name */
+    char *dirs[2];     /* directories still to be fsynced (canonical); NULL once done */
+    saved_tree *old;   /* REMOVE: what was removed; RENAME: the target it replaced */
+} dirop;
+
 static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static tide_io_faults faults;
 static bool faults_on;
-static long n_calls, n_writes;
+static long n_calls, n_writes, n_steps;
 static bool crashed;
 static tracked *trk;
 static size_t trk_n, trk_cap;
+static dirop *dops;
+static size_t dop_n, dop_cap;
 static uint64_t rng_state;
 
 static uint64_t rng_next(void)
@@ -87,14 +126,296 @@ static void trk_add(const char *path, uint64_t synced)
     trk[trk_n++] = (tracked){p, synced};
 }
 
-static void trk_remove(const char *path)
+/* True when `path` is `root` or lies under it. */
+static bool path_under(const char *path, const char *root)
 {
-    tracked *t = trk_find(path);
+    size_t n = strlen(root);
+    return !strncmp(path, root, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Stop tracking `root` and everything under it (it was removed). */
+static void trk_remove_under(const char *root)
+{
+    for (size_t i = 0; i < trk_n;) {
+        if (path_under(trk[i].path, root)) {
+            free(trk[i].path);
+            trk[i] = trk[--trk_n];
+        } else {
+            i++;
+        }
+    }
+}
+
+/* `from` (a file or a directory) is now `to`: so is what is tracked under it. */
+static void trk_rename(const char *from, const char *to)
+{
+    trk_remove_under(to);
+    size_t nf = strlen(from);
+    for (size_t i = 0; i < trk_n; i++) {
+        if (!path_under(trk[i].path, from))
+            continue;
+        size_t len = strlen(to) + strlen(trk[i].path + nf) + 1;
+        char *p = malloc(len);
+        if (!p)
+            continue; /* tests only: losing tracking just weakens the simulation */
+        snprintf(p, len, "%s%s", to, trk[i].path + nf);
+        free(trk[i].path);
+        trk[i].path = p;
+    }
+}
+
+/* ---- the namespace journal ---- */
+
+static int parent_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(out, cap, ".");
+        return 0;
+    }
+    size_t n = (size_t)(slash - path);
+    if (n == 0)
+        n = 1;
+    if (n >= cap)
+        return -1;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* The canonical name of directory `dir` (realpath), or a copy of it. */
+static char *dir_canon(const char *dir)
+{
+    char *r = realpath(dir, NULL);
+    return r ? r : strdup(dir);
+}
+
+static char *parent_canon(const char *path)
+{
+    char dir[PATH_MAX];
+    if (parent_of(path, dir, sizeof dir))
+        return NULL;
+    return dir_canon(dir);
+}
+
+static void saved_free(saved_tree *t)
+{
     if (!t)
         return;
-    free(t->path);
-    *t = trk[--trk_n];
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->v[i].rel);
+        free(t->v[i].data);
+    }
+    free(t->v);
+    free(t);
 }
+
+static int saved_push(saved_tree *t, const char *rel, bool is_dir, char *data, size_t len,
+                      uint64_t synced)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 8;
+        saved_ent *v = realloc(t->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        t->v = v;
+        t->cap = cap;
+    }
+    char *r = strdup(rel);
+    if (!r)
+        return -1;
+    t->v[t->n++] = (saved_ent){r, is_dir, data, len, synced};
+    return 0;
+}
+
+/* Read what is at `root`/`rel` (and below) into t.  The mutex is held. */
+static int saved_walk(saved_tree *t, const char *root, const char *rel)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel) >= sizeof path)
+        return -1;
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        FILE *fp = fopen(path, "rb");
+        if (!fp)
+            return -1;
+        size_t len = (size_t)st.st_size;
+        char *data = malloc(len ? len : 1);
+        size_t got = data ? fread(data, 1, len, fp) : 0;
+        fclose(fp);
+        if (!data || got != len) {
+            free(data);
+            return -1;
+        }
+        tracked *k = trk_find(path);
+        uint64_t synced = k && k->synced < len ? k->synced : len;
+        if (saved_push(t, rel, false, data, len, synced)) {
+            free(data);
+            return -1;
+        }
+        return 0;
+    }
+    if (saved_push(t, rel, true, NULL, 0, 0))
+        return -1;
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char sub[PATH_MAX];
+        if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
+            sizeof sub)
+            rc = -1;
+        else
+            rc = saved_walk(t, root, sub);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* What is at `path` now, or NULL (nothing there, or out of memory: tests
+ * only, losing it weakens the simulation). */
+static saved_tree *saved_take(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return NULL;
+    saved_tree *t = calloc(1, sizeof *t);
+    if (t && saved_walk(t, path, "") != 0) {
+        saved_free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+/* Put a saved tree back at `path`; each file gets its durable bytes plus a
+ * seed-chosen prefix of the rest. */
+static int saved_restore(const saved_tree *t, const char *path, tide_err *e)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const saved_ent *s = &t->v[i];
+        char p[PATH_MAX];
+        if ((size_t)snprintf(p, sizeof p, "%s%s%s", path, *s->rel ? "/" : "", s->rel) >= sizeof p)
+            return tide_err_set(e, TIDE_EINVAL, "%s: path too long", path);
+        if (s->is_dir) {
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                return tide_err_sys(e, errno, "%s: restore directory", p);
+            continue;
+        }
+        size_t keep = s->synced + (size_t)(rng_next() % (s->len - s->synced + 1));
+        FILE *fp = fopen(p, "wb");
+        if (!fp || fwrite(s->data, 1, keep, fp) != keep) {
+            int err = errno;
+            if (fp)
+                fclose(fp);
+            return tide_err_sys(e, err, "%s: restore file", p);
+        }
+        if (fclose(fp) != 0)
+            return tide_err_sys(e, errno, "%s: restore file", p);
+    }
+    return 0;
+}
+
+static void dop_free(dirop *d)
+{
+    free(d->path);
+    free(d->from);
+    free(d->dirs[0]);
+    free(d->dirs[1]);
+    saved_free(d->old);
+}
+
+static void dop_clear(void)
+{
+    for (size_t i = 0; i < dop_n; i++)
+        dop_free(&dops[i]);
+    free(dops);
+    dops = NULL;
+    dop_n = dop_cap = 0;
+}
+
+/* Journal a namespace operation; takes `old`.  The mutex is held.  Out of
+ * memory only weakens the simulation (the operation counts as durable). */
+static void dop_add(int kind, const char *path, const char *from, saved_tree *old)
+{
+    if (dop_n == dop_cap) {
+        size_t cap = dop_cap ? dop_cap * 2 : 16;
+        dirop *v = realloc(dops, cap * sizeof *v);
+        if (!v) {
+            saved_free(old);
+            return;
+        }
+        dops = v;
+        dop_cap = cap;
+    }
+    dirop d = {kind, strdup(path), from ? strdup(from) : NULL,
+               {parent_canon(path), from ? parent_canon(from) : NULL}, old};
+    if (d.dirs[1] && d.dirs[0] && !strcmp(d.dirs[0], d.dirs[1])) {
+        free(d.dirs[1]);
+        d.dirs[1] = NULL;
+    }
+    if (!d.path || (from && !d.from) || !d.dirs[0]) {
+        dop_free(&d);
+        return;
+    }
+    dops[dop_n++] = d;
+}
+
+/* Directory `dir` was fsynced: what it was waiting for is durable. */
+static void dop_synced(const char *dir)
+{
+    char *c = dir_canon(dir);
+    if (!c)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < dop_n; i++) {
+        dirop *d = &dops[i];
+        for (int j = 0; j < 2; j++)
+            if (d->dirs[j] && !strcmp(d->dirs[j], c)) {
+                free(d->dirs[j]);
+                d->dirs[j] = NULL;
+            }
+        if (!d->dirs[0] && !d->dirs[1])
+            dop_free(d);
+        else
+            dops[k++] = *d;
+    }
+    dop_n = k;
+    free(c);
+}
+
+static int rmtree_rec(const char *path, tide_err *e);
+
+/* Undo one namespace operation the power loss took away. */
+static int dop_undo(const dirop *d, tide_err *e)
+{
+    struct stat st;
+    switch (d->kind) {
+    case DOP_CREATE:
+        if (lstat(d->path, &st) != 0)
+            return 0;
+        if (S_ISDIR(st.st_mode))
+            return rmtree_rec(d->path, e); /* what it held goes with it */
+        if (unlink(d->path) != 0)
+            return tide_err_sys(e, errno, "%s: undo create", d->path);
+        return 0;
+    case DOP_RENAME:
+        if (lstat(d->path, &st) != 0)
+            return 0;
+        if (rename(d->path, d->from) != 0)
+            return tide_err_sys(e, errno, "undo rename %s to %s", d->from, d->path);
+        return d->old ? saved_restore(d->old, d->path, e) : 0;
+    default:
+        return d->old ? saved_restore(d->old, d->path, e) : 0;
+    }
+}
+
+/* ---- the fault state ---- */
 
 void tide_io_faults_set(const tide_io_faults *f)
 {
@@ -107,9 +428,10 @@ void tide_io_faults_set(const tide_io_faults *f)
     if (!faults.fail_errno)
         faults.fail_errno = EIO;
     rng_state = faults.seed;
-    n_calls = n_writes = 0;
+    n_calls = n_writes = n_steps = 0;
     crashed = false;
     trk_clear();
+    dop_clear();
     pthread_mutex_unlock(&fault_mu);
 }
 
@@ -129,6 +451,14 @@ long tide_io_writes(void)
     return n;
 }
 
+long tide_io_steps(void)
+{
+    pthread_mutex_lock(&fault_mu);
+    long n = n_steps;
+    pthread_mutex_unlock(&fault_mu);
+    return n;
+}
+
 bool tide_io_crashed(void)
 {
     pthread_mutex_lock(&fault_mu);
@@ -137,25 +467,49 @@ bool tide_io_crashed(void)
     return c;
 }
 
-/* Count a call.  Returns 0 to proceed, an errno to inject, or -1 when the
- * simulated machine is down. */
-static int io_enter(void)
+enum { IO_READ, IO_STEP, IO_WRITE };
+
+/* Count a call of `kind`.  Returns 0 to proceed, an errno to inject, or -1
+ * when the simulated machine is down (the power failed at this step, or
+ * before).  The power failing at a write sets *torn instead: the caller
+ * writes part of it and then fails. */
+static int io_enter(int kind, bool *torn)
 {
     if (!__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
         __atomic_add_fetch(&n_calls, 1, __ATOMIC_RELAXED);
+        if (kind != IO_READ)
+            __atomic_add_fetch(&n_steps, 1, __ATOMIC_RELAXED);
+        if (kind == IO_WRITE)
+            __atomic_add_fetch(&n_writes, 1, __ATOMIC_RELAXED);
         return 0;
     }
     int r = 0;
     pthread_mutex_lock(&fault_mu);
     n_calls++;
-    if (crashed)
+    if (crashed) {
         r = -1;
-    else if (faults.fail_at && (n_calls == faults.fail_at ||
-                                (faults.fail_sticky && n_calls > faults.fail_at)))
+    } else if (faults.fail_at && (n_calls == faults.fail_at ||
+                                  (faults.fail_sticky && n_calls > faults.fail_at))) {
         r = faults.fail_errno;
+    } else if (kind != IO_READ) {
+        n_steps++;
+        if (kind == IO_WRITE)
+            n_writes++;
+        bool now = (faults.crash_at_step && n_steps == faults.crash_at_step) ||
+                   (kind == IO_WRITE && faults.crash_at_write && n_writes == faults.crash_at_write);
+        if (now) {
+            crashed = true;
+            if (kind == IO_WRITE)
+                *torn = true;
+            else
+                r = -1;
+        }
+    }
     pthread_mutex_unlock(&fault_mu);
     return r;
 }
+
+static bool journaling(void) { return __atomic_load_n(&faults_on, __ATOMIC_RELAXED); }
 
 static int io_fault(tide_err *e, int r, const char *path, const char *op)
 {
@@ -165,23 +519,6 @@ static int io_fault(tide_err *e, int r, const char *path, const char *op)
 }
 
 /* ---- files ---- */
-
-static int parent_of(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        snprintf(out, cap, ".");
-        return 0;
-    }
-    size_t n = (size_t)(slash - path);
-    if (n == 0)
-        n = 1;
-    if (n >= cap)
-        return -1;
-    memcpy(out, path, n);
-    out[n] = '\0';
-    return 0;
-}
 
 static int fsync_parent(const char *path, tide_err *e)
 {
@@ -194,7 +531,7 @@ static int fsync_parent(const char *path, tide_err *e)
 int tide_io_open(tide_file **out, const char *path, int flags, tide_err *e)
 {
     *out = NULL;
-    int r = io_enter();
+    int r = io_enter((flags & TIDE_IO_CREATE) ? IO_STEP : IO_READ, NULL);
     if (r)
         return io_fault(e, r, path, "open");
     int oflags = O_CLOEXEC | ((flags & TIDE_IO_WRITE) ? O_RDWR : O_RDONLY);
@@ -220,6 +557,11 @@ int tide_io_open(tide_file **out, const char *path, int flags, tide_err *e)
     f->fd = fd;
     f->failed = 0;
     memcpy(f->path, path, plen + 1);
+    if (created && journaling()) {
+        pthread_mutex_lock(&fault_mu);
+        dop_add(DOP_CREATE, path, NULL, NULL);
+        pthread_mutex_unlock(&fault_mu);
+    }
     if (created) {
         int rc = fsync_parent(path, e);
         if (rc) {
@@ -252,7 +594,7 @@ const char *tide_io_path(const tide_file *f) { return f->path; }
 int tide_io_pread(tide_file *f, void *buf, size_t len, uint64_t off, size_t *nread, tide_err *e)
 {
     *nread = 0;
-    int r = io_enter();
+    int r = io_enter(IO_READ, NULL);
     if (r)
         return io_fault(e, r, f->path, "read");
     size_t done = 0;
@@ -276,22 +618,17 @@ int tide_io_pwrite(tide_file *f, const void *buf, size_t len, uint64_t off, tide
 {
     if (f->failed)
         return tide_err_set(e, f->failed, "%s: write after a failed write or fsync", f->path);
-    int r = io_enter();
+    bool torn = false;
+    int r = io_enter(IO_WRITE, &torn);
     if (r) {
         f->failed = r < 0 ? TIDE_ECRASH : tide_err_from_errno(r);
         return io_fault(e, r, f->path, "write");
     }
     size_t tear = len;
-    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+    if (torn) {
         pthread_mutex_lock(&fault_mu);
-        n_writes++;
-        if (faults.crash_at_write && n_writes == faults.crash_at_write) {
-            crashed = true;
-            tear = len ? (size_t)(rng_next() % len) : 0;
-        }
+        tear = len ? (size_t)(rng_next() % len) : 0;
         pthread_mutex_unlock(&fault_mu);
-    } else {
-        __atomic_add_fetch(&n_writes, 1, __ATOMIC_RELAXED);
     }
     size_t done = 0;
     while (done < tear) {
@@ -316,7 +653,7 @@ int tide_io_fsync(tide_file *f, tide_err *e)
 {
     if (f->failed)
         return tide_err_set(e, f->failed, "%s: fsync after a failed write or fsync", f->path);
-    int r = io_enter();
+    int r = io_enter(IO_STEP, NULL);
     if (r) {
         f->failed = r < 0 ? TIDE_ECRASH : tide_err_from_errno(r);
         return io_fault(e, r, f->path, "fsync");
@@ -342,7 +679,7 @@ int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e)
 {
     if (f->failed)
         return tide_err_set(e, f->failed, "%s: truncate after a failed write or fsync", f->path);
-    int r = io_enter();
+    int r = io_enter(IO_STEP, NULL);
     if (r)
         return io_fault(e, r, f->path, "truncate");
     if (ftruncate(f->fd, (off_t)size) != 0)
@@ -365,7 +702,7 @@ int tide_io_size(tide_file *f, uint64_t *size, tide_err *e)
 
 int tide_io_fstat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_READ, NULL);
     if (r)
         return io_fault(e, r, f->path, "stat");
     struct stat st;
@@ -378,7 +715,7 @@ int tide_io_fstat(tide_file *f, uint64_t *size, uint64_t *links, tide_err *e)
 
 int tide_io_lock(tide_file *f, int how, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_READ, NULL);
     if (r)
         return io_fault(e, r, f->path, "lock");
     int op = (how & TIDE_IO_LOCK_SH ? LOCK_SH : LOCK_EX) | (how & TIDE_IO_LOCK_WAIT ? 0 : LOCK_NB);
@@ -395,7 +732,7 @@ int tide_io_lock(tide_file *f, int how, tide_err *e)
 
 int tide_io_unlock(tide_file *f, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_READ, NULL);
     if (r)
         return io_fault(e, r, f->path, "unlock");
     if (flock(f->fd, LOCK_UN) != 0)
@@ -407,7 +744,7 @@ int tide_io_unlock(tide_file *f, tide_err *e)
 
 int tide_io_fsync_dir(const char *path, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_STEP, NULL);
     if (r)
         return io_fault(e, r, path, "fsync directory");
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -417,12 +754,17 @@ int tide_io_fsync_dir(const char *path, tide_err *e)
     if (fsync(fd) != 0)
         rc = tide_err_sys(e, errno, "%s: fsync directory", path);
     close(fd);
+    if (!rc && journaling()) {
+        pthread_mutex_lock(&fault_mu);
+        dop_synced(path);
+        pthread_mutex_unlock(&fault_mu);
+    }
     return rc;
 }
 
 int tide_io_mkdir(const char *path, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_STEP, NULL);
     if (r)
         return io_fault(e, r, path, "mkdir");
     if (mkdir(path, 0755) != 0) {
@@ -430,6 +772,11 @@ int tide_io_mkdir(const char *path, tide_err *e)
         if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
             return 0;
         return tide_err_sys(e, errno, "%s: mkdir", path);
+    }
+    if (journaling()) {
+        pthread_mutex_lock(&fault_mu);
+        dop_add(DOP_CREATE, path, NULL, NULL);
+        pthread_mutex_unlock(&fault_mu);
     }
     return fsync_parent(path, e);
 }
@@ -461,22 +808,24 @@ int tide_io_mkdirs(const char *path, tide_err *e)
 
 int tide_io_rename(const char *from, const char *to, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_STEP, NULL);
     if (r)
         return io_fault(e, r, to, "rename");
-    if (rename(from, to) != 0)
-        return tide_err_sys(e, errno, "rename %s to %s", from, to);
-    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+    saved_tree *old = NULL;
+    if (journaling()) {
         pthread_mutex_lock(&fault_mu);
-        trk_remove(to);
-        tracked *t = trk_find(from);
-        if (t) {
-            char *p = strdup(to);
-            if (p) {
-                free(t->path);
-                t->path = p;
-            }
-        }
+        old = saved_take(to);
+        pthread_mutex_unlock(&fault_mu);
+    }
+    if (rename(from, to) != 0) {
+        int err = errno;
+        saved_free(old);
+        return tide_err_sys(e, err, "rename %s to %s", from, to);
+    }
+    if (journaling()) {
+        pthread_mutex_lock(&fault_mu);
+        trk_rename(from, to);
+        dop_add(DOP_RENAME, to, from, old);
         pthread_mutex_unlock(&fault_mu);
     }
     char a[PATH_MAX], b[PATH_MAX];
@@ -608,14 +957,24 @@ const char *tide_io_kind_name(tide_io_kind k)
 
 int tide_io_unlink(const char *path, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_STEP, NULL);
     if (r)
         return io_fault(e, r, path, "unlink");
-    if (unlink(path) != 0)
-        return tide_err_sys(e, errno, "%s: unlink", path);
-    if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
+    saved_tree *old = NULL;
+    if (journaling()) {
         pthread_mutex_lock(&fault_mu);
-        trk_remove(path);
+        old = saved_take(path);
+        pthread_mutex_unlock(&fault_mu);
+    }
+    if (unlink(path) != 0) {
+        int err = errno;
+        saved_free(old);
+        return tide_err_sys(e, err, "%s: unlink", path);
+    }
+    if (journaling()) {
+        pthread_mutex_lock(&fault_mu);
+        trk_remove_under(path);
+        dop_add(DOP_REMOVE, path, NULL, old);
         pthread_mutex_unlock(&fault_mu);
     }
     return fsync_parent(path, e);
@@ -653,10 +1012,26 @@ static int rmtree_rec(const char *path, tide_err *e)
 
 int tide_io_rmtree(const char *path, tide_err *e)
 {
-    int r = io_enter();
+    int r = io_enter(IO_STEP, NULL);
     if (r)
         return io_fault(e, r, path, "remove");
+    saved_tree *old = NULL;
+    if (journaling()) {
+        pthread_mutex_lock(&fault_mu);
+        old = saved_take(path);
+        pthread_mutex_unlock(&fault_mu);
+    }
     int rc = rmtree_rec(path, e);
+    if (journaling() && old) {
+        /* even a partial removal is journaled: undoing it restores the whole
+         * tree, which is at least what a file system could hold */
+        pthread_mutex_lock(&fault_mu);
+        trk_remove_under(path);
+        dop_add(DOP_REMOVE, path, NULL, old);
+        pthread_mutex_unlock(&fault_mu);
+    } else {
+        saved_free(old);
+    }
     return rc ? rc : fsync_parent(path, e);
 }
 
@@ -726,6 +1101,7 @@ int tide_io_powerloss(bool keep_unsynced, tide_err *e)
 {
     int rc = 0;
     pthread_mutex_lock(&fault_mu);
+    /* file data first, at the paths the files have now */
     for (size_t i = 0; i < trk_n && !rc; i++) {
         struct stat st;
         if (stat(trk[i].path, &st) != 0)
@@ -738,11 +1114,16 @@ int tide_io_powerloss(bool keep_unsynced, tide_err *e)
         if (truncate(trk[i].path, (off_t)(trk[i].synced + keep)) != 0)
             rc = tide_err_sys(e, errno, "%s: truncate", trk[i].path);
     }
+    /* then the namespace: a prefix of the pending operations survives */
+    size_t kept = keep_unsynced ? dop_n : (size_t)(rng_next() % (dop_n + 1));
+    for (size_t i = dop_n; i > kept && !rc; i--)
+        rc = dop_undo(&dops[i - 1], e);
     faults_on = false;
     memset(&faults, 0, sizeof faults);
     crashed = false;
-    n_calls = n_writes = 0;
+    n_calls = n_writes = n_steps = 0;
     trk_clear();
+    dop_clear();
     pthread_mutex_unlock(&fault_mu);
     return rc;
 }

@@ -3,11 +3,16 @@
  *
  * One small module, so tests can inject faults into the real code:
  *   - fail the Nth call (counting every operation below) with EIO or ENOSPC;
- *   - simulate a power loss at the Nth write: that write is torn (only a
- *     prefix reaches the file), every later call fails with TIDE_ECRASH as if
- *     the process were gone, and tide_io_powerloss() then rewinds each file
- *     written since the last reset to what a disk could hold after losing
- *     power: its fsynced bytes plus some prefix of the rest.
+ *   - simulate a power loss at the Nth write, or at the Nth step (any call
+ *     that changes the disk: write, fsync, truncate, create, mkdir, rename,
+ *     unlink, remove, directory fsync): a write is torn (only a prefix
+ *     reaches the file), any other step does not happen; every later call
+ *     fails with TIDE_ECRASH as if the process were gone, and
+ *     tide_io_powerloss() then rewinds the disk to what it could hold after
+ *     losing power: each file written since the last reset keeps its fsynced
+ *     bytes plus some prefix of the rest, and of the creates, renames and
+ *     removes that no fsync of their directory followed, some prefix (in
+ *     the order they were made) survives; the others are undone.
  * The fault state is process-wide (like SQLite's VFS registration) and is
  * meant for tests only; production code never sets it.
  *
@@ -118,6 +123,7 @@ typedef struct tide_io_faults {
     int fail_errno;      /* errno for it: EIO (default) or ENOSPC */
     bool fail_sticky;    /* keep failing every call after the Nth too */
     long crash_at_write; /* power loss at the Nth write call (1-based); 0: never */
+    long crash_at_step;  /* power loss at the Nth step (see above; 1-based); 0: never */
     uint64_t seed;       /* chooses how much of torn/unsynced data survives */
 } tide_io_faults;
 
@@ -126,12 +132,17 @@ typedef struct tide_io_faults {
 void tide_io_faults_set(const tide_io_faults *f);
 long tide_io_calls(void);   /* counted calls since the last faults_set */
 long tide_io_writes(void);  /* pwrite calls since the last faults_set */
+long tide_io_steps(void);   /* steps (calls that change the disk) since then */
 bool tide_io_crashed(void); /* the simulated power loss has happened */
 
 /* After a simulated crash: cut every file written since tide_io_faults_set
- * to its fsynced size plus a seed-chosen prefix of its unsynced bytes, then
+ * to its fsynced size plus a seed-chosen prefix of its unsynced bytes, undo
+ * a seed-chosen suffix of the namespace operations no directory fsync made
+ * durable (newest first: a created file or directory goes, a renamed one
+ * goes back and what it replaced returns, a removed one returns), then
  * clear the fault state (I/O works again, as after a reboot).  With
- * keep_unsynced the unsynced bytes all survive (only the torn write is torn). */
+ * keep_unsynced the unsynced bytes and operations all survive (only the
+ * torn write is torn). */
 int tide_io_powerloss(bool keep_unsynced, tide_err *e);
 
 #endif

@@ -63,7 +63,8 @@ wait_rows() {
 # check NAME EXAMPLE PARTITIONS
 check() {
     local name=$1 ex=$2 parts=$3 sfx=_$1
-    [ -f "$T/ex/$ex.sql" ] || { echo "skip $name: examples/$ex.sql does not exist"; return; }
+    # the examples are part of the repository: a missing one is a break
+    [ -f "$T/ex/$ex.sql" ] || { bad "$name" "examples/$ex.sql does not exist"; return; }
     # 1. the file run
     "$B" run "$T/ex/$ex.sql" --format csv >"$T/$name.file" 2>"$T/$name.file.err"
     expect_eq "$name: file run exit status" "$?" "0"

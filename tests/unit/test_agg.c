@@ -371,7 +371,7 @@ static int run_stream(const acase *c, uint64_t seed)
 static void test_streams_vs_model(void)
 {
     for (size_t ci = 0; ci < NCASES; ci++) {
-        for (uint64_t seed = 1; seed <= 25; seed++) {
+        TT_FOR_SEEDS(seed, 1, 25) {
             int line = run_stream(&cases[ci], seed * 1000 + ci);
             if (line) {
                 fprintf(stderr, "  case %zu (%s %s flags %u) failed at line %d\n", ci,
@@ -486,7 +486,7 @@ static int run_merge(const acase *c, uint64_t seed)
 static void test_merge_split_inputs(void)
 {
     for (size_t ci = 0; ci < NCASES; ci++) {
-        for (uint64_t seed = 1; seed <= 12; seed++) {
+        TT_FOR_SEEDS(seed, 1, 12) {
             int line = run_merge(&cases[ci], seed * 7777 + ci);
             if (line) {
                 fprintf(stderr, "  case %zu (%s %s) failed at line %d\n", ci,
@@ -818,7 +818,7 @@ static void test_hll_merge_is_union(void)
     TT_OK(tide_agg_bind(&a, "APPROX_COUNT_DISTINCT", 21, false, false, TIDE_TYPE_BIGINT, 0, &e));
     _Alignas(16) unsigned char sa[TIDE_AGG_STATE_MAX], sb[TIDE_AGG_STATE_MAX],
         su[TIDE_AGG_STATE_MAX], empty[TIDE_AGG_STATE_MAX];
-    for (uint64_t seed = 1; seed <= 5; seed++) {
+    TT_FOR_SEEDS(seed, 1, 5) {
         uint64_t s = seed;
         tide_agg_init(&a, sa);
         tide_agg_init(&a, sb);

@@ -150,14 +150,11 @@ static bool check_query(size_t q, uint32_t par, uint64_t seed, long *tried)
 
 static void test_every_allocation_of_a_sql_run(void)
 {
-    if (!ALLOC_TT_HOOKED) {
-        fprintf(stderr, "  (skipped: the sanitizer owns malloc)\n");
-        return;
-    }
+    if (!ALLOC_TT_HOOKED)
+        TT_SKIP("the sanitizer owns malloc, so allocations cannot be failed here");
     write_input();
     sql_run_quiet = true;
-    const char *env = getenv("TIDE_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 10) : 4242;
+    uint64_t seed = tt_seed(4242);
     long tried = 0;
     int failed = 0;
     for (size_t q = 0; q < sizeof QUERIES / sizeof QUERIES[0]; q++) {
@@ -227,10 +224,8 @@ static int log_round(const char *dir, long *n, tide_err *e)
 
 static void test_every_allocation_of_the_log(void)
 {
-    if (!ALLOC_TT_HOOKED) {
-        fprintf(stderr, "  (skipped: the sanitizer owns malloc)\n");
-        return;
-    }
+    if (!ALLOC_TT_HOOKED)
+        TT_SKIP("the sanitizer owns malloc, so allocations cannot be failed here");
     char dir[4200], cmd[4300];
     snprintf(dir, sizeof dir, "%s/log", g_dir);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

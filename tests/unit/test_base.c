@@ -47,7 +47,7 @@ static uint32_t crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t len)
 static void test_crc32c_lengths_and_splits(void)
 {
     enum { MAXLEN = 20000, SLACK = 64 };
-    uint64_t seed = 0x5eedc4c32cull, s = seed;
+    uint64_t seed = tt_seed(0x5eedc4c32cull), s = seed;
     unsigned char *buf = malloc(MAXLEN + SLACK);
     TT_ASSERT(buf);
     for (size_t i = 0; i < MAXLEN + SLACK; i++)
@@ -224,7 +224,7 @@ static void test_io_powerloss(void)
     TT_ASSERT(dir);
     char path[4200];
     snprintf(path, sizeof path, "%s/log", dir);
-    for (uint64_t seed = 1; seed <= 20; seed++) {
+    TT_FOR_SEEDS(seed, 1, 20) {
         unlink(path);
         tide_io_faults fl = {.crash_at_write = 3, .seed = seed};
         tide_io_faults_set(&fl);
@@ -249,6 +249,156 @@ static void test_io_powerloss(void)
     }
 }
 
+/* ---- the namespace under power loss ---- */
+
+/* Small helpers over raw syscalls: the test's own view of the disk. */
+static int put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t n = strlen(text);
+    int rc = fwrite(text, 1, n, f) == n ? 0 : -1;
+    return fclose(f) == 0 ? rc : -1;
+}
+
+/* The file's text ("" if empty), or NULL when it does not exist. */
+static char *get_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* One namespace operation, then the power fails at the directory fsync that
+ * follows it (step 2).  With the unsynced state cut, some seeds keep the
+ * operation and some lose it; with it kept, every seed keeps it; and an
+ * operation whose directory fsync completed survives every seed. */
+enum { NS_CREATE, NS_MKDIR, NS_RENAME_OVER, NS_UNLINK, NS_RMTREE, NS_NKINDS };
+
+static const char *ns_name(int k)
+{
+    static const char *n[] = {"create", "mkdir", "rename over a file", "unlink", "remove a tree"};
+    return n[k];
+}
+
+/* Set up, run the operation with the power failing at `crash_step`, and
+ * lose power.  *done: the disk shows the operation; *undone: it shows the
+ * state before it; neither: a state no file system could show. */
+static int ns_run(const char *dir, int kind, long crash_step, uint64_t seed, bool keep,
+                  bool *done, bool *undone)
+{
+    char a[4300], b[4300], c[4300], buf[64];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(c, sizeof c, "%s/b/c", dir);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/a' '%s/b'", dir, dir);
+    if (system(cmd) != 0)
+        return -1;
+    if (kind == NS_RENAME_OVER && (put_file(a, "new") || put_file(b, "old")))
+        return -1;
+    if (kind == NS_UNLINK && put_file(a, "old"))
+        return -1;
+    if (kind == NS_RMTREE && (mkdir(b, 0755) || put_file(c, "deep")))
+        return -1;
+    tide_io_faults_set(&(tide_io_faults){.crash_at_step = crash_step, .seed = seed});
+    tide_err e = {0};
+    tide_file *f = NULL;
+    int rc = 0;
+    switch (kind) {
+    case NS_CREATE:
+        rc = tide_io_open(&f, a, TIDE_IO_WRITE | TIDE_IO_CREATE, &e);
+        tide_io_close(f);
+        break;
+    case NS_MKDIR: rc = tide_io_mkdir(b, &e); break;
+    case NS_RENAME_OVER: rc = tide_io_rename(a, b, &e); break;
+    case NS_UNLINK: rc = tide_io_unlink(a, &e); break;
+    default: rc = tide_io_rmtree(b, &e); break;
+    }
+    /* a later step, where the power fails when it did not already */
+    if (!rc)
+        rc = tide_io_fsync_dir(dir, &e);
+    if (rc != TIDE_ECRASH || !tide_io_crashed())
+        return -1;
+    if (tide_io_powerloss(keep, &e))
+        return -1;
+    switch (kind) {
+    case NS_CREATE:
+        *done = exists(a);
+        *undone = !exists(a);
+        break;
+    case NS_MKDIR:
+        *done = exists(b);
+        *undone = !exists(b);
+        break;
+    case NS_RENAME_OVER: {
+        char *x = get_file(b, buf, sizeof buf);
+        *done = !exists(a) && x && !strcmp(x, "new");
+        char ob[64];
+        char *y = get_file(a, ob, sizeof ob);
+        *undone = y && !strcmp(y, "new") && x && !strcmp(x, "old");
+        break;
+    }
+    case NS_UNLINK: {
+        char *x = get_file(a, buf, sizeof buf);
+        *done = !x;
+        *undone = x && !strcmp(x, "old");
+        break;
+    }
+    default: {
+        char *x = get_file(c, buf, sizeof buf);
+        *done = !exists(b);
+        *undone = x && !strcmp(x, "deep");
+        break;
+    }
+    }
+    return 0;
+}
+
+static void test_io_powerloss_namespace(void)
+{
+    const char *dir = tt_tmpdir("base_io_ns");
+    TT_ASSERT(dir);
+    for (int kind = 0; kind < NS_NKINDS; kind++) {
+        int seen_done = 0, seen_undone = 0;
+        TT_FOR_SEEDS(seed, 1, 24) {
+            for (int keep = 0; keep <= 1; keep++) {
+                for (long step = 2; step <= 3; step++) {
+                    bool done = false, undone = false;
+                    int rc = ns_run(dir, kind, step, seed, keep, &done, &undone);
+                    tide_io_faults_set(NULL);
+                    TT_ASSERT_MSG(rc == 0, "%s: setup or crash failed (seed %" PRIu64 ")",
+                                  ns_name(kind), seed);
+                    TT_ASSERT_MSG(done != undone, "%s, seed %" PRIu64 ": neither before nor after "
+                                  "the operation", ns_name(kind), seed);
+                    /* step 3: the fsync of the directory completed */
+                    TT_ASSERT_MSG(done || (!keep && step == 2), "%s, seed %" PRIu64 ", power "
+                                  "lost at step %ld, unsynced %s: the operation was lost",
+                                  ns_name(kind), seed, step, keep ? "kept" : "cut");
+                    if (!keep && step == 2) {
+                        seen_done += done;
+                        seen_undone += undone;
+                    }
+                }
+            }
+        }
+        TT_ASSERT_MSG(tt_replaying() || (seen_done && seen_undone), "%s with no directory fsync after it: kept %d "
+                      "times, lost %d times over 24 seeds (both must happen)", ns_name(kind),
+                      seen_done, seen_undone);
+    }
+}
+
 int main(void)
 {
     TT_RUN(test_crc32c_vectors);
@@ -260,5 +410,6 @@ int main(void)
     TT_RUN(test_io_basic_and_atomic);
     TT_RUN(test_io_fail_nth);
     TT_RUN(test_io_powerloss);
+    TT_RUN(test_io_powerloss_namespace);
     TT_DONE();
 }

@@ -182,7 +182,7 @@ static void test_ops(void)
 
 static void test_model(void)
 {
-    uint64_t seed = 0xba7c4ull;
+    uint64_t seed = tt_seed(0xba7c4ull);
     tide_schema *s = make_schema();
     TT_ASSERT(s);
     tide_err e = {0};

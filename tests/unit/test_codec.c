@@ -356,7 +356,7 @@ typedef struct good_row {
 
 static void test_csv_dead_letters(void)
 {
-    uint64_t seed0 = 0xdead1e77e5ull, seed = seed0;
+    uint64_t seed0 = tt_seed(0xdead1e77e5ull), seed = seed0;
     tide_schema *s = NULL;
     tide_err e = {0};
     TT_OK(tide_schema_create(&s, &e));
@@ -529,7 +529,7 @@ static void test_bom(void)
 {
     tide_schema *s = login_schema(false);
     TT_ASSERT(s);
-    uint64_t seed = 0xb0b;
+    uint64_t seed = tt_seed(0xb0b);
     static const struct {
         tide_format fmt;
         const char *text;
@@ -834,7 +834,7 @@ static void test_encode_exact(void)
  * spelling (an independent search) reads back. */
 static void test_write_double(void)
 {
-    uint64_t seed = 0xd0b1e;
+    uint64_t seed = tt_seed(0xd0b1e);
     tide_buf out = {0};
     for (int i = 0; i < 20000; i++) {
         double v = random_double(&seed);

@@ -35,18 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Property cases: case k of a test runs from seed base + k, and a failure
- * prints that seed; with TIDE_SEED=N each test runs only the case of seed N. */
-static bool replaying(void)
-{
-    const char *s = getenv("TIDE_SEED");
-    return s && *s;
-}
+/* Property cases: case k of a test runs from seed base + k (tt_seed; a
+ * failure prints it); with TIDE_SEED=N each test runs only the case of seed N. */
+static bool replaying(void) { return tt_replaying(); }
 
-static uint64_t case_seed(uint64_t base, uint64_t k)
-{
-    return replaying() ? strtoull(getenv("TIDE_SEED"), NULL, 10) : base + k;
-}
+static uint64_t case_seed(uint64_t base, uint64_t k) { return tt_seed(base + k); }
 
 static uint64_t case_count(uint64_t n)
 {

@@ -86,7 +86,7 @@ static mrow *model(const rig_script *sc, uint32_t nb, size_t *n)
 static void test_union_order_and_multiset(void)
 {
     tide_schema *s = rig_schema(NC, cols);
-    for (uint64_t seed = 1; seed <= 30 && !tt_failed_now; seed++) {
+    TT_FOR_SEEDS(seed, 1, 30) {
         uint64_t sd = seed * 0x9e3779b97f4a7c15ull;
         uint32_t nb = 1 + (uint32_t)(rig_rand(&sd) % 4);
         rig_script sc[4] = {{0}};

@@ -503,9 +503,7 @@ static void test_exchange_counts_match_brute_force(void)
  * source included) and barrier spacing; same checks against brute force. */
 static void test_random_graphs(void)
 {
-    uint64_t seed = 0x7469646567726170ull ^ (uint64_t)time(NULL);
-    for (int iter = 0; iter < 6; iter++) {
-        uint64_t it_seed = seed + (uint64_t)iter;
+    TT_FOR_SEEDS(it_seed, 0x7469646567726170ull, 0x7469646567726170ull + 5) {
         uint64_t r = it_seed;
         uint32_t P = 1 + (uint32_t)(tt_rand(&r) % 5);
         uint32_t rows = 1 + (uint32_t)(tt_rand(&r) % 300);

@@ -286,7 +286,7 @@ static int gen(rec out[2])
 
 static void test_random_streams(void)
 {
-    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+    TT_FOR_SEEDS(seed, 1, SEEDS) {
         rng_state = seed * 7919;
         n_live = 0;
         static sink sp, sm; /* per-record, mini-batch */

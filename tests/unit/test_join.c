@@ -301,7 +301,7 @@ static void brute_interval(const trow *rows, size_t n, int64_t lo, int64_t hi, s
  * bound (shuffle invariance) gives the same multiset. */
 static void test_interval_vs_brute_force(void)
 {
-    for (uint64_t seed = 1; seed <= 300; seed++) {
+    TT_FOR_SEEDS(seed, 1, 300) {
         uint64_t s = seed * 7919;
         size_t n = 20 + (size_t)(tt_rand(&s) % 300);
         int64_t span = 200 + (int64_t)(tt_rand(&s) % 3000);
@@ -349,7 +349,7 @@ static void test_interval_vs_brute_force(void)
  * (l.ts >= W + lo, r.ts >= W - hi). */
 static void test_interval_late_model(void)
 {
-    for (uint64_t seed = 1; seed <= 150; seed++) {
+    TT_FOR_SEEDS(seed, 1, 150) {
         uint64_t s = seed * 6151;
         size_t n = 20 + (size_t)(tt_rand(&s) % 250);
         int64_t lo = (int64_t)(tt_rand(&s) % 120) - 80;
@@ -517,7 +517,7 @@ static size_t brute_windows(const tide_win_spec *w, int64_t ts, int64_t *st, int
 
 static void test_window_vs_brute_force(void)
 {
-    for (uint64_t seed = 1; seed <= 240; seed++) {
+    TT_FOR_SEEDS(seed, 1, 240) {
         uint64_t s = seed * 104729;
         size_t n = 20 + (size_t)(tt_rand(&s) % 250);
         int64_t span = 200 + (int64_t)(tt_rand(&s) % 2000);
@@ -646,7 +646,7 @@ static void test_window_vs_brute_force(void)
  * ending at ts + 1, which fired at W = ts. */
 static void test_window_shuffle_invariance(void)
 {
-    for (uint64_t seed = 1; seed <= 60; seed++) {
+    TT_FOR_SEEDS(seed, 1, 60) {
         uint64_t s = seed * 31337;
         size_t n = 50 + (size_t)(tt_rand(&s) % 200);
         int64_t bound = 1 + (int64_t)(tt_rand(&s) % 100);

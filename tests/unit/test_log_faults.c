@@ -1,6 +1,6 @@
 /*
  * Adversarial tests of the embedded log under injected I/O faults
- * (base/io.h): a simulated power loss at every write of a produce run, and
+ * (base/io.h): a simulated power loss at every step of a produce run, and
  * a failed I/O call (EIO, ENOSPC, sticky EIO) at every call of a small run
  * covering topic creation, writer open, appends across segment rolls,
  * retention, a group commit and close.
@@ -83,6 +83,33 @@ static void note(char *why, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, MSG_MAX, fmt, ap);
     va_end(ap);
+}
+
+/* Bytes and number of the segment files of partition p (0, 0 if none). */
+static uint64_t part_bytes(const char *dir, uint32_t p, long *nseg)
+{
+    char part[2400];
+    snprintf(part, sizeof part, "%s/topics/%s/%u", dir, TOPIC, p);
+    uint64_t bytes = 0;
+    *nseg = 0;
+    DIR *d = opendir(part);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len != 24 || strcmp(de->d_name + 20, ".log") != 0)
+            continue;
+        char path[2700];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", part, de->d_name);
+        if (stat(path, &st) == 0) {
+            bytes += (uint64_t)st.st_size;
+            (*nseg)++;
+        }
+    }
+    closedir(d);
+    return bytes;
 }
 
 static const char *mode_name(tide_fsync_mode m)
@@ -257,25 +284,55 @@ static int64_t pl_read_all(const char *dir, uint32_t p, size_t val_max, uint64_t
     return n;
 }
 
-/* What the crash runs covered, printed per mode. */
+/* What the crash runs covered, per mode; each run adds to it.  The counts
+ * are asserted (pl_assert_coverage): a simulator that stopped losing data,
+ * tearing writes or losing directory entries fails the test. */
 static struct {
-    long runs, reported, lost_unsynced, kept_unsynced, ecorrupt_before_recovery;
+    long runs, reported, kept_unsynced;
+    long lost_acked;    /* partitions that lost acknowledged (unsynced) records */
+    long lost_attempted;/* partitions that recovered fewer records than attempted */
+    long shrank;        /* power losses that cut a partition's segment bytes */
+    long segs_lost;     /* power losses after which a partition had fewer segments */
+    long torn_cut;      /* recoveries that cut a torn tail a reader had stopped at */
 } g_pl;
 
-/* After the power loss: readers of the un-recovered log, then the writer's
- * recovery, then the full check and one more append per partition. */
-static bool pl_verify(const char *dir, const pl_state *st, char *why)
+/* Segment bytes and counts per partition, before the power loss (pl_before)
+ * and before recovery (pl_verify), to see what each of them took away. */
+typedef struct pl_disk {
+    uint64_t bytes[PL_PARTS];
+    long nseg[PL_PARTS];
+} pl_disk;
+
+static void pl_disk_take(const char *dir, pl_disk *d)
 {
+    for (uint32_t p = 0; p < PL_PARTS; p++)
+        d->bytes[p] = part_bytes(dir, p, &d->nseg[p]);
+}
+
+/* After the power loss: readers of the un-recovered log, then the writer's
+ * recovery, then the full check and one more append per partition.
+ * `before` is the disk as the crash left it, before the power loss. */
+static bool pl_verify(const char *dir, const pl_state *st, const pl_disk *before, char *why)
+{
+    pl_disk after;
+    pl_disk_take(dir, &after);
+    for (uint32_t p = 0; p < PL_PARTS; p++) {
+        if (after.bytes[p] < before->bytes[p])
+            g_pl.shrank++;
+        if (after.nseg[p] < before->nseg[p])
+            g_pl.segs_lost++;
+    }
     /* A reader before recovery serves only valid records and stops with
-     * EAGAIN at a torn tail (or ECORRUPT for a hole in an older segment). */
+     * EAGAIN at a torn tail.  Never ECORRUPT: older segments are fsynced
+     * before the next one is created, so a power loss leaves no hole. */
+    int64_t served[PL_PARTS];
     for (uint32_t p = 0; p < PL_PARTS; p++) {
         int end_rc = 0;
         int64_t n = pl_read_all(dir, p, PL_VAL_MAX, st->attempted[p], &end_rc, why);
         if (n < 0)
             return false;
-        if (end_rc == TIDE_ECORRUPT)
-            g_pl.ecorrupt_before_recovery++;
-        if (end_rc != TIDE_EAGAIN && end_rc != TIDE_ECORRUPT) {
+        served[p] = n;
+        if (end_rc != TIDE_EAGAIN) {
             note(why, "un-recovered partition %u: reader ended with %s after %lld records", p,
                  tide_err_name(end_rc), (long long)n);
             return false;
@@ -304,8 +361,18 @@ static bool pl_verify(const char *dir, const pl_state *st, char *why)
                  (unsigned long long)next, (unsigned long long)st->attempted[p]);
             goto done;
         }
+        if ((uint64_t)served[p] > next) {
+            note(why, "partition %u: a reader served %lld records before recovery, but recovery "
+                      "kept only %llu", p, (long long)served[p], (unsigned long long)next);
+            goto done;
+        }
+        long nseg;
+        if (part_bytes(dir, p, &nseg) < after.bytes[p])
+            g_pl.torn_cut++;
         if (next < st->attempted[p])
-            g_pl.lost_unsynced++;
+            g_pl.lost_attempted++;
+        if (next < st->acked[p])
+            g_pl.lost_acked++;
         if (next > st->synced[p])
             g_pl.kept_unsynced++;
         int end_rc = 0;
@@ -382,25 +449,66 @@ done:
     return ok && rc == 0;
 }
 
-static void powerloss_at_every_write(tide_fsync_mode mode)
+typedef struct pl_cov {
+    long runs, reported, kept_unsynced, lost_acked, lost_attempted,
+        shrank, segs_lost, torn_cut;
+} pl_cov;
+
+static void pl_cov_add(pl_cov *c)
+{
+    c->runs += g_pl.runs;
+    c->reported += g_pl.reported;
+    c->kept_unsynced += g_pl.kept_unsynced;
+    c->lost_acked += g_pl.lost_acked;
+    c->lost_attempted += g_pl.lost_attempted;
+    c->shrank += g_pl.shrank;
+    c->segs_lost += g_pl.segs_lost;
+    c->torn_cut += g_pl.torn_cut;
+    memset(&g_pl, 0, sizeof g_pl);
+}
+
+/* The crash runs of one policy must have exercised the simulator: with the
+ * unsynced bytes cut (keep 0), a power loss cut segment bytes and lost a
+ * segment file whose creation no directory fsync had made durable, and
+ * (unless fsync=always) lost acknowledged records; with them kept (keep 1),
+ * it cut nothing; either way, some recovery cut a torn tail (a write torn by
+ * the crash) that an un-recovered reader had stopped at.  Returns the first
+ * gap in `why`. */
+static bool pl_covered(tide_fsync_mode mode, int keep, const pl_cov *c, char *why)
+{
+    if (c->torn_cut == 0)
+        note(why, "no recovery cut a torn tail: the crash never tore a batch");
+    else if (keep == 0 && c->shrank == 0)
+        note(why, "no power loss cut any segment bytes: unsynced data always survived");
+    else if (keep == 0 && c->segs_lost == 0)
+        note(why, "no power loss took a segment file away: creates are durable at once");
+    else if (keep == 0 && mode != TIDE_FSYNC_ALWAYS && c->lost_acked == 0)
+        note(why, "no acknowledged unsynced record was ever lost");
+    else if (keep == 1 && (c->shrank || c->segs_lost))
+        note(why, "with unsynced data kept, %ld power losses cut bytes and %ld lost segments",
+             c->shrank, c->segs_lost);
+    return !why[0];
+}
+
+static void powerloss_at_every_step(tide_fsync_mode mode)
 {
     static pl_case c;
     static pl_state st;
-    static const uint64_t seeds[] = {1, 2, 3};
     char dirbuf[2200], why[MSG_MAX];
     memset(&g_pl, 0, sizeof g_pl);
-    long total_writes = 0;
-    for (size_t si = 0; si < sizeof seeds / sizeof seeds[0]; si++) {
-        uint64_t seed = seeds[si];
+    pl_cov cov[2];
+    memset(cov, 0, sizeof cov);
+    long total_steps = 0;
+    TT_FOR_SEEDS(seed, 1, 3) {
         pl_plan(&c, mode, seed);
 
-        /* The fault-free run: how many writes, and it must be complete. */
+        /* The fault-free run: how many steps, and it must be complete. */
         const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
         tide_err e = {0};
         TT_OK(pl_create_topic(dir, mode, &e));
         tide_io_faults_set(&(tide_io_faults){.seed = seed});
         pl_produce(dir, &c, &st);
-        long writes = tide_io_writes();
+        long steps = tide_io_steps();
         tide_io_faults_set(NULL);
         TT_ASSERT_MSG(st.rc == 0, "fsync=%s seed %llu: fault-free run failed: %s", mode_name(mode),
                       (unsigned long long)seed, tide_err_name(st.rc));
@@ -411,55 +519,67 @@ static void powerloss_at_every_write(tide_fsync_mode mode)
                           "fsync=interval:100 with a clock advancing 30 ms per append never synced "
                           "before close");
         why[0] = '\0';
-        TT_ASSERT_MSG(pl_verify(dir, &st, why), "fsync=%s seed %llu fault-free: %s",
+        pl_disk disk;
+        pl_disk_take(dir, &disk);
+        TT_ASSERT_MSG(pl_verify(dir, &st, &disk, why), "fsync=%s seed %llu fault-free: %s",
                       mode_name(mode), (unsigned long long)seed, why);
+        memset(&g_pl, 0, sizeof g_pl);
         scratch_remove(dir);
-        TT_ASSERT(writes > 0);
-        total_writes += writes;
+        TT_ASSERT(steps > 0);
+        total_steps += steps;
 
         for (int keep = 0; keep <= 1; keep++) {
-            for (long k = 1; k <= writes; k++) {
+            for (long k = 1; k <= steps; k++) {
                 dir = scratch_dir(dirbuf, sizeof dirbuf);
                 tide_err_clear(&e);
                 TT_OK(pl_create_topic(dir, mode, &e));
                 uint64_t fseed = seed * 1000003u + (uint64_t)k;
-                tide_io_faults_set(&(tide_io_faults){.crash_at_write = k, .seed = fseed});
+                tide_io_faults_set(&(tide_io_faults){.crash_at_step = k, .seed = fseed});
                 pl_produce(dir, &c, &st);
                 bool crashed = tide_io_crashed();
+                pl_disk_take(dir, &disk);
                 int prc = tide_io_powerloss(keep, &e);
                 if (!crashed || st.rc == 0 || st.why[0] || prc)
                     TT_SEED(fseed);
                 TT_ASSERT_MSG(prc == 0, "powerloss: %s", e.msg);
-                TT_ASSERT_MSG(crashed, "fsync=%s seed %llu: no crash at write %ld of %ld "
-                              "(the write sequence is not deterministic)", mode_name(mode),
-                              (unsigned long long)seed, k, writes);
-                TT_ASSERT_MSG(st.rc != 0, "fsync=%s seed %llu crash at write %ld: the producer "
+                TT_ASSERT_MSG(crashed, "fsync=%s seed %llu: no crash at step %ld of %ld "
+                              "(the step sequence is not deterministic)", mode_name(mode),
+                              (unsigned long long)seed, k, steps);
+                TT_ASSERT_MSG(st.rc != 0, "fsync=%s seed %llu crash at step %ld: the producer "
                               "saw no error", mode_name(mode), (unsigned long long)seed, k);
-                TT_ASSERT_MSG(!st.why[0], "fsync=%s seed %llu crash at write %ld: %s",
+                TT_ASSERT_MSG(!st.why[0], "fsync=%s seed %llu crash at step %ld: %s",
                               mode_name(mode), (unsigned long long)seed, k, st.why);
                 why[0] = '\0';
-                bool ok = pl_verify(dir, &st, why);
+                bool ok = pl_verify(dir, &st, &disk, why);
                 if (!ok) {
                     TT_SEED(fseed);
                     fprintf(stderr, "  dir kept: %s\n", dir);
                 }
-                TT_ASSERT_MSG(ok, "fsync=%s seed %llu, power loss at write %ld of %ld (%s): %s",
-                              mode_name(mode), (unsigned long long)seed, k, writes,
+                TT_ASSERT_MSG(ok, "fsync=%s seed %llu, power loss at step %ld of %ld (%s): %s",
+                              mode_name(mode), (unsigned long long)seed, k, steps,
                               keep ? "unsynced bytes kept" : "unsynced bytes cut", why);
+                pl_cov_add(&cov[keep]);
                 scratch_remove(dir);
             }
         }
     }
-    fprintf(stderr, "  fsync=%s: %ld crash points over 3 seeds x 2 power-loss modes; %ld recoveries "
-            "reported a repair; partitions that lost unsynced records %ld, kept records beyond the "
-            "synced offset %ld; un-recovered readers stopping at ECORRUPT %ld\n", mode_name(mode),
-            total_writes, g_pl.reported, g_pl.lost_unsynced, g_pl.kept_unsynced,
-            g_pl.ecorrupt_before_recovery);
+    for (int keep = 0; keep <= 1; keep++) {
+        const pl_cov *v = &cov[keep];
+        fprintf(stderr, "  fsync=%s, unsynced %s: %ld crash points; %ld recoveries "
+                "reported a repair and %ld cut a torn tail; power losses cut bytes of %ld and "
+                "segments of %ld partitions; partitions that lost acknowledged records %ld, "
+                "attempted ones %ld, kept records beyond the synced offset %ld\n", mode_name(mode), keep ? "kept" : "cut",
+                total_steps, v->reported, v->torn_cut, v->shrank, v->segs_lost, v->lost_acked,
+                v->lost_attempted, v->kept_unsynced);
+        why[0] = '\0';
+        TT_ASSERT_MSG(tt_replaying() || pl_covered(mode, keep, v, why), "fsync=%s, unsynced %s: the simulator did "
+                      "not simulate: %s", mode_name(mode), keep ? "kept" : "cut", why);
+    }
 }
 
-static void test_powerloss_always(void) { powerloss_at_every_write(TIDE_FSYNC_ALWAYS); }
-static void test_powerloss_interval(void) { powerloss_at_every_write(TIDE_FSYNC_INTERVAL); }
-static void test_powerloss_never(void) { powerloss_at_every_write(TIDE_FSYNC_NEVER); }
+static void test_powerloss_always(void) { powerloss_at_every_step(TIDE_FSYNC_ALWAYS); }
+static void test_powerloss_interval(void) { powerloss_at_every_step(TIDE_FSYNC_INTERVAL); }
+static void test_powerloss_never(void) { powerloss_at_every_step(TIDE_FSYNC_NEVER); }
 
 /* ====================================================================== */
 /* Fail the Nth I/O call                                                   */
@@ -1245,6 +1365,355 @@ static void test_reader_empty_middle_segment(void)
     scratch_remove(dir);
 }
 
+/* ====================================================================== */
+/* Power loss at every step of the administrative life of a topic          */
+/* ====================================================================== */
+
+/* A topic is created, written across segment rolls with retention deleting
+ * old segments, its consumer group commits three times, and the writer
+ * closes (fsync=always), while the power fails at step N, for every N.
+ * After the power loss, a model of what each call acknowledged says what
+ * the disk must show:
+ *   - a topic whose creation returned is there, with its configuration; one
+ *     whose creation did not return is absent or complete (never a trap:
+ *     creating it again works or says it exists, and then it opens);
+ *   - recovery opens it; every acknowledged record is there, nothing beyond
+ *     what was attempted, every record served is the generator's;
+ *   - the group's offsets are those of the last acknowledged commit or of a
+ *     later attempted one (none if no commit returned and none was made);
+ *   - a second open repairs nothing (recovery is idempotent).
+ * Then a second power loss during that recovery (at every step of it, for a
+ * sampled set of first crash points: $TIDE_SEED replays the sample) must
+ * leave a disk for which all of the above still holds. */
+
+#define PA_PARTS 2
+#define PA_APPENDS 14
+#define PA_VAL_MAX 100
+#define PA_GROUP "g"
+#define PA_COMMITS 3
+
+typedef struct pa_model {
+    bool created;                       /* tide_topic_create returned 0 */
+    uint64_t acked[PA_PARTS], attempted[PA_PARTS];
+    int commits_tried, commits_acked;   /* commits [0, acked) returned 0 */
+    uint64_t committed[PA_COMMITS][PA_PARTS];
+    char why[MSG_MAX];
+} pa_model;
+
+static void pa_config(tide_topic_config *cfg)
+{
+    tide_topic_config_default(cfg);
+    cfg->partitions = PA_PARTS;
+    cfg->segment_bytes = 1024;
+    cfg->retention_bytes = 2048;
+    cfg->fsync = TIDE_FSYNC_ALWAYS;
+}
+
+static bool pa_commit(const char *dir, pa_model *m)
+{
+    int j = m->commits_tried++;
+    memcpy(m->committed[j], m->acked, sizeof m->committed[j]);
+    tide_err e = {0};
+    if (tide_group_commit(dir, PA_GROUP, TOPIC, m->committed[j], PA_PARTS, &e))
+        return false;
+    m->commits_acked = j + 1;
+    return true;
+}
+
+/* The administrative run, until its first error. */
+static void pa_run(const char *dir, pa_model *m)
+{
+    memset(m, 0, sizeof *m);
+    tide_topic_config cfg;
+    pa_config(&cfg);
+    tide_err e = {0};
+    if (tide_topic_create(dir, TOPIC, &cfg, &e))
+        return;
+    m->created = true;
+    tide_clock_manual clk;
+    tide_clock_manual_init(&clk, 1700000000000);
+    tide_log_writer_opts o = {.clock = &clk.clock, .report = quiet_report};
+    tide_log_writer *w = NULL;
+    if (tide_log_writer_open(&w, dir, TOPIC, &o, &e))
+        return;
+    static log_gen_rec g[16];
+    tide_record recs[16];
+    bool ok = true;
+    for (int i = 0; i < PA_APPENDS && ok; i++) {
+        uint32_t p = (uint32_t)i % PA_PARTS, n = 1 + (uint32_t)(i * 7) % 12;
+        for (uint32_t j = 0; j < n; j++) {
+            log_gen(p, m->acked[p] + j, PA_VAL_MAX, &g[j]);
+            recs[j] = log_gen_record(&g[j]);
+        }
+        uint64_t first = UINT64_MAX;
+        tide_err_clear(&e);
+        m->attempted[p] = m->acked[p] + n;
+        if (tide_log_append(w, p, recs, n, &first, &e)) {
+            ok = false;
+            break;
+        }
+        if (first != m->acked[p])
+            note(m->why, "append to partition %u at %llu, expected %llu", p,
+                 (unsigned long long)first, (unsigned long long)m->acked[p]);
+        m->acked[p] += n;
+        if (i == 4 || i == 9)
+            ok = pa_commit(dir, m);
+    }
+    tide_err_clear(&e);
+    if (ok && tide_log_writer_retain(w, &e) == 0)
+        pa_commit(dir, m);
+    tide_err_clear(&e);
+    tide_log_writer_close(w, &e);
+}
+
+/* Recovery as a restarted producer does it: open, one more record per
+ * partition, close.  extra[p] says which appends were attempted. */
+static void pa_recover(const char *dir, uint64_t extra[PA_PARTS])
+{
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    if (tide_log_writer_open(&w, dir, TOPIC, &(tide_log_writer_opts){.report = quiet_report}, &e))
+        return;
+    for (uint32_t p = 0; p < PA_PARTS; p++) {
+        log_gen_rec g;
+        log_gen(p, tide_log_writer_next(w, p), PA_VAL_MAX, &g);
+        tide_record rec = log_gen_record(&g);
+        extra[p] = 1;
+        tide_err_clear(&e);
+        if (tide_log_append(w, p, &rec, 1, NULL, &e))
+            break;
+    }
+    tide_err_clear(&e);
+    tide_log_writer_close(w, &e);
+}
+
+/* With faults off: the disk keeps every promise of the model; extra[p]
+ * records beyond the attempted ones may have been appended by a recovery. */
+static bool pa_verify(const char *dir, const pa_model *m, const uint64_t extra[PA_PARTS],
+                      char *why)
+{
+    tide_err e = {0};
+    char **names = NULL;
+    size_t nnames = 0;
+    int rc = tide_topic_list(dir, &names, &nnames, &e);
+    tide_topic_names_free(names, nnames);
+    if (rc) {
+        note(why, "topic list: %s: %s", tide_err_name(rc), e.msg);
+        return false;
+    }
+    tide_topic_config cfg, got;
+    pa_config(&cfg);
+    if (!m->created) {
+        tide_err_clear(&e);
+        rc = tide_topic_create(dir, TOPIC, &cfg, &e);
+        if (rc != 0 && rc != TIDE_EEXIST) {
+            note(why, "re-creating a topic whose creation did not return: %s: %s",
+                 tide_err_name(rc), e.msg);
+            return false;
+        }
+    }
+    tide_err_clear(&e);
+    rc = tide_topic_config_load(dir, TOPIC, &got, &e);
+    if (rc || got.partitions != PA_PARTS || got.segment_bytes != cfg.segment_bytes ||
+        got.retention_bytes != cfg.retention_bytes || got.fsync != cfg.fsync) {
+        note(why, "%s topic: config %s: %s", m->created ? "a created" : "a re-created",
+             tide_err_name(rc), e.msg);
+        return false;
+    }
+    int reports = 0;
+    tide_log_writer_opts o = {.report = quiet_report, .report_ctx = &reports};
+    uint64_t next[PA_PARTS];
+    for (int open = 0; open < 2; open++) {
+        tide_log_writer *w = NULL;
+        reports = 0;
+        tide_err_clear(&e);
+        rc = tide_log_writer_open(&w, dir, TOPIC, &o, &e);
+        if (rc) {
+            note(why, "writer open (%s): %s: %s", open ? "second" : "recovery", tide_err_name(rc),
+                 e.msg);
+            return false;
+        }
+        bool ok = true;
+        for (uint32_t p = 0; p < PA_PARTS && ok; p++) {
+            uint64_t nx = tide_log_writer_next(w, p);
+            if (open == 0)
+                next[p] = nx;
+            if (nx != next[p]) {
+                note(why, "partition %u: the second open finds next %llu, the first %llu", p,
+                     (unsigned long long)nx, (unsigned long long)next[p]);
+                ok = false;
+            } else if (nx < m->acked[p] || nx > m->attempted[p] + extra[p]) {
+                note(why, "partition %u: next offset %llu; acknowledged %llu, attempted %llu%s", p,
+                     (unsigned long long)nx, (unsigned long long)m->acked[p],
+                     (unsigned long long)m->attempted[p], extra[p] ? " + 1 by a recovery" : "");
+                ok = false;
+            }
+        }
+        tide_err_clear(&e);
+        tide_log_writer_close(w, &e);
+        if (!ok)
+            return false;
+        if (open == 1 && reports) {
+            note(why, "the second open repaired something again (%d reports)", reports);
+            return false;
+        }
+    }
+    for (uint32_t p = 0; p < PA_PARTS; p++) {
+        tide_log_reader *rd = NULL;
+        tide_err_clear(&e);
+        rc = tide_log_reader_open(&rd, dir, TOPIC, p, &e);
+        if (rc) {
+            note(why, "partition %u: reader open: %s: %s", p, tide_err_name(rc), e.msg);
+            return false;
+        }
+        uint64_t off = tide_log_reader_position(rd);
+        for (;;) {
+            tide_record rec;
+            tide_err_clear(&e);
+            rc = tide_log_reader_next(rd, &rec, &e);
+            if (rc)
+                break;
+            char msg[300];
+            if (!log_gen_check(&rec, p, off, PA_VAL_MAX, msg, sizeof msg)) {
+                note(why, "partition %u: %s", p, msg);
+                break;
+            }
+            off++;
+        }
+        tide_log_reader_close(rd);
+        if (why[0])
+            return false;
+        if (rc != TIDE_EAGAIN || off != next[p]) {
+            note(why, "partition %u: read up to %llu ending with %s (%s), next offset %llu", p,
+                 (unsigned long long)off, tide_err_name(rc), e.msg, (unsigned long long)next[p]);
+            return false;
+        }
+    }
+    uint64_t off[PA_PARTS];
+    tide_err_clear(&e);
+    rc = tide_group_fetch(dir, PA_GROUP, TOPIC, off, PA_PARTS, &e);
+    if (rc) {
+        note(why, "group fetch: %s: %s", tide_err_name(rc), e.msg);
+        return false;
+    }
+    bool match = m->commits_acked == 0 && off[0] == TIDE_GROUP_NONE && off[1] == TIDE_GROUP_NONE;
+    int from = m->commits_acked ? m->commits_acked - 1 : 0;
+    for (int j = from; j < m->commits_tried && !match; j++)
+        match = !memcmp(off, m->committed[j], sizeof off);
+    if (!match) {
+        note(why, "group offsets %llu/%llu: not the last acknowledged commit (%d of %d) or a later "
+                  "attempted one", (unsigned long long)off[0], (unsigned long long)off[1],
+             m->commits_acked, m->commits_tried);
+        return false;
+    }
+    return true;
+}
+
+static void test_powerloss_admin(void)
+{
+    uint64_t seed = tt_seed(1);
+    char dirbuf[2200], tmpl[2200], why[MSG_MAX];
+    static pa_model m;
+    static const uint64_t none[PA_PARTS];
+
+    /* the fault-free run: its steps, and everything done */
+    const char *dir = scratch_dir(dirbuf, sizeof dirbuf);
+    tide_io_faults_set(&(tide_io_faults){.seed = seed});
+    pa_run(dir, &m);
+    long steps = tide_io_steps();
+    tide_io_faults_set(NULL);
+    TT_ASSERT_MSG(m.created && m.commits_acked == PA_COMMITS && !m.why[0],
+                  "fault-free run: created %d, %d commits: %s", m.created, m.commits_acked, m.why);
+    why[0] = '\0';
+    TT_ASSERT_MSG(pa_verify(dir, &m, none, why), "fault-free run: %s", why);
+    {
+        tide_log_reader *rd = NULL;
+        tide_err e = {0};
+        uint64_t first = 0, next = 0;
+        TT_OK(tide_log_reader_open(&rd, dir, TOPIC, 0, &e));
+        int rc = tide_log_reader_bounds(rd, &first, &next, &e);
+        tide_log_reader_close(rd);
+        TT_OK(rc);
+        TT_ASSERT_MSG(first > 0, "retention deleted nothing: the run does not cover it");
+    }
+    scratch_remove(dir);
+
+    long second_runs = 0, second_points = 0;
+    for (int keep = 0; keep <= 1; keep++) {
+        for (long k = 1; k <= steps; k++) {
+            uint64_t fseed = seed * 1000003u + (uint64_t)k * 2 + (uint64_t)keep;
+            dir = scratch_dir(dirbuf, sizeof dirbuf);
+            tide_io_faults_set(&(tide_io_faults){.crash_at_step = k, .seed = fseed});
+            pa_run(dir, &m);
+            bool crashed = tide_io_crashed();
+            tide_err e = {0};
+            int prc = tide_io_powerloss(keep, &e);
+            TT_ASSERT_MSG(crashed && prc == 0 && !m.why[0], "seed %" PRIu64 " crash at step %ld "
+                          "of %ld: crashed %d, power loss %s, %s", fseed, k, steps, crashed,
+                          e.msg, m.why);
+
+            /* a second power loss at every step of the recovery, for a
+             * sample of the first crash points */
+            if (keep == 0 && (uint64_t)k % 9 == seed % 9) {
+                second_points++;
+                snprintf(tmpl, sizeof tmpl, "%s", dir);
+                long rsteps = 0;
+                for (long k2 = 0; k2 == 0 || k2 <= rsteps; k2++) {
+                    char d2buf[2200];
+                    const char *d2 = scratch_dir(d2buf, sizeof d2buf);
+                    /* (a crash before anything was made leaves no directory) */
+                    TT_ASSERT(access(tmpl, F_OK) == 0 ? copy_tree(tmpl, d2) == 0
+                                                      : mkdir(d2, 0755) == 0);
+                    uint64_t extra[PA_PARTS] = {0};
+                    uint64_t f2 = fseed * 31 + (uint64_t)k2;
+                    if (!m.created) {
+                        /* the restarted producer re-creates its topic first */
+                        tide_topic_config cfg;
+                        pa_config(&cfg);
+                        tide_io_faults_set(&(tide_io_faults){.crash_at_step = k2, .seed = f2});
+                        if (tide_topic_create(d2, TOPIC, &cfg, &e) == 0 || e.code == TIDE_EEXIST)
+                            pa_recover(d2, extra);
+                    } else {
+                        tide_io_faults_set(&(tide_io_faults){.crash_at_step = k2, .seed = f2});
+                        pa_recover(d2, extra);
+                    }
+                    if (k2 == 0) {
+                        rsteps = tide_io_steps();
+                        tide_io_faults_set(NULL);
+                    } else {
+                        TT_ASSERT_MSG(tide_io_crashed(), "second crash at step %ld of %ld did "
+                                      "not happen", k2, rsteps);
+                        TT_OK(tide_io_powerloss(false, &e));
+                        second_runs++;
+                    }
+                    why[0] = '\0';
+                    bool ok = pa_verify(d2, &m, extra, why);
+                    if (!ok) {
+                        TT_SEED(seed);
+                        fprintf(stderr, "  dirs kept: %s (after the first crash), %s\n", tmpl, d2);
+                    }
+                    TT_ASSERT_MSG(ok, "first power loss at step %ld of %ld, second at step %ld "
+                                  "of %ld of the recovery: %s", k, steps, k2, rsteps, why);
+                    scratch_remove(d2);
+                }
+            }
+            why[0] = '\0';
+            bool ok = pa_verify(dir, &m, none, why);
+            if (!ok) {
+                TT_SEED(seed);
+                fprintf(stderr, "  dir kept: %s\n", dir);
+            }
+            TT_ASSERT_MSG(ok, "power loss at step %ld of %ld (unsynced %s): %s", k, steps,
+                          keep ? "kept" : "cut", why);
+            scratch_remove(dir);
+        }
+    }
+    fprintf(stderr, "  %ld steps per run, each a crash point (x2: unsynced cut, kept); a second "
+            "power loss at each of the recovery steps of %ld sampled points (%ld runs)\n", steps,
+            second_points, second_runs);
+    TT_ASSERT_MSG(second_runs > 0, "no second power loss was simulated");
+}
+
 int main(void)
 {
     if (scratch_init() != 0) {
@@ -1260,6 +1729,7 @@ int main(void)
     TT_RUN(test_powerloss_always);
     TT_RUN(test_powerloss_interval);
     TT_RUN(test_powerloss_never);
+    TT_RUN(test_powerloss_admin);
     tide_io_faults_set(NULL);
     if (!tt_fail)
         tide_io_rmtree(g_base, NULL);

@@ -240,7 +240,7 @@ static void test_older_segment_corrupt(void)
 }
 
 
-/* Fail the Nth I/O call (and, separately, lose power at the Nth write) of a
+/* Fail the Nth I/O call (and, separately, lose power at the Nth step) of a
  * writer's life; then recover without faults: the log is a prefix of the
  * model holding at least every acknowledged (fsync=always) record. */
 static void test_fail_nth_io(void)
@@ -254,7 +254,7 @@ static void test_fail_nth_io(void)
             if (mode == 0)
                 f.fail_at = nth;
             else
-                f.crash_at_write = nth;
+                f.crash_at_step = nth;
             f.seed = (uint64_t)nth;
             tide_io_faults_set(&f);
             tide_err e = {0};

@@ -65,7 +65,7 @@ static void test_retention_by_size(void)
     char pdir[2048];
     pdir_of(pdir, sizeof pdir, "size");
     uint64_t next = 0;
-    uint64_t seed = 99;
+    uint64_t seed = tt_seed(99);
     for (int step = 0; step < 60; step++) {
         uint64_t n = 1 + tt_rand(&seed) % 12;
         TT_OK(lt_append(w, 0, SEED, next, next + n, &e));

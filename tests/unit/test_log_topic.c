@@ -339,7 +339,7 @@ static void test_groups(void)
     TT_OK(tide_group_fetch(base_dir, "g1", "t", got, 6, &e));
     for (int i = 0; i < 6; i++)
         TT_ASSERT(got[i] == TIDE_GROUP_NONE);
-    uint64_t seed = 77;
+    uint64_t seed = tt_seed(77);
     for (int round = 0; round < 30; round++) {
         uint64_t want[6];
         for (int i = 0; i < 6; i++)

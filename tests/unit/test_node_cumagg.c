@@ -161,7 +161,7 @@ static void test_cumagg_vs_brute_force(void)
 {
     const tide_win_spec wins[] = {tide_win_hop(5, 20), tide_win_cumulate(5, 20), tide_win_hop(10, 30),
                                   tide_win_cumulate(10, 10)};
-    for (uint64_t seed = 1; seed <= 8; seed++) {
+    TT_FOR_SEEDS(seed, 1, 8) {
         uint64_t sd = seed * 2654435761u;
         crig r;
         crig_init(&r, wins[seed % 4]);
@@ -302,7 +302,7 @@ static void test_window_vs_brute_force(void)
 {
     const tide_win_spec wins[] = {tide_win_tumble(10), tide_win_hop(5, 15), tide_win_cumulate(4, 16),
                                   tide_win_hop(7, 7)};
-    for (uint64_t seed = 1; seed <= 8; seed++) {
+    TT_FOR_SEEDS(seed, 1, 8) {
         uint64_t sd = seed * 6364136223846793005ull;
         tide_schema *s = rig_schema(NC, in_cols), *ws = NULL;
         tide_node_window_cfg wc = {.in = s, .time_col = TS, .window = wins[seed % 4], .in_flags = TIDE_CBATCH_OPS};
@@ -374,7 +374,7 @@ static void test_window_vs_brute_force(void)
 
 static void test_union_vs_brute_force(void)
 {
-    for (uint64_t seed = 1; seed <= 6; seed++) {
+    TT_FOR_SEEDS(seed, 1, 6) {
         uint64_t sd = seed * 0x9e3779b97f4a7c15ull;
         tide_schema *s = rig_schema(NC, in_cols);
         tide_node_union_cfg uc = {.schema = s};

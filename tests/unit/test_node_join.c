@@ -184,7 +184,7 @@ static int pair_cmp(const void *a, const void *b)
 static void test_interval_vs_brute_force(void)
 {
     static const int64_t bounds[][2] = {{-5, 5}, {2, 12}, {-12, -3}, {0, 0}};
-    for (uint64_t seed = 1; seed <= 8; seed++) {
+    TT_FOR_SEEDS(seed, 1, 8) {
         uint64_t sd = seed * 7919;
         int late = seed % 2 ? 4 : 0;
         int nkeys = 1 + (int)(seed % 4);
@@ -381,7 +381,7 @@ static void test_window_join_vs_brute_force(void)
 {
     const tide_win_spec wins[] = {tide_win_tumble(10), tide_win_hop(5, 15), tide_win_cumulate(5, 20),
                                   tide_win_hop(10, 10)};
-    for (uint64_t seed = 1; seed <= 8; seed++) {
+    TT_FOR_SEEDS(seed, 1, 8) {
         uint64_t sd = seed * 104729;
         jrig r = {0};
         r.win.window = wins[seed % 4];
@@ -519,7 +519,7 @@ static void gen_agg(rig_script *sc, uint64_t *seed, size_t nrows, int nkeys)
 
 static void test_window_end_join_as_fanin(void)
 {
-    for (uint64_t seed = 1; seed <= 12; seed++) {
+    TT_FOR_SEEDS(seed, 1, 12) {
         uint64_t sd = seed * 31337;
         int nkeys = (int)(rig_rand(&sd) % 4);
         jrig r = {0};

@@ -514,7 +514,7 @@ static void test_translate(void)
     static const char *const names[] = {"DE", "FR", "dk", "Dx", "US", "D", ""};
     int64_t ids[256], tss[256];
     const char *nm[256];
-    uint64_t seed = 7;
+    uint64_t seed = tt_seed(7);
     for (uint32_t r = 0; r < 256; r++) {
         uint32_t row;
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -606,7 +606,7 @@ static unsigned osa_ref(const char *a, int i, const char *b, int j)
 
 static void test_edit_distance(void)
 {
-    uint64_t seed = 0x5eed1234u;
+    uint64_t seed = tt_seed(0x5eed1234u);
     for (int iter = 0; iter < 3000; iter++) {
         char a[8], b[8];
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -675,7 +675,7 @@ static void test_mutations(void)
     static const char *const pieces[] = {" ", "(", ")", ",", "*", "ts", "window_start", "COUNT(*)", "GROUP BY ",
                                          "'", "1", "INTERVAL '1' DAY", "x.", "EMIT ALLOW LATENESS INTERVAL '1' HOUR ",
                                          "SELECT ", "FROM logins", "AS ", "NULL", ";", "TABLE(", "DESCRIPTOR(ts)"};
-    uint64_t seed = 42;
+    uint64_t seed = tt_seed(42);
     char buf[4096];
     for (size_t c = 0; c < sizeof plan_cases / sizeof plan_cases[0]; c++) {
         const char *base = plan_cases[c].sql;

@@ -261,7 +261,7 @@ done:
 
 static void test_model_random(void)
 {
-    for (uint64_t seed = 1; seed <= 60; seed++) {
+    TT_FOR_SEEDS(seed, 1, 60) {
         size_t universe = seed % 3 == 0 ? 5000 : seed % 3 == 1 ? 300 : 17;
         size_t nops = universe > 1000 ? 60000 : 20000;
         run_model(seed, seed & 1, universe, nops);
@@ -348,7 +348,7 @@ static void test_key_compaction(void)
 /* Snapshot -> restore reproduces the model; corruption is detected. */
 static void test_snapshot_roundtrip(void)
 {
-    for (uint64_t seed = 100; seed < 120; seed++) {
+    TT_FOR_SEEDS(seed, 100, 120 - 1) {
         uint64_t s = seed;
         bool u64 = seed & 1;
         size_t universe = 1 + tt_rand(&s) % 3000;

@@ -30,7 +30,7 @@ static void test_generator_bound(void)
 
 static void test_generator_random_matches_model(void)
 {
-    uint64_t seed = 7;
+    uint64_t seed = tt_seed(7);
     for (int run = 0; run < 200; run++) {
         uint64_t s0 = seed;
         int64_t b = (int64_t)(tt_rand(&seed) % 50);
@@ -122,7 +122,7 @@ static void test_combiner_idleness(void)
  * once all ended. */
 static void test_combiner_random_invariants(void)
 {
-    uint64_t seed = 99;
+    uint64_t seed = tt_seed(99);
     for (int run = 0; run < 300; run++) {
         uint64_t s0 = seed;
         size_t n = 1 + tt_rand(&seed) % 4;
