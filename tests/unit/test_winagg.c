@@ -73,6 +73,25 @@ static void gen_records(uint64_t *seed, rec *r, int n, int nkeys, int64_t span, 
     }
 }
 
+/* Boundary values in place of some of the records' inputs: BIGINTs beyond
+ * 2^53 (exact as integers, not as doubles; their sums still fit), DOUBLE
+ * NaN, +-infinity, -0.0 and 0.0, empty strings. */
+static void extremes(uint64_t *seed, rec *r, int n)
+{
+    static const int64_t big[] = {(int64_t)1 << 55, -((int64_t)1 << 55), ((int64_t)1 << 55) + 1,
+                                  -((int64_t)1 << 55) - 1, ((int64_t)1 << 54) + 3};
+    static const double dbl[] = {NAN, INFINITY, -INFINITY, -0.0, 0.0, 7.0};
+    for (int i = 0; i < n; i++) {
+        uint64_t x = tt_rand(seed);
+        if (x % 3 == 0 && !r[i].in[0].is_null)
+            r[i].in[0].u.i64 = big[(x >> 8) % 5];
+        if ((x >> 16) % 3 == 0 && r[i].in[1].type == TIDE_TYPE_DOUBLE)
+            r[i].in[1].u.f64 = dbl[(x >> 24) % 6];
+        if ((x >> 32) % 4 == 0 && !r[i].in[2].is_null)
+            r[i].in[2].u.s = (tide_str){STRS[4], 0};
+    }
+}
+
 static int cmp_ts(const void *a, const void *b)
 {
     const rec *x = a, *y = b;
@@ -175,8 +194,8 @@ static bool val_eq(const tide_value *a, const tide_value *b)
         return a->is_null && b->is_null;
     if (a->type != b->type)
         return false;
-    if (a->type == TIDE_TYPE_DOUBLE)
-        return a->u.f64 == b->u.f64;
+    if (a->type == TIDE_TYPE_DOUBLE) /* (NaN is the one NaN; -0.0 == 0.0) */
+        return (isnan(a->u.f64) && isnan(b->u.f64)) || a->u.f64 == b->u.f64;
     return a->u.i64 == b->u.i64;
 }
 
@@ -189,7 +208,7 @@ static bool nn(const tide_value *v) { return !v->is_null && v->type != TIDE_TYPE
 /* The expected aggregate values over records rs[idx[0..n)]. */
 static void brute_vals(const rec *rs, const int *idx, int n, tide_value out[NAGG])
 {
-    int64_t cb = 0, sb = 0, mnb = 0, mxb = 0, cd = 0;
+    int64_t cb = 0, sb = 0, mnb = 0, mxb = 0, cd = 0, nan_d = 0, pinf = 0, ninf = 0;
     double sd = 0, mnd = 0, mxd = 0;
     int64_t dist_s = 0, dist_b = 0;
     for (int i = 0; i < n; i++) {
@@ -209,13 +228,20 @@ static void brute_vals(const rec *rs, const int *idx, int n, tide_value out[NAGG
             dist_b += !seen;
         }
         if (nn(&r->in[1])) {
+            /* exec/agg.h: MIN/MAX order NaN above everything; SUM counts
+             * infinities and NaNs apart from the (exact, small) finite sum */
             double v = r->in[1].u.f64;
-            if (!cd || v < mnd)
+            if (!cd || (!isnan(v) && (isnan(mnd) || v < mnd)))
                 mnd = v;
-            if (!cd || v > mxd)
+            if (!cd || isnan(v) || (!isnan(mxd) && v > mxd))
                 mxd = v;
             cd++;
-            sd += v;
+            if (isnan(v))
+                nan_d++;
+            else if (isinf(v))
+                *(v > 0 ? &pinf : &ninf) += 1;
+            else
+                sd += v;
         }
         if (nn(&r->in[2])) {
             bool seen = false;
@@ -235,6 +261,10 @@ static void brute_vals(const rec *rs, const int *idx, int n, tide_value out[NAGG
     out[4] = cb ? bint(mxb) : bnull(TIDE_TYPE_BIGINT);
     out[5] = cb ? bdbl((double)sb / (double)cb) : bnull(TIDE_TYPE_DOUBLE); /* AVG -> DOUBLE */
     out[6] = bint(dist_s);
+    if (nan_d || (pinf && ninf))
+        sd = NAN;
+    else if (pinf || ninf)
+        sd = pinf ? INFINITY : -INFINITY;
     out[7] = cd ? bdbl(sd) : bnull(TIDE_TYPE_DOUBLE);
     out[8] = cd ? bdbl(mnd) : bnull(TIDE_TYPE_DOUBLE);
     out[9] = cd ? bdbl(sd / (double)cd) : bnull(TIDE_TYPE_DOUBLE);
@@ -523,11 +553,12 @@ static tide_win_spec random_spec(uint64_t *seed, int kind)
  * ends at ts + 1 (it fired at W = ts): such records are late, exactly those
  * brute_late names, in arrival order.  Sessions (not modelled as late):
  * delays <= B - 2, see test_session_touching_boundary. */
-static void test_reference_all_windows(void)
+static void reference_all_windows(bool extreme)
 {
     for (int kind = 0; kind < 5; kind++) {
         for (int iter = 0; iter < 120; iter++) {
-            uint64_t seed = 1000 + (uint64_t)kind * 7919 + (uint64_t)iter, s0 = seed;
+            uint64_t seed = (extreme ? 90000 : 1000) + (uint64_t)kind * 7919 + (uint64_t)iter,
+                     s0 = seed;
             int n = 1 + (int)(tt_rand(&seed) % 150);
             int nkeys = 1 + (int)(tt_rand(&seed) % 6);
             rec rs[150];
@@ -536,6 +567,8 @@ static void test_reference_all_windows(void)
             arrival arr[150];
             gen_records(&seed, rs, n, nkeys, 1 + (int64_t)(tt_rand(&seed) % 600),
                         (int64_t)(tt_rand(&seed) % 600) - 300);
+            if (extreme)
+                extremes(&seed, rs, n);
             run_cfg rc = {.win = random_spec(&seed, kind), .B = (int64_t)(tt_rand(&seed) % 40),
                           .mode = TIDE_TRIG_ACCUMULATING,
                           .advance_every = 1 + (int)(tt_rand(&seed) % 3)};
@@ -586,6 +619,13 @@ static void test_reference_all_windows(void)
         }
     }
 }
+
+static void test_reference_all_windows(void) { reference_all_windows(false); }
+
+/* The same with boundary values (extremes()): every window kind, every
+ * aggregate, against the brute force under exec/agg.h's rules for NaN,
+ * infinities, -0.0, empty strings and BIGINTs past 2^53. */
+static void test_extremes_all_windows(void) { reference_all_windows(true); }
 
 /* Shuffled within the declared out-of-orderness, the output is identical to
  * the sorted input's (row for row, in order).  Within means delays < B: a
@@ -2503,6 +2543,7 @@ static void test_snapshot_sum_extremes(void)
 int main(void)
 {
     TT_RUN(test_reference_all_windows);
+    TT_RUN(test_extremes_all_windows);
     TT_RUN(test_shuffle_invariance);
     TT_RUN(test_late_data);
     TT_RUN(test_retracting_changelog);
