@@ -1135,6 +1135,14 @@ bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e)
 
 uint32_t tide_flow_instance_count(const tide_flow *f) { return f->n_inst; }
 size_t tide_flow_task_count(const tide_flow *f) { return f->n_tasks; }
+void tide_flow_sched_stats(const tide_flow *f, tide_sched_stats *out)
+{
+    if (f->g)
+        tide_graph_sched_stats(f->g, out);
+    else
+        memset(out, 0, sizeof *out);
+}
+
 size_t tide_flow_chan_count(const tide_flow *f) { return f->g ? tide_graph_chan_count(f->g) : 0; }
 void tide_flow_chan_stats(const tide_flow *f, size_t i, tide_chan_stats *out, const char **name)
 {

@@ -65,6 +65,7 @@
 #include "data/schema.h"
 #include "exec/channel.h"
 #include "exec/node.h"
+#include "exec/sched.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -163,6 +164,8 @@ int64_t tide_flow_watermark(const tide_flow *f);
 size_t tide_flow_task_count(const tide_flow *f);
 size_t tide_flow_chan_count(const tide_flow *f);
 void tide_flow_chan_stats(const tide_flow *f, size_t i, tide_chan_stats *out, const char **name);
+/* The worker pool's counters (exec/sched.h; zeros before start). */
+void tide_flow_sched_stats(const tide_flow *f, tide_sched_stats *out);
 /* A textual plan: one line per task with its chained node instances, and
  * one per edge (partitioning, parallelism).  Appended to `out`. */
 int tide_flow_describe(const tide_flow *f, tide_buf *out);

@@ -217,6 +217,37 @@ void tide_sched_wake(void *unit)
 
 /* ---- timers (under mu) ---- */
 
+/* Queue every parked unit that waits for a stall, `stalled` set. */
+static bool kick_stalled(tide_sched *s)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < s->n_units; i++) {
+        tide_sched_unit *u = s->units[i];
+        if (u->stall && atomic_load_explicit(&u->state, memory_order_acquire) == U_IDLE) {
+            u->stalled = true;
+            any |= queue_parked(s, u);
+        }
+    }
+    if (any)
+        s->st.stalls++;
+    return any;
+}
+
+/* A worker found nothing to run and none runs: if no parked unit waits
+ * for a tick or a due time either, nothing but a wake from outside can
+ * ever run a unit again: a stall, at once (sched.h). */
+static bool quiet_for_good(tide_sched *s)
+{
+    if (s->running || s->head || !s->cfg.progress)
+        return false;
+    for (uint32_t i = 0; i < s->n_units; i++) {
+        tide_sched_unit *u = s->units[i];
+        if ((u->tick || u->due != INT64_MAX) && atomic_load_explicit(&u->state, memory_order_acquire) == U_IDLE)
+            return false;
+    }
+    return kick_stalled(s);
+}
+
 /* The stall detector, at a tick (sched.h). */
 static void check_stall(tide_sched *s)
 {
@@ -229,16 +260,7 @@ static void check_stall(tide_sched *s)
     if (s->quiet_ticks < 2)
         return;
     s->quiet_ticks = 0;
-    bool any = false;
-    for (uint32_t i = 0; i < s->n_units; i++) {
-        tide_sched_unit *u = s->units[i];
-        if (u->stall && atomic_load_explicit(&u->state, memory_order_acquire) == U_IDLE) {
-            u->stalled = true;
-            any |= queue_parked(s, u);
-        }
-    }
-    if (any)
-        s->st.stalls++;
+    kick_stalled(s);
 }
 
 /* Queue the parked units whose tick or due time came; recompute min_due. */
@@ -303,7 +325,8 @@ static void *worker(void *arg)
         timers(s);
         tide_sched_unit *u = pop(s);
         if (!u) {
-            idle_wait(s);
+            if (!quiet_for_good(s))
+                idle_wait(s);
             continue;
         }
         atomic_store_explicit(&u->state, U_RUNNING, memory_order_release);

@@ -35,10 +35,15 @@
  * Busy workers go through step 1 between quanta, so timers fire under load
  * too.
  *
- * The stall detector: at a tick, the pool is quiet when no unit is queued,
- * none is running and the progress counter (cfg.progress: messages sent by
- * any unit) did not move since the previous tick.  After two quiet ticks
- * in a row every parked unit that asked for it (park.stall) runs with
+ * The stall detector (on when cfg.progress is given): the pool stalled when
+ * no unit is runnable or running and no message moves.  Exactly: a worker
+ * that finds nothing to run while none runs, and no parked unit waits for
+ * a tick or a due time, knows that only a wake from outside the pool
+ * could ever run a unit again: a stall, at once.  Otherwise (timers
+ * pending), at each tick the pool is quiet when no unit is queued, none is
+ * running and the progress counter (messages sent by any unit) did not
+ * move since the previous tick; two quiet ticks in a row are a stall.  On
+ * a stall every parked unit that asked for it (park.stall) runs with
  * `stalled` set: the graph is stuck on it (exec/task.h: an input it does
  * not read has a full channel) and it may take that input's messages
  * beyond its usual budget.
