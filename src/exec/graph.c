@@ -83,8 +83,17 @@ void tide_graph_free(tide_graph *g)
 {
     if (!g)
         return;
-    tide_sched_free(g->sched); /* stops and joins a running pool */
-    g->sched = NULL;
+    if (g->sched) {
+        /* stop and join the pool, and unhook the tasks from its units
+         * before freeing them: draining a channel below notifies its
+         * producer's signal */
+        tide_sched_stop(g->sched);
+        tide_sched_wait(g->sched);
+        for (size_t i = 0; i < g->n_tasks; i++)
+            tide_task_set_waker(g->tasks[i].task, NULL, NULL);
+        tide_sched_free(g->sched);
+        g->sched = NULL;
+    }
     for (size_t i = 0; i < g->n_chans; i++) {
         tide_chan_msg m;
         while (tide_chan_drain_one(g->chans[i], &m) == 1)
@@ -218,14 +227,20 @@ int tide_graph_start(tide_graph *g, tide_err *e)
     tide_sched *s;
     if ((rc = tide_sched_create(&s, &sc, e)) != 0)
         return rc;
-    for (size_t i = 0; i < g->n_tasks; i++) {
-        tide_sched_unit *u;
-        if ((rc = tide_sched_add(s, task_quantum, g->tasks[i].task, &u, e)) != 0) {
+    tide_sched_unit **units = calloc(g->n_tasks ? g->n_tasks : 1, sizeof *units);
+    if (!units) {
+        tide_sched_free(s);
+        return tide_err_set(e, TIDE_ENOMEM, "graph: out of memory");
+    }
+    for (size_t i = 0; i < g->n_tasks; i++)
+        if ((rc = tide_sched_add(s, task_quantum, g->tasks[i].task, &units[i], e)) != 0) {
+            free(units);
             tide_sched_free(s);
             return rc;
         }
-        tide_task_set_waker(g->tasks[i].task, tide_sched_wake, u);
-    }
+    for (size_t i = 0; i < g->n_tasks; i++)
+        tide_task_set_waker(g->tasks[i].task, tide_sched_wake, units[i]);
+    free(units);
     pthread_mutex_lock(&g->mu);
     g->sched = s; /* a failure from now on stops it */
     bool failed = tide_err_failed(&g->err);

@@ -219,7 +219,8 @@ int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide
 int tide_task_step(tide_task *t, bool stalled, tide_sched_park *park);
 /* Route the task's wakes (a message or the end on an input, room on an
  * output, a barrier request) to fn(ctx), e.g. tide_sched_wake of its
- * unit.  Before the task runs. */
+ * unit; fn NULL: none (before the unit goes away).  While no thread uses
+ * the task or its channels. */
 void tide_task_set_waker(tide_task *t, void (*fn)(void *ctx), void *ctx);
 /* Wake the task if it is parked (a barrier request does it). */
 void tide_task_wake(tide_task *t);
