@@ -92,6 +92,8 @@ int tide_sched_create(tide_sched **out, const tide_sched_cfg *cfg, tide_err *e)
         s->cfg.workers = tide_sched_default_workers();
     if (s->cfg.idle_tick_ns <= 0)
         s->cfg.idle_tick_ns = 1000000;
+    if (s->cfg.slice_ns <= 0)
+        s->cfg.slice_ns = 2000000;
     if (!s->cfg.clock)
         s->cfg.clock = tide_clock_system();
     s->min_due = INT64_MAX;
@@ -320,14 +322,21 @@ static void idle_wait(tide_sched *s)
 static void *worker(void *arg)
 {
     tide_sched *s = arg;
+    tide_sched_unit *keep = NULL; /* a unit that yielded within its slice */
+    int64_t slice_end = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->stop && s->live > 0) {
         timers(s);
-        tide_sched_unit *u = pop(s);
+        tide_sched_unit *u = keep;
+        keep = NULL;
         if (!u) {
-            if (!quiet_for_good(s))
-                idle_wait(s);
-            continue;
+            u = pop(s);
+            if (!u) {
+                if (!quiet_for_good(s))
+                    idle_wait(s);
+                continue;
+            }
+            slice_end = real_ns() + s->cfg.slice_ns;
         }
         atomic_store_explicit(&u->state, U_RUNNING, memory_order_release);
         bool stalled = u->stalled;
@@ -361,10 +370,16 @@ static void *worker(void *arg)
                 atomic_store_explicit(&u->state, U_QUEUED, memory_order_release);
                 push(s, u);
             }
+        } else if (real_ns() < slice_end) {
+            keep = u; /* its slice goes on: the next quantum on this worker */
         } else {
             atomic_store_explicit(&u->state, U_QUEUED, memory_order_release);
             push(s, u);
         }
+    }
+    if (keep) { /* stopped: leave it queued */
+        atomic_store_explicit(&keep->state, U_QUEUED, memory_order_release);
+        push(s, keep);
     }
     pthread_cond_broadcast(&s->cv); /* the others see stop or live == 0 too */
     pthread_mutex_unlock(&s->mu);

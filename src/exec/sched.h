@@ -7,7 +7,9 @@
  * a worker takes a runnable unit off the run queue, calls its run function
  * once (one quantum), and the function says what happens next:
  *
- *   YIELD  it could go on: the unit goes to the back of the run queue;
+ *   YIELD  it could go on: the same worker runs its next quantum while its
+ *          slice (cfg.slice_ns of real time since the worker took it off
+ *          the run queue) lasts, then it goes to the back of the queue;
  *   PARK   it waits: it runs again when something wakes it
  *          (tide_sched_wake, from any thread: e.g. a channel's signal hook
  *          when a message arrived or room appeared), when the clock reaches
@@ -28,8 +30,9 @@
  *      clock reached the earliest due time of a parked unit, every parked
  *      unit whose due time passed is queued (a sorted check of the parked
  *      units: the pool holds tens of units, not millions);
- *   2. take the unit at the head of the run queue and run its quantum
- *      (without the mutex); or, with nothing to run, sleep until woken or
+ *   2. run the quantum (without the mutex) of the unit whose slice goes
+ *      on, else of the unit at the head of the run queue; or, with
+ *      nothing to run, sleep until woken or
  *      the next tick or due time, whichever is first (at most one tick of
  *      real time, so a fake clock that moved is re-read).
  * Busy workers go through step 1 between quanta, so timers fire under load
@@ -87,7 +90,8 @@ typedef int (*tide_sched_run_fn)(void *ctx, bool stalled, tide_sched_park *park)
 
 typedef struct tide_sched_cfg {
     uint32_t workers;               /* threads; 0: tide_sched_default_workers() */
-    int64_t idle_tick_ns;           /* real time between ticks (> 0) */
+    int64_t idle_tick_ns;           /* real time between ticks; 0: 1 ms */
+    int64_t slice_ns;               /* real time a yielding unit keeps its worker; 0: 2 ms */
     const tide_clock *clock;        /* due times; NULL: the system clock */
     _Atomic uint64_t *progress;     /* the stall detector's counter (may be NULL: never stalls) */
 } tide_sched_cfg;
