@@ -298,9 +298,20 @@ static void timers(tide_sched *s)
     }
 }
 
-/* Sleep until woken, the next tick, or the earliest due time. */
+/* Sleep until woken, the next tick, or the earliest due time; without a
+ * tick or a due time to wait for, until woken (an idle pool costs no
+ * wakeups). */
 static void idle_wait(tide_sched *s)
 {
+    bool timed = s->min_due != INT64_MAX;
+    for (uint32_t i = 0; i < s->n_units && !timed; i++)
+        timed = s->units[i]->tick && atomic_load_explicit(&s->units[i]->state, memory_order_acquire) == U_IDLE;
+    s->idle++;
+    if (!timed) {
+        pthread_cond_wait(&s->cv, &s->mu);
+        s->idle--;
+        return;
+    }
     int64_t rnow = real_ns();
     int64_t wait = s->next_tick - rnow;
     if (s->min_due != INT64_MAX) {
@@ -308,12 +319,11 @@ static void idle_wait(tide_sched *s)
         if (d < wait)
             wait = d;
     }
-    if (wait <= 0)
-        return;
-    int64_t until = rnow + wait;
-    struct timespec ts = {.tv_sec = (time_t)(until / 1000000000), .tv_nsec = (long)(until % 1000000000)};
-    s->idle++;
-    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    if (wait > 0) {
+        int64_t until = rnow + wait;
+        struct timespec ts = {.tv_sec = (time_t)(until / 1000000000), .tv_nsec = (long)(until % 1000000000)};
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
     s->idle--;
 }
 

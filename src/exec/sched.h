@@ -32,9 +32,11 @@
  *      units: the pool holds tens of units, not millions);
  *   2. run the quantum (without the mutex) of the unit whose slice goes
  *      on, else of the unit at the head of the run queue; or, with
- *      nothing to run, sleep until woken or
- *      the next tick or due time, whichever is first (at most one tick of
- *      real time, so a fake clock that moved is re-read).
+ *      nothing to run (and no stall, below), sleep until woken or the
+ *      next tick or due time, whichever is first (at most one tick of real
+ *      time, so a fake clock that moved is re-read); with no parked unit
+ *      waiting for a tick or a due time, until woken: an idle pool wakes
+ *      nobody.
  * Busy workers go through step 1 between quanta, so timers fire under load
  * too.
  *
