@@ -440,7 +440,7 @@ static void seed_with_index(const char *dir)
     }
     uint64_t last_base = 0;
     CHECK(tide_log_writer_close(w, &e) == 0, "seed close: %s", e.msg);
-    char path[600];
+    char path[700];
     /* the active segment is the one with the largest base */
     char pdir[600];
     snprintf(pdir, sizeof pdir, "%s/topics/s/0", tmp);

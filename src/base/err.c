@@ -62,7 +62,9 @@ int tide_err_from_errno(int errnum)
 
 int tide_err_sys(tide_err *e, int errnum, const char *fmt, ...)
 {
-    int code = tide_err_from_errno(errnum);
+    /* a failure is reported with errno 0 only by a library that forgot to
+     * set it: still a failure, never success */
+    int code = errnum ? tide_err_from_errno(errnum) : TIDE_EIO;
     if (!e)
         return code;
     if (e->code)

@@ -29,7 +29,8 @@ int tide_err_set(tide_err *e, int code, const char *fmt, ...)
 /* Map an errno value (EIO, ENOSPC, ENOENT, ...) to a TIDE_E* code. */
 int tide_err_from_errno(int errnum);
 
-/* Record `code` for a failed system call: message "<what>: <strerror>". */
+/* Record a failed system call (errno `errnum`; 0 counts as TIDE_EIO, never
+ * success): message "<what>: <strerror>". */
 int tide_err_sys(tide_err *e, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -202,6 +202,13 @@ static int drain(consumer *c, uint32_t p, bool bounded, size_t limit, size_t *go
         tide_record rec;
         tide_err re = {0};
         int rc = tide_log_reader_next(r, &rec, &re);
+        if (rc == TIDE_EAGAIN && bounded)
+            /* the end was there when the read started: never a silent stop short of it */
+            return tide_err_set(e, TIDE_ECORRUPT,
+                                "topic %s partition %" PRIu32 ": stopped at offset %" PRIu64
+                                ", short of the end %" PRIu64 " seen at start (the data there "
+                                "is incomplete)",
+                                c->topic, p, at, c->end[p]);
         if (rc == TIDE_EAGAIN)
             break;
         if (rc == TIDE_ERANGE) {

@@ -160,9 +160,19 @@ int tide_cli_producer_flush(tide_cli_producer *p, tide_err *e)
     return 0;
 }
 
+static void reject(tide_cli_producer *p, const char *raw, size_t raw_len, uint64_t line, uint64_t col,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The record of input line `line` (its text val[0, vlen)): into its
+ * partition's pending batch, or rejected when no batch could hold it. */
 static int add_record(tide_cli_producer *p, const char *key, size_t klen, bool has_key, const char *val,
-                      size_t vlen, int64_t ts, tide_err *e)
+                      size_t vlen, int64_t ts, uint64_t line, tide_err *e)
 {
+    if (klen > TIDE_RECORD_MAX || vlen > TIDE_RECORD_MAX - klen) {
+        reject(p, val, vlen, line, 1, "record of %zu bytes: larger than a record of the log can be (%u bytes)",
+               klen + vlen, (unsigned)TIDE_RECORD_MAX);
+        return 0;
+    }
     uint32_t part = tide_log_writer_route(p->w, has_key ? key : NULL, has_key ? klen : 0);
     pending *pd = &p->parts[part];
     if (pd->n > 0 && pd->bytes.len + klen + vlen > BATCH_BYTES) {
@@ -190,9 +200,6 @@ static int add_record(tide_cli_producer *p, const char *key, size_t klen, bool h
 /* Reject a malformed record raw[0..raw_len) at line:col: report it on
  * stderr as "tide: NAME:LINE:COL: why", count it, and write it to the
  * dead-letter sink if there is one (a failure there sticks in dead_err). */
-static void reject(tide_cli_producer *p, const char *raw, size_t raw_len, uint64_t line, uint64_t col,
-                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 static void reject(tide_cli_producer *p, const char *raw, size_t raw_len, uint64_t line, uint64_t col,
                    const char *fmt, ...)
 {
@@ -274,7 +281,8 @@ static int csv_record(tide_cli_producer *p, const tide_csv_record *r, tide_err *
         if (!parse_time(p, f->ptr, f->len, line, col + (f->quoted ? 1 : 0), &ts, r->raw, r->raw_len))
             return 0;
     }
-    return add_record(p, key ? key->ptr : NULL, key ? key->len : 0, key != NULL, r->raw, r->raw_len, ts, e);
+    return add_record(p, key ? key->ptr : NULL, key ? key->len : 0, key != NULL, r->raw, r->raw_len, ts,
+                      r->line, e);
 }
 
 static int feed_csv(tide_cli_producer *p, const char *buf, size_t len, bool eof, size_t *used, tide_err *e)
@@ -367,7 +375,7 @@ static int json_line(tide_cli_producer *p, const char *s, size_t len, tide_err *
             return 0;
         }
     }
-    return add_record(p, key, klen, key != NULL, s, len, ts, e);
+    return add_record(p, key, klen, key != NULL, s, len, ts, p->line, e);
 }
 
 static bool blank(const char *s, size_t len)
@@ -395,7 +403,7 @@ static int feed_lines(tide_cli_producer *p, const char *buf, size_t len, bool eo
         if (n > 0 && s[n - 1] == '\r')
             n--;
         if (p->fmt == TIDE_CLI_FORMAT_RAW)
-            rc = add_record(p, NULL, 0, false, s, n, p->now, e);
+            rc = add_record(p, NULL, 0, false, s, n, p->now, p->line, e);
         else if (!blank(s, n))
             rc = json_line(p, s, n, e);
         if (rc != 0)

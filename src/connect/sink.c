@@ -729,6 +729,8 @@ fail:
     return rc;
 }
 
+#define DEAD_RAW_KEEP ((size_t)(4u << 20))
+
 int tide_sink_dead_write(tide_sink_dead *d, const char *reason, const char *position, const void *raw,
                          size_t raw_len, tide_err *e)
 {
@@ -740,15 +742,30 @@ int tide_sink_dead_write(tide_sink_dead *d, const char *reason, const char *posi
         reason = "";
     if (!position)
         position = "";
-    if ((rc = tide_buf_append(&d->buf, "{\"reason\":", 10)) ||
-        (rc = tide_json_write_string(&d->buf, reason, strlen(reason))) ||
-        (rc = tide_buf_append(&d->buf, ",\"position\":", 12)) ||
-        (rc = tide_json_write_string(&d->buf, position, strlen(position))) ||
-        (rc = tide_buf_append(&d->buf, ",\"raw\":", 7)) ||
-        (rc = tide_json_write_string(&d->buf, raw_len ? raw : "", raw_len)) ||
-        (rc = tide_buf_append(&d->buf, "}\n", 2))) {
-        tide_err_set(&d->err, rc, "dead-letter sink: out of memory");
-        goto done;
+    /* A topic record holds at most TIDE_RECORD_MAX bytes: a letter about a
+     * larger raw record keeps its first DEAD_RAW_KEEP bytes (escaped, at
+     * most 6 times that) and says so, with the whole length. */
+    size_t keep = raw_len;
+    for (int pass = 0; pass < 2; pass++) {
+        tide_buf_reset(&d->buf);
+        char tail[64] = "}\n";
+        if (keep < raw_len)
+            snprintf(tail, sizeof tail, ",\"raw_bytes\":%zu,\"raw_truncated\":true}\n", raw_len);
+        if ((rc = tide_buf_append(&d->buf, "{\"reason\":", 10)) ||
+            (rc = tide_json_write_string(&d->buf, reason, strlen(reason))) ||
+            (rc = tide_buf_append(&d->buf, ",\"position\":", 12)) ||
+            (rc = tide_json_write_string(&d->buf, position, strlen(position))) ||
+            (rc = tide_buf_append(&d->buf, ",\"raw\":", 7)) ||
+            (rc = tide_json_write_string(&d->buf, keep ? raw : "", keep)) ||
+            (rc = tide_buf_append(&d->buf, tail, strlen(tail)))) {
+            tide_err_set(&d->err, rc, "dead-letter sink: out of memory");
+            goto done;
+        }
+        if (!d->w || d->buf.len - 1 <= TIDE_RECORD_MAX)
+            break;
+        keep = DEAD_RAW_KEEP;
+        while (keep > 0 && (((const unsigned char *)raw)[keep] & 0xc0) == 0x80)
+            keep--; /* not inside a UTF-8 sequence */
     }
     if (d->w) {
         tide_record rec = {.timestamp = tide_clock_now_ms(d->cfg.clock), .value = d->buf.data,

@@ -66,7 +66,9 @@
  * (temp + rename on close, like FILE; or, with cfg.append, appended to the
  * file itself, each letter written before tide_sink_dead_write returns and
  * fsynced on close, so a killed process loses none it has written) or a
- * topic (one record per letter, appended at once, no key).  tide_sink_dead_fn plugs it into a source's
+ * topic (one record per letter, appended at once, no key; a letter about a
+ * raw record too large for one record of the log keeps its first 4 MiB and
+ * adds "raw_bytes" (the whole length) and "raw_truncated": true).  tide_sink_dead_fn plugs it into a source's
  * cfg.on_dead; an error there sticks in the dead sink and is returned by
  * tide_sink_dead_close.
  *

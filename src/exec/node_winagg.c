@@ -280,26 +280,20 @@ static int winagg_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err 
     return flush(s, e);
 }
 
-/* The operator's own section (exec/winagg.h: it checks the window, the
- * aggregates and the triggers).  Sessions over a partition key have no
- * snapshot yet. */
+/* The operator's own section (exec/winagg.h, exec/sessagg.h: each checks
+ * the window, the aggregates and the triggers). */
 static int winagg_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
 {
     (void)id;
     winagg_node *s = self;
-    if (s->sess)
-        return tide_err_set(e, TIDE_EUNSUPPORTED,
-                            "winagg node: snapshot of SESSION windows over a partition key (not yet)");
-    return tide_winagg_snapshot(s->op, out, e);
+    return s->sess ? tide_sessagg_snapshot(s->sess, out, e) : tide_winagg_snapshot(s->op, out, e);
 }
 
 static int winagg_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     winagg_node *s = self;
-    if (s->sess)
-        return tide_err_set(e, TIDE_EUNSUPPORTED,
-                            "winagg node: restore of SESSION windows over a partition key (not yet)");
-    return tide_winagg_restore(s->op, buf, len, e);
+    return s->sess ? tide_sessagg_restore(s->sess, buf, len, e)
+                   : tide_winagg_restore(s->op, buf, len, e);
 }
 
 const tide_node_vt tide_node_winagg_vt = {

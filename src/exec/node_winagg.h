@@ -23,12 +23,12 @@
  * Output port 1: records past the allowed lateness, as the input rows
  * (cfg.in's schema, the input's flags), counted TIDE_NODE_LATE; a record
  * is late when it arrives with the node's watermark past every window it
- * belongs to by the firing rule of time/trigger.h (this branch: W >= end +
- * L; see DESIGN.md 4).
+ * belongs to by the firing rule of time/trigger.h (W >= end - 1 + L; see
+ * DESIGN.md 4).
  *
- * Snapshot: the operator's own section (tide_winagg_snapshot); sessions
- * over a partition key (exec/sessagg.h) have none yet: a barrier fails the
- * job with TIDE_EUNSUPPORTED rather than lose them.
+ * Snapshot: the operator's own section (tide_winagg_snapshot, or
+ * tide_sessagg_snapshot for sessions over a partition key or the whole
+ * input).
  *
  * Fast paths: one BIGINT/TIMESTAMP key without
  * value columns, rows as one run without NULLs: keys encoded in one loop,

@@ -1158,3 +1158,270 @@ uint64_t tide_sessagg_late_count(const tide_sessagg *op) { return op->late_count
 size_t tide_sessagg_live_sessions(const tide_sessagg *op) { return op->n_sess; }
 size_t tide_sessagg_live_rows(const tide_sessagg *op) { return op->n_rows; }
 size_t tide_sessagg_live_partitions(const tide_sessagg *op) { return op->n_parts; }
+
+/* ---- snapshot / restore ---------------------------------------------------
+ *
+ * The snapshot holds what decides future output and nothing of the layout
+ * (see sessagg.h).  Restore rebuilds the rest: partitions and their sorted
+ * session arrays (sessions arrive in (partition, start) order, so each is
+ * appended), the row index, one heap action per session (an open one at its
+ * fire time, a fired one at its cleanup time) and the early-firing list.
+ * Row lists, indices and generations are not state: firings sort their
+ * rows, and a merge's direction depends on row counts only. */
+
+#define SA_SNAP_KIND "sessagg"
+#define SA_SNAP_VERSION 1
+#define SA_SNAP_ROW_FLAGS ((uint32_t)(R_EMITTED | R_DIRTY | R_IN_DLIST))
+
+static int bytes_cmp(const unsigned char *a, uint32_t al, const unsigned char *b, uint32_t bl)
+{
+    uint32_t n = al < bl ? al : bl;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c)
+        return c;
+    return (al > bl) - (al < bl);
+}
+
+static int cmp_snap_sess(const void *pa, const void *pb, void *ctx)
+{
+    const tide_sessagg *op = ctx;
+    const sa_sess *a = &op->sess[*(const uint32_t *)pa], *b = &op->sess[*(const uint32_t *)pb];
+    const sa_part *x = &op->parts[a->part], *y = &op->parts[b->part];
+    int c = bytes_cmp(key_of(&x->k, x->klen), x->klen, key_of(&y->k, y->klen), y->klen);
+    if (c)
+        return c;
+    return (a->start > b->start) - (a->start < b->start);
+}
+
+static int cmp_snap_row(const void *pa, const void *pb, void *ctx)
+{
+    const tide_sessagg *op = ctx;
+    const sa_row *a = &op->rows[*(const uint32_t *)pa], *b = &op->rows[*(const uint32_t *)pb];
+    return bytes_cmp(key_of(&a->k, a->klen), a->klen, key_of(&b->k, b->klen), b->klen);
+}
+
+/* Sort indices v[0, n) by cmp with a context (qsort has none): a
+ * bottom-up merge sort through tmp (room for n). */
+static void sort_idx(uint32_t *v, size_t n, uint32_t *tmp,
+                     int (*cmp)(const void *, const void *, void *), void *ctx)
+{
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = cmp(&v[j], &v[i], ctx) < 0 ? v[j++] : v[i++];
+            while (i < mid)
+                tmp[k++] = v[i++];
+            while (j < hi)
+                tmp[k++] = v[j++];
+        }
+        memcpy(v, tmp, n * sizeof *v);
+    }
+}
+
+int tide_sessagg_snapshot(const tide_sessagg *op, tide_buf *out, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED,
+                            "session aggregate: no snapshot of a failed operator (%s)",
+                            tide_err_name(op->failed));
+    size_t ns = op->n_sess, nr = op->n_rows, big = ns > nr ? ns : nr;
+    uint32_t *ss = malloc((ns ? ns : 1) * sizeof *ss), *rs = malloc((nr ? nr : 1) * sizeof *rs);
+    uint32_t *tmp = malloc((big ? big : 1) * sizeof *tmp);
+    if (!ss || !rs || !tmp) {
+        free(ss), free(rs), free(tmp);
+        return tide_err_set(e, TIDE_ENOMEM, "session aggregate: snapshot: out of memory");
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < op->sess_hi && n < ns; i++)
+        if (op->sess[i].flags & S_LIVE)
+            ss[n++] = i;
+    sort_idx(ss, n, tmp, cmp_snap_sess, (void *)op);
+    tide_snap_w w;
+    tide_snap_begin(&w, out, SA_SNAP_KIND, SA_SNAP_VERSION);
+    tide_winagg_snap_put_config(&op->cfg, &w);
+    tide_snap_put_i64(&w, op->wm);
+    tide_snap_put_u64(&w, op->late_count);
+    tide_trig_clock_snap_put(&op->clock, &w);
+    tide_snap_put_varint(&w, n);
+    for (size_t k = 0; k < n; k++) {
+        const sa_sess *x = &op->sess[ss[k]];
+        const sa_part *p = &op->parts[x->part];
+        tide_snap_put_bytes(&w, key_of(&p->k, p->klen), p->klen);
+        tide_snap_put_i64(&w, x->start);
+        tide_snap_put_i64(&w, x->end);
+        tide_snap_put_u8(&w, (uint8_t)(x->flags & S_DONE));
+        size_t m = 0;
+        for (uint32_t r = x->rows; r != NONE; r = op->rows[r].next)
+            rs[m++] = r;
+        sort_idx(rs, m, tmp, cmp_snap_row, (void *)op);
+        tide_snap_put_varint(&w, m);
+        for (size_t j = 0; j < m; j++) {
+            const sa_row *row = &op->rows[rs[j]];
+            uint32_t flags = row->flags & SA_SNAP_ROW_FLAGS;
+            tide_snap_put_bytes(&w, key_of(&row->k, row->klen), row->klen);
+            tide_snap_put_u8(&w, (uint8_t)flags);
+            tide_snap_put_varint(&w, row->since_fire);
+            const unsigned char *a = row_acc(op, rs[j]);
+            for (size_t i = 0; i < op->n_aggs; i++)
+                tide_agg_snap_put(&op->agg[i], a + op->agg_off[i], &w);
+            const tide_value *prev = row_prev(op, rs[j]);
+            if (prev && (flags & R_EMITTED))
+                for (size_t i = 0; i < op->n_aggs; i++)
+                    tide_snap_put_value(&w, &prev[i]);
+        }
+    }
+    free(ss), free(rs), free(tmp);
+    return tide_snap_end(&w, e);
+}
+
+/* Back to the state of a freshly created operator (a failed restore). */
+static void snap_reset(tide_sessagg *op)
+{
+    for (uint32_t s = 0; s < op->sess_hi; s++)
+        if (op->sess[s].flags & S_LIVE)
+            sess_free(op, s);
+    op->heap_len = 0;
+    op->dirty_len = 0;
+    op->wm = TIDE_TS_MIN;
+    op->late_count = 0;
+    op->failed = 0;
+    tide_trig_clock_init(&op->clock, op->cfg.early.every_ms);
+}
+
+/* One session of the snapshot: its partition (found or created), its place
+ * after `*last` (the previous session read: same partition means a later,
+ * not touching start), its rows.  0, TIDE_ENOMEM, or a failed reader. */
+static int snap_get_sess(tide_sessagg *op, tide_snap_r *r, uint32_t *last, tide_err *e)
+{
+    size_t plen;
+    const unsigned char *pk = tide_snap_get_bytes(r, &plen);
+    int64_t start = tide_snap_get_i64(r), end = tide_snap_get_i64(r);
+    uint32_t flags = tide_snap_get_u8(r);
+    uint64_t nrows = tide_snap_get_varint(r);
+    if (plen > UINT32_MAX || start > end || (flags & ~(uint32_t)S_DONE) || nrows == 0 ||
+        nrows > tide_snap_remaining(r))
+        tide_snap_fail(r);
+    if (tide_snap_failed(r))
+        return 0;
+    if (!pk)
+        pk = (const unsigned char *)"";
+    if (*last != NONE) {
+        const sa_sess *l = &op->sess[*last];
+        const sa_part *lp = &op->parts[l->part];
+        int c = bytes_cmp(key_of(&lp->k, lp->klen), lp->klen, pk, (uint32_t)plen);
+        if (c > 0 || (c == 0 && (l->end >= start || l->start >= start))) {
+            tide_snap_fail(r); /* out of order, or touching its predecessor */
+            return 0;
+        }
+    }
+    uint64_t ph = hash_bytes(pk, (uint32_t)plen);
+    uint32_t pi = part_find(op, pk, (uint32_t)plen, ph), s;
+    if (pi == NONE && part_insert(op, pk, (uint32_t)plen, ph, &pi))
+        goto nomem;
+    if (sess_alloc(op, pi, (tide_win_range){start, end}, &s)) {
+        if (op->parts[pi].n == 0)
+            part_release(op, pi);
+        goto nomem;
+    }
+    if (part_add_sess(op, pi, op->parts[pi].n, s)) {
+        sess_release(op, s);
+        if (op->parts[pi].n == 0)
+            part_release(op, pi);
+        goto nomem;
+    }
+    op->sess[s].flags |= flags;
+    *last = s;
+    const unsigned char *prev_key = NULL;
+    size_t prev_len = 0;
+    for (uint64_t k = 0; k < nrows && !tide_snap_failed(r); k++) {
+        size_t klen;
+        const unsigned char *key = tide_snap_get_bytes(r, &klen);
+        uint32_t rf = tide_snap_get_u8(r);
+        uint64_t since_fire = tide_snap_get_varint(r);
+        if (!key)
+            key = (const unsigned char *)"";
+        if (klen > UINT32_MAX || klen < plen || (plen && memcmp(key, pk, plen) != 0) ||
+            (rf & ~SA_SNAP_ROW_FLAGS) || since_fire > UINT32_MAX ||
+            ((rf & R_IN_DLIST) && op->cfg.early.every_ms <= 0) ||
+            (k > 0 && bytes_cmp(prev_key, (uint32_t)prev_len, key, (uint32_t)klen) >= 0))
+            tide_snap_fail(r);
+        if (tide_snap_failed(r))
+            return 0;
+        prev_key = key;
+        prev_len = klen;
+        uint32_t row;
+        if (row_alloc(op, s, key, (uint32_t)klen, hash_bytes(key, (uint32_t)klen), &row))
+            goto nomem;
+        sa_row *x = &op->rows[row];
+        x->flags = R_LIVE | rf;
+        x->since_fire = (uint32_t)since_fire;
+        unsigned char *a = row_acc(op, row);
+        for (size_t i = 0; i < op->n_aggs; i++) {
+            int rc = tide_agg_snap_get(&op->agg[i], a + op->agg_off[i], r, e);
+            if (rc)
+                return rc;
+        }
+        tide_value *prev = row_prev(op, row);
+        if (prev && (rf & R_EMITTED))
+            for (size_t i = 0; i < op->n_aggs; i++) {
+                prev[i] = tide_snap_get_value(r);
+                /* results are never strings, so nothing borrows the snapshot */
+                if (prev[i].type != op->agg[i].out_type)
+                    tide_snap_fail(r);
+            }
+        if (rf & R_EMITTED)
+            op->sess[s].nemitted++;
+        if ((rf & R_IN_DLIST) &&
+            tide_array_grow((void **)&op->dirty, &op->dirty_cap, op->dirty_len + 1,
+                            sizeof *op->dirty) == 0)
+            op->dirty[op->dirty_len++] = (sa_ref){row, x->gen};
+        else if (rf & R_IN_DLIST)
+            goto nomem;
+    }
+    if (tide_snap_failed(r))
+        return 0;
+    const sa_sess *x = &op->sess[s];
+    int64_t t = x->flags & S_DONE ? tide_trig_cleanup_time(x->end, op->cfg.allowed_lateness)
+                                  : tide_trig_fire_time(x->end);
+    if (heap_push(op, t, s))
+        goto nomem;
+    return 0;
+nomem:
+    return tide_err_set(e, TIDE_ENOMEM, "session aggregate: restore: out of memory");
+}
+
+int tide_sessagg_restore(tide_sessagg *op, const void *buf, size_t len, tide_err *e)
+{
+    if (op->failed || op->n_sess || op->wm != TIDE_TS_MIN || op->late_count ||
+        op->clock.next != TIDE_TS_MIN)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "session aggregate: restore needs a freshly created operator");
+    tide_snap_r r;
+    uint32_t version;
+    int rc = tide_snap_open(&r, buf, len, SA_SNAP_KIND, &version, NULL, e);
+    if (rc)
+        return rc;
+    if (version != SA_SNAP_VERSION)
+        return tide_err_set(e, TIDE_ECORRUPT,
+                            "snapshot of %s: format version %u, this build reads %u", SA_SNAP_KIND,
+                            version, SA_SNAP_VERSION);
+    if ((rc = tide_winagg_snap_check_config(&op->cfg, &r, e)))
+        return rc;
+    /* From here on the operator changes; any failure resets it. */
+    op->wm = tide_snap_get_i64(&r);
+    op->late_count = tide_snap_get_u64(&r);
+    tide_trig_clock_snap_get(&op->clock, &r);
+    uint64_t n = tide_snap_get_varint(&r);
+    if (n > tide_snap_remaining(&r))
+        tide_snap_fail(&r);
+    uint32_t last = NONE;
+    for (uint64_t k = 0; k < n && !rc && !tide_snap_failed(&r); k++)
+        rc = snap_get_sess(op, &r, &last, e);
+    if (!rc)
+        rc = tide_snap_close(&r, e);
+    if (rc)
+        snap_reset(op);
+    return rc;
+}

@@ -106,4 +106,30 @@ size_t tide_sessagg_live_sessions(const tide_sessagg *op);
 size_t tide_sessagg_live_rows(const tide_sessagg *op);
 size_t tide_sessagg_live_partitions(const tide_sessagg *op);
 
+/* Checkpoints (state/snap.h).  tide_sessagg_snapshot appends one section,
+ * kind "sessagg", format version 1, holding:
+ *   - winagg's config fingerprint (tide_winagg_snap_put_config);
+ *   - the watermark, the late count and the early-firing clock;
+ *   - every live session, sorted by (partition key bytes, start): its
+ *     partition key, bounds and whether it fired on time, then its rows
+ *     sorted by key bytes: the key, whether it was emitted, changed since
+ *     its last firing or is queued for the next processing-time round, the
+ *     records added since its last firing, each aggregate's state (exec/
+ *     agg.h) and, once emitted (accumulating and retracting modes), the
+ *     results it emitted last.
+ * Equal states give equal bytes (no index or memory order), and the
+ * operator is not changed; a failed operator has no snapshot (TIDE_EFAILED).
+ *
+ * tide_sessagg_restore reads one into a freshly created operator (nothing
+ * pushed, no watermark, no tick; else TIDE_EINVAL) of the same config
+ * (callbacks, context and capacity hint may differ); from then on it emits
+ * exactly what the snapshotted operator would have.  Refused: a damaged,
+ * truncated or inconsistent section (sessions out of order or touching in
+ * one partition, a row whose key does not start with its partition key,
+ * rows out of order) or one of another kind or version (TIDE_ECORRUPT); a
+ * snapshot of another config (TIDE_EINVAL naming the field).  A refused
+ * restore (and TIDE_ENOMEM) leaves the operator as freshly created. */
+int tide_sessagg_snapshot(const tide_sessagg *op, tide_buf *out, tide_err *e);
+int tide_sessagg_restore(tide_sessagg *op, const void *buf, size_t len, tide_err *e);
+
 #endif

@@ -1971,26 +1971,26 @@ static tide_win_spec snap_spec(const tide_win_spec *s)
     return n;
 }
 
-static void snap_put_config(const tide_winagg *op, tide_snap_w *w)
+void tide_winagg_snap_put_config(const tide_winagg_config *cfg, tide_snap_w *w)
 {
-    tide_win_spec s = snap_spec(&op->cfg.window);
+    tide_win_spec s = snap_spec(&cfg->window);
     tide_snap_put_u8(w, (uint8_t)s.kind);
     tide_snap_put_i64(w, s.size);
     tide_snap_put_i64(w, s.slide);
     tide_snap_put_i64(w, s.gap);
-    tide_snap_put_varint(w, op->n_aggs);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        const tide_winagg_call *c = &op->aggs[i];
+    tide_snap_put_varint(w, cfg->n_aggs);
+    for (size_t i = 0; i < cfg->n_aggs; i++) {
+        const tide_winagg_call *c = &cfg->aggs[i];
         bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
         tide_snap_put_u8(w, (uint8_t)c->kind);
         tide_snap_put_u32(w, star ? 0 : c->arg);
         tide_snap_put_u8(w, (uint8_t)(star ? TIDE_TYPE_NULL : c->type));
     }
-    tide_snap_put_varint(w, op->cfg.n_inputs);
-    tide_snap_put_i64(w, op->cfg.allowed_lateness);
-    tide_snap_put_u8(w, (uint8_t)op->cfg.mode);
-    tide_snap_put_i64(w, op->cfg.early.every_ms > 0 ? op->cfg.early.every_ms : 0);
-    tide_snap_put_u64(w, op->cfg.early.every_n);
+    tide_snap_put_varint(w, cfg->n_inputs);
+    tide_snap_put_i64(w, cfg->allowed_lateness);
+    tide_snap_put_u8(w, (uint8_t)cfg->mode);
+    tide_snap_put_i64(w, cfg->early.every_ms > 0 ? cfg->early.every_ms : 0);
+    tide_snap_put_u64(w, cfg->early.every_n);
 }
 
 static int snap_differs(tide_err *e, const char *what, long long snap, long long here)
@@ -2001,11 +2001,9 @@ static int snap_differs(tide_err *e, const char *what, long long snap, long long
                         what, snap, here);
 }
 
-/* Read the config fingerprint and compare it with op's: 0, TIDE_EINVAL
- * naming the first difference, or TIDE_ECORRUPT when it cannot be read. */
-static int snap_check_config(const tide_winagg *op, tide_snap_r *r, tide_err *e)
+int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r, tide_err *e)
 {
-    tide_win_spec s = snap_spec(&op->cfg.window), g;
+    tide_win_spec s = snap_spec(&cfg->window), g;
     g.kind = (tide_win_kind)tide_snap_get_u8(r);
     g.size = tide_snap_get_i64(r);
     g.slide = tide_snap_get_i64(r);
@@ -2022,10 +2020,10 @@ static int snap_check_config(const tide_winagg *op, tide_snap_r *r, tide_err *e)
                             (long long)g.size, (long long)g.slide, (long long)g.gap,
                             tide_win_kind_name(s.kind), (long long)s.size, (long long)s.slide,
                             (long long)s.gap);
-    if (n_aggs != op->n_aggs)
-        return snap_differs(e, "aggregate count", (long long)n_aggs, (long long)op->n_aggs);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        const tide_winagg_call *c = &op->aggs[i];
+    if (n_aggs != cfg->n_aggs)
+        return snap_differs(e, "aggregate count", (long long)n_aggs, (long long)cfg->n_aggs);
+    for (size_t i = 0; i < cfg->n_aggs; i++) {
+        const tide_winagg_call *c = &cfg->aggs[i];
         bool star = c->kind == TIDE_AGG_COUNT_STAR;
         unsigned kind = tide_snap_get_u8(r);
         uint32_t arg = tide_snap_get_u32(r);
@@ -2050,24 +2048,24 @@ static int snap_check_config(const tide_winagg *op, tide_snap_r *r, tide_err *e)
     uint64_t every_n = tide_snap_get_u64(r);
     if (tide_snap_failed(r))
         return tide_snap_close(r, e);
-    if (n_inputs != op->cfg.n_inputs)
-        return snap_differs(e, "input count", (long long)n_inputs, (long long)op->cfg.n_inputs);
-    if (lateness != op->cfg.allowed_lateness)
+    if (n_inputs != cfg->n_inputs)
+        return snap_differs(e, "input count", (long long)n_inputs, (long long)cfg->n_inputs);
+    if (lateness != cfg->allowed_lateness)
         return snap_differs(e, "allowed lateness", (long long)lateness,
-                            (long long)op->cfg.allowed_lateness);
-    if (mode != (unsigned)op->cfg.mode)
+                            (long long)cfg->allowed_lateness);
+    if (mode != (unsigned)cfg->mode)
         return tide_err_set(e, TIDE_EINVAL,
                             "window aggregate: the snapshot is of another config: %s mode in "
                             "the snapshot, %s here",
                             mode <= TIDE_TRIG_RETRACTING ? tide_trig_mode_name((tide_trig_mode)mode)
                                                          : "?",
-                            tide_trig_mode_name(op->cfg.mode));
-    if (every_ms != (op->cfg.early.every_ms > 0 ? op->cfg.early.every_ms : 0))
+                            tide_trig_mode_name(cfg->mode));
+    if (every_ms != (cfg->early.every_ms > 0 ? cfg->early.every_ms : 0))
         return snap_differs(e, "early firing period (ms)", (long long)every_ms,
-                            (long long)op->cfg.early.every_ms);
-    if (every_n != op->cfg.early.every_n)
+                            (long long)cfg->early.every_ms);
+    if (every_n != cfg->early.every_n)
         return snap_differs(e, "early firing count", (long long)every_n,
-                            (long long)op->cfg.early.every_n);
+                            (long long)cfg->early.every_n);
     return 0;
 }
 
@@ -2111,7 +2109,7 @@ int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e)
         qsort(refs, n, sizeof *refs, snap_ref_cmp);
     tide_snap_w w;
     tide_snap_begin(&w, out, WA_SNAP_KIND, WA_SNAP_VERSION);
-    snap_put_config(op, &w);
+    tide_winagg_snap_put_config(&op->cfg, &w);
     tide_snap_put_i64(&w, op->wm);
     tide_snap_put_u64(&w, op->late_count);
     tide_trig_clock_snap_put(&op->clock, &w);
@@ -2245,7 +2243,7 @@ int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *
         return tide_err_set(e, TIDE_ECORRUPT,
                             "snapshot of %s: format version %u, this build reads %u", WA_SNAP_KIND,
                             version, WA_SNAP_VERSION);
-    if ((rc = snap_check_config(op, &r, e)))
+    if ((rc = tide_winagg_snap_check_config(&op->cfg, &r, e)))
         return rc;
     /* From here on the operator changes; any failure resets it. */
     op->wm = tide_snap_get_i64(&r);

@@ -170,4 +170,11 @@ size_t tide_winagg_interned_keys(const tide_winagg *op);
 int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e);
 int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *e);
 
+/* The config fingerprint above, for the operators that share this config
+ * (exec/sessagg.h): put writes it; check reads one and compares it with
+ * `cfg`: 0, TIDE_EINVAL naming the first field that differs (both values),
+ * or the reader's TIDE_ECORRUPT when it cannot be read. */
+void tide_winagg_snap_put_config(const tide_winagg_config *cfg, tide_snap_w *w);
+int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r, tide_err *e);
+
 #endif

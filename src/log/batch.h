@@ -40,6 +40,10 @@
 #define TIDE_BATCH_HEADER 40
 #define TIDE_BATCH_VERSION 1
 #define TIDE_BATCH_MAX (64u << 20) /* a batch never exceeds 64 MiB */
+#define TIDE_BATCH_REC_OVERHEAD 30 /* varint bytes a record may take at most */
+/* The most key + value bytes one record may carry (a batch of it alone fits
+ * TIDE_BATCH_MAX); tide_log_append refuses a larger one with TIDE_ERANGE. */
+#define TIDE_RECORD_MAX (TIDE_BATCH_MAX - TIDE_BATCH_HEADER - TIDE_BATCH_REC_OVERHEAD)
 
 /* A record.  When written, `partition` and `offset` are ignored; when read,
  * key/value point into the reader's buffer and stay valid until the next

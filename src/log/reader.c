@@ -44,7 +44,9 @@
 enum { RETRY = 1 }; /* internal: state changed, loop again */
 
 struct tide_log_reader {
-    char *dir, *topic;
+    char *dir, *topic, *datadir;
+    uint64_t incarnation; /* of the topic when the reader opened */
+    struct stat meta_st;  /* its meta file then (a changed one is re-read) */
     uint32_t partition;
     tide_file *seg;
     uint64_t seg_base;
@@ -58,6 +60,9 @@ struct tide_log_reader {
     bool reread;      /* re-read once after seeing the segment is final */
     tide_batch_iter it;
     uint64_t pos;     /* offset of the next record to return */
+    /* an incomplete batch in the last segment with nothing valid after it:
+     * where, and the file size then (re-checked only when the file grows) */
+    uint64_t torn_pos, torn_size;
 };
 
 static void seg_close(tide_log_reader *r)
@@ -80,6 +85,7 @@ void tide_log_reader_close(tide_log_reader *r)
     tide_buf_free(&r->buf);
     free(r->dir);
     free(r->topic);
+    free(r->datadir);
     free(r);
 }
 
@@ -97,11 +103,17 @@ int tide_log_reader_open(tide_log_reader **out, const char *datadir, const char 
     tide_log_reader *r = calloc(1, sizeof *r);
     char dir[TIDE_SEG_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/topics/%s/%" PRIu32, datadir, topic, partition);
-    if (!r || !(r->dir = strdup(dir)) || !(r->topic = strdup(topic))) {
+    if (!r || !(r->dir = strdup(dir)) || !(r->topic = strdup(topic)) ||
+        !(r->datadir = strdup(datadir))) {
         tide_log_reader_close(r);
         return tide_err_set(e, TIDE_ENOMEM, "topic %s: out of memory", topic);
     }
     r->partition = partition;
+    r->incarnation = c.incarnation;
+    char meta[TIDE_SEG_PATH_MAX];
+    snprintf(meta, sizeof meta, "%s/topics/%s/meta", datadir, topic);
+    if (stat(meta, &r->meta_st) != 0)
+        memset(&r->meta_st, 0, sizeof r->meta_st);
     uint64_t *bases = NULL;
     size_t nb = 0;
     if ((rc = tide_seg_list(r->dir, &bases, &nb, e))) {
@@ -124,17 +136,37 @@ static int erange(tide_log_reader *r, uint64_t off, uint64_t first, tide_err *e)
                         r->topic, r->partition, off, first);
 }
 
-/* The partition directory itself is gone (the topic was deleted, or the
- * data directory removed): an error, never "nothing new yet" -- a listing
- * of a missing directory is empty, which would otherwise read as EAGAIN. */
+/* The topic is gone from under the reader: its partition directory no
+ * longer exists (deleted, or the data directory removed), or the topic was
+ * deleted and created again (another incarnation in its meta file).  An
+ * error, never "nothing new yet": a listing of a missing directory is
+ * empty, and a new topic's segments are not this reader's.  The meta file
+ * is re-read only when its identity or change time moved. */
 static int dir_gone(tide_log_reader *r, tide_err *e)
 {
     struct stat st;
-    if (stat(r->dir, &st) == 0 || errno != ENOENT)
+    if (stat(r->dir, &st) != 0 && errno == ENOENT)
+        return tide_err_set(e, TIDE_ENOENT,
+                            "topic %s partition %" PRIu32 ": %s no longer exists (topic deleted?)",
+                            r->topic, r->partition, r->dir);
+    char meta[TIDE_SEG_PATH_MAX];
+    snprintf(meta, sizeof meta, "%s/topics/%s/meta", r->datadir, r->topic);
+    if (stat(meta, &st) != 0 ||
+        (st.st_dev == r->meta_st.st_dev && st.st_ino == r->meta_st.st_ino &&
+         st.st_ctim.tv_sec == r->meta_st.st_ctim.tv_sec &&
+         st.st_ctim.tv_nsec == r->meta_st.st_ctim.tv_nsec))
+        return 0;
+    tide_topic_config c;
+    if (tide_topic_config_load(r->datadir, r->topic, &c, NULL) != 0)
+        return 0; /* being replaced: judged at the next call */
+    r->meta_st = st;
+    if (c.incarnation == r->incarnation)
         return 0;
     return tide_err_set(e, TIDE_ENOENT,
-                        "topic %s partition %" PRIu32 ": %s no longer exists (topic deleted?)",
-                        r->topic, r->partition, r->dir);
+                        "topic %s partition %" PRIu32 ": the topic was deleted and created again "
+                        "under this reader (incarnation %016" PRIx64 ", now %016" PRIx64
+                        "); stopped at offset %" PRIu64,
+                        r->topic, r->partition, r->incarnation, c.incarnation, r->pos);
 }
 
 /* Open the segment holding `target` and place the read position at the
@@ -328,6 +360,42 @@ static int at_end(tide_log_reader *r, tide_err *e)
     return corrupt(r, "the segment ends here but no segment starts at this offset", e);
 }
 
+/* An incomplete batch at the next position of the last segment: a write
+ * in progress, or a torn tail the next writer open cuts -- unless valid
+ * data follows it (the writer recovery's rule, tide_seg_find_valid_after):
+ * then it is damage that can never complete, TIDE_ECORRUPT naming where
+ * valid data resumes.  The search runs once per file size. */
+static int torn_or_damaged(tide_log_reader *r, tide_err *e)
+{
+    uint64_t at = r->buf_pos + r->cur, size = 0;
+    int rc = tide_io_size(r->seg, &size, e);
+    if (rc || (r->torn_pos == at && r->torn_size == size))
+        return rc;
+    tide_seg_index ix;
+    tide_seg_index_init(&ix, false);
+    tide_buf tmp = {0};
+    tide_seg_scan sc;
+    bool found = false;
+    uint64_t where = 0;
+    rc = tide_seg_scan_file(r->seg, at, r->batch_next, &ix, &tmp, &sc, e);
+    if (!rc && sc.end == at && sc.tail != TIDE_SEG_CLEAN)
+        rc = tide_seg_find_valid_after(r->seg, &sc, &tmp, &found, &where, e);
+    tide_buf_free(&tmp);
+    tide_seg_index_free(&ix);
+    if (rc)
+        return rc;
+    if (!found) {
+        r->torn_pos = at;
+        r->torn_size = size;
+        return 0;
+    }
+    char why[256];
+    snprintf(why, sizeof why,
+             "%s, and valid data resumes at position %" PRIu64 ": the batch can never complete",
+             sc.why[0] ? sc.why : "incomplete batch", where);
+    return corrupt(r, why, e);
+}
+
 /* An incomplete batch at the next position. */
 static int incomplete(tide_log_reader *r, tide_err *e)
 {
@@ -338,6 +406,8 @@ static int incomplete(tide_log_reader *r, tide_err *e)
     if (rc)
         return rc;
     if (!later) {
+        if ((rc = torn_or_damaged(r, e)))
+            return rc;
         drop_buffer(r);
         return (rc = dir_gone(r, e)) ? rc : TIDE_EAGAIN;
     }

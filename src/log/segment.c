@@ -500,10 +500,34 @@ int tide_seg_summarize(const char *dir, uint64_t base, tide_buf *buf, tide_seg_s
             goto done;
     }
     out->next_offset = sc.next_offset;
-    out->max_ts = ix.run_max;
-    out->min_ts = ix.run_min;
     out->tail = sc.tail;
     out->end = sc.end;
+    /* damage that valid data follows (the writer's open refuses it, readers
+     * stop there with TIDE_ECORRUPT): the valid data after it still counts,
+     * so a bounded read aims past the damage and reports it */
+    for (int k = 0; !rc && sc.tail != TIDE_SEG_CLEAN && k < 64; k++) {
+        bool found = false;
+        uint64_t at = 0;
+        tide_batch_header h;
+        if ((rc = tide_seg_find_valid_after(f, &sc, buf, &found, &at, e)) || !found)
+            break;
+        if (!out->damaged) {
+            out->damaged = true;
+            out->damage_pos = sc.end;
+            out->damage_offset = sc.next_offset;
+        }
+        if ((rc = fill(f, buf, at, TIDE_BATCH_HEADER, e)))
+            break;
+        if (buf->len < TIDE_BATCH_HEADER || tide_batch_header_parse(buf->data, &h))
+            break; /* (found valid a moment ago: changed meanwhile) */
+        if ((rc = tide_seg_scan_file(f, at, h.base_offset, &ix, buf, &sc, e)))
+            break;
+        out->next_offset = sc.next_offset;
+        out->tail = sc.tail;
+        out->end = sc.end;
+    }
+    out->max_ts = ix.run_max;
+    out->min_ts = ix.run_min;
 done:
     tide_seg_idx_file_free(&idx);
     tide_io_close(f);

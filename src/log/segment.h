@@ -162,6 +162,11 @@ typedef struct tide_seg_summary {
     bool sealed;          /* came from a valid seal */
     int tail;             /* of the scan, TIDE_SEG_CLEAN when sealed */
     uint64_t end;         /* end of valid data */
+    /* a damaged batch that valid data follows (in an unsealed segment): its
+     * position and offset; next_offset, end and the timestamps then count
+     * the valid batches after it too */
+    bool damaged;
+    uint64_t damage_pos, damage_offset;
 } tide_seg_summary;
 
 int tide_seg_summarize(const char *dir, uint64_t base, tide_buf *buf, tide_seg_summary *out,

@@ -3,15 +3,17 @@
  *
  * The meta file DIR/topics/<topic>/meta is text, one "key value" per line:
  *
- *   tide-topic 1
+ *   tide-topic 2
  *   partitions 4
  *   retention_ms -1
  *   retention_bytes -1
  *   segment_bytes 1073741824
  *   fsync interval:100
+ *   incarnation 5f3a9c0e12d4b871
  *   crc32c 89abcdef
  *
- * The last line is the CRC-32C (8 hex digits) of every byte before it.  A
+ * The last line is the CRC-32C (8 hex digits) of every byte before it.
+ * Version 1 (still read) has no incarnation line: its incarnation is 0.  A
  * topic is created under a temporary directory name containing '~' (never a
  * valid topic name), then renamed into place, so a crash leaves either no
  * topic or a complete one.
@@ -19,16 +21,19 @@
 #include "log/topic.h"
 
 #include "base/crc32c.h"
+#include "base/hash.h"
 #include "base/io.h"
 #include "log/segment.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PATH_CAP TIDE_SEG_PATH_MAX
@@ -41,6 +46,27 @@ void tide_topic_config_default(tide_topic_config *c)
     c->segment_bytes = 1ull << 30;
     c->fsync = TIDE_FSYNC_INTERVAL;
     c->fsync_interval_ms = 100;
+    c->incarnation = 0;
+}
+
+/* A random non-zero 64-bit id (the kernel's random source; a clock-based
+ * mix only if that is unavailable). */
+static uint64_t new_incarnation(void)
+{
+    uint64_t v = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+            v = 0;
+        close(fd);
+    }
+    if (!v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = tide_hash_u64((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+            tide_hash_u64((uint64_t)getpid());
+    }
+    return v ? v : 1;
 }
 
 static bool parse_i64(const char *s, int64_t *out)
@@ -144,9 +170,11 @@ static int meta_format(char *buf, size_t cap, const tide_topic_config *c)
     char fs[64];
     tide_fsync_format(c, fs, sizeof fs);
     int n = snprintf(buf, cap,
-                     "tide-topic 1\npartitions %" PRIu32 "\nretention_ms %" PRId64
-                     "\nretention_bytes %" PRId64 "\nsegment_bytes %" PRIu64 "\nfsync %s\n",
-                     c->partitions, c->retention_ms, c->retention_bytes, c->segment_bytes, fs);
+                     "tide-topic 2\npartitions %" PRIu32 "\nretention_ms %" PRId64
+                     "\nretention_bytes %" PRId64 "\nsegment_bytes %" PRIu64
+                     "\nfsync %s\nincarnation %016" PRIx64 "\n",
+                     c->partitions, c->retention_ms, c->retention_bytes, c->segment_bytes, fs,
+                     c->incarnation);
     if (n < 0 || (size_t)n >= cap)
         return -1;
     int m = snprintf(buf + n, cap - (size_t)n, "crc32c %08" PRIx32 "\n", tide_crc32c(0, buf, (size_t)n));
@@ -176,7 +204,7 @@ static int meta_parse(const char *path, char *text, size_t len, tide_topic_confi
     if (tide_crc32c(0, text, body) != want)
         return tide_err_set(e, TIDE_ECORRUPT, "%s: corrupt topic meta file (checksum mismatch)", path);
     text[body] = '\0';
-    int seen = 0, line = 0;
+    int seen = 0, line = 0, version = 0;
     char *save = NULL;
     for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         line++;
@@ -189,9 +217,10 @@ static int meta_parse(const char *path, char *text, size_t len, tide_topic_confi
         if (line == 1) {
             if (strcmp(k, "tide-topic"))
                 return tide_err_set(e, TIDE_ECORRUPT, "%s:1: not a tide topic meta file", path);
-            if (strcmp(v, "1"))
+            if (strcmp(v, "1") && strcmp(v, "2"))
                 return tide_err_set(e, TIDE_EUNSUPPORTED, "%s:1: unsupported topic meta version %s",
                                     path, v);
+            version = v[0] - '0';
             continue;
         }
         if (!strcmp(k, "partitions") && parse_i64(v, &x) && x >= 1 && x <= TIDE_PARTITIONS_MAX) {
@@ -208,13 +237,17 @@ static int meta_parse(const char *path, char *text, size_t len, tide_topic_confi
             seen |= 8;
         } else if (!strcmp(k, "fsync") && tide_fsync_parse(v, c, NULL) == 0) {
             seen |= 16;
+        } else if (!strcmp(k, "incarnation") && version >= 2 && strlen(v) == 16 &&
+                   strspn(v, "0123456789abcdef") == 16 && strtoull(v, NULL, 16) != 0) {
+            c->incarnation = strtoull(v, NULL, 16);
+            seen |= 32;
         } else {
             return tide_err_set(e, TIDE_ECORRUPT, "%s:%d: bad line \"%s %s\"", path, line, k, v);
         }
     }
     if (line < 1)
         return tide_err_set(e, TIDE_ECORRUPT, "%s: not a tide topic meta file", path);
-    if (seen != 31)
+    if (seen != (version >= 2 ? 63 : 31))
         return tide_err_set(e, TIDE_ECORRUPT, "%s: topic meta file misses a setting", path);
     return 0;
 }
@@ -256,7 +289,9 @@ int tide_topic_create(const char *datadir, const char *name, const tide_topic_co
     int n = snprintf(tmp, sizeof tmp, "%s/topics/new~%s", datadir, name);
     if (n < 0 || n >= (int)sizeof tmp - 16)
         return tide_err_set(e, TIDE_EINVAL, "%s: path too long", datadir);
-    int mlen = meta_format(meta, sizeof meta, c);
+    tide_topic_config cc = *c;
+    cc.incarnation = new_incarnation();
+    int mlen = meta_format(meta, sizeof meta, &cc);
     if (mlen < 0)
         return tide_err_set(e, TIDE_EINVAL, "topic %s: config does not format", name);
     snprintf(sub, sizeof sub, "%s/topics", datadir);
@@ -424,6 +459,90 @@ int tide_topic_describe(const char *datadir, const char *name, tide_partition_in
 fail:
     free(bases);
     free(v);
+    tide_buf_free(&buf);
+    return rc;
+}
+
+/* One segment of tide_topic_verify: `*expect` is the offset it must start
+ * with (UINT64_MAX: any), then the offset after it. */
+static int verify_segment(const char *dir, uint64_t base, bool last, uint64_t *expect,
+                          tide_buf *buf, void (*report)(void *, const char *), void *ctx,
+                          uint64_t *damaged, tide_err *e)
+{
+    char path[PATH_CAP], line[PATH_CAP + 512];
+    int rc = tide_seg_path(path, dir, base, ".log", e);
+    if (rc)
+        return rc;
+    if (*expect != UINT64_MAX && base != *expect) {
+        snprintf(line, sizeof line, "%s: starts at offset %" PRIu64 ", the segment before ends at %" PRIu64 " (a gap)",
+                 path, base, *expect);
+        report(ctx, line);
+        ++*damaged;
+    }
+    tide_file *f = NULL;
+    if ((rc = tide_io_open(&f, path, TIDE_IO_READ, e)))
+        return rc;
+    tide_seg_index ix;
+    tide_seg_index_init(&ix, false);
+    tide_seg_scan sc;
+    rc = tide_seg_scan_file(f, 0, base, &ix, buf, &sc, e);
+    if (!rc && sc.tail == TIDE_SEG_CLEAN && sc.batches == 0 && !last) {
+        snprintf(line, sizeof line, "%s: empty sealed segment", path);
+        report(ctx, line);
+        ++*damaged;
+    } else if (!rc && sc.tail != TIDE_SEG_CLEAN) {
+        bool found = false;
+        uint64_t where = 0;
+        if (last)
+            rc = tide_seg_find_valid_after(f, &sc, buf, &found, &where, e);
+        if (!rc && last && !found)
+            snprintf(line, sizeof line,
+                     "%s: torn tail at position %" PRIu64 " (offset %" PRIu64
+                     "): %s; %" PRIu64 " bytes the next writer open cuts (not damage)",
+                     path, sc.end, sc.next_offset, sc.why, sc.file_size - sc.end);
+        else if (!rc && last)
+            snprintf(line, sizeof line,
+                     "%s: damaged batch at position %" PRIu64 " (offset %" PRIu64
+                     "): %s; valid data resumes at position %" PRIu64,
+                     path, sc.end, sc.next_offset, sc.why, where);
+        else if (!rc)
+            snprintf(line, sizeof line,
+                     "%s: damaged batch at position %" PRIu64 " (offset %" PRIu64
+                     ") of a sealed segment: %s",
+                     path, sc.end, sc.next_offset, sc.why);
+        if (!rc) {
+            report(ctx, line);
+            *damaged += !last || found;
+        }
+    }
+    /* after damage the segment's end is unknown: the next one is not judged by it */
+    *expect = sc.tail == TIDE_SEG_CLEAN ? sc.next_offset : UINT64_MAX;
+    tide_seg_index_free(&ix);
+    tide_io_close(f);
+    return rc;
+}
+
+int tide_topic_verify(const char *datadir, const char *name,
+                      void (*report)(void *ctx, const char *line), void *ctx, uint64_t *damaged,
+                      uint64_t *segments, tide_err *e)
+{
+    *damaged = *segments = 0;
+    tide_topic_config c;
+    int rc = tide_topic_config_load(datadir, name, &c, e);
+    tide_buf buf = {0};
+    for (uint32_t p = 0; !rc && p < c.partitions; p++) {
+        char dir[PATH_CAP], sub[16];
+        snprintf(sub, sizeof sub, "%" PRIu32, p);
+        uint64_t *bases = NULL;
+        size_t nb = 0;
+        if ((rc = topic_path(dir, datadir, name, sub, e)) ||
+            (rc = tide_seg_list(dir, &bases, &nb, e)))
+            break;
+        uint64_t expect = UINT64_MAX;
+        for (size_t i = 0; !rc && i < nb; i++, ++*segments)
+            rc = verify_segment(dir, bases[i], i + 1 == nb, &expect, &buf, report, ctx, damaged, e);
+        free(bases);
+    }
     tide_buf_free(&buf);
     return rc;
 }

@@ -57,6 +57,12 @@ typedef struct tide_topic_config {
     uint64_t segment_bytes;     /* roll the active segment at this size; default 1 GiB */
     tide_fsync_mode fsync;      /* default TIDE_FSYNC_INTERVAL */
     int64_t fsync_interval_ms;  /* default 100 */
+    /* This topic's life: a random, non-zero id that tide_topic_create picks
+     * (the value passed in is ignored) and the meta file keeps.  A topic
+     * deleted and created again under the same name has another one, so a
+     * reader that outlives the first sees the change (log/reader.h).  0: a
+     * topic whose meta file predates incarnations (version 1). */
+    uint64_t incarnation;
 } tide_topic_config;
 
 void tide_topic_config_default(tide_topic_config *c);
@@ -92,5 +98,18 @@ typedef struct tide_partition_info {
 /* One entry per partition, malloc'd (free()); counts only complete batches. */
 int tide_topic_describe(const char *datadir, const char *name, tide_partition_info **parts,
                         uint32_t *n, tide_err *e);
+
+/* Read every batch of every segment of the topic from its start (indexes
+ * are not trusted) and report, one line each through `report`, every place
+ * where the log is not whole, naming the file, the position and the offset
+ * expected there: a sealed segment that is damaged, incomplete or empty, a
+ * gap between segments, and damage in the active segment that valid data
+ * follows.  A torn tail of the active segment with nothing valid after it
+ * (what a crash leaves; the next writer open cuts it) is reported too, but
+ * is not damage.  *damaged counts the damaged places, *segments the
+ * segments read.  Only I/O errors (and a missing topic) are returned. */
+int tide_topic_verify(const char *datadir, const char *name,
+                      void (*report)(void *ctx, const char *line), void *ctx, uint64_t *damaged,
+                      uint64_t *segments, tide_err *e);
 
 #endif

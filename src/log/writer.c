@@ -49,7 +49,6 @@
 #define BATCH_TARGET (64u * 1024)     /* bytes of records per batch, roughly */
 #define FLUSH_BYTES (8u << 20)        /* pwrite at least every this many bytes */
 #define IDX_FLUSH_ENTRIES 64          /* buffered index entries before a write */
-#define REC_OVERHEAD 30               /* varint bytes a record may take at most */
 
 typedef struct wseg {
     uint64_t base, size;
@@ -549,7 +548,7 @@ static size_t batch_end(const tide_record *recs, size_t i, size_t n, size_t *est
     size_t j = i;
     while (j < n) {
         const tide_record *r = &recs[j];
-        size_t rs = REC_OVERHEAD + (r->key ? r->key_len : 0) + r->value_len;
+        size_t rs = TIDE_BATCH_REC_OVERHEAD + (r->key ? r->key_len : 0) + r->value_len;
         int64_t nlo = r->timestamp < lo ? r->timestamp : lo, nhi = r->timestamp > hi ? r->timestamp : hi;
         if (j > i && (sz + rs > BATCH_TARGET || (uint64_t)nhi - (uint64_t)nlo > (uint64_t)INT64_MAX))
             break;
@@ -590,8 +589,7 @@ int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *r
         if (recs[i].value_len && !recs[i].value)
             return tide_err_set(e, TIDE_EINVAL, "topic %s partition %" PRIu32 ": record %zu has no value",
                                 w->topic, partition, i);
-        if (klen > TIDE_BATCH_MAX || recs[i].value_len > TIDE_BATCH_MAX ||
-            TIDE_BATCH_HEADER + REC_OVERHEAD + klen + recs[i].value_len > TIDE_BATCH_MAX)
+        if (klen > TIDE_RECORD_MAX || recs[i].value_len > TIDE_RECORD_MAX - klen)
             return tide_err_set(e, TIDE_ERANGE,
                                 "topic %s partition %" PRIu32 ": record %zu is too large "
                                 "(a batch is at most %u bytes)",

@@ -191,6 +191,21 @@ expect_grep "demo produced" "^produced 1000 records" "$T/out"
 expect_grep "demo consumed" "^consumed 1000 records" "$T/out"
 expect_eq "demo topic keyed by user, 4 partitions" "$("$B" consume demo-logins --format csv | tail -n +2 | cut -d, -f1 | sort -u | tr '\n' ' ')" "0 1 2 3 "
 
+# ---- a damaged batch in the active segment (its length points past the end) ----
+expect_status "create dmg" 0 "$B" topic create dmg --fsync never
+for i in 1 2 3 4 5; do seq 1 1001 | "$B" produce dmg >/dev/null 2>&1; done
+seg="$TIDE_DATA/topics/dmg/0/00000000000000000000.log"
+# batch 2 starts where batch 1 ends; give it a length far past the file's end
+pos2=$(od -An -tu4 -N4 "$seg" | tr -d ' ')
+printf '\xff\xff\xff\x00' | dd of="$seg" bs=1 seek="$pos2" conv=notrunc status=none
+expect_status "describe --verify of a whole topic: exit 0" 0 "$B" topic describe seq --verify
+expect_status "consume stops at the damage: exit 2" 2 "$B" consume dmg
+expect_eq "consume printed the records before it" "$(wc -l <"$T/out")" 1000
+expect_grep "consume names the position and where valid data resumes" "position $pos2 \(offset 1000\).*valid data resumes" "$T/err"
+expect_status "describe --verify of the damaged topic: exit 2" 2 "$B" topic describe dmg --verify
+expect_grep "verify names the damage" "damaged batch at position $pos2 \(offset 1000\).*valid data resumes" "$T/out"
+expect_grep "describe prints the incarnation" "^incarnation: +[0-9a-f]{16}$" "$T/out"
+
 # ---- delete ----
 expect_status "delete" 0 "$B" topic delete seq
 expect_eq "deleted topic not listed" "$("$B" topic list | grep -c '^seq$')" 0

@@ -150,4 +150,20 @@ if [ -w /dev/full ]; then
     expect_grep "summary counts 0 letters written" "skipped 1 malformed line, wrote 0 dead letters" "$T/err"
 fi
 
+# ---- a record larger than the log can hold (a 70 MB line) ----
+"$B" topic create big >/dev/null
+{ printf 'id,v\n1,a\n2,'; head -c $((70 << 20)) /dev/zero | tr '\0' x; printf '\n3,c\n'; } >"$T/big.csv"
+expect_status "a 70 MB line: exit 0, the rest produced" 0 "$B" produce big --dead-letter topic:big-dead <"$T/big.csv"
+expect_grep "the big line named by its position" "^tide: stdin:3:1: record of 73400322 bytes: larger than a record" "$T/err"
+expect_grep "summary counts it" "produced 2 records to big .*skipped 1 malformed line, wrote 1 dead letter" "$T/err"
+expect_eq "the records around it" "$("$B" consume big --format csv | tail -n +2 | cut -d, -f5- | tr '\n' ' ')" '"1,a" "3,c" '
+"$B" consume big-dead --format raw >"$T/letter"
+expect_grep "its dead letter: the position" '"position":"stdin:3:1"' "$T/letter"
+expect_grep "its dead letter: the whole length, marked cut" '"raw_bytes":73400322,"raw_truncated":true}$' "$T/letter"
+expect_eq "its dead letter: the first 4 MiB of the line" "$(tr -cd x <"$T/letter" | wc -c)" $(((4 << 20) - 2))
+expect_status "to a file the letter is whole" 0 "$B" produce big --dead-letter "$T/big-dead.jsonl" <"$T/big.csv"
+expect_eq "the file letter's raw: all of it" "$(tr -cd x <"$T/big-dead.jsonl" | wc -c)" $((70 << 20))
+expect_eq "the file letter is not marked cut" "$(grep -c raw_truncated "$T/big-dead.jsonl")" 0
+rm -f "$T/big.csv" "$T/big-dead.jsonl" "$T/letter"
+
 e2e_finish

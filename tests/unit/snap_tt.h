@@ -18,6 +18,7 @@
 #include "base/crc32c.h"
 #include "base/err.h"
 #include "data/types.h"
+#include "exec/winagg.h"
 #include "tt.h"
 
 #include <stdbool.h>
@@ -57,6 +58,31 @@ static inline void slog_values(tide_buf *b, const tide_value *v, size_t n)
     slog_i64(b, (int64_t)n);
     for (size_t i = 0; i < n; i++)
         slog_value(b, &v[i]);
+}
+
+/* The callbacks of the window operators (exec/winagg.h, exec/sessagg.h)
+ * writing to the log `ctx` (a tide_buf). */
+static inline int slog_emit(void *ctx, const tide_winagg_row *row)
+{
+    tide_buf *b = ctx;
+    slog_i64(b, 'R');
+    slog_i64(b, row->op);
+    slog_bytes(b, row->key, row->key_len);
+    slog_i64(b, row->start);
+    slog_i64(b, row->end);
+    slog_values(b, row->vals, row->n_vals);
+    return 0;
+}
+
+static inline int slog_late(void *ctx, const void *key, uint32_t klen, int64_t ts, const tide_value *in,
+                     size_t n_in)
+{
+    tide_buf *b = ctx;
+    slog_i64(b, 'L');
+    slog_bytes(b, key, klen);
+    slog_i64(b, ts);
+    slog_values(b, in, n_in);
+    return 0;
 }
 
 /* The first byte where two logs differ, or -1 when they are equal. */

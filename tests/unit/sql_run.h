@@ -16,6 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The last run's error message (a run error; SQL errors are in serr), and
+ * whether sql_run keeps quiet about it (it prints "run: MSG" otherwise). */
+static char sql_run_msg[TIDE_ERR_MSG_MAX];
+static bool sql_run_quiet;
+
 /* `ddl` then `query`, at parallelism `par`, output in dir/out.csv; *out
  * gets its text (malloc'd), *counts (may be NULL) the run's counts.
  * Returns the first failing step's code; serr says where for SQL errors. */
@@ -32,11 +37,14 @@ static int sql_run(const char *ddl, const char *dir, const char *query, uint32_t
     tide_err e = {0};
     int fd = -1, rc;
     memset(serr, 0, sizeof *serr);
+    sql_run_msg[0] = '\0';
     *out = NULL;
     if (counts)
         memset(counts, 0, sizeof *counts);
-    if ((rc = tide_sql_catalog_create(&cat)) != 0)
+    if ((rc = tide_sql_catalog_create(&cat)) != 0) {
+        snprintf(e.msg, sizeof e.msg, "catalog: %s", tide_err_name(rc)); /* (no message of its own) */
         goto done;
+    }
     if ((rc = tide_sql_compile(cat, "t.sql", src, strlen(src), &prog, serr)) != 0)
         goto done;
     if (prog->nplans == 0) {
@@ -59,9 +67,11 @@ static int sql_run(const char *ddl, const char *dir, const char *query, uint32_t
     rc = tide_job_run(job, &e);
     if (counts)
         tide_job_counts_get(job, counts);
-    if (rc)
+    if (rc && !sql_run_quiet)
         fprintf(stderr, "run: %s\n", e.msg);
 done:
+    if (rc && e.msg[0])
+        snprintf(sql_run_msg, sizeof sql_run_msg, "%s", e.msg);
     tide_job_free(job);
     tide_job_spec_free(spec);
     if (fd >= 0)
@@ -70,13 +80,17 @@ done:
     tide_sql_catalog_free(cat);
     if (!rc) {
         FILE *f = fopen(path, "rb");
-        if (!f)
+        if (!f) {
+            snprintf(sql_run_msg, sizeof sql_run_msg, "out.csv: read back: cannot open");
             return TIDE_EIO;
+        }
         char *b = malloc(1 << 22);
         size_t n = b ? fread(b, 1, (1 << 22) - 1, f) : 0;
         fclose(f);
-        if (!b)
+        if (!b) {
+            snprintf(sql_run_msg, sizeof sql_run_msg, "out.csv: read back: out of memory");
             return TIDE_ENOMEM;
+        }
         b[n] = 0;
         *out = b;
     }

@@ -617,6 +617,19 @@ static void test_multi_stage(void)
         "SELECT a.country, COUNT(*) AS points, SUM(b.logins) AS logins, MAX(a.active) AS most_active\n"
         "FROM a JOIN b ON a.window_end = b.window_end AND a.country = b.country\n"
         "GROUP BY a.country;\n",
+        /* sessions over the whole stream, split by a key (exec/sessagg) */
+        "SELECT country, window_start, window_end, COUNT(*) AS logins,\n"
+        "  COUNT(DISTINCT user_id) AS users\n"
+        "FROM TABLE(SESSION(TABLE logins, DESCRIPTOR(ts), INTERVAL '40' SECOND))\n"
+        "GROUP BY country, window_start, window_end;\n",
+        /* sessions per country, split by device -> GROUP BY */
+        "WITH s AS (\n"
+        "  SELECT country, device, window_start, window_end, COUNT(*) AS logins\n"
+        "  FROM TABLE(SESSION(TABLE logins PARTITION BY country, DESCRIPTOR(ts), INTERVAL '5' MINUTE))\n"
+        "  GROUP BY country, device, window_start, window_end\n"
+        ")\n"
+        "SELECT country, COUNT(*) AS rows_, SUM(logins) AS logins, MAX(logins) AS most\n"
+        "FROM s GROUP BY country;\n",
         /* an interval join (its output watermark held back) -> GROUP BY */
         "SELECT a.country, COUNT(*) AS pairs, COUNT(DISTINCT a.user_id) AS users\n"
         "FROM logins a JOIN logins b ON a.user_id = b.user_id\n"

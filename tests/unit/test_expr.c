@@ -12,6 +12,7 @@
  * their own tests.
  */
 #include "exec/expr.h"
+#include "alloc_tt.h"
 #include "tt.h"
 
 #include <ctype.h>
@@ -1880,52 +1881,10 @@ static void test_filter_project(void)
 }
 
 /* ---- allocation failures ----
- * Without ASan (which owns malloc), the test interposes glibc's malloc,
- * calloc, realloc and free to fail the Nth allocation and to count live
- * blocks: every failure must surface as TIDE_ENOMEM (no crash) and leave no
- * block behind once the trees are freed. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TT_NO_MALLOC_HOOK 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define TT_NO_MALLOC_HOOK 1
-#endif
-
-#ifndef TT_NO_MALLOC_HOOK
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static long g_fail_at = -1, g_nallocs, g_live;
-static bool fail_now(void) { return g_fail_at >= 0 && g_nallocs++ == g_fail_at; }
-void *malloc(size_t n)
-{
-    void *p = fail_now() ? NULL : __libc_malloc(n);
-    g_live += p != NULL;
-    return p;
-}
-void *calloc(size_t a, size_t b)
-{
-    void *p = fail_now() ? NULL : __libc_calloc(a, b);
-    g_live += p != NULL;
-    return p;
-}
-void *realloc(void *q, size_t n)
-{
-    if (fail_now())
-        return NULL;
-    void *p = __libc_realloc(q, n);
-    g_live += q == NULL && p != NULL;
-    return p;
-}
-void free(void *p)
-{
-    g_live -= p != NULL;
-    __libc_free(p);
-}
-
+ * tests/unit/alloc_tt.h fails the Nth allocation and counts live blocks:
+ * every failure must surface as TIDE_ENOMEM (no crash) and leave no block
+ * behind once the trees are freed.  (Not under ASan, which owns malloc.) */
+#if ALLOC_TT_HOOKED
 /* WHERE s1 LIKE 'a%' OR i1 IN (1, 2, 3)
  * SELECT CASE WHEN b THEN UPPER(s1 || 'x') ELSE CAST(i1 AS STRING) END,
  *        DATE_FORMAT(t1, 'yyyy-MM-dd'), COALESCE(d1, 0.5) * 2 */
@@ -1973,7 +1932,7 @@ static int oom_scenario(tide_cbatch *in, tide_cbatch *out)
 
 static void test_alloc_failures(void)
 {
-#ifdef TT_NO_MALLOC_HOOK
+#if !ALLOC_TT_HOOKED
     fprintf(stderr, "  (skipped: the sanitizer owns malloc)\n");
 #else
     uint64_t s = 5;
@@ -1989,13 +1948,13 @@ static void test_alloc_failures(void)
     long failures = 0;
     for (long n = 0;; n++) {
         tide_cbatch_reset(out);
-        long live = g_live;
-        g_nallocs = 0;
-        g_fail_at = n;
+        long live = alloc_tt_live();
+        alloc_tt_fail_at(n);
         int rc = oom_scenario(in, out);
-        bool hit = g_nallocs > n;
-        g_fail_at = -1;
-        TT_ASSERT_MSG(g_live == live, "failing allocation %ld: %ld blocks leaked", n, g_live - live);
+        bool hit = alloc_tt_count() > n;
+        alloc_tt_fail_at(-1);
+        TT_ASSERT_MSG(alloc_tt_live() == live, "failing allocation %ld: %ld blocks leaked", n,
+                      alloc_tt_live() - live);
         if (!hit) {
             TT_ASSERT_EQ_INT(rc, 0);
             break;

@@ -76,7 +76,7 @@ static void test_create_list_delete_meta(void)
     snprintf(p, sizeof p, "%s/topics/meta-t/meta", base_dir);
     size_t len;
     char *text = lt_read_file(p, &len);
-    TT_ASSERT(text && !strncmp(text, "tide-topic 1\n", 13) && strstr(text, "\ncrc32c "));
+    TT_ASSERT(text && !strncmp(text, "tide-topic 2\n", 13) && strstr(text, "\nincarnation ") && strstr(text, "\ncrc32c "));
     /* any flipped bit is detected */
     for (size_t i = 0; i < len * 8; i += 5) {
         lt_flip(p, i / 8, (unsigned)(i % 8));

@@ -13,12 +13,23 @@
  *   test_per_key_like_winagg     with the partition key = the whole key the
  *                                changelog is winagg's, row for row (every
  *                                mode, early firings, lateness)
+ *   test_snapshot_cut_anywhere   a run cut anywhere by snapshot, restore
+ *                                into a fresh operator and free of the old
+ *                                one emits the uninterrupted run's output to
+ *                                the bit (every mode, lateness, early
+ *                                firings, global and partitioned)
+ *   test_snapshot_damage         every changed byte and truncation of a
+ *                                snapshot is refused; resealed random
+ *                                payloads are read without a crash
  *   plus hand-written scenarios: a merge of fired sessions, key order.
  * Seeds are printed on failure. */
 #include "exec/sessagg.h"
 #include "exec/winagg.h"
+#include "snap_tt.h"
+#include "time/watermark.h"
 #include "tt.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -872,6 +883,321 @@ static void test_config_errors(void)
     tide_sessagg_free(NULL);
 }
 
+/* ---- snapshot / restore ------------------------------------------------------ */
+
+#define SNAGG 8
+static const tide_winagg_call SNAP_AGGS[SNAGG] = {
+    {TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL},   {TIDE_AGG_SUM, 0, TIDE_TYPE_BIGINT},
+    {TIDE_AGG_COUNT_DISTINCT, 0, TIDE_TYPE_BIGINT}, {TIDE_AGG_MIN, 0, TIDE_TYPE_BIGINT},
+    {TIDE_AGG_AVG, 1, TIDE_TYPE_DOUBLE},        {TIDE_AGG_SUM, 1, TIDE_TYPE_DOUBLE},
+    {TIDE_AGG_MAX, 1, TIDE_TYPE_DOUBLE},        {TIDE_AGG_COUNT, 1, TIDE_TYPE_DOUBLE},
+};
+
+/* A run: config, records in arrival order (keys: partition byte, key byte),
+ * how they are fed. */
+typedef struct scase {
+    tide_winagg_config cfg;
+    bool global, batch;
+    int64_t B;
+    int advance_every, n;
+    unsigned char kb[300][2];
+    int64_t ts[300];
+    tide_value in[300][2];
+} scase;
+
+static void snap_case(uint64_t seed, scase *c)
+{
+    memset(c, 0, sizeof *c);
+    uint64_t s = seed;
+    c->global = seed % 2;
+    c->cfg.window = tide_win_session(1 + (int64_t)(tt_rand(&s) % 30));
+    c->cfg.mode = (tide_trig_mode)((seed / 2) % 3);
+    c->cfg.allowed_lateness = tt_rand(&s) % 2 ? 0 : 1 + (int64_t)(tt_rand(&s) % 40);
+    switch (tt_rand(&s) % 3) {
+    case 0: break;
+    case 1: c->cfg.early.every_n = 1 + tt_rand(&s) % 4; break;
+    default: c->cfg.early.every_ms = 1 + (int64_t)(tt_rand(&s) % 20); break;
+    }
+    bool all = tt_rand(&s) % 2;
+    c->cfg.aggs = all ? SNAP_AGGS : AGGS;
+    c->cfg.n_aggs = all ? SNAGG : 3;
+    c->cfg.n_inputs = 2;
+    c->B = (int64_t)(tt_rand(&s) % 25);
+    c->batch = tt_rand(&s) % 2;
+    c->advance_every = 1 + (int)(tt_rand(&s) % (c->batch ? 20 : 3));
+    c->n = 1 + (int)(tt_rand(&s) % 300);
+    int nparts = 1 + (int)(tt_rand(&s) % 3), nkeys = 1 + (int)(tt_rand(&s) % 4);
+    int64_t span = 1 + (int64_t)(tt_rand(&s) % 2000);
+    static const double special[] = {INFINITY, -INFINITY, NAN, -0.0, 1e300, 0.1};
+    /* arrival: ts plus a delay within B, some far later (late, or within
+     * the lateness) */
+    int64_t arr[300];
+    int idx[300];
+    int64_t ts[300];
+    for (int i = 0; i < c->n; i++) {
+        ts[i] = (int64_t)(tt_rand(&s) % (uint64_t)span);
+        int64_t d = (int64_t)(tt_rand(&s) % (uint64_t)(c->B + 1));
+        if (tt_rand(&s) % 6 == 0)
+            d += (int64_t)(tt_rand(&s) % (uint64_t)(3 * (c->B + c->cfg.allowed_lateness) + 40));
+        arr[i] = ts[i] + d;
+        idx[i] = i;
+    }
+    for (int a = 1; a < c->n; a++)
+        for (int b = a; b > 0 && arr[idx[b]] < arr[idx[b - 1]]; b--) {
+            int t = idx[b];
+            idx[b] = idx[b - 1];
+            idx[b - 1] = t;
+        }
+    for (int j = 0; j < c->n; j++) {
+        c->kb[j][0] = (unsigned char)(tt_rand(&s) % (uint64_t)nparts);
+        c->kb[j][1] = (unsigned char)(tt_rand(&s) % (uint64_t)nkeys);
+        c->ts[j] = ts[idx[j]];
+        c->in[j][0] = tt_rand(&s) % 9 == 0 ? (tide_value){.type = TIDE_TYPE_BIGINT, .is_null = true}
+                                            : I((int64_t)(tt_rand(&s) % 7));
+        double d = tt_rand(&s) % 8 == 0 ? special[tt_rand(&s) % 6]
+                                        : (double)(tt_rand(&s) % 1000) / 7.0;
+        c->in[j][1] = (tide_value){.type = TIDE_TYPE_DOUBLE, .u.f64 = d};
+    }
+}
+
+typedef struct scut {
+    uint64_t cuts, bytes;
+    bool check_bytes; /* snapshot twice, and the restored operator, to the same bytes */
+} scut;
+
+/* Replace *op by a restored copy: NULL or what failed. */
+static const char *sess_cut(tide_sessagg **op, const tide_winagg_config *cfg, scut *st)
+{
+    tide_buf a = {0}, b = {0}, c = {0};
+    tide_err e = {0};
+    tide_sessagg *fresh = NULL;
+    const char *why = NULL;
+    if (tide_sessagg_snapshot(*op, &a, &e) || tide_sessagg_snapshot(*op, &b, &e))
+        why = "snapshot failed";
+    else if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+        why = "two snapshots of one state differ";
+    else if (tide_sessagg_create(cfg, &fresh, &e) ||
+             tide_sessagg_restore(fresh, a.data, a.len, &e))
+        why = "restore failed";
+    else if (tide_sessagg_snapshot(fresh, &c, &e))
+        why = "snapshot of the restored operator failed";
+    else if (c.len != a.len || memcmp(c.data, a.data, a.len) != 0)
+        why = "the restored operator snapshots to other bytes";
+    else if (tide_sessagg_live_sessions(fresh) != tide_sessagg_live_sessions(*op) ||
+             tide_sessagg_live_rows(fresh) != tide_sessagg_live_rows(*op) ||
+             tide_sessagg_live_partitions(fresh) != tide_sessagg_live_partitions(*op))
+        why = "the restored operator has other live counts";
+    if (why) {
+        fprintf(stderr, "  cut: %s (%s)\n", why, e.msg);
+        tide_sessagg_free(fresh);
+    } else {
+        tide_sessagg_free(*op);
+        *op = fresh;
+        st->cuts++;
+        st->bytes += a.len;
+    }
+    tide_buf_free(&a);
+    tide_buf_free(&b);
+    tide_buf_free(&c);
+    return why;
+}
+
+/* Feed the case, cutting (st != NULL) before the records at cuts[] (a
+ * position n: before the end of input); everything emitted goes to log,
+ * then the late count. */
+static const char *sess_drive(const scase *c, const int *cuts, int ncuts, uint64_t pseed,
+                              tide_buf *log, scut *st)
+{
+    tide_winagg_config cfg = c->cfg;
+    cfg.emit = slog_emit;
+    cfg.late = slog_late;
+    cfg.ctx = log;
+    tide_sessagg *op = NULL;
+    tide_err e = {0};
+    if (tide_sessagg_create(&cfg, &op, &e))
+        return "create failed";
+    tide_wm_gen g;
+    tide_wm_gen_init(&g, c->B, -1);
+    int64_t now = 1000;
+    const void *bk[64];
+    uint32_t bl[64], bp[64];
+    int64_t bt[64];
+    tide_value bv[64 * 2];
+    size_t bn = 0;
+    int ci = 0;
+    const char *why = NULL;
+    for (int j = 0; j <= c->n && !why; j++) {
+        while (ci < ncuts && cuts[ci] == j && !why) {
+            if (st)
+                why = sess_cut(&op, &cfg, st);
+            ci++;
+        }
+        if (why || j == c->n)
+            break;
+        int err;
+        uint32_t plen = c->global ? 0 : 1;
+        if (c->batch) {
+            bk[bn] = c->kb[j];
+            bl[bn] = 2;
+            bp[bn] = plen;
+            bt[bn] = c->ts[j];
+            memcpy(&bv[2 * bn], c->in[j], sizeof c->in[j]);
+            bn++;
+            bool flush = bn == 64 || j + 1 == c->n || (j + 1) % c->advance_every == 0 ||
+                         (ci < ncuts && cuts[ci] == j + 1);
+            err = flush ? tide_sessagg_push_batch(op, bn, bk, bl, bp, bt, bv, now, &e) : 0;
+            if (flush)
+                bn = 0;
+        } else {
+            err = tide_sessagg_push(op, c->kb[j], 2, plen, c->ts[j], c->in[j], now, &e);
+        }
+        if (err) {
+            why = "push failed";
+            break;
+        }
+        tide_wm_gen_accept(&g, c->ts[j], now);
+        now += (int64_t)(tt_rand(&pseed) % 7);
+        if ((j + 1) % c->advance_every == 0)
+            err = tide_sessagg_advance_watermark(op, tide_wm_gen_current(&g), now, &e);
+        else if (tt_rand(&pseed) % 4 == 0)
+            err = tide_sessagg_tick(op, now, &e);
+        if (err)
+            why = "advance failed";
+    }
+    if (!why && tide_sessagg_advance_watermark(op, TIDE_TS_MAX, now, &e))
+        why = "end of input failed";
+    if (!why) {
+        slog_i64(log, (int64_t)tide_sessagg_late_count(op));
+        slog_i64(log, (int64_t)tide_sessagg_live_sessions(op));
+    }
+    if (why)
+        fprintf(stderr, "  drive: %s (%s)\n", why, e.msg);
+    tide_sessagg_free(op);
+    return why;
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+static void test_snapshot_cut_anywhere(void)
+{
+    int count = TT_ASAN ? 150 : 500;
+    uint64_t first = snap_tt_seeds(990000, &count);
+    scut st = {0};
+    static scase c;
+    uint64_t lates = 0;
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        snap_case(seed, &c);
+        uint64_t s = seed ^ 0x5a5a5a5a;
+        int cuts[6], ncuts = 1 + (int)(tt_rand(&s) % 6);
+        for (int i = 0; i < ncuts; i++)
+            cuts[i] = (int)(tt_rand(&s) % (uint64_t)(c.n + 1));
+        qsort(cuts, (size_t)ncuts, sizeof *cuts, cmp_int);
+        tide_buf whole = {0}, cut = {0};
+        const char *why = sess_drive(&c, cuts, ncuts, seed, &whole, NULL);
+        if (!why)
+            why = sess_drive(&c, cuts, ncuts, seed, &cut, &st);
+        long at = why ? -1 : slog_diff(&whole, &cut);
+        if (why || at >= 0)
+            SNAP_TT_FAILED(seed, "%s; output differs at byte %ld of %zu / %zu (%s, %s, gap %lld, "
+                           "L %lld, %d records)",
+                           why ? why : "ok", at, whole.len, cut.len,
+                           c.global ? "global" : "partitioned", tide_trig_mode_name(c.cfg.mode),
+                           (long long)c.cfg.window.gap, (long long)c.cfg.allowed_lateness, c.n);
+        if (!why && whole.len >= 16) {
+            int64_t late;
+            memcpy(&late, whole.data + whole.len - 16, 8);
+            lates += (uint64_t)late;
+        }
+        tide_buf_free(&whole);
+        tide_buf_free(&cut);
+        TT_ASSERT(!why && at < 0);
+    }
+    if (count > 100) { /* the runs reached state worth cutting, and late rows */
+        TT_ASSERT_MSG(st.cuts > (uint64_t)count * 2 && st.bytes > 200000 && lates > 100,
+                      "cuts %llu, bytes %llu, late %llu", (unsigned long long)st.cuts,
+                      (unsigned long long)st.bytes, (unsigned long long)lates);
+    }
+}
+
+/* Restores into a fresh operator each time (a refused one must be left
+ * fresh: the next restore into it is tried). */
+typedef struct sfix {
+    tide_winagg_config cfg;
+    tide_sessagg *op;
+    int accepted;
+} sfix;
+
+static int sfix_restore(void *ctx, const void *buf, size_t len, tide_err *e)
+{
+    sfix *f = ctx;
+    if (!f->op && tide_sessagg_create(&f->cfg, &f->op, NULL))
+        return TIDE_ENOMEM;
+    int rc = tide_sessagg_restore(f->op, buf, len, e);
+    if (rc == 0) {
+        tide_buf again = {0};
+        tide_err e2 = {0};
+        /* an accepted payload is a state: it snapshots, and runs to the end
+         * without a crash (a changed sum may overflow there: an error) */
+        if (tide_sessagg_snapshot(f->op, &again, &e2))
+            rc = tide_err_set(e, TIDE_EFAILED, "accepted payload: no snapshot: %s", e2.msg);
+        (void)tide_sessagg_advance_watermark(f->op, TIDE_TS_MAX, 0, &e2);
+        tide_buf_free(&again);
+        tide_sessagg_free(f->op);
+        f->op = NULL;
+    }
+    return rc;
+}
+
+static void test_snapshot_damage(void)
+{
+    int count = 24, accepted = 0;
+    uint64_t first = snap_tt_seeds(995000, &count);
+    static scase c;
+    for (int iter = 0; iter < count; iter++) {
+        uint64_t seed = first + (uint64_t)iter;
+        snap_case(seed, &c);
+        if (c.n > 120)
+            c.n = 120;
+        /* the state half way */
+        tide_buf log = {0}, a = {0};
+        sfix f = {.cfg = c.cfg};
+        f.cfg.emit = slog_emit;
+        f.cfg.late = slog_late;
+        f.cfg.ctx = &log;
+        tide_sessagg *op = NULL;
+        TT_OK(tide_sessagg_create(&f.cfg, &op, NULL));
+        for (int j = 0; j < c.n / 2; j++) {
+            TT_OK(tide_sessagg_push(op, c.kb[j], 2, c.global ? 0 : 1, c.ts[j], c.in[j], j, NULL));
+            if (j % 5 == 4)
+                TT_OK(tide_sessagg_advance_watermark(op, c.ts[j] - c.B, j, NULL));
+        }
+        TT_OK(tide_sessagg_snapshot(op, &a, NULL));
+        size_t where = 0;
+        const char *why = snap_tt_damage(a.data, a.len, 200, seed, sfix_restore, &f, &where);
+        if (!why)
+            why = snap_tt_fuzz(a.data, a.len, 0, 200, seed, sfix_restore, &f, &accepted);
+        /* the operator all those refusals left behind takes the real one */
+        if (!why && !f.op && tide_sessagg_create(&f.cfg, &f.op, NULL))
+            why = "create failed";
+        tide_buf b = {0};
+        if (!why && (tide_sessagg_restore(f.op, a.data, a.len, NULL) ||
+                     tide_sessagg_snapshot(f.op, &b, NULL) || b.len != a.len ||
+                     memcmp(a.data, b.data, a.len) != 0))
+            why = "the real snapshot after the refusals";
+        if (why)
+            SNAP_TT_FAILED(seed, "%s (byte %zu of %zu)", why, where, a.len);
+        tide_sessagg_free(op);
+        tide_sessagg_free(f.op);
+        tide_buf_free(&a);
+        tide_buf_free(&b);
+        tide_buf_free(&log);
+        TT_ASSERT(!why);
+    }
+    if (count > 1)
+        TT_ASSERT(accepted > 0); /* some changed payloads were still states */
+}
+
 int main(void)
 {
     TT_RUN(test_global_merge_scenario);
@@ -880,5 +1206,7 @@ int main(void)
     TT_RUN(test_model_with_lateness);
     TT_RUN(test_per_key_like_winagg);
     TT_RUN(test_config_errors);
+    TT_RUN(test_snapshot_cut_anywhere);
+    TT_RUN(test_snapshot_damage);
     TT_DONE();
 }

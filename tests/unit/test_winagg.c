@@ -1958,29 +1958,6 @@ static const tide_winagg_call SNAP_AGGS[SNAGG] = {
 };
 static const tide_winagg_call COUNT_ONLY[1] = {{TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL}};
 
-static int slog_emit(void *ctx, const tide_winagg_row *row)
-{
-    tide_buf *b = ctx;
-    slog_i64(b, 'R');
-    slog_i64(b, row->op);
-    slog_bytes(b, row->key, row->key_len);
-    slog_i64(b, row->start);
-    slog_i64(b, row->end);
-    slog_values(b, row->vals, row->n_vals);
-    return 0;
-}
-
-static int slog_late(void *ctx, const void *key, uint32_t klen, int64_t ts, const tide_value *in,
-                     size_t n_in)
-{
-    tide_buf *b = ctx;
-    slog_i64(b, 'L');
-    slog_bytes(b, key, klen);
-    slog_i64(b, ts);
-    slog_values(b, in, n_in);
-    return 0;
-}
-
 /* One run's setup: the config (callbacks are set by the driver) and how
  * records and watermarks are fed. */
 typedef struct scase {
