@@ -19,16 +19,60 @@
  * the task (see the loop). */
 #define ALIGN_QUEUE 2
 
+/* A growable FIFO of messages: an input's alignment queue, an output's
+ * backlog. */
+typedef struct msgq {
+    tide_chan_msg *m; /* a ring of cap entries */
+    uint32_t head, len, cap;
+} msgq;
+
+/* Append; false on ENOMEM. */
+static bool msgq_push(msgq *q, const tide_chan_msg *m)
+{
+    if (q->len == q->cap) {
+        uint32_t cap = q->cap ? q->cap * 2 : 16;
+        tide_chan_msg *n = malloc(cap * sizeof *n);
+        if (!n)
+            return false;
+        for (uint32_t k = 0; k < q->len; k++)
+            n[k] = q->m[(q->head + k) % q->cap];
+        free(q->m);
+        q->m = n;
+        q->head = 0;
+        q->cap = cap;
+    }
+    q->m[(q->head + q->len++) % q->cap] = *m;
+    return true;
+}
+
+static tide_chan_msg *msgq_front(msgq *q) { return &q->m[q->head]; }
+
+static void msgq_drop_front(msgq *q)
+{
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+}
+
+/* Free the batches of the DATA messages still queued, and the ring. */
+static void msgq_free(msgq *q, const tide_task_batch_type *bt)
+{
+    for (uint32_t k = 0; k < q->len; k++) {
+        tide_chan_msg *m = &q->m[(q->head + k) % q->cap];
+        if (m->kind == TIDE_CHAN_DATA && m->u.batch)
+            bt->free(bt->ctx, m->u.batch);
+    }
+    free(q->m);
+}
+
 typedef struct out_chan {
     tide_chan *ch;
     tide_task_batch_type bt; /* the port's batch type */
     void *pending;    /* batch being filled, or NULL */
     uint32_t rows;    /* items in pending */
     int64_t first_ns; /* clock reading at pending's first item */
-    /* Messages the channel had no room for, oldest first (a ring of bl_cap):
-     * sent before anything else on this channel (task.h, "Backpressure"). */
-    tide_chan_msg *bl;
-    uint32_t bl_head, bl_len, bl_cap;
+    /* Messages the channel had no room for, oldest first: sent before
+     * anything else on this channel (task.h, "Backpressure"). */
+    msgq bl;
 } out_chan;
 
 typedef struct out_port {
@@ -46,9 +90,8 @@ typedef struct in_chan {
     bool held;   /* delivered the barrier being aligned: not read until it completes */
     /* Messages taken off a full channel while the input was not being read
      * (ahead on watermarks, or held for a barrier), oldest first: read
-     * before the channel.  A ring of q_cap entries. */
-    tide_chan_msg *q;
-    uint32_t q_head, q_len, q_cap;
+     * before the channel. */
+    msgq q;
     bool q_closed; /* the queue holds the input's END */
     uint32_t q_budget; /* messages queued without a stall (ALIGN_QUEUE capacities) */
 } in_chan;
@@ -137,24 +180,14 @@ void tide_task_free(tide_task *t)
             out_chan *oc = &t->ports[p].chans[i];
             if (oc->pending)
                 oc->bt.free(oc->bt.ctx, oc->pending);
-            for (uint32_t k = 0; k < oc->bl_len; k++) {
-                tide_chan_msg *m = &oc->bl[(oc->bl_head + k) % oc->bl_cap];
-                if (m->kind == TIDE_CHAN_DATA && m->u.batch)
-                    oc->bt.free(oc->bt.ctx, m->u.batch);
-            }
-            free(oc->bl);
+            msgq_free(&oc->bl, &oc->bt);
         }
         free(t->ports[p].chans);
     }
     free(t->ports);
     for (uint32_t i = 0; i < t->n_in; i++) {
         in_chan *in = &t->in[i];
-        for (uint32_t k = 0; k < in->q_len; k++) {
-            tide_chan_msg *m = &in->q[(in->q_head + k) % in->q_cap];
-            if (m->kind == TIDE_CHAN_DATA && m->u.batch)
-                in->bt.free(in->bt.ctx, m->u.batch);
-        }
-        free(in->q);
+        msgq_free(&in->q, &in->bt);
     }
     free(t->in);
     if (t->sig_ok)
@@ -263,7 +296,7 @@ static void sent(tide_task *t, out_chan *oc, const tide_chan_msg *m)
  * on an error the caller still does. */
 static int send_msg(tide_task *t, out_chan *oc, const tide_chan_msg *m)
 {
-    if (oc->bl_len == 0) {
+    if (oc->bl.len == 0) {
         int rc = tide_chan_try_send(oc->ch, m);
         if (rc == 0) {
             sent(t, oc, m);
@@ -272,21 +305,10 @@ static int send_msg(tide_task *t, out_chan *oc, const tide_chan_msg *m)
         if (rc != TIDE_EAGAIN)
             return chan_failed(t, oc->ch, rc);
     }
-    if (oc->bl_len == oc->bl_cap) {
-        uint32_t cap = oc->bl_cap ? oc->bl_cap * 2 : 8;
-        tide_chan_msg *q = malloc(cap * sizeof *q);
-        if (!q)
-            return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: channel %s: out of memory for the backlog",
-                                t->name, tide_chan_name(oc->ch));
-        for (uint32_t k = 0; k < oc->bl_len; k++)
-            q[k] = oc->bl[(oc->bl_head + k) % oc->bl_cap];
-        free(oc->bl);
-        oc->bl = q;
-        oc->bl_head = 0;
-        oc->bl_cap = cap;
-    }
-    oc->bl[(oc->bl_head + oc->bl_len) % oc->bl_cap] = *m;
-    if (oc->bl_len++ == 0)
+    if (!msgq_push(&oc->bl, m))
+        return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: channel %s: out of memory for the backlog", t->name,
+                            tide_chan_name(oc->ch));
+    if (oc->bl.len == 1)
         t->n_backlog++;
     return 0;
 }
@@ -297,20 +319,19 @@ static int drain_backlogs(tide_task *t)
     for (uint32_t p = 0; p < t->n_ports && t->n_backlog; p++)
         for (uint32_t i = 0; i < t->ports[p].n; i++) {
             out_chan *oc = &t->ports[p].chans[i];
-            if (!oc->bl_len)
+            if (!oc->bl.len)
                 continue;
-            while (oc->bl_len) {
-                tide_chan_msg *m = &oc->bl[oc->bl_head];
+            while (oc->bl.len) {
+                tide_chan_msg *m = msgq_front(&oc->bl);
                 int rc = tide_chan_try_send(oc->ch, m);
                 if (rc == TIDE_EAGAIN)
                     break;
                 if (rc != 0)
                     return chan_failed(t, oc->ch, rc);
                 sent(t, oc, m);
-                oc->bl_head = (oc->bl_head + 1) % oc->bl_cap;
-                oc->bl_len--;
+                msgq_drop_front(&oc->bl);
             }
-            if (!oc->bl_len)
+            if (!oc->bl.len)
                 t->n_backlog--;
         }
     return 0;
@@ -321,7 +342,7 @@ static bool backlog_room(tide_task *t)
 {
     for (uint32_t p = 0; p < t->n_ports; p++)
         for (uint32_t i = 0; i < t->ports[p].n; i++)
-            if (t->ports[p].chans[i].bl_len && !tide_chan_full(t->ports[p].chans[i].ch))
+            if (t->ports[p].chans[i].bl.len && !tide_chan_full(t->ports[p].chans[i].ch))
                 return true;
     return false;
 }
@@ -731,7 +752,7 @@ static bool override_now(const tide_task *t)
     return true;
 }
 
-static bool has_msg(in_chan *in) { return in->q_len > 0 || tide_chan_ready(in->ch); }
+static bool has_msg(in_chan *in) { return in->q.len > 0 || tide_chan_ready(in->ch); }
 
 static bool inputs_ready(tide_task *t)
 {
@@ -748,10 +769,9 @@ static bool inputs_ready(tide_task *t)
  * message), 0 (closed and drained), TIDE_EAGAIN, TIDE_EFAILED. */
 static int next_msg(in_chan *in, tide_chan_msg *m)
 {
-    if (in->q_len) {
-        *m = in->q[in->q_head];
-        in->q_head = (in->q_head + 1) % in->q_cap;
-        in->q_len--;
+    if (in->q.len) {
+        *m = *msgq_front(&in->q);
+        msgq_drop_front(&in->q);
         return m->kind == TIDE_CHAN_END && m->u.batch == NULL && m->rows == UINT32_MAX ? 0 : 1;
     }
     return tide_chan_try_recv(in->ch, m);
@@ -763,18 +783,6 @@ static int drain_full(tide_task *t, in_chan *in)
 {
     if (in->q_closed)
         return 0;
-    if (in->q_len == in->q_cap) {
-        uint32_t cap = in->q_cap ? in->q_cap * 2 : 16;
-        tide_chan_msg *q = malloc(cap * sizeof *q);
-        if (!q)
-            return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory queueing an input", t->name);
-        for (uint32_t k = 0; k < in->q_len; k++)
-            q[k] = in->q[(in->q_head + k) % in->q_cap];
-        free(in->q);
-        in->q = q;
-        in->q_head = 0;
-        in->q_cap = cap;
-    }
     tide_chan_msg m;
     int rc = tide_chan_try_recv(in->ch, &m);
     if (rc == TIDE_EAGAIN)
@@ -783,8 +791,11 @@ static int drain_full(tide_task *t, in_chan *in)
         return stopped(t);
     if (rc == 0) /* closed and drained: remember the end in order */
         m = (tide_chan_msg){.kind = TIDE_CHAN_END, .rows = UINT32_MAX};
-    in->q[(in->q_head + in->q_len) % in->q_cap] = m;
-    in->q_len++;
+    if (!msgq_push(&in->q, &m)) {
+        if (m.kind == TIDE_CHAN_DATA)
+            in->bt.free(in->bt.ctx, m.u.batch);
+        return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory queueing an input", t->name);
+    }
     if (m.kind == TIDE_CHAN_END)
         in->q_closed = true;
     return 1;
@@ -817,8 +828,8 @@ static int drain_unread(tide_task *t, bool all)
     bool ov = override_now(t);
     for (uint32_t i = 0; i < t->n_in; i++) {
         in_chan *in = &t->in[i];
-        if (!readable(t, in, ov) && !in->ended && (all || in->q_len < in->q_budget) && tide_chan_full(in->ch)) {
-            while ((all || in->q_len < in->q_budget) && (rc = drain_full(t, in)) > 0) {
+        if (!readable(t, in, ov) && !in->ended && (all || in->q.len < in->q_budget) && tide_chan_full(in->ch)) {
+            while ((all || in->q.len < in->q_budget) && (rc = drain_full(t, in)) > 0) {
             }
             if (rc < 0)
                 return rc;
