@@ -169,7 +169,7 @@ static void collect(void *ctx, const char *line)
 static void test_verify(void)
 {
     char seg[4096];
-    uint64_t pos[11], damaged, segments;
+    uint64_t pos[41], damaged, segments; /* write_batches fills calls + 1 */
     tide_err e = {0};
     lines l = {0};
     /* whole */
@@ -226,7 +226,7 @@ static void test_incarnation(void)
     tide_err e = {0};
     tide_topic_config c1, c2;
     char seg[4096];
-    uint64_t pos[6];
+    uint64_t pos[9]; /* write_batches fills calls + 1 */
     write_batches("inc", 5, 100, 1 << 30, seg, pos);
     TT_OK(tide_topic_config_load(base_dir, "inc", &c1, &e));
     TT_ASSERT(c1.incarnation != 0);
