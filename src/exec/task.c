@@ -967,16 +967,18 @@ int tide_task_step(tide_task *t, bool stalled, tide_sched_park *park)
      * with nothing now) for the next tick; and for the next flush
      * deadline.  Register on the signal first, then look again: a message
      * or room that came meanwhile makes the quantum yield instead. */
+    tide_chan_signal_prepare(&t->sig);
+    if (runnable(t)) {
+        tide_chan_signal_cancel(&t->sig);
+        return TIDE_SCHED_YIELD;
+    }
+    /* (after the prepare: a message that fills an input it does not read
+     * either came before, and unread_full sees it, or wakes the task) */
     if (!t->n_backlog) {
         BUMP(st_idle_waits, 1);
         park->due = next_deadline(t);
         park->tick = idle;
         park->stall = !t->op->on_poll && unread_full(t);
-    }
-    tide_chan_signal_prepare(&t->sig);
-    if (runnable(t)) {
-        tide_chan_signal_cancel(&t->sig);
-        return TIDE_SCHED_YIELD;
     }
     return TIDE_SCHED_PARK;
 }
