@@ -20,6 +20,7 @@
 #include "flow_rig.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -49,8 +50,20 @@ static long rss_bytes(void)
     return rss * sysconf(_SC_PAGESIZE);
 }
 
+static void *noop_thread(void *arg) { return arg; }
+
+/* The process's threads.  The first call starts and joins a thread, so
+ * that helpers a sanitizer starts with the first thread (TSan's
+ * background thread) are there before anything is counted. */
 static int thread_count(void)
 {
+    static bool warm;
+    if (!warm) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, noop_thread, NULL) == 0)
+            pthread_join(th, NULL);
+        warm = true;
+    }
     DIR *d = opendir("/proc/self/task");
     int n = 0;
     if (!d)
