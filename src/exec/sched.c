@@ -306,13 +306,14 @@ static void idle_wait(tide_sched *s)
     bool timed = s->min_due != INT64_MAX;
     for (uint32_t i = 0; i < s->n_units && !timed; i++)
         timed = s->units[i]->tick && atomic_load_explicit(&s->units[i]->state, memory_order_acquire) == U_IDLE;
+    int64_t rnow = real_ns();
     s->idle++;
     if (!timed) {
         pthread_cond_wait(&s->cv, &s->mu);
         s->idle--;
+        s->st.idle_ns += real_ns() - rnow;
         return;
     }
-    int64_t rnow = real_ns();
     int64_t wait = s->next_tick - rnow;
     if (s->min_due != INT64_MAX) {
         int64_t d = s->min_due - tide_clock_mono_ns(s->cfg.clock);
@@ -325,6 +326,7 @@ static void idle_wait(tide_sched *s)
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     s->idle--;
+    s->st.idle_ns += real_ns() - rnow;
 }
 
 /* ---- workers ---- */

@@ -133,6 +133,7 @@ typedef struct tide_sched_stats {
     uint64_t wakes;        /* parked units queued by a wake */
     uint64_t timer_wakes;  /* parked units queued by a due time or a tick */
     uint64_t stalls;       /* times the stall detector fired */
+    int64_t idle_ns;       /* real time workers slept with nothing to run, summed over workers */
 } tide_sched_stats;
 /* Any thread (a snapshot under the mutex). */
 void tide_sched_stats_get(tide_sched *s, tide_sched_stats *out);
