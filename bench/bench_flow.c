@@ -33,8 +33,10 @@
  * per poll, channel batches of 4096 rows, capacity hint 1024.  The scan
  * leaves the string columns no node reads unfilled.  Printed: wall
  * events/s, CPU seconds of the process (all threads), events per CPU
- * second ("per core": events/s divided by the cores actually used).  The
- * machines are shared, so CPU time is the steadier figure. */
+ * second ("per core": events/s divided by the cores actually used), and
+ * the share of the worker pool's time its workers slept with nothing to
+ * run (exec/sched.h).  The machines are shared, so CPU time is the
+ * steadier figure. */
 #include "exec/flow.h"
 #include "exec/node_calc.h"
 #include "exec/node_order.h"
@@ -208,11 +210,15 @@ static int run_case(char c, uint64_t events, uint32_t P, double *per_core, doubl
         goto done;
     uint64_t k[TIDE_NODE_COUNTERS];
     tide_flow_counts(f, k);
+    tide_sched_stats ss;
+    tide_flow_sched_stats(f, &ss);
     printf("%-46s P=%u  %6.2f M ev/s wall  %6.2f s CPU (%.2f cores)  %6.2f M ev/s per core  "
-           "(in %llu, out %llu, late %llu)\n",
+           "(in %llu, out %llu, late %llu; %u workers idle %.0f%%, %llu quanta)\n",
            name, P, (double)events / wall / 1e6, cpu, cpu / wall, (double)events / cpu / 1e6,
            (unsigned long long)k[TIDE_NODE_IN], (unsigned long long)k[TIDE_NODE_OUT],
-           (unsigned long long)k[TIDE_NODE_LATE]);
+           (unsigned long long)k[TIDE_NODE_LATE], ss.workers,
+           100.0 * (double)ss.idle_ns / 1e9 / (wall * (ss.workers ? ss.workers : 1)),
+           (unsigned long long)ss.quanta);
     *per_core = (double)events / cpu / 1e6;
     *wall_rate = (double)events / wall / 1e6;
 done:

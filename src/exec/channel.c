@@ -48,6 +48,8 @@ int tide_chan_signal_init(tide_chan_signal *s, tide_err *e)
 {
     atomic_init(&s->seq, 0);
     atomic_init(&s->waiters, 0);
+    s->hook = NULL;
+    s->hook_ctx = NULL;
 #ifdef TIDE_CHAN_NO_FUTEX
     if (pthread_mutex_init(&s->mu, NULL) != 0)
         return tide_err_set(e, TIDE_ENOMEM, "channel signal: mutex init failed");
@@ -136,6 +138,12 @@ void tide_chan_signal_wait(tide_chan_signal *s, uint32_t key, int64_t timeout_ns
 #endif
 }
 
+void tide_chan_signal_set_hook(tide_chan_signal *s, void (*hook)(void *ctx), void *ctx)
+{
+    s->hook = hook;
+    s->hook_ctx = ctx;
+}
+
 void tide_chan_signal_notify(tide_chan_signal *s)
 {
     atomic_thread_fence(memory_order_seq_cst);
@@ -144,6 +152,11 @@ void tide_chan_signal_notify(tide_chan_signal *s)
     if (atomic_load_explicit(&s->waiters, memory_order_relaxed) == 0 ||
         atomic_exchange_explicit(&s->waiters, 0, memory_order_acq_rel) == 0)
         return;
+    if (s->hook) { /* a cooperative waiter: its scheduler runs it again */
+        atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+        s->hook(s->hook_ctx);
+        return;
+    }
 #ifdef TIDE_CHAN_NO_FUTEX
     pthread_mutex_lock(&s->mu);
     atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
@@ -164,6 +177,7 @@ struct tide_chan {
     uint32_t cap;     /* logical capacity */
     char *name;
     tide_chan_signal *cons_sig; /* where the consumer parks (own_cons_sig by default) */
+    tide_chan_signal *prod_sig; /* where the producer parks (own_prod_sig by default) */
     _Atomic int aborted;
 
     /* producer side */
@@ -182,7 +196,7 @@ struct tide_chan {
     /* shared, touched only for DATA messages with rows > 0 */
     _Alignas(CACHE_LINE) _Atomic uint64_t rows_queued;
 
-    _Alignas(CACHE_LINE) tide_chan_signal prod_sig; /* where the producer parks */
+    _Alignas(CACHE_LINE) tide_chan_signal own_prod_sig;
     tide_chan_signal own_cons_sig;
 };
 
@@ -218,18 +232,19 @@ int tide_chan_create(tide_chan **out, uint32_t capacity, const char *name, tide_
         rc = tide_err_set(e, TIDE_ENOMEM, "channel %s: out of memory", name ? name : "?");
         goto fail;
     }
-    if ((rc = tide_chan_signal_init(&c->prod_sig, e)) != 0)
+    if ((rc = tide_chan_signal_init(&c->own_prod_sig, e)) != 0)
         goto fail;
     prod_ok = true;
     if ((rc = tide_chan_signal_init(&c->own_cons_sig, e)) != 0)
         goto fail;
     cons_ok = true;
     c->cons_sig = &c->own_cons_sig;
+    c->prod_sig = &c->own_prod_sig;
     *out = c;
     return 0;
 fail:
     if (prod_ok)
-        tide_chan_signal_destroy(&c->prod_sig);
+        tide_chan_signal_destroy(&c->own_prod_sig);
     if (cons_ok)
         tide_chan_signal_destroy(&c->own_cons_sig);
     free(c->slots);
@@ -242,7 +257,7 @@ void tide_chan_free(tide_chan *c)
 {
     if (!c)
         return;
-    tide_chan_signal_destroy(&c->prod_sig);
+    tide_chan_signal_destroy(&c->own_prod_sig);
     tide_chan_signal_destroy(&c->own_cons_sig);
     free(c->slots);
     free(c->name);
@@ -256,6 +271,11 @@ void tide_chan_set_consumer_signal(tide_chan *c, tide_chan_signal *s)
     c->cons_sig = s ? s : &c->own_cons_sig;
 }
 
+void tide_chan_set_producer_signal(tide_chan *c, tide_chan_signal *s)
+{
+    c->prod_sig = s ? s : &c->own_prod_sig;
+}
+
 static bool is_aborted(const tide_chan *c)
 {
     return atomic_load_explicit(&c->aborted, memory_order_acquire) != 0;
@@ -266,7 +286,7 @@ bool tide_chan_aborted(const tide_chan *c) { return is_aborted(c); }
 void tide_chan_abort(tide_chan *c)
 {
     atomic_store_explicit(&c->aborted, 1, memory_order_seq_cst);
-    tide_chan_signal_notify(&c->prod_sig);
+    tide_chan_signal_notify(c->prod_sig);
     tide_chan_signal_notify(c->cons_sig);
 }
 
@@ -301,8 +321,10 @@ int tide_chan_try_send(tide_chan *c, const tide_chan_msg *m)
     if (atomic_load_explicit(&c->closed, memory_order_relaxed))
         return TIDE_EINVAL;
     uint64_t tail = atomic_load_explicit(&c->tail, memory_order_relaxed);
-    if (!has_room(c, tail))
+    if (!has_room(c, tail)) {
+        atomic_fetch_add_explicit(&c->send_waits, 1, memory_order_relaxed);
         return TIDE_EAGAIN;
+    }
     push(c, tail, m);
     return 0;
 }
@@ -319,13 +341,13 @@ int tide_chan_send(tide_chan *c, const tide_chan_msg *m)
             break;
         if (spin < 64)
             continue; /* the consumer is probably just behind: re-check */
-        uint32_t key = tide_chan_signal_prepare(&c->prod_sig);
+        uint32_t key = tide_chan_signal_prepare(c->prod_sig);
         c->cached_head = atomic_load_explicit(&c->head, memory_order_acquire);
         if (tail - c->cached_head >= c->cap && !is_aborted(c)) {
             atomic_fetch_add_explicit(&c->send_waits, 1, memory_order_relaxed);
-            tide_chan_signal_wait(&c->prod_sig, key, -1);
+            tide_chan_signal_wait(c->prod_sig, key, -1);
         }
-        tide_chan_signal_cancel(&c->prod_sig);
+        tide_chan_signal_cancel(c->prod_sig);
     }
     push(c, tail, m);
     return 0;
@@ -358,7 +380,7 @@ static void pop(tide_chan *c, uint64_t head, tide_chan_msg *m)
     if (m->kind == TIDE_CHAN_DATA && m->rows)
         atomic_fetch_sub_explicit(&c->rows_queued, m->rows, memory_order_relaxed);
     atomic_store_explicit(&c->head, head + 1, memory_order_release);
-    tide_chan_signal_notify(&c->prod_sig);
+    tide_chan_signal_notify(c->prod_sig);
 }
 
 int tide_chan_try_recv(tide_chan *c, tide_chan_msg *m)

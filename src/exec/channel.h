@@ -23,8 +23,11 @@
  * wait, cancel) closes the lost-wakeup race: see tide_chan_signal_prepare.
  *
  * A task with several input channels shares one consumer signal among them
- * (tide_chan_set_consumer_signal), so it can sleep until any input has a
- * message.
+ * (tide_chan_set_consumer_signal), and the same one as the producer signal
+ * of its output channels (tide_chan_set_producer_signal), so it can wait
+ * until any input has a message or any output has room.  The scheduler's
+ * tasks never wait in the channel: they use try_send / try_recv and park
+ * on the signal through its hook (tide_chan_signal_set_hook).
  *
  * End of stream: the producer calls tide_chan_close; the consumer receives
  * every message sent before, then tide_chan_recv returns 0.  Abort: any
@@ -88,6 +91,8 @@ typedef struct tide_chan_msg {
 typedef struct tide_chan_signal {
     _Atomic uint32_t seq;     /* bumped by every notify that found a waiter */
     _Atomic uint32_t waiters; /* 1 while a waiter is registered and not yet notified */
+    void (*hook)(void *ctx);  /* see tide_chan_signal_set_hook */
+    void *hook_ctx;
 #ifdef TIDE_CHAN_NO_FUTEX
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -111,6 +116,13 @@ void tide_chan_signal_wait(tide_chan_signal *s, uint32_t key, int64_t timeout_ns
 void tide_chan_signal_cancel(tide_chan_signal *s);
 /* Wake the waiter, if one is registered (cheap when none is). */
 void tide_chan_signal_notify(tide_chan_signal *s);
+/* Cooperative waiters (a task on the scheduler's pool, exec/sched.h): the
+ * waiter registers with tide_chan_signal_prepare, re-checks its condition
+ * and, instead of calling wait, returns to its scheduler ("parks"); the
+ * first notify after the prepare calls hook(ctx) (from the notifier's
+ * thread) instead of waking a thread, and later ones do nothing until the
+ * next prepare.  Set before any thread uses the signal; NULL: threads. */
+void tide_chan_signal_set_hook(tide_chan_signal *s, void (*hook)(void *ctx), void *ctx);
 
 /* ---- channels ---- */
 
@@ -126,7 +138,7 @@ typedef struct tide_chan_stats {
     uint64_t received;      /* messages returned by recv */
     uint64_t rows_queued;   /* sum of msg.rows of queued messages */
     uint64_t max_rows_queued; /* high-water mark of rows_queued (producer's view) */
-    uint64_t send_waits;    /* times the producer found the ring full and slept */
+    uint64_t send_waits;    /* times the producer found the ring full (and slept, or try_send said EAGAIN) */
     uint64_t recv_waits;    /* times the consumer found the ring empty and slept */
 } tide_chan_stats;
 
@@ -142,12 +154,16 @@ const char *tide_chan_name(const tide_chan *c);
  * channel's use) instead of the channel's own signal.  Call before any
  * thread uses the channel. */
 void tide_chan_set_consumer_signal(tide_chan *c, tide_chan_signal *s);
+/* The same for the producer side: every receive notifies `s` (a task that
+ * sends on several channels parks on one signal until any has room). */
+void tide_chan_set_producer_signal(tide_chan *c, tide_chan_signal *s);
 
 /* Producer: append `m`, waiting while the ring is full.  0, or TIDE_EFAILED
  * (aborted; `m` was not queued and still belongs to the caller), or
  * TIDE_EINVAL (sent after close). */
 int tide_chan_send(tide_chan *c, const tide_chan_msg *m);
-/* Producer: like send, but returns TIDE_EAGAIN instead of waiting. */
+/* Producer: like send, but returns TIDE_EAGAIN instead of waiting (counted
+ * in send_waits: the producer has to wait, e.g. a task parks). */
 int tide_chan_try_send(tide_chan *c, const tide_chan_msg *m);
 /* Producer: no more messages.  Wakes the consumer.  Idempotent. */
 void tide_chan_close(tide_chan *c);
@@ -161,9 +177,10 @@ int tide_chan_recv(tide_chan *c, tide_chan_msg *m, int64_t timeout_ns);
 int tide_chan_try_recv(tide_chan *c, tide_chan_msg *m);
 /* Consumer: would recv return at once (a message, end of stream, abort)? */
 bool tide_chan_ready(tide_chan *c);
-/* Consumer: is the ring at capacity (its producer would wait)?  A task that
- * does not read an input for a while (see task.h, alignment) drains such an
- * input into a queue of its own rather than let its producer block. */
+/* Either side: is the ring at capacity (its producer would wait)?  A task
+ * that does not read an input for a while (see task.h, alignment) drains
+ * such an input into a queue of its own rather than let its producer wait;
+ * a producer with a backlog looks for room. */
 bool tide_chan_full(tide_chan *c);
 uint32_t tide_chan_capacity(const tide_chan *c);
 

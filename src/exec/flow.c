@@ -28,7 +28,7 @@
  * "Checkpoints": every input's watermark as of the barrier, the task's
  * input watermark, what it forwarded, its hold).  A restore sets the
  * instances' at once and the tasks' once they exist (build), before any
- * thread starts: the restored flow then delivers, aligns and forwards
+ * task runs: the restored flow then delivers, aligns and forwards
  * watermarks exactly as the flow that wrote the checkpoint did after it
  * (no watermark delivered twice, none forwarded unheld, a multi-input
  * node reading its inputs in the same steps).
@@ -985,6 +985,7 @@ static int build(tide_flow *f, tide_err *e)
     tide_graph_cfg gc = {.batch_rows = f->cfg.batch_rows,
                          .latency_ns = f->cfg.latency_ns,
                          .chan_capacity = f->cfg.chan_capacity,
+                         .workers = f->cfg.workers,
                          .clock = f->cfg.clock};
     if ((rc = tide_graph_create(&f->g, &gc, e)) != 0)
         return rc;
@@ -1134,6 +1135,14 @@ bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e)
 
 uint32_t tide_flow_instance_count(const tide_flow *f) { return f->n_inst; }
 size_t tide_flow_task_count(const tide_flow *f) { return f->n_tasks; }
+void tide_flow_sched_stats(const tide_flow *f, tide_sched_stats *out)
+{
+    if (f->g)
+        tide_graph_sched_stats(f->g, out);
+    else
+        memset(out, 0, sizeof *out);
+}
+
 size_t tide_flow_chan_count(const tide_flow *f) { return f->g ? tide_graph_chan_count(f->g) : 0; }
 void tide_flow_chan_stats(const tide_flow *f, size_t i, tide_chan_stats *out, const char **name)
 {

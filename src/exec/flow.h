@@ -35,7 +35,11 @@
  * (producer instance, consumer instance) pair, carrying column batches of
  * the port's schema (copied rows, from a pool of reusable batches).  So a
  * task is a tree of chained node instances with channel inputs at its root
- * (or a source's poll); tasks run on threads of their own (exec/graph.h).
+ * (or a source's poll).  Tasks run on a fixed pool of worker threads
+ * (cfg.workers; exec/graph.h, exec/sched.h): a task is run, one bounded
+ * quantum at a time, when it has input to read (or, a source, when it may
+ * poll) and room on its outputs, and parks otherwise, so a flow of any
+ * size uses at most `workers` threads (plus a file source's own parsers).
  *
  * Checkpoint barriers (tide_flow_inject_barrier): every source instance
  * emits the barrier between two polls; each node instance is snapshotted
@@ -61,6 +65,7 @@
 #include "data/schema.h"
 #include "exec/channel.h"
 #include "exec/node.h"
+#include "exec/sched.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,6 +79,9 @@ typedef struct tide_flow_cfg {
      * loses its core for a scheduler slice, a few ms: a producer that may
      * run that far ahead keeps its own core busy meanwhile) */
     uint32_t chan_capacity;
+    /* worker threads running the tasks; 0: tide_sched_default_workers()
+     * ($TIDE_WORKERS, else the online CPUs, at least 2) */
+    uint32_t workers;
     const tide_clock *clock; /* NULL: the system clock */
 } tide_flow_cfg;
 
@@ -156,6 +164,8 @@ int64_t tide_flow_watermark(const tide_flow *f);
 size_t tide_flow_task_count(const tide_flow *f);
 size_t tide_flow_chan_count(const tide_flow *f);
 void tide_flow_chan_stats(const tide_flow *f, size_t i, tide_chan_stats *out, const char **name);
+/* The worker pool's counters (exec/sched.h; zeros before start). */
+void tide_flow_sched_stats(const tide_flow *f, tide_sched_stats *out);
 /* A textual plan: one line per task with its chained node instances, and
  * one per edge (partitioning, parallelism).  Appended to `out`. */
 int tide_flow_describe(const tide_flow *f, tide_buf *out);

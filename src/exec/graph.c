@@ -10,8 +10,6 @@
 
 typedef struct graph_task {
     tide_task *task;
-    pthread_t thread;
-    bool running; /* thread created and not joined */
 } graph_task;
 
 struct tide_graph {
@@ -22,6 +20,8 @@ struct tide_graph {
     tide_chan **chans;
     tide_task_batch_type *chan_bt; /* batch type of each channel's batches */
     size_t n_chans;
+    uint32_t workers;
+    tide_sched *sched; /* the pool, from start */
     bool started;
     _Atomic int64_t next_barrier;
 
@@ -48,8 +48,8 @@ int tide_graph_create(tide_graph **out, const tide_graph_cfg *cfg, tide_err *e)
     g->env.flush_check_every = cfg->flush_check_every ? cfg->flush_check_every : 16;
     g->env.clock = cfg->clock ? cfg->clock : tide_clock_system();
     atomic_init(&g->env.stop, 0);
-    atomic_init(&g->env.busy, 0);
     atomic_init(&g->env.progress, 0);
+    g->workers = cfg->workers;
     g->env.fail = graph_fail;
     g->env.fail_ctx = g;
     g->chan_capacity = cfg->chan_capacity ? cfg->chan_capacity : 8;
@@ -58,16 +58,9 @@ int tide_graph_create(tide_graph **out, const tide_graph_cfg *cfg, tide_err *e)
     return 0;
 }
 
-/* Stop everything: wake every sleeper and fail every channel. */
-static void stop_all(tide_graph *g)
-{
-    atomic_store_explicit(&g->env.stop, 1, memory_order_release);
-    for (size_t i = 0; i < g->n_chans; i++)
-        tide_chan_abort(g->chans[i]);
-    for (size_t i = 0; i < g->n_tasks; i++)
-        tide_task_wake(g->tasks[i].task);
-}
-
+/* Record the first error, then stop everything: fail every channel, stop
+ * the pool (if it was started: tide_graph_start looks at the error after
+ * publishing the pool, under the same mutex). */
 static void graph_fail(void *ctx, tide_task *t, int code, const char *msg)
 {
     tide_graph *g = ctx;
@@ -75,33 +68,31 @@ static void graph_fail(void *ctx, tide_task *t, int code, const char *msg)
     pthread_mutex_lock(&g->mu);
     if (!tide_err_failed(&g->err))
         tide_err_set(&g->err, code, "%s", msg);
+    tide_sched *s = g->sched;
     pthread_mutex_unlock(&g->mu);
-    stop_all(g);
+    atomic_store_explicit(&g->env.stop, 1, memory_order_release);
+    for (size_t i = 0; i < g->n_chans; i++)
+        tide_chan_abort(g->chans[i]);
+    if (s)
+        tide_sched_stop(s);
 }
 
 void tide_graph_cancel(tide_graph *g) { graph_fail(g, NULL, TIDE_EFAILED, "graph cancelled"); }
-
-static void join_all(tide_graph *g)
-{
-    for (size_t i = 0; i < g->n_tasks; i++)
-        if (g->tasks[i].running) {
-            pthread_join(g->tasks[i].thread, NULL);
-            g->tasks[i].running = false;
-        }
-}
 
 void tide_graph_free(tide_graph *g)
 {
     if (!g)
         return;
-    if (g->started) {
-        bool any = false;
+    if (g->sched) {
+        /* stop and join the pool, and unhook the tasks from its units
+         * before freeing them: draining a channel below notifies its
+         * producer's signal */
+        tide_sched_stop(g->sched);
+        tide_sched_wait(g->sched);
         for (size_t i = 0; i < g->n_tasks; i++)
-            any |= g->tasks[i].running;
-        if (any) {
-            tide_graph_cancel(g);
-            join_all(g);
-        }
+            tide_task_set_waker(g->tasks[i].task, NULL, NULL);
+        tide_sched_free(g->sched);
+        g->sched = NULL;
     }
     for (size_t i = 0; i < g->n_chans; i++) {
         tide_chan_msg m;
@@ -218,32 +209,56 @@ int tide_graph_connect(tide_graph *g, int from, int to, uint32_t *port, tide_err
     return tide_graph_connect_hash(g, from, &to, 1, NULL, NULL, NULL, port, e);
 }
 
-static void *task_thread(void *arg)
+static int task_quantum(void *ctx, bool stalled, tide_sched_park *park)
 {
-    tide_task_run(arg);
-    return NULL;
+    return tide_task_step(ctx, stalled, park);
 }
 
 int tide_graph_start(tide_graph *g, tide_err *e)
 {
+    int rc;
     if (g->started)
         return tide_err_set(e, TIDE_EINVAL, "graph: already started");
     g->started = true;
-    for (size_t i = 0; i < g->n_tasks; i++) {
-        if (pthread_create(&g->tasks[i].thread, NULL, task_thread, g->tasks[i].task) != 0) {
-            graph_fail(g, NULL, TIDE_ENOMEM, "graph: cannot create a thread");
-            join_all(g);
-            return tide_err_set(e, TIDE_ENOMEM, "graph: cannot create a thread for task %s",
-                                tide_task_name(g->tasks[i].task));
+    tide_sched_cfg sc = {.workers = g->workers,
+                         .idle_tick_ns = g->env.idle_tick_ns,
+                         .clock = g->env.clock,
+                         .progress = &g->env.progress};
+    tide_sched *s;
+    if ((rc = tide_sched_create(&s, &sc, e)) != 0)
+        return rc;
+    tide_sched_unit **units = calloc(g->n_tasks ? g->n_tasks : 1, sizeof *units);
+    if (!units) {
+        tide_sched_free(s);
+        return tide_err_set(e, TIDE_ENOMEM, "graph: out of memory");
+    }
+    for (size_t i = 0; i < g->n_tasks; i++)
+        if ((rc = tide_sched_add(s, task_quantum, g->tasks[i].task, &units[i], e)) != 0) {
+            free(units);
+            tide_sched_free(s);
+            return rc;
         }
-        g->tasks[i].running = true;
+    for (size_t i = 0; i < g->n_tasks; i++)
+        tide_task_set_waker(g->tasks[i].task, tide_sched_wake, units[i]);
+    free(units);
+    pthread_mutex_lock(&g->mu);
+    g->sched = s; /* a failure from now on stops it */
+    bool failed = tide_err_failed(&g->err);
+    pthread_mutex_unlock(&g->mu);
+    if (failed) /* cancelled before start */
+        tide_sched_stop(s);
+    if ((rc = tide_sched_start(s, e)) != 0) {
+        graph_fail(g, NULL, rc, e->msg);
+        tide_sched_wait(s);
+        return rc;
     }
     return 0;
 }
 
 int tide_graph_wait(tide_graph *g, tide_err *e)
 {
-    join_all(g);
+    if (g->sched)
+        tide_sched_wait(g->sched);
     pthread_mutex_lock(&g->mu);
     int rc = g->err.code;
     if (rc != 0)
@@ -280,6 +295,14 @@ void tide_graph_task_stats(const tide_graph *g, int id, tide_task_stats *out)
 }
 
 size_t tide_graph_chan_count(const tide_graph *g) { return g->n_chans; }
+
+void tide_graph_sched_stats(const tide_graph *g, tide_sched_stats *out)
+{
+    if (g->sched)
+        tide_sched_stats_get(g->sched, out);
+    else
+        memset(out, 0, sizeof *out);
+}
 
 void tide_graph_chan_stats(const tide_graph *g, size_t i, tide_chan_stats *out, const char **name)
 {

@@ -1,6 +1,6 @@
 /*
- * graph.h - a job graph: tasks connected by bounded channels, one thread
- * per task.
+ * graph.h - a job graph: tasks connected by bounded channels, run on a
+ * fixed pool of worker threads.
  *
  *   tide_graph *g;
  *   tide_graph_create(&g, &cfg, &e);
@@ -11,13 +11,15 @@
  *   tide_graph_connect_hash(g, src, counters, 2, key_fn, NULL, NULL, &e);
  *   tide_graph_connect(g, c0, sink, NULL, &e);
  *   tide_graph_connect(g, c1, sink, NULL, &e);
- *   rc = tide_graph_run(g, &e);   -- start every thread, wait for all
+ *   rc = tide_graph_run(g, &e);   -- start the pool, wait for every task
  *   tide_graph_free(g);
  *
- * Threads: every task runs on its own thread (created by tide_graph_start,
- * joined by tide_graph_wait).  Tasks block on full output channels
- * (backpressure) and sleep on empty inputs, so idle tasks cost no CPU; a
- * fixed pool would need cooperative tasks and is not provided.
+ * Threads: the tasks run in quanta on a pool of cfg.workers threads
+ * (exec/sched.h; started by tide_graph_start, joined by tide_graph_wait),
+ * however many tasks there are: at most min(workers, tasks) threads.  A
+ * task is run when it has something to do (exec/task.h: input, room behind
+ * a backlog, a barrier request, a flush deadline, a tick for an idle
+ * source) and parks otherwise, so idle tasks cost no CPU and no thread.
  *
  * Errors: the first task that fails records its error (code and message
  * "task NAME: ...") in the graph, then every channel is aborted and every
@@ -25,9 +27,10 @@
  * error.  Later failures caused by the stop are not reported.
  *
  * Memory: each channel holds at most chan_capacity messages of at most
- * batch_rows items, plus one pending batch per output channel, so the items
- * in flight are bounded by (channels * (chan_capacity + 1) * batch_rows)
- * whatever the speed of the tasks.
+ * batch_rows items, plus one pending batch per output channel, plus the
+ * backlog of its producer (at most the output of one input message or poll,
+ * exec/task.h "Backpressure"), plus the consumer's alignment queue (up to 2
+ * capacities unless the pool stalled), whatever the speed of the tasks.
  *
  * Threading of the API: build, run and free from one thread;
  * tide_graph_inject_barrier, tide_graph_cancel and the stats getters may be
@@ -48,6 +51,7 @@ typedef struct tide_graph_cfg {
     int64_t idle_tick_ns;       /* longest idle sleep; 0: 1 ms */
     uint32_t flush_check_every; /* emits between clock checks; 0: 16 */
     uint32_t chan_capacity;     /* messages per channel; 0: 8 */
+    uint32_t workers;           /* pool threads; 0: tide_sched_default_workers() ($TIDE_WORKERS, else CPUs, >= 2) */
     const tide_clock *clock;    /* NULL: the system clock */
 } tide_graph_cfg;
 
@@ -72,9 +76,10 @@ int tide_graph_connect_hash(tide_graph *g, int from, const int *to, uint32_t n, 
                             void *key_ctx, const tide_task_batch_type *bt, uint32_t *port,
                             tide_err *e);
 
-/* Start one thread per task.  TIDE_EINVAL if already started. */
+/* Start the pool.  TIDE_EINVAL if already started. */
 int tide_graph_start(tide_graph *g, tide_err *e);
-/* Join every thread.  0, or the first task's error (code and message). */
+/* Until every task ended; joins the pool.  0, or the first task's error
+ * (code and message). */
 int tide_graph_wait(tide_graph *g, tide_err *e);
 /* start + wait. */
 int tide_graph_run(tide_graph *g, tide_err *e);
@@ -91,6 +96,8 @@ tide_task *tide_graph_task(const tide_graph *g, int id);
 size_t tide_graph_task_count(const tide_graph *g);
 void tide_graph_task_stats(const tide_graph *g, int id, tide_task_stats *out);
 size_t tide_graph_chan_count(const tide_graph *g);
+/* The pool's counters (zeros before start). */
+void tide_graph_sched_stats(const tide_graph *g, tide_sched_stats *out);
 /* Channel i (in order of creation); `name` (may be NULL) gets "from->to". */
 void tide_graph_chan_stats(const tide_graph *g, size_t i, tide_chan_stats *out, const char **name);
 

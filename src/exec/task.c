@@ -13,9 +13,56 @@
 
 /* Messages read from one input before moving to the next (fairness). */
 #define BURST 32
+/* Messages read in one quantum, over all inputs (then the task yields). */
+#define QUANTUM 64
 /* Channel capacities of messages an input that is not read may queue in
  * the task (see the loop). */
 #define ALIGN_QUEUE 2
+
+/* A growable FIFO of messages: an input's alignment queue, an output's
+ * backlog. */
+typedef struct msgq {
+    tide_chan_msg *m; /* a ring of cap entries */
+    uint32_t head, len, cap;
+} msgq;
+
+/* Append; false on ENOMEM. */
+static bool msgq_push(msgq *q, const tide_chan_msg *m)
+{
+    if (q->len == q->cap) {
+        uint32_t cap = q->cap ? q->cap * 2 : 16;
+        tide_chan_msg *n = malloc(cap * sizeof *n);
+        if (!n)
+            return false;
+        for (uint32_t k = 0; k < q->len; k++)
+            n[k] = q->m[(q->head + k) % q->cap];
+        free(q->m);
+        q->m = n;
+        q->head = 0;
+        q->cap = cap;
+    }
+    q->m[(q->head + q->len++) % q->cap] = *m;
+    return true;
+}
+
+static tide_chan_msg *msgq_front(msgq *q) { return &q->m[q->head]; }
+
+static void msgq_drop_front(msgq *q)
+{
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+}
+
+/* Free the batches of the DATA messages still queued, and the ring. */
+static void msgq_free(msgq *q, const tide_task_batch_type *bt)
+{
+    for (uint32_t k = 0; k < q->len; k++) {
+        tide_chan_msg *m = &q->m[(q->head + k) % q->cap];
+        if (m->kind == TIDE_CHAN_DATA && m->u.batch)
+            bt->free(bt->ctx, m->u.batch);
+    }
+    free(q->m);
+}
 
 typedef struct out_chan {
     tide_chan *ch;
@@ -23,6 +70,9 @@ typedef struct out_chan {
     void *pending;    /* batch being filled, or NULL */
     uint32_t rows;    /* items in pending */
     int64_t first_ns; /* clock reading at pending's first item */
+    /* Messages the channel had no room for, oldest first: sent before
+     * anything else on this channel (task.h, "Backpressure"). */
+    msgq bl;
 } out_chan;
 
 typedef struct out_port {
@@ -40,9 +90,8 @@ typedef struct in_chan {
     bool held;   /* delivered the barrier being aligned: not read until it completes */
     /* Messages taken off a full channel while the input was not being read
      * (ahead on watermarks, or held for a barrier), oldest first: read
-     * before the channel.  A ring of q_cap entries. */
-    tide_chan_msg *q;
-    uint32_t q_head, q_len, q_cap;
+     * before the channel. */
+    msgq q;
     bool q_closed; /* the queue holds the input's END */
     uint32_t q_budget; /* messages queued without a stall (ALIGN_QUEUE capacities) */
 } in_chan;
@@ -52,7 +101,7 @@ struct tide_task {
     const tide_task_op *op;
     void *state;
     tide_task_env *env;
-    tide_chan_signal sig; /* all inputs park here; also barrier requests and stop */
+    tide_chan_signal sig; /* inputs' consumer and outputs' producer signal; barrier requests */
     bool sig_ok;
 
     in_chan *in;
@@ -61,6 +110,8 @@ struct tide_task {
     uint32_t n_ports;
 
     uint32_t emit_tick; /* emits since the last clock check */
+    uint32_t n_backlog; /* output channels with a backlog */
+    uint32_t rr;        /* input read first in the next round */
     int64_t wm_out;     /* last watermark forwarded */
     int64_t wm_min;     /* min over the inputs' watermarks (sources: the last emitted) */
     int64_t wm_called;  /* last watermark passed to on_watermark */
@@ -69,7 +120,8 @@ struct tide_task {
     int64_t align_id;   /* barrier being aligned (valid when n_held > 0) */
     _Atomic int64_t barrier_req; /* sources: highest barrier id requested */
     int64_t barrier_done;        /* sources: highest injected barrier emitted */
-    bool finished;               /* END sent */
+    bool finished;               /* END sent (maybe still in a backlog) */
+    bool done;                   /* finished and drained, or failed: never run again */
 
     tide_err err;
 
@@ -124,20 +176,18 @@ void tide_task_free(tide_task *t)
     if (!t)
         return;
     for (uint32_t p = 0; p < t->n_ports; p++) {
-        for (uint32_t i = 0; i < t->ports[p].n; i++)
-            if (t->ports[p].chans[i].pending)
-                t->ports[p].chans[i].bt.free(t->ports[p].chans[i].bt.ctx, t->ports[p].chans[i].pending);
+        for (uint32_t i = 0; i < t->ports[p].n; i++) {
+            out_chan *oc = &t->ports[p].chans[i];
+            if (oc->pending)
+                oc->bt.free(oc->bt.ctx, oc->pending);
+            msgq_free(&oc->bl, &oc->bt);
+        }
         free(t->ports[p].chans);
     }
     free(t->ports);
     for (uint32_t i = 0; i < t->n_in; i++) {
         in_chan *in = &t->in[i];
-        for (uint32_t k = 0; k < in->q_len; k++) {
-            tide_chan_msg *m = &in->q[(in->q_head + k) % in->q_cap];
-            if (m->kind == TIDE_CHAN_DATA && m->u.batch)
-                in->bt.free(in->bt.ctx, m->u.batch);
-        }
-        free(in->q);
+        msgq_free(&in->q, &in->bt);
     }
     free(t->in);
     if (t->sig_ok)
@@ -180,6 +230,7 @@ int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide
     for (uint32_t i = 0; i < n; i++) {
         oc[i].ch = chans[i];
         oc[i].bt = bt ? *bt : t->env->batch;
+        tide_chan_set_producer_signal(chans[i], &t->sig);
     }
     t->ports[t->n_ports] = (out_port){.chans = oc, .n = n, .key = key, .key_ctx = key_ctx};
     if (port)
@@ -194,6 +245,11 @@ uint32_t tide_task_port_count(const tide_task_out *out) { return out->n_ports; }
 uint32_t tide_task_input_count(const tide_task_out *out) { return out->n_in; }
 
 void tide_task_wake(tide_task *t) { tide_chan_signal_notify(&t->sig); }
+
+void tide_task_set_waker(tide_task *t, void (*fn)(void *ctx), void *ctx)
+{
+    tide_chan_signal_set_hook(&t->sig, fn, ctx);
+}
 
 void tide_task_request_barriers(tide_task *t, int64_t upto)
 {
@@ -220,19 +276,75 @@ void tide_task_stats_get(const tide_task *t, tide_task_stats *out)
 
 static int64_t now_ns(const tide_task *t) { return tide_clock_mono_ns(t->env->clock); }
 
-static int send_msg(tide_task *t, tide_chan *ch, const tide_chan_msg *m)
+static int chan_failed(tide_task *t, tide_chan *ch, int rc)
 {
-    int rc = tide_chan_try_send(ch, m);
-    if (rc == TIDE_EAGAIN) { /* full: wait, and do not count as busy meanwhile */
-        atomic_fetch_sub_explicit(&t->env->busy, 1, memory_order_acq_rel);
-        rc = tide_chan_send(ch, m);
-        atomic_fetch_add_explicit(&t->env->busy, 1, memory_order_acq_rel);
-    }
+    return tide_err_set(&t->err, TIDE_EFAILED, "task %s: channel %s: %s", t->name, tide_chan_name(ch),
+                        rc == TIDE_EFAILED ? "graph stopped" : "send after close");
+}
+
+/* A message entered oc's channel. */
+static void sent(tide_task *t, out_chan *oc, const tide_chan_msg *m)
+{
     atomic_fetch_add_explicit(&t->env->progress, 1, memory_order_relaxed);
-    if (rc != 0)
-        return tide_err_set(&t->err, TIDE_EFAILED, "task %s: channel %s: %s", t->name,
-                            tide_chan_name(ch), rc == TIDE_EFAILED ? "graph stopped" : "send after close");
+    if (m->kind == TIDE_CHAN_END)
+        tide_chan_close(oc->ch);
+}
+
+/* Put `m` on oc's channel, or behind its backlog when the channel is full
+ * or a backlog waits already: emitting never waits (task.h,
+ * "Backpressure").  The backlog owns a DATA message's batch from then on;
+ * on an error the caller still does. */
+static int send_msg(tide_task *t, out_chan *oc, const tide_chan_msg *m)
+{
+    if (oc->bl.len == 0) {
+        int rc = tide_chan_try_send(oc->ch, m);
+        if (rc == 0) {
+            sent(t, oc, m);
+            return 0;
+        }
+        if (rc != TIDE_EAGAIN)
+            return chan_failed(t, oc->ch, rc);
+    }
+    if (!msgq_push(&oc->bl, m))
+        return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: channel %s: out of memory for the backlog", t->name,
+                            tide_chan_name(oc->ch));
+    if (oc->bl.len == 1)
+        t->n_backlog++;
     return 0;
+}
+
+/* Move backlogs into their channels while they have room. */
+static int drain_backlogs(tide_task *t)
+{
+    for (uint32_t p = 0; p < t->n_ports && t->n_backlog; p++)
+        for (uint32_t i = 0; i < t->ports[p].n; i++) {
+            out_chan *oc = &t->ports[p].chans[i];
+            if (!oc->bl.len)
+                continue;
+            while (oc->bl.len) {
+                tide_chan_msg *m = msgq_front(&oc->bl);
+                int rc = tide_chan_try_send(oc->ch, m);
+                if (rc == TIDE_EAGAIN)
+                    break;
+                if (rc != 0)
+                    return chan_failed(t, oc->ch, rc);
+                sent(t, oc, m);
+                msgq_drop_front(&oc->bl);
+            }
+            if (!oc->bl.len)
+                t->n_backlog--;
+        }
+    return 0;
+}
+
+/* Some backlog could move now (a channel behind one has room). */
+static bool backlog_room(tide_task *t)
+{
+    for (uint32_t p = 0; p < t->n_ports; p++)
+        for (uint32_t i = 0; i < t->ports[p].n; i++)
+            if (t->ports[p].chans[i].bl.len && !tide_chan_full(t->ports[p].chans[i].ch))
+                return true;
+    return false;
 }
 
 /* Send a channel's pending batch (if any). */
@@ -244,7 +356,7 @@ static int send_pending(tide_task *t, out_chan *oc)
     void *b = oc->pending;
     oc->pending = NULL;
     oc->rows = 0;
-    int rc = send_msg(t, oc->ch, &m);
+    int rc = send_msg(t, oc, &m);
     if (rc != 0) {
         oc->bt.free(oc->bt.ctx, b);
         return rc;
@@ -293,20 +405,17 @@ static int64_t next_deadline(const tide_task *t)
     return d;
 }
 
-/* Flush, then send `m` on every output channel (closing them after END). */
+/* Flush, then send `m` on every output channel (each closed once its END
+ * entered it). */
 static int broadcast(tide_task *t, const tide_chan_msg *m)
 {
     int rc = tide_task_flush(t);
     if (rc != 0)
         return rc;
     for (uint32_t p = 0; p < t->n_ports; p++)
-        for (uint32_t i = 0; i < t->ports[p].n; i++) {
-            tide_chan *ch = t->ports[p].chans[i].ch;
-            if ((rc = send_msg(t, ch, m)) != 0)
+        for (uint32_t i = 0; i < t->ports[p].n; i++)
+            if ((rc = send_msg(t, &t->ports[p].chans[i], m)) != 0)
                 return rc;
-            if (m->kind == TIDE_CHAN_END)
-                tide_chan_close(ch);
-        }
     return 0;
 }
 
@@ -360,7 +469,7 @@ int tide_task_emit_batch(tide_task_out *t, uint32_t port, void *batch, uint32_t 
     if ((rc = send_pending(t, oc)) != 0)
         goto fail;
     tide_chan_msg m = {.kind = TIDE_CHAN_DATA, .rows = rows, .u.batch = batch};
-    if ((rc = send_msg(t, oc->ch, &m)) != 0)
+    if ((rc = send_msg(t, oc, &m)) != 0)
         goto fail;
     BUMP(st_batches_out, 1);
     BUMP(st_items, rows);
@@ -622,24 +731,6 @@ static int stopped(tide_task *t)
     return tide_err_set(&t->err, TIDE_EFAILED, "task %s: graph stopped", t->name);
 }
 
-/* Sleep until woken or the next flush deadline / idle tick. */
-static void idle_wait(tide_task *t, bool (*ready)(tide_task *))
-{
-    int64_t now = now_ns(t);
-    int64_t timeout = t->env->idle_tick_ns;
-    int64_t d = next_deadline(t);
-    if (d != INT64_MAX && d - now < timeout)
-        timeout = d - now > 0 ? d - now : 0;
-    uint32_t key = tide_chan_signal_prepare(&t->sig);
-    if (!ready(t) && !stopping(t)) {
-        BUMP(st_idle_waits, 1);
-        atomic_fetch_sub_explicit(&t->env->busy, 1, memory_order_acq_rel);
-        tide_chan_signal_wait(&t->sig, key, timeout);
-        atomic_fetch_add_explicit(&t->env->busy, 1, memory_order_acq_rel);
-    }
-    tide_chan_signal_cancel(&t->sig);
-}
-
 /* Alignment (task.h): an input is read while it has not ended, is not
  * held for a barrier, and its watermark is the task's (not ahead of the
  * others); `override` reads inputs that are ahead too (see readable_now). */
@@ -661,7 +752,7 @@ static bool override_now(const tide_task *t)
     return true;
 }
 
-static bool has_msg(in_chan *in) { return in->q_len > 0 || tide_chan_ready(in->ch); }
+static bool has_msg(in_chan *in) { return in->q.len > 0 || tide_chan_ready(in->ch); }
 
 static bool inputs_ready(tide_task *t)
 {
@@ -678,10 +769,9 @@ static bool inputs_ready(tide_task *t)
  * message), 0 (closed and drained), TIDE_EAGAIN, TIDE_EFAILED. */
 static int next_msg(in_chan *in, tide_chan_msg *m)
 {
-    if (in->q_len) {
-        *m = in->q[in->q_head];
-        in->q_head = (in->q_head + 1) % in->q_cap;
-        in->q_len--;
+    if (in->q.len) {
+        *m = *msgq_front(&in->q);
+        msgq_drop_front(&in->q);
         return m->kind == TIDE_CHAN_END && m->u.batch == NULL && m->rows == UINT32_MAX ? 0 : 1;
     }
     return tide_chan_try_recv(in->ch, m);
@@ -693,18 +783,6 @@ static int drain_full(tide_task *t, in_chan *in)
 {
     if (in->q_closed)
         return 0;
-    if (in->q_len == in->q_cap) {
-        uint32_t cap = in->q_cap ? in->q_cap * 2 : 16;
-        tide_chan_msg *q = malloc(cap * sizeof *q);
-        if (!q)
-            return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory queueing an input", t->name);
-        for (uint32_t k = 0; k < in->q_len; k++)
-            q[k] = in->q[(in->q_head + k) % in->q_cap];
-        free(in->q);
-        in->q = q;
-        in->q_head = 0;
-        in->q_cap = cap;
-    }
     tide_chan_msg m;
     int rc = tide_chan_try_recv(in->ch, &m);
     if (rc == TIDE_EAGAIN)
@@ -713,8 +791,11 @@ static int drain_full(tide_task *t, in_chan *in)
         return stopped(t);
     if (rc == 0) /* closed and drained: remember the end in order */
         m = (tide_chan_msg){.kind = TIDE_CHAN_END, .rows = UINT32_MAX};
-    in->q[(in->q_head + in->q_len) % in->q_cap] = m;
-    in->q_len++;
+    if (!msgq_push(&in->q, &m)) {
+        if (m.kind == TIDE_CHAN_DATA)
+            in->bt.free(in->bt.ctx, m.u.batch);
+        return tide_err_set(&t->err, TIDE_ENOMEM, "task %s: out of memory queueing an input", t->name);
+    }
     if (m.kind == TIDE_CHAN_END)
         in->q_closed = true;
     return 1;
@@ -725,142 +806,179 @@ static bool barrier_requested(tide_task *t)
     return atomic_load_explicit(&t->barrier_req, memory_order_acquire) > t->barrier_done;
 }
 
-static int run_source(tide_task *t)
+/* An input that is not read has a full channel: its producer waits on
+ * this task (only the stall detector can let it on, beyond the budget). */
+static bool unread_full(tide_task *t)
 {
-    int rc;
-    while (!t->finished) {
-        if (stopping(t))
-            return stopped(t);
-        int64_t req = atomic_load_explicit(&t->barrier_req, memory_order_acquire);
-        while (t->barrier_done < req) {
-            if ((rc = do_barrier(t, ++t->barrier_done)) != 0)
+    bool ov = override_now(t);
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        in_chan *in = &t->in[i];
+        if (!readable(t, in, ov) && !in->ended && !in->q_closed && tide_chan_full(in->ch))
+            return true;
+    }
+    return false;
+}
+
+/* Queue the messages of inputs that are not read and whose channel is
+ * full: up to their budget (ALIGN_QUEUE capacities), or all of them when
+ * `all` (the pool stalled on this task). */
+static int drain_unread(tide_task *t, bool all)
+{
+    int rc = 0;
+    bool ov = override_now(t);
+    for (uint32_t i = 0; i < t->n_in; i++) {
+        in_chan *in = &t->in[i];
+        if (!readable(t, in, ov) && !in->ended && (all || in->q.len < in->q_budget) && tide_chan_full(in->ch)) {
+            while ((all || in->q.len < in->q_budget) && (rc = drain_full(t, in)) > 0) {
+            }
+            if (rc < 0)
                 return rc;
-        }
-        rc = t->op->on_poll(t->state, t, &t->err);
-        if (rc == 0) {
-            if ((rc = finish(t)) != 0)
-                return rc;
-        } else if (rc == TIDE_EAGAIN) {
-            if ((rc = flush_due(t, now_ns(t))) != 0)
-                return rc;
-            idle_wait(t, barrier_requested);
-        } else if (rc < 0) {
-            return op_failed(t, rc, "on_poll");
-        } else if ((rc = flush_due(t, now_ns(t))) != 0) {
-            return rc;
         }
     }
     return 0;
 }
 
-static int run_inputs(tide_task *t)
+/* A quantum of a task with inputs: up to QUANTUM messages, round-robin
+ * over the readable inputs (BURST each per round), until nothing is
+ * readable, the task finished, or an output has a backlog. */
+static int read_inputs(tide_task *t, bool stalled)
 {
     int rc;
-    uint32_t start = 0;
-    uint32_t starved = 0;
     if (t->n_in == 0) /* no inputs at all: ends at once */
         return finish(t);
-    while (!t->finished) {
-        if (stopping(t))
-            return stopped(t);
-        bool progressed = false;
-        for (uint32_t k = 0; k < t->n_in && !t->finished; k++) {
-            uint32_t i = (start + k) % t->n_in;
+    uint32_t handled = 0;
+    while (!t->finished && !t->n_backlog && handled < QUANTUM) {
+        bool any = false;
+        for (uint32_t k = 0; k < t->n_in && !t->finished && !t->n_backlog; k++) {
+            uint32_t i = (t->rr + k) % t->n_in;
             bool ov = override_now(t);
-            for (int b = 0; b < BURST && readable(t, &t->in[i], ov) && !t->finished; b++) {
+            for (int b = 0; b < BURST && readable(t, &t->in[i], ov) && !t->finished && !t->n_backlog; b++) {
                 tide_chan_msg m;
                 rc = next_msg(&t->in[i], &m);
                 if (rc == TIDE_EAGAIN)
                     break;
-                progressed = true;
                 if (rc == TIDE_EFAILED)
                     return stopped(t);
+                any = true;
+                handled++;
                 rc = rc == 0 ? input_ended(t, i) : handle(t, i, &m);
                 if (rc != 0)
                     return rc;
                 ov = override_now(t);
             }
         }
-        start++;
-        /* An input that is not read and whose channel is full gets its
-         * messages queued here, up to ALIGN_QUEUE channel capacities, so
-         * that its producer goes on (an instance ahead of its peers by one
-         * step: its output waits here, not in the producer). */
-        if (!t->finished) {
-            bool ov = override_now(t);
-            for (uint32_t i = 0; i < t->n_in; i++) {
-                in_chan *in = &t->in[i];
-                if (!readable(t, in, ov) && !in->ended && in->q_len < in->q_budget &&
-                    tide_chan_full(in->ch)) {
-                    while (in->q_len < in->q_budget && (rc = drain_full(t, in)) > 0)
-                        progressed = true;
-                    if (rc < 0)
-                        return rc;
-                }
-            }
-        }
-        /* Starved: a whole idle tick passed with nothing to read on the
-         * readable inputs, and no other task of the graph is busy (each
-         * waits for input or on a full channel).  If an input that is not
-         * read has a full channel, the graph is stuck on this task's
-         * alignment (one upstream feeding both inputs): take everything
-         * that input has queued.  (Under plain backpressure some task is
-         * busy, so this never grows queues there.) */
-        if (!progressed && starved >= 2 && !t->finished &&
-            atomic_load_explicit(&t->env->busy, memory_order_acquire) <= 1) {
-            bool ov = override_now(t);
-            for (uint32_t i = 0; i < t->n_in; i++) {
-                in_chan *in = &t->in[i];
-                if (!readable(t, in, ov) && !in->ended && tide_chan_full(in->ch)) {
-                    while ((rc = drain_full(t, in)) > 0)
-                        progressed = true;
-                    if (rc < 0)
-                        return rc;
-                }
-            }
-        }
-        if (progressed)
-            starved = 0;
-        if (t->finished)
+        t->rr++;
+        if (!any)
             break;
-        if ((rc = flush_due(t, now_ns(t))) != 0)
-            return rc;
-        if (!progressed) {
-            /* starved counts idle ticks in a row in which no task of the
-             * graph moved a message and this one had nothing to read */
-            uint64_t moved = atomic_load_explicit(&t->env->progress, memory_order_relaxed);
-            idle_wait(t, inputs_ready);
-            if (inputs_ready(t) || moved != atomic_load_explicit(&t->env->progress, memory_order_relaxed))
-                starved = 0;
-            else
-                starved++;
-        }
     }
+    /* An input that is not read and whose channel is full gets its
+     * messages queued here, up to ALIGN_QUEUE channel capacities, so that
+     * its producer goes on (an instance ahead of its peers by one step:
+     * its output waits here, not in the producer); beyond that only when
+     * the pool stalled with this task waiting on such an input (one
+     * upstream feeding both inputs of a join, one side holding its
+     * watermark back).  Under plain backpressure some task runs, so the
+     * pool never stalls and the queues never grow past the budget. */
+    if (!t->finished && (rc = drain_unread(t, stalled)) != 0)
+        return rc;
     return 0;
 }
 
-int tide_task_run(tide_task *t)
+/* A quantum of a source: the barriers requested so far, then one poll.
+ * *idle: the poll had nothing (TIDE_EAGAIN). */
+static int poll_once(tide_task *t, bool *idle)
 {
-    atomic_fetch_add_explicit(&t->env->busy, 1, memory_order_acq_rel);
-    int rc = t->op->on_poll ? run_source(t) : run_inputs(t);
-    atomic_fetch_sub_explicit(&t->env->busy, 1, memory_order_acq_rel);
-    if (rc != 0) {
-        if (!tide_err_failed(&t->err)) {
-            tide_err_set(&t->err, rc, "task %s: %s", t->name, tide_strerror(rc));
-        } else if (strncmp(t->err.msg, "task ", 5) != 0) {
-            /* an operator's own message: say which task */
-            char msg[TIDE_ERR_MSG_MAX];
-            size_t n = (size_t)snprintf(msg, sizeof msg, "task %s: ", t->name);
-            if (n < sizeof msg) {
-                size_t room = sizeof msg - n - 1, len = strlen(t->err.msg);
-                memcpy(msg + n, t->err.msg, len < room ? len : room);
-                msg[n + (len < room ? len : room)] = '\0';
-                memcpy(t->err.msg, msg, sizeof msg);
-            }
-        }
-        if (t->env->fail)
-            t->env->fail(t->env->fail_ctx, t, t->err.code, t->err.msg);
-        return t->err.code;
+    int rc;
+    int64_t req = atomic_load_explicit(&t->barrier_req, memory_order_acquire);
+    while (t->barrier_done < req)
+        if ((rc = do_barrier(t, ++t->barrier_done)) != 0)
+            return rc;
+    if (t->n_backlog)
+        return 0;
+    rc = t->op->on_poll(t->state, t, &t->err);
+    if (rc == 0)
+        return finish(t);
+    if (rc == TIDE_EAGAIN) {
+        *idle = true;
+        return 0;
     }
-    return 0;
+    return rc < 0 ? op_failed(t, rc, "on_poll") : 0;
+}
+
+/* Could a quantum do something now? */
+static bool runnable(tide_task *t)
+{
+    if (stopping(t))
+        return true;
+    if (t->n_backlog)
+        return backlog_room(t);
+    return t->op->on_poll ? barrier_requested(t) : inputs_ready(t);
+}
+
+/* The step failed: make the message name the task, report it once. */
+static int failed(tide_task *t, int rc)
+{
+    if (!tide_err_failed(&t->err)) {
+        tide_err_set(&t->err, rc, "task %s: %s", t->name, tide_strerror(rc));
+    } else if (strncmp(t->err.msg, "task ", 5) != 0) {
+        /* an operator's own message: say which task */
+        char msg[TIDE_ERR_MSG_MAX];
+        size_t n = (size_t)snprintf(msg, sizeof msg, "task %s: ", t->name);
+        if (n < sizeof msg) {
+            size_t room = sizeof msg - n - 1, len = strlen(t->err.msg);
+            memcpy(msg + n, t->err.msg, len < room ? len : room);
+            msg[n + (len < room ? len : room)] = '\0';
+            memcpy(t->err.msg, msg, sizeof msg);
+        }
+    }
+    t->done = true;
+    if (t->env->fail)
+        t->env->fail(t->env->fail_ctx, t, t->err.code, t->err.msg);
+    return TIDE_SCHED_DONE;
+}
+
+int tide_task_step(tide_task *t, bool stalled, tide_sched_park *park)
+{
+    int rc;
+    bool idle = false;
+    tide_chan_signal_cancel(&t->sig); /* running: wakes are not needed until it parks */
+    if (t->done)
+        return TIDE_SCHED_DONE;
+    if (stopping(t))
+        return failed(t, stopped(t));
+    if (t->n_backlog && (rc = drain_backlogs(t)) != 0)
+        return failed(t, rc);
+    if (!t->n_backlog && !t->finished) {
+        rc = t->op->on_poll ? poll_once(t, &idle) : read_inputs(t, stalled);
+        if (rc != 0)
+            return failed(t, rc);
+    }
+    if (t->finished) {
+        if (!t->n_backlog) {
+            t->done = true;
+            return TIDE_SCHED_DONE;
+        }
+    } else if ((rc = flush_due(t, now_ns(t))) != 0) {
+        return failed(t, rc);
+    }
+    if (!t->n_backlog && !idle && (t->op->on_poll || inputs_ready(t)))
+        return TIDE_SCHED_YIELD;
+    /* Park: waiting for room behind a backlog, for input, or (a source
+     * with nothing now) for the next tick; and for the next flush
+     * deadline.  Register on the signal first, then look again: a message
+     * or room that came meanwhile makes the quantum yield instead. */
+    tide_chan_signal_prepare(&t->sig);
+    if (runnable(t)) {
+        tide_chan_signal_cancel(&t->sig);
+        return TIDE_SCHED_YIELD;
+    }
+    /* (after the prepare: a message that fills an input it does not read
+     * either came before, and unread_full sees it, or wakes the task) */
+    if (!t->n_backlog) {
+        BUMP(st_idle_waits, 1);
+        park->due = next_deadline(t);
+        park->tick = idle;
+        park->stall = !t->op->on_poll && unread_full(t);
+    }
+    return TIDE_SCHED_PARK;
 }

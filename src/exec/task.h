@@ -1,32 +1,41 @@
 /*
  * task.h - one task of the dataflow runtime: an operator, its input
- * channels, its outputs, and the loop that drives them on one thread.
+ * channels, its outputs, and the quantum that drives them on a worker of
+ * the scheduler's pool (exec/sched.h).
  *
  * Operators are abstract: a vtable of callbacks (tide_task_op) plus a void*
- * state.  The runtime calls them on the task's own thread, never
- * concurrently, and hands each call an emitter (tide_task_out) through which
- * the operator produces output.
+ * state.  The runtime calls them from one worker at a time, never
+ * concurrently (a task is run by one worker per quantum; the pool's mutex
+ * orders quanta on different workers), and hands each call an emitter
+ * (tide_task_out) through which the operator produces output.  No callback
+ * ever blocks on the runtime: emitting never waits (see "Backpressure").
  *
- * The task loop (non-source tasks), in order:
- *   1. Read messages from every input that is readable, up to a bounded
- *      number per input per round, round-robin.  An input is readable when
- *      it has not ended, is not held for a barrier, and its watermark is the
- *      task's (the minimum): inputs whose watermark is ahead wait until the
- *      others catch up (alignment on watermarks), so each record is handled
- *      at the same task watermark whatever the thread timing, and the task's
- *      watermark steps are the same in every run.  An input that is not
- *      read and whose channel is full is drained into a queue of the task
- *      (read first once the input is readable again): up to two channel
+ * A quantum (tide_task_step), in order:
+ *   0. If an output channel has a backlog, move it into the channel while
+ *      there is room; a task with a backlog left reads nothing and parks
+ *      until its consumers made room.
+ *   1. (tasks with inputs) Read messages from every input that is
+ *      readable, up to BURST per input per round, round-robin, at most
+ *      QUANTUM messages in all, stopping early when the task finished or
+ *      an output got a backlog.  An input is readable when it has not
+ *      ended, is not held for a barrier, and its watermark is the task's
+ *      (the minimum): inputs whose watermark is ahead wait until the others
+ *      catch up (alignment on watermarks), so each record is handled at the
+ *      same task watermark whatever the timing, and the task's watermark
+ *      steps are the same in every run.  An input that is not read and
+ *      whose channel is full is drained into a queue of the task (read
+ *      first once the input is readable again): up to two channel
  *      capacities at once, so an instance one step ahead of its peers goes
- *      on; beyond that only when the graph is stuck (two idle ticks in a
- *      row in which no task sent a message, and every other task waiting),
- *      so that inputs fed by one upstream (a source read by both sides of a
- *      join, one side holding its watermark back) cannot deadlock each
- *      other, while plain backpressure still bounds memory: per input at
- *      most 3 channel capacities of messages (channel + queue) unless
- *      stuck.  While a barrier
- *      is being aligned and every input still to deliver it is ahead on
- *      watermarks, those are read anyway (else neither could move).
+ *      on; beyond that only when the pool stalled on this task (the
+ *      scheduler's stall detector: two idle ticks in a row with no task
+ *      runnable or running and no message sent, sched.h), so that inputs
+ *      fed by one upstream (a source read by both sides of a join, one side
+ *      holding its watermark back) cannot deadlock each other, while plain
+ *      backpressure still bounds memory: per input at most 3 channel
+ *      capacities of messages (channel + queue) unless stalled.  While a
+ *      barrier is being aligned and every input still to deliver it is
+ *      ahead on watermarks, those are read anyway (else neither could
+ *      move).
  *        DATA      -> op->on_batch(input, batch)   (the operator owns batch)
  *        WATERMARK -> the input's watermark rises to max(old, w); if the
  *                     task's watermark (min over inputs; an ended input
@@ -41,22 +50,41 @@
  *        END / closed -> the input ended (its watermark is +infinity).  When
  *                     every input ended: op->on_watermark(+infinity),
  *                     op->on_end, flush, forward +infinity, END on every
- *                     output channel (then closed), and the thread returns.
- *   2. If nothing was read: flush output batches whose latency bound
- *      passed, then sleep until an input has a message or the next flush
- *      deadline (at most idle_tick_ns, so a fake clock is re-read).
- * A source task (op->on_poll set, no inputs) instead calls on_poll in a
- * loop; injected barriers are emitted between polls; on_poll returning 0
- * ends it: on_end, flush, watermark +infinity, END.
+ *                     output channel (then closed), and the task is done
+ *                     once its backlogs drained.
+ *    (sources: op->on_poll set, no inputs) The barriers requested so far
+ *      (tide_task_request_barriers) are emitted, then on_poll is called
+ *      once: one poll is one quantum.  on_poll returning 0 ends the source:
+ *      on_end, flush, watermark +infinity, END.
+ *   2. Flush output batches whose latency bound passed.
+ *   3. Yield (runnable again at once) when it could go on: a source that
+ *      polled, or readable input left; else park (with the waker protocol
+ *      of exec/channel.h: register on the task's signal, look again, park)
+ *      until a message arrives on an input (or an input ends), room
+ *      appears behind a backlog, a barrier is requested (sources), the
+ *      earliest flush deadline of its pending batches (park.due, on the
+ *      injected clock), the next idle tick (a source whose poll said
+ *      TIDE_EAGAIN is polled again then, not spun), or, if an input it
+ *      does not read has a full channel, a stall of the pool.
  *
  * Output and batching: an output port is either one channel (forward) or P
  * channels with a key callback (hash exchange: each item goes to channel
  * hash_to_range(key(item), P)).  Each channel has a pending batch that items
  * are appended to through the port's batch type; it is sent when it holds
  * batch_rows items, or when latency_ns passed since its first item (checked
- * every flush_check_every emits and whenever the task is idle), and always
- * before a watermark, barrier or END leaves the task, so control messages
- * never overtake data.
+ * every flush_check_every emits and at the end of every quantum), and
+ * always before a watermark, barrier or END leaves the task, so control
+ * messages never overtake data.
+ *
+ * Backpressure.  A message sent on a full channel is not waited for: it
+ * goes into the output's backlog, a queue of the task that is moved into
+ * the channel, in order, before anything else, as the consumer makes
+ * room; later messages for that channel go behind it.  A task with a
+ * backlog is not scheduled to read or poll again until its consumers
+ * drained enough for the whole backlog to move: so what a task holds
+ * beyond its channels' capacity is at most the output of one input
+ * message (or one poll, one watermark step, one barrier, the end), and a
+ * slow consumer slows its producers down to the sources.
  *
  * Checkpoints.  An operator snapshots its own state in on_barrier; the
  * runtime's state around it is the watermarks: each input's (which decide
@@ -77,9 +105,10 @@
  * checkpoint already; keeping them unread would need them in the snapshot
  * (in-flight data), which this runtime does not do.
  *
- * Errors: a callback returning < 0 (with its tide_err filled) stops the task;
- * the environment's fail hook (the graph) records the first error and stops
- * every task.
+ * Errors: a callback returning < 0 (with its tide_err filled) ends the
+ * task; the environment's fail hook (the graph) records the first error
+ * and stops every task (env->stop: a task's next quantum ends it with
+ * TIDE_EFAILED "graph stopped", and the pool stops running quanta).
  */
 #ifndef TIDE_EXEC_TASK_H
 #define TIDE_EXEC_TASK_H
@@ -87,6 +116,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "exec/channel.h"
+#include "exec/sched.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -147,13 +177,12 @@ typedef struct tide_task_env {
     tide_task_batch_type batch;
     uint32_t batch_rows;        /* items per batch (> 0) */
     int64_t latency_ns;         /* flush bound after a batch's first item (>= 0) */
-    int64_t idle_tick_ns;       /* longest sleep of an idle task (> 0) */
+    int64_t idle_tick_ns;       /* the pool's tick (> 0): sources with nothing are polled again after it */
     uint32_t flush_check_every; /* emits between clock checks (> 0) */
     const tide_clock *clock;    /* mono_ns drives the flush policy */
-    _Atomic int stop;           /* set when the graph stops: tasks return */
-    _Atomic int busy;           /* tasks running now (not waiting for input or on a full channel) */
-    _Atomic uint64_t progress;  /* messages sent by any task (a stall detector's clock) */
-    /* Called once per failing task, from its thread. */
+    _Atomic int stop;           /* set when the graph stops: tasks end */
+    _Atomic uint64_t progress;  /* messages sent into channels by any task (the stall detector's clock) */
+    /* Called once per failing task, from the worker running it. */
     void (*fail)(void *ctx, tide_task *t, int code, const char *msg);
     void *fail_ctx;
 } tide_task_env;
@@ -168,7 +197,7 @@ int tide_task_create(tide_task **out, const char *name, const tide_task_op *op, 
  * Channels are not freed (the graph owns them). */
 void tide_task_free(tide_task *t);
 
-/* Attach `c` as the next input (its consumer parks on the task's signal).
+/* Attach `c` as the next input (its consumer side notifies the task's signal).
  * `bt` (copied; NULL: env->batch) is the batch type of the port feeding it,
  * used to free its batches.  TIDE_EINVAL for a source task. */
 int tide_task_add_input(tide_task *t, tide_chan *c, const tide_task_batch_type *bt, tide_err *e);
@@ -182,11 +211,18 @@ int tide_task_add_output(tide_task *t, tide_chan *const *chans, uint32_t n, tide
 
 /* ---- running ---- */
 
-/* The thread body: runs the loop until the task ends, fails or the
- * environment stops.  Returns 0 or the task's error code (already reported
- * through env->fail). */
-int tide_task_run(tide_task *t);
-/* Wake the task if it sleeps (after setting env->stop, or a barrier request). */
+/* One quantum (see the top of this file): never blocks.  `stalled`: the
+ * pool stalled while the task waited on an unread full input.  Returns
+ * TIDE_SCHED_YIELD, TIDE_SCHED_PARK (*park says what else than a wake
+ * runs it again) or TIDE_SCHED_DONE: finished, or failed (the error
+ * already reported through env->fail).  One thread at a time. */
+int tide_task_step(tide_task *t, bool stalled, tide_sched_park *park);
+/* Route the task's wakes (a message or the end on an input, room on an
+ * output, a barrier request) to fn(ctx), e.g. tide_sched_wake of its
+ * unit; fn NULL: none (before the unit goes away).  While no thread uses
+ * the task or its channels. */
+void tide_task_set_waker(tide_task *t, void (*fn)(void *ctx), void *ctx);
+/* Wake the task if it is parked (a barrier request does it). */
 void tide_task_wake(tide_task *t);
 /* Sources: emit every barrier id in (last emitted, upto] between polls.
  * Any thread. */
@@ -209,7 +245,7 @@ typedef struct tide_task_stats {
     uint64_t batches_in, batches_out;
     uint64_t items_emitted;
     uint64_t latency_flushes; /* batches sent because their latency bound passed */
-    uint64_t idle_waits;      /* times the task slept for lack of input (or a source was idle) */
+    uint64_t idle_waits;      /* quanta that parked for lack of input (or a source's poll had nothing) */
     int64_t watermark;        /* the last watermark forwarded (TIDE_TS_MIN: none) */
 } tide_task_stats;
 void tide_task_stats_get(const tide_task *t, tide_task_stats *out);
@@ -217,8 +253,9 @@ void tide_task_stats_get(const tide_task *t, tide_task_stats *out);
 /* ---- the emitter (operators, from inside a callback) ---- */
 
 /* Append `item` to output `port` (routed by the port's key if it is an
- * exchange).  May block on a full channel (backpressure).  0, TIDE_ENOMEM,
- * TIDE_EINVAL (no such port), TIDE_EFAILED (the graph stopped). */
+ * exchange).  Never waits: a batch that finds its channel full goes into
+ * the backlog ("Backpressure").  0, TIDE_ENOMEM, TIDE_EINVAL (no such
+ * port), TIDE_EFAILED (the graph stopped). */
 int tide_task_emit(tide_task_out *out, uint32_t port, const void *item);
 /* Send a whole batch of `rows` items on a forward port (pending items of
  * that channel go first).  Ownership passes to the runtime, even on error.

@@ -599,8 +599,9 @@ static void test_keyed_parallel(void)
 /* One source, two branches (one holding its watermark far back), joined
  * again by a two-input node: with tiny channels this deadlocks unless the
  * input that is ahead is drained into the task's queue; every row is
- * handled at the watermark alignment promises. */
-static void test_branches_of_one_source(void)
+ * handled at the watermark alignment promises.  Checked against sums
+ * computed from the generator directly. */
+static void check_branches_of_one_source(uint32_t workers)
 {
     g_schema = schema4();
     rig r;
@@ -610,7 +611,7 @@ static void test_branches_of_one_source(void)
     r.ks.hold_in[1] = 5000;
     tide_flow *f;
     tide_err e = {0};
-    tide_flow_cfg cfg = {.batch_rows = 16, .chan_capacity = 1};
+    tide_flow_cfg cfg = {.batch_rows = 16, .chan_capacity = 1, .workers = workers};
     TT_OK(tide_flow_create(&f, &cfg, &e));
     int src, a, b, ks, co;
     tide_flow_node n = spec("gen", &gen_vt, gen_make, &r.g, 1);
@@ -630,6 +631,12 @@ static void test_branches_of_one_source(void)
     TT_OK(tide_flow_connect(f, b, 0, ks, TIDE_FLOW_FORWARD, NULL, 0, &e));
     TT_OK(tide_flow_connect(f, ks, 0, co, TIDE_FLOW_FORWARD, NULL, 0, &e));
     TT_ASSERT_MSG(tide_flow_run(f, &e) == 0, "%s", e.msg);
+    tide_sched_stats st;
+    tide_flow_sched_stats(f, &st);
+    fprintf(stderr, "  %u workers: %llu quanta, %llu parks, %llu stalls, %llu timer wakes\n", st.workers,
+            (unsigned long long)st.quanta, (unsigned long long)st.parks, (unsigned long long)st.stalls,
+            (unsigned long long)st.timer_wakes);
+    TT_ASSERT(st.workers <= (workers ? workers : tide_sched_default_workers()));
     TT_ASSERT_EQ_INT(atomic_load(&r.ks.rows), 2 * 30000);
     TT_ASSERT_EQ_INT(atomic_load(&r.ks.misaligned), 0);
     /* each key's sum counts both branches */
@@ -642,6 +649,14 @@ static void test_branches_of_one_source(void)
     tide_flow_free(f);
     rig_free(&r);
     tide_schema_free(g_schema);
+}
+
+/* on the default pool, and on one worker: every task in turn on one
+ * thread, the stall detector the only way on */
+static void test_branches_of_one_source(void)
+{
+    check_branches_of_one_source(0);
+    check_branches_of_one_source(1);
 }
 
 typedef struct injector {

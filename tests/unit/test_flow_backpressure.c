@@ -10,6 +10,8 @@
  * everything).  Then: the scan was held back early (it had read a small
  * part of the input at the first stall), no channel ever held more than its
  * capacity, the rows queued in channels stay within the channels' bound,
+ * the process never has more threads than the pool's workers besides its
+ * own,
  * and (outside ASan, whose quarantine keeps freed memory resident) the
  * process grows by far less than the input's size as column batches.
  */
@@ -17,6 +19,8 @@
 #include "exec/node_winagg.h"
 #include "flow_rig.h"
 
+#include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -26,6 +30,7 @@
 
 typedef struct bp {
     tide_flow *f;
+    int max_threads; /* of the process, sampled by the sink */
     uint64_t total;
     size_t next_stall; /* rows seen at which the next stall is due */
     int stalls, timeouts, bad_len;
@@ -43,6 +48,31 @@ static long rss_bytes(void)
         rss = 0;
     fclose(f);
     return rss * sysconf(_SC_PAGESIZE);
+}
+
+static void *noop_thread(void *arg) { return arg; }
+
+/* The process's threads.  The first call starts and joins a thread, so
+ * that helpers a sanitizer starts with the first thread (TSan's
+ * background thread) are there before anything is counted. */
+static int thread_count(void)
+{
+    static bool warm;
+    if (!warm) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, noop_thread, NULL) == 0)
+            pthread_join(th, NULL);
+        warm = true;
+    }
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d)
+        return -1;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 static bool from_scan(const char *name) { return name && strncmp(name, "scan[0]->", 9) == 0; }
@@ -99,6 +129,8 @@ static void slow(void *ctx, size_t n)
     }
     if (b->stalls++ == 0)
         b->in_at_first_stall = records_in(b->f);
+    int th = thread_count();
+    b->max_threads = th > b->max_threads ? th : b->max_threads;
     uint64_t q = 0;
     for (size_t i = 0; i < tide_flow_chan_count(b->f); i++) {
         tide_chan_stats st;
@@ -159,7 +191,10 @@ static void test_backpressure(void)
     TT_OK(tide_flow_connect(b.f, src, 0, agg_id, TIDE_FLOW_HASH, &key, 1, &e));
     TT_OK(tide_flow_connect(b.f, agg_id, 0, sink, TIDE_FLOW_GATHER, NULL, 0, &e));
     long rss0 = rss_bytes();
+    int threads0 = thread_count();
     int rc = tide_flow_run(b.f, &e);
+    tide_sched_stats sst;
+    tide_flow_sched_stats(b.f, &sst);
     uint64_t c[TIDE_NODE_COUNTERS];
     tide_flow_counts(b.f, c);
     uint64_t bound = 0;
@@ -173,6 +208,11 @@ static void test_backpressure(void)
     TT_ASSERT_EQ_INT(c[TIDE_NODE_IN], sc.gen.events);
     TT_ASSERT(atomic_load(&out.n) > 500000); /* ~870 users a minute over a day */
     TT_ASSERT_EQ_INT(b.timeouts, 0);
+    /* 4 tasks (scan, winagg[2], the sink) on the pool: never more threads
+     * than this one and the pool's workers */
+    TT_ASSERT(sst.workers >= 1 && sst.workers <= 4);
+    TT_ASSERT_MSG(b.max_threads <= threads0 + (int)sst.workers, "%d threads (%d before, %u workers)",
+                  b.max_threads, threads0, sst.workers);
     TT_ASSERT(b.stalls > 10);
     TT_ASSERT(!b.bad_len);
     /* the scan was held back: at the first stall it had read a small part */

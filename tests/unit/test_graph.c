@@ -17,6 +17,7 @@
 
 #include "tt.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -386,13 +387,14 @@ static const tide_task_op source_op_nofree = {
 
 /* Sources and sink states live in `su` (not freed by the graph); counters
  * are heap states freed by the graph. */
-static int build(setup *su, uint32_t P, const int64_t *n, int64_t barrier_every, uint32_t batch_rows,
-                 uint32_t cap, int64_t fail_key, tide_err *e)
+static int build_w(setup *su, uint32_t P, const int64_t *n, int64_t barrier_every, uint32_t batch_rows,
+                   uint32_t cap, int64_t fail_key, uint32_t workers, tide_err *e)
 {
     int rc;
     pool_init(&su->pool, batch_rows);
     pool_init(&su->pool2, batch_rows);
-    tide_graph_cfg cfg = {.batch = pool_type(&su->pool), .batch_rows = batch_rows, .chan_capacity = cap};
+    tide_graph_cfg cfg = {
+        .batch = pool_type(&su->pool), .batch_rows = batch_rows, .chan_capacity = cap, .workers = workers};
     if ((rc = tide_graph_create(&su->g, &cfg, e)) != 0)
         return rc;
     memset(&su->sink, 0, sizeof su->sink);
@@ -401,7 +403,9 @@ static int build(setup *su, uint32_t P, const int64_t *n, int64_t barrier_every,
     su->sink.barrier_every = barrier_every;
     for (size_t k = 0; k < 3 * NKEYS + 2; k++)
         su->sink.part_of[k] = -1;
-    int counters[8], maps[MAX_SRC];
+    int counters[64], maps[MAX_SRC];
+    if (P > 64)
+        return TIDE_EINVAL;
     for (uint32_t p = 0; p < P; p++) {
         count_st *c = calloc(1, sizeof *c);
         if (!c)
@@ -438,6 +442,13 @@ static int build(setup *su, uint32_t P, const int64_t *n, int64_t barrier_every,
     return 0;
 }
 
+/* The pool's default workers. */
+static int build(setup *su, uint32_t P, const int64_t *n, int64_t barrier_every, uint32_t batch_rows,
+                 uint32_t cap, int64_t fail_key, tide_err *e)
+{
+    return build_w(su, P, n, barrier_every, batch_rows, cap, fail_key, 0, e);
+}
+
 static void teardown(setup *su)
 {
     tide_graph_free(su->g);
@@ -448,9 +459,36 @@ static void teardown(setup *su)
 
 /* ---- tests ---- */
 
-static void test_exchange_counts_match_brute_force(void)
+static void *noop_thread(void *arg) { return arg; }
+
+/* The process's threads.  The first call starts and joins a thread, so
+ * that helpers a sanitizer starts with the first thread (TSan's
+ * background thread) are there before anything is counted. */
+static int thread_count(void)
 {
-    static const uint32_t Ps[] = {1, 2, 4};
+    static bool warm;
+    if (!warm) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, noop_thread, NULL) == 0)
+            pthread_join(th, NULL);
+        warm = true;
+    }
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d)
+        return -1;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* The main graph at P counters (P + 5 tasks) on `workers` threads (0: the
+ * default), checked against brute force; while it runs the process's
+ * threads are counted: never more than this thread and the workers. */
+static void check_counts(uint32_t P, uint32_t workers)
+{
     const int64_t n[MAX_SRC] = {200000, 120000};
     const int64_t barrier_every = 7000;
 
@@ -466,37 +504,71 @@ static void test_exchange_counts_match_brute_force(void)
                 want_items++;
             }
         }
-    for (size_t k = 0; k < sizeof Ps / sizeof Ps[0]; k++) {
-        static setup su;
-        tide_err e = {0};
-        memset(&su, 0, sizeof su);
-        int rc = build(&su, Ps[k], n, barrier_every, 256, 4, -1, &e);
-        if (rc == 0)
-            rc = tide_graph_run(su.g, &e);
-        TT_ASSERT_MSG(rc == 0, "P=%u: %s", Ps[k], e.msg);
-        TT_ASSERT_MSG(su.sink.bad[0] == 0, "P=%u: %s", Ps[k], su.sink.bad);
-        TT_ASSERT_EQ_INT(su.sink.items, want_items);
-        for (size_t key = 0; key < 3 * NKEYS + 2; key++)
-            TT_ASSERT_MSG(su.sink.last_val[key] == want[key], "P=%u key %zu: %lld vs %lld", Ps[k], key,
-                          (long long)su.sink.last_val[key], (long long)want[key]);
-        /* Watermarks: several, the final one +infinity. */
-        TT_ASSERT(su.sink.n_wm > 10);
-        TT_ASSERT(su.sink.wm == TIDE_TS_MAX);
-        /* Barriers: source0 emits ids 1..28 (200000/7000), source1 ends after
-         * 17 (120000/7000); alignment lets 18..28 through once it ended. */
-        TT_ASSERT_EQ_INT(su.sink.barriers, (n[0] - 1) / barrier_every);
-        /* Each key was counted in exactly one partition; with P > 1 more
-         * than one partition was used. */
-        bool parts_used[8] = {false};
-        for (size_t key = 0; key < 3 * NKEYS + 2; key++)
-            if (su.sink.part_of[key] >= 0)
-                parts_used[su.sink.part_of[key]] = true;
-        for (uint32_t p = 0; p < Ps[k]; p++)
-            TT_ASSERT(parts_used[p]);
-        teardown(&su);
-        TT_ASSERT_EQ_INT(atomic_load(&su.pool.live), 0);
-        TT_ASSERT_EQ_INT(atomic_load(&su.pool2.live), 0);
+    static setup su;
+    tide_err e = {0};
+    memset(&su, 0, sizeof su);
+    int base = thread_count();
+    int rc = build_w(&su, P, n, barrier_every, 256, 4, -1, workers, &e);
+    if (rc == 0)
+        rc = tide_graph_start(su.g, &e);
+    int max_threads = base;
+    if (rc == 0) {
+        while (atomic_load(&su.sink.items_atomic) < want_items && !atomic_load(&su.src[0].ended)) {
+            int th = thread_count();
+            max_threads = th > max_threads ? th : max_threads;
+            sched_yield();
+        }
+        rc = tide_graph_wait(su.g, &e);
     }
+    TT_ASSERT_MSG(rc == 0, "P=%u workers=%u: %s", P, workers, e.msg);
+    tide_sched_stats st;
+    tide_graph_sched_stats(su.g, &st);
+    uint32_t w = workers ? workers : tide_sched_default_workers();
+    TT_ASSERT_EQ_INT(tide_graph_task_count(su.g), P + 5);
+    TT_ASSERT_EQ_INT(st.workers, w < P + 5 ? w : P + 5);
+    TT_ASSERT(st.max_running <= st.workers);
+    TT_ASSERT_MSG(max_threads <= base + (int)st.workers, "P=%u: %d threads, %d before, %u workers", P,
+                  max_threads, base, st.workers);
+    TT_ASSERT_MSG(su.sink.bad[0] == 0, "P=%u: %s", P, su.sink.bad);
+    TT_ASSERT_EQ_INT(su.sink.items, want_items);
+    for (size_t key = 0; key < 3 * NKEYS + 2; key++)
+        TT_ASSERT_MSG(su.sink.last_val[key] == want[key], "P=%u key %zu: %lld vs %lld", P, key,
+                      (long long)su.sink.last_val[key], (long long)want[key]);
+    /* Watermarks: several, the final one +infinity. */
+    TT_ASSERT(su.sink.n_wm > 10);
+    TT_ASSERT(su.sink.wm == TIDE_TS_MAX);
+    /* Barriers: source0 emits ids 1..28 (200000/7000), source1 ends after
+     * 17 (120000/7000); alignment lets 18..28 through once it ended. */
+    TT_ASSERT_EQ_INT(su.sink.barriers, (n[0] - 1) / barrier_every);
+    /* Each key was counted in exactly one partition; with P > 1 more
+     * than one partition was used. */
+    bool parts_used[64] = {false};
+    for (size_t key = 0; key < 3 * NKEYS + 2; key++)
+        if (su.sink.part_of[key] >= 0)
+            parts_used[su.sink.part_of[key]] = true;
+    for (uint32_t p = 0; p < P; p++)
+        TT_ASSERT(parts_used[p]);
+    teardown(&su);
+    TT_ASSERT_EQ_INT(atomic_load(&su.pool.live), 0);
+    TT_ASSERT_EQ_INT(atomic_load(&su.pool2.live), 0);
+}
+
+static void test_exchange_counts_match_brute_force(void)
+{
+    static const uint32_t Ps[] = {1, 2, 4};
+    for (size_t k = 0; k < sizeof Ps / sizeof Ps[0]; k++)
+        check_counts(Ps[k], 0);
+}
+
+/* Many more tasks than threads: 40 tasks (35 counters) on 2 workers and
+ * on 1, and the small graphs on 1 worker (every task in turn on one
+ * thread: nothing may wait for another task inside a callback). */
+static void test_many_tasks_few_workers(void)
+{
+    check_counts(35, 2);
+    check_counts(35, 1);
+    check_counts(4, 1);
+    check_counts(1, 1);
 }
 
 /* Random shapes: P, batch size, channel capacity, input sizes (an empty
@@ -565,11 +637,11 @@ static int64_t rss_bytes(void)
     return res < 0 ? -1 : (int64_t)res * sysconf(_SC_PAGESIZE);
 }
 
-/* A fast source and a slow sink: the source blocks, every channel stays
- * within its capacity, the batches alive stay under the structural bound
- * and RSS does not grow with the input (an unbounded queue would hold
- * the whole ~115 MB of items). */
-static void test_backpressure_bounded(void)
+/* A fast source and a slow sink: the source is held back, every channel
+ * stays within its capacity, the batches alive stay under the structural
+ * bound and RSS does not grow with the input (an unbounded queue would
+ * hold the whole ~115 MB of items); on the default pool and on 1 worker. */
+static void check_backpressure(uint32_t workers)
 {
     static setup su;
     tide_err e = {0};
@@ -577,7 +649,7 @@ static void test_backpressure_bounded(void)
     const int64_t n[MAX_SRC] = {1200000, 1200000};
     const uint32_t rows = 128, cap = 4, P = 2;
     int64_t rss0 = rss_bytes();
-    int rc = build(&su, P, n, 0, rows, cap, -1, &e);
+    int rc = build_w(&su, P, n, 0, rows, cap, -1, workers, &e);
     TT_ASSERT_MSG(rc == 0, "%s", e.msg);
     su.sink.spin = 40;
     TT_OK(tide_graph_start(su.g, &e));
@@ -621,21 +693,32 @@ static void test_backpressure_bounded(void)
     }
     /* Structural bound: queued (in the channel, and up to two capacities
      * in the consumer's alignment queue, task.h) + one pending per output
-     * channel + one in the hands of each task. */
-    long bound = (long)(nch * (3 * cap + 1) + tide_graph_task_count(su.g));
+     * channel + the producer's backlog (task.h "Backpressure": the output
+     * of one input batch or poll, here at most one batch per channel: a
+     * poll emits 64 items, a map or count turns its <= 128 items into at
+     * most one full batch per channel) + one in the hands of each task. */
+    long bound = (long)(nch * (3 * cap + 2) + tide_graph_task_count(su.g));
     long max_live = atomic_load(&su.pool.max_live);
-    fprintf(stderr, "  backpressure: %zu channels, max batches alive %ld (bound %ld), created %ld, "
+    fprintf(stderr, "  backpressure, %u workers: %zu channels, max batches alive %ld (bound %ld), created %ld, "
                     "max rows queued %llu, source send waits %llu, rss growth %lld KB\n",
-            nch, max_live, bound, (long)atomic_load(&su.pool.created),
+            workers, nch, max_live, bound, (long)atomic_load(&su.pool.created),
             (unsigned long long)max_total_rows, (unsigned long long)source_waits,
             (long long)(max_rss - rss0) / 1024);
-    TT_ASSERT(source_waits > 0);
+    /* (on one worker the run queue's turns alone keep the source from
+     * running ahead: its channels need not fill) */
+    TT_ASSERT(source_waits > 0 || workers == 1);
     TT_ASSERT(max_live <= bound);
     TT_ASSERT(max_total_rows <= (uint64_t)nch * cap * rows);
 #if !TT_ASAN /* (ASan's quarantine holds freed batches: RSS is no measure there) */
     TT_ASSERT(max_rss - rss0 < 24LL * 1024 * 1024);
 #endif
     teardown(&su);
+}
+
+static void test_backpressure_bounded(void)
+{
+    check_backpressure(0);
+    check_backpressure(1);
 }
 
 /* Barriers injected from outside while the sources run. */
@@ -669,23 +752,28 @@ static void test_injected_barriers(void)
     teardown(&su);
 }
 
-/* A counter fails on one key: the graph stops (the blocked source wakes),
+/* A counter fails on one key: the graph stops (the sources, held back by
+ * backpressure, never run again: they end far from their end),
  * tide_graph_run returns the first error with its task name, and every
- * batch is returned. */
+ * batch is returned; on the default pool and on 1 worker. */
 static void test_error_stops_graph(void)
 {
-    static setup su;
-    tide_err e = {0};
-    memset(&su, 0, sizeof su);
-    const int64_t n[MAX_SRC] = {400000, 400000};
-    int rc = build(&su, 2, n, 5000, 64, 2, map_key(5), &e);
-    TT_ASSERT_MSG(rc == 0, "%s", e.msg);
-    rc = tide_graph_run(su.g, &e);
-    TT_ASSERT_EQ_INT(rc, TIDE_EINVAL);
-    TT_ASSERT_MSG(strstr(e.msg, "task count") != NULL && strstr(e.msg, "bad key 16") != NULL, "%s", e.msg);
-    teardown(&su);
-    TT_ASSERT_EQ_INT(atomic_load(&su.pool.live), 0);
-    TT_ASSERT_EQ_INT(atomic_load(&su.pool2.live), 0);
+    for (uint32_t workers = 0; workers <= 1; workers++) {
+        static setup su;
+        tide_err e = {0};
+        memset(&su, 0, sizeof su);
+        const int64_t n[MAX_SRC] = {400000, 400000};
+        int rc = build_w(&su, 2, n, 5000, 64, 2, map_key(5), workers, &e);
+        TT_ASSERT_MSG(rc == 0, "%s", e.msg);
+        rc = tide_graph_run(su.g, &e);
+        TT_ASSERT_EQ_INT(rc, TIDE_EINVAL);
+        TT_ASSERT_MSG(strstr(e.msg, "task count") != NULL && strstr(e.msg, "bad key 16") != NULL, "%s", e.msg);
+        TT_ASSERT(atomic_load(&su.src[0].emitted) < n[0] / 2 && atomic_load(&su.src[1].emitted) < n[1] / 2);
+        TT_ASSERT(!atomic_load(&su.src[0].ended) && !atomic_load(&su.src[1].ended));
+        teardown(&su);
+        TT_ASSERT_EQ_INT(atomic_load(&su.pool.live), 0);
+        TT_ASSERT_EQ_INT(atomic_load(&su.pool2.live), 0);
+    }
 }
 
 /* ---- the latency flush, with a fake clock ---- */
@@ -827,6 +915,7 @@ static void test_latency_flush_fake_clock(void)
 int main(void)
 {
     TT_RUN(test_exchange_counts_match_brute_force);
+    TT_RUN(test_many_tasks_few_workers);
     TT_RUN(test_random_graphs);
     TT_RUN(test_backpressure_bounded);
     TT_RUN(test_injected_barriers);

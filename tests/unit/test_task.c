@@ -1,8 +1,11 @@
 /*
- * test_task.c - the task loop, deterministically: input channels are filled
- * completely (ending with END) before tide_task_run runs on this thread, so
- * the order in which the task reads is fixed (input 0 up to a burst, then
- * input 1, ...) and the exact output sequence can be written down.
+ * test_task.c - the task's quanta, deterministically: input channels are
+ * filled completely (ending with END) before the task's quanta run on this
+ * thread (tide_task_step until it is done; with every input there it never
+ * parks), so the order in which the task reads is fixed (input 0 up to a
+ * burst, then input 1, ...) and the exact output sequence can be written
+ * down.  Then the quantum's own contract: parking on an empty input and on
+ * a full output (the backlog), and yielding after a bounded quantum.
  *
  * Covered: the watermark combiner (min over inputs, ended = +infinity,
  * forward only on advance, never regress), barrier alignment (an input that
@@ -72,7 +75,6 @@ static tide_task_env env_make(void)
     env.flush_check_every = 1;
     env.clock = tide_clock_system();
     atomic_init(&env.stop, 0);
-    atomic_init(&env.busy, 0);
     atomic_init(&env.progress, 0);
     return env;
 }
@@ -203,13 +205,28 @@ static void drain(tide_chan *c, char *out, size_t cap)
     }
 }
 
+/* Quanta until the task is done: its error code (0: finished).  With
+ * all its input there and room for its output it never parks. */
+static int run_steps(tide_task *t, tide_task_env *env)
+{
+    for (int n = 0; n < 100000; n++) {
+        tide_sched_park park = {.due = INT64_MAX};
+        int v = tide_task_step(t, false, &park);
+        if (v == TIDE_SCHED_DONE)
+            return env->fail_ctx ? ((tide_err *)env->fail_ctx)->code : 0;
+        if (v == TIDE_SCHED_PARK)
+            return -200;
+    }
+    return -201;
+}
+
 typedef struct rig {
+    tide_err err; /* first: env.fail_ctx points at the rig (and at err) */
     tide_task_env env;
     tide_task *t;
     tide_chan *in[3], *out;
     rec r;
     char got[1024];
-    tide_err err;
     int rc;
     int fail_calls;
 } rig;
@@ -242,7 +259,7 @@ static int rig_run(rig *g, const char *const *scripts, int n)
         if (fill(g->in[i], scripts[i]))
             return -104;
     }
-    g->rc = tide_task_run(g->t);
+    g->rc = run_steps(g->t, &g->env);
     drain(g->out, g->got, sizeof g->got);
     return 0;
 }
@@ -348,7 +365,7 @@ static void test_operator_error_message(void)
     TT_OK(tide_chan_create(&g.in[0], 16, "in", &e));
     TT_OK(tide_task_add_input(g.t, g.in[0], NULL, &e));
     TT_OK(fill(g.in[0], in[0]));
-    TT_ASSERT_EQ_INT(tide_task_run(g.t), TIDE_ECORRUPT);
+    TT_ASSERT_EQ_INT(run_steps(g.t, &g.env), TIDE_ECORRUPT);
     TT_ASSERT_EQ_STR(g.err.msg, "task poisoned: value 7 is poison");
     drain(g.out, g.got, sizeof g.got);
     TT_ASSERT_EQ_STR(g.got, "d1 ");
@@ -397,7 +414,7 @@ static void test_emit_routing_and_batching(void)
     uint32_t port = 99;
     TT_OK(tide_task_add_output(t, ch, 3, key_mod3, NULL, NULL, &port, &e));
     TT_ASSERT_EQ_INT(port, 0);
-    TT_ASSERT_EQ_INT(tide_task_run(t), 0);
+    TT_ASSERT_EQ_INT(run_steps(t, &env), 0);
     TT_ASSERT_EQ_INT(tide_task_emit(t, 5, &s.n), TIDE_EINVAL); /* no such port */
     for (int c = 0; c < 3; c++) {
         /* Brute force: the items with i % 3 == c, in batches of 4. */
