@@ -213,6 +213,7 @@ struct tide_flow {
     pthread_mutex_t mu; /* guards ckpts */
     ckpt ckpts[MAX_CKPTS];
     _Atomic uint64_t counts[TIDE_NODE_COUNTERS];
+    _Atomic bool built; /* tasks and instances exist (readers on other threads wait for it) */
 };
 
 /* ---- building ---- */
@@ -509,6 +510,9 @@ int64_t tide_flow_watermark(const tide_flow *f)
 {
     int64_t w = TIDE_TS_MAX;
     bool any = false;
+    /* (another thread may be building the tasks: until then, no watermark) */
+    if (!atomic_load_explicit(&((tide_flow *)f)->built, memory_order_acquire))
+        return TIDE_TS_MIN;
     for (uint32_t i = 0; i < f->n_tasks; i++) {
         const ftask *tk = f->tasks[i];
         bool last = true;
@@ -1074,6 +1078,7 @@ int tide_flow_start(tide_flow *f, tide_err *e)
     int rc = build(f, e);
     if (rc != 0)
         return rc;
+    atomic_store_explicit(&f->built, true, memory_order_release);
     return tide_graph_start(f->g, e);
 }
 
