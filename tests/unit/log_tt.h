@@ -176,4 +176,32 @@ static inline void lt_report(void *ctx, const char *msg)
     snprintf(r->last, sizeof r->last, "%s", msg);
 }
 
+
+/* A 1-partition topic (fsync never, segments of seg_bytes) written by
+ * `calls` appends of `per` records each (one batch per call) of the model
+ * `seed`: seg gets the first segment's path (4096 bytes), pos[c] where
+ * batch c starts and pos[calls] the segment's size (room for calls + 1).
+ * Exits on a setup failure. */
+static inline void lt_write_batches(const char *dir, const char *topic, int calls, int per,
+                                    uint64_t seg_bytes, uint64_t seed, char *seg, uint64_t *pos)
+{
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    if (lt_topic(dir, topic, 1, seg_bytes, "never") ||
+        tide_log_writer_open(&w, dir, topic, NULL, &e)) {
+        fprintf(stderr, "setup failed: %s\n", e.msg);
+        exit(1);
+    }
+    snprintf(seg, 4096, "%s/topics/%s/0/00000000000000000000.log", dir, topic);
+    for (int c = 0; c < calls; c++) {
+        pos[c] = lt_size(seg);
+        if (lt_append(w, 0, seed, (uint64_t)c * per, (uint64_t)(c + 1) * per, &e)) {
+            fprintf(stderr, "append failed: %s\n", e.msg);
+            exit(1);
+        }
+    }
+    pos[calls] = lt_size(seg);
+    tide_log_writer_close(w, &e);
+}
+
 #endif

@@ -50,30 +50,6 @@ static long rss_bytes(void)
     return rss * sysconf(_SC_PAGESIZE);
 }
 
-static void *noop_thread(void *arg) { return arg; }
-
-/* The process's threads.  The first call starts and joins a thread, so
- * that helpers a sanitizer starts with the first thread (TSan's
- * background thread) are there before anything is counted. */
-static int thread_count(void)
-{
-    static bool warm;
-    if (!warm) {
-        pthread_t th;
-        if (pthread_create(&th, NULL, noop_thread, NULL) == 0)
-            pthread_join(th, NULL);
-        warm = true;
-    }
-    DIR *d = opendir("/proc/self/task");
-    int n = 0;
-    if (!d)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 static bool from_scan(const char *name) { return name && strncmp(name, "scan[0]->", 9) == 0; }
 
@@ -129,7 +105,7 @@ static void slow(void *ctx, size_t n)
     }
     if (b->stalls++ == 0)
         b->in_at_first_stall = records_in(b->f);
-    int th = thread_count();
+    int th = tt_thread_count();
     b->max_threads = th > b->max_threads ? th : b->max_threads;
     uint64_t q = 0;
     for (size_t i = 0; i < tide_flow_chan_count(b->f); i++) {
@@ -191,7 +167,7 @@ static void test_backpressure(void)
     TT_OK(tide_flow_connect(b.f, src, 0, agg_id, TIDE_FLOW_HASH, &key, 1, &e));
     TT_OK(tide_flow_connect(b.f, agg_id, 0, sink, TIDE_FLOW_GATHER, NULL, 0, &e));
     long rss0 = rss_bytes();
-    int threads0 = thread_count();
+    int threads0 = tt_thread_count();
     int rc = tide_flow_run(b.f, &e);
     tide_sched_stats sst;
     tide_flow_sched_stats(b.f, &sst);

@@ -459,30 +459,6 @@ static void teardown(setup *su)
 
 /* ---- tests ---- */
 
-static void *noop_thread(void *arg) { return arg; }
-
-/* The process's threads.  The first call starts and joins a thread, so
- * that helpers a sanitizer starts with the first thread (TSan's
- * background thread) are there before anything is counted. */
-static int thread_count(void)
-{
-    static bool warm;
-    if (!warm) {
-        pthread_t th;
-        if (pthread_create(&th, NULL, noop_thread, NULL) == 0)
-            pthread_join(th, NULL);
-        warm = true;
-    }
-    DIR *d = opendir("/proc/self/task");
-    int n = 0;
-    if (!d)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 /* The main graph at P counters (P + 5 tasks) on `workers` threads (0: the
  * default), checked against brute force; while it runs the process's
@@ -507,14 +483,14 @@ static void check_counts(uint32_t P, uint32_t workers)
     static setup su;
     tide_err e = {0};
     memset(&su, 0, sizeof su);
-    int base = thread_count();
+    int base = tt_thread_count();
     int rc = build_w(&su, P, n, barrier_every, 256, 4, -1, workers, &e);
     if (rc == 0)
         rc = tide_graph_start(su.g, &e);
     int max_threads = base;
     if (rc == 0) {
         while (atomic_load(&su.sink.items_atomic) < want_items && !atomic_load(&su.src[0].ended)) {
-            int th = thread_count();
+            int th = tt_thread_count();
             max_threads = th > max_threads ? th : max_threads;
             sched_yield();
         }

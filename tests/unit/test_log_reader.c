@@ -31,30 +31,6 @@
 
 static char base_dir[1024];
 
-/* `calls` appends of `per` records (one batch each) to a 1-partition topic
- * with fsync never; the positions where batches start, pos[calls] = size. */
-static void write_batches(const char *topic, int calls, int per, uint64_t seg_bytes, char *seg,
-                          uint64_t *pos)
-{
-    tide_err e = {0};
-    tide_log_writer *w = NULL;
-    if (lt_topic(base_dir, topic, 1, seg_bytes, "never") ||
-        tide_log_writer_open(&w, base_dir, topic, NULL, &e)) {
-        fprintf(stderr, "setup failed: %s\n", e.msg);
-        exit(1);
-    }
-    snprintf(seg, 4096, "%s/topics/%s/0/00000000000000000000.log", base_dir, topic);
-    for (int c = 0; c < calls; c++) {
-        pos[c] = lt_size(seg);
-        if (lt_append(w, 0, SEED, (uint64_t)c * per, (uint64_t)(c + 1) * per, &e)) {
-            fprintf(stderr, "append failed: %s\n", e.msg);
-            exit(1);
-        }
-    }
-    pos[calls] = lt_size(seg);
-    tide_log_writer_close(w, &e);
-}
-
 static void put_u32(const char *path, uint64_t at, uint32_t v)
 {
     size_t len = 0;
@@ -91,7 +67,7 @@ static void test_damaged_length_in_active(void)
 {
     char seg[4096];
     uint64_t pos[11];
-    write_batches("dlen", 10, 100, 1 << 30, seg, pos);
+    lt_write_batches(base_dir, "dlen", 10, 100, 1 << 30, SEED, seg, pos);
     /* batch 3's length now points far past the end of the file */
     put_u32(seg, pos[3], (uint32_t)(pos[10] * 4));
     int code;
@@ -122,7 +98,7 @@ static void test_torn_tail_waits(void)
 {
     char seg[4096];
     uint64_t pos[11];
-    write_batches("torn", 10, 100, 1 << 30, seg, pos);
+    lt_write_batches(base_dir, "torn", 10, 100, 1 << 30, SEED, seg, pos);
     /* cut inside batch 9: a torn write, nothing valid follows */
     TT_ASSERT_EQ_INT(truncate(seg, (off_t)(pos[9] + (pos[10] - pos[9]) / 2)), 0);
     int code;
@@ -169,21 +145,21 @@ static void collect(void *ctx, const char *line)
 static void test_verify(void)
 {
     char seg[4096];
-    uint64_t pos[41], damaged, segments; /* write_batches fills calls + 1 */
+    uint64_t pos[41], damaged, segments; /* lt_write_batches fills calls + 1 */
     tide_err e = {0};
     lines l = {0};
     /* whole */
-    write_batches("v-ok", 10, 100, 1 << 30, seg, pos);
+    lt_write_batches(base_dir, "v-ok", 10, 100, 1 << 30, SEED, seg, pos);
     TT_OK(tide_topic_verify(base_dir, "v-ok", collect, &l, &damaged, &segments, &e));
     TT_ASSERT(damaged == 0 && segments == 1 && l.n == 0);
     /* a torn tail: reported, not damage */
-    write_batches("v-torn", 10, 100, 1 << 30, seg, pos);
+    lt_write_batches(base_dir, "v-torn", 10, 100, 1 << 30, SEED, seg, pos);
     TT_ASSERT_EQ_INT(truncate(seg, (off_t)(pos[10] - 3)), 0);
     TT_OK(tide_topic_verify(base_dir, "v-torn", collect, &l, &damaged, &segments, &e));
     TT_ASSERT_MSG(damaged == 0 && l.n == 1 && strstr(l.text, "torn tail"), "%s", l.text);
     /* a damaged length in the active segment, valid data after */
     memset(&l, 0, sizeof l);
-    write_batches("v-mid", 10, 100, 1 << 30, seg, pos);
+    lt_write_batches(base_dir, "v-mid", 10, 100, 1 << 30, SEED, seg, pos);
     put_u32(seg, pos[5], 0x7fffffu);
     TT_OK(tide_topic_verify(base_dir, "v-mid", collect, &l, &damaged, &segments, &e));
     char want[128];
@@ -193,7 +169,7 @@ static void test_verify(void)
     /* a flipped bit in a sealed segment (the index's seal would hide it
      * from describe: verify reads the batches) */
     memset(&l, 0, sizeof l);
-    write_batches("v-sealed", 40, 100, 16 * 1024, seg, pos);
+    lt_write_batches(base_dir, "v-sealed", 40, 100, 16 * 1024, SEED, seg, pos);
     char pdir[4200];
     snprintf(pdir, sizeof pdir, "%s/topics/v-sealed/0", base_dir);
     uint64_t bases[64];
@@ -226,8 +202,8 @@ static void test_incarnation(void)
     tide_err e = {0};
     tide_topic_config c1, c2;
     char seg[4096];
-    uint64_t pos[9]; /* write_batches fills calls + 1 */
-    write_batches("inc", 5, 100, 1 << 30, seg, pos);
+    uint64_t pos[9]; /* lt_write_batches fills calls + 1 */
+    lt_write_batches(base_dir, "inc", 5, 100, 1 << 30, SEED, seg, pos);
     TT_OK(tide_topic_config_load(base_dir, "inc", &c1, &e));
     TT_ASSERT(c1.incarnation != 0);
     tide_log_reader *r = NULL;
@@ -241,7 +217,7 @@ static void test_incarnation(void)
     /* deleted and created again with more records than the reader read:
      * offsets 500.. exist in the new topic, and are not the reader's */
     TT_OK(tide_topic_delete(base_dir, "inc", &e));
-    write_batches("inc", 8, 100, 1 << 30, seg, pos);
+    lt_write_batches(base_dir, "inc", 8, 100, 1 << 30, SEED, seg, pos);
     TT_OK(tide_topic_config_load(base_dir, "inc", &c2, &e));
     TT_ASSERT(c2.incarnation != 0 && c2.incarnation != c1.incarnation);
     tide_err re = {0};
@@ -251,7 +227,7 @@ static void test_incarnation(void)
                   "%d %s", rc, re.msg);
     tide_log_reader_close(r);
     /* a version 1 meta file loads with incarnation 0, and its readers work */
-    write_batches("old", 2, 100, 1 << 30, seg, pos);
+    lt_write_batches(base_dir, "old", 2, 100, 1 << 30, SEED, seg, pos);
     write_v1_meta("old");
     tide_topic_config c;
     TT_OK(tide_topic_config_load(base_dir, "old", &c, &e));

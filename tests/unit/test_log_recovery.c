@@ -30,30 +30,6 @@ static long read_all(const char *dir, const char *topic, uint64_t seed, tide_err
     return rc == TIDE_EAGAIN ? n : rc;
 }
 
-/* Write `calls` appends of `per` records each (one batch per call) with
- * fsync=never; return the segment path and the positions where each batch
- * starts (pos[calls] = file size). */
-static void write_batches(const char *dir, const char *topic, int calls, int per, char *seg,
-                          uint64_t *pos)
-{
-    tide_err e = {0};
-    tide_log_writer *w = NULL;
-    if (lt_topic(dir, topic, 1, 1 << 30, "never") || tide_log_writer_open(&w, dir, topic, NULL, &e)) {
-        fprintf(stderr, "setup failed: %s\n", e.msg);
-        exit(1);
-    }
-    snprintf(seg, 4096, "%s/topics/%s/0/00000000000000000000.log", dir, topic);
-    for (int c = 0; c < calls; c++) {
-        pos[c] = lt_size(seg);
-        if (lt_append(w, 0, SEED, (uint64_t)c * per, (uint64_t)(c + 1) * per, &e)) {
-            fprintf(stderr, "append failed: %s\n", e.msg);
-            exit(1);
-        }
-    }
-    pos[calls] = lt_size(seg);
-    tide_log_writer_close(w, &e);
-}
-
 /* Cut the active segment at every byte inside its last batch: the writer
  * recovers exactly the complete batches, reports the cut, and continues at
  * the right offset. */
@@ -62,7 +38,7 @@ static void test_truncate_every_byte(void)
     char seg[4096];
     uint64_t pos[5];
     const int calls = 4, per = 3;
-    write_batches(base_dir, "cut", calls, per, seg, pos);
+    lt_write_batches(base_dir, "cut", calls, per, 1 << 30, SEED, seg, pos);
     size_t full_len;
     char *full = lt_read_file(seg, &full_len);
     TT_ASSERT(full && full_len == pos[calls]);
@@ -97,7 +73,7 @@ static void test_bad_batch_in_the_middle(void)
 {
     char seg[4096];
     uint64_t pos[6];
-    write_batches(base_dir, "mid", 5, 4, seg, pos);
+    lt_write_batches(base_dir, "mid", 5, 4, 1 << 30, SEED, seg, pos);
     size_t full_len;
     char *full = lt_read_file(seg, &full_len);
     TT_ASSERT(full);
@@ -163,7 +139,7 @@ static void test_reader_tail_rule(void)
 {
     char seg[4096];
     uint64_t pos[4];
-    write_batches(base_dir, "tail", 3, 5, seg, pos);
+    lt_write_batches(base_dir, "tail", 3, 5, 1 << 30, SEED, seg, pos);
     size_t full_len;
     char *full = lt_read_file(seg, &full_len);
     tide_err e = {0};

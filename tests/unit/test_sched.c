@@ -22,30 +22,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-static void *noop_thread(void *arg) { return arg; }
-
-/* The process's threads.  The first call starts and joins a thread, so
- * that helpers a sanitizer starts with the first thread (TSan's
- * background thread) are there before anything is counted. */
-static int thread_count(void)
-{
-    static bool warm;
-    if (!warm) {
-        pthread_t th;
-        if (pthread_create(&th, NULL, noop_thread, NULL) == 0)
-            pthread_join(th, NULL);
-        warm = true;
-    }
-    DIR *d = opendir("/proc/self/task");
-    int n = 0;
-    if (!d)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 /* ---- the token ring ---- */
 
@@ -72,7 +48,7 @@ static int ring_run(void *ctx, bool stalled, tide_sched_park *park)
     ring_unit *ru = ctx;
     ring *r = ru->r;
     if (ru->mine % 64 == 0) { /* (reading /proc is slow: sampled) */
-        int th = thread_count();
+        int th = tt_thread_count();
         int m = atomic_load(&r->max_threads);
         while (th > m && !atomic_compare_exchange_weak(&r->max_threads, &m, th)) {
         }
@@ -99,7 +75,7 @@ static int ring_run(void *ctx, bool stalled, tide_sched_park *park)
 
 static void test_token_ring(void)
 {
-    int base = thread_count();
+    int base = tt_thread_count();
     TT_ASSERT(base >= 1);
     for (uint32_t w = 1; w <= 3; w++) {
         static ring r;

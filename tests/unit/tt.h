@@ -11,7 +11,10 @@
 #ifndef TIDE_TESTS_TT_H
 #define TIDE_TESTS_TT_H
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +227,31 @@ static inline uint64_t tt_rand(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+
+/* The process's threads (from /proc/self/task).  The first call starts and
+ * joins a thread, so that helpers a sanitizer starts with the first thread
+ * (TSan's background thread) are there before anything is counted. */
+static inline void *tt_noop_thread(void *arg) { return arg; }
+static inline int tt_thread_count(void)
+{
+    static bool warm;
+    if (!warm) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, tt_noop_thread, NULL) == 0)
+            pthread_join(th, NULL);
+        warm = true;
+    }
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d)
+        return -1;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 #endif
