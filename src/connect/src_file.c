@@ -198,8 +198,11 @@ static int decode_next(file_src *fs, tide_cbatch *b, tide_err *e)
         }
         if (rc != TIDE_EAGAIN)
             return rc;
-        if (!fs->f && tide_cbatch_rows(b) && !stdin_ready(fs))
-            return TIDE_SRC_READY;
+        /* stdin: never wait in read(2) for input (a worker of the pool would
+         * wait with it): what is decoded goes now, and with nothing there the
+         * scan asks again after a tick */
+        if (!fs->f && !stdin_ready(fs))
+            return tide_cbatch_rows(b) ? TIDE_SRC_READY : TIDE_SRC_NOTHING;
         rc = read_more(fs, e);
         if (rc)
             return rc;

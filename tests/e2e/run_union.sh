@@ -151,4 +151,16 @@ EOF
 expect_eq "stream join without an upper time bound: exit 1" "$?" "1"
 expect_grep "stream join without an upper time bound: not supported yet" "not supported yet: joins of two streams without a time bound" "$T/err"
 
+# ---- stdin that arrives slowly, on one worker: the source never holds the worker in read(2) ----
+printf "%s\n" "CREATE TABLE s (ts TIMESTAMP(3), n BIGINT, WATERMARK FOR ts AS ts - INTERVAL '0' SECOND)" \
+    "WITH ('connector' = 'stdin', 'format' = 'csv');" \
+    "SELECT window_start, COUNT(*) AS c, SUM(n) AS s FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '1' SECOND))" \
+    "GROUP BY window_start, window_end;" >"$T/slow.sql"
+printf '2024-01-01 00:00:00.100,1\n2024-01-01 00:00:00.200,2\n2024-01-01 00:00:01.500,4\n2024-01-01 00:00:02.000,8\n' >"$T/slow.csv"
+# the expected rows: per second, count and sum (awk over the same input)
+want=$(awk -F, '{ s = substr($1, 1, 19); c[s]++; t[s] += $2 } END { for (k in c) printf "%s.000,%d,%d\n", k, c[k], t[k] }' "$T/slow.csv" | sort | tr '\n' ' ')
+{ head -2 "$T/slow.csv"; sleep 1; sed -n 3p "$T/slow.csv"; sleep 1; sed -n 4p "$T/slow.csv"; } |
+    TIDE_WORKERS=1 timeout 30 "$B" run "$T/slow.sql" --format csv >"$T/slow.out" 2>"$T/slow.err"
+expect_eq "slow stdin on one worker: every window" "$(tail -n +2 "$T/slow.out" | sort | tr '\n' ' ')" "$want"
+
 e2e_finish
