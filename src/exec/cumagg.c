@@ -1046,14 +1046,9 @@ int tide_cumagg_restore(tide_cumagg *c, const void *buf, size_t len, tide_err *e
     if (c->live || c->wm != TIDE_TS_MIN || c->late)
         return tide_err_set(e, TIDE_EINVAL, "sliced window: restore needs a freshly created operator");
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, CA_SNAP_KIND, &version, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, CA_SNAP_KIND, CA_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
-    if (version != CA_SNAP_VERSION)
-        return tide_err_set(e, TIDE_ECORRUPT,
-                            "snapshot of %s: format version %u, this build reads %u", CA_SNAP_KIND,
-                            version, CA_SNAP_VERSION);
     if ((rc = ca_snap_check_config(c, &r, e)))
         return rc;
     tide_value *kv = malloc((c->nkeys + 1) * sizeof *kv);

@@ -883,14 +883,9 @@ static int restore_all(tide_flow *f, tide_err *e)
     int rc = 0;
     while (left && rc == 0) {
         tide_snap_r r;
-        uint32_t ver;
         size_t used;
-        if ((rc = tide_snap_open(&r, p, left, "flow-instance", &ver, &used, e)) != 0)
+        if ((rc = tide_snap_open(&r, p, left, "flow-instance", 2, &used, e)) != 0)
             break;
-        if (ver != 2) {
-            rc = tide_err_set(e, TIDE_EINVAL, "flow restore: a snapshot of version %u (this build reads 2)", ver);
-            break;
-        }
         uint32_t node = tide_snap_get_u32(&r), idx = tide_snap_get_u32(&r);
         size_t klen, ilen;
         const char *kind = tide_snap_get_bytes(&r, &klen);

@@ -551,14 +551,9 @@ int tide_groupagg_restore(tide_groupagg *op, const void *buf, size_t len, tide_e
         return tide_err_set(e, TIDE_EINVAL,
                             "group aggregate: restore needs a freshly created operator");
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, GA_SNAP_KIND, &version, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, GA_SNAP_KIND, GA_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
-    if (version != GA_SNAP_VERSION)
-        return tide_err_set(e, TIDE_ECORRUPT,
-                            "snapshot of %s: format version %u, this build reads %u", GA_SNAP_KIND,
-                            version, GA_SNAP_VERSION);
     if ((rc = ga_snap_check_config(op, &r, e)))
         return rc;
     /* From here on the operator changes; any failure resets it. */

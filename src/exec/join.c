@@ -839,14 +839,6 @@ size_t tide_join_window_rows(const tide_join_window *op, tide_join_side side)
 #define JW_SNAP_KIND "join_window"
 #define J_SNAP_VERSION 1
 
-static int j_snap_version(const char *kind, uint32_t version, tide_err *e)
-{
-    if (version == J_SNAP_VERSION)
-        return 0;
-    return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: format version %u, this build reads %u",
-                        kind, version, J_SNAP_VERSION);
-}
-
 static int j_snap_differs(tide_err *e, const char *op, const char *what, long long snap,
                           long long here)
 {
@@ -981,10 +973,7 @@ int tide_join_interval_restore(tide_join_interval *op, const void *buf, size_t l
     if (op->failed || op->live_keys || op->wm != TIDE_TS_MIN || op->late || op->unbuffered)
         return tide_err_set(e, TIDE_EINVAL, "interval join: restore needs a freshly created operator");
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, JI_SNAP_KIND, &version, NULL, e);
-    if (!rc)
-        rc = j_snap_version(JI_SNAP_KIND, version, e);
+    int rc = tide_snap_open(&r, buf, len, JI_SNAP_KIND, J_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
     int64_t lo = tide_snap_get_i64(&r), hi = tide_snap_get_i64(&r);
@@ -1163,10 +1152,7 @@ int tide_join_window_restore(tide_join_window *op, const void *buf, size_t len, 
     if (op->failed || op->live_panes || op->wm != TIDE_TS_MIN || op->late || op->late_windows)
         return tide_err_set(e, TIDE_EINVAL, "window join: restore needs a freshly created operator");
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, JW_SNAP_KIND, &version, NULL, e);
-    if (!rc)
-        rc = j_snap_version(JW_SNAP_KIND, version, e);
+    int rc = tide_snap_open(&r, buf, len, JW_SNAP_KIND, J_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
     tide_win_spec here = jw_snap_spec(&op->cfg.window), snap = {0};

@@ -468,13 +468,9 @@ static int calc_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     calc *s = self;
     tide_snap_r r;
-    uint32_t ver;
-    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, &ver, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, SNAP_VERSION, NULL, e);
     if (rc != 0)
         return rc;
-    if (ver != SNAP_VERSION)
-        return tide_err_set(e, TIDE_EINVAL, "calc restore: snapshot version %u (this build reads %u)", ver,
-                            SNAP_VERSION);
     bool pending = tide_snap_get_bool(&r);
     if (pending) {
         if (!s->held)

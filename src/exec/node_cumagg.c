@@ -300,12 +300,9 @@ static int cnode_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     cnode *n = self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, 2, NULL, e);
     if (rc)
         return rc;
-    if (v != 2)
-        return tide_err_set(e, TIDE_ECORRUPT, "cumagg node: snapshot format %u unknown", v);
     int64_t wm = tide_snap_get_i64(&r);
     size_t ilen;
     const void *inner = tide_snap_get_bytes(&r, &ilen);

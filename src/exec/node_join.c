@@ -398,12 +398,9 @@ static int jnode_restore(void *self, const void *buf, size_t len, tide_err *e)
     jnode *j = self;
     const tide_node_join_cfg *c = j->cfg;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, 2, NULL, e);
     if (rc)
         return rc;
-    if (v != 2)
-        return tide_err_set(e, TIDE_ECORRUPT, "join node: snapshot format %u unknown", v);
     uint8_t kind = tide_snap_get_u8(&r);
     uint32_t n0 = tide_snap_get_u32(&r), n1 = tide_snap_get_u32(&r);
     int64_t wm = tide_snap_get_i64(&r);

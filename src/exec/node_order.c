@@ -429,13 +429,9 @@ static int order_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     order *s = self;
     tide_snap_r r;
-    uint32_t ver;
-    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, &ver, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, SNAP_VERSION, NULL, e);
     if (rc != 0)
         return rc;
-    if (ver != SNAP_VERSION)
-        return tide_err_set(e, TIDE_EINVAL, "order restore: snapshot version %u (this build reads %u)", ver,
-                            SNAP_VERSION);
     uint64_t n = tide_snap_get_u64(&r);
     if (n > tide_snap_remaining(&r))
         tide_snap_fail(&r);

@@ -596,13 +596,9 @@ static int scan_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     scan *s = self;
     tide_snap_r r;
-    uint32_t ver;
-    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, &ver, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, SNAP_KIND, SNAP_VERSION, NULL, e);
     if (rc != 0)
         return rc;
-    if (ver != SNAP_VERSION)
-        return tide_err_set(e, TIDE_EINVAL, "scan restore: snapshot version %u (this build reads %u)", ver,
-                            SNAP_VERSION);
     uint32_t kind = tide_snap_get_u32(&r), nparts = tide_snap_get_u32(&r);
     if (!tide_snap_failed(&r) && (kind != (uint32_t)s->cfg->kind || nparts != s->nparts))
         return tide_err_set(e, TIDE_EINVAL,

@@ -168,12 +168,11 @@ static int unode_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     unode *u = self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "union", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "union", 1, NULL, e);
     if (rc)
         return rc;
     uint64_t nin = tide_snap_get_varint(&r);
-    if (v != 1 || (nin && !u->cfg->ordered) || nin > 65536)
+    if ((nin && !u->cfg->ordered) || nin > 65536)
         return tide_err_set(e, TIDE_ECORRUPT, "union node: snapshot of another union");
     tide_cbatch *one = NULL;
     if (nin && (rc = tide_cbatch_create(&one, u->cfg->schema, 1, u->cfg->flags, e)) != 0)

@@ -54,12 +54,9 @@ static int write_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     writer *w = self;
     tide_snap_r r;
-    uint32_t ver;
-    int rc = tide_snap_open(&r, buf, len, "write", &ver, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "write", 1, NULL, e);
     if (rc != 0)
         return rc;
-    if (ver != 1)
-        return tide_err_set(e, TIDE_EINVAL, "write restore: snapshot version %u (this build reads 1)", ver);
     w->rows = tide_snap_get_u64(&r);
     return tide_snap_close(&r, e);
 }

@@ -1399,14 +1399,9 @@ int tide_sessagg_restore(tide_sessagg *op, const void *buf, size_t len, tide_err
         return tide_err_set(e, TIDE_EINVAL,
                             "session aggregate: restore needs a freshly created operator");
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, SA_SNAP_KIND, &version, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, SA_SNAP_KIND, SA_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
-    if (version != SA_SNAP_VERSION)
-        return tide_err_set(e, TIDE_ECORRUPT,
-                            "snapshot of %s: format version %u, this build reads %u", SA_SNAP_KIND,
-                            version, SA_SNAP_VERSION);
     if ((rc = tide_winagg_snap_check_config(&op->cfg, &r, e)))
         return rc;
     /* From here on the operator changes; any failure resets it. */

@@ -2235,14 +2235,9 @@ int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *
         return tide_err_set(e, TIDE_EINVAL,
                             "window aggregate: restore needs a freshly created operator");
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, WA_SNAP_KIND, &version, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, WA_SNAP_KIND, WA_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
-    if (version != WA_SNAP_VERSION)
-        return tide_err_set(e, TIDE_ECORRUPT,
-                            "snapshot of %s: format version %u, this build reads %u", WA_SNAP_KIND,
-                            version, WA_SNAP_VERSION);
     if ((rc = tide_winagg_snap_check_config(&op->cfg, &r, e)))
         return rc;
     /* From here on the operator changes; any failure resets it. */

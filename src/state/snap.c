@@ -141,7 +141,7 @@ int tide_snap_end(tide_snap_w *w, tide_err *e)
     return 0;
 }
 
-int tide_snap_open(tide_snap_r *r, const void *buf, size_t len, const char *kind, uint32_t *version,
+int tide_snap_open(tide_snap_r *r, const void *buf, size_t len, const char *kind, uint32_t version,
                    size_t *used, tide_err *e)
 {
     const unsigned char *p = buf;
@@ -162,8 +162,10 @@ int tide_snap_open(tide_snap_r *r, const void *buf, size_t len, const char *kind
     if (klen != strlen(kind) || memcmp(p + 10, kind, klen) != 0)
         return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: it holds a snapshot of %.*s", kind,
                             (int)(klen > 64 ? 64 : klen), (const char *)(p + 10));
-    if (version)
-        *version = (uint32_t)get_le(p + 10 + klen, 4);
+    uint32_t v = (uint32_t)get_le(p + 10 + klen, 4);
+    if (v != version)
+        return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: format version %u, this build reads %u",
+                            kind, v, version);
     if (used)
         *used = total;
     r->p = p + head;

@@ -88,11 +88,13 @@ typedef struct tide_snap_r {
     char kind[64];
 } tide_snap_r;
 
-/* Open the section at buf[0..len): checks magic, lengths, CRC32C and that
- * its kind is `kind`.  *version gets the payload's version, *used (may be
- * NULL) the section's total size (sections can follow one another).
- * 0 or TIDE_ECORRUPT naming what does not verify. */
-int tide_snap_open(tide_snap_r *r, const void *buf, size_t len, const char *kind, uint32_t *version,
+/* Open the section at buf[0..len): checks magic, lengths, CRC32C, that its
+ * kind is `kind` and its format version `version` (the one this build
+ * writes: another is refused, "snapshot of KIND: format version V, this
+ * build reads W"); *used (may be NULL) gets the section's total size
+ * (sections can follow one another).  0 or TIDE_ECORRUPT naming what does
+ * not verify. */
+int tide_snap_open(tide_snap_r *r, const void *buf, size_t len, const char *kind, uint32_t version,
                    size_t *used, tide_err *e);
 uint8_t tide_snap_get_u8(tide_snap_r *r);
 uint32_t tide_snap_get_u32(tide_snap_r *r);

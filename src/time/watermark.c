@@ -227,14 +227,6 @@ bool tide_wm_comb_all_idle(const tide_wm_comb *c)
 #define COMB_SNAP_KIND "wm_comb"
 #define WM_SNAP_VERSION 1
 
-static int snap_version(const char *what, uint32_t version, tide_err *e)
-{
-    if (version == WM_SNAP_VERSION)
-        return 0;
-    return tide_err_set(e, TIDE_ECORRUPT, "snapshot of %s: format version %u, this build reads %u",
-                        what, version, WM_SNAP_VERSION);
-}
-
 /* A config field of the snapshot against the target's: TIDE_EINVAL naming
  * both when they differ (*rc keeps the first). */
 static void snap_same(int *rc, const char *what, const char *field, int64_t snap, int64_t here,
@@ -261,10 +253,7 @@ int tide_wm_gen_snapshot(const tide_wm_gen *g, tide_buf *out, tide_err *e)
 int tide_wm_gen_restore(tide_wm_gen *g, const void *buf, size_t len, tide_err *e)
 {
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, GEN_SNAP_KIND, &version, NULL, e);
-    if (!rc)
-        rc = snap_version(GEN_SNAP_KIND, version, e);
+    int rc = tide_snap_open(&r, buf, len, GEN_SNAP_KIND, WM_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
     int64_t bound = tide_snap_get_i64(&r), future = tide_snap_get_i64(&r);
@@ -304,10 +293,7 @@ int tide_wm_comb_snapshot(const tide_wm_comb *c, tide_buf *out, tide_err *e)
 int tide_wm_comb_restore(tide_wm_comb *c, const void *buf, size_t len, tide_err *e)
 {
     tide_snap_r r;
-    uint32_t version;
-    int rc = tide_snap_open(&r, buf, len, COMB_SNAP_KIND, &version, NULL, e);
-    if (!rc)
-        rc = snap_version(COMB_SNAP_KIND, version, e);
+    int rc = tide_snap_open(&r, buf, len, COMB_SNAP_KIND, WM_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
     uint64_t n = tide_snap_get_u64(&r);

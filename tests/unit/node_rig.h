@@ -268,8 +268,7 @@ static int rig_src_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     rig_src *g = self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "rigsrc", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "rigsrc", 1, NULL, e);
     if (rc)
         return rc;
     g->next = tide_snap_get_u64(&r);
@@ -414,8 +413,7 @@ static int rig_sink_restore(void *self, const void *buf, size_t len, tide_err *e
 {
     rig_sink *k = *(rig_sink **)self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "rigsink", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "rigsink", 1, NULL, e);
     if (rc)
         return rc;
     k->base = tide_snap_get_u64(&r);

@@ -126,8 +126,7 @@ static int gen_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     gen *g = self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "testgen", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "testgen", 1, NULL, e);
     if (rc)
         return rc;
     g->next = tide_snap_get_i64(&r);
@@ -341,8 +340,7 @@ static int ksum_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     ksum *s = self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "ksum", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "ksum", 1, NULL, e);
     if (rc)
         return rc;
     s->wm = tide_snap_get_i64(&r);
@@ -448,8 +446,7 @@ static int collect_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     collect_cfg *c = *(collect_cfg **)self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "collect", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "collect", 1, NULL, e);
     if (rc)
         return rc;
     c->base = tide_snap_get_u64(&r);

@@ -122,8 +122,7 @@ static int collect_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     rows *c = *(rows **)self;
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "collect", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "collect", 1, NULL, e);
     if (rc)
         return rc;
     c->restored = tide_snap_get_u64(&r);
@@ -1154,8 +1153,7 @@ static int clsrc_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
 static int clsrc_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     tide_snap_r r;
-    uint32_t v;
-    int rc = tide_snap_open(&r, buf, len, "clsrc", &v, NULL, e);
+    int rc = tide_snap_open(&r, buf, len, "clsrc", 1, NULL, e);
     if (rc)
         return rc;
     ((clsrc *)self)->at = tide_snap_get_u64(&r);

@@ -84,13 +84,13 @@ static void test_clock_snapshot(void)
     tide_trig_clock_snap_put(&c, &w);
     TT_OK(tide_snap_end(&w, NULL));
     tide_snap_r r;
-    TT_OK(tide_snap_open(&r, b.data, b.len, "owner", NULL, NULL, NULL));
+    TT_OK(tide_snap_open(&r, b.data, b.len, "owner", 1, NULL, NULL));
     tide_trig_clock_init(&d, 100);
     tide_trig_clock_snap_get(&d, &r);
     TT_OK(tide_snap_close(&r, NULL));
     for (int64_t t = 1000; t < 1500; t += 7)
         TT_ASSERT_EQ_INT(tide_trig_clock_due(&c, t), tide_trig_clock_due(&d, t));
-    TT_OK(tide_snap_open(&r, b.data, b.len, "owner", NULL, NULL, NULL));
+    TT_OK(tide_snap_open(&r, b.data, b.len, "owner", 1, NULL, NULL));
     tide_trig_clock_init(&d, 0);
     tide_trig_clock_snap_get(&d, &r);
     tide_err e = {0};
