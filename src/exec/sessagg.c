@@ -1200,44 +1200,24 @@ static int cmp_snap_row(const void *pa, const void *pb, void *ctx)
     return bytes_cmp(key_of(&a->k, a->klen), a->klen, key_of(&b->k, b->klen), b->klen);
 }
 
-/* Sort indices v[0, n) by cmp with a context (qsort has none): a
- * bottom-up merge sort through tmp (room for n). */
-static void sort_idx(uint32_t *v, size_t n, uint32_t *tmp,
-                     int (*cmp)(const void *, const void *, void *), void *ctx)
-{
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                tmp[k++] = cmp(&v[j], &v[i], ctx) < 0 ? v[j++] : v[i++];
-            while (i < mid)
-                tmp[k++] = v[i++];
-            while (j < hi)
-                tmp[k++] = v[j++];
-        }
-        memcpy(v, tmp, n * sizeof *v);
-    }
-}
-
 int tide_sessagg_snapshot(const tide_sessagg *op, tide_buf *out, tide_err *e)
 {
     if (op->failed)
         return tide_err_set(e, TIDE_EFAILED,
                             "session aggregate: no snapshot of a failed operator (%s)",
                             tide_err_name(op->failed));
-    size_t ns = op->n_sess, nr = op->n_rows, big = ns > nr ? ns : nr;
+    size_t ns = op->n_sess, nr = op->n_rows;
     uint32_t *ss = malloc((ns ? ns : 1) * sizeof *ss), *rs = malloc((nr ? nr : 1) * sizeof *rs);
-    uint32_t *tmp = malloc((big ? big : 1) * sizeof *tmp);
-    if (!ss || !rs || !tmp) {
-        free(ss), free(rs), free(tmp);
+    if (!ss || !rs) {
+        free(ss), free(rs);
         return tide_err_set(e, TIDE_ENOMEM, "session aggregate: snapshot: out of memory");
     }
     size_t n = 0;
     for (uint32_t i = 0; i < op->sess_hi && n < ns; i++)
         if (op->sess[i].flags & S_LIVE)
             ss[n++] = i;
-    sort_idx(ss, n, tmp, cmp_snap_sess, (void *)op);
+    /* (the keys are unique: partition and start, key bytes in a session) */
+    qsort_r(ss, n, sizeof *ss, cmp_snap_sess, (void *)op);
     tide_snap_w w;
     tide_snap_begin(&w, out, SA_SNAP_KIND, SA_SNAP_VERSION);
     tide_winagg_snap_put_config(&op->cfg, &w);
@@ -1255,7 +1235,7 @@ int tide_sessagg_snapshot(const tide_sessagg *op, tide_buf *out, tide_err *e)
         size_t m = 0;
         for (uint32_t r = x->rows; r != NONE; r = op->rows[r].next)
             rs[m++] = r;
-        sort_idx(rs, m, tmp, cmp_snap_row, (void *)op);
+        qsort_r(rs, m, sizeof *rs, cmp_snap_row, (void *)op);
         tide_snap_put_varint(&w, m);
         for (size_t j = 0; j < m; j++) {
             const sa_row *row = &op->rows[rs[j]];
@@ -1272,7 +1252,7 @@ int tide_sessagg_snapshot(const tide_sessagg *op, tide_buf *out, tide_err *e)
                     tide_snap_put_value(&w, &prev[i]);
         }
     }
-    free(ss), free(rs), free(tmp);
+    free(ss), free(rs);
     return tide_snap_end(&w, e);
 }
 
