@@ -1038,7 +1038,17 @@ int tide_sink_dead_open(tide_sink_dead **out, const tide_sink_dead_config *cfg, 
             goto fail;
     } else if (cfg->topic && !cfg->path) {
         const char *dir = tide_data_dir(cfg->datadir);
-        if (!tide_topic_exists(dir, cfg->topic)) {
+        if (cfg->create && tide_topic_exists(dir, cfg->topic) <= 0) {
+            tide_topic_config tc;
+            tide_topic_config_default(&tc);
+            tc.partitions = 1;
+            rc = tide_topic_create(dir, cfg->topic, &tc, e);
+            if (rc == TIDE_EEXIST) /* created meanwhile by someone else */
+                tide_err_clear(e);
+            else if (rc != 0)
+                goto fail;
+        }
+        if (tide_topic_exists(dir, cfg->topic) <= 0) {
             rc = tide_err_set(e, TIDE_ENOENT, "topic %s does not exist (in %s)", cfg->topic, dir);
             goto fail;
         }

@@ -224,6 +224,7 @@ typedef struct tide_sink_dead_config {
                                 a last line cut short by a crash is ended with LF first */
     const char *datadir;     /* a topic (NULL datadir = tide_data_dir(NULL)) */
     const char *topic;
+    bool create;             /* topic: create it (one partition, default config) when missing */
     const tide_clock *clock; /* topic record timestamps; NULL = system */
     void (*report)(void *ctx, const char *msg); /* topic: writer recovery reports; NULL = its default */
     void *report_ctx;
