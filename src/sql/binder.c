@@ -24,6 +24,7 @@
 #include "sql/binder.h"
 
 #include "data/timefmt.h"
+#include "log/topic.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1123,6 +1124,10 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
         const tide_sql_option *o = &t->options[i];
         if (strcasecmp(o->key, "key.column") == 0)
             continue; /* a sink option */
+        if (strcasecmp(o->key, "dead-letter") == 0) { /* checked by CREATE TABLE */
+            p->u.scan.dead_letter = o->value;
+            continue;
+        }
         tide_err er = {0};
         bool is_end = false;
         if (source_option(&p->u.scan.cfg, t->connector, o, &is_end, &end_ms, &er))
@@ -2040,6 +2045,13 @@ static bool bind_create_table(binder *b, const tide_sql_create_table *ct)
             tide_sink_config sc;
             tide_sink_config_init(&sc);
             rc = tide_sink_config_set(&sc, o->key, o->value, &er);
+        } else if (strcasecmp(o->key, "dead-letter") == 0) {
+            const char *v = o->value;
+            if (!*v || (strncmp(v, "topic:", 6) == 0 && !tide_topic_name_valid(v + 6)))
+                rc = tide_err_set(&er, TIDE_EINVAL,
+                                  "option 'dead-letter' of table '%s': give a file or topic:NAME (a valid topic "
+                                  "name), not '%s'",
+                                  t.name, v);
         } else if (strcasecmp(o->key, "key.column") != 0) {
             tide_src_config sc;
             tide_src_config_init(&sc);

@@ -28,6 +28,7 @@
 #include "exec/node_write.h"
 #include "sql/catalog.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,29 +402,64 @@ static const char *resolve(planner *pl, const char *path)
 
 /* ---- bad records to opts.on_dead ---- */
 
+/* Where a scan's bad records go: opts.on_dead (the run's report), and the
+ * table's 'dead-letter' option (a file or topic: every letter kept with its
+ * reason), opened as a resource of the job. */
 typedef struct scan_dead {
     const tide_sql_phys_opts *o;
     const tide_src_config *sc; /* NULL: the logins generator */
     const char *table;
+    tide_sink_dead_config kcfg; /* the 'dead-letter' option, when kept */
+    tide_sink_dead *keep;       /* open during the run */
+    pthread_mutex_t mu;         /* scans call from their own threads (P > 1) */
 } scan_dead;
+
+static void scan_dead_out(scan_dead *d, const char *position, const char *why, const void *raw, size_t len)
+{
+    if (d->o->on_dead)
+        d->o->on_dead(d->o->dead_ctx, position, why, raw, len);
+    if (d->keep) { /* a failed write sticks and fails the run at close */
+        pthread_mutex_lock(&d->mu);
+        tide_sink_dead_write(d->keep, why, position, raw, len, NULL);
+        pthread_mutex_unlock(&d->mu);
+    }
+}
+
+static int scan_dead_open(void *ctx, tide_err *e)
+{
+    scan_dead *d = ctx;
+    tide_err own = {0};
+    int rc = tide_sink_dead_open(&d->keep, &d->kcfg, &own);
+    return rc ? tide_err_set(e, rc, "table %s, option 'dead-letter': %s", d->table, own.msg) : 0;
+}
+
+static int scan_dead_finish(void *ctx, bool ok, tide_err *e)
+{
+    scan_dead *d = ctx; /* kept even when the run failed: they say what was wrong */
+    (void)ok;
+    tide_err own = {0};
+    int rc = tide_sink_dead_close(d->keep, &own);
+    d->keep = NULL;
+    return rc ? tide_err_set(e, rc, "table %s, dead letters: %s", d->table, own.msg) : 0;
+}
 
 /* A source's own bad record (undecodable): its position and reason as the
  * source wrote them ("<position>: why"). */
 static void scan_src_dead(void *ctx, const tide_src_dead *dl)
 {
-    const scan_dead *d = ctx;
+    scan_dead *d = ctx;
     const char *why = dl->reason;
     size_t pl = strlen(dl->position);
     if (strncmp(why, dl->position, pl) == 0 && strncmp(why + pl, ": ", 2) == 0)
         why += pl + 2;
-    d->o->on_dead(d->o->dead_ctx, dl->position, why, dl->raw, dl->raw_len);
+    scan_dead_out(d, dl->position, why, dl->raw, dl->raw_len);
 }
 
 /* A row the scan refused (its event time): where, from the row's source
  * position when the batch keeps it. */
 static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
 {
-    const scan_dead *d = ctx;
+    scan_dead *d = ctx;
     char where[512];
     bool pos = tide_cbatch_has_pos(dl->batch);
     uint64_t at = pos ? tide_cbatch_pos(dl->batch, dl->row) : 0;
@@ -434,7 +470,7 @@ static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
                  (unsigned long long)at);
     else
         snprintf(where, sizeof where, "table %s, partition %u", d->table, dl->partition);
-    d->o->on_dead(d->o->dead_ctx, where, dl->reason, NULL, 0);
+    scan_dead_out(d, where, dl->reason, NULL, 0);
     return 0;
 }
 
@@ -482,11 +518,27 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
                        "table '%s' has no WATERMARK: tide needs an event time (WATERMARK FOR ts AS ts - "
                        "INTERVAL ...)",
                        p->u.scan.table ? p->u.scan.table->name : "?");
-    if (pl->o->on_dead) {
+    const char *keep = p->u.scan.dead_letter;
+    if (pl->o->on_dead || keep) {
         scan_dead *d = alloc(pl, sizeof *d);
         if (!d)
             return nomem(pl, p);
-        *d = (scan_dead){pl->o, c->conn, p->u.scan.table ? p->u.scan.table->name : "?"};
+        *d = (scan_dead){.o = pl->o, .sc = c->conn, .table = p->u.scan.table ? p->u.scan.table->name : "?"};
+        pthread_mutex_init(&d->mu, NULL);
+        if (keep) {
+            if (strncmp(keep, "topic:", 6) == 0) {
+                d->kcfg.topic = keep + 6;
+                d->kcfg.datadir = pl->o->datadir;
+                d->kcfg.create = true;
+            } else if (!(d->kcfg.path = resolve(pl, keep))) {
+                return nomem(pl, p);
+            }
+            d->kcfg.append = true;
+            d->kcfg.clock = pl->o->clock;
+            tide_err e = {0};
+            if (tide_job_spec_resource(pl->spec, scan_dead_open, scan_dead_finish, d, &e))
+                return nomem(pl, p);
+        }
         if (!logins) { /* (the planner's own copy of the source config) */
             tide_src_config *sc = (tide_src_config *)c->conn;
             sc->on_dead = scan_src_dead;

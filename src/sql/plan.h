@@ -172,6 +172,7 @@ struct tide_sql_plan {
             tide_src_config cfg; /* schema: the physical columns (program-owned) */
             int time_col;        /* physical index of the event-time column, or -1 */
             int64_t wm_bound;    /* watermark = max(ts) - wm_bound (ms) */
+            const char *dead_letter; /* the 'dead-letter' option: a file, or "topic:NAME"; or NULL */
         } scan;
         struct {
             tide_sql_bexpr *pred;
