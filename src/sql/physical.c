@@ -20,6 +20,7 @@
 #include "exec/node_groupagg.h"
 #include "exec/node_join.h"
 #include "exec/node_order.h"
+#include "exec/node_over.h"
 #include "exec/node_scan.h"
 #include "exec/node_union.h"
 #include "exec/node_window.h"
@@ -1041,6 +1042,113 @@ static int plan_window(planner *pl, const tide_sql_plan *p, stream *out)
     return 0;
 }
 
+/* ---- OVER windows ---- */
+
+/* The OVER node's input computed by one calc (the chain below folded into
+ * it): the input's columns, then the partition keys k0.., then the
+ * aggregates' arguments v0..; (*argcol)[i] is call i's argument column
+ * (UINT32_MAX: none). */
+static int plan_over_input(planner *pl, const tide_sql_plan *p, stream *s, uint32_t **argcol)
+{
+    flat f;
+    int rc = fold(pl, p->input, &f);
+    if (rc)
+        return rc;
+    if ((rc = plan(pl, f.base, s)) != 0)
+        return rc;
+    uint32_t nin = p->input->ncols, nk = p->u.over.nkeys, nc = p->u.over.ncalls;
+    const tide_schema *is;
+    if ((rc = plan_schema(pl, p->input, &is)) != 0)
+        return rc;
+    tide_sql_bexpr **cols = alloc(pl, (nin + nk + nc + 1) * sizeof *cols);
+    *argcol = alloc(pl, (nc + 1) * sizeof **argcol);
+    tide_schema *ps = NULL;
+    tide_err e = {0};
+    if (!cols || !*argcol || tide_schema_create(&ps, &e))
+        return nomem(pl, p);
+    if ((rc = own_schema(pl, p, ps)) != 0)
+        return rc;
+    uint32_t nx = 0;
+    char name[32];
+    for (uint32_t i = 0; i < nin; i++) {
+        const tide_column *c = tide_schema_col(is, i);
+        cols[nx++] = f.cols[i];
+        if (tide_schema_add(ps, c->name, c->type, true, &e))
+            return experr(pl, p, &e);
+    }
+    for (uint32_t i = 0; i < nk; i++) {
+        if (!(cols[nx] = subst(pl, p->u.over.keys[i], f.cols)))
+            return nomem(pl, p);
+        snprintf(name, sizeof name, "k%u", i);
+        tide_type t = cols[nx]->type == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : cols[nx]->type;
+        if (tide_schema_add(ps, name, t, true, &e))
+            return experr(pl, p, &e);
+        nx++;
+    }
+    for (uint32_t i = 0; i < nc; i++) {
+        const tide_sql_overcall *c = &p->u.over.calls[i];
+        (*argcol)[i] = UINT32_MAX;
+        if (!c->arg)
+            continue;
+        if (!(cols[nx] = subst(pl, c->arg, f.cols)))
+            return nomem(pl, p);
+        snprintf(name, sizeof name, "v%u", i);
+        tide_type t = c->agg.in_type != TIDE_TYPE_NULL ? c->agg.in_type : cols[nx]->type;
+        if (tide_schema_add(ps, name, t == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : t, true, &e))
+            return experr(pl, p, &e);
+        (*argcol)[i] = nx++;
+    }
+    return add_calc(pl, p, s, f.preds, f.npreds, cols, nx, ps, "over input");
+}
+
+/* OVER aggregates (exec/node_over.h), keyed by the partition columns. */
+static int plan_over(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    const tide_sql_overcall *calls = p->u.over.calls;
+    uint32_t nin = p->input->ncols, nk = p->u.over.nkeys, nc = p->u.over.ncalls;
+    if (nc == 0 || calls[0].row_number)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
+                       "ROW_NUMBER needs a filter on it in the enclosing query (rn <= N, rn = 1: a Top-N)");
+    const tide_sql_bexpr *ord = p->u.over.order[0];
+    if (p->u.over.norder != 1 || ord->kind != TIDE_SQL_BX_COLUMN || ord->col >= nin)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "an OVER aggregate must be ordered by an event-time column");
+    uint32_t *argcol;
+    int rc = plan_over_input(pl, p, out, &argcol);
+    if (rc)
+        return rc;
+    tide_node_over_cfg *c = alloc(pl, sizeof *c);
+    tide_node_over_agg *aggs = alloc(pl, (nc + 1) * sizeof *aggs);
+    uint32_t *keys = alloc(pl, (nk + 1) * sizeof *keys);
+    const tide_schema *os;
+    if (!c || !aggs || !keys)
+        return nomem(pl, p);
+    if ((rc = plan_schema(pl, p, &os)) != 0)
+        return rc;
+    for (uint32_t i = 0; i < nk; i++)
+        keys[i] = nin + i;
+    for (uint32_t i = 0; i < nc; i++)
+        aggs[i] = (tide_node_over_agg){.kind = calls[i].agg.kind,
+                                       .arg = argcol[i] == UINT32_MAX ? -1 : (int32_t)argcol[i]};
+    *c = (tide_node_over_cfg){.in = out->schema,
+                              .out = os,
+                              .n_pass = nin,
+                              .key_cols = keys,
+                              .n_keys = nk,
+                              .time_col = ord->col,
+                              .aggs = aggs,
+                              .n_aggs = nc,
+                              .rows = p->u.over.rows,
+                              .unbounded = p->u.over.unbounded,
+                              .preceding = p->u.over.preceding};
+    uint32_t par = nk ? pl->P : 1;
+    int id;
+    if ((rc = add_node(pl, p, "over", &tide_node_over_vt, tide_node_over_make, c, par, 1, &os, NULL, &id)) != 0 ||
+        (rc = exchange(pl, p, out, id, keys, nk, par)) != 0)
+        return rc;
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = os, .changelog = false, .ordered = true};
+    return 0;
+}
+
 /* ---- unions ---- */
 
 static int collect_union(const tide_sql_plan *p, const tide_sql_plan **in, uint32_t *n, uint32_t cap)
@@ -1759,6 +1867,8 @@ static int plan(planner *pl, const tide_sql_plan *p, stream *out)
         return plan_join(pl, p, out);
     case TIDE_SQL_PLAN_UNION:
         return plan_union(pl, p, out);
+    case TIDE_SQL_PLAN_OVER:
+        return plan_over(pl, p, out);
     case TIDE_SQL_PLAN_VALUES:
         return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: SELECT without FROM");
     default:
