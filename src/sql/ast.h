@@ -113,6 +113,7 @@ const char *tide_sql_binop_name(tide_sql_binop op); /* "OR", "=", "||", ... */
 
 typedef struct tide_sql_expr tide_sql_expr;
 typedef struct tide_sql_query tide_sql_query;
+typedef struct tide_sql_over tide_sql_over;
 
 /* A column's declared type. */
 typedef struct tide_sql_type {
@@ -181,6 +182,7 @@ struct tide_sql_expr {
             uint32_t nargs;
             bool has_unit;      /* EXTRACT(unit FROM x), TIMESTAMPADD(unit, ...), TIMESTAMPDIFF(unit, ...) */
             tide_sql_unit unit;
+            tide_sql_over *over; /* f(...) OVER (...): a window function; else NULL */
         } call;
         struct {
             tide_sql_expr *arg;
@@ -278,6 +280,41 @@ typedef struct tide_sql_emit {
     tide_sql_accumulation mode;
 } tide_sql_emit;
 
+typedef struct tide_sql_order_item {
+    tide_sql_expr *expr;
+    bool desc;
+} tide_sql_order_item;
+
+/* The frame of an OVER window.  Only frames that end at the current row
+ * exist: `ROWS|RANGE BETWEEN <start> AND CURRENT ROW` (the short form
+ * `ROWS|RANGE <start>` means the same and prints as the long one). */
+typedef enum tide_sql_frame_unit {
+    TIDE_SQL_FRAME_NONE,  /* no frame written (SQL's default: RANGE UNBOUNDED PRECEDING) */
+    TIDE_SQL_FRAME_ROWS,
+    TIDE_SQL_FRAME_RANGE,
+} tide_sql_frame_unit;
+
+/* `OVER (PARTITION BY ... ORDER BY ... frame)` or `OVER name`. */
+struct tide_sql_over {
+    tide_sql_pos pos;
+    tide_sql_name ref;             /* OVER w (then nothing else is set); str NULL: inline */
+    tide_sql_expr **partition_by;
+    uint32_t npartition;
+    tide_sql_order_item *order_by;
+    uint32_t norder_by;
+    tide_sql_frame_unit unit;
+    bool unbounded;                /* UNBOUNDED PRECEDING */
+    tide_sql_expr *preceding;      /* n or INTERVAL '...' PRECEDING; NULL: CURRENT ROW or unbounded */
+    bool current;                  /* the start is CURRENT ROW */
+    tide_sql_pos frame_pos;        /* the frame's text (unit .. end) */
+};
+
+/* WINDOW name AS (spec) of a SELECT. */
+typedef struct tide_sql_named_window {
+    tide_sql_name name;
+    tide_sql_over *spec;
+} tide_sql_named_window;
+
 typedef struct tide_sql_select {
     tide_sql_pos pos;
     bool distinct;
@@ -288,6 +325,8 @@ typedef struct tide_sql_select {
     tide_sql_expr **group_by;
     uint32_t ngroup_by;
     tide_sql_expr *having;
+    tide_sql_named_window *windows; /* WINDOW w AS (...), ... */
+    uint32_t nwindows;
     tide_sql_emit *emit; /* NULL if no EMIT clause */
 } tide_sql_select;
 
@@ -296,10 +335,6 @@ typedef struct tide_sql_cte {
     tide_sql_query *query;
 } tide_sql_cte;
 
-typedef struct tide_sql_order_item {
-    tide_sql_expr *expr;
-    bool desc;
-} tide_sql_order_item;
 
 typedef enum tide_sql_query_kind {
     TIDE_SQL_QUERY_SELECT, /* u.select */
@@ -442,6 +477,18 @@ tide_sql_expr *tide_sql_ast_call(tide_sql_script *s, tide_sql_name name, bool di
  * TIMESTAMPDIFF); args are the others. */
 tide_sql_expr *tide_sql_ast_call_unit(tide_sql_script *s, tide_sql_name name, tide_sql_unit unit,
                                       tide_sql_vec args, tide_sql_pos pos);
+/* An empty OVER spec; the parser fills its fields (order_by through
+ * tide_sql_ast_over_order, partition_by from a vec of tide_sql_expr*). */
+tide_sql_over *tide_sql_ast_over(tide_sql_script *s, tide_sql_pos pos);
+/* order: a vec of tide_sql_order_item*; 0 or TIDE_ENOMEM */
+int tide_sql_ast_over_finish(tide_sql_script *s, tide_sql_over *o, tide_sql_vec partition_by,
+                             tide_sql_vec order);
+/* Attach `over` to a CALL expression (its height grows to cover it). */
+void tide_sql_ast_call_over(tide_sql_expr *call, tide_sql_over *over);
+/* WINDOW clause of a SELECT: windows is a vec of tide_sql_named_window*; 0 or TIDE_ENOMEM */
+int tide_sql_ast_select_windows(tide_sql_script *s, tide_sql_select *sel, tide_sql_vec windows);
+tide_sql_named_window *tide_sql_ast_named_window(tide_sql_script *s, tide_sql_name name,
+                                                 tide_sql_over *spec);
 tide_sql_expr *tide_sql_ast_cast(tide_sql_script *s, tide_sql_expr *arg, tide_sql_type to,
                                  tide_sql_pos pos);
 /* whens: a vec of tide_sql_when* */

@@ -24,6 +24,7 @@
 #include "sql/binder.h"
 
 #include "data/timefmt.h"
+#include "log/topic.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@ typedef struct binder {
     size_t nalloc;           /* allocations for the current statement */
     tide_sql_pos stmt_pos;
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
+    struct overctx *over; /* binding a select list over an OVER node */
 } binder;
 
 /* A relation in scope: a plan and one qualifier per column (NULL: none). */
@@ -67,6 +69,16 @@ typedef struct aggctx {
     uint32_t agg_base;        /* output index of aggregate 0 */
     tide_sql_col *out_cols;   /* the aggregation's output columns, filled as we go */
 } aggctx;
+
+/* OVER windows of one select list: the node they become. */
+typedef struct overctx {
+    const rel *in;                /* the OVER node's input */
+    const tide_sql_select *sel;   /* its WINDOW clause */
+    tide_sql_plan *node;
+    const tide_sql_over *spec;    /* the window of the first call */
+    const tide_sql_expr *first;   /* that call */
+    uint32_t cap;
+} overctx;
 
 /* ---- errors ---- */
 
@@ -252,46 +264,55 @@ static bool is_agg_name(const char *s)
     return false;
 }
 
-/* Whether the AST holds an aggregate call (not looking into subqueries:
- * expressions hold none). */
-static bool has_agg(const tide_sql_expr *e)
+/* The first call in e (not looking into subqueries: expressions hold
+ * none) that is an aggregate (over: false; a call with OVER is not one) or
+ * a window function (over: true), or NULL. */
+static const tide_sql_expr *find_call(const tide_sql_expr *e, bool over)
 {
+    const tide_sql_expr *r = NULL;
     if (!e)
-        return false;
+        return NULL;
     switch (e->kind) {
-    case TIDE_SQL_EXPR_UNARY: return has_agg(e->u.unary.arg);
-    case TIDE_SQL_EXPR_BINARY: return has_agg(e->u.binary.left) || has_agg(e->u.binary.right);
-    case TIDE_SQL_EXPR_IS_NULL: return has_agg(e->u.is_null.arg);
+    case TIDE_SQL_EXPR_UNARY: return find_call(e->u.unary.arg, over);
+    case TIDE_SQL_EXPR_BINARY:
+        return (r = find_call(e->u.binary.left, over)) ? r : find_call(e->u.binary.right, over);
+    case TIDE_SQL_EXPR_IS_NULL: return find_call(e->u.is_null.arg, over);
     case TIDE_SQL_EXPR_BETWEEN:
-        return has_agg(e->u.between.arg) || has_agg(e->u.between.low) || has_agg(e->u.between.high);
+        if ((r = find_call(e->u.between.arg, over)) || (r = find_call(e->u.between.low, over)))
+            return r;
+        return find_call(e->u.between.high, over);
     case TIDE_SQL_EXPR_IN:
-        if (has_agg(e->u.in.arg))
-            return true;
+        if ((r = find_call(e->u.in.arg, over)))
+            return r;
         for (uint32_t i = 0; i < e->u.in.n; i++)
-            if (has_agg(e->u.in.list[i]))
-                return true;
-        return false;
+            if ((r = find_call(e->u.in.list[i], over)))
+                return r;
+        return NULL;
     case TIDE_SQL_EXPR_LIKE:
-        return has_agg(e->u.like.arg) || has_agg(e->u.like.pattern) || has_agg(e->u.like.escape);
+        if ((r = find_call(e->u.like.arg, over)) || (r = find_call(e->u.like.pattern, over)))
+            return r;
+        return find_call(e->u.like.escape, over);
     case TIDE_SQL_EXPR_CALL:
-        if (is_agg_name(e->u.call.name.str))
-            return true;
+        if (over ? e->u.call.over != NULL : (!e->u.call.over && is_agg_name(e->u.call.name.str)))
+            return e;
         for (uint32_t i = 0; i < e->u.call.nargs; i++)
-            if (has_agg(e->u.call.args[i]))
-                return true;
-        return false;
-    case TIDE_SQL_EXPR_CAST: return has_agg(e->u.cast.arg);
+            if ((r = find_call(e->u.call.args[i], over)))
+                return r;
+        return NULL;
+    case TIDE_SQL_EXPR_CAST: return find_call(e->u.cast.arg, over);
     case TIDE_SQL_EXPR_CASE:
-        if (has_agg(e->u.case_.operand) || has_agg(e->u.case_.else_))
-            return true;
+        if ((r = find_call(e->u.case_.operand, over)) || (r = find_call(e->u.case_.else_, over)))
+            return r;
         for (uint32_t i = 0; i < e->u.case_.nwhens; i++)
-            if (has_agg(e->u.case_.whens[i].when) || has_agg(e->u.case_.whens[i].then))
-                return true;
-        return false;
-    case TIDE_SQL_EXPR_FLOOR: return has_agg(e->u.floor.arg);
-    default: return false;
+            if ((r = find_call(e->u.case_.whens[i].when, over)) || (r = find_call(e->u.case_.whens[i].then, over)))
+                return r;
+        return NULL;
+    case TIDE_SQL_EXPR_FLOOR: return find_call(e->u.floor.arg, over);
+    default: return NULL;
     }
 }
+
+static bool has_agg(const tide_sql_expr *e) { return find_call(e, false) != NULL; }
 
 /* Resolve [qual.]name in r: the column index, or -1 with the error set. */
 static int resolve(binder *b, const rel *r, const tide_sql_name *qual, const tide_sql_name *name,
@@ -558,11 +579,190 @@ static tide_sql_bexpr *bind_time_call(binder *b, const rel *r, const tide_sql_ex
     return x;
 }
 
+/* ---- OVER windows ---- */
+
+/* The canonical text of a window spec (for comparing two calls' windows). */
+static bool over_text(binder *b, const tide_sql_over *o, tide_buf *out)
+{
+    tide_sql_expr call = {.kind = TIDE_SQL_EXPR_CALL, .height = 1};
+    call.u.call.name = (tide_sql_name){.str = "f", .len = 1};
+    call.u.call.over = (tide_sql_over *)o;
+    out->len = 0;
+    if (tide_sql_print_expr(&call, out)) {
+        nomem(b);
+        return false;
+    }
+    return true;
+}
+
+/* The spec of OVER o: inline, or a window of the WINDOW clause. */
+static const tide_sql_over *over_spec(binder *b, const overctx *oc, const tide_sql_over *o)
+{
+    if (!o->ref.str)
+        return o;
+    for (uint32_t i = 0; i < oc->sel->nwindows; i++)
+        if (name_eq(oc->sel->windows[i].name.str, o->ref.str))
+            return oc->sel->windows[i].spec;
+    return fail(b, TIDE_EINVAL, o->ref.pos, "unknown window '%s' (define it with WINDOW %s AS (...))",
+                o->ref.str, o->ref.str);
+}
+
+/* Bind the window of the OVER node (the first call's). */
+static bool bind_over_spec(binder *b, overctx *oc, const tide_sql_over *o)
+{
+    tide_sql_plan *p = oc->node;
+    uint32_t nk = o->npartition, no = o->norder_by;
+    if (!(p->u.over.keys = bal(b, (nk + 1) * sizeof(void *))) || !(p->u.over.order = bal(b, (no + 1) * sizeof(void *))) ||
+        !(p->u.over.desc = bal(b, no + 1)))
+        return false;
+    for (uint32_t i = 0; i < nk; i++) {
+        if (find_call(o->partition_by[i], false) || find_call(o->partition_by[i], true))
+            return fail(b, TIDE_EINVAL, o->partition_by[i]->pos, "PARTITION BY cannot hold aggregate or window calls"),
+                   false;
+        if (!(p->u.over.keys[i] = bind_expr(b, oc->in, o->partition_by[i], NULL, "PARTITION BY")))
+            return false;
+    }
+    for (uint32_t i = 0; i < no; i++) {
+        if (!(p->u.over.order[i] = bind_expr(b, oc->in, o->order_by[i].expr, NULL, "ORDER BY")))
+            return false;
+        p->u.over.desc[i] = o->order_by[i].desc;
+    }
+    p->u.over.nkeys = nk;
+    p->u.over.norder = no;
+    p->u.over.rows = o->unit == TIDE_SQL_FRAME_ROWS;
+    p->u.over.unbounded = o->unit == TIDE_SQL_FRAME_NONE || o->unbounded;
+    if (o->preceding) {
+        const tide_sql_expr *x = o->preceding;
+        if (p->u.over.rows) {
+            if (x->kind != TIDE_SQL_EXPR_INT || x->u.i64 < 0)
+                return fail(b, TIDE_EINVAL, x->pos, "ROWS needs a non-negative integer literal before PRECEDING"),
+                       false;
+            p->u.over.preceding = x->u.i64;
+        } else {
+            if (x->kind != TIDE_SQL_EXPR_INTERVAL)
+                return fail(b, TIDE_EINVAL, x->pos,
+                            "RANGE needs an INTERVAL literal before PRECEDING (the frame is a span of event time)"),
+                       false;
+            if (!interval_ms(b, x, &p->u.over.preceding))
+                return false;
+            if (p->u.over.preceding < 0)
+                return fail(b, TIDE_EINVAL, x->pos, "RANGE needs a non-negative INTERVAL"), false;
+        }
+    }
+    return true;
+}
+
+/* A window function call f(...) OVER (...) in the select list: one more
+ * column of the OVER node (the same call twice is one column). */
+static tide_sql_bexpr *bind_over_call(binder *b, const tide_sql_expr *e, const char *ctx)
+{
+    overctx *oc = b->over;
+    const char *name = e->u.call.name.str;
+    char up[64];
+    if (!oc)
+        return fail(b, TIDE_EINVAL, e->pos, "window functions (OVER) are not allowed in %s", ctx);
+    const tide_sql_over *o = over_spec(b, oc, e->u.call.over);
+    if (!o)
+        return NULL;
+    tide_sql_plan *p = oc->node;
+    if (!oc->spec) {
+        if (!bind_over_spec(b, oc, o))
+            return NULL;
+        oc->spec = o;
+        oc->first = e;
+    } else if (o != oc->spec) {
+        /* the same window when the texts agree with the frames set aside,
+         * and the frames mean the same (no frame = RANGE UNBOUNDED) */
+        tide_sql_over x = *o, y = *oc->spec;
+        bool xu = x.unit == TIDE_SQL_FRAME_NONE || (x.unit == TIDE_SQL_FRAME_RANGE && x.unbounded);
+        bool yu = y.unit == TIDE_SQL_FRAME_NONE || (y.unit == TIDE_SQL_FRAME_RANGE && y.unbounded);
+        if (xu && yu)
+            x.unit = y.unit = TIDE_SQL_FRAME_NONE;
+        if (!over_text(b, &x, &b->tmp1) || !over_text(b, &y, &b->tmp2))
+            return NULL;
+        if (b->tmp1.len != b->tmp2.len || memcmp(b->tmp1.data, b->tmp2.data, b->tmp1.len) != 0)
+            return fail(b, TIDE_EUNSUPPORTED, e->u.call.over->pos,
+                        "not supported yet: OVER windows that differ in one SELECT (this one is not the window "
+                        "at line %u:%u)",
+                        oc->first->u.call.over->pos.line, oc->first->u.call.over->pos.col);
+    }
+    bool rn = name_eq(name, "row_number");
+    tide_sql_overcall call = {.row_number = rn, .ast = e};
+    if (rn) {
+        if (e->u.call.nargs != 0 || e->u.call.distinct)
+            return fail(b, TIDE_EINVAL, e->pos, "ROW_NUMBER takes no arguments");
+        if (o->unit != TIDE_SQL_FRAME_NONE)
+            return fail(b, TIDE_EINVAL, o->frame_pos, "ROW_NUMBER takes no frame (ROWS / RANGE)");
+        if (o->norder_by == 0)
+            return fail(b, TIDE_EINVAL, o->pos, "ROW_NUMBER needs an ORDER BY in its window");
+    } else if (is_agg_name(name)) {
+        bool star = e->u.call.nargs == 1 && e->u.call.args[0]->kind == TIDE_SQL_EXPR_STAR;
+        if (e->u.call.nargs != 1)
+            return fail(b, TIDE_EINVAL, e->pos, "%s takes exactly one argument", fn_upper(up, sizeof up, name));
+        /* Flink's rule for streams: ordered by the event time, ascending */
+        const tide_sql_bexpr *ord = p->u.over.norder == 1 ? p->u.over.order[0] : NULL;
+        if (!ord || p->u.over.desc[0] || ord->kind != TIDE_SQL_BX_COLUMN || !oc->in->plan->cols[ord->col].rowtime)
+            return fail(b, TIDE_EUNSUPPORTED, o->norder_by ? o->order_by[0].expr->pos : o->pos,
+                        "an OVER aggregate must be ordered by one event-time attribute, ascending (ORDER BY ts)");
+        tide_type in = TIDE_TYPE_NULL;
+        if (!star) {
+            if (find_call(e->u.call.args[0], false) || find_call(e->u.call.args[0], true))
+                return fail(b, TIDE_EINVAL, e->u.call.args[0]->pos, "aggregate calls cannot be nested");
+            if (!(call.arg = bind_expr(b, oc->in, e->u.call.args[0], NULL, "an aggregate argument")))
+                return NULL;
+            in = call.arg->type == TIDE_TYPE_NULL ? TIDE_TYPE_BIGINT : call.arg->type;
+            if (call.arg->interval)
+                return fail(b, TIDE_EUNSUPPORTED, e->pos, "aggregates over INTERVAL values are not supported");
+        }
+        bool sliding = !p->u.over.unbounded;
+        tide_err er = {0};
+        int rc = tide_agg_bind(&call.agg, name, strlen(name), star, e->u.call.distinct, in,
+                               sliding ? TIDE_AGG_RETRACTABLE : 0, &er);
+        if (rc == TIDE_ENOMEM)
+            return nomem(b);
+        if (rc)
+            return fail(b, TIDE_EINVAL, e->pos, "%s", er.msg[0] ? er.msg : "aggregate not supported");
+        if (sliding && !call.agg.invertible)
+            return fail(b, TIDE_EUNSUPPORTED, e->pos, "%s cannot be computed over a sliding frame (it cannot retract)",
+                        fn_upper(up, sizeof up, name));
+    } else {
+        return fail(b, TIDE_EUNSUPPORTED, e->u.call.name.pos,
+                    "not supported yet: %s OVER (tide has ROW_NUMBER and COUNT, SUM, AVG, MIN, MAX)",
+                    fn_upper(up, sizeof up, name));
+    }
+    uint32_t base = oc->in->plan->ncols;
+    for (uint32_t i = 0; i < p->u.over.ncalls; i++) {
+        bool same = expr_text_eq(b, p->u.over.calls[i].ast, e);
+        if (b->rc)
+            return NULL;
+        if (same)
+            return bx_col(b, e, base + i, rn ? TIDE_TYPE_BIGINT : p->u.over.calls[i].agg.out_type);
+    }
+    for (uint32_t i = 0; i < p->u.over.ncalls; i++)
+        if (p->u.over.calls[i].row_number != rn)
+            return fail(b, TIDE_EUNSUPPORTED, e->pos,
+                        "not supported yet: ROW_NUMBER and aggregates over one window in one SELECT");
+    if (p->u.over.ncalls == oc->cap) {
+        uint32_t ncap = oc->cap ? oc->cap * 2 : 4;
+        tide_sql_overcall *nc = bal(b, ncap * sizeof *nc);
+        if (!nc)
+            return NULL;
+        if (p->u.over.ncalls)
+            memcpy(nc, p->u.over.calls, p->u.over.ncalls * sizeof *nc);
+        p->u.over.calls = nc;
+        oc->cap = ncap;
+    }
+    p->u.over.calls[p->u.over.ncalls++] = call;
+    return bx_col(b, e, base + p->u.over.ncalls - 1, rn ? TIDE_TYPE_BIGINT : call.agg.out_type);
+}
+
 static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac,
                                  const char *ctx)
 {
     const char *name = e->u.call.name.str;
     char h[96];
+    if (e->u.call.over)
+        return bind_over_call(b, e, ctx);
     for (size_t i = 0; i < NELEM(time_fns); i++)
         if (name_eq(name, time_fns[i].name))
             return bind_time_call(b, r, e, ac, ctx, &time_fns[i]);
@@ -1052,6 +1252,10 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
         const tide_sql_option *o = &t->options[i];
         if (strcasecmp(o->key, "key.column") == 0)
             continue; /* a sink option */
+        if (strcasecmp(o->key, "dead-letter") == 0) { /* checked by CREATE TABLE */
+            p->u.scan.dead_letter = o->value;
+            continue;
+        }
         tide_err er = {0};
         bool is_end = false;
         if (source_option(&p->u.scan.cfg, t->connector, o, &is_end, &end_ms, &er))
@@ -1552,11 +1756,58 @@ static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel
             return fail(b, TIDE_EINVAL, sel->emit->pos,
                         "EMIT applies to an aggregation (GROUP BY, windowed or not)"),
                    false;
+        const tide_sql_expr *oe = NULL;
+        for (uint32_t i = 0; i < sel->nitems && !oe; i++)
+            oe = find_call(sel->items[i].expr, true);
+        if (oe) {
+            if (cur.plan->changelog)
+                return fail(b, TIDE_EUNSUPPORTED, oe->pos,
+                            "OVER over a changelog (updates and retractions) is not supported (Flink refuses it "
+                            "too)"),
+                       false;
+            uint32_t nin = cur.plan->ncols;
+            tide_sql_plan *op = node(b, TIDE_SQL_PLAN_OVER, oe->pos, nin);
+            if (!op)
+                return false;
+            memcpy(op->cols, cur.plan->cols, nin * sizeof *op->cols);
+            op->input = cur.plan;
+            overctx oc = {.in = &cur, .sel = sel, .node = op};
+            rel orel = {.plan = op, .quals = cur.quals};
+            b->over = &oc;
+            tide_sql_plan *p = plan_project(b, sel, &orel, NULL);
+            b->over = NULL;
+            if (!p)
+                return false;
+            uint32_t nc = op->u.over.ncalls;
+            tide_sql_col *cols = bal(b, (nin + nc + 1) * sizeof *cols);
+            if (!cols)
+                return false;
+            memcpy(cols, op->cols, nin * sizeof *cols);
+            for (uint32_t i = 0; i < nc; i++) {
+                const tide_sql_overcall *c = &op->u.over.calls[i];
+                b->tmp1.len = 0;
+                if (tide_sql_print_expr(c->ast, &b->tmp1) || tide_buf_putc(&b->tmp1, 0))
+                    return nomem(b), false;
+                cols[nin + i] = (tide_sql_col){bstrdup(b, (const char *)b->tmp1.data),
+                                               c->row_number ? TIDE_TYPE_BIGINT : c->agg.out_type, false};
+            }
+            op->cols = cols;
+            op->ncols = nin + nc;
+            cur.plan = p;
+            goto distinct;
+        }
         tide_sql_plan *p = plan_project(b, sel, &cur, NULL);
         if (!p)
             return false;
         cur.plan = p;
         goto distinct;
+    }
+    for (uint32_t i = 0; i < sel->nitems; i++) {
+        const tide_sql_expr *oe = find_call(sel->items[i].expr, true);
+        if (oe)
+            return fail(b, TIDE_EUNSUPPORTED, oe->pos,
+                        "not supported yet: OVER windows in a SELECT with GROUP BY or aggregates"),
+                   false;
     }
     {
         /* GROUP BY keys, over cur */
@@ -1948,6 +2199,13 @@ static bool bind_create_table(binder *b, const tide_sql_create_table *ct)
             tide_sink_config sc;
             tide_sink_config_init(&sc);
             rc = tide_sink_config_set(&sc, o->key, o->value, &er);
+        } else if (strcasecmp(o->key, "dead-letter") == 0) {
+            const char *v = o->value;
+            if (!*v || (strncmp(v, "topic:", 6) == 0 && !tide_topic_name_valid(v + 6)))
+                rc = tide_err_set(&er, TIDE_EINVAL,
+                                  "option 'dead-letter' of table '%s': give a file or topic:NAME (a valid topic "
+                                  "name), not '%s'",
+                                  t.name, v);
         } else if (strcasecmp(o->key, "key.column") != 0) {
             tide_src_config sc;
             tide_src_config_init(&sc);

@@ -20,6 +20,7 @@
 #include "exec/node_groupagg.h"
 #include "exec/node_join.h"
 #include "exec/node_order.h"
+#include "exec/node_over.h"
 #include "exec/node_scan.h"
 #include "exec/node_union.h"
 #include "exec/node_window.h"
@@ -27,6 +28,7 @@
 #include "exec/node_write.h"
 #include "sql/catalog.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,29 +402,64 @@ static const char *resolve(planner *pl, const char *path)
 
 /* ---- bad records to opts.on_dead ---- */
 
+/* Where a scan's bad records go: opts.on_dead (the run's report), and the
+ * table's 'dead-letter' option (a file or topic: every letter kept with its
+ * reason), opened as a resource of the job. */
 typedef struct scan_dead {
     const tide_sql_phys_opts *o;
     const tide_src_config *sc; /* NULL: the logins generator */
     const char *table;
+    tide_sink_dead_config kcfg; /* the 'dead-letter' option, when kept */
+    tide_sink_dead *keep;       /* open during the run */
+    pthread_mutex_t mu;         /* scans call from their own threads (P > 1) */
 } scan_dead;
+
+static void scan_dead_out(scan_dead *d, const char *position, const char *why, const void *raw, size_t len)
+{
+    if (d->o->on_dead)
+        d->o->on_dead(d->o->dead_ctx, position, why, raw, len);
+    if (d->keep) { /* a failed write sticks and fails the run at close */
+        pthread_mutex_lock(&d->mu);
+        tide_sink_dead_write(d->keep, why, position, raw, len, NULL);
+        pthread_mutex_unlock(&d->mu);
+    }
+}
+
+static int scan_dead_open(void *ctx, tide_err *e)
+{
+    scan_dead *d = ctx;
+    tide_err own = {0};
+    int rc = tide_sink_dead_open(&d->keep, &d->kcfg, &own);
+    return rc ? tide_err_set(e, rc, "table %s, option 'dead-letter': %s", d->table, own.msg) : 0;
+}
+
+static int scan_dead_finish(void *ctx, bool ok, tide_err *e)
+{
+    scan_dead *d = ctx; /* kept even when the run failed: they say what was wrong */
+    (void)ok;
+    tide_err own = {0};
+    int rc = tide_sink_dead_close(d->keep, &own);
+    d->keep = NULL;
+    return rc ? tide_err_set(e, rc, "table %s, dead letters: %s", d->table, own.msg) : 0;
+}
 
 /* A source's own bad record (undecodable): its position and reason as the
  * source wrote them ("<position>: why"). */
 static void scan_src_dead(void *ctx, const tide_src_dead *dl)
 {
-    const scan_dead *d = ctx;
+    scan_dead *d = ctx;
     const char *why = dl->reason;
     size_t pl = strlen(dl->position);
     if (strncmp(why, dl->position, pl) == 0 && strncmp(why + pl, ": ", 2) == 0)
         why += pl + 2;
-    d->o->on_dead(d->o->dead_ctx, dl->position, why, dl->raw, dl->raw_len);
+    scan_dead_out(d, dl->position, why, dl->raw, dl->raw_len);
 }
 
 /* A row the scan refused (its event time): where, from the row's source
  * position when the batch keeps it. */
 static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
 {
-    const scan_dead *d = ctx;
+    scan_dead *d = ctx;
     char where[512];
     bool pos = tide_cbatch_has_pos(dl->batch);
     uint64_t at = pos ? tide_cbatch_pos(dl->batch, dl->row) : 0;
@@ -433,7 +470,7 @@ static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
                  (unsigned long long)at);
     else
         snprintf(where, sizeof where, "table %s, partition %u", d->table, dl->partition);
-    d->o->on_dead(d->o->dead_ctx, where, dl->reason, NULL, 0);
+    scan_dead_out(d, where, dl->reason, NULL, 0);
     return 0;
 }
 
@@ -503,11 +540,27 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
                        "table '%s' has no WATERMARK: tide needs an event time (WATERMARK FOR ts AS ts - "
                        "INTERVAL ...)",
                        p->u.scan.table ? p->u.scan.table->name : "?");
-    if (pl->o->on_dead) {
+    const char *keep = p->u.scan.dead_letter;
+    if (pl->o->on_dead || keep) {
         scan_dead *d = alloc(pl, sizeof *d);
         if (!d)
             return nomem(pl, p);
-        *d = (scan_dead){pl->o, c->conn, p->u.scan.table ? p->u.scan.table->name : "?"};
+        *d = (scan_dead){.o = pl->o, .sc = c->conn, .table = p->u.scan.table ? p->u.scan.table->name : "?"};
+        pthread_mutex_init(&d->mu, NULL);
+        if (keep) {
+            if (strncmp(keep, "topic:", 6) == 0) {
+                d->kcfg.topic = keep + 6;
+                d->kcfg.datadir = pl->o->datadir;
+                d->kcfg.create = true;
+            } else if (!(d->kcfg.path = resolve(pl, keep))) {
+                return nomem(pl, p);
+            }
+            d->kcfg.append = true;
+            d->kcfg.clock = pl->o->clock;
+            tide_err e = {0};
+            if (tide_job_spec_resource(pl->spec, scan_dead_open, scan_dead_finish, d, &e))
+                return nomem(pl, p);
+        }
         if (!logins) { /* (the planner's own copy of the source config) */
             tide_src_config *sc = (tide_src_config *)c->conn;
             sc->on_dead = scan_src_dead;
@@ -1032,6 +1085,113 @@ static int plan_window(planner *pl, const tide_sql_plan *p, stream *out)
     out->schema = ps;
     out->order = NULL;
     out->norder = 0;
+    return 0;
+}
+
+/* ---- OVER windows ---- */
+
+/* The OVER node's input computed by one calc (the chain below folded into
+ * it): the input's columns, then the partition keys k0.., then the
+ * aggregates' arguments v0..; (*argcol)[i] is call i's argument column
+ * (UINT32_MAX: none). */
+static int plan_over_input(planner *pl, const tide_sql_plan *p, stream *s, uint32_t **argcol)
+{
+    flat f;
+    int rc = fold(pl, p->input, &f);
+    if (rc)
+        return rc;
+    if ((rc = plan(pl, f.base, s)) != 0)
+        return rc;
+    uint32_t nin = p->input->ncols, nk = p->u.over.nkeys, nc = p->u.over.ncalls;
+    const tide_schema *is;
+    if ((rc = plan_schema(pl, p->input, &is)) != 0)
+        return rc;
+    tide_sql_bexpr **cols = alloc(pl, (nin + nk + nc + 1) * sizeof *cols);
+    *argcol = alloc(pl, (nc + 1) * sizeof **argcol);
+    tide_schema *ps = NULL;
+    tide_err e = {0};
+    if (!cols || !*argcol || tide_schema_create(&ps, &e))
+        return nomem(pl, p);
+    if ((rc = own_schema(pl, p, ps)) != 0)
+        return rc;
+    uint32_t nx = 0;
+    char name[32];
+    for (uint32_t i = 0; i < nin; i++) {
+        const tide_column *c = tide_schema_col(is, i);
+        cols[nx++] = f.cols[i];
+        if (tide_schema_add(ps, c->name, c->type, true, &e))
+            return experr(pl, p, &e);
+    }
+    for (uint32_t i = 0; i < nk; i++) {
+        if (!(cols[nx] = subst(pl, p->u.over.keys[i], f.cols)))
+            return nomem(pl, p);
+        snprintf(name, sizeof name, "k%u", i);
+        tide_type t = cols[nx]->type == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : cols[nx]->type;
+        if (tide_schema_add(ps, name, t, true, &e))
+            return experr(pl, p, &e);
+        nx++;
+    }
+    for (uint32_t i = 0; i < nc; i++) {
+        const tide_sql_overcall *c = &p->u.over.calls[i];
+        (*argcol)[i] = UINT32_MAX;
+        if (!c->arg)
+            continue;
+        if (!(cols[nx] = subst(pl, c->arg, f.cols)))
+            return nomem(pl, p);
+        snprintf(name, sizeof name, "v%u", i);
+        tide_type t = c->agg.in_type != TIDE_TYPE_NULL ? c->agg.in_type : cols[nx]->type;
+        if (tide_schema_add(ps, name, t == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : t, true, &e))
+            return experr(pl, p, &e);
+        (*argcol)[i] = nx++;
+    }
+    return add_calc(pl, p, s, f.preds, f.npreds, cols, nx, ps, "over input");
+}
+
+/* OVER aggregates (exec/node_over.h), keyed by the partition columns. */
+static int plan_over(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    const tide_sql_overcall *calls = p->u.over.calls;
+    uint32_t nin = p->input->ncols, nk = p->u.over.nkeys, nc = p->u.over.ncalls;
+    if (nc == 0 || calls[0].row_number)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
+                       "ROW_NUMBER needs a filter on it in the enclosing query (rn <= N, rn = 1: a Top-N)");
+    const tide_sql_bexpr *ord = p->u.over.order[0];
+    if (p->u.over.norder != 1 || ord->kind != TIDE_SQL_BX_COLUMN || ord->col >= nin)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "an OVER aggregate must be ordered by an event-time column");
+    uint32_t *argcol;
+    int rc = plan_over_input(pl, p, out, &argcol);
+    if (rc)
+        return rc;
+    tide_node_over_cfg *c = alloc(pl, sizeof *c);
+    tide_node_over_agg *aggs = alloc(pl, (nc + 1) * sizeof *aggs);
+    uint32_t *keys = alloc(pl, (nk + 1) * sizeof *keys);
+    const tide_schema *os;
+    if (!c || !aggs || !keys)
+        return nomem(pl, p);
+    if ((rc = plan_schema(pl, p, &os)) != 0)
+        return rc;
+    for (uint32_t i = 0; i < nk; i++)
+        keys[i] = nin + i;
+    for (uint32_t i = 0; i < nc; i++)
+        aggs[i] = (tide_node_over_agg){.kind = calls[i].agg.kind,
+                                       .arg = argcol[i] == UINT32_MAX ? -1 : (int32_t)argcol[i]};
+    *c = (tide_node_over_cfg){.in = out->schema,
+                              .out = os,
+                              .n_pass = nin,
+                              .key_cols = keys,
+                              .n_keys = nk,
+                              .time_col = ord->col,
+                              .aggs = aggs,
+                              .n_aggs = nc,
+                              .rows = p->u.over.rows,
+                              .unbounded = p->u.over.unbounded,
+                              .preceding = p->u.over.preceding};
+    uint32_t par = nk ? pl->P : 1;
+    int id;
+    if ((rc = add_node(pl, p, "over", &tide_node_over_vt, tide_node_over_make, c, par, 1, &os, NULL, &id)) != 0 ||
+        (rc = exchange(pl, p, out, id, keys, nk, par)) != 0)
+        return rc;
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = os, .changelog = false, .ordered = true};
     return 0;
 }
 
@@ -1675,6 +1835,8 @@ static int plan(planner *pl, const tide_sql_plan *p, stream *out)
         return plan_join(pl, p, out);
     case TIDE_SQL_PLAN_UNION:
         return plan_union(pl, p, out);
+    case TIDE_SQL_PLAN_OVER:
+        return plan_over(pl, p, out);
     case TIDE_SQL_PLAN_VALUES:
         return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: SELECT without FROM");
     default:

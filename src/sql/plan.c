@@ -244,6 +244,36 @@ static int put_line(const tide_sql_plan *p, tide_buf *out)
         break;
     }
     case TIDE_SQL_PLAN_UNION: rc = rc ? rc : tide_buf_printf(out, " ALL"); break;
+    case TIDE_SQL_PLAN_OVER:
+        rc = rc ? rc : tide_buf_printf(out, " partition=[");
+        for (uint32_t i = 0; !rc && i < p->u.over.nkeys; i++) {
+            rc = i ? tide_buf_printf(out, ", ") : 0;
+            rc = rc ? rc : put_expr(out, p->u.over.keys[i], p->input);
+        }
+        rc = rc ? rc : tide_buf_printf(out, "] order=[");
+        for (uint32_t i = 0; !rc && i < p->u.over.norder; i++) {
+            rc = i ? tide_buf_printf(out, ", ") : 0;
+            rc = rc ? rc : put_expr(out, p->u.over.order[i], p->input);
+            rc = rc ? rc : tide_buf_printf(out, p->u.over.desc[i] ? " DESC" : "");
+        }
+        rc = rc ? rc : tide_buf_printf(out, "] %s ", p->u.over.rows ? "ROWS" : "RANGE");
+        if (!rc && p->u.over.unbounded)
+            rc = tide_buf_printf(out, "UNBOUNDED");
+        else if (!rc && p->u.over.rows)
+            rc = tide_buf_printf(out, "%" PRId64, p->u.over.preceding);
+        else if (!rc)
+            rc = tide_sql_print_duration(p->u.over.preceding, out);
+        rc = rc ? rc : tide_buf_printf(out, " PRECEDING calls=[");
+        for (uint32_t i = 0; !rc && i < p->u.over.ncalls; i++) {
+            rc = i ? tide_buf_printf(out, ", ") : 0;
+            const tide_sql_expr *a = p->u.over.calls[i].ast;
+            /* the call without its OVER (printed above) */
+            tide_sql_expr c = *a;
+            c.u.call.over = NULL;
+            rc = rc ? rc : tide_sql_print_expr(&c, out);
+        }
+        rc = rc ? rc : tide_buf_printf(out, "]");
+        break;
     case TIDE_SQL_PLAN_SINK:
         if (p->u.sink.table) {
             const tide_sql_table *t = p->u.sink.table;

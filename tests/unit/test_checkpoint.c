@@ -635,6 +635,16 @@ static void test_multi_stage(void)
         "FROM logins a JOIN logins b ON a.user_id = b.user_id\n"
         "  AND b.ts BETWEEN a.ts - INTERVAL '1' HOUR AND a.ts + INTERVAL '12' HOUR\n"
         "GROUP BY a.country;\n",
+        /* OVER aggregates over a sliding RANGE frame per user (exec/node_over:
+         * buffered rows, frame rows, MIN/MAX retracting) */
+        "SELECT user_id, ts, country,\n"
+        "  COUNT(*) OVER w AS n, MAX(country) OVER w AS top, MIN(ts) OVER w AS first_ts\n"
+        "FROM logins WINDOW w AS (PARTITION BY user_id ORDER BY ts\n"
+        "  RANGE BETWEEN INTERVAL '2' HOUR PRECEDING AND CURRENT ROW);\n",
+        /* OVER over a ROWS frame per country, then over the whole input */
+        "SELECT country, ts, SUM(user_id) OVER (PARTITION BY country ORDER BY ts\n"
+        "  ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s FROM logins;\n",
+        "SELECT ts, COUNT(*) OVER (ORDER BY ts) AS n FROM logins;\n",
     };
     int failed = 0;
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {

@@ -585,6 +585,24 @@ static tide_value ref_arith(int op, tide_value a, tide_value b, tide_type t)
     return (tide_value){.type = t, .u.i64 = (int64_t)z};
 }
 
+/* Whether any operand of r (BETWEEN, IN) is a DOUBLE: then all of them
+ * compare as DOUBLEs. */
+static bool common_double(const rnode *r)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->k[i]->type == TIDE_TYPE_DOUBLE)
+            return true;
+    return false;
+}
+
+/* v at the operands' common type (dbl: DOUBLE). */
+static tide_value at_common(tide_value v, bool dbl)
+{
+    if (!dbl || v.is_null || v.type == TIDE_TYPE_DOUBLE || v.type == TIDE_TYPE_NULL)
+        return v;
+    return vf64((double)v.u.i64);
+}
+
 static tide_value ref_eval(const rnode *r, const tide_cbatch *b, uint32_t row)
 {
     tide_value a, c;
@@ -630,16 +648,21 @@ static tide_value ref_eval(const rnode *r, const tide_cbatch *b, uint32_t row)
         }
     }
     case R_BETWEEN: {
-        a = ref_eval(r->k[0], b, row);
-        int t = AND_T[truth(ref_compare(TIDE_EXPR_GE, a, ref_eval(r->k[1], b, row)))]
-                     [truth(ref_compare(TIDE_EXPR_LE, a, ref_eval(r->k[2], b, row)))];
+        /* the three operands compare at their one common type (Calcite
+         * coerces all of BETWEEN's operands together): with a DOUBLE among
+         * them, two BIGINTs compare as DOUBLEs too */
+        bool dbl = common_double(r);
+        a = at_common(ref_eval(r->k[0], b, row), dbl);
+        int t = AND_T[truth(ref_compare(TIDE_EXPR_GE, a, at_common(ref_eval(r->k[1], b, row), dbl)))]
+                     [truth(ref_compare(TIDE_EXPR_LE, a, at_common(ref_eval(r->k[2], b, row), dbl)))];
         return from_truth(r->flag ? NOT_T[t] : t);
     }
     case R_IN: {
-        a = ref_eval(r->k[0], b, row);
+        bool dbl = common_double(r); /* likewise the value and its whole list */
+        a = at_common(ref_eval(r->k[0], b, row), dbl);
         int t = 0;
         for (int i = 1; i < r->n; i++)
-            t = OR_T[t][truth(ref_compare(TIDE_EXPR_EQ, a, ref_eval(r->k[i], b, row)))];
+            t = OR_T[t][truth(ref_compare(TIDE_EXPR_EQ, a, at_common(ref_eval(r->k[i], b, row), dbl)))];
         return from_truth(r->flag ? NOT_T[t] : t);
     }
     case R_LIKE: {
