@@ -1591,10 +1591,18 @@ static bool bind_join(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
     }
     bool outer = f->u.join.kind == TIDE_SQL_JOIN_LEFT || f->u.join.kind == TIDE_SQL_JOIN_RIGHT ||
                  f->u.join.kind == TIDE_SQL_JOIN_FULL;
-    p->changelog = l.plan->changelog || r.plan->changelog || (outer && p->u.join.cls == TIDE_SQL_JOIN_REGULAR);
-    if (p->u.join.cls == TIDE_SQL_JOIN_REGULAR && !joins_window_ends(p->u.join.on, l.plan, r.plan))
+    /* an outer join per interval or window (and of windowed aggregates on
+     * window_end) pads a row once, when nothing can match it any more:
+     * append-only; an unwindowed outer join retracts its padded rows */
+    bool per_window = p->u.join.cls != TIDE_SQL_JOIN_REGULAR || joins_window_ends(p->u.join.on, l.plan, r.plan);
+    p->changelog = l.plan->changelog || r.plan->changelog || (outer && !per_window);
+    if (!per_window)
         for (uint32_t i = 0; i < p->ncols; i++)
             p->cols[i].rowtime = false; /* a regular join keeps no watermark order */
+    /* the padded side's times can be NULL: no longer event-time attributes */
+    for (uint32_t i = 0; outer && i < p->ncols; i++)
+        if (i < nl ? f->u.join.kind != TIDE_SQL_JOIN_LEFT : f->u.join.kind != TIDE_SQL_JOIN_RIGHT)
+            p->cols[i].rowtime = false;
     return true;
 }
 

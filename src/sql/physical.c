@@ -1333,7 +1333,11 @@ static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t 
             *off = -*off;
         x = x->args[0];
     }
-    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols || !j->cols[x->col].rowtime)
+    /* an event-time column of its side (the join's own columns may have
+     * lost the attribute: an outer join's padded side) */
+    uint32_t nl = j->input->ncols;
+    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols ||
+        !(x->col < nl ? j->input->cols[x->col].rowtime : j->right->cols[x->col - nl].rowtime))
         return false;
     *col = x->col;
     return true;
@@ -1453,14 +1457,52 @@ static bool one_window(const tide_sql_plan *p, const tide_sql_window **w)
     return same_window(*w, &p->u.window.w);
 }
 
+/* The ON predicate of an outer join's node: the conjuncts that are not
+ * its keys, bounds or windows, ANDed, over the joined row; built once at
+ * plan time (errors with positions) and once per instance. */
+typedef struct on_ctx {
+    tide_sql_bexpr **preds;
+    uint32_t n;
+} on_ctx;
+
+static int on_build_at(const on_ctx *c, const tide_schema *joined, tide_expr **out, tide_sql_pos *at,
+                       tide_err *e)
+{
+    *out = NULL;
+    int rc = 0;
+    for (uint32_t i = 0; i < c->n && !rc; i++) {
+        tide_expr *x = NULL;
+        if ((rc = tide_sql_plan_expr_at(c->preds[i], joined, &x, at, e)) != 0)
+            break;
+        if (!*out)
+            *out = x;
+        else
+            rc = tide_expr_logic(out, TIDE_EXPR_AND, *out, x, e);
+    }
+    if (rc) {
+        tide_expr_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int on_build(void *ctx, uint32_t instance, const tide_schema *joined, tide_expr **out, tide_err *e)
+{
+    (void)instance;
+    return on_build_at(ctx, joined, out, NULL, e);
+}
+
+static const char *join_kind_name(tide_sql_join_kind k)
+{
+    return k == TIDE_SQL_JOIN_LEFT ? "LEFT" : k == TIDE_SQL_JOIN_RIGHT ? "RIGHT" : k == TIDE_SQL_JOIN_FULL ? "FULL" : "CROSS";
+}
+
 static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
 {
-    if (j->u.join.kind != TIDE_SQL_JOIN_INNER)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins (inner joins only)",
-                       j->u.join.kind == TIDE_SQL_JOIN_LEFT    ? "LEFT"
-                       : j->u.join.kind == TIDE_SQL_JOIN_RIGHT ? "RIGHT"
-                       : j->u.join.kind == TIDE_SQL_JOIN_FULL  ? "FULL"
-                                                               : "CROSS");
+    tide_sql_join_kind jk = j->u.join.kind;
+    bool outer = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
+    if (jk != TIDE_SQL_JOIN_INNER && !outer)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins", join_kind_name(jk));
     const tide_sql_plan *in[2] = {j->input, j->right};
     flat side[2];
     int rc;
@@ -1469,9 +1511,12 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             return rc;
     uint32_t nl = j->input->ncols;
     tide_sql_bexpr *cj[64];
+    bool used[64] = {false}; /* the conjunct is a key, a bound or a window column */
     uint32_t ncj = 0;
     if (j->u.join.on)
         conjuncts(j->u.join.on, cj, &ncj, 64);
+    if (outer && ncj == 64)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: an outer join with 64 or more ANDed conditions");
     tide_node_join_cfg *c = alloc(pl, sizeof *c);
     if (!c)
         return nomem(pl, j);
@@ -1497,11 +1542,12 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                 window_col(in[1], b, TIDE_SQL_PLAN_WINDOW_AGGREGATE, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
-                have_end = true;
+                have_end = used[i] = true;
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
                 nk++;
+                used[i] = true;
             }
         }
         if (!have_end)
@@ -1522,15 +1568,16 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 0) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 0)) {
                 c->side[0].start_col = a;
                 c->side[1].start_col = b;
-                have_start = true;
+                have_start = used[i] = true;
             } else if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 1) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
-                have_end = true;
+                have_end = used[i] = true;
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
                 nk++;
+                used[i] = true;
             }
         }
         if (!have_start || !have_end)
@@ -1571,9 +1618,11 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                     c->side[0].key_cols[nk] = a;
                     c->side[1].key_cols[nk] = b;
                     nk++;
+                    used[i] = true;
                 }
             }
             if (bounded) {
+                used[i] = true;
                 if (tcol[0] != UINT32_MAX && (tcol[0] != tc[0] || tcol[1] != tc[1]))
                     return sqlfail(pl, TIDE_EUNSUPPORTED, x->ast->pos,
                                    "not supported yet: an interval join bounding more than one time column "
@@ -1594,6 +1643,24 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         c->hi = hi;
     }
     c->n_keys = nk;
+    if (outer) {
+        /* the rest of ON decides inside the join which pairs match: a
+         * filter after it would drop the padded rows */
+        c->outer[0] = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_FULL;
+        c->outer[1] = jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
+        on_ctx *oc = alloc(pl, sizeof *oc);
+        tide_sql_bexpr **rest = alloc(pl, (ncj + 1) * sizeof *rest);
+        if (!oc || !rest)
+            return nomem(pl, j);
+        *oc = (on_ctx){.preds = rest};
+        for (uint32_t i = 0; i < ncj; i++)
+            if (!used[i])
+                rest[oc->n++] = cj[i];
+        if (oc->n) {
+            c->build_on = on_build;
+            c->build_ctx = oc;
+        }
+    }
     stream s[2];
     for (int k = 0; k < 2; k++) {
         if ((rc = plan(pl, in[k], &s[k])) != 0)
@@ -1618,6 +1685,16 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     const tide_schema *ps;
     if ((rc = plan_schema(pl, j, &ps)) != 0)
         return rc;
+    if (c->build_on) { /* build once now: SQL errors at plan time, with their positions */
+        tide_expr *x = NULL;
+        tide_sql_pos at = {0};
+        rc = on_build_at(c->build_ctx, os[0], &x, &at, &e);
+        tide_expr_free(x);
+        if (rc == TIDE_ENOMEM)
+            return nomem(pl, j);
+        if (rc)
+            return sqlfail(pl, rc, at.line ? at : j->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
+    }
     const tide_schema *outs[3] = {ps, os[1], os[2]};
     unsigned fl[3] = {0, flags_of(&s[0]), flags_of(&s[1])};
     int id;
@@ -1647,8 +1724,9 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             ord[no++] = k;
     out->order = ord;
     out->norder = no;
-    /* the whole ON condition over the joined rows */
-    if (j->u.join.on) {
+    /* the whole ON condition over the joined rows (an inner join: an
+     * outer one decided inside) */
+    if (j->u.join.on && !outer) {
         tide_sql_bexpr **pred = alloc(pl, sizeof *pred);
         if (!pred)
             return nomem(pl, j);
