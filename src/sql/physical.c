@@ -474,6 +474,28 @@ static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
     return 0;
 }
 
+/* The scan's computed columns (tide_sql_plan.u.scan.computed): one tree
+ * each over the physical row. */
+typedef struct scan_computed {
+    const tide_sql_plan *p;
+} scan_computed;
+
+static int scan_build_at(const tide_sql_plan *p, tide_expr **exprs, tide_sql_pos *at, tide_err *e)
+{
+    for (uint32_t j = 0; j < p->ncols; j++) {
+        int rc = tide_sql_plan_expr_at(p->u.scan.computed[j], p->u.scan.cfg.schema, &exprs[j], at, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int scan_build(void *ctx, tide_expr **exprs, tide_err *e)
+{
+    tide_sql_pos at;
+    return scan_build_at(((const scan_computed *)ctx)->p, exprs, &at, e);
+}
+
 static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
 {
     for (uint32_t i = 0; i < pl->nscans; i++)
@@ -546,6 +568,30 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
         }
         c->on_dead = scan_node_dead;
         c->dead_ctx = d;
+    }
+    if (p->u.scan.computed) {
+        /* build once now: SQL errors at plan time, with their positions */
+        tide_err e = {0};
+        tide_sql_pos at = {0};
+        tide_expr **xs = calloc(p->ncols, sizeof *xs);
+        if (!xs)
+            return nomem(pl, p);
+        int rc = scan_build_at(p, xs, &at, &e);
+        for (uint32_t j = 0; j < p->ncols; j++)
+            tide_expr_free(xs[j]);
+        free(xs);
+        if (rc == TIDE_ENOMEM)
+            return nomem(pl, p);
+        if (rc)
+            return sqlfail(pl, rc, at.line ? at : p->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
+        scan_computed *sc = alloc(pl, sizeof *sc);
+        if (!sc)
+            return nomem(pl, p);
+        sc->p = p;
+        if ((rc = plan_schema(pl, p, &c->computed)) != 0)
+            return rc;
+        c->build = scan_build;
+        c->build_ctx = sc;
     }
     c->wm_bound = p->u.scan.wm_bound;
     c->idle_timeout_ms = p->u.scan.cfg.idle_timeout_ms;

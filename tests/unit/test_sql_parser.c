@@ -200,6 +200,10 @@ static const struct {
      "THEN 2 END;"},
     {"SELECT FLOOR(ts TO DAY), ceil(ts to hour), floor(x), CEIL(ts TO MINUTES)",
      "SELECT FLOOR(ts TO DAY), CEIL(ts TO HOUR), FLOOR(x), CEIL(ts TO MINUTE);"},
+    {"SELECT extract(dow from ts), TimestampAdd(months, -2, ts), TIMESTAMPDIFF(week, a, b), floor(ts to quarter), "
+     "date '2024-05-01', to_timestamp(s, 'yyyy')",
+     "SELECT EXTRACT(DOW FROM ts), TIMESTAMPADD(MONTH, -2, ts), TIMESTAMPDIFF(WEEK, a, b), FLOOR(ts TO QUARTER), "
+     "DATE '2024-05-01', TO_TIMESTAMP(s, 'yyyy');"},
     /* literals */
     {"SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50",
      "SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50;"},
@@ -489,8 +493,12 @@ static const struct {
     {"SELECT a BETWEEN 1 OR 2", 1, 20, "expected AND in BETWEEN, found 'OR'"},
     {"SELECT a IN 1", 1, 13, "expected '(' after IN, found '1'"},
     {"SELECT (a + b", 1, 14, "expected ')' to close '(', found end of input"},
-    {"SELECT FLOOR(ts TO WEEK)", 1, 20,
-     "expected a time unit (SECOND, MINUTE, HOUR, DAY, MONTH or YEAR) after TO, found 'WEEK'"},
+    {"SELECT FLOOR(ts TO FORTNIGHT)", 1, 20,
+     "expected a time unit (MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR, DOW or DOY) after "
+     "TO, found 'FORTNIGHT'"},
+    {"SELECT EXTRACT(HOUR ts)", 1, 21, "expected FROM after the time unit, found 'ts'"},
+    {"SELECT TIMESTAMPADD(DAYS 1, ts)", 1, 26, "expected ',' after the time unit, found '1'"},
+    {"SELECT TIME '10:00:00'", 1, 8, "TIME literals are not supported (tide has no TIME type; use a TIMESTAMP)"},
     {"SELECT a,\n       b\nFROM t\nWHERE c = = 1", 4, 11, "expected an expression, found '='"},
     {"SELECT 1;\nSELECT 'x", 2, 8, "unterminated string literal"},
     {"INSERT sink SELECT 1", 1, 8, "expected INTO after INSERT, found 'sink'"},
