@@ -62,9 +62,7 @@ static int parse_f64(const char *v, double *out)
     return 0;
 }
 
-/* A duration: digits, optional blanks, an optional unit (a bare number is
- * milliseconds).  0, or -1 when malformed, negative or too large. */
-static int parse_duration(const char *v, int64_t *out)
+int tide_src_parse_duration(const char *v, int64_t *out)
 {
     static const struct {
         const char *name;
@@ -142,11 +140,11 @@ int tide_src_config_set(tide_src_config *c, const char *key, const char *value, 
         else
             bad = 1;
     } else if (!strcmp(key, "scan.watermark.idle-timeout") || !strcmp(key, "source.idle-timeout")) {
-        bad = parse_duration(value, &c->idle_timeout_ms);
+        bad = tide_src_parse_duration(value, &c->idle_timeout_ms);
     } else if (!strcmp(key, "scan.watermark.quiet-advance")) {
-        bad = parse_duration(value, &c->quiet_advance_ms);
+        bad = tide_src_parse_duration(value, &c->quiet_advance_ms);
     } else if (!strcmp(key, "scan.watermark.future-bound")) {
-        bad = parse_duration(value, &c->future_bound_ms);
+        bad = tide_src_parse_duration(value, &c->future_bound_ms);
     } else if (!strcmp(key, "rowtime.column")) {
         c->rowtime_column = value;
     } else if (!strcmp(key, "seed")) {

@@ -18,6 +18,7 @@
 #include "data/key.h"
 #include "exec/expr.h"
 #include "exec/join.h"
+#include "exec/regjoin.h"
 #include "state/snap.h"
 #include "tide.h"
 #include "time/watermark.h"
@@ -33,6 +34,7 @@ typedef struct jnode {
     const tide_node_join_cfg *cfg;
     tide_join_interval *ij;
     tide_join_window *wj;
+    tide_regjoin *rj;
     tide_schema *schema; /* port 0 */
     tide_cbatch *out;
     uint32_t ncols[2];
@@ -71,7 +73,7 @@ static int check_cfg(const tide_node_join_cfg *c, tide_err *e)
     if (!c)
         return tide_err_set(e, TIDE_EINVAL, "join node: no config");
     if (c->kind != TIDE_NODE_JOIN_INTERVAL && c->kind != TIDE_NODE_JOIN_WINDOW &&
-        c->kind != TIDE_NODE_JOIN_WINDOW_END)
+        c->kind != TIDE_NODE_JOIN_WINDOW_END && c->kind != TIDE_NODE_JOIN_REGULAR)
         return tide_err_set(e, TIDE_EINVAL, "join node: unknown kind %d", (int)c->kind);
     if (c->n_keys > TIDE_NODE_JOIN_MAX_KEYS)
         return tide_err_set(e, TIDE_EINVAL, "join node: %u keys (at most %d)", c->n_keys,
@@ -84,7 +86,7 @@ static int check_cfg(const tide_node_join_cfg *c, tide_err *e)
             rc = check_col(c, s, c->side[s].key_cols[k], "key_cols[]", false, e);
         if (!rc && c->kind == TIDE_NODE_JOIN_INTERVAL)
             rc = check_col(c, s, c->side[s].time_col, "time_col", true, e);
-        if (!rc && c->kind != TIDE_NODE_JOIN_INTERVAL)
+        if (!rc && (c->kind == TIDE_NODE_JOIN_WINDOW || c->kind == TIDE_NODE_JOIN_WINDOW_END))
             rc = check_col(c, s, c->side[s].end_col, "end_col", true, e);
         if (!rc && c->kind == TIDE_NODE_JOIN_WINDOW)
             rc = check_col(c, s, c->side[s].start_col, "start_col", true, e);
@@ -163,6 +165,7 @@ static void jnode_free(void *self)
         return;
     tide_join_interval_free(j->ij);
     tide_join_window_free(j->wj);
+    tide_regjoin_free(j->rj);
     tide_expr_free(j->on);
     tide_cbatch_free(j->cand);
     tide_cbatch_free(j->out);
@@ -218,6 +221,24 @@ static int on_joined(void *ctx, const tide_join_row *row)
     return put_row(j, o, r, row);
 }
 
+/* A change of a regular join's output into the output batch. */
+static int on_changed(void *ctx, tide_op op, const tide_join_row *row)
+{
+    jnode *j = ctx;
+    tide_cbatch *o = j->out;
+    int rc = 0;
+    j->cand_ready = false; /* (the regular join emits after sorting, not after a match) */
+    if (!tide_cbatch_has_ops(o) && op != TIDE_OP_INSERT)
+        return tide_err_set(&j->err, TIDE_EINVAL, "join node: a retraction out of a join planned append-only");
+    if (tide_cbatch_full(o) && (rc = flush(j, j->cx, &j->err)) != 0)
+        return rc;
+    uint32_t r = 0;
+    tide_cbatch_add_row(o, &r);
+    if (tide_cbatch_has_ops(o))
+        tide_cbatch_set_op(o, r, op);
+    return put_row(j, o, r, row);
+}
+
 /* The ON predicate over one candidate pair: 1 TRUE, 0 not (FALSE, NULL, or
  * a row the predicate failed on: counted bad), or an error. */
 static int on_match(void *ctx, const tide_join_row *row)
@@ -266,7 +287,8 @@ int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void
         goto fail;
     }
     if ((rc = tide_node_join_schema(c, 0, &j->schema, e)) != 0 ||
-        (rc = tide_cbatch_create(&j->out, j->schema, OUT_ROWS, 0, e)) != 0)
+        (rc = tide_cbatch_create(&j->out, j->schema, OUT_ROWS,
+                                 c->kind == TIDE_NODE_JOIN_REGULAR && c->changelog ? TIDE_CBATCH_OPS : 0, e)) != 0)
         goto fail;
     if (c->build_on) {
         if ((rc = c->build_on(c->build_ctx, instance, j->schema, &j->on, e)) != 0 ||
@@ -278,7 +300,16 @@ int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void
             goto fail;
         }
     }
-    if (c->kind == TIDE_NODE_JOIN_INTERVAL) {
+    if (c->kind == TIDE_NODE_JOIN_REGULAR) {
+        tide_regjoin_config rc_ = {.n_left = j->ncols[0],
+                                   .n_right = j->ncols[1],
+                                   .outer = {c->outer[0], c->outer[1]},
+                                   .ttl = c->ttl,
+                                   .emit = on_changed,
+                                   .match = c->build_on ? on_match : NULL,
+                                   .ctx = j};
+        rc = tide_regjoin_create(&rc_, &j->rj, e);
+    } else if (c->kind == TIDE_NODE_JOIN_INTERVAL) {
         tide_join_interval_config ic = {.lo = c->lo,
                                         .hi = c->hi,
                                         .n_left = j->ncols[0],
@@ -348,7 +379,9 @@ static int row_key(jnode *j, int s, const tide_cbatch *b, uint32_t r, bool *alon
 
 static uint64_t late_count(const jnode *j)
 {
-    return j->ij ? tide_join_interval_late_count(j->ij) : tide_join_window_late_count(j->wj);
+    return j->ij   ? tide_join_interval_late_count(j->ij)
+           : j->wj ? tide_join_window_late_count(j->wj)
+                   : tide_regjoin_missing(j->rj);
 }
 
 static int jnode_batch(void *self, uint32_t in, const tide_cbatch *b, const uint32_t *sel,
@@ -370,8 +403,9 @@ static int jnode_batch(void *self, uint32_t in, const tide_cbatch *b, const uint
         j->late = p;
         j->late_cap = n;
     }
-    bool interval = c->kind == TIDE_NODE_JOIN_INTERVAL;
+    bool interval = c->kind == TIDE_NODE_JOIN_INTERVAL, regular = c->kind == TIDE_NODE_JOIN_REGULAR;
     uint32_t tcol = interval ? c->side[s].time_col : c->side[s].end_col;
+    bool ops = tide_cbatch_has_ops(b);
     tide_join_side side = s ? TIDE_JOIN_RIGHT : TIDE_JOIN_LEFT;
     uint32_t nlate = 0;
     uint64_t late0 = late_count(j);
@@ -380,14 +414,18 @@ static int jnode_batch(void *self, uint32_t in, const tide_cbatch *b, const uint
     tide_err_clear(&j->err);
     for (uint32_t i = 0; i < n && !rc; i++) {
         uint32_t r = sel ? sel[i] : i;
+        int64_t t = 0;
+        if (regular)
+            goto keyed; /* no time */
         if (tide_cbatch_is_null(b, tcol, r))
             continue;
-        int64_t t = tide_cbatch_i64(b, tcol, r);
+        t = tide_cbatch_i64(b, tcol, r);
         if (!interval) {
             if (t == TIDE_TS_MIN)
                 continue; /* no window ends there */
             t -= 1;       /* the pane [end - 1, end) */
         }
+    keyed:;
         bool alone;
         if ((rc = row_key(j, s, b, r, &alone)) != 0) {
             if (rc > 0) {
@@ -409,13 +447,16 @@ static int jnode_batch(void *self, uint32_t in, const tide_cbatch *b, const uint
         for (uint32_t k = 0; k < nc; k++)
             j->vals[k] = tide_cbatch_get(b, k, r);
         uint64_t before = late_count(j);
-        if (interval)
+        if (regular)
+            rc = tide_regjoin_push(j->rj, side, j->key.data, (uint32_t)j->key.len,
+                                   ops ? tide_op_sign(tide_cbatch_op(b, r)) : 1, j->vals, e);
+        else if (interval)
             rc = tide_join_interval_push(j->ij, side, j->key.data, (uint32_t)j->key.len, t, j->vals,
                                          e);
         else
             rc = tide_join_window_push(j->wj, side, j->key.data, (uint32_t)j->key.len, t, j->vals,
                                        e);
-        if (!rc && !interval && late_count(j) != before)
+        if (!rc && !interval && !regular && late_count(j) != before)
             j->late[nlate++] = r;
     }
     j->cx = NULL;
@@ -438,14 +479,18 @@ static int jnode_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err *
     j->wm = wm;
     j->cx = cx;
     tide_err_clear(&j->err);
-    int rc = j->ij ? tide_join_interval_advance_watermark(j->ij, wm, e)
-                   : tide_join_window_advance_watermark(j->wj, wm, e);
+    uint64_t late0 = late_count(j);
+    int rc = j->ij   ? tide_join_interval_advance_watermark(j->ij, wm, e)
+             : j->wj ? tide_join_window_advance_watermark(j->wj, wm, e)
+                     : tide_regjoin_advance_watermark(j->rj, wm, e);
     j->cx = NULL;
     if (rc) {
         if (j->err.code)
             *e = j->err;
         return rc;
     }
+    if (late_count(j) != late0) /* retractions that found nothing (regular) */
+        tide_node_count(cx, TIDE_NODE_LATE, late_count(j) - late0);
     if (c->kind == TIDE_NODE_JOIN_INTERVAL)
         tide_node_hold(cx, wm == TIDE_TS_MAX ? TIDE_TS_MAX
                                              : tide_wm_sat_sub(wm, tide_node_join_delay(c)));
@@ -461,7 +506,9 @@ static int jnode_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
     (void)id;
     const jnode *j = self;
     tide_buf inner = {0};
-    int rc = j->ij ? tide_join_interval_snapshot(j->ij, &inner, e) : tide_join_window_snapshot(j->wj, &inner, e);
+    int rc = j->ij   ? tide_join_interval_snapshot(j->ij, &inner, e)
+             : j->wj ? tide_join_window_snapshot(j->wj, &inner, e)
+                     : tide_regjoin_snapshot(j->rj, &inner, e);
     if (rc) {
         tide_buf_free(&inner);
         return rc;
@@ -496,7 +543,9 @@ static int jnode_restore(void *self, const void *buf, size_t len, tide_err *e)
         return rc;
     if (kind != (uint8_t)c->kind || n0 != j->ncols[0] || n1 != j->ncols[1])
         return tide_err_set(e, TIDE_EINVAL, "join node: the snapshot is of another join");
-    rc = j->ij ? tide_join_interval_restore(j->ij, inner, ilen, e) : tide_join_window_restore(j->wj, inner, ilen, e);
+    rc = j->ij   ? tide_join_interval_restore(j->ij, inner, ilen, e)
+         : j->wj ? tide_join_window_restore(j->wj, inner, ilen, e)
+                 : tide_regjoin_restore(j->rj, inner, ilen, e);
     if (rc)
         return rc;
     j->wm = wm;

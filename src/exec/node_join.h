@@ -40,6 +40,14 @@
  *            final result of a window that is still open) is late: counted,
  *            sent to its side's late port.
  *
+ * REGULAR    an unwindowed join of two streams or changelogs (inputs with
+ *            ops: +I/+U add a row, -U/-D retract one), over
+ *            exec/regjoin.h: at each watermark the net change of the join
+ *            output goes out as +I / -D rows (cfg.changelog must be set
+ *            unless no row can ever be retracted: append-only inputs and
+ *            an inner join); the rest of ON is cfg.build_on.  Retractions
+ *            that find no row (expired by cfg.ttl) count as late.
+ *
  * Both window kinds run on exec/join.h's window operator, each (window_end,
  * [window_start,] key) one pane [window_end - 1, window_end) of a 1 ms
  * TUMBLE: the operator's firing (W >= end - 1, DESIGN.md 4), lateness and
@@ -117,6 +125,7 @@ typedef enum tide_node_join_kind {
     TIDE_NODE_JOIN_INTERVAL,
     TIDE_NODE_JOIN_WINDOW,
     TIDE_NODE_JOIN_WINDOW_END,
+    TIDE_NODE_JOIN_REGULAR,
 } tide_node_join_kind;
 
 #define TIDE_NODE_JOIN_MAX_KEYS 16
@@ -141,6 +150,8 @@ typedef struct tide_node_join_cfg {
     bool null_safe[TIDE_NODE_JOIN_MAX_KEYS]; /* key k is IS NOT DISTINCT FROM: NULL meets NULL */
     int64_t lo, hi;              /* INTERVAL: lo <= left.time - right.time <= hi */
     bool outer[2];               /* pad unmatched rows of that side (LEFT, RIGHT, FULL) */
+    bool changelog;              /* REGULAR: port 0 carries ops (+I, -D) */
+    int64_t ttl;                 /* REGULAR: state TTL in ms of event time (exec/regjoin.h); 0 none */
     tide_node_join_build_fn build_on; /* NULL: every candidate pair matches */
     void *build_ctx;
 } tide_node_join_cfg;

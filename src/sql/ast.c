@@ -659,6 +659,14 @@ tide_sql_stmt *tide_sql_ast_create_view(tide_sql_script *s, tide_sql_name name, 
     return st;
 }
 
+tide_sql_stmt *tide_sql_ast_set(tide_sql_script *s, const tide_sql_option *kv, tide_sql_pos pos)
+{
+    tide_sql_stmt *st = kv ? new_stmt(s, TIDE_SQL_STMT_SET, pos) : NULL;
+    if (st)
+        st->u.set = kv;
+    return st;
+}
+
 tide_sql_stmt *tide_sql_ast_insert(tide_sql_script *s, tide_sql_name table, tide_sql_query *q,
                                    tide_sql_pos pos)
 {
@@ -1271,6 +1279,12 @@ static void print_stmt(printer *pr, const tide_sql_stmt *st)
         break;
     case TIDE_SQL_STMT_QUERY:
         print_query(pr, st->u.query);
+        break;
+    case TIDE_SQL_STMT_SET:
+        puts_(pr, "SET ");
+        put_quoted(pr, st->u.set->key, st->u.set->key_len, '\'');
+        puts_(pr, " = ");
+        put_quoted(pr, st->u.set->value, st->u.set->value_len, '\'');
         break;
     }
 }

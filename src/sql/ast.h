@@ -396,6 +396,7 @@ typedef enum tide_sql_stmt_kind {
     TIDE_SQL_STMT_CREATE_VIEW,  /* u.create_view */
     TIDE_SQL_STMT_INSERT,       /* u.insert */
     TIDE_SQL_STMT_QUERY,        /* u.query */
+    TIDE_SQL_STMT_SET,          /* u.set: SET 'key' = 'value' (Flink's configuration) */
 } tide_sql_stmt_kind;
 
 typedef struct tide_sql_stmt {
@@ -412,6 +413,7 @@ typedef struct tide_sql_stmt {
             tide_sql_query *query;
         } insert;
         tide_sql_query *query;
+        const tide_sql_option *set;
     } u;
 } tide_sql_stmt;
 
@@ -549,6 +551,7 @@ tide_sql_stmt *tide_sql_ast_create_table(tide_sql_script *s, tide_sql_name name,
                                          tide_sql_expr *wm, tide_sql_vec options, tide_sql_pos pos);
 tide_sql_stmt *tide_sql_ast_create_view(tide_sql_script *s, tide_sql_name name, tide_sql_query *q,
                                         tide_sql_pos pos);
+tide_sql_stmt *tide_sql_ast_set(tide_sql_script *s, const tide_sql_option *kv, tide_sql_pos pos);
 tide_sql_stmt *tide_sql_ast_insert(tide_sql_script *s, tide_sql_name table, tide_sql_query *q,
                                    tide_sql_pos pos);
 tide_sql_stmt *tide_sql_ast_query_stmt(tide_sql_script *s, tide_sql_query *q, tide_sql_pos pos);

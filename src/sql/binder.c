@@ -50,6 +50,7 @@ typedef struct binder {
     tide_sql_pos stmt_pos;
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
     struct overctx *over; /* binding a select list over an OVER node */
+    int64_t state_ttl;    /* SET 'table.exec.state.ttl' (ms; 0: none), for the statements after it */
 } binder;
 
 /* A relation in scope: a plan and one qualifier per column (NULL: none). */
@@ -1573,6 +1574,7 @@ static bool bind_join(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
     p->input = l.plan;
     p->right = r.plan;
     p->u.join.kind = f->u.join.kind;
+    p->u.join.ttl = b->state_ttl;
     memcpy(p->cols, l.plan->cols, nl * sizeof *p->cols);
     memcpy(p->cols + nl, r.plan->cols, nr * sizeof *p->cols);
     if (!(out->quals = bal(b, (nl + nr ? nl + nr : 1) * sizeof *out->quals)))
@@ -2387,6 +2389,21 @@ static bool bind_stmt(binder *b, const tide_sql_stmt *st, uint32_t *cap)
     case TIDE_SQL_STMT_QUERY: {
         tide_sql_plan *p = plan_sink(b, NULL, st->u.query, st->pos);
         return p && push_plan(b, p, cap);
+    }
+    case TIDE_SQL_STMT_SET: {
+        const tide_sql_option *kv = st->u.set;
+        if (strcmp(kv->key, "table.exec.state.ttl") != 0)
+            return fail(b, TIDE_EINVAL, kv->pos, "unknown setting '%s' (tide knows 'table.exec.state.ttl')",
+                        kv->key),
+                   false;
+        int64_t ms;
+        if (tide_src_parse_duration(kv->value, &ms) != 0)
+            return fail(b, TIDE_EINVAL, kv->pos,
+                        "'table.exec.state.ttl' = '%s': not a duration ('0' for none, '1 h', '30 min', '500 ms')",
+                        kv->value),
+                   false;
+        b->state_ttl = ms;
+        return true;
     }
     }
     return false;

@@ -122,6 +122,7 @@ typedef enum tide_sql_tok_kind {
     X(SECOND, 0)                                                                                   \
     X(SECONDS, 0)                                                                                  \
     X(SELECT, 1)                                                                                   \
+    X(SET, 0)                                                                                      \
     X(TABLE, 1)                                                                                    \
     X(THEN, 1)                                                                                     \
     X(TIMESTAMP, 0)                                                                                \

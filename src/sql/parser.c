@@ -1611,7 +1611,27 @@ static tide_sql_stmt *parse_stmt(parser *p)
             return NULL;
         return chk(p, tide_sql_ast_query_stmt(p->s, q, span(p, start)));
     }
-    return expected(p, "a statement (CREATE, INSERT, SELECT or WITH)");
+    if (accept_kw(p, TIDE_SQL_KW_SET)) { /* SET 'key' = 'value' */
+        tide_sql_token kt = p->tok, vt;
+        size_t kn, vn;
+        char *k, *v;
+        if (kt.kind != TIDE_SQL_TOK_STRING)
+            return expected(p, "a setting's name in quotes after SET");
+        if (!(k = decode_string(p, &kt, &kn)))
+            return NULL;
+        advance(p);
+        if (!expect(p, TIDE_SQL_TOK_EQ, "'=' after the setting's name"))
+            return NULL;
+        vt = p->tok;
+        if (vt.kind != TIDE_SQL_TOK_STRING)
+            return expected(p, "a setting's value in quotes");
+        if (!(v = decode_string(p, &vt, &vn)))
+            return NULL;
+        advance(p);
+        tide_sql_option *kv = chk(p, tide_sql_ast_option(p->s, k, kn, v, vn, span(p, tok_pos(&kt))));
+        return kv ? chk(p, tide_sql_ast_set(p->s, kv, span(p, start))) : NULL;
+    }
+    return expected(p, "a statement (CREATE, INSERT, SELECT, WITH or SET)");
 }
 
 int tide_sql_parse(const char *file, const char *src, size_t len, tide_sql_script **out,

@@ -1595,13 +1595,13 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                            "not supported yet: a window join whose ON does not equate both window_start "
                            "and window_end");
     } else {
-        if (bk[0] == TIDE_SQL_PLAN_WINDOW_AGGREGATE || bk[1] == TIDE_SQL_PLAN_WINDOW_AGGREGATE ||
-            bk[0] == TIDE_SQL_PLAN_AGGREGATE || bk[1] == TIDE_SQL_PLAN_AGGREGATE || in[0]->changelog ||
-            in[1]->changelog)
-            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos,
-                           "not supported yet: a join of a stream with an aggregation (join two windowed "
-                           "aggregates on window_end, or two streams with a time bound)");
-        c->kind = TIDE_NODE_JOIN_INTERVAL;
+        /* an interval join when two streams' times bound each other, else
+         * a regular join (Flink's: of changelogs, aggregations, streams
+         * without such a bound) */
+        bool streams = !(bk[0] == TIDE_SQL_PLAN_WINDOW_AGGREGATE || bk[1] == TIDE_SQL_PLAN_WINDOW_AGGREGATE ||
+                         bk[0] == TIDE_SQL_PLAN_AGGREGATE || bk[1] == TIDE_SQL_PLAN_AGGREGATE || in[0]->changelog ||
+                         in[1]->changelog);
+        bool bound_used[64] = {false};
         int64_t lo = INT64_MIN, hi = INT64_MAX;
         uint32_t tcol[2] = {UINT32_MAX, UINT32_MAX}, tc[2];
         for (uint32_t i = 0; i < ncj; i++) {
@@ -1633,8 +1633,8 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                 }
             }
             if (bounded) {
-                used[i] = true;
-                if (tcol[0] != UINT32_MAX && (tcol[0] != tc[0] || tcol[1] != tc[1]))
+                bound_used[i] = true;
+                if (streams && tcol[0] != UINT32_MAX && (tcol[0] != tc[0] || tcol[1] != tc[1]))
                     return sqlfail(pl, TIDE_EUNSUPPORTED, x->ast->pos,
                                    "not supported yet: an interval join bounding more than one time column "
                                    "per side");
@@ -1644,19 +1644,26 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         }
         if (j->u.join.cls == TIDE_SQL_JOIN_WINDOW)
             return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: this window join");
-        if (tcol[0] == UINT32_MAX || lo == INT64_MIN || hi == INT64_MAX || lo > hi)
-            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos,
-                           "not supported yet: joins of two streams without a time bound on both sides (an "
-                           "interval join: l.ts BETWEEN r.ts - INTERVAL .. AND r.ts + INTERVAL ..)");
-        c->side[0].time_col = tcol[0];
-        c->side[1].time_col = tcol[1];
-        c->lo = lo;
-        c->hi = hi;
+        if (streams && tcol[0] != UINT32_MAX && lo != INT64_MIN && hi != INT64_MAX && lo <= hi) {
+            c->kind = TIDE_NODE_JOIN_INTERVAL;
+            for (uint32_t i = 0; i < ncj; i++)
+                used[i] |= bound_used[i];
+            c->side[0].time_col = tcol[0];
+            c->side[1].time_col = tcol[1];
+            c->lo = lo;
+            c->hi = hi;
+        } else { /* the time comparisons are ordinary conditions here */
+            c->kind = TIDE_NODE_JOIN_REGULAR;
+            c->changelog = j->changelog;
+            c->ttl = j->u.join.ttl;
+        }
     }
+    bool regular = c->kind == TIDE_NODE_JOIN_REGULAR;
     c->n_keys = nk;
-    if (outer) {
+    if (outer || regular) {
         /* the rest of ON decides inside the join which pairs match: a
-         * filter after it would drop the padded rows */
+         * filter after it would drop the padded rows (and a regular join's
+         * retractions must find the rows it emitted) */
         c->outer[0] = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_FULL;
         c->outer[1] = jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
         on_ctx *oc = alloc(pl, sizeof *oc);
@@ -1707,28 +1714,35 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             return sqlfail(pl, rc, at.line ? at : j->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
     }
     const tide_schema *outs[3] = {ps, os[1], os[2]};
-    unsigned fl[3] = {0, flags_of(&s[0]), flags_of(&s[1])};
+    unsigned fl[3] = {regular && c->changelog ? TIDE_CBATCH_OPS : 0, flags_of(&s[0]), flags_of(&s[1])};
     int id;
     if ((rc = add_node(pl, j, "join", &tide_node_join_vt, tide_node_join_make, c, par, 3, outs, fl, &id)) != 0)
         return rc;
     for (int k = 0; k < 2; k++)
         if ((rc = exchange(pl, j, &s[k], id, c->side[k].key_cols, nk, par)) != 0)
             return rc;
-    *out = (stream){.node = id, .port = 0, .par = par, .schema = ps, .ordered = true};
-    /* canonical order: the window end (or the left time), the keys, then
-     * every other column */
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = ps, .ordered = true,
+                    .changelog = regular && c->changelog};
+    /* canonical order: the window end (or the left time), the keys (a
+     * regular join: each side's, as a padded row has NULLs in the other's),
+     * then every other column */
     uint32_t ncol = (uint32_t)tide_schema_ncols(ps), no = 0;
     uint32_t *ord = alloc(pl, (ncol + 1) * sizeof *ord);
     bool *in_ord = alloc(pl, (ncol + 1) * sizeof *in_ord);
     if (!ord || !in_ord)
         return nomem(pl, j);
-    uint32_t first = c->kind == TIDE_NODE_JOIN_INTERVAL ? c->side[0].time_col : c->side[0].end_col;
-    ord[no++] = first;
-    in_ord[first] = true;
-    for (uint32_t k = 0; k < nk; k++)
-        if (!in_ord[c->side[0].key_cols[k]]) {
-            ord[no++] = c->side[0].key_cols[k];
-            in_ord[c->side[0].key_cols[k]] = true;
+    if (!regular) {
+        uint32_t first = c->kind == TIDE_NODE_JOIN_INTERVAL ? c->side[0].time_col : c->side[0].end_col;
+        ord[no++] = first;
+        in_ord[first] = true;
+    }
+    for (int sd = 0; sd < (regular ? 2 : 1); sd++)
+        for (uint32_t k = 0; k < nk; k++) {
+            uint32_t col = c->side[sd].key_cols[k] + (sd ? nl : 0);
+            if (!in_ord[col]) {
+                ord[no++] = col;
+                in_ord[col] = true;
+            }
         }
     for (uint32_t k = 0; k < ncol; k++)
         if (!in_ord[k])
@@ -1737,7 +1751,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     out->norder = no;
     /* the whole ON condition over the joined rows (an inner join: an
      * outer one decided inside) */
-    if (j->u.join.on && !outer) {
+    if (j->u.join.on && !outer && !regular) {
         tide_sql_bexpr **pred = alloc(pl, sizeof *pred);
         if (!pred)
             return nomem(pl, j);

@@ -241,6 +241,10 @@ static int put_line(const tide_sql_plan *p, tide_buf *out)
             rc = tide_buf_printf(out, " on ");
             rc = rc ? rc : put_expr(out, p->u.join.on, p);
         }
+        if (!rc && p->u.join.ttl && p->u.join.cls == TIDE_SQL_JOIN_REGULAR && !aggs) {
+            rc = tide_buf_printf(out, " state-ttl=");
+            rc = rc ? rc : tide_sql_print_duration(p->u.join.ttl, out);
+        }
         break;
     }
     case TIDE_SQL_PLAN_UNION: rc = rc ? rc : tide_buf_printf(out, " ALL"); break;

@@ -215,6 +215,7 @@ struct tide_sql_plan {
             tide_sql_join_kind kind;
             tide_sql_join_class cls;
             tide_sql_bexpr *on; /* NULL for CROSS / comma */
+            int64_t ttl;        /* a regular join's state TTL, ms ('table.exec.state.ttl'); 0 none */
         } join;
         struct {
             const tide_sql_table *table; /* NULL: stdout */

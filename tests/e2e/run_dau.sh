@@ -158,10 +158,6 @@ expect_eq "unknown column: nothing on stdout" "$(wc -c <"$T/out")" "0"
 expect_status "cross join: exit 1" 1 "$B" run "$T/cross.sql"
 expect_grep "cross join: not supported yet" "cross\.sql:[0-9]+:[0-9]+: not supported yet: CROSS joins" "$T/err"
 
-{ ddl; echo "SELECT a.user_id FROM logins a JOIN logins b ON a.user_id = b.user_id;"; } >"$T/join.sql"
-expect_status "join: exit 1" 1 "$B" run "$T/join.sql"
-expect_grep "join: not supported yet" "join\.sql:[0-9]+:[0-9]+: not supported yet: joins" "$T/err"
-
 expect_status "missing file: exit 2" 2 "$B" run "$T/nope.sql"
 sed 's/logins.csv/missing.csv/' "$T/f.sql" >"$T/missing.sql"
 expect_status "missing input file: exit 2" 2 "$B" run "$T/missing.sql"

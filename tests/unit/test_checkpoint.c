@@ -651,6 +651,17 @@ static void test_multi_stage(void)
         "  ON a.window_start = b.window_start AND a.window_end = b.window_end AND a.user_id = b.user_id\n"
         ")\n"
         "SELECT ac, bc, COUNT(*) AS n, COUNT(au) AS na, COUNT(bu) AS nb FROM j GROUP BY ac, bc;\n",
+        /* regular joins: a stream LEFT JOIN an aggregation's changelog (the
+         * padded rows, retractions as counts change), then FULL of two
+         * changelogs with a state TTL */
+        "SELECT l.ts, l.user_id, c.n FROM logins l LEFT JOIN\n"
+        "  (SELECT user_id, COUNT(*) AS n FROM logins WHERE device = 'web' GROUP BY user_id) c\n"
+        "  ON l.user_id = c.user_id AND c.n > 2;\n",
+        "SET 'table.exec.state.ttl' = '6 h';\n"
+        "SELECT a.country, a.n, b.device, b.m FROM\n"
+        "  (SELECT country, COUNT(*) AS n FROM logins GROUP BY country) a FULL JOIN\n"
+        "  (SELECT device, country, COUNT(DISTINCT user_id) AS m FROM logins GROUP BY device, country) b\n"
+        "  ON a.country = b.country AND b.m * 3 > a.n;\n",
         /* OVER aggregates over a sliding RANGE frame per user (exec/node_over:
          * buffered rows, frame rows, MIN/MAX retracting) */
         "SELECT user_id, ts, country,\n"

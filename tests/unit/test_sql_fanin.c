@@ -478,9 +478,6 @@ static void test_refused(void)
                                 "a.window_end = b.window_end;",
                    5, "early or late firings");
     expect_refused(
-        "SELECT a.ts FROM logins a JOIN logins b ON a.user_id = b.user_id AND a.ts >= b.ts;", 5,
-        "without a time bound");
-    expect_refused(
         "SELECT a.window_start FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR)) "
         "a JOIN "
         "TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '2' HOUR)) b ON a.window_start = "

@@ -414,7 +414,7 @@ static const struct {
     {"SELECT a FROM t GROUP a", 1, 23, "expected BY after GROUP, found 'a'"},
     {"SELECT FROM t", 1, 8, "expected an expression, found 'FROM'"},
     {"SELECT a b c FROM t", 1, 12, "expected ';' or end of input after the statement, found 'c'"},
-    {"DROP TABLE t", 1, 1, "expected a statement (CREATE, INSERT, SELECT or WITH), found 'DROP'"},
+    {"DROP TABLE t", 1, 1, "expected a statement (CREATE, INSERT, SELECT, WITH or SET), found 'DROP'"},
     {"CREATE INDEX i", 1, 8, "expected TABLE or VIEW after CREATE, found 'INDEX'"},
     {"CREATE TABLE t (a DECIMAL)", 1, 19,
      "expected a type (BOOLEAN, BIGINT, DOUBLE, STRING, VARCHAR or TIMESTAMP(3)), found 'DECIMAL'"},
@@ -575,7 +575,7 @@ static void test_render(void)
                   "  SELECT ? x;\n"
                   "         ^\n");
     expect_render(NULL, "x",
-                  "<input>:1:1: expected a statement (CREATE, INSERT, SELECT or WITH), found 'x'\n"
+                  "<input>:1:1: expected a statement (CREATE, INSERT, SELECT, WITH or SET), found 'x'\n"
                   "  x\n"
                   "  ^\n");
     /* and as a tide_err */
