@@ -499,18 +499,9 @@ int tide_cli_dead_open(tide_sink_dead **out, const char *datadir, const char *de
 {
     tide_sink_dead_config dc = {0};
     if (dead_topic) {
-        if (tide_topic_exists(datadir, dead_topic) <= 0) {
-            tide_topic_config tc;
-            tide_topic_config_default(&tc);
-            tc.partitions = 1;
-            int rc = tide_topic_create(datadir, dead_topic, &tc, e);
-            if (rc == TIDE_EEXIST) /* created meanwhile by someone else */
-                tide_err_clear(e);
-            else if (rc != 0)
-                return rc;
-        }
         dc.datadir = datadir;
         dc.topic = dead_topic;
+        dc.create = true;
     } else {
         dc.path = dest;
         dc.append = true;

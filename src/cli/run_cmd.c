@@ -55,8 +55,9 @@ static const char run_usage[] =
     "  records in N, out N, late N, bad N\n"
     "Each bad record of a source (undecodable, without an event time or one\n"
     "outside the TIMESTAMP range) is reported on stderr as \"tide: WHERE: why\"\n"
-    "(the first 100 of a run; the rest are counted), and with --dead-letter all\n"
-    "of them are kept there as JSON lines {\"reason\", \"position\", \"raw\"}.\n"
+    "(the first 10 of a run; the rest are counted), and with --dead-letter, or a\n"
+    "table's 'dead-letter' option (a file or topic:NAME), all of them are kept\n"
+    "there as JSON lines {\"reason\", \"position\", \"raw\"}.\n"
     "\n"
     "Options:\n"
     "  --parallelism P     aggregation instances (default: number of cores)\n"
@@ -164,7 +165,7 @@ static int compile(const char *path, script *s)
 
 /* ---- bad records ---- */
 
-#define DEAD_SHOWN 100 /* bad records a run reports on stderr */
+#define DEAD_SHOWN 10 /* bad records a run reports in full on stderr */
 
 typedef struct dead_out {
     pthread_mutex_t mu; /* scans call from their own threads */
@@ -180,8 +181,8 @@ static void on_dead(void *ctx, const char *position, const char *reason, const v
     if (d->n < DEAD_SHOWN)
         fprintf(stderr, "tide: %s: %s\n", position, reason);
     else if (d->n == DEAD_SHOWN)
-        fprintf(stderr, "tide: more bad records: counted%s\n",
-                d->sink ? ", and kept by --dead-letter" : " (--dead-letter keeps them all)");
+        fprintf(stderr, "tide: more bad records: counted (in the summary)%s\n",
+                d->sink ? ", and kept by --dead-letter" : "; --dead-letter or a table's 'dead-letter' option keeps them all");
     d->n++;
     if (d->sink) /* a failure there sticks and is reported at close */
         tide_sink_dead_write(d->sink, reason, position, raw, raw_len, NULL);

@@ -24,15 +24,17 @@ static const char *const conn_names[] = {"file", "topic", "stdin", "stdout", "lo
     "scan.watermark.idle-timeout", "source.idle-timeout", "scan.watermark.quiet-advance",               \
         "scan.watermark.future-bound"
 
-static const char *const opts_file[] = {"connector", "path", "format", "csv.header", "csv.delimiter", WM_OPTS,
-                                        NULL};
+static const char *const opts_file[] = {"connector",     "path",      "format", "csv.header",
+                                        "csv.delimiter", "dead-letter", WM_OPTS, NULL};
 static const char *const opts_topic[] = {"connector",         "topic",
                                          "data",              "format",
                                          "csv.header",        "csv.delimiter",
                                          "scan.bounded.mode", "scan.startup.mode",
                                          "rowtime.column",    "key.column",
-                                         WM_OPTS,             NULL};
-static const char *const opts_stdin[] = {"connector", "format", "csv.header", "csv.delimiter", WM_OPTS, NULL};
+                                         "dead-letter",       WM_OPTS,
+                                         NULL};
+static const char *const opts_stdin[] = {"connector",   "format", "csv.header", "csv.delimiter",
+                                         "dead-letter", WM_OPTS,  NULL};
 static const char *const opts_stdout[] = {"connector", "format", "csv.header", "csv.delimiter", NULL};
 static const char *const opts_logins[] = {"connector", "seed",       "events",    "count", "users", "span", "start",
                                           "end",       "late.share", "max.delay", "rate",  "zipf",  WM_OPTS, NULL};
