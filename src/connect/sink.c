@@ -12,6 +12,7 @@
  */
 #include "connect/sink.h"
 
+#include "base/fault.h"
 #include "base/io.h"
 #include "data/csv.h"
 #include "data/json.h"
@@ -19,8 +20,10 @@
 #include "log/topic.h"
 #include "log/writer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +172,13 @@ struct tide_sink {
     size_t *key_off;
     uint32_t *count; /* per partition */
     size_t rcap;
+    /* transactions (cfg.txn) */
+    tide_encode_opts eo;  /* FILE: a fresh encoder per part (its own header) */
+    bool recovered;
+    int64_t last_pre, last_commit;
+    int64_t *pend;        /* FILE: pre-committed ids with a part file, ascending */
+    size_t npend, pend_cap;
+    tide_file *lock;      /* FILE: <dir>/.lock, held exclusive */
 };
 
 void tide_sink_config_init(tide_sink_config *c)
@@ -194,6 +204,8 @@ static void sink_free(tide_sink *k, bool remove_tmp)
     free(k->part);
     free(k->key_off);
     free(k->count);
+    free(k->pend);
+    tide_io_close(k->lock);
     free(k);
 }
 
@@ -353,6 +365,7 @@ static int table_rows(tide_sink *k, const tide_cbatch *b, const uint32_t *sel, u
 }
 
 static int flush_buf(tide_sink *k, tide_err *e);
+static int txn_file_open(tide_sink *k, tide_err *e);
 
 int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
 {
@@ -385,13 +398,13 @@ int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
         if ((rc = table_init(k, e)))
             goto fail;
     } else {
-        tide_encode_opts eo = {.format = cfg->format,
-                               .delim = cfg->delim,
-                               .header = cfg->header && cfg->kind != TIDE_SINK_TOPIC,
-                               .op_first = cfg->op == TIDE_SINK_OP_LEAD,
-                               .op_in_col = cfg->op == TIDE_SINK_OP_COLUMN,
-                               .op_col = cfg->op_col};
-        if ((rc = tide_encoder_create(&k->enc, cfg->schema, &eo, e)))
+        k->eo = (tide_encode_opts){.format = cfg->format,
+                                   .delim = cfg->delim,
+                                   .header = cfg->header && cfg->kind != TIDE_SINK_TOPIC,
+                                   .op_first = cfg->op == TIDE_SINK_OP_LEAD,
+                                   .op_in_col = cfg->op == TIDE_SINK_OP_COLUMN,
+                                   .op_col = cfg->op_col};
+        if ((rc = tide_encoder_create(&k->enc, cfg->schema, &k->eo, e)))
             goto fail;
     }
     switch (cfg->kind) {
@@ -406,13 +419,20 @@ int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
             rc = tide_err_set(e, TIDE_EINVAL, "file sink: no path");
             goto fail;
         }
-        if ((rc = out_open_path(&k->out, cfg->path, e)))
+        if ((rc = cfg->txn ? txn_file_open(k, e) : out_open_path(&k->out, cfg->path, e)))
             goto fail;
         break;
     case TIDE_SINK_TOPIC: {
         k->out.fd = -1;
         if (!cfg->topic) {
             rc = tide_err_set(e, TIDE_EINVAL, "topic sink: no topic");
+            goto fail;
+        }
+        if (cfg->txn) {
+            rc = tide_err_set(e, TIDE_EUNSUPPORTED,
+                              "topic sink %s: transactional (exactly-once) output to a topic is not supported "
+                              "yet; write to a file sink, or run without checkpoints",
+                              cfg->topic);
             goto fail;
         }
         if (!k->cfg.clock)
@@ -622,11 +642,17 @@ int tide_sink_write(tide_sink *k, const tide_cbatch *b, tide_err *e)
     return tide_sink_write_sel(k, b, NULL, tide_cbatch_rows(b), e);
 }
 
+static int txn_part_begin(tide_sink *k, tide_err *e);
+
 int tide_sink_write_sel(tide_sink *k, const tide_cbatch *b, const uint32_t *sel, uint32_t n, tide_err *e)
 {
     int rc;
     if (k->err.code)
         return tide_err_set(e, k->err.code, "%s", k->err.msg);
+    if (k->cfg.txn && !k->recovered)
+        return tide_err_set(e, TIDE_EINVAL, "transactional sink: write before tide_sink_txn_recover");
+    if (k->cfg.txn && k->cfg.kind == TIDE_SINK_FILE && !k->out.f && (rc = txn_part_begin(k, &k->err)))
+        return tide_err_set(e, rc, "%s", k->err.msg);
     if (k->cfg.kind == TIDE_SINK_TOPIC) {
         rc = write_topic(k, b, sel, n, &k->err);
     } else {
@@ -673,6 +699,11 @@ int tide_sink_close(tide_sink *k, tide_err *e)
     if (!k)
         return 0;
     int rc = 0;
+    if (k->cfg.txn && k->cfg.kind == TIDE_SINK_FILE) {
+        /* commits nothing: the open part goes, pre-committed ones stay */
+        sink_free(k, true);
+        return 0;
+    }
     if (!k->err.code && !k->wrote && k->cfg.kind != TIDE_SINK_TOPIC && k->cfg.header &&
         k->cfg.format == TIDE_FORMAT_CSV && (rc = header_only(k, &k->err)))
         tide_err_set(e, rc, "%s", k->err.msg);
@@ -696,6 +727,281 @@ void tide_sink_abort(tide_sink *k)
 }
 
 uint64_t tide_sink_rows(const tide_sink *k) { return k->rows; }
+
+/* ---- transactions ----
+ *
+ * FILE: the directory holds ".lock", ".part.open" (the open transaction),
+ * ".part-<id>.inprogress" (pre-committed) and "part-<id>.<ext>"
+ * (committed), <id> in 20 digits so that name order is id order.  Every
+ * rename goes through tide_io_rename, which fsyncs the directory before it
+ * returns, so each step is durable in order: a power loss leaves the files
+ * of the last step that returned, or of the one before. */
+
+#define TXN_OPEN ".part.open"
+#define TXN_ID_DIGITS 20
+
+static const char *txn_ext(const tide_sink *k) { return k->cfg.format == TIDE_FORMAT_JSONL ? "jsonl" : "csv"; }
+
+static int txn_path(const tide_sink *k, char *out, size_t cap, bool committed, int64_t id, tide_err *e)
+{
+    int n = committed ? snprintf(out, cap, "%s/part-%020" PRId64 ".%s", k->cfg.path, id, txn_ext(k))
+                      : snprintf(out, cap, "%s/.part-%020" PRId64 ".inprogress", k->cfg.path, id);
+    if (n < 0 || (size_t)n >= cap)
+        return tide_err_set(e, TIDE_EINVAL, "file sink %s: path too long", k->cfg.path);
+    return 0;
+}
+
+static int txn_file_open(tide_sink *k, tide_err *e)
+{
+    int rc;
+    const char *dir = k->cfg.path;
+    char p[PATH_MAX];
+    k->out.fd = -1;
+    if (k->cfg.format == TIDE_FORMAT_TABLE)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "file sink %s: the table format is for terminals; a transactional file sink writes "
+                            "csv or json",
+                            dir);
+    tide_io_info at;
+    if ((rc = tide_io_stat(dir, true, &at, e)))
+        return rc;
+    if (at.kind != TIDE_IO_NONE && at.kind != TIDE_IO_DIRECTORY)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "file sink %s: the path is %s; a transactional file sink writes a directory of part "
+                            "files",
+                            dir, tide_io_kind_name(at.kind));
+    if ((rc = tide_io_mkdirs(dir, e)))
+        return rc;
+    int n = snprintf(p, sizeof p, "%s/.lock", dir);
+    if (n < 0 || (size_t)n >= sizeof p)
+        return tide_err_set(e, TIDE_EINVAL, "file sink %s: path too long", dir);
+    if ((rc = tide_io_open(&k->lock, p, TIDE_IO_WRITE | TIDE_IO_CREATE, e)))
+        return rc;
+    tide_err le = {0};
+    rc = tide_io_lock(k->lock, TIDE_IO_LOCK_EX, &le);
+    if (rc == TIDE_ELOCKED)
+        return tide_err_set(e, rc, "file sink %s: another transactional sink has this directory open", dir);
+    return rc ? tide_err_set(e, rc, "%s", le.msg) : 0;
+}
+
+/* Open ".part.open" for the rows of a new transaction, with a fresh encoder
+ * (so a CSV part gets its own header). */
+static int txn_part_begin(tide_sink *k, tide_err *e)
+{
+    int rc;
+    char p[PATH_MAX];
+    int n = snprintf(p, sizeof p, "%s/" TXN_OPEN, k->cfg.path);
+    if (n < 0 || (size_t)n >= sizeof p)
+        return tide_err_set(e, TIDE_EINVAL, "file sink %s: path too long", k->cfg.path);
+    tide_encoder_free(k->enc);
+    k->enc = NULL;
+    if ((rc = tide_encoder_create(&k->enc, k->cfg.schema, &k->eo, e)))
+        return rc;
+    k->out.tmp = strdup(p);
+    if (!k->out.tmp)
+        return tide_err_set(e, TIDE_ENOMEM, "file sink %s: out of memory", k->cfg.path);
+    k->out.off = 0;
+    return tide_io_open(&k->out.f, p, TIDE_IO_WRITE | TIDE_IO_CREATE | TIDE_IO_EXCL, e);
+}
+
+static int txn_check(tide_sink *k, const char *what, tide_err *e)
+{
+    if (!k->cfg.txn)
+        return tide_err_set(e, TIDE_EINVAL, "sink: %s on a sink opened without txn", what);
+    if (k->err.code)
+        return tide_err_set(e, k->err.code, "%s", k->err.msg);
+    if (!k->recovered)
+        return tide_err_set(e, TIDE_EINVAL, "transactional sink: %s before tide_sink_txn_recover", what);
+    return 0;
+}
+
+/* Fail the sink with the error in k->err and copy it to e. */
+static int txn_fail(tide_sink *k, int rc, tide_err *e) { return tide_err_set(e, rc, "%s", k->err.msg); }
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The id of "<prefix><20 digits><suffix>" (suffix NULL: '.' and anything),
+ * or -1. */
+static int64_t txn_name_id(const char *name, const char *prefix, const char *suffix)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl) != 0)
+        return -1;
+    const char *d = name + pl;
+    int64_t id = 0;
+    for (int i = 0; i < TXN_ID_DIGITS; i++) {
+        if (d[i] < '0' || d[i] > '9' || id > (INT64_MAX - 9) / 10)
+            return -1;
+        id = id * 10 + (d[i] - '0');
+    }
+    const char *rest = d + TXN_ID_DIGITS;
+    if (suffix ? strcmp(rest, suffix) != 0 : rest[0] != '.')
+        return -1;
+    return id;
+}
+
+static int pend_push(tide_sink *k, int64_t id, tide_err *e)
+{
+    if (k->npend == k->pend_cap) {
+        size_t cap = k->pend_cap ? 2 * k->pend_cap : 8;
+        int64_t *v = realloc(k->pend, cap * sizeof *v);
+        if (!v)
+            return tide_err_set(e, TIDE_ENOMEM, "file sink %s: out of memory", k->cfg.path);
+        k->pend = v;
+        k->pend_cap = cap;
+    }
+    k->pend[k->npend++] = id;
+    return 0;
+}
+
+/* Rename ".part-<id>.inprogress" to "part-<id>.<ext>". */
+static int txn_file_commit_one(tide_sink *k, int64_t id, const char *point, tide_err *e)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    int rc;
+    if ((rc = txn_path(k, from, sizeof from, false, id, e)) || (rc = txn_path(k, to, sizeof to, true, id, e)) ||
+        (rc = tide_fault(point, e)))
+        return rc;
+    return tide_io_rename(from, to, e);
+}
+
+static int txn_file_recover(tide_sink *k, int64_t pending, tide_err *e)
+{
+    int rc = 0;
+    const char *dir = k->cfg.path;
+    int64_t committed = 0;
+    bool open_part = false;
+    DIR *d = opendir(dir);
+    if (!d)
+        return tide_err_sys(e, errno, "file sink %s: opendir", dir);
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        int64_t id;
+        if (strcmp(de->d_name, TXN_OPEN) == 0)
+            open_part = true;
+        else if ((id = txn_name_id(de->d_name, ".part-", ".inprogress")) >= 0)
+            rc = pend_push(k, id, e);
+        else if ((id = txn_name_id(de->d_name, "part-", NULL)) > committed)
+            committed = id;
+    }
+    closedir(d);
+    if (rc)
+        return rc;
+    if (committed > pending)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "file sink %s: part %" PRId64 " is committed, but the checkpoint being resumed "
+                            "pre-committed only up to %" PRId64 " (resuming would repeat rows; use a new directory "
+                            "or restore a newer checkpoint)",
+                            dir, committed, pending);
+    if (k->npend)
+        qsort(k->pend, k->npend, sizeof *k->pend, cmp_i64);
+    for (size_t i = 0; i < k->npend && !rc; i++) {
+        if (k->pend[i] <= pending) {
+            rc = txn_file_commit_one(k, k->pend[i], "sink.file.recover", e);
+        } else {
+            char p[PATH_MAX];
+            if (!(rc = txn_path(k, p, sizeof p, false, k->pend[i], e)) && !(rc = tide_fault("sink.file.recover", e)))
+                rc = tide_io_unlink(p, e);
+        }
+    }
+    k->npend = 0;
+    if (!rc && open_part) {
+        char p[PATH_MAX];
+        int n = snprintf(p, sizeof p, "%s/" TXN_OPEN, dir);
+        if (n < 0 || (size_t)n >= sizeof p)
+            return tide_err_set(e, TIDE_EINVAL, "file sink %s: path too long", dir);
+        if (!(rc = tide_fault("sink.file.recover", e)))
+            rc = tide_io_unlink(p, e);
+    }
+    return rc;
+}
+
+int tide_sink_txn_recover(tide_sink *k, int64_t pending_id, tide_err *e)
+{
+    int rc;
+    if (!k->cfg.txn)
+        return tide_err_set(e, TIDE_EINVAL, "sink: recover on a sink opened without txn");
+    if (k->err.code)
+        return tide_err_set(e, k->err.code, "%s", k->err.msg);
+    if (k->recovered)
+        return tide_err_set(e, TIDE_EINVAL, "transactional sink: recovered twice");
+    if (pending_id < 0)
+        return tide_err_set(e, TIDE_EINVAL, "transactional sink: bad pending transaction id %" PRId64, pending_id);
+    tide_err fe = {0};
+    if (k->cfg.kind == TIDE_SINK_FILE && (rc = txn_file_recover(k, pending_id, &fe))) {
+        if (rc != TIDE_EINVAL) /* the output ahead of the checkpoint changes nothing */
+            k->err = fe;
+        return tide_err_set(e, rc, "%s", fe.msg);
+    }
+    k->recovered = true;
+    k->last_pre = k->last_commit = pending_id;
+    return 0;
+}
+
+int tide_sink_txn_precommit(tide_sink *k, int64_t id, tide_err *e)
+{
+    int rc;
+    if ((rc = txn_check(k, "precommit", e)))
+        return rc;
+    if (id <= k->last_pre)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "transactional sink: pre-commit of transaction %" PRId64 " after %" PRId64
+                            " (ids must increase)",
+                            id, k->last_pre);
+    if ((rc = flush_buf(k, &k->err)))
+        return txn_fail(k, rc, e);
+    if (k->cfg.kind == TIDE_SINK_FILE && k->out.f) {
+        char to[PATH_MAX];
+        if ((rc = tide_fault("sink.file.precommit", &k->err)) || (rc = tide_io_fsync(k->out.f, &k->err)))
+            return txn_fail(k, rc, e);
+        tide_io_close(k->out.f);
+        k->out.f = NULL;
+        if ((rc = txn_path(k, to, sizeof to, false, id, &k->err)) ||
+            (rc = tide_fault("sink.file.precommit.rename", &k->err)) ||
+            (rc = tide_io_rename(k->out.tmp, to, &k->err)) || (rc = pend_push(k, id, &k->err)))
+            return txn_fail(k, rc, e);
+        free(k->out.tmp);
+        k->out.tmp = NULL;
+    }
+    k->last_pre = id;
+    return 0;
+}
+
+int tide_sink_txn_commit(tide_sink *k, int64_t id, tide_err *e)
+{
+    int rc;
+    if ((rc = txn_check(k, "commit", e)))
+        return rc;
+    if (id == k->last_commit)
+        return 0;
+    if (id < k->last_commit)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "transactional sink: commit of transaction %" PRId64 " refused: transaction %" PRId64
+                            " is already committed (a delayed commit never lands on a later transaction)",
+                            id, k->last_commit);
+    if (id > k->last_pre)
+        return tide_err_set(e, TIDE_EINVAL,
+                            "transactional sink: commit of transaction %" PRId64
+                            ", which was not pre-committed (the last pre-committed is %" PRId64 ")",
+                            id, k->last_pre);
+    size_t i = 0;
+    for (; i < k->npend && k->pend[i] <= id; i++)
+        if ((rc = txn_file_commit_one(k, k->pend[i], "sink.file.commit", &k->err)))
+            break;
+    if (i)
+        memmove(k->pend, k->pend + i, (k->npend - i) * sizeof *k->pend);
+    k->npend -= i;
+    if (rc)
+        return txn_fail(k, rc, e);
+    k->last_commit = id;
+    return 0;
+}
+
+int64_t tide_sink_txn_committed(const tide_sink *k) { return k->last_commit; }
 
 /* ---- dead letters ---- */
 

@@ -75,6 +75,58 @@
  * cfg.on_dead; an error there sticks in the dead sink and is returned by
  * tide_sink_dead_close.
  *
+ * Transactions (cfg.txn: two-phase commit with a job's checkpoints,
+ * DESIGN.md 5).  A transaction's id is the id of the checkpoint that
+ * pre-commits it (>= 1, increasing; ids may skip).  The rows written after
+ * the pre-commit of transaction m (or after recover) and up to the
+ * pre-commit of n form transaction n.  The calls, in a job's order:
+ *
+ *   tide_sink_txn_recover(k, p)    once, right after open and before any
+ *       write: p is the transaction the newest complete checkpoint recorded
+ *       as pre-committed (0: none).  Every pre-committed transaction of this
+ *       sink's producer with id <= p is committed (p's own, and earlier ones
+ *       whose checkpoints never completed: their rows came before p's
+ *       barrier), oldest first; every one with id > p is aborted, and so are
+ *       rows written but never pre-committed.  Output committed with an id
+ *       > p (the checkpoint is older than output already visible: resuming
+ *       would repeat rows) is TIDE_EINVAL naming both ids.
+ *   tide_sink_txn_precommit(k, n)  at checkpoint n's barrier: every row
+ *       written since the last pre-commit is flushed and made durable under
+ *       id n, not yet visible.  n must exceed every id pre-committed or
+ *       committed before (TIDE_EINVAL).  A transaction may hold no rows.
+ *   tide_sink_txn_commit(k, n)     when checkpoint n is complete: every
+ *       pre-committed transaction with id <= n becomes visible, oldest
+ *       first.  Idempotent: n equal to the last id committed is a no-op.  An
+ *       id older than the last one committed is refused (TIDE_EINVAL: a
+ *       delayed commit never lands on a later transaction), and so is one
+ *       newer than the last pre-committed.
+ *
+ * tide_sink_close and tide_sink_abort of a transactional sink commit
+ * nothing: rows not pre-committed are discarded (STDOUT: close flushes
+ * them, as at-least-once allows), pre-committed transactions stay for the
+ * next recover (the job's final checkpoint commits the last rows of a run
+ * that ends).  After a failure the job aborts the sink and recovers from its
+ * last complete checkpoint.
+ * Per kind:
+ *   FILE    cfg.path is a directory (created if missing; exclusively locked
+ *           through its ".lock" file while the sink is open: TIDE_ELOCKED
+ *           for a second sink).  Rows of the open transaction go to
+ *           ".part.open"; the pre-commit fsyncs it and renames it to
+ *           ".part-<n>.inprogress" (n in 20 digits), the commit renames that
+ *           to "part-<n>.<ext>" (ext: csv or jsonl), each rename durable
+ *           (directory fsynced) before the call returns.  Readers take the
+ *           part-* files in name order and ignore dot-files.  Each part is a
+ *           whole file (CSV: its own header line when cfg.header; a
+ *           transaction with no rows has no part).  TABLE is refused.
+ *           Fault points (base/fault.h): sink.file.precommit (before the
+ *           fsync), sink.file.precommit.rename, sink.file.commit (before each
+ *           rename), sink.file.recover (before each rename or removal).
+ *   STDOUT  at-least-once: rows are written as they come (nothing can take
+ *           them back), the pre-commit flushes, commit and recover only
+ *           check ids.  After a failure, the rows written since the last
+ *           checkpoint are written again by the resumed run.
+ *   TOPIC   not yet transactional: open refuses cfg.txn (TIDE_EUNSUPPORTED).
+ *
  * Threads: a sink belongs to one thread at a time.
  */
 #ifndef TIDE_CONNECT_SINK_H
@@ -119,6 +171,8 @@ typedef struct tide_sink_config {
     const char *key_column;    /* TOPIC: NULL = no key */
     const tide_clock *clock;   /* TOPIC timestamps without a time column; NULL = system */
     size_t flush_bytes;        /* STDOUT/FILE buffer; 0 = 64 KiB */
+    bool txn;                  /* transactional (see Transactions above) */
+    const char *producer;      /* txn: the producer, "<job>.<sink index>"; NULL = "tide" */
     /* TOPIC: the log writer's recovery reports (log/writer.h); NULL = its default */
     void (*report)(void *ctx, const char *msg);
     void *report_ctx;
@@ -150,6 +204,17 @@ int tide_sink_close(tide_sink *k, tide_err *e);
 /* Discard and free (FILE: remove the temp file).  NULL is a no-op. */
 void tide_sink_abort(tide_sink *k);
 uint64_t tide_sink_rows(const tide_sink *k); /* rows written so far */
+
+/* ---- transactions (cfg.txn; see Transactions above) ----
+ * Each returns 0 or an error.  TIDE_EINVAL for a call out of turn (on a
+ * sink opened without cfg.txn; a write, precommit or commit before recover;
+ * recover twice) or an id out of order: it changes nothing and does not
+ * fail the sink.  Any other error (I/O, an injected fault) fails it. */
+int tide_sink_txn_recover(tide_sink *k, int64_t pending_id, tide_err *e);
+int tide_sink_txn_precommit(tide_sink *k, int64_t id, tide_err *e);
+int tide_sink_txn_commit(tide_sink *k, int64_t id, tide_err *e);
+/* The last transaction id committed (by commit or recover; 0: none). */
+int64_t tide_sink_txn_committed(const tide_sink *k);
 
 /* ---- dead letters ---- */
 

@@ -272,6 +272,71 @@ tide_sql_expr *tide_sql_ast_call(tide_sql_script *s, tide_sql_name name, bool di
     return e;
 }
 
+tide_sql_expr *tide_sql_ast_call_unit(tide_sql_script *s, tide_sql_name name, tide_sql_unit unit,
+                                      tide_sql_vec args, tide_sql_pos pos)
+{
+    tide_sql_expr *e = tide_sql_ast_call(s, name, false, args, pos);
+    if (e) {
+        e->u.call.has_unit = true;
+        e->u.call.unit = unit;
+    }
+    return e;
+}
+
+tide_sql_over *tide_sql_ast_over(tide_sql_script *s, tide_sql_pos pos)
+{
+    tide_sql_over *o = tide_sql_ast_alloc(s, sizeof *o);
+    if (o)
+        o->pos = pos;
+    return o;
+}
+
+int tide_sql_ast_over_finish(tide_sql_script *s, tide_sql_over *o, tide_sql_vec partition_by,
+                             tide_sql_vec order)
+{
+    tide_sql_order_item *ord = flatten(s, order, sizeof(tide_sql_order_item));
+    if (order.n && !ord)
+        return TIDE_ENOMEM;
+    o->partition_by = (tide_sql_expr **)partition_by.items;
+    o->npartition = partition_by.n;
+    o->order_by = ord;
+    o->norder_by = order.n;
+    return 0;
+}
+
+void tide_sql_ast_call_over(tide_sql_expr *call, tide_sql_over *o)
+{
+    call->u.call.over = o;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < o->npartition; i++)
+        m = max_u32(m, h(o->partition_by[i]));
+    for (uint32_t i = 0; i < o->norder_by; i++)
+        m = max_u32(m, h(o->order_by[i].expr));
+    m = max_u32(m, h(o->preceding));
+    call->height = max_u32(call->height, m + 1);
+}
+
+tide_sql_named_window *tide_sql_ast_named_window(tide_sql_script *s, tide_sql_name name,
+                                                 tide_sql_over *spec)
+{
+    tide_sql_named_window *w = tide_sql_ast_alloc(s, sizeof *w);
+    if (w) {
+        w->name = name;
+        w->spec = spec;
+    }
+    return w;
+}
+
+int tide_sql_ast_select_windows(tide_sql_script *s, tide_sql_select *sel, tide_sql_vec windows)
+{
+    tide_sql_named_window *w = flatten(s, windows, sizeof(tide_sql_named_window));
+    if (windows.n && !w)
+        return TIDE_ENOMEM;
+    sel->windows = w;
+    sel->nwindows = windows.n;
+    return 0;
+}
+
 tide_sql_expr *tide_sql_ast_cast(tide_sql_script *s, tide_sql_expr *arg, tide_sql_type to,
                                  tide_sql_pos pos)
 {
@@ -623,7 +688,8 @@ void tide_sql_ast_set_stmts(tide_sql_script *s, tide_sql_vec stmts)
 
 const char *tide_sql_unit_name(tide_sql_unit u)
 {
-    static const char *const names[] = {"SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "YEAR"};
+    static const char *const names[] = {"SECOND", "MINUTE",      "HOUR", "DAY",     "MONTH", "YEAR",
+                                        "MILLISECOND", "WEEK", "QUARTER", "DOW", "DOY"};
     return (unsigned)u < sizeof names / sizeof names[0] ? names[u] : "?";
 }
 
@@ -771,6 +837,52 @@ static void print_list(printer *pr, tide_sql_expr *const *list, uint32_t n)
     }
 }
 
+static void print_over_spec(printer *pr, const tide_sql_over *o)
+{
+    const char *sep = "";
+    puts_(pr, "(");
+    if (o->npartition) {
+        puts_(pr, "PARTITION BY ");
+        print_list(pr, o->partition_by, o->npartition);
+        sep = " ";
+    }
+    if (o->norder_by) {
+        puts_(pr, sep);
+        puts_(pr, "ORDER BY ");
+        for (uint32_t i = 0; i < o->norder_by; i++) {
+            if (i)
+                puts_(pr, ", ");
+            print_expr(pr, o->order_by[i].expr, 0);
+            if (o->order_by[i].desc)
+                puts_(pr, " DESC");
+        }
+        sep = " ";
+    }
+    if (o->unit != TIDE_SQL_FRAME_NONE) {
+        puts_(pr, sep);
+        puts_(pr, o->unit == TIDE_SQL_FRAME_ROWS ? "ROWS BETWEEN " : "RANGE BETWEEN ");
+        if (o->unbounded) {
+            puts_(pr, "UNBOUNDED PRECEDING");
+        } else if (o->preceding) {
+            print_expr(pr, o->preceding, 0);
+            puts_(pr, " PRECEDING");
+        } else {
+            puts_(pr, "CURRENT ROW");
+        }
+        puts_(pr, " AND CURRENT ROW");
+    }
+    puts_(pr, ")");
+}
+
+static void print_over(printer *pr, const tide_sql_over *o)
+{
+    puts_(pr, " OVER ");
+    if (o->ref.str)
+        put_name(pr, &o->ref);
+    else
+        print_over_spec(pr, o);
+}
+
 static void print_expr_inner(printer *pr, const tide_sql_expr *e)
 {
     switch (e->kind) {
@@ -791,6 +903,10 @@ static void print_expr_inner(printer *pr, const tide_sql_expr *e)
         break;
     case TIDE_SQL_EXPR_TIMESTAMP:
         puts_(pr, "TIMESTAMP ");
+        put_quoted(pr, e->u.str.str, e->u.str.len, '\'');
+        break;
+    case TIDE_SQL_EXPR_DATE:
+        puts_(pr, "DATE ");
         put_quoted(pr, e->u.str.str, e->u.str.len, '\'');
         break;
     case TIDE_SQL_EXPR_INTERVAL:
@@ -862,9 +978,20 @@ static void print_expr_inner(printer *pr, const tide_sql_expr *e)
         break;
     case TIDE_SQL_EXPR_CALL:
         put_func_name(pr, &e->u.call.name);
+        if (e->u.call.has_unit) {
+            bool extract = strcmp(e->u.call.name.str, "extract") == 0;
+            puts_(pr, "(");
+            puts_(pr, tide_sql_unit_name(e->u.call.unit));
+            puts_(pr, e->u.call.nargs ? (extract ? " FROM " : ", ") : "");
+            print_list(pr, e->u.call.args, e->u.call.nargs);
+            puts_(pr, ")");
+            break;
+        }
         puts_(pr, e->u.call.distinct ? "(DISTINCT " : "(");
         print_list(pr, e->u.call.args, e->u.call.nargs);
         puts_(pr, ")");
+        if (e->u.call.over)
+            print_over(pr, e->u.call.over);
         break;
     case TIDE_SQL_EXPR_CAST:
         puts_(pr, "CAST(");
@@ -1001,6 +1128,12 @@ static void print_select(printer *pr, const tide_sql_select *s)
     if (s->having) {
         puts_(pr, " HAVING ");
         print_expr(pr, s->having, 0);
+    }
+    for (uint32_t i = 0; i < s->nwindows; i++) {
+        puts_(pr, i ? ", " : " WINDOW ");
+        put_name(pr, &s->windows[i].name);
+        puts_(pr, " AS ");
+        print_over_spec(pr, s->windows[i].spec);
     }
     if (s->emit) {
         const tide_sql_emit *em = s->emit;

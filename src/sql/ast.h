@@ -55,6 +55,12 @@ typedef enum tide_sql_unit {
     TIDE_SQL_UNIT_DAY,
     TIDE_SQL_UNIT_MONTH,
     TIDE_SQL_UNIT_YEAR,
+    /* only in EXTRACT, TIMESTAMPADD/DIFF and FLOOR/CEIL (not INTERVAL): */
+    TIDE_SQL_UNIT_MILLISECOND,
+    TIDE_SQL_UNIT_WEEK,
+    TIDE_SQL_UNIT_QUARTER,
+    TIDE_SQL_UNIT_DOW, /* EXTRACT only */
+    TIDE_SQL_UNIT_DOY, /* EXTRACT only */
 } tide_sql_unit;
 
 const char *tide_sql_unit_name(tide_sql_unit u); /* "SECOND", ... */
@@ -81,6 +87,7 @@ typedef enum tide_sql_expr_kind {
     TIDE_SQL_EXPR_CAST,      /* u.cast */
     TIDE_SQL_EXPR_CASE,      /* u.case_ */
     TIDE_SQL_EXPR_FLOOR,     /* FLOOR(x TO unit) / CEIL(x TO unit): u.floor */
+    TIDE_SQL_EXPR_DATE,      /* DATE '...': u.str is the text, unchecked */
 } tide_sql_expr_kind;
 
 typedef enum tide_sql_unop { TIDE_SQL_OP_NEG, TIDE_SQL_OP_PLUS, TIDE_SQL_OP_NOT } tide_sql_unop;
@@ -106,6 +113,7 @@ const char *tide_sql_binop_name(tide_sql_binop op); /* "OR", "=", "||", ... */
 
 typedef struct tide_sql_expr tide_sql_expr;
 typedef struct tide_sql_query tide_sql_query;
+typedef struct tide_sql_over tide_sql_over;
 
 /* A column's declared type. */
 typedef struct tide_sql_type {
@@ -172,6 +180,9 @@ struct tide_sql_expr {
             bool distinct;
             tide_sql_expr **args;
             uint32_t nargs;
+            bool has_unit;      /* EXTRACT(unit FROM x), TIMESTAMPADD(unit, ...), TIMESTAMPDIFF(unit, ...) */
+            tide_sql_unit unit;
+            tide_sql_over *over; /* f(...) OVER (...): a window function; else NULL */
         } call;
         struct {
             tide_sql_expr *arg;
@@ -269,6 +280,41 @@ typedef struct tide_sql_emit {
     tide_sql_accumulation mode;
 } tide_sql_emit;
 
+typedef struct tide_sql_order_item {
+    tide_sql_expr *expr;
+    bool desc;
+} tide_sql_order_item;
+
+/* The frame of an OVER window.  Only frames that end at the current row
+ * exist: `ROWS|RANGE BETWEEN <start> AND CURRENT ROW` (the short form
+ * `ROWS|RANGE <start>` means the same and prints as the long one). */
+typedef enum tide_sql_frame_unit {
+    TIDE_SQL_FRAME_NONE,  /* no frame written (SQL's default: RANGE UNBOUNDED PRECEDING) */
+    TIDE_SQL_FRAME_ROWS,
+    TIDE_SQL_FRAME_RANGE,
+} tide_sql_frame_unit;
+
+/* `OVER (PARTITION BY ... ORDER BY ... frame)` or `OVER name`. */
+struct tide_sql_over {
+    tide_sql_pos pos;
+    tide_sql_name ref;             /* OVER w (then nothing else is set); str NULL: inline */
+    tide_sql_expr **partition_by;
+    uint32_t npartition;
+    tide_sql_order_item *order_by;
+    uint32_t norder_by;
+    tide_sql_frame_unit unit;
+    bool unbounded;                /* UNBOUNDED PRECEDING */
+    tide_sql_expr *preceding;      /* n or INTERVAL '...' PRECEDING; NULL: CURRENT ROW or unbounded */
+    bool current;                  /* the start is CURRENT ROW */
+    tide_sql_pos frame_pos;        /* the frame's text (unit .. end) */
+};
+
+/* WINDOW name AS (spec) of a SELECT. */
+typedef struct tide_sql_named_window {
+    tide_sql_name name;
+    tide_sql_over *spec;
+} tide_sql_named_window;
+
 typedef struct tide_sql_select {
     tide_sql_pos pos;
     bool distinct;
@@ -279,6 +325,8 @@ typedef struct tide_sql_select {
     tide_sql_expr **group_by;
     uint32_t ngroup_by;
     tide_sql_expr *having;
+    tide_sql_named_window *windows; /* WINDOW w AS (...), ... */
+    uint32_t nwindows;
     tide_sql_emit *emit; /* NULL if no EMIT clause */
 } tide_sql_select;
 
@@ -287,10 +335,6 @@ typedef struct tide_sql_cte {
     tide_sql_query *query;
 } tide_sql_cte;
 
-typedef struct tide_sql_order_item {
-    tide_sql_expr *expr;
-    bool desc;
-} tide_sql_order_item;
 
 typedef enum tide_sql_query_kind {
     TIDE_SQL_QUERY_SELECT, /* u.select */
@@ -407,7 +451,7 @@ tide_sql_expr *tide_sql_ast_bool(tide_sql_script *s, bool v, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_int(tide_sql_script *s, int64_t v, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_decimal(tide_sql_script *s, double v, const char *text, size_t len,
                                     tide_sql_pos pos);
-/* kind: TIDE_SQL_EXPR_STRING or TIDE_SQL_EXPR_TIMESTAMP; str is copied */
+/* kind: TIDE_SQL_EXPR_STRING, _TIMESTAMP or _DATE; str is copied */
 tide_sql_expr *tide_sql_ast_string(tide_sql_script *s, tide_sql_expr_kind kind, const char *str,
                                    size_t len, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_interval(tide_sql_script *s, int64_t count, tide_sql_unit unit,
@@ -429,6 +473,22 @@ tide_sql_expr *tide_sql_ast_like(tide_sql_script *s, bool negated, tide_sql_expr
                                  tide_sql_expr *pattern, tide_sql_expr *escape, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_call(tide_sql_script *s, tide_sql_name name, bool distinct,
                                  tide_sql_vec args, tide_sql_pos pos);
+/* A call whose first argument is a time unit (EXTRACT, TIMESTAMPADD,
+ * TIMESTAMPDIFF); args are the others. */
+tide_sql_expr *tide_sql_ast_call_unit(tide_sql_script *s, tide_sql_name name, tide_sql_unit unit,
+                                      tide_sql_vec args, tide_sql_pos pos);
+/* An empty OVER spec; the parser fills its fields (order_by through
+ * tide_sql_ast_over_order, partition_by from a vec of tide_sql_expr*). */
+tide_sql_over *tide_sql_ast_over(tide_sql_script *s, tide_sql_pos pos);
+/* order: a vec of tide_sql_order_item*; 0 or TIDE_ENOMEM */
+int tide_sql_ast_over_finish(tide_sql_script *s, tide_sql_over *o, tide_sql_vec partition_by,
+                             tide_sql_vec order);
+/* Attach `over` to a CALL expression (its height grows to cover it). */
+void tide_sql_ast_call_over(tide_sql_expr *call, tide_sql_over *over);
+/* WINDOW clause of a SELECT: windows is a vec of tide_sql_named_window*; 0 or TIDE_ENOMEM */
+int tide_sql_ast_select_windows(tide_sql_script *s, tide_sql_select *sel, tide_sql_vec windows);
+tide_sql_named_window *tide_sql_ast_named_window(tide_sql_script *s, tide_sql_name name,
+                                                 tide_sql_over *spec);
 tide_sql_expr *tide_sql_ast_cast(tide_sql_script *s, tide_sql_expr *arg, tide_sql_type to,
                                  tide_sql_pos pos);
 /* whens: a vec of tide_sql_when* */

@@ -49,6 +49,7 @@ typedef struct binder {
     size_t nalloc;           /* allocations for the current statement */
     tide_sql_pos stmt_pos;
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
+    struct overctx *over; /* binding a select list over an OVER node */
 } binder;
 
 /* A relation in scope: a plan and one qualifier per column (NULL: none). */
@@ -68,6 +69,16 @@ typedef struct aggctx {
     uint32_t agg_base;        /* output index of aggregate 0 */
     tide_sql_col *out_cols;   /* the aggregation's output columns, filled as we go */
 } aggctx;
+
+/* OVER windows of one select list: the node they become. */
+typedef struct overctx {
+    const rel *in;                /* the OVER node's input */
+    const tide_sql_select *sel;   /* its WINDOW clause */
+    tide_sql_plan *node;
+    const tide_sql_over *spec;    /* the window of the first call */
+    const tide_sql_expr *first;   /* that call */
+    uint32_t cap;
+} overctx;
 
 /* ---- errors ---- */
 
@@ -253,46 +264,55 @@ static bool is_agg_name(const char *s)
     return false;
 }
 
-/* Whether the AST holds an aggregate call (not looking into subqueries:
- * expressions hold none). */
-static bool has_agg(const tide_sql_expr *e)
+/* The first call in e (not looking into subqueries: expressions hold
+ * none) that is an aggregate (over: false; a call with OVER is not one) or
+ * a window function (over: true), or NULL. */
+static const tide_sql_expr *find_call(const tide_sql_expr *e, bool over)
 {
+    const tide_sql_expr *r = NULL;
     if (!e)
-        return false;
+        return NULL;
     switch (e->kind) {
-    case TIDE_SQL_EXPR_UNARY: return has_agg(e->u.unary.arg);
-    case TIDE_SQL_EXPR_BINARY: return has_agg(e->u.binary.left) || has_agg(e->u.binary.right);
-    case TIDE_SQL_EXPR_IS_NULL: return has_agg(e->u.is_null.arg);
+    case TIDE_SQL_EXPR_UNARY: return find_call(e->u.unary.arg, over);
+    case TIDE_SQL_EXPR_BINARY:
+        return (r = find_call(e->u.binary.left, over)) ? r : find_call(e->u.binary.right, over);
+    case TIDE_SQL_EXPR_IS_NULL: return find_call(e->u.is_null.arg, over);
     case TIDE_SQL_EXPR_BETWEEN:
-        return has_agg(e->u.between.arg) || has_agg(e->u.between.low) || has_agg(e->u.between.high);
+        if ((r = find_call(e->u.between.arg, over)) || (r = find_call(e->u.between.low, over)))
+            return r;
+        return find_call(e->u.between.high, over);
     case TIDE_SQL_EXPR_IN:
-        if (has_agg(e->u.in.arg))
-            return true;
+        if ((r = find_call(e->u.in.arg, over)))
+            return r;
         for (uint32_t i = 0; i < e->u.in.n; i++)
-            if (has_agg(e->u.in.list[i]))
-                return true;
-        return false;
+            if ((r = find_call(e->u.in.list[i], over)))
+                return r;
+        return NULL;
     case TIDE_SQL_EXPR_LIKE:
-        return has_agg(e->u.like.arg) || has_agg(e->u.like.pattern) || has_agg(e->u.like.escape);
+        if ((r = find_call(e->u.like.arg, over)) || (r = find_call(e->u.like.pattern, over)))
+            return r;
+        return find_call(e->u.like.escape, over);
     case TIDE_SQL_EXPR_CALL:
-        if (is_agg_name(e->u.call.name.str))
-            return true;
+        if (over ? e->u.call.over != NULL : (!e->u.call.over && is_agg_name(e->u.call.name.str)))
+            return e;
         for (uint32_t i = 0; i < e->u.call.nargs; i++)
-            if (has_agg(e->u.call.args[i]))
-                return true;
-        return false;
-    case TIDE_SQL_EXPR_CAST: return has_agg(e->u.cast.arg);
+            if ((r = find_call(e->u.call.args[i], over)))
+                return r;
+        return NULL;
+    case TIDE_SQL_EXPR_CAST: return find_call(e->u.cast.arg, over);
     case TIDE_SQL_EXPR_CASE:
-        if (has_agg(e->u.case_.operand) || has_agg(e->u.case_.else_))
-            return true;
+        if ((r = find_call(e->u.case_.operand, over)) || (r = find_call(e->u.case_.else_, over)))
+            return r;
         for (uint32_t i = 0; i < e->u.case_.nwhens; i++)
-            if (has_agg(e->u.case_.whens[i].when) || has_agg(e->u.case_.whens[i].then))
-                return true;
-        return false;
-    case TIDE_SQL_EXPR_FLOOR: return has_agg(e->u.floor.arg);
-    default: return false;
+            if ((r = find_call(e->u.case_.whens[i].when, over)) || (r = find_call(e->u.case_.whens[i].then, over)))
+                return r;
+        return NULL;
+    case TIDE_SQL_EXPR_FLOOR: return find_call(e->u.floor.arg, over);
+    default: return NULL;
     }
 }
+
+static bool has_agg(const tide_sql_expr *e) { return find_call(e, false) != NULL; }
 
 /* Resolve [qual.]name in r: the column index, or -1 with the error set. */
 static int resolve(binder *b, const rel *r, const tide_sql_name *qual, const tide_sql_name *name,
@@ -463,11 +483,291 @@ static bool castable(tide_type from, tide_type to)
     return true;
 }
 
+/* The date and time functions (Flink's; session time zone UTC): name,
+ * argument count, argument types (NULL_: any of the listed), result. */
+typedef struct time_fn {
+    const char *name;
+    uint8_t min, max;
+    bool unit;          /* the first argument is a time unit (not counted) */
+    tide_type args[2];  /* TIDE_TYPE_COUNT: not checked here */
+    tide_type result;
+} time_fn;
+
+static const time_fn time_fns[] = {
+    {"TO_TIMESTAMP", 1, 2, false, {TIDE_TYPE_STRING, TIDE_TYPE_STRING}, TIDE_TYPE_TIMESTAMP},
+    {"TO_TIMESTAMP_LTZ", 2, 2, false, {TIDE_TYPE_BIGINT, TIDE_TYPE_BIGINT}, TIDE_TYPE_TIMESTAMP},
+    {"FROM_UNIXTIME", 1, 2, false, {TIDE_TYPE_BIGINT, TIDE_TYPE_STRING}, TIDE_TYPE_STRING},
+    {"UNIX_TIMESTAMP", 1, 2, false, {TIDE_TYPE_STRING, TIDE_TYPE_STRING}, TIDE_TYPE_BIGINT},
+    {"YEAR", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"QUARTER", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"MONTH", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"WEEK", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"DAYOFYEAR", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"DAYOFMONTH", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"DAYOFWEEK", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"HOUR", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"MINUTE", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"SECOND", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"EXTRACT", 1, 1, true, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"TIMESTAMPADD", 2, 2, true, {TIDE_TYPE_BIGINT, TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_TIMESTAMP},
+    {"TIMESTAMPDIFF", 2, 2, true, {TIDE_TYPE_TIMESTAMP, TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+};
+
+/* Processing-time functions: refused (a result would depend on when the
+ * query runs, not on its input). */
+static const char *const proctime_fns[] = {"NOW",          "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
+                                           "LOCALTIMESTAMP", "LOCALTIME",       "PROCTIME",     "CURRENT_ROW_TIMESTAMP"};
+
+static bool is_proctime_name(const char *name)
+{
+    for (size_t i = 0; i < NELEM(proctime_fns); i++)
+        if (name_eq(name, proctime_fns[i]))
+            return true;
+    return false;
+}
+
+static tide_sql_bexpr *fail_proctime(binder *b, const char *name, tide_sql_pos pos)
+{
+    char up[64];
+    return fail(b, TIDE_EUNSUPPORTED, pos,
+                "%s is processing time, which tide does not support in queries yet (results depend only on the "
+                "input; use the event time)",
+                fn_upper(up, sizeof up, name));
+}
+
+static tide_sql_bexpr *bind_time_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac, const char *ctx,
+                                      const time_fn *f)
+{
+    uint32_t n = e->u.call.nargs;
+    if (e->u.call.distinct)
+        return fail(b, TIDE_EINVAL, e->pos, "DISTINCT is only allowed in aggregate calls");
+    if (f->unit != e->u.call.has_unit)
+        return fail(b, TIDE_EINVAL, e->pos, "%s %s a time unit as its first argument", f->name,
+                    f->unit ? "needs" : "does not take");
+    if (!strcmp(f->name, "UNIX_TIMESTAMP") && n == 0)
+        return fail_proctime(b, "UNIX_TIMESTAMP()", e->pos);
+    if (n < f->min || n > f->max)
+        return fail(b, TIDE_EINVAL, e->pos, "wrong number of arguments to %s (%u)", f->name, n);
+    if (f->unit) {
+        tide_sql_unit u = e->u.call.unit;
+        bool extract = !strcmp(f->name, "EXTRACT");
+        if (!extract && (u == TIDE_SQL_UNIT_DOW || u == TIDE_SQL_UNIT_DOY))
+            return fail(b, TIDE_EINVAL, e->pos, "%s does not take the unit %s", f->name, tide_sql_unit_name(u));
+    }
+    tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_NODE, e, f->result, n);
+    if (!x)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(x->args[i] = bind_expr(b, r, e->u.call.args[i], ac, ctx)))
+            return NULL;
+        tide_type got = x->args[i]->type;
+        if ((got != f->args[i] && got != TIDE_TYPE_NULL) || x->args[i]->interval)
+            return fail(b, TIDE_EINVAL, e->u.call.args[i]->pos, "%s expects %s for argument %u, found %s", f->name,
+                        tname(f->args[i]), i + 1 + (f->unit ? 1 : 0),
+                        x->args[i]->interval ? "INTERVAL" : tname(got));
+    }
+    if (!strcmp(f->name, "TO_TIMESTAMP_LTZ")) {
+        const tide_sql_expr *pe = e->u.call.args[1];
+        if (pe->kind != TIDE_SQL_EXPR_INT || (pe->u.i64 != 0 && pe->u.i64 != 3))
+            return fail(b, TIDE_EINVAL, pe->pos,
+                        "TO_TIMESTAMP_LTZ's precision must be the literal 0 (epoch seconds) or 3 (epoch milliseconds)");
+    }
+    for (uint32_t i = 1; i < n; i++)
+        if (f->args[i] == TIDE_TYPE_STRING && e->u.call.args[i]->kind != TIDE_SQL_EXPR_STRING)
+            return fail(b, TIDE_EUNSUPPORTED, e->u.call.args[i]->pos, "%s's format must be a string literal",
+                        f->name);
+    return x;
+}
+
+/* ---- OVER windows ---- */
+
+/* The canonical text of a window spec (for comparing two calls' windows). */
+static bool over_text(binder *b, const tide_sql_over *o, tide_buf *out)
+{
+    tide_sql_expr call = {.kind = TIDE_SQL_EXPR_CALL, .height = 1};
+    call.u.call.name = (tide_sql_name){.str = "f", .len = 1};
+    call.u.call.over = (tide_sql_over *)o;
+    out->len = 0;
+    if (tide_sql_print_expr(&call, out)) {
+        nomem(b);
+        return false;
+    }
+    return true;
+}
+
+/* The spec of OVER o: inline, or a window of the WINDOW clause. */
+static const tide_sql_over *over_spec(binder *b, const overctx *oc, const tide_sql_over *o)
+{
+    if (!o->ref.str)
+        return o;
+    for (uint32_t i = 0; i < oc->sel->nwindows; i++)
+        if (name_eq(oc->sel->windows[i].name.str, o->ref.str))
+            return oc->sel->windows[i].spec;
+    return fail(b, TIDE_EINVAL, o->ref.pos, "unknown window '%s' (define it with WINDOW %s AS (...))",
+                o->ref.str, o->ref.str);
+}
+
+/* Bind the window of the OVER node (the first call's). */
+static bool bind_over_spec(binder *b, overctx *oc, const tide_sql_over *o)
+{
+    tide_sql_plan *p = oc->node;
+    uint32_t nk = o->npartition, no = o->norder_by;
+    if (!(p->u.over.keys = bal(b, (nk + 1) * sizeof(void *))) || !(p->u.over.order = bal(b, (no + 1) * sizeof(void *))) ||
+        !(p->u.over.desc = bal(b, no + 1)))
+        return false;
+    for (uint32_t i = 0; i < nk; i++) {
+        if (find_call(o->partition_by[i], false) || find_call(o->partition_by[i], true))
+            return fail(b, TIDE_EINVAL, o->partition_by[i]->pos, "PARTITION BY cannot hold aggregate or window calls"),
+                   false;
+        if (!(p->u.over.keys[i] = bind_expr(b, oc->in, o->partition_by[i], NULL, "PARTITION BY")))
+            return false;
+    }
+    for (uint32_t i = 0; i < no; i++) {
+        if (!(p->u.over.order[i] = bind_expr(b, oc->in, o->order_by[i].expr, NULL, "ORDER BY")))
+            return false;
+        p->u.over.desc[i] = o->order_by[i].desc;
+    }
+    p->u.over.nkeys = nk;
+    p->u.over.norder = no;
+    p->u.over.rows = o->unit == TIDE_SQL_FRAME_ROWS;
+    p->u.over.unbounded = o->unit == TIDE_SQL_FRAME_NONE || o->unbounded;
+    if (o->preceding) {
+        const tide_sql_expr *x = o->preceding;
+        if (p->u.over.rows) {
+            if (x->kind != TIDE_SQL_EXPR_INT || x->u.i64 < 0)
+                return fail(b, TIDE_EINVAL, x->pos, "ROWS needs a non-negative integer literal before PRECEDING"),
+                       false;
+            p->u.over.preceding = x->u.i64;
+        } else {
+            if (x->kind != TIDE_SQL_EXPR_INTERVAL)
+                return fail(b, TIDE_EINVAL, x->pos,
+                            "RANGE needs an INTERVAL literal before PRECEDING (the frame is a span of event time)"),
+                       false;
+            if (!interval_ms(b, x, &p->u.over.preceding))
+                return false;
+            if (p->u.over.preceding < 0)
+                return fail(b, TIDE_EINVAL, x->pos, "RANGE needs a non-negative INTERVAL"), false;
+        }
+    }
+    return true;
+}
+
+/* A window function call f(...) OVER (...) in the select list: one more
+ * column of the OVER node (the same call twice is one column). */
+static tide_sql_bexpr *bind_over_call(binder *b, const tide_sql_expr *e, const char *ctx)
+{
+    overctx *oc = b->over;
+    const char *name = e->u.call.name.str;
+    char up[64];
+    if (!oc)
+        return fail(b, TIDE_EINVAL, e->pos, "window functions (OVER) are not allowed in %s", ctx);
+    const tide_sql_over *o = over_spec(b, oc, e->u.call.over);
+    if (!o)
+        return NULL;
+    tide_sql_plan *p = oc->node;
+    if (!oc->spec) {
+        if (!bind_over_spec(b, oc, o))
+            return NULL;
+        oc->spec = o;
+        oc->first = e;
+    } else if (o != oc->spec) {
+        /* the same window when the texts agree with the frames set aside,
+         * and the frames mean the same (no frame = RANGE UNBOUNDED) */
+        tide_sql_over x = *o, y = *oc->spec;
+        bool xu = x.unit == TIDE_SQL_FRAME_NONE || (x.unit == TIDE_SQL_FRAME_RANGE && x.unbounded);
+        bool yu = y.unit == TIDE_SQL_FRAME_NONE || (y.unit == TIDE_SQL_FRAME_RANGE && y.unbounded);
+        if (xu && yu)
+            x.unit = y.unit = TIDE_SQL_FRAME_NONE;
+        if (!over_text(b, &x, &b->tmp1) || !over_text(b, &y, &b->tmp2))
+            return NULL;
+        if (b->tmp1.len != b->tmp2.len || memcmp(b->tmp1.data, b->tmp2.data, b->tmp1.len) != 0)
+            return fail(b, TIDE_EUNSUPPORTED, e->u.call.over->pos,
+                        "not supported yet: OVER windows that differ in one SELECT (this one is not the window "
+                        "at line %u:%u)",
+                        oc->first->u.call.over->pos.line, oc->first->u.call.over->pos.col);
+    }
+    bool rn = name_eq(name, "row_number");
+    tide_sql_overcall call = {.row_number = rn, .ast = e};
+    if (rn) {
+        if (e->u.call.nargs != 0 || e->u.call.distinct)
+            return fail(b, TIDE_EINVAL, e->pos, "ROW_NUMBER takes no arguments");
+        if (o->unit != TIDE_SQL_FRAME_NONE)
+            return fail(b, TIDE_EINVAL, o->frame_pos, "ROW_NUMBER takes no frame (ROWS / RANGE)");
+        if (o->norder_by == 0)
+            return fail(b, TIDE_EINVAL, o->pos, "ROW_NUMBER needs an ORDER BY in its window");
+    } else if (is_agg_name(name)) {
+        bool star = e->u.call.nargs == 1 && e->u.call.args[0]->kind == TIDE_SQL_EXPR_STAR;
+        if (e->u.call.nargs != 1)
+            return fail(b, TIDE_EINVAL, e->pos, "%s takes exactly one argument", fn_upper(up, sizeof up, name));
+        /* Flink's rule for streams: ordered by the event time, ascending */
+        const tide_sql_bexpr *ord = p->u.over.norder == 1 ? p->u.over.order[0] : NULL;
+        if (!ord || p->u.over.desc[0] || ord->kind != TIDE_SQL_BX_COLUMN || !oc->in->plan->cols[ord->col].rowtime)
+            return fail(b, TIDE_EUNSUPPORTED, o->norder_by ? o->order_by[0].expr->pos : o->pos,
+                        "an OVER aggregate must be ordered by one event-time attribute, ascending (ORDER BY ts)");
+        tide_type in = TIDE_TYPE_NULL;
+        if (!star) {
+            if (find_call(e->u.call.args[0], false) || find_call(e->u.call.args[0], true))
+                return fail(b, TIDE_EINVAL, e->u.call.args[0]->pos, "aggregate calls cannot be nested");
+            if (!(call.arg = bind_expr(b, oc->in, e->u.call.args[0], NULL, "an aggregate argument")))
+                return NULL;
+            in = call.arg->type == TIDE_TYPE_NULL ? TIDE_TYPE_BIGINT : call.arg->type;
+            if (call.arg->interval)
+                return fail(b, TIDE_EUNSUPPORTED, e->pos, "aggregates over INTERVAL values are not supported");
+        }
+        bool sliding = !p->u.over.unbounded;
+        tide_err er = {0};
+        int rc = tide_agg_bind(&call.agg, name, strlen(name), star, e->u.call.distinct, in,
+                               sliding ? TIDE_AGG_RETRACTABLE : 0, &er);
+        if (rc == TIDE_ENOMEM)
+            return nomem(b);
+        if (rc)
+            return fail(b, TIDE_EINVAL, e->pos, "%s", er.msg[0] ? er.msg : "aggregate not supported");
+        if (sliding && !call.agg.invertible)
+            return fail(b, TIDE_EUNSUPPORTED, e->pos, "%s cannot be computed over a sliding frame (it cannot retract)",
+                        fn_upper(up, sizeof up, name));
+    } else {
+        return fail(b, TIDE_EUNSUPPORTED, e->u.call.name.pos,
+                    "not supported yet: %s OVER (tide has ROW_NUMBER and COUNT, SUM, AVG, MIN, MAX)",
+                    fn_upper(up, sizeof up, name));
+    }
+    uint32_t base = oc->in->plan->ncols;
+    for (uint32_t i = 0; i < p->u.over.ncalls; i++) {
+        bool same = expr_text_eq(b, p->u.over.calls[i].ast, e);
+        if (b->rc)
+            return NULL;
+        if (same)
+            return bx_col(b, e, base + i, rn ? TIDE_TYPE_BIGINT : p->u.over.calls[i].agg.out_type);
+    }
+    for (uint32_t i = 0; i < p->u.over.ncalls; i++)
+        if (p->u.over.calls[i].row_number != rn)
+            return fail(b, TIDE_EUNSUPPORTED, e->pos,
+                        "not supported yet: ROW_NUMBER and aggregates over one window in one SELECT");
+    if (p->u.over.ncalls == oc->cap) {
+        uint32_t ncap = oc->cap ? oc->cap * 2 : 4;
+        tide_sql_overcall *nc = bal(b, ncap * sizeof *nc);
+        if (!nc)
+            return NULL;
+        if (p->u.over.ncalls)
+            memcpy(nc, p->u.over.calls, p->u.over.ncalls * sizeof *nc);
+        p->u.over.calls = nc;
+        oc->cap = ncap;
+    }
+    p->u.over.calls[p->u.over.ncalls++] = call;
+    return bx_col(b, e, base + p->u.over.ncalls - 1, rn ? TIDE_TYPE_BIGINT : call.agg.out_type);
+}
+
 static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac,
                                  const char *ctx)
 {
     const char *name = e->u.call.name.str;
     char h[96];
+    if (e->u.call.over)
+        return bind_over_call(b, e, ctx);
+    for (size_t i = 0; i < NELEM(time_fns); i++)
+        if (name_eq(name, time_fns[i].name))
+            return bind_time_call(b, r, e, ac, ctx, &time_fns[i]);
+    if (is_proctime_name(name))
+        return fail_proctime(b, name, e->pos);
     if (is_agg_name(name)) {
         if (!ac)
             return fail(b, TIDE_EINVAL, e->pos, "aggregate function %s is not allowed in %s",
@@ -485,11 +785,15 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
             tide_sql_suggest_offer(&s, agg_names[i]);
         for (size_t i = 0; i < NELEM(fn_names); i++)
             tide_sql_suggest_offer(&s, fn_names[i]);
+        for (size_t i = 0; i < NELEM(time_fns); i++)
+            tide_sql_suggest_offer(&s, time_fns[i].name);
         return fail(b, TIDE_EINVAL, e->u.call.name.pos, "unknown function '%s'%s", name,
                     hint(h, sizeof h, &s));
     }
     if (e->u.call.distinct)
         return fail(b, TIDE_EINVAL, e->pos, "DISTINCT is only allowed in aggregate calls");
+    if (e->u.call.has_unit)
+        return fail(b, TIDE_EINVAL, e->pos, "%s does not take a time unit", fn_names[fi]);
     uint32_t n = e->u.call.nargs;
     tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_STRING, n);
     if (!x)
@@ -507,7 +811,7 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
             break; /* COALESCE: common type below */
         if ((fi == 3 && i > 0))
             want = TIDE_TYPE_BIGINT;
-        if (fi == 6 && i == 0)
+        if (fi == 6 && i == 0 && got != TIDE_TYPE_STRING) /* a STRING is parsed as TO_TIMESTAMP does */
             want = TIDE_TYPE_TIMESTAMP;
         if (got != want && got != TIDE_TYPE_NULL)
             return fail(b, TIDE_EINVAL, e->u.call.args[i]->pos, "%s expects %s for argument %u, found %s",
@@ -622,6 +926,18 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
                         (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str, TIDE_TS_RANGE_WHY);
         return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
     }
+    case TIDE_SQL_EXPR_DATE: {
+        int64_t ms;
+        tide_ts_error te;
+        const char *t = e->u.str.str;
+        bool shape = e->u.str.len == 10 && t[4] == '-' && t[7] == '-';
+        for (int i = 0; shape && i < 10; i++)
+            shape = i == 4 || i == 7 || (t[i] >= '0' && t[i] <= '9');
+        if (!shape || tide_ts_parse(t, 10, &ms, &te) != 0)
+            return fail(b, TIDE_EINVAL, e->pos, "invalid DATE literal '%.*s' (expected YYYY-MM-DD)",
+                        (int)(e->u.str.len > 64 ? 64 : e->u.str.len), t);
+        return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
+    }
     case TIDE_SQL_EXPR_INTERVAL: {
         int64_t ms;
         if (!interval_ms(b, e, &ms))
@@ -639,6 +955,13 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
             return fail(b, TIDE_EINVAL, e->pos,
                         "column '%s' must appear in GROUP BY or be used in an aggregate function",
                         e->u.column.name.str);
+        }
+        if (!e->u.column.qualifier.str && !e->u.column.name.quoted && is_proctime_name(e->u.column.name.str)) {
+            bool known = false; /* a column of that name wins */
+            for (uint32_t i = 0; i < r->plan->ncols; i++)
+                known = known || name_eq(r->plan->cols[i].name, e->u.column.name.str);
+            if (!known)
+                return fail_proctime(b, e->u.column.name.str, e->pos);
         }
         int i = resolve(b, r, &e->u.column.qualifier, &e->u.column.name, e->pos);
         if (i < 0)
@@ -776,6 +1099,9 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
         if (!a || !(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 1)))
             return NULL;
         x->args[0] = a;
+        if (e->u.floor.unit == TIDE_SQL_UNIT_DOW || e->u.floor.unit == TIDE_SQL_UNIT_DOY)
+            return fail(b, TIDE_EINVAL, e->pos, "%s does not take the unit %s", e->u.floor.ceil ? "CEIL" : "FLOOR",
+                        tide_sql_unit_name(e->u.floor.unit));
         if (a->type != TIDE_TYPE_TIMESTAMP && a->type != TIDE_TYPE_NULL)
             return fail(b, TIDE_EINVAL, e->u.floor.arg->pos, "%s(... TO %s) expects TIMESTAMP(3), found %s",
                         e->u.floor.ceil ? "CEIL" : "FLOOR", tide_sql_unit_name(e->u.floor.unit),
@@ -916,7 +1242,8 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
     if (!p)
         return NULL;
     p->u.scan.table = t;
-    p->u.scan.time_col = t->time_col >= 0 && !t->cols[t->time_col].computed ? (int)t->cols[t->time_col].phys : -1;
+    bool computed_time = t->time_col >= 0 && t->cols[t->time_col].computed;
+    p->u.scan.time_col = t->time_col >= 0 && !computed_time ? (int)t->cols[t->time_col].phys : -1;
     p->u.scan.wm_bound = t->wm_bound;
     tide_src_config_init(&p->u.scan.cfg);
     const tide_sql_option *end_opt = NULL;
@@ -973,6 +1300,32 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
             p->cols[t->cols[i].phys] = (tide_sql_col){t->cols[i].name, t->cols[i].type, (int)i == t->time_col};
     if (t->nphys == t->ncols)
         return p;
+    if (computed_time) {
+        /* the event time is computed: the scan computes the whole row, so
+         * its watermark follows that column (Flink's computed rowtime) */
+        if (t->connector == TIDE_SQL_CONN_LOGINS)
+            return fail(b, TIDE_EUNSUPPORTED, t->cols[t->time_col].computed->pos,
+                        "a computed WATERMARK column over the logins generator is not supported");
+        rel in;
+        tide_sql_bexpr **xs = bal(b, t->ncols * sizeof *xs);
+        tide_sql_col *cols = bal(b, t->ncols * sizeof *cols);
+        if (!xs || !cols || !rel_init(b, &in, p, t->name))
+            return NULL;
+        for (uint32_t i = 0; i < t->ncols; i++) {
+            if (t->cols[i].computed)
+                xs[i] = bind_expr(b, &in, t->cols[i].computed, NULL, "a computed column");
+            else
+                xs[i] = bx_col(b, NULL, t->cols[i].phys, t->cols[i].type);
+            if (!xs[i])
+                return NULL;
+            cols[i] = (tide_sql_col){t->cols[i].name, xs[i]->type, (int)i == t->time_col};
+        }
+        p->cols = cols;
+        p->ncols = t->ncols;
+        p->u.scan.computed = xs;
+        p->u.scan.time_col = t->time_col;
+        return p;
+    }
     /* computed columns: a projection over the physical ones */
     tide_sql_plan *pr = node(b, TIDE_SQL_PLAN_PROJECT, pos, t->ncols);
     rel in;
@@ -1238,10 +1591,18 @@ static bool bind_join(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
     }
     bool outer = f->u.join.kind == TIDE_SQL_JOIN_LEFT || f->u.join.kind == TIDE_SQL_JOIN_RIGHT ||
                  f->u.join.kind == TIDE_SQL_JOIN_FULL;
-    p->changelog = l.plan->changelog || r.plan->changelog || (outer && p->u.join.cls == TIDE_SQL_JOIN_REGULAR);
-    if (p->u.join.cls == TIDE_SQL_JOIN_REGULAR && !joins_window_ends(p->u.join.on, l.plan, r.plan))
+    /* an outer join per interval or window (and of windowed aggregates on
+     * window_end) pads a row once, when nothing can match it any more:
+     * append-only; an unwindowed outer join retracts its padded rows */
+    bool per_window = p->u.join.cls != TIDE_SQL_JOIN_REGULAR || joins_window_ends(p->u.join.on, l.plan, r.plan);
+    p->changelog = l.plan->changelog || r.plan->changelog || (outer && !per_window);
+    if (!per_window)
         for (uint32_t i = 0; i < p->ncols; i++)
             p->cols[i].rowtime = false; /* a regular join keeps no watermark order */
+    /* the padded side's times can be NULL: no longer event-time attributes */
+    for (uint32_t i = 0; outer && i < p->ncols; i++)
+        if (i < nl ? f->u.join.kind != TIDE_SQL_JOIN_LEFT : f->u.join.kind != TIDE_SQL_JOIN_RIGHT)
+            p->cols[i].rowtime = false;
     return true;
 }
 
@@ -1403,11 +1764,58 @@ static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel
             return fail(b, TIDE_EINVAL, sel->emit->pos,
                         "EMIT applies to an aggregation (GROUP BY, windowed or not)"),
                    false;
+        const tide_sql_expr *oe = NULL;
+        for (uint32_t i = 0; i < sel->nitems && !oe; i++)
+            oe = find_call(sel->items[i].expr, true);
+        if (oe) {
+            if (cur.plan->changelog)
+                return fail(b, TIDE_EUNSUPPORTED, oe->pos,
+                            "OVER over a changelog (updates and retractions) is not supported (Flink refuses it "
+                            "too)"),
+                       false;
+            uint32_t nin = cur.plan->ncols;
+            tide_sql_plan *op = node(b, TIDE_SQL_PLAN_OVER, oe->pos, nin);
+            if (!op)
+                return false;
+            memcpy(op->cols, cur.plan->cols, nin * sizeof *op->cols);
+            op->input = cur.plan;
+            overctx oc = {.in = &cur, .sel = sel, .node = op};
+            rel orel = {.plan = op, .quals = cur.quals};
+            b->over = &oc;
+            tide_sql_plan *p = plan_project(b, sel, &orel, NULL);
+            b->over = NULL;
+            if (!p)
+                return false;
+            uint32_t nc = op->u.over.ncalls;
+            tide_sql_col *cols = bal(b, (nin + nc + 1) * sizeof *cols);
+            if (!cols)
+                return false;
+            memcpy(cols, op->cols, nin * sizeof *cols);
+            for (uint32_t i = 0; i < nc; i++) {
+                const tide_sql_overcall *c = &op->u.over.calls[i];
+                b->tmp1.len = 0;
+                if (tide_sql_print_expr(c->ast, &b->tmp1) || tide_buf_putc(&b->tmp1, 0))
+                    return nomem(b), false;
+                cols[nin + i] = (tide_sql_col){bstrdup(b, (const char *)b->tmp1.data),
+                                               c->row_number ? TIDE_TYPE_BIGINT : c->agg.out_type, false};
+            }
+            op->cols = cols;
+            op->ncols = nin + nc;
+            cur.plan = p;
+            goto distinct;
+        }
         tide_sql_plan *p = plan_project(b, sel, &cur, NULL);
         if (!p)
             return false;
         cur.plan = p;
         goto distinct;
+    }
+    for (uint32_t i = 0; i < sel->nitems; i++) {
+        const tide_sql_expr *oe = find_call(sel->items[i].expr, true);
+        if (oe)
+            return fail(b, TIDE_EUNSUPPORTED, oe->pos,
+                        "not supported yet: OVER windows in a SELECT with GROUP BY or aggregates"),
+                   false;
     }
     {
         /* GROUP BY keys, over cur */

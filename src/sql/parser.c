@@ -386,6 +386,37 @@ static bool parse_unit(parser *p, tide_sql_unit *u, const char *after)
     return false;
 }
 
+/* The unit of EXTRACT, TIMESTAMPADD/DIFF, FLOOR/CEIL: parse_unit's, or
+ * MILLISECOND, WEEK, QUARTER, DOW, DOY. */
+static bool parse_time_unit(parser *p, tide_sql_unit *u, const char *after)
+{
+    static const struct {
+        const char *w;
+        tide_sql_unit unit;
+    } more[] = {
+        {"MILLISECOND", TIDE_SQL_UNIT_MILLISECOND}, {"WEEK", TIDE_SQL_UNIT_WEEK}, {"QUARTER", TIDE_SQL_UNIT_QUARTER},
+        {"DOW", TIDE_SQL_UNIT_DOW},                 {"DOY", TIDE_SQL_UNIT_DOY},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (word_is(&p->tok, p->src, more[i].w)) {
+            *u = more[i].unit;
+            advance(p);
+            return true;
+        }
+    static const tide_sql_kw kws[] = {TIDE_SQL_KW_SECOND,  TIDE_SQL_KW_SECONDS, TIDE_SQL_KW_MINUTE, TIDE_SQL_KW_MINUTES,
+                                      TIDE_SQL_KW_HOUR,    TIDE_SQL_KW_HOURS,   TIDE_SQL_KW_DAY,    TIDE_SQL_KW_DAYS,
+                                      TIDE_SQL_KW_MONTH,   TIDE_SQL_KW_MONTHS,  TIDE_SQL_KW_YEAR,   TIDE_SQL_KW_YEARS};
+    for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
+        if (is_kw(p, kws[i]))
+            return parse_unit(p, u, after);
+    char what[160];
+    snprintf(what, sizeof what,
+             "a time unit (MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR, DOW or DOY) %s",
+             after);
+    expected(p, what);
+    return false;
+}
+
 /* The optional precision after an interval's unit, as Flink (Calcite)
  * writes it: DAY(4), SECOND(3), SECOND(2, 3).  The leading precision
  * bounds the digits of the value (`digits` of it); without one tide takes
@@ -600,6 +631,100 @@ static bool parse_expr_list(parser *p, tide_sql_vec *v)
     return true;
 }
 
+/* The frame's start: UNBOUNDED PRECEDING, CURRENT ROW, or n / INTERVAL ...
+ * PRECEDING (FOLLOWING is refused: a frame ends at the current row). */
+static bool parse_frame_bound(parser *p, tide_sql_over *o, bool start)
+{
+    if (word_is(&p->tok, p->src, "unbounded")) {
+        advance(p);
+        if (!start || !word_is(&p->tok, p->src, "preceding")) {
+            expected(p, start ? "PRECEDING after UNBOUNDED" : "CURRENT ROW (a frame ends at the current row)");
+            return false;
+        }
+        advance(p);
+        o->unbounded = true;
+        return true;
+    }
+    if (word_is(&p->tok, p->src, "current")) {
+        advance(p);
+        if (!word_is(&p->tok, p->src, "row")) {
+            expected(p, "ROW after CURRENT");
+            return false;
+        }
+        advance(p);
+        if (start)
+            o->current = true;
+        return true;
+    }
+    if (!start) {
+        expected(p, "CURRENT ROW (a frame ends at the current row)");
+        return false;
+    }
+    tide_sql_expr *n = parse_expr_prec(p, PREC_ADD);
+    if (!n)
+        return false;
+    if (word_is(&p->tok, p->src, "following")) {
+        fail(p, "FOLLOWING is not supported: a frame ends at the current row");
+        return false;
+    }
+    if (!word_is(&p->tok, p->src, "preceding")) {
+        expected(p, "PRECEDING");
+        return false;
+    }
+    advance(p);
+    o->preceding = n;
+    return true;
+}
+
+/* '(' [PARTITION BY exprs] [ORDER BY items] [frame] ')' of OVER or WINDOW. */
+static tide_sql_over *parse_over_spec(parser *p)
+{
+    tide_sql_pos start = tok_pos(&p->tok);
+    tide_sql_over *o = chk(p, tide_sql_ast_over(p->s, start));
+    tide_sql_vec part = {0}, order = {0};
+    if (!o || !expect(p, TIDE_SQL_TOK_LPAREN, "'('"))
+        return NULL;
+    if (accept_kw(p, TIDE_SQL_KW_PARTITION)) {
+        if (!expect_kw(p, TIDE_SQL_KW_BY, "BY after PARTITION") || !parse_expr_list(p, &part))
+            return NULL;
+    }
+    if (accept_kw(p, TIDE_SQL_KW_ORDER)) {
+        if (!expect_kw(p, TIDE_SQL_KW_BY, "BY after ORDER"))
+            return NULL;
+        do {
+            tide_sql_expr *e = parse_expr(p);
+            bool desc = false;
+            if (!e)
+                return NULL;
+            if (accept_kw(p, TIDE_SQL_KW_DESC))
+                desc = true;
+            else
+                accept_kw(p, TIDE_SQL_KW_ASC);
+            if (!push(p, &order, chk(p, tide_sql_ast_order_item(p->s, e, desc))))
+                return NULL;
+        } while (accept(p, TIDE_SQL_TOK_COMMA));
+    }
+    if (is_kw(p, TIDE_SQL_KW_ROWS) || word_is(&p->tok, p->src, "range")) {
+        tide_sql_pos fpos = tok_pos(&p->tok);
+        o->unit = is_kw(p, TIDE_SQL_KW_ROWS) ? TIDE_SQL_FRAME_ROWS : TIDE_SQL_FRAME_RANGE;
+        advance(p);
+        if (accept_kw(p, TIDE_SQL_KW_BETWEEN)) {
+            if (!parse_frame_bound(p, o, true) || !expect_kw(p, TIDE_SQL_KW_AND, "AND in the frame") ||
+                !parse_frame_bound(p, o, false))
+                return NULL;
+        } else if (!parse_frame_bound(p, o, true)) {
+            return NULL;
+        }
+        o->frame_pos = span(p, fpos);
+    }
+    if (!expect(p, TIDE_SQL_TOK_RPAREN, "')' to close the window"))
+        return NULL;
+    if (tide_sql_ast_over_finish(p->s, o, part, order) != 0)
+        return oom(p);
+    o->pos = span(p, start);
+    return o;
+}
+
 /* name '(' ... ')': the name is consumed; the current token is '('. */
 static tide_sql_expr *parse_call(parser *p, tide_sql_name name)
 {
@@ -609,6 +734,19 @@ static tide_sql_expr *parse_call(parser *p, tide_sql_name name)
     advance(p); /* '(' */
     bool floor = !name.quoted && (strcmp(name.str, "floor") == 0 || strcmp(name.str, "ceil") == 0 ||
                                   strcmp(name.str, "ceiling") == 0);
+    bool extract = !name.quoted && strcmp(name.str, "extract") == 0;
+    if (extract || (!name.quoted && (strcmp(name.str, "timestampadd") == 0 || strcmp(name.str, "timestampdiff") == 0))) {
+        /* EXTRACT(unit FROM x), TIMESTAMPADD(unit, n, ts), TIMESTAMPDIFF(unit, a, b) */
+        tide_sql_unit unit;
+        if (!parse_time_unit(p, &unit, extract ? "in EXTRACT" : "as the first argument"))
+            return NULL;
+        if (extract ? !expect_kw(p, TIDE_SQL_KW_FROM, "FROM after the time unit")
+                    : !expect(p, TIDE_SQL_TOK_COMMA, "',' after the time unit"))
+            return NULL;
+        if (!parse_expr_list(p, &args) || !expect(p, TIDE_SQL_TOK_RPAREN, "')' after function arguments"))
+            return NULL;
+        return chk_expr(p, tide_sql_ast_call_unit(p->s, name, unit, args, span(p, start)));
+    }
     if (is(p, TIDE_SQL_TOK_STAR) && peek(p, 1)->kind == TIDE_SQL_TOK_RPAREN) {
         if (!push(p, &args,
                   chk_expr(p, tide_sql_ast_star(p->s, (tide_sql_name){0}, tok_pos(&p->tok)))))
@@ -625,7 +763,7 @@ static tide_sql_expr *parse_call(parser *p, tide_sql_name name)
         if (floor && !distinct && is_kw(p, TIDE_SQL_KW_TO)) {
             advance(p);
             tide_sql_unit unit;
-            if (!parse_unit(p, &unit, "after TO"))
+            if (!parse_time_unit(p, &unit, "after TO"))
                 return NULL;
             if (!expect(p, TIDE_SQL_TOK_RPAREN, "')' after the time unit"))
                 return NULL;
@@ -639,10 +777,23 @@ static tide_sql_expr *parse_call(parser *p, tide_sql_name name)
     }
     if (!expect(p, TIDE_SQL_TOK_RPAREN, "')' after function arguments"))
         return NULL;
-    if (is_kw(p, TIDE_SQL_KW_OVER))
-        return fail(
-            p, "OVER windows are not supported; use a window table function (TUMBLE, HOP, ...)");
-    return chk_expr(p, tide_sql_ast_call(p->s, name, distinct, args, span(p, start)));
+    tide_sql_over *over = NULL;
+    if (accept_kw(p, TIDE_SQL_KW_OVER)) {
+        tide_sql_pos opos = tok_pos(&p->tok);
+        if (is(p, TIDE_SQL_TOK_LPAREN)) {
+            if (!(over = parse_over_spec(p)))
+                return NULL;
+        } else {
+            if (!(over = chk(p, tide_sql_ast_over(p->s, opos))) ||
+                !parse_name(p, &over->ref, "a window name or '(' after OVER"))
+                return NULL;
+            over->pos = span(p, opos);
+        }
+    }
+    tide_sql_expr *e = tide_sql_ast_call(p->s, name, distinct, args, span(p, start));
+    if (e && over)
+        tide_sql_ast_call_over(e, over);
+    return chk_expr(p, e);
 }
 
 static tide_sql_expr *parse_case(parser *p)
@@ -769,6 +920,18 @@ static tide_sql_expr *parse_primary(parser *p)
     }
     if (!tok_is_name(&t))
         return expected(p, "an expression");
+    if ((word_is(&t, p->src, "DATE") || word_is(&t, p->src, "TIME")) && peek(p, 1)->kind == TIDE_SQL_TOK_STRING) {
+        if (word_is(&t, p->src, "TIME"))
+            return fail(p, "TIME literals are not supported (tide has no TIME type; use a TIMESTAMP)");
+        tide_sql_token st = *peek(p, 1);
+        size_t n = 0;
+        char *str = decode_string(p, &st, &n);
+        if (!str)
+            return NULL;
+        advance(p);
+        advance(p);
+        return chk_expr(p, tide_sql_ast_string(p->s, TIDE_SQL_EXPR_DATE, str, n, span(p, pos)));
+    }
     tide_sql_name first, second = {0};
     if (!parse_name(p, &first, "a name"))
         return NULL;
@@ -912,10 +1075,20 @@ static tide_sql_expr *parse_expr_prec_body(parser *p, int min_prec)
 
 /* ---- FROM ----------------------------------------------------------- */
 
+/* The WINDOW clause starts here: `WINDOW name AS` (WINDOW is not a
+ * keyword, so `FROM t window` still names t "window"). */
+static bool at_window_clause(parser *p)
+{
+    return word_is(&p->tok, p->src, "window") && tok_is_name(peek(p, 1)) &&
+           peek(p, 2)->kind == TIDE_SQL_TOK_WORD && peek(p, 2)->kw == TIDE_SQL_KW_AS;
+}
+
 /* [[AS] alias] after a FROM item */
 static bool parse_opt_alias(parser *p, tide_sql_from *f)
 {
     tide_sql_name alias;
+    if (at_window_clause(p))
+        return true;
     if (accept_kw(p, TIDE_SQL_KW_AS)) {
         if (!parse_name(p, &alias, "an alias after AS"))
             return false;
@@ -1231,10 +1404,25 @@ static tide_sql_query *parse_select(parser *p)
     }
     if (accept_kw(p, TIDE_SQL_KW_HAVING) && !(having = parse_expr(p)))
         return NULL;
+    tide_sql_vec windows = {0};
+    if (at_window_clause(p)) {
+        advance(p); /* WINDOW */
+        do {
+            tide_sql_name wname;
+            tide_sql_over *spec;
+            if (!parse_name(p, &wname, "a window name") ||
+                !expect_kw(p, TIDE_SQL_KW_AS, "AS after the window name") || !(spec = parse_over_spec(p)))
+                return NULL;
+            if (!push(p, &windows, chk(p, tide_sql_ast_named_window(p->s, wname, spec))))
+                return NULL;
+        } while (accept(p, TIDE_SQL_TOK_COMMA));
+    }
     if (is_kw(p, TIDE_SQL_KW_EMIT) && !(emit = parse_emit(p)))
         return NULL;
     tide_sql_select *sel = chk(p, tide_sql_ast_select(p->s, distinct, items, from, where, group_by,
                                                       having, emit, span(p, start)));
+    if (sel && tide_sql_ast_select_windows(p->s, sel, windows) != 0)
+        return oom(p);
     return sel ? chk_query(p, tide_sql_ast_query_select(p->s, sel, span(p, start))) : NULL;
 }
 

@@ -20,6 +20,7 @@
 #include "exec/node_groupagg.h"
 #include "exec/node_join.h"
 #include "exec/node_order.h"
+#include "exec/node_over.h"
 #include "exec/node_scan.h"
 #include "exec/node_union.h"
 #include "exec/node_window.h"
@@ -473,6 +474,28 @@ static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
     return 0;
 }
 
+/* The scan's computed columns (tide_sql_plan.u.scan.computed): one tree
+ * each over the physical row. */
+typedef struct scan_computed {
+    const tide_sql_plan *p;
+} scan_computed;
+
+static int scan_build_at(const tide_sql_plan *p, tide_expr **exprs, tide_sql_pos *at, tide_err *e)
+{
+    for (uint32_t j = 0; j < p->ncols; j++) {
+        int rc = tide_sql_plan_expr_at(p->u.scan.computed[j], p->u.scan.cfg.schema, &exprs[j], at, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int scan_build(void *ctx, tide_expr **exprs, tide_err *e)
+{
+    tide_sql_pos at;
+    return scan_build_at(((const scan_computed *)ctx)->p, exprs, &at, e);
+}
+
 static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
 {
     for (uint32_t i = 0; i < pl->nscans; i++)
@@ -545,6 +568,30 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
         }
         c->on_dead = scan_node_dead;
         c->dead_ctx = d;
+    }
+    if (p->u.scan.computed) {
+        /* build once now: SQL errors at plan time, with their positions */
+        tide_err e = {0};
+        tide_sql_pos at = {0};
+        tide_expr **xs = calloc(p->ncols, sizeof *xs);
+        if (!xs)
+            return nomem(pl, p);
+        int rc = scan_build_at(p, xs, &at, &e);
+        for (uint32_t j = 0; j < p->ncols; j++)
+            tide_expr_free(xs[j]);
+        free(xs);
+        if (rc == TIDE_ENOMEM)
+            return nomem(pl, p);
+        if (rc)
+            return sqlfail(pl, rc, at.line ? at : p->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
+        scan_computed *sc = alloc(pl, sizeof *sc);
+        if (!sc)
+            return nomem(pl, p);
+        sc->p = p;
+        if ((rc = plan_schema(pl, p, &c->computed)) != 0)
+            return rc;
+        c->build = scan_build;
+        c->build_ctx = sc;
     }
     c->wm_bound = p->u.scan.wm_bound;
     c->idle_timeout_ms = p->u.scan.cfg.idle_timeout_ms;
@@ -1041,6 +1088,113 @@ static int plan_window(planner *pl, const tide_sql_plan *p, stream *out)
     return 0;
 }
 
+/* ---- OVER windows ---- */
+
+/* The OVER node's input computed by one calc (the chain below folded into
+ * it): the input's columns, then the partition keys k0.., then the
+ * aggregates' arguments v0..; (*argcol)[i] is call i's argument column
+ * (UINT32_MAX: none). */
+static int plan_over_input(planner *pl, const tide_sql_plan *p, stream *s, uint32_t **argcol)
+{
+    flat f;
+    int rc = fold(pl, p->input, &f);
+    if (rc)
+        return rc;
+    if ((rc = plan(pl, f.base, s)) != 0)
+        return rc;
+    uint32_t nin = p->input->ncols, nk = p->u.over.nkeys, nc = p->u.over.ncalls;
+    const tide_schema *is;
+    if ((rc = plan_schema(pl, p->input, &is)) != 0)
+        return rc;
+    tide_sql_bexpr **cols = alloc(pl, (nin + nk + nc + 1) * sizeof *cols);
+    *argcol = alloc(pl, (nc + 1) * sizeof **argcol);
+    tide_schema *ps = NULL;
+    tide_err e = {0};
+    if (!cols || !*argcol || tide_schema_create(&ps, &e))
+        return nomem(pl, p);
+    if ((rc = own_schema(pl, p, ps)) != 0)
+        return rc;
+    uint32_t nx = 0;
+    char name[32];
+    for (uint32_t i = 0; i < nin; i++) {
+        const tide_column *c = tide_schema_col(is, i);
+        cols[nx++] = f.cols[i];
+        if (tide_schema_add(ps, c->name, c->type, true, &e))
+            return experr(pl, p, &e);
+    }
+    for (uint32_t i = 0; i < nk; i++) {
+        if (!(cols[nx] = subst(pl, p->u.over.keys[i], f.cols)))
+            return nomem(pl, p);
+        snprintf(name, sizeof name, "k%u", i);
+        tide_type t = cols[nx]->type == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : cols[nx]->type;
+        if (tide_schema_add(ps, name, t, true, &e))
+            return experr(pl, p, &e);
+        nx++;
+    }
+    for (uint32_t i = 0; i < nc; i++) {
+        const tide_sql_overcall *c = &p->u.over.calls[i];
+        (*argcol)[i] = UINT32_MAX;
+        if (!c->arg)
+            continue;
+        if (!(cols[nx] = subst(pl, c->arg, f.cols)))
+            return nomem(pl, p);
+        snprintf(name, sizeof name, "v%u", i);
+        tide_type t = c->agg.in_type != TIDE_TYPE_NULL ? c->agg.in_type : cols[nx]->type;
+        if (tide_schema_add(ps, name, t == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : t, true, &e))
+            return experr(pl, p, &e);
+        (*argcol)[i] = nx++;
+    }
+    return add_calc(pl, p, s, f.preds, f.npreds, cols, nx, ps, "over input");
+}
+
+/* OVER aggregates (exec/node_over.h), keyed by the partition columns. */
+static int plan_over(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    const tide_sql_overcall *calls = p->u.over.calls;
+    uint32_t nin = p->input->ncols, nk = p->u.over.nkeys, nc = p->u.over.ncalls;
+    if (nc == 0 || calls[0].row_number)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
+                       "ROW_NUMBER needs a filter on it in the enclosing query (rn <= N, rn = 1: a Top-N)");
+    const tide_sql_bexpr *ord = p->u.over.order[0];
+    if (p->u.over.norder != 1 || ord->kind != TIDE_SQL_BX_COLUMN || ord->col >= nin)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "an OVER aggregate must be ordered by an event-time column");
+    uint32_t *argcol;
+    int rc = plan_over_input(pl, p, out, &argcol);
+    if (rc)
+        return rc;
+    tide_node_over_cfg *c = alloc(pl, sizeof *c);
+    tide_node_over_agg *aggs = alloc(pl, (nc + 1) * sizeof *aggs);
+    uint32_t *keys = alloc(pl, (nk + 1) * sizeof *keys);
+    const tide_schema *os;
+    if (!c || !aggs || !keys)
+        return nomem(pl, p);
+    if ((rc = plan_schema(pl, p, &os)) != 0)
+        return rc;
+    for (uint32_t i = 0; i < nk; i++)
+        keys[i] = nin + i;
+    for (uint32_t i = 0; i < nc; i++)
+        aggs[i] = (tide_node_over_agg){.kind = calls[i].agg.kind,
+                                       .arg = argcol[i] == UINT32_MAX ? -1 : (int32_t)argcol[i]};
+    *c = (tide_node_over_cfg){.in = out->schema,
+                              .out = os,
+                              .n_pass = nin,
+                              .key_cols = keys,
+                              .n_keys = nk,
+                              .time_col = ord->col,
+                              .aggs = aggs,
+                              .n_aggs = nc,
+                              .rows = p->u.over.rows,
+                              .unbounded = p->u.over.unbounded,
+                              .preceding = p->u.over.preceding};
+    uint32_t par = nk ? pl->P : 1;
+    int id;
+    if ((rc = add_node(pl, p, "over", &tide_node_over_vt, tide_node_over_make, c, par, 1, &os, NULL, &id)) != 0 ||
+        (rc = exchange(pl, p, out, id, keys, nk, par)) != 0)
+        return rc;
+    *out = (stream){.node = id, .port = 0, .par = par, .schema = os, .changelog = false, .ordered = true};
+    return 0;
+}
+
 /* ---- unions ---- */
 
 static int collect_union(const tide_sql_plan *p, const tide_sql_plan **in, uint32_t *n, uint32_t cap)
@@ -1179,7 +1333,11 @@ static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t 
             *off = -*off;
         x = x->args[0];
     }
-    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols || !j->cols[x->col].rowtime)
+    /* an event-time column of its side (the join's own columns may have
+     * lost the attribute: an outer join's padded side) */
+    uint32_t nl = j->input->ncols;
+    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols ||
+        !(x->col < nl ? j->input->cols[x->col].rowtime : j->right->cols[x->col - nl].rowtime))
         return false;
     *col = x->col;
     return true;
@@ -1299,14 +1457,52 @@ static bool one_window(const tide_sql_plan *p, const tide_sql_window **w)
     return same_window(*w, &p->u.window.w);
 }
 
+/* The ON predicate of an outer join's node: the conjuncts that are not
+ * its keys, bounds or windows, ANDed, over the joined row; built once at
+ * plan time (errors with positions) and once per instance. */
+typedef struct on_ctx {
+    tide_sql_bexpr **preds;
+    uint32_t n;
+} on_ctx;
+
+static int on_build_at(const on_ctx *c, const tide_schema *joined, tide_expr **out, tide_sql_pos *at,
+                       tide_err *e)
+{
+    *out = NULL;
+    int rc = 0;
+    for (uint32_t i = 0; i < c->n && !rc; i++) {
+        tide_expr *x = NULL;
+        if ((rc = tide_sql_plan_expr_at(c->preds[i], joined, &x, at, e)) != 0)
+            break;
+        if (!*out)
+            *out = x;
+        else
+            rc = tide_expr_logic(out, TIDE_EXPR_AND, *out, x, e);
+    }
+    if (rc) {
+        tide_expr_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int on_build(void *ctx, uint32_t instance, const tide_schema *joined, tide_expr **out, tide_err *e)
+{
+    (void)instance;
+    return on_build_at(ctx, joined, out, NULL, e);
+}
+
+static const char *join_kind_name(tide_sql_join_kind k)
+{
+    return k == TIDE_SQL_JOIN_LEFT ? "LEFT" : k == TIDE_SQL_JOIN_RIGHT ? "RIGHT" : k == TIDE_SQL_JOIN_FULL ? "FULL" : "CROSS";
+}
+
 static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
 {
-    if (j->u.join.kind != TIDE_SQL_JOIN_INNER)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins (inner joins only)",
-                       j->u.join.kind == TIDE_SQL_JOIN_LEFT    ? "LEFT"
-                       : j->u.join.kind == TIDE_SQL_JOIN_RIGHT ? "RIGHT"
-                       : j->u.join.kind == TIDE_SQL_JOIN_FULL  ? "FULL"
-                                                               : "CROSS");
+    tide_sql_join_kind jk = j->u.join.kind;
+    bool outer = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
+    if (jk != TIDE_SQL_JOIN_INNER && !outer)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins", join_kind_name(jk));
     const tide_sql_plan *in[2] = {j->input, j->right};
     flat side[2];
     int rc;
@@ -1315,9 +1511,12 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             return rc;
     uint32_t nl = j->input->ncols;
     tide_sql_bexpr *cj[64];
+    bool used[64] = {false}; /* the conjunct is a key, a bound or a window column */
     uint32_t ncj = 0;
     if (j->u.join.on)
         conjuncts(j->u.join.on, cj, &ncj, 64);
+    if (outer && ncj == 64)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: an outer join with 64 or more ANDed conditions");
     tide_node_join_cfg *c = alloc(pl, sizeof *c);
     if (!c)
         return nomem(pl, j);
@@ -1343,11 +1542,12 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                 window_col(in[1], b, TIDE_SQL_PLAN_WINDOW_AGGREGATE, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
-                have_end = true;
+                have_end = used[i] = true;
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
                 nk++;
+                used[i] = true;
             }
         }
         if (!have_end)
@@ -1368,15 +1568,16 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 0) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 0)) {
                 c->side[0].start_col = a;
                 c->side[1].start_col = b;
-                have_start = true;
+                have_start = used[i] = true;
             } else if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 1) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
-                have_end = true;
+                have_end = used[i] = true;
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
                 nk++;
+                used[i] = true;
             }
         }
         if (!have_start || !have_end)
@@ -1417,9 +1618,11 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                     c->side[0].key_cols[nk] = a;
                     c->side[1].key_cols[nk] = b;
                     nk++;
+                    used[i] = true;
                 }
             }
             if (bounded) {
+                used[i] = true;
                 if (tcol[0] != UINT32_MAX && (tcol[0] != tc[0] || tcol[1] != tc[1]))
                     return sqlfail(pl, TIDE_EUNSUPPORTED, x->ast->pos,
                                    "not supported yet: an interval join bounding more than one time column "
@@ -1440,6 +1643,24 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         c->hi = hi;
     }
     c->n_keys = nk;
+    if (outer) {
+        /* the rest of ON decides inside the join which pairs match: a
+         * filter after it would drop the padded rows */
+        c->outer[0] = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_FULL;
+        c->outer[1] = jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
+        on_ctx *oc = alloc(pl, sizeof *oc);
+        tide_sql_bexpr **rest = alloc(pl, (ncj + 1) * sizeof *rest);
+        if (!oc || !rest)
+            return nomem(pl, j);
+        *oc = (on_ctx){.preds = rest};
+        for (uint32_t i = 0; i < ncj; i++)
+            if (!used[i])
+                rest[oc->n++] = cj[i];
+        if (oc->n) {
+            c->build_on = on_build;
+            c->build_ctx = oc;
+        }
+    }
     stream s[2];
     for (int k = 0; k < 2; k++) {
         if ((rc = plan(pl, in[k], &s[k])) != 0)
@@ -1464,6 +1685,16 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     const tide_schema *ps;
     if ((rc = plan_schema(pl, j, &ps)) != 0)
         return rc;
+    if (c->build_on) { /* build once now: SQL errors at plan time, with their positions */
+        tide_expr *x = NULL;
+        tide_sql_pos at = {0};
+        rc = on_build_at(c->build_ctx, os[0], &x, &at, &e);
+        tide_expr_free(x);
+        if (rc == TIDE_ENOMEM)
+            return nomem(pl, j);
+        if (rc)
+            return sqlfail(pl, rc, at.line ? at : j->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
+    }
     const tide_schema *outs[3] = {ps, os[1], os[2]};
     unsigned fl[3] = {0, flags_of(&s[0]), flags_of(&s[1])};
     int id;
@@ -1493,8 +1724,9 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             ord[no++] = k;
     out->order = ord;
     out->norder = no;
-    /* the whole ON condition over the joined rows */
-    if (j->u.join.on) {
+    /* the whole ON condition over the joined rows (an inner join: an
+     * outer one decided inside) */
+    if (j->u.join.on && !outer) {
         tide_sql_bexpr **pred = alloc(pl, sizeof *pred);
         if (!pred)
             return nomem(pl, j);
@@ -1681,6 +1913,8 @@ static int plan(planner *pl, const tide_sql_plan *p, stream *out)
         return plan_join(pl, p, out);
     case TIDE_SQL_PLAN_UNION:
         return plan_union(pl, p, out);
+    case TIDE_SQL_PLAN_OVER:
+        return plan_over(pl, p, out);
     case TIDE_SQL_PLAN_VALUES:
         return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: SELECT without FROM");
     default:

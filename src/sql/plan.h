@@ -10,7 +10,9 @@
  *
  *   SCAN             a catalog table read through its connector (cfg is a
  *                    ready tide_src_config); its rows are the PHYSICAL
- *                    columns; computed columns come from a PROJECT above it
+ *                    columns; computed columns come from a PROJECT above it,
+ *                    unless the WATERMARK column is computed: then the scan
+ *                    computes every column (u.scan.computed)
  *   VALUES           one empty row (SELECT without FROM)
  *   FILTER           rows where `pred` is TRUE
  *   PROJECT          one output column per expression in `exprs`
@@ -25,6 +27,9 @@
  *                    always a changelog
  *   JOIN             plan node only (interval, window or regular join)
  *   UNION            UNION ALL of two inputs with the same row type
+ *   OVER             window functions (f(...) OVER (PARTITION BY ... ORDER
+ *                    BY ... frame)) of one window: output = the input's
+ *                    columns, then one column per call
  *   SINK             the target: a catalog table (INSERT INTO) or stdout
  *                    (a bare query).  A changelog reaching a sink needs an
  *                    `op` column there (see sink_op_col).
@@ -101,6 +106,14 @@ typedef struct tide_sql_aggcall {
     const tide_sql_expr *ast; /* the call as written */
 } tide_sql_aggcall;
 
+/* One call of an OVER node: an aggregate over the frame, or ROW_NUMBER(). */
+typedef struct tide_sql_overcall {
+    bool row_number;          /* ROW_NUMBER(): agg and arg unused */
+    tide_agg agg;             /* bound (exec/agg.h) */
+    tide_sql_bexpr *arg;      /* over the OVER node's input; NULL for COUNT(*) */
+    const tide_sql_expr *ast; /* the call as written */
+} tide_sql_overcall;
+
 /* How a windowed aggregation fires (the EMIT clause). */
 typedef struct tide_sql_emit_spec {
     bool given;        /* an EMIT clause was written */
@@ -120,6 +133,7 @@ typedef struct tide_sql_emit_spec {
     X(AGGREGATE, "Aggregate")                  \
     X(JOIN, "Join")                            \
     X(UNION, "Union")                          \
+    X(OVER, "Over")                            \
     X(SINK, "Sink")
 
 typedef enum tide_sql_plan_kind {
@@ -158,8 +172,14 @@ struct tide_sql_plan {
         struct {
             const tide_sql_table *table;
             tide_src_config cfg; /* schema: the physical columns (program-owned) */
-            int time_col;        /* physical index of the event-time column, or -1 */
+            int time_col;        /* physical index of the event-time column, or -1; with
+                                    `computed`: its index among the table's columns */
             int64_t wm_bound;    /* watermark = max(ts) - wm_bound (ms) */
+            /* A table whose WATERMARK column is computed: the scan computes
+             * every column of the table (ncols exprs over the physical
+             * columns, cfg.schema), so the watermark is the computed
+             * column's; NULL: the rows are the physical columns. */
+            tide_sql_bexpr **computed;
             const char *dead_letter; /* the 'dead-letter' option: a file, or "topic:NAME"; or NULL */
         } scan;
         struct {
@@ -179,6 +199,18 @@ struct tide_sql_plan {
             tide_sql_aggcall *aggs;
             uint32_t naggs;
         } agg; /* WINDOW_AGGREGATE and AGGREGATE */
+        struct {
+            tide_sql_bexpr **keys;    /* PARTITION BY, over the input */
+            uint32_t nkeys;
+            tide_sql_bexpr **order;   /* ORDER BY, over the input */
+            bool *desc;
+            uint32_t norder;
+            bool rows;                /* ROWS frame; else RANGE */
+            bool unbounded;           /* UNBOUNDED PRECEDING (also no frame written) */
+            int64_t preceding;        /* ROWS: rows; RANGE: ms (0: CURRENT ROW) */
+            tide_sql_overcall *calls; /* ncalls; output columns after the input's */
+            uint32_t ncalls;
+        } over;
         struct {
             tide_sql_join_kind kind;
             tide_sql_join_class cls;

@@ -198,6 +198,10 @@ static const struct {
      "THEN 2 END;"},
     {"SELECT FLOOR(ts TO DAY), ceil(ts to hour), floor(x), CEIL(ts TO MINUTES)",
      "SELECT FLOOR(ts TO DAY), CEIL(ts TO HOUR), FLOOR(x), CEIL(ts TO MINUTE);"},
+    {"SELECT extract(dow from ts), TimestampAdd(months, -2, ts), TIMESTAMPDIFF(week, a, b), floor(ts to quarter), "
+     "date '2024-05-01', to_timestamp(s, 'yyyy')",
+     "SELECT EXTRACT(DOW FROM ts), TIMESTAMPADD(MONTH, -2, ts), TIMESTAMPDIFF(WEEK, a, b), FLOOR(ts TO QUARTER), "
+     "DATE '2024-05-01', TO_TIMESTAMP(s, 'yyyy');"},
     /* literals */
     {"SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50",
      "SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50;"},
@@ -354,6 +358,22 @@ static const struct {
     {" ; ; -- nothing", ""},
     {"SELECT 1--x\n+2", "SELECT 1 + 2;"},
     {"SELECT a/**/FROM/**/t", "SELECT a FROM t;"},
+    /* OVER windows and the WINDOW clause */
+    {"select sum(v) over (partition by k, j order by ts rows 3 preceding), count(*) over () from t",
+     "SELECT SUM(v) OVER (PARTITION BY k, j ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW), "
+     "COUNT(*) OVER () FROM t;"},
+    {"select max(v) over (order by ts range between interval '1' hour preceding and current row) from t",
+     "SELECT MAX(v) OVER (ORDER BY ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW) FROM t;"},
+    {"select row_number() over (partition by k order by v desc, ts) as rn from t",
+     "SELECT ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC, ts) AS rn FROM t;"},
+    {"select avg(v) over w, min(v) over w from t window w as (order by ts range unbounded preceding)",
+     "SELECT AVG(v) OVER w, MIN(v) OVER w FROM t WINDOW w AS (ORDER BY ts RANGE BETWEEN UNBOUNDED "
+     "PRECEDING AND CURRENT ROW);"},
+    {"select window from t window", "SELECT window FROM t AS window;"},
+    {"select avg(v) over w from t window w as (order by ts rows between current row and current row), "
+     "w2 as (partition by k)",
+     "SELECT AVG(v) OVER w FROM t WINDOW w AS (ORDER BY ts ROWS BETWEEN CURRENT ROW AND CURRENT ROW), "
+     "w2 AS (PARTITION BY k);"},
 };
 
 static void test_canonical(void)
@@ -454,8 +474,10 @@ static const struct {
     {"SELECT a FROM t WHERE a IN (SELECT b FROM u)", 1, 29,
      "subqueries in expressions are not supported"},
     {"SELECT a FROM t WHERE EXISTS (SELECT 1)", 1, 23, "EXISTS subqueries are not supported"},
-    {"SELECT COUNT(*) OVER (PARTITION BY a) FROM t", 1, 17,
-     "OVER windows are not supported; use a window table function (TUMBLE, HOP, ...)"},
+    {"SELECT COUNT(*) OVER (ORDER BY ts ROWS 1 FOLLOWING) FROM t", 1, 42,
+     "FOLLOWING is not supported: a frame ends at the current row"},
+    {"SELECT COUNT(*) OVER (ORDER BY ts ROWS BETWEEN UNBOUNDED FOLLOWING AND CURRENT ROW) FROM t", 1, 58,
+     "expected PRECEDING after UNBOUNDED, found 'FOLLOWING'"},
     {"SELECT a FROM t INTERSECT SELECT a FROM u", 1, 17, "INTERSECT and EXCEPT are not supported"},
     {"SELECT a FROM t JOIN u", 1, 23, "expected ON after the joined table, found end of input"},
     {"SELECT a FROM t INNER u", 1, 23, "expected JOIN after INNER, found 'u'"},
@@ -474,8 +496,12 @@ static const struct {
     {"SELECT a BETWEEN 1 OR 2", 1, 20, "expected AND in BETWEEN, found 'OR'"},
     {"SELECT a IN 1", 1, 13, "expected '(' after IN, found '1'"},
     {"SELECT (a + b", 1, 14, "expected ')' to close '(', found end of input"},
-    {"SELECT FLOOR(ts TO WEEK)", 1, 20,
-     "expected a time unit (SECOND, MINUTE, HOUR, DAY, MONTH or YEAR) after TO, found 'WEEK'"},
+    {"SELECT FLOOR(ts TO FORTNIGHT)", 1, 20,
+     "expected a time unit (MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR, DOW or DOY) after "
+     "TO, found 'FORTNIGHT'"},
+    {"SELECT EXTRACT(HOUR ts)", 1, 21, "expected FROM after the time unit, found 'ts'"},
+    {"SELECT TIMESTAMPADD(DAYS 1, ts)", 1, 26, "expected ',' after the time unit, found '1'"},
+    {"SELECT TIME '10:00:00'", 1, 8, "TIME literals are not supported (tide has no TIME type; use a TIMESTAMP)"},
     {"SELECT a,\n       b\nFROM t\nWHERE c = = 1", 4, 11, "expected an expression, found '='"},
     {"SELECT 1;\nSELECT 'x", 2, 8, "unterminated string literal"},
     {"INSERT sink SELECT 1", 1, 8, "expected INTO after INSERT, found 'sink'"},
