@@ -919,6 +919,8 @@ static tide_sql_bexpr *bind_binary(binder *b, const tide_sql_expr *e, tide_sql_b
     case TIDE_SQL_OP_LE:
     case TIDE_SQL_OP_GT:
     case TIDE_SQL_OP_GE:
+    case TIDE_SQL_OP_IS_DISTINCT:
+    case TIDE_SQL_OP_IS_NOT_DISTINCT:
         if (common(lt, rt) == TIDE_TYPE_COUNT || l->interval != r->interval)
             return fail(b, TIDE_EINVAL, e->pos, "cannot compare %s with %s",
                         l->interval ? "INTERVAL" : tname(lt), r->interval ? "INTERVAL" : tname(rt));
