@@ -149,8 +149,8 @@ const char *tide_expr_arith_name(tide_expr_arith_op op)
 
 const char *tide_expr_cmp_name(tide_expr_cmp_op op)
 {
-    static const char *const n[] = {"=", "<>", "<", "<=", ">", ">="};
-    return (unsigned)op < 6 ? n[op] : "?";
+    static const char *const n[] = {"=", "<>", "<", "<=", ">", ">=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
+    return (unsigned)op < 8 ? n[op] : "?";
 }
 
 static const char *tname(const tide_expr *x)
@@ -466,7 +466,7 @@ int tide_expr_compare(tide_expr **out, tide_expr_cmp_op op, tide_expr *a, tide_e
     int rc = mk(&x, K_CMP, kids, 2, e);
     if (rc)
         return (*out = NULL, rc);
-    if ((unsigned)op > TIDE_EXPR_GE)
+    if ((unsigned)op > TIDE_EXPR_IS_NOT_DISTINCT)
         return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown comparison operator %d", (int)op));
     x->op = op;
     x->type = TIDE_TYPE_BOOLEAN;
@@ -1622,6 +1622,22 @@ static void cmp_nodes(int op, const tide_expr *a, const tide_expr *b, uint8_t *r
         }
     }
     cmp_kernel(op, &a->res, &b->res, r, rn, n);
+}
+
+/* IS [NOT] DISTINCT FROM: = where both are values; NULL only equals NULL;
+ * never NULL. */
+static void ev_distinct(tide_expr *x, uint32_t n)
+{
+    const uint8_t *an = x->kids[0]->res.nulls, *bn = x->kids[1]->res.nulls;
+    uint8_t *r = x->vals;
+    cmp_nodes(TIDE_EXPR_EQ, x->kids[0], x->kids[1], r, x->nulls, n);
+    uint8_t same = x->op == TIDE_EXPR_IS_NOT_DISTINCT;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t na = an[i] != 0, nb = bn[i] != 0;
+        uint8_t eq = (na | nb) ? (na & nb) : (r[i] != 0);
+        r[i] = eq == same;
+        x->nulls[i] = 0;
+    }
 }
 
 /* 3VL AND of (av, an) and (bv, bn) into (r, rn); values with != 0. */
@@ -2865,7 +2881,10 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
         ev_neg(x, n, active);
         break;
     case K_CMP:
-        cmp_nodes(x->op, x->kids[0], x->kids[1], x->vals, x->nulls, n);
+        if (x->op == TIDE_EXPR_IS_DISTINCT || x->op == TIDE_EXPR_IS_NOT_DISTINCT)
+            ev_distinct(x, n);
+        else
+            cmp_nodes(x->op, x->kids[0], x->kids[1], x->vals, x->nulls, n);
         break;
     case K_NOT: {
         const tide_expr_vec *a = &x->kids[0]->res;

@@ -158,7 +158,19 @@ typedef struct tide_expr_vec {
 } tide_expr_vec;
 
 typedef enum tide_expr_arith_op { TIDE_EXPR_ADD, TIDE_EXPR_SUB, TIDE_EXPR_MUL, TIDE_EXPR_DIV, TIDE_EXPR_MOD } tide_expr_arith_op;
-typedef enum tide_expr_cmp_op { TIDE_EXPR_EQ, TIDE_EXPR_NE, TIDE_EXPR_LT, TIDE_EXPR_LE, TIDE_EXPR_GT, TIDE_EXPR_GE } tide_expr_cmp_op;
+/* IS_DISTINCT / IS_NOT_DISTINCT: IS [NOT] DISTINCT FROM, the NULL-safe <>
+ * and =: never NULL; two NULLs are not distinct, a NULL and a value are;
+ * two values compare as = does (so NaN is distinct from NaN, as in Flink). */
+typedef enum tide_expr_cmp_op {
+    TIDE_EXPR_EQ,
+    TIDE_EXPR_NE,
+    TIDE_EXPR_LT,
+    TIDE_EXPR_LE,
+    TIDE_EXPR_GT,
+    TIDE_EXPR_GE,
+    TIDE_EXPR_IS_DISTINCT,
+    TIDE_EXPR_IS_NOT_DISTINCT,
+} tide_expr_cmp_op;
 typedef enum tide_expr_logic_op { TIDE_EXPR_AND, TIDE_EXPR_OR } tide_expr_logic_op;
 typedef enum tide_expr_is_op {
     TIDE_EXPR_IS_NULL,

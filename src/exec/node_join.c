@@ -321,8 +321,9 @@ static int row_key(jnode *j, int s, const tide_cbatch *b, uint32_t r, bool *alon
     *alone = false;
     for (uint32_t k = 0; k < c->n_keys && !*alone; k++) {
         uint32_t col = cols[k];
-        if (tide_cbatch_is_null(b, col, r) ||
-            (tide_cbatch_type(b, col) == TIDE_TYPE_DOUBLE && isnan(tide_cbatch_f64(b, col, r))))
+        if (tide_cbatch_is_null(b, col, r) ? !c->null_safe[k]
+                                           : tide_cbatch_type(b, col) == TIDE_TYPE_DOUBLE &&
+                                                 isnan(tide_cbatch_f64(b, col, r)))
             *alone = true;
     }
     bool window = c->kind == TIDE_NODE_JOIN_WINDOW;

@@ -63,7 +63,8 @@
  * it NULL and filter after the join instead (the same rows).
  *
  * Keys.  Equal as SQL compares them (data/key.h: BIGINT and TIMESTAMP
- * alike, -0.0 = 0.0); a row whose key holds a NULL or a NaN matches nothing
+ * alike, -0.0 = 0.0; a null_safe key, IS NOT DISTINCT FROM, also NULL with
+ * NULL); a row whose key holds a NULL (not null_safe) or a NaN matches nothing
  * and is dropped (not late); a row whose time (INTERVAL) or window_end is
  * NULL is dropped too.  No key columns: every row of a window (WINDOW_END,
  * WINDOW) or every row (INTERVAL) matches.
@@ -137,6 +138,7 @@ typedef struct tide_node_join_cfg {
     tide_node_join_kind kind;
     tide_node_join_side side[2]; /* 0 left, 1 right */
     uint32_t n_keys;             /* key columns per side, pairwise equal */
+    bool null_safe[TIDE_NODE_JOIN_MAX_KEYS]; /* key k is IS NOT DISTINCT FROM: NULL meets NULL */
     int64_t lo, hi;              /* INTERVAL: lo <= left.time - right.time <= hi */
     bool outer[2];               /* pad unmatched rows of that side (LEFT, RIGHT, FULL) */
     tide_node_join_build_fn build_on; /* NULL: every candidate pair matches */

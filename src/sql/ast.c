@@ -695,8 +695,8 @@ const char *tide_sql_unit_name(tide_sql_unit u)
 
 const char *tide_sql_binop_name(tide_sql_binop op)
 {
-    static const char *const names[] = {"OR", "AND", "=", "<>", "<", "<=", ">",
-                                        ">=", "+",   "-", "*",  "/", "%",  "||"};
+    static const char *const names[] = {"OR", "AND", "=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%",
+                                        "||", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "?";
 }
 

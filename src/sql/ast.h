@@ -107,6 +107,8 @@ typedef enum tide_sql_binop {
     TIDE_SQL_OP_DIV,
     TIDE_SQL_OP_MOD,
     TIDE_SQL_OP_CONCAT,
+    TIDE_SQL_OP_IS_DISTINCT,     /* a IS DISTINCT FROM b: NULL-safe <>, never NULL */
+    TIDE_SQL_OP_IS_NOT_DISTINCT, /* a IS NOT DISTINCT FROM b: NULL-safe = */
 } tide_sql_binop;
 
 const char *tide_sql_binop_name(tide_sql_binop op); /* "OR", "=", "||", ... */

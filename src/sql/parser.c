@@ -1023,8 +1023,20 @@ static tide_sql_expr *parse_expr_prec_body(parser *p, int min_prec)
                 break;
             advance(p);
             negated = accept_kw(p, TIDE_SQL_KW_NOT);
+            if (accept_kw(p, TIDE_SQL_KW_DISTINCT)) { /* IS [NOT] DISTINCT FROM */
+                if (!expect_kw(p, TIDE_SQL_KW_FROM, "FROM after IS DISTINCT"))
+                    return NULL;
+                tide_sql_expr *rhs = parse_expr_prec(p, PREC_CMP + 1);
+                if (!rhs)
+                    return NULL;
+                lhs = chk_expr(p, tide_sql_ast_binary(p->s, negated ? TIDE_SQL_OP_IS_NOT_DISTINCT : TIDE_SQL_OP_IS_DISTINCT,
+                                                      lhs, rhs, span(p, start)));
+                if (!lhs)
+                    return NULL;
+                continue;
+            }
             if (!expect_kw(p, TIDE_SQL_KW_NULL,
-                           negated ? "NULL after IS NOT" : "NULL or NOT NULL after IS"))
+                           negated ? "NULL or DISTINCT FROM after IS NOT" : "NULL, NOT NULL or DISTINCT FROM after IS"))
                 return NULL;
             lhs = chk_expr(p, tide_sql_ast_is_null(p->s, negated, lhs, span(p, start)));
             if (!lhs)

@@ -1385,12 +1385,20 @@ static bool time_bound(const tide_sql_plan *j, uint32_t nl, const tide_sql_bexpr
     }
 }
 
-/* An equality of a left and a right column of the joined row: their
- * columns in each side's row (a < nl). */
+/* Whether x is a NULL-safe equality (IS NOT DISTINCT FROM). */
+static bool null_safe_eq(const tide_sql_bexpr *x)
+{
+    return x->kind == TIDE_SQL_BX_NODE && x->ast && x->ast->kind == TIDE_SQL_EXPR_BINARY &&
+           x->ast->u.binary.op == TIDE_SQL_OP_IS_NOT_DISTINCT;
+}
+
+/* An equality (=, or IS NOT DISTINCT FROM: null_safe_eq) of a left and a
+ * right column of the joined row: their columns in each side's row (a < nl). */
 static bool equi(const tide_sql_bexpr *x, uint32_t nl, uint32_t *a, uint32_t *b)
 {
     if (x->kind != TIDE_SQL_BX_NODE || !x->ast || x->ast->kind != TIDE_SQL_EXPR_BINARY ||
-        x->ast->u.binary.op != TIDE_SQL_OP_EQ || x->nargs != 2 || x->args[0]->kind != TIDE_SQL_BX_COLUMN ||
+        (x->ast->u.binary.op != TIDE_SQL_OP_EQ && x->ast->u.binary.op != TIDE_SQL_OP_IS_NOT_DISTINCT) ||
+        x->nargs != 2 || x->args[0]->kind != TIDE_SQL_BX_COLUMN ||
         x->args[1]->kind != TIDE_SQL_BX_COLUMN || x->args[0]->type != x->args[1]->type)
         return false;
     uint32_t p = x->args[0]->col, q = x->args[1]->col;
@@ -1546,6 +1554,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
+                c->null_safe[nk] = null_safe_eq(cj[i]);
                 nk++;
                 used[i] = true;
             }
@@ -1576,6 +1585,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
+                c->null_safe[nk] = null_safe_eq(cj[i]);
                 nk++;
                 used[i] = true;
             }
@@ -1617,6 +1627,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                 if (!bounded && equi(x, nl, &a, &b) && nk < TIDE_NODE_JOIN_MAX_KEYS) {
                     c->side[0].key_cols[nk] = a;
                     c->side[1].key_cols[nk] = b;
+                    c->null_safe[nk] = null_safe_eq(cj[i]);
                     nk++;
                     used[i] = true;
                 }

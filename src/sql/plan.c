@@ -492,6 +492,8 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
         case TIDE_SQL_OP_DIV: tide_expr_arith(&o, TIDE_EXPR_DIV, l, r, e); break;
         case TIDE_SQL_OP_MOD: tide_expr_arith(&o, TIDE_EXPR_MOD, l, r, e); break;
         case TIDE_SQL_OP_CONCAT: tide_expr_concat(&o, l, r, e); break;
+        case TIDE_SQL_OP_IS_DISTINCT: tide_expr_compare(&o, TIDE_EXPR_IS_DISTINCT, l, r, e); break;
+        case TIDE_SQL_OP_IS_NOT_DISTINCT: tide_expr_compare(&o, TIDE_EXPR_IS_NOT_DISTINCT, l, r, e); break;
         }
         break;
     }

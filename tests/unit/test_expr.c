@@ -256,6 +256,10 @@ static int ref_cmp3(tide_value a, tide_value b)
 
 static tide_value ref_compare(int op, tide_value a, tide_value b)
 {
+    if (op == TIDE_EXPR_IS_DISTINCT || op == TIDE_EXPR_IS_NOT_DISTINCT) {
+        bool same = a.is_null || b.is_null ? a.is_null && b.is_null : ref_cmp3(a, b) == 0;
+        return vbool(same == (op == TIDE_EXPR_IS_NOT_DISTINCT));
+    }
     if (a.is_null || b.is_null)
         return vnull(TIDE_TYPE_BOOLEAN);
     int c = ref_cmp3(a, b);
@@ -933,7 +937,7 @@ static rnode *gen_bool(uint64_t *s, int depth)
     switch (rnd(s, 10)) {
     case 0: {
         r = nn(R_CMP, TIDE_TYPE_BOOLEAN);
-        r->op = (int)rnd(s, 6);
+        r->op = (int)rnd(s, 8); /* = <> < <= > >=, IS [NOT] DISTINCT FROM */
         tide_type t = comparable(s);
         r->k[0] = gen_like_type(s, t, depth);
         r->k[1] = gen_like_type(s, t, depth);
