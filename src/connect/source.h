@@ -164,12 +164,6 @@ void tide_src_config_init(tide_src_config *c);
  * TIDE_EINVAL naming the key for an unknown key or a bad value. */
 int tide_src_config_set(tide_src_config *c, const char *key, const char *value, tide_err *e);
 
-/* A duration as the options above write it: digits, optional blanks, an
- * optional unit (ms, s, sec, second(s), min, minute(s), h, hour(s), d,
- * day(s); a bare number is milliseconds) into *out (ms).  0, or -1 when
- * malformed, negative or too large. */
-int tide_src_parse_duration(const char *v, int64_t *out);
-
 typedef struct tide_src tide_src;
 
 /* Open per cfg (copied; its strings and schema stay borrowed).  For a
