@@ -548,7 +548,8 @@ static int take(topn_node *s, tide_op op, uint64_t *late, tide_err *e)
         return tide_err_set(e, TIDE_ENOMEM, "topn node: out of memory for a key");
     uint32_t id, r;
     bool is_new;
-    int rc = part_get(s, s->kb.data, (uint32_t)s->kb.len, &id, &is_new, e);
+    static const uint8_t none[1];
+    int rc = part_get(s, s->kb.len ? s->kb.data : none, (uint32_t)s->kb.len, &id, &is_new, e);
     if (rc != 0)
         return rc;
     if (s->parts[id].fired) /* FIRST: a later row of a key already emitted */
