@@ -69,7 +69,16 @@ typedef enum node_kind {
     K_FLOOR,
     K_EXTRACT,
     K_DATEFMT,
+    K_TSPARSE,  /* TO_TIMESTAMP / UNIX_TIMESTAMP: op = TSP_* */
+    K_EPOCH,    /* TO_TIMESTAMP_LTZ: op = ms per unit of the number */
+    K_TSADD,    /* TIMESTAMPADD(unit, n, ts): kids n, ts */
+    K_TSDIFF,   /* TIMESTAMPDIFF(unit, a, b) */
 } node_kind;
+
+/* K_TSPARSE results. */
+enum { TSP_TIMESTAMP, TSP_SECONDS };
+/* K_EXTRACT beyond the units: op 0 = x->unit, else these. */
+enum { EXT_UNIT, EXT_DOW, EXT_DOY };
 
 /* LIKE pattern elements: a literal byte (0..255), any one character, any
  * run of characters. */
@@ -140,8 +149,8 @@ const char *tide_expr_arith_name(tide_expr_arith_op op)
 
 const char *tide_expr_cmp_name(tide_expr_cmp_op op)
 {
-    static const char *const n[] = {"=", "<>", "<", "<=", ">", ">="};
-    return (unsigned)op < 6 ? n[op] : "?";
+    static const char *const n[] = {"=", "<>", "<", "<=", ">", ">=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
+    return (unsigned)op < 8 ? n[op] : "?";
 }
 
 static const char *tname(const tide_expr *x)
@@ -457,7 +466,7 @@ int tide_expr_compare(tide_expr **out, tide_expr_cmp_op op, tide_expr *a, tide_e
     int rc = mk(&x, K_CMP, kids, 2, e);
     if (rc)
         return (*out = NULL, rc);
-    if ((unsigned)op > TIDE_EXPR_GE)
+    if ((unsigned)op > TIDE_EXPR_IS_NOT_DISTINCT)
         return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown comparison operator %d", (int)op));
     x->op = op;
     x->type = TIDE_TYPE_BOOLEAN;
@@ -948,6 +957,97 @@ int tide_expr_date_format(tide_expr **out, tide_expr *ts, tide_expr *pattern, ti
     return 0;
 }
 
+/* A pattern for TO_TIMESTAMP / UNIX_TIMESTAMP: NULL kid = the default
+ * form (x->nfmt stays 0). */
+static int parse_pattern(tide_expr *x, uint32_t k, const char *what, tide_err *e)
+{
+    tide_value p;
+    if (x->kids[k]->type != TIDE_TYPE_STRING || !tide_expr_is_literal(x->kids[k], &p))
+        return tide_err_set(e, x->kids[k]->type == TIDE_TYPE_STRING ? TIDE_EUNSUPPORTED : TIDE_EINVAL,
+                            "%s format must be a constant STRING, not %s", what, tname(x->kids[k]));
+    int rc = compile_fmt(x, &p, e);
+    if (rc == 0 && x->nfmt == 0)
+        rc = tide_err_set(e, TIDE_EINVAL, "%s format is empty", what);
+    return rc;
+}
+
+int tide_expr_ts_parse(tide_expr **out, tide_expr *s, tide_expr *format, bool seconds, tide_err *e)
+{
+    tide_expr *kids[2] = {s, format}, *x;
+    int rc = mk(&x, K_TSPARSE, kids, format ? 2 : 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    const char *what = seconds ? "UNIX_TIMESTAMP" : "TO_TIMESTAMP";
+    x->type = seconds ? TIDE_TYPE_BIGINT : TIDE_TYPE_TIMESTAMP;
+    x->op = seconds ? TSP_SECONDS : TSP_TIMESTAMP;
+    if ((rc = want_type(x, 0, TIDE_TYPE_STRING, what, e)) || (format && (rc = parse_pattern(x, 1, what, e))))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_from_epoch(tide_expr **out, tide_expr *n, int precision, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_EPOCH, &n, 1, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_TIMESTAMP;
+    if (precision != 0 && precision != 3)
+        return fail_node(out, x,
+                         tide_err_set(e, TIDE_EINVAL,
+                                      "TO_TIMESTAMP_LTZ precision must be 0 (epoch seconds) or 3 (epoch "
+                                      "milliseconds), not %d",
+                                      precision));
+    x->op = precision == 3 ? 1 : 1000;
+    if ((rc = want_type(x, 0, TIDE_TYPE_BIGINT, "TO_TIMESTAMP_LTZ", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_day_of(tide_expr **out, bool of_year, tide_expr *ts, tide_err *e)
+{
+    int rc = tide_expr_extract(out, TIDE_TS_UNIT_DAY, ts, e);
+    if (rc == 0)
+        (*out)->op = of_year ? EXT_DOY : EXT_DOW;
+    return rc;
+}
+
+int tide_expr_ts_add(tide_expr **out, tide_ts_unit unit, tide_expr *n, tide_expr *ts, tide_err *e)
+{
+    tide_expr *kids[2] = {n, ts}, *x;
+    int rc = mk(&x, K_TSADD, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_TIMESTAMP;
+    x->unit = unit;
+    if ((unsigned)unit >= TIDE_TS_UNIT_COUNT)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown time unit %d", (int)unit));
+    if ((rc = want_type(x, 0, TIDE_TYPE_BIGINT, "TIMESTAMPADD's count", e)) ||
+        (rc = want_type(x, 1, TIDE_TYPE_TIMESTAMP, "TIMESTAMPADD", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_ts_diff(tide_expr **out, tide_ts_unit unit, tide_expr *a, tide_expr *b, tide_err *e)
+{
+    tide_expr *kids[2] = {a, b}, *x;
+    int rc = mk(&x, K_TSDIFF, kids, 2, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->type = TIDE_TYPE_BIGINT;
+    x->unit = unit;
+    if ((unsigned)unit >= TIDE_TS_UNIT_COUNT)
+        return fail_node(out, x, tide_err_set(e, TIDE_EINVAL, "unknown time unit %d", (int)unit));
+    if ((rc = want_type(x, 0, TIDE_TYPE_TIMESTAMP, "TIMESTAMPDIFF", e)) ||
+        (rc = want_type(x, 1, TIDE_TYPE_TIMESTAMP, "TIMESTAMPDIFF", e)))
+        return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
 /* ---- inspecting ---- */
 
 tide_type tide_expr_type(const tide_expr *x) { return x->type; }
@@ -1229,6 +1329,10 @@ static void row_fault(tide_expr *x, const uint8_t *active, uint32_t i, const cha
         else if (x->kind == K_FLOOR)
             snprintf(f->why, sizeof f->why, "%s in %s(... TO %s)", what, x->flag ? "CEIL" : "FLOOR",
                      tide_ts_unit_name(x->unit));
+        else if (x->kind == K_EPOCH)
+            snprintf(f->why, sizeof f->why, "%s in TO_TIMESTAMP_LTZ(..., %d)", what, x->op == 1 ? 3 : 0);
+        else if (x->kind == K_TSADD)
+            snprintf(f->why, sizeof f->why, "%s in TIMESTAMPADD(%s, ...)", what, tide_ts_unit_name(x->unit));
         else
             snprintf(f->why, sizeof f->why, "%s in %s %s %s", what, tide_type_name(x->kids[0]->type),
                      tide_expr_arith_name(x->op), x->kids[1]->interval ? "INTERVAL" : tide_type_name(x->kids[1]->type));
@@ -1518,6 +1622,22 @@ static void cmp_nodes(int op, const tide_expr *a, const tide_expr *b, uint8_t *r
         }
     }
     cmp_kernel(op, &a->res, &b->res, r, rn, n);
+}
+
+/* IS [NOT] DISTINCT FROM: = where both are values; NULL only equals NULL;
+ * never NULL. */
+static void ev_distinct(tide_expr *x, uint32_t n)
+{
+    const uint8_t *an = x->kids[0]->res.nulls, *bn = x->kids[1]->res.nulls;
+    uint8_t *r = x->vals;
+    cmp_nodes(TIDE_EXPR_EQ, x->kids[0], x->kids[1], r, x->nulls, n);
+    uint8_t same = x->op == TIDE_EXPR_IS_NOT_DISTINCT;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t na = an[i] != 0, nb = bn[i] != 0;
+        uint8_t eq = (na | nb) ? (na & nb) : (r[i] != 0);
+        r[i] = eq == same;
+        x->nulls[i] = 0;
+    }
 }
 
 /* 3VL AND of (av, an) and (bv, bn) into (r, rn); values with != 0. */
@@ -2221,12 +2341,19 @@ static int64_t ts_extract(int64_t ms, tide_ts_unit unit)
     }
 }
 
+static int64_t ts_day_of(int64_t ms, bool of_year);
+
 static void ev_floor(tide_expr *x, uint32_t n, const uint8_t *active)
 {
     const tide_expr_vec *a = &x->kids[0]->res;
     memcpy(x->nulls, a->nulls, n);
     int64_t *r = x->vals;
     tide_ts_unit u = x->unit;
+    if (x->kind == K_EXTRACT && x->op != EXT_UNIT) {
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = ts_day_of(a->v.i64[i], x->op == EXT_DOY);
+        return;
+    }
     if (x->kind == K_EXTRACT) {
         for (uint32_t i = 0; i < n; i++)
             r[i] = ts_extract(a->v.i64[i], u);
@@ -2240,6 +2367,243 @@ static void ev_floor(tide_expr *x, uint32_t n, const uint8_t *active)
             r[i] = tide_ts_floor(a->v.i64[i], u);
     }
     check_ts_range(x, n, active); /* CEIL(9999-12-31 12:00 TO DAY), FLOOR(0000-01-01 TO WEEK) */
+}
+
+/* DAYOFWEEK (1 = Sunday .. 7 = Saturday) or DAYOFYEAR (1..366). */
+static int64_t ts_day_of(int64_t ms, bool of_year)
+{
+    int64_t r, y, dow;
+    unsigned m, d;
+    int64_t days = floordiv(ms, TIDE_TS_MS_PER_DAY, &r);
+    if (!of_year) {
+        floordiv(days + 3, 7, &dow); /* 1970-01-01 was a Thursday: Monday = 0 */
+        return (dow + 1) % 7 + 1;
+    }
+    tide_ts_civil_from_days(days, &y, &m, &d);
+    return days - tide_ts_days_from_civil(y, 1, 1) + 1;
+}
+
+/* Read exactly `w` digits at s[*i] (w 0: 1 or 2 digits, as many as there
+ * are).  false when they are not there. */
+static bool take_digits(const char *s, uint32_t n, uint32_t *i, unsigned w, int64_t *out)
+{
+    unsigned lo = w ? w : 1, hi = w ? w : 2, k = 0;
+    int64_t v = 0;
+    while (k < hi && *i + k < n && s[*i + k] >= '0' && s[*i + k] <= '9') {
+        v = v * 10 + (s[*i + k] - '0');
+        k++;
+    }
+    if (k < lo)
+        return false;
+    *i += k;
+    *out = v;
+    return true;
+}
+
+/* Fields to an instant; false when one is out of range. */
+static bool civil_ms(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t sec, int64_t ms, int64_t *out)
+{
+    if (mo < 1 || mo > 12 || d < 1 || d > tide_ts_days_in_month(y, (unsigned)mo) || h > 23 || mi > 59 || sec > 59)
+        return false;
+    *out = tide_ts_days_from_civil(y, (unsigned)mo, (unsigned)d) * TIDE_TS_MS_PER_DAY + h * TIDE_TS_MS_PER_HOUR +
+           mi * TIDE_TS_MS_PER_MINUTE + sec * 1000 + ms;
+    return true;
+}
+
+/* TO_TIMESTAMP's default form, Flink's: yyyy-M[M]-d[d] and optionally
+ * ' ' H[H]:m[m]:s[s] with an optional fraction of 1 to 9 digits
+ * (truncated to milliseconds). */
+static bool parse_default_ts(tide_str t, int64_t *out)
+{
+    const char *s = t.ptr;
+    uint32_t n = t.len, i = 0;
+    int64_t y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
+    if (!take_digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || !take_digits(s, n, &i, 0, &mo) || i >= n ||
+        s[i++] != '-' || !take_digits(s, n, &i, 0, &d))
+        return false;
+    if (i < n) {
+        if (s[i++] != ' ' || !take_digits(s, n, &i, 0, &h) || i >= n || s[i++] != ':' ||
+            !take_digits(s, n, &i, 0, &mi) || i >= n || s[i++] != ':' || !take_digits(s, n, &i, 0, &sec))
+            return false;
+        if (i < n) {
+            if (s[i++] != '.')
+                return false;
+            uint32_t k = 0;
+            for (; i < n && s[i] >= '0' && s[i] <= '9' && k < 9; i++, k++)
+                if (k < 3)
+                    ms = ms * 10 + (s[i] - '0');
+            if (k == 0)
+                return false;
+            for (; k < 3; k++)
+                ms *= 10;
+        }
+    }
+    return i == n && civil_ms(y, mo, d, h, mi, sec, ms, out);
+}
+
+/* A text in the form of a compiled pattern (compile_fmt's items): yyyy 4
+ * digits, MM dd HH mm ss 2, SSS 3, text exactly; fields not in the pattern
+ * are 1970-01-01 00:00:00.000's. */
+static bool parse_fmt_ts(const tide_expr *x, tide_str t, int64_t *out)
+{
+    const char *s = t.ptr;
+    uint32_t n = t.len, i = 0;
+    int64_t f[F_MILLI + 1] = {0};
+    f[F_YEAR] = 1970;
+    f[F_MONTH] = f[F_DAY] = 1;
+    for (uint32_t k = 0; k < x->nfmt; k++) {
+        const fmt_item *it = &x->fmt[k];
+        if (it->kind == F_TEXT) {
+            if (n - i < it->len || memcmp(s + i, x->text + it->off, it->len) != 0)
+                return false;
+            i += it->len;
+            continue;
+        }
+        unsigned w = it->kind == F_YEAR ? 4 : it->kind == F_MILLI ? 3 : 2;
+        if (!take_digits(s, n, &i, w, &f[it->kind]))
+            return false;
+    }
+    return i == n &&
+           civil_ms(f[F_YEAR], f[F_MONTH], f[F_DAY], f[F_HOUR], f[F_MINUTE], f[F_SECOND], f[F_MILLI], out);
+}
+
+static void ev_tsparse(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    memcpy(x->nulls, a->nulls, n);
+    int64_t *r = x->vals;
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->nulls[i])
+            continue;
+        int64_t ms = 0;
+        bool ok = x->nfmt ? parse_fmt_ts(x, a->v.s[i], &ms) : parse_default_ts(a->v.s[i], &ms);
+        if (x->op == TSP_SECONDS)
+            r[i] = ok ? ms / 1000 : INT64_MIN; /* Flink: Long.MIN_VALUE when it does not parse */
+        else if (ok)
+            r[i] = ms;
+        else
+            x->nulls[i] = 1;
+    }
+}
+
+static void ev_epoch(tide_expr *x, uint32_t n, const uint8_t *active)
+{
+    const tide_expr_vec *a = &x->kids[0]->res;
+    memcpy(x->nulls, a->nulls, n);
+    int64_t *r = x->vals;
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->nulls[i])
+            continue;
+        if (__builtin_mul_overflow(a->v.i64[i], (int64_t)x->op, &r[i]) || !tide_ts_valid(r[i])) {
+            r[i] = 0;
+            row_fault(x, active, i, "TIMESTAMP out of range (" TIDE_TS_RANGE_WHY ")");
+        }
+    }
+}
+
+static int64_t unit_fixed_ms(tide_ts_unit u)
+{
+    switch (u) {
+    case TIDE_TS_UNIT_MILLISECOND: return 1;
+    case TIDE_TS_UNIT_SECOND: return TIDE_TS_MS_PER_SECOND;
+    case TIDE_TS_UNIT_MINUTE: return TIDE_TS_MS_PER_MINUTE;
+    case TIDE_TS_UNIT_HOUR: return TIDE_TS_MS_PER_HOUR;
+    case TIDE_TS_UNIT_DAY: return TIDE_TS_MS_PER_DAY;
+    case TIDE_TS_UNIT_WEEK: return 7 * TIDE_TS_MS_PER_DAY;
+    default: return 0; /* MONTH, QUARTER, YEAR: calendar */
+    }
+}
+
+static int64_t unit_months(tide_ts_unit u) { return u == TIDE_TS_UNIT_YEAR ? 12 : u == TIDE_TS_UNIT_QUARTER ? 3 : 1; }
+
+/* Day `days` plus `months` calendar months, the day of month clamped to
+ * the new month's last (Jan 31 + 1 month = Feb 28/29).  false when the
+ * year leaves +-1,000,000. */
+static bool add_months_days(int64_t days, int64_t months, int64_t *out)
+{
+    int64_t y, idx;
+    unsigned m, d;
+    tide_ts_civil_from_days(days, &y, &m, &d);
+    if (months > 12000000 || months < -12000000)
+        return false;
+    idx = y * 12 + (m - 1) + months;
+    int64_t rem, ny = floordiv(idx, 12, &rem);
+    if (ny > 1000000 || ny < -1000000)
+        return false;
+    unsigned nm = (unsigned)rem + 1, last = tide_ts_days_in_month(ny, nm);
+    *out = tide_ts_days_from_civil(ny, nm, d < last ? d : last);
+    return true;
+}
+
+static void ev_tsadd(tide_expr *x, uint32_t n, const uint8_t *active)
+{
+    const tide_expr_vec *a = &x->kids[0]->res, *t = &x->kids[1]->res;
+    or_nulls(x->nulls, a->nulls, t->nulls, n);
+    int64_t *r = x->vals, step = unit_fixed_ms(x->unit);
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->nulls[i])
+            continue;
+        bool ok;
+        if (step) {
+            int64_t d;
+            ok = !__builtin_mul_overflow(a->v.i64[i], step, &d) && !__builtin_add_overflow(t->v.i64[i], d, &r[i]);
+        } else {
+            int64_t months, rem, days = floordiv(t->v.i64[i], TIDE_TS_MS_PER_DAY, &rem), nd;
+            ok = !__builtin_mul_overflow(a->v.i64[i], unit_months(x->unit), &months) &&
+                 add_months_days(days, months, &nd);
+            if (ok)
+                r[i] = nd * TIDE_TS_MS_PER_DAY + rem;
+        }
+        if (!ok || !tide_ts_valid(r[i])) {
+            r[i] = 0;
+            row_fault(x, active, i, "TIMESTAMP out of range (" TIDE_TS_RANGE_WHY ")");
+        }
+    }
+}
+
+/* Whole months from day d1 to day d0 (Calcite's subtractMonths, which
+ * Flink's TIMESTAMPDIFF uses). */
+static int64_t months_between_days(int64_t d0, int64_t d1)
+{
+    if (d0 < d1)
+        return -months_between_days(d1, d0);
+    int64_t m = (d0 - d1) / 31, d2 = 0, d3 = 0;
+    for (;;) {
+        if (!add_months_days(d1, m, &d2) || d2 >= d0)
+            return m;
+        if (!add_months_days(d1, m + 1, &d3) || d3 > d0)
+            return m;
+        m++;
+    }
+}
+
+/* Months from t1 to t0, then less one when t0's day is reached but not
+ * its time of day (Calcite's subtractMonths(long, long)). */
+static int64_t months_between(int64_t t0, int64_t t1)
+{
+    int64_t ms0, ms1, d0 = floordiv(t0, TIDE_TS_MS_PER_DAY, &ms0), d1 = floordiv(t1, TIDE_TS_MS_PER_DAY, &ms1), d2 = 0;
+    int64_t x = months_between_days(d0, d1);
+    if (add_months_days(d1, x, &d2) && d2 == d0 && ms0 < ms1)
+        x--;
+    return x;
+}
+
+static void ev_tsdiff(tide_expr *x, uint32_t n)
+{
+    const tide_expr_vec *a = &x->kids[0]->res, *b = &x->kids[1]->res;
+    or_nulls(x->nulls, a->nulls, b->nulls, n);
+    int64_t *r = x->vals, step = unit_fixed_ms(x->unit);
+    for (uint32_t i = 0; i < n; i++) {
+        if (x->nulls[i])
+            continue;
+        int64_t d;
+        if (!step)
+            r[i] = months_between(b->v.i64[i], a->v.i64[i]) / unit_months(x->unit);
+        else if (__builtin_sub_overflow(b->v.i64[i], a->v.i64[i], &d))
+            x->nulls[i] = 1; /* (TIMESTAMP values are in range: never) */
+        else
+            r[i] = d / step; /* toward zero, as Java's long division */
+    }
 }
 
 static char *put_n(char *p, unsigned v, int width)
@@ -2517,7 +2881,10 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
         ev_neg(x, n, active);
         break;
     case K_CMP:
-        cmp_nodes(x->op, x->kids[0], x->kids[1], x->vals, x->nulls, n);
+        if (x->op == TIDE_EXPR_IS_DISTINCT || x->op == TIDE_EXPR_IS_NOT_DISTINCT)
+            ev_distinct(x, n);
+        else
+            cmp_nodes(x->op, x->kids[0], x->kids[1], x->vals, x->nulls, n);
         break;
     case K_NOT: {
         const tide_expr_vec *a = &x->kids[0]->res;
@@ -2557,6 +2924,18 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
         break;
     case K_DATEFMT:
         return ev_datefmt(x, n, e);
+    case K_TSPARSE:
+        ev_tsparse(x, n);
+        break;
+    case K_EPOCH:
+        ev_epoch(x, n, active);
+        break;
+    case K_TSADD:
+        ev_tsadd(x, n, active);
+        break;
+    case K_TSDIFF:
+        ev_tsdiff(x, n);
+        break;
     default:
         break;
     }
@@ -2710,7 +3089,8 @@ bool tide_expr_can_fail(const tide_expr *x)
 {
     if (!x)
         return false;
-    if (((x->kind == K_ARITH || x->kind == K_NEG) && x->type != TIDE_TYPE_DOUBLE) || x->kind == K_FLOOR)
+    if (((x->kind == K_ARITH || x->kind == K_NEG) && x->type != TIDE_TYPE_DOUBLE) || x->kind == K_FLOOR ||
+        x->kind == K_EPOCH || x->kind == K_TSADD)
         return true;
     for (uint32_t i = 0; i < x->nkids; i++)
         if (tide_expr_can_fail(x->kids[i]))

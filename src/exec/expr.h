@@ -158,7 +158,19 @@ typedef struct tide_expr_vec {
 } tide_expr_vec;
 
 typedef enum tide_expr_arith_op { TIDE_EXPR_ADD, TIDE_EXPR_SUB, TIDE_EXPR_MUL, TIDE_EXPR_DIV, TIDE_EXPR_MOD } tide_expr_arith_op;
-typedef enum tide_expr_cmp_op { TIDE_EXPR_EQ, TIDE_EXPR_NE, TIDE_EXPR_LT, TIDE_EXPR_LE, TIDE_EXPR_GT, TIDE_EXPR_GE } tide_expr_cmp_op;
+/* IS_DISTINCT / IS_NOT_DISTINCT: IS [NOT] DISTINCT FROM, the NULL-safe <>
+ * and =: never NULL; two NULLs are not distinct, a NULL and a value are;
+ * two values compare as = does (so NaN is distinct from NaN, as in Flink). */
+typedef enum tide_expr_cmp_op {
+    TIDE_EXPR_EQ,
+    TIDE_EXPR_NE,
+    TIDE_EXPR_LT,
+    TIDE_EXPR_LE,
+    TIDE_EXPR_GT,
+    TIDE_EXPR_GE,
+    TIDE_EXPR_IS_DISTINCT,
+    TIDE_EXPR_IS_NOT_DISTINCT,
+} tide_expr_cmp_op;
 typedef enum tide_expr_logic_op { TIDE_EXPR_AND, TIDE_EXPR_OR } tide_expr_logic_op;
 typedef enum tide_expr_is_op {
     TIDE_EXPR_IS_NULL,
@@ -233,6 +245,34 @@ int tide_expr_extract(tide_expr **out, tide_ts_unit unit, tide_expr *ts, tide_er
 /* DATE_FORMAT(ts, pattern): pattern must be a STRING literal (else
  * TIDE_EUNSUPPORTED); a bad pattern is TIDE_EINVAL. */
 int tide_expr_date_format(tide_expr **out, tide_expr *ts, tide_expr *pattern, tide_err *e);
+
+/* TO_TIMESTAMP(s [, format]) (seconds = false: TIMESTAMP; a text that does
+ * not parse gives NULL) or UNIX_TIMESTAMP(s [, format]) (seconds = true:
+ * BIGINT epoch seconds, truncated toward zero; a text that does not parse
+ * gives INT64_MIN, Flink's Long.MIN_VALUE).  format NULL: Flink's default
+ * form, yyyy-M[M]-d[d] with an optional ' H[H]:m[m]:s[s]' and an optional
+ * fraction of 1-9 digits (truncated to ms).  A format is a constant STRING
+ * with DATE_FORMAT's letters (yyyy 4 digits, MM dd HH mm ss 2, SSS 3, other
+ * text exactly); fields it lacks are 1970-01-01 00:00:00.000's.  Every
+ * field is range-checked (Feb 30 does not parse).  UTC. */
+int tide_expr_ts_parse(tide_expr **out, tide_expr *s, tide_expr *format, bool seconds, tide_err *e);
+/* TO_TIMESTAMP_LTZ(n, precision): BIGINT epoch seconds (precision 0) or
+ * milliseconds (3) to TIMESTAMP; a result outside the TIMESTAMP range
+ * fails the row (see Semantics). */
+int tide_expr_from_epoch(tide_expr **out, tide_expr *n, int precision, tide_err *e);
+/* DAYOFWEEK(ts) (1 = Sunday .. 7 = Saturday) or DAYOFYEAR(ts) (1..366). */
+int tide_expr_day_of(tide_expr **out, bool of_year, tide_expr *ts, tide_err *e);
+/* TIMESTAMPADD(unit, n, ts): n BIGINT units later.  MILLISECOND..WEEK are
+ * fixed lengths; MONTH, QUARTER, YEAR move the calendar month and clamp the
+ * day to the new month's last (Java's plusMonths).  An overflow or a result
+ * outside the TIMESTAMP range fails the row. */
+int tide_expr_ts_add(tide_expr **out, tide_ts_unit unit, tide_expr *n, tide_expr *ts, tide_err *e);
+/* TIMESTAMPDIFF(unit, a, b): BIGINT whole units from a to b.
+ * MILLISECOND..WEEK: (b - a) / unit, truncated toward zero; MONTH (QUARTER,
+ * YEAR: / 3, / 12 truncated) by Calcite's month difference, which Flink
+ * uses: the most months m with a + m months <= b (day of month clamped),
+ * less one when that lands on b's day but later in the day. */
+int tide_expr_ts_diff(tide_expr **out, tide_ts_unit unit, tide_expr *a, tide_expr *b, tide_err *e);
 
 /* Free a tree (the node and all its children).  NULL is a no-op. */
 void tide_expr_free(tide_expr *x);

@@ -39,6 +39,8 @@ typedef struct jrow {
     int64_t ts;
     uint32_t prev, next; /* owner list links; `next` doubles as the free list */
     uint32_t owner;
+    bool matched;        /* interval join: met a match (the outer rule) */
+    uint64_t seq;        /* interval join: its place in the leaving order */
     char *strs;          /* owned; holds the row's string bytes */
     size_t str_cap;
 } jrow;
@@ -137,6 +139,7 @@ static int pool_add(jpool *p, int64_t ts, uint32_t owner, const tide_value *in, 
     r->ts = ts;
     r->prev = r->next = NIL;
     r->owner = owner;
+    r->matched = false;
     p->live++;
     *out = i;
     return 0;
@@ -202,6 +205,32 @@ static int set_bytes(char **buf, uint32_t *cap, const void *src, uint32_t len)
 
 static int cb_code(int rc) { return rc < 0 ? rc : TIDE_EFAILED; }
 
+/* Whether a candidate pair matches: 1, 0, or a negative code. */
+static int call_match(tide_join_match_fn match, void *ctx, const tide_join_row *row)
+{
+    if (!match)
+        return 1;
+    int rc = match(ctx, row);
+    return rc < 0 ? rc : rc != 0;
+}
+
+/* A row of side s with NULLs for the other side (the outer rule). */
+static int emit_padded(tide_join_emit_fn emit, void *ctx, int s, const void *key, uint32_t klen,
+                       const tide_value *vals, size_t n_left, size_t n_right, int64_t ts,
+                       int64_t start, int64_t end, int64_t out_ts)
+{
+    tide_join_row row = {.key = key, .key_len = klen, .n_left = n_left, .n_right = n_right,
+                         .ts = out_ts, .start = start, .end = end};
+    if (s == TIDE_JOIN_LEFT) {
+        row.left = vals;
+        row.left_ts = ts;
+    } else {
+        row.right = vals;
+        row.right_ts = ts;
+    }
+    return emit(ctx, &row);
+}
+
 /* ======================================================================== */
 /* interval join                                                            */
 /* ======================================================================== */
@@ -214,10 +243,18 @@ typedef struct ikey {
     uint32_t next_free;
 } ikey;
 
+/* Rows leave in (ts, seq) order, seq counting the rows buffered: the order
+ * of their padded rows (outer), the same after a restore. */
 typedef struct iheap_ent {
     int64_t ts;
+    uint64_t seq;
     uint32_t row;
 } iheap_ent;
+
+static bool ient_lt(const iheap_ent *a, const iheap_ent *b)
+{
+    return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
 
 struct tide_join_interval {
     tide_join_interval_config cfg;
@@ -231,6 +268,7 @@ struct tide_join_interval {
     size_t live_keys;
     iheap_ent *heap[2];
     size_t heap_n[2], heap_cap[2];
+    uint64_t seq; /* rows buffered so far (iheap_ent) */
     uint64_t late, unbuffered;
 };
 
@@ -288,20 +326,21 @@ void tide_join_interval_free(tide_join_interval *op)
     free(op);
 }
 
-static int iheap_push(tide_join_interval *op, int s, int64_t ts, uint32_t row)
+static int iheap_push(tide_join_interval *op, int s, int64_t ts, uint64_t seq, uint32_t row)
 {
     if (tide_array_grow((void **)&op->heap[s], &op->heap_cap[s], op->heap_n[s] + 1, sizeof(iheap_ent)) != 0)
         return TIDE_ENOMEM;
     iheap_ent *h = op->heap[s];
+    iheap_ent x = {ts, seq, row};
     size_t i = op->heap_n[s]++;
     while (i > 0) {
         size_t par = (i - 1) / 2;
-        if (h[par].ts <= ts)
+        if (!ient_lt(&x, &h[par]))
             break;
         h[i] = h[par];
         i = par;
     }
-    h[i] = (iheap_ent){ts, row};
+    h[i] = x;
     return 0;
 }
 
@@ -317,9 +356,9 @@ static void iheap_pop(tide_join_interval *op, int s)
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && h[c + 1].ts < h[c].ts)
+        if (c + 1 < n && ient_lt(&h[c + 1], &h[c]))
             c++;
-        if (h[c].ts >= last.ts)
+        if (!ient_lt(&h[c], &last))
             break;
         h[i] = h[c];
         i = c;
@@ -404,6 +443,7 @@ int tide_join_interval_push(tide_join_interval *op, tide_join_side side, const v
                             op->pool[side].nv);
     int s = (int)side, o = 1 - s;
     int64_t wm = op->wm;
+    bool matched = false;
     if (ts < wm)
         op->late++;
     void *v = tide_table_find(op->keys, key, key_len);
@@ -431,6 +471,15 @@ int tide_join_interval_push(tide_join_interval *op, tide_join_side side, const v
             row.left_ts = lts;
             row.right_ts = rts;
             row.ts = lts > rts ? lts : rts;
+            int m = call_match(op->cfg.match, op->cfg.ctx, &row);
+            if (m < 0) {
+                op->failed = m;
+                return tide_err_set(e, m, "interval join: match callback returned %d", m);
+            }
+            if (!m)
+                continue;
+            matched = true;
+            op_pool->rows[i].matched = true;
             int rc = op->cfg.emit(op->cfg.ctx, &row);
             if (rc != 0) {
                 op->failed = cb_code(rc);
@@ -441,6 +490,15 @@ int tide_join_interval_push(tide_join_interval *op, tide_join_side side, const v
     }
     if (!ikeep(op, s, ts, wm)) {
         op->unbuffered++;
+        if (op->cfg.outer[s] && !matched) { /* it can meet nothing more: final */
+            int rc = emit_padded(op->cfg.emit, op->cfg.ctx, s, key, key_len, vals, op->cfg.n_left,
+                                 op->cfg.n_right, ts, 0, 0, ts);
+            if (rc != 0) {
+                op->failed = cb_code(rc);
+                return tide_err_set(e, op->failed, "interval join: emit callback returned %d",
+                                    rc);
+            }
+        }
         return 0;
     }
     uint32_t id = 0, ri = 0;
@@ -453,12 +511,14 @@ int tide_join_interval_push(tide_join_interval *op, tide_join_side side, const v
         ikey_maybe_free(op, id);
         return ifail(op, e, TIDE_ENOMEM, "out of memory buffering a row");
     }
-    if (iheap_push(op, s, ts, ri) != 0) {
+    if (iheap_push(op, s, ts, op->seq, ri) != 0) {
         pool_release(&op->pool[s], ri);
         ikey_maybe_free(op, id);
         return ifail(op, e, TIDE_ENOMEM, "out of memory buffering a row");
     }
     list_append(&op->pool[s], &op->ks[id].l[s], ri);
+    op->pool[s].rows[ri].matched = matched;
+    op->pool[s].rows[ri].seq = op->seq++;
     op->ks[id].n[s]++;
     return 0;
 }
@@ -474,8 +534,19 @@ int tide_join_interval_advance_watermark(tide_join_interval *op, int64_t wm, tid
         jpool *p = &op->pool[s];
         while (op->heap_n[s] > 0 && !ikeep(op, s, op->heap[s][0].ts, wm)) {
             uint32_t ri = op->heap[s][0].row;
-            iheap_pop(op, s);
             uint32_t id = p->rows[ri].owner;
+            if (op->cfg.outer[s] && !p->rows[ri].matched) {
+                /* it leaves unmatched: its padded row, final (join.h) */
+                int rc = emit_padded(op->cfg.emit, op->cfg.ctx, s, op->ks[id].kb, op->ks[id].klen,
+                                     pool_vals(p, ri), op->cfg.n_left, op->cfg.n_right,
+                                     p->rows[ri].ts, 0, 0, p->rows[ri].ts);
+                if (rc != 0) {
+                    op->failed = cb_code(rc);
+                    return tide_err_set(e, op->failed,
+                                        "interval join: emit callback returned %d", rc);
+                }
+            }
+            iheap_pop(op, s);
             list_unlink(p, &op->ks[id].l[s], ri);
             op->ks[id].n[s]--;
             pool_release(p, ri);
@@ -772,26 +843,55 @@ int tide_join_window_push(tide_join_window *op, tide_join_side side, const void 
     return 0;
 }
 
+/* The pane's joined rows: left rows in arrival order, each with its
+ * matching right rows in arrival order (or, outer, padded); then, outer on
+ * the right, the right rows no left row matched, in arrival order. */
 static int pane_fire(tide_join_window *op, uint32_t id)
 {
     const pane *p = &op->ps[id];
-    const jpool *lp = &op->pool[0], *rp = &op->pool[1];
+    jpool *lp = &op->pool[0], *rp = &op->pool[1];
     tide_join_row row = {.key = p->kb, .key_len = p->klen, .n_left = op->cfg.n_left,
                          .n_right = op->cfg.n_right, .ts = p->end - 1, .start = p->start,
                          .end = p->end};
     if (p->end == TIDE_TS_MIN)
         row.ts = TIDE_TS_MIN;
+    for (uint32_t j = p->l[1].head; j != NIL; j = rp->rows[j].next)
+        rp->rows[j].matched = false;
     for (uint32_t i = p->l[0].head; i != NIL; i = lp->rows[i].next) {
         row.left = pool_vals(lp, i);
         row.left_ts = lp->rows[i].ts;
+        bool matched = false;
         for (uint32_t j = p->l[1].head; j != NIL; j = rp->rows[j].next) {
             row.right = pool_vals(rp, j);
             row.right_ts = rp->rows[j].ts;
-            int rc = op->cfg.emit(op->cfg.ctx, &row);
+            int rc = call_match(op->cfg.match, op->cfg.ctx, &row);
+            if (rc < 0)
+                return rc;
+            if (!rc)
+                continue;
+            matched = true;
+            rp->rows[j].matched = true;
+            if ((rc = op->cfg.emit(op->cfg.ctx, &row)) != 0)
+                return rc;
+        }
+        if (!matched && op->cfg.outer[0]) {
+            int rc = emit_padded(op->cfg.emit, op->cfg.ctx, 0, p->kb, p->klen, row.left,
+                                 op->cfg.n_left, op->cfg.n_right, row.left_ts, p->start, p->end,
+                                 row.ts);
             if (rc != 0)
                 return rc;
         }
     }
+    if (op->cfg.outer[1])
+        for (uint32_t j = p->l[1].head; j != NIL; j = rp->rows[j].next) {
+            if (rp->rows[j].matched)
+                continue;
+            int rc = emit_padded(op->cfg.emit, op->cfg.ctx, 1, p->kb, p->klen, pool_vals(rp, j),
+                                 op->cfg.n_left, op->cfg.n_right, rp->rows[j].ts, p->start,
+                                 p->end, row.ts);
+            if (rc != 0)
+                return rc;
+        }
     return 0;
 }
 
@@ -837,7 +937,7 @@ size_t tide_join_window_rows(const tide_join_window *op, tide_join_side side)
 
 #define JI_SNAP_KIND "join_interval"
 #define JW_SNAP_KIND "join_window"
-#define J_SNAP_VERSION 1
+#define J_SNAP_VERSION 2
 
 static int j_snap_differs(tide_err *e, const char *op, const char *what, long long snap,
                           long long here)
@@ -847,8 +947,8 @@ static int j_snap_differs(tide_err *e, const char *op, const char *what, long lo
                         op, what, snap, here);
 }
 
-/* The rows of one list: count, then (ts, values) each. */
-static void j_snap_put_list(const jpool *p, const jlist *l, tide_snap_w *w)
+/* The rows of one list: count, then (ts, [matched,] values) each. */
+static void j_snap_put_list(const jpool *p, const jlist *l, bool with_matched, tide_snap_w *w)
 {
     uint64_t n = 0;
     for (uint32_t i = l->head; i != NIL; i = p->rows[i].next)
@@ -856,6 +956,10 @@ static void j_snap_put_list(const jpool *p, const jlist *l, tide_snap_w *w)
     tide_snap_put_varint(w, n);
     for (uint32_t i = l->head; i != NIL; i = p->rows[i].next) {
         tide_snap_put_i64(w, p->rows[i].ts);
+        if (with_matched) { /* the interval join's */
+            tide_snap_put_u8(w, p->rows[i].matched);
+            tide_snap_put_u64(w, p->rows[i].seq);
+        }
         const tide_value *v = pool_vals(p, i);
         for (size_t j = 0; j < p->nv; j++)
             tide_snap_put_value(w, &v[j]);
@@ -896,16 +1000,18 @@ int tide_join_interval_snapshot(const tide_join_interval *op, tide_buf *out, tid
     tide_snap_put_i64(&w, op->cfg.hi);
     tide_snap_put_varint(&w, op->cfg.n_left);
     tide_snap_put_varint(&w, op->cfg.n_right);
+    tide_snap_put_u8(&w, (uint8_t)(op->cfg.outer[0] | op->cfg.outer[1] << 1));
     tide_snap_put_i64(&w, op->wm);
     tide_snap_put_u64(&w, op->late);
     tide_snap_put_u64(&w, op->unbuffered);
+    tide_snap_put_u64(&w, op->seq);
     tide_snap_put_varint(&w, n);
     for (size_t k = 0; k < n; k++) {
         uint32_t id;
         memcpy(&id, ents[k].value, sizeof id);
         tide_snap_put_bytes(&w, ents[k].key, ents[k].klen);
         for (int s = 0; s < 2; s++)
-            j_snap_put_list(&op->pool[s], &op->ks[id].l[s], &w);
+            j_snap_put_list(&op->pool[s], &op->ks[id].l[s], true, &w);
     }
     free(ents);
     return tide_snap_end(&w, e);
@@ -928,6 +1034,7 @@ static void ji_snap_reset(tide_join_interval *op)
     op->live_keys = 0;
     op->wm = TIDE_TS_MIN;
     op->late = op->unbuffered = 0;
+    op->seq = 0;
     op->failed = 0;
 }
 
@@ -951,15 +1058,21 @@ static int ji_snap_get_key(tide_join_interval *op, tide_snap_r *r, tide_value *v
             tide_snap_fail(r);
         for (uint64_t i = 0; i < n && !tide_snap_failed(r); i++) {
             int64_t ts = tide_snap_get_i64(r);
+            uint8_t matched = tide_snap_get_u8(r);
+            uint64_t seq = tide_snap_get_u64(r);
+            if (matched > 1 || seq >= op->seq)
+                tide_snap_fail(r);
             j_snap_get_vals(r, vals, op->pool[s].nv);
             if (tide_snap_failed(r))
                 break;
             uint32_t ri;
             if (pool_add(&op->pool[s], ts, id, vals, &ri) != 0)
                 return tide_err_set(e, TIDE_ENOMEM, "interval join: restore: out of memory");
+            op->pool[s].rows[ri].matched = matched;
+            op->pool[s].rows[ri].seq = seq;
             list_append(&op->pool[s], &op->ks[id].l[s], ri);
             op->ks[id].n[s]++;
-            if (iheap_push(op, s, ts, ri) != 0)
+            if (iheap_push(op, s, ts, seq, ri) != 0)
                 return tide_err_set(e, TIDE_ENOMEM, "interval join: restore: out of memory");
         }
     }
@@ -978,8 +1091,12 @@ int tide_join_interval_restore(tide_join_interval *op, const void *buf, size_t l
         return rc;
     int64_t lo = tide_snap_get_i64(&r), hi = tide_snap_get_i64(&r);
     uint64_t nl = tide_snap_get_varint(&r), nr = tide_snap_get_varint(&r);
+    uint8_t outer = tide_snap_get_u8(&r);
     if (tide_snap_failed(&r))
         return tide_snap_close(&r, e);
+    uint8_t here_outer = (uint8_t)(op->cfg.outer[0] | op->cfg.outer[1] << 1);
+    if (outer != here_outer)
+        return j_snap_differs(e, "interval join", "outer sides", outer, here_outer);
     if (lo != op->cfg.lo || hi != op->cfg.hi)
         return tide_err_set(e, TIDE_EINVAL,
                             "interval join: the snapshot is of another config: bounds [%lld, %lld] "
@@ -1000,6 +1117,7 @@ int tide_join_interval_restore(tide_join_interval *op, const void *buf, size_t l
     op->wm = tide_snap_get_i64(&r);
     op->late = tide_snap_get_u64(&r);
     op->unbuffered = tide_snap_get_u64(&r);
+    op->seq = tide_snap_get_u64(&r);
     uint64_t n = tide_snap_get_varint(&r);
     if (n > tide_snap_remaining(&r))
         tide_snap_fail(&r);
@@ -1070,6 +1188,7 @@ int tide_join_window_snapshot(const tide_join_window *op, tide_buf *out, tide_er
     tide_snap_put_i64(&w, ws.slide);
     tide_snap_put_varint(&w, op->cfg.n_left);
     tide_snap_put_varint(&w, op->cfg.n_right);
+    tide_snap_put_u8(&w, (uint8_t)(op->cfg.outer[0] | op->cfg.outer[1] << 1));
     tide_snap_put_i64(&w, op->wm);
     tide_snap_put_u64(&w, op->late);
     tide_snap_put_u64(&w, op->late_windows);
@@ -1080,7 +1199,7 @@ int tide_join_window_snapshot(const tide_join_window *op, tide_buf *out, tide_er
         tide_snap_put_i64(&w, p->end);
         tide_snap_put_bytes(&w, p->kb, p->klen);
         for (int s = 0; s < 2; s++)
-            j_snap_put_list(&op->pool[s], &p->l[s], &w);
+            j_snap_put_list(&op->pool[s], &p->l[s], false, &w);
     }
     free(refs);
     return tide_snap_end(&w, e);
@@ -1160,8 +1279,12 @@ int tide_join_window_restore(tide_join_window *op, const void *buf, size_t len, 
     snap.size = tide_snap_get_i64(&r);
     snap.slide = tide_snap_get_i64(&r);
     uint64_t nl = tide_snap_get_varint(&r), nr = tide_snap_get_varint(&r);
+    uint8_t outer = tide_snap_get_u8(&r);
     if (tide_snap_failed(&r))
         return tide_snap_close(&r, e);
+    uint8_t here_outer = (uint8_t)(op->cfg.outer[0] | op->cfg.outer[1] << 1);
+    if (outer != here_outer)
+        return j_snap_differs(e, "window join", "outer sides", outer, here_outer);
     if (snap.kind != here.kind || snap.size != here.size || snap.slide != here.slide)
         return tide_err_set(e, TIDE_EINVAL,
                             "window join: the snapshot is of another config: window %s(size %lld, "

@@ -6,7 +6,23 @@
  * sides).  Input: push(side, key bytes, ts, values) and the combined
  * watermark W (the min over both inputs is the caller's job).  A row is on
  * time when ts >= W at its arrival (DESIGN.md section 4).  Output goes
- * through a callback with borrowed pointers.  Inner joins only.
+ * through a callback with borrowed pointers.
+ *
+ * OUTER JOINS (cfg.outer[side]: LEFT = outer[LEFT], RIGHT = outer[RIGHT],
+ * FULL = both).  A row of an outer side that never matched emits itself
+ * once with NULLs for the other side (tide_join_row.left or .right NULL),
+ * when it can no longer match: the interval join when the row leaves the
+ * buffer (the watermark passed its interval: Flink's TimeIntervalJoin
+ * emits it from its cleanup timer), or at once when it arrives late and is
+ * not buffered (as Flink); the window join when its window fires (Flink's
+ * window outer join).  Such a row is final: it is never retracted, since
+ * nothing can match it any more.  Its output time is the row's own time
+ * (interval) or the window's end - 1.
+ *
+ * MATCH (cfg.match, may be NULL): the rest of the ON condition.  A pair
+ * that passes the keys and the bounds is a match only when match returns
+ * 1 (0: not a match; < 0: an error that stops the operator).  Only matches
+ * are emitted and only they count for the outer rule.
  *
  * INTERVAL JOIN (tide_join_interval_*)
  *   l JOIN r ON l.k = r.k AND l.ts - r.ts BETWEEN lo AND hi   (lo <= hi)
@@ -99,6 +115,9 @@ typedef struct tide_join_row {
 /* Return 0 to go on; a non-zero (negative TIDE_E*) return stops the
  * operator with that error. */
 typedef int (*tide_join_emit_fn)(void *ctx, const tide_join_row *row);
+/* 1 when the candidate pair `row` matches, 0 when not, or a negative
+ * TIDE_E* code (stops the operator).  Pointers borrowed for the call. */
+typedef int (*tide_join_match_fn)(void *ctx, const tide_join_row *row);
 typedef int (*tide_join_late_fn)(void *ctx, tide_join_side side, const void *key,
                                  uint32_t key_len, int64_t ts, const tide_value *vals,
                                  size_t n_vals);
@@ -109,7 +128,9 @@ typedef struct tide_join_interval_config {
     int64_t lo, hi;          /* lo <= left.ts - right.ts <= hi; lo <= hi */
     size_t n_left, n_right;  /* values per row of each side */
     tide_join_emit_fn emit;  /* required */
-    void *ctx;
+    tide_join_match_fn match; /* may be NULL: every candidate pair matches */
+    bool outer[2];           /* pad unmatched rows of that side (see above) */
+    void *ctx;               /* passed to emit and match */
 } tide_join_interval_config;
 
 typedef struct tide_join_interval tide_join_interval;
@@ -139,11 +160,13 @@ uint64_t tide_join_interval_late_count(const tide_join_interval *op);
 uint64_t tide_join_interval_unbuffered_count(const tide_join_interval *op);
 
 /* Checkpoints (state/snap.h).  tide_join_interval_snapshot appends one
- * section, kind "join_interval", format version 1: the config fingerprint
- * (lo, hi, values per row of each side), the watermark, the late and
- * unbuffered counts, and every key with buffered rows in key-byte order,
- * with each side's rows in arrival order (event time, values; strings
- * copied).  tide_join_interval_restore reads one into a freshly created
+ * section, kind "join_interval", format version 2: the config fingerprint
+ * (lo, hi, values per row of each side, the outer sides), the watermark,
+ * the late and unbuffered counts, the count of rows buffered so far, and
+ * every key with buffered rows in key-byte order, with each side's rows in
+ * arrival order (event time, whether it matched, its number among the rows
+ * buffered, which orders the rows leaving at one watermark; values;
+ * strings copied).  tide_join_interval_restore reads one into a freshly created
  * operator (nothing pushed, no watermark; else TIDE_EINVAL) of the same
  * config: from then on it emits exactly what the snapshotted one would
  * have, matches in the same order.  Refused: a damaged or truncated
@@ -161,7 +184,9 @@ typedef struct tide_join_window_config {
     size_t n_left, n_right;
     tide_join_emit_fn emit;  /* required */
     tide_join_late_fn late;  /* may be NULL (late records only counted) */
-    void *ctx;               /* passed to both callbacks */
+    tide_join_match_fn match; /* may be NULL: every pair of a pane matches */
+    bool outer[2];           /* pad unmatched rows of that side when the window fires */
+    void *ctx;               /* passed to the callbacks */
 } tide_join_window_config;
 
 typedef struct tide_join_window tide_join_window;
@@ -189,7 +214,8 @@ size_t tide_join_window_panes(const tide_join_window *op);
 size_t tide_join_window_rows(const tide_join_window *op, tide_join_side side);
 
 /* Checkpoints, as the interval join's: kind "join_window", format version
- * 1: the config fingerprint (the window, values per row of each side), the
+ * 2: the config fingerprint (the window, values per row of each side, the
+ * outer sides), the
  * watermark, the late record and late window counts, and every live pane in
  * firing order (end, start, key bytes) with each side's rows in arrival
  * order.  Restore: same contract as tide_join_interval_restore. */

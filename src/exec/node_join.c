@@ -16,6 +16,7 @@
 #include "exec/node_join.h"
 
 #include "data/key.h"
+#include "exec/expr.h"
 #include "exec/join.h"
 #include "state/snap.h"
 #include "tide.h"
@@ -40,6 +41,10 @@ typedef struct jnode {
     uint32_t *late;   /* selection of a batch's late rows */
     uint32_t late_cap;
     int64_t wm;
+    tide_expr *on;        /* the ON predicate (cfg.build_on), or NULL */
+    tide_cbatch *cand;    /* one candidate pair, for `on` */
+    uint32_t cand_sel[1];
+    bool cand_ready;      /* cand holds the pair the operator emits next */
     tide_node_ctx *cx; /* during a call into the operator */
     tide_err err;      /* a failure of on_joined */
 } jnode;
@@ -158,6 +163,8 @@ static void jnode_free(void *self)
         return;
     tide_join_interval_free(j->ij);
     tide_join_window_free(j->wj);
+    tide_expr_free(j->on);
+    tide_cbatch_free(j->cand);
     tide_cbatch_free(j->out);
     tide_schema_free(j->schema);
     free(j->vals);
@@ -174,7 +181,27 @@ static int flush(jnode *j, tide_node_ctx *cx, tide_err *e)
     return rc;
 }
 
-/* A joined pair from the operator into the output batch. */
+/* A joined row into row r of batch o: the left values then the right
+ * ones, NULLs for a side the row has not (an outer join's padding). */
+static int put_row(jnode *j, tide_cbatch *o, uint32_t r, const tide_join_row *row)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < j->ncols[0] && !rc; i++)
+        if (row->left)
+            rc = tide_cbatch_set(o, i, r, &row->left[i], &j->err);
+        else
+            tide_cbatch_set_null(o, i, r);
+    for (uint32_t i = 0; i < j->ncols[1] && !rc; i++)
+        if (row->right)
+            rc = tide_cbatch_set(o, j->ncols[0] + i, r, &row->right[i], &j->err);
+        else
+            tide_cbatch_set_null(o, j->ncols[0] + i, r);
+    return rc;
+}
+
+/* A joined pair (or a padded row) from the operator into the output
+ * batch.  A pair that on_match accepted is in j->cand already (the
+ * operator emits it right after, join.h). */
 static int on_joined(void *ctx, const tide_join_row *row)
 {
     jnode *j = ctx;
@@ -182,19 +209,43 @@ static int on_joined(void *ctx, const tide_join_row *row)
     int rc = 0;
     if (tide_cbatch_full(o) && (rc = flush(j, j->cx, &j->err)) != 0)
         return rc;
+    if (j->cand_ready) {
+        j->cand_ready = false;
+        return tide_cbatch_copy_row(o, j->cand, 0, &j->err);
+    }
     uint32_t r = 0;
     tide_cbatch_add_row(o, &r); /* room: flushed when full */
-    for (uint32_t i = 0; i < j->ncols[0] && !rc; i++)
-        rc = tide_cbatch_set(o, i, r, &row->left[i], &j->err);
-    for (uint32_t i = 0; i < j->ncols[1] && !rc; i++)
-        rc = tide_cbatch_set(o, j->ncols[0] + i, r, &row->right[i], &j->err);
-    return rc;
+    return put_row(j, o, r, row);
+}
+
+/* The ON predicate over one candidate pair: 1 TRUE, 0 not (FALSE, NULL, or
+ * a row the predicate failed on: counted bad), or an error. */
+static int on_match(void *ctx, const tide_join_row *row)
+{
+    jnode *j = ctx;
+    j->cand_ready = false;
+    if (!j->on)
+        return 1;
+    tide_cbatch_reset(j->cand);
+    uint32_t r = 0;
+    tide_cbatch_add_row(j->cand, &r);
+    int rc = put_row(j, j->cand, r, row);
+    uint32_t n = 0;
+    if (!rc)
+        rc = tide_expr_filter(j->on, j->cand, j->cand_sel, &n, &j->err);
+    if (rc)
+        return rc;
+    const uint8_t *failed;
+    const char *why;
+    if (tide_expr_faults(j->on, &failed, &why) && j->cx)
+        tide_node_count(j->cx, TIDE_NODE_BAD, 1);
+    j->cand_ready = n == 1;
+    return n == 1;
 }
 
 int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void **self,
                         tide_err *e)
 {
-    (void)instance;
     (void)parallelism;
     const tide_node_join_cfg *c = cfg;
     *self = NULL;
@@ -217,12 +268,24 @@ int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void
     if ((rc = tide_node_join_schema(c, 0, &j->schema, e)) != 0 ||
         (rc = tide_cbatch_create(&j->out, j->schema, OUT_ROWS, 0, e)) != 0)
         goto fail;
+    if (c->build_on) {
+        if ((rc = c->build_on(c->build_ctx, instance, j->schema, &j->on, e)) != 0 ||
+            (rc = tide_cbatch_create(&j->cand, j->schema, 1, 0, e)) != 0)
+            goto fail;
+        if (tide_expr_type(j->on) != TIDE_TYPE_BOOLEAN) {
+            rc = tide_err_set(e, TIDE_EINVAL, "join node: the ON predicate is %s, not BOOLEAN",
+                              tide_type_name(tide_expr_type(j->on)));
+            goto fail;
+        }
+    }
     if (c->kind == TIDE_NODE_JOIN_INTERVAL) {
         tide_join_interval_config ic = {.lo = c->lo,
                                         .hi = c->hi,
                                         .n_left = j->ncols[0],
                                         .n_right = j->ncols[1],
                                         .emit = on_joined,
+                                        .match = c->build_on ? on_match : NULL,
+                                        .outer = {c->outer[0], c->outer[1]},
                                         .ctx = j};
         rc = tide_join_interval_create(&ic, &j->ij, e);
     } else {
@@ -230,6 +293,8 @@ int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void
                                       .n_left = j->ncols[0],
                                       .n_right = j->ncols[1],
                                       .emit = on_joined,
+                                      .match = c->build_on ? on_match : NULL,
+                                      .outer = {c->outer[0], c->outer[1]},
                                       .ctx = j};
         rc = tide_join_window_create(&wc, &j->wj, e);
     }
@@ -243,29 +308,40 @@ fail:
 }
 
 /* Row r's key bytes into j->key: 1 when it matches nothing (a NULL or NaN
- * key column, or a NULL window_start), else 0 or TIDE_ENOMEM. */
-static int row_key(jnode *j, int s, const tide_cbatch *b, uint32_t r)
+ * key column, or a NULL window_start), else 0 or TIDE_ENOMEM.  A row that
+ * matches nothing of an outer side of a window kind still gets a key, one
+ * no row of the other side has (the key, which holds a NULL flag or a NaN
+ * no real key has, and a byte naming the side: a valid key is never a
+ * proper prefix of another), so that it is padded when its window fires:
+ * then *alone is set and 0 returned. */
+static int row_key(jnode *j, int s, const tide_cbatch *b, uint32_t r, bool *alone)
 {
     const tide_node_join_cfg *c = j->cfg;
     const uint32_t *cols = c->side[s].key_cols;
-    for (uint32_t k = 0; k < c->n_keys; k++) {
+    *alone = false;
+    for (uint32_t k = 0; k < c->n_keys && !*alone; k++) {
         uint32_t col = cols[k];
-        if (tide_cbatch_is_null(b, col, r) ||
-            (tide_cbatch_type(b, col) == TIDE_TYPE_DOUBLE && isnan(tide_cbatch_f64(b, col, r))))
-            return 1;
+        if (tide_cbatch_is_null(b, col, r) ? !c->null_safe[k]
+                                           : tide_cbatch_type(b, col) == TIDE_TYPE_DOUBLE &&
+                                                 isnan(tide_cbatch_f64(b, col, r)))
+            *alone = true;
     }
     bool window = c->kind == TIDE_NODE_JOIN_WINDOW;
     uint32_t sc = c->side[s].start_col;
     if (window && tide_cbatch_is_null(b, sc, r))
         return 1;
+    if (*alone && (!c->outer[s] || c->kind == TIDE_NODE_JOIN_INTERVAL))
+        return 1;
     size_t len = (window ? TIDE_KEY_I64_SIZE : 0) + tide_key_row_size(b, r, cols, c->n_keys);
     tide_buf_reset(&j->key);
-    if (tide_buf_reserve(&j->key, len ? len : 1))
+    if (tide_buf_reserve(&j->key, len + 1))
         return TIDE_ENOMEM;
     uint8_t *d = j->key.data;
     if (window)
         d = tide_key_put_i64(d, tide_cbatch_i64(b, sc, r));
     tide_key_row_put(b, r, cols, c->n_keys, d);
+    if (*alone)
+        j->key.data[len++] = (uint8_t)(0xf0 + s);
     j->key.len = len;
     return 0;
 }
@@ -312,9 +388,19 @@ static int jnode_batch(void *self, uint32_t in, const tide_cbatch *b, const uint
                 continue; /* no window ends there */
             t -= 1;       /* the pane [end - 1, end) */
         }
-        if ((rc = row_key(j, s, b, r)) != 0) {
+        bool alone;
+        if ((rc = row_key(j, s, b, r, &alone)) != 0) {
             if (rc > 0) {
                 rc = 0;
+                if (alone && c->outer[s] && interval) { /* matches nothing, ever: final now */
+                    for (uint32_t k = 0; k < nc; k++)
+                        j->vals[k] = tide_cbatch_get(b, k, r);
+                    tide_join_row row = {.left = s ? NULL : j->vals, .right = s ? j->vals : NULL};
+                    if ((rc = on_joined(j, &row)) != 0) {
+                        *e = j->err;
+                        break;
+                    }
+                }
                 continue;
             }
             rc = tide_err_set(e, rc, "join node: out of memory for a key");

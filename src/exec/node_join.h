@@ -1,7 +1,7 @@
 /*
  * node_join.h - the stream-stream joins as one flow node (exec/node.h) with
  * two inputs: input 0 is the left side, input 1 the right (connect the left
- * edge first).  Inner joins only.  Three kinds:
+ * edge first).  Inner and outer joins.  Three kinds:
  *
  * INTERVAL   l JOIN r ON l.k = r.k AND l.ts BETWEEN r.ts + lo AND r.ts + hi
  *            (lo <= l.ts - r.ts <= hi), over exec/join.h's interval
@@ -49,8 +49,22 @@
  * arrival order, for each the right rows in arrival order: (end, keys, left
  * order, right order).
  *
+ * Outer joins (cfg.outer[0] LEFT, cfg.outer[1] RIGHT, both FULL): a row of
+ * an outer side that matched nothing leaves once, final, with NULLs in the
+ * other side's columns (exec/join.h's outer rule): INTERVAL when the
+ * watermark passes its interval (or on arrival when it comes late and
+ * cannot be buffered), the window kinds when its window fires.  A row
+ * whose key holds a NULL (it matches nothing) is padded too: at once
+ * (INTERVAL; it can never match) or when its window fires (WINDOW: it goes
+ * into a pane of its own, keyed apart).  cfg.on (built per instance by
+ * cfg.build_on) is the rest of the ON condition over the joined row (port
+ * 0's schema): a pair is a match only when it is TRUE (a row it fails on,
+ * an overflow, counts as bad and does not match).  Inner joins may leave
+ * it NULL and filter after the join instead (the same rows).
+ *
  * Keys.  Equal as SQL compares them (data/key.h: BIGINT and TIMESTAMP
- * alike, -0.0 = 0.0); a row whose key holds a NULL or a NaN matches nothing
+ * alike, -0.0 = 0.0; a null_safe key, IS NOT DISTINCT FROM, also NULL with
+ * NULL); a row whose key holds a NULL (not null_safe) or a NaN matches nothing
  * and is dropped (not late); a row whose time (INTERVAL) or window_end is
  * NULL is dropped too.  No key columns: every row of a window (WINDOW_END,
  * WINDOW) or every row (INTERVAL) matches.
@@ -83,10 +97,9 @@
  * time_bound makes them, minus or plus one).  The ON condition's remaining
  * conjuncts and the SELECT list run after the join, in a calc node.
  *
- * Snapshot: exec/join.h has no snapshot on this branch, so the node writes
- * the operator's watermark and whether it buffers anything; restore takes
- * a snapshot of an empty operator and refuses one with buffered rows
- * (TIDE_EUNSUPPORTED), rather than lose them.
+ * Snapshot: the node's kind, column counts and watermark, then the
+ * operator's own section (exec/join.h: its buffered rows, which of them
+ * matched, the outer sides); restore refuses another join's.
  */
 #ifndef TIDE_EXEC_NODE_JOIN_H
 #define TIDE_EXEC_NODE_JOIN_H
@@ -95,7 +108,10 @@
 #include "data/schema.h"
 #include "exec/node.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+
+struct tide_expr;
 
 typedef enum tide_node_join_kind {
     TIDE_NODE_JOIN_INTERVAL,
@@ -113,11 +129,20 @@ typedef struct tide_node_join_side {
     uint32_t end_col;   /* WINDOW, WINDOW_END: window_end */
 } tide_node_join_side;
 
+/* Make instance `instance`'s ON predicate over port 0's rows: *out (BOOLEAN)
+ * is the instance's from then on.  0 or a TIDE_E* code with `e` filled. */
+typedef int (*tide_node_join_build_fn)(void *ctx, uint32_t instance, const tide_schema *joined,
+                                       struct tide_expr **out, tide_err *e);
+
 typedef struct tide_node_join_cfg {
     tide_node_join_kind kind;
     tide_node_join_side side[2]; /* 0 left, 1 right */
     uint32_t n_keys;             /* key columns per side, pairwise equal */
+    bool null_safe[TIDE_NODE_JOIN_MAX_KEYS]; /* key k is IS NOT DISTINCT FROM: NULL meets NULL */
     int64_t lo, hi;              /* INTERVAL: lo <= left.time - right.time <= hi */
+    bool outer[2];               /* pad unmatched rows of that side (LEFT, RIGHT, FULL) */
+    tide_node_join_build_fn build_on; /* NULL: every candidate pair matches */
+    void *build_ctx;
 } tide_node_join_cfg;
 
 extern const tide_node_vt tide_node_join_vt;

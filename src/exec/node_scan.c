@@ -42,6 +42,12 @@ typedef struct scan {
     uint32_t *sel;  /* rows kept by the dead-letter pass */
     char reason[160];
     uint64_t reads; /* fills that returned rows (cfg.pause) */
+    /* computed columns: the trees, the rows they make (`proj`, seen
+     * through `plent` hiding positions unless cfg.positions), failed rows */
+    tide_expr **exprs;
+    uint32_t nexprs;
+    tide_cbatch *proj, *plent;
+    uint8_t *failed;
     bool ended;
 } scan;
 
@@ -77,6 +83,8 @@ int tide_node_scan_schema(const tide_node_scan_cfg *c, uint32_t port, tide_schem
     *out = NULL;
     if (port != 0)
         return tide_err_set(e, TIDE_EINVAL, "scan: no output %u", port);
+    if (c->computed)
+        return tide_schema_clone(c->computed, out, e);
     switch (c->kind) {
     case TIDE_NODE_SCAN_GEN_LOGINS:
         return logins_schema(out, e);
@@ -118,6 +126,12 @@ static void scan_free(void *self)
     free(s->iota);
     free(s->sel);
     tide_schema_free(s->own_schema);
+    for (uint32_t i = 0; s->exprs && i < s->nexprs; i++)
+        tide_expr_free(s->exprs[i]);
+    free(s->exprs);
+    tide_cbatch_free(s->proj);
+    tide_cbatch_free(s->plent);
+    free(s->failed);
     free(s);
 }
 
@@ -188,6 +202,29 @@ int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void
         rc = tide_err_set(e, TIDE_EINVAL, "scan: bad source kind %d", (int)c->kind);
         goto fail;
     }
+    const tide_schema *src_schema = s->schema;
+    if (c->computed) {
+        s->nexprs = (uint32_t)tide_schema_ncols(c->computed);
+        if (!c->build || !s->nexprs) {
+            rc = tide_err_set(e, TIDE_EINVAL, "scan: computed columns without a build function");
+            goto fail;
+        }
+        if (!(s->exprs = calloc(s->nexprs, sizeof *s->exprs)) || !(s->failed = calloc(s->rows, 1)))
+            goto nomem;
+        if ((rc = c->build(c->build_ctx, s->exprs, e)) != 0)
+            goto fail;
+        for (uint32_t j = 0; j < s->nexprs; j++)
+            if (!s->exprs[j] || tide_expr_type(s->exprs[j]) != tide_schema_col(c->computed, j)->type) {
+                rc = tide_err_set(e, TIDE_EINVAL, "scan: computed column %u is not of its schema's type", j);
+                goto fail;
+            }
+        s->schema = c->computed;
+        if (!c->positions) {
+            if ((rc = tide_cbatch_view_create(&s->plent, s->schema, NULL, e)) != 0)
+                goto fail;
+            tide_cbatch_view_keep(s->plent, 0);
+        }
+    }
     int tc = c->time_col >= 0 ? c->time_col : tide_schema_time_column(s->schema);
     if (tc < 0 || (size_t)tc >= tide_schema_ncols(s->schema) ||
         (tide_schema_col(s->schema, (size_t)tc)->type != TIDE_TYPE_TIMESTAMP &&
@@ -202,11 +239,14 @@ int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void
         tide_wm_gen_init(&s->wgen[i], c->wm_bound, -1);
     /* (the combiner is made at the first poll, when the flow's clock is
      * known: comb_ready) */
-    if ((rc = tide_cbatch_create(&s->in, s->schema, s->rows, tide_node_scan_flags(c), e)) != 0)
+    /* (with computed columns the source rows keep their positions, for the
+     * dead letters; the computed rows leave without them unless asked) */
+    if ((rc = tide_cbatch_create(&s->in, src_schema, s->rows,
+                                 tide_node_scan_flags(c) | (c->computed ? TIDE_CBATCH_POS : 0u), e)) != 0)
         goto fail;
     s->cur = s->in;
     if (c->kind == TIDE_NODE_SCAN_CONNECT && !c->positions) {
-        if ((rc = tide_cbatch_view_create(&s->lent, s->schema, NULL, e)) != 0)
+        if ((rc = tide_cbatch_view_create(&s->lent, src_schema, NULL, e)) != 0)
             goto fail;
         tide_cbatch_view_keep(s->lent, 0);
     }
@@ -396,7 +436,8 @@ static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t 
             snprintf(s->reason, sizeof s->reason,
                      "event time %lld is more than %lld ms ahead of processing time %lld",
                      (long long)ts[i], (long long)fb, (long long)now);
-        tide_node_scan_dead d = {b, i, part, null ? 0 : ts[i], s->reason};
+        /* (the computed rows with their positions, not the view hiding them) */
+        tide_node_scan_dead d = {b == s->plent ? s->proj : b, i, part, null ? 0 : ts[i], s->reason};
         if ((rc = c->on_dead(c->dead_ctx, &d)) != 0)
             rc = tide_err_set(e, rc, "scan: dead-letter callback, partition %u", part);
     }
@@ -407,11 +448,67 @@ static int clean(scan *s, const tide_node_scan_out *out, uint32_t part, int64_t 
     if (b == s->lent) { /* the view's rows are the lent batch's */
         tide_cbatch_compact(s->borrowed, s->sel, m);
         rc = tide_cbatch_view_bind(s->lent, s->borrowed, e);
+    } else if (b == s->plent) { /* the computed rows' */
+        tide_cbatch_compact(s->proj, s->sel, m);
+        rc = tide_cbatch_view_bind(s->plent, s->proj, e);
     } else {
         tide_cbatch_compact(b, s->sel, m);
     }
     *left = m;
     return rc;
+}
+
+/* Computed columns: the rows of this poll (the source's own batch, which
+ * keeps positions when the source does) into s->proj; rows whose trees
+ * fail are dead letters.  s->cur becomes the computed rows. */
+static int compute(scan *s, const tide_node_scan_out *out, uint32_t part, tide_err *e)
+{
+    const tide_node_scan_cfg *c = s->cfg;
+    const tide_cbatch *raw = s->borrowed ? s->borrowed : s->in;
+    unsigned fl = tide_cbatch_has_pos(raw) ? TIDE_CBATCH_POS : 0;
+    uint32_t n = tide_cbatch_rows(raw);
+    int rc;
+    if (s->proj && (tide_cbatch_has_pos(s->proj) ? TIDE_CBATCH_POS : 0) != fl) {
+        tide_cbatch_free(s->proj);
+        s->proj = NULL;
+    }
+    if (!s->proj && (rc = tide_cbatch_create(&s->proj, s->schema, s->rows, fl, e)) != 0)
+        return rc;
+    tide_cbatch_reset(s->proj);
+    if ((rc = tide_expr_project(s->exprs, s->nexprs, raw, NULL, 0, s->proj, e)) != 0)
+        return rc;
+    if (tide_cbatch_rows(s->proj) != n) { /* some rows failed: name each */
+        uint32_t bad = 0;
+        memset(s->failed, 0, n);
+        for (uint32_t j = 0; j < s->nexprs; j++) {
+            const uint8_t *rows = NULL;
+            const char *why = NULL;
+            if (!tide_expr_faults(s->exprs[j], &rows, &why) || !rows)
+                continue;
+            for (uint32_t i = 0; i < n; i++)
+                if (rows[i] && !s->failed[i]) {
+                    s->failed[i] = 1;
+                    bad++;
+                    if (c->on_dead && rc == 0) {
+                        snprintf(s->reason, sizeof s->reason, "computed column %s: %s",
+                                 tide_schema_col(s->schema, j)->name, why ? why : "failed");
+                        tide_node_scan_dead d = {raw, i, part, 0, s->reason};
+                        if ((rc = c->on_dead(c->dead_ctx, &d)) != 0)
+                            rc = tide_err_set(e, rc, "scan: dead-letter callback, partition %u", part);
+                    }
+                }
+        }
+        out->count(out->ctx, TIDE_NODE_BAD, bad);
+        if (rc != 0)
+            return rc;
+    }
+    s->cur = s->proj;
+    if (s->plent && tide_cbatch_has_pos(s->proj)) {
+        if ((rc = tide_cbatch_view_bind(s->plent, s->proj, e)) != 0)
+            return rc;
+        s->cur = s->plent;
+    }
+    return 0;
 }
 
 /*
@@ -514,6 +611,8 @@ int tide_node_scan_step(void *self, int64_t now, const tide_node_scan_out *out, 
     if (rc != TIDE_SRC_READY)
         return tide_err_set(e, TIDE_EINVAL, "scan: the source said %d", rc);
     s->reads++;
+    if (s->exprs && (rc = compute(s, out, part, e)) != 0)
+        return rc;
     if ((rc = scan_process(s, out, part, now, e)) != 0)
         return rc;
     return 1;

@@ -68,6 +68,7 @@
 #include "connect/source.h"
 #include "data/batch.h"
 #include "data/schema.h"
+#include "exec/expr.h"
 #include "exec/node.h"
 
 #include <stdbool.h>
@@ -101,8 +102,9 @@ typedef int (*tide_node_scan_seek_fn)(void *ctx, uint32_t partition, const tide_
                                       tide_err *e);
 
 /* One dead letter: a row without an event time, or one too far ahead of
- * processing time.  Borrowed for the call: `batch` is the source batch
- * (source schema), `row` its row. */
+ * processing time, or whose computed columns failed.  Borrowed for the
+ * call: `batch` is the batch of the row (the source's, or of cfg.computed),
+ * `row` its row. */
 typedef struct tide_node_scan_dead {
     const tide_cbatch *batch;
     uint32_t row;
@@ -120,6 +122,11 @@ typedef int (*tide_node_scan_dead_fn)(void *ctx, const tide_node_scan_dead *d);
  * Called on the node's thread. */
 typedef bool (*tide_node_scan_pause_fn)(void *ctx, uint64_t reads);
 
+/* Computed columns (CREATE TABLE ... c AS expr): make the instance's
+ * trees, exprs[j] over a source row giving column j of cfg.computed (the
+ * instance owns them from then on, also on failure).  0 or a TIDE_E* code. */
+typedef int (*tide_node_scan_build_fn)(void *ctx, tide_expr **exprs, tide_err *e);
+
 /* Borrowed by the instance: must outlive the flow (and so must everything
  * it points to). */
 typedef struct tide_node_scan_cfg {
@@ -133,6 +140,15 @@ typedef struct tide_node_scan_cfg {
     tide_node_scan_seek_fn seek;    /* CALLBACK, may be NULL (restore: TIDE_EUNSUPPORTED) */
     void *ctx;                      /* of next, position and seek */
     int time_col; /* the event-time column (TIMESTAMP or BIGINT); < 0: the schema's */
+    /* Computed columns, so that the event time may be one: when `computed`
+     * is set, each source row becomes a row of that schema (build's trees),
+     * time_col indexes it, and it is what port 0 carries.  A row whose
+     * trees fail (exec/expr.h: an overflow, a TIMESTAMP out of range) is a
+     * dead letter ("computed column c: why"), as is one whose computed
+     * event time is NULL. */
+    const tide_schema *computed;
+    tide_node_scan_build_fn build;
+    void *build_ctx;
     bool positions; /* rows keep their source positions (TIDE_CBATCH_POS) */
     /* GEN_LOGINS: bit c set when no node reads column c (its cells may be
      * left NULL: the string columns cost most of the generator's fill).
@@ -153,8 +169,9 @@ typedef struct tide_node_scan_cfg {
  * partition, B = 5 s. */
 void tide_node_scan_cfg_init(tide_node_scan_cfg *c);
 
-/* The schema of output `port` (0 only): the source's (a connect source
- * without a configured schema is opened to ask).  The caller frees it. */
+/* The schema of output `port` (0 only): cfg.computed, else the source's (a
+ * connect source without a configured schema is opened to ask).  The
+ * caller frees it. */
 int tide_node_scan_schema(const tide_node_scan_cfg *c, uint32_t port, tide_schema **out, tide_err *e);
 /* The flags of output 0 (tide_flow_node.out_flags): TIDE_CBATCH_POS with
  * cfg.positions, else 0. */

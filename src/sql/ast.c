@@ -272,6 +272,17 @@ tide_sql_expr *tide_sql_ast_call(tide_sql_script *s, tide_sql_name name, bool di
     return e;
 }
 
+tide_sql_expr *tide_sql_ast_call_unit(tide_sql_script *s, tide_sql_name name, tide_sql_unit unit,
+                                      tide_sql_vec args, tide_sql_pos pos)
+{
+    tide_sql_expr *e = tide_sql_ast_call(s, name, false, args, pos);
+    if (e) {
+        e->u.call.has_unit = true;
+        e->u.call.unit = unit;
+    }
+    return e;
+}
+
 tide_sql_over *tide_sql_ast_over(tide_sql_script *s, tide_sql_pos pos)
 {
     tide_sql_over *o = tide_sql_ast_alloc(s, sizeof *o);
@@ -677,14 +688,15 @@ void tide_sql_ast_set_stmts(tide_sql_script *s, tide_sql_vec stmts)
 
 const char *tide_sql_unit_name(tide_sql_unit u)
 {
-    static const char *const names[] = {"SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "YEAR"};
+    static const char *const names[] = {"SECOND", "MINUTE",      "HOUR", "DAY",     "MONTH", "YEAR",
+                                        "MILLISECOND", "WEEK", "QUARTER", "DOW", "DOY"};
     return (unsigned)u < sizeof names / sizeof names[0] ? names[u] : "?";
 }
 
 const char *tide_sql_binop_name(tide_sql_binop op)
 {
-    static const char *const names[] = {"OR", "AND", "=", "<>", "<", "<=", ">",
-                                        ">=", "+",   "-", "*",  "/", "%",  "||"};
+    static const char *const names[] = {"OR", "AND", "=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%",
+                                        "||", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "?";
 }
 
@@ -893,6 +905,10 @@ static void print_expr_inner(printer *pr, const tide_sql_expr *e)
         puts_(pr, "TIMESTAMP ");
         put_quoted(pr, e->u.str.str, e->u.str.len, '\'');
         break;
+    case TIDE_SQL_EXPR_DATE:
+        puts_(pr, "DATE ");
+        put_quoted(pr, e->u.str.str, e->u.str.len, '\'');
+        break;
     case TIDE_SQL_EXPR_INTERVAL:
         print_interval(pr, e);
         break;
@@ -962,6 +978,15 @@ static void print_expr_inner(printer *pr, const tide_sql_expr *e)
         break;
     case TIDE_SQL_EXPR_CALL:
         put_func_name(pr, &e->u.call.name);
+        if (e->u.call.has_unit) {
+            bool extract = strcmp(e->u.call.name.str, "extract") == 0;
+            puts_(pr, "(");
+            puts_(pr, tide_sql_unit_name(e->u.call.unit));
+            puts_(pr, e->u.call.nargs ? (extract ? " FROM " : ", ") : "");
+            print_list(pr, e->u.call.args, e->u.call.nargs);
+            puts_(pr, ")");
+            break;
+        }
         puts_(pr, e->u.call.distinct ? "(DISTINCT " : "(");
         print_list(pr, e->u.call.args, e->u.call.nargs);
         puts_(pr, ")");

@@ -55,6 +55,12 @@ typedef enum tide_sql_unit {
     TIDE_SQL_UNIT_DAY,
     TIDE_SQL_UNIT_MONTH,
     TIDE_SQL_UNIT_YEAR,
+    /* only in EXTRACT, TIMESTAMPADD/DIFF and FLOOR/CEIL (not INTERVAL): */
+    TIDE_SQL_UNIT_MILLISECOND,
+    TIDE_SQL_UNIT_WEEK,
+    TIDE_SQL_UNIT_QUARTER,
+    TIDE_SQL_UNIT_DOW, /* EXTRACT only */
+    TIDE_SQL_UNIT_DOY, /* EXTRACT only */
 } tide_sql_unit;
 
 const char *tide_sql_unit_name(tide_sql_unit u); /* "SECOND", ... */
@@ -81,6 +87,7 @@ typedef enum tide_sql_expr_kind {
     TIDE_SQL_EXPR_CAST,      /* u.cast */
     TIDE_SQL_EXPR_CASE,      /* u.case_ */
     TIDE_SQL_EXPR_FLOOR,     /* FLOOR(x TO unit) / CEIL(x TO unit): u.floor */
+    TIDE_SQL_EXPR_DATE,      /* DATE '...': u.str is the text, unchecked */
 } tide_sql_expr_kind;
 
 typedef enum tide_sql_unop { TIDE_SQL_OP_NEG, TIDE_SQL_OP_PLUS, TIDE_SQL_OP_NOT } tide_sql_unop;
@@ -100,6 +107,8 @@ typedef enum tide_sql_binop {
     TIDE_SQL_OP_DIV,
     TIDE_SQL_OP_MOD,
     TIDE_SQL_OP_CONCAT,
+    TIDE_SQL_OP_IS_DISTINCT,     /* a IS DISTINCT FROM b: NULL-safe <>, never NULL */
+    TIDE_SQL_OP_IS_NOT_DISTINCT, /* a IS NOT DISTINCT FROM b: NULL-safe = */
 } tide_sql_binop;
 
 const char *tide_sql_binop_name(tide_sql_binop op); /* "OR", "=", "||", ... */
@@ -173,6 +182,8 @@ struct tide_sql_expr {
             bool distinct;
             tide_sql_expr **args;
             uint32_t nargs;
+            bool has_unit;      /* EXTRACT(unit FROM x), TIMESTAMPADD(unit, ...), TIMESTAMPDIFF(unit, ...) */
+            tide_sql_unit unit;
             tide_sql_over *over; /* f(...) OVER (...): a window function; else NULL */
         } call;
         struct {
@@ -442,7 +453,7 @@ tide_sql_expr *tide_sql_ast_bool(tide_sql_script *s, bool v, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_int(tide_sql_script *s, int64_t v, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_decimal(tide_sql_script *s, double v, const char *text, size_t len,
                                     tide_sql_pos pos);
-/* kind: TIDE_SQL_EXPR_STRING or TIDE_SQL_EXPR_TIMESTAMP; str is copied */
+/* kind: TIDE_SQL_EXPR_STRING, _TIMESTAMP or _DATE; str is copied */
 tide_sql_expr *tide_sql_ast_string(tide_sql_script *s, tide_sql_expr_kind kind, const char *str,
                                    size_t len, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_interval(tide_sql_script *s, int64_t count, tide_sql_unit unit,
@@ -464,6 +475,10 @@ tide_sql_expr *tide_sql_ast_like(tide_sql_script *s, bool negated, tide_sql_expr
                                  tide_sql_expr *pattern, tide_sql_expr *escape, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_call(tide_sql_script *s, tide_sql_name name, bool distinct,
                                  tide_sql_vec args, tide_sql_pos pos);
+/* A call whose first argument is a time unit (EXTRACT, TIMESTAMPADD,
+ * TIMESTAMPDIFF); args are the others. */
+tide_sql_expr *tide_sql_ast_call_unit(tide_sql_script *s, tide_sql_name name, tide_sql_unit unit,
+                                      tide_sql_vec args, tide_sql_pos pos);
 /* An empty OVER spec; the parser fills its fields (order_by through
  * tide_sql_ast_over_order, partition_by from a vec of tide_sql_expr*). */
 tide_sql_over *tide_sql_ast_over(tide_sql_script *s, tide_sql_pos pos);

@@ -496,6 +496,102 @@ static bool castable(tide_type from, tide_type to)
     return true;
 }
 
+/* The date and time functions (Flink's; session time zone UTC): name,
+ * argument count, argument types (NULL_: any of the listed), result. */
+typedef struct time_fn {
+    const char *name;
+    uint8_t min, max;
+    bool unit;          /* the first argument is a time unit (not counted) */
+    tide_type args[2];  /* TIDE_TYPE_COUNT: not checked here */
+    tide_type result;
+} time_fn;
+
+static const time_fn time_fns[] = {
+    {"TO_TIMESTAMP", 1, 2, false, {TIDE_TYPE_STRING, TIDE_TYPE_STRING}, TIDE_TYPE_TIMESTAMP},
+    {"TO_TIMESTAMP_LTZ", 2, 2, false, {TIDE_TYPE_BIGINT, TIDE_TYPE_BIGINT}, TIDE_TYPE_TIMESTAMP},
+    {"FROM_UNIXTIME", 1, 2, false, {TIDE_TYPE_BIGINT, TIDE_TYPE_STRING}, TIDE_TYPE_STRING},
+    {"UNIX_TIMESTAMP", 1, 2, false, {TIDE_TYPE_STRING, TIDE_TYPE_STRING}, TIDE_TYPE_BIGINT},
+    {"YEAR", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"QUARTER", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"MONTH", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"WEEK", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"DAYOFYEAR", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"DAYOFMONTH", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"DAYOFWEEK", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"HOUR", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"MINUTE", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"SECOND", 1, 1, false, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"EXTRACT", 1, 1, true, {TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+    {"TIMESTAMPADD", 2, 2, true, {TIDE_TYPE_BIGINT, TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_TIMESTAMP},
+    {"TIMESTAMPDIFF", 2, 2, true, {TIDE_TYPE_TIMESTAMP, TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
+};
+
+/* Processing-time functions: refused (a result would depend on when the
+ * query runs, not on its input). */
+static const char *const proctime_fns[] = {"NOW",          "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
+                                           "LOCALTIMESTAMP", "LOCALTIME",       "PROCTIME",     "CURRENT_ROW_TIMESTAMP"};
+
+static bool is_proctime_name(const char *name)
+{
+    for (size_t i = 0; i < NELEM(proctime_fns); i++)
+        if (name_eq(name, proctime_fns[i]))
+            return true;
+    return false;
+}
+
+static tide_sql_bexpr *fail_proctime(binder *b, const char *name, tide_sql_pos pos)
+{
+    char up[64];
+    return fail(b, TIDE_EUNSUPPORTED, pos,
+                "%s is processing time, which tide does not support in queries yet (results depend only on the "
+                "input; use the event time)",
+                fn_upper(up, sizeof up, name));
+}
+
+static tide_sql_bexpr *bind_time_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac, const char *ctx,
+                                      const time_fn *f)
+{
+    uint32_t n = e->u.call.nargs;
+    if (e->u.call.distinct)
+        return fail(b, TIDE_EINVAL, e->pos, "DISTINCT is only allowed in aggregate calls");
+    if (f->unit != e->u.call.has_unit)
+        return fail(b, TIDE_EINVAL, e->pos, "%s %s a time unit as its first argument", f->name,
+                    f->unit ? "needs" : "does not take");
+    if (!strcmp(f->name, "UNIX_TIMESTAMP") && n == 0)
+        return fail_proctime(b, "UNIX_TIMESTAMP()", e->pos);
+    if (n < f->min || n > f->max)
+        return fail(b, TIDE_EINVAL, e->pos, "wrong number of arguments to %s (%u)", f->name, n);
+    if (f->unit) {
+        tide_sql_unit u = e->u.call.unit;
+        bool extract = !strcmp(f->name, "EXTRACT");
+        if (!extract && (u == TIDE_SQL_UNIT_DOW || u == TIDE_SQL_UNIT_DOY))
+            return fail(b, TIDE_EINVAL, e->pos, "%s does not take the unit %s", f->name, tide_sql_unit_name(u));
+    }
+    tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_NODE, e, f->result, n);
+    if (!x)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(x->args[i] = bind_expr(b, r, e->u.call.args[i], ac, ctx)))
+            return NULL;
+        tide_type got = x->args[i]->type;
+        if ((got != f->args[i] && got != TIDE_TYPE_NULL) || x->args[i]->interval)
+            return fail(b, TIDE_EINVAL, e->u.call.args[i]->pos, "%s expects %s for argument %u, found %s", f->name,
+                        tname(f->args[i]), i + 1 + (f->unit ? 1 : 0),
+                        x->args[i]->interval ? "INTERVAL" : tname(got));
+    }
+    if (!strcmp(f->name, "TO_TIMESTAMP_LTZ")) {
+        const tide_sql_expr *pe = e->u.call.args[1];
+        if (pe->kind != TIDE_SQL_EXPR_INT || (pe->u.i64 != 0 && pe->u.i64 != 3))
+            return fail(b, TIDE_EINVAL, pe->pos,
+                        "TO_TIMESTAMP_LTZ's precision must be the literal 0 (epoch seconds) or 3 (epoch milliseconds)");
+    }
+    for (uint32_t i = 1; i < n; i++)
+        if (f->args[i] == TIDE_TYPE_STRING && e->u.call.args[i]->kind != TIDE_SQL_EXPR_STRING)
+            return fail(b, TIDE_EUNSUPPORTED, e->u.call.args[i]->pos, "%s's format must be a string literal",
+                        f->name);
+    return x;
+}
+
 /* ---- OVER windows ---- */
 
 /* The canonical text of a window spec (for comparing two calls' windows). */
@@ -684,6 +780,11 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
     char h[96];
     if (e->u.call.over)
         return bind_over_call(b, e, ctx);
+    for (size_t i = 0; i < NELEM(time_fns); i++)
+        if (name_eq(name, time_fns[i].name))
+            return bind_time_call(b, r, e, ac, ctx, &time_fns[i]);
+    if (is_proctime_name(name))
+        return fail_proctime(b, name, e->pos);
     if (is_agg_name(name)) {
         if (!ac)
             return fail(b, TIDE_EINVAL, e->pos, "aggregate function %s is not allowed in %s",
@@ -701,11 +802,15 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
             tide_sql_suggest_offer(&s, agg_names[i]);
         for (size_t i = 0; i < NELEM(fn_names); i++)
             tide_sql_suggest_offer(&s, fn_names[i]);
+        for (size_t i = 0; i < NELEM(time_fns); i++)
+            tide_sql_suggest_offer(&s, time_fns[i].name);
         return fail(b, TIDE_EINVAL, e->u.call.name.pos, "unknown function '%s'%s", name,
                     hint(h, sizeof h, &s));
     }
     if (e->u.call.distinct)
         return fail(b, TIDE_EINVAL, e->pos, "DISTINCT is only allowed in aggregate calls");
+    if (e->u.call.has_unit)
+        return fail(b, TIDE_EINVAL, e->pos, "%s does not take a time unit", fn_names[fi]);
     uint32_t n = e->u.call.nargs;
     tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_STRING, n);
     if (!x)
@@ -723,7 +828,7 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
             break; /* COALESCE: common type below */
         if ((fi == 3 && i > 0))
             want = TIDE_TYPE_BIGINT;
-        if (fi == 6 && i == 0)
+        if (fi == 6 && i == 0 && got != TIDE_TYPE_STRING) /* a STRING is parsed as TO_TIMESTAMP does */
             want = TIDE_TYPE_TIMESTAMP;
         if (got != want && got != TIDE_TYPE_NULL)
             return fail(b, TIDE_EINVAL, e->u.call.args[i]->pos, "%s expects %s for argument %u, found %s",
@@ -772,6 +877,8 @@ static tide_sql_bexpr *bind_binary(binder *b, const tide_sql_expr *e, tide_sql_b
     case TIDE_SQL_OP_LE:
     case TIDE_SQL_OP_GT:
     case TIDE_SQL_OP_GE:
+    case TIDE_SQL_OP_IS_DISTINCT:
+    case TIDE_SQL_OP_IS_NOT_DISTINCT:
         if (common(lt, rt) == TIDE_TYPE_COUNT || l->interval != r->interval)
             return fail(b, TIDE_EINVAL, e->pos, "cannot compare %s with %s",
                         l->interval ? "INTERVAL" : tname(lt), r->interval ? "INTERVAL" : tname(rt));
@@ -838,6 +945,18 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
                         (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str, TIDE_TS_RANGE_WHY);
         return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
     }
+    case TIDE_SQL_EXPR_DATE: {
+        int64_t ms;
+        tide_ts_error te;
+        const char *t = e->u.str.str;
+        bool shape = e->u.str.len == 10 && t[4] == '-' && t[7] == '-';
+        for (int i = 0; shape && i < 10; i++)
+            shape = i == 4 || i == 7 || (t[i] >= '0' && t[i] <= '9');
+        if (!shape || tide_ts_parse(t, 10, &ms, &te) != 0)
+            return fail(b, TIDE_EINVAL, e->pos, "invalid DATE literal '%.*s' (expected YYYY-MM-DD)",
+                        (int)(e->u.str.len > 64 ? 64 : e->u.str.len), t);
+        return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
+    }
     case TIDE_SQL_EXPR_INTERVAL: {
         int64_t ms;
         if (!interval_ms(b, e, &ms))
@@ -855,6 +974,13 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
             return fail(b, TIDE_EINVAL, e->pos,
                         "column '%s' must appear in GROUP BY or be used in an aggregate function",
                         e->u.column.name.str);
+        }
+        if (!e->u.column.qualifier.str && !e->u.column.name.quoted && is_proctime_name(e->u.column.name.str)) {
+            bool known = false; /* a column of that name wins */
+            for (uint32_t i = 0; i < r->plan->ncols; i++)
+                known = known || name_eq(r->plan->cols[i].name, e->u.column.name.str);
+            if (!known)
+                return fail_proctime(b, e->u.column.name.str, e->pos);
         }
         int i = resolve(b, r, &e->u.column.qualifier, &e->u.column.name, e->pos);
         if (i < 0)
@@ -992,6 +1118,9 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
         if (!a || !(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 1)))
             return NULL;
         x->args[0] = a;
+        if (e->u.floor.unit == TIDE_SQL_UNIT_DOW || e->u.floor.unit == TIDE_SQL_UNIT_DOY)
+            return fail(b, TIDE_EINVAL, e->pos, "%s does not take the unit %s", e->u.floor.ceil ? "CEIL" : "FLOOR",
+                        tide_sql_unit_name(e->u.floor.unit));
         if (a->type != TIDE_TYPE_TIMESTAMP && a->type != TIDE_TYPE_NULL)
             return fail(b, TIDE_EINVAL, e->u.floor.arg->pos, "%s(... TO %s) expects TIMESTAMP(3), found %s",
                         e->u.floor.ceil ? "CEIL" : "FLOOR", tide_sql_unit_name(e->u.floor.unit),
@@ -1132,7 +1261,8 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
     if (!p)
         return NULL;
     p->u.scan.table = t;
-    p->u.scan.time_col = t->time_col >= 0 && !t->cols[t->time_col].computed ? (int)t->cols[t->time_col].phys : -1;
+    bool computed_time = t->time_col >= 0 && t->cols[t->time_col].computed;
+    p->u.scan.time_col = t->time_col >= 0 && !computed_time ? (int)t->cols[t->time_col].phys : -1;
     p->u.scan.wm_bound = t->wm_bound;
     tide_src_config_init(&p->u.scan.cfg);
     const tide_sql_option *end_opt = NULL;
@@ -1189,6 +1319,32 @@ static tide_sql_plan *plan_scan(binder *b, const tide_sql_table *t, tide_sql_pos
             p->cols[t->cols[i].phys] = (tide_sql_col){t->cols[i].name, t->cols[i].type, (int)i == t->time_col};
     if (t->nphys == t->ncols)
         return p;
+    if (computed_time) {
+        /* the event time is computed: the scan computes the whole row, so
+         * its watermark follows that column (Flink's computed rowtime) */
+        if (t->connector == TIDE_SQL_CONN_LOGINS)
+            return fail(b, TIDE_EUNSUPPORTED, t->cols[t->time_col].computed->pos,
+                        "a computed WATERMARK column over the logins generator is not supported");
+        rel in;
+        tide_sql_bexpr **xs = bal(b, t->ncols * sizeof *xs);
+        tide_sql_col *cols = bal(b, t->ncols * sizeof *cols);
+        if (!xs || !cols || !rel_init(b, &in, p, t->name))
+            return NULL;
+        for (uint32_t i = 0; i < t->ncols; i++) {
+            if (t->cols[i].computed)
+                xs[i] = bind_expr(b, &in, t->cols[i].computed, NULL, "a computed column");
+            else
+                xs[i] = bx_col(b, NULL, t->cols[i].phys, t->cols[i].type);
+            if (!xs[i])
+                return NULL;
+            cols[i] = (tide_sql_col){t->cols[i].name, xs[i]->type, (int)i == t->time_col};
+        }
+        p->cols = cols;
+        p->ncols = t->ncols;
+        p->u.scan.computed = xs;
+        p->u.scan.time_col = t->time_col;
+        return p;
+    }
     /* computed columns: a projection over the physical ones */
     tide_sql_plan *pr = node(b, TIDE_SQL_PLAN_PROJECT, pos, t->ncols);
     rel in;
@@ -1454,10 +1610,18 @@ static bool bind_join(binder *b, const tide_sql_from *f, cte_env *env, rel *out)
     }
     bool outer = f->u.join.kind == TIDE_SQL_JOIN_LEFT || f->u.join.kind == TIDE_SQL_JOIN_RIGHT ||
                  f->u.join.kind == TIDE_SQL_JOIN_FULL;
-    p->changelog = l.plan->changelog || r.plan->changelog || (outer && p->u.join.cls == TIDE_SQL_JOIN_REGULAR);
-    if (p->u.join.cls == TIDE_SQL_JOIN_REGULAR && !joins_window_ends(p->u.join.on, l.plan, r.plan))
+    /* an outer join per interval or window (and of windowed aggregates on
+     * window_end) pads a row once, when nothing can match it any more:
+     * append-only; an unwindowed outer join retracts its padded rows */
+    bool per_window = p->u.join.cls != TIDE_SQL_JOIN_REGULAR || joins_window_ends(p->u.join.on, l.plan, r.plan);
+    p->changelog = l.plan->changelog || r.plan->changelog || (outer && !per_window);
+    if (!per_window)
         for (uint32_t i = 0; i < p->ncols; i++)
             p->cols[i].rowtime = false; /* a regular join keeps no watermark order */
+    /* the padded side's times can be NULL: no longer event-time attributes */
+    for (uint32_t i = 0; outer && i < p->ncols; i++)
+        if (i < nl ? f->u.join.kind != TIDE_SQL_JOIN_LEFT : f->u.join.kind != TIDE_SQL_JOIN_RIGHT)
+            p->cols[i].rowtime = false;
     return true;
 }
 

@@ -386,6 +386,37 @@ static bool parse_unit(parser *p, tide_sql_unit *u, const char *after)
     return false;
 }
 
+/* The unit of EXTRACT, TIMESTAMPADD/DIFF, FLOOR/CEIL: parse_unit's, or
+ * MILLISECOND, WEEK, QUARTER, DOW, DOY. */
+static bool parse_time_unit(parser *p, tide_sql_unit *u, const char *after)
+{
+    static const struct {
+        const char *w;
+        tide_sql_unit unit;
+    } more[] = {
+        {"MILLISECOND", TIDE_SQL_UNIT_MILLISECOND}, {"WEEK", TIDE_SQL_UNIT_WEEK}, {"QUARTER", TIDE_SQL_UNIT_QUARTER},
+        {"DOW", TIDE_SQL_UNIT_DOW},                 {"DOY", TIDE_SQL_UNIT_DOY},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (word_is(&p->tok, p->src, more[i].w)) {
+            *u = more[i].unit;
+            advance(p);
+            return true;
+        }
+    static const tide_sql_kw kws[] = {TIDE_SQL_KW_SECOND,  TIDE_SQL_KW_SECONDS, TIDE_SQL_KW_MINUTE, TIDE_SQL_KW_MINUTES,
+                                      TIDE_SQL_KW_HOUR,    TIDE_SQL_KW_HOURS,   TIDE_SQL_KW_DAY,    TIDE_SQL_KW_DAYS,
+                                      TIDE_SQL_KW_MONTH,   TIDE_SQL_KW_MONTHS,  TIDE_SQL_KW_YEAR,   TIDE_SQL_KW_YEARS};
+    for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
+        if (is_kw(p, kws[i]))
+            return parse_unit(p, u, after);
+    char what[160];
+    snprintf(what, sizeof what,
+             "a time unit (MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR, DOW or DOY) %s",
+             after);
+    expected(p, what);
+    return false;
+}
+
 /* INTERVAL 'n' unit (the current token is INTERVAL). */
 static tide_sql_expr *parse_interval(parser *p)
 {
@@ -663,6 +694,19 @@ static tide_sql_expr *parse_call(parser *p, tide_sql_name name)
     advance(p); /* '(' */
     bool floor = !name.quoted && (strcmp(name.str, "floor") == 0 || strcmp(name.str, "ceil") == 0 ||
                                   strcmp(name.str, "ceiling") == 0);
+    bool extract = !name.quoted && strcmp(name.str, "extract") == 0;
+    if (extract || (!name.quoted && (strcmp(name.str, "timestampadd") == 0 || strcmp(name.str, "timestampdiff") == 0))) {
+        /* EXTRACT(unit FROM x), TIMESTAMPADD(unit, n, ts), TIMESTAMPDIFF(unit, a, b) */
+        tide_sql_unit unit;
+        if (!parse_time_unit(p, &unit, extract ? "in EXTRACT" : "as the first argument"))
+            return NULL;
+        if (extract ? !expect_kw(p, TIDE_SQL_KW_FROM, "FROM after the time unit")
+                    : !expect(p, TIDE_SQL_TOK_COMMA, "',' after the time unit"))
+            return NULL;
+        if (!parse_expr_list(p, &args) || !expect(p, TIDE_SQL_TOK_RPAREN, "')' after function arguments"))
+            return NULL;
+        return chk_expr(p, tide_sql_ast_call_unit(p->s, name, unit, args, span(p, start)));
+    }
     if (is(p, TIDE_SQL_TOK_STAR) && peek(p, 1)->kind == TIDE_SQL_TOK_RPAREN) {
         if (!push(p, &args,
                   chk_expr(p, tide_sql_ast_star(p->s, (tide_sql_name){0}, tok_pos(&p->tok)))))
@@ -679,7 +723,7 @@ static tide_sql_expr *parse_call(parser *p, tide_sql_name name)
         if (floor && !distinct && is_kw(p, TIDE_SQL_KW_TO)) {
             advance(p);
             tide_sql_unit unit;
-            if (!parse_unit(p, &unit, "after TO"))
+            if (!parse_time_unit(p, &unit, "after TO"))
                 return NULL;
             if (!expect(p, TIDE_SQL_TOK_RPAREN, "')' after the time unit"))
                 return NULL;
@@ -836,6 +880,18 @@ static tide_sql_expr *parse_primary(parser *p)
     }
     if (!tok_is_name(&t))
         return expected(p, "an expression");
+    if ((word_is(&t, p->src, "DATE") || word_is(&t, p->src, "TIME")) && peek(p, 1)->kind == TIDE_SQL_TOK_STRING) {
+        if (word_is(&t, p->src, "TIME"))
+            return fail(p, "TIME literals are not supported (tide has no TIME type; use a TIMESTAMP)");
+        tide_sql_token st = *peek(p, 1);
+        size_t n = 0;
+        char *str = decode_string(p, &st, &n);
+        if (!str)
+            return NULL;
+        advance(p);
+        advance(p);
+        return chk_expr(p, tide_sql_ast_string(p->s, TIDE_SQL_EXPR_DATE, str, n, span(p, pos)));
+    }
     tide_sql_name first, second = {0};
     if (!parse_name(p, &first, "a name"))
         return NULL;
@@ -927,8 +983,20 @@ static tide_sql_expr *parse_expr_prec_body(parser *p, int min_prec)
                 break;
             advance(p);
             negated = accept_kw(p, TIDE_SQL_KW_NOT);
+            if (accept_kw(p, TIDE_SQL_KW_DISTINCT)) { /* IS [NOT] DISTINCT FROM */
+                if (!expect_kw(p, TIDE_SQL_KW_FROM, "FROM after IS DISTINCT"))
+                    return NULL;
+                tide_sql_expr *rhs = parse_expr_prec(p, PREC_CMP + 1);
+                if (!rhs)
+                    return NULL;
+                lhs = chk_expr(p, tide_sql_ast_binary(p->s, negated ? TIDE_SQL_OP_IS_NOT_DISTINCT : TIDE_SQL_OP_IS_DISTINCT,
+                                                      lhs, rhs, span(p, start)));
+                if (!lhs)
+                    return NULL;
+                continue;
+            }
             if (!expect_kw(p, TIDE_SQL_KW_NULL,
-                           negated ? "NULL after IS NOT" : "NULL or NOT NULL after IS"))
+                           negated ? "NULL or DISTINCT FROM after IS NOT" : "NULL, NOT NULL or DISTINCT FROM after IS"))
                 return NULL;
             lhs = chk_expr(p, tide_sql_ast_is_null(p->s, negated, lhs, span(p, start)));
             if (!lhs)

@@ -475,6 +475,28 @@ static int scan_node_dead(void *ctx, const tide_node_scan_dead *dl)
     return 0;
 }
 
+/* The scan's computed columns (tide_sql_plan.u.scan.computed): one tree
+ * each over the physical row. */
+typedef struct scan_computed {
+    const tide_sql_plan *p;
+} scan_computed;
+
+static int scan_build_at(const tide_sql_plan *p, tide_expr **exprs, tide_sql_pos *at, tide_err *e)
+{
+    for (uint32_t j = 0; j < p->ncols; j++) {
+        int rc = tide_sql_plan_expr_at(p->u.scan.computed[j], p->u.scan.cfg.schema, &exprs[j], at, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int scan_build(void *ctx, tide_expr **exprs, tide_err *e)
+{
+    tide_sql_pos at;
+    return scan_build_at(((const scan_computed *)ctx)->p, exprs, &at, e);
+}
+
 static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
 {
     for (uint32_t i = 0; i < pl->nscans; i++)
@@ -547,6 +569,30 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
         }
         c->on_dead = scan_node_dead;
         c->dead_ctx = d;
+    }
+    if (p->u.scan.computed) {
+        /* build once now: SQL errors at plan time, with their positions */
+        tide_err e = {0};
+        tide_sql_pos at = {0};
+        tide_expr **xs = calloc(p->ncols, sizeof *xs);
+        if (!xs)
+            return nomem(pl, p);
+        int rc = scan_build_at(p, xs, &at, &e);
+        for (uint32_t j = 0; j < p->ncols; j++)
+            tide_expr_free(xs[j]);
+        free(xs);
+        if (rc == TIDE_ENOMEM)
+            return nomem(pl, p);
+        if (rc)
+            return sqlfail(pl, rc, at.line ? at : p->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
+        scan_computed *sc = alloc(pl, sizeof *sc);
+        if (!sc)
+            return nomem(pl, p);
+        sc->p = p;
+        if ((rc = plan_schema(pl, p, &c->computed)) != 0)
+            return rc;
+        c->build = scan_build;
+        c->build_ctx = sc;
     }
     c->wm_bound = p->u.scan.wm_bound;
     c->idle_timeout_ms = p->u.scan.cfg.idle_timeout_ms;
@@ -1403,7 +1449,11 @@ static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t 
             *off = -*off;
         x = x->args[0];
     }
-    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols || !j->cols[x->col].rowtime)
+    /* an event-time column of its side (the join's own columns may have
+     * lost the attribute: an outer join's padded side) */
+    uint32_t nl = j->input->ncols;
+    if (x->kind != TIDE_SQL_BX_COLUMN || x->col >= j->ncols ||
+        !(x->col < nl ? j->input->cols[x->col].rowtime : j->right->cols[x->col - nl].rowtime))
         return false;
     *col = x->col;
     return true;
@@ -1451,12 +1501,20 @@ static bool time_bound(const tide_sql_plan *j, uint32_t nl, const tide_sql_bexpr
     }
 }
 
-/* An equality of a left and a right column of the joined row: their
- * columns in each side's row (a < nl). */
+/* Whether x is a NULL-safe equality (IS NOT DISTINCT FROM). */
+static bool null_safe_eq(const tide_sql_bexpr *x)
+{
+    return x->kind == TIDE_SQL_BX_NODE && x->ast && x->ast->kind == TIDE_SQL_EXPR_BINARY &&
+           x->ast->u.binary.op == TIDE_SQL_OP_IS_NOT_DISTINCT;
+}
+
+/* An equality (=, or IS NOT DISTINCT FROM: null_safe_eq) of a left and a
+ * right column of the joined row: their columns in each side's row (a < nl). */
 static bool equi(const tide_sql_bexpr *x, uint32_t nl, uint32_t *a, uint32_t *b)
 {
     if (x->kind != TIDE_SQL_BX_NODE || !x->ast || x->ast->kind != TIDE_SQL_EXPR_BINARY ||
-        x->ast->u.binary.op != TIDE_SQL_OP_EQ || x->nargs != 2 || x->args[0]->kind != TIDE_SQL_BX_COLUMN ||
+        (x->ast->u.binary.op != TIDE_SQL_OP_EQ && x->ast->u.binary.op != TIDE_SQL_OP_IS_NOT_DISTINCT) ||
+        x->nargs != 2 || x->args[0]->kind != TIDE_SQL_BX_COLUMN ||
         x->args[1]->kind != TIDE_SQL_BX_COLUMN || x->args[0]->type != x->args[1]->type)
         return false;
     uint32_t p = x->args[0]->col, q = x->args[1]->col;
@@ -1523,14 +1581,52 @@ static bool one_window(const tide_sql_plan *p, const tide_sql_window **w)
     return same_window(*w, &p->u.window.w);
 }
 
+/* The ON predicate of an outer join's node: the conjuncts that are not
+ * its keys, bounds or windows, ANDed, over the joined row; built once at
+ * plan time (errors with positions) and once per instance. */
+typedef struct on_ctx {
+    tide_sql_bexpr **preds;
+    uint32_t n;
+} on_ctx;
+
+static int on_build_at(const on_ctx *c, const tide_schema *joined, tide_expr **out, tide_sql_pos *at,
+                       tide_err *e)
+{
+    *out = NULL;
+    int rc = 0;
+    for (uint32_t i = 0; i < c->n && !rc; i++) {
+        tide_expr *x = NULL;
+        if ((rc = tide_sql_plan_expr_at(c->preds[i], joined, &x, at, e)) != 0)
+            break;
+        if (!*out)
+            *out = x;
+        else
+            rc = tide_expr_logic(out, TIDE_EXPR_AND, *out, x, e);
+    }
+    if (rc) {
+        tide_expr_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int on_build(void *ctx, uint32_t instance, const tide_schema *joined, tide_expr **out, tide_err *e)
+{
+    (void)instance;
+    return on_build_at(ctx, joined, out, NULL, e);
+}
+
+static const char *join_kind_name(tide_sql_join_kind k)
+{
+    return k == TIDE_SQL_JOIN_LEFT ? "LEFT" : k == TIDE_SQL_JOIN_RIGHT ? "RIGHT" : k == TIDE_SQL_JOIN_FULL ? "FULL" : "CROSS";
+}
+
 static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
 {
-    if (j->u.join.kind != TIDE_SQL_JOIN_INNER)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins (inner joins only)",
-                       j->u.join.kind == TIDE_SQL_JOIN_LEFT    ? "LEFT"
-                       : j->u.join.kind == TIDE_SQL_JOIN_RIGHT ? "RIGHT"
-                       : j->u.join.kind == TIDE_SQL_JOIN_FULL  ? "FULL"
-                                                               : "CROSS");
+    tide_sql_join_kind jk = j->u.join.kind;
+    bool outer = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
+    if (jk != TIDE_SQL_JOIN_INNER && !outer)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins", join_kind_name(jk));
     const tide_sql_plan *in[2] = {j->input, j->right};
     flat side[2];
     int rc;
@@ -1539,9 +1635,12 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             return rc;
     uint32_t nl = j->input->ncols;
     tide_sql_bexpr *cj[64];
+    bool used[64] = {false}; /* the conjunct is a key, a bound or a window column */
     uint32_t ncj = 0;
     if (j->u.join.on)
         conjuncts(j->u.join.on, cj, &ncj, 64);
+    if (outer && ncj == 64)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: an outer join with 64 or more ANDed conditions");
     tide_node_join_cfg *c = alloc(pl, sizeof *c);
     if (!c)
         return nomem(pl, j);
@@ -1567,11 +1666,13 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                 window_col(in[1], b, TIDE_SQL_PLAN_WINDOW_AGGREGATE, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
-                have_end = true;
+                have_end = used[i] = true;
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
+                c->null_safe[nk] = null_safe_eq(cj[i]);
                 nk++;
+                used[i] = true;
             }
         }
         if (!have_end)
@@ -1592,15 +1693,17 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 0) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 0)) {
                 c->side[0].start_col = a;
                 c->side[1].start_col = b;
-                have_start = true;
+                have_start = used[i] = true;
             } else if (window_col(in[0], a, TIDE_SQL_PLAN_WINDOW, 1) && window_col(in[1], b, TIDE_SQL_PLAN_WINDOW, 1)) {
                 c->side[0].end_col = a;
                 c->side[1].end_col = b;
-                have_end = true;
+                have_end = used[i] = true;
             } else if (nk < TIDE_NODE_JOIN_MAX_KEYS) {
                 c->side[0].key_cols[nk] = a;
                 c->side[1].key_cols[nk] = b;
+                c->null_safe[nk] = null_safe_eq(cj[i]);
                 nk++;
+                used[i] = true;
             }
         }
         if (!have_start || !have_end)
@@ -1640,10 +1743,13 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
                 if (!bounded && equi(x, nl, &a, &b) && nk < TIDE_NODE_JOIN_MAX_KEYS) {
                     c->side[0].key_cols[nk] = a;
                     c->side[1].key_cols[nk] = b;
+                    c->null_safe[nk] = null_safe_eq(cj[i]);
                     nk++;
+                    used[i] = true;
                 }
             }
             if (bounded) {
+                used[i] = true;
                 if (tcol[0] != UINT32_MAX && (tcol[0] != tc[0] || tcol[1] != tc[1]))
                     return sqlfail(pl, TIDE_EUNSUPPORTED, x->ast->pos,
                                    "not supported yet: an interval join bounding more than one time column "
@@ -1664,6 +1770,24 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         c->hi = hi;
     }
     c->n_keys = nk;
+    if (outer) {
+        /* the rest of ON decides inside the join which pairs match: a
+         * filter after it would drop the padded rows */
+        c->outer[0] = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_FULL;
+        c->outer[1] = jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
+        on_ctx *oc = alloc(pl, sizeof *oc);
+        tide_sql_bexpr **rest = alloc(pl, (ncj + 1) * sizeof *rest);
+        if (!oc || !rest)
+            return nomem(pl, j);
+        *oc = (on_ctx){.preds = rest};
+        for (uint32_t i = 0; i < ncj; i++)
+            if (!used[i])
+                rest[oc->n++] = cj[i];
+        if (oc->n) {
+            c->build_on = on_build;
+            c->build_ctx = oc;
+        }
+    }
     stream s[2];
     for (int k = 0; k < 2; k++) {
         if ((rc = plan(pl, in[k], &s[k])) != 0)
@@ -1688,6 +1812,16 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     const tide_schema *ps;
     if ((rc = plan_schema(pl, j, &ps)) != 0)
         return rc;
+    if (c->build_on) { /* build once now: SQL errors at plan time, with their positions */
+        tide_expr *x = NULL;
+        tide_sql_pos at = {0};
+        rc = on_build_at(c->build_ctx, os[0], &x, &at, &e);
+        tide_expr_free(x);
+        if (rc == TIDE_ENOMEM)
+            return nomem(pl, j);
+        if (rc)
+            return sqlfail(pl, rc, at.line ? at : j->pos, "%s", e.msg[0] ? e.msg : "cannot run this expression");
+    }
     const tide_schema *outs[3] = {ps, os[1], os[2]};
     unsigned fl[3] = {0, flags_of(&s[0]), flags_of(&s[1])};
     int id;
@@ -1717,8 +1851,9 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             ord[no++] = k;
     out->order = ord;
     out->norder = no;
-    /* the whole ON condition over the joined rows */
-    if (j->u.join.on) {
+    /* the whole ON condition over the joined rows (an inner join: an
+     * outer one decided inside) */
+    if (j->u.join.on && !outer) {
         tide_sql_bexpr **pred = alloc(pl, sizeof *pred);
         if (!pred)
             return nomem(pl, j);

@@ -349,6 +349,11 @@ static tide_ts_unit ts_unit(tide_sql_unit u)
     case TIDE_SQL_UNIT_DAY: return TIDE_TS_UNIT_DAY;
     case TIDE_SQL_UNIT_MONTH: return TIDE_TS_UNIT_MONTH;
     case TIDE_SQL_UNIT_YEAR: return TIDE_TS_UNIT_YEAR;
+    case TIDE_SQL_UNIT_MILLISECOND: return TIDE_TS_UNIT_MILLISECOND;
+    case TIDE_SQL_UNIT_WEEK: return TIDE_TS_UNIT_WEEK;
+    case TIDE_SQL_UNIT_QUARTER: return TIDE_TS_UNIT_QUARTER;
+    case TIDE_SQL_UNIT_DOW:
+    case TIDE_SQL_UNIT_DOY: break; /* EXTRACT only: its own node */
     }
     return TIDE_TS_UNIT_DAY;
 }
@@ -362,6 +367,69 @@ static int64_t sql_unit_ms(tide_sql_unit u)
     case TIDE_SQL_UNIT_DAY: return 86400000;
     default: return 0;
     }
+}
+
+/* The date and time functions (binder.c's time_fns): true when x is one
+ * (then *o is the tree, or NULL with `e` set). */
+static bool tx_time_call(const tide_sql_bexpr *x, const tide_schema *in, tide_expr **o, tide_err *e)
+{
+    const tide_sql_expr *a = x->ast;
+    const char *f = a->u.call.name.str;
+    static const struct {
+        const char *name;
+        tide_ts_unit unit;
+    } parts[] = {
+        {"year", TIDE_TS_UNIT_YEAR},   {"quarter", TIDE_TS_UNIT_QUARTER}, {"month", TIDE_TS_UNIT_MONTH},
+        {"week", TIDE_TS_UNIT_WEEK},   {"dayofmonth", TIDE_TS_UNIT_DAY},  {"hour", TIDE_TS_UNIT_HOUR},
+        {"minute", TIDE_TS_UNIT_MINUTE}, {"second", TIDE_TS_UNIT_SECOND},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (!strcasecmp(f, parts[i].name)) {
+            tide_expr_extract(o, parts[i].unit, tx_arg(x, 0, in, e), e);
+            return true;
+        }
+    if (!strcasecmp(f, "dayofweek") || !strcasecmp(f, "dayofyear")) {
+        tide_expr_day_of(o, !strcasecmp(f, "dayofyear"), tx_arg(x, 0, in, e), e);
+        return true;
+    }
+    if (!strcasecmp(f, "extract")) {
+        tide_sql_unit u = a->u.call.unit;
+        if (u == TIDE_SQL_UNIT_DOW || u == TIDE_SQL_UNIT_DOY)
+            tide_expr_day_of(o, u == TIDE_SQL_UNIT_DOY, tx_arg(x, 0, in, e), e);
+        else
+            tide_expr_extract(o, ts_unit(u), tx_arg(x, 0, in, e), e);
+        return true;
+    }
+    if (!strcasecmp(f, "timestampadd")) {
+        tide_expr_ts_add(o, ts_unit(a->u.call.unit), tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), e);
+        return true;
+    }
+    if (!strcasecmp(f, "timestampdiff")) {
+        tide_expr_ts_diff(o, ts_unit(a->u.call.unit), tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), e);
+        return true;
+    }
+    if (!strcasecmp(f, "to_timestamp") || !strcasecmp(f, "unix_timestamp")) {
+        tide_expr_ts_parse(o, tx_arg(x, 0, in, e), x->nargs > 1 ? tx_arg(x, 1, in, e) : NULL,
+                           f[0] == 'u' || f[0] == 'U', e);
+        return true;
+    }
+    if (!strcasecmp(f, "to_timestamp_ltz")) {
+        const tide_sql_expr *pe = a->u.call.args[1];
+        tide_expr_from_epoch(o, tx_arg(x, 0, in, e), pe->kind == TIDE_SQL_EXPR_INT ? (int)pe->u.i64 : -1, e);
+        return true;
+    }
+    if (!strcasecmp(f, "from_unixtime")) {
+        /* DATE_FORMAT(TO_TIMESTAMP_LTZ(n, 0), format or 'yyyy-MM-dd HH:mm:ss') */
+        tide_expr *t = NULL, *fmt = NULL;
+        tide_expr_from_epoch(&t, tx_arg(x, 0, in, e), 0, e);
+        if (x->nargs > 1)
+            fmt = tx_arg(x, 1, in, e);
+        else
+            tide_expr_literal_str(&fmt, "yyyy-MM-dd HH:mm:ss", 19, e);
+        tide_expr_date_format(o, t, fmt, e);
+        return true;
+    }
+    return false;
 }
 
 /* Build one node; NULL (with `e` set) on failure.  Children are built
@@ -387,6 +455,16 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
         tide_ts_error te;
         if (tide_ts_parse(a->u.str.str, a->u.str.len, &ms, &te) != 0) {
             tide_err_set(e, TIDE_EINVAL, "invalid TIMESTAMP literal");
+            return NULL;
+        }
+        tide_expr_literal_ts(&o, ms, e);
+        break;
+    }
+    case TIDE_SQL_EXPR_DATE: {
+        int64_t ms = 0;
+        tide_ts_error te;
+        if (tide_ts_parse(a->u.str.str, a->u.str.len, &ms, &te) != 0) {
+            tide_err_set(e, TIDE_EINVAL, "invalid DATE literal");
             return NULL;
         }
         tide_expr_literal_ts(&o, ms, e);
@@ -420,6 +498,8 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
         case TIDE_SQL_OP_DIV: tide_expr_arith(&o, TIDE_EXPR_DIV, l, r, e); break;
         case TIDE_SQL_OP_MOD: tide_expr_arith(&o, TIDE_EXPR_MOD, l, r, e); break;
         case TIDE_SQL_OP_CONCAT: tide_expr_concat(&o, l, r, e); break;
+        case TIDE_SQL_OP_IS_DISTINCT: tide_expr_compare(&o, TIDE_EXPR_IS_DISTINCT, l, r, e); break;
+        case TIDE_SQL_OP_IS_NOT_DISTINCT: tide_expr_compare(&o, TIDE_EXPR_IS_NOT_DISTINCT, l, r, e); break;
         }
         break;
     }
@@ -460,6 +540,8 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
     }
     case TIDE_SQL_EXPR_CALL: {
         const char *f = a->u.call.name.str;
+        if (tx_time_call(x, in, &o, e))
+            break;
         if (!strcasecmp(f, "upper"))
             tide_expr_str_fn(&o, TIDE_EXPR_UPPER, tx_arg(x, 0, in, e), e);
         else if (!strcasecmp(f, "lower"))
@@ -471,8 +553,12 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
         else if (!strcasecmp(f, "substring"))
             tide_expr_substring(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e),
                                 x->nargs > 2 ? tx_arg(x, 2, in, e) : NULL, e);
-        else if (!strcasecmp(f, "date_format"))
-            tide_expr_date_format(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), e);
+        else if (!strcasecmp(f, "date_format")) {
+            tide_expr *t = tx_arg(x, 0, in, e);
+            if (t && tide_expr_type(t) == TIDE_TYPE_STRING) /* a STRING: TO_TIMESTAMP's default form */
+                tide_expr_ts_parse(&t, t, NULL, false, e);
+            tide_expr_date_format(&o, t, tx_arg(x, 1, in, e), e);
+        }
         else if (!strcasecmp(f, "coalesce")) {
             tide_expr **args = calloc(x->nargs ? x->nargs : 1, sizeof *args);
             if (!args) {

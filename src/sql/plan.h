@@ -10,7 +10,9 @@
  *
  *   SCAN             a catalog table read through its connector (cfg is a
  *                    ready tide_src_config); its rows are the PHYSICAL
- *                    columns; computed columns come from a PROJECT above it
+ *                    columns; computed columns come from a PROJECT above it,
+ *                    unless the WATERMARK column is computed: then the scan
+ *                    computes every column (u.scan.computed)
  *   VALUES           one empty row (SELECT without FROM)
  *   FILTER           rows where `pred` is TRUE
  *   PROJECT          one output column per expression in `exprs`
@@ -177,8 +179,14 @@ struct tide_sql_plan {
         struct {
             const tide_sql_table *table;
             tide_src_config cfg; /* schema: the physical columns (program-owned) */
-            int time_col;        /* physical index of the event-time column, or -1 */
+            int time_col;        /* physical index of the event-time column, or -1; with
+                                    `computed`: its index among the table's columns */
             int64_t wm_bound;    /* watermark = max(ts) - wm_bound (ms) */
+            /* A table whose WATERMARK column is computed: the scan computes
+             * every column of the table (ncols exprs over the physical
+             * columns, cfg.schema), so the watermark is the computed
+             * column's; NULL: the rows are the physical columns. */
+            tide_sql_bexpr **computed;
             const char *dead_letter; /* the 'dead-letter' option: a file, or "topic:NAME"; or NULL */
         } scan;
         struct {

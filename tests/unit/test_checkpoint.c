@@ -635,6 +635,22 @@ static void test_multi_stage(void)
         "FROM logins a JOIN logins b ON a.user_id = b.user_id\n"
         "  AND b.ts BETWEEN a.ts - INTERVAL '1' HOUR AND a.ts + INTERVAL '12' HOUR\n"
         "GROUP BY a.country;\n",
+        /* a LEFT interval join (unmatched rows padded when their interval
+         * closes) with a condition beyond keys and bounds */
+        "SELECT a.user_id, a.ts, b.ts AS bts, b.device\n"
+        "FROM logins a LEFT JOIN logins b ON a.user_id = b.user_id\n"
+        "  AND b.ts BETWEEN a.ts + INTERVAL '1' SECOND AND a.ts + INTERVAL '20' MINUTE\n"
+        "  AND b.device <> a.device;\n",
+        /* a FULL window join -> GROUP BY (a changelog) */
+        "WITH j AS (\n"
+        "  SELECT a.country AS ac, b.country AS bc, a.user_id AS au, b.user_id AS bu\n"
+        "  FROM (SELECT * FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+        "        WHERE device = 'ios') a\n"
+        "  FULL JOIN (SELECT * FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+        "        WHERE device = 'web') b\n"
+        "  ON a.window_start = b.window_start AND a.window_end = b.window_end AND a.user_id = b.user_id\n"
+        ")\n"
+        "SELECT ac, bc, COUNT(*) AS n, COUNT(au) AS na, COUNT(bu) AS nb FROM j GROUP BY ac, bc;\n",
         /* OVER aggregates over a sliding RANGE frame per user (exec/node_over:
          * buffered rows, frame rows, MIN/MAX retracting) */
         "SELECT user_id, ts, country,\n"

@@ -256,6 +256,10 @@ static int ref_cmp3(tide_value a, tide_value b)
 
 static tide_value ref_compare(int op, tide_value a, tide_value b)
 {
+    if (op == TIDE_EXPR_IS_DISTINCT || op == TIDE_EXPR_IS_NOT_DISTINCT) {
+        bool same = a.is_null || b.is_null ? a.is_null && b.is_null : ref_cmp3(a, b) == 0;
+        return vbool(same == (op == TIDE_EXPR_IS_NOT_DISTINCT));
+    }
     if (a.is_null || b.is_null)
         return vnull(TIDE_TYPE_BOOLEAN);
     int c = ref_cmp3(a, b);
@@ -933,7 +937,7 @@ static rnode *gen_bool(uint64_t *s, int depth)
     switch (rnd(s, 10)) {
     case 0: {
         r = nn(R_CMP, TIDE_TYPE_BOOLEAN);
-        r->op = (int)rnd(s, 6);
+        r->op = (int)rnd(s, 8); /* = <> < <= > >=, IS [NOT] DISTINCT FROM */
         tide_type t = comparable(s);
         r->k[0] = gen_like_type(s, t, depth);
         r->k[1] = gen_like_type(s, t, depth);
@@ -1856,6 +1860,193 @@ static void test_time_functions(void)
     tide_expr_free(x);
 }
 
+/* A STRING literal (the caller's text). */
+static tide_expr *lit_s(const char *t)
+{
+    tide_expr *x = NULL;
+    tide_err e = {0};
+    tide_expr_literal_str(&x, t, strlen(t), &e);
+    return x;
+}
+
+static tide_expr *lit_ts(const char *t)
+{
+    int64_t ms = 0;
+    tide_expr *x = NULL;
+    tide_err e = {0};
+    tide_ts_error te;
+    if (tide_ts_parse(t, strlen(t), &ms, &te) == 0)
+        tide_expr_literal_ts(&x, ms, &e);
+    return x;
+}
+
+/* Flink's date and time functions: DAYOFWEEK, DAYOFYEAR, TIMESTAMPADD
+ * (MONTH, QUARTER, YEAR clamp the day) and TO_TIMESTAMP of DATE_FORMAT's
+ * text against libc over random instants; TIMESTAMPDIFF(MONTH) and the
+ * parsing rules against hand-computed values. */
+static void test_flink_time_functions(void)
+{
+    tide_err e = {0};
+    uint64_t seed = tt_seed(101), s = seed;
+    enum { N = 1024 };
+    tide_cbatch *b = NULL;
+    TT_OK(tide_cbatch_create(&b, g_schema, N, 0, &e));
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t r = 0;
+        tide_cbatch_add_row(b, &r);
+        tide_cbatch_set_i64(b, C_T1, r, rand_ts(&s));
+        tide_cbatch_set_i64(b, C_I1, r, (int64_t)rnd(&s, 400) - 200);
+    }
+    const char *pat = "yyyy-MM-dd HH:mm:ss.SSS";
+    for (int f = 0; f < 6; f++) {
+        tide_expr *c = NULL, *x = NULL, *k = NULL;
+        tide_expr_column(&c, g_schema, C_T1, &e);
+        if (f < 2) {
+            TT_OK(tide_expr_day_of(&x, f == 1, c, &e));
+        } else if (f < 5) {
+            static const tide_ts_unit u[] = {TIDE_TS_UNIT_MONTH, TIDE_TS_UNIT_QUARTER, TIDE_TS_UNIT_YEAR};
+            tide_expr_column(&k, g_schema, C_I1, &e);
+            TT_OK(tide_expr_ts_add(&x, u[f - 2], k, c, &e));
+        } else {
+            tide_expr *txt = NULL;
+            TT_OK(tide_expr_date_format(&txt, c, lit_s(pat), &e));
+            TT_OK(tide_expr_ts_parse(&x, txt, lit_s(pat), false, &e));
+        }
+        const tide_expr_vec *v;
+        TT_OK(tide_expr_eval(x, b, NULL, 0, &v, &e));
+        for (uint32_t r = 0; r < N; r++) {
+            int64_t ts = tide_cbatch_i64(b, C_T1, r), want;
+            struct tm tm;
+            int milli;
+            ref_tm(ts, &tm, &milli);
+            bool null = false;
+            if (f == 0) {
+                want = tm.tm_wday + 1;
+            } else if (f == 1) {
+                want = tm.tm_yday + 1;
+            } else if (f < 5) {
+                int64_t k = tide_cbatch_i64(b, C_I1, r) * (f == 2 ? 1 : f == 3 ? 3 : 12);
+                int mday = tm.tm_mday;
+                tm.tm_mday = 1;
+                tm.tm_mon += (int)k;
+                struct tm first = tm;
+                int64_t m0 = ref_tm_ms(&first); /* normalizes the month */
+                struct tm nt;
+                int nm;
+                ref_tm(m0, &nt, &nm);
+                int mdays = nt.tm_mon == 1 ? ((nt.tm_year + 1900) % 4 == 0 && ((nt.tm_year + 1900) % 100 != 0 ||
+                                                                               (nt.tm_year + 1900) % 400 == 0)
+                                                  ? 29
+                                                  : 28)
+                            : (nt.tm_mon == 3 || nt.tm_mon == 5 || nt.tm_mon == 8 || nt.tm_mon == 10) ? 30
+                                                                                                     : 31;
+                want = m0 + (int64_t)((mday < mdays ? mday : mdays) - 1) * 86400000 + milli;
+                null = !tide_ts_valid(want);
+            } else {
+                want = ts;
+                null = ts < 0 - 62167219200000LL; /* years before 0000 do not fit 'yyyy' */
+            }
+            if (null)
+                continue;
+            TT_ASSERT_MSG(!v->nulls[r] && v->v.i64[r] == want, "f %d ts %lld: want %lld got %lld%s", f, (long long)ts,
+                          (long long)want, (long long)v->v.i64[r], v->nulls[r] ? " (NULL)" : "");
+        }
+        tide_expr_free(x);
+    }
+    tide_cbatch_free(b);
+
+    /* TIMESTAMPDIFF(MONTH / YEAR / DAY, a, b), by hand (Calcite's rule) */
+    static const struct {
+        tide_ts_unit u;
+        const char *a, *b;
+        int64_t want;
+    } diffs[] = {
+        {TIDE_TS_UNIT_MONTH, "2024-01-31 00:00:00", "2024-02-29 00:00:00", 1},
+        {TIDE_TS_UNIT_MONTH, "2024-01-31 12:00:00", "2024-02-29 06:00:00", 0}, /* a + 1 month (clamped), earlier in the day */
+        {TIDE_TS_UNIT_MONTH, "2024-01-15 12:00:00", "2024-02-15 06:00:00", 0}, /* the day reached, not the time */
+        {TIDE_TS_UNIT_MONTH, "2024-01-15 06:00:00", "2024-02-15 12:00:00", 1},
+        {TIDE_TS_UNIT_MONTH, "2024-03-31 00:00:00", "2024-02-29 00:00:00", -1},
+        {TIDE_TS_UNIT_MONTH, "2023-05-10 00:00:00", "2024-05-09 23:59:59.999", 11},
+        {TIDE_TS_UNIT_YEAR, "2023-05-10 00:00:00", "2024-05-09 23:59:59.999", 0},
+        {TIDE_TS_UNIT_YEAR, "2020-02-29 00:00:00", "2021-02-28 00:00:00", 1},
+        {TIDE_TS_UNIT_QUARTER, "2024-01-01 00:00:00", "2024-12-31 00:00:00", 3},
+        {TIDE_TS_UNIT_DAY, "2024-01-01 00:00:00", "2023-12-30 00:00:01", -1}, /* toward zero */
+        {TIDE_TS_UNIT_WEEK, "2024-01-01 00:00:00", "2024-01-15 00:00:00", 2},
+    };
+    for (size_t i = 0; i < sizeof diffs / sizeof diffs[0]; i++) {
+        tide_expr *x = NULL;
+        tide_value v;
+        TT_OK(tide_expr_ts_diff(&x, diffs[i].u, lit_ts(diffs[i].a), lit_ts(diffs[i].b), &e));
+        TT_OK(eval1(x, &v, &e));
+        TT_ASSERT_MSG(!v.is_null && v.u.i64 == diffs[i].want, "TIMESTAMPDIFF(%s, %s, %s): want %lld got %lld",
+                      tide_ts_unit_name(diffs[i].u), diffs[i].a, diffs[i].b, (long long)diffs[i].want,
+                      (long long)v.u.i64);
+        tide_expr_free(x);
+    }
+
+    /* TO_TIMESTAMP / UNIX_TIMESTAMP texts, by hand */
+    static const struct {
+        const char *text, *fmt; /* fmt NULL: the default form */
+        const char *want;       /* NULL: does not parse */
+    } parses[] = {
+        {"2024-05-01 08:09:10", NULL, "2024-05-01 08:09:10.000"},
+        {"2024-5-1 8:9:1", NULL, "2024-05-01 08:09:01.000"},
+        {"2024-05-01", NULL, "2024-05-01 00:00:00.000"},
+        {"2024-05-01 08:09:10.123456", NULL, "2024-05-01 08:09:10.123"},
+        {"2024-05-01 08:09:10.5", NULL, "2024-05-01 08:09:10.500"},
+        {"2024-02-30 00:00:00", NULL, NULL},
+        {"2023-02-29", NULL, NULL},
+        {"2024-05-01T08:09:10", NULL, NULL},
+        {"2024-05-01 24:00:00", NULL, NULL},
+        {"2024-05-01 08:09", NULL, NULL},
+        {" 2024-05-01", NULL, NULL},
+        {"", NULL, NULL},
+        {"01/05/2024 08h", "dd/MM/yyyy HH'h'", "2024-05-01 08:00:00.000"},
+        {"20240501", "yyyyMMdd", "2024-05-01 00:00:00.000"},
+        {"2024-05-01 08", "yyyyMMdd", NULL},
+        {"1/05/2024 08h", "dd/MM/yyyy HH'h'", NULL},
+        {"08:09", "HH:mm", "1970-01-01 08:09:00.000"},
+    };
+    for (size_t i = 0; i < sizeof parses / sizeof parses[0]; i++) {
+        for (int sec = 0; sec < 2; sec++) {
+            tide_expr *x = NULL;
+            tide_value v;
+            TT_OK(tide_expr_ts_parse(&x, lit_s(parses[i].text), parses[i].fmt ? lit_s(parses[i].fmt) : NULL, sec, &e));
+            TT_OK(eval1(x, &v, &e));
+            int64_t want = 0;
+            tide_ts_error te;
+            if (parses[i].want)
+                tide_ts_parse(parses[i].want, strlen(parses[i].want), &want, &te);
+            if (!sec)
+                TT_ASSERT_MSG(parses[i].want ? !v.is_null && v.u.i64 == want : v.is_null, "TO_TIMESTAMP('%s')",
+                              parses[i].text);
+            else
+                TT_ASSERT_MSG(!v.is_null && v.u.i64 == (parses[i].want ? want / 1000 : INT64_MIN),
+                              "UNIX_TIMESTAMP('%s') = %lld", parses[i].text, (long long)v.u.i64);
+            tide_expr_free(x);
+        }
+    }
+
+    /* TO_TIMESTAMP_LTZ and TIMESTAMPADD fail rows outside the range */
+    tide_expr *x = NULL, *n = NULL;
+    tide_value v;
+    tide_expr_literal_i64(&n, 253402300800LL /* 10000-01-01 in seconds */, &e);
+    TT_OK(tide_expr_from_epoch(&x, n, 0, &e));
+    TT_OK(eval1(x, &v, &e));
+    const uint8_t *rows;
+    const char *why;
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1 && strstr(why, "TO_TIMESTAMP_LTZ"));
+    tide_expr_free(x);
+    tide_expr_literal_i64(&n, 1, &e);
+    TT_OK(tide_expr_ts_add(&x, TIDE_TS_UNIT_YEAR, n, lit_ts("9999-06-01 00:00:00"), &e));
+    TT_OK(eval1(x, &v, &e));
+    TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1 && strstr(why, "TIMESTAMPADD(YEAR"));
+    tide_expr_free(x);
+    tide_expr_literal_i64(&n, 7, &e);
+    TT_ASSERT(tide_expr_from_epoch(&x, n, 6, &e) == TIDE_EINVAL && !x);
+    TT_ASSERT(tide_expr_ts_parse(&x, lit_s("x"), lit_s("yyyy-QQ"), false, &e) == TIDE_EINVAL && !x);
+}
+
 static void test_strings(void)
 {
     tide_err e = {0};
@@ -2106,6 +2297,7 @@ int main(void)
     TT_RUN(test_like_table);
     TT_RUN(test_strings);
     TT_RUN(test_time_functions);
+    TT_RUN(test_flink_time_functions);
     TT_RUN(test_filter_project);
     TT_RUN(test_random_trees);
     TT_RUN(test_reuse_across_batches);

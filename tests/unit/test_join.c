@@ -769,8 +769,14 @@ static int jlog_emit(void *ctx, const tide_join_row *row)
     tide_buf *b = ctx;
     slog_i64(b, 'R');
     slog_bytes(b, row->key, row->key_len);
-    slog_values(b, row->left, row->n_left);
-    slog_values(b, row->right, row->n_right);
+    if (row->left)
+        slog_values(b, row->left, row->n_left);
+    else
+        slog_i64(b, -1); /* padded (outer) */
+    if (row->right)
+        slog_values(b, row->right, row->n_right);
+    else
+        slog_i64(b, -1);
     slog_i64(b, row->left_ts);
     slog_i64(b, row->right_ts);
     slog_i64(b, row->ts);
@@ -789,6 +795,13 @@ static int jlog_late(void *ctx, tide_join_side side, const void *key, uint32_t k
     slog_i64(b, ts);
     slog_values(b, vals, n_vals);
     return 0;
+}
+
+/* The rest of an ON condition: the ids' sum not a multiple of 3. */
+static int jlog_match(void *ctx, const tide_join_row *row)
+{
+    (void)ctx;
+    return (row->left[0].u.i64 + row->right[0].u.i64) % 3 != 0;
 }
 
 /* One join of either kind behind one set of calls. */
@@ -855,6 +868,14 @@ static size_t jcase_of(uint64_t seed, jop *j, trow *rows, size_t maxn, int64_t *
     order_rows(&s, rows, n, disorder);
     for (size_t i = 0; i < n; i++)
         rows[i].id = (int64_t)i;
+    /* outer sides and a rest of ON, from a stream of their own (the cases
+     * above stay as they were) */
+    uint64_t o = seed * 31 + 11;
+    unsigned kindo = (unsigned)(tt_rand(&o) % 4); /* inner, LEFT, RIGHT, FULL */
+    j->icfg.outer[0] = j->wcfg.outer[0] = kindo == 1 || kindo == 3;
+    j->icfg.outer[1] = j->wcfg.outer[1] = kindo == 2 || kindo == 3;
+    if (tt_rand(&o) % 2)
+        j->icfg.match = j->wcfg.match = jlog_match;
     return n;
 }
 
