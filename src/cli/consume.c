@@ -75,13 +75,17 @@ static const char consume_usage[] =
     "                    at the end (and every second with --follow, and on Ctrl-C)\n"
     "  --follow          keep polling for new records until interrupted (or --max)\n"
     "  --max N           stop after N records\n"
+    "  --isolation I     read-committed (default): records of a transaction only once it\n"
+    "                    committed, never those of an aborted one, and nothing at or after\n"
+    "                    an open one (the last stable offset); read-uncommitted: every record\n"
     "  --format F        jsonl (default): {\"partition\":0,\"offset\":0,\"timestamp\":ms,\n"
     "                    \"key\":\"k\" or null,\"value\":\"...\"}; csv: a header\n"
     "                    partition,offset,timestamp,key,value then RFC 4180 rows (a null\n"
     "                    key is an empty field); raw: the value bytes and a newline\n"
     "\n"
     "Without --follow, partitions are printed one after the other in partition order,\n"
-    "each in offset order, up to the end they had when the command started.  With\n"
+    "each in offset order, up to the end they had when the command started (or the\n"
+    "last stable offset, read-committed: a note on stderr says so).  With\n"
     "--follow, partitions are polled in turn and records are interleaved.\n";
 
 /* Decimal text of v at p (room for 20 digits); returns the length. */
@@ -202,6 +206,17 @@ static int drain(consumer *c, uint32_t p, bool bounded, size_t limit, size_t *go
         tide_record rec;
         tide_err re = {0};
         int rc = tide_log_reader_next(r, &rec, &re);
+        if (rc == TIDE_EAGAIN && bounded && tide_log_reader_blocked(r)) {
+            fflush(stdout);
+            fprintf(stderr,
+                    "tide: topic %s partition %" PRIu32 ": stopped at offset %" PRIu64
+                    ", the last stable offset: a transaction is open there (--isolation read-uncommitted shows "
+                    "its records)\n",
+                    c->topic, p, tide_log_reader_position(r));
+            break;
+        }
+        if (rc == TIDE_EAGAIN && bounded && tide_log_reader_position(r) >= c->end[p])
+            break; /* the last offsets were transaction markers or aborted records */
         if (rc == TIDE_EAGAIN && bounded)
             /* the end was there when the read started: never a silent stop short of it */
             return tide_err_set(e, TIDE_ECORRUPT,
@@ -273,11 +288,12 @@ static void sleep_ms(long ms)
 
 int tide_cli_consume(int argc, char **argv, const char *datadir)
 {
-    const char *from = NULL, *part = NULL, *group = NULL, *max = NULL, *format = NULL;
+    const char *from = NULL, *part = NULL, *group = NULL, *max = NULL, *format = NULL, *isolation = NULL;
     bool follow = false, help;
     const tide_cli_opt opts[] = {
         {"--from", &from, NULL}, {"--partition", &part, NULL}, {"--group", &group, NULL},
         {"--max", &max, NULL},   {"--format", &format, NULL},  {"--follow", NULL, &follow},
+        {"--isolation", &isolation, NULL},
     };
     const char *pos[1];
     int npos;
@@ -304,6 +320,14 @@ int tide_cli_consume(int argc, char **argv, const char *datadir)
             c.fmt = OUT_RAW;
         else
             return tide_cli_usage_error("consume", "--format: unknown format '%s' (jsonl, csv or raw)", format);
+    }
+    tide_log_isolation iso = TIDE_LOG_READ_COMMITTED;
+    if (isolation) {
+        if (strcmp(isolation, "read-uncommitted") == 0)
+            iso = TIDE_LOG_READ_UNCOMMITTED;
+        else if (strcmp(isolation, "read-committed") != 0)
+            return tide_cli_usage_error("consume", "--isolation: '%s' is not read-committed or read-uncommitted",
+                                        isolation);
     }
     if (max && !tide_cli_parse_u64(max, &c.max))
         return tide_cli_usage_error("consume", "--max: '%s' is not a number", max);
@@ -366,8 +390,10 @@ int tide_cli_consume(int argc, char **argv, const char *datadir)
         goto done;
     for (uint32_t p = c.first_part; p <= c.last_part; p++) {
         uint64_t first;
-        if ((rc = tide_log_reader_open(&c.readers[p], datadir, c.topic, p, &e)) != 0 ||
-            (rc = position(&c, p, from, &e)) != 0 ||
+        if ((rc = tide_log_reader_open(&c.readers[p], datadir, c.topic, p, &e)) != 0)
+            goto done;
+        tide_log_reader_set_isolation(c.readers[p], iso);
+        if ((rc = position(&c, p, from, &e)) != 0 ||
             (rc = tide_log_reader_bounds(c.readers[p], &first, &c.end[p], &e)) != 0)
             goto done;
     }

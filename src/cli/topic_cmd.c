@@ -2,12 +2,15 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "data/timefmt.h"
+#include "log/producer.h"
+#include "log/reader.h"
 #include "log/topic.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char topic_usage[] =
     "Usage: tide topic SUBCOMMAND ...\n"
@@ -44,6 +47,10 @@ static const char describe_usage[] =
     "next offset, the bytes and segments on disk, and the smallest and largest\n"
     "record timestamp (UTC, YYYY-MM-DD HH:MM:SS.mmm; '-' for an empty partition).\n"
     "The figures come from the segments' indexes where they are sealed and valid.\n"
+    "When transactional producers (exactly-once sinks) have written the topic, a\n"
+    "scan of every partition adds its last stable offset (LSO: where read-committed\n"
+    "readers stop), its markers, its committed and aborted records, and each\n"
+    "transaction still open (producer, transaction id, first offset, records).\n"
     "\n"
     "  --verify   also read every batch of every segment from its start and report\n"
     "             each damaged place (file, position, offset, what); exit status 2\n"
@@ -163,6 +170,57 @@ static void print_line(void *ctx, const char *line)
     printf("  %s\n", line);
 }
 
+/* The transactions section of describe: only for topics that a
+ * transactional producer has written (a scan of every partition). */
+static int describe_txns(const char *datadir, const char *topic, uint32_t nparts)
+{
+    char dir[4200];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/topics/%s/producers", datadir, topic);
+    if (stat(dir, &st) != 0) {
+        printf("transactions:     none (no transactional producer has written this topic)\n");
+        return TIDE_CLI_OK;
+    }
+    printf("\n%9s %14s %8s %8s %18s %16s\n", "partition", "lso", "open", "markers", "committed-records",
+           "aborted-records");
+    tide_log_txn_info *v = calloc(nparts, sizeof *v);
+    if (!v) {
+        tide_cli_error("out of memory");
+        return TIDE_CLI_RUNTIME;
+    }
+    tide_err e = {0};
+    size_t open = 0;
+    for (uint32_t p = 0; p < nparts; p++) {
+        if (tide_log_txn_scan(datadir, topic, p, &v[p], &e) != 0) {
+            fflush(stdout);
+            tide_cli_error("%s", e.msg);
+            free(v);
+            return TIDE_CLI_RUNTIME;
+        }
+        printf("%9" PRIu32 " %14" PRIu64 " %8zu %8" PRIu64 " %18" PRIu64 " %16" PRIu64 "\n", p, v[p].lso, v[p].nopen,
+               v[p].markers, v[p].committed_records, v[p].aborted_records);
+        open += v[p].nopen;
+    }
+    if (open)
+        printf("\nopen transactions (read-committed readers wait at the first):\n");
+    for (uint32_t p = 0; p < nparts; p++) {
+        for (size_t i = 0; i < v[p].nopen && i < TIDE_LOG_TXN_INFO_MAX; i++) {
+            const tide_log_txn_open *o = &v[p].open[i];
+            char name[256];
+            tide_err ne = {0};
+            if (tide_log_producer_name(datadir, topic, o->producer, name, sizeof name, &ne) != 0)
+                snprintf(name, sizeof name, "?");
+            printf("  partition %" PRIu32 ": producer %s (id %" PRIu64 ") transaction %" PRIu64
+                   " from offset %" PRIu64 ", %" PRIu64 " records\n",
+                   p, name, o->producer, o->txn, o->first_offset, o->records);
+        }
+        if (v[p].nopen > TIDE_LOG_TXN_INFO_MAX)
+            printf("  partition %" PRIu32 ": and %zu more\n", p, v[p].nopen - TIDE_LOG_TXN_INFO_MAX);
+    }
+    free(v);
+    return TIDE_CLI_OK;
+}
+
 static int cmd_describe(int argc, char **argv, const char *datadir)
 {
     const char *pos[1];
@@ -221,6 +279,8 @@ static int cmd_describe(int argc, char **argv, const char *datadir)
     printf("\nretained records: %" PRIu64 "\n", records);
     printf("incarnation:      %016" PRIx64 "\n", c.incarnation);
     free(parts);
+    if ((rc = describe_txns(datadir, pos[0], c.partitions)) != 0)
+        return rc;
     if (!verify)
         return TIDE_CLI_OK;
     uint64_t damaged = 0, segments = 0;

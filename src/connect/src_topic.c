@@ -160,7 +160,12 @@ static int fill(topic_src *ts, uint32_t p, tide_cbatch *out, tide_err *e)
         tide_record rec;
         int rc = tide_log_reader_next(pt->r, &rec, e);
         if (rc == TIDE_EAGAIN) {
+            /* past markers and aborted records; bounded, the last stable
+             * offset ends the read as the end does */
+            pt->next = tide_log_reader_position(pt->r);
             pt->idle = true;
+            if (ts->s->bounded && (pt->next >= pt->end || tide_log_reader_blocked(pt->r)))
+                pt->ended = true;
             break;
         }
         if (rc)

@@ -14,10 +14,26 @@
 
 int tide_batch_encode(tide_buf *out, uint64_t base_offset, const tide_record *recs, size_t n)
 {
+    return tide_batch_encode_txn(out, base_offset, recs, n, NULL);
+}
+
+static bool txn_flags_ok(uint8_t f)
+{
+    return f == TIDE_BATCH_TXN || f == (TIDE_BATCH_TXN | TIDE_BATCH_CONTROL) ||
+           f == (TIDE_BATCH_TXN | TIDE_BATCH_CONTROL | TIDE_BATCH_ABORT);
+}
+
+int tide_batch_encode_txn(tide_buf *out, uint64_t base_offset, const tide_record *recs, size_t n,
+                          const tide_batch_txn *t)
+{
     if (n == 0 || n > UINT32_MAX)
         return TIDE_EINVAL;
+    if (t && (!txn_flags_ok(t->flags) || t->producer == 0 || (t->txn == 0 && !(t->flags & TIDE_BATCH_ABORT)) ||
+              ((t->flags & TIDE_BATCH_CONTROL) && n != 1)))
+        return TIDE_EINVAL;
+    size_t hlen = t ? TIDE_BATCH_HEADER_V2 : TIDE_BATCH_HEADER;
     int64_t min_ts = recs[0].timestamp, max_ts = recs[0].timestamp;
-    size_t bound = TIDE_BATCH_HEADER;
+    size_t bound = hlen;
     for (size_t i = 0; i < n; i++) {
         if (recs[i].timestamp < min_ts)
             min_ts = recs[i].timestamp;
@@ -37,7 +53,7 @@ int tide_batch_encode(tide_buf *out, uint64_t base_offset, const tide_record *re
     if (rc)
         return rc;
     size_t start = out->len;
-    unsigned char *p = out->data + start + TIDE_BATCH_HEADER;
+    unsigned char *p = out->data + start + hlen;
     for (size_t i = 0; i < n; i++) {
         const tide_record *r = &recs[i];
         p += tide_varint_put(p, tide_zigzag((int64_t)((uint64_t)r->timestamp - (uint64_t)min_ts)));
@@ -59,13 +75,19 @@ int tide_batch_encode(tide_buf *out, uint64_t base_offset, const tide_record *re
         return TIDE_ERANGE;
     unsigned char *h = out->data + start;
     tide_put_u32(h, (uint32_t)len);
-    h[8] = TIDE_BATCH_VERSION;
-    h[9] = 0;
+    h[8] = t ? TIDE_BATCH_VERSION_TXN : TIDE_BATCH_VERSION;
+    h[9] = t ? t->flags : 0;
     tide_put_u16(h + 10, 0);
     tide_put_u32(h + 12, (uint32_t)n);
     tide_put_u64(h + 16, base_offset);
     tide_put_u64(h + 24, (uint64_t)min_ts);
     tide_put_u64(h + 32, (uint64_t)max_ts);
+    if (t) {
+        tide_put_u64(h + 40, t->producer);
+        tide_put_u64(h + 48, t->txn);
+        tide_put_u32(h + 56, t->epoch);
+        tide_put_u32(h + 60, 0);
+    }
     tide_put_u32(h + 4, tide_crc32c(0, h + 8, len - 8));
     out->len = start + len;
     return 0;
@@ -81,11 +103,16 @@ int tide_batch_header_parse(const unsigned char *p, tide_batch_header *h)
     h->base_offset = tide_get_u64(p + 16);
     h->min_ts = (int64_t)tide_get_u64(p + 24);
     h->max_ts = (int64_t)tide_get_u64(p + 32);
-    if (h->length < TIDE_BATCH_HEADER + MIN_RECORD || h->length > TIDE_BATCH_MAX)
+    if (h->version == TIDE_BATCH_VERSION && h->flags == 0)
+        h->hlen = TIDE_BATCH_HEADER;
+    else if (h->version == TIDE_BATCH_VERSION_TXN && txn_flags_ok(h->flags))
+        h->hlen = TIDE_BATCH_HEADER_V2;
+    else
         return TIDE_ECORRUPT;
-    if (h->version != TIDE_BATCH_VERSION || h->flags != 0 || tide_get_u16(p + 10) != 0)
+    if (h->length < h->hlen + MIN_RECORD || h->length > TIDE_BATCH_MAX || tide_get_u16(p + 10) != 0)
         return TIDE_ECORRUPT;
-    if (h->count == 0 || h->count > (h->length - TIDE_BATCH_HEADER) / MIN_RECORD)
+    if (h->count == 0 || h->count > (h->length - h->hlen) / MIN_RECORD ||
+        ((h->flags & TIDE_BATCH_CONTROL) && h->count != 1))
         return TIDE_ECORRUPT;
     if (h->min_ts > h->max_ts || (uint64_t)h->max_ts - (uint64_t)h->min_ts > (uint64_t)INT64_MAX)
         return TIDE_ECORRUPT;
@@ -98,7 +125,11 @@ int tide_batch_validate(const unsigned char *p, const tide_batch_header *h)
 {
     if (tide_crc32c(0, p + 8, h->length - 8) != h->crc)
         return TIDE_ECORRUPT;
-    const unsigned char *q = p + TIDE_BATCH_HEADER, *end = p + h->length;
+    if (h->hlen == TIDE_BATCH_HEADER_V2 &&
+        (tide_get_u64(p + 40) == 0 || (tide_get_u64(p + 48) == 0 && !(h->flags & TIDE_BATCH_ABORT)) ||
+         tide_get_u32(p + 60) != 0))
+        return TIDE_ECORRUPT;
+    const unsigned char *q = p + h->hlen, *end = p + h->length;
     uint64_t span = (uint64_t)h->max_ts - (uint64_t)h->min_ts;
     bool saw_min = false, saw_max = false;
     for (uint32_t i = 0; i < h->count; i++) {
@@ -135,9 +166,20 @@ int tide_batch_validate(const unsigned char *p, const tide_batch_header *h)
     return 0;
 }
 
+bool tide_batch_get_txn(const unsigned char *p, const tide_batch_header *h, tide_batch_txn *t)
+{
+    if (h->hlen != TIDE_BATCH_HEADER_V2)
+        return false;
+    t->flags = h->flags;
+    t->producer = tide_get_u64(p + 40);
+    t->txn = tide_get_u64(p + 48);
+    t->epoch = tide_get_u32(p + 56);
+    return true;
+}
+
 void tide_batch_iter_init(tide_batch_iter *it, const unsigned char *batch, const tide_batch_header *h)
 {
-    it->pos = batch + TIDE_BATCH_HEADER;
+    it->pos = batch + h->hlen;
     it->end = batch + h->length;
     it->next_offset = h->base_offset;
     it->min_ts = h->min_ts;

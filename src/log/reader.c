@@ -43,6 +43,15 @@
 
 enum { RETRY = 1 }; /* internal: state changed, loop again */
 
+/* A transactional data batch between the read position and the lookahead,
+ * and its fate. */
+enum { FATE_OPEN, FATE_COMMITTED, FATE_ABORTED };
+typedef struct txn_ent {
+    uint64_t base, producer, txn;
+    uint32_t count;
+    uint8_t fate;
+} txn_ent;
+
 struct tide_log_reader {
     char *dir, *topic, *datadir;
     uint64_t incarnation; /* of the topic when the reader opened */
@@ -63,6 +72,12 @@ struct tide_log_reader {
     /* an incomplete batch in the last segment with nothing valid after it:
      * where, and the file size then (re-checked only when the file grows) */
     uint64_t torn_pos, torn_size;
+    /* transactions */
+    bool uncommitted;        /* read-uncommitted */
+    bool blocked;            /* the last TIDE_EAGAIN stopped at an open transaction */
+    struct tide_log_reader *ahead; /* read-committed: scans ahead for markers */
+    txn_ent *tv;             /* tv[thead, tn): the batches ahead scanned, in offset order */
+    size_t thead, tn, tcap;
 };
 
 static void seg_close(tide_log_reader *r)
@@ -82,6 +97,8 @@ void tide_log_reader_close(tide_log_reader *r)
     if (!r)
         return;
     seg_close(r);
+    tide_log_reader_close(r->ahead);
+    free(r->tv);
     tide_buf_free(&r->buf);
     free(r->dir);
     free(r->topic);
@@ -491,8 +508,103 @@ static int next_batch(tide_log_reader *r, tide_batch_header *h, const unsigned c
     }
 }
 
+/* ---- read-committed ----
+ *
+ * The fate of a transactional data batch of producer P with transaction T
+ * is set by the first marker of P after it in the partition that covers it
+ * (COMMIT with T <= its txn, or ABORT with T < its txn); until then it is
+ * open, and nothing at or after it is delivered (it is the last stable
+ * offset).  When the read position meets a transactional batch whose fate
+ * is not known, a second reader (`ahead`, raw) scans on from that batch,
+ * noting each transactional data batch it passes (tv, in offset order) and
+ * applying each marker to the open ones of its producer, until the batch's
+ * fate is known or the data ends.  The notes are dropped as the read
+ * position passes them, so memory holds only the transactional batches
+ * between the two positions. */
+
+static void txn_reset(tide_log_reader *r) { r->thead = r->tn = 0; }
+
+static int txn_note(tide_log_reader *r, const tide_batch_header *h, const tide_batch_txn *t, tide_err *e)
+{
+    if (t->flags & TIDE_BATCH_CONTROL) {
+        bool abort = t->flags & TIDE_BATCH_ABORT;
+        for (size_t i = r->thead; i < r->tn; i++) {
+            txn_ent *x = &r->tv[i];
+            if (x->producer != t->producer || x->fate != FATE_OPEN)
+                continue;
+            if (!abort && x->txn <= t->txn)
+                x->fate = FATE_COMMITTED;
+            else if (abort && x->txn > t->txn)
+                x->fate = FATE_ABORTED;
+        }
+        return 0;
+    }
+    if (r->thead > 0 && r->thead * 2 >= r->tn) {
+        memmove(r->tv, r->tv + r->thead, (r->tn - r->thead) * sizeof *r->tv);
+        r->tn -= r->thead;
+        r->thead = 0;
+    }
+    if (r->tn == r->tcap) {
+        size_t cap = r->tcap ? 2 * r->tcap : 64;
+        txn_ent *v = realloc(r->tv, cap * sizeof *v);
+        if (!v)
+            return tide_err_set(e, TIDE_ENOMEM, "topic %s: out of memory", r->topic);
+        r->tv = v;
+        r->tcap = cap;
+    }
+    r->tv[r->tn++] = (txn_ent){h->base_offset, t->producer, t->txn, h->count, FATE_OPEN};
+    return 0;
+}
+
+/* The fate of the transactional data batch h at the read position. */
+static int txn_fate(tide_log_reader *r, const tide_batch_header *h, int *fate, tide_err *e)
+{
+    int rc;
+    while (r->thead < r->tn && r->tv[r->thead].base < h->base_offset)
+        r->thead++;
+    if (r->thead == r->tn || r->tv[r->thead].base != h->base_offset) {
+        /* not scanned ahead yet (or the read position moved): start there */
+        txn_reset(r);
+        if (!r->ahead) {
+            if ((rc = tide_log_reader_open(&r->ahead, r->datadir, r->topic, r->partition, e)))
+                return rc;
+            r->ahead->uncommitted = true;
+        }
+        if ((rc = tide_log_reader_seek(r->ahead, h->base_offset, e)))
+            return rc;
+    }
+    for (;;) {
+        if (r->thead < r->tn && r->tv[r->thead].base == h->base_offset && r->tv[r->thead].fate != FATE_OPEN) {
+            *fate = r->tv[r->thead].fate;
+            return 0;
+        }
+        tide_batch_header ah;
+        const unsigned char *data;
+        rc = next_batch(r->ahead, &ah, &data, e);
+        if (rc == TIDE_EAGAIN) {
+            *fate = FATE_OPEN;
+            return 0;
+        }
+        if (rc)
+            return rc;
+        tide_batch_txn t;
+        if (ah.base_offset < h->base_offset || !tide_batch_get_txn(data, &ah, &t))
+            continue;
+        if ((rc = txn_note(r, &ah, &t, e)))
+            return rc;
+    }
+}
+
+/* Put the batch just returned by next_batch back (it is read again next). */
+static void unread(tide_log_reader *r, const tide_batch_header *h)
+{
+    r->cur -= h->length;
+    r->batch_next = h->base_offset;
+}
+
 int tide_log_reader_next(tide_log_reader *r, tide_record *rec, tide_err *e)
 {
+    r->blocked = false;
     for (;;) {
         while (r->it.left) {
             tide_batch_iter_next(&r->it, rec);
@@ -507,14 +619,114 @@ int tide_log_reader_next(tide_log_reader *r, tide_record *rec, tide_err *e)
         int rc = next_batch(r, &h, &data, e);
         if (rc)
             return rc;
-        if (h.base_offset + h.count <= r->pos)
+        uint64_t end = h.base_offset + h.count;
+        if (end <= r->pos)
             continue;
+        tide_batch_txn t;
+        if (tide_batch_get_txn(data, &h, &t)) {
+            int fate = FATE_COMMITTED;
+            if (t.flags & TIDE_BATCH_CONTROL)
+                fate = FATE_ABORTED; /* a marker is never a record */
+            else if (!r->uncommitted && (rc = txn_fate(r, &h, &fate, e))) {
+                unread(r, &h);
+                return rc;
+            }
+            if (fate == FATE_OPEN) {
+                unread(r, &h);
+                if (r->pos < h.base_offset)
+                    r->pos = h.base_offset;
+                r->blocked = true;
+                return TIDE_EAGAIN;
+            }
+            if (fate == FATE_ABORTED) {
+                r->pos = end;
+                continue;
+            }
+        }
         tide_batch_iter_init(&r->it, data, &h);
     }
 }
 
+void tide_log_reader_set_isolation(tide_log_reader *r, tide_log_isolation iso)
+{
+    r->uncommitted = iso == TIDE_LOG_READ_UNCOMMITTED;
+    txn_reset(r);
+}
+
+bool tide_log_reader_blocked(const tide_log_reader *r) { return r->blocked; }
+
+int tide_log_txn_scan(const char *datadir, const char *topic, uint32_t partition, tide_log_txn_info *out,
+                      tide_err *e)
+{
+    memset(out, 0, sizeof *out);
+    tide_log_reader *r = NULL;
+    int rc = tide_log_reader_open(&r, datadir, topic, partition, e);
+    if (rc)
+        return rc;
+    r->uncommitted = true;
+    out->lso = r->pos;
+    for (;;) {
+        tide_batch_header h;
+        const unsigned char *data;
+        rc = next_batch(r, &h, &data, e);
+        if (rc == TIDE_EAGAIN) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        out->lso = h.base_offset + h.count; /* the end, unless something is open */
+        tide_batch_txn t;
+        if (!tide_batch_get_txn(data, &h, &t))
+            continue;
+        if (t.flags & TIDE_BATCH_CONTROL) {
+            out->markers++;
+            size_t before = r->tn - r->thead;
+            if ((rc = txn_note(r, &h, &t, e)))
+                break;
+            /* drop what the marker settled */
+            size_t k = r->thead;
+            for (size_t i = r->thead; i < r->tn; i++) {
+                if (r->tv[i].fate == FATE_COMMITTED)
+                    out->committed_records += r->tv[i].count;
+                else if (r->tv[i].fate == FATE_ABORTED)
+                    out->aborted_records += r->tv[i].count;
+                else
+                    r->tv[k++] = r->tv[i];
+            }
+            r->tn = k;
+            (void)before;
+        } else if ((rc = txn_note(r, &h, &t, e))) {
+            break;
+        }
+    }
+    if (rc == 0) {
+        /* what is still open: one line per (producer, txn), from its first batch */
+        for (size_t i = r->thead; i < r->tn; i++) {
+            const txn_ent *x = &r->tv[i];
+            out->open_records += x->count;
+            if (i == r->thead)
+                out->lso = x->base;
+            size_t j = 0;
+            while (j < out->nopen && j < TIDE_LOG_TXN_INFO_MAX &&
+                   (out->open[j].producer != x->producer || out->open[j].txn != x->txn))
+                j++;
+            if (j < out->nopen) {
+                out->open[j].records += x->count;
+            } else {
+                if (j < TIDE_LOG_TXN_INFO_MAX)
+                    out->open[j] = (tide_log_txn_open){x->producer, x->txn, x->base, x->count};
+                out->nopen++;
+            }
+        }
+    }
+    tide_log_reader_close(r);
+    return rc;
+}
+
 int tide_log_reader_seek(tide_log_reader *r, uint64_t offset, tide_err *e)
 {
+    txn_reset(r);
     seg_close(r);
     int rc = open_for(r, offset, e);
     if (rc && rc != TIDE_EAGAIN)
@@ -525,6 +737,7 @@ int tide_log_reader_seek(tide_log_reader *r, uint64_t offset, tide_err *e)
 
 int tide_log_reader_seek_time(tide_log_reader *r, int64_t ts, tide_err *e)
 {
+    txn_reset(r);
     seg_close(r);
     uint64_t *bases = NULL;
     size_t nb = 0;

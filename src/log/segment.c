@@ -388,7 +388,15 @@ static int true_length(tide_file *f, uint64_t at, tide_buf *big, uint64_t *len, 
     if ((rc = fill(f, big, at, size < TIDE_BATCH_MAX ? (size_t)size : TIDE_BATCH_MAX, e)) ||
         big->len < TIDE_BATCH_HEADER)
         return rc;
-    const unsigned char *p = big->data, *q = p + TIDE_BATCH_HEADER, *end = p + big->len;
+    const unsigned char *p = big->data, *end = p + big->len;
+    tide_batch_header hh;
+    /* the header is intact but for the length: parse it with a length that passes */
+    unsigned char copy[TIDE_BATCH_HEADER];
+    memcpy(copy, p, TIDE_BATCH_HEADER);
+    tide_put_u32(copy, TIDE_BATCH_MAX);
+    if (tide_batch_header_parse(copy, &hh) || big->len < hh.hlen)
+        return 0;
+    const unsigned char *q = p + hh.hlen;
     uint32_t count = tide_get_u32(p + 12);
     for (uint32_t k = 0; k < count; k++) {
         uint64_t v;

@@ -730,9 +730,9 @@ uint64_t tide_log_writer_synced(const tide_log_writer *w, uint32_t partition)
 
 /* The records [i, j) of the next batch: about BATCH_TARGET bytes, and a
  * timestamp span that fits the batch format. */
-static size_t batch_end(const tide_record *recs, size_t i, size_t n, size_t *est)
+static size_t batch_end(const tide_record *recs, size_t i, size_t n, size_t hlen, size_t *est)
 {
-    size_t sz = TIDE_BATCH_HEADER;
+    size_t sz = hlen;
     int64_t lo = recs[i].timestamp, hi = recs[i].timestamp;
     size_t j = i;
     while (j < n) {
@@ -765,7 +765,8 @@ static int flush_enc(tide_log_writer *w, wpart *p, uint64_t pending_next, tide_e
 
 /* Encode and write the records (lock held, p in sync); the index entries
  * are flushed when enough are buffered. */
-static int append_locked(tide_log_writer *w, wpart *p, const tide_record *recs, size_t n, tide_err *e)
+static int append_locked(tide_log_writer *w, wpart *p, const tide_record *recs, size_t n, const tide_batch_txn *t,
+                         tide_err *e)
 {
     int rc;
     tide_buf_reset(&w->enc);
@@ -773,7 +774,7 @@ static int append_locked(tide_log_writer *w, wpart *p, const tide_record *recs, 
     size_t i = 0;
     while (i < n) {
         size_t est;
-        size_t j = batch_end(recs, i, n, &est);
+        size_t j = batch_end(recs, i, n, t ? TIDE_BATCH_HEADER_V2 : TIDE_BATCH_HEADER, &est);
         uint64_t filled = p->seg_size + w->enc.len;
         if (filled > 0 && filled + est > w->cfg.segment_bytes) {
             if ((rc = flush_enc(w, p, pending, e)) || (rc = seg_roll(w, p, e)))
@@ -783,7 +784,7 @@ static int append_locked(tide_log_writer *w, wpart *p, const tide_record *recs, 
                 return rc;
         }
         size_t start = w->enc.len;
-        rc = tide_batch_encode(&w->enc, pending, recs + i, j - i);
+        rc = tide_batch_encode_txn(&w->enc, pending, recs + i, j - i, t);
         if (rc)
             return tide_err_set(e, rc, "topic %s partition %" PRIu32 ": encoding a batch: %s", w->topic,
                                 p->id, tide_strerror(rc));
@@ -801,6 +802,12 @@ static int append_locked(tide_log_writer *w, wpart *p, const tide_record *recs, 
 
 int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
                     uint64_t *first_offset, tide_err *e)
+{
+    return tide_log_append_txn(w, partition, recs, n, NULL, first_offset, e);
+}
+
+int tide_log_append_txn(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
+                        const tide_batch_txn *t, uint64_t *first_offset, tide_err *e)
 {
     int rc = w_check(w, e);
     if (rc)
@@ -829,7 +836,7 @@ int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *r
     if ((rc = part_begin(w, p, &le)))
         return w_fail(w, e, &le);
     uint64_t first = p->next;
-    rc = part_end(p, append_locked(w, p, recs, n, &le), &le);
+    rc = part_end(p, append_locked(w, p, recs, n, t, &le), &le);
     if (rc)
         return w_fail(w, e, &le);
     if (first_offset)

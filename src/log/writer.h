@@ -72,6 +72,13 @@ uint32_t tide_log_writer_route(tide_log_writer *w, const void *key, size_t key_l
 int tide_log_append(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
                     uint64_t *first_offset, tide_err *e);
 
+/* The same, as transactional batches (batch format version 2) of
+ * transaction `t` (t NULL: plain batches, as tide_log_append).  A marker
+ * (t->flags with TIDE_BATCH_CONTROL) must be one record.  log/producer.h
+ * builds transactions on this. */
+int tide_log_append_txn(tide_log_writer *w, uint32_t partition, const tide_record *recs, size_t n,
+                        const tide_batch_txn *t, uint64_t *first_offset, tide_err *e);
+
 /* The offset after this writer's view of `partition`: the end it saw at
  * its last append, open or sync.  Other writers may have appended since, so
  * it is the next record's offset only when no one else writes. */
