@@ -1889,6 +1889,14 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, "calc")) != 0)
             return rc;
     }
+    if (pl->o->job && r->cfg.kind != TIDE_SINK_TOPIC) {
+        char producer[300];
+        snprintf(producer, sizeof producer, "%s.0", pl->o->job);
+        if (!(r->cfg.producer = tide_job_spec_strdup(pl->spec, producer)))
+            return nomem(pl, sink);
+        r->cfg.txn = true;
+        r->w.txn = true;
+    }
     tide_err e = {0};
     if (tide_job_spec_resource(pl->spec, out_open, out_finish, r, &e))
         return nomem(pl, sink);
