@@ -22,7 +22,7 @@ CREATE TABLE logins (
 );
 
 -- DAU: distinct users per UTC day.
-SELECT window_start AS day, COUNT(DISTINCT user_id) AS dau
+SELECT window_start AS `day`, COUNT(DISTINCT user_id) AS dau
 FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY))
 GROUP BY window_start, window_end;
 

@@ -55,7 +55,7 @@ WITH mau AS (
   GROUP BY window_start, window_end
 ), seen AS (
   SELECT window_end, COUNT(DISTINCT user_id) AS users
-  FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY, INTERVAL '3650' DAY))
+  FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY, INTERVAL '3650' DAY(4)))
   GROUP BY window_start, window_end
 )
 SELECT

@@ -35,11 +35,11 @@ WITH mau AS (
   GROUP BY window_start, window_end
 ), seen AS (
   SELECT window_end, COUNT(DISTINCT user_id) AS users
-  FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY, INTERVAL '3650' DAY))
+  FROM TABLE(CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY, INTERVAL '3650' DAY(4)))
   GROUP BY window_start, window_end
 )
 SELECT
-  DATE_FORMAT(mau.window_end - INTERVAL '1' DAY, 'yyyy-MM-dd') AS day,
+  DATE_FORMAT(mau.window_end - INTERVAL '1' DAY, 'yyyy-MM-dd') AS `day`,
   mau.active AS mau,
   CAST(seen.users - mau.active AS DOUBLE) / seen.users AS churn
 FROM mau JOIN seen ON mau.window_end = seen.window_end;

@@ -23,6 +23,6 @@ CREATE TABLE logins (
   'max.delay' = '5000'
 );
 
-SELECT DATE_FORMAT(window_start, 'yyyy-MM-dd') AS day, COUNT(DISTINCT user_id) AS dau
+SELECT DATE_FORMAT(window_start, 'yyyy-MM-dd') AS `day`, COUNT(DISTINCT user_id) AS dau
 FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' DAY))
 GROUP BY window_start, window_end;

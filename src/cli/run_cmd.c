@@ -18,7 +18,10 @@
 #include "cli/produce.h"
 #include "connect/sink.h"
 #include "log/topic.h"
+#include "base/hash.h"
+#include "job/coord.h"
 #include "job/job.h"
+#include "data/timefmt.h"
 #include "sql/binder.h"
 #include "sql/catalog.h"
 #include "sql/physical.h"
@@ -39,6 +42,7 @@
 static const char run_usage[] =
     "Usage: tide run FILE.sql [--parallelism P] [--format table|csv|jsonl]\n"
     "                [--dead-letter FILE|topic:NAME]\n"
+    "                [--job NAME [--checkpoint-interval DUR]]\n"
     "\n"
     "Compile a SQL script and run its INSERT statements and queries, one after\n"
     "the other.  A bare SELECT prints its rows on stdout: an aligned table on a\n"
@@ -60,6 +64,13 @@ static const char run_usage[] =
     "  --format F          table, csv or jsonl (for queries printed on stdout)\n"
     "  --dead-letter DEST  also write every bad record to DEST: a file (appended\n"
     "                      to) or topic:NAME (created if missing)\n"
+    "  --job NAME          run the script's one query as the named job NAME: its\n"
+    "                      checkpoints live in DATA/jobs/NAME; running NAME again\n"
+    "                      resumes from its newest checkpoint (one run at a time)\n"
+    "  --checkpoint-interval DUR\n"
+    "                      a named job's checkpoint period (default 1s; 0: only\n"
+    "                      the final checkpoint, at the end of the input or on\n"
+    "                      Ctrl-C / SIGTERM)\n"
     "\n"
     "Exit status: 0 success, 1 SQL or usage error, 2 runtime error.\n";
 
@@ -195,6 +206,7 @@ static void on_signal(int sig)
 
 typedef struct watcher {
     tide_job *job;
+    tide_coord *coord; /* a named job: a checkpoint first, then the stop */
     atomic_bool cancelled;
 } watcher;
 
@@ -209,12 +221,42 @@ static void *watch(void *arg)
         if (n <= 0 || c == 'q')
             return NULL;
         atomic_store(&w->cancelled, true);
-        tide_job_cancel(w->job);
+        if (w->coord)
+            tide_coord_stop(w->coord);
+        else
+            tide_job_cancel(w->job);
     }
 }
 
+/* A named job (--job). */
+typedef struct named_opts {
+    const char *name;
+    int64_t interval_ms;
+    const char *datadir;
+} named_opts;
+
+/* The plan's fingerprint: its logical plan and physical graph in words
+ * (every operator, window, aggregate, expression, parallelism). */
+static int fingerprint(const tide_sql_plan *plan, const tide_job_spec *spec, uint64_t *out)
+{
+    tide_buf b = {0};
+    int rc = tide_sql_explain(plan, &b);
+    if (rc == 0)
+        rc = tide_job_spec_explain(spec, &b);
+    if (rc == 0)
+        *out = tide_hash64(b.data, b.len, 0x74696465706c616eULL);
+    tide_buf_free(&b);
+    return rc;
+}
+
+static void report_line(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "tide: %s\n", msg);
+}
+
 static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const script *s, const char *path,
-                   bool *stop)
+                   const named_opts *named, bool *stop)
 {
     tide_sql_error serr;
     memset(&serr, 0, sizeof serr);
@@ -232,17 +274,49 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const
         tide_job_spec_free(spec);
         return serr.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
     }
-    if (tide_job_create(&job, spec, NULL, &e)) {
+    tide_coord *coord = NULL;
+    tide_job_cfg jc = {0};
+    if (named) {
+        tide_coord_cfg cc = {.datadir = named->datadir,
+                             .job = named->name,
+                             .interval_ms = named->interval_ms,
+                             .report = report_line};
+        if (fingerprint(plan, spec, &cc.plan) != 0) {
+            tide_cli_error("out of memory");
+            tide_job_spec_free(spec);
+            return TIDE_CLI_RUNTIME;
+        }
+        if (tide_coord_open(&coord, &cc, &e)) {
+            tide_cli_error("%s", e.msg);
+            tide_job_spec_free(spec);
+            return TIDE_CLI_RUNTIME;
+        }
+        const tide_ckpt_meta *m;
+        if (tide_coord_latest(coord, &m) && m->finished) {
+            fprintf(stderr,
+                    "job %s finished at checkpoint %lld (%s): nothing to do; `tide job reset %s` runs it "
+                    "again from the start\n",
+                    named->name, (long long)m->id, m->info, named->name);
+            tide_coord_close(coord);
+            tide_job_spec_free(spec);
+            return TIDE_CLI_OK;
+        }
+        if (m)
+            fprintf(stderr, "resumed %s from checkpoint %lld (%s)\n", named->name, (long long)m->id, m->info);
+        jc.flow.barrier_base = tide_coord_barrier_base(coord);
+    }
+    if (tide_job_create(&job, spec, &jc, &e)) {
         tide_cli_error("%s", e.msg);
+        tide_coord_close(coord);
         tide_job_spec_free(spec);
         return TIDE_CLI_RUNTIME;
     }
     int status = TIDE_CLI_OK;
-    watcher w = {.job = job};
+    watcher w = {.job = job, .coord = coord};
     atomic_init(&w.cancelled, false);
     pthread_t th;
     bool have_th = pthread_create(&th, NULL, watch, &w) == 0;
-    int rc = tide_job_run(job, &e);
+    int rc = coord ? tide_coord_run(coord, job, &e) : tide_job_run(job, &e);
     if (have_th) {
         char q = 'q';
         while (write(sig_pipe[1], &q, 1) < 0 && errno == EINTR) {
@@ -250,6 +324,8 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const
         pthread_join(th, NULL);
     }
     bool cancelled = atomic_load(&w.cancelled);
+    if (coord && rc != 0 && cancelled && !tide_coord_stopped(coord) && e.code != TIDE_EFAILED)
+        cancelled = false; /* the stop's checkpoint failed: an error */
     if (rc != 0 && !cancelled) {
         tide_cli_error("%s", e.msg[0] ? e.msg : "run failed");
         status = TIDE_CLI_RUNTIME;
@@ -262,7 +338,15 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const
             cancelled ? " (stopped)" : "");
     if (cancelled)
         *stop = true;
+    if (coord) {
+        tide_coord_stats st;
+        tide_coord_stats_get(coord, &st);
+        if (st.last_id)
+            fprintf(stderr, "job %s: checkpoint %lld%s\n", named->name, (long long)st.last_id,
+                    status == TIDE_CLI_OK && !cancelled ? " (finished)" : "");
+    }
     tide_job_free(job);
+    tide_coord_close(coord);
     tide_job_spec_free(spec);
     return status;
 }
@@ -279,12 +363,15 @@ static char *dir_of(const char *path)
 
 int tide_cli_run(int argc, char **argv, const char *datadir)
 {
-    const char *par = NULL, *fmt = NULL, *dead = NULL, *pos[1] = {0};
+    const char *par = NULL, *fmt = NULL, *dead = NULL, *jobname = NULL, *interval = NULL, *pos[1] = {0};
     bool help = false;
     int npos = 0;
-    tide_cli_opt opts[] = {
-        {"--parallelism", &par, NULL}, {"--format", &fmt, NULL}, {"--dead-letter", &dead, NULL}};
-    int rc = tide_cli_parse("run", argc, argv, opts, 3, pos, 1, &npos, &help);
+    tide_cli_opt opts[] = {{"--parallelism", &par, NULL},
+                           {"--format", &fmt, NULL},
+                           {"--dead-letter", &dead, NULL},
+                           {"--job", &jobname, NULL},
+                           {"--checkpoint-interval", &interval, NULL}};
+    int rc = tide_cli_parse("run", argc, argv, opts, 5, pos, 1, &npos, &help);
     if (rc)
         return rc;
     if (help)
@@ -309,6 +396,14 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
             return tide_cli_usage_error("run", "--parallelism must be 1..256, not '%s'", par);
         o.parallelism = (uint32_t)v;
     }
+    named_opts named = {.name = jobname, .interval_ms = 1000, .datadir = datadir};
+    if (interval && !jobname)
+        return tide_cli_usage_error("run", "--checkpoint-interval needs --job NAME");
+    if (interval && tide_ts_duration_parse(interval, &named.interval_ms) != 0)
+        return tide_cli_usage_error("run", "--checkpoint-interval: '%s' is not a duration (e.g. 500ms, 1s, 0)",
+                                    interval);
+    if (jobname && !tide_topic_name_valid(jobname))
+        return tide_cli_usage_error("run", "--job: '%s': invalid name (letters, digits, '.', '_', '-')", jobname);
     const char *dead_topic = NULL;
     if (dead && strncmp(dead, "topic:", 6) == 0) {
         dead_topic = dead + 6;
@@ -321,6 +416,12 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
     if ((rc = compile(pos[0], &s)) != 0) {
         script_free(&s);
         return rc;
+    }
+    if (jobname && s.prog->nplans != 1) {
+        tide_cli_error("--job: %s has %u statements to run; a named job runs one query (put each in a "
+                       "script of its own, under its own name)", pos[0], s.prog->nplans);
+        script_free(&s);
+        return TIDE_CLI_USAGE;
     }
     dead_out dout = {.mu = PTHREAD_MUTEX_INITIALIZER};
     tide_err de = {0};
@@ -355,7 +456,7 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
     }
     bool stop = false;
     for (uint32_t i = 0; sig && i < s.prog->nplans && !stop; i++) {
-        rc = run_one(s.prog->plans[i], &o, &s, pos[0], &stop);
+        rc = run_one(s.prog->plans[i], &o, &s, pos[0], jobname ? &named : NULL, &stop);
         if (rc)
             break;
     }

@@ -5,6 +5,7 @@
 #include "connect/source.h"
 
 #include "connect/source_int.h"
+#include "data/timefmt.h"
 #include "log/topic.h"
 
 #include <errno.h>
@@ -62,42 +63,6 @@ static int parse_f64(const char *v, double *out)
     return 0;
 }
 
-/* A duration: digits, optional blanks, an optional unit (a bare number is
- * milliseconds).  0, or -1 when malformed, negative or too large. */
-static int parse_duration(const char *v, int64_t *out)
-{
-    static const struct {
-        const char *name;
-        int64_t ms;
-    } units[] = {{"ms", 1},           {"milliseconds", 1}, {"s", 1000},      {"sec", 1000},
-                 {"second", 1000},    {"seconds", 1000},   {"min", 60000},   {"minute", 60000},
-                 {"minutes", 60000},  {"h", 3600000},      {"hour", 3600000}, {"hours", 3600000},
-                 {"d", 86400000},     {"day", 86400000},   {"days", 86400000}};
-    const char *p = v;
-    int64_t n = 0;
-    if (*p < '0' || *p > '9')
-        return -1;
-    while (*p >= '0' && *p <= '9') {
-        if (n > (INT64_MAX - 9) / 10)
-            return -1;
-        n = n * 10 + (*p++ - '0');
-    }
-    while (*p == ' ')
-        p++;
-    int64_t mul = 1;
-    if (*p) {
-        size_t i, nu = sizeof units / sizeof units[0];
-        for (i = 0; i < nu && strcmp(p, units[i].name) != 0; i++)
-            ;
-        if (i == nu)
-            return -1;
-        mul = units[i].ms;
-    }
-    if (n > INT64_MAX / mul)
-        return -1;
-    *out = n * mul;
-    return 0;
-}
 
 int tide_src_config_set(tide_src_config *c, const char *key, const char *value, tide_err *e)
 {
@@ -142,11 +107,11 @@ int tide_src_config_set(tide_src_config *c, const char *key, const char *value, 
         else
             bad = 1;
     } else if (!strcmp(key, "scan.watermark.idle-timeout") || !strcmp(key, "source.idle-timeout")) {
-        bad = parse_duration(value, &c->idle_timeout_ms);
+        bad = tide_ts_duration_parse(value, &c->idle_timeout_ms);
     } else if (!strcmp(key, "scan.watermark.quiet-advance")) {
-        bad = parse_duration(value, &c->quiet_advance_ms);
+        bad = tide_ts_duration_parse(value, &c->quiet_advance_ms);
     } else if (!strcmp(key, "scan.watermark.future-bound")) {
-        bad = parse_duration(value, &c->future_bound_ms);
+        bad = tide_ts_duration_parse(value, &c->future_bound_ms);
     } else if (!strcmp(key, "rowtime.column")) {
         c->rowtime_column = value;
     } else if (!strcmp(key, "seed")) {

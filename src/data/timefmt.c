@@ -11,6 +11,7 @@
 #include "tide.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 int64_t tide_ts_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -457,4 +458,39 @@ int64_t tide_ts_floor(int64_t ms, tide_ts_unit unit)
         break;
     }
     return ms;
+}
+
+int tide_ts_duration_parse(const char *v, int64_t *out)
+{
+    static const struct {
+        const char *name;
+        int64_t ms;
+    } units[] = {{"ms", 1},           {"milliseconds", 1}, {"s", 1000},      {"sec", 1000},
+                 {"second", 1000},    {"seconds", 1000},   {"min", 60000},   {"minute", 60000},
+                 {"minutes", 60000},  {"h", 3600000},      {"hour", 3600000}, {"hours", 3600000},
+                 {"d", 86400000},     {"day", 86400000},   {"days", 86400000}};
+    const char *p = v;
+    int64_t n = 0;
+    if (*p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9') {
+        if (n > (INT64_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*p++ - '0');
+    }
+    while (*p == ' ')
+        p++;
+    int64_t mul = 1;
+    if (*p) {
+        size_t i, nu = sizeof units / sizeof units[0];
+        for (i = 0; i < nu && strcmp(p, units[i].name) != 0; i++)
+            ;
+        if (i == nu)
+            return -1;
+        mul = units[i].ms;
+    }
+    if (n > INT64_MAX / mul)
+        return -1;
+    *out = n * mul;
+    return 0;
 }

@@ -97,4 +97,10 @@ int tide_ts_unit_parse(const char *s, size_t len, tide_ts_unit *out);
  * that would fall below INT64_MIN saturates to TIDE_TS_MIN. */
 int64_t tide_ts_floor(int64_t ms, tide_ts_unit unit);
 
+/* A duration, as WITH options and command-line flags take it: digits,
+ * optional blanks, an optional unit (ms, s, sec, second(s), min, minute(s),
+ * h, hour(s), d, day(s); a bare number is milliseconds), e.g. "500 ms",
+ * "10s".  0 and *out in ms, or -1 when malformed or too large. */
+int tide_ts_duration_parse(const char *v, int64_t *out);
+
 #endif

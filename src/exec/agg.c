@@ -388,8 +388,8 @@ static int isum_result(const tide_agg *a, const void *st, tide_value *out, tide_
         return 0;
     }
     __int128 v = isum_get(s);
-    if (a->kind == TIDE_AGG_AVG) {
-        *out = (tide_value){.type = TIDE_TYPE_DOUBLE, .u.f64 = (double)v / (double)s->n};
+    if (a->kind == TIDE_AGG_AVG) { /* Flink's: the input type, the quotient truncated toward zero */
+        *out = (tide_value){.type = TIDE_TYPE_BIGINT, .u.i64 = (int64_t)(v / s->n)};
         return 0;
     }
     if (v > INT64_MAX || v < INT64_MIN) {
@@ -541,7 +541,7 @@ static int bind_sum_avg(tide_agg *a, tide_type in, tide_err *e)
     a->in_type = in;
     a->invertible = true;
     if (in == TIDE_TYPE_BIGINT) {
-        a->out_type = a->kind == TIDE_AGG_AVG ? TIDE_TYPE_DOUBLE : TIDE_TYPE_BIGINT;
+        a->out_type = TIDE_TYPE_BIGINT;
         a->state_size = sizeof(isum_st);
         a->vt = &isum_vt;
         return 0;

@@ -18,7 +18,9 @@
  *   - NULL inputs are ignored by every aggregate except COUNT(*), which
  *     counts rows (pass any value, NULL included).
  *   - COUNT -> BIGINT, 0 over no rows.  SUM keeps the input type (BIGINT or
- *     DOUBLE); AVG -> DOUBLE; MIN/MAX keep the input type.  SUM, AVG, MIN,
+ *     DOUBLE); AVG too, as Flink's (AVG(BIGINT) is the exact sum divided by
+ *     the count, truncated toward zero: AVG of 1 and 2 is 1; cast to DOUBLE
+ *     for a fraction); MIN/MAX keep the input type.  SUM, AVG, MIN,
  *     MAX over no (non-NULL) rows are NULL.
  *   - SUM(BIGINT) accumulates exactly in 128 bits, so intermediate overflow
  *     (also under retraction) never matters; if the final sum does not fit

@@ -21,9 +21,11 @@
  * output watermarks (tide_task_hold_watermark), so a hold anywhere in the
  * chain holds back every port of the task (conservative, never late).
  *
- * Checkpoints.  Each instance's section ("flow-instance", version 2) holds
+ * Checkpoints.  Each instance's section ("flow-instance", version 3) holds
  * the node's own snapshot and the watermark state the runtime keeps for it:
- * the last watermark delivered to the instance (cx->wm) and its hold; the
+ * the last watermark delivered to the instance (cx->wm), its hold and
+ * whether it ended (a restored instance that had ended is not ended
+ * again: no second end(), no second watermark +infinity); the
  * section of a task's root also holds the task's (exec/task.h
  * "Checkpoints": every input's watermark as of the barrier, the task's
  * input watermark, what it forwarded, its hold).  A restore sets the
@@ -684,7 +686,7 @@ static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
             return named(cx, rc, "snapshot", e);
         }
         tide_snap_w w;
-        tide_snap_begin(&w, &sec, "flow-instance", 2);
+        tide_snap_begin(&w, &sec, "flow-instance", 3);
         tide_snap_put_u32(&w, (uint32_t)cx->node);
         tide_snap_put_u32(&w, cx->idx);
         tide_snap_put_bytes(&w, cx->vt->kind ? cx->vt->kind : "", cx->vt->kind ? strlen(cx->vt->kind) : 0);
@@ -692,6 +694,7 @@ static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
         tide_snap_put_bytes(&w, inner.data, inner.len);
         tide_snap_put_i64(&w, cx->wm);
         tide_snap_put_i64(&w, cx->hold);
+        tide_snap_put_bool(&w, cx->ended);
         tide_snap_put_bool(&w, i == 0); /* the task's root: the task's watermarks */
         if (i == 0) {
             uint32_t n_in = tide_task_input_count(out);
@@ -709,6 +712,20 @@ static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
             return named(cx, rc, "snapshot", e);
         }
         ckpt_put(tk->f, id, cx->global, &sec);
+    }
+    return 0;
+}
+
+/* Checkpoint `id` is complete: every member, in pre-order. */
+static int chain_complete(void *st, int64_t id, tide_task_out *out, tide_err *e)
+{
+    (void)out;
+    ftask *tk = st;
+    for (uint32_t i = 0; i < tk->n; i++) {
+        tide_node_ctx *cx = tk->m[i];
+        int rc;
+        if (cx->vt->complete && (rc = cx->vt->complete(cx->self, id, e)) < 0)
+            return named(cx, rc, "complete", e);
     }
     return 0;
 }
@@ -760,6 +777,7 @@ static const tide_task_op chain_op = {
     .on_batch = chain_batch,
     .on_watermark = chain_watermark,
     .on_barrier = chain_barrier,
+    .on_complete = chain_complete,
     .on_end = chain_end,
     .free = ftask_free,
 };
@@ -768,6 +786,7 @@ static const tide_task_op chain_src_op = {
     .name = "chain",
     .on_poll = chain_poll,
     .on_barrier = chain_barrier,
+    .on_complete = chain_complete,
     .on_end = chain_end,
     .free = ftask_free,
 };
@@ -884,7 +903,7 @@ static int restore_all(tide_flow *f, tide_err *e)
     while (left && rc == 0) {
         tide_snap_r r;
         size_t used;
-        if ((rc = tide_snap_open(&r, p, left, "flow-instance", 2, &used, e)) != 0)
+        if ((rc = tide_snap_open(&r, p, left, "flow-instance", 3, &used, e)) != 0)
             break;
         uint32_t node = tide_snap_get_u32(&r), idx = tide_snap_get_u32(&r);
         size_t klen, ilen;
@@ -892,6 +911,7 @@ static int restore_all(tide_flow *f, tide_err *e)
         bool has = tide_snap_get_bool(&r);
         const void *inner = tide_snap_get_bytes(&r, &ilen);
         int64_t wm = tide_snap_get_i64(&r), hold = tide_snap_get_i64(&r);
+        bool ended = tide_snap_get_bool(&r);
         task_wms tw = {.root = tide_snap_get_bool(&r)};
         if (tw.root && (rc = get_task_wms(&r, &tw, e)) != 0)
             break;
@@ -908,6 +928,7 @@ static int restore_all(tide_flow *f, tide_err *e)
         tide_node_ctx *cx = &f->nodes[node].inst[idx];
         cx->wm = wm;
         cx->hold = hold;
+        cx->ended = ended;
         free(cx->rs_in_wm);
         cx->rs_task = tw.root;
         cx->rs_in_wm = tw.in_wm;
@@ -985,7 +1006,8 @@ static int build(tide_flow *f, tide_err *e)
                          .latency_ns = f->cfg.latency_ns,
                          .chan_capacity = f->cfg.chan_capacity,
                          .workers = f->cfg.workers,
-                         .clock = f->cfg.clock};
+                         .clock = f->cfg.clock,
+                         .barrier_base = f->cfg.barrier_base};
     if ((rc = tide_graph_create(&f->g, &gc, e)) != 0)
         return rc;
     for (uint32_t i = 0; i < f->n_nodes; i++) {
@@ -1096,7 +1118,10 @@ void tide_flow_cancel(tide_flow *f)
         tide_graph_cancel(f->g);
 }
 
-int64_t tide_flow_inject_barrier(tide_flow *f) { return f->g ? tide_graph_inject_barrier(f->g) : 0; }
+int64_t tide_flow_inject_barrier(tide_flow *f)
+{
+    return atomic_load_explicit(&f->built, memory_order_acquire) ? tide_graph_inject_barrier(f->g) : 0;
+}
 
 uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id)
 {
@@ -1131,6 +1156,89 @@ bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e)
     }
     pthread_mutex_unlock(&f->mu);
     return ok;
+}
+
+/* Has global instance `global` written its snapshot of checkpoint `id`? */
+static bool has_snapshot(tide_flow *f, int64_t id, uint32_t global)
+{
+    bool has = false;
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < MAX_CKPTS; i++)
+        if (f->ckpts[i].bufs && f->ckpts[i].id == id)
+            has = f->ckpts[i].done[global];
+    pthread_mutex_unlock(&f->mu);
+    return has;
+}
+
+int tide_flow_snapshot_ended(tide_flow *f, int64_t id, tide_err *e)
+{
+    if (!atomic_load_explicit(&f->built, memory_order_acquire))
+        return 0;
+    for (uint32_t i = 0; i < f->n_tasks; i++) {
+        ftask *tk = f->tasks[i];
+        if (tide_task_done_state(tk->t) != TIDE_TASK_ENDED || has_snapshot(f, id, tk->m[0]->global))
+            continue;
+        int rc = chain_barrier(tk, id, tk->t, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int tide_flow_complete(tide_flow *f, int64_t id, bool *all, tide_err *e)
+{
+    *all = false;
+    if (!atomic_load_explicit(&f->built, memory_order_acquire))
+        return tide_err_set(e, TIDE_EINVAL, "flow: complete before start");
+    bool every = true;
+    for (uint32_t i = 0; i < f->n_tasks; i++) {
+        tide_task *t = f->tasks[i]->t;
+        if (tide_task_completed(t) >= id)
+            continue;
+        int st = tide_task_done_state(t);
+        if (st == TIDE_TASK_FAILED)
+            return tide_err_set(e, TIDE_EFAILED, "flow: task %s failed before checkpoint %lld completed",
+                                tide_task_name(t), (long long)id);
+        if (st == TIDE_TASK_ENDED) {
+            int rc = tide_task_complete_after(t, id, e);
+            if (rc < 0)
+                return named(f->tasks[i]->m[0], rc, "complete", e);
+            continue;
+        }
+        tide_task_request_complete(t, id);
+        every = tide_task_completed(t) >= id && every;
+    }
+    *all = every;
+    return 0;
+}
+
+int tide_flow_store_find(const tide_buf *store, uint32_t node, uint32_t instance, const void **snap,
+                         size_t *len, tide_err *e)
+{
+    const unsigned char *p = store->data;
+    size_t left = store->len;
+    while (left) {
+        tide_snap_r r;
+        size_t used;
+        int rc = tide_snap_open(&r, p, left, "flow-instance", 3, &used, e);
+        if (rc != 0)
+            return rc;
+        uint32_t n = tide_snap_get_u32(&r), k = tide_snap_get_u32(&r);
+        size_t klen, ilen;
+        (void)tide_snap_get_bytes(&r, &klen);
+        bool has = tide_snap_get_bool(&r);
+        const void *inner = tide_snap_get_bytes(&r, &ilen);
+        if (tide_snap_failed(&r))
+            return tide_err_set(e, TIDE_ECORRUPT, "flow store: a damaged instance section");
+        if (n == node && k == instance) {
+            *snap = has ? inner : NULL;
+            *len = has ? ilen : 0;
+            return 0;
+        }
+        p += used;
+        left -= used;
+    }
+    return tide_err_set(e, TIDE_ENOENT, "flow store: no snapshot of instance %u of node %u", instance, node);
 }
 
 uint32_t tide_flow_instance_count(const tide_flow *f) { return f->n_inst; }

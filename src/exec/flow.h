@@ -83,6 +83,9 @@ typedef struct tide_flow_cfg {
      * ($TIDE_WORKERS, else the online CPUs, at least 2) */
     uint32_t workers;
     const tide_clock *clock; /* NULL: the system clock */
+    /* checkpoint barrier ids continue after it (a flow restored from
+     * checkpoint n, or a job whose ids must keep rising: job/coord.h) */
+    int64_t barrier_base;
 } tide_flow_cfg;
 
 /* Make instance `instance` of `parallelism`: *self gets its state (freed
@@ -140,7 +143,8 @@ int tide_flow_run(tide_flow *f, tide_err *e);
 /* Any thread: stop (wait returns TIDE_EFAILED "cancelled"). */
 void tide_flow_cancel(tide_flow *f);
 
-/* Any thread, while running: ask the sources for the next barrier; its id. */
+/* Any thread, while running: ask the sources for the next barrier; its id
+ * (0 before the flow was built: nothing was asked). */
 int64_t tide_flow_inject_barrier(tide_flow *f);
 /* The snapshots of checkpoint `id` once every instance wrote its own:
  * true and *out (appended) the store of them all (every node instance's
@@ -150,6 +154,25 @@ bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e);
 /* How many snapshots of checkpoint `id` node instances wrote so far (one
  * per instance; a second one of an instance counts too).  Any thread. */
 uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id);
+/* Any thread, while running or after wait: the instances of tasks that
+ * ended normally (every input ended; tide_task_done_state) without taking
+ * checkpoint `id` write their snapshot of it now, on the caller's thread
+ * (they never run again, and their whole output precedes the barrier
+ * everywhere downstream: a consumer aligning `id` reads an ended input up
+ * to its end).  So a checkpoint completes although some sources ended
+ * before its barrier, and after the run (every task ended) it is a
+ * snapshot of the final state.  0 or the first snapshot error. */
+int tide_flow_snapshot_ended(tide_flow *f, int64_t id, tide_err *e);
+/* Any thread: checkpoint `id` is durable.  Asks every running task to call
+ * its instances' complete(id), in pre-order (chain order), on the task's
+ * own thread; calls it here, on the caller's thread, for tasks that ended.
+ * Call again until *all (every task served id, a later one counts too).
+ * TIDE_EFAILED when a task failed first; else 0 or a complete() error. */
+int tide_flow_complete(tide_flow *f, int64_t id, bool *all, tide_err *e);
+/* The node's own snapshot (NULL when it has none) of `instance` of node
+ * `node` in a store (borrowed from it).  TIDE_ENOENT, TIDE_ECORRUPT. */
+int tide_flow_store_find(const tide_buf *store, uint32_t node, uint32_t instance, const void **snap,
+                         size_t *len, tide_err *e);
 /* Node instances in the flow (after start). */
 uint32_t tide_flow_instance_count(const tide_flow *f);
 

@@ -24,6 +24,7 @@ struct tide_graph {
     tide_sched *sched; /* the pool, from start */
     bool started;
     _Atomic int64_t next_barrier;
+    int64_t barrier_base;
 
     pthread_mutex_t mu; /* guards err */
     tide_err err;       /* the first task error */
@@ -53,7 +54,8 @@ int tide_graph_create(tide_graph **out, const tide_graph_cfg *cfg, tide_err *e)
     g->env.fail = graph_fail;
     g->env.fail_ctx = g;
     g->chan_capacity = cfg->chan_capacity ? cfg->chan_capacity : 8;
-    atomic_init(&g->next_barrier, 0);
+    g->barrier_base = cfg->barrier_base > 0 ? cfg->barrier_base : 0;
+    atomic_init(&g->next_barrier, g->barrier_base);
     *out = g;
     return 0;
 }
@@ -128,6 +130,8 @@ int tide_graph_add(tide_graph *g, const char *name, const tide_task_op *op, void
     if ((rc = tide_task_create(&t, name, op, state, &g->env, e)) != 0)
         return rc; /* the task freed the state */
     g->tasks[g->n_tasks] = (graph_task){.task = t};
+    if (tide_task_is_source(t))
+        tide_task_skip_barriers(t, g->barrier_base);
     if (id)
         *id = (int)g->n_tasks;
     g->n_tasks++;

@@ -53,6 +53,7 @@ typedef struct tide_graph_cfg {
     uint32_t chan_capacity;     /* messages per channel; 0: 8 */
     uint32_t workers;           /* pool threads; 0: tide_sched_default_workers() ($TIDE_WORKERS, else CPUs, >= 2) */
     const tide_clock *clock;    /* NULL: the system clock */
+    int64_t barrier_base;       /* barrier ids continue after it (0: they start at 1) */
 } tide_graph_cfg;
 
 int tide_graph_create(tide_graph **out, const tide_graph_cfg *cfg, tide_err *e);
@@ -87,7 +88,7 @@ int tide_graph_run(tide_graph *g, tide_err *e);
 /* Stop a running graph from outside: it fails with TIDE_EFAILED "cancelled"
  * unless it already failed. */
 void tide_graph_cancel(tide_graph *g);
-/* Ask every source task to emit the next checkpoint barrier (ids 1, 2, ...)
+/* Ask every source task to emit the next checkpoint barrier (ids base+1, ...)
  * between two polls, after its on_barrier.  Returns the id. */
 int64_t tide_graph_inject_barrier(tide_graph *g);
 

@@ -758,3 +758,56 @@ const tide_node_vt tide_node_scan_vt = {
     .restore = scan_restore,
     .free = scan_free,
 };
+
+/* ---- describing a snapshot ---- */
+
+int tide_node_scan_describe(const tide_node_scan_cfg *c, const void *snap, size_t len, tide_buf *out,
+                            int64_t *wm, tide_err *e)
+{
+    tide_snap_r r;
+    int rc = tide_snap_open(&r, snap, len, SNAP_KIND, SNAP_VERSION, NULL, e);
+    if (rc != 0)
+        return rc;
+    uint32_t kind = tide_snap_get_u32(&r), nparts = tide_snap_get_u32(&r);
+    if (tide_snap_failed(&r) || nparts > (1u << 16))
+        return tide_err_set(e, TIDE_ECORRUPT, "scan snapshot: damaged");
+    const tide_src_config *sc = kind == TIDE_NODE_SCAN_CONNECT ? c->conn : NULL;
+    if (sc && sc->kind == TIDE_SRC_FILE)
+        rc = tide_buf_printf(out, "%s", sc->path ? sc->path : "file");
+    else if (sc && sc->kind == TIDE_SRC_TOPIC)
+        rc = tide_buf_printf(out, "topic %s", sc->topic ? sc->topic : "?");
+    else if (sc && sc->kind == TIDE_SRC_STDIN)
+        rc = tide_buf_printf(out, "stdin");
+    else if (kind == TIDE_NODE_SCAN_CALLBACK)
+        rc = tide_buf_printf(out, "callback");
+    else
+        rc = tide_buf_printf(out, "logins generator");
+    for (uint32_t i = 0; i < nparts && rc == 0; i++) {
+        uint64_t off = tide_snap_get_u64(&r), line = tide_snap_get_u64(&r);
+        (void)tide_snap_get_bool(&r);
+        (void)tide_snap_get_i64(&r);
+        (void)tide_snap_get_i64(&r);
+        bool ended = tide_snap_get_bool(&r);
+        const char *sep = nparts > 1 ? (i ? ", " : " [") : " ";
+        if (sc && (sc->kind == TIDE_SRC_FILE || sc->kind == TIDE_SRC_STDIN))
+            rc = tide_buf_printf(out, "%sbyte %llu line %llu", sep, (unsigned long long)off,
+                                 (unsigned long long)line);
+        else if (sc && sc->kind == TIDE_SRC_TOPIC)
+            rc = tide_buf_printf(out, "%s%u@%llu", sep, i, (unsigned long long)off);
+        else
+            rc = tide_buf_printf(out, "%sevent %llu", sep, (unsigned long long)off);
+        if (rc == 0 && ended)
+            rc = tide_buf_printf(out, " (ended)");
+    }
+    if (rc == 0 && nparts > 1)
+        rc = tide_buf_printf(out, "]");
+    (void)tide_snap_get_i64(&r);
+    int64_t sent = tide_snap_get_i64(&r);
+    (void)tide_snap_get_bool(&r);
+    if (tide_snap_failed(&r))
+        return tide_err_set(e, TIDE_ECORRUPT, "scan snapshot: damaged");
+    if (rc != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "scan snapshot: out of memory");
+    *wm = sent;
+    return 0;
+}

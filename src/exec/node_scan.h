@@ -181,6 +181,14 @@ extern const tide_node_vt tide_node_scan_vt;
 /* cfg: a tide_node_scan_cfg.  Opens the source.  Parallelism must be 1. */
 int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void **self, tide_err *e);
 
+/* A snapshot this node wrote (tide_flow_store_find), in words, appended
+ * to `out`: the source and its position per partition ("logins.csv byte
+ * 1234 line 56", "topic t [0@120, 1@98]", "logins generator event 5000";
+ * "(ended)" after an ended partition); *wm gets the watermark the scan had
+ * sent.  TIDE_ECORRUPT for another kind of snapshot. */
+int tide_node_scan_describe(const tide_node_scan_cfg *c, const void *snap, size_t len, tide_buf *out,
+                            int64_t *wm, tide_err *e);
+
 /* ---- a scan driven step by step (the node's own poll, and tests) ---- */
 
 /* Where a step's rows, watermarks and counts go.  rows: rows sel[0..n) of

@@ -121,7 +121,12 @@ struct tide_task {
     _Atomic int64_t barrier_req; /* sources: highest barrier id requested */
     int64_t barrier_done;        /* sources: highest injected barrier emitted */
     bool finished;               /* END sent (maybe still in a backlog) */
-    bool done;                   /* finished and drained, or failed: never run again */
+    /* finished and drained (TASK_ENDED), or failed (TASK_FAILED): never run
+     * again; set last, with release, so whoever reads it with acquire may
+     * then use the operator state (tide_task_state_after) */
+    _Atomic int done;
+    _Atomic int64_t complete_req;  /* highest checkpoint id to complete */
+    _Atomic int64_t complete_done; /* highest completed (on_complete called) */
 
     tide_err err;
 
@@ -151,6 +156,9 @@ int tide_task_create(tide_task **out, const char *name, const tide_task_op *op, 
     t->wm_called = TIDE_TS_MIN;
     t->hold = TIDE_TS_MAX;
     atomic_init(&t->barrier_req, 0);
+    atomic_init(&t->done, 0);
+    atomic_init(&t->complete_req, 0);
+    atomic_init(&t->complete_done, 0);
     atomic_init(&t->st_wm, TIDE_TS_MIN);
     t->name = strdup(name ? name : (op->name ? op->name : "task"));
     if (!t->name) {
@@ -259,6 +267,43 @@ void tide_task_request_barriers(tide_task *t, int64_t upto)
                                                   memory_order_relaxed)) {
     }
     tide_task_wake(t);
+}
+
+void tide_task_skip_barriers(tide_task *t, int64_t upto)
+{
+    atomic_store_explicit(&t->barrier_req, upto, memory_order_relaxed);
+    t->barrier_done = upto;
+}
+
+void tide_task_request_complete(tide_task *t, int64_t id)
+{
+    int64_t cur = atomic_load_explicit(&t->complete_req, memory_order_relaxed);
+    while (cur < id && !atomic_compare_exchange_weak_explicit(&t->complete_req, &cur, id, memory_order_release,
+                                                             memory_order_relaxed)) {
+    }
+    tide_task_wake(t);
+}
+
+int64_t tide_task_completed(const tide_task *t)
+{
+    return atomic_load_explicit(&((tide_task *)t)->complete_done, memory_order_acquire);
+}
+
+int tide_task_done_state(const tide_task *t)
+{
+    return atomic_load_explicit(&((tide_task *)t)->done, memory_order_acquire);
+}
+
+int tide_task_complete_after(tide_task *t, int64_t id, tide_err *e)
+{
+    if (tide_task_done_state(t) == 0)
+        return tide_err_set(e, TIDE_EINVAL, "task %s: completing checkpoint %lld while it runs", t->name,
+                            (long long)id);
+    if (id <= atomic_load_explicit(&t->complete_done, memory_order_relaxed))
+        return 0;
+    int rc = t->op->on_complete ? t->op->on_complete(t->state, id, t, e) : 0;
+    atomic_store_explicit(&t->complete_done, id, memory_order_release);
+    return rc < 0 ? rc : 0;
 }
 
 void tide_task_stats_get(const tide_task *t, tide_task_stats *out)
@@ -905,14 +950,36 @@ static int poll_once(tide_task *t, bool *idle)
     return rc < 0 ? op_failed(t, rc, "on_poll") : 0;
 }
 
+static bool complete_requested(tide_task *t)
+{
+    return atomic_load_explicit(&t->complete_req, memory_order_acquire) >
+           atomic_load_explicit(&t->complete_done, memory_order_relaxed);
+}
+
 /* Could a quantum do something now? */
 static bool runnable(tide_task *t)
 {
-    if (stopping(t))
+    if (stopping(t) || complete_requested(t))
         return true;
     if (t->n_backlog)
         return backlog_room(t);
     return t->op->on_poll ? barrier_requested(t) : inputs_ready(t);
+}
+
+/* The checkpoint completed (tide_task_request_complete): tell the
+ * operator, on its own thread, between two messages. */
+static int serve_complete(tide_task *t)
+{
+    int64_t id = atomic_load_explicit(&t->complete_req, memory_order_acquire);
+    if (id <= atomic_load_explicit(&t->complete_done, memory_order_relaxed))
+        return 0;
+    if (t->op->on_complete) {
+        int rc = t->op->on_complete(t->state, id, t, &t->err);
+        if (rc < 0)
+            return op_failed(t, rc, "on_complete");
+    }
+    atomic_store_explicit(&t->complete_done, id, memory_order_release);
+    return 0;
 }
 
 /* The step failed: make the message name the task, report it once. */
@@ -931,7 +998,7 @@ static int failed(tide_task *t, int rc)
             memcpy(t->err.msg, msg, sizeof msg);
         }
     }
-    t->done = true;
+    atomic_store_explicit(&t->done, TIDE_TASK_FAILED, memory_order_release);
     if (t->env->fail)
         t->env->fail(t->env->fail_ctx, t, t->err.code, t->err.msg);
     return TIDE_SCHED_DONE;
@@ -942,10 +1009,12 @@ int tide_task_step(tide_task *t, bool stalled, tide_sched_park *park)
     int rc;
     bool idle = false;
     tide_chan_signal_cancel(&t->sig); /* running: wakes are not needed until it parks */
-    if (t->done)
+    if (atomic_load_explicit(&t->done, memory_order_relaxed))
         return TIDE_SCHED_DONE;
     if (stopping(t))
         return failed(t, stopped(t));
+    if ((rc = serve_complete(t)) != 0)
+        return failed(t, rc);
     if (t->n_backlog && (rc = drain_backlogs(t)) != 0)
         return failed(t, rc);
     if (!t->n_backlog && !t->finished) {
@@ -955,7 +1024,7 @@ int tide_task_step(tide_task *t, bool stalled, tide_sched_park *park)
     }
     if (t->finished) {
         if (!t->n_backlog) {
-            t->done = true;
+            atomic_store_explicit(&t->done, TIDE_TASK_ENDED, memory_order_release);
             return TIDE_SCHED_DONE;
         }
     } else if ((rc = flush_due(t, now_ns(t))) != 0) {

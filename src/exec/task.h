@@ -163,6 +163,10 @@ typedef struct tide_task_op {
     /* Checkpoint barrier `id` (aligned): snapshot here.  Output emitted here
      * precedes the forwarded barrier. */
     int (*on_barrier)(void *state, int64_t id, tide_task_out *out, tide_err *e);
+    /* Checkpoint `id` is complete (tide_task_request_complete): called at
+     * the start of a quantum, between two messages, once per request (the
+     * highest id requested by then).  May emit nothing. */
+    int (*on_complete)(void *state, int64_t id, tide_task_out *out, tide_err *e);
     /* Every input ended (sources: on_poll returned 0).  Called after
      * on_watermark(TIDE_TS_MAX) and before +infinity and END are forwarded,
      * so output emitted here is not late. */
@@ -227,6 +231,29 @@ void tide_task_wake(tide_task *t);
 /* Sources: emit every barrier id in (last emitted, upto] between polls.
  * Any thread. */
 void tide_task_request_barriers(tide_task *t, int64_t upto);
+
+/* Before the task runs: barrier ids up to `upto` count as emitted (a
+ * flow restored from checkpoint `upto` numbers its barriers after it). */
+void tide_task_skip_barriers(tide_task *t, int64_t upto);
+
+/* Completing checkpoints.  Any thread: ask the task to call on_complete(id)
+ * (it is woken; ids only rise).  The task serves it at its next quantum;
+ * a task that is done never runs again, so its completions are served by
+ * tide_task_complete_after instead.  tide_task_completed: the highest id
+ * served (acquire). */
+void tide_task_request_complete(tide_task *t, int64_t id);
+int64_t tide_task_completed(const tide_task *t);
+/* 0 while the task may still run; TIDE_TASK_ENDED once it finished
+ * normally (every input ended, END sent) and TIDE_TASK_FAILED once it
+ * failed or was stopped: it never runs again.  Read with acquire: after a
+ * non-zero answer the caller may use the operator's state (the worker is
+ * done with it). */
+enum { TIDE_TASK_ENDED = 1, TIDE_TASK_FAILED = 2 };
+int tide_task_done_state(const tide_task *t);
+/* A task that is done (tide_task_done_state != 0): call on_complete(id) on
+ * the caller's thread, unless the task served it already.  TIDE_EINVAL
+ * while the task may still run. */
+int tide_task_complete_after(tide_task *t, int64_t id, tide_err *e);
 
 bool tide_task_is_source(const tide_task *t);
 const char *tide_task_name(const tide_task *t);

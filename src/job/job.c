@@ -202,6 +202,8 @@ struct tide_job {
     tide_flow *flow;
     bool ran;
     atomic_bool cancelled;
+    tide_job_flow_end_fn flow_end;
+    void *flow_end_ctx;
 };
 
 int tide_job_create(tide_job **out, const tide_job_spec *spec, const tide_job_cfg *cfg, tide_err *e)
@@ -250,6 +252,14 @@ int tide_job_run(tide_job *j, tide_err *e)
             break;
     if (rc == 0)
         rc = tide_flow_run(j->flow, e);
+    if (opened == s->n_res && j->flow_end) {
+        tide_err he = {0};
+        int hrc = j->flow_end(j->flow_end_ctx, j, rc, &he);
+        if (hrc != 0 && rc == 0) {
+            rc = hrc;
+            tide_err_set(e, he.code, "%s", he.msg);
+        }
+    }
     /* a cancelled run stopped cleanly: what it wrote is committed */
     bool ok = rc == 0 || atomic_load(&j->cancelled);
     for (uint32_t i = opened; i-- > 0;) {
@@ -282,3 +292,11 @@ void tide_job_counts_get(const tide_job *j, tide_job_counts *out)
 }
 
 tide_flow *tide_job_flow(tide_job *j) { return j->flow; }
+
+const tide_job_spec *tide_job_get_spec(const tide_job *j) { return j->spec; }
+
+void tide_job_on_flow_end(tide_job *j, tide_job_flow_end_fn fn, void *ctx)
+{
+    j->flow_end = fn;
+    j->flow_end_ctx = ctx;
+}

@@ -95,5 +95,13 @@ typedef struct tide_job_counts {
 void tide_job_counts_get(const tide_job *j, tide_job_counts *out);
 /* The flow (for barriers, snapshots, stats). */
 tide_flow *tide_job_flow(tide_job *j);
+/* The spec the job was made from. */
+const tide_job_spec *tide_job_get_spec(const tide_job *j);
+/* Before tide_job_run: fn(ctx, j, rc, e) runs once the flow ended (rc: its
+ * result, 0 when the input ended) and before the resources are finished
+ * (a job coordinator's final checkpoint: job/coord.h).  Its error, when rc
+ * was 0, becomes the run's (and the resources are then aborted). */
+typedef int (*tide_job_flow_end_fn)(void *ctx, tide_job *j, int rc, tide_err *e);
+void tide_job_on_flow_end(tide_job *j, tide_job_flow_end_fn fn, void *ctx);
 
 #endif

@@ -50,6 +50,10 @@ typedef struct binder {
     tide_sql_pos stmt_pos;
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
     struct overctx *over; /* binding a select list over an OVER node */
+    /* the SELECT being bound has a legacy group window (GROUP BY
+     * TUMBLE(ts, ...)): its call, for TUMBLE_START(ts, ...) and the like */
+    const tide_sql_expr *legacy;
+    tide_sql_window_kind legacy_kind;
 } binder;
 
 /* A relation in scope: a plan and one qualifier per column (NULL: none). */
@@ -756,6 +760,58 @@ static tide_sql_bexpr *bind_over_call(binder *b, const tide_sql_expr *e, const c
     return bx_col(b, e, base + p->u.over.ncalls - 1, rn ? TIDE_TYPE_BIGINT : call.agg.out_type);
 }
 
+/* TUMBLE_START / _END / _ROWTIME (and HOP_, SESSION_) of a legacy group
+ * window: false when e is none of them; else *out is the window column
+ * above the aggregation, or NULL with the error set. */
+static bool bind_legacy_aux(binder *b, const tide_sql_expr *e, aggctx *ac, tide_sql_bexpr **out)
+{
+    static const char *const kinds[] = {"tumble", "hop", "cumulate", "session"}; /* tide_sql_window_kind */
+    static const char *const parts[] = {"start", "end", "rowtime", "proctime"};
+    const char *name = e->u.call.name.str;
+    *out = NULL;
+    if (e->u.call.name.quoted)
+        return false;
+    int kind = -1, part = -1;
+    for (int k = 0; k < 4 && kind < 0; k++) {
+        size_t kl = strlen(kinds[k]);
+        if (k == TIDE_SQL_WINDOW_CUMULATE || strncasecmp(name, kinds[k], kl) != 0 || name[kl] != '_')
+            continue;
+        for (int q = 0; q < 4; q++)
+            if (!strcasecmp(name + kl + 1, parts[q])) {
+                kind = k;
+                part = q;
+            }
+    }
+    if (kind < 0)
+        return false;
+    char up[64];
+    fn_upper(up, sizeof up, name);
+    const char *wname = tide_sql_window_name((tide_sql_window_kind)kind);
+    if (part == 3) {
+        fail(b, TIDE_EUNSUPPORTED, e->pos,
+             "%s is processing time, which tide does not support (use %s_ROWTIME: windows are in event time)", up,
+             wname);
+        return true;
+    }
+    if (!b->legacy || (int)b->legacy_kind != kind || !ac || ac->win_in < 0) {
+        fail(b, TIDE_EINVAL, e->pos, "%s needs GROUP BY %s(...) in the same SELECT", up, wname);
+        return true;
+    }
+    const tide_sql_expr *g = b->legacy;
+    bool same = g->u.call.nargs == e->u.call.nargs;
+    for (uint32_t i = 0; same && i < g->u.call.nargs; i++) {
+        same = expr_text_eq(b, g->u.call.args[i], e->u.call.args[i]);
+        if (b->rc)
+            return true;
+    }
+    if (!same) {
+        fail(b, TIDE_EINVAL, e->pos, "%s must repeat the arguments of the GROUP BY's %s(...)", up, wname);
+        return true;
+    }
+    *out = bx_col(b, e, ac->nkeys + (uint32_t)part, TIDE_TYPE_TIMESTAMP);
+    return true;
+}
+
 static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac,
                                  const char *ctx)
 {
@@ -766,6 +822,9 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
     for (size_t i = 0; i < NELEM(time_fns); i++)
         if (name_eq(name, time_fns[i].name))
             return bind_time_call(b, r, e, ac, ctx, &time_fns[i]);
+    tide_sql_bexpr *lx = NULL;
+    if (bind_legacy_aux(b, e, ac, &lx))
+        return lx;
     if (is_proctime_name(name))
         return fail_proctime(b, name, e->pos);
     if (is_agg_name(name)) {
@@ -1728,12 +1787,141 @@ static bool bind_emit(binder *b, const tide_sql_emit *em, bool windowed, tide_sq
     return true;
 }
 
+/* A column reference made by the binder (legacy group windows). */
+static tide_sql_expr *ast_column(binder *b, const char *name, tide_sql_pos pos)
+{
+    tide_sql_expr *c = bal(b, sizeof *c);
+    if (!c)
+        return NULL;
+    c->kind = TIDE_SQL_EXPR_COLUMN;
+    c->height = 1;
+    c->pos = pos;
+    c->u.column.name = (tide_sql_name){name, (uint32_t)strlen(name), false, pos};
+    return c;
+}
+
+/*
+ * The legacy group window syntax (Flink's `GROUP BY TUMBLE(ts, INTERVAL
+ * '1' HOUR), k` with TUMBLE_START(ts, INTERVAL '1' HOUR) in the select
+ * list), rewritten to the window TVF plan so the same operators run: FROM
+ * x becomes TABLE(TUMBLE(TABLE x, DESCRIPTOR(ts), INTERVAL '1' HOUR)), the
+ * group window becomes window_start, window_end in the GROUP BY, and
+ * TUMBLE_START / _END / _ROWTIME become window_start / window_end /
+ * window_time (bind_legacy_aux).  HOP(ts, slide, size) likewise.
+ * SESSION(ts, gap): Flink's group sessions are per group key, so the other
+ * GROUP BY keys (which must then be columns) become the TVF's PARTITION BY.
+ * *out is sel itself or its rewritten copy (in the program arena); *call
+ * the group window (NULL: none).
+ */
+static bool legacy_window(binder *b, const tide_sql_select *sel, const tide_sql_select **out,
+                          const tide_sql_expr **call, tide_sql_window_kind *kind)
+{
+    static const struct {
+        const char *name;
+        tide_sql_window_kind kind;
+        uint32_t nargs;
+    } wins[] = {{"tumble", TIDE_SQL_WINDOW_TUMBLE, 2}, {"hop", TIDE_SQL_WINDOW_HOP, 3},
+                {"session", TIDE_SQL_WINDOW_SESSION, 2}};
+    *out = sel;
+    *call = NULL;
+    int at = -1, wk = -1;
+    for (uint32_t i = 0; i < sel->ngroup_by; i++) {
+        const tide_sql_expr *g = sel->group_by[i];
+        if (g->kind != TIDE_SQL_EXPR_CALL || g->u.call.name.quoted || g->u.call.has_unit)
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (!strcmp(g->u.call.name.str, wins[k].name)) {
+                if (at >= 0)
+                    return fail(b, TIDE_EINVAL, g->pos, "a GROUP BY takes one group window"), false;
+                at = (int)i;
+                wk = k;
+            }
+    }
+    if (at < 0)
+        return true;
+    const tide_sql_expr *c = sel->group_by[at];
+    char up[16];
+    fn_upper(up, sizeof up, wins[wk].name);
+    if (c->u.call.nargs != wins[wk].nargs || c->u.call.distinct)
+        return fail(b, TIDE_EINVAL, c->pos, "GROUP BY %s takes %s", up,
+                    wk == 1 ? "(time, slide, size): HOP(ts, INTERVAL '5' MINUTE, INTERVAL '1' HOUR)"
+                            : wk == 0 ? "(time, size): TUMBLE(ts, INTERVAL '1' HOUR)"
+                                      : "(time, gap): SESSION(ts, INTERVAL '10' MINUTE)"),
+               false;
+    const tide_sql_expr *t = c->u.call.args[0];
+    if (t->kind != TIDE_SQL_EXPR_COLUMN)
+        return fail(b, TIDE_EINVAL, t->pos, "the first argument of %s must be the event-time column", up), false;
+    if (!sel->from)
+        return fail(b, TIDE_EINVAL, c->pos, "GROUP BY %s(...) needs a FROM", up), false;
+    if (sel->from->kind == TIDE_SQL_FROM_WINDOW)
+        return fail(b, TIDE_EINVAL, c->pos, "GROUP BY %s(...) over a window table function: use one or the other",
+                    up),
+               false;
+    tide_sql_select *ns = bal(b, sizeof *ns);
+    tide_sql_from *f = bal(b, sizeof *f);
+    tide_sql_expr **gb = bal(b, (sel->ngroup_by + 1) * sizeof *gb);
+    tide_sql_expr **part = bal(b, sel->ngroup_by * sizeof *part + 1);
+    if (!ns || !f || !gb || !part)
+        return false;
+    uint32_t ng = 0, np = 0;
+    for (uint32_t i = 0; i < sel->ngroup_by; i++) {
+        if ((int)i == at)
+            continue;
+        gb[ng++] = sel->group_by[i];
+        if (wins[wk].kind == TIDE_SQL_WINDOW_SESSION) {
+            if (sel->group_by[i]->kind != TIDE_SQL_EXPR_COLUMN)
+                return fail(b, TIDE_EINVAL, sel->group_by[i]->pos,
+                            "with GROUP BY SESSION(...) the other keys partition the sessions, so they must be "
+                            "columns"),
+                       false;
+            part[np++] = sel->group_by[i];
+        }
+    }
+    if (!(gb[ng++] = ast_column(b, "window_start", c->pos)) || !(gb[ng++] = ast_column(b, "window_end", c->pos)))
+        return false;
+    *f = (tide_sql_from){.kind = TIDE_SQL_FROM_WINDOW, .height = sel->from->height + 1, .pos = c->pos};
+    f->u.window.kind = wins[wk].kind;
+    f->u.window.input = sel->from;
+    f->u.window.partition_by = part;
+    f->u.window.npartition = np;
+    f->u.window.time_col = t->u.column.name;
+    for (uint32_t i = 1; i < c->u.call.nargs; i++)
+        f->u.window.args[f->u.window.nargs++] = c->u.call.args[i];
+    *ns = *sel;
+    ns->from = f;
+    ns->group_by = gb;
+    ns->ngroup_by = ng;
+    *out = ns;
+    *call = c;
+    *kind = wins[wk].kind;
+    return true;
+}
+
+static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, rel *out);
+
 static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel *out)
 {
+    const tide_sql_expr *saved = b->legacy;
+    tide_sql_window_kind saved_kind = b->legacy_kind;
+    b->legacy = NULL;
+    bool ok = bind_select_in(b, sel, env, out);
+    b->legacy = saved;
+    b->legacy_kind = saved_kind;
+    return ok;
+}
+
+static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, rel *out)
+{
     rel from;
+    const tide_sql_expr *lcall = NULL;
+    tide_sql_window_kind lkind = TIDE_SQL_WINDOW_TUMBLE;
+    if (!legacy_window(b, sel, &sel, &lcall, &lkind))
+        return false;
     if (sel->from) {
         if (!bind_from(b, sel->from, env, &from))
             return false;
+        b->legacy = lcall; /* (after the FROM: its own SELECTs have their own) */
+        b->legacy_kind = lkind;
     } else {
         tide_sql_plan *v = node(b, TIDE_SQL_PLAN_VALUES, sel->pos, 0);
         if (!rel_init(b, &from, v, NULL))

@@ -417,7 +417,47 @@ static bool parse_time_unit(parser *p, tide_sql_unit *u, const char *after)
     return false;
 }
 
-/* INTERVAL 'n' unit (the current token is INTERVAL). */
+/* The optional precision after an interval's unit, as Flink (Calcite)
+ * writes it: DAY(4), SECOND(3), SECOND(2, 3).  The leading precision
+ * bounds the digits of the value (`digits` of it); without one tide takes
+ * any value (Flink's default, DAY(2), would refuse INTERVAL '3650' DAY). */
+static bool parse_interval_precision(parser *p, int digits)
+{
+    if (!accept(p, TIDE_SQL_TOK_LPAREN))
+        return true;
+    for (int i = 0;; i++) {
+        tide_sql_token t = p->tok;
+        int64_t v;
+        if (t.kind != TIDE_SQL_TOK_INTEGER || !parse_i64(p->src + t.off, t.len, &v) || v < 1 || v > 18) {
+            expected(p, "an interval precision (1 to 18)");
+            return false;
+        }
+        if (i == 0 && digits > v) {
+            fail(p, "interval value of %d digits exceeds the precision %lld of its unit", digits, (long long)v);
+            return false;
+        }
+        advance(p);
+        if (i == 1 || !accept(p, TIDE_SQL_TOK_COMMA))
+            break;
+    }
+    if (!accept(p, TIDE_SQL_TOK_RPAREN)) {
+        expected(p, "')' after the interval precision");
+        return false;
+    }
+    return true;
+}
+
+/* Digits of |v| (1 for 0). */
+static int ndigits(int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    int n = 1;
+    while (u >= 10)
+        u /= 10, n++;
+    return n;
+}
+
+/* INTERVAL 'n' unit [(precision)] (the current token is INTERVAL). */
 static tide_sql_expr *parse_interval(parser *p)
 {
     tide_sql_pos start = tok_pos(&p->tok);
@@ -446,7 +486,7 @@ static tide_sql_expr *parse_interval(parser *p)
     }
     advance(p);
     tide_sql_unit unit;
-    if (!parse_unit(p, &unit, "after the interval value"))
+    if (!parse_unit(p, &unit, "after the interval value") || !parse_interval_precision(p, ndigits(count)))
         return NULL;
     return chk_expr(p, tide_sql_ast_interval(p->s, count, unit, span(p, start)));
 }

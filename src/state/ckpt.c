@@ -196,10 +196,11 @@ void tide_ckpt_close(tide_ckpt_dir *d) { free(d); }
 static int manifest_format(const tide_ckpt_dir *d, const tide_ckpt_meta *m, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap,
-                     "tide-checkpoint 1\njob %s\nid %" PRId64 "\nplan %016" PRIx64
+                     "tide-checkpoint 2\njob %s\nid %" PRId64 "\nplan %016" PRIx64
                      "\ntime_ms %" PRId64 "\nstate_bytes %" PRIu64 "\nstate_crc32c %08" PRIx32
-                     "\ninfo %s\n",
-                     d->job, m->id, m->plan, m->time_ms, m->state_bytes, m->state_crc, m->info);
+                     "\nfinished %d\ninfo %s\n",
+                     d->job, m->id, m->plan, m->time_ms, m->state_bytes, m->state_crc, m->finished ? 1 : 0,
+                     m->info);
     if (n < 0 || (size_t)n >= cap)
         return -1;
     int k = snprintf(buf + n, cap - (size_t)n, "crc32c %08" PRIx32 "\n",
@@ -241,23 +242,28 @@ static int manifest_parse(const tide_ckpt_dir *d, const char *path, int64_t id, 
     if (!get_u64(text + body + 7, 16, &crc) || tide_crc32c(0, text, body) != (uint32_t)crc)
         return tide_err_set(e, TIDE_ECORRUPT, "%s: damaged manifest (checksum mismatch)", path);
     text[body] = '\0';
-    static const char *const keys[] = {"tide-checkpoint", "job",          "id",   "plan",
-                                       "time_ms",         "state_bytes", "state_crc32c", "info"};
+    /* version 1 has no "finished" line (a checkpoint of version 1 is not finished) */
+    static const char *const keys[] = {"tide-checkpoint", "job",          "id",       "plan", "time_ms",
+                                       "state_bytes",     "state_crc32c", "finished", "info"};
+    int version = 0;
     char *save = NULL, *line = strtok_r(text, "\n", &save);
-    for (int k = 0; k < 8; k++, line = strtok_r(NULL, "\n", &save)) {
+    for (int k = 0, ln = 1; k < 9; k++, line = strtok_r(NULL, "\n", &save), ln++) {
+        if (k == 7 && version == 1)
+            k++; /* no "finished" */
         char *sp = line ? strchr(line, ' ') : NULL;
         if (!line || !sp || (size_t)(sp - line) != strlen(keys[k]) ||
             strncmp(line, keys[k], strlen(keys[k])) != 0)
-            return tide_err_set(e, TIDE_ECORRUPT, "%s:%d: expected '%s'", path, k + 1, keys[k]);
+            return tide_err_set(e, TIDE_ECORRUPT, "%s:%d: expected '%s'", path, ln, keys[k]);
         const char *v = sp + 1;
         uint64_t x = 0;
         bool ok = true;
         switch (k) {
         case 0:
-            if (strcmp(v, "1") != 0)
+            if (strcmp(v, "1") != 0 && strcmp(v, "2") != 0)
                 return tide_err_set(e, TIDE_EUNSUPPORTED,
-                                    "%s:1: checkpoint format version %s (this build reads 1)",
+                                    "%s:1: checkpoint format version %s (this build reads 1 and 2)",
                                     path, v);
+            version = v[0] - '0';
             break;
         case 1: ok = strcmp(v, d->job) == 0; break;
         case 2: ok = get_u64(v, 10, &x) && x == (uint64_t)id; break;
@@ -265,10 +271,11 @@ static int manifest_parse(const tide_ckpt_dir *d, const char *path, int64_t id, 
         case 4: ok = get_u64(v, 10, &x) && x <= INT64_MAX, m->time_ms = (int64_t)x; break;
         case 5: ok = get_u64(v, 10, &m->state_bytes); break;
         case 6: ok = strlen(v) == 8 && get_u64(v, 16, &x), m->state_crc = (uint32_t)x; break;
+        case 7: ok = (strcmp(v, "0") == 0 || strcmp(v, "1") == 0), m->finished = v[0] == '1'; break;
         default: ok = strlen(v) < sizeof m->info; snprintf(m->info, sizeof m->info, "%s", v); break;
         }
         if (!ok)
-            return tide_err_set(e, TIDE_ECORRUPT, "%s:%d: bad %s '%.64s'", path, k + 1, keys[k], v);
+            return tide_err_set(e, TIDE_ECORRUPT, "%s:%d: bad %s '%.64s'", path, ln, keys[k], v);
     }
     if (line)
         return tide_err_set(e, TIDE_ECORRUPT, "%s: unexpected line '%.64s'", path, line);

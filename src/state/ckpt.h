@@ -11,15 +11,17 @@
  *
  * <id> is 20 decimal digits.  Job names follow the topic rules (letters,
  * digits, '.', '_', '-'; 1 to 200 characters).  The manifest is text, one
- * "key value" per line, in this order (version 1):
+ * "key value" per line, in this order (version 2; version 1, still read,
+ * has no "finished" line):
  *
- *   tide-checkpoint 1
+ *   tide-checkpoint 2
  *   job dau
  *   id 17
  *   plan 5f3a9c0e12d4b871        the fingerprint of the plan the state is of
  *   time_ms 1765000000000        wall clock when it was written
  *   state_bytes 123456
  *   state_crc32c 89abcdef        of the whole state file
+ *   finished 0                   1: the job's final checkpoint at the end of its input
  *   info <one line of text>      what the job records to show (positions, watermark)
  *   crc32c 0123abcd              of every byte before this line
  *
@@ -48,6 +50,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +62,7 @@ typedef struct tide_ckpt_meta {
     int64_t time_ms;       /* set by tide_ckpt_write */
     uint64_t state_bytes;  /* set by tide_ckpt_write */
     uint32_t state_crc;    /* set by tide_ckpt_write */
+    bool finished;         /* the final checkpoint of a job whose input ended */
     char info[TIDE_CKPT_INFO_MAX]; /* one line (no newline); may be empty */
 } tide_ckpt_meta;
 

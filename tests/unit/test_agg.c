@@ -141,7 +141,7 @@ static expect brute(tide_agg_kind k, tide_type t, mv *vals, size_t n, double abs
         return x;
     case TIDE_AGG_SUM:
     case TIDE_AGG_AVG: {
-        tide_type out = k == TIDE_AGG_AVG || t == TIDE_TYPE_DOUBLE ? TIDE_TYPE_DOUBLE : t;
+        tide_type out = t; /* SUM and AVG keep the input type (Flink's) */
         x.v = (tide_value){.type = out, .is_null = nn == 0};
         if (!nn)
             return x;
@@ -151,8 +151,7 @@ static expect brute(tide_agg_kind k, tide_type t, mv *vals, size_t n, double abs
                 if (!vals[i].null)
                     s += vals[i].i;
             if (k == TIDE_AGG_AVG) {
-                x.v.u.f64 = (double)s / (double)nn;
-                x.tol = fabs(x.v.u.f64) * 1e-15;
+                x.v.u.i64 = (int64_t)(s / (__int128)nn); /* C truncates toward zero, as Java's long division */
             } else if (s > INT64_MAX || s < INT64_MIN) {
                 x.rc = TIDE_ERANGE;
             } else {
@@ -515,7 +514,7 @@ static void test_bind(void)
     TT_OK(tide_agg_bind(&a, "sum", 3, false, false, TIDE_TYPE_DOUBLE, 0, &e));
     TT_ASSERT_EQ_INT(a.out_type, TIDE_TYPE_DOUBLE);
     TT_OK(tide_agg_bind(&a, "avg", 3, false, false, TIDE_TYPE_BIGINT, 0, &e));
-    TT_ASSERT_EQ_INT(a.out_type, TIDE_TYPE_DOUBLE);
+    TT_ASSERT_EQ_INT(a.out_type, TIDE_TYPE_BIGINT);
     TT_OK(tide_agg_bind(&a, "MIN", 3, false, false, TIDE_TYPE_TIMESTAMP, 0, &e));
     TT_ASSERT_EQ_INT(a.out_type, TIDE_TYPE_TIMESTAMP);
     TT_ASSERT(!a.invertible && !a.has_free);
@@ -636,7 +635,18 @@ static void test_sum_overflow(void)
     TT_OK(tide_agg_step_i64(&a, st, INT64_MAX, &e));
     TT_OK(tide_agg_step_i64(&a, st, INT64_MAX, &e));
     TT_OK(tide_agg_result(&a, st, &r, &e));
-    TT_ASSERT(r.type == TIDE_TYPE_DOUBLE && r.u.f64 == (double)INT64_MAX);
+    TT_ASSERT(r.type == TIDE_TYPE_BIGINT && r.u.i64 == INT64_MAX);
+    /* truncated toward zero, as Flink's (Java's long division): -7 / 2 = -3 */
+    tide_agg_init(&a, st);
+    TT_OK(tide_agg_step_i64(&a, st, -3, &e));
+    TT_OK(tide_agg_step_i64(&a, st, -4, &e));
+    TT_OK(tide_agg_result(&a, st, &r, &e));
+    TT_ASSERT_EQ_INT(r.u.i64, -3);
+    tide_agg_init(&a, st);
+    TT_OK(tide_agg_step_i64(&a, st, 3, &e));
+    TT_OK(tide_agg_step_i64(&a, st, 4, &e));
+    TT_OK(tide_agg_result(&a, st, &r, &e));
+    TT_ASSERT_EQ_INT(r.u.i64, 3);
 }
 
 static void test_double_specials(void)

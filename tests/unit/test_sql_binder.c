@@ -427,7 +427,7 @@ static void test_plan_fields(void)
     TT_ASSERT_EQ_STR(wa->cols[3].name, "window_time");
     TT_ASSERT(wa->cols[3].rowtime);
     TT_ASSERT_EQ_INT(wa->cols[4].type, TIDE_TYPE_BIGINT);
-    TT_ASSERT_EQ_INT(wa->cols[5].type, TIDE_TYPE_DOUBLE);
+    TT_ASSERT_EQ_INT(wa->cols[5].type, TIDE_TYPE_BIGINT);
     /* the project reads country (0), window_start (1), the two aggregates (4, 5) */
     uint32_t want_cols[4] = {1, 0, 4, 5};
     for (int i = 0; i < 4; i++) {

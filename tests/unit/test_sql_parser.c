@@ -215,6 +215,9 @@ static const struct {
      "SELECT INTERVAL '30' DAY, INTERVAL '1' HOUR, INTERVAL '2' MONTH, INTERVAL '5' MINUTE, "
      "INTERVAL '-3' SECOND, "
      "INTERVAL '1' YEAR, INTERVAL '4' SECOND;"},
+    /* Flink's precision after the unit: checked, then dropped */
+    {"SELECT INTERVAL '3650' DAY(4), INTERVAL '5' SECOND(2, 3), INTERVAL '99' hour(2)",
+     "SELECT INTERVAL '3650' DAY, INTERVAL '5' SECOND, INTERVAL '99' HOUR;"},
     /* identifiers */
     {"SELECT `User Id`, \"Name\", `a``b`, \"x\"\"y\", MyCol, \"lower\", `select` FROM `My Table`",
      "SELECT `User Id`, `Name`, `a``b`, `x\"y`, mycol, lower, `select` FROM `My Table`;"},
@@ -400,6 +403,9 @@ static const struct {
     unsigned line, col;
     const char *msg;
 } errors[] = {
+    {"SELECT INTERVAL '3650' DAY(3)", 1, 28, "interval value of 4 digits exceeds the precision 3 of its unit"},
+    {"SELECT INTERVAL '1' DAY(0)", 1, 25, "expected an interval precision (1 to 18), found '0'"},
+    {"SELECT INTERVAL '1' DAY(2", 1, 26, "expected ')' after the interval precision, found end of input"},
     {"SELECT COUNT(x FROM t", 1, 16, "expected ')' after function arguments, found 'FROM'"},
     {"SELECT a FROM", 1, 14, "expected a table name, '(' or TABLE(...), found end of input"},
     {"SELECT 'abc", 1, 8, "unterminated string literal"},

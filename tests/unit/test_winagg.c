@@ -259,7 +259,7 @@ static void brute_vals(const rec *rs, const int *idx, int n, tide_value out[NAGG
     out[2] = cb ? bint(sb) : bnull(TIDE_TYPE_BIGINT);
     out[3] = cb ? bint(mnb) : bnull(TIDE_TYPE_BIGINT);
     out[4] = cb ? bint(mxb) : bnull(TIDE_TYPE_BIGINT);
-    out[5] = cb ? bdbl((double)sb / (double)cb) : bnull(TIDE_TYPE_DOUBLE); /* AVG -> DOUBLE */
+    out[5] = cb ? bint((int64_t)(sb / cb)) : bnull(TIDE_TYPE_BIGINT); /* AVG(BIGINT) -> BIGINT, truncated */
     out[6] = bint(dist_s);
     if (nan_d || (pinf && ninf))
         sd = NAN;

@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""flink_diff.py - run the same SQL in tide and in Apache Flink, compare the rows.
+
+Each case is a script of CREATE TABLE statements and one query.  Both
+engines read the same CSV files; tide runs the script as it is (at
+parallelism 1, 2 and 4), Flink (PyFlink, streaming mode, parallelism 1, a
+watermark after every record) runs it with the tables translated to its
+filesystem connector.  A changelog (tide's op column, Flink's row kinds)
+is applied, so the final rows are compared as multisets.  Values are
+compared as text: TIMESTAMP 'YYYY-MM-DD HH:MM:SS.mmm', DOUBLE to 12
+significant digits, NULL as empty.
+
+Cases: every query of examples/*.sql whose tables are files or the
+'logins' generator (a generator table is first written to a CSV by tide,
+and both engines read that file), and a generated family of windowed and
+unwindowed aggregations over a generated CSV with out-of-order and late
+rows (--generated N, --seed S).
+
+Usage (scripts/flink_diff.sh installs Flink and calls this):
+  flink_diff.py --tide BUILD/tide [--examples DIR] [--generated N] [--seed S]
+                [--work DIR] [--only SUBSTRING] [--keep-going]
+Prints one line per case (agree / DIFFER / tide-error / flink-error) and a
+summary; exit status 0 when every case that both engines ran agrees.
+"""
+import argparse
+import csv
+import io
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+
+# ---------------------------------------------------------------- SQL text
+
+
+def split_statements(text):
+    """Statements of a script, without comments, split at ';' outside quotes."""
+    out, cur, i, n = [], [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '-' and text.startswith('--', i):
+            j = text.find('\n', i)
+            i = n if j < 0 else j + 1
+            cur.append('\n')
+            continue
+        if c == "'":
+            j = i + 1
+            while j < n:
+                if text[j] == "'" and j + 1 < n and text[j + 1] == "'":
+                    j += 2
+                    continue
+                if text[j] == "'":
+                    break
+                j += 1
+            cur.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if c == ';':
+            s = ''.join(cur).strip()
+            if s:
+                out.append(s)
+            cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    s = ''.join(cur).strip()
+    if s:
+        out.append(s)
+    return out
+
+
+OPT_RE = re.compile(r"'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'")
+
+
+def parse_create(stmt):
+    """(name, columns text, options dict) of a CREATE TABLE, or None."""
+    m = re.match(r"\s*CREATE\s+TABLE\s+(\w+)\s*\((.*)\)\s*WITH\s*\((.*)\)\s*$", stmt, re.S | re.I)
+    if not m:
+        return None
+    opts = {k.lower(): v for k, v in OPT_RE.findall(m.group(3))}
+    return m.group(1), m.group(2), opts
+
+
+def with_clause(opts):
+    return "WITH (" + ", ".join("'%s' = '%s'" % (k, v) for k, v in opts.items()) + ")"
+
+
+# ---------------------------------------------------------------- values
+
+
+def norm(v):
+    """One cell as text, the same for both engines."""
+    if v is None or v == '':
+        return ''
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    if hasattr(v, 'strftime'):  # datetime
+        return v.strftime('%Y-%m-%d %H:%M:%S.') + '%03d' % (v.microsecond // 1000)
+    if isinstance(v, float):
+        return fmt_float(v)
+    s = str(v)
+    if re.fullmatch(r'-?\d+\.\d*(e[-+]?\d+)?|-?\d+e[-+]?\d+|nan|-?inf', s, re.I):
+        try:
+            return fmt_float(float(s))
+        except ValueError:
+            return s
+    if s in ('TRUE', 'FALSE'):
+        return s.lower()
+    return s
+
+
+def fmt_float(f):
+    if math.isnan(f):
+        return 'nan'
+    if math.isinf(f):
+        return 'inf' if f > 0 else '-inf'
+    if f == int(f) and abs(f) < 1e15:
+        return str(int(f))
+    return '%.12g' % f
+
+
+def apply_changelog(rows, kinds):
+    """The final multiset of a changelog: +I/+U add a row, -U/-D remove one."""
+    final = Counter()
+    for r, k in zip(rows, kinds):
+        if k in ('+I', '+U'):
+            final[r] += 1
+        else:
+            final[r] -= 1
+            if final[r] <= 0:
+                del final[r]
+    return final
+
+
+# ---------------------------------------------------------------- tide
+
+
+def run_tide(tide, script_path, par):
+    p = subprocess.run([tide, 'run', script_path, '--format', 'csv', '--parallelism', str(par)],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError((p.stderr.strip().splitlines() or ['exit %d' % p.returncode])[-1])
+    rd = list(csv.reader(io.StringIO(p.stdout)))
+    if not rd:
+        return Counter(), p.stderr
+    head, body = rd[0], rd[1:]
+    if head and head[0] == 'op':
+        return apply_changelog([tuple(norm(c) for c in r[1:]) for r in body], [r[0] for r in body]), p.stderr
+    return Counter(tuple(norm(c) for c in r) for r in body), p.stderr
+
+
+# ---------------------------------------------------------------- Flink
+
+
+class Flink:
+    def __init__(self):
+        from pyflink.table import EnvironmentSettings, TableEnvironment
+        self.TableEnvironment, self.EnvironmentSettings = TableEnvironment, EnvironmentSettings
+
+    def run(self, ddls, query):
+        env = self.TableEnvironment.create(self.EnvironmentSettings.in_streaming_mode())
+        c = env.get_config()
+        c.set('parallelism.default', '1')
+        c.set('table.local-time-zone', 'UTC')
+        c.set('pipeline.auto-watermark-interval', '0')  # a watermark after every record, as tide
+        for d in ddls:
+            env.execute_sql(d)
+        res = env.execute_sql(query)
+        rows, kinds = [], []
+        with res.collect() as it:
+            for row in it:
+                rows.append(tuple(norm(x) for x in row))
+                kinds.append(str(row.get_row_kind()))
+        return apply_changelog(rows, kinds)
+
+
+# ---------------------------------------------------------------- cases
+
+
+class Case:
+    def __init__(self, name, tide_ddls, flink_ddls, query):
+        self.name, self.tide_ddls, self.flink_ddls, self.query = name, tide_ddls, flink_ddls, query
+
+
+def translate_tables(stmts, base_dir, work, tide, skip_reasons):
+    """tide DDL and Flink DDL for the CREATE TABLEs of a script; None when a
+    table cannot be read by both (a topic, stdin)."""
+    tide_ddls, flink_ddls = [], []
+    for st in stmts:
+        pc = parse_create(st)
+        if not pc:
+            continue
+        name, cols, opts = pc
+        conn = opts.get('connector', '').lower()
+        if conn == 'logins':
+            path = os.path.join(work, 'gen-%s-%08x.csv' % (name, abs(hash(st)) & 0xffffffff))
+            if not os.path.exists(path):
+                gen_sql = path + '.sql'
+                with open(gen_sql, 'w') as f:
+                    f.write(st + ';\n')
+                    f.write("CREATE TABLE gen_out (%s) WITH ('connector' = 'file', 'path' = '%s', "
+                            "'format' = 'csv');\n" % (strip_watermark(cols), path))
+                    f.write('INSERT INTO gen_out SELECT * FROM %s;\n' % name)
+                p = subprocess.run([tide, 'run', gen_sql], capture_output=True, text=True)
+                if p.returncode != 0:
+                    skip_reasons.append('generator: ' + p.stderr.strip()[-200:])
+                    return None
+            opts = {'connector': 'file', 'path': path, 'format': 'csv'}
+            conn = 'file'
+        if conn != 'file':
+            skip_reasons.append("table %s: connector '%s' (Flink reads files here)" % (name, conn))
+            return None
+        path = opts['path'] if os.path.isabs(opts['path']) else os.path.join(base_dir, opts['path'])
+        topts = dict(opts)
+        topts['path'] = path
+        tide_ddls.append('CREATE TABLE %s (%s) %s' % (name, cols, with_clause(topts)))
+        fpath = path
+        if opts.get('csv.header', 'false').lower() == 'true':  # Flink's csv has no header option
+            fpath = os.path.join(work, 'nohead-' + os.path.basename(path))
+            with open(path) as src, open(fpath, 'w') as dst:
+                next(src, None)
+                for line in src:
+                    dst.write(line)
+        fopts = {'connector': 'filesystem', 'path': fpath, 'format': 'csv'}
+        if opts.get('format', 'csv') != 'csv':
+            skip_reasons.append('table %s: format %s' % (name, opts.get('format')))
+            return None
+        fopts['csv.ignore-parse-errors'] = 'true'  # tide: bad rows are dead letters
+        flink_ddls.append('CREATE TABLE %s (%s) %s' % (name, cols, with_clause(fopts)))
+    return tide_ddls, flink_ddls
+
+
+def strip_watermark(cols):
+    return re.sub(r',\s*WATERMARK\s+FOR.*$', '', cols, flags=re.S | re.I)
+
+
+def example_cases(src_dir, work, tide):
+    """The queries of a copy of examples/, after make_logins_csv.sql wrote
+    its logins.csv there."""
+    cases, skipped = [], []
+    ex_dir = os.path.join(work, 'examples')
+    os.makedirs(ex_dir, exist_ok=True)
+    for fn in os.listdir(src_dir):
+        if fn.endswith('.sql') or fn.endswith('.csv'):
+            with open(os.path.join(src_dir, fn), 'rb') as s, open(os.path.join(ex_dir, fn), 'wb') as d:
+                d.write(s.read())
+    mk = os.path.join(ex_dir, 'make_logins_csv.sql')
+    if os.path.exists(mk) and not os.path.exists(os.path.join(ex_dir, 'logins.csv')):
+        subprocess.run([tide, 'run', mk], check=True, capture_output=True)
+    for fn in sorted(os.listdir(ex_dir)):
+        if not fn.endswith('.sql') or fn.startswith('make_'):
+            continue
+        text = open(os.path.join(ex_dir, fn)).read()
+        stmts = split_statements(text)
+        reasons = []
+        tr = translate_tables(stmts, ex_dir, work, tide, reasons)
+        queries = [s for s in stmts if not parse_create(s) and re.match(r'\s*(SELECT|WITH)\b', s, re.I)]
+        if tr is None:
+            skipped.append((fn, '; '.join(reasons)))
+            continue
+        for i, q in enumerate(queries):
+            if re.search(r'\bEMIT\b', q, re.I):
+                skipped.append(('%s#%d' % (fn, i + 1), 'EMIT clause (tide only)'))
+                continue
+            cases.append(Case('%s#%d' % (fn, i + 1), tr[0], tr[1], q))
+    return cases, skipped
+
+
+def gen_csv(path, seed, n=3000):
+    """Logins over 2 days, up to 20 s out of order, ~1% an hour late;
+    'ts,user_id,country,device' without a header."""
+    rnd = random.Random(seed)
+    base = 1704067200000  # 2024-01-01
+    t = base
+    mx = 0
+    with open(path, 'w') as f:
+        for i in range(n):
+            t += rnd.randint(0, 2 * 86400000 // n * 2)
+            ts = t - rnd.randint(0, 20000)
+            if rnd.random() < 0.01 and i > 10:
+                ts = mx - 3600000 - rnd.randint(0, 600000)
+            mx = max(mx, ts)
+            u = int(rnd.paretovariate(1.2)) % 400
+            ctry = rnd.choice(['US', 'US', 'DE', 'FR', 'IN', 'BR'])
+            dev = rnd.choice(['ios', 'android', 'web'])  # no empty field: see the README on NULLs
+            s = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(ts // 1000)) + '.%03d' % (ts % 1000)
+            f.write('%s,%d,%s,%s\n' % (s, u, ctry, dev))
+
+
+def generated_cases(n, seed, work):
+    rnd = random.Random(seed)
+    path = os.path.join(work, 'gen-logins-%d.csv' % seed)
+    gen_csv(path, seed)
+    cols = ('ts TIMESTAMP(3), user_id BIGINT, country STRING, device STRING, '
+            "WATERMARK FOR ts AS ts - INTERVAL '30' SECOND")
+    tide_ddl = "CREATE TABLE logins (%s) WITH ('connector' = 'file', 'path' = '%s', 'format' = 'csv')" % (cols, path)
+    flink_ddl = ("CREATE TABLE logins (%s) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv', "
+                 "'csv.ignore-parse-errors' = 'true')" % (cols, path))
+    windows = [
+        "TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR)",
+        "TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '10' MINUTE)",
+        "HOP(TABLE logins, DESCRIPTOR(ts), INTERVAL '15' MINUTE, INTERVAL '1' HOUR)",
+        "HOP(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR, INTERVAL '3' HOUR)",
+        "CUMULATE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR, INTERVAL '1' DAY)",
+        "SESSION(TABLE logins, DESCRIPTOR(ts), INTERVAL '5' MINUTE)",
+        "SESSION(TABLE logins PARTITION BY country, DESCRIPTOR(ts), INTERVAL '10' MINUTE)",
+    ]
+    aggs = ['COUNT(*)', 'COUNT(DISTINCT user_id)', 'SUM(user_id)', 'MIN(user_id)', 'MAX(user_id)',
+            'AVG(user_id)', 'AVG(CAST(user_id AS DOUBLE))', 'COUNT(device)', 'SUM(CASE WHEN device = \'ios\' THEN 1 ELSE 0 END)']
+    wheres = ['', "WHERE country <> 'US'", 'WHERE user_id % 3 = 0', "WHERE device IS NOT NULL AND device <> ''"]
+    keysets = [[], ['country'], ['device'], ['country', 'device']]
+    cases = []
+    for i in range(n):
+        w = rnd.choice(windows)
+        keys = list(rnd.choice(keysets))
+        if 'PARTITION BY country' in w and 'country' not in keys:
+            keys = ['country'] + keys
+        picked = rnd.sample(aggs, rnd.randint(1, 3))
+        where = rnd.choice(wheres)
+        unwindowed = rnd.random() < 0.2 and keys
+        sel = ', '.join(keys + ['%s AS a%d' % (a, j) for j, a in enumerate(picked)])
+        having = ' HAVING COUNT(*) > %d' % rnd.randint(1, 20) if rnd.random() < 0.3 else ''
+        if unwindowed:
+            q = 'SELECT %s FROM logins %s GROUP BY %s%s' % (sel, where, ', '.join(keys), having)
+        else:
+            q = ('SELECT window_start, window_end, %s FROM TABLE(%s) %s GROUP BY window_start, window_end%s%s'
+                 % (sel, w, where, ''.join(', ' + k for k in keys), having))
+        cases.append(Case('generated#%d' % (i + 1), [tide_ddl], [flink_ddl], q))
+    return cases
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--tide', required=True)
+    ap.add_argument('--examples')
+    ap.add_argument('--generated', type=int, default=40)
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--work', default='/tmp/tide-flink-diff')
+    ap.add_argument('--only')
+    ap.add_argument('--parallelism', default='1,2,4')
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    cases, skipped = [], []
+    if a.examples:
+        c, s = example_cases(a.examples, a.work, a.tide)
+        cases += c
+        skipped += s
+    cases += generated_cases(a.generated, a.seed, a.work)
+    if a.only:
+        cases = [c for c in cases if a.only in c.name]
+    pars = [int(p) for p in a.parallelism.split(',')]
+    flink = Flink()
+    tally = Counter()
+    for name, why in skipped:
+        print('skip       %s: %s' % (name, why))
+        tally['skip'] += 1
+    for c in cases:
+        script = os.path.join(a.work, re.sub(r'[^\w.-]', '_', c.name) + '.sql')
+        with open(script, 'w') as f:
+            f.write(';\n'.join(c.tide_ddls + [c.query]) + ';\n')
+        try:
+            got = [run_tide(a.tide, script, p)[0] for p in pars]
+        except Exception as ex:  # noqa: BLE001 - reported, counted
+            print('tide-error %s: %s\n           %s' % (c.name, ex, ' '.join(c.query.split())))
+            tally['tide-error'] += 1
+            continue
+        if any(g != got[0] for g in got[1:]):
+            print('DIFFER     %s: tide at P=%s does not agree with itself' % (c.name, a.parallelism))
+            tally['differ'] += 1
+            continue
+        try:
+            want = flink.run(c.flink_ddls, c.query)
+        except Exception as ex:  # noqa: BLE001
+            lines = [ln.strip() for ln in str(ex).splitlines()]
+            causes = [ln for ln in lines if re.match(r'(Caused by: )?[\w.$]+(Exception|Error)\b', ln)]
+            msg = (causes[-1] if causes else (lines[:1] or ['?'])[0])[:400]
+            print('flink-error %s: %s\n           %s' % (c.name, msg, ' '.join(c.query.split())))
+            tally['flink-error'] += 1
+            continue
+        if got[0] == want:
+            print('agree      %s (%d rows)' % (c.name, sum(want.values())))
+            tally['agree'] += 1
+        else:
+            print('DIFFER     %s: %s' % (c.name, ' '.join(c.query.split())))
+            only_t = got[0] - want
+            only_f = want - got[0]
+            for r in sorted(only_t)[:5]:
+                print('           tide only:  %s' % ','.join(r))
+            for r in sorted(only_f)[:5]:
+                print('           flink only: %s' % ','.join(r))
+            print('           (%d rows only in tide, %d only in Flink)' % (sum(only_t.values()), sum(only_f.values())))
+            tally['differ'] += 1
+    print('summary: %d agree, %d differ, %d tide errors, %d flink errors, %d skipped' % (
+        tally['agree'], tally['differ'], tally['tide-error'], tally['flink-error'], tally['skip']))
+    return 0 if tally['differ'] == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,124 @@
+/*
+ * coord.h - a named job: its directory, its lock, the checkpoint
+ * coordinator and recovery (DESIGN.md 5).
+ *
+ *   tide_coord *c;  tide_coord_open(&c, &cfg, &e);    -- lock, newest checkpoint
+ *   tide_job_cfg jc = {.flow.barrier_base = tide_coord_barrier_base(c)};
+ *   tide_job_create(&j, spec, &jc, &e);
+ *   tide_coord_run(c, j, &e);     -- restore, run with checkpoints, final one
+ *   tide_coord_close(c);
+ *
+ * Layout, under the data directory:
+ *
+ *   jobs/<job>/lock           flock'd by the process running the job (holds
+ *                             its pid, for the refusal message)
+ *   jobs/<job>/ids            the checkpoint ids handed out so far (below)
+ *   jobs/<job>/checkpoints/   the checkpoints (state/ckpt.h)
+ *
+ * A checkpoint, every cfg.interval_ms of processing time:
+ *   1. barrier n is injected at every source (exec/flow.h); each node
+ *      instance snapshots when its task aligned it (sinks pre-commit there:
+ *      exec/node_write.h); instances of tasks that already ended snapshot
+ *      on the coordinator's thread (tide_flow_snapshot_ended);
+ *   2. once every instance's snapshot is in, the store is written with
+ *      state/ckpt.h (temp, fsync, rename, manifest last; its fault points
+ *      ckpt.*).  The manifest's info line says where the sources were and
+ *      the watermark they had sent;
+ *   3. only after the manifest is durable: complete(n) on every node
+ *      instance, on its task's own thread (tide_flow_complete; sinks commit
+ *      transaction n there), and the coordinator waits until every task
+ *      served it before it injects barrier n+1, so a node sees snapshot(n),
+ *      complete(n), snapshot(n+1), ... in that order.
+ * A checkpoint that cannot be written (an I/O error at any step) fails the
+ * job: it stops with that error and a rerun resumes from the newest
+ * complete checkpoint (its sinks abort what was pre-committed after it).
+ * When the input ends, a final checkpoint (manifest "finished 1") is taken
+ * after the flow ended and before the job's resources are finished, so it
+ * commits everything.  tide_coord_stop (SIGINT, SIGTERM) takes a checkpoint
+ * through a barrier and then stops the job: a rerun resumes there.
+ *
+ * Ids.  Checkpoint n is transaction n of the job's sinks, and a sink
+ * refuses an id older than one it applied (aborts included).  A run that
+ * died after barrier n reached a sink but before checkpoint n was complete
+ * leaves transaction n aborted, so ids must never be reused: the ids file
+ * reserves blocks of TIDE_COORD_ID_BLOCK ids ahead (rewritten atomically
+ * before an id beyond the block is handed out), and a run starts after
+ * everything reserved before (so after a crash the ids jump).  File
+ * (version 1): "tide-ids 1\nnext N\ncrc32c X\n", X the CRC-32C of the lines
+ * before; a damaged file is reported and the ids continue 2^20 past the
+ * newest checkpoint.
+ *
+ * Fault points (base/fault.h), besides state/ckpt.h's: job.barrier (before
+ * a barrier is injected), job.ids (before the ids file is rewritten),
+ * job.complete (after the manifest is durable, before complete(n)).
+ *
+ * Threads: open, run and close from one thread; stop from any (a signal
+ * watcher).  The coordinator runs on a thread of its own during run.
+ */
+#ifndef TIDE_JOB_COORD_H
+#define TIDE_JOB_COORD_H
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "job/job.h"
+#include "state/ckpt.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TIDE_COORD_ID_BLOCK 1024
+
+typedef struct tide_coord_cfg {
+    const char *datadir;  /* copied */
+    const char *job;      /* copied; the topic rules (state/ckpt.h) */
+    uint64_t plan;        /* the plan's fingerprint: a checkpoint of another is refused */
+    int64_t interval_ms;  /* between checkpoints; 0: only the final one */
+    uint32_t keep;        /* complete checkpoints kept; 0: 3 */
+    /* reports (a leftover removed, a damaged checkpoint skipped, ...); NULL: stderr */
+    void (*report)(void *ctx, const char *msg);
+    void *report_ctx;
+} tide_coord_cfg;
+
+typedef struct tide_coord tide_coord;
+
+/* Take the job's lock (TIDE_ELOCKED "job NAME is running (pid N)" when
+ * another process holds it), open its checkpoints, load the newest complete
+ * one (TIDE_EINVAL naming both fingerprints and `tide job reset NAME` when
+ * it is of another plan) and reserve ids. */
+int tide_coord_open(tide_coord **out, const tide_coord_cfg *cfg, tide_err *e);
+/* Releases the lock.  NULL is a no-op. */
+void tide_coord_close(tide_coord *c);
+
+/* The newest complete checkpoint (false: none, a fresh job).  Borrowed
+ * until close. */
+bool tide_coord_latest(const tide_coord *c, const tide_ckpt_meta **m);
+/* The flow's barrier base for this run (tide_flow_cfg.barrier_base). */
+int64_t tide_coord_barrier_base(const tide_coord *c);
+
+/* Run job `j` (made from the job's spec with tide_coord_barrier_base):
+ * restored from the newest checkpoint when there is one (not finished),
+ * with checkpoints every interval, and the final one at the end of the
+ * input.  0, the job's error, or the first checkpoint error (which stopped
+ * the job).  A job stopped with tide_coord_stop returns TIDE_EFAILED
+ * "cancelled" like tide_job_cancel (tide_coord_stopped says so). */
+int tide_coord_run(tide_coord *c, tide_job *j, tide_err *e);
+/* Any thread, during run: take a checkpoint, then stop the job.  A second
+ * call stops it at once (no checkpoint). */
+void tide_coord_stop(tide_coord *c);
+bool tide_coord_stopped(const tide_coord *c);
+
+/* The last checkpoint this run wrote: id (0: none), its size and how long
+ * it took from the barrier to the durable manifest. */
+typedef struct tide_coord_stats {
+    int64_t last_id;
+    uint64_t last_bytes;
+    int64_t last_ms;
+    uint64_t checkpoints; /* written by this run */
+} tide_coord_stats;
+void tide_coord_stats_get(tide_coord *c, tide_coord_stats *out);
+
+/* The info line of a store: "sources: <each scan's position>, watermark
+ * <time>" (node_scan.h's words).  Appended to `out`. */
+int tide_coord_describe(const tide_job_spec *spec, const tide_buf *store, tide_buf *out, tide_err *e);
+
+#endif

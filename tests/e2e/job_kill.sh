@@ -1,0 +1,154 @@
+#!/bin/bash
+# Named jobs (`tide run --job NAME`): checkpoints, resume after kill -9 and
+# after SIGTERM, and the refusals.
+#
+# A CSV of out-of-order logins (within the 5 s watermark bound: no late
+# rows), a per-minute, per-country COUNT(*) and COUNT(DISTINCT) to stdout.
+# The uninterrupted run is checked against sqlite3.  Then the same query as
+# a named job with checkpoints every 20 ms is killed (SIGKILL, and every
+# fourth time SIGTERM) at random moments and rerun until a run finishes.
+# stdout is at-least-once, so each run's rows must be a contiguous stretch
+# of the uninterrupted run's rows, in order (a run writes exactly the rows
+# after the checkpoint it resumed from, then dies anywhere), the last run's
+# rows its tail, and the union of all runs every row.  Refusals: a second
+# run of a running job (its lock), a changed query (another plan), a
+# finished job, a script of two statements.  TIDE_KILLS sets the number of
+# kills (default 12).
+. "$(dirname "$0")/lib.bash"
+e2e_init job_kill
+B=$TIDE_BIN
+command -v sqlite3 >/dev/null || { echo "sqlite3 missing (scripts/deps.sh installs it)" >&2; exit 1; }
+KILLS=${TIDE_KILLS:-12}
+
+awk 'BEGIN {
+    seed = 4242; n = 1000000; t = 1704067200000
+    split("US IN DE FR BR JP", ctry, " ")
+    for (i = 0; i < n; i++) {
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        r = int(seed / 65536)
+        t += r % 40
+        ts = t - (r % 8 == 0 ? r % 4000 : 0)
+        printf "%.0f,%d,%s\n", ts, r % 5000, ctry[r % 6 + 1]
+    }
+}' >"$T/in.csv"
+expect_eq "input rows" "$(wc -l <"$T/in.csv")" "1000000"
+
+cat >"$T/q.sql" <<'EOF'
+CREATE TABLE logins (ts TIMESTAMP(3), user_id BIGINT, country STRING,
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)
+WITH ('connector' = 'file', 'path' = 'in.csv', 'format' = 'csv');
+SELECT window_start, window_end, country, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users
+FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, country;
+EOF
+
+# the uninterrupted run, and sqlite3's answer
+"$B" run "$T/q.sql" --format csv >"$T/full.csv" 2>"$T/full.err" || bad "uninterrupted run" "$(cat "$T/full.err")"
+tail -n +2 "$T/full.csv" >"$T/full.rows"
+sqlite3 "$T/db" <<EOF >"$T/want.rows"
+CREATE TABLE logins (ts INTEGER, user_id INTEGER, country TEXT);
+.mode csv
+.import $T/in.csv logins
+.mode list
+.separator ,
+SELECT strftime('%Y-%m-%d %H:%M:%S.000', (ts / 60000) * 60, 'unixepoch'),
+       strftime('%Y-%m-%d %H:%M:%S.000', (ts / 60000 + 1) * 60, 'unixepoch'),
+       country, COUNT(*), COUNT(DISTINCT user_id)
+FROM logins GROUP BY ts / 60000, country;
+EOF
+if [ -s "$T/want.rows" ] && cmp -s <(sort "$T/full.rows") <(sort "$T/want.rows"); then
+    ok "uninterrupted run = sqlite3 ($(wc -l <"$T/full.rows") rows)"
+else
+    bad "uninterrupted run = sqlite3" "$(diff <(sort "$T/full.rows") <(sort "$T/want.rows") | head -5)"
+fi
+
+# one named run, never interrupted: the same rows, a finished checkpoint
+"$B" run "$T/q.sql" --format csv --job once >"$T/once.csv" 2>"$T/once.err"
+expect_eq "named run exits 0" "$?" "0"
+if cmp -s "$T/full.csv" "$T/once.csv"; then ok "named run = plain run"; else bad "named run" "differs"; fi
+expect_grep "final checkpoint" "^job once: checkpoint [0-9]+ \(finished\)" "$T/once.err"
+expect_grep "manifest finished" "^finished 1" "$(ls "$TIDE_DATA"/jobs/once/checkpoints/*.manifest | tail -1)"
+expect_grep "manifest info" "^info sources: .*in.csv byte [0-9]+ line 1000001.*, watermark " \
+    "$(ls "$TIDE_DATA"/jobs/once/checkpoints/*.manifest | tail -1)"
+expect_status "finished job: nothing to do" 0 "$B" run "$T/q.sql" --format csv --job once
+expect_grep "finished job says so" "^job once finished at checkpoint [0-9]+ .*tide job reset once" "$T/err"
+expect_eq "finished job writes nothing" "$(wc -c <"$T/out")" "0"
+
+# kill at random moments until a run finishes
+RANDOM=7
+runs=0 kills=0 terms=0 resumed=0 finished=0 last=0
+: >"$T/all.rows"
+while [ "$finished" -eq 0 ] && [ "$runs" -lt $((KILLS * 3 + 20)) ]; do
+    runs=$((runs + 1))
+    out="$T/run.$runs"
+    "$B" run "$T/q.sql" --format csv --job k --checkpoint-interval 20ms >"$out.csv" 2>"$out.err" &
+    pid=$!
+    if [ "$kills" -lt "$KILLS" ]; then
+        sleep "0.$(printf '%03d' $((RANDOM % 100 + 10)))"
+        if [ $((kills % 4)) -eq 3 ]; then sig=TERM; else sig=KILL; fi
+        kill -$sig "$pid" 2>/dev/null && { kills=$((kills + 1)); [ $sig = TERM ] && terms=$((terms + 1)); }
+    fi
+    wait "$pid"
+    st=$?
+    grep -q "^resumed k from checkpoint [0-9]* (sources: .*in.csv byte [0-9]* line [0-9]*, watermark " \
+        "$out.err" && resumed=$((resumed + 1))
+    # (a run killed after its final checkpoint leaves a finished job: the next says so)
+    grep -q -E "^job k: checkpoint [0-9]+ \(finished\)|^job k finished at checkpoint" "$out.err" && finished=1
+    if [ "$st" -ne 0 ] && [ "$st" -ne 137 ]; then bad "run $runs" "exit $st: $(head -c 300 "$out.err")"; fi
+    # the run's rows: a contiguous stretch of the uninterrupted rows
+    tail -n +2 "$out.csv" >"$out.rows"
+    if [ -s "$out.rows" ]; then
+        n=$(wc -l <"$out.rows")
+        first=$(head -1 "$out.rows")
+        at=$(grep -n -F -x -- "$first" "$T/full.rows" | head -1 | cut -d: -f1)
+        if [ -z "$at" ] || ! cmp -s "$out.rows" <(tail -n +"$at" "$T/full.rows" | head -n "$n"); then
+            bad "run $runs rows" "not a stretch of the uninterrupted output (first row '$first')"
+        fi
+    fi
+    cat "$out.rows" >>"$T/all.rows"
+    [ -s "$out.rows" ] && last=$runs
+done
+[ "$finished" -eq 1 ] && ok "finished after $runs runs, $kills kills ($terms SIGTERM), $resumed resumed" ||
+    bad "finish" "no run finished in $runs runs"
+if [ "$resumed" -ge $((kills / 2)) ]; then ok "resumed from checkpoints ($resumed)"; else bad "resumes" "only $resumed of $runs runs resumed"; fi
+n=$(wc -l <"$T/run.$last.rows")
+if cmp -s "$T/run.$last.rows" <(tail -n "$n" "$T/full.rows"); then ok "the last run that wrote rows ends with the uninterrupted tail ($n rows)"; else bad "last run" "run $last is not the tail"; fi
+if cmp -s <(sort -u "$T/all.rows") <(sort -u "$T/full.rows"); then ok "every row written (at least once)"; else
+    bad "union" "$(diff <(sort -u "$T/all.rows") <(sort -u "$T/full.rows") | head -5)"
+fi
+# a SIGTERM'd run took a checkpoint and the next run resumed there
+for i in $(seq 1 $((runs - 1))); do
+    if grep -q "(stopped)" "$T/run.$i.err" && grep -q "^job k: checkpoint" "$T/run.$i.err"; then
+        id=$(sed -n 's/^job k: checkpoint \([0-9]*\).*/\1/p' "$T/run.$i.err")
+        expect_grep "SIGTERM run $i: the next resumes at its checkpoint $id" "^resumed k from checkpoint $id " \
+            "$T/run.$((i + 1)).err"
+        break
+    fi
+done
+
+# refusals: another plan
+sed 's/INTERVAL .1. MINUTE/INTERVAL '"'"'2'"'"' MINUTE/' "$T/q.sql" >"$T/q2.sql"
+"$B" run "$T/q.sql" --format csv --job p --checkpoint-interval 0 >/dev/null 2>&1 &
+pid=$!
+wait "$pid"
+expect_status "another plan is refused" 2 "$B" run "$T/q2.sql" --format csv --job p
+expect_grep "refusal names the reset" "another plan .*tide job reset p" "$T/err"
+expect_status "two statements" 1 "$B" run <(cat "$T/q.sql"; echo "SELECT * FROM logins;") --job two
+# the lock: a job reading a FIFO that stays open
+mkfifo "$T/fifo"
+cat >"$T/s.sql" <<'EOF'
+CREATE TABLE s (ts TIMESTAMP(3), x BIGINT, WATERMARK FOR ts AS ts) WITH ('connector' = 'stdin', 'format' = 'csv');
+SELECT * FROM s;
+EOF
+"$B" run "$T/s.sql" --job L <"$T/fifo" >"$T/L.out" 2>"$T/L.err" &
+lpid=$!
+exec 9>"$T/fifo"
+for _ in $(seq 1 500); do [ -s "$TIDE_DATA/jobs/L/lock" ] && break; sleep 0.01; done
+expect_status "a second run of a running job is refused" 2 "$B" run "$T/s.sql" --job L </dev/null
+expect_grep "the refusal names the pid" "job L is running \(pid $lpid\)" "$T/err"
+echo "1,1" >&9
+exec 9>&-
+wait "$lpid"
+expect_eq "the first run ended cleanly" "$?" "0"
+
+e2e_finish
