@@ -292,16 +292,15 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const
             return TIDE_CLI_RUNTIME;
         }
         const tide_ckpt_meta *m;
-        if (tide_coord_latest(coord, &m) && m->finished) {
+        /* a finished job still runs, restored: every source is at its end,
+         * so nothing new comes, but its sink recovers (commits what the
+         * final checkpoint pre-committed if a kill came before the commit) */
+        if (tide_coord_latest(coord, &m) && m->finished)
             fprintf(stderr,
-                    "job %s finished at checkpoint %lld (%s): nothing to do; `tide job reset %s` runs it "
+                    "job %s finished at checkpoint %lld (%s): nothing new to run; `tide job reset %s` runs it "
                     "again from the start\n",
                     named->name, (long long)m->id, m->info, named->name);
-            tide_coord_close(coord);
-            tide_job_spec_free(spec);
-            return TIDE_CLI_OK;
-        }
-        if (m)
+        else if (m)
             fprintf(stderr, "resumed %s from checkpoint %lld (%s)\n", named->name, (long long)m->id, m->info);
         jc.flow.barrier_base = tide_coord_barrier_base(coord);
     }
@@ -397,6 +396,7 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
         o.parallelism = (uint32_t)v;
     }
     named_opts named = {.name = jobname, .interval_ms = 1000, .datadir = datadir};
+    o.job = jobname;
     if (interval && !jobname)
         return tide_cli_usage_error("run", "--checkpoint-interval needs --job NAME");
     if (interval && tide_ts_duration_parse(interval, &named.interval_ms) != 0)

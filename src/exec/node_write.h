@@ -36,6 +36,21 @@
  *              checkpoint (exactly once) comes with two-phase sinks, in
  *              `complete`.
  *
+ * Transactions (cfg.txn: the sink was opened transactional, a named job's;
+ * connect/sink.h "Transactions").  The node drives the two-phase commit:
+ *   snapshot   tide_sink_txn_precommit(id): the rows before barrier `id`
+ *              are durable as transaction `id`, not yet visible; the
+ *              snapshot records `id` as pre-committed.
+ *   complete   tide_sink_txn_commit(id): checkpoint `id` is durable, its
+ *              transaction (and earlier pre-committed ones) visible.
+ *   restore    tide_sink_txn_recover(the id the snapshot pre-committed):
+ *              that transaction and older are committed, later ones (a run
+ *              that died after the checkpoint) aborted, before anything is
+ *              written.  A run that is not restored recovers with 0 before
+ *              its first write (aborting what an earlier run left).
+ * So the committed output is every row before the newest complete
+ * checkpoint, once, and a resumed run adds the rows after it.
+ *
  * Ownership.  The sink is opened and owned by the job (whoever builds the
  * flow): the node instance borrows it from the config and never closes it.
  * After tide_flow_wait returned, the job commits it (tide_sink_close: file
@@ -57,6 +72,7 @@
 
 typedef struct tide_node_write_cfg {
     tide_sink *sink; /* borrowed: opened before the flow starts, closed by the job after it */
+    bool txn;        /* the sink was opened with cfg.txn (see "Transactions") */
 } tide_node_write_cfg;
 
 extern const tide_node_vt tide_node_write_vt;

@@ -480,8 +480,7 @@ int tide_coord_run(tide_coord *c, tide_job *j, tide_err *e)
 {
     int rc;
     c->job = j;
-    if (c->have_latest && !c->latest.finished &&
-        (rc = tide_flow_restore(tide_job_flow(j), &c->state, e)) != 0)
+    if (c->have_latest && (rc = tide_flow_restore(tide_job_flow(j), &c->state, e)) != 0)
         return rc;
     tide_job_on_flow_end(j, on_flow_end, c);
     if (pthread_create(&c->th, NULL, coord_main, c) != 0)

@@ -96,7 +96,9 @@ bool tide_coord_latest(const tide_coord *c, const tide_ckpt_meta **m);
 int64_t tide_coord_barrier_base(const tide_coord *c);
 
 /* Run job `j` (made from the job's spec with tide_coord_barrier_base):
- * restored from the newest checkpoint when there is one (not finished),
+ * restored from the newest checkpoint when there is one (a finished one
+ * too: every source is at its end, nothing new comes, but the sinks
+ * recover, committing what its final checkpoint pre-committed),
  * with checkpoints every interval, and the final one at the end of the
  * input.  0, the job's error, or the first checkpoint error (which stopped
  * the job).  A job stopped with tide_coord_stop returns TIDE_EFAILED

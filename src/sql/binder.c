@@ -1452,6 +1452,13 @@ static bool bind_table_ref(binder *b, const tide_sql_name *name, const tide_sql_
 
 static bool window_arg_ms(binder *b, const tide_sql_expr *e, int64_t *ms)
 {
+    if (e->kind == TIDE_SQL_EXPR_UNARY && e->u.unary.op == TIDE_SQL_OP_NEG &&
+        e->u.unary.arg->kind == TIDE_SQL_EXPR_INTERVAL) { /* -INTERVAL '8' HOUR (an offset) */
+        if (!interval_ms(b, e->u.unary.arg, ms))
+            return false;
+        *ms = -*ms;
+        return true;
+    }
     if (e->kind != TIDE_SQL_EXPR_INTERVAL) {
         fail(b, TIDE_EINVAL, e->pos, "window sizes must be INTERVAL literals");
         return false;
@@ -1508,6 +1515,7 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
         break;
     case TIDE_SQL_WINDOW_SESSION: w.spec = tide_win_session(a[0]); break;
     }
+    tide_win_set_offset(&w.spec, w.offset); /* (as Flink: only the offset modulo the alignment counts) */
     tide_err er = {0};
     if (tide_win_spec_check(&w.spec, &er)) {
         bool named = strncmp(er.msg, wname, strlen(wname)) == 0;

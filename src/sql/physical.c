@@ -782,8 +782,6 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     const tide_sql_window *w = &wa->u.agg.w;
     const tide_sql_emit_spec *em = &wa->u.agg.emit;
     uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
-    if (w->offset != 0)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: a window offset");
     if (wa->ncols != nk + 3 + na)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
     if (wa->input->changelog)
@@ -1060,9 +1058,8 @@ static int plan_group_agg(planner *pl, const tide_sql_plan *wa, stream *out)
 static int plan_window(planner *pl, const tide_sql_plan *p, stream *out)
 {
     const tide_sql_window *w = &p->u.window.w;
-    if (w->spec.kind == TIDE_WIN_SESSION || w->offset != 0)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
-                       "not supported yet: a SESSION window or a window offset without an aggregation");
+    if (w->spec.kind == TIDE_WIN_SESSION)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: a SESSION window without an aggregation");
     int rc = plan(pl, p->input, out);
     if (rc)
         return rc;
@@ -1417,7 +1414,7 @@ static bool equi(const tide_sql_bexpr *x, uint32_t nl, uint32_t *a, uint32_t *b)
 static bool same_window(const tide_sql_window *a, const tide_sql_window *b)
 {
     return a->spec.kind == b->spec.kind && a->spec.size == b->spec.size && a->spec.slide == b->spec.slide &&
-           a->spec.gap == b->spec.gap && a->offset == b->offset;
+           a->spec.gap == b->spec.gap && a->spec.offset == b->spec.offset;
 }
 
 /* A join side's rows are those of `kind` nodes (windowed aggregations or
@@ -1568,6 +1565,8 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         const tide_sql_window *w = NULL;
         if (!one_window(in[0], &w) || !one_window(in[1], &w))
             return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: a window join of two different windows");
+        if (w->spec.offset != 0)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: a window join of windows with an offset");
         c->kind = TIDE_NODE_JOIN_WINDOW;
         bool have_start = false, have_end = false;
         for (uint32_t i = 0; i < ncj; i++) {
@@ -1889,6 +1888,14 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
             return sqlfail(pl, TIDE_EINVAL, sink->pos, "INSERT: the query has %u columns, the table fewer", nout);
         if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, "calc")) != 0)
             return rc;
+    }
+    if (pl->o->job && r->cfg.kind != TIDE_SINK_TOPIC) {
+        char producer[300];
+        snprintf(producer, sizeof producer, "%s.0", pl->o->job);
+        if (!(r->cfg.producer = tide_job_spec_strdup(pl->spec, producer)))
+            return nomem(pl, sink);
+        r->cfg.txn = true;
+        r->w.txn = true;
     }
     tide_err e = {0};
     if (tide_job_spec_resource(pl->spec, out_open, out_finish, r, &e))
