@@ -1449,22 +1449,6 @@ static void conjuncts(tide_sql_bexpr *x, tide_sql_bexpr **out, uint32_t *n, uint
     }
 }
 
-static int64_t unit_ms(tide_sql_unit u)
-{
-    switch (u) {
-    case TIDE_SQL_UNIT_SECOND:
-        return 1000;
-    case TIDE_SQL_UNIT_MINUTE:
-        return 60000;
-    case TIDE_SQL_UNIT_HOUR:
-        return 3600000;
-    case TIDE_SQL_UNIT_DAY:
-        return 86400000;
-    default:
-        return 0;
-    }
-}
-
 /* x = a side's event-time column [+ or - an INTERVAL literal]: *col (in the
  * joined row) and *off (ms). */
 static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t *col, int64_t *off)
@@ -1475,7 +1459,7 @@ static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t 
         const tide_sql_bexpr *k = x->args[1];
         if (k->kind != TIDE_SQL_BX_NODE || !k->ast || k->ast->kind != TIDE_SQL_EXPR_INTERVAL)
             return false;
-        int64_t u = unit_ms(k->ast->u.interval.unit);
+        int64_t u = tide_sql_unit_ms(k->ast->u.interval.unit);
         if (!u)
             return false;
         *off = k->ast->u.interval.count * u; /* (fits: the binder checked it) */
