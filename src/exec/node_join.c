@@ -36,6 +36,7 @@ typedef struct jnode {
     tide_join_window *wj;
     tide_regjoin *rj;
     tide_schema *schema; /* port 0 */
+    tide_schema *pair;   /* a candidate pair's (the ON predicate's input) */
     tide_cbatch *out;
     uint32_t ncols[2];
     tide_value *vals; /* one row's values (the wider side's count) */
@@ -98,6 +99,10 @@ static int check_cfg(const tide_node_join_cfg *c, tide_err *e)
             rc = tide_err_set(e, TIDE_EINVAL, "join node: key %u is %s on the left, %s on the right",
                               k, tide_type_name(a), tide_type_name(b));
     }
+    if (!rc && c->semi > 2)
+        rc = tide_err_set(e, TIDE_EINVAL, "join node: semi %u (0, 1 SEMI or 2 ANTI)", c->semi);
+    if (!rc && c->semi && c->kind != TIDE_NODE_JOIN_REGULAR)
+        rc = tide_err_set(e, TIDE_EINVAL, "join node: a SEMI or ANTI join is a regular one");
     if (!rc && c->kind == TIDE_NODE_JOIN_INTERVAL && c->lo > c->hi)
         rc = tide_err_set(e, TIDE_EINVAL, "join node: interval lo %lld above hi %lld",
                           (long long)c->lo, (long long)c->hi);
@@ -141,6 +146,17 @@ int tide_node_join_schema(const tide_node_join_cfg *c, uint32_t port, tide_schem
         return tide_schema_clone(c->side[port - 1].schema, out, e);
     if (port != 0)
         return tide_err_set(e, TIDE_EINVAL, "join node: no output port %u", port);
+    if (c->semi)
+        return tide_schema_clone(c->side[0].schema, out, e);
+    return tide_node_join_pair_schema(c, out, e);
+}
+
+int tide_node_join_pair_schema(const tide_node_join_cfg *c, tide_schema **out, tide_err *e)
+{
+    *out = NULL;
+    int rc = check_cfg(c, e);
+    if (rc)
+        return rc;
     tide_schema *s = NULL;
     rc = tide_schema_create(&s, e);
     for (int side = 0; side < 2 && !rc; side++) {
@@ -170,6 +186,7 @@ static void jnode_free(void *self)
     tide_cbatch_free(j->cand);
     tide_cbatch_free(j->out);
     tide_schema_free(j->schema);
+    tide_schema_free(j->pair);
     free(j->vals);
     tide_buf_free(&j->key);
     free(j->late);
@@ -185,16 +202,18 @@ static int flush(jnode *j, tide_node_ctx *cx, tide_err *e)
 }
 
 /* A joined row into row r of batch o: the left values then the right
- * ones, NULLs for a side the row has not (an outer join's padding). */
+ * ones (unless o has only the left columns: SEMI, ANTI), NULLs for a side
+ * the row has not (an outer join's padding). */
 static int put_row(jnode *j, tide_cbatch *o, uint32_t r, const tide_join_row *row)
 {
     int rc = 0;
+    bool pair = tide_cbatch_ncols(o) == j->ncols[0] + j->ncols[1];
     for (uint32_t i = 0; i < j->ncols[0] && !rc; i++)
         if (row->left)
             rc = tide_cbatch_set(o, i, r, &row->left[i], &j->err);
         else
             tide_cbatch_set_null(o, i, r);
-    for (uint32_t i = 0; i < j->ncols[1] && !rc; i++)
+    for (uint32_t i = 0; pair && i < j->ncols[1] && !rc; i++)
         if (row->right)
             rc = tide_cbatch_set(o, j->ncols[0] + i, r, &row->right[i], &j->err);
         else
@@ -290,9 +309,11 @@ int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void
         (rc = tide_cbatch_create(&j->out, j->schema, OUT_ROWS,
                                  c->kind == TIDE_NODE_JOIN_REGULAR && c->changelog ? TIDE_CBATCH_OPS : 0, e)) != 0)
         goto fail;
+    if ((rc = tide_node_join_pair_schema(c, &j->pair, e)) != 0)
+        goto fail;
     if (c->build_on) {
-        if ((rc = c->build_on(c->build_ctx, instance, j->schema, &j->on, e)) != 0 ||
-            (rc = tide_cbatch_create(&j->cand, j->schema, 1, 0, e)) != 0)
+        if ((rc = c->build_on(c->build_ctx, instance, j->pair, &j->on, e)) != 0 ||
+            (rc = tide_cbatch_create(&j->cand, j->pair, 1, 0, e)) != 0)
             goto fail;
         if (tide_expr_type(j->on) != TIDE_TYPE_BOOLEAN) {
             rc = tide_err_set(e, TIDE_EINVAL, "join node: the ON predicate is %s, not BOOLEAN",
@@ -301,7 +322,10 @@ int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void
         }
     }
     if (c->kind == TIDE_NODE_JOIN_REGULAR) {
-        tide_regjoin_config rc_ = {.n_left = j->ncols[0],
+        tide_regjoin_config rc_ = {.kind = c->semi == 1   ? TIDE_REGJOIN_SEMI
+                                           : c->semi == 2 ? TIDE_REGJOIN_ANTI
+                                                          : TIDE_REGJOIN_JOIN,
+                                   .n_left = j->ncols[0],
                                    .n_right = j->ncols[1],
                                    .outer = {c->outer[0], c->outer[1]},
                                    .ttl = c->ttl,
@@ -361,7 +385,8 @@ static int row_key(jnode *j, int s, const tide_cbatch *b, uint32_t r, bool *alon
     uint32_t sc = c->side[s].start_col;
     if (window && tide_cbatch_is_null(b, sc, r))
         return 1;
-    if (*alone && (!c->outer[s] || c->kind == TIDE_NODE_JOIN_INTERVAL))
+    bool keeps = c->outer[s] || (c->semi == 2 && s == 0); /* (an ANTI join keeps its left rows that match none) */
+    if (*alone && (!keeps || c->kind == TIDE_NODE_JOIN_INTERVAL))
         return 1;
     size_t len = (window ? TIDE_KEY_I64_SIZE : 0) + tide_key_row_size(b, r, cols, c->n_keys);
     tide_buf_reset(&j->key);

@@ -46,7 +46,9 @@
  *            output goes out as +I / -D rows (cfg.changelog must be set
  *            unless no row can ever be retracted: append-only inputs and
  *            an inner join); the rest of ON is cfg.build_on.  Retractions
- *            that find no row (expired by cfg.ttl) count as late.
+ *            that find no row (expired by cfg.ttl) count as late.  With
+ *            cfg.semi the node is a SEMI or ANTI join (WHERE [NOT] EXISTS,
+ *            [NOT] IN (subquery)): port 0 is the left rows only.
  *
  * Both window kinds run on exec/join.h's window operator, each (window_end,
  * [window_start,] key) one pane [window_end - 1, window_end) of a 1 ms
@@ -151,6 +153,7 @@ typedef struct tide_node_join_cfg {
     int64_t lo, hi;              /* INTERVAL: lo <= left.time - right.time <= hi */
     bool outer[2];               /* pad unmatched rows of that side (LEFT, RIGHT, FULL) */
     bool changelog;              /* REGULAR: port 0 carries ops (+I, -D) */
+    uint8_t semi;                /* REGULAR: 0 a join; 1 SEMI, 2 ANTI (exec/regjoin.h): port 0 is the left rows */
     int64_t ttl;                 /* REGULAR: state TTL in ms of event time (exec/regjoin.h); 0 none */
     tide_node_join_build_fn build_on; /* NULL: every candidate pair matches */
     void *build_ctx;
@@ -167,6 +170,11 @@ int tide_node_join_make(void *cfg, uint32_t instance, uint32_t parallelism, void
  * late rows) into *out (the caller frees it).  TIDE_EINVAL, TIDE_ENOMEM. */
 int tide_node_join_schema(const tide_node_join_cfg *c, uint32_t port, tide_schema **out,
                           tide_err *e);
+
+/* The schema of a pair (the left columns, then the right's, named as port 0
+ * of a join names them): what cfg.build_on's predicate reads.  The caller
+ * frees it. */
+int tide_node_join_pair_schema(const tide_node_join_cfg *c, tide_schema **out, tide_err *e);
 
 /* The watermark hold of an interval join, max(-lo, hi) (saturating). */
 int64_t tide_node_join_delay(const tide_node_join_cfg *c);

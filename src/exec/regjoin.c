@@ -129,6 +129,8 @@ int tide_regjoin_create(const tide_regjoin_config *cfg, tide_regjoin **out, tide
         return tide_err_set(e, TIDE_EINVAL, "regular join: an emit callback is required");
     if (cfg->ttl < 0)
         return tide_err_set(e, TIDE_EINVAL, "regular join: negative TTL %lld", (long long)cfg->ttl);
+    if ((unsigned)cfg->kind > TIDE_REGJOIN_ANTI)
+        return tide_err_set(e, TIDE_EINVAL, "regular join: unknown kind %d", (int)cfg->kind);
     tide_regjoin *op = calloc(1, sizeof *op);
     if (!op)
         return tide_err_set(e, TIDE_ENOMEM, "regular join: out of memory at create");
@@ -485,6 +487,21 @@ static int pair_match(tide_regjoin *op, const rkey *k, uint32_t l, uint32_t r)
 
 static int64_t new_w(const rrow *r) { return r->touched ? r->nw : r->w; }
 
+/* The change of the row-alone output of a row of side s (padded, or a
+ * SEMI / ANTI row) from (match count a, weight w) to (a2, w2). */
+static int64_t alone_diff(const tide_regjoin *op, int s, int64_t a, int64_t w, int64_t a2, int64_t w2)
+{
+    switch (op->cfg.kind) {
+    case TIDE_REGJOIN_SEMI:
+        return s ? 0 : (a2 > 0 ? w2 : 0) - (a > 0 ? w : 0);
+    case TIDE_REGJOIN_ANTI:
+        return s ? 0 : (a2 == 0 ? w2 : 0) - (a == 0 ? w : 0);
+    case TIDE_REGJOIN_JOIN:
+    default:
+        return op->cfg.outer[s] ? (a2 == 0 ? w2 : 0) - (a == 0 ? w : 0) : 0;
+    }
+}
+
 /* Touched rows of side s against every row of the other side (pairs with
  * an untouched row of side 0 only when s is 1: the others were counted
  * from side 0). */
@@ -508,7 +525,7 @@ static int step_side(tide_regjoin *op, rkey *k, int s)
             int64_t wy = y->w, wy2 = new_w(y);
             scan += wy;
             d += wy2 - wy;
-            if (s == 0 || !y->touched) {
+            if (op->cfg.kind == TIDE_REGJOIN_JOIN && (s == 0 || !y->touched)) {
                 int rc = out_add(op, l, r, x->nw * wy2 - x->w * wy);
                 if (rc)
                     return rc;
@@ -524,12 +541,9 @@ static int step_side(tide_regjoin *op, rkey *k, int s)
         }
         int64_t a = x->w == 0 ? scan : x->assoc;
         x->anew = a + d;
-        if (op->cfg.outer[s]) {
-            int64_t pad = (x->anew == 0 ? x->nw : 0) - (a == 0 ? x->w : 0);
-            int rc = out_add(op, s ? NIL : xi, s ? xi : NIL, pad);
-            if (rc)
-                return rc;
-        }
+        int rc = out_add(op, s ? NIL : xi, s ? xi : NIL, alone_diff(op, s, a, x->w, x->anew, x->nw));
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -617,10 +631,7 @@ static int step_key(tide_regjoin *op, uint32_t kid)
         for (size_t t = 0; t < k->da[s].n && !rc; t++) {
             uint32_t xi = k->da[s].v[t];
             rrow *x = &op->side[s].rows[xi];
-            if (op->cfg.outer[s]) {
-                int64_t pad = (x->assoc + x->da == 0 ? x->w : 0) - (x->assoc == 0 ? x->w : 0);
-                rc = out_add(op, s ? NIL : xi, s ? xi : NIL, pad);
-            }
+            rc = out_add(op, s ? NIL : xi, s ? xi : NIL, alone_diff(op, s, x->assoc, x->w, x->assoc + x->da, x->w));
             x->assoc += x->da;
             x->da = 0;
             x->in_da = false;
@@ -702,7 +713,7 @@ uint64_t tide_regjoin_missing(const tide_regjoin *op) { return op->missing; }
 /* ---- snapshot / restore ---- */
 
 #define RJ_SNAP_KIND "regjoin"
-#define RJ_SNAP_VERSION 1
+#define RJ_SNAP_VERSION 2
 
 /* A row the snapshot holds: one with a weight or a pending change (a row
  * inserted and retracted within the step leaves no trace). */
@@ -749,6 +760,7 @@ int tide_regjoin_snapshot(const tide_regjoin *op, tide_buf *out, tide_err *e)
         qsort_r(keys, nk, sizeof *keys, key_cmp, (void *)op);
     tide_snap_w w;
     tide_snap_begin(&w, out, RJ_SNAP_KIND, RJ_SNAP_VERSION);
+    tide_snap_put_u8(&w, (uint8_t)op->cfg.kind);
     tide_snap_put_varint(&w, op->cfg.n_left);
     tide_snap_put_varint(&w, op->cfg.n_right);
     tide_snap_put_u8(&w, (uint8_t)(op->cfg.outer[0] | op->cfg.outer[1] << 1));
@@ -883,12 +895,16 @@ int tide_regjoin_restore(tide_regjoin *op, const void *buf, size_t len, tide_err
     int rc = tide_snap_open(&r, buf, len, RJ_SNAP_KIND, RJ_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
+    uint8_t kind = tide_snap_get_u8(&r);
     uint64_t nl = tide_snap_get_varint(&r), nr = tide_snap_get_varint(&r);
     uint8_t outer = tide_snap_get_u8(&r);
     int64_t ttl = tide_snap_get_i64(&r);
     if (tide_snap_failed(&r))
         return tide_snap_close(&r, e);
     uint8_t here = (uint8_t)(op->cfg.outer[0] | op->cfg.outer[1] << 1);
+    if (kind != (uint8_t)op->cfg.kind)
+        return tide_err_set(e, TIDE_EINVAL, "regular join: the snapshot is of another kind (%u, here %u)", kind,
+                            (unsigned)op->cfg.kind);
     if (nl != op->cfg.n_left || nr != op->cfg.n_right || outer != here || ttl != op->cfg.ttl)
         return tide_err_set(e, TIDE_EINVAL,
                             "regular join: the snapshot is of another config: values %llu/%llu, outer "

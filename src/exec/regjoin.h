@@ -66,7 +66,17 @@
  * Borrowed for the call.  0 to go on. */
 typedef int (*tide_regjoin_emit_fn)(void *ctx, tide_op op, const tide_join_row *row);
 
+/* What comes out: the join, or only left rows (row.right NULL): SEMI, a
+ * left row (w times) while at least one right row matches it; ANTI, while
+ * none does (the padded rows of a LEFT join, without the padding). */
+typedef enum tide_regjoin_kind {
+    TIDE_REGJOIN_JOIN,
+    TIDE_REGJOIN_SEMI,
+    TIDE_REGJOIN_ANTI,
+} tide_regjoin_kind;
+
 typedef struct tide_regjoin_config {
+    tide_regjoin_kind kind;    /* JOIN: outer below applies; SEMI, ANTI: it is ignored */
     size_t n_left, n_right;    /* values per row of each side */
     bool outer[2];             /* LEFT = outer[0], RIGHT = outer[1], FULL = both */
     int64_t ttl;               /* ms; 0: rows never expire */
@@ -99,8 +109,8 @@ size_t tide_regjoin_keys(const tide_regjoin *op);
 uint64_t tide_regjoin_expired(const tide_regjoin *op);
 uint64_t tide_regjoin_missing(const tide_regjoin *op);
 
-/* Checkpoints (state/snap.h): kind "regjoin", format version 1: the config
- * fingerprint (values per side, outer sides, ttl), the watermark, the
+/* Checkpoints (state/snap.h): kind "regjoin", format version 2: the config
+ * fingerprint (the kind, values per side, outer sides, ttl), the watermark, the
  * counts, and every key in key-byte order with each side's rows in
  * row-byte order (values, weight, the step's pending change, matches, the
  * watermark of its last change).  Restore into a freshly created operator

@@ -257,6 +257,21 @@ tide_sql_expr *tide_sql_ast_in(tide_sql_script *s, bool negated, tide_sql_expr *
     return e;
 }
 
+tide_sql_expr *tide_sql_ast_subquery(tide_sql_script *s, bool negated, tide_sql_expr *arg, tide_sql_query *q,
+                                     tide_sql_pos pos)
+{
+    if (!q)
+        return NULL;
+    /* (expression heights do not count the query: its own height is bounded) */
+    tide_sql_expr *e = new_expr(s, TIDE_SQL_EXPR_SUBQUERY, pos, arg ? h(arg) : 0);
+    if (e) {
+        e->u.subq.negated = negated;
+        e->u.subq.arg = arg;
+        e->u.subq.query = q;
+    }
+    return e;
+}
+
 tide_sql_expr *tide_sql_ast_like(tide_sql_script *s, bool negated, tide_sql_expr *arg,
                                  tide_sql_expr *pattern, tide_sql_expr *escape, tide_sql_pos pos)
 {
@@ -843,6 +858,8 @@ static int expr_prec(const tide_sql_expr *e)
     case TIDE_SQL_EXPR_IN:
     case TIDE_SQL_EXPR_LIKE:
         return PREC_CMP;
+    case TIDE_SQL_EXPR_SUBQUERY:
+        return e->u.subq.arg ? PREC_CMP : e->u.subq.negated ? PREC_NOT : PREC_PRIMARY;
     case TIDE_SQL_EXPR_INT:
         return e->u.i64 < 0 ? PREC_UNARY : PREC_PRIMARY;
     default:
@@ -1017,6 +1034,16 @@ static void print_expr_inner(printer *pr, const tide_sql_expr *e)
         print_expr(pr, e->u.in.arg, PREC_CMP);
         puts_(pr, e->u.in.negated ? " NOT IN (" : " IN (");
         print_list(pr, e->u.in.list, e->u.in.n);
+        puts_(pr, ")");
+        break;
+    case TIDE_SQL_EXPR_SUBQUERY:
+        if (e->u.subq.arg) {
+            print_expr(pr, e->u.subq.arg, PREC_CMP);
+            puts_(pr, e->u.subq.negated ? " NOT IN (" : " IN (");
+        } else {
+            puts_(pr, e->u.subq.negated ? "NOT EXISTS (" : "EXISTS (");
+        }
+        print_query(pr, e->u.subq.query);
         puts_(pr, ")");
         break;
     case TIDE_SQL_EXPR_LIKE:

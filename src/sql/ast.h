@@ -85,6 +85,7 @@ typedef enum tide_sql_expr_kind {
     TIDE_SQL_EXPR_IS_NULL,   /* u.is_null */
     TIDE_SQL_EXPR_BETWEEN,   /* u.between */
     TIDE_SQL_EXPR_IN,        /* u.in: a list of values */
+    TIDE_SQL_EXPR_SUBQUERY,  /* u.subq: [NOT] EXISTS (query), or arg [NOT] IN (query) */
     TIDE_SQL_EXPR_LIKE,      /* u.like */
     TIDE_SQL_EXPR_CALL,      /* u.call: f(args), COUNT(*), COUNT(DISTINCT x) */
     TIDE_SQL_EXPR_CAST,      /* u.cast */
@@ -186,6 +187,11 @@ struct tide_sql_expr {
         } in;
         struct {
             bool negated;
+            tide_sql_expr *arg; /* IN: the value; NULL: EXISTS */
+            tide_sql_query *query;
+        } subq;
+        struct {
+            bool negated;
             tide_sql_expr *arg, *pattern, *escape;
         } like;
         struct {
@@ -250,6 +256,8 @@ typedef enum tide_sql_join_kind {
     TIDE_SQL_JOIN_FULL,
     TIDE_SQL_JOIN_CROSS, /* CROSS JOIN, no ON */
     TIDE_SQL_JOIN_COMMA, /* FROM a, b: no ON */
+    TIDE_SQL_JOIN_SEMI,  /* plans only: WHERE EXISTS / IN (subquery): the left rows that match */
+    TIDE_SQL_JOIN_ANTI,  /* plans only: NOT EXISTS / NOT IN (subquery): the left rows that match none */
 } tide_sql_join_kind;
 
 typedef struct tide_sql_from tide_sql_from;
@@ -487,6 +495,9 @@ tide_sql_expr *tide_sql_ast_is_null(tide_sql_script *s, bool negated, tide_sql_e
                                     tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_between(tide_sql_script *s, bool negated, tide_sql_expr *arg,
                                     tide_sql_expr *lo, tide_sql_expr *hi, tide_sql_pos pos);
+/* [NOT] EXISTS (query) (arg NULL), or arg [NOT] IN (query). */
+tide_sql_expr *tide_sql_ast_subquery(tide_sql_script *s, bool negated, tide_sql_expr *arg, tide_sql_query *q,
+                                     tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_in(tide_sql_script *s, bool negated, tide_sql_expr *arg,
                                tide_sql_vec list, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_like(tide_sql_script *s, bool negated, tide_sql_expr *arg,

@@ -51,6 +51,7 @@ typedef struct binder {
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
     struct overctx *over; /* binding a select list over an OVER node */
     int64_t state_ttl;    /* SET 'table.exec.state.ttl' (ms; 0: none), for the statements after it */
+    tide_sql_script *script; /* the script bound: conditions the binder writes (subqueries) live there */
     /* the SELECT being bound has a legacy group window (GROUP BY
      * TUMBLE(ts, ...)): its call, for TUMBLE_START(ts, ...) and the like */
     const tide_sql_expr *legacy;
@@ -1207,6 +1208,10 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
         }
         return x;
     }
+    case TIDE_SQL_EXPR_SUBQUERY:
+        return fail(b, TIDE_EUNSUPPORTED, e->pos,
+                    "not supported yet: a subquery here (EXISTS and IN (SELECT ...) work as conditions "
+                    "ANDed in a WHERE clause)");
     case TIDE_SQL_EXPR_LIKE: {
         uint32_t n = e->u.like.escape ? 3 : 2;
         if (!(x = bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, n)))
@@ -2386,6 +2391,242 @@ static bool bind_grouping_sets(binder *b, const tide_sql_select *sel, cte_env *e
     return rel_init(b, out, acc.plan, NULL);
 }
 
+/* ---- WHERE [NOT] EXISTS / [NOT] IN (subquery): semi and anti joins ----
+ *
+ * A subquery condition ANDed in a WHERE (under any number of NOTs) becomes
+ * a join of the FROM with the subquery that keeps the FROM's rows: SEMI
+ * keeps those that match a subquery row, ANTI those that match none
+ * (exec/regjoin.h).  A simple subquery (SELECT ... FROM ... [WHERE ...],
+ * no GROUP BY, DISTINCT, HAVING, UNION) may be correlated: its WHERE is
+ * bound over the outer row and the subquery's FROM (a name is looked up in
+ * the subquery first, then in the outer row, as SQL scopes them) and is the
+ * join's condition; another subquery is bound on its own (uncorrelated).
+ * x IN (SELECT y ...) adds x = y; x NOT IN (SELECT y ...) adds
+ * x = y OR x IS NULL OR y IS NULL, the condition under which x <> y is not
+ * TRUE: a row passes only when no subquery row makes it so (SQL's NULL
+ * semantics of NOT IN: a NULL y, or a NULL x with any row, keeps it out). */
+
+/* A copy of x with every column reference moved up by `by`. */
+static tide_sql_bexpr *bx_shift(binder *b, const tide_sql_bexpr *x, uint32_t by)
+{
+    tide_sql_bexpr *y = bx_new(b, x->kind, x->ast, x->type, x->nargs);
+    if (!y)
+        return NULL;
+    y->interval = x->interval;
+    y->col = x->kind == TIDE_SQL_BX_COLUMN ? x->col + by : x->col;
+    for (uint32_t i = 0; i < x->nargs; i++)
+        if (x->args[i] && !(y->args[i] = bx_shift(b, x->args[i], by)))
+            return NULL;
+    return y;
+}
+
+/* A bound node over two bound operands, for an AST the binder wrote. */
+static tide_sql_bexpr *bx_node2(binder *b, const tide_sql_expr *ast, tide_sql_bexpr *l, tide_sql_bexpr *r)
+{
+    tide_sql_bexpr *x = ast && l ? bx_new(b, TIDE_SQL_BX_NODE, ast, TIDE_TYPE_BOOLEAN, r ? 2 : 1) : NULL;
+    if (x) {
+        x->args[0] = l;
+        if (r)
+            x->args[1] = r;
+    }
+    return x;
+}
+
+static const tide_sql_expr *strip_not(const tide_sql_expr *e, bool *neg)
+{
+    while (e->kind == TIDE_SQL_EXPR_UNARY && e->u.unary.op == TIDE_SQL_OP_NOT) {
+        *neg = !*neg;
+        e = e->u.unary.arg;
+    }
+    return e;
+}
+
+/* The ANDed conditions of e, left to right, into out (at most cap): their count. */
+static uint32_t and_terms(const tide_sql_expr *e, const tide_sql_expr **out, uint32_t n, uint32_t cap)
+{
+    if (e->kind == TIDE_SQL_EXPR_BINARY && e->u.binary.op == TIDE_SQL_OP_AND) {
+        n = and_terms(e->u.binary.left, out, n, cap);
+        return and_terms(e->u.binary.right, out, n, cap);
+    }
+    if (n < cap)
+        out[n] = e;
+    return n + 1;
+}
+
+static bool is_subq_term(const tide_sql_expr *e)
+{
+    bool neg = false;
+    return strip_not(e, &neg)->kind == TIDE_SQL_EXPR_SUBQUERY;
+}
+
+/* The select of a subquery that can be correlated, or NULL. */
+static const tide_sql_select *simple_subquery(const tide_sql_query *q)
+{
+    if (q->kind != TIDE_SQL_QUERY_SELECT || q->nctes || q->norder_by || q->limit)
+        return NULL;
+    const tide_sql_select *s = q->u.select;
+    if (!s->from || s->distinct || s->ngroup_by || s->having || s->nwindows || s->emit)
+        return NULL;
+    for (uint32_t i = 0; i < s->nitems; i++)
+        if (s->items[i].expr->kind != TIDE_SQL_EXPR_STAR && has_agg(s->items[i].expr))
+            return NULL;
+    return s;
+}
+
+/* Bind a condition of a correlated subquery over the subquery's FROM
+ * (inner, its columns after the nl outer ones) if it binds there alone,
+ * else over both (joined). */
+static tide_sql_bexpr *bind_inner_first(binder *b, const rel *inner, const rel *joined, uint32_t nl,
+                                        const tide_sql_expr *c)
+{
+    tide_sql_error saved;
+    if (b->err)
+        saved = *b->err;
+    tide_sql_bexpr *x = bind_expr(b, inner, c, NULL, "a subquery's WHERE");
+    if (x)
+        return bx_shift(b, x, nl);
+    if (b->rc == TIDE_ENOMEM)
+        return NULL;
+    b->rc = 0; /* not alone: the outer row too */
+    if (b->err)
+        *b->err = saved;
+    return bind_expr(b, joined, c, NULL, "a subquery's WHERE");
+}
+
+static bool bind_subquery_join(binder *b, rel *left, const tide_sql_expr *term, cte_env *env)
+{
+    bool neg = false;
+    const tide_sql_expr *e = strip_not(term, &neg);
+    const tide_sql_expr *arg = e->u.subq.arg;
+    bool anti = neg != e->u.subq.negated;
+    const tide_sql_query *q = e->u.subq.query;
+    const tide_sql_select *sel = simple_subquery(q);
+    rel right;
+    if (sel ? !bind_from(b, sel->from, env, &right) : !bind_query(b, q, env, &right))
+        return false;
+    uint32_t nl = left->plan->ncols, nr = right.plan->ncols;
+    /* the joined scope: the outer row, then the subquery's */
+    rel joined;
+    tide_sql_plan *jp = node(b, TIDE_SQL_PLAN_JOIN, e->pos, nl + nr);
+    if (!jp || !(joined.quals = bal(b, (nl + nr ? nl + nr : 1) * sizeof *joined.quals)))
+        return false;
+    memcpy(jp->cols, left->plan->cols, nl * sizeof *jp->cols);
+    memcpy(jp->cols + nl, right.plan->cols, nr * sizeof *jp->cols);
+    memcpy(joined.quals, left->quals, nl * sizeof *joined.quals);
+    memcpy(joined.quals + nl, right.quals, nr * sizeof *joined.quals);
+    joined.plan = jp;
+    tide_sql_bexpr *on = NULL;
+    const tide_sql_expr *on_ast = NULL;
+    tide_sql_script *sc = b->script;
+    if (arg) { /* x [NOT] IN (SELECT y ...) */
+        const tide_sql_expr *item;
+        tide_sql_bexpr *y;
+        if (sel) {
+            if (sel->nitems != 1 || sel->items[0].expr->kind == TIDE_SQL_EXPR_STAR)
+                return fail(b, TIDE_EINVAL, q->pos, "an IN subquery selects one column"), false;
+            item = sel->items[0].expr;
+            y = bind_inner_first(b, &right, &joined, nl, item);
+        } else {
+            if (nr != 1)
+                return fail(b, TIDE_EINVAL, q->pos, "an IN subquery selects one column, not %u", nr), false;
+            tide_sql_name none = {0}, nm = {.str = right.plan->cols[0].name,
+                                             .len = (uint32_t)strlen(right.plan->cols[0].name), .pos = q->pos};
+            item = tide_sql_ast_column(sc, none, nm, q->pos);
+            y = item ? bx_col(b, item, nl, right.plan->cols[0].type) : NULL;
+        }
+        tide_sql_bexpr *x = bind_expr(b, left, arg, NULL, "IN");
+        if (!x || !y || !item)
+            return b->rc ? false : (nomem(b), false);
+        if (common(x->type, y->type) == TIDE_TYPE_COUNT || x->interval != y->interval)
+            return fail(b, TIDE_EINVAL, e->pos, "cannot compare %s with %s", tname(x->type), tname(y->type)),
+                   false;
+        tide_sql_expr *xa = (tide_sql_expr *)arg, *ya = (tide_sql_expr *)item;
+        tide_sql_expr *eq = tide_sql_ast_binary(sc, TIDE_SQL_OP_EQ, xa, ya, e->pos);
+        on = bx_node2(b, eq, x, y);
+        on_ast = eq;
+        if (anti && on) { /* x = y OR x IS NULL OR y IS NULL */
+            tide_sql_expr *xn = tide_sql_ast_is_null(sc, false, xa, e->pos);
+            tide_sql_expr *yn = tide_sql_ast_is_null(sc, false, ya, e->pos);
+            tide_sql_expr *o1 = xn ? tide_sql_ast_binary(sc, TIDE_SQL_OP_OR, eq, xn, e->pos) : NULL;
+            tide_sql_expr *o2 = yn && o1 ? tide_sql_ast_binary(sc, TIDE_SQL_OP_OR, o1, yn, e->pos) : NULL;
+            on = bx_node2(b, o2, bx_node2(b, o1, on, bx_node2(b, xn, x, NULL)), bx_node2(b, yn, y, NULL));
+            on_ast = o2;
+        }
+        if (!on)
+            return nomem(b), false;
+    }
+    if (sel && sel->where) { /* correlated: the subquery's WHERE, condition by condition */
+        const tide_sql_expr *terms[64];
+        uint32_t n = and_terms(sel->where, terms, 0, 64);
+        if (n > 64)
+            return fail(b, TIDE_EUNSUPPORTED, sel->where->pos,
+                        "not supported yet: a subquery's WHERE of more than 64 ANDed conditions"),
+                   false;
+        for (uint32_t i = 0; i < n; i++) {
+            if (is_subq_term(terms[i]))
+                return fail(b, TIDE_EUNSUPPORTED, terms[i]->pos, "not supported yet: a subquery in a subquery"),
+                       false;
+            tide_sql_bexpr *c = check_bool(b, bind_inner_first(b, &right, &joined, nl, terms[i]), "WHERE");
+            if (!c)
+                return false;
+            if (!on) {
+                on = c;
+                on_ast = terms[i];
+                continue;
+            }
+            tide_sql_expr *and_ = tide_sql_ast_binary(sc, TIDE_SQL_OP_AND, (tide_sql_expr *)on_ast,
+                                                      (tide_sql_expr *)terms[i], terms[i]->pos);
+            if (!(on = bx_node2(b, and_, on, c)))
+                return nomem(b), false;
+            on_ast = and_;
+        }
+    }
+    tide_sql_plan *p = node(b, TIDE_SQL_PLAN_JOIN, e->pos, nl);
+    if (!p)
+        return false;
+    memcpy(p->cols, left->plan->cols, nl * sizeof *p->cols);
+    for (uint32_t i = 0; i < nl; i++)
+        p->cols[i].rowtime = false; /* rows come when a watermark step ends */
+    p->input = left->plan;
+    p->right = right.plan;
+    p->u.join.kind = anti ? TIDE_SQL_JOIN_ANTI : TIDE_SQL_JOIN_SEMI;
+    p->u.join.cls = TIDE_SQL_JOIN_REGULAR;
+    p->u.join.on = on;
+    p->u.join.ttl = b->state_ttl;
+    /* a semi join's row is final while the subquery's rows are; an anti
+     * join's row leaves when a match comes */
+    p->changelog = left->plan->changelog || right.plan->changelog || anti;
+    left->plan = p;
+    return true;
+}
+
+/* Apply the subquery conditions of *where to *from; *where gets the rest
+ * (NULL: none). */
+static bool bind_where_subqueries(binder *b, rel *from, const tide_sql_expr **where, cte_env *env)
+{
+    const tide_sql_expr *terms[256];
+    uint32_t n = and_terms(*where, terms, 0, 256);
+    if (n > 256)
+        return fail(b, TIDE_EUNSUPPORTED, (*where)->pos,
+                    "not supported yet: a WHERE with subqueries and more than 256 ANDed conditions"),
+               false;
+    const tide_sql_expr *rest = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (is_subq_term(terms[i])) {
+            if (!bind_subquery_join(b, from, terms[i], env))
+                return false;
+            continue;
+        }
+        rest = rest ? tide_sql_ast_binary(b->script, TIDE_SQL_OP_AND, (tide_sql_expr *)rest,
+                                          (tide_sql_expr *)terms[i], terms[i]->pos)
+                    : terms[i];
+        if (!rest)
+            return nomem(b), false;
+    }
+    *where = rest;
+    return true;
+}
+
 static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel *out)
 {
     const tide_sql_expr *saved = b->legacy;
@@ -2424,16 +2665,26 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
         if (!rel_init(b, &from, v, NULL))
             return false;
     }
+    const tide_sql_expr *where = sel->where;
+    if (where) { /* [NOT] EXISTS / IN (subquery): semi and anti joins */
+        const tide_sql_expr *terms[256];
+        uint32_t n = and_terms(where, terms, 0, 256);
+        bool any = false;
+        for (uint32_t i = 0; i < n && i < 256; i++)
+            any |= is_subq_term(terms[i]);
+        if (any && !bind_where_subqueries(b, &from, &where, env))
+            return false;
+    }
     tide_sql_plan *win = from.plan->kind == TIDE_SQL_PLAN_WINDOW ? from.plan : NULL;
     rel cur = from;
     tide_sql_plan *topn = NULL; /* a Top-N the WHERE made, and its rank's column */
     uint32_t rn_col = 0;
     bool where_win = false;
-    if (sel->where) {
-        tide_sql_bexpr *pred = check_bool(b, bind_expr(b, &from, sel->where, NULL, "WHERE"), "WHERE");
+    if (where) {
+        tide_sql_bexpr *pred = check_bool(b, bind_expr(b, &from, where, NULL, "WHERE"), "WHERE");
         if (!pred)
             return false;
-        tide_sql_plan *f = node(b, TIDE_SQL_PLAN_FILTER, sel->where->pos, from.plan->ncols);
+        tide_sql_plan *f = node(b, TIDE_SQL_PLAN_FILTER, where->pos, from.plan->ncols);
         if (!f)
             return false;
         memcpy(f->cols, from.plan->cols, from.plan->ncols * sizeof *f->cols);
@@ -3100,7 +3351,7 @@ static bool bind_stmt(binder *b, const tide_sql_stmt *st, uint32_t *cap)
 int tide_sql_bind(tide_sql_catalog *cat, tide_sql_script *script, tide_sql_program **out,
                   tide_sql_error *err)
 {
-    binder b = {.cat = cat, .err = err};
+    binder b = {.cat = cat, .err = err, .script = script};
     uint32_t mark = tide_sql_catalog_count(cat), cap = 0;
     *out = NULL;
     if (err) {

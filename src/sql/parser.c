@@ -987,8 +987,14 @@ static tide_sql_expr *parse_primary(parser *p)
             return parse_interval(p);
         case TIDE_SQL_KW_CASE:
             return parse_case(p);
-        case TIDE_SQL_KW_EXISTS:
-            return fail(p, "EXISTS subqueries are not supported");
+        case TIDE_SQL_KW_EXISTS: {
+            advance(p);
+            tide_sql_query *q;
+            if (!expect(p, TIDE_SQL_TOK_LPAREN, "'(' after EXISTS") || !(q = parse_query(p)) ||
+                !expect(p, TIDE_SQL_TOK_RPAREN, "')' after the EXISTS subquery"))
+                return NULL;
+            return chk_expr(p, tide_sql_ast_subquery(p->s, false, NULL, q, span(p, pos)));
+        }
         case TIDE_SQL_KW_CAST: {
             tide_sql_expr *arg;
             tide_sql_type ty;
@@ -1168,8 +1174,14 @@ static tide_sql_expr *parse_expr_prec_body(parser *p, int min_prec)
             tide_sql_vec list = {0};
             if (!expect(p, TIDE_SQL_TOK_LPAREN, "'(' after IN"))
                 return NULL;
-            if (tok_is_kw(&p->tok, TIDE_SQL_KW_SELECT) || tok_is_kw(&p->tok, TIDE_SQL_KW_WITH))
-                return fail(p, "subqueries in expressions are not supported");
+            if (tok_is_kw(&p->tok, TIDE_SQL_KW_SELECT) || tok_is_kw(&p->tok, TIDE_SQL_KW_WITH)) {
+                tide_sql_query *q = parse_query(p);
+                if (!q || !expect(p, TIDE_SQL_TOK_RPAREN, "')' after the IN subquery"))
+                    return NULL;
+                if (!(lhs = chk_expr(p, tide_sql_ast_subquery(p->s, negated, lhs, q, span(p, start)))))
+                    return NULL;
+                continue;
+            }
             if (!parse_expr_list(p, &list) || !expect(p, TIDE_SQL_TOK_RPAREN, "')' after IN list"))
                 return NULL;
             lhs = tide_sql_ast_in(p->s, negated, lhs, list, span(p, start));

@@ -1648,7 +1648,8 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
 {
     tide_sql_join_kind jk = j->u.join.kind;
     bool outer = jk == TIDE_SQL_JOIN_LEFT || jk == TIDE_SQL_JOIN_RIGHT || jk == TIDE_SQL_JOIN_FULL;
-    if (jk != TIDE_SQL_JOIN_INNER && !outer)
+    bool semi = jk == TIDE_SQL_JOIN_SEMI || jk == TIDE_SQL_JOIN_ANTI;
+    if (jk != TIDE_SQL_JOIN_INNER && !outer && !semi)
         return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: %s joins", join_kind_name(jk));
     const tide_sql_plan *in[2] = {j->input, j->right};
     flat side[2];
@@ -1669,9 +1670,9 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         return nomem(pl, j);
     tide_sql_plan_kind bk[2] = {side[0].base->kind, side[1].base->kind};
     /* windowed sides: one windowed node each, or a UNION ALL of them */
-    bool wagg = windowed_side(in[0], TIDE_SQL_PLAN_WINDOW_AGGREGATE) &&
+    bool wagg = !semi && windowed_side(in[0], TIDE_SQL_PLAN_WINDOW_AGGREGATE) &&
                 windowed_side(in[1], TIDE_SQL_PLAN_WINDOW_AGGREGATE);
-    bool wjoin = windowed_side(in[0], TIDE_SQL_PLAN_WINDOW) && windowed_side(in[1], TIDE_SQL_PLAN_WINDOW);
+    bool wjoin = !semi && windowed_side(in[0], TIDE_SQL_PLAN_WINDOW) && windowed_side(in[1], TIDE_SQL_PLAN_WINDOW);
     uint32_t nk = 0;
     if (wagg) {
         for (int s = 0; s < 2; s++)
@@ -1739,7 +1740,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         /* an interval join when two streams' times bound each other, else
          * a regular join (Flink's: of changelogs, aggregations, streams
          * without such a bound) */
-        bool streams = !(bk[0] == TIDE_SQL_PLAN_WINDOW_AGGREGATE || bk[1] == TIDE_SQL_PLAN_WINDOW_AGGREGATE ||
+        bool streams = !semi && !(bk[0] == TIDE_SQL_PLAN_WINDOW_AGGREGATE || bk[1] == TIDE_SQL_PLAN_WINDOW_AGGREGATE ||
                          bk[0] == TIDE_SQL_PLAN_AGGREGATE || bk[1] == TIDE_SQL_PLAN_AGGREGATE || in[0]->changelog ||
                          in[1]->changelog);
         bool bound_used[64] = {false};
@@ -1797,6 +1798,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
             c->kind = TIDE_NODE_JOIN_REGULAR;
             c->changelog = j->changelog;
             c->ttl = j->u.join.ttl;
+            c->semi = jk == TIDE_SQL_JOIN_SEMI ? 1 : jk == TIDE_SQL_JOIN_ANTI ? 2 : 0;
         }
     }
     bool regular = c->kind == TIDE_NODE_JOIN_REGULAR;
@@ -1847,7 +1849,11 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     if (c->build_on) { /* build once now: SQL errors at plan time, with their positions */
         tide_expr *x = NULL;
         tide_sql_pos at = {0};
-        rc = on_build_at(c->build_ctx, os[0], &x, &at, &e);
+        tide_schema *pair = NULL;
+        rc = tide_node_join_pair_schema(c, &pair, &e);
+        if (!rc)
+            rc = on_build_at(c->build_ctx, pair, &x, &at, &e);
+        tide_schema_free(pair);
         tide_expr_free(x);
         if (rc == TIDE_ENOMEM)
             return nomem(pl, j);
@@ -1877,7 +1883,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         ord[no++] = first;
         in_ord[first] = true;
     }
-    for (int sd = 0; sd < (regular ? 2 : 1); sd++)
+    for (int sd = 0; sd < (regular && !semi ? 2 : 1); sd++)
         for (uint32_t k = 0; k < nk; k++) {
             uint32_t col = c->side[sd].key_cols[k] + (sd ? nl : 0);
             if (!in_ord[col]) {

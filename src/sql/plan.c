@@ -222,7 +222,7 @@ static int put_line(const tide_sql_plan *p, tide_buf *out)
             rc = put_emit(out, &p->u.agg.emit);
         break;
     case TIDE_SQL_PLAN_JOIN: {
-        static const char *const kinds[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS", "CROSS"};
+        static const char *const kinds[] = {"INNER", "LEFT", "RIGHT", "FULL", "CROSS", "CROSS", "SEMI", "ANTI"};
         static const char *const cls[] = {"regular", "interval", "window"};
         /* both sides windowed aggregations (below any Filter / Project):
          * their results are joined per window (exec/node_join.h) */

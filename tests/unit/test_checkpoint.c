@@ -662,6 +662,11 @@ static void test_multi_stage(void)
         "  (SELECT country, COUNT(*) AS n FROM logins GROUP BY country) a FULL JOIN\n"
         "  (SELECT device, country, COUNT(DISTINCT user_id) AS m FROM logins GROUP BY device, country) b\n"
         "  ON a.country = b.country AND b.m * 3 > a.n;\n",
+        /* semi and anti joins: correlated EXISTS, NOT IN (NULL-aware) */
+        "SELECT l.ts, l.user_id FROM logins l WHERE l.device = 'ios' AND\n"
+        "  EXISTS (SELECT * FROM logins w WHERE w.user_id = l.user_id AND w.device = 'web' AND w.ts < l.ts);\n",
+        "SELECT c.user_id, c.n FROM (SELECT user_id, COUNT(*) AS n FROM logins GROUP BY user_id) c\n"
+        "  WHERE NOT EXISTS (SELECT * FROM logins d WHERE d.user_id = c.user_id AND d.device = 'web');\n",
         /* OVER aggregates over a sliding RANGE frame per user (exec/node_over:
          * buffered rows, frame rows, MIN/MAX retracting) */
         "SELECT user_id, ts, country,\n"

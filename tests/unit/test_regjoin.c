@@ -36,6 +36,7 @@ typedef struct tcase {
     size_t *step_end; /* evs [step_end[i-1], step_end[i]) form step i */
     size_t nsteps;
     bool outer[2];
+    tide_regjoin_kind kind; /* JOIN (outer above), SEMI, ANTI */
     int mod;
     int64_t ttl;
 } tcase;
@@ -84,9 +85,21 @@ static int o_match(void *ctx, const tide_join_row *row)
 
 /* ---- the model ---- */
 
-static void model_join(const int64_t bag[2][NR], const bool *outer, int mod, int64_t want[NOUT][NOUT])
+static void model_join(const int64_t bag[2][NR], const bool *outer, tide_regjoin_kind kind, int mod,
+                       int64_t want[NOUT][NOUT])
 {
     memset(want, 0, sizeof(int64_t) * NOUT * NOUT);
+    if (kind != TIDE_REGJOIN_JOIN) { /* the left rows that match (SEMI), that match none (ANTI) */
+        for (int k = 0; k < NK; k++)
+            for (int a = 0; a < NV; a++) {
+                int64_t ml = 0;
+                for (int b = 0; b < NV; b++)
+                    ml += pred(mod, a, b) ? bag[1][k * NV + b] : 0;
+                if ((ml > 0) == (kind == TIDE_REGJOIN_SEMI))
+                    want[k * NV + a][NR] += bag[0][k * NV + a];
+            }
+        return;
+    }
     for (int k = 0; k < NK; k++)
         for (int a = 0; a < NV; a++) {
             int l = k * NV + a;
@@ -125,7 +138,7 @@ static int push_ev(tide_regjoin *op, const ev *x, tide_err *e)
 
 static tide_regjoin *make_op(const tcase *c, olog *g)
 {
-    tide_regjoin_config cfg = {.n_left = 2, .n_right = 2, .outer = {c->outer[0], c->outer[1]}, .ttl = c->ttl,
+    tide_regjoin_config cfg = {.kind = c->kind, .n_left = 2, .n_right = 2, .outer = {c->outer[0], c->outer[1]}, .ttl = c->ttl,
                                .emit = o_emit, .match = c->mod ? o_match : NULL, .ctx = g};
     tide_regjoin *op = NULL;
     tide_err e = {0};
@@ -195,7 +208,7 @@ static bool run(const tcase *c, olog *g, bool check, size_t cut_every)
             }
         if (!ok || !check)
             continue;
-        model_join(bag, c->outer, c->mod, want);
+        model_join(bag, c->outer, c->kind, c->mod, want);
         if (memcmp(want, g->acc, sizeof want) != 0 || g->bad) {
             fprintf(stderr, "  after step %zu: the applied output differs from the join (bad %d)\n", st, g->bad);
             ok = false;
@@ -225,9 +238,10 @@ static void gen_case(uint64_t seed, tcase *c)
     c->n = 1 + (size_t)(tt_rand(&s) % 300);
     c->evs = calloc(c->n, sizeof *c->evs);
     c->step_end = calloc(c->n + 1, sizeof *c->step_end);
-    unsigned kind = (unsigned)(seed % 4);
+    unsigned kind = (unsigned)(seed % 6); /* INNER, LEFT, RIGHT, FULL, SEMI, ANTI */
     c->outer[0] = kind == 1 || kind == 3;
     c->outer[1] = kind == 2 || kind == 3;
+    c->kind = kind == 4 ? TIDE_REGJOIN_SEMI : kind == 5 ? TIDE_REGJOIN_ANTI : TIDE_REGJOIN_JOIN;
     c->mod = (int)(tt_rand(&s) % 4);
     c->ttl = 0;
     int64_t held[2][NR] = {{0}};
@@ -266,7 +280,13 @@ static void test_vs_model(void)
         bool ok = run(&c, &g, true, 0);
         if (!ok)
             fprintf(stderr, "  seed %llu: %s join, mod %d, %zu rows in %zu steps\n", (unsigned long long)seed,
-                    c.outer[0] && c.outer[1] ? "FULL" : c.outer[0] ? "LEFT" : c.outer[1] ? "RIGHT" : "INNER", c.mod,
+                    c.kind == TIDE_REGJOIN_SEMI   ? "SEMI"
+                    : c.kind == TIDE_REGJOIN_ANTI ? "ANTI"
+                    : c.outer[0] && c.outer[1]    ? "FULL"
+                    : c.outer[0]                  ? "LEFT"
+                    : c.outer[1]                  ? "RIGHT"
+                                                  : "INNER",
+                    c.mod,
                     c.n, c.nsteps);
         free_case(&c);
         tide_buf_free(&g.b);
