@@ -798,16 +798,17 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
                        "a window aggregation over a changelog (updates and retractions) is not supported "
                        "(Flink refuses it too)");
-    /* SESSION without PARTITION BY, and WHERE: as in Flink, the sessions
-     * form over every row of the window TVF's input (the WHERE filters its
-     * output), so a row the WHERE drops still extends and bridges sessions.
-     * Its predicates become extra keys (w0..: a row failing one forms a
-     * group of its own in its session), and a filter after the aggregation
-     * drops those groups.  With PARTITION BY, Flink filters first (the
+    /* SESSION without PARTITION BY, GROUP BY keys and a WHERE: as Flink 2.3
+     * runs it (scripts/flink_diff.sh), the sessions form over every row of
+     * the window TVF's input (the WHERE filters its output), so a row the
+     * WHERE drops still extends and bridges sessions.  Its predicates become
+     * extra keys (w0..: a row failing one forms a group of its own in its
+     * session), and a filter after the aggregation drops those groups.  With
+     * PARTITION BY, or without GROUP BY keys, Flink filters first (the
      * sessions form over the rows the WHERE keeps), and so does tide. */
     bool session = w->spec.kind == TIDE_WIN_SESSION;
     agg_in ai;
-    int rc = plan_agg_input(pl, wa, true, session && w->npartition == 0, &ai);
+    int rc = plan_agg_input(pl, wa, true, session && w->npartition == 0 && nk > 0, &ai);
     if (rc)
         return rc;
     uint32_t nkeep = ai.nkeep, nkn = nk + nkeep; /* the node's keys */

@@ -709,7 +709,8 @@ static void test_cascade_session(void)
     TT_ASSERT(ok);
 }
 
-/* SESSION and WHERE, as Flink 2.3 runs them (scripts/flink_diff.sh).
+/* SESSION and WHERE, as Flink 2.3 runs them (scripts/flink_diff.sh; with
+ * no GROUP BY key Flink filters first, as with PARTITION BY).
  * Without PARTITION BY the WHERE filters the window TVF's rows: sessions
  * form over every login (one that the WHERE drops still extends and
  * bridges a session) and only the aggregates skip the dropped rows; a
@@ -791,6 +792,28 @@ static void test_session_where(void)
     ok = check_query("SESSION (1 min) over the whole stream WHERE device <> 'web' AND user_id % 2 = 0", q_all,
                      "country,window_start,window_end,n,users", w2.s, 20);
     free(w2.s);
+    TT_ASSERT(ok);
+
+    /* no key but the window: Flink filters first */
+    static const char q_none[] = "SELECT window_start, window_end, COUNT(*) AS n\n"
+                                 "FROM TABLE(SESSION(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n"
+                                 "WHERE device <> 'web' AND user_id % 2 = 0\n"
+                                 "GROUP BY window_start, window_end;\n";
+    size_t m = 0;
+    for (size_t k = 0; k < ev.n; k++) {
+        size_t i = (size_t)all[k][1];
+        if (!is_dev(i, "web") && ev.uid[i] % 2 == 0)
+            all[m++][0] = all[k][0];
+    }
+    text w3 = {0};
+    for (size_t a = 0, b; a < m; a = b) {
+        for (b = a + 1; b < m && all[b][0] < all[b - 1][0] + g2; b++)
+            ;
+        tput(&w3, "%s,%s,%lld\n", tss(all[a][0]), tss(all[b - 1][0] + g2), (long long)(b - a));
+    }
+    ok = check_query("SESSION (1 min) without keys WHERE device <> 'web' AND user_id % 2 = 0", q_none,
+                     "window_start,window_end,n", w3.s, 20);
+    free(w3.s);
     TT_ASSERT(ok);
 }
 
