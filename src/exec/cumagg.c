@@ -56,6 +56,7 @@ typedef struct hent {
 struct tide_cumagg {
     bool hop;
     int64_t step, max; /* HOP: slide, size */
+    int64_t off;       /* window starts are off + k * (HOP: step, CUMULATE: max); window.h */
     tide_agg *aggs;
     size_t naggs, acc_size;
     size_t *acc_off;
@@ -316,6 +317,7 @@ int tide_cumagg_create(tide_cumagg **out, const tide_win_spec *win, const tide_a
     c->hop = win->kind == TIDE_WIN_HOP;
     c->step = win->slide;
     c->max = win->size;
+    c->off = win->offset;
     c->naggs = n_aggs;
     c->nkeys = n_keys;
     c->wm = TIDE_TS_MIN;
@@ -451,7 +453,7 @@ static int hop_next(tide_cumagg *c, uint32_t i, tide_err *e)
 static int hop_push(tide_cumagg *c, const tide_value *keys, const tide_value *vals, int64_t ts,
                     tide_err *e)
 {
-    int64_t start = ts - tide_win_floor_mod(ts, c->step);
+    int64_t start = ts - tide_win_phase(ts, c->step, c->off);
     /* late (DESIGN.md 4): its first window (ending at its slice's end)
      * already fired; counted once, it still joins the windows left */
     if (c->wm != TIDE_TS_MIN && sat_add(start, c->step) <= c->wm) {
@@ -518,7 +520,7 @@ static int hop_push(tide_cumagg *c, const tide_value *keys, const tide_value *va
     /* its first window not final yet */
     int64_t f = s->frontier;
     if (c->wm != TIDE_TS_MIN) {
-        int64_t g = c->wm - tide_win_floor_mod(c->wm, c->step);
+        int64_t g = c->wm - tide_win_phase(c->wm, c->step, c->off);
         if (g > f)
             f = g;
     }
@@ -586,7 +588,7 @@ int tide_cumagg_push(tide_cumagg *c, const tide_value *keys, const tide_value *v
 {
     if (c->hop)
         return hop_push(c, keys, vals, ts, e);
-    int64_t s0 = ts - (int64_t)((uint64_t)(ts % c->max + c->max) % (uint64_t)c->max);
+    int64_t s0 = ts - tide_win_phase(ts, c->max, c->off);
     int64_t pend = s0 + c->max; /* the period's last window end */
     /* late (DESIGN.md 4): its first window already fired; counted once, it
      * still joins the windows left */
@@ -795,13 +797,14 @@ size_t tide_cumagg_live(const tide_cumagg *c)
  * scheduled state (the stale entries a heap may hold are never acted on). */
 
 #define CA_SNAP_KIND "cumagg"
-#define CA_SNAP_VERSION 1
+#define CA_SNAP_VERSION 2 /* 2: the window offset */
 
 static void ca_snap_put_config(const tide_cumagg *c, tide_snap_w *w)
 {
     tide_snap_put_bool(w, c->hop);
     tide_snap_put_i64(w, c->step);
     tide_snap_put_i64(w, c->max);
+    tide_snap_put_i64(w, c->off);
     tide_snap_put_varint(w, c->naggs);
     for (size_t a = 0; a < c->naggs; a++) {
         tide_snap_put_u8(w, (uint8_t)c->aggs[a].kind);
@@ -824,16 +827,16 @@ static int ca_snap_differs(tide_err *e, const char *what, long long snap, long l
 static int ca_snap_check_config(const tide_cumagg *c, tide_snap_r *r, tide_err *e)
 {
     bool hop = tide_snap_get_bool(r);
-    int64_t step = tide_snap_get_i64(r), max = tide_snap_get_i64(r);
+    int64_t step = tide_snap_get_i64(r), max = tide_snap_get_i64(r), off = tide_snap_get_i64(r);
     uint64_t naggs = tide_snap_get_varint(r);
     if (tide_snap_failed(r))
         return tide_snap_close(r, e);
-    if (hop != c->hop || step != c->step || max != c->max)
+    if (hop != c->hop || step != c->step || max != c->max || off != c->off)
         return tide_err_set(e, TIDE_EINVAL,
                             "sliced window: the snapshot is of another config: window "
-                            "%s(%lld, %lld) in the snapshot, %s(%lld, %lld) here",
-                            hop ? "HOP" : "CUMULATE", (long long)step, (long long)max,
-                            c->hop ? "HOP" : "CUMULATE", (long long)c->step, (long long)c->max);
+                            "%s(%lld, %lld, offset %lld) in the snapshot, %s(%lld, %lld, offset %lld) here",
+                            hop ? "HOP" : "CUMULATE", (long long)step, (long long)max, (long long)off,
+                            c->hop ? "HOP" : "CUMULATE", (long long)c->step, (long long)c->max, (long long)c->off);
     if (naggs != c->naggs)
         return ca_snap_differs(e, "aggregate count", (long long)naggs, (long long)c->naggs);
     for (size_t a = 0; a < c->naggs; a++) {
@@ -968,7 +971,7 @@ static void ca_snap_reset(tide_cumagg *c)
 static bool ca_snap_end_ok(const tide_cumagg *c, int64_t s0, int64_t end)
 {
     if (c->hop)
-        return end == TIDE_TS_MAX || end == TIDE_TS_MIN || tide_win_floor_mod(end, c->step) == 0;
+        return end == TIDE_TS_MAX || end == TIDE_TS_MIN || tide_win_phase(end, c->step, c->off) == 0;
     return end >= s0 && end <= s0 + c->max && (end - s0) % c->step == 0;
 }
 
@@ -992,7 +995,7 @@ static int ca_snap_get_state(tide_cumagg *c, tide_value *kv, tide_snap_r *r, tid
     int64_t s0 = tide_snap_get_i64(r), frontier = tide_snap_get_i64(r), due = tide_snap_get_i64(r);
     uint64_t nrun = tide_snap_get_varint(r);
     bool ok = c->hop ? s0 == 0 && ca_snap_end_ok(c, 0, frontier)
-                     : tide_win_floor_mod(s0, c->max) == 0 && s0 <= TIDE_TS_MAX - c->max &&
+                     : tide_win_phase(s0, c->max, c->off) == 0 && s0 <= TIDE_TS_MAX - c->max &&
                            ca_snap_end_ok(c, s0, frontier);
     if (!ok)
         tide_snap_fail(r);

@@ -1,9 +1,9 @@
 /*
  * node_over.c - OVER aggregations ordered by event time.  See node_over.h.
  *
- * Layout.  A row pool (headers + n values per row, each row owning a buffer
- * for its string bytes; freed slots on a free list keep their buffer), a
- * table from key bytes to a key number, and per key its aggregate slots and
+ * Layout.  A row pool (exec/rows.h) with a header per row (event time,
+ * arrival number, key, frame link) beside it, a table from key bytes to a
+ * key number, and per key its aggregate slots and
  * the FIFO of rows still inside its frame (linked through the pool).  The
  * buffered rows sit in a min-heap by (ts, arrival); a watermark pops those
  * with ts <= watermark, sorts them by (key, ts, arrival), and runs each
@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "data/key.h"
+#include "exec/rows.h"
 #include "state/snap.h"
 #include "state/table.h"
 
@@ -26,9 +27,7 @@ typedef struct orow {
     int64_t ts;
     uint64_t seq;  /* arrival number */
     uint32_t key;
-    uint32_t next; /* frame FIFO link; the free list */
-    char *strs;    /* owned: the row's string bytes */
-    size_t strcap;
+    uint32_t next; /* frame FIFO link */
 } orow;
 
 typedef struct okey {
@@ -47,10 +46,9 @@ typedef struct over_node {
     tide_table *ids; /* key bytes -> key number (u32 in an 8-byte value) */
     okey *keys;
     size_t nkeys, kcap;
-    orow *rows;
-    tide_value *vals; /* ncols per row */
+    tide_rows pool;
+    orow *rows; /* per pool row */
     size_t rcap;
-    uint32_t hi, free_head;
     uint32_t *heap; /* buffered rows by (ts, seq) */
     size_t hn, hcap;
     uint32_t *due; /* rows a watermark releases */
@@ -67,69 +65,26 @@ typedef struct over_node {
 
 /* ---- rows ---- */
 
-static void row_free(over_node *s, uint32_t i)
-{
-    s->rows[i].next = s->free_head;
-    s->free_head = i;
-}
+static void row_free(over_node *s, uint32_t i) { tide_rows_release(&s->pool, i); }
 
 /* A new row holding copies of v[0..ncols) (strings copied). */
 static int row_new(over_node *s, int64_t ts, uint64_t seq, uint32_t key, const tide_value *v, uint32_t *out,
                    tide_err *e)
 {
     uint32_t i;
-    if (s->free_head != NIL) {
-        i = s->free_head;
-        s->free_head = s->rows[i].next;
-    } else {
-        if (s->hi == UINT32_MAX - 1)
-            return tide_err_set(e, TIDE_ENOMEM, "over node: too many buffered rows");
-        if (s->hi + 1u > s->rcap) {
-            size_t c1 = s->rcap, c2 = s->rcap * s->ncols;
-            if (tide_array_grow((void **)&s->rows, &c1, s->hi + 1u, sizeof *s->rows) != 0)
-                return tide_err_set(e, TIDE_ENOMEM, "over node: out of memory for rows");
-            if (s->ncols && tide_array_grow((void **)&s->vals, &c2, c1 * s->ncols, sizeof *s->vals) != 0)
-                return tide_err_set(e, TIDE_ENOMEM, "over node: out of memory for rows");
-            for (size_t k = s->rcap; k < c1; k++)
-                s->rows[k] = (orow){0};
-            s->rcap = c1;
-        }
-        i = s->hi++;
+    int rc = tide_rows_add(&s->pool, v, NULL, 0, &i, e);
+    if (rc != 0)
+        return rc;
+    if (i + 1u > s->rcap && tide_array_grow((void **)&s->rows, &s->rcap, i + 1u, sizeof *s->rows) != 0) {
+        tide_rows_release(&s->pool, i);
+        return tide_err_set(e, TIDE_ENOMEM, "over node: out of memory for rows");
     }
-    orow *r = &s->rows[i];
-    size_t bytes = 0;
-    for (size_t c = 0; c < s->ncols; c++)
-        if (!v[c].is_null && v[c].type == TIDE_TYPE_STRING)
-            bytes += v[c].u.s.len;
-    if (bytes > r->strcap) {
-        char *nb = realloc(r->strs, bytes);
-        if (!nb) {
-            row_free(s, i);
-            return tide_err_set(e, TIDE_ENOMEM, "over node: out of memory for a row's strings");
-        }
-        r->strs = nb;
-        r->strcap = bytes;
-    }
-    tide_value *dst = s->vals + (size_t)i * s->ncols;
-    size_t at = 0;
-    for (size_t c = 0; c < s->ncols; c++) {
-        dst[c] = v[c];
-        if (!v[c].is_null && v[c].type == TIDE_TYPE_STRING) {
-            if (v[c].u.s.len)
-                memcpy(r->strs + at, v[c].u.s.ptr, v[c].u.s.len);
-            dst[c].u.s.ptr = r->strs + at;
-            at += v[c].u.s.len;
-        }
-    }
-    r->ts = ts;
-    r->seq = seq;
-    r->key = key;
-    r->next = NIL;
+    s->rows[i] = (orow){.ts = ts, .seq = seq, .key = key, .next = NIL};
     *out = i;
     return 0;
 }
 
-static const tide_value *row_vals(const over_node *s, uint32_t i) { return s->vals + (size_t)i * s->ncols; }
+static const tide_value *row_vals(const over_node *s, uint32_t i) { return tide_rows_vals(&s->pool, i); }
 
 /* ---- the heap of buffered rows ---- */
 
@@ -369,10 +324,8 @@ static void over_free(void *self)
         key_release(s, &s->keys[i]);
     free(s->keys);
     tide_table_free(s->ids);
-    for (uint32_t i = 0; i < s->hi; i++)
-        free(s->rows[i].strs);
+    tide_rows_destroy(&s->pool);
     free(s->rows);
-    free(s->vals);
     free(s->heap);
     free(s->due);
     free(s->tmp);
@@ -421,7 +374,7 @@ int tide_node_over_make(void *cfg, uint32_t instance, uint32_t parallelism, void
         return tide_err_set(e, TIDE_ENOMEM, "over node: out of memory");
     s->cfg = c;
     s->ncols = tide_schema_ncols(c->in);
-    s->free_head = NIL;
+    tide_rows_init(&s->pool, s->ncols);
     s->wm = TIDE_TS_MIN;
     s->aggs = calloc(c->n_aggs, sizeof *s->aggs);
     s->slot_off = calloc(c->n_aggs, sizeof *s->slot_off);

@@ -1954,7 +1954,7 @@ size_t tide_winagg_interned_keys(const tide_winagg *op) { return op->n_keys; }
  * restored operator snapshots to the bytes it was restored from. */
 
 #define WA_SNAP_KIND "winagg"
-#define WA_SNAP_VERSION 1
+#define WA_SNAP_VERSION 2 /* 2: the window offset */
 #define WA_SNAP_FLAGS ((uint32_t)(W_EMITTED | W_DONE | W_DIRTY | W_IN_DLIST))
 
 /* The window spec with the fields its kind does not use zeroed. */
@@ -1962,9 +1962,9 @@ static tide_win_spec snap_spec(const tide_win_spec *s)
 {
     tide_win_spec n = {.kind = s->kind};
     switch (s->kind) {
-    case TIDE_WIN_TUMBLE: n.size = s->size; break;
+    case TIDE_WIN_TUMBLE: n.size = s->size; n.offset = s->offset; break;
     case TIDE_WIN_HOP:
-    case TIDE_WIN_CUMULATE: n.size = s->size; n.slide = s->slide; break;
+    case TIDE_WIN_CUMULATE: n.size = s->size; n.slide = s->slide; n.offset = s->offset; break;
     case TIDE_WIN_SESSION: n.gap = s->gap; break;
     default: break;
     }
@@ -1978,6 +1978,7 @@ void tide_winagg_snap_put_config(const tide_winagg_config *cfg, tide_snap_w *w)
     tide_snap_put_i64(w, s.size);
     tide_snap_put_i64(w, s.slide);
     tide_snap_put_i64(w, s.gap);
+    tide_snap_put_i64(w, s.offset);
     tide_snap_put_varint(w, cfg->n_aggs);
     for (size_t i = 0; i < cfg->n_aggs; i++) {
         const tide_winagg_call *c = &cfg->aggs[i];
@@ -2008,18 +2009,19 @@ int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r,
     g.size = tide_snap_get_i64(r);
     g.slide = tide_snap_get_i64(r);
     g.gap = tide_snap_get_i64(r);
+    g.offset = tide_snap_get_i64(r);
     uint64_t n_aggs = tide_snap_get_varint(r);
     if (tide_snap_failed(r))
         return tide_snap_close(r, e);
-    if (g.kind != s.kind || g.size != s.size || g.slide != s.slide || g.gap != s.gap)
+    if (g.kind != s.kind || g.size != s.size || g.slide != s.slide || g.gap != s.gap || g.offset != s.offset)
         return tide_err_set(e, TIDE_EINVAL,
                             "window aggregate: the snapshot is of another config: window "
-                            "%s(size %lld, slide %lld, gap %lld) in the snapshot, "
-                            "%s(size %lld, slide %lld, gap %lld) here",
+                            "%s(size %lld, slide %lld, gap %lld, offset %lld) in the snapshot, "
+                            "%s(size %lld, slide %lld, gap %lld, offset %lld) here",
                             (unsigned)g.kind <= TIDE_WIN_GLOBAL ? tide_win_kind_name(g.kind) : "?",
-                            (long long)g.size, (long long)g.slide, (long long)g.gap,
+                            (long long)g.size, (long long)g.slide, (long long)g.gap, (long long)g.offset,
                             tide_win_kind_name(s.kind), (long long)s.size, (long long)s.slide,
-                            (long long)s.gap);
+                            (long long)s.gap, (long long)s.offset);
     if (n_aggs != cfg->n_aggs)
         return snap_differs(e, "aggregate count", (long long)n_aggs, (long long)cfg->n_aggs);
     for (size_t i = 0; i < cfg->n_aggs; i++) {

@@ -236,6 +236,19 @@ static bool bx_uses_from(const tide_sql_bexpr *x, uint32_t from)
     return false;
 }
 
+/* Whether x references column col. */
+static bool bx_uses_col(const tide_sql_bexpr *x, uint32_t col)
+{
+    if (!x)
+        return false;
+    if (x->kind == TIDE_SQL_BX_COLUMN)
+        return x->col == col;
+    for (uint32_t i = 0; i < x->nargs; i++)
+        if (bx_uses_col(x->args[i], col))
+            return true;
+    return false;
+}
+
 static bool bx_use_window(const tide_sql_bexpr *x, const tide_sql_plan *win)
 {
     return bx_uses_from(x, win->input->ncols);
@@ -708,6 +721,10 @@ static tide_sql_bexpr *bind_over_call(binder *b, const tide_sql_expr *e, const c
         if (!ord || p->u.over.desc[0] || ord->kind != TIDE_SQL_BX_COLUMN || !oc->in->plan->cols[ord->col].rowtime)
             return fail(b, TIDE_EUNSUPPORTED, o->norder_by ? o->order_by[0].expr->pos : o->pos,
                         "an OVER aggregate must be ordered by one event-time attribute, ascending (ORDER BY ts)");
+        if (oc->in->plan->changelog)
+            return fail(b, TIDE_EUNSUPPORTED, e->pos,
+                        "an OVER aggregate over a changelog (updates and retractions) is not supported (Flink "
+                        "refuses it too)");
         tide_type in = TIDE_TYPE_NULL;
         if (!star) {
             if (find_call(e->u.call.args[0], false) || find_call(e->u.call.args[0], true))
@@ -1452,6 +1469,13 @@ static bool bind_table_ref(binder *b, const tide_sql_name *name, const tide_sql_
 
 static bool window_arg_ms(binder *b, const tide_sql_expr *e, int64_t *ms)
 {
+    if (e->kind == TIDE_SQL_EXPR_UNARY && e->u.unary.op == TIDE_SQL_OP_NEG &&
+        e->u.unary.arg->kind == TIDE_SQL_EXPR_INTERVAL) { /* -INTERVAL '8' HOUR (an offset) */
+        if (!interval_ms(b, e->u.unary.arg, ms))
+            return false;
+        *ms = -*ms;
+        return true;
+    }
     if (e->kind != TIDE_SQL_EXPR_INTERVAL) {
         fail(b, TIDE_EINVAL, e->pos, "window sizes must be INTERVAL literals");
         return false;
@@ -1508,6 +1532,7 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
         break;
     case TIDE_SQL_WINDOW_SESSION: w.spec = tide_win_session(a[0]); break;
     }
+    tide_win_set_offset(&w.spec, w.offset); /* (as Flink: only the offset modulo the alignment counts) */
     tide_err er = {0};
     if (tide_win_spec_check(&w.spec, &er)) {
         bool named = strncmp(er.msg, wname, strlen(wname)) == 0;
@@ -1752,6 +1777,182 @@ static tide_sql_plan *plan_project(binder *b, const tide_sql_select *sel, const 
     return b->rc ? NULL : p;
 }
 
+/* ---- Top-N: ROW_NUMBER filtered by a rank range ---- */
+
+/* Whether column col of p is the window_start (0) or window_end (1) of a
+ * window TVF or a windowed aggregation below (through Projects and
+ * Filters); -1 if not. */
+static int window_bound(const tide_sql_plan *p, uint32_t col)
+{
+    for (;;) {
+        switch (p->kind) {
+        case TIDE_SQL_PLAN_PROJECT: {
+            const tide_sql_bexpr *x = p->u.project.exprs[col];
+            if (x->kind != TIDE_SQL_BX_COLUMN)
+                return -1;
+            col = x->col;
+            p = p->input;
+            break;
+        }
+        case TIDE_SQL_PLAN_FILTER: p = p->input; break;
+        case TIDE_SQL_PLAN_OVER:
+            if (col >= p->input->ncols)
+                return -1;
+            p = p->input;
+            break;
+        case TIDE_SQL_PLAN_WINDOW: {
+            uint32_t nin = p->input->ncols;
+            return col == nin ? 0 : col == nin + 1 ? 1 : -1;
+        }
+        case TIDE_SQL_PLAN_WINDOW_AGGREGATE: {
+            uint32_t nk = p->u.agg.nkeys;
+            return col == nk ? 0 : col == nk + 1 ? 1 : -1;
+        }
+        default: return -1;
+        }
+    }
+}
+
+/* The OVER node of ROW_NUMBER whose rank is column col of p (through
+ * Projects that pass columns), with the nodes between them; NULL if none. */
+static tide_sql_plan *rank_source(tide_sql_plan *p, uint32_t col, tide_sql_plan **chain, uint32_t *nchain)
+{
+    *nchain = 0;
+    while (p->kind == TIDE_SQL_PLAN_PROJECT && *nchain < 64) {
+        const tide_sql_bexpr *x = p->u.project.exprs[col];
+        if (x->kind != TIDE_SQL_BX_COLUMN)
+            return NULL;
+        chain[(*nchain)++] = p;
+        col = x->col;
+        p = p->input;
+    }
+    if (p->kind != TIDE_SQL_PLAN_OVER || col < p->input->ncols || !p->u.over.calls[col - p->input->ncols].row_number)
+        return NULL;
+    return p;
+}
+
+/* An integer literal (as bound). */
+static bool int_lit(const tide_sql_bexpr *x, int64_t *v)
+{
+    if (x->kind != TIDE_SQL_BX_NODE || x->ast->kind != TIDE_SQL_EXPR_INT)
+        return false;
+    *v = x->ast->u.i64;
+    return true;
+}
+
+/* Narrow [*lo, *hi] by the conjuncts of pred that bound column col. */
+static void rank_bounds(const tide_sql_bexpr *x, uint32_t col, int64_t *lo, int64_t *hi)
+{
+    if (x->kind != TIDE_SQL_BX_NODE)
+        return;
+    const tide_sql_expr *a = x->ast;
+    int64_t v, w;
+    if (a->kind == TIDE_SQL_EXPR_BINARY && a->u.binary.op == TIDE_SQL_OP_AND) {
+        rank_bounds(x->args[0], col, lo, hi);
+        rank_bounds(x->args[1], col, lo, hi);
+        return;
+    }
+    if (a->kind == TIDE_SQL_EXPR_BETWEEN && !a->u.between.negated && x->args[0]->kind == TIDE_SQL_BX_COLUMN &&
+        x->args[0]->col == col && int_lit(x->args[1], &v) && int_lit(x->args[2], &w)) {
+        *lo = v > *lo ? v : *lo;
+        *hi = w < *hi ? w : *hi;
+        return;
+    }
+    if (a->kind != TIDE_SQL_EXPR_BINARY)
+        return;
+    tide_sql_binop op = a->u.binary.op;
+    if (x->args[1]->kind == TIDE_SQL_BX_COLUMN && x->args[1]->col == col && int_lit(x->args[0], &v)) {
+        /* N op rn: mirror it */
+        switch (op) {
+        case TIDE_SQL_OP_LT: op = TIDE_SQL_OP_GT; break;
+        case TIDE_SQL_OP_LE: op = TIDE_SQL_OP_GE; break;
+        case TIDE_SQL_OP_GT: op = TIDE_SQL_OP_LT; break;
+        case TIDE_SQL_OP_GE: op = TIDE_SQL_OP_LE; break;
+        default: break;
+        }
+    } else if (!(x->args[0]->kind == TIDE_SQL_BX_COLUMN && x->args[0]->col == col && int_lit(x->args[1], &v))) {
+        return;
+    }
+    switch (op) {
+    case TIDE_SQL_OP_EQ:
+        *lo = v > *lo ? v : *lo;
+        *hi = v < *hi ? v : *hi;
+        break;
+    case TIDE_SQL_OP_LT:
+        if (v - 1 < *hi)
+            *hi = v - 1;
+        break;
+    case TIDE_SQL_OP_LE:
+        if (v < *hi)
+            *hi = v;
+        break;
+    case TIDE_SQL_OP_GT:
+        if (v < INT64_MAX && v + 1 > *lo)
+            *lo = v + 1;
+        break;
+    case TIDE_SQL_OP_GE:
+        if (v > *lo)
+            *lo = v;
+        break;
+    default: break;
+    }
+}
+
+/* WHERE pred over rel r: when it bounds the rank of a ROW_NUMBER below,
+ * that OVER node becomes a Top-N (returned, with *rn_col the rank's column
+ * in r); the filter itself stays (every row the Top-N emits passes it). */
+static tide_sql_plan *bind_topn(binder *b, const rel *r, tide_sql_plan *filter, uint32_t *rn_col)
+{
+    const tide_sql_bexpr *pred = filter->u.filter.pred;
+    for (uint32_t c = 0; c < r->plan->ncols; c++) {
+        tide_sql_plan *chain[64];
+        uint32_t nchain;
+        tide_sql_plan *ov = rank_source(r->plan, c, chain, &nchain);
+        if (!ov || ov->u.over.topn)
+            continue;
+        int64_t lo = 1, hi = INT64_MAX;
+        rank_bounds(pred, c, &lo, &hi);
+        if (hi == INT64_MAX)
+            continue;
+        if (lo > hi || hi < 1)
+            return fail(b, TIDE_EINVAL, filter->pos, "this filter leaves no rank of the ROW_NUMBER (%lld to %lld)",
+                        (long long)lo, (long long)hi);
+        tide_sql_plan *in = ov->input;
+        tide_sql_topn_kind kind = TIDE_SQL_TOPN_UPDATING;
+        int ws = -1, we = -1;
+        for (uint32_t k = 0; k < ov->u.over.nkeys; k++) {
+            const tide_sql_bexpr *x = ov->u.over.keys[k];
+            int wb = x->kind == TIDE_SQL_BX_COLUMN ? window_bound(in, x->col) : -1;
+            if (wb == 0)
+                ws = (int)k;
+            if (wb == 1)
+                we = (int)k;
+        }
+        const tide_sql_bexpr *o0 = ov->u.over.order[0];
+        if (in->changelog)
+            kind = TIDE_SQL_TOPN_UPDATING;
+        else if (ws >= 0 && we >= 0)
+            kind = TIDE_SQL_TOPN_WINDOW;
+        else if (lo == 1 && hi == 1 && ov->u.over.norder == 1 && !ov->u.over.desc[0] &&
+                 o0->kind == TIDE_SQL_BX_COLUMN && in->cols[o0->col].rowtime)
+            kind = TIDE_SQL_TOPN_FIRST;
+        ov->u.over.topn = true;
+        ov->u.over.rank_lo = lo < 1 ? 1 : lo;
+        ov->u.over.rank_hi = hi;
+        ov->u.over.rank_out = true;
+        ov->u.over.topn_kind = kind;
+        ov->u.over.window_end = we >= 0 ? (uint32_t)we : 0;
+        bool cl = kind == TIDE_SQL_TOPN_UPDATING;
+        ov->changelog = cl;
+        for (uint32_t i = 0; i < nchain; i++)
+            chain[i]->changelog = cl;
+        filter->changelog = cl;
+        *rn_col = c;
+        return ov;
+    }
+    return NULL;
+}
+
 static bool bind_emit(binder *b, const tide_sql_emit *em, bool windowed, tide_sql_emit_spec *out)
 {
     memset(out, 0, sizeof *out);
@@ -1929,6 +2130,8 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
     }
     tide_sql_plan *win = from.plan->kind == TIDE_SQL_PLAN_WINDOW ? from.plan : NULL;
     rel cur = from;
+    tide_sql_plan *topn = NULL; /* a Top-N the WHERE made, and its rank's column */
+    uint32_t rn_col = 0;
     bool where_win = false;
     if (sel->where) {
         tide_sql_bexpr *pred = check_bool(b, bind_expr(b, &from, sel->where, NULL, "WHERE"), "WHERE");
@@ -1943,6 +2146,8 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
         f->changelog = from.plan->changelog;
         cur.plan = f;
         where_win = win && bx_use_window(pred, win);
+        if (!(topn = bind_topn(b, &from, f, &rn_col)) && b->rc)
+            return false;
     }
     bool aggregating = sel->ngroup_by > 0 || (sel->having && has_agg(sel->having));
     for (uint32_t i = 0; i < sel->nitems && !aggregating; i++)
@@ -1958,11 +2163,6 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
         for (uint32_t i = 0; i < sel->nitems && !oe; i++)
             oe = find_call(sel->items[i].expr, true);
         if (oe) {
-            if (cur.plan->changelog)
-                return fail(b, TIDE_EUNSUPPORTED, oe->pos,
-                            "OVER over a changelog (updates and retractions) is not supported (Flink refuses it "
-                            "too)"),
-                       false;
             uint32_t nin = cur.plan->ncols;
             tide_sql_plan *op = node(b, TIDE_SQL_PLAN_OVER, oe->pos, nin);
             if (!op)
@@ -1997,6 +2197,12 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
         tide_sql_plan *p = plan_project(b, sel, &cur, NULL);
         if (!p)
             return false;
+        if (topn) { /* does the rank reach the output? (the changelog's form) */
+            bool used = false;
+            for (uint32_t i = 0; i < p->ncols && !used; i++)
+                used = bx_uses_col(p->u.project.exprs[i], rn_col);
+            topn->u.over.rank_out = used;
+        }
         cur.plan = p;
         goto distinct;
     }

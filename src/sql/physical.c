@@ -21,6 +21,7 @@
 #include "exec/node_join.h"
 #include "exec/node_order.h"
 #include "exec/node_over.h"
+#include "exec/node_topn.h"
 #include "exec/node_scan.h"
 #include "exec/node_union.h"
 #include "exec/node_window.h"
@@ -782,8 +783,6 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     const tide_sql_window *w = &wa->u.agg.w;
     const tide_sql_emit_spec *em = &wa->u.agg.emit;
     uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
-    if (w->offset != 0)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: a window offset");
     if (wa->ncols != nk + 3 + na)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
     if (wa->input->changelog)
@@ -1060,9 +1059,8 @@ static int plan_group_agg(planner *pl, const tide_sql_plan *wa, stream *out)
 static int plan_window(planner *pl, const tide_sql_plan *p, stream *out)
 {
     const tide_sql_window *w = &p->u.window.w;
-    if (w->spec.kind == TIDE_WIN_SESSION || w->offset != 0)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
-                       "not supported yet: a SESSION window or a window offset without an aggregation");
+    if (w->spec.kind == TIDE_WIN_SESSION)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: a SESSION window without an aggregation");
     int rc = plan(pl, p->input, out);
     if (rc)
         return rc;
@@ -1147,14 +1145,129 @@ static int plan_over_input(planner *pl, const tide_sql_plan *p, stream *s, uint3
     return add_calc(pl, p, s, f.preds, f.npreds, cols, nx, ps, "over input");
 }
 
+/* ROW_NUMBER filtered by a rank range (exec/node_topn.h), keyed by the
+ * partition columns: the input's columns, then the keys, then the sort
+ * columns, computed by one calc. */
+static int plan_topn(planner *pl, const tide_sql_plan *p, stream *out)
+{
+    const tide_sql_plan *in = p->input;
+    uint32_t nin = in->ncols, nk = p->u.over.nkeys, ns = p->u.over.norder;
+    if (!p->u.over.topn)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
+                       "ROW_NUMBER needs a filter on it in the enclosing query (WHERE rn <= N, rn = 1, rn BETWEEN "
+                       "a AND b: a Top-N)");
+    if (p->u.over.ncalls != 1)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "not supported yet: several ROW_NUMBER columns");
+    uint32_t *ord = alloc(pl, (nk + 2) * sizeof *ord);
+    if (!ord)
+        return nomem(pl, p);
+    for (uint32_t i = 0; i < nk; i++) {
+        const tide_sql_bexpr *k = p->u.over.keys[i];
+        if (k->kind != TIDE_SQL_BX_COLUMN || k->col >= nin)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, k->ast ? k->ast->pos : p->pos,
+                           "not supported yet: a Top-N partitioned by an expression (name a column)");
+        ord[i] = k->col;
+    }
+    flat f;
+    int rc = fold(pl, in, &f);
+    if (rc)
+        return rc;
+    if ((rc = plan(pl, f.base, out)) != 0)
+        return rc;
+    const tide_schema *is;
+    if ((rc = plan_schema(pl, in, &is)) != 0)
+        return rc;
+    tide_sql_bexpr **cols = alloc(pl, (nin + nk + ns + 1) * sizeof *cols);
+    tide_schema *ps = NULL;
+    tide_err e = {0};
+    if (!cols || tide_schema_create(&ps, &e))
+        return nomem(pl, p);
+    if ((rc = own_schema(pl, p, ps)) != 0)
+        return rc;
+    uint32_t nx = 0;
+    char name[32];
+    for (uint32_t i = 0; i < nin; i++) {
+        const tide_column *c = tide_schema_col(is, i);
+        cols[nx++] = f.cols[i];
+        if (tide_schema_add(ps, c->name, c->type, true, &e))
+            return experr(pl, p, &e);
+    }
+    for (uint32_t i = 0; i < nk + ns; i++) {
+        tide_sql_bexpr *x = i < nk ? p->u.over.keys[i] : p->u.over.order[i - nk];
+        if (!(cols[nx] = subst(pl, x, f.cols)))
+            return nomem(pl, p);
+        snprintf(name, sizeof name, i < nk ? "k%u" : "s%u", i < nk ? i : i - nk);
+        tide_type t = cols[nx]->type == TIDE_TYPE_NULL ? TIDE_TYPE_STRING : cols[nx]->type;
+        if (tide_schema_add(ps, name, t, true, &e))
+            return experr(pl, p, &e);
+        nx++;
+    }
+    if ((rc = add_calc(pl, p, out, f.preds, f.npreds, cols, nx, ps, "topn input")) != 0)
+        return rc;
+    tide_node_topn_cfg *c = alloc(pl, sizeof *c);
+    uint32_t *keys = alloc(pl, (nk + 1) * sizeof *keys), *sorts = alloc(pl, (ns + 1) * sizeof *sorts);
+    bool *desc = alloc(pl, ns + 1);
+    const tide_schema *os;
+    if (!c || !keys || !sorts || !desc)
+        return nomem(pl, p);
+    if ((rc = plan_schema(pl, p, &os)) != 0)
+        return rc;
+    for (uint32_t i = 0; i < nk; i++)
+        keys[i] = nin + i;
+    for (uint32_t i = 0; i < ns; i++) {
+        sorts[i] = nin + nk + i;
+        desc[i] = p->u.over.desc[i];
+    }
+    tide_sql_topn_kind kind = p->u.over.topn_kind;
+    *c = (tide_node_topn_cfg){.in = out->schema,
+                              .out = os,
+                              .n_pass = nin,
+                              .key_cols = keys,
+                              .n_keys = nk,
+                              .sort_cols = sorts,
+                              .desc = desc,
+                              .n_sort = ns,
+                              .lo = p->u.over.rank_lo,
+                              .hi = p->u.over.rank_hi,
+                              .rank_out = p->u.over.rank_out,
+                              .changelog = out->changelog,
+                              .mode = kind == TIDE_SQL_TOPN_WINDOW  ? TIDE_NODE_TOPN_WINDOW
+                                      : kind == TIDE_SQL_TOPN_FIRST ? TIDE_NODE_TOPN_FIRST
+                                                                    : TIDE_NODE_TOPN_UPDATING,
+                              .time_col = kind == TIDE_SQL_TOPN_WINDOW ? nin + p->u.over.window_end
+                                          : kind == TIDE_SQL_TOPN_FIRST ? nin + nk
+                                                                        : 0};
+    uint32_t par = nk ? pl->P : 1;
+    unsigned fl = tide_node_topn_flags(c);
+    const char *nm = kind == TIDE_SQL_TOPN_WINDOW ? "window-topn" : kind == TIDE_SQL_TOPN_FIRST ? "dedup-first" : "topn";
+    int id;
+    if ((rc = add_node(pl, p, nm, &tide_node_topn_vt, tide_node_topn_make, c, par, 1, &os, &fl, &id)) != 0 ||
+        (rc = exchange(pl, p, out, id, keys, nk, par)) != 0)
+        return rc;
+    /* canonical order: the partition, then the rank (the changelog's key) */
+    uint32_t no = nk;
+    if (p->u.over.rank_out)
+        ord[no++] = nin;
+    *out = (stream){.node = id,
+                    .port = 0,
+                    .par = par,
+                    .schema = os,
+                    .changelog = p->changelog,
+                    .order = no ? ord : NULL,
+                    .norder = no,
+                    .ordered = true};
+    return 0;
+}
+
 /* OVER aggregates (exec/node_over.h), keyed by the partition columns. */
 static int plan_over(planner *pl, const tide_sql_plan *p, stream *out)
 {
     const tide_sql_overcall *calls = p->u.over.calls;
     uint32_t nin = p->input->ncols, nk = p->u.over.nkeys, nc = p->u.over.ncalls;
-    if (nc == 0 || calls[0].row_number)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos,
-                       "ROW_NUMBER needs a filter on it in the enclosing query (rn <= N, rn = 1: a Top-N)");
+    if (nc > 0 && calls[0].row_number)
+        return plan_topn(pl, p, out);
+    if (nc == 0)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "an OVER without calls");
     const tide_sql_bexpr *ord = p->u.over.order[0];
     if (p->u.over.norder != 1 || ord->kind != TIDE_SQL_BX_COLUMN || ord->col >= nin)
         return sqlfail(pl, TIDE_EUNSUPPORTED, p->pos, "an OVER aggregate must be ordered by an event-time column");
@@ -1417,7 +1530,7 @@ static bool equi(const tide_sql_bexpr *x, uint32_t nl, uint32_t *a, uint32_t *b)
 static bool same_window(const tide_sql_window *a, const tide_sql_window *b)
 {
     return a->spec.kind == b->spec.kind && a->spec.size == b->spec.size && a->spec.slide == b->spec.slide &&
-           a->spec.gap == b->spec.gap && a->offset == b->offset;
+           a->spec.gap == b->spec.gap && a->spec.offset == b->spec.offset;
 }
 
 /* A join side's rows are those of `kind` nodes (windowed aggregations or
@@ -1568,6 +1681,8 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
         const tide_sql_window *w = NULL;
         if (!one_window(in[0], &w) || !one_window(in[1], &w))
             return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: a window join of two different windows");
+        if (w->spec.offset != 0)
+            return sqlfail(pl, TIDE_EUNSUPPORTED, j->pos, "not supported yet: a window join of windows with an offset");
         c->kind = TIDE_NODE_JOIN_WINDOW;
         bool have_start = false, have_end = false;
         for (uint32_t i = 0; i < ncj; i++) {

@@ -256,6 +256,12 @@ static int put_line(const tide_sql_plan *p, tide_buf *out)
             rc = rc ? rc : put_expr(out, p->u.over.order[i], p->input);
             rc = rc ? rc : tide_buf_printf(out, p->u.over.desc[i] ? " DESC" : "");
         }
+        if (!rc && p->u.over.topn) {
+            static const char *const kinds[] = {"Top-N", "window Top-N", "first row"};
+            rc = tide_buf_printf(out, "] %s rank %" PRId64 "..%" PRId64 "%s", kinds[p->u.over.topn_kind],
+                                 p->u.over.rank_lo, p->u.over.rank_hi, p->u.over.rank_out ? "" : " (rank not output)");
+            break;
+        }
         rc = rc ? rc : tide_buf_printf(out, "] %s ", p->u.over.rows ? "ROWS" : "RANGE");
         if (!rc && p->u.over.unbounded)
             rc = tide_buf_printf(out, "UNBOUNDED");

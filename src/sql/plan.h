@@ -106,6 +106,13 @@ typedef struct tide_sql_aggcall {
     const tide_sql_expr *ast; /* the call as written */
 } tide_sql_aggcall;
 
+/* What a Top-N (ROW_NUMBER filtered by a rank range) is (exec/node_topn.h). */
+typedef enum tide_sql_topn_kind {
+    TIDE_SQL_TOPN_UPDATING, /* unwindowed: a changelog */
+    TIDE_SQL_TOPN_WINDOW,   /* partitioned by a window's start and end: final rows */
+    TIDE_SQL_TOPN_FIRST,    /* rn = 1 ordered by the event time ascending: the first row, final */
+} tide_sql_topn_kind;
+
 /* One call of an OVER node: an aggregate over the frame, or ROW_NUMBER(). */
 typedef struct tide_sql_overcall {
     bool row_number;          /* ROW_NUMBER(): agg and arg unused */
@@ -210,6 +217,13 @@ struct tide_sql_plan {
             int64_t preceding;        /* ROWS: rows; RANGE: ms (0: CURRENT ROW) */
             tide_sql_overcall *calls; /* ncalls; output columns after the input's */
             uint32_t ncalls;
+            /* ROW_NUMBER filtered to a rank range (a Top-N; the binder sets
+             * these when a WHERE above bounds the rank) */
+            bool topn;
+            int64_t rank_lo, rank_hi;    /* 1 <= lo <= hi */
+            bool rank_out;               /* the rank reaches the output */
+            tide_sql_topn_kind topn_kind;
+            uint32_t window_end;         /* WINDOW: index of window_end in keys */
         } over;
         struct {
             tide_sql_join_kind kind;

@@ -16,8 +16,28 @@ const char *tide_win_kind_name(tide_win_kind k)
     return "?";
 }
 
+int64_t tide_win_alignment(const tide_win_spec *s)
+{
+    switch (s->kind) {
+    case TIDE_WIN_TUMBLE:
+    case TIDE_WIN_CUMULATE: return s->size;
+    case TIDE_WIN_HOP: return s->slide;
+    default: return 0;
+    }
+}
+
+void tide_win_set_offset(tide_win_spec *s, int64_t o)
+{
+    int64_t a = tide_win_alignment(s);
+    s->offset = a > 0 ? tide_win_floor_mod(o, a) : 0;
+}
+
 int tide_win_spec_check(const tide_win_spec *s, tide_err *e)
 {
+    int64_t al = tide_win_alignment(s);
+    if (s->offset != 0 && (al <= 0 || s->offset < 0 || s->offset >= al))
+        return tide_err_set(e, TIDE_EINVAL, "%s: offset %lld ms outside [0, %lld)", tide_win_kind_name(s->kind),
+                            (long long)s->offset, (long long)al);
     int64_t longest = s->size > s->slide ? s->size : s->slide;
     longest = longest > s->gap ? longest : s->gap;
     if (longest > TIDE_TS_VALID_SPAN)
@@ -85,17 +105,25 @@ int64_t tide_win_floor_mod(int64_t a, int64_t b)
     return r < 0 ? r + b : r;
 }
 
-/* The largest multiple of `b` that is <= ts, saturated at TIDE_TS_MIN. */
-static int64_t align_down(int64_t ts, int64_t b)
+int64_t tide_win_phase(int64_t a, int64_t b, int64_t off)
 {
-    return tide_wm_sat_sub(ts, tide_win_floor_mod(ts, b));
+    int64_t r = tide_win_floor_mod(a, b) - off;
+    if (r < 0) /* (off < b: one step back is enough) */
+        r += b;
+    return r;
+}
+
+/* The largest off + k*b that is <= ts, saturated at TIDE_TS_MIN. */
+static int64_t align_down(int64_t ts, int64_t b, int64_t off)
+{
+    return tide_wm_sat_sub(ts, tide_win_phase(ts, b, off));
 }
 
 size_t tide_win_assign(const tide_win_spec *s, int64_t ts, tide_win_range *out)
 {
     switch (s->kind) {
     case TIDE_WIN_TUMBLE: {
-        int64_t st = align_down(ts, s->size);
+        int64_t st = align_down(ts, s->size, s->offset);
         out[0] = (tide_win_range){st, tide_wm_sat_add(st, s->size)};
         return 1;
     }
@@ -103,7 +131,7 @@ size_t tide_win_assign(const tide_win_spec *s, int64_t ts, tide_win_range *out)
         /* Starts k*slide with ts - size < k*slide <= ts, newest first, then
          * reversed.  (uint64_t)(ts - st) is exact: 0 <= ts - st. */
         size_t n = 0;
-        int64_t st = align_down(ts, s->slide);
+        int64_t st = align_down(ts, s->slide, s->offset);
         for (;;) {
             if ((uint64_t)ts - (uint64_t)st >= (uint64_t)s->size)
                 break;
@@ -111,7 +139,7 @@ size_t tide_win_assign(const tide_win_spec *s, int64_t ts, tide_win_range *out)
             if (st == TIDE_TS_MIN)
                 break;
             int64_t prev = tide_wm_sat_sub(st, s->slide);
-            if (prev == TIDE_TS_MIN && tide_win_floor_mod(TIDE_TS_MIN, s->slide) != 0)
+            if (prev == TIDE_TS_MIN && tide_win_phase(TIDE_TS_MIN, s->slide, s->offset) != 0)
                 break; /* no aligned start below; TS_MIN itself is not one */
             st = prev;
         }
@@ -123,7 +151,7 @@ size_t tide_win_assign(const tide_win_spec *s, int64_t ts, tide_win_range *out)
         return n;
     }
     case TIDE_WIN_CUMULATE: {
-        int64_t s0 = align_down(ts, s->size);
+        int64_t s0 = align_down(ts, s->size, s->offset);
         int64_t steps = s->size / s->slide;
         /* first i with s0 + i*step > ts: i = floor((ts - s0) / step) + 1 */
         uint64_t off = (uint64_t)ts - (uint64_t)s0;

@@ -8,6 +8,13 @@
  *   CUMULATE(step, max)   s0 = floor(ts/max)*max; every [s0, s0 + i*step)
  *                         with i*step <= max that contains ts (max must be a
  *                         multiple of step, as in Flink)
+ *   with an offset o      (TUMBLE, HOP, CUMULATE) the same windows moved by
+ *                         o: a window starts at ts - floor_mod(ts - o, a),
+ *                         a = size (TUMBLE), slide (HOP), max (CUMULATE):
+ *                         Flink's TimeWindow.getWindowStartWithOffset.  Only
+ *                         o mod a matters (-8 h and 16 h give the same daily
+ *                         windows), so the spec keeps o in [0, a)
+ *                         (tide_win_set_offset).
  *   SESSION(gap)          each record opens [ts, ts + gap); windows that
  *                         intersect merge (see tide_win_intersects): a
  *                         session [first ts, last ts + gap) fires at
@@ -50,6 +57,7 @@ typedef struct tide_win_spec {
     int64_t size;  /* TUMBLE, HOP: window length; CUMULATE: max */
     int64_t slide; /* HOP: slide; CUMULATE: step */
     int64_t gap;   /* SESSION */
+    int64_t offset; /* TUMBLE, HOP, CUMULATE: in [0, alignment); see above */
 } tide_win_spec;
 
 /* A window [start, end). */
@@ -77,6 +85,15 @@ static inline tide_win_spec tide_win_global(void) { return (tide_win_spec){.kind
 
 const char *tide_win_kind_name(tide_win_kind k);
 
+/* The period window starts are aligned to: TUMBLE size, HOP slide,
+ * CUMULATE max (0 for SESSION and GLOBAL). */
+int64_t tide_win_alignment(const tide_win_spec *s);
+/* Give s (TUMBLE, HOP, CUMULATE, sizes set) the offset o, any int64 (as
+ * written: negative offsets too), kept as o mod tide_win_alignment(s).
+ * No-op for the other kinds and for an alignment <= 0 (spec_check then
+ * refuses the spec). */
+void tide_win_set_offset(tide_win_spec *s, int64_t o);
+
 /* Validate a spec: positive sizes of at most TIDE_TS_VALID_SPAN (10000
  * years: with event times inside the TIMESTAMP range, data/types.h, every
  * window bound is then within +-2^49 ms, so window arithmetic cannot
@@ -93,6 +110,9 @@ size_t tide_win_max_windows(const tide_win_spec *s);
 /* floor(a / b) and a - floor(a / b) * b (in [0, b)) for b > 0. */
 int64_t tide_win_floor_div(int64_t a, int64_t b);
 int64_t tide_win_floor_mod(int64_t a, int64_t b);
+/* floor_mod(a - off, b) for off in [0, b), without overflow for any a:
+ * how far a is past the last start of a period b shifted by off. */
+int64_t tide_win_phase(int64_t a, int64_t b, int64_t off);
 
 /* The windows containing `ts`, in ascending (start, end) order, written to
  * `out` (room for tide_win_max_windows()).  Returns how many.  For SESSION

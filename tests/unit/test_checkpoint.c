@@ -661,6 +661,24 @@ static void test_multi_stage(void)
         "SELECT country, ts, SUM(user_id) OVER (PARTITION BY country ORDER BY ts\n"
         "  ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s FROM logins;\n",
         "SELECT ts, COUNT(*) OVER (ORDER BY ts) AS n FROM logins;\n",
+        /* Top-N per country (exec/node_topn: a changelog by rank) */
+        "SELECT * FROM (SELECT country, user_id, ts,\n"
+        "  ROW_NUMBER() OVER (PARTITION BY country ORDER BY user_id DESC) AS rn FROM logins)\n"
+        "WHERE rn <= 3;\n",
+        /* Top-N over a changelog (retractions re-rank), without the rank */
+        "SELECT country, n FROM (SELECT country, n, ROW_NUMBER() OVER (ORDER BY n DESC) AS rn\n"
+        "  FROM (SELECT country, COUNT(*) AS n FROM logins GROUP BY country)) WHERE rn <= 2;\n",
+        /* keep the last and the first row per user */
+        "SELECT user_id, device FROM (SELECT user_id, device,\n"
+        "  ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts DESC) AS rn FROM logins) WHERE rn = 1;\n",
+        "SELECT user_id, ts, device FROM (SELECT user_id, ts, device,\n"
+        "  ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts) AS rn FROM logins) WHERE rn = 1;\n",
+        /* window Top-N over a window aggregation */
+        "SELECT * FROM (SELECT window_start, window_end, country, n,\n"
+        "  ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY n DESC) AS rn\n"
+        "  FROM (SELECT window_start, window_end, country, COUNT(*) AS n\n"
+        "    FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '2' HOUR))\n"
+        "    GROUP BY window_start, window_end, country)) WHERE rn <= 2;\n",
     };
     int failed = 0;
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {

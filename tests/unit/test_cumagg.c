@@ -70,7 +70,7 @@ static bool fires_in(int64_t end, int64_t lo, int64_t hi)
 }
 
 /* Windows firing in (lo, hi] (fires_in) over recs[0, n), sorted. */
-static int model_fire(const rec *recs, size_t n, const bool *late, int64_t step, int64_t max,
+static int model_fire(const rec *recs, size_t n, const bool *late, int64_t step, int64_t max, int64_t off,
                       int64_t lo, int64_t hi, sinkv *out)
 {
     size_t first = out->n;
@@ -78,10 +78,10 @@ static int model_fire(const rec *recs, size_t n, const bool *late, int64_t step,
     for (size_t i = 0; i < n; i++) {
         if (late[i])
             continue;
-        int64_t s0 = fdiv(recs[i].ts, max) * max;
+        int64_t s0 = fdiv(recs[i].ts - off, max) * max + off; /* periods start at off + k * max */
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
-            seen = !late[j] && recs[j].key == recs[i].key && fdiv(recs[j].ts, max) * max == s0;
+            seen = !late[j] && recs[j].key == recs[i].key && fdiv(recs[j].ts - off, max) * max + off == s0;
         if (seen)
             continue;
         for (int64_t end = s0 + step; end <= s0 + max; end += step) {
@@ -125,6 +125,8 @@ static void test_random_vs_model(void)
         uint64_t s = seed;
         int64_t step = 10, max = 10 * (int64_t)(1 + tt_rand(&s) % 6);
         int64_t bound = (int64_t)(tt_rand(&s) % 25);
+        /* an offset as written (either sign, beyond max too); the model uses its value mod max */
+        int64_t woff = seed % 3 ? (int64_t)(tt_rand(&s) % 301) - 150 : 0, off = woff - fdiv(woff, max) * max;
         size_t n = 50 + tt_rand(&s) % 200;
         int nkeys = 1 + (int)(tt_rand(&s) % 4);
         rec *recs = calloc(n, sizeof *recs);
@@ -136,6 +138,7 @@ static void test_random_vs_model(void)
         tide_cumagg *c = NULL;
         tide_err e = {0};
         tide_win_spec w = tide_win_cumulate(step, max);
+        tide_win_set_offset(&w, woff);
         TT_OK(tide_cumagg_create(&c, &w, aggs, 3, &kt, 1, &e));
         sinkv got = {0}, want = {0};
         int64_t mx = -100, wm = TIDE_TS_MIN;
@@ -146,8 +149,8 @@ static void test_random_vs_model(void)
                 ts -= (int64_t)(tt_rand(&s) % 60); /* some late */
             recs[i] =
                 (rec){(int64_t)(tt_rand(&s) % (uint64_t)nkeys), ts, (int64_t)(tt_rand(&s) % 7)};
-            late[i] = wm != TIDE_TS_MIN && fdiv(ts, max) * max + max - 1 <= wm; /* dropped */
-            int64_t s0 = fdiv(ts, max) * max;
+            int64_t s0 = fdiv(ts - off, max) * max + off;
+            late[i] = wm != TIDE_TS_MIN && s0 + max - 1 <= wm; /* dropped */
             nlate += wm != TIDE_TS_MIN && s0 + ((ts - s0) / step + 1) * step - 1 <= wm;
             tide_value k = {.type = TIDE_TYPE_BIGINT, .u.i64 = recs[i].key};
             tide_value v[3] = {{.type = TIDE_TYPE_BIGINT, .u.i64 = 1},
@@ -160,11 +163,11 @@ static void test_random_vs_model(void)
                 int64_t prev = wm;
                 wm = mx - bound;
                 TT_OK(tide_cumagg_advance(c, wm, emit, &got, &e));
-                TT_OK(model_fire(recs, i + 1, late, step, max, prev, wm, &want));
+                TT_OK(model_fire(recs, i + 1, late, step, max, off, prev, wm, &want));
             }
         }
         TT_OK(tide_cumagg_advance(c, TIDE_TS_MAX, emit, &got, &e));
-        TT_OK(model_fire(recs, n, late, step, max, wm, TIDE_TS_MAX, &want));
+        TT_OK(model_fire(recs, n, late, step, max, off, wm, TIDE_TS_MAX, &want));
         if (got.n != want.n || tide_cumagg_late(c) != nlate || tide_cumagg_live(c) != 0)
             TT_SEED(seed);
         TT_ASSERT_EQ_INT(got.n, want.n);
@@ -307,7 +310,7 @@ static int cand_cmp(const void *a, const void *b)
 /* HOP windows firing in (lo, hi] (fires_in) over recs[0, n) (late ones
  * excluded), appended sorted by (end, key).  Straight from the definition: a window
  * [E - size, E) with E a multiple of slide holds the records in it. */
-static int hop_model(const rec *recs, size_t n, const bool *late, int64_t slide, int64_t size,
+static int hop_model(const rec *recs, size_t n, const bool *late, int64_t slide, int64_t size, int64_t off,
                      int64_t lo, int64_t hi, hsink *out)
 {
     int64_t(*cand)[2] = malloc((n * (size_t)(size / slide) + 1) * sizeof *cand);
@@ -317,7 +320,7 @@ static int hop_model(const rec *recs, size_t n, const bool *late, int64_t slide,
     for (size_t i = 0; i < n; i++) {
         if (late[i])
             continue;
-        int64_t first = fdiv(recs[i].ts, slide) * slide + slide;
+        int64_t first = fdiv(recs[i].ts - off, slide) * slide + off + slide; /* ends are off + k * slide */
         for (int64_t end = first; end - size <= recs[i].ts; end += slide)
             if (fires_in(end, lo, hi)) {
                 cand[nc][0] = end;
@@ -391,6 +394,8 @@ static void hop_run(uint64_t seed, size_t n, bool with_model)
     int64_t size = slide * (int64_t)(1 + tt_rand(&s) % 8);
     int64_t bound = (int64_t)(tt_rand(&s) % 40);
     int64_t gap = 1 + (int64_t)(tt_rand(&s) % 6); /* wide gaps leave slices empty */
+    int64_t woff = seed % 3 ? (int64_t)(tt_rand(&s) % 101) - 50 : 0; /* an offset as written */
+    int64_t off = woff - fdiv(woff, slide) * slide;
     int nkeys = (int)(tt_rand(&s) % 6);           /* 0: no key column */
     int nvals = 2 + (int)(tt_rand(&s) % 20);
     rec *recs = calloc(n, sizeof *recs);
@@ -402,6 +407,7 @@ static void hop_run(uint64_t seed, size_t n, bool with_model)
     tide_cumagg *c = NULL;
     tide_err e = {0};
     tide_win_spec w = tide_win_hop(slide, size);
+    tide_win_set_offset(&w, woff);
     TT_OK(tide_cumagg_create(&c, &w, aggs, 4, &kt, nkeys ? 1 : 0, &e));
     hsink got = {0}, want = {0}, wgot = {0};
     tide_winagg_call calls[4] = {{TIDE_AGG_COUNT_STAR, 0, TIDE_TYPE_NULL},
@@ -426,7 +432,7 @@ static void hop_run(uint64_t seed, size_t n, bool with_model)
             ts -= (int64_t)(tt_rand(&s) % 100); /* some late */
         int64_t key = nkeys ? (int64_t)(tt_rand(&s) % (uint64_t)nkeys) - 2 : 0;
         recs[i] = (rec){key, ts, (int64_t)(tt_rand(&s) % (uint64_t)nvals) - 3};
-        int64_t start = fdiv(ts, slide) * slide;
+        int64_t start = fdiv(ts - off, slide) * slide + off;
         late[i] = wm != TIDE_TS_MIN && start + size - 1 <= wm; /* dropped: no window left */
         nlate += wm != TIDE_TS_MIN && start + slide - 1 <= wm;  /* late: its first window fired */
         tide_value k = {.type = TIDE_TYPE_BIGINT, .u.i64 = key};
@@ -446,13 +452,13 @@ static void hop_run(uint64_t seed, size_t n, bool with_model)
             TT_OK(tide_cumagg_advance(c, wm, hemit, &got, &e));
             TT_OK(tide_winagg_advance_watermark(wa, wm, 0, &e));
             if (with_model)
-                TT_OK(hop_model(recs, i + 1, late, slide, size, prev, wm, &want));
+                TT_OK(hop_model(recs, i + 1, late, slide, size, off, prev, wm, &want));
         }
     }
     TT_OK(tide_cumagg_advance(c, TIDE_TS_MAX, hemit, &got, &e));
     TT_OK(tide_winagg_advance_watermark(wa, TIDE_TS_MAX, 0, &e));
     if (with_model)
-        TT_OK(hop_model(recs, n, late, slide, size, wm, TIDE_TS_MAX, &want));
+        TT_OK(hop_model(recs, n, late, slide, size, off, wm, TIDE_TS_MAX, &want));
     bool ok = hrows_eq(&got, &wgot, "vs winagg") &&
               (!with_model || hrows_eq(&got, &want, "vs model")) && tide_cumagg_late(c) == nlate &&
               tide_cumagg_live(c) == 0;
@@ -660,7 +666,7 @@ static void test_boundaries(void)
             if (hop)
                 TT_OK(hop_model_o(recs, i + 1, late, step, max, prev, wm, &want));
             else
-                TT_OK(model_fire(recs, i + 1, late, step, max, prev, wm, &want));
+                TT_OK(model_fire(recs, i + 1, late, step, max, 0, prev, wm, &want));
             ok = orows_eq(&got, &want) && orows_eq(&wgot, &want);
             if (!ok)
                 fprintf(stderr, "  %s(%lld, %lld): W %lld -> %lld: %zu rows, winagg %zu, want %zu\n",

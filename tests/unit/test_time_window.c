@@ -5,8 +5,10 @@
 #include "tt.h"
 
 /* Brute force: every window of the spec that contains ts, found by scanning
- * window starts near ts one by one (no floor division). */
-static size_t brute_windows(const tide_win_spec *s, int64_t ts, tide_win_range *out)
+ * window starts near ts one by one (no floor division).  `off` is the
+ * offset as written (any sign, any size): a window start is off plus a
+ * multiple of the alignment (Flink's getWindowStartWithOffset). */
+static size_t brute_windows(const tide_win_spec *s, int64_t off, int64_t ts, tide_win_range *out)
 {
     size_t n = 0;
     switch (s->kind) {
@@ -15,7 +17,7 @@ static size_t brute_windows(const tide_win_spec *s, int64_t ts, tide_win_range *
         int64_t slide = s->kind == TIDE_WIN_TUMBLE ? s->size : s->slide;
         /* candidate starts: multiples of slide in [ts - size, ts] */
         for (int64_t st = ts - s->size - slide; st <= ts; st++) {
-            if (st % slide != 0)
+            if ((st - off) % slide != 0)
                 continue;
             if (st <= ts && ts < st + s->size)
                 out[n++] = (tide_win_range){st, st + s->size};
@@ -24,7 +26,7 @@ static size_t brute_windows(const tide_win_spec *s, int64_t ts, tide_win_range *
     }
     case TIDE_WIN_CUMULATE:
         for (int64_t s0 = ts - s->size; s0 <= ts; s0++) {
-            if (s0 % s->size != 0)
+            if ((s0 - off) % s->size != 0)
                 continue;
             for (int64_t e = s0 + s->slide; e <= s0 + s->size; e += s->slide)
                 if (s0 <= ts && ts < e)
@@ -56,16 +58,29 @@ static void test_assign_matches_brute_force(void)
         case 3: s = tide_win_session(a); break;
         default: s = tide_win_global(); break;
         }
+        /* an offset, as written: none, small of either sign, or far beyond the size */
+        int64_t off = 0;
+        switch (tt_rand(&seed) % 4) {
+        case 0: break;
+        case 1: off = (int64_t)(tt_rand(&seed) % 41) - 20; break;
+        case 2: off = (int64_t)(tt_rand(&seed) % 2000001) - 1000000; break;
+        default: off = 1 + (int64_t)(tt_rand(&seed) % 11); break;
+        }
+        bool offsets = s.kind == TIDE_WIN_TUMBLE || s.kind == TIDE_WIN_HOP || s.kind == TIDE_WIN_CUMULATE;
+        if (!offsets)
+            off = 0;
+        tide_win_set_offset(&s, off);
+        TT_ASSERT(s.offset >= 0 && (s.offset == 0 || s.offset < tide_win_alignment(&s)));
         TT_OK(tide_win_spec_check(&s, NULL));
         /* around 0, and at both ends of the TIMESTAMP range */
         static const int64_t base[3] = {0, TIDE_TS_VALID_MIN + 100, TIDE_TS_VALID_MAX - 99};
         int64_t ts = base[iter % 3] + (int64_t)(tt_rand(&seed) % 200) - 100;
         size_t n = tide_win_assign(&s, ts, got);
-        size_t m = brute_windows(&s, ts, want);
+        size_t m = brute_windows(&s, off, ts, want);
         if (n != m)
             TT_SEED(s0);
-        TT_ASSERT_MSG(n == m, "%s ts=%lld: %zu windows, want %zu", tide_win_kind_name(s.kind),
-                      (long long)ts, n, m);
+        TT_ASSERT_MSG(n == m, "%s offset %lld ts=%lld: %zu windows, want %zu", tide_win_kind_name(s.kind),
+                      (long long)off, (long long)ts, n, m);
         TT_ASSERT(n <= tide_win_max_windows(&s));
         TT_ASSERT_MSG(n >= 1, "%s ts=%lld: in no window", tide_win_kind_name(s.kind), (long long)ts);
         for (size_t i = 0; i < n; i++) {
@@ -150,6 +165,36 @@ static void test_spec_check(void)
     TT_OK(tide_win_spec_check(&longest, NULL));
 }
 
+/* Flink's examples: TUMBLE(1 day, offset 8 h) and -16 h give the same
+ * windows; a bad stored offset is refused. */
+static void test_offsets(void)
+{
+    tide_win_range r[8];
+    const int64_t H = 3600000, D = 24 * H;
+    tide_win_spec a = tide_win_tumble(D), b = tide_win_tumble(D);
+    tide_win_set_offset(&a, 8 * H);
+    tide_win_set_offset(&b, -16 * H);
+    TT_ASSERT_EQ_INT(a.offset, 8 * H);
+    TT_ASSERT_EQ_INT(b.offset, 8 * H);
+    TT_ASSERT_EQ_INT(tide_win_assign(&a, 7 * H, r), 1); /* 1970-01-01 07:00 in [12-31 08:00, 01-01 08:00) */
+    TT_ASSERT_EQ_INT(r[0].start, -16 * H);
+    TT_ASSERT_EQ_INT(r[0].end, 8 * H);
+    TT_ASSERT_EQ_INT(tide_win_assign(&a, 8 * H, r), 1);
+    TT_ASSERT_EQ_INT(r[0].start, 8 * H);
+    tide_win_spec h = tide_win_hop(10, 30);
+    tide_win_set_offset(&h, -3); /* starts 7 + 10k */
+    TT_ASSERT_EQ_INT(h.offset, 7);
+    TT_ASSERT_EQ_INT(tide_win_assign(&h, 7, r), 3);
+    TT_ASSERT_EQ_INT(r[0].start, -13);
+    TT_ASSERT_EQ_INT(r[2].start, 7);
+    tide_win_spec bad = tide_win_tumble(10);
+    bad.offset = 10;
+    TT_ASSERT(tide_win_spec_check(&bad, NULL) == TIDE_EINVAL);
+    tide_win_spec sess = tide_win_session(10);
+    tide_win_set_offset(&sess, 5);
+    TT_ASSERT_EQ_INT(sess.offset, 0);
+}
+
 static void test_session_intersects_like_flink(void)
 {
     TT_ASSERT(tide_win_intersects((tide_win_range){0, 10}, (tide_win_range){10, 20}));
@@ -163,6 +208,7 @@ int main(void)
     TT_RUN(test_negative_timestamps);
     TT_RUN(test_extreme_timestamps);
     TT_RUN(test_spec_check);
+    TT_RUN(test_offsets);
     TT_RUN(test_session_intersects_like_flink);
     TT_DONE();
 }
