@@ -17,6 +17,7 @@
 #include "data/csv.h"
 #include "data/json.h"
 #include "data/timefmt.h"
+#include "log/producer.h"
 #include "log/topic.h"
 #include "log/writer.h"
 
@@ -179,6 +180,7 @@ struct tide_sink {
     int64_t *pend;        /* FILE: pre-committed ids with a part file, ascending */
     size_t npend, pend_cap;
     tide_file *lock;      /* FILE: <dir>/.lock, held exclusive */
+    tide_log_producer *prod; /* TOPIC: the producer; w is then its writer (borrowed) */
 };
 
 void tide_sink_config_init(tide_sink_config *c)
@@ -197,7 +199,10 @@ static void sink_free(tide_sink *k, bool remove_tmp)
     free(k->right);
     tide_buf_free(&k->cell);
     out_free(&k->out, remove_tmp);
-    tide_log_writer_close(k->w, NULL);
+    if (k->prod)
+        tide_log_producer_close(k->prod, NULL); /* commits nothing; closes k->w */
+    else
+        tide_log_writer_close(k->w, NULL);
     tide_buf_free(&k->keys);
     free(k->recs);
     free(k->sorted);
@@ -428,13 +433,6 @@ int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
             rc = tide_err_set(e, TIDE_EINVAL, "topic sink: no topic");
             goto fail;
         }
-        if (cfg->txn) {
-            rc = tide_err_set(e, TIDE_EUNSUPPORTED,
-                              "topic sink %s: transactional (exactly-once) output to a topic is not supported "
-                              "yet; write to a file sink, or run without checkpoints",
-                              cfg->topic);
-            goto fail;
-        }
         if (!k->cfg.clock)
             k->cfg.clock = tide_clock_system();
         if (cfg->key_column) {
@@ -452,8 +450,14 @@ int tide_sink_open(tide_sink **out, const tide_sink_config *cfg, tide_err *e)
             goto fail;
         }
         tide_log_writer_opts wo = {.clock = cfg->clock, .report = cfg->report, .report_ctx = cfg->report_ctx};
-        if ((rc = tide_log_writer_open(&k->w, dir, cfg->topic, &wo, e)))
+        if (cfg->txn) {
+            if ((rc = tide_log_producer_open(&k->prod, dir, cfg->topic, cfg->producer ? cfg->producer : "tide", &wo,
+                                             e)))
+                goto fail;
+            k->w = tide_log_producer_writer(k->prod);
+        } else if ((rc = tide_log_writer_open(&k->w, dir, cfg->topic, &wo, e))) {
             goto fail;
+        }
         k->count = calloc(tide_log_writer_partitions(k->w), sizeof *k->count);
         if (!k->count) {
             rc = tide_err_set(e, TIDE_ENOMEM, "sink: out of memory");
@@ -630,7 +634,8 @@ static int write_topic(tide_sink *k, const tide_cbatch *b, const uint32_t *sel, 
     start = 0;
     for (uint32_t p = 0; p < np; p++) {
         size_t end = k->count[p];
-        if (end > start && (rc = tide_log_append(k->w, p, k->sorted + start, end - start, NULL, e)))
+        if (end > start && (rc = k->prod ? tide_log_producer_append(k->prod, p, k->sorted + start, end - start, e)
+                                         : tide_log_append(k->w, p, k->sorted + start, end - start, NULL, e)))
             return rc;
         start = end;
     }
@@ -699,10 +704,19 @@ int tide_sink_close(tide_sink *k, tide_err *e)
     if (!k)
         return 0;
     int rc = 0;
-    if (k->cfg.txn && k->cfg.kind == TIDE_SINK_FILE) {
-        /* commits nothing: the open part goes, pre-committed ones stay */
+    if (k->cfg.txn && k->cfg.kind != TIDE_SINK_STDOUT) {
+        /* commits nothing: FILE: the open part goes, pre-committed ones
+         * stay; TOPIC: the open transaction stays open until the next
+         * recover decides it */
+        int rc2 = 0;
+        if (k->prod) {
+            tide_log_producer *p = k->prod;
+            k->prod = NULL;
+            k->w = NULL;
+            rc2 = tide_log_producer_close(p, e);
+        }
         sink_free(k, true);
-        return 0;
+        return rc2;
     }
     if (!k->err.code && !k->wrote && k->cfg.kind != TIDE_SINK_TOPIC && k->cfg.header &&
         k->cfg.format == TIDE_FORMAT_CSV && (rc = header_only(k, &k->err)))
@@ -932,7 +946,8 @@ int tide_sink_txn_recover(tide_sink *k, int64_t pending_id, tide_err *e)
     if (pending_id < 0)
         return tide_err_set(e, TIDE_EINVAL, "transactional sink: bad pending transaction id %" PRId64, pending_id);
     tide_err fe = {0};
-    if (k->cfg.kind == TIDE_SINK_FILE && (rc = txn_file_recover(k, pending_id, &fe))) {
+    if ((k->cfg.kind == TIDE_SINK_FILE && (rc = txn_file_recover(k, pending_id, &fe))) ||
+        (k->prod && (rc = tide_log_producer_recover(k->prod, pending_id, &fe)))) {
         if (rc != TIDE_EINVAL) /* the output ahead of the checkpoint changes nothing */
             k->err = fe;
         return tide_err_set(e, rc, "%s", fe.msg);
@@ -952,7 +967,9 @@ int tide_sink_txn_precommit(tide_sink *k, int64_t id, tide_err *e)
                             "transactional sink: pre-commit of transaction %" PRId64 " after %" PRId64
                             " (ids must increase)",
                             id, k->last_pre);
-    if ((rc = flush_buf(k, &k->err)))
+    if (k->cfg.kind != TIDE_SINK_TOPIC && (rc = flush_buf(k, &k->err)))
+        return txn_fail(k, rc, e);
+    if (k->prod && (rc = tide_log_producer_precommit(k->prod, id, &k->err)))
         return txn_fail(k, rc, e);
     if (k->cfg.kind == TIDE_SINK_FILE && k->out.f) {
         char to[PATH_MAX];
@@ -995,6 +1012,8 @@ int tide_sink_txn_commit(tide_sink *k, int64_t id, tide_err *e)
     if (i)
         memmove(k->pend, k->pend + i, (k->npend - i) * sizeof *k->pend);
     k->npend -= i;
+    if (!rc && k->prod)
+        rc = tide_log_producer_commit(k->prod, id, &k->err);
     if (rc)
         return txn_fail(k, rc, e);
     k->last_commit = id;

@@ -125,7 +125,13 @@
  *           them back), the pre-commit flushes, commit and recover only
  *           check ids.  After a failure, the rows written since the last
  *           checkpoint are written again by the resumed run.
- *   TOPIC   not yet transactional: open refuses cfg.txn (TIDE_EUNSUPPORTED).
+ *   TOPIC   a transactional producer of the topic (log/producer.h) named
+ *           cfg.producer: rows are appended at once as transactional
+ *           batches, invisible to read-committed readers; the pre-commit
+ *           fsyncs them, the commit appends a COMMIT marker to each
+ *           partition written, recover commits or aborts what the last run
+ *           left open.  A second sink with the same producer name is
+ *           TIDE_ELOCKED.  Fault points log.txn.* (see there).
  *
  * Threads: a sink belongs to one thread at a time.
  */

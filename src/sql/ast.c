@@ -693,6 +693,19 @@ const char *tide_sql_unit_name(tide_sql_unit u)
     return (unsigned)u < sizeof names / sizeof names[0] ? names[u] : "?";
 }
 
+int64_t tide_sql_unit_ms(tide_sql_unit u)
+{
+    switch (u) {
+    case TIDE_SQL_UNIT_MILLISECOND: return 1;
+    case TIDE_SQL_UNIT_SECOND: return 1000;
+    case TIDE_SQL_UNIT_MINUTE: return 60000;
+    case TIDE_SQL_UNIT_HOUR: return 3600000;
+    case TIDE_SQL_UNIT_DAY: return 86400000;
+    case TIDE_SQL_UNIT_WEEK: return 7 * 86400000LL;
+    default: return 0;
+    }
+}
+
 const char *tide_sql_binop_name(tide_sql_binop op)
 {
     static const char *const names[] = {"OR", "AND", "=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "%",
@@ -823,6 +836,18 @@ static void print_query(printer *pr, const tide_sql_query *q);
 static void print_interval(printer *pr, const tide_sql_expr *e)
 {
     puts_(pr, "INTERVAL '");
+    if (e->u.interval.unit == TIDE_SQL_UNIT_MILLISECOND) { /* INTERVAL '1.5' SECOND */
+        int64_t c = e->u.interval.count;
+        uint64_t m = c < 0 ? 0 - (uint64_t)c : (uint64_t)c;
+        char frac[8];
+        snprintf(frac, sizeof frac, "%03u", (unsigned)(m % 1000));
+        for (int k = 2; k > 0 && frac[k] == '0'; k--)
+            frac[k] = 0;
+        char buf[48];
+        snprintf(buf, sizeof buf, "%s%llu.%s' SECOND", c < 0 ? "-" : "", (unsigned long long)(m / 1000), frac);
+        puts_(pr, buf);
+        return;
+    }
     put_i64(pr, e->u.interval.count);
     puts_(pr, "' ");
     puts_(pr, tide_sql_unit_name(e->u.interval.unit));

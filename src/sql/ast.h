@@ -64,6 +64,9 @@ typedef enum tide_sql_unit {
 } tide_sql_unit;
 
 const char *tide_sql_unit_name(tide_sql_unit u); /* "SECOND", ... */
+/* Milliseconds in one u: MILLISECOND .. DAY, WEEK; 0 for the units of no
+ * fixed length (MONTH, QUARTER, YEAR) and DOW, DOY. */
+int64_t tide_sql_unit_ms(tide_sql_unit u);
 
 /* ---- expressions ---------------------------------------------------- */
 

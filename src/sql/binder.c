@@ -169,21 +169,10 @@ static tide_type common(tide_type a, tide_type b)
     return TIDE_TYPE_COUNT;
 }
 
-static int64_t unit_ms(tide_sql_unit u)
-{
-    switch (u) {
-    case TIDE_SQL_UNIT_SECOND: return 1000;
-    case TIDE_SQL_UNIT_MINUTE: return 60000;
-    case TIDE_SQL_UNIT_HOUR: return 3600000;
-    case TIDE_SQL_UNIT_DAY: return 86400000;
-    default: return 0;
-    }
-}
-
 /* An INTERVAL literal's milliseconds; fails for MONTH/YEAR and overflow. */
 static bool interval_ms(binder *b, const tide_sql_expr *e, int64_t *ms)
 {
-    int64_t u = unit_ms(e->u.interval.unit);
+    int64_t u = tide_sql_unit_ms(e->u.interval.unit);
     if (!u) {
         fail(b, TIDE_EUNSUPPORTED, e->pos,
              "INTERVAL in %s is not supported (months and years have no fixed length)",

@@ -475,6 +475,38 @@ static tide_sql_expr *parse_interval(parser *p)
             v++, n--;
         while (n && v[n - 1] == ' ')
             n--;
+        const char *dot = memchr(v, '.', n);
+        if (dot) {
+            /* a fraction of a second: INTERVAL '1.5' SECOND, '0.001' SECOND (milliseconds) */
+            size_t ip = (size_t)(dot - v), fl = n - ip - 1;
+            int64_t whole = 0, frac = 0;
+            bool neg = ip > 0 && v[0] == '-';
+            bool ok = fl > 0 && (ip == 0 || (ip == 1 && (v[0] == '-' || v[0] == '+')) || parse_i64(v, ip, &whole));
+            for (size_t i = 0; ok && i < fl; i++) {
+                ok = dot[1 + i] >= '0' && dot[1 + i] <= '9';
+                if (ok && i < 3)
+                    frac = frac * 10 + (dot[1 + i] - '0');
+                else if (ok && dot[1 + i] != '0')
+                    return fail(p, "interval %.*s is finer than a millisecond (tide counts time in milliseconds)",
+                                vt.len > 40 ? 40 : (int)vt.len, p->src + vt.off);
+            }
+            for (size_t i = fl; i < 3; i++)
+                frac *= 10;
+            if (!ok)
+                return fail(p, "invalid interval value %.*s (expected a number)", vt.len > 40 ? 40 : (int)vt.len,
+                            p->src + vt.off);
+            advance(p);
+            tide_sql_unit unit;
+            tide_sql_token ut = p->tok;
+            if (!parse_unit(p, &unit, "after the interval value"))
+                return NULL;
+            if (unit != TIDE_SQL_UNIT_SECOND)
+                return fail_at(p, &ut, TIDE_EPARSE, "a fractional interval must be in SECOND (INTERVAL '1.5' SECOND)");
+            if (whole > INT64_MAX / 1000 - 1 || whole < -(INT64_MAX / 1000 - 1))
+                return fail(p, "interval value out of range");
+            count = whole * 1000 + (neg ? -frac : frac);
+            return chk_expr(p, tide_sql_ast_interval(p->s, count, TIDE_SQL_UNIT_MILLISECOND, span(p, start)));
+        }
         if (!parse_i64(v, n, &count))
             return fail(p, "invalid interval value %.*s (expected a whole number)",
                         vt.len > 40 ? 40 : (int)vt.len, p->src + vt.off);
@@ -501,8 +533,12 @@ static bool parse_type(parser *p, tide_sql_type *out)
     else if (word_is(&t, p->src, "BIGINT") || word_is(&t, p->src, "INT") ||
              word_is(&t, p->src, "INTEGER"))
         ty.type = TIDE_TYPE_BIGINT;
-    else if (word_is(&t, p->src, "DOUBLE"))
-        ty.type = TIDE_TYPE_DOUBLE;
+    else if (word_is(&t, p->src, "DOUBLE") || word_is(&t, p->src, "FLOAT") || word_is(&t, p->src, "REAL"))
+        ty.type = TIDE_TYPE_DOUBLE; /* FLOAT and REAL: stored and computed as DOUBLE (README) */
+    else if (word_is(&t, p->src, "DECIMAL") || word_is(&t, p->src, "DEC") || word_is(&t, p->src, "NUMERIC")) {
+        fail(p, "DECIMAL is not supported yet (tide keeps exact numbers exact: use BIGINT cents, not DOUBLE)");
+        return false;
+    }
     else if (word_is(&t, p->src, "STRING"))
         ty.type = TIDE_TYPE_STRING;
     else if (word_is(&t, p->src, "VARCHAR"))

@@ -671,11 +671,12 @@ static int plan_chain(planner *pl, const tide_sql_plan *p, stream *out)
 typedef struct agg_in {
     stream s;
     uint32_t nk, nv;
+    uint32_t nkeep; /* keep_preds: the WHERE predicates, as key columns after the keys */
     uint32_t *key_cols, *value_cols, time_col;
     uint32_t *argcol; /* per aggregate: its value column index (UINT32_MAX: COUNT(*)) */
 } agg_in;
 
-static int plan_agg_input(planner *pl, const tide_sql_plan *wa, bool win, agg_in *ai)
+static int plan_agg_input(planner *pl, const tide_sql_plan *wa, bool win, bool keep_preds, agg_in *ai)
 {
     flat f;
     int rc = fold(pl, wa->input, &f);
@@ -683,9 +684,9 @@ static int plan_agg_input(planner *pl, const tide_sql_plan *wa, bool win, agg_in
         return rc;
     if ((rc = plan(pl, f.base, &ai->s)) != 0)
         return rc;
-    uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
-    tide_sql_bexpr **cols = alloc(pl, (nk + na + 2) * sizeof *cols);
-    ai->key_cols = alloc(pl, (nk + 1) * sizeof *ai->key_cols);
+    uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs, nkeep = keep_preds ? f.npreds : 0;
+    tide_sql_bexpr **cols = alloc(pl, (nk + nkeep + na + 2) * sizeof *cols);
+    ai->key_cols = alloc(pl, (nk + nkeep + 1) * sizeof *ai->key_cols);
     ai->value_cols = alloc(pl, (na + 1) * sizeof *ai->value_cols);
     ai->argcol = alloc(pl, (na + 1) * sizeof *ai->argcol);
     tide_schema *ps = NULL;
@@ -706,6 +707,14 @@ static int plan_agg_input(planner *pl, const tide_sql_plan *wa, bool win, agg_in
         ai->key_cols[i] = nx++;
     }
     ai->nk = nk;
+    ai->nkeep = nkeep;
+    for (uint32_t i = 0; i < nkeep; i++) { /* a row failing one is kept out of every group, later */
+        cols[nx] = f.preds[i];
+        snprintf(name, sizeof name, "w%u", i);
+        if (tide_schema_add(ps, name, TIDE_TYPE_BOOLEAN, true, &e))
+            return experr(pl, wa, &e);
+        ai->key_cols[nk + i] = nx++;
+    }
     uint32_t nv = 0;
     for (uint32_t i = 0; i < na; i++) {
         const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
@@ -734,7 +743,7 @@ static int plan_agg_input(planner *pl, const tide_sql_plan *wa, bool win, agg_in
             return experr(pl, wa, &e);
         ai->time_col = nx++;
     }
-    return add_calc(pl, wa, &ai->s, f.preds, f.npreds, cols, nx, ps, "keys");
+    return add_calc(pl, wa, &ai->s, nkeep ? NULL : f.preds, nkeep ? 0 : f.npreds, cols, nx, ps, "keys");
 }
 
 /* The names of an aggregation's result columns, from the plan. */
@@ -789,10 +798,17 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
                        "a window aggregation over a changelog (updates and retractions) is not supported "
                        "(Flink refuses it too)");
+    /* SESSION and WHERE: sessions form over every row of the window TVF's
+     * input (the WHERE filters its output), so a row the WHERE drops still
+     * extends and bridges sessions.  Its predicates become extra keys (w0..:
+     * a row failing one forms a group of its own in its session), and a
+     * filter after the aggregation drops those groups. */
+    bool session = w->spec.kind == TIDE_WIN_SESSION;
     agg_in ai;
-    int rc = plan_agg_input(pl, wa, true, &ai);
+    int rc = plan_agg_input(pl, wa, true, session, &ai);
     if (rc)
         return rc;
+    uint32_t nkeep = ai.nkeep, nkn = nk + nkeep; /* the node's keys */
     uint32_t P = pl->P;
     const char **names = agg_names(pl, wa, nk + 3);
     if (!names)
@@ -800,11 +816,10 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     /* SESSION: sessions per key (winagg), over the whole stream (part 0),
      * or per partition key (its columns first among the keys: part = their
      * number; a projection puts the keys back in GROUP BY order after) */
-    bool session = w->spec.kind == TIDE_WIN_SESSION;
     int32_t part = -1;
     uint32_t *perm = NULL; /* node key j = GROUP BY key perm[j] */
     /* PARTITION BY exactly the GROUP BY keys: a session per key */
-    bool per_key = session && w->npartition == nk && nk > 0;
+    bool per_key = session && w->npartition == nk && nk > 0 && nkeep == 0;
     for (uint32_t j = 0; per_key && j < w->npartition; j++) {
         bool found = false;
         for (uint32_t k = 0; k < nk && !found; k++)
@@ -817,7 +832,7 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         } else {
             perm = alloc(pl, (nk + 1) * sizeof *perm);
             bool *used = alloc(pl, (nk + 1) * sizeof *used);
-            uint32_t *kc = alloc(pl, (nk + 1) * sizeof *kc);
+            uint32_t *kc = alloc(pl, (nkn + 1) * sizeof *kc);
             if (!perm || !used || !kc)
                 return nomem(pl, wa);
             uint32_t np = 0;
@@ -840,6 +855,8 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                     perm[np++] = k;
             for (uint32_t j = 0; j < nk; j++)
                 kc[j] = ai.key_cols[perm[j]];
+            for (uint32_t j = nk; j < nkn; j++)
+                kc[j] = ai.key_cols[j];
             ai.key_cols = kc;
             part = (int32_t)w->npartition;
         }
@@ -918,7 +935,7 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         *c = (tide_node_winagg_cfg){.in = ai.s.schema,
                                     .in_flags = flags_of(&ai.s),
                                     .key_cols = ai.key_cols,
-                                    .n_keys = nk,
+                                    .n_keys = nkn,
                                     .time_col = ai.time_col,
                                     .value_cols = ai.value_cols,
                                     .n_values = ai.nv,
@@ -941,7 +958,7 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         }
         if ((rc = own_schema(pl, wa, s0)) || (rc = own_schema(pl, wa, s1)))
             return rc;
-        outs[0] = na ? ps : s0;
+        outs[0] = na && !nkeep ? ps : s0;
         outs[1] = s1;
         fl[0] = tide_node_winagg_flags(c, 0);
         fl[1] = tide_node_winagg_flags(c, 1);
@@ -952,17 +969,42 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     if ((rc = exchange(pl, wa, &ai.s, id, ai.key_cols, part == 0 ? 0 : part > 0 ? (uint32_t)part : nk, par)) != 0)
         return rc;
     *out = (stream){.node = id, .port = 0, .par = par, .schema = outs[0], .changelog = wa->changelog};
-    /* canonical order: window_end, window_start, keys */
+    /* canonical order: window_end, window_start, keys (the w0.. keys, last,
+     * are left out: after their filter the GROUP BY keys order the rows) */
     uint32_t *ord = alloc(pl, (nk + 3) * sizeof *ord);
     if (!ord)
         return nomem(pl, wa);
-    ord[0] = nk + 1;
-    ord[1] = nk;
+    ord[0] = nkn + 1;
+    ord[1] = nkn;
     for (uint32_t i = 0; i < nk; i++)
         ord[2 + i] = i;
     out->order = ord;
     out->norder = nk + 2;
     out->ordered = true;
+    if (nkeep) { /* the groups of rows the WHERE keeps, keys back in GROUP BY order */
+        const tide_schema *gs;
+        if ((rc = plan_schema(pl, wa, &gs)) != 0)
+            return rc;
+        tide_sql_bexpr **cols = alloc(pl, (wa->ncols + 1) * sizeof *cols);
+        tide_sql_bexpr **keep = alloc(pl, (nkeep + 1) * sizeof *keep);
+        if (!cols || !keep)
+            return nomem(pl, wa);
+        for (uint32_t i = 0; i < wa->ncols; i++) {
+            uint32_t from = i < nk ? i : i + nkeep;
+            for (uint32_t j = 0; perm && i < nk && j < nk; j++)
+                if (perm[j] == i)
+                    from = j;
+            if (!(cols[i] = alloc(pl, sizeof *cols[i])))
+                return nomem(pl, wa);
+            *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(gs, i)->type, .col = from};
+        }
+        for (uint32_t j = 0; j < nkeep; j++) {
+            if (!(keep[j] = alloc(pl, sizeof *keep[j])))
+                return nomem(pl, wa);
+            *keep[j] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = TIDE_TYPE_BOOLEAN, .col = nk + j};
+        }
+        return add_calc(pl, wa, out, keep, nkeep, cols, wa->ncols, gs, "where");
+    }
     if (perm) { /* keys back in GROUP BY order (and the hidden count dropped) */
         const tide_schema *gs;
         if ((rc = plan_schema(pl, wa, &gs)) != 0)
@@ -998,7 +1040,7 @@ static int plan_group_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                            "not supported yet: MIN/MAX of a STRING in a GROUP BY without a window");
     }
     agg_in ai;
-    int rc = plan_agg_input(pl, wa, false, &ai);
+    int rc = plan_agg_input(pl, wa, false, false, &ai);
     if (rc)
         return rc;
     const char **names = agg_names(pl, wa, nk);
@@ -1407,22 +1449,6 @@ static void conjuncts(tide_sql_bexpr *x, tide_sql_bexpr **out, uint32_t *n, uint
     }
 }
 
-static int64_t unit_ms(tide_sql_unit u)
-{
-    switch (u) {
-    case TIDE_SQL_UNIT_SECOND:
-        return 1000;
-    case TIDE_SQL_UNIT_MINUTE:
-        return 60000;
-    case TIDE_SQL_UNIT_HOUR:
-        return 3600000;
-    case TIDE_SQL_UNIT_DAY:
-        return 86400000;
-    default:
-        return 0;
-    }
-}
-
 /* x = a side's event-time column [+ or - an INTERVAL literal]: *col (in the
  * joined row) and *off (ms). */
 static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t *col, int64_t *off)
@@ -1433,7 +1459,7 @@ static bool time_term(const tide_sql_plan *j, const tide_sql_bexpr *x, uint32_t 
         const tide_sql_bexpr *k = x->args[1];
         if (k->kind != TIDE_SQL_BX_NODE || !k->ast || k->ast->kind != TIDE_SQL_EXPR_INTERVAL)
             return false;
-        int64_t u = unit_ms(k->ast->u.interval.unit);
+        int64_t u = tide_sql_unit_ms(k->ast->u.interval.unit);
         if (!u)
             return false;
         *off = k->ast->u.interval.count * u; /* (fits: the binder checked it) */
@@ -2005,7 +2031,7 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, "calc")) != 0)
             return rc;
     }
-    if (pl->o->job && r->cfg.kind != TIDE_SINK_TOPIC) {
+    if (pl->o->job) {
         char producer[300];
         snprintf(producer, sizeof producer, "%s.0", pl->o->job);
         if (!(r->cfg.producer = tide_job_spec_strdup(pl->spec, producer)))

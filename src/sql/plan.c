@@ -358,17 +358,6 @@ static tide_ts_unit ts_unit(tide_sql_unit u)
     return TIDE_TS_UNIT_DAY;
 }
 
-static int64_t sql_unit_ms(tide_sql_unit u)
-{
-    switch (u) {
-    case TIDE_SQL_UNIT_SECOND: return 1000;
-    case TIDE_SQL_UNIT_MINUTE: return 60000;
-    case TIDE_SQL_UNIT_HOUR: return 3600000;
-    case TIDE_SQL_UNIT_DAY: return 86400000;
-    default: return 0;
-    }
-}
-
 /* The date and time functions (binder.c's time_fns): true when x is one
  * (then *o is the tree, or NULL with `e` set). */
 static bool tx_time_call(const tide_sql_bexpr *x, const tide_schema *in, tide_expr **o, tide_err *e)
@@ -471,7 +460,7 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
         break;
     }
     case TIDE_SQL_EXPR_INTERVAL:
-        tide_expr_literal_interval(&o, a->u.interval.count * sql_unit_ms(a->u.interval.unit), e);
+        tide_expr_literal_interval(&o, a->u.interval.count * tide_sql_unit_ms(a->u.interval.unit), e);
         break;
     case TIDE_SQL_EXPR_UNARY:
         if (a->u.unary.op == TIDE_SQL_OP_PLUS)

@@ -35,6 +35,7 @@ expect_eq "per-key order while following" "$?" 0
 # ---- a group follower stopped with SIGINT ----
 "$B" topic create g --partitions 2 >/dev/null
 { echo "k,id"; for i in $(seq 1 300); do echo "k$((i % 7)),$i"; done; } | "$B" produce g --key k 2>/dev/null
+: >"$T/part1" # exists before the polling below reads it (the follower opens it after the fork)
 timeout 60 "$B" consume g --follow --group grp --format raw >"$T/part1" 2>"$T/g.err" &
 follower=$!
 # wait (bounded) until it has printed everything produced so far

@@ -123,6 +123,44 @@ else
     bad "window determinism" "outputs differ"
 fi
 
+# Sub-second intervals: a TUMBLE of 250 ms over a computed event time
+# (TO_TIMESTAMP_LTZ of epoch ms), a watermark bound of 0.5 s, and
+# window_start + INTERVAL '1.5' SECOND; a FLOAT column (read as DOUBLE).
+# Rows more than 0.5 s behind the largest time seen are late for their
+# window when it has fired: counted (awk's model), not aggregated.
+awk 'BEGIN { seed = 3; t = 1714550400000; for (i = 0; i < 3000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648; r = int(seed / 65536)
+    t += r % 40; u = t - r % 700; printf "%.0f,%d,%d.%02d\n", u, r % 7, r % 1000, r % 99 + 1 } }' >"$T/ex/ms.csv"
+cat >"$T/ex/ms.sql" <<'EOF'
+CREATE TABLE m (e BIGINT, k BIGINT, f FLOAT, ts AS TO_TIMESTAMP_LTZ(e, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '0.5' SECOND)
+WITH ('connector' = 'file', 'path' = 'ms.csv', 'format' = 'csv');
+SELECT window_start, window_end, COUNT(*) AS n, SUM(k) AS s, MAX(f) AS mf,
+  window_start + INTERVAL '1.5' SECOND AS later
+FROM TABLE(TUMBLE(TABLE m, DESCRIPTOR(ts), INTERVAL '0.25' SECOND))
+GROUP BY window_start, window_end;
+EOF
+# a window [s, s + 250) fires when W >= s + 249, W = max e - 500
+awk -F, '{ if ($1 > mx) mx = $1; if (int($1 / 250) * 250 + 249 <= mx - 500) late++; else print }
+    END { print late + 0 >"/dev/stderr" }' "$T/ex/ms.csv" >"$T/ex/ms.kept.csv" 2>"$T/ms.late"
+sqlite3 "$T/db" "CREATE TABLE mk (e INTEGER, k INTEGER, f REAL);"
+sqlite3 "$T/db" ".mode csv" ".import $T/ex/ms.kept.csv mk"
+sqlite3 -list -separator , "$T/db" "SELECT strftime($F, e / 250 * 250 / 1000.0, 'unixepoch'),
+  strftime($F, (e / 250 * 250 + 250) / 1000.0, 'unixepoch'), COUNT(*), SUM(k), MAX(f),
+  strftime($F, (e / 250 * 250 + 1500) / 1000.0, 'unixepoch') FROM mk GROUP BY e / 250" >"$T/ms.want"
+nl=$(cat "$T/ms.late")
+nw=$(wc -l <"$T/ms.want")
+for p in 1 2 4; do
+    (cd "$T/ex" && "$B" run ms.sql --format csv --parallelism $p >"$T/ms.$p" 2>"$T/ms.err.$p")
+    expect_grep "250 ms windows P=$p: summary" "^records in 3000, out $nw, late $nl, bad 0$" "$T/ms.err.$p"
+    if tail -n +2 "$T/ms.$p" | cmp -s - "$T/ms.want"; then
+        ok "250 ms windows P=$p: $nw windows equal sqlite3's ($nl late rows)"
+    else
+        bad "250 ms windows P=$p" "$(tail -n +2 "$T/ms.$p" | diff - "$T/ms.want" | head -5)"
+    fi
+done
+if [ "$nl" -gt 10 ]; then ok "late rows: $nl"; else bad "late rows" "only $nl: the test needs some"; fi
+
 # Errors name the place.
 printf "CREATE TABLE x (s STRING, rt AS TO_TIMESTAMP(s, 'yyyy-QQ'), WATERMARK FOR rt AS rt)\nWITH ('connector' = 'file', 'path' = 'w.csv');\nSELECT * FROM x;\n" >"$T/ex/e1.sql"
 (cd "$T/ex" && "$B" run e1.sql >/dev/null 2>"$T/e1")

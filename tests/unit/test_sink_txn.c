@@ -19,6 +19,8 @@
 #include "base/fault.h"
 #include "base/io.h"
 #include "connect/sink.h"
+#include "log/reader.h"
+#include "log/topic.h"
 #include "tt.h"
 
 #include <dirent.h>
@@ -61,10 +63,32 @@ static int write_rows(tide_sink *k, int64_t from, uint32_t n, tide_err *e)
     return rc;
 }
 
+/* The model and fault tests run against a FILE sink, or with g_topic a
+ * TOPIC sink: topic "out" (3 partitions, keyed by v) of data directory
+ * `dir`, producer "job.0". */
+static bool g_topic;
+static long g_torn; /* torn tails the topic's writers cut (after power losses) */
+static void count_report(void *ctx, const char *msg)
+{
+    (void)ctx;
+    g_torn += strstr(msg, "torn tail") != NULL;
+}
+
 static int open_file_sink(tide_sink **k, const char *dir, bool header, tide_err *e)
 {
     tide_sink_config c;
     tide_sink_config_init(&c);
+    if (g_topic) {
+        c.kind = TIDE_SINK_TOPIC;
+        c.datadir = dir;
+        c.topic = "out";
+        c.key_column = "v";
+        c.producer = "job.0";
+        c.report = count_report;
+        c.schema = g_schema;
+        c.txn = true;
+        return tide_sink_open(k, &c, e);
+    }
     c.kind = TIDE_SINK_FILE;
     c.path = dir;
     c.schema = g_schema;
@@ -79,8 +103,53 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 /* What a reader sees in dir: the values of every part-* file in name order
  * (each part's header line checked and skipped when header).  Returns the
  * count, or -1 with a reason printed. */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The topic: every partition read-committed (each in increasing order, as
+ * written), then all values sorted.  -2 on a read error (an injected one
+ * included). */
+static long topic_view(const char *dir, int64_t *vals, long cap)
+{
+    long got = 0;
+    for (uint32_t p = 0; p < 3; p++) {
+        tide_log_reader *r = NULL;
+        tide_err e = {0};
+        if (tide_log_reader_open(&r, dir, "out", p, &e))
+            return -2;
+        int64_t prev = -1;
+        for (;;) {
+            tide_record rec;
+            int rc = tide_log_reader_next(r, &rec, &e);
+            if (rc == TIDE_EAGAIN)
+                break;
+            if (rc || got >= cap) {
+                tide_log_reader_close(r);
+                return rc ? -2 : -1;
+            }
+            char buf[32];
+            snprintf(buf, sizeof buf, "%.*s", (int)rec.value_len, (const char *)rec.value);
+            int64_t v = strtoll(buf, NULL, 10);
+            if (v <= prev) {
+                fprintf(stderr, "partition %u: %lld after %lld\n", p, (long long)v, (long long)prev);
+                tide_log_reader_close(r);
+                return -1;
+            }
+            vals[got++] = prev = v;
+        }
+        tide_log_reader_close(r);
+    }
+    qsort(vals, (size_t)got, sizeof *vals, cmp_i64);
+    return got;
+}
+
 static long reader_view(const char *dir, bool header, int64_t *vals, long cap)
 {
+    if (g_topic)
+        return topic_view(dir, vals, cap);
     DIR *d = opendir(dir);
     if (!d)
         return -1;
@@ -291,16 +360,23 @@ static void test_file_txn_refusals(void)
     c.txn = true;
     TT_ASSERT_EQ_INT(tide_sink_open(&k, &c, &e), TIDE_EINVAL);
     TT_ASSERT(strstr(e.msg, "table format") != NULL);
-    /* TOPIC, until the log has transactions */
+    /* TOPIC: a topic that does not exist, a bad producer name */
     memset(&e, 0, sizeof e);
     tide_sink_config_init(&c);
     c.kind = TIDE_SINK_TOPIC;
-    c.topic = "out";
+    c.topic = "nosuch";
     c.datadir = tmp;
     c.schema = g_schema;
     c.txn = true;
-    TT_ASSERT_EQ_INT(tide_sink_open(&k, &c, &e), TIDE_EUNSUPPORTED);
-    TT_ASSERT(strstr(e.msg, "topic sink out: transactional") != NULL);
+    TT_ASSERT_EQ_INT(tide_sink_open(&k, &c, &e), TIDE_ENOENT);
+    memset(&e, 0, sizeof e);
+    tide_topic_config tc;
+    tide_topic_config_default(&tc);
+    TT_OK(tide_topic_create(tmp, "refuse", &tc, &e));
+    c.topic = "refuse";
+    c.producer = "job/0";
+    TT_ASSERT_EQ_INT(tide_sink_open(&k, &c, &e), TIDE_EINVAL);
+    TT_ASSERT(strstr(e.msg, "invalid producer name") != NULL);
     /* txn calls on a sink opened without txn */
     memset(&e, 0, sizeof e);
     tide_sink_config_init(&c);
@@ -312,6 +388,60 @@ static void test_file_txn_refusals(void)
     TT_ASSERT_EQ_INT(tide_sink_txn_commit(k, 1, &e), TIDE_EINVAL);
     TT_OK(tide_sink_close(k, &e));
     close(c.fd);
+}
+
+/* TOPIC: rows are in the log at once but read-committed readers see them
+ * only after the commit; a second sink of the same producer is refused; a
+ * run that stops after a pre-commit leaves them for the next recover. */
+static void test_topic_txn_basic(void)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/topic-basic", tmp);
+    tide_topic_config tc;
+    tide_topic_config_default(&tc);
+    tc.partitions = 3;
+    tide_err e = {0};
+    TT_OK(tide_topic_create(dir, "out", &tc, &e));
+    g_topic = true;
+    tide_sink *k = NULL, *k2 = NULL;
+    TT_OK(open_file_sink(&k, dir, false, &e));
+    TT_ASSERT_EQ_INT(open_file_sink(&k2, dir, false, &e), TIDE_ELOCKED);
+    memset(&e, 0, sizeof e);
+    TT_OK(tide_sink_txn_recover(k, 0, &e));
+    TT_OK(write_rows(k, 0, 30, &e));
+    TT_OK(tide_sink_flush(k, &e));
+    ASSERT_VIEW(dir, false, 0);
+    int64_t raw[64];
+    long n = 0;
+    for (uint32_t p = 0; p < 3; p++) { /* read-uncommitted sees them */
+        tide_log_reader *r = NULL;
+        TT_OK(tide_log_reader_open(&r, dir, "out", p, &e));
+        tide_log_reader_set_isolation(r, TIDE_LOG_READ_UNCOMMITTED);
+        tide_record rec;
+        while (tide_log_reader_next(r, &rec, &e) == 0 && n < 64)
+            raw[n++] = 1;
+        tide_log_reader_close(r);
+    }
+    TT_ASSERT_EQ_INT(n, 30);
+    TT_OK(tide_sink_txn_precommit(k, 1, &e));
+    ASSERT_VIEW(dir, false, 0);
+    TT_OK(tide_sink_txn_commit(k, 1, &e));
+    ASSERT_VIEW(dir, false, 30);
+    TT_OK(write_rows(k, 30, 10, &e));
+    TT_OK(tide_sink_txn_precommit(k, 2, &e));
+    TT_OK(write_rows(k, 40, 10, &e));
+    TT_OK(tide_sink_close(k, &e)); /* commits nothing */
+    ASSERT_VIEW(dir, false, 30);
+    TT_OK(open_file_sink(&k, dir, false, &e));
+    TT_ASSERT_EQ_INT(tide_sink_txn_recover(k, 0, &e), TIDE_EINVAL); /* older than committed output */
+    memset(&e, 0, sizeof e);
+    TT_OK(tide_sink_txn_recover(k, 2, &e));
+    ASSERT_VIEW(dir, false, 40);
+    TT_ASSERT_EQ_INT(tide_sink_txn_commit(k, 1, &e), TIDE_EINVAL);
+    memset(&e, 0, sizeof e);
+    TT_OK(tide_sink_close(k, &e));
+    g_topic = false;
+    (void)raw;
 }
 
 /* STDOUT: at-least-once.  Rows appear as they are flushed (a pre-commit
@@ -381,7 +511,22 @@ static void leftovers(const char *dir, int64_t ckpt, long *commit, long *abort, 
         closedir(d);
 }
 
-static void test_file_txn_model(void)
+/* Do the got values in g_vals read by reader_view equal 0 .. n-1? */
+static bool view_is(long got, int64_t n)
+{
+    if (got != n) {
+        fprintf(stderr, "reader sees %ld rows, the model %lld\n", got, (long long)n);
+        return false;
+    }
+    for (long i = 0; i < got; i++)
+        if (g_vals[i] != i) {
+            fprintf(stderr, "row %ld is %lld\n", i, (long long)g_vals[i]);
+            return false;
+        }
+    return true;
+}
+
+static void txn_model(void)
 {
     static model m;
     long n_end[3] = {0}, n_commit = 0, n_abort = 0, n_open = 0, n_stale = 0, n_recover_crash = 0;
@@ -390,7 +535,15 @@ static void test_file_txn_model(void)
         uint64_t rs = seed * 7919;
         bool header = seed % 2;
         char dir[4200];
-        snprintf(dir, sizeof dir, "%s/model-%llu", tmp, (unsigned long long)seed);
+        snprintf(dir, sizeof dir, "%s/model%s-%llu", tmp, g_topic ? "-topic" : "", (unsigned long long)seed);
+        if (g_topic) {
+            tide_topic_config tc;
+            tide_topic_config_default(&tc);
+            tc.partitions = 3;
+            tc.fsync = TIDE_FSYNC_NEVER;
+            tide_err te = {0};
+            TT_OK(tide_topic_create(dir, "out", &tc, &te));
+        }
         memset(&m, 0, sizeof m);
         m.next_id = 1;
         for (int i = 0; i < 4096; i++)
@@ -414,25 +567,39 @@ static void test_file_txn_model(void)
                 TT_OK(tide_io_powerloss(false, &e));
                 memset(&e, 0, sizeof e);
             }
-            if (epoch > 0)
+            if (epoch > 0 && !g_topic)
                 leftovers(dir, m.ckpt, &n_commit, &n_abort, &n_open);
-            TT_ASSERT_MSG(open_file_sink(&k, dir, header, &e) == 0, "%s", e.msg);
-            TT_ASSERT_MSG(tide_sink_txn_recover(k, m.ckpt, &e) == 0, "%s", e.msg);
-            m.seq = m.visible = m.ckpt_end;
-            m.committed = m.ckpt;
-            ASSERT_VIEW(dir, header, m.visible);
-
+            /* the faults are set before the sink opens, so that every file it
+             * writes is tracked by the power-loss simulation (base/io.c tracks
+             * the files opened for writing after tide_io_faults_set) */
             int end = (int)(tt_rand(&rs) % 3);
             n_end[end]++;
             tide_io_faults f = {.seed = tt_rand(&rs)};
             if (end == END_POWER)
-                f.crash_at_step = 1 + (long)(tt_rand(&rs) % 40);
+                f.crash_at_step = 1 + (long)(tt_rand(&rs) % 60);
             else if (end == END_ERROR) {
-                f.fail_at = 1 + (long)(tt_rand(&rs) % 60);
+                f.fail_at = 1 + (long)(tt_rand(&rs) % 150);
                 f.fail_errno = tt_rand(&rs) % 2 ? EIO : ENOSPC;
             }
             tide_io_faults_set(&f);
             bool failed = false;
+            int orc = open_file_sink(&k, dir, header, &e);
+            if (orc == 0)
+                orc = tide_sink_txn_recover(k, m.ckpt, &e);
+            if (orc) {
+                TT_ASSERT_MSG(end != END_KILL && (end == END_ERROR || orc == TIDE_ECRASH), "recovery: %s", e.msg);
+                failed = true;
+                n_recover_crash++;
+                memset(&e, 0, sizeof e);
+            } else {
+                m.seq = m.visible = m.ckpt_end;
+                m.committed = m.ckpt;
+                long got = tide_io_crashed() ? 0 : reader_view(dir, header, g_vals, 1 << 20);
+                if (got == -2 && end == END_ERROR)
+                    failed = true;
+                else if (!tide_io_crashed())
+                    TT_ASSERT_MSG(view_is(got, m.visible), "after recovery, epoch %d", epoch);
+            }
             for (int op = 0; op < (end == END_KILL ? 25 : 100000) && !failed; op++) {
                 uint64_t r = tt_rand(&rs) % 100;
                 int rc = 0;
@@ -475,7 +642,12 @@ static void test_file_txn_model(void)
                     failed = true;
                     memset(&e, 0, sizeof e);
                 } else if (!tide_io_crashed()) {
-                    ASSERT_VIEW(dir, header, m.visible);
+                    long got = reader_view(dir, header, g_vals, 1 << 20);
+                    if (got == -2 && end == END_ERROR) { /* the injected error hit the reader */
+                        failed = true;
+                        continue;
+                    }
+                    TT_ASSERT_MSG(view_is(got, m.visible), "epoch %d op %d", epoch, op);
                 }
             }
             TT_ASSERT(failed || end == END_KILL);
@@ -497,7 +669,13 @@ static void test_file_txn_model(void)
         TT_OK(tide_sink_close(k, &e));
         ASSERT_VIEW(dir, header, m.ckpt_end);
     }
-    if (!tt_replaying()) {
+    if (!tt_replaying() && g_topic) {
+        fprintf(stderr,
+                "  ends: kill %ld, power %ld, error %ld; %ld stale commits refused; %ld crashes in recovery; %ld torn "
+                "tails cut\n",
+                n_end[0], n_end[1], n_end[2], n_stale, n_recover_crash, g_torn);
+        TT_ASSERT(n_stale > 0 && n_recover_crash > 0 && g_torn > 0);
+    } else if (!tt_replaying()) {
         fprintf(stderr, "  ends: kill %ld, power %ld, error %ld; recovery committed %ld, aborted %ld parts, "
                         "removed %ld open ones; %ld stale commits refused; %ld crashes in recovery\n",
                 n_end[0], n_end[1], n_end[2], n_commit, n_abort, n_open, n_stale, n_recover_crash);
@@ -505,15 +683,47 @@ static void test_file_txn_model(void)
     }
 }
 
+static void test_file_txn_model(void)
+{
+    g_topic = false;
+    txn_model();
+}
+
+static void test_topic_txn_model(void)
+{
+    g_topic = true;
+    txn_model();
+    g_topic = false;
+}
+
 /* Each fault point fails its step (the sink fails; nothing is half-visible)
  * and recovery from the last complete checkpoint gives its rows. */
-static void test_file_txn_fault_points(void)
+static void txn_fault_points(void)
 {
-    static const char *points[] = {"sink.file.precommit", "sink.file.precommit.rename", "sink.file.commit",
-                                   "sink.file.recover"};
-    for (size_t i = 0; i < sizeof points / sizeof *points; i++) {
+    /* where each point fails: W a write, P the pre-commit of 2, C the commit
+     * of 2 (checkpoint 2 complete), R the recovery (from checkpoint 1) */
+    static const struct {
+        const char *point;
+        char phase;
+    } file_points[] = {{"sink.file.precommit", 'P'},
+                       {"sink.file.precommit.rename", 'P'},
+                       {"sink.file.commit", 'C'},
+                       {"sink.file.recover", 'R'}},
+      topic_points[] = {{"log.txn.append", 'W'},    {"log.txn.precommit", 'P'}, {"log.txn.marker", 'C'},
+                        {"log.txn.state", 'C'},     {"log.txn.marker@2", 'R'}};
+    size_t npoints = g_topic ? 5 : 4;
+    for (size_t i = 0; i < npoints; i++) {
+        const char *point = g_topic ? topic_points[i].point : file_points[i].point;
+        char phase = g_topic ? topic_points[i].phase : file_points[i].phase;
         char dir[4200], spec[128];
-        snprintf(dir, sizeof dir, "%s/fault-%zu", tmp, i);
+        snprintf(dir, sizeof dir, "%s/fault%s-%zu", tmp, g_topic ? "-topic" : "", i);
+        if (g_topic) {
+            tide_topic_config tc;
+            tide_topic_config_default(&tc);
+            tc.partitions = 3;
+            tide_err te = {0};
+            TT_OK(tide_topic_create(dir, "out", &tc, &te));
+        }
         tide_err e = {0};
         tide_sink *k = NULL;
         TT_OK(open_file_sink(&k, dir, false, &e));
@@ -521,35 +731,55 @@ static void test_file_txn_fault_points(void)
         TT_OK(write_rows(k, 0, 5, &e));
         TT_OK(tide_sink_txn_precommit(k, 1, &e));
         TT_OK(write_rows(k, 5, 5, &e));
-        bool in_recover = strcmp(points[i], "sink.file.recover") == 0;
-        snprintf(spec, sizeof spec, "%s:eio", points[i]);
-        tide_fault_set(spec);
-        int rc = 0;
-        if (!in_recover) {
-            rc = tide_sink_txn_precommit(k, 2, &e);
-            if (rc == 0)
+        snprintf(spec, sizeof spec, "%s", point);
+        char *at = strchr(spec, '@');
+        char tail[16] = "";
+        if (at) {
+            snprintf(tail, sizeof tail, "%s", at);
+            *at = '\0';
+        }
+        char full[160];
+        snprintf(full, sizeof full, "%s:eio%s", spec, tail);
+        int64_t ckpt = phase == 'C' ? 2 : 1;
+        if (phase != 'R') {
+            tide_fault_set(full);
+            int rc = phase == 'W' ? write_rows(k, 10, 1, &e) : tide_sink_txn_precommit(k, 2, &e);
+            if (rc == 0 && phase == 'C')
                 rc = tide_sink_txn_commit(k, 2, &e);
             TT_ASSERT_EQ_INT(rc, TIDE_EIO);
-            TT_ASSERT(strstr(e.msg, points[i]) != NULL);
+            TT_ASSERT_MSG(strstr(e.msg, spec) != NULL, "%s", e.msg);
             memset(&e, 0, sizeof e);
             TT_ASSERT_EQ_INT(write_rows(k, 10, 1, &e), TIDE_EIO); /* failed for good */
             memset(&e, 0, sizeof e);
         }
         tide_sink_abort(k);
-        int64_t ckpt = strcmp(points[i], "sink.file.commit") == 0 ? 2 : 1;
         TT_OK(open_file_sink(&k, dir, false, &e));
-        if (in_recover) {
+        if (phase == 'R') {
+            tide_fault_set(full);
             TT_ASSERT_EQ_INT(tide_sink_txn_recover(k, ckpt, &e), TIDE_EIO);
             tide_sink_abort(k);
             TT_OK(open_file_sink(&k, dir, false, &e));
         }
-        TT_ASSERT(tide_fault_hits() >= 1);
+        TT_ASSERT(tide_fault_hits() == 1);
         tide_fault_set(NULL);
         memset(&e, 0, sizeof e);
         TT_OK(tide_sink_txn_recover(k, ckpt, &e));
         ASSERT_VIEW(dir, false, ckpt == 2 ? 10 : 5);
         tide_sink_abort(k);
     }
+}
+
+static void test_file_txn_fault_points(void)
+{
+    g_topic = false;
+    txn_fault_points();
+}
+
+static void test_topic_txn_fault_points(void)
+{
+    g_topic = true;
+    txn_fault_points();
+    g_topic = false;
 }
 
 int main(void)
@@ -564,6 +794,9 @@ int main(void)
     TT_RUN(test_stdout_txn);
     TT_RUN(test_file_txn_model);
     TT_RUN(test_file_txn_fault_points);
+    TT_RUN(test_topic_txn_model);
+    TT_RUN(test_topic_txn_fault_points);
+    TT_RUN(test_topic_txn_basic);
     tide_schema_free(g_schema);
     TT_DONE();
 }

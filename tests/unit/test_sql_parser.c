@@ -204,6 +204,10 @@ static const struct {
      "date '2024-05-01', to_timestamp(s, 'yyyy')",
      "SELECT EXTRACT(DOW FROM ts), TIMESTAMPADD(MONTH, -2, ts), TIMESTAMPDIFF(WEEK, a, b), FLOOR(ts TO QUARTER), "
      "DATE '2024-05-01', TO_TIMESTAMP(s, 'yyyy');"},
+    {"SELECT ts + INTERVAL '1.5' SECOND, INTERVAL '0.001' SECOND, INTERVAL '-0.25' SECOND, INTERVAL '2.000' second, "
+     "INTERVAL '.5' SECOND, CAST(x AS FLOAT), CAST(x AS REAL)",
+     "SELECT ts + INTERVAL '1.5' SECOND, INTERVAL '0.001' SECOND, INTERVAL '-0.25' SECOND, INTERVAL '2.0' SECOND, "
+     "INTERVAL '0.5' SECOND, CAST(x AS DOUBLE), CAST(x AS DOUBLE);"},
     /* literals */
     {"SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50",
      "SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50;"},
@@ -422,8 +426,8 @@ static const struct {
     {"SELECT a b c FROM t", 1, 12, "expected ';' or end of input after the statement, found 'c'"},
     {"DROP TABLE t", 1, 1, "expected a statement (CREATE, INSERT, SELECT or WITH), found 'DROP'"},
     {"CREATE INDEX i", 1, 8, "expected TABLE or VIEW after CREATE, found 'INDEX'"},
-    {"CREATE TABLE t (a DECIMAL)", 1, 19,
-     "expected a type (BOOLEAN, BIGINT, DOUBLE, STRING, VARCHAR or TIMESTAMP(3)), found 'DECIMAL'"},
+    {"CREATE TABLE t (a MONEY)", 1, 19,
+     "expected a type (BOOLEAN, BIGINT, DOUBLE, STRING, VARCHAR or TIMESTAMP(3)), found 'MONEY'"},
     {"CREATE TABLE t (ts TIMESTAMP(6))", 1, 30, "only TIMESTAMP(3) (milliseconds) is supported"},
     {"CREATE TABLE t (a BIGINT, WATERMARK FOR a AS a, WATERMARK FOR a AS a)", 1, 49,
      "only one WATERMARK per table"},
@@ -453,7 +457,8 @@ static const struct {
      "expected TABLE <name> as the first argument of TUMBLE, found 't'"},
     {"SELECT * FROM TABLE(TUMBLE(TABLE t, ts, INTERVAL '1' DAY))", 1, 37,
      "expected DESCRIPTOR(<time column>), found 'ts'"},
-    {"SELECT INTERVAL '1.5' DAY", 1, 17, "invalid interval value '1.5' (expected a whole number)"},
+    {"SELECT INTERVAL '1.5' DAY", 1, 23, "a fractional interval must be in SECOND (INTERVAL '1.5' SECOND)"},
+    {"SELECT INTERVAL '1e3' DAY", 1, 17, "invalid interval value '1e3' (expected a whole number)"},
     {"SELECT INTERVAL '1' WEEK", 1, 21,
      "expected a time unit (SECOND, MINUTE, HOUR, DAY, MONTH or YEAR) after the interval value, "
      "found 'WEEK'"},
@@ -505,6 +510,12 @@ static const struct {
     {"SELECT EXTRACT(HOUR ts)", 1, 21, "expected FROM after the time unit, found 'ts'"},
     {"SELECT TIMESTAMPADD(DAYS 1, ts)", 1, 26, "expected ',' after the time unit, found '1'"},
     {"SELECT TIME '10:00:00'", 1, 8, "TIME literals are not supported (tide has no TIME type; use a TIMESTAMP)"},
+    {"SELECT INTERVAL '1.5' MINUTE", 1, 23, "a fractional interval must be in SECOND (INTERVAL '1.5' SECOND)"},
+    {"SELECT INTERVAL '0.0001' SECOND", 1, 17,
+     "interval '0.0001' is finer than a millisecond (tide counts time in milliseconds)"},
+    {"SELECT INTERVAL '1.x' SECOND", 1, 17, "invalid interval value '1.x' (expected a number)"},
+    {"CREATE TABLE t (price DECIMAL(10, 2))", 1, 23,
+     "DECIMAL is not supported yet (tide keeps exact numbers exact: use BIGINT cents, not DOUBLE)"},
     {"SELECT a,\n       b\nFROM t\nWHERE c = = 1", 4, 11, "expected an expression, found '='"},
     {"SELECT 1;\nSELECT 'x", 2, 8, "unterminated string literal"},
     {"INSERT sink SELECT 1", 1, 8, "expected INTO after INSERT, found 'sink'"},

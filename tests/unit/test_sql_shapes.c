@@ -709,6 +709,88 @@ static void test_cascade_session(void)
     TT_ASSERT(ok);
 }
 
+/* SESSION and WHERE: the WHERE filters the window TVF's rows, so the
+ * sessions form over every login (a web login still extends and bridges a
+ * user's session) and only the count skips the web logins; a session of
+ * web logins only has no row.  Per user (PARTITION BY user_id), and over
+ * the whole stream per country. */
+static void test_session_where(void)
+{
+    static const char q_user[] =
+        "SELECT window_start, window_end, user_id, COUNT(*) AS n\n"
+        "FROM TABLE(SESSION(TABLE logins PARTITION BY user_id, DESCRIPTOR(ts), INTERVAL '30' MINUTE))\n"
+        "WHERE device <> 'web'\n"
+        "GROUP BY window_start, window_end, user_id;\n";
+    const int64_t gap = 30 * MIN_MS;
+    static int64_t t[EVENTS][2]; /* ts, web */
+    text w = {0};
+    size_t rows = 0, bridged = 0;
+    for (int u = 1; u <= USERS; u++) {
+        size_t n = 0;
+        for (size_t x = user_first[u]; x < user_first[u + 1]; x++) {
+            t[n][0] = ev.ts[by_user[x]];
+            t[n++][1] = is_dev(by_user[x], "web");
+        }
+        qsort(t, n, sizeof *t, cmp_i64); /* by ts (then web: irrelevant) */
+        for (size_t a = 0, b; a < n; a = b) {
+            int64_t kept = !t[a][1];
+            for (b = a + 1; b < n && t[b][0] < t[b - 1][0] + gap; b++) {
+                kept += !t[b][1];
+                bridged += t[b][1] && b + 1 < n && t[b + 1][0] >= t[b - 1][0] + gap; /* only a web login joins them */
+            }
+            if (kept) {
+                tput(&w, "%s,%s,%d,%lld\n", tss(t[a][0]), tss(t[b - 1][0] + gap), u, (long long)kept);
+                rows++;
+            }
+        }
+    }
+    bool ok = check_query("SESSION per user WHERE device <> 'web'", q_user, "window_start,window_end,user_id,n", w.s,
+                          100);
+    fprintf(stderr, "  (%zu sessions bridged by a web login alone)\n", bridged);
+    TT_ASSERT(bridged > 0); /* else the test could not tell a WHERE applied before the sessions */
+    free(w.s);
+    TT_ASSERT(ok);
+
+    /* over the whole stream (gap 2 minutes), per country */
+    static const char q_all[] =
+        "SELECT country, window_start, window_end, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users\n"
+        "FROM TABLE(SESSION(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n"
+        "WHERE device <> 'web' AND user_id % 2 = 0\n"
+        "GROUP BY window_start, window_end, country;\n";
+    const int64_t g2 = 1 * MIN_MS;
+    static int64_t all[EVENTS][2]; /* ts, index */
+    for (size_t i = 0; i < ev.n; i++) {
+        all[i][0] = ev.ts[i];
+        all[i][1] = (int64_t)i;
+    }
+    qsort(all, ev.n, sizeof *all, cmp_i64);
+    text w2 = {0};
+    for (size_t a = 0, b; a < ev.n; a = b) {
+        for (b = a + 1; b < ev.n && all[b][0] < all[b - 1][0] + g2; b++)
+            ;
+        for (int c = 0; c < NC; c++) {
+            int64_t n = 0, users = 0;
+            static bool seen[USERS + 1];
+            memset(seen, 0, sizeof seen);
+            for (size_t k = a; k < b; k++) {
+                size_t i = (size_t)all[k][1];
+                if (ev.country[i] != c || is_dev(i, "web") || ev.uid[i] % 2 != 0)
+                    continue;
+                n++;
+                users += !seen[ev.uid[i]];
+                seen[ev.uid[i]] = true;
+            }
+            if (n)
+                tput(&w2, "%s,%s,%s,%lld,%lld\n", tide_gen_logins_country_name((uint8_t)c), tss(all[a][0]),
+                     tss(all[b - 1][0] + g2), (long long)n, (long long)users);
+        }
+    }
+    ok = check_query("SESSION (1 min) over the whole stream WHERE device <> 'web' AND user_id % 2 = 0", q_all,
+                     "country,window_start,window_end,n,users", w2.s, 20);
+    free(w2.s);
+    TT_ASSERT(ok);
+}
+
 /* ---- 2. aggregation after a join ---- */
 
 /* a: hourly counts per country; b: hourly distinct users of non-web logins
@@ -1471,6 +1553,7 @@ int main(void)
     TT_RUN(test_cascade_tumble);
     TT_RUN(test_cascade_hop_cumulate);
     TT_RUN(test_cascade_session);
+    TT_RUN(test_session_where);
     TT_RUN(test_join_then_aggregate);
     TT_RUN(test_interval_join_then_aggregate);
     TT_RUN(test_window_tvf_rows);
