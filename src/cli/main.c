@@ -29,6 +29,7 @@ static const char usage[] =
     "  demo                 produce and consume a generated login stream\n"
     "  run FILE.sql         run a SQL script's INSERT statements and queries\n"
     "  explain FILE.sql     print the logical plan of a SQL script's statements\n"
+    "  job list|status|reset  the named jobs (run --job NAME): state, checkpoints\n"
     "  chart [FILE]         draw CSV columns (e.g. query results) as a terminal chart\n"
     "\n"
     "Options:\n"
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
         rc = tide_cli_run(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "explain") == 0) {
         rc = tide_cli_explain(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "job") == 0) {
+        rc = tide_cli_job(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "chart") == 0) {
         rc = tide_cli_chart(nargs - 1, args + 1, datadir);
     } else {

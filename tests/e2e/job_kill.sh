@@ -68,7 +68,7 @@ expect_eq "named run exits 0" "$?" "0"
 if cmp -s "$T/full.csv" "$T/once.csv"; then ok "named run = plain run"; else bad "named run" "differs"; fi
 expect_grep "final checkpoint" "^job once: checkpoint [0-9]+ \(finished\)" "$T/once.err"
 expect_grep "manifest finished" "^finished 1" "$(ls "$TIDE_DATA"/jobs/once/checkpoints/*.manifest | tail -1)"
-expect_grep "manifest info" "^info sources: .*in.csv byte [0-9]+ line 1000001.*, watermark " \
+expect_grep "manifest info" "^info sources: .*in.csv byte [0-9]+ line 1000001 \(lag 0 bytes\), watermark " \
     "$(ls "$TIDE_DATA"/jobs/once/checkpoints/*.manifest | tail -1)"
 expect_status "finished job: nothing to do" 0 "$B" run "$T/q.sql" --format csv --job once
 expect_grep "finished job says so" "^job once finished at checkpoint [0-9]+ .*tide job reset once" "$T/err"
@@ -90,7 +90,7 @@ while [ "$finished" -eq 0 ] && [ "$runs" -lt $((KILLS * 3 + 20)) ]; do
     fi
     wait "$pid"
     st=$?
-    grep -q "^resumed k from checkpoint [0-9]* (sources: .*in.csv byte [0-9]* line [0-9]*, watermark " \
+    grep -q -E "^resumed k from checkpoint [0-9]+ \(sources: .*in.csv byte [0-9]+ line [0-9]+ \(lag [0-9]+ bytes\), watermark " \
         "$out.err" && resumed=$((resumed + 1))
     # (a run killed after its final checkpoint leaves a finished job: the next says so)
     grep -q -E "^job k: checkpoint [0-9]+ \(finished\)|^job k finished at checkpoint" "$out.err" && finished=1
@@ -215,7 +215,7 @@ kill_loop t "$T/tins.sql" "$T/tparts" "$T/tfull.rows"
 sed -e "s/'connector' = 'file', 'path' = 'tparts', 'format' = 'csv'/'connector' = 'topic', 'topic' = 'tout', 'format' = 'csv'/" \
     "$T/tins.sql" >"$T/tt.sql"
 kill_loop tt "$T/tt.sql" "topic:tout" "$T/tfull.rows"
-expect_grep "topic positions in the manifest" "^info sources: topic logins \[0@[0-9]+, 1@[0-9]+, 2@[0-9]+\]" \
+expect_grep "topic positions in the manifest" "^info sources: topic logins \[0@[0-9]+, 1@[0-9]+, 2@[0-9]+\] \(lag 0 records\)" \
     "$(ls "$TIDE_DATA"/jobs/t/checkpoints/*.manifest | tail -1)"
 
 # refusals: another plan
