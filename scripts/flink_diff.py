@@ -311,7 +311,7 @@ def generated_cases(n, seed, work):
         "SESSION(TABLE logins PARTITION BY country, DESCRIPTOR(ts), INTERVAL '10' MINUTE)",
     ]
     aggs = ['COUNT(*)', 'COUNT(DISTINCT user_id)', 'SUM(user_id)', 'MIN(user_id)', 'MAX(user_id)',
-            'AVG(user_id)', 'AVG(CAST(user_id AS DOUBLE))', 'COUNT(device)', 'SUM(CASE WHEN device = \'ios\' THEN 1 ELSE 0 END)']
+            'AVG(user_id)', 'AVG(CAST(user_id AS DOUBLE))', 'COUNT(device)', 'MAX(country)', 'SUM(CASE WHEN device = \'ios\' THEN 1 ELSE 0 END)']
     wheres = ['', "WHERE country <> 'US'", 'WHERE user_id % 3 = 0', "WHERE device IS NOT NULL AND device <> ''"]
     keysets = [[], ['country'], ['device'], ['country', 'device']]
     cases = []
@@ -331,6 +331,36 @@ def generated_cases(n, seed, work):
             q = ('SELECT window_start, window_end, %s FROM TABLE(%s) %s GROUP BY window_start, window_end%s%s'
                  % (sel, w, where, ''.join(', ' + k for k in keys), having))
         cases.append(Case('generated#%d' % (i + 1), [tide_ddl], [flink_ddl], q))
+    # OVER aggregations, Top-N and deduplication over the same CSV (their
+    # ORDER BY values do not tie, where Flink and tide break ties differently)
+    over = [
+        "SELECT country, ts, user_id, COUNT(*) OVER w AS n, SUM(user_id) OVER w AS s, MAX(device) OVER w AS d "
+        "FROM logins WINDOW w AS (PARTITION BY country ORDER BY ts "
+        "RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW)",
+        "SELECT device, ts, MIN(user_id) OVER (PARTITION BY device ORDER BY ts "
+        "ROWS BETWEEN 5 PRECEDING AND CURRENT ROW) AS lo FROM logins",
+        "SELECT country, ts, COUNT(*) OVER (PARTITION BY country ORDER BY ts) AS n FROM logins",
+        "SELECT * FROM (SELECT country, ts, user_id, ROW_NUMBER() OVER (PARTITION BY country ORDER BY ts DESC) AS rn "
+        "FROM logins) WHERE rn <= 3",
+        "SELECT country, ts, user_id FROM (SELECT country, ts, user_id, "
+        "ROW_NUMBER() OVER (PARTITION BY country ORDER BY ts DESC) AS rn FROM logins) WHERE rn BETWEEN 2 AND 3",
+        "SELECT user_id, ts, device FROM (SELECT user_id, ts, device, "
+        "ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts DESC) AS rn FROM logins) WHERE rn = 1",
+        "SELECT user_id, ts, device FROM (SELECT user_id, ts, device, "
+        "ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts) AS rn FROM logins) WHERE rn = 1",
+        "SELECT * FROM (SELECT window_start, window_end, country, n, "
+        "ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY n DESC, country) AS rn FROM "
+        "(SELECT window_start, window_end, country, COUNT(*) AS n "
+        "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR)) "
+        "GROUP BY window_start, window_end, country)) WHERE rn <= 2",
+        "SELECT * FROM (SELECT window_start, window_end, user_id, ts, "
+        "ROW_NUMBER() OVER (PARTITION BY window_start, window_end, user_id ORDER BY ts DESC) AS rn "
+        "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))) WHERE rn = 1",
+        "SELECT * FROM (SELECT country, n, ROW_NUMBER() OVER (ORDER BY n DESC) AS rn FROM "
+        "(SELECT country, COUNT(*) AS n FROM logins GROUP BY country)) WHERE rn <= 3",
+    ]
+    for i, q in enumerate(over if n else []):
+        cases.append(Case('over#%d' % (i + 1), [tide_ddl], [flink_ddl], q))
     return cases
 
 

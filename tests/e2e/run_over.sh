@@ -21,7 +21,8 @@ mkdir -p "$T/ex"
 # gen SEED N TIES LATE: rows "ts_ms,id,v,w" of 13 keys, up to 3 s out of
 # order (within the 5 s bound); TIES: 5 keys, half the ts rounded down to
 # 2 s (ties per key);
-# LATE: every 50th row 20 s behind.
+# LATE: every 50th row 20 s behind, every 50th + 25 exactly at the
+# watermark (ts = max ts - 5 s: late, the boundary).
 gen() {
     awk -v seed="$1" -v n="$2" -v ties="$3" -v late="$4" 'BEGIN {
         for (i = 0; i < n; i++) {
@@ -29,6 +30,8 @@ gen() {
             t = 1700000000000 + i * 1000 + (ties ? r % 2000 : r % 997)
             if (ties && r % 2 == 0) t = t - t % 2000
             if (late && i % 50 == 49) t = t - 20000
+            if (late && i % 50 == 24 && i > 0) t = mx - 5000
+            if (t > mx) mx = t
             printf "%.0f,k%d,%d,%.3f\n", t, r % (ties ? 5 : 13), (r * 7) % 100 - 30, (r % 1000) / 8.0
         }
     }'

@@ -10,7 +10,8 @@
 #   keep the last row        ORDER BY ts DESC, rn = 1: -U/+U per key;
 #   keep the first row       ORDER BY ts, rn = 1: append-only, final rows;
 #   window Top-N             over a window TVF and over a window aggregation:
-#                            append-only, final rows per window.
+#                            append-only, final rows per window;
+#   window deduplication     the last row per key and window (TVF).
 # The changelog sequences themselves are checked against a brute force in
 # tests/unit/test_node_topn.c.  P = 1, 2, 4 give the same bytes.
 . "$(dirname "$0")/lib.bash"
@@ -160,6 +161,15 @@ check window_agg - "ws,id,n,rn" \
 ) WHERE rn <= 2;" \
 "SELECT ws, id, n, rn FROM (SELECT ws, id, n, ROW_NUMBER() OVER (PARTITION BY ws ORDER BY n DESC, id) AS rn
   FROM (SELECT ts - ts % 3600000 AS ws, id, COUNT(*) AS n FROM s GROUP BY 1, 2)) WHERE rn <= 2"
+
+check window_dedup - "ws,id,t,v" \
+"SELECT CAST(window_start AS BIGINT) AS ws, id, t, v FROM (
+  SELECT window_start, window_end, id, CAST(ts AS BIGINT) AS t, v,
+    ROW_NUMBER() OVER (PARTITION BY window_start, window_end, id ORDER BY ts DESC) AS rn
+  FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '10' MINUTE))
+) WHERE rn = 1;" \
+"SELECT ws, id, ts, v FROM (SELECT ts - ts % 600000 AS ws, id, ts, v,
+  ROW_NUMBER() OVER (PARTITION BY ts - ts % 600000, id ORDER BY ts DESC) AS rn FROM s) WHERE rn = 1"
 
 (cd / && "$B" explain "$T/ex/window_agg.sql" >"$T/plan" 2>&1)
 expect_grep "explain: a window Top-N" "window-topn" "$T/plan"
