@@ -236,6 +236,7 @@ typedef struct calc_ctx {
     tide_sql_bexpr **cols; /* NULL: no projection */
     uint32_t ncols;
     const tide_type *types; /* the output columns' types (casts where they differ) */
+    const tide_clock *clock; /* processing-time functions; NULL: the system's */
 } calc_ctx;
 
 /* Build the trees; on failure *at (may be NULL) gets the failing
@@ -246,7 +247,7 @@ static int calc_build_at(calc_ctx *c, tide_expr **where, tide_expr **exprs, tide
     int rc = 0;
     for (uint32_t i = 0; i < c->npreds && rc == 0; i++) {
         tide_expr *x = NULL;
-        if ((rc = tide_sql_plan_expr_at(c->preds[i], c->in, &x, at, e)) != 0)
+        if ((rc = tide_sql_plan_expr_clock(c->preds[i], c->in, c->clock, &x, at, e)) != 0)
             break;
         if (!*where)
             *where = x;
@@ -258,7 +259,7 @@ static int calc_build_at(calc_ctx *c, tide_expr **where, tide_expr **exprs, tide
             rc = tide_expr_literal_null(&exprs[i], c->types[i], e);
             continue;
         }
-        rc = tide_sql_plan_expr_at(c->cols[i], c->in, &exprs[i], at, e);
+        rc = tide_sql_plan_expr_clock(c->cols[i], c->in, c->clock, &exprs[i], at, e);
         if (rc == 0 && tide_expr_type(exprs[i]) != c->types[i] && c->types[i] != TIDE_TYPE_NULL)
             rc = tide_expr_cast(&exprs[i], exprs[i], c->types[i], false, e);
     }
@@ -314,7 +315,13 @@ static int add_calc(planner *pl, const tide_sql_plan *at, stream *s, tide_sql_be
         return nomem(pl, at);
     for (uint32_t i = 0; i < ncols; i++)
         types[i] = tide_schema_col(out, i)->type;
-    *cc = (calc_ctx){.in = s->schema, .preds = preds, .npreds = npreds, .cols = cols, .ncols = ncols, .types = types};
+    *cc = (calc_ctx){.in = s->schema,
+                     .preds = preds,
+                     .npreds = npreds,
+                     .cols = cols,
+                     .ncols = ncols,
+                     .types = types,
+                     .clock = pl->o->clock};
     /* build once now: SQL errors at plan time, with their positions */
     tide_err e = {0};
     tide_expr *where = NULL;
@@ -2051,7 +2058,7 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, "calc")) != 0)
             return rc;
     }
-    if (pl->o->job && r->cfg.kind != TIDE_SINK_TOPIC) {
+    if (pl->o->job) {
         char producer[300];
         snprintf(producer, sizeof producer, "%s.0", pl->o->job);
         if (!(r->cfg.producer = tide_job_spec_strdup(pl->spec, producer)))
