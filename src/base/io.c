@@ -511,6 +511,54 @@ static int io_enter(int kind, bool *torn)
 
 static bool journaling(void) { return __atomic_load_n(&faults_on, __ATOMIC_RELAXED); }
 
+/* ---- the journal ($TIDE_IO_JOURNAL; see io.h) ---- */
+
+static int j_fd = -1;
+static pthread_once_t j_once = PTHREAD_ONCE_INIT;
+
+static void j_init(void)
+{
+    const char *p = getenv("TIDE_IO_JOURNAL");
+    if (p && *p)
+        j_fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+/* An absolute form of path (the journal outlives the process's cwd). */
+static bool j_abs(const char *path, char *out, size_t cap)
+{
+    if (path[0] == '/')
+        return (size_t)snprintf(out, cap, "%s", path) < cap;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return false;
+    return (size_t)snprintf(out, cap, "%s/%s", cwd, path) < cap;
+}
+
+/* One line: "<op> <n> <path>[\t<path2>]".  Paths holding a tab or a
+ * newline are not journaled (tide makes none). */
+static void j_line(char op, uint64_t n, const char *a, const char *b)
+{
+    pthread_once(&j_once, j_init);
+    if (j_fd < 0)
+        return;
+    char pa[PATH_MAX], pb[PATH_MAX], line[2 * PATH_MAX + 48];
+    if (!j_abs(a, pa, sizeof pa) || (b && !j_abs(b, pb, sizeof pb)) || strpbrk(pa, "\t\n") ||
+        (b && strpbrk(pb, "\t\n")))
+        return;
+    int len = snprintf(line, sizeof line, "%c %llu %s%s%s\n", op, (unsigned long long)n, pa, b ? "\t" : "",
+                       b ? pb : "");
+    if (len > 0 && (size_t)len < sizeof line) {
+        ssize_t w = write(j_fd, line, (size_t)len);
+        (void)w; /* tests only: a lost line weakens the simulation */
+    }
+}
+
+static bool j_on(void)
+{
+    pthread_once(&j_once, j_init);
+    return j_fd >= 0;
+}
+
 static int io_fault(tide_err *e, int r, const char *path, const char *op)
 {
     if (r < 0)
@@ -568,6 +616,10 @@ int tide_io_open(tide_file **out, const char *path, int flags, tide_err *e)
             tide_io_close(f);
             return rc;
         }
+    }
+    if ((flags & TIDE_IO_WRITE) && j_on()) {
+        struct stat st;
+        j_line('O', created ? 0 : fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0, path, NULL);
     }
     if ((flags & TIDE_IO_WRITE) && __atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
         struct stat st;
@@ -662,6 +714,11 @@ int tide_io_fsync(tide_file *f, tide_err *e)
         f->failed = tide_err_from_errno(errno);
         return tide_err_sys(e, errno, "%s: fsync", f->path);
     }
+    if (j_on()) {
+        struct stat st;
+        if (fstat(f->fd, &st) == 0)
+            j_line('S', (uint64_t)st.st_size, f->path, NULL);
+    }
     if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
         struct stat st;
         if (fstat(f->fd, &st) == 0) {
@@ -684,6 +741,8 @@ int tide_io_truncate(tide_file *f, uint64_t size, tide_err *e)
         return io_fault(e, r, f->path, "truncate");
     if (ftruncate(f->fd, (off_t)size) != 0)
         return tide_err_sys(e, errno, "%s: truncate to %llu", f->path, (unsigned long long)size);
+    if (j_on())
+        j_line('T', size, f->path, NULL);
     if (__atomic_load_n(&faults_on, __ATOMIC_RELAXED)) {
         pthread_mutex_lock(&fault_mu);
         tracked *t = trk_find(f->path);
@@ -822,6 +881,8 @@ int tide_io_rename(const char *from, const char *to, tide_err *e)
         saved_free(old);
         return tide_err_sys(e, err, "rename %s to %s", from, to);
     }
+    if (j_on())
+        j_line('R', 0, from, to);
     if (journaling()) {
         pthread_mutex_lock(&fault_mu);
         trk_rename(from, to);
@@ -971,6 +1032,8 @@ int tide_io_unlink(const char *path, tide_err *e)
         saved_free(old);
         return tide_err_sys(e, err, "%s: unlink", path);
     }
+    if (j_on())
+        j_line('D', 0, path, NULL);
     if (journaling()) {
         pthread_mutex_lock(&fault_mu);
         trk_remove_under(path);
@@ -1022,6 +1085,8 @@ int tide_io_rmtree(const char *path, tide_err *e)
         pthread_mutex_unlock(&fault_mu);
     }
     int rc = rmtree_rec(path, e);
+    if (j_on())
+        j_line('D', 0, path, NULL);
     if (journaling() && old) {
         /* even a partial removal is journaled: undoing it restores the whole
          * tree, which is at least what a file system could hold */
@@ -1125,5 +1190,138 @@ int tide_io_powerloss(bool keep_unsynced, tide_err *e)
     trk_clear();
     dop_clear();
     pthread_mutex_unlock(&fault_mu);
+    return rc;
+}
+
+/* ---- rewinding a journal ---- */
+
+typedef struct j_ent {
+    char *path;
+    uint64_t synced;
+} j_ent;
+
+static j_ent *j_find(j_ent *v, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].path && strcmp(v[i].path, path) == 0)
+            return &v[i];
+    return NULL;
+}
+
+int tide_io_journal_rewind(const char *journal, uint64_t seed, tide_io_rewind_stats *st, tide_err *e)
+{
+    memset(st, 0, sizeof *st);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = tide_io_read_all(journal, &text, &len, e);
+    if (rc)
+        return rc;
+    j_ent *v = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t rng = seed;
+    for (char *l = text; l < text + len && !rc;) {
+        char *nl = memchr(l, '\n', (size_t)(text + len - l));
+        if (!nl)
+            break; /* a line cut by the kill: nothing after it */
+        *nl = '\0';
+        char op = l[0];
+        char *sp = strchr(l + 2, ' ');
+        if (!sp || l[1] != ' ') {
+            rc = tide_err_set(e, TIDE_ECORRUPT, "%s: bad line at byte %zu", journal, (size_t)(l - text));
+            break;
+        }
+        uint64_t num = strtoull(l + 2, NULL, 10);
+        char *a = sp + 1, *b = strchr(a, '\t');
+        if (b)
+            *b++ = '\0';
+        j_ent *x = j_find(v, n, a);
+        if (op == 'O' || op == 'S' || op == 'T') {
+            if (!x) {
+                if (n == cap) {
+                    size_t nc = cap ? 2 * cap : 64;
+                    j_ent *nv = realloc(v, nc * sizeof *nv);
+                    if (!nv) {
+                        rc = tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", journal);
+                        break;
+                    }
+                    v = nv;
+                    cap = nc;
+                }
+                v[n] = (j_ent){strdup(a), num};
+                if (!v[n].path) {
+                    rc = tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", journal);
+                    break;
+                }
+                x = &v[n++];
+            } else if (op == 'S') {
+                x->synced = num; /* an fsync through any handle */
+            } else if (op == 'T' && x->synced > num) {
+                x->synced = num;
+            }
+            /* 'O' of a file already seen: its size now may hold another
+             * writer's unsynced bytes, so what is durable stays as it was */
+        } else if (op == 'R' || op == 'D') {
+            size_t al = strlen(a);
+            if (op == 'R' && b) /* what the target was goes */
+                for (size_t i = 0; i < n; i++)
+                    if (v[i].path && path_under(v[i].path, b)) {
+                        free(v[i].path);
+                        v[i].path = NULL;
+                    }
+            for (size_t i = 0; i < n; i++) {
+                if (!v[i].path || !path_under(v[i].path, a))
+                    continue;
+                if (op == 'D' || !b) {
+                    free(v[i].path);
+                    v[i].path = NULL;
+                    continue;
+                }
+                size_t need = strlen(b) + strlen(v[i].path + al) + 1;
+                char *p = malloc(need);
+                if (!p) {
+                    rc = tide_err_set(e, TIDE_ENOMEM, "%s: out of memory", journal);
+                    break;
+                }
+                snprintf(p, need, "%s%s", b, v[i].path + al);
+                free(v[i].path);
+                v[i].path = p;
+            }
+        } else {
+            rc = tide_err_set(e, TIDE_ECORRUPT, "%s: unknown operation '%c' at byte %zu", journal, op,
+                              (size_t)(l - text));
+        }
+        l = nl + 1;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct stat sb;
+        if (!v[i].path || stat(v[i].path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        st->files++;
+        uint64_t size = (uint64_t)sb.st_size;
+        if (size <= v[i].synced)
+            continue;
+        uint64_t keep = 0;
+        if (seed) {
+            rng += 0x9e3779b97f4a7c15ull;
+            uint64_t z = rng;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            keep = (z ^ (z >> 31)) % (size - v[i].synced + 1);
+        }
+        if (keep == size - v[i].synced)
+            continue;
+        if (truncate(v[i].path, (off_t)(v[i].synced + keep)) != 0) {
+            rc = tide_err_sys(e, errno, "%s: truncate", v[i].path);
+            break;
+        }
+        st->cut++;
+        st->dropped += size - v[i].synced - keep;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i].path);
+    free(v);
+    free(text);
+    if (!rc && truncate(journal, 0) != 0) /* the reboot: a fresh journal */
+        rc = tide_err_sys(e, errno, "%s: truncate", journal);
     return rc;
 }

@@ -145,4 +145,27 @@ bool tide_io_crashed(void); /* the simulated power loss has happened */
  * torn write is torn). */
 int tide_io_powerloss(bool keep_unsynced, tide_err *e);
 
+/* ---- power loss across processes, for end-to-end tests ----
+ *
+ * With $TIDE_IO_JOURNAL set to a file name (read once, at the first call
+ * that needs it), every process appends to that file a line for each
+ * change of what is durable: a file opened for writing (its size then
+ * counts as durable, the first time the file is seen), an fsync (its size
+ * now), a truncate, a rename (what is recorded under the old name moves),
+ * an unlink or a tree removed.  After the processes are killed (kill -9),
+ * tide_io_journal_rewind cuts every file recorded to its durable size plus,
+ * with a seed, a seed-chosen prefix of the rest, as a power loss would
+ * ("tide debug powerloss JOURNAL"), then empties the journal (the reboot).
+ * Only file data is rewound: every namespace operation of io.c fsyncs its
+ * directory before it returns, so at most the operations in flight at the
+ * kill would differ (the in-process simulator above covers those).  Lines
+ * are written with one write(2) each, appended: processes and threads may
+ * share one journal.  Not for production: it costs a write per fsync. */
+typedef struct tide_io_rewind_stats {
+    uint64_t files;   /* files recorded and still there */
+    uint64_t cut;     /* of those, files cut */
+    uint64_t dropped; /* bytes dropped */
+} tide_io_rewind_stats;
+int tide_io_journal_rewind(const char *journal, uint64_t seed, tide_io_rewind_stats *st, tide_err *e);
+
 #endif

@@ -23,4 +23,7 @@ int tide_cli_explain(int argc, char **argv, const char *datadir);
 /* tide chart [FILE] ... (cli/chart.c) */
 int tide_cli_chart(int argc, char **argv, const char *datadir);
 
+/* tide debug powerloss JOURNAL ... (cli/debug_cmd.c): tools for tests */
+int tide_cli_debug(int argc, char **argv, const char *datadir);
+
 #endif

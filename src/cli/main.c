@@ -30,6 +30,7 @@ static const char usage[] =
     "  run FILE.sql         run a SQL script's INSERT statements and queries\n"
     "  explain FILE.sql     print the logical plan of a SQL script's statements\n"
     "  chart [FILE]         draw CSV columns (e.g. query results) as a terminal chart\n"
+    "  debug powerloss J    crash tests: cut files back to what was fsynced (TIDE_IO_JOURNAL)\n"
     "\n"
     "Options:\n"
     "  --data DIR    the data directory (default: $TIDE_DATA, else ./tide-data)\n"
@@ -97,6 +98,8 @@ int main(int argc, char **argv)
         rc = tide_cli_explain(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "chart") == 0) {
         rc = tide_cli_chart(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "debug") == 0) {
+        rc = tide_cli_debug(nargs - 1, args + 1, datadir);
     } else {
         if (cmd[0] == '-')
             tide_cli_error("unknown option '%s'", cmd);

@@ -232,6 +232,18 @@ static uint32_t vec_height(tide_sql_vec v)
     return m;
 }
 
+tide_sql_expr *tide_sql_ast_grouping(tide_sql_script *s, tide_sql_grouping_kind kind, tide_sql_vec items,
+                                     tide_sql_pos pos)
+{
+    tide_sql_expr *e = new_expr(s, TIDE_SQL_EXPR_GROUPING, pos, vec_height(items));
+    if (e) {
+        e->u.grouping.kind = kind;
+        e->u.grouping.items = (tide_sql_expr **)items.items;
+        e->u.grouping.n = items.n;
+    }
+    return e;
+}
+
 tide_sql_expr *tide_sql_ast_in(tide_sql_script *s, bool negated, tide_sql_expr *arg,
                                tide_sql_vec list, tide_sql_pos pos)
 {
@@ -930,6 +942,13 @@ static void print_expr_inner(printer *pr, const tide_sql_expr *e)
         puts_(pr, "TIMESTAMP ");
         put_quoted(pr, e->u.str.str, e->u.str.len, '\'');
         break;
+    case TIDE_SQL_EXPR_GROUPING: {
+        static const char *const open[] = {"GROUPING SETS (", "ROLLUP(", "CUBE(", "("};
+        puts_(pr, open[e->u.grouping.kind]);
+        print_list(pr, e->u.grouping.items, e->u.grouping.n);
+        puts_(pr, ")");
+        break;
+    }
     case TIDE_SQL_EXPR_DATE:
         puts_(pr, "DATE ");
         put_quoted(pr, e->u.str.str, e->u.str.len, '\'');

@@ -91,7 +91,15 @@ typedef enum tide_sql_expr_kind {
     TIDE_SQL_EXPR_CASE,      /* u.case_ */
     TIDE_SQL_EXPR_FLOOR,     /* FLOOR(x TO unit) / CEIL(x TO unit): u.floor */
     TIDE_SQL_EXPR_DATE,      /* DATE '...': u.str is the text, unchecked */
+    TIDE_SQL_EXPR_GROUPING,  /* GROUPING SETS / ROLLUP / CUBE in a GROUP BY: u.grouping */
 } tide_sql_expr_kind;
+
+typedef enum tide_sql_grouping_kind {
+    TIDE_SQL_GROUPING_SETS,   /* GROUPING SETS (item, ...): items are SET nodes or expressions */
+    TIDE_SQL_GROUPING_ROLLUP, /* ROLLUP (e, ...) */
+    TIDE_SQL_GROUPING_CUBE,   /* CUBE (e, ...) */
+    TIDE_SQL_GROUPING_SET,    /* (e, ...) inside GROUPING SETS: one set; () is the empty one */
+} tide_sql_grouping_kind;
 
 typedef enum tide_sql_unop { TIDE_SQL_OP_NEG, TIDE_SQL_OP_PLUS, TIDE_SQL_OP_NOT } tide_sql_unop;
 
@@ -204,6 +212,11 @@ struct tide_sql_expr {
             tide_sql_expr *arg;
             tide_sql_unit unit;
         } floor;
+        struct {
+            tide_sql_grouping_kind kind;
+            tide_sql_expr **items;
+            uint32_t n;
+        } grouping;
     } u;
 };
 
@@ -501,6 +514,9 @@ tide_sql_expr *tide_sql_ast_case(tide_sql_script *s, tide_sql_expr *operand, tid
                                  tide_sql_expr *else_, tide_sql_pos pos);
 tide_sql_expr *tide_sql_ast_floor(tide_sql_script *s, bool ceil, tide_sql_expr *arg,
                                   tide_sql_unit unit, tide_sql_pos pos);
+/* items: tide_sql_expr* (see tide_sql_grouping_kind) */
+tide_sql_expr *tide_sql_ast_grouping(tide_sql_script *s, tide_sql_grouping_kind kind, tide_sql_vec items,
+                                     tide_sql_pos pos);
 
 tide_sql_when *tide_sql_ast_when(tide_sql_script *s, tide_sql_expr *when, tide_sql_expr *then);
 tide_sql_select_item *tide_sql_ast_select_item(tide_sql_script *s, tide_sql_expr *e,

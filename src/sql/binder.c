@@ -54,7 +54,17 @@ typedef struct binder {
      * TUMBLE(ts, ...)): its call, for TUMBLE_START(ts, ...) and the like */
     const tide_sql_expr *legacy;
     tide_sql_window_kind legacy_kind;
+    /* binding one grouping set of GROUPING SETS / ROLLUP / CUBE */
+    const struct gsctx *gs;
 } binder;
+
+/* A grouping set being bound: every GROUP BY key of all the sets, and
+ * which of them this set groups by (the others are NULL in its rows). */
+typedef struct gsctx {
+    const tide_sql_expr **keys;
+    uint32_t nkeys;
+    const bool *in;
+} gsctx;
 
 /* A relation in scope: a plan and one qualifier per column (NULL: none). */
 typedef struct rel {
@@ -818,6 +828,96 @@ static bool bind_legacy_aux(binder *b, const tide_sql_expr *e, aggctx *ac, tide_
     return true;
 }
 
+/* Whether two GROUP BY expressions are the same key: the same resolved
+ * column of `in`, or the same canonical text.  -2 on error. */
+static int same_key(binder *b, const rel *in, const tide_sql_expr *x, const tide_sql_expr *y)
+{
+    if (x->kind == TIDE_SQL_EXPR_COLUMN && y->kind == TIDE_SQL_EXPR_COLUMN) {
+        int ix = -1, iy = -1;
+        for (uint32_t i = 0; i < in->plan->ncols; i++) {
+            const char *cn = in->plan->cols[i].name;
+            if ((!x->u.column.qualifier.str || name_eq(in->quals[i], x->u.column.qualifier.str)) &&
+                name_eq(cn, x->u.column.name.str))
+                ix = ix == -1 ? (int)i : -3;
+            if ((!y->u.column.qualifier.str || name_eq(in->quals[i], y->u.column.qualifier.str)) &&
+                name_eq(cn, y->u.column.name.str))
+                iy = iy == -1 ? (int)i : -3;
+        }
+        if (ix >= 0 && iy >= 0)
+            return ix == iy;
+    }
+    bool eq = expr_text_eq(b, x, y);
+    return b->rc ? -2 : eq;
+}
+
+/* The index of e among the grouping sets' keys, -1 if none, -2 on error. */
+static int gs_key(binder *b, aggctx *ac, const tide_sql_expr *e)
+{
+    for (uint32_t k = 0; k < b->gs->nkeys; k++) {
+        int s = same_key(b, ac->in, e, b->gs->keys[k]);
+        if (s)
+            return s < 0 ? -2 : (int)k;
+    }
+    return -1;
+}
+
+/* Key g, which this grouping set does not group by: a NULL of its type. */
+static tide_sql_bexpr *gs_null(binder *b, aggctx *ac, const tide_sql_expr *e, uint32_t g)
+{
+    tide_sql_bexpr *kx = bind_expr(b, ac->in, b->gs->keys[g], NULL, "GROUP BY");
+    tide_sql_expr *nul = bal(b, sizeof *nul), *cast = bal(b, sizeof *cast);
+    if (!kx || !nul || !cast)
+        return NULL;
+    *nul = (tide_sql_expr){.kind = TIDE_SQL_EXPR_NULL, .height = 1, .pos = e->pos};
+    *cast = (tide_sql_expr){.kind = TIDE_SQL_EXPR_CAST, .height = 2, .pos = e->pos};
+    cast->u.cast.arg = nul;
+    cast->u.cast.to = (tide_sql_type){kx->type, -1, e->pos};
+    tide_sql_bexpr *x = bx_new(b, TIDE_SQL_BX_NODE, cast, kx->type, 1);
+    if (x && !(x->args[0] = bx_new(b, TIDE_SQL_BX_NODE, nul, TIDE_TYPE_NULL, 0)))
+        return NULL;
+    return x;
+}
+
+/* GROUPING(k, ...) / GROUPING_ID(k, ...): a bit per key, the first the
+ * most significant, 1 when the row's grouping set does not group by it
+ * (Flink's; a BIGINT constant of each set's branch). */
+static tide_sql_bexpr *bind_grouping_fn(binder *b, const tide_sql_expr *e, aggctx *ac)
+{
+    char up[32];
+    fn_upper(up, sizeof up, e->u.call.name.str);
+    if (!ac)
+        return fail(b, TIDE_EINVAL, e->pos, "%s needs a GROUP BY", up);
+    if (e->u.call.nargs == 0 || e->u.call.nargs > 62 || e->u.call.distinct)
+        return fail(b, TIDE_EINVAL, e->pos, "%s takes 1 to 62 GROUP BY keys", up);
+    int64_t v = 0;
+    for (uint32_t i = 0; i < e->u.call.nargs; i++) {
+        const tide_sql_expr *a = e->u.call.args[i];
+        int bit = -1;
+        if (b->gs) {
+            int g = gs_key(b, ac, a);
+            if (g == -2)
+                return NULL;
+            if (g >= 0)
+                bit = !b->gs->in[g];
+        } else {
+            int k = match_key(b, ac, a);
+            if (k == -2)
+                return NULL;
+            if (k >= 0 && (uint32_t)k < ac->nkeys)
+                bit = 0;
+        }
+        if (bit < 0)
+            return fail(b, TIDE_EINVAL, a->pos, "the arguments of %s must be GROUP BY keys", up);
+        v = v << 1 | bit;
+    }
+    tide_sql_expr *lit = bal(b, sizeof *lit);
+    if (!lit)
+        return NULL;
+    *lit = (tide_sql_expr){.kind = TIDE_SQL_EXPR_INT, .height = 1, .pos = e->pos};
+    lit->u.i64 = v;
+    return bx_new(b, TIDE_SQL_BX_NODE, lit, TIDE_TYPE_BIGINT, 0);
+}
+
 static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac,
                                  const char *ctx)
 {
@@ -831,6 +931,8 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
     tide_sql_bexpr *lx = NULL;
     if (bind_legacy_aux(b, e, ac, &lx))
         return lx;
+    if (!e->u.call.name.quoted && (name_eq(name, "grouping") || name_eq(name, "grouping_id")))
+        return bind_grouping_fn(b, e, ac);
     if (is_proctime_name(name))
         return fail_proctime(b, name, e->pos);
     if (is_agg_name(name)) {
@@ -974,6 +1076,13 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
             return NULL;
         if (k >= 0)
             return bx_col(b, e, (uint32_t)k, ac->out_cols[k].type);
+        if (b->gs) { /* a key of another grouping set: NULL here */
+            int g = gs_key(b, ac, e);
+            if (g == -2)
+                return NULL;
+            if (g >= 0 && !b->gs->in[g])
+                return gs_null(b, ac, e, (uint32_t)g);
+        }
     }
     tide_sql_bexpr *x = NULL;
     switch (e->kind) {
@@ -993,6 +1102,8 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
                         (int)(e->u.str.len > 64 ? 64 : e->u.str.len), e->u.str.str, TIDE_TS_RANGE_WHY);
         return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_TIMESTAMP, 0);
     }
+    case TIDE_SQL_EXPR_GROUPING:
+        return fail(b, TIDE_EINVAL, e->pos, "GROUPING SETS, ROLLUP and CUBE are only allowed in GROUP BY");
     case TIDE_SQL_EXPR_DATE: {
         int64_t ms;
         tide_ts_error te;
@@ -2089,14 +2200,208 @@ static bool legacy_window(binder *b, const tide_sql_select *sel, const tide_sql_
 
 static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, rel *out);
 
+#define GS_MAX_SETS 256
+
+/*
+ * GROUPING SETS, ROLLUP and CUBE: the GROUP BY is expanded into its
+ * grouping sets (a plain item is in every set; GROUP BY a, ROLLUP(b, c)
+ * gives (a, b, c), (a, b), (a)), and the SELECT is bound once per set, as
+ * a GROUP BY of that set whose other keys read as NULL and whose
+ * GROUPING() calls are constants; the branches are one UNION ALL.  The
+ * same operators run as for a plain GROUP BY (a table is still scanned
+ * once); each branch is windowed when its set holds window_start and
+ * window_end (Flink requires them in every set of a windowed query).
+ */
+static bool bind_grouping_sets(binder *b, const tide_sql_select *sel, cte_env *env, rel *out)
+{
+    uint32_t cap = sel->ngroup_by * 8 + 8; /* exprs per set, at most */
+    for (uint32_t i = 0; i < sel->ngroup_by; i++)
+        if (sel->group_by[i]->kind == TIDE_SQL_EXPR_GROUPING)
+            for (uint32_t j = 0; j < sel->group_by[i]->u.grouping.n; j++) {
+                const tide_sql_expr *it = sel->group_by[i]->u.grouping.items[j];
+                cap += it->kind == TIDE_SQL_EXPR_GROUPING ? it->u.grouping.n : 1;
+            }
+    /* sets[s][0 .. nset[s]) */
+    const tide_sql_expr ***sets = bal(b, GS_MAX_SETS * sizeof *sets);
+    uint32_t *nset = bal(b, GS_MAX_SETS * sizeof *nset), ns = 1;
+    const tide_sql_expr ***opts = bal(b, GS_MAX_SETS * sizeof *opts);
+    uint32_t *nopt = bal(b, GS_MAX_SETS * sizeof *nopt);
+    if (!sets || !nset || !opts || !nopt || !(sets[0] = bal(b, cap * sizeof **sets)))
+        return false;
+    nset[0] = 0;
+    for (uint32_t i = 0; i < sel->ngroup_by; i++) {
+        const tide_sql_expr *g = sel->group_by[i];
+        uint32_t no = 0;
+        if (g->kind != TIDE_SQL_EXPR_GROUPING) {
+            opts[0] = (const tide_sql_expr **)&sel->group_by[i];
+            nopt[no++] = 1;
+        } else {
+            tide_sql_expr **it = g->u.grouping.items;
+            uint32_t n = g->u.grouping.n;
+            switch (g->u.grouping.kind) {
+            case TIDE_SQL_GROUPING_SET:
+                opts[no] = (const tide_sql_expr **)it;
+                nopt[no++] = n;
+                break;
+            case TIDE_SQL_GROUPING_SETS:
+                for (uint32_t j = 0; j < n && no < GS_MAX_SETS; j++) {
+                    bool set = it[j]->kind == TIDE_SQL_EXPR_GROUPING;
+                    opts[no] = set ? (const tide_sql_expr **)it[j]->u.grouping.items : (const tide_sql_expr **)&it[j];
+                    nopt[no++] = set ? it[j]->u.grouping.n : 1;
+                }
+                break;
+            case TIDE_SQL_GROUPING_ROLLUP:
+                for (uint32_t k = n + 1; k-- > 0 && no < GS_MAX_SETS;) {
+                    opts[no] = (const tide_sql_expr **)it;
+                    nopt[no++] = k;
+                }
+                break;
+            case TIDE_SQL_GROUPING_CUBE:
+                if (n > 8)
+                    return fail(b, TIDE_EUNSUPPORTED, g->pos, "CUBE of more than 8 keys (%u grouping sets)",
+                                1u << (n < 31 ? n : 31)),
+                           false;
+                for (uint32_t m = (1u << n); m-- > 0;) {
+                    const tide_sql_expr **o = bal(b, (n + 1) * sizeof *o);
+                    if (!o)
+                        return false;
+                    uint32_t c = 0;
+                    for (uint32_t k = 0; k < n; k++)
+                        if (m >> (n - 1 - k) & 1)
+                            o[c++] = it[k];
+                    opts[no] = o;
+                    nopt[no++] = c;
+                }
+                break;
+            }
+        }
+        if ((uint64_t)ns * no > GS_MAX_SETS)
+            return fail(b, TIDE_EUNSUPPORTED, g->pos, "more than %d grouping sets", GS_MAX_SETS), false;
+        /* every set so far times every option, in order */
+        const tide_sql_expr ***nsets = bal(b, GS_MAX_SETS * sizeof *nsets);
+        uint32_t *nnset = bal(b, GS_MAX_SETS * sizeof *nnset), k = 0;
+        if (!nsets || !nnset)
+            return false;
+        for (uint32_t s = 0; s < ns; s++)
+            for (uint32_t o = 0; o < no; o++) {
+                if (!(nsets[k] = bal(b, cap * sizeof **nsets)))
+                    return false;
+                memcpy(nsets[k], sets[s], nset[s] * sizeof **sets);
+                nnset[k] = nset[s];
+                for (uint32_t j = 0; j < nopt[o]; j++) {
+                    bool dup = false; /* GROUP BY a, ROLLUP(a, b): a once */
+                    for (uint32_t q = 0; q < nnset[k] && !dup; q++)
+                        dup = expr_text_eq(b, nsets[k][q], opts[o][j]);
+                    if (b->rc)
+                        return false;
+                    if (!dup && nnset[k] < cap)
+                        nsets[k][nnset[k]++] = opts[o][j];
+                }
+                k++;
+            }
+        sets = nsets;
+        nset = nnset;
+        ns = k;
+    }
+    /* the keys of all the sets */
+    uint32_t total = 0;
+    for (uint32_t s = 0; s < ns; s++)
+        total += nset[s];
+    gsctx gc = {.keys = bal(b, (total + 1) * sizeof *gc.keys)};
+    bool *in = bal(b, total + 1);
+    if (!gc.keys || !in)
+        return false;
+    for (uint32_t s = 0; s < ns; s++)
+        for (uint32_t j = 0; j < nset[s]; j++) {
+            bool seen = false;
+            for (uint32_t k = 0; k < gc.nkeys && !seen; k++)
+                seen = expr_text_eq(b, gc.keys[k], sets[s][j]);
+            if (b->rc)
+                return false;
+            if (!seen)
+                gc.keys[gc.nkeys++] = sets[s][j];
+        }
+    gc.in = in;
+    bool windowed = sel->from && sel->from->kind == TIDE_SQL_FROM_WINDOW;
+    rel acc = {0};
+    for (uint32_t s = 0; s < ns; s++) {
+        bool ws = false, we = false;
+        for (uint32_t k = 0; k < gc.nkeys; k++) {
+            in[k] = false;
+            for (uint32_t j = 0; j < nset[s] && !in[k]; j++)
+                in[k] = expr_text_eq(b, gc.keys[k], sets[s][j]);
+            if (b->rc)
+                return false;
+        }
+        for (uint32_t j = 0; j < nset[s]; j++) {
+            const tide_sql_expr *x = sets[s][j];
+            if (x->kind == TIDE_SQL_EXPR_COLUMN) {
+                ws = ws || name_eq(x->u.column.name.str, "window_start");
+                we = we || name_eq(x->u.column.name.str, "window_end");
+            }
+        }
+        if (windowed && !(ws && we))
+            return fail(b, TIDE_EINVAL, sel->pos,
+                        "with a window table function every grouping set must hold window_start and window_end "
+                        "(write them beside GROUPING SETS, ROLLUP or CUBE in the GROUP BY)"),
+                   false;
+        tide_sql_select *one = bal(b, sizeof *one);
+        if (!one)
+            return false;
+        *one = *sel;
+        one->group_by = (tide_sql_expr **)sets[s];
+        one->ngroup_by = nset[s];
+        b->gs = &gc;
+        rel r;
+        bool ok = bind_select_in(b, one, env, &r);
+        b->gs = NULL;
+        if (!ok)
+            return false;
+        if (s == 0) {
+            acc = r;
+            continue;
+        }
+        tide_sql_plan *p = node(b, TIDE_SQL_PLAN_UNION, sel->pos, acc.plan->ncols);
+        if (!p)
+            return false;
+        for (uint32_t i = 0; i < p->ncols; i++) {
+            tide_type t = acc.plan->cols[i].type, u = r.plan->cols[i].type;
+            if (t != u && t != TIDE_TYPE_NULL && u != TIDE_TYPE_NULL)
+                return fail(b, TIDE_EINVAL, sel->items[i < sel->nitems ? i : 0].expr->pos,
+                            "column %u ('%s') is %s in one grouping set and %s in another", i + 1,
+                            acc.plan->cols[i].name, tname(t), tname(u)),
+                       false;
+            p->cols[i] = acc.plan->cols[i];
+            p->cols[i].type = t == TIDE_TYPE_NULL ? u : t;
+            p->cols[i].rowtime = acc.plan->cols[i].rowtime && r.plan->cols[i].rowtime;
+        }
+        p->input = acc.plan;
+        p->right = r.plan;
+        p->changelog = acc.plan->changelog || r.plan->changelog;
+        if (!rel_init(b, &acc, p, NULL))
+            return false;
+    }
+    return rel_init(b, out, acc.plan, NULL);
+}
+
 static bool bind_select(binder *b, const tide_sql_select *sel, cte_env *env, rel *out)
 {
     const tide_sql_expr *saved = b->legacy;
     tide_sql_window_kind saved_kind = b->legacy_kind;
+    const gsctx *saved_gs = b->gs;
     b->legacy = NULL;
-    bool ok = bind_select_in(b, sel, env, out);
+    b->gs = NULL;
+    bool ok;
+    uint32_t i = 0;
+    while (i < sel->ngroup_by && sel->group_by[i]->kind != TIDE_SQL_EXPR_GROUPING)
+        i++;
+    if (i < sel->ngroup_by)
+        ok = bind_grouping_sets(b, sel, env, out);
+    else
+        ok = bind_select_in(b, sel, env, out);
     b->legacy = saved;
     b->legacy_kind = saved_kind;
+    b->gs = saved_gs;
     return ok;
 }
 
@@ -2138,7 +2443,7 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
         if (!(topn = bind_topn(b, &from, f, &rn_col)) && b->rc)
             return false;
     }
-    bool aggregating = sel->ngroup_by > 0 || (sel->having && has_agg(sel->having));
+    bool aggregating = sel->ngroup_by > 0 || b->gs || (sel->having && has_agg(sel->having));
     for (uint32_t i = 0; i < sel->nitems && !aggregating; i++)
         aggregating = has_agg(sel->items[i].expr);
     if (!aggregating) {

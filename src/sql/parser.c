@@ -761,6 +761,72 @@ static tide_sql_over *parse_over_spec(parser *p)
     return o;
 }
 
+/* '(' [expr, ...] ')' of a grouping set (the current token is '('): a SET
+ * node, () the empty set. */
+static tide_sql_expr *parse_grouping_set(parser *p)
+{
+    tide_sql_pos start = tok_pos(&p->tok);
+    tide_sql_vec items = {0};
+    advance(p); /* '(' */
+    if (!is(p, TIDE_SQL_TOK_RPAREN) && !parse_expr_list(p, &items))
+        return NULL;
+    if (!expect(p, TIDE_SQL_TOK_RPAREN, "')' to close the grouping set"))
+        return NULL;
+    return chk_expr(p, tide_sql_ast_grouping(p->s, TIDE_SQL_GROUPING_SET, items, span(p, start)));
+}
+
+/* One GROUP BY item: an expression, GROUPING SETS (...), ROLLUP (...),
+ * CUBE (...) or () (the empty set). */
+static tide_sql_expr *parse_group_item(parser *p)
+{
+    tide_sql_pos start = tok_pos(&p->tok);
+    const tide_sql_token *next = peek(p, 1);
+    tide_sql_vec items = {0};
+    if (word_is(&p->tok, p->src, "GROUPING") && word_is(next, p->src, "SETS")) {
+        advance(p);
+        advance(p);
+        if (!expect(p, TIDE_SQL_TOK_LPAREN, "'(' after GROUPING SETS"))
+            return NULL;
+        do {
+            tide_sql_expr *it;
+            if (is(p, TIDE_SQL_TOK_LPAREN))
+                it = parse_grouping_set(p);
+            else if ((word_is(&p->tok, p->src, "ROLLUP") || word_is(&p->tok, p->src, "CUBE") ||
+                      word_is(&p->tok, p->src, "GROUPING")) &&
+                     (peek(p, 1)->kind == TIDE_SQL_TOK_LPAREN || word_is(peek(p, 1), p->src, "SETS")))
+                return fail(p, "ROLLUP, CUBE and GROUPING SETS inside GROUPING SETS are not supported");
+            else
+                it = parse_expr(p);
+            if (!push(p, &items, it))
+                return NULL;
+        } while (accept(p, TIDE_SQL_TOK_COMMA));
+        if (!expect(p, TIDE_SQL_TOK_RPAREN, "')' to close GROUPING SETS"))
+            return NULL;
+        return chk_expr(p, tide_sql_ast_grouping(p->s, TIDE_SQL_GROUPING_SETS, items, span(p, start)));
+    }
+    bool rollup = word_is(&p->tok, p->src, "ROLLUP"), cube = word_is(&p->tok, p->src, "CUBE");
+    if ((rollup || cube) && next->kind == TIDE_SQL_TOK_LPAREN) {
+        advance(p);
+        advance(p);
+        if (!parse_expr_list(p, &items) || !expect(p, TIDE_SQL_TOK_RPAREN, "')' to close ROLLUP or CUBE"))
+            return NULL;
+        return chk_expr(p, tide_sql_ast_grouping(p->s, rollup ? TIDE_SQL_GROUPING_ROLLUP : TIDE_SQL_GROUPING_CUBE,
+                                                 items, span(p, start)));
+    }
+    if (is(p, TIDE_SQL_TOK_LPAREN) && next->kind == TIDE_SQL_TOK_RPAREN)
+        return parse_grouping_set(p); /* GROUP BY () */
+    return parse_expr(p);
+}
+
+static bool parse_group_list(parser *p, tide_sql_vec *v)
+{
+    do {
+        if (!push(p, v, parse_group_item(p)))
+            return false;
+    } while (accept(p, TIDE_SQL_TOK_COMMA));
+    return true;
+}
+
 /* name '(' ... ')': the name is consumed; the current token is '('. */
 static tide_sql_expr *parse_call(parser *p, tide_sql_name name)
 {
@@ -1447,7 +1513,7 @@ static tide_sql_query *parse_select(parser *p)
     if (accept_kw(p, TIDE_SQL_KW_WHERE) && !(where = parse_expr(p)))
         return NULL;
     if (accept_kw(p, TIDE_SQL_KW_GROUP)) {
-        if (!expect_kw(p, TIDE_SQL_KW_BY, "BY after GROUP") || !parse_expr_list(p, &group_by))
+        if (!expect_kw(p, TIDE_SQL_KW_BY, "BY after GROUP") || !parse_group_list(p, &group_by))
             return NULL;
     }
     if (accept_kw(p, TIDE_SQL_KW_HAVING) && !(having = parse_expr(p)))

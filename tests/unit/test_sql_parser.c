@@ -208,6 +208,9 @@ static const struct {
      "INTERVAL '.5' SECOND, CAST(x AS FLOAT), CAST(x AS REAL)",
      "SELECT ts + INTERVAL '1.5' SECOND, INTERVAL '0.001' SECOND, INTERVAL '-0.25' SECOND, INTERVAL '2.0' SECOND, "
      "INTERVAL '0.5' SECOND, CAST(x AS DOUBLE), CAST(x AS DOUBLE);"},
+    {"SELECT a, b, grouping(a, b) FROM t GROUP BY grouping sets ((a, b), a, ()), rollup(c, d), cube (e), ()",
+     "SELECT a, b, GROUPING(a, b) FROM t GROUP BY GROUPING SETS ((a, b), a, ()), ROLLUP(c, d), CUBE(e), ();"},
+    {"SELECT rollup FROM t GROUP BY rollup", "SELECT rollup FROM t GROUP BY rollup;"},
     /* literals */
     {"SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50",
      "SELECT 'it''s', '', 1.5, .5, 1e3, 2.5E-3, 1.50;"},
@@ -511,6 +514,9 @@ static const struct {
     {"SELECT TIMESTAMPADD(DAYS 1, ts)", 1, 26, "expected ',' after the time unit, found '1'"},
     {"SELECT TIME '10:00:00'", 1, 8, "TIME literals are not supported (tide has no TIME type; use a TIMESTAMP)"},
     {"SELECT INTERVAL '1.5' MINUTE", 1, 23, "a fractional interval must be in SECOND (INTERVAL '1.5' SECOND)"},
+    {"SELECT a FROM t GROUP BY GROUPING SETS (ROLLUP(a))", 1, 41,
+     "ROLLUP, CUBE and GROUPING SETS inside GROUPING SETS are not supported"},
+    {"SELECT a FROM t GROUP BY GROUPING SETS a", 1, 40, "expected '(' after GROUPING SETS, found 'a'"},
     {"SELECT INTERVAL '0.0001' SECOND", 1, 17,
      "interval '0.0001' is finer than a millisecond (tide counts time in milliseconds)"},
     {"SELECT INTERVAL '1.x' SECOND", 1, 17, "invalid interval value '1.x' (expected a number)"},
