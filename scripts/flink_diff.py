@@ -311,7 +311,7 @@ def generated_cases(n, seed, work):
         "SESSION(TABLE logins PARTITION BY country, DESCRIPTOR(ts), INTERVAL '10' MINUTE)",
     ]
     aggs = ['COUNT(*)', 'COUNT(DISTINCT user_id)', 'SUM(user_id)', 'MIN(user_id)', 'MAX(user_id)',
-            'AVG(user_id)', 'AVG(CAST(user_id AS DOUBLE))', 'COUNT(device)', 'SUM(CASE WHEN device = \'ios\' THEN 1 ELSE 0 END)']
+            'AVG(user_id)', 'AVG(CAST(user_id AS DOUBLE))', 'COUNT(device)', 'MAX(country)', 'SUM(CASE WHEN device = \'ios\' THEN 1 ELSE 0 END)']
     wheres = ['', "WHERE country <> 'US'", 'WHERE user_id % 3 = 0', "WHERE device IS NOT NULL AND device <> ''"]
     keysets = [[], ['country'], ['device'], ['country', 'device']]
     cases = []

@@ -20,6 +20,9 @@ int tide_cli_demo(int argc, char **argv, const char *datadir);
 int tide_cli_run(int argc, char **argv, const char *datadir);
 int tide_cli_explain(int argc, char **argv, const char *datadir);
 
+/* tide job list|status|reset ... (cli/job_cmd.c) */
+int tide_cli_job(int argc, char **argv, const char *datadir);
+
 /* tide chart [FILE] ... (cli/chart.c) */
 int tide_cli_chart(int argc, char **argv, const char *datadir);
 

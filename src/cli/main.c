@@ -29,6 +29,7 @@ static const char usage[] =
     "  demo                 produce and consume a generated login stream\n"
     "  run FILE.sql         run a SQL script's INSERT statements and queries\n"
     "  explain FILE.sql     print the logical plan of a SQL script's statements\n"
+    "  job list|status|reset  the named jobs (run --job NAME): state, checkpoints\n"
     "  chart [FILE]         draw CSV columns (e.g. query results) as a terminal chart\n"
     "  debug powerloss J    crash tests: cut files back to what was fsynced (TIDE_IO_JOURNAL)\n"
     "\n"
@@ -96,6 +97,8 @@ int main(int argc, char **argv)
         rc = tide_cli_run(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "explain") == 0) {
         rc = tide_cli_explain(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "job") == 0) {
+        rc = tide_cli_job(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "chart") == 0) {
         rc = tide_cli_chart(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "debug") == 0) {

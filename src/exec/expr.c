@@ -73,6 +73,7 @@ typedef enum node_kind {
     K_EPOCH,    /* TO_TIMESTAMP_LTZ: op = ms per unit of the number */
     K_TSADD,    /* TIMESTAMPADD(unit, n, ts): kids n, ts */
     K_TSDIFF,   /* TIMESTAMPDIFF(unit, a, b) */
+    K_NOW,      /* processing time: op = TIDE_EXPR_NOW_* */
 } node_kind;
 
 /* K_TSPARSE results. */
@@ -115,6 +116,7 @@ struct tide_expr {
     int *pat;             /* K_LIKE: elements */
     uint32_t npat;
     like_shape shape;
+    const tide_clock *clock; /* K_NOW */
     fmt_item *fmt;        /* K_DATEFMT */
     uint32_t nfmt;
     size_t fmt_max;       /* bytes of the longest output */
@@ -1027,6 +1029,19 @@ int tide_expr_ts_add(tide_expr **out, tide_ts_unit unit, tide_expr *n, tide_expr
     if ((rc = want_type(x, 0, TIDE_TYPE_BIGINT, "TIMESTAMPADD's count", e)) ||
         (rc = want_type(x, 1, TIDE_TYPE_TIMESTAMP, "TIMESTAMPADD", e)))
         return fail_node(out, x, rc);
+    *out = x;
+    return 0;
+}
+
+int tide_expr_now(tide_expr **out, const tide_clock *clock, tide_expr_now_kind kind, tide_err *e)
+{
+    tide_expr *x;
+    int rc = mk(&x, K_NOW, NULL, 0, e);
+    if (rc)
+        return (*out = NULL, rc);
+    x->clock = clock ? clock : tide_clock_system();
+    x->op = (int)kind;
+    x->type = kind == TIDE_EXPR_NOW_SECONDS ? TIDE_TYPE_BIGINT : TIDE_TYPE_TIMESTAMP;
     *out = x;
     return 0;
 }
@@ -2936,6 +2951,19 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
     case K_TSDIFF:
         ev_tsdiff(x, n);
         break;
+    case K_NOW: {
+        /* one reading of the clock for the whole batch */
+        int64_t now = tide_clock_now_ms(x->clock), r;
+        if (x->op == TIDE_EXPR_NOW_DATE)
+            now -= (r = now % TIDE_TS_MS_PER_DAY) < 0 ? r + TIDE_TS_MS_PER_DAY : r;
+        else if (x->op == TIDE_EXPR_NOW_SECONDS)
+            now = now / 1000;
+        int64_t *v = x->vals;
+        memset(x->nulls, 0, n);
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = now;
+        break;
+    }
     default:
         break;
     }

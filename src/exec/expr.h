@@ -129,6 +129,7 @@
 #ifndef TIDE_EXEC_EXPR_H
 #define TIDE_EXEC_EXPR_H
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "data/batch.h"
 #include "data/schema.h"
@@ -273,6 +274,14 @@ int tide_expr_ts_add(tide_expr **out, tide_ts_unit unit, tide_expr *n, tide_expr
  * uses: the most months m with a + m months <= b (day of month clamped),
  * less one when that lands on b's day but later in the day. */
 int tide_expr_ts_diff(tide_expr **out, tide_ts_unit unit, tide_expr *a, tide_expr *b, tide_err *e);
+
+/* Processing time (NOW(), CURRENT_TIMESTAMP, CURRENT_DATE,
+ * UNIX_TIMESTAMP()): the clock (NULL: the system's; borrowed, it must
+ * outlive the tree) read once per evaluation, the same value for every row
+ * of the batch.  NOW: TIMESTAMP; DATE: TIMESTAMP at that day's midnight
+ * UTC; SECONDS: BIGINT epoch seconds. */
+typedef enum tide_expr_now_kind { TIDE_EXPR_NOW, TIDE_EXPR_NOW_DATE, TIDE_EXPR_NOW_SECONDS } tide_expr_now_kind;
+int tide_expr_now(tide_expr **out, const tide_clock *clock, tide_expr_now_kind kind, tide_err *e);
 
 /* Free a tree (the node and all its children).  NULL is a no-op. */
 void tide_expr_free(tide_expr *x);

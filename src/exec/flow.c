@@ -216,6 +216,7 @@ struct tide_flow {
     ckpt ckpts[MAX_CKPTS];
     _Atomic uint64_t counts[TIDE_NODE_COUNTERS];
     _Atomic bool built; /* tasks and instances exist (readers on other threads wait for it) */
+    _Atomic int64_t snap_max_ns, snap_total_ns; /* time tasks spent in barriers (tide_flow_snapshot_pause) */
 };
 
 /* ---- building ---- */
@@ -730,6 +731,29 @@ static int chain_complete(void *st, int64_t id, tide_task_out *out, tide_err *e)
     return 0;
 }
 
+/* A barrier on the task's own thread: the task's data path stops for it. */
+static int chain_barrier_timed(void *st, int64_t id, tide_task_out *out, tide_err *e)
+{
+    ftask *tk = st;
+    const tide_clock *ck = tk->f->cfg.clock;
+    int64_t t0 = tide_clock_mono_ns(ck);
+    int rc = chain_barrier(st, id, out, e);
+    int64_t d = tide_clock_mono_ns(ck) - t0;
+    atomic_fetch_add_explicit(&tk->f->snap_total_ns, d, memory_order_relaxed);
+    int64_t cur = atomic_load_explicit(&tk->f->snap_max_ns, memory_order_relaxed);
+    while (d > cur && !atomic_compare_exchange_weak_explicit(&tk->f->snap_max_ns, &cur, d, memory_order_relaxed,
+                                                              memory_order_relaxed)) {
+    }
+    return rc;
+}
+
+void tide_flow_snapshot_pause(const tide_flow *f, int64_t *max_ns, int64_t *total_ns)
+{
+    tide_flow *m = (tide_flow *)f; /* atomics only */
+    *max_ns = atomic_load_explicit(&m->snap_max_ns, memory_order_relaxed);
+    *total_ns = atomic_load_explicit(&m->snap_total_ns, memory_order_relaxed);
+}
+
 static int chain_poll(void *st, tide_task_out *out, tide_err *e)
 {
     (void)out;
@@ -776,7 +800,7 @@ static const tide_task_op chain_op = {
     .name = "chain",
     .on_batch = chain_batch,
     .on_watermark = chain_watermark,
-    .on_barrier = chain_barrier,
+    .on_barrier = chain_barrier_timed,
     .on_complete = chain_complete,
     .on_end = chain_end,
     .free = ftask_free,
@@ -785,7 +809,7 @@ static const tide_task_op chain_op = {
 static const tide_task_op chain_src_op = {
     .name = "chain",
     .on_poll = chain_poll,
-    .on_barrier = chain_barrier,
+    .on_barrier = chain_barrier_timed,
     .on_complete = chain_complete,
     .on_end = chain_end,
     .free = ftask_free,

@@ -173,6 +173,10 @@ int tide_flow_complete(tide_flow *f, int64_t id, bool *all, tide_err *e);
  * `node` in a store (borrowed from it).  TIDE_ENOENT, TIDE_ECORRUPT. */
 int tide_flow_store_find(const tide_buf *store, uint32_t node, uint32_t instance, const void **snap,
                          size_t *len, tide_err *e);
+/* Any thread: the longest time one task spent at a checkpoint barrier
+ * writing its instances' snapshots (its data path stopped meanwhile), and
+ * the sum over every task and barrier, in ns of the flow's clock. */
+void tide_flow_snapshot_pause(const tide_flow *f, int64_t *max_ns, int64_t *total_ns);
 /* Node instances in the flow (after start). */
 uint32_t tide_flow_instance_count(const tide_flow *f);
 

@@ -5,10 +5,12 @@
 #include "exec/node_scan.h"
 
 #include "base/buf.h"
+#include "log/topic.h"
 #include "state/snap.h"
 #include "time/watermark.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -782,8 +784,14 @@ int tide_node_scan_describe(const tide_node_scan_cfg *c, const void *snap, size_
         rc = tide_buf_printf(out, "callback");
     else
         rc = tide_buf_printf(out, "logins generator");
+    uint64_t *offs = calloc(nparts ? nparts : 1, sizeof *offs), first_off = 0;
+    if (!offs)
+        return tide_err_set(e, TIDE_ENOMEM, "scan snapshot: out of memory");
     for (uint32_t i = 0; i < nparts && rc == 0; i++) {
         uint64_t off = tide_snap_get_u64(&r), line = tide_snap_get_u64(&r);
+        offs[i] = off;
+        if (i == 0)
+            first_off = off;
         (void)tide_snap_get_bool(&r);
         (void)tide_snap_get_i64(&r);
         (void)tide_snap_get_i64(&r);
@@ -801,9 +809,28 @@ int tide_node_scan_describe(const tide_node_scan_cfg *c, const void *snap, size_
     }
     if (rc == 0 && nparts > 1)
         rc = tide_buf_printf(out, "]");
+    /* the lag: what the input holds beyond the position, now */
+    if (rc == 0 && sc && sc->kind == TIDE_SRC_FILE && sc->path && nparts == 1) {
+        struct stat sb;
+        if (stat(sc->path, &sb) == 0 && (uint64_t)sb.st_size >= first_off)
+            rc = tide_buf_printf(out, " (lag %llu bytes)", (unsigned long long)((uint64_t)sb.st_size - first_off));
+    } else if (rc == 0 && sc && sc->kind == TIDE_SRC_TOPIC && sc->topic) {
+        tide_partition_info *pi = NULL;
+        uint32_t np = 0;
+        tide_err le = {0};
+        if (tide_topic_describe(sc->datadir ? sc->datadir : tide_data_dir(NULL), sc->topic, &pi, &np, &le) == 0 &&
+            np == nparts) {
+            uint64_t lag = 0;
+            for (uint32_t i = 0; i < np; i++)
+                lag += pi[i].next_offset > offs[i] ? pi[i].next_offset - offs[i] : 0;
+            rc = tide_buf_printf(out, " (lag %llu records)", (unsigned long long)lag);
+        }
+        free(pi);
+    }
     (void)tide_snap_get_i64(&r);
     int64_t sent = tide_snap_get_i64(&r);
     (void)tide_snap_get_bool(&r);
+    free(offs);
     if (tide_snap_failed(&r))
         return tide_err_set(e, TIDE_ECORRUPT, "scan snapshot: damaged");
     if (rc != 0)

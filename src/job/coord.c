@@ -10,6 +10,8 @@
  */
 #include "job/coord.h"
 
+#include "job/status.h"
+
 #include "base/crc32c.h"
 #include "base/fault.h"
 #include "base/io.h"
@@ -55,6 +57,10 @@ struct tide_coord {
     int err_rc;         /* the first checkpoint error (under mu) */
     tide_err err;
     tide_coord_stats st; /* under mu */
+    int64_t ckpt_time_ms;           /* under mu: the last checkpoint's */
+    char info[TIDE_CKPT_INFO_MAX];  /* under mu: its sources line */
+    int64_t started_ms;
+    bool status_warned;
 };
 
 static void say(tide_coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -117,6 +123,45 @@ static int take_lock(tide_coord *c, tide_err *e)
     if ((rc = tide_io_truncate(c->lock, 0, e)) || (rc = tide_io_pwrite(c->lock, pid, (size_t)n, 0, e)))
         return rc;
     return 0;
+}
+
+int tide_coord_probe(const char *datadir, const char *job, bool *running, tide_err *e)
+{
+    *running = false;
+    char path[PATH_CAP];
+    int n = snprintf(path, sizeof path, "%s/jobs/%s/lock", datadir, job);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return tide_err_set(e, TIDE_EINVAL, "%s: path too long", datadir);
+    tide_file *f = NULL;
+    tide_err le = {0};
+    int rc = tide_io_open(&f, path, TIDE_IO_READ, &le);
+    if (rc == TIDE_ENOENT)
+        return 0;
+    if (rc)
+        return tide_err_set(e, rc, "%s", le.msg);
+    rc = tide_io_lock(f, TIDE_IO_LOCK_SH, &le);
+    if (rc == TIDE_ELOCKED) {
+        *running = true;
+        rc = 0;
+    } else if (rc) {
+        tide_err_set(e, rc, "%s", le.msg);
+    }
+    tide_io_close(f);
+    return rc;
+}
+
+int tide_coord_reset(const char *datadir, const char *job, tide_err *e)
+{
+    tide_coord c = {0};
+    int n = snprintf(c.dir, sizeof c.dir, "%s/jobs/%s", datadir, job);
+    if (n < 0 || (size_t)n >= sizeof c.dir - 64)
+        return tide_err_set(e, TIDE_EINVAL, "%s: path too long", datadir);
+    c.name = (char *)job;
+    int rc = take_lock(&c, e);
+    if (rc == 0)
+        rc = tide_io_rmtree(c.dir, e); /* (the lock file goes with it, still held) */
+    tide_io_close(c.lock);
+    return rc;
 }
 
 /* ---- the ids file --------------------------------------------------------------- */
@@ -380,6 +425,8 @@ static int take(tide_coord *c, bool after_run, bool *taken, tide_err *e)
     c->st.last_bytes = store.len;
     c->st.last_ms = took;
     c->st.checkpoints++;
+    c->ckpt_time_ms = m.time_ms;
+    snprintf(c->info, sizeof c->info, "%s", m.info);
     pthread_mutex_unlock(&c->mu);
     if ((rc = tide_fault("job.complete", e)) != 0)
         goto done;
@@ -389,9 +436,51 @@ static int take(tide_coord *c, bool after_run, bool *taken, tide_err *e)
             break;
         nap();
     }
+    if (rc == TIDE_EFAILED) { /* a task failed: the job reports that error (the flow's first) */
+        rc = 0;
+        *e = (tide_err){0};
+    }
 done:
     tide_buf_free(&store);
     return rc;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Rewrite jobs/<job>/status (status.h). */
+static void write_status(tide_coord *c, const char *state, const char *error)
+{
+    tide_jstatus st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.state, sizeof st.state, "%s", state);
+    st.pid = (int64_t)getpid();
+    st.started_ms = c->started_ms;
+    st.updated_ms = wall_ms();
+    tide_job_counts jc;
+    tide_job_counts_get(c->job, &jc);
+    st.in = jc.in;
+    st.out = jc.out;
+    st.late = jc.late;
+    st.bad = jc.bad;
+    st.watermark = jc.watermark;
+    pthread_mutex_lock(&c->mu);
+    st.ckpt_id = c->st.last_id;
+    st.ckpt_bytes = c->st.last_bytes;
+    st.ckpt_took_ms = c->st.last_ms;
+    st.ckpt_time_ms = c->ckpt_time_ms;
+    snprintf(st.sources, sizeof st.sources, "%s", c->info);
+    pthread_mutex_unlock(&c->mu);
+    snprintf(st.error, sizeof st.error, "%s", error ? error : "");
+    tide_err e = {0};
+    if (tide_jstatus_write(c->datadir, c->name, &st, &e) != 0 && !c->status_warned) {
+        c->status_warned = true;
+        say(c, "job %s: cannot write its status (the job goes on): %s", c->name, e.msg);
+    }
 }
 
 static void fail_with(tide_coord *c, int rc, const tide_err *e)
@@ -407,18 +496,26 @@ static void fail_with(tide_coord *c, int rc, const tide_err *e)
 static void *coord_main(void *arg)
 {
     tide_coord *c = arg;
-    int64_t next = mono_ms() + c->cfg.interval_ms;
+    int64_t next = mono_ms() + c->cfg.interval_ms, status_at = mono_ms();
     for (;;) {
         pthread_mutex_lock(&c->mu);
+        bool due = false;
         for (;;) {
             if (c->quit || atomic_load(&c->stop) > 0)
                 break;
             int64_t now = mono_ms();
-            if (c->cfg.interval_ms > 0 && now >= next)
+            if (c->cfg.interval_ms > 0 && now >= next) {
+                due = true;
                 break;
+            }
+            if (now >= status_at)
+                break;
+            int64_t until = status_at;
+            if (c->cfg.interval_ms > 0 && next < until)
+                until = next;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            int64_t wait_ms = c->cfg.interval_ms > 0 ? next - now : 1000;
+            int64_t wait_ms = until - now;
             ts.tv_sec += wait_ms / 1000;
             ts.tv_nsec += (wait_ms % 1000) * 1000000;
             if (ts.tv_nsec >= 1000000000) {
@@ -432,6 +529,12 @@ static void *coord_main(void *arg)
         if (quit)
             break;
         bool stop = atomic_load(&c->stop) > 0, taken = false;
+        if (mono_ms() >= status_at) {
+            write_status(c, "running", NULL);
+            status_at = mono_ms() + 1000;
+        }
+        if (!due && !stop)
+            continue;
         tide_err e = {0};
         int rc = take(c, false, &taken, &e);
         if (rc) {
@@ -483,6 +586,8 @@ int tide_coord_run(tide_coord *c, tide_job *j, tide_err *e)
     if (c->have_latest && (rc = tide_flow_restore(tide_job_flow(j), &c->state, e)) != 0)
         return rc;
     tide_job_on_flow_end(j, on_flow_end, c);
+    c->started_ms = wall_ms();
+    write_status(c, "running", NULL);
     if (pthread_create(&c->th, NULL, coord_main, c) != 0)
         return tide_err_set(e, TIDE_ENOMEM, "job %s: cannot start the checkpoint coordinator", c->name);
     c->th_running = true;
@@ -494,6 +599,8 @@ int tide_coord_run(tide_coord *c, tide_job *j, tide_err *e)
         *e = c->err;
     }
     pthread_mutex_unlock(&c->mu);
+    bool stopped = atomic_load(&c->stopped) || (rc == TIDE_EFAILED && atomic_load(&c->stop) > 0);
+    write_status(c, rc == 0 ? "finished" : stopped ? "stopped" : "failed", rc == 0 || stopped ? NULL : e->msg);
     return rc;
 }
 

@@ -48,6 +48,11 @@
  * before; a damaged file is reported and the ids continue 2^20 past the
  * newest checkpoint.
  *
+ * Status.  While it runs, the coordinator rewrites jobs/<job>/status
+ * (job/status.h) about every second, and once more when the run ends
+ * (finished, stopped or failed, with the error).  A status that cannot be
+ * written is reported once on stderr; the job goes on.
+ *
  * Fault points (base/fault.h), besides state/ckpt.h's: job.barrier (before
  * a barrier is injected), job.ids (before the ids file is rewritten),
  * job.complete (after the manifest is durable, before complete(n)).
@@ -118,6 +123,14 @@ typedef struct tide_coord_stats {
     uint64_t checkpoints; /* written by this run */
 } tide_coord_stats;
 void tide_coord_stats_get(tide_coord *c, tide_coord_stats *out);
+
+/* Is job `job` running (another process holds its lock)?  A job without
+ * a lock file is not.  0 or an I/O error. */
+int tide_coord_probe(const char *datadir, const char *job, bool *running, tide_err *e);
+/* Remove job `job`'s directory (checkpoints, ids, status), holding its
+ * lock: TIDE_ELOCKED "job NAME is running (pid N)" while a run holds it.
+ * The job's output is not touched. */
+int tide_coord_reset(const char *datadir, const char *job, tide_err *e);
 
 /* The info line of a store: "sources: <each scan's position>, watermark
  * <time>" (node_scan.h's words).  Appended to `out`. */

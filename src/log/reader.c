@@ -392,15 +392,29 @@ static int torn_or_damaged(tide_log_reader *r, tide_err *e)
     tide_seg_index_init(&ix, false);
     tide_buf tmp = {0};
     tide_seg_scan sc;
-    bool found = false;
+    bool found = false, completed = false;
     uint64_t where = 0;
     rc = tide_seg_scan_file(r->seg, at, r->batch_next, &ix, &tmp, &sc, e);
     if (!rc && sc.end == at && sc.tail != TIDE_SEG_CLEAN)
         rc = tide_seg_find_valid_after(r->seg, &sc, &tmp, &found, &where, e);
+    if (!rc && found) {
+        /* The bytes at `at` may have been read while their write was in
+         * progress, and the valid data after them written since.  Writes
+         * append in order (one writer at a time, each batch in one write),
+         * so a write that completed after ours began is seen whole by a
+         * read now: the batch is damaged only if it is still incomplete. */
+        tide_seg_scan again;
+        tide_seg_index_free(&ix);
+        tide_seg_index_init(&ix, false);
+        rc = tide_seg_scan_file(r->seg, at, r->batch_next, &ix, &tmp, &again, e);
+        completed = !rc && again.end > at;
+    }
     tide_buf_free(&tmp);
     tide_seg_index_free(&ix);
     if (rc)
         return rc;
+    if (completed)
+        return 0; /* the caller reads again from `at` */
     if (!found) {
         r->torn_pos = at;
         r->torn_size = size;

@@ -529,10 +529,15 @@ static const time_fn time_fns[] = {
     {"TIMESTAMPDIFF", 2, 2, true, {TIDE_TYPE_TIMESTAMP, TIDE_TYPE_TIMESTAMP}, TIDE_TYPE_BIGINT},
 };
 
-/* Processing-time functions: refused (a result would depend on when the
- * query runs, not on its input). */
-static const char *const proctime_fns[] = {"NOW",          "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
-                                           "LOCALTIMESTAMP", "LOCALTIME",       "PROCTIME",     "CURRENT_ROW_TIMESTAMP"};
+/* Processing-time functions: the first five read the clock (a TIMESTAMP;
+ * CURRENT_DATE: today's midnight UTC), the others are refused (no TIME
+ * type; windows are in event time).  Written without parentheses
+ * (CURRENT_TIMESTAMP) they parse as columns: bind_expr takes them when no
+ * column has the name. */
+static const char *const proctime_fns[] = {"NOW",          "CURRENT_TIMESTAMP", "LOCALTIMESTAMP",
+                                           "CURRENT_ROW_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
+                                           "LOCALTIME",    "PROCTIME"};
+#define PROCTIME_SUPPORTED 5
 
 static bool is_proctime_name(const char *name)
 {
@@ -542,13 +547,39 @@ static bool is_proctime_name(const char *name)
     return false;
 }
 
+/* A supported processing-time call e (a CALL, or a COLUMN named like one),
+ * or NULL with the error set. */
+static tide_sql_bexpr *bind_proctime(binder *b, const tide_sql_expr *e, const char *name);
+
 static tide_sql_bexpr *fail_proctime(binder *b, const char *name, tide_sql_pos pos)
 {
     char up[64];
-    return fail(b, TIDE_EUNSUPPORTED, pos,
-                "%s is processing time, which tide does not support in queries yet (results depend only on the "
-                "input; use the event time)",
-                fn_upper(up, sizeof up, name));
+    fn_upper(up, sizeof up, name);
+    if (name_eq(name, "PROCTIME"))
+        return fail(b, TIDE_EUNSUPPORTED, pos,
+                    "PROCTIME() (a processing-time attribute) is not supported: windows are in event time");
+    return fail(b, TIDE_EUNSUPPORTED, pos, "%s is not supported (tide has no TIME type; use CURRENT_TIMESTAMP)", up);
+}
+
+static tide_sql_bexpr *bind_proctime(binder *b, const tide_sql_expr *e, const char *name)
+{
+    size_t k = 0;
+    while (k < NELEM(proctime_fns) && !name_eq(name, proctime_fns[k]))
+        k++;
+    if (k >= PROCTIME_SUPPORTED)
+        return fail_proctime(b, name, e->pos);
+    if (e->kind == TIDE_SQL_EXPR_CALL && e->u.call.nargs)
+        return fail(b, TIDE_EINVAL, e->pos, "%s takes no arguments", proctime_fns[k]);
+    const tide_sql_expr *call = e;
+    if (e->kind == TIDE_SQL_EXPR_COLUMN) { /* CURRENT_TIMESTAMP: a call with no arguments */
+        tide_sql_expr *c = bal(b, sizeof *c);
+        if (!c)
+            return NULL;
+        *c = (tide_sql_expr){.kind = TIDE_SQL_EXPR_CALL, .height = 1, .pos = e->pos};
+        c->u.call.name = e->u.column.name;
+        call = c;
+    }
+    return bx_new(b, TIDE_SQL_BX_NODE, call, TIDE_TYPE_TIMESTAMP, 0);
 }
 
 static tide_sql_bexpr *bind_time_call(binder *b, const rel *r, const tide_sql_expr *e, aggctx *ac, const char *ctx,
@@ -560,8 +591,8 @@ static tide_sql_bexpr *bind_time_call(binder *b, const rel *r, const tide_sql_ex
     if (f->unit != e->u.call.has_unit)
         return fail(b, TIDE_EINVAL, e->pos, "%s %s a time unit as its first argument", f->name,
                     f->unit ? "needs" : "does not take");
-    if (!strcmp(f->name, "UNIX_TIMESTAMP") && n == 0)
-        return fail_proctime(b, "UNIX_TIMESTAMP()", e->pos);
+    if (!strcmp(f->name, "UNIX_TIMESTAMP") && n == 0) /* processing time, epoch seconds */
+        return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BIGINT, 0);
     if (n < f->min || n > f->max)
         return fail(b, TIDE_EINVAL, e->pos, "wrong number of arguments to %s (%u)", f->name, n);
     if (f->unit) {
@@ -934,7 +965,7 @@ static tide_sql_bexpr *bind_call(binder *b, const rel *r, const tide_sql_expr *e
     if (!e->u.call.name.quoted && (name_eq(name, "grouping") || name_eq(name, "grouping_id")))
         return bind_grouping_fn(b, e, ac);
     if (is_proctime_name(name))
-        return fail_proctime(b, name, e->pos);
+        return bind_proctime(b, e, name);
     if (is_agg_name(name)) {
         if (!ac)
             return fail(b, TIDE_EINVAL, e->pos, "aggregate function %s is not allowed in %s",
@@ -1139,7 +1170,7 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
             for (uint32_t i = 0; i < r->plan->ncols; i++)
                 known = known || name_eq(r->plan->cols[i].name, e->u.column.name.str);
             if (!known)
-                return fail_proctime(b, e->u.column.name.str, e->pos);
+                return bind_proctime(b, e, e->u.column.name.str);
         }
         int i = resolve(b, r, &e->u.column.qualifier, &e->u.column.name, e->pos);
         if (i < 0)

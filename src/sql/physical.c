@@ -236,6 +236,7 @@ typedef struct calc_ctx {
     tide_sql_bexpr **cols; /* NULL: no projection */
     uint32_t ncols;
     const tide_type *types; /* the output columns' types (casts where they differ) */
+    const tide_clock *clock; /* processing-time functions; NULL: the system's */
 } calc_ctx;
 
 /* Build the trees; on failure *at (may be NULL) gets the failing
@@ -246,7 +247,7 @@ static int calc_build_at(calc_ctx *c, tide_expr **where, tide_expr **exprs, tide
     int rc = 0;
     for (uint32_t i = 0; i < c->npreds && rc == 0; i++) {
         tide_expr *x = NULL;
-        if ((rc = tide_sql_plan_expr_at(c->preds[i], c->in, &x, at, e)) != 0)
+        if ((rc = tide_sql_plan_expr_clock(c->preds[i], c->in, c->clock, &x, at, e)) != 0)
             break;
         if (!*where)
             *where = x;
@@ -258,7 +259,7 @@ static int calc_build_at(calc_ctx *c, tide_expr **where, tide_expr **exprs, tide
             rc = tide_expr_literal_null(&exprs[i], c->types[i], e);
             continue;
         }
-        rc = tide_sql_plan_expr_at(c->cols[i], c->in, &exprs[i], at, e);
+        rc = tide_sql_plan_expr_clock(c->cols[i], c->in, c->clock, &exprs[i], at, e);
         if (rc == 0 && tide_expr_type(exprs[i]) != c->types[i] && c->types[i] != TIDE_TYPE_NULL)
             rc = tide_expr_cast(&exprs[i], exprs[i], c->types[i], false, e);
     }
@@ -314,7 +315,13 @@ static int add_calc(planner *pl, const tide_sql_plan *at, stream *s, tide_sql_be
         return nomem(pl, at);
     for (uint32_t i = 0; i < ncols; i++)
         types[i] = tide_schema_col(out, i)->type;
-    *cc = (calc_ctx){.in = s->schema, .preds = preds, .npreds = npreds, .cols = cols, .ncols = ncols, .types = types};
+    *cc = (calc_ctx){.in = s->schema,
+                     .preds = preds,
+                     .npreds = npreds,
+                     .cols = cols,
+                     .ncols = ncols,
+                     .types = types,
+                     .clock = pl->o->clock};
     /* build once now: SQL errors at plan time, with their positions */
     tide_err e = {0};
     tide_expr *where = NULL;
@@ -798,14 +805,17 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
                        "a window aggregation over a changelog (updates and retractions) is not supported "
                        "(Flink refuses it too)");
-    /* SESSION and WHERE: sessions form over every row of the window TVF's
-     * input (the WHERE filters its output), so a row the WHERE drops still
-     * extends and bridges sessions.  Its predicates become extra keys (w0..:
-     * a row failing one forms a group of its own in its session), and a
-     * filter after the aggregation drops those groups. */
+    /* SESSION without PARTITION BY, GROUP BY keys and a WHERE: as Flink 2.3
+     * runs it (scripts/flink_diff.sh), the sessions form over every row of
+     * the window TVF's input (the WHERE filters its output), so a row the
+     * WHERE drops still extends and bridges sessions.  Its predicates become
+     * extra keys (w0..: a row failing one forms a group of its own in its
+     * session), and a filter after the aggregation drops those groups.  With
+     * PARTITION BY, or without GROUP BY keys, Flink filters first (the
+     * sessions form over the rows the WHERE keeps), and so does tide. */
     bool session = w->spec.kind == TIDE_WIN_SESSION;
     agg_in ai;
-    int rc = plan_agg_input(pl, wa, true, session, &ai);
+    int rc = plan_agg_input(pl, wa, true, session && w->npartition == 0 && nk > 0, &ai);
     if (rc)
         return rc;
     uint32_t nkeep = ai.nkeep, nkn = nk + nkeep; /* the node's keys */
@@ -861,8 +871,25 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
             part = (int32_t)w->npartition;
         }
     }
-    bool cum = !session && tide_cumagg_supports(&w->spec) && em->lateness == 0 && em->early_ms == 0 &&
+    /* MIN/MAX of a STRING: only the sliced node keeps a STRING result (a
+     * TUMBLE is a HOP whose slide is its size); the others refuse it */
+    tide_win_spec spec = w->spec;
+    const tide_sql_aggcall *smm = NULL;
+    for (uint32_t i = 0; i < na && !smm; i++) {
+        const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
+        if ((c->agg.kind == TIDE_AGG_MIN || c->agg.kind == TIDE_AGG_MAX) && c->agg.in_type == TIDE_TYPE_STRING)
+            smm = c;
+    }
+    if (smm && spec.kind == TIDE_WIN_TUMBLE) {
+        spec.kind = TIDE_WIN_HOP;
+        spec.slide = spec.size;
+    }
+    bool cum = !session && tide_cumagg_supports(&spec) && em->lateness == 0 && em->early_ms == 0 &&
                em->early_rows == 0;
+    if (smm && !cum)
+        return sqlfail(pl, TIDE_EUNSUPPORTED, smm->ast ? smm->ast->pos : wa->pos,
+                       "not supported yet: MIN/MAX of a STRING in a SESSION window, or with early or late "
+                       "firings");
     uint32_t par = part == 0 ? 1 : (nk ? P : 1);
     const tide_schema *ps;
     if ((rc = plan_schema(pl, wa, &ps)) != 0)
@@ -904,7 +931,7 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                                     .time_col = ai.time_col,
                                     .aggs = aggs,
                                     .n_aggs = nag,
-                                    .window = w->spec};
+                                    .window = spec};
         tide_err e = {0};
         tide_schema *s0 = NULL, *s1 = NULL;
         if (tide_node_cumagg_schema(c, 0, &s0, &e) || tide_node_cumagg_schema(c, 1, &s1, &e)) {
@@ -2031,7 +2058,7 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         if ((rc = add_calc(pl, sink, &s, f.preds, f.npreds, cols, n, ws, "calc")) != 0)
             return rc;
     }
-    if (pl->o->job && r->cfg.kind != TIDE_SINK_TOPIC) {
+    if (pl->o->job) {
         char producer[300];
         snprintf(producer, sizeof producer, "%s.0", pl->o->job);
         if (!(r->cfg.producer = tide_job_spec_strdup(pl->spec, producer)))

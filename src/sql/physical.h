@@ -77,10 +77,10 @@ typedef struct tide_sql_phys_opts {
                     size_t raw_len);
     void *dead_ctx;
     /* A named job (job/coord.h): its name.  The statement's sink is then
-     * transactional (connect/sink.h cfg.txn, producer "<job>.0": committed
-     * with the job's checkpoints by node_write) when it is a FILE (a
-     * directory of part files) or STDOUT (at-least-once); a TOPIC sink is
-     * not transactional yet (at-least-once).  NULL: an ordinary run. */
+     * transactional (connect/sink.h cfg.txn, producer "<job>.0", committed
+     * with the job's checkpoints by node_write): a FILE a directory of part
+     * files, a TOPIC transactions with commit markers, STDOUT
+     * at-least-once.  NULL: an ordinary run. */
     const char *job;
 } tide_sql_phys_opts;
 

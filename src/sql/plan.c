@@ -333,11 +333,11 @@ int tide_sql_explain(const tide_sql_plan *plan, tide_buf *out)
 
 /* ---- translation to exec/expr.h ---- */
 
-static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e);
+static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, const tide_clock *clk, tide_err *e);
 
-static tide_expr *tx_arg(const tide_sql_bexpr *x, uint32_t i, const tide_schema *in, tide_err *e)
+static tide_expr *tx_arg(const tide_sql_bexpr *x, uint32_t i, const tide_schema *in, const tide_clock *clk, tide_err *e)
 {
-    return i < x->nargs ? tx(x->args[i], in, e) : NULL;
+    return i < x->nargs ? tx(x->args[i], in, clk, e) : NULL;
 }
 
 static tide_ts_unit ts_unit(tide_sql_unit u)
@@ -360,7 +360,7 @@ static tide_ts_unit ts_unit(tide_sql_unit u)
 
 /* The date and time functions (binder.c's time_fns): true when x is one
  * (then *o is the tree, or NULL with `e` set). */
-static bool tx_time_call(const tide_sql_bexpr *x, const tide_schema *in, tide_expr **o, tide_err *e)
+static bool tx_time_call(const tide_sql_bexpr *x, const tide_schema *in, const tide_clock *clk, tide_expr **o, tide_err *e)
 {
     const tide_sql_expr *a = x->ast;
     const char *f = a->u.call.name.str;
@@ -374,45 +374,62 @@ static bool tx_time_call(const tide_sql_bexpr *x, const tide_schema *in, tide_ex
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (!strcasecmp(f, parts[i].name)) {
-            tide_expr_extract(o, parts[i].unit, tx_arg(x, 0, in, e), e);
+            tide_expr_extract(o, parts[i].unit, tx_arg(x, 0, in, clk, e), e);
             return true;
         }
     if (!strcasecmp(f, "dayofweek") || !strcasecmp(f, "dayofyear")) {
-        tide_expr_day_of(o, !strcasecmp(f, "dayofyear"), tx_arg(x, 0, in, e), e);
+        tide_expr_day_of(o, !strcasecmp(f, "dayofyear"), tx_arg(x, 0, in, clk, e), e);
         return true;
     }
     if (!strcasecmp(f, "extract")) {
         tide_sql_unit u = a->u.call.unit;
         if (u == TIDE_SQL_UNIT_DOW || u == TIDE_SQL_UNIT_DOY)
-            tide_expr_day_of(o, u == TIDE_SQL_UNIT_DOY, tx_arg(x, 0, in, e), e);
+            tide_expr_day_of(o, u == TIDE_SQL_UNIT_DOY, tx_arg(x, 0, in, clk, e), e);
         else
-            tide_expr_extract(o, ts_unit(u), tx_arg(x, 0, in, e), e);
+            tide_expr_extract(o, ts_unit(u), tx_arg(x, 0, in, clk, e), e);
         return true;
     }
     if (!strcasecmp(f, "timestampadd")) {
-        tide_expr_ts_add(o, ts_unit(a->u.call.unit), tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), e);
+        tide_expr_ts_add(o, ts_unit(a->u.call.unit), tx_arg(x, 0, in, clk, e), tx_arg(x, 1, in, clk, e), e);
         return true;
     }
     if (!strcasecmp(f, "timestampdiff")) {
-        tide_expr_ts_diff(o, ts_unit(a->u.call.unit), tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), e);
+        tide_expr_ts_diff(o, ts_unit(a->u.call.unit), tx_arg(x, 0, in, clk, e), tx_arg(x, 1, in, clk, e), e);
+        return true;
+    }
+    static const struct {
+        const char *name;
+        tide_expr_now_kind kind;
+    } nows[] = {{"now", TIDE_EXPR_NOW},
+                {"current_timestamp", TIDE_EXPR_NOW},
+                {"localtimestamp", TIDE_EXPR_NOW},
+                {"current_row_timestamp", TIDE_EXPR_NOW},
+                {"current_date", TIDE_EXPR_NOW_DATE}};
+    for (size_t i = 0; i < sizeof nows / sizeof nows[0]; i++)
+        if (!strcasecmp(f, nows[i].name)) {
+            tide_expr_now(o, clk, nows[i].kind, e);
+            return true;
+        }
+    if (!strcasecmp(f, "unix_timestamp") && x->nargs == 0) {
+        tide_expr_now(o, clk, TIDE_EXPR_NOW_SECONDS, e);
         return true;
     }
     if (!strcasecmp(f, "to_timestamp") || !strcasecmp(f, "unix_timestamp")) {
-        tide_expr_ts_parse(o, tx_arg(x, 0, in, e), x->nargs > 1 ? tx_arg(x, 1, in, e) : NULL,
+        tide_expr_ts_parse(o, tx_arg(x, 0, in, clk, e), x->nargs > 1 ? tx_arg(x, 1, in, clk, e) : NULL,
                            f[0] == 'u' || f[0] == 'U', e);
         return true;
     }
     if (!strcasecmp(f, "to_timestamp_ltz")) {
         const tide_sql_expr *pe = a->u.call.args[1];
-        tide_expr_from_epoch(o, tx_arg(x, 0, in, e), pe->kind == TIDE_SQL_EXPR_INT ? (int)pe->u.i64 : -1, e);
+        tide_expr_from_epoch(o, tx_arg(x, 0, in, clk, e), pe->kind == TIDE_SQL_EXPR_INT ? (int)pe->u.i64 : -1, e);
         return true;
     }
     if (!strcasecmp(f, "from_unixtime")) {
         /* DATE_FORMAT(TO_TIMESTAMP_LTZ(n, 0), format or 'yyyy-MM-dd HH:mm:ss') */
         tide_expr *t = NULL, *fmt = NULL;
-        tide_expr_from_epoch(&t, tx_arg(x, 0, in, e), 0, e);
+        tide_expr_from_epoch(&t, tx_arg(x, 0, in, clk, e), 0, e);
         if (x->nargs > 1)
-            fmt = tx_arg(x, 1, in, e);
+            fmt = tx_arg(x, 1, in, clk, e);
         else
             tide_expr_literal_str(&fmt, "yyyy-MM-dd HH:mm:ss", 19, e);
         tide_expr_date_format(o, t, fmt, e);
@@ -423,7 +440,7 @@ static bool tx_time_call(const tide_sql_bexpr *x, const tide_schema *in, tide_ex
 
 /* Build one node; NULL (with `e` set) on failure.  Children are built
  * first; exec/expr.h constructors take them over even when they fail. */
-static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e)
+static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, const tide_clock *clk, tide_err *e)
 {
     tide_expr *o = NULL;
     if (!x)
@@ -464,14 +481,14 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
         break;
     case TIDE_SQL_EXPR_UNARY:
         if (a->u.unary.op == TIDE_SQL_OP_PLUS)
-            return tx_arg(x, 0, in, e);
+            return tx_arg(x, 0, in, clk, e);
         if (a->u.unary.op == TIDE_SQL_OP_NEG)
-            tide_expr_neg(&o, tx_arg(x, 0, in, e), e);
+            tide_expr_neg(&o, tx_arg(x, 0, in, clk, e), e);
         else
-            tide_expr_not(&o, tx_arg(x, 0, in, e), e);
+            tide_expr_not(&o, tx_arg(x, 0, in, clk, e), e);
         break;
     case TIDE_SQL_EXPR_BINARY: {
-        tide_expr *l = tx_arg(x, 0, in, e), *r = tx_arg(x, 1, in, e);
+        tide_expr *l = tx_arg(x, 0, in, clk, e), *r = tx_arg(x, 1, in, clk, e);
         switch (a->u.binary.op) {
         case TIDE_SQL_OP_OR: tide_expr_logic(&o, TIDE_EXPR_OR, l, r, e); break;
         case TIDE_SQL_OP_AND: tide_expr_logic(&o, TIDE_EXPR_AND, l, r, e); break;
@@ -494,15 +511,15 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
     }
     case TIDE_SQL_EXPR_IS_NULL:
         tide_expr_is(&o, a->u.is_null.negated ? TIDE_EXPR_IS_NOT_NULL : TIDE_EXPR_IS_NULL,
-                     tx_arg(x, 0, in, e), e);
+                     tx_arg(x, 0, in, clk, e), e);
         break;
     case TIDE_SQL_EXPR_BETWEEN:
-        tide_expr_between(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), tx_arg(x, 2, in, e),
+        tide_expr_between(&o, tx_arg(x, 0, in, clk, e), tx_arg(x, 1, in, clk, e), tx_arg(x, 2, in, clk, e),
                           a->u.between.negated, e);
         break;
     case TIDE_SQL_EXPR_IN: {
         uint32_t n = x->nargs ? x->nargs - 1 : 0;
-        tide_expr *arg = tx_arg(x, 0, in, e);
+        tide_expr *arg = tx_arg(x, 0, in, clk, e);
         tide_expr **items = calloc(n ? n : 1, sizeof *items);
         if (!items) {
             tide_expr_free(arg);
@@ -510,7 +527,7 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
             return NULL;
         }
         for (uint32_t i = 0; i < n; i++)
-            items[i] = tx_arg(x, i + 1, in, e);
+            items[i] = tx_arg(x, i + 1, in, clk, e);
         tide_expr_in(&o, arg, items, n, a->u.in.negated, e);
         free(items);
         break;
@@ -524,29 +541,29 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
             }
             esc = (unsigned char)a->u.like.escape->u.str.str[0];
         }
-        tide_expr_like(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e), esc, a->u.like.negated, e);
+        tide_expr_like(&o, tx_arg(x, 0, in, clk, e), tx_arg(x, 1, in, clk, e), esc, a->u.like.negated, e);
         break;
     }
     case TIDE_SQL_EXPR_CALL: {
         const char *f = a->u.call.name.str;
-        if (tx_time_call(x, in, &o, e))
+        if (tx_time_call(x, in, clk, &o, e))
             break;
         if (!strcasecmp(f, "upper"))
-            tide_expr_str_fn(&o, TIDE_EXPR_UPPER, tx_arg(x, 0, in, e), e);
+            tide_expr_str_fn(&o, TIDE_EXPR_UPPER, tx_arg(x, 0, in, clk, e), e);
         else if (!strcasecmp(f, "lower"))
-            tide_expr_str_fn(&o, TIDE_EXPR_LOWER, tx_arg(x, 0, in, e), e);
+            tide_expr_str_fn(&o, TIDE_EXPR_LOWER, tx_arg(x, 0, in, clk, e), e);
         else if (!strcasecmp(f, "char_length"))
-            tide_expr_str_fn(&o, TIDE_EXPR_CHAR_LENGTH, tx_arg(x, 0, in, e), e);
+            tide_expr_str_fn(&o, TIDE_EXPR_CHAR_LENGTH, tx_arg(x, 0, in, clk, e), e);
         else if (!strcasecmp(f, "trim"))
-            tide_expr_trim(&o, TIDE_EXPR_TRIM_BOTH, tx_arg(x, 0, in, e), e);
+            tide_expr_trim(&o, TIDE_EXPR_TRIM_BOTH, tx_arg(x, 0, in, clk, e), e);
         else if (!strcasecmp(f, "substring"))
-            tide_expr_substring(&o, tx_arg(x, 0, in, e), tx_arg(x, 1, in, e),
-                                x->nargs > 2 ? tx_arg(x, 2, in, e) : NULL, e);
+            tide_expr_substring(&o, tx_arg(x, 0, in, clk, e), tx_arg(x, 1, in, clk, e),
+                                x->nargs > 2 ? tx_arg(x, 2, in, clk, e) : NULL, e);
         else if (!strcasecmp(f, "date_format")) {
-            tide_expr *t = tx_arg(x, 0, in, e);
+            tide_expr *t = tx_arg(x, 0, in, clk, e);
             if (t && tide_expr_type(t) == TIDE_TYPE_STRING) /* a STRING: TO_TIMESTAMP's default form */
                 tide_expr_ts_parse(&t, t, NULL, false, e);
-            tide_expr_date_format(&o, t, tx_arg(x, 1, in, e), e);
+            tide_expr_date_format(&o, t, tx_arg(x, 1, in, clk, e), e);
         }
         else if (!strcasecmp(f, "coalesce")) {
             tide_expr **args = calloc(x->nargs ? x->nargs : 1, sizeof *args);
@@ -555,16 +572,16 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
                 return NULL;
             }
             for (uint32_t i = 0; i < x->nargs; i++)
-                args[i] = tx_arg(x, i, in, e);
+                args[i] = tx_arg(x, i, in, clk, e);
             tide_expr_coalesce(&o, args, x->nargs, e);
             free(args);
         } else
             tide_err_set(e, TIDE_EUNSUPPORTED, "function %s cannot be evaluated here", f);
         break;
     }
-    case TIDE_SQL_EXPR_CAST: tide_expr_cast(&o, tx_arg(x, 0, in, e), a->u.cast.to.type, false, e); break;
+    case TIDE_SQL_EXPR_CAST: tide_expr_cast(&o, tx_arg(x, 0, in, clk, e), a->u.cast.to.type, false, e); break;
     case TIDE_SQL_EXPR_FLOOR:
-        tide_expr_floor(&o, tx_arg(x, 0, in, e), ts_unit(a->u.floor.unit), a->u.floor.ceil, e);
+        tide_expr_floor(&o, tx_arg(x, 0, in, clk, e), ts_unit(a->u.floor.unit), a->u.floor.ceil, e);
         break;
     case TIDE_SQL_EXPR_CASE: {
         uint32_t nw = a->u.case_.nwhens, k = a->u.case_.operand ? 1 : 0;
@@ -576,13 +593,13 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
             return NULL;
         }
         for (uint32_t i = 0; i < nw; i++) {
-            tide_expr *w = tx_arg(x, k + 2 * i, in, e);
+            tide_expr *w = tx_arg(x, k + 2 * i, in, clk, e);
             if (a->u.case_.operand) /* CASE op WHEN v: op = v, op built once per branch */
-                tide_expr_compare(&w, TIDE_EXPR_EQ, tx_arg(x, 0, in, e), w, e);
+                tide_expr_compare(&w, TIDE_EXPR_EQ, tx_arg(x, 0, in, clk, e), w, e);
             conds[i] = w;
-            vals[i] = tx_arg(x, k + 2 * i + 1, in, e);
+            vals[i] = tx_arg(x, k + 2 * i + 1, in, clk, e);
         }
-        tide_expr *els = a->u.case_.else_ ? tx_arg(x, k + 2 * nw, in, e) : NULL;
+        tide_expr *els = a->u.case_.else_ ? tx_arg(x, k + 2 * nw, in, clk, e) : NULL;
         tide_expr_case(&o, conds, vals, nw, els, e);
         free(conds);
         free(vals);
@@ -596,8 +613,14 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, tide_err *e
 int tide_sql_plan_expr_at(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out,
                           tide_sql_pos *at, tide_err *e)
 {
+    return tide_sql_plan_expr_clock(x, in, NULL, out, at, e);
+}
+
+int tide_sql_plan_expr_clock(const tide_sql_bexpr *x, const tide_schema *in, const tide_clock *clock,
+                             struct tide_expr **out, tide_sql_pos *at, tide_err *e)
+{
     tide_err er = {0};
-    *out = tx(x, in, &er);
+    *out = tx(x, in, clock, &er);
     if (*out)
         return 0;
     if (!er.code)

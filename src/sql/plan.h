@@ -281,6 +281,11 @@ int tide_sql_plan_expr(const tide_sql_bexpr *x, const tide_schema *in, struct ti
 int tide_sql_plan_expr_at(const tide_sql_bexpr *x, const tide_schema *in, struct tide_expr **out,
                           tide_sql_pos *at, tide_err *e);
 
+/* The same, processing-time functions (NOW(), CURRENT_DATE, ...) reading
+ * `clock` (NULL: the system's; borrowed by the tree). */
+int tide_sql_plan_expr_clock(const tide_sql_bexpr *x, const tide_schema *in, const tide_clock *clock,
+                             struct tide_expr **out, tide_sql_pos *at, tide_err *e);
+
 /* "1 DAY", "90 MINUTE", "1500 MILLISECOND": the largest unit that divides ms. */
 int tide_sql_print_duration(int64_t ms, tide_buf *out);
 

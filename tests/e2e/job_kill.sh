@@ -68,7 +68,7 @@ expect_eq "named run exits 0" "$?" "0"
 if cmp -s "$T/full.csv" "$T/once.csv"; then ok "named run = plain run"; else bad "named run" "differs"; fi
 expect_grep "final checkpoint" "^job once: checkpoint [0-9]+ \(finished\)" "$T/once.err"
 expect_grep "manifest finished" "^finished 1" "$(ls "$TIDE_DATA"/jobs/once/checkpoints/*.manifest | tail -1)"
-expect_grep "manifest info" "^info sources: .*in.csv byte [0-9]+ line 1000001.*, watermark " \
+expect_grep "manifest info" "^info sources: .*in.csv byte [0-9]+ line 1000001 \(lag 0 bytes\), watermark " \
     "$(ls "$TIDE_DATA"/jobs/once/checkpoints/*.manifest | tail -1)"
 expect_status "finished job: nothing to do" 0 "$B" run "$T/q.sql" --format csv --job once
 expect_grep "finished job says so" "^job once finished at checkpoint [0-9]+ .*tide job reset once" "$T/err"
@@ -90,7 +90,7 @@ while [ "$finished" -eq 0 ] && [ "$runs" -lt $((KILLS * 3 + 20)) ]; do
     fi
     wait "$pid"
     st=$?
-    grep -q "^resumed k from checkpoint [0-9]* (sources: .*in.csv byte [0-9]* line [0-9]*, watermark " \
+    grep -q -E "^resumed k from checkpoint [0-9]+ \(sources: .*in.csv byte [0-9]+ line [0-9]+ \(lag [0-9]+ bytes\), watermark " \
         "$out.err" && resumed=$((resumed + 1))
     # (a run killed after its final checkpoint leaves a finished job: the next says so)
     grep -q -E "^job k: checkpoint [0-9]+ \(finished\)|^job k finished at checkpoint" "$out.err" && finished=1
@@ -142,31 +142,81 @@ sed -e 's/^SELECT window_start/INSERT INTO out SELECT window_start/' "$T/q.sql" 
     echo "WITH ('connector' = 'file', 'path' = 'parts', 'format' = 'csv');"
     cat "$T/ins.body"
 } >"$T/ins.sql"
-committed() { cat $(ls "$T"/parts/part-* 2>/dev/null | sort) </dev/null 2>/dev/null; }
-runs=0 kills=0 finished=0 prefix_ok=1
-while [ "$finished" -eq 0 ] && [ "$runs" -lt $((KILLS * 3 + 20)) ]; do
-    runs=$((runs + 1))
-    "$B" run "$T/ins.sql" --job x --checkpoint-interval 20ms >/dev/null 2>"$T/x.$runs.err" &
-    pid=$!
-    if [ "$kills" -lt "$KILLS" ]; then
-        sleep "0.$(printf '%03d' $((RANDOM % 100 + 10)))"
-        kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
+# kill_loop JOB SQL PARTS REF [tide run options]: run SQL as job JOB,
+# killed (SIGKILL) at random moments, until a run finishes; after every kill
+# the committed output must be a prefix of REF's rows, and at the end REF:
+# PARTS is a directory (the part files in name order) or topic:NAME (its
+# read-committed records, one partition, in offset order).
+kill_loop() {
+    local job=$1 sql=$2 parts=$3 ref=$4 runs=0 kills=0 finished=0 prefix_ok=1 n
+    shift 4
+    committed() {
+        if [ "${parts#topic:}" != "$parts" ]; then
+            "$B" consume "${parts#topic:}" --format raw 2>/dev/null
+        else
+            cat $(ls "$parts"/part-* 2>/dev/null | sort) </dev/null 2>/dev/null
+        fi
+    }
+    while [ "$finished" -eq 0 ] && [ "$runs" -lt $((KILLS * 3 + 20)) ]; do
+        runs=$((runs + 1))
+        "$B" run "$sql" --job "$job" --checkpoint-interval 20ms "$@" >/dev/null 2>"$T/$job.$runs.err" &
+        pid=$!
+        if [ "$kills" -lt "$KILLS" ]; then
+            sleep "0.$(printf '%03d' $((RANDOM % 100 + 10)))"
+            kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
+        fi
+        wait "$pid"
+        grep -q -E "^job $job: checkpoint [0-9]+ \(finished\)|^job $job finished at checkpoint" "$T/$job.$runs.err" &&
+            finished=1
+        committed >"$T/committed"
+        n=$(wc -l <"$T/committed")
+        if ! cmp -s "$T/committed" <(head -n "$n" "$ref"); then
+            prefix_ok=0
+            bad "$job run $runs: committed output" "not a prefix of the uninterrupted output ($n rows)"
+        fi
+    done
+    [ "$prefix_ok" -eq 1 ] && ok "$job: after each of $kills kills the committed parts are a prefix of the uninterrupted output"
+    [ "$finished" -eq 1 ] && ok "$job finished after $runs runs" || bad "$job" "no run finished in $runs runs"
+    if cmp -s "$T/committed" "$ref"; then
+        ok "$job: committed output = uninterrupted output, row for row ($(wc -l <"$T/committed") rows: 0 lost, 0 duplicated)"
+    else
+        bad "$job: committed output" "$(diff "$T/committed" "$ref" | head -5)"
     fi
-    wait "$pid"
-    grep -q -E "^job x: checkpoint [0-9]+ \(finished\)|^job x finished at checkpoint" "$T/x.$runs.err" && finished=1
-    committed >"$T/committed"
-    n=$(wc -l <"$T/committed")
-    if ! cmp -s "$T/committed" <(head -n "$n" "$T/full.rows"); then
-        prefix_ok=0
-        bad "run $runs: committed output" "not a prefix of the uninterrupted output ($n rows)"
+    if [ "${parts#topic:}" = "$parts" ]; then
+        expect_eq "$job: no transaction left open or pre-committed" \
+            "$(ls -A "$parts" | grep -v '^part-' | grep -v '^.lock$' | wc -l)" "0"
     fi
-done
-[ "$prefix_ok" -eq 1 ] && ok "after each of $kills kills the committed parts are a prefix of the uninterrupted output"
-[ "$finished" -eq 1 ] && ok "file job finished after $runs runs" || bad "file job" "no run finished in $runs runs"
-if cmp -s "$T/committed" "$T/full.rows"; then ok "committed output = uninterrupted output, row for row ($(wc -l <"$T/committed") rows: 0 lost, 0 duplicated)"; else
-    bad "committed output" "$(diff "$T/committed" "$T/full.rows" | head -5)"
+}
+kill_loop x "$T/ins.sql" "$T/parts" "$T/full.rows"
+# (the same at parallelism 1 and 4: the output is the same for every P)
+sed -e "s/'path' = 'parts'/'path' = 'parts1'/" "$T/ins.sql" >"$T/ins1.sql"
+sed -e "s/'path' = 'parts'/'path' = 'parts4'/" "$T/ins.sql" >"$T/ins4.sql"
+kill_loop x1 "$T/ins1.sql" "$T/parts1" "$T/full.rows" --parallelism 1
+kill_loop x4 "$T/ins4.sql" "$T/parts4" "$T/full.rows" --parallelism 4
+
+# The same from a topic of 3 partitions (the CSV lines spread round robin;
+# bounded: the run ends at the offsets it found at start).  Its reference is
+# the uninterrupted run over the topic, which has the file run's rows (the
+# data is out of order within the bound everywhere: no late rows).
+"$B" topic create logins --partitions 3 >/dev/null 2>"$T/err" || bad "topic create" "$(cat "$T/err")"
+"$B" produce logins --format raw <"$T/in.csv" >/dev/null 2>"$T/err" || bad "produce" "$(cat "$T/err")"
+sed -e "s/'connector' = 'file', 'path' = 'in.csv'/'connector' = 'topic', 'topic' = 'logins', 'scan.bounded.mode' = 'latest-offset'/" \
+    -e "s/'path' = 'parts'/'path' = 'tparts'/" "$T/ins.sql" >"$T/tins.sql"
+sed -e "s/'connector' = 'file', 'path' = 'in.csv'/'connector' = 'topic', 'topic' = 'logins', 'scan.bounded.mode' = 'latest-offset'/" \
+    "$T/q.sql" >"$T/tq.sql"
+"$B" run "$T/tq.sql" --format csv >"$T/tfull.csv" 2>"$T/err" || bad "topic run" "$(cat "$T/err")"
+tail -n +2 "$T/tfull.csv" >"$T/tfull.rows"
+if cmp -s <(sort "$T/tfull.rows") <(sort "$T/full.rows"); then ok "topic run = file run (as sets)"; else
+    bad "topic run" "$(diff <(sort "$T/tfull.rows") <(sort "$T/full.rows") | head -5)"
 fi
-expect_eq "no transaction left open or pre-committed" "$(ls -A "$T/parts" | grep -v '^part-' | grep -v '^.lock$' | wc -l)" "0"
+kill_loop t "$T/tins.sql" "$T/tparts" "$T/tfull.rows"
+# topic in, topic out: one log transaction per checkpoint
+"$B" topic create tout --partitions 1 >/dev/null 2>"$T/err" || bad "topic create tout" "$(cat "$T/err")"
+sed -e "s/'connector' = 'file', 'path' = 'tparts', 'format' = 'csv'/'connector' = 'topic', 'topic' = 'tout', 'format' = 'csv'/" \
+    "$T/tins.sql" >"$T/tt.sql"
+kill_loop tt "$T/tt.sql" "topic:tout" "$T/tfull.rows"
+expect_grep "topic positions in the manifest" "^info sources: topic logins \[0@[0-9]+, 1@[0-9]+, 2@[0-9]+\] \(lag 0 records\)" \
+    "$(ls "$TIDE_DATA"/jobs/t/checkpoints/*.manifest | tail -1)"
 
 # refusals: another plan
 sed 's/INTERVAL .1. MINUTE/INTERVAL '"'"'2'"'"' MINUTE/' "$T/q.sql" >"$T/q2.sql"

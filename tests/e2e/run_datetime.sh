@@ -166,8 +166,34 @@ printf "CREATE TABLE x (s STRING, rt AS TO_TIMESTAMP(s, 'yyyy-QQ'), WATERMARK FO
 (cd "$T/ex" && "$B" run e1.sql >/dev/null 2>"$T/e1")
 expect_grep "bad format: position" "e1.sql:1:" "$T/e1"
 expect_grep "bad format: why" "pattern letter 'Q'" "$T/e1"
-printf "SELECT NOW();\n" >"$T/ex/e2.sql"
+printf "SELECT CURRENT_TIME;\n" >"$T/ex/e2.sql"
 (cd "$T/ex" && "$B" run e2.sql >/dev/null 2>"$T/e2")
-expect_grep "NOW refused" "e2.sql:1:8: NOW is processing time" "$T/e2"
+expect_grep "CURRENT_TIME refused" "e2.sql:1:8: CURRENT_TIME is not supported .tide has no TIME type" "$T/e2"
+
+# Processing time: NOW(), CURRENT_TIMESTAMP, LOCALTIMESTAMP and
+# UNIX_TIMESTAMP() read the clock between the run's start and end;
+# CURRENT_DATE is that day's midnight (UTC).
+cat >"$T/ex/now.sql" <<'EOF'
+CREATE TABLE w (s STRING, v BIGINT, rt AS TO_TIMESTAMP(s), WATERMARK FOR rt AS rt)
+WITH ('connector' = 'file', 'path' = 'w.csv', 'format' = 'csv');
+SELECT DATE_FORMAT(NOW(), 'yyyy-MM-dd HH:mm:ss.SSS'), DATE_FORMAT(CURRENT_TIMESTAMP, 'yyyy-MM-dd HH:mm:ss.SSS'),
+  DATE_FORMAT(LOCALTIMESTAMP, 'yyyy-MM-dd HH:mm:ss.SSS'), UNIX_TIMESTAMP(), CURRENT_DATE, v FROM w WHERE v < 200;
+EOF
+t0=$(date +%s%3N)
+(cd "$T/ex" && "$B" run now.sql --format csv >"$T/now" 2>"$T/now.err")
+st=$?
+t1=$(date +%s%3N)
+expect_eq "processing time: exit status" "$st" "0"
+tail -n +2 "$T/now" >"$T/now.rows"
+sqlite3 "$T/db" "CREATE TABLE nw (a TEXT, b TEXT, c TEXT, u INTEGER, d TEXT, v INTEGER);"
+sqlite3 "$T/db" ".mode csv" ".import $T/now.rows nw"
+out=$(sqlite3 "$T/db" "SELECT COUNT(*),
+  SUM(CAST(round((julianday(a) - 2440587.5) * 86400000) AS INTEGER) BETWEEN $t0 AND $t1),
+  SUM(CAST(round((julianday(b) - 2440587.5) * 86400000) AS INTEGER) BETWEEN $t0 AND $t1 AND
+      CAST(round((julianday(c) - 2440587.5) * 86400000) AS INTEGER) BETWEEN $t0 AND $t1),
+  SUM(u BETWEEN $t0 / 1000 AND $t1 / 1000),
+  SUM(d = date(a) || ' 00:00:00.000') FROM nw")
+n=$(awk -F, '$2 < 200' "$T/ex/w.csv" | wc -l)
+expect_eq "processing time: every row inside the run" "$out" "$n|$n|$n|$n|$n"
 
 e2e_finish

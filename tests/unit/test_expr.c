@@ -2042,6 +2042,24 @@ static void test_flink_time_functions(void)
     TT_OK(eval1(x, &v, &e));
     TT_ASSERT(v.is_null && tide_expr_faults(x, &rows, &why) == 1 && strstr(why, "TIMESTAMPADD(YEAR"));
     tide_expr_free(x);
+    /* processing time from an injected clock: read at each evaluation */
+    tide_clock_manual mc;
+    tide_clock_manual_init(&mc, 1714617000123LL); /* 2024-05-02 02:30:00.123 */
+    static const struct {
+        tide_expr_now_kind k;
+        int64_t want;
+    } nows[] = {{TIDE_EXPR_NOW, 1714617000123LL}, {TIDE_EXPR_NOW_DATE, 1714608000000LL},
+                {TIDE_EXPR_NOW_SECONDS, 1714617000LL}};
+    for (int i = 0; i < 3; i++) {
+        TT_OK(tide_expr_now(&x, &mc.clock, nows[i].k, &e));
+        TT_OK(eval1(x, &v, &e));
+        TT_ASSERT_EQ_INT(v.u.i64, nows[i].want);
+        mc.now_ms += 86400000;
+        TT_OK(eval1(x, &v, &e));
+        TT_ASSERT_EQ_INT(v.u.i64, nows[i].want + (i == 2 ? 86400 : 86400000));
+        mc.now_ms -= 86400000;
+        tide_expr_free(x);
+    }
     tide_expr_literal_i64(&n, 7, &e);
     TT_ASSERT(tide_expr_from_epoch(&x, n, 6, &e) == TIDE_EINVAL && !x);
     TT_ASSERT(tide_expr_ts_parse(&x, lit_s("x"), lit_s("yyyy-QQ"), false, &e) == TIDE_EINVAL && !x);
