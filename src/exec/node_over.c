@@ -21,10 +21,11 @@
 #include <string.h>
 
 #define NIL UINT32_MAX
-#define OVER_SNAP_VERSION 1
+#define OVER_SNAP_VERSION 2
 
 typedef struct orow {
     int64_t ts;
+    uint64_t step; /* the watermark step it arrived in */
     uint64_t seq;  /* arrival number */
     uint32_t key;
     uint32_t next; /* frame FIFO link */
@@ -54,7 +55,10 @@ typedef struct over_node {
     uint32_t *due; /* rows a watermark releases */
     size_t dcap;
     uint64_t seq;
+    uint64_t step; /* watermarks seen */
     int64_t wm;
+    uint32_t *all_cols; /* 0..ncols-1 */
+    tide_buf ident;     /* scratch: a row's identity */
     tide_value *tmp; /* ncols: a row being read */
     tide_value *res; /* n_aggs results */
     uint8_t *kbuf;
@@ -67,19 +71,24 @@ typedef struct over_node {
 
 static void row_free(over_node *s, uint32_t i) { tide_rows_release(&s->pool, i); }
 
-/* A new row holding copies of v[0..ncols) (strings copied). */
-static int row_new(over_node *s, int64_t ts, uint64_t seq, uint32_t key, const tide_value *v, uint32_t *out,
-                   tide_err *e)
+/* A new row holding copies of v[0..ncols) (strings copied) and, as its
+ * extra bytes, its identity: every column by data/key.h (the tie-break of
+ * rows with equal ts). */
+static int row_new(over_node *s, int64_t ts, uint64_t step, uint64_t seq, uint32_t key, const tide_value *v,
+                   uint32_t *out, tide_err *e)
 {
     uint32_t i;
-    int rc = tide_rows_add(&s->pool, v, NULL, 0, &i, e);
+    s->ident.len = 0;
+    if (tide_key_append_values(&s->ident, v, s->all_cols, s->ncols) != 0)
+        return tide_err_set(e, TIDE_ENOMEM, "over node: out of memory for a row");
+    int rc = tide_rows_add(&s->pool, v, s->ident.data, s->ident.len, &i, e);
     if (rc != 0)
         return rc;
     if (i + 1u > s->rcap && tide_array_grow((void **)&s->rows, &s->rcap, i + 1u, sizeof *s->rows) != 0) {
         tide_rows_release(&s->pool, i);
         return tide_err_set(e, TIDE_ENOMEM, "over node: out of memory for rows");
     }
-    s->rows[i] = (orow){.ts = ts, .seq = seq, .key = key, .next = NIL};
+    s->rows[i] = (orow){.ts = ts, .step = step, .seq = seq, .key = key, .next = NIL};
     *out = i;
     return 0;
 }
@@ -302,14 +311,28 @@ static int run_key(over_node *s, okey *k, const uint32_t *due, size_t n, tide_er
     return 0;
 }
 
+/* The processing order: key, ts, then among equal ts the earlier
+ * watermark step, then (within a step, where rows of several upstream
+ * instances interleave by thread timing) the rows' identities, then
+ * arrival: so ROWS frames and floating-point sums do not depend on P. */
 static int due_cmp(const void *pa, const void *pb, void *ctx)
 {
     const over_node *s = ctx;
-    const orow *x = &s->rows[*(const uint32_t *)pa], *y = &s->rows[*(const uint32_t *)pb];
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    const orow *x = &s->rows[a], *y = &s->rows[b];
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
     if (x->ts != y->ts)
         return x->ts < y->ts ? -1 : 1;
+    if (x->step != y->step)
+        return x->step < y->step ? -1 : 1;
+    size_t la, lb;
+    const uint8_t *ia = tide_rows_extra(&s->pool, a, &la), *ib = tide_rows_extra(&s->pool, b, &lb);
+    int c = memcmp(ia, ib, la < lb ? la : lb);
+    if (c != 0)
+        return c;
+    if (la != lb)
+        return la < lb ? -1 : 1;
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
@@ -329,6 +352,8 @@ static void over_free(void *self)
     free(s->heap);
     free(s->due);
     free(s->tmp);
+    free(s->all_cols);
+    tide_buf_free(&s->ident);
     free(s->res);
     free(s->kbuf);
     free(s->aggs);
@@ -380,10 +405,13 @@ int tide_node_over_make(void *cfg, uint32_t instance, uint32_t parallelism, void
     s->slot_off = calloc(c->n_aggs, sizeof *s->slot_off);
     s->res = calloc(c->n_aggs, sizeof *s->res);
     s->tmp = calloc(s->ncols + 1, sizeof *s->tmp);
-    if (!s->aggs || !s->slot_off || !s->res || !s->tmp) {
+    s->all_cols = calloc(s->ncols + 1, sizeof *s->all_cols);
+    if (!s->aggs || !s->slot_off || !s->res || !s->tmp || !s->all_cols) {
         rc = tide_err_set(e, TIDE_ENOMEM, "over node: out of memory");
         goto fail;
     }
+    for (uint32_t i = 0; i < s->ncols; i++)
+        s->all_cols[i] = i;
     for (uint32_t a = 0; a < c->n_aggs; a++) {
         tide_type t = c->aggs[a].arg < 0 ? TIDE_TYPE_NULL : tide_schema_col(c->in, (size_t)c->aggs[a].arg)->type;
         if ((rc = tide_agg_bind_kind(&s->aggs[a], c->aggs[a].kind, t, c->unbounded ? 0 : TIDE_AGG_RETRACTABLE, e)) != 0)
@@ -441,7 +469,7 @@ static int over_batch(void *self, uint32_t in, const tide_cbatch *b, const uint3
         for (size_t col = 0; col < s->ncols; col++)
             s->tmp[col] = tide_cbatch_get(b, (uint32_t)col, r);
         if ((rc = key_get(s, s->kbuf, (uint32_t)kl, &key, e)) != 0 ||
-            (rc = row_new(s, ts, s->seq, key, s->tmp, &row, e)) != 0)
+            (rc = row_new(s, ts, s->step, s->seq, key, s->tmp, &row, e)) != 0)
             break;
         s->seq++;
         if ((rc = heap_push(s, row, e)) != 0)
@@ -459,6 +487,7 @@ static int over_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err *e
     over_node *s = self;
     s->cx = cx;
     s->wm = wm;
+    s->step++;
     size_t n = 0;
     while (s->hn > 0 && s->rows[s->heap[0]].ts <= wm) {
         if (n + 1 > s->dcap && tide_array_grow((void **)&s->due, &s->dcap, n + 1, sizeof *s->due) != 0)
@@ -488,6 +517,7 @@ static int over_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err *e
 static void put_row(tide_snap_w *w, const over_node *s, uint32_t r)
 {
     tide_snap_put_i64(w, s->rows[r].ts);
+    tide_snap_put_u64(w, s->rows[r].step);
     tide_snap_put_u64(w, s->rows[r].seq);
     const tide_value *v = row_vals(s, r);
     for (size_t c = 0; c < s->ncols; c++)
@@ -530,6 +560,7 @@ static int over_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
     put_fingerprint(&w, s->cfg, s->ncols);
     tide_snap_put_i64(&w, s->wm);
     tide_snap_put_u64(&w, s->seq);
+    tide_snap_put_u64(&w, s->step);
     tide_snap_put_varint(&w, s->nkeys);
     for (size_t i = 0; i < s->nkeys; i++) {
         const okey *k = &s->keys[i];
@@ -552,7 +583,7 @@ static int over_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
 static int get_row(tide_snap_r *r, over_node *s, uint32_t key, uint32_t *out, tide_err *e)
 {
     int64_t ts = tide_snap_get_i64(r);
-    uint64_t seq = tide_snap_get_u64(r);
+    uint64_t step = tide_snap_get_u64(r), seq = tide_snap_get_u64(r);
     for (size_t c = 0; c < s->ncols; c++) {
         s->tmp[c] = tide_snap_get_value(r);
         tide_type want = tide_schema_col(s->cfg->in, c)->type;
@@ -561,7 +592,7 @@ static int get_row(tide_snap_r *r, over_node *s, uint32_t key, uint32_t *out, ti
     }
     if (tide_snap_failed(r))
         return tide_snap_close(r, e);
-    return row_new(s, ts, seq, key, s->tmp, out, e);
+    return row_new(s, ts, step, seq, key, s->tmp, out, e);
 }
 
 static int over_restore(void *self, const void *buf, size_t len, tide_err *e)
@@ -576,6 +607,7 @@ static int over_restore(void *self, const void *buf, size_t len, tide_err *e)
                             "snapshot of over: another configuration (columns, keys, aggregates or frame differ)");
     s->wm = tide_snap_get_i64(&r);
     s->seq = tide_snap_get_u64(&r);
+    s->step = tide_snap_get_u64(&r);
     uint64_t nk = tide_snap_get_varint(&r);
     if (nk > tide_snap_remaining(&r))
         tide_snap_fail(&r);

@@ -7,11 +7,15 @@
  * is counted TIDE_NODE_LATE and gets no output row (Flink drops it and
  * counts it in numLateRecordsDropped).  A row with a NULL ts is counted
  * TIDE_NODE_BAD.  Every other row is buffered until the watermark reaches
- * its ts; then the rows of each key are processed in (ts, arrival) order,
- * and each gives one output row: its first n_pass columns, then the
- * aggregates over its frame:
+ * its ts; then the rows of each key are processed in ts order, and each
+ * gives one output row: its first n_pass columns, then the aggregates over
+ * its frame.  Rows with equal ts are processed in arrival order (Flink's)
+ * when they arrived in different watermark steps, and within one step, where
+ * rows of several upstream instances interleave by thread timing, by
+ * their values (data/key.h order of all columns), so that the result does
+ * not depend on P:
  *   ROWS n PRECEDING       the row and the n rows of its key processed just
- *                          before it (rows with equal ts in arrival order);
+ *                          before it;
  *   RANGE d PRECEDING      every row of its key with ts' in [ts - d, ts],
  *                          the rows with an equal ts included (they all get
  *                          the same values);
@@ -27,8 +31,9 @@
  * Sliding frames retract the rows that leave (exec/agg.h: MIN and MAX in
  * their retractable, ordered-multiset form).
  *
- * Snapshot "over" version 1: the watermark, the arrival counter, every
- * key's bytes, aggregate states and frame rows, and the buffered rows.
+ * Snapshot "over" version 2: the watermark, the arrival and step
+ * counters, every key's bytes, aggregate states and frame rows, and the
+ * buffered rows (each with its step and arrival number).
  */
 #ifndef TIDE_EXEC_NODE_OVER_H
 #define TIDE_EXEC_NODE_OVER_H

@@ -677,6 +677,12 @@ static void test_multi_stage(void)
         "SELECT country, ts, SUM(user_id) OVER (PARTITION BY country ORDER BY ts\n"
         "  ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s FROM logins;\n",
         "SELECT ts, COUNT(*) OVER (ORDER BY ts) AS n FROM logins;\n",
+        /* OVER over a window aggregation at P instances (rows tied in
+         * window_time from several instances) */
+        "SELECT country, device, window_time, n, SUM(n) OVER (PARTITION BY country ORDER BY window_time\n"
+        "  ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s FROM (SELECT country, device, window_time,\n"
+        "  COUNT(*) AS n FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+        "  GROUP BY window_start, window_end, window_time, country, device);\n",
         /* Top-N per country (exec/node_topn: a changelog by rank) */
         "SELECT * FROM (SELECT country, user_id, ts,\n"
         "  ROW_NUMBER() OVER (PARTITION BY country ORDER BY user_id DESC) AS rn FROM logins)\n"
