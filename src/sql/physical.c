@@ -1008,7 +1008,8 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     out->order = ord;
     out->norder = nk + 2;
     out->ordered = true;
-    if (nkeep) { /* the groups of rows the WHERE keeps, keys back in GROUP BY order */
+    if (nkeep || perm) { /* keys back in GROUP BY order, the hidden count and the w0.. keys dropped
+                          * (their groups first: the rows the WHERE keeps) */
         const tide_schema *gs;
         if ((rc = plan_schema(pl, wa, &gs)) != 0)
             return rc;
@@ -1030,25 +1031,7 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                 return nomem(pl, wa);
             *keep[j] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = TIDE_TYPE_BOOLEAN, .col = nk + j};
         }
-        return add_calc(pl, wa, out, keep, nkeep, cols, wa->ncols, gs, "where");
-    }
-    if (perm) { /* keys back in GROUP BY order (and the hidden count dropped) */
-        const tide_schema *gs;
-        if ((rc = plan_schema(pl, wa, &gs)) != 0)
-            return rc;
-        tide_sql_bexpr **cols = alloc(pl, (wa->ncols + 1) * sizeof *cols);
-        if (!cols)
-            return nomem(pl, wa);
-        for (uint32_t i = 0; i < wa->ncols; i++) {
-            uint32_t from = i;
-            for (uint32_t j = 0; i < nk && j < nk; j++)
-                if (perm[j] == i)
-                    from = j;
-            if (!(cols[i] = alloc(pl, sizeof *cols[i])))
-                return nomem(pl, wa);
-            *cols[i] = (tide_sql_bexpr){.kind = TIDE_SQL_BX_COLUMN, .type = tide_schema_col(gs, i)->type, .col = from};
-        }
-        return add_calc(pl, wa, out, NULL, 0, cols, wa->ncols, gs, "project");
+        return add_calc(pl, wa, out, nkeep ? keep : NULL, nkeep, cols, wa->ncols, gs, nkeep ? "where" : "project");
     }
     if (na == 0)
         return drop_hidden(pl, wa, out);
