@@ -465,7 +465,7 @@ static int over_batch(void *self, uint32_t in, const tide_cbatch *b, const uint3
             break;
         }
         tide_key_row_put(b, r, c->key_cols, c->n_keys, s->kbuf);
-        uint32_t key, row;
+        uint32_t key = 0, row = 0;
         for (size_t col = 0; col < s->ncols; col++)
             s->tmp[col] = tide_cbatch_get(b, (uint32_t)col, r);
         if ((rc = key_get(s, s->kbuf, (uint32_t)kl, &key, e)) != 0 ||

@@ -1767,7 +1767,7 @@ static tide_sql_stmt *parse_stmt(parser *p)
     }
     if (accept_kw(p, TIDE_SQL_KW_SET)) { /* SET 'key' = 'value' */
         tide_sql_token kt = p->tok, vt;
-        size_t kn, vn;
+        size_t kn = 0, vn = 0;
         char *k, *v;
         if (kt.kind != TIDE_SQL_TOK_STRING)
             return expected(p, "a setting's name in quotes after SET");
