@@ -1041,12 +1041,6 @@ static int plan_group_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
     if (wa->ncols != nk + na)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
-    for (uint32_t i = 0; i < na; i++) {
-        const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
-        if ((c->agg.kind == TIDE_AGG_MIN || c->agg.kind == TIDE_AGG_MAX) && c->agg.in_type == TIDE_TYPE_STRING)
-            return sqlfail(pl, TIDE_EUNSUPPORTED, c->ast ? c->ast->pos : wa->pos,
-                           "not supported yet: MIN/MAX of a STRING in a GROUP BY without a window");
-    }
     agg_in ai;
     int rc = plan_agg_input(pl, wa, false, false, &ai);
     if (rc)

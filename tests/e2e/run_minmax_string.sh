@@ -51,6 +51,49 @@ check "HOP 2 h by 1 h: MAX of a STRING" \
     "SELECT window_end, MAX(country) AS hi FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' HOUR, INTERVAL '2' HOUR)) GROUP BY window_start, window_end;" \
     "SELECT strftime('%Y-%m-%d %H:00:00.000', h, '+2 hour'), MAX(country) FROM (SELECT strftime('%Y-%m-%d %H:00:00', ts) AS h, country FROM t UNION ALL SELECT strftime('%Y-%m-%d %H:00:00', ts, '-1 hour'), country FROM t) GROUP BY h;"
 
+# unwindowed GROUP BY: a changelog (emitted per watermark step: 30,000 rows
+# read in many steps) whose -U rows carry the previous STRING; and one over
+# another's changelog (MIN/MAX retract through an ordered set: the counts
+# per user as text, which change at every step)
+awk 'BEGIN {
+    seed = 5; split("de DE dk us US usa br brazil fr FR", c, " ")
+    for (i = 0; i < 30000; i++) {
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        r = int(seed / 65536); t = i * 5760 + r % 1000
+        d = int(t / 86400000); ms = t % 86400000
+        printf "2024-03-%02d %02d:%02d:%02d.%03d,%d,%s\n", 9 + d, int(ms / 3600000), int(ms / 60000) % 60, int(ms / 1000) % 60, ms % 1000, r % 50, c[r % 10 + 1]
+    }
+}' >"$T/big.csv"
+sqlite3 "$T/db" <<EOF
+CREATE TABLE b (ts TEXT, user_id INTEGER, country TEXT);
+.mode csv
+.import $T/big.csv b
+EOF
+btable="CREATE TABLE t (ts TIMESTAMP(3), user_id BIGINT, country STRING, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'file', 'path' = 'big.csv', 'format' = 'csv');"
+changelog_check() { # NAME QUERY SQLITE-QUERY (over b)
+    printf '%s\n%s\n' "$btable" "$2" >"$T/q.sql"
+    sqlite3 -list -separator , "$T/db" "$3" | sort >"$T/want"
+    local p
+    for p in 1 2 4; do
+        if ! "$B" run "$T/q.sql" --format csv --parallelism $p >"$T/out.$p" 2>"$T/err"; then
+            bad "$1 at P=$p" "$(head -3 "$T/err")"; return; fi
+        # applied: +I/+U add a row, -U/-D remove one
+        awk -F, 'NR > 1 { k = substr($0, index($0, ",") + 1); c[k] += ($1 == "+I" || $1 == "+U") ? 1 : -1 }
+                 END { for (k in c) for (i = 0; i < c[k]; i++) print k }' "$T/out.$p" | sort >"$T/got.$p"
+        grep -q '^-U,' "$T/out.$p" || { bad "$1" "no -U row at P=$p: proves little"; return; }
+        cmp -s "$T/got.1" "$T/got.$p" || { bad "$1: P=$p differs from P=1" "$(diff "$T/got.1" "$T/got.$p" | head -3)"; return; }
+    done
+    if [ "$(wc -l <"$T/want")" -lt 20 ]; then bad "$1" "only $(wc -l <"$T/want") rows: proves little"; return; fi
+    if cmp -s "$T/got.1" "$T/want"; then ok "$1: $(wc -l <"$T/want") rows equal sqlite3's at P = 1, 2, 4 ($(grep -c '^-U,' "$T/out.1") -U rows)"; else
+        bad "$1" "$(diff "$T/got.1" "$T/want" | head -5)"; fi
+}
+changelog_check "unwindowed GROUP BY: MIN, MAX of a STRING (the changelog applied)" \
+    "SELECT user_id, MIN(country) AS lo, MAX(country) AS hi, COUNT(*) AS n FROM t GROUP BY user_id;" \
+    "SELECT user_id, MIN(country), MAX(country), COUNT(*) FROM b GROUP BY user_id;"
+changelog_check "GROUP BY over a changelog: MIN, MAX of STRINGs that are retracted" \
+    "SELECT b, MIN(c) AS lo, MAX(c) AS hi, COUNT(*) AS n FROM (SELECT user_id % 25 AS b, CAST(COUNT(*) AS STRING) AS c FROM t GROUP BY user_id) GROUP BY b;" \
+    "SELECT b, MIN(c), MAX(c), COUNT(*) FROM (SELECT user_id % 25 AS b, CAST(COUNT(*) AS TEXT) AS c FROM b GROUP BY user_id) GROUP BY b;"
+
 # TUMBLE with early firings runs on the window node, which keeps copies of
 # its previous STRING results for the -U rows: the changelog nets out to
 # sqlite3's rows

@@ -508,8 +508,9 @@ static void test_refused(void)
                       "PARTITION BY country, DESCRIPTOR(ts), INTERVAL '5' MINUTE)) GROUP BY window_start, "
                       "window_end, device);",
                       5, "SESSION PARTITION BY a column that is not a GROUP BY key", "country,");
-    expect_refused_at("SELECT * FROM (SELECT country, MIN(device) AS m FROM logins GROUP BY country);", 5,
-                      "MIN/MAX of a STRING in a GROUP BY without a window", "MIN(device)");
+    expect_refused_at("SELECT * FROM (SELECT a.user_id FROM logins a JOIN logins b ON a.user_id = b.user_id "
+                      "UNION ALL SELECT user_id FROM logins CROSS JOIN (SELECT 1 AS one FROM logins) c);",
+                      5, "CROSS joins", "CROSS JOIN (");
     expect_refused(
         "SELECT a.window_start FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR)) "
         "a JOIN "
