@@ -35,6 +35,19 @@
 #define TT_ASAN 0
 #endif
 
+/* TT_SANITIZED: 1 under AddressSanitizer or ThreadSanitizer, where code runs
+ * several times slower: a long test may cover less there (and says so). */
+#if TT_ASAN || defined(__SANITIZE_THREAD__)
+#define TT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TT_SANITIZED 1
+#endif
+#endif
+#ifndef TT_SANITIZED
+#define TT_SANITIZED 0
+#endif
+
 static int tt_failed_now;
 static int tt_pass, tt_fail, tt_skip;
 
