@@ -10,9 +10,12 @@
  */
 #include "server/metrics.h"
 
+#include "log/topic.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -258,5 +261,69 @@ int tide_srv_metrics(const tide_srv_snapshot *snap, tide_buf *out, tide_err *e)
         out->len = mark;
         return tide_err_set(e, rc, "metrics: out of memory");
     }
+    return 0;
+}
+
+void tide_srv_topics_free(tide_srv_topic_snap *t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++) {
+        free((char *)t[i].name);
+        free((tide_srv_partition_snap *)t[i].parts);
+    }
+    free(t);
+}
+
+int tide_srv_topics_load(const char *datadir, tide_srv_topic_snap **out, size_t *nout, tide_err *e)
+{
+    *out = NULL;
+    *nout = 0;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = tide_topic_list(datadir, &names, &n, e);
+    if (rc != 0)
+        return rc;
+    tide_srv_topic_snap *t = n ? calloc(n, sizeof *t) : NULL;
+    size_t done = 0; /* entries of t filled */
+    if (n && !t) {
+        rc = tide_err_set(e, TIDE_ENOMEM, "metrics: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tide_partition_info *pi = NULL;
+        uint32_t np = 0;
+        tide_err de = {0};
+        if ((rc = tide_topic_describe(datadir, names[i], &pi, &np, &de)) == TIDE_ENOENT) {
+            rc = 0; /* deleted since it was listed */
+            continue;
+        }
+        if (rc != 0) {
+            tide_err_set(e, rc, "%s", de.msg);
+            goto out;
+        }
+        tide_srv_partition_snap *ps = np ? calloc(np, sizeof *ps) : NULL;
+        char *name = strdup(names[i]);
+        if ((np && !ps) || !name) {
+            free(pi);
+            free(ps);
+            free(name);
+            rc = tide_err_set(e, TIDE_ENOMEM, "metrics: out of memory");
+            goto out;
+        }
+        for (uint32_t p = 0; p < np; p++)
+            ps[p] = (tide_srv_partition_snap){.partition = (int)pi[p].partition,
+                                              .start_offset = (int64_t)pi[p].first_offset,
+                                              .end_offset = (int64_t)pi[p].next_offset,
+                                              .bytes = pi[p].bytes};
+        free(pi);
+        t[done++] = (tide_srv_topic_snap){.name = name, .parts = ps, .nparts = np};
+    }
+out:
+    tide_topic_names_free(names, n);
+    if (rc != 0) {
+        tide_srv_topics_free(t, done);
+        return rc;
+    }
+    *out = t;
+    *nout = done;
     return 0;
 }

@@ -90,4 +90,11 @@ typedef struct tide_srv_snapshot {
  * leaves *out as it was. */
 int tide_srv_metrics(const tide_srv_snapshot *snap, tide_buf *out, tide_err *e);
 
+/* Every topic of a data directory with its partitions' offsets and bytes
+ * (log/topic.h), for a snapshot's topics: *out has *n entries, names and
+ * arrays owned by it; free with tide_srv_topics_free.  A topic deleted
+ * while this runs is left out. */
+int tide_srv_topics_load(const char *datadir, tide_srv_topic_snap **out, size_t *n, tide_err *e);
+void tide_srv_topics_free(tide_srv_topic_snap *t, size_t n);
+
 #endif

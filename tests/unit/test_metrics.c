@@ -5,6 +5,7 @@
  * TYPE just before its group, no family appears in two groups, every label
  * value is a well-escaped string.  (tests/e2e/metrics.sh parses a real
  * server's output with prometheus_client's parser.) */
+#include "log_tt.h"
 #include "server/metrics.h"
 #include "tt.h"
 
@@ -242,8 +243,54 @@ static void test_render(void)
     tide_buf_free(&b);
 }
 
+/* The topics of a data directory: offsets and bytes as written (the counts
+ * the test appended), a deleted topic left out. */
+static void test_topics_load(void)
+{
+    const char *dir = tt_tmpdir("test_metrics_topics");
+    TT_ASSERT(dir);
+    TT_OK(lt_topic(dir, "a", 3, 1 << 20, NULL));
+    TT_OK(lt_topic(dir, "b", 1, 1 << 20, NULL));
+    TT_OK(lt_topic(dir, "gone", 1, 1 << 20, NULL));
+    tide_err e = {0};
+    tide_log_writer *w = NULL;
+    TT_OK(tide_log_writer_open(&w, dir, "a", NULL, &e));
+    static const uint64_t counts[3] = {10, 0, 257};
+    for (uint32_t p = 0; p < 3; p++)
+        if (counts[p])
+            TT_OK(lt_append(w, p, 1, 0, counts[p], &e));
+    TT_OK(tide_log_writer_close(w, &e));
+    TT_OK(tide_topic_delete(dir, "gone", &e));
+
+    tide_srv_topic_snap *t = NULL;
+    size_t n = 0;
+    TT_OK(tide_srv_topics_load(dir, &t, &n, &e));
+    TT_ASSERT_EQ_INT(n, 2);
+    const tide_srv_topic_snap *a = strcmp(t[0].name, "a") == 0 ? &t[0] : &t[1];
+    const tide_srv_topic_snap *b = a == &t[0] ? &t[1] : &t[0];
+    TT_ASSERT_EQ_STR(a->name, "a");
+    TT_ASSERT_EQ_STR(b->name, "b");
+    TT_ASSERT_EQ_INT(a->nparts, 3);
+    TT_ASSERT_EQ_INT(b->nparts, 1);
+    for (uint32_t p = 0; p < 3; p++) {
+        TT_ASSERT_EQ_INT(a->parts[p].partition, p);
+        TT_ASSERT_EQ_INT(a->parts[p].start_offset, 0);
+        TT_ASSERT_EQ_INT(a->parts[p].end_offset, counts[p]);
+        TT_ASSERT(counts[p] ? a->parts[p].bytes > counts[p] * 8 : true);
+    }
+    TT_ASSERT_EQ_INT(b->parts[0].end_offset, 0);
+    /* rendered */
+    tide_srv_snapshot snap = {.now_ms = 0, .topics = t, .ntopics = n};
+    tide_buf out = {0};
+    TT_OK(tide_srv_metrics(&snap, &out, &e));
+    TT_ASSERT(has_line(&out, "tide_topic_end_offset{topic=\"a\",partition=\"2\"} 257"));
+    tide_buf_free(&out);
+    tide_srv_topics_free(t, n);
+}
+
 int main(void)
 {
     TT_RUN(test_render);
+    TT_RUN(test_topics_load);
     TT_DONE();
 }
