@@ -8,6 +8,7 @@
 #include "data/timefmt.h"
 #include "job/coord.h"
 #include "job/status.h"
+#include "job/version.h"
 #include "log/topic.h"
 #include "state/ckpt.h"
 #include "tide.h"
@@ -93,6 +94,8 @@ static int job_list(const char *datadir)
     for (struct dirent *de; (de = readdir(d));) {
         if (!tide_topic_name_valid(de->d_name))
             continue;
+        if (tide_ver_is_deployed(datadir, de->d_name))
+            continue; /* a deployed job: its versions NAME.vN are the named jobs */
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
             char **nn = realloc(names, cap * sizeof *nn);

@@ -18,7 +18,6 @@
 #include "cli/produce.h"
 #include "connect/sink.h"
 #include "log/topic.h"
-#include "base/hash.h"
 #include "job/coord.h"
 #include "job/job.h"
 #include "data/timefmt.h"
@@ -235,20 +234,6 @@ typedef struct named_opts {
     const char *datadir;
 } named_opts;
 
-/* The plan's fingerprint: its logical plan and physical graph in words
- * (every operator, window, aggregate, expression, parallelism). */
-static int fingerprint(const tide_sql_plan *plan, const tide_job_spec *spec, uint64_t *out)
-{
-    tide_buf b = {0};
-    int rc = tide_sql_explain(plan, &b);
-    if (rc == 0)
-        rc = tide_job_spec_explain(spec, &b);
-    if (rc == 0)
-        *out = tide_hash64(b.data, b.len, 0x74696465706c616eULL);
-    tide_buf_free(&b);
-    return rc;
-}
-
 static void report_line(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -281,7 +266,7 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const
                              .job = named->name,
                              .interval_ms = named->interval_ms,
                              .report = report_line};
-        if (fingerprint(plan, spec, &cc.plan) != 0) {
+        if (tide_sql_fingerprint(plan, spec, &cc.plan) != 0) {
             tide_cli_error("out of memory");
             tide_job_spec_free(spec);
             return TIDE_CLI_RUNTIME;
