@@ -21,7 +21,7 @@
  * output watermarks (tide_task_hold_watermark), so a hold anywhere in the
  * chain holds back every port of the task (conservative, never late).
  *
- * Checkpoints.  Each instance's section ("flow-instance", version 3) holds
+ * Checkpoints.  Each instance's section ("flow-instance", version 4) holds
  * the node's own snapshot and the watermark state the runtime keeps for it:
  * the last watermark delivered to the instance (cx->wm), its hold and
  * whether it ended (a restored instance that had ended is not ended
@@ -33,7 +33,12 @@
  * task runs: the restored flow then delivers, aligns and forwards
  * watermarks exactly as the flow that wrote the checkpoint did after it
  * (no watermark delivered twice, none forwarded unheld, a multi-input
- * node reading its inputs in the same steps).
+ * node reading its inputs in the same steps).  Last, the instance's job
+ * counters (records in, bad, late, out, ...: what it counted before the
+ * barrier, restored counts included), so a restored flow's counters go on
+ * from the checkpoint's and a job that was killed and resumed ends with
+ * the counts of an uninterrupted run.  Version 3 (without the counters)
+ * is still read: its counters restore as 0.
  */
 #include "exec/flow.h"
 
@@ -160,6 +165,9 @@ struct tide_node_ctx {
     int64_t wm;   /* last watermark delivered (sources: emitted) */
     int64_t hold; /* tide_node_hold */
     bool ended;
+    /* what this instance counted (restored counts included): its task's
+     * thread only, and the coordinator's once the task ended */
+    uint64_t counts[TIDE_NODE_COUNTERS];
     /* a restored task root: its task's watermarks, set once the task exists */
     bool rs_task;
     int64_t *rs_in_wm;
@@ -498,8 +506,10 @@ void tide_node_hold(tide_node_ctx *cx, int64_t hold) { cx->hold = hold; }
 
 void tide_node_count(tide_node_ctx *cx, tide_node_counter c, uint64_t n)
 {
-    if ((unsigned)c < TIDE_NODE_COUNTERS)
+    if ((unsigned)c < TIDE_NODE_COUNTERS) {
+        cx->counts[c] += n;
         atomic_fetch_add_explicit(&cx->f->counts[c], n, memory_order_relaxed);
+    }
 }
 
 void tide_flow_counts(const tide_flow *f, uint64_t out[TIDE_NODE_COUNTERS])
@@ -675,6 +685,24 @@ static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b)
     tide_buf_free(b);
 }
 
+#define FLOW_INST_VERSION 4
+
+/* Open an instance's section: this build's version, else version 3
+ * (*version says which). */
+static int inst_open(tide_snap_r *r, const void *p, size_t left, size_t *used, uint32_t *version, tide_err *e)
+{
+    tide_err e4 = {0};
+    *version = FLOW_INST_VERSION;
+    if (tide_snap_open(r, p, left, "flow-instance", FLOW_INST_VERSION, used, &e4) == 0)
+        return 0;
+    *version = 3;
+    if (tide_snap_open(r, p, left, "flow-instance", 3, used, NULL) == 0)
+        return 0;
+    if (e)
+        *e = e4;
+    return e4.code;
+}
+
 static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
 {
     ftask *tk = st;
@@ -687,7 +715,7 @@ static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
             return named(cx, rc, "snapshot", e);
         }
         tide_snap_w w;
-        tide_snap_begin(&w, &sec, "flow-instance", 3);
+        tide_snap_begin(&w, &sec, "flow-instance", FLOW_INST_VERSION);
         tide_snap_put_u32(&w, (uint32_t)cx->node);
         tide_snap_put_u32(&w, cx->idx);
         tide_snap_put_bytes(&w, cx->vt->kind ? cx->vt->kind : "", cx->vt->kind ? strlen(cx->vt->kind) : 0);
@@ -706,6 +734,9 @@ static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
             tide_snap_put_i64(&w, tide_task_watermark_out(out));
             tide_snap_put_i64(&w, tide_task_hold(out));
         }
+        tide_snap_put_u32(&w, TIDE_NODE_COUNTERS);
+        for (int c = 0; c < TIDE_NODE_COUNTERS; c++)
+            tide_snap_put_u64(&w, cx->counts[c]);
         rc = tide_snap_end(&w, e);
         tide_buf_free(&inner);
         if (rc != 0) {
@@ -927,7 +958,8 @@ static int restore_all(tide_flow *f, tide_err *e)
     while (left && rc == 0) {
         tide_snap_r r;
         size_t used;
-        if ((rc = tide_snap_open(&r, p, left, "flow-instance", 3, &used, e)) != 0)
+        uint32_t version;
+        if ((rc = inst_open(&r, p, left, &used, &version, e)) != 0)
             break;
         uint32_t node = tide_snap_get_u32(&r), idx = tide_snap_get_u32(&r);
         size_t klen, ilen;
@@ -939,6 +971,13 @@ static int restore_all(tide_flow *f, tide_err *e)
         task_wms tw = {.root = tide_snap_get_bool(&r)};
         if (tw.root && (rc = get_task_wms(&r, &tw, e)) != 0)
             break;
+        uint64_t counts[TIDE_NODE_COUNTERS] = {0};
+        uint32_t ncounts = version >= 4 ? tide_snap_get_u32(&r) : 0;
+        for (uint32_t c = 0; c < ncounts && !tide_snap_failed(&r); c++) {
+            uint64_t v = tide_snap_get_u64(&r);
+            if (c < TIDE_NODE_COUNTERS) /* (a later build's extra counters are not ours) */
+                counts[c] = v;
+        }
         if ((rc = tide_snap_close(&r, e)) != 0) {
             free(tw.in_wm);
             break;
@@ -972,6 +1011,10 @@ static int restore_all(tide_flow *f, tide_err *e)
         }
         got[cx->global] = true;
         seen++;
+        for (int c = 0; c < TIDE_NODE_COUNTERS; c++) {
+            cx->counts[c] = counts[c];
+            atomic_fetch_add_explicit(&f->counts[c], counts[c], memory_order_relaxed);
+        }
         if (has && cx->vt->restore && (rc = cx->vt->restore(cx->self, inner, ilen, e)) < 0)
             rc = named(cx, rc, "restore", e);
         p += used;
@@ -1244,7 +1287,8 @@ int tide_flow_store_find(const tide_buf *store, uint32_t node, uint32_t instance
     while (left) {
         tide_snap_r r;
         size_t used;
-        int rc = tide_snap_open(&r, p, left, "flow-instance", 3, &used, e);
+        uint32_t version;
+        int rc = inst_open(&r, p, left, &used, &version, e);
         if (rc != 0)
             return rc;
         uint32_t n = tide_snap_get_u32(&r), k = tide_snap_get_u32(&r);
