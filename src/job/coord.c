@@ -17,6 +17,7 @@
 #include "base/io.h"
 #include "data/timefmt.h"
 #include "exec/node_scan.h"
+#include "log/reader.h"
 #include "log/topic.h"
 
 #include <errno.h>
@@ -436,18 +437,24 @@ int tide_coord_lag_get(tide_coord *c, tide_coord_lag *out, tide_err *e)
         const char *dd = r.sc->datadir ? r.sc->datadir : c->datadir;
         if ((rc = tide_topic_describe(dd, r.sc->topic, &pi, &np, e)) != 0)
             break;
-        int64_t in_max = TIDE_TS_MIN;
-        for (uint32_t i = 0; i < np; i++) {
+        for (uint32_t i = 0; i < np && rc == 0; i++) {
             uint64_t pos = i < n && i < 1024 ? offs[i] : 0;
-            out->records += pi[i].next_offset > pos ? pi[i].next_offset - pos : 0;
-            if (pi[i].next_offset > pi[i].first_offset && pi[i].max_ts > in_max)
-                in_max = pi[i].max_ts;
+            if (pi[i].next_offset <= pos)
+                continue;
+            out->records += pi[i].next_offset - pos;
+            /* in time: the newest record's timestamp minus the first unread one's */
+            tide_log_reader *rd = NULL;
+            tide_record rec;
+            tide_err le = {0};
+            if (tide_log_reader_open(&rd, dd, r.sc->topic, i, &le) == 0 &&
+                tide_log_reader_seek(rd, pos < pi[i].first_offset ? pi[i].first_offset : pos, &le) == 0 &&
+                tide_log_reader_next(rd, &rec, &le) == 0 && pi[i].max_ts > rec.timestamp &&
+                pi[i].max_ts - rec.timestamp > out->ms)
+                out->ms = pi[i].max_ts - rec.timestamp;
+            tide_log_reader_close(rd);
         }
         free(pi);
-        if (in_max != TIDE_TS_MIN && max_ts != TIDE_TS_MIN && in_max - max_ts > out->ms)
-            out->ms = in_max - max_ts;
-        else if (in_max != TIDE_TS_MIN && max_ts == TIDE_TS_MIN && out->records)
-            out->ms = INT64_MAX; /* nothing read yet */
+        (void)max_ts;
     }
     out->watermark = wm;
     tide_buf_free(&b);

@@ -128,8 +128,9 @@ void tide_coord_stats_get(tide_coord *c, tide_coord_stats *out);
 /* The inputs' progress at the newest complete checkpoint (this run's, or
  * the one it resumed from) and their lag behind the input now: for each
  * scan of a topic, the records its topic holds beyond the checkpoint's
- * positions (summed over scans and partitions), and the largest event time
- * in those topics minus the largest the checkpoint had read (>= 0).  Any
+ * positions (summed over scans and partitions), and in time the newest
+ * record's timestamp (the log's: tide produce stamps the time it appended)
+ * minus that of the first record not in the checkpoint (0 when caught up).  Any
  * thread, after tide_coord_run started (before: nothing known). */
 typedef struct tide_coord_lag {
     bool known;          /* a checkpoint exists (else the rest is 0) */

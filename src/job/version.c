@@ -602,7 +602,8 @@ static int retire(const char *datadir, const tide_ver_info *v, bool keep, tide_v
         return rc;
     tide_io_info info;
     tide_err se = {0};
-    if (tide_io_stat(path, false, &info, &se) == 0 && (rc = tide_coord_reset(datadir, unit, e)) != 0)
+    if (tide_io_stat(path, false, &info, &se) == 0 && info.kind != TIDE_IO_NONE &&
+        (rc = tide_coord_reset(datadir, unit, e)) != 0)
         return rc;
     return 0;
 }
@@ -625,7 +626,8 @@ static int retire_older(const char *datadir, const char *job, int64_t live, bool
             tide_io_info info;
             tide_err se = {0};
             bool left = tide_topic_exists(datadir, unit) ||
-                        (job_path(path, datadir, unit, "", &se) == 0 && tide_io_stat(path, false, &info, &se) == 0);
+                        (job_path(path, datadir, unit, "", &se) == 0 && tide_io_stat(path, false, &info, &se) == 0 &&
+                         info.kind != TIDE_IO_NONE);
             if (keep || !left)
                 continue;
         }

@@ -235,6 +235,10 @@ static void test_promote_retires(void)
     TT_ASSERT(!exists(dir, "jobs/dau.v1"));
     TT_ASSERT(!exists(dir, "jobs/dau.v2"));
     TT_ASSERT(exists(dir, "jobs/dau.v3/checkpoints"));
+    /* a recover after a finished promote has nothing to do */
+    s.n = 0;
+    TT_OK(tide_ver_recover(dir, "dau", on_stop, &s, NULL, NULL, &e));
+    TT_ASSERT_EQ_INT(s.n, 0);
     /* the records of retired versions stay: numbers are not reused */
     tide_ver_from from = {.kind = TIDE_VER_FROM_EARLIEST};
     int64_t nv;
