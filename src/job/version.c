@@ -383,7 +383,8 @@ static int scan_versions(const char *datadir, const char *job, int64_t **out, si
     closedir(d);
     if (rc)
         return tide_err_set(e, TIDE_ENOMEM, "job %s: out of memory", job);
-    qsort(*out, *n, sizeof **out, cmp_i64);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, cmp_i64);
     return 0;
 }
 
@@ -454,7 +455,8 @@ int tide_ver_jobs(const char *datadir, char ***names, size_t *n, tide_err *e)
         *n = 0;
         return rc;
     }
-    qsort(*names, *n, sizeof **names, cmp_str);
+    if (*n > 1)
+        qsort(*names, *n, sizeof **names, cmp_str);
     return 0;
 }
 

@@ -1140,17 +1140,17 @@ static int verify_locked(tide_srv *s, const char *job, int64_t live, bool *ident
     vrun *r = find_run(s, job, live, NULL);
     pthread_mutex_unlock(&s->mu);
     if (!r)
-        return tide_err_set(e, TIDE_EINVAL, "verify: %s is not running", unit);
+        return tide_err_set(e, TIDE_EINVAL, "verify: %s is not running (stopped?)", unit);
     /* the newest checkpoint: its watermark and id */
     tide_coord_lag lag = {0};
     pthread_mutex_lock(&r->mu);
     if (r->coord)
         rc = tide_coord_lag_get(r->coord, &lag, e);
     pthread_mutex_unlock(&r->mu);
+    if (rc == 0 && !lag.known)
+        return tide_err_set(e, TIDE_EAGAIN, "verify: %s has no checkpoint yet (starting?)", unit);
     if (rc)
         return rc;
-    if (!lag.known)
-        return tide_err_set(e, TIDE_EAGAIN, "verify: %s has no checkpoint yet", unit);
     /* the rerun: the same SQL, bounded at the checkpoint's positions, into
      * a scratch topic */
     char *sql = NULL;
@@ -1205,8 +1205,10 @@ static int verify_locked(tide_srv *s, const char *job, int64_t live, bool *ident
     if (rc == 0 && wcol != SIZE_MAX)
         rc = tide_view_each(rv, NULL, keep_closed, &cr, e);
     if (rc == 0) {
-        qsort(cl.rows, cl.n, sizeof *cl.rows, cmp_text);
-        qsort(cr.rows, cr.n, sizeof *cr.rows, cmp_text);
+        if (cl.n > 1)
+            qsort(cl.rows, cl.n, sizeof *cl.rows, cmp_text);
+        if (cr.n > 1)
+            qsort(cr.rows, cr.n, sizeof *cr.rows, cmp_text);
         tide_buf ol = {0}, orr = {0};
         size_t i = 0, k = 0, nl = 0, nr = 0;
         while (i < cl.n || k < cr.n) {
@@ -1249,26 +1251,30 @@ int tide_srv_verify(tide_srv *s, const char *job, bool *identical, tide_buf *out
     srv_job *j = tide_ver_name_valid(job) && tide_ver_is_deployed(s->datadir, job) ? get_job(s, job, true) : NULL;
     if (!j)
         return tide_err_set(e, TIDE_ENOENT, "no job %s", job);
-    int rc = 0;
-    for (int attempt = 0; attempt < 20; attempt++) { /* a checkpoint may complete while the positions are taken */
+    /* a checkpoint may complete while the positions are taken, and a
+     * version just (re)started has no run or checkpoint yet: try again for
+     * a while */
+    int64_t until = mono_ms() + 10000;
+    for (;;) {
         pthread_rwlock_rdlock(&j->rw);
         tide_ver_alias a;
         tide_err ve = {0};
-        rc = tide_ver_alias_read(s->datadir, job, &a, &ve);
+        int rc = tide_ver_alias_read(s->datadir, job, &a, &ve);
         if (rc == 0 && a.live == 0)
             rc = tide_err_set(&ve, TIDE_ENOENT, "job %s has no live version", job);
         size_t mark = out->len;
         if (rc == 0)
             rc = verify_locked(s, job, a.live, identical, out, &ve);
         pthread_rwlock_unlock(&j->rw);
-        if (rc != TIDE_EAGAIN || !strstr(ve.msg, "meanwhile")) {
+        if (rc != TIDE_EAGAIN || mono_ms() >= until) {
             if (rc)
                 tide_err_set(e, rc, "%s", ve.msg);
             return rc;
         }
         out->len = mark;
+        struct timespec d = {0, 50 * 1000000};
+        nanosleep(&d, NULL);
     }
-    return tide_err_set(e, TIDE_EAGAIN, "verify: checkpoints kept completing while the positions were taken");
 }
 
 /* ---- HTTP ---- */
@@ -1339,12 +1345,12 @@ static int route_deploy(tide_srv *s, const tide_http_req *req, tide_http_resp *r
     }
     char *name = strndup(n->text, n->len), *sql = strndup(q->text, q->len);
     char *from = f && f->type == TIDE_JSON_STRING ? strndup(f->text, f->len) : NULL;
-    size_t sql_len = q->len;
+    size_t sql_len = q->len, name_len = n->len;
     tide_json_free(&j);
     int64_t v = 0;
     if (!name || !sql)
         rc = tide_err_set(&e, TIDE_ENOMEM, "out of memory");
-    else if (strlen(name) != n->len)
+    else if (strlen(name) != name_len)
         rc = tide_err_set(&e, TIDE_EINVAL, "deploy: a NUL in the job name");
     else
         rc = tide_srv_deploy(s, name, sql, sql_len, from, &v, &e);

@@ -494,7 +494,8 @@ int tide_view_each(const tide_view *v, const tide_view_filter *f,
     for (size_t i = 0; i < v->nrows; i++)
         if (v->rows[i].count > 0)
             order[n++] = &v->rows[i];
-    qsort(order, n, sizeof *order, cmp_seq);
+    if (n > 1)
+        qsort(order, n, sizeof *order, cmp_seq);
     tide_buf tmp = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {

@@ -127,6 +127,7 @@ static void test_filter(void)
         {"dau > 6", 2, "\"FR\""},
         {"dau >= 5 AND dau < 12", 2, "\"DE\""},
         {"DAU <= 7.5 and country <> 'DE'", 1, "\"O'Hara\""}, /* NULL meets no comparison */
+        {"dau <= 7.5", 3, "\"DE\""},
         {"country IS NULL", 1, "null"},
         {"country is not null", 3, "\"DE\""},
         {"window_end >= '2024-01-01 00:02:00' AND window_end < '2024-01-01 00:04'", 2, "\"FR\""},
