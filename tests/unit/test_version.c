@@ -109,6 +109,13 @@ static void test_deploy_numbers(void)
     TT_OK(tide_ver_read(dir, "dau", 2, &one, &e));
     TT_ASSERT_EQ_INT(one.state, TIDE_VER_FAILED);
     TT_ASSERT_EQ_STR(one.error, "boom again");
+    /* a state change that fails leaves the record as it was */
+    tide_fault_set("ver.meta:eio");
+    TT_ASSERT_EQ_INT(tide_ver_set_state(dir, "dau", 2, TIDE_VER_STOPPED, NULL, &e), TIDE_EIO);
+    tide_fault_set(NULL);
+    e = (tide_err){0};
+    TT_OK(tide_ver_read(dir, "dau", 2, &one, &e));
+    TT_ASSERT_EQ_INT(one.state, TIDE_VER_FAILED);
     TT_ASSERT_EQ_INT(tide_ver_read(dir, "dau", 7, &one, &e), TIDE_ENOENT);
     TT_ASSERT(strstr(e.msg, "no version 7") != NULL);
     /* a deploy that dies before its rename leaves no version; the number is
