@@ -51,7 +51,7 @@ start_server() { # start_server CHECKPOINT-INTERVAL
     "$B" server --listen 127.0.0.1:0 --checkpoint-interval "$1" --max-restarts 2 --restart-backoff 50ms \
         >>"$T/server.log" 2>&1 &
     spid=$!
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 600); do
         [ -s "$TIDE_DATA/server.addr" ] && return 0
         sleep 0.05
     done
@@ -117,7 +117,7 @@ sqlite3 <"$T/check.sql" >"$T/expect_both.csv" || bad "sqlite3" "failed"
 cut -d, -f1,2 "$T/expect_both.csv" >"$T/expect.csv"
 nwin=$(wc -l <"$T/expect.csv")
 # wait until v2 has them all (committed at its checkpoints)
-for _ in $(seq 1 300); do
+for _ in $(seq 1 900); do
     "$B" query dau --format csv >"$T/q.csv" 2>"$T/q.err"
     [ "$(($(wc -l <"$T/q.csv") - 1))" -ge "$nwin" ] && break
     sleep 0.1
@@ -140,7 +140,7 @@ expect_grep "names it" "no column 'users'" "$T/err"
 # SIGKILL of the server once more: the answers stay
 kill9_server
 start_server 150ms
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do
     "$B" query dau --format csv >"$T/q2.csv" 2>/dev/null && [ "$(($(wc -l <"$T/q2.csv") - 1))" -ge "$nwin" ] && break
     sleep 0.1
 done
@@ -156,7 +156,7 @@ sed "s/'topic' = 'logins'/'topic' = 'scratch'/" "$T/v2.sql" >"$T/v3.sql"
 expect_status "deploy v3" 0 "$B" deploy "$T/v3.sql" --job dau
 sleep 0.5
 "$B" topic delete scratch >/dev/null 2>&1
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do
     "$B" job status dau >"$T/status4" 2>&1
     grep -q "^  v3  failed " "$T/status4" && break
     sleep 0.1
