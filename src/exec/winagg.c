@@ -1464,6 +1464,89 @@ int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t
     return push_one(op, key, key_len, hash_key(key, key_len), ts, in, proc_now, NULL, e);
 }
 
+/* Merge one partial: the accumulators of some records of `key` in the
+ * windows of `ts` (see winagg.h).  The states are decoded and the windows
+ * checked before anything changes. */
+static int merge_fixed(tide_winagg *op, const void *key, uint32_t len, int64_t ts, const void *const *states,
+                       const size_t *lens, tide_err *e)
+{
+    size_t n = tide_win_assign(&op->cfg.window, ts, op->ranges);
+    for (size_t r = 0; r < n; r++)
+        if (tide_trig_place_record(op->ranges[r].end, op->cfg.allowed_lateness, op->wm) == TIDE_TRIG_DROPPED)
+            return tide_err_set(e, TIDE_EINVAL,
+                                "window aggregate: a partial for window [%lld, %lld) came past its allowed "
+                                "lateness (watermark %lld)",
+                                (long long)op->ranges[r].start, (long long)op->ranges[r].end, (long long)op->wm);
+    unsigned char *tmp = malloc(op->n_aggs * TIDE_AGG_STATE_MAX);
+    if (!tmp)
+        return fail(op, e, TIDE_ENOMEM, rc_what(TIDE_ENOMEM));
+    size_t dec = 0; /* states decoded */
+    int rc = 0;
+    for (; dec < op->n_aggs && rc == 0; dec++) {
+        const tide_agg *g = &op->agg[dec];
+        unsigned char *t = tmp + dec * TIDE_AGG_STATE_MAX;
+        size_t used = 0;
+        tide_agg_init(g, t);
+        rc = tide_agg_decode(g, t, states[dec], lens[dec], &used, e);
+        if (rc == 0 && used != lens[dec])
+            rc = tide_err_set(e, TIDE_ECORRUPT, "window aggregate: partial of aggregate %zu has %zu bytes past its state",
+                              dec, lens[dec] - used);
+    }
+    uint64_t h = hash_key(key, len);
+    uint32_t kidx = NONE;
+    uint64_t kw[2] = {0, 0};
+    if (len <= 16)
+        key_words(key, len, kw);
+    for (size_t r = 0; r < n && rc == 0; r++) {
+        int64_t start = op->ranges[r].start, end = op->ranges[r].end;
+        uint64_t wh = hash_win(h, start, end);
+        uint32_t idx = win_find(op, key, len, kw, start, end, wh);
+        if (idx == NONE) {
+            if (kidx == NONE && len > 16)
+                kidx = key_find(op, key, len, h);
+            if (len > 16 && (rc = key_get(op, key, len, h, &kidx))) {
+                rc = fail(op, e, rc, rc_what(rc));
+                break;
+            }
+            if ((rc = win_create_fixed(op, kidx, key, len, start, end, wh, &idx))) {
+                if (kidx != NONE && op->keys[kidx].refs == 0)
+                    key_release(op, kidx);
+                rc = fail(op, e, rc, rc_what(rc));
+                break;
+            }
+        }
+        unsigned char *a = win_acc(op, idx);
+        for (size_t i = 0; i < op->n_aggs && rc == 0; i++)
+            if ((rc = tide_agg_merge(&op->agg[i], a + op->agg_off[i], tmp + i * TIDE_AGG_STATE_MAX, e)) != 0)
+                rc = fail(op, e, rc, rc_what(rc));
+        if (rc)
+            break;
+        WIN(op, idx)->flags |= W_DIRTY;
+        if ((rc = win_after_step(op, idx)))
+            rc = fail(op, e, rc, rc_what(rc));
+    }
+    for (size_t i = 0; i < dec; i++)
+        tide_agg_free(&op->agg[i], tmp + i * TIDE_AGG_STATE_MAX);
+    free(tmp);
+    return rc;
+}
+
+int tide_winagg_merge(tide_winagg *op, const void *key, uint32_t key_len, int64_t ts, const void *const *states,
+                      const size_t *lens, int64_t proc_now, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "window aggregate: failed earlier (%s)", tide_err_name(op->failed));
+    if (op->cfg.window.kind == TIDE_WIN_SESSION || op->cfg.early.every_n)
+        return tide_err_set(e, TIDE_EINVAL, "window aggregate: partials cannot merge into %s",
+                            op->cfg.early.every_n ? "every-N early firings" : "SESSION windows");
+    int rc = merge_fixed(op, key, key_len, ts, states, lens, e);
+    if (rc)
+        return rc;
+    if ((rc = maybe_early_round(op, proc_now)))
+        return fail(op, e, rc, rc_what(rc));
+    return 0;
+}
+
 /* Batches: the state a record touches is scattered over memory far larger
  * than the caches, and on these machines a cache miss costs hundreds of ns.
  * So records are first only *prefetched*, in dependent stages (window slot,

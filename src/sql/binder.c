@@ -52,6 +52,7 @@ typedef struct binder {
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
     struct overctx *over; /* binding a select list over an OVER node */
     int64_t state_ttl;    /* SET 'table.exec.state.ttl' (ms; 0: none), for the statements after it */
+    tide_sql_agg_phase agg_phase; /* SET 'table.optimizer.agg-phase-strategy', likewise */
     tide_sql_script *script; /* the script bound: conditions the binder writes (subqueries) live there */
     /* the SELECT being bound has a legacy group window (GROUP BY
      * TUMBLE(ts, ...)): its call, for TUMBLE_START(ts, ...) and the like */
@@ -2909,6 +2910,7 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
         ap->u.agg.naggs = ac.naggs;
         if (!bind_emit(b, sel->emit, windowed, &ap->u.agg.emit))
             return false;
+        ap->u.agg.phase = b->agg_phase;
         if (windowed) {
             /* fuse: aggregate the TVF's input (through the WHERE filter) */
             ap->u.agg.w = win->u.window.w;
@@ -3403,8 +3405,21 @@ static bool bind_stmt(binder *b, const tide_sql_stmt *st, uint32_t *cap)
     }
     case TIDE_SQL_STMT_SET: {
         const tide_sql_option *kv = st->u.set;
+        if (strcmp(kv->key, "table.optimizer.agg-phase-strategy") == 0) {
+            static const char *const names[] = {"AUTO", "ONE_PHASE", "TWO_PHASE"};
+            for (int i = 0; i < 3; i++)
+                if (strcasecmp(kv->value, names[i]) == 0) {
+                    b->agg_phase = (tide_sql_agg_phase)i;
+                    return true;
+                }
+            return fail(b, TIDE_EINVAL, kv->pos,
+                        "'table.optimizer.agg-phase-strategy' = '%s': not AUTO, ONE_PHASE or TWO_PHASE", kv->value),
+                   false;
+        }
         if (strcmp(kv->key, "table.exec.state.ttl") != 0)
-            return fail(b, TIDE_EINVAL, kv->pos, "unknown setting '%s' (tide knows 'table.exec.state.ttl')",
+            return fail(b, TIDE_EINVAL, kv->pos,
+                        "unknown setting '%s' (tide knows 'table.exec.state.ttl' and "
+                        "'table.optimizer.agg-phase-strategy')",
                         kv->key),
                    false;
         int64_t ms;
