@@ -171,6 +171,12 @@ struct tide_winagg {
     wa_win *wins;
     size_t wstride;   /* bytes of one entry of `wins`: header, acc row, prev */
     size_t prev_off;  /* offset of the previous results in an entry; 0: none */
+    /* MIN/MAX of a STRING: a STRING result borrows its aggregate's state,
+     * which the next step changes, so a previous STRING result is a copy in
+     * the entry's own buffer (kept for the entry's next window, freed with
+     * the operator); NULL arrays when no aggregate has a STRING result */
+    char **prev_str;
+    size_t *prev_scap;
     uint32_t wins_cap, n_wins;
     uint32_t *wfree; /* free entries, a stack (wins_cap room): the next few to
                         be used are known, so they are prefetched ahead */
@@ -667,6 +673,18 @@ static int win_alloc(tide_winagg *op, uint32_t key, const void *kb, uint32_t kle
         if (!nf)
             return TIDE_ENOMEM; /* the grown array stays: wins_cap is still right */
         op->wfree = nf;
+        if (op->prev_str) {
+            char **ns = realloc(op->prev_str, cap * sizeof *ns);
+            if (!ns)
+                return TIDE_ENOMEM;
+            op->prev_str = ns;
+            size_t *nc = realloc(op->prev_scap, cap * sizeof *nc);
+            if (!nc)
+                return TIDE_ENOMEM;
+            op->prev_scap = nc;
+            for (size_t i = op->wins_cap; i < cap; i++)
+                ns[i] = NULL, nc[i] = 0;
+        }
         for (size_t i = op->wins_cap; i < cap; i++) {
             *WIN(op, i) = (wa_win){.next = NONE};
             acc_init(op, (uint32_t)i);
@@ -792,11 +810,49 @@ static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
         } else if (tide_type_is_decimal(a[i].type)) {
             if (a[i].u.d != b[i].u.d)
                 return false;
+        } else if (a[i].type == TIDE_TYPE_STRING) {
+            if (a[i].u.s.len != b[i].u.s.len ||
+                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
+                return false;
         } else if (a[i].u.i64 != b[i].u.i64) {
             return false;
         }
     }
     return true;
+}
+
+/* Keep src[0..n_aggs) as window idx's previous results, STRING bytes
+ * copied into the entry's own buffer.  0 or TIDE_ENOMEM (unchanged). */
+static int prev_store(tide_winagg *op, uint32_t idx, const tide_value *src)
+{
+    tide_value *prev = win_prev(op, idx);
+    if (!op->prev_str) {
+        memcpy(prev, src, op->n_aggs * sizeof *prev);
+        return 0;
+    }
+    size_t need = 0;
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
+            need += src[i].u.s.len;
+    if (need > op->prev_scap[idx]) {
+        char *nb = malloc(need);
+        if (!nb)
+            return TIDE_ENOMEM;
+        free(op->prev_str[idx]);
+        op->prev_str[idx] = nb;
+        op->prev_scap[idx] = need;
+    }
+    char *at = op->prev_str[idx];
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        prev[i] = src[i];
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
+            if (src[i].u.s.len)
+                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
+            prev[i].u.s.ptr = at ? at : "";
+            at += src[i].u.s.len;
+        }
+    }
+    return 0;
 }
 
 /* One firing of window `idx` (early, on time or late).  Emits nothing when
@@ -828,8 +884,11 @@ static int win_fire(tide_winagg *op, uint32_t idx)
         w = WIN(op, idx);
     }
     w->flags |= W_EMITTED;
-    if (prev)
-        memcpy(prev, op->out, op->n_aggs * sizeof *prev);
+    if (prev) {
+        int rc = prev_store(op, idx, op->out);
+        if (rc)
+            return rc;
+    }
     if (op->cfg.mode == TIDE_TRIG_DISCARDING)
         acc_reset(op, idx);
     return 0;
@@ -1080,12 +1139,6 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
             return tide_err_set(e, TIDE_EINVAL,
                                 "window aggregate: aggregate %zu (%s): argument %u out of %zu inputs",
                                 i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
-        /* A STRING result borrows the aggregate's state, which changes on
-         * the next step; the operator keeps previous results by value. */
-        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING)
-            return tide_err_set(e, TIDE_EUNSUPPORTED,
-                                "window aggregate: aggregate %zu: %s(STRING) is not supported yet",
-                                i, tide_agg_kind_name(c->kind));
     }
 
     tide_winagg *op = calloc(1, sizeof *op);
@@ -1139,6 +1192,13 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
     if (need_prev) {
         op->prev_off = op->wstride;
         op->wstride += op->n_aggs * sizeof(tide_value);
+        bool str = false;
+        for (size_t i = 0; i < op->n_aggs; i++)
+            str |= (op->aggs[i].kind == TIDE_AGG_MIN || op->aggs[i].kind == TIDE_AGG_MAX) &&
+                   op->aggs[i].type == TIDE_TYPE_STRING;
+        if (str && (!(op->prev_str = calloc(1, sizeof *op->prev_str)) ||
+                    !(op->prev_scap = calloc(1, sizeof *op->prev_scap))))
+            goto nomem; /* (grown with the entries; empty until the first) */
     }
     op->wstride = (op->wstride + 63) & ~(size_t)63;
     uint32_t cap = 64;
@@ -1169,6 +1229,10 @@ void tide_winagg_free(tide_winagg *op)
     }
     free(op->keys);
     free(op->kslots);
+    for (uint32_t i = 0; op->prev_str && i < op->wins_cap; i++)
+        free(op->prev_str[i]);
+    free(op->prev_str);
+    free(op->prev_scap);
     free(op->wins);
     free(op->wfree);
     free(op->wslots);
@@ -2365,11 +2429,15 @@ int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *
         tide_value *prev = win_prev(op, idx);
         if (!rc && prev && (flags & W_EMITTED)) {
             for (size_t i = 0; i < op->n_aggs; i++) {
-                prev[i] = tide_snap_get_value(&r);
-                /* results are never strings, so nothing borrows the snapshot */
-                if (prev[i].type != op->agg[i].out_type)
+                op->out[i] = tide_snap_get_value(&r); /* a STRING borrows the snapshot: */
+                if (op->out[i].type != op->agg[i].out_type)
                     tide_snap_fail(&r);
             }
+            if (tide_snap_failed(&r))
+                for (size_t i = 0; i < op->n_aggs; i++)
+                    op->out[i] = (tide_value){.type = op->agg[i].out_type, .is_null = true};
+            if (prev_store(op, idx, op->out)) /* copied into the entry's buffer */
+                rc = tide_err_set(e, TIDE_ENOMEM, "window aggregate: restore: out of memory");
         }
     }
     if (!rc)

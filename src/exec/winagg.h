@@ -25,9 +25,8 @@
  * BIGINT; SUM keeps the input type and fails with TIDE_ERANGE when a BIGINT
  * sum overflows; AVG -> DOUBLE; MIN/MAX keep the type; exact COUNT
  * DISTINCT).  BIGINT and TIMESTAMP input values are interchangeable.
- * MIN/MAX of STRING is not supported yet (TIDE_EUNSUPPORTED at create): its
- * result borrows the state, and the operator keeps previous results by
- * value for retractions.
+ * MIN/MAX of STRING: its result borrows the state, so the operator keeps a
+ * copy of each previous STRING result (for -U/-D and unchanged refirings).
  *
  * Memory: state per (key, window) in open-addressing hash tables and dense
  * arrays that grow by doubling; nothing is allocated per record in steady

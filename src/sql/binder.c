@@ -1722,7 +1722,8 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
         return false;
     }
     if (f->u.window.npartition) {
-        if (!(w.partition = bal(b, f->u.window.npartition * sizeof *w.partition)))
+        if (!(w.partition = bal(b, f->u.window.npartition * sizeof *w.partition)) ||
+            !(w.partition_pos = bal(b, f->u.window.npartition * sizeof *w.partition_pos)))
             return false;
         for (uint32_t i = 0; i < f->u.window.npartition; i++) {
             tide_sql_bexpr *k = bind_expr(b, &in, f->u.window.partition_by[i], NULL, "PARTITION BY");
@@ -1733,6 +1734,7 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
                 return false;
             }
             w.partition[i] = k->col;
+            w.partition_pos[i] = f->u.window.partition_by[i]->pos;
         }
         w.npartition = f->u.window.npartition;
     }
@@ -2140,6 +2142,7 @@ static bool bind_emit(binder *b, const tide_sql_emit *em, bool windowed, tide_sq
     if (!em)
         return true;
     out->given = true;
+    out->pos = em->pos;
     if (em->early_interval && !window_arg_ms(b, em->early_interval, &out->early_ms))
         return false;
     if (em->early_interval && out->early_ms <= 0) {

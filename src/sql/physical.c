@@ -956,8 +956,8 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                     if (kx->kind == TIDE_SQL_BX_COLUMN && kx->col == w->partition[j] && !used[k])
                         break;
                 }
-                if (k == nk)
-                    return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
+                if (k == nk) /* named at the PARTITION BY column */
+                    return sqlfail(pl, TIDE_EUNSUPPORTED, w->partition_pos ? w->partition_pos[j] : wa->pos,
                                    "not supported yet: SESSION PARTITION BY a column that is not a GROUP BY "
                                    "key");
                 used[k] = true;
@@ -974,8 +974,9 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
             part = (int32_t)w->npartition;
         }
     }
-    /* MIN/MAX of a STRING: only the sliced node keeps a STRING result (a
-     * TUMBLE is a HOP whose slide is its size); the others refuse it */
+    /* MIN/MAX of a STRING: on the sliced node when it can run the window
+     * (a TUMBLE is a HOP whose slide is its size); the window and session
+     * nodes keep copies of their previous STRING results too */
     tide_win_spec spec = w->spec;
     const tide_sql_aggcall *smm = NULL;
     for (uint32_t i = 0; i < na && !smm; i++) {
@@ -989,10 +990,6 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     }
     bool cum = !session && tide_cumagg_supports(&spec) && em->lateness == 0 && em->early_ms == 0 &&
                em->early_rows == 0;
-    if (smm && !cum)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, smm->ast ? smm->ast->pos : wa->pos,
-                       "not supported yet: MIN/MAX of a STRING in a SESSION window, or with early or late "
-                       "firings");
     uint32_t par = part == 0 ? 1 : (nk ? P : 1);
     const tide_schema *ps;
     if ((rc = plan_schema(pl, wa, &ps)) != 0)
@@ -1148,12 +1145,6 @@ static int plan_group_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
     if (wa->ncols != nk + na)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
-    for (uint32_t i = 0; i < na; i++) {
-        const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
-        if ((c->agg.kind == TIDE_AGG_MIN || c->agg.kind == TIDE_AGG_MAX) && c->agg.in_type == TIDE_TYPE_STRING)
-            return sqlfail(pl, TIDE_EUNSUPPORTED, c->ast ? c->ast->pos : wa->pos,
-                           "not supported yet: MIN/MAX of a STRING in a GROUP BY without a window");
-    }
     agg_in ai;
     int rc = plan_agg_input(pl, wa, false, false, &ai);
     if (rc)
@@ -1686,6 +1677,23 @@ static bool windowed_side(const tide_sql_plan *p, tide_sql_plan_kind kind)
     return p->kind == kind;
 }
 
+/* Where a windowed side's EMIT clause is written (the first window
+ * aggregation below Filter / Project / UNION ALL nodes that has one), else
+ * the side's own position. */
+static tide_sql_pos emit_pos(const tide_sql_plan *p)
+{
+    const tide_sql_plan *q = p;
+    while (q->kind == TIDE_SQL_PLAN_FILTER || q->kind == TIDE_SQL_PLAN_PROJECT)
+        q = q->input;
+    if (q->kind == TIDE_SQL_PLAN_UNION) {
+        tide_sql_pos l = emit_pos(q->input);
+        return l.off != q->input->pos.off || l.len != q->input->pos.len ? l : emit_pos(q->right);
+    }
+    if (q->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE && q->u.agg.emit.given)
+        return q->u.agg.emit.pos;
+    return p->pos;
+}
+
 /* Column c of a windowed side (windowed_side) is, in every `kind` node
  * below it (through Filter / Project chains passing it on as it is, into
  * every branch of a UNION ALL), its window_start (which 0) or window_end
@@ -1792,7 +1800,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     if (wagg) {
         for (int s = 0; s < 2; s++)
             if (in[s]->changelog)
-                return sqlfail(pl, TIDE_EUNSUPPORTED, in[s]->pos,
+                return sqlfail(pl, TIDE_EUNSUPPORTED, emit_pos(in[s]),
                                "not supported yet: joining an aggregation with early or late firings "
                                "(EMIT); only final window results join");
         c->kind = TIDE_NODE_JOIN_WINDOW_END;

@@ -137,6 +137,7 @@ typedef struct tide_sql_emit_spec {
     int64_t early_rows; /* EARLY EVERY n ROWS; 0: none */
     int64_t lateness;  /* ALLOW LATENESS, ms; 0: none */
     tide_trig_mode mode;
+    tide_sql_pos pos;  /* the EMIT clause, when given */
 } tide_sql_emit_spec;
 
 #define TIDE_SQL_PLAN_KIND_MAP(X)              \
@@ -172,6 +173,7 @@ typedef struct tide_sql_window {
     uint32_t time_col;
     const char *time_name;
     uint32_t *partition; /* SESSION PARTITION BY columns */
+    tide_sql_pos *partition_pos; /* where each is written (errors point there) */
     uint32_t npartition;
 } tide_sql_window;
 
