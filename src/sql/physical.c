@@ -908,17 +908,28 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
                        "a window aggregation over a changelog (updates and retractions) is not supported "
                        "(Flink refuses it too)");
-    /* SESSION without PARTITION BY, GROUP BY keys and a WHERE: as Flink 2.3
-     * runs it (scripts/flink_diff.sh), the sessions form over every row of
-     * the window TVF's input (the WHERE filters its output), so a row the
-     * WHERE drops still extends and bridges sessions.  Its predicates become
-     * extra keys (w0..: a row failing one forms a group of its own in its
-     * session), and a filter after the aggregation drops those groups.  With
-     * PARTITION BY, or without GROUP BY keys, Flink filters first (the
-     * sessions form over the rows the WHERE keeps), and so does tide. */
+    /* SESSION, GROUP BY keys other than the PARTITION BY columns (none, or
+     * more) and a WHERE: as Flink 2.3 runs it (scripts/flink_diff.sh), the
+     * sessions form over every row of the window TVF's input (per partition;
+     * the WHERE filters its output), so a row the WHERE drops still extends
+     * and bridges sessions.  Its predicates become extra keys (w0..: a row
+     * failing one forms a group of its own in its session), and a filter
+     * after the aggregation drops those groups.  With GROUP BY keys that are
+     * exactly the PARTITION BY columns, or none but the window, Flink filters
+     * first (the sessions form over the rows the WHERE keeps), and so does
+     * tide. */
     bool session = w->spec.kind == TIDE_WIN_SESSION;
+    /* the GROUP BY keys are the PARTITION BY columns (as sets): Flink then
+     * runs one window aggregation, the WHERE first */
+    bool keys_are_partition = w->npartition == nk;
+    for (uint32_t j = 0; keys_are_partition && j < w->npartition; j++) {
+        bool found = false;
+        for (uint32_t k = 0; k < nk && !found; k++)
+            found = wa->u.agg.keys[k]->kind == TIDE_SQL_BX_COLUMN && wa->u.agg.keys[k]->col == w->partition[j];
+        keys_are_partition = found;
+    }
     agg_in ai;
-    int rc = plan_agg_input(pl, wa, true, session && w->npartition == 0 && nk > 0, &ai);
+    int rc = plan_agg_input(pl, wa, true, session && nk > 0 && !keys_are_partition, &ai);
     if (rc)
         return rc;
     uint32_t nkeep = ai.nkeep, nkn = nk + nkeep; /* the node's keys */
