@@ -10,6 +10,8 @@
  */
 #include "sql/physical.h"
 
+#include "base/hash.h"
+
 #include "base/io.h"
 #include "data/codec.h"
 #include "data/key.h"
@@ -533,6 +535,14 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
             return nomem(pl, p);
         if (sc->kind == TIDE_SRC_TOPIC && !sc->datadir)
             sc->datadir = pl->o->datadir;
+        if (sc->kind == TIDE_SRC_TOPIC && pl->o->topic_start != TIDE_SQL_START_TABLE) {
+            sc->start_latest = pl->o->topic_start == TIDE_SQL_START_LATEST;
+            sc->start_time = pl->o->topic_start == TIDE_SQL_START_TIME;
+            sc->start_time_ms = pl->o->topic_start_ms;
+        }
+        if (sc->kind == TIDE_SRC_TOPIC && pl->o->topic_end && sc->topic &&
+            pl->o->topic_end(pl->o->topic_end_ctx, sc->topic, &sc->end_offsets, &sc->n_end_offsets) == 1)
+            sc->bounded = true;
         if (pl->o->clock)
             sc->clock = pl->o->clock;
         if (sc->kind == TIDE_SRC_FILE && pl->P > 1)
@@ -2124,6 +2134,11 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
     r->prompt = !pl->info->bounded || pl->info->live;
     const tide_schema *ws;
     uint32_t nout = f.ncols;
+    if (pl->o->sink_topic && sink->u.sink.table)
+        return sqlfail(pl, TIDE_EINVAL, sink->pos,
+                       "INSERT INTO %s: a deployed job writes its own output (topic %s): end the script with a "
+                       "bare SELECT",
+                       sink->u.sink.table->name, pl->o->sink_topic);
     if (!sink->u.sink.table) {
         if ((rc = plan_schema(pl, sink->input, &ws)) != 0)
             return rc;
@@ -2139,6 +2154,14 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         r->cfg.header = true;
         r->cfg.schema = s.schema;
         r->cfg.op = sink->changelog ? TIDE_SINK_OP_LEAD : TIDE_SINK_OP_BATCH;
+        if (pl->o->sink_topic) {
+            r->cfg.kind = TIDE_SINK_TOPIC;
+            r->cfg.topic = pl->o->sink_topic;
+            r->cfg.datadir = pl->o->datadir;
+            r->cfg.format = TIDE_FORMAT_JSONL;
+            r->cfg.op = TIDE_SINK_OP_LEAD;
+            r->cfg.clock = pl->o->clock;
+        }
     } else {
         r->cfg = sink->u.sink.cfg;
         ws = r->cfg.schema;
@@ -2253,4 +2276,18 @@ int tide_sql_physical_set(const tide_sql_plan *const *plans, uint32_t n, const t
             return rc;
     }
     return 0;
+}
+
+int tide_sql_fingerprint(const tide_sql_plan *const *plans, uint32_t n, const tide_job_spec *spec, uint64_t *out)
+{
+    tide_buf b = {0};
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        rc = tide_sql_explain(plans[i], &b);
+    if (rc == 0)
+        rc = tide_job_spec_explain(spec, &b);
+    if (rc == 0)
+        *out = tide_hash64(b.data, b.len, 0x74696465706c616eULL);
+    tide_buf_free(&b);
+    return rc;
 }
