@@ -26,6 +26,8 @@
 #include "job/version.h"
 #include "log/reader.h"
 #include "log/topic.h"
+#include "server/dashboard.h"
+#include "server/metrics.h"
 #include "server/view.h"
 #include "sql/binder.h"
 #include "sql/catalog.h"
@@ -1277,6 +1279,110 @@ int tide_srv_verify(tide_srv *s, const char *job, bool *identical, tide_buf *out
     }
 }
 
+/* ---- metrics ---- */
+
+static int64_t wall_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* GET /metrics: a snapshot of every job version and topic, rendered by
+ * server/metrics.h. */
+static int metrics(tide_srv *s, tide_buf *out, tide_err *e)
+{
+    char **names = NULL, **tnames = NULL;
+    size_t n = 0, nt = 0;
+    tide_srv_job_snap *jobs = NULL;
+    tide_srv_topic_snap *topics = NULL;
+    tide_ver_info **infos = NULL;
+    int rc = tide_ver_jobs(s->datadir, &names, &n, e);
+    if (rc == 0 && n && (!(jobs = calloc(n, sizeof *jobs)) || !(infos = calloc(n, sizeof *infos))))
+        rc = tide_err_set(e, TIDE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        tide_ver_alias a;
+        size_t nv = 0;
+        if ((rc = tide_ver_alias_read(s->datadir, names[i], &a, e)) != 0 ||
+            (rc = tide_ver_list(s->datadir, names[i], &infos[i], &nv, e)) != 0)
+            break;
+        tide_srv_version_snap *vs = calloc(nv ? nv : 1, sizeof *vs);
+        if (!vs) {
+            rc = tide_err_set(e, TIDE_ENOMEM, "out of memory");
+            break;
+        }
+        jobs[i] = (tide_srv_job_snap){.name = names[i], .live = (int)a.live, .versions = vs, .nversions = nv};
+        for (size_t k = 0; k < nv; k++) {
+            vview vv;
+            view_of(s, names[i], infos[i][k].version, &vv);
+            int64_t wm = vv.counts.watermark;
+            vs[k] = (tide_srv_version_snap){
+                .version = (int)infos[i][k].version,
+                .state = state_shown(&infos[i][k], &a, &vv),
+                .records_in = vv.counts.in,
+                .records_out = vv.counts.out,
+                .late = vv.counts.late,
+                .bad = vv.counts.bad,
+                .rate = vv.rate,
+                .lag_records = vv.lag.known ? (int64_t)vv.lag.records : TIDE_SRV_UNKNOWN,
+                .lag_ms = vv.lag.known ? vv.lag.ms : TIDE_SRV_UNKNOWN,
+                .watermark_ms = vv.have_run && wm != TIDE_TS_MIN && wm != TIDE_TS_MAX ? wm : TIDE_SRV_UNKNOWN,
+                .ckpt_id = vv.st.last_id,
+                .ckpt_time_ms = vv.st.last_time_ms,
+                .ckpt_duration_ms = vv.st.last_ms,
+                .ckpt_bytes = vv.st.last_bytes,
+                .state_bytes = vv.st.last_bytes, /* the state a checkpoint holds */
+                .restarts = vv.restarts,
+            };
+        }
+    }
+    if (rc == 0)
+        rc = tide_topic_list(s->datadir, &tnames, &nt, e);
+    if (rc == 0 && nt && !(topics = calloc(nt, sizeof *topics)))
+        rc = tide_err_set(e, TIDE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nt && rc == 0; i++) {
+        tide_partition_info *pi = NULL;
+        uint32_t np = 0;
+        tide_err te = {0};
+        topics[i].name = tnames[i];
+        if (tide_topic_describe(s->datadir, tnames[i], &pi, &np, &te) != 0)
+            continue; /* (deleted meanwhile) */
+        tide_srv_partition_snap *ps = calloc(np ? np : 1, sizeof *ps);
+        if (!ps) {
+            free(pi);
+            rc = tide_err_set(e, TIDE_ENOMEM, "out of memory");
+            break;
+        }
+        for (uint32_t p = 0; p < np; p++)
+            ps[p] = (tide_srv_partition_snap){.partition = (int)pi[p].partition,
+                                              .start_offset = (int64_t)pi[p].first_offset,
+                                              .end_offset = (int64_t)pi[p].next_offset,
+                                              .bytes = pi[p].bytes};
+        free(pi);
+        topics[i].parts = ps;
+        topics[i].nparts = np;
+    }
+    if (rc == 0) {
+        tide_srv_snapshot snap = {.now_ms = wall_now_ms(), .jobs = jobs, .njobs = n, .topics = topics, .ntopics = nt};
+        rc = tide_srv_metrics(&snap, out, e);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (jobs)
+            free((void *)jobs[i].versions);
+        if (infos)
+            free(infos[i]);
+    }
+    for (size_t i = 0; i < nt && topics; i++)
+        free((void *)topics[i].parts);
+    free(jobs);
+    free(infos);
+    free(topics);
+    tide_ver_names_free(names, n);
+    if (tnames)
+        tide_topic_names_free(tnames, nt);
+    return rc;
+}
+
 /* ---- HTTP ---- */
 
 static int http_status_of(int rc)
@@ -1374,6 +1480,13 @@ int tide_srv_handle(void *ctx, const tide_http_req *req, tide_http_resp *resp, t
     bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
     tide_err ae = {0};
     int rc;
+    if (strcmp(p, "/metrics") == 0 && get) {
+        resp->content_type = TIDE_SRV_METRICS_CONTENT_TYPE;
+        rc = metrics(s, &resp->body, &ae);
+        return rc ? fail(resp, rc, &ae) : 0;
+    }
+    if (get && tide_srv_dashboard_path(p))
+        return tide_srv_dashboard(p, resp, e);
     if (strcmp(p, "/jobs") == 0) {
         if (get) {
             rc = tide_srv_jobs_json(s, NULL, &resp->body, &ae);
