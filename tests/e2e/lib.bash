@@ -101,3 +101,22 @@ e2e_test_server() {
     bad "test server start" "no address: $(tail -5 "$T/server.log")"
     return 1
 }
+
+# e2e_server [ARGS...]: start `tide server --listen 127.0.0.1:0 ARGS` on
+# $TIDE_DATA in the background ($SPID), wait for its address ($ADDR, from
+# server.addr); its output goes to $T/server.log.
+e2e_server() {
+    rm -f "$TIDE_DATA/server.addr"
+    "$TIDE_BIN" server --listen 127.0.0.1:0 "$@" >>"$T/server.log" 2>&1 &
+    SPID=$!
+    for _ in $(seq 1 400); do
+        if [ -s "$TIDE_DATA/server.addr" ]; then
+            ADDR=$(head -n 1 "$TIDE_DATA/server.addr")
+            return 0
+        fi
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    bad "server start" "no server.addr: $(tail -5 "$T/server.log")"
+    return 1
+}
