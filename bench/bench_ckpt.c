@@ -1,7 +1,7 @@
 /* bench_ckpt - what checkpoints cost a job (job/coord.h), as `tide run
  * --job` runs it.
  *
- *   bench_ckpt [events [runs [keys]]]   (default 20,000,000 events, 3 runs,
+ *   bench_ckpt [events [runs [keys]]]   (default 20,000,000 events, 5 runs,
  *                                        1,000,000 keys)
  *
  * 1. Throughput: TUMBLE(1 h) COUNT(*) per user over the logins generator
@@ -11,13 +11,17 @@
  *    same process: medians of events per wall second, and the overhead.
  * 2. A state of `keys` keys: an unwindowed GROUP BY user_id COUNT(*) over
  *    5 x keys uniform logins of `keys` users (about 99.3% of them seen), a
- *    named job with a checkpoint every second while it runs: the longest
- *    pause of the data path (the longest time one task spent writing its
- *    snapshot at a barrier: it processes nothing meanwhile,
- *    tide_flow_snapshot_pause), then the final checkpoint (every key), its
- *    size and the time from its barrier to its durable manifest; then the
- *    time to restore it: read and verify the files (state/ckpt.h) and
- *    rebuild every node from it (tide_flow_restore + tide_flow_start).
+ *    named job with a checkpoint every second while it runs: the pauses of
+ *    the data path (per checkpoint the longest time one task spent at the
+ *    barrier: it processes nothing meanwhile; tide_flow_snapshot_pauses),
+ *    their longest and median, in wall time and in the CPU time the task
+ *    used (the difference is time it waited for a core); then the final
+ *    checkpoint (every key), its size and the time from its barrier to its
+ *    durable manifest (the copy at the barrier, then the snapshot's
+ *    serialisation, the files and their fsyncs on the coordinator's
+ *    thread); then the time to restore it: read and verify the files
+ *    (state/ckpt.h) and rebuild every node from it (tide_flow_restore +
+ *    tide_flow_start).
  * The data directory is a fresh one under $TMPDIR (else /tmp), removed at
  * the end. */
 #include "base/io.h"
@@ -95,8 +99,10 @@ static void quiet(void *ctx, const char *msg)
 }
 
 /* One run; job NULL: no checkpoints.  *rate: events per wall second. */
+#define MAX_PAUSES 1024
+
 static int run_once(const char *src, const char *job, int64_t interval_ms, unsigned long long events, double *rate,
-                    tide_coord_stats *st, int64_t *pause_ns)
+                    tide_coord_stats *st, tide_flow_pause *pauses, size_t *n_pauses)
 {
     planned p;
     tide_coord *c = NULL;
@@ -119,10 +125,8 @@ static int run_once(const char *src, const char *job, int64_t interval_ms, unsig
     *rate = (double)events / (now_s() - t0) / 1e6;
     if (c && st)
         tide_coord_stats_get(c, st);
-    if (pause_ns) {
-        int64_t total;
-        tide_flow_snapshot_pause(tide_job_flow(j), pause_ns, &total);
-    }
+    if (pauses)
+        *n_pauses = tide_flow_snapshot_pauses(tide_job_flow(j), pauses, MAX_PAUSES);
 done:
     if (rc)
         fprintf(stderr, "bench_ckpt: %s\n", e.msg[0] ? e.msg : tide_strerror(rc));
@@ -147,10 +151,10 @@ static double median(double *v, int n)
 int main(int argc, char **argv)
 {
     unsigned long long events = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000ull;
-    int runs = argc > 2 ? atoi(argv[2]) : 3;
+    int runs = argc > 2 ? atoi(argv[2]) : 5;
     unsigned long long keys = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000ull;
     if (runs < 1 || runs > 50)
-        runs = 3;
+        runs = 5;
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(g_data, sizeof g_data, "%s/bench_ckpt.%ld", tmp, (long)getpid());
     int rc = 0;
@@ -173,8 +177,8 @@ int main(int argc, char **argv)
         char name[32];
         snprintf(name, sizeof name, "tput%d", r);
         tide_coord_stats st = {0};
-        if ((rc = run_once(src, NULL, 0, events, &off[r], NULL, NULL)) == 0 &&
-            (rc = run_once(src, name, 1000, events, &on[r], &st, NULL)) == 0)
+        if ((rc = run_once(src, NULL, 0, events, &off[r], NULL, NULL, NULL)) == 0 &&
+            (rc = run_once(src, name, 1000, events, &on[r], &st, NULL, NULL)) == 0)
             ckpts += st.checkpoints;
     }
     if (rc == 0) {
@@ -197,13 +201,24 @@ int main(int argc, char **argv)
              kev, keys);
     double rate = 0;
     tide_coord_stats st = {0};
-    int64_t pause_ns = 0;
-    if (rc == 0 && (rc = run_once(src, "keys", 1000, kev, &rate, &st, &pause_ns)) == 0) {
+    static tide_flow_pause pauses[MAX_PAUSES];
+    size_t np = 0;
+    if (rc == 0 && (rc = run_once(src, "keys", 1000, kev, &rate, &st, pauses, &np)) == 0) {
         printf("GROUP BY user_id COUNT(*), %llu uniform events of %llu users (~99.3%% of them keys in the state):\n",
                kev, keys);
-        printf("  %llu checkpoints; longest pause of the data path (one task writing its snapshot): %.1f ms\n",
-               (unsigned long long)st.checkpoints, (double)pause_ns / 1e6);
-        printf("  final checkpoint %lld: %.1f MB, %lld ms from its barrier to its durable manifest\n",
+        double wall[MAX_PAUSES], cpu[MAX_PAUSES], wmax = 0, cmax = 0;
+        for (size_t i = 0; i < np; i++) {
+            wall[i] = (double)pauses[i].wall_ns / 1e6;
+            cpu[i] = (double)pauses[i].cpu_ns / 1e6;
+            wmax = wall[i] > wmax ? wall[i] : wmax;
+            cmax = cpu[i] > cmax ? cpu[i] : cmax;
+        }
+        printf("  %llu checkpoints; pause of the data path at a barrier (the longest task of each of the %zu\n"
+               "  taken while it ran): longest %.1f ms (CPU %.1f ms), median %.1f ms (CPU %.1f ms)\n",
+               (unsigned long long)st.checkpoints, np, wmax, cmax, np ? median(wall, (int)np) : 0.0,
+               np ? median(cpu, (int)np) : 0.0);
+        printf("  final checkpoint %lld (every key, taken after the input ended): %.1f MB, %lld ms from its\n"
+               "  barrier to its durable manifest\n",
                (long long)st.last_id, (double)st.last_bytes / 1e6, (long long)st.last_ms);
         /* restore: read + verify, then every node rebuilt from it */
         planned p;

@@ -121,19 +121,25 @@ static size_t cap_for(size_t n)
  * cost of a rehash on our VMs (DESIGN.md section 3), and huge pages take
  * 512 times fewer faults.  Best effort: without THP it is a plain array. */
 #define HUGE_PAGE ((size_t)2 << 20)
-static unsigned char *slots_alloc(size_t cap, size_t stride)
+static unsigned char *slots_alloc_raw(size_t cap, size_t stride, bool zero)
 {
     size_t n = cap * stride;
     if (n < 2 * HUGE_PAGE)
-        return calloc(cap, stride);
+        return zero ? calloc(cap, stride) : malloc(n);
     void *p = NULL;
     if (posix_memalign(&p, HUGE_PAGE, n) != 0)
         return NULL;
 #ifdef MADV_HUGEPAGE
     (void)madvise(p, n, MADV_HUGEPAGE);
 #endif
-    memset(p, 0, n);
+    if (zero)
+        memset(p, 0, n);
     return p;
+}
+
+static unsigned char *slots_alloc(size_t cap, size_t stride)
+{
+    return slots_alloc_raw(cap, stride, true);
 }
 
 static void set_cap(tide_table *t, unsigned char *slots, size_t cap)
@@ -184,6 +190,52 @@ void tide_table_free(tide_table *t)
     free(t->slots);
     tide_arena_free(&t->keys);
     free(t);
+}
+
+int tide_table_copy(tide_table **dst, const tide_table *t, tide_err *e)
+{
+    tide_table *c = *dst;
+    unsigned char *slots = NULL;
+    if (c) { /* reuse the slot array when it has the size */
+        tide_arena_free(&c->keys);
+        if (c->cap * c->stride == t->cap * t->stride)
+            slots = c->slots;
+        else
+            free(c->slots);
+        c->slots = NULL;
+    } else if (!(c = malloc(sizeof *c))) {
+        goto nomem;
+    }
+    if (!slots && !(slots = slots_alloc_raw(t->cap, t->stride, false))) {
+        free(c);
+        *dst = NULL;
+        goto nomem;
+    }
+    *c = *t;
+    c->slots = slots;
+    memcpy(c->slots, t->slots, t->cap * t->stride);
+    /* one arena block for every live key (none when all are inline) */
+    tide_arena_init(&c->keys, t->live_key_bytes > t->keys.block_size ? t->live_key_bytes : t->keys.block_size);
+    c->dead_key_bytes = 0;
+    *dst = c;
+    if (t->mode == TIDE_TABLE_KEY_BYTES && t->live_key_bytes > 0) {
+        for (size_t i = 0; i < c->cap; i++) {
+            slot_bytes *s = (slot_bytes *)(void *)slot_at(c, i);
+            if (!s->dist || s->klen <= KEY_INLINE)
+                continue;
+            const unsigned char *kp = tide_arena_memdup(&c->keys, slot_key(s), s->klen);
+            if (!kp) {
+                tide_table_free(c);
+                *dst = NULL;
+                goto nomem;
+            }
+            slot_set_kp(s, kp);
+        }
+    }
+    c->keys.block_size = t->keys.block_size;
+    return 0;
+nomem:
+    return tide_err_set(e, TIDE_ENOMEM, "table: out of memory copying a table of %zu entries", t->count);
 }
 
 size_t tide_table_count(const tide_table *t)
@@ -631,14 +683,101 @@ static int cmp_u64_entry(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The sort key of an entry: u64 mode its value; bytes mode its first 16
+ * bytes big-endian, zero-padded (hi the first 8).  Monotone in the entry
+ * order (a < b implies prefix(a) <= prefix(b)), so sorting by it and then
+ * each run of equal prefixes by the full comparison gives the entry order. */
+typedef struct sort_item {
+    uint64_t hi, lo;
+    size_t slot;
+} sort_item;
+
+static void sort_prefix(const tide_table *t, const tide_table_entry *ent, sort_item *it)
+{
+    it->hi = it->lo = 0;
+    if (t->mode == TIDE_TABLE_KEY_U64) {
+        memcpy(&it->hi, ent->key, 8);
+        return;
+    }
+    const unsigned char *p = ent->key;
+    for (uint32_t i = 0; i < 8; i++)
+        it->hi = it->hi << 8 | (i < ent->klen ? p[i] : 0);
+    for (uint32_t i = 8; i < 16; i++)
+        it->lo = it->lo << 8 | (i < ent->klen ? p[i] : 0);
+}
+
+/* Digit d (0: the least significant byte of lo .. 15: the most of hi). */
+static inline unsigned sort_digit(const sort_item *it, int d)
+{
+    return d < 8 ? (unsigned)(it->lo >> (8 * d)) & 0xff : (unsigned)(it->hi >> (8 * (d - 8))) & 0xff;
+}
+
+/* LSD radix sort of v[0, n) by (hi, lo), 8 bits a pass, the passes whose
+ * digit is the same in every item skipped (a key's type tag, the high
+ * bytes of small integers, the padding).  tmp: room for n.  false: no
+ * memory for the counts (v unchanged). */
+static bool radix_sort(sort_item *v, sort_item *tmp, size_t n)
+{
+    size_t (*cnt)[256] = calloc(16, sizeof *cnt);
+    if (!cnt)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 16; d++)
+            cnt[d][sort_digit(&v[i], d)]++;
+    for (int d = 0; d < 16; d++) {
+        if (cnt[d][sort_digit(&v[0], d)] == n)
+            continue;
+        size_t pos = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[d][b];
+            cnt[d][b] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[cnt[d][sort_digit(&v[i], d)]++] = v[i];
+        memcpy(v, tmp, n * sizeof *v);
+    }
+    free(cnt);
+    return true;
+}
+
 void tide_table_sorted(const tide_table *t, tide_table_entry *out)
 {
+    int (*cmp)(const void *, const void *) = t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry : cmp_bytes_entry;
     size_t n = 0;
-    for (size_t i = 0; i < t->cap; i++)
-        if (slot_dist(slot_at(t, i)))
-            entry_of(t, i, &out[n++]);
-    if (n > 1)
-        qsort(out, n, sizeof *out, t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry : cmp_bytes_entry);
+    sort_item *v = t->count > 64 ? malloc(2 * t->count * sizeof *v) : NULL;
+    if (!v) { /* small, or no memory for the radix sort: a comparison sort */
+        for (size_t i = 0; i < t->cap; i++)
+            if (slot_dist(slot_at(t, i)))
+                entry_of(t, i, &out[n++]);
+        if (n > 1)
+            qsort(out, n, sizeof *out, cmp);
+        return;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!slot_dist(slot_at(t, i)))
+            continue;
+        entry_of(t, i, &out[n]);
+        sort_prefix(t, &out[n], &v[n]);
+        v[n++].slot = i;
+    }
+    if (!radix_sort(v, v + n, n)) {
+        qsort(out, n, sizeof *out, cmp);
+        free(v);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        entry_of(t, v[i].slot, &out[i]);
+    /* equal prefixes: bytes-mode keys alike in their first 16 bytes */
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j].hi == v[i].hi && v[j].lo == v[i].lo)
+            j++;
+        if (j - i > 1)
+            qsort(out + i, j - i, sizeof *out, cmp);
+        i = j;
+    }
+    free(v);
 }
 
 bool tide_table_check(const tide_table *t)
