@@ -8,7 +8,10 @@
  *    (100,000 users, Zipf 1.1, one day, 5% up to 5 s out of order) written
  *    as CSV to /dev/null, run alternately without checkpoints and as a
  *    named job with a checkpoint every second (the final one too), in the
- *    same process: medians of events per wall second, and the overhead.
+ *    same process: medians of events per wall second and per CPU second of
+ *    the process (the steadier figure on a shared machine), the overhead in
+ *    both, and the median over the runs of the longest pause of the data
+ *    path at a barrier.
  * 2. A state of `keys` keys: an unwindowed GROUP BY user_id COUNT(*) over
  *    5 x keys uniform logins of `keys` users (about 99.3% of them seen), a
  *    named job with a checkpoint every second while it runs: the pauses of
@@ -44,6 +47,13 @@ static double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -98,11 +108,12 @@ static void quiet(void *ctx, const char *msg)
     (void)msg;
 }
 
-/* One run; job NULL: no checkpoints.  *rate: events per wall second. */
 #define MAX_PAUSES 1024
 
+/* One run; job NULL: no checkpoints.  *rate: events per wall second;
+ * *crate (may be NULL): per CPU second of the whole process. */
 static int run_once(const char *src, const char *job, int64_t interval_ms, unsigned long long events, double *rate,
-                    tide_coord_stats *st, tide_flow_pause *pauses, size_t *n_pauses)
+                    double *crate, tide_coord_stats *st, tide_flow_pause *pauses, size_t *n_pauses)
 {
     planned p;
     tide_coord *c = NULL;
@@ -120,9 +131,11 @@ static int run_once(const char *src, const char *job, int64_t interval_ms, unsig
     }
     if ((rc = tide_job_create(&j, p.spec, &jc, &e)) != 0)
         goto done;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     rc = c ? tide_coord_run(c, j, &e) : tide_job_run(j, &e);
     *rate = (double)events / (now_s() - t0) / 1e6;
+    if (crate)
+        *crate = (double)events / (cpu_s() - c0) / 1e6;
     if (c && st)
         tide_coord_stats_get(c, st);
     if (pauses)
@@ -171,23 +184,37 @@ int main(int argc, char **argv)
              "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
              "GROUP BY window_start, window_end, user_id;\n",
              events);
-    double off[50], on[50];
+    double off[50], on[50], coff[50], con[50], tpause[50], tcpu[50];
     uint64_t ckpts = 0;
+    static tide_flow_pause tp[MAX_PAUSES];
     for (int r = 0; r < runs && rc == 0; r++) {
         char name[32];
         snprintf(name, sizeof name, "tput%d", r);
         tide_coord_stats st = {0};
-        if ((rc = run_once(src, NULL, 0, events, &off[r], NULL, NULL, NULL)) == 0 &&
-            (rc = run_once(src, name, 1000, events, &on[r], &st, NULL, NULL)) == 0)
+        size_t ntp = 0;
+        if ((rc = run_once(src, NULL, 0, events, &off[r], &coff[r], NULL, NULL, NULL)) == 0 &&
+            (rc = run_once(src, name, 1000, events, &on[r], &con[r], &st, tp, &ntp)) == 0)
             ckpts += st.checkpoints;
+        tpause[r] = tcpu[r] = 0;
+        for (size_t i = 0; i < ntp; i++)
+            if ((double)tp[i].wall_ns / 1e6 > tpause[r]) {
+                tpause[r] = (double)tp[i].wall_ns / 1e6;
+                tcpu[r] = (double)tp[i].cpu_ns / 1e6;
+            }
     }
     if (rc == 0) {
-        double moff = median(off, runs), mon = median(on, runs);
+        double moff = median(off, runs), mon = median(on, runs), cmoff = median(coff, runs),
+               cmon = median(con, runs);
         printf("TUMBLE(1 h) COUNT(*) per user, %llu events, median of %d runs each, alternating:\n", events, runs);
         printf("  checkpoints off          %6.2f M events/s (%.2f .. %.2f)\n", moff, off[0], off[runs - 1]);
         printf("  checkpoint every 1 s     %6.2f M events/s (%.2f .. %.2f), %.1f checkpoints per run\n", mon,
                on[0], on[runs - 1], (double)ckpts / runs);
         printf("  overhead                 %6.1f %% (target <= 5 %%)\n", (moff - mon) / moff * 100.0);
+        printf("  per CPU second of the process (steadier on a shared machine): off %.2f, every 1 s %.2f M\n"
+               "  events/s: overhead %.1f %%\n",
+               cmoff, cmon, (cmoff - cmon) / cmoff * 100.0);
+        printf("  longest pause of the data path at a barrier, median over the runs: %.1f ms (CPU %.1f ms)\n",
+               median(tpause, runs), median(tcpu, runs));
     }
 
     /* 2. a state of `keys` keys */
@@ -203,7 +230,7 @@ int main(int argc, char **argv)
     tide_coord_stats st = {0};
     static tide_flow_pause pauses[MAX_PAUSES];
     size_t np = 0;
-    if (rc == 0 && (rc = run_once(src, "keys", 1000, kev, &rate, &st, pauses, &np)) == 0) {
+    if (rc == 0 && (rc = run_once(src, "keys", 1000, kev, &rate, NULL, &st, pauses, &np)) == 0) {
         printf("GROUP BY user_id COUNT(*), %llu uniform events of %llu users (~99.3%% of them keys in the state):\n",
                kev, keys);
         double wall[MAX_PAUSES], cpu[MAX_PAUSES], wmax = 0, cmax = 0;

@@ -29,6 +29,7 @@
 #include "base/bytes.h"
 #include "base/crc32c.h"
 #include "base/hash.h"
+#include "base/sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -683,101 +684,51 @@ static int cmp_u64_entry(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The sort key of an entry: u64 mode its value; bytes mode its first 16
- * bytes big-endian, zero-padded (hi the first 8).  Monotone in the entry
- * order (a < b implies prefix(a) <= prefix(b)), so sorting by it and then
- * each run of equal prefixes by the full comparison gives the entry order. */
-typedef struct sort_item {
-    uint64_t hi, lo;
-    size_t slot;
-} sort_item;
-
-static void sort_prefix(const tide_table *t, const tide_table_entry *ent, sort_item *it)
+/* Order of the entries in slots a and b (tide_sort_runs). */
+static int cmp_slots(void *ctx, size_t a, size_t b)
 {
-    it->hi = it->lo = 0;
-    if (t->mode == TIDE_TABLE_KEY_U64) {
-        memcpy(&it->hi, ent->key, 8);
-        return;
-    }
-    const unsigned char *p = ent->key;
-    for (uint32_t i = 0; i < 8; i++)
-        it->hi = it->hi << 8 | (i < ent->klen ? p[i] : 0);
-    for (uint32_t i = 8; i < 16; i++)
-        it->lo = it->lo << 8 | (i < ent->klen ? p[i] : 0);
-}
-
-/* Digit d (0: the least significant byte of lo .. 15: the most of hi). */
-static inline unsigned sort_digit(const sort_item *it, int d)
-{
-    return d < 8 ? (unsigned)(it->lo >> (8 * d)) & 0xff : (unsigned)(it->hi >> (8 * (d - 8))) & 0xff;
-}
-
-/* LSD radix sort of v[0, n) by (hi, lo), 8 bits a pass, the passes whose
- * digit is the same in every item skipped (a key's type tag, the high
- * bytes of small integers, the padding).  tmp: room for n.  false: no
- * memory for the counts (v unchanged). */
-static bool radix_sort(sort_item *v, sort_item *tmp, size_t n)
-{
-    size_t (*cnt)[256] = calloc(16, sizeof *cnt);
-    if (!cnt)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        for (int d = 0; d < 16; d++)
-            cnt[d][sort_digit(&v[i], d)]++;
-    for (int d = 0; d < 16; d++) {
-        if (cnt[d][sort_digit(&v[0], d)] == n)
-            continue;
-        size_t pos = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = cnt[d][b];
-            cnt[d][b] = pos;
-            pos += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[cnt[d][sort_digit(&v[i], d)]++] = v[i];
-        memcpy(v, tmp, n * sizeof *v);
-    }
-    free(cnt);
-    return true;
+    const tide_table *t = ctx;
+    tide_table_entry x, y;
+    entry_of(t, a, &x);
+    entry_of(t, b, &y);
+    return t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry(&x, &y) : cmp_bytes_entry(&x, &y);
 }
 
 void tide_table_sorted(const tide_table *t, tide_table_entry *out)
 {
     int (*cmp)(const void *, const void *) = t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry : cmp_bytes_entry;
     size_t n = 0;
-    sort_item *v = t->count > 64 ? malloc(2 * t->count * sizeof *v) : NULL;
-    if (!v) { /* small, or no memory for the radix sort: a comparison sort */
-        for (size_t i = 0; i < t->cap; i++)
-            if (slot_dist(slot_at(t, i)))
-                entry_of(t, i, &out[n++]);
-        if (n > 1)
-            qsort(out, n, sizeof *out, cmp);
-        return;
-    }
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!slot_dist(slot_at(t, i)))
-            continue;
-        entry_of(t, i, &out[n]);
-        sort_prefix(t, &out[n], &v[n]);
-        v[n++].slot = i;
-    }
-    if (!radix_sort(v, v + n, n)) {
-        qsort(out, n, sizeof *out, cmp);
+    tide_sort_item *v = t->count > 64 ? malloc(2 * t->count * sizeof *v) : NULL;
+    if (v) { /* base/sort.h: radix on the keys' first 16 bytes (u64 mode: the value) */
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!slot_dist(slot_at(t, i)))
+                continue;
+            tide_table_entry ent;
+            entry_of(t, i, &ent);
+            if (t->mode == TIDE_TABLE_KEY_U64) {
+                memcpy(&v[n].hi, ent.key, 8);
+                v[n].lo = 0;
+            } else {
+                tide_sort_prefix(&v[n], ent.key, ent.klen);
+            }
+            v[n++].idx = i;
+        }
+        if (tide_sort_radix(v, v + n, n)) {
+            tide_sort_runs(v, n, cmp_slots, (void *)t);
+            for (size_t i = 0; i < n; i++)
+                entry_of(t, v[i].idx, &out[i]);
+            free(v);
+            return;
+        }
         free(v);
-        return;
+        n = 0;
     }
-    for (size_t i = 0; i < n; i++)
-        entry_of(t, v[i].slot, &out[i]);
-    /* equal prefixes: bytes-mode keys alike in their first 16 bytes */
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && v[j].hi == v[i].hi && v[j].lo == v[i].lo)
-            j++;
-        if (j - i > 1)
-            qsort(out + i, j - i, sizeof *out, cmp);
-        i = j;
-    }
-    free(v);
+    /* small, or no memory for the radix sort: a comparison sort */
+    for (size_t i = 0; i < t->cap; i++)
+        if (slot_dist(slot_at(t, i)))
+            entry_of(t, i, &out[n++]);
+    if (n > 1)
+        qsort(out, n, sizeof *out, cmp);
 }
 
 bool tide_table_check(const tide_table *t)

@@ -159,9 +159,8 @@ size_t tide_table_remove_if(tide_table *t,
 /* Fill `out` (room for tide_table_count() entries) with the entries sorted
  * by key: bytes mode by memcmp over the common length, shorter first on a
  * tie; u64 mode by unsigned integer value.  Deterministic output.  A radix
- * sort on the keys' first 16 bytes (then a comparison sort of each run of
- * keys alike in those): O(n) for keys of up to 16 bytes; it needs 48
- * bytes per entry of scratch and falls back to qsort without them. */
+ * sort (base/sort.h), O(n) for keys of up to 16 bytes; it needs 48 bytes per
+ * entry of scratch and falls back to qsort without them. */
 void tide_table_sorted(const tide_table *t, tide_table_entry *out);
 
 /* Verify the internal invariants (each entry's probe distance matches its
