@@ -2,7 +2,9 @@
  * run_cmd.c - `tide run FILE.sql` and `tide explain FILE.sql`.
  *
  * run: compile the script (sql/binder.h), plan each INSERT / bare query
- * (sql/physical.h) and run it as a job (job/job.h), one after the other.  SQL errors are printed with the caret and exit 1; runtime errors
+ * (sql/physical.h) and run it as a job (job/job.h), one after the other;
+ * a named job (--job) plans all of them into one graph, one job
+ * (tide_sql_physical_set).  SQL errors are printed with the caret and exit 1; runtime errors
  * exit 2.  After each query a summary goes to stderr:
  *   records in N, out N, late N, bad N
  * Ctrl-C (SIGINT) or SIGTERM stops the running query cleanly: the signal
@@ -64,7 +66,9 @@ static const char run_usage[] =
     "  --format F          table, csv or jsonl (for queries printed on stdout)\n"
     "  --dead-letter DEST  also write every bad record to DEST: a file (appended\n"
     "                      to) or topic:NAME (created if missing)\n"
-    "  --job NAME          run the script's one query as the named job NAME: its\n"
+    "  --job NAME          run the script as the named job NAME: its statements\n"
+    "                      (INSERTs and at most one bare query) run together as\n"
+    "                      one graph, a table read by several scanned once; its\n"
     "                      checkpoints live in DATA/jobs/NAME; running NAME again\n"
     "                      resumes from its newest checkpoint (one run at a time)\n"
     "  --checkpoint-interval DUR\n"
@@ -235,12 +239,14 @@ typedef struct named_opts {
     const char *datadir;
 } named_opts;
 
-/* The plan's fingerprint: its logical plan and physical graph in words
- * (every operator, window, aggregate, expression, parallelism). */
-static int fingerprint(const tide_sql_plan *plan, const tide_job_spec *spec, uint64_t *out)
+/* The plans' fingerprint: their logical plans and physical graph in words
+ * (every statement, operator, window, aggregate, expression, parallelism). */
+static int fingerprint(const tide_sql_plan *const *plans, uint32_t n, const tide_job_spec *spec, uint64_t *out)
 {
     tide_buf b = {0};
-    int rc = tide_sql_explain(plan, &b);
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        rc = tide_sql_explain(plans[i], &b);
     if (rc == 0)
         rc = tide_job_spec_explain(spec, &b);
     if (rc == 0)
@@ -255,8 +261,9 @@ static void report_line(void *ctx, const char *msg)
     fprintf(stderr, "tide: %s\n", msg);
 }
 
-static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const script *s, const char *path,
-                   const named_opts *named, bool *stop)
+/* Run plans[0..n) as one job (n > 1: a named job's statement set). */
+static int run_one(const tide_sql_plan *const *plans, uint32_t n, const tide_sql_phys_opts *o, const script *s,
+                   const char *path, const named_opts *named, bool *stop)
 {
     tide_sql_error serr;
     memset(&serr, 0, sizeof serr);
@@ -269,7 +276,7 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const
         tide_cli_error("%s", e.msg);
         return TIDE_CLI_RUNTIME;
     }
-    if (tide_sql_physical(plan, o, spec, &info, &serr)) {
+    if (tide_sql_physical_set(plans, n, o, spec, &info, &serr)) {
         print_sql_error(&serr, s->src, s->len);
         tide_job_spec_free(spec);
         return serr.code == TIDE_ENOMEM ? TIDE_CLI_RUNTIME : TIDE_CLI_USAGE;
@@ -281,7 +288,7 @@ static int run_one(const tide_sql_plan *plan, const tide_sql_phys_opts *o, const
                              .job = named->name,
                              .interval_ms = named->interval_ms,
                              .report = report_line};
-        if (fingerprint(plan, spec, &cc.plan) != 0) {
+        if (fingerprint(plans, n, spec, &cc.plan) != 0) {
             tide_cli_error("out of memory");
             tide_job_spec_free(spec);
             return TIDE_CLI_RUNTIME;
@@ -417,9 +424,13 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
         script_free(&s);
         return rc;
     }
-    if (jobname && s.prog->nplans != 1) {
-        tide_cli_error("--job: %s has %u statements to run; a named job runs one query (put each in a "
-                       "script of its own, under its own name)", pos[0], s.prog->nplans);
+    uint32_t bare = 0;
+    for (uint32_t i = 0; i < s.prog->nplans; i++)
+        bare += s.prog->plans[i]->kind == TIDE_SQL_PLAN_SINK && !s.prog->plans[i]->u.sink.table;
+    if (jobname && (s.prog->nplans == 0 || bare > 1)) {
+        tide_cli_error("--job: %s has %u statements to run, %u of them queries printed on stdout; a named job "
+                       "runs its INSERTs and at most one such query, as one graph (put the others in a script "
+                       "of their own, under its own name)", pos[0], s.prog->nplans, bare);
         script_free(&s);
         return TIDE_CLI_USAGE;
     }
@@ -455,10 +466,14 @@ int tide_cli_run(int argc, char **argv, const char *datadir)
         rc = TIDE_CLI_RUNTIME;
     }
     bool stop = false;
-    for (uint32_t i = 0; sig && i < s.prog->nplans && !stop; i++) {
-        rc = run_one(s.prog->plans[i], &o, &s, pos[0], jobname ? &named : NULL, &stop);
-        if (rc)
-            break;
+    if (sig && jobname) {
+        rc = run_one((const tide_sql_plan *const *)s.prog->plans, s.prog->nplans, &o, &s, pos[0], &named, &stop);
+    } else {
+        for (uint32_t i = 0; sig && i < s.prog->nplans && !stop; i++) {
+            rc = run_one((const tide_sql_plan *const *)&s.prog->plans[i], 1, &o, &s, pos[0], NULL, &stop);
+            if (rc)
+                break;
+        }
     }
     if (sig) {
         sigaction(SIGINT, &old_int, NULL);

@@ -21,7 +21,7 @@
  * output watermarks (tide_task_hold_watermark), so a hold anywhere in the
  * chain holds back every port of the task (conservative, never late).
  *
- * Checkpoints.  Each instance's section ("flow-instance", version 3) holds
+ * Checkpoints.  Each instance's section ("flow-instance", version 4) holds
  * the node's own snapshot and the watermark state the runtime keeps for it:
  * the last watermark delivered to the instance (cx->wm), its hold and
  * whether it ended (a restored instance that had ended is not ended
@@ -33,7 +33,12 @@
  * task runs: the restored flow then delivers, aligns and forwards
  * watermarks exactly as the flow that wrote the checkpoint did after it
  * (no watermark delivered twice, none forwarded unheld, a multi-input
- * node reading its inputs in the same steps).
+ * node reading its inputs in the same steps).  Last, the instance's job
+ * counters (records in, bad, late, out, ...: what it counted before the
+ * barrier, restored counts included), so a restored flow's counters go on
+ * from the checkpoint's and a job that was killed and resumed ends with
+ * the counts of an uninterrupted run.  Version 3 (without the counters)
+ * is still read: its counters restore as 0.
  */
 #include "exec/flow.h"
 
@@ -162,6 +167,9 @@ struct tide_node_ctx {
     int64_t wm;   /* last watermark delivered (sources: emitted) */
     int64_t hold; /* tide_node_hold */
     bool ended;
+    /* what this instance counted (restored counts included): its task's
+     * thread only, and the coordinator's once the task ended */
+    uint64_t counts[TIDE_NODE_COUNTERS];
     /* a restored task root: its task's watermarks, set once the task exists */
     bool rs_task;
     int64_t *rs_in_wm;
@@ -202,6 +210,7 @@ typedef struct inst_rt {
     uint32_t n_in;
     int64_t *in_wm;
     int64_t wm_in, wm_out, task_hold;
+    uint64_t counts[TIDE_NODE_COUNTERS]; /* the instance's job counters */
 } inst_rt;
 
 /* An instance's snapshot frozen at the barrier (tide_node_vt.freeze), its
@@ -543,8 +552,10 @@ void tide_node_hold(tide_node_ctx *cx, int64_t hold) { cx->hold = hold; }
 
 void tide_node_count(tide_node_ctx *cx, tide_node_counter c, uint64_t n)
 {
-    if ((unsigned)c < TIDE_NODE_COUNTERS)
+    if ((unsigned)c < TIDE_NODE_COUNTERS) {
+        cx->counts[c] += n;
         atomic_fetch_add_explicit(&cx->f->counts[c], n, memory_order_relaxed);
+    }
 }
 
 void tide_flow_counts(const tide_flow *f, uint64_t out[TIDE_NODE_COUNTERS])
@@ -732,6 +743,24 @@ static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b, fro
     frozen_free(z);
 }
 
+#define FLOW_INST_VERSION 4
+
+/* Open an instance's section: this build's version, else version 3
+ * (*version says which). */
+static int inst_open(tide_snap_r *r, const void *p, size_t left, size_t *used, uint32_t *version, tide_err *e)
+{
+    tide_err e4 = {0};
+    *version = FLOW_INST_VERSION;
+    if (tide_snap_open(r, p, left, "flow-instance", FLOW_INST_VERSION, used, &e4) == 0)
+        return 0;
+    *version = 3;
+    if (tide_snap_open(r, p, left, "flow-instance", 3, used, NULL) == 0)
+        return 0;
+    if (e)
+        *e = e4;
+    return e4.code;
+}
+
 /* The runtime's fields of member `cx` of the task `out` as of now. */
 static int inst_rt_take(tide_node_ctx *cx, bool root, tide_task_out *out, inst_rt *rt, tide_err *e)
 {
@@ -743,6 +772,8 @@ static int inst_rt_take(tide_node_ctx *cx, bool root, tide_task_out *out, inst_r
                     .root = root,
                     .wm = cx->wm,
                     .hold = cx->hold};
+    for (int c = 0; c < TIDE_NODE_COUNTERS; c++)
+        rt->counts[c] = cx->counts[c];
     if (!root)
         return 0;
     rt->n_in = tide_task_input_count(out);
@@ -760,7 +791,7 @@ static int inst_rt_take(tide_node_ctx *cx, bool root, tide_task_out *out, inst_r
 static int inst_section(const inst_rt *rt, const tide_buf *inner, tide_buf *sec, tide_err *e)
 {
     tide_snap_w w;
-    tide_snap_begin(&w, sec, "flow-instance", 3);
+    tide_snap_begin(&w, sec, "flow-instance", FLOW_INST_VERSION);
     tide_snap_put_u32(&w, rt->node);
     tide_snap_put_u32(&w, rt->idx);
     tide_snap_put_bytes(&w, rt->kind, strlen(rt->kind));
@@ -778,6 +809,9 @@ static int inst_section(const inst_rt *rt, const tide_buf *inner, tide_buf *sec,
         tide_snap_put_i64(&w, rt->wm_out);
         tide_snap_put_i64(&w, rt->task_hold);
     }
+    tide_snap_put_u32(&w, TIDE_NODE_COUNTERS);
+    for (int c = 0; c < TIDE_NODE_COUNTERS; c++)
+        tide_snap_put_u64(&w, rt->counts[c]);
     return tide_snap_end(&w, e);
 }
 
@@ -1067,7 +1101,8 @@ static int restore_all(tide_flow *f, tide_err *e)
     while (left && rc == 0) {
         tide_snap_r r;
         size_t used;
-        if ((rc = tide_snap_open(&r, p, left, "flow-instance", 3, &used, e)) != 0)
+        uint32_t version;
+        if ((rc = inst_open(&r, p, left, &used, &version, e)) != 0)
             break;
         uint32_t node = tide_snap_get_u32(&r), idx = tide_snap_get_u32(&r);
         size_t klen, ilen;
@@ -1079,6 +1114,13 @@ static int restore_all(tide_flow *f, tide_err *e)
         task_wms tw = {.root = tide_snap_get_bool(&r)};
         if (tw.root && (rc = get_task_wms(&r, &tw, e)) != 0)
             break;
+        uint64_t counts[TIDE_NODE_COUNTERS] = {0};
+        uint32_t ncounts = version >= 4 ? tide_snap_get_u32(&r) : 0;
+        for (uint32_t c = 0; c < ncounts && !tide_snap_failed(&r); c++) {
+            uint64_t v = tide_snap_get_u64(&r);
+            if (c < TIDE_NODE_COUNTERS) /* (a later build's extra counters are not ours) */
+                counts[c] = v;
+        }
         if ((rc = tide_snap_close(&r, e)) != 0) {
             free(tw.in_wm);
             break;
@@ -1112,6 +1154,10 @@ static int restore_all(tide_flow *f, tide_err *e)
         }
         got[cx->global] = true;
         seen++;
+        for (int c = 0; c < TIDE_NODE_COUNTERS; c++) {
+            cx->counts[c] = counts[c];
+            atomic_fetch_add_explicit(&f->counts[c], counts[c], memory_order_relaxed);
+        }
         if (has && cx->vt->restore && (rc = cx->vt->restore(cx->self, inner, ilen, e)) < 0)
             rc = named(cx, rc, "restore", e);
         p += used;
@@ -1424,7 +1470,8 @@ int tide_flow_store_find(const tide_buf *store, uint32_t node, uint32_t instance
     while (left) {
         tide_snap_r r;
         size_t used;
-        int rc = tide_snap_open(&r, p, left, "flow-instance", 3, &used, e);
+        uint32_t version;
+        int rc = inst_open(&r, p, left, &used, &version, e);
         if (rc != 0)
             return rc;
         uint32_t n = tide_snap_get_u32(&r), k = tide_snap_get_u32(&r);

@@ -54,7 +54,8 @@ typedef struct planner {
     tide_sql_phys_info *info;
     tide_sql_error *err;
     uint32_t P;
-    /* one scan per table */
+    uint32_t sink_index; /* the statement's place in its job: producer "<job>.<sink_index>" */
+    /* one scan per table (shared by every statement of a set) */
     struct {
         const void *table;
         stream s;
@@ -2063,7 +2064,7 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
     }
     if (pl->o->job) {
         char producer[300];
-        snprintf(producer, sizeof producer, "%s.0", pl->o->job);
+        snprintf(producer, sizeof producer, "%s.%u", pl->o->job, pl->sink_index);
         if (!(r->cfg.producer = tide_job_spec_strdup(pl->spec, producer)))
             return nomem(pl, sink);
         r->cfg.txn = true;
@@ -2115,15 +2116,28 @@ static int plan(planner *pl, const tide_sql_plan *p, stream *out)
 int tide_sql_physical(const tide_sql_plan *plan_, const tide_sql_phys_opts *o, tide_job_spec *spec,
                       tide_sql_phys_info *info, tide_sql_error *err)
 {
+    return tide_sql_physical_set(&plan_, 1, o, spec, info, err);
+}
+
+int tide_sql_physical_set(const tide_sql_plan *const *plans, uint32_t n, const tide_sql_phys_opts *o,
+                          tide_job_spec *spec, tide_sql_phys_info *info, tide_sql_error *err)
+{
     planner pl = {.spec = spec, .o = o, .info = info, .err = err};
     info->bounded = true;
     info->live = false;
     pl.P = o->parallelism;
     if (pl.P == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        pl.P = n > 0 ? (uint32_t)n : 1;
+        long np = sysconf(_SC_NPROCESSORS_ONLN);
+        pl.P = np > 0 ? (uint32_t)np : 1;
     }
-    if (plan_->kind != TIDE_SQL_PLAN_SINK)
-        return sqlfail(&pl, TIDE_EINVAL, plan_->pos, "not a statement that writes somewhere");
-    return plan_sink(&pl, plan_);
+    for (uint32_t i = 0; i < n; i++)
+        if (plans[i]->kind != TIDE_SQL_PLAN_SINK)
+            return sqlfail(&pl, TIDE_EINVAL, plans[i]->pos, "not a statement that writes somewhere");
+    for (uint32_t i = 0; i < n; i++) {
+        pl.sink_index = i;
+        int rc = plan_sink(&pl, plans[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

@@ -77,7 +77,8 @@ typedef struct tide_sql_phys_opts {
                     size_t raw_len);
     void *dead_ctx;
     /* A named job (job/coord.h): its name.  The statement's sink is then
-     * transactional (connect/sink.h cfg.txn, producer "<job>.0", committed
+     * transactional (connect/sink.h cfg.txn, producer "<job>.<i>", i the
+     * statement's index in its set (tide_sql_physical_set; 0 alone), committed
      * with the job's checkpoints by node_write): a FILE a directory of part
      * files, a TOPIC transactions with commit markers, STDOUT
      * at-least-once.  NULL: an ordinary run. */
@@ -96,5 +97,14 @@ typedef struct tide_sql_phys_info {
  * TIDE_EUNSUPPORTED, TIDE_EINVAL, TIDE_ENOMEM. */
 int tide_sql_physical(const tide_sql_plan *plan, const tide_sql_phys_opts *o, tide_job_spec *spec,
                       tide_sql_phys_info *info, tide_sql_error *err);
+/* A statement set: the SINK plans plans[0..n) into one graph (a named job
+ * of several INSERTs, as Flink's STATEMENT SET), planned in order, a
+ * table read by several of them scanned once.  Statement i's transactional
+ * sink is producer "<job>.<i>" (o->job), so every sink of the job has its
+ * own, the same at every run of the same script.  info: bounded when every
+ * source is, live when any is.  As tide_sql_physical otherwise (which is
+ * the set of one). */
+int tide_sql_physical_set(const tide_sql_plan *const *plans, uint32_t n, const tide_sql_phys_opts *o,
+                          tide_job_spec *spec, tide_sql_phys_info *info, tide_sql_error *err);
 
 #endif
