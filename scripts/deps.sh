@@ -4,7 +4,7 @@
 set -eu
 
 # TIDE_EXTRA_PACKAGES: what one mode needs besides (scripts/coverage.sh: gcovr).
-TIDE_PACKAGES="build-essential cmake ninja-build clang libclang-rt-14-dev sqlite3 procps ${TIDE_EXTRA_PACKAGES:-}"
+TIDE_PACKAGES="build-essential cmake ninja-build clang libclang-rt-14-dev sqlite3 python3 procps ${TIDE_EXTRA_PACKAGES:-}"
 
 tide_missing=""
 for p in $TIDE_PACKAGES; do

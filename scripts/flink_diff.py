@@ -14,7 +14,8 @@ Cases: every query of examples/*.sql whose tables are files or the
 'logins' generator (a generator table is first written to a CSV by tide,
 and both engines read that file), and a generated family of windowed and
 unwindowed aggregations over a generated CSV with out-of-order and late
-rows (--generated N, --seed S).
+rows (--generated N, --seed S), and the DECIMAL family (payments with exact
+arithmetic, compared as text; --no-decimal leaves it out).
 
 Usage (scripts/flink_diff.sh installs Flink and calls this):
   flink_diff.py --tide BUILD/tide [--examples DIR] [--generated N] [--seed S]
@@ -25,6 +26,7 @@ summary; exit status 0 when every case that both engines ran agrees.
 import argparse
 import csv
 import io
+import decimal
 import math
 import os
 import random
@@ -93,10 +95,15 @@ def with_clause(opts):
 # ---------------------------------------------------------------- values
 
 
-def norm(v):
-    """One cell as text, the same for both engines."""
+def norm(v, exact=False):
+    """One cell as text, the same for both engines.  exact: numbers are
+    compared as written (DECIMAL: its digits and scale), not as floats."""
     if v is None or v == '':
         return ''
+    if isinstance(v, decimal.Decimal):
+        return format(v, 'f')
+    if exact and isinstance(v, str):
+        return v
     if isinstance(v, bool):
         return 'true' if v else 'false'
     if hasattr(v, 'strftime'):  # datetime
@@ -140,7 +147,7 @@ def apply_changelog(rows, kinds):
 # ---------------------------------------------------------------- tide
 
 
-def run_tide(tide, script_path, par):
+def run_tide(tide, script_path, par, exact=False):
     p = subprocess.run([tide, 'run', script_path, '--format', 'csv', '--parallelism', str(par)],
                        capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
@@ -150,8 +157,8 @@ def run_tide(tide, script_path, par):
         return Counter(), p.stderr
     head, body = rd[0], rd[1:]
     if head and head[0] == 'op':
-        return apply_changelog([tuple(norm(c) for c in r[1:]) for r in body], [r[0] for r in body]), p.stderr
-    return Counter(tuple(norm(c) for c in r) for r in body), p.stderr
+        return apply_changelog([tuple(norm(c, exact) for c in r[1:]) for r in body], [r[0] for r in body]), p.stderr
+    return Counter(tuple(norm(c, exact) for c in r) for r in body), p.stderr
 
 
 # ---------------------------------------------------------------- Flink
@@ -162,7 +169,7 @@ class Flink:
         from pyflink.table import EnvironmentSettings, TableEnvironment
         self.TableEnvironment, self.EnvironmentSettings = TableEnvironment, EnvironmentSettings
 
-    def run(self, ddls, query):
+    def run(self, ddls, query, exact=False):
         env = self.TableEnvironment.create(self.EnvironmentSettings.in_streaming_mode())
         c = env.get_config()
         c.set('parallelism.default', '1')
@@ -174,7 +181,7 @@ class Flink:
         rows, kinds = [], []
         with res.collect() as it:
             for row in it:
-                rows.append(tuple(norm(x) for x in row))
+                rows.append(tuple(norm(x, exact) for x in row))
                 kinds.append(str(row.get_row_kind()))
         return apply_changelog(rows, kinds)
 
@@ -183,8 +190,9 @@ class Flink:
 
 
 class Case:
-    def __init__(self, name, tide_ddls, flink_ddls, query):
+    def __init__(self, name, tide_ddls, flink_ddls, query, exact=False):
         self.name, self.tide_ddls, self.flink_ddls, self.query = name, tide_ddls, flink_ddls, query
+        self.exact = exact  # compare numbers as text (DECIMAL cases)
 
 
 def translate_tables(stmts, base_dir, work, tide, skip_reasons):
@@ -364,6 +372,70 @@ def generated_cases(n, seed, work):
     return cases
 
 
+def gen_decimal_csv(path, seed, n=400):
+    """Payments: 'ts,k,price,qty,rate,big' without a header.  price has up
+    to 3 decimals for a DECIMAL(10, 2) column (so reading it rounds, HALF_UP,
+    ties included), rate up to 4 for DECIMAL(5, 4), big up to 37 digits for
+    DECIMAL(38, 0) (so arithmetic on it overflows)."""
+    rnd = random.Random(seed)
+    base = 1704067200000
+    t = base
+    with open(path, 'w') as f:
+        for i in range(n):
+            t += rnd.randint(0, 60000)
+            ts = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(t // 1000)) + '.%03d' % (t % 1000)
+            k = rnd.choice(['a', 'b', 'c', 'd'])
+            cents = rnd.choice([rnd.randint(-100000, 10000000), rnd.randint(0, 999), 5, 15, 25, -5, -15])
+            price = '%s%d.%03d' % ('-' if cents < 0 else '', abs(cents) // 1000, abs(cents) % 1000)
+            if rnd.random() < 0.3:
+                price = price[:-1]  # two decimals: exact
+            qty = rnd.randint(-3, 50)
+            rate = '%d.%04d' % (rnd.randint(0, 9), rnd.randint(0, 9999))
+            big = str(rnd.randint(-10 ** 37, 10 ** 37))
+            f.write('%s,%s,%s,%d,%s,%s\n' % (ts, k, price, qty, rate, big))
+
+
+def decimal_cases(seed, work):
+    path = os.path.join(work, 'gen-payments-%d.csv' % seed)
+    gen_decimal_csv(path, seed)
+    cols = ('ts TIMESTAMP(3), k STRING, price DECIMAL(10, 2), qty BIGINT, rate DECIMAL(5, 4), big DECIMAL(38, 0), '
+            "WATERMARK FOR ts AS ts - INTERVAL '1' MINUTE")
+    tide_ddl = "CREATE TABLE pay (%s) WITH ('connector' = 'file', 'path' = '%s', 'format' = 'csv')" % (cols, path)
+    flink_ddl = "CREATE TABLE pay (%s) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv')" % (
+        cols, path)
+    qs = [
+        "SELECT ts, price, rate, big FROM pay",
+        "SELECT ts, price * qty AS a, price + rate AS b, price - rate AS c, price * rate AS d FROM pay",
+        "SELECT ts, price / rate AS a, rate / price AS b FROM pay WHERE price <> 0 AND rate <> 0",
+        "SELECT ts, price / qty AS a, qty / price AS b FROM pay WHERE qty <> 0 AND price <> 0",
+        "SELECT ts, price % 7 AS a, price % rate AS b FROM pay WHERE rate <> 0",
+        "SELECT ts, price * 1.5 AS a, price / 3 AS b, price + 0.005 AS c, -price AS d, price * 100 AS e FROM pay",
+        "SELECT ts, big * 10 AS a, big + big AS b, big * big AS c, big / 7 AS d, big * price AS e FROM pay",
+        "SELECT ts, CAST(price AS BIGINT) AS a, CAST(price AS DECIMAL(5, 1)) AS b, CAST(rate AS DECIMAL(3, 2)) AS c, "
+        "CAST(price AS STRING) AS d, CAST(qty AS DECIMAL(4, 2)) AS e FROM pay",
+        "SELECT ts, CAST(price AS DOUBLE) AS a, CAST(CAST(price AS DOUBLE) * 3 AS DECIMAL(12, 3)) AS b, "
+        "CAST(CAST(price AS STRING) AS DECIMAL(8, 1)) AS c FROM pay",
+        "SELECT ts, price FROM pay WHERE price > 100.5 AND price < 5000 OR price = 0.02 OR price BETWEEN -1 AND 1",
+        "SELECT ts, price, qty FROM pay WHERE price > qty AND rate < 5",
+        "SELECT ts, CASE WHEN qty > 10 THEN price ELSE rate END AS a, COALESCE(price, big) AS b FROM pay",
+        "SELECT k, SUM(price) AS s, AVG(price) AS a, MIN(price) AS mn, MAX(price) AS mx, COUNT(DISTINCT price) AS c "
+        "FROM pay GROUP BY k",
+        "SELECT k, SUM(price * qty) AS s, AVG(rate) AS a, SUM(rate) AS r, MAX(big) AS b FROM pay GROUP BY k",
+        "SELECT price, COUNT(*) AS n, SUM(qty) AS q FROM pay GROUP BY price HAVING COUNT(*) > 1",
+        "SELECT window_start, window_end, k, SUM(price) AS s, AVG(price) AS a, MIN(rate) AS mn, MAX(price) AS mx "
+        "FROM TABLE(TUMBLE(TABLE pay, DESCRIPTOR(ts), INTERVAL '1' HOUR)) GROUP BY window_start, window_end, k",
+        "SELECT window_start, window_end, SUM(price * qty) AS s, AVG(price * rate) AS a FROM "
+        "TABLE(HOP(TABLE pay, DESCRIPTOR(ts), INTERVAL '30' MINUTE, INTERVAL '2' HOUR)) GROUP BY window_start, window_end",
+        "SELECT window_start, window_end, k, SUM(price) AS s, MAX(price) AS mx FROM "
+        "TABLE(SESSION(TABLE pay PARTITION BY k, DESCRIPTOR(ts), INTERVAL '3' MINUTE)) GROUP BY window_start, window_end, k",
+        "SELECT k, ts, SUM(price) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s, "
+        "MAX(price) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS m FROM pay",
+        "SELECT * FROM (SELECT k, ts, price, ROW_NUMBER() OVER (PARTITION BY k ORDER BY price DESC) AS rn FROM pay) "
+        "WHERE rn <= 2",
+    ]
+    return [Case('decimal#%d' % (i + 1), [tide_ddl], [flink_ddl], q, exact=True) for i, q in enumerate(qs)]
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -376,6 +448,8 @@ def main():
     ap.add_argument('--work', default='/tmp/tide-flink-diff')
     ap.add_argument('--only')
     ap.add_argument('--parallelism', default='1,2,4')
+    ap.add_argument('--no-decimal', dest='decimal', action='store_false',
+                    help='leave out the DECIMAL family (decimal#N: payments with exact arithmetic)')
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     cases, skipped = [], []
@@ -384,6 +458,8 @@ def main():
         cases += c
         skipped += s
     cases += generated_cases(a.generated, a.seed, a.work)
+    if a.decimal:
+        cases += decimal_cases(a.seed, a.work)
     if a.only:
         cases = [c for c in cases if a.only in c.name]
     pars = [int(p) for p in a.parallelism.split(',')]
@@ -397,7 +473,7 @@ def main():
         with open(script, 'w') as f:
             f.write(';\n'.join(c.tide_ddls + [c.query]) + ';\n')
         try:
-            got = [run_tide(a.tide, script, p)[0] for p in pars]
+            got = [run_tide(a.tide, script, p, c.exact)[0] for p in pars]
         except Exception as ex:  # noqa: BLE001 - reported, counted
             print('tide-error %s: %s\n           %s' % (c.name, ex, ' '.join(c.query.split())))
             tally['tide-error'] += 1
@@ -407,7 +483,7 @@ def main():
             tally['differ'] += 1
             continue
         try:
-            want = flink.run(c.flink_ddls, c.query)
+            want = flink.run(c.flink_ddls, c.query, c.exact)
         except Exception as ex:  # noqa: BLE001
             lines = [ln.strip() for ln in str(ex).splitlines()]
             causes = [ln for ln in lines if re.match(r'(Caused by: )?[\w.$]+(Exception|Error)\b', ln)]

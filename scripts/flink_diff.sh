@@ -5,8 +5,9 @@
 # the default test command: it installs Java 17 and PyFlink (~1 GB, once,
 # in $TIDE_FLINK_VENV, default ~/.cache/tide-flink) and takes minutes.
 #
-# Usage: scripts/flink_diff.sh [--generated N] [--seed S] [--only TEXT] [--parallelism 1,2,4]
-# Runs every query of examples/ and N (default 40) generated queries.
+# Usage: scripts/flink_diff.sh [--generated N] [--seed S] [--only TEXT] [--parallelism 1,2,4] [--no-decimal]
+# Runs every query of examples/, N (default 40) generated queries and the
+# DECIMAL family (decimal#N).
 set -eu
 cd "$(dirname "$0")/.."
 command -v java >/dev/null 2>&1 || TIDE_EXTRA_PACKAGES="openjdk-17-jre-headless"

@@ -15,6 +15,7 @@
 #include "base/fault.h"
 #include "base/io.h"
 #include "data/csv.h"
+#include "data/decimal.h"
 #include "data/json.h"
 #include "data/timefmt.h"
 #include "log/producer.h"
@@ -257,11 +258,12 @@ int tide_sink_config_set(tide_sink_config *c, const char *key, const char *value
 
 static size_t table_type_width(tide_type t)
 {
-    switch (t) {
+    switch (tide_type_base(t)) {
     case TIDE_TYPE_TIMESTAMP:
         return 23;
     case TIDE_TYPE_BIGINT:
     case TIDE_TYPE_DOUBLE:
+    case TIDE_TYPE_DECIMAL:
         return 8;
     case TIDE_TYPE_BOOLEAN:
         return 5;
@@ -295,7 +297,11 @@ static int table_text(tide_buf *t, const tide_cbatch *b, uint32_t c, uint32_t r)
     tide_buf_reset(t);
     if (tide_cbatch_is_null(b, c, r))
         return tide_buf_append(t, "NULL", 4);
-    switch (tide_cbatch_type(b, c)) {
+    switch (tide_type_base(tide_cbatch_type(b, c))) {
+    case TIDE_TYPE_DECIMAL: {
+        char d[TIDE_DEC_TEXT_MAX];
+        return tide_buf_append(t, d, tide_dec_format(tide_cbatch_dec(b, c, r), tide_dec_scale(tide_cbatch_type(b, c)), d));
+    }
     case TIDE_TYPE_BOOLEAN:
         return tide_cbatch_bool(b, c, r) ? tide_buf_append(t, "TRUE", 4) : tide_buf_append(t, "FALSE", 5);
     case TIDE_TYPE_BIGINT:
@@ -330,7 +336,7 @@ static int table_init(tide_sink *k, tide_err *e)
         const tide_column *c = tide_schema_col(s, i);
         size_t w = table_type_width(c->type);
         k->widths[i] = c->name_len > w ? c->name_len : w;
-        k->right[i] = c->type == TIDE_TYPE_BIGINT || c->type == TIDE_TYPE_DOUBLE;
+        k->right[i] = c->type == TIDE_TYPE_BIGINT || c->type == TIDE_TYPE_DOUBLE || tide_type_is_decimal(c->type);
         rc = table_cell(&k->buf, c->name, c->name_len, k->widths[i], k->right[i], i + 1 == n);
     }
     if (!rc)
@@ -518,10 +524,15 @@ static int key_text(tide_sink *k, const tide_cbatch *b, uint32_t r, bool *has, t
     *has = !tide_cbatch_is_null(b, c, r);
     if (!*has)
         return 0;
-    switch (tide_cbatch_type(b, c)) {
+    switch (tide_type_base(tide_cbatch_type(b, c))) {
     case TIDE_TYPE_STRING: {
         tide_str s = tide_cbatch_str(b, c, r);
         rc = tide_buf_append(&k->keys, s.ptr, s.len);
+        break;
+    }
+    case TIDE_TYPE_DECIMAL: {
+        char d[TIDE_DEC_TEXT_MAX];
+        rc = tide_buf_append(&k->keys, d, tide_dec_format(tide_cbatch_dec(b, c, r), tide_dec_scale(tide_cbatch_type(b, c)), d));
         break;
     }
     case TIDE_TYPE_BIGINT:

@@ -21,7 +21,9 @@
 
 static size_t elem_size(tide_type t)
 {
-    switch (t) {
+    switch (tide_type_base(t)) {
+    case TIDE_TYPE_DECIMAL:
+        return sizeof(tide_i128);
     case TIDE_TYPE_BOOLEAN:
         return sizeof(bool);
     case TIDE_TYPE_BIGINT:
@@ -173,7 +175,10 @@ tide_value tide_cbatch_get(const tide_cbatch *b, uint32_t col, uint32_t row)
         v.is_null = true;
         return v;
     }
-    switch (c->type) {
+    switch (tide_type_base(c->type)) {
+    case TIDE_TYPE_DECIMAL:
+        v.u.d = c->v.d[row];
+        break;
     case TIDE_TYPE_BOOLEAN:
         v.u.b = c->v.b[row];
         break;
@@ -210,7 +215,10 @@ int tide_cbatch_set(tide_cbatch *b, uint32_t col, uint32_t row, const tide_value
         return tide_err_set(e, TIDE_EINVAL, "column %s: cannot store a %s value in a %s column",
                             tide_schema_col(b->schema, col)->name, tide_type_name(v->type),
                             tide_type_name(t));
-    switch (t) {
+    switch (tide_type_base(t)) {
+    case TIDE_TYPE_DECIMAL:
+        tide_cbatch_set_dec(b, col, row, v->u.d);
+        return 0;
     case TIDE_TYPE_BOOLEAN:
         tide_cbatch_set_bool(b, col, row, v->u.b);
         return 0;
@@ -250,7 +258,10 @@ static int append_from(tide_cbatch *dst, const tide_cbatch *src, uint32_t row, t
         d->nulls[r] = s->nulls[row];
         if (s->nulls[row])
             continue;
-        switch (d->type) {
+        switch (tide_type_base(d->type)) {
+        case TIDE_TYPE_DECIMAL:
+            d->v.d[r] = s->v.d[row];
+            break;
         case TIDE_TYPE_BOOLEAN:
             d->v.b[r] = s->v.b[row];
             break;
@@ -379,7 +390,18 @@ int tide_cbatch_select_cols(tide_cbatch *dst, const tide_cbatch *src, const uint
         else
             for (uint32_t i = 0; i < n; i++)
                 dn[i] = sn[sel[i]];
-        switch (d->type) {
+        switch (tide_type_base(d->type)) {
+        case TIDE_TYPE_DECIMAL: {
+            tide_i128 *dv = d->v.d + base;
+            const tide_i128 *sv = sc->v.d;
+            if (run) {
+                memcpy(dv, sv + s0, (size_t)n * sizeof *dv);
+                break;
+            }
+            for (uint32_t i = 0; i < n; i++)
+                dv[i] = sv[sel[i]];
+            break;
+        }
         case TIDE_TYPE_BOOLEAN: {
             /* (read as bytes: a NULL cell's slot may hold any byte) */
             bool *dv = d->v.b + base;
@@ -491,7 +513,11 @@ bool tide_cbatch_values_equal(const tide_cbatch *a, uint32_t ra, const tide_cbat
                 return false;
             continue;
         }
-        switch (x->type) {
+        switch (tide_type_base(x->type)) {
+        case TIDE_TYPE_DECIMAL:
+            if (x->v.d[ra] != y->v.d[rb])
+                return false;
+            break;
         case TIDE_TYPE_BOOLEAN:
             if (x->v.b[ra] != y->v.b[rb])
                 return false;

@@ -9,7 +9,8 @@
  * (nulls[row] != 0 means SQL NULL; the value slot of a NULL cell holds
  * garbage):
  *   BOOLEAN -> bool[], BIGINT and TIMESTAMP -> int64_t[], DOUBLE -> double[],
- *   STRING -> tide_str[] whose bytes live in the batch's own arena.
+ *   STRING -> tide_str[] whose bytes live in the batch's own arena,
+ *   DECIMAL(p, s) -> tide_i128[] (the unscaled values; 16-byte aligned).
  * Optionally (flags at create) a per-row changelog op (tide_op, data/types.h)
  * and a per-row source position (uint64_t: a line number or a byte offset,
  * used to name a record in dead-letter and late-data reasons).
@@ -60,6 +61,7 @@ typedef struct tide_cbatch_col {
         int64_t *i64;
         double *f64;
         tide_str *s;
+        tide_i128 *d;
         void *any;
     } v;
 } tide_cbatch_col;
@@ -163,6 +165,12 @@ static inline void tide_cbatch_set_f64(tide_cbatch *b, uint32_t col, uint32_t ro
     b->cols[col].v.f64[row] = v;
     b->cols[col].nulls[row] = 0;
 }
+/* DECIMAL columns: the unscaled value (the column's type gives the scale). */
+static inline void tide_cbatch_set_dec(tide_cbatch *b, uint32_t col, uint32_t row, tide_i128 v)
+{
+    b->cols[col].v.d[row] = v;
+    b->cols[col].nulls[row] = 0;
+}
 /* Copy s[0..len) into the batch's arena and store it.  0, TIDE_ERANGE
  * (len > UINT32_MAX) or TIDE_ENOMEM (the cell is left as it was). */
 int tide_cbatch_set_str(tide_cbatch *b, uint32_t col, uint32_t row, const char *s, size_t len,
@@ -197,6 +205,10 @@ static inline double tide_cbatch_f64(const tide_cbatch *b, uint32_t col, uint32_
 {
     return b->cols[col].v.f64[row];
 }
+static inline tide_i128 tide_cbatch_dec(const tide_cbatch *b, uint32_t col, uint32_t row)
+{
+    return b->cols[col].v.d[row];
+}
 /* Borrowed: valid until reset/free of b. */
 static inline tide_str tide_cbatch_str(const tide_cbatch *b, uint32_t col, uint32_t row)
 {
@@ -219,6 +231,7 @@ static inline const int64_t *tide_cbatch_col_i64(const tide_cbatch *b, uint32_t 
 static inline const double *tide_cbatch_col_f64(const tide_cbatch *b, uint32_t col) { return b->cols[col].v.f64; }
 static inline const bool *tide_cbatch_col_bool(const tide_cbatch *b, uint32_t col) { return b->cols[col].v.b; }
 static inline const tide_str *tide_cbatch_col_str(const tide_cbatch *b, uint32_t col) { return b->cols[col].v.s; }
+static inline const tide_i128 *tide_cbatch_col_dec(const tide_cbatch *b, uint32_t col) { return b->cols[col].v.d; }
 /* Writable forms, for bulk writers (a column filled with memcpy): the
  * arrays have `capacity` entries; cells of rows >= rows are not part of the
  * batch until tide_cbatch_add_rows covers them (which sets their null bytes

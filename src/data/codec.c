@@ -15,6 +15,7 @@
 #include "data/codec.h"
 
 #include "data/csv.h"
+#include "data/decimal.h"
 #include "data/json.h"
 #include "data/timefmt.h"
 
@@ -300,7 +301,18 @@ static int check_batch(const tide_decoder *d, const tide_cbatch *b, tide_err *e)
 static int conv_text(tide_decoder *d, tide_cbatch *b, uint32_t c, uint32_t r, const char *s, size_t n,
                      fault *f, tide_err *e)
 {
-    switch (d->types[c]) {
+    switch (tide_type_base(d->types[c])) {
+    case TIDE_TYPE_DECIMAL: {
+        tide_i128 v;
+        const char *why;
+        int rc = tide_dec_parse(s, n, d->types[c], &v, &why);
+        if (rc) {
+            *f = (fault){rc == TIDE_ERANGE ? TIDE_ERANGE : TIDE_EPARSE, why, 0};
+            return 1;
+        }
+        tide_cbatch_set_dec(b, c, r, v);
+        return 0;
+    }
     case TIDE_TYPE_BIGINT: {
         int64_t v;
         if (!parse_i64(s, n, &v, f))
@@ -508,7 +520,20 @@ static int conv_json(tide_decoder *d, tide_cbatch *b, uint32_t c, uint32_t r, co
                      fault *f, tide_err *e)
 {
     tide_type t = d->types[c];
-    switch (t) {
+    switch (tide_type_base(t)) {
+    case TIDE_TYPE_DECIMAL: {
+        if (v->type != TIDE_JSON_NUMBER && v->type != TIDE_JSON_STRING)
+            break;
+        tide_i128 x;
+        const char *why;
+        int rc = tide_dec_parse(v->text, v->len, t, &x, &why);
+        if (rc) {
+            *f = (fault){rc == TIDE_ERANGE ? TIDE_ERANGE : TIDE_EPARSE, why, 0};
+            return 1;
+        }
+        tide_cbatch_set_dec(b, c, r, x);
+        return 0;
+    }
     case TIDE_TYPE_BIGINT:
         if (v->type != TIDE_JSON_NUMBER)
             break;
@@ -899,7 +924,13 @@ static int csv_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_buf
         }
         if (tide_cbatch_is_null(b, c, r))
             continue;
-        switch (tide_cbatch_type(b, c)) {
+        switch (tide_type_base(tide_cbatch_type(b, c))) {
+        case TIDE_TYPE_DECIMAL: {
+            char t[TIDE_DEC_TEXT_MAX];
+            size_t l = tide_dec_format(tide_cbatch_dec(b, c, r), tide_dec_scale(tide_cbatch_type(b, c)), t);
+            rc |= tide_buf_append(out, t, l);
+            break;
+        }
         case TIDE_TYPE_BOOLEAN:
             rc |= tide_cbatch_bool(b, c, r) ? tide_buf_append(out, "true", 4) : tide_buf_append(out, "false", 5);
             break;
@@ -951,7 +982,13 @@ static int json_row(tide_encoder *enc, const tide_cbatch *b, uint32_t r, tide_bu
             rc |= tide_buf_append(out, "null", 4);
             continue;
         }
-        switch (tide_cbatch_type(b, c)) {
+        switch (tide_type_base(tide_cbatch_type(b, c))) {
+        case TIDE_TYPE_DECIMAL: {
+            char t[TIDE_DEC_TEXT_MAX];
+            size_t l = tide_dec_format(tide_cbatch_dec(b, c, r), tide_dec_scale(tide_cbatch_type(b, c)), t);
+            rc |= tide_buf_append(out, t, l);
+            break;
+        }
         case TIDE_TYPE_BOOLEAN:
             rc |= tide_cbatch_bool(b, c, r) ? tide_buf_append(out, "true", 4) : tide_buf_append(out, "false", 5);
             break;

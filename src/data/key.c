@@ -3,6 +3,8 @@
  */
 #include "data/key.h"
 
+#include "data/decimal.h"
+
 #include <math.h>
 
 #define SIGN (1ull << 63)
@@ -80,11 +82,13 @@ static uint8_t *put_str(uint8_t *d, const char *p, uint32_t len)
 /* Bytes of one column's value after its flag byte (type not NULL). */
 static inline size_t value_size(tide_type t, const tide_str *s)
 {
-    switch (t) {
+    switch (tide_type_base(t)) {
     case TIDE_TYPE_BOOLEAN:
         return 1;
     case TIDE_TYPE_STRING:
         return str_size(s->ptr, s->len);
+    case TIDE_TYPE_DECIMAL:
+        return 16;
     default:
         return 8;
     }
@@ -120,10 +124,15 @@ uint8_t *tide_key_row_put(const tide_cbatch *b, uint32_t row, const uint32_t *co
             d = tide_key_put_null(d);
             continue;
         }
-        switch (tide_cbatch_type(b, c)) {
+        switch (tide_type_base(tide_cbatch_type(b, c))) {
         case TIDE_TYPE_BIGINT:
         case TIDE_TYPE_TIMESTAMP:
             d = tide_key_put_i64(d, tide_cbatch_i64(b, c, row));
+            break;
+        case TIDE_TYPE_DECIMAL:
+            *d++ = TIDE_KEY_VALUE;
+            tide_dec_put16(tide_cbatch_dec(b, c, row), d);
+            d += 16;
             break;
         case TIDE_TYPE_DOUBLE:
             *d++ = TIDE_KEY_VALUE;
@@ -151,7 +160,7 @@ uint8_t *tide_key_row_put(const tide_cbatch *b, uint32_t row, const uint32_t *co
 
 static inline bool value_is_null(const tide_value *x)
 {
-    return x->is_null || x->type == TIDE_TYPE_NULL || (unsigned)x->type >= TIDE_TYPE_COUNT;
+    return x->is_null || !tide_type_valid(x->type);
 }
 
 size_t tide_key_values_size(const tide_value *v, const uint32_t *idx, size_t n)
@@ -174,10 +183,15 @@ uint8_t *tide_key_values_put(const tide_value *v, const uint32_t *idx, size_t n,
             d = tide_key_put_null(d);
             continue;
         }
-        switch (x->type) {
+        switch (tide_type_base(x->type)) {
         case TIDE_TYPE_DOUBLE:
             *d++ = TIDE_KEY_VALUE;
             d = put_u64(d, f64_ordered(x->u.f64));
+            break;
+        case TIDE_TYPE_DECIMAL:
+            *d++ = TIDE_KEY_VALUE;
+            tide_dec_put16(x->u.d, d);
+            d += 16;
             break;
         case TIDE_TYPE_BOOLEAN:
             *d++ = TIDE_KEY_VALUE;
@@ -221,7 +235,7 @@ int tide_key_decode(const void *key, size_t len, const tide_type *types, size_t 
         tide_value *v = &out[i];
         memset(v, 0, sizeof *v);
         v->type = types[i];
-        if (types[i] == TIDE_TYPE_NULL || (unsigned)types[i] >= TIDE_TYPE_COUNT)
+        if (!tide_type_valid(types[i]))
             return BAD("unknown column type");
         if (p == end)
             return BAD("truncated");
@@ -234,7 +248,15 @@ int tide_key_decode(const void *key, size_t len, const tide_type *types, size_t 
         if (flag != TIDE_KEY_VALUE)
             return BAD("bad NULL flag");
         p++;
-        switch (types[i]) {
+        switch (tide_type_base(types[i])) {
+        case TIDE_TYPE_DECIMAL:
+            if (end - p < 16)
+                return BAD("truncated");
+            v->u.d = tide_dec_get16(p);
+            if (!tide_dec_fits(v->u.d, tide_dec_precision(types[i])))
+                return BAD("DECIMAL out of its precision");
+            p += 16;
+            break;
         case TIDE_TYPE_BOOLEAN:
             if (p == end)
                 return BAD("truncated");
@@ -319,7 +341,20 @@ void tide_key_rows_hash(const tide_cbatch *b, const uint32_t *sel, uint32_t n, c
     for (size_t k = 0; k < nk; k++) {
         uint32_t c = keys[k];
         const uint8_t *nulls = tide_cbatch_nulls(b, c);
-        switch (tide_cbatch_type(b, c)) {
+        switch (tide_type_base(tide_cbatch_type(b, c))) {
+        case TIDE_TYPE_DECIMAL: {
+            const tide_i128 *v = tide_cbatch_col_dec(b, c);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t r = sel ? sel[i] : i;
+                uint64_t x = ROUTE_NULL;
+                if (!nulls[r]) {
+                    __extension__ unsigned __int128 u = (unsigned __int128)v[r];
+                    x = tide_hash_u64((uint64_t)u ^ 0xdec) ^ (uint64_t)(u >> 64);
+                }
+                h[i] = tide_hash_u64(h[i] ^ x) + k;
+            }
+            break;
+        }
         case TIDE_TYPE_BIGINT:
         case TIDE_TYPE_TIMESTAMP: {
             const int64_t *v = tide_cbatch_col_i64(b, c);
@@ -390,9 +425,12 @@ size_t tide_key_prefix_len(const void *key, size_t len, const tide_type *types, 
             return len;
         if (k[d++] == TIDE_KEY_NULL)
             continue;
-        switch (types[c]) {
+        switch (tide_type_base(types[c])) {
         case TIDE_TYPE_BOOLEAN:
             d += 1;
+            break;
+        case TIDE_TYPE_DECIMAL:
+            d += 16;
             break;
         case TIDE_TYPE_STRING: /* escaped bytes up to the 0x00 0x00 terminator */
             while (d + 1 < len && !(k[d] == 0x00 && k[d + 1] == 0x00))

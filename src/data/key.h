@@ -30,6 +30,9 @@
  *                    set; big-endian.  Order: -inf < negative < 0.0 <
  *                    positive < +inf < NaN (NaN sorts after +inf, as
  *                    MIN/MAX order it in exec/agg.h).
+ *     DECIMAL(p, s)  the 128-bit unscaled value with its sign   16 bytes
+ *                    bit flipped, big-endian (tide_dec_put16; one scale per
+ *                    column, so the order is the numeric order)
  *     STRING         the bytes, each 0x00 written as 0x00 0xFF,  len + 2
  *                    then the terminator 0x00 0x00.            + (0x00 count)
  *                    Unsigned bytewise order, a prefix first ("" < "a" <
@@ -38,7 +41,8 @@
  * Each column's encoding is self-delimiting (fixed width, or ended by the
  * string terminator), so a key of given types is never a proper prefix of
  * another key of the same types, and memcmp compares concatenated columns
- * column by column.  BIGINT and TIMESTAMP encode alike; keys of different
+ * column by column.  (DECIMAL was added to version 1 without a bump: no
+ * earlier encoding changed, and no earlier key holds one.)  BIGINT and TIMESTAMP encode alike; keys of different
  * column types (BIGINT 0 and DOUBLE 0.0 share bytes) must not be compared.
  *
  * A one-column BIGINT / TIMESTAMP key, the hot case, is 9 bytes (1 when

@@ -112,7 +112,7 @@ int tide_schema_add_n(tide_schema *s, const char *name, size_t name_len, tide_ty
 {
     if (name_len == 0 || name_len > 1024)
         return tide_err_set(e, TIDE_EINVAL, "schema: column name must be 1-1024 bytes");
-    if (type <= TIDE_TYPE_NULL || type >= TIDE_TYPE_COUNT)
+    if (!tide_type_valid(type))
         return tide_err_set(e, TIDE_EINVAL, "schema: column %.*s: bad type %d", (int)name_len, name,
                             (int)type);
     if (tide_schema_find(s, name, name_len) >= 0)

@@ -2,9 +2,19 @@
  * types.h - tide's SQL types and a single value.
  *
  * Types: BOOLEAN, BIGINT, DOUBLE, STRING, TIMESTAMP(3) (UTC, ms since the
- * UNIX epoch, stored as int64), each nullable.  In column batches values are
- * stored per type in arrays (see data/batch.h); `tide_value` is the boxed form
- * used at the edges (literals, aggregate results, tests).
+ * UNIX epoch, stored as int64), DECIMAL(p, s) (exact: a 128-bit integer
+ * scaled by 10^s, |v| < 10^p, 1 <= p <= 38, 0 <= s <= p; data/decimal.h),
+ * each nullable.
+ *
+ * A DECIMAL type carries its precision and scale inside the tide_type value
+ * (tide_type_decimal(p, s)): bits 0-7 hold TIDE_TYPE_DECIMAL, bits 8-15 p,
+ * bits 16-23 s, so the type travels through schemas, plans and expressions
+ * like any other.  Code that switches over types switches over
+ * tide_type_base(t); two DECIMAL types are equal only with equal p and s.
+ *
+ * In column batches values are stored per type in arrays (see
+ * data/batch.h); `tide_value` is the boxed form used at the edges
+ * (literals, aggregate results, tests).
  */
 #ifndef TIDE_DATA_TYPES_H
 #define TIDE_DATA_TYPES_H
@@ -19,7 +29,8 @@
     X(BIGINT, "BIGINT")                     \
     X(DOUBLE, "DOUBLE")                     \
     X(STRING, "STRING")                     \
-    X(TIMESTAMP, "TIMESTAMP(3)")
+    X(TIMESTAMP, "TIMESTAMP(3)")            \
+    X(DECIMAL, "DECIMAL")
 
 typedef enum tide_type {
 #define TIDE__TYPE_ENUM(name, sql) TIDE_TYPE_##name,
@@ -28,8 +39,38 @@ typedef enum tide_type {
     TIDE_TYPE_COUNT
 } tide_type;
 
-/* "BIGINT", "TIMESTAMP(3)", ... */
+/* "BIGINT", "TIMESTAMP(3)", "DECIMAL(10, 2)", ...; "?" for a bad type. */
 const char *tide_type_name(tide_type t);
+
+/* ---- DECIMAL(p, s) ---- */
+
+#define TIDE_DEC_MAX_PRECISION 38
+/* The unscaled value of a DECIMAL: v / 10^s is the number.  Aligned to 8
+ * bytes, not __int128's 16, so that a tide_value (which holds one) stays
+ * storable wherever 8-byte aligned memory holds values (state slots, table
+ * entries); the compiler then never assumes 16-byte alignment for it. */
+__extension__ typedef __int128 tide_i128 __attribute__((aligned(8)));
+
+static inline tide_type tide_type_base(tide_type t) { return (tide_type)((unsigned)t & 0xffu); }
+static inline bool tide_type_is_decimal(tide_type t) { return tide_type_base(t) == TIDE_TYPE_DECIMAL; }
+/* DECIMAL(p, s); the caller keeps 1 <= p <= 38 and 0 <= s <= p. */
+static inline tide_type tide_type_decimal(unsigned p, unsigned s)
+{
+    return (tide_type)((unsigned)TIDE_TYPE_DECIMAL | (p << 8) | (s << 16));
+}
+static inline unsigned tide_dec_precision(tide_type t) { return ((unsigned)t >> 8) & 0xffu; }
+static inline unsigned tide_dec_scale(tide_type t) { return ((unsigned)t >> 16) & 0xffu; }
+/* A value type: one of the enum's types (not NULL) or a well-formed
+ * DECIMAL(p, s). */
+static inline bool tide_type_valid(tide_type t)
+{
+    unsigned u = (unsigned)t;
+    if (tide_type_is_decimal(t)) {
+        unsigned p = tide_dec_precision(t), s = tide_dec_scale(t);
+        return u >> 24 == 0 && p >= 1 && p <= TIDE_DEC_MAX_PRECISION && s <= p;
+    }
+    return u > TIDE_TYPE_NULL && u < TIDE_TYPE_COUNT;
+}
 
 /* Timestamps that mean "no bound": the watermark of an ended input is
  * TIDE_TS_MAX; "no watermark yet" is TIDE_TS_MIN. */
@@ -90,6 +131,7 @@ typedef struct tide_value {
         bool b;
         int64_t i64;  /* BIGINT and TIMESTAMP */
         double f64;
+        tide_i128 d;  /* DECIMAL: the unscaled value (type gives the scale) */
         tide_str s;   /* borrowed: lifetime is the owner's (batch arena, literal) */
     } u;
 } tide_value;

@@ -22,6 +22,8 @@
  */
 #include "exec/agg.h"
 
+#include "data/decimal.h"
+
 #include "base/bytes.h"
 #include "base/hash.h"
 #include "state/table.h"
@@ -35,19 +37,24 @@
 
 typedef enum vclass { CL_INT, CL_F64, CL_STR } vclass;
 
+/* A DECIMAL is handled as a 16-byte string: its order-preserving form
+ * (tide_dec_put16, one scale per aggregate), so MIN/MAX, their ordered sets
+ * and the distinct sets need no class of their own; SUM and AVG decode it. */
 typedef struct aval {
     int64_t i;     /* BIGINT, TIMESTAMP, BOOLEAN (0/1) */
     double f;      /* DOUBLE */
-    const char *s; /* STRING (borrowed) */
+    const char *s; /* STRING (borrowed); DECIMAL: dk below, or a copy of it */
     uint32_t len;
+    uint8_t dk[16]; /* DECIMAL: tide_dec_put16 of the value */
 } aval;
 
 static vclass class_of(tide_type t)
 {
-    switch (t) {
+    switch (tide_type_base(t)) {
     case TIDE_TYPE_DOUBLE:
         return CL_F64;
     case TIDE_TYPE_STRING:
+    case TIDE_TYPE_DECIMAL:
         return CL_STR;
     default:
         return CL_INT;
@@ -111,7 +118,10 @@ static uint64_t u64_of(vclass c, const aval *v)
 static tide_value boxed(tide_type t, const aval *v)
 {
     tide_value out = {.type = t, .is_null = false};
-    switch (t) {
+    switch (tide_type_base(t)) {
+    case TIDE_TYPE_DECIMAL:
+        out.u.d = v->len == 16 ? tide_dec_get16((const uint8_t *)v->s) : 0;
+        break;
     case TIDE_TYPE_BOOLEAN:
         out.u.b = v->i != 0;
         break;
@@ -426,6 +436,110 @@ static int isum_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
 static const tide_agg_vtable isum_vt = {init_zero,   isum_step, isum_retract, isum_merge,
                                         isum_result, NULL,      isum_encode,  isum_decode};
 
+/* ---- SUM / AVG over DECIMAL: exact sums ----------------------------------
+ *
+ * The sum of the unscaled values as a 128-bit two's complement number plus a
+ * count of the times it wrapped (+1 up, -1 down), so the exact sum is
+ * sum + wraps * 2^128 whatever the order of steps and retractions.  A result
+ * outside DECIMAL(38, s) is NULL, as Flink's DECIMAL arithmetic gives. */
+
+__extension__ typedef unsigned __int128 dsum_u128;
+
+typedef struct dsum_st {
+    uint64_t lo, hi; /* the wrapped sum */
+    int64_t wraps;
+    int64_t n;
+} dsum_st;
+
+static tide_i128 dsum_get(const dsum_st *s)
+{
+    return (tide_i128)(((dsum_u128)s->hi << 64) | s->lo);
+}
+
+static void dsum_add(dsum_st *s, tide_i128 x, int64_t wraps, int64_t n)
+{
+    tide_i128 cur = dsum_get(s), r;
+    if (__builtin_add_overflow(cur, x, &r))
+        s->wraps += x > 0 ? 1 : -1;
+    s->lo = (uint64_t)r;
+    s->hi = (uint64_t)((dsum_u128)r >> 64);
+    s->wraps += wraps;
+    s->n += n;
+}
+
+static tide_i128 dec_of(const aval *v)
+{
+    return tide_dec_get16((const uint8_t *)v->s);
+}
+
+static int dsum_step(const tide_agg *a, void *st, const aval *v, tide_err *e)
+{
+    (void)a, (void)e;
+    dsum_add(st, dec_of(v), 0, 1);
+    return 0;
+}
+
+static int dsum_retract(const tide_agg *a, void *st, const aval *v, tide_err *e)
+{
+    (void)a, (void)e;
+    tide_i128 x = dec_of(v); /* |x| < 10^38: -x does not overflow */
+    dsum_add(st, -x, 0, -1);
+    return 0;
+}
+
+static int dsum_merge(const tide_agg *a, void *dst, const void *src, tide_err *e)
+{
+    (void)a, (void)e;
+    const dsum_st *s = src;
+    dsum_add(dst, dsum_get(s), s->wraps, s->n);
+    return 0;
+}
+
+static int dsum_result(const tide_agg *a, const void *st, tide_value *out, tide_err *e)
+{
+    (void)e;
+    const dsum_st *s = st;
+    tide_i128 v = dsum_get(s);
+    *out = null_of(a->out_type);
+    if (s->n <= 0 || s->wraps != 0 || !tide_dec_fits(v, TIDE_DEC_MAX_PRECISION))
+        return 0;
+    if (a->kind == TIDE_AGG_AVG) {
+        tide_i128 q;
+        if (!tide_dec_div_i64(v, tide_dec_scale(a->in_type), s->n, tide_dec_scale(a->out_type), &q))
+            return 0;
+        v = q;
+    }
+    out->is_null = false;
+    out->u.d = v;
+    return 0;
+}
+
+static int dsum_encode(const tide_agg *a, const void *st, tide_buf *out)
+{
+    (void)a;
+    const dsum_st *s = st;
+    int rc = put_u64(out, s->lo);
+    if (!rc)
+        rc = put_u64(out, s->hi);
+    if (!rc)
+        rc = put_varint(out, tide_zigzag(s->wraps));
+    return rc ? rc : put_varint(out, tide_zigzag(s->n));
+}
+
+static int dsum_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
+{
+    (void)a, (void)e;
+    dsum_st *s = st;
+    s->lo = rd_u64(r);
+    s->hi = rd_u64(r);
+    s->wraps = tide_unzigzag(rd_varint(r));
+    s->n = tide_unzigzag(rd_varint(r));
+    return 0;
+}
+
+static const tide_agg_vtable dsum_vt = {init_zero,   dsum_step, dsum_retract, dsum_merge,
+                                        dsum_result, NULL,      dsum_encode,  dsum_decode};
+
 /* ---- SUM / AVG over DOUBLE: Neumaier summation ---------------------------- */
 
 typedef struct fsum_st {
@@ -552,7 +666,13 @@ static int bind_sum_avg(tide_agg *a, tide_type in, tide_err *e)
         a->vt = &fsum_vt;
         return 0;
     }
-    return tide_err_set(e, TIDE_EUNSUPPORTED, "%s(%s) is not supported (BIGINT or DOUBLE)", a->name,
+    if (tide_type_is_decimal(in) && tide_type_valid(in)) {
+        a->out_type = a->kind == TIDE_AGG_AVG ? tide_dec_avg_type(in) : tide_dec_sum_type(in);
+        a->state_size = sizeof(dsum_st);
+        a->vt = &dsum_vt;
+        return 0;
+    }
+    return tide_err_set(e, TIDE_EUNSUPPORTED, "%s(%s) is not supported (BIGINT, DOUBLE or DECIMAL)", a->name,
                         tide_type_name(in));
 }
 
@@ -1020,7 +1140,7 @@ static const tide_agg_vtable msm_vt = {init_zero,  msm_step, msm_retract, msm_me
 
 static int bind_min_max(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
 {
-    if (in == TIDE_TYPE_NULL || in >= TIDE_TYPE_COUNT)
+    if (!tide_type_valid(in))
         return tide_err_set(e, TIDE_EUNSUPPORTED, "%s(%s) is not supported", a->name,
                             tide_type_name(in));
     a->in_type = in;
@@ -1033,7 +1153,7 @@ static int bind_min_max(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
     } else {
         a->state_size = sizeof(mm_st);
         a->invertible = false;
-        a->has_free = in == TIDE_TYPE_STRING;
+        a->has_free = class_of(in) == CL_STR; /* STRING, DECIMAL: a copy */
         a->vt = &mm_vt;
     }
     return 0;
@@ -1230,7 +1350,7 @@ static const tide_agg_vtable cd_vt = {init_zero, cd_step, cd_retract, cd_merge,
 static int bind_COUNT_DISTINCT(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
 {
     (void)flags;
-    if (in == TIDE_TYPE_NULL || in >= TIDE_TYPE_COUNT)
+    if (!tide_type_valid(in))
         return tide_err_set(e, TIDE_EUNSUPPORTED, "COUNT(DISTINCT %s) is not supported",
                             tide_type_name(in));
     a->in_type = in;
@@ -1406,7 +1526,7 @@ static const tide_agg_vtable hll_vt = {init_zero,  hll_step, NULL,       hll_mer
 static int bind_APPROX_COUNT_DISTINCT(tide_agg *a, tide_type in, unsigned flags, tide_err *e)
 {
     (void)flags;
-    if (in == TIDE_TYPE_NULL || in >= TIDE_TYPE_COUNT)
+    if (!tide_type_valid(in))
         return tide_err_set(e, TIDE_EUNSUPPORTED, "APPROX_COUNT_DISTINCT(%s) is not supported",
                             tide_type_name(in));
     a->in_type = in;
@@ -1434,6 +1554,7 @@ static const agg_row registry[TIDE_AGG_KIND_COUNT] = {
 
 _Static_assert(sizeof(fsum_st) <= TIDE_AGG_STATE_MAX, "TIDE_AGG_STATE_MAX");
 _Static_assert(sizeof(isum_st) <= TIDE_AGG_STATE_MAX, "TIDE_AGG_STATE_MAX");
+_Static_assert(sizeof(dsum_st) <= TIDE_AGG_STATE_MAX, "TIDE_AGG_STATE_MAX");
 _Static_assert(sizeof(mm_st) <= TIDE_AGG_STATE_MAX, "TIDE_AGG_STATE_MAX");
 
 const char *tide_agg_kind_name(tide_agg_kind kind)
@@ -1490,7 +1611,12 @@ static int unbox(const tide_agg *a, const tide_value *v, aval *out, tide_err *e)
         return tide_err_set(e, TIDE_EINVAL, "%s(%s) given a %s value", a->name,
                             tide_type_name(a->in_type), tide_type_name(v->type));
     memset(out, 0, sizeof *out);
-    switch (v->type) {
+    switch (tide_type_base(v->type)) {
+    case TIDE_TYPE_DECIMAL:
+        tide_dec_put16(v->u.d, out->dk);
+        out->s = (const char *)out->dk;
+        out->len = 16;
+        break;
     case TIDE_TYPE_BOOLEAN:
         out->i = v->u.b;
         break;

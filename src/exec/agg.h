@@ -17,6 +17,10 @@
  * Semantics (SQL):
  *   - NULL inputs are ignored by every aggregate except COUNT(*), which
  *     counts rows (pass any value, NULL included).
+ *   - SUM(DECIMAL(p, s)) -> DECIMAL(38, s), AVG -> DECIMAL(38, max(s, 6))
+ *     (the exact sum divided by the count, HALF_UP), as Flink's: exact under
+ *     any order of steps and retractions; NULL when the result does not fit
+ *     38 digits.  MIN/MAX and COUNT(DISTINCT) of DECIMAL as of any type.
  *   - COUNT -> BIGINT, 0 over no rows.  SUM keeps the input type (BIGINT or
  *     DOUBLE); AVG too, as Flink's (AVG(BIGINT) is the exact sum divided by
  *     the count, truncated toward zero: AVG of 1 and 2 is 1; cast to DOUBLE

@@ -808,12 +808,12 @@ static void ca_snap_put_config(const tide_cumagg *c, tide_snap_w *w)
     tide_snap_put_varint(w, c->naggs);
     for (size_t a = 0; a < c->naggs; a++) {
         tide_snap_put_u8(w, (uint8_t)c->aggs[a].kind);
-        tide_snap_put_u8(w, (uint8_t)c->aggs[a].in_type);
+        tide_snap_put_u8(w, (uint8_t)tide_type_base(c->aggs[a].in_type));
         tide_snap_put_u32(w, c->aggs[a].flags);
     }
     tide_snap_put_varint(w, c->nkeys);
     for (size_t k = 0; k < c->nkeys; k++)
-        tide_snap_put_u8(w, (uint8_t)c->ktypes[k]);
+        tide_snap_put_u8(w, (uint8_t)tide_type_base(c->ktypes[k]));
 }
 
 static int ca_snap_differs(tide_err *e, const char *what, long long snap, long long here)
@@ -844,7 +844,7 @@ static int ca_snap_check_config(const tide_cumagg *c, tide_snap_r *r, tide_err *
         uint32_t flags = tide_snap_get_u32(r);
         if (tide_snap_failed(r))
             return tide_snap_close(r, e);
-        if (kind != (unsigned)c->aggs[a].kind || type != (unsigned)c->aggs[a].in_type ||
+        if (kind != (unsigned)c->aggs[a].kind || type != (unsigned)tide_type_base(c->aggs[a].in_type) ||
             flags != c->aggs[a].flags)
             return tide_err_set(
                 e, TIDE_EINVAL,
@@ -863,7 +863,7 @@ static int ca_snap_check_config(const tide_cumagg *c, tide_snap_r *r, tide_err *
         unsigned type = tide_snap_get_u8(r);
         if (tide_snap_failed(r))
             return tide_snap_close(r, e);
-        if (type != (unsigned)c->ktypes[k])
+        if (type != (unsigned)tide_type_base(c->ktypes[k]))
             return tide_err_set(e, TIDE_EINVAL,
                                 "sliced window: the snapshot is of another config: key %zu is %s "
                                 "in the snapshot, %s here",

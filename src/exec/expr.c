@@ -42,6 +42,8 @@
 #pragma GCC optimize("vect-cost-model=dynamic")
 #endif
 
+#include "data/decimal.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,15 +162,18 @@ static const char *tname(const tide_expr *x)
     return x->interval ? "INTERVAL" : tide_type_name(x->type);
 }
 
-static bool is_num(tide_type t) { return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_DOUBLE; }
+static bool is_dec(tide_type t) { return tide_type_is_decimal(t); }
+static bool is_num(tide_type t) { return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_DOUBLE || is_dec(t); }
 
 static size_t val_size(tide_type t)
 {
-    switch (t) {
+    switch (tide_type_base(t)) {
     case TIDE_TYPE_BOOLEAN:
         return 1;
     case TIDE_TYPE_STRING:
         return sizeof(tide_str);
+    case TIDE_TYPE_DECIMAL:
+        return sizeof(tide_i128);
     default:
         return 8;
     }
@@ -270,8 +275,70 @@ static int coerce(tide_expr **slot, tide_type to, bool interval, tide_err *e)
     return 0;
 }
 
+tide_type tide_expr_common_type(tide_type a, tide_type b)
+{
+    if (a == TIDE_TYPE_NULL)
+        return b;
+    if (b == TIDE_TYPE_NULL || a == b)
+        return a;
+    if (!is_num(a) || !is_num(b))
+        return TIDE_TYPE_COUNT;
+    if (a == TIDE_TYPE_DOUBLE || b == TIDE_TYPE_DOUBLE)
+        return TIDE_TYPE_DOUBLE;
+    /* DECIMALs (a BIGINT counts as DECIMAL(19, 0)): room for both */
+    if (a == TIDE_TYPE_BIGINT)
+        a = tide_dec_of_bigint(false);
+    if (b == TIDE_TYPE_BIGINT)
+        b = tide_dec_of_bigint(false);
+    unsigned sa = tide_dec_scale(a), sb = tide_dec_scale(b);
+    unsigned ia = tide_dec_precision(a) - sa, ib = tide_dec_precision(b) - sb;
+    unsigned s = sa > sb ? sa : sb, i = ia > ib ? ia : ib;
+    if (i + s > TIDE_DEC_MAX_PRECISION)
+        return tide_type_decimal(TIDE_DEC_MAX_PRECISION, i >= TIDE_DEC_MAX_PRECISION ? 0 : TIDE_DEC_MAX_PRECISION - i);
+    return tide_type_decimal(i + s, s);
+}
+
+/* An INT-sized BIGINT literal: Flink types it INT, DECIMAL(10, 0) in DECIMAL
+ * arithmetic. */
+static bool small_int_lit(const tide_expr *x)
+{
+    return x->kind == K_LIT && x->type == TIDE_TYPE_BIGINT && !x->lit.is_null && !x->interval &&
+           x->lit.u.i64 >= INT32_MIN && x->lit.u.i64 <= INT32_MAX;
+}
+
+tide_type tide_expr_arith_type(tide_expr_arith_op op, tide_type a, bool small_a, tide_type b, bool small_b)
+{
+    if (a == TIDE_TYPE_NULL && b == TIDE_TYPE_NULL)
+        return TIDE_TYPE_BIGINT;
+    if (a == TIDE_TYPE_NULL)
+        a = b;
+    if (b == TIDE_TYPE_NULL)
+        b = a;
+    if (!is_num(a) || !is_num(b))
+        return TIDE_TYPE_COUNT;
+    if (a == TIDE_TYPE_DOUBLE || b == TIDE_TYPE_DOUBLE)
+        return TIDE_TYPE_DOUBLE;
+    if (!is_dec(a) && !is_dec(b))
+        return TIDE_TYPE_BIGINT;
+    if (!is_dec(a))
+        a = tide_dec_of_bigint(small_a);
+    if (!is_dec(b))
+        b = tide_dec_of_bigint(small_b);
+    switch (op) {
+    case TIDE_EXPR_ADD:
+    case TIDE_EXPR_SUB:
+        return tide_dec_add_type(a, b);
+    case TIDE_EXPR_MUL:
+        return tide_dec_mul_type(a, b);
+    case TIDE_EXPR_DIV:
+        return tide_dec_div_type(a, b);
+    default:
+        return tide_dec_mod_type(a, b);
+    }
+}
+
 /* The common type of kids[0..n) for CASE / COALESCE / IN / BETWEEN: all of
- * one type (NULLs aside), or BIGINT and DOUBLE mixed -> DOUBLE.  Then coerce
+ * one type (NULLs aside), or numbers mixed (tide_expr_common_type).  Then coerce
  * every kid to it.  An all-NULL list stays NULL unless `fallback` says. */
 static int unify(tide_expr **kids, uint32_t n, tide_type fallback, const char *what, tide_type *out,
                  bool *out_interval, tide_err *e)
@@ -292,7 +359,7 @@ static int unify(tide_expr **kids, uint32_t n, tide_type fallback, const char *w
         if (k->type == t && k->interval == iv)
             continue;
         if (!iv && !k->interval && is_num(t) && is_num(k->type)) {
-            t = TIDE_TYPE_DOUBLE;
+            t = tide_expr_common_type(t, k->type);
             continue;
         }
         if (strcmp(what, "compare") == 0)
@@ -331,7 +398,7 @@ int tide_expr_column(tide_expr **out, const tide_schema *schema, uint32_t index,
 int tide_expr_literal(tide_expr **out, const tide_value *v, tide_err *e)
 {
     *out = NULL;
-    if ((unsigned)v->type >= TIDE_TYPE_COUNT)
+    if (v->type != TIDE_TYPE_NULL && !tide_type_valid(v->type))
         return tide_err_set(e, TIDE_EINVAL, "literal of unknown type %d", (int)v->type);
     tide_expr *x;
     int rc = mk(&x, K_LIT, NULL, 0, e);
@@ -374,6 +441,14 @@ int tide_expr_literal_f64(tide_expr **out, double d, tide_err *e)
 {
     tide_value v = {.type = TIDE_TYPE_DOUBLE, .u.f64 = d};
     return tide_expr_literal(out, &v, e);
+}
+int tide_expr_literal_dec(tide_expr **out, tide_i128 v, tide_type type, tide_err *e)
+{
+    *out = NULL;
+    if (!is_dec(type) || !tide_type_valid(type) || !tide_dec_fits(v, tide_dec_precision(type)))
+        return tide_err_set(e, TIDE_EINVAL, "DECIMAL literal does not fit %s", tide_type_name(type));
+    tide_value x = {.type = type, .u.d = v};
+    return tide_expr_literal(out, &x, e);
 }
 int tide_expr_literal_str(tide_expr **out, const char *s, size_t len, tide_err *e)
 {
@@ -434,9 +509,16 @@ int tide_expr_arith(tide_expr **out, tide_expr_arith_op op, tide_expr *a, tide_e
         x->type = TIDE_TYPE_BIGINT; /* INTERVAL * n, n * INTERVAL, INTERVAL / n */
         x->interval = true;
     } else if (!ia && !ib && is_num(ta) && is_num(tb)) {
-        x->type = (ta == TIDE_TYPE_DOUBLE || tb == TIDE_TYPE_DOUBLE) ? TIDE_TYPE_DOUBLE : TIDE_TYPE_BIGINT;
-        if ((rc = coerce(ka, x->type, false, e)) || (rc = coerce(kb, x->type, false, e)))
+        x->type = tide_expr_arith_type(op, ta, small_int_lit(*ka), tb, small_int_lit(*kb));
+        if (is_dec(x->type)) {
+            /* DECIMAL arithmetic: each side keeps its own scale; a BIGINT
+             * side becomes the DECIMAL it counts as */
+            if ((!is_dec(ta) && (rc = coerce(ka, tide_dec_of_bigint(small_int_lit(*ka)), false, e))) ||
+                (!is_dec(tb) && (rc = coerce(kb, tide_dec_of_bigint(small_int_lit(*kb)), false, e))))
+                return fail_node(out, x, rc);
+        } else if ((rc = coerce(ka, x->type, false, e)) || (rc = coerce(kb, x->type, false, e))) {
             return fail_node(out, x, rc);
+        }
     } else {
         return fail_node(out, x,
                          tide_err_set(e, TIDE_EINVAL, "cannot apply %s to %s and %s", tide_expr_arith_name(op),
@@ -713,10 +795,12 @@ int tide_expr_coalesce(tide_expr **out, tide_expr **args, uint32_t n, tide_err *
 
 /* ---- CAST ---- */
 
-static bool cast_ok(tide_type from, tide_type to)
+bool tide_expr_castable(tide_type from, tide_type to)
 {
     if (from == to || from == TIDE_TYPE_NULL || to == TIDE_TYPE_STRING || from == TIDE_TYPE_STRING)
         return to != TIDE_TYPE_NULL || from == TIDE_TYPE_NULL;
+    if (is_dec(from) || is_dec(to)) /* DECIMAL <-> BIGINT, DOUBLE, DECIMAL */
+        return is_num(from) && is_num(to);
     switch (from) {
     case TIDE_TYPE_BOOLEAN:
         return to == TIDE_TYPE_BIGINT || to == TIDE_TYPE_DOUBLE;
@@ -740,10 +824,10 @@ static int make_cast(tide_expr **out, tide_expr *a, tide_type to, bool try_, tid
     x->from = x->kids[0]->type;
     x->type = to;
     x->flag = try_;
-    if ((unsigned)to >= TIDE_TYPE_COUNT || !cast_ok(x->from, to))
+    if ((to != TIDE_TYPE_NULL && !tide_type_valid(to)) || !tide_expr_castable(x->from, to))
         return fail_node(out, x,
                          tide_err_set(e, TIDE_EINVAL, "cannot cast %s to %s", tname(x->kids[0]),
-                                      (unsigned)to < TIDE_TYPE_COUNT ? tide_type_name(to) : "?"));
+                                      tide_type_name(to)));
     *out = x;
     return 0;
 }
@@ -1112,7 +1196,10 @@ static void fill_literal(tide_expr *x, uint32_t from, uint32_t to)
         return;
     }
     for (uint32_t i = from; i < to; i++) {
-        switch (x->type) {
+        switch (tide_type_base(x->type)) {
+        case TIDE_TYPE_DECIMAL:
+            ((tide_i128 *)x->vals)[i] = x->lit.u.d;
+            break;
         case TIDE_TYPE_BOOLEAN:
             ((uint8_t *)x->vals)[i] = x->lit.u.b;
             break;
@@ -1448,6 +1535,20 @@ static void ev_arith(tide_expr *x, uint32_t n, const uint8_t *active)
         arith_f64(op, a->v.f64, b->v.f64, a->nulls, b->nulls, x->vals, x->nulls, n);
         return;
     }
+    if (is_dec(x->type)) {
+        /* exact; a result that does not fit its type (or / 0, % 0) is NULL,
+         * as Flink's DECIMAL arithmetic gives */
+        static const tide_dec_op dop[] = {TIDE_DEC_ADD, TIDE_DEC_SUB, TIDE_DEC_MUL, TIDE_DEC_DIV, TIDE_DEC_MOD};
+        tide_i128 *r = x->vals;
+        tide_type ta = x->kids[0]->type, tb = x->kids[1]->type;
+        for (uint32_t i = 0; i < n; i++) {
+            x->nulls[i] = (uint8_t)(a->nulls[i] | b->nulls[i]);
+            r[i] = 0;
+            if (!x->nulls[i] && !tide_dec_arith(dop[op], a->v.d[i], ta, b->v.d[i], tb, x->type, &r[i]))
+                x->nulls[i] = 1;
+        }
+        return;
+    }
     /* TIMESTAMP - INTERVAL etc. are plain int64 arithmetic; n * INTERVAL
      * commutes */
     bool const_b = x->kids[1]->kind == K_LIT && !x->kids[1]->lit.is_null;
@@ -1470,6 +1571,10 @@ static void ev_neg(tide_expr *x, uint32_t n, const uint8_t *active)
         double *r = x->vals;
         for (uint32_t i = 0; i < n; i++)
             r[i] = -a->v.f64[i];
+    } else if (is_dec(x->type)) { /* |v| < 10^38: exact */
+        tide_i128 *r = x->vals;
+        for (uint32_t i = 0; i < n; i++)
+            r[i] = -a->v.d[i];
     } else {
         int64_t *r = x->vals;
         unsigned any = 0;
@@ -1528,9 +1633,14 @@ static void cmp_kernel(int op, const tide_expr_vec *a, const tide_expr_vec *b, u
                        uint8_t *restrict rn, uint32_t n)
 {
     or_nulls(rn, a->nulls, b->nulls, n);
-    switch (a->type) {
+    switch (tide_type_base(a->type)) {
     case TIDE_TYPE_DOUBLE: {
         const double *restrict x = a->v.f64, *restrict y = b->v.f64;
+        CMP_LOOPS(x[i], y[i]);
+        break;
+    }
+    case TIDE_TYPE_DECIMAL: { /* one type, one scale (unify) */
+        const tide_i128 *x = a->v.d, *y = b->v.d;
         CMP_LOOPS(x[i], y[i]);
         break;
     }
@@ -1998,6 +2108,58 @@ static int cast_error(const tide_expr *x, const tide_expr_vec *a, const tide_cba
                         tide_type_name(x->type), tide_type_name(x->type), row);
 }
 
+/* A CAST to or from DECIMAL.  Overflow (a value that does not fit the
+ * target DECIMAL, or a DECIMAL outside BIGINT) is NULL, as in Flink; a
+ * STRING that is not a number fails as the other casts do (TRY_CAST: NULL). */
+static int ev_cast_dec(tide_expr *x, const tide_expr_vec *a, const tide_cbatch *in, uint32_t n,
+                       const uint8_t *active, tide_err *e)
+{
+    tide_type from = x->from, to = x->type;
+    uint8_t *rn = x->nulls;
+    char *buf = NULL;
+    if (to == TIDE_TYPE_STRING && !(buf = sbuf(x, (size_t)n * TIDE_DEC_TEXT_MAX, e)))
+        return TIDE_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rn[i]) {
+            if (to == TIDE_TYPE_STRING)
+                ((tide_str *)x->vals)[i] = (tide_str){"", 0};
+            continue;
+        }
+        bool ok = true;
+        if (to == TIDE_TYPE_STRING) {
+            char *p = buf + (size_t)i * TIDE_DEC_TEXT_MAX;
+            size_t len = tide_dec_format(a->v.d[i], tide_dec_scale(from), p);
+            ((tide_str *)x->vals)[i] = (tide_str){p, (uint32_t)len};
+        } else if (to == TIDE_TYPE_BIGINT) {
+            ok = tide_dec_to_i64(a->v.d[i], tide_dec_scale(from), &((int64_t *)x->vals)[i]);
+        } else if (to == TIDE_TYPE_DOUBLE) {
+            ((double *)x->vals)[i] = tide_dec_to_f64(a->v.d[i], tide_dec_scale(from));
+        } else {
+            tide_i128 *r = &((tide_i128 *)x->vals)[i];
+            if (is_dec(from)) {
+                ok = tide_dec_cast(a->v.d[i], tide_dec_scale(from), to, r);
+            } else if (from == TIDE_TYPE_BIGINT) {
+                ok = tide_dec_from_i64(a->v.i64[i], to, r);
+            } else if (from == TIDE_TYPE_DOUBLE) {
+                ok = tide_dec_from_f64(a->v.f64[i], to, r);
+            } else { /* STRING */
+                const char *why;
+                int rc = tide_dec_parse(a->v.s[i].ptr, a->v.s[i].len, to, r, &why);
+                if (rc == TIDE_EINVAL) {
+                    rn[i] = 1;
+                    if (!x->flag && (!active || active[i]))
+                        return cast_error(x, a, in, i, e);
+                    continue;
+                }
+                ok = rc == 0;
+            }
+        }
+        if (!ok)
+            rn[i] = 1; /* overflow: NULL */
+    }
+    return 0;
+}
+
 /* Strings produced by a cast: one block of n * per bytes. */
 static int ev_cast(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *active, tide_err *e)
 {
@@ -2014,6 +2176,8 @@ static int ev_cast(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_
         memcpy(x->vals, a->v.any, (size_t)n * val_size(to));
         return 0;
     }
+    if (is_dec(from) || is_dec(to))
+        return ev_cast_dec(x, a, in, n, active, e);
     if (to == TIDE_TYPE_STRING) {
         size_t per = from == TIDE_TYPE_TIMESTAMP ? TIDE_TS_FORMAT_MAX : 32;
         char *buf = sbuf(x, (size_t)n * per, e);
@@ -2719,6 +2883,14 @@ static void take_rows(tide_type t, void *dst, uint8_t *dn, const tide_expr_vec *
                 d[i] = s[i], dn[i] = src->nulls[i] != 0;
         break;
     }
+    case 16: {
+        tide_i128 *d = dst;
+        const tide_i128 *s = src->v.d;
+        for (uint32_t i = 0; i < n; i++)
+            if (take[i])
+                d[i] = s[i], dn[i] = src->nulls[i] != 0;
+        break;
+    }
     default: {
         tide_str *d = dst;
         for (uint32_t i = 0; i < n; i++)
@@ -2855,7 +3027,10 @@ static int ev(tide_expr *x, const tide_cbatch *in, uint32_t n, const uint8_t *ac
         x->res.type = x->type;
         x->res.rows = n;
         x->res.nulls = tide_cbatch_nulls(in, x->col);
-        switch (x->type) {
+        switch (tide_type_base(x->type)) {
+        case TIDE_TYPE_DECIMAL:
+            x->res.v.d = tide_cbatch_col_dec(in, x->col);
+            break;
         case TIDE_TYPE_BOOLEAN:
             x->res.v.b = (const uint8_t *)(const void *)tide_cbatch_col_bool(in, x->col);
             break;
@@ -3096,7 +3271,8 @@ static int project_rows(tide_expr *const *exprs, uint32_t n, const tide_cbatch *
             const tide_expr_vec *v = &exprs[j]->res;
             if (v->nulls[src])
                 continue;
-            switch (v->type) {
+            switch (tide_type_base(v->type)) {
+            case TIDE_TYPE_DECIMAL: tide_cbatch_set_dec(out, j, dst, v->v.d[src]); break;
             case TIDE_TYPE_BOOLEAN: tide_cbatch_set_bool(out, j, dst, v->v.b[src] != 0); break;
             case TIDE_TYPE_DOUBLE: tide_cbatch_set_f64(out, j, dst, v->v.f64[src]); break;
             case TIDE_TYPE_STRING: {
@@ -3117,7 +3293,8 @@ bool tide_expr_can_fail(const tide_expr *x)
 {
     if (!x)
         return false;
-    if (((x->kind == K_ARITH || x->kind == K_NEG) && x->type != TIDE_TYPE_DOUBLE) || x->kind == K_FLOOR ||
+    if (((x->kind == K_ARITH || x->kind == K_NEG) && x->type != TIDE_TYPE_DOUBLE && !is_dec(x->type)) ||
+        x->kind == K_FLOOR ||
         x->kind == K_EPOCH || x->kind == K_TSADD)
         return true;
     for (uint32_t i = 0; i < x->nkids; i++)
@@ -3171,7 +3348,10 @@ int tide_expr_project(tide_expr *const *exprs, uint32_t n, const tide_cbatch *in
             uint32_t src = sel ? sel[k] : k, dst = base + k;
             if (v->nulls[src])
                 continue; /* add_row left it NULL */
-            switch (v->type) {
+            switch (tide_type_base(v->type)) {
+            case TIDE_TYPE_DECIMAL:
+                tide_cbatch_set_dec(out, j, dst, v->v.d[src]);
+                break;
             case TIDE_TYPE_BOOLEAN:
                 tide_cbatch_set_bool(out, j, dst, v->v.b[src] != 0);
                 break;

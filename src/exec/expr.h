@@ -72,6 +72,16 @@
  *     the job): a streaming job should not die on one bad row.  DOUBLE
  *     follows IEEE 754: x / 0.0 = +-Inf or NaN, x % 0.0 = NaN (fmod), as in
  *     Java.
+ *   - DECIMAL(p, s) (data/decimal.h): exact, Flink's result types
+ *     (tide_expr_arith_type); BIGINT with DECIMAL is DECIMAL (the BIGINT as
+ *     DECIMAL(19, 0), or (10, 0) when an INT-sized literal), DECIMAL with
+ *     DOUBLE is DOUBLE.  A result that does not fit its type, x / 0 and
+ *     x % 0 are NULL (Flink's NULL), never a failed row; unary minus is
+ *     exact.  Comparisons and CASE/COALESCE/IN bring both sides to a common
+ *     DECIMAL (tide_expr_common_type).  CAST: to/from STRING (text with s
+ *     digits after the point; a STRING that is not a number fails), BIGINT
+ *     (toward zero), DOUBLE (through the double's shortest text), DECIMAL
+ *     (HALF_UP); a value that does not fit is NULL.
  *   - Comparisons: numbers (BIGINT with DOUBLE is compared as DOUBLE, like
  *     Java's promotion; DOUBLE compares by IEEE: NaN is unequal to and
  *     unordered with everything, -0.0 = 0.0), STRING bytewise (memcmp, a
@@ -154,6 +164,7 @@ typedef struct tide_expr_vec {
         const int64_t *i64; /* BIGINT, TIMESTAMP */
         const double *f64;
         const tide_str *s;
+        const tide_i128 *d; /* DECIMAL (type gives the scale) */
         const void *any;
     } v;
 } tide_expr_vec;
@@ -197,6 +208,9 @@ int tide_expr_literal_bool(tide_expr **out, bool v, tide_err *e);
 int tide_expr_literal_i64(tide_expr **out, int64_t v, tide_err *e);
 int tide_expr_literal_f64(tide_expr **out, double v, tide_err *e);
 int tide_expr_literal_str(tide_expr **out, const char *s, size_t len, tide_err *e);
+/* A DECIMAL of `type` (data/types.h) with unscaled value v; TIDE_EINVAL
+ * when v does not fit the type's precision. */
+int tide_expr_literal_dec(tide_expr **out, tide_i128 v, tide_type type, tide_err *e);
 int tide_expr_literal_ts(tide_expr **out, int64_t ms, tide_err *e);
 /* INTERVAL: a BIGINT number of milliseconds flagged as an interval. */
 int tide_expr_literal_interval(tide_expr **out, int64_t ms, tide_err *e);
@@ -285,6 +299,23 @@ int tide_expr_now(tide_expr **out, const tide_clock *clock, tide_expr_now_kind k
 
 /* Free a tree (the node and all its children).  NULL is a no-op. */
 void tide_expr_free(tide_expr *x);
+
+/* ---- types (shared with the SQL binder, so both agree) ---- */
+
+/* The common type of a and b (CASE, COALESCE, IN, comparisons): a NULL
+ * takes the other; equal types; numbers: DOUBLE if either is, else a
+ * DECIMAL with room for both (a BIGINT counts as DECIMAL(19, 0); the
+ * integer digits win when 38 digits are not enough), else BIGINT.
+ * TIDE_TYPE_COUNT when there is none. */
+tide_type tide_expr_common_type(tide_type a, tide_type b);
+/* The type of a op b for numbers (BIGINT, DOUBLE, DECIMAL, NULL):
+ * DOUBLE if either is; DECIMAL by data/decimal.h's rules if either is (a
+ * BIGINT operand counts as DECIMAL(19, 0), or DECIMAL(10, 0) when small_x
+ * says it is an INT-sized integer literal, as Flink types it INT); else
+ * BIGINT.  TIDE_TYPE_COUNT for other types. */
+tide_type tide_expr_arith_type(tide_expr_arith_op op, tide_type a, bool small_a, tide_type b, bool small_b);
+/* Whether CAST(from AS to) type-checks. */
+bool tide_expr_castable(tide_type from, tide_type to);
 
 /* ---- inspecting ---- */
 

@@ -144,7 +144,8 @@ static bool same_value(const tide_value *a, const tide_value *b)
         return false;
     if (a->is_null)
         return true;
-    switch (a->type) {
+    switch (tide_type_base(a->type)) {
+    case TIDE_TYPE_DECIMAL: return a->u.d == b->u.d;
     case TIDE_TYPE_BOOLEAN: return a->u.b == b->u.b;
     case TIDE_TYPE_DOUBLE: return memcmp(&a->u.f64, &b->u.f64, sizeof a->u.f64) == 0;
     case TIDE_TYPE_BIGINT:
@@ -444,7 +445,7 @@ static void ga_snap_put_config(const tide_groupagg *op, tide_snap_w *w)
         bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
         tide_snap_put_u8(w, (uint8_t)c->kind);
         tide_snap_put_u32(w, star ? 0 : c->arg);
-        tide_snap_put_u8(w, (uint8_t)(star ? TIDE_TYPE_NULL : c->type));
+        tide_snap_put_u8(w, (uint8_t)tide_type_base(star ? TIDE_TYPE_NULL : c->type));
     }
     tide_snap_put_varint(w, op->cfg.n_inputs);
     tide_snap_put_bool(w, op->cfg.retractions);
@@ -475,7 +476,7 @@ static int ga_snap_check_config(const tide_groupagg *op, tide_snap_r *r, tide_er
         if (tide_snap_failed(r))
             return tide_snap_close(r, e);
         if (kind != (unsigned)c->kind || arg != (star ? 0 : c->arg) ||
-            type != (unsigned)(star ? TIDE_TYPE_NULL : c->type))
+            type != (unsigned)tide_type_base(star ? TIDE_TYPE_NULL : c->type))
             return tide_err_set(
                 e, TIDE_EINVAL,
                 "group aggregate: the snapshot is of another config: aggregate %zu is "

@@ -341,12 +341,17 @@ static int gather(order *s, const oref *r, uint32_t n, tide_err *e)
         for (uint32_t i = 0; i < n; i++)
             tide_cbatch_set_pos(o, i, tide_cbatch_pos(h[r[i].b], r[i].row));
     for (uint32_t c = 0; c < nc; c++) {
-        switch (tide_cbatch_type(o, c)) {
+        switch (tide_type_base(tide_cbatch_type(o, c))) {
         case TIDE_TYPE_BIGINT:
         case TIDE_TYPE_TIMESTAMP:
             for (uint32_t i = 0; i < n; i++)
                 if (!tide_cbatch_is_null(h[r[i].b], c, r[i].row))
                     tide_cbatch_set_i64(o, c, i, tide_cbatch_i64(h[r[i].b], c, r[i].row));
+            break;
+        case TIDE_TYPE_DECIMAL:
+            for (uint32_t i = 0; i < n; i++)
+                if (!tide_cbatch_is_null(h[r[i].b], c, r[i].row))
+                    tide_cbatch_set_dec(o, c, i, tide_cbatch_dec(h[r[i].b], c, r[i].row));
             break;
         case TIDE_TYPE_DOUBLE:
             for (uint32_t i = 0; i < n; i++)

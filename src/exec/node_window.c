@@ -130,7 +130,14 @@ static int fill(wnode *w, const tide_cbatch *b, uint32_t n, tide_err *e)
         uint8_t *dn = tide_cbatch_nulls_mut(o, c);
         for (uint32_t j = 0; j < n; j++)
             dn[j] = sn[w->src[j]];
-        switch (tide_cbatch_type(b, c)) {
+        switch (tide_type_base(tide_cbatch_type(b, c))) {
+        case TIDE_TYPE_DECIMAL: {
+            const tide_i128 *s = tide_cbatch_col_dec(b, c);
+            for (uint32_t j = 0; j < n; j++)
+                if (!dn[j])
+                    tide_cbatch_set_dec(o, c, j, s[w->src[j]]);
+            break;
+        }
         case TIDE_TYPE_BOOLEAN: {
             const bool *s = tide_cbatch_col_bool(b, c);
             for (uint32_t j = 0; j < n; j++)

@@ -588,6 +588,9 @@ static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
         } else if (a[i].type == TIDE_TYPE_BOOLEAN) {
             if (a[i].u.b != b[i].u.b)
                 return false;
+        } else if (tide_type_is_decimal(a[i].type)) {
+            if (a[i].u.d != b[i].u.d)
+                return false;
         } else if (a[i].u.i64 != b[i].u.i64) {
             return false;
         }

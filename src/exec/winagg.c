@@ -790,6 +790,9 @@ static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
         } else if (a[i].type == TIDE_TYPE_BOOLEAN) {
             if (a[i].u.b != b[i].u.b)
                 return false;
+        } else if (tide_type_is_decimal(a[i].type)) {
+            if (a[i].u.d != b[i].u.d)
+                return false;
         } else if (a[i].u.i64 != b[i].u.i64) {
             return false;
         }
@@ -1986,7 +1989,7 @@ void tide_winagg_snap_put_config(const tide_winagg_config *cfg, tide_snap_w *w)
         bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
         tide_snap_put_u8(w, (uint8_t)c->kind);
         tide_snap_put_u32(w, star ? 0 : c->arg);
-        tide_snap_put_u8(w, (uint8_t)(star ? TIDE_TYPE_NULL : c->type));
+        tide_snap_put_u8(w, (uint8_t)tide_type_base(star ? TIDE_TYPE_NULL : c->type));
     }
     tide_snap_put_varint(w, cfg->n_inputs);
     tide_snap_put_i64(w, cfg->allowed_lateness);
@@ -2034,7 +2037,7 @@ int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r,
         if (tide_snap_failed(r))
             return tide_snap_close(r, e);
         if (kind != (unsigned)c->kind || arg != (star ? 0 : c->arg) ||
-            type != (unsigned)(star ? TIDE_TYPE_NULL : c->type))
+            type != (unsigned)tide_type_base(star ? TIDE_TYPE_NULL : c->type))
             return tide_err_set(
                 e, TIDE_EINVAL,
                 "window aggregate: the snapshot is of another config: aggregate %zu is "

@@ -24,6 +24,7 @@
 #include "sql/binder.h"
 
 #include "data/timefmt.h"
+#include "exec/expr.h"
 #include "log/topic.h"
 
 #include <inttypes.h>
@@ -167,18 +168,54 @@ static const char *tname(tide_type t) { return tide_type_name(t); }
 
 /* ---- types ---- */
 
-static bool numeric(tide_type t) { return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_DOUBLE; }
+static bool numeric(tide_type t)
+{
+    return t == TIDE_TYPE_BIGINT || t == TIDE_TYPE_DOUBLE || tide_type_is_decimal(t);
+}
 
-/* The common type of a and b, or TIDE_TYPE_COUNT if none. */
+/* The common type of a and b, or TIDE_TYPE_COUNT if none (the expression
+ * builder's rule, exec/expr.h). */
 static tide_type common(tide_type a, tide_type b)
 {
-    if (a == TIDE_TYPE_NULL)
-        return b;
-    if (b == TIDE_TYPE_NULL || a == b)
-        return a;
-    if (numeric(a) && numeric(b))
+    return tide_expr_common_type(a, b);
+}
+
+/* An INT-sized integer literal (Flink types it INT: DECIMAL(10, 0) beside
+ * a DECIMAL). */
+static bool small_int(const tide_sql_bexpr *x)
+{
+    return x->kind != TIDE_SQL_BX_COLUMN && x->ast && x->ast->kind == TIDE_SQL_EXPR_INT &&
+           x->ast->u.i64 >= INT32_MIN && x->ast->u.i64 <= INT32_MAX;
+}
+
+/* The DECIMAL(p, s) of a literal's text (digits and a point, no exponent:
+ * Flink's exact numeric literal), or TIDE_TYPE_DOUBLE (an exponent, or more
+ * than 38 digits). */
+static tide_type dec_literal_type(const char *t, size_t n)
+{
+    unsigned digits = 0, frac = 0;
+    bool point = false, lead = true;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == '.') {
+            point = true;
+            continue;
+        }
+        if (t[i] < '0' || t[i] > '9')
+            return TIDE_TYPE_DOUBLE;
+        if (point)
+            frac++;
+        if (lead && t[i] == '0' && !point)
+            continue; /* leading zeros of the integer part do not count */
+        lead = false;
+        digits++;
+    }
+    if (digits < frac)
+        digits = frac;
+    if (digits == 0)
+        digits = 1;
+    if (digits > TIDE_DEC_MAX_PRECISION)
         return TIDE_TYPE_DOUBLE;
-    return TIDE_TYPE_COUNT;
+    return tide_type_decimal(digits, frac);
 }
 
 /* An INTERVAL literal's milliseconds; fails for MONTH/YEAR and overflow. */
@@ -494,6 +531,8 @@ static bool castable(tide_type from, tide_type to)
 {
     if (from == TIDE_TYPE_NULL || from == to)
         return true;
+    if (tide_type_is_decimal(from) || tide_type_is_decimal(to))
+        return tide_expr_castable(from, to);
     if (to == TIDE_TYPE_TIMESTAMP)
         return from == TIDE_TYPE_BIGINT || from == TIDE_TYPE_STRING;
     if (from == TIDE_TYPE_TIMESTAMP)
@@ -1089,9 +1128,10 @@ static tide_sql_bexpr *bind_binary(binder *b, const tide_sql_expr *e, tide_sql_b
     }
     if (!l->interval && !r->interval && (numeric(lt) || lt == TIDE_TYPE_NULL) &&
         (numeric(rt) || rt == TIDE_TYPE_NULL)) {
-        x->type = common(lt, rt);
-        if (x->type == TIDE_TYPE_NULL)
-            x->type = TIDE_TYPE_BIGINT;
+        static const tide_expr_arith_op aop[] = {
+            [TIDE_SQL_OP_ADD] = TIDE_EXPR_ADD, [TIDE_SQL_OP_SUB] = TIDE_EXPR_SUB, [TIDE_SQL_OP_MUL] = TIDE_EXPR_MUL,
+            [TIDE_SQL_OP_DIV] = TIDE_EXPR_DIV, [TIDE_SQL_OP_MOD] = TIDE_EXPR_MOD};
+        x->type = tide_expr_arith_type(aop[op], lt, small_int(l), rt, small_int(r));
         return x;
     }
     return fail(b, TIDE_EINVAL, e->pos, "cannot apply '%s' to %s and %s", tide_sql_binop_name(op),
@@ -1122,7 +1162,8 @@ static tide_sql_bexpr *bind_expr(binder *b, const rel *r, const tide_sql_expr *e
     case TIDE_SQL_EXPR_NULL: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_NULL, 0);
     case TIDE_SQL_EXPR_BOOL: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BOOLEAN, 0);
     case TIDE_SQL_EXPR_INT: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_BIGINT, 0);
-    case TIDE_SQL_EXPR_DECIMAL: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_DOUBLE, 0);
+    case TIDE_SQL_EXPR_DECIMAL:
+        return bx_new(b, TIDE_SQL_BX_NODE, e, dec_literal_type(e->u.dec.text, strlen(e->u.dec.text)), 0);
     case TIDE_SQL_EXPR_STRING: return bx_new(b, TIDE_SQL_BX_NODE, e, TIDE_TYPE_STRING, 0);
     case TIDE_SQL_EXPR_TIMESTAMP: {
         int64_t ms;

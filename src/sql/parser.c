@@ -536,8 +536,40 @@ static bool parse_type(parser *p, tide_sql_type *out)
     else if (word_is(&t, p->src, "DOUBLE") || word_is(&t, p->src, "FLOAT") || word_is(&t, p->src, "REAL"))
         ty.type = TIDE_TYPE_DOUBLE; /* FLOAT and REAL: stored and computed as DOUBLE (README) */
     else if (word_is(&t, p->src, "DECIMAL") || word_is(&t, p->src, "DEC") || word_is(&t, p->src, "NUMERIC")) {
-        fail(p, "DECIMAL is not supported yet (tide keeps exact numbers exact: use BIGINT cents, not DOUBLE)");
-        return false;
+        /* DECIMAL [(p [, s])], Flink's default DECIMAL(10, 0) */
+        int64_t prec = 10, scale = 0;
+        advance(p);
+        if (accept(p, TIDE_SQL_TOK_LPAREN)) {
+            tide_sql_token pt = p->tok;
+            if (pt.kind != TIDE_SQL_TOK_INTEGER || !parse_i64(p->src + pt.off, pt.len, &prec)) {
+                expected(p, "a precision (1 to 38)");
+                return false;
+            }
+            if (prec < 1 || prec > TIDE_DEC_MAX_PRECISION) {
+                fail(p, "DECIMAL precision must be 1 to 38, found %lld", (long long)prec);
+                return false;
+            }
+            advance(p);
+            if (accept(p, TIDE_SQL_TOK_COMMA)) {
+                tide_sql_token st = p->tok;
+                if (st.kind != TIDE_SQL_TOK_INTEGER || !parse_i64(p->src + st.off, st.len, &scale)) {
+                    expected(p, "a scale (0 to the precision)");
+                    return false;
+                }
+                if (scale < 0 || scale > prec) {
+                    fail(p, "DECIMAL scale must be 0 to the precision (%lld), found %lld", (long long)prec,
+                         (long long)scale);
+                    return false;
+                }
+                advance(p);
+            }
+            if (!expect(p, TIDE_SQL_TOK_RPAREN, "')' after the DECIMAL's precision and scale"))
+                return false;
+        }
+        ty.type = tide_type_decimal((unsigned)prec, (unsigned)scale);
+        ty.pos = span(p, ty.pos);
+        *out = ty;
+        return true;
     }
     else if (word_is(&t, p->src, "STRING"))
         ty.type = TIDE_TYPE_STRING;
@@ -549,7 +581,7 @@ static bool parse_type(parser *p, tide_sql_type *out)
         char d[64];
         describe(p, &t, d, sizeof d);
         fail(p,
-             "expected a type (BOOLEAN, BIGINT, DOUBLE, STRING, VARCHAR or TIMESTAMP(3)), found %s",
+             "expected a type (BOOLEAN, BIGINT, DOUBLE, DECIMAL(p, s), STRING, VARCHAR or TIMESTAMP(3)), found %s",
              d);
         return false;
     }

@@ -17,6 +17,8 @@
  *               | WATERMARK FOR name AS expr              -- at most one
  *   type       := BOOLEAN | BIGINT | INT | INTEGER | DOUBLE | STRING
  *               | VARCHAR ['(' n ')'] | TIMESTAMP ['(' 3 ')'] | TIMESTAMP_LTZ ['(' 3 ')']
+ *               | (DECIMAL | DEC | NUMERIC) ['(' p [',' s] ')']   (1 <= p <= 38, 0 <= s <= p;
+ *                 default (10, 0))
  *   create_view := CREATE VIEW name AS query
  *   insert     := INSERT INTO name query
  *

@@ -4,6 +4,7 @@
 #include "sql/plan.h"
 #include "sql/catalog.h"
 
+#include "data/decimal.h"
 #include "data/timefmt.h"
 #include "exec/expr.h"
 
@@ -458,7 +459,19 @@ static tide_expr *tx(const tide_sql_bexpr *x, const tide_schema *in, const tide_
     case TIDE_SQL_EXPR_NULL: tide_expr_literal_null(&o, TIDE_TYPE_NULL, e); break;
     case TIDE_SQL_EXPR_BOOL: tide_expr_literal_bool(&o, a->u.b, e); break;
     case TIDE_SQL_EXPR_INT: tide_expr_literal_i64(&o, a->u.i64, e); break;
-    case TIDE_SQL_EXPR_DECIMAL: tide_expr_literal_f64(&o, a->u.dec.value, e); break;
+    case TIDE_SQL_EXPR_DECIMAL:
+        if (tide_type_is_decimal(x->type)) { /* an exact literal: DECIMAL(p, s) as the binder typed it */
+            tide_i128 v = 0;
+            const char *why = NULL;
+            if (tide_dec_parse(a->u.dec.text, strlen(a->u.dec.text), x->type, &v, &why) != 0) {
+                tide_err_set(e, TIDE_EINVAL, "DECIMAL literal %s: %s", a->u.dec.text, why);
+                return NULL;
+            }
+            tide_expr_literal_dec(&o, v, x->type, e);
+        } else {
+            tide_expr_literal_f64(&o, a->u.dec.value, e);
+        }
+        break;
     case TIDE_SQL_EXPR_STRING: tide_expr_literal_str(&o, a->u.str.str, a->u.str.len, e); break;
     case TIDE_SQL_EXPR_TIMESTAMP: {
         int64_t ms = 0;

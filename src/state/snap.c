@@ -1,6 +1,7 @@
 /* snap.c - the snapshot stream (see snap.h for the format). */
 #include "state/snap.h"
 
+#include "data/decimal.h"
 #include "base/crc32c.h"
 
 #include <stdio.h>
@@ -86,11 +87,21 @@ void tide_snap_put_raw(tide_snap_w *w, const void *p, size_t n) { put(w, p, n); 
 void tide_snap_put_value(tide_snap_w *w, const tide_value *v)
 {
     bool null = v->is_null || v->type == TIDE_TYPE_NULL;
-    tide_snap_put_u8(w, (uint8_t)v->type);
+    tide_snap_put_u8(w, (uint8_t)tide_type_base(v->type));
     tide_snap_put_u8(w, null ? 1 : 0);
+    if (tide_type_is_decimal(v->type)) { /* its precision and scale, NULL or not */
+        tide_snap_put_u8(w, (uint8_t)tide_dec_precision(v->type));
+        tide_snap_put_u8(w, (uint8_t)tide_dec_scale(v->type));
+    }
     if (null)
         return;
-    switch (v->type) {
+    switch (tide_type_base(v->type)) {
+    case TIDE_TYPE_DECIMAL: {
+        __extension__ unsigned __int128 u = (unsigned __int128)v->u.d;
+        tide_snap_put_u64(w, (uint64_t)(u >> 64));
+        tide_snap_put_u64(w, (uint64_t)u);
+        break;
+    }
     case TIDE_TYPE_BOOLEAN:
         tide_snap_put_bool(w, v->u.b);
         break;
@@ -263,10 +274,27 @@ tide_value tide_snap_get_value(tide_snap_r *r)
         return v;
     }
     v.type = (tide_type)t;
+    if (t == TIDE_TYPE_DECIMAL) {
+        uint8_t p = tide_snap_get_u8(r), sc = tide_snap_get_u8(r);
+        v.type = tide_type_decimal(p, sc);
+        if (!tide_type_valid(v.type)) {
+            r->bad = true;
+            v.is_null = true;
+            return v;
+        }
+    }
     v.is_null = null != 0 || v.type == TIDE_TYPE_NULL;
     if (v.is_null)
         return v;
-    switch (v.type) {
+    switch (tide_type_base(v.type)) {
+    case TIDE_TYPE_DECIMAL: {
+        __extension__ unsigned __int128 hi = tide_snap_get_u64(r);
+        uint64_t lo = tide_snap_get_u64(r);
+        v.u.d = (tide_i128)((hi << 64) | lo);
+        if (!tide_dec_fits(v.u.d, tide_dec_precision(v.type)))
+            r->bad = true;
+        break;
+    }
     case TIDE_TYPE_BOOLEAN:
         v.u.b = tide_snap_get_bool(r);
         break;

@@ -73,7 +73,10 @@ void tide_snap_put_bytes(tide_snap_w *w, const void *p, size_t n);
 /* Raw bytes (no length). */
 void tide_snap_put_raw(tide_snap_w *w, const void *p, size_t n);
 /* A value: type byte, null byte, then by type (BOOLEAN u8, BIGINT and
- * TIMESTAMP i64, DOUBLE f64, STRING bytes). */
+ * TIMESTAMP i64, DOUBLE f64, STRING bytes; DECIMAL: precision and scale
+ * bytes, NULL or not, then the unscaled value's high and low u64).  DECIMAL
+ * was added without a version bump: no earlier value changed form, so
+ * every earlier snapshot reads as before. */
 void tide_snap_put_value(tide_snap_w *w, const tide_value *v);
 /* Row `row` of a column batch: its op, its source position (0 when the
  * batch keeps none), then each column's value (tide_snap_put_value). */

@@ -241,7 +241,7 @@ static const err_case err_cases[] = {
     {LOGINS "SELECT country FROM logins WHERE country = 5;", "8:34: cannot compare STRING with BIGINT"},
     {LOGINS "SELECT user_id + country FROM logins;", "8:8: cannot apply '+' to BIGINT and STRING"},
     {LOGINS "SELECT * FROM logins WHERE user_id;", "8:28: WHERE must be BOOLEAN, found BIGINT"},
-    {LOGINS "SELECT SUM(country) FROM logins;", "8:8: SUM(STRING) is not supported (BIGINT or DOUBLE)"},
+    {LOGINS "SELECT SUM(country) FROM logins;", "8:8: SUM(STRING) is not supported (BIGINT, DOUBLE or DECIMAL)"},
     {LOGINS "SELECT CAST(ts AS BOOLEAN) FROM logins;", "8:8: cannot cast TIMESTAMP(3) to BOOLEAN"},
     {LOGINS "SELECT user_id FROM logins UNION ALL SELECT country FROM logins;",
      "8:38: UNION ALL column 1 ('user_id') is BIGINT on the left and STRING on the right"},
