@@ -5,7 +5,8 @@
  *
  *   bench_sql [events [P [runs [queries]]]]   (default 10,000,000 events,
  *                                   P = 1, 3 runs, queries "12345": their
- *                                   numbers in the list below, from 1)
+ *                                   numbers in the list below, from 1;
+ *                                   6-8 compare the agg-phase strategies)
  *
  * The table: `events` logins of 100,000 users (Zipf 1.1) over one day, 5%
  * up to 5 s out of order, WATERMARK ts - 5 s: the events of bench_flow.
@@ -58,6 +59,22 @@ static const struct {
     {"GROUP BY country (changelog)",
      "SELECT country, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users\n"
      "FROM logins GROUP BY country;\n"},
+    /* few keys: the planner's default (AUTO: two phases at P > 1,
+     * exec/node_preagg.h) against one phase; and 1 in one phase */
+    {"TUMBLE(1 h) COUNT(*) per country",
+     "SELECT country, window_end, COUNT(*) AS n\n"
+     "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+     "GROUP BY window_start, window_end, country;\n"},
+    {"TUMBLE(1 h) COUNT(*) per country, ONE_PHASE",
+     "SET 'table.optimizer.agg-phase-strategy' = 'ONE_PHASE';\n"
+     "SELECT country, window_end, COUNT(*) AS n\n"
+     "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+     "GROUP BY window_start, window_end, country;\n"},
+    {"TUMBLE(1 h) COUNT(*) per user, ONE_PHASE",
+     "SET 'table.optimizer.agg-phase-strategy' = 'ONE_PHASE';\n"
+     "SELECT user_id, window_end, COUNT(*) AS n\n"
+     "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
+     "GROUP BY window_start, window_end, user_id;\n"},
 };
 
 /* One run of query q: *per_core gets events per CPU second, *wall_rate

@@ -103,7 +103,9 @@ int tide_io_mkdir(const char *path, tide_err *e);
 /* mkdir -p, fsyncing each parent it created an entry in. */
 int tide_io_mkdirs(const char *path, tide_err *e);
 int tide_io_fsync_dir(const char *path, tide_err *e);
-/* rename(2), then fsync the directory of `to` (and of `from` if different). */
+/* rename(2), then fsync the directory of `to` (and of `from` if different).
+ * Fault point io.rename (base/fault.h): right after rename(2) (before its
+ * journal line and the directory fsyncs). */
 int tide_io_rename(const char *from, const char *to, tide_err *e);
 /* unlink(2), then fsync the parent directory. */
 int tide_io_unlink(const char *path, tide_err *e);
@@ -151,7 +153,9 @@ int tide_io_powerloss(bool keep_unsynced, tide_err *e);
  * that needs it), every process appends to that file a line for each
  * change of what is durable: a file opened for writing (its size then
  * counts as durable, the first time the file is seen), an fsync (its size
- * now), a truncate, a rename (what is recorded under the old name moves),
+ * now), a truncate, a rename (what is recorded under the old name moves;
+ * journaled before and after rename(2): one a kill interrupted is decided
+ * at the rewind by the disk, done when the old name is gone),
  * an unlink or a tree removed.  After the processes are killed (kill -9),
  * tide_io_journal_rewind cuts every file recorded to its durable size plus,
  * with a seed, a seed-chosen prefix of the rest, as a power loss would

@@ -3,8 +3,10 @@
  *
  * Design.  One state/table.h table (byte keys) maps a key to a fixed-size
  * value: a header (count of live input rows, flags), the previously emitted
- * result (one tide_value per aggregate, by value: results are never
- * strings) and the aggregates' state slots packed back to back.  A record
+ * result (one tide_value per aggregate, by value; a STRING result of
+ * MIN/MAX, which borrows its aggregate's state, as a copy in the header's
+ * own buffer, freed when the key is deleted) and the aggregates' state
+ * slots packed back to back.  A record
  * is one table lookup, one step/retract per aggregate, and (per-record
  * mode) one result computation compared with the previous result.
  *
@@ -38,6 +40,8 @@ typedef struct ga_head {
     int64_t live; /* live input rows */
     uint32_t flags;
     uint32_t pad;
+    char *pstr;    /* the bytes of the previous STRING results (has_str), malloc'd */
+    uint64_t pcap;
 } ga_head;
 
 typedef struct ga_dent {
@@ -54,7 +58,8 @@ struct tide_groupagg {
     size_t *agg_off; /* offset of each slot in the table value */
     size_t n_aggs;
     size_t prev_off; /* offset of the previous results */
-    bool any_free;   /* some aggregate holds out-of-line state */
+    bool any_free;   /* some aggregate holds out-of-line state, or has_str */
+    bool has_str;    /* some result is a STRING (MIN/MAX): prev copies kept in pstr */
     int failed;
     uint64_t ignored;
     tide_table *t;
@@ -107,6 +112,9 @@ static void slots_init(tide_groupagg *op, void *v)
         tide_agg_init(&op->agg[i], SLOT(op, v, i));
 }
 
+/* Release what a key's value owns before the key is deleted. */
+static void value_drop(tide_groupagg *op, void *v);
+
 static void slots_free(tide_groupagg *op, void *v)
 {
     if (!op->any_free)
@@ -150,7 +158,9 @@ static bool same_value(const tide_value *a, const tide_value *b)
     case TIDE_TYPE_DOUBLE: return memcmp(&a->u.f64, &b->u.f64, sizeof a->u.f64) == 0;
     case TIDE_TYPE_BIGINT:
     case TIDE_TYPE_TIMESTAMP: return a->u.i64 == b->u.i64;
-    default: return false; /* strings are never results here */
+    case TIDE_TYPE_STRING:
+        return a->u.s.len == b->u.s.len && (!a->u.s.len || memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0);
+    default: return false;
     }
 }
 
@@ -159,6 +169,51 @@ static int emit(tide_groupagg *op, tide_op c, const void *key, uint32_t klen,
 {
     tide_groupagg_row row = {c, key, klen, vals, op->n_aggs};
     return op->cfg.emit(op->cfg.ctx, &row);
+}
+
+static void value_drop(tide_groupagg *op, void *v)
+{
+    slots_free(op, v);
+    if (op->has_str) {
+        free(HEAD(v)->pstr);
+        HEAD(v)->pstr = NULL;
+        HEAD(v)->pcap = 0;
+    }
+}
+
+/* Keep src[0..n_aggs) as the key's previous results, STRING bytes copied
+ * into the header's buffer.  0 or TIDE_ENOMEM (unchanged). */
+static int prev_store(tide_groupagg *op, void *v, const tide_value *src)
+{
+    tide_value *prev = PREV(op, v);
+    if (!op->has_str) {
+        memcpy(prev, src, op->n_aggs * sizeof *prev);
+        return 0;
+    }
+    ga_head *h = HEAD(v);
+    size_t need = 0;
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
+            need += src[i].u.s.len;
+    if (need > h->pcap) {
+        char *nb = malloc(need);
+        if (!nb)
+            return TIDE_ENOMEM;
+        free(h->pstr);
+        h->pstr = nb;
+        h->pcap = need;
+    }
+    char *at = h->pstr;
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        prev[i] = src[i];
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
+            if (src[i].u.s.len)
+                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
+            prev[i].u.s.ptr = at ? at : "";
+            at += src[i].u.s.len;
+        }
+    }
+    return 0;
 }
 
 /* Emit what the key's change since its last emission calls for, and delete
@@ -171,7 +226,7 @@ static int settle(tide_groupagg *op, const void *key, uint32_t klen, void *v, ti
     if (h->live == 0) {
         if (h->flags & F_EMITTED)
             rc = emit(op, TIDE_OP_DELETE, key, klen, prev);
-        slots_free(op, v);
+        value_drop(op, v);
         tide_table_delete(op->t, key, klen);
         return rc ? fail(op, e, rc) : 0;
     }
@@ -190,7 +245,8 @@ static int settle(tide_groupagg *op, const void *key, uint32_t klen, void *v, ti
     } else if ((rc = emit(op, TIDE_OP_INSERT, key, klen, op->out))) {
         return fail(op, e, rc);
     }
-    memcpy(prev, op->out, op->n_aggs * sizeof *prev);
+    if ((rc = prev_store(op, v, op->out)))
+        return fail(op, e, tide_err_set(e, rc, "group aggregate: out of memory"));
     h->flags |= F_EMITTED;
     return 0;
 }
@@ -288,12 +344,8 @@ int tide_groupagg_create(const tide_groupagg_config *cfg, tide_groupagg **out, t
                               i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
             goto fail;
         }
-        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING) {
-            rc = tide_err_set(e, TIDE_EUNSUPPORTED,
-                              "group aggregate: aggregate %zu: %s(STRING) is not supported yet", i,
-                              tide_agg_kind_name(c->kind));
-            goto fail;
-        }
+        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING)
+            op->has_str = op->any_free = true;
         if ((rc = tide_agg_bind_kind(&op->agg[i], c->kind, c->type,
                                      cfg->retractions ? TIDE_AGG_RETRACTABLE : 0, e)))
             goto fail;
@@ -327,7 +379,7 @@ void tide_groupagg_free(tide_groupagg *op)
         tide_table_iter it = {0};
         tide_table_entry ent;
         while (tide_table_next(op->t, &it, &ent))
-            slots_free(op, ent.value);
+            value_drop(op, ent.value);
     }
     tide_table_free(op->t);
     tide_table_free(atomic_load(&op->spare));
@@ -590,7 +642,7 @@ static void ga_snap_reset(tide_groupagg *op)
         tide_table_iter it = {0};
         tide_table_entry ent;
         while (tide_table_next(op->t, &it, &ent))
-            slots_free(op, ent.value);
+            value_drop(op, ent.value);
     }
     tide_table_clear(op->t);
     op->n_dents = 0;
@@ -642,12 +694,17 @@ int tide_groupagg_restore(tide_groupagg *op, const void *buf, size_t len, tide_e
         HEAD(v)->live = live;
         HEAD(v)->flags = flags & F_EMITTED;
         if (flags & F_EMITTED) {
-            tide_value *prev = PREV(op, v);
             for (size_t i = 0; i < op->n_aggs; i++) {
-                prev[i] = tide_snap_get_value(&r);
-                /* results are never strings, so nothing borrows the snapshot */
-                if (prev[i].type != op->agg[i].out_type)
+                op->out[i] = tide_snap_get_value(&r); /* a STRING borrows the snapshot: */
+                if (op->out[i].type != op->agg[i].out_type)
                     tide_snap_fail(&r);
+            }
+            if (tide_snap_failed(&r))
+                for (size_t i = 0; i < op->n_aggs; i++)
+                    op->out[i] = (tide_value){.type = op->agg[i].out_type, .is_null = true};
+            if ((rc = prev_store(op, v, op->out))) { /* copied into the key's buffer */
+                rc = tide_err_set(e, rc, "group aggregate: restore: out of memory");
+                break;
             }
         }
         for (size_t i = 0; i < op->n_aggs && !rc; i++)

@@ -35,9 +35,8 @@
  * Aggregates are exec/agg.h's, with its semantics (NULLs ignored; COUNT ->
  * BIGINT; SUM keeps the input type and fails with TIDE_ERANGE on BIGINT
  * overflow of the result; AVG -> DOUBLE; exact COUNT DISTINCT).  MIN/MAX of
- * STRING is not supported yet (TIDE_EUNSUPPORTED at create): the operator
- * keeps the previous results by value.  BIGINT and TIMESTAMP input values
- * are interchangeable.
+ * STRING: the operator keeps a copy of each key's previous STRING results
+ * (for -U/-D).  BIGINT and TIMESTAMP input values are interchangeable.
  *
  * Memory: one state/table.h entry per live key (live-row count, previous
  * result, aggregate slots); nothing is allocated per record in steady state

@@ -217,8 +217,9 @@ uint32_t tide_node_keyed_find(const tide_node_keyed *k, uint32_t *cursor, const 
                               int64_t ts)
 {
     for (uint32_t j = *cursor; j < k->n; j++) {
-        if (k->keys[j] == key ||
-            ((!k->ts || k->ts[j] == ts) && k->klen[j] == key_len && memcmp(k->keys[j], key, key_len) == 0)) {
+        /* the time always: records of empty keys (no key columns) share one key pointer */
+        if ((!k->ts || k->ts[j] == ts) &&
+            (k->keys[j] == key || (k->klen[j] == key_len && memcmp(k->keys[j], key, key_len) == 0))) {
             *cursor = j + 1;
             return j;
         }

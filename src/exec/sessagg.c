@@ -14,7 +14,11 @@
  *             hash, flags, generation; its accumulators are row i of `accs`
  *             (acc_stride bytes each) and its previously emitted results
  *             row i of `prev` (n_aggs values each; accumulating and
- *             retracting modes).  Found through `rslots`, keyed by (session
+ *             retracting modes).  A STRING result (MIN/MAX of a STRING)
+ *             borrows its aggregate's state, which the next step changes,
+ *             so a previous STRING result is a copy in `prev_str[i]`, the
+ *             row's own buffer (kept for the index's next row, freed with
+ *             the operator).  Found through `rslots`, keyed by (session
  *             index, key bytes); a row that moves to another session (a
  *             merge) is re-indexed.
  * Live sessions of a partition never touch (they would have merged), so a
@@ -132,6 +136,9 @@ struct tide_sessagg {
     sa_row *rows;
     unsigned char *accs;
     tide_value *prev;
+    char **prev_str;  /* per row: the bytes of its previous STRING results (has_str) */
+    size_t *prev_scap;
+    bool has_str;     /* an aggregate has a STRING result */
     size_t rows_cap;
     uint32_t rows_hi, rows_free, n_rows;
     sa_tab rslots;
@@ -419,6 +426,18 @@ static int rows_grow(tide_sessagg *op)
             return TIDE_ENOMEM;
         op->prev = np;
     }
+    if (op->keep_prev && op->has_str) {
+        char **ns = realloc(op->prev_str, ncap * sizeof *ns);
+        if (!ns)
+            return TIDE_ENOMEM;
+        op->prev_str = ns;
+        size_t *nc = realloc(op->prev_scap, ncap * sizeof *nc);
+        if (!nc)
+            return TIDE_ENOMEM;
+        op->prev_scap = nc;
+        for (size_t i = cap; i < ncap; i++)
+            ns[i] = NULL, nc[i] = 0;
+    }
     for (size_t i = cap; i < ncap; i++)
         acc_init(op, (uint32_t)i);
     op->rows_cap = ncap;
@@ -591,11 +610,49 @@ static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
         } else if (tide_type_is_decimal(a[i].type)) {
             if (a[i].u.d != b[i].u.d)
                 return false;
+        } else if (a[i].type == TIDE_TYPE_STRING) {
+            if (a[i].u.s.len != b[i].u.s.len ||
+                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
+                return false;
         } else if (a[i].u.i64 != b[i].u.i64) {
             return false;
         }
     }
     return true;
+}
+
+/* Keep src[0..n_aggs) as row r's previous results, STRING bytes copied
+ * into the row's own buffer.  0 or TIDE_ENOMEM (prev unchanged). */
+static int prev_store(tide_sessagg *op, uint32_t r, const tide_value *src)
+{
+    tide_value *prev = row_prev(op, r);
+    if (!op->has_str) {
+        memcpy(prev, src, op->n_aggs * sizeof *prev);
+        return 0;
+    }
+    size_t need = 0;
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
+            need += src[i].u.s.len;
+    if (need > op->prev_scap[r]) {
+        char *nb = malloc(need);
+        if (!nb)
+            return TIDE_ENOMEM;
+        free(op->prev_str[r]);
+        op->prev_str[r] = nb;
+        op->prev_scap[r] = need;
+    }
+    char *at = op->prev_str[r];
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        prev[i] = src[i];
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
+            if (src[i].u.s.len)
+                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
+            prev[i].u.s.ptr = at ? at : "";
+            at += src[i].u.s.len;
+        }
+    }
+    return 0;
 }
 
 /* One firing of row r (early, on time or late): nothing when it was
@@ -628,8 +685,11 @@ static int row_fire(tide_sessagg *op, uint32_t r)
         w->flags |= R_EMITTED;
         op->sess[w->sess].nemitted++;
     }
-    if (prev)
-        memcpy(prev, op->out, op->n_aggs * sizeof *prev);
+    if (prev) {
+        int rc = prev_store(op, r, op->out);
+        if (rc)
+            return rc;
+    }
     if (op->cfg.mode == TIDE_TRIG_DISCARDING)
         acc_reset(op, r);
     return 0;
@@ -804,11 +864,6 @@ int tide_sessagg_create(const tide_winagg_config *cfg, tide_sessagg **out, tide_
                                 "session aggregate: aggregate %zu (%s): argument %u out of %zu "
                                 "inputs",
                                 i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
-        /* a STRING result borrows the state; previous results are kept by value */
-        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING)
-            return tide_err_set(e, TIDE_EUNSUPPORTED,
-                                "session aggregate: aggregate %zu: %s(STRING) is not supported yet",
-                                i, tide_agg_kind_name(c->kind));
     }
     tide_sessagg *op = calloc(1, sizeof *op);
     if (!op)
@@ -818,6 +873,9 @@ int tide_sessagg_create(const tide_winagg_config *cfg, tide_sessagg **out, tide_
     op->wm = TIDE_TS_MIN;
     op->parts_free = op->sess_free = op->rows_free = NONE;
     op->keep_prev = cfg->mode != TIDE_TRIG_DISCARDING;
+    for (size_t i = 0; i < cfg->n_aggs; i++)
+        op->has_str |= (cfg->aggs[i].kind == TIDE_AGG_MIN || cfg->aggs[i].kind == TIDE_AGG_MAX) &&
+                       cfg->aggs[i].type == TIDE_TYPE_STRING;
     tide_trig_clock_init(&op->clock, cfg->early.every_ms);
     op->aggs = malloc(op->n_aggs * sizeof *op->aggs);
     op->agg = calloc(op->n_aggs, sizeof *op->agg);
@@ -871,6 +929,10 @@ void tide_sessagg_free(tide_sessagg *op)
     free(op->rows);
     free(op->accs);
     free(op->prev);
+    for (size_t i = 0; op->prev_str && i < op->rows_cap; i++)
+        free(op->prev_str[i]);
+    free(op->prev_str);
+    free(op->prev_scap);
     free(op->rslots.s);
     free(op->heap);
     free(op->dirty);
@@ -1347,13 +1409,19 @@ static int snap_get_sess(tide_sessagg *op, tide_snap_r *r, uint32_t *last, tide_
                 return rc;
         }
         tide_value *prev = row_prev(op, row);
-        if (prev && (rf & R_EMITTED))
+        if (prev && (rf & R_EMITTED)) {
             for (size_t i = 0; i < op->n_aggs; i++) {
-                prev[i] = tide_snap_get_value(r);
-                /* results are never strings, so nothing borrows the snapshot */
-                if (prev[i].type != op->agg[i].out_type)
+                op->out[i] = tide_snap_get_value(r); /* a STRING borrows the snapshot: */
+                if (op->out[i].type != op->agg[i].out_type)
                     tide_snap_fail(r);
             }
+            if (tide_snap_failed(r))
+                for (size_t i = 0; i < op->n_aggs; i++)
+                    op->out[i] = (tide_value){.type = op->agg[i].out_type, .is_null = true};
+            int rc = prev_store(op, row, op->out); /* copied into the row's buffer */
+            if (rc)
+                return tide_err_set(e, rc, "session aggregate: restore: out of memory");
+        }
         if (rf & R_EMITTED)
             op->sess[s].nemitted++;
         if ((rf & R_IN_DLIST) &&

@@ -68,8 +68,8 @@ typedef struct tide_sessagg tide_sessagg;
 
 /* The configuration is winagg's (exec/winagg.h), with a SESSION window;
  * rows and late records go to its callbacks with the same types.
- * TIDE_EINVAL (not a SESSION window, bad config), TIDE_EUNSUPPORTED
- * (MIN/MAX of STRING), TIDE_ENOMEM. */
+ * TIDE_EINVAL (not a SESSION window, bad config), TIDE_ENOMEM.  MIN/MAX
+ * of a STRING are supported: a previous STRING result is kept as a copy. */
 int tide_sessagg_create(const tide_winagg_config *cfg, tide_sessagg **out, tide_err *e);
 /* NULL is a no-op. */
 void tide_sessagg_free(tide_sessagg *op);

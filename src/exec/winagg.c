@@ -172,6 +172,12 @@ struct tide_winagg {
     wa_win *wins;
     size_t wstride;   /* bytes of one entry of `wins`: header, acc row, prev */
     size_t prev_off;  /* offset of the previous results in an entry; 0: none */
+    /* MIN/MAX of a STRING: a STRING result borrows its aggregate's state,
+     * which the next step changes, so a previous STRING result is a copy in
+     * the entry's own buffer (kept for the entry's next window, freed with
+     * the operator); NULL arrays when no aggregate has a STRING result */
+    char **prev_str;
+    size_t *prev_scap;
     uint32_t wins_cap, n_wins;
     uint32_t *wfree; /* free entries, a stack (wins_cap room): the next few to
                         be used are known, so they are prefetched ahead */
@@ -668,6 +674,18 @@ static int win_alloc(tide_winagg *op, uint32_t key, const void *kb, uint32_t kle
         if (!nf)
             return TIDE_ENOMEM; /* the grown array stays: wins_cap is still right */
         op->wfree = nf;
+        if (op->prev_str) {
+            char **ns = realloc(op->prev_str, cap * sizeof *ns);
+            if (!ns)
+                return TIDE_ENOMEM;
+            op->prev_str = ns;
+            size_t *nc = realloc(op->prev_scap, cap * sizeof *nc);
+            if (!nc)
+                return TIDE_ENOMEM;
+            op->prev_scap = nc;
+            for (size_t i = op->wins_cap; i < cap; i++)
+                ns[i] = NULL, nc[i] = 0;
+        }
         for (size_t i = op->wins_cap; i < cap; i++) {
             *WIN(op, i) = (wa_win){.next = NONE};
             acc_init(op, (uint32_t)i);
@@ -793,11 +811,49 @@ static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
         } else if (tide_type_is_decimal(a[i].type)) {
             if (a[i].u.d != b[i].u.d)
                 return false;
+        } else if (a[i].type == TIDE_TYPE_STRING) {
+            if (a[i].u.s.len != b[i].u.s.len ||
+                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
+                return false;
         } else if (a[i].u.i64 != b[i].u.i64) {
             return false;
         }
     }
     return true;
+}
+
+/* Keep src[0..n_aggs) as window idx's previous results, STRING bytes
+ * copied into the entry's own buffer.  0 or TIDE_ENOMEM (unchanged). */
+static int prev_store(tide_winagg *op, uint32_t idx, const tide_value *src)
+{
+    tide_value *prev = win_prev(op, idx);
+    if (!op->prev_str) {
+        memcpy(prev, src, op->n_aggs * sizeof *prev);
+        return 0;
+    }
+    size_t need = 0;
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
+            need += src[i].u.s.len;
+    if (need > op->prev_scap[idx]) {
+        char *nb = malloc(need);
+        if (!nb)
+            return TIDE_ENOMEM;
+        free(op->prev_str[idx]);
+        op->prev_str[idx] = nb;
+        op->prev_scap[idx] = need;
+    }
+    char *at = op->prev_str[idx];
+    for (size_t i = 0; i < op->n_aggs; i++) {
+        prev[i] = src[i];
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
+            if (src[i].u.s.len)
+                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
+            prev[i].u.s.ptr = at ? at : "";
+            at += src[i].u.s.len;
+        }
+    }
+    return 0;
 }
 
 /* One firing of window `idx` (early, on time or late).  Emits nothing when
@@ -829,8 +885,11 @@ static int win_fire(tide_winagg *op, uint32_t idx)
         w = WIN(op, idx);
     }
     w->flags |= W_EMITTED;
-    if (prev)
-        memcpy(prev, op->out, op->n_aggs * sizeof *prev);
+    if (prev) {
+        int rc = prev_store(op, idx, op->out);
+        if (rc)
+            return rc;
+    }
     if (op->cfg.mode == TIDE_TRIG_DISCARDING)
         acc_reset(op, idx);
     return 0;
@@ -1081,12 +1140,6 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
             return tide_err_set(e, TIDE_EINVAL,
                                 "window aggregate: aggregate %zu (%s): argument %u out of %zu inputs",
                                 i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
-        /* A STRING result borrows the aggregate's state, which changes on
-         * the next step; the operator keeps previous results by value. */
-        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING)
-            return tide_err_set(e, TIDE_EUNSUPPORTED,
-                                "window aggregate: aggregate %zu: %s(STRING) is not supported yet",
-                                i, tide_agg_kind_name(c->kind));
     }
 
     tide_winagg *op = calloc(1, sizeof *op);
@@ -1140,6 +1193,13 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
     if (need_prev) {
         op->prev_off = op->wstride;
         op->wstride += op->n_aggs * sizeof(tide_value);
+        bool str = false;
+        for (size_t i = 0; i < op->n_aggs; i++)
+            str |= (op->aggs[i].kind == TIDE_AGG_MIN || op->aggs[i].kind == TIDE_AGG_MAX) &&
+                   op->aggs[i].type == TIDE_TYPE_STRING;
+        if (str && (!(op->prev_str = calloc(1, sizeof *op->prev_str)) ||
+                    !(op->prev_scap = calloc(1, sizeof *op->prev_scap))))
+            goto nomem; /* (grown with the entries; empty until the first) */
     }
     op->wstride = (op->wstride + 63) & ~(size_t)63;
     uint32_t cap = 64;
@@ -1170,6 +1230,10 @@ void tide_winagg_free(tide_winagg *op)
     }
     free(op->keys);
     free(op->kslots);
+    for (uint32_t i = 0; op->prev_str && i < op->wins_cap; i++)
+        free(op->prev_str[i]);
+    free(op->prev_str);
+    free(op->prev_scap);
     free(op->wins);
     free(op->wfree);
     free(op->wslots);
@@ -1463,6 +1527,89 @@ int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t
         return tide_err_set(e, TIDE_EFAILED, "window aggregate: failed earlier (%s)",
                             tide_err_name(op->failed));
     return push_one(op, key, key_len, hash_key(key, key_len), ts, in, proc_now, NULL, e);
+}
+
+/* Merge one partial: the accumulators of some records of `key` in the
+ * windows of `ts` (see winagg.h).  The states are decoded and the windows
+ * checked before anything changes. */
+static int merge_fixed(tide_winagg *op, const void *key, uint32_t len, int64_t ts, const void *const *states,
+                       const size_t *lens, tide_err *e)
+{
+    size_t n = tide_win_assign(&op->cfg.window, ts, op->ranges);
+    for (size_t r = 0; r < n; r++)
+        if (tide_trig_place_record(op->ranges[r].end, op->cfg.allowed_lateness, op->wm) == TIDE_TRIG_DROPPED)
+            return tide_err_set(e, TIDE_EINVAL,
+                                "window aggregate: a partial for window [%lld, %lld) came past its allowed "
+                                "lateness (watermark %lld)",
+                                (long long)op->ranges[r].start, (long long)op->ranges[r].end, (long long)op->wm);
+    unsigned char *tmp = malloc(op->n_aggs * TIDE_AGG_STATE_MAX);
+    if (!tmp)
+        return fail(op, e, TIDE_ENOMEM, rc_what(TIDE_ENOMEM));
+    size_t dec = 0; /* states decoded */
+    int rc = 0;
+    for (; dec < op->n_aggs && rc == 0; dec++) {
+        const tide_agg *g = &op->agg[dec];
+        unsigned char *t = tmp + dec * TIDE_AGG_STATE_MAX;
+        size_t used = 0;
+        tide_agg_init(g, t);
+        rc = tide_agg_decode(g, t, states[dec], lens[dec], &used, e);
+        if (rc == 0 && used != lens[dec])
+            rc = tide_err_set(e, TIDE_ECORRUPT, "window aggregate: partial of aggregate %zu has %zu bytes past its state",
+                              dec, lens[dec] - used);
+    }
+    uint64_t h = hash_key(key, len);
+    uint32_t kidx = NONE;
+    uint64_t kw[2] = {0, 0};
+    if (len <= 16)
+        key_words(key, len, kw);
+    for (size_t r = 0; r < n && rc == 0; r++) {
+        int64_t start = op->ranges[r].start, end = op->ranges[r].end;
+        uint64_t wh = hash_win(h, start, end);
+        uint32_t idx = win_find(op, key, len, kw, start, end, wh);
+        if (idx == NONE) {
+            if (kidx == NONE && len > 16)
+                kidx = key_find(op, key, len, h);
+            if (len > 16 && (rc = key_get(op, key, len, h, &kidx))) {
+                rc = fail(op, e, rc, rc_what(rc));
+                break;
+            }
+            if ((rc = win_create_fixed(op, kidx, key, len, start, end, wh, &idx))) {
+                if (kidx != NONE && op->keys[kidx].refs == 0)
+                    key_release(op, kidx);
+                rc = fail(op, e, rc, rc_what(rc));
+                break;
+            }
+        }
+        unsigned char *a = win_acc(op, idx);
+        for (size_t i = 0; i < op->n_aggs && rc == 0; i++)
+            if ((rc = tide_agg_merge(&op->agg[i], a + op->agg_off[i], tmp + i * TIDE_AGG_STATE_MAX, e)) != 0)
+                rc = fail(op, e, rc, rc_what(rc));
+        if (rc)
+            break;
+        WIN(op, idx)->flags |= W_DIRTY;
+        if ((rc = win_after_step(op, idx)))
+            rc = fail(op, e, rc, rc_what(rc));
+    }
+    for (size_t i = 0; i < dec; i++)
+        tide_agg_free(&op->agg[i], tmp + i * TIDE_AGG_STATE_MAX);
+    free(tmp);
+    return rc;
+}
+
+int tide_winagg_merge(tide_winagg *op, const void *key, uint32_t key_len, int64_t ts, const void *const *states,
+                      const size_t *lens, int64_t proc_now, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "window aggregate: failed earlier (%s)", tide_err_name(op->failed));
+    if (op->cfg.window.kind == TIDE_WIN_SESSION || op->cfg.early.every_n)
+        return tide_err_set(e, TIDE_EINVAL, "window aggregate: partials cannot merge into %s",
+                            op->cfg.early.every_n ? "every-N early firings" : "SESSION windows");
+    int rc = merge_fixed(op, key, key_len, ts, states, lens, e);
+    if (rc)
+        return rc;
+    if ((rc = maybe_early_round(op, proc_now)))
+        return fail(op, e, rc, rc_what(rc));
+    return 0;
 }
 
 /* Batches: the state a record touches is scattered over memory far larger
@@ -2317,11 +2464,15 @@ int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *
         tide_value *prev = win_prev(op, idx);
         if (!rc && prev && (flags & W_EMITTED)) {
             for (size_t i = 0; i < op->n_aggs; i++) {
-                prev[i] = tide_snap_get_value(&r);
-                /* results are never strings, so nothing borrows the snapshot */
-                if (prev[i].type != op->agg[i].out_type)
+                op->out[i] = tide_snap_get_value(&r); /* a STRING borrows the snapshot: */
+                if (op->out[i].type != op->agg[i].out_type)
                     tide_snap_fail(&r);
             }
+            if (tide_snap_failed(&r))
+                for (size_t i = 0; i < op->n_aggs; i++)
+                    op->out[i] = (tide_value){.type = op->agg[i].out_type, .is_null = true};
+            if (prev_store(op, idx, op->out)) /* copied into the entry's buffer */
+                rc = tide_err_set(e, TIDE_ENOMEM, "window aggregate: restore: out of memory");
         }
     }
     if (!rc)

@@ -25,9 +25,8 @@
  * BIGINT; SUM keeps the input type and fails with TIDE_ERANGE when a BIGINT
  * sum overflows; AVG -> DOUBLE; MIN/MAX keep the type; exact COUNT
  * DISTINCT).  BIGINT and TIMESTAMP input values are interchangeable.
- * MIN/MAX of STRING is not supported yet (TIDE_EUNSUPPORTED at create): its
- * result borrows the state, and the operator keeps previous results by
- * value for retractions.
+ * MIN/MAX of STRING: its result borrows the state, so the operator keeps a
+ * copy of each previous STRING result (for -U/-D and unchanged refirings).
  *
  * Memory: state per (key, window) in open-addressing hash tables and dense
  * arrays that grow by doubling; nothing is allocated per record in steady
@@ -113,6 +112,22 @@ int tide_winagg_push(tide_winagg *op, const void *key, uint32_t key_len, int64_t
 int tide_winagg_push_batch(tide_winagg *op, size_t n, const void *const *keys,
                            const uint32_t *key_lens, const int64_t *ts, const tide_value *in,
                            int64_t proc_now, tide_err *e);
+
+/* Merge a partial into the windows of event time `ts` of `key`, as if the
+ * records it accumulated had been pushed with that key and time (two-phase
+ * aggregation, exec/node_preagg.h: ts is the start of the partial's
+ * window).  states[i] (lens[i] bytes) is aggregate i's state in exec/agg.h's
+ * encoding (tide_agg_encode), over records of the same aggregate inputs.
+ * A window it reaches that is open is updated; one that fired but is kept
+ * (allowed lateness) fires again, as for a late record.  Refused, with the
+ * operator unchanged and usable: a window past its allowed lateness
+ * (TIDE_EINVAL: partials carry no late records, the caller must not send
+ * one late; it is not counted late), SESSION windows and every-N early
+ * firings (TIDE_EINVAL: a partial's record count is unknown), a malformed
+ * state (TIDE_ECORRUPT).  TIDE_ENOMEM and a failing callback fail the
+ * operator. */
+int tide_winagg_merge(tide_winagg *op, const void *key, uint32_t key_len, int64_t ts, const void *const *states,
+                      const size_t *lens, int64_t proc_now, tide_err *e);
 
 /* The watermark is now `wm` (a lower value than the current one is
  * ignored: watermarks never go backwards).  Fires due windows, frees

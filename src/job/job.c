@@ -178,8 +178,11 @@ int tide_job_spec_explain(const tide_job_spec *s, tide_buf *out)
         for (uint32_t k = 0; k < s->n_edges; k++)
             ins += s->edges[k].to == d->to;
         bool chained = d->part == TIDE_FLOW_FORWARD && ins == 1;
+        char port[32] = ""; /* port 1 of the keyed nodes: their late rows */
+        if (d->port)
+            snprintf(port, sizeof port, d->port == 1 ? " (late rows)" : " (output %u)", (unsigned)d->port);
         rc = tide_buf_printf(out, "  %u %s -> %u %s%s  %s", (unsigned)d->from, s->nodes[d->from].name,
-                             (unsigned)d->to, s->nodes[d->to].name, d->port ? " (late rows)" : "",
+                             (unsigned)d->to, s->nodes[d->to].name, port,
                              chained ? "chained (one task)" : tide_flow_part_name(d->part));
         if (rc == 0 && d->part == TIDE_FLOW_HASH) {
             const tide_schema *sc = s->nodes[d->from].out_schema[d->port];

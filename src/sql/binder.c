@@ -52,6 +52,7 @@ typedef struct binder {
     tide_buf tmp1, tmp2; /* scratch for expression text comparison */
     struct overctx *over; /* binding a select list over an OVER node */
     int64_t state_ttl;    /* SET 'table.exec.state.ttl' (ms; 0: none), for the statements after it */
+    tide_sql_agg_phase agg_phase; /* SET 'table.optimizer.agg-phase-strategy', likewise */
     tide_sql_script *script; /* the script bound: conditions the binder writes (subqueries) live there */
     /* the SELECT being bound has a legacy group window (GROUP BY
      * TUMBLE(ts, ...)): its call, for TUMBLE_START(ts, ...) and the like */
@@ -1721,7 +1722,8 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
         return false;
     }
     if (f->u.window.npartition) {
-        if (!(w.partition = bal(b, f->u.window.npartition * sizeof *w.partition)))
+        if (!(w.partition = bal(b, f->u.window.npartition * sizeof *w.partition)) ||
+            !(w.partition_pos = bal(b, f->u.window.npartition * sizeof *w.partition_pos)))
             return false;
         for (uint32_t i = 0; i < f->u.window.npartition; i++) {
             tide_sql_bexpr *k = bind_expr(b, &in, f->u.window.partition_by[i], NULL, "PARTITION BY");
@@ -1732,6 +1734,7 @@ static bool bind_window(binder *b, const tide_sql_from *f, cte_env *env, rel *ou
                 return false;
             }
             w.partition[i] = k->col;
+            w.partition_pos[i] = f->u.window.partition_by[i]->pos;
         }
         w.npartition = f->u.window.npartition;
     }
@@ -2139,6 +2142,7 @@ static bool bind_emit(binder *b, const tide_sql_emit *em, bool windowed, tide_sq
     if (!em)
         return true;
     out->given = true;
+    out->pos = em->pos;
     if (em->early_interval && !window_arg_ms(b, em->early_interval, &out->early_ms))
         return false;
     if (em->early_interval && out->early_ms <= 0) {
@@ -2909,6 +2913,7 @@ static bool bind_select_in(binder *b, const tide_sql_select *sel, cte_env *env, 
         ap->u.agg.naggs = ac.naggs;
         if (!bind_emit(b, sel->emit, windowed, &ap->u.agg.emit))
             return false;
+        ap->u.agg.phase = b->agg_phase;
         if (windowed) {
             /* fuse: aggregate the TVF's input (through the WHERE filter) */
             ap->u.agg.w = win->u.window.w;
@@ -3403,8 +3408,21 @@ static bool bind_stmt(binder *b, const tide_sql_stmt *st, uint32_t *cap)
     }
     case TIDE_SQL_STMT_SET: {
         const tide_sql_option *kv = st->u.set;
+        if (strcmp(kv->key, "table.optimizer.agg-phase-strategy") == 0) {
+            static const char *const names[] = {"AUTO", "ONE_PHASE", "TWO_PHASE"};
+            for (int i = 0; i < 3; i++)
+                if (strcasecmp(kv->value, names[i]) == 0) {
+                    b->agg_phase = (tide_sql_agg_phase)i;
+                    return true;
+                }
+            return fail(b, TIDE_EINVAL, kv->pos,
+                        "'table.optimizer.agg-phase-strategy' = '%s': not AUTO, ONE_PHASE or TWO_PHASE", kv->value),
+                   false;
+        }
         if (strcmp(kv->key, "table.exec.state.ttl") != 0)
-            return fail(b, TIDE_EINVAL, kv->pos, "unknown setting '%s' (tide knows 'table.exec.state.ttl')",
+            return fail(b, TIDE_EINVAL, kv->pos,
+                        "unknown setting '%s' (tide knows 'table.exec.state.ttl' and "
+                        "'table.optimizer.agg-phase-strategy')",
                         kv->key),
                    false;
         int64_t ms;

@@ -1394,7 +1394,9 @@ static tide_sql_from *parse_from(parser *p)
 {
     tide_sql_from *left = parse_from_item(p);
     while (left) {
-        tide_sql_pos start = left->pos;
+        /* a join's position is its keyword (JOIN, LEFT, CROSS, ','), so an
+         * error about the join points at the join, not at its left side */
+        tide_sql_pos start = tok_pos(&p->tok);
         tide_sql_join_kind kind;
         bool needs_on = true;
         if (accept(p, TIDE_SQL_TOK_COMMA)) {
@@ -1621,6 +1623,7 @@ static tide_sql_query *parse_query_body(parser *p)
     }
     tide_sql_query *q = parse_term(p);
     while (q && is_kw(p, TIDE_SQL_KW_UNION)) {
+        tide_sql_pos kw = tok_pos(&p->tok); /* a UNION's position is its keyword */
         advance(p);
         bool all = accept_kw(p, TIDE_SQL_KW_ALL);
         if (!all)
@@ -1628,7 +1631,7 @@ static tide_sql_query *parse_query_body(parser *p)
         tide_sql_query *r = parse_term(p);
         if (!r)
             return NULL;
-        q = chk_query(p, tide_sql_ast_query_union(p->s, all, q, r, span(p, start)));
+        q = chk_query(p, tide_sql_ast_query_union(p->s, all, q, r, span(p, kw)));
     }
     if (!q)
         return NULL;

@@ -25,6 +25,7 @@
 #include "exec/node_scan.h"
 #include "exec/node_union.h"
 #include "exec/node_window.h"
+#include "exec/node_preagg.h"
 #include "exec/node_winagg.h"
 #include "exec/node_write.h"
 #include "sql/catalog.h"
@@ -795,6 +796,97 @@ static int drop_hidden(planner *pl, const tide_sql_plan *wa, stream *s)
     return add_calc(pl, wa, s, NULL, 0, cols, wa->ncols, ps, "project");
 }
 
+/* Two-phase (local-global) aggregation, Flink's agg-phase-strategy: the
+ * rows are pre-aggregated per batch before the exchange and the keyed
+ * instances merge the partials (exec/node_preagg.h).  It gives the
+ * one-phase rows (late rows included) where it applies: TUMBLE, no
+ * allowed lateness, no early firings (so every window fires once), not
+ * SESSION, no WHERE kept as keys, keys in GROUP BY order.  TWO_PHASE asks
+ * for it wherever it applies; AUTO takes it when it saves the exchange of
+ * every row to keyed instances on other threads (keys and P > 1);
+ * ONE_PHASE never. */
+static bool two_phase(const planner *pl, const tide_sql_plan *wa, uint32_t nag, const tide_winagg_call *aggs,
+                      uint32_t nkeep, bool perm, int32_t part)
+{
+    const tide_sql_emit_spec *em = &wa->u.agg.emit;
+    tide_sql_agg_phase ph = wa->u.agg.phase;
+    if (ph == TIDE_SQL_AGG_PHASE_ONE || !tide_node_preagg_supports(&wa->u.agg.w.spec, aggs, nag) ||
+        em->lateness != 0 || em->early_ms != 0 || em->early_rows != 0 || nkeep != 0 || perm || part >= 0 ||
+        wa->input->changelog)
+        return false;
+    return ph == TIDE_SQL_AGG_PHASE_TWO || (wa->u.agg.nkeys > 0 && pl->P > 1);
+}
+
+/* The two nodes of a two-phase window aggregation in place of the one
+ * winagg node `wc` would make: the local node chained to the input, the
+ * global one behind the exchange; *out (the global's results) as
+ * plan_window_agg leaves it. */
+static int plan_two_phase(planner *pl, const tide_sql_plan *wa, const agg_in *ai, const tide_node_winagg_cfg *wc,
+                          const tide_schema *ps, stream *out)
+{
+    uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
+    tide_node_preagg_cfg *c = alloc(pl, sizeof *c);
+    uint32_t *pkeys = alloc(pl, (nk + 1) * sizeof *pkeys);
+    if (!c || !pkeys)
+        return nomem(pl, wa);
+    *c = (tide_node_preagg_cfg){.in = wc->in,
+                                .in_flags = wc->in_flags,
+                                .key_cols = wc->key_cols,
+                                .n_keys = nk,
+                                .time_col = wc->time_col,
+                                .value_cols = wc->value_cols,
+                                .n_values = wc->n_values,
+                                .aggs = wc->aggs,
+                                .n_aggs = wc->n_aggs,
+                                .agg_names = wc->agg_names,
+                                .window = wc->window};
+    for (uint32_t i = 0; i < nk; i++)
+        pkeys[i] = i; /* the partial rows' key columns */
+    tide_err e = {0};
+    tide_schema *l0 = NULL, *l1 = NULL, *l2 = NULL, *g0 = NULL;
+    if (tide_node_preagg_local_schema(c, 0, &l0, &e) || tide_node_preagg_local_schema(c, 1, &l1, &e) ||
+        tide_node_preagg_local_schema(c, 2, &l2, &e) || tide_node_preagg_global_schema(c, &g0, &e)) {
+        tide_schema_free(l0);
+        tide_schema_free(l1);
+        tide_schema_free(l2);
+        return experr(pl, wa, &e);
+    }
+    int rc;
+    if ((rc = own_schema(pl, wa, l0)) || (rc = own_schema(pl, wa, l1)) || (rc = own_schema(pl, wa, l2)) ||
+        (rc = own_schema(pl, wa, g0)))
+        return rc;
+    const tide_schema *louts[3] = {l0, l1, l2}, *gouts[1] = {na ? ps : g0};
+    unsigned lfl[3] = {tide_node_preagg_local_flags(c, 0), tide_node_preagg_local_flags(c, 1),
+                       tide_node_preagg_local_flags(c, 2)};
+    unsigned gfl[1] = {TIDE_CBATCH_OPS};
+    int lid, gid;
+    uint32_t par = nk ? pl->P : 1;
+    if ((rc = add_node(pl, wa, "local agg", &tide_node_preagg_local_vt, tide_node_preagg_local_make, c,
+                       ai->s.par, 3, louts, lfl, &lid)) ||
+        (rc = add_edge(pl, wa, &ai->s, lid, TIDE_FLOW_FORWARD, NULL, 0)) ||
+        (rc = add_node(pl, wa, "global agg", &tide_node_preagg_global_vt, tide_node_preagg_global_make, c, par, 1,
+                       gouts, gfl, &gid)))
+        return rc;
+    /* input 0: the partials; input 1: the rows passed on as they are */
+    stream ls = {.node = lid, .port = 0, .par = ai->s.par, .schema = l0};
+    stream rs = {.node = lid, .port = 2, .par = ai->s.par, .schema = l2};
+    if ((rc = exchange(pl, wa, &ls, gid, pkeys, nk, par)) != 0 ||
+        (rc = exchange(pl, wa, &rs, gid, wc->key_cols, nk, par)) != 0)
+        return rc;
+    *out = (stream){.node = gid, .port = 0, .par = par, .schema = gouts[0], .changelog = wa->changelog};
+    uint32_t *ord = alloc(pl, (nk + 3) * sizeof *ord); /* canonical order, as plan_window_agg's */
+    if (!ord)
+        return nomem(pl, wa);
+    ord[0] = nk + 1;
+    ord[1] = nk;
+    for (uint32_t i = 0; i < nk; i++)
+        ord[2 + i] = i;
+    out->order = ord;
+    out->norder = nk + 2;
+    out->ordered = true;
+    return na == 0 ? drop_hidden(pl, wa, out) : 0;
+}
+
 static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
 {
     const tide_sql_window *w = &wa->u.agg.w;
@@ -854,8 +946,8 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                     if (kx->kind == TIDE_SQL_BX_COLUMN && kx->col == w->partition[j] && !used[k])
                         break;
                 }
-                if (k == nk)
-                    return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
+                if (k == nk) /* named at the PARTITION BY column */
+                    return sqlfail(pl, TIDE_EUNSUPPORTED, w->partition_pos ? w->partition_pos[j] : wa->pos,
                                    "not supported yet: SESSION PARTITION BY a column that is not a GROUP BY "
                                    "key");
                 used[k] = true;
@@ -872,8 +964,9 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
             part = (int32_t)w->npartition;
         }
     }
-    /* MIN/MAX of a STRING: only the sliced node keeps a STRING result (a
-     * TUMBLE is a HOP whose slide is its size); the others refuse it */
+    /* MIN/MAX of a STRING: on the sliced node when it can run the window
+     * (a TUMBLE is a HOP whose slide is its size); the window and session
+     * nodes keep copies of their previous STRING results too */
     tide_win_spec spec = w->spec;
     const tide_sql_aggcall *smm = NULL;
     for (uint32_t i = 0; i < na && !smm; i++) {
@@ -887,10 +980,6 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     }
     bool cum = !session && tide_cumagg_supports(&spec) && em->lateness == 0 && em->early_ms == 0 &&
                em->early_rows == 0;
-    if (smm && !cum)
-        return sqlfail(pl, TIDE_EUNSUPPORTED, smm->ast ? smm->ast->pos : wa->pos,
-                       "not supported yet: MIN/MAX of a STRING in a SESSION window, or with early or late "
-                       "firings");
     uint32_t par = part == 0 ? 1 : (nk ? P : 1);
     const tide_schema *ps;
     if ((rc = plan_schema(pl, wa, &ps)) != 0)
@@ -978,6 +1067,8 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
                                     .session_part = part >= 0 ? (uint32_t)part : 0};
         c->early.every_ms = em->early_ms;
         c->early.every_n = em->early_rows > 0 ? (uint64_t)em->early_rows : 0;
+        if (two_phase(pl, wa, nag, aggs, nkeep, perm != NULL, part)) /* exec/node_preagg.h */
+            return plan_two_phase(pl, wa, &ai, c, ps, out);
         tide_err e = {0};
         tide_schema *s0 = NULL, *s1 = NULL;
         if (tide_node_winagg_schema(c, 0, &s0, &e) || tide_node_winagg_schema(c, 1, &s1, &e)) {
@@ -1044,12 +1135,6 @@ static int plan_group_agg(planner *pl, const tide_sql_plan *wa, stream *out)
     uint32_t nk = wa->u.agg.nkeys, na = wa->u.agg.naggs;
     if (wa->ncols != nk + na)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos, "not supported yet: this aggregation's row type");
-    for (uint32_t i = 0; i < na; i++) {
-        const tide_sql_aggcall *c = &wa->u.agg.aggs[i];
-        if ((c->agg.kind == TIDE_AGG_MIN || c->agg.kind == TIDE_AGG_MAX) && c->agg.in_type == TIDE_TYPE_STRING)
-            return sqlfail(pl, TIDE_EUNSUPPORTED, c->ast ? c->ast->pos : wa->pos,
-                           "not supported yet: MIN/MAX of a STRING in a GROUP BY without a window");
-    }
     agg_in ai;
     int rc = plan_agg_input(pl, wa, false, false, &ai);
     if (rc)
@@ -1582,6 +1667,23 @@ static bool windowed_side(const tide_sql_plan *p, tide_sql_plan_kind kind)
     return p->kind == kind;
 }
 
+/* Where a windowed side's EMIT clause is written (the first window
+ * aggregation below Filter / Project / UNION ALL nodes that has one), else
+ * the side's own position. */
+static tide_sql_pos emit_pos(const tide_sql_plan *p)
+{
+    const tide_sql_plan *q = p;
+    while (q->kind == TIDE_SQL_PLAN_FILTER || q->kind == TIDE_SQL_PLAN_PROJECT)
+        q = q->input;
+    if (q->kind == TIDE_SQL_PLAN_UNION) {
+        tide_sql_pos l = emit_pos(q->input);
+        return l.off != q->input->pos.off || l.len != q->input->pos.len ? l : emit_pos(q->right);
+    }
+    if (q->kind == TIDE_SQL_PLAN_WINDOW_AGGREGATE && q->u.agg.emit.given)
+        return q->u.agg.emit.pos;
+    return p->pos;
+}
+
 /* Column c of a windowed side (windowed_side) is, in every `kind` node
  * below it (through Filter / Project chains passing it on as it is, into
  * every branch of a UNION ALL), its window_start (which 0) or window_end
@@ -1688,7 +1790,7 @@ static int plan_join(planner *pl, const tide_sql_plan *j, stream *out)
     if (wagg) {
         for (int s = 0; s < 2; s++)
             if (in[s]->changelog)
-                return sqlfail(pl, TIDE_EUNSUPPORTED, in[s]->pos,
+                return sqlfail(pl, TIDE_EUNSUPPORTED, emit_pos(in[s]),
                                "not supported yet: joining an aggregation with early or late firings "
                                "(EMIT); only final window results join");
         c->kind = TIDE_NODE_JOIN_WINDOW_END;

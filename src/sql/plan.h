@@ -122,12 +122,22 @@ typedef struct tide_sql_overcall {
 } tide_sql_overcall;
 
 /* How a windowed aggregation fires (the EMIT clause). */
+/* SET 'table.optimizer.agg-phase-strategy' (Flink's setting): whether a
+ * window aggregation pre-aggregates before its exchange (exec/node_preagg.h).
+ * AUTO: the planner decides (sql/physical.c). */
+typedef enum tide_sql_agg_phase {
+    TIDE_SQL_AGG_PHASE_AUTO = 0,
+    TIDE_SQL_AGG_PHASE_ONE,
+    TIDE_SQL_AGG_PHASE_TWO,
+} tide_sql_agg_phase;
+
 typedef struct tide_sql_emit_spec {
     bool given;        /* an EMIT clause was written */
     int64_t early_ms;  /* EARLY EVERY INTERVAL; 0: none */
     int64_t early_rows; /* EARLY EVERY n ROWS; 0: none */
     int64_t lateness;  /* ALLOW LATENESS, ms; 0: none */
     tide_trig_mode mode;
+    tide_sql_pos pos;  /* the EMIT clause, when given */
 } tide_sql_emit_spec;
 
 #define TIDE_SQL_PLAN_KIND_MAP(X)              \
@@ -163,6 +173,7 @@ typedef struct tide_sql_window {
     uint32_t time_col;
     const char *time_name;
     uint32_t *partition; /* SESSION PARTITION BY columns */
+    tide_sql_pos *partition_pos; /* where each is written (errors point there) */
     uint32_t npartition;
 } tide_sql_window;
 
@@ -201,6 +212,7 @@ struct tide_sql_plan {
         struct {
             tide_sql_window w;     /* WINDOW_AGGREGATE only */
             tide_sql_emit_spec emit;
+            tide_sql_agg_phase phase; /* WINDOW_AGGREGATE: the agg-phase-strategy in force */
             tide_sql_bexpr **keys; /* over the input */
             uint32_t nkeys;
             tide_sql_aggcall *aggs;

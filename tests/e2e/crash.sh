@@ -353,7 +353,8 @@ loop() {
             st=$?
             # (143: a SIGTERM before the run set its handlers)
             [ "$st" -eq 143 ] && st=137
-            [ "$mode" = power ] && { "$B" debug powerloss "$J" --seed "$RANDOM" >>"$T/powerloss.log" 2>&1 ||
+            # (no journal: the run was killed before it wrote a byte)
+            [ "$mode" = power ] && [ -e "$J" ] && { "$B" debug powerloss "$J" --seed "$RANDOM" >>"$T/powerloss.log" 2>&1 ||
                 bad "powerloss" "$(tail -2 "$T/powerloss.log")"; }
             if [ "$st" -ne 0 ] && [ "$st" -ne 137 ]; then
                 bad "$tag run $runs" "exit $st: $(head -c 300 "$T/run.err")"

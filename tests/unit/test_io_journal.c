@@ -5,11 +5,18 @@
  * (of files and of directories), removals, truncations and relative paths;
  * a file opened for writing counts its size then as durable; the journal is
  * emptied; with a seed a prefix of the unsynced bytes stays.  The expected
- * sizes are worked out here from the writes the test makes.
+ * sizes are worked out here from the writes the test makes.  A rename a
+ * kill interrupted (after rename(2), before its journal line: fault point
+ * io.rename in a child process) keeps the new, whole file; one the kill
+ * came before (only its 'P' line) keeps the old one whole.
  */
 #include "base/err.h"
+#include "base/fault.h"
 #include "base/io.h"
 #include "tt.h"
+
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +164,80 @@ static void test_rewind_seeded(void)
     (void)kept_none;
 }
 
+/* The content of dir/name (malloc'd, NUL-terminated) or NULL. */
+static char *content(const char *dir, const char *name)
+{
+    char p[16900], *buf = NULL;
+    size_t len = 0;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    tide_err e = {0};
+    return tide_io_read_all(p, &buf, &len, &e) == 0 ? buf : NULL;
+}
+
+/* A file replaced atomically (tide_io_write_atomic: temp, fsync, rename)
+ * by a process killed right after rename(2), before the rename's journal
+ * line: the rewind keeps the new content whole (it was fsynced), never the
+ * new file cut to the old one's length. */
+static void test_rename_interrupted(void)
+{
+    char dir[8400], p[16900];
+    snprintf(dir, sizeof dir, "%s/ri", tmp);
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/state", dir);
+    const char *old_text = "committed 10\n", *new_text = "committed 1025\n";
+    pid_t pid = fork();
+    TT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        tide_err e = {0};
+        tide_fault_set("io.rename:kill@2");
+        if (tide_io_write_atomic(p, old_text, strlen(old_text), &e) == 0)
+            tide_io_write_atomic(p, new_text, strlen(new_text), &e);
+        _exit(3); /* not reached: killed in the second rename */
+    }
+    int status = 0;
+    TT_ASSERT(waitpid(pid, &status, 0) == pid);
+    TT_ASSERT_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+    tide_io_rewind_stats st;
+    tide_err e = {0};
+    TT_OK(tide_io_journal_rewind(journal, 0, &st, &e));
+    char *got = content(dir, "state");
+    TT_ASSERT_MSG(got && strcmp(got, new_text) == 0, "state is '%s'", got ? got : "(none)");
+    free(got);
+}
+
+/* A rename the kill came before: the journal has only its 'P' line, the
+ * disk the old file (whole, fsynced, longer than the new one) and the temp
+ * file.  The rewind cuts neither. */
+static void test_rename_not_done(void)
+{
+    char dir[8400], p[16900], q[16900];
+    snprintf(dir, sizeof dir, "%s/rn", tmp);
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/state", dir);
+    snprintf(q, sizeof q, "%s/state.tmp", dir);
+    tide_err e = {0};
+    tide_file *f = NULL;
+    /* the old file: 40 bytes, fsynced */
+    TT_OK(make(dir, "state", &f, &e));
+    TT_OK(put(f, 0, 40, &e));
+    TT_OK(tide_io_fsync(f, &e));
+    tide_io_close(f);
+    /* the new one: 25 bytes, fsynced, then the journal says a rename began */
+    TT_OK(make(dir, "state.tmp", &f, &e));
+    TT_OK(put(f, 0, 25, &e));
+    TT_OK(tide_io_fsync(f, &e));
+    tide_io_close(f);
+    FILE *j = fopen(journal, "a");
+    TT_ASSERT(j != NULL);
+    fprintf(j, "P 0 %s\t%s\n", q, p);
+    fclose(j);
+    tide_io_rewind_stats st;
+    TT_OK(tide_io_journal_rewind(journal, 0, &st, &e));
+    TT_ASSERT_EQ_INT(size_of(dir, "state"), 40);
+    TT_ASSERT_EQ_INT(size_of(dir, "state.tmp"), 25);
+    TT_ASSERT_EQ_INT(st.cut, 0);
+}
+
 int main(void)
 {
     const char *t = tt_tmpdir("test_io_journal");
@@ -175,5 +256,7 @@ int main(void)
     setenv("TIDE_IO_JOURNAL", journal, 1); /* before the first call of io.c that reads it */
     TT_RUN(test_rewind);
     TT_RUN(test_rewind_seeded);
+    TT_RUN(test_rename_interrupted);
+    TT_RUN(test_rename_not_done);
     TT_DONE();
 }

@@ -869,7 +869,9 @@ static void test_config_errors(void)
     cfg.window = tide_win_session(5);
     cfg.aggs = &mx;
     cfg.n_aggs = 1;
-    TT_ASSERT_EQ_INT(tide_sessagg_create(&cfg, &op, NULL), TIDE_EUNSUPPORTED);
+    TT_OK(tide_sessagg_create(&cfg, &op, NULL)); /* MAX(STRING): previous results are copies */
+    tide_sessagg_free(op);
+    op = NULL;
     cfg.aggs = AGGS;
     cfg.n_aggs = 3;
     hlog h = {0};

@@ -316,7 +316,7 @@ static const err_case err_cases[] = {
      "3:55: duplicate WITH name 'b1'"},
     {LOGINS "SELECT * FROM logins LIMIT 3;", "8:28: LIMIT is not supported on a stream"},
     {LOGINS "SELECT ts FROM logins UNION SELECT ts FROM logins;",
-     "8:1: UNION without ALL is not supported (use UNION ALL)"},
+     "8:23: UNION without ALL is not supported (use UNION ALL)"},
     {LOGINS "CREATE VIEW v AS SELECT ts FROM logins;\nINSERT INTO v SELECT ts FROM logins;",
      "9:13: cannot INSERT INTO view 'v'"},
     {LOGINS "CREATE VIEW c AS SELECT ts, COUNT(*) AS n FROM logins GROUP BY ts;\n"
