@@ -23,6 +23,17 @@ int tide_cli_explain(int argc, char **argv, const char *datadir);
 /* tide job list|status|reset ... (cli/job_cmd.c) */
 int tide_cli_job(int argc, char **argv, const char *datadir);
 
+/* tide server, deploy, promote, query, verify (cli/server_cmd.c) */
+int tide_cli_server(int argc, char **argv, const char *datadir);
+int tide_cli_deploy(int argc, char **argv, const char *datadir);
+int tide_cli_promote(int argc, char **argv, const char *datadir);
+int tide_cli_query(int argc, char **argv, const char *datadir);
+int tide_cli_verify(int argc, char **argv, const char *datadir);
+/* tide job stop NAME[@vN] [--server A] [--token T] (argv: the options) and
+ * tide job status of a deployed job: through the server */
+int tide_cli_job_stop(const char *datadir, const char *target, int argc, char **argv);
+int tide_cli_job_versions(const char *datadir, const char *name);
+
 /* tide chart [FILE] ... (cli/chart.c) */
 int tide_cli_chart(int argc, char **argv, const char *datadir);
 

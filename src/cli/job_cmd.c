@@ -8,6 +8,7 @@
 #include "data/timefmt.h"
 #include "job/coord.h"
 #include "job/status.h"
+#include "job/version.h"
 #include "log/topic.h"
 #include "state/ckpt.h"
 #include "tide.h"
@@ -23,6 +24,7 @@ static const char job_usage[] =
     "Usage: tide job list\n"
     "       tide job status NAME\n"
     "       tide job reset NAME\n"
+    "       tide job stop NAME[@vN] [--server ADDR] [--token T]\n"
     "\n"
     "The named jobs of the data directory (tide run FILE.sql --job NAME).\n"
     "  list          each job: running or stopped, its last checkpoint\n"
@@ -31,6 +33,12 @@ static const char job_usage[] =
     "                at it and their lag behind the end of the input, the\n"
     "                watermark, records in, out, late and bad (a running job\n"
     "                rewrites its status about every second)\n"
+    "  status NAME   of a deployed job (tide deploy): every version with its\n"
+    "                state (live, catching-up, caught-up, stopped, retired,\n"
+    "                failed), lag, counts, rate and last checkpoint, from the\n"
+    "                server\n"
+    "  stop NAME[@vN]  a deployed job's version N (or every running one):\n"
+    "                stopped by the server through a final checkpoint\n"
     "  reset NAME    remove the job's checkpoints and state, so that the next\n"
     "                run starts from the beginning (refused while it runs; its\n"
     "                output is not touched)\n"
@@ -93,6 +101,8 @@ static int job_list(const char *datadir)
     for (struct dirent *de; (de = readdir(d));) {
         if (!tide_topic_name_valid(de->d_name))
             continue;
+        if (tide_ver_is_deployed(datadir, de->d_name))
+            continue; /* a deployed job: its versions NAME.vN are the named jobs */
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
             char **nn = realloc(names, cap * sizeof *nn);
@@ -137,6 +147,8 @@ static int job_list(const char *datadir)
 
 static int job_status(const char *datadir, const char *name)
 {
+    if (tide_ver_is_deployed(datadir, name))
+        return tide_cli_job_versions(datadir, name);
     if (!job_exists(datadir, name)) {
         tide_cli_error("job %s: no such job", name);
         return TIDE_CLI_RUNTIME;
@@ -199,6 +211,8 @@ int tide_cli_job(int argc, char **argv, const char *datadir)
     const char *pos[2] = {0};
     bool help = false;
     int npos = 0;
+    if (argc >= 2 && strcmp(argv[0], "stop") == 0 && argv[1][0] != '-')
+        return tide_cli_job_stop(datadir, argv[1], argc - 2, argv + 2);
     int rc = tide_cli_parse("job", argc, argv, NULL, 0, pos, 2, &npos, &help);
     if (rc)
         return rc;
@@ -213,7 +227,7 @@ int tide_cli_job(int argc, char **argv, const char *datadir)
     }
     bool status = strcmp(pos[0], "status") == 0, reset = strcmp(pos[0], "reset") == 0;
     if (!status && !reset)
-        return tide_cli_usage_error("job", "unknown subcommand '%s' (list, status, reset)", pos[0]);
+        return tide_cli_usage_error("job", "unknown subcommand '%s' (list, status, reset, stop)", pos[0]);
     if (npos != 2)
         return tide_cli_usage_error(status ? "job status" : "job reset", "expected a job NAME");
     if (!tide_topic_name_valid(pos[1]))

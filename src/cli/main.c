@@ -29,7 +29,12 @@ static const char usage[] =
     "  demo                 produce and consume a generated login stream\n"
     "  run FILE.sql         run a SQL script's INSERT statements and queries\n"
     "  explain FILE.sql     print the logical plan of a SQL script's statements\n"
-    "  job list|status|reset  the named jobs (run --job NAME): state, checkpoints\n"
+    "  job list|status|reset|stop  the named jobs (run --job NAME, deploy): state, checkpoints\n"
+    "  server               run the deployed jobs, serve the HTTP API, metrics and dashboard\n"
+    "  deploy FILE.sql      start the next version of a job (tide server runs it)\n"
+    "  promote NAME vN      make a caught-up version the live one, retire the older ones\n"
+    "  query NAME           the live version's current results\n"
+    "  verify NAME          rerun the live version bounded and compare its results\n"
     "  chart [FILE]         draw CSV columns (e.g. query results) as a terminal chart\n"
     "  debug powerloss J    crash tests: cut files back to what was fsynced (TIDE_IO_JOURNAL)\n"
     "\n"
@@ -99,6 +104,16 @@ int main(int argc, char **argv)
         rc = tide_cli_explain(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "job") == 0) {
         rc = tide_cli_job(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "server") == 0) {
+        rc = tide_cli_server(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "deploy") == 0) {
+        rc = tide_cli_deploy(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "promote") == 0) {
+        rc = tide_cli_promote(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "query") == 0) {
+        rc = tide_cli_query(nargs - 1, args + 1, datadir);
+    } else if (strcmp(cmd, "verify") == 0) {
+        rc = tide_cli_verify(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "chart") == 0) {
         rc = tide_cli_chart(nargs - 1, args + 1, datadir);
     } else if (strcmp(cmd, "debug") == 0) {

@@ -20,7 +20,6 @@
 #include "cli/produce.h"
 #include "connect/sink.h"
 #include "log/topic.h"
-#include "base/hash.h"
 #include "job/coord.h"
 #include "job/job.h"
 #include "data/timefmt.h"
@@ -239,22 +238,6 @@ typedef struct named_opts {
     const char *datadir;
 } named_opts;
 
-/* The plans' fingerprint: their logical plans and physical graph in words
- * (every statement, operator, window, aggregate, expression, parallelism). */
-static int fingerprint(const tide_sql_plan *const *plans, uint32_t n, const tide_job_spec *spec, uint64_t *out)
-{
-    tide_buf b = {0};
-    int rc = 0;
-    for (uint32_t i = 0; i < n && rc == 0; i++)
-        rc = tide_sql_explain(plans[i], &b);
-    if (rc == 0)
-        rc = tide_job_spec_explain(spec, &b);
-    if (rc == 0)
-        *out = tide_hash64(b.data, b.len, 0x74696465706c616eULL);
-    tide_buf_free(&b);
-    return rc;
-}
-
 static void report_line(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -288,7 +271,7 @@ static int run_one(const tide_sql_plan *const *plans, uint32_t n, const tide_sql
                              .job = named->name,
                              .interval_ms = named->interval_ms,
                              .report = report_line};
-        if (fingerprint(plans, n, spec, &cc.plan) != 0) {
+        if (tide_sql_fingerprint(plans, n, spec, &cc.plan) != 0) {
             tide_cli_error("out of memory");
             tide_job_spec_free(spec);
             return TIDE_CLI_RUNTIME;

@@ -101,11 +101,19 @@ int tide_src_config_set(tide_src_config *c, const char *key, const char *value, 
             bad = 1;
     } else if (!strcmp(key, "scan.startup.mode")) {
         if (!strcmp(value, "latest-offset"))
-            c->start_latest = true;
+            c->start_latest = true, c->start_time = false;
         else if (!strcmp(value, "earliest-offset"))
-            c->start_latest = false;
+            c->start_latest = false, c->start_time = false;
+        else if (!strcmp(value, "timestamp"))
+            c->start_latest = false, c->start_time = true;
         else
             bad = 1;
+    } else if (!strcmp(key, "scan.startup.timestamp-millis")) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        bad = errno || end == value || *end;
+        c->start_time_ms = v;
     } else if (!strcmp(key, "scan.watermark.idle-timeout") || !strcmp(key, "source.idle-timeout")) {
         bad = tide_ts_duration_parse(value, &c->idle_timeout_ms);
     } else if (!strcmp(key, "scan.watermark.quiet-advance")) {

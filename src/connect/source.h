@@ -119,6 +119,13 @@ typedef struct tide_src_config {
     const char *topic;         /* TOPIC */
     bool bounded;              /* TOPIC: stop at the end offsets taken at open */
     bool start_latest;         /* TOPIC: start at the end (default: the first retained offset) */
+    bool start_time;           /* TOPIC: start at the first record with a timestamp >= start_time_ms */
+    int64_t start_time_ms;
+    /* TOPIC, bounded: stop at these offsets (per partition; partitions
+     * beyond n_end_offsets at the end taken at open) instead of the end
+     * taken at open.  Borrowed. */
+    const uint64_t *end_offsets;
+    uint32_t n_end_offsets;
     const char *rowtime_column; /* TOPIC: TIMESTAMP column filled from the record timestamp */
     tide_gen_logins_cfg gen;   /* GEN_LOGINS */
     const tide_clock *clock;   /* GEN_LOGINS rate; NULL = system clock */
@@ -153,7 +160,9 @@ void tide_src_config_init(tide_src_config *c);
  *   connector = file | stdin | topic | logins     path = P      topic = T
  *   format = csv | json | jsonl                   csv.header = true|false
  *   csv.delimiter = C                             data = DIR
- *   scan.bounded.mode = latest-offset | unbounded scan.startup.mode = earliest-offset | latest-offset
+ *   scan.bounded.mode = latest-offset | unbounded
+ *   scan.startup.mode = earliest-offset | latest-offset | timestamp
+ *   scan.startup.timestamp-millis = MS  (mode timestamp: the first record with a timestamp >= MS)
  *   rowtime.column = NAME
  *   scan.watermark.idle-timeout = D   (also source.idle-timeout)
  *   scan.watermark.quiet-advance = D  scan.watermark.future-bound = D

@@ -318,8 +318,12 @@ int tide_src__topic_open(tide_src *s, tide_err *e)
             return rc;
         if (c->start_latest && (rc = tide_log_reader_seek(pt->r, next, e)))
             return rc;
+        if (c->start_time && !c->start_latest && (rc = tide_log_reader_seek_time(pt->r, c->start_time_ms, e)))
+            return rc;
         pt->next = tide_log_reader_position(pt->r);
         pt->end = next;
+        if (c->end_offsets && p < c->n_end_offsets && c->end_offsets[p] < next)
+            pt->end = c->end_offsets[p];
         if (s->bounded && pt->next >= pt->end)
             pt->ended = pt->idle = true;
     }

@@ -761,6 +761,43 @@ const tide_node_vt tide_node_scan_vt = {
     .free = scan_free,
 };
 
+/* ---- a snapshot's positions ---- */
+
+int tide_node_scan_positions(const void *snap, size_t len, uint64_t *offs, uint32_t cap, uint32_t *n,
+                             int64_t *max_ts, int64_t *wm, tide_err *e)
+{
+    tide_snap_r r;
+    int rc = tide_snap_open(&r, snap, len, SNAP_KIND, SNAP_VERSION, NULL, e);
+    if (rc != 0)
+        return rc;
+    (void)tide_snap_get_u32(&r);
+    uint32_t nparts = tide_snap_get_u32(&r);
+    if (tide_snap_failed(&r) || nparts > (1u << 16))
+        return tide_err_set(e, TIDE_ECORRUPT, "scan snapshot: damaged");
+    int64_t mx = TIDE_TS_MIN;
+    for (uint32_t i = 0; i < nparts; i++) {
+        uint64_t off = tide_snap_get_u64(&r);
+        (void)tide_snap_get_u64(&r);
+        (void)tide_snap_get_bool(&r);
+        int64_t m = tide_snap_get_i64(&r);
+        (void)tide_snap_get_i64(&r);
+        (void)tide_snap_get_bool(&r);
+        if (i < cap)
+            offs[i] = off;
+        if (m > mx)
+            mx = m;
+    }
+    (void)tide_snap_get_i64(&r);
+    int64_t sent = tide_snap_get_i64(&r);
+    (void)tide_snap_get_bool(&r);
+    if (tide_snap_failed(&r))
+        return tide_err_set(e, TIDE_ECORRUPT, "scan snapshot: damaged");
+    *n = nparts;
+    *max_ts = mx;
+    *wm = sent;
+    return 0;
+}
+
 /* ---- describing a snapshot ---- */
 
 int tide_node_scan_describe(const tide_node_scan_cfg *c, const void *snap, size_t len, tide_buf *out,

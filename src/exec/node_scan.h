@@ -189,6 +189,15 @@ int tide_node_scan_make(void *cfg, uint32_t instance, uint32_t parallelism, void
 int tide_node_scan_describe(const tide_node_scan_cfg *c, const void *snap, size_t len, tide_buf *out,
                             int64_t *wm, tide_err *e);
 
+/* A snapshot this node wrote, as numbers: per partition (up to cap) the
+ * source position (a topic: the next offset; a file: the byte offset; the
+ * generator: events delivered) into offs[i]; *n the partitions in the
+ * snapshot, *max_ts the largest event time read over them (TIDE_TS_MIN:
+ * none), *wm the watermark the scan had sent.  TIDE_ECORRUPT for another
+ * kind of snapshot. */
+int tide_node_scan_positions(const void *snap, size_t len, uint64_t *offs, uint32_t cap, uint32_t *n,
+                             int64_t *max_ts, int64_t *wm, tide_err *e);
+
 /* ---- a scan driven step by step (the node's own poll, and tests) ---- */
 
 /* Where a step's rows, watermarks and counts go.  rows: rows sel[0..n) of

@@ -17,6 +17,7 @@
 #include "base/io.h"
 #include "data/timefmt.h"
 #include "exec/node_scan.h"
+#include "log/reader.h"
 #include "log/topic.h"
 
 #include <errno.h>
@@ -61,6 +62,11 @@ struct tide_coord {
     char info[TIDE_CKPT_INFO_MAX];  /* under mu: its sources line */
     int64_t started_ms;
     bool status_warned;
+    /* under mu: the newest complete checkpoint's scan snapshots, for
+     * tide_coord_lag_get: per scan node (u32 node, u64 len, bytes) */
+    tide_buf scans;
+    int64_t scans_id;
+    bool scans_finished;
 };
 
 static void say(tide_coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -305,6 +311,7 @@ void tide_coord_close(tide_coord *c)
     tide_ckpt_close(c->ck);
     tide_io_close(c->lock); /* releases the flock */
     tide_buf_free(&c->state);
+    tide_buf_free(&c->scans);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c->datadir);
@@ -325,7 +332,183 @@ void tide_coord_stats_get(tide_coord *c, tide_coord_stats *out)
 {
     pthread_mutex_lock(&c->mu);
     *out = c->st;
+    out->last_time_ms = c->ckpt_time_ms;
     pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- the inputs' lag ----------------------------------------------------------- */
+
+/* Keep the scan snapshots of `store` (checkpoint id) for the lag. */
+static void keep_scans(tide_coord *c, const tide_job_spec *spec, const tide_buf *store, int64_t id, bool finished)
+{
+    tide_buf b = {0};
+    bool ok = true;
+    for (uint32_t i = 0; i < tide_job_spec_node_count(spec) && ok; i++) {
+        const tide_flow_node *n = tide_job_spec_get_node(spec, (int)i);
+        const void *snap;
+        size_t len;
+        tide_err e = {0};
+        if (n->vt != &tide_node_scan_vt || tide_flow_store_find(store, i, 0, &snap, &len, &e) != 0)
+            continue;
+        uint64_t l = len;
+        ok = tide_buf_append(&b, &i, sizeof i) == 0 && tide_buf_append(&b, &l, sizeof l) == 0 &&
+             tide_buf_append(&b, snap, len) == 0;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (ok) { /* (out of memory: the lag stays at the older checkpoint) */
+        tide_buf t = c->scans;
+        c->scans = b;
+        b = t;
+        c->scans_id = id;
+        c->scans_finished = finished;
+    }
+    pthread_mutex_unlock(&c->mu);
+    tide_buf_free(&b);
+}
+
+/* A copy of the kept scans (under mu), with the checkpoint id. */
+static int copy_scans(tide_coord *c, tide_buf *out, int64_t *id, bool *finished, tide_err *e)
+{
+    pthread_mutex_lock(&c->mu);
+    int rc = c->scans_id && c->scans.len ? tide_buf_append(out, c->scans.data, c->scans.len) : 0;
+    *id = c->scans_id;
+    *finished = c->scans_finished;
+    pthread_mutex_unlock(&c->mu);
+    return rc ? tide_err_set(e, TIDE_ENOMEM, "job %s: out of memory", c->name) : 0;
+}
+
+typedef struct scan_rec {
+    const tide_src_config *sc; /* NULL: not a connect source */
+    const void *snap;
+    size_t len;
+} scan_rec;
+
+/* The next kept scan at *at: 1, 0 at the end.  (c->job was set before
+ * any scan was kept, under mu.) */
+static int next_scan(const tide_coord *c, const tide_buf *b, size_t *at, scan_rec *r)
+{
+    if (*at + sizeof(uint32_t) + sizeof(uint64_t) > b->len)
+        return 0;
+    uint32_t node;
+    uint64_t len;
+    memcpy(&node, b->data + *at, sizeof node);
+    memcpy(&len, b->data + *at + sizeof node, sizeof len);
+    *at += sizeof node + sizeof len;
+    r->snap = b->data + *at;
+    r->len = (size_t)len;
+    *at += (size_t)len;
+    const tide_flow_node *n = tide_job_spec_get_node(tide_job_get_spec(c->job), (int)node);
+    const tide_node_scan_cfg *cfg = n->make_ctx;
+    r->sc = cfg->kind == TIDE_NODE_SCAN_CONNECT ? cfg->conn : NULL;
+    return 1;
+}
+
+int tide_coord_lag_get(tide_coord *c, tide_coord_lag *out, tide_err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->watermark = TIDE_TS_MIN;
+    tide_buf b = {0};
+    bool finished;
+    int rc = copy_scans(c, &b, &out->ckpt_id, &finished, e);
+    if (rc || out->ckpt_id == 0) {
+        tide_buf_free(&b);
+        return rc;
+    }
+    out->known = true;
+    out->all_topics = true;
+    out->finished = finished;
+    int64_t wm = TIDE_TS_MAX;
+    size_t at = 0;
+    scan_rec r;
+    while (rc == 0 && next_scan(c, &b, &at, &r)) {
+        uint64_t offs[1024];
+        uint32_t n = 0;
+        int64_t max_ts, w;
+        if ((rc = tide_node_scan_positions(r.snap, r.len, offs, 1024, &n, &max_ts, &w, e)) != 0)
+            break;
+        if (w < wm)
+            wm = w;
+        if (!r.sc || r.sc->kind != TIDE_SRC_TOPIC || !r.sc->topic) {
+            out->all_topics = false;
+            continue;
+        }
+        tide_partition_info *pi = NULL;
+        uint32_t np = 0;
+        const char *dd = r.sc->datadir ? r.sc->datadir : c->datadir;
+        if ((rc = tide_topic_describe(dd, r.sc->topic, &pi, &np, e)) != 0)
+            break;
+        for (uint32_t i = 0; i < np && rc == 0; i++) {
+            uint64_t pos = i < n && i < 1024 ? offs[i] : 0;
+            if (pi[i].next_offset <= pos)
+                continue;
+            out->records += pi[i].next_offset - pos;
+            /* in time: the newest record's timestamp minus the first unread one's */
+            tide_log_reader *rd = NULL;
+            tide_record rec;
+            tide_err le = {0};
+            if (tide_log_reader_open(&rd, dd, r.sc->topic, i, &le) == 0 &&
+                tide_log_reader_seek(rd, pos < pi[i].first_offset ? pi[i].first_offset : pos, &le) == 0 &&
+                tide_log_reader_next(rd, &rec, &le) == 0 && pi[i].max_ts > rec.timestamp &&
+                pi[i].max_ts - rec.timestamp > out->ms)
+                out->ms = pi[i].max_ts - rec.timestamp;
+            tide_log_reader_close(rd);
+        }
+        free(pi);
+        (void)max_ts;
+    }
+    out->watermark = wm;
+    tide_buf_free(&b);
+    return rc;
+}
+
+int tide_coord_topic_positions(tide_coord *c, const char *topic, uint64_t **offs, uint32_t *n, int64_t *ckpt_id,
+                               tide_err *e)
+{
+    *offs = NULL;
+    *n = 0;
+    tide_buf b = {0};
+    bool finished;
+    int rc = copy_scans(c, &b, ckpt_id, &finished, e);
+    if (rc == 0 && *ckpt_id == 0)
+        rc = tide_err_set(e, TIDE_ENOENT, "job %s: no checkpoint yet", c->name);
+    size_t at = 0;
+    scan_rec r;
+    bool found = false;
+    while (rc == 0 && next_scan(c, &b, &at, &r)) {
+        if (!r.sc || r.sc->kind != TIDE_SRC_TOPIC || !r.sc->topic || strcmp(r.sc->topic, topic) != 0)
+            continue;
+        uint64_t got[1024];
+        uint32_t k = 0;
+        int64_t mx, w;
+        if ((rc = tide_node_scan_positions(r.snap, r.len, got, 1024, &k, &mx, &w, e)) != 0)
+            break;
+        if (k > 1024) {
+            rc = tide_err_set(e, TIDE_EUNSUPPORTED, "topic %s: more than 1024 partitions", topic);
+            break;
+        }
+        if (found) {
+            if (k != *n || memcmp(got, *offs, k * sizeof *got) != 0)
+                rc = tide_err_set(e, TIDE_EINVAL, "job %s: two scans of topic %s stand at different positions",
+                                  c->name, topic);
+            continue;
+        }
+        if (!(*offs = malloc((k ? k : 1) * sizeof **offs))) {
+            rc = tide_err_set(e, TIDE_ENOMEM, "job %s: out of memory", c->name);
+            break;
+        }
+        memcpy(*offs, got, k * sizeof *got);
+        *n = k;
+        found = true;
+    }
+    tide_buf_free(&b);
+    if (rc == 0 && !found)
+        rc = tide_err_set(e, TIDE_ENOENT, "job %s reads no topic %s", c->name, topic);
+    if (rc) {
+        free(*offs);
+        *offs = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 /* ---- describing a checkpoint -------------------------------------------------- */
@@ -419,6 +602,7 @@ static int take(tide_coord *c, bool after_run, bool *taken, tide_err *e)
     if (rc || (rc = tide_ckpt_write(c->ck, &m, store.data, store.len, e)) != 0)
         goto done;
     *taken = true;
+    keep_scans(c, tide_job_get_spec(c->job), &store, id, after_run);
     int64_t took = mono_ms() - t0;
     pthread_mutex_lock(&c->mu);
     c->st.last_id = id;
@@ -585,6 +769,8 @@ int tide_coord_run(tide_coord *c, tide_job *j, tide_err *e)
     c->job = j;
     if (c->have_latest && (rc = tide_flow_restore(tide_job_flow(j), &c->state, e)) != 0)
         return rc;
+    if (c->have_latest)
+        keep_scans(c, tide_job_get_spec(j), &c->state, c->latest.id, c->latest.finished);
     tide_job_on_flow_end(j, on_flow_end, c);
     c->started_ms = wall_ms();
     write_status(c, "running", NULL);

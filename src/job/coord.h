@@ -126,9 +126,34 @@ typedef struct tide_coord_stats {
     int64_t last_id;
     uint64_t last_bytes;
     int64_t last_ms;
+    int64_t last_time_ms; /* wall clock when it was written */
     uint64_t checkpoints; /* written by this run */
 } tide_coord_stats;
 void tide_coord_stats_get(tide_coord *c, tide_coord_stats *out);
+
+/* The inputs' progress at the newest complete checkpoint (this run's, or
+ * the one it resumed from) and their lag behind the input now: for each
+ * scan of a topic, the records its topic holds beyond the checkpoint's
+ * positions (summed over scans and partitions), and in time the newest
+ * record's timestamp (the log's: tide produce stamps the time it appended)
+ * minus that of the first record not in the checkpoint (0 when caught up).  Any
+ * thread, after tide_coord_run started (before: nothing known). */
+typedef struct tide_coord_lag {
+    bool known;          /* a checkpoint exists (else the rest is 0) */
+    bool all_topics;     /* every scan reads a topic (else only they count) */
+    bool finished;       /* the checkpoint is a finished job's final one */
+    int64_t ckpt_id;
+    uint64_t records;
+    int64_t ms;
+    int64_t watermark;   /* the checkpoint's watermark (min over its scans) */
+} tide_coord_lag;
+int tide_coord_lag_get(tide_coord *c, tide_coord_lag *out, tide_err *e);
+/* The positions of the scans of topic `topic` at that checkpoint (next
+ * offset per partition, malloc'd into *offs; free()): TIDE_ENOENT when no
+ * scan reads it or no checkpoint exists, TIDE_EINVAL when two scans of it
+ * stand at different positions.  *ckpt_id gets the checkpoint. */
+int tide_coord_topic_positions(tide_coord *c, const char *topic, uint64_t **offs, uint32_t *n, int64_t *ckpt_id,
+                               tide_err *e);
 
 /* Is job `job` running (another process holds its lock)?  A job without
  * a lock file is not.  0 or an I/O error. */

@@ -10,6 +10,8 @@
  */
 #include "sql/physical.h"
 
+#include "base/hash.h"
+
 #include "base/io.h"
 #include "data/codec.h"
 #include "data/key.h"
@@ -533,6 +535,14 @@ static int plan_scan(planner *pl, const tide_sql_plan *p, stream *out)
             return nomem(pl, p);
         if (sc->kind == TIDE_SRC_TOPIC && !sc->datadir)
             sc->datadir = pl->o->datadir;
+        if (sc->kind == TIDE_SRC_TOPIC && pl->o->topic_start != TIDE_SQL_START_TABLE) {
+            sc->start_latest = pl->o->topic_start == TIDE_SQL_START_LATEST;
+            sc->start_time = pl->o->topic_start == TIDE_SQL_START_TIME;
+            sc->start_time_ms = pl->o->topic_start_ms;
+        }
+        if (sc->kind == TIDE_SRC_TOPIC && pl->o->topic_end && sc->topic &&
+            pl->o->topic_end(pl->o->topic_end_ctx, sc->topic, &sc->end_offsets, &sc->n_end_offsets) == 1)
+            sc->bounded = true;
         if (pl->o->clock)
             sc->clock = pl->o->clock;
         if (sc->kind == TIDE_SRC_FILE && pl->P > 1)
@@ -898,17 +908,28 @@ static int plan_window_agg(planner *pl, const tide_sql_plan *wa, stream *out)
         return sqlfail(pl, TIDE_EUNSUPPORTED, wa->pos,
                        "a window aggregation over a changelog (updates and retractions) is not supported "
                        "(Flink refuses it too)");
-    /* SESSION without PARTITION BY, GROUP BY keys and a WHERE: as Flink 2.3
-     * runs it (scripts/flink_diff.sh), the sessions form over every row of
-     * the window TVF's input (the WHERE filters its output), so a row the
-     * WHERE drops still extends and bridges sessions.  Its predicates become
-     * extra keys (w0..: a row failing one forms a group of its own in its
-     * session), and a filter after the aggregation drops those groups.  With
-     * PARTITION BY, or without GROUP BY keys, Flink filters first (the
-     * sessions form over the rows the WHERE keeps), and so does tide. */
+    /* SESSION, GROUP BY keys other than the PARTITION BY columns (none, or
+     * more) and a WHERE: as Flink 2.3 runs it (scripts/flink_diff.sh), the
+     * sessions form over every row of the window TVF's input (per partition;
+     * the WHERE filters its output), so a row the WHERE drops still extends
+     * and bridges sessions.  Its predicates become extra keys (w0..: a row
+     * failing one forms a group of its own in its session), and a filter
+     * after the aggregation drops those groups.  With GROUP BY keys that are
+     * exactly the PARTITION BY columns, or none but the window, Flink filters
+     * first (the sessions form over the rows the WHERE keeps), and so does
+     * tide. */
     bool session = w->spec.kind == TIDE_WIN_SESSION;
+    /* the GROUP BY keys are the PARTITION BY columns (as sets): Flink then
+     * runs one window aggregation, the WHERE first */
+    bool keys_are_partition = w->npartition == nk;
+    for (uint32_t j = 0; keys_are_partition && j < w->npartition; j++) {
+        bool found = false;
+        for (uint32_t k = 0; k < nk && !found; k++)
+            found = wa->u.agg.keys[k]->kind == TIDE_SQL_BX_COLUMN && wa->u.agg.keys[k]->col == w->partition[j];
+        keys_are_partition = found;
+    }
     agg_in ai;
-    int rc = plan_agg_input(pl, wa, true, session && w->npartition == 0 && nk > 0, &ai);
+    int rc = plan_agg_input(pl, wa, true, session && nk > 0 && !keys_are_partition, &ai);
     if (rc)
         return rc;
     uint32_t nkeep = ai.nkeep, nkn = nk + nkeep; /* the node's keys */
@@ -2113,6 +2134,11 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
     r->prompt = !pl->info->bounded || pl->info->live;
     const tide_schema *ws;
     uint32_t nout = f.ncols;
+    if (pl->o->sink_topic && sink->u.sink.table)
+        return sqlfail(pl, TIDE_EINVAL, sink->pos,
+                       "INSERT INTO %s: a deployed job writes its own output (topic %s): end the script with a "
+                       "bare SELECT",
+                       sink->u.sink.table->name, pl->o->sink_topic);
     if (!sink->u.sink.table) {
         if ((rc = plan_schema(pl, sink->input, &ws)) != 0)
             return rc;
@@ -2128,6 +2154,14 @@ static int plan_sink(planner *pl, const tide_sql_plan *sink)
         r->cfg.header = true;
         r->cfg.schema = s.schema;
         r->cfg.op = sink->changelog ? TIDE_SINK_OP_LEAD : TIDE_SINK_OP_BATCH;
+        if (pl->o->sink_topic) {
+            r->cfg.kind = TIDE_SINK_TOPIC;
+            r->cfg.topic = pl->o->sink_topic;
+            r->cfg.datadir = pl->o->datadir;
+            r->cfg.format = TIDE_FORMAT_JSONL;
+            r->cfg.op = TIDE_SINK_OP_LEAD;
+            r->cfg.clock = pl->o->clock;
+        }
     } else {
         r->cfg = sink->u.sink.cfg;
         ws = r->cfg.schema;
@@ -2242,4 +2276,18 @@ int tide_sql_physical_set(const tide_sql_plan *const *plans, uint32_t n, const t
             return rc;
     }
     return 0;
+}
+
+int tide_sql_fingerprint(const tide_sql_plan *const *plans, uint32_t n, const tide_job_spec *spec, uint64_t *out)
+{
+    tide_buf b = {0};
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        rc = tide_sql_explain(plans[i], &b);
+    if (rc == 0)
+        rc = tide_job_spec_explain(spec, &b);
+    if (rc == 0)
+        *out = tide_hash64(b.data, b.len, 0x74696465706c616eULL);
+    tide_buf_free(&b);
+    return rc;
 }

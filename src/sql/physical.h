@@ -83,6 +83,21 @@ typedef struct tide_sql_phys_opts {
      * files, a TOPIC transactions with commit markers, STDOUT
      * at-least-once.  NULL: an ordinary run. */
     const char *job;
+    /* A job version's overrides (server/server.h).  topic_start: where
+     * every topic a table reads starts (TABLE: as the table's options say;
+     * EARLIEST, LATEST, or TIME: the first record with a timestamp >=
+     * topic_start_ms).  topic_end: when set, asked for each topic a table
+     * reads; 1 and offs[0..n) (next offset per partition, borrowed until the
+     * spec is freed) bound its scan there (a bounded run up to where another
+     * run stood), 0 leaves the table as it is.  sink_topic: a bare query's
+     * rows go to that topic (it must exist) as JSON Lines, each leading with
+     * its op ({"op":"+I",...}), instead of stdout; an INSERT is then refused
+     * (the version writes its own output). */
+    enum { TIDE_SQL_START_TABLE, TIDE_SQL_START_EARLIEST, TIDE_SQL_START_LATEST, TIDE_SQL_START_TIME } topic_start;
+    int64_t topic_start_ms;
+    int (*topic_end)(void *ctx, const char *topic, const uint64_t **offs, uint32_t *n);
+    void *topic_end_ctx;
+    const char *sink_topic;
 } tide_sql_phys_opts;
 
 /* What a planned statement is like. */
@@ -106,5 +121,11 @@ int tide_sql_physical(const tide_sql_plan *plan, const tide_sql_phys_opts *o, ti
  * the set of one). */
 int tide_sql_physical_set(const tide_sql_plan *const *plans, uint32_t n, const tide_sql_phys_opts *o,
                           tide_job_spec *spec, tide_sql_phys_info *info, tide_sql_error *err);
+
+/* The fingerprint of plans[0..n) run as one job (job/coord.h's cfg.plan):
+ * a hash of their logical plans and physical graph in words (every
+ * statement, operator, window, aggregate, expression, parallelism), so a
+ * checkpoint of another plan is refused.  0 or TIDE_ENOMEM. */
+int tide_sql_fingerprint(const tide_sql_plan *const *plans, uint32_t n, const tide_job_spec *spec, uint64_t *out);
 
 #endif

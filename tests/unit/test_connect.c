@@ -1263,6 +1263,80 @@ static void test_topic_seek(void)
     tide_schema_free(s);
 }
 
+/* A job version's start and end (sql/physical.h topic_start, topic_end):
+ * scan.startup.mode = timestamp starts each partition at its first record
+ * with a timestamp >= the given one; end_offsets bound a bounded scan
+ * there (beyond the end taken at open: that end). */
+static void test_topic_start_time_and_end(void)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/data_start_end", tmp);
+    TT_OK(make_topic(dir, "t", 2));
+    for (uint32_t p = 0; p < 2; p++) {
+        char vals[20][64];
+        const char *v[20];
+        for (uint32_t i = 0; i < 20; i++) {
+            snprintf(vals[i], sizeof vals[i], "2024-01-01 00:00:%02u.000,%u,p%u", i, 100 * p + i, p);
+            v[i] = vals[i];
+        }
+        TT_OK(append_values(dir, "t", p, v, 20, 1000 + 10 * p, NULL)); /* timestamps 1000+10p+i */
+    }
+    tide_schema *s = schema3(true);
+    tide_err e = {0};
+    for (int mode = 0; mode < 2; mode++) {
+        tide_src_config c;
+        tide_src_config_init(&c);
+        c.kind = TIDE_SRC_TOPIC;
+        c.topic = "t";
+        c.datadir = dir;
+        c.bounded = true;
+        c.schema = s;
+        uint64_t ends[2] = {15, 100};
+        if (mode == 0) {
+            TT_OK(tide_src_config_set(&c, "scan.startup.mode", "timestamp", &e));
+            TT_OK(tide_src_config_set(&c, "scan.startup.timestamp-millis", "1015", &e));
+        } else {
+            c.end_offsets = ends;
+            c.n_end_offsets = 2;
+        }
+        tide_src *src = NULL;
+        tide_cbatch *b = NULL;
+        TT_OK(tide_src_open(&src, &c, &e));
+        TT_OK(tide_cbatch_create(&b, tide_src_schema(src), 64, TIDE_CBATCH_POS, &e));
+        uint64_t first[2] = {UINT64_MAX, UINT64_MAX}, count[2] = {0, 0}, last[2] = {0, 0};
+        for (;;) {
+            tide_src_batch info;
+            int rc = tide_src_next(src, b, &info, &e);
+            if (rc == TIDE_SRC_END)
+                break;
+            TT_ASSERT_EQ_INT(rc, TIDE_SRC_READY);
+            for (uint32_t i = 0; i < tide_cbatch_rows(b); i++) {
+                uint64_t off = tide_cbatch_pos(b, i);
+                if (first[info.partition] == UINT64_MAX)
+                    first[info.partition] = off;
+                last[info.partition] = off;
+                count[info.partition]++;
+            }
+        }
+        if (mode == 0) { /* partition 0: ts 1000+i >= 1015 from offset 15; partition 1: 1010+i from 5 */
+            TT_ASSERT_EQ_INT(first[0], 15);
+            TT_ASSERT_EQ_INT(count[0], 5);
+            TT_ASSERT_EQ_INT(first[1], 5);
+            TT_ASSERT_EQ_INT(count[1], 15);
+        } else { /* ends at 15 in partition 0; 100 is past the end of partition 1: its end */
+            TT_ASSERT_EQ_INT(first[0], 0);
+            TT_ASSERT_EQ_INT(last[0], 14);
+            TT_ASSERT_EQ_INT(count[1], 20);
+        }
+        tide_src_free(src);
+        tide_cbatch_free(b);
+    }
+    tide_src_config c;
+    tide_src_config_init(&c);
+    TT_ASSERT_EQ_INT(tide_src_config_set(&c, "scan.startup.timestamp-millis", "soon", &e), TIDE_EINVAL);
+    tide_schema_free(s);
+}
+
 /* the generator skips events: the same rows from a seek (also when
  * rate-limited: the rate counts from the seek) */
 static void test_gen_seek(void)
@@ -1462,6 +1536,7 @@ int main(void)
     TT_RUN(test_file_seek);
     TT_RUN(test_stdin_seek);
     TT_RUN(test_topic_seek);
+    TT_RUN(test_topic_start_time_and_end);
     TT_RUN(test_gen_seek);
     TT_DONE();
 }
