@@ -22,6 +22,7 @@
 #include "log/topic.h"
 #include "job/coord.h"
 #include "job/job.h"
+#include "job/progress.h"
 #include "data/timefmt.h"
 #include "sql/binder.h"
 #include "sql/catalog.h"
@@ -34,6 +35,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +234,74 @@ static void *watch(void *arg)
     }
 }
 
+/* ---- the progress line (job/progress.h): a bounded run, stderr a terminal ---- */
+
+typedef struct progress_ui {
+    tide_job *job;
+    tide_progress p;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} progress_ui;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Redraws the line in place every 250 ms from 300 ms on; clears it at the end. */
+static void *progress_main(void *arg)
+{
+    progress_ui *u = arg;
+    int64_t start = mono_ms();
+    bool drawn = false;
+    pthread_mutex_lock(&u->mu);
+    while (!u->done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&u->cv, &u->mu, &ts);
+        int64_t el = mono_ms() - start;
+        if (u->done || el < 300)
+            continue;
+        tide_job_counts c;
+        tide_job_counts_get(u->job, &c);
+        char line[256];
+        tide_progress_line(&u->p, c.in, el, line, sizeof line);
+        struct winsize ws;
+        if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && strlen(line) >= ws.ws_col)
+            line[ws.ws_col - 1] = 0; /* never wrap: \r would not go back */
+        fprintf(stderr, "\r\033[K%s", line);
+        fflush(stderr);
+        drawn = true;
+    }
+    if (drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    pthread_mutex_unlock(&u->mu);
+    return NULL;
+}
+
+/* The sources the plans scan, counted into p (false: none counted, or one
+ * could not be read: no line). */
+static bool progress_sources(const tide_sql_plan *pl, const tide_sql_phys_opts *o, tide_progress *p)
+{
+    if (!pl)
+        return true;
+    if (pl->kind == TIDE_SQL_PLAN_SCAN) {
+        tide_err e = {0};
+        return tide_progress_add_source(p, &pl->u.scan.cfg, o->base_dir, o->datadir, &e) == 0;
+    }
+    return progress_sources(pl->input, o, p) && progress_sources(pl->right, o, p);
+}
+
 /* A named job (--job). */
 typedef struct named_opts {
     const char *name;
@@ -305,7 +376,32 @@ static int run_one(const tide_sql_plan *const *plans, uint32_t n, const tide_sql
     atomic_init(&w.cancelled, false);
     pthread_t th;
     bool have_th = pthread_create(&th, NULL, watch, &w) == 0;
+    progress_ui pu = {.job = job, .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t pth;
+    bool have_pth = false;
+    if (info.bounded && isatty(2) && !getenv("TIDE_NO_PROGRESS")) {
+        tide_progress_init(&pu.p);
+        bool ok = true;
+        for (uint32_t i = 0; i < n && ok; i++)
+            ok = progress_sources(plans[i], o, &pu.p);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&pu.cv, &ca);
+        pthread_condattr_destroy(&ca);
+        have_pth = ok && pthread_create(&pth, NULL, progress_main, &pu) == 0;
+        if (!have_pth)
+            pthread_cond_destroy(&pu.cv);
+    }
     int rc = coord ? tide_coord_run(coord, job, &e) : tide_job_run(job, &e);
+    if (have_pth) {
+        pthread_mutex_lock(&pu.mu);
+        pu.done = true;
+        pthread_cond_signal(&pu.cv);
+        pthread_mutex_unlock(&pu.mu);
+        pthread_join(pth, NULL);
+        pthread_cond_destroy(&pu.cv);
+    }
     if (have_th) {
         char q = 'q';
         while (write(sig_pipe[1], &q, 1) < 0 && errno == EINTR) {

@@ -60,3 +60,44 @@ e2e_finish() {
     echo "(kept $T)" >&2
     exit 1
 }
+
+# e2e_pyvenv PACKAGE...: a Python venv with the PyPI packages, in
+# $TIDE_PY_VENV (default ~/.cache/tide-py), created or completed on first
+# use (python3-venv from Debian, scripts/deps.sh installs it).  Sets $PY.
+e2e_pyvenv() {
+    local venv=${TIDE_PY_VENV:-$HOME/.cache/tide-py} p missing=""
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        TIDE_EXTRA_PACKAGES="python3-venv" sh "$TIDE_SRC/scripts/deps.sh" || return 1
+    fi
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
+    for p in "$@"; do
+        "$venv/bin/pip" show -q "$p" >/dev/null 2>&1 || missing="$missing $p"
+    done
+    if [ -n "$missing" ]; then
+        echo "installing$missing from PyPI into $venv" >&2
+        # shellcheck disable=SC2086
+        "$venv/bin/pip" install -q $missing >&2 || return 1
+    fi
+    PY=$venv/bin/python
+}
+
+# e2e_test_server [TOKEN]: start tests/e2e/test_server.c ($TIDE_TEST_SERVER:
+# the real HTTP listener, dashboard and /metrics over synthetic jobs and the
+# real topics of $TIDE_DATA) in the background ($SPID), wait for its
+# address ($ADDR).  With TOKEN it listens on 0.0.0.0 and checks it.
+e2e_test_server() {
+    : "${TIDE_TEST_SERVER:?TIDE_TEST_SERVER must name the test server}"
+    rm -f "$T/test_server.addr"
+    "$TIDE_TEST_SERVER" "$TIDE_DATA" "$T/test_server.addr" "$@" >>"$T/server.log" 2>&1 &
+    SPID=$!
+    for _ in $(seq 1 400); do
+        if [ -s "$T/test_server.addr" ]; then
+            ADDR=$(head -n 1 "$T/test_server.addr")
+            return 0
+        fi
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    bad "test server start" "no address: $(tail -5 "$T/server.log")"
+    return 1
+}
