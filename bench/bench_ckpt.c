@@ -1,23 +1,30 @@
 /* bench_ckpt - what checkpoints cost a job (job/coord.h), as `tide run
  * --job` runs it.
  *
- *   bench_ckpt [events [runs [keys]]]   (default 20,000,000 events, 3 runs,
+ *   bench_ckpt [events [runs [keys]]]   (default 20,000,000 events, 5 runs,
  *                                        1,000,000 keys)
  *
  * 1. Throughput: TUMBLE(1 h) COUNT(*) per user over the logins generator
  *    (100,000 users, Zipf 1.1, one day, 5% up to 5 s out of order) written
  *    as CSV to /dev/null, run alternately without checkpoints and as a
  *    named job with a checkpoint every second (the final one too), in the
- *    same process: medians of events per wall second, and the overhead.
+ *    same process: medians of events per wall second and per CPU second of
+ *    the process (the steadier figure on a shared machine), the overhead in
+ *    both, and the median over the runs of the longest pause of the data
+ *    path at a barrier.
  * 2. A state of `keys` keys: an unwindowed GROUP BY user_id COUNT(*) over
  *    5 x keys uniform logins of `keys` users (about 99.3% of them seen), a
- *    named job with a checkpoint every second while it runs: the longest
- *    pause of the data path (the longest time one task spent writing its
- *    snapshot at a barrier: it processes nothing meanwhile,
- *    tide_flow_snapshot_pause), then the final checkpoint (every key), its
- *    size and the time from its barrier to its durable manifest; then the
- *    time to restore it: read and verify the files (state/ckpt.h) and
- *    rebuild every node from it (tide_flow_restore + tide_flow_start).
+ *    named job with a checkpoint every second while it runs: the pauses of
+ *    the data path (per checkpoint the longest time one task spent at the
+ *    barrier: it processes nothing meanwhile; tide_flow_snapshot_pauses),
+ *    their longest and median, in wall time and in the CPU time the task
+ *    used (the difference is time it waited for a core); then the final
+ *    checkpoint (every key), its size and the time from its barrier to its
+ *    durable manifest (the copy at the barrier, then the snapshot's
+ *    serialisation, the files and their fsyncs on the coordinator's
+ *    thread); then the time to restore it: read and verify the files
+ *    (state/ckpt.h) and rebuild every node from it (tide_flow_restore +
+ *    tide_flow_start).
  * The data directory is a fresh one under $TMPDIR (else /tmp), removed at
  * the end. */
 #include "base/io.h"
@@ -40,6 +47,13 @@ static double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -94,9 +108,12 @@ static void quiet(void *ctx, const char *msg)
     (void)msg;
 }
 
-/* One run; job NULL: no checkpoints.  *rate: events per wall second. */
+#define MAX_PAUSES 1024
+
+/* One run; job NULL: no checkpoints.  *rate: events per wall second;
+ * *crate (may be NULL): per CPU second of the whole process. */
 static int run_once(const char *src, const char *job, int64_t interval_ms, unsigned long long events, double *rate,
-                    tide_coord_stats *st, int64_t *pause_ns)
+                    double *crate, tide_coord_stats *st, tide_flow_pause *pauses, size_t *n_pauses)
 {
     planned p;
     tide_coord *c = NULL;
@@ -114,15 +131,15 @@ static int run_once(const char *src, const char *job, int64_t interval_ms, unsig
     }
     if ((rc = tide_job_create(&j, p.spec, &jc, &e)) != 0)
         goto done;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     rc = c ? tide_coord_run(c, j, &e) : tide_job_run(j, &e);
     *rate = (double)events / (now_s() - t0) / 1e6;
+    if (crate)
+        *crate = (double)events / (cpu_s() - c0) / 1e6;
     if (c && st)
         tide_coord_stats_get(c, st);
-    if (pause_ns) {
-        int64_t total;
-        tide_flow_snapshot_pause(tide_job_flow(j), pause_ns, &total);
-    }
+    if (pauses)
+        *n_pauses = tide_flow_snapshot_pauses(tide_job_flow(j), pauses, MAX_PAUSES);
 done:
     if (rc)
         fprintf(stderr, "bench_ckpt: %s\n", e.msg[0] ? e.msg : tide_strerror(rc));
@@ -147,10 +164,10 @@ static double median(double *v, int n)
 int main(int argc, char **argv)
 {
     unsigned long long events = argc > 1 ? strtoull(argv[1], NULL, 10) : 20000000ull;
-    int runs = argc > 2 ? atoi(argv[2]) : 3;
+    int runs = argc > 2 ? atoi(argv[2]) : 5;
     unsigned long long keys = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000ull;
     if (runs < 1 || runs > 50)
-        runs = 3;
+        runs = 5;
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(g_data, sizeof g_data, "%s/bench_ckpt.%ld", tmp, (long)getpid());
     int rc = 0;
@@ -167,23 +184,37 @@ int main(int argc, char **argv)
              "FROM TABLE(TUMBLE(TABLE logins, DESCRIPTOR(ts), INTERVAL '1' HOUR))\n"
              "GROUP BY window_start, window_end, user_id;\n",
              events);
-    double off[50], on[50];
+    double off[50], on[50], coff[50], con[50], tpause[50], tcpu[50];
     uint64_t ckpts = 0;
+    static tide_flow_pause tp[MAX_PAUSES];
     for (int r = 0; r < runs && rc == 0; r++) {
         char name[32];
         snprintf(name, sizeof name, "tput%d", r);
         tide_coord_stats st = {0};
-        if ((rc = run_once(src, NULL, 0, events, &off[r], NULL, NULL)) == 0 &&
-            (rc = run_once(src, name, 1000, events, &on[r], &st, NULL)) == 0)
+        size_t ntp = 0;
+        if ((rc = run_once(src, NULL, 0, events, &off[r], &coff[r], NULL, NULL, NULL)) == 0 &&
+            (rc = run_once(src, name, 1000, events, &on[r], &con[r], &st, tp, &ntp)) == 0)
             ckpts += st.checkpoints;
+        tpause[r] = tcpu[r] = 0;
+        for (size_t i = 0; i < ntp; i++)
+            if ((double)tp[i].wall_ns / 1e6 > tpause[r]) {
+                tpause[r] = (double)tp[i].wall_ns / 1e6;
+                tcpu[r] = (double)tp[i].cpu_ns / 1e6;
+            }
     }
     if (rc == 0) {
-        double moff = median(off, runs), mon = median(on, runs);
+        double moff = median(off, runs), mon = median(on, runs), cmoff = median(coff, runs),
+               cmon = median(con, runs);
         printf("TUMBLE(1 h) COUNT(*) per user, %llu events, median of %d runs each, alternating:\n", events, runs);
         printf("  checkpoints off          %6.2f M events/s (%.2f .. %.2f)\n", moff, off[0], off[runs - 1]);
         printf("  checkpoint every 1 s     %6.2f M events/s (%.2f .. %.2f), %.1f checkpoints per run\n", mon,
                on[0], on[runs - 1], (double)ckpts / runs);
         printf("  overhead                 %6.1f %% (target <= 5 %%)\n", (moff - mon) / moff * 100.0);
+        printf("  per CPU second of the process (steadier on a shared machine): off %.2f, every 1 s %.2f M\n"
+               "  events/s: overhead %.1f %%\n",
+               cmoff, cmon, (cmoff - cmon) / cmoff * 100.0);
+        printf("  longest pause of the data path at a barrier, median over the runs: %.1f ms (CPU %.1f ms)\n",
+               median(tpause, runs), median(tcpu, runs));
     }
 
     /* 2. a state of `keys` keys */
@@ -197,13 +228,24 @@ int main(int argc, char **argv)
              kev, keys);
     double rate = 0;
     tide_coord_stats st = {0};
-    int64_t pause_ns = 0;
-    if (rc == 0 && (rc = run_once(src, "keys", 1000, kev, &rate, &st, &pause_ns)) == 0) {
+    static tide_flow_pause pauses[MAX_PAUSES];
+    size_t np = 0;
+    if (rc == 0 && (rc = run_once(src, "keys", 1000, kev, &rate, NULL, &st, pauses, &np)) == 0) {
         printf("GROUP BY user_id COUNT(*), %llu uniform events of %llu users (~99.3%% of them keys in the state):\n",
                kev, keys);
-        printf("  %llu checkpoints; longest pause of the data path (one task writing its snapshot): %.1f ms\n",
-               (unsigned long long)st.checkpoints, (double)pause_ns / 1e6);
-        printf("  final checkpoint %lld: %.1f MB, %lld ms from its barrier to its durable manifest\n",
+        double wall[MAX_PAUSES], cpu[MAX_PAUSES], wmax = 0, cmax = 0;
+        for (size_t i = 0; i < np; i++) {
+            wall[i] = (double)pauses[i].wall_ns / 1e6;
+            cpu[i] = (double)pauses[i].cpu_ns / 1e6;
+            wmax = wall[i] > wmax ? wall[i] : wmax;
+            cmax = cpu[i] > cmax ? cpu[i] : cmax;
+        }
+        printf("  %llu checkpoints; pause of the data path at a barrier (the longest task of each of the %zu\n"
+               "  taken while it ran): longest %.1f ms (CPU %.1f ms), median %.1f ms (CPU %.1f ms)\n",
+               (unsigned long long)st.checkpoints, np, wmax, cmax, np ? median(wall, (int)np) : 0.0,
+               np ? median(cpu, (int)np) : 0.0);
+        printf("  final checkpoint %lld (every key, taken after the input ended): %.1f MB, %lld ms from its\n"
+               "  barrier to its durable manifest\n",
                (long long)st.last_id, (double)st.last_bytes / 1e6, (long long)st.last_ms);
         /* restore: read + verify, then every node rebuilt from it */
         planned p;

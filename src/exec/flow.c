@@ -42,11 +42,13 @@
  */
 #include "exec/flow.h"
 
+#include "base/fault.h"
 #include "data/key.h"
 #include "exec/graph.h"
 #include "state/snap.h"
 
 #include <stdatomic.h>
+#include <time.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -197,15 +199,42 @@ typedef struct fnode {
     tide_node_ctx *inst; /* [parallelism] */
 } fnode;
 
+/* What the runtime writes of an instance besides the node's snapshot, as
+ * of the barrier (the "flow-instance" section's other fields). */
+typedef struct inst_rt {
+    uint32_t node, idx;
+    const char *kind;
+    bool has_snapshot, ended, root;
+    int64_t wm, hold;
+    /* the root's: its task's watermarks */
+    uint32_t n_in;
+    int64_t *in_wm;
+    int64_t wm_in, wm_out, task_hold;
+    uint64_t counts[TIDE_NODE_COUNTERS]; /* the instance's job counters */
+} inst_rt;
+
+/* An instance's snapshot frozen at the barrier (tide_node_vt.freeze), its
+ * section written when the store is asked for (tide_flow_snapshot). */
+typedef struct frozen {
+    inst_rt rt;
+    tide_node_frozen *fz;
+    tide_node_ctx *cx; /* for error messages */
+} frozen;
+
 typedef struct ckpt {
     int64_t id;
-    tide_buf *bufs; /* per global instance */
+    tide_buf *bufs;   /* per global instance: its section */
+    frozen **frozen;  /* per global instance: or its frozen state */
     bool *done;
     uint32_t count; /* snapshots written (a second one of an instance too) */
     int64_t twice;  /* the global instance that wrote two, or -1 */
+    bool writing;   /* tide_flow_snapshot is writing the frozen ones (not evicted meanwhile) */
+    bool stored;    /* its store was handed out once (its pause recorded) */
+    tide_flow_pause pause; /* the longest time a task spent at this barrier */
 } ckpt;
 
 #define MAX_CKPTS 8
+#define MAX_PAUSES 1024
 
 struct tide_flow {
     tide_flow_cfg cfg;
@@ -225,6 +254,9 @@ struct tide_flow {
     _Atomic uint64_t counts[TIDE_NODE_COUNTERS];
     _Atomic bool built; /* tasks and instances exist (readers on other threads wait for it) */
     _Atomic int64_t snap_max_ns, snap_total_ns; /* time tasks spent in barriers (tide_flow_snapshot_pause) */
+    /* under mu: each stored checkpoint's longest pause (tide_flow_snapshot_pauses), a ring */
+    tide_flow_pause pauses[MAX_PAUSES];
+    uint64_t n_pauses;
 };
 
 /* ---- building ---- */
@@ -251,12 +283,26 @@ int tide_flow_create(tide_flow **out, const tide_flow_cfg *cfg, tide_err *e)
     return 0;
 }
 
+static void frozen_free(frozen *z)
+{
+    if (!z)
+        return;
+    if (z->fz)
+        z->fz->free(z->fz);
+    free(z->rt.in_wm);
+    free(z);
+}
+
 static void ckpt_clear(tide_flow *f, ckpt *c)
 {
-    if (c->bufs)
-        for (uint32_t i = 0; i < f->n_inst; i++)
+    for (uint32_t i = 0; i < f->n_inst; i++) {
+        if (c->bufs)
             tide_buf_free(&c->bufs[i]);
+        if (c->frozen)
+            frozen_free(c->frozen[i]);
+    }
     free(c->bufs);
+    free(c->frozen);
     free(c->done);
     memset(c, 0, sizeof *c);
 }
@@ -266,6 +312,8 @@ void tide_flow_free(tide_flow *f)
     if (!f)
         return;
     tide_graph_free(f->g); /* stops and joins; frees queued batches into the pools */
+    for (int i = 0; i < MAX_CKPTS; i++) /* (frozen states before their nodes) */
+        ckpt_clear(f, &f->ckpts[i]);
     for (uint32_t i = 0; i < f->n_nodes; i++) {
         fnode *n = &f->nodes[i];
         if (n->inst)
@@ -285,8 +333,6 @@ void tide_flow_free(tide_flow *f)
         pool_destroy(f->edges[i].pool);
     }
     free(f->tasks); /* the tasks' states were freed by the graph */
-    for (int i = 0; i < MAX_CKPTS; i++)
-        ckpt_clear(f, &f->ckpts[i]);
     free(f->nodes);
     free(f->edges);
     pthread_mutex_destroy(&f->mu);
@@ -648,7 +694,9 @@ static int chain_end(void *st, tide_task_out *out, tide_err *e)
     return end_all(st, e);
 }
 
-static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b)
+/* Keep instance `global`'s snapshot of checkpoint `id`: its section `b`,
+ * or its frozen state `z` (taken over either way). */
+static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b, frozen *z)
 {
     pthread_mutex_lock(&f->mu);
     ckpt *c = NULL, *slot = NULL;
@@ -656,33 +704,43 @@ static void ckpt_put(tide_flow *f, int64_t id, uint32_t global, tide_buf *b)
         ckpt *k = &f->ckpts[i];
         if (k->bufs && k->id == id)
             c = k;
-        else if (!slot || (slot->bufs && (!k->bufs || k->id < slot->id)))
+        else if (!k->writing && (!slot || (slot->bufs && (!k->bufs || k->id < slot->id))))
             slot = k; /* an empty slot, else the oldest checkpoint */
     }
-    if (!c) {
+    if (!c && slot) {
         c = slot;
         ckpt_clear(f, c);
         c->bufs = calloc(f->n_inst, sizeof *c->bufs);
+        c->frozen = calloc(f->n_inst, sizeof *c->frozen);
         c->done = calloc(f->n_inst, sizeof *c->done);
-        if (!c->bufs || !c->done) {
+        if (!c->bufs || !c->frozen || !c->done)
             ckpt_clear(f, c);
-            pthread_mutex_unlock(&f->mu);
-            tide_buf_free(b);
-            return;
+        else {
+            c->id = id;
+            c->twice = -1;
         }
-        c->id = id;
-        c->twice = -1;
+    }
+    if (!c || !c->bufs) { /* no memory: this checkpoint never completes */
+        pthread_mutex_unlock(&f->mu);
+        tide_buf_free(b);
+        frozen_free(z);
+        return;
     }
     c->count++;
     if (!c->done[global]) {
-        c->bufs[global] = *b;
+        if (z)
+            c->frozen[global] = z;
+        else
+            c->bufs[global] = *b;
         c->done[global] = true;
         memset(b, 0, sizeof *b);
+        z = NULL;
     } else {
         c->twice = global;
     }
     pthread_mutex_unlock(&f->mu);
     tide_buf_free(b);
+    frozen_free(z);
 }
 
 #define FLOW_INST_VERSION 4
@@ -703,47 +761,102 @@ static int inst_open(tide_snap_r *r, const void *p, size_t left, size_t *used, u
     return e4.code;
 }
 
+/* The runtime's fields of member `cx` of the task `out` as of now. */
+static int inst_rt_take(tide_node_ctx *cx, bool root, tide_task_out *out, inst_rt *rt, tide_err *e)
+{
+    *rt = (inst_rt){.node = (uint32_t)cx->node,
+                    .idx = cx->idx,
+                    .kind = cx->vt->kind ? cx->vt->kind : "",
+                    .has_snapshot = cx->vt->snapshot != NULL,
+                    .ended = cx->ended,
+                    .root = root,
+                    .wm = cx->wm,
+                    .hold = cx->hold};
+    for (int c = 0; c < TIDE_NODE_COUNTERS; c++)
+        rt->counts[c] = cx->counts[c];
+    if (!root)
+        return 0;
+    rt->n_in = tide_task_input_count(out);
+    if (rt->n_in && !(rt->in_wm = malloc(rt->n_in * sizeof *rt->in_wm)))
+        return tide_err_set(e, TIDE_ENOMEM, "flow: out of memory at a barrier");
+    for (uint32_t k = 0; k < rt->n_in; k++)
+        rt->in_wm[k] = tide_task_input_watermark(out, k);
+    rt->wm_in = tide_task_watermark_in(out);
+    rt->wm_out = tide_task_watermark_out(out);
+    rt->task_hold = tide_task_hold(out);
+    return 0;
+}
+
+/* An instance's section: the runtime's fields and the node's snapshot. */
+static int inst_section(const inst_rt *rt, const tide_buf *inner, tide_buf *sec, tide_err *e)
+{
+    tide_snap_w w;
+    tide_snap_begin(&w, sec, "flow-instance", FLOW_INST_VERSION);
+    tide_snap_put_u32(&w, rt->node);
+    tide_snap_put_u32(&w, rt->idx);
+    tide_snap_put_bytes(&w, rt->kind, strlen(rt->kind));
+    tide_snap_put_bool(&w, rt->has_snapshot);
+    tide_snap_put_bytes(&w, inner->data, inner->len);
+    tide_snap_put_i64(&w, rt->wm);
+    tide_snap_put_i64(&w, rt->hold);
+    tide_snap_put_bool(&w, rt->ended);
+    tide_snap_put_bool(&w, rt->root); /* the task's root: the task's watermarks */
+    if (rt->root) {
+        tide_snap_put_u32(&w, rt->n_in);
+        for (uint32_t k = 0; k < rt->n_in; k++)
+            tide_snap_put_i64(&w, rt->in_wm[k]);
+        tide_snap_put_i64(&w, rt->wm_in);
+        tide_snap_put_i64(&w, rt->wm_out);
+        tide_snap_put_i64(&w, rt->task_hold);
+    }
+    tide_snap_put_u32(&w, TIDE_NODE_COUNTERS);
+    for (int c = 0; c < TIDE_NODE_COUNTERS; c++)
+        tide_snap_put_u64(&w, rt->counts[c]);
+    return tide_snap_end(&w, e);
+}
+
+/* Every member writes its snapshot of checkpoint `id` (in pre-order): a
+ * node with freeze hands over a frozen copy (written later, by
+ * tide_flow_snapshot), any other writes its snapshot now. */
 static int chain_barrier(void *st, int64_t id, tide_task_out *out, tide_err *e)
 {
     ftask *tk = st;
     for (uint32_t i = 0; i < tk->n; i++) {
         tide_node_ctx *cx = tk->m[i];
         tide_buf inner = {0}, sec = {0};
+        tide_node_frozen *fz = NULL;
+        frozen *z = NULL;
         int rc = 0;
+        if (cx->vt->freeze && cx->vt->snapshot && (rc = cx->vt->freeze(cx->self, id, &fz, e)) < 0)
+            return named(cx, rc, "snapshot", e);
+        if (fz) {
+            if (!(z = calloc(1, sizeof *z))) {
+                fz->free(fz);
+                return named(cx, tide_err_set(e, TIDE_ENOMEM, "out of memory at a barrier"), "snapshot", e);
+            }
+            z->fz = fz;
+            z->cx = cx;
+            if ((rc = inst_rt_take(cx, i == 0, out, &z->rt, e)) < 0) {
+                frozen_free(z);
+                return named(cx, rc, "snapshot", e);
+            }
+            ckpt_put(tk->f, id, cx->global, &sec, z);
+            continue;
+        }
         if (cx->vt->snapshot && (rc = cx->vt->snapshot(cx->self, id, &inner, e)) < 0) {
             tide_buf_free(&inner);
             return named(cx, rc, "snapshot", e);
         }
-        tide_snap_w w;
-        tide_snap_begin(&w, &sec, "flow-instance", FLOW_INST_VERSION);
-        tide_snap_put_u32(&w, (uint32_t)cx->node);
-        tide_snap_put_u32(&w, cx->idx);
-        tide_snap_put_bytes(&w, cx->vt->kind ? cx->vt->kind : "", cx->vt->kind ? strlen(cx->vt->kind) : 0);
-        tide_snap_put_bool(&w, cx->vt->snapshot != NULL);
-        tide_snap_put_bytes(&w, inner.data, inner.len);
-        tide_snap_put_i64(&w, cx->wm);
-        tide_snap_put_i64(&w, cx->hold);
-        tide_snap_put_bool(&w, cx->ended);
-        tide_snap_put_bool(&w, i == 0); /* the task's root: the task's watermarks */
-        if (i == 0) {
-            uint32_t n_in = tide_task_input_count(out);
-            tide_snap_put_u32(&w, n_in);
-            for (uint32_t k = 0; k < n_in; k++)
-                tide_snap_put_i64(&w, tide_task_input_watermark(out, k));
-            tide_snap_put_i64(&w, tide_task_watermark_in(out));
-            tide_snap_put_i64(&w, tide_task_watermark_out(out));
-            tide_snap_put_i64(&w, tide_task_hold(out));
-        }
-        tide_snap_put_u32(&w, TIDE_NODE_COUNTERS);
-        for (int c = 0; c < TIDE_NODE_COUNTERS; c++)
-            tide_snap_put_u64(&w, cx->counts[c]);
-        rc = tide_snap_end(&w, e);
+        inst_rt rt;
+        if ((rc = inst_rt_take(cx, i == 0, out, &rt, e)) == 0)
+            rc = inst_section(&rt, &inner, &sec, e);
+        free(rt.in_wm);
         tide_buf_free(&inner);
         if (rc != 0) {
             tide_buf_free(&sec);
             return named(cx, rc, "snapshot", e);
         }
-        ckpt_put(tk->f, id, cx->global, &sec);
+        ckpt_put(tk->f, id, cx->global, &sec, NULL);
     }
     return 0;
 }
@@ -762,14 +875,33 @@ static int chain_complete(void *st, int64_t id, tide_task_out *out, tide_err *e)
     return 0;
 }
 
+/* The CPU time of the calling thread (a pause's own work, without the
+ * time the thread waited for a core: measurement only). */
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* A barrier on the task's own thread: the task's data path stops for it. */
 static int chain_barrier_timed(void *st, int64_t id, tide_task_out *out, tide_err *e)
 {
     ftask *tk = st;
     const tide_clock *ck = tk->f->cfg.clock;
     int64_t t0 = tide_clock_mono_ns(ck);
+    int64_t c0 = thread_cpu_ns();
     int rc = chain_barrier(st, id, out, e);
+    int64_t cpu = thread_cpu_ns() - c0;
     int64_t d = tide_clock_mono_ns(ck) - t0;
+    pthread_mutex_lock(&tk->f->mu);
+    for (int i = 0; i < MAX_CKPTS; i++) {
+        ckpt *c = &tk->f->ckpts[i];
+        if (c->bufs && c->id == id && d > c->pause.wall_ns)
+            c->pause = (tide_flow_pause){.id = id, .wall_ns = d, .cpu_ns = cpu};
+    }
+    pthread_mutex_unlock(&tk->f->mu);
     atomic_fetch_add_explicit(&tk->f->snap_total_ns, d, memory_order_relaxed);
     int64_t cur = atomic_load_explicit(&tk->f->snap_max_ns, memory_order_relaxed);
     while (d > cur && !atomic_compare_exchange_weak_explicit(&tk->f->snap_max_ns, &cur, d, memory_order_relaxed,
@@ -783,6 +915,17 @@ void tide_flow_snapshot_pause(const tide_flow *f, int64_t *max_ns, int64_t *tota
     tide_flow *m = (tide_flow *)f; /* atomics only */
     *max_ns = atomic_load_explicit(&m->snap_max_ns, memory_order_relaxed);
     *total_ns = atomic_load_explicit(&m->snap_total_ns, memory_order_relaxed);
+}
+
+size_t tide_flow_snapshot_pauses(tide_flow *f, tide_flow_pause *out, size_t cap)
+{
+    pthread_mutex_lock(&f->mu);
+    size_t have = f->n_pauses < MAX_PAUSES ? (size_t)f->n_pauses : MAX_PAUSES;
+    size_t n = have < cap ? have : cap;
+    for (size_t i = 0; i < n; i++)
+        out[i] = f->pauses[(f->n_pauses - n + i) % MAX_PAUSES];
+    pthread_mutex_unlock(&f->mu);
+    return n;
 }
 
 static int chain_poll(void *st, tide_task_out *out, tide_err *e)
@@ -1201,25 +1344,65 @@ uint32_t tide_flow_snapshot_count(tide_flow *f, int64_t id)
     return n;
 }
 
+/* Write the frozen snapshots of complete checkpoint c (under f->mu, which
+ * it lets go meanwhile: the tasks never wait for this).  0, or the first
+ * error (the frozen states are kept: a later call tries again). */
+static int ckpt_write_frozen(tide_flow *f, ckpt *c, tide_err *e)
+{
+    c->writing = true; /* c stays (ckpt_put evicts another) */
+    pthread_mutex_unlock(&f->mu);
+    int rc = 0;
+    for (uint32_t k = 0; k < f->n_inst && rc == 0; k++) {
+        frozen *z = c->frozen[k]; /* set before the count was complete; no task changes it */
+        if (!z)
+            continue;
+        tide_buf inner = {0}, sec = {0};
+        if ((rc = tide_fault("flow.snapshot.write", e)) < 0 || (rc = z->fz->write(z->fz, &inner, e)) < 0 ||
+            (rc = inst_section(&z->rt, &inner, &sec, e)) < 0) {
+            rc = named(z->cx, rc, "snapshot", e);
+            tide_buf_free(&sec);
+        } else {
+            pthread_mutex_lock(&f->mu);
+            c->bufs[k] = sec;
+            c->frozen[k] = NULL;
+            pthread_mutex_unlock(&f->mu);
+            frozen_free(z);
+        }
+        tide_buf_free(&inner);
+    }
+    pthread_mutex_lock(&f->mu);
+    c->writing = false;
+    return rc;
+}
+
 bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e)
 {
     bool ok = false;
     pthread_mutex_lock(&f->mu);
     for (int i = 0; i < MAX_CKPTS; i++) {
         ckpt *c = &f->ckpts[i];
-        if (!c->bufs || c->id != id || c->count < f->n_inst)
+        if (!c->bufs || c->id != id || c->count < f->n_inst || c->writing)
             continue;
         if (c->twice >= 0) {
             tide_err_set(e, TIDE_ECORRUPT, "flow: instance %lld snapshotted checkpoint %lld twice",
                          (long long)c->twice, (long long)id);
             break;
         }
+        if (ckpt_write_frozen(f, c, e) != 0)
+            break;
+        size_t start = out->len;
         ok = true;
         for (uint32_t k = 0; k < f->n_inst && ok; k++)
             if (tide_buf_append(out, c->bufs[k].data, c->bufs[k].len) != 0) {
                 tide_err_set(e, TIDE_ENOMEM, "flow: out of memory copying a snapshot");
+                out->len = start;
                 ok = false;
             }
+        if (ok && !c->stored && c->pause.id != 0) { /* (no task paused for a checkpoint taken after the run) */
+            c->stored = true;
+            f->pauses[f->n_pauses++ % MAX_PAUSES] = c->pause;
+        }
+        break;
     }
     pthread_mutex_unlock(&f->mu);
     return ok;

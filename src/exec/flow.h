@@ -44,7 +44,13 @@
  * Checkpoint barriers (tide_flow_inject_barrier): every source instance
  * emits the barrier between two polls; each node instance is snapshotted
  * once its task aligned the barrier on all inputs, in chain order, into
- * the flow's store for that checkpoint (tide_flow_snapshot).  A new flow
+ * the flow's store for that checkpoint (tide_flow_snapshot).  A node with
+ * a freeze callback (exec/node.h) only copies its state there, on its
+ * task's thread; its snapshot bytes are written from that copy by the
+ * thread that asks for the store (tide_flow_snapshot: the checkpoint
+ * coordinator's), so the task's data path stops only for the copy; that
+ * write is fault point flow.snapshot.write (base/fault.h), once per frozen
+ * instance.  A new flow
  * built from the same specs restores every instance from such a store
  * (tide_flow_restore before tide_flow_start).  The store also holds the
  * runtime's watermarks as of the barrier (each task's input watermarks,
@@ -149,7 +155,11 @@ int64_t tide_flow_inject_barrier(tide_flow *f);
 /* The snapshots of checkpoint `id` once every instance wrote its own:
  * true and *out (appended) the store of them all (every node instance's
  * section in node, instance order), false while some are missing (or,
- * with `e` filled, when an instance wrote two).  Any thread. */
+ * with `e` filled, when an instance wrote two, or when writing a frozen
+ * snapshot failed: its error, naming the node; out is as it was).  The
+ * first call that finds them all writes the frozen ones, on the caller's
+ * thread, without holding up the tasks (the same bytes whenever it runs).
+ * Any thread; one at a time per checkpoint. */
 bool tide_flow_snapshot(tide_flow *f, int64_t id, tide_buf *out, tide_err *e);
 /* How many snapshots of checkpoint `id` node instances wrote so far (one
  * per instance; a second one of an instance counts too).  Any thread. */
@@ -177,6 +187,19 @@ int tide_flow_store_find(const tide_buf *store, uint32_t node, uint32_t instance
  * writing its instances' snapshots (its data path stopped meanwhile), and
  * the sum over every task and barrier, in ns of the flow's clock. */
 void tide_flow_snapshot_pause(const tide_flow *f, int64_t *max_ns, int64_t *total_ns);
+/* The longest pause of the data path at a checkpoint: the longest time
+ * one task spent at its barrier (in ns of the flow's clock), and the CPU
+ * time that task's thread used meanwhile (the rest it waited for a core:
+ * on a loaded machine wall_ns is several times cpu_ns). */
+typedef struct tide_flow_pause {
+    int64_t id;
+    int64_t wall_ns;
+    int64_t cpu_ns;
+} tide_flow_pause;
+/* The pauses of the last checkpoints whose store tide_flow_snapshot handed
+ * out, oldest first: up to `cap` (and the last 1024) into out; returns how
+ * many.  Any thread. */
+size_t tide_flow_snapshot_pauses(tide_flow *f, tide_flow_pause *out, size_t cap);
 /* Node instances in the flow (after start). */
 uint32_t tide_flow_instance_count(const tide_flow *f);
 

@@ -27,6 +27,7 @@
 
 #include "state/table.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ struct tide_groupagg {
     int failed;
     uint64_t ignored;
     tide_table *t;
+    _Atomic(tide_table *) spare; /* a frozen copy written and given back: reused by the next freeze */
     tide_value *out; /* scratch results, n_aggs */
 
     unsigned char *dbuf;
@@ -380,6 +382,7 @@ void tide_groupagg_free(tide_groupagg *op)
             value_drop(op, ent.value);
     }
     tide_table_free(op->t);
+    tide_table_free(atomic_load(&op->spare));
     free(op->calls);
     free(op->agg);
     free(op->agg_off);
@@ -548,21 +551,21 @@ static int ga_snap_check_config(const tide_groupagg *op, tide_snap_r *r, tide_er
     return 0;
 }
 
-int tide_groupagg_snapshot(const tide_groupagg *op, tide_buf *out, tide_err *e)
+/* The section of op's configuration with state (ignored, t): op's own, or
+ * a frozen copy of them. */
+static int ga_snap_write(const tide_groupagg *op, uint64_t ignored, const tide_table *t, tide_buf *out,
+                         tide_err *e)
 {
-    if (op->failed)
-        return tide_err_set(e, TIDE_EFAILED, "group aggregate: no snapshot of a failed operator (%s)",
-                            rc_what(op->failed));
-    size_t n = tide_table_count(op->t);
+    size_t n = tide_table_count(t);
     tide_table_entry *ents = NULL;
     if (n && !(ents = malloc(n * sizeof *ents)))
         return tide_err_set(e, TIDE_ENOMEM, "group aggregate: snapshot: out of memory");
     if (n)
-        tide_table_sorted(op->t, ents);
+        tide_table_sorted(t, ents);
     tide_snap_w w;
     tide_snap_begin(&w, out, GA_SNAP_KIND, GA_SNAP_VERSION);
     ga_snap_put_config(op, &w);
-    tide_snap_put_u64(&w, op->ignored);
+    tide_snap_put_u64(&w, ignored);
     tide_snap_put_varint(&w, n);
     for (size_t k = 0; k < n; k++) {
         const unsigned char *v = ents[k].value;
@@ -580,6 +583,56 @@ int tide_groupagg_snapshot(const tide_groupagg *op, tide_buf *out, tide_err *e)
     }
     free(ents);
     return tide_snap_end(&w, e);
+}
+
+int tide_groupagg_snapshot(const tide_groupagg *op, tide_buf *out, tide_err *e)
+{
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "group aggregate: no snapshot of a failed operator (%s)",
+                            rc_what(op->failed));
+    return ga_snap_write(op, op->ignored, op->t, out, e);
+}
+
+struct tide_groupagg_frozen {
+    tide_groupagg *op; /* its configuration, and its spare table to give the copy back to */
+    uint64_t ignored;
+    tide_table *t; /* a copy */
+};
+
+int tide_groupagg_freeze(tide_groupagg *op, tide_groupagg_frozen **out, tide_err *e)
+{
+    *out = NULL;
+    if (op->failed)
+        return tide_err_set(e, TIDE_EFAILED, "group aggregate: no snapshot of a failed operator (%s)",
+                            rc_what(op->failed));
+    if (op->any_free)
+        return 0; /* values point at state the operator goes on changing */
+    tide_groupagg_frozen *fz = calloc(1, sizeof *fz);
+    if (!fz)
+        return tide_err_set(e, TIDE_ENOMEM, "group aggregate: snapshot: out of memory");
+    fz->t = atomic_exchange(&op->spare, NULL);
+    int rc = tide_table_copy(&fz->t, op->t, e);
+    if (rc) {
+        free(fz);
+        return rc;
+    }
+    fz->op = op;
+    fz->ignored = op->ignored;
+    *out = fz;
+    return 0;
+}
+
+int tide_groupagg_frozen_write(const tide_groupagg_frozen *fz, tide_buf *out, tide_err *e)
+{
+    return ga_snap_write(fz->op, fz->ignored, fz->t, out, e);
+}
+
+void tide_groupagg_frozen_free(tide_groupagg_frozen *fz)
+{
+    if (!fz)
+        return;
+    tide_table_free(atomic_exchange(&fz->op->spare, fz->t));
+    free(fz);
 }
 
 /* Back to the state of a freshly created operator (a failed restore). */
@@ -614,6 +667,8 @@ int tide_groupagg_restore(tide_groupagg *op, const void *buf, size_t len, tide_e
     uint64_t n = tide_snap_get_varint(&r);
     if (n > tide_snap_remaining(&r))
         tide_snap_fail(&r);
+    else /* room for every key at once: no rehash while they are inserted */
+        rc = tide_table_reserve(op->t, (size_t)n, e);
     for (uint64_t k = 0; k < n && !rc && !tide_snap_failed(&r); k++) {
         size_t klen;
         const void *key = tide_snap_get_bytes(&r, &klen);

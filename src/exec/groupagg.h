@@ -153,4 +153,23 @@ uint64_t tide_groupagg_ignored(const tide_groupagg *op);
 int tide_groupagg_snapshot(const tide_groupagg *op, tide_buf *out, tide_err *e);
 int tide_groupagg_restore(tide_groupagg *op, const void *buf, size_t len, tide_err *e);
 
+/* The asynchronous form of tide_groupagg_snapshot (exec/node.h freeze):
+ * freeze copies the state (the table: tide_table_copy) so that
+ * frozen_write, later and on any thread, appends exactly the section
+ * tide_groupagg_snapshot would have appended at the freeze, while `op`
+ * goes on.  frozen_free gives the copy back to op (atomically), and the
+ * next freeze copies into its memory: a pure memcpy, no page faulted in.
+ * So an operator that was frozen once holds its table twice from then on
+ * (the price of a pause of one memcpy).  *out NULL (and 0) when an
+ * aggregate holds out-of-line state (COUNT DISTINCT, MIN/MAX of
+ * strings...): a raw copy would share it; the caller snapshots at once.
+ * frozen_write reads op's configuration and frozen_free writes op's spare:
+ * both only while op exists (free every frozen state before op).
+ * TIDE_EFAILED (a failed operator), TIDE_ENOMEM. */
+typedef struct tide_groupagg_frozen tide_groupagg_frozen;
+int tide_groupagg_freeze(tide_groupagg *op, tide_groupagg_frozen **out, tide_err *e);
+int tide_groupagg_frozen_write(const tide_groupagg_frozen *fz, tide_buf *out, tide_err *e);
+/* NULL is a no-op. */
+void tide_groupagg_frozen_free(tide_groupagg_frozen *fz);
+
 #endif

@@ -29,6 +29,14 @@
  *              output to `out` (state/snap.h sections).  Rows emitted before
  *              it precede the barrier downstream; the node emits nothing
  *              here.
+ *   freeze     (optional; the asynchronous form of snapshot) at the same
+ *              barrier, instead of snapshot: capture the state in memory
+ *              the node no longer touches (a copy of its tables) and hand
+ *              it over as a tide_node_frozen; the runtime writes it later,
+ *              on another thread, while the node goes on processing (so the
+ *              data path stops only for the copy: DESIGN.md 5).  *out NULL:
+ *              nothing frozen this time (a state a copy cannot capture, see
+ *              the node): the runtime calls snapshot at once instead.
  *   restore    before any other call: rebuild the state from a snapshot
  *              this kind of node wrote (refuse, with TIDE_ECORRUPT or
  *              TIDE_EINVAL, a snapshot of another configuration).
@@ -65,6 +73,22 @@
  * the runtime; valid during a callback only. */
 typedef struct tide_node_ctx tide_node_ctx;
 
+/* A node's state frozen at a barrier (tide_node_vt.freeze).  Owned by the
+ * runtime from then on.  write appends to `out` exactly the bytes snapshot
+ * would have appended at the barrier; it runs on another thread than the
+ * node's, concurrently with the node's callbacks, so it reads only memory
+ * the frozen object owns and the node's configuration (fixed since make),
+ * and it is called at most once.  free releases it (written or not) on any
+ * thread; it may give memory back to the node for the next freeze (through
+ * an atomic).  The runtime calls both while the node exists (before the
+ * node's free).  A node allocates a struct whose first member is this
+ * one. */
+typedef struct tide_node_frozen tide_node_frozen;
+struct tide_node_frozen {
+    int (*write)(tide_node_frozen *fz, tide_buf *out, tide_err *e);
+    void (*free)(tide_node_frozen *fz);
+};
+
 typedef struct tide_node_vt {
     const char *kind; /* "winagg", "filter", ... (names the node in errors) */
     int (*poll)(void *self, tide_node_ctx *cx, tide_err *e);
@@ -73,6 +97,7 @@ typedef struct tide_node_vt {
     int (*watermark)(void *self, int64_t wm, tide_node_ctx *cx, tide_err *e);
     int (*end)(void *self, tide_node_ctx *cx, tide_err *e);
     int (*snapshot)(void *self, int64_t id, tide_buf *out, tide_err *e);
+    int (*freeze)(void *self, int64_t id, tide_node_frozen **out, tide_err *e);
     int (*restore)(void *self, const void *buf, size_t len, tide_err *e);
     int (*complete)(void *self, int64_t id, tide_err *e);
     void (*free)(void *self);

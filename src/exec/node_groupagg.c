@@ -198,6 +198,43 @@ static int groupagg_snapshot(void *self, int64_t id, tide_buf *out, tide_err *e)
     return tide_groupagg_snapshot(s->op, out, e);
 }
 
+typedef struct groupagg_frozen {
+    tide_node_frozen base;
+    tide_groupagg_frozen *fz;
+} groupagg_frozen;
+
+static int groupagg_frozen_write(tide_node_frozen *base, tide_buf *out, tide_err *e)
+{
+    groupagg_frozen *g = (groupagg_frozen *)base;
+    return tide_groupagg_frozen_write(g->fz, out, e);
+}
+
+static void groupagg_frozen_free(tide_node_frozen *base)
+{
+    groupagg_frozen *g = (groupagg_frozen *)base;
+    tide_groupagg_frozen_free(g->fz);
+    free(g);
+}
+
+static int groupagg_freeze(void *self, int64_t id, tide_node_frozen **out, tide_err *e)
+{
+    (void)id;
+    groupagg_node *s = self;
+    *out = NULL;
+    groupagg_frozen *g = calloc(1, sizeof *g);
+    if (!g)
+        return tide_err_set(e, TIDE_ENOMEM, "group aggregate: snapshot: out of memory");
+    int rc = tide_groupagg_freeze(s->op, &g->fz, e);
+    if (rc || !g->fz) {
+        free(g);
+        return rc;
+    }
+    g->base.write = groupagg_frozen_write;
+    g->base.free = groupagg_frozen_free;
+    *out = &g->base;
+    return 0;
+}
+
 static int groupagg_restore(void *self, const void *buf, size_t len, tide_err *e)
 {
     groupagg_node *s = self;
@@ -209,6 +246,7 @@ const tide_node_vt tide_node_groupagg_vt = {
     .batch = groupagg_batch,
     .watermark = groupagg_watermark,
     .snapshot = groupagg_snapshot,
+    .freeze = groupagg_freeze,
     .restore = groupagg_restore,
     .free = groupagg_free,
 };

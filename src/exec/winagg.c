@@ -64,6 +64,7 @@
 #include "base/buf.h"
 
 #include "base/hash.h"
+#include "base/sort.h"
 #include "exec/agg.h"
 
 #include <stdlib.h>
@@ -2243,6 +2244,40 @@ static int snap_ref_cmp(const void *pa, const void *pb)
     return (a->end > b->end) - (a->end < b->end);
 }
 
+static int snap_ref_cmp_idx(void *ctx, size_t a, size_t b)
+{
+    const wa_snap_ref *refs = ctx;
+    return snap_ref_cmp(&refs[a], &refs[b]);
+}
+
+/* refs in snapshot order: a radix sort on the keys' first 16 bytes, then
+ * each run of windows of one key (or of keys alike in those bytes) by the
+ * full order (base/sort.h); qsort when there is no memory for it. */
+static void snap_sort_refs(wa_snap_ref *refs, size_t n)
+{
+    tide_sort_item *v = n > 64 ? malloc(2 * n * sizeof *v) : NULL;
+    wa_snap_ref *sorted = v ? malloc(n * sizeof *sorted) : NULL;
+    if (!sorted) {
+        free(v);
+        qsort(refs, n, sizeof *refs, snap_ref_cmp);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tide_sort_prefix(&v[i], refs[i].key, refs[i].klen);
+        v[i].idx = i;
+    }
+    if (!tide_sort_radix(v, v + n, n)) {
+        qsort(refs, n, sizeof *refs, snap_ref_cmp);
+    } else {
+        tide_sort_runs(v, n, snap_ref_cmp_idx, refs);
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = refs[v[i].idx];
+        memcpy(refs, sorted, n * sizeof *refs);
+    }
+    free(sorted);
+    free(v);
+}
+
 int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e)
 {
     if (op->failed)
@@ -2258,7 +2293,7 @@ int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e)
             refs[n++] = (wa_snap_ref){win_key(op, i), w->klen, w->start, w->end, i};
     }
     if (n)
-        qsort(refs, n, sizeof *refs, snap_ref_cmp);
+        snap_sort_refs(refs, n);
     tide_snap_w w;
     tide_snap_begin(&w, out, WA_SNAP_KIND, WA_SNAP_VERSION);
     tide_winagg_snap_put_config(&op->cfg, &w);

@@ -19,17 +19,23 @@
  *   1. barrier n is injected at every source (exec/flow.h); each node
  *      instance snapshots when its task aligned it (sinks pre-commit there:
  *      exec/node_write.h); instances of tasks that already ended snapshot
- *      on the coordinator's thread (tide_flow_snapshot_ended);
- *   2. once every instance's snapshot is in, the store is written with
- *      state/ckpt.h (temp, fsync, rename, manifest last; its fault points
- *      ckpt.*).  The manifest's info line says where the sources were and
- *      the watermark they had sent;
+ *      on the coordinator's thread (tide_flow_snapshot_ended).  A node
+ *      with big state (exec/node.h freeze: the group aggregate) only
+ *      copies it at the barrier, so its task's data path stops for that
+ *      copy and no longer;
+ *   2. once every instance's snapshot is in, the coordinator's thread
+ *      serialises the frozen copies (tide_flow_snapshot; fault point
+ *      flow.snapshot.write) while the tasks go on, and the store is
+ *      written with state/ckpt.h (temp, fsync, rename, manifest last; its
+ *      fault points ckpt.*).  The manifest's info line says where the
+ *      sources were and the watermark they had sent;
  *   3. only after the manifest is durable: complete(n) on every node
  *      instance, on its task's own thread (tide_flow_complete; sinks commit
  *      transaction n there), and the coordinator waits until every task
  *      served it before it injects barrier n+1, so a node sees snapshot(n),
  *      complete(n), snapshot(n+1), ... in that order.
- * A checkpoint that cannot be written (an I/O error at any step) fails the
+ * A checkpoint that cannot be written (an I/O error at any step, a frozen
+ * snapshot that cannot be serialised) fails the
  * job: it stops with that error and a rerun resumes from the newest
  * complete checkpoint (its sinks abort what was pre-committed after it).
  * When the input ends, a final checkpoint (manifest "finished 1") is taken

@@ -29,6 +29,7 @@
 #include "base/bytes.h"
 #include "base/crc32c.h"
 #include "base/hash.h"
+#include "base/sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -121,19 +122,25 @@ static size_t cap_for(size_t n)
  * cost of a rehash on our VMs (DESIGN.md section 3), and huge pages take
  * 512 times fewer faults.  Best effort: without THP it is a plain array. */
 #define HUGE_PAGE ((size_t)2 << 20)
-static unsigned char *slots_alloc(size_t cap, size_t stride)
+static unsigned char *slots_alloc_raw(size_t cap, size_t stride, bool zero)
 {
     size_t n = cap * stride;
     if (n < 2 * HUGE_PAGE)
-        return calloc(cap, stride);
+        return zero ? calloc(cap, stride) : malloc(n);
     void *p = NULL;
     if (posix_memalign(&p, HUGE_PAGE, n) != 0)
         return NULL;
 #ifdef MADV_HUGEPAGE
     (void)madvise(p, n, MADV_HUGEPAGE);
 #endif
-    memset(p, 0, n);
+    if (zero)
+        memset(p, 0, n);
     return p;
+}
+
+static unsigned char *slots_alloc(size_t cap, size_t stride)
+{
+    return slots_alloc_raw(cap, stride, true);
 }
 
 static void set_cap(tide_table *t, unsigned char *slots, size_t cap)
@@ -184,6 +191,52 @@ void tide_table_free(tide_table *t)
     free(t->slots);
     tide_arena_free(&t->keys);
     free(t);
+}
+
+int tide_table_copy(tide_table **dst, const tide_table *t, tide_err *e)
+{
+    tide_table *c = *dst;
+    unsigned char *slots = NULL;
+    if (c) { /* reuse the slot array when it has the size */
+        tide_arena_free(&c->keys);
+        if (c->cap * c->stride == t->cap * t->stride)
+            slots = c->slots;
+        else
+            free(c->slots);
+        c->slots = NULL;
+    } else if (!(c = malloc(sizeof *c))) {
+        goto nomem;
+    }
+    if (!slots && !(slots = slots_alloc_raw(t->cap, t->stride, false))) {
+        free(c);
+        *dst = NULL;
+        goto nomem;
+    }
+    *c = *t;
+    c->slots = slots;
+    memcpy(c->slots, t->slots, t->cap * t->stride);
+    /* one arena block for every live key (none when all are inline) */
+    tide_arena_init(&c->keys, t->live_key_bytes > t->keys.block_size ? t->live_key_bytes : t->keys.block_size);
+    c->dead_key_bytes = 0;
+    *dst = c;
+    if (t->mode == TIDE_TABLE_KEY_BYTES && t->live_key_bytes > 0) {
+        for (size_t i = 0; i < c->cap; i++) {
+            slot_bytes *s = (slot_bytes *)(void *)slot_at(c, i);
+            if (!s->dist || s->klen <= KEY_INLINE)
+                continue;
+            const unsigned char *kp = tide_arena_memdup(&c->keys, slot_key(s), s->klen);
+            if (!kp) {
+                tide_table_free(c);
+                *dst = NULL;
+                goto nomem;
+            }
+            slot_set_kp(s, kp);
+        }
+    }
+    c->keys.block_size = t->keys.block_size;
+    return 0;
+nomem:
+    return tide_err_set(e, TIDE_ENOMEM, "table: out of memory copying a table of %zu entries", t->count);
 }
 
 size_t tide_table_count(const tide_table *t)
@@ -631,14 +684,51 @@ static int cmp_u64_entry(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Order of the entries in slots a and b (tide_sort_runs). */
+static int cmp_slots(void *ctx, size_t a, size_t b)
+{
+    const tide_table *t = ctx;
+    tide_table_entry x, y;
+    entry_of(t, a, &x);
+    entry_of(t, b, &y);
+    return t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry(&x, &y) : cmp_bytes_entry(&x, &y);
+}
+
 void tide_table_sorted(const tide_table *t, tide_table_entry *out)
 {
+    int (*cmp)(const void *, const void *) = t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry : cmp_bytes_entry;
     size_t n = 0;
+    tide_sort_item *v = t->count > 64 ? malloc(2 * t->count * sizeof *v) : NULL;
+    if (v) { /* base/sort.h: radix on the keys' first 16 bytes (u64 mode: the value) */
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!slot_dist(slot_at(t, i)))
+                continue;
+            tide_table_entry ent;
+            entry_of(t, i, &ent);
+            if (t->mode == TIDE_TABLE_KEY_U64) {
+                memcpy(&v[n].hi, ent.key, 8);
+                v[n].lo = 0;
+            } else {
+                tide_sort_prefix(&v[n], ent.key, ent.klen);
+            }
+            v[n++].idx = i;
+        }
+        if (tide_sort_radix(v, v + n, n)) {
+            tide_sort_runs(v, n, cmp_slots, (void *)t);
+            for (size_t i = 0; i < n; i++)
+                entry_of(t, v[i].idx, &out[i]);
+            free(v);
+            return;
+        }
+        free(v);
+        n = 0;
+    }
+    /* small, or no memory for the radix sort: a comparison sort */
     for (size_t i = 0; i < t->cap; i++)
         if (slot_dist(slot_at(t, i)))
             entry_of(t, i, &out[n++]);
     if (n > 1)
-        qsort(out, n, sizeof *out, t->mode == TIDE_TABLE_KEY_U64 ? cmp_u64_entry : cmp_bytes_entry);
+        qsort(out, n, sizeof *out, cmp);
 }
 
 bool tide_table_check(const tide_table *t)

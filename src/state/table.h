@@ -129,6 +129,16 @@ bool tide_table_delete_u64(tide_table *t, uint64_t key);
 void tide_table_prefetch_u64(const tide_table *t, uint64_t key);
 void tide_table_prefetch(const tide_table *t, const void *key, size_t klen);
 
+/* Make *dst a copy of `t` that shares no memory with it: *dst NULL, a new
+ * table; else *dst (a copy made before) is overwritten, its slot array
+ * reused when it has t's size (no page to fault in: then the copy is one
+ * memcpy of t's slots, plus keys over 12 bytes into one arena block).  A
+ * checkpoint freezes a table so at the barrier and writes the copy from
+ * another thread while `t` goes on changing.  Values are copied raw (a
+ * value holding pointers still points at what t owns).  TIDE_ENOMEM
+ * (*dst freed and NULL). */
+int tide_table_copy(tide_table **dst, const tide_table *t, tide_err *e);
+
 /* Remove every entry; keep the slot array and one arena block for reuse. */
 void tide_table_clear(tide_table *t);
 /* Make room for `n` entries in total without further growth. */
@@ -148,7 +158,9 @@ size_t tide_table_remove_if(tide_table *t,
 
 /* Fill `out` (room for tide_table_count() entries) with the entries sorted
  * by key: bytes mode by memcmp over the common length, shorter first on a
- * tie; u64 mode by unsigned integer value.  Deterministic output. */
+ * tie; u64 mode by unsigned integer value.  Deterministic output.  A radix
+ * sort (base/sort.h), O(n) for keys of up to 16 bytes; it needs 48 bytes per
+ * entry of scratch and falls back to qsort without them. */
 void tide_table_sorted(const tide_table *t, tide_table_entry *out);
 
 /* Verify the internal invariants (each entry's probe distance matches its

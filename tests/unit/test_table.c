@@ -481,6 +481,126 @@ static void test_snapshot_codec_and_mismatch(void)
 }
 
 /* Odd value sizes: 3-byte values survive growth and shifts intact. */
+/* tide_table_copy: a copy equal to the model of the original, in both key
+ * modes (bytes keys of 0..24 bytes: inline and arena); independent of the
+ * original (changing or freeing the original leaves it as it was); reusing
+ * a copy's memory, of the same size or another, gives an equal copy. */
+static void test_copy(void)
+{
+    TT_FOR_SEEDS(seed, 1, 6) {
+        bool u64 = seed & 1;
+        size_t universe = seed <= 2 ? 40 : 6000;
+        uint64_t s = seed;
+        mkey *k = calloc(universe, sizeof *k), *k2 = calloc(universe, sizeof *k2);
+        TT_ASSERT(k && k2);
+        make_keys(k, universe, u64, &s);
+        tide_err e = {0};
+        tide_table *t = NULL, *c = NULL;
+        TT_OK(tide_table_create(&t, u64 ? TIDE_TABLE_KEY_U64 : TIDE_TABLE_KEY_BYTES, 8, 0, &e));
+        int fail = 0;
+        for (int round = 0; round < 4 && !fail; round++) {
+            /* change the original: inserts (growth in the first rounds), deletes */
+            for (size_t i = 0; i < universe; i++) {
+                uint64_t r = tt_rand(&s) % 4;
+                void *v;
+                if (r < 2 || round == 0) {
+                    if (tide_table_upsert(t, k[i].b, k[i].len, &v, NULL, &e))
+                        fail = 1;
+                    k[i].present = true;
+                    k[i].val = tt_rand(&s);
+                    memcpy(v, &k[i].val, 8);
+                } else if (r == 2) {
+                    tide_table_delete(t, k[i].b, k[i].len);
+                    k[i].present = false;
+                    k[i].val = 0;
+                }
+            }
+            if (round == 2)
+                TT_OK(tide_table_reserve(t, 4 * universe, &e)); /* the copy's memory no longer fits */
+            /* copy (round 0: a new table; then into the last copy) */
+            if (!fail && tide_table_copy(&c, t, &e))
+                fail = 2;
+            memcpy(k2, k, universe * sizeof *k);
+            if (!fail && (fail = compare_all(c, k2, universe, u64)) != 0)
+                fail += 20;
+            /* the original changes: the copy does not */
+            for (size_t i = 0; i < universe && !fail; i += 2) {
+                tide_table_delete(t, k[i].b, k[i].len);
+                k[i].present = false;
+                k[i].val = 0;
+            }
+            if (!fail && round == 3) {
+                tide_table_free(t);
+                t = NULL;
+            }
+            if (!fail && (fail = compare_all(c, k2, universe, u64)) != 0)
+                fail += 40;
+        }
+        tide_table_free(t);
+        tide_table_free(c);
+        free(k);
+        free(k2);
+        if (fail) {
+            fprintf(stderr, "  copy mismatch %d (u64=%d universe=%zu)\n", fail, u64, universe);
+            TT_SEED(seed);
+        }
+        TT_ASSERT(!fail);
+    }
+}
+
+/* Sorted order where keys share their first 16 bytes (the radix sort's
+ * prefix: ties sorted by the full comparison) or differ only by trailing
+ * zero bytes ("ab" < "ab\0": the prefix pads with zeros), against qsort
+ * of the model. */
+static void test_sorted_ties(void)
+{
+    enum { N = 600 };
+    static mkey k[N];
+    uint64_t s = 5;
+    tide_err e = {0};
+    tide_table *t = NULL;
+    TT_OK(tide_table_create(&t, TIDE_TABLE_KEY_BYTES, 8, 0, &e));
+    for (size_t i = 0; i < N; i++) {
+        memset(&k[i], 0, sizeof k[i]);
+        size_t common = i % 3 == 0 ? 0 : 16 + (size_t)(tt_rand(&s) % 3); /* 0, or 16..18 shared bytes */
+        memset(k[i].b, 'x', common);
+        /* then the id in base 4 with zero digits, so keys end in 0 bytes */
+        size_t len = common;
+        for (size_t v = i; v && len < MAXKEY; v /= 4)
+            k[i].b[len++] = (unsigned char)(v % 4);
+        if (i % 5 == 0 && len < MAXKEY)
+            k[i].b[len++] = 0;
+        k[i].len = (uint32_t)len;
+    }
+    const mkey *ms[N];
+    size_t m = 0;
+    for (size_t i = 0; i < N; i++) {
+        void *v;
+        bool is_new;
+        TT_OK(tide_table_upsert(t, k[i].b, k[i].len, &v, &is_new, &e));
+        if (!is_new)
+            continue; /* (two ids gave the same bytes) */
+        k[i].val = i;
+        memcpy(v, &k[i].val, 8);
+        ms[m++] = &k[i];
+    }
+    TT_ASSERT(m > 500);
+    qsort(ms, m, sizeof *ms, cmp_model);
+    tide_table_entry *ents = malloc(m * sizeof *ents);
+    TT_ASSERT(ents);
+    tide_table_sorted(t, ents);
+    for (size_t i = 0; i < m; i++) {
+        uint64_t v;
+        memcpy(&v, ents[i].value, 8);
+        TT_ASSERT_MSG(ents[i].klen == ms[i]->len && memcmp(ents[i].key, ms[i]->b, ms[i]->len) == 0 &&
+                          v == ms[i]->val,
+                      "entry %zu: key %llu, the model's %llu", i, (unsigned long long)v,
+                      (unsigned long long)ms[i]->val);
+    }
+    free(ents);
+    tide_table_free(t);
+}
+
 static void test_odd_value_size(void)
 {
     tide_err e = {0};
@@ -523,6 +643,8 @@ int main(void)
     TT_RUN(test_model_random);
     TT_RUN(test_growth_and_delete_all);
     TT_RUN(test_key_compaction);
+    TT_RUN(test_copy);
+    TT_RUN(test_sorted_ties);
     TT_RUN(test_snapshot_roundtrip);
     TT_RUN(test_snapshot_codec_and_mismatch);
     TT_DONE();
