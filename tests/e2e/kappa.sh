@@ -7,7 +7,8 @@
 # v2 --wait` switches; v1 is stopped and its output and state are gone;
 # `tide query dau` gives v2's answers, checked against sqlite3 over the
 # generated input; the server is killed again and the answers stay;
-# `tide verify dau` prints identical; a version that failed is refused by
+# /metrics parses with prometheus_client and agrees with GET /jobs and the
+# topic; `tide verify dau` prints identical; a version that failed is refused by
 # promote; a second server on the data directory is refused.
 . "$(dirname "$0")/lib.bash"
 e2e_init kappa
@@ -147,6 +148,19 @@ done
 tail -n +2 "$T/q2.csv" | cut -d, -f1,3 >"$T/got2.csv"
 if cmp -s "$T/got2.csv" "$T/expect.csv"; then ok "after a SIGKILL of the server: the same answers"; else
     bad "after SIGKILL" "$(diff "$T/got2.csv" "$T/expect.csv" | head -10)"; fi
+# /metrics of the real server, parsed by prometheus_client (PyPI): the
+# topic's end offsets are the 12,000 records generated, every version of
+# GET /jobs has its state and counters (metrics_check.py)
+if e2e_pyvenv prometheus_client; then
+    if "$PY" "$TIDE_SRC/tests/e2e/metrics_check.py" "$(cat "$TIDE_DATA/server.addr")" - dau logins \
+        "$(wc -l <"$T/all.csv")" >"$T/metrics.log" 2>&1; then
+        ok "the server's /metrics parses and agrees: $(grep -c '^ok' "$T/metrics.log") checks"
+    else
+        bad "the server's /metrics" "$(grep -v '^ok' "$T/metrics.log" | head -c 1500)"
+    fi
+else
+    bad "python venv" "cannot install prometheus_client"
+fi
 expect_status "verify" 0 "$B" verify dau
 expect_grep "identical" "^identical \([0-9]+ rows\)$" "$T/out"
 
