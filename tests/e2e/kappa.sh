@@ -2,8 +2,9 @@
 # The Kappa workflow (issue 13): a generator feeds topic `logins`
 # continuously; v1 of a DAU job with a bug (COUNT instead of COUNT
 # DISTINCT) is deployed on `tide server`; v2 (fixed) is deployed from
-# earliest; a promote before v2 caught up is refused; the server is killed
-# with SIGKILL while v2 catches up (twice) and restarted; `tide promote dau
+# earliest; a promote before v2 caught up is refused; v2's own process is
+# killed with SIGKILL during its catch-up and the server restarts it; the
+# server is killed with SIGKILL while v2 catches up (twice) and restarted; `tide promote dau
 # v2 --wait` switches; v1 is stopped and its output and state are gone;
 # `tide query dau` gives v2's answers, checked against sqlite3 over the
 # generated input; the server is killed again and the answers stay;
@@ -84,7 +85,29 @@ expect_grep "saying why" "v2 (has not caught up|is not running)" "$T/err"
 expect_grep "v1 is live" "^  v1  live " "$T/status1"
 expect_grep "v2 is catching up" "^  v2  catching-up " "$T/status1"
 
-# SIGKILL of the server (and of v2 in it) during v2's catch-up, twice
+# SIGKILL of v2's own process during its catch-up: the server restarts it
+# from its last checkpoint (a new process)
+v2pid() { awk '$1 == "pid" { print $2 }' "$TIDE_DATA/jobs/dau.v2/status" 2>/dev/null; }
+for _ in $(seq 1 600); do
+    p1=$(v2pid)
+    [ -n "$p1" ] && kill -0 "$p1" 2>/dev/null && break
+    sleep 0.05
+done
+if [ -n "$p1" ] && [ "$p1" != "$spid" ] && kill -KILL "$p1" 2>/dev/null; then
+    ok "v2 runs in a process of its own ($p1), SIGKILLed during its catch-up"
+else
+    bad "v2's process" "no pid of its own in jobs/dau.v2/status (got '$p1', server $spid)"
+fi
+for _ in $(seq 1 600); do
+    p2=$(v2pid)
+    [ -n "$p2" ] && [ "$p2" != "$p1" ] && break
+    sleep 0.05
+done
+if [ -n "$p2" ] && [ "$p2" != "$p1" ]; then ok "the server restarted v2 (process $p2)"; else
+    bad "v2 restarted" "still $p2: $(tail -5 "$T/server.log")"; fi
+expect_grep "saying it was killed" "dau.v2: failed \(its process was killed by signal 9" "$T/server.log"
+
+# SIGKILL of the server (and so of v2's process) during v2's catch-up, twice
 kill9_server
 start_server 150ms
 sleep 0.4
