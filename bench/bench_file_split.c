@@ -3,7 +3,7 @@
  * the sequential file source and with the split source (connect/file_split.h)
  * on 1 and 2 threads.
  *
- *   bench_file_split [rows] [chunk_mib] [runs]   default 10000000 rows, 8 MiB chunks, 3 runs
+ *   bench_file_split [rows] [chunk_mib] [runs]   default 10000000 rows, 1 MiB chunks, 3 runs
  *
  * The file is generated once into /tmp (tide_gen_logins_write_csv) and
  * reused while its size fits.  Each mode reads the whole file into 4096-row
@@ -202,7 +202,7 @@ static int run_threads(const tide_fsplit *fs, int p, tally *t, double *par_cpu, 
 int main(int argc, char **argv)
 {
     uint64_t rows = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
-    size_t chunk = (argc > 2 ? strtoull(argv[2], NULL, 10) : 8) << 20;
+    size_t chunk = (argc > 2 ? strtoull(argv[2], NULL, 10) : 1) << 20;
     int runs = argc > 3 ? atoi(argv[3]) : 3;
     tide_err e = {0};
     char path[256];

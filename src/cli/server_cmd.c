@@ -110,9 +110,9 @@ static const char server_usage[] =
     "Usage: tide server [--listen ADDR:PORT] [--token T] [--checkpoint-interval DUR]\n"
     "                   [--parallelism P] [--max-restarts N] [--restart-backoff DUR]\n"
     "\n"
-    "Run every deployed job version of the data directory (tide deploy), each on\n"
-    "threads of its own with checkpoints, restart a failed one from its last\n"
-    "checkpoint (with backoff; failed after 5 failures in a row), and serve the\n"
+    "Run every deployed job version of the data directory (tide deploy), each in\n"
+    "a process of its own with checkpoints, restart a failed (or killed) one from\n"
+    "its last checkpoint (with backoff; failed after 5 failures in a row), and serve the\n"
     "HTTP API the other commands use (tide deploy, promote, query, verify, job\n"
     "stop), the Prometheus metrics at /metrics and the dashboard at /.  One\n"
     "server per data directory.  SIGTERM or Ctrl-C stops every version with a\n"
@@ -138,9 +138,52 @@ static void server_report(void *ctx, const char *msg)
     fprintf(stderr, "tide server: %s\n", msg);
 }
 
+static void *stop_on_signal(void *arg)
+{
+    tide_srv_version *x = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    for (;;) { /* the first: a final checkpoint; the next: at once */
+        int sig;
+        if (sigwait(&set, &sig) == 0)
+            tide_srv_version_stop(x);
+    }
+    return NULL;
+}
+
+/* `tide server --run-version JOB@vN`: the process the server starts for a
+ * version (server/server.h).  Its error, if it fails, is its last line on
+ * stdout (the server reads it); its messages go to stderr. */
+static int run_version(const tide_srv_cfg *cfg, const char *at)
+{
+    const char *v = strrchr(at, '@');
+    uint64_t n = 0;
+    if (!v || v == at || v[1] != 'v' || !tide_cli_parse_u64(v + 2, &n) || n < 1)
+        return tide_cli_usage_error("server", "--run-version: '%s' is not JOB@vN", at);
+    char job[TIDE_VER_NAME_MAX + 1];
+    snprintf(job, sizeof job, "%.*s", (int)(v - at), at);
+    tide_srv_version *x = NULL;
+    tide_err e = {0};
+    int rc = tide_srv_version_open(&x, cfg, job, (int64_t)n, &e);
+    pthread_t th;
+    if (rc == 0 && pthread_create(&th, NULL, stop_on_signal, x) == 0)
+        pthread_detach(th);
+    if (rc == 0)
+        rc = tide_srv_version_run(x, &e);
+    if (rc) {
+        printf("%s\n", e.msg);
+        fflush(stdout);
+    }
+    tide_srv_version_free(x); /* (the signal thread is blocked in sigwait: exit ends it) */
+    return rc ? TIDE_CLI_RUNTIME : TIDE_CLI_OK;
+}
+
 int tide_cli_server(int argc, char **argv, const char *datadir)
 {
-    const char *listen = NULL, *token = NULL, *interval = NULL, *par = NULL, *maxr = NULL, *backoff = NULL;
+    const char *listen = NULL, *token = NULL, *interval = NULL, *par = NULL, *maxr = NULL, *backoff = NULL,
+               *runv = NULL;
     bool help = false;
     int npos = 0;
     tide_cli_opt opts[] = {{"--listen", &listen, NULL},
@@ -148,8 +191,9 @@ int tide_cli_server(int argc, char **argv, const char *datadir)
                            {"--checkpoint-interval", &interval, NULL},
                            {"--parallelism", &par, NULL},
                            {"--max-restarts", &maxr, NULL},
-                           {"--restart-backoff", &backoff, NULL}};
-    int rc = tide_cli_parse("server", argc, argv, opts, 6, NULL, 0, &npos, &help);
+                           {"--restart-backoff", &backoff, NULL},
+                           {"--run-version", &runv, NULL}};
+    int rc = tide_cli_parse("server", argc, argv, opts, 7, NULL, 0, &npos, &help);
     if (rc)
         return rc;
     if (help)
@@ -174,13 +218,24 @@ int tide_cli_server(int argc, char **argv, const char *datadir)
     }
     if (backoff && (tide_ts_duration_parse(backoff, &cfg.backoff_ms) != 0 || cfg.backoff_ms <= 0))
         return tide_cli_usage_error("server", "--restart-backoff: '%s' is not a positive duration", backoff);
-    /* the signals go to this thread alone (sigwait below): every thread
-     * the server starts inherits the mask */
+    /* the signals go to one thread alone (sigwait): every thread started
+     * later inherits the mask */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (runv) /* (the server's own use: a version's process) */
+        return run_version(&cfg, runv);
+    /* the versions' processes run this program */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        tide_cli_error("cannot find this program (/proc/self/exe) to run the job versions with");
+        return TIDE_CLI_RUNTIME;
+    }
+    exe[n] = '\0';
+    cfg.exe = exe;
     tide_srv *s = NULL;
     tide_err e = {0};
     if (tide_srv_open(&s, &cfg, &e) != 0) {

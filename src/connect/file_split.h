@@ -98,7 +98,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TIDE_FSPLIT_DEFAULT_CHUNK ((size_t)8 << 20)
+#define TIDE_FSPLIT_DEFAULT_CHUNK ((size_t)1 << 20) /* 1 MiB: a chunk's batches stay in cache (bench_file_split: 8 MiB parsed 13% slower) */
 
 typedef struct tide_fsplit tide_fsplit;
 typedef struct tide_fsplit_chunk tide_fsplit_chunk;

@@ -133,7 +133,7 @@ typedef struct tide_src_config {
     /* FILE: parse with this many threads (> 1): the one that reads and
      * parse_threads - 1 of the source's own (the reading thread parses a
      * chunk itself while the one it needs next is not ready), in chunks of
-     * chunk_size bytes (0 = 8 MiB), put back in file order
+     * chunk_size bytes (0 = 1 MiB), put back in file order
      * (connect/file_split.h): the same rows, positions and dead letters as
      * one thread.  Batches end when full and where a chunk's records begin
      * (the first record that starts at or after a multiple of chunk_size),

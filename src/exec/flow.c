@@ -253,6 +253,7 @@ struct tide_flow {
     ckpt ckpts[MAX_CKPTS];
     _Atomic uint64_t counts[TIDE_NODE_COUNTERS];
     _Atomic bool built; /* tasks and instances exist (readers on other threads wait for it) */
+    _Atomic bool cancelled; /* tide_flow_cancel was called (maybe before the graph existed) */
     _Atomic int64_t snap_max_ns, snap_total_ns; /* time tasks spent in barriers (tide_flow_snapshot_pause) */
     /* under mu: each stored checkpoint's longest pause (tide_flow_snapshot_pauses), a ring */
     tide_flow_pause pauses[MAX_PAUSES];
@@ -1305,7 +1306,11 @@ int tide_flow_start(tide_flow *f, tide_err *e)
     int rc = build(f, e);
     if (rc != 0)
         return rc;
-    atomic_store_explicit(&f->built, true, memory_order_release);
+    /* a cancel that came before the graph existed (seq_cst with the
+     * cancel's own store and load: one of the two sees the other) */
+    atomic_store(&f->built, true);
+    if (atomic_load(&f->cancelled))
+        tide_graph_cancel(f->g);
     return tide_graph_start(f->g, e);
 }
 
@@ -1324,7 +1329,8 @@ int tide_flow_run(tide_flow *f, tide_err *e)
 
 void tide_flow_cancel(tide_flow *f)
 {
-    if (f->g)
+    atomic_store(&f->cancelled, true);
+    if (atomic_load(&f->built))
         tide_graph_cancel(f->g);
 }
 

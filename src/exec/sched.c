@@ -16,6 +16,22 @@
  * A worker parks a unit by that CAS while holding the mutex, and a waker
  * pushes only after its own CAS, so a unit is on the run queue at most once
  * and never both parked and queued.
+ *
+ * Wakes from a quantum.  Most wakes come from a unit that just sent a
+ * message, on a worker of the same pool, and most are cheap for the woken
+ * unit (a watermark every batch, say) but dear for the pool: signalling a
+ * sleeping worker is a futex wake, two context switches and a fight for
+ * the mutex, per message.  So a wake made inside a quantum of this pool is
+ * deferred: the unit is CASed to QUEUED at once (a second wake does
+ * nothing) and kept on the worker's own list; when the quantum returns,
+ * the worker moves the list onto the run queue without signalling.  A
+ * sleeping worker is then signalled when the running unit's slice ends
+ * (or it parks or ends) and units are still queued, or when the oldest
+ * unsignalled push has waited DEFER_NS; otherwise the worker runs them
+ * itself after its slice.  So a queued unit waits at most
+ * min(slice, DEFER_NS) for a worker, and a producer that sends thousands
+ * of messages a second wakes a sleeping worker a few thousand times at
+ * most, not once per message.
  */
 #include "exec/sched.h"
 
@@ -26,6 +42,16 @@
 #include <unistd.h>
 
 enum { U_IDLE, U_QUEUED, U_RUNNING, U_NOTIFIED, U_DONE };
+
+#define DEFER_NS 250000 /* the longest a deferred wake keeps sleeping workers asleep */
+
+/* The worker this thread is, while it runs a quantum: its deferred wakes. */
+typedef struct worker_local {
+    tide_sched *s;
+    tide_sched_unit *head, *tail; /* QUEUED units, not yet on the run queue */
+} worker_local;
+
+static _Thread_local worker_local *tl_worker;
 
 struct tide_sched_unit {
     tide_sched *s;
@@ -58,6 +84,7 @@ struct tide_sched {
     int64_t min_due;            /* <= every parked unit's due (INT64_MAX: none) */
     uint64_t tick_progress;     /* progress at the last tick */
     uint32_t quiet_ticks;       /* quiet ticks in a row */
+    int64_t unsignalled_since;  /* real ns of the oldest push no signal followed (0: none) */
     tide_sched_stats st;
 };
 
@@ -158,7 +185,7 @@ int tide_sched_add(tide_sched *s, tide_sched_run_fn run, void *ctx, tide_sched_u
 
 /* ---- the run queue (under mu) ---- */
 
-static void push(tide_sched *s, tide_sched_unit *u)
+static void push_quiet(tide_sched *s, tide_sched_unit *u)
 {
     u->next = NULL;
     if (s->tail)
@@ -166,8 +193,20 @@ static void push(tide_sched *s, tide_sched_unit *u)
     else
         s->head = u;
     s->tail = u;
+}
+
+/* One sleeping worker, if any, is told that units are queued. */
+static void signal_idle(tide_sched *s)
+{
+    s->unsignalled_since = 0;
     if (s->idle)
         pthread_cond_signal(&s->cv);
+}
+
+static void push(tide_sched *s, tide_sched_unit *u)
+{
+    push_quiet(s, u);
+    signal_idle(s);
 }
 
 static tide_sched_unit *pop(tide_sched *s)
@@ -175,8 +214,10 @@ static tide_sched_unit *pop(tide_sched *s)
     tide_sched_unit *u = s->head;
     if (u) {
         s->head = u->next;
-        if (!s->head)
+        if (!s->head) {
             s->tail = NULL;
+            s->unsignalled_since = 0;
+        }
     }
     return u;
 }
@@ -201,6 +242,16 @@ void tide_sched_wake(void *unit)
         if (st == U_IDLE) {
             if (atomic_compare_exchange_weak_explicit(&u->state, &st, U_QUEUED, memory_order_acq_rel,
                                                       memory_order_acquire)) {
+                worker_local *w = tl_worker;
+                if (w && w->s == s) { /* inside a quantum of this pool: deferred */
+                    u->next = NULL;
+                    if (w->tail)
+                        w->tail->next = u;
+                    else
+                        w->head = u;
+                    w->tail = u;
+                    return;
+                }
                 pthread_mutex_lock(&s->mu);
                 push(s, u);
                 s->st.wakes++;
@@ -331,11 +382,27 @@ static void idle_wait(tide_sched *s)
 
 /* ---- workers ---- */
 
+/* The quantum's deferred wakes onto the run queue (under mu), unsignalled. */
+static void push_deferred(tide_sched *s, worker_local *w, int64_t now)
+{
+    if (!w->head)
+        return;
+    for (tide_sched_unit *u = w->head, *next; u; u = next) {
+        next = u->next;
+        push_quiet(s, u);
+        s->st.wakes++;
+    }
+    w->head = w->tail = NULL;
+    if (!s->unsignalled_since)
+        s->unsignalled_since = now;
+}
+
 static void *worker(void *arg)
 {
     tide_sched *s = arg;
     tide_sched_unit *keep = NULL; /* a unit that yielded within its slice */
     int64_t slice_end = 0;
+    worker_local wl = {.s = s};
     pthread_mutex_lock(&s->mu);
     while (!s->stop && s->live > 0) {
         timers(s);
@@ -360,10 +427,14 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         tide_sched_park park = {.due = INT64_MAX};
+        tl_worker = &wl;
         int v = u->run(u->ctx, stalled, &park);
+        tl_worker = NULL;
 
+        int64_t now = real_ns();
         pthread_mutex_lock(&s->mu);
         s->running--;
+        push_deferred(s, &wl, now);
         if (v == TIDE_SCHED_DONE) {
             atomic_store_explicit(&u->state, U_DONE, memory_order_release);
             if (--s->live == 0)
@@ -382,12 +453,18 @@ static void *worker(void *arg)
                 atomic_store_explicit(&u->state, U_QUEUED, memory_order_release);
                 push(s, u);
             }
-        } else if (real_ns() < slice_end) {
+        } else if (now < slice_end) {
             keep = u; /* its slice goes on: the next quantum on this worker */
         } else {
             atomic_store_explicit(&u->state, U_QUEUED, memory_order_release);
             push(s, u);
         }
+        /* deferred pushes: a sleeping worker takes them when this one
+         * goes on with its unit and they waited long enough, or when this
+         * one takes the head and more are queued */
+        if (s->unsignalled_since && s->head &&
+            (keep ? now - s->unsignalled_since >= DEFER_NS : s->head != s->tail))
+            signal_idle(s);
     }
     if (keep) { /* stopped: leave it queued */
         atomic_store_explicit(&keep->state, U_QUEUED, memory_order_release);

@@ -48,6 +48,7 @@ struct tide_coord {
 
     /* during run */
     tide_job *job;
+    const tide_job_spec *spec; /* the job's (or a watcher's): its scan nodes */
     pthread_t th;
     bool th_running;
     pthread_mutex_t mu;
@@ -69,6 +70,7 @@ struct tide_coord {
     bool scans_finished;
 };
 
+static void keep_scans(tide_coord *c, const tide_job_spec *spec, const tide_buf *store, int64_t id, bool finished);
 static void say(tide_coord *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(tide_coord *c, const char *fmt, ...)
 {
@@ -319,6 +321,47 @@ void tide_coord_close(tide_coord *c)
     free(c);
 }
 
+int tide_coord_watch(tide_coord **out, const char *datadir, const char *job, const tide_job_spec *spec,
+                     tide_err *e)
+{
+    *out = NULL;
+    tide_coord *c = calloc(1, sizeof *c);
+    if (!c)
+        return tide_err_set(e, TIDE_ENOMEM, "job %s: out of memory", job);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->datadir = strdup(datadir);
+    c->name = strdup(job);
+    c->spec = spec;
+    int rc = !c->datadir || !c->name ? tide_err_set(e, TIDE_ENOMEM, "job %s: out of memory", job)
+                                     : tide_ckpt_open_reader(&c->ck, datadir, job, e);
+    if (rc) {
+        tide_coord_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int tide_coord_watch_refresh(tide_coord *c, int64_t seen_id, tide_err *e)
+{
+    pthread_mutex_lock(&c->mu);
+    int64_t held = c->scans_id;
+    pthread_mutex_unlock(&c->mu);
+    if (seen_id != 0 && seen_id == held)
+        return 0;
+    tide_ckpt_meta m;
+    tide_buf state = {0};
+    tide_err le = {0};
+    int rc = tide_ckpt_latest(c->ck, 0, &m, &state, &le);
+    if (rc == 0 && m.id != held)
+        keep_scans(c, c->spec, &state, m.id, m.finished);
+    tide_buf_free(&state);
+    if (rc == TIDE_ENOMEM)
+        return tide_err_set(e, rc, "%s", le.msg);
+    return 0;
+}
+
 bool tide_coord_latest(const tide_coord *c, const tide_ckpt_meta **m)
 {
     if (m)
@@ -383,7 +426,7 @@ typedef struct scan_rec {
     size_t len;
 } scan_rec;
 
-/* The next kept scan at *at: 1, 0 at the end.  (c->job was set before
+/* The next kept scan at *at: 1, 0 at the end.  (c->spec was set before
  * any scan was kept, under mu.) */
 static int next_scan(const tide_coord *c, const tide_buf *b, size_t *at, scan_rec *r)
 {
@@ -397,7 +440,7 @@ static int next_scan(const tide_coord *c, const tide_buf *b, size_t *at, scan_re
     r->snap = b->data + *at;
     r->len = (size_t)len;
     *at += (size_t)len;
-    const tide_flow_node *n = tide_job_spec_get_node(tide_job_get_spec(c->job), (int)node);
+    const tide_flow_node *n = tide_job_spec_get_node(c->spec, (int)node);
     const tide_node_scan_cfg *cfg = n->make_ctx;
     r->sc = cfg->kind == TIDE_NODE_SCAN_CONNECT ? cfg->conn : NULL;
     return 1;
@@ -767,6 +810,7 @@ int tide_coord_run(tide_coord *c, tide_job *j, tide_err *e)
 {
     int rc;
     c->job = j;
+    c->spec = tide_job_get_spec(j);
     if (c->have_latest && (rc = tide_flow_restore(tide_job_flow(j), &c->state, e)) != 0)
         return rc;
     if (c->have_latest)

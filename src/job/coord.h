@@ -155,6 +155,19 @@ int tide_coord_lag_get(tide_coord *c, tide_coord_lag *out, tide_err *e);
 int tide_coord_topic_positions(tide_coord *c, const char *topic, uint64_t **offs, uint32_t *n, int64_t *ckpt_id,
                                tide_err *e);
 
+/* A watcher: tide_coord_lag_get and tide_coord_topic_positions for a job
+ * that another process runs (tide server's versions), from its checkpoints
+ * on disk: no lock taken, nothing written.  `spec` (the job's, as that
+ * process planned it; borrowed) maps the checkpoint's scan nodes to their
+ * sources.  Free with tide_coord_close. */
+int tide_coord_watch(tide_coord **out, const char *datadir, const char *job, const tide_job_spec *spec,
+                     tide_err *e);
+/* Read the newest complete checkpoint when it is not `seen_id` (0: read it
+ * anyway) and not the one the watcher holds: the answers above then come
+ * from it.  A checkpoint that cannot be read now (pruned meanwhile) leaves
+ * the older answers; TIDE_ENOMEM only. */
+int tide_coord_watch_refresh(tide_coord *c, int64_t seen_id, tide_err *e);
+
 /* Is job `job` running (another process holds its lock)?  A job without
  * a lock file is not.  0 or an I/O error. */
 int tide_coord_probe(const char *datadir, const char *job, bool *running, tide_err *e);

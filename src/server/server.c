@@ -8,12 +8,22 @@
  * vrun's own mutex guards what its thread publishes (the coordinator and
  * job of the current run, the last counts, the last error).
  *
- * A vrun thread: plan the version's SQL, open its coordinator (job
- * NAME.vN), run; when the run fails, wait (backoff, interruptible by a
- * stop) and run again from the last checkpoint; after too many failures in
- * a row, mark the version failed and end.  A stop (promote, `tide job
- * stop`, SIGTERM) sets stop_req, asks the coordinator for a checkpoint and
- * a stop, and joins the thread.
+ * A vrun thread: run the version in a child process (run_child: this
+ * program again, as `tide server --run-version NAME@vN`, which plans the
+ * SQL, opens its coordinator (job NAME.vN) and runs: run_once); when the
+ * run fails (the child exits with an error, or is killed), wait (backoff,
+ * interruptible by a stop) and run again from the last checkpoint; after
+ * too many failures in a row, mark the version failed and end.  A stop
+ * (promote, `tide job stop`, SIGTERM) sets stop_req and sends the child
+ * SIGTERM (its coordinator takes a checkpoint and stops), and joins the
+ * thread.  The child dies with the thread that started it
+ * (PR_SET_PDEATHSIG): a server killed leaves no version running.
+ *
+ * What the server shows of a running version comes from the child's
+ * files: its counters and checkpoint stats from its status file
+ * (job/status.h, rewritten every second), its lag and input positions from
+ * its newest checkpoint (a watcher: tide_coord_watch, with the SQL planned
+ * here the same way).
  */
 #include "server/server.h"
 
@@ -23,6 +33,7 @@
 #include "data/timefmt.h"
 #include "job/coord.h"
 #include "job/job.h"
+#include "job/status.h"
 #include "job/version.h"
 #include "log/reader.h"
 #include "log/topic.h"
@@ -36,13 +47,17 @@
 #include "sql/plan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,8 +77,12 @@ typedef struct vrun {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop_req;         /* under mu */
+    /* in the child (run_once) */
     tide_coord *coord;     /* under mu: the current run's, or NULL */
     tide_job *jobh;        /* under mu */
+    /* in the server (run_child) */
+    pid_t pid;             /* under mu: the child running it, or 0 */
+    tide_coord *watch;     /* under mu: its checkpoints (tide_coord_watch), or NULL */
     bool running;          /* under mu: a run is in progress */
     bool ended;            /* under mu: the thread is done */
     uint64_t restarts;     /* under mu */
@@ -308,6 +327,131 @@ done:
     return rc;
 }
 
+static void refresh(vrun *r);
+
+/* The newest checkpoint id job `unit`'s status file reports (0: none). */
+static int64_t status_ckpt(const char *datadir, const char *unit)
+{
+    tide_jstatus st;
+    tide_err e = {0};
+    return tide_jstatus_read(datadir, unit, &st, &e) == 0 ? st.ckpt_id : 0;
+}
+
+/* One run in a child process: 0 when it ended (input ended or stopped),
+ * else its error (its last line on stdout, or how it died).  *progressed:
+ * it completed a checkpoint. */
+static int run_child(vrun *r, bool *progressed, tide_err *e)
+{
+    tide_srv *s = r->srv;
+    *progressed = false;
+    /* the SQL planned here too, as the child plans it: the watcher's map
+     * from checkpoint to sources */
+    tide_ver_info v;
+    char *sql = NULL;
+    size_t len = 0;
+    int rc = tide_ver_read(s->datadir, r->job, r->version, &v, e);
+    if (rc || (rc = tide_ver_sql(s->datadir, r->job, r->version, &sql, &len, e)) != 0)
+        return rc;
+    tide_sql_phys_opts o;
+    phys_opts(s, &v, r->unit, r->unit, &o);
+    compiled c;
+    char name[UNIT_CAP + 8];
+    snprintf(name, sizeof name, "%s.sql", r->unit);
+    tide_coord *w = NULL;
+    if ((rc = compile_plan(&c, sql, len, name, &o, e)) != 0 ||
+        (rc = tide_coord_watch(&w, s->datadir, r->unit, c.spec, e)) != 0) {
+        compiled_free(&c);
+        return rc;
+    }
+    int64_t before = status_ckpt(s->datadir, r->unit);
+    char at[UNIT_CAP + 8], every[32], par[16];
+    snprintf(at, sizeof at, "%s@v%" PRId64, r->job, r->version);
+    snprintf(every, sizeof every, "%" PRId64 "ms", s->cfg.checkpoint_ms);
+    snprintf(par, sizeof par, "%u", s->cfg.parallelism);
+    char *argv[] = {(char *)s->cfg.exe, "--data", s->datadir, "server", "--run-version", at,
+                    "--checkpoint-interval", every, s->cfg.parallelism ? "--parallelism" : NULL, par, NULL};
+    int pfd[2] = {-1, -1};
+    pid_t parent = getpid(), pid = -1;
+    pthread_mutex_lock(&r->mu);
+    bool stop = r->stop_req;
+    if (!stop && pipe2(pfd, O_CLOEXEC) == 0 && (pid = fork()) == 0) {
+        /* the child: only async-signal-safe calls until exec */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        setpgid(0, 0); /* the terminal's Ctrl-C goes to the server, which stops it */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (dup2(pfd[1], 1) < 0)
+            _exit(127);
+        execv(s->cfg.exe, argv);
+        _exit(127);
+    }
+    int fork_errno = errno;
+    if (pid > 0) {
+        r->pid = pid;
+        r->watch = w;
+        r->running = true;
+        r->rate_t = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    char msg[TIDE_ERR_MSG_MAX];
+    size_t got = 0;
+    if (pid > 0) {
+        /* its stdout until it exits (a line when it failed) */
+        for (;;) {
+            char tmp[512];
+            ssize_t k = read(pfd[0], tmp, sizeof tmp);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            size_t take = (size_t)k < sizeof msg - 1 - got ? (size_t)k : sizeof msg - 1 - got;
+            memcpy(msg + got, tmp, take);
+            got += take;
+        }
+        /* wait without reaping, so that its pid is not reused while a stop
+         * may still signal it */
+        siginfo_t si;
+        while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
+        }
+    }
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    pthread_mutex_lock(&r->mu);
+    refresh(r); /* its last counts */
+    r->pid = 0;
+    r->watch = NULL;
+    r->running = false;
+    pthread_mutex_unlock(&r->mu);
+    int status = 0;
+    if (pid > 0)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    tide_coord_close(w);
+    compiled_free(&c);
+    if (stop)
+        return 0;
+    if (pid < 0)
+        return tide_err_set(e, TIDE_ENOMEM, "cannot start a process for it: %s", strerror(fork_errno));
+    *progressed = status_ckpt(s->datadir, r->unit) > before;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    while (got && (msg[got - 1] == '\n' || msg[got - 1] == '\r'))
+        got--;
+    msg[got] = '\0';
+    char *last = strrchr(msg, '\n');
+    if (got)
+        return tide_err_set(e, TIDE_EFAILED, "%s", last ? last + 1 : msg);
+    if (WIFSIGNALED(status))
+        return tide_err_set(e, TIDE_EFAILED, "its process was killed by signal %d (%s)", WTERMSIG(status),
+                            strsignal(WTERMSIG(status)));
+    return tide_err_set(e, TIDE_EFAILED, "its process exited with status %d", WEXITSTATUS(status));
+}
+
 static void *vrun_main(void *arg)
 {
     vrun *r = arg;
@@ -317,7 +461,7 @@ static void *vrun_main(void *arg)
     while (!stop_asked(r)) {
         tide_err e = {0};
         bool progressed = false;
-        int rc = run_once(r, &progressed, &e);
+        int rc = run_child(r, &progressed, &e);
         if (stop_asked(r))
             break;
         if (rc == 0) {
@@ -382,6 +526,8 @@ static void vrun_ask_stop(vrun *r)
     r->stop_req = true;
     if (r->coord)
         tide_coord_stop(r->coord);
+    if (r->pid > 0)
+        kill(r->pid, SIGTERM);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }
@@ -544,6 +690,9 @@ int tide_srv_open(tide_srv **out, const tide_srv_cfg *cfg, tide_err *e)
     *out = NULL;
     if (!cfg->datadir)
         return tide_err_set(e, TIDE_EINVAL, "server: no data directory");
+    if (!cfg->exe || access(cfg->exe, X_OK) != 0)
+        return tide_err_set(e, TIDE_EINVAL, "server: no program to run the job versions with (%s)",
+                            cfg->exe ? cfg->exe : "none given");
     tide_srv *s = calloc(1, sizeof *s);
     if (!s)
         return tide_err_set(e, TIDE_ENOMEM, "out of memory");
@@ -700,13 +849,28 @@ int tide_srv_stop_version(tide_srv *s, const char *job, int64_t version, tide_er
 
 /* ---- progress ---- */
 
-/* Under the run's lock: refresh counts, stats, rate. */
+/* Under the run's lock: the child's counts and checkpoint stats (its
+ * status file, when it is this child's), its newest checkpoint into the
+ * watcher, the rate. */
 static void refresh(vrun *r)
 {
-    if (!r->jobh)
+    if (!r->pid)
         return;
-    tide_job_counts_get(r->jobh, &r->counts);
-    tide_coord_stats_get(r->coord, &r->st);
+    tide_jstatus st;
+    tide_err e = {0};
+    if (tide_jstatus_read(r->srv->datadir, r->unit, &st, &e) == 0 && st.pid == (int64_t)r->pid) {
+        r->counts.in = st.in;
+        r->counts.out = st.out;
+        r->counts.late = st.late;
+        r->counts.bad = st.bad;
+        r->counts.watermark = st.watermark;
+        r->st.last_id = st.ckpt_id;
+        r->st.last_bytes = st.ckpt_bytes;
+        r->st.last_ms = st.ckpt_took_ms;
+        r->st.last_time_ms = st.ckpt_time_ms;
+    }
+    if (r->watch)
+        tide_coord_watch_refresh(r->watch, r->st.last_id, &e);
     int64_t now = mono_ms();
     if (r->rate_t == 0) {
         r->rate_t = now;
@@ -744,9 +908,9 @@ static void view_of(tide_srv *s, const char *job, int64_t version, vview *out)
         out->restarts = r->restarts;
         out->rate = r->rate;
         snprintf(out->error, sizeof out->error, "%s", r->error);
-        if (r->coord) {
+        if (r->watch) {
             tide_err le = {0};
-            if (tide_coord_lag_get(r->coord, &out->lag, &le) != 0)
+            if (tide_coord_lag_get(r->watch, &out->lag, &le) != 0)
                 out->lag.known = false;
         }
         pthread_mutex_unlock(&r->mu);
@@ -1051,8 +1215,8 @@ static int end_of(void *ctx, const char *topic, const uint64_t **offs, uint32_t 
     int64_t id = 0;
     int rc = TIDE_ENOENT;
     pthread_mutex_lock(&x->r->mu);
-    if (x->r->coord)
-        rc = tide_coord_topic_positions(x->r->coord, topic, &x->offs[x->ntopics], &x->n[x->ntopics], &id, &x->err);
+    if (x->r->watch)
+        rc = tide_coord_topic_positions(x->r->watch, topic, &x->offs[x->ntopics], &x->n[x->ntopics], &id, &x->err);
     else
         tide_err_set(&x->err, TIDE_EAGAIN, "verify: %s is not running", x->r->unit);
     pthread_mutex_unlock(&x->r->mu);
@@ -1146,8 +1310,9 @@ static int verify_locked(tide_srv *s, const char *job, int64_t live, bool *ident
     /* the newest checkpoint: its watermark and id */
     tide_coord_lag lag = {0};
     pthread_mutex_lock(&r->mu);
-    if (r->coord)
-        rc = tide_coord_lag_get(r->coord, &lag, e);
+    refresh(r);
+    if (r->watch)
+        rc = tide_coord_lag_get(r->watch, &lag, e);
     pthread_mutex_unlock(&r->mu);
     if (rc == 0 && !lag.known)
         return tide_err_set(e, TIDE_EAGAIN, "verify: %s has no checkpoint yet (starting?)", unit);
@@ -1551,4 +1716,59 @@ int tide_srv_handle(void *ctx, const tide_http_req *req, tide_http_resp *resp, t
         return tide_http_error(resp, 404, "%s %s: no such route", req->method, p);
     }
     return tide_http_error(resp, 404, "%s %s: no such route", req->method, p);
+}
+
+/* ---- a version's own process ---- */
+
+struct tide_srv_version {
+    tide_srv srv; /* datadir and cfg only */
+    vrun run;
+};
+
+int tide_srv_version_open(tide_srv_version **out, const tide_srv_cfg *cfg, const char *job, int64_t version,
+                          tide_err *e)
+{
+    *out = NULL;
+    if (!cfg->datadir)
+        return tide_err_set(e, TIDE_EINVAL, "server: no data directory");
+    if (!tide_ver_name_valid(job) || version < 1)
+        return tide_err_set(e, TIDE_EINVAL, "server: '%s' v%" PRId64 " is not a job version", job, version);
+    tide_srv_version *x = calloc(1, sizeof *x);
+    if (!x || !(x->srv.datadir = strdup(cfg->datadir))) {
+        free(x);
+        return tide_err_set(e, TIDE_ENOMEM, "out of memory");
+    }
+    x->srv.cfg = *cfg;
+    if (x->srv.cfg.checkpoint_ms <= 0)
+        x->srv.cfg.checkpoint_ms = 1000;
+    pthread_mutex_init(&x->srv.mu, NULL);
+    vrun *r = &x->run;
+    r->srv = &x->srv;
+    snprintf(r->job, sizeof r->job, "%s", job);
+    r->version = version;
+    tide_ver_unit_name(job, version, r->unit, sizeof r->unit);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->counts.watermark = TIDE_TS_MIN;
+    *out = x;
+    return 0;
+}
+
+int tide_srv_version_run(tide_srv_version *x, tide_err *e)
+{
+    bool progressed;
+    return run_once(&x->run, &progressed, e);
+}
+
+void tide_srv_version_stop(tide_srv_version *x) { vrun_ask_stop(&x->run); }
+
+void tide_srv_version_free(tide_srv_version *x)
+{
+    if (!x)
+        return;
+    pthread_mutex_destroy(&x->run.mu);
+    pthread_cond_destroy(&x->run.cv);
+    pthread_mutex_destroy(&x->srv.mu);
+    free(x->srv.datadir);
+    free(x);
 }

@@ -14,13 +14,16 @@
  * the CLI finds it; a clean stop removes it (a killed server leaves it:
  * the CLI then fails to connect and says so).
  *
- * Versions.  Every version whose record says "deployed" runs on a thread
- * of its own as the named job NAME.vN (job/coord.h: checkpoints every
+ * Versions.  Every version whose record says "deployed" runs in a process
+ * of its own (cfg.exe run as `tide server --run-version NAME@vN`:
+ * tide_srv_version_* below; it dies with the server) as the named job
+ * NAME.vN (job/coord.h: checkpoints every
  * cfg.checkpoint_ms, resumed from the newest one), its SQL planned with its
  * own output (sql/physical.h sink_topic: topic NAME.vN, JSON Lines, each
  * row leading with its changelog op) and its start (topic_start from the
  * version's --from).  A run that fails is restarted from its last
- * checkpoint after a backoff (cfg.backoff_ms, doubling up to 30 s); after
+ * checkpoint after a backoff (cfg.backoff_ms, doubling up to 30 s), and
+ * so is one whose process was killed; after
  * cfg.max_restarts failures in a row (a run that completed a checkpoint
  * resets the count) the version's record says failed, with the error.
  * tide_srv_stop stops every version through a final checkpoint (their
@@ -90,6 +93,7 @@
 
 typedef struct tide_srv_cfg {
     const char *datadir;      /* required */
+    const char *exe;          /* the tide program that runs the versions (required by tide_srv_open) */
     const char *listen;       /* NULL: TIDE_SRV_DEFAULT_LISTEN; port 0 picks one */
     const char *token;        /* NULL: none (loopback only: http.h) */
     int64_t checkpoint_ms;    /* the versions' checkpoint interval; 0: 1000 */
@@ -134,5 +138,16 @@ int tide_srv_jobs_json(tide_srv *s, const char *job, tide_buf *out, tide_err *e)
 int tide_srv_results(tide_srv *s, const char *job, const char *where, tide_buf *out, tide_err *e);
 /* POST /jobs/NAME/verify's JSON; *identical says the outcome. */
 int tide_srv_verify(tide_srv *s, const char *job, bool *identical, tide_buf *out, tide_err *e);
+
+/* A version's own process: run version `version` of `job` once, as
+ * tide_srv_open's children do, until its input ends (0), it fails (its
+ * error), or tide_srv_version_stop (any thread, e.g. on SIGTERM: a final
+ * checkpoint, then 0; a second stop: at once). */
+typedef struct tide_srv_version tide_srv_version;
+int tide_srv_version_open(tide_srv_version **out, const tide_srv_cfg *cfg, const char *job, int64_t version,
+                          tide_err *e);
+int tide_srv_version_run(tide_srv_version *x, tide_err *e);
+void tide_srv_version_stop(tide_srv_version *x);
+void tide_srv_version_free(tide_srv_version *x);
 
 #endif

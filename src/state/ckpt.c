@@ -156,7 +156,7 @@ static int clean_leftovers(tide_ckpt_dir *d, tide_err *e)
     return rc;
 }
 
-int tide_ckpt_open(tide_ckpt_dir **out, const char *datadir, const char *job, uint32_t keep,
+static int dir_new(tide_ckpt_dir **out, const char *datadir, const char *job, uint32_t keep,
                    void (*report)(void *ctx, const char *msg), void *ctx, tide_err *e)
 {
     *out = NULL;
@@ -178,7 +178,18 @@ int tide_ckpt_open(tide_ckpt_dir **out, const char *datadir, const char *job, ui
     d->keep = keep;
     d->report = report;
     d->ctx = ctx;
-    int rc = tide_io_mkdirs(d->dir, e);
+    *out = d;
+    return 0;
+}
+
+int tide_ckpt_open(tide_ckpt_dir **out, const char *datadir, const char *job, uint32_t keep,
+                   void (*report)(void *ctx, const char *msg), void *ctx, tide_err *e)
+{
+    tide_ckpt_dir *d;
+    int rc = dir_new(&d, datadir, job, keep, report, ctx, e);
+    if (rc)
+        return rc;
+    rc = tide_io_mkdirs(d->dir, e);
     if (!rc)
         rc = clean_leftovers(d, e);
     if (rc) {
@@ -187,6 +198,17 @@ int tide_ckpt_open(tide_ckpt_dir **out, const char *datadir, const char *job, ui
     }
     *out = d;
     return 0;
+}
+
+static void quiet(void *ctx, const char *msg)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+int tide_ckpt_open_reader(tide_ckpt_dir **out, const char *datadir, const char *job, tide_err *e)
+{
+    return dir_new(out, datadir, job, 1, quiet, NULL, e);
 }
 
 void tide_ckpt_close(tide_ckpt_dir *d) { free(d); }

@@ -74,6 +74,11 @@ typedef struct tide_ckpt_dir tide_ckpt_dir;
  * checkpoint skipped.  TIDE_EINVAL for a bad job name. */
 int tide_ckpt_open(tide_ckpt_dir **out, const char *datadir, const char *job, uint32_t keep,
                    void (*report)(void *ctx, const char *msg), void *ctx, tide_err *e);
+/* Open job `job`'s checkpoints for reading only, from another process
+ * than the one that writes them (the job runs meanwhile): nothing is
+ * created, removed or reported (a checkpoint pruned while being read is
+ * skipped silently).  Only tide_ckpt_latest and tide_ckpt_list on it. */
+int tide_ckpt_open_reader(tide_ckpt_dir **out, const char *datadir, const char *job, tide_err *e);
 void tide_ckpt_close(tide_ckpt_dir *d);
 
 /* Write checkpoint m->id (newer than every complete one, else TIDE_EINVAL)

@@ -2,12 +2,14 @@
 # The Kappa workflow (issue 13): a generator feeds topic `logins`
 # continuously; v1 of a DAU job with a bug (COUNT instead of COUNT
 # DISTINCT) is deployed on `tide server`; v2 (fixed) is deployed from
-# earliest; a promote before v2 caught up is refused; the server is killed
-# with SIGKILL while v2 catches up (twice) and restarted; `tide promote dau
+# earliest; a promote before v2 caught up is refused; v2's own process is
+# killed with SIGKILL during its catch-up and the server restarts it; the
+# server is killed with SIGKILL while v2 catches up (twice) and restarted; `tide promote dau
 # v2 --wait` switches; v1 is stopped and its output and state are gone;
 # `tide query dau` gives v2's answers, checked against sqlite3 over the
 # generated input; the server is killed again and the answers stay;
-# `tide verify dau` prints identical; a version that failed is refused by
+# /metrics parses with prometheus_client and agrees with GET /jobs and the
+# topic; `tide verify dau` prints identical; a version that failed is refused by
 # promote; a second server on the data directory is refused.
 . "$(dirname "$0")/lib.bash"
 e2e_init kappa
@@ -83,7 +85,29 @@ expect_grep "saying why" "v2 (has not caught up|is not running)" "$T/err"
 expect_grep "v1 is live" "^  v1  live " "$T/status1"
 expect_grep "v2 is catching up" "^  v2  catching-up " "$T/status1"
 
-# SIGKILL of the server (and of v2 in it) during v2's catch-up, twice
+# SIGKILL of v2's own process during its catch-up: the server restarts it
+# from its last checkpoint (a new process)
+v2pid() { awk '$1 == "pid" { print $2 }' "$TIDE_DATA/jobs/dau.v2/status" 2>/dev/null; }
+for _ in $(seq 1 600); do
+    p1=$(v2pid)
+    [ -n "$p1" ] && kill -0 "$p1" 2>/dev/null && break
+    sleep 0.05
+done
+if [ -n "$p1" ] && [ "$p1" != "$spid" ] && kill -KILL "$p1" 2>/dev/null; then
+    ok "v2 runs in a process of its own ($p1), SIGKILLed during its catch-up"
+else
+    bad "v2's process" "no pid of its own in jobs/dau.v2/status (got '$p1', server $spid)"
+fi
+for _ in $(seq 1 600); do
+    p2=$(v2pid)
+    [ -n "$p2" ] && [ "$p2" != "$p1" ] && break
+    sleep 0.05
+done
+if [ -n "$p2" ] && [ "$p2" != "$p1" ]; then ok "the server restarted v2 (process $p2)"; else
+    bad "v2 restarted" "still $p2: $(tail -5 "$T/server.log")"; fi
+expect_grep "saying it was killed" "dau.v2: failed \(its process was killed by signal 9" "$T/server.log"
+
+# SIGKILL of the server (and so of v2's process) during v2's catch-up, twice
 kill9_server
 start_server 150ms
 sleep 0.4
@@ -147,6 +171,19 @@ done
 tail -n +2 "$T/q2.csv" | cut -d, -f1,3 >"$T/got2.csv"
 if cmp -s "$T/got2.csv" "$T/expect.csv"; then ok "after a SIGKILL of the server: the same answers"; else
     bad "after SIGKILL" "$(diff "$T/got2.csv" "$T/expect.csv" | head -10)"; fi
+# /metrics of the real server, parsed by prometheus_client (PyPI): the
+# topic's end offsets are the 12,000 records generated, every version of
+# GET /jobs has its state and counters (metrics_check.py)
+if e2e_pyvenv prometheus_client; then
+    if "$PY" "$TIDE_SRC/tests/e2e/metrics_check.py" "$(cat "$TIDE_DATA/server.addr")" - dau logins \
+        "$(wc -l <"$T/all.csv")" >"$T/metrics.log" 2>&1; then
+        ok "the server's /metrics parses and agrees: $(grep -c '^ok' "$T/metrics.log") checks"
+    else
+        bad "the server's /metrics" "$(grep -v '^ok' "$T/metrics.log" | head -c 1500)"
+    fi
+else
+    bad "python venv" "cannot install prometheus_client"
+fi
 expect_status "verify" 0 "$B" verify dau
 expect_grep "identical" "^identical \([0-9]+ rows\)$" "$T/out"
 

@@ -946,6 +946,29 @@ static void test_hold_restore(void)
     tide_schema_free(g_schema);
 }
 
+/* A cancel that comes before the flow is started (a stop asked while a job
+ * is still being set up) is not lost: the run that follows ends at once,
+ * cancelled, though its source would wait forever (paused, never resumed). */
+static void test_cancel_before_start(void)
+{
+    g_schema = schema4();
+    tide_err e = {0};
+    tide_flow_cfg cfg = {.batch_rows = 64, .chan_capacity = 2};
+    rig2 *r = calloc(1, sizeof *r);
+    TT_ASSERT(r != NULL);
+    rig2_init(r, true);
+    tide_flow *f;
+    TT_OK(tide_flow_create(&f, &cfg, &e));
+    TT_ASSERT_EQ_INT(build_two(f, r, 2, &e), 0);
+    tide_flow_cancel(f);
+    TT_ASSERT_EQ_INT(tide_flow_run(f, &e), TIDE_EFAILED);
+    TT_ASSERT_MSG(strstr(e.msg, "cancelled") != NULL, "%s", e.msg);
+    tide_flow_free(f);
+    rig2_free(r);
+    free(r);
+    tide_schema_free(g_schema);
+}
+
 static void test_bad_edges(void)
 {
     g_schema = schema4();
@@ -984,5 +1007,6 @@ int main(void)
     TT_RUN(test_two_inputs_restore);
     TT_RUN(test_hold_restore);
     TT_RUN(test_bad_edges);
+    TT_RUN(test_cancel_before_start);
     TT_DONE();
 }

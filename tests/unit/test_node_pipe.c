@@ -1775,8 +1775,7 @@ static void test_file_gen_pipeline(void)
                 l.conn.schema = l.s_src;
                 l.scan.kind = TIDE_NODE_SCAN_CONNECT;
                 l.scan.conn = &l.conn;
-                if (v >= 3)
-                    l.conn.chunk_size = 100000;
+                l.conn.chunk_size = v >= 3 ? 100000 : (size_t)1 << 40; /* v 2: one chunk, whatever the default */
                 if (v == 4)
                     l.conn.parse_threads = 2;
             }

@@ -6,12 +6,14 @@
  * on the data directory refused, and a restart resuming the versions. */
 #include "base/io.h"
 #include "data/json.h"
+#include "job/status.h"
 #include "job/version.h"
 #include "log/topic.h"
 #include "log/writer.h"
 #include "server/server.h"
 #include "tt.h"
 
+#include <signal.h>
 #include <time.h>
 
 static void quiet(void *ctx, const char *msg)
@@ -129,7 +131,10 @@ static void test_server(void)
             }
         }
     }
-    tide_srv_cfg cfg = {.datadir = dir, .listen = "127.0.0.1:0", .checkpoint_ms = 100, .backoff_ms = 20,
+    /* the versions run in processes of the tide program (ctest gives its path) */
+    const char *exe = getenv("TIDE_BIN");
+    TT_ASSERT_MSG(exe != NULL, "TIDE_BIN must name the tide program");
+    tide_srv_cfg cfg = {.datadir = dir, .exe = exe, .listen = "127.0.0.1:0", .checkpoint_ms = 100, .backoff_ms = 20,
                         .max_restarts = 1, .report = quiet};
     tide_srv *s = NULL;
     TT_OK(tide_srv_open(&s, &cfg, &e));
@@ -189,6 +194,28 @@ static void test_server(void)
     /* verify: identical */
     TT_ASSERT_EQ_INT(call(s, "POST", "/jobs/dau/verify", NULL, NULL, &out), 200);
     TT_ASSERT_MSG(strstr((char *)out.data, "\"identical\":true,\"rows\":9") != NULL, "%s", (char *)out.data);
+    /* SIGKILL of v2's process: the server restarts it from its last
+     * checkpoint (a new process), and the results stay v2's */
+    tide_jstatus js;
+    TT_OK(tide_jstatus_read(dir, "dau.v2", &js, &e));
+    int64_t pid1 = js.pid;
+    TT_ASSERT(pid1 > 0 && pid1 != (int64_t)getpid());
+    TT_ASSERT_EQ_INT(kill((pid_t)pid1, SIGKILL), 0);
+    good = false;
+    for (int i = 0; i < 1000 && !good; i++, nap_ms(10)) {
+        e = (tide_err){0};
+        good = tide_jstatus_read(dir, "dau.v2", &js, &e) == 0 && js.pid != pid1 && strcmp(js.state, "running") == 0;
+    }
+    TT_ASSERT_MSG(good, "no new process for v2 after the SIGKILL (pid %lld)", (long long)js.pid);
+    TT_ASSERT_EQ_INT(call(s, "GET", "/jobs/dau", NULL, NULL, &out), 200);
+    TT_ASSERT_MSG(strstr((char *)out.data, "\"restarts\":1") != NULL, "%s", (char *)out.data);
+    TT_ASSERT_MSG(strstr((char *)out.data, "killed by signal 9") != NULL, "%s", (char *)out.data);
+    good = false;
+    for (int i = 0; i < 400 && !good; i++, nap_ms(10)) {
+        call(s, "GET", "/jobs/dau/results", NULL, NULL, &out);
+        good = results_match((char *)out.data, distinct, 10, &rows) && rows == 9;
+    }
+    TT_ASSERT_MSG(good, "v2 results after its SIGKILL: %s", (char *)out.data);
     /* more input, a restart: the version resumes and counts it once */
     tide_srv_stop(s);
     TT_OK(produce(dir, N, 120, USERS));
