@@ -1803,3 +1803,141 @@ int tide_agg_snap_get(const tide_agg *a, void *state, tide_snap_r *r, tide_err *
     tide_snap_get_raw(r, used);
     return 0;
 }
+
+/* ---- what the aggregating operators share -------------------------------------- */
+
+void tide_agg_slots_init(const tide_agg *aggs, const size_t *off, size_t n, void *base)
+{
+    unsigned char *b = base;
+    for (size_t i = 0; i < n; i++)
+        tide_agg_init(&aggs[i], b + off[i]);
+}
+
+void tide_agg_slots_reset(const tide_agg *aggs, const size_t *off, size_t n, void *base)
+{
+    unsigned char *b = base;
+    for (size_t i = 0; i < n; i++) {
+        if (aggs[i].has_free)
+            tide_agg_free(&aggs[i], b + off[i]); /* re-initialises */
+        else
+            tide_agg_init(&aggs[i], b + off[i]);
+    }
+}
+
+int tide_agg_slots_result(const tide_agg *aggs, const size_t *off, size_t n, const void *base,
+                          tide_value *out, tide_err *e)
+{
+    const unsigned char *b = base;
+    for (size_t i = 0; i < n; i++) {
+        int rc = tide_agg_result(&aggs[i], b + off[i], &out[i], e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+bool tide_agg_results_same(const tide_value *a, const tide_value *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].is_null != b[i].is_null || a[i].type != b[i].type)
+            return false;
+        if (a[i].is_null)
+            continue;
+        if (a[i].type == TIDE_TYPE_DOUBLE) {
+            if (memcmp(&a[i].u.f64, &b[i].u.f64, sizeof(double)) != 0)
+                return false;
+        } else if (a[i].type == TIDE_TYPE_BOOLEAN) {
+            if (a[i].u.b != b[i].u.b)
+                return false;
+        } else if (tide_type_is_decimal(a[i].type)) {
+            if (a[i].u.d != b[i].u.d)
+                return false;
+        } else if (a[i].type == TIDE_TYPE_STRING) {
+            if (a[i].u.s.len != b[i].u.s.len ||
+                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
+                return false;
+        } else if (a[i].u.i64 != b[i].u.i64) { /* BIGINT, TIMESTAMP */
+            return false;
+        }
+    }
+    return true;
+}
+
+int tide_agg_results_keep(tide_value *prev, const tide_value *src, size_t n, char **buf,
+                          size_t *cap)
+{
+    if (!buf) {
+        memcpy(prev, src, n * sizeof *prev);
+        return 0;
+    }
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
+            need += src[i].u.s.len;
+    if (need > *cap) {
+        char *nb = malloc(need);
+        if (!nb)
+            return TIDE_ENOMEM;
+        free(*buf);
+        *buf = nb;
+        *cap = need;
+    }
+    char *at = *buf;
+    for (size_t i = 0; i < n; i++) {
+        prev[i] = src[i];
+        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
+            if (src[i].u.s.len)
+                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
+            prev[i].u.s.ptr = at ? at : "";
+            at += src[i].u.s.len;
+        }
+    }
+    return 0;
+}
+
+void tide_agg_results_snap_put(const tide_value *v, size_t n, tide_snap_w *w)
+{
+    for (size_t i = 0; i < n; i++)
+        tide_snap_put_value(w, &v[i]);
+}
+
+void tide_agg_results_snap_get(const tide_agg *aggs, size_t n, tide_snap_r *r, tide_value *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = tide_snap_get_value(r);
+        if (out[i].type != aggs[i].out_type)
+            tide_snap_fail(r);
+    }
+    if (tide_snap_failed(r))
+        for (size_t i = 0; i < n; i++)
+            out[i] = (tide_value){.type = aggs[i].out_type, .is_null = true};
+}
+
+void tide_agg_call_snap_put(const tide_agg_call *c, tide_snap_w *w)
+{
+    bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
+    tide_snap_put_u8(w, (uint8_t)c->kind);
+    tide_snap_put_u32(w, star ? 0 : c->arg);
+    tide_snap_put_u8(w, (uint8_t)tide_type_base(star ? TIDE_TYPE_NULL : c->type));
+}
+
+int tide_agg_call_snap_check(const tide_agg_call *c, size_t i, const char *who, tide_snap_r *r,
+                             tide_err *e)
+{
+    bool star = c->kind == TIDE_AGG_COUNT_STAR;
+    unsigned kind = tide_snap_get_u8(r);
+    uint32_t arg = tide_snap_get_u32(r);
+    unsigned type = tide_snap_get_u8(r);
+    if (tide_snap_failed(r))
+        return tide_snap_close(r, e);
+    if (kind != (unsigned)c->kind || arg != (star ? 0 : c->arg) ||
+        type != (unsigned)tide_type_base(star ? TIDE_TYPE_NULL : c->type))
+        return tide_err_set(
+            e, TIDE_EINVAL,
+            "%s: the snapshot is of another config: aggregate %zu is %s(%s) of input %u in the "
+            "snapshot, %s(%s) of input %u here",
+            who, i, kind < TIDE_AGG_KIND_COUNT ? tide_agg_kind_name((tide_agg_kind)kind) : "?",
+            type < TIDE_TYPE_COUNT ? tide_type_name((tide_type)type) : "?", arg,
+            tide_agg_kind_name(c->kind), star ? "*" : tide_type_name(c->type), star ? 0 : c->arg);
+    return 0;
+}

@@ -194,4 +194,62 @@ int tide_agg_decode(const tide_agg *a, void *state, const unsigned char *p, size
 void tide_agg_snap_put(const tide_agg *a, const void *state, tide_snap_w *w);
 int tide_agg_snap_get(const tide_agg *a, void *state, tide_snap_r *r, tide_err *e);
 
+/* ---- what the aggregating operators share ----------------------------------
+ *
+ * The window, session and group aggregates (exec/winagg.h, exec/sessagg.h,
+ * exec/groupagg.h) keep, per group, the states of their aggregates packed
+ * in one region (aggregate i's slot at offset off[i]) and, when they emit a
+ * changelog, the results they emitted last: to retract them (-U, -D) and to
+ * skip a firing that changes nothing.  These functions are that mechanism,
+ * once. */
+
+/* One aggregate of an operator's config: its kind, the index of its
+ * argument in the pushed values (not used by COUNT(*)), and the argument's
+ * type. */
+typedef struct tide_agg_call {
+    tide_agg_kind kind;
+    uint32_t arg;
+    tide_type type;
+} tide_agg_call;
+
+/* The slots of aggs[0, n) in the region at `base`, slot i at base + off[i]:
+ * initialise them (never allocates) / release their out-of-line state and
+ * initialise them again (tide_agg_free) / compute their results into
+ * out[0, n) (0, or the first error, e.g. TIDE_ERANGE; STRING results
+ * borrow the slots, as tide_agg_result's). */
+void tide_agg_slots_init(const tide_agg *aggs, const size_t *off, size_t n, void *base);
+void tide_agg_slots_reset(const tide_agg *aggs, const size_t *off, size_t n, void *base);
+int tide_agg_slots_result(const tide_agg *aggs, const size_t *off, size_t n, const void *base,
+                          tide_value *out, tide_err *e);
+
+/* Whether results a[0, n) and b[0, n) are the same: the same types and
+ * NULLs and equal values (a DOUBLE bit for bit, a STRING byte for byte). */
+bool tide_agg_results_same(const tide_value *a, const tide_value *b, size_t n);
+
+/* Keep results src[0, n) in prev[0, n), past the slots they borrow from:
+ * the bytes of the STRING results are copied into the buffer *buf (*cap
+ * bytes, malloc'd and grown here, owned and freed by the caller; one per
+ * kept row), which prev's strings then point into, so they stay valid until
+ * the next keep into that buffer.  buf NULL: no result is a STRING, a plain
+ * copy.  0, or TIDE_ENOMEM with prev and the buffer unchanged. */
+int tide_agg_results_keep(tide_value *prev, const tide_value *src, size_t n, char **buf,
+                          size_t *cap);
+
+/* Kept results in an operator's snapshot section: put v[0, n) / read them
+ * back into out[0, n), each checked to be of its aggregate's out_type (a
+ * STRING borrows the reader's buffer: keep it with tide_agg_results_keep).
+ * A malformed or mistyped value marks the reader failed (tide_snap_close
+ * reports it) and leaves out[0, n) the NULLs of those types. */
+void tide_agg_results_snap_put(const tide_value *v, size_t n, tide_snap_w *w);
+void tide_agg_results_snap_get(const tide_agg *aggs, size_t n, tide_snap_r *r, tide_value *out);
+
+/* A call's fingerprint in a snapshot section (its kind, argument and
+ * argument type; COUNT(*)'s as argument 0 of type NULL) / read one back and
+ * check it is call `i`, `c`: 0; TIDE_EINVAL "<who>: the snapshot is of
+ * another config: aggregate i is ..." naming both; a malformed section
+ * gives tide_snap_close's error. */
+void tide_agg_call_snap_put(const tide_agg_call *c, tide_snap_w *w);
+int tide_agg_call_snap_check(const tide_agg_call *c, size_t i, const char *who, tide_snap_r *r,
+                             tide_err *e);
+
 #endif

@@ -41,7 +41,7 @@ typedef struct ga_head {
     uint32_t flags;
     uint32_t pad;
     char *pstr;    /* the bytes of the previous STRING results (has_str), malloc'd */
-    uint64_t pcap;
+    size_t pcap;
 } ga_head;
 
 typedef struct ga_dent {
@@ -108,8 +108,7 @@ static int failed_state(const tide_groupagg *op, tide_err *e)
 
 static void slots_init(tide_groupagg *op, void *v)
 {
-    for (size_t i = 0; i < op->n_aggs; i++)
-        tide_agg_init(&op->agg[i], SLOT(op, v, i));
+    tide_agg_slots_init(op->agg, op->agg_off, op->n_aggs, v);
 }
 
 /* Release what a key's value owns before the key is deleted. */
@@ -146,24 +145,6 @@ static int slot_apply(tide_groupagg *op, size_t i, void *slot, bool add, const t
     return add ? tide_agg_step(g, slot, v, e) : tide_agg_retract(g, slot, v, e);
 }
 
-static bool same_value(const tide_value *a, const tide_value *b)
-{
-    if (a->type != b->type || a->is_null != b->is_null)
-        return false;
-    if (a->is_null)
-        return true;
-    switch (tide_type_base(a->type)) {
-    case TIDE_TYPE_DECIMAL: return a->u.d == b->u.d;
-    case TIDE_TYPE_BOOLEAN: return a->u.b == b->u.b;
-    case TIDE_TYPE_DOUBLE: return memcmp(&a->u.f64, &b->u.f64, sizeof a->u.f64) == 0;
-    case TIDE_TYPE_BIGINT:
-    case TIDE_TYPE_TIMESTAMP: return a->u.i64 == b->u.i64;
-    case TIDE_TYPE_STRING:
-        return a->u.s.len == b->u.s.len && (!a->u.s.len || memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0);
-    default: return false;
-    }
-}
-
 static int emit(tide_groupagg *op, tide_op c, const void *key, uint32_t klen,
                 const tide_value *vals)
 {
@@ -185,35 +166,9 @@ static void value_drop(tide_groupagg *op, void *v)
  * into the header's buffer.  0 or TIDE_ENOMEM (unchanged). */
 static int prev_store(tide_groupagg *op, void *v, const tide_value *src)
 {
-    tide_value *prev = PREV(op, v);
-    if (!op->has_str) {
-        memcpy(prev, src, op->n_aggs * sizeof *prev);
-        return 0;
-    }
-    ga_head *h = HEAD(v);
-    size_t need = 0;
-    for (size_t i = 0; i < op->n_aggs; i++)
-        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
-            need += src[i].u.s.len;
-    if (need > h->pcap) {
-        char *nb = malloc(need);
-        if (!nb)
-            return TIDE_ENOMEM;
-        free(h->pstr);
-        h->pstr = nb;
-        h->pcap = need;
-    }
-    char *at = h->pstr;
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        prev[i] = src[i];
-        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
-            if (src[i].u.s.len)
-                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
-            prev[i].u.s.ptr = at ? at : "";
-            at += src[i].u.s.len;
-        }
-    }
-    return 0;
+    return tide_agg_results_keep(PREV(op, v), src, op->n_aggs,
+                                 op->has_str ? &HEAD(v)->pstr : NULL,
+                                 op->has_str ? &HEAD(v)->pcap : NULL);
 }
 
 /* Emit what the key's change since its last emission calls for, and delete
@@ -230,14 +185,10 @@ static int settle(tide_groupagg *op, const void *key, uint32_t klen, void *v, ti
         tide_table_delete(op->t, key, klen);
         return rc ? fail(op, e, rc) : 0;
     }
-    for (size_t i = 0; i < op->n_aggs; i++)
-        if ((rc = tide_agg_result(&op->agg[i], SLOT(op, v, i), &op->out[i], e)))
-            return fail(op, e, rc);
+    if ((rc = tide_agg_slots_result(op->agg, op->agg_off, op->n_aggs, v, op->out, e)))
+        return fail(op, e, rc);
     if (h->flags & F_EMITTED) {
-        size_t i = 0;
-        while (i < op->n_aggs && same_value(&prev[i], &op->out[i]))
-            i++;
-        if (i == op->n_aggs)
+        if (tide_agg_results_same(prev, op->out, op->n_aggs))
             return 0;
         if ((rc = emit(op, TIDE_OP_UPDATE_BEFORE, key, klen, prev)) ||
             (rc = emit(op, TIDE_OP_UPDATE_AFTER, key, klen, op->out)))
@@ -303,8 +254,7 @@ static int push_one(tide_groupagg *op, const void *key, uint32_t klen, tide_op c
     if (add) {
         HEAD(v)->live++;
     } else if (--HEAD(v)->live == 0) {
-        slots_free(op, v);
-        slots_init(op, v);
+        tide_agg_slots_reset(op->agg, op->agg_off, op->n_aggs, v);
     }
     if (op->cfg.mini_batch)
         return mark_dirty(op, key, klen, v, e);
@@ -492,13 +442,8 @@ uint64_t tide_groupagg_ignored(const tide_groupagg *op)
 static void ga_snap_put_config(const tide_groupagg *op, tide_snap_w *w)
 {
     tide_snap_put_varint(w, op->n_aggs);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        const tide_groupagg_call *c = &op->calls[i];
-        bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
-        tide_snap_put_u8(w, (uint8_t)c->kind);
-        tide_snap_put_u32(w, star ? 0 : c->arg);
-        tide_snap_put_u8(w, (uint8_t)tide_type_base(star ? TIDE_TYPE_NULL : c->type));
-    }
+    for (size_t i = 0; i < op->n_aggs; i++)
+        tide_agg_call_snap_put(&op->calls[i], w);
     tide_snap_put_varint(w, op->cfg.n_inputs);
     tide_snap_put_bool(w, op->cfg.retractions);
     tide_snap_put_bool(w, op->cfg.mini_batch);
@@ -519,25 +464,10 @@ static int ga_snap_check_config(const tide_groupagg *op, tide_snap_r *r, tide_er
         return tide_snap_close(r, e);
     if (n_aggs != op->n_aggs)
         return ga_snap_differs(e, "aggregate count", (long long)n_aggs, (long long)op->n_aggs);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        const tide_groupagg_call *c = &op->calls[i];
-        bool star = c->kind == TIDE_AGG_COUNT_STAR;
-        unsigned kind = tide_snap_get_u8(r);
-        uint32_t arg = tide_snap_get_u32(r);
-        unsigned type = tide_snap_get_u8(r);
-        if (tide_snap_failed(r))
-            return tide_snap_close(r, e);
-        if (kind != (unsigned)c->kind || arg != (star ? 0 : c->arg) ||
-            type != (unsigned)tide_type_base(star ? TIDE_TYPE_NULL : c->type))
-            return tide_err_set(
-                e, TIDE_EINVAL,
-                "group aggregate: the snapshot is of another config: aggregate %zu is "
-                "%s(%s) of input %u in the snapshot, %s(%s) of input %u here",
-                i, kind < TIDE_AGG_KIND_COUNT ? tide_agg_kind_name((tide_agg_kind)kind) : "?",
-                type < TIDE_TYPE_COUNT ? tide_type_name((tide_type)type) : "?", arg,
-                tide_agg_kind_name(c->kind), star ? "*" : tide_type_name(c->type),
-                star ? 0 : c->arg);
-    }
+    int rc;
+    for (size_t i = 0; i < op->n_aggs; i++)
+        if ((rc = tide_agg_call_snap_check(&op->calls[i], i, "group aggregate", r, e)))
+            return rc;
     uint64_t n_inputs = tide_snap_get_varint(r);
     bool retractions = tide_snap_get_bool(r), mini_batch = tide_snap_get_bool(r);
     if (tide_snap_failed(r))
@@ -576,8 +506,7 @@ static int ga_snap_write(const tide_groupagg *op, uint64_t ignored, const tide_t
         tide_snap_put_i64(&w, h->live);
         tide_snap_put_u8(&w, (uint8_t)flags);
         if (flags & F_EMITTED)
-            for (size_t i = 0; i < op->n_aggs; i++)
-                tide_snap_put_value(&w, &prev[i]);
+            tide_agg_results_snap_put(prev, op->n_aggs, &w);
         for (size_t i = 0; i < op->n_aggs; i++)
             tide_agg_snap_put(&op->agg[i], v + op->agg_off[i], &w);
     }
@@ -694,14 +623,7 @@ int tide_groupagg_restore(tide_groupagg *op, const void *buf, size_t len, tide_e
         HEAD(v)->live = live;
         HEAD(v)->flags = flags & F_EMITTED;
         if (flags & F_EMITTED) {
-            for (size_t i = 0; i < op->n_aggs; i++) {
-                op->out[i] = tide_snap_get_value(&r); /* a STRING borrows the snapshot: */
-                if (op->out[i].type != op->agg[i].out_type)
-                    tide_snap_fail(&r);
-            }
-            if (tide_snap_failed(&r))
-                for (size_t i = 0; i < op->n_aggs; i++)
-                    op->out[i] = (tide_value){.type = op->agg[i].out_type, .is_null = true};
+            tide_agg_results_snap_get(op->agg, op->n_aggs, &r, op->out); /* borrowed, so */
             if ((rc = prev_store(op, v, op->out))) { /* copied into the key's buffer */
                 rc = tide_err_set(e, rc, "group aggregate: restore: out of memory");
                 break;

@@ -64,11 +64,7 @@
 
 /* One aggregate: kind (exec/agg.h), index of its argument in the pushed
  * values (not used by COUNT(*)), and the argument's type. */
-typedef struct tide_groupagg_call {
-    tide_agg_kind kind;
-    uint32_t arg;
-    tide_type type;
-} tide_groupagg_call;
+typedef tide_agg_call tide_groupagg_call;
 
 /* One output row.  Pointers are borrowed for the duration of the callback. */
 typedef struct tide_groupagg_row {

@@ -279,20 +279,12 @@ static inline tide_value *row_prev(const tide_sessagg *op, uint32_t r)
 
 static void acc_init(const tide_sessagg *op, uint32_t r)
 {
-    unsigned char *a = row_acc(op, r);
-    for (size_t i = 0; i < op->n_aggs; i++)
-        tide_agg_init(&op->agg[i], a + op->agg_off[i]);
+    tide_agg_slots_init(op->agg, op->agg_off, op->n_aggs, row_acc(op, r));
 }
 
 static void acc_reset(const tide_sessagg *op, uint32_t r)
 {
-    unsigned char *a = row_acc(op, r);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        if (op->agg[i].has_free)
-            tide_agg_free(&op->agg[i], a + op->agg_off[i]); /* re-initialises */
-        else
-            tide_agg_init(&op->agg[i], a + op->agg_off[i]);
-    }
+    tide_agg_slots_reset(op->agg, op->agg_off, op->n_aggs, row_acc(op, r));
 }
 
 /* ---- partitions ------------------------------------------------------------ */
@@ -594,65 +586,13 @@ static int emit_row(tide_sessagg *op, tide_op c, uint32_t r, const tide_value *v
     return op->cfg.emit(op->cfg.ctx, &row);
 }
 
-static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].is_null != b[i].is_null || a[i].type != b[i].type)
-            return false;
-        if (a[i].is_null)
-            continue;
-        if (a[i].type == TIDE_TYPE_DOUBLE) {
-            if (memcmp(&a[i].u.f64, &b[i].u.f64, sizeof(double)) != 0)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_BOOLEAN) {
-            if (a[i].u.b != b[i].u.b)
-                return false;
-        } else if (tide_type_is_decimal(a[i].type)) {
-            if (a[i].u.d != b[i].u.d)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_STRING) {
-            if (a[i].u.s.len != b[i].u.s.len ||
-                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
-                return false;
-        } else if (a[i].u.i64 != b[i].u.i64) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Keep src[0..n_aggs) as row r's previous results, STRING bytes copied
  * into the row's own buffer.  0 or TIDE_ENOMEM (prev unchanged). */
 static int prev_store(tide_sessagg *op, uint32_t r, const tide_value *src)
 {
-    tide_value *prev = row_prev(op, r);
-    if (!op->has_str) {
-        memcpy(prev, src, op->n_aggs * sizeof *prev);
-        return 0;
-    }
-    size_t need = 0;
-    for (size_t i = 0; i < op->n_aggs; i++)
-        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
-            need += src[i].u.s.len;
-    if (need > op->prev_scap[r]) {
-        char *nb = malloc(need);
-        if (!nb)
-            return TIDE_ENOMEM;
-        free(op->prev_str[r]);
-        op->prev_str[r] = nb;
-        op->prev_scap[r] = need;
-    }
-    char *at = op->prev_str[r];
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        prev[i] = src[i];
-        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
-            if (src[i].u.s.len)
-                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
-            prev[i].u.s.ptr = at ? at : "";
-            at += src[i].u.s.len;
-        }
-    }
-    return 0;
+    return tide_agg_results_keep(row_prev(op, r), src, op->n_aggs,
+                                 op->has_str ? &op->prev_str[r] : NULL,
+                                 op->has_str ? &op->prev_scap[r] : NULL);
 }
 
 /* One firing of row r (early, on time or late): nothing when it was
@@ -663,33 +603,26 @@ static int row_fire(tide_sessagg *op, uint32_t r)
     bool emitted = w->flags & R_EMITTED;
     if (emitted && !(w->flags & R_DIRTY))
         return 0;
-    const unsigned char *a = row_acc(op, r);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        int rc = tide_agg_result(&op->agg[i], a + op->agg_off[i], &op->out[i], NULL);
-        if (rc)
-            return rc;
-    }
+    int rc = tide_agg_slots_result(op->agg, op->agg_off, op->n_aggs, row_acc(op, r), op->out,
+                                   NULL);
+    if (rc)
+        return rc;
     tide_value *prev = row_prev(op, r);
     w->flags &= ~(uint32_t)R_DIRTY;
     w->since_fire = 0;
-    if (emitted && prev && values_equal(prev, op->out, op->n_aggs))
+    if (emitted && prev && tide_agg_results_same(prev, op->out, op->n_aggs))
         return 0;
     tide_op ops[2];
     int n = tide_trig_firing_ops(op->cfg.mode, emitted, ops);
-    for (int i = 0; i < n; i++) {
-        int rc = emit_row(op, ops[i], r, ops[i] == TIDE_OP_UPDATE_BEFORE ? prev : op->out);
-        if (rc)
+    for (int i = 0; i < n; i++)
+        if ((rc = emit_row(op, ops[i], r, ops[i] == TIDE_OP_UPDATE_BEFORE ? prev : op->out)))
             return rc;
-    }
     if (!emitted) {
         w->flags |= R_EMITTED;
         op->sess[w->sess].nemitted++;
     }
-    if (prev) {
-        int rc = prev_store(op, r, op->out);
-        if (rc)
-            return rc;
-    }
+    if (prev && (rc = prev_store(op, r, op->out)))
+        return rc;
     if (op->cfg.mode == TIDE_TRIG_DISCARDING)
         acc_reset(op, r);
     return 0;
@@ -1313,8 +1246,7 @@ int tide_sessagg_snapshot(const tide_sessagg *op, tide_buf *out, tide_err *e)
                 tide_agg_snap_put(&op->agg[i], a + op->agg_off[i], &w);
             const tide_value *prev = row_prev(op, rs[j]);
             if (prev && (flags & R_EMITTED))
-                for (size_t i = 0; i < op->n_aggs; i++)
-                    tide_snap_put_value(&w, &prev[i]);
+                tide_agg_results_snap_put(prev, op->n_aggs, &w);
         }
     }
     free(ss), free(rs);
@@ -1410,14 +1342,7 @@ static int snap_get_sess(tide_sessagg *op, tide_snap_r *r, uint32_t *last, tide_
         }
         tide_value *prev = row_prev(op, row);
         if (prev && (rf & R_EMITTED)) {
-            for (size_t i = 0; i < op->n_aggs; i++) {
-                op->out[i] = tide_snap_get_value(r); /* a STRING borrows the snapshot: */
-                if (op->out[i].type != op->agg[i].out_type)
-                    tide_snap_fail(r);
-            }
-            if (tide_snap_failed(r))
-                for (size_t i = 0; i < op->n_aggs; i++)
-                    op->out[i] = (tide_value){.type = op->agg[i].out_type, .is_null = true};
+            tide_agg_results_snap_get(op->agg, op->n_aggs, r, op->out); /* borrowed, so */
             int rc = prev_store(op, row, op->out); /* copied into the row's buffer */
             if (rc)
                 return tide_err_set(e, rc, "session aggregate: restore: out of memory");

@@ -58,7 +58,9 @@
  *
  * Aggregates are exec/agg.h's (step / merge / result / free on a state slot
  * of a->state_size bytes); a window's slots are packed back to back after
- * its header (win_acc).
+ * its header (win_acc).  The previous results are compared and kept by
+ * exec/agg.h's tide_agg_results_same / _keep, the one mechanism the
+ * session and group aggregates use too.
  */
 #include "exec/winagg.h"
 #include "base/buf.h"
@@ -642,20 +644,12 @@ static inline tide_value *win_prev(const tide_winagg *op, uint32_t idx)
 
 static void acc_init(tide_winagg *op, uint32_t idx)
 {
-    unsigned char *a = win_acc(op, idx);
-    for (size_t i = 0; i < op->n_aggs; i++)
-        tide_agg_init(&op->agg[i], a + op->agg_off[i]);
+    tide_agg_slots_init(op->agg, op->agg_off, op->n_aggs, win_acc(op, idx));
 }
 
 static void acc_reset(tide_winagg *op, uint32_t idx)
 {
-    unsigned char *a = win_acc(op, idx);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        if (op->agg[i].has_free)
-            tide_agg_free(&op->agg[i], a + op->agg_off[i]); /* re-initialises */
-        else
-            tide_agg_init(&op->agg[i], a + op->agg_off[i]);
-    }
+    tide_agg_slots_reset(op->agg, op->agg_off, op->n_aggs, win_acc(op, idx));
 }
 
 /* A new live window for interned key `key` (its refs counted), or, with key
@@ -795,65 +789,13 @@ static int emit_row(tide_winagg *op, tide_op c, uint32_t idx, int64_t start, int
     return op->cfg.emit(op->cfg.ctx, &row);
 }
 
-static bool values_equal(const tide_value *a, const tide_value *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].is_null != b[i].is_null || a[i].type != b[i].type)
-            return false;
-        if (a[i].is_null)
-            continue;
-        if (a[i].type == TIDE_TYPE_DOUBLE) {
-            if (memcmp(&a[i].u.f64, &b[i].u.f64, sizeof(double)) != 0)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_BOOLEAN) {
-            if (a[i].u.b != b[i].u.b)
-                return false;
-        } else if (tide_type_is_decimal(a[i].type)) {
-            if (a[i].u.d != b[i].u.d)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_STRING) {
-            if (a[i].u.s.len != b[i].u.s.len ||
-                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
-                return false;
-        } else if (a[i].u.i64 != b[i].u.i64) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Keep src[0..n_aggs) as window idx's previous results, STRING bytes
  * copied into the entry's own buffer.  0 or TIDE_ENOMEM (unchanged). */
 static int prev_store(tide_winagg *op, uint32_t idx, const tide_value *src)
 {
-    tide_value *prev = win_prev(op, idx);
-    if (!op->prev_str) {
-        memcpy(prev, src, op->n_aggs * sizeof *prev);
-        return 0;
-    }
-    size_t need = 0;
-    for (size_t i = 0; i < op->n_aggs; i++)
-        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING)
-            need += src[i].u.s.len;
-    if (need > op->prev_scap[idx]) {
-        char *nb = malloc(need);
-        if (!nb)
-            return TIDE_ENOMEM;
-        free(op->prev_str[idx]);
-        op->prev_str[idx] = nb;
-        op->prev_scap[idx] = need;
-    }
-    char *at = op->prev_str[idx];
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        prev[i] = src[i];
-        if (!src[i].is_null && src[i].type == TIDE_TYPE_STRING) {
-            if (src[i].u.s.len)
-                memcpy(at, src[i].u.s.ptr, src[i].u.s.len);
-            prev[i].u.s.ptr = at ? at : "";
-            at += src[i].u.s.len;
-        }
-    }
-    return 0;
+    return tide_agg_results_keep(win_prev(op, idx), src, op->n_aggs,
+                                 op->prev_str ? &op->prev_str[idx] : NULL,
+                                 op->prev_str ? &op->prev_scap[idx] : NULL);
 }
 
 /* One firing of window `idx` (early, on time or late).  Emits nothing when
@@ -864,32 +806,26 @@ static int win_fire(tide_winagg *op, uint32_t idx)
     bool emitted = w->flags & W_EMITTED;
     if (emitted && !(w->flags & W_DIRTY))
         return 0;
-    const unsigned char *a = win_acc(op, idx);
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        int rc = tide_agg_result(&op->agg[i], a + op->agg_off[i], &op->out[i], NULL);
-        if (rc)
-            return rc; /* TIDE_ERANGE: SUM(BIGINT) overflow */
-    }
+    int rc = tide_agg_slots_result(op->agg, op->agg_off, op->n_aggs, win_acc(op, idx), op->out,
+                                   NULL);
+    if (rc)
+        return rc; /* TIDE_ERANGE: SUM(BIGINT) overflow */
     tide_value *prev = win_prev(op, idx);
     w->flags &= ~(uint32_t)W_DIRTY;
     w->since_fire = 0;
-    if (emitted && prev && values_equal(prev, op->out, op->n_aggs))
+    if (emitted && prev && tide_agg_results_same(prev, op->out, op->n_aggs))
         return 0;
     tide_op ops[2];
     int n = tide_trig_firing_ops(op->cfg.mode, emitted, ops);
     for (int i = 0; i < n; i++) {
         const tide_value *v = ops[i] == TIDE_OP_UPDATE_BEFORE ? prev : op->out;
-        int rc = emit_row(op, ops[i], idx, w->start, w->end, v);
-        if (rc)
+        if ((rc = emit_row(op, ops[i], idx, w->start, w->end, v)))
             return rc;
         w = WIN(op, idx);
     }
     w->flags |= W_EMITTED;
-    if (prev) {
-        int rc = prev_store(op, idx, op->out);
-        if (rc)
-            return rc;
-    }
+    if (prev && (rc = prev_store(op, idx, op->out)))
+        return rc;
     if (op->cfg.mode == TIDE_TRIG_DISCARDING)
         acc_reset(op, idx);
     return 0;
@@ -2131,13 +2067,8 @@ void tide_winagg_snap_put_config(const tide_winagg_config *cfg, tide_snap_w *w)
     tide_snap_put_i64(w, s.gap);
     tide_snap_put_i64(w, s.offset);
     tide_snap_put_varint(w, cfg->n_aggs);
-    for (size_t i = 0; i < cfg->n_aggs; i++) {
-        const tide_winagg_call *c = &cfg->aggs[i];
-        bool star = c->kind == TIDE_AGG_COUNT_STAR; /* no argument */
-        tide_snap_put_u8(w, (uint8_t)c->kind);
-        tide_snap_put_u32(w, star ? 0 : c->arg);
-        tide_snap_put_u8(w, (uint8_t)tide_type_base(star ? TIDE_TYPE_NULL : c->type));
-    }
+    for (size_t i = 0; i < cfg->n_aggs; i++)
+        tide_agg_call_snap_put(&cfg->aggs[i], w);
     tide_snap_put_varint(w, cfg->n_inputs);
     tide_snap_put_i64(w, cfg->allowed_lateness);
     tide_snap_put_u8(w, (uint8_t)cfg->mode);
@@ -2162,6 +2093,7 @@ int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r,
     g.gap = tide_snap_get_i64(r);
     g.offset = tide_snap_get_i64(r);
     uint64_t n_aggs = tide_snap_get_varint(r);
+    int rc;
     if (tide_snap_failed(r))
         return tide_snap_close(r, e);
     if (g.kind != s.kind || g.size != s.size || g.slide != s.slide || g.gap != s.gap || g.offset != s.offset)
@@ -2175,25 +2107,9 @@ int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r,
                             (long long)s.gap, (long long)s.offset);
     if (n_aggs != cfg->n_aggs)
         return snap_differs(e, "aggregate count", (long long)n_aggs, (long long)cfg->n_aggs);
-    for (size_t i = 0; i < cfg->n_aggs; i++) {
-        const tide_winagg_call *c = &cfg->aggs[i];
-        bool star = c->kind == TIDE_AGG_COUNT_STAR;
-        unsigned kind = tide_snap_get_u8(r);
-        uint32_t arg = tide_snap_get_u32(r);
-        unsigned type = tide_snap_get_u8(r);
-        if (tide_snap_failed(r))
-            return tide_snap_close(r, e);
-        if (kind != (unsigned)c->kind || arg != (star ? 0 : c->arg) ||
-            type != (unsigned)tide_type_base(star ? TIDE_TYPE_NULL : c->type))
-            return tide_err_set(
-                e, TIDE_EINVAL,
-                "window aggregate: the snapshot is of another config: aggregate %zu is "
-                "%s(%s) of input %u in the snapshot, %s(%s) of input %u here",
-                i, kind < TIDE_AGG_KIND_COUNT ? tide_agg_kind_name((tide_agg_kind)kind) : "?",
-                type < TIDE_TYPE_COUNT ? tide_type_name((tide_type)type) : "?", arg,
-                tide_agg_kind_name(c->kind), star ? "*" : tide_type_name(c->type),
-                star ? 0 : c->arg);
-    }
+    for (size_t i = 0; i < cfg->n_aggs; i++)
+        if ((rc = tide_agg_call_snap_check(&cfg->aggs[i], i, "window aggregate", r, e)))
+            return rc;
     uint64_t n_inputs = tide_snap_get_varint(r);
     int64_t lateness = tide_snap_get_i64(r);
     unsigned mode = tide_snap_get_u8(r);
@@ -2314,8 +2230,7 @@ int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e)
             tide_agg_snap_put(&op->agg[i], a + op->agg_off[i], &w);
         const tide_value *prev = win_prev(op, refs[k].win);
         if (prev && (flags & W_EMITTED))
-            for (size_t i = 0; i < op->n_aggs; i++)
-                tide_snap_put_value(&w, &prev[i]);
+            tide_agg_results_snap_put(prev, op->n_aggs, &w);
     }
     free(refs);
     return tide_snap_end(&w, e);
@@ -2463,14 +2378,7 @@ int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *
             rc = tide_agg_snap_get(&op->agg[i], a + op->agg_off[i], &r, e);
         tide_value *prev = win_prev(op, idx);
         if (!rc && prev && (flags & W_EMITTED)) {
-            for (size_t i = 0; i < op->n_aggs; i++) {
-                op->out[i] = tide_snap_get_value(&r); /* a STRING borrows the snapshot: */
-                if (op->out[i].type != op->agg[i].out_type)
-                    tide_snap_fail(&r);
-            }
-            if (tide_snap_failed(&r))
-                for (size_t i = 0; i < op->n_aggs; i++)
-                    op->out[i] = (tide_value){.type = op->agg[i].out_type, .is_null = true};
+            tide_agg_results_snap_get(op->agg, op->n_aggs, &r, op->out); /* borrowed, so */
             if (prev_store(op, idx, op->out)) /* copied into the entry's buffer */
                 rc = tide_err_set(e, TIDE_ENOMEM, "window aggregate: restore: out of memory");
         }

@@ -54,11 +54,7 @@
 /* One aggregate: its kind (exec/agg.h: COUNT_STAR, COUNT, SUM, MIN, MAX,
  * AVG, COUNT_DISTINCT, APPROX_COUNT_DISTINCT), the index of its argument in
  * the pushed values (not used by COUNT(*)), and the argument's type. */
-typedef struct tide_winagg_call {
-    tide_agg_kind kind;
-    uint32_t arg;
-    tide_type type;
-} tide_winagg_call;
+typedef tide_agg_call tide_winagg_call;
 
 /* One output row.  All pointers are borrowed for the duration of the
  * callback only. */

@@ -951,6 +951,143 @@ static void test_table_snapshot_of_states(void)
     tide_buf_free(&b);
 }
 
+/* ---- the operators' shared mechanism: results compared and kept ---------- */
+
+static tide_value vi(tide_type t, int64_t x) { return (tide_value){.type = t, .u.i64 = x}; }
+static tide_value vf(double x) { return (tide_value){.type = TIDE_TYPE_DOUBLE, .u.f64 = x}; }
+static tide_value vs(const char *p, uint32_t n)
+{
+    return (tide_value){.type = TIDE_TYPE_STRING, .u.s = {p, n}};
+}
+static tide_value vnull(tide_type t) { return (tide_value){.type = t, .is_null = true}; }
+
+/* tide_agg_results_same: each pair with the answer SQL's IS NOT DISTINCT
+ * FROM gives, except that DOUBLEs compare by their bits (a result that
+ * changed from 0.0 to -0.0 is a change to emit), and values of different
+ * types always differ. */
+static void test_results_same(void)
+{
+    char ab1[] = "ab", ab2[] = "ab";
+    tide_type d2 = tide_type_decimal(10, 2), d3 = tide_type_decimal(10, 3);
+    struct {
+        tide_value a, b;
+        bool same;
+    } cases[] = {
+        {vi(TIDE_TYPE_BIGINT, 7), vi(TIDE_TYPE_BIGINT, 7), true},
+        {vi(TIDE_TYPE_BIGINT, 7), vi(TIDE_TYPE_BIGINT, -7), false},
+        {vi(TIDE_TYPE_BIGINT, 7), vi(TIDE_TYPE_TIMESTAMP, 7), false},
+        {vi(TIDE_TYPE_TIMESTAMP, 1), vi(TIDE_TYPE_TIMESTAMP, 1), true},
+        {vnull(TIDE_TYPE_BIGINT), vnull(TIDE_TYPE_BIGINT), true},
+        {vnull(TIDE_TYPE_BIGINT), vi(TIDE_TYPE_BIGINT, 0), false},
+        {vi(TIDE_TYPE_BIGINT, 0), vnull(TIDE_TYPE_BIGINT), false},
+        {vnull(TIDE_TYPE_BIGINT), vnull(TIDE_TYPE_DOUBLE), false},
+        {vf(NAN), vf(NAN), true},
+        {vf(0.0), vf(-0.0), false},
+        {vf(1.5), vf(1.5), true},
+        {vf(1.5), vf(1.25), false},
+        {{.type = TIDE_TYPE_BOOLEAN, .u.b = true}, {.type = TIDE_TYPE_BOOLEAN, .u.b = true}, true},
+        {{.type = TIDE_TYPE_BOOLEAN, .u.b = true}, {.type = TIDE_TYPE_BOOLEAN, .u.b = false}, false},
+        {{.type = d2, .u.d = 12345}, {.type = d2, .u.d = 12345}, true},
+        {{.type = d2, .u.d = (tide_i128)1 << 100}, {.type = d2, .u.d = ((tide_i128)1 << 100) + 1},
+         false},
+        {{.type = d2, .u.d = 12345}, {.type = d3, .u.d = 12345}, false},
+        {vs(ab1, 2), vs(ab2, 2), true},
+        {vs(ab1, 2), vs("ac", 2), false},
+        {vs(ab1, 2), vs(ab1, 1), false},
+        {vs(NULL, 0), vs("", 0), true},
+        {vs("x", 1), vnull(TIDE_TYPE_STRING), false},
+    };
+    size_t nc = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < nc; i++) {
+        TT_ASSERT_MSG(tide_agg_results_same(&cases[i].a, &cases[i].b, 1) == cases[i].same,
+                      "case %zu", i);
+        TT_ASSERT_MSG(tide_agg_results_same(&cases[i].b, &cases[i].a, 1) == cases[i].same,
+                      "case %zu reversed", i);
+    }
+    /* rows: the same when every column is; any one column differing differs */
+    tide_value a[24], b[24];
+    size_t n = 0;
+    for (size_t i = 0; i < nc; i++)
+        if (cases[i].same) {
+            a[n] = cases[i].a;
+            b[n++] = cases[i].b;
+        }
+    TT_ASSERT(tide_agg_results_same(a, b, n));
+    TT_ASSERT(tide_agg_results_same(a, b, 0));
+    for (size_t i = 0; i < nc; i++) {
+        if (cases[i].same)
+            continue;
+        for (size_t at = 0; at < n; at += 3) {
+            tide_value x = a[at], y = b[at];
+            a[at] = cases[i].a;
+            b[at] = cases[i].b;
+            TT_ASSERT_MSG(!tide_agg_results_same(a, b, n), "case %zu at column %zu", i, at);
+            a[at] = x;
+            b[at] = y;
+        }
+    }
+}
+
+/* tide_agg_results_keep: random rows of STRING (NULL, empty, long), BIGINT
+ * and DOUBLE results kept one after another into one row and its buffer;
+ * after each keep the source strings are scribbled over (as the next step
+ * of a MIN/MAX would change the state they borrow), and the kept row must
+ * still be the model's copy taken before. */
+static void test_results_keep(void)
+{
+    enum { N = 5 };
+    tide_value prev[N];
+    char *buf = NULL;
+    size_t cap = 0, cap_max = 0;
+    uint64_t seed = 0x6b656570ull;
+    for (int round = 0; round < 2000; round++) {
+        char src_bytes[N][40];
+        tide_value src[N];
+        char model[N][40];
+        uint32_t mlen[N];
+        bool mnull[N];
+        for (int i = 0; i < N; i++) {
+            uint64_t r = tt_rand(&seed);
+            if (i == 3) {
+                src[i] = r % 5 ? vi(TIDE_TYPE_BIGINT, (int64_t)(r >> 8)) : vnull(TIDE_TYPE_BIGINT);
+            } else if (i == 4) {
+                src[i] = vf((double)(r >> 11));
+            } else if (r % 6 == 0) {
+                src[i] = vnull(TIDE_TYPE_STRING);
+            } else {
+                uint32_t len = (uint32_t)((r >> 8) % 40);
+                for (uint32_t k = 0; k < len; k++)
+                    src_bytes[i][k] = (char)('a' + (tt_rand(&seed) % 26));
+                src[i] = vs(len ? src_bytes[i] : NULL, len);
+            }
+            mnull[i] = src[i].is_null;
+            mlen[i] = src[i].type == TIDE_TYPE_STRING && !mnull[i] ? src[i].u.s.len : 0;
+            if (mlen[i])
+                memcpy(model[i], src[i].u.s.ptr, mlen[i]);
+        }
+        TT_OK(tide_agg_results_keep(prev, src, N, &buf, &cap));
+        tide_value orig[N];
+        memcpy(orig, src, sizeof src);
+        memset(src_bytes, '#', sizeof src_bytes); /* the state moves on */
+        for (int i = 0; i < N; i++) {
+            TT_ASSERT(prev[i].type == orig[i].type && prev[i].is_null == mnull[i]);
+            if (i < 3 && !mnull[i]) {
+                TT_ASSERT(prev[i].u.s.len == mlen[i] && prev[i].u.s.ptr != NULL);
+                TT_ASSERT(!mlen[i] || memcmp(prev[i].u.s.ptr, model[i], mlen[i]) == 0);
+            }
+        }
+        TT_ASSERT(tide_agg_results_same(&prev[3], &orig[3], 2));
+        TT_ASSERT(cap >= cap_max); /* the buffer is reused, grown only when too small */
+        cap_max = cap;
+    }
+    TT_ASSERT(cap_max > 0 && cap_max <= 3 * 39);
+    free(buf);
+    /* without a buffer (no STRING results): a plain copy */
+    tide_value s2[2] = {vi(TIDE_TYPE_BIGINT, 5), vnull(TIDE_TYPE_DOUBLE)}, p2[2];
+    TT_OK(tide_agg_results_keep(p2, s2, 2, NULL, NULL));
+    TT_ASSERT(memcmp(p2, s2, sizeof s2) == 0);
+}
+
 int main(void)
 {
     TT_RUN(test_bind);
@@ -964,5 +1101,7 @@ int main(void)
     TT_RUN(test_hll_accuracy);
     TT_RUN(test_hll_merge_is_union);
     TT_RUN(test_table_snapshot_of_states);
+    TT_RUN(test_results_same);
+    TT_RUN(test_results_keep);
     TT_DONE();
 }
