@@ -246,31 +246,42 @@ static bool stop_asked(vrun *r)
     return q;
 }
 
-/* One run: 0 when it ended (input ended or stopped), else its error.
- * *progressed: it completed a checkpoint. */
-static int run_once(vrun *r, bool *progressed, tide_err *e)
+/* The version's SQL compiled and planned with its own output and start,
+ * as its process runs it (the server plans it too, for its watcher);
+ * `out`: create its output topic first.  On an error *c is freed. */
+static int plan_version(vrun *r, bool out, compiled *c, tide_err *e)
 {
     tide_srv *s = r->srv;
-    *progressed = false;
+    memset(c, 0, sizeof *c);
     tide_ver_info v;
     int rc = tide_ver_read(s->datadir, r->job, r->version, &v, e);
     char *sql = NULL;
     size_t len = 0;
     if (rc || (rc = tide_ver_sql(s->datadir, r->job, r->version, &sql, &len, e)) != 0)
         return rc;
-    if ((rc = ensure_topic(s->datadir, r->unit, e)) != 0) {
+    if (out && (rc = ensure_topic(s->datadir, r->unit, e)) != 0) {
         free(sql);
         return rc;
     }
     tide_sql_phys_opts o;
     phys_opts(s, &v, r->unit, r->unit, &o);
-    compiled c;
     char name[UNIT_CAP + 8];
     snprintf(name, sizeof name, "%s.sql", r->unit);
-    if ((rc = compile_plan(&c, sql, len, name, &o, e)) != 0) {
-        compiled_free(&c);
+    if ((rc = compile_plan(c, sql, len, name, &o, e)) != 0)
+        compiled_free(c);
+    return rc;
+}
+
+/* One run: 0 when it ended (input ended or stopped), else its error.
+ * *progressed: it completed a checkpoint. */
+static int run_once(vrun *r, bool *progressed, tide_err *e)
+{
+    tide_srv *s = r->srv;
+    *progressed = false;
+    compiled c;
+    int rc = plan_version(r, true, &c, e);
+    if (rc)
         return rc;
-    }
     tide_coord_cfg cc = {.datadir = s->datadir,
                          .job = r->unit,
                          .interval_ms = s->cfg.checkpoint_ms,
@@ -346,20 +357,12 @@ static int run_child(vrun *r, bool *progressed, tide_err *e)
     *progressed = false;
     /* the SQL planned here too, as the child plans it: the watcher's map
      * from checkpoint to sources */
-    tide_ver_info v;
-    char *sql = NULL;
-    size_t len = 0;
-    int rc = tide_ver_read(s->datadir, r->job, r->version, &v, e);
-    if (rc || (rc = tide_ver_sql(s->datadir, r->job, r->version, &sql, &len, e)) != 0)
-        return rc;
-    tide_sql_phys_opts o;
-    phys_opts(s, &v, r->unit, r->unit, &o);
     compiled c;
-    char name[UNIT_CAP + 8];
-    snprintf(name, sizeof name, "%s.sql", r->unit);
     tide_coord *w = NULL;
-    if ((rc = compile_plan(&c, sql, len, name, &o, e)) != 0 ||
-        (rc = tide_coord_watch(&w, s->datadir, r->unit, c.spec, e)) != 0) {
+    int rc = plan_version(r, false, &c, e);
+    if (rc)
+        return rc;
+    if ((rc = tide_coord_watch(&w, s->datadir, r->unit, c.spec, e)) != 0) {
         compiled_free(&c);
         return rc;
     }
@@ -552,11 +555,8 @@ static vrun *find_run(tide_srv *s, const char *job, int64_t version, size_t *at)
     return NULL;
 }
 
-static int start_run(tide_srv *s, const char *job, int64_t version, tide_err *e)
+static void vrun_init(vrun *r, tide_srv *s, const char *job, int64_t version)
 {
-    vrun *r = calloc(1, sizeof *r);
-    if (!r)
-        return tide_err_set(e, TIDE_ENOMEM, "out of memory");
     r->srv = s;
     snprintf(r->job, sizeof r->job, "%s", job);
     r->version = version;
@@ -564,6 +564,14 @@ static int start_run(tide_srv *s, const char *job, int64_t version, tide_err *e)
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->counts.watermark = TIDE_TS_MIN;
+}
+
+static int start_run(tide_srv *s, const char *job, int64_t version, tide_err *e)
+{
+    vrun *r = calloc(1, sizeof *r);
+    if (!r)
+        return tide_err_set(e, TIDE_ENOMEM, "out of memory");
+    vrun_init(r, s, job, version);
     pthread_mutex_lock(&s->mu);
     if (s->stopping || find_run(s, job, version, NULL)) {
         pthread_mutex_unlock(&s->mu);
@@ -1742,14 +1750,7 @@ int tide_srv_version_open(tide_srv_version **out, const tide_srv_cfg *cfg, const
     if (x->srv.cfg.checkpoint_ms <= 0)
         x->srv.cfg.checkpoint_ms = 1000;
     pthread_mutex_init(&x->srv.mu, NULL);
-    vrun *r = &x->run;
-    r->srv = &x->srv;
-    snprintf(r->job, sizeof r->job, "%s", job);
-    r->version = version;
-    tide_ver_unit_name(job, version, r->unit, sizeof r->unit);
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    r->counts.watermark = TIDE_TS_MIN;
+    vrun_init(&x->run, &x->srv, job, version);
     *out = x;
     return 0;
 }
