@@ -212,6 +212,18 @@ typedef struct tide_agg_call {
     tide_type type;
 } tide_agg_call;
 
+/* Bind calls[0, n) into aggs[0, n) (flags as tide_agg_bind_kind's) and lay
+ * their slots out back to back: off[i] gets slot i's offset, from *size on,
+ * and *size grows by each slot's state_size.  0, or the first failed
+ * bind's error. */
+int tide_agg_bind_calls(const tide_agg_call *calls, size_t n, unsigned flags, tide_agg *aggs,
+                        size_t *off, size_t *size, tide_err *e);
+
+/* Whether a result of calls[0, n) borrows its state (MIN or MAX of a
+ * STRING): results kept past the next step need a buffer then
+ * (tide_agg_results_keep). */
+bool tide_agg_calls_borrow(const tide_agg_call *calls, size_t n);
+
 /* The slots of aggs[0, n) in the region at `base`, slot i at base + off[i]:
  * initialise them (never allocates) / release their out-of-line state and
  * initialise them again (tide_agg_free) / compute their results into
