@@ -111,12 +111,13 @@ static const char server_usage[] =
     "                   [--parallelism P] [--max-restarts N] [--restart-backoff DUR]\n"
     "\n"
     "Run every deployed job version of the data directory (tide deploy), each in\n"
-    "a process of its own with checkpoints, restart a failed (or killed) one from\n"
-    "its last checkpoint (with backoff; failed after 5 failures in a row), and serve the\n"
-    "HTTP API the other commands use (tide deploy, promote, query, verify, job\n"
-    "stop), the Prometheus metrics at /metrics and the dashboard at /.  One\n"
-    "server per data directory.  SIGTERM or Ctrl-C stops every version with a\n"
-    "final checkpoint; the next server resumes them.\n"
+    "a process of its own with checkpoints, restart a failed (or killed) one\n"
+    "from its last checkpoint (with backoff; failed after 5 failures in a row),\n"
+    "and serve the HTTP API the other commands use (tide deploy, promote, query,\n"
+    "verify, job stop), the Prometheus metrics at /metrics and the dashboard at\n"
+    "/.  One server per data directory.  SIGTERM or Ctrl-C stops every version\n"
+    "with a final checkpoint; the next server resumes them (a second one: at\n"
+    "once, the versions resume from their last checkpoints).\n"
     "\n"
     "Options:\n"
     "  --listen ADDR:PORT   default 127.0.0.1:7600 (port 0: any free port); an\n"
@@ -150,6 +151,21 @@ static void *stop_on_signal(void *arg)
         if (sigwait(&set, &sig) == 0)
             tide_srv_version_stop(x);
     }
+    return NULL;
+}
+
+/* While the server stops: a second SIGTERM or Ctrl-C ends it at once (the
+ * versions' processes die with it and resume from their last checkpoints
+ * with the next server: nothing committed is lost). */
+static void *exit_on_signal(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+    while (sigwait(set, &sig) != 0) {
+    }
+    fprintf(stderr, "tide server: %s again: exiting at once (the versions resume from their last checkpoints)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    _exit(TIDE_CLI_RUNTIME);
     return NULL;
 }
 
@@ -246,8 +262,11 @@ int tide_cli_server(int argc, char **argv, const char *datadir)
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }
-    fprintf(stderr, "tide server: %s: stopping every job version with a final checkpoint\n",
+    fprintf(stderr, "tide server: %s: stopping every job version with a final checkpoint (again: at once)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    pthread_t th;
+    if (pthread_create(&th, NULL, exit_on_signal, &set) == 0)
+        pthread_detach(th);
     tide_srv_stop(s);
     fprintf(stderr, "tide server: stopped\n");
     return TIDE_CLI_OK;
