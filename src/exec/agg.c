@@ -1831,63 +1831,6 @@ bool tide_agg_calls_borrow(const tide_agg_call *calls, size_t n)
     return false;
 }
 
-void tide_agg_slots_init(const tide_agg *aggs, const size_t *off, size_t n, void *base)
-{
-    unsigned char *b = base;
-    for (size_t i = 0; i < n; i++)
-        tide_agg_init(&aggs[i], b + off[i]);
-}
-
-void tide_agg_slots_reset(const tide_agg *aggs, const size_t *off, size_t n, void *base)
-{
-    unsigned char *b = base;
-    for (size_t i = 0; i < n; i++) {
-        if (aggs[i].has_free)
-            tide_agg_free(&aggs[i], b + off[i]); /* re-initialises */
-        else
-            tide_agg_init(&aggs[i], b + off[i]);
-    }
-}
-
-int tide_agg_slots_result(const tide_agg *aggs, const size_t *off, size_t n, const void *base,
-                          tide_value *out, tide_err *e)
-{
-    const unsigned char *b = base;
-    for (size_t i = 0; i < n; i++) {
-        int rc = tide_agg_result(&aggs[i], b + off[i], &out[i], e);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-bool tide_agg_results_same(const tide_value *a, const tide_value *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].is_null != b[i].is_null || a[i].type != b[i].type)
-            return false;
-        if (a[i].is_null)
-            continue;
-        if (a[i].type == TIDE_TYPE_DOUBLE) {
-            if (memcmp(&a[i].u.f64, &b[i].u.f64, sizeof(double)) != 0)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_BOOLEAN) {
-            if (a[i].u.b != b[i].u.b)
-                return false;
-        } else if (tide_type_is_decimal(a[i].type)) {
-            if (a[i].u.d != b[i].u.d)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_STRING) {
-            if (a[i].u.s.len != b[i].u.s.len ||
-                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
-                return false;
-        } else if (a[i].u.i64 != b[i].u.i64) { /* BIGINT, TIMESTAMP */
-            return false;
-        }
-    }
-    return true;
-}
-
 int tide_agg_results_keep(tide_value *prev, const tide_value *src, size_t n, char **buf,
                           size_t *cap)
 {

@@ -254,7 +254,8 @@ static int push_one(tide_groupagg *op, const void *key, uint32_t klen, tide_op c
     if (add) {
         HEAD(v)->live++;
     } else if (--HEAD(v)->live == 0) {
-        tide_agg_slots_reset(op->agg, op->agg_off, op->n_aggs, v);
+        slots_free(op, v); /* (nothing to free in most configs: any_free) */
+        slots_init(op, v);
     }
     if (op->cfg.mini_batch)
         return mark_dirty(op, key, klen, v, e);

@@ -1,8 +1,10 @@
 /*
  * node_keyed.h - what the keyed aggregation nodes (node_winagg,
- * node_groupagg) share: the push arrays of a batch's rows (keys encoded by
- * data/key.h, event times, boxed values, ops) and the writing of result
- * rows (decoded keys, values) into output batches.  Internal to exec/.
+ * node_groupagg, node_preagg's global node) share: the push arrays of a
+ * batch's rows (keys encoded by data/key.h, event times, boxed values,
+ * ops), the checks and argument types of their aggregates, their output
+ * schema, and the writing of result rows (decoded keys, window bounds,
+ * values) into output batches sent on port 0.  Internal to exec/.
  *
  * The hot case has a fast path: one BIGINT/TIMESTAMP key
  * column, no value columns, rows given as one run without NULL key or time:
