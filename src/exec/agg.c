@@ -954,9 +954,10 @@ static void ms_destroy(ms *m, vclass c)
     free(m);
 }
 
-/* Add `cnt` (> 0) occurrences of v. */
-static int ms_add(const tide_agg *a, msm_st *s, const aval *v, int64_t cnt, tide_err *e)
+/* Add `cnt` (> 0) occurrences of v to the msm_st `st`. */
+static int ms_add(const tide_agg *a, void *st, const aval *v, int64_t cnt, tide_err *e)
 {
+    msm_st *s = st;
     vclass c = class_of(a->in_type);
     ms *m = s->m;
     if (!m) {
@@ -1118,7 +1119,13 @@ static int msm_encode(const tide_agg *a, const void *st, tide_buf *out)
     return ms_encode_inorder(m, class_of(a->in_type), m->root, out);
 }
 
-static int msm_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
+/* The encoding of a counted set (the multiset here, COUNT(DISTINCT)'s set):
+ * the number of values, then each value with its count (> 0), as `add`
+ * (ms_add, cd_add) takes them back. */
+typedef int (*counted_add_fn)(const tide_agg *a, void *st, const aval *v, int64_t cnt,
+                              tide_err *e);
+
+static int decode_counted(const tide_agg *a, void *st, rd *r, counted_add_fn add, tide_err *e)
 {
     uint64_t n = rd_varint(r);
     for (uint64_t i = 0; i < n && !r->bad; i++) {
@@ -1128,11 +1135,16 @@ static int msm_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
             r->bad = true;
             break;
         }
-        int rc = ms_add(a, st, &k, (int64_t)cnt, e);
+        int rc = add(a, st, &k, (int64_t)cnt, e);
         if (rc)
             return rc;
     }
     return 0;
+}
+
+static int msm_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
+{
+    return decode_counted(a, st, r, ms_add, e);
 }
 
 static const tide_agg_vtable msm_vt = {init_zero,  msm_step, msm_retract, msm_merge,
@@ -1197,17 +1209,25 @@ static int cd_lookup(const tide_agg *a, tide_table *t, const aval *v, int64_t **
     return rc;
 }
 
-static int cd_add(const tide_agg *a, cd_st *s, const aval *v, int64_t n, tide_err *e)
+/* The state's set, created on the first value. */
+static int cd_set(const tide_agg *a, cd_st *s, tide_err *e)
 {
-    if (!s->set) {
-        tide_table_key_mode mode =
-            class_of(a->in_type) == CL_STR ? TIDE_TABLE_KEY_BYTES : TIDE_TABLE_KEY_U64;
-        int rc = tide_table_create(&s->set, mode, sizeof(int64_t), 0, e);
-        if (rc)
-            return rc;
-    }
+    if (s->set)
+        return 0;
+    tide_table_key_mode mode =
+        class_of(a->in_type) == CL_STR ? TIDE_TABLE_KEY_BYTES : TIDE_TABLE_KEY_U64;
+    return tide_table_create(&s->set, mode, sizeof(int64_t), 0, e);
+}
+
+/* Add `n` (> 0) occurrences of v to the cd_st `st`. */
+static int cd_add(const tide_agg *a, void *st, const aval *v, int64_t n, tide_err *e)
+{
+    cd_st *s = st;
+    int rc = cd_set(a, s, e);
+    if (rc)
+        return rc;
     int64_t *cnt;
-    int rc = cd_lookup(a, s->set, v, &cnt, true, e);
+    rc = cd_lookup(a, s->set, v, &cnt, true, e);
     if (rc)
         return rc;
     *cnt += n;
@@ -1265,14 +1285,9 @@ static int cd_merge(const tide_agg *a, void *dst, const void *src, tide_err *e)
      * inserting them so into a table of the same hash that fills up or grows
      * meanwhile piles them into long clusters (measured: 50k values into a
      * set of 24k took 0.64 s, 0.008 s with this reserve) */
-    if (!d->set) {
-        tide_table_key_mode mode =
-            class_of(a->in_type) == CL_STR ? TIDE_TABLE_KEY_BYTES : TIDE_TABLE_KEY_U64;
-        int rc = tide_table_create(&d->set, mode, sizeof(int64_t), 0, e);
-        if (rc)
-            return rc;
-    }
-    int rc = tide_table_reserve(d->set, tide_table_count(d->set) + tide_table_count(s->set), e);
+    int rc = cd_set(a, d, e);
+    if (!rc)
+        rc = tide_table_reserve(d->set, tide_table_count(d->set) + tide_table_count(s->set), e);
     if (rc)
         return rc;
     tide_table_iter it = {0};
@@ -1329,19 +1344,7 @@ static int cd_encode(const tide_agg *a, const void *st, tide_buf *out)
 
 static int cd_decode(const tide_agg *a, void *st, rd *r, tide_err *e)
 {
-    uint64_t n = rd_varint(r);
-    for (uint64_t i = 0; i < n && !r->bad; i++) {
-        aval k = rd_aval(r, class_of(a->in_type));
-        uint64_t cnt = rd_varint(r);
-        if (r->bad || cnt == 0 || cnt > INT64_MAX) {
-            r->bad = true;
-            break;
-        }
-        int rc = cd_add(a, st, &k, (int64_t)cnt, e);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return decode_counted(a, st, r, cd_add, e);
 }
 
 static const tide_agg_vtable cd_vt = {init_zero, cd_step, cd_retract, cd_merge,
@@ -1806,61 +1809,26 @@ int tide_agg_snap_get(const tide_agg *a, void *state, tide_snap_r *r, tide_err *
 
 /* ---- what the aggregating operators share -------------------------------------- */
 
-void tide_agg_slots_init(const tide_agg *aggs, const size_t *off, size_t n, void *base)
+int tide_agg_bind_calls(const tide_agg_call *calls, size_t n, unsigned flags, tide_agg *aggs,
+                        size_t *off, size_t *size, tide_err *e)
 {
-    unsigned char *b = base;
-    for (size_t i = 0; i < n; i++)
-        tide_agg_init(&aggs[i], b + off[i]);
-}
-
-void tide_agg_slots_reset(const tide_agg *aggs, const size_t *off, size_t n, void *base)
-{
-    unsigned char *b = base;
     for (size_t i = 0; i < n; i++) {
-        if (aggs[i].has_free)
-            tide_agg_free(&aggs[i], b + off[i]); /* re-initialises */
-        else
-            tide_agg_init(&aggs[i], b + off[i]);
-    }
-}
-
-int tide_agg_slots_result(const tide_agg *aggs, const size_t *off, size_t n, const void *base,
-                          tide_value *out, tide_err *e)
-{
-    const unsigned char *b = base;
-    for (size_t i = 0; i < n; i++) {
-        int rc = tide_agg_result(&aggs[i], b + off[i], &out[i], e);
+        int rc = tide_agg_bind_kind(&aggs[i], calls[i].kind, calls[i].type, flags, e);
         if (rc)
             return rc;
+        off[i] = *size;
+        *size += (aggs[i].state_size + 7) & ~(size_t)7;
     }
     return 0;
 }
 
-bool tide_agg_results_same(const tide_value *a, const tide_value *b, size_t n)
+bool tide_agg_calls_borrow(const tide_agg_call *calls, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (a[i].is_null != b[i].is_null || a[i].type != b[i].type)
-            return false;
-        if (a[i].is_null)
-            continue;
-        if (a[i].type == TIDE_TYPE_DOUBLE) {
-            if (memcmp(&a[i].u.f64, &b[i].u.f64, sizeof(double)) != 0)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_BOOLEAN) {
-            if (a[i].u.b != b[i].u.b)
-                return false;
-        } else if (tide_type_is_decimal(a[i].type)) {
-            if (a[i].u.d != b[i].u.d)
-                return false;
-        } else if (a[i].type == TIDE_TYPE_STRING) {
-            if (a[i].u.s.len != b[i].u.s.len ||
-                (a[i].u.s.len && memcmp(a[i].u.s.ptr, b[i].u.s.ptr, a[i].u.s.len) != 0))
-                return false;
-        } else if (a[i].u.i64 != b[i].u.i64) { /* BIGINT, TIMESTAMP */
-            return false;
-        }
-    }
-    return true;
+    for (size_t i = 0; i < n; i++)
+        if ((calls[i].kind == TIDE_AGG_MIN || calls[i].kind == TIDE_AGG_MAX) &&
+            calls[i].type == TIDE_TYPE_STRING)
+            return true;
+    return false;
 }
 
 int tide_agg_results_keep(tide_value *prev, const tide_value *src, size_t n, char **buf,

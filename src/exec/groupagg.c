@@ -254,7 +254,8 @@ static int push_one(tide_groupagg *op, const void *key, uint32_t klen, tide_op c
     if (add) {
         HEAD(v)->live++;
     } else if (--HEAD(v)->live == 0) {
-        tide_agg_slots_reset(op->agg, op->agg_off, op->n_aggs, v);
+        slots_free(op, v); /* (nothing to free in most configs: any_free) */
+        slots_init(op, v);
     }
     if (op->cfg.mini_batch)
         return mark_dirty(op, key, klen, v, e);
@@ -283,6 +284,7 @@ int tide_groupagg_create(const tide_groupagg_config *cfg, tide_groupagg **out, t
         goto nomem;
     memcpy(op->calls, cfg->aggs, cfg->n_aggs * sizeof *op->calls);
     op->cfg.aggs = op->calls;
+    op->has_str = op->any_free = tide_agg_calls_borrow(op->calls, op->n_aggs);
     op->prev_off = sizeof(ga_head);
     size_t off = op->prev_off + cfg->n_aggs * sizeof(tide_value);
     off = (off + 7) & ~(size_t)7;
@@ -294,8 +296,6 @@ int tide_groupagg_create(const tide_groupagg_config *cfg, tide_groupagg **out, t
                               i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
             goto fail;
         }
-        if ((c->kind == TIDE_AGG_MIN || c->kind == TIDE_AGG_MAX) && c->type == TIDE_TYPE_STRING)
-            op->has_str = op->any_free = true;
         if ((rc = tide_agg_bind_kind(&op->agg[i], c->kind, c->type,
                                      cfg->retractions ? TIDE_AGG_RETRACTABLE : 0, e)))
             goto fail;

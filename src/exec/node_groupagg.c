@@ -22,18 +22,13 @@ static int check(const tide_node_groupagg_cfg *c, tide_err *e)
 {
     if (!c->in || c->n_aggs == 0 || !c->aggs)
         return tide_err_set(e, TIDE_EINVAL, "groupagg node: needs an input schema and aggregates");
-    for (uint32_t i = 0; i < c->n_aggs; i++)
-        if (c->aggs[i].kind != TIDE_AGG_COUNT_STAR &&
-            (c->aggs[i].arg >= c->n_values || c->value_cols[c->aggs[i].arg] >= tide_schema_ncols(c->in)))
-            return tide_err_set(e, TIDE_EINVAL, "groupagg node: aggregate %u reads value %u of %u", i,
-                                c->aggs[i].arg, c->n_values);
-    return 0;
+    return tide_node_keyed_check_aggs(c->aggs, c->n_aggs, c->in, c->value_cols, c->n_values,
+                                      "groupagg node", e);
 }
 
 static tide_type arg_type(const tide_node_groupagg_cfg *c, uint32_t i)
 {
-    return c->aggs[i].kind == TIDE_AGG_COUNT_STAR ? TIDE_TYPE_NULL
-                                                  : tide_schema_col(c->in, c->value_cols[c->aggs[i].arg])->type;
+    return tide_node_keyed_arg_type(&c->aggs[i], c->in, c->value_cols);
 }
 
 int tide_node_groupagg_schema(const tide_node_groupagg_cfg *c, uint32_t port, tide_schema **out,
@@ -45,21 +40,8 @@ int tide_node_groupagg_schema(const tide_node_groupagg_cfg *c, uint32_t port, ti
         return rc;
     if (port != 0)
         return tide_err_set(e, TIDE_EINVAL, "groupagg node: no output %u", port);
-    tide_agg_kind *kinds = calloc(c->n_aggs, sizeof *kinds);
-    tide_type *types = calloc(c->n_aggs, sizeof *types);
-    if (!kinds || !types) {
-        rc = tide_err_set(e, TIDE_ENOMEM, "groupagg node: out of memory");
-    } else {
-        for (uint32_t i = 0; i < c->n_aggs; i++) {
-            kinds[i] = c->aggs[i].kind;
-            types[i] = arg_type(c, i);
-        }
-        rc = tide_node_keyed_schema(c->in, c->key_cols, c->n_keys, false, kinds, types, c->n_aggs,
-                                    c->agg_names, out, e);
-    }
-    free(kinds);
-    free(types);
-    return rc;
+    return tide_node_keyed_schema(c->in, c->key_cols, c->n_keys, false, c->aggs, c->n_aggs,
+                                  c->value_cols, c->agg_names, out, e);
 }
 
 unsigned tide_node_groupagg_flags(const tide_node_groupagg_cfg *c, uint32_t port)
@@ -81,28 +63,11 @@ static void groupagg_free(void *self)
     free(s);
 }
 
-static int flush(groupagg_node *s, tide_err *e)
-{
-    if (tide_cbatch_rows(s->out) == 0)
-        return 0;
-    int rc = tide_node_emit(s->cx, 0, s->out, NULL, tide_cbatch_rows(s->out), e);
-    tide_cbatch_reset(s->out);
-    return rc;
-}
-
 static int on_row(void *ctx, const tide_groupagg_row *r)
 {
     groupagg_node *s = ctx;
-    tide_cbatch *b = s->out;
-    int rc;
-    if (tide_cbatch_full(b) && (rc = flush(s, &s->err)) != 0)
-        return rc;
-    uint32_t row = 0, nk = s->cfg->n_keys;
-    tide_cbatch_add_row(b, &row);
-    tide_cbatch_set_op(b, row, r->op);
-    if (nk && (rc = tide_node_keyed_put_key(&s->k, b, row, r->key, r->key_len, &s->err)) != 0)
-        return rc;
-    return tide_node_keyed_put_vals(b, row, nk, r->vals, r->n_vals, &s->err);
+    return tide_node_keyed_put_row(&s->k, s->cx, s->out, r->op, r->key, r->key_len, NULL, r->vals,
+                                   r->n_vals, &s->err);
 }
 
 int tide_node_groupagg_make(void *cfg, uint32_t instance, uint32_t parallelism, void **self, tide_err *e)
@@ -153,16 +118,6 @@ fail:
     return rc;
 }
 
-static int failed(groupagg_node *s, int rc, tide_err *e)
-{
-    if (tide_err_failed(&s->err)) {
-        *e = s->err;
-        tide_err_clear(&s->err);
-        return e->code;
-    }
-    return rc;
-}
-
 static int groupagg_batch(void *self, uint32_t in, const tide_cbatch *b, const uint32_t *sel, uint32_t n,
                           tide_node_ctx *cx, tide_err *e)
 {
@@ -175,7 +130,7 @@ static int groupagg_batch(void *self, uint32_t in, const tide_cbatch *b, const u
     s->cx = cx;
     const tide_node_keyed *k = &s->k;
     rc = tide_groupagg_push_batch(s->op, k->n, k->keys, k->klen, k->ops, k->vals, e);
-    return rc != 0 ? failed(s, rc, e) : 0;
+    return rc != 0 ? tide_node_keyed_failed(&s->err, rc, e) : 0;
 }
 
 static int groupagg_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err *e)
@@ -185,8 +140,8 @@ static int groupagg_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_er
     s->cx = cx;
     int rc = tide_groupagg_flush(s->op, e);
     if (rc != 0)
-        return failed(s, rc, e);
-    return flush(s, e);
+        return tide_node_keyed_failed(&s->err, rc, e);
+    return tide_node_keyed_flush(s->cx, s->out, e);
 }
 
 /* Between callbacks the output batch is empty (a watermark's rows are

@@ -274,7 +274,7 @@ int tide_node_keyed_put_vals(tide_cbatch *out, uint32_t row, uint32_t col0, cons
 }
 
 int tide_node_keyed_schema(const tide_schema *in, const uint32_t *key_cols, uint32_t n_keys, bool window,
-                           const tide_agg_kind *kinds, const tide_type *types, uint32_t n_aggs,
+                           const tide_agg_call *aggs, uint32_t n_aggs, const uint32_t *value_cols,
                            const char *const *names, tide_schema **out, tide_err *e)
 {
     *out = NULL;
@@ -303,7 +303,8 @@ int tide_node_keyed_schema(const tide_schema *in, const uint32_t *key_cols, uint
         snprintf(name, sizeof name, "agg%u", i);
         const char *nm = names && names[i] ? names[i] : name;
         tide_agg a;
-        if ((rc = tide_agg_bind_kind(&a, kinds[i], types[i], 0, e)) != 0 ||
+        tide_type t = tide_node_keyed_arg_type(&aggs[i], in, value_cols);
+        if ((rc = tide_agg_bind_kind(&a, aggs[i].kind, t, 0, e)) != 0 ||
             (rc = tide_schema_add(s, nm, a.out_type, true, e)) != 0)
             goto fail;
     }
@@ -311,5 +312,68 @@ int tide_node_keyed_schema(const tide_schema *in, const uint32_t *key_cols, uint
     return 0;
 fail:
     tide_schema_free(s);
+    return rc;
+}
+
+/* ---- the aggregates ------------------------------------------------------- */
+
+int tide_node_keyed_check_aggs(const tide_agg_call *aggs, uint32_t n, const tide_schema *in,
+                               const uint32_t *value_cols, uint32_t n_values, const char *who,
+                               tide_err *e)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (aggs[i].kind != TIDE_AGG_COUNT_STAR &&
+            (aggs[i].arg >= n_values || value_cols[aggs[i].arg] >= tide_schema_ncols(in)))
+            return tide_err_set(e, TIDE_EINVAL, "%s: aggregate %u reads value %u of %u", who, i,
+                                aggs[i].arg, n_values);
+    return 0;
+}
+
+tide_type tide_node_keyed_arg_type(const tide_agg_call *a, const tide_schema *in,
+                                   const uint32_t *value_cols)
+{
+    return a->kind == TIDE_AGG_COUNT_STAR ? TIDE_TYPE_NULL
+                                          : tide_schema_col(in, value_cols[a->arg])->type;
+}
+
+/* ---- result rows ---------------------------------------------------------- */
+
+int tide_node_keyed_flush(tide_node_ctx *cx, tide_cbatch *out, tide_err *e)
+{
+    if (tide_cbatch_rows(out) == 0)
+        return 0;
+    int rc = tide_node_emit(cx, 0, out, NULL, tide_cbatch_rows(out), e);
+    tide_cbatch_reset(out);
+    return rc;
+}
+
+int tide_node_keyed_put_row(tide_node_keyed *k, tide_node_ctx *cx, tide_cbatch *out, tide_op op,
+                            const void *key, uint32_t key_len, const int64_t *window,
+                            const tide_value *vals, size_t n_vals, tide_err *e)
+{
+    int rc;
+    if (tide_cbatch_full(out) && (rc = tide_node_keyed_flush(cx, out, e)) != 0)
+        return rc;
+    uint32_t row = 0, col = k->n_keys;
+    tide_cbatch_add_row(out, &row);
+    tide_cbatch_set_op(out, row, op);
+    if (col && (rc = tide_node_keyed_put_key(k, out, row, key, key_len, e)) != 0)
+        return rc;
+    if (window) {
+        tide_cbatch_set_i64(out, col, row, window[0]);
+        tide_cbatch_set_i64(out, col + 1, row, window[1]);
+        tide_cbatch_set_i64(out, col + 2, row, window[1] - 1);
+        col += 3;
+    }
+    return tide_node_keyed_put_vals(out, row, col, vals, n_vals, e);
+}
+
+int tide_node_keyed_failed(tide_err *kept, int rc, tide_err *e)
+{
+    if (tide_err_failed(kept)) {
+        *e = *kept;
+        tide_err_clear(kept);
+        return e->code;
+    }
     return rc;
 }

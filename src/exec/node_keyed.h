@@ -1,8 +1,10 @@
 /*
  * node_keyed.h - what the keyed aggregation nodes (node_winagg,
- * node_groupagg) share: the push arrays of a batch's rows (keys encoded by
- * data/key.h, event times, boxed values, ops) and the writing of result
- * rows (decoded keys, values) into output batches.  Internal to exec/.
+ * node_groupagg, node_preagg's global node) share: the push arrays of a
+ * batch's rows (keys encoded by data/key.h, event times, boxed values,
+ * ops), the checks and argument types of their aggregates, their output
+ * schema, and the writing of result rows (decoded keys, window bounds,
+ * values) into output batches sent on port 0.  Internal to exec/.
  *
  * The hot case has a fast path: one BIGINT/TIMESTAMP key
  * column, no value columns, rows given as one run without NULL key or time:
@@ -18,6 +20,7 @@
 #include "data/schema.h"
 #include "data/types.h"
 #include "exec/agg.h"
+#include "exec/node.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -91,14 +94,45 @@ int tide_node_keyed_put_key(tide_node_keyed *k, tide_cbatch *out, uint32_t row, 
 int tide_node_keyed_put_vals(tide_cbatch *out, uint32_t row, uint32_t col0, const tide_value *v, size_t n,
                              tide_err *e);
 
+/* The aggregates aggs[0..n) of a keyed node's config, which read values
+ * value_cols[aggs[i].arg] of rows of `in` (all but COUNT(*)).  check: each
+ * reads one of the n_values, a column of `in`: 0 or TIDE_EINVAL "<who>:
+ * aggregate i reads value a of n_values".  arg_type (once checked): the
+ * type of a's argument, TIDE_TYPE_NULL for COUNT(*). */
+int tide_node_keyed_check_aggs(const tide_agg_call *aggs, uint32_t n, const tide_schema *in,
+                               const uint32_t *value_cols, uint32_t n_values, const char *who,
+                               tide_err *e);
+tide_type tide_node_keyed_arg_type(const tide_agg_call *a, const tide_schema *in,
+                                   const uint32_t *value_cols);
+
+/* ---- result rows ---- */
+
+/* Send the rows of `out`, if it holds any, on port 0, and empty it. */
+int tide_node_keyed_flush(tide_node_ctx *cx, tide_cbatch *out, tide_err *e);
+
+/* One result row into `out` (flushed first, by tide_node_keyed_flush, when
+ * full): op `op`, the key columns of encoded key[0..key_len) (n_keys of
+ * them), with `window` (window[0] start, window[1] end; NULL: none) the
+ * columns window_start, window_end and window_time (end - 1), then
+ * vals[0..n_vals), in the order of tide_node_keyed_schema.  0, or the
+ * first error (the flush's, a malformed key, TIDE_ENOMEM). */
+int tide_node_keyed_put_row(tide_node_keyed *k, tide_node_ctx *cx, tide_cbatch *out, tide_op op,
+                            const void *key, uint32_t key_len, const int64_t *window,
+                            const tide_value *vals, size_t n_vals, tide_err *e);
+
+/* The error of a call into the operator that returned rc != 0: the one a
+ * callback of the node kept in *kept (moved to *e, *kept cleared), else rc
+ * (*e already holds the operator's). */
+int tide_node_keyed_failed(tide_err *kept, int rc, tide_err *e);
+
 /* The output schema of a keyed node: the key columns of `in` (names,
  * types, nullable), then with `window` window_start, window_end and
  * window_time (TIMESTAMP; window_time is the time column), then one column
- * per aggregate (kinds[i] over an input of types[i] (TIDE_TYPE_NULL for
- * COUNT(*)); named names[i], or "agg<i>" when names or names[i] is NULL).
- * The caller frees it. */
+ * per aggregate (aggs[i] over its argument, tide_node_keyed_arg_type, once
+ * tide_node_keyed_check_aggs accepted them; named names[i], or "agg<i>"
+ * when names or names[i] is NULL).  The caller frees it. */
 int tide_node_keyed_schema(const tide_schema *in, const uint32_t *key_cols, uint32_t n_keys, bool window,
-                           const tide_agg_kind *kinds, const tide_type *types, uint32_t n_aggs,
+                           const tide_agg_call *aggs, uint32_t n_aggs, const uint32_t *value_cols,
                            const char *const *names, tide_schema **out, tide_err *e);
 
 #endif

@@ -198,18 +198,13 @@ static int check(const tide_node_preagg_cfg *c, tide_err *e)
     for (uint32_t i = 0; i < c->n_keys; i++)
         if (c->key_cols[i] >= nc)
             return tide_err_set(e, TIDE_EINVAL, "preagg node: key column %u of %zu", c->key_cols[i], nc);
-    for (uint32_t i = 0; i < c->n_aggs; i++)
-        if (c->aggs[i].kind != TIDE_AGG_COUNT_STAR &&
-            (c->aggs[i].arg >= c->n_values || c->value_cols[c->aggs[i].arg] >= nc))
-            return tide_err_set(e, TIDE_EINVAL, "preagg node: aggregate %u reads value %u of %u", i,
-                                c->aggs[i].arg, c->n_values);
-    return 0;
+    return tide_node_keyed_check_aggs(c->aggs, c->n_aggs, c->in, c->value_cols, c->n_values,
+                                      "preagg node", e);
 }
 
 static tide_type agg_type(const tide_node_preagg_cfg *c, uint32_t i)
 {
-    return c->aggs[i].kind == TIDE_AGG_COUNT_STAR ? TIDE_TYPE_NULL
-                                                   : tide_schema_col(c->in, c->value_cols[c->aggs[i].arg])->type;
+    return tide_node_keyed_arg_type(&c->aggs[i], c->in, c->value_cols);
 }
 
 bool tide_node_preagg_supports(const tide_win_spec *w, const tide_winagg_call *aggs, uint32_t n_aggs)
@@ -272,21 +267,8 @@ int tide_node_preagg_global_schema(const tide_node_preagg_cfg *c, tide_schema **
     int rc = check(c, e);
     if (rc != 0)
         return rc;
-    tide_agg_kind *kinds = calloc(c->n_aggs, sizeof *kinds);
-    tide_type *types = calloc(c->n_aggs, sizeof *types);
-    if (!kinds || !types) {
-        rc = tide_err_set(e, TIDE_ENOMEM, "preagg node: out of memory");
-    } else {
-        for (uint32_t i = 0; i < c->n_aggs; i++) {
-            kinds[i] = c->aggs[i].kind;
-            types[i] = agg_type(c, i);
-        }
-        rc = tide_node_keyed_schema(c->in, c->key_cols, c->n_keys, true, kinds, types, c->n_aggs, c->agg_names,
-                                    out, e);
-    }
-    free(kinds);
-    free(types);
-    return rc;
+    return tide_node_keyed_schema(c->in, c->key_cols, c->n_keys, true, c->aggs, c->n_aggs,
+                                  c->value_cols, c->agg_names, out, e);
 }
 
 unsigned tide_node_preagg_local_flags(const tide_node_preagg_cfg *c, uint32_t port)
@@ -709,31 +691,12 @@ static void global_free(void *self)
     free(s);
 }
 
-static int global_flush_out(global_node *s, tide_err *e)
-{
-    if (tide_cbatch_rows(s->out) == 0)
-        return 0;
-    int rc = tide_node_emit(s->cx, 0, s->out, NULL, tide_cbatch_rows(s->out), e);
-    tide_cbatch_reset(s->out);
-    return rc;
-}
-
 static int global_on_row(void *ctx, const tide_winagg_row *r)
 {
     global_node *s = ctx;
-    tide_cbatch *b = s->out;
-    int rc;
-    if (tide_cbatch_full(b) && (rc = global_flush_out(s, &s->err)) != 0)
-        return rc;
-    uint32_t row = 0, nk = s->cfg->n_keys;
-    tide_cbatch_add_row(b, &row);
-    tide_cbatch_set_op(b, row, r->op);
-    if (nk && (rc = tide_node_keyed_put_key(&s->rk, b, row, r->key, r->key_len, &s->err)) != 0)
-        return rc;
-    tide_cbatch_set_i64(b, nk, row, r->start);
-    tide_cbatch_set_i64(b, nk + 1, row, r->end);
-    tide_cbatch_set_i64(b, nk + 2, row, r->end - 1);
-    return tide_node_keyed_put_vals(b, row, nk + 3, r->vals, r->n_vals, &s->err);
+    const int64_t window[2] = {r->start, r->end};
+    return tide_node_keyed_put_row(&s->rk, s->cx, s->out, r->op, r->key, r->key_len, window,
+                                   r->vals, r->n_vals, &s->err);
 }
 
 /* The local node judged every row it passes on: one late here is a bug. */
@@ -798,17 +761,6 @@ int tide_node_preagg_global_make(void *cfg, uint32_t instance, uint32_t parallel
     return 0;
 }
 
-/* The operator failed: its error, or the one a callback of ours set. */
-static int global_failed(global_node *s, int rc, tide_err *e)
-{
-    if (tide_err_failed(&s->err)) {
-        *e = s->err;
-        tide_err_clear(&s->err);
-        return e->code;
-    }
-    return rc;
-}
-
 /* Input 0: partial rows, merged. */
 static int global_partials(global_node *s, const tide_cbatch *b, const uint32_t *sel, uint32_t n, int64_t now,
                            tide_err *e)
@@ -835,7 +787,7 @@ static int global_partials(global_node *s, const tide_cbatch *b, const uint32_t 
         }
         int rc = tide_winagg_merge(s->op, s->kbuf.data, (uint32_t)kl, start, s->st, s->stlen, now, e);
         if (rc != 0)
-            return global_failed(s, rc, e);
+            return tide_node_keyed_failed(&s->err, rc, e);
     }
     return 0;
 }
@@ -858,10 +810,10 @@ static int global_batch(void *self, uint32_t in, const tide_cbatch *b, const uin
         const tide_node_keyed *k = &s->rk;
         rc = tide_winagg_push_batch(s->op, k->n, k->keys, k->klen, k->ts, k->vals, now, e);
         if (rc != 0)
-            rc = global_failed(s, rc, e);
+            rc = tide_node_keyed_failed(&s->err, rc, e);
     }
-    if (rc == 0)
-        rc = global_flush_out(s, e); /* rows of late firings: none without allowed lateness */
+    if (rc == 0) /* rows of late firings: none without allowed lateness */
+        rc = tide_node_keyed_flush(s->cx, s->out, e);
     return rc;
 }
 
@@ -871,8 +823,8 @@ static int global_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err 
     s->cx = cx;
     int rc = tide_winagg_advance_watermark(s->op, wm, tide_clock_now_ms(tide_node_clock(cx)), e);
     if (rc != 0)
-        return global_failed(s, rc, e);
-    return global_flush_out(s, e);
+        return tide_node_keyed_failed(&s->err, rc, e);
+    return tide_node_keyed_flush(s->cx, s->out, e);
 }
 
 /* The operator's own section (exec/winagg.h: it checks the window and the

@@ -38,27 +38,12 @@ typedef struct winagg_node {
     bool late_lost; /* a late record was not found among the pushed ones */
 } winagg_node;
 
-static void resolve(const tide_node_winagg_cfg *c, tide_agg_kind *kinds, tide_type *types)
-{
-    for (uint32_t i = 0; i < c->n_aggs; i++) {
-        kinds[i] = c->aggs[i].kind;
-        types[i] = TIDE_TYPE_NULL;
-        if (c->aggs[i].kind != TIDE_AGG_COUNT_STAR && c->aggs[i].arg < c->n_values &&
-            c->value_cols[c->aggs[i].arg] < tide_schema_ncols(c->in))
-            types[i] = tide_schema_col(c->in, c->value_cols[c->aggs[i].arg])->type;
-    }
-}
-
 static int check(const tide_node_winagg_cfg *c, tide_err *e)
 {
     if (!c->in || c->n_aggs == 0 || !c->aggs)
         return tide_err_set(e, TIDE_EINVAL, "winagg node: needs an input schema and aggregates");
-    for (uint32_t i = 0; i < c->n_aggs; i++)
-        if (c->aggs[i].kind != TIDE_AGG_COUNT_STAR &&
-            (c->aggs[i].arg >= c->n_values || c->value_cols[c->aggs[i].arg] >= tide_schema_ncols(c->in)))
-            return tide_err_set(e, TIDE_EINVAL, "winagg node: aggregate %u reads value %u of %u", i,
-                                c->aggs[i].arg, c->n_values);
-    return 0;
+    return tide_node_keyed_check_aggs(c->aggs, c->n_aggs, c->in, c->value_cols, c->n_values,
+                                      "winagg node", e);
 }
 
 int tide_node_winagg_schema(const tide_node_winagg_cfg *c, uint32_t port, tide_schema **out, tide_err *e)
@@ -71,18 +56,8 @@ int tide_node_winagg_schema(const tide_node_winagg_cfg *c, uint32_t port, tide_s
         return tide_schema_clone(c->in, out, e);
     if (port != 0)
         return tide_err_set(e, TIDE_EINVAL, "winagg node: no output %u", port);
-    tide_agg_kind *kinds = calloc(c->n_aggs, sizeof *kinds);
-    tide_type *types = calloc(c->n_aggs, sizeof *types);
-    if (!kinds || !types) {
-        rc = tide_err_set(e, TIDE_ENOMEM, "winagg node: out of memory");
-    } else {
-        resolve(c, kinds, types);
-        rc = tide_node_keyed_schema(c->in, c->key_cols, c->n_keys, true, kinds, types, c->n_aggs,
-                                    c->agg_names, out, e);
-    }
-    free(kinds);
-    free(types);
-    return rc;
+    return tide_node_keyed_schema(c->in, c->key_cols, c->n_keys, true, c->aggs, c->n_aggs,
+                                  c->value_cols, c->agg_names, out, e);
 }
 
 unsigned tide_node_winagg_flags(const tide_node_winagg_cfg *c, uint32_t port)
@@ -105,32 +80,12 @@ static void winagg_free(void *self)
     free(s);
 }
 
-/* The output batch out, if it holds rows. */
-static int flush(winagg_node *s, tide_err *e)
-{
-    if (tide_cbatch_rows(s->out) == 0)
-        return 0;
-    int rc = tide_node_emit(s->cx, 0, s->out, NULL, tide_cbatch_rows(s->out), e);
-    tide_cbatch_reset(s->out);
-    return rc;
-}
-
 static int on_row(void *ctx, const tide_winagg_row *r)
 {
     winagg_node *s = ctx;
-    tide_cbatch *b = s->out;
-    int rc;
-    if (tide_cbatch_full(b) && (rc = flush(s, &s->err)) != 0)
-        return rc;
-    uint32_t row = 0, nk = s->cfg->n_keys;
-    tide_cbatch_add_row(b, &row);
-    tide_cbatch_set_op(b, row, r->op);
-    if (nk && (rc = tide_node_keyed_put_key(&s->k, b, row, r->key, r->key_len, &s->err)) != 0)
-        return rc;
-    tide_cbatch_set_i64(b, nk, row, r->start);
-    tide_cbatch_set_i64(b, nk + 1, row, r->end);
-    tide_cbatch_set_i64(b, nk + 2, row, r->end - 1);
-    return tide_node_keyed_put_vals(b, row, nk + 3, r->vals, r->n_vals, &s->err);
+    const int64_t window[2] = {r->start, r->end};
+    return tide_node_keyed_put_row(&s->k, s->cx, s->out, r->op, r->key, r->key_len, window, r->vals,
+                                   r->n_vals, &s->err);
 }
 
 static int on_late(void *ctx, const void *key, uint32_t key_len, int64_t ts, const tide_value *in, size_t n_in)
@@ -173,9 +128,7 @@ int tide_node_winagg_make(void *cfg, uint32_t instance, uint32_t parallelism, vo
         goto fail;
     for (uint32_t i = 0; i < c->n_aggs; i++) {
         calls[i] = c->aggs[i];
-        calls[i].type = c->aggs[i].kind == TIDE_AGG_COUNT_STAR
-                            ? TIDE_TYPE_NULL
-                            : tide_schema_col(c->in, c->value_cols[c->aggs[i].arg])->type;
+        calls[i].type = tide_node_keyed_arg_type(&c->aggs[i], c->in, c->value_cols);
     }
     tide_winagg_config wc = {
         .window = c->window,
@@ -208,17 +161,6 @@ int tide_node_winagg_make(void *cfg, uint32_t instance, uint32_t parallelism, vo
 fail:
     free(calls);
     winagg_free(s);
-    return rc;
-}
-
-/* The operator failed: its error, or the one a callback of ours set. */
-static int failed(winagg_node *s, int rc, tide_err *e)
-{
-    if (tide_err_failed(&s->err)) {
-        *e = s->err;
-        tide_err_clear(&s->err);
-        return e->code;
-    }
     return rc;
 }
 
@@ -256,8 +198,8 @@ static int winagg_batch(void *self, uint32_t in, const tide_cbatch *b, const uin
                                     tide_clock_now_ms(tide_node_clock(cx)), e);
     }
     if (rc != 0)
-        return failed(s, rc, e);
-    if ((rc = flush(s, e)) != 0)
+        return tide_node_keyed_failed(&s->err, rc, e);
+    if ((rc = tide_node_keyed_flush(s->cx, s->out, e)) != 0)
         return rc;
     if (s->late_lost)
         return tide_err_set(e, TIDE_EFAILED, "winagg node: a late record is not among the pushed ones");
@@ -276,8 +218,8 @@ static int winagg_watermark(void *self, int64_t wm, tide_node_ctx *cx, tide_err 
     int rc = s->sess ? tide_sessagg_advance_watermark(s->sess, wm, now, e)
                      : tide_winagg_advance_watermark(s->op, wm, now, e);
     if (rc != 0)
-        return failed(s, rc, e);
-    return flush(s, e);
+        return tide_node_keyed_failed(&s->err, rc, e);
+    return tide_node_keyed_flush(s->cx, s->out, e);
 }
 
 /* The operator's own section (exec/winagg.h, exec/sessagg.h: each checks

@@ -786,18 +786,8 @@ int tide_sessagg_create(const tide_winagg_config *cfg, tide_sessagg **out, tide_
     if (cfg->window.kind != TIDE_WIN_SESSION)
         return tide_err_set(e, TIDE_EINVAL, "session aggregate: the window must be SESSION, not %s",
                             tide_win_kind_name(cfg->window.kind));
-    if (!cfg->emit || !cfg->n_aggs || !cfg->aggs || cfg->allowed_lateness < 0 ||
-        (int)cfg->mode < 0 || cfg->mode > TIDE_TRIG_RETRACTING || cfg->n_aggs > 4096)
-        return tide_err_set(e, TIDE_EINVAL,
-                            "session aggregate: bad config (emit callback, aggregates, lateness)");
-    for (size_t i = 0; i < cfg->n_aggs; i++) {
-        const tide_winagg_call *c = &cfg->aggs[i];
-        if (c->kind != TIDE_AGG_COUNT_STAR && c->arg >= cfg->n_inputs)
-            return tide_err_set(e, TIDE_EINVAL,
-                                "session aggregate: aggregate %zu (%s): argument %u out of %zu "
-                                "inputs",
-                                i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
-    }
+    if ((rc = tide_winagg_config_check(cfg, "session aggregate", e)))
+        return rc;
     tide_sessagg *op = calloc(1, sizeof *op);
     if (!op)
         return tide_err_set(e, TIDE_ENOMEM, "session aggregate: create");
@@ -806,9 +796,7 @@ int tide_sessagg_create(const tide_winagg_config *cfg, tide_sessagg **out, tide_
     op->wm = TIDE_TS_MIN;
     op->parts_free = op->sess_free = op->rows_free = NONE;
     op->keep_prev = cfg->mode != TIDE_TRIG_DISCARDING;
-    for (size_t i = 0; i < cfg->n_aggs; i++)
-        op->has_str |= (cfg->aggs[i].kind == TIDE_AGG_MIN || cfg->aggs[i].kind == TIDE_AGG_MAX) &&
-                       cfg->aggs[i].type == TIDE_TYPE_STRING;
+    op->has_str = tide_agg_calls_borrow(cfg->aggs, cfg->n_aggs);
     tide_trig_clock_init(&op->clock, cfg->early.every_ms);
     op->aggs = malloc(op->n_aggs * sizeof *op->aggs);
     op->agg = calloc(op->n_aggs, sizeof *op->agg);
@@ -818,14 +806,11 @@ int tide_sessagg_create(const tide_winagg_config *cfg, tide_sessagg **out, tide_
         goto nomem;
     memcpy(op->aggs, cfg->aggs, op->n_aggs * sizeof *op->aggs);
     op->cfg.aggs = op->aggs;
-    for (size_t i = 0; i < op->n_aggs; i++) {
-        const tide_winagg_call *c = &op->aggs[i];
-        if ((rc = tide_agg_bind_kind(&op->agg[i], c->kind, c->type, 0, e)))
-            goto failed;
-        op->has_inputs |= c->kind != TIDE_AGG_COUNT_STAR;
-        op->agg_off[i] = op->acc_stride;
-        op->acc_stride += (op->agg[i].state_size + 7) & ~(size_t)7;
-    }
+    if ((rc = tide_agg_bind_calls(op->aggs, op->n_aggs, 0, op->agg, op->agg_off, &op->acc_stride,
+                                  e)))
+        goto failed;
+    for (size_t i = 0; i < op->n_aggs; i++)
+        op->has_inputs |= op->aggs[i].kind != TIDE_AGG_COUNT_STAR;
     if (!op->acc_stride)
         op->acc_stride = 8;
     uint32_t cap = 64;
@@ -1218,10 +1203,7 @@ int tide_sessagg_snapshot(const tide_sessagg *op, tide_buf *out, tide_err *e)
     qsort_r(ss, n, sizeof *ss, cmp_snap_sess, (void *)op);
     tide_snap_w w;
     tide_snap_begin(&w, out, SA_SNAP_KIND, SA_SNAP_VERSION);
-    tide_winagg_snap_put_config(&op->cfg, &w);
-    tide_snap_put_i64(&w, op->wm);
-    tide_snap_put_u64(&w, op->late_count);
-    tide_trig_clock_snap_put(&op->clock, &w);
+    tide_winagg_snap_put_head(&op->cfg, op->wm, op->late_count, &op->clock, &w);
     tide_snap_put_varint(&w, n);
     for (size_t k = 0; k < n; k++) {
         const sa_sess *x = &op->sess[ss[k]];
@@ -1378,12 +1360,10 @@ int tide_sessagg_restore(tide_sessagg *op, const void *buf, size_t len, tide_err
     int rc = tide_snap_open(&r, buf, len, SA_SNAP_KIND, SA_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
-    if ((rc = tide_winagg_snap_check_config(&op->cfg, &r, e)))
+    /* The config first (refused: nothing changed); from here on the operator
+     * changes, and any failure resets it. */
+    if ((rc = tide_winagg_snap_get_head(&op->cfg, &r, &op->wm, &op->late_count, &op->clock, e)))
         return rc;
-    /* From here on the operator changes; any failure resets it. */
-    op->wm = tide_snap_get_i64(&r);
-    op->late_count = tide_snap_get_u64(&r);
-    tide_trig_clock_snap_get(&op->clock, &r);
     uint64_t n = tide_snap_get_varint(&r);
     if (n > tide_snap_remaining(&r))
         tide_snap_fail(&r);

@@ -332,17 +332,20 @@ static int grow_aligned(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-/* ---- key table ---------------------------------------------------------- */
+/* ---- slot tables -------------------------------------------------------- */
 
-static int ktable_rehash(tide_winagg *op, uint32_t ncap)
+/* The open-addressing table *slots (kslots, wslots: entries (hash32 << 32)
+ * | (index + 1), 0 empty; *mask + 1 slots, or none yet) rebuilt with ncap
+ * (a power of two) slots.  0 or TIDE_ENOMEM (the table unchanged). */
+static int slots_rehash(uint64_t **slots, uint32_t *mask, uint32_t ncap)
 {
     uint64_t *ns = big_alloc((size_t)ncap * sizeof *ns);
     if (!ns)
         return TIDE_ENOMEM;
     memset(ns, 0, (size_t)ncap * sizeof *ns);
     uint32_t nmask = ncap - 1;
-    for (uint32_t i = 0; op->kslots && i <= op->kmask; i++) {
-        uint64_t s = op->kslots[i];
+    for (uint32_t i = 0; *slots && i <= *mask; i++) {
+        uint64_t s = (*slots)[i];
         if (!s)
             continue;
         uint32_t j = (uint32_t)(s >> 32) & nmask;
@@ -350,10 +353,17 @@ static int ktable_rehash(tide_winagg *op, uint32_t ncap)
             j = (j + 1) & nmask;
         ns[j] = s;
     }
-    free(op->kslots);
-    op->kslots = ns;
-    op->kmask = nmask;
+    free(*slots);
+    *slots = ns;
+    *mask = nmask;
     return 0;
+}
+
+/* ---- key table ---------------------------------------------------------- */
+
+static int ktable_rehash(tide_winagg *op, uint32_t ncap)
+{
+    return slots_rehash(&op->kslots, &op->kmask, ncap);
 }
 
 static inline bool eq16w(const unsigned char *a, const uint64_t b[2])
@@ -474,24 +484,7 @@ static void key_release(tide_winagg *op, uint32_t idx)
 
 static int wtable_rehash(tide_winagg *op, uint32_t ncap)
 {
-    uint64_t *ns = big_alloc((size_t)ncap * sizeof *ns);
-    if (!ns)
-        return TIDE_ENOMEM;
-    memset(ns, 0, (size_t)ncap * sizeof *ns);
-    uint32_t nmask = ncap - 1;
-    for (uint32_t i = 0; op->wslots && i <= op->wmask; i++) {
-        uint64_t s = op->wslots[i];
-        if (!s)
-            continue;
-        uint32_t j = (uint32_t)(s >> 32) & nmask;
-        while (ns[j])
-            j = (j + 1) & nmask;
-        ns[j] = s;
-    }
-    free(op->wslots);
-    op->wslots = ns;
-    op->wmask = nmask;
-    return 0;
+    return slots_rehash(&op->wslots, &op->wmask, ncap);
 }
 
 /* The window (key, start, end) with window hash `wh`; `kw` is the key
@@ -1060,24 +1053,31 @@ static int maybe_early_round(tide_winagg *op, int64_t proc_now)
 
 /* ---- create / free ------------------------------------------------------ */
 
-int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_err *e)
+int tide_winagg_config_check(const tide_winagg_config *cfg, const char *who, tide_err *e)
 {
-    *out = NULL;
     int rc = tide_win_spec_check(&cfg->window, e);
     if (rc)
         return rc;
     if (!cfg->emit || !cfg->n_aggs || !cfg->aggs || cfg->allowed_lateness < 0 ||
         (int)cfg->mode < 0 || cfg->mode > TIDE_TRIG_RETRACTING || cfg->n_aggs > 4096)
-        return tide_err_set(e, TIDE_EINVAL,
-                            "window aggregate: bad config (emit callback, aggregates, lateness)");
+        return tide_err_set(e, TIDE_EINVAL, "%s: bad config (emit callback, aggregates, lateness)",
+                            who);
     for (size_t i = 0; i < cfg->n_aggs; i++) {
         const tide_winagg_call *c = &cfg->aggs[i];
         if (c->kind != TIDE_AGG_COUNT_STAR && c->arg >= cfg->n_inputs)
             return tide_err_set(e, TIDE_EINVAL,
-                                "window aggregate: aggregate %zu (%s): argument %u out of %zu inputs",
-                                i, tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
+                                "%s: aggregate %zu (%s): argument %u out of %zu inputs", who, i,
+                                tide_agg_kind_name(c->kind), c->arg, cfg->n_inputs);
     }
+    return 0;
+}
 
+int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_err *e)
+{
+    *out = NULL;
+    int rc = tide_winagg_config_check(cfg, "window aggregate", e);
+    if (rc)
+        return rc;
     tide_winagg *op = calloc(1, sizeof *op);
     if (!op)
         return tide_err_set(e, TIDE_ENOMEM, "window aggregate: create");
@@ -1097,16 +1097,12 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
         goto nomem;
     memcpy(op->aggs, cfg->aggs, op->n_aggs * sizeof *op->aggs);
     op->cfg.aggs = op->aggs;
+    if ((rc = tide_agg_bind_calls(op->aggs, op->n_aggs, 0, op->agg, op->agg_off, &op->acc_stride,
+                                  e)))
+        goto failed;
     for (size_t i = 0; i < op->n_aggs; i++) {
-        const tide_winagg_call *c = &op->aggs[i];
-        if ((rc = tide_agg_bind_kind(&op->agg[i], c->kind, c->type, 0, e)))
-            goto failed;
-        if (c->kind != TIDE_AGG_COUNT_STAR)
-            op->has_inputs = true;
-        if (c->kind == TIDE_AGG_COUNT_DISTINCT)
-            op->agg_pf = true;
-        op->agg_off[i] = op->acc_stride;
-        op->acc_stride += (op->agg[i].state_size + 7) & ~(size_t)7;
+        op->has_inputs |= op->aggs[i].kind != TIDE_AGG_COUNT_STAR;
+        op->agg_pf |= op->aggs[i].kind == TIDE_AGG_COUNT_DISTINCT;
     }
     if (!op->acc_stride)
         op->acc_stride = 8;
@@ -1129,12 +1125,9 @@ int tide_winagg_create(const tide_winagg_config *cfg, tide_winagg **out, tide_er
     if (need_prev) {
         op->prev_off = op->wstride;
         op->wstride += op->n_aggs * sizeof(tide_value);
-        bool str = false;
-        for (size_t i = 0; i < op->n_aggs; i++)
-            str |= (op->aggs[i].kind == TIDE_AGG_MIN || op->aggs[i].kind == TIDE_AGG_MAX) &&
-                   op->aggs[i].type == TIDE_TYPE_STRING;
-        if (str && (!(op->prev_str = calloc(1, sizeof *op->prev_str)) ||
-                    !(op->prev_scap = calloc(1, sizeof *op->prev_scap))))
+        if (tide_agg_calls_borrow(op->aggs, op->n_aggs) &&
+            (!(op->prev_str = calloc(1, sizeof *op->prev_str)) ||
+             !(op->prev_scap = calloc(1, sizeof *op->prev_scap))))
             goto nomem; /* (grown with the entries; empty until the first) */
     }
     op->wstride = (op->wstride + 63) & ~(size_t)63;
@@ -2138,6 +2131,27 @@ int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r,
     return 0;
 }
 
+void tide_winagg_snap_put_head(const tide_winagg_config *cfg, int64_t wm, uint64_t late_count,
+                               const tide_trig_clock *clock, tide_snap_w *w)
+{
+    tide_winagg_snap_put_config(cfg, w);
+    tide_snap_put_i64(w, wm);
+    tide_snap_put_u64(w, late_count);
+    tide_trig_clock_snap_put(clock, w);
+}
+
+int tide_winagg_snap_get_head(const tide_winagg_config *cfg, tide_snap_r *r, int64_t *wm,
+                              uint64_t *late_count, tide_trig_clock *clock, tide_err *e)
+{
+    int rc = tide_winagg_snap_check_config(cfg, r, e);
+    if (rc)
+        return rc;
+    *wm = tide_snap_get_i64(r);
+    *late_count = tide_snap_get_u64(r);
+    tide_trig_clock_snap_get(clock, r);
+    return 0;
+}
+
 /* A live window, in snapshot order. */
 typedef struct wa_snap_ref {
     const unsigned char *key;
@@ -2212,10 +2226,7 @@ int tide_winagg_snapshot(const tide_winagg *op, tide_buf *out, tide_err *e)
         snap_sort_refs(refs, n);
     tide_snap_w w;
     tide_snap_begin(&w, out, WA_SNAP_KIND, WA_SNAP_VERSION);
-    tide_winagg_snap_put_config(&op->cfg, &w);
-    tide_snap_put_i64(&w, op->wm);
-    tide_snap_put_u64(&w, op->late_count);
-    tide_trig_clock_snap_put(&op->clock, &w);
+    tide_winagg_snap_put_head(&op->cfg, op->wm, op->late_count, &op->clock, &w);
     tide_snap_put_varint(&w, n);
     for (size_t k = 0; k < n; k++) {
         const wa_win *x = WIN(op, refs[k].win);
@@ -2340,12 +2351,10 @@ int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *
     int rc = tide_snap_open(&r, buf, len, WA_SNAP_KIND, WA_SNAP_VERSION, NULL, e);
     if (rc)
         return rc;
-    if ((rc = tide_winagg_snap_check_config(&op->cfg, &r, e)))
+    /* The config first (refused: nothing changed); from here on the operator
+     * changes, and any failure resets it. */
+    if ((rc = tide_winagg_snap_get_head(&op->cfg, &r, &op->wm, &op->late_count, &op->clock, e)))
         return rc;
-    /* From here on the operator changes; any failure resets it. */
-    op->wm = tide_snap_get_i64(&r);
-    op->late_count = tide_snap_get_u64(&r);
-    tide_trig_clock_snap_get(&op->clock, &r);
     uint64_t n = tide_snap_get_varint(&r);
     if (n > tide_snap_remaining(&r))
         tide_snap_fail(&r);

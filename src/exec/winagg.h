@@ -188,4 +188,22 @@ int tide_winagg_restore(tide_winagg *op, const void *buf, size_t len, tide_err *
 void tide_winagg_snap_put_config(const tide_winagg_config *cfg, tide_snap_w *w);
 int tide_winagg_snap_check_config(const tide_winagg_config *cfg, tide_snap_r *r, tide_err *e);
 
+/* What the snapshot of every operator of this config begins with: the
+ * config fingerprint, then the watermark, the late count and the
+ * early-firing clock.  get checks the fingerprint (as
+ * tide_winagg_snap_check_config: on an error nothing is changed), then reads
+ * the rest into *wm, *late_count and *clock (a malformed section marks the
+ * reader failed, as every later field does). */
+void tide_winagg_snap_put_head(const tide_winagg_config *cfg, int64_t wm, uint64_t late_count,
+                               const tide_trig_clock *clock, tide_snap_w *w);
+int tide_winagg_snap_get_head(const tide_winagg_config *cfg, tide_snap_r *r, int64_t *wm,
+                              uint64_t *late_count, tide_trig_clock *clock, tide_err *e);
+
+/* The checks of a config that every operator of this config makes at
+ * create (exec/sessagg.h too): the window spec, the emit callback, the
+ * number of aggregates (1 to 4096) and their arguments (< n_inputs), the
+ * lateness (>= 0) and the mode.  0, or TIDE_EINVAL with a message that
+ * begins with `who` ("window aggregate"). */
+int tide_winagg_config_check(const tide_winagg_config *cfg, const char *who, tide_err *e);
+
 #endif

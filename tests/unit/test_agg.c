@@ -1088,6 +1088,61 @@ static void test_results_keep(void)
     TT_ASSERT(memcmp(p2, s2, sizeof s2) == 0);
 }
 
+/* The counted sets (COUNT(DISTINCT), MIN/MAX bound retractable) encode
+ * the number of values, then each value and its count (varints, exec/agg.h:
+ * a count is at least 1).  A state of one value occurring three times ends
+ * in that count, the byte 3; with 0 there instead, or with 2^63 (a 10-byte
+ * varint, beyond int64), decoding must refuse it as corrupt, and with 2 it
+ * decodes to a state whose result is the same but that holds the value
+ * twice (two retractions empty it). */
+static void test_counted_set_counts(void)
+{
+    struct {
+        tide_agg_kind kind;
+        unsigned flags;
+    } forms[2] = {{TIDE_AGG_COUNT_DISTINCT, 0}, {TIDE_AGG_MIN, TIDE_AGG_RETRACTABLE}};
+    for (int f = 0; f < 2; f++) {
+        tide_agg a;
+        tide_err e = {0};
+        TT_OK(tide_agg_bind_kind(&a, forms[f].kind, TIDE_TYPE_BIGINT, forms[f].flags, &e));
+        TT_ASSERT(a.invertible && a.state_size <= TIDE_AGG_STATE_MAX);
+        uint64_t st[TIDE_AGG_STATE_MAX / 8], back[TIDE_AGG_STATE_MAX / 8];
+        tide_agg_init(&a, st);
+        for (int i = 0; i < 3; i++)
+            TT_OK(tide_agg_step_i64(&a, st, 42, &e));
+        tide_buf b = {0};
+        TT_OK(tide_agg_encode(&a, st, &b, &e));
+        TT_ASSERT(b.len >= 3 && b.data[0] == 1 && b.data[b.len - 1] == 3);
+        size_t used = 0;
+        /* a count of 0 */
+        b.data[b.len - 1] = 0;
+        tide_agg_init(&a, back);
+        TT_ASSERT_EQ_INT(tide_agg_decode(&a, back, b.data, b.len, &used, &e), TIDE_ECORRUPT);
+        /* a count of 2 */
+        b.data[b.len - 1] = 2;
+        tide_agg_init(&a, back);
+        TT_OK(tide_agg_decode(&a, back, b.data, b.len, &used, &e));
+        TT_ASSERT(used == b.len);
+        tide_value r;
+        TT_OK(tide_agg_result(&a, back, &r, &e));
+        TT_ASSERT(!r.is_null && r.u.i64 == (forms[f].kind == TIDE_AGG_MIN ? 42 : 1));
+        TT_OK(tide_agg_retract_i64(&a, back, 42, &e));
+        TT_OK(tide_agg_retract_i64(&a, back, 42, &e));
+        TT_OK(tide_agg_result(&a, back, &r, &e));
+        TT_ASSERT(forms[f].kind == TIDE_AGG_MIN ? r.is_null : r.u.i64 == 0);
+        tide_agg_free(&a, back);
+        /* a count of 2^63: beyond int64 */
+        b.len--;
+        for (int i = 0; i < 9; i++)
+            TT_OK(tide_buf_append(&b, "\x80", 1));
+        TT_OK(tide_buf_append(&b, "\x01", 1));
+        tide_agg_init(&a, back);
+        TT_ASSERT_EQ_INT(tide_agg_decode(&a, back, b.data, b.len, &used, &e), TIDE_ECORRUPT);
+        tide_buf_free(&b);
+        tide_agg_free(&a, st);
+    }
+}
+
 int main(void)
 {
     TT_RUN(test_bind);
@@ -1103,5 +1158,6 @@ int main(void)
     TT_RUN(test_table_snapshot_of_states);
     TT_RUN(test_results_same);
     TT_RUN(test_results_keep);
+    TT_RUN(test_counted_set_counts);
     TT_DONE();
 }
