@@ -348,8 +348,8 @@ int tide_coord_watch_refresh(tide_coord *c, int64_t seen_id, tide_err *e)
     pthread_mutex_lock(&c->mu);
     int64_t held = c->scans_id;
     pthread_mutex_unlock(&c->mu);
-    if (seen_id != 0 && seen_id == held)
-        return 0;
+    if (held != 0 && (seen_id == 0 || seen_id == held))
+        return 0; /* (0: the job took none yet; the one it resumed from is held) */
     tide_ckpt_meta m;
     tide_buf state = {0};
     tide_err le = {0};

@@ -162,9 +162,9 @@ int tide_coord_topic_positions(tide_coord *c, const char *topic, uint64_t **offs
  * sources.  Free with tide_coord_close. */
 int tide_coord_watch(tide_coord **out, const char *datadir, const char *job, const tide_job_spec *spec,
                      tide_err *e);
-/* Read the newest complete checkpoint when it is not `seen_id` (0: read it
- * anyway) and not the one the watcher holds: the answers above then come
- * from it.  A checkpoint that cannot be read now (pruned meanwhile) leaves
+/* Read the newest complete checkpoint when the watcher holds none, or the
+ * job reported a newer one, `seen_id` (0: none reported yet), than the one
+ * it holds: the answers above then come from it.  A checkpoint that cannot be read now (pruned meanwhile) leaves
  * the older answers; TIDE_ENOMEM only. */
 int tide_coord_watch_refresh(tide_coord *c, int64_t seen_id, tide_err *e);
 
