@@ -185,15 +185,19 @@ int tide_sched_add(tide_sched *s, tide_sched_run_fn run, void *ctx, tide_sched_u
 
 /* ---- the run queue (under mu) ---- */
 
-static void push_quiet(tide_sched *s, tide_sched_unit *u)
+/* u to the end of the list (head, tail): the run queue or a worker's
+ * deferred wakes. */
+static void append(tide_sched_unit **head, tide_sched_unit **tail, tide_sched_unit *u)
 {
     u->next = NULL;
-    if (s->tail)
-        s->tail->next = u;
+    if (*tail)
+        (*tail)->next = u;
     else
-        s->head = u;
-    s->tail = u;
+        *head = u;
+    *tail = u;
 }
+
+static void push_quiet(tide_sched *s, tide_sched_unit *u) { append(&s->head, &s->tail, u); }
 
 /* One sleeping worker, if any, is told that units are queued. */
 static void signal_idle(tide_sched *s)
@@ -244,12 +248,7 @@ void tide_sched_wake(void *unit)
                                                       memory_order_acquire)) {
                 worker_local *w = tl_worker;
                 if (w && w->s == s) { /* inside a quantum of this pool: deferred */
-                    u->next = NULL;
-                    if (w->tail)
-                        w->tail->next = u;
-                    else
-                        w->head = u;
-                    w->tail = u;
+                    append(&w->head, &w->tail, u);
                     return;
                 }
                 pthread_mutex_lock(&s->mu);
