@@ -754,7 +754,10 @@ int tide_cli_job_versions(const char *datadir, const char *name)
             printf("  v%s  %-11s from %s, output %s, lag %s records / %s ms, watermark %s\n", txt[0], txt[1],
                    txt[2], txt[3], txt[4], txt[5], wm);
             printf("       records in %s, out %s, late %s, bad %s; %s records/s; restarts %s%s%s\n", txt[6], txt[7],
-                   txt[8], txt[9], txt[10], txt[11], strcmp(txt[13], "null") ? "; error: " : "",
+                   txt[8], txt[9], txt[10], txt[11],
+                   !strcmp(txt[13], "null")  ? ""
+                   : !strcmp(txt[1], "failed") ? "; error: "
+                                               : "; last error: ", /* (restarted since) */
                    strcmp(txt[13], "null") ? txt[13] : "");
             const tide_json_value *ck = tide_json_get(&vj, "checkpoint", 10);
             if (ck && ck->type == TIDE_JSON_OBJECT) {
