@@ -121,7 +121,10 @@ void tide_sched_wait(tide_sched *s);
 void tide_sched_stop(tide_sched *s);
 
 /* Any thread: make a parked unit runnable (kept if it is running now;
- * nothing if queued or done).  A void * for hooks: `unit` is a
+ * nothing if queued or done).  From a quantum of the same pool the unit
+ * joins the run queue when that quantum returns, and a sleeping worker is
+ * signalled for it within 250 us or at the end of the running unit's slice
+ * (sched.c, "Wakes from a quantum").  A void * for hooks: `unit` is a
  * tide_sched_unit *. */
 void tide_sched_wake(void *unit);
 

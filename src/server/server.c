@@ -77,9 +77,8 @@ typedef struct vrun {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop_req;         /* under mu */
-    /* in the child (run_once) */
+    /* in the version's process (run_once) */
     tide_coord *coord;     /* under mu: the current run's, or NULL */
-    tide_job *jobh;        /* under mu */
     /* in the server (run_child) */
     pid_t pid;             /* under mu: the child running it, or 0 */
     tide_coord *watch;     /* under mu: its checkpoints (tide_coord_watch), or NULL */
@@ -273,11 +272,10 @@ static int plan_version(vrun *r, bool out, compiled *c, tide_err *e)
 }
 
 /* One run: 0 when it ended (input ended or stopped), else its error.
- * *progressed: it completed a checkpoint. */
-static int run_once(vrun *r, bool *progressed, tide_err *e)
+ * (The version's process: its server reads its progress from its files.) */
+static int run_once(vrun *r, tide_err *e)
 {
     tide_srv *s = r->srv;
-    *progressed = false;
     compiled c;
     int rc = plan_version(r, true, &c, e);
     if (rc)
@@ -306,25 +304,14 @@ static int run_once(vrun *r, bool *progressed, tide_err *e)
         goto done;
     pthread_mutex_lock(&r->mu);
     bool stop = r->stop_req;
-    if (!stop) {
+    if (!stop)
         r->coord = coord;
-        r->jobh = job;
-        r->running = true;
-        r->rate_t = 0;
-    }
     pthread_mutex_unlock(&r->mu);
     if (stop)
         goto done;
     rc = tide_coord_run(coord, job, e);
-    tide_coord_stats st;
-    tide_coord_stats_get(coord, &st);
-    *progressed = st.checkpoints > 0;
     pthread_mutex_lock(&r->mu);
-    tide_job_counts_get(job, &r->counts);
-    r->st = st;
     r->coord = NULL;
-    r->jobh = NULL;
-    r->running = false;
     bool stopped = r->stop_req;
     pthread_mutex_unlock(&r->mu);
     if (rc != 0 && stopped && tide_coord_stopped(coord)) {
@@ -339,14 +326,6 @@ done:
 }
 
 static void refresh(vrun *r);
-
-/* The newest checkpoint id job `unit`'s status file reports (0: none). */
-static int64_t status_ckpt(const char *datadir, const char *unit)
-{
-    tide_jstatus st;
-    tide_err e = {0};
-    return tide_jstatus_read(datadir, unit, &st, &e) == 0 ? st.ckpt_id : 0;
-}
 
 /* One run in a child process: 0 when it ended (input ended or stopped),
  * else its error (its last line on stdout, or how it died).  *progressed:
@@ -366,7 +345,6 @@ static int run_child(vrun *r, bool *progressed, tide_err *e)
         compiled_free(&c);
         return rc;
     }
-    int64_t before = status_ckpt(s->datadir, r->unit);
     char at[UNIT_CAP + 8], every[32], par[16];
     snprintf(at, sizeof at, "%s@v%" PRId64, r->job, r->version);
     snprintf(every, sizeof every, "%" PRId64 "ms", s->cfg.checkpoint_ms);
@@ -397,6 +375,7 @@ static int run_child(vrun *r, bool *progressed, tide_err *e)
         r->watch = w;
         r->running = true;
         r->rate_t = 0;
+        r->st = (tide_coord_stats){0}; /* this run's checkpoints, from its status file */
     }
     pthread_mutex_unlock(&r->mu);
     if (pfd[1] >= 0)
@@ -426,6 +405,7 @@ static int run_child(vrun *r, bool *progressed, tide_err *e)
         close(pfd[0]);
     pthread_mutex_lock(&r->mu);
     refresh(r); /* its last counts */
+    *progressed = r->st.last_id != 0;
     r->pid = 0;
     r->watch = NULL;
     r->running = false;
@@ -440,7 +420,6 @@ static int run_child(vrun *r, bool *progressed, tide_err *e)
         return 0;
     if (pid < 0)
         return tide_err_set(e, TIDE_ENOMEM, "cannot start a process for it: %s", strerror(fork_errno));
-    *progressed = status_ckpt(s->datadir, r->unit) > before;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     while (got && (msg[got - 1] == '\n' || msg[got - 1] == '\r'))
@@ -1757,8 +1736,7 @@ int tide_srv_version_open(tide_srv_version **out, const tide_srv_cfg *cfg, const
 
 int tide_srv_version_run(tide_srv_version *x, tide_err *e)
 {
-    bool progressed;
-    return run_once(&x->run, &progressed, e);
+    return run_once(&x->run, e);
 }
 
 void tide_srv_version_stop(tide_srv_version *x) { vrun_ask_stop(&x->run); }

@@ -49,15 +49,8 @@ sed 's/COUNT(user_id)/COUNT(DISTINCT user_id)/' "$T/v1.sql" >"$T/v2.sql"
 
 spid=
 start_server() { # start_server CHECKPOINT-INTERVAL
-    rm -f "$TIDE_DATA/server.addr"
-    "$B" server --listen 127.0.0.1:0 --checkpoint-interval "$1" --max-restarts 2 --restart-backoff 50ms \
-        >>"$T/server.log" 2>&1 &
-    spid=$!
-    for _ in $(seq 1 600); do
-        [ -s "$TIDE_DATA/server.addr" ] && return 0
-        sleep 0.05
-    done
-    bad "server start" "no server.addr: $(tail -5 "$T/server.log")"
+    e2e_server --checkpoint-interval "$1" --max-restarts 2 --restart-backoff 50ms
+    spid=$SPID
 }
 kill9_server() {
     kill -KILL "$spid" 2>/dev/null

@@ -90,15 +90,21 @@ e2e_test_server() {
     rm -f "$T/test_server.addr"
     "$TIDE_TEST_SERVER" "$TIDE_DATA" "$T/test_server.addr" "$@" >>"$T/server.log" 2>&1 &
     SPID=$!
-    for _ in $(seq 1 400); do
-        if [ -s "$T/test_server.addr" ]; then
-            ADDR=$(head -n 1 "$T/test_server.addr")
+    e2e_wait_addr "$T/test_server.addr" "test server start"
+}
+
+# e2e_wait_addr FILE WHAT: wait (up to 30 s) until the server $SPID wrote
+# its address to FILE ($ADDR), or it died (a `bad` line naming WHAT).
+e2e_wait_addr() {
+    for _ in $(seq 1 600); do
+        if [ -s "$1" ]; then
+            ADDR=$(head -n 1 "$1")
             return 0
         fi
         kill -0 "$SPID" 2>/dev/null || break
         sleep 0.05
     done
-    bad "test server start" "no address: $(tail -5 "$T/server.log")"
+    bad "$2" "no address in $1: $(tail -5 "$T/server.log")"
     return 1
 }
 
@@ -109,14 +115,5 @@ e2e_server() {
     rm -f "$TIDE_DATA/server.addr"
     "$TIDE_BIN" server --listen 127.0.0.1:0 "$@" >>"$T/server.log" 2>&1 &
     SPID=$!
-    for _ in $(seq 1 400); do
-        if [ -s "$TIDE_DATA/server.addr" ]; then
-            ADDR=$(head -n 1 "$TIDE_DATA/server.addr")
-            return 0
-        fi
-        kill -0 "$SPID" 2>/dev/null || break
-        sleep 0.05
-    done
-    bad "server start" "no server.addr: $(tail -5 "$T/server.log")"
-    return 1
+    e2e_wait_addr "$TIDE_DATA/server.addr" "server start"
 }
