@@ -39,10 +39,11 @@ EOF
 lpid=$!
 exec 9>"$T/fifo"
 printf '1,1\n2,2\n3,3\n' >&9
-# wait (up to 10 s) for the status to count the 3 records
+# wait (up to 10 s) for the status to count the 3 records in and out (a
+# status written between the scan and the sink counts them in, not yet out)
 for _ in $(seq 1 1000); do
     "$B" job status live >"$T/st" 2>&1
-    grep -q "records in 3," "$T/st" && break
+    grep -q "records in 3, out 3," "$T/st" && break
     sleep 0.01
 done
 expect_grep "a running job" "^job live: running \(pid $lpid\)" "$T/st"
